@@ -1,0 +1,58 @@
+/* Internal to compiler/codegen: the emitter state and its helpers. */
+#ifndef NNC_CG_H
+#define NNC_CG_H
+
+#include <llvm-c/Core.h>
+
+#include "compiler/codegen/codegen.h"
+
+typedef struct cg {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef f32, i64, i32, i1, ptr, void_t;
+  const nnc_graph *g;
+  const nnc_program *prog;
+  nnc_status *st;
+  /* per group function being emitted */
+  LLVMValueRef fn;
+  LLVMValueRef rows;     /* i64 */
+  LLVMValueRef rng;      /* i64 */
+  LLVMValueRef scalars;  /* float* */
+  int n_args;
+  int *arg_node;         /* node id of each buffer argument */
+  LLVMValueRef *arg_ptr; /* its float* argument */
+  LLVMValueRef *value;   /* per node: value in the current loop iteration */
+} cg;
+
+typedef struct cg_loop {
+  LLVMBasicBlockRef head, body, exit;
+  LLVMValueRef i, phi;
+} cg_loop;
+
+/* Loops: i runs over [start, end). */
+void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name);
+void cg_loop_end(cg *c, cg_loop *l);
+
+LLVMValueRef cg_f32(cg *c, double v);
+LLVMValueRef cg_i64(cg *c, int64_t v);
+LLVMValueRef cg_load(cg *c, LLVMValueRef base, LLVMValueRef index);
+void cg_store(cg *c, LLVMValueRef value, LLVMValueRef base, LLVMValueRef index);
+LLVMValueRef cg_call(cg *c, const char *name, LLVMValueRef *args, int n);
+LLVMValueRef cg_select(cg *c, LLVMValueRef cond, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_bool(cg *c, LLVMValueRef cond); /* i1 -> 0.0 / 1.0 */
+
+/* Number of elements of a shape: constant, or rows * inner when batched. */
+LLVMValueRef cg_count(cg *c, const nnc_shape *s);
+/* The float* argument holding node id's buffer. */
+LLVMValueRef cg_buffer(cg *c, int id);
+
+LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr);
+LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
+/* 0 or scale per element, from the counter-based generator (runtime/rng.h). */
+LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
+
+/* Emit the anchor (matmul, row op, reduction) of a group into its buffer. */
+int cg_emit_anchor(cg *c, int id);
+
+#endif

@@ -1,0 +1,33 @@
+/* compiler/codegen — LLVM IR for planned graphs, optimized for the host CPU
+ * and JIT-compiled with ORC LLJIT.
+ *
+ * Every fusion group becomes one function; every graph becomes a driver
+ * nnc_<graph>_step(float **regions, const float *scalars, int64_t rows,
+ * uint64_t rng) that calls its groups in order. Shapes are constants except
+ * the row count, so a partial batch or a new learning rate never recompiles. */
+#ifndef NNC_CODEGEN_H
+#define NNC_CODEGEN_H
+
+#include <stdint.h>
+
+#include "compiler/graph/graph.h"
+
+typedef void (*nnc_step_fn)(float **regions, const float *scalars, int64_t rows, uint64_t rng);
+
+typedef struct nnc_jit nnc_jit;
+
+typedef struct nnc_codegen_options {
+  const char *dump_ir_pre;  /* file to write the IR before optimization, or NULL */
+  const char *dump_ir_post; /* after O3 */
+} nnc_codegen_options;
+
+/* Compile graphs[0..n) into one module; fns[i] receives graph i's driver. */
+int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
+                    const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
+                    nnc_status *st);
+void codegen_release(nnc_jit *jit);
+
+/* "znver3 +avx2,+fma,..." as LLVM sees the host (for docs and benchmarks). */
+int codegen_host_description(char *buf, size_t n);
+
+#endif

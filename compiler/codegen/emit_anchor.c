@@ -1,0 +1,244 @@
+/* Anchors: the non-elementwise ops a group starts with. Each writes its full
+ * output into its planned buffer; the group's elementwise epilogue runs after.
+ * Loop orders keep the innermost loop unit-stride so LLVM vectorizes it, and
+ * every sum runs in a fixed order (determinism, no reassociation). */
+#include "compiler/codegen/cg.h"
+#include "runtime/base/base.h"
+
+static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(c->b, a, b, ""); }
+static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(c->b, a, b, ""); }
+
+static LLVMValueRef alloca_f32(cg *c, const char *name) {
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first)
+    LLVMPositionBuilderBefore(c->b, first);
+  else
+    LLVMPositionBuilderAtEnd(c->b, entry);
+  LLVMValueRef slot = LLVMBuildAlloca(c->b, c->f32, name);
+  LLVMPositionBuilderAtEnd(c->b, here);
+  return slot;
+}
+
+static LLVMValueRef get(cg *c, LLVMValueRef slot) { return LLVMBuildLoad2(c->b, c->f32, slot, ""); }
+static void set(cg *c, LLVMValueRef slot, LLVMValueRef v) { LLVMBuildStore(c->b, v, slot); }
+
+static void zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef count) {
+  cg_loop l;
+  cg_loop_begin(c, &l, cg_i64(c, 0), count, "zero");
+  cg_store(c, cg_f32(c, 0.0), out, iadd(c, base, l.i));
+  cg_loop_end(c, &l);
+}
+
+/* C[M,N] = A[M,K] @ B[K,N], row by row: C[r,:] += A[r,k] * B[k,:]. */
+static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out) {
+  const nnc_shape *ws = &c->g->nodes[n->in[1]].shape;
+  int64_t K = ws->dims[0], N = ws->dims[1];
+  LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, &c->g->nodes[n->in[0]].shape), cg_i64(c, K), "");
+  cg_loop r;
+  cg_loop_begin(c, &r, cg_i64(c, 0), M, "row");
+  LLVMValueRef crow = imul(c, r.i, cg_i64(c, N)), arow = imul(c, r.i, cg_i64(c, K));
+  zero_fill(c, out, crow, cg_i64(c, N));
+  cg_loop k;
+  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, K), "k");
+  LLVMValueRef av = cg_load(c, a, iadd(c, arow, k.i));
+  LLVMValueRef brow = imul(c, k.i, cg_i64(c, N));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, N), "j");
+  LLVMValueRef ci = iadd(c, crow, j.i);
+  LLVMValueRef prod = LLVMBuildFMul(c->b, av, cg_load(c, bm, iadd(c, brow, j.i)), "");
+  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, ci), prod, ""), out, ci);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &k);
+  cg_loop_end(c, &r);
+}
+
+/* C[K,N] = A[M,K]^T @ B[M,N], accumulated over the rows m in order. */
+static void emit_matmul_ta(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out) {
+  int64_t K = n->shape.dims[0], N = n->shape.dims[1];
+  LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, &c->g->nodes[n->in[0]].shape), cg_i64(c, K), "");
+  zero_fill(c, out, cg_i64(c, 0), cg_i64(c, K * N));
+  cg_loop m;
+  cg_loop_begin(c, &m, cg_i64(c, 0), M, "m");
+  cg_loop k;
+  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, K), "k");
+  LLVMValueRef av = cg_load(c, a, iadd(c, imul(c, m.i, cg_i64(c, K)), k.i));
+  LLVMValueRef crow = imul(c, k.i, cg_i64(c, N)), brow = imul(c, m.i, cg_i64(c, N));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, N), "j");
+  LLVMValueRef ci = iadd(c, crow, j.i);
+  LLVMValueRef prod = LLVMBuildFMul(c->b, av, cg_load(c, bm, iadd(c, brow, j.i)), "");
+  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, ci), prod, ""), out, ci);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &k);
+  cg_loop_end(c, &m);
+}
+
+static void emit_transpose(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef out) {
+  int64_t R = n->shape.dims[1], C = n->shape.dims[0]; /* input is [R, C] */
+  cg_loop r;
+  cg_loop_begin(c, &r, cg_i64(c, 0), cg_i64(c, R), "r");
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, C), "c");
+  LLVMValueRef v = cg_load(c, a, iadd(c, imul(c, r.i, cg_i64(c, C)), j.i));
+  cg_store(c, v, out, iadd(c, imul(c, j.i, cg_i64(c, R)), r.i));
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &r);
+}
+
+/* Row ops over the last axis of width W: rows = count / W. */
+typedef struct row_ctx {
+  LLVMValueRef base, width;
+  cg_loop row;
+} row_ctx;
+
+static void row_begin(cg *c, row_ctx *r, const nnc_shape *in) {
+  int64_t w = shape_last(in);
+  r->width = cg_i64(c, w);
+  LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), r->width, "");
+  cg_loop_begin(c, &r->row, cg_i64(c, 0), rows, "row");
+  r->base = imul(c, r->row.i, r->width);
+}
+
+static LLVMValueRef row_max(cg *c, row_ctx *r, LLVMValueRef x, LLVMValueRef *argmax) {
+  LLVMValueRef best = alloca_f32(c, "max"), where = alloca_f32(c, "argmax");
+  set(c, best, cg_load(c, x, r->base));
+  set(c, where, cg_f32(c, 0.0));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 1), r->width, "j");
+  LLVMValueRef v = cg_load(c, x, iadd(c, r->base, j.i));
+  LLVMValueRef better = LLVMBuildFCmp(c->b, LLVMRealOGT, v, get(c, best), "");
+  set(c, best, cg_select(c, better, v, get(c, best)));
+  set(c, where, cg_select(c, better, LLVMBuildSIToFP(c->b, j.i, c->f32, ""), get(c, where)));
+  cg_loop_end(c, &j);
+  if (argmax) *argmax = get(c, where);
+  return get(c, best);
+}
+
+/* sum_j exp(x_j - m), in index order */
+static LLVMValueRef row_sum_exp(cg *c, row_ctx *r, LLVMValueRef x, LLVMValueRef m) {
+  LLVMValueRef acc = alloca_f32(c, "sum");
+  set(c, acc, cg_f32(c, 0.0));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), r->width, "j");
+  LLVMValueRef e = cg_unary(c, NNC_FN_EXP, LLVMBuildFSub(c->b, cg_load(c, x, iadd(c, r->base, j.i)), m, ""), NULL);
+  set(c, acc, LLVMBuildFAdd(c->b, get(c, acc), e, ""));
+  cg_loop_end(c, &j);
+  return get(c, acc);
+}
+
+static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out) {
+  row_ctx r;
+  row_begin(c, &r, &n->shape);
+  LLVMValueRef m = row_max(c, &r, x, NULL);
+  LLVMValueRef s = row_sum_exp(c, &r, x, m);
+  LLVMValueRef log_s = n->op == NNC_OP_LOG_SOFTMAX ? cg_unary(c, NNC_FN_LOG, s, NULL) : NULL;
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
+  LLVMValueRef idx = iadd(c, r.base, j.i);
+  LLVMValueRef shifted = LLVMBuildFSub(c->b, cg_load(c, x, idx), m, "");
+  LLVMValueRef v = log_s ? LLVMBuildFSub(c->b, shifted, log_s, "")
+                         : LLVMBuildFDiv(c->b, cg_unary(c, NNC_FN_EXP, shifted, NULL), s, "");
+  cg_store(c, v, out, idx);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &r.row);
+}
+
+/* -sum_j y_j * (z_j - m - log sum exp(z - m)) per row */
+static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValueRef y, LLVMValueRef out) {
+  row_ctx r;
+  row_begin(c, &r, &c->g->nodes[n->in[0]].shape);
+  LLVMValueRef m = row_max(c, &r, z, NULL);
+  LLVMValueRef lse = cg_unary(c, NNC_FN_LOG, row_sum_exp(c, &r, z, m), NULL);
+  LLVMValueRef acc = alloca_f32(c, "xent");
+  set(c, acc, cg_f32(c, 0.0));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
+  LLVMValueRef idx = iadd(c, r.base, j.i);
+  LLVMValueRef logp = LLVMBuildFSub(c->b, LLVMBuildFSub(c->b, cg_load(c, z, idx), m, ""), lse, "");
+  set(c, acc, LLVMBuildFSub(c->b, get(c, acc), LLVMBuildFMul(c->b, cg_load(c, y, idx), logp, ""), ""));
+  cg_loop_end(c, &j);
+  cg_store(c, get(c, acc), out, r.row.i);
+  cg_loop_end(c, &r.row);
+}
+
+static void emit_argmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out) {
+  row_ctx r;
+  row_begin(c, &r, &c->g->nodes[n->in[0]].shape);
+  LLVMValueRef where;
+  row_max(c, &r, x, &where);
+  cg_store(c, where, out, r.row.i);
+  cg_loop_end(c, &r.row);
+}
+
+static void emit_one_hot(cg *c, const nnc_node *n, LLVMValueRef labels, LLVMValueRef out) {
+  row_ctx r;
+  row_begin(c, &r, &n->shape);
+  LLVMValueRef label = cg_load(c, labels, r.row.i);
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
+  LLVMValueRef hit = LLVMBuildFCmp(c->b, LLVMRealOEQ, LLVMBuildSIToFP(c->b, j.i, c->f32, ""), label, "");
+  cg_store(c, cg_bool(c, hit), out, iadd(c, r.base, j.i));
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &r.row);
+}
+
+static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out) {
+  const nnc_shape *in = &c->g->nodes[n->in[0]].shape;
+  if (n->fn == NNC_RED_LEADING) { /* out[j] = sum over rows of x[r, j] */
+    int64_t w = shape_last(in);
+    LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), "");
+    zero_fill(c, out, cg_i64(c, 0), cg_i64(c, w));
+    cg_loop r;
+    cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
+    LLVMValueRef base = imul(c, r.i, cg_i64(c, w));
+    cg_loop j;
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, w), "j");
+    LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_load(c, out, j.i), cg_load(c, x, iadd(c, base, j.i)), "");
+    cg_store(c, sum, out, j.i);
+    cg_loop_end(c, &j);
+    cg_loop_end(c, &r);
+    return;
+  }
+  int all = n->fn == NNC_RED_ALL;
+  int64_t w = all ? 0 : shape_last(in);
+  LLVMValueRef width = all ? cg_count(c, in) : cg_i64(c, w);
+  LLVMValueRef rows = all ? cg_i64(c, 1) : LLVMBuildSDiv(c->b, cg_count(c, in), width, "");
+  cg_loop r;
+  cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
+  LLVMValueRef base = imul(c, r.i, width), acc = alloca_f32(c, "acc");
+  set(c, acc, cg_f32(c, 0.0));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), width, "j");
+  set(c, acc, LLVMBuildFAdd(c->b, get(c, acc), cg_load(c, x, iadd(c, base, j.i)), ""));
+  cg_loop_end(c, &j);
+  cg_store(c, get(c, acc), out, r.i);
+  cg_loop_end(c, &r);
+}
+
+int cg_emit_anchor(cg *c, int id) {
+  const nnc_node *n = &c->g->nodes[id];
+  LLVMValueRef out = cg_buffer(c, id);
+  LLVMValueRef a = n->n_in > 0 ? cg_buffer(c, n->in[0]) : NULL;
+  LLVMValueRef b = n->n_in > 1 ? cg_buffer(c, n->in[1]) : NULL;
+  if (!out || !a || (n->n_in > 1 && !b))
+    return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s (node %d) lacks a buffer", op_name(n->op), id);
+  switch (n->op) {
+  case NNC_OP_MATMUL:
+    if (n->iattr[0])
+      emit_matmul_ta(c, n, a, b, out);
+    else
+      emit_matmul(c, n, a, b, out);
+    return NNC_OK;
+  case NNC_OP_TRANSPOSE: emit_transpose(c, n, a, out); return NNC_OK;
+  case NNC_OP_SOFTMAX:
+  case NNC_OP_LOG_SOFTMAX: emit_softmax(c, n, a, out); return NNC_OK;
+  case NNC_OP_SOFTMAX_XENT: emit_softmax_xent(c, n, a, b, out); return NNC_OK;
+  case NNC_OP_ARGMAX: emit_argmax(c, n, a, out); return NNC_OK;
+  case NNC_OP_ONE_HOT: emit_one_hot(c, n, a, out); return NNC_OK;
+  case NNC_OP_REDUCE: emit_reduce(c, n, a, out); return NNC_OK;
+  default: break;
+  }
+  return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no emitter for %s", op_name(n->op));
+}

@@ -1,0 +1,222 @@
+/* One LLVM function per fusion group, plus a driver per graph.
+ *
+ * A group function takes one noalias float* per buffer it touches (so the
+ * vectorizer needs no runtime alias checks), then the scalars, the row count
+ * and the random counter. The driver computes every buffer address from the
+ * region pointers and calls the groups in order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/codegen/cg.h"
+#include "runtime/base/base.h"
+
+void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name) {
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+  l->head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+  l->body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+  l->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+  LLVMBuildBr(c->b, l->head);
+  LLVMPositionBuilderAtEnd(c->b, l->head);
+  l->phi = LLVMBuildPhi(c->b, c->i64, name);
+  LLVMAddIncoming(l->phi, &start, &pre, 1);
+  l->i = l->phi;
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, l->phi, end, ""), l->body, l->exit);
+  LLVMPositionBuilderAtEnd(c->b, l->body);
+}
+
+void cg_loop_end(cg *c, cg_loop *l) {
+  LLVMValueRef next = LLVMBuildAdd(c->b, l->phi, cg_i64(c, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+  LLVMBuildBr(c->b, l->head);
+  LLVMAddIncoming(l->phi, &next, &latch, 1);
+  LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+LLVMValueRef cg_count(cg *c, const nnc_shape *s) {
+  LLVMValueRef inner = cg_i64(c, shape_inner(s));
+  return s->batched ? LLVMBuildMul(c->b, c->rows, inner, "") : inner;
+}
+
+LLVMValueRef cg_buffer(cg *c, int id) {
+  for (int k = 0; k < c->n_args; k++)
+    if (c->arg_node[k] == id) return c->arg_ptr[k];
+  return NULL;
+}
+
+static void add_arg(cg *c, int id) {
+  if (id < 0 || c->g->nodes[id].region < 0) return;
+  for (int k = 0; k < c->n_args; k++)
+    if (c->arg_node[k] == id) return;
+  c->arg_node[c->n_args++] = id;
+}
+
+static int is_inline_source(const nnc_node *n) { return n->op == NNC_OP_CONST || n->op == NNC_OP_SCALAR; }
+
+static int is_anchor(const nnc_node *n) {
+  nnc_op_class k = op_class(n->op);
+  return k == NNC_CLASS_MATMUL || k == NNC_CLASS_ROW || k == NNC_CLASS_REDUCE;
+}
+
+/* The buffers a group reads or writes, in a stable order. */
+static void collect_args(cg *c, int first, int last) {
+  const nnc_graph *g = c->g;
+  c->n_args = 0;
+  for (int i = first; i <= last; i++) {
+    const nnc_node *n = &g->nodes[i];
+    if (n->group != g->nodes[first].group || n->dead) continue;
+    for (int k = 0; k < n->n_in; k++) {
+      const nnc_node *a = &g->nodes[n->in[k]];
+      if (is_inline_source(a)) continue;
+      if (a->group == n->group && !is_anchor(a) && !(n->op == NNC_OP_ASSIGN && k == 0)) continue;
+      add_arg(c, n->in[k]);
+    }
+    add_arg(c, i);
+  }
+}
+
+static LLVMValueRef operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
+  const nnc_node *a = &c->g->nodes[n->in[k]];
+  if (a->op == NNC_OP_CONST) return cg_f32(c, a->attr[0]);
+  if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->iattr[0]));
+  if (a->group == n->group && !is_anchor(a)) return c->value[n->in[k]];
+  LLVMValueRef width = cg_i64(c, shape_last(&n->shape)), index = i;
+  switch (n->bcast[k]) {
+  case NNC_BCAST_FULL: break;
+  case NNC_BCAST_SCALAR: index = cg_i64(c, 0); break;
+  case NNC_BCAST_LAST: index = LLVMBuildSRem(c->b, i, width, ""); break;
+  case NNC_BCAST_ROW: index = LLVMBuildSDiv(c->b, i, width, ""); break;
+  }
+  return cg_load(c, cg_buffer(c, n->in[k]), index);
+}
+
+/* One element of one elementwise node at flat index i. */
+static int emit_element(cg *c, int id, LLVMValueRef i) {
+  const nnc_node *n = &c->g->nodes[id];
+  LLVMValueRef v = NULL;
+  switch (n->op) {
+  case NNC_OP_UNARY: v = cg_unary(c, (nnc_fn)n->fn, operand(c, n, 0, i), n->attr); break;
+  case NNC_OP_BINARY: v = cg_binary(c, (nnc_binary_fn)n->fn, operand(c, n, 0, i), operand(c, n, 1, i)); break;
+  case NNC_OP_BROADCAST:
+  case NNC_OP_RESHAPE: v = operand(c, n, 0, i); break;
+  case NNC_OP_DROPOUT_MASK: v = cg_dropout_mask(c, n->key, n->attr[0], i); break;
+  case NNC_OP_ASSIGN: cg_store(c, operand(c, n, 1, i), cg_buffer(c, n->in[0]), i); return NNC_OK;
+  case NNC_OP_STAT: cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), cg_i64(c, 0)); return NNC_OK;
+  case NNC_OP_OUTPUT: cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), i); return NNC_OK;
+  default: return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s is not elementwise", op_name(n->op));
+  }
+  if (!v) return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no emitter for node %d", id);
+  c->value[id] = v;
+  if (n->region >= 0) cg_store(c, v, cg_buffer(c, id), i);
+  return NNC_OK;
+}
+
+static const nnc_shape *space_of(const nnc_graph *g, const nnc_node *n) {
+  return n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
+}
+
+/* Emit group [first..last] as function `name`. */
+static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
+  const nnc_graph *g = c->g;
+  collect_args(c, first, last);
+  LLVMTypeRef params[64 + 3];
+  if (c->n_args > 64) {
+    nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: group %s touches too many buffers", name);
+    return NULL;
+  }
+  for (int k = 0; k < c->n_args; k++) params[k] = c->ptr;
+  params[c->n_args] = c->ptr;
+  params[c->n_args + 1] = c->i64;
+  params[c->n_args + 2] = c->i64;
+  LLVMTypeRef type = LLVMFunctionType(c->void_t, params, (unsigned)c->n_args + 3, 0);
+  c->fn = LLVMAddFunction(c->mod, name, type);
+  LLVMSetLinkage(c->fn, LLVMInternalLinkage);
+  unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+  for (int k = 0; k <= c->n_args; k++) {
+    c->arg_ptr[k] = LLVMGetParam(c->fn, (unsigned)k);
+    LLVMAddAttributeAtIndex(c->fn, (unsigned)k + 1, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+  }
+  c->scalars = LLVMGetParam(c->fn, (unsigned)c->n_args);
+  c->rows = LLVMGetParam(c->fn, (unsigned)c->n_args + 1);
+  c->rng = LLVMGetParam(c->fn, (unsigned)c->n_args + 2);
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
+
+  int start = first;
+  if (is_anchor(&g->nodes[first])) {
+    if (cg_emit_anchor(c, first)) return NULL;
+    start = first + 1;
+  }
+  int has_epilogue = 0;
+  for (int i = start; i <= last; i++) has_epilogue |= g->nodes[i].group == g->nodes[first].group;
+  if (has_epilogue) {
+    cg_loop l;
+    cg_loop_begin(c, &l, cg_i64(c, 0), cg_count(c, space_of(g, &g->nodes[first])), "elem");
+    for (int i = start; i <= last; i++)
+      if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead && emit_element(c, i, l.i))
+        return NULL;
+    cg_loop_end(c, &l);
+  }
+  LLVMBuildRetVoid(c->b);
+  return c->fn;
+}
+
+/* The driver of one graph: void nnc_<name>_step(float **regions, const float
+ * *scalars, int64_t rows, uint64_t rng). */
+int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
+  c->g = g;
+  c->prog = prog;
+  c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
+  c->arg_node = nnc_calloc(64 + 1, sizeof *c->arg_node, c->st);
+  c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);
+  if (!c->value || !c->arg_node || !c->arg_ptr) goto fail;
+
+  LLVMTypeRef pptr = LLVMPointerType(c->ptr, 0);
+  LLVMTypeRef params[4] = {pptr, c->ptr, c->i64, c->i64};
+  char name[64];
+  snprintf(name, sizeof name, "nnc_%s_step", g->name);
+  LLVMValueRef driver = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 4, 0));
+  LLVMBuilderRef db = LLVMCreateBuilderInContext(c->ctx);
+  LLVMPositionBuilderAtEnd(db, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
+  LLVMValueRef regions = LLVMGetParam(driver, 0), rows = LLVMGetParam(driver, 2);
+
+  for (int i = 0; i < g->n;) {
+    if (g->nodes[i].group < 0) {
+      i++;
+      continue;
+    }
+    int grp = g->nodes[i].group, last = i;
+    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0)) last++;
+    char fname[96];
+    snprintf(fname, sizeof fname, "%s_g%d_%s", g->name, grp, op_name(g->nodes[i].op));
+    LLVMValueRef fn = emit_group(c, i, last, fname);
+    if (!fn) {
+      LLVMDisposeBuilder(db);
+      goto fail;
+    }
+    /* call it with every buffer address */
+    LLVMValueRef args[64 + 3];
+    for (int k = 0; k < c->n_args; k++) {
+      const nnc_node *a = &g->nodes[c->arg_node[k]];
+      LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)a->region, 0);
+      LLVMValueRef slot = LLVMBuildGEP2(db, c->ptr, regions, &idx, 1, "");
+      LLVMValueRef base = LLVMBuildLoad2(db, c->ptr, slot, "");
+      LLVMValueRef off = LLVMConstInt(c->i64, (unsigned long long)a->offset, 0);
+      if (a->region == NNC_REGION_BATCH) off = LLVMBuildMul(db, off, rows, "");
+      args[k] = LLVMBuildGEP2(db, c->f32, base, &off, 1, "");
+    }
+    for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(driver, (unsigned)k + 1);
+    LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 3, "");
+    i = last + 1;
+  }
+  LLVMBuildRetVoid(db);
+  LLVMDisposeBuilder(db);
+  free(c->value);
+  free(c->arg_node);
+  free(c->arg_ptr);
+  return NNC_OK;
+fail:
+  free(c->value);
+  free(c->arg_node);
+  free(c->arg_ptr);
+  if (c->st->code == NNC_OK) nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen failed");
+  return c->st->code;
+}

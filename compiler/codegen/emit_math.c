@@ -1,0 +1,193 @@
+/* Scalar math in LLVM IR: every unary.def function, the binary functions,
+ * the dropout generator, and the small helpers the emitters share. */
+#include <math.h>
+#include <string.h>
+
+#include "compiler/codegen/cg.h"
+
+LLVMValueRef cg_f32(cg *c, double v) { return LLVMConstReal(c->f32, (double)(float)v); }
+LLVMValueRef cg_i64(cg *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
+
+LLVMValueRef cg_load(cg *c, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
+  LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, p, "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+
+void cg_store(cg *c, LLVMValueRef value, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
+  LLVMSetAlignment(LLVMBuildStore(c->b, value, p), 4);
+}
+
+/* float f(float...) from libm or an llvm.* intrinsic, declared on first use. */
+LLVMValueRef cg_call(cg *c, const char *name, LLVMValueRef *args, int n) {
+  LLVMTypeRef params[2] = {c->f32, c->f32};
+  LLVMTypeRef type = LLVMFunctionType(c->f32, params, (unsigned)n, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
+  return LLVMBuildCall2(c->b, type, fn, args, (unsigned)n, "");
+}
+
+static LLVMValueRef call1(cg *c, const char *name, LLVMValueRef x) { return cg_call(c, name, &x, 1); }
+
+LLVMValueRef cg_select(cg *c, LLVMValueRef cond, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(c->b, cond, a, b, "");
+}
+
+LLVMValueRef cg_bool(cg *c, LLVMValueRef cond) { return LLVMBuildUIToFP(c->b, cond, c->f32, ""); }
+
+static LLVMValueRef gt(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
+}
+static LLVMValueRef add(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(c->b, a, b, ""); }
+static LLVMValueRef sub(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(c->b, a, b, ""); }
+static LLVMValueRef mul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(c->b, a, b, ""); }
+static LLVMValueRef fdiv(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(c->b, a, b, ""); }
+
+static LLVMValueRef sigmoid(cg *c, LLVMValueRef x) {
+  LLVMValueRef e = call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, x, ""));
+  return fdiv(c, cg_f32(c, 1.0), add(c, cg_f32(c, 1.0), e));
+}
+
+static LLVMValueRef relu(cg *c, LLVMValueRef x) {
+  return cg_select(c, gt(c, x, cg_f32(c, 0.0)), x, cg_f32(c, 0.0));
+}
+
+static LLVMValueRef clamp(cg *c, LLVMValueRef x, double lo, double hi) {
+  LLVMValueRef l = cg_f32(c, lo), h = cg_f32(c, hi);
+  x = cg_select(c, LLVMBuildFCmp(c->b, LLVMRealOLT, x, l, ""), l, x);
+  return cg_select(c, gt(c, x, h), h, x);
+}
+
+#define SQRT1_2 0.70710678118654752440
+#define SELU_ALPHA 1.6732632423543772
+#define SELU_SCALE 1.0507009873554805
+
+LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
+  LLVMValueRef zero = cg_f32(c, 0.0), one = cg_f32(c, 1.0);
+  LLVMValueRef positive = gt(c, x, zero);
+  switch (fn) {
+  case NNC_FN_NEG: return LLVMBuildFNeg(c->b, x, "");
+  case NNC_FN_EXP: return call1(c, "llvm.exp.f32", x);
+  case NNC_FN_LOG: return call1(c, "llvm.log.f32", x);
+  case NNC_FN_SQRT: return call1(c, "llvm.sqrt.f32", x);
+  case NNC_FN_ABS: return call1(c, "llvm.fabs.f32", x);
+  case NNC_FN_SQUARE: return mul(c, x, x);
+  case NNC_FN_RECIP: return fdiv(c, one, x);
+  case NNC_FN_RELU: return relu(c, x);
+  case NNC_FN_SIGMOID: return sigmoid(c, x);
+  case NNC_FN_TANH: return call1(c, "tanhf", x);
+  case NNC_FN_ELU: return cg_select(c, positive, x, call1(c, "expm1f", x));
+  case NNC_FN_SELU:
+    return mul(c, cg_f32(c, SELU_SCALE),
+               cg_select(c, positive, x, mul(c, cg_f32(c, SELU_ALPHA), call1(c, "expm1f", x))));
+  case NNC_FN_SOFTPLUS: /* log1p(exp(-|x|)) + max(x, 0): no overflow */
+    return add(c, call1(c, "log1pf", call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", x), ""))),
+               relu(c, x));
+  case NNC_FN_SOFTSIGN: return fdiv(c, x, add(c, one, call1(c, "llvm.fabs.f32", x)));
+  case NNC_FN_SWISH: return mul(c, x, sigmoid(c, x));
+  case NNC_FN_GELU:
+    return mul(c, mul(c, cg_f32(c, 0.5), x),
+               add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
+  case NNC_FN_LEAKY_RELU: return cg_select(c, positive, x, mul(c, cg_f32(c, attr[0]), x));
+  case NNC_FN_HARD_SIGMOID: return clamp(c, add(c, fdiv(c, x, cg_f32(c, 6.0)), cg_f32(c, 0.5)), 0.0, 1.0);
+  case NNC_FN_CLIP: return clamp(c, x, attr[0], attr[1]);
+  case NNC_FN_LOG1P: return call1(c, "log1pf", x);
+  case NNC_FN_NEG_ONE: return cg_f32(c, -1.0);
+  case NNC_FN_SIGN:
+    return sub(c, cg_bool(c, positive), cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOLT, x, zero, "")));
+  case NNC_FN_TWICE: return mul(c, cg_f32(c, 2.0), x);
+  case NNC_FN_D_SQRT: return fdiv(c, cg_f32(c, 0.5), call1(c, "llvm.sqrt.f32", x));
+  case NNC_FN_D_RECIP: return LLVMBuildFNeg(c->b, fdiv(c, one, mul(c, x, x)), "");
+  case NNC_FN_STEP: return cg_bool(c, positive);
+  case NNC_FN_D_SIGMOID: {
+    LLVMValueRef s = sigmoid(c, x);
+    return mul(c, s, sub(c, one, s));
+  }
+  case NNC_FN_D_TANH: {
+    LLVMValueRef t = call1(c, "tanhf", x);
+    return sub(c, one, mul(c, t, t));
+  }
+  case NNC_FN_D_ELU: return cg_select(c, positive, one, call1(c, "llvm.exp.f32", x));
+  case NNC_FN_D_SELU:
+    return cg_select(c, positive, cg_f32(c, SELU_SCALE),
+                     mul(c, cg_f32(c, SELU_SCALE * SELU_ALPHA), call1(c, "llvm.exp.f32", x)));
+  case NNC_FN_D_SOFTSIGN: {
+    LLVMValueRef d = add(c, one, call1(c, "llvm.fabs.f32", x));
+    return fdiv(c, one, mul(c, d, d));
+  }
+  case NNC_FN_D_SWISH: {
+    LLVMValueRef s = sigmoid(c, x);
+    return add(c, s, mul(c, mul(c, x, s), sub(c, one, s)));
+  }
+  case NNC_FN_D_GELU: {
+    LLVMValueRef cdf = mul(c, cg_f32(c, 0.5), add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
+    LLVMValueRef pdf = mul(c, cg_f32(c, 0.3989422804014327),
+                           call1(c, "llvm.exp.f32", mul(c, cg_f32(c, -0.5), mul(c, x, x))));
+    return add(c, cdf, mul(c, x, pdf));
+  }
+  case NNC_FN_D_LEAKY_RELU: return cg_select(c, positive, one, cg_f32(c, attr[0]));
+  case NNC_FN_D_HARD_SIGMOID: {
+    LLVMValueRef inside = LLVMBuildAnd(c->b, gt(c, x, cg_f32(c, -3.0)),
+                                       LLVMBuildFCmp(c->b, LLVMRealOLT, x, cg_f32(c, 3.0), ""), "");
+    return cg_select(c, inside, cg_f32(c, 1.0 / 6.0), zero);
+  }
+  case NNC_FN_D_CLIP: {
+    LLVMValueRef inside =
+        LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, x, cg_f32(c, attr[0]), ""),
+                     LLVMBuildFCmp(c->b, LLVMRealOLE, x, cg_f32(c, attr[1]), ""), "");
+    return cg_bool(c, inside);
+  }
+  case NNC_FN_D_LOG1P: return fdiv(c, one, add(c, one, x));
+  case NNC_FN_COUNT:
+  case NNC_FN_NONE:
+    break;
+  }
+  return NULL;
+}
+
+LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b) {
+  switch (fn) {
+  case NNC_BIN_ADD: return add(c, a, b);
+  case NNC_BIN_SUB: return sub(c, a, b);
+  case NNC_BIN_MUL: return mul(c, a, b);
+  case NNC_BIN_DIV: return fdiv(c, a, b);
+  case NNC_BIN_MAX: return cg_select(c, gt(c, a, b), a, b);
+  case NNC_BIN_MIN: return cg_select(c, gt(c, b, a), a, b);
+  case NNC_BIN_GT: return cg_bool(c, gt(c, a, b));
+  case NNC_BIN_EQ: return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOEQ, a, b, ""));
+  case NNC_BIN_NE: return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealUNE, a, b, ""));
+  case NNC_BIN_POW: {
+    LLVMValueRef args[2] = {a, b};
+    return cg_call(c, "llvm.pow.f32", args, 2);
+  }
+  case NNC_BIN_BCE_LOGITS: { /* max(z,0) - z*y + log1p(exp(-|z|)), as TF computes it */
+    LLVMValueRef neg_abs = LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", a), "");
+    return add(c, sub(c, relu(c, a), mul(c, a, b)), call1(c, "log1pf", call1(c, "llvm.exp.f32", neg_abs)));
+  }
+  case NNC_BIN_COUNT:
+    break;
+  }
+  return NULL;
+}
+
+static LLVMValueRef mix64(cg *c, LLVMValueRef z) {
+  LLVMBuilderRef b = c->b;
+  z = LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_i64(c, 30), ""), "");
+  z = LLVMBuildMul(b, z, LLVMConstInt(c->i64, 0xbf58476d1ce4e5b9ull, 0), "");
+  z = LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_i64(c, 27), ""), "");
+  z = LLVMBuildMul(b, z, LLVMConstInt(c->i64, 0x94d049bb133111ebull, 0), "");
+  return LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_i64(c, 31), ""), "");
+}
+
+/* Mirrors nnc_uniform01(key, rng, index) of runtime/rng.h bit for bit. */
+LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index) {
+  LLVMBuilderRef b = c->b;
+  LLVMValueRef k = LLVMBuildXor(b, LLVMConstInt(c->i64, key, 0), mix64(c, c->rng), "");
+  LLVMValueRef z = mix64(c, LLVMBuildAdd(b, mix64(c, k), index, ""));
+  LLVMValueRef bits = LLVMBuildLShr(b, z, cg_i64(c, 40), "");
+  LLVMValueRef u = LLVMBuildFMul(b, LLVMBuildUIToFP(b, bits, c->f32, ""), cg_f32(c, 1.0 / 16777216.0), "");
+  LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, u, cg_f32(c, rate), "");
+  return cg_select(c, keep, cg_f32(c, 1.0 / (1.0 - rate)), cg_f32(c, 0.0));
+}

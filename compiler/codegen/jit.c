@@ -1,0 +1,205 @@
+/* Module assembly, O3 for the host CPU, and ORC LLJIT. */
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/codegen/cg.h"
+#include "runtime/base/base.h"
+
+int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
+
+struct nnc_jit {
+  LLVMOrcLLJITRef lljit;
+};
+
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static int llvm_ready;
+
+static void llvm_init(void) {
+  llvm_ready = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
+}
+
+static int llvm_error(nnc_status *st, LLVMErrorRef err, const char *what) {
+  char *msg = LLVMGetErrorMessage(err);
+  nnc_fail(st, NNC_ERR_COMPILE, "%s: %s", what, msg);
+  LLVMDisposeErrorMessage(msg);
+  return NNC_ERR_COMPILE;
+}
+
+/* A TargetMachine for this CPU: name *and* features, or LLVM 14 misses AVX-512 on Zen 4. */
+static LLVMTargetMachineRef host_machine(nnc_status *st) {
+  char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName();
+  char *features = LLVMGetHostCPUFeatures(), *err = NULL;
+  LLVMTargetRef target;
+  LLVMTargetMachineRef tm = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+    nnc_fail(st, NNC_ERR_COMPILE, "no LLVM target for %s: %s", triple, err ? err : "");
+    LLVMDisposeMessage(err);
+  } else {
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
+                                 LLVMRelocDefault, LLVMCodeModelJITDefault);
+    if (!tm) nnc_fail(st, NNC_ERR_COMPILE, "cannot create a target machine for %s", cpu);
+  }
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  return tm;
+}
+
+int codegen_host_description(char *buf, size_t n) {
+  pthread_once(&llvm_once, llvm_init);
+  char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+  /* keep only the enabled vector features people look for */
+  char picked[256] = "";
+  const char *wanted[] = {"+avx512f", "+avx2", "+fma", "+avx", "+sse4.2", "+neon"};
+  for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
+    const char *hit = strstr(features, wanted[i]);
+    size_t len = strlen(wanted[i]);
+    if (hit && (hit[len] == ',' || hit[len] == '\0')) {
+      strncat(picked, wanted[i], sizeof picked - strlen(picked) - 2);
+      strncat(picked, " ", sizeof picked - strlen(picked) - 1);
+    }
+  }
+  int w = snprintf(buf, n, "%s %s", cpu, picked);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  return w;
+}
+
+static int write_ir(LLVMModuleRef mod, const char *path, nnc_status *st) {
+  char *text = LLVMPrintModuleToString(mod);
+  int rc = nnc_write_file_atomic(path, text, strlen(text), st);
+  LLVMDisposeMessage(text);
+  return rc;
+}
+
+static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *const *graphs, int n,
+                        const nnc_program *prog, nnc_status *st) {
+  cg c;
+  memset(&c, 0, sizeof c);
+  c.ctx = ctx;
+  c.mod = mod;
+  c.b = LLVMCreateBuilderInContext(ctx);
+  c.f32 = LLVMFloatTypeInContext(ctx);
+  c.i64 = LLVMInt64TypeInContext(ctx);
+  c.i32 = LLVMInt32TypeInContext(ctx);
+  c.i1 = LLVMInt1TypeInContext(ctx);
+  c.ptr = LLVMPointerType(c.f32, 0);
+  c.void_t = LLVMVoidTypeInContext(ctx);
+  c.st = st;
+  int rc = NNC_OK;
+  for (int i = 0; i < n && rc == NNC_OK; i++) rc = cg_emit_graph(&c, graphs[i], prog);
+  LLVMDisposeBuilder(c.b);
+  if (rc) return rc;
+  char *msg = NULL;
+  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+    nnc_fail(st, NNC_ERR_INTERNAL, "codegen produced invalid IR: %.700s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return NNC_ERR_INTERNAL;
+  }
+  LLVMDisposeMessage(msg);
+  return NNC_OK;
+}
+
+static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) {
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  LLVMSetTarget(mod, triple);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+  LLVMSetModuleDataLayout(mod, layout);
+  LLVMDisposeTargetData(layout);
+  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
+  LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+  LLVMErrorRef err = LLVMRunPasses(mod, "default<O3>", tm, opts);
+  LLVMDisposePassBuilderOptions(opts);
+  return err ? llvm_error(st, err, "LLVM optimization") : NNC_OK;
+}
+
+int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
+                    const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
+                    nnc_status *st) {
+  pthread_once(&llvm_once, llvm_init);
+  if (!llvm_ready) return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
+  *jit_out = NULL;
+  LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+  LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
+  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
+  LLVMTargetMachineRef tm = NULL, jit_tm = NULL;
+  nnc_jit *jit = NULL;
+  int rc = build_module(ctx, mod, graphs, n, prog, st);
+  if (!rc && opts && opts->dump_ir_pre) rc = write_ir(mod, opts->dump_ir_pre, st);
+  if (!rc && !(tm = host_machine(st))) rc = st->code;
+  if (!rc) rc = optimize(mod, tm, st);
+  if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
+  if (!rc && !(jit_tm = host_machine(st))) rc = st->code;
+  if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  if (rc) goto fail;
+
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm));
+  jit_tm = NULL; /* owned by the builder now */
+  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit->lljit, builder);
+  if (err) {
+    rc = llvm_error(st, err, "creating the JIT");
+    goto fail;
+  }
+  LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(jit->lljit);
+  LLVMOrcDefinitionGeneratorRef gen;
+  err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit->lljit),
+                                                             NULL, NULL);
+  if (err) {
+    rc = llvm_error(st, err, "JIT symbol resolution");
+    goto fail;
+  }
+  LLVMOrcJITDylibAddGenerator(dylib, gen);
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
+  mod = NULL;
+  err = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, dylib, tsm);
+  if (err) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    rc = llvm_error(st, err, "adding the module to the JIT");
+    goto fail;
+  }
+  for (int i = 0; i < n; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "nnc_%s_step", graphs[i]->name);
+    LLVMOrcJITTargetAddress addr = 0;
+    err = LLVMOrcLLJITLookup(jit->lljit, &addr, name);
+    if (err) {
+      rc = llvm_error(st, err, "JIT lookup");
+      goto fail;
+    }
+    union {
+      LLVMOrcJITTargetAddress addr;
+      nnc_step_fn fn;
+    } cast = {.addr = addr};
+    fns[i] = cast.fn;
+  }
+  if (tm) LLVMDisposeTargetMachine(tm);
+  LLVMOrcDisposeThreadSafeContext(tsc);
+  *jit_out = jit;
+  return NNC_OK;
+fail:
+  if (mod) LLVMDisposeModule(mod);
+  if (tm) LLVMDisposeTargetMachine(tm);
+  if (jit_tm) LLVMDisposeTargetMachine(jit_tm);
+  if (jit) codegen_release(jit);
+  LLVMOrcDisposeThreadSafeContext(tsc);
+  return rc;
+}
+
+void codegen_release(nnc_jit *jit) {
+  if (!jit) return;
+  if (jit->lljit) LLVMOrcDisposeLLJIT(jit->lljit);
+  free(jit);
+}

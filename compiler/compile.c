@@ -1,0 +1,124 @@
+/* The pipeline: spec -> lower -> per phase: specialize, logits rewrite,
+ * decompose, simplify, (autodiff, optimizer), simplify, fuse, plan -> codegen. */
+#include "compiler/compile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/autodiff/autodiff.h"
+#include "compiler/lower/lower.h"
+#include "compiler/passes/passes.h"
+#include "runtime/base/base.h"
+
+const char *const nnc_pass_names[] = {"lower", "specialize", "logits", "decompose", "autodiff",
+                                      "optimizer", "fold", "cse", "dce", "fuse", "plan", NULL};
+
+static const char *const graph_names[NNC_GRAPH_COUNT] = {"train", "test", "predict"};
+
+typedef struct stage_ctx {
+  const nnc_compile_options *opts;
+  int which;
+} stage_ctx;
+
+static int wants_dump(const stage_ctx *s, const char *pass) {
+  const nnc_compile_options *o = s->opts;
+  if (!o || !o->dump || !o->dump_after) return 0;
+  if (o->dump_graphs && !(o->dump_graphs & (1u << s->which))) return 0;
+  if (!strcmp(o->dump_after, "all")) return 1;
+  size_t n = strlen(pass);
+  for (const char *p = o->dump_after; (p = strstr(p, pass)); p += n)
+    if ((p == o->dump_after || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+  return 0;
+}
+
+static int after(const stage_ctx *s, nnc_graph *g, const char *pass, int rc) {
+  if (rc == NNC_OK && wants_dump(s, pass)) {
+    fprintf(s->opts->dump, "; after %s\n", pass);
+    if (s->opts->dump_dot)
+      graph_dump_dot(g, s->opts->dump);
+    else
+      graph_dump_text(g, s->opts->dump);
+  }
+  return rc;
+}
+
+static int simplify(const stage_ctx *s, nnc_graph *g, nnc_status *st) {
+  if (after(s, g, "fold", pass_fold(g, st))) return st->code;
+  if (after(s, g, "cse", pass_cse(g, st))) return st->code;
+  return after(s, g, "dce", pass_dce(g, st));
+}
+
+/* One graph from the forward graph: train, test or predict. */
+static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which, const nnc_compile_options *opts,
+                       nnc_compiled *out, nnc_status *st) {
+  stage_ctx s = {opts, which};
+  nnc_graph *g = &out->graphs[which];
+  if (graph_copy(g, &l->forward, graph_names[which], st)) return st->code;
+  out->has_graph[which] = 1;
+  if (which == NNC_GRAPH_PREDICT) {
+    for (int i = 0; i < g->n; i++)
+      if (g->nodes[i].op == NNC_OP_STAT) g->nodes[i].dead = 1;
+    g->loss = -1;
+    if (graph_add(g, NNC_OP_OUTPUT, 0, &l->y_pred, 1, st) < 0) return st->code;
+  }
+  if (after(&s, g, "lower", NNC_OK)) return st->code;
+  nnc_phase phase = which == NNC_GRAPH_TRAIN ? NNC_PHASE_TRAIN : NNC_PHASE_INFER;
+  if (after(&s, g, "specialize", pass_specialize(g, phase, st))) return st->code;
+  if (after(&s, g, "logits", pass_logits_rewrite(g, st))) return st->code;
+  if (after(&s, g, "decompose", pass_decompose(g, st))) return st->code;
+  if (simplify(&s, g, st)) return st->code;
+  if (which == NNC_GRAPH_TRAIN) {
+    int *grads = nnc_calloc((size_t)out->prog.n_params + 1, sizeof *grads, st);
+    if (!grads) return st->code;
+    int rc = after(&s, g, "autodiff", autodiff_backward(g, &out->prog, grads, st));
+    if (!rc) rc = after(&s, g, "optimizer", autodiff_optimizer(g, &out->prog, &spec->compile.optimizer, grads, st));
+    free(grads);
+    if (rc || simplify(&s, g, st)) return st->code;
+  }
+  if (after(&s, g, "fuse", pass_fuse(g, st))) return st->code;
+  return after(&s, g, "plan", pass_plan_memory_for(g, &out->prog, st));
+}
+
+int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_spec_shape *y_inner,
+                     const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  nnc_lowered l;
+  if (lower_model(spec, x_inner, y_inner, &l, st)) return st->code;
+  out->prog = l.prog; /* the graphs below extend its tables (slots) */
+  memset(&l.prog, 0, sizeof l.prog);
+  int rc = NNC_OK;
+  if (spec->compile.present) {
+    rc = build_graph(&l, spec, NNC_GRAPH_TRAIN, opts, out, st);
+    if (!rc) rc = build_graph(&l, spec, NNC_GRAPH_TEST, opts, out, st);
+  }
+  if (!rc) rc = build_graph(&l, spec, NNC_GRAPH_PREDICT, opts, out, st);
+  lowered_free(&l);
+  if (rc || (opts && opts->no_jit)) {
+    if (rc) nnc_compiled_free(out);
+    return rc;
+  }
+  const nnc_graph *list[NNC_GRAPH_COUNT];
+  int index[NNC_GRAPH_COUNT], n = 0;
+  for (int i = 0; i < NNC_GRAPH_COUNT; i++)
+    if (out->has_graph[i]) {
+      index[n] = i;
+      list[n++] = &out->graphs[i];
+    }
+  nnc_codegen_options cg_opts = {opts ? opts->dump_ir_pre : NULL, opts ? opts->dump_ir_post : NULL};
+  nnc_step_fn fns[NNC_GRAPH_COUNT];
+  rc = codegen_compile(list, n, &out->prog, &cg_opts, &out->jit, fns, st);
+  if (rc) {
+    nnc_compiled_free(out);
+    return rc;
+  }
+  for (int i = 0; i < n; i++) out->step[index[i]] = fns[i];
+  return NNC_OK;
+}
+
+void nnc_compiled_free(nnc_compiled *c) {
+  codegen_release(c->jit);
+  for (int i = 0; i < NNC_GRAPH_COUNT; i++)
+    if (c->has_graph[i]) graph_free(&c->graphs[i]);
+  program_free(&c->prog);
+  memset(c, 0, sizeof *c);
+}

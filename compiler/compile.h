@@ -1,0 +1,37 @@
+/* compiler/compile — the whole pipeline, one stage per line (compile.c). */
+#ifndef NNC_COMPILE_H
+#define NNC_COMPILE_H
+
+#include <stdio.h>
+
+#include "compiler/codegen/codegen.h"
+#include "compiler/graph/graph.h"
+#include "compiler/spec/spec.h"
+
+enum { NNC_GRAPH_TRAIN, NNC_GRAPH_TEST, NNC_GRAPH_PREDICT, NNC_GRAPH_COUNT };
+
+typedef struct nnc_compile_options {
+  FILE *dump;             /* where graph dumps go (NULL: none) */
+  const char *dump_after; /* comma-separated pass names, or "all" */
+  int dump_dot;           /* DOT instead of text */
+  unsigned dump_graphs;   /* bit mask of NNC_GRAPH_* to dump (0: all) */
+  const char *dump_ir_pre, *dump_ir_post;
+  int no_jit;             /* stop after planning (tests of the passes) */
+} nnc_compile_options;
+
+typedef struct nnc_compiled {
+  nnc_program prog;
+  int has_graph[NNC_GRAPH_COUNT];
+  nnc_graph graphs[NNC_GRAPH_COUNT];
+  nnc_jit *jit;
+  nnc_step_fn step[NNC_GRAPH_COUNT];
+} nnc_compiled;
+
+/* The names of the passes accepted by dump_after, in pipeline order. */
+extern const char *const nnc_pass_names[];
+
+int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_spec_shape *y_inner,
+                     const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st);
+void nnc_compiled_free(nnc_compiled *c);
+
+#endif

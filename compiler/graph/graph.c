@@ -1,0 +1,384 @@
+/* Node construction and the shape rules of every op. */
+#include "compiler/graph/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/base.h"
+
+static const struct {
+  const char *name;
+  int arity;
+  nnc_op_class cls;
+} op_table[] = {
+#define OP(id, name, arity, cls) {name, arity, NNC_CLASS_##cls},
+#include "compiler/graph/ops.def"
+#undef OP
+};
+_Static_assert(sizeof op_table / sizeof op_table[0] == NNC_OP_COUNT, "ops.def and op_table");
+
+static const struct {
+  const char *name;
+  nnc_fn deriv;
+} fn_table[] = {
+#define FN(id, name, deriv) {name, NNC_FN_##deriv},
+#include "compiler/graph/unary.def"
+#undef FN
+};
+_Static_assert(sizeof fn_table / sizeof fn_table[0] == NNC_FN_COUNT, "unary.def and fn_table");
+
+static const char *const binary_names[NNC_BIN_COUNT] = {
+    "add", "sub", "mul", "div", "max", "min", "gt", "eq", "ne", "pow", "bce_logits"};
+
+const char *op_name(nnc_op op) { return op_table[op].name; }
+nnc_op_class op_class(nnc_op op) { return op_table[op].cls; }
+int op_arity(nnc_op op) { return op_table[op].arity; }
+const char *fn_name(nnc_fn fn) { return fn >= 0 && fn < NNC_FN_COUNT ? fn_table[fn].name : "?"; }
+nnc_fn fn_derivative(nnc_fn fn) { return fn_table[fn].deriv; }
+const char *binary_fn_name(nnc_binary_fn fn) {
+  return fn >= 0 && fn < NNC_BIN_COUNT ? binary_names[fn] : "?";
+}
+
+/* ---- shapes ---- */
+
+nnc_shape shape_make(int batched, int rank, const int64_t *dims) {
+  nnc_shape s;
+  memset(&s, 0, sizeof s);
+  s.rank = rank;
+  s.batched = batched;
+  for (int i = 0; i < rank; i++) s.dims[i] = dims[i];
+  if (batched) s.dims[0] = -1;
+  return s;
+}
+
+nnc_shape shape_scalar(void) { return shape_make(0, 0, NULL); }
+
+int shape_equal(const nnc_shape *a, const nnc_shape *b) {
+  if (a->rank != b->rank || a->batched != b->batched) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+int64_t shape_inner(const nnc_shape *s) {
+  int64_t n = 1;
+  for (int i = s->batched ? 1 : 0; i < s->rank; i++) n *= s->dims[i];
+  return n;
+}
+
+int64_t shape_last(const nnc_shape *s) {
+  return s->rank == 0 ? 1 : (s->batched && s->rank == 1 ? 1 : s->dims[s->rank - 1]);
+}
+
+void shape_format(const nnc_shape *s, char *buf, size_t n) {
+  size_t used = (size_t)snprintf(buf, n, "[");
+  for (int i = 0; i < s->rank && used < n; i++) {
+    if (i == 0 && s->batched)
+      used += (size_t)snprintf(buf + used, n - used, "B");
+    else
+      used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? "," : "", (long long)s->dims[i]);
+  }
+  if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+static int is_scalar_like(const nnc_shape *s) { return !s->batched && shape_inner(s) == 1; }
+
+static nnc_shape with_last(nnc_shape s, int64_t last) {
+  if (s.rank == 0 || (s.batched && s.rank == 1)) {
+    s.dims[s.rank++] = last;
+  } else {
+    s.dims[s.rank - 1] = last;
+  }
+  return s;
+}
+
+/* How `operand` broadcasts against `out`; -1 if it cannot. */
+static int broadcast_mode(const nnc_shape *operand, const nnc_shape *out) {
+  if (shape_equal(operand, out)) return NNC_BCAST_FULL;
+  if (is_scalar_like(operand)) return NNC_BCAST_SCALAR;
+  if (!operand->batched && operand->rank == 1 && out->rank >= 1 &&
+      operand->dims[0] == shape_last(out))
+    return NNC_BCAST_LAST;
+  if (operand->rank == out->rank && operand->batched == out->batched && shape_last(operand) == 1) {
+    for (int i = 0; i + 1 < out->rank; i++)
+      if (operand->dims[i] != out->dims[i]) return -1;
+    return NNC_BCAST_ROW;
+  }
+  return -1;
+}
+
+static int shape_error(nnc_graph *g, int id, nnc_status *st, const char *what) {
+  nnc_node *n = &g->nodes[id];
+  char a[64] = "", b[64] = "";
+  if (n->n_in > 0) shape_format(&g->nodes[n->in[0]].shape, a, sizeof a);
+  if (n->n_in > 1) shape_format(&g->nodes[n->in[1]].shape, b, sizeof b);
+  return nnc_fail(st, NNC_ERR_SPEC, "%s: %s (operand shapes %s %s)",
+                  n->label[0] ? n->label : op_name(n->op), what, a, b);
+}
+
+/* Output shape of a broadcasting op: the operand that is not broadcast. */
+static int infer_broadcast(nnc_graph *g, int id, const nnc_shape *out, nnc_status *st) {
+  nnc_node *n = &g->nodes[id];
+  n->shape = *out;
+  for (int k = 0; k < n->n_in; k++) {
+    if (n->op == NNC_OP_BROADCAST && k == 1) {
+      n->bcast[k] = NNC_BCAST_FULL;
+      continue;
+    }
+    int mode = broadcast_mode(&g->nodes[n->in[k]].shape, out);
+    if (mode < 0) return shape_error(g, id, st, "operands do not broadcast");
+    n->bcast[k] = (nnc_bcast)mode;
+  }
+  return NNC_OK;
+}
+
+int graph_infer_shape(nnc_graph *g, int id, nnc_status *st) {
+  nnc_node *n = &g->nodes[id];
+  const nnc_shape *a = n->n_in > 0 ? &g->nodes[n->in[0]].shape : NULL;
+  const nnc_shape *b = n->n_in > 1 ? &g->nodes[n->in[1]].shape : NULL;
+  for (int k = 0; k < n->n_in; k++) n->bcast[k] = NNC_BCAST_FULL;
+  switch (n->op) {
+  case NNC_OP_INPUT:
+  case NNC_OP_PARAM:
+  case NNC_OP_SLOT:
+  case NNC_OP_SCALAR:
+  case NNC_OP_CONST:
+    return NNC_OK; /* set by the builder */
+  case NNC_OP_UNARY:
+  case NNC_OP_DROPOUT_MASK:
+  case NNC_OP_DROPOUT:
+  case NNC_OP_SOFTMAX:
+  case NNC_OP_LOG_SOFTMAX:
+  case NNC_OP_OUTPUT:
+    n->shape = *a;
+    return NNC_OK;
+  case NNC_OP_BINARY: {
+    /* the output is the larger operand: the one the other broadcasts against */
+    const nnc_shape *out = broadcast_mode(b, a) >= 0 ? a : b;
+    return infer_broadcast(g, id, out, st);
+  }
+  case NNC_OP_BROADCAST:
+    return infer_broadcast(g, id, b, st);
+  case NNC_OP_RESHAPE:
+    if (n->shape.batched != a->batched || shape_inner(&n->shape) != shape_inner(a))
+      return shape_error(g, id, st, "reshape changes the number of elements");
+    return NNC_OK;
+  case NNC_OP_MATMUL:
+    if (n->iattr[0]) { /* a^T @ b, contracting over all rows */
+      if (a->batched != b->batched || shape_inner(a) / shape_last(a) != shape_inner(b) / shape_last(b))
+        return shape_error(g, id, st, "transposed product needs matching rows");
+      int64_t d[2] = {shape_last(a), shape_last(b)};
+      n->shape = shape_make(0, 2, d);
+      return NNC_OK;
+    }
+    if (b->batched || b->rank != 2) return shape_error(g, id, st, "right operand must be a matrix");
+    if (shape_last(a) != b->dims[0]) return shape_error(g, id, st, "inner dimensions differ");
+    n->shape = with_last(*a, b->dims[1]);
+    return NNC_OK;
+  case NNC_OP_TRANSPOSE: {
+    if (a->batched || a->rank != 2) return shape_error(g, id, st, "transpose needs a matrix");
+    int64_t d[2] = {a->dims[1], a->dims[0]};
+    n->shape = shape_make(0, 2, d);
+    return NNC_OK;
+  }
+  case NNC_OP_SOFTMAX_XENT:
+    if (!shape_equal(a, b)) return shape_error(g, id, st, "logits and labels differ in shape");
+    n->shape = with_last(*a, 1);
+    return NNC_OK;
+  case NNC_OP_ARGMAX:
+    n->shape = with_last(*a, 1);
+    return NNC_OK;
+  case NNC_OP_ONE_HOT:
+    if (shape_last(a) != 1) return shape_error(g, id, st, "labels must have a last axis of 1");
+    n->shape = with_last(*a, n->iattr[0]);
+    return NNC_OK;
+  case NNC_OP_REDUCE:
+    if (n->fn == NNC_RED_ALL) {
+      n->shape = shape_scalar();
+    } else if (n->fn == NNC_RED_LAST) {
+      n->shape = with_last(*a, 1);
+    } else {
+      int64_t c = shape_last(a);
+      n->shape = shape_make(0, 1, &c);
+    }
+    return NNC_OK;
+  case NNC_OP_LOSS: {
+    int sparse = n->fn == NNC_LOSS_SCCE;
+    if (sparse ? shape_last(b) != 1 : !shape_equal(a, b))
+      return shape_error(g, id, st, "predictions and targets do not match");
+    n->shape = with_last(*a, 1);
+    return NNC_OK;
+  }
+  case NNC_OP_ASSIGN:
+    if (shape_inner(a) != shape_inner(b) || a->batched || b->batched)
+      return shape_error(g, id, st, "assignment shapes differ");
+    n->shape = *a;
+    return NNC_OK;
+  case NNC_OP_STAT:
+    if (!is_scalar_like(a)) return shape_error(g, id, st, "statistic must be a scalar");
+    n->shape = shape_scalar();
+    return NNC_OK;
+  case NNC_OP_COUNT:
+    break;
+  }
+  return nnc_fail(st, NNC_ERR_INTERNAL, "shape rule missing for op %d", (int)n->op);
+}
+
+/* ---- construction ---- */
+
+int graph_init(nnc_graph *g, const char *name, nnc_status *st) {
+  memset(g, 0, sizeof *g);
+  nnc_strlcpy(g->name, name, sizeof g->name);
+  g->cap = 64;
+  g->nodes = nnc_calloc((size_t)g->cap, sizeof *g->nodes, st);
+  g->loss = -1;
+  return g->nodes ? NNC_OK : NNC_ERR_NOMEM;
+}
+
+void graph_free(nnc_graph *g) {
+  free(g->nodes);
+  memset(g, 0, sizeof *g);
+}
+
+int graph_copy(nnc_graph *dst, const nnc_graph *src, const char *name, nnc_status *st) {
+  *dst = *src;
+  nnc_strlcpy(dst->name, name, sizeof dst->name);
+  dst->nodes = nnc_calloc((size_t)src->cap, sizeof *src->nodes, st);
+  if (!dst->nodes) return NNC_ERR_NOMEM;
+  memcpy(dst->nodes, src->nodes, (size_t)src->n * sizeof *src->nodes);
+  return NNC_OK;
+}
+
+static int graph_append(nnc_graph *g, nnc_status *st) {
+  if (g->n == g->cap) {
+    nnc_node *bigger = nnc_realloc_array(g->nodes, (size_t)g->cap * 2, sizeof *g->nodes, st);
+    if (!bigger) return -1;
+    g->nodes = bigger;
+    g->cap *= 2;
+  }
+  nnc_node *n = &g->nodes[g->n];
+  memset(n, 0, sizeof *n);
+  n->group = -1;
+  n->region = -1;
+  return g->n++;
+}
+
+int graph_add(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, nnc_status *st) {
+  return graph_add_attr(g, op, fn, in, n_in, 0, st);
+}
+
+int graph_add_attr(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, int64_t iattr0,
+                   nnc_status *st) {
+  if (n_in != op_arity(op) || n_in > 3) {
+    nnc_fail(st, NNC_ERR_INTERNAL, "%s takes %d operands, got %d", op_name(op), op_arity(op), n_in);
+    return -1;
+  }
+  for (int k = 0; k < n_in; k++) {
+    if (in[k] < 0 || in[k] >= g->n) {
+      nnc_fail(st, NNC_ERR_INTERNAL, "%s: operand %d out of range", op_name(op), in[k]);
+      return -1;
+    }
+  }
+  int id = graph_append(g, st);
+  if (id < 0) return -1;
+  nnc_node *n = &g->nodes[id];
+  n->op = op;
+  n->fn = fn;
+  n->n_in = n_in;
+  n->iattr[0] = iattr0;
+  n->phase = NNC_PHASE_ANY;
+  for (int k = 0; k < n_in; k++) {
+    n->in[k] = in[k];
+    nnc_phase p = g->nodes[in[k]].phase;
+    if (p != NNC_PHASE_ANY) n->phase = p;
+    if (g->nodes[in[k]].flags & NNC_NODE_UPDATE) n->flags |= NNC_NODE_UPDATE;
+  }
+  if (op == NNC_OP_DROPOUT_MASK) n->phase = NNC_PHASE_TRAIN;
+  /* sources and reshapes get their shape from the builder */
+  if (op_class(op) != NNC_CLASS_SOURCE && op != NNC_OP_RESHAPE && graph_infer_shape(g, id, st)) {
+    g->n--;
+    return -1;
+  }
+  return id;
+}
+
+int graph_source(nnc_graph *g, nnc_op op, int64_t index, nnc_shape shape, const char *label,
+                 nnc_status *st) {
+  int id = graph_add(g, op, 0, NULL, 0, st);
+  if (id < 0) return -1;
+  g->nodes[id].iattr[0] = index;
+  g->nodes[id].shape = shape;
+  if (label) nnc_strlcpy(g->nodes[id].label, label, sizeof g->nodes[id].label);
+  return id;
+}
+
+int graph_const(nnc_graph *g, double value, nnc_status *st) {
+  int id = graph_source(g, NNC_OP_CONST, 0, shape_scalar(), NULL, st);
+  if (id >= 0) g->nodes[id].attr[0] = value;
+  return id;
+}
+
+int graph_unary(nnc_graph *g, nnc_fn fn, int x, nnc_status *st) {
+  return graph_add(g, NNC_OP_UNARY, fn, &x, 1, st);
+}
+
+int graph_binary(nnc_graph *g, nnc_binary_fn fn, int a, int b, nnc_status *st) {
+  int in[2] = {a, b};
+  return graph_add(g, NNC_OP_BINARY, fn, in, 2, st);
+}
+
+int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st) {
+  return graph_add(g, NNC_OP_REDUCE, fn, &x, 1, st);
+}
+
+int *graph_use_counts(const nnc_graph *g, nnc_status *st) {
+  int *uses = nnc_calloc((size_t)g->n + 1, sizeof *uses, st);
+  if (!uses) return NULL;
+  for (int i = 0; i < g->n; i++) {
+    if (g->nodes[i].dead) continue;
+    for (int k = 0; k < g->nodes[i].n_in; k++) uses[g->nodes[i].in[k]]++;
+  }
+  if (g->loss >= 0) uses[g->loss]++;
+  return uses;
+}
+
+int graph_compact(nnc_graph *g, nnc_status *st) {
+  int *map = nnc_calloc((size_t)g->n + 1, sizeof *map, st);
+  if (!map) return NNC_ERR_NOMEM;
+  int m = 0;
+  for (int i = 0; i < g->n; i++) {
+    if (g->nodes[i].dead) {
+      map[i] = -1;
+      continue;
+    }
+    map[i] = m;
+    g->nodes[m] = g->nodes[i];
+    for (int k = 0; k < g->nodes[m].n_in; k++) g->nodes[m].in[k] = map[g->nodes[m].in[k]];
+    m++;
+  }
+  if (g->loss >= 0) g->loss = map[g->loss];
+  g->n = m;
+  free(map);
+  return NNC_OK;
+}
+
+int graph_verify(const nnc_graph *g, const char *after, nnc_status *st) {
+  for (int i = 0; i < g->n; i++) {
+    const nnc_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    if (n->n_in != op_arity(n->op))
+      return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d (%s) has %d operands", after, i,
+                      op_name(n->op), n->n_in);
+    for (int k = 0; k < n->n_in; k++) {
+      int a = n->in[k];
+      if (a < 0 || a >= i)
+        return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses %d out of order", after, i, a);
+      if (g->nodes[a].dead)
+        return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses dead node %d", after, i, a);
+    }
+    if (n->op == NNC_OP_DROPOUT_MASK && n->phase != NNC_PHASE_TRAIN)
+      return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: dropout mask %d outside the train phase",
+                      after, i);
+  }
+  return NNC_OK;
+}

@@ -1,0 +1,59 @@
+/* Fusion: contiguous runs of elementwise nodes over one iteration space
+ * become one group, emitted as one loop; a run that directly follows a
+ * matmul, row op or reduction of the same output space becomes that op's
+ * epilogue (bias add + activation after the matmul, the optimizer update
+ * after a weight gradient). Groups are contiguous in node order, so the
+ * group order is a valid schedule and fusion can never create a cycle. */
+#include <stdlib.h>
+
+#include "compiler/passes/passes.h"
+#include "runtime/base/base.h"
+
+static int is_source(const nnc_node *n) { return op_class(n->op) == NNC_CLASS_SOURCE; }
+
+static int is_elementwise(const nnc_node *n) {
+  nnc_op_class c = op_class(n->op);
+  return c == NNC_CLASS_ELEMENTWISE || c == NNC_CLASS_EFFECT;
+}
+
+/* The iteration space of an elementwise node: its output, or for ASSIGN the target. */
+static void space_of(const nnc_graph *g, const nnc_node *n, int *batched, int64_t *inner) {
+  const nnc_shape *s = &n->shape;
+  if (n->op == NNC_OP_ASSIGN) s = &g->nodes[n->in[0]].shape;
+  *batched = s->batched;
+  *inner = shape_inner(s);
+}
+
+int pass_fuse(nnc_graph *g, nnc_status *st) {
+  int group = -1, group_batched = 0, group_elementwise = 0;
+  int64_t group_inner = -1;
+  for (int i = 0; i < g->n; i++) {
+    nnc_node *n = &g->nodes[i];
+    n->group = -1;
+    if (n->dead || is_source(n)) continue;
+    int batched;
+    int64_t inner;
+    space_of(g, n, &batched, &inner);
+    int joins = 0;
+    if (is_elementwise(n) && group >= 0 && batched == group_batched && inner == group_inner) {
+      joins = 1;
+      /* a value made in this group can only be read at the same index */
+      for (int k = 0; k < n->n_in; k++) {
+        const nnc_node *a = &g->nodes[n->in[k]];
+        if (a->group == group && n->bcast[k] != NNC_BCAST_FULL) joins = 0;
+        if (a->group == group && n->op == NNC_OP_BROADCAST && k == 0) joins = 0;
+      }
+      (void)group_elementwise;
+    }
+    if (!joins) {
+      group++;
+      group_elementwise = is_elementwise(n);
+      group_batched = batched;
+      group_inner = inner;
+    }
+    n->group = group;
+  }
+  g->n_groups = group + 1;
+  (void)st;
+  return NNC_OK;
+}

@@ -1,0 +1,36 @@
+/* compiler/passes — graph-to-graph transformations, in pipeline order.
+ * Each pass keeps the graph verifiable (graph_verify) and says what it
+ * requires and provides. */
+#ifndef NNC_PASSES_H
+#define NNC_PASSES_H
+
+#include "compiler/graph/graph.h"
+
+/* requires: a forward graph. provides: a graph for one phase: DROPOUT becomes
+ * x * mask (train) or x (inference, and rate 0). */
+int pass_specialize(nnc_graph *g, nnc_phase phase, nnc_status *st);
+
+/* requires: LOSS nodes. provides: BCE after a sigmoid and (sparse) CCE after a
+ * softmax read the logits (from_logits), as Keras's TensorFlow backend does. */
+int pass_logits_rewrite(nnc_graph *g, nnc_status *st);
+
+/* requires: LOSS nodes. provides: their expansion into primitive ops. */
+int pass_decompose(nnc_graph *g, nnc_status *st);
+
+/* provides: constant subexpressions folded, x*1, x+0, x/1 removed. */
+int pass_fold(nnc_graph *g, nnc_status *st);
+/* provides: structurally equal nodes merged (never effects or random masks). */
+int pass_cse(nnc_graph *g, nnc_status *st);
+/* provides: only nodes that reach an effect (assign, stat, output) remain. */
+int pass_dce(nnc_graph *g, nnc_status *st);
+
+/* requires: a final graph. provides: node->group, contiguous runs of
+ * elementwise nodes of one iteration space, appended to the matmul or row op
+ * that feeds them (bias + activation epilogues). */
+int pass_fuse(nnc_graph *g, nnc_status *st);
+
+/* requires: groups. provides: node->region/offset for every value that
+ * lives across groups; workspace reused once a value is dead. */
+int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st);
+
+#endif

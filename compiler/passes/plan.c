@@ -1,0 +1,105 @@
+/* Memory planning: every value read outside its group (and every anchor:
+ * matmul, row op, reduction) gets a buffer in the fixed workspace or, when it
+ * has a batch dimension, in the batch workspace measured in floats per row.
+ * Buffers are reused first-fit once their last reader has run, so a step
+ * needs one allocation made before training, and none during it. */
+#include <stdlib.h>
+
+#include "compiler/passes/passes.h"
+#include "runtime/base/base.h"
+
+typedef struct live_buf {
+  int64_t offset, size;
+  int region, last_group;
+} live_buf;
+
+static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group) {
+  const nnc_node *n = &g->nodes[id];
+  nnc_op_class c = op_class(n->op);
+  if (c == NNC_CLASS_SOURCE || c == NNC_CLASS_EFFECT) return 0;
+  if (c != NNC_CLASS_ELEMENTWISE) return 1; /* anchors compute into memory */
+  return last_use_group[id] > n->group;
+}
+
+/* Lowest offset in region where size floats fit between live buffers. */
+static int64_t first_fit(const live_buf *bufs, int n, int region, int64_t size) {
+  int64_t offset = 0;
+  for (int moved = 1; moved;) {
+    moved = 0;
+    for (int i = 0; i < n; i++) {
+      if (bufs[i].region != region) continue;
+      if (offset < bufs[i].offset + bufs[i].size && bufs[i].offset < offset + size) {
+        offset = bufs[i].offset + bufs[i].size;
+        moved = 1;
+      }
+    }
+  }
+  return offset;
+}
+
+static void place_source(nnc_node *n, const nnc_program *prog) {
+  switch (n->op) {
+  case NNC_OP_INPUT:
+    n->region = n->iattr[0] == 0 ? NNC_REGION_X : NNC_REGION_Y;
+    n->offset = 0;
+    break;
+  case NNC_OP_PARAM:
+    n->region = NNC_REGION_PARAMS;
+    n->offset = prog->params[n->iattr[0]].offset;
+    break;
+  case NNC_OP_SLOT:
+    n->region = NNC_REGION_SLOTS;
+    n->offset = prog->slots[n->iattr[0]].offset;
+    break;
+  case NNC_OP_STAT:
+    n->region = NNC_REGION_STATS;
+    n->offset = n->iattr[0];
+    break;
+  case NNC_OP_OUTPUT:
+    n->region = NNC_REGION_OUT;
+    n->offset = 0;
+    break;
+  default:
+    break;
+  }
+}
+
+int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) {
+  int *last_use = nnc_calloc((size_t)g->n + 1, sizeof *last_use, st);
+  live_buf *live = nnc_calloc((size_t)g->n + 1, sizeof *live, st);
+  if (!last_use || !live) {
+    free(last_use);
+    free(live);
+    return st->code;
+  }
+  for (int i = 0; i < g->n; i++) last_use[i] = g->nodes[i].group;
+  for (int i = 0; i < g->n; i++)
+    for (int k = 0; k < g->nodes[i].n_in; k++) {
+      int a = g->nodes[i].in[k];
+      if (g->nodes[i].group > last_use[a]) last_use[a] = g->nodes[i].group;
+    }
+  int n_live = 0;
+  g->fixed_floats = g->batch_floats_per_row = 0;
+  for (int i = 0; i < g->n; i++) {
+    nnc_node *n = &g->nodes[i];
+    n->region = -1;
+    place_source(n, prog);
+    if (!needs_buffer(g, i, last_use)) continue;
+    /* drop buffers whose last reader ran in an earlier group */
+    int kept = 0;
+    for (int j = 0; j < n_live; j++)
+      if (live[j].last_group >= n->group) live[kept++] = live[j];
+    n_live = kept;
+    int region = n->shape.batched ? NNC_REGION_BATCH : NNC_REGION_FIXED;
+    int64_t size = shape_inner(&n->shape);
+    n->region = region;
+    n->offset = first_fit(live, n_live, region, size);
+    live[n_live++] = (live_buf){n->offset, size, region, last_use[i]};
+    int64_t end = n->offset + size;
+    if (region == NNC_REGION_BATCH && end > g->batch_floats_per_row) g->batch_floats_per_row = end;
+    if (region == NNC_REGION_FIXED && end > g->fixed_floats) g->fixed_floats = end;
+  }
+  free(last_use);
+  free(live);
+  return NNC_OK;
+}

@@ -1,0 +1,28 @@
+/* Phase specialization: the forward graph is built once; this makes the
+ * train graph (inverted dropout) or the inference graph (dropout is identity). */
+#include "compiler/graph/rewrite.h"
+#include "compiler/passes/passes.h"
+
+static int specialize_node(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
+                           nnc_status *st) {
+  nnc_phase phase = *(const nnc_phase *)ctx;
+  if (node->op != NNC_OP_DROPOUT) return NNC_REWRITE_COPY;
+  int x = map[node->in[0]];
+  if (phase != NNC_PHASE_TRAIN || node->attr[0] == 0.0) return x; /* Keras: rate 0 is identity */
+  int mask = graph_add(dst, NNC_OP_DROPOUT_MASK, 0, &x, 1, st);
+  if (mask < 0) return -1;
+  dst->nodes[mask].attr[0] = node->attr[0];
+  dst->nodes[mask].key = node->key;
+  dst->nodes[mask].flags |= NNC_NODE_NO_GRAD;
+  snprintf(dst->nodes[mask].label, sizeof dst->nodes[mask].label, "%s", node->label);
+  int y = graph_binary(dst, NNC_BIN_MUL, x, mask, st);
+  if (y >= 0) dst->nodes[y].phase = NNC_PHASE_TRAIN;
+  return y;
+}
+
+int pass_specialize(nnc_graph *g, nnc_phase phase, nnc_status *st) {
+  if (graph_rewrite(g, specialize_node, &phase, st)) return st->code;
+  /* every remaining node belongs to this phase's graph; mark the ones the
+   * phase changed (downstream of a mask) as train-only */
+  return graph_verify(g, "specialize", st);
+}

@@ -1,0 +1,189 @@
+/* compiler/spec — parse and validate a Keras model description.
+ *
+ * Accepts Keras 3 config.json (with top-level compile_config), Keras 2
+ * model.to_json() (optional "compile_config" or "training_config" key), and the
+ * modelTopology of a TensorFlow.js model.json (optional "trainingConfig").
+ * Produces a flat chain of layers in execution order plus the compile config.
+ * Every error names the file, the JSON path ($.config.layers[2].config.units)
+ * and what was expected. Shapes are not inferred here (compiler/lower does it);
+ * declared shapes are recorded with their paths so lowering can check them. */
+#ifndef NNC_SPEC_H
+#define NNC_SPEC_H
+
+#include <stdint.h>
+
+#include "nnc.h"
+
+#define NNC_NAME_MAX 128
+#define NNC_PATH_MAX 256
+#define NNC_MAX_METRICS 16
+
+typedef enum nnc_activation {
+  NNC_ACT_LINEAR,
+  NNC_ACT_RELU,
+  NNC_ACT_SIGMOID,
+  NNC_ACT_TANH,
+  NNC_ACT_SOFTMAX,
+  NNC_ACT_ELU,
+  NNC_ACT_SELU,
+  NNC_ACT_SOFTPLUS,
+  NNC_ACT_SOFTSIGN,
+  NNC_ACT_SWISH, /* also "silu" */
+  NNC_ACT_GELU,  /* exact erf form */
+  NNC_ACT_LEAKY_RELU, /* slope 0.2 for the activation string */
+  NNC_ACT_EXPONENTIAL,
+  NNC_ACT_HARD_SIGMOID, /* Keras 3: clip(x/6 + 1/2, 0, 1) */
+  NNC_ACT_COUNT
+} nnc_activation;
+
+typedef enum nnc_init_kind {
+  NNC_INIT_ZEROS,
+  NNC_INIT_ONES,
+  NNC_INIT_CONSTANT,        /* value */
+  NNC_INIT_RANDOM_UNIFORM,  /* minval, maxval */
+  NNC_INIT_RANDOM_NORMAL,   /* mean, stddev */
+  NNC_INIT_TRUNCATED_NORMAL,/* mean, stddev; redrawn beyond 2 stddev */
+  NNC_INIT_VARIANCE_SCALING /* scale, mode, distribution: glorot/he/lecun map here */
+} nnc_init_kind;
+
+typedef enum nnc_fan_mode { NNC_FAN_IN, NNC_FAN_OUT, NNC_FAN_AVG } nnc_fan_mode;
+typedef enum nnc_distribution {
+  NNC_DIST_UNIFORM,
+  NNC_DIST_TRUNCATED_NORMAL, /* Keras "normal" is an alias of this */
+  NNC_DIST_UNTRUNCATED_NORMAL
+} nnc_distribution;
+
+typedef struct nnc_spec_init {
+  nnc_init_kind kind;
+  double value;          /* constant */
+  double minval, maxval; /* random_uniform (defaults -0.05, 0.05) */
+  double mean, stddev;   /* random_normal / truncated_normal (defaults 0, 0.05) */
+  double scale;          /* variance scaling */
+  nnc_fan_mode mode;
+  nnc_distribution distribution;
+  int has_seed;
+  int64_t seed;
+} nnc_spec_init;
+
+typedef enum nnc_layer_kind {
+  NNC_LAYER_INPUT,
+  NNC_LAYER_DENSE,
+  NNC_LAYER_ACTIVATION,
+  NNC_LAYER_DROPOUT,
+  NNC_LAYER_FLATTEN
+} nnc_layer_kind;
+
+/* A shape without the batch dimension. */
+typedef struct nnc_spec_shape {
+  int rank;
+  int64_t dims[NNC_MAX_RANK];
+} nnc_spec_shape;
+
+typedef struct nnc_spec_layer {
+  nnc_layer_kind kind;
+  char name[NNC_NAME_MAX];
+  char path[NNC_PATH_MAX]; /* JSON path of this layer's object */
+
+  /* InputLayer batch_shape / batch_input_shape / shape, or batch_input_shape
+   * (input_shape) on the first layer. Only the batch dimension may be null. */
+  int has_input_shape;
+  nnc_spec_shape input_shape;
+
+  /* build_config.input_shape or the inbound keras tensor's shape, when given:
+   * lowering checks it against the inferred shape. */
+  int has_declared_input;
+  nnc_spec_shape declared_input;
+  char declared_input_path[NNC_PATH_MAX];
+
+  /* Dense */
+  int64_t units;
+  int use_bias;
+  nnc_spec_init kernel_init, bias_init;
+  /* Dense and Activation */
+  nnc_activation activation;
+  /* Dropout */
+  double rate;
+  int has_seed;
+  int64_t seed;
+} nnc_spec_layer;
+
+typedef enum nnc_optimizer_kind { NNC_OPT_SGD, NNC_OPT_RMSPROP, NNC_OPT_ADAM } nnc_optimizer_kind;
+
+typedef struct nnc_spec_optimizer {
+  nnc_optimizer_kind kind;
+  double learning_rate; /* Keras 3 defaults: SGD 0.01, RMSprop 0.001, Adam 0.001 */
+  double momentum;      /* SGD, RMSprop (default 0) */
+  int nesterov;         /* SGD */
+  double rho;           /* RMSprop 0.9 */
+  double epsilon;       /* RMSprop, Adam: 1e-7 */
+  int centered;         /* RMSprop */
+  double beta_1, beta_2;/* Adam 0.9, 0.999 */
+  int amsgrad;          /* Adam */
+} nnc_spec_optimizer;
+
+typedef enum nnc_loss_kind {
+  NNC_LOSS_MSE,
+  NNC_LOSS_MAE,
+  NNC_LOSS_BCE,
+  NNC_LOSS_CCE,
+  NNC_LOSS_SCCE
+} nnc_loss_kind;
+
+typedef struct nnc_spec_loss {
+  nnc_loss_kind kind;
+  int from_logits; /* BCE, CCE, SCCE */
+} nnc_spec_loss;
+
+typedef enum nnc_metric_kind {
+  NNC_METRIC_ACCURACY, /* "accuracy"/"acc": resolved from shapes by lowering */
+  NNC_METRIC_BINARY_ACCURACY,
+  NNC_METRIC_CATEGORICAL_ACCURACY,
+  NNC_METRIC_SPARSE_CATEGORICAL_ACCURACY,
+  NNC_METRIC_MAE,
+  NNC_METRIC_MSE,
+  NNC_METRIC_PRECISION,
+  NNC_METRIC_RECALL
+} nnc_metric_kind;
+
+typedef struct nnc_spec_metric {
+  nnc_metric_kind kind;
+  char name[NNC_NAME_MAX]; /* the History key: the user's string or the object's name */
+  double threshold;        /* binary accuracy, precision, recall: 0.5 */
+} nnc_spec_metric;
+
+typedef struct nnc_spec_compile {
+  int present; /* 0: the spec had no compile config (fit/evaluate then need one) */
+  nnc_spec_optimizer optimizer;
+  nnc_spec_loss loss;
+  double loss_weight; /* a single float loss_weights, default 1 */
+  int n_metrics;
+  nnc_spec_metric metrics[NNC_MAX_METRICS];
+} nnc_spec_compile;
+
+typedef enum nnc_spec_format { NNC_FORMAT_KERAS3, NNC_FORMAT_KERAS2, NNC_FORMAT_TFJS } nnc_spec_format;
+
+typedef struct nnc_spec {
+  char source[NNC_PATH_MAX]; /* file name (or "<string>") used in messages */
+  nnc_spec_format format;
+  char name[NNC_NAME_MAX];   /* model name */
+  int functional;            /* 1 for a Functional (single chain) model */
+  int n_layers;
+  nnc_spec_layer *layers;    /* execution order; InputLayer first if present */
+  nnc_spec_compile compile;
+} nnc_spec;
+
+/* Parse a spec file / string. On error *out is left empty (safe to free). */
+int nnc_spec_parse_file(const char *path, nnc_spec *out, nnc_status *st);
+int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *out, nnc_status *st);
+
+/* Parse a compile config on its own (a JSON object with optimizer, loss,
+ * metrics, loss_weights — as Keras writes compile_config) into out->compile,
+ * replacing what was there. Used for --compile-config and CLI flags. */
+int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc_spec *out,
+                                  nnc_status *st);
+
+void nnc_spec_free(nnc_spec *spec);
+
+const char *nnc_activation_name(nnc_activation a);
+
+#endif

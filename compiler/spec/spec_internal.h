@@ -1,0 +1,143 @@
+/* compiler/spec internals: the parse context, JSON-path helpers and the
+ * per-file entry points. Not used outside compiler/spec.
+ *
+ *   spec_json.c        paths, "expected X, got Y" errors, typed getters, shapes
+ *   spec_parse.c       public entry points, format detection, model level
+ *   spec_functional.c  Functional graph -> single chain order
+ *   spec_layer.c       one layer object -> nnc_spec_layer
+ *   spec_activation.c  activation names
+ *   spec_init.c        initializers
+ *   spec_optimizer.c   optimizer of a compile config
+ *   spec_compile.c     loss, loss_weights, metrics of a compile config */
+#ifndef NNC_SPEC_INTERNAL_H
+#define NNC_SPEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "compiler/spec/spec.h"
+
+/* Larger models are surely not hand-made Dense chains; the cap also keeps
+ * the quadratic name checks cheap on hostile input. */
+#define SPEC_MAX_LAYERS 4096
+
+typedef struct spec_ctx {
+  const char *source; /* file name used as the message prefix */
+  nnc_status *st;
+  nnc_spec_format format; /* tfjs changes the meaning of a few optimizer keys */
+} spec_ctx;
+
+/* ---- spec_json.c ---- */
+
+/* dst = parent + ".key" (or ["key"] when key is not an identifier), bounded. */
+void spec_path_key(char *dst, const char *parent, const char *key);
+/* dst = parent + "[index]", bounded. */
+void spec_path_index(char *dst, const char *parent, int index);
+
+/* "<source>: <path>: <message>" as NNC_ERR_SPEC. */
+int spec_fail(const spec_ctx *ctx, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "<source>: <path>: expected <expected>, got <description of found>". */
+int spec_fail_expected(const spec_ctx *ctx, const char *path, const cJSON *found,
+                       const char *expected_fmt, ...) __attribute__((format(printf, 4, 5)));
+/* "<source>: <path>: <what> is not supported yet, got <found>". */
+int spec_fail_unsupported(const spec_ctx *ctx, const char *path, const cJSON *found,
+                          const char *what);
+
+/* A short description of a JSON value for messages: -3, "abc", null, an object... */
+void spec_describe(const cJSON *item, char *buf, size_t size);
+
+/* Lower-case and drop '_' so glorot_uniform, GlorotUniform and glorotUniform
+ * compare equal. Returns 0 when the name does not fit in size. */
+int spec_normalize(const char *name, char *out, size_t size);
+
+/* 1 when item is missing or JSON null. */
+int spec_is_absent(const cJSON *item);
+
+/* Child of an object (NULL when obj is not an object or has no such key). */
+const cJSON *spec_child(const cJSON *obj, const char *key);
+
+/* The object at obj.key; path_out gets its path. Missing -> error. */
+int spec_require_object(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                        const cJSON **out, char *path_out);
+
+/* Typed optional fields: a missing key or null gives the default. */
+int spec_get_bool(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                  int dflt, int *out);
+int spec_get_number(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                    double dflt, double *out);
+/* Optional integer seed: has_out = 0 when missing or null. */
+int spec_get_seed(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                  int *has_out, int64_t *out);
+/* A finite number (not a bool, string...) with its value. */
+int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
+                      const char *expected, double *out);
+/* obj.key must be missing or null: otherwise "<what> is not supported yet". */
+int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                      const char *what);
+
+/* Copy a name string into an NNC_NAME_MAX buffer (non-empty, bounded). */
+int spec_copy_name(const spec_ctx *ctx, const cJSON *item, const char *path, char *dst);
+
+/* A JSON shape list. With has_batch the first entry is the batch dimension
+ * (null or an integer) and is dropped; every other entry must be a positive
+ * integer. */
+int spec_parse_shape(const spec_ctx *ctx, const cJSON *item, const char *path, int has_batch,
+                     nnc_spec_shape *out);
+
+/* A strictly positive integer up to INT32_MAX (units, dimensions). */
+int spec_positive_int(const spec_ctx *ctx, const cJSON *item, const char *path, int64_t *out);
+
+/* The class_name string of a {class_name, config} object, or NULL. */
+const char *spec_class_name(const cJSON *obj);
+
+/* ---- spec_activation.c ---- */
+/* A string, null (linear), or a Keras 3 serialized function object. */
+int spec_parse_activation(const spec_ctx *ctx, const cJSON *item, const char *path,
+                          nnc_activation *out);
+
+/* ---- spec_init.c ---- */
+/* A string or {class_name, config}; missing or null gives default_name. */
+int spec_parse_init(const spec_ctx *ctx, const cJSON *item, const char *path,
+                    const char *default_name, nnc_spec_init *out);
+
+/* ---- spec_layer.c ---- */
+typedef struct spec_layer_site {
+  int first; /* first layer of the chain: its batch_input_shape is the model input */
+  const cJSON *inbound_shape; /* Functional (Keras 3): the inbound keras tensor's shape, or NULL */
+  const char *inbound_shape_path;
+} spec_layer_site;
+
+int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
+                     const spec_layer_site *site, nnc_spec_layer *out);
+/* Keras-style default name prefix for a layer kind ("dense", "input_layer"). */
+const char *spec_layer_default_prefix(nnc_layer_kind kind);
+
+/* ---- spec_functional.c ---- */
+typedef struct spec_chain_link {
+  int index;                  /* position in config.layers */
+  const cJSON *entry;         /* the layer object */
+  const cJSON *inbound_shape; /* keras tensor shape (Keras 3), or NULL */
+  char inbound_shape_path[NNC_PATH_MAX];
+} spec_chain_link;
+
+/* Order the layers of a Functional config as one chain from its single input
+ * to its single output. *links_out is malloc'ed (free()), *n_out entries. */
+int spec_functional_chain(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                          spec_chain_link **links_out, int *n_out);
+
+/* ---- spec_optimizer.c ---- */
+/* A string, {class_name, config} or missing/null (rmsprop, Keras's compile default). */
+int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *path,
+                         nnc_spec_optimizer *out);
+
+/* ---- spec_compile.c ---- */
+/* A compile config object (Keras compile_config, h5 training_config or tfjs
+ * trainingConfig). output_name, when not NULL, is the model's output layer:
+ * per-output dicts must use it as their key. */
+int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
+                       const char *output_name, nnc_spec_compile *out);
+
+#endif

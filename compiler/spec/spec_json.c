@@ -1,0 +1,304 @@
+/* JSON helpers for compiler/spec: bounded path building, one-line errors
+ * "<source>: <path>: expected X, got Y", and typed getters that never trust
+ * the type of anything they are handed. */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/spec/spec_internal.h"
+#include "runtime/base/base.h"
+
+/* Bounded append; silently truncates (a clipped path still locates the error). */
+static void append(char *dst, size_t size, size_t *len, const char *text) {
+  while (*text && *len + 1 < size) dst[(*len)++] = *text++;
+  dst[*len] = '\0';
+}
+
+static int is_identifier(const char *key) {
+  if (!*key || !(isalpha((unsigned char)*key) || *key == '_')) return 0;
+  for (; *key; key++)
+    if (!(isalnum((unsigned char)*key) || *key == '_')) return 0;
+  return 1;
+}
+
+void spec_path_key(char *dst, const char *parent, const char *key) {
+  char buf[NNC_PATH_MAX];
+  size_t len = 0;
+  buf[0] = '\0';
+  append(buf, sizeof buf, &len, parent);
+  if (is_identifier(key)) {
+    append(buf, sizeof buf, &len, ".");
+    append(buf, sizeof buf, &len, key);
+  } else {
+    /* User-chosen keys (output names) may hold anything: keep them readable. */
+    append(buf, sizeof buf, &len, "[\"");
+    for (const char *c = key; *c; c++) {
+      char one[2] = {(isprint((unsigned char)*c) && *c != '"') ? *c : '?', '\0'};
+      append(buf, sizeof buf, &len, one);
+    }
+    append(buf, sizeof buf, &len, "\"]");
+  }
+  memcpy(dst, buf, len + 1);
+}
+
+void spec_path_index(char *dst, const char *parent, int index) {
+  char buf[NNC_PATH_MAX], num[24];
+  size_t len = 0;
+  buf[0] = '\0';
+  append(buf, sizeof buf, &len, parent);
+  snprintf(num, sizeof num, "[%d]", index);
+  append(buf, sizeof buf, &len, num);
+  memcpy(dst, buf, len + 1);
+}
+
+static int fail_v(const spec_ctx *ctx, const char *path, const char *fmt, va_list ap) {
+  char what[768];
+  vsnprintf(what, sizeof what, fmt, ap);
+  return nnc_fail(ctx->st, NNC_ERR_SPEC, "%s: %s: %s", ctx->source, path, what);
+}
+
+int spec_fail(const spec_ctx *ctx, const char *path, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = fail_v(ctx, path, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int spec_fail_expected(const spec_ctx *ctx, const char *path, const cJSON *found,
+                       const char *expected_fmt, ...) {
+  char expected[512], got[160];
+  va_list ap;
+  va_start(ap, expected_fmt);
+  vsnprintf(expected, sizeof expected, expected_fmt, ap);
+  va_end(ap);
+  spec_describe(found, got, sizeof got);
+  return spec_fail(ctx, path, "expected %s, got %s", expected, got);
+}
+
+int spec_fail_unsupported(const spec_ctx *ctx, const char *path, const cJSON *found,
+                          const char *what) {
+  char got[160];
+  spec_describe(found, got, sizeof got);
+  return spec_fail(ctx, path, "%s is not supported yet, got %s", what, got);
+}
+
+/* Shortest of %.15g / %.17g that reads back as the same double. */
+static void describe_number(double d, char *buf, size_t size) {
+  if (!isfinite(d)) {
+    snprintf(buf, size, "a number out of range");
+    return;
+  }
+  char shortest[40];
+  snprintf(shortest, sizeof shortest, "%.15g", d);
+  if (strtod(shortest, NULL) != d) snprintf(shortest, sizeof shortest, "%.17g", d);
+  snprintf(buf, size, "%s", shortest);
+}
+
+/* Quoted, clipped, with control characters hidden: messages stay one line. */
+static void quote_clipped(const char *s, char *buf, size_t size) {
+  enum { SHOWN = 48 };
+  char text[SHOWN + 1];
+  size_t n = 0;
+  for (; *s && n < SHOWN; s++) text[n++] = (isprint((unsigned char)*s) && *s != '"') ? *s : '?';
+  text[n] = '\0';
+  snprintf(buf, size, "\"%s%s\"", text, *s ? "..." : "");
+}
+
+void spec_describe(const cJSON *item, char *buf, size_t size) {
+  if (size == 0) return;
+  if (!item) {
+    snprintf(buf, size, "nothing (the key is missing)");
+  } else if (cJSON_IsNull(item)) {
+    snprintf(buf, size, "null");
+  } else if (cJSON_IsTrue(item)) {
+    snprintf(buf, size, "true");
+  } else if (cJSON_IsFalse(item)) {
+    snprintf(buf, size, "false");
+  } else if (cJSON_IsNumber(item)) {
+    describe_number(item->valuedouble, buf, size);
+  } else if (cJSON_IsString(item) && item->valuestring) {
+    quote_clipped(item->valuestring, buf, size);
+  } else if (cJSON_IsArray(item)) {
+    int n = cJSON_GetArraySize(item);
+    if (n == 0)
+      snprintf(buf, size, "an empty list");
+    else
+      snprintf(buf, size, "a list of %d item%s", n, n == 1 ? "" : "s");
+  } else if (cJSON_IsObject(item)) {
+    const char *cls = spec_class_name(item);
+    char quoted[80] = "";
+    if (cls) quote_clipped(cls, quoted, sizeof quoted);
+    snprintf(buf, size, "an object%s%s", cls ? " with class_name " : "", quoted);
+  } else {
+    snprintf(buf, size, "an unreadable value");
+  }
+}
+
+int spec_normalize(const char *name, char *out, size_t size) {
+  size_t n = 0;
+  for (; *name; name++) {
+    if (*name == '_') continue;
+    if (n + 1 >= size) {
+      if (size) out[0] = '\0';
+      return 0;
+    }
+    out[n++] = (char)tolower((unsigned char)*name);
+  }
+  if (size) out[n] = '\0';
+  return 1;
+}
+
+int spec_is_absent(const cJSON *item) {
+  return item == NULL || cJSON_IsNull(item);
+}
+
+const cJSON *spec_child(const cJSON *obj, const char *key) {
+  if (!cJSON_IsObject(obj)) return NULL;
+  return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+const char *spec_class_name(const cJSON *obj) {
+  const cJSON *cls = spec_child(obj, "class_name");
+  return cJSON_IsString(cls) ? cls->valuestring : NULL;
+}
+
+int spec_require_object(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                        const cJSON **out, char *path_out) {
+  char child_path[NNC_PATH_MAX];
+  spec_path_key(child_path, path, key);
+  const cJSON *child = spec_child(obj, key);
+  if (!cJSON_IsObject(child)) return spec_fail_expected(ctx, child_path, child, "an object");
+  *out = child;
+  if (path_out) memcpy(path_out, child_path, sizeof child_path);
+  return NNC_OK;
+}
+
+int spec_get_bool(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                  int dflt, int *out) {
+  const cJSON *item = spec_child(obj, key);
+  if (spec_is_absent(item)) {
+    *out = dflt;
+    return NNC_OK;
+  }
+  if (!cJSON_IsBool(item)) {
+    char child_path[NNC_PATH_MAX];
+    spec_path_key(child_path, path, key);
+    return spec_fail_expected(ctx, child_path, item, "true or false");
+  }
+  *out = cJSON_IsTrue(item) ? 1 : 0;
+  return NNC_OK;
+}
+
+int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
+                      const char *expected, double *out) {
+  if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
+    return spec_fail_expected(ctx, path, item, "%s", expected);
+  *out = item->valuedouble;
+  return NNC_OK;
+}
+
+int spec_get_number(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                    double dflt, double *out) {
+  const cJSON *item = spec_child(obj, key);
+  if (spec_is_absent(item)) {
+    *out = dflt;
+    return NNC_OK;
+  }
+  char child_path[NNC_PATH_MAX];
+  spec_path_key(child_path, path, key);
+  return spec_number_value(ctx, item, child_path, "a number", out);
+}
+
+/* Integral and inside int64: +-2^63 is exactly representable as a double. */
+static int is_int64(double d) {
+  return isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0;
+}
+
+int spec_get_seed(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                  int *has_out, int64_t *out) {
+  const cJSON *item = spec_child(obj, key);
+  *has_out = 0;
+  *out = 0;
+  if (spec_is_absent(item)) return NNC_OK;
+  if (!cJSON_IsNumber(item) || !is_int64(item->valuedouble)) {
+    char child_path[NNC_PATH_MAX];
+    spec_path_key(child_path, path, key);
+    return spec_fail_expected(ctx, child_path, item, "an integer seed or null");
+  }
+  *has_out = 1;
+  *out = (int64_t)item->valuedouble;
+  return NNC_OK;
+}
+
+int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                      const char *what) {
+  const cJSON *item = spec_child(obj, key);
+  if (spec_is_absent(item)) return NNC_OK;
+  char child_path[NNC_PATH_MAX];
+  spec_path_key(child_path, path, key);
+  return spec_fail_unsupported(ctx, child_path, item, what);
+}
+
+int spec_copy_name(const spec_ctx *ctx, const cJSON *item, const char *path, char *dst) {
+  if (!cJSON_IsString(item) || !item->valuestring || !item->valuestring[0])
+    return spec_fail_expected(ctx, path, item, "a non-empty name string");
+  if (strlen(item->valuestring) >= NNC_NAME_MAX)
+    return spec_fail_expected(ctx, path, item, "a name of at most %d characters", NNC_NAME_MAX - 1);
+  /* Names end up in messages, dumps and weight files: keep them printable. */
+  for (const unsigned char *c = (const unsigned char *)item->valuestring; *c; c++)
+    if (*c < 0x20 || *c == 0x7f)
+      return spec_fail_expected(ctx, path, item, "a name without control characters");
+  nnc_strlcpy(dst, item->valuestring, NNC_NAME_MAX);
+  return NNC_OK;
+}
+
+int spec_positive_int(const spec_ctx *ctx, const cJSON *item, const char *path, int64_t *out) {
+  /* Sizes multiply downstream: keep each one well inside 32 bits. */
+  if (cJSON_IsNumber(item) && isfinite(item->valuedouble) && item->valuedouble > 2147483647.0)
+    return spec_fail_expected(ctx, path, item, "a positive integer no larger than 2147483647");
+  if (!cJSON_IsNumber(item) || !is_int64(item->valuedouble) || item->valuedouble < 1)
+    return spec_fail_expected(ctx, path, item, "a positive integer");
+  *out = (int64_t)item->valuedouble;
+  return NNC_OK;
+}
+
+int spec_parse_shape(const spec_ctx *ctx, const cJSON *item, const char *path, int has_batch,
+                     nnc_spec_shape *out) {
+  memset(out, 0, sizeof *out);
+  if (!cJSON_IsArray(item))
+    return spec_fail_expected(ctx, path, item,
+                              has_batch
+                                  ? "a shape list with the batch dimension first ([null, 784])"
+                                  : "a shape list without the batch dimension ([784])");
+  int n = cJSON_GetArraySize(item);
+  if (has_batch && n < 1)
+    return spec_fail_expected(ctx, path, item, "a shape list with the batch dimension first");
+  if (n - has_batch > NNC_MAX_RANK)
+    return spec_fail_expected(ctx, path, item, "a shape of at most %d dimensions besides the batch",
+                              NNC_MAX_RANK);
+  int i = 0;
+  const cJSON *dim;
+  cJSON_ArrayForEach(dim, item) {
+    char dim_path[NNC_PATH_MAX];
+    spec_path_index(dim_path, path, i);
+    if (has_batch && i == 0) {
+      /* A fixed batch size (Keras 2 batch_input_shape=[32, ...]) is accepted and ignored. */
+      if (!cJSON_IsNull(dim) &&
+          (!cJSON_IsNumber(dim) || !is_int64(dim->valuedouble) || dim->valuedouble < 0))
+        return spec_fail_expected(ctx, dim_path, dim, "null or a batch size");
+    } else if (cJSON_IsNull(dim)) {
+      return spec_fail_expected(ctx, dim_path, dim,
+                                "a positive integer (only the batch dimension may be null)");
+    } else {
+      int rc = spec_positive_int(ctx, dim, dim_path, &out->dims[out->rank]);
+      if (rc) return rc;
+      out->rank++;
+    }
+    i++;
+  }
+  return NNC_OK;
+}

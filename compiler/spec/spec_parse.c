@@ -1,0 +1,313 @@
+/* compiler/spec entry points: JSON text -> nnc_spec.
+ *
+ *   parse JSON -> locate the model and compile objects (Keras 3 config.json,
+ *   Keras 2 to_json, h5-style model_config, tfjs model.json) -> layers in chain
+ *   order (Sequential: list order; Functional: spec_functional.c) -> default
+ *   names -> compile config.
+ * Every failure leaves the caller's nnc_spec empty. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/spec/spec_internal.h"
+#include "runtime/base/base.h"
+
+/* ---- JSON text ---- */
+
+static cJSON *parse_json(const char *json, const char *source, nnc_status *st) {
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+  if (root) return root;
+  size_t offset = end && end >= json ? (size_t)(end - json) : 0;
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && json[i]; i++) {
+    if (json[i] == '\n')
+      line++, column = 1;
+    else
+      column++;
+  }
+  nnc_fail(st, NNC_ERR_SPEC, "%s: invalid JSON near byte %zu (line %zu, column %zu)", source,
+           offset, line, column);
+  return NULL;
+}
+
+/* ---- where the model and its compile config live ---- */
+
+typedef struct located {
+  const cJSON *model;
+  char model_path[NNC_PATH_MAX];
+  const cJSON *compile; /* NULL: none given */
+  char compile_path[NNC_PATH_MAX];
+} located;
+
+/* The first of (obj, key) pairs holding something other than null. */
+static void pick_compile(located *loc, const cJSON *obj_a, const char *path_a, const char *key_a,
+                         const cJSON *obj_b, const char *path_b, const char *key_b) {
+  const cJSON *a = spec_child(obj_a, key_a), *b = spec_child(obj_b, key_b);
+  if (!spec_is_absent(a)) {
+    loc->compile = a;
+    spec_path_key(loc->compile_path, path_a, key_a);
+  } else if (!spec_is_absent(b)) {
+    loc->compile = b;
+    spec_path_key(loc->compile_path, path_b, key_b);
+  }
+}
+
+/* Keras 2 and 3 look alike at the top; keras_version, then "module", decide. */
+static nnc_spec_format guess_format(const cJSON *model) {
+  const cJSON *version = spec_child(model, "keras_version");
+  const cJSON *backend = spec_child(model, "backend");
+  if (cJSON_IsString(version)) {
+    if (strncmp(version->valuestring, "tfjs", 4) == 0) return NNC_FORMAT_TFJS;
+    return version->valuestring[0] == '3' ? NNC_FORMAT_KERAS3 : NNC_FORMAT_KERAS2;
+  }
+  if (cJSON_IsString(backend) && strcmp(backend->valuestring, "tensor_flow.js") == 0)
+    return NNC_FORMAT_TFJS;
+  return spec_child(model, "module") ? NNC_FORMAT_KERAS3 : NNC_FORMAT_KERAS2;
+}
+
+static int locate(spec_ctx *ctx, const cJSON *root, located *loc) {
+  memset(loc, 0, sizeof *loc);
+  if (!cJSON_IsObject(root)) return spec_fail_expected(ctx, "$", root, "a model object");
+  const cJSON *format = spec_child(root, "format");
+  const cJSON *topology = spec_child(root, "modelTopology");
+  if (format || topology) { /* TensorFlow.js model.json */
+    ctx->format = NNC_FORMAT_TFJS;
+    if (!spec_is_absent(format) &&
+        !(cJSON_IsString(format) && strcmp(format->valuestring, "layers-model") == 0)) {
+      if (cJSON_IsString(format) && strcmp(format->valuestring, "graph-model") == 0)
+        return spec_fail_unsupported(ctx, "$.format", format,
+                                     "a TensorFlow.js graph model (only layers models)");
+      return spec_fail_expected(ctx, "$.format", format, "\"layers-model\"");
+    }
+    if (!cJSON_IsObject(topology))
+      return spec_fail_expected(ctx, "$.modelTopology", topology, "an object");
+    if (spec_child(topology, "model_config")) { /* tensorflowjs_converter output */
+      loc->model = spec_child(topology, "model_config");
+      nnc_strlcpy(loc->model_path, "$.modelTopology.model_config", NNC_PATH_MAX);
+      pick_compile(loc, topology, "$.modelTopology", "training_config", root, "$",
+                   "trainingConfig");
+    } else {
+      loc->model = topology;
+      nnc_strlcpy(loc->model_path, "$.modelTopology", NNC_PATH_MAX);
+      pick_compile(loc, root, "$", "trainingConfig", topology, "$.modelTopology",
+                   "training_config");
+    }
+    return NNC_OK;
+  }
+  if (spec_child(root, "model_config")) { /* h5 attributes: {model_config, training_config} */
+    loc->model = spec_child(root, "model_config");
+    nnc_strlcpy(loc->model_path, "$.model_config", NNC_PATH_MAX);
+    pick_compile(loc, root, "$", "compile_config", root, "$", "training_config");
+    ctx->format = guess_format(spec_child(root, "keras_version") ? root : loc->model);
+    return NNC_OK;
+  }
+  loc->model = root;
+  nnc_strlcpy(loc->model_path, "$", NNC_PATH_MAX);
+  pick_compile(loc, root, "$", "compile_config", root, "$", "training_config");
+  ctx->format = guess_format(root);
+  return NNC_OK;
+}
+
+/* ---- layers ---- */
+
+static int alloc_layers(const spec_ctx *ctx, int n, const cJSON *list, const char *path,
+                        nnc_spec *spec) {
+  if (n == 0) return spec_fail_expected(ctx, path, list, "a non-empty list of layers");
+  if (n > SPEC_MAX_LAYERS)
+    return spec_fail_unsupported(ctx, path, list, "a model of more than 4096 layers");
+  spec->layers = nnc_calloc((size_t)n, sizeof *spec->layers, ctx->st);
+  if (!spec->layers) return NNC_ERR_NOMEM;
+  return NNC_OK;
+}
+
+static int parse_sequential(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                            nnc_spec *spec) {
+  /* Keras <= 2.2.2 wrote Sequential's config as the bare list of layers. */
+  const cJSON *layers = config;
+  char layers_path[NNC_PATH_MAX];
+  nnc_strlcpy(layers_path, config_path, sizeof layers_path);
+  if (cJSON_IsObject(config)) {
+    layers = spec_child(config, "layers");
+    spec_path_key(layers_path, config_path, "layers");
+  }
+  if (!cJSON_IsArray(layers))
+    return spec_fail_expected(ctx, layers_path, layers, "a list of layers");
+  int rc = alloc_layers(ctx, cJSON_GetArraySize(layers), layers, layers_path, spec);
+  if (rc) return rc;
+  const cJSON *entry;
+  cJSON_ArrayForEach(entry, layers) {
+    int i = spec->n_layers;
+    char path[NNC_PATH_MAX];
+    spec_path_index(path, layers_path, i);
+    spec_layer_site site = {.first = i == 0};
+    if ((rc = spec_parse_layer(ctx, entry, path, &site, &spec->layers[i]))) return rc;
+    spec->n_layers++;
+    if (i > 0 && spec->layers[i].kind == NNC_LAYER_INPUT) {
+      char cls_path[NNC_PATH_MAX];
+      spec_path_key(cls_path, path, "class_name");
+      return spec_fail(ctx, cls_path,
+                       "expected an InputLayer only as the first layer, got one "
+                       "at position %d",
+                       i);
+    }
+  }
+  return NNC_OK;
+}
+
+static int parse_functional(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                            nnc_spec *spec) {
+  if (!cJSON_IsObject(config)) return spec_fail_expected(ctx, config_path, config, "an object");
+  spec_chain_link *links = NULL;
+  int n = 0;
+  int rc = spec_functional_chain(ctx, config, config_path, &links, &n);
+  if (!rc) rc = alloc_layers(ctx, n, spec_child(config, "layers"), config_path, spec);
+  for (int k = 0; k < n && !rc; k++) {
+    char path[NNC_PATH_MAX], layers_path[NNC_PATH_MAX];
+    spec_path_key(layers_path, config_path, "layers");
+    spec_path_index(path, layers_path, links[k].index);
+    spec_layer_site site = {.first = k == 0,
+                            .inbound_shape = links[k].inbound_shape,
+                            .inbound_shape_path = links[k].inbound_shape_path};
+    rc = spec_parse_layer(ctx, links[k].entry, path, &site, &spec->layers[k]);
+    if (!rc) spec->n_layers++;
+  }
+  free(links);
+  return rc;
+}
+
+static int name_taken(const nnc_spec *spec, const char *name) {
+  for (int i = 0; i < spec->n_layers; i++)
+    if (strcmp(spec->layers[i].name, name) == 0) return 1;
+  return 0;
+}
+
+/* Unnamed layers get Keras-style names (dense, dense_1, ...) that clash with
+ * nothing; explicit duplicates are an error, as in Keras. */
+static int name_layers(const spec_ctx *ctx, nnc_spec *spec) {
+  for (int i = 0; i < spec->n_layers; i++) {
+    nnc_spec_layer *layer = &spec->layers[i];
+    for (int j = 0; j < i && layer->name[0]; j++)
+      if (strcmp(spec->layers[j].name, layer->name) == 0)
+        return spec_fail(ctx, layer->path,
+                         "expected a unique layer name, got \"%s\" again (also "
+                         "at %s)",
+                         layer->name, spec->layers[j].path);
+  }
+  for (int i = 0; i < spec->n_layers; i++) {
+    nnc_spec_layer *layer = &spec->layers[i];
+    if (layer->name[0]) continue;
+    const char *prefix = spec_layer_default_prefix(layer->kind);
+    char candidate[NNC_NAME_MAX];
+    for (int suffix = 0;; suffix++) {
+      if (suffix == 0)
+        nnc_strlcpy(candidate, prefix, sizeof candidate);
+      else
+        snprintf(candidate, sizeof candidate, "%.100s_%d", prefix, suffix);
+      if (!name_taken(spec, candidate)) break;
+    }
+    nnc_strlcpy(layer->name, candidate, sizeof layer->name);
+  }
+  return NNC_OK;
+}
+
+static int parse_model(spec_ctx *ctx, const cJSON *model, const char *model_path, nnc_spec *spec) {
+  char cls_path[NNC_PATH_MAX], cfg_path[NNC_PATH_MAX], path[NNC_PATH_MAX];
+  if (!cJSON_IsObject(model)) return spec_fail_expected(ctx, model_path, model, "a model object");
+  spec_path_key(cls_path, model_path, "class_name");
+  spec_path_key(cfg_path, model_path, "config");
+  const cJSON *cls = spec_child(model, "class_name");
+  int sequential = cJSON_IsString(cls) && strcmp(cls->valuestring, "Sequential") == 0;
+  spec->functional = cJSON_IsString(cls) && (strcmp(cls->valuestring, "Functional") == 0 ||
+                                             strcmp(cls->valuestring, "Model") == 0);
+  if (!sequential && !spec->functional)
+    return spec_fail_expected(ctx, cls_path, cls,
+                              "\"Sequential\" or \"Functional\" (\"Model\" in older files)");
+  const cJSON *config = spec_child(model, "config");
+
+  const cJSON *name = spec_child(config, "name");
+  spec_path_key(path, cfg_path, "name");
+  int rc;
+  if (spec_is_absent(name))
+    nnc_strlcpy(spec->name, sequential ? "sequential" : "functional", sizeof spec->name);
+  else if ((rc = spec_copy_name(ctx, name, path, spec->name)))
+    return rc;
+  int trainable;
+  if ((rc = spec_get_bool(ctx, config, cfg_path, "trainable", 1, &trainable))) return rc;
+  if (!trainable) {
+    spec_path_key(path, cfg_path, "trainable");
+    return spec_fail_unsupported(ctx, path, spec_child(config, "trainable"),
+                                 "a frozen model (trainable: false)");
+  }
+  rc = sequential ? parse_sequential(ctx, config, cfg_path, spec)
+                  : parse_functional(ctx, config, cfg_path, spec);
+  if (rc) return rc;
+  return name_layers(ctx, spec);
+}
+
+/* ---- public API ---- */
+
+void nnc_spec_free(nnc_spec *spec) {
+  if (!spec) return;
+  free(spec->layers);
+  memset(spec, 0, sizeof *spec);
+}
+
+int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *out,
+                          nnc_status *st) {
+  if (!out) return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_string: out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!json) return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_string: json is NULL");
+  nnc_spec spec = {0};
+  nnc_strlcpy(spec.source, source_name ? source_name : "<string>", sizeof spec.source);
+  spec_ctx ctx = {.source = spec.source, .st = st, .format = NNC_FORMAT_KERAS3};
+  cJSON *root = parse_json(json, spec.source, st);
+  if (!root) return NNC_ERR_SPEC;
+
+  located loc;
+  int rc = locate(&ctx, root, &loc);
+  spec.format = ctx.format;
+  if (!rc) rc = parse_model(&ctx, loc.model, loc.model_path, &spec);
+  if (!rc && loc.compile)
+    rc = spec_parse_compile(&ctx, loc.compile, loc.compile_path,
+                            spec.layers[spec.n_layers - 1].name, &spec.compile);
+  cJSON_Delete(root);
+  if (rc) {
+    nnc_spec_free(&spec);
+    return rc;
+  }
+  *out = spec;
+  nnc_status_ok(st);
+  return NNC_OK;
+}
+
+int nnc_spec_parse_file(const char *path, nnc_spec *out, nnc_status *st) {
+  if (!out) return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_file: out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!path) return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_file: path is NULL");
+  char *text = nnc_read_file(path, NULL, st);
+  if (!text) return st ? (int)st->code : NNC_ERR_IO;
+  int rc = nnc_spec_parse_string(text, path, out, st);
+  free(text);
+  return rc;
+}
+
+int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc_spec *out,
+                                  nnc_status *st) {
+  if (!out || !json)
+    return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_compile_string: %s is NULL",
+                    out ? "json" : "out");
+  const char *source = source_name ? source_name : "<string>";
+  spec_ctx ctx = {.source = source, .st = st, .format = out->format};
+  cJSON *root = parse_json(json, source, st);
+  if (!root) return NNC_ERR_SPEC;
+  const char *output_name =
+      out->layers && out->n_layers > 0 ? out->layers[out->n_layers - 1].name : NULL;
+  nnc_spec_compile compile;
+  int rc = spec_parse_compile(&ctx, root, "$", output_name, &compile);
+  cJSON_Delete(root);
+  if (rc) return rc;
+  out->compile = compile; /* replace only on success */
+  nnc_status_ok(st);
+  return NNC_OK;
+}

@@ -1,0 +1,120 @@
+#include "runtime/epoch.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/base.h"
+
+void epoch_reset(epoch_acc *a) { memset(a, 0, sizeof *a); }
+
+void epoch_add(epoch_acc *a, const nnc_program *p, const float *stats, int64_t rows) {
+  for (int k = 0; k < p->n_stats; k++) {
+    /* the loss tracker is a Mean weighted by the batch size */
+    float v = p->stat_kinds[k] == NNC_STAT_LOSS ? stats[k] * (float)rows : stats[k];
+    a->total[k] += v;
+  }
+  a->count += (float)rows;
+}
+
+static float divide_no_nan(float a, float b) { return b == 0.0f ? 0.0f : a / b; }
+
+static void logs_put(nnc_logs *logs, const char *prefix, const char *name, double v) {
+  if (logs->n >= NNC_MAX_LOGS) return;
+  snprintf(logs->names[logs->n], NNC_LOG_NAME, "%s%s", prefix, name);
+  logs->values[logs->n++] = v;
+}
+
+void epoch_results(const epoch_acc *a, const nnc_program *p, const char *prefix, nnc_logs *logs) {
+  logs_put(logs, prefix, "loss", divide_no_nan(a->total[0], a->count));
+  for (int i = 0; i < p->n_metrics; i++) {
+    const nnc_metric_info *m = &p->metrics[i];
+    float t0 = a->total[m->stat[0]], v;
+    if (m->result == NNC_RESULT_MEAN)
+      v = divide_no_nan(t0, a->count);
+    else
+      v = divide_no_nan(t0, t0 + a->total[m->stat[1]]);
+    logs_put(logs, prefix, m->name, v);
+  }
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+
+void logs_sort(nnc_logs *logs) {
+  struct entry {
+    char name[NNC_LOG_NAME];
+    double value;
+  } e[NNC_MAX_LOGS];
+  for (int i = 0; i < logs->n; i++) {
+    memcpy(e[i].name, logs->names[i], NNC_LOG_NAME);
+    e[i].value = logs->values[i];
+  }
+  qsort(e, (size_t)logs->n, sizeof e[0], by_name);
+  for (int i = 0; i < logs->n; i++) {
+    memcpy(logs->names[i], e[i].name, NNC_LOG_NAME);
+    logs->values[i] = e[i].value;
+  }
+}
+
+double nnc_logs_get(const nnc_logs *logs, const char *name) {
+  for (int i = 0; i < logs->n; i++)
+    if (!strcmp(logs->names[i], name)) return logs->values[i];
+  return NAN;
+}
+
+int history_append(nnc_history *h, int epoch, const nnc_logs *logs, nnc_status *st) {
+  if (h->n_epochs == 0 && h->n_keys == 0) {
+    h->keys = nnc_calloc((size_t)logs->n + 1, sizeof *h->keys, st);
+    if (!h->keys) return st->code;
+    for (int i = 0; i < logs->n; i++) memcpy(h->keys[i], logs->names[i], NNC_LOG_NAME);
+    h->n_keys = logs->n;
+  }
+  int e = h->n_epochs;
+  double *values = nnc_realloc_array(h->values, (size_t)h->n_keys * (size_t)(e + 1), sizeof *values, st);
+  if (!values) return st->code;
+  h->values = values;
+  int *epochs = nnc_realloc_array(h->epochs, (size_t)e + 1, sizeof *epochs, st);
+  if (!epochs) return st->code;
+  h->epochs = epochs;
+  /* values are stored key-major: move the old rows to their new stride */
+  for (int k = h->n_keys - 1; k >= 0; k--)
+    for (int j = e - 1; j >= 0; j--) h->values[k * (e + 1) + j] = h->values[k * e + j];
+  for (int k = 0; k < h->n_keys; k++) h->values[k * (e + 1) + e] = nnc_logs_get(logs, h->keys[k]);
+  h->epochs[e] = epoch;
+  h->n_epochs = e + 1;
+  return NNC_OK;
+}
+
+double nnc_history_get(const nnc_history *h, const char *key, int epoch) {
+  for (int k = 0; k < h->n_keys; k++)
+    if (!strcmp(h->keys[k], key) && epoch >= 0 && epoch < h->n_epochs)
+      return h->values[k * h->n_epochs + epoch];
+  return NAN;
+}
+
+void nnc_history_free(nnc_history *h) {
+  free(h->keys);
+  free(h->values);
+  free(h->epochs);
+  memset(h, 0, sizeof *h);
+}
+
+int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *st) {
+  size_t cap = 256 + (size_t)h->n_keys * (size_t)(h->n_epochs + 1) * 32 + (size_t)h->n_keys * NNC_LOG_NAME;
+  char *buf = malloc(cap);
+  if (!buf) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory writing %s", path);
+  size_t n = (size_t)snprintf(buf, cap, "{");
+  for (int k = 0; k < h->n_keys; k++) {
+    n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\": [", k ? ", " : "", h->keys[k]);
+    for (int e = 0; e < h->n_epochs; e++)
+      n += isfinite(h->values[k * h->n_epochs + e])
+               ? (size_t)snprintf(buf + n, cap - n, "%s%.9g", e ? ", " : "", h->values[k * h->n_epochs + e])
+               : (size_t)snprintf(buf + n, cap - n, "%snull", e ? ", " : "");
+    n += (size_t)snprintf(buf + n, cap - n, "]");
+  }
+  n += (size_t)snprintf(buf + n, cap - n, "}\n");
+  int rc = nnc_write_file_atomic(path, buf, n, st);
+  free(buf);
+  return rc;
+}

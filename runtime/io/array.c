@@ -1,0 +1,102 @@
+/* nnc_array basics (count, element size, free, conversion to float32) and
+ * nnc_array_read, which picks the reader from the file's first bytes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/base.h"
+#include "runtime/io/io.h"
+
+/* -1 when the array itself is malformed (rank outside 0..NNC_MAX_RANK, a
+ * negative dimension, or a product that overflows int64), so callers can
+ * validate an array and size it with one call. */
+int64_t nnc_array_count(const nnc_array *a) {
+  if (!a || a->rank < 0 || a->rank > NNC_MAX_RANK) return -1;
+  int64_t count = 1;
+  for (int i = 0; i < a->rank; i++) {
+    int64_t dim = a->shape[i];
+    if (dim < 0) return -1;
+    if (dim != 0 && count > INT64_MAX / dim) return -1;
+    count *= dim;
+  }
+  return count;
+}
+
+size_t nnc_dtype_size(nnc_dtype t) {
+  switch (t) {
+  case NNC_F32:
+    return 4;
+  case NNC_F64:
+    return 8;
+  case NNC_I32:
+    return 4;
+  case NNC_I64:
+    return 8;
+  case NNC_U8:
+    return 1;
+  }
+  return 0; /* not a dtype: lets callers reject it */
+}
+
+void nnc_array_free(nnc_array *a) {
+  if (!a) return;
+  free(a->data);
+  a->data = NULL;
+}
+
+int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
+  int64_t count = nnc_array_count(a);
+  if (count < 0 || nnc_dtype_size(a->dtype) == 0)
+    return nnc_fail(st, NNC_ERR_ARG, "nnc_array_to_f32: malformed array (rank, shape or dtype)");
+  if (count > 0 && !a->data)
+    return nnc_fail(st, NNC_ERR_ARG, "nnc_array_to_f32: array has no data");
+  if ((uint64_t)count > SIZE_MAX / sizeof(float))
+    return nnc_fail(st, NNC_ERR_NOMEM, "nnc_array_to_f32: %lld elements do not fit in memory",
+                    (long long)count);
+  float *dst = nnc_calloc((size_t)count, sizeof(float), st);
+  if (!dst) return st ? (int)st->code : NNC_ERR_NOMEM;
+  size_t n = (size_t)count;
+  switch (a->dtype) {
+  case NNC_F32:
+    if (n) memcpy(dst, a->data, n * sizeof(float));
+    break;
+  case NNC_F64:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const double *)a->data)[i];
+    break;
+  case NNC_I32:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int32_t *)a->data)[i];
+    break;
+  case NNC_I64:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int64_t *)a->data)[i];
+    break;
+  case NNC_U8: /* unscaled: pixel 255 stays 255.0f, normalizing is the model's job */
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint8_t *)a->data)[i];
+    break;
+  }
+  /* Fill out only now, so out may alias a. */
+  nnc_array result = *a;
+  result.dtype = NNC_F32;
+  result.data = dst;
+  *out = result;
+  return NNC_OK;
+}
+
+int nnc_array_read(const char *path, nnc_array *out, nnc_status *st) {
+  static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) return nnc_fail(st, NNC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  unsigned char head[6] = {0};
+  size_t got = fread(head, 1, sizeof head, f);
+  int read_error = ferror(f);
+  fclose(f);
+  if (read_error) return nnc_fail(st, NNC_ERR_IO, "%s: read error", path);
+  if (got == sizeof head && memcmp(head, npy_magic, sizeof npy_magic) == 0)
+    return nnc_npy_read(path, out, st);
+  /* IDX starts with two zero bytes; gzip (of anything, presumably IDX) with 1f 8b. */
+  if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b)))
+    return nnc_idx_read(path, out, st);
+  return nnc_fail(st, NNC_ERR_DATA, "%s: neither a .npy nor an IDX file (unknown magic bytes)",
+                  path);
+}

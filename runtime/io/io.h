@@ -1,0 +1,46 @@
+/* runtime/io — the file formats nnc reads and writes: NumPy .npy, IDX
+ * (MNIST format, gzipped or not) and safetensors. Every writer goes through
+ * nnc_write_file_atomic (temporary file, then rename). */
+#ifndef NNC_IO_H
+#define NNC_IO_H
+
+#include "nnc.h"
+
+/* .npy version 1.0/2.0/3.0; dtypes <f4 <f8 <i4 <i8 |u1 (and |b1 as u8);
+ * C order only (fortran_order True is an error naming the file). */
+int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st);
+int nnc_npy_write(const char *path, const nnc_array *a, nnc_status *st);
+
+/* IDX: magic 0x0000 <type> <rank>, big-endian dims; type 0x08 (u8) -> NNC_U8,
+ * 0x0C (i32) -> NNC_I32, 0x0D (f32) -> NNC_F32, 0x0E (f64) -> NNC_F64.
+ * Gzipped files (by magic bytes 1f 8b) are inflated with zlib. */
+int nnc_idx_read(const char *path, nnc_array *out, nnc_status *st);
+
+/* .npy by its magic, else IDX (gzipped or not). */
+int nnc_array_read(const char *path, nnc_array *out, nnc_status *st);
+
+/* A copy of a as float32 (any dtype). out->data is malloc'ed. */
+int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st);
+
+typedef struct nnc_named_array {
+  char name[256];
+  nnc_array array;
+} nnc_named_array;
+
+typedef struct nnc_tensor_set {
+  int n;
+  nnc_named_array *items;
+} nnc_tensor_set;
+
+/* safetensors: 8-byte little-endian header length, JSON header
+ * {"name": {"dtype": "F32", "shape": [...], "data_offsets": [b, e]}, ...},
+ * then the data. Reads F32/F64/I32/I64/U8; writes what the arrays hold. */
+int nnc_safetensors_read(const char *path, nnc_tensor_set *out, nnc_status *st);
+int nnc_safetensors_write(const char *path, const nnc_tensor_set *set, nnc_status *st);
+
+/* Append a copy of a under name. */
+int nnc_tensor_set_add(nnc_tensor_set *set, const char *name, const nnc_array *a, nnc_status *st);
+const nnc_array *nnc_tensor_set_find(const nnc_tensor_set *set, const char *name);
+void nnc_tensor_set_free(nnc_tensor_set *set);
+
+#endif

@@ -1,0 +1,260 @@
+/* Model lifecycle: parse, build (compile for data shapes), weights by name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/base.h"
+#include "runtime/io/io.h"
+#include "runtime/model.h"
+
+static int model_new(nnc_model **out, nnc_status *st) {
+  *out = nnc_calloc(1, sizeof **out, st);
+  return *out ? NNC_OK : NNC_ERR_NOMEM;
+}
+
+static int has_declared_input(const nnc_spec *s) {
+  for (int i = 0; i < s->n_layers; i++)
+    if (s->layers[i].has_input_shape) return 1;
+  return 0;
+}
+
+static int after_load(nnc_model *m, nnc_model **out, nnc_status *st) {
+  m->learning_rate = m->spec.compile.optimizer.learning_rate;
+  if (has_declared_input(&m->spec) && model_ensure_built(m, NULL, NULL, st)) {
+    nnc_model_free(m);
+    return st->code;
+  }
+  *out = m;
+  return NNC_OK;
+}
+
+int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
+  nnc_model *m;
+  *out = NULL;
+  if (model_new(&m, st)) return st->code;
+  if (nnc_spec_parse_file(path, &m->spec, st)) {
+    nnc_model_free(m);
+    return st->code;
+  }
+  return after_load(m, out, st);
+}
+
+int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out, nnc_status *st) {
+  nnc_model *m;
+  *out = NULL;
+  if (model_new(&m, st)) return st->code;
+  if (nnc_spec_parse_string(json, source_name, &m->spec, st)) {
+    nnc_model_free(m);
+    return st->code;
+  }
+  return after_load(m, out, st);
+}
+
+void nnc_model_free(nnc_model *m) {
+  if (!m) return;
+  nnc_compiled_free(&m->compiled);
+  nnc_spec_free(&m->spec);
+  free(m->params);
+  free(m->slots);
+  free(m->fixed);
+  free(m->batch);
+  free(m->stats);
+  free(m->x_batch);
+  free(m->y_batch);
+  free(m);
+}
+
+int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st) {
+  if (nnc_spec_parse_compile_string(json, "compile config", &m->spec, st)) return st->code;
+  m->learning_rate = m->spec.compile.optimizer.learning_rate;
+  if (!m->built) return NNC_OK;
+  m->built = 0; /* recompile with the new loss/optimizer, keep the weights */
+  return model_ensure_built(m, NULL, NULL, st);
+}
+
+int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
+  m->seed = seed;
+  return m->built ? model_init_weights(m, st) : NNC_OK;
+}
+
+int nnc_model_is_built(const nnc_model *m) { return m->built; }
+
+static void inner_of(const nnc_array *a, nnc_spec_shape *s) {
+  memset(s, 0, sizeof *s);
+  if (!a) return;
+  s->rank = a->rank > 0 ? a->rank - 1 : 0;
+  for (int i = 1; i < a->rank; i++) s->dims[i - 1] = a->shape[i];
+}
+
+static int same_inner(const nnc_spec_shape *a, const nnc_spec_shape *b) {
+  if (a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+  nnc_spec_shape xi, yi;
+  inner_of(x, &xi);
+  inner_of(y, &yi);
+  if ((x && x->rank < 1) || (y && y->rank < 1))
+    return nnc_fail(st, NNC_ERR_DATA, "x and y must have a batch axis");
+  int y_known = y != NULL;
+  if (m->built) {
+    int x_ok = !x || same_inner(&xi, &m->x_inner);
+    int y_ok = !y || (m->y_known && same_inner(&yi, &m->y_inner));
+    if (x_ok && y_ok) return NNC_OK;
+  }
+  if (!x) xi = m->x_inner;
+  if (!y) {
+    yi = m->y_inner;
+    y_known = m->y_known;
+  }
+  nnc_compiled fresh;
+  if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, NULL, &fresh, st))
+    return st->code;
+  if (m->built && fresh.prog.params_floats != m->compiled.prog.params_floats) {
+    nnc_compiled_free(&fresh);
+    return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
+  }
+  float *slots = m->slots;
+  if (!m->built || fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
+    slots = nnc_calloc((size_t)fresh.prog.slots_floats + 1, sizeof *slots, st);
+    if (!slots) {
+      nnc_compiled_free(&fresh);
+      return st->code;
+    }
+    free(m->slots);
+  }
+  m->slots = slots;
+  int first_build = !m->built;
+  nnc_compiled_free(&m->compiled);
+  m->compiled = fresh;
+  m->x_inner = xi;
+  m->y_inner = yi;
+  m->y_known = y_known;
+  free(m->stats);
+  m->stats = nnc_calloc(NNC_MAX_STATS, sizeof *m->stats, st);
+  if (!m->stats) return st->code;
+  if (first_build) {
+    m->params = nnc_calloc((size_t)fresh.prog.params_floats + 1, sizeof *m->params, st);
+    if (!m->params) return st->code;
+    m->built = 1;
+    return model_init_weights(m, st);
+  }
+  m->built = 1;
+  return NNC_OK;
+}
+
+int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+  return model_ensure_built(m, x, y, st);
+}
+
+int nnc_model_weight_count(const nnc_model *m) { return m->built ? m->compiled.prog.n_params : 0; }
+
+const char *nnc_model_weight_name(const nnc_model *m, int i) {
+  return m->built && i >= 0 && i < m->compiled.prog.n_params ? m->compiled.prog.params[i].name : NULL;
+}
+
+static const nnc_param_info *find_param(const nnc_model *m, const char *name, nnc_status *st) {
+  if (!m->built) {
+    nnc_fail(st, NNC_ERR_ARG, "%s: the model is not built yet (no input shape); build it with data first",
+             m->spec.source);
+    return NULL;
+  }
+  for (int i = 0; i < m->compiled.prog.n_params; i++)
+    if (!strcmp(m->compiled.prog.params[i].name, name)) return &m->compiled.prog.params[i];
+  nnc_fail(st, NNC_ERR_ARG, "%s: the model has no weight named '%s'", m->spec.source, name);
+  return NULL;
+}
+
+int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, nnc_status *st) {
+  const nnc_param_info *p = find_param(m, name, st);
+  if (!p) return st->code;
+  memset(out, 0, sizeof *out);
+  out->dtype = NNC_F32;
+  out->rank = p->shape.rank;
+  for (int i = 0; i < p->shape.rank; i++) out->shape[i] = p->shape.dims[i];
+  out->data = nnc_calloc((size_t)p->count, sizeof(float), st);
+  if (!out->data) return st->code;
+  memcpy(out->data, m->params + p->offset, (size_t)p->count * sizeof(float));
+  return NNC_OK;
+}
+
+int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value, nnc_status *st) {
+  const nnc_param_info *p = find_param(m, name, st);
+  if (!p) return st->code;
+  int same = value->rank == p->shape.rank;
+  for (int i = 0; same && i < value->rank; i++) same = value->shape[i] == p->shape.dims[i];
+  if (!same) {
+    char want[64];
+    shape_format(&p->shape, want, sizeof want);
+    return nnc_fail(st, NNC_ERR_DATA, "weight '%s' must have shape %s", name, want);
+  }
+  nnc_array f;
+  if (nnc_array_to_f32(value, &f, st)) return st->code;
+  memcpy(m->params + p->offset, f.data, (size_t)p->count * sizeof(float));
+  nnc_array_free(&f);
+  return NNC_OK;
+}
+
+int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
+  nnc_tensor_set set = {0};
+  if (nnc_safetensors_read(path, &set, st)) return st->code;
+  int rc = NNC_OK;
+  for (int i = 0; i < m->compiled.prog.n_params && rc == NNC_OK; i++) {
+    const char *name = m->compiled.prog.params[i].name;
+    const nnc_array *a = nnc_tensor_set_find(&set, name);
+    if (!a)
+      rc = nnc_fail(st, NNC_ERR_DATA, "%s: no tensor named '%s'", path, name);
+    else if (nnc_model_set_weight(m, name, a, st))
+      rc = nnc_fail_prefix(st, "%s", path);
+  }
+  nnc_tensor_set_free(&set);
+  return rc;
+}
+
+int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st) {
+  if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
+  nnc_tensor_set set = {0};
+  int rc = NNC_OK;
+  for (int i = 0; i < m->compiled.prog.n_params && rc == NNC_OK; i++) {
+    nnc_array a;
+    rc = nnc_model_get_weight(m, m->compiled.prog.params[i].name, &a, st);
+    if (!rc) rc = nnc_tensor_set_add(&set, m->compiled.prog.params[i].name, &a, st);
+    nnc_array_free(&a);
+  }
+  if (!rc) rc = nnc_safetensors_write(path, &set, st);
+  nnc_tensor_set_free(&set);
+  return rc;
+}
+
+int64_t nnc_model_iterations(const nnc_model *m) { return m->iterations; }
+double nnc_model_learning_rate(const nnc_model *m) { return m->learning_rate; }
+void nnc_model_set_learning_rate(nnc_model *m, double lr) { m->learning_rate = lr; }
+
+int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
+  FILE *f = file ? file : stdout;
+  if (!m->built)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model declares no input shape; give data to build it",
+                    m->spec.source);
+  const nnc_program *p = &m->compiled.prog;
+  fprintf(f, "Model: \"%s\"\n", m->spec.name);
+  fprintf(f, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
+  fprintf(f, "%.*s\n", 64, "================================================================");
+  int64_t total = 0;
+  for (int i = 0; i < p->n_layers; i++) {
+    const nnc_layer_info *l = &p->layers[i];
+    char name[192], shape[64];
+    snprintf(name, sizeof name, "%s (%s)", l->name, l->kind);
+    shape_format(&l->out_shape, shape, sizeof shape);
+    for (char *c = shape; *c; c++)
+      if (*c == 'B') *c = '?';
+    fprintf(f, "%-30s %-20s %12lld\n", name, shape, (long long)l->n_params);
+    total += l->n_params;
+  }
+  fprintf(f, "%.*s\n", 64, "================================================================");
+  fprintf(f, "Total params: %lld (%.2f KB)\n", (long long)total, (double)total * 4 / 1024.0);
+  fprintf(f, "Trainable params: %lld\nNon-trainable params: 0\n", (long long)total);
+  return NNC_OK;
+}

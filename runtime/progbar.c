@@ -1,0 +1,97 @@
+/* Keras 3's progress output (keras/src/utils/progbar.py): verbose 1 redraws
+ * one line per epoch with a 20-character bar, verbose 2 prints one line per
+ * epoch. Colors and redraws only on a terminal. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/epoch.h"
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void progbar_epoch_begin(progbar *pb, int epoch) {
+  FILE *f = pb->file;
+  pb->tty = isatty(fileno(f));
+  pb->start = now_seconds();
+  pb->last_update = 0;
+  pb->after_first = -1;
+  pb->prev_width = 0;
+  if (pb->verbose && pb->epochs > 1) fprintf(f, "Epoch %d/%d\n", epoch + 1, pb->epochs);
+}
+
+static void format_step_time(double t, char *buf, size_t n) {
+  if (t >= 1 || t == 0)
+    snprintf(buf, n, " %.0fs/step", t);
+  else if (t >= 1e-3)
+    snprintf(buf, n, " %.0fms/step", t * 1000.0);
+  else
+    snprintf(buf, n, " %.0fus/step", t * 1e6);
+}
+
+static size_t format_values(const nnc_logs *logs, int abs_test, char *buf, size_t n) {
+  size_t used = 0;
+  for (int i = 0; i < logs->n && used < n; i++) {
+    double v = logs->values[i];
+    int fixed = abs_test ? fabs(v) > 1e-3 : v > 1e-3;
+    used += (size_t)snprintf(buf + used, n - used, fixed ? " - %s: %.4f" : " - %s: %.4e", logs->names[i], v);
+  }
+  return used;
+}
+
+void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize) {
+  FILE *f = pb->file;
+  double now = now_seconds(), per_step = 0;
+  if (current) {
+    per_step = pb->after_first >= 0 && current > 1 ? (now - pb->after_first) / (current - 1)
+                                                   : (now - pb->start) / current;
+    if (current == 1) pb->after_first = now;
+  }
+  char step_time[32], values[1024];
+  format_step_time(per_step, step_time, sizeof step_time);
+  if (pb->verbose == 2) {
+    if (!finalize) return;
+    format_values(logs, 0, values, sizeof values);
+    int digits = (int)log10(pb->target) + 1;
+    fprintf(f, "%*d/%d - %.0fs -%s%s\n", digits, current, pb->target, now - pb->start, step_time, values);
+    fflush(f);
+    return;
+  }
+  if (pb->verbose != 1) return;
+  if (!finalize && (now - pb->last_update < 0.05 || !pb->tty)) return;
+  pb->last_update = now;
+  int digits = (int)log10(pb->target) + 1, width = (int)(20.0 * current / pb->target);
+  char bar[256];
+  size_t b = 0;
+  const char *bold = pb->tty ? "\x1b[1m" : "", *reset = pb->tty ? "\x1b[0m" : "";
+  const char *green = pb->tty ? "\x1b[32m" : "", *white = pb->tty ? "\x1b[37m" : "";
+  b += (size_t)snprintf(bar + b, sizeof bar - b, "%s%*d/%d%s %s", bold, digits, current, pb->target, reset, green);
+  for (int i = 0; i < 20; i++) {
+    if (i == width) b += (size_t)snprintf(bar + b, sizeof bar - b, "%s%s", reset, white);
+    b += (size_t)snprintf(bar + b, sizeof bar - b, "\u2501");
+  }
+  b += (size_t)snprintf(bar + b, sizeof bar - b, "%s", reset);
+  char when[32];
+  if (finalize) {
+    snprintf(when, sizeof when, "%.0fs", now - pb->start);
+  } else {
+    double eta = per_step * (pb->target - current);
+    if (eta > 3600)
+      snprintf(when, sizeof when, "%d:%02d:%02d", (int)(eta / 3600), (int)fmod(eta, 3600) / 60, (int)fmod(eta, 60));
+    else if (eta > 60)
+      snprintf(when, sizeof when, "%d:%02d", (int)(eta / 60), (int)fmod(eta, 60));
+    else
+      snprintf(when, sizeof when, "%ds", (int)eta);
+  }
+  format_values(logs, 1, values, sizeof values);
+  int line = fprintf(f, "%s%s %s%s%s%s%s", pb->tty ? "\r" : "", bar, bold, when, reset, step_time, values);
+  if (pb->tty && pb->prev_width > line) fprintf(f, "%*s", pb->prev_width - line, "");
+  pb->prev_width = line;
+  if (finalize) fprintf(f, "\n");
+  fflush(f);
+}

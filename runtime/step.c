@@ -1,0 +1,137 @@
+/* Data preparation and one call of a compiled step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/base.h"
+#include "runtime/io/io.h"
+#include "runtime/model.h"
+#include "runtime/rng.h"
+
+static int to_f32(const nnc_array *a, float **out, nnc_status *st) {
+  nnc_array f;
+  if (nnc_array_to_f32(a, &f, st)) return st->code;
+  *out = f.data;
+  return NNC_OK;
+}
+
+static void shape_text(const nnc_array *a, char *buf, size_t n) {
+  size_t used = (size_t)snprintf(buf, n, "(");
+  for (int i = 0; i < a->rank && used < n; i++)
+    used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)a->shape[i]);
+  if (used < n) snprintf(buf + used, n - used, a->rank == 1 ? ",)" : ")");
+}
+
+int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
+                       nnc_status *st) {
+  memset(d, 0, sizeof *d);
+  const nnc_program *p = &m->compiled.prog;
+  char got[96], want[64];
+  if (x->rank < 1 || nnc_array_count(x) < 0) return nnc_fail(st, NNC_ERR_DATA, "x: malformed array");
+  d->n = x->shape[0];
+  d->x_row = shape_inner(&p->x_shape);
+  int ok = x->rank == p->x_shape.rank;
+  for (int i = 1; ok && i < x->rank; i++) ok = x->shape[i] == p->x_shape.dims[i];
+  if (!ok) {
+    shape_text(x, got, sizeof got);
+    shape_format(&p->x_shape, want, sizeof want);
+    return nnc_fail(st, NNC_ERR_DATA, "x has shape %s but the model expects %s", got, want);
+  }
+  if (y) {
+    d->y_row = shape_inner(&p->y_shape);
+    int64_t count = nnc_array_count(y);
+    if (y->rank < 1 || y->shape[0] != d->n || count < 0 || count != d->n * d->y_row) {
+      shape_text(y, got, sizeof got);
+      shape_format(&p->y_shape, want, sizeof want);
+      return nnc_fail(st, NNC_ERR_DATA, "y has shape %s: expected %lld samples shaped like %s",
+                      got, (long long)d->n, want);
+    }
+  }
+  if (to_f32(x, &d->x, st)) return st->code;
+  if (y && to_f32(y, &d->y, st)) {
+    model_data_free(d);
+    return st->code;
+  }
+  if (y && m->spec.compile.loss.kind == NNC_LOSS_SCCE) {
+    int64_t classes = shape_last(&p->out_shape);
+    for (int64_t i = 0; i < d->n * d->y_row; i++) {
+      float v = d->y[i];
+      if (!(v >= 0 && v < (float)classes && v == floorf(v))) {
+        model_data_free(d);
+        return nnc_fail(st, NNC_ERR_DATA,
+                        "y[%lld] = %g is not a class index in [0, %lld) for sparse_categorical_crossentropy",
+                        (long long)i, (double)v, (long long)classes);
+      }
+    }
+  }
+  return NNC_OK;
+}
+
+void model_data_free(model_data *d) {
+  free(d->x);
+  free(d->y);
+  memset(d, 0, sizeof *d);
+}
+
+static int grow(float **buf, int64_t *cap, int64_t need, nnc_status *st) {
+  if (need <= *cap) return NNC_OK;
+  float *bigger = nnc_realloc_array(*buf, (size_t)need, sizeof(float), st);
+  if (!bigger) return st->code;
+  *buf = bigger;
+  *cap = need;
+  return NNC_OK;
+}
+
+/* Workspace for batches of up to `rows` rows; called before a loop so that
+ * the steps themselves never allocate. */
+int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
+  const nnc_compiled *c = &m->compiled;
+  int64_t fixed = 1, per_row = 1;
+  for (int i = 0; i < NNC_GRAPH_COUNT; i++) {
+    if (!c->has_graph[i]) continue;
+    if (c->graphs[i].fixed_floats > fixed) fixed = c->graphs[i].fixed_floats;
+    if (c->graphs[i].batch_floats_per_row > per_row) per_row = c->graphs[i].batch_floats_per_row;
+  }
+  const nnc_program *p = &c->prog;
+  if (grow(&m->fixed, &m->fixed_cap, fixed, st) || grow(&m->batch, &m->batch_cap, per_row * rows, st) ||
+      grow(&m->x_batch, &m->xb_cap, shape_inner(&p->x_shape) * rows, st) ||
+      grow(&m->y_batch, &m->yb_cap, shape_inner(&p->y_shape) * rows + 1, st))
+    return st->code;
+  return NNC_OK;
+}
+
+int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
+                   int64_t rows, float *out, nnc_status *st) {
+  nnc_step_fn fn = m->compiled.step[which];
+  if (!fn) return nnc_fail(st, NNC_ERR_ARG, "%s: the model has no compile config (optimizer, loss)",
+                           m->spec.source);
+  if (model_reserve(m, rows, st)) return st->code;
+  float *x = d->x + first * d->x_row, *y = d->y ? d->y + first * d->y_row : NULL;
+  if (idx) { /* gather shuffled rows */
+    for (int64_t r = 0; r < rows; r++) {
+      memcpy(m->x_batch + r * d->x_row, d->x + idx[r] * d->x_row, (size_t)d->x_row * sizeof(float));
+      if (d->y)
+        memcpy(m->y_batch + r * d->y_row, d->y + idx[r] * d->y_row, (size_t)d->y_row * sizeof(float));
+    }
+    x = m->x_batch;
+    y = d->y ? m->y_batch : NULL;
+  }
+  float *regions[NNC_REGION_COUNT] = {0};
+  regions[NNC_REGION_X] = x;
+  regions[NNC_REGION_Y] = y;
+  regions[NNC_REGION_OUT] = out;
+  regions[NNC_REGION_PARAMS] = m->params;
+  regions[NNC_REGION_SLOTS] = m->slots;
+  regions[NNC_REGION_STATS] = m->stats;
+  regions[NNC_REGION_FIXED] = m->fixed;
+  regions[NNC_REGION_BATCH] = m->batch;
+  float scalars[NNC_SCALAR_COUNT];
+  scalars[NNC_SCALAR_LR] = (float)m->learning_rate;
+  scalars[NNC_SCALAR_T] = (float)(m->iterations + 1);
+  scalars[NNC_SCALAR_BATCH] = (float)rows;
+  /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
+  uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
+  fn(regions, scalars, rows, rng);
+  if (which == NNC_GRAPH_TRAIN) m->iterations++;
+  return NNC_OK;
+}

@@ -1,0 +1,162 @@
+#include "oracle_case.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/base.h"
+#include "runtime/io/io.h"
+
+int close_enough(double got, double want, double rel, double abs_tol) {
+  return fabs(got - want) <= abs_tol + rel * fabs(want);
+}
+
+static cJSON *read_json(const char *path) {
+  nnc_status st;
+  char *text = nnc_read_file(path, NULL, &st);
+  ck_assert_msg(text != NULL, "%s", st.message);
+  cJSON *j = cJSON_Parse(text);
+  free(text);
+  ck_assert_msg(j != NULL, "%s: invalid JSON", path);
+  return j;
+}
+
+char *oracle_spec_json(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/cases/%s/case.json", NNC_ORACLE_DIR, name);
+  cJSON *c = read_json(path);
+  cJSON *model = cJSON_DetachItemFromObject(c, "model");
+  cJSON *compile = cJSON_DetachItemFromObject(c, "compile");
+  ck_assert(model && compile);
+  cJSON_AddItemToObject(model, "compile_config", compile);
+  char *text = cJSON_PrintUnformatted(model);
+  cJSON_Delete(model);
+  cJSON_Delete(c);
+  return text;
+}
+
+static void load_array(const char *dir, const char *rel, nnc_array *out) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  nnc_status st;
+  ck_assert_msg(nnc_npy_read(path, out, &st) == NNC_OK, "%s", st.message);
+}
+
+static void divide(nnc_array *a, double by) {
+  nnc_array f;
+  nnc_status st;
+  ck_assert(nnc_array_to_f32(a, &f, &st) == NNC_OK);
+  float *v = f.data;
+  for (int64_t i = 0; i < nnc_array_count(&f); i++) v[i] = v[i] / (float)by;
+  nnc_array_free(a);
+  *a = f;
+}
+
+void oracle_set_bundle(nnc_model *m, const char *bundle_json_path) {
+  cJSON *b = read_json(bundle_json_path);
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", bundle_json_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  cJSON *w;
+  cJSON_ArrayForEach(w, cJSON_GetObjectItem(b, "weights")) {
+    nnc_array a;
+    load_array(dir, cJSON_GetObjectItem(w, "file")->valuestring, &a);
+    nnc_status st;
+    ck_assert_msg(nnc_model_set_weight(m, cJSON_GetObjectItem(w, "name")->valuestring, &a, &st) == NNC_OK,
+                  "%s", st.message);
+    nnc_array_free(&a);
+  }
+  cJSON_Delete(b);
+}
+
+void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel, double abs_tol) {
+  cJSON *b = read_json(bundle_json_path);
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", bundle_json_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  cJSON *w;
+  cJSON_ArrayForEach(w, cJSON_GetObjectItem(b, "weights")) {
+    const char *name = cJSON_GetObjectItem(w, "name")->valuestring;
+    nnc_array want, got;
+    nnc_status st;
+    load_array(dir, cJSON_GetObjectItem(w, "file")->valuestring, &want);
+    ck_assert_msg(nnc_model_get_weight(m, name, &got, &st) == NNC_OK, "%s", st.message);
+    ck_assert_int_eq(nnc_array_count(&want), nnc_array_count(&got));
+    const float *a = got.data, *e = want.data;
+    for (int64_t i = 0; i < nnc_array_count(&want); i++)
+      ck_assert_msg(close_enough(a[i], e[i], rel, abs_tol), "%s[%lld]: nnc %.9g, oracle %.9g", name,
+                    (long long)i, (double)a[i], (double)e[i]);
+    nnc_array_free(&want);
+    nnc_array_free(&got);
+  }
+  cJSON_Delete(b);
+}
+
+void oracle_case_load(const char *name, oracle_case *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->dir, sizeof c->dir, "%s/cases/%s", NNC_ORACLE_DIR, name);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/case.json", c->dir);
+  c->json = read_json(path);
+  char *spec = oracle_spec_json(name);
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(spec, name, &c->model, &st) == NNC_OK, "%s", st.message);
+  free(spec);
+  nnc_model_set_seed(c->model, (uint64_t)cJSON_GetObjectItem(c->json, "seed")->valuedouble, &st);
+
+  cJSON *data = cJSON_GetObjectItem(c->json, "data");
+  load_array(c->dir, cJSON_GetObjectItem(data, "x")->valuestring, &c->x);
+  load_array(c->dir, cJSON_GetObjectItem(data, "y")->valuestring, &c->y);
+  cJSON *xv = cJSON_GetObjectItem(data, "x_val");
+  if (cJSON_IsString(xv)) {
+    load_array(c->dir, xv->valuestring, &c->x_val);
+    load_array(c->dir, cJSON_GetObjectItem(data, "y_val")->valuestring, &c->y_val);
+  }
+  cJSON *tr = cJSON_GetObjectItem(data, "x_transform");
+  if (tr) {
+    double by = cJSON_GetObjectItem(tr, "divide")->valuedouble;
+    divide(&c->x, by);
+    if (c->x_val.data) divide(&c->x_val, by);
+  }
+  ck_assert_msg(nnc_model_build(c->model, &c->x, &c->y, &st) == NNC_OK, "%s", st.message);
+  snprintf(path, sizeof path, "%s/%s", c->dir, cJSON_GetObjectItem(c->json, "initial_weights")->valuestring);
+  oracle_set_bundle(c->model, path);
+
+  nnc_fit_options_default(&c->fit);
+  c->fit.verbose = 0;
+  cJSON *fit = cJSON_GetObjectItem(c->json, "fit");
+  if (fit) {
+    c->fit.epochs = cJSON_GetObjectItem(fit, "epochs")->valueint;
+    cJSON *bs = cJSON_GetObjectItem(fit, "batch_size");
+    if (bs) c->fit.batch_size = bs->valueint;
+    c->fit.shuffle = cJSON_IsTrue(cJSON_GetObjectItem(fit, "shuffle"));
+    cJSON *vs = cJSON_GetObjectItem(fit, "validation_split");
+    if (vs) c->fit.validation_split = vs->valuedouble;
+    if (cJSON_IsTrue(cJSON_GetObjectItem(fit, "validation_data"))) {
+      c->fit.x_val = &c->x_val;
+      c->fit.y_val = &c->y_val;
+      c->has_val = 1;
+    }
+  }
+  cJSON *steps = cJSON_GetObjectItem(c->json, "steps");
+  if (steps) c->steps = steps->valueint;
+}
+
+void oracle_case_free(oracle_case *c) {
+  nnc_model_free(c->model);
+  nnc_array_free(&c->x);
+  nnc_array_free(&c->y);
+  nnc_array_free(&c->x_val);
+  nnc_array_free(&c->y_val);
+  cJSON_Delete(c->json);
+}
+
+cJSON *oracle_expected(const oracle_case *c, const char *file) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/expected/%s", c->dir, file);
+  return read_json(path);
+}

@@ -1,0 +1,40 @@
+/* Loading a case of ../shared/oracle/cases into an nnc model: the spec is
+ * the case's model with its compile config, the data its .npy files (with
+ * x_transform applied), the initial weights its w0 bundle. */
+#ifndef NNC_ORACLE_CASE_H
+#define NNC_ORACLE_CASE_H
+
+#include <cjson/cJSON.h>
+
+#include "nnc.h"
+
+typedef struct oracle_case {
+  char dir[512];
+  cJSON *json;
+  nnc_model *model;
+  nnc_array x, y, x_val, y_val;
+  int has_val;
+  nnc_fit_options fit;
+  int steps; /* train_on_batch mode */
+} oracle_case;
+
+/* Fails the current Check test on any error. */
+void oracle_case_load(const char *name, oracle_case *c);
+void oracle_case_free(oracle_case *c);
+
+/* expected/<file> parsed (caller deletes). */
+cJSON *oracle_expected(const oracle_case *c, const char *file);
+
+/* Set every weight of a bundle (weights.json + .npy files) on the model. */
+void oracle_set_bundle(nnc_model *m, const char *bundle_json_path);
+
+/* Assert every weight of the bundle matches the model within rel/abs. */
+void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel, double abs_tol);
+
+/* |got - want| <= abs_tol + rel * |want| */
+int close_enough(double got, double want, double rel, double abs_tol);
+
+/* The spec text (model + "compile_config") for a case (malloc'ed). */
+char *oracle_spec_json(const char *name);
+
+#endif
