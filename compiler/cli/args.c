@@ -1,0 +1,117 @@
+#include "compiler/cli/args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/io/io.h"
+
+int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spec) {
+  const char *cmd = argv[0];
+  *spec = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2) != 0) {
+      if (*spec) {
+        fprintf(stderr, "nnc %s: unexpected argument '%s'\n", cmd, a);
+        return 2;
+      }
+      *spec = a;
+      continue;
+    }
+    const char *eq = strchr(a + 2, '=');
+    size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    cli_opt *o = NULL;
+    for (int k = 0; k < n_opts; k++)
+      if (strlen(opts[k].name) == len && !strncmp(opts[k].name, a + 2, len)) o = &opts[k];
+    if (!o) {
+      fprintf(stderr, "nnc %s: unknown option '%s' (see 'nnc %s --help')\n", cmd, a, cmd);
+      return 2;
+    }
+    if (o->takes_value == 0) {
+      if (eq) {
+        fprintf(stderr, "nnc %s: --%s takes no value\n", cmd, o->name);
+        return 2;
+      }
+      o->value = "";
+    } else if (eq) {
+      o->value = eq + 1;
+    } else if (o->takes_value == 2) {
+      o->value = "";
+    } else if (i + 1 < argc) {
+      o->value = argv[++i];
+    } else {
+      fprintf(stderr, "nnc %s: --%s needs a value\n", cmd, o->name);
+      return 2;
+    }
+  }
+  if (!*spec) {
+    fprintf(stderr, "nnc %s: missing SPEC.json\n", cmd);
+    return 2;
+  }
+  return 0;
+}
+
+const char *cli_get(const cli_opt *opts, int n_opts, const char *name) {
+  for (int k = 0; k < n_opts; k++)
+    if (!strcmp(opts[k].name, name)) return opts[k].value;
+  return NULL;
+}
+
+int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno || *end || end == text || v < lo || v > hi) {
+    fprintf(stderr, "nnc %s: --%s: expected an integer in [%ld, %ld], got '%s'\n", cmd, name, lo, hi, text);
+    return 2;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_double(const char *cmd, const char *name, const char *text, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || *end || end == text) {
+    fprintf(stderr, "nnc %s: --%s: expected a number, got '%s'\n", cmd, name, text);
+    return 2;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_fail(const char *cmd, const nnc_status *st) {
+  fprintf(stderr, "nnc %s: %s\n", cmd, st->message);
+  switch (st->code) {
+  case NNC_ERR_SPEC:
+  case NNC_ERR_DATA:
+  case NNC_ERR_ARG:
+  case NNC_ERR_IO:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+int cli_read_array(const char *path, const char *divide, nnc_array *out, nnc_status *st) {
+  if (nnc_array_read(path, out, st)) return st->code;
+  if (!divide) return NNC_OK;
+  char *end;
+  double by = strtod(divide, &end);
+  if (*end || by == 0) {
+    nnc_array_free(out);
+    st->code = NNC_ERR_ARG;
+    snprintf(st->message, sizeof st->message, "--x-divide: expected a non-zero number, got '%s'", divide);
+    return st->code;
+  }
+  nnc_array f;
+  if (nnc_array_to_f32(out, &f, st)) return st->code;
+  nnc_array_free(out);
+  float *v = f.data;
+  for (int64_t i = 0; i < nnc_array_count(&f); i++) v[i] = v[i] / (float)by;
+  *out = f;
+  return NNC_OK;
+}

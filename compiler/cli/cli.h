@@ -1,0 +1,12 @@
+#ifndef NNC_CLI_H
+#define NNC_CLI_H
+
+/* Each command takes argv starting at its own name; returns the exit status:
+ * 0 success, 2 invalid input (spec, data, arguments), 1 other failures. */
+int cli_compile(int argc, char **argv);
+int cli_fit(int argc, char **argv);
+int cli_evaluate(int argc, char **argv);
+int cli_predict(int argc, char **argv);
+int cli_train_on_batch(int argc, char **argv);
+
+#endif

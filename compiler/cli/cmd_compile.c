@@ -1,0 +1,173 @@
+/* nnc compile: validate, lower, optimize, JIT; summary and dumps. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/cli/args.h"
+#include "compiler/cli/cli.h"
+#include "compiler/codegen/codegen.h"
+#include "compiler/compile.h"
+#include "runtime/base/base.h"
+
+static int parse_input_shape(const char *text, nnc_spec_shape *s) {
+  memset(s, 0, sizeof *s);
+  for (const char *p = text; *p && s->rank < NNC_MAX_RANK;) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p || v <= 0) return -1;
+    s->dims[s->rank++] = v;
+    p = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',') return -1;
+  }
+  return s->rank > 0 ? 0 : -1;
+}
+
+static unsigned phase_mask(const char *phase) {
+  if (!phase || !strcmp(phase, "all")) return 0;
+  if (!strcmp(phase, "train")) return 1u << NNC_GRAPH_TRAIN;
+  if (!strcmp(phase, "infer")) return (1u << NNC_GRAPH_TEST) | (1u << NNC_GRAPH_PREDICT);
+  return ~0u;
+}
+
+static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
+  const nnc_program *p = &c->prog;
+  printf("Model: \"%s\"\n", spec->name);
+  printf("%-34s %-18s %10s\n", "Layer (type)", "Output Shape", "Param #");
+  int64_t total = 0;
+  for (int i = 0; i < p->n_layers; i++) {
+    char name[192], shape[64];
+    snprintf(name, sizeof name, "%s (%s)", p->layers[i].name, p->layers[i].kind);
+    shape_format(&p->layers[i].out_shape, shape, sizeof shape);
+    printf("%-34s %-18s %10lld\n", name, shape, (long long)p->layers[i].n_params);
+    total += p->layers[i].n_params;
+  }
+  printf("Total params: %lld (%.2f KB)\n", (long long)total, (double)total * 4 / 1024);
+  for (int g = 0; g < NNC_GRAPH_COUNT; g++) {
+    if (!c->has_graph[g]) continue;
+    const nnc_graph *gr = &c->graphs[g];
+    printf("graph %-8s %4d nodes %3d kernels  workspace %lld floats + %lld per row\n", gr->name, gr->n,
+           gr->n_groups, (long long)gr->fixed_floats, (long long)gr->batch_floats_per_row);
+  }
+  char host[256];
+  codegen_host_description(host, sizeof host);
+  printf("target: %s\n", host);
+}
+
+int cli_compile(int argc, char **argv) {
+  cli_opt o[] = {{"summary", 0, NULL},    {"dump-graph", 2, NULL}, {"dump-after", 1, NULL},
+                 {"dump-ir", 2, NULL},    {"phase", 1, NULL},      {"dump-dir", 1, NULL},
+                 {"input-shape", 1, NULL}, {"compile-config", 1, NULL}, {"help", 0, NULL}};
+  int n = (int)(sizeof o / sizeof o[0]);
+  if (argc > 1 && !strcmp(argv[1], "--help")) {
+    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after PASS,...]\n"
+           "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
+           "       [--input-shape D1,D2,...] [--compile-config FILE.json]\n");
+    return 0;
+  }
+  const char *spec_path;
+  if (cli_parse(argc, argv, o, n, &spec_path)) return 2;
+  const char *graph_fmt = cli_get(o, n, "dump-graph"), *after = cli_get(o, n, "dump-after");
+  const char *ir = cli_get(o, n, "dump-ir"), *phase = cli_get(o, n, "phase"), *dir = cli_get(o, n, "dump-dir");
+  if (graph_fmt && *graph_fmt && strcmp(graph_fmt, "text") && strcmp(graph_fmt, "dot")) {
+    fprintf(stderr, "nnc compile: --dump-graph: expected text or dot, got '%s'\n", graph_fmt);
+    return 2;
+  }
+  if (ir && *ir && strcmp(ir, "pre") && strcmp(ir, "post")) {
+    fprintf(stderr, "nnc compile: --dump-ir: expected pre or post, got '%s'\n", ir);
+    return 2;
+  }
+  if (phase_mask(phase) == ~0u) {
+    fprintf(stderr, "nnc compile: --phase: expected train, infer or all, got '%s'\n", phase);
+    return 2;
+  }
+  if (after) {
+    for (const char *p = after; *p;) {
+      size_t len = strcspn(p, ",");
+      int known = len == 3 && !strncmp(p, "all", 3);
+      for (int k = 0; nnc_pass_names[k]; k++)
+        known |= strlen(nnc_pass_names[k]) == len && !strncmp(nnc_pass_names[k], p, len);
+      if (!known) {
+        fprintf(stderr, "nnc compile: --dump-after: unknown pass '%.*s' (passes: lower, specialize, logits, "
+                        "decompose, autodiff, optimizer, fold, cse, dce, fuse, plan, all)\n", (int)len, p);
+        return 2;
+      }
+      p += len + (p[len] == ',');
+    }
+  }
+  nnc_status st = {0};
+  nnc_spec spec;
+  if (nnc_spec_parse_file(spec_path, &spec, &st)) return cli_fail("compile", &st);
+  const char *cc = cli_get(o, n, "compile-config");
+  if (cc) {
+    char *text = nnc_read_file(cc, NULL, &st);
+    int rc = text ? nnc_spec_parse_compile_string(text, cc, &spec, &st) : (int)st.code;
+    free(text);
+    if (rc) {
+      nnc_spec_free(&spec);
+      return cli_fail("compile", &st);
+    }
+  }
+  nnc_spec_shape xs, *x_inner = NULL;
+  const char *shape_text = cli_get(o, n, "input-shape");
+  if (shape_text) {
+    if (parse_input_shape(shape_text, &xs)) {
+      fprintf(stderr, "nnc compile: --input-shape: expected positive integers like 28,28, got '%s'\n", shape_text);
+      nnc_spec_free(&spec);
+      return 2;
+    }
+    x_inner = &xs;
+  }
+  /* dumps go to stdout, or to files in --dump-dir */
+  char graph_path[1024] = "", pre_path[1024] = "", post_path[1024] = "";
+  FILE *dump = NULL;
+  if (graph_fmt || after) {
+    if (dir) {
+      snprintf(graph_path, sizeof graph_path, "%s/graphs.%s", dir, graph_fmt && !strcmp(graph_fmt, "dot") ? "dot" : "txt");
+      dump = fopen(graph_path, "w");
+      if (!dump) {
+        fprintf(stderr, "nnc compile: %s: cannot write\n", graph_path);
+        nnc_spec_free(&spec);
+        return 2;
+      }
+    } else {
+      dump = stdout;
+    }
+  }
+  if (ir) {
+    const char *base = dir ? dir : "/tmp";
+    const char *which = *ir && !strcmp(ir, "pre") ? "pre" : "post";
+    if (dir)
+      snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/module.%s.ll", base, which);
+    else
+      snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/nnc-%s-%ld.ll", base, which, (long)getpid());
+  }
+  nnc_compile_options opts = {0};
+  opts.dump = dump;
+  opts.dump_after = after ? after : (graph_fmt ? "plan" : NULL);
+  opts.dump_dot = graph_fmt && !strcmp(graph_fmt, "dot");
+  opts.dump_graphs = phase_mask(phase);
+  opts.dump_ir_pre = pre_path[0] ? pre_path : NULL;
+  opts.dump_ir_post = post_path[0] ? post_path : NULL;
+  nnc_compiled c;
+  int rc = nnc_compile_spec(&spec, x_inner, NULL, &opts, &c, &st);
+  if (dump && dump != stdout) fclose(dump);
+  if (rc) {
+    nnc_spec_free(&spec);
+    return cli_fail("compile", &st);
+  }
+  if (ir && !dir) { /* print the IR file to stdout */
+    const char *p = opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post;
+    char *text = nnc_read_file(p, NULL, &st);
+    if (text) fputs(text, stdout);
+    free(text);
+    remove(p);
+  }
+  if (cli_get(o, n, "summary")) print_summary(&spec, &c);
+  if (!cli_get(o, n, "summary") && !graph_fmt && !after && !ir)
+    printf("%s: ok (%d weights, %d graphs compiled)\n", spec_path, c.prog.n_params,
+           c.has_graph[0] + c.has_graph[1] + c.has_graph[2]);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  return 0;
+}
