@@ -79,17 +79,19 @@ int cli_fit(int argc, char **argv) {
   }
   const char *spec;
   if (cli_parse(argc, argv, o, n, &spec)) return 2;
-  session s;
-  int rc = session_open(&s, "fit", spec, o, n, 1);
   nnc_fit_options fo;
   nnc_fit_options_default(&fo);
-  fo.batch_size = (int)s.batch_size;
-  nnc_array xv = {0}, yv = {0}, xt = {0}, yt = {0};
   const char *v, *divide = cli_get(o, n, "x-divide");
   long lv;
-  if (!rc && (v = cli_get(o, n, "epochs"))) rc = cli_int("fit", "epochs", v, 0, 1000000, &lv), fo.epochs = (int)lv;
+  int rc = 0;
+  if ((v = cli_get(o, n, "epochs"))) rc = cli_int("fit", "epochs", v, 0, 1000000, &lv), fo.epochs = (int)lv;
   if (!rc && (v = cli_get(o, n, "verbose"))) rc = cli_int("fit", "verbose", v, 0, 2, &lv), fo.verbose = (int)lv;
   if (!rc && (v = cli_get(o, n, "validation-split"))) rc = cli_double("fit", "validation-split", v, &fo.validation_split);
+  if (rc) return rc;
+  session s;
+  rc = session_open(&s, "fit", spec, o, n, 1);
+  fo.batch_size = (int)s.batch_size;
+  nnc_array xv = {0}, yv = {0}, xt = {0}, yt = {0};
   if (!rc && cli_get(o, n, "no-shuffle")) fo.shuffle = 0;
   if (!rc && !!cli_get(o, n, "x-val") != !!cli_get(o, n, "y-val")) {
     fprintf(stderr, "nnc fit: --x-val and --y-val go together\n");

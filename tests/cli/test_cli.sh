@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The nnc command line: malformed specs give one-line errors naming the JSON
+# path with exit status 2; fit/evaluate/predict/train-on-batch round-trip.
+# usage: test_cli.sh NNC SOURCE_DIR ORACLE_DIR
+set -u
+nnc=$1 src=$2 oracle=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect_error NAME PATTERN SPEC_TEXT [command...]: exit 2, one line on stderr matching PATTERN
+expect_error() {
+  local name=$1 pattern=$2 text=$3
+  shift 3
+  printf '%s' "$text" >"$tmp/$name.json"
+  local cmd=("$@")
+  [ ${#cmd[@]} -eq 0 ] && cmd=(compile)
+  "$nnc" "${cmd[0]}" "$tmp/$name.json" "${cmd[@]:1}" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [ $rc -ne 2 ]; then bad "$name: exit $rc, expected 2 ($(cat "$tmp/err"))"; return; fi
+  if [ "$lines" -ne 1 ]; then bad "$name: $lines lines on stderr"; return; fi
+  if ! grep -qF -- "$pattern" "$tmp/err"; then bad "$name: '$(cat "$tmp/err")' lacks '$pattern'"; return; fi
+  ok
+}
+
+dense() { # dense NAME UNITS [extra]
+  printf '{"class_name": "Dense", "config": {"name": "%s", "units": %s%s}}' "$1" "$2" "${3:-}"
+}
+seq() { # seq LAYERS... -> a Keras 2 Sequential with input (4,)
+  local layers="" l
+  for l in "$@"; do layers="$layers${layers:+, }$l"; done
+  printf '{"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "in"}}, %s]}, "compile_config": {"optimizer": "sgd", "loss": "mse"}}' "$layers"
+}
+
+expect_error bad_json "invalid JSON" '{"class_name": "Sequential", "config": {'
+expect_error unknown_layer '$.config.layers[1]' "$(seq '{"class_name": "Conv9D", "config": {"name": "c"}}')"
+expect_error negative_units '$.config.layers[1].config.units' "$(seq "$(dense d -3)")"
+expect_error shape_mismatch '$.config.layers[1]' '{"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "in"}}, {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2}, "build_config": {"input_shape": [null, 5]}}]}}'
+# fit without a compile config
+printf '%s' '{"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "Dense", "config": {"name": "d", "units": 1, "batch_input_shape": [null, 1]}}]}}' >"$tmp/nocompile.json"
+"$nnc" fit "$tmp/nocompile.json" --x "$oracle/cases/seed000_logreg/x.npy" --y "$oracle/cases/seed000_logreg/y.npy" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'compile config' "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok; else bad "fit without compile config: exit $rc: $(cat "$tmp/err")"; fi
+# a missing file and a bad option
+"$nnc" compile "$tmp/does-not-exist.json" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q 'does-not-exist.json' "$tmp/err"; then ok; else bad "missing spec: exit $rc"; fi
+"$nnc" fit "$src/specs/fashion_mnist_mlp.json" --epochs -1 --x a --y b 2>"$tmp/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q -- '--epochs' "$tmp/err"; then ok; else bad "bad --epochs: exit $rc"; fi
+
+# round trip on the logistic-regression case: fit, then evaluate/predict from the saved weights
+case=$oracle/cases/seed000_logreg
+"$nnc" fit "$src/tests/cli/logreg.json" --x "$case/x.npy" --y "$case/y.npy" --epochs 3 --batch-size 100 \
+  --no-shuffle --verbose 2 --history "$tmp/h.json" --weights-out "$tmp/w.safetensors" >"$tmp/fit.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^Epoch 3/3' "$tmp/fit.out" && grep -q '"loss": \[' "$tmp/h.json"; then ok; else bad "fit: exit $rc: $(cat "$tmp/fit.out")"; fi
+"$nnc" evaluate "$src/tests/cli/logreg.json" --weights "$tmp/w.safetensors" --x "$case/x.npy" --y "$case/y.npy" \
+  --batch-size 100 >"$tmp/eval.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'loss: ' "$tmp/eval.out"; then ok; else bad "evaluate: exit $rc: $(cat "$tmp/eval.out")"; fi
+"$nnc" predict "$src/tests/cli/logreg.json" --weights "$tmp/w.safetensors" --x "$case/x.npy" --out "$tmp/p.npy" 2>"$tmp/err"
+rc=$?
+# a .npy of 100x1 float32: 128-byte header + 400 bytes
+if [ $rc -eq 0 ] && [ "$(stat -c %s "$tmp/p.npy")" -eq 528 ]; then ok; else bad "predict: exit $rc: $(cat "$tmp/err")"; fi
+"$nnc" train-on-batch "$src/tests/cli/logreg.json" --x "$case/x.npy" --y "$case/y.npy" --steps 5 --trace "$tmp/t.json" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '"step"' "$tmp/t.json")" -eq 5 ]; then ok; else bad "train-on-batch: exit $rc"; fi
+# an existing output file survives a failed write (the directory of the target does not exist)
+echo keep >"$tmp/keep.npy"
+"$nnc" predict "$src/tests/cli/logreg.json" --weights "$tmp/missing.safetensors" --x "$case/x.npy" --out "$tmp/keep.npy" 2>/dev/null
+if [ "$(cat "$tmp/keep.npy")" = keep ]; then ok; else bad "predict damaged an existing file on failure"; fi
+# dumps: the inference graphs hold no dropout node, the train graph a dropout mask
+"$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-graph --phase infer >"$tmp/infer.txt" 2>&1
+"$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-graph --phase train >"$tmp/train.txt" 2>&1
+if ! grep -q dropout "$tmp/infer.txt" && grep -q dropout_mask "$tmp/train.txt" && grep -q '^graph predict' "$tmp/infer.txt"; then ok; else bad "dropout in dumps"; fi
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
