@@ -72,6 +72,12 @@ int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st)
  * before the model is built; it also keys every later fit. */
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st);
 
+/* Threads that run each step (default 1). Work is split so that every value
+ * is computed by one thread in a fixed order: results are bit-identical for
+ * any thread count. */
+int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st);
+int nnc_model_threads(const nnc_model *m);
+
 /* Build for inputs shaped like x (per sample: x->shape[1..]) and targets like
  * y (may be NULL). Called implicitly by fit/evaluate/predict. */
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);

@@ -6,6 +6,7 @@
 #include "runtime/base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
+#include "runtime/pool.h"
 
 static int model_new(nnc_model **out, nnc_status *st) {
   *out = nnc_calloc(1, sizeof **out, st);
@@ -61,6 +62,7 @@ void nnc_model_free(nnc_model *m) {
   free(m->stats);
   free(m->x_batch);
   free(m->y_batch);
+  pool_destroy(m->pool);
   free(m);
 }
 
@@ -78,6 +80,16 @@ int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
 }
 
 int nnc_model_is_built(const nnc_model *m) { return m->built; }
+
+int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st) {
+  if (threads < 1 || threads > 256) return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", threads);
+  if (pool_size(m->pool) == threads) return NNC_OK;
+  pool_destroy(m->pool);
+  m->pool = NULL;
+  return threads == 1 ? NNC_OK : pool_create(threads, &m->pool, st);
+}
+
+int nnc_model_threads(const nnc_model *m) { return pool_size(m->pool); }
 
 static void inner_of(const nnc_array *a, nnc_spec_shape *s) {
   memset(s, 0, sizeof *s);

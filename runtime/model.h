@@ -19,6 +19,7 @@ struct nnc_model {
   /* workspace, grown on demand; a step never allocates */
   float *fixed, *batch, *stats, *x_batch, *y_batch;
   int64_t fixed_cap, batch_cap, xb_cap, yb_cap;
+  struct nnc_pool *pool; /* NULL: one thread */
 };
 
 /* Compile (or recompile for new target shapes) keeping weights and slots. */

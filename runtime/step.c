@@ -6,6 +6,7 @@
 #include "runtime/base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
+#include "runtime/pool.h"
 #include "runtime/rng.h"
 
 static int to_f32(const nnc_array *a, float **out, nnc_status *st) {
@@ -100,6 +101,20 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   return NNC_OK;
 }
 
+typedef struct step_job {
+  nnc_step_fn fn;
+  float **regions;
+  const float *scalars;
+  int64_t rows;
+  uint64_t rng;
+  nnc_pool *pool;
+} step_job;
+
+static void run_job(void *arg, int tid, int nthreads) {
+  step_job *j = arg;
+  j->fn(j->regions, j->scalars, j->rows, j->rng, tid, nthreads, pool_barrier, j->pool);
+}
+
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
                    int64_t rows, float *out, nnc_status *st) {
   nnc_step_fn fn = m->compiled.step[which];
@@ -131,7 +146,11 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   scalars[NNC_SCALAR_BATCH] = (float)rows;
   /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
   uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
-  fn(regions, scalars, rows, rng);
+  step_job job = {fn, regions, scalars, rows, rng, m->pool};
+  if (m->pool)
+    pool_run(m->pool, run_job, &job);
+  else
+    fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
   if (which == NNC_GRAPH_TRAIN) m->iterations++;
   return NNC_OK;
 }

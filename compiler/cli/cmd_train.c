@@ -11,7 +11,7 @@
 
 /* Options every training command shares. */
 #define COMMON_OPTS                                                                                  \
-  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL}, {"seed", 1, NULL}, \
+  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL}, {"seed", 1, NULL}, {"threads", 1, NULL}, \
       {"compile-config", 1, NULL}, {"help", 0, NULL}
 
 typedef struct session {
@@ -51,6 +51,9 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
     if (rc) return cli_fail(cmd, &s->st);
   }
   if (nnc_model_set_seed(s->model, (uint64_t)seed, &s->st)) return cli_fail(cmd, &s->st);
+  long threads = 1;
+  if ((v = cli_get(o, n, "threads")) && cli_int(cmd, "threads", v, 1, 256, &threads)) return 2;
+  if (nnc_model_set_threads(s->model, (int)threads, &s->st)) return cli_fail(cmd, &s->st);
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
   if (yp && nnc_array_read(yp, &s->y, &s->st)) return cli_fail(cmd, &s->st);
   if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);

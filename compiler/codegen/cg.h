@@ -18,6 +18,7 @@ typedef struct cg {
   LLVMValueRef fn;
   LLVMValueRef rows;     /* i64 */
   LLVMValueRef rng;      /* i64 */
+  LLVMValueRef tid, nthreads; /* i64: this thread's share of the group */
   LLVMValueRef scalars;  /* float* */
   int n_args;
   int *arg_node;         /* node id of each buffer argument */
@@ -52,7 +53,9 @@ LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 /* 0 or scale per element, from the counter-based generator (runtime/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
 
-/* Emit the anchor (matmul, row op, reduction) of a group into its buffer. */
-int cg_emit_anchor(cg *c, int id);
+/* Emit the anchor (matmul, row op, reduction) of a group into its buffer, for
+ * the units [u0, u1) of its output (see cg_anchor_units). */
+int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1);
+void cg_anchor_units(cg *c, int id, LLVMValueRef *units, int64_t *per_unit);
 
 #endif

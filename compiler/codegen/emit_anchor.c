@@ -31,13 +31,13 @@ static void zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef c
   cg_loop_end(c, &l);
 }
 
-/* C[M,N] = A[M,K] @ B[K,N], row by row: C[r,:] += A[r,k] * B[k,:]. */
-static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out) {
+/* C[M,N] = A[M,K] @ B[K,N], row by row: C[r,:] += A[r,k] * B[k,:]; rows [u0,u1). */
+static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
+                        LLVMValueRef u0, LLVMValueRef u1) {
   const nnc_shape *ws = &c->g->nodes[n->in[1]].shape;
   int64_t K = ws->dims[0], N = ws->dims[1];
-  LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, &c->g->nodes[n->in[0]].shape), cg_i64(c, K), "");
   cg_loop r;
-  cg_loop_begin(c, &r, cg_i64(c, 0), M, "row");
+  cg_loop_begin(c, &r, u0, u1, "row");
   LLVMValueRef crow = imul(c, r.i, cg_i64(c, N)), arow = imul(c, r.i, cg_i64(c, K));
   zero_fill(c, out, crow, cg_i64(c, N));
   cg_loop k;
@@ -54,15 +54,16 @@ static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b
   cg_loop_end(c, &r);
 }
 
-/* C[K,N] = A[M,K]^T @ B[M,N], accumulated over the rows m in order. */
-static void emit_matmul_ta(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out) {
+/* C[K,N] = A[M,K]^T @ B[M,N], accumulated over the rows m in order; output rows [u0,u1). */
+static void emit_matmul_ta(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
+                           LLVMValueRef u0, LLVMValueRef u1) {
   int64_t K = n->shape.dims[0], N = n->shape.dims[1];
   LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, &c->g->nodes[n->in[0]].shape), cg_i64(c, K), "");
-  zero_fill(c, out, cg_i64(c, 0), cg_i64(c, K * N));
+  zero_fill(c, out, imul(c, u0, cg_i64(c, N)), imul(c, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, N)));
   cg_loop m;
   cg_loop_begin(c, &m, cg_i64(c, 0), M, "m");
   cg_loop k;
-  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, K), "k");
+  cg_loop_begin(c, &k, u0, u1, "k");
   LLVMValueRef av = cg_load(c, a, iadd(c, imul(c, m.i, cg_i64(c, K)), k.i));
   LLVMValueRef crow = imul(c, k.i, cg_i64(c, N)), brow = imul(c, m.i, cg_i64(c, N));
   cg_loop j;
@@ -75,16 +76,18 @@ static void emit_matmul_ta(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRe
   cg_loop_end(c, &m);
 }
 
-static void emit_transpose(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef out) {
+/* out[j, r] = in[r, j] for the output rows j in [u0,u1). */
+static void emit_transpose(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef out, LLVMValueRef u0,
+                           LLVMValueRef u1) {
   int64_t R = n->shape.dims[1], C = n->shape.dims[0]; /* input is [R, C] */
+  cg_loop j;
+  cg_loop_begin(c, &j, u0, u1, "c");
   cg_loop r;
   cg_loop_begin(c, &r, cg_i64(c, 0), cg_i64(c, R), "r");
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, C), "c");
   LLVMValueRef v = cg_load(c, a, iadd(c, imul(c, r.i, cg_i64(c, C)), j.i));
   cg_store(c, v, out, iadd(c, imul(c, j.i, cg_i64(c, R)), r.i));
-  cg_loop_end(c, &j);
   cg_loop_end(c, &r);
+  cg_loop_end(c, &j);
 }
 
 /* Row ops over the last axis of width W: rows = count / W. */
@@ -93,11 +96,10 @@ typedef struct row_ctx {
   cg_loop row;
 } row_ctx;
 
-static void row_begin(cg *c, row_ctx *r, const nnc_shape *in) {
+static void row_begin(cg *c, row_ctx *r, const nnc_shape *in, LLVMValueRef u0, LLVMValueRef u1) {
   int64_t w = shape_last(in);
   r->width = cg_i64(c, w);
-  LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), r->width, "");
-  cg_loop_begin(c, &r->row, cg_i64(c, 0), rows, "row");
+  cg_loop_begin(c, &r->row, u0, u1, "row");
   r->base = imul(c, r->row.i, r->width);
 }
 
@@ -128,9 +130,10 @@ static LLVMValueRef row_sum_exp(cg *c, row_ctx *r, LLVMValueRef x, LLVMValueRef 
   return get(c, acc);
 }
 
-static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out) {
+static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
+                         LLVMValueRef u1) {
   row_ctx r;
-  row_begin(c, &r, &n->shape);
+  row_begin(c, &r, &n->shape, u0, u1);
   LLVMValueRef m = row_max(c, &r, x, NULL);
   LLVMValueRef s = row_sum_exp(c, &r, x, m);
   LLVMValueRef log_s = n->op == NNC_OP_LOG_SOFTMAX ? cg_unary(c, NNC_FN_LOG, s, NULL) : NULL;
@@ -146,9 +149,10 @@ static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef 
 }
 
 /* -sum_j y_j * (z_j - m - log sum exp(z - m)) per row */
-static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValueRef y, LLVMValueRef out) {
+static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValueRef y, LLVMValueRef out,
+                              LLVMValueRef u0, LLVMValueRef u1) {
   row_ctx r;
-  row_begin(c, &r, &c->g->nodes[n->in[0]].shape);
+  row_begin(c, &r, &c->g->nodes[n->in[0]].shape, u0, u1);
   LLVMValueRef m = row_max(c, &r, z, NULL);
   LLVMValueRef lse = cg_unary(c, NNC_FN_LOG, row_sum_exp(c, &r, z, m), NULL);
   LLVMValueRef acc = alloca_f32(c, "xent");
@@ -163,18 +167,20 @@ static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValu
   cg_loop_end(c, &r.row);
 }
 
-static void emit_argmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out) {
+static void emit_argmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
+                        LLVMValueRef u1) {
   row_ctx r;
-  row_begin(c, &r, &c->g->nodes[n->in[0]].shape);
+  row_begin(c, &r, &c->g->nodes[n->in[0]].shape, u0, u1);
   LLVMValueRef where;
   row_max(c, &r, x, &where);
   cg_store(c, where, out, r.row.i);
   cg_loop_end(c, &r.row);
 }
 
-static void emit_one_hot(cg *c, const nnc_node *n, LLVMValueRef labels, LLVMValueRef out) {
+static void emit_one_hot(cg *c, const nnc_node *n, LLVMValueRef labels, LLVMValueRef out, LLVMValueRef u0,
+                         LLVMValueRef u1) {
   row_ctx r;
-  row_begin(c, &r, &n->shape);
+  row_begin(c, &r, &n->shape, u0, u1);
   LLVMValueRef label = cg_load(c, labels, r.row.i);
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
@@ -184,17 +190,19 @@ static void emit_one_hot(cg *c, const nnc_node *n, LLVMValueRef labels, LLVMValu
   cg_loop_end(c, &r.row);
 }
 
-static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out) {
+/* LEADING: output columns [u0,u1); LAST: rows [u0,u1); ALL: [u0,u1) is [0,1) or empty. */
+static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
+                        LLVMValueRef u1) {
   const nnc_shape *in = &c->g->nodes[n->in[0]].shape;
   if (n->fn == NNC_RED_LEADING) { /* out[j] = sum over rows of x[r, j] */
     int64_t w = shape_last(in);
     LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), "");
-    zero_fill(c, out, cg_i64(c, 0), cg_i64(c, w));
+    zero_fill(c, out, u0, LLVMBuildSub(c->b, u1, u0, ""));
     cg_loop r;
     cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
     LLVMValueRef base = imul(c, r.i, cg_i64(c, w));
     cg_loop j;
-    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, w), "j");
+    cg_loop_begin(c, &j, u0, u1, "j");
     LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_load(c, out, j.i), cg_load(c, x, iadd(c, base, j.i)), "");
     cg_store(c, sum, out, j.i);
     cg_loop_end(c, &j);
@@ -202,11 +210,9 @@ static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
     return;
   }
   int all = n->fn == NNC_RED_ALL;
-  int64_t w = all ? 0 : shape_last(in);
-  LLVMValueRef width = all ? cg_count(c, in) : cg_i64(c, w);
-  LLVMValueRef rows = all ? cg_i64(c, 1) : LLVMBuildSDiv(c->b, cg_count(c, in), width, "");
+  LLVMValueRef width = all ? cg_count(c, in) : cg_i64(c, shape_last(in));
   cg_loop r;
-  cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
+  cg_loop_begin(c, &r, u0, u1, "row");
   LLVMValueRef base = imul(c, r.i, width), acc = alloca_f32(c, "acc");
   set(c, acc, cg_f32(c, 0.0));
   cg_loop j;
@@ -217,7 +223,38 @@ static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
   cg_loop_end(c, &r);
 }
 
-int cg_emit_anchor(cg *c, int id) {
+/* How an anchor's output is split between threads: `units` rows of `per_unit`
+ * output elements each; a thread computes whole units. */
+void cg_anchor_units(cg *c, int id, LLVMValueRef *units, int64_t *per_unit) {
+  const nnc_node *n = &c->g->nodes[id];
+  const nnc_shape *in = n->n_in > 0 ? &c->g->nodes[n->in[0]].shape : NULL;
+  switch (n->op) {
+  case NNC_OP_MATMUL:
+    *per_unit = shape_last(&n->shape);
+    *units = n->iattr[0] ? cg_i64(c, n->shape.dims[0])
+                         : LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, shape_last(in)), "");
+    return;
+  case NNC_OP_TRANSPOSE:
+    *per_unit = n->shape.dims[1];
+    *units = cg_i64(c, n->shape.dims[0]);
+    return;
+  case NNC_OP_REDUCE:
+    if (n->fn == NNC_RED_LEADING) {
+      *per_unit = 1;
+      *units = cg_i64(c, shape_last(in));
+    } else {
+      *per_unit = 1;
+      *units = cg_count(c, &n->shape);
+    }
+    return;
+  default: /* row ops: one unit per row of the input */
+    *per_unit = shape_last(&n->shape);
+    *units = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, shape_last(in)), "");
+    return;
+  }
+}
+
+int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1) {
   const nnc_node *n = &c->g->nodes[id];
   LLVMValueRef out = cg_buffer(c, id);
   LLVMValueRef a = n->n_in > 0 ? cg_buffer(c, n->in[0]) : NULL;
@@ -227,17 +264,17 @@ int cg_emit_anchor(cg *c, int id) {
   switch (n->op) {
   case NNC_OP_MATMUL:
     if (n->iattr[0])
-      emit_matmul_ta(c, n, a, b, out);
+      emit_matmul_ta(c, n, a, b, out, u0, u1);
     else
-      emit_matmul(c, n, a, b, out);
+      emit_matmul(c, n, a, b, out, u0, u1);
     return NNC_OK;
-  case NNC_OP_TRANSPOSE: emit_transpose(c, n, a, out); return NNC_OK;
+  case NNC_OP_TRANSPOSE: emit_transpose(c, n, a, out, u0, u1); return NNC_OK;
   case NNC_OP_SOFTMAX:
-  case NNC_OP_LOG_SOFTMAX: emit_softmax(c, n, a, out); return NNC_OK;
-  case NNC_OP_SOFTMAX_XENT: emit_softmax_xent(c, n, a, b, out); return NNC_OK;
-  case NNC_OP_ARGMAX: emit_argmax(c, n, a, out); return NNC_OK;
-  case NNC_OP_ONE_HOT: emit_one_hot(c, n, a, out); return NNC_OK;
-  case NNC_OP_REDUCE: emit_reduce(c, n, a, out); return NNC_OK;
+  case NNC_OP_LOG_SOFTMAX: emit_softmax(c, n, a, out, u0, u1); return NNC_OK;
+  case NNC_OP_SOFTMAX_XENT: emit_softmax_xent(c, n, a, b, out, u0, u1); return NNC_OK;
+  case NNC_OP_ARGMAX: emit_argmax(c, n, a, out, u0, u1); return NNC_OK;
+  case NNC_OP_ONE_HOT: emit_one_hot(c, n, a, out, u0, u1); return NNC_OK;
+  case NNC_OP_REDUCE: emit_reduce(c, n, a, out, u0, u1); return NNC_OK;
   default: break;
   }
   return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no emitter for %s", op_name(n->op));

@@ -114,22 +114,49 @@ static const nnc_shape *space_of(const nnc_graph *g, const nnc_node *n) {
   return n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
 }
 
+/* Small fixed-size groups (scalars, bias gradients, the Adam step size) run
+ * on thread 0 alone: splitting them would cost more in barriers than it saves. */
+static int group_is_serial(const nnc_graph *g, int first) {
+  const nnc_node *n = &g->nodes[first];
+  const nnc_shape *space = space_of(g, n);
+  if (n->op == NNC_OP_MATMUL && n->iattr[0]) return 0;
+  if (n->op == NNC_OP_REDUCE && n->fn == NNC_RED_ALL) return 1;
+  return !space->batched && shape_inner(space) < 4096;
+}
+
+/* [u0, u1): this thread's share of `units`, in contiguous chunks. Every unit
+ * is computed whole by one thread, in the same order whatever the thread
+ * count, so results do not depend on it. */
+static void thread_share(cg *c, LLVMValueRef units, LLVMValueRef *u0, LLVMValueRef *u1) {
+  LLVMBuilderRef b = c->b;
+  LLVMValueRef one = cg_i64(c, 1);
+  LLVMValueRef chunk = LLVMBuildSDiv(b, LLVMBuildSub(b, LLVMBuildAdd(b, units, c->nthreads, ""), one, ""),
+                                     c->nthreads, "");
+  LLVMValueRef start = LLVMBuildMul(b, c->tid, chunk, "");
+  LLVMValueRef end = LLVMBuildAdd(b, start, chunk, "");
+  *u0 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, units, ""), start, units, "");
+  *u1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, units, ""), end, units, "");
+}
+
 /* Emit group [first..last] as function `name`. */
 static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
-  LLVMTypeRef params[64 + 3];
+  LLVMTypeRef params[64 + 5];
   if (c->n_args > 64) {
     nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: group %s touches too many buffers", name);
     return NULL;
   }
   for (int k = 0; k < c->n_args; k++) params[k] = c->ptr;
   params[c->n_args] = c->ptr;
-  params[c->n_args + 1] = c->i64;
-  params[c->n_args + 2] = c->i64;
-  LLVMTypeRef type = LLVMFunctionType(c->void_t, params, (unsigned)c->n_args + 3, 0);
+  for (int k = 1; k <= 4; k++) params[c->n_args + k] = c->i64;
+  LLVMTypeRef type = LLVMFunctionType(c->void_t, params, (unsigned)c->n_args + 5, 0);
   c->fn = LLVMAddFunction(c->mod, name, type);
   LLVMSetLinkage(c->fn, LLVMInternalLinkage);
+  /* Kept out of line: each kernel is optimized on its own (its noalias
+   * arguments intact), which keeps O3 fast; a call per group costs nothing. */
+  LLVMAddAttributeAtIndex(c->fn, (unsigned)LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 0; k <= c->n_args; k++) {
     c->arg_ptr[k] = LLVMGetParam(c->fn, (unsigned)k);
@@ -138,18 +165,28 @@ static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
   c->scalars = LLVMGetParam(c->fn, (unsigned)c->n_args);
   c->rows = LLVMGetParam(c->fn, (unsigned)c->n_args + 1);
   c->rng = LLVMGetParam(c->fn, (unsigned)c->n_args + 2);
+  c->tid = LLVMGetParam(c->fn, (unsigned)c->n_args + 3);
+  c->nthreads = LLVMGetParam(c->fn, (unsigned)c->n_args + 4);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
 
   int start = first;
+  LLVMValueRef units, u0, u1;
+  int64_t per_unit = 1;
   if (is_anchor(&g->nodes[first])) {
-    if (cg_emit_anchor(c, first)) return NULL;
+    cg_anchor_units(c, first, &units, &per_unit);
+    thread_share(c, units, &u0, &u1);
+    if (cg_emit_anchor(c, first, u0, u1)) return NULL;
     start = first + 1;
+  } else {
+    units = cg_count(c, space_of(g, &g->nodes[first]));
+    thread_share(c, units, &u0, &u1);
   }
   int has_epilogue = 0;
   for (int i = start; i <= last; i++) has_epilogue |= g->nodes[i].group == g->nodes[first].group;
   if (has_epilogue) {
     cg_loop l;
-    cg_loop_begin(c, &l, cg_i64(c, 0), cg_count(c, space_of(g, &g->nodes[first])), "elem");
+    LLVMValueRef scale = cg_i64(c, per_unit);
+    cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""), "elem");
     for (int i = start; i <= last; i++)
       if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead && emit_element(c, i, l.i))
         return NULL;
@@ -159,8 +196,10 @@ static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
   return c->fn;
 }
 
-/* The driver of one graph: void nnc_<name>_step(float **regions, const float
- * *scalars, int64_t rows, uint64_t rng). */
+/* The driver of one graph, run by every thread of the pool:
+ * void nnc_<name>_step(float **regions, const float *scalars, int64_t rows,
+ *                      uint64_t rng, int64_t tid, int64_t nthreads,
+ *                      void (*barrier)(void *), void *barrier_ctx) */
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   c->g = g;
   c->prog = prog;
@@ -170,13 +209,19 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   if (!c->value || !c->arg_node || !c->arg_ptr) goto fail;
 
   LLVMTypeRef pptr = LLVMPointerType(c->ptr, 0);
-  LLVMTypeRef params[4] = {pptr, c->ptr, c->i64, c->i64};
+  LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
+  LLVMTypeRef barrier_type = LLVMFunctionType(c->void_t, &i8p, 1, 0);
+  LLVMTypeRef params[8] = {pptr, c->ptr, c->i64, c->i64, c->i64, c->i64, LLVMPointerType(barrier_type, 0), i8p};
   char name[64];
   snprintf(name, sizeof name, "nnc_%s_step", g->name);
-  LLVMValueRef driver = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 4, 0));
+  LLVMValueRef driver = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 8, 0));
   LLVMBuilderRef db = LLVMCreateBuilderInContext(c->ctx);
   LLVMPositionBuilderAtEnd(db, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
   LLVMValueRef regions = LLVMGetParam(driver, 0), rows = LLVMGetParam(driver, 2);
+  LLVMValueRef tid = LLVMGetParam(driver, 4), nthreads = LLVMGetParam(driver, 5);
+  LLVMValueRef barrier = LLVMGetParam(driver, 6), barrier_ctx = LLVMGetParam(driver, 7);
+  LLVMValueRef is_first = LLVMBuildICmp(db, LLVMIntEQ, tid, LLVMConstInt(c->i64, 0, 0), "");
+  int prev_serial = -1;
 
   for (int i = 0; i < g->n;) {
     if (g->nodes[i].group < 0) {
@@ -192,8 +237,20 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       LLVMDisposeBuilder(db);
       goto fail;
     }
+    int serial = group_is_serial(g, i);
+    /* threads meet between groups, except between two groups thread 0 runs alone */
+    if (prev_serial >= 0 && !(prev_serial && serial))
+      LLVMBuildCall2(db, barrier_type, barrier, &barrier_ctx, 1, "");
+    prev_serial = serial;
+    LLVMBasicBlockRef run = NULL, after = NULL;
+    if (serial) {
+      run = LLVMAppendBasicBlockInContext(c->ctx, driver, "serial");
+      after = LLVMAppendBasicBlockInContext(c->ctx, driver, "next");
+      LLVMBuildCondBr(db, is_first, run, after);
+      LLVMPositionBuilderAtEnd(db, run);
+    }
     /* call it with every buffer address */
-    LLVMValueRef args[64 + 3];
+    LLVMValueRef args[64 + 5];
     for (int k = 0; k < c->n_args; k++) {
       const nnc_node *a = &g->nodes[c->arg_node[k]];
       LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)a->region, 0);
@@ -204,7 +261,13 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       args[k] = LLVMBuildGEP2(db, c->f32, base, &off, 1, "");
     }
     for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(driver, (unsigned)k + 1);
-    LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 3, "");
+    args[c->n_args + 3] = serial ? LLVMConstInt(c->i64, 0, 0) : tid;
+    args[c->n_args + 4] = serial ? LLVMConstInt(c->i64, 1, 0) : nthreads;
+    LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 5, "");
+    if (serial) {
+      LLVMBuildBr(db, after);
+      LLVMPositionBuilderAtEnd(db, after);
+    }
     i = last + 1;
   }
   LLVMBuildRetVoid(db);

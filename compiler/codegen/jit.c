@@ -119,6 +119,7 @@ static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) 
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
   LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+  LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
   LLVMErrorRef err = LLVMRunPasses(mod, "default<O3>", tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   return err ? llvm_error(st, err, "LLVM optimization") : NNC_OK;

@@ -1,0 +1,136 @@
+#include "runtime/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "runtime/base/base.h"
+
+#define SPINS_BEFORE_YIELD 2000
+#define SPINS_BEFORE_SLEEP 200000
+
+struct nnc_pool {
+  int n;
+  pthread_t *threads;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  atomic_uint generation; /* bumped once per job */
+  atomic_int running;     /* workers still in the current job */
+  atomic_int quit;
+  void (*job)(void *, int, int);
+  void *arg;
+  /* sense-reversing barrier */
+  atomic_int arrived;
+  atomic_int sense;
+};
+
+typedef struct worker {
+  nnc_pool *pool;
+  int tid;
+} worker;
+
+static void relax(long spins) {
+  if (spins > SPINS_BEFORE_YIELD) sched_yield();
+}
+
+static void *worker_main(void *p) {
+  worker *w = p;
+  nnc_pool *pool = w->pool;
+  unsigned seen = 0;
+  for (;;) {
+    long spins = 0;
+    unsigned gen;
+    while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
+           !atomic_load(&pool->quit)) {
+      if (++spins > SPINS_BEFORE_SLEEP) {
+        pthread_mutex_lock(&pool->lock);
+        while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->quit))
+          pthread_cond_wait(&pool->wake, &pool->lock);
+        pthread_mutex_unlock(&pool->lock);
+      } else {
+        relax(spins);
+      }
+    }
+    if (atomic_load(&pool->quit)) break;
+    seen = gen;
+    pool->job(pool->arg, w->tid, pool->n);
+    atomic_fetch_sub_explicit(&pool->running, 1, memory_order_release);
+  }
+  free(w);
+  return NULL;
+}
+
+int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
+  *out = NULL;
+  if (nthreads < 1 || nthreads > 256) return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", nthreads);
+  nnc_pool *p = nnc_calloc(1, sizeof *p, st);
+  if (!p) return st->code;
+  p->n = nthreads;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  p->threads = nnc_calloc((size_t)nthreads, sizeof *p->threads, st);
+  if (!p->threads) {
+    pool_destroy(p);
+    return st->code;
+  }
+  for (int t = 1; t < nthreads; t++) {
+    worker *w = malloc(sizeof *w);
+    if (!w || pthread_create(&p->threads[t], NULL, worker_main, w) != 0) {
+      free(w);
+      p->n = t; /* only these were started */
+      pool_destroy(p);
+      return nnc_fail(st, NNC_ERR_NOMEM, "cannot start thread %d of %d", t, nthreads);
+    }
+    w->pool = p;
+    w->tid = t;
+  }
+  *out = p;
+  return NNC_OK;
+}
+
+void pool_destroy(nnc_pool *p) {
+  if (!p) return;
+  pthread_mutex_lock(&p->lock);
+  atomic_store(&p->quit, 1);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  for (int t = 1; t < p->n; t++)
+    if (p->threads) pthread_join(p->threads[t], NULL);
+  pthread_mutex_destroy(&p->lock);
+  pthread_cond_destroy(&p->wake);
+  free(p->threads);
+  free(p);
+}
+
+int pool_size(const nnc_pool *p) { return p ? p->n : 1; }
+
+void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
+  if (p->n == 1) {
+    job(arg, 0, 1);
+    return;
+  }
+  p->job = job;
+  p->arg = arg;
+  atomic_store(&p->running, p->n - 1);
+  pthread_mutex_lock(&p->lock);
+  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  job(arg, 0, p->n);
+  long spins = 0;
+  while (atomic_load_explicit(&p->running, memory_order_acquire) > 0) relax(++spins);
+}
+
+void pool_barrier(void *pool) {
+  nnc_pool *p = pool;
+  if (!p || p->n == 1) return;
+  int my_sense = !atomic_load_explicit(&p->sense, memory_order_relaxed);
+  if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
+    atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->sense, my_sense, memory_order_release);
+    return;
+  }
+  long spins = 0;
+  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins);
+}
