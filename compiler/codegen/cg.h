@@ -11,6 +11,7 @@ typedef struct cg {
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   LLVMTypeRef f32, i64, i32, i1, ptr, void_t;
+  int vector_width; /* floats per SIMD register of the host: 4, 8 or 16 */
   const nnc_graph *g;
   const nnc_program *prog;
   nnc_status *st;
@@ -52,6 +53,11 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 /* 0 or scale per element, from the counter-based generator (runtime/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
+
+/* out[r, :] for rows [u0, u1) of A(r, p) = a[r * a_row + p * a_step] times
+ * b[len, n] (emit_gemm.c). */
+void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
+                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0, LLVMValueRef u1);
 
 /* Emit the anchor (matmul, row op, reduction) of a group into its buffer, for
  * the units [u0, u1) of its output (see cg_anchor_units). */

@@ -31,49 +31,18 @@ static void zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef c
   cg_loop_end(c, &l);
 }
 
-/* C[M,N] = A[M,K] @ B[K,N], row by row: C[r,:] += A[r,k] * B[k,:]; rows [u0,u1). */
+/* C[M,N] = A[M,K] @ B[K,N] for rows [u0,u1); C[K,N] = A[M,K]^T @ B[M,N] for
+ * output rows [u0,u1) (the weight gradient): both through the blocked kernel. */
 static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
                         LLVMValueRef u0, LLVMValueRef u1) {
-  const nnc_shape *ws = &c->g->nodes[n->in[1]].shape;
-  int64_t K = ws->dims[0], N = ws->dims[1];
-  cg_loop r;
-  cg_loop_begin(c, &r, u0, u1, "row");
-  LLVMValueRef crow = imul(c, r.i, cg_i64(c, N)), arow = imul(c, r.i, cg_i64(c, K));
-  zero_fill(c, out, crow, cg_i64(c, N));
-  cg_loop k;
-  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, K), "k");
-  LLVMValueRef av = cg_load(c, a, iadd(c, arow, k.i));
-  LLVMValueRef brow = imul(c, k.i, cg_i64(c, N));
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, N), "j");
-  LLVMValueRef ci = iadd(c, crow, j.i);
-  LLVMValueRef prod = LLVMBuildFMul(c->b, av, cg_load(c, bm, iadd(c, brow, j.i)), "");
-  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, ci), prod, ""), out, ci);
-  cg_loop_end(c, &j);
-  cg_loop_end(c, &k);
-  cg_loop_end(c, &r);
-}
-
-/* C[K,N] = A[M,K]^T @ B[M,N], accumulated over the rows m in order; output rows [u0,u1). */
-static void emit_matmul_ta(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
-                           LLVMValueRef u0, LLVMValueRef u1) {
-  int64_t K = n->shape.dims[0], N = n->shape.dims[1];
-  LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, &c->g->nodes[n->in[0]].shape), cg_i64(c, K), "");
-  zero_fill(c, out, imul(c, u0, cg_i64(c, N)), imul(c, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, N)));
-  cg_loop m;
-  cg_loop_begin(c, &m, cg_i64(c, 0), M, "m");
-  cg_loop k;
-  cg_loop_begin(c, &k, u0, u1, "k");
-  LLVMValueRef av = cg_load(c, a, iadd(c, imul(c, m.i, cg_i64(c, K)), k.i));
-  LLVMValueRef crow = imul(c, k.i, cg_i64(c, N)), brow = imul(c, m.i, cg_i64(c, N));
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, N), "j");
-  LLVMValueRef ci = iadd(c, crow, j.i);
-  LLVMValueRef prod = LLVMBuildFMul(c->b, av, cg_load(c, bm, iadd(c, brow, j.i)), "");
-  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, ci), prod, ""), out, ci);
-  cg_loop_end(c, &j);
-  cg_loop_end(c, &k);
-  cg_loop_end(c, &m);
+  const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
+  int64_t K = shape_last(as), N = shape_last(&n->shape);
+  if (n->iattr[0]) {
+    LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
+    cg_emit_gemm(c, a, bm, out, cg_i64(c, 1), cg_i64(c, K), M, N, u0, u1);
+  } else {
+    cg_emit_gemm(c, a, bm, out, cg_i64(c, K), cg_i64(c, 1), cg_i64(c, K), N, u0, u1);
+  }
 }
 
 /* out[j, r] = in[r, j] for the output rows j in [u0,u1). */
@@ -263,10 +232,7 @@ int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1) {
     return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s (node %d) lacks a buffer", op_name(n->op), id);
   switch (n->op) {
   case NNC_OP_MATMUL:
-    if (n->iattr[0])
-      emit_matmul_ta(c, n, a, b, out, u0, u1);
-    else
-      emit_matmul(c, n, a, b, out, u0, u1);
+    emit_matmul(c, n, a, b, out, u0, u1);
     return NNC_OK;
   case NNC_OP_TRANSPOSE: emit_transpose(c, n, a, out, u0, u1); return NNC_OK;
   case NNC_OP_SOFTMAX:

@@ -74,6 +74,14 @@ int codegen_host_description(char *buf, size_t n) {
   return w;
 }
 
+/* Floats per vector register of this CPU, from LLVM's view of its features. */
+static int host_vector_width(void) {
+  char *features = LLVMGetHostCPUFeatures();
+  int width = strstr(features, "+avx512f") ? 16 : strstr(features, "+avx") ? 8 : 4;
+  LLVMDisposeMessage(features);
+  return width;
+}
+
 static int write_ir(LLVMModuleRef mod, const char *path, nnc_status *st) {
   char *text = LLVMPrintModuleToString(mod);
   int rc = nnc_write_file_atomic(path, text, strlen(text), st);
@@ -94,6 +102,7 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.i1 = LLVMInt1TypeInContext(ctx);
   c.ptr = LLVMPointerType(c.f32, 0);
   c.void_t = LLVMVoidTypeInContext(ctx);
+  c.vector_width = host_vector_width();
   c.st = st;
   int rc = NNC_OK;
   for (int i = 0; i < n && rc == NNC_OK; i++) rc = cg_emit_graph(&c, graphs[i], prog);

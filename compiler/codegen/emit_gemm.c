@@ -1,0 +1,157 @@
+/* Register-blocked matrix products in LLVM IR with explicit vectors.
+ *
+ * C[r, j] = sum over the contraction index p of A(r, p) * B[p, j], where
+ * A(r, p) = A[r * a_row + p * a_step] covers both the plain product
+ * (x @ W: a_row = K, a_step = 1) and the transposed one (x^T @ dy for weight
+ * gradients: a_row = 1, a_step = K). A tile of MR rows by NV vectors keeps
+ * its MR x NV accumulators in registers through the whole contraction;
+ * leftover rows use 1-row tiles, leftover columns scalar code. Every C
+ * element is the same chain of fused multiply-adds over p in order, whatever
+ * the tile it falls in, so the result does not depend on how rows are split
+ * between threads. */
+#include <llvm-c/Core.h>
+#include <string.h>
+
+#include "compiler/codegen/cg.h"
+
+#define MR 4
+#define NV_MAX 2
+
+typedef struct gemm {
+  LLVMValueRef a, b, c;    /* float* */
+  LLVMValueRef a_row, a_step; /* i64 */
+  LLVMValueRef len;        /* contraction length, i64 */
+  int64_t n;               /* columns of B and C */
+  int vw, nv;              /* vector width, vectors per tile row */
+  LLVMTypeRef vec;
+} gemm;
+
+static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(c->b, a, b, ""); }
+static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(c->b, a, b, ""); }
+
+static LLVMValueRef vec_ptr(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
+  return LLVMBuildBitCast(c->b, p, LLVMPointerType(g->vec, 0), "");
+}
+
+static LLVMValueRef vec_load(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef v = LLVMBuildLoad2(c->b, g->vec, vec_ptr(c, g, base, index), "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+
+static void vec_store(cg *c, const gemm *g, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index) {
+  LLVMSetAlignment(LLVMBuildStore(c->b, v, vec_ptr(c, g, base, index)), 4);
+}
+
+static LLVMValueRef splat(cg *c, const gemm *g, LLVMValueRef x) {
+  LLVMValueRef undef = LLVMGetUndef(g->vec);
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, undef, LLVMConstNull(LLVMVectorType(c->i32, (unsigned)g->vw)), "");
+}
+
+static LLVMValueRef fma_call(cg *c, LLVMTypeRef t, const char *name, LLVMValueRef a, LLVMValueRef b,
+                             LLVMValueRef acc) {
+  LLVMTypeRef params[3] = {t, t, t};
+  LLVMTypeRef type = LLVMFunctionType(t, params, 3, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
+  LLVMValueRef args[3] = {a, b, acc};
+  return LLVMBuildCall2(c->b, type, fn, args, 3, "");
+}
+
+static LLVMValueRef vfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+  char name[32];
+  snprintf(name, sizeof name, "llvm.fma.v%df32", g->vw);
+  return fma_call(c, g->vec, name, a, b, acc);
+}
+
+static LLVMValueRef sfma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+  return fma_call(c, c->f32, "llvm.fma.f32", a, b, acc);
+}
+
+static LLVMValueRef entry_alloca(cg *c, LLVMTypeRef t) {
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMValueRef first = LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn));
+  LLVMPositionBuilderBefore(c->b, first);
+  LLVMValueRef slot = LLVMBuildAlloca(c->b, t, "acc");
+  LLVMPositionBuilderAtEnd(c->b, here);
+  return slot;
+}
+
+/* One tile: rows r0 .. r0+rows-1, columns j0 .. j0 + nv*vw - 1. */
+static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0, LLVMValueRef acc[MR][NV_MAX]) {
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < g->nv; v++) LLVMBuildStore(c->b, LLVMConstNull(g->vec), acc[r][v]);
+  LLVMValueRef arow[MR];
+  for (int r = 0; r < rows; r++) arow[r] = imul(c, iadd(c, r0, cg_i64(c, r)), g->a_row);
+  cg_loop p;
+  cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "p");
+  LLVMValueRef brow = iadd(c, imul(c, p.i, cg_i64(c, g->n)), j0), apos = imul(c, p.i, g->a_step);
+  LLVMValueRef bv[NV_MAX];
+  for (int v = 0; v < g->nv; v++) bv[v] = vec_load(c, g, g->b, iadd(c, brow, cg_i64(c, (int64_t)v * g->vw)));
+  for (int r = 0; r < rows; r++) {
+    LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
+    for (int v = 0; v < g->nv; v++) {
+      LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->vec, acc[r][v], ""));
+      LLVMBuildStore(c->b, sum, acc[r][v]);
+    }
+  }
+  cg_loop_end(c, &p);
+  for (int r = 0; r < rows; r++) {
+    LLVMValueRef crow = iadd(c, imul(c, iadd(c, r0, cg_i64(c, r)), cg_i64(c, g->n)), j0);
+    for (int v = 0; v < g->nv; v++)
+      vec_store(c, g, LLVMBuildLoad2(c->b, g->vec, acc[r][v], ""), g->c, iadd(c, crow, cg_i64(c, (int64_t)v * g->vw)));
+  }
+}
+
+/* Columns [from, n) of one row, one fused multiply-add chain per element. */
+static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t from) {
+  LLVMValueRef acc = entry_alloca(c, c->f32);
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, from), cg_i64(c, g->n), "jr");
+  LLVMBuildStore(c->b, cg_f32(c, 0.0), acc);
+  cg_loop p;
+  cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "pr");
+  LLVMValueRef a = cg_load(c, g->a, iadd(c, imul(c, r, g->a_row), imul(c, p.i, g->a_step)));
+  LLVMValueRef b = cg_load(c, g->b, iadd(c, imul(c, p.i, cg_i64(c, g->n)), j.i));
+  LLVMBuildStore(c->b, sfma(c, a, b, LLVMBuildLoad2(c->b, c->f32, acc, "")), acc);
+  cg_loop_end(c, &p);
+  cg_store(c, LLVMBuildLoad2(c->b, c->f32, acc, ""), g->c, iadd(c, imul(c, r, cg_i64(c, g->n)), j.i));
+  cg_loop_end(c, &j);
+}
+
+/* `count` tiles of `rows` rows each, the first starting at row `base`. */
+static void emit_rows(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef count, int rows,
+                      LLVMValueRef acc[MR][NV_MAX]) {
+  int64_t tile_cols = (int64_t)g->nv * g->vw, full = g->nv ? g->n / tile_cols * tile_cols : 0;
+  cg_loop t;
+  cg_loop_begin(c, &t, cg_i64(c, 0), count, "tile");
+  LLVMValueRef r0 = iadd(c, base, imul(c, t.i, cg_i64(c, rows)));
+  if (full > 0) {
+    cg_loop j;
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, full / tile_cols), "jt");
+    emit_tile(c, g, r0, rows, imul(c, j.i, cg_i64(c, tile_cols)), acc);
+    cg_loop_end(c, &j);
+  }
+  for (int k = 0; full < g->n && k < rows; k++) emit_scalar_columns(c, g, iadd(c, r0, cg_i64(c, k)), full);
+  cg_loop_end(c, &t);
+}
+
+void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
+                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0, LLVMValueRef u1) {
+  gemm g;
+  memset(&g, 0, sizeof g);
+  g.a = a, g.b = b, g.c = out, g.a_row = a_row, g.a_step = a_step, g.len = len, g.n = n;
+  g.vw = c->vector_width;
+  g.nv = (int)(n / g.vw) < NV_MAX ? (int)(n / g.vw) : NV_MAX;
+  g.vec = LLVMVectorType(c->f32, (unsigned)g.vw);
+  LLVMValueRef acc[MR][NV_MAX];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV_MAX; v++) acc[r][v] = entry_alloca(c, g.vec);
+  /* full MR-row tiles from u0, then the leftover rows one by one */
+  LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, MR), "");
+  LLVMValueRef split = iadd(c, u0, imul(c, tiles, cg_i64(c, MR)));
+  emit_rows(c, &g, u0, tiles, MR, acc);
+  emit_rows(c, &g, split, LLVMBuildSub(c->b, u1, split, ""), 1, acc);
+}
