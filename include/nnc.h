@@ -1,8 +1,10 @@
 /* nnc — a graph-compiling model compiler for Keras model descriptions.
  *
  * Intended usage (see docs/examples/host.c for a complete program):
- *   1. nnc_model_compile_file("spec.json", &opts, &model, &st)  parse, lower, optimize, JIT
- *   2. nnc_model_init_weights(model, seed, &st)                 or nnc_model_load_weights()
+ *   1. nnc_model_load_file("spec.json", &model, &st)            parse; build now if the
+ *                                                               spec has an input shape
+ *   2. nnc_model_set_seed(model, seed, &st)                     initial weights, masks, shuffles
+ *      nnc_model_load_weights(model, "w.safetensors", &st)      or start from saved weights
  *   3. nnc_model_fit(model, &x, &y, &fit_opts, &history, &st)   Keras 3's fit loop
  *   4. nnc_model_evaluate / nnc_model_predict / nnc_model_train_on_batch
  *   5. nnc_model_save_weights, nnc_history_free, nnc_model_free

@@ -54,6 +54,13 @@ static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, cons
   return NNC_OK;
 }
 
+/* fit, evaluate and the on-batch calls need a loss: say so before anything else */
+static int require_compile(const nnc_model *m, const char *what, nnc_status *st) {
+  if (m->spec.compile.present) return NNC_OK;
+  return nnc_fail(st, NNC_ERR_SPEC, "%s: $: %s needs a compile config (optimizer and loss): add "
+                  "\"compile_config\" to the spec or pass one", m->spec.source, what);
+}
+
 static int check_batch_size(int batch_size, nnc_status *st) {
   return batch_size > 0 ? NNC_OK : nnc_fail(st, NNC_ERR_ARG, "batch_size must be positive, got %d", batch_size);
 }
@@ -83,9 +90,8 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   else
     nnc_fit_options_default(&o);
   memset(history, 0, sizeof *history);
-  if (check_batch_size(o.batch_size, st) || model_ensure_built(m, x, y, st)) return st->code;
-  if (!m->compiled.step[NNC_GRAPH_TRAIN])
-    return nnc_fail(st, NNC_ERR_SPEC, "%s: $: fit needs a compile config (optimizer and loss)", m->spec.source);
+  if (require_compile(m, "fit", st) || check_batch_size(o.batch_size, st) || model_ensure_built(m, x, y, st))
+    return st->code;
   model_data all, train, val = {0}, val_own = {0};
   if (model_data_prepare(m, x, y, &all, st)) return st->code;
   train = all;
@@ -141,7 +147,8 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
 int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size, nnc_logs *out,
                        nnc_status *st) {
   out->n = 0;
-  if (check_batch_size(batch_size, st) || model_ensure_built(m, x, y, st)) return st->code;
+  if (require_compile(m, "evaluate", st) || check_batch_size(batch_size, st) || model_ensure_built(m, x, y, st))
+    return st->code;
   model_data d;
   if (model_data_prepare(m, x, y, &d, st)) return st->code;
   int rc = evaluate_data(m, &d, batch_size, "", out, st);
@@ -171,7 +178,9 @@ int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_arra
 static int on_batch(nnc_model *m, int which, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                     nnc_status *st) {
   out->n = 0;
-  if (model_ensure_built(m, x, y, st)) return st->code;
+  if (require_compile(m, which == NNC_GRAPH_TRAIN ? "train_on_batch" : "test_on_batch", st) ||
+      model_ensure_built(m, x, y, st))
+    return st->code;
   model_data d;
   if (model_data_prepare(m, x, y, &d, st)) return st->code;
   epoch_acc acc;

@@ -72,8 +72,10 @@ int model_init_weights(nnc_model *m, nnc_status *st) {
   const nnc_program *p = &m->compiled.prog;
   for (int i = 0; i < p->n_params; i++) {
     const nnc_param_info *info = &p->params[i];
-    uint64_t seed = info->init.has_seed ? (uint64_t)info->init.seed : m->seed;
-    uint64_t key = nnc_stream_key(seed, info->name);
+    /* a seeded initializer gives the same values wherever it is used, as in
+     * Keras; an unseeded one a stream of its own per weight */
+    uint64_t key = info->init.has_seed ? nnc_stream_key((uint64_t)info->init.seed, "initializer")
+                                       : nnc_stream_key(m->seed, info->name);
     for (int64_t e = 0; e < info->count; e++)
       m->params[info->offset + e] = (float)draw(&info->init, &info->shape, key, (uint64_t)e);
   }

@@ -1,9 +1,10 @@
 /* Counter-based random numbers. A value is a pure function of
  * (key, a, b): no state, so results do not depend on the order in which
  * weights are created, on thread count or on how the graph was built.
- * key = hash(seed, "layer/weight") for weights, hash(seed, "dropout/<layer>")
- * for dropout; a, b = (element, redraw) for weights, (step, element) for
- * dropout masks. The same function is emitted as LLVM IR by codegen. */
+ * Weights: key = hash(seed, "<layer>/<weight>"), (a, b) = (element, redraw).
+ * Dropout: key = hash(0, "dropout/<layer>") baked into the kernel, mixed with
+ * a per-step word mix(mix(seed) ^ step) that the runtime passes, b = element.
+ * The same function is emitted as LLVM IR by codegen (cg_dropout_mask). */
 #ifndef NNC_RNG_H
 #define NNC_RNG_H
 

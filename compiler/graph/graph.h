@@ -139,8 +139,7 @@ typedef struct nnc_param_info {
 
 typedef struct nnc_slot_info {
   char name[NNC_NAME_MAX * 2 + 16]; /* "<param>/m" */
-  int64_t count, offset;
-  float init_value;
+  int64_t count, offset; /* optimizer slots start at zero (Keras 3) */
 } nnc_slot_info;
 
 typedef enum nnc_stat_kind {
@@ -227,8 +226,8 @@ int *graph_use_counts(const nnc_graph *g, nnc_status *st);
 /* Remove dead nodes, renumber operands and the loss. */
 int graph_compact(nnc_graph *g, nnc_status *st);
 
-/* Structural checks: operands precede users, shapes agree with the rules,
- * no dead operand. `after` names the pass for the message. */
+/* Structural checks: arity, operands precede users, no dead operand, dropout
+ * masks only in the train phase. `after` names the pass for the message. */
 int graph_verify(const nnc_graph *g, const char *after, nnc_status *st);
 
 /* Dumps: one node per line (id, op, phase, shape, group, buffer) / DOT. */

@@ -192,9 +192,13 @@ static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_
     if (x_inner && x_inner->rank > 0 && !spec_shape_matches(x_inner, out)) {
       char want[64];
       shape_format(out, want, sizeof want);
-      return nnc_fail(st, NNC_ERR_DATA,
-                      "%s: %s: the model expects inputs of shape %s, the data has rank %d",
-                      spec->source, layer->path, want, x_inner->rank + 1);
+    {
+      nnc_shape got = batched_from(x_inner);
+      char have[64];
+      shape_format(&got, have, sizeof have);
+      return nnc_fail(st, NNC_ERR_DATA, "%s: %s: the model expects inputs of shape %s, the data is %s",
+                      spec->source, layer->path, want, have);
+    }
     }
     return NNC_OK;
   }

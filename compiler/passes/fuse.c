@@ -25,7 +25,7 @@ static void space_of(const nnc_graph *g, const nnc_node *n, int *batched, int64_
 }
 
 int pass_fuse(nnc_graph *g, nnc_status *st) {
-  int group = -1, group_batched = 0, group_elementwise = 0;
+  int group = -1, group_batched = 0;
   int64_t group_inner = -1;
   for (int i = 0; i < g->n; i++) {
     nnc_node *n = &g->nodes[i];
@@ -43,11 +43,9 @@ int pass_fuse(nnc_graph *g, nnc_status *st) {
         if (a->group == group && n->bcast[k] != NNC_BCAST_FULL) joins = 0;
         if (a->group == group && n->op == NNC_OP_BROADCAST && k == 0) joins = 0;
       }
-      (void)group_elementwise;
     }
     if (!joins) {
       group++;
-      group_elementwise = is_elementwise(n);
       group_batched = batched;
       group_inner = inner;
     }

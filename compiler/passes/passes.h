@@ -24,9 +24,10 @@ int pass_cse(nnc_graph *g, nnc_status *st);
 /* provides: only nodes that reach an effect (assign, stat, output) remain. */
 int pass_dce(nnc_graph *g, nnc_status *st);
 
-/* requires: a final graph. provides: node->group, contiguous runs of
- * elementwise nodes of one iteration space, appended to the matmul or row op
- * that feeds them (bias + activation epilogues). */
+/* requires: a final graph. provides: node->group: contiguous runs (in node
+ * order) of elementwise nodes over one iteration space; a run right after a
+ * matmul, row op or reduction with the same output space becomes its
+ * epilogue (bias + activation after x @ W, the update after a gradient). */
 int pass_fuse(nnc_graph *g, nnc_status *st);
 
 /* requires: groups. provides: node->region/offset for every value that

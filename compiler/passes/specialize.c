@@ -21,8 +21,8 @@ static int specialize_node(nnc_graph *dst, const nnc_node *node, const int *map,
 }
 
 int pass_specialize(nnc_graph *g, nnc_phase phase, nnc_status *st) {
+  /* nodes downstream of a mask become train-phase through graph_add's phase
+   * propagation; everything else stays "any" (the same in both phases) */
   if (graph_rewrite(g, specialize_node, &phase, st)) return st->code;
-  /* every remaining node belongs to this phase's graph; mark the ones the
-   * phase changed (downstream of a mask) as train-only */
   return graph_verify(g, "specialize", st);
 }

@@ -277,9 +277,10 @@ int spec_parse_shape(const spec_ctx *ctx, const cJSON *item, const char *path, i
   int n = cJSON_GetArraySize(item);
   if (has_batch && n < 1)
     return spec_fail_expected(ctx, path, item, "a shape list with the batch dimension first");
-  if (n - has_batch > NNC_MAX_RANK)
+  /* the graph keeps the batch dimension too, within NNC_MAX_RANK */
+  if (n - has_batch > NNC_MAX_RANK - 1)
     return spec_fail_expected(ctx, path, item, "a shape of at most %d dimensions besides the batch",
-                              NNC_MAX_RANK);
+                              NNC_MAX_RANK - 1);
   int i = 0;
   const cJSON *dim;
   cJSON_ArrayForEach(dim, item) {

@@ -1086,7 +1086,7 @@ START_TEST(bad_layers) {
                "$.config.layers[0].config: expected an InputLayer config with batch_shape", NULL);
   expect_error(Q(SEQ1("{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 1, 1, 1, "
                       "1, 1, 1, 1, 1, 1]}}")),
-               "$.config.layers[0].config.batch_shape: expected a shape of at most 8", NULL);
+               "$.config.layers[0].config.batch_shape: expected a shape of at most 7", NULL);
   expect_error(Q("{'class_name': 'Sequential', 'config': {'layers': []}}"),
                "$.config.layers: expected a non-empty list of layers, got an empty list", NULL);
   expect_error(Q("{'class_name': 'Graph', 'config': {}}"),
