@@ -52,8 +52,11 @@ END_TEST
 /* seed001 (RMSprop, 784-64-64-10 on Fashion-MNIST): every batch loss of the
  * oracle's trace agrees to <= 2.7e-7 relative for the first 31 steps, then
  * the two runs part at the partial batch of epoch 2 (7.6e-5, growing to 1e-2).
- * Not yet explained (see the closing notes / docs/semantics.md); until it
- * is, this test pins the part that agrees: the 31 steps batch by batch and
+ * Two nnc builds that round differently agree with each other through all
+ * steps while both part from the oracle identically, so this is a
+ * deterministic difference, not rounding noise; not yet explained
+ * (docs/semantics.md, "Open question"). Until it is, this test pins the part
+ * that agrees: the 31 steps batch by batch and
  * the whole of epoch 1 (history at 1e-5). */
 START_TEST(seed001_mnist_like) {
   oracle_case c;
