@@ -8,6 +8,8 @@
 #include "runtime/model.h"
 #include "runtime/pool.h"
 
+static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, nnc_status *st);
+
 static int model_new(nnc_model **out, nnc_status *st) {
   *out = nnc_calloc(1, sizeof **out, st);
   return *out ? NNC_OK : NNC_ERR_NOMEM;
@@ -69,9 +71,8 @@ void nnc_model_free(nnc_model *m) {
 int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st) {
   if (nnc_spec_parse_compile_string(json, "compile config", &m->spec, st)) return st->code;
   m->learning_rate = m->spec.compile.optimizer.learning_rate;
-  if (!m->built) return NNC_OK;
-  m->built = 0; /* recompile with the new loss/optimizer, keep the weights */
-  return model_ensure_built(m, NULL, NULL, st);
+  /* recompile with the new loss/optimizer; the weights stay, the optimizer state is new */
+  return m->built ? model_build(m, NULL, NULL, 1, st) : NNC_OK;
 }
 
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
@@ -105,14 +106,16 @@ static int same_inner(const nnc_spec_shape *a, const nnc_spec_shape *b) {
   return 1;
 }
 
-int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+/* Compile for (x, y) shapes; `force` recompiles a built model (new compile
+ * config) for the shapes it has. Weights are kept across recompiles. */
+static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, nnc_status *st) {
   nnc_spec_shape xi, yi;
   inner_of(x, &xi);
   inner_of(y, &yi);
   if ((x && x->rank < 1) || (y && y->rank < 1))
     return nnc_fail(st, NNC_ERR_DATA, "x and y must have a batch axis");
   int y_known = y != NULL;
-  if (m->built) {
+  if (m->built && !force) {
     int x_ok = !x || same_inner(&xi, &m->x_inner);
     int y_ok = !y || (m->y_known && same_inner(&yi, &m->y_inner));
     if (x_ok && y_ok) return NNC_OK;
@@ -130,7 +133,7 @@ int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc
     return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
   }
   float *slots = m->slots;
-  if (!m->built || fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
+  if (!m->built || force || fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
     slots = nnc_calloc((size_t)fresh.prog.slots_floats + 1, sizeof *slots, st);
     if (!slots) {
       nnc_compiled_free(&fresh);
@@ -155,7 +158,12 @@ int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc
     return model_init_weights(m, st);
   }
   m->built = 1;
+  if (force) m->iterations = 0; /* a new optimizer starts at step 0, as Keras's compile() */
   return NNC_OK;
+}
+
+int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+  return model_build(m, x, y, 0, st);
 }
 
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
