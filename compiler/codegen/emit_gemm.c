@@ -14,13 +14,15 @@
 
 #include "compiler/codegen/cg.h"
 
-#define MR 4
+#define MR 6
 #define NV_MAX 2
 
 typedef struct gemm {
   LLVMValueRef a, b, c;    /* float* */
   LLVMValueRef a_row, a_step; /* i64 */
   LLVMValueRef len;        /* contraction length, i64 */
+  LLVMValueRef b_tile;     /* B as the tiles read it: packed strip, or B itself */
+  LLVMValueRef b_stride;   /* i64: floats between rows of b_tile */
   int64_t n;               /* columns of B and C */
   int vw, nv;              /* vector width, vectors per tile row */
   LLVMTypeRef vec;
@@ -79,17 +81,19 @@ static LLVMValueRef entry_alloca(cg *c, LLVMTypeRef t) {
   return slot;
 }
 
-/* One tile: rows r0 .. r0+rows-1, columns j0 .. j0 + nv*vw - 1. */
-static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0, LLVMValueRef acc[MR][NV_MAX]) {
+/* One tile: rows r0 .. r0+rows-1, columns j0 .. j0 + nv*vw - 1 of C; B read
+ * from b_tile at column bj0. */
+static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0, LLVMValueRef bj0,
+                      LLVMValueRef acc[MR][NV_MAX]) {
   for (int r = 0; r < rows; r++)
     for (int v = 0; v < g->nv; v++) LLVMBuildStore(c->b, LLVMConstNull(g->vec), acc[r][v]);
   LLVMValueRef arow[MR];
   for (int r = 0; r < rows; r++) arow[r] = imul(c, iadd(c, r0, cg_i64(c, r)), g->a_row);
   cg_loop p;
   cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "p");
-  LLVMValueRef brow = iadd(c, imul(c, p.i, cg_i64(c, g->n)), j0), apos = imul(c, p.i, g->a_step);
+  LLVMValueRef brow = iadd(c, imul(c, p.i, g->b_stride), bj0), apos = imul(c, p.i, g->a_step);
   LLVMValueRef bv[NV_MAX];
-  for (int v = 0; v < g->nv; v++) bv[v] = vec_load(c, g, g->b, iadd(c, brow, cg_i64(c, (int64_t)v * g->vw)));
+  for (int v = 0; v < g->nv; v++) bv[v] = vec_load(c, g, g->b_tile, iadd(c, brow, cg_i64(c, (int64_t)v * g->vw)));
   for (int r = 0; r < rows; r++) {
     LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
     for (int v = 0; v < g->nv; v++) {
@@ -121,22 +125,56 @@ static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t fr
   cg_loop_end(c, &j);
 }
 
-/* `count` tiles of `rows` rows each, the first starting at row `base`. */
-static void emit_rows(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef count, int rows,
+/* Copy the strip B[:, j0 .. j0+cols) into pack[len, cols]: the row tiles then
+ * read it contiguously instead of one cache line per 2 KB row of B. */
+static void emit_pack(cg *c, const gemm *g, LLVMValueRef pack, LLVMValueRef j0, int64_t cols) {
+  cg_loop p;
+  cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "pack");
+  LLVMValueRef src = iadd(c, imul(c, p.i, cg_i64(c, g->n)), j0), dst = imul(c, p.i, cg_i64(c, cols));
+  for (int64_t v = 0; v < cols / g->vw; v++)
+    vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, cg_i64(c, v * g->vw))), pack, iadd(c, dst, cg_i64(c, v * g->vw)));
+  cg_loop_end(c, &p);
+}
+
+/* Rows [u0, u1): for each column strip (packed when it is large and B is
+ * wide), MR-row tiles then single rows; then the columns left over, one row
+ * at a time. */
+static void emit_rows(cg *c, gemm *g, LLVMValueRef u0, LLVMValueRef u1, LLVMValueRef pack,
                       LLVMValueRef acc[MR][NV_MAX]) {
   int64_t tile_cols = (int64_t)g->nv * g->vw, full = g->nv ? g->n / tile_cols * tile_cols : 0;
-  cg_loop t;
-  cg_loop_begin(c, &t, cg_i64(c, 0), count, "tile");
-  LLVMValueRef r0 = iadd(c, base, imul(c, t.i, cg_i64(c, rows)));
+  LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, MR), "");
+  LLVMValueRef split = iadd(c, u0, imul(c, tiles, cg_i64(c, MR)));
   if (full > 0) {
     cg_loop j;
-    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, full / tile_cols), "jt");
-    emit_tile(c, g, r0, rows, imul(c, j.i, cg_i64(c, tile_cols)), acc);
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, full / tile_cols), "strip");
+    LLVMValueRef j0 = imul(c, j.i, cg_i64(c, tile_cols)), bj0 = j0;
+    if (pack) {
+      emit_pack(c, g, pack, j0, tile_cols);
+      g->b_tile = pack, g->b_stride = cg_i64(c, tile_cols), bj0 = cg_i64(c, 0);
+    } else {
+      g->b_tile = g->b, g->b_stride = cg_i64(c, g->n);
+    }
+    cg_loop t;
+    cg_loop_begin(c, &t, cg_i64(c, 0), tiles, "tile");
+    emit_tile(c, g, iadd(c, u0, imul(c, t.i, cg_i64(c, MR))), MR, j0, bj0, acc);
+    cg_loop_end(c, &t);
+    cg_loop r;
+    cg_loop_begin(c, &r, split, u1, "row");
+    emit_tile(c, g, r.i, 1, j0, bj0, acc);
+    cg_loop_end(c, &r);
     cg_loop_end(c, &j);
   }
-  for (int k = 0; full < g->n && k < rows; k++) emit_scalar_columns(c, g, iadd(c, r0, cg_i64(c, k)), full);
-  cg_loop_end(c, &t);
+  if (full < g->n) {
+    cg_loop r;
+    cg_loop_begin(c, &r, u0, u1, "rowc");
+    emit_scalar_columns(c, g, r.i, full);
+    cg_loop_end(c, &r);
+  }
 }
+
+/* Packing pays when B's rows are far apart and several row tiles reuse a strip. */
+#define PACK_MIN_COLUMNS 64
+#define PACK_MAX_FLOATS (256 * 1024) /* a strip of len x 16 floats on the stack */
 
 void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
                   LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0, LLVMValueRef u1) {
@@ -146,12 +184,21 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
   g.vw = c->vector_width;
   g.nv = (int)(n / g.vw) < NV_MAX ? (int)(n / g.vw) : NV_MAX;
   g.vec = LLVMVectorType(c->f32, (unsigned)g.vw);
+  g.b_tile = b, g.b_stride = cg_i64(c, n);
   LLVMValueRef acc[MR][NV_MAX];
   for (int r = 0; r < MR; r++)
     for (int v = 0; v < NV_MAX; v++) acc[r][v] = entry_alloca(c, g.vec);
-  /* full MR-row tiles from u0, then the leftover rows one by one */
-  LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, MR), "");
-  LLVMValueRef split = iadd(c, u0, imul(c, tiles, cg_i64(c, MR)));
-  emit_rows(c, &g, u0, tiles, MR, acc);
-  emit_rows(c, &g, split, LLVMBuildSub(c->b, u1, split, ""), 1, acc);
+  int64_t tile_cols = (int64_t)g.nv * g.vw;
+  LLVMValueRef pack = NULL;
+  if (g.nv > 0 && n >= PACK_MIN_COLUMNS && LLVMIsConstant(len) &&
+      LLVMConstIntGetSExtValue(len) * tile_cols <= PACK_MAX_FLOATS) {
+    /* a fixed-size buffer in the entry block: one per call, no allocation */
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+    LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
+    LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, LLVMConstIntGetSExtValue(len) * tile_cols), "pack");
+    LLVMSetAlignment(buf, 64);
+    LLVMPositionBuilderAtEnd(c->b, here);
+    pack = buf;
+  }
+  emit_rows(c, &g, u0, u1, pack, acc);
 }

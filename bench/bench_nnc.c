@@ -1,0 +1,268 @@
+/* nnc on the peer workloads of ../shared/bench (W1-W5): the same data (the
+ * counter-based generator of datagen.py, re-implemented here bit for bit),
+ * the same models, optimizers, batch sizes and epochs. Prints one line per
+ * workload with the median wall time over --reps repetitions after one
+ * warm-up, in the units RESULTS.md uses. Compile time is excluded (the model
+ * is built before the timed repetitions), as torch's warm-up excludes its own.
+ *
+ *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE] */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nnc.h"
+#include "runtime/io/io.h"
+
+/* ---- datagen.py, in C ---- */
+static uint32_t lowbias32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+static uint32_t u32(uint32_t seed, uint64_t i) {
+  uint32_t key = lowbias32(seed + 0x9E3779B9U);
+  return lowbias32((uint32_t)(i * 0x9E3779B9ULL) + key);
+}
+static float *uniform(uint32_t seed, int64_t n) {
+  float *v = malloc((size_t)n * sizeof *v);
+  for (int64_t i = 0; i < n; i++) v[i] = (float)((double)(u32(seed, (uint64_t)i) >> 8) * 0x1p-24);
+  return v;
+}
+static float *normal(uint32_t seed, int64_t n) {
+  float *v = malloc((size_t)n * sizeof *v);
+  for (int64_t i = 0; i < n; i++) {
+    double u1 = ((double)(u32(seed, 2 * (uint64_t)i) >> 8) + 1.0) * 0x1p-24;
+    double u2 = (double)(u32(seed, 2 * (uint64_t)i + 1) >> 8) * 0x1p-24;
+    v[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+  }
+  return v;
+}
+
+static nnc_array arr(float *data, int rank, int64_t d0, int64_t d1, int64_t d2) {
+  nnc_array a = {NNC_F32, rank, {d0, d1, d2}, data};
+  return a;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int threads = 1, reps = 5;
+
+static nnc_model *load(const char *spec) {
+  nnc_status st;
+  nnc_model *m;
+  if (nnc_model_load_string(spec, "bench", &m, &st) || nnc_model_set_threads(m, threads, &st)) {
+    fprintf(stderr, "bench: %s\n", st.message);
+    exit(1);
+  }
+  return m;
+}
+
+static void must(int rc, const nnc_status *st) {
+  if (rc) {
+    fprintf(stderr, "bench: %s\n", st->message);
+    exit(1);
+  }
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+typedef void (*rep_fn)(void *ctx);
+
+/* median of reps timed calls after one warm-up */
+static double timed(rep_fn fn, void *ctx) {
+  double t[64];
+  fn(ctx);
+  for (int r = 0; r < reps; r++) {
+    double t0 = now();
+    fn(ctx);
+    t[r] = now() - t0;
+  }
+  qsort(t, (size_t)reps, sizeof t[0], cmp);
+  return t[reps / 2];
+}
+
+#define DENSE(name, units, act, extra) \
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"" name "\", \"units\": " #units ", \"activation\": \"" act "\"" extra "}}"
+#define SEQ(layers, compile) \
+  "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"bench\", \"layers\": [" layers "]}, \"compile_config\": " compile "}"
+
+typedef struct fit_ctx {
+  nnc_model *m;
+  nnc_array *x, *y;
+  nnc_fit_options o;
+  int steps;
+} fit_ctx;
+
+static void do_fit(void *p) {
+  fit_ctx *c = p;
+  nnc_history h;
+  nnc_status st;
+  must(nnc_model_fit(c->m, c->x, c->y, &c->o, &h, &st), &st);
+  nnc_history_free(&h);
+}
+
+static void do_steps(void *p) {
+  fit_ctx *c = p;
+  nnc_logs l;
+  nnc_status st;
+  for (int i = 0; i < c->steps; i++) must(nnc_model_train_on_batch(c->m, c->x, c->y, &l, &st), &st);
+}
+
+static FILE *json;
+
+static void report(const char *id, double median, int units, const char *unit, double samples) {
+  printf("%-8s median %.4fs/rep  per-%s %.1fus  samples/s %.0f\n", id, median, unit, median / units * 1e6,
+         samples / median);
+  if (json) fprintf(json, "%s{\"id\": \"%s\", \"median_s\": %.6g, \"units\": %d, \"unit\": \"%s\"}", ftell(json) > 2 ? ", " : "", id, median, units, unit);
+  fflush(stdout);
+}
+
+static void w1(void) {
+  int n = 100;
+  float *x = normal(101, n), *y = malloc(sizeof(float) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    if (i >= n / 2) x[i] += 2.0f;
+    y[i] = i >= n / 2;
+  }
+  nnc_array xa = arr(x, 2, n, 1, 0), ya = arr(y, 2, n, 1, 0);
+  const char *spec = SEQ(DENSE("dense", 1, "sigmoid", ", \"batch_input_shape\": [null, 1]"),
+                         "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 2}}, "
+                         "\"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}");
+  fit_ctx c = {load(spec), &xa, &ya, {0}, 2000};
+  report("W1-step", timed(do_steps, &c), 2000, "step", 2000.0 * n);
+  nnc_model_free(c.m);
+  c.m = load(spec);
+  nnc_fit_options_default(&c.o);
+  c.o.epochs = 10, c.o.batch_size = n, c.o.verbose = 0, c.o.x_val = &xa, c.o.y_val = &ya;
+  report("W1-fit", timed(do_fit, &c), 10, "epoch", 10.0 * n);
+  nnc_model_free(c.m);
+  free(x);
+  free(y);
+}
+
+static void w2(void) {
+  int n = 50;
+  float *x = uniform(201, n), *y = malloc(sizeof(float) * (size_t)n);
+  for (int i = 0; i < n; i++) y[i] = (float)(0.6 * (double)x[i] + 0.8);
+  nnc_array xa = arr(x, 2, n, 1, 0), ya = arr(y, 2, n, 1, 0);
+  fit_ctx c = {load(SEQ(DENSE("dense", 1, "linear", ", \"batch_input_shape\": [null, 1]"),
+                        "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.1}}, \"loss\": \"mse\"}")),
+               &xa, &ya, {0}, 1001};
+  report("W2", timed(do_steps, &c), 1001, "step", 1001.0 * n);
+  nnc_model_free(c.m);
+  free(x);
+  free(y);
+}
+
+static const char *rmsprop(const char *lr) {
+  static char buf[256];
+  snprintf(buf, sizeof buf, "{\"class_name\": \"RMSprop\", \"config\": {\"learning_rate\": %s}}", lr);
+  return buf;
+}
+
+static void w3(int n) {
+  float *x = uniform(301, (int64_t)n * 1001), *y = uniform(302, n);
+  nnc_array xa = arr(x, 2, n, 1001, 0), ya = arr(y, 2, n, 1, 0);
+  char spec[4096];
+  snprintf(spec, sizeof spec,
+           SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 1001]") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p0\", \"rate\": 0.05}},"
+               DENSE("d1", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p1\", \"rate\": 0.05}},"
+               DENSE("d2", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p2\", \"rate\": 0.05}},"
+               DENSE("d3", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p3\", \"rate\": 0.05}},"
+               DENSE("d4", 1, "linear", ""), "{\"optimizer\": %s, \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
+           rmsprop("0.0005"));
+  fit_ctx c = {load(spec), &xa, &ya, {0}, 0};
+  nnc_fit_options_default(&c.o);
+  c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0, c.o.validation_split = 0.1;
+  int split = n - (int)(n * 0.1);
+  double t = timed(do_fit, &c);
+  report("W3", t * 100000.0 / n, 1, "epoch", split * 100000.0 / n); /* scaled to 100k samples */
+  nnc_model_free(c.m);
+  free(x);
+  free(y);
+}
+
+static void w4(int wide) {
+  nnc_array x, y, xf;
+  nnc_status st;
+  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &x, &st), &st);
+  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", &y, &st), &st);
+  must(nnc_array_to_f32(&x, &xf, &st), &st);
+  for (int64_t i = 0; i < nnc_array_count(&xf); i++) ((float *)xf.data)[i] /= 255.0f;
+  xf.rank = 2, xf.shape[1] = 784;
+  char spec[4096];
+  if (wide)
+    snprintf(spec, sizeof spec, SEQ(DENSE("d0", 512, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE("d1", 512, "relu", "") "," DENSE("d2", 10, "linear", ""),
+                                    "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
+             rmsprop("0.001"));
+  else
+    snprintf(spec, sizeof spec, SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE("d1", 64, "relu", "") "," DENSE("d2", 10, "linear", ""),
+                                    "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
+             rmsprop("0.001"));
+  fit_ctx c = {load(spec), &xf, &y, {0}, 0};
+  nnc_fit_options_default(&c.o);
+  c.o.epochs = 1, c.o.batch_size = wide ? 128 : 64, c.o.verbose = 0;
+  report(wide ? "W4-wide" : "W4", timed(do_fit, &c), 1, "epoch", (double)x.shape[0]);
+  nnc_model_free(c.m);
+  nnc_array_free(&x);
+  nnc_array_free(&xf);
+  nnc_array_free(&y);
+}
+
+static void w5(void) {
+  int n = 1500;
+  float *x = normal(501, (int64_t)n * 600), *y = malloc(sizeof(float) * (size_t)n * 60);
+  for (int i = 0; i < n * 60; i++) y[i] = x[(int64_t)i * 10] > 0;
+  nnc_array xt = arr(x, 3, 1000, 60, 10), yt = arr(y, 3, 1000, 60, 1);
+  nnc_array xv = arr(x + 1000 * 600, 3, 500, 60, 10), yv = arr(y + 1000 * 60, 3, 500, 60, 1);
+  yt.shape[2] = 1, yv.shape[2] = 1;
+  fit_ctx c = {load(SEQ(DENSE("d0", 32, "relu", ", \"batch_input_shape\": [null, 60, 10]") "," DENSE("d1", 1, "sigmoid", ""),
+                        "{\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}")),
+               &xt, &yt, {0}, 0};
+  nnc_fit_options_default(&c.o);
+  c.o.epochs = 10, c.o.batch_size = 32, c.o.verbose = 0, c.o.x_val = &xv, c.o.y_val = &yv;
+  report("W5", timed(do_fit, &c), 10, "epoch", 10000.0);
+  nnc_model_free(c.m);
+  free(x);
+  free(y);
+}
+
+int main(int argc, char **argv) {
+  const char *which = "W1,W2,W3,W4,W4-wide,W5", *json_path = NULL;
+  int w3_samples = 20000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--workloads")) which = argv[i + 1];
+    else if (!strcmp(argv[i], "--w3-samples")) w3_samples = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--json")) json_path = argv[i + 1];
+  }
+  if (reps < 1 || reps > 63) reps = 5;
+  if (json_path && (json = fopen(json_path, "w"))) fprintf(json, "[");
+  char list[256];
+  snprintf(list, sizeof list, ",%s,", which);
+  if (strstr(list, ",W1,")) w1();
+  if (strstr(list, ",W2,")) w2();
+  if (strstr(list, ",W3,")) w3(w3_samples);
+  if (strstr(list, ",W4,")) w4(0);
+  if (strstr(list, ",W4-wide,")) w4(1);
+  if (strstr(list, ",W5,")) w5();
+  if (json) {
+    fprintf(json, "]\n");
+    fclose(json);
+  }
+  return 0;
+}
