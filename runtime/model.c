@@ -99,6 +99,12 @@ static void inner_of(const nnc_array *a, nnc_spec_shape *s) {
   for (int i = 1; i < a->rank; i++) s->dims[i - 1] = a->shape[i];
 }
 
+static void inner_from_shape(const nnc_shape *s, nnc_spec_shape *out) {
+  memset(out, 0, sizeof *out);
+  out->rank = s->rank > 0 ? s->rank - 1 : 0;
+  for (int i = 1; i < s->rank; i++) out->dims[i - 1] = s->dims[i];
+}
+
 static int same_inner(const nnc_spec_shape *a, const nnc_spec_shape *b) {
   if (a->rank != b->rank) return 0;
   for (int i = 0; i < a->rank; i++)
@@ -117,8 +123,13 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   int y_known = y != NULL;
   if (m->built && !force) {
     int x_ok = !x || same_inner(&xi, &m->x_inner);
-    int y_ok = !y || (m->y_known && same_inner(&yi, &m->y_inner));
-    if (x_ok && y_ok) return NNC_OK;
+    /* targets shaped exactly as the compiled labels change nothing (not even
+     * how "accuracy" resolves), so they need no recompile */
+    int y_ok = !y || same_inner(&yi, &m->y_inner);
+    if (x_ok && y_ok) {
+      if (y) m->y_known = 1;
+      return NNC_OK;
+    }
   }
   if (!x) xi = m->x_inner;
   if (!y) {
@@ -145,8 +156,12 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   int first_build = !m->built;
   nnc_compiled_free(&m->compiled);
   m->compiled = fresh;
-  m->x_inner = xi;
-  m->y_inner = yi;
+  /* remember the shapes compiled for, as the data will bring them */
+  inner_from_shape(&fresh.prog.x_shape, &m->x_inner);
+  if (y_known)
+    m->y_inner = yi;
+  else
+    inner_from_shape(&fresh.prog.y_shape, &m->y_inner);
   m->y_known = y_known;
   free(m->stats);
   m->stats = nnc_calloc(NNC_MAX_STATS, sizeof *m->stats, st);

@@ -38,7 +38,7 @@ char *oracle_spec_json(const char *name) {
 }
 
 static void load_array(const char *dir, const char *rel, nnc_array *out) {
-  char path[1024];
+  char path[2200];
   snprintf(path, sizeof path, "%s/%s", dir, rel);
   nnc_status st;
   ck_assert_msg(nnc_npy_read(path, out, &st) == NNC_OK, "%s", st.message);
