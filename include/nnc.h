@@ -80,6 +80,14 @@ int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st);
 int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st);
 int nnc_model_threads(const nnc_model *m);
 
+/* How matmuls sum their products. F32 (default): float32 accumulators, as
+ * Keras's TensorFlow CPU kernels. F64: float64 accumulators rounded once,
+ * slower (2.6x on a 784-512-512-10 MLP here) and insensitive to summation
+ * order; see docs/semantics.md ("Accumulation precision"). Recompiles a built
+ * model, keeping weights and optimizer state. */
+typedef enum nnc_accumulation { NNC_ACCUMULATE_F32, NNC_ACCUMULATE_F64 } nnc_accumulation;
+int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st);
+
 /* Build for inputs shaped like x (per sample: x->shape[1..]) and targets like
  * y (may be NULL). Called implicitly by fit/evaluate/predict. */
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);

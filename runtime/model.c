@@ -8,7 +8,8 @@
 #include "runtime/model.h"
 #include "runtime/pool.h"
 
-static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, nnc_status *st);
+static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, int keep_state,
+                       nnc_status *st);
 
 static int model_new(nnc_model **out, nnc_status *st) {
   *out = nnc_calloc(1, sizeof **out, st);
@@ -72,7 +73,7 @@ int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st)
   if (nnc_spec_parse_compile_string(json, "compile config", &m->spec, st)) return st->code;
   m->learning_rate = m->spec.compile.optimizer.learning_rate;
   /* recompile with the new loss/optimizer; the weights stay, the optimizer state is new */
-  return m->built ? model_build(m, NULL, NULL, 1, st) : NNC_OK;
+  return m->built ? model_build(m, NULL, NULL, 1, 0, st) : NNC_OK;
 }
 
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
@@ -114,7 +115,10 @@ static int same_inner(const nnc_spec_shape *a, const nnc_spec_shape *b) {
 
 /* Compile for (x, y) shapes; `force` recompiles a built model (new compile
  * config) for the shapes it has. Weights are kept across recompiles. */
-static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, nnc_status *st) {
+/* keep_state: a recompile that changes only code generation keeps the
+ * optimizer slots and step count too. */
+static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, int keep_state,
+                       nnc_status *st) {
   nnc_spec_shape xi, yi;
   inner_of(x, &xi);
   inner_of(y, &yi);
@@ -137,14 +141,16 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
     y_known = m->y_known;
   }
   nnc_compiled fresh;
-  if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, NULL, &fresh, st))
+  nnc_compile_options copts = {0};
+  copts.accumulate_f64 = m->accumulate_f64;
+  if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, &copts, &fresh, st))
     return st->code;
   if (m->built && fresh.prog.params_floats != m->compiled.prog.params_floats) {
     nnc_compiled_free(&fresh);
     return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
   }
   float *slots = m->slots;
-  if (!m->built || force || fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
+  if (!m->built || (force && !keep_state) || fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
     slots = nnc_calloc((size_t)fresh.prog.slots_floats + 1, sizeof *slots, st);
     if (!slots) {
       nnc_compiled_free(&fresh);
@@ -173,12 +179,21 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
     return model_init_weights(m, st);
   }
   m->built = 1;
-  if (force) m->iterations = 0; /* a new optimizer starts at step 0, as Keras's compile() */
+  if (force && !keep_state) m->iterations = 0; /* a new optimizer starts at step 0, as Keras's compile() */
   return NNC_OK;
 }
 
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
-  return model_build(m, x, y, 0, st);
+  return model_build(m, x, y, 0, 0, st);
+}
+
+int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {
+  if (acc != NNC_ACCUMULATE_F32 && acc != NNC_ACCUMULATE_F64)
+    return nnc_fail(st, NNC_ERR_ARG, "accumulation must be NNC_ACCUMULATE_F32 or NNC_ACCUMULATE_F64");
+  int f64 = acc == NNC_ACCUMULATE_F64;
+  if (m->accumulate_f64 == f64) return NNC_OK;
+  m->accumulate_f64 = f64;
+  return m->built ? model_build(m, NULL, NULL, 1, 1, st) : NNC_OK;
 }
 
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {

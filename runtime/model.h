@@ -12,6 +12,7 @@ struct nnc_model {
   int built;
   nnc_spec_shape x_inner, y_inner; /* the shapes it was compiled for */
   int y_known;                     /* y_inner came from data */
+  int accumulate_f64;              /* nnc_model_set_accumulation */
   nnc_compiled compiled;
   float *params, *slots; /* prog.params_floats, prog.slots_floats */
   int64_t iterations;    /* optimizer steps taken (Keras optimizer.iterations) */

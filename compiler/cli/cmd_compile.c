@@ -57,12 +57,13 @@ static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
 int cli_compile(int argc, char **argv) {
   cli_opt o[] = {{"summary", 0, NULL},    {"dump-graph", 2, NULL}, {"dump-after", 1, NULL},
                  {"dump-ir", 2, NULL},    {"phase", 1, NULL},      {"dump-dir", 1, NULL},
-                 {"input-shape", 1, NULL}, {"compile-config", 1, NULL}, {"help", 0, NULL}};
+                 {"input-shape", 1, NULL}, {"compile-config", 1, NULL}, {"accumulate", 1, NULL},
+                 {"help", 0, NULL}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after PASS,...]\n"
            "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
-           "       [--input-shape D1,D2,...] [--compile-config FILE.json]\n");
+           "       [--input-shape D1,D2,...] [--compile-config FILE.json] [--accumulate f32|f64]\n");
     return 0;
   }
   const char *spec_path;
@@ -149,6 +150,13 @@ int cli_compile(int argc, char **argv) {
   opts.dump_graphs = phase_mask(phase);
   opts.dump_ir_pre = pre_path[0] ? pre_path : NULL;
   opts.dump_ir_post = post_path[0] ? post_path : NULL;
+  const char *acc = cli_get(o, n, "accumulate");
+  if (acc && strcmp(acc, "f32") && strcmp(acc, "f64")) {
+    fprintf(stderr, "nnc compile: --accumulate: expected f32 or f64, got '%s'\n", acc);
+    nnc_spec_free(&spec);
+    return 2;
+  }
+  opts.accumulate_f64 = acc && !strcmp(acc, "f64");
   nnc_compiled c;
   int rc = nnc_compile_spec(&spec, x_inner, NULL, &opts, &c, &st);
   if (dump && dump != stdout) fclose(dump);

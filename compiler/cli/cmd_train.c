@@ -11,7 +11,7 @@
 
 /* Options every training command shares. */
 #define COMMON_OPTS                                                                                  \
-  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL}, {"seed", 1, NULL}, {"threads", 1, NULL}, \
+  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL}, {"seed", 1, NULL}, {"threads", 1, NULL}, {"accumulate", 1, NULL}, \
       {"compile-config", 1, NULL}, {"help", 0, NULL}
 
 typedef struct session {
@@ -54,6 +54,14 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   long threads = 1;
   if ((v = cli_get(o, n, "threads")) && cli_int(cmd, "threads", v, 1, 256, &threads)) return 2;
   if (nnc_model_set_threads(s->model, (int)threads, &s->st)) return cli_fail(cmd, &s->st);
+  if ((v = cli_get(o, n, "accumulate"))) {
+    if (strcmp(v, "f32") && strcmp(v, "f64")) {
+      fprintf(stderr, "nnc %s: --accumulate: expected f32 or f64, got '%s'\n", cmd, v);
+      return 2;
+    }
+    if (nnc_model_set_accumulation(s->model, !strcmp(v, "f64") ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
+      return cli_fail(cmd, &s->st);
+  }
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
   if (yp && nnc_array_read(yp, &s->y, &s->st)) return cli_fail(cmd, &s->st);
   if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
@@ -77,7 +85,8 @@ int cli_fit(int argc, char **argv) {
     printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
            "       [--epochs E] [--batch-size B] [--no-shuffle] [--seed S] [--x-divide D]\n"
            "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
-           "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n");
+           "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
+           "       [--threads N] [--accumulate f32|f64]\n");
     return 0;
   }
   const char *spec;

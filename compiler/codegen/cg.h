@@ -12,6 +12,7 @@ typedef struct cg {
   LLVMBuilderRef b;
   LLVMTypeRef f32, i64, i32, i1, ptr, void_t;
   int vector_width; /* floats per SIMD register of the host: 4, 8 or 16 */
+  int accumulate_f64; /* matmul sums in double */
   const nnc_graph *g;
   const nnc_program *prog;
   nnc_status *st;

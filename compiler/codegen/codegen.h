@@ -22,6 +22,7 @@ typedef struct nnc_jit nnc_jit;
 typedef struct nnc_codegen_options {
   const char *dump_ir_pre;  /* file to write the IR before optimization, or NULL */
   const char *dump_ir_post; /* after O3 */
+  int accumulate_f64;       /* matmul partial sums in float64 (rounded once) */
 } nnc_codegen_options;
 
 /* Compile graphs[0..n) into one module; fns[i] receives graph i's driver. */

@@ -8,7 +8,11 @@
  * leftover rows use 1-row tiles, leftover columns scalar code. Every C
  * element is the same chain of fused multiply-adds over p in order, whatever
  * the tile it falls in, so the result does not depend on how rows are split
- * between threads. */
+ * between threads.
+ *
+ * With accumulate_f64 the accumulators are doubles (each product and sum in
+ * float64, one rounding to float32 at the store): slower, and immune to the
+ * float32 rounding of long sums. */
 #include <llvm-c/Core.h>
 #include <string.h>
 
@@ -26,6 +30,8 @@ typedef struct gemm {
   int64_t n;               /* columns of B and C */
   int vw, nv;              /* vector width, vectors per tile row */
   LLVMTypeRef vec;
+  LLVMTypeRef acc_vec, acc_scalar; /* float or double */
+  int f64;
 } gemm;
 
 static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(c->b, a, b, ""); }
@@ -62,14 +68,22 @@ static LLVMValueRef fma_call(cg *c, LLVMTypeRef t, const char *name, LLVMValueRe
   return LLVMBuildCall2(c->b, type, fn, args, 3, "");
 }
 
+/* acc + a * b in the accumulator type (a, b are float vectors) */
 static LLVMValueRef vfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
   char name[32];
-  snprintf(name, sizeof name, "llvm.fma.v%df32", g->vw);
-  return fma_call(c, g->vec, name, a, b, acc);
+  snprintf(name, sizeof name, "llvm.fma.v%df%d", g->vw, g->f64 ? 64 : 32);
+  if (g->f64) a = LLVMBuildFPExt(c->b, a, g->acc_vec, ""), b = LLVMBuildFPExt(c->b, b, g->acc_vec, "");
+  return fma_call(c, g->acc_vec, name, a, b, acc);
 }
 
-static LLVMValueRef sfma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
-  return fma_call(c, c->f32, "llvm.fma.f32", a, b, acc);
+static LLVMValueRef sfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+  if (g->f64) a = LLVMBuildFPExt(c->b, a, g->acc_scalar, ""), b = LLVMBuildFPExt(c->b, b, g->acc_scalar, "");
+  return fma_call(c, g->acc_scalar, g->f64 ? "llvm.fma.f64" : "llvm.fma.f32", a, b, acc);
+}
+
+/* an accumulator rounded to float for the store */
+static LLVMValueRef to_float(cg *c, const gemm *g, LLVMValueRef acc, LLVMTypeRef type) {
+  return g->f64 ? LLVMBuildFPTrunc(c->b, acc, type, "") : acc;
 }
 
 static LLVMValueRef entry_alloca(cg *c, LLVMTypeRef t) {
@@ -86,7 +100,7 @@ static LLVMValueRef entry_alloca(cg *c, LLVMTypeRef t) {
 static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0, LLVMValueRef bj0,
                       LLVMValueRef acc[MR][NV_MAX]) {
   for (int r = 0; r < rows; r++)
-    for (int v = 0; v < g->nv; v++) LLVMBuildStore(c->b, LLVMConstNull(g->vec), acc[r][v]);
+    for (int v = 0; v < g->nv; v++) LLVMBuildStore(c->b, LLVMConstNull(g->acc_vec), acc[r][v]);
   LLVMValueRef arow[MR];
   for (int r = 0; r < rows; r++) arow[r] = imul(c, iadd(c, r0, cg_i64(c, r)), g->a_row);
   cg_loop p;
@@ -97,7 +111,7 @@ static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValue
   for (int r = 0; r < rows; r++) {
     LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
     for (int v = 0; v < g->nv; v++) {
-      LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->vec, acc[r][v], ""));
+      LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""));
       LLVMBuildStore(c->b, sum, acc[r][v]);
     }
   }
@@ -105,23 +119,23 @@ static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValue
   for (int r = 0; r < rows; r++) {
     LLVMValueRef crow = iadd(c, imul(c, iadd(c, r0, cg_i64(c, r)), cg_i64(c, g->n)), j0);
     for (int v = 0; v < g->nv; v++)
-      vec_store(c, g, LLVMBuildLoad2(c->b, g->vec, acc[r][v], ""), g->c, iadd(c, crow, cg_i64(c, (int64_t)v * g->vw)));
+      vec_store(c, g, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""), g->vec), g->c, iadd(c, crow, cg_i64(c, (int64_t)v * g->vw)));
   }
 }
 
 /* Columns [from, n) of one row, one fused multiply-add chain per element. */
 static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t from) {
-  LLVMValueRef acc = entry_alloca(c, c->f32);
+  LLVMValueRef acc = entry_alloca(c, g->acc_scalar);
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, from), cg_i64(c, g->n), "jr");
-  LLVMBuildStore(c->b, cg_f32(c, 0.0), acc);
+  LLVMBuildStore(c->b, LLVMConstNull(g->acc_scalar), acc);
   cg_loop p;
   cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "pr");
   LLVMValueRef a = cg_load(c, g->a, iadd(c, imul(c, r, g->a_row), imul(c, p.i, g->a_step)));
   LLVMValueRef b = cg_load(c, g->b, iadd(c, imul(c, p.i, cg_i64(c, g->n)), j.i));
-  LLVMBuildStore(c->b, sfma(c, a, b, LLVMBuildLoad2(c->b, c->f32, acc, "")), acc);
+  LLVMBuildStore(c->b, sfma(c, g, a, b, LLVMBuildLoad2(c->b, g->acc_scalar, acc, "")), acc);
   cg_loop_end(c, &p);
-  cg_store(c, LLVMBuildLoad2(c->b, c->f32, acc, ""), g->c, iadd(c, imul(c, r, cg_i64(c, g->n)), j.i));
+  cg_store(c, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_scalar, acc, ""), c->f32), g->c, iadd(c, imul(c, r, cg_i64(c, g->n)), j.i));
   cg_loop_end(c, &j);
 }
 
@@ -184,10 +198,13 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
   g.vw = c->vector_width;
   g.nv = (int)(n / g.vw) < NV_MAX ? (int)(n / g.vw) : NV_MAX;
   g.vec = LLVMVectorType(c->f32, (unsigned)g.vw);
+  g.f64 = c->accumulate_f64;
+  g.acc_scalar = g.f64 ? LLVMDoubleTypeInContext(c->ctx) : c->f32;
+  g.acc_vec = LLVMVectorType(g.acc_scalar, (unsigned)g.vw);
   g.b_tile = b, g.b_stride = cg_i64(c, n);
   LLVMValueRef acc[MR][NV_MAX];
   for (int r = 0; r < MR; r++)
-    for (int v = 0; v < NV_MAX; v++) acc[r][v] = entry_alloca(c, g.vec);
+    for (int v = 0; v < NV_MAX; v++) acc[r][v] = entry_alloca(c, g.acc_vec);
   int64_t tile_cols = (int64_t)g.nv * g.vw;
   LLVMValueRef pack = NULL;
   if (g.nv > 0 && n >= PACK_MIN_COLUMNS && LLVMIsConstant(len) &&

@@ -90,7 +90,7 @@ static int write_ir(LLVMModuleRef mod, const char *path, nnc_status *st) {
 }
 
 static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *const *graphs, int n,
-                        const nnc_program *prog, nnc_status *st) {
+                        const nnc_program *prog, int accumulate_f64, nnc_status *st) {
   cg c;
   memset(&c, 0, sizeof c);
   c.ctx = ctx;
@@ -103,6 +103,7 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.ptr = LLVMPointerType(c.f32, 0);
   c.void_t = LLVMVoidTypeInContext(ctx);
   c.vector_width = host_vector_width();
+  c.accumulate_f64 = accumulate_f64;
   c.st = st;
   int rc = NNC_OK;
   for (int i = 0; i < n && rc == NNC_OK; i++) rc = cg_emit_graph(&c, graphs[i], prog);
@@ -145,7 +146,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
   LLVMTargetMachineRef tm = NULL, jit_tm = NULL;
   nnc_jit *jit = NULL;
-  int rc = build_module(ctx, mod, graphs, n, prog, st);
+  int rc = build_module(ctx, mod, graphs, n, prog, opts && opts->accumulate_f64, st);
   if (!rc && opts && opts->dump_ir_pre) rc = write_ir(mod, opts->dump_ir_pre, st);
   if (!rc && !(tm = host_machine(st))) rc = st->code;
   if (!rc) rc = optimize(mod, tm, st);
