@@ -127,11 +127,6 @@ static int node_grads(ad *a, int id) {
     int s = graph_reduce(g, NNC_RED_LAST, graph_binary(g, NNC_BIN_MUL, dy, id, st), st);
     return accumulate(a, x, graph_binary(g, NNC_BIN_MUL, id, graph_binary(g, NNC_BIN_SUB, dy, s, st), st));
   }
-  case NNC_OP_LOG_SOFTMAX: { /* dy - exp(y) * sum(dy) */
-    int s = graph_reduce(g, NNC_RED_LAST, dy, st);
-    int p = graph_unary(g, NNC_FN_EXP, id, st);
-    return accumulate(a, x, graph_binary(g, NNC_BIN_SUB, dy, graph_binary(g, NNC_BIN_MUL, p, s, st), st));
-  }
   case NNC_OP_SOFTMAX_XENT: { /* dy * (softmax(z) * sum(y) - y) */
     int y = n.in[1];
     int p = graph_add(g, NNC_OP_SOFTMAX, 0, &x, 1, st);

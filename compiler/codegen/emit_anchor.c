@@ -105,13 +105,11 @@ static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef 
   row_begin(c, &r, &n->shape, u0, u1);
   LLVMValueRef m = row_max(c, &r, x, NULL);
   LLVMValueRef s = row_sum_exp(c, &r, x, m);
-  LLVMValueRef log_s = n->op == NNC_OP_LOG_SOFTMAX ? cg_unary(c, NNC_FN_LOG, s, NULL) : NULL;
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
   LLVMValueRef idx = iadd(c, r.base, j.i);
   LLVMValueRef shifted = LLVMBuildFSub(c->b, cg_load(c, x, idx), m, "");
-  LLVMValueRef v = log_s ? LLVMBuildFSub(c->b, shifted, log_s, "")
-                         : LLVMBuildFDiv(c->b, cg_unary(c, NNC_FN_EXP, shifted, NULL), s, "");
+  LLVMValueRef v = LLVMBuildFDiv(c->b, cg_unary(c, NNC_FN_EXP, shifted, NULL), s, "");
   cg_store(c, v, out, idx);
   cg_loop_end(c, &j);
   cg_loop_end(c, &r.row);
@@ -235,8 +233,7 @@ int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1) {
     emit_matmul(c, n, a, b, out, u0, u1);
     return NNC_OK;
   case NNC_OP_TRANSPOSE: emit_transpose(c, n, a, out, u0, u1); return NNC_OK;
-  case NNC_OP_SOFTMAX:
-  case NNC_OP_LOG_SOFTMAX: emit_softmax(c, n, a, out, u0, u1); return NNC_OK;
+  case NNC_OP_SOFTMAX: emit_softmax(c, n, a, out, u0, u1); return NNC_OK;
   case NNC_OP_SOFTMAX_XENT: emit_softmax_xent(c, n, a, b, out, u0, u1); return NNC_OK;
   case NNC_OP_ARGMAX: emit_argmax(c, n, a, out, u0, u1); return NNC_OK;
   case NNC_OP_ONE_HOT: emit_one_hot(c, n, a, out, u0, u1); return NNC_OK;

@@ -93,7 +93,6 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
   case NNC_FN_LEAKY_RELU: return cg_select(c, positive, x, mul(c, cg_f32(c, attr[0]), x));
   case NNC_FN_HARD_SIGMOID: return clamp(c, add(c, fdiv(c, x, cg_f32(c, 6.0)), cg_f32(c, 0.5)), 0.0, 1.0);
   case NNC_FN_CLIP: return clamp(c, x, attr[0], attr[1]);
-  case NNC_FN_LOG1P: return call1(c, "log1pf", x);
   case NNC_FN_NEG_ONE: return cg_f32(c, -1.0);
   case NNC_FN_SIGN:
     return sub(c, cg_bool(c, positive), cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOLT, x, zero, "")));
@@ -139,7 +138,6 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
                      LLVMBuildFCmp(c->b, LLVMRealOLE, x, cg_f32(c, attr[1]), ""), "");
     return cg_bool(c, inside);
   }
-  case NNC_FN_D_LOG1P: return fdiv(c, one, add(c, one, x));
   case NNC_FN_COUNT:
   case NNC_FN_NONE:
     break;

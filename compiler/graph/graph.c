@@ -148,7 +148,6 @@ int graph_infer_shape(nnc_graph *g, int id, nnc_status *st) {
   case NNC_OP_DROPOUT_MASK:
   case NNC_OP_DROPOUT:
   case NNC_OP_SOFTMAX:
-  case NNC_OP_LOG_SOFTMAX:
   case NNC_OP_OUTPUT:
     n->shape = *a;
     return NNC_OK;
