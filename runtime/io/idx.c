@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "runtime/base/base.h"
+#include "runtime/io/bytes.h"
 #include "runtime/io/io.h"
 
 /* deflate cannot compress better than about 1032:1, so a gzipped file that
@@ -16,22 +17,7 @@
  * checking this first avoids allocating gigabytes for a forged header. */
 enum { DEFLATE_MAX_RATIO = 1100 };
 
-static int host_is_little_endian(void) {
-  const uint16_t one = 1;
-  unsigned char first;
-  memcpy(&first, &one, 1);
-  return first == 1;
-}
 
-static void swap_each_element(void *data, size_t count, size_t elem_size) {
-  unsigned char *p = data;
-  for (size_t i = 0; i < count; i++, p += elem_size)
-    for (size_t lo = 0, hi = elem_size - 1; lo < hi; lo++, hi--) {
-      unsigned char t = p[lo];
-      p[lo] = p[hi];
-      p[hi] = t;
-    }
-}
 
 /* The decoded bytes of the file: either the raw file or a gzip stream. */
 typedef struct idx_source {
@@ -222,7 +208,7 @@ static int read_with_source(idx_source *src, nnc_array *out, nnc_status *st) {
     free(a.data);
     return rc;
   }
-  if (host_is_little_endian() && elem_size > 1) swap_each_element(a.data, (size_t)count, elem_size);
+  if (io_host_is_little_endian() && elem_size > 1) io_swap_each_element(a.data, (size_t)count, elem_size);
   *out = a;
   return NNC_OK;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/base/base.h"
+#include "runtime/io/bytes.h"
 #include "runtime/io/io.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -17,23 +18,7 @@ static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 /* numpy aligns the data so memory-mapped arrays are aligned; we do the same. */
 enum { NPY_DATA_ALIGN = 64 };
 
-static int host_is_little_endian(void) {
-  const uint16_t one = 1;
-  unsigned char first;
-  memcpy(&first, &one, 1);
-  return first == 1;
-}
 
-/* .npy data we accept is little-endian; big-endian hosts swap it. */
-static void swap_each_element(void *data, size_t count, size_t elem_size) {
-  unsigned char *p = data;
-  for (size_t i = 0; i < count; i++, p += elem_size)
-    for (size_t lo = 0, hi = elem_size - 1; lo < hi; lo++, hi--) {
-      unsigned char t = p[lo];
-      p[lo] = p[hi];
-      p[hi] = t;
-    }
-}
 
 /* ---- header dict parsing ---- */
 
@@ -291,7 +276,7 @@ int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st) {
   memmove(file, file + data_start, data_bytes);
   char *shrunk = realloc(file, data_bytes ? data_bytes : 1);
   if (shrunk) file = shrunk;
-  if (!host_is_little_endian() && elem_size > 1) swap_each_element(file, (size_t)count, elem_size);
+  if (!io_host_is_little_endian() && elem_size > 1) io_swap_each_element(file, (size_t)count, elem_size);
   a.data = file;
   *out = a;
   return NNC_OK;
@@ -337,8 +322,8 @@ int nnc_npy_write(const char *path, const nnc_array *a, nnc_status *st) {
   memset(buf + 10 + n, ' ', header_len - (size_t)n - 1);
   buf[header_total - 1] = '\n';
   if (data_bytes) memcpy(buf + header_total, a->data, data_bytes);
-  if (!host_is_little_endian() && elem_size > 1)
-    swap_each_element(buf + header_total, (size_t)count, elem_size);
+  if (!io_host_is_little_endian() && elem_size > 1)
+    io_swap_each_element(buf + header_total, (size_t)count, elem_size);
 
   int rc = nnc_write_file_atomic(path, buf, header_total + data_bytes, st);
   free(buf);

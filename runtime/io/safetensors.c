@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "runtime/base/base.h"
+#include "runtime/io/bytes.h"
 #include "runtime/io/io.h"
 
 /* A sanity bound so a corrupt length cannot make us parse gigabytes of "JSON". */
@@ -21,22 +22,7 @@
 
 static const char metadata_key[] = "__metadata__";
 
-static int host_is_little_endian(void) {
-  const uint16_t one = 1;
-  unsigned char first;
-  memcpy(&first, &one, 1);
-  return first == 1;
-}
 
-static void swap_each_element(void *data, size_t count, size_t elem_size) {
-  unsigned char *p = data;
-  for (size_t i = 0; i < count; i++, p += elem_size)
-    for (size_t lo = 0, hi = elem_size - 1; lo < hi; lo++, hi--) {
-      unsigned char t = p[lo];
-      p[lo] = p[hi];
-      p[hi] = t;
-    }
-}
 
 static const struct {
   const char *name;
@@ -142,8 +128,8 @@ static int read_entry(const char *path, const cJSON *entry, const unsigned char 
     if (st) nnc_fail_prefix(st, "%s", path);
     return rc;
   }
-  if (!host_is_little_endian() && elem_size > 1)
-    swap_each_element(out->items[out->n - 1].array.data, (size_t)count, elem_size);
+  if (!io_host_is_little_endian() && elem_size > 1)
+    io_swap_each_element(out->items[out->n - 1].array.data, (size_t)count, elem_size);
   return NNC_OK;
 }
 
@@ -302,7 +288,7 @@ int nnc_safetensors_write(const char *path, const nnc_tensor_set *set, nnc_statu
     size_t count = (size_t)nnc_array_count(a), elem_size = nnc_dtype_size(a->dtype);
     if (count == 0) continue;
     memcpy(dst, a->data, count * elem_size);
-    if (!host_is_little_endian() && elem_size > 1) swap_each_element(dst, count, elem_size);
+    if (!io_host_is_little_endian() && elem_size > 1) io_swap_each_element(dst, count, elem_size);
     dst += count * elem_size;
   }
   int rc = nnc_write_file_atomic(path, buf, total, st);

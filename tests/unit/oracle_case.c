@@ -54,12 +54,17 @@ static void divide(nnc_array *a, double by) {
   *a = f;
 }
 
+/* The folder of a bundle's weights.json, where its .npy files are. */
+static void bundle_dir(const char *bundle_json_path, char *dir, size_t n) {
+  snprintf(dir, n, "%s", bundle_json_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+}
+
 void oracle_set_bundle(nnc_model *m, const char *bundle_json_path) {
   cJSON *b = read_json(bundle_json_path);
   char dir[1024];
-  snprintf(dir, sizeof dir, "%s", bundle_json_path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = '\0';
+  bundle_dir(bundle_json_path, dir, sizeof dir);
   cJSON *w;
   cJSON_ArrayForEach(w, cJSON_GetObjectItem(b, "weights")) {
     nnc_array a;
@@ -75,9 +80,7 @@ void oracle_set_bundle(nnc_model *m, const char *bundle_json_path) {
 void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel, double abs_tol) {
   cJSON *b = read_json(bundle_json_path);
   char dir[1024];
-  snprintf(dir, sizeof dir, "%s", bundle_json_path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = '\0';
+  bundle_dir(bundle_json_path, dir, sizeof dir);
   cJSON *w;
   cJSON_ArrayForEach(w, cJSON_GetObjectItem(b, "weights")) {
     const char *name = cJSON_GetObjectItem(w, "name")->valuestring;
