@@ -1,8 +1,11 @@
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int testutil_run(Suite *s) {
   SRunner *sr = srunner_create(s);
@@ -20,12 +23,40 @@ const char *testutil_path(const char *dir, const char *rel) {
   return b;
 }
 
-const char *testutil_tmpdir(void) {
-  static char dir[256];
-  if (!dir[0]) {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/nnc_test_XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir)) return "/tmp";
+static void remove_tree(const char *path) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0) return;
+  if (S_ISDIR(sb.st_mode)) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      char child[1024];
+      snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+      remove_tree(child);
+    }
+    if (d) closedir(d);
+    rmdir(path);
+  } else {
+    unlink(path);
   }
-  return dir;
+}
+
+static char tmp_dir[256];
+static pid_t tmp_owner;
+
+/* Check forks a process per test: each removes the folder it made. */
+static void remove_tmpdir(void) {
+  if (tmp_dir[0] && tmp_owner == getpid()) remove_tree(tmp_dir);
+}
+
+const char *testutil_tmpdir(void) {
+  if (!tmp_dir[0] || tmp_owner != getpid()) {
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/nnc_test_XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmp_dir)) return "/tmp";
+    if (!tmp_owner) atexit(remove_tmpdir);
+    tmp_owner = getpid();
+  }
+  return tmp_dir;
 }
