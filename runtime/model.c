@@ -297,9 +297,7 @@ int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
     const nnc_layer_info *l = &p->layers[i];
     char name[192], shape[64];
     snprintf(name, sizeof name, "%s (%s)", l->name, l->kind);
-    shape_format(&l->out_shape, shape, sizeof shape);
-    for (char *c = shape; *c; c++)
-      if (*c == 'B') *c = '?';
+    shape_format_keras(&l->out_shape, shape, sizeof shape);
     fprintf(f, "%-30s %-20s %12lld\n", name, shape, (long long)l->n_params);
     total += l->n_params;
   }

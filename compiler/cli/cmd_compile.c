@@ -38,7 +38,7 @@ static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
   for (int i = 0; i < p->n_layers; i++) {
     char name[192], shape[64];
     snprintf(name, sizeof name, "%s (%s)", p->layers[i].name, p->layers[i].kind);
-    shape_format(&p->layers[i].out_shape, shape, sizeof shape);
+    shape_format_keras(&p->layers[i].out_shape, shape, sizeof shape);
     printf("%-34s %-18s %10lld\n", name, shape, (long long)p->layers[i].n_params);
     total += p->layers[i].n_params;
   }

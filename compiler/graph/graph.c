@@ -81,6 +81,17 @@ void shape_format(const nnc_shape *s, char *buf, size_t n) {
   if (used < n) snprintf(buf + used, n - used, "]");
 }
 
+void shape_format_keras(const nnc_shape *s, char *buf, size_t n) {
+  size_t used = (size_t)snprintf(buf, n, "(");
+  for (int i = 0; i < s->rank && used < n; i++) {
+    if (i == 0 && s->batched)
+      used += (size_t)snprintf(buf + used, n - used, "None");
+    else
+      used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)s->dims[i]);
+  }
+  if (used < n) snprintf(buf + used, n - used, s->rank == 1 ? ",)" : ")");
+}
+
 static int is_scalar_like(const nnc_shape *s) { return !s->batched && shape_inner(s) == 1; }
 
 static nnc_shape with_last(nnc_shape s, int64_t last) {

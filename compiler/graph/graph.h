@@ -212,6 +212,7 @@ int shape_equal(const nnc_shape *a, const nnc_shape *b);
 int64_t shape_inner(const nnc_shape *s); /* elements per row if batched, else all */
 int64_t shape_last(const nnc_shape *s);
 void shape_format(const nnc_shape *s, char *buf, size_t n); /* "[B,784]" */
+void shape_format_keras(const nnc_shape *s, char *buf, size_t n); /* "(None, 784)" */
 
 const char *op_name(nnc_op op);
 nnc_op_class op_class(nnc_op op);
