@@ -9,6 +9,11 @@ static int specialize_node(nnc_graph *dst, const nnc_node *node, const int *map,
   if (node->op != NNC_OP_DROPOUT) return NNC_REWRITE_COPY;
   int x = map[node->in[0]];
   if (phase != NNC_PHASE_TRAIN || node->attr[0] == 0.0) return x; /* Keras: rate 0 is identity */
+  if (node->attr[0] >= 1.0) { /* Keras: rate 1 drops everything */
+    int y = graph_binary(dst, NNC_BIN_MUL, x, graph_const(dst, 0.0, st), st);
+    if (y >= 0) dst->nodes[y].phase = NNC_PHASE_TRAIN;
+    return y;
+  }
   int mask = graph_add(dst, NNC_OP_DROPOUT_MASK, 0, &x, 1, st);
   if (mask < 0) return -1;
   dst->nodes[mask].attr[0] = node->attr[0];

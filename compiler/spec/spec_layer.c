@@ -197,8 +197,8 @@ static int parse_dropout(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, "rate");
   const cJSON *rate = spec_child(cfg, "rate");
-  if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0.0 && rate->valuedouble < 1.0))
-    return spec_fail_expected(ctx, path, rate, "a number in [0, 1)");
+  if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0.0 && rate->valuedouble <= 1.0))
+    return spec_fail_expected(ctx, path, rate, "a number in [0, 1]");
   out->rate = rate->valuedouble;
   int rc = spec_get_seed(ctx, cfg, cfg_path, "seed", &out->has_seed, &out->seed);
   if (rc) return rc;

@@ -977,6 +977,33 @@ START_TEST(no_compile_config) {
 }
 END_TEST
 
+/* Keras: Dropout(rate=1) drops everything while training and nothing in
+ * inference. Input(4) -> Dropout(1) -> Dense(1, kernel ones, no bias): the
+ * train-phase output is 0, so an mse loss against y = 0 is exactly 0 before
+ * the update, while predict returns the sum of the inputs. */
+START_TEST(dropout_rate_one_drops_everything) {
+  const char *spec =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+      "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 1.0, \"batch_input_shape\": [null, 4]}},"
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 1, \"use_bias\": false,"
+      " \"kernel_initializer\": \"ones\"}}]},"
+      " \"compile_config\": {\"optimizer\": \"sgd\", \"loss\": \"mse\"}}";
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(spec, "rate1.json", &m, &st) == NNC_OK, "%s", st.message);
+  float xs[8] = {1, 2, 3, 4, -1, 0.5f, 2, 0}, ys[2] = {0, 0};
+  nnc_array x = {NNC_F32, 2, {2, 4}, xs}, y = {NNC_F32, 2, {2, 1}, ys};
+  nnc_logs logs;
+  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  ck_assert(nnc_logs_get(&logs, "loss") == 0.0);
+  nnc_array p;
+  ck_assert(nnc_model_predict(m, &x, 2, &p, &st) == NNC_OK);
+  ck_assert(((float *)p.data)[0] == 10.0f && ((float *)p.data)[1] == 1.5f);
+  nnc_array_free(&p);
+  nnc_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("behaviour");
   TCase *fit = tcase_create("fit");
@@ -1001,6 +1028,7 @@ int main(void) {
   tcase_add_test(drop, dropout_masks_follow_the_seed);
   tcase_add_test(drop, dropout_preserves_the_mean);
   tcase_add_test(drop, dropout_only_in_train_graph);
+  tcase_add_test(drop, dropout_rate_one_drops_everything);
   suite_add_tcase(s, drop);
   TCase *errors = tcase_create("errors");
   tcase_set_timeout(errors, 60);

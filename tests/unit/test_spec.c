@@ -1037,7 +1037,7 @@ START_TEST(bad_layers) {
                "$.config.layers[1].config.units: expected a positive integer, got nothing", NULL);
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'Dropout', "
                   "'config': {'rate': 1.5}}"),
-               "model.json: $.config.layers[2].config.rate: expected a number in [0, 1), got 1.5",
+               "model.json: $.config.layers[2].config.rate: expected a number in [0, 1], got 1.5",
                NULL);
   expect_error(L2("{'class_name': 'Dropout', 'config': {'rate': 0.1, 'noise_shape': [null, 1]}}"),
                "$.config.layers[1].config.noise_shape: noise_shape is not supported yet", NULL);
