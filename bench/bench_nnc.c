@@ -94,10 +94,12 @@ static double timed(rep_fn fn, void *ctx) {
   return t[reps / 2];
 }
 
-#define DENSE(name, units, act, extra) \
-  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"" name "\", \"units\": " #units ", \"activation\": \"" act "\"" extra "}}"
-#define SEQ(layers, compile) \
-  "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"bench\", \"layers\": [" layers "]}, \"compile_config\": " compile "}"
+#define DENSE(name, units, act, extra)                                                             \
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"" name "\", \"units\": " #units            \
+  ", \"activation\": \"" act "\"" extra "}}"
+#define SEQ(layers, compile)                                                                       \
+  "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"bench\", \"layers\": [" layers        \
+  "]}, \"compile_config\": " compile "}"
 
 typedef struct fit_ctx {
   nnc_model *m;
@@ -125,10 +127,12 @@ static FILE *json;
 
 /* median: seconds of one repetition, defined as bench_torch.py defines it */
 static void report(const char *id, double median, int units, const char *unit, double samples) {
-  printf("%-8s median %.4fs/rep  per-%s %.1fus  samples/s %.0f\n", id, median, unit, median / units * 1e6,
-         samples / median);
+  printf("%-8s median %.4fs/rep  per-%s %.1fus  samples/s %.0f\n", id, median, unit,
+         median / units * 1e6, samples / median);
   if (json)
-    fprintf(json, "%s{\"id\": \"%s\", \"median_s\": %.6g, \"units_per_rep\": %d, \"unit\": \"%s\", \"samples_per_rep\": %.0f}",
+    fprintf(json,
+            "%s{\"id\": \"%s\", \"median_s\": %.6g, \"units_per_rep\": %d, \"unit\": \"%s\", "
+            "\"samples_per_rep\": %.0f}",
             ftell(json) > 2 ? ", " : "", id, median, units, unit, samples);
   fflush(stdout);
 }
@@ -141,9 +145,10 @@ static void w1(void) {
     y[i] = i >= n / 2;
   }
   nnc_array xa = arr(x, 2, n, 1, 0), ya = arr(y, 2, n, 1, 0);
-  const char *spec = SEQ(DENSE("dense", 1, "sigmoid", ", \"batch_input_shape\": [null, 1]"),
-                         "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 2}}, "
-                         "\"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}");
+  const char *spec =
+      SEQ(DENSE("dense", 1, "sigmoid", ", \"batch_input_shape\": [null, 1]"),
+          "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 2}}, "
+          "\"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}");
   fit_ctx c = {load(spec), &xa, &ya, {0}, 2000};
   report("W1-step", timed(do_steps, &c), 2000, "step", 2000.0 * n);
   nnc_model_free(c.m);
@@ -162,8 +167,12 @@ static void w2(void) {
   for (int i = 0; i < n; i++) y[i] = (float)(0.6 * (double)x[i] + 0.8);
   nnc_array xa = arr(x, 2, n, 1, 0), ya = arr(y, 2, n, 1, 0);
   fit_ctx c = {load(SEQ(DENSE("dense", 1, "linear", ", \"batch_input_shape\": [null, 1]"),
-                        "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.1}}, \"loss\": \"mse\"}")),
-               &xa, &ya, {0}, 1001};
+                        "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": "
+                        "0.1}}, \"loss\": \"mse\"}")),
+               &xa,
+               &ya,
+               {0},
+               1001};
   report("W2", timed(do_steps, &c), 1001, "step", 1001.0 * n);
   nnc_model_free(c.m);
   free(x);
@@ -172,7 +181,8 @@ static void w2(void) {
 
 static const char *rmsprop(const char *lr) {
   static char buf[256];
-  snprintf(buf, sizeof buf, "{\"class_name\": \"RMSprop\", \"config\": {\"learning_rate\": %s}}", lr);
+  snprintf(buf, sizeof buf, "{\"class_name\": \"RMSprop\", \"config\": {\"learning_rate\": %s}}",
+           lr);
   return buf;
 }
 
@@ -180,13 +190,30 @@ static void w3(int n) {
   float *x = uniform(301, (int64_t)n * 1001), *y = uniform(302, n);
   nnc_array xa = arr(x, 2, n, 1001, 0), ya = arr(y, 2, n, 1, 0);
   char spec[4096];
-  snprintf(spec, sizeof spec,
-           SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 1001]") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p0\", \"rate\": 0.05}},"
-               DENSE("d1", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p1\", \"rate\": 0.05}},"
-               DENSE("d2", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p2\", \"rate\": 0.05}},"
-               DENSE("d3", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p3\", \"rate\": 0.05}},"
-               DENSE("d4", 1, "linear", ""), "{\"optimizer\": %s, \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
-           rmsprop("0.0005"));
+  snprintf(
+      spec, sizeof spec,
+      SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 1001]") ",{\"class_name\": "
+                                                                           "\"Dropout\", "
+                                                                           "\"config\": {\"name\": "
+                                                                           "\"p0\", \"rate\": "
+                                                                           "0.05}}," DENSE("d1", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p1\", \"rate\": 0.05}}," DENSE(
+                                                                               "d2", 64, "relu",
+                                                                               "") ",{\"class_"
+                                                                                   "name\": "
+                                                                                   "\"Dropout\", "
+                                                                                   "\"config\": "
+                                                                                   "{\"name\": "
+                                                                                   "\"p2\", "
+                                                                                   "\"rate\": "
+                                                                                   "0.05}}," DENSE("d3",
+                                                                                                   64,
+                                                                                                   "relu",
+                                                                                                   "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p3\", \"rate\": 0.05}}," DENSE("d4",
+                                                                                                                                                                                               1,
+                                                                                                                                                                                               "linear",
+                                                                                                                                                                                               ""),
+          "{\"optimizer\": %s, \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
+      rmsprop("0.0005"));
   fit_ctx c = {load(spec), &xa, &ya, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0, c.o.validation_split = 0.1;
@@ -200,20 +227,30 @@ static void w3(int n) {
 static void w4(int wide) {
   nnc_array x, y, xf;
   nnc_status st;
-  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &x, &st), &st);
-  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", &y, &st), &st);
+  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &x, &st),
+       &st);
+  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", &y, &st),
+       &st);
   must(nnc_array_to_f32(&x, &xf, &st), &st);
   for (int64_t i = 0; i < nnc_array_count(&xf); i++) ((float *)xf.data)[i] /= 255.0f;
   xf.rank = 2, xf.shape[1] = 784;
   char spec[4096];
   if (wide)
-    snprintf(spec, sizeof spec, SEQ(DENSE("d0", 512, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE("d1", 512, "relu", "") "," DENSE("d2", 10, "linear", ""),
-                                    "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
-             rmsprop("0.001"));
+    snprintf(
+        spec, sizeof spec,
+        SEQ(DENSE("d0", 512, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE(
+                "d1", 512, "relu", "") "," DENSE("d2", 10, "linear", ""),
+            "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", "
+            "\"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
+        rmsprop("0.001"));
   else
-    snprintf(spec, sizeof spec, SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE("d1", 64, "relu", "") "," DENSE("d2", 10, "linear", ""),
-                                    "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
-             rmsprop("0.001"));
+    snprintf(
+        spec, sizeof spec,
+        SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE(
+                "d1", 64, "relu", "") "," DENSE("d2", 10, "linear", ""),
+            "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", "
+            "\"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
+        rmsprop("0.001"));
   fit_ctx c = {load(spec), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = wide ? 128 : 64, c.o.verbose = 0;
@@ -231,9 +268,15 @@ static void w5(void) {
   nnc_array xt = arr(x, 3, 1000, 60, 10), yt = arr(y, 3, 1000, 60, 1);
   nnc_array xv = arr(x + 1000 * 600, 3, 500, 60, 10), yv = arr(y + 1000 * 60, 3, 500, 60, 1);
   yt.shape[2] = 1, yv.shape[2] = 1;
-  fit_ctx c = {load(SEQ(DENSE("d0", 32, "relu", ", \"batch_input_shape\": [null, 60, 10]") "," DENSE("d1", 1, "sigmoid", ""),
-                        "{\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}")),
-               &xt, &yt, {0}, 0};
+  fit_ctx c = {
+      load(SEQ(DENSE("d0", 32, "relu",
+                     ", \"batch_input_shape\": [null, 60, 10]") "," DENSE("d1", 1, "sigmoid", ""),
+               "{\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\", \"metrics\": "
+               "[\"accuracy\"]}")),
+      &xt,
+      &yt,
+      {0},
+      0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 10, c.o.batch_size = 32, c.o.verbose = 0, c.o.x_val = &xv, c.o.y_val = &yv;
   report("W5", timed(do_fit, &c), 10, "epoch", 10000.0);
@@ -246,11 +289,16 @@ int main(int argc, char **argv) {
   const char *which = "W1,W2,W3,W4,W4-wide,W5", *json_path = NULL;
   int w3_samples = 20000;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--workloads")) which = argv[i + 1];
-    else if (!strcmp(argv[i], "--w3-samples")) w3_samples = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--json")) json_path = argv[i + 1];
+    if (!strcmp(argv[i], "--threads"))
+      threads = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--reps"))
+      reps = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--workloads"))
+      which = argv[i + 1];
+    else if (!strcmp(argv[i], "--w3-samples"))
+      w3_samples = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--json"))
+      json_path = argv[i + 1];
   }
   if (reps < 1 || reps > 63) reps = 5;
   if (json_path && (json = fopen(json_path, "w"))) fprintf(json, "[");

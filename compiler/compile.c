@@ -10,8 +10,9 @@
 #include "compiler/passes/passes.h"
 #include "runtime/base/base.h"
 
-const char *const nnc_pass_names[] = {"lower", "specialize", "logits", "decompose", "autodiff",
-                                      "optimizer", "fold", "cse", "dce", "fuse", "plan", NULL};
+const char *const nnc_pass_names[] = {"lower",    "specialize", "logits", "decompose",
+                                      "autodiff", "optimizer",  "fold",   "cse",
+                                      "dce",      "fuse",       "plan",   NULL};
 
 static const char *const graph_names[NNC_GRAPH_COUNT] = {"train", "test", "predict"};
 
@@ -49,8 +50,8 @@ static int simplify(const stage_ctx *s, nnc_graph *g, nnc_status *st) {
 }
 
 /* One graph from the forward graph: train, test or predict. */
-static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which, const nnc_compile_options *opts,
-                       nnc_compiled *out, nnc_status *st) {
+static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
+                       const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st) {
   stage_ctx s = {opts, which};
   nnc_graph *g = &out->graphs[which];
   if (graph_copy(g, &l->forward, graph_names[which], st)) return st->code;
@@ -71,7 +72,9 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which, co
     int *grads = nnc_calloc((size_t)out->prog.n_params + 1, sizeof *grads, st);
     if (!grads) return st->code;
     int rc = after(&s, g, "autodiff", autodiff_backward(g, &out->prog, grads, st));
-    if (!rc) rc = after(&s, g, "optimizer", autodiff_optimizer(g, &out->prog, &spec->compile.optimizer, grads, st));
+    if (!rc)
+      rc = after(&s, g, "optimizer",
+                 autodiff_optimizer(g, &out->prog, &spec->compile.optimizer, grads, st));
     free(grads);
     if (rc || simplify(&s, g, st)) return st->code;
   }
@@ -79,8 +82,9 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which, co
   return after(&s, g, "plan", pass_plan_memory_for(g, &out->prog, st));
 }
 
-int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_spec_shape *y_inner,
-                     const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st) {
+int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
+                     const nnc_spec_shape *y_inner, const nnc_compile_options *opts,
+                     nnc_compiled *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
   nnc_lowered l;
   if (lower_model(spec, x_inner, y_inner, &l, st)) return st->code;

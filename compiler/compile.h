@@ -16,8 +16,8 @@ typedef struct nnc_compile_options {
   int dump_dot;           /* DOT instead of text */
   unsigned dump_graphs;   /* bit mask of NNC_GRAPH_* to dump (0: all) */
   const char *dump_ir_pre, *dump_ir_post;
-  int no_jit;             /* stop after planning (tests of the passes) */
-  int accumulate_f64;     /* matmul partial sums in float64 */
+  int no_jit;         /* stop after planning (tests of the passes) */
+  int accumulate_f64; /* matmul partial sums in float64 */
 } nnc_compile_options;
 
 typedef struct nnc_compiled {
@@ -31,8 +31,9 @@ typedef struct nnc_compiled {
 /* The names of the passes accepted by dump_after, in pipeline order. */
 extern const char *const nnc_pass_names[];
 
-int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_spec_shape *y_inner,
-                     const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st);
+int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
+                     const nnc_spec_shape *y_inner, const nnc_compile_options *opts,
+                     nnc_compiled *out, nnc_status *st);
 void nnc_compiled_free(nnc_compiled *c);
 
 #endif

@@ -54,7 +54,6 @@ int64_t nnc_array_count(const nnc_array *a); /* number of elements */
 size_t nnc_dtype_size(nnc_dtype t);
 void nnc_array_free(nnc_array *a); /* frees data filled by an nnc reader */
 
-
 /* ---- models ---- */
 typedef struct nnc_model nnc_model;
 
@@ -63,7 +62,8 @@ typedef struct nnc_model nnc_model;
  * initialized from the seed) right away when the spec declares its input
  * shape, else on the first call that brings data — as Keras builds lazily. */
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st);
-int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out, nnc_status *st);
+int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
+                          nnc_status *st);
 void nnc_model_free(nnc_model *m);
 
 /* Replace the compile config (optimizer, loss, metrics) with a JSON object
@@ -128,14 +128,14 @@ int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *s
 void nnc_history_free(nnc_history *h);
 
 typedef struct nnc_fit_options {
-  int epochs;               /* final epoch index, as Keras: runs initial_epoch..epochs-1 */
+  int epochs; /* final epoch index, as Keras: runs initial_epoch..epochs-1 */
   int initial_epoch;
-  int batch_size;           /* default 32 */
-  int shuffle;              /* 1: a new permutation each epoch, from the seed */
-  int verbose;              /* 0 silent, 1 progress bar, 2 one line per epoch */
-  double validation_split;  /* the last fraction, taken before shuffling */
+  int batch_size;                 /* default 32 */
+  int shuffle;                    /* 1: a new permutation each epoch, from the seed */
+  int verbose;                    /* 0 silent, 1 progress bar, 2 one line per epoch */
+  double validation_split;        /* the last fraction, taken before shuffling */
   const nnc_array *x_val, *y_val; /* validation_data (wins over validation_split) */
-  void *progress;           /* FILE * for progress output (NULL: stdout) */
+  void *progress;                 /* FILE * for progress output (NULL: stdout) */
 } nnc_fit_options;
 
 void nnc_fit_options_default(nnc_fit_options *o);
@@ -145,7 +145,8 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
 int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
                        nnc_logs *out, nnc_status *st);
 /* out gets a float32 array of shape [N, output dims...]; free with nnc_array_free. */
-int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out, nnc_status *st);
+int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out,
+                      nnc_status *st);
 /* One optimizer step on the whole of x, y; logs hold this batch's loss and
  * metrics, computed before the update (Keras resets the metrics first). */
 int nnc_model_train_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,

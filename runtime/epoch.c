@@ -7,7 +7,9 @@
 
 #include "runtime/base/base.h"
 
-void epoch_reset(epoch_acc *a) { memset(a, 0, sizeof *a); }
+void epoch_reset(epoch_acc *a) {
+  memset(a, 0, sizeof *a);
+}
 
 void epoch_add(epoch_acc *a, const nnc_program *p, const float *stats, int64_t rows) {
   for (int k = 0; k < p->n_stats; k++) {
@@ -18,7 +20,9 @@ void epoch_add(epoch_acc *a, const nnc_program *p, const float *stats, int64_t r
   a->count += (float)rows;
 }
 
-static float divide_no_nan(float a, float b) { return b == 0.0f ? 0.0f : a / b; }
+static float divide_no_nan(float a, float b) {
+  return b == 0.0f ? 0.0f : a / b;
+}
 
 static void logs_put(nnc_logs *logs, const char *prefix, const char *name, double v) {
   if (logs->n >= NNC_MAX_LOGS) return;
@@ -39,7 +43,9 @@ void epoch_results(const epoch_acc *a, const nnc_program *p, const char *prefix,
   }
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+static int by_name(const void *a, const void *b) {
+  return strcmp(a, b);
+}
 
 void logs_sort(nnc_logs *logs) {
   struct entry {
@@ -71,7 +77,8 @@ int history_append(nnc_history *h, int epoch, const nnc_logs *logs, nnc_status *
     h->n_keys = logs->n;
   }
   int e = h->n_epochs;
-  double *values = nnc_realloc_array(h->values, (size_t)h->n_keys * (size_t)(e + 1), sizeof *values, st);
+  double *values =
+      nnc_realloc_array(h->values, (size_t)h->n_keys * (size_t)(e + 1), sizeof *values, st);
   if (!values) return st->code;
   h->values = values;
   int *epochs = nnc_realloc_array(h->epochs, (size_t)e + 1, sizeof *epochs, st);
@@ -101,7 +108,8 @@ void nnc_history_free(nnc_history *h) {
 }
 
 int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *st) {
-  size_t cap = 256 + (size_t)h->n_keys * (size_t)(h->n_epochs + 1) * 32 + (size_t)h->n_keys * NNC_LOG_NAME;
+  size_t cap =
+      256 + (size_t)h->n_keys * (size_t)(h->n_epochs + 1) * 32 + (size_t)h->n_keys * NNC_LOG_NAME;
   char *buf = malloc(cap);
   if (!buf) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory writing %s", path);
   size_t n = (size_t)snprintf(buf, cap, "{");
@@ -109,7 +117,8 @@ int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *s
     n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\": [", k ? ", " : "", h->keys[k]);
     for (int e = 0; e < h->n_epochs; e++)
       n += isfinite(h->values[k * h->n_epochs + e])
-               ? (size_t)snprintf(buf + n, cap - n, "%s%.9g", e ? ", " : "", h->values[k * h->n_epochs + e])
+               ? (size_t)snprintf(buf + n, cap - n, "%s%.9g", e ? ", " : "",
+                                  h->values[k * h->n_epochs + e])
                : (size_t)snprintf(buf + n, cap - n, "%snull", e ? ", " : "");
     n += (size_t)snprintf(buf + n, cap - n, "]");
   }

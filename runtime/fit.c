@@ -45,8 +45,8 @@ static int run_all(nnc_model *m, int which, const model_data *d, int batch_size,
   return NNC_OK;
 }
 
-static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, const char *prefix, nnc_logs *logs,
-                         nnc_status *st) {
+static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, const char *prefix,
+                         nnc_logs *logs, nnc_status *st) {
   epoch_acc acc;
   epoch_reset(&acc);
   if (run_all(m, NNC_GRAPH_TEST, d, batch_size, &acc, NULL, 0, st)) return st->code;
@@ -57,22 +57,26 @@ static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, cons
 /* fit, evaluate and the on-batch calls need a loss: say so before anything else */
 static int require_compile(const nnc_model *m, const char *what, nnc_status *st) {
   if (m->spec.compile.present) return NNC_OK;
-  return nnc_fail(st, NNC_ERR_SPEC, "%s: $: %s needs a compile config (optimizer and loss): add "
-                  "\"compile_config\" to the spec or pass one", m->spec.source, what);
+  return nnc_fail(st, NNC_ERR_SPEC,
+                  "%s: $: %s needs a compile config (optimizer and loss): add "
+                  "\"compile_config\" to the spec or pass one",
+                  m->spec.source, what);
 }
 
 static int check_batch_size(int batch_size, nnc_status *st) {
-  return batch_size > 0 ? NNC_OK : nnc_fail(st, NNC_ERR_ARG, "batch_size must be positive, got %d", batch_size);
+  return batch_size > 0
+             ? NNC_OK
+             : nnc_fail(st, NNC_ERR_ARG, "batch_size must be positive, got %d", batch_size);
 }
 
 /* Split off the last fraction as validation data (Keras: before shuffling). */
-static int split_validation(const model_data *all, double fraction, model_data *train, model_data *val,
-                            nnc_status *st) {
+static int split_validation(const model_data *all, double fraction, model_data *train,
+                            model_data *val, nnc_status *st) {
   int64_t split_at = (int64_t)floor((double)all->n * (1.0 - fraction));
   if (fraction <= 0 || fraction >= 1 || split_at <= 0 || split_at >= all->n)
     return nnc_fail(st, NNC_ERR_ARG,
-                    "validation_split %g leaves no training or no validation samples out of %lld", fraction,
-                    (long long)all->n);
+                    "validation_split %g leaves no training or no validation samples out of %lld",
+                    fraction, (long long)all->n);
   *train = *all;
   train->n = split_at;
   *val = *all;
@@ -90,7 +94,8 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   else
     nnc_fit_options_default(&o);
   memset(history, 0, sizeof *history);
-  if (require_compile(m, "fit", st) || check_batch_size(o.batch_size, st) || model_ensure_built(m, x, y, st))
+  if (require_compile(m, "fit", st) || check_batch_size(o.batch_size, st) ||
+      model_ensure_built(m, x, y, st))
     return st->code;
   model_data all, train, val = {0}, val_own = {0};
   if (model_data_prepare(m, x, y, &all, st)) return st->code;
@@ -118,7 +123,8 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
     int step = 0;
     for (int64_t first = 0; !rc && first < train.n; first += o.batch_size, step++) {
       int64_t rows = train.n - first < o.batch_size ? train.n - first : o.batch_size;
-      rc = model_run_step(m, NNC_GRAPH_TRAIN, &train, o.shuffle ? idx + first : NULL, first, rows, NULL, st);
+      rc = model_run_step(m, NNC_GRAPH_TRAIN, &train, o.shuffle ? idx + first : NULL, first, rows,
+                          NULL, st);
       if (rc) break;
       epoch_add(&acc, &m->compiled.prog, m->stats, rows);
       if (o.verbose == 1 && first + rows < train.n) {
@@ -144,10 +150,11 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   return rc;
 }
 
-int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size, nnc_logs *out,
-                       nnc_status *st) {
+int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
+                       nnc_logs *out, nnc_status *st) {
   out->n = 0;
-  if (require_compile(m, "evaluate", st) || check_batch_size(batch_size, st) || model_ensure_built(m, x, y, st))
+  if (require_compile(m, "evaluate", st) || check_batch_size(batch_size, st) ||
+      model_ensure_built(m, x, y, st))
     return st->code;
   model_data d;
   if (model_data_prepare(m, x, y, &d, st)) return st->code;
@@ -157,7 +164,8 @@ int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   return rc;
 }
 
-int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out, nnc_status *st) {
+int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out,
+                      nnc_status *st) {
   memset(out, 0, sizeof *out);
   if (check_batch_size(batch_size, st) || model_ensure_built(m, x, NULL, st)) return st->code;
   model_data d;
@@ -169,7 +177,8 @@ int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_arra
   out->shape[0] = d.n;
   for (int i = 1; i < os->rank; i++) out->shape[i] = os->dims[i];
   out->data = nnc_calloc((size_t)(d.n * row) + 1, sizeof(float), st);
-  int rc = out->data ? run_all(m, NNC_GRAPH_PREDICT, &d, batch_size, NULL, out->data, row, st) : (int)st->code;
+  int rc = out->data ? run_all(m, NNC_GRAPH_PREDICT, &d, batch_size, NULL, out->data, row, st)
+                     : (int)st->code;
   model_data_free(&d);
   if (rc) nnc_array_free(out);
   return rc;

@@ -44,12 +44,18 @@ static void fans(const nnc_shape *s, double *fan_in, double *fan_out) {
 
 static double draw(const nnc_spec_init *in, const nnc_shape *shape, uint64_t key, uint64_t e) {
   switch (in->kind) {
-  case NNC_INIT_ZEROS: return 0.0;
-  case NNC_INIT_ONES: return 1.0;
-  case NNC_INIT_CONSTANT: return in->value;
-  case NNC_INIT_RANDOM_UNIFORM: return in->minval + (in->maxval - in->minval) * uniform53(key, e, 0);
-  case NNC_INIT_RANDOM_NORMAL: return in->mean + in->stddev * normal(key, e, 0);
-  case NNC_INIT_TRUNCATED_NORMAL: return in->mean + in->stddev * truncated(key, e);
+  case NNC_INIT_ZEROS:
+    return 0.0;
+  case NNC_INIT_ONES:
+    return 1.0;
+  case NNC_INIT_CONSTANT:
+    return in->value;
+  case NNC_INIT_RANDOM_UNIFORM:
+    return in->minval + (in->maxval - in->minval) * uniform53(key, e, 0);
+  case NNC_INIT_RANDOM_NORMAL:
+    return in->mean + in->stddev * normal(key, e, 0);
+  case NNC_INIT_TRUNCATED_NORMAL:
+    return in->mean + in->stddev * truncated(key, e);
   case NNC_INIT_VARIANCE_SCALING: {
     double fi, fo;
     fans(shape, &fi, &fo);
@@ -60,8 +66,10 @@ static double draw(const nnc_spec_init *in, const nnc_shape *shape, uint64_t key
       double limit = sqrt(3.0 * scale);
       return -limit + 2.0 * limit * uniform53(key, e, 0);
     }
-    case NNC_DIST_TRUNCATED_NORMAL: return sqrt(scale) / 0.87962566103423978 * truncated(key, e);
-    case NNC_DIST_UNTRUNCATED_NORMAL: return sqrt(scale) * normal(key, e, 0);
+    case NNC_DIST_TRUNCATED_NORMAL:
+      return sqrt(scale) / 0.87962566103423978 * truncated(key, e);
+    case NNC_DIST_UNTRUNCATED_NORMAL:
+      return sqrt(scale) * normal(key, e, 0);
     }
   }
   }

@@ -8,8 +8,8 @@
 #include "runtime/model.h"
 #include "runtime/pool.h"
 
-static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, int keep_state,
-                       nnc_status *st);
+static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force,
+                       int keep_state, nnc_status *st);
 
 static int model_new(nnc_model **out, nnc_status *st) {
   *out = nnc_calloc(1, sizeof **out, st);
@@ -43,7 +43,8 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   return after_load(m, out, st);
 }
 
-int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out, nnc_status *st) {
+int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
+                          nnc_status *st) {
   nnc_model *m;
   *out = NULL;
   if (model_new(&m, st)) return st->code;
@@ -81,17 +82,22 @@ int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
   return m->built ? model_init_weights(m, st) : NNC_OK;
 }
 
-int nnc_model_is_built(const nnc_model *m) { return m->built; }
+int nnc_model_is_built(const nnc_model *m) {
+  return m->built;
+}
 
 int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st) {
-  if (threads < 1 || threads > 256) return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", threads);
+  if (threads < 1 || threads > 256)
+    return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", threads);
   if (pool_size(m->pool) == threads) return NNC_OK;
   pool_destroy(m->pool);
   m->pool = NULL;
   return threads == 1 ? NNC_OK : pool_create(threads, &m->pool, st);
 }
 
-int nnc_model_threads(const nnc_model *m) { return pool_size(m->pool); }
+int nnc_model_threads(const nnc_model *m) {
+  return pool_size(m->pool);
+}
 
 static void inner_of(const nnc_array *a, nnc_spec_shape *s) {
   memset(s, 0, sizeof *s);
@@ -117,8 +123,8 @@ static int same_inner(const nnc_spec_shape *a, const nnc_spec_shape *b) {
  * config) for the shapes it has. Weights are kept across recompiles. */
 /* keep_state: a recompile that changes only code generation keeps the
  * optimizer slots and step count too. */
-static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force, int keep_state,
-                       nnc_status *st) {
+static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force,
+                       int keep_state, nnc_status *st) {
   nnc_spec_shape xi, yi;
   inner_of(x, &xi);
   inner_of(y, &yi);
@@ -150,7 +156,8 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
     return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
   }
   float *slots = m->slots;
-  if (!m->built || (force && !keep_state) || fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
+  if (!m->built || (force && !keep_state) ||
+      fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
     slots = nnc_calloc((size_t)fresh.prog.slots_floats + 1, sizeof *slots, st);
     if (!slots) {
       nnc_compiled_free(&fresh);
@@ -179,7 +186,8 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
     return model_init_weights(m, st);
   }
   m->built = 1;
-  if (force && !keep_state) m->iterations = 0; /* a new optimizer starts at step 0, as Keras's compile() */
+  if (force && !keep_state)
+    m->iterations = 0; /* a new optimizer starts at step 0, as Keras's compile() */
   return NNC_OK;
 }
 
@@ -189,7 +197,8 @@ int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc
 
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {
   if (acc != NNC_ACCUMULATE_F32 && acc != NNC_ACCUMULATE_F64)
-    return nnc_fail(st, NNC_ERR_ARG, "accumulation must be NNC_ACCUMULATE_F32 or NNC_ACCUMULATE_F64");
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "accumulation must be NNC_ACCUMULATE_F32 or NNC_ACCUMULATE_F64");
   int f64 = acc == NNC_ACCUMULATE_F64;
   if (m->accumulate_f64 == f64) return NNC_OK;
   m->accumulate_f64 = f64;
@@ -200,15 +209,19 @@ int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_st
   return model_ensure_built(m, x, y, st);
 }
 
-int nnc_model_weight_count(const nnc_model *m) { return m->built ? m->compiled.prog.n_params : 0; }
+int nnc_model_weight_count(const nnc_model *m) {
+  return m->built ? m->compiled.prog.n_params : 0;
+}
 
 const char *nnc_model_weight_name(const nnc_model *m, int i) {
-  return m->built && i >= 0 && i < m->compiled.prog.n_params ? m->compiled.prog.params[i].name : NULL;
+  return m->built && i >= 0 && i < m->compiled.prog.n_params ? m->compiled.prog.params[i].name
+                                                             : NULL;
 }
 
 static const nnc_param_info *find_param(const nnc_model *m, const char *name, nnc_status *st) {
   if (!m->built) {
-    nnc_fail(st, NNC_ERR_ARG, "%s: the model is not built yet (no input shape); build it with data first",
+    nnc_fail(st, NNC_ERR_ARG,
+             "%s: the model is not built yet (no input shape); build it with data first",
              m->spec.source);
     return NULL;
   }
@@ -279,9 +292,15 @@ int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st)
   return rc;
 }
 
-int64_t nnc_model_iterations(const nnc_model *m) { return m->iterations; }
-double nnc_model_learning_rate(const nnc_model *m) { return m->learning_rate; }
-void nnc_model_set_learning_rate(nnc_model *m, double lr) { m->learning_rate = lr; }
+int64_t nnc_model_iterations(const nnc_model *m) {
+  return m->iterations;
+}
+double nnc_model_learning_rate(const nnc_model *m) {
+  return m->learning_rate;
+}
+void nnc_model_set_learning_rate(nnc_model *m, double lr) {
+  m->learning_rate = lr;
+}
 
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
   FILE *f = file ? file : stdout;

@@ -31,9 +31,9 @@ int model_init_weights(nnc_model *m, nnc_status *st);
 
 /* Data as the kernels read it: float32 rows. */
 typedef struct model_data {
-  int64_t n;              /* samples */
-  int64_t x_row, y_row;   /* floats per sample */
-  float *x, *y;           /* owned copies (float32) */
+  int64_t n;            /* samples */
+  int64_t x_row, y_row; /* floats per sample */
+  float *x, *y;         /* owned copies (float32) */
 } model_data;
 
 int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,

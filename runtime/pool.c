@@ -63,7 +63,8 @@ static void *worker_main(void *p) {
 
 int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
   *out = NULL;
-  if (nthreads < 1 || nthreads > 256) return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", nthreads);
+  if (nthreads < 1 || nthreads > 256)
+    return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", nthreads);
   nnc_pool *p = nnc_calloc(1, sizeof *p, st);
   if (!p) return st->code;
   p->n = nthreads;
@@ -103,7 +104,9 @@ void pool_destroy(nnc_pool *p) {
   free(p);
 }
 
-int pool_size(const nnc_pool *p) { return p ? p->n : 1; }
+int pool_size(const nnc_pool *p) {
+  return p ? p->n : 1;
+}
 
 void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
   if (p->n == 1) {

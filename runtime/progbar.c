@@ -39,7 +39,8 @@ static size_t format_values(const nnc_logs *logs, int abs_test, char *buf, size_
   for (int i = 0; i < logs->n && used < n; i++) {
     double v = logs->values[i];
     int fixed = abs_test ? fabs(v) > 1e-3 : v > 1e-3;
-    used += (size_t)snprintf(buf + used, n - used, fixed ? " - %s: %.4f" : " - %s: %.4e", logs->names[i], v);
+    used += (size_t)snprintf(buf + used, n - used, fixed ? " - %s: %.4f" : " - %s: %.4e",
+                             logs->names[i], v);
   }
   return used;
 }
@@ -58,7 +59,8 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
     if (!finalize) return;
     format_values(logs, 0, values, sizeof values);
     int digits = (int)log10(pb->target) + 1;
-    fprintf(f, "%*d/%d - %.0fs -%s%s\n", digits, current, pb->target, now - pb->start, step_time, values);
+    fprintf(f, "%*d/%d - %.0fs -%s%s\n", digits, current, pb->target, now - pb->start, step_time,
+            values);
     fflush(f);
     return;
   }
@@ -70,7 +72,8 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
   size_t b = 0;
   const char *bold = pb->tty ? "\x1b[1m" : "", *reset = pb->tty ? "\x1b[0m" : "";
   const char *green = pb->tty ? "\x1b[32m" : "", *white = pb->tty ? "\x1b[37m" : "";
-  b += (size_t)snprintf(bar + b, sizeof bar - b, "%s%*d/%d%s %s", bold, digits, current, pb->target, reset, green);
+  b += (size_t)snprintf(bar + b, sizeof bar - b, "%s%*d/%d%s %s", bold, digits, current, pb->target,
+                        reset, green);
   for (int i = 0; i < 20; i++) {
     if (i == width) b += (size_t)snprintf(bar + b, sizeof bar - b, "%s%s", reset, white);
     b += (size_t)snprintf(bar + b, sizeof bar - b, "\u2501");
@@ -82,14 +85,16 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
   } else {
     double eta = per_step * (pb->target - current);
     if (eta > 3600)
-      snprintf(when, sizeof when, "%d:%02d:%02d", (int)(eta / 3600), (int)fmod(eta, 3600) / 60, (int)fmod(eta, 60));
+      snprintf(when, sizeof when, "%d:%02d:%02d", (int)(eta / 3600), (int)fmod(eta, 3600) / 60,
+               (int)fmod(eta, 60));
     else if (eta > 60)
       snprintf(when, sizeof when, "%d:%02d", (int)(eta / 60), (int)fmod(eta, 60));
     else
       snprintf(when, sizeof when, "%ds", (int)eta);
   }
   format_values(logs, 1, values, sizeof values);
-  int line = fprintf(f, "%s%s %s%s%s%s%s", pb->tty ? "\r" : "", bar, bold, when, reset, step_time, values);
+  int line =
+      fprintf(f, "%s%s %s%s%s%s%s", pb->tty ? "\r" : "", bar, bold, when, reset, step_time, values);
   if (pb->tty && pb->prev_width > line) fprintf(f, "%*s", pb->prev_width - line, "");
   pb->prev_width = line;
   if (finalize) fprintf(f, "\n");

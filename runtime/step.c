@@ -28,7 +28,8 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
   memset(d, 0, sizeof *d);
   const nnc_program *p = &m->compiled.prog;
   char got[96], want[64];
-  if (x->rank < 1 || nnc_array_count(x) < 0) return nnc_fail(st, NNC_ERR_DATA, "x: malformed array");
+  if (x->rank < 1 || nnc_array_count(x) < 0)
+    return nnc_fail(st, NNC_ERR_DATA, "x: malformed array");
   d->n = x->shape[0];
   d->x_row = shape_inner(&p->x_shape);
   int ok = x->rank == p->x_shape.rank;
@@ -44,8 +45,8 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
     if (y->rank < 1 || y->shape[0] != d->n || count < 0 || count != d->n * d->y_row) {
       shape_text(y, got, sizeof got);
       shape_format(&p->y_shape, want, sizeof want);
-      return nnc_fail(st, NNC_ERR_DATA, "y has shape %s: expected %lld samples shaped like %s",
-                      got, (long long)d->n, want);
+      return nnc_fail(st, NNC_ERR_DATA, "y has shape %s: expected %lld samples shaped like %s", got,
+                      (long long)d->n, want);
     }
   }
   if (to_f32(x, &d->x, st)) return st->code;
@@ -59,9 +60,10 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
       float v = d->y[i];
       if (!(v >= 0 && v < (float)classes && v == floorf(v))) {
         model_data_free(d);
-        return nnc_fail(st, NNC_ERR_DATA,
-                        "y[%lld] = %g is not a class index in [0, %lld) for sparse_categorical_crossentropy",
-                        (long long)i, (double)v, (long long)classes);
+        return nnc_fail(
+            st, NNC_ERR_DATA,
+            "y[%lld] = %g is not a class index in [0, %lld) for sparse_categorical_crossentropy",
+            (long long)i, (double)v, (long long)classes);
       }
     }
   }
@@ -94,7 +96,8 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
     if (c->graphs[i].batch_floats_per_row > per_row) per_row = c->graphs[i].batch_floats_per_row;
   }
   const nnc_program *p = &c->prog;
-  if (grow(&m->fixed, &m->fixed_cap, fixed, st) || grow(&m->batch, &m->batch_cap, per_row * rows, st) ||
+  if (grow(&m->fixed, &m->fixed_cap, fixed, st) ||
+      grow(&m->batch, &m->batch_cap, per_row * rows, st) ||
       grow(&m->x_batch, &m->xb_cap, shape_inner(&p->x_shape) * rows, st) ||
       grow(&m->y_batch, &m->yb_cap, shape_inner(&p->y_shape) * rows + 1, st))
     return st->code;
@@ -118,15 +121,17 @@ static void run_job(void *arg, int tid, int nthreads) {
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
                    int64_t rows, float *out, nnc_status *st) {
   nnc_step_fn fn = m->compiled.step[which];
-  if (!fn) return nnc_fail(st, NNC_ERR_ARG, "%s: the model has no compile config (optimizer, loss)",
-                           m->spec.source);
+  if (!fn)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model has no compile config (optimizer, loss)",
+                    m->spec.source);
   if (model_reserve(m, rows, st)) return st->code;
   float *x = d->x + first * d->x_row, *y = d->y ? d->y + first * d->y_row : NULL;
   if (idx) { /* gather shuffled rows */
     for (int64_t r = 0; r < rows; r++) {
       memcpy(m->x_batch + r * d->x_row, d->x + idx[r] * d->x_row, (size_t)d->x_row * sizeof(float));
       if (d->y)
-        memcpy(m->y_batch + r * d->y_row, d->y + idx[r] * d->y_row, (size_t)d->y_row * sizeof(float));
+        memcpy(m->y_batch + r * d->y_row, d->y + idx[r] * d->y_row,
+               (size_t)d->y_row * sizeof(float));
     }
     x = m->x_batch;
     y = d->y ? m->y_batch : NULL;

@@ -9,17 +9,21 @@
 
 typedef struct ad {
   nnc_graph *g;
-  int *grad;       /* by node id of the forward part */
-  char *needs;     /* 1 if a parameter influences the node */
+  int *grad;   /* by node id of the forward part */
+  char *needs; /* 1 if a parameter influences the node */
   nnc_status *st;
 } ad;
 
 static int unbroadcast(ad *a, int d, nnc_bcast mode) {
   switch (mode) {
-  case NNC_BCAST_FULL: return d;
-  case NNC_BCAST_SCALAR: return graph_reduce(a->g, NNC_RED_ALL, d, a->st);
-  case NNC_BCAST_LAST: return graph_reduce(a->g, NNC_RED_LEADING, d, a->st);
-  case NNC_BCAST_ROW: return graph_reduce(a->g, NNC_RED_LAST, d, a->st);
+  case NNC_BCAST_FULL:
+    return d;
+  case NNC_BCAST_SCALAR:
+    return graph_reduce(a->g, NNC_RED_ALL, d, a->st);
+  case NNC_BCAST_LAST:
+    return graph_reduce(a->g, NNC_RED_LEADING, d, a->st);
+  case NNC_BCAST_ROW:
+    return graph_reduce(a->g, NNC_RED_LAST, d, a->st);
   }
   return -1;
 }
@@ -54,8 +58,12 @@ static int binary_grads(ad *a, const nnc_node *n, int dy) {
   nnc_status *st = a->st;
   int x = n->in[0], y = n->in[1], dx = -1, dyy = -1;
   switch ((nnc_binary_fn)n->fn) {
-  case NNC_BIN_ADD: dx = dy, dyy = dy; break;
-  case NNC_BIN_SUB: dx = dy, dyy = graph_unary(g, NNC_FN_NEG, dy, st); break;
+  case NNC_BIN_ADD:
+    dx = dy, dyy = dy;
+    break;
+  case NNC_BIN_SUB:
+    dx = dy, dyy = graph_unary(g, NNC_FN_NEG, dy, st);
+    break;
   case NNC_BIN_MUL:
     dx = a->needs[x] ? graph_binary(g, NNC_BIN_MUL, dy, y, st) : -1;
     dyy = a->needs[y] ? graph_binary(g, NNC_BIN_MUL, dy, x, st) : -1;
@@ -78,7 +86,8 @@ static int binary_grads(ad *a, const nnc_node *n, int dy) {
   }
   case NNC_BIN_BCE_LOGITS: /* d/dz = sigmoid(z) - y */
     dx = graph_binary(g, NNC_BIN_MUL, dy,
-                      graph_binary(g, NNC_BIN_SUB, graph_unary(g, NNC_FN_SIGMOID, x, st), y, st), st);
+                      graph_binary(g, NNC_BIN_SUB, graph_unary(g, NNC_FN_SIGMOID, x, st), y, st),
+                      st);
     break;
   default:
     return 0; /* comparisons and pow carry no gradient */
@@ -99,9 +108,12 @@ static int node_grads(ad *a, int id) {
   nnc_node n = g->nodes[id]; /* copy: appending may move the array */
   int dy = a->grad[id], x = n.n_in > 0 ? n.in[0] : -1;
   switch (n.op) {
-  case NNC_OP_UNARY: return accumulate(a, x, unary_grad(a, &n, dy));
-  case NNC_OP_BINARY: return binary_grads(a, &n, dy);
-  case NNC_OP_BROADCAST: return accumulate(a, x, unbroadcast(a, dy, n.bcast[0]));
+  case NNC_OP_UNARY:
+    return accumulate(a, x, unary_grad(a, &n, dy));
+  case NNC_OP_BINARY:
+    return binary_grads(a, &n, dy);
+  case NNC_OP_BROADCAST:
+    return accumulate(a, x, unbroadcast(a, dy, n.bcast[0]));
   case NNC_OP_RESHAPE: {
     int r = graph_add(g, NNC_OP_RESHAPE, 0, &dy, 1, st);
     if (r < 0) return -1;
@@ -122,10 +134,12 @@ static int node_grads(ad *a, int id) {
     }
     return 0;
   }
-  case NNC_OP_TRANSPOSE: return accumulate(a, x, graph_add(g, NNC_OP_TRANSPOSE, 0, &dy, 1, st));
+  case NNC_OP_TRANSPOSE:
+    return accumulate(a, x, graph_add(g, NNC_OP_TRANSPOSE, 0, &dy, 1, st));
   case NNC_OP_SOFTMAX: { /* y * (dy - sum(dy * y)) */
     int s = graph_reduce(g, NNC_RED_LAST, graph_binary(g, NNC_BIN_MUL, dy, id, st), st);
-    return accumulate(a, x, graph_binary(g, NNC_BIN_MUL, id, graph_binary(g, NNC_BIN_SUB, dy, s, st), st));
+    return accumulate(
+        a, x, graph_binary(g, NNC_BIN_MUL, id, graph_binary(g, NNC_BIN_SUB, dy, s, st), st));
   }
   case NNC_OP_SOFTMAX_XENT: { /* dy * (softmax(z) * sum(y) - y) */
     int y = n.in[1];
@@ -134,7 +148,8 @@ static int node_grads(ad *a, int id) {
     int d = graph_binary(g, NNC_BIN_SUB, graph_binary(g, NNC_BIN_MUL, p, total, st), y, st);
     return accumulate(a, x, graph_binary(g, NNC_BIN_MUL, dy, d, st));
   }
-  case NNC_OP_REDUCE: return accumulate(a, x, broadcast_to(a, dy, x));
+  case NNC_OP_REDUCE:
+    return accumulate(a, x, broadcast_to(a, dy, x));
   case NNC_OP_LOSS:
   case NNC_OP_DROPOUT:
     return nnc_fail(st, NNC_ERR_INTERNAL, "%s must be lowered before autodiff", op_name(n.op)), -1;
@@ -154,7 +169,8 @@ static int differentiable(const nnc_node *n) {
   case NNC_OP_ASSIGN:
     return 0;
   case NNC_OP_BINARY:
-    return n->fn != NNC_BIN_GT && n->fn != NNC_BIN_EQ && n->fn != NNC_BIN_NE && n->fn != NNC_BIN_POW;
+    return n->fn != NNC_BIN_GT && n->fn != NNC_BIN_EQ && n->fn != NNC_BIN_NE &&
+           n->fn != NNC_BIN_POW;
   default:
     return 1;
   }
@@ -189,7 +205,8 @@ int autodiff_backward(nnc_graph *g, const nnc_program *prog, int *grads, nnc_sta
   }
   for (int p = 0; p < prog->n_params; p++) grads[p] = -1;
   for (int i = 0; i < n_forward; i++)
-    if (g->nodes[i].op == NNC_OP_PARAM && !g->nodes[i].dead) grads[g->nodes[i].iattr[0]] = a.grad[i];
+    if (g->nodes[i].op == NNC_OP_PARAM && !g->nodes[i].dead)
+      grads[g->nodes[i].iattr[0]] = a.grad[i];
   free(a.grad);
   free(a.needs);
   return graph_verify(g, "autodiff", st);

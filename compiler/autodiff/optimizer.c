@@ -16,15 +16,26 @@ typedef struct upd {
   nnc_status *st;
 } upd;
 
-static int k(upd *u, double v) { return graph_const(u->g, v, u->st); }
-static int add(upd *u, int a, int b) { return graph_binary(u->g, NNC_BIN_ADD, a, b, u->st); }
-static int sub(upd *u, int a, int b) { return graph_binary(u->g, NNC_BIN_SUB, a, b, u->st); }
-static int mul(upd *u, int a, int b) { return graph_binary(u->g, NNC_BIN_MUL, a, b, u->st); }
-static int div_(upd *u, int a, int b) { return graph_binary(u->g, NNC_BIN_DIV, a, b, u->st); }
+static int k(upd *u, double v) {
+  return graph_const(u->g, v, u->st);
+}
+static int add(upd *u, int a, int b) {
+  return graph_binary(u->g, NNC_BIN_ADD, a, b, u->st);
+}
+static int sub(upd *u, int a, int b) {
+  return graph_binary(u->g, NNC_BIN_SUB, a, b, u->st);
+}
+static int mul(upd *u, int a, int b) {
+  return graph_binary(u->g, NNC_BIN_MUL, a, b, u->st);
+}
+static int div_(upd *u, int a, int b) {
+  return graph_binary(u->g, NNC_BIN_DIV, a, b, u->st);
+}
 
 static int slot(upd *u, const char *suffix) {
   nnc_program *prog = u->prog;
-  nnc_slot_info *grown = nnc_realloc_array(prog->slots, (size_t)prog->n_slots + 1, sizeof *grown, u->st);
+  nnc_slot_info *grown =
+      nnc_realloc_array(prog->slots, (size_t)prog->n_slots + 1, sizeof *grown, u->st);
   if (!grown) return -1;
   prog->slots = grown;
   nnc_slot_info *s = &prog->slots[prog->n_slots];
@@ -54,14 +65,16 @@ static int sgd(upd *u, const nnc_spec_optimizer *o, int g, int lr) {
 
 static int rmsprop(upd *u, const nnc_spec_optimizer *o, int g, int lr) {
   int v = slot(u, "velocity"), rho = k(u, o->rho);
-  int v_new = add(u, mul(u, rho, v), mul(u, k(u, 1.0 - o->rho), graph_unary(u->g, NNC_FN_SQUARE, g, u->st)));
+  int v_new = add(u, mul(u, rho, v),
+                  mul(u, k(u, 1.0 - o->rho), graph_unary(u->g, NNC_FN_SQUARE, g, u->st)));
   if (assign(u, v, v_new) < 0) return -1;
   int denominator;
   if (o->centered) {
     int ag = slot(u, "average_gradient");
     int ag_new = add(u, mul(u, rho, ag), mul(u, k(u, 1.0 - o->rho), g));
     if (assign(u, ag, ag_new) < 0) return -1;
-    denominator = add(u, sub(u, v_new, graph_unary(u->g, NNC_FN_SQUARE, ag_new, u->st)), k(u, o->epsilon));
+    denominator =
+        add(u, sub(u, v_new, graph_unary(u->g, NNC_FN_SQUARE, ag_new, u->st)), k(u, o->epsilon));
   } else {
     denominator = add(u, v_new, k(u, o->epsilon));
   }
@@ -81,10 +94,12 @@ static int adam(upd *u, const nnc_spec_optimizer *o, int g, int lr) {
   int b1p = graph_binary(G, NNC_BIN_POW, k(u, o->beta_1), t, u->st);
   int b2p = graph_binary(G, NNC_BIN_POW, k(u, o->beta_2), t, u->st);
   int one = k(u, 1.0);
-  int alpha = div_(u, mul(u, lr, graph_unary(G, NNC_FN_SQRT, sub(u, one, b2p), u->st)), sub(u, one, b1p));
+  int alpha =
+      div_(u, mul(u, lr, graph_unary(G, NNC_FN_SQRT, sub(u, one, b2p), u->st)), sub(u, one, b1p));
   int m = slot(u, "momentum"), v = slot(u, "velocity");
   int m_new = add(u, m, mul(u, sub(u, g, m), k(u, 1.0 - o->beta_1)));
-  int v_new = add(u, v, mul(u, sub(u, graph_unary(G, NNC_FN_SQUARE, g, u->st), v), k(u, 1.0 - o->beta_2)));
+  int v_new =
+      add(u, v, mul(u, sub(u, graph_unary(G, NNC_FN_SQUARE, g, u->st), v), k(u, 1.0 - o->beta_2)));
   if (assign(u, m, m_new) < 0 || assign(u, v, v_new) < 0) return -1;
   int v_used = v_new;
   if (o->amsgrad) {
@@ -92,7 +107,8 @@ static int adam(upd *u, const nnc_spec_optimizer *o, int g, int lr) {
     v_used = graph_binary(G, NNC_BIN_MAX, vh, v_new, u->st);
     if (assign(u, vh, v_used) < 0) return -1;
   }
-  int step = div_(u, mul(u, m_new, alpha), add(u, graph_unary(G, NNC_FN_SQRT, v_used, u->st), k(u, o->epsilon)));
+  int step = div_(u, mul(u, m_new, alpha),
+                  add(u, graph_unary(G, NNC_FN_SQRT, v_used, u->st), k(u, o->epsilon)));
   return assign(u, u->param, sub(u, u->param, step));
 }
 
@@ -112,9 +128,15 @@ int autodiff_optimizer(nnc_graph *g, nnc_program *prog, const nnc_spec_optimizer
     int rc = -1;
     if (lr >= 0) {
       switch (opt->kind) {
-      case NNC_OPT_SGD: rc = sgd(&u, opt, grads[p], lr); break;
-      case NNC_OPT_RMSPROP: rc = rmsprop(&u, opt, grads[p], lr); break;
-      case NNC_OPT_ADAM: rc = adam(&u, opt, grads[p], lr); break;
+      case NNC_OPT_SGD:
+        rc = sgd(&u, opt, grads[p], lr);
+        break;
+      case NNC_OPT_RMSPROP:
+        rc = rmsprop(&u, opt, grads[p], lr);
+        break;
+      case NNC_OPT_ADAM:
+        rc = adam(&u, opt, grads[p], lr);
+        break;
       }
     }
     if (rc < 0) {

@@ -64,7 +64,8 @@ int cli_int(const char *cmd, const char *name, const char *text, long lo, long h
   errno = 0;
   long v = strtol(text, &end, 10);
   if (errno || *end || end == text || v < lo || v > hi) {
-    fprintf(stderr, "nnc %s: --%s: expected an integer in [%ld, %ld], got '%s'\n", cmd, name, lo, hi, text);
+    fprintf(stderr, "nnc %s: --%s: expected an integer in [%ld, %ld], got '%s'\n", cmd, name, lo,
+            hi, text);
     return 2;
   }
   *out = v;
@@ -104,7 +105,8 @@ int cli_read_array(const char *path, const char *divide, nnc_array *out, nnc_sta
   if (*end || by == 0) {
     nnc_array_free(out);
     st->code = NNC_ERR_ARG;
-    snprintf(st->message, sizeof st->message, "--x-divide: expected a non-zero number, got '%s'", divide);
+    snprintf(st->message, sizeof st->message, "--x-divide: expected a non-zero number, got '%s'",
+             divide);
     return st->code;
   }
   nnc_array f;

@@ -46,8 +46,8 @@ static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
   for (int g = 0; g < NNC_GRAPH_COUNT; g++) {
     if (!c->has_graph[g]) continue;
     const nnc_graph *gr = &c->graphs[g];
-    printf("graph %-8s %4d nodes %3d kernels  workspace %lld floats + %lld per row\n", gr->name, gr->n,
-           gr->n_groups, (long long)gr->fixed_floats, (long long)gr->batch_floats_per_row);
+    printf("graph %-8s %4d nodes %3d kernels  workspace %lld floats + %lld per row\n", gr->name,
+           gr->n, gr->n_groups, (long long)gr->fixed_floats, (long long)gr->batch_floats_per_row);
   }
   char host[256];
   codegen_host_description(host, sizeof host);
@@ -55,21 +55,24 @@ static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
 }
 
 int cli_compile(int argc, char **argv) {
-  cli_opt o[] = {{"summary", 0, NULL},    {"dump-graph", 2, NULL}, {"dump-after", 1, NULL},
-                 {"dump-ir", 2, NULL},    {"phase", 1, NULL},      {"dump-dir", 1, NULL},
+  cli_opt o[] = {{"summary", 0, NULL},     {"dump-graph", 2, NULL},     {"dump-after", 1, NULL},
+                 {"dump-ir", 2, NULL},     {"phase", 1, NULL},          {"dump-dir", 1, NULL},
                  {"input-shape", 1, NULL}, {"compile-config", 1, NULL}, {"accumulate", 1, NULL},
                  {"help", 0, NULL}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after PASS,...]\n"
-           "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
-           "       [--input-shape D1,D2,...] [--compile-config FILE.json] [--accumulate f32|f64]\n");
+    printf(
+        "usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
+        "PASS,...]\n"
+        "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
+        "       [--input-shape D1,D2,...] [--compile-config FILE.json] [--accumulate f32|f64]\n");
     return 0;
   }
   const char *spec_path;
   if (cli_parse(argc, argv, o, n, &spec_path)) return 2;
   const char *graph_fmt = cli_get(o, n, "dump-graph"), *after = cli_get(o, n, "dump-after");
-  const char *ir = cli_get(o, n, "dump-ir"), *phase = cli_get(o, n, "phase"), *dir = cli_get(o, n, "dump-dir");
+  const char *ir = cli_get(o, n, "dump-ir"), *phase = cli_get(o, n, "phase"),
+             *dir = cli_get(o, n, "dump-dir");
   if (graph_fmt && *graph_fmt && strcmp(graph_fmt, "text") && strcmp(graph_fmt, "dot")) {
     fprintf(stderr, "nnc compile: --dump-graph: expected text or dot, got '%s'\n", graph_fmt);
     return 2;
@@ -89,8 +92,11 @@ int cli_compile(int argc, char **argv) {
       for (int k = 0; nnc_pass_names[k]; k++)
         known |= strlen(nnc_pass_names[k]) == len && !strncmp(nnc_pass_names[k], p, len);
       if (!known) {
-        fprintf(stderr, "nnc compile: --dump-after: unknown pass '%.*s' (passes: lower, specialize, logits, "
-                        "decompose, autodiff, optimizer, fold, cse, dce, fuse, plan, all)\n", (int)len, p);
+        fprintf(
+            stderr,
+            "nnc compile: --dump-after: unknown pass '%.*s' (passes: lower, specialize, logits, "
+            "decompose, autodiff, optimizer, fold, cse, dce, fuse, plan, all)\n",
+            (int)len, p);
         return 2;
       }
       p += len + (p[len] == ',');
@@ -113,7 +119,9 @@ int cli_compile(int argc, char **argv) {
   const char *shape_text = cli_get(o, n, "input-shape");
   if (shape_text) {
     if (parse_input_shape(shape_text, &xs)) {
-      fprintf(stderr, "nnc compile: --input-shape: expected positive integers like 28,28, got '%s'\n", shape_text);
+      fprintf(stderr,
+              "nnc compile: --input-shape: expected positive integers like 28,28, got '%s'\n",
+              shape_text);
       nnc_spec_free(&spec);
       return 2;
     }
@@ -124,7 +132,8 @@ int cli_compile(int argc, char **argv) {
   FILE *dump = NULL;
   if (graph_fmt || after) {
     if (dir) {
-      snprintf(graph_path, sizeof graph_path, "%s/graphs.%s", dir, graph_fmt && !strcmp(graph_fmt, "dot") ? "dot" : "txt");
+      snprintf(graph_path, sizeof graph_path, "%s/graphs.%s", dir,
+               graph_fmt && !strcmp(graph_fmt, "dot") ? "dot" : "txt");
       dump = fopen(graph_path, "w");
       if (!dump) {
         fprintf(stderr, "nnc compile: %s: cannot write\n", graph_path);
@@ -141,7 +150,8 @@ int cli_compile(int argc, char **argv) {
     if (dir)
       snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/module.%s.ll", base, which);
     else
-      snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/nnc-%s-%ld.ll", base, which, (long)getpid());
+      snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/nnc-%s-%ld.ll", base, which,
+               (long)getpid());
   }
   nnc_compile_options opts = {0};
   opts.dump = dump;

@@ -10,9 +10,12 @@
 #include "runtime/io/io.h"
 
 /* Options every training command shares. */
-#define COMMON_OPTS                                                                                  \
-  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL}, {"seed", 1, NULL}, {"threads", 1, NULL}, {"accumulate", 1, NULL}, \
-      {"compile-config", 1, NULL}, {"help", 0, NULL}
+#define COMMON_OPTS                                                                                \
+  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL},                  \
+      {"seed", 1, NULL}, {"threads", 1, NULL}, {"accumulate", 1, NULL},                            \
+      {"compile-config", 1, NULL}, {                                                               \
+    "help", 0, NULL                                                                                \
+  }
 
 typedef struct session {
   const char *cmd;
@@ -29,12 +32,15 @@ static void session_free(session *s) {
 }
 
 /* Parse the spec, apply --compile-config and --seed, read --x/--y. */
-static int session_open(session *s, const char *cmd, const char *spec, const cli_opt *o, int n, int need_y) {
+static int session_open(session *s, const char *cmd, const char *spec, const cli_opt *o, int n,
+                        int need_y) {
   memset(s, 0, sizeof *s);
   s->cmd = cmd;
   s->batch_size = 32;
   const char *v;
-  if ((v = cli_get(o, n, "batch-size")) && cli_int(cmd, "batch-size", v, 1, 1L << 30, &s->batch_size)) return 2;
+  if ((v = cli_get(o, n, "batch-size")) &&
+      cli_int(cmd, "batch-size", v, 1, 1L << 30, &s->batch_size))
+    return 2;
   long seed = 0;
   if ((v = cli_get(o, n, "seed")) && cli_int(cmd, "seed", v, 0, 0x7fffffffL, &seed)) return 2;
   const char *xp = cli_get(o, n, "x"), *yp = cli_get(o, n, "y");
@@ -59,7 +65,8 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
       fprintf(stderr, "nnc %s: --accumulate: expected f32 or f64, got '%s'\n", cmd, v);
       return 2;
     }
-    if (nnc_model_set_accumulation(s->model, !strcmp(v, "f64") ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
+    if (nnc_model_set_accumulation(
+            s->model, !strcmp(v, "f64") ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
       return cli_fail(cmd, &s->st);
   }
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
@@ -76,10 +83,17 @@ static void print_logs(const char *title, const nnc_logs *l) {
 
 int cli_fit(int argc, char **argv) {
   cli_opt o[] = {COMMON_OPTS,
-                 {"x-val", 1, NULL},      {"y-val", 1, NULL},       {"validation-split", 1, NULL},
-                 {"epochs", 1, NULL},     {"no-shuffle", 0, NULL},  {"weights-in", 1, NULL},
-                 {"weights-out", 1, NULL}, {"history", 1, NULL},    {"verbose", 1, NULL},
-                 {"x-test", 1, NULL},     {"y-test", 1, NULL}};
+                 {"x-val", 1, NULL},
+                 {"y-val", 1, NULL},
+                 {"validation-split", 1, NULL},
+                 {"epochs", 1, NULL},
+                 {"no-shuffle", 0, NULL},
+                 {"weights-in", 1, NULL},
+                 {"weights-out", 1, NULL},
+                 {"history", 1, NULL},
+                 {"verbose", 1, NULL},
+                 {"x-test", 1, NULL},
+                 {"y-test", 1, NULL}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
@@ -96,9 +110,12 @@ int cli_fit(int argc, char **argv) {
   const char *v, *divide = cli_get(o, n, "x-divide");
   long lv;
   int rc = 0;
-  if ((v = cli_get(o, n, "epochs"))) rc = cli_int("fit", "epochs", v, 0, 1000000, &lv), fo.epochs = (int)lv;
-  if (!rc && (v = cli_get(o, n, "verbose"))) rc = cli_int("fit", "verbose", v, 0, 2, &lv), fo.verbose = (int)lv;
-  if (!rc && (v = cli_get(o, n, "validation-split"))) rc = cli_double("fit", "validation-split", v, &fo.validation_split);
+  if ((v = cli_get(o, n, "epochs")))
+    rc = cli_int("fit", "epochs", v, 0, 1000000, &lv), fo.epochs = (int)lv;
+  if (!rc && (v = cli_get(o, n, "verbose")))
+    rc = cli_int("fit", "verbose", v, 0, 2, &lv), fo.verbose = (int)lv;
+  if (!rc && (v = cli_get(o, n, "validation-split")))
+    rc = cli_double("fit", "validation-split", v, &fo.validation_split);
   if (rc) return rc;
   session s;
   rc = session_open(&s, "fit", spec, o, n, 1);
@@ -110,22 +127,27 @@ int cli_fit(int argc, char **argv) {
     rc = 2;
   }
   if (!rc && cli_get(o, n, "x-val")) {
-    if (cli_read_array(cli_get(o, n, "x-val"), divide, &xv, &s.st) || nnc_array_read(cli_get(o, n, "y-val"), &yv, &s.st))
+    if (cli_read_array(cli_get(o, n, "x-val"), divide, &xv, &s.st) ||
+        nnc_array_read(cli_get(o, n, "y-val"), &yv, &s.st))
       rc = cli_fail("fit", &s.st);
     fo.x_val = &xv;
     fo.y_val = &yv;
   }
-  if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st)) rc = cli_fail("fit", &s.st);
+  if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
+    rc = cli_fail("fit", &s.st);
   nnc_history h = {0};
   if (!rc && nnc_model_fit(s.model, &s.x, &s.y, &fo, &h, &s.st)) rc = cli_fail("fit", &s.st);
-  if (!rc && (v = cli_get(o, n, "history")) && nnc_history_write_json(&h, v, &s.st)) rc = cli_fail("fit", &s.st);
-  if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st)) rc = cli_fail("fit", &s.st);
+  if (!rc && (v = cli_get(o, n, "history")) && nnc_history_write_json(&h, v, &s.st))
+    rc = cli_fail("fit", &s.st);
+  if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st))
+    rc = cli_fail("fit", &s.st);
   if (!rc && cli_get(o, n, "x-test")) { /* the final evaluation */
     nnc_logs logs;
     if (cli_read_array(cli_get(o, n, "x-test"), divide, &xt, &s.st) || !cli_get(o, n, "y-test") ||
         nnc_array_read(cli_get(o, n, "y-test"), &yt, &s.st) ||
         nnc_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
-      rc = cli_get(o, n, "y-test") ? cli_fail("fit", &s.st) : (fprintf(stderr, "nnc fit: --x-test needs --y-test\n"), 2);
+      rc = cli_get(o, n, "y-test") ? cli_fail("fit", &s.st)
+                                   : (fprintf(stderr, "nnc fit: --x-test needs --y-test\n"), 2);
     else
       print_logs("Evaluation on the test data: ", &logs);
   }
@@ -142,7 +164,8 @@ int cli_evaluate(int argc, char **argv) {
   cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] [--x-divide D]\n");
+    printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] "
+           "[--x-divide D]\n");
     return 0;
   }
   const char *spec, *w;
@@ -150,8 +173,10 @@ int cli_evaluate(int argc, char **argv) {
   session s;
   int rc = session_open(&s, "evaluate", spec, o, n, 1);
   nnc_logs logs;
-  if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st)) rc = cli_fail("evaluate", &s.st);
-  if (!rc && nnc_model_evaluate(s.model, &s.x, &s.y, (int)s.batch_size, &logs, &s.st)) rc = cli_fail("evaluate", &s.st);
+  if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
+    rc = cli_fail("evaluate", &s.st);
+  if (!rc && nnc_model_evaluate(s.model, &s.x, &s.y, (int)s.batch_size, &logs, &s.st))
+    rc = cli_fail("evaluate", &s.st);
   if (!rc) print_logs("", &logs);
   session_free(&s);
   return rc;
@@ -161,7 +186,8 @@ int cli_predict(int argc, char **argv) {
   cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL}, {"out", 1, NULL}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc predict SPEC.json --weights W.safetensors --x X --out P.npy [--batch-size B] [--x-divide D]\n");
+    printf("usage: nnc predict SPEC.json --weights W.safetensors --x X --out P.npy [--batch-size "
+           "B] [--x-divide D]\n");
     return 0;
   }
   const char *spec, *w, *out = NULL;
@@ -173,8 +199,10 @@ int cli_predict(int argc, char **argv) {
   session s;
   int rc = session_open(&s, "predict", spec, o, n, 0);
   nnc_array p = {0};
-  if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st)) rc = cli_fail("predict", &s.st);
-  if (!rc && nnc_model_predict(s.model, &s.x, (int)s.batch_size, &p, &s.st)) rc = cli_fail("predict", &s.st);
+  if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
+    rc = cli_fail("predict", &s.st);
+  if (!rc && nnc_model_predict(s.model, &s.x, (int)s.batch_size, &p, &s.st))
+    rc = cli_fail("predict", &s.st);
   if (!rc && nnc_npy_write(out, &p, &s.st)) rc = cli_fail("predict", &s.st);
   nnc_array_free(&p);
   session_free(&s);
@@ -182,21 +210,27 @@ int cli_predict(int argc, char **argv) {
 }
 
 int cli_train_on_batch(int argc, char **argv) {
-  cli_opt o[] = {COMMON_OPTS, {"steps", 1, NULL}, {"weights-in", 1, NULL}, {"weights-out", 1, NULL},
+  cli_opt o[] = {COMMON_OPTS,
+                 {"steps", 1, NULL},
+                 {"weights-in", 1, NULL},
+                 {"weights-out", 1, NULL},
                  {"trace", 1, NULL}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] [--weights-out W]\n"
+    printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
+           "[--weights-out W]\n"
            "       [--trace T.json] [--x-divide D]\n");
     return 0;
   }
   const char *spec, *v;
   if (cli_parse(argc, argv, o, n, &spec)) return 2;
   long steps = 1;
-  if ((v = cli_get(o, n, "steps")) && cli_int("train-on-batch", "steps", v, 0, 100000000, &steps)) return 2;
+  if ((v = cli_get(o, n, "steps")) && cli_int("train-on-batch", "steps", v, 0, 100000000, &steps))
+    return 2;
   session s;
   int rc = session_open(&s, "train-on-batch", spec, o, n, 1);
-  if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st)) rc = cli_fail("train-on-batch", &s.st);
+  if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
+    rc = cli_fail("train-on-batch", &s.st);
   size_t cap = (size_t)steps * 64 + 64, used = 0;
   char *trace = rc ? NULL : malloc(cap);
   if (!rc && !trace) rc = 1;
@@ -207,13 +241,15 @@ int cli_train_on_batch(int argc, char **argv) {
       rc = cli_fail("train-on-batch", &s.st);
       break;
     }
-    used += (size_t)snprintf(trace + used, cap - used, "%s\n{\"step\": %ld, \"loss\": %.9g}", i ? "," : "", i,
-                             nnc_logs_get(&logs, "loss"));
+    used += (size_t)snprintf(trace + used, cap - used, "%s\n{\"step\": %ld, \"loss\": %.9g}",
+                             i ? "," : "", i, nnc_logs_get(&logs, "loss"));
   }
   if (!rc) {
     used += (size_t)snprintf(trace + used, cap - used, "\n]\n");
-    if ((v = cli_get(o, n, "trace")) && nnc_write_file_atomic(v, trace, used, &s.st)) rc = cli_fail("train-on-batch", &s.st);
-    if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st)) rc = cli_fail("train-on-batch", &s.st);
+    if ((v = cli_get(o, n, "trace")) && nnc_write_file_atomic(v, trace, used, &s.st))
+      rc = cli_fail("train-on-batch", &s.st);
+    if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st))
+      rc = cli_fail("train-on-batch", &s.st);
   }
   free(trace);
   session_free(&s);

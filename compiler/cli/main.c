@@ -5,15 +5,14 @@
 #include "compiler/cli/cli.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: nnc <command> SPEC.json [options]\n"
-          "commands:\n"
-          "  compile          validate, lower, optimize and JIT-compile; --summary, dumps\n"
-          "  fit              train on --x/--y with Keras's fit loop\n"
-          "  evaluate         loss and metrics of --weights on --x/--y\n"
-          "  predict          model outputs of --weights on --x into --out\n"
-          "  train-on-batch   N full-batch steps, the loss of each in --trace\n"
-          "run 'nnc <command> --help' for its options; docs/cli.md has them all.\n");
+  fprintf(f, "usage: nnc <command> SPEC.json [options]\n"
+             "commands:\n"
+             "  compile          validate, lower, optimize and JIT-compile; --summary, dumps\n"
+             "  fit              train on --x/--y with Keras's fit loop\n"
+             "  evaluate         loss and metrics of --weights on --x/--y\n"
+             "  predict          model outputs of --weights on --x into --out\n"
+             "  train-on-batch   N full-batch steps, the loss of each in --trace\n"
+             "run 'nnc <command> --help' for its options; docs/cli.md has them all.\n");
 }
 
 int main(int argc, char **argv) {

@@ -11,17 +11,17 @@ typedef struct cg {
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   LLVMTypeRef f32, i64, i32, i1, ptr, void_t;
-  int vector_width; /* floats per SIMD register of the host: 4, 8 or 16 */
+  int vector_width;   /* floats per SIMD register of the host: 4, 8 or 16 */
   int accumulate_f64; /* matmul sums in double */
   const nnc_graph *g;
   const nnc_program *prog;
   nnc_status *st;
   /* per group function being emitted */
   LLVMValueRef fn;
-  LLVMValueRef rows;     /* i64 */
-  LLVMValueRef rng;      /* i64 */
+  LLVMValueRef rows;          /* i64 */
+  LLVMValueRef rng;           /* i64 */
   LLVMValueRef tid, nthreads; /* i64: this thread's share of the group */
-  LLVMValueRef scalars;  /* float* */
+  LLVMValueRef scalars;       /* float* */
   int n_args;
   int *arg_node;         /* node id of each buffer argument */
   LLVMValueRef *arg_ptr; /* its float* argument */
@@ -58,7 +58,8 @@ LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef inde
 /* out[r, :] for rows [u0, u1) of A(r, p) = a[r * a_row + p * a_step] times
  * b[len, n] (emit_gemm.c). */
 void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
-                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0, LLVMValueRef u1);
+                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0,
+                  LLVMValueRef u1);
 
 /* Emit the anchor (matmul, row op, reduction) of a group into its buffer, for
  * the units [u0, u1) of its output (see cg_anchor_units). */

@@ -3,8 +3,8 @@
  *
  * Every fusion group becomes one function; every graph becomes a driver
  * nnc_<graph>_step(regions, scalars, rows, rng, tid, nthreads, barrier, ctx)
- * that calls its groups in order, each on this thread's share of the work. Shapes are constants except
- * the row count, so a partial batch or a new learning rate never recompiles. */
+ * that calls its groups in order, each on this thread's share of the work. Shapes are constants
+ * except the row count, so a partial batch or a new learning rate never recompiles. */
 #ifndef NNC_CODEGEN_H
 #define NNC_CODEGEN_H
 
@@ -14,8 +14,9 @@
 
 /* Every thread of a step calls the driver with its tid; groups are separated
  * by barrier(barrier_ctx). One thread: tid 0, nthreads 1, any barrier. */
-typedef void (*nnc_step_fn)(float **regions, const float *scalars, int64_t rows, uint64_t rng, int64_t tid,
-                            int64_t nthreads, void (*barrier)(void *), void *barrier_ctx);
+typedef void (*nnc_step_fn)(float **regions, const float *scalars, int64_t rows, uint64_t rng,
+                            int64_t tid, int64_t nthreads, void (*barrier)(void *),
+                            void *barrier_ctx);
 
 typedef struct nnc_jit nnc_jit;
 

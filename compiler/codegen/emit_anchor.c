@@ -5,8 +5,12 @@
 #include "compiler/codegen/cg.h"
 #include "runtime/base/base.h"
 
-static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(c->b, a, b, ""); }
-static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(c->b, a, b, ""); }
+static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildMul(c->b, a, b, "");
+}
+static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildAdd(c->b, a, b, "");
+}
 
 static LLVMValueRef alloca_f32(cg *c, const char *name) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
@@ -21,8 +25,12 @@ static LLVMValueRef alloca_f32(cg *c, const char *name) {
   return slot;
 }
 
-static LLVMValueRef get(cg *c, LLVMValueRef slot) { return LLVMBuildLoad2(c->b, c->f32, slot, ""); }
-static void set(cg *c, LLVMValueRef slot, LLVMValueRef v) { LLVMBuildStore(c->b, v, slot); }
+static LLVMValueRef get(cg *c, LLVMValueRef slot) {
+  return LLVMBuildLoad2(c->b, c->f32, slot, "");
+}
+static void set(cg *c, LLVMValueRef slot, LLVMValueRef v) {
+  LLVMBuildStore(c->b, v, slot);
+}
 
 static void zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef count) {
   cg_loop l;
@@ -46,8 +54,8 @@ static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b
 }
 
 /* out[j, r] = in[r, j] for the output rows j in [u0,u1). */
-static void emit_transpose(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef out, LLVMValueRef u0,
-                           LLVMValueRef u1) {
+static void emit_transpose(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef out,
+                           LLVMValueRef u0, LLVMValueRef u1) {
   int64_t R = n->shape.dims[1], C = n->shape.dims[0]; /* input is [R, C] */
   cg_loop j;
   cg_loop_begin(c, &j, u0, u1, "c");
@@ -93,14 +101,15 @@ static LLVMValueRef row_sum_exp(cg *c, row_ctx *r, LLVMValueRef x, LLVMValueRef 
   set(c, acc, cg_f32(c, 0.0));
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, 0), r->width, "j");
-  LLVMValueRef e = cg_unary(c, NNC_FN_EXP, LLVMBuildFSub(c->b, cg_load(c, x, iadd(c, r->base, j.i)), m, ""), NULL);
+  LLVMValueRef e = cg_unary(c, NNC_FN_EXP,
+                            LLVMBuildFSub(c->b, cg_load(c, x, iadd(c, r->base, j.i)), m, ""), NULL);
   set(c, acc, LLVMBuildFAdd(c->b, get(c, acc), e, ""));
   cg_loop_end(c, &j);
   return get(c, acc);
 }
 
-static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
-                         LLVMValueRef u1) {
+static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out,
+                         LLVMValueRef u0, LLVMValueRef u1) {
   row_ctx r;
   row_begin(c, &r, &n->shape, u0, u1);
   LLVMValueRef m = row_max(c, &r, x, NULL);
@@ -116,8 +125,8 @@ static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef 
 }
 
 /* -sum_j y_j * (z_j - m - log sum exp(z - m)) per row */
-static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValueRef y, LLVMValueRef out,
-                              LLVMValueRef u0, LLVMValueRef u1) {
+static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValueRef y,
+                              LLVMValueRef out, LLVMValueRef u0, LLVMValueRef u1) {
   row_ctx r;
   row_begin(c, &r, &c->g->nodes[n->in[0]].shape, u0, u1);
   LLVMValueRef m = row_max(c, &r, z, NULL);
@@ -128,7 +137,8 @@ static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValu
   cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
   LLVMValueRef idx = iadd(c, r.base, j.i);
   LLVMValueRef logp = LLVMBuildFSub(c->b, LLVMBuildFSub(c->b, cg_load(c, z, idx), m, ""), lse, "");
-  set(c, acc, LLVMBuildFSub(c->b, get(c, acc), LLVMBuildFMul(c->b, cg_load(c, y, idx), logp, ""), ""));
+  set(c, acc,
+      LLVMBuildFSub(c->b, get(c, acc), LLVMBuildFMul(c->b, cg_load(c, y, idx), logp, ""), ""));
   cg_loop_end(c, &j);
   cg_store(c, get(c, acc), out, r.row.i);
   cg_loop_end(c, &r.row);
@@ -144,14 +154,15 @@ static void emit_argmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
   cg_loop_end(c, &r.row);
 }
 
-static void emit_one_hot(cg *c, const nnc_node *n, LLVMValueRef labels, LLVMValueRef out, LLVMValueRef u0,
-                         LLVMValueRef u1) {
+static void emit_one_hot(cg *c, const nnc_node *n, LLVMValueRef labels, LLVMValueRef out,
+                         LLVMValueRef u0, LLVMValueRef u1) {
   row_ctx r;
   row_begin(c, &r, &n->shape, u0, u1);
   LLVMValueRef label = cg_load(c, labels, r.row.i);
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
-  LLVMValueRef hit = LLVMBuildFCmp(c->b, LLVMRealOEQ, LLVMBuildSIToFP(c->b, j.i, c->f32, ""), label, "");
+  LLVMValueRef hit =
+      LLVMBuildFCmp(c->b, LLVMRealOEQ, LLVMBuildSIToFP(c->b, j.i, c->f32, ""), label, "");
   cg_store(c, cg_bool(c, hit), out, iadd(c, r.base, j.i));
   cg_loop_end(c, &j);
   cg_loop_end(c, &r.row);
@@ -170,7 +181,8 @@ static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
     LLVMValueRef base = imul(c, r.i, cg_i64(c, w));
     cg_loop j;
     cg_loop_begin(c, &j, u0, u1, "j");
-    LLVMValueRef sum = LLVMBuildFAdd(c->b, cg_load(c, out, j.i), cg_load(c, x, iadd(c, base, j.i)), "");
+    LLVMValueRef sum =
+        LLVMBuildFAdd(c->b, cg_load(c, out, j.i), cg_load(c, x, iadd(c, base, j.i)), "");
     cg_store(c, sum, out, j.i);
     cg_loop_end(c, &j);
     cg_loop_end(c, &r);
@@ -227,18 +239,32 @@ int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1) {
   LLVMValueRef a = n->n_in > 0 ? cg_buffer(c, n->in[0]) : NULL;
   LLVMValueRef b = n->n_in > 1 ? cg_buffer(c, n->in[1]) : NULL;
   if (!out || !a || (n->n_in > 1 && !b))
-    return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s (node %d) lacks a buffer", op_name(n->op), id);
+    return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s (node %d) lacks a buffer", op_name(n->op),
+                    id);
   switch (n->op) {
   case NNC_OP_MATMUL:
     emit_matmul(c, n, a, b, out, u0, u1);
     return NNC_OK;
-  case NNC_OP_TRANSPOSE: emit_transpose(c, n, a, out, u0, u1); return NNC_OK;
-  case NNC_OP_SOFTMAX: emit_softmax(c, n, a, out, u0, u1); return NNC_OK;
-  case NNC_OP_SOFTMAX_XENT: emit_softmax_xent(c, n, a, b, out, u0, u1); return NNC_OK;
-  case NNC_OP_ARGMAX: emit_argmax(c, n, a, out, u0, u1); return NNC_OK;
-  case NNC_OP_ONE_HOT: emit_one_hot(c, n, a, out, u0, u1); return NNC_OK;
-  case NNC_OP_REDUCE: emit_reduce(c, n, a, out, u0, u1); return NNC_OK;
-  default: break;
+  case NNC_OP_TRANSPOSE:
+    emit_transpose(c, n, a, out, u0, u1);
+    return NNC_OK;
+  case NNC_OP_SOFTMAX:
+    emit_softmax(c, n, a, out, u0, u1);
+    return NNC_OK;
+  case NNC_OP_SOFTMAX_XENT:
+    emit_softmax_xent(c, n, a, b, out, u0, u1);
+    return NNC_OK;
+  case NNC_OP_ARGMAX:
+    emit_argmax(c, n, a, out, u0, u1);
+    return NNC_OK;
+  case NNC_OP_ONE_HOT:
+    emit_one_hot(c, n, a, out, u0, u1);
+    return NNC_OK;
+  case NNC_OP_REDUCE:
+    emit_reduce(c, n, a, out, u0, u1);
+    return NNC_OK;
+  default:
+    break;
   }
   return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no emitter for %s", op_name(n->op));
 }

@@ -22,20 +22,24 @@
 #define NV_MAX 2
 
 typedef struct gemm {
-  LLVMValueRef a, b, c;    /* float* */
+  LLVMValueRef a, b, c;       /* float* */
   LLVMValueRef a_row, a_step; /* i64 */
-  LLVMValueRef len;        /* contraction length, i64 */
-  LLVMValueRef b_tile;     /* B as the tiles read it: packed strip, or B itself */
-  LLVMValueRef b_stride;   /* i64: floats between rows of b_tile */
-  int64_t n;               /* columns of B and C */
-  int vw, nv;              /* vector width, vectors per tile row */
+  LLVMValueRef len;           /* contraction length, i64 */
+  LLVMValueRef b_tile;        /* B as the tiles read it: packed strip, or B itself */
+  LLVMValueRef b_stride;      /* i64: floats between rows of b_tile */
+  int64_t n;                  /* columns of B and C */
+  int vw, nv;                 /* vector width, vectors per tile row */
   LLVMTypeRef vec;
   LLVMTypeRef acc_vec, acc_scalar; /* float or double */
   int f64;
 } gemm;
 
-static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(c->b, a, b, ""); }
-static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(c->b, a, b, ""); }
+static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildMul(c->b, a, b, "");
+}
+static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildAdd(c->b, a, b, "");
+}
 
 static LLVMValueRef vec_ptr(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
   LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
@@ -55,7 +59,8 @@ static void vec_store(cg *c, const gemm *g, LLVMValueRef v, LLVMValueRef base, L
 static LLVMValueRef splat(cg *c, const gemm *g, LLVMValueRef x) {
   LLVMValueRef undef = LLVMGetUndef(g->vec);
   LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, undef, LLVMConstNull(LLVMVectorType(c->i32, (unsigned)g->vw)), "");
+  return LLVMBuildShuffleVector(c->b, one, undef,
+                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)g->vw)), "");
 }
 
 static LLVMValueRef fma_call(cg *c, LLVMTypeRef t, const char *name, LLVMValueRef a, LLVMValueRef b,
@@ -72,12 +77,14 @@ static LLVMValueRef fma_call(cg *c, LLVMTypeRef t, const char *name, LLVMValueRe
 static LLVMValueRef vfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
   char name[32];
   snprintf(name, sizeof name, "llvm.fma.v%df%d", g->vw, g->f64 ? 64 : 32);
-  if (g->f64) a = LLVMBuildFPExt(c->b, a, g->acc_vec, ""), b = LLVMBuildFPExt(c->b, b, g->acc_vec, "");
+  if (g->f64)
+    a = LLVMBuildFPExt(c->b, a, g->acc_vec, ""), b = LLVMBuildFPExt(c->b, b, g->acc_vec, "");
   return fma_call(c, g->acc_vec, name, a, b, acc);
 }
 
 static LLVMValueRef sfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
-  if (g->f64) a = LLVMBuildFPExt(c->b, a, g->acc_scalar, ""), b = LLVMBuildFPExt(c->b, b, g->acc_scalar, "");
+  if (g->f64)
+    a = LLVMBuildFPExt(c->b, a, g->acc_scalar, ""), b = LLVMBuildFPExt(c->b, b, g->acc_scalar, "");
   return fma_call(c, g->acc_scalar, g->f64 ? "llvm.fma.f64" : "llvm.fma.f32", a, b, acc);
 }
 
@@ -97,8 +104,8 @@ static LLVMValueRef entry_alloca(cg *c, LLVMTypeRef t) {
 
 /* One tile: rows r0 .. r0+rows-1, columns j0 .. j0 + nv*vw - 1 of C; B read
  * from b_tile at column bj0. */
-static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0, LLVMValueRef bj0,
-                      LLVMValueRef acc[MR][NV_MAX]) {
+static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0,
+                      LLVMValueRef bj0, LLVMValueRef acc[MR][NV_MAX]) {
   for (int r = 0; r < rows; r++)
     for (int v = 0; v < g->nv; v++) LLVMBuildStore(c->b, LLVMConstNull(g->acc_vec), acc[r][v]);
   LLVMValueRef arow[MR];
@@ -107,7 +114,8 @@ static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValue
   cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "p");
   LLVMValueRef brow = iadd(c, imul(c, p.i, g->b_stride), bj0), apos = imul(c, p.i, g->a_step);
   LLVMValueRef bv[NV_MAX];
-  for (int v = 0; v < g->nv; v++) bv[v] = vec_load(c, g, g->b_tile, iadd(c, brow, cg_i64(c, (int64_t)v * g->vw)));
+  for (int v = 0; v < g->nv; v++)
+    bv[v] = vec_load(c, g, g->b_tile, iadd(c, brow, cg_i64(c, (int64_t)v * g->vw)));
   for (int r = 0; r < rows; r++) {
     LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
     for (int v = 0; v < g->nv; v++) {
@@ -119,7 +127,8 @@ static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValue
   for (int r = 0; r < rows; r++) {
     LLVMValueRef crow = iadd(c, imul(c, iadd(c, r0, cg_i64(c, r)), cg_i64(c, g->n)), j0);
     for (int v = 0; v < g->nv; v++)
-      vec_store(c, g, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""), g->vec), g->c, iadd(c, crow, cg_i64(c, (int64_t)v * g->vw)));
+      vec_store(c, g, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""), g->vec), g->c,
+                iadd(c, crow, cg_i64(c, (int64_t)v * g->vw)));
   }
 }
 
@@ -135,7 +144,8 @@ static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t fr
   LLVMValueRef b = cg_load(c, g->b, iadd(c, imul(c, p.i, cg_i64(c, g->n)), j.i));
   LLVMBuildStore(c->b, sfma(c, g, a, b, LLVMBuildLoad2(c->b, g->acc_scalar, acc, "")), acc);
   cg_loop_end(c, &p);
-  cg_store(c, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_scalar, acc, ""), c->f32), g->c, iadd(c, imul(c, r, cg_i64(c, g->n)), j.i));
+  cg_store(c, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_scalar, acc, ""), c->f32), g->c,
+           iadd(c, imul(c, r, cg_i64(c, g->n)), j.i));
   cg_loop_end(c, &j);
 }
 
@@ -144,9 +154,11 @@ static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t fr
 static void emit_pack(cg *c, const gemm *g, LLVMValueRef pack, LLVMValueRef j0, int64_t cols) {
   cg_loop p;
   cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "pack");
-  LLVMValueRef src = iadd(c, imul(c, p.i, cg_i64(c, g->n)), j0), dst = imul(c, p.i, cg_i64(c, cols));
+  LLVMValueRef src = iadd(c, imul(c, p.i, cg_i64(c, g->n)), j0),
+               dst = imul(c, p.i, cg_i64(c, cols));
   for (int64_t v = 0; v < cols / g->vw; v++)
-    vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, cg_i64(c, v * g->vw))), pack, iadd(c, dst, cg_i64(c, v * g->vw)));
+    vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, cg_i64(c, v * g->vw))), pack,
+              iadd(c, dst, cg_i64(c, v * g->vw)));
   cg_loop_end(c, &p);
 }
 
@@ -191,7 +203,8 @@ static void emit_rows(cg *c, gemm *g, LLVMValueRef u0, LLVMValueRef u1, LLVMValu
 #define PACK_MAX_FLOATS (256 * 1024) /* a strip of len x 16 floats on the stack */
 
 void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
-                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0, LLVMValueRef u1) {
+                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0,
+                  LLVMValueRef u1) {
   gemm g;
   memset(&g, 0, sizeof g);
   g.a = a, g.b = b, g.c = out, g.a_row = a_row, g.a_step = a_step, g.len = len, g.n = n;
@@ -212,7 +225,8 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
     /* a fixed-size buffer in the entry block: one per call, no allocation */
     LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
     LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
-    LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, LLVMConstIntGetSExtValue(len) * tile_cols), "pack");
+    LLVMValueRef buf = LLVMBuildArrayAlloca(
+        c->b, c->f32, cg_i64(c, LLVMConstIntGetSExtValue(len) * tile_cols), "pack");
     LLVMSetAlignment(buf, 64);
     LLVMPositionBuilderAtEnd(c->b, here);
     pack = buf;

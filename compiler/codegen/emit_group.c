@@ -50,7 +50,9 @@ static void add_arg(cg *c, int id) {
   c->arg_node[c->n_args++] = id;
 }
 
-static int is_inline_source(const nnc_node *n) { return n->op == NNC_OP_CONST || n->op == NNC_OP_SCALAR; }
+static int is_inline_source(const nnc_node *n) {
+  return n->op == NNC_OP_CONST || n->op == NNC_OP_SCALAR;
+}
 
 static int is_anchor(const nnc_node *n) {
   nnc_op_class k = op_class(n->op);
@@ -81,10 +83,17 @@ static LLVMValueRef operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
   if (a->group == n->group && !is_anchor(a)) return c->value[n->in[k]];
   LLVMValueRef width = cg_i64(c, shape_last(&n->shape)), index = i;
   switch (n->bcast[k]) {
-  case NNC_BCAST_FULL: break;
-  case NNC_BCAST_SCALAR: index = cg_i64(c, 0); break;
-  case NNC_BCAST_LAST: index = LLVMBuildSRem(c->b, i, width, ""); break;
-  case NNC_BCAST_ROW: index = LLVMBuildSDiv(c->b, i, width, ""); break;
+  case NNC_BCAST_FULL:
+    break;
+  case NNC_BCAST_SCALAR:
+    index = cg_i64(c, 0);
+    break;
+  case NNC_BCAST_LAST:
+    index = LLVMBuildSRem(c->b, i, width, "");
+    break;
+  case NNC_BCAST_ROW:
+    index = LLVMBuildSDiv(c->b, i, width, "");
+    break;
   }
   return cg_load(c, cg_buffer(c, n->in[k]), index);
 }
@@ -94,15 +103,30 @@ static int emit_element(cg *c, int id, LLVMValueRef i) {
   const nnc_node *n = &c->g->nodes[id];
   LLVMValueRef v = NULL;
   switch (n->op) {
-  case NNC_OP_UNARY: v = cg_unary(c, (nnc_fn)n->fn, operand(c, n, 0, i), n->attr); break;
-  case NNC_OP_BINARY: v = cg_binary(c, (nnc_binary_fn)n->fn, operand(c, n, 0, i), operand(c, n, 1, i)); break;
+  case NNC_OP_UNARY:
+    v = cg_unary(c, (nnc_fn)n->fn, operand(c, n, 0, i), n->attr);
+    break;
+  case NNC_OP_BINARY:
+    v = cg_binary(c, (nnc_binary_fn)n->fn, operand(c, n, 0, i), operand(c, n, 1, i));
+    break;
   case NNC_OP_BROADCAST:
-  case NNC_OP_RESHAPE: v = operand(c, n, 0, i); break;
-  case NNC_OP_DROPOUT_MASK: v = cg_dropout_mask(c, n->key, n->attr[0], i); break;
-  case NNC_OP_ASSIGN: cg_store(c, operand(c, n, 1, i), cg_buffer(c, n->in[0]), i); return NNC_OK;
-  case NNC_OP_STAT: cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), cg_i64(c, 0)); return NNC_OK;
-  case NNC_OP_OUTPUT: cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), i); return NNC_OK;
-  default: return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s is not elementwise", op_name(n->op));
+  case NNC_OP_RESHAPE:
+    v = operand(c, n, 0, i);
+    break;
+  case NNC_OP_DROPOUT_MASK:
+    v = cg_dropout_mask(c, n->key, n->attr[0], i);
+    break;
+  case NNC_OP_ASSIGN:
+    cg_store(c, operand(c, n, 1, i), cg_buffer(c, n->in[0]), i);
+    return NNC_OK;
+  case NNC_OP_STAT:
+    cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), cg_i64(c, 0));
+    return NNC_OK;
+  case NNC_OP_OUTPUT:
+    cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), i);
+    return NNC_OK;
+  default:
+    return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s is not elementwise", op_name(n->op));
   }
   if (!v) return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no emitter for node %d", id);
   c->value[id] = v;
@@ -130,8 +154,8 @@ static int group_is_serial(const nnc_graph *g, int first) {
 static void thread_share(cg *c, LLVMValueRef units, LLVMValueRef *u0, LLVMValueRef *u1) {
   LLVMBuilderRef b = c->b;
   LLVMValueRef one = cg_i64(c, 1);
-  LLVMValueRef chunk = LLVMBuildSDiv(b, LLVMBuildSub(b, LLVMBuildAdd(b, units, c->nthreads, ""), one, ""),
-                                     c->nthreads, "");
+  LLVMValueRef chunk = LLVMBuildSDiv(
+      b, LLVMBuildSub(b, LLVMBuildAdd(b, units, c->nthreads, ""), one, ""), c->nthreads, "");
   LLVMValueRef start = LLVMBuildMul(b, c->tid, chunk, "");
   LLVMValueRef end = LLVMBuildAdd(b, start, chunk, "");
   *u0 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, units, ""), start, units, "");
@@ -155,8 +179,9 @@ static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
   LLVMSetLinkage(c->fn, LLVMInternalLinkage);
   /* Kept out of line: each kernel is optimized on its own (its noalias
    * arguments intact), which keeps O3 fast; a call per group costs nothing. */
-  LLVMAddAttributeAtIndex(c->fn, (unsigned)LLVMAttributeFunctionIndex,
-                          LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+  LLVMAddAttributeAtIndex(
+      c->fn, (unsigned)LLVMAttributeFunctionIndex,
+      LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 0; k <= c->n_args; k++) {
     c->arg_ptr[k] = LLVMGetParam(c->fn, (unsigned)k);
@@ -186,9 +211,11 @@ static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
   if (has_epilogue) {
     cg_loop l;
     LLVMValueRef scale = cg_i64(c, per_unit);
-    cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""), "elem");
+    cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""),
+                  "elem");
     for (int i = start; i <= last; i++)
-      if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead && emit_element(c, i, l.i))
+      if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead &&
+          emit_element(c, i, l.i))
         return NULL;
     cg_loop_end(c, &l);
   }
@@ -211,7 +238,8 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   LLVMTypeRef pptr = LLVMPointerType(c->ptr, 0);
   LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
   LLVMTypeRef barrier_type = LLVMFunctionType(c->void_t, &i8p, 1, 0);
-  LLVMTypeRef params[8] = {pptr, c->ptr, c->i64, c->i64, c->i64, c->i64, LLVMPointerType(barrier_type, 0), i8p};
+  LLVMTypeRef params[8] = {
+      pptr, c->ptr, c->i64, c->i64, c->i64, c->i64, LLVMPointerType(barrier_type, 0), i8p};
   char name[64];
   snprintf(name, sizeof name, "nnc_%s_step", g->name);
   LLVMValueRef driver = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 8, 0));
@@ -229,7 +257,8 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       continue;
     }
     int grp = g->nodes[i].group, last = i;
-    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0)) last++;
+    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0))
+      last++;
     char fname[96];
     snprintf(fname, sizeof fname, "%s_g%d_%s", g->name, grp, op_name(g->nodes[i].op));
     LLVMValueRef fn = emit_group(c, i, last, fname);

@@ -5,8 +5,12 @@
 
 #include "compiler/codegen/cg.h"
 
-LLVMValueRef cg_f32(cg *c, double v) { return LLVMConstReal(c->f32, (double)(float)v); }
-LLVMValueRef cg_i64(cg *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
+LLVMValueRef cg_f32(cg *c, double v) {
+  return LLVMConstReal(c->f32, (double)(float)v);
+}
+LLVMValueRef cg_i64(cg *c, int64_t v) {
+  return LLVMConstInt(c->i64, (unsigned long long)v, 1);
+}
 
 LLVMValueRef cg_load(cg *c, LLVMValueRef base, LLVMValueRef index) {
   LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
@@ -29,21 +33,33 @@ LLVMValueRef cg_call(cg *c, const char *name, LLVMValueRef *args, int n) {
   return LLVMBuildCall2(c->b, type, fn, args, (unsigned)n, "");
 }
 
-static LLVMValueRef call1(cg *c, const char *name, LLVMValueRef x) { return cg_call(c, name, &x, 1); }
+static LLVMValueRef call1(cg *c, const char *name, LLVMValueRef x) {
+  return cg_call(c, name, &x, 1);
+}
 
 LLVMValueRef cg_select(cg *c, LLVMValueRef cond, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(c->b, cond, a, b, "");
 }
 
-LLVMValueRef cg_bool(cg *c, LLVMValueRef cond) { return LLVMBuildUIToFP(c->b, cond, c->f32, ""); }
+LLVMValueRef cg_bool(cg *c, LLVMValueRef cond) {
+  return LLVMBuildUIToFP(c->b, cond, c->f32, "");
+}
 
 static LLVMValueRef gt(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
 }
-static LLVMValueRef add(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(c->b, a, b, ""); }
-static LLVMValueRef sub(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(c->b, a, b, ""); }
-static LLVMValueRef mul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(c->b, a, b, ""); }
-static LLVMValueRef fdiv(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(c->b, a, b, ""); }
+static LLVMValueRef add(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFAdd(c->b, a, b, "");
+}
+static LLVMValueRef sub(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFSub(c->b, a, b, "");
+}
+static LLVMValueRef mul(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFMul(c->b, a, b, "");
+}
+static LLVMValueRef fdiv(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFDiv(c->b, a, b, "");
+}
 
 static LLVMValueRef sigmoid(cg *c, LLVMValueRef x) {
   LLVMValueRef e = call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, x, ""));
@@ -68,38 +84,62 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
   LLVMValueRef zero = cg_f32(c, 0.0), one = cg_f32(c, 1.0);
   LLVMValueRef positive = gt(c, x, zero);
   switch (fn) {
-  case NNC_FN_NEG: return LLVMBuildFNeg(c->b, x, "");
-  case NNC_FN_EXP: return call1(c, "llvm.exp.f32", x);
-  case NNC_FN_LOG: return call1(c, "llvm.log.f32", x);
-  case NNC_FN_SQRT: return call1(c, "llvm.sqrt.f32", x);
-  case NNC_FN_ABS: return call1(c, "llvm.fabs.f32", x);
-  case NNC_FN_SQUARE: return mul(c, x, x);
-  case NNC_FN_RECIP: return fdiv(c, one, x);
-  case NNC_FN_RELU: return relu(c, x);
-  case NNC_FN_SIGMOID: return sigmoid(c, x);
-  case NNC_FN_TANH: return call1(c, "tanhf", x);
-  case NNC_FN_ELU: return cg_select(c, positive, x, call1(c, "expm1f", x));
+  case NNC_FN_NEG:
+    return LLVMBuildFNeg(c->b, x, "");
+  case NNC_FN_EXP:
+    return call1(c, "llvm.exp.f32", x);
+  case NNC_FN_LOG:
+    return call1(c, "llvm.log.f32", x);
+  case NNC_FN_SQRT:
+    return call1(c, "llvm.sqrt.f32", x);
+  case NNC_FN_ABS:
+    return call1(c, "llvm.fabs.f32", x);
+  case NNC_FN_SQUARE:
+    return mul(c, x, x);
+  case NNC_FN_RECIP:
+    return fdiv(c, one, x);
+  case NNC_FN_RELU:
+    return relu(c, x);
+  case NNC_FN_SIGMOID:
+    return sigmoid(c, x);
+  case NNC_FN_TANH:
+    return call1(c, "tanhf", x);
+  case NNC_FN_ELU:
+    return cg_select(c, positive, x, call1(c, "expm1f", x));
   case NNC_FN_SELU:
     return mul(c, cg_f32(c, SELU_SCALE),
                cg_select(c, positive, x, mul(c, cg_f32(c, SELU_ALPHA), call1(c, "expm1f", x))));
   case NNC_FN_SOFTPLUS: /* log1p(exp(-|x|)) + max(x, 0): no overflow */
-    return add(c, call1(c, "log1pf", call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", x), ""))),
-               relu(c, x));
-  case NNC_FN_SOFTSIGN: return fdiv(c, x, add(c, one, call1(c, "llvm.fabs.f32", x)));
-  case NNC_FN_SWISH: return mul(c, x, sigmoid(c, x));
+    return add(
+        c,
+        call1(c, "log1pf",
+              call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", x), ""))),
+        relu(c, x));
+  case NNC_FN_SOFTSIGN:
+    return fdiv(c, x, add(c, one, call1(c, "llvm.fabs.f32", x)));
+  case NNC_FN_SWISH:
+    return mul(c, x, sigmoid(c, x));
   case NNC_FN_GELU:
     return mul(c, mul(c, cg_f32(c, 0.5), x),
                add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
-  case NNC_FN_LEAKY_RELU: return cg_select(c, positive, x, mul(c, cg_f32(c, attr[0]), x));
-  case NNC_FN_HARD_SIGMOID: return clamp(c, add(c, fdiv(c, x, cg_f32(c, 6.0)), cg_f32(c, 0.5)), 0.0, 1.0);
-  case NNC_FN_CLIP: return clamp(c, x, attr[0], attr[1]);
-  case NNC_FN_NEG_ONE: return cg_f32(c, -1.0);
+  case NNC_FN_LEAKY_RELU:
+    return cg_select(c, positive, x, mul(c, cg_f32(c, attr[0]), x));
+  case NNC_FN_HARD_SIGMOID:
+    return clamp(c, add(c, fdiv(c, x, cg_f32(c, 6.0)), cg_f32(c, 0.5)), 0.0, 1.0);
+  case NNC_FN_CLIP:
+    return clamp(c, x, attr[0], attr[1]);
+  case NNC_FN_NEG_ONE:
+    return cg_f32(c, -1.0);
   case NNC_FN_SIGN:
     return sub(c, cg_bool(c, positive), cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOLT, x, zero, "")));
-  case NNC_FN_TWICE: return mul(c, cg_f32(c, 2.0), x);
-  case NNC_FN_D_SQRT: return fdiv(c, cg_f32(c, 0.5), call1(c, "llvm.sqrt.f32", x));
-  case NNC_FN_D_RECIP: return LLVMBuildFNeg(c->b, fdiv(c, one, mul(c, x, x)), "");
-  case NNC_FN_STEP: return cg_bool(c, positive);
+  case NNC_FN_TWICE:
+    return mul(c, cg_f32(c, 2.0), x);
+  case NNC_FN_D_SQRT:
+    return fdiv(c, cg_f32(c, 0.5), call1(c, "llvm.sqrt.f32", x));
+  case NNC_FN_D_RECIP:
+    return LLVMBuildFNeg(c->b, fdiv(c, one, mul(c, x, x)), "");
+  case NNC_FN_STEP:
+    return cg_bool(c, positive);
   case NNC_FN_D_SIGMOID: {
     LLVMValueRef s = sigmoid(c, x);
     return mul(c, s, sub(c, one, s));
@@ -108,7 +148,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
     LLVMValueRef t = call1(c, "tanhf", x);
     return sub(c, one, mul(c, t, t));
   }
-  case NNC_FN_D_ELU: return cg_select(c, positive, one, call1(c, "llvm.exp.f32", x));
+  case NNC_FN_D_ELU:
+    return cg_select(c, positive, one, call1(c, "llvm.exp.f32", x));
   case NNC_FN_D_SELU:
     return cg_select(c, positive, cg_f32(c, SELU_SCALE),
                      mul(c, cg_f32(c, SELU_SCALE * SELU_ALPHA), call1(c, "llvm.exp.f32", x)));
@@ -121,12 +162,14 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
     return add(c, s, mul(c, mul(c, x, s), sub(c, one, s)));
   }
   case NNC_FN_D_GELU: {
-    LLVMValueRef cdf = mul(c, cg_f32(c, 0.5), add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
+    LLVMValueRef cdf =
+        mul(c, cg_f32(c, 0.5), add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
     LLVMValueRef pdf = mul(c, cg_f32(c, 0.3989422804014327),
                            call1(c, "llvm.exp.f32", mul(c, cg_f32(c, -0.5), mul(c, x, x))));
     return add(c, cdf, mul(c, x, pdf));
   }
-  case NNC_FN_D_LEAKY_RELU: return cg_select(c, positive, one, cg_f32(c, attr[0]));
+  case NNC_FN_D_LEAKY_RELU:
+    return cg_select(c, positive, one, cg_f32(c, attr[0]));
   case NNC_FN_D_HARD_SIGMOID: {
     LLVMValueRef inside = LLVMBuildAnd(c->b, gt(c, x, cg_f32(c, -3.0)),
                                        LLVMBuildFCmp(c->b, LLVMRealOLT, x, cg_f32(c, 3.0), ""), "");
@@ -147,22 +190,32 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
 
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b) {
   switch (fn) {
-  case NNC_BIN_ADD: return add(c, a, b);
-  case NNC_BIN_SUB: return sub(c, a, b);
-  case NNC_BIN_MUL: return mul(c, a, b);
-  case NNC_BIN_DIV: return fdiv(c, a, b);
-  case NNC_BIN_MAX: return cg_select(c, gt(c, a, b), a, b);
-  case NNC_BIN_MIN: return cg_select(c, gt(c, b, a), a, b);
-  case NNC_BIN_GT: return cg_bool(c, gt(c, a, b));
-  case NNC_BIN_EQ: return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOEQ, a, b, ""));
-  case NNC_BIN_NE: return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealUNE, a, b, ""));
+  case NNC_BIN_ADD:
+    return add(c, a, b);
+  case NNC_BIN_SUB:
+    return sub(c, a, b);
+  case NNC_BIN_MUL:
+    return mul(c, a, b);
+  case NNC_BIN_DIV:
+    return fdiv(c, a, b);
+  case NNC_BIN_MAX:
+    return cg_select(c, gt(c, a, b), a, b);
+  case NNC_BIN_MIN:
+    return cg_select(c, gt(c, b, a), a, b);
+  case NNC_BIN_GT:
+    return cg_bool(c, gt(c, a, b));
+  case NNC_BIN_EQ:
+    return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOEQ, a, b, ""));
+  case NNC_BIN_NE:
+    return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealUNE, a, b, ""));
   case NNC_BIN_POW: {
     LLVMValueRef args[2] = {a, b};
     return cg_call(c, "llvm.pow.f32", args, 2);
   }
   case NNC_BIN_BCE_LOGITS: { /* max(z,0) - z*y + log1p(exp(-|z|)), as TF computes it */
     LLVMValueRef neg_abs = LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", a), "");
-    return add(c, sub(c, relu(c, a), mul(c, a, b)), call1(c, "log1pf", call1(c, "llvm.exp.f32", neg_abs)));
+    return add(c, sub(c, relu(c, a), mul(c, a, b)),
+               call1(c, "log1pf", call1(c, "llvm.exp.f32", neg_abs)));
   }
   case NNC_BIN_COUNT:
     break;
@@ -185,7 +238,8 @@ LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef inde
   LLVMValueRef k = LLVMBuildXor(b, LLVMConstInt(c->i64, key, 0), mix64(c, c->rng), "");
   LLVMValueRef z = mix64(c, LLVMBuildAdd(b, mix64(c, k), index, ""));
   LLVMValueRef bits = LLVMBuildLShr(b, z, cg_i64(c, 40), "");
-  LLVMValueRef u = LLVMBuildFMul(b, LLVMBuildUIToFP(b, bits, c->f32, ""), cg_f32(c, 1.0 / 16777216.0), "");
+  LLVMValueRef u =
+      LLVMBuildFMul(b, LLVMBuildUIToFP(b, bits, c->f32, ""), cg_f32(c, 1.0 / 16777216.0), "");
   LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, u, cg_f32(c, rate), "");
   return cg_select(c, keep, cg_f32(c, 1.0 / (1.0 - rate)), cg_f32(c, 0.0));
 }

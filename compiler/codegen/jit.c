@@ -89,8 +89,8 @@ static int write_ir(LLVMModuleRef mod, const char *path, nnc_status *st) {
   return rc;
 }
 
-static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *const *graphs, int n,
-                        const nnc_program *prog, int accumulate_f64, nnc_status *st) {
+static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *const *graphs,
+                        int n, const nnc_program *prog, int accumulate_f64, nnc_status *st) {
   cg c;
   memset(&c, 0, sizeof c);
   c.ctx = ctx;
@@ -139,7 +139,8 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
                     const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
                     nnc_status *st) {
   pthread_once(&llvm_once, llvm_init);
-  if (!llvm_ready) return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
+  if (!llvm_ready)
+    return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
   *jit_out = NULL;
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
@@ -166,8 +167,8 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   }
   LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(jit->lljit);
   LLVMOrcDefinitionGeneratorRef gen;
-  err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit->lljit),
-                                                             NULL, NULL);
+  err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &gen, LLVMOrcLLJITGetGlobalPrefix(jit->lljit), NULL, NULL);
   if (err) {
     rc = llvm_error(st, err, "JIT symbol resolution");
     goto fail;

@@ -5,7 +5,8 @@
 #include "compiler/graph/graph.h"
 
 static const char *const phase_names[] = {"any", "train", "infer"};
-static const char *const region_names[] = {"x", "y", "out", "params", "slots", "stats", "fixed", "batch"};
+static const char *const region_names[] = {"x",     "y",     "out",   "params",
+                                           "slots", "stats", "fixed", "batch"};
 static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
@@ -14,11 +15,20 @@ static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
 static void node_op_text(const nnc_node *n, char *buf, size_t size) {
   const char *fn = NULL;
   switch (n->op) {
-  case NNC_OP_UNARY: fn = fn_name((nnc_fn)n->fn); break;
-  case NNC_OP_BINARY: fn = binary_fn_name((nnc_binary_fn)n->fn); break;
-  case NNC_OP_REDUCE: fn = reduce_names[n->fn]; break;
-  case NNC_OP_LOSS: fn = loss_names[n->fn]; break;
-  default: break;
+  case NNC_OP_UNARY:
+    fn = fn_name((nnc_fn)n->fn);
+    break;
+  case NNC_OP_BINARY:
+    fn = binary_fn_name((nnc_binary_fn)n->fn);
+    break;
+  case NNC_OP_REDUCE:
+    fn = reduce_names[n->fn];
+    break;
+  case NNC_OP_LOSS:
+    fn = loss_names[n->fn];
+    break;
+  default:
+    break;
   }
   if (fn)
     snprintf(buf, size, "%s.%s", op_name(n->op), fn);
@@ -29,22 +39,35 @@ static void node_op_text(const nnc_node *n, char *buf, size_t size) {
 static void node_attr_text(const nnc_node *n, char *buf, size_t size) {
   buf[0] = '\0';
   switch (n->op) {
-  case NNC_OP_CONST: snprintf(buf, size, " value=%.9g", n->attr[0]); break;
+  case NNC_OP_CONST:
+    snprintf(buf, size, " value=%.9g", n->attr[0]);
+    break;
   case NNC_OP_DROPOUT:
-  case NNC_OP_DROPOUT_MASK: snprintf(buf, size, " rate=%.9g", n->attr[0]); break;
+  case NNC_OP_DROPOUT_MASK:
+    snprintf(buf, size, " rate=%.9g", n->attr[0]);
+    break;
   case NNC_OP_SCALAR: {
     static const char *const names[] = {"lr", "t", "batch"};
     snprintf(buf, size, " %s", names[n->iattr[0]]);
     break;
   }
-  case NNC_OP_MATMUL: if (n->iattr[0]) snprintf(buf, size, " transpose_a"); break;
-  case NNC_OP_STAT: snprintf(buf, size, " stat=%lld", (long long)n->iattr[0]); break;
-  case NNC_OP_ONE_HOT: snprintf(buf, size, " depth=%lld", (long long)n->iattr[0]); break;
+  case NNC_OP_MATMUL:
+    if (n->iattr[0]) snprintf(buf, size, " transpose_a");
+    break;
+  case NNC_OP_STAT:
+    snprintf(buf, size, " stat=%lld", (long long)n->iattr[0]);
+    break;
+  case NNC_OP_ONE_HOT:
+    snprintf(buf, size, " depth=%lld", (long long)n->iattr[0]);
+    break;
   case NNC_OP_UNARY:
     if (n->fn == NNC_FN_CLIP) snprintf(buf, size, " lo=%.9g hi=%.9g", n->attr[0], n->attr[1]);
     break;
-  case NNC_OP_LOSS: if (n->attr[0] != 0) snprintf(buf, size, " from_logits"); break;
-  default: break;
+  case NNC_OP_LOSS:
+    if (n->attr[0] != 0) snprintf(buf, size, " from_logits");
+    break;
+  default:
+    break;
   }
 }
 
@@ -80,9 +103,8 @@ void graph_dump_dot(const nnc_graph *g, FILE *f) {
     char op[48], shape[64];
     node_op_text(n, op, sizeof op);
     shape_format(&n->shape, shape, sizeof shape);
-    fprintf(f, "  n%d [label=\"%%%d %s\\n%s %s%s%s\"%s];\n", i, i, op, shape,
-            phase_names[n->phase], n->label[0] ? "\\n" : "", n->label,
-            n->phase == NNC_PHASE_TRAIN ? ", color=red" : "");
+    fprintf(f, "  n%d [label=\"%%%d %s\\n%s %s%s%s\"%s];\n", i, i, op, shape, phase_names[n->phase],
+            n->label[0] ? "\\n" : "", n->label, n->phase == NNC_PHASE_TRAIN ? ", color=red" : "");
     for (int k = 0; k < n->n_in; k++) fprintf(f, "  n%d -> n%d;\n", n->in[k], i);
   }
   fprintf(f, "}\n");

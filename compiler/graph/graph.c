@@ -30,11 +30,21 @@ _Static_assert(sizeof fn_table / sizeof fn_table[0] == NNC_FN_COUNT, "unary.def 
 static const char *const binary_names[NNC_BIN_COUNT] = {
     "add", "sub", "mul", "div", "max", "min", "gt", "eq", "ne", "pow", "bce_logits"};
 
-const char *op_name(nnc_op op) { return op_table[op].name; }
-nnc_op_class op_class(nnc_op op) { return op_table[op].cls; }
-int op_arity(nnc_op op) { return op_table[op].arity; }
-const char *fn_name(nnc_fn fn) { return fn >= 0 && fn < NNC_FN_COUNT ? fn_table[fn].name : "?"; }
-nnc_fn fn_derivative(nnc_fn fn) { return fn_table[fn].deriv; }
+const char *op_name(nnc_op op) {
+  return op_table[op].name;
+}
+nnc_op_class op_class(nnc_op op) {
+  return op_table[op].cls;
+}
+int op_arity(nnc_op op) {
+  return op_table[op].arity;
+}
+const char *fn_name(nnc_fn fn) {
+  return fn >= 0 && fn < NNC_FN_COUNT ? fn_table[fn].name : "?";
+}
+nnc_fn fn_derivative(nnc_fn fn) {
+  return fn_table[fn].deriv;
+}
 const char *binary_fn_name(nnc_binary_fn fn) {
   return fn >= 0 && fn < NNC_BIN_COUNT ? binary_names[fn] : "?";
 }
@@ -51,7 +61,9 @@ nnc_shape shape_make(int batched, int rank, const int64_t *dims) {
   return s;
 }
 
-nnc_shape shape_scalar(void) { return shape_make(0, 0, NULL); }
+nnc_shape shape_scalar(void) {
+  return shape_make(0, 0, NULL);
+}
 
 int shape_equal(const nnc_shape *a, const nnc_shape *b) {
   if (a->rank != b->rank || a->batched != b->batched) return 0;
@@ -87,12 +99,15 @@ void shape_format_keras(const nnc_shape *s, char *buf, size_t n) {
     if (i == 0 && s->batched)
       used += (size_t)snprintf(buf + used, n - used, "None");
     else
-      used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)s->dims[i]);
+      used +=
+          (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)s->dims[i]);
   }
   if (used < n) snprintf(buf + used, n - used, s->rank == 1 ? ",)" : ")");
 }
 
-static int is_scalar_like(const nnc_shape *s) { return !s->batched && shape_inner(s) == 1; }
+static int is_scalar_like(const nnc_shape *s) {
+  return !s->batched && shape_inner(s) == 1;
+}
 
 static nnc_shape with_last(nnc_shape s, int64_t last) {
   if (s.rank == 0 || (s.batched && s.rank == 1)) {
@@ -175,7 +190,8 @@ int graph_infer_shape(nnc_graph *g, int id, nnc_status *st) {
     return NNC_OK;
   case NNC_OP_MATMUL:
     if (n->iattr[0]) { /* a^T @ b, contracting over all rows */
-      if (a->batched != b->batched || shape_inner(a) / shape_last(a) != shape_inner(b) / shape_last(b))
+      if (a->batched != b->batched ||
+          shape_inner(a) / shape_last(a) != shape_inner(b) / shape_last(b))
         return shape_error(g, id, st, "transposed product needs matching rows");
       int64_t d[2] = {shape_last(a), shape_last(b)};
       n->shape = shape_make(0, 2, d);
@@ -382,7 +398,8 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st) {
     for (int k = 0; k < n->n_in; k++) {
       int a = n->in[k];
       if (a < 0 || a >= i)
-        return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses %d out of order", after, i, a);
+        return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses %d out of order", after, i,
+                        a);
       if (g->nodes[a].dead)
         return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses dead node %d", after, i, a);
     }

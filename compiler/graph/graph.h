@@ -69,9 +69,9 @@ typedef enum nnc_phase { NNC_PHASE_ANY, NNC_PHASE_TRAIN, NNC_PHASE_INFER } nnc_p
 
 /* Runtime scalars: arguments of every step, so no value here recompiles. */
 typedef enum nnc_scalar {
-  NNC_SCALAR_LR,        /* learning rate of this step */
-  NNC_SCALAR_T,         /* optimizer step t = iterations + 1, as float */
-  NNC_SCALAR_BATCH,     /* rows in this batch, as float */
+  NNC_SCALAR_LR,    /* learning rate of this step */
+  NNC_SCALAR_T,     /* optimizer step t = iterations + 1, as float */
+  NNC_SCALAR_BATCH, /* rows in this batch, as float */
   NNC_SCALAR_COUNT
 } nnc_scalar;
 
@@ -90,8 +90,8 @@ typedef enum nnc_region {
 
 typedef struct nnc_shape {
   int rank;
-  int batched;                 /* dims[0] is the symbolic batch dimension */
-  int64_t dims[NNC_MAX_RANK];  /* dims[0] is -1 when batched */
+  int batched;                /* dims[0] is the symbolic batch dimension */
+  int64_t dims[NNC_MAX_RANK]; /* dims[0] is -1 when batched */
 } nnc_shape;
 
 enum {
@@ -106,25 +106,25 @@ typedef struct nnc_node {
   nnc_bcast bcast[3];
   nnc_shape shape;
   nnc_phase phase;
-  int fn;            /* nnc_fn, nnc_binary_fn, nnc_reduce_fn or nnc_loss_kind */
+  int fn; /* nnc_fn, nnc_binary_fn, nnc_reduce_fn or nnc_loss_kind */
   double attr[2];
   int64_t iattr[2];
-  uint64_t key;      /* random stream key (dropout) */
+  uint64_t key; /* random stream key (dropout) */
   unsigned flags;
-  char label[96];    /* where it came from: "dense_1/kernel", "dense/matmul" */
+  char label[96]; /* where it came from: "dense_1/kernel", "dense/matmul" */
   /* filled by passes */
   int dead;
-  int group;         /* fusion group, -1 before fusion */
-  int region;        /* nnc_region of its buffer, -1 if none (fused away) */
-  int64_t offset;    /* in floats (per row for NNC_REGION_BATCH) */
+  int group;      /* fusion group, -1 before fusion */
+  int region;     /* nnc_region of its buffer, -1 if none (fused away) */
+  int64_t offset; /* in floats (per row for NNC_REGION_BATCH) */
 } nnc_node;
 
 typedef struct nnc_graph {
   char name[16]; /* "train", "test", "predict" */
   int n, cap;
   nnc_node *nodes;
-  int loss;      /* the scalar batch loss, or -1 */
-  int n_groups;  /* after fusion */
+  int loss;                                   /* the scalar batch loss, or -1 */
+  int n_groups;                               /* after fusion */
   int64_t fixed_floats, batch_floats_per_row; /* after planning */
 } nnc_graph;
 
@@ -139,7 +139,7 @@ typedef struct nnc_param_info {
 
 typedef struct nnc_slot_info {
   char name[NNC_NAME_MAX * 2 + 16]; /* "<param>/m" */
-  int64_t count, offset; /* optimizer slots start at zero (Keras 3) */
+  int64_t count, offset;            /* optimizer slots start at zero (Keras 3) */
 } nnc_slot_info;
 
 typedef enum nnc_stat_kind {
@@ -211,7 +211,7 @@ nnc_shape shape_scalar(void);
 int shape_equal(const nnc_shape *a, const nnc_shape *b);
 int64_t shape_inner(const nnc_shape *s); /* elements per row if batched, else all */
 int64_t shape_last(const nnc_shape *s);
-void shape_format(const nnc_shape *s, char *buf, size_t n); /* "[B,784]" */
+void shape_format(const nnc_shape *s, char *buf, size_t n);       /* "[B,784]" */
 void shape_format_keras(const nnc_shape *s, char *buf, size_t n); /* "(None, 784)" */
 
 const char *op_name(nnc_op op);

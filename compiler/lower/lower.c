@@ -58,13 +58,20 @@ static void set_label(nnc_graph *g, int id, const char *layer, const char *what)
 
 int lower_activation(nnc_graph *g, int x, nnc_activation act, const char *layer, nnc_status *st) {
   static const int unary_of[NNC_ACT_COUNT] = {
-      [NNC_ACT_LINEAR] = -1,         [NNC_ACT_RELU] = NNC_FN_RELU,
-      [NNC_ACT_SIGMOID] = NNC_FN_SIGMOID, [NNC_ACT_TANH] = NNC_FN_TANH,
-      [NNC_ACT_SOFTMAX] = -1,        [NNC_ACT_ELU] = NNC_FN_ELU,
-      [NNC_ACT_SELU] = NNC_FN_SELU,  [NNC_ACT_SOFTPLUS] = NNC_FN_SOFTPLUS,
-      [NNC_ACT_SOFTSIGN] = NNC_FN_SOFTSIGN, [NNC_ACT_SWISH] = NNC_FN_SWISH,
-      [NNC_ACT_GELU] = NNC_FN_GELU,  [NNC_ACT_LEAKY_RELU] = NNC_FN_LEAKY_RELU,
-      [NNC_ACT_EXPONENTIAL] = NNC_FN_EXP, [NNC_ACT_HARD_SIGMOID] = NNC_FN_HARD_SIGMOID,
+      [NNC_ACT_LINEAR] = -1,
+      [NNC_ACT_RELU] = NNC_FN_RELU,
+      [NNC_ACT_SIGMOID] = NNC_FN_SIGMOID,
+      [NNC_ACT_TANH] = NNC_FN_TANH,
+      [NNC_ACT_SOFTMAX] = -1,
+      [NNC_ACT_ELU] = NNC_FN_ELU,
+      [NNC_ACT_SELU] = NNC_FN_SELU,
+      [NNC_ACT_SOFTPLUS] = NNC_FN_SOFTPLUS,
+      [NNC_ACT_SOFTSIGN] = NNC_FN_SOFTSIGN,
+      [NNC_ACT_SWISH] = NNC_FN_SWISH,
+      [NNC_ACT_GELU] = NNC_FN_GELU,
+      [NNC_ACT_LEAKY_RELU] = NNC_FN_LEAKY_RELU,
+      [NNC_ACT_EXPONENTIAL] = NNC_FN_EXP,
+      [NNC_ACT_HARD_SIGMOID] = NNC_FN_HARD_SIGMOID,
   };
   int y;
   if (act == NNC_ACT_LINEAR) return x;
@@ -87,8 +94,8 @@ static int shape_mismatch(const nnc_spec *spec, const char *path, const nnc_spec
   d.dims[0] = -1;
   for (int i = 0; i < declared->rank; i++) d.dims[i + 1] = declared->dims[i];
   shape_format(&d, want, sizeof want);
-  return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: declared input shape %s does not match %s", spec->source,
-                  path, want, got);
+  return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: declared input shape %s does not match %s",
+                  spec->source, path, want, got);
 }
 
 static int spec_shape_matches(const nnc_spec_shape *s, const nnc_shape *actual) {
@@ -141,7 +148,8 @@ static int lower_layer(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_laye
     return lower_dense(l, layer, x, st);
   case NNC_LAYER_ACTIVATION:
     y = lower_activation(g, x, layer->activation, layer->name, st);
-    if (y >= 0 && add_layer_info(&l->prog, layer, "Activation", g->nodes[y].shape, 0, st)) return -1;
+    if (y >= 0 && add_layer_info(&l->prog, layer, "Activation", g->nodes[y].shape, 0, st))
+      return -1;
     return y;
   case NNC_LAYER_DROPOUT:
     y = graph_add(g, NNC_OP_DROPOUT, 0, &x, 1, st);
@@ -192,13 +200,14 @@ static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_
     if (x_inner && x_inner->rank > 0 && !spec_shape_matches(x_inner, out)) {
       char want[64];
       shape_format(out, want, sizeof want);
-    {
-      nnc_shape got = batched_from(x_inner);
-      char have[64];
-      shape_format(&got, have, sizeof have);
-      return nnc_fail(st, NNC_ERR_DATA, "%s: %s: the model expects inputs of shape %s, the data is %s",
-                      spec->source, layer->path, want, have);
-    }
+      {
+        nnc_shape got = batched_from(x_inner);
+        char have[64];
+        shape_format(&got, have, sizeof have);
+        return nnc_fail(st, NNC_ERR_DATA,
+                        "%s: %s: the model expects inputs of shape %s, the data is %s",
+                        spec->source, layer->path, want, have);
+      }
     }
     return NNC_OK;
   }

@@ -16,9 +16,9 @@
 typedef struct nnc_lowered {
   nnc_program prog;
   nnc_graph forward;
-  int x, y;    /* INPUT nodes */
-  int y_pred;  /* the model output (after its activation) */
-  int loss;    /* scalar batch loss (-1 without a compile config) */
+  int x, y;   /* INPUT nodes */
+  int y_pred; /* the model output (after its activation) */
+  int loss;   /* scalar batch loss (-1 without a compile config) */
 } nnc_lowered;
 
 /* x_inner / y_inner: per-sample shapes of the data; NULL when unknown (a

@@ -97,9 +97,10 @@ static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, nnc_metric_kin
     int pred = graph_binary(g, NNC_BIN_GT, yp, thr, st);
     int pos = graph_binary(g, NNC_BIN_NE, y, zero, st);
     int tp = graph_reduce(g, NNC_RED_ALL, graph_binary(g, NNC_BIN_MUL, pred, pos, st), st);
-    int other = kind == NNC_METRIC_PRECISION
-                    ? graph_binary(g, NNC_BIN_MUL, pred, graph_binary(g, NNC_BIN_SUB, one, pos, st), st)
-                    : graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_SUB, one, pred, st), pos, st);
+    int other =
+        kind == NNC_METRIC_PRECISION
+            ? graph_binary(g, NNC_BIN_MUL, pred, graph_binary(g, NNC_BIN_SUB, one, pos, st), st)
+            : graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_SUB, one, pred, st), pos, st);
     int second = graph_reduce(g, NNC_RED_ALL, other, st);
     if (tp < 0 || second < 0) return -1;
     info->result = kind == NNC_METRIC_PRECISION ? NNC_RESULT_PRECISION : NNC_RESULT_RECALL;
@@ -140,10 +141,11 @@ static int label_shape(const nnc_lowered *l, const nnc_spec *spec, const nnc_spe
   if (n != shape_inner(&o)) {
     char want[64];
     shape_format(&l->prog.out_shape, want, sizeof want);
-    return nnc_fail(st, NNC_ERR_DATA,
-                    "%s: the targets have %lld values per sample but the model output %s needs %lld%s",
-                    spec->source, (long long)n, want, (long long)shape_inner(&o),
-                    sparse ? " (one integer class per position for a sparse loss)" : "");
+    return nnc_fail(
+        st, NNC_ERR_DATA,
+        "%s: the targets have %lld values per sample but the model output %s needs %lld%s",
+        spec->source, (long long)n, want, (long long)shape_inner(&o),
+        sparse ? " (one integer class per position for a sparse loss)" : "");
   }
   return NNC_OK;
 }
@@ -175,7 +177,8 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_
 
   for (int i = 0; i < c->n_metrics; i++) {
     nnc_metric_kind kind = c->metrics[i].kind;
-    if (kind == NNC_METRIC_ACCURACY) kind = resolve_accuracy(&l->prog.out_shape, y_inner, c->loss.kind);
+    if (kind == NNC_METRIC_ACCURACY)
+      kind = resolve_accuracy(&l->prog.out_shape, y_inner, c->loss.kind);
     if (lower_metric(l, &c->metrics[i], kind, l->y, st)) return st->code;
   }
   return NNC_OK;

@@ -6,7 +6,9 @@
 
 /* Keras's epsilon, and 1 - epsilon as float32 computes it. */
 #define KERAS_EPSILON 1e-7
-static double one_minus_epsilon(void) { return (double)(1.0f - (float)KERAS_EPSILON); }
+static double one_minus_epsilon(void) {
+  return (double)(1.0f - (float)KERAS_EPSILON);
+}
 
 static int mean_last(nnc_graph *g, int x, nnc_status *st) {
   int64_t c = shape_last(&g->nodes[x].shape);
@@ -28,7 +30,8 @@ static int expand_loss(nnc_graph *g, const nnc_node *node, int p, int y, nnc_sta
   int from_logits = node->attr[0] != 0.0;
   switch ((nnc_loss_kind)node->fn) {
   case NNC_LOSS_MSE:
-    return mean_last(g, graph_unary(g, NNC_FN_SQUARE, graph_binary(g, NNC_BIN_SUB, y, p, st), st), st);
+    return mean_last(g, graph_unary(g, NNC_FN_SQUARE, graph_binary(g, NNC_BIN_SUB, y, p, st), st),
+                     st);
   case NNC_LOSS_MAE:
     return mean_last(g, graph_unary(g, NNC_FN_ABS, graph_binary(g, NNC_BIN_SUB, y, p, st), st), st);
   case NNC_LOSS_BCE:
@@ -36,11 +39,11 @@ static int expand_loss(nnc_graph *g, const nnc_node *node, int p, int y, nnc_sta
     {
       int q = clip_probability(g, p, st), one = graph_const(g, 1.0, st);
       int pos = graph_binary(g, NNC_BIN_MUL, y, graph_unary(g, NNC_FN_LOG, q, st), st);
-      int neg = graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_SUB, one, y, st),
-                             graph_unary(g, NNC_FN_LOG, graph_binary(g, NNC_BIN_SUB, one, q, st), st),
-                             st);
-      return mean_last(g, graph_unary(g, NNC_FN_NEG, graph_binary(g, NNC_BIN_ADD, pos, neg, st), st),
-                       st);
+      int neg = graph_binary(
+          g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_SUB, one, y, st),
+          graph_unary(g, NNC_FN_LOG, graph_binary(g, NNC_BIN_SUB, one, q, st), st), st);
+      return mean_last(
+          g, graph_unary(g, NNC_FN_NEG, graph_binary(g, NNC_BIN_ADD, pos, neg, st), st), st);
     }
   case NNC_LOSS_CCE:
   case NNC_LOSS_SCCE: {

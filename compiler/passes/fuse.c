@@ -9,7 +9,9 @@
 #include "compiler/passes/passes.h"
 #include "runtime/base/base.h"
 
-static int is_source(const nnc_node *n) { return op_class(n->op) == NNC_CLASS_SOURCE; }
+static int is_source(const nnc_node *n) {
+  return op_class(n->op) == NNC_CLASS_SOURCE;
+}
 
 static int is_elementwise(const nnc_node *n) {
   nnc_op_class c = op_class(n->op);

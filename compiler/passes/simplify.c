@@ -15,12 +15,23 @@ static int is_const(const nnc_graph *g, int id, double value) {
 
 static int fold_binary(nnc_binary_fn fn, float a, float b, float *out) {
   switch (fn) {
-  case NNC_BIN_ADD: *out = a + b; return 1;
-  case NNC_BIN_SUB: *out = a - b; return 1;
-  case NNC_BIN_MUL: *out = a * b; return 1;
-  case NNC_BIN_DIV: *out = a / b; return 1;
-  case NNC_BIN_POW: *out = powf(a, b); return 1;
-  default: return 0;
+  case NNC_BIN_ADD:
+    *out = a + b;
+    return 1;
+  case NNC_BIN_SUB:
+    *out = a - b;
+    return 1;
+  case NNC_BIN_MUL:
+    *out = a * b;
+    return 1;
+  case NNC_BIN_DIV:
+    *out = a / b;
+    return 1;
+  case NNC_BIN_POW:
+    *out = powf(a, b);
+    return 1;
+  default:
+    return 0;
   }
 }
 
@@ -39,7 +50,8 @@ static int fold_node(nnc_graph *dst, const nnc_node *node, const int *map, void 
       fold_binary((nnc_binary_fn)node->fn, (float)na->attr[0], (float)nb->attr[0], &v))
     return graph_const(dst, (double)v, st);
   /* identities that keep the other operand's shape */
-  int keeps_b = shape_equal(&node->shape, &nb->shape), keeps_a = shape_equal(&node->shape, &na->shape);
+  int keeps_b = shape_equal(&node->shape, &nb->shape),
+      keeps_a = shape_equal(&node->shape, &na->shape);
   switch (node->fn) {
   case NNC_BIN_MUL:
     if (is_const(dst, b, 1.0) && keeps_a) return a;
@@ -72,7 +84,8 @@ static int cse_candidate(const nnc_node *n) {
 static int nodes_equal(const nnc_node *a, const nnc_node *b) {
   if (a->op != b->op || a->fn != b->fn || a->n_in != b->n_in || a->key != b->key) return 0;
   if (!shape_equal(&a->shape, &b->shape)) return 0;
-  if (memcmp(a->attr, b->attr, sizeof a->attr) || memcmp(a->iattr, b->iattr, sizeof a->iattr)) return 0;
+  if (memcmp(a->attr, b->attr, sizeof a->attr) || memcmp(a->iattr, b->iattr, sizeof a->iattr))
+    return 0;
   for (int k = 0; k < a->n_in; k++)
     if (a->in[k] != b->in[k] || a->bcast[k] != b->bcast[k]) return 0;
   return (a->flags & NNC_NODE_UPDATE) == (b->flags & NNC_NODE_UPDATE);

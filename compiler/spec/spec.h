@@ -28,8 +28,8 @@ typedef enum nnc_activation {
   NNC_ACT_SELU,
   NNC_ACT_SOFTPLUS,
   NNC_ACT_SOFTSIGN,
-  NNC_ACT_SWISH, /* also "silu" */
-  NNC_ACT_GELU,  /* exact erf form */
+  NNC_ACT_SWISH,      /* also "silu" */
+  NNC_ACT_GELU,       /* exact erf form */
   NNC_ACT_LEAKY_RELU, /* slope 0.2 for the activation string */
   NNC_ACT_EXPONENTIAL,
   NNC_ACT_HARD_SIGMOID, /* Keras 3: clip(x/6 + 1/2, 0, 1) */
@@ -39,11 +39,11 @@ typedef enum nnc_activation {
 typedef enum nnc_init_kind {
   NNC_INIT_ZEROS,
   NNC_INIT_ONES,
-  NNC_INIT_CONSTANT,        /* value */
-  NNC_INIT_RANDOM_UNIFORM,  /* minval, maxval */
-  NNC_INIT_RANDOM_NORMAL,   /* mean, stddev */
-  NNC_INIT_TRUNCATED_NORMAL,/* mean, stddev; redrawn beyond 2 stddev */
-  NNC_INIT_VARIANCE_SCALING /* scale, mode, distribution: glorot/he/lecun map here */
+  NNC_INIT_CONSTANT,         /* value */
+  NNC_INIT_RANDOM_UNIFORM,   /* minval, maxval */
+  NNC_INIT_RANDOM_NORMAL,    /* mean, stddev */
+  NNC_INIT_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
+  NNC_INIT_VARIANCE_SCALING  /* scale, mode, distribution: glorot/he/lecun map here */
 } nnc_init_kind;
 
 typedef enum nnc_fan_mode { NNC_FAN_IN, NNC_FAN_OUT, NNC_FAN_AVG } nnc_fan_mode;
@@ -111,14 +111,14 @@ typedef enum nnc_optimizer_kind { NNC_OPT_SGD, NNC_OPT_RMSPROP, NNC_OPT_ADAM } n
 
 typedef struct nnc_spec_optimizer {
   nnc_optimizer_kind kind;
-  double learning_rate; /* Keras 3 defaults: SGD 0.01, RMSprop 0.001, Adam 0.001 */
-  double momentum;      /* SGD, RMSprop (default 0) */
-  int nesterov;         /* SGD */
-  double rho;           /* RMSprop 0.9 */
-  double epsilon;       /* RMSprop, Adam: 1e-7 */
-  int centered;         /* RMSprop */
-  double beta_1, beta_2;/* Adam 0.9, 0.999 */
-  int amsgrad;          /* Adam */
+  double learning_rate;  /* Keras 3 defaults: SGD 0.01, RMSprop 0.001, Adam 0.001 */
+  double momentum;       /* SGD, RMSprop (default 0) */
+  int nesterov;          /* SGD */
+  double rho;            /* RMSprop 0.9 */
+  double epsilon;        /* RMSprop, Adam: 1e-7 */
+  int centered;          /* RMSprop */
+  double beta_1, beta_2; /* Adam 0.9, 0.999 */
+  int amsgrad;           /* Adam */
 } nnc_spec_optimizer;
 
 typedef enum nnc_loss_kind {
@@ -160,15 +160,19 @@ typedef struct nnc_spec_compile {
   nnc_spec_metric metrics[NNC_MAX_METRICS];
 } nnc_spec_compile;
 
-typedef enum nnc_spec_format { NNC_FORMAT_KERAS3, NNC_FORMAT_KERAS2, NNC_FORMAT_TFJS } nnc_spec_format;
+typedef enum nnc_spec_format {
+  NNC_FORMAT_KERAS3,
+  NNC_FORMAT_KERAS2,
+  NNC_FORMAT_TFJS
+} nnc_spec_format;
 
 typedef struct nnc_spec {
   char source[NNC_PATH_MAX]; /* file name (or "<string>") used in messages */
   nnc_spec_format format;
-  char name[NNC_NAME_MAX];   /* model name */
-  int functional;            /* 1 for a Functional (single chain) model */
+  char name[NNC_NAME_MAX]; /* model name */
+  int functional;          /* 1 for a Functional (single chain) model */
   int n_layers;
-  nnc_spec_layer *layers;    /* execution order; InputLayer first if present */
+  nnc_spec_layer *layers; /* execution order; InputLayer first if present */
   nnc_spec_compile compile;
 } nnc_spec;
 

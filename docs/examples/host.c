@@ -12,10 +12,12 @@
 
 static const char *spec =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"host_example\", \"layers\": ["
-    "  {\"class_name\": \"Dense\", \"config\": {\"name\": \"hidden\", \"units\": 8, \"activation\": \"tanh\","
+    "  {\"class_name\": \"Dense\", \"config\": {\"name\": \"hidden\", \"units\": 8, "
+    "\"activation\": \"tanh\","
     "   \"batch_input_shape\": [null, 1]}},"
     "  {\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 1}}]},"
-    " \"compile_config\": {\"optimizer\": {\"class_name\": \"Adam\", \"config\": {\"learning_rate\": 0.05}},"
+    " \"compile_config\": {\"optimizer\": {\"class_name\": \"Adam\", \"config\": "
+    "{\"learning_rate\": 0.05}},"
     "   \"loss\": \"mse\", \"metrics\": [\"mae\"]}}";
 
 static int check(int rc, const nnc_status *st) {
@@ -78,13 +80,14 @@ int main(int argc, char **argv) {
 
   /* an error is a value with a message, never a crash */
   nnc_model *broken;
-  int rc = nnc_model_load_string("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
-                                 "\"Dense\", \"config\": {\"units\": -2}}]}}",
-                                 "broken.json", &broken, &st);
+  int rc = nnc_model_load_string(
+      "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+      "\"Dense\", \"config\": {\"units\": -2}}]}}",
+      "broken.json", &broken, &st);
   printf("bad spec -> code %d: %s\n", rc, st.message);
 
-  int ok = last < 0.01 && fabs(p0 - (-4.0f)) < 0.2 && nnc_logs_get(&logs2, "loss") == nnc_logs_get(&logs, "loss") &&
-           rc == NNC_ERR_SPEC;
+  int ok = last < 0.01 && fabs(p0 - (-4.0f)) < 0.2 &&
+           nnc_logs_get(&logs2, "loss") == nnc_logs_get(&logs, "loss") && rc == NNC_ERR_SPEC;
   nnc_model_free(again);
   nnc_model_free(model);
   printf("%s\n", ok ? "host example: ok" : "host example: FAILED");

@@ -17,8 +17,6 @@
  * checking this first avoids allocating gigabytes for a forged header. */
 enum { DEFLATE_MAX_RATIO = 1100 };
 
-
-
 /* The decoded bytes of the file: either the raw file or a gzip stream. */
 typedef struct idx_source {
   const char *path;
@@ -208,7 +206,8 @@ static int read_with_source(idx_source *src, nnc_array *out, nnc_status *st) {
     free(a.data);
     return rc;
   }
-  if (io_host_is_little_endian() && elem_size > 1) io_swap_each_element(a.data, (size_t)count, elem_size);
+  if (io_host_is_little_endian() && elem_size > 1)
+    io_swap_each_element(a.data, (size_t)count, elem_size);
   *out = a;
   return NNC_OK;
 }

@@ -18,8 +18,6 @@ static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 /* numpy aligns the data so memory-mapped arrays are aligned; we do the same. */
 enum { NPY_DATA_ALIGN = 64 };
 
-
-
 /* ---- header dict parsing ---- */
 
 typedef struct npy_header {
@@ -276,7 +274,8 @@ int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st) {
   memmove(file, file + data_start, data_bytes);
   char *shrunk = realloc(file, data_bytes ? data_bytes : 1);
   if (shrunk) file = shrunk;
-  if (!io_host_is_little_endian() && elem_size > 1) io_swap_each_element(file, (size_t)count, elem_size);
+  if (!io_host_is_little_endian() && elem_size > 1)
+    io_swap_each_element(file, (size_t)count, elem_size);
   a.data = file;
   *out = a;
   return NNC_OK;

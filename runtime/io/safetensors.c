@@ -22,8 +22,6 @@
 
 static const char metadata_key[] = "__metadata__";
 
-
-
 static const struct {
   const char *name;
   nnc_dtype dtype;

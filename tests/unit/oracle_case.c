@@ -70,14 +70,16 @@ void oracle_set_bundle(nnc_model *m, const char *bundle_json_path) {
     nnc_array a;
     load_array(dir, cJSON_GetObjectItem(w, "file")->valuestring, &a);
     nnc_status st;
-    ck_assert_msg(nnc_model_set_weight(m, cJSON_GetObjectItem(w, "name")->valuestring, &a, &st) == NNC_OK,
+    ck_assert_msg(nnc_model_set_weight(m, cJSON_GetObjectItem(w, "name")->valuestring, &a, &st) ==
+                      NNC_OK,
                   "%s", st.message);
     nnc_array_free(&a);
   }
   cJSON_Delete(b);
 }
 
-void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel, double abs_tol) {
+void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel,
+                         double abs_tol) {
   cJSON *b = read_json(bundle_json_path);
   char dir[1024];
   bundle_dir(bundle_json_path, dir, sizeof dir);
@@ -126,7 +128,8 @@ void oracle_case_load(const char *name, oracle_case *c) {
     if (c->x_val.data) divide(&c->x_val, by);
   }
   ck_assert_msg(nnc_model_build(c->model, &c->x, &c->y, &st) == NNC_OK, "%s", st.message);
-  snprintf(path, sizeof path, "%s/%s", c->dir, cJSON_GetObjectItem(c->json, "initial_weights")->valuestring);
+  snprintf(path, sizeof path, "%s/%s", c->dir,
+           cJSON_GetObjectItem(c->json, "initial_weights")->valuestring);
   oracle_set_bundle(c->model, path);
 
   nnc_fit_options_default(&c->fit);

@@ -29,7 +29,8 @@ cJSON *oracle_expected(const oracle_case *c, const char *file);
 void oracle_set_bundle(nnc_model *m, const char *bundle_json_path);
 
 /* Assert every weight of the bundle matches the model within rel/abs. */
-void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel, double abs_tol);
+void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, double rel,
+                         double abs_tol);
 
 /* |got - want| <= abs_tol + rel * |want| */
 int close_enough(double got, double want, double rel, double abs_tol);

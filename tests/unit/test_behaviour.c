@@ -89,8 +89,10 @@ static void weights_free(wset *w) {
 static int weights_identical(const wset *a, const wset *b) {
   if (a->n != b->n) return 0;
   for (int i = 0; i < a->n; i++) {
-    if (strcmp(a->name[i], b->name[i]) || nnc_array_count(&a->a[i]) != nnc_array_count(&b->a[i])) return 0;
-    if (memcmp(a->a[i].data, b->a[i].data, sizeof(float) * (size_t)nnc_array_count(&a->a[i]))) return 0;
+    if (strcmp(a->name[i], b->name[i]) || nnc_array_count(&a->a[i]) != nnc_array_count(&b->a[i]))
+      return 0;
+    if (memcmp(a->a[i].data, b->a[i].data, sizeof(float) * (size_t)nnc_array_count(&a->a[i])))
+      return 0;
   }
   return 1;
 }
@@ -103,14 +105,16 @@ static int histories_identical(const nnc_history *a, const nnc_history *b) {
   return !memcmp(a->values, b->values, sizeof(double) * (size_t)(a->n_keys * a->n_epochs));
 }
 
-static void check_one_line_error(int rc, const nnc_status *st, const char *must_contain, const char *what) {
+static void check_one_line_error(int rc, const nnc_status *st, const char *must_contain,
+                                 const char *what) {
   ck_assert_msg(rc != NNC_OK, "%s: accepted", what);
   ck_assert_msg((int)st->code == rc, "%s: status code %d, returned %d", what, (int)st->code, rc);
   ck_assert_msg(st->message[0] != '\0', "%s: empty message", what);
-  ck_assert_msg(strchr(st->message, '\n') == NULL, "%s: message has several lines: %s", what, st->message);
+  ck_assert_msg(strchr(st->message, '\n') == NULL, "%s: message has several lines: %s", what,
+                st->message);
   if (must_contain)
-    ck_assert_msg(strstr(st->message, must_contain) != NULL, "%s: message lacks \"%s\": %s", what, must_contain,
-                  st->message);
+    ck_assert_msg(strstr(st->message, must_contain) != NULL, "%s: message lacks \"%s\": %s", what,
+                  must_contain, st->message);
 }
 
 /* ---- the fit loop: val_loss[k] == loss[k+1] (seed000) ---- */
@@ -131,10 +135,11 @@ START_TEST(fit_val_loss_is_next_loss) {
   const char *pairs[2][2] = {{"loss", "val_loss"}, {"accuracy", "val_accuracy"}};
   for (int p = 0; p < 2; p++)
     for (int k = 0; k + 1 < h.n_epochs; k++) {
-      double val = nnc_history_get(&h, pairs[p][1], k), next = nnc_history_get(&h, pairs[p][0], k + 1);
+      double val = nnc_history_get(&h, pairs[p][1], k),
+             next = nnc_history_get(&h, pairs[p][0], k + 1);
       ck_assert_msg(isfinite(val) && isfinite(next), "%s missing", pairs[p][1]);
-      ck_assert_msg(fabs(val - next) <= 1e-6, "%s[%d] = %.9g but %s[%d] = %.9g", pairs[p][1], k, val, pairs[p][0],
-                    k + 1, next);
+      ck_assert_msg(fabs(val - next) <= 1e-6, "%s[%d] = %.9g but %s[%d] = %.9g", pairs[p][1], k,
+                    val, pairs[p][0], k + 1, next);
     }
   /* not vacuous: training moves the loss, and validation is after the update */
   int moved = 0, after = 0;
@@ -151,7 +156,8 @@ END_TEST
 /* ---- linear regression (seed002 data) ---- */
 
 /* Full-batch gradient descent on mean((w x + b - y)^2) in float64. */
-static void gd_reference(const nnc_array *x, const nnc_array *y, double lr, int steps, double *w, double *b) {
+static void gd_reference(const nnc_array *x, const nnc_array *y, double lr, int steps, double *w,
+                         double *b) {
   const float *xs = x->data, *ys = y->data;
   int64_t n = x->shape[0];
   *w = *b = 0;
@@ -196,12 +202,12 @@ START_TEST(linreg_converges_with_sgd_0_1) {
   ck_assert(fabs(nnc_model_learning_rate(c.model) - 0.1) < 1e-12);
   train_steps(c.model, &c.x, &c.y, 1000);
   weight_scalars(c.model, &w, &b);
-  ck_assert_msg(fabs(w - 0.6) <= 1e-4 && fabs(b - 0.8) <= 1e-4, "w = %.8f, b = %.8f after 1000 steps of SGD(0.1)",
-                w, b);
+  ck_assert_msg(fabs(w - 0.6) <= 1e-4 && fabs(b - 0.8) <= 1e-4,
+                "w = %.8f, b = %.8f after 1000 steps of SGD(0.1)", w, b);
   double rw, rb;
   gd_reference(&c.x, &c.y, 0.1, 1000, &rw, &rb);
-  ck_assert_msg(fabs(w - rw) <= 1e-5 && fabs(b - rb) <= 1e-5, "nnc (%.8f, %.8f), float64 GD (%.8f, %.8f)", w, b, rw,
-                rb);
+  ck_assert_msg(fabs(w - rw) <= 1e-5 && fabs(b - rb) <= 1e-5,
+                "nnc (%.8f, %.8f), float64 GD (%.8f, %.8f)", w, b, rw, rb);
   oracle_case_free(&c);
 }
 END_TEST
@@ -215,26 +221,29 @@ START_TEST(linreg_default_sgd_is_slower) {
   char *spec = oracle_spec_json("seed002_linreg");
   cJSON *j = cJSON_Parse(spec);
   ck_assert_ptr_nonnull(j);
-  ck_assert(cJSON_ReplaceItemInObject(j, "compile_config", cJSON_Parse("{\"optimizer\": \"sgd\", \"loss\": \"mse\"}")));
+  ck_assert(cJSON_ReplaceItemInObject(j, "compile_config",
+                                      cJSON_Parse("{\"optimizer\": \"sgd\", \"loss\": \"mse\"}")));
   char *text = cJSON_PrintUnformatted(j);
   nnc_model *m = load(text);
   nnc_status st;
   ck_assert_msg(nnc_model_build(m, &c.x, &c.y, &st) == NNC_OK, "%s", st.message);
   char bundle[1024];
-  snprintf(bundle, sizeof bundle, "%s/%s", c.dir, cJSON_GetObjectItem(c.json, "initial_weights")->valuestring);
+  snprintf(bundle, sizeof bundle, "%s/%s", c.dir,
+           cJSON_GetObjectItem(c.json, "initial_weights")->valuestring);
   oracle_set_bundle(m, bundle);
-  ck_assert_msg(fabs(nnc_model_learning_rate(m) - 0.01) < 1e-12, "default SGD lr %g", nnc_model_learning_rate(m));
+  ck_assert_msg(fabs(nnc_model_learning_rate(m) - 0.01) < 1e-12, "default SGD lr %g",
+                nnc_model_learning_rate(m));
   double w, b;
   weight_scalars(m, &w, &b);
   ck_assert(w == 0 && b == 0);
   train_steps(m, &c.x, &c.y, 1000);
   weight_scalars(m, &w, &b);
-  ck_assert_msg(!(fabs(w - 0.6) <= 1e-2 && fabs(b - 0.8) <= 1e-2), "w = %.6f, b = %.6f: converged with lr 0.01", w,
-                b);
+  ck_assert_msg(!(fabs(w - 0.6) <= 1e-2 && fabs(b - 0.8) <= 1e-2),
+                "w = %.6f, b = %.6f: converged with lr 0.01", w, b);
   double rw, rb;
   gd_reference(&c.x, &c.y, 0.01, 1000, &rw, &rb);
-  ck_assert_msg(fabs(w - rw) <= 1e-4 && fabs(b - rb) <= 1e-4, "nnc (%.8f, %.8f), float64 GD (%.8f, %.8f)", w, b, rw,
-                rb);
+  ck_assert_msg(fabs(w - rw) <= 1e-4 && fabs(b - rb) <= 1e-4,
+                "nnc (%.8f, %.8f), float64 GD (%.8f, %.8f)", w, b, rw, rb);
   nnc_model_free(m);
   free(text);
   free(spec);
@@ -253,7 +262,8 @@ START_TEST(set_compile_config_keeps_weights) {
   wset before, after;
   weights_get(c.model, &before);
   nnc_status st;
-  ck_assert_msg(nnc_model_set_compile_config(c.model, "{\"optimizer\": \"sgd\", \"loss\": \"mae\"}", &st) == NNC_OK,
+  ck_assert_msg(nnc_model_set_compile_config(c.model, "{\"optimizer\": \"sgd\", \"loss\": \"mae\"}",
+                                             &st) == NNC_OK,
                 "%s", st.message);
   ck_assert(fabs(nnc_model_learning_rate(c.model) - 0.01) < 1e-12);
   weights_get(c.model, &after);
@@ -266,9 +276,10 @@ START_TEST(set_compile_config_keeps_weights) {
   const float *xs = c.x.data, *ys = c.y.data;
   double w = ((float *)before.a[0].data)[0], b = ((float *)before.a[1].data)[0], mae = 0;
   ck_assert_str_eq(before.name[0], "dense/kernel");
-  for (int64_t i = 0; i < c.x.shape[0]; i++) mae += fabs(w * xs[i] + b - ys[i]) / (double)c.x.shape[0];
-  ck_assert_msg(fabs(nnc_logs_get(&logs, "loss") - mae) <= 1e-5 * mae, "loss %.9g, mae of the kept weights %.9g",
-                nnc_logs_get(&logs, "loss"), mae);
+  for (int64_t i = 0; i < c.x.shape[0]; i++)
+    mae += fabs(w * xs[i] + b - ys[i]) / (double)c.x.shape[0];
+  ck_assert_msg(fabs(nnc_logs_get(&logs, "loss") - mae) <= 1e-5 * mae,
+                "loss %.9g, mae of the kept weights %.9g", nnc_logs_get(&logs, "loss"), mae);
   weights_free(&before);
   weights_free(&after);
   oracle_case_free(&c);
@@ -279,14 +290,18 @@ END_TEST
 
 static char *dropout_spec(int with_dropout, double lr, const char *hidden_act, int hidden) {
   char *s = malloc(4096);
-  snprintf(s, 4096,
-           "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"drop\",\"layers\":["
-           "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d1\",\"units\":%d,\"activation\":\"%s\"}}%s"
-           "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d2\",\"units\":3}}]},"
-           "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":%.17g}},"
-           "\"loss\":\"mse\"}}",
-           hidden, hidden_act,
-           with_dropout ? ",{\"class_name\":\"Dropout\",\"config\":{\"name\":\"drop\",\"rate\":0.5}}," : ",", lr);
+  snprintf(
+      s, 4096,
+      "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"drop\",\"layers\":["
+      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d1\",\"units\":%d,\"activation\":\"%s\"}}%s"
+      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d2\",\"units\":3}}]},"
+      "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":%."
+      "17g}},"
+      "\"loss\":\"mse\"}}",
+      hidden, hidden_act,
+      with_dropout ? ",{\"class_name\":\"Dropout\",\"config\":{\"name\":\"drop\",\"rate\":0.5}},"
+                   : ",",
+      lr);
   return s;
 }
 
@@ -298,7 +313,8 @@ static void dropout_data(void) {
 }
 
 /* Built from data shapes (one JIT compile: this file's time is mostly LLVM). */
-static nnc_model *dropout_model(int with_dropout, double lr, const char *act, int hidden, uint64_t seed) {
+static nnc_model *dropout_model(int with_dropout, double lr, const char *act, int hidden,
+                                uint64_t seed) {
   char *json = dropout_spec(with_dropout, lr, act, hidden);
   nnc_model *m = load(json);
   free(json);
@@ -312,7 +328,8 @@ static nnc_model *dropout_model(int with_dropout, double lr, const char *act, in
 START_TEST(dropout_predict_is_identity) {
   dropout_data();
   nnc_array x = farray(dx, 2, DN, 6);
-  nnc_model *with = dropout_model(1, 0.1, "relu", 8, 1), *without = dropout_model(0, 0.1, "relu", 8, 2);
+  nnc_model *with = dropout_model(1, 0.1, "relu", 8, 1),
+            *without = dropout_model(0, 0.1, "relu", 8, 2);
   wset w;
   weights_get(with, &w);
   weights_put(without, &w);
@@ -324,15 +341,17 @@ START_TEST(dropout_predict_is_identity) {
   size_t bytes = sizeof(float) * (size_t)nnc_array_count(&p1);
   ck_assert_int_eq(nnc_array_count(&p1), DN * 3);
   ck_assert_msg(!memcmp(p1.data, p2.data, bytes), "predict is not deterministic with Dropout");
-  ck_assert_msg(!memcmp(p1.data, p3.data, bytes), "predict with Dropout differs from the net without it");
+  ck_assert_msg(!memcmp(p1.data, p3.data, bytes),
+                "predict with Dropout differs from the net without it");
   /* evaluate (the test graph) is the inference phase too */
   float y[DN * 3] = {0};
   nnc_array ya = farray(y, 2, DN, 3);
   nnc_logs a, b;
   ck_assert(nnc_model_evaluate(with, &x, &ya, 32, &a, &st) == NNC_OK);
   ck_assert(nnc_model_evaluate(without, &x, &ya, 32, &b, &st) == NNC_OK);
-  ck_assert_msg(nnc_logs_get(&a, "loss") == nnc_logs_get(&b, "loss"), "evaluate: %.9g with Dropout, %.9g without",
-                nnc_logs_get(&a, "loss"), nnc_logs_get(&b, "loss"));
+  ck_assert_msg(nnc_logs_get(&a, "loss") == nnc_logs_get(&b, "loss"),
+                "evaluate: %.9g with Dropout, %.9g without", nnc_logs_get(&a, "loss"),
+                nnc_logs_get(&b, "loss"));
   nnc_array_free(&p1);
   nnc_array_free(&p2);
   nnc_array_free(&p3);
@@ -356,10 +375,11 @@ START_TEST(dropout_train_phase_masks_fresh_each_step) {
   for (int s = 0; s < 4; s++) {
     ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
     train[s] = nnc_logs_get(&logs, "loss");
-    ck_assert_msg(train[s] != infer, "step %d: the train-phase loss equals the inference loss %.9g", s, infer);
+    ck_assert_msg(train[s] != infer, "step %d: the train-phase loss equals the inference loss %.9g",
+                  s, infer);
     for (int t = 0; t < s; t++)
-      ck_assert_msg(train[s] != train[t], "steps %d and %d: the same train-phase loss %.9g (same mask?)", t, s,
-                    train[s]);
+      ck_assert_msg(train[s] != train[t],
+                    "steps %d and %d: the same train-phase loss %.9g (same mask?)", t, s, train[s]);
   }
   ck_assert(nnc_model_test_on_batch(m, &x, &y, &logs, &st) == NNC_OK);
   ck_assert_msg(nnc_logs_get(&logs, "loss") == infer, "lr 0 changed the weights");
@@ -370,7 +390,8 @@ END_TEST
 /* One sample, SGD(1): the d2 kernel's gradient row of a dropped hidden unit is
  * exactly zero (tanh units are never 0 here), so the zero rows show the mask
  * of each step; two steps from the same weights use different masks. */
-static unsigned mask_of_step(nnc_model *m, const wset *w0, const nnc_array *x, const nnc_array *y, int hidden) {
+static unsigned mask_of_step(nnc_model *m, const wset *w0, const nnc_array *x, const nnc_array *y,
+                             int hidden) {
   nnc_status st;
   nnc_logs logs;
   weights_put(m, w0);
@@ -442,12 +463,13 @@ END_TEST
  * 1000 (sd 31.6 per sample). mae against 0 reports mean(out) of the train
  * phase; lr 0 keeps the kernel. */
 START_TEST(dropout_preserves_the_mean) {
-  const char *json =
-      "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
-      "{\"class_name\":\"Dropout\",\"config\":{\"rate\":0.5}},"
-      "{\"class_name\":\"Dense\",\"config\":{\"units\":1,\"use_bias\":false,\"kernel_initializer\":\"ones\"}}]},"
-      "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":0.0}},"
-      "\"loss\":\"mae\"}}";
+  const char *json = "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
+                     "{\"class_name\":\"Dropout\",\"config\":{\"rate\":0.5}},"
+                     "{\"class_name\":\"Dense\",\"config\":{\"units\":1,\"use_bias\":false,"
+                     "\"kernel_initializer\":\"ones\"}}]},"
+                     "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{"
+                     "\"learning_rate\":0.0}},"
+                     "\"loss\":\"mae\"}}";
   nnc_model *m = load(json);
   enum { ROWS = 10, STEPS = 20 };
   float *x = malloc(sizeof(float) * ROWS * 1000), y[ROWS] = {0};
@@ -491,7 +513,8 @@ START_TEST(dropout_only_in_train_graph) {
   opts.no_jit = 1;
   nnc_compiled c;
   nnc_spec_shape x_inner = {1, {6}}, y_inner = {1, {3}};
-  ck_assert_msg(nnc_compile_spec(&spec, &x_inner, &y_inner, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_compile_spec(&spec, &x_inner, &y_inner, &opts, &c, &st) == NNC_OK, "%s",
+                st.message);
   fclose(f);
   int seen[NNC_GRAPH_COUNT] = {0};
   const char *names[NNC_GRAPH_COUNT] = {"train", "test", "predict"};
@@ -508,8 +531,10 @@ START_TEST(dropout_only_in_train_graph) {
     ck_assert_msg(which >= 0, "unknown graph %s in the dump", name);
     seen[which]++;
     if (which == NNC_GRAPH_TRAIN) {
-      ck_assert_msg(strstr(sec, "dropout_mask") != NULL, "the train graph has no dropout_mask:\n%s", sec);
-      ck_assert_msg(strstr(sec, "rate=0.5") != NULL, "the train graph's mask lacks rate=0.5:\n%s", sec);
+      ck_assert_msg(strstr(sec, "dropout_mask") != NULL, "the train graph has no dropout_mask:\n%s",
+                    sec);
+      ck_assert_msg(strstr(sec, "rate=0.5") != NULL, "the train graph's mask lacks rate=0.5:\n%s",
+                    sec);
     } else {
       ck_assert_msg(strstr(sec, "dropout") == NULL && strstr(sec, "rate=") == NULL,
                     "the %s graph still has dropout:\n%s", name, sec);
@@ -517,7 +542,8 @@ START_TEST(dropout_only_in_train_graph) {
     if (next) *next = ';';
     sec = next;
   }
-  for (int i = 0; i < NNC_GRAPH_COUNT; i++) ck_assert_msg(seen[i] == 1, "graph %s dumped %d times", names[i], seen[i]);
+  for (int i = 0; i < NNC_GRAPH_COUNT; i++)
+    ck_assert_msg(seen[i] == 1, "graph %s dumped %d times", names[i], seen[i]);
   /* the same, from the compiled graphs themselves */
   for (int i = 0; i < NNC_GRAPH_COUNT; i++) {
     int drop = 0, mask = 0;
@@ -548,8 +574,10 @@ static char *shape_spec(int how) {
   static const char *const first[] = {
       ("{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,4]}},"
        "{\"class_name\":\"Dense\",\"config\":{\"units\":6,\"activation\":\"relu\"}}"),
-      "{\"class_name\":\"Dense\",\"config\":{\"units\":6,\"activation\":\"relu\",\"batch_input_shape\":[null,4]}}",
-      "{\"class_name\":\"Dense\",\"config\":{\"units\":6,\"activation\":\"relu\",\"input_shape\":[4]}}",
+      "{\"class_name\":\"Dense\",\"config\":{\"units\":6,\"activation\":\"relu\",\"batch_input_"
+      "shape\":[null,4]}}",
+      "{\"class_name\":\"Dense\",\"config\":{\"units\":6,\"activation\":\"relu\",\"input_shape\":["
+      "4]}}",
       "{\"class_name\":\"Dense\",\"config\":{\"units\":6,\"activation\":\"relu\"}}",
   };
   char *s = malloc(4096);
@@ -557,7 +585,8 @@ static char *shape_spec(int how) {
            "{\"class_name\":\"Sequential\",\"config\":{\"layers\":[%s,"
            "{\"class_name\":\"Dropout\",\"config\":{\"rate\":0.3}},"
            "{\"class_name\":\"Dense\",\"config\":{\"units\":2,\"activation\":\"softmax\"}}]},"
-           "\"compile_config\":{\"optimizer\":{\"class_name\":\"Adam\",\"config\":{\"learning_rate\":0.05}},"
+           "\"compile_config\":{\"optimizer\":{\"class_name\":\"Adam\",\"config\":{\"learning_"
+           "rate\":0.05}},"
            "\"loss\":\"sparse_categorical_crossentropy\",\"metrics\":[\"accuracy\"]}}",
            first[how]);
   return s;
@@ -595,7 +624,8 @@ START_TEST(input_shape_equivalence) {
   }
   ck_assert_int_eq(h[0].n_epochs, 3);
   for (int how = 1; how < 4; how++) {
-    ck_assert_msg(weights_identical(&w0[0], &w0[how]), "variant %d: different initial weights", how);
+    ck_assert_msg(weights_identical(&w0[0], &w0[how]), "variant %d: different initial weights",
+                  how);
     ck_assert_msg(histories_identical(&h[0], &h[how]), "variant %d: different history", how);
     ck_assert_msg(weights_identical(&w1[0], &w1[how]), "variant %d: different final weights", how);
   }
@@ -635,7 +665,8 @@ START_TEST(fit_is_deterministic) {
   ck_assert_int_eq(h1.n_epochs, 4);
   ck_assert_msg(histories_identical(&h1, &h2), "two identical fits gave different histories");
   ck_assert_msg(weights_identical(&e1, &e2), "two identical fits gave different weights");
-  ck_assert_msg(!histories_identical(&h1, &h3), "seeds 77 and 78 gave the same history from the same weights");
+  ck_assert_msg(!histories_identical(&h1, &h3),
+                "seeds 77 and 78 gave the same history from the same weights");
   nnc_history_free(&h1);
   nnc_history_free(&h2);
   nnc_history_free(&h3);
@@ -656,7 +687,8 @@ START_TEST(fit_is_thread_count_invariant) {
       "{\"class_name\":\"Dropout\",\"config\":{\"rate\":0.2}},"
       "{\"class_name\":\"Dense\",\"config\":{\"units\":64,\"activation\":\"relu\"}},"
       "{\"class_name\":\"Dense\",\"config\":{\"units\":3,\"activation\":\"softmax\"}}]},"
-      "\"compile_config\":{\"optimizer\":{\"class_name\":\"RMSprop\",\"config\":{\"learning_rate\":0.01}},"
+      "\"compile_config\":{\"optimizer\":{\"class_name\":\"RMSprop\",\"config\":{\"learning_rate\":"
+      "0.01}},"
       "\"loss\":\"sparse_categorical_crossentropy\",\"metrics\":[\"accuracy\"]}}";
   static const int threads[] = {1, 2, 3};
   nnc_history h[3];
@@ -707,12 +739,13 @@ START_TEST(validation_split_last_fraction) {
   }
   nnc_array xa = farray(x, 2, N, 2), ya = farray(y, 2, N, 1);
   nnc_array x_train = rows_of(&xa, 0, SPLIT_AT), y_train = rows_of(&ya, 0, SPLIT_AT);
-  nnc_array x_val = rows_of(&xa, SPLIT_AT, N - SPLIT_AT), y_val = rows_of(&ya, SPLIT_AT, N - SPLIT_AT);
-  const char *json =
-      "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
-      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":1}}]},"
-      "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":0.2}},"
-      "\"loss\":\"mse\",\"metrics\":[\"mae\"]}}";
+  nnc_array x_val = rows_of(&xa, SPLIT_AT, N - SPLIT_AT),
+            y_val = rows_of(&ya, SPLIT_AT, N - SPLIT_AT);
+  const char *json = "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
+                     "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":1}}]},"
+                     "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{"
+                     "\"learning_rate\":0.2}},"
+                     "\"loss\":\"mse\",\"metrics\":[\"mae\"]}}";
   enum { EPOCHS = 3 };
   nnc_model *a = load(json), *b = load(json);
   nnc_status st;
@@ -745,15 +778,16 @@ START_TEST(validation_split_last_fraction) {
     const char *keys[2][2] = {{"loss", "val_loss"}, {"mae", "val_mae"}};
     for (int k = 0; k < 2; k++) {
       double want = nnc_logs_get(&logs, keys[k][0]), got = nnc_history_get(&h, keys[k][1], e);
-      ck_assert_msg(fabs(got - want) <= 1e-6 * fabs(want), "epoch %d: %s %.9g, evaluate on the last 3: %.9g", e,
-                    keys[k][1], got, want);
+      ck_assert_msg(fabs(got - want) <= 1e-6 * fabs(want),
+                    "epoch %d: %s %.9g, evaluate on the last 3: %.9g", e, keys[k][1], got, want);
     }
     nnc_history_free(&hb);
   }
   wset wa, wb;
   weights_get(a, &wa);
   weights_get(b, &wb);
-  ck_assert_msg(weights_identical(&wa, &wb), "validation_split 0.25 did not train on exactly the first 7 samples");
+  ck_assert_msg(weights_identical(&wa, &wb),
+                "validation_split 0.25 did not train on exactly the first 7 samples");
   ck_assert_msg(!weights_identical(&wa, &w0), "no training happened");
   /* the final weights again, through evaluate on a */
   nnc_logs logs;
@@ -761,7 +795,8 @@ START_TEST(validation_split_last_fraction) {
   ck_assert(fabs(nnc_logs_get(&logs, "loss") - nnc_history_get(&h, "val_loss", EPOCHS - 1)) <=
             1e-6 * nnc_logs_get(&logs, "loss"));
   /* and not the last 2 or 4 */
-  nnc_array x2 = rows_of(&xa, 8, 2), y2 = rows_of(&ya, 8, 2), x4 = rows_of(&xa, 6, 4), y4 = rows_of(&ya, 6, 4);
+  nnc_array x2 = rows_of(&xa, 8, 2), y2 = rows_of(&ya, 8, 2), x4 = rows_of(&xa, 6, 4),
+            y4 = rows_of(&ya, 6, 4);
   ck_assert(nnc_model_evaluate(a, &x2, &y2, 32, &logs, &st) == NNC_OK);
   ck_assert(fabs(nnc_logs_get(&logs, "loss") - nnc_history_get(&h, "val_loss", EPOCHS - 1)) > 1e-6);
   ck_assert(nnc_model_evaluate(a, &x4, &y4, 32, &logs, &st) == NNC_OK);
@@ -811,8 +846,10 @@ START_TEST(precision_recall_epoch_global) {
 
   const char *json =
       "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
-      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":1,\"activation\":\"sigmoid\"}}]},"
-      "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":0.0}},"
+      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":1,\"activation\":"
+      "\"sigmoid\"}}]},"
+      "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":0.0}"
+      "},"
       "\"loss\":\"binary_crossentropy\",\"metrics\":[{\"class_name\":\"Precision\",\"config\":{}},"
       "{\"class_name\":\"Recall\",\"config\":{}}]}}";
   nnc_model *m = load(json);
@@ -829,10 +866,14 @@ START_TEST(precision_recall_epoch_global) {
   ck_assert_msg(nnc_model_fit(m, &xa, &ya, &o, &h, &st) == NNC_OK, "%s", st.message);
   for (int e = 0; e < 2; e++) {
     double p = nnc_history_get(&h, "precision", e), r = nnc_history_get(&h, "recall", e);
-    ck_assert_msg(fabs(p - precision) < 1e-6, "epoch %d: precision %.9g, TP/(TP+FP) over the epoch %.9g (per-batch "
-                  "mean %.9g)", e, p, precision, batch_p);
-    ck_assert_msg(fabs(r - recall) < 1e-6, "epoch %d: recall %.9g, TP/(TP+FN) over the epoch %.9g (per-batch "
-                  "mean %.9g)", e, r, recall, batch_r);
+    ck_assert_msg(fabs(p - precision) < 1e-6,
+                  "epoch %d: precision %.9g, TP/(TP+FP) over the epoch %.9g (per-batch "
+                  "mean %.9g)",
+                  e, p, precision, batch_p);
+    ck_assert_msg(fabs(r - recall) < 1e-6,
+                  "epoch %d: recall %.9g, TP/(TP+FN) over the epoch %.9g (per-batch "
+                  "mean %.9g)",
+                  e, r, recall, batch_r);
   }
   nnc_logs logs;
   ck_assert(nnc_model_evaluate(m, &xa, &ya, BS, &logs, &st) == NNC_OK);
@@ -849,14 +890,15 @@ END_TEST
 
 /* ---- History key names ---- */
 
-static void check_keys(const char *metrics, const char *const *want, int n_want, const char *const *eval_want,
-                       int n_eval) {
+static void check_keys(const char *metrics, const char *const *want, int n_want,
+                       const char *const *eval_want, int n_eval) {
   char json[2048];
-  snprintf(json, sizeof json,
-           "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
-           "{\"class_name\":\"Dense\",\"config\":{\"units\":1,\"activation\":\"sigmoid\"}}]},"
-           "\"compile_config\":{\"optimizer\":\"sgd\",\"loss\":\"binary_crossentropy\",\"metrics\":%s}}",
-           metrics);
+  snprintf(
+      json, sizeof json,
+      "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
+      "{\"class_name\":\"Dense\",\"config\":{\"units\":1,\"activation\":\"sigmoid\"}}]},"
+      "\"compile_config\":{\"optimizer\":\"sgd\",\"loss\":\"binary_crossentropy\",\"metrics\":%s}}",
+      metrics);
   small_data();
   nnc_array x = farray(sx, 2, SN, 4), y = farray(sy, 2, SN, 1);
   nnc_model *m = load(json);
@@ -875,12 +917,15 @@ static void check_keys(const char *metrics, const char *const *want, int n_want,
 }
 
 START_TEST(metric_names) {
-  const char *acc[] = {"acc", "loss", "mae", "val_acc", "val_loss", "val_mae"}, *acc_eval[] = {"acc", "loss", "mae"};
+  const char *acc[] = {"acc", "loss", "mae", "val_acc", "val_loss", "val_mae"},
+             *acc_eval[] = {"acc", "loss", "mae"};
   check_keys("[\"mae\", \"acc\"]", acc, 6, acc_eval, 3);
-  const char *accuracy[] = {"accuracy", "loss", "val_accuracy", "val_loss"}, *accuracy_eval[] = {"accuracy", "loss"};
+  const char *accuracy[] = {"accuracy", "loss", "val_accuracy", "val_loss"},
+             *accuracy_eval[] = {"accuracy", "loss"};
   check_keys("[\"accuracy\"]", accuracy, 4, accuracy_eval, 2);
   const char *named[] = {"loss", "p", "val_loss", "val_p"}, *named_eval[] = {"loss", "p"};
-  check_keys("[{\"class_name\": \"Precision\", \"config\": {\"name\": \"p\"}}]", named, 4, named_eval, 2);
+  check_keys("[{\"class_name\": \"Precision\", \"config\": {\"name\": \"p\"}}]", named, 4,
+             named_eval, 2);
 }
 END_TEST
 
@@ -891,14 +936,16 @@ START_TEST(acc_equals_accuracy) {
   const char *json =
       "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
       "{\"class_name\":\"Dense\",\"config\":{\"units\":1,\"activation\":\"sigmoid\"}}]},"
-      "\"compile_config\":{\"optimizer\":\"sgd\",\"loss\":\"binary_crossentropy\",\"metrics\":[\"acc\",\"accuracy\","
+      "\"compile_config\":{\"optimizer\":\"sgd\",\"loss\":\"binary_crossentropy\",\"metrics\":["
+      "\"acc\",\"accuracy\","
       "\"binary_accuracy\"]}}";
   nnc_model *m = load(json);
   nnc_logs logs;
   nnc_status st;
   ck_assert_msg(nnc_model_evaluate(m, &x, &y, 8, &logs, &st) == NNC_OK, "%s", st.message);
   double a = nnc_logs_get(&logs, "acc");
-  ck_assert(isfinite(a) && a == nnc_logs_get(&logs, "accuracy") && a == nnc_logs_get(&logs, "binary_accuracy"));
+  ck_assert(isfinite(a) && a == nnc_logs_get(&logs, "accuracy") &&
+            a == nnc_logs_get(&logs, "binary_accuracy"));
   nnc_model_free(m);
 }
 END_TEST
@@ -913,14 +960,16 @@ static void expect_load_error(const char *json, const char *path, const char *wh
   check_one_line_error(rc, &st, path, what);
   ck_assert_msg(rc == NNC_ERR_SPEC, "%s: code %d, want NNC_ERR_SPEC", what, rc);
   ck_assert_msg(m == NULL, "%s: *out not cleared on error", what);
-  ck_assert_msg(strstr(st.message, "bad.json") != NULL, "%s: the message does not name the source: %s", what,
-                st.message);
+  ck_assert_msg(strstr(st.message, "bad.json") != NULL,
+                "%s: the message does not name the source: %s", what, st.message);
 }
 
 START_TEST(malformed_specs) {
-  expect_load_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [", NULL, "truncated JSON");
-  expect_load_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\",}]}}",
-                    "line 1", "invalid JSON");
+  expect_load_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [", NULL,
+                    "truncated JSON");
+  expect_load_error(
+      "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\",}]}}",
+      "line 1", "invalid JSON");
   expect_load_error("{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
                     "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,4]}},"
                     "{\"class_name\":\"Conv2D\",\"config\":{\"filters\":3}}]}}",
@@ -935,9 +984,11 @@ START_TEST(malformed_specs) {
   /* Keras 3 config.json: the Dense declares a build input of 5 features after an input of 4 */
   expect_load_error(
       "{\"module\":\"keras\",\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
-      "{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,4],"
+      "{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":["
+      "null,4],"
       "\"dtype\":\"float32\",\"sparse\":false,\"name\":\"input_layer\"},\"registered_name\":null},"
-      "{\"module\":\"keras.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":2,"
+      "{\"module\":\"keras.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\","
+      "\"units\":2,"
       "\"activation\":\"linear\",\"use_bias\":true},\"registered_name\":null,"
       "\"build_config\":{\"input_shape\":[null,5]}}]},\"registered_name\":null}",
       "$.config.layers[1]", "shape mismatch");
@@ -968,8 +1019,9 @@ START_TEST(no_compile_config) {
   ck_assert_msg(nnc_model_predict(m, &x, 8, &out, &st) == NNC_OK, "%s", st.message);
   nnc_array_free(&out);
   /* and once a compile config is set, fit works, keeping the weights */
-  ck_assert_msg(nnc_model_set_compile_config(m, "{\"optimizer\":\"sgd\",\"loss\":\"mse\"}", &st) == NNC_OK, "%s",
-                st.message);
+  ck_assert_msg(nnc_model_set_compile_config(m, "{\"optimizer\":\"sgd\",\"loss\":\"mse\"}", &st) ==
+                    NNC_OK,
+                "%s", st.message);
   ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &h, &st) == NNC_OK, "%s", st.message);
   ck_assert_int_eq(h.n_epochs, 1);
   nnc_history_free(&h);
@@ -984,7 +1036,8 @@ END_TEST
 START_TEST(dropout_rate_one_drops_everything) {
   const char *spec =
       "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
-      "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 1.0, \"batch_input_shape\": [null, 4]}},"
+      "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 1.0, "
+      "\"batch_input_shape\": [null, 4]}},"
       "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 1, \"use_bias\": false,"
       " \"kernel_initializer\": \"ones\"}}]},"
       " \"compile_config\": {\"optimizer\": \"sgd\", \"loss\": \"mse\"}}";

@@ -21,8 +21,8 @@ static void check_history(const nnc_history *h, cJSON *expected) {
     cJSON *v;
     cJSON_ArrayForEach(v, key) {
       double got = nnc_history_get(h, key->string, e);
-      ck_assert_msg(close_enough(got, v->valuedouble, REL, ABS), "%s[%d]: nnc %.9g, oracle %.9g", key->string, e,
-                    got, v->valuedouble);
+      ck_assert_msg(close_enough(got, v->valuedouble, REL, ABS), "%s[%d]: nnc %.9g, oracle %.9g",
+                    key->string, e, got, v->valuedouble);
       e++;
     }
     ck_assert_int_eq(e, h->n_epochs);
@@ -93,10 +93,11 @@ START_TEST(seed001_mnist_like_f32_until_the_tie) {
     yb.data = (char *)c.y.data + first * (int64_t)nnc_dtype_size(c.y.dtype);
     nnc_logs logs;
     nnc_status st;
-    ck_assert_msg(nnc_model_train_on_batch(c.model, &xb, &yb, &logs, &st) == NNC_OK, "%s", st.message);
+    ck_assert_msg(nnc_model_train_on_batch(c.model, &xb, &yb, &logs, &st) == NNC_OK, "%s",
+                  st.message);
     double want = cJSON_GetObjectItem(row, "loss")->valuedouble;
-    ck_assert_msg(close_enough(nnc_logs_get(&logs, "loss"), want, 1e-6, 0), "step %d: nnc %.9g, oracle %.9g", step,
-                  nnc_logs_get(&logs, "loss"), want);
+    ck_assert_msg(close_enough(nnc_logs_get(&logs, "loss"), want, 1e-6, 0),
+                  "step %d: nnc %.9g, oracle %.9g", step, nnc_logs_get(&logs, "loss"), want);
     first = (first + size) % n;
     step++;
   }
@@ -111,8 +112,10 @@ START_TEST(seed001_mnist_like_f32_until_the_tie) {
   ck_assert_msg(nnc_model_fit(c.model, &c.x, &c.y, &c.fit, &h, &st) == NNC_OK, "%s", st.message);
   cJSON *expected = oracle_expected(&c, "history.json"), *key;
   cJSON_ArrayForEach(key, expected) {
-    double want = cJSON_GetArrayItem(key, 0)->valuedouble, got = nnc_history_get(&h, key->string, 0);
-    ck_assert_msg(close_enough(got, want, 1e-5, ABS), "%s[0]: nnc %.9g, oracle %.9g", key->string, got, want);
+    double want = cJSON_GetArrayItem(key, 0)->valuedouble,
+           got = nnc_history_get(&h, key->string, 0);
+    ck_assert_msg(close_enough(got, want, 1e-5, ABS), "%s[0]: nnc %.9g, oracle %.9g", key->string,
+                  got, want);
   }
   cJSON_Delete(expected);
   nnc_history_free(&h);
@@ -148,11 +151,12 @@ START_TEST(seed002_linreg_train_on_batch) {
   cJSON_ArrayForEach(row, trace) {
     nnc_logs logs;
     nnc_status st;
-    ck_assert_msg(nnc_model_train_on_batch(c.model, &c.x, &c.y, &logs, &st) == NNC_OK, "%s", st.message);
+    ck_assert_msg(nnc_model_train_on_batch(c.model, &c.x, &c.y, &logs, &st) == NNC_OK, "%s",
+                  st.message);
     double want = cJSON_GetObjectItem(row, "loss")->valuedouble;
     int step = cJSON_GetObjectItem(row, "step")->valueint;
-    ck_assert_msg(close_enough(nnc_logs_get(&logs, "loss"), want, REL, ABS), "step %d: nnc %.9g, oracle %.9g",
-                  step, nnc_logs_get(&logs, "loss"), want);
+    ck_assert_msg(close_enough(nnc_logs_get(&logs, "loss"), want, REL, ABS),
+                  "step %d: nnc %.9g, oracle %.9g", step, nnc_logs_get(&logs, "loss"), want);
   }
   cJSON_Delete(trace);
   char bundle[1024];

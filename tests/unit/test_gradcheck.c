@@ -40,7 +40,9 @@
 /* ---- a small deterministic generator ---- */
 
 static uint64_t rng_state;
-static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull; }
+static void rng_seed(uint64_t s) {
+  rng_state = s * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
+}
 static double urand(double lo, double hi) {
   rng_state ^= rng_state << 13;
   rng_state ^= rng_state >> 7;
@@ -62,32 +64,36 @@ typedef struct layer_desc {
 } layer_desc;
 
 typedef struct net_desc {
-  int in_rank;            /* per sample */
+  int in_rank; /* per sample */
   int64_t in_dims[3];
   int n_layers;
   layer_desc layers[MAX_LAYERS];
   int loss;
-  const char *loss_json;  /* the compile config's "loss" value */
-  int logits;             /* the loss as Keras computes it reads the logits */
-  int logits_pre_act;     /* ... which are the output activation's input (rewrite) */
-  int declare_input;      /* an InputLayer (built at load) or none (built from data) */
+  const char *loss_json; /* the compile config's "loss" value */
+  int logits;            /* the loss as Keras computes it reads the logits */
+  int logits_pre_act;    /* ... which are the output activation's input (rewrite) */
+  int declare_input;     /* an InputLayer (built at load) or none (built from data) */
 } net_desc;
 
 static const char *dense_json(char *buf, size_t n, const layer_desc *l) {
   switch (l->kind) {
   case L_DENSE:
-    snprintf(buf, n, "{\"class_name\":\"Dense\",\"config\":{\"name\":\"%s\",\"units\":%d,\"activation\":\"%s\"}}",
+    snprintf(buf, n,
+             "{\"class_name\":\"Dense\",\"config\":{\"name\":\"%s\",\"units\":%d,\"activation\":\"%"
+             "s\"}}",
              l->name, l->units, l->act);
     break;
   case L_ACT:
-    snprintf(buf, n, "{\"class_name\":\"Activation\",\"config\":{\"name\":\"%s\",\"activation\":\"%s\"}}", l->name,
-             l->act);
+    snprintf(buf, n,
+             "{\"class_name\":\"Activation\",\"config\":{\"name\":\"%s\",\"activation\":\"%s\"}}",
+             l->name, l->act);
     break;
   case L_FLATTEN:
     snprintf(buf, n, "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"%s\"}}", l->name);
     break;
   case L_DROPOUT:
-    snprintf(buf, n, "{\"class_name\":\"Dropout\",\"config\":{\"name\":\"%s\",\"rate\":%.17g}}", l->name, l->rate);
+    snprintf(buf, n, "{\"class_name\":\"Dropout\",\"config\":{\"name\":\"%s\",\"rate\":%.17g}}",
+             l->name, l->rate);
     break;
   }
   return buf;
@@ -98,14 +104,18 @@ static char *spec_of(const net_desc *d) {
   size_t cap = 8192;
   char *s = malloc(cap), frag[512];
   ck_assert_ptr_nonnull(s);
-  size_t n = (size_t)snprintf(s, cap, "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"gc\",\"layers\":[");
+  size_t n = (size_t)snprintf(
+      s, cap, "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"gc\",\"layers\":[");
   if (d->declare_input) {
-    n += (size_t)snprintf(s + n, cap - n, "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null");
-    for (int i = 0; i < d->in_rank; i++) n += (size_t)snprintf(s + n, cap - n, ",%lld", (long long)d->in_dims[i]);
+    n += (size_t)snprintf(s + n, cap - n,
+                          "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null");
+    for (int i = 0; i < d->in_rank; i++)
+      n += (size_t)snprintf(s + n, cap - n, ",%lld", (long long)d->in_dims[i]);
     n += (size_t)snprintf(s + n, cap - n, "],\"name\":\"input\"}},");
   }
   for (int i = 0; i < d->n_layers; i++)
-    n += (size_t)snprintf(s + n, cap - n, "%s%s", i ? "," : "", dense_json(frag, sizeof frag, &d->layers[i]));
+    n += (size_t)snprintf(s + n, cap - n, "%s%s", i ? "," : "",
+                          dense_json(frag, sizeof frag, &d->layers[i]));
   snprintf(s + n, cap - n,
            "]},\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":"
            "{\"learning_rate\":1.0,\"momentum\":0.0}},\"loss\":%s}}",
@@ -135,7 +145,8 @@ static double ref_act1(const char *a, double z) {
 
 /* Distance of a pre-activation from the activation's nearest kink. */
 static double kink_distance(const char *a, double z) {
-  if (!strcmp(a, "relu") || !strcmp(a, "leaky_relu") || !strcmp(a, "elu") || !strcmp(a, "selu")) return fabs(z);
+  if (!strcmp(a, "relu") || !strcmp(a, "leaky_relu") || !strcmp(a, "elu") || !strcmp(a, "selu"))
+    return fabs(z);
   if (!strcmp(a, "hard_sigmoid")) return fmin(fabs(z - 3), fabs(z + 3));
   return INFINITY;
 }
@@ -182,16 +193,18 @@ typedef struct ref_out {
 static int covers_pieces(const char *a, const double *z, int64_t n, int64_t width) {
   int neg = 0, pos = 0, near[4] = {0, 0, 0, 0};
   for (int64_t i = 0; i < n; i++) {
-    neg |= z[i] < 0, pos |= z[i] > 0;
-    near[0] |= z[i] > -3.5 && z[i] < -3, near[1] |= z[i] > -3 && z[i] < -2.5;
-    near[2] |= z[i] > 2.5 && z[i] < 3, near[3] |= z[i] > 3 && z[i] < 3.5;
+    neg |= z[i]<0, pos |= z[i]> 0;
+    near[0] |= z[i] > -3.5 && z[i]<-3, near[1] |= z[i]> - 3 && z[i] < -2.5;
+    near[2] |= z[i] > 2.5 && z[i]<3, near[3] |= z[i]> 3 && z[i] < 3.5;
   }
-  if (!strcmp(a, "relu") || !strcmp(a, "leaky_relu") || !strcmp(a, "elu") || !strcmp(a, "selu")) return neg && pos;
+  if (!strcmp(a, "relu") || !strcmp(a, "leaky_relu") || !strcmp(a, "elu") || !strcmp(a, "selu"))
+    return neg && pos;
   if (!strcmp(a, "hard_sigmoid") && width >= 4) return near[0] && near[1] && near[2] && near[3];
   return 1;
 }
 
-static void ref_forward(const net_desc *d, const wset *w, const float *x, int64_t batch, ref_out *r) {
+static void ref_forward(const net_desc *d, const wset *w, const float *x, int64_t batch,
+                        ref_out *r) {
   int64_t width = d->in_dims[d->in_rank - 1], inner = 1;
   for (int i = 0; i < d->in_rank; i++) inner *= d->in_dims[i];
   int64_t rows = batch * inner / width;
@@ -224,7 +237,8 @@ static void ref_forward(const net_desc *d, const wset *w, const float *x, int64_
     free(pre);
     pre = malloc(sizeof(double) * (size_t)(rows * width));
     memcpy(pre, a, sizeof(double) * (size_t)(rows * width));
-    for (int64_t i = 0; i < rows * width; i++) r->min_kink = fmin(r->min_kink, kink_distance(L->act, a[i]));
+    for (int64_t i = 0; i < rows * width; i++)
+      r->min_kink = fmin(r->min_kink, kink_distance(L->act, a[i]));
     r->covered &= covers_pieces(L->act, a, rows * width, width);
     ref_act_rows(L->act, a, rows, width);
   }
@@ -342,7 +356,8 @@ static nnc_array farray(float *data, int rank, const int64_t *shape) {
 
 /* g[i][e] = w_before - w_after of one SGD(lr=1) step from w0; the weights are
  * back at w0 afterwards. Returns the loss train_on_batch reported. */
-static double train_gradient(nnc_model *m, const wset *w0, const nnc_array *x, const nnc_array *y, double **g) {
+static double train_gradient(nnc_model *m, const wset *w0, const nnc_array *x, const nnc_array *y,
+                             double **g) {
   nnc_logs logs;
   nnc_status st;
   weights_put(m, w0);
@@ -360,7 +375,8 @@ static double train_gradient(nnc_model *m, const wset *w0, const nnc_array *x, c
 }
 
 /* Central difference of the test loss in weight i, element e, step h. */
-static double central(nnc_model *m, wset *w, int i, int64_t e, double h, const nnc_array *x, const nnc_array *y) {
+static double central(nnc_model *m, wset *w, int i, int64_t e, double h, const nnc_array *x,
+                      const nnc_array *y) {
   float *v = w->a[i].data, keep = v[e];
   float plus = (float)(keep + h), minus = (float)(keep - h);
   nnc_status st;
@@ -377,14 +393,15 @@ static double central(nnc_model *m, wset *w, int i, int64_t e, double h, const n
 
 /* Compare the train-step gradient with finite differences of the test loss
  * for every element of every weight. */
-static void gradcheck(nnc_model *m, wset *w, const nnc_array *x, const nnc_array *y, const char *what) {
+static void gradcheck(nnc_model *m, wset *w, const nnc_array *x, const nnc_array *y,
+                      const char *what) {
   double *g[MAX_W];
   for (int i = 0; i < w->n; i++) g[i] = calloc((size_t)nnc_array_count(&w->a[i]), sizeof(double));
   double train_loss = train_gradient(m, w, x, y, g);
   double loss0 = test_loss(m, x, y);
   /* the train graph's forward loss is the test graph's (no dropout here) */
-  ck_assert_msg(fabs(train_loss - loss0) <= 1e-6 * fabs(loss0) + 1e-7, "%s: train loss %.9g, test loss %.9g", what,
-                train_loss, loss0);
+  ck_assert_msg(fabs(train_loss - loss0) <= 1e-6 * fabs(loss0) + 1e-7,
+                "%s: train loss %.9g, test loss %.9g", what, train_loss, loss0);
   double num = 0, den = 0, worst = 0;
   for (int i = 0; i < w->n; i++) {
     float *v = w->a[i].data;
@@ -394,19 +411,20 @@ static void gradcheck(nnc_model *m, wset *w, const nnc_array *x, const nnc_array
       double fd = (4 * d2 - d1) / 3; /* Richardson: the h^2 terms cancel */
       double err = fabs(fd - g[i][e]), tol = 1e-2 * fmax(fabs(g[i][e]), 1e-2);
       if (getenv("NNC_GRADCHECK_VERBOSE") && err / tol > worst) worst = err / tol;
-      ck_assert_msg(err <= tol, "%s: d loss / d %s[%lld]: train step %.8g, finite differences %.8g (loss %.6g)",
+      ck_assert_msg(err <= tol,
+                    "%s: d loss / d %s[%lld]: train step %.8g, finite differences %.8g (loss %.6g)",
                     what, w->name[i], (long long)e, g[i][e], fd, loss0);
       num += err * err;
       den += fd * fd;
     }
   }
   /* the whole gradient, relative */
-  ck_assert_msg(sqrt(num) <= 1e-3 * sqrt(den) + 1e-5, "%s: |g - g_fd| = %.3g, |g_fd| = %.3g", what, sqrt(num),
-                sqrt(den));
+  ck_assert_msg(sqrt(num) <= 1e-3 * sqrt(den) + 1e-5, "%s: |g - g_fd| = %.3g, |g_fd| = %.3g", what,
+                sqrt(num), sqrt(den));
   ck_assert_msg(den > 0, "%s: the gradient is zero everywhere: nothing checked", what);
   if (getenv("NNC_GRADCHECK_VERBOSE"))
-    fprintf(stderr, "%-40s loss %-10.4g |g| %-10.4g rel %-9.2g worst err/tol %.3f\n", what, loss0, sqrt(den),
-            sqrt(num / den), worst);
+    fprintf(stderr, "%-40s loss %-10.4g |g| %-10.4g rel %-9.2g worst err/tol %.3f\n", what, loss0,
+            sqrt(den), sqrt(num / den), worst);
   for (int i = 0; i < w->n; i++) free(g[i]);
 }
 
@@ -415,7 +433,8 @@ static void draw_weights(wset *w) {
   for (int i = 0; i < w->n; i++) {
     float *v = w->a[i].data;
     int bias = strstr(w->name[i], "/bias") != NULL;
-    for (int64_t e = 0; e < nnc_array_count(&w->a[i]); e++) v[e] = (float)urand(bias ? -0.4 : -0.7, bias ? 0.4 : 0.7);
+    for (int64_t e = 0; e < nnc_array_count(&w->a[i]); e++)
+      v[e] = (float)urand(bias ? -0.4 : -0.7, bias ? 0.4 : 0.7);
   }
 }
 
@@ -429,7 +448,8 @@ static void draw_labels(const net_desc *d, const ref_out *r, float *y) {
       break;
     case LOSS_MAE: /* at least 0.3 from the prediction: |y - p| has its kink at 0 */
       for (int64_t j = 0; j < W; j++)
-        y[row * W + j] = (float)(r->out[row * W + j] + (urand(0, 1) < 0.5 ? -1 : 1) * urand(0.3, 0.8));
+        y[row * W + j] =
+            (float)(r->out[row * W + j] + (urand(0, 1) < 0.5 ? -1 : 1) * urand(0.3, 0.8));
       break;
     case LOSS_BCE:
       for (int64_t j = 0; j < W; j++) y[row * W + j] = urand(0, 1) < 0.5 ? 0.0f : 1.0f;
@@ -497,8 +517,10 @@ static void check_net(const net_desc *d, uint64_t seed, const char *what) {
     ck_assert_msg(tries < 5000, "%s: no draw keeps the pre-activations away from kinks", what);
     for (int64_t i = 0; i < BATCH * inner; i++) x[i] = (float)urand(-1, 1);
     draw_weights(&w);
-    for (int l = 0; l < d->n_layers; l++) /* hard_sigmoid: units saturated and near both ends of the slope */
-      if (d->layers[l].kind == L_DENSE && !strcmp(d->layers[l].act, "hard_sigmoid") && d->layers[l].units >= 4) {
+    for (int l = 0; l < d->n_layers;
+         l++) /* hard_sigmoid: units saturated and near both ends of the slope */
+      if (d->layers[l].kind == L_DENSE && !strcmp(d->layers[l].act, "hard_sigmoid") &&
+          d->layers[l].units >= 4) {
         float *b = wget(&w, d->layers[l].name, "bias");
         b[0] = 3.3f, b[1] = -3.3f, b[2] = 2.7f, b[3] = -2.7f;
       }
@@ -511,7 +533,8 @@ static void check_net(const net_desc *d, uint64_t seed, const char *what) {
   ck_assert(r.rows == BATCH * out_rows && r.width == out_width);
   draw_labels(d, &r, y);
   if (d->loss == LOSS_BCE && !d->logits) /* the probabilities stay clear of the 1e-7 clip */
-    for (int64_t i = 0; i < r.rows * r.width; i++) ck_assert(r.out[i] > 1e-3 && r.out[i] < 1 - 1e-3);
+    for (int64_t i = 0; i < r.rows * r.width; i++)
+      ck_assert(r.out[i] > 1e-3 && r.out[i] < 1 - 1e-3);
   weights_put(m, &w);
 
   /* forward: predict against the float64 reference */
@@ -520,13 +543,15 @@ static void check_net(const net_desc *d, uint64_t seed, const char *what) {
   ck_assert_int_eq(nnc_array_count(&out), r.rows * r.width);
   const float *o = out.data;
   for (int64_t i = 0; i < r.rows * r.width; i++)
-    ck_assert_msg(fabs(o[i] - r.out[i]) <= 2e-6 + 2e-6 * fabs(r.out[i]), "%s: predict[%lld] = %.9g, reference %.9g",
-                  what, (long long)i, (double)o[i], r.out[i]);
+    ck_assert_msg(fabs(o[i] - r.out[i]) <= 2e-6 + 2e-6 * fabs(r.out[i]),
+                  "%s: predict[%lld] = %.9g, reference %.9g", what, (long long)i, (double)o[i],
+                  r.out[i]);
   nnc_array_free(&out);
 
   /* the loss value against the reference formula */
   double want = ref_loss(d, &r, y), got = test_loss(m, &xa, &ya);
-  ck_assert_msg(fabs(got - want) <= 1e-5 * fabs(want) + 1e-7, "%s: loss %.9g, reference %.9g", what, got, want);
+  ck_assert_msg(fabs(got - want) <= 1e-5 * fabs(want) + 1e-7, "%s: loss %.9g, reference %.9g", what,
+                got, want);
 
   gradcheck(m, &w, &xa, &ya, what);
 
@@ -539,12 +564,13 @@ static void check_net(const net_desc *d, uint64_t seed, const char *what) {
 
 /* ---- activations: Input(3) -> Dense(4, act) -> Dense(2) with mse ---- */
 
-static const char *const activations[] = {"linear",   "relu",     "sigmoid", "tanh",       "softmax",
-                                          "elu",      "selu",     "softplus", "softsign",  "swish",
-                                          "gelu",     "leaky_relu", "exponential", "hard_sigmoid"};
+static const char *const activations[] = {
+    "linear",   "relu",     "sigmoid", "tanh", "softmax",    "elu",         "selu",
+    "softplus", "softsign", "swish",   "gelu", "leaky_relu", "exponential", "hard_sigmoid"};
 #define N_ACTIVATIONS ((int)(sizeof activations / sizeof activations[0]))
 
-static net_desc two_layer(const char *hidden, int k, const char *out_act, int loss, const char *loss_json) {
+static net_desc two_layer(const char *hidden, int k, const char *out_act, int loss,
+                          const char *loss_json) {
   net_desc d;
   memset(&d, 0, sizeof d);
   d.in_rank = 1;
@@ -578,26 +604,32 @@ typedef struct loss_case {
 } loss_case;
 
 static const loss_case loss_cases[] = {
-    {"mse, linear", "linear", 2, LOSS_MSE, 0, 0, "{\"class_name\":\"MeanSquaredError\",\"config\":{}}"},
+    {"mse, linear", "linear", 2, LOSS_MSE, 0, 0,
+     "{\"class_name\":\"MeanSquaredError\",\"config\":{}}"},
     {"mae, linear", "linear", 2, LOSS_MAE, 0, 0, "\"mae\""},
-    {"mae, sigmoid", "sigmoid", 2, LOSS_MAE, 0, 0, "{\"class_name\":\"MeanAbsoluteError\",\"config\":{}}"},
+    {"mae, sigmoid", "sigmoid", 2, LOSS_MAE, 0, 0,
+     "{\"class_name\":\"MeanAbsoluteError\",\"config\":{}}"},
     /* binary crossentropy */
-    {"bce on probabilities (hard_sigmoid)", "hard_sigmoid", 2, LOSS_BCE, 0, 0, "\"binary_crossentropy\""},
+    {"bce on probabilities (hard_sigmoid)", "hard_sigmoid", 2, LOSS_BCE, 0, 0,
+     "\"binary_crossentropy\""},
     {"bce from_logits", "linear", 2, LOSS_BCE, 1, 0,
      "{\"class_name\":\"BinaryCrossentropy\",\"config\":{\"from_logits\":true}}"},
     {"bce after sigmoid (rewrite)", "sigmoid", 2, LOSS_BCE, 1, 1, "\"binary_crossentropy\""},
     {"bce after sigmoid, 1 unit", "sigmoid", 1, LOSS_BCE, 1, 1,
      "{\"class_name\":\"BinaryCrossentropy\",\"config\":{\"from_logits\":false}}"},
     /* categorical crossentropy */
-    {"cce on probabilities (sigmoid)", "sigmoid", 3, LOSS_CCE, 0, 0, "\"categorical_crossentropy\""},
+    {"cce on probabilities (sigmoid)", "sigmoid", 3, LOSS_CCE, 0, 0,
+     "\"categorical_crossentropy\""},
     {"cce from_logits", "linear", 3, LOSS_CCE, 1, 0,
      "{\"class_name\":\"CategoricalCrossentropy\",\"config\":{\"from_logits\":true}}"},
     {"cce after softmax (rewrite)", "softmax", 3, LOSS_CCE, 1, 1, "\"categorical_crossentropy\""},
     /* sparse categorical crossentropy */
-    {"scce on probabilities (sigmoid)", "sigmoid", 3, LOSS_SCCE, 0, 0, "\"sparse_categorical_crossentropy\""},
+    {"scce on probabilities (sigmoid)", "sigmoid", 3, LOSS_SCCE, 0, 0,
+     "\"sparse_categorical_crossentropy\""},
     {"scce from_logits", "linear", 3, LOSS_SCCE, 1, 0,
      "{\"class_name\":\"SparseCategoricalCrossentropy\",\"config\":{\"from_logits\":true}}"},
-    {"scce after softmax (rewrite)", "softmax", 3, LOSS_SCCE, 1, 1, "\"sparse_categorical_crossentropy\""},
+    {"scce after softmax (rewrite)", "softmax", 3, LOSS_SCCE, 1, 1,
+     "\"sparse_categorical_crossentropy\""},
 };
 #define N_LOSS_CASES ((int)(sizeof loss_cases / sizeof loss_cases[0]))
 
@@ -618,7 +650,8 @@ START_TEST(logits_rewrite_saturated) {
   static const struct {
     const char *act, *loss;
     int k;
-  } cases[] = {{"sigmoid", "\"binary_crossentropy\"", 1}, {"softmax", "\"categorical_crossentropy\"", 2},
+  } cases[] = {{"sigmoid", "\"binary_crossentropy\"", 1},
+               {"softmax", "\"categorical_crossentropy\"", 2},
                {"softmax", "\"sparse_categorical_crossentropy\"", 2}};
   for (int c = 0; c < 3; c++) {
     net_desc d;
@@ -645,18 +678,20 @@ START_TEST(logits_rewrite_saturated) {
     if (c == 2) y[0] = 1;
     ya = farray(y, c == 2 ? 1 : 2, ys);
     if (c == 2) ya.shape[0] = 1;
-    /* exact loss: softplus(30) = 30 + log1p(e^-30) for BCE; 30 + log1p(e^-30) for the softmax ones */
+    /* exact loss: softplus(30) = 30 + log1p(e^-30) for BCE; 30 + log1p(e^-30) for the softmax ones
+     */
     double want = 30 + log1p(exp(-30.0));
     double got = test_loss(m, &xa, &ya);
-    ck_assert_msg(fabs(got - want) < 1e-4 * want, "%s with %s: loss %.7g, exact (from logits) %.7g", cases[c].act,
-                  cases[c].loss, got, want);
+    ck_assert_msg(fabs(got - want) < 1e-4 * want, "%s with %s: loss %.7g, exact (from logits) %.7g",
+                  cases[c].act, cases[c].loss, got, want);
     nnc_logs logs;
     ck_assert(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK);
     nnc_array after;
     ck_assert(nnc_model_get_weight(m, "out/kernel", &after, &st) == NNC_OK);
     /* d loss / d kernel[0][0] = (p - y) * x = 1 (sigmoid(30) = 1, y = 0) or ~1 (softmax) */
     double g = 30.0 - ((float *)after.data)[0];
-    ck_assert_msg(fabs(g - 1.0) < 1e-4, "%s with %s: gradient %.7g, exact 1", cases[c].act, cases[c].loss, g);
+    ck_assert_msg(fabs(g - 1.0) < 1e-4, "%s with %s: gradient %.7g, exact 1", cases[c].act,
+                  cases[c].loss, g);
     nnc_array_free(&after);
     nnc_model_free(m);
   }
@@ -700,7 +735,8 @@ START_TEST(flatten) {
   d.loss = LOSS_MSE;
   d.loss_json = "\"mse\"";
   check_net(&d, 500, "flatten (batch, 2, 3)");
-  /* (batch, 5, 3) -> Dense(2, tanh) -> Flatten -> Dense(2): the gradient flows back through the reshape */
+  /* (batch, 5, 3) -> Dense(2, tanh) -> Flatten -> Dense(2): the gradient flows back through the
+   * reshape */
   d.in_dims[0] = 5;
   d.layers[0] = (layer_desc){L_DENSE, "d1", 2, "tanh", 0};
   d.layers[1] = (layer_desc){L_FLATTEN, "flat", 0, NULL, 0};
@@ -708,7 +744,8 @@ START_TEST(flatten) {
 }
 END_TEST
 
-START_TEST(activation_layer) { /* Dense(4) -> Activation(gelu) -> Dense(3) -> Activation(softmax) + scce */
+START_TEST(
+    activation_layer) { /* Dense(4) -> Activation(gelu) -> Dense(3) -> Activation(softmax) + scce */
   net_desc d;
   memset(&d, 0, sizeof d);
   d.in_rank = 1;
@@ -747,15 +784,17 @@ END_TEST
  * differences would measure with the mask held fixed. */
 static void dropout_mask_case(double rate, int n) {
   char json[2048];
-  snprintf(json, sizeof json,
-           "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
-           "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,1]}},"
-           "{\"class_name\":\"Dense\",\"config\":{\"name\":\"a\",\"units\":%d,\"use_bias\":false}},"
-           "{\"class_name\":\"Dropout\",\"config\":{\"name\":\"drop\",\"rate\":%.17g}},"
-           "{\"class_name\":\"Dense\",\"config\":{\"name\":\"b\",\"units\":1,\"use_bias\":false}}]},"
-           "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":1.0}},"
-           "\"loss\":\"mse\"}}",
-           n, rate);
+  snprintf(
+      json, sizeof json,
+      "{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
+      "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,1]}},"
+      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"a\",\"units\":%d,\"use_bias\":false}},"
+      "{\"class_name\":\"Dropout\",\"config\":{\"name\":\"drop\",\"rate\":%.17g}},"
+      "{\"class_name\":\"Dense\",\"config\":{\"name\":\"b\",\"units\":1,\"use_bias\":false}}]},"
+      "\"compile_config\":{\"optimizer\":{\"class_name\":\"SGD\",\"config\":{\"learning_rate\":1.0}"
+      "},"
+      "\"loss\":\"mse\"}}",
+      n, rate);
   nnc_model *m = load(json);
   nnc_status st;
   float *w1 = malloc(sizeof(float) * (size_t)n), *w2 = malloc(sizeof(float) * (size_t)n);
@@ -784,21 +823,21 @@ static void dropout_mask_case(double rate, int n) {
       double g2 = (double)w2[i] - n2[i], g1 = (double)w1[i] - n1[i];
       double mi = g2 / (c * w1[i]);
       int keep = fabs(mi - scale) < 1e-3 * scale;
-      ck_assert_msg(keep || fabs(mi) < 1e-3, "rate %g, step %d: mask[%d] = %.6g, not 0 or %.6g", rate, step, i, mi,
-                    scale);
+      ck_assert_msg(keep || fabs(mi) < 1e-3, "rate %g, step %d: mask[%d] = %.6g, not 0 or %.6g",
+                    rate, step, i, mi, scale);
       double m_exact = keep ? scale : 0;
       /* the backward pass through the first layer sees the same mask */
       ck_assert_msg(fabs(g1 - c * m_exact * w2[i]) <= 1e-4 * fabs(c * scale * w2[i]),
-                    "rate %g, step %d: d loss / d w1[%d] = %.7g, masked function %.7g", rate, step, i, g1,
-                    c * m_exact * w2[i]);
+                    "rate %g, step %d: d loss / d w1[%d] = %.7g, masked function %.7g", rate, step,
+                    i, g1, c * m_exact * w2[i]);
       masked += m_exact * w1[i] * w2[i];
       kept += keep;
       if (step > 0 && prev[i] != keep) differs = 1;
       prev[i] = (unsigned char)keep;
     }
     /* the forward output is the masked sum with that mask */
-    ck_assert_msg(fabs(masked - out) <= 1e-4 * fabs(out), "rate %g, step %d: forward %.7g, masked sum %.7g", rate,
-                  step, out, masked);
+    ck_assert_msg(fabs(masked - out) <= 1e-4 * fabs(out),
+                  "rate %g, step %d: forward %.7g, masked sum %.7g", rate, step, out, masked);
     /* about (1 - rate) of the units kept: within 4 standard deviations */
     double sd = sqrt(n * rate * (1 - rate));
     ck_assert_msg(fabs(kept - n * (1 - rate)) <= 4 * sd, "rate %g: kept %d of %d", rate, kept, n);

@@ -26,7 +26,8 @@ static void run(int threads, run_result *r) {
   ck_assert_msg(nnc_model_fit(c.model, &c.x, &c.y, &c.fit, &r->h, &st) == NNC_OK, "%s", st.message);
   r->n_weights = nnc_model_weight_count(c.model);
   for (int i = 0; i < r->n_weights; i++)
-    ck_assert(nnc_model_get_weight(c.model, nnc_model_weight_name(c.model, i), &r->weights[i], &st) == NNC_OK);
+    ck_assert(nnc_model_get_weight(c.model, nnc_model_weight_name(c.model, i), &r->weights[i],
+                                   &st) == NNC_OK);
   ck_assert(nnc_model_predict(c.model, &c.x, 40, &r->pred, &st) == NNC_OK);
   oracle_case_free(&c);
 }
@@ -40,11 +41,14 @@ static void free_result(run_result *r) {
 static void assert_identical(const run_result *a, const run_result *b) {
   ck_assert_int_eq(a->h.n_keys, b->h.n_keys);
   ck_assert_int_eq(a->h.n_epochs, b->h.n_epochs);
-  ck_assert(memcmp(a->h.values, b->h.values, sizeof(double) * (size_t)(a->h.n_keys * a->h.n_epochs)) == 0);
+  ck_assert(memcmp(a->h.values, b->h.values,
+                   sizeof(double) * (size_t)(a->h.n_keys * a->h.n_epochs)) == 0);
   ck_assert_int_eq(a->n_weights, b->n_weights);
   for (int i = 0; i < a->n_weights; i++)
-    ck_assert(memcmp(a->weights[i].data, b->weights[i].data, sizeof(float) * (size_t)nnc_array_count(&a->weights[i])) == 0);
-  ck_assert(memcmp(a->pred.data, b->pred.data, sizeof(float) * (size_t)nnc_array_count(&a->pred)) == 0);
+    ck_assert(memcmp(a->weights[i].data, b->weights[i].data,
+                     sizeof(float) * (size_t)nnc_array_count(&a->weights[i])) == 0);
+  ck_assert(memcmp(a->pred.data, b->pred.data, sizeof(float) * (size_t)nnc_array_count(&a->pred)) ==
+            0);
 }
 
 START_TEST(thread_counts_agree_bit_for_bit) {
