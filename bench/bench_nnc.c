@@ -186,35 +186,50 @@ static const char *rmsprop(const char *lr) {
   return buf;
 }
 
+/* Spec text built layer by layer. */
+typedef struct spec_buf {
+  char text[8192];
+  size_t len;
+} spec_buf;
+
+static void dense(spec_buf *b, const char *name, int units, const char *act, const char *extra) {
+  b->len += (size_t)snprintf(
+      b->text + b->len, sizeof b->text - b->len,
+      "%s{\"class_name\": \"Dense\", \"config\": {\"name\": \"%s\", \"units\": %d, "
+      "\"activation\": \"%s\"%s}}",
+      b->len ? ", " : "", name, units, act, extra);
+}
+
+static void dropout(spec_buf *b, const char *name) {
+  b->len += (size_t)snprintf(
+      b->text + b->len, sizeof b->text - b->len,
+      "%s{\"class_name\": \"Dropout\", \"config\": {\"name\": \"%s\", \"rate\": 0.05}}",
+      b->len ? ", " : "", name);
+}
+
+static nnc_model *sequential(const spec_buf *layers, const char *compile) {
+  static char text[10000];
+  snprintf(text, sizeof text,
+           "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"bench\", \"layers\": [%s]}, "
+           "\"compile_config\": %s}",
+           layers->text, compile);
+  return load(text);
+}
+
 static void w3(int n) {
   float *x = uniform(301, (int64_t)n * 1001), *y = uniform(302, n);
   nnc_array xa = arr(x, 2, n, 1001, 0), ya = arr(y, 2, n, 1, 0);
-  char spec[4096];
-  snprintf(
-      spec, sizeof spec,
-      SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 1001]") ",{\"class_name\": "
-                                                                           "\"Dropout\", "
-                                                                           "\"config\": {\"name\": "
-                                                                           "\"p0\", \"rate\": "
-                                                                           "0.05}}," DENSE("d1", 64, "relu", "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p1\", \"rate\": 0.05}}," DENSE(
-                                                                               "d2", 64, "relu",
-                                                                               "") ",{\"class_"
-                                                                                   "name\": "
-                                                                                   "\"Dropout\", "
-                                                                                   "\"config\": "
-                                                                                   "{\"name\": "
-                                                                                   "\"p2\", "
-                                                                                   "\"rate\": "
-                                                                                   "0.05}}," DENSE("d3",
-                                                                                                   64,
-                                                                                                   "relu",
-                                                                                                   "") ",{\"class_name\": \"Dropout\", \"config\": {\"name\": \"p3\", \"rate\": 0.05}}," DENSE("d4",
-                                                                                                                                                                                               1,
-                                                                                                                                                                                               "linear",
-                                                                                                                                                                                               ""),
-          "{\"optimizer\": %s, \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
-      rmsprop("0.0005"));
-  fit_ctx c = {load(spec), &xa, &ya, {0}, 0};
+  spec_buf layers = {{0}, 0};
+  const char *names[4][2] = {{"d0", "p0"}, {"d1", "p1"}, {"d2", "p2"}, {"d3", "p3"}};
+  for (int i = 0; i < 4; i++) {
+    dense(&layers, names[i][0], 64, "relu", i == 0 ? ", \"batch_input_shape\": [null, 1001]" : "");
+    dropout(&layers, names[i][1]);
+  }
+  dense(&layers, "d4", 1, "linear", "");
+  char compile[512];
+  snprintf(compile, sizeof compile,
+           "{\"optimizer\": %s, \"loss\": \"mse\", \"metrics\": [\"mae\"]}", rmsprop("0.0005"));
+  fit_ctx c = {sequential(&layers, compile), &xa, &ya, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0, c.o.validation_split = 0.1;
   int split = n - (int)(n * 0.1);
@@ -232,26 +247,20 @@ static void w4(int wide) {
   must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", &y, &st),
        &st);
   must(nnc_array_to_f32(&x, &xf, &st), &st);
-  for (int64_t i = 0; i < nnc_array_count(&xf); i++) ((float *)xf.data)[i] /= 255.0f;
+  int64_t count = nnc_array_count(&xf);
+  for (int64_t i = 0; i < count; i++) ((float *)xf.data)[i] /= 255.0f;
   xf.rank = 2, xf.shape[1] = 784;
-  char spec[4096];
-  if (wide)
-    snprintf(
-        spec, sizeof spec,
-        SEQ(DENSE("d0", 512, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE(
-                "d1", 512, "relu", "") "," DENSE("d2", 10, "linear", ""),
-            "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", "
-            "\"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
-        rmsprop("0.001"));
-  else
-    snprintf(
-        spec, sizeof spec,
-        SEQ(DENSE("d0", 64, "relu", ", \"batch_input_shape\": [null, 784]") "," DENSE(
-                "d1", 64, "relu", "") "," DENSE("d2", 10, "linear", ""),
-            "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", "
-            "\"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}"),
-        rmsprop("0.001"));
-  fit_ctx c = {load(spec), &xf, &y, {0}, 0};
+  int hidden = wide ? 512 : 64;
+  spec_buf layers = {{0}, 0};
+  dense(&layers, "d0", hidden, "relu", ", \"batch_input_shape\": [null, 784]");
+  dense(&layers, "d1", hidden, "relu", "");
+  dense(&layers, "d2", 10, "linear", "");
+  char compile[512];
+  snprintf(compile, sizeof compile,
+           "{\"optimizer\": %s, \"loss\": {\"class_name\": \"SparseCategoricalCrossentropy\", "
+           "\"config\": {\"from_logits\": true}}, \"metrics\": [\"accuracy\"]}",
+           rmsprop("0.001"));
+  fit_ctx c = {sequential(&layers, compile), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = wide ? 128 : 64, c.o.verbose = 0;
   report(wide ? "W4-wide" : "W4", timed(do_fit, &c), 1, "epoch", (double)x.shape[0]);
