@@ -57,6 +57,16 @@ case=$oracle/cases/seed000_logreg
   --no-shuffle --verbose 2 --history "$tmp/h.json" --weights-out "$tmp/w.safetensors" >"$tmp/fit.out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && grep -q '^Epoch 3/3' "$tmp/fit.out" && grep -q '"loss": \[' "$tmp/h.json"; then ok; else bad "fit: exit $rc: $(cat "$tmp/fit.out")"; fi
+# Keras 3's progress lines (keras/src/utils/progbar.py): verbose 2 and the final verbose-1 line
+v2='^1/1 - [0-9]+s - [0-9]+(us|ms|s)/step - accuracy: [0-9]\.[0-9]{4} - loss: [0-9]\.[0-9]{4}$'
+if [ "$(grep -cE "$v2" "$tmp/fit.out")" -eq 3 ]; then ok; else bad "verbose 2 lines: $(cat "$tmp/fit.out")"; fi
+"$nnc" fit "$src/tests/cli/logreg.json" --x "$case/x.npy" --y "$case/y.npy" --epochs 1 --batch-size 100 \
+  --no-shuffle --verbose 1 >"$tmp/fit1.out" 2>&1
+v1='^1/1 ━{20} [0-9]+s [0-9]+(us|ms|s)/step - accuracy: [0-9]\.[0-9]{4} - loss: [0-9]\.[0-9]{4}$'
+# one epoch: no "Epoch 1/1" line (Keras prints it only when epochs > 1)
+if grep -qE "$v1" "$tmp/fit1.out" && ! grep -q '^Epoch' "$tmp/fit1.out"; then ok; else bad "verbose 1 line: $(cat "$tmp/fit1.out")"; fi
+"$nnc" fit "$src/tests/cli/logreg.json" --x "$case/x.npy" --y "$case/y.npy" --epochs 2 --verbose 0 >"$tmp/fit0.out" 2>&1
+if [ ! -s "$tmp/fit0.out" ]; then ok; else bad "verbose 0 printed: $(cat "$tmp/fit0.out")"; fi
 "$nnc" evaluate "$src/tests/cli/logreg.json" --weights "$tmp/w.safetensors" --x "$case/x.npy" --y "$case/y.npy" \
   --batch-size 100 >"$tmp/eval.out" 2>&1
 rc=$?
