@@ -138,14 +138,25 @@ static const nnc_shape *space_of(const nnc_graph *g, const nnc_node *n) {
   return n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
 }
 
-/* Small fixed-size groups (scalars, bias gradients, the Adam step size) run
- * on thread 0 alone: splitting them would cost more in barriers than it saves. */
-static int group_is_serial(const nnc_graph *g, int first) {
+/* A group whose work is small runs on thread 0 alone: splitting it would
+ * cost more in barriers than it saves. The work (elements, or multiply-adds
+ * for a matmul) is rows * per_row + fixed; the driver compares it with
+ * SERIAL_WORK at run time, since rows change from batch to batch. Every
+ * thread evaluates the same test, so they agree on it. */
+#define SERIAL_WORK 32768
+
+static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t *fixed) {
   const nnc_node *n = &g->nodes[first];
-  const nnc_shape *space = space_of(g, n);
-  if (n->op == NNC_OP_MATMUL && n->iattr[0]) return 0;
-  if (n->op == NNC_OP_REDUCE && n->fn == NNC_RED_ALL) return 1;
-  return !space->batched && shape_inner(space) < 4096;
+  const nnc_shape *s = space_of(g, n);
+  int64_t factor = 1;
+  if (n->op == NNC_OP_MATMUL) { /* rows of A times K times N */
+    s = &g->nodes[n->in[0]].shape;
+    factor = shape_last(&n->shape);
+  } else if (n->op == NNC_OP_REDUCE || n->op == NNC_OP_SOFTMAX_XENT || n->op == NNC_OP_ARGMAX) {
+    s = &g->nodes[n->in[0]].shape; /* reads more than it writes */
+  }
+  *per_row = s->batched ? shape_inner(s) * factor : 0;
+  *fixed = s->batched ? 0 : shape_inner(s) * factor;
 }
 
 /* [u0, u1): this thread's share of `units`, in contiguous chunks. Every unit
@@ -249,7 +260,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   LLVMValueRef tid = LLVMGetParam(driver, 4), nthreads = LLVMGetParam(driver, 5);
   LLVMValueRef barrier = LLVMGetParam(driver, 6), barrier_ctx = LLVMGetParam(driver, 7);
   LLVMValueRef is_first = LLVMBuildICmp(db, LLVMIntEQ, tid, LLVMConstInt(c->i64, 0, 0), "");
-  int prev_serial = -1;
+  LLVMValueRef prev_serial = NULL; /* i1 */
 
   for (int i = 0; i < g->n;) {
     if (g->nodes[i].group < 0) {
@@ -266,18 +277,30 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       LLVMDisposeBuilder(db);
       goto fail;
     }
-    int serial = group_is_serial(g, i);
+    int64_t per_row, fixed;
+    group_work(g, i, &per_row, &fixed);
+    LLVMValueRef work = LLVMBuildAdd(
+        db, LLVMBuildMul(db, rows, LLVMConstInt(c->i64, (unsigned long long)per_row, 0), ""),
+        LLVMConstInt(c->i64, (unsigned long long)fixed, 0), "");
+    LLVMValueRef serial =
+        LLVMBuildICmp(db, LLVMIntSLT, work, LLVMConstInt(c->i64, SERIAL_WORK, 0), "serial");
     /* threads meet between groups, except between two groups thread 0 runs alone */
-    if (prev_serial >= 0 && !(prev_serial && serial))
+    if (prev_serial) {
+      LLVMValueRef both = LLVMBuildAnd(db, prev_serial, serial, "");
+      LLVMBasicBlockRef meet = LLVMAppendBasicBlockInContext(c->ctx, driver, "barrier");
+      LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->ctx, driver, "group");
+      LLVMBuildCondBr(db, both, go, meet);
+      LLVMPositionBuilderAtEnd(db, meet);
       LLVMBuildCall2(db, barrier_type, barrier, &barrier_ctx, 1, "");
-    prev_serial = serial;
-    LLVMBasicBlockRef run = NULL, after = NULL;
-    if (serial) {
-      run = LLVMAppendBasicBlockInContext(c->ctx, driver, "serial");
-      after = LLVMAppendBasicBlockInContext(c->ctx, driver, "next");
-      LLVMBuildCondBr(db, is_first, run, after);
-      LLVMPositionBuilderAtEnd(db, run);
+      LLVMBuildBr(db, go);
+      LLVMPositionBuilderAtEnd(db, go);
     }
+    prev_serial = serial;
+    /* a serial group runs on thread 0 with (tid, nthreads) = (0, 1) */
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, driver, "run");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(c->ctx, driver, "next");
+    LLVMBuildCondBr(db, LLVMBuildOr(db, LLVMBuildNot(db, serial, ""), is_first, ""), run, after);
+    LLVMPositionBuilderAtEnd(db, run);
     /* call it with every buffer address */
     LLVMValueRef args[64 + 5];
     for (int k = 0; k < c->n_args; k++) {
@@ -290,13 +313,11 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       args[k] = LLVMBuildGEP2(db, c->f32, base, &off, 1, "");
     }
     for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(driver, (unsigned)k + 1);
-    args[c->n_args + 3] = serial ? LLVMConstInt(c->i64, 0, 0) : tid;
-    args[c->n_args + 4] = serial ? LLVMConstInt(c->i64, 1, 0) : nthreads;
+    args[c->n_args + 3] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 0, 0), tid, "");
+    args[c->n_args + 4] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 1, 0), nthreads, "");
     LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 5, "");
-    if (serial) {
-      LLVMBuildBr(db, after);
-      LLVMPositionBuilderAtEnd(db, after);
-    }
+    LLVMBuildBr(db, after);
+    LLVMPositionBuilderAtEnd(db, after);
     i = last + 1;
   }
   LLVMBuildRetVoid(db);
