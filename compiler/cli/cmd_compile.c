@@ -127,18 +127,21 @@ int cli_compile(int argc, char **argv) {
     }
     x_inner = &xs;
   }
-  /* dumps go to stdout, or to files in --dump-dir */
+  /* dumps go to stdout, or to files in --dump-dir: collected in memory and
+   * written at the end through a temporary file, so a failure leaves no half file */
   char graph_path[1024] = "", pre_path[1024] = "", post_path[1024] = "";
   FILE *dump = NULL;
+  char *dump_text = NULL;
+  size_t dump_len = 0;
   if (graph_fmt || after) {
     if (dir) {
       snprintf(graph_path, sizeof graph_path, "%s/graphs.%s", dir,
                graph_fmt && !strcmp(graph_fmt, "dot") ? "dot" : "txt");
-      dump = fopen(graph_path, "w");
+      dump = open_memstream(&dump_text, &dump_len);
       if (!dump) {
-        fprintf(stderr, "nnc compile: %s: cannot write\n", graph_path);
+        fprintf(stderr, "nnc compile: out of memory\n");
         nnc_spec_free(&spec);
-        return 2;
+        return 1;
       }
     } else {
       dump = stdout;
@@ -169,8 +172,13 @@ int cli_compile(int argc, char **argv) {
   opts.accumulate_f64 = acc && !strcmp(acc, "f64");
   nnc_compiled c;
   int rc = nnc_compile_spec(&spec, x_inner, NULL, &opts, &c, &st);
-  if (dump && dump != stdout) fclose(dump);
+  if (dump && dump != stdout) {
+    fclose(dump);
+    if (!rc) rc = nnc_write_file_atomic(graph_path, dump_text, dump_len, &st);
+    free(dump_text);
+  }
   if (rc) {
+    if (c.jit || c.has_graph[0] || c.has_graph[2]) nnc_compiled_free(&c);
     nnc_spec_free(&spec);
     return cli_fail("compile", &st);
   }
