@@ -166,3 +166,27 @@ cJSON *oracle_expected(const oracle_case *c, const char *file) {
   snprintf(path, sizeof path, "%s/expected/%s", c->dir, file);
   return read_json(path);
 }
+
+void weights_get(const nnc_model *m, wset *w) {
+  memset(w, 0, sizeof *w);
+  w->n = nnc_model_weight_count(m);
+  ck_assert_int_gt(w->n, 0);
+  ck_assert_int_le(w->n, WSET_MAX);
+  for (int i = 0; i < w->n; i++) {
+    nnc_status st;
+    snprintf(w->name[i], sizeof w->name[i], "%s", nnc_model_weight_name(m, i));
+    ck_assert_msg(nnc_model_get_weight(m, w->name[i], &w->a[i], &st) == NNC_OK, "%s", st.message);
+  }
+}
+
+void weights_put(nnc_model *m, const wset *w) {
+  for (int i = 0; i < w->n; i++) {
+    nnc_status st;
+    ck_assert_msg(nnc_model_set_weight(m, w->name[i], &w->a[i], &st) == NNC_OK, "%s", st.message);
+  }
+}
+
+void weights_free(wset *w) {
+  for (int i = 0; i < w->n; i++) nnc_array_free(&w->a[i]);
+  w->n = 0;
+}

@@ -35,6 +35,18 @@ void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, doubl
 /* |got - want| <= abs_tol + rel * |want| */
 int close_enough(double got, double want, double rel, double abs_tol);
 
+/* A copy of every weight of a model, to restore or compare. */
+#define WSET_MAX 16
+typedef struct wset {
+  int n;
+  char name[WSET_MAX][64];
+  nnc_array a[WSET_MAX];
+} wset;
+
+void weights_get(const nnc_model *m, wset *w);
+void weights_put(nnc_model *m, const wset *w);
+void weights_free(wset *w);
+
 /* The spec text (model + "compile_config") for a case (malloc'ed). */
 char *oracle_spec_json(const char *name);
 

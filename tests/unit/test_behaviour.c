@@ -55,37 +55,6 @@ static double urand(double lo, double hi) {
 }
 
 /* Weights of a model, in its order, as float32 arrays. */
-typedef struct wset {
-  int n;
-  char name[16][64];
-  nnc_array a[16];
-} wset;
-
-static void weights_get(const nnc_model *m, wset *w) {
-  memset(w, 0, sizeof *w);
-  w->n = nnc_model_weight_count(m);
-  ck_assert_int_gt(w->n, 0);
-  ck_assert_int_le(w->n, 16);
-  for (int i = 0; i < w->n; i++) {
-    nnc_status st;
-    snprintf(w->name[i], sizeof w->name[i], "%s", nnc_model_weight_name(m, i));
-    ck_assert_msg(nnc_model_get_weight(m, w->name[i], &w->a[i], &st) == NNC_OK, "%s", st.message);
-  }
-}
-
-static void weights_put(nnc_model *m, const wset *w) {
-  for (int i = 0; i < w->n; i++) {
-    nnc_status st;
-    ck_assert_msg(nnc_model_set_weight(m, w->name[i], &w->a[i], &st) == NNC_OK, "%s", st.message);
-  }
-}
-
-static void weights_free(wset *w) {
-  for (int i = 0; i < w->n; i++) nnc_array_free(&w->a[i]);
-  w->n = 0;
-}
-
-/* 1 if the two sets have the same names and bit-identical values */
 static int weights_identical(const wset *a, const wset *b) {
   if (a->n != b->n) return 0;
   for (int i = 0; i < a->n; i++) {

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "nnc.h"
+#include "oracle_case.h"
 #include "testutil.h"
 
 #define MAX_W 8
@@ -163,12 +164,6 @@ static void ref_act_rows(const char *a, double *v, int64_t rows, int64_t width) 
   }
   for (int64_t i = 0; i < rows * width; i++) v[i] = ref_act1(a, v[i]);
 }
-
-typedef struct wset {
-  int n;
-  char name[MAX_W][64];
-  nnc_array a[MAX_W]; /* float32, owned */
-} wset;
 
 static float *wget(const wset *w, const char *layer, const char *weight) {
   char name[64];
@@ -310,29 +305,6 @@ static nnc_model *load(const char *json) {
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(json, "gradcheck", &m, &st) == NNC_OK, "%s", st.message);
   return m;
-}
-
-static void weights_get(const nnc_model *m, wset *w) {
-  memset(w, 0, sizeof *w);
-  w->n = nnc_model_weight_count(m);
-  ck_assert_int_le(w->n, MAX_W);
-  for (int i = 0; i < w->n; i++) {
-    nnc_status st;
-    snprintf(w->name[i], sizeof w->name[i], "%s", nnc_model_weight_name(m, i));
-    ck_assert_msg(nnc_model_get_weight(m, w->name[i], &w->a[i], &st) == NNC_OK, "%s", st.message);
-  }
-}
-
-static void weights_put(nnc_model *m, const wset *w) {
-  for (int i = 0; i < w->n; i++) {
-    nnc_status st;
-    ck_assert_msg(nnc_model_set_weight(m, w->name[i], &w->a[i], &st) == NNC_OK, "%s", st.message);
-  }
-}
-
-static void weights_free(wset *w) {
-  for (int i = 0; i < w->n; i++) nnc_array_free(&w->a[i]);
-  w->n = 0;
 }
 
 static double test_loss(nnc_model *m, const nnc_array *x, const nnc_array *y) {
