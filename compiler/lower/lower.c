@@ -214,7 +214,7 @@ static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_
   if (!x_inner || x_inner->rank == 0)
     return nnc_fail(st, NNC_ERR_SPEC,
                     "%s: $: the model declares no input shape (no InputLayer, batch_input_shape or "
-                    "input_shape); pass data to build it",
+                    "input_shape); give data to build it (nnc compile: --input-shape)",
                     spec->source);
   *out = batched_from(x_inner);
   return NNC_OK;
