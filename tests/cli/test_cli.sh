@@ -87,5 +87,10 @@ if [ "$(cat "$tmp/keep.npy")" = keep ]; then ok; else bad "predict damaged an ex
 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-graph --phase train >"$tmp/train.txt" 2>&1
 if ! grep -q dropout "$tmp/infer.txt" && grep -q dropout_mask "$tmp/train.txt" && grep -q '^graph predict' "$tmp/infer.txt"; then ok; else bad "dropout in dumps"; fi
 
+# NNC_VECTOR_WIDTH really changes the kernels (test_vector_width relies on it)
+w16=$(NNC_VECTOR_WIDTH=16 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=pre | grep -c 'fma.v16f32')
+w4=$(NNC_VECTOR_WIDTH=4 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=pre | grep -c 'fma.v4f32')
+if [ "$w16" -gt 0 ] && [ "$w4" -gt 0 ]; then ok; else bad "NNC_VECTOR_WIDTH had no effect ($w16, $w4)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
