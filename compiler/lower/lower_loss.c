@@ -163,6 +163,13 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_
 
   int per_sample = loss_node(g, c->loss.kind, c->loss.from_logits, l->y_pred, l->y, st);
   if (per_sample < 0) return st->code;
+  /* Keras's rank fix-up squeezes an output (..., 1) against targets of one
+   * rank less (but not rank 1); the squeeze drops the logits the TF backend
+   * attached to a sigmoid output, so that loss is computed from clipped
+   * probabilities (keras-semantics.md §2.3). attr[1] tells the logits rewrite. */
+  int y_rank = y_inner ? y_inner->rank + 1 : 0, out_rank = l->prog.out_shape.rank;
+  if (y_rank > 1 && y_rank == out_rank - 1 && shape_last(&l->prog.out_shape) == 1)
+    g->nodes[per_sample].attr[1] = 1.0;
   snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
   int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
   int batch = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_BATCH, shape_scalar(), "batch", st);

@@ -8,7 +8,9 @@
 static int rewrite_loss(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
                         nnc_status *st) {
   const nnc_graph *src = ctx;
-  if (node->op != NNC_OP_LOSS || node->attr[0] != 0.0) return NNC_REWRITE_COPY;
+  /* attr[1]: Keras squeezed the output, so it has no logits to use either */
+  if (node->op != NNC_OP_LOSS || node->attr[0] != 0.0 || node->attr[1] != 0.0)
+    return NNC_REWRITE_COPY;
   const nnc_node *pred = &src->nodes[node->in[0]];
   int sigmoid = pred->op == NNC_OP_UNARY && pred->fn == NNC_FN_SIGMOID;
   int softmax = pred->op == NNC_OP_SOFTMAX;

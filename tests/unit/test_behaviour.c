@@ -1026,6 +1026,47 @@ START_TEST(dropout_rate_one_drops_everything) {
 }
 END_TEST
 
+/* Keras's rank fix-up: targets (N, 60) against an output (None, 60, 1) squeeze
+ * the output, which loses the TF backend's logits capture, so binary
+ * crossentropy after a sigmoid is computed from clipped probabilities; with
+ * targets (N, 60, 1) it is the logits form (keras-semantics.md §2.3). */
+static int loss_graph_has(const nnc_spec_shape *y_inner, const char *needle) {
+  const char *spec =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 1, \"activation\": "
+      "\"sigmoid\","
+      " \"batch_input_shape\": [null, 60, 10]}}]},"
+      " \"compile_config\": {\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\"}}";
+  nnc_spec sp;
+  nnc_status st;
+  ck_assert(nnc_spec_parse_string(spec, "fixup.json", &sp, &st) == NNC_OK);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  nnc_compile_options o = {0};
+  o.dump = f;
+  o.dump_after = "plan";
+  o.dump_graphs = 1u << NNC_GRAPH_TEST;
+  o.no_jit = 1;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&sp, NULL, y_inner, &o, &c, &st) == NNC_OK, "%s", st.message);
+  fclose(f);
+  int found = strstr(text, needle) != NULL;
+  free(text);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&sp);
+  return found;
+}
+
+START_TEST(rank_fixup_squeeze_drops_the_logits_form) {
+  nnc_spec_shape squeezed = {1, {60}}, same = {2, {60, 1}};
+  ck_assert(!loss_graph_has(&squeezed, "bce_logits"));
+  ck_assert(loss_graph_has(&squeezed, "unary.clip"));
+  ck_assert(loss_graph_has(&same, "bce_logits"));
+  ck_assert(!loss_graph_has(&same, "unary.clip"));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("behaviour");
   TCase *fit = tcase_create("fit");
@@ -1041,6 +1082,7 @@ int main(void) {
   tcase_add_test(fit, precision_recall_epoch_global);
   tcase_add_test(fit, metric_names);
   tcase_add_test(fit, acc_equals_accuracy);
+  tcase_add_test(fit, rank_fixup_squeeze_drops_the_logits_form);
   suite_add_tcase(s, fit);
   TCase *drop = tcase_create("dropout");
   tcase_set_timeout(drop, 120);
