@@ -36,4 +36,7 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
                      nnc_compiled *out, nnc_status *st);
 void nnc_compiled_free(nnc_compiled *c);
 
+/* The Keras-style summary: layers, output shapes, parameter counts. */
+void nnc_compiled_print_summary(const nnc_compiled *c, const char *model_name, FILE *f);
+
 #endif

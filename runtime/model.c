@@ -307,21 +307,6 @@ int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
   if (!m->built)
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model declares no input shape; give data to build it",
                     m->spec.source);
-  const nnc_program *p = &m->compiled.prog;
-  fprintf(f, "Model: \"%s\"\n", m->spec.name);
-  fprintf(f, "%-30s %-20s %12s\n", "Layer (type)", "Output Shape", "Param #");
-  fprintf(f, "%.*s\n", 64, "================================================================");
-  int64_t total = 0;
-  for (int i = 0; i < p->n_layers; i++) {
-    const nnc_layer_info *l = &p->layers[i];
-    char name[192], shape[64];
-    snprintf(name, sizeof name, "%s (%s)", l->name, l->kind);
-    shape_format_keras(&l->out_shape, shape, sizeof shape);
-    fprintf(f, "%-30s %-20s %12lld\n", name, shape, (long long)l->n_params);
-    total += l->n_params;
-  }
-  fprintf(f, "%.*s\n", 64, "================================================================");
-  fprintf(f, "Total params: %lld (%.2f KB)\n", (long long)total, (double)total * 4 / 1024.0);
-  fprintf(f, "Trainable params: %lld\nNon-trainable params: 0\n", (long long)total);
+  nnc_compiled_print_summary(&m->compiled, m->spec.name, f);
   return NNC_OK;
 }

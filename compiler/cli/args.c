@@ -117,3 +117,11 @@ int cli_read_array(const char *path, const char *divide, nnc_array *out, nnc_sta
   *out = f;
   return NNC_OK;
 }
+
+int cli_accumulation(const char *cmd, const char *text, int *f64) {
+  *f64 = 0;
+  if (!text || !strcmp(text, "f32")) return 0;
+  if (!strcmp(text, "f64")) return *f64 = 1, 0;
+  fprintf(stderr, "nnc %s: --accumulate: expected f32 or f64, got '%s'\n", cmd, text);
+  return 2;
+}

@@ -17,6 +17,9 @@ const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *cmd, const char *name, const char *text, double *out);
 
+/* --accumulate f32|f64 (NULL: f32) into *f64; prints the error and returns 2. */
+int cli_accumulation(const char *cmd, const char *text, int *f64);
+
 /* Exit status for a status code: 2 for bad input, 1 otherwise. */
 int cli_fail(const char *cmd, const nnc_status *st);
 

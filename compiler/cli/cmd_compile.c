@@ -30,19 +30,9 @@ static unsigned phase_mask(const char *phase) {
   return ~0u;
 }
 
+/* The Keras summary, then what nnc made of it: graphs, kernels, workspace, target. */
 static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
-  const nnc_program *p = &c->prog;
-  printf("Model: \"%s\"\n", spec->name);
-  printf("%-34s %-18s %10s\n", "Layer (type)", "Output Shape", "Param #");
-  int64_t total = 0;
-  for (int i = 0; i < p->n_layers; i++) {
-    char name[192], shape[64];
-    snprintf(name, sizeof name, "%s (%s)", p->layers[i].name, p->layers[i].kind);
-    shape_format_keras(&p->layers[i].out_shape, shape, sizeof shape);
-    printf("%-34s %-18s %10lld\n", name, shape, (long long)p->layers[i].n_params);
-    total += p->layers[i].n_params;
-  }
-  printf("Total params: %lld (%.2f KB)\n", (long long)total, (double)total * 4 / 1024);
+  nnc_compiled_print_summary(c, spec->name, stdout);
   for (int g = 0; g < NNC_GRAPH_COUNT; g++) {
     if (!c->has_graph[g]) continue;
     const nnc_graph *gr = &c->graphs[g];
@@ -163,13 +153,10 @@ int cli_compile(int argc, char **argv) {
   opts.dump_graphs = phase_mask(phase);
   opts.dump_ir_pre = pre_path[0] ? pre_path : NULL;
   opts.dump_ir_post = post_path[0] ? post_path : NULL;
-  const char *acc = cli_get(o, n, "accumulate");
-  if (acc && strcmp(acc, "f32") && strcmp(acc, "f64")) {
-    fprintf(stderr, "nnc compile: --accumulate: expected f32 or f64, got '%s'\n", acc);
+  if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
     nnc_spec_free(&spec);
     return 2;
   }
-  opts.accumulate_f64 = acc && !strcmp(acc, "f64");
   nnc_compiled c;
   int rc = nnc_compile_spec(&spec, x_inner, NULL, &opts, &c, &st);
   if (dump && dump != stdout) {

@@ -60,15 +60,10 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   long threads = 1;
   if ((v = cli_get(o, n, "threads")) && cli_int(cmd, "threads", v, 1, 256, &threads)) return 2;
   if (nnc_model_set_threads(s->model, (int)threads, &s->st)) return cli_fail(cmd, &s->st);
-  if ((v = cli_get(o, n, "accumulate"))) {
-    if (strcmp(v, "f32") && strcmp(v, "f64")) {
-      fprintf(stderr, "nnc %s: --accumulate: expected f32 or f64, got '%s'\n", cmd, v);
-      return 2;
-    }
-    if (nnc_model_set_accumulation(
-            s->model, !strcmp(v, "f64") ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
-      return cli_fail(cmd, &s->st);
-  }
+  int f64 = 0;
+  if (cli_accumulation(cmd, cli_get(o, n, "accumulate"), &f64)) return 2;
+  if (nnc_model_set_accumulation(s->model, f64 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
+    return cli_fail(cmd, &s->st);
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
   if (yp && nnc_array_read(yp, &s->y, &s->st)) return cli_fail(cmd, &s->st);
   if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
