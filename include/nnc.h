@@ -26,11 +26,13 @@ typedef enum nnc_code {
   NNC_OK = 0,
   NNC_ERR_SPEC = 1,     /* the model description is malformed or unsupported */
   NNC_ERR_DATA = 2,     /* an input array has the wrong shape, type or content */
-  NNC_ERR_IO = 3,       /* a file could not be read or written */
+  NNC_ERR_IO = 3,       /* an input file could not be opened or read */
   NNC_ERR_ARG = 4,      /* a bad argument to an API function or the CLI */
   NNC_ERR_COMPILE = 5,  /* LLVM failed to build or JIT the kernels */
   NNC_ERR_INTERNAL = 6, /* an invariant of nnc broke: a bug, please report */
-  NNC_ERR_NOMEM = 7
+  NNC_ERR_NOMEM = 7,
+  NNC_ERR_WRITE = 8,   /* an output file could not be written (the old file is kept) */
+  NNC_ERR_NUMERICS = 9 /* check_numerics found a NaN or infinity; training stopped */
 } nnc_code;
 
 typedef struct nnc_status {

@@ -54,7 +54,7 @@ int nnc_write_file_atomic(const char *path, const void *data, size_t len, nnc_st
   if (!f) {
     int e = errno;
     free(tmp);
-    return nnc_fail(st, NNC_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s", path, strerror(e));
   }
   size_t put = len ? fwrite(data, 1, len, f) : 0;
   int bad = (put != len) | (fflush(f) != 0) | (fclose(f) != 0);
@@ -62,7 +62,7 @@ int nnc_write_file_atomic(const char *path, const void *data, size_t len, nnc_st
     int e = errno;
     remove(tmp);
     free(tmp);
-    return nnc_fail(st, NNC_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s", path, strerror(e));
   }
   free(tmp);
   return NNC_OK;

@@ -476,12 +476,12 @@ START_TEST(test_write_into_missing_directory_fails_cleanly) {
   const int64_t shape[1] = {3};
   nnc_array a = pattern_array(NNC_F32, 1, shape, 0);
   nnc_status st = {0};
-  assert_failure(nnc_npy_write(path, &a, &st), &st, NNC_ERR_IO, path, "cannot write");
+  assert_failure(nnc_npy_write(path, &a, &st), &st, NNC_ERR_WRITE, path, "cannot write");
 
   nnc_tensor_set set = {0};
   ck_assert_int_eq(nnc_tensor_set_add(&set, "w", &a, &st), NNC_OK);
   const char *st_path = testutil_path(dir, "w.safetensors");
-  assert_failure(nnc_safetensors_write(st_path, &set, &st), &st, NNC_ERR_IO, st_path,
+  assert_failure(nnc_safetensors_write(st_path, &set, &st), &st, NNC_ERR_WRITE, st_path,
                  "cannot write");
 
   struct stat sb;
@@ -526,8 +526,8 @@ START_TEST(test_failed_overwrite_keeps_old_file) {
   ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
   signal(SIGXFSZ, old_handler);
 
-  assert_failure(npy_rc, &npy_st, NNC_ERR_IO, npy_path, "cannot write");
-  assert_failure(st_rc, &st_st, NNC_ERR_IO, st_path, "cannot write");
+  assert_failure(npy_rc, &npy_st, NNC_ERR_WRITE, npy_path, "cannot write");
+  assert_failure(st_rc, &st_st, NNC_ERR_WRITE, st_path, "cannot write");
   size_t len;
   unsigned char *after = read_bytes(npy_path, &len);
   ck_assert_uint_eq(len, npy_len);
