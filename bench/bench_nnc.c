@@ -45,7 +45,7 @@ static float *normal(uint32_t seed, int64_t n) {
 }
 
 static nnc_array arr(float *data, int rank, int64_t d0, int64_t d1, int64_t d2) {
-  nnc_array a = {NNC_F32, rank, {d0, d1, d2}, data};
+  nnc_array a = {NNC_F32, rank, {d0, d1, d2}, data, NULL};
   return a;
 }
 

@@ -11,7 +11,18 @@
  * Every function returns NNC_OK (0) or an error code and fills a nnc_status
  * whose message names the file, the JSON path and what was expected.
  * Nothing in the library prints (except the fit progress bar, when asked)
- * or exits. */
+ * or exits.
+ *
+ * Arguments: every function checks its arguments and returns NNC_ERR_ARG
+ * for a bad one (a NULL pointer, a malformed nnc_array) instead of crashing.
+ * Pointers may be NULL only where a comment says so; `st` may always be
+ * NULL (then only the code is returned). Accessors that return a value
+ * instead of a code (nnc_model_threads, nnc_logs_get, ...) say what they
+ * return for NULL.
+ *
+ * Threads: separate models may be used from separate threads at the same
+ * time. One model must not be used from two threads at once (not even two
+ * read-only calls while a third trains): the library does not lock. */
 #ifndef NNC_H
 #define NNC_H
 
@@ -45,16 +56,22 @@ typedef enum nnc_dtype { NNC_F32, NNC_F64, NNC_I32, NNC_I64, NNC_U8 } nnc_dtype;
 
 #define NNC_MAX_RANK 8
 
+/* rank is 1..NNC_MAX_RANK for data (axis 0 is the samples), 0..NNC_MAX_RANK
+ * for a weight; every dimension >= 0; data may be NULL only when there are
+ * no elements. */
 typedef struct nnc_array {
   nnc_dtype dtype;
   int rank;
   int64_t shape[NNC_MAX_RANK];
-  void *data; /* C order; owned by whoever filled the struct */
+  void *data;       /* C order; owned by whoever filled the struct */
+  const char *name; /* for messages, e.g. the file it was read from; may be
+                       NULL; not owned (nnc_array_free leaves it) */
 } nnc_array;
 
-int64_t nnc_array_count(const nnc_array *a); /* number of elements */
-size_t nnc_dtype_size(nnc_dtype t);
-void nnc_array_free(nnc_array *a); /* frees data filled by an nnc reader */
+/* Number of elements; -1 for NULL or a malformed shape. */
+int64_t nnc_array_count(const nnc_array *a);
+size_t nnc_dtype_size(nnc_dtype t); /* 0 for a value that is not an nnc_dtype */
+void nnc_array_free(nnc_array *a);  /* frees data filled by an nnc reader; a may be NULL */
 
 /* ---- models ---- */
 typedef struct nnc_model nnc_model;
@@ -64,23 +81,28 @@ typedef struct nnc_model nnc_model;
  * initialized from the seed) right away when the spec declares its input
  * shape, else on the first call that brings data — as Keras builds lazily. */
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st);
+/* source_name names the text in messages; may be NULL ("<string>"). */
 int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
                           nnc_status *st);
-void nnc_model_free(nnc_model *m);
+void nnc_model_free(nnc_model *m); /* m may be NULL */
 
 /* Replace the compile config (optimizer, loss, metrics) with a JSON object
  * in Keras's compile_config form. */
 int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st);
 
-/* Seed of initial weights, dropout masks and shuffling (default 0). Set it
- * before the model is built; it also keys every later fit. */
+/* Seed of initial weights, dropout masks and shuffling (default 0). While the
+ * weights are still the initial ones (no training step, no set_weight or
+ * load_weights since the model was built), the weights are drawn again from
+ * the new seed, as if it had been set first. After that the weights are kept
+ * (as Keras's set_random_seed leaves a trained model's weights alone) and the
+ * seed keys only the dropout masks and shuffles of later steps. */
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st);
 
 /* Threads that run each step (default 1). Work is split so that every value
  * is computed by one thread in a fixed order: results are bit-identical for
  * any thread count. */
 int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st);
-int nnc_model_threads(const nnc_model *m);
+int nnc_model_threads(const nnc_model *m); /* 0 for NULL */
 
 /* How matmuls sum their products. F32 (default): float32 accumulators, as
  * Keras's TensorFlow CPU kernels. F64: float64 accumulators rounded once,
@@ -91,11 +113,14 @@ typedef enum nnc_accumulation { NNC_ACCUMULATE_F32, NNC_ACCUMULATE_F64 } nnc_acc
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st);
 
 /* Build for inputs shaped like x (per sample: x->shape[1..]) and targets like
- * y (may be NULL). Called implicitly by fit/evaluate/predict. */
+ * y (may be NULL). x may be NULL when the spec declares its input shape.
+ * Called implicitly by fit/evaluate/predict. */
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);
-int nnc_model_is_built(const nnc_model *m);
+int nnc_model_is_built(const nnc_model *m); /* 0 for NULL */
 
-/* Weights by Keras name ("dense_1/kernel", kernel shape [in, out]). */
+/* Weights by Keras name ("dense_1/kernel", kernel shape [in, out]).
+ * weight_count is 0 and weight_name NULL for NULL, an unbuilt model or an
+ * index out of range. */
 int nnc_model_weight_count(const nnc_model *m);
 const char *nnc_model_weight_name(const nnc_model *m, int i);
 int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, nnc_status *st);
@@ -115,7 +140,7 @@ typedef struct nnc_logs {
   double values[NNC_MAX_LOGS];
 } nnc_logs;
 
-double nnc_logs_get(const nnc_logs *logs, const char *name); /* NaN if absent */
+double nnc_logs_get(const nnc_logs *logs, const char *name); /* NaN if absent or NULL */
 
 /* Keras's History: history[key][epoch]. */
 typedef struct nnc_history {
@@ -125,9 +150,10 @@ typedef struct nnc_history {
   int *epochs;    /* the 0-based epoch indices run */
 } nnc_history;
 
-double nnc_history_get(const nnc_history *h, const char *key, int epoch);
+double nnc_history_get(const nnc_history *h, const char *key, int epoch); /* NaN if absent */
+/* {"loss": [...], ...}; a NaN or infinite value is written as null. */
 int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *st);
-void nnc_history_free(nnc_history *h);
+void nnc_history_free(nnc_history *h); /* h may be NULL */
 
 typedef struct nnc_fit_options {
   int epochs; /* final epoch index, as Keras: runs initial_epoch..epochs-1 */
@@ -140,8 +166,9 @@ typedef struct nnc_fit_options {
   void *progress;                 /* FILE * for progress output (NULL: stdout) */
 } nnc_fit_options;
 
-void nnc_fit_options_default(nnc_fit_options *o);
+void nnc_fit_options_default(nnc_fit_options *o); /* o may be NULL: does nothing */
 
+/* opts may be NULL (the defaults); history may be NULL (not kept). */
 int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nnc_fit_options *opts,
                   nnc_history *history, nnc_status *st);
 int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
@@ -156,12 +183,14 @@ int nnc_model_train_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *
 int nnc_model_test_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                             nnc_status *st);
 
-/* Optimizer state and hyperparameters at run time. */
+/* Optimizer state and hyperparameters at run time: iterations is -1 and the
+ * learning rate NaN for NULL. A learning rate must be finite and >= 0; a
+ * new one takes effect at the next step without recompiling. */
 int64_t nnc_model_iterations(const nnc_model *m);
 double nnc_model_learning_rate(const nnc_model *m);
-void nnc_model_set_learning_rate(nnc_model *m, double lr);
+int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st);
 
-/* Text dumps for people: Keras-style summary. */
+/* Text dumps for people: Keras-style summary. file is a FILE *; NULL: stdout. */
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
 
 #ifdef __cplusplus

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/api_check.h"
 #include "runtime/base/base.h"
 
 void epoch_reset(epoch_acc *a) {
@@ -64,6 +65,7 @@ void logs_sort(nnc_logs *logs) {
 }
 
 double nnc_logs_get(const nnc_logs *logs, const char *name) {
+  if (!logs || !name) return NAN;
   for (int i = 0; i < logs->n; i++)
     if (!strcmp(logs->names[i], name)) return logs->values[i];
   return NAN;
@@ -94,6 +96,7 @@ int history_append(nnc_history *h, int epoch, const nnc_logs *logs, nnc_status *
 }
 
 double nnc_history_get(const nnc_history *h, const char *key, int epoch) {
+  if (!h || !key) return NAN;
   for (int k = 0; k < h->n_keys; k++)
     if (!strcmp(h->keys[k], key) && epoch >= 0 && epoch < h->n_epochs)
       return h->values[k * h->n_epochs + epoch];
@@ -101,20 +104,43 @@ double nnc_history_get(const nnc_history *h, const char *key, int epoch) {
 }
 
 void nnc_history_free(nnc_history *h) {
+  if (!h) return;
   free(h->keys);
   free(h->values);
   free(h->epochs);
   memset(h, 0, sizeof *h);
 }
 
+/* s as the inside of a JSON string; returns the bytes written (room: 6 a byte). */
+static size_t json_escape(const char *s, char *out, size_t room) {
+  size_t n = 0;
+  for (const unsigned char *c = (const unsigned char *)s; *c && n + 7 < room; c++) {
+    if (*c == '"' || *c == '\\')
+      n += (size_t)snprintf(out + n, room - n, "\\%c", *c);
+    else if (*c < 0x20)
+      n += (size_t)snprintf(out + n, room - n, "\\u%04x", *c);
+    else
+      out[n++] = (char)*c;
+  }
+  out[n] = '\0';
+  return n;
+}
+
 int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *st) {
-  size_t cap =
-      256 + (size_t)h->n_keys * (size_t)(h->n_epochs + 1) * 32 + (size_t)h->n_keys * NNC_LOG_NAME;
+  API_STATUS(st);
+  if (api_nonnull(h, "nnc_history_write_json", "h", st) ||
+      api_nonnull(path, "nnc_history_write_json", "path", st))
+    return NNC_ERR_ARG;
+  /* 32 bytes hold any %.9g number; a key escapes to at most 6 bytes a byte */
+  size_t cap = 256 + (size_t)h->n_keys * (size_t)(h->n_epochs + 1) * 32 +
+               (size_t)h->n_keys * NNC_LOG_NAME * 6;
   char *buf = malloc(cap);
   if (!buf) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory writing %s", path);
   size_t n = (size_t)snprintf(buf, cap, "{");
   for (int k = 0; k < h->n_keys; k++) {
-    n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\": [", k ? ", " : "", h->keys[k]);
+    n += (size_t)snprintf(buf + n, cap - n, "%s\"", k ? ", " : "");
+    n += json_escape(h->keys[k], buf + n, cap - n);
+    n += (size_t)snprintf(buf + n, cap - n, "\": [");
     for (int e = 0; e < h->n_epochs; e++)
       n += isfinite(h->values[k * h->n_epochs + e])
                ? (size_t)snprintf(buf + n, cap - n, "%s%.9g", e ? ", " : "",

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/api_check.h"
 #include "runtime/base/base.h"
 #include "runtime/epoch.h"
 #include "runtime/model.h"
 #include "runtime/rng.h"
 
 void nnc_fit_options_default(nnc_fit_options *o) {
+  if (!o) return;
   memset(o, 0, sizeof *o);
   o->epochs = 1;
   o->batch_size = 32;
@@ -86,14 +88,40 @@ static int split_validation(const model_data *all, double fraction, model_data *
   return NNC_OK;
 }
 
+/* The fit options a host filled: each in the range Keras accepts. */
+static int check_fit_options(const nnc_fit_options *o, nnc_status *st) {
+  static const char fn[] = "nnc_model_fit";
+  if (o->epochs < 0 || o->initial_epoch < 0)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: epochs (%d) and initial_epoch (%d) must be >= 0", fn,
+                    o->epochs, o->initial_epoch);
+  if (o->verbose < 0 || o->verbose > 2)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: verbose must be 0, 1 or 2, got %d", fn, o->verbose);
+  if (!(o->validation_split >= 0 && o->validation_split < 1))
+    return nnc_fail(st, NNC_ERR_ARG, "%s: validation_split must be in [0, 1), got %g", fn,
+                    o->validation_split);
+  if (!o->x_val != !o->y_val)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: x_val and y_val go together (one of them is NULL)", fn);
+  if (o->x_val &&
+      (api_array(o->x_val, fn, "x_val", 1, st) || api_array(o->y_val, fn, "y_val", 1, st)))
+    return NNC_ERR_ARG;
+  return NNC_OK;
+}
+
 int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nnc_fit_options *opts,
                   nnc_history *history, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_fit";
+  nnc_history unkept;
+  if (!history) history = &unkept;
+  memset(history, 0, sizeof *history);
+  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) || api_array(y, fn, "y", 1, st))
+    return NNC_ERR_ARG;
   nnc_fit_options o;
   if (opts)
     o = *opts;
   else
     nnc_fit_options_default(&o);
-  memset(history, 0, sizeof *history);
+  if (check_fit_options(&o, st)) return NNC_ERR_ARG;
   if (require_compile(m, "fit", st) || check_batch_size(o.batch_size, st) ||
       model_ensure_built(m, x, y, st))
     return st->code;
@@ -146,13 +174,18 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   free(idx);
   model_data_free(&all);
   model_data_free(&val_own);
-  if (rc) nnc_history_free(history);
+  if (rc || history == &unkept) nnc_history_free(history);
   return rc;
 }
 
 int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
                        nnc_logs *out, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_evaluate";
+  if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
   out->n = 0;
+  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) || api_array(y, fn, "y", 1, st))
+    return NNC_ERR_ARG;
   if (require_compile(m, "evaluate", st) || check_batch_size(batch_size, st) ||
       model_ensure_built(m, x, y, st))
     return st->code;
@@ -166,7 +199,11 @@ int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int
 
 int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out,
                       nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_predict";
+  if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
   memset(out, 0, sizeof *out);
+  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st)) return NNC_ERR_ARG;
   if (check_batch_size(batch_size, st) || model_ensure_built(m, x, NULL, st)) return st->code;
   model_data d;
   if (model_data_prepare(m, x, NULL, &d, st)) return st->code;
@@ -186,7 +223,12 @@ int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_arra
 
 static int on_batch(nnc_model *m, int which, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                     nnc_status *st) {
+  const char *fn =
+      which == NNC_GRAPH_TRAIN ? "nnc_model_train_on_batch" : "nnc_model_test_on_batch";
+  if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
   out->n = 0;
+  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) || api_array(y, fn, "y", 1, st))
+    return NNC_ERR_ARG;
   if (require_compile(m, which == NNC_GRAPH_TRAIN ? "train_on_batch" : "test_on_batch", st) ||
       model_ensure_built(m, x, y, st))
     return st->code;
@@ -206,10 +248,12 @@ static int on_batch(nnc_model *m, int which, const nnc_array *x, const nnc_array
 
 int nnc_model_train_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                              nnc_status *st) {
+  API_STATUS(st);
   return on_batch(m, NNC_GRAPH_TRAIN, x, y, out, st);
 }
 
 int nnc_model_test_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                             nnc_status *st) {
+  API_STATUS(st);
   return on_batch(m, NNC_GRAPH_TEST, x, y, out, st);
 }

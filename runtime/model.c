@@ -1,8 +1,10 @@
 /* Model lifecycle: parse, build (compile for data shapes), weights by name. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/api_check.h"
 #include "runtime/base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
@@ -33,8 +35,11 @@ static int after_load(nnc_model *m, nnc_model **out, nnc_status *st) {
 }
 
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
+  API_STATUS(st);
   nnc_model *m;
+  if (api_nonnull(out, "nnc_model_load_file", "out", st)) return NNC_ERR_ARG;
   *out = NULL;
+  if (api_nonnull(path, "nnc_model_load_file", "path", st)) return NNC_ERR_ARG;
   if (model_new(&m, st)) return st->code;
   if (nnc_spec_parse_file(path, &m->spec, st)) {
     nnc_model_free(m);
@@ -45,10 +50,13 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
 
 int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
                           nnc_status *st) {
+  API_STATUS(st);
   nnc_model *m;
+  if (api_nonnull(out, "nnc_model_load_string", "out", st)) return NNC_ERR_ARG;
   *out = NULL;
-  if (model_new(&m, st)) return st->code;
-  if (nnc_spec_parse_string(json, source_name, &m->spec, st)) {
+  if (api_nonnull(json, "nnc_model_load_string", "json", st)) return NNC_ERR_ARG;
+  if (model_new(&m, st)) return NNC_ERR_NOMEM;
+  if (nnc_spec_parse_string(json, source_name ? source_name : "<string>", &m->spec, st)) {
     nnc_model_free(m);
     return st->code;
   }
@@ -71,6 +79,10 @@ void nnc_model_free(nnc_model *m) {
 }
 
 int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_compile_config", "m", st) ||
+      api_nonnull(json, "nnc_model_set_compile_config", "json", st))
+    return NNC_ERR_ARG;
   if (nnc_spec_parse_compile_string(json, "compile config", &m->spec, st)) return st->code;
   m->learning_rate = m->spec.compile.optimizer.learning_rate;
   /* recompile with the new loss/optimizer; the weights stay, the optimizer state is new */
@@ -78,15 +90,20 @@ int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st)
 }
 
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_seed", "m", st)) return NNC_ERR_ARG;
   m->seed = seed;
-  return m->built ? model_init_weights(m, st) : NNC_OK;
+  /* weights that were trained, set or loaded are the user's: keep them */
+  return m->built && !m->weights_changed ? model_init_weights(m, st) : NNC_OK;
 }
 
 int nnc_model_is_built(const nnc_model *m) {
-  return m->built;
+  return m ? m->built : 0;
 }
 
 int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_threads", "m", st)) return NNC_ERR_ARG;
   if (threads < 1 || threads > 256)
     return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", threads);
   if (pool_size(m->pool) == threads) return NNC_OK;
@@ -96,7 +113,7 @@ int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st) {
 }
 
 int nnc_model_threads(const nnc_model *m) {
-  return pool_size(m->pool);
+  return m ? pool_size(m->pool) : 0;
 }
 
 static void inner_of(const nnc_array *a, nnc_spec_shape *s) {
@@ -196,6 +213,8 @@ int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc
 }
 
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_accumulation", "m", st)) return NNC_ERR_ARG;
   if (acc != NNC_ACCUMULATE_F32 && acc != NNC_ACCUMULATE_F64)
     return nnc_fail(st, NNC_ERR_ARG,
                     "accumulation must be NNC_ACCUMULATE_F32 or NNC_ACCUMULATE_F64");
@@ -206,16 +225,25 @@ int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *s
 }
 
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_build";
+  if (api_nonnull(m, fn, "m", st) || (x && api_array(x, fn, "x", 1, st)) ||
+      (y && api_array(y, fn, "y", 1, st)))
+    return NNC_ERR_ARG;
+  if (!x && !m->built)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: x is NULL and %s declares no input shape: give data to build it", fn,
+                    m->spec.source);
   return model_ensure_built(m, x, y, st);
 }
 
 int nnc_model_weight_count(const nnc_model *m) {
-  return m->built ? m->compiled.prog.n_params : 0;
+  return m && m->built ? m->compiled.prog.n_params : 0;
 }
 
 const char *nnc_model_weight_name(const nnc_model *m, int i) {
-  return m->built && i >= 0 && i < m->compiled.prog.n_params ? m->compiled.prog.params[i].name
-                                                             : NULL;
+  return m && m->built && i >= 0 && i < m->compiled.prog.n_params ? m->compiled.prog.params[i].name
+                                                                  : NULL;
 }
 
 static const nnc_param_info *find_param(const nnc_model *m, const char *name, nnc_status *st) {
@@ -232,6 +260,11 @@ static const nnc_param_info *find_param(const nnc_model *m, const char *name, nn
 }
 
 int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_get_weight";
+  if (api_nonnull(m, fn, "m", st) || api_nonnull(name, fn, "name", st) ||
+      api_nonnull(out, fn, "out", st))
+    return NNC_ERR_ARG;
   const nnc_param_info *p = find_param(m, name, st);
   if (!p) return st->code;
   memset(out, 0, sizeof *out);
@@ -244,7 +277,7 @@ int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, n
   return NNC_OK;
 }
 
-int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value, nnc_status *st) {
+static int set_weight(nnc_model *m, const char *name, const nnc_array *value, nnc_status *st) {
   const nnc_param_info *p = find_param(m, name, st);
   if (!p) return st->code;
   int same = value->rank == p->shape.rank;
@@ -258,10 +291,27 @@ int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value,
   if (nnc_array_to_f32(value, &f, st)) return st->code;
   memcpy(m->params + p->offset, f.data, (size_t)p->count * sizeof(float));
   nnc_array_free(&f);
+  m->weights_changed = 1;
   return NNC_OK;
 }
 
+int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_set_weight";
+  if (api_nonnull(m, fn, "m", st) || api_nonnull(name, fn, "name", st) ||
+      api_array(value, fn, "value", 0, st))
+    return NNC_ERR_ARG;
+  return set_weight(m, name, value, st);
+}
+
 int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_load_weights";
+  if (api_nonnull(m, fn, "m", st) || api_nonnull(path, fn, "path", st)) return NNC_ERR_ARG;
+  if (!m->built)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: %s: the model is not built yet (no input shape); build it with data first",
+                    path, m->spec.source);
   nnc_tensor_set set = {0};
   if (nnc_safetensors_read(path, &set, st)) return st->code;
   int rc = NNC_OK;
@@ -270,7 +320,7 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
     const nnc_array *a = nnc_tensor_set_find(&set, name);
     if (!a)
       rc = nnc_fail(st, NNC_ERR_DATA, "%s: no tensor named '%s'", path, name);
-    else if (nnc_model_set_weight(m, name, a, st))
+    else if (set_weight(m, name, a, st))
       rc = nnc_fail_prefix(st, "%s", path);
   }
   nnc_tensor_set_free(&set);
@@ -278,6 +328,9 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
 }
 
 int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_save_weights";
+  if (api_nonnull(m, fn, "m", st) || api_nonnull(path, fn, "path", st)) return NNC_ERR_ARG;
   if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
   nnc_tensor_set set = {0};
   int rc = NNC_OK;
@@ -293,16 +346,25 @@ int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st)
 }
 
 int64_t nnc_model_iterations(const nnc_model *m) {
-  return m->iterations;
+  return m ? m->iterations : -1;
 }
 double nnc_model_learning_rate(const nnc_model *m) {
-  return m->learning_rate;
+  return m ? m->learning_rate : NAN;
 }
-void nnc_model_set_learning_rate(nnc_model *m, double lr) {
+int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_learning_rate", "m", st)) return NNC_ERR_ARG;
+  if (!isfinite(lr) || lr < 0)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "nnc_model_set_learning_rate: expected a finite learning rate >= 0, got %g",
+                    lr);
   m->learning_rate = lr;
+  return NNC_OK;
 }
 
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_summary", "m", st)) return NNC_ERR_ARG;
   FILE *f = file ? file : stdout;
   if (!m->built)
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model declares no input shape; give data to build it",

@@ -16,6 +16,7 @@ struct nnc_model {
   nnc_compiled compiled;
   float *params, *slots; /* prog.params_floats, prog.slots_floats */
   int64_t iterations;    /* optimizer steps taken (Keras optimizer.iterations) */
+  int weights_changed;   /* trained, set or loaded since the seed drew them */
   double learning_rate;
   /* workspace, grown on demand; a step never allocates */
   float *fixed, *batch, *stats, *x_batch, *y_batch;

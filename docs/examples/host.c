@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
     xs[i] = -1.0f + 2.0f * (float)i / (N - 1);
     ys[i] = 3.0f * xs[i] - 1.0f;
   }
-  nnc_array x = {NNC_F32, 2, {N, 1}, xs}, y = {NNC_F32, 2, {N, 1}, ys};
+  nnc_array x = {NNC_F32, 2, {N, 1}, xs, "x"}, y = {NNC_F32, 2, {N, 1}, ys, "y"};
 
   nnc_status st;
   nnc_model *model;

@@ -1014,7 +1014,7 @@ START_TEST(dropout_rate_one_drops_everything) {
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(spec, "rate1.json", &m, &st) == NNC_OK, "%s", st.message);
   float xs[8] = {1, 2, 3, 4, -1, 0.5f, 2, 0}, ys[2] = {0, 0};
-  nnc_array x = {NNC_F32, 2, {2, 4}, xs}, y = {NNC_F32, 2, {2, 1}, ys};
+  nnc_array x = {NNC_F32, 2, {2, 4}, xs, "x"}, y = {NNC_F32, 2, {2, 1}, ys, "y"};
   nnc_logs logs;
   ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
   ck_assert(nnc_logs_get(&logs, "loss") == 0.0);
