@@ -173,6 +173,11 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
                   nnc_history *history, nnc_status *st);
 int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
                        nnc_logs *out, nnc_status *st);
+/* The checks fit and evaluate make on x and y (y may be NULL) — shapes,
+ * sample counts, label ranges — without running a step; builds the model
+ * for x if it is not built. For checking data up front (before training on
+ * other data). */
+int nnc_model_check_data(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);
 /* out gets a float32 array of shape [N, output dims...]; free with nnc_array_free. */
 int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out,
                       nnc_status *st);

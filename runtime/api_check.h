@@ -22,6 +22,11 @@ int api_nonnull(const void *p, const char *fn, const char *arg, nnc_status *st);
  * (nnc_array.name), else `arg`. */
 int api_array(const nnc_array *a, const char *fn, const char *arg, int min_rank, nnc_status *st);
 
+/* "%s%s" arguments that put "FILE: " before a message about array a when it
+ * has a name, and nothing when it has none. */
+#define API_ARRAY_WHERE(a)                                                                         \
+  ((a)->name && (a)->name[0] ? (a)->name : ""), ((a)->name && (a)->name[0] ? ": " : "")
+
 /* What messages about array `a` call it: its file name, or `fallback`. */
 const char *api_array_name(const nnc_array *a, const char *fallback);
 

@@ -197,6 +197,19 @@ int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   return rc;
 }
 
+int nnc_model_check_data(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_check_data";
+  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) ||
+      (y && api_array(y, fn, "y", 1, st)))
+    return NNC_ERR_ARG;
+  if (model_ensure_built(m, x, y, st)) return st->code;
+  model_data d;
+  if (model_data_prepare(m, x, y, &d, st)) return st->code;
+  model_data_free(&d);
+  return NNC_OK;
+}
+
 int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out,
                       nnc_status *st) {
   API_STATUS(st);

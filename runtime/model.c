@@ -166,8 +166,14 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   nnc_compiled fresh;
   nnc_compile_options copts = {0};
   copts.accumulate_f64 = m->accumulate_f64;
-  if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, &copts, &fresh, st))
+  if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, &copts, &fresh, st)) {
+    /* the compiler's data errors are about the inputs' or the targets'
+     * shape: put the file they came from in front */
+    const nnc_array *culprit = strstr(st->message, "the targets") ? y : x;
+    if (st->code == NNC_ERR_DATA && culprit && culprit->name && culprit->name[0])
+      nnc_fail_prefix(st, "%s", culprit->name);
     return st->code;
+  }
   if (m->built && fresh.prog.params_floats != m->compiled.prog.params_floats) {
     nnc_compiled_free(&fresh);
     return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");

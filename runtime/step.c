@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/api_check.h"
 #include "runtime/base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
@@ -37,7 +38,8 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
   if (!ok) {
     shape_text(x, got, sizeof got);
     shape_format(&p->x_shape, want, sizeof want);
-    return nnc_fail(st, NNC_ERR_DATA, "x has shape %s but the model expects %s", got, want);
+    return nnc_fail(st, NNC_ERR_DATA, "%s%sx has shape %s but the model expects %s",
+                    API_ARRAY_WHERE(x), got, want);
   }
   if (y) {
     d->y_row = shape_inner(&p->y_shape);
@@ -45,8 +47,8 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
     if (y->rank < 1 || y->shape[0] != d->n || count < 0 || count != d->n * d->y_row) {
       shape_text(y, got, sizeof got);
       shape_format(&p->y_shape, want, sizeof want);
-      return nnc_fail(st, NNC_ERR_DATA, "y has shape %s: expected %lld samples shaped like %s", got,
-                      (long long)d->n, want);
+      return nnc_fail(st, NNC_ERR_DATA, "%s%sy has shape %s: expected %lld samples shaped like %s",
+                      API_ARRAY_WHERE(y), got, (long long)d->n, want);
     }
   }
   if (to_f32(x, &d->x, st)) return st->code;
@@ -60,10 +62,10 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
       float v = d->y[i];
       if (!(v >= 0 && v < (float)classes && v == floorf(v))) {
         model_data_free(d);
-        return nnc_fail(
-            st, NNC_ERR_DATA,
-            "y[%lld] = %g is not a class index in [0, %lld) for sparse_categorical_crossentropy",
-            (long long)i, (double)v, (long long)classes);
+        return nnc_fail(st, NNC_ERR_DATA,
+                        "%s%sy[%lld] = %g is not a class index in [0, %lld) for "
+                        "sparse_categorical_crossentropy",
+                        API_ARRAY_WHERE(y), (long long)i, (double)v, (long long)classes);
       }
     }
   }
@@ -156,6 +158,9 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
     pool_run(m->pool, run_job, &job);
   else
     fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
-  if (which == NNC_GRAPH_TRAIN) m->iterations++;
+  if (which == NNC_GRAPH_TRAIN) {
+    m->iterations++;
+    m->weights_changed = 1;
+  }
   return NNC_OK;
 }

@@ -1,10 +1,12 @@
 #include "compiler/cli/args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/base/base.h"
 #include "runtime/io/io.h"
 
 int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spec) {
@@ -99,15 +101,14 @@ int cli_fail(const char *cmd, const nnc_status *st) {
 
 int cli_read_array(const char *path, const char *divide, nnc_array *out, nnc_status *st) {
   if (nnc_array_read(path, out, st)) return st->code;
+  out->name = path; /* library messages about it name the file */
   if (!divide) return NNC_OK;
   char *end;
   double by = strtod(divide, &end);
-  if (*end || by == 0) {
+  if (end == divide || *end || by == 0 || !isfinite(by) || (float)by == 0 || !isfinite((float)by)) {
     nnc_array_free(out);
-    st->code = NNC_ERR_ARG;
-    snprintf(st->message, sizeof st->message, "--x-divide: expected a non-zero number, got '%s'",
-             divide);
-    return st->code;
+    return nnc_fail(st, NNC_ERR_ARG, "--x-divide: expected a finite non-zero number, got '%s'",
+                    divide);
   }
   nnc_array f;
   if (nnc_array_to_f32(out, &f, st)) return st->code;

@@ -1,4 +1,5 @@
 /* nnc compile: validate, lower, optimize, JIT; summary and dumps. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,14 +138,24 @@ int cli_compile(int argc, char **argv) {
       dump = stdout;
     }
   }
+  /* IR for stdout goes through a private folder (mkdtemp), never a guessable
+   * /tmp name another user could have planted a symlink at */
+  char ir_dir[64] = "";
   if (ir) {
-    const char *base = dir ? dir : "/tmp";
     const char *which = *ir && !strcmp(ir, "pre") ? "pre" : "post";
-    if (dir)
-      snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/module.%s.ll", base, which);
-    else
-      snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/nnc-%s-%ld.ll", base, which,
-               (long)getpid());
+    const char *base = dir;
+    if (!dir) {
+      const char *tmp = getenv("TMPDIR");
+      snprintf(ir_dir, sizeof ir_dir, "%.40s/nnc-ir-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+      if (!mkdtemp(ir_dir)) {
+        fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s\n",
+                strerror(errno));
+        nnc_spec_free(&spec);
+        return 1;
+      }
+      base = ir_dir;
+    }
+    snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/module.%s.ll", base, which);
   }
   nnc_compile_options opts = {0};
   opts.dump = dump;
@@ -165,6 +176,10 @@ int cli_compile(int argc, char **argv) {
     free(dump_text);
   }
   if (rc) {
+    if (ir_dir[0]) {
+      remove(opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post);
+      rmdir(ir_dir);
+    }
     if (c.jit || c.has_graph[0] || c.has_graph[2]) nnc_compiled_free(&c);
     nnc_spec_free(&spec);
     return cli_fail("compile", &st);
@@ -175,6 +190,7 @@ int cli_compile(int argc, char **argv) {
     if (text) fputs(text, stdout);
     free(text);
     remove(p);
+    rmdir(ir_dir);
   }
   if (cli_get(o, n, "summary")) print_summary(&spec, &c);
   if (!cli_get(o, n, "summary") && !graph_fmt && !after && !ir)

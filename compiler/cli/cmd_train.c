@@ -45,7 +45,7 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   if ((v = cli_get(o, n, "seed")) && cli_int(cmd, "seed", v, 0, 0x7fffffffL, &seed)) return 2;
   const char *xp = cli_get(o, n, "x"), *yp = cli_get(o, n, "y");
   if (!xp || (need_y && !yp)) {
-    fprintf(stderr, "nnc %s: --x%s is required\n", cmd, need_y ? " and --y are" : "");
+    fprintf(stderr, "nnc %s: %s required\n", cmd, need_y ? "--x and --y are" : "--x is");
     return 2;
   }
   if (nnc_model_load_file(spec, &s->model, &s->st)) return cli_fail(cmd, &s->st);
@@ -53,6 +53,7 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   if (cc) {
     char *text = nnc_read_file(cc, NULL, &s->st);
     int rc = text ? nnc_model_set_compile_config(s->model, text, &s->st) : (int)s->st.code;
+    if (rc && text) nnc_fail_prefix(&s->st, "%s", cc); /* the read error names it already */
     free(text);
     if (rc) return cli_fail(cmd, &s->st);
   }
@@ -65,9 +66,14 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   if (nnc_model_set_accumulation(s->model, f64 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
     return cli_fail(cmd, &s->st);
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
-  if (yp && nnc_array_read(yp, &s->y, &s->st)) return cli_fail(cmd, &s->st);
+  if (yp && cli_read_array(yp, NULL, &s->y, &s->st)) return cli_fail(cmd, &s->st);
   if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
   return 0;
+}
+
+static const nnc_status *out_of_memory(nnc_status *st) {
+  nnc_fail(st, NNC_ERR_NOMEM, "out of memory for the trace");
+  return st;
 }
 
 static void print_logs(const char *title, const nnc_logs *l) {
@@ -111,6 +117,14 @@ int cli_fit(int argc, char **argv) {
     rc = cli_int("fit", "verbose", v, 0, 2, &lv), fo.verbose = (int)lv;
   if (!rc && (v = cli_get(o, n, "validation-split")))
     rc = cli_double("fit", "validation-split", v, &fo.validation_split);
+  if (!rc && !(fo.validation_split >= 0 && fo.validation_split < 1)) {
+    fprintf(stderr, "nnc fit: --validation-split: expected a number in [0, 1), got '%s'\n", v);
+    rc = 2;
+  }
+  if (!rc && !!cli_get(o, n, "x-test") != !!cli_get(o, n, "y-test")) {
+    fprintf(stderr, "nnc fit: --x-test and --y-test go together\n");
+    rc = 2;
+  }
   if (rc) return rc;
   session s;
   rc = session_open(&s, "fit", spec, o, n, 1);
@@ -123,11 +137,18 @@ int cli_fit(int argc, char **argv) {
   }
   if (!rc && cli_get(o, n, "x-val")) {
     if (cli_read_array(cli_get(o, n, "x-val"), divide, &xv, &s.st) ||
-        nnc_array_read(cli_get(o, n, "y-val"), &yv, &s.st))
+        cli_read_array(cli_get(o, n, "y-val"), NULL, &yv, &s.st) ||
+        nnc_model_check_data(s.model, &xv, &yv, &s.st))
       rc = cli_fail("fit", &s.st);
     fo.x_val = &xv;
     fo.y_val = &yv;
   }
+  /* the test data is read and checked before training, not after it */
+  if (!rc && cli_get(o, n, "x-test") &&
+      (cli_read_array(cli_get(o, n, "x-test"), divide, &xt, &s.st) ||
+       cli_read_array(cli_get(o, n, "y-test"), NULL, &yt, &s.st) ||
+       nnc_model_check_data(s.model, &xt, &yt, &s.st)))
+    rc = cli_fail("fit", &s.st);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("fit", &s.st);
   nnc_history h = {0};
@@ -138,11 +159,8 @@ int cli_fit(int argc, char **argv) {
     rc = cli_fail("fit", &s.st);
   if (!rc && cli_get(o, n, "x-test")) { /* the final evaluation */
     nnc_logs logs;
-    if (cli_read_array(cli_get(o, n, "x-test"), divide, &xt, &s.st) || !cli_get(o, n, "y-test") ||
-        nnc_array_read(cli_get(o, n, "y-test"), &yt, &s.st) ||
-        nnc_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
-      rc = cli_get(o, n, "y-test") ? cli_fail("fit", &s.st)
-                                   : (fprintf(stderr, "nnc fit: --x-test needs --y-test\n"), 2);
+    if (nnc_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
+      rc = cli_fail("fit", &s.st);
     else
       print_logs("Evaluation on the test data: ", &logs);
   }
@@ -226,9 +244,9 @@ int cli_train_on_batch(int argc, char **argv) {
   int rc = session_open(&s, "train-on-batch", spec, o, n, 1);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("train-on-batch", &s.st);
-  size_t cap = (size_t)steps * 64 + 64, used = 0;
+  size_t cap = 4096, used = 0;
   char *trace = rc ? NULL : malloc(cap);
-  if (!rc && !trace) rc = 1;
+  if (!rc && !trace) rc = cli_fail("train-on-batch", out_of_memory(&s.st));
   if (trace) used += (size_t)snprintf(trace, cap, "[");
   for (long i = 0; !rc && i < steps; i++) {
     nnc_logs logs;
@@ -236,8 +254,23 @@ int cli_train_on_batch(int argc, char **argv) {
       rc = cli_fail("train-on-batch", &s.st);
       break;
     }
-    used += (size_t)snprintf(trace + used, cap - used, "%s\n{\"step\": %ld, \"loss\": %.9g}",
-                             i ? "," : "", i, nnc_logs_get(&logs, "loss"));
+    if (cap - used < 128) { /* room for one more line and the closing bracket */
+      char *bigger = realloc(trace, cap * 2);
+      if (!bigger) {
+        rc = cli_fail("train-on-batch", out_of_memory(&s.st));
+        break;
+      }
+      trace = bigger;
+      cap *= 2;
+    }
+    /* JSON has no NaN or Infinity: a non-finite loss is null, as in --history */
+    double loss = nnc_logs_get(&logs, "loss");
+    if (isfinite(loss))
+      used += (size_t)snprintf(trace + used, cap - used, "%s\n{\"step\": %ld, \"loss\": %.9g}",
+                               i ? "," : "", i, loss);
+    else
+      used += (size_t)snprintf(trace + used, cap - used, "%s\n{\"step\": %ld, \"loss\": null}",
+                               i ? "," : "", i);
   }
   if (!rc) {
     used += (size_t)snprintf(trace + used, cap - used, "\n]\n");

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The command line's contract for errors (docs/cli.md): invalid input is
+# exit 2 with one line naming the file it is about; a failed write is exit 1
+# and keeps the old file; test data is checked before training; option values
+# are range-checked; --trace writes non-finite losses as JSON null.
+# usage: test_cli_contract.sh NNC SOURCE_DIR ORACLE_DIR
+set -u
+nnc=$1 src=$2 oracle=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+spec=$src/tests/cli/logreg.json
+case=$oracle/cases/seed000_logreg
+x=$case/x.npy y=$case/y.npy
+# a (100, 2) array: the wrong shape for logreg's targets and inputs
+"$nnc" predict "$spec" --x "$x" --out "$tmp/p1.npy" 2>/dev/null
+sed 's/"units": 1/"units": 2/' "$spec" >"$tmp/two.json"
+"$nnc" predict "$tmp/two.json" --x "$x" --out "$tmp/y2.npy" 2>"$tmp/err" || bad "making y2.npy: $(cat "$tmp/err")"
+
+# expect RC NEEDLE CMD...: exit RC, one line on stderr that contains NEEDLE
+expect() {
+  local want=$1 needle=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -ne "$want" ]; then bad "$*: exit $rc, expected $want ($(cat "$tmp/err"))"; return 1; fi
+  if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then bad "$*: $(wc -l <"$tmp/err") lines on stderr: $(cat "$tmp/err")"; return 1; fi
+  if ! grep -qF -- "$needle" "$tmp/err"; then bad "$*: '$(cat "$tmp/err")' lacks '$needle'"; return 1; fi
+  ok
+}
+
+# messages about data name the file they are about
+expect 2 "$tmp/y2.npy: " "$nnc" fit "$spec" --x "$x" --y "$tmp/y2.npy" --verbose 0
+expect 2 "$tmp/y2.npy: " "$nnc" evaluate "$spec" --x "$x" --y "$tmp/y2.npy"
+expect 2 "$tmp/y2.npy: " "$nnc" fit "$spec" --x "$x" --y "$y" --x-val "$x" --y-val "$tmp/y2.npy" --verbose 0
+expect 2 "$tmp/y2.npy: " "$nnc" fit "$spec" --x "$x" --y "$y" --x-val "$tmp/y2.npy" --y-val "$y" --verbose 0
+printf '{"optimizer": "sgd", "loss": "no_such_loss"}' >"$tmp/cc.json"
+expect 2 "$tmp/cc.json: " "$nnc" fit "$spec" --x "$x" --y "$y" --compile-config "$tmp/cc.json"
+expect 2 "--x and --y are required" "$nnc" fit "$spec" --x "$x"
+if ! grep -q "are is" "$tmp/err"; then ok; else bad "typo in: $(cat "$tmp/err")"; fi
+
+# --x-test/--y-test are read and checked before training: nothing trains, nothing is written
+expect 2 "$tmp/y2.npy: " "$nnc" fit "$spec" --x "$x" --y "$y" --x-test "$x" --y-test "$tmp/y2.npy" \
+  --weights-out "$tmp/w_never.safetensors" --verbose 2
+if ! grep -q "loss" "$tmp/out" && [ ! -e "$tmp/w_never.safetensors" ]; then ok; else bad "trained before checking --y-test: $(cat "$tmp/out")"; fi
+expect 2 "$tmp/nope.npy" "$nnc" fit "$spec" --x "$x" --y "$y" --x-test "$x" --y-test "$tmp/nope.npy" --verbose 2
+if ! grep -q "loss" "$tmp/out"; then ok; else bad "trained before opening --y-test"; fi
+expect 2 "--x-test and --y-test go together" "$nnc" fit "$spec" --x "$x" --y "$y" --x-test "$x"
+
+# option values: negative, NaN and infinite splits and divisors are refused
+for v in -0.1 nan inf 1 1.5; do
+  expect 2 "--validation-split" "$nnc" fit "$spec" --x "$x" --y "$y" --validation-split "$v"
+done
+for v in nan inf -inf 0 1e-50; do
+  expect 2 "--x-divide" "$nnc" fit "$spec" --x "$x" --y "$y" --x-divide "$v"
+done
+
+# a failed write is exit 1 (2 is invalid input); the message names the file
+expect 1 "$tmp/no/such/dir/h.json" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/no/such/dir/h.json"
+expect 1 "$tmp/no/w.safetensors" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --weights-out "$tmp/no/w.safetensors"
+expect 1 "$tmp/no/p.npy" "$nnc" predict "$spec" --x "$x" --out "$tmp/no/p.npy"
+mkdir "$tmp/adir"
+expect 1 "$tmp/adir" "$nnc" train-on-batch "$spec" --x "$x" --y "$y" --trace "$tmp/adir"
+
+# --trace: a diverging run's inf/NaN losses are null, and the file is JSON
+sed -e 's/"learning_rate": 2/"learning_rate": 1e30/' -e 's/"sigmoid"/"linear"/' -e 's/"binary_crossentropy"/"mse"/' "$spec" >"$tmp/diverge.json"
+"$nnc" train-on-batch "$tmp/diverge.json" --x "$x" --y "$y" --steps 12 --trace "$tmp/t.json" 2>"$tmp/err"
+rc=$?
+nulls=$(grep -c '"loss": null' "$tmp/t.json")
+if [ $rc -eq 0 ] && [ "$nulls" -gt 0 ] && ! grep -qiE 'nan|inf' "$tmp/t.json"; then ok; else bad "trace: exit $rc, $nulls nulls: $(cat "$tmp/t.json")"; fi
+
+echo "cli_contract: $pass passed, $fail failed"
+[ $fail -eq 0 ]
