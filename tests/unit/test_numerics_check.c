@@ -114,6 +114,7 @@ START_TEST(checked_training_is_bit_identical) {
   nnc_model *checked = load(adam), *plain = load(adam);
   nnc_status st;
   ck_assert_msg(nnc_model_set_check_numerics(checked, 1, &st) == NNC_OK, "%s", st.message);
+  ck_assert(nnc_model_set_threads(checked, 2, &st) == NNC_OK); /* the scan follows the pool */
   ck_assert_int_eq(fit(checked, 3, 1, &st), NNC_OK);
   ck_assert_int_eq(fit(plain, 3, 1, &st), NNC_OK);
   assert_same_weights(checked, plain);
