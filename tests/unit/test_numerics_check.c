@@ -220,6 +220,28 @@ START_TEST(a_weight_that_is_already_nan_is_named) {
 }
 END_TEST
 
+/* Switched on before the model is built (no input shape): the first build
+ * already compiles the checked step. */
+START_TEST(on_before_the_model_is_built) {
+  data();
+  xs[2 * 13] = INFINITY;
+  const char *json = "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"lazy\",\"layers\":["
+                     "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":1}}]},"
+                     "\"compile_config\":{\"optimizer\":\"sgd\",\"loss\":\"mse\"}}";
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "lazy.json", &m, &st) == NNC_OK, "%s", st.message);
+  ck_assert(!nnc_model_is_built(m));
+  ck_assert(nnc_model_set_check_numerics(m, 1, &st) == NNC_OK);
+  ck_assert_int_eq(fit(m, 1, 0, &st), NNC_ERR_NUMERICS);
+  ck_assert_msg(strstr(st.message, "check_numerics: epoch 1/1, batch 4/4: the input x holds inf "
+                                   "(sample 13, element 0 of its row)") == st.message,
+                "%s", st.message);
+  ck_assert_int_eq(nnc_model_iterations(m), 3);
+  nnc_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("numerics_check");
   TCase *t = tcase_create("check_numerics");
@@ -229,6 +251,7 @@ int main(void) {
   tcase_add_test(t, nan_in_x_names_the_input_and_sample);
   tcase_add_test(t, train_on_batch_stops_at_the_overflowing_step);
   tcase_add_test(t, a_weight_that_is_already_nan_is_named);
+  tcase_add_test(t, on_before_the_model_is_built);
   suite_add_tcase(s, t);
   return testutil_run(s);
 }
