@@ -78,8 +78,13 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
     free(grads);
     if (rc || simplify(&s, g, st)) return st->code;
   }
-  if (after(&s, g, "fuse", pass_fuse(g, st))) return st->code;
-  return after(&s, g, "plan", pass_plan_memory_for(g, &out->prog, st));
+  /* check-numerics mode: the train graph keeps every node's output in a
+   * buffer of its own, for the runtime to scan after each step */
+  int keep_all = which == NNC_GRAPH_TRAIN && opts && opts->check_numerics;
+  if (after(&s, g, "fuse", keep_all ? pass_fuse_none(g, st) : pass_fuse(g, st))) return st->code;
+  return after(&s, g, "plan",
+               keep_all ? pass_plan_memory_all(g, &out->prog, st)
+                        : pass_plan_memory_for(g, &out->prog, st));
 }
 
 int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,

@@ -18,6 +18,8 @@ typedef struct nnc_compile_options {
   const char *dump_ir_pre, *dump_ir_post;
   int no_jit;         /* stop after planning (tests of the passes) */
   int accumulate_f64; /* matmul partial sums in float64 */
+  int check_numerics; /* train graph unfused, every node's output kept
+                         (nnc_model_set_check_numerics) */
 } nnc_compile_options;
 
 typedef struct nnc_compiled {

@@ -112,6 +112,25 @@ int nnc_model_threads(const nnc_model *m); /* 0 for NULL */
 typedef enum nnc_accumulation { NNC_ACCUMULATE_F32, NNC_ACCUMULATE_F64 } nnc_accumulation;
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st);
 
+/* Check numerics (default off), as tf.debugging.enable_check_numerics: with
+ * on != 0, every training step (nnc_model_fit, nnc_model_train_on_batch) is
+ * checked, and the first step after which a NaN or infinity appears stops
+ * training with NNC_ERR_NUMERICS. The weights, optimizer slots and iteration
+ * count are then those from before that step (fit frees the history). The
+ * message names the epoch and batch, both 1-based as Keras's progress bar
+ * prints them ("Epoch 3/10", "2/8"; train_on_batch: the iteration count
+ * before the step), and the first value in topological order that is not
+ * finite, whose inputs therefore are:
+ *   check_numerics: epoch 2/5, batch 3/8: dense_1/matmul (op matmul, layer
+ *   dense_1) produced NaN (12 of 64 values); training stopped, ...
+ * or the input x / y (with the sample index), or a weight or optimizer slot
+ * already non-finite before the step. Only training steps are checked
+ * (evaluate, predict and validation are not). The step runs unfused with a
+ * buffer per value plus a copy of the weights and slots, so it is slower;
+ * switching recompiles the train step, keeping weights and optimizer state.
+ * m must not be NULL (NNC_ERR_ARG). */
+int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st);
+
 /* Build for inputs shaped like x (per sample: x->shape[1..]) and targets like
  * y (may be NULL). x may be NULL when the spec declares its input shape.
  * Called implicitly by fit/evaluate/predict. */

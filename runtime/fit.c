@@ -153,6 +153,9 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
       int64_t rows = train.n - first < o.batch_size ? train.n - first : o.batch_size;
       rc = model_run_step(m, NNC_GRAPH_TRAIN, &train, o.shuffle ? idx + first : NULL, first, rows,
                           NULL, st);
+      if (rc == NNC_ERR_NUMERICS) /* numbered as Keras prints them: "Epoch 3/10", "2/8" */
+        nnc_fail_prefix(st, "check_numerics: epoch %d/%d, batch %d/%d", epoch + 1, o.epochs,
+                        step + 1, pb.target);
       if (rc) break;
       epoch_add(&acc, &m->compiled.prog, m->stats, rows);
       if (o.verbose == 1 && first + rows < train.n) {
@@ -249,7 +252,10 @@ static int on_batch(nnc_model *m, int which, const nnc_array *x, const nnc_array
   if (model_data_prepare(m, x, y, &d, st)) return st->code;
   epoch_acc acc;
   epoch_reset(&acc); /* Keras resets the metrics first */
+  int64_t iteration = m->iterations;
   int rc = model_run_step(m, which, &d, NULL, 0, d.n, NULL, st);
+  if (rc == NNC_ERR_NUMERICS)
+    nnc_fail_prefix(st, "check_numerics: train_on_batch at iteration %lld", (long long)iteration);
   if (!rc) {
     epoch_add(&acc, &m->compiled.prog, m->stats, d.n);
     epoch_results(&acc, &m->compiled.prog, "", out);

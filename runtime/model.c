@@ -74,6 +74,8 @@ void nnc_model_free(nnc_model *m) {
   free(m->stats);
   free(m->x_batch);
   free(m->y_batch);
+  free(m->saved_params);
+  free(m->saved_slots);
   pool_destroy(m->pool);
   free(m);
 }
@@ -166,6 +168,7 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   nnc_compiled fresh;
   nnc_compile_options copts = {0};
   copts.accumulate_f64 = m->accumulate_f64;
+  copts.check_numerics = m->check_numerics;
   if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, &copts, &fresh, st)) {
     /* the compiler's data errors are about the inputs' or the targets'
      * shape: put the file they came from in front */
@@ -228,6 +231,21 @@ int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *s
   if (m->accumulate_f64 == f64) return NNC_OK;
   m->accumulate_f64 = f64;
   return m->built ? model_build(m, NULL, NULL, 1, 1, st) : NNC_OK;
+}
+
+int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_check_numerics", "m", st)) return NNC_ERR_ARG;
+  on = on != 0;
+  if (m->check_numerics == on) return NNC_OK;
+  m->check_numerics = on;
+  /* the train step is recompiled (unfused, or fused again); weights, slots
+   * and the iteration count stay */
+  if (m->built && model_build(m, NULL, NULL, 1, 1, st)) {
+    m->check_numerics = !on;
+    return st->code;
+  }
+  return NNC_OK;
 }
 
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {

@@ -151,6 +151,8 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   scalars[NNC_SCALAR_LR] = (float)m->learning_rate;
   scalars[NNC_SCALAR_T] = (float)(m->iterations + 1);
   scalars[NNC_SCALAR_BATCH] = (float)rows;
+  int checked = which == NNC_GRAPH_TRAIN && m->check_numerics;
+  if (checked && numerics_before_step(m, x, y, rows, idx, first, st)) return st->code;
   /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
   uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
   step_job job = {fn, regions, scalars, rows, rng, m->pool};
@@ -158,9 +160,8 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
     pool_run(m->pool, run_job, &job);
   else
     fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
-  if (which == NNC_GRAPH_TRAIN) {
-    m->iterations++;
-    m->weights_changed = 1;
-  }
+  if (which == NNC_GRAPH_TRAIN) m->iterations++;
+  if (checked && numerics_after_step(m, rows, st)) return st->code; /* state restored */
+  if (which == NNC_GRAPH_TRAIN) m->weights_changed = 1;
   return NNC_OK;
 }

@@ -50,7 +50,13 @@ static int unary_grad(ad *a, const nnc_node *n, int dy) {
   if (d < 0) return -1;
   a->g->nodes[d].attr[0] = n->attr[0];
   a->g->nodes[d].attr[1] = n->attr[1];
-  return graph_binary(a->g, NNC_BIN_MUL, dy, d, a->st);
+  int dx = graph_binary(a->g, NNC_BIN_MUL, dy, d, a->st);
+  /* hard_sigmoid = relu6(x + 3) / 6: TF divides the gradient by 6 and then
+   * applies Relu6Grad's 0/1 mask (d); dividing after the exact mask product
+   * rounds the same way */
+  if (n->fn == NNC_FN_HARD_SIGMOID)
+    dx = graph_binary(a->g, NNC_BIN_DIV, dx, graph_const(a->g, 6.0, a->st), a->st);
+  return dx;
 }
 
 static int binary_grads(ad *a, const nnc_node *n, int dy) {
@@ -77,9 +83,11 @@ static int binary_grads(ad *a, const nnc_node *n, int dy) {
     }
     break;
   case NNC_BIN_MAX:
-  case NNC_BIN_MIN: {
-    int first = n->fn == NNC_BIN_MAX ? graph_binary(g, NNC_BIN_GT, x, y, st)
-                                     : graph_binary(g, NNC_BIN_GT, y, x, st);
+  case NNC_BIN_MIN: { /* TF: x gets the gradient where x >= y (max) or x <= y (min), ties included
+                       */
+    int strict = n->fn == NNC_BIN_MAX ? graph_binary(g, NNC_BIN_GT, x, y, st)
+                                      : graph_binary(g, NNC_BIN_GT, y, x, st);
+    int first = graph_binary(g, NNC_BIN_ADD, strict, graph_binary(g, NNC_BIN_EQ, x, y, st), st);
     dx = graph_binary(g, NNC_BIN_MUL, dy, first, st);
     dyy = graph_binary(g, NNC_BIN_SUB, dy, dx, st);
     break;

@@ -86,9 +86,12 @@ static LLVMValueRef row_max(cg *c, row_ctx *r, LLVMValueRef x, LLVMValueRef *arg
   set(c, where, cg_f32(c, 0.0));
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, 1), r->width, "j");
-  LLVMValueRef v = cg_load(c, x, iadd(c, r->base, j.i));
-  LLVMValueRef better = LLVMBuildFCmp(c->b, LLVMRealOGT, v, get(c, best), "");
-  set(c, best, cg_select(c, better, v, get(c, best)));
+  LLVMValueRef v = cg_load(c, x, iadd(c, r->base, j.i)), m = get(c, best);
+  /* NaN counts as the largest value (as NumPy's and JAX's argmax): the first
+   * NaN wins, the max is NaN, and nothing replaces a NaN once found */
+  LLVMValueRef better = LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealUGT, v, m, ""),
+                                     LLVMBuildFCmp(c->b, LLVMRealORD, m, m, ""), "");
+  set(c, best, cg_select(c, better, v, m));
   set(c, where, cg_select(c, better, LLVMBuildSIToFP(c->b, j.i, c->f32, ""), get(c, where)));
   cg_loop_end(c, &j);
   if (argmax) *argmax = get(c, where);

@@ -48,6 +48,12 @@ LLVMValueRef cg_bool(cg *c, LLVMValueRef cond) {
 static LLVMValueRef gt(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
 }
+static LLVMValueRef lt(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFCmp(c->b, LLVMRealOLT, a, b, "");
+}
+static LLVMValueRef is_nan(cg *c, LLVMValueRef x) {
+  return LLVMBuildFCmp(c->b, LLVMRealUNO, x, x, "");
+}
 static LLVMValueRef add(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildFAdd(c->b, a, b, "");
 }
@@ -66,23 +72,49 @@ static LLVMValueRef sigmoid(cg *c, LLVMValueRef x) {
   return fdiv(c, cg_f32(c, 1.0), add(c, cg_f32(c, 1.0), e));
 }
 
+/* NaN propagates through every max, min and clamp, as in TensorFlow
+ * (Eigen::PropagateNaN), PyTorch and JAX; llvm.maxnum/minnum would return the
+ * other operand. relu: "x > 0 or unordered" keeps one compare and one select. */
 static LLVMValueRef relu(cg *c, LLVMValueRef x) {
-  return cg_select(c, gt(c, x, cg_f32(c, 0.0)), x, cg_f32(c, 0.0));
+  LLVMValueRef zero = cg_f32(c, 0.0);
+  return cg_select(c, LLVMBuildFCmp(c->b, LLVMRealUGT, x, zero, ""), x, zero);
 }
 
+/* Ordered compares are false for NaN, so a NaN x passes through both selects. */
 static LLVMValueRef clamp(cg *c, LLVMValueRef x, double lo, double hi) {
   LLVMValueRef l = cg_f32(c, lo), h = cg_f32(c, hi);
-  x = cg_select(c, LLVMBuildFCmp(c->b, LLVMRealOLT, x, l, ""), l, x);
+  x = cg_select(c, lt(c, x, l), l, x);
   return cg_select(c, gt(c, x, h), h, x);
+}
+
+/* max(a, b) and min(a, b): NaN if either operand is NaN. */
+static LLVMValueRef max_nan(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return cg_select(c, LLVMBuildOr(c->b, gt(c, a, b), is_nan(c, a), ""), a, b);
+}
+static LLVMValueRef min_nan(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return cg_select(c, LLVMBuildOr(c->b, lt(c, a, b), is_nan(c, a), ""), a, b);
 }
 
 #define SQRT1_2 0.70710678118654752440
 #define SELU_ALPHA 1.6732632423543772
 #define SELU_SCALE 1.0507009873554805
 
+/* scale * alpha * expm1(x): the negative branch of selu, as the forward computes it */
+static LLVMValueRef selu_negative(cg *c, LLVMValueRef x) {
+  return mul(c, cg_f32(c, SELU_SCALE), mul(c, cg_f32(c, SELU_ALPHA), call1(c, "expm1f", x)));
+}
+
+/* Derivatives at break points and at NaN follow TensorFlow's gradient
+ * kernels (relu_op_functor.h, clip_ops.py), see docs/semantics.md:
+ *   relu'(0) = 0, relu'(NaN) = 0          ReluGrad: g * (x > 0)
+ *   leaky_relu'(0) = alpha, (NaN) = alpha LeakyReluGrad: x > 0 ? g : g * alpha
+ *   elu'(0) = 1, elu'(NaN) = 1            EluGrad: out < 0 ? (out + 1) g : g
+ *   selu'(0) = scale, selu'(NaN) = scale  SeluGrad: out < 0 ? (out + scale alpha) g : scale g
+ *   hard_sigmoid = relu6(x + 3) / 6 (Keras 3): mask 0 at x + 3 in {0, 6} and NaN
+ *   clip'(lo) = clip'(hi) = clip'(NaN) = 1 (clip_by_value's gradient: x < lo or x > hi) */
 LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
   LLVMValueRef zero = cg_f32(c, 0.0), one = cg_f32(c, 1.0);
-  LLVMValueRef positive = gt(c, x, zero);
+  LLVMValueRef positive = gt(c, x, zero), negative = lt(c, x, zero);
   switch (fn) {
   case NNC_FN_NEG:
     return LLVMBuildFNeg(c->b, x, "");
@@ -104,11 +136,10 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
     return sigmoid(c, x);
   case NNC_FN_TANH:
     return call1(c, "tanhf", x);
-  case NNC_FN_ELU:
-    return cg_select(c, positive, x, call1(c, "expm1f", x));
+  case NNC_FN_ELU: /* NaN fails "x < 0" and passes through */
+    return cg_select(c, negative, call1(c, "expm1f", x), x);
   case NNC_FN_SELU:
-    return mul(c, cg_f32(c, SELU_SCALE),
-               cg_select(c, positive, x, mul(c, cg_f32(c, SELU_ALPHA), call1(c, "expm1f", x))));
+    return cg_select(c, negative, selu_negative(c, x), mul(c, cg_f32(c, SELU_SCALE), x));
   case NNC_FN_SOFTPLUS: /* log1p(exp(-|x|)) + max(x, 0): no overflow */
     return add(
         c,
@@ -124,8 +155,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
                add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
   case NNC_FN_LEAKY_RELU:
     return cg_select(c, positive, x, mul(c, cg_f32(c, attr[0]), x));
-  case NNC_FN_HARD_SIGMOID:
-    return clamp(c, add(c, fdiv(c, x, cg_f32(c, 6.0)), cg_f32(c, 0.5)), 0.0, 1.0);
+  case NNC_FN_HARD_SIGMOID: /* Keras 3 (TF backend): relu6(x + 3) / 6 */
+    return fdiv(c, clamp(c, add(c, x, cg_f32(c, 3.0)), 0.0, 6.0), cg_f32(c, 6.0));
   case NNC_FN_CLIP:
     return clamp(c, x, attr[0], attr[1]);
   case NNC_FN_NEG_ONE:
@@ -148,11 +179,11 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
     LLVMValueRef t = call1(c, "tanhf", x);
     return sub(c, one, mul(c, t, t));
   }
-  case NNC_FN_D_ELU:
-    return cg_select(c, positive, one, call1(c, "llvm.exp.f32", x));
+  case NNC_FN_D_ELU: /* elu(x) + 1 on the negative side, from the output as TF does */
+    return cg_select(c, negative, add(c, call1(c, "expm1f", x), one), one);
   case NNC_FN_D_SELU:
-    return cg_select(c, positive, cg_f32(c, SELU_SCALE),
-                     mul(c, cg_f32(c, SELU_SCALE * SELU_ALPHA), call1(c, "llvm.exp.f32", x)));
+    return cg_select(c, negative, add(c, selu_negative(c, x), cg_f32(c, SELU_SCALE * SELU_ALPHA)),
+                     cg_f32(c, SELU_SCALE));
   case NNC_FN_D_SOFTSIGN: {
     LLVMValueRef d = add(c, one, call1(c, "llvm.fabs.f32", x));
     return fdiv(c, one, mul(c, d, d));
@@ -170,16 +201,14 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
   }
   case NNC_FN_D_LEAKY_RELU:
     return cg_select(c, positive, one, cg_f32(c, attr[0]));
-  case NNC_FN_D_HARD_SIGMOID: {
-    LLVMValueRef inside = LLVMBuildAnd(c->b, gt(c, x, cg_f32(c, -3.0)),
-                                       LLVMBuildFCmp(c->b, LLVMRealOLT, x, cg_f32(c, 3.0), ""), "");
-    return cg_select(c, inside, cg_f32(c, 1.0 / 6.0), zero);
+  case NNC_FN_D_HARD_SIGMOID: { /* Relu6Grad's mask on x + 3; autodiff divides by 6 */
+    LLVMValueRef t = add(c, x, cg_f32(c, 3.0));
+    return cg_bool(c, LLVMBuildAnd(c->b, gt(c, t, zero), lt(c, t, cg_f32(c, 6.0)), ""));
   }
   case NNC_FN_D_CLIP: {
-    LLVMValueRef inside =
-        LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, x, cg_f32(c, attr[0]), ""),
-                     LLVMBuildFCmp(c->b, LLVMRealOLE, x, cg_f32(c, attr[1]), ""), "");
-    return cg_bool(c, inside);
+    LLVMValueRef outside =
+        LLVMBuildOr(c->b, lt(c, x, cg_f32(c, attr[0])), gt(c, x, cg_f32(c, attr[1])), "");
+    return cg_select(c, outside, zero, one);
   }
   case NNC_FN_COUNT:
   case NNC_FN_NONE:
@@ -199,9 +228,9 @@ LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b) 
   case NNC_BIN_DIV:
     return fdiv(c, a, b);
   case NNC_BIN_MAX:
-    return cg_select(c, gt(c, a, b), a, b);
+    return max_nan(c, a, b);
   case NNC_BIN_MIN:
-    return cg_select(c, gt(c, b, a), a, b);
+    return min_nan(c, a, b);
   case NNC_BIN_GT:
     return cg_bool(c, gt(c, a, b));
   case NNC_BIN_EQ:

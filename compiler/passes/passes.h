@@ -29,9 +29,15 @@ int pass_dce(nnc_graph *g, nnc_status *st);
  * matmul, row op or reduction with the same output space becomes its
  * epilogue (bias + activation after x @ W, the update after a gradient). */
 int pass_fuse(nnc_graph *g, nnc_status *st);
+/* provides: every node in a group of its own (check-numerics mode: each
+ * node's output is materialized so the runtime can scan it). */
+int pass_fuse_none(nnc_graph *g, nnc_status *st);
 
 /* requires: groups. provides: node->region/offset for every value that
  * lives across groups; workspace reused once a value is dead. */
 int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st);
+/* The same with a buffer of its own for every computed value, never reused
+ * (check-numerics mode: every output is still there after the step). */
+int pass_plan_memory_all(nnc_graph *g, const nnc_program *prog, nnc_status *st);
 
 #endif

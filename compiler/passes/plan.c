@@ -13,11 +13,11 @@ typedef struct live_buf {
   int region, last_group;
 } live_buf;
 
-static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group) {
+static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group, int all) {
   const nnc_node *n = &g->nodes[id];
   nnc_op_class c = op_class(n->op);
-  if (c == NNC_CLASS_SOURCE || c == NNC_CLASS_EFFECT) return 0;
-  if (c != NNC_CLASS_ELEMENTWISE) return 1; /* anchors compute into memory */
+  if (c == NNC_CLASS_SOURCE || c == NNC_CLASS_EFFECT || n->group < 0) return 0;
+  if (c != NNC_CLASS_ELEMENTWISE || all) return 1; /* anchors compute into memory */
   return last_use_group[id] > n->group;
 }
 
@@ -64,7 +64,8 @@ static void place_source(nnc_node *n, const nnc_program *prog) {
   }
 }
 
-int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) {
+/* all: every computed value gets a buffer of its own, appended (no reuse) */
+static int plan(nnc_graph *g, const nnc_program *prog, int all, nnc_status *st) {
   int *last_use = nnc_calloc((size_t)g->n + 1, sizeof *last_use, st);
   live_buf *live = nnc_calloc((size_t)g->n + 1, sizeof *live, st);
   if (!last_use || !live) {
@@ -84,7 +85,7 @@ int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) 
     nnc_node *n = &g->nodes[i];
     n->region = -1;
     place_source(n, prog);
-    if (!needs_buffer(g, i, last_use)) continue;
+    if (!needs_buffer(g, i, last_use, all)) continue;
     /* drop buffers whose last reader ran in an earlier group */
     int kept = 0;
     for (int j = 0; j < n_live; j++)
@@ -93,8 +94,12 @@ int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) 
     int region = n->shape.batched ? NNC_REGION_BATCH : NNC_REGION_FIXED;
     int64_t size = shape_inner(&n->shape);
     n->region = region;
-    n->offset = first_fit(live, n_live, region, size);
-    live[n_live++] = (live_buf){n->offset, size, region, last_use[i]};
+    if (all) {
+      n->offset = region == NNC_REGION_BATCH ? g->batch_floats_per_row : g->fixed_floats;
+    } else {
+      n->offset = first_fit(live, n_live, region, size);
+      live[n_live++] = (live_buf){n->offset, size, region, last_use[i]};
+    }
     int64_t end = n->offset + size;
     if (region == NNC_REGION_BATCH && end > g->batch_floats_per_row) g->batch_floats_per_row = end;
     if (region == NNC_REGION_FIXED && end > g->fixed_floats) g->fixed_floats = end;
@@ -102,4 +107,12 @@ int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) 
   free(last_use);
   free(live);
   return NNC_OK;
+}
+
+int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) {
+  return plan(g, prog, 0, st);
+}
+
+int pass_plan_memory_all(nnc_graph *g, const nnc_program *prog, nnc_status *st) {
+  return plan(g, prog, 1, st);
 }

@@ -139,7 +139,8 @@ static double ref_act1(const char *a, double z) {
   if (!strcmp(a, "gelu")) return 0.5 * z * (1 + erf(z / sqrt(2.0)));
   if (!strcmp(a, "leaky_relu")) return z > 0 ? z : 0.2 * z;
   if (!strcmp(a, "exponential")) return exp(z);
-  if (!strcmp(a, "hard_sigmoid")) return fmin(1.0, fmax(0.0, z / 6 + 0.5));
+  /* Keras 3's TF backend: relu6(x + 3) / 6 */
+  if (!strcmp(a, "hard_sigmoid")) return fmin(6.0, fmax(0.0, z + 3)) / 6;
   ck_abort_msg("no reference for activation %s", a);
   return NAN;
 }
