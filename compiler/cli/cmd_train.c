@@ -13,7 +13,7 @@
 #define COMMON_OPTS                                                                                \
   {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL},                  \
       {"seed", 1, NULL}, {"threads", 1, NULL}, {"accumulate", 1, NULL},                            \
-      {"compile-config", 1, NULL}, {                                                               \
+      {"compile-config", 1, NULL}, {"check-numerics", 0, NULL}, {                                  \
     "help", 0, NULL                                                                                \
   }
 
@@ -65,6 +65,8 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   if (cli_accumulation(cmd, cli_get(o, n, "accumulate"), &f64)) return 2;
   if (nnc_model_set_accumulation(s->model, f64 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
     return cli_fail(cmd, &s->st);
+  if (cli_get(o, n, "check-numerics") && nnc_model_set_check_numerics(s->model, 1, &s->st))
+    return cli_fail(cmd, &s->st);
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
   if (yp && cli_read_array(yp, NULL, &s->y, &s->st)) return cli_fail(cmd, &s->st);
   if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
@@ -101,7 +103,7 @@ int cli_fit(int argc, char **argv) {
            "       [--epochs E] [--batch-size B] [--no-shuffle] [--seed S] [--x-divide D]\n"
            "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
            "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
-           "       [--threads N] [--accumulate f32|f64]\n");
+           "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n");
     return 0;
   }
   const char *spec;
@@ -152,7 +154,15 @@ int cli_fit(int argc, char **argv) {
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("fit", &s.st);
   nnc_history h = {0};
-  if (!rc && nnc_model_fit(s.model, &s.x, &s.y, &fo, &h, &s.st)) rc = cli_fail("fit", &s.st);
+  if (!rc && nnc_model_fit(s.model, &s.x, &s.y, &fo, &h, &s.st)) {
+    rc = cli_fail("fit", &s.st);
+    /* --check-numerics stopped training: the model holds the weights from
+     * before the failing step, which are worth keeping */
+    nnc_status wst;
+    if (s.st.code == NNC_ERR_NUMERICS && (v = cli_get(o, n, "weights-out")) &&
+        nnc_model_save_weights(s.model, v, &wst))
+      cli_fail("fit", &wst);
+  }
   if (!rc && (v = cli_get(o, n, "history")) && nnc_history_write_json(&h, v, &s.st))
     rc = cli_fail("fit", &s.st);
   if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st))
@@ -232,7 +242,7 @@ int cli_train_on_batch(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
            "[--weights-out W]\n"
-           "       [--trace T.json] [--x-divide D]\n");
+           "       [--trace T.json] [--x-divide D] [--check-numerics]\n");
     return 0;
   }
   const char *spec, *v;

@@ -72,5 +72,16 @@ rc=$?
 nulls=$(grep -c '"loss": null' "$tmp/t.json")
 if [ $rc -eq 0 ] && [ "$nulls" -gt 0 ] && ! grep -qiE 'nan|inf' "$tmp/t.json"; then ok; else bad "trace: exit $rc, $nulls nulls: $(cat "$tmp/t.json")"; fi
 
+# --check-numerics: exit 1 naming epoch, batch and op; --weights-out gets the
+# finite weights from before the failing step
+expect 1 "check_numerics: epoch 1/3, batch 2/10: " "$nnc" fit "$tmp/diverge.json" --x "$x" --y "$y" \
+  --epochs 3 --batch-size 10 --no-shuffle --check-numerics --verbose 0 --weights-out "$tmp/wn.safetensors"
+if grep -q "(op " "$tmp/err"; then ok; else bad "no op named: $(cat "$tmp/err")"; fi
+"$nnc" predict "$tmp/diverge.json" --weights "$tmp/wn.safetensors" --x "$x" --out "$tmp/pn.npy" 2>"$tmp/err"
+# predictions from the kept weights are finite (od prints inf/nan as words)
+vals=$(od -A n -t f4 -j 128 "$tmp/pn.npy" | wc -w)
+if [ "$vals" -eq 100 ] && ! od -A n -t f4 -j 128 "$tmp/pn.npy" | grep -qiE 'inf|nan'; then ok; else bad "weights kept at the check: $vals values $(cat "$tmp/err")"; fi
+expect 1 "check_numerics: train_on_batch" "$nnc" train-on-batch "$tmp/diverge.json" --x "$x" --y "$y" --steps 5 --check-numerics
+
 echo "cli_contract: $pass passed, $fail failed"
 [ $fail -eq 0 ]
