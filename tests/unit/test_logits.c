@@ -258,6 +258,52 @@ START_TEST(rank_fixup_from_logits_reads_the_output) {
 }
 END_TEST
 
+/* Keras's Flatten is a reshape: a new tensor without _keras_logits. A
+ * Flatten after the sigmoid therefore leaves the loss on the probabilities:
+ * clipped BCE with from_logits=false, the probabilities read as logits with
+ * from_logits=true, and no warning either way. */
+START_TEST(flatten_after_the_activation_hides_the_logits) {
+  for (int from_logits = 0; from_logits < 2; from_logits++) {
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"m\",\"layers\":["
+             "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,1]}},"
+             "{\"class_name\":\"Dense\",\"config\":{\"name\":\"out\",\"units\":1,"
+             "\"activation\":\"sigmoid\"}},{\"class_name\":\"Flatten\",\"config\":{}}]},"
+             "\"compile_config\":{\"optimizer\":\"sgd\",\"loss\":{\"class_name\":"
+             "\"BinaryCrossentropy\",\"config\":{\"from_logits\":%s}}}}",
+             from_logits ? "true" : "false");
+    nnc_model *m;
+    nnc_status st;
+    ck_assert_msg(nnc_model_load_string(json, "logits", &m, &st) == NNC_OK, "%s", st.message);
+    ck_assert_int_eq(nnc_model_warning_count(m), 0);
+    /* z = 20 x: sigmoid(20) = 1 - 2e-9 is clipped to 1 - 1e-7 (float32) without logits */
+    float x[2] = {1.0f, -0.5f}, y[2] = {0.0f, 1.0f}, kernel[1] = {20.0f}, bias[1] = {0.0f};
+    nnc_array xa = f32(x, 2, 2, 1), ya = f32(y, 2, 2, 1);
+    nnc_array ka = f32(kernel, 2, 1, 1), ba = f32(bias, 1, 1, 0);
+    ck_assert(nnc_model_set_weight(m, "out/kernel", &ka, &st) == NNC_OK);
+    ck_assert(nnc_model_set_weight(m, "out/bias", &ba, &st) == NNC_OK);
+    double want = 0;
+    for (int i = 0; i < 2; i++) {
+      double p = sigmoid(20.0 * x[i]);
+      if (from_logits) {
+        want += (fmax(p, 0) - p * y[i] + log1p(exp(-fabs(p)))) / 2;
+      } else {
+        double q = fmin(fmax(p, 1e-7), (double)(1.0f - 1e-7f));
+        want -= (y[i] * log(q) + (1 - y[i]) * log(1 - q)) / 2;
+      }
+    }
+    nnc_logs logs;
+    ck_assert_msg(nnc_model_test_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
+    double got = nnc_logs_get(&logs, "loss");
+    /* the logits form would give (20 + 10) / 2 = 15, not about 13 */
+    ck_assert_msg(fabs(got - want) <= 1e-5 * want, "from_logits=%d: loss %.9g, Keras %.9g",
+                  from_logits, got, want);
+    nnc_model_free(m);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("logits");
   TCase *tc = tcase_create("logits");
@@ -265,6 +311,7 @@ int main(void) {
   tcase_add_loop_test(tc, crossentropy_reads_the_pre_activation, 0, 12);
   tcase_add_test(tc, linear_output_no_warning);
   tcase_add_test(tc, rank_fixup_from_logits_reads_the_output);
+  tcase_add_test(tc, flatten_after_the_activation_hides_the_logits);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
