@@ -113,9 +113,14 @@ static int check_unsupported(const spec_ctx *ctx, const cJSON *cfg, const char *
     spec_path_key(item_path, path, must_be_zero[i][0]);
     return spec_fail_unsupported(ctx, item_path, item, must_be_zero[i][1]);
   }
+  /* Keras 3 treats 0 like null and raises for 1 or less ("must be an integer >= 2") */
   const cJSON *accum = spec_child(cfg, "gradient_accumulation_steps");
-  if (!spec_is_absent(accum) && !(cJSON_IsNumber(accum) && accum->valuedouble == 1)) {
+  if (!spec_is_absent(accum) && !(cJSON_IsNumber(accum) && accum->valuedouble == 0)) {
     spec_path_key(item_path, path, "gradient_accumulation_steps");
+    double v = cJSON_IsNumber(accum) ? accum->valuedouble : 0;
+    if (!cJSON_IsNumber(accum) || !isfinite(v) || v != floor(v) || v < 2)
+      return spec_fail_expected(ctx, item_path, accum,
+                                "null or an integer >= 2, as Keras 3 requires");
     return spec_fail_unsupported(ctx, item_path, accum, "gradient accumulation");
   }
   int use_ema;

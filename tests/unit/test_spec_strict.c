@@ -196,6 +196,23 @@ START_TEST(unknown_optimizer_arguments_refused) {
 }
 END_TEST
 
+/* Keras 3 raises for gradient_accumulation_steps 1 (or less) and takes 0 as none. */
+START_TEST(gradient_accumulation_steps_as_keras) {
+  expect_error(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': 1}}"),
+               "$.compile_config.optimizer.config.gradient_accumulation_steps",
+               "expected null or an integer >= 2, as Keras 3 requires, got 1");
+  expect_error(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': "
+                            "2.5}}"),
+               "$.compile_config.optimizer.config.gradient_accumulation_steps",
+               "expected null or an integer >= 2");
+  expect_error(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': 4}}"),
+               "$.compile_config.optimizer.config.gradient_accumulation_steps",
+               "gradient accumulation is not supported yet, got 4");
+  parse_ok(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': 0}}"));
+  parse_ok(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': null}}"));
+}
+END_TEST
+
 START_TEST(keras2_legacy_arguments_accepted) {
   /* a Keras 2 file (no keras_version/module) keeps lr, jit_compile and is_legacy_optimizer */
   const char *k2 = Q("{'class_name': 'Sequential', 'config': {'layers': [{'class_name': "
@@ -303,6 +320,7 @@ int main(void) {
   tcase_add_test(tc, slash_in_names_refused);
   tcase_add_test(tc, names_must_be_utf8);
   tcase_add_test(tc, unknown_optimizer_arguments_refused);
+  tcase_add_test(tc, gradient_accumulation_steps_as_keras);
   tcase_add_test(tc, keras2_legacy_arguments_accepted);
   tcase_add_test(tc, infinite_hyperparameters_refused);
   tcase_add_test(tc, disagreeing_shape_keys_refused);
