@@ -27,6 +27,11 @@ if [ $rc -eq 0 ] && [ "$(cat "$tmp/err")" = "nnc compile: $want" ]; then ok; els
 rc=$?
 if [ $rc -eq 0 ] && [ "$(cat "$tmp/err")" = "nnc fit: $want" ]; then ok; else bad "fit: exit $rc, stderr '$(cat "$tmp/err")'"; fi
 
+# predict computes no loss: Keras traces none and warns about nothing
+"$nnc" predict "$tmp/t.json" --x "$case/x.npy" --out "$tmp/p.npy" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]; then ok; else bad "predict: exit $rc, stderr '$(cat "$tmp/err")'"; fi
+
 for cmd in compile fit; do
   args=()
   [ $cmd = fit ] && args=(--x "$case/x.npy" --y "$case/y.npy" --epochs 1 --verbose 0)
