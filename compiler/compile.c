@@ -65,7 +65,7 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
   if (after(&s, g, "lower", NNC_OK)) return st->code;
   nnc_phase phase = which == NNC_GRAPH_TRAIN ? NNC_PHASE_TRAIN : NNC_PHASE_INFER;
   if (after(&s, g, "specialize", pass_specialize(g, phase, st))) return st->code;
-  if (after(&s, g, "logits", pass_logits_rewrite(g, st))) return st->code;
+  if (after(&s, g, "logits", pass_logits_rewrite(g, &out->prog, st))) return st->code;
   if (after(&s, g, "decompose", pass_decompose(g, st))) return st->code;
   if (simplify(&s, g, st)) return st->code;
   if (which == NNC_GRAPH_TRAIN) {

@@ -214,6 +214,13 @@ int64_t nnc_model_iterations(const nnc_model *m);
 double nnc_model_learning_rate(const nnc_model *m);
 int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st);
 
+/* Warnings Keras would print for this model (from_logits=True on a sigmoid or
+ * softmax output), recorded when it is compiled; the library prints nothing.
+ * m may be NULL (no warnings); nnc_model_warning returns NULL for an index
+ * out of range. The text stays valid until the model is recompiled or freed. */
+int nnc_model_warning_count(const nnc_model *m);
+const char *nnc_model_warning(const nnc_model *m, int i);
+
 /* Text dumps for people: Keras-style summary. file is a FILE *; NULL: stdout. */
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
 

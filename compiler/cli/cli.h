@@ -9,4 +9,11 @@ int cli_evaluate(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_train_on_batch(int argc, char **argv);
 
+/* Keras's warnings recorded on a compiled model, one line each on stderr
+ * (warnings.c); the second form is for nnc compile, which has no nnc_model. */
+struct nnc_model;
+struct nnc_compiled;
+void cli_print_warnings(const char *cmd, const struct nnc_model *m);
+void cli_print_compiled_warnings(const char *cmd, const struct nnc_compiled *c);
+
 #endif

@@ -184,6 +184,7 @@ int cli_compile(int argc, char **argv) {
     nnc_spec_free(&spec);
     return cli_fail("compile", &st);
   }
+  cli_print_compiled_warnings("compile", &c);
   if (ir && !dir) { /* print the IR file to stdout */
     const char *p = opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post;
     char *text = nnc_read_file(p, NULL, &st);

@@ -70,6 +70,7 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
   if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
   if (yp && cli_read_array(yp, NULL, &s->y, &s->st)) return cli_fail(cmd, &s->st);
   if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
+  cli_print_warnings(cmd, s->model);
   return 0;
 }
 

@@ -169,6 +169,9 @@ typedef struct nnc_layer_info {
 } nnc_layer_info;
 
 #define NNC_MAX_STATS 64
+/* Warnings Keras would print while tracing (compiler/passes/logits.c). */
+#define NNC_MAX_WARNINGS 4
+#define NNC_WARNING_MAX 256
 
 typedef struct nnc_program {
   int n_params, n_slots, n_stats, n_metrics, n_layers;
@@ -179,6 +182,8 @@ typedef struct nnc_program {
   nnc_metric_info metrics[NNC_MAX_METRICS];
   int64_t params_floats, slots_floats;
   nnc_shape x_shape, y_shape, out_shape; /* batched */
+  int n_warnings;
+  char warnings[NNC_MAX_WARNINGS][NNC_WARNING_MAX];
 } nnc_program;
 
 void program_free(nnc_program *p);

@@ -1,22 +1,48 @@
-/* The stable logits rewrite. Keras's TensorFlow backend notices when a
- * crossentropy consumes a sigmoid/softmax output and computes the loss from
- * the logits instead (no clipping, exact gradients); nnc does the same as a
- * graph rewrite: LOSS(bce, sigmoid(z), y) -> LOSS(bce, z, y, from_logits). */
+/* Which logits the crossentropies read. Keras 3's TensorFlow backend attaches
+ * the input of every sigmoid and softmax to its output (_keras_logits), and
+ * binary, categorical and sparse categorical crossentropy all use it when it
+ * is there, whatever from_logits says (backend/tensorflow/nn.py _get_logits):
+ *   LOSS(xent, sigmoid(z) or softmax(z), y) -> LOSS(xent, z, y, from_logits)
+ * So BCE after a softmax is the sigmoid crossentropy of the pre-softmax z, and
+ * CCE after a sigmoid the softmax crossentropy of the pre-sigmoid z. With
+ * from_logits=True Keras also warns (once per message, like Python's default
+ * filter); the text names the activation the loss expects, not the one found. */
+#include <string.h>
+
 #include "compiler/graph/rewrite.h"
 #include "compiler/passes/passes.h"
 
+typedef struct logits_ctx {
+  const nnc_graph *src;
+  nnc_program *prog;
+} logits_ctx;
+
+static void warn(nnc_program *prog, nnc_loss_kind kind) {
+  const char *fn = kind == NNC_LOSS_BCE   ? "binary_crossentropy"
+                   : kind == NNC_LOSS_CCE ? "categorical_crossentropy"
+                                          : "sparse_categorical_crossentropy";
+  char text[NNC_WARNING_MAX];
+  snprintf(text, sizeof text,
+           "\"`%s` received `from_logits=True`, but the `output` argument was produced by a %s "
+           "activation and thus does not represent logits. Was this intended?",
+           fn, kind == NNC_LOSS_BCE ? "Sigmoid" : "Softmax");
+  for (int i = 0; i < prog->n_warnings; i++)
+    if (!strcmp(prog->warnings[i], text)) return;
+  if (prog->n_warnings < NNC_MAX_WARNINGS)
+    memcpy(prog->warnings[prog->n_warnings++], text, sizeof text);
+}
+
 static int rewrite_loss(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
                         nnc_status *st) {
-  const nnc_graph *src = ctx;
-  /* attr[1]: Keras squeezed the output, so it has no logits to use either */
-  if (node->op != NNC_OP_LOSS || node->attr[0] != 0.0 || node->attr[1] != 0.0)
+  const logits_ctx *c = ctx;
+  /* attr[1]: Keras squeezed the output (rank fix-up), a new tensor without logits */
+  if (node->op != NNC_OP_LOSS || node->attr[1] != 0.0) return NNC_REWRITE_COPY;
+  if (node->fn != NNC_LOSS_BCE && node->fn != NNC_LOSS_CCE && node->fn != NNC_LOSS_SCCE)
     return NNC_REWRITE_COPY;
-  const nnc_node *pred = &src->nodes[node->in[0]];
+  const nnc_node *pred = &c->src->nodes[node->in[0]];
   int sigmoid = pred->op == NNC_OP_UNARY && pred->fn == NNC_FN_SIGMOID;
-  int softmax = pred->op == NNC_OP_SOFTMAX;
-  int fits = (node->fn == NNC_LOSS_BCE && sigmoid) ||
-             ((node->fn == NNC_LOSS_CCE || node->fn == NNC_LOSS_SCCE) && softmax);
-  if (!fits) return NNC_REWRITE_COPY;
+  if (!sigmoid && pred->op != NNC_OP_SOFTMAX) return NNC_REWRITE_COPY;
+  if (node->attr[0] != 0.0) warn(c->prog, (nnc_loss_kind)node->fn);
   int in[2] = {map[pred->in[0]], map[node->in[1]]};
   int id = graph_add(dst, NNC_OP_LOSS, node->fn, in, 2, st);
   if (id < 0) return -1;
@@ -25,10 +51,11 @@ static int rewrite_loss(nnc_graph *dst, const nnc_node *node, const int *map, vo
   return id;
 }
 
-int pass_logits_rewrite(nnc_graph *g, nnc_status *st) {
+int pass_logits_rewrite(nnc_graph *g, nnc_program *prog, nnc_status *st) {
   nnc_graph src;
   if (graph_copy(&src, g, g->name, st)) return st->code;
-  int rc = graph_rewrite(g, rewrite_loss, &src, st);
+  logits_ctx c = {&src, prog};
+  int rc = graph_rewrite(g, rewrite_loss, &c, st);
   graph_free(&src);
   return rc ? rc : graph_verify(g, "logits", st);
 }

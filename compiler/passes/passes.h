@@ -10,9 +10,10 @@
  * x * mask (train) or x (inference, and rate 0). */
 int pass_specialize(nnc_graph *g, nnc_phase phase, nnc_status *st);
 
-/* requires: LOSS nodes. provides: BCE after a sigmoid and (sparse) CCE after a
- * softmax read the logits (from_logits), as Keras's TensorFlow backend does. */
-int pass_logits_rewrite(nnc_graph *g, nnc_status *st);
+/* requires: LOSS nodes. provides: every crossentropy after a sigmoid or a
+ * softmax reads that activation's input (from_logits), as Keras's TensorFlow
+ * backend does; Keras's warning for from_logits=True there goes to prog. */
+int pass_logits_rewrite(nnc_graph *g, nnc_program *prog, nnc_status *st);
 
 /* requires: LOSS nodes. provides: their expansion into primitive ops. */
 int pass_decompose(nnc_graph *g, nnc_status *st);

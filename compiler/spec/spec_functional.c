@@ -185,7 +185,7 @@ static int read_names(graph *g, const cJSON *layers, const char *layers_path) {
     if (!cJSON_IsString(name) || !name->valuestring[0])
       return spec_fail_expected(g->ctx, path, name, "a layer name (Functional layers need one)");
     char checked[NNC_NAME_MAX];
-    int rc = spec_copy_name(g->ctx, name, path, checked);
+    int rc = spec_copy_layer_name(g->ctx, name, path, checked);
     if (rc) return rc;
     g->names[i] = name->valuestring;
     for (int j = 0; j < i; j++)

@@ -2,6 +2,8 @@
  * {class_name, config} objects (Keras 2/3) and tfjs camelCase names
  * ("glorotUniform", "varianceScaling"). glorot/he/lecun become
  * NNC_INIT_VARIANCE_SCALING with Keras's scale, mode and distribution. */
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "compiler/spec/spec_internal.h"
@@ -101,8 +103,33 @@ static int parse_distribution(const spec_ctx *ctx, const cJSON *cfg, const char 
   return NNC_OK;
 }
 
+static int parse_values(const spec_ctx *ctx, const cJSON *cfg, const char *path,
+                        nnc_spec_init *out);
+
+/* The weights are float32: a parameter beyond its range would make them inf. */
+static int check_float32(const spec_ctx *ctx, const cJSON *cfg, const char *path,
+                         const nnc_spec_init *init) {
+  static const char *const keys[] = {"value", "minval", "maxval", "mean", "stddev", "scale"};
+  const double values[] = {init->value, init->minval, init->maxval,
+                           init->mean,  init->stddev, init->scale};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (fabs(values[i]) <= FLT_MAX) continue;
+    char key_path[NNC_PATH_MAX];
+    spec_path_key(key_path, path, keys[i]);
+    return spec_fail_expected(ctx, key_path, spec_child(cfg, keys[i]),
+                              "a number within the float32 range (at most 3.4e38 in magnitude)");
+  }
+  return NNC_OK;
+}
+
 /* Read the kind-specific keys of an object's config (cfg may be NULL). */
 static int parse_config(const spec_ctx *ctx, const cJSON *cfg, const char *path,
+                        nnc_spec_init *out) {
+  int rc = parse_values(ctx, cfg, path, out);
+  return rc ? rc : check_float32(ctx, cfg, path, out);
+}
+
+static int parse_values(const spec_ctx *ctx, const cJSON *cfg, const char *path,
                         nnc_spec_init *out) {
   int rc = spec_get_seed(ctx, cfg, path, "seed", &out->has_seed, &out->seed);
   if (rc) return rc;

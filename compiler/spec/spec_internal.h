@@ -78,8 +78,14 @@ int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
 int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
                       const char *what);
 
-/* Copy a name string into an NNC_NAME_MAX buffer (non-empty, bounded). */
+/* Copy a name string into an NNC_NAME_MAX buffer: non-empty, bounded,
+ * well-formed UTF-8 without control characters. */
 int spec_copy_name(const spec_ctx *ctx, const cJSON *item, const char *path, char *dst);
+/* The same for a layer or model name, which Keras 3 also refuses with a "/". */
+int spec_copy_layer_name(const spec_ctx *ctx, const cJSON *item, const char *path, char *dst);
+
+/* Every object in the tree rooted at item has each key once (path: item's). */
+int spec_check_unique_keys(const spec_ctx *ctx, const cJSON *item, const char *path);
 
 /* A JSON shape list. With has_batch the first entry is the batch dimension
  * (null or an integer) and is dropped; every other entry must be a positive

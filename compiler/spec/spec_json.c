@@ -243,16 +243,114 @@ int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, c
   return spec_fail_unsupported(ctx, child_path, item, what);
 }
 
+/* 0: well-formed UTF-8 (RFC 3629: no overlong forms, no UTF-16 surrogates,
+ * nothing above U+10FFFF) without control characters (C0, DEL, C1);
+ * 1: not UTF-8; 2: a control character. */
+static int check_name_text(const unsigned char *s) {
+  while (*s) {
+    unsigned c = *s, cp, min;
+    int n;
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return 2;
+      s++;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0)
+      n = 1, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+      n = 2, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+      n = 3, cp = c & 0x07, min = 0x10000;
+    else
+      return 1;
+    for (int i = 1; i <= n; i++) { /* a NUL stops here too: it is no continuation byte */
+      if ((s[i] & 0xc0) != 0x80) return 1;
+      cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 1;
+    if (cp <= 0x9f) return 2;
+    s += n + 1;
+  }
+  return 0;
+}
+
 int spec_copy_name(const spec_ctx *ctx, const cJSON *item, const char *path, char *dst) {
   if (!cJSON_IsString(item) || !item->valuestring || !item->valuestring[0])
     return spec_fail_expected(ctx, path, item, "a non-empty name string");
   if (strlen(item->valuestring) >= NNC_NAME_MAX)
     return spec_fail_expected(ctx, path, item, "a name of at most %d characters", NNC_NAME_MAX - 1);
-  /* Names end up in messages, dumps and weight files: keep them printable. */
-  for (const unsigned char *c = (const unsigned char *)item->valuestring; *c; c++)
-    if (*c < 0x20 || *c == 0x7f)
-      return spec_fail_expected(ctx, path, item, "a name without control characters");
+  /* Names end up in messages, dumps and safetensors headers (which must be
+   * UTF-8): keep them printable and well-formed. cJSON checks \u escapes but
+   * passes raw bytes through, so overlong and surrogate forms get here. */
+  switch (check_name_text((const unsigned char *)item->valuestring)) {
+  case 1:
+    return spec_fail_expected(ctx, path, item, "a name in UTF-8");
+  case 2:
+    return spec_fail_expected(ctx, path, item, "a name without control characters");
+  }
   nnc_strlcpy(dst, item->valuestring, NNC_NAME_MAX);
+  return NNC_OK;
+}
+
+int spec_copy_layer_name(const spec_ctx *ctx, const cJSON *item, const char *path, char *dst) {
+  int rc = spec_copy_name(ctx, item, path, dst);
+  if (rc) return rc;
+  /* Keras 3 (ops/operation.py): "Argument `name` must be a string and cannot
+   * contain character `/`"; it would also split <layer>/<weight> names. */
+  if (strchr(dst, '/')) {
+    dst[0] = '\0';
+    return spec_fail_expected(ctx, path, item, "a name without \"/\" (Keras 3 refuses it)");
+  }
+  return NNC_OK;
+}
+
+/* ---- duplicate keys ---- */
+
+static int compare_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key that occurs twice among an object's members, or NULL. */
+static const char *repeated_key(const spec_ctx *ctx, const cJSON *obj, int n, int *failed) {
+  const char **keys = nnc_calloc((size_t)n, sizeof *keys, ctx->st);
+  if (!keys) {
+    *failed = 1;
+    return NULL;
+  }
+  int i = 0;
+  for (const cJSON *c = obj->child; c; c = c->next) keys[i++] = c->string ? c->string : "";
+  qsort(keys, (size_t)n, sizeof *keys, compare_keys);
+  const char *dup = NULL;
+  for (i = 1; i < n && !dup; i++)
+    if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
+  free(keys);
+  return dup;
+}
+
+int spec_check_unique_keys(const spec_ctx *ctx, const cJSON *item, const char *path) {
+  int n = 0;
+  for (const cJSON *c = item->child; c; c = c->next) n++;
+  if (cJSON_IsObject(item) && n > 1) {
+    int failed = 0;
+    const char *dup = repeated_key(ctx, item, n, &failed);
+    if (failed) return NNC_ERR_NOMEM;
+    if (dup) {
+      char dup_path[NNC_PATH_MAX];
+      spec_path_key(dup_path, path, dup);
+      /* cJSON would keep the first, Python's json the last: the intent is unclear */
+      return spec_fail(ctx, dup_path, "expected each key once in an object, got this key twice");
+    }
+  }
+  int i = 0;
+  for (const cJSON *c = item->child; c; c = c->next, i++) {
+    char child_path[NNC_PATH_MAX];
+    if (cJSON_IsObject(item))
+      spec_path_key(child_path, path, c->string ? c->string : "");
+    else
+      spec_path_index(child_path, path, i);
+    int rc = spec_check_unique_keys(ctx, c, child_path);
+    if (rc) return rc;
+  }
   return NNC_OK;
 }
 

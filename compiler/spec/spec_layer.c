@@ -44,36 +44,55 @@ static int check_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pa
   return NNC_OK;
 }
 
-/* The first key of keys[] present in cfg, or NULL; *key_out names it. */
-static const cJSON *first_present(const cJSON *cfg, const char *const *keys, const char **key_out) {
-  for (; *keys; keys++) {
-    const cJSON *item = spec_child(cfg, *keys);
-    if (!spec_is_absent(item)) {
-      *key_out = *keys;
-      return item;
-    }
-  }
-  return NULL;
+/* Shape keys a layer config may carry; batch_* ones include the batch dimension. */
+static const struct {
+  const char *key;
+  int has_batch;
+} shape_keys[] = {{"batch_shape", 1}, {"batch_input_shape", 1}, {"shape", 0}, {"input_shape", 0}};
+#define N_SHAPE_KEYS (sizeof shape_keys / sizeof shape_keys[0])
+
+static int same_shape(const nnc_spec_shape *a, const nnc_spec_shape *b) {
+  if (a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
 }
 
-/* Shape keys a layer config may carry; batch_* ones include the batch dimension. */
-static const char *const batch_shape_keys[] = {"batch_shape", "batch_input_shape", NULL};
-static const char *const plain_shape_keys[] = {"shape", "input_shape", NULL};
-
-/* Reads a declared model-input shape from cfg. *found is 0 when none given. */
+/* Reads a declared model-input shape from cfg. *found is 0 when none given.
+ * Several keys must agree (Keras would silently take one of them); an
+ * InputLayer may not have both a batch_* key and a plain one, which Keras
+ * refuses ("You cannot pass both `shape` and `batch_shape`"). The batch
+ * dimension itself is ignored, so it may differ. */
 static int read_input_shape(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                            nnc_spec_shape *shape, char *path_out, int *found) {
-  const char *key = NULL;
-  int has_batch = 1;
-  const cJSON *item = first_present(cfg, batch_shape_keys, &key);
-  if (!item) {
-    item = first_present(cfg, plain_shape_keys, &key);
-    has_batch = 0;
+                            int input_layer, nnc_spec_shape *shape, char *path_out, int *found) {
+  *found = 0;
+  const char *first_key = NULL;
+  int first_batch = 0;
+  for (size_t k = 0; k < N_SHAPE_KEYS; k++) {
+    const cJSON *item = spec_child(cfg, shape_keys[k].key);
+    if (spec_is_absent(item)) continue;
+    char path[NNC_PATH_MAX];
+    nnc_spec_shape parsed;
+    spec_path_key(path, cfg_path, shape_keys[k].key);
+    int rc = spec_parse_shape(ctx, item, path, shape_keys[k].has_batch, &parsed);
+    if (rc) return rc;
+    if (!*found) {
+      *found = 1;
+      *shape = parsed;
+      first_key = shape_keys[k].key;
+      first_batch = shape_keys[k].has_batch;
+      memcpy(path_out, path, NNC_PATH_MAX);
+      continue;
+    }
+    if (input_layer && first_batch != shape_keys[k].has_batch)
+      return spec_fail(ctx, path,
+                       "expected either %s or %s in an InputLayer, got both (Keras refuses them "
+                       "together)",
+                       first_key, shape_keys[k].key);
+    if (!same_shape(shape, &parsed))
+      return spec_fail_expected(ctx, path, item, "the same shape as %s (they disagree)", first_key);
   }
-  *found = item != NULL;
-  if (!item) return NNC_OK;
-  spec_path_key(path_out, cfg_path, key);
-  return spec_parse_shape(ctx, item, path_out, has_batch, shape);
+  return NNC_OK;
 }
 
 static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cfg,
@@ -82,7 +101,7 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
   char shape_path[NNC_PATH_MAX];
   int found = 0, rc;
   if (out->kind == NNC_LAYER_INPUT) {
-    rc = read_input_shape(ctx, cfg, cfg_path, &out->input_shape, shape_path, &found);
+    rc = read_input_shape(ctx, cfg, cfg_path, 1, &out->input_shape, shape_path, &found);
     if (rc) return rc;
     if (!found)
       return spec_fail_expected(
@@ -93,7 +112,7 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
   /* Keras 2 repeats batch_input_shape on the first real layer; on the first
    * layer of the chain it is the model input, elsewhere only a declaration. */
   nnc_spec_shape given;
-  rc = read_input_shape(ctx, cfg, cfg_path, &given, shape_path, &found);
+  rc = read_input_shape(ctx, cfg, cfg_path, 0, &given, shape_path, &found);
   if (rc) return rc;
   if (found && site->first) {
     out->has_input_shape = 1;
@@ -250,7 +269,8 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
     spec_path_key(name_path, path, "name");
   }
   int rc;
-  if (!spec_is_absent(name) && (rc = spec_copy_name(ctx, name, name_path, out->name))) return rc;
+  if (!spec_is_absent(name) && (rc = spec_copy_layer_name(ctx, name, name_path, out->name)))
+    return rc;
 
   if ((rc = check_dtype(ctx, cfg, cfg_path))) return rc;
   if ((rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out))) return rc;

@@ -51,8 +51,10 @@ static int get_ranged(const spec_ctx *ctx, const cJSON *cfg, const char *path, c
   if (spec_is_absent(item)) return NNC_OK;
   char item_path[NNC_PATH_MAX];
   spec_path_key(item_path, path, key);
-  if (!cJSON_IsNumber(item) || !(item->valuedouble >= lo && item->valuedouble <= hi)) {
-    if (isinf(hi)) return spec_fail_expected(ctx, item_path, item, "a number >= %g", lo);
+  /* 1e400 parses as inf: refused like any other value out of range */
+  if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
+      !(item->valuedouble >= lo && item->valuedouble <= hi)) {
+    if (isinf(hi)) return spec_fail_expected(ctx, item_path, item, "a finite number >= %g", lo);
     return spec_fail_expected(ctx, item_path, item, "a number in [%g, %g]", lo, hi);
   }
   *out = item->valuedouble;
@@ -62,6 +64,17 @@ static int get_ranged(const spec_ctx *ctx, const cJSON *cfg, const char *path, c
 static int parse_learning_rate(const spec_ctx *ctx, const cJSON *cfg, const char *path,
                                nnc_spec_optimizer *out) {
   static const char *const keys[] = {"learning_rate", "lr", "learningRate"};
+  const char *seen = NULL;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const cJSON *item = spec_child(cfg, keys[i]);
+    if (spec_is_absent(item)) continue;
+    if (seen) { /* which one was meant? */
+      char item_path[NNC_PATH_MAX];
+      spec_path_key(item_path, path, keys[i]);
+      return spec_fail(ctx, item_path, "expected one learning rate, got %s and %s", seen, keys[i]);
+    }
+    seen = keys[i];
+  }
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const cJSON *item = spec_child(cfg, keys[i]);
     if (spec_is_absent(item)) continue;
@@ -100,9 +113,14 @@ static int check_unsupported(const spec_ctx *ctx, const cJSON *cfg, const char *
     spec_path_key(item_path, path, must_be_zero[i][0]);
     return spec_fail_unsupported(ctx, item_path, item, must_be_zero[i][1]);
   }
+  /* Keras 3 treats 0 like null and raises for 1 or less ("must be an integer >= 2") */
   const cJSON *accum = spec_child(cfg, "gradient_accumulation_steps");
-  if (!spec_is_absent(accum) && !(cJSON_IsNumber(accum) && accum->valuedouble == 1)) {
+  if (!spec_is_absent(accum) && !(cJSON_IsNumber(accum) && accum->valuedouble == 0)) {
     spec_path_key(item_path, path, "gradient_accumulation_steps");
+    double v = cJSON_IsNumber(accum) ? accum->valuedouble : 0;
+    if (!cJSON_IsNumber(accum) || !isfinite(v) || v != floor(v) || v < 2)
+      return spec_fail_expected(ctx, item_path, accum,
+                                "null or an integer >= 2, as Keras 3 requires");
     return spec_fail_unsupported(ctx, item_path, accum, "gradient accumulation");
   }
   int use_ema;
@@ -115,10 +133,73 @@ static int check_unsupported(const spec_ctx *ctx, const cJSON *cfg, const char *
   return NNC_OK;
 }
 
+/* The arguments each optimizer's __init__ takes in Keras 3 (keras/src/optimizers):
+ * BaseOptimizer raises "Argument(s) not recognized" for anything else, except
+ * "decay", which it pops (nnc refuses a non-zero one, see check_unsupported). */
+static const char *const base_keys[] = {"name",
+                                        "learning_rate",
+                                        "weight_decay",
+                                        "clipnorm",
+                                        "clipvalue",
+                                        "global_clipnorm",
+                                        "use_ema",
+                                        "ema_momentum",
+                                        "ema_overwrite_frequency",
+                                        "loss_scale_factor",
+                                        "gradient_accumulation_steps",
+                                        "decay",
+                                        NULL};
+static const char *const kind_keys[][5] = {
+    [NNC_OPT_SGD] = {"momentum", "nesterov", NULL},
+    [NNC_OPT_RMSPROP] = {"rho", "momentum", "epsilon", "centered", NULL},
+    [NNC_OPT_ADAM] = {"beta_1", "beta_2", "epsilon", "amsgrad", NULL},
+};
+static const char *const kind_names[] = {"SGD", "RMSprop", "Adam"};
+/* tf.keras 2 configs also hold these ("lr": its legacy learning_rate) */
+static const char *const keras2_keys[] = {"lr", "jit_compile", "is_legacy_optimizer",
+                                          "use_nesterov", NULL};
+/* tfjs optimizer configs (a converted Keras 2 file has the keys above too) */
+static const char *const tfjs_keys[] = {"learningRate", "beta1", "beta2", "useNesterov", NULL};
+
+static int in_list(const char *key, const char *const *list) {
+  for (; *list; list++)
+    if (!strcmp(key, *list)) return 1;
+  return 0;
+}
+
+static int check_known_keys(const spec_ctx *ctx, const cJSON *cfg, const char *path,
+                            nnc_optimizer_kind kind) {
+  int keras2 = ctx->format != NNC_FORMAT_KERAS3, tfjs = ctx->format == NNC_FORMAT_TFJS;
+  for (const cJSON *c = cfg ? cfg->child : NULL; c; c = c->next) {
+    const char *key = c->string ? c->string : "";
+    if (in_list(key, base_keys) || in_list(key, kind_keys[kind]) ||
+        (keras2 && in_list(key, keras2_keys)) || (tfjs && in_list(key, tfjs_keys)))
+      continue;
+    char key_path[NNC_PATH_MAX];
+    spec_path_key(key_path, path, key);
+    if (!strcmp(key, "lr"))
+      return spec_fail(ctx, key_path,
+                       "expected learning_rate: Keras 3 does not recognize the legacy \"lr\"");
+    char own[96] = "";
+    for (const char *const *k = kind_keys[kind]; *k; k++) {
+      strncat(own, *k, sizeof own - strlen(own) - 1);
+      strncat(own, ", ", sizeof own - strlen(own) - 1);
+    }
+    return spec_fail(ctx, key_path,
+                     "expected an argument Keras 3's %s accepts (%sor a base optimizer argument: "
+                     "learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, "
+                     "ema_momentum, ema_overwrite_frequency, loss_scale_factor, "
+                     "gradient_accumulation_steps, name), got an unknown key",
+                     kind_names[kind], own);
+  }
+  return NNC_OK;
+}
+
 static int parse_config(const spec_ctx *ctx, const cJSON *cfg, const char *path,
                         nnc_spec_optimizer *out) {
   int rc;
   int tfjs = ctx->format == NNC_FORMAT_TFJS;
+  if ((rc = check_known_keys(ctx, cfg, path, out->kind))) return rc;
   if ((rc = parse_learning_rate(ctx, cfg, path, out))) return rc;
   switch (out->kind) {
   case NNC_OPT_SGD: {

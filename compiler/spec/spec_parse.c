@@ -230,7 +230,7 @@ static int parse_model(spec_ctx *ctx, const cJSON *model, const char *model_path
   int rc;
   if (spec_is_absent(name))
     nnc_strlcpy(spec->name, sequential ? "sequential" : "functional", sizeof spec->name);
-  else if ((rc = spec_copy_name(ctx, name, path, spec->name)))
+  else if ((rc = spec_copy_layer_name(ctx, name, path, spec->name)))
     return rc;
   int trainable;
   if ((rc = spec_get_bool(ctx, config, cfg_path, "trainable", 1, &trainable))) return rc;
@@ -265,7 +265,8 @@ int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *o
   if (!root) return NNC_ERR_SPEC;
 
   located loc;
-  int rc = locate(&ctx, root, &loc);
+  int rc = spec_check_unique_keys(&ctx, root, "$");
+  if (!rc) rc = locate(&ctx, root, &loc);
   spec.format = ctx.format;
   if (!rc) rc = parse_model(&ctx, loc.model, loc.model_path, &spec);
   if (!rc && loc.compile)
@@ -304,7 +305,8 @@ int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc
   const char *output_name =
       out->layers && out->n_layers > 0 ? out->layers[out->n_layers - 1].name : NULL;
   nnc_spec_compile compile;
-  int rc = spec_parse_compile(&ctx, root, "$", output_name, &compile);
+  int rc = spec_check_unique_keys(&ctx, root, "$");
+  if (!rc) rc = spec_parse_compile(&ctx, root, "$", output_name, &compile);
   cJSON_Delete(root);
   if (rc) return rc;
   out->compile = compile; /* replace only on success */

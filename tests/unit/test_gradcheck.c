@@ -1,7 +1,8 @@
 /* Gradient checks: the gradient the compiled train step applies equals the
  * central-difference gradient of the loss the inference (test) graph
  * computes, for every activation, every loss (with and without from_logits,
- * and after a sigmoid/softmax output, where the logits rewrite applies),
+ * and after a sigmoid/softmax output, where every crossentropy reads the
+ * activation's input as Keras's TensorFlow backend does),
  * Flatten, Dense on a rank-3 input, an Activation layer and Dropout.
  *
  * Method. Every spec is SGD(learning_rate=1, momentum=0), so one
@@ -591,13 +592,17 @@ static const loss_case loss_cases[] = {
     {"bce after sigmoid, 1 unit", "sigmoid", 1, LOSS_BCE, 1, 1,
      "{\"class_name\":\"BinaryCrossentropy\",\"config\":{\"from_logits\":false}}"},
     /* categorical crossentropy */
-    {"cce on probabilities (sigmoid)", "sigmoid", 3, LOSS_CCE, 0, 0,
+    {"cce on probabilities (hard_sigmoid)", "hard_sigmoid", 3, LOSS_CCE, 0, 0,
+     "\"categorical_crossentropy\""},
+    {"cce after sigmoid (its logits)", "sigmoid", 3, LOSS_CCE, 1, 1,
      "\"categorical_crossentropy\""},
     {"cce from_logits", "linear", 3, LOSS_CCE, 1, 0,
      "{\"class_name\":\"CategoricalCrossentropy\",\"config\":{\"from_logits\":true}}"},
     {"cce after softmax (rewrite)", "softmax", 3, LOSS_CCE, 1, 1, "\"categorical_crossentropy\""},
     /* sparse categorical crossentropy */
-    {"scce on probabilities (sigmoid)", "sigmoid", 3, LOSS_SCCE, 0, 0,
+    {"scce on probabilities (hard_sigmoid)", "hard_sigmoid", 3, LOSS_SCCE, 0, 0,
+     "\"sparse_categorical_crossentropy\""},
+    {"scce after sigmoid (its logits)", "sigmoid", 3, LOSS_SCCE, 1, 1,
      "\"sparse_categorical_crossentropy\""},
     {"scce from_logits", "linear", 3, LOSS_SCCE, 1, 0,
      "{\"class_name\":\"SparseCategoricalCrossentropy\",\"config\":{\"from_logits\":true}}"},

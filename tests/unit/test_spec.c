@@ -818,9 +818,9 @@ START_TEST(optimizer_string_defaults) {
 END_TEST
 
 START_TEST(optimizer_objects) {
-  nnc_spec_compile c =
-      compile_ok(Q("{'optimizer': {'class_name': 'SGD', 'config': {'lr': 0.1, 'momentum': 0.9, "
-                   "'nesterov': true}}, 'loss': 'mse'}"));
+  nnc_spec_compile c = compile_ok(
+      Q("{'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 0.1, 'momentum': 0.9, "
+        "'nesterov': true}}, 'loss': 'mse'}"));
   ck_assert_double_eq(c.optimizer.learning_rate, 0.1);
   ck_assert_double_eq(c.optimizer.momentum, 0.9);
   ck_assert_int_eq(c.optimizer.nesterov, 1);
