@@ -152,11 +152,48 @@ START_TEST(truncation_constant_is_keras) {
 }
 END_TEST
 
+/* Keras: "an initializer seeded with an integer ... will produce the same
+ * random values across multiple calls": two layers with the same seeded
+ * initializer and kernel shape start equal; unseeded ones differ. */
+static void two_square_kernels(const char *init, nnc_array *a, nnc_array *b) {
+  char spec[1024];
+  snprintf(spec, sizeof spec,
+           "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+           "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 30], "
+           "\"name\": \"in\"}},"
+           "{\"class_name\": \"Dense\", \"config\": {\"name\": \"first\", \"units\": 30, "
+           "\"kernel_initializer\": %s}},"
+           "{\"class_name\": \"Dense\", \"config\": {\"name\": \"second\", \"units\": 30, "
+           "\"kernel_initializer\": %s}}]}}",
+           init, init);
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(spec, "seeded.json", &m, &st) == NNC_OK, "%s", st.message);
+  ck_assert(nnc_model_get_weight(m, "first/kernel", a, &st) == NNC_OK);
+  ck_assert(nnc_model_get_weight(m, "second/kernel", b, &st) == NNC_OK);
+  nnc_model_free(m);
+}
+
+START_TEST(a_seeded_initializer_repeats_its_values) {
+  nnc_array a, b;
+  two_square_kernels("{\"class_name\": \"GlorotUniform\", \"config\": {\"seed\": 3}}", &a, &b);
+  ck_assert_msg(memcmp(a.data, b.data, sizeof(float) * 900) == 0,
+                "two layers with GlorotUniform(seed=3) start from different kernels");
+  nnc_array_free(&a);
+  nnc_array_free(&b);
+  two_square_kernels("\"glorot_uniform\"", &a, &b);
+  ck_assert(memcmp(a.data, b.data, sizeof(float) * 900) != 0);
+  nnc_array_free(&a);
+  nnc_array_free(&b);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("initializers");
   TCase *tc = tcase_create("fans");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, truncation_constant_is_keras);
+  tcase_add_test(tc, a_seeded_initializer_repeats_its_values);
   tcase_add_loop_test(tc, fan_rules_on_non_square_kernels, 0, N_CASES);
   suite_add_tcase(s, tc);
   return testutil_run(s);
