@@ -2,8 +2,8 @@
  * predict step allocates nothing, on one thread and on two. The test counts
  * every allocation of the process, so an allocation freed within the step
  * counts too: in the plain build by interposing glibc's allocation
- * functions, under AddressSanitizer (which replaces them) with ASan's malloc
- * hook. */
+ * functions, under AddressSanitizer or ThreadSanitizer (which replace them)
+ * with the sanitizer's malloc hook. */
 #include <check.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -15,10 +15,11 @@
 #include "runtime/model.h"
 #include "testutil.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+/* ASan and TSan replace the allocator: count with their hook instead */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define UNDER_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define UNDER_ASAN 1
 #endif
 #endif
@@ -42,7 +43,7 @@ static void ignore_free(const volatile void *p) {
 static size_t heap_probe(void) {
   return atomic_load(&allocations);
 }
-static const char *probe_name = "allocations counted by ASan's malloc hook";
+static const char *probe_name = "allocations counted by the sanitizer's malloc hook";
 #else
 /* glibc's allocator under its own names; the test's malloc & co. (below)
  * take the place of glibc's for the whole process, libnnc and LLVM too. */
@@ -156,7 +157,8 @@ int main(void) {
 #ifdef UNDER_ASAN
   /* before any thread starts; Check's forked test processes inherit it */
   if (!__sanitizer_install_malloc_and_free_hooks(count_malloc, ignore_free)) {
-    fprintf(stderr, "test_memory: could not install ASan's malloc hook: nothing checked\n");
+    fprintf(stderr,
+            "test_memory: could not install the sanitizer's malloc hook: nothing checked\n");
     return 1;
   }
 #endif
