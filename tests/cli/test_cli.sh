@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The nnc command line: malformed specs give one-line errors naming the JSON
-# path with exit status 2; fit/evaluate/predict/train-on-batch round-trip.
+# path with exit status 2; fit/evaluate/predict/train-on-batch run end to end, and a
+# save/load round trip keeps weights and predictions byte for byte.
 # usage: test_cli.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 src=$2 oracle=$3
@@ -78,6 +79,27 @@ if [ $rc -eq 0 ] && [ "$(stat -c %s "$tmp/p.npy")" -eq 528 ]; then ok; else bad 
 "$nnc" train-on-batch "$src/tests/cli/logreg.json" --x "$case/x.npy" --y "$case/y.npy" --steps 5 --trace "$tmp/t.json" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c '"step"' "$tmp/t.json")" -eq 5 ]; then ok; else bad "train-on-batch: exit $rc"; fi
+# a save/load round trip keeps the values, on non-square kernels ([20, 6] and [6, 1]):
+# predictions from the saved weights, and from those weights loaded and saved again
+# (fit --epochs 0), are the same bytes; the weights file too. Another seed predicts
+# otherwise, so the comparison can fail.
+rt=$oracle/cases/adam_early_stop
+printf '%s' '{"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 20], "name": "in"}}, {"class_name": "Dense", "config": {"name": "wide", "units": 6, "activation": "relu"}}, {"class_name": "Dense", "config": {"name": "narrow", "units": 1}}]}, "compile_config": {"optimizer": "adam", "loss": "mse"}}' >"$tmp/rt.json"
+rt_fit() { "$nnc" fit "$tmp/rt.json" --x "$rt/x.npy" --y "$rt/y.npy" --verbose 0 "$@" 2>>"$tmp/rt.err"; }
+rt_predict() { "$nnc" predict "$tmp/rt.json" --weights "$1" --x "$rt/x.npy" --out "$2" 2>>"$tmp/rt.err"; }
+if rt_fit --epochs 2 --seed 4 --weights-out "$tmp/rt1.safetensors" &&
+  rt_predict "$tmp/rt1.safetensors" "$tmp/rt1.npy" &&
+  rt_fit --epochs 0 --weights-in "$tmp/rt1.safetensors" --weights-out "$tmp/rt2.safetensors" &&
+  rt_predict "$tmp/rt2.safetensors" "$tmp/rt2.npy" &&
+  rt_fit --epochs 0 --seed 5 --weights-out "$tmp/rt3.safetensors" &&
+  rt_predict "$tmp/rt3.safetensors" "$tmp/rt3.npy"; then
+  if ! cmp -s "$tmp/rt1.safetensors" "$tmp/rt2.safetensors"; then bad "weights changed in a load/save round trip"
+  elif ! cmp -s "$tmp/rt1.npy" "$tmp/rt2.npy"; then bad "predictions changed in a load/save round trip"
+  elif cmp -s "$tmp/rt1.npy" "$tmp/rt3.npy"; then bad "seeds 4 and 5 predict the same: the round trip compares nothing"
+  else ok; fi
+else
+  bad "round trip: $(cat "$tmp/rt.err")"
+fi
 # an existing output file survives a failed write (the directory of the target does not exist)
 echo keep >"$tmp/keep.npy"
 "$nnc" predict "$src/tests/cli/logreg.json" --weights "$tmp/missing.safetensors" --x "$case/x.npy" --out "$tmp/keep.npy" 2>/dev/null

@@ -24,8 +24,12 @@ static cJSON *read_json(const char *path) {
 }
 
 char *oracle_spec_json(const char *name) {
+  return oracle_spec_json_from(NNC_ORACLE_DIR "/cases", name);
+}
+
+char *oracle_spec_json_from(const char *cases_dir, const char *name) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/cases/%s/case.json", NNC_ORACLE_DIR, name);
+  snprintf(path, sizeof path, "%s/%s/case.json", cases_dir, name);
   cJSON *c = read_json(path);
   cJSON *model = cJSON_DetachItemFromObject(c, "model");
   cJSON *compile = cJSON_DetachItemFromObject(c, "compile");
@@ -102,12 +106,16 @@ void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, doubl
 }
 
 void oracle_case_load(const char *name, oracle_case *c) {
+  oracle_case_load_from(NNC_ORACLE_DIR "/cases", name, c);
+}
+
+void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case *c) {
   memset(c, 0, sizeof *c);
-  snprintf(c->dir, sizeof c->dir, "%s/cases/%s", NNC_ORACLE_DIR, name);
+  snprintf(c->dir, sizeof c->dir, "%s/%s", cases_dir, name);
   char path[1024];
   snprintf(path, sizeof path, "%s/case.json", c->dir);
   c->json = read_json(path);
-  char *spec = oracle_spec_json(name);
+  char *spec = oracle_spec_json_from(cases_dir, name);
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(spec, name, &c->model, &st) == NNC_OK, "%s", st.message);
   free(spec);

@@ -1,4 +1,4 @@
-/* Loading a case of ../shared/oracle/cases into an nnc model: the spec is
+/* Loading a case of ../shared/oracle/cases (or tests/cases) into an nnc model: the spec is
  * the case's model with its compile config, the data its .npy files (with
  * x_transform applied), the initial weights its w0 bundle. */
 #ifndef NNC_ORACLE_CASE_H
@@ -20,6 +20,8 @@ typedef struct oracle_case {
 
 /* Fails the current Check test on any error. */
 void oracle_case_load(const char *name, oracle_case *c);
+/* The same for a case in another folder of cases (e.g. tests/cases). */
+void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case *c);
 void oracle_case_free(oracle_case *c);
 
 /* expected/<file> parsed (caller deletes). */
@@ -49,5 +51,6 @@ void weights_free(wset *w);
 
 /* The spec text (model + "compile_config") for a case (malloc'ed). */
 char *oracle_spec_json(const char *name);
+char *oracle_spec_json_from(const char *cases_dir, const char *name);
 
 #endif

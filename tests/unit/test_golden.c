@@ -1,10 +1,15 @@
 /* Golden tests: nnc reproduces the oracle's Keras 3 numbers (expected/) for
  * every case this release covers, within the tolerance the oracle's README
- * gives: histories and final weights within 1e-4 relative, 1e-6 absolute. */
+ * gives: histories and final weights within 1e-4 relative, 1e-6 absolute.
+ * The cases are those of ../shared/oracle/cases named below, and every case
+ * committed under tests/cases/. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "oracle_case.h"
 #include "testutil.h"
@@ -34,15 +39,19 @@ static void check_history(const nnc_history *h, cJSON *expected) {
  * float64 matmul accumulators. */
 static nnc_accumulation mode = NNC_ACCUMULATE_F32;
 
-static void load_case(const char *name, oracle_case *c) {
-  oracle_case_load(name, c);
+static void load_case_from(const char *cases_dir, const char *name, oracle_case *c) {
+  oracle_case_load_from(cases_dir, name, c);
   nnc_status st;
   ck_assert_msg(nnc_model_set_accumulation(c->model, mode, &st) == NNC_OK, "%s", st.message);
 }
 
-static void run_fit_case(const char *name) {
+static void load_case(const char *name, oracle_case *c) {
+  load_case_from(NNC_ORACLE_DIR "/cases", name, c);
+}
+
+static void run_fit_case_from(const char *cases_dir, const char *name) {
   oracle_case c;
-  load_case(name, &c);
+  load_case_from(cases_dir, name, &c);
   nnc_history h;
   nnc_status st;
   ck_assert_msg(nnc_model_fit(c.model, &c.x, &c.y, &c.fit, &h, &st) == NNC_OK, "%s", st.message);
@@ -54,6 +63,10 @@ static void run_fit_case(const char *name) {
   oracle_check_bundle(c.model, bundle, REL, ABS);
   nnc_history_free(&h);
   oracle_case_free(&c);
+}
+
+static void run_fit_case(const char *name) {
+  run_fit_case_from(NNC_ORACLE_DIR "/cases", name);
 }
 
 START_TEST(seed000_logreg) {
@@ -141,10 +154,9 @@ START_TEST(seed004_mlp_nodrop) {
 }
 END_TEST
 
-START_TEST(seed002_linreg_train_on_batch) {
+static void run_train_on_batch_case_from(const char *cases_dir, const char *name) {
   oracle_case c;
-  mode = _i ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
-  load_case("seed002_linreg", &c);
+  load_case_from(cases_dir, name, &c);
   cJSON *trace = oracle_expected(&c, "train_on_batch.json");
   ck_assert_int_eq(cJSON_GetArraySize(trace), c.steps);
   cJSON *row;
@@ -164,6 +176,60 @@ START_TEST(seed002_linreg_train_on_batch) {
   oracle_check_bundle(c.model, bundle, REL, ABS);
   oracle_case_free(&c);
 }
+
+START_TEST(seed002_linreg_train_on_batch) {
+  mode = _i ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
+  run_train_on_batch_case_from(NNC_ORACLE_DIR "/cases", "seed002_linreg");
+}
+END_TEST
+
+/* ---- the cases committed in this repository (tests/cases/<name>/, made
+ * with the same oracle by tests/cases/make_cases.js) ---- */
+
+#define REPO_CASES NNC_SOURCE_DIR "/tests/cases"
+#define MAX_REPO_CASES 64
+static char repo_cases[MAX_REPO_CASES][256];
+static int n_repo_cases;
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(a, b);
+}
+
+/* Every folder of tests/cases holding a case.json, sorted by name. */
+static int find_repo_cases(void) {
+  DIR *d = opendir(REPO_CASES);
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n_repo_cases < MAX_REPO_CASES) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/case.json", REPO_CASES, e->d_name);
+    if (e->d_name[0] != '.' && access(path, R_OK) == 0)
+      snprintf(repo_cases[n_repo_cases++], sizeof repo_cases[0], "%s", e->d_name);
+  }
+  closedir(d);
+  qsort(repo_cases, (size_t)n_repo_cases, sizeof repo_cases[0], by_name);
+  return n_repo_cases;
+}
+
+/* loop index: case i in float32 (2i) and float64 (2i + 1) accumulation */
+START_TEST(repo_case) {
+  const char *name = repo_cases[_i / 2];
+  mode = _i % 2 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/case.json", REPO_CASES, name);
+  oracle_case probe;
+  load_case_from(REPO_CASES, name, &probe);
+  cJSON *m = cJSON_GetObjectItem(probe.json, "mode");
+  int on_batch = cJSON_IsString(m) && !strcmp(m->valuestring, "train_on_batch");
+  ck_assert_msg(!cJSON_IsString(m) || on_batch || !strcmp(m->valuestring, "fit"),
+                "%s: mode %s is not run by test_golden", path, m->valuestring);
+  oracle_case_free(&probe);
+  fprintf(stderr, "test_golden: tests/cases/%s (%s accumulation)\n", name, _i % 2 ? "f64" : "f32");
+  if (on_batch)
+    run_train_on_batch_case_from(REPO_CASES, name);
+  else
+    run_fit_case_from(REPO_CASES, name);
+}
 END_TEST
 
 int main(void) {
@@ -179,5 +245,14 @@ int main(void) {
   tcase_add_test(tc, seed001_mnist_like_f64);
   tcase_add_test(tc, seed001_mnist_like_f32_until_the_tie);
   suite_add_tcase(s, tc);
+  /* a missing tests/cases would silently drop these cases: refuse it */
+  if (find_repo_cases() == 0) {
+    fprintf(stderr, "test_golden: no case found under %s\n", REPO_CASES);
+    return 1;
+  }
+  TCase *repo = tcase_create("repo_cases");
+  tcase_set_timeout(repo, 300);
+  tcase_add_loop_test(repo, repo_case, 0, 2 * n_repo_cases);
+  suite_add_tcase(s, repo);
   return testutil_run(s);
 }
