@@ -124,6 +124,28 @@ START_TEST(fit_refuses_empty_validation_data) {
 }
 END_TEST
 
+/* A validation_split that leaves no training rows is refused; 1e30 once
+ * reached an (int64_t) conversion of -8e30 (undefined; the UBSan pass of
+ * tests/run.sh aborts on it). */
+START_TEST(huge_validation_split_is_refused) {
+  double splits[] = {1e30, 1.0, 0.99};
+  for (int i = 0; i < 3; i++) {
+    nnc_model *m = load(WITH_SHAPE);
+    nnc_array x = f32(xs, 8, 4), y = f32(ys, 8, 1);
+    nnc_fit_options o;
+    nnc_fit_options_default(&o);
+    o.verbose = 0;
+    o.validation_split = splits[i];
+    nnc_history h;
+    nnc_status st;
+    ck_assert_int_eq(nnc_model_fit(m, &x, &y, &o, &h, &st), NNC_ERR_ARG);
+    ck_assert_msg(strstr(st.message, "leaves no training or no validation samples out of 8"), "%s",
+                  st.message);
+    nnc_model_free(m);
+  }
+}
+END_TEST
+
 /* The limit is exactly 0: one sample trains and moves the weights. */
 START_TEST(one_sample_is_enough) {
   nnc_model *m = load(WITH_SHAPE);
@@ -151,6 +173,7 @@ int main(void) {
   tcase_add_test(tc, fit_refuses_empty_x);
   tcase_add_test(tc, evaluate_predict_on_batch_refuse_empty_x);
   tcase_add_test(tc, fit_refuses_empty_validation_data);
+  tcase_add_test(tc, huge_validation_split_is_refused);
   tcase_add_test(tc, one_sample_is_enough);
   suite_add_tcase(s, tc);
   return testutil_run(s);
