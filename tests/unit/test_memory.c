@@ -11,9 +11,18 @@
 #include "runtime/model.h"
 #include "testutil.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang 14 does not define __SANITIZE_ADDRESS__ */
+#define NNC_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define NNC_UNDER_ASAN 1
+#endif
+
 /* Says so on stderr, so a sanitizer run does not pass these checks silently. */
 static int under_asan(void) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NNC_UNDER_ASAN)
   fprintf(stderr, "test_memory: skipped under AddressSanitizer (no glibc heap statistics)\n");
   return 1;
 #else
