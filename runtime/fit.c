@@ -74,8 +74,10 @@ static int check_batch_size(int batch_size, nnc_status *st) {
 /* Split off the last fraction as validation data (Keras: before shuffling). */
 static int split_validation(const model_data *all, double fraction, model_data *train,
                             model_data *val, nnc_status *st) {
-  int64_t split_at = (int64_t)floor((double)all->n * (1.0 - fraction));
-  if (fraction <= 0 || fraction >= 1 || split_at <= 0 || split_at >= all->n)
+  /* the range test comes first: (int64_t) of a huge or NaN product is undefined */
+  int64_t split_at =
+      fraction > 0 && fraction < 1 ? (int64_t)floor((double)all->n * (1.0 - fraction)) : 0;
+  if (split_at <= 0 || split_at >= all->n)
     return nnc_fail(st, NNC_ERR_ARG,
                     "validation_split %g leaves no training or no validation samples out of %lld",
                     fraction, (long long)all->n);

@@ -10,9 +10,24 @@
 #define SPINS_BEFORE_YIELD 2000
 #define SPINS_BEFORE_SLEEP 200000
 
+typedef struct worker {
+  struct nnc_pool *pool;
+  int tid;
+} worker;
+
+/* Publication rules (each one a happens-before edge ThreadSanitizer checks):
+ * - n, workers[t] are written before pthread_create starts worker t;
+ * - job and arg are written before the release increment of generation that
+ *   a worker acquires before reading them;
+ * - a worker's writes in a job precede its release decrement of running,
+ *   which pool_run acquires before it returns (and before the next job
+ *   overwrites job and arg);
+ * - quit is set under the lock the sleeping workers wait on. */
 struct nnc_pool {
-  int n;
+  int n;       /* threads, the caller included */
+  int started; /* workers started (threads[1..started]) */
   pthread_t *threads;
+  worker *workers;
   pthread_mutex_t lock;
   pthread_cond_t wake;
   atomic_uint generation; /* bumped once per job */
@@ -25,17 +40,12 @@ struct nnc_pool {
   atomic_int sense;
 };
 
-typedef struct worker {
-  nnc_pool *pool;
-  int tid;
-} worker;
-
 static void relax(long spins) {
   if (spins > SPINS_BEFORE_YIELD) sched_yield();
 }
 
 static void *worker_main(void *p) {
-  worker *w = p;
+  const worker *w = p;
   nnc_pool *pool = w->pool;
   unsigned seen = 0;
   for (;;) {
@@ -57,7 +67,6 @@ static void *worker_main(void *p) {
     pool->job(pool->arg, w->tid, pool->n);
     atomic_fetch_sub_explicit(&pool->running, 1, memory_order_release);
   }
-  free(w);
   return NULL;
 }
 
@@ -71,20 +80,19 @@ int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   p->threads = nnc_calloc((size_t)nthreads, sizeof *p->threads, st);
-  if (!p->threads) {
+  p->workers = p->threads ? nnc_calloc((size_t)nthreads, sizeof *p->workers, st) : NULL;
+  if (!p->workers) {
     pool_destroy(p);
     return st->code;
   }
+  /* every worker's identity is complete before any thread starts */
+  for (int t = 0; t < nthreads; t++) p->workers[t] = (worker){p, t};
   for (int t = 1; t < nthreads; t++) {
-    worker *w = malloc(sizeof *w);
-    if (!w || pthread_create(&p->threads[t], NULL, worker_main, w) != 0) {
-      free(w);
-      p->n = t; /* only these were started */
+    if (pthread_create(&p->threads[t], NULL, worker_main, &p->workers[t]) != 0) {
       pool_destroy(p);
       return nnc_fail(st, NNC_ERR_NOMEM, "cannot start thread %d of %d", t, nthreads);
     }
-    w->pool = p;
-    w->tid = t;
+    p->started = t;
   }
   *out = p;
   return NNC_OK;
@@ -96,10 +104,10 @@ void pool_destroy(nnc_pool *p) {
   atomic_store(&p->quit, 1);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->lock);
-  for (int t = 1; t < p->n; t++)
-    if (p->threads) pthread_join(p->threads[t], NULL);
+  for (int t = 1; t <= p->started; t++) pthread_join(p->threads[t], NULL);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
+  free(p->workers);
   free(p->threads);
   free(p);
 }

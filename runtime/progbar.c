@@ -25,7 +25,24 @@ void progbar_epoch_begin(progbar *pb, int epoch) {
   if (pb->verbose && pb->epochs > 1) fprintf(f, "Epoch %d/%d\n", epoch + 1, pb->epochs);
 }
 
+/* Decimal digits of a step count (Keras: int(log10(target)) + 1), without
+ * floating point: a target of 0 or less counts as 1 digit. */
+static int count_digits(int v) {
+  int digits = 1;
+  for (; v >= 10; v /= 10) digits++;
+  return digits;
+}
+
+/* Seconds to show (an ETA, a step time): NaN and negative values show 0,
+ * absurd ones are capped so that the int conversions below stay defined and
+ * the line stays short. */
+static double sane_seconds(double t) {
+  if (!(t > 0)) return 0;
+  return t < 1e9 ? t : 1e9;
+}
+
 static void format_step_time(double t, char *buf, size_t n) {
+  t = sane_seconds(t);
   if (t >= 1 || t == 0)
     snprintf(buf, n, " %.0fs/step", t);
   else if (t >= 1e-3)
@@ -58,16 +75,19 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
   if (pb->verbose == 2) {
     if (!finalize) return;
     format_values(logs, 0, values, sizeof values);
-    int digits = (int)log10(pb->target) + 1;
-    fprintf(f, "%*d/%d - %.0fs -%s%s\n", digits, current, pb->target, now - pb->start, step_time,
-            values);
+    int digits = count_digits(pb->target);
+    fprintf(f, "%*d/%d - %.0fs -%s%s\n", digits, current, pb->target, sane_seconds(now - pb->start),
+            step_time, values);
     fflush(f);
     return;
   }
   if (pb->verbose != 1) return;
   if (!finalize && (now - pb->last_update < 0.05 || !pb->tty)) return;
   pb->last_update = now;
-  int digits = (int)log10(pb->target) + 1, width = (int)(20.0 * current / pb->target);
+  int digits = count_digits(pb->target);
+  /* filled bar segments, in [0, 20]; an empty target shows a full bar */
+  int width = pb->target > 0 && current < pb->target ? (int)(20.0 * current / pb->target) : 20;
+  if (width < 0) width = 0;
   char bar[256];
   size_t b = 0;
   const char *bold = pb->tty ? "\x1b[1m" : "", *reset = pb->tty ? "\x1b[0m" : "";
@@ -81,9 +101,9 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
   b += (size_t)snprintf(bar + b, sizeof bar - b, "%s", reset);
   char when[32];
   if (finalize) {
-    snprintf(when, sizeof when, "%.0fs", now - pb->start);
+    snprintf(when, sizeof when, "%.0fs", sane_seconds(now - pb->start));
   } else {
-    double eta = per_step * (pb->target - current);
+    double eta = sane_seconds(per_step * ((double)pb->target - current));
     if (eta > 3600)
       snprintf(when, sizeof when, "%d:%02d:%02d", (int)(eta / 3600), (int)fmod(eta, 3600) / 60,
                (int)fmod(eta, 60));

@@ -31,6 +31,10 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
   char got[96], want[64];
   if (x->rank < 1 || nnc_array_count(x) < 0)
     return nnc_fail(st, NNC_ERR_DATA, "x: malformed array");
+  if (x->shape[0] == 0) { /* Keras raises on empty data; an empty epoch would report loss 0 */
+    shape_text(x, got, sizeof got);
+    return nnc_fail(st, NNC_ERR_DATA, "x has 0 samples (shape %s): at least 1 is needed", got);
+  }
   d->n = x->shape[0];
   d->x_row = shape_inner(&p->x_shape);
   int ok = x->rank == p->x_shape.rank;

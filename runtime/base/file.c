@@ -57,7 +57,9 @@ int nnc_write_file_atomic(const char *path, const void *data, size_t len, nnc_st
     return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s", path, strerror(e));
   }
   size_t put = len ? fwrite(data, 1, len, f) : 0;
-  int bad = (put != len) | (fflush(f) != 0) | (fclose(f) != 0);
+  int bad = put != len;
+  bad |= fflush(f) != 0; /* both must run: no short-circuit */
+  bad |= fclose(f) != 0;
   if (bad || rename(tmp, path) != 0) {
     int e = errno;
     remove(tmp);
