@@ -132,7 +132,11 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   train = all;
   int has_val = 0, rc = NNC_OK;
   if (o.x_val && o.y_val) {
-    rc = model_data_prepare(m, o.x_val, o.y_val, &val_own, st);
+    /* messages about validation data say so, when the host gave no name */
+    nnc_array xv = *o.x_val, yv = *o.y_val;
+    xv.name = api_array_name(o.x_val, "x_val");
+    yv.name = api_array_name(o.y_val, "y_val");
+    rc = model_data_prepare(m, &xv, &yv, &val_own, st);
     val = val_own;
     has_val = 1;
   } else if (o.validation_split > 0) {

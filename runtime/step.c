@@ -33,7 +33,8 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
     return nnc_fail(st, NNC_ERR_DATA, "x: malformed array");
   if (x->shape[0] == 0) { /* Keras raises on empty data; an empty epoch would report loss 0 */
     shape_text(x, got, sizeof got);
-    return nnc_fail(st, NNC_ERR_DATA, "x has 0 samples (shape %s): at least 1 is needed", got);
+    return nnc_fail(st, NNC_ERR_DATA, "%s%sx has 0 samples (shape %s): at least 1 is needed",
+                    API_ARRAY_WHERE(x), got);
   }
   d->n = x->shape[0];
   d->x_row = shape_inner(&p->x_shape);
