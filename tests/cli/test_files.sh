@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What nnc does with the files it is given: outputs that are devices, FIFOs
-# or symlinks are written through (never replaced); a write past `ulimit -f`
+# or symlinks are written through (never replaced); regular files are fsynced
+# with their folder; a write past `ulimit -f`
 # fails cleanly; SIGTERM during a write removes its temporary file; endless
 # inputs (/dev/zero) are refused at once; arrays may come through a pipe.
 # usage: test_files.sh NNC SOURCE_DIR ORACLE_DIR
@@ -94,6 +95,13 @@ if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; 
   rc=$?
   if [ "$seen" -eq 1 ] && [ $rc -eq 143 ] && [ "$(temps)" -eq 0 ] && [ "$(cat "$tmp/held.json")" = old ]; then ok
   else bad "SIGTERM during a write: temporary seen: $seen, exit $rc, $(temps) left"; fi
+
+  # Durability: the temporary file and then its folder are fsynced.
+  strace -f -qq -y -o "$tmp/fsync.log" -e trace=fsync,fdatasync \
+    "$nnc" fit "$spec" --x "$x" --y "$y" --epochs 2 --verbose 0 --history "$tmp/synced.json"
+  if grep -q "fsync([0-9]*<$tmp/synced.json.tmp.[0-9]*.[0-9]*>) *= 0" "$tmp/fsync.log" &&
+    grep -q "fsync([0-9]*<$tmp>) *= 0" "$tmp/fsync.log"; then ok
+  else bad "fsync of the file and its folder: $(cat "$tmp/fsync.log")"; fi
 else
   echo "NOTICE: strace is not usable here; skipping the SIGTERM-during-a-write case"
 fi
