@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# What nnc does with the files it is given: outputs that are devices, FIFOs
-# or symlinks are written through (never replaced); regular files are fsynced
-# with their folder; a write past `ulimit -f`
-# fails cleanly; SIGTERM during a write removes its temporary file; endless
-# inputs (/dev/zero) are refused at once; arrays may come through a pipe.
+# What nnc does with the files it is given: outputs that are devices or
+# FIFOs are written through and symlinks followed (never replaced); regular
+# files are fsynced with their folder; a write past `ulimit -f` fails
+# cleanly; SIGTERM during a write removes its temporary file; endless inputs
+# (/dev/zero) are refused at once; arrays may come through a pipe.
 # usage: test_files.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 src=$2 oracle=$3
