@@ -1,8 +1,35 @@
 /* nnc — the command-line tool. See docs/cli.md for the contract. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "compiler/cli/cli.h"
+#include "runtime/base/base.h"
+
+/* Interrupted during a write: remove its temporary file, then die of the
+ * signal as if uncaught, so the exit status is the signal's (130, 143). */
+static void on_terminating_signal(int sig) {
+  nnc_remove_temp_files_on_signal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void install_signal_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_terminating_signal;
+  sigemptyset(&sa.sa_mask);
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction old;
+    /* A signal the parent ignores (nohup, `cmd &` in a non-interactive shell) stays ignored. */
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(sigs[i], &sa, NULL);
+  }
+  /* Past `ulimit -f` a write then fails with EFBIG (exit 1, the old file
+   * kept, the temporary removed) instead of killing nnc mid-write. */
+  signal(SIGXFSZ, SIG_IGN);
+}
 
 static void usage(FILE *f) {
   fprintf(f, "usage: nnc <command> SPEC.json [options]\n"
@@ -16,6 +43,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  install_signal_handlers();
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

@@ -25,11 +25,38 @@ void *nnc_realloc_array(void *p, size_t n, size_t size, nnc_status *st);
 /* Bounded copy that always terminates dst. */
 void nnc_strlcpy(char *dst, const char *src, size_t dst_size);
 
-/* Read a whole file into a NUL-terminated buffer (free with free()). */
-char *nnc_read_file(const char *path, size_t *len_out, nnc_status *st);
+/* The largest spec or JSON file nnc_read_file accepts (docs/spec.md says so). */
+#define NNC_MAX_JSON_FILE_BYTES ((size_t)256 << 20)
 
-/* Write len bytes to path atomically: a temporary file in the same folder,
- * then rename, so a failure never damages the file the user had. */
+/* Open path for reading. Regular files (*size_out = their size) and pipes
+ * (*size_out = -1: `<(cat x.npy)`, read until the writer closes) are read;
+ * anything else (a device such as /dev/zero, a directory, a socket) is refused
+ * with NNC_ERR_IO "PATH: not a regular file (...)", since reading it need not
+ * end. Returns the descriptor, or -1 with st filled. */
+int nnc_open_input(const char *path, int64_t *size_out, nnc_status *st);
+
+/* read() until want bytes or end of file (*got says how many), retrying on
+ * EINTR. 0, or -1 with errno set. */
+int nnc_read_fd(int fd, void *dst, size_t want, size_t *got);
+
+/* Read a whole file into a NUL-terminated buffer (free with free()); a file
+ * larger than NNC_MAX_JSON_FILE_BYTES (or cap) is refused with NNC_ERR_IO
+ * without reading more than one byte past the limit. */
+char *nnc_read_file(const char *path, size_t *len_out, nnc_status *st);
+char *nnc_read_file_capped(const char *path, size_t cap, size_t *len_out, nnc_status *st);
+
+/* Write len bytes to path so that a failure never damages what was there:
+ * a regular file (or a new path) is replaced atomically (a temporary
+ * "PATH.tmp.<pid>.<n>" in the same folder, fsynced, renamed over it, then
+ * the folder fsynced; the old permission bits are kept); a symlink is
+ * followed and its target replaced that way; a device or FIFO is written
+ * through, never replaced. Errors: NNC_ERR_WRITE "PATH: cannot write: ...",
+ * with the old file intact and no temporary file left. */
 int nnc_write_file_atomic(const char *path, const void *data, size_t len, nnc_status *st);
+
+/* For a SIGINT/SIGTERM handler (the library installs none): unlink the
+ * temporary file of every write in progress. Async-signal-safe. A SIGKILL
+ * cannot be caught: its PATH.tmp.* stays, and later writes step over it. */
+void nnc_remove_temp_files_on_signal(void);
 
 #endif

@@ -1,11 +1,11 @@
 /* nnc_array basics (count, element size, free, conversion to float32) and
  * nnc_array_read, which picks the reader from the file's first bytes. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/base/base.h"
+#include "runtime/io/input.h"
 #include "runtime/io/io.h"
 
 /* -1 when the array itself is malformed (rank outside 0..NNC_MAX_RANK, a
@@ -85,18 +85,23 @@ int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
 int nnc_array_read(const char *path, nnc_array *out, nnc_status *st) {
   static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return nnc_fail(st, NNC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  /* One open, a peek at the magic, then the reader: a pipe can be read once only. */
+  io_input in;
+  int rc = io_input_open(&in, path, st);
+  if (rc) return rc;
   unsigned char head[6] = {0};
-  size_t got = fread(head, 1, sizeof head, f);
-  int read_error = ferror(f);
-  fclose(f);
-  if (read_error) return nnc_fail(st, NNC_ERR_IO, "%s: read error", path);
-  if (got == sizeof head && memcmp(head, npy_magic, sizeof npy_magic) == 0)
-    return nnc_npy_read(path, out, st);
-  /* IDX starts with two zero bytes; gzip (of anything, presumably IDX) with 1f 8b. */
-  if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b)))
-    return nnc_idx_read(path, out, st);
-  return nnc_fail(st, NNC_ERR_DATA, "%s: neither a .npy nor an IDX file (unknown magic bytes)",
-                  path);
+  size_t got = 0;
+  rc = io_input_peek(&in, head, sizeof head, &got, st);
+  if (!rc) {
+    if (got == sizeof head && memcmp(head, npy_magic, sizeof npy_magic) == 0)
+      rc = nnc_npy_read_input(&in, out, st);
+    /* IDX starts with two zero bytes; gzip (of anything, presumably IDX) with 1f 8b. */
+    else if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b)))
+      rc = nnc_idx_read_input(&in, out, st);
+    else
+      rc = nnc_fail(st, NNC_ERR_DATA, "%s: neither a .npy nor an IDX file (unknown magic bytes)",
+                    path);
+  }
+  io_input_close(&in);
+  return rc;
 }

@@ -2,87 +2,115 @@
  *
  * Layout: 0x00 0x00 <type> <rank>, then rank big-endian uint32 dimensions,
  * then the data in C order, big-endian for multi-byte types. A gzipped file
- * (magic 1f 8b) is inflated as a stream straight into the array, so only
- * the compressed file and the array are ever in memory. */
+ * (magic 1f 8b) is inflated as a stream straight into the array, 64 KiB of
+ * compressed input at a time, and never past the announced size + 1 byte. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "runtime/base/base.h"
 #include "runtime/io/bytes.h"
+#include "runtime/io/input.h"
 #include "runtime/io/io.h"
 
 /* deflate cannot compress better than about 1032:1, so a gzipped file that
  * announces more than this many bytes per compressed byte must be truncated;
- * checking this first avoids allocating gigabytes for a forged header. */
+ * checking this first avoids reading gigabytes for a forged header. */
 enum { DEFLATE_MAX_RATIO = 1100 };
 
-/* The decoded bytes of the file: either the raw file or a gzip stream. */
+/* Compressed bytes are fed to zlib in chunks of this size. */
+enum { GZIP_CHUNK = 1 << 16 };
+
+/* The decoded bytes of the input: the raw file, or its gzip stream inflated
+ * chunk by chunk (so neither the whole compressed file nor more than the
+ * announced data plus one byte is ever held). */
 typedef struct idx_source {
   const char *path;
-  const unsigned char *file;
-  size_t file_len;
-  size_t pos; /* raw files: next byte to hand out */
+  io_input *in;
   int gzipped;
+  int input_ended;  /* gzip: the compressed input is exhausted */
   int stream_ended; /* gzip: the last member has been fully inflated */
+  unsigned char *chunk;
   z_stream zs;
 } idx_source;
 
-static int source_open(idx_source *src, const char *path, const unsigned char *file, size_t len,
-                       nnc_status *st) {
+static int source_open(idx_source *src, io_input *in, nnc_status *st) {
   memset(src, 0, sizeof *src);
-  src->path = path;
-  src->file = file;
-  src->file_len = len;
-  src->gzipped = len >= 2 && file[0] == 0x1f && file[1] == 0x8b;
-  if (!src->gzipped) return NNC_OK;
-  src->zs.next_in = (Bytef *)file; /* zlib's API is not const-correct; it only reads */
+  src->path = in->path;
+  src->in = in;
+  unsigned char magic[2];
+  size_t got = 0;
+  int rc = io_input_peek(in, magic, 2, &got, st);
+  if (rc) return rc;
+  if (!(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) return NNC_OK;
+  src->chunk = malloc(GZIP_CHUNK);
+  if (!src->chunk) return nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory", src->path);
+  src->zs.next_in = src->chunk;
   src->zs.avail_in = 0;
   /* 15 window bits + 16: expect a gzip wrapper rather than a zlib one. */
   if (inflateInit2(&src->zs, 15 + 16) != Z_OK) {
-    src->gzipped = 0; /* nothing for source_close to end */
-    return nnc_fail(st, NNC_ERR_NOMEM, "%s: cannot initialize zlib", path);
+    free(src->chunk);
+    src->chunk = NULL;
+    return nnc_fail(st, NNC_ERR_NOMEM, "%s: cannot initialize zlib", src->path);
   }
+  src->gzipped = 1;
   return NNC_OK;
 }
 
 static void source_close(idx_source *src) {
   if (src->gzipped) inflateEnd(&src->zs);
+  free(src->chunk);
+}
+
+/* Make at least min compressed bytes available (fewer only at the end of the input). */
+static int refill(idx_source *src, size_t min, nnc_status *st) {
+  if (src->zs.avail_in >= min || src->input_ended) return NNC_OK;
+  memmove(src->chunk, src->zs.next_in, src->zs.avail_in);
+  src->zs.next_in = src->chunk;
+  size_t got = 0;
+  int rc = io_input_read(src->in, src->chunk + src->zs.avail_in, GZIP_CHUNK - src->zs.avail_in,
+                         &got, st);
+  if (rc) return rc;
+  if (got == 0) src->input_ended = 1;
+  src->zs.avail_in += (uInt)got;
+  return NNC_OK;
+}
+
+/* After a gzip member: another member, the end, or junk. */
+static int after_member(idx_source *src, nnc_status *st) {
+  int rc = refill(src, 2, st);
+  if (rc) return rc;
+  const unsigned char *next = src->zs.next_in;
+  size_t rest = src->zs.avail_in;
+  /* gzip allows several members back to back (e.g. `cat a.gz b.gz`). */
+  if (rest >= 2 && next[0] == 0x1f && next[1] == 0x8b) {
+    inflateReset(&src->zs);
+    return NNC_OK;
+  }
+  if (rest > 0)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: unexpected bytes after the gzip stream", src->path);
+  src->stream_ended = 1;
+  return NNC_OK;
 }
 
 /* Up to want bytes into dst; *got < want only at the end of the data. */
 static int source_read(idx_source *src, void *dst, size_t want, size_t *got, nnc_status *st) {
-  if (!src->gzipped) {
-    size_t n = src->file_len - src->pos;
-    if (n > want) n = want;
-    if (n) memcpy(dst, src->file + src->pos, n);
-    src->pos += n;
-    *got = n;
-    return NNC_OK;
-  }
+  if (!src->gzipped) return io_input_read(src->in, dst, want, got, st);
   unsigned char *out = dst;
   size_t done = 0;
+  *got = 0;
   while (done < want && !src->stream_ended) {
-    /* avail_in/avail_out are 32-bit: feed and drain in chunks of at most 1 GiB. */
-    size_t in_left = src->file_len - (size_t)(src->zs.next_in - src->file);
-    if (src->zs.avail_in == 0) src->zs.avail_in = (uInt)(in_left < (1u << 30) ? in_left : 1u << 30);
+    int rc = refill(src, 1, st);
+    if (rc) return rc;
+    /* avail_out is 32-bit: drain in chunks of at most 1 GiB. */
     size_t out_chunk = want - done < (1u << 30) ? want - done : 1u << 30;
     src->zs.next_out = out + done;
     src->zs.avail_out = (uInt)out_chunk;
     int zr = inflate(&src->zs, Z_NO_FLUSH);
     done += out_chunk - src->zs.avail_out;
     if (zr == Z_STREAM_END) {
-      /* gzip allows several members back to back (e.g. `cat a.gz b.gz`). */
-      size_t rest = src->file_len - (size_t)(src->zs.next_in - src->file);
-      const unsigned char *next = src->zs.next_in;
-      if (rest >= 2 && next[0] == 0x1f && next[1] == 0x8b) {
-        inflateReset(&src->zs);
-        continue;
-      }
-      if (rest > 0)
-        return nnc_fail(st, NNC_ERR_DATA, "%s: %zu unexpected bytes after the gzip stream",
-                        src->path, rest);
-      src->stream_ended = 1;
+      rc = after_member(src, st);
+      if (rc) return rc;
     } else if (zr == Z_BUF_ERROR) {
       /* No progress with output space left: the compressed input ran out. */
       return nnc_fail(st, NNC_ERR_DATA, "%s: truncated gzip stream", src->path);
@@ -106,6 +134,33 @@ static int source_read_exact(idx_source *src, void *dst, size_t n, const char *w
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: truncated IDX file: %zu bytes expected for %s, only %zu present",
                     src->path, n, what, got);
+  return NNC_OK;
+}
+
+/* The next n data bytes in a malloc'ed *data (*got < n at the end). The
+ * buffer grows with what arrives unless a raw regular file has proven n. */
+static int read_data(idx_source *src, size_t n, void **data, size_t *got, nnc_status *st) {
+  enum { FIRST_CHUNK = 1 << 20 };
+  size_t cap = !src->gzipped && io_input_left(src->in) >= 0 ? n : n < FIRST_CHUNK ? n : FIRST_CHUNK;
+  unsigned char *buf = malloc(cap ? cap : 1);
+  size_t done = 0;
+  while (buf) {
+    size_t part = 0;
+    int rc = source_read(src, buf + done, cap - done, &part, st);
+    if (rc) {
+      free(buf);
+      return rc;
+    }
+    done += part;
+    if (done < cap || cap == n) break;
+    cap = cap > n / 2 ? n : cap * 2;
+    unsigned char *bigger = realloc(buf, cap);
+    if (!bigger) free(buf);
+    buf = bigger;
+  }
+  if (!buf) return nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory reading %zu bytes", src->path, n);
+  *data = buf;
+  *got = done;
   return NNC_OK;
 }
 
@@ -176,25 +231,32 @@ static int read_with_source(idx_source *src, nnc_array *out, nnc_status *st) {
                     path);
   size_t data_bytes = (size_t)count * elem_size;
 
-  size_t header_bytes = 4 + 4 * (size_t)rank;
-  if (!src->gzipped && data_bytes != src->file_len - header_bytes)
+  /* A raw regular file is checked against the dimensions before anything is
+   * read, a gzipped one against deflate's best ratio; pipes as data arrives. */
+  int64_t left = io_input_left(src->in);
+  if (!src->gzipped && left >= 0 && (uint64_t)left != data_bytes)
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: %s IDX file: the dimensions need %zu data bytes, the "
-                    "file has %zu",
-                    path, data_bytes > src->file_len - header_bytes ? "truncated" : "oversized",
-                    data_bytes, src->file_len - header_bytes);
-  if (src->gzipped && data_bytes / DEFLATE_MAX_RATIO > src->file_len)
+                    "file has %lld",
+                    path, data_bytes > (uint64_t)left ? "truncated" : "oversized", data_bytes,
+                    (long long)left);
+  int64_t file_size = src->in->size;
+  if (src->gzipped && file_size >= 0 && data_bytes / DEFLATE_MAX_RATIO > (uint64_t)file_size)
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: truncated IDX file: the dimensions need %zu data "
-                    "bytes, more than %zu compressed bytes can hold",
-                    path, data_bytes, src->file_len);
+                    "bytes, more than %lld compressed bytes can hold",
+                    path, data_bytes, (long long)file_size);
 
-  a.data = nnc_calloc(data_bytes, 1, st);
-  if (!a.data) return st ? (int)st->code : NNC_ERR_NOMEM;
-  rc = source_read_exact(src, a.data, data_bytes, "the data", st);
+  size_t got = 0;
+  rc = read_data(src, data_bytes, &a.data, &got, st);
+  if (rc) return rc;
+  if (got < data_bytes)
+    rc = nnc_fail(st, NNC_ERR_DATA,
+                  "%s: truncated IDX file: %zu bytes expected for the data, only %zu present", path,
+                  data_bytes, got);
   if (!rc) {
+    /* One byte more than announced (and no more is ever inflated) proves too many. */
     unsigned char extra;
-    size_t got = 0;
     rc = source_read(src, &extra, 1, &got, st);
     if (!rc && got)
       rc = nnc_fail(st, NNC_ERR_DATA,
@@ -212,15 +274,21 @@ static int read_with_source(idx_source *src, nnc_array *out, nnc_status *st) {
   return NNC_OK;
 }
 
-int nnc_idx_read(const char *path, nnc_array *out, nnc_status *st) {
+int nnc_idx_read_input(io_input *in, nnc_array *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
-  size_t len = 0;
-  char *file = nnc_read_file(path, &len, st);
-  if (!file) return st ? (int)st->code : NNC_ERR_IO;
   idx_source src;
-  int rc = source_open(&src, path, (const unsigned char *)file, len, st);
+  int rc = source_open(&src, in, st);
   if (!rc) rc = read_with_source(&src, out, st);
   source_close(&src);
-  free(file);
+  return rc;
+}
+
+int nnc_idx_read(const char *path, nnc_array *out, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  io_input in;
+  int rc = io_input_open(&in, path, st);
+  if (rc) return rc;
+  rc = nnc_idx_read_input(&in, out, st);
+  io_input_close(&in);
   return rc;
 }

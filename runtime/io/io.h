@@ -1,6 +1,8 @@
 /* runtime/io — the file formats nnc reads and writes: NumPy .npy, IDX
  * (MNIST format, gzipped or not) and safetensors. Every writer goes through
- * nnc_write_file_atomic (temporary file, then rename). */
+ * nnc_write_file_atomic (temporary file, then rename). Every reader reads its
+ * header first and then exactly the bytes the header announces, from a
+ * regular file or a pipe; a file that is shorter or longer is refused. */
 #ifndef NNC_IO_H
 #define NNC_IO_H
 
@@ -15,6 +17,11 @@ int nnc_npy_write(const char *path, const nnc_array *a, nnc_status *st);
  * 0x0C (i32) -> NNC_I32, 0x0D (f32) -> NNC_F32, 0x0E (f64) -> NNC_F64.
  * Gzipped files (by magic bytes 1f 8b) are inflated with zlib. */
 int nnc_idx_read(const char *path, nnc_array *out, nnc_status *st);
+
+/* The same on an opened input (runtime/io/input.h), for nnc_array_read. */
+struct io_input;
+int nnc_npy_read_input(struct io_input *in, nnc_array *out, nnc_status *st);
+int nnc_idx_read_input(struct io_input *in, nnc_array *out, nnc_status *st);
 
 /* .npy by its magic, else IDX (gzipped or not). */
 int nnc_array_read(const char *path, nnc_array *out, nnc_status *st);
@@ -34,7 +41,12 @@ typedef struct nnc_tensor_set {
 
 /* safetensors: 8-byte little-endian header length, JSON header
  * {"name": {"dtype": "F32", "shape": [...], "data_offsets": [b, e]}, ...},
- * then the data. Reads F32/F64/I32/I64/U8; writes what the arrays hold. */
+ * then the data. Reads F32/F64/I32/I64/U8; writes what the arrays hold.
+ * The reader refuses what the reference parser (huggingface safetensors,
+ * Metadata::validate) refuses: a header over 100,000,000 bytes or not UTF-8,
+ * non-string __metadata__ values, duplicate names, a span that differs from
+ * shape x dtype size, and offsets that, sorted, do not tile the data section
+ * exactly (overlaps, gaps, trailing bytes). */
 int nnc_safetensors_read(const char *path, nnc_tensor_set *out, nnc_status *st);
 int nnc_safetensors_write(const char *path, const nnc_tensor_set *set, nnc_status *st);
 

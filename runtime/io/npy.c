@@ -11,6 +11,7 @@
 
 #include "runtime/base/base.h"
 #include "runtime/io/bytes.h"
+#include "runtime/io/input.h"
 #include "runtime/io/io.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -184,104 +185,125 @@ static const char *descr_from_dtype(nnc_dtype t) {
 
 /* ---- reader ---- */
 
+/* Version 1.0's limit, applied to 2.0/3.0 too: a header that can describe an
+ * array nnc reads is under 200 bytes, and a forged 4 GiB length must not
+ * make us allocate it. */
+enum { NPY_MAX_HEADER = 65535 };
+
 static uint32_t load_le(const unsigned char *p, int nbytes) {
   uint32_t v = 0;
   for (int i = nbytes - 1; i >= 0; i--) v = (v << 8) | p[i];
   return v;
 }
 
-int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st) {
-  memset(out, 0, sizeof *out);
-  size_t len = 0;
-  char *file = nnc_read_file(path, &len, st);
-  if (!file) return st ? (int)st->code : NNC_ERR_IO;
-  const unsigned char *bytes = (const unsigned char *)file;
-  int rc = NNC_OK;
-
-  if (len < 10 || memcmp(bytes, npy_magic, sizeof npy_magic) != 0) {
-    rc = nnc_fail(st, NNC_ERR_DATA, "%s: not a .npy file (bad magic bytes)", path);
-    goto fail;
+/* The header dict of in (positioned at the magic) into h. */
+static int read_header(io_input *in, npy_header *h, nnc_status *st) {
+  const char *path = in->path;
+  unsigned char prefix[12];
+  size_t got = 0;
+  int rc = io_input_read(in, prefix, 10, &got, st);
+  if (rc) return rc;
+  if (got < 10 || memcmp(prefix, npy_magic, sizeof npy_magic) != 0)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: not a .npy file (bad magic bytes)", path);
+  int major = prefix[6], minor = prefix[7];
+  if ((major != 1 && major != 2 && major != 3) || minor != 0)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: unsupported .npy format version %d.%d", path, major,
+                    minor);
+  if (major > 1) { /* a 4-byte header length */
+    rc = io_input_read(in, prefix + 10, 2, &got, st);
+    if (rc) return rc;
+    if (got < 2) return nnc_fail(st, NNC_ERR_DATA, "%s: truncated .npy header", path);
   }
-  int major = bytes[6], minor = bytes[7];
-  if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-    rc =
-        nnc_fail(st, NNC_ERR_DATA, "%s: unsupported .npy format version %d.%d", path, major, minor);
-    goto fail;
-  }
-  size_t prefix = major == 1 ? 10 : 12;
-  if (len < prefix) {
-    rc = nnc_fail(st, NNC_ERR_DATA, "%s: truncated .npy header", path);
-    goto fail;
-  }
-  size_t header_len = load_le(bytes + 8, major == 1 ? 2 : 4);
-  if (header_len > len - prefix) {
+  size_t header_len = load_le(prefix + 8, major == 1 ? 2 : 4);
+  if (header_len > NPY_MAX_HEADER)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: malformed .npy header: %zu bytes long, the limit is %d",
+                    path, header_len, NPY_MAX_HEADER);
+  char *text = malloc(header_len ? header_len : 1);
+  if (!text) return nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory", path);
+  rc = io_input_read(in, text, header_len, &got, st);
+  if (!rc && got < header_len)
     rc = nnc_fail(st, NNC_ERR_DATA, "%s: truncated .npy header (%zu bytes announced, %zu present)",
-                  path, header_len, len - prefix);
-    goto fail;
+                  path, header_len, got);
+  if (!rc) {
+    header_cursor cursor = {text, text + header_len, path, st};
+    rc = parse_header_dict(&cursor, h);
   }
+  free(text);
+  return rc;
+}
 
+int nnc_npy_read_input(io_input *in, nnc_array *out, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  const char *path = in->path;
   npy_header h;
-  header_cursor cursor = {file + prefix, file + prefix + header_len, path, st};
-  rc = parse_header_dict(&cursor, &h);
-  if (rc) goto fail;
+  int rc = read_header(in, &h, st);
+  if (rc) return rc;
   nnc_dtype dtype;
   if (!dtype_from_descr(h.descr, &dtype)) {
     if (h.descr[0] == '>')
-      rc = nnc_fail(st, NNC_ERR_DATA,
-                    "%s: unsupported dtype '%s' (big-endian); save the array "
-                    "as little-endian",
-                    path, h.descr);
-    else
-      rc = nnc_fail(st, NNC_ERR_DATA,
+      return nnc_fail(st, NNC_ERR_DATA,
+                      "%s: unsupported dtype '%s' (big-endian); save the array "
+                      "as little-endian",
+                      path, h.descr);
+    return nnc_fail(st, NNC_ERR_DATA,
                     "%s: unsupported dtype '%s' (supported: <f4 <f8 <i4 <i8 "
                     "|u1 |b1)",
                     path, h.descr);
-    goto fail;
   }
-  if (h.fortran_order) {
-    rc = nnc_fail(st, NNC_ERR_DATA,
-                  "%s: fortran_order True is not supported; save a C-order "
-                  "array (np.ascontiguousarray)",
-                  path);
-    goto fail;
-  }
+  if (h.fortran_order)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: fortran_order True is not supported; save a C-order "
+                    "array (np.ascontiguousarray)",
+                    path);
 
   nnc_array a = {.dtype = dtype, .rank = h.rank, .data = NULL};
   memcpy(a.shape, h.shape, sizeof a.shape);
   int64_t count = nnc_array_count(&a);
   size_t elem_size = nnc_dtype_size(dtype);
-  if (count < 0 || (uint64_t)count > SIZE_MAX / elem_size) {
-    rc = nnc_fail(st, NNC_ERR_DATA, "%s: the element count of the shape overflows", path);
-    goto fail;
-  }
+  if (count < 0 || (uint64_t)count > SIZE_MAX / elem_size)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: the element count of the shape overflows", path);
   size_t data_bytes = (size_t)count * elem_size;
-  size_t data_start = prefix + header_len;
-  size_t present = len - data_start;
-  if (present < data_bytes) {
-    rc = nnc_fail(st, NNC_ERR_DATA,
-                  "%s: data truncated: the shape needs %zu bytes, the file has "
-                  "%zu",
-                  path, data_bytes, present);
-    goto fail;
-  }
-  if (present > data_bytes) {
-    rc = nnc_fail(st, NNC_ERR_DATA, "%s: %zu unexpected bytes after the array data", path,
-                  present - data_bytes);
-    goto fail;
-  }
 
-  /* Reuse the file buffer for the data: no second allocation of array size. */
-  memmove(file, file + data_start, data_bytes);
-  char *shrunk = realloc(file, data_bytes ? data_bytes : 1);
-  if (shrunk) file = shrunk;
+  /* A regular file is checked against the header before anything is read;
+   * a pipe as it arrives. np.load ignores bytes after the data; nnc refuses
+   * them, since such a file is not what np.save wrote. */
+  int64_t left = io_input_left(in);
+  if (left >= 0 && (uint64_t)left < data_bytes)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: data truncated: the shape needs %zu bytes, the file has %lld", path,
+                    data_bytes, (long long)left);
+  if (left >= 0 && (uint64_t)left > data_bytes)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: %llu unexpected bytes after the array data", path,
+                    (unsigned long long)((uint64_t)left - data_bytes));
+  size_t got = 0;
+  void *data = io_input_read_alloc(in, data_bytes, &got, st);
+  if (!data) return st ? (int)st->code : NNC_ERR_NOMEM;
+  int at_end = 1;
+  if (got < data_bytes)
+    rc = nnc_fail(st, NNC_ERR_DATA,
+                  "%s: data truncated: the shape needs %zu bytes, the file has %zu", path,
+                  data_bytes, got);
+  else if (!(rc = io_input_at_end(in, &at_end, st)) && !at_end)
+    rc = nnc_fail(st, NNC_ERR_DATA, "%s: unexpected bytes after the %zu bytes of array data", path,
+                  data_bytes);
+  if (rc) {
+    free(data);
+    return rc;
+  }
   if (!io_host_is_little_endian() && elem_size > 1)
-    io_swap_each_element(file, (size_t)count, elem_size);
-  a.data = file;
+    io_swap_each_element(data, (size_t)count, elem_size);
+  a.data = data;
   *out = a;
   return NNC_OK;
+}
 
-fail:
-  free(file);
+int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  io_input in;
+  int rc = io_input_open(&in, path, st);
+  if (rc) return rc;
+  rc = nnc_npy_read_input(&in, out, st);
+  io_input_close(&in);
   return rc;
 }
 

@@ -12,10 +12,11 @@
 
 #include "runtime/base/base.h"
 #include "runtime/io/bytes.h"
+#include "runtime/io/input.h"
 #include "runtime/io/io.h"
 
-/* A sanity bound so a corrupt length cannot make us parse gigabytes of "JSON". */
-#define SAFETENSORS_MAX_HEADER ((uint64_t)100 * 1024 * 1024)
+/* The reference parser's limit (huggingface safetensors, MAX_HEADER_SIZE). */
+#define SAFETENSORS_MAX_HEADER ((uint64_t)100000000)
 
 /* Integers in the header must survive a round trip through a double. */
 #define JSON_MAX_EXACT_INT 9007199254740992.0 /* 2^53 */
@@ -55,17 +56,22 @@ static int json_to_count(const cJSON *item, int64_t *out) {
 
 /* ---- reader ---- */
 
-/* One header entry: check it against the data section and add a copy to out. */
-static int read_entry(const char *path, const cJSON *entry, const unsigned char *data,
-                      uint64_t data_len, nnc_tensor_set *out, nnc_status *st) {
+/* One tensor of the header, checked on its own; data is filled in last. */
+typedef struct header_entry {
+  const char *name;
+  int64_t begin, end;
+  nnc_array array;
+} header_entry;
+
+/* A header entry: dtype, shape and data_offsets, and their agreement. */
+static int parse_entry(const char *path, const cJSON *entry, header_entry *out, nnc_status *st) {
   const char *name = entry->string;
-  if (strlen(name) == 0 || strlen(name) >= sizeof out->items[0].name)
+  out->name = name;
+  if (strlen(name) == 0 || strlen(name) >= sizeof((nnc_named_array *)0)->name)
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: a tensor name is empty or longer than %zu bytes "
                     "(starts '%.64s')",
-                    path, sizeof out->items[0].name - 1, name);
-  if (nnc_tensor_set_find(out, name))
-    return nnc_fail(st, NNC_ERR_DATA, "%s: tensor '%s' appears twice in the header", path, name);
+                    path, sizeof((nnc_named_array *)0)->name - 1, name);
   if (!cJSON_IsObject(entry))
     return nnc_fail(st, NNC_ERR_DATA, "%s: tensor '%s': header entry is not an object", path, name);
 
@@ -74,8 +80,9 @@ static int read_entry(const char *path, const cJSON *entry, const unsigned char 
   const cJSON *offsets_json = cJSON_GetObjectItemCaseSensitive(entry, "data_offsets");
   if (!cJSON_IsString(dtype_json))
     return nnc_fail(st, NNC_ERR_DATA, "%s: tensor '%s': missing string 'dtype'", path, name);
-  nnc_array a = {.rank = 0, .data = NULL};
-  if (!dtype_from_name(dtype_json->valuestring, &a.dtype))
+  nnc_array *a = &out->array;
+  memset(a, 0, sizeof *a);
+  if (!dtype_from_name(dtype_json->valuestring, &a->dtype))
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: tensor '%s': unsupported dtype '%s' (nnc reads F32 "
                     "F64 I32 I64 U8)",
@@ -87,11 +94,11 @@ static int read_entry(const char *path, const cJSON *entry, const unsigned char 
   if (rank > NNC_MAX_RANK)
     return nnc_fail(st, NNC_ERR_DATA, "%s: tensor '%s': rank %d exceeds the maximum of %d", path,
                     name, rank, NNC_MAX_RANK);
-  a.rank = rank;
+  a->rank = rank;
   const cJSON *dim;
   int axis = 0;
   cJSON_ArrayForEach(dim, shape_json) {
-    if (!json_to_count(dim, &a.shape[axis++]))
+    if (!json_to_count(dim, &a->shape[axis++]))
       return nnc_fail(st, NNC_ERR_DATA,
                       "%s: tensor '%s': 'shape' must hold non-negative "
                       "integers",
@@ -106,78 +113,248 @@ static int read_entry(const char *path, const cJSON *entry, const unsigned char 
                     "%s: tensor '%s': 'data_offsets' must be [begin, end] with "
                     "non-negative integers",
                     path, name);
-  if (begin > end || (uint64_t)end > data_len)
+  if (begin > end)
     return nnc_fail(st, NNC_ERR_DATA,
-                    "%s: tensor '%s': data_offsets [%lld, %lld] fall outside "
-                    "the %llu-byte data section",
-                    path, name, (long long)begin, (long long)end, (unsigned long long)data_len);
-  int64_t count = nnc_array_count(&a);
-  size_t elem_size = nnc_dtype_size(a.dtype);
+                    "%s: tensor '%s': data_offsets [%lld, %lld] end before they begin", path, name,
+                    (long long)begin, (long long)end);
+  int64_t count = nnc_array_count(a);
+  size_t elem_size = nnc_dtype_size(a->dtype);
   if (count < 0 || (uint64_t)count > (uint64_t)(end - begin) / elem_size ||
       (uint64_t)count * elem_size != (uint64_t)(end - begin))
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: tensor '%s': data_offsets span %lld bytes but the "
                     "shape and dtype need a different size",
                     path, name, (long long)(end - begin));
+  out->begin = begin;
+  out->end = end;
+  return NNC_OK;
+}
 
-  a.data = (void *)(data + begin); /* only read: tensor_set_add copies it */
-  int rc = nnc_tensor_set_add(out, name, &a, st);
+/* __metadata__ is a map of strings to strings (or null), as the reference reads it. */
+static int check_metadata(const char *path, const cJSON *meta, nnc_status *st) {
+  if (cJSON_IsNull(meta)) return NNC_OK;
+  int ok = cJSON_IsObject(meta);
+  const cJSON *item;
+  if (ok) cJSON_ArrayForEach(item, meta) ok &= cJSON_IsString(item);
+  return ok ? NNC_OK
+            : nnc_fail(st, NNC_ERR_DATA, "%s: '%s' must map names to strings", path, metadata_key);
+}
+
+static int by_offsets(const void *pa, const void *pb) {
+  const header_entry *a = *(const header_entry *const *)pa, *b = *(const header_entry *const *)pb;
+  if (a->begin != b->begin) return a->begin < b->begin ? -1 : 1;
+  if (a->end != b->end) return a->end < b->end ? -1 : 1;
+  return 0;
+}
+
+/* Sorted by offsets, the tensors must tile [0, data_len) with no overlap and
+ * no gap (Metadata::validate); *data_len is where the last one ends. */
+static int check_tiling(const char *path, header_entry *entries, int n, uint64_t *data_len,
+                        nnc_status *st) {
+  header_entry **sorted = nnc_calloc(n ? (size_t)n : 1, sizeof *sorted, st);
+  if (!sorted) return st ? (int)st->code : NNC_ERR_NOMEM;
+  for (int i = 0; i < n; i++) sorted[i] = &entries[i];
+  qsort(sorted, (size_t)n, sizeof *sorted, by_offsets);
+  int64_t covered = 0;
+  int rc = NNC_OK;
+  for (int i = 0; i < n && !rc; i++) {
+    const header_entry *e = sorted[i];
+    if (e->begin < covered)
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: tensor '%s': data_offsets [%lld, %lld] overlap those of tensor '%s'", path,
+                    e->name, (long long)e->begin, (long long)e->end, sorted[i - 1]->name);
+    else if (e->begin > covered)
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: tensor '%s': data_offsets [%lld, %lld] leave the bytes [%lld, %lld) of "
+                    "the data section to no tensor",
+                    path, e->name, (long long)e->begin, (long long)e->end, (long long)covered,
+                    (long long)e->begin);
+    covered = e->end;
+  }
+  if (!rc) *data_len = (uint64_t)covered;
+  free(sorted);
+  return rc;
+}
+
+/* Every header entry checked, in header order; *n_out of them are tensors. */
+static int parse_header(const char *path, const cJSON *header, header_entry **out, int *n_out,
+                        nnc_status *st) {
+  int n = cJSON_GetArraySize(header), tensors = 0;
+  header_entry *entries = nnc_calloc(n ? (size_t)n : 1, sizeof *entries, st);
+  if (!entries) return st ? (int)st->code : NNC_ERR_NOMEM;
+  int rc = NNC_OK;
+  const cJSON *item;
+  cJSON_ArrayForEach(item, header) {
+    /* JSON leaves duplicate keys to the reader; one per name keeps the intent clear. */
+    for (const cJSON *prev = header->child; prev != item && !rc; prev = prev->next)
+      if (strcmp(prev->string, item->string) == 0)
+        rc = nnc_fail(st, NNC_ERR_DATA, "%s: tensor '%s' appears twice in the header", path,
+                      item->string);
+    if (!rc && strcmp(item->string, metadata_key) == 0)
+      rc = check_metadata(path, item, st); /* free-form strings; unused */
+    else if (!rc)
+      rc = parse_entry(path, item, &entries[tensors++], st);
+    if (rc) break;
+  }
   if (rc) {
-    if (st) nnc_fail_prefix(st, "%s", path);
+    free(entries);
     return rc;
   }
-  if (!io_host_is_little_endian() && elem_size > 1)
-    io_swap_each_element(out->items[out->n - 1].array.data, (size_t)count, elem_size);
+  *out = entries;
+  *n_out = tensors;
   return NNC_OK;
+}
+
+/* The header bytes as text: the reference parser requires UTF-8. */
+static int is_utf8(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = p[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xc0) != 0x80) return 0;
+      cp = cp << 6 | (p[i + k] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/* The JSON header: an object, nothing but whitespace after it. */
+static cJSON *read_header(io_input *in, nnc_status *st) {
+  const char *path = in->path;
+  unsigned char prefix[8];
+  size_t got = 0;
+  if (io_input_read(in, prefix, 8, &got, st)) return NULL;
+  if (got < 8) {
+    nnc_fail(st, NNC_ERR_DATA, "%s: too short for a safetensors file (%zu bytes)", path, got);
+    return NULL;
+  }
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; i--) header_len = (header_len << 8) | prefix[i];
+  int64_t left = io_input_left(in);
+  if (header_len > SAFETENSORS_MAX_HEADER) {
+    nnc_fail(st, NNC_ERR_DATA, "%s: safetensors header length %llu is over the limit of %llu bytes",
+             path, (unsigned long long)header_len, (unsigned long long)SAFETENSORS_MAX_HEADER);
+    return NULL;
+  }
+  if (left >= 0 && header_len > (uint64_t)left) {
+    nnc_fail(st, NNC_ERR_DATA, "%s: safetensors header length %llu is larger than the file", path,
+             (unsigned long long)header_len);
+    return NULL;
+  }
+  char *json = io_input_read_alloc(in, (size_t)header_len, &got, st);
+  if (!json) return NULL;
+  cJSON *header = NULL;
+  if (got < header_len)
+    nnc_fail(st, NNC_ERR_DATA, "%s: safetensors header length %llu is larger than the file", path,
+             (unsigned long long)header_len);
+  else if (!is_utf8((const unsigned char *)json, got))
+    nnc_fail(st, NNC_ERR_DATA, "%s: the safetensors header is not valid UTF-8", path);
+  else {
+    const char *parse_end = NULL;
+    header = cJSON_ParseWithLengthOpts(json, (size_t)header_len, &parse_end, 0);
+    int trailing_garbage = 0;
+    if (header && parse_end)
+      for (const char *p = parse_end; p < json + header_len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') trailing_garbage = 1;
+    if (!cJSON_IsObject(header) || trailing_garbage) {
+      cJSON_Delete(header);
+      header = NULL;
+      nnc_fail(st, NNC_ERR_DATA, "%s: the safetensors header is not a JSON object", path);
+    }
+  }
+  free(json);
+  return header;
+}
+
+/* The data section: exactly data_len bytes, then the end of the file. */
+static unsigned char *read_data(io_input *in, uint64_t data_len, const header_entry *entries, int n,
+                                nnc_status *st) {
+  const char *path = in->path;
+  int64_t left = io_input_left(in);
+  uint64_t present = left >= 0 ? (uint64_t)left : 0;
+  unsigned char *data = NULL;
+  if (left >= 0 && present > data_len) {
+    nnc_fail(st, NNC_ERR_DATA,
+             "%s: %llu unexpected bytes after the %llu-byte data section (the tensors' "
+             "data_offsets must cover it exactly)",
+             path, (unsigned long long)(present - data_len), (unsigned long long)data_len);
+    return NULL;
+  }
+  if (left < 0 || present == data_len) {
+    if (data_len > SIZE_MAX) {
+      nnc_fail(st, NNC_ERR_NOMEM, "%s: the data section does not fit in memory", path);
+      return NULL;
+    }
+    size_t got = 0;
+    data = io_input_read_alloc(in, (size_t)data_len, &got, st);
+    if (!data) return NULL;
+    present = got;
+  }
+  if (present < data_len) {
+    /* Name a tensor that reaches past the end (the last one by offsets). */
+    const header_entry *last = NULL;
+    for (int i = 0; i < n; i++)
+      if (!last || entries[i].end > last->end) last = &entries[i];
+    nnc_fail(st, NNC_ERR_DATA,
+             "%s: tensor '%s': data_offsets [%lld, %lld] fall outside the %llu-byte data "
+             "section",
+             path, last->name, (long long)last->begin, (long long)last->end,
+             (unsigned long long)present);
+    free(data);
+    return NULL;
+  }
+  int at_end = 1;
+  if (io_input_at_end(in, &at_end, st)) {
+    free(data);
+    return NULL;
+  }
+  if (!at_end) {
+    nnc_fail(st, NNC_ERR_DATA,
+             "%s: unexpected bytes after the %llu-byte data section (the tensors' data_offsets "
+             "must cover it exactly)",
+             path, (unsigned long long)data_len);
+    free(data);
+    return NULL;
+  }
+  return data;
 }
 
 int nnc_safetensors_read(const char *path, nnc_tensor_set *out, nnc_status *st) {
   out->n = 0;
   out->items = NULL;
-  size_t len = 0;
-  char *file = nnc_read_file(path, &len, st);
-  if (!file) return st ? (int)st->code : NNC_ERR_IO;
-  const unsigned char *bytes = (const unsigned char *)file;
-  cJSON *header = NULL;
-  int rc = NNC_OK;
-
-  if (len < 8) {
-    rc = nnc_fail(st, NNC_ERR_DATA, "%s: too short for a safetensors file (%zu bytes)", path, len);
-    goto done;
+  io_input in;
+  int rc = io_input_open(&in, path, st);
+  if (rc) return rc;
+  header_entry *entries = NULL;
+  unsigned char *data = NULL;
+  int n = 0;
+  uint64_t data_len = 0;
+  cJSON *header = read_header(&in, st);
+  if (!header) rc = st ? (int)st->code : NNC_ERR_DATA;
+  if (!rc) rc = parse_header(path, header, &entries, &n, st);
+  if (!rc) rc = check_tiling(path, entries, n, &data_len, st);
+  if (!rc && !(data = read_data(&in, data_len, entries, n, st)))
+    rc = st ? (int)st->code : NNC_ERR_DATA;
+  for (int i = 0; i < n && !rc; i++) {
+    header_entry *e = &entries[i];
+    e->array.data = data + e->begin; /* only read: tensor_set_add copies it */
+    rc = nnc_tensor_set_add(out, e->name, &e->array, st);
+    if (rc && st) nnc_fail_prefix(st, "%s", path);
+    size_t elem_size = nnc_dtype_size(e->array.dtype);
+    if (!rc && !io_host_is_little_endian() && elem_size > 1)
+      io_swap_each_element(out->items[out->n - 1].array.data, (size_t)nnc_array_count(&e->array),
+                           elem_size);
   }
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; i--) header_len = (header_len << 8) | bytes[i];
-  if (header_len > SAFETENSORS_MAX_HEADER || header_len > len - 8) {
-    rc = nnc_fail(st, NNC_ERR_DATA,
-                  "%s: safetensors header length %llu is larger than the file "
-                  "or the %llu-byte limit",
-                  path, (unsigned long long)header_len, (unsigned long long)SAFETENSORS_MAX_HEADER);
-    goto done;
-  }
-  const char *json = file + 8;
-  const char *parse_end = NULL;
-  header = cJSON_ParseWithLengthOpts(json, (size_t)header_len, &parse_end, 0);
-  int trailing_garbage = 0;
-  if (header && parse_end)
-    for (const char *p = parse_end; p < json + header_len; p++)
-      if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') trailing_garbage = 1;
-  if (!cJSON_IsObject(header) || trailing_garbage) {
-    rc = nnc_fail(st, NNC_ERR_DATA, "%s: the safetensors header is not a JSON object", path);
-    goto done;
-  }
-
-  const unsigned char *data = bytes + 8 + header_len;
-  uint64_t data_len = len - 8 - header_len;
-  const cJSON *entry;
-  cJSON_ArrayForEach(entry, header) {
-    if (strcmp(entry->string, metadata_key) == 0) continue; /* free-form strings; unused */
-    rc = read_entry(path, entry, data, data_len, out, st);
-    if (rc) break;
-  }
-
-done:
+  free(data);
+  free(entries);
   cJSON_Delete(header);
-  free(file);
+  io_input_close(&in);
   if (rc) nnc_tensor_set_free(out);
   return rc;
 }

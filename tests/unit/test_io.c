@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "runtime/io/io.h"
@@ -891,7 +892,7 @@ START_TEST(test_safetensors_rejects_malformed_files) {
   } cases[] = {
       {"out_of_bounds", "{\"w\":{\"dtype\":\"F32\",\"shape\":[8],\"data_offsets\":[0,32]}}",
        "outside"},
-      {"reversed", "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", "outside"},
+      {"reversed", "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", "before"},
       {"size_mismatch", "{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,16]}}",
        "span"},
       {"f16", "{\"w\":{\"dtype\":\"F16\",\"shape\":[8],\"data_offsets\":[0,16]}}", "'F16'"},
@@ -932,6 +933,92 @@ START_TEST(test_safetensors_rejects_malformed_files) {
   const char *tiny = testutil_path(dir, "tiny.safetensors");
   write_bytes(tiny, "abc", 3);
   assert_failure(nnc_safetensors_read(tiny, &set, &st), &st, NNC_ERR_DATA, tiny, "too short");
+}
+END_TEST
+
+/* What the reference parser (huggingface safetensors, Rust crate:
+ * SafeTensors::read_metadata and Metadata::validate) refuses, each file built
+ * byte by byte: sorted by offset, the tensors must tile the data section
+ * exactly, and the header must be a UTF-8 JSON object of at most 100,000,000
+ * bytes whose __metadata__ maps strings to strings. */
+START_TEST(test_safetensors_rejects_what_the_reference_rejects) {
+  const char *dir = testutil_tmpdir();
+  const unsigned char data[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  struct {
+    const char *name;
+    const char *json;
+    size_t data_len;
+    const char *what;
+  } cases[] = {
+      {"overlap",
+       "{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},"
+       "\"b\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[4,12]}}",
+       12, "overlap those of tensor 'a'"},
+      {"same_span",
+       "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"
+       "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+       4, "overlap"},
+      {"gap",
+       "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"
+       "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[8,12]}}",
+       12, "leave the bytes [4, 8)"},
+      {"leading_gap", "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[4,8]}}", 8,
+       "leave the bytes [0, 4)"},
+      {"trailing", "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}", 5,
+       "1 unexpected bytes after the 4-byte data section"},
+      {"no_tensors_trailing", "{}", 1, "unexpected bytes"},
+      {"short_data", "{\"a\":{\"dtype\":\"I32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 15,
+       "outside the 15-byte data section"},
+      {"meta_number",
+       "{\"__metadata__\":{\"format\":\"pt\",\"epoch\":3},"
+       "\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+       4, "'__metadata__' must map names to strings"},
+      {"meta_list", "{\"__metadata__\":[\"pt\"]}", 0, "'__metadata__' must map"},
+      {"meta_nested", "{\"__metadata__\":{\"x\":{\"y\":\"z\"}}}", 0, "'__metadata__' must map"},
+      {"duplicate_meta", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "twice"},
+      {"not_utf8", "{\"\xff\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4,
+       "UTF-8"},
+      {"overlong_utf8", "{\"\xc0\xaf\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4,
+       "UTF-8"},
+      {"span_vs_shape", "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+       "span 4 bytes"},
+  };
+  unsigned char buf[512];
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const char *path = testutil_path(dir, cases[c].name);
+    write_bytes(path, buf, make_safetensors(buf, cases[c].json, data, cases[c].data_len));
+    nnc_tensor_set set;
+    nnc_status st = {0};
+    assert_failure(nnc_safetensors_read(path, &set, &st), &st, NNC_ERR_DATA, path, cases[c].what);
+    ck_assert_int_eq(set.n, 0);
+  }
+
+  /* Accepted as the reference accepts them: null metadata, UTF-8 names, zero-size
+   * tensors sharing an offset, and tiling in any header order. */
+  const char *ok_json =
+      "{\"__metadata__\":null,\"\xc3\xa9t\xc3\xa9\":{\"dtype\":\"U8\",\"shape\":[2],"
+      "\"data_offsets\":[2,4]},\"e1\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[2,2]},"
+      "\"e0\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[0,0]},"
+      "\"first\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
+  const char *ok_path = testutil_path(dir, "ok.safetensors");
+  write_bytes(ok_path, buf, make_safetensors(buf, ok_json, data, 4));
+  nnc_tensor_set set;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_safetensors_read(ok_path, &set, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(set.n, 4);
+  ck_assert_mem_eq(nnc_tensor_set_find(&set, "\xc3\xa9t\xc3\xa9")->data, data + 2, 2);
+  ck_assert_mem_eq(nnc_tensor_set_find(&set, "first")->data, data, 2);
+  nnc_tensor_set_free(&set);
+
+  /* A header length one over the limit, in a (sparse) file long enough to hold
+   * it: refused for the limit, before anything is read. */
+  const char *over = testutil_path(dir, "over_limit.safetensors");
+  uint64_t over_len = 100000001;
+  for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(over_len >> (8 * i));
+  write_bytes(over, buf, 8);
+  ck_assert_int_eq(truncate(over, (off_t)(8 + over_len)), 0);
+  assert_failure(nnc_safetensors_read(over, &set, &st), &st, NNC_ERR_DATA, over,
+                 "over the limit of 100000000 bytes");
 }
 END_TEST
 
@@ -1019,6 +1106,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, test_safetensors_roundtrip);
   tcase_add_test(tc, test_safetensors_reads_hand_built_file);
   tcase_add_test(tc, test_safetensors_rejects_malformed_files);
+  tcase_add_test(tc, test_safetensors_rejects_what_the_reference_rejects);
   tcase_add_test(tc, test_safetensors_write_rejects_bad_sets);
   tcase_add_test(tc, test_tensor_set_add_find_free);
   suite_add_tcase(s, tc);

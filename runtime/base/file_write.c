@@ -1,0 +1,220 @@
+/* nnc_write_file_atomic: how every output file is written.
+ *
+ * A regular file (or a new path) is replaced atomically: the bytes go to a
+ * temporary file in the same folder, which is fsynced and renamed over the
+ * target, so a crash or a full disk leaves either the old or the new file.
+ * A symlink is followed (chains too) and its target replaced that way; the
+ * link stays. Anything else (a device such as /dev/null, a FIFO) is written
+ * through: renaming over it would destroy it.
+ *
+ * The temporary file of a write in progress is recorded in a fixed slot a
+ * signal handler can read (nnc_remove_temp_files_on_signal). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/base/base.h"
+
+/* ---- temporary files of writes in progress, for signal handlers ---- */
+
+/* Fixed slots claimed with lock-free atomics: no malloc, no locks, so a
+ * handler may read them at any moment. More concurrent writes than slots
+ * only lose the cleanup-on-signal of the extra ones. */
+enum { TEMP_SLOTS = 16, TEMP_PATH_MAX = 4096 };
+enum { SLOT_FREE, SLOT_FILLING, SLOT_ACTIVE };
+static struct {
+  atomic_int state;
+  char path[TEMP_PATH_MAX];
+} temp_slots[TEMP_SLOTS];
+
+static int temp_register(const char *path) {
+  size_t n = strlen(path);
+  if (n >= TEMP_PATH_MAX) return -1;
+  for (int i = 0; i < TEMP_SLOTS; i++) {
+    int expected = SLOT_FREE;
+    if (atomic_compare_exchange_strong(&temp_slots[i].state, &expected, SLOT_FILLING)) {
+      memcpy(temp_slots[i].path, path, n + 1);
+      atomic_store(&temp_slots[i].state, SLOT_ACTIVE);
+      return i;
+    }
+  }
+  return -1;
+}
+
+static void temp_unregister(int slot) {
+  if (slot >= 0) atomic_store(&temp_slots[slot].state, SLOT_FREE);
+}
+
+void nnc_remove_temp_files_on_signal(void) {
+  for (int i = 0; i < TEMP_SLOTS; i++)
+    if (atomic_load(&temp_slots[i].state) == SLOT_ACTIVE) unlink(temp_slots[i].path);
+}
+
+/* ---- helpers ---- */
+
+static int write_failed(const char *path, int err, nnc_status *st) {
+  return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s", path, strerror(err));
+}
+
+/* All len bytes to fd; 0 or an errno value. */
+static int write_all(int fd, const void *data, size_t len) {
+  const unsigned char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* The folder part of path ("." when there is none); malloc'ed. */
+static char *folder_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return strdup(".");
+  size_t n = slash == path ? 1 : (size_t)(slash - path);
+  char *dir = malloc(n + 1);
+  if (!dir) return NULL;
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  return dir;
+}
+
+/* The contents of the symlink at link (malloc'ed), or NULL with errno set. */
+static char *read_link(const char *link) {
+  for (size_t cap = 256;; cap *= 2) {
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    ssize_t n = readlink(link, buf, cap);
+    if (n < 0) {
+      free(buf);
+      return NULL;
+    }
+    if ((size_t)n < cap) {
+      buf[n] = '\0';
+      return buf;
+    }
+    free(buf);
+    if (cap > 1 << 20) {
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
+  }
+}
+
+/* Follow symlinks from path to the file they finally name, which may not
+ * exist yet (a dangling link's target is created). *exists and *sb describe
+ * that file. Returns the malloc'ed path, or NULL with errno set. */
+static char *resolve_links(const char *path, int *exists, struct stat *sb) {
+  char *cur = strdup(path);
+  for (int hops = 0; cur; hops++) {
+    if (lstat(cur, sb) != 0) {
+      if (errno != ENOENT) break;
+      *exists = 0;
+      return cur;
+    }
+    if (!S_ISLNK(sb->st_mode)) {
+      *exists = 1;
+      return cur;
+    }
+    if (hops == 40) { /* the kernel's own limit for a chain */
+      errno = ELOOP;
+      break;
+    }
+    char *target = read_link(cur);
+    if (!target) break;
+    char *next = target;
+    if (target[0] != '/' && strchr(cur, '/')) { /* relative to the link's folder */
+      char *dir = folder_of(cur);
+      next = dir ? malloc(strlen(dir) + strlen(target) + 2) : NULL;
+      if (next) sprintf(next, "%s/%s", dir, target);
+      free(dir);
+      free(target);
+      if (!next) break;
+    }
+    free(cur);
+    cur = next;
+  }
+  int e = errno;
+  free(cur);
+  errno = e;
+  return NULL;
+}
+
+/* ---- the two ways of writing ---- */
+
+/* Devices, FIFOs: write into the existing node. */
+static int write_through(const char *path, const char *target, const void *data, size_t len,
+                         nnc_status *st) {
+  int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return write_failed(path, errno, st);
+  int err = write_all(fd, data, len);
+  if (close(fd) != 0 && !err) err = errno;
+  return err ? write_failed(path, err, st) : NNC_OK;
+}
+
+/* Regular files and new paths: temporary file, fsync, rename, fsync the folder. */
+static int write_replacing(const char *path, const char *target, const struct stat *old,
+                           const void *data, size_t len, nnc_status *st) {
+  static atomic_uint serial;
+  size_t n = strlen(target) + 48;
+  char *tmp = malloc(n);
+  if (!tmp) return nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory", path);
+  /* pid + serial makes the name unique among live writers; O_EXCL and a new
+   * serial step over a stale file left by a killed process with our pid. */
+  int fd = -1, slot = -1, err = 0;
+  for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+    snprintf(tmp, n, "%s.tmp.%ld.%u", target, (long)getpid(), atomic_fetch_add(&serial, 1));
+    slot = temp_register(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+    err = fd < 0 ? errno : 0;
+    if (fd < 0) temp_unregister(slot);
+    if (fd < 0 && err != EEXIST) break;
+  }
+  if (fd < 0) {
+    free(tmp);
+    return write_failed(path, err, st);
+  }
+  /* Keep the permissions of the file being replaced (the umask applies to new files). */
+  if (old) (void)fchmod(fd, old->st_mode & 0777);
+  err = write_all(fd, data, len);
+  if (!err && fsync(fd) != 0) err = errno;
+  if (close(fd) != 0 && !err) err = errno;
+  if (!err && rename(tmp, target) != 0) err = errno;
+  if (err) unlink(tmp);
+  temp_unregister(slot);
+  free(tmp);
+  if (err) return write_failed(path, err, st);
+
+  /* Make the rename itself durable. Some file systems cannot fsync a folder;
+   * the new file is complete either way, so that is not an error. */
+  char *dir = folder_of(target);
+  int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
+  free(dir);
+  return NNC_OK;
+}
+
+int nnc_write_file_atomic(const char *path, const void *data, size_t len, nnc_status *st) {
+  if (!path || (len > 0 && !data))
+    return nnc_fail(st, NNC_ERR_ARG, "nnc_write_file_atomic: NULL argument");
+  int exists = 0;
+  struct stat sb;
+  char *target = resolve_links(path, &exists, &sb);
+  if (!target) return write_failed(path, errno, st);
+  int rc = exists && !S_ISREG(sb.st_mode)
+               ? write_through(path, target, data, len, st)
+               : write_replacing(path, target, exists ? &sb : NULL, data, len, st);
+  free(target);
+  return rc;
+}
