@@ -45,6 +45,15 @@ static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
   printf("target: %s\n", host);
 }
 
+static void copy_to_stdout(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  char buf[1 << 16];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, stdout);
+  fclose(f);
+}
+
 int cli_compile(int argc, char **argv) {
   cli_opt o[] = {{"summary", 0, NULL},     {"dump-graph", 2, NULL},     {"dump-after", 1, NULL},
                  {"dump-ir", 2, NULL},     {"phase", 1, NULL},          {"dump-dir", 1, NULL},
@@ -187,9 +196,7 @@ int cli_compile(int argc, char **argv) {
   cli_print_compiled_warnings("compile", &c);
   if (ir && !dir) { /* print the IR file to stdout */
     const char *p = opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post;
-    char *text = nnc_read_file(p, NULL, &st);
-    if (text) fputs(text, stdout);
-    free(text);
+    copy_to_stdout(p); /* no size cap: IR can be large */
     remove(p);
     rmdir(ir_dir);
   }
