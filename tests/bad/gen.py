@@ -54,6 +54,7 @@ put("ok.json", seq())  # 4 -> 3 classes, softmax, sparse CCE
 put("ok_mse.json", seq([layer_in(), dense("d", "1", "")], compile_cfg(loss='"mse"', metrics="[]")))
 put("ok_relu.json", seq([layer_in(), dense("h", "5", ', "activation": "relu"'), dense("o", "1", "")],
                         compile_cfg(loss='"mse"', metrics="[]")))
+put("ok_numerics.json", seq([layer_in(), dense("hidden_layer", "5", ', "activation": "relu"'), dense("out")]))
 put("ok_noshape.json", seq([dense("d", "1", "")], compile_cfg(loss='"mse"', metrics="[]")))
 put("ok_sigmoid_logits.json",
     seq([layer_in(), dense("d", "1", ', "activation": "sigmoid"')],

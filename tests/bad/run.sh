@@ -4,9 +4,10 @@
 # usage: run.sh NNC SOURCE_DIR [PATTERN]
 #   PATTERN: an extended regex; only cases whose name matches it run.
 #   NNC_CAPI_MISUSE: the capi_misuse binary (default: next to NNC, in tests/).
+# Each case has 30 s; outside a sanitizer build also 4 GB of address space.
 # Prints one line per failing case (name, expected, got) and "N passed, N failed".
 set -u
-nnc=$(realpath "$1") src=$2 pattern=${3:-}
+nnc=$(realpath "$1") src=$(realpath "$2") pattern=${3:-}
 here=$src/tests/bad
 capi=${NNC_CAPI_MISUSE:-$(dirname "$nnc")/tests/capi_misuse}
 work=$(mktemp -d)
@@ -54,6 +55,7 @@ subst() { # the placeholders of a command, check or message
   s=${s//@D@/$data}
   s=${s//@T@/$2}
   s=${s//@ERR@/$2.err}
+  s=${s//@BAD@/$here}
   printf '%s' "$s"
 }
 
@@ -65,13 +67,14 @@ run_case() {
   (
     cd "$t" || exit 99
     [ $asan = 1 ] || ulimit -v 4000000
-    exec timeout -k 5 60 bash -c "$(subst "$cmd" "$t")"
+    exec timeout -k 5 30 bash -c "$(subst "$cmd" "$t")"
   ) >"$t.out" 2>"$t.err" </dev/null
   local rc=$? lines
   lines=$(wc -l <"$t.err")
   local first
   first=$(head -n 1 "$t.err")
-  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then report "$name" "exit $want" "a timeout (60 s)"; return; fi
+  # 124: timeout's own status; 137: its SIGKILL after the grace period
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then report "$name" "exit $want" "a timeout (30 s)"; return; fi
   if [ $rc -gt 128 ]; then report "$name" "exit $want" "signal $((rc - 128)): $first"; return; fi
   if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$t.err"; then
     report "$name" "exit $want" "a sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$t.err")"
@@ -99,7 +102,7 @@ run_case() {
     return
   fi
   if [ -n "$check" ] && ! (cd "$t" && bash -c "$(subst "$check" "$t")") >"$t.check" 2>&1; then
-    report "$name" "check '$check' to pass" "it failed: $(head -c 300 "$t.check")"
+    report "$name" "check '$check' to pass" "it failed: $(head -c 300 "$t.check" | tr '\n' ' ')"
     return
   fi
   pass=$((pass + 1))
@@ -116,7 +119,7 @@ done <"$here/cases.tsv"
 if [ -x "$capi" ]; then
   for name in $("$capi" --list); do
     [ -n "$pattern" ] && ! [[ capi_$name =~ $pattern ]] && continue
-    out=$(timeout -k 5 60 "$capi" "$name" 2>&1)
+    out=$(timeout -k 5 30 "$capi" "$name" 2>&1)
     rc=$?
     if [ $rc -eq 0 ]; then
       pass=$((pass + 1))
