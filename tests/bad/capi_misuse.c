@@ -584,6 +584,21 @@ CASE(test_on_batch_null_st) {
   NEED(m, built);
   return nnc_model_test_on_batch(m, NULL, &y, &logs, NULL);
 }
+CASE(test_on_batch_null_out) { /* NULL logs may mean "not wanted": no crash either way */
+  NEED(m, built);
+  return nnc_model_test_on_batch(m, &x, &y, NULL, st);
+}
+CASE(set_accumulation_null_st) {
+  return nnc_model_set_accumulation(NULL, NNC_ACCUMULATE_F64, NULL);
+}
+CASE(build_null_y) { /* documented: y may be NULL */
+  NEED(m, unbuilt);
+  return nnc_model_build(m, &x, NULL, st);
+}
+CASE(summary_null_file) { /* NULL: stdout (what the code does today) or a refusal */
+  NEED(m, built);
+  return nnc_model_summary(m, NULL, st);
+}
 CASE(iterations_null) {
   nnc_model_iterations(NULL);
   return NNC_OK;
@@ -658,8 +673,10 @@ static const misuse_case cases[] = {
     C(threads_null_model, ANY_CODE, NULL),
     C(set_accumulation_null_model, ARG, "^nnc_model_set_accumulation: "),
     C(set_accumulation_bad_value, ARG, "accumulation"),
+    C(set_accumulation_null_st, ARG, NULL),
     C(build_null_model, ARG, "^nnc_model_build: "),
     C(build_null_st, ARG, NULL),
+    C(build_null_y, OK, NULL),
     C(build_unshaped_null_x, ARG | SPEC, "input shape"),
     C(build_rank9, ARG, "rank"),
     C(build_rank_huge, ARG, "rank"),
@@ -746,11 +763,13 @@ static const misuse_case cases[] = {
     C(test_on_batch_null_x, ARG, "^nnc_model_test_on_batch: "),
     C(test_on_batch_null_y, ARG, "^nnc_model_test_on_batch: "),
     C(test_on_batch_null_st, ARG, NULL),
+    C(test_on_batch_null_out, OK | ARG, NULL),
     C(iterations_null, ANY_CODE, NULL),
     C(learning_rate_null, ANY_CODE, NULL),
     C(set_learning_rate_null, ANY_CODE, NULL),
     C(summary_null_model, ARG, "^nnc_model_summary: "),
     C(summary_null_st, ARG, NULL),
+    C(summary_null_file, OK | ARG, NULL),
     C(summary_unbuilt, ARG, ""),
     C(array_count_null, ANY_CODE, NULL),
     C(array_count_rank9, ANY_CODE, NULL),
