@@ -44,9 +44,14 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   install_signal_handlers();
-  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) { /* errors are one line; the usage is for --help */
+    fprintf(stderr, "nnc: missing command (compile, fit, evaluate, predict, train-on-batch; see "
+                    "'nnc --help')\n");
+    return 2;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(stdout);
+    return 0;
   }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "compile")) return cli_compile(argc - 1, argv + 1);
@@ -54,7 +59,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "evaluate")) return cli_evaluate(argc - 1, argv + 1);
   if (!strcmp(cmd, "predict")) return cli_predict(argc - 1, argv + 1);
   if (!strcmp(cmd, "train-on-batch")) return cli_train_on_batch(argc - 1, argv + 1);
-  fprintf(stderr, "nnc: unknown command '%s'\n", cmd);
-  usage(stderr);
+  fprintf(
+      stderr,
+      "nnc: unknown command '%s' (expected compile, fit, evaluate, predict or train-on-batch)\n",
+      cmd);
   return 2;
 }
