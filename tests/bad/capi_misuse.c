@@ -39,9 +39,9 @@ static const char *const spec_unshaped =
     "\"compile_config\": {\"optimizer\": \"sgd\", \"loss\": \"mse\"}}";
 
 static float xs[8 * 4], ys[8], ws[4];
-static nnc_array x = {NNC_F32, 2, {8, 4}, xs};
-static nnc_array y = {NNC_F32, 2, {8, 1}, ys};
-static nnc_array kernel = {NNC_F32, 2, {4, 1}, ws};
+static nnc_array x = {NNC_F32, 2, {8, 4}, xs, NULL};
+static nnc_array y = {NNC_F32, 2, {8, 1}, ys, NULL};
+static nnc_array kernel = {NNC_F32, 2, {4, 1}, ws, NULL};
 static nnc_logs logs;
 static nnc_history hist;
 static nnc_array out;

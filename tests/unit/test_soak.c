@@ -48,8 +48,8 @@ static double resident_bytes(void) {
 /* One cycle: load (compiles, the spec has an input shape), fit, free. The
  * trained weights of o/kernel go to `kernel` when it is not NULL. */
 static void cycle(int i, float kernel[12]) {
-  nnc_array x = {NNC_F32, 2, {16, 4}, xs};
-  nnc_array y = {NNC_I32, 2, {16, 1}, ys}; /* (N, 1): no rebuild for the rank fix-up */
+  nnc_array x = {NNC_F32, 2, {16, 4}, xs, NULL};
+  nnc_array y = {NNC_I32, 2, {16, 1}, ys, NULL}; /* (N, 1): no rebuild for the rank fix-up */
   nnc_model *m = NULL;
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(spec, "soak.json", &m, &st) == NNC_OK, "cycle %d: %s", i,
