@@ -773,7 +773,7 @@ static const misuse_case cases[] = {
     C(test_on_batch_null_out, OK | ARG, NULL),
     C(iterations_null, ANY_CODE, NULL),
     C(learning_rate_null, ANY_CODE, NULL),
-    C(set_learning_rate_null, NNC_ERR_ARG, "nnc_model_set_learning_rate: m is NULL"),
+    C(set_learning_rate_null, ARG, "^nnc_model_set_learning_rate: m is NULL"),
     C(summary_null_model, ARG, "^nnc_model_summary: "),
     C(summary_null_st, ARG, NULL),
     C(summary_null_file, OK | ARG, NULL),
