@@ -7,6 +7,7 @@
 #include "compiler/graph/rewrite.h"
 #include "compiler/passes/passes.h"
 #include "runtime/base/base.h"
+#include "runtime/rng.h"
 
 static int is_const(const nnc_graph *g, int id, double value) {
   const nnc_node *n = &g->nodes[id];
@@ -102,7 +103,10 @@ static uint64_t node_hash(const nnc_node *n) {
   uint64_t bits;
   memcpy(&bits, &n->attr[0], sizeof bits);
   h = h * 131u ^ bits ^ (uint64_t)n->iattr[0];
-  return h;
+  /* Nodes differ mostly in consecutive operand ids, so the sum above puts
+   * them in consecutive slots; mixed, they spread out and linear probing
+   * stays short (unmixed, CSE was quadratic in depth). */
+  return nnc_mix64(h);
 }
 
 static int cse_node(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
