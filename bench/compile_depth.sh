@@ -44,17 +44,15 @@ if [ -x /usr/bin/time ]; then
     awk '{ print $1, $2 + $3, $4 }' "$tmp/time"
   }
 else
-  # without GNU time: bash's `times` for CPU, peak RSS unknown
+  # without GNU time: getrusage of the child, from Python's resource module
   measure() {
-    local t0 t1 cpu
-    t0=$(date +%s.%N)
-    cpu=$( (
-      "$nnc" compile "$1" >/dev/null
-      times
-    ) | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m");
-                       print 60 * u[1] + u[2] + 60 * s[1] + s[2] }')
-    t1=$(date +%s.%N)
-    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $cpu -"
+    python3 - "$nnc" "$1" <<'PY'
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+subprocess.run([sys.argv[1], "compile", sys.argv[2]], stdout=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.monotonic() - t0, r.ru_utime + r.ru_stime, r.ru_maxrss)
+PY
   }
 fi
 
@@ -62,8 +60,6 @@ printf '%6s %9s %9s %13s %9s\n' depth wall_s cpu_s cpu_ms/layer peak_MiB
 for d in "${depths[@]}"; do
   spec "$d" "$tmp/deep_$d.json"
   read -r wall cpu kib < <(measure "$tmp/deep_$d.json")
-  mib="-"
-  [ "$kib" = "-" ] || mib=$(awk -v k="$kib" 'BEGIN { printf "%.0f", k / 1024 }')
-  awk -v d="$d" -v w="$wall" -v c="$cpu" -v m="$mib" \
-    'BEGIN { printf "%6d %9.2f %9.2f %13.1f %9s\n", d, w, c, 1000 * c / d, m }'
+  awk -v d="$d" -v w="$wall" -v c="$cpu" -v k="$kib" \
+    'BEGIN { printf "%6d %9.2f %9.2f %13.1f %9.0f\n", d, w, c, 1000 * c / d, k / 1024 }'
 done
