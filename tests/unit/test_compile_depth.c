@@ -5,7 +5,8 @@
  * allocation are superlinear in the size of one function, so the largest
  * function of the emitted module must not grow with the depth of the model:
  * a driver that calls every group of a 256-layer train graph from one
- * function is four times the size of a 64-layer one. The memory planner's
+ * function is four times the size of a 64-layer one. CSE's hash table must
+ * look at a bounded number of slots per node, and the memory planner's
  * first-fit allocator (arena.c) is checked against a brute-force first fit. */
 #include <check.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 
 #include "compiler/compile.h"
 #include "compiler/passes/arena.h"
+#include "compiler/passes/passes.h"
 #include "compiler/spec/spec.h"
 #include "testutil.h"
 
@@ -103,6 +105,38 @@ START_TEST(largest_function_does_not_grow_with_depth) {
 }
 END_TEST
 
+/* Slots CSE looks at per node of a depth-layer train graph. */
+static double cse_probes_per_node(int depth) {
+  char *json = deep_spec(depth);
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(json, "deep.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.no_jit = 1;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_graph g;
+  ck_assert(graph_copy(&g, &c.graphs[NNC_GRAPH_TRAIN], "train", &st) == NNC_OK);
+  int64_t probes = 0;
+  ck_assert_msg(pass_cse_counted(&g, &probes, &st) == NNC_OK, "%s", st.message);
+  double per_node = (double)probes / g.n;
+  ck_assert_int_gt(g.n, 40 * depth); /* the graph is deep: about 45 nodes per layer */
+  graph_free(&g);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  free(json);
+  return per_node;
+}
+
+START_TEST(cse_work_per_node_does_not_grow_with_depth) {
+  double shallow = cse_probes_per_node(64), deep = cse_probes_per_node(512);
+  /* a table at most half full: a couple of slots per node on average */
+  ck_assert_msg(deep < 4 && deep < 1.5 * shallow,
+                "CSE looked at %.1f slots per node at depth 512, %.1f at depth 64", deep, shallow);
+}
+END_TEST
+
 /* Brute force: the lowest offset where [offset, offset + size) meets no live buffer. */
 typedef struct buf {
   int64_t offset, size;
@@ -159,6 +193,7 @@ int main(void) {
   TCase *tc = tcase_create("scaling");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, largest_function_does_not_grow_with_depth);
+  tcase_add_test(tc, cse_work_per_node_does_not_grow_with_depth);
   tcase_add_test(tc, arena_is_first_fit);
   suite_add_tcase(s, tc);
   return testutil_run(s);
