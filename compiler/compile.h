@@ -17,6 +17,7 @@ typedef struct nnc_compile_options {
   unsigned dump_graphs;   /* bit mask of NNC_GRAPH_* to dump (0: all) */
   const char *dump_ir_pre, *dump_ir_post;
   int no_jit;         /* stop after planning (tests of the passes) */
+  int emit_only;      /* build the LLVM module (and dump_ir_pre), no O3, no JIT (tests) */
   int accumulate_f64; /* matmul partial sums in float64 */
   int check_numerics; /* train graph unfused, every node's output kept
                          (nnc_model_set_check_numerics) */

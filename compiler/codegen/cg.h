@@ -61,6 +61,10 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
                   LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0,
                   LLVMValueRef u1);
 
+/* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
+ * c->arg_node then list the buffers it takes, in its parameter order. */
+LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
+
 /* Emit the anchor (matmul, row op, reduction) of a group into its buffer, for
  * the units [u0, u1) of its output (see cg_anchor_units). */
 int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1);

@@ -24,9 +24,11 @@ typedef struct nnc_codegen_options {
   const char *dump_ir_pre;  /* file to write the IR before optimization, or NULL */
   const char *dump_ir_post; /* after O3 */
   int accumulate_f64;       /* matmul partial sums in float64 (rounded once) */
+  int emit_only;            /* stop after building (and dumping) the module: no O3, no JIT */
 } nnc_codegen_options;
 
-/* Compile graphs[0..n) into one module; fns[i] receives graph i's driver. */
+/* Compile graphs[0..n) into one module; fns[i] receives graph i's driver
+ * (NULL, and *jit_out NULL, with emit_only). */
 int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
                     const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
                     nnc_status *st);

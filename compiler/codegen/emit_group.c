@@ -1,9 +1,9 @@
-/* One LLVM function per fusion group, plus a driver per graph.
+/* One LLVM function per fusion group (the drivers that call them are in
+ * emit_driver.c).
  *
  * A group function takes one noalias float* per buffer it touches (so the
- * vectorizer needs no runtime alias checks), then the scalars, the row count
- * and the random counter. The driver computes every buffer address from the
- * region pointers and calls the groups in order. */
+ * vectorizer needs no runtime alias checks), then the scalars, the row count,
+ * the random counter and this thread's (tid, nthreads). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,27 +138,6 @@ static const nnc_shape *space_of(const nnc_graph *g, const nnc_node *n) {
   return n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
 }
 
-/* A group whose work is small runs on thread 0 alone: splitting it would
- * cost more in barriers than it saves. The work (elements, or multiply-adds
- * for a matmul) is rows * per_row + fixed; the driver compares it with
- * SERIAL_WORK at run time, since rows change from batch to batch. Every
- * thread evaluates the same test, so they agree on it. */
-#define SERIAL_WORK 32768
-
-static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t *fixed) {
-  const nnc_node *n = &g->nodes[first];
-  const nnc_shape *s = space_of(g, n);
-  int64_t factor = 1;
-  if (n->op == NNC_OP_MATMUL) { /* rows of A times K times N */
-    s = &g->nodes[n->in[0]].shape;
-    factor = shape_last(&n->shape);
-  } else if (n->op == NNC_OP_REDUCE || n->op == NNC_OP_SOFTMAX_XENT || n->op == NNC_OP_ARGMAX) {
-    s = &g->nodes[n->in[0]].shape; /* reads more than it writes */
-  }
-  *per_row = s->batched ? shape_inner(s) * factor : 0;
-  *fixed = s->batched ? 0 : shape_inner(s) * factor;
-}
-
 /* [u0, u1): this thread's share of `units`, in contiguous chunks. Every unit
  * is computed whole by one thread, in the same order whatever the thread
  * count, so results do not depend on it. */
@@ -173,8 +152,7 @@ static void thread_share(cg *c, LLVMValueRef units, LLVMValueRef *u0, LLVMValueR
   *u1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, units, ""), end, units, "");
 }
 
-/* Emit group [first..last] as function `name`. */
-static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
+LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
   LLVMTypeRef params[64 + 5];
@@ -232,104 +210,4 @@ static LLVMValueRef emit_group(cg *c, int first, int last, const char *name) {
   }
   LLVMBuildRetVoid(c->b);
   return c->fn;
-}
-
-/* The driver of one graph, run by every thread of the pool:
- * void nnc_<name>_step(float **regions, const float *scalars, int64_t rows,
- *                      uint64_t rng, int64_t tid, int64_t nthreads,
- *                      void (*barrier)(void *), void *barrier_ctx) */
-int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
-  c->g = g;
-  c->prog = prog;
-  c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
-  c->arg_node = nnc_calloc(64 + 1, sizeof *c->arg_node, c->st);
-  c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);
-  if (!c->value || !c->arg_node || !c->arg_ptr) goto fail;
-
-  LLVMTypeRef pptr = LLVMPointerType(c->ptr, 0);
-  LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
-  LLVMTypeRef barrier_type = LLVMFunctionType(c->void_t, &i8p, 1, 0);
-  LLVMTypeRef params[8] = {
-      pptr, c->ptr, c->i64, c->i64, c->i64, c->i64, LLVMPointerType(barrier_type, 0), i8p};
-  char name[64];
-  snprintf(name, sizeof name, "nnc_%s_step", g->name);
-  LLVMValueRef driver = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 8, 0));
-  LLVMBuilderRef db = LLVMCreateBuilderInContext(c->ctx);
-  LLVMPositionBuilderAtEnd(db, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
-  LLVMValueRef regions = LLVMGetParam(driver, 0), rows = LLVMGetParam(driver, 2);
-  LLVMValueRef tid = LLVMGetParam(driver, 4), nthreads = LLVMGetParam(driver, 5);
-  LLVMValueRef barrier = LLVMGetParam(driver, 6), barrier_ctx = LLVMGetParam(driver, 7);
-  LLVMValueRef is_first = LLVMBuildICmp(db, LLVMIntEQ, tid, LLVMConstInt(c->i64, 0, 0), "");
-  LLVMValueRef prev_serial = NULL; /* i1 */
-
-  for (int i = 0; i < g->n;) {
-    if (g->nodes[i].group < 0) {
-      i++;
-      continue;
-    }
-    int grp = g->nodes[i].group, last = i;
-    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0))
-      last++;
-    char fname[96];
-    snprintf(fname, sizeof fname, "%s_g%d_%s", g->name, grp, op_name(g->nodes[i].op));
-    LLVMValueRef fn = emit_group(c, i, last, fname);
-    if (!fn) {
-      LLVMDisposeBuilder(db);
-      goto fail;
-    }
-    int64_t per_row, fixed;
-    group_work(g, i, &per_row, &fixed);
-    LLVMValueRef work = LLVMBuildAdd(
-        db, LLVMBuildMul(db, rows, LLVMConstInt(c->i64, (unsigned long long)per_row, 0), ""),
-        LLVMConstInt(c->i64, (unsigned long long)fixed, 0), "");
-    LLVMValueRef serial =
-        LLVMBuildICmp(db, LLVMIntSLT, work, LLVMConstInt(c->i64, SERIAL_WORK, 0), "serial");
-    /* threads meet between groups, except between two groups thread 0 runs alone */
-    if (prev_serial) {
-      LLVMValueRef both = LLVMBuildAnd(db, prev_serial, serial, "");
-      LLVMBasicBlockRef meet = LLVMAppendBasicBlockInContext(c->ctx, driver, "barrier");
-      LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->ctx, driver, "group");
-      LLVMBuildCondBr(db, both, go, meet);
-      LLVMPositionBuilderAtEnd(db, meet);
-      LLVMBuildCall2(db, barrier_type, barrier, &barrier_ctx, 1, "");
-      LLVMBuildBr(db, go);
-      LLVMPositionBuilderAtEnd(db, go);
-    }
-    prev_serial = serial;
-    /* a serial group runs on thread 0 with (tid, nthreads) = (0, 1) */
-    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, driver, "run");
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(c->ctx, driver, "next");
-    LLVMBuildCondBr(db, LLVMBuildOr(db, LLVMBuildNot(db, serial, ""), is_first, ""), run, after);
-    LLVMPositionBuilderAtEnd(db, run);
-    /* call it with every buffer address */
-    LLVMValueRef args[64 + 5];
-    for (int k = 0; k < c->n_args; k++) {
-      const nnc_node *a = &g->nodes[c->arg_node[k]];
-      LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)a->region, 0);
-      LLVMValueRef slot = LLVMBuildGEP2(db, c->ptr, regions, &idx, 1, "");
-      LLVMValueRef base = LLVMBuildLoad2(db, c->ptr, slot, "");
-      LLVMValueRef off = LLVMConstInt(c->i64, (unsigned long long)a->offset, 0);
-      if (a->region == NNC_REGION_BATCH) off = LLVMBuildMul(db, off, rows, "");
-      args[k] = LLVMBuildGEP2(db, c->f32, base, &off, 1, "");
-    }
-    for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(driver, (unsigned)k + 1);
-    args[c->n_args + 3] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 0, 0), tid, "");
-    args[c->n_args + 4] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 1, 0), nthreads, "");
-    LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 5, "");
-    LLVMBuildBr(db, after);
-    LLVMPositionBuilderAtEnd(db, after);
-    i = last + 1;
-  }
-  LLVMBuildRetVoid(db);
-  LLVMDisposeBuilder(db);
-  free(c->value);
-  free(c->arg_node);
-  free(c->arg_ptr);
-  return NNC_OK;
-fail:
-  free(c->value);
-  free(c->arg_node);
-  free(c->arg_ptr);
-  if (c->st->code == NNC_OK) nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen failed");
-  return c->st->code;
 }

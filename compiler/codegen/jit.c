@@ -154,6 +154,12 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   nnc_jit *jit = NULL;
   int rc = build_module(ctx, mod, graphs, n, prog, opts && opts->accumulate_f64, st);
   if (!rc && opts && opts->dump_ir_pre) rc = write_ir(mod, opts->dump_ir_pre, st);
+  if (!rc && opts && opts->emit_only) {
+    for (int i = 0; i < n; i++) fns[i] = NULL;
+    LLVMDisposeModule(mod);
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    return NNC_OK;
+  }
   if (!rc && !(tm = host_machine(st))) rc = st->code;
   if (!rc) rc = optimize(mod, tm, st);
   if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);

@@ -22,6 +22,8 @@ int pass_decompose(nnc_graph *g, nnc_status *st);
 int pass_fold(nnc_graph *g, nnc_status *st);
 /* provides: structurally equal nodes merged (never effects or random masks). */
 int pass_cse(nnc_graph *g, nnc_status *st);
+/* The same, reporting the hash-table slots it looked at (tests of its work). */
+int pass_cse_counted(nnc_graph *g, int64_t *probes, nnc_status *st);
 /* provides: only nodes that reach an effect (assign, stat, output) remain. */
 int pass_dce(nnc_graph *g, nnc_status *st);
 

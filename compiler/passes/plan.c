@@ -5,13 +5,9 @@
  * needs one allocation made before training, and none during it. */
 #include <stdlib.h>
 
+#include "compiler/passes/arena.h"
 #include "compiler/passes/passes.h"
 #include "runtime/base/base.h"
-
-typedef struct live_buf {
-  int64_t offset, size;
-  int region, last_group;
-} live_buf;
 
 static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group, int all) {
   const nnc_node *n = &g->nodes[id];
@@ -19,22 +15,6 @@ static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group, i
   if (c == NNC_CLASS_SOURCE || c == NNC_CLASS_EFFECT || n->group < 0) return 0;
   if (c != NNC_CLASS_ELEMENTWISE || all) return 1; /* anchors compute into memory */
   return last_use_group[id] > n->group;
-}
-
-/* Lowest offset in region where size floats fit between live buffers. */
-static int64_t first_fit(const live_buf *bufs, int n, int region, int64_t size) {
-  int64_t offset = 0;
-  for (int moved = 1; moved;) {
-    moved = 0;
-    for (int i = 0; i < n; i++) {
-      if (bufs[i].region != region) continue;
-      if (offset < bufs[i].offset + bufs[i].size && bufs[i].offset < offset + size) {
-        offset = bufs[i].offset + bufs[i].size;
-        moved = 1;
-      }
-    }
-  }
-  return offset;
 }
 
 static void place_source(nnc_node *n, const nnc_program *prog) {
@@ -67,11 +47,14 @@ static void place_source(nnc_node *n, const nnc_program *prog) {
 /* all: every computed value gets a buffer of its own, appended (no reuse) */
 static int plan(nnc_graph *g, const nnc_program *prog, int all, nnc_status *st) {
   int *last_use = nnc_calloc((size_t)g->n + 1, sizeof *last_use, st);
-  live_buf *live = nnc_calloc((size_t)g->n + 1, sizeof *live, st);
-  if (!last_use || !live) {
-    free(last_use);
-    free(live);
-    return st->code;
+  /* buffers by the group after which they die: first_dying[group + 1], next_dying[node] */
+  int *first_dying = nnc_calloc((size_t)g->n_groups + 2, sizeof *first_dying, st);
+  int *next_dying = nnc_calloc((size_t)g->n + 1, sizeof *next_dying, st);
+  arena batch = {0}, fixed = {0};
+  int rc = NNC_OK;
+  if (!last_use || !first_dying || !next_dying) {
+    rc = st->code;
+    goto done;
   }
   for (int i = 0; i < g->n; i++) last_use[i] = g->nodes[i].group;
   for (int i = 0; i < g->n; i++)
@@ -79,34 +62,43 @@ static int plan(nnc_graph *g, const nnc_program *prog, int all, nnc_status *st) 
       int a = g->nodes[i].in[k];
       if (g->nodes[i].group > last_use[a]) last_use[a] = g->nodes[i].group;
     }
-  int n_live = 0;
+  for (int i = 0; i <= g->n_groups + 1; i++) first_dying[i] = -1;
+  int released = 0; /* buckets whose buffers have been released */
   g->fixed_floats = g->batch_floats_per_row = 0;
-  for (int i = 0; i < g->n; i++) {
+  for (int i = 0; i < g->n && !rc; i++) {
     nnc_node *n = &g->nodes[i];
     n->region = -1;
     place_source(n, prog);
     if (!needs_buffer(g, i, last_use, all)) continue;
-    /* drop buffers whose last reader ran in an earlier group */
-    int kept = 0;
-    for (int j = 0; j < n_live; j++)
-      if (live[j].last_group >= n->group) live[kept++] = live[j];
-    n_live = kept;
+    /* release buffers whose last reader ran in an earlier group (groups
+     * increase in node order) */
+    for (; released <= n->group && !rc; released++)
+      for (int j = first_dying[released]; j >= 0 && !rc; j = next_dying[j]) {
+        const nnc_node *d = &g->nodes[j];
+        rc = arena_release(d->region == NNC_REGION_BATCH ? &batch : &fixed, d->offset,
+                           shape_inner(&d->shape), st);
+      }
     int region = n->shape.batched ? NNC_REGION_BATCH : NNC_REGION_FIXED;
     int64_t size = shape_inner(&n->shape);
     n->region = region;
-    if (all) {
+    if (all) { /* a buffer of its own, after every other one: never released */
       n->offset = region == NNC_REGION_BATCH ? g->batch_floats_per_row : g->fixed_floats;
     } else {
-      n->offset = first_fit(live, n_live, region, size);
-      live[n_live++] = (live_buf){n->offset, size, region, last_use[i]};
+      n->offset = arena_place(region == NNC_REGION_BATCH ? &batch : &fixed, size);
+      next_dying[i] = first_dying[last_use[i] + 1];
+      first_dying[last_use[i] + 1] = i;
     }
     int64_t end = n->offset + size;
     if (region == NNC_REGION_BATCH && end > g->batch_floats_per_row) g->batch_floats_per_row = end;
     if (region == NNC_REGION_FIXED && end > g->fixed_floats) g->fixed_floats = end;
   }
+done:
   free(last_use);
-  free(live);
-  return NNC_OK;
+  free(first_dying);
+  free(next_dying);
+  arena_free(&batch);
+  arena_free(&fixed);
+  return rc;
 }
 
 int pass_plan_memory_for(nnc_graph *g, const nnc_program *prog, nnc_status *st) {

@@ -7,6 +7,7 @@
 #include "compiler/graph/rewrite.h"
 #include "compiler/passes/passes.h"
 #include "runtime/base/base.h"
+#include "runtime/rng.h"
 
 static int is_const(const nnc_graph *g, int id, double value) {
   const nnc_node *n = &g->nodes[id];
@@ -94,6 +95,7 @@ static int nodes_equal(const nnc_node *a, const nnc_node *b) {
 typedef struct cse_table {
   int *slots;
   int cap;
+  int64_t probes; /* slots looked at: the pass's work */
 } cse_table;
 
 static uint64_t node_hash(const nnc_node *n) {
@@ -102,7 +104,10 @@ static uint64_t node_hash(const nnc_node *n) {
   uint64_t bits;
   memcpy(&bits, &n->attr[0], sizeof bits);
   h = h * 131u ^ bits ^ (uint64_t)n->iattr[0];
-  return h;
+  /* Nodes differ mostly in consecutive operand ids, so the sum above puts
+   * them in consecutive slots; mixed, they spread out and linear probing
+   * stays short (unmixed, CSE was quadratic in depth). */
+  return nnc_mix64(h);
 }
 
 static int cse_node(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
@@ -113,6 +118,7 @@ static int cse_node(nnc_graph *dst, const nnc_node *node, const int *map, void *
   uint64_t h = node_hash(&dst->nodes[id]);
   for (int probe = 0; probe < t->cap; probe++) {
     int *slot = &t->slots[(h + (uint64_t)probe) % (uint64_t)t->cap];
+    t->probes++;
     if (*slot < 0) {
       *slot = id;
       return id;
@@ -126,12 +132,17 @@ static int cse_node(nnc_graph *dst, const nnc_node *node, const int *map, void *
 }
 
 int pass_cse(nnc_graph *g, nnc_status *st) {
-  cse_table t = {NULL, 2 * g->n + 1};
+  return pass_cse_counted(g, NULL, st);
+}
+
+int pass_cse_counted(nnc_graph *g, int64_t *probes, nnc_status *st) {
+  cse_table t = {NULL, 2 * g->n + 1, 0};
   t.slots = nnc_calloc((size_t)t.cap, sizeof *t.slots, st);
   if (!t.slots) return st->code;
   for (int i = 0; i < t.cap; i++) t.slots[i] = -1;
   int rc = graph_rewrite(g, cse_node, &t, st);
   free(t.slots);
+  if (probes) *probes = t.probes;
   return rc ? rc : graph_verify(g, "cse", st);
 }
 

@@ -7,6 +7,7 @@
  *   Keras 3:         "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
  *                        "config": {"shape": [...], "keras_history": ["dense", 0, 0]}}],
  *                     "kwargs": {}}] */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +25,23 @@ typedef struct graph {
   const cJSON **in_shapes; /* Keras 3 keras tensor shape or NULL */
   char (*in_shape_paths)[NNC_PATH_MAX];
   char (*in_ref_paths)[NNC_PATH_MAX]; /* where the inbound reference was read */
+  int *by_name;                       /* open-addressing table of layer indices by name, -1 empty */
+  int cap;                            /* its size: a power of two, at least twice n */
 } graph;
 
+/* The slot of `name` in by_name: where it is, or the empty slot where it
+ * goes. A table, because every inbound reference looks a name up: a scan
+ * per lookup made reading a deep model quadratic in its depth. */
+static int name_slot(const graph *g, const char *name) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+    h = (h ^ *c) * 1099511628211ull;
+  for (int k = (int)(h & (uint64_t)(g->cap - 1));; k = (k + 1) & (g->cap - 1))
+    if (g->by_name[k] < 0 || strcmp(g->names[g->by_name[k]], name) == 0) return k;
+}
+
 static int find_layer(const graph *g, const char *name) {
-  for (int i = 0; i < g->n; i++)
-    if (strcmp(g->names[i], name) == 0) return i;
-  return -1;
+  return g->by_name[name_slot(g, name)];
 }
 
 /* A [name, node_index, tensor_index(, kwargs)] reference to a layer output. */
@@ -188,10 +200,11 @@ static int read_names(graph *g, const cJSON *layers, const char *layers_path) {
     int rc = spec_copy_layer_name(g->ctx, name, path, checked);
     if (rc) return rc;
     g->names[i] = name->valuestring;
-    for (int j = 0; j < i; j++)
-      if (strcmp(g->names[j], g->names[i]) == 0)
-        return spec_fail_expected(g->ctx, path, name, "a unique layer name (%s also has it)",
-                                  g->paths[j]);
+    int slot = name_slot(g, name->valuestring);
+    if (g->by_name[slot] >= 0)
+      return spec_fail_expected(g->ctx, path, name, "a unique layer name (%s also has it)",
+                                g->paths[g->by_name[slot]]);
+    g->by_name[slot] = i;
     char norm[16] = "";
     const char *cls = spec_class_name(entry);
     if (cls) spec_normalize(cls, norm, sizeof norm);
@@ -271,11 +284,14 @@ int spec_functional_chain(const spec_ctx *ctx, const cJSON *config, const char *
   g.in_shapes = calloc((size_t)n, sizeof *g.in_shapes);
   g.in_shape_paths = calloc((size_t)n, sizeof *g.in_shape_paths);
   g.in_ref_paths = calloc((size_t)n, sizeof *g.in_ref_paths);
+  for (g.cap = 16; g.cap < 2 * n;) g.cap *= 2;
+  g.by_name = malloc((size_t)g.cap * sizeof *g.by_name);
   spec_chain_link *links = calloc((size_t)n, sizeof *links);
   int rc = NNC_OK, input = -1, output = -1;
   if (!g.entries || !g.names || !g.paths || !g.is_input || !g.pred || !g.in_shapes ||
-      !g.in_shape_paths || !g.in_ref_paths || !links)
+      !g.in_shape_paths || !g.in_ref_paths || !g.by_name || !links)
     rc = nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory reading %d layers", n);
+  for (int k = 0; !rc && k < g.cap; k++) g.by_name[k] = -1;
   if (!rc) rc = read_names(&g, layers, layers_path);
   if (!rc) rc = resolve_endpoint(&g, config, config_path, "input_layers", "input", &input);
   if (!rc) rc = resolve_endpoint(&g, config, config_path, "output_layers", "output", &output);
@@ -296,6 +312,7 @@ int spec_functional_chain(const spec_ctx *ctx, const cJSON *config, const char *
   free(g.in_shapes);
   free(g.in_shape_paths);
   free(g.in_ref_paths);
+  free(g.by_name);
   if (rc) {
     free(links);
     *n_out = 0;

@@ -1,0 +1,208 @@
+/* The driver of each graph: nnc_<graph>_step computes every buffer address
+ * from the region pointers and calls the group functions in order, with a
+ * barrier between groups that run on all threads.
+ *
+ * The calls are spread over part functions of at most PART_GROUPS groups
+ * each, and the driver only calls the parts. A driver that is one function
+ * with a call and two branches per group made O3 (GVN, EarlyCSE,
+ * SimplifyCFG) and the register allocator superlinear in the number of
+ * groups: 800 Dense layers spent 25 s on it. Parts of bounded size keep
+ * compile time linear in depth (docs/architecture.md, "Compile time"). */
+#include <stdlib.h>
+
+#include "compiler/codegen/cg.h"
+#include "runtime/base/base.h"
+
+/* Enough to amortize a call per part; few enough that O3 and register
+ * allocation see a small function. */
+#define PART_GROUPS 64
+
+/* A group whose work is small runs on thread 0 alone: splitting it would
+ * cost more in barriers than it saves. The work (elements, or multiply-adds
+ * for a matmul) is rows * per_row + fixed; the driver compares it with
+ * SERIAL_WORK at run time, since rows change from batch to batch. Every
+ * thread evaluates the same test, so they agree on it. */
+#define SERIAL_WORK 32768
+
+static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t *fixed) {
+  const nnc_node *n = &g->nodes[first];
+  const nnc_shape *s = n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
+  int64_t factor = 1;
+  if (n->op == NNC_OP_MATMUL) { /* rows of A times K times N */
+    s = &g->nodes[n->in[0]].shape;
+    factor = shape_last(&n->shape);
+  } else if (n->op == NNC_OP_REDUCE || n->op == NNC_OP_SOFTMAX_XENT || n->op == NNC_OP_ARGMAX) {
+    s = &g->nodes[n->in[0]].shape; /* reads more than it writes */
+  }
+  *per_row = s->batched ? shape_inner(s) * factor : 0;
+  *fixed = s->batched ? 0 : shape_inner(s) * factor;
+}
+
+/* Parameters of the driver and of every part:
+ * (float **regions, const float *scalars, int64_t rows, uint64_t rng,
+ *  int64_t tid, int64_t nthreads, void (*barrier)(void *), void *barrier_ctx);
+ * a part takes one more, prev_serial (i1), and returns its last group's. */
+enum {
+  ARG_REGIONS,
+  ARG_SCALARS,
+  ARG_ROWS,
+  ARG_RNG,
+  ARG_TID,
+  ARG_NTHREADS,
+  ARG_BARRIER,
+  ARG_CTX,
+  N_DRIVER_ARGS
+};
+
+typedef struct part {
+  LLVMValueRef fn;
+  LLVMBuilderRef b;
+  LLVMValueRef is_first; /* i1: tid == 0 */
+  LLVMValueRef
+      prev_serial; /* i1: the previous group ran on thread 0 alone; NULL before the first */
+  int n_groups;
+} part;
+
+/* Emit the call of group [first..last] (function fn, buffers in c->arg_node)
+ * into part p: the barrier before it, and the serial-or-parallel choice. */
+static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef barrier_type) {
+  const nnc_graph *g = c->g;
+  LLVMBuilderRef db = p->b;
+  LLVMValueRef regions = LLVMGetParam(p->fn, ARG_REGIONS), rows = LLVMGetParam(p->fn, ARG_ROWS);
+  LLVMValueRef tid = LLVMGetParam(p->fn, ARG_TID), nthreads = LLVMGetParam(p->fn, ARG_NTHREADS);
+  LLVMValueRef barrier = LLVMGetParam(p->fn, ARG_BARRIER), ctx = LLVMGetParam(p->fn, ARG_CTX);
+  int64_t per_row, fixed;
+  group_work(g, first, &per_row, &fixed);
+  LLVMValueRef work = LLVMBuildAdd(
+      db, LLVMBuildMul(db, rows, LLVMConstInt(c->i64, (unsigned long long)per_row, 0), ""),
+      LLVMConstInt(c->i64, (unsigned long long)fixed, 0), "");
+  LLVMValueRef serial =
+      LLVMBuildICmp(db, LLVMIntSLT, work, LLVMConstInt(c->i64, SERIAL_WORK, 0), "serial");
+  /* threads meet between groups, except between two groups thread 0 runs alone */
+  if (p->prev_serial) {
+    LLVMValueRef both = LLVMBuildAnd(db, p->prev_serial, serial, "");
+    LLVMBasicBlockRef meet = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "barrier");
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "group");
+    LLVMBuildCondBr(db, both, go, meet);
+    LLVMPositionBuilderAtEnd(db, meet);
+    LLVMBuildCall2(db, barrier_type, barrier, &ctx, 1, "");
+    LLVMBuildBr(db, go);
+    LLVMPositionBuilderAtEnd(db, go);
+  }
+  p->prev_serial = serial;
+  /* a serial group runs on thread 0 with (tid, nthreads) = (0, 1) */
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "run");
+  LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "next");
+  LLVMBuildCondBr(db, LLVMBuildOr(db, LLVMBuildNot(db, serial, ""), p->is_first, ""), run, after);
+  LLVMPositionBuilderAtEnd(db, run);
+  /* call it with every buffer address */
+  LLVMValueRef args[64 + 5];
+  for (int k = 0; k < c->n_args; k++) {
+    const nnc_node *a = &g->nodes[c->arg_node[k]];
+    LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)a->region, 0);
+    LLVMValueRef slot = LLVMBuildGEP2(db, c->ptr, regions, &idx, 1, "");
+    LLVMValueRef base = LLVMBuildLoad2(db, c->ptr, slot, "");
+    LLVMValueRef off = LLVMConstInt(c->i64, (unsigned long long)a->offset, 0);
+    if (a->region == NNC_REGION_BATCH) off = LLVMBuildMul(db, off, rows, "");
+    args[k] = LLVMBuildGEP2(db, c->f32, base, &off, 1, "");
+  }
+  for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(p->fn, ARG_SCALARS + k);
+  args[c->n_args + 3] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 0, 0), tid, "");
+  args[c->n_args + 4] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 1, 0), nthreads, "");
+  LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 5, "");
+  LLVMBuildBr(db, after);
+  LLVMPositionBuilderAtEnd(db, after);
+  p->n_groups++;
+}
+
+/* Start part number k of graph g: an internal function kept out of line
+ * (inlined back, the driver would be one huge function again). */
+static void part_begin(cg *c, part *p, LLVMTypeRef type, int k) {
+  char name[64];
+  snprintf(name, sizeof name, "nnc_%s_part%d", c->g->name, k);
+  p->fn = LLVMAddFunction(c->mod, name, type);
+  LLVMSetLinkage(p->fn, LLVMInternalLinkage);
+  LLVMAddAttributeAtIndex(
+      p->fn, (unsigned)LLVMAttributeFunctionIndex,
+      LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+  LLVMPositionBuilderAtEnd(p->b, LLVMAppendBasicBlockInContext(c->ctx, p->fn, "entry"));
+  p->is_first =
+      LLVMBuildICmp(p->b, LLVMIntEQ, LLVMGetParam(p->fn, ARG_TID), LLVMConstInt(c->i64, 0, 0), "");
+  p->prev_serial = k == 0 ? NULL : LLVMGetParam(p->fn, N_DRIVER_ARGS);
+  p->n_groups = 0;
+}
+
+/* End the open part and call it from the driver; returns its result (i1). */
+static LLVMValueRef part_end(cg *c, part *p, LLVMValueRef driver, LLVMBuilderRef top,
+                             LLVMValueRef prev) {
+  LLVMBuildRet(p->b, p->prev_serial ? p->prev_serial : LLVMConstInt(c->i1, 0, 0));
+  LLVMValueRef args[N_DRIVER_ARGS + 1];
+  for (int k = 0; k < N_DRIVER_ARGS; k++) args[k] = LLVMGetParam(driver, (unsigned)k);
+  args[N_DRIVER_ARGS] = prev;
+  LLVMValueRef r =
+      LLVMBuildCall2(top, LLVMGlobalGetValueType(p->fn), p->fn, args, N_DRIVER_ARGS + 1, "");
+  p->fn = NULL;
+  return r;
+}
+
+/* The driver of one graph, run by every thread of the pool. */
+int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
+  c->g = g;
+  c->prog = prog;
+  c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
+  c->arg_node = nnc_calloc(64 + 1, sizeof *c->arg_node, c->st);
+  c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);
+  if (!c->value || !c->arg_node || !c->arg_ptr) goto fail;
+
+  LLVMTypeRef pptr = LLVMPointerType(c->ptr, 0);
+  LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
+  LLVMTypeRef barrier_type = LLVMFunctionType(c->void_t, &i8p, 1, 0);
+  LLVMTypeRef params[N_DRIVER_ARGS + 1] = {
+      pptr, c->ptr, c->i64, c->i64, c->i64, c->i64, LLVMPointerType(barrier_type, 0), i8p, c->i1};
+  LLVMTypeRef part_type = LLVMFunctionType(c->i1, params, N_DRIVER_ARGS + 1, 0);
+  char name[64];
+  snprintf(name, sizeof name, "nnc_%s_step", g->name);
+  LLVMValueRef driver =
+      LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, N_DRIVER_ARGS, 0));
+  LLVMBuilderRef top = LLVMCreateBuilderInContext(c->ctx);
+  LLVMPositionBuilderAtEnd(top, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
+  part p = {NULL, LLVMCreateBuilderInContext(c->ctx), NULL, NULL, 0};
+  LLVMValueRef prev = LLVMConstInt(c->i1, 0, 0); /* the last part's result */
+  int n_parts = 0, rc = NNC_OK;
+
+  for (int i = 0; i < g->n;) {
+    if (g->nodes[i].group < 0) {
+      i++;
+      continue;
+    }
+    int grp = g->nodes[i].group, last = i;
+    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0))
+      last++;
+    char fname[96];
+    snprintf(fname, sizeof fname, "%s_g%d_%s", g->name, grp, op_name(g->nodes[i].op));
+    LLVMValueRef fn = cg_emit_group(c, i, last, fname);
+    if (!fn) {
+      rc = NNC_ERR_INTERNAL;
+      break;
+    }
+    if (p.fn && p.n_groups == PART_GROUPS) prev = part_end(c, &p, driver, top, prev);
+    if (!p.fn) part_begin(c, &p, part_type, n_parts++);
+    call_group(c, &p, i, fn, barrier_type);
+    i = last + 1;
+  }
+  if (!rc && p.fn) part_end(c, &p, driver, top, prev);
+  LLVMBuildRetVoid(top);
+  LLVMDisposeBuilder(top);
+  LLVMDisposeBuilder(p.b);
+  if (rc) goto fail;
+  free(c->value);
+  free(c->arg_node);
+  free(c->arg_ptr);
+  return NNC_OK;
+fail:
+  free(c->value);
+  free(c->arg_node);
+  free(c->arg_ptr);
+  if (c->st->code == NNC_OK) nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen failed");
+  return c->st->code;
+}
