@@ -91,6 +91,13 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
                      const nnc_spec_shape *y_inner, const nnc_compile_options *opts,
                      nnc_compiled *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
+  /* per-sample shapes: the batch axis takes one of the NNC_MAX_RANK places */
+  if ((x_inner && (x_inner->rank < 0 || x_inner->rank > NNC_MAX_RANK - 1)) ||
+      (y_inner && (y_inner->rank < 0 || y_inner->rank > NNC_MAX_RANK - 1)))
+    return nnc_fail(st, NNC_ERR_DATA, "%s: per-sample data of rank %d: at most %d is supported",
+                    spec->source,
+                    x_inner && x_inner->rank > NNC_MAX_RANK - 1 ? x_inner->rank : y_inner->rank,
+                    NNC_MAX_RANK - 1);
   nnc_lowered l;
   if (lower_model(spec, x_inner, y_inner, &l, st)) return st->code;
   out->prog = l.prog; /* the graphs below extend its tables (slots) */

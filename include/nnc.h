@@ -16,9 +16,11 @@
  * Arguments: every function checks its arguments and returns NNC_ERR_ARG
  * for a bad one (a NULL pointer, a malformed nnc_array) instead of crashing.
  * Pointers may be NULL only where a comment says so; `st` may always be
- * NULL (then only the code is returned). Accessors that return a value
- * instead of a code (nnc_model_threads, nnc_logs_get, ...) say what they
- * return for NULL.
+ * NULL (then only the code is returned). A call that succeeds leaves `st`
+ * as NNC_OK with an empty message. Structs the library fills (nnc_logs,
+ * nnc_history) are checked for consistent counts when handed back; a host
+ * that builds one itself must keep its arrays as large as its counts say. Accessors that return a
+ * value instead of a code (nnc_model_threads, nnc_logs_get, ...) say what they return for NULL.
  *
  * Threads: separate models may be used from separate threads at the same
  * time. One model must not be used from two threads at once (not even two

@@ -6,12 +6,15 @@
 #define NNC_API_CHECK_H
 
 #include "nnc.h"
+#include "runtime/base/base.h"
 
 /* First line of every public function that takes a status: st may be NULL,
- * and from here on it is not (the internals write through it freely). */
+ * and from here on it is not (the internals write through it freely); it
+ * starts as NNC_OK with an empty message, so a success leaves it so. */
 #define API_STATUS(st)                                                                             \
   nnc_status api_local_status_;                                                                    \
-  if (!(st)) (st) = &api_local_status_
+  if (!(st)) (st) = &api_local_status_;                                                            \
+  nnc_status_ok(st)
 
 /* NNC_ERR_ARG "<fn>: <arg> is NULL" when p is NULL. */
 int api_nonnull(const void *p, const char *fn, const char *arg, nnc_status *st);

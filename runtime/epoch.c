@@ -1,5 +1,6 @@
 #include "runtime/epoch.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +66,9 @@ void logs_sort(nnc_logs *logs) {
 }
 
 double nnc_logs_get(const nnc_logs *logs, const char *name) {
-  if (!logs || !name) return NAN;
+  if (!logs || !name || logs->n < 0 || logs->n > NNC_MAX_LOGS) return NAN;
   for (int i = 0; i < logs->n; i++)
-    if (!strcmp(logs->names[i], name)) return logs->values[i];
+    if (!strncmp(logs->names[i], name, NNC_LOG_NAME)) return logs->values[i];
   return NAN;
 }
 
@@ -95,10 +96,17 @@ int history_append(nnc_history *h, int epoch, const nnc_logs *logs, nnc_status *
   return NNC_OK;
 }
 
+/* A history the library filled, or one a host built with consistent fields. */
+static int history_ok(const nnc_history *h) {
+  return h->n_keys >= 0 && h->n_epochs >= 0 &&
+         (int64_t)h->n_keys * ((int64_t)h->n_epochs + 1) <= INT_MAX &&
+         (h->n_keys == 0 || (h->keys && (h->n_epochs == 0 || h->values)));
+}
+
 double nnc_history_get(const nnc_history *h, const char *key, int epoch) {
-  if (!h || !key) return NAN;
+  if (!h || !key || !history_ok(h)) return NAN;
   for (int k = 0; k < h->n_keys; k++)
-    if (!strcmp(h->keys[k], key) && epoch >= 0 && epoch < h->n_epochs)
+    if (!strncmp(h->keys[k], key, NNC_LOG_NAME) && epoch >= 0 && epoch < h->n_epochs)
       return h->values[k * h->n_epochs + epoch];
   return NAN;
 }
@@ -114,7 +122,8 @@ void nnc_history_free(nnc_history *h) {
 /* s as the inside of a JSON string; returns the bytes written (room: 6 a byte). */
 static size_t json_escape(const char *s, char *out, size_t room) {
   size_t n = 0;
-  for (const unsigned char *c = (const unsigned char *)s; *c && n + 7 < room; c++) {
+  const unsigned char *end = (const unsigned char *)s + strnlen(s, NNC_LOG_NAME);
+  for (const unsigned char *c = (const unsigned char *)s; c < end && n + 7 < room; c++) {
     if (*c == '"' || *c == '\\')
       n += (size_t)snprintf(out + n, room - n, "\\%c", *c);
     else if (*c < 0x20)
@@ -131,6 +140,11 @@ int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *s
   if (api_nonnull(h, "nnc_history_write_json", "h", st) ||
       api_nonnull(path, "nnc_history_write_json", "path", st))
     return NNC_ERR_ARG;
+  if (!history_ok(h))
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "nnc_history_write_json: h is not a history (n_keys %d, n_epochs %d, keys or "
+                    "values NULL)",
+                    h->n_keys, h->n_epochs);
   /* 32 bytes hold any %.9g number; a key escapes to at most 6 bytes a byte */
   size_t cap = 256 + (size_t)h->n_keys * (size_t)(h->n_epochs + 1) * 32 +
                (size_t)h->n_keys * NNC_LOG_NAME * 6;

@@ -145,7 +145,9 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   }
   int64_t *idx = rc ? NULL : nnc_calloc((size_t)train.n + 1, sizeof *idx, st);
   if (!idx) rc = st->code;
-  if (!rc) rc = model_reserve(m, o.batch_size, st);
+  /* the largest batch there will be: a batch_size beyond the data is one batch of it all */
+  int64_t largest = train.n > val.n ? train.n : val.n;
+  if (!rc) rc = model_reserve(m, o.batch_size < largest ? o.batch_size : largest, st);
   progbar pb = {o.progress ? o.progress : stdout, o.verbose, 0, 0, o.epochs, 0, 0, 0, 0};
   pb.target = (int)((train.n + o.batch_size - 1) / o.batch_size);
   for (int epoch = o.initial_epoch; !rc && epoch < o.epochs; epoch++) {

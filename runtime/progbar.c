@@ -56,8 +56,11 @@ static size_t format_values(const nnc_logs *logs, int abs_test, char *buf, size_
   for (int i = 0; i < logs->n && used < n; i++) {
     double v = logs->values[i];
     int fixed = abs_test ? fabs(v) > 1e-3 : v > 1e-3;
-    used += (size_t)snprintf(buf + used, n - used, fixed ? " - %s: %.4f" : " - %s: %.4e",
-                             logs->names[i], v);
+    if (isnan(v)) /* Python prints every NaN as "nan"; C may print "-nan" */
+      used += (size_t)snprintf(buf + used, n - used, " - %s: nan", logs->names[i]);
+    else
+      used += (size_t)snprintf(buf + used, n - used, fixed ? " - %s: %.4f" : " - %s: %.4e",
+                               logs->names[i], v);
   }
   return used;
 }

@@ -5,9 +5,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runtime/base/base.h"
 #include "runtime/io/io.h"
+
+/* Options that name files nnc reads, and files it writes. */
+static const char *const input_options[] = {
+    "x", "y", "x-val", "y-val", "x-test", "y-test", "weights", "compile-config", "weights-in"};
+static const char *const output_options[] = {"weights-out", "history", "out", "trace"};
+#define COUNT(a) (int)(sizeof a / sizeof a[0])
+
+/* Outputs are checked before any work, so a typo does not cost a training
+ * run and no input is overwritten by a result: an output that is one of the
+ * inputs (the same file, by device and inode) or another output is invalid
+ * input (2); an output in a missing folder or that is a directory cannot be
+ * written (1). --weights-in may be --weights-out: read first, written last. */
+static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
+  for (int i = 0; i < COUNT(output_options); i++) {
+    const char *out = cli_get(opts, n_opts, output_options[i]);
+    if (!out) continue;
+    struct stat so;
+    if (stat(out, &so) == 0) {
+      if (S_ISDIR(so.st_mode)) {
+        fprintf(stderr, "nnc %s: %s: cannot write: Is a directory\n", cmd, out);
+        return 1;
+      }
+      if (!S_ISREG(so.st_mode)) continue;     /* devices and FIFOs are written through */
+      const char *clash = NULL, *what = NULL; /* the other file, and its option */
+      struct stat si;
+      if (stat(spec, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+        clash = spec, what = "SPEC";
+      for (int k = 0; !clash && k < COUNT(input_options); k++) {
+        const char *in = cli_get(opts, n_opts, input_options[k]);
+        if (in && !(i == 0 && !strcmp(input_options[k], "weights-in")) && stat(in, &si) == 0 &&
+            si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+          clash = in, what = input_options[k];
+      }
+      int both_outputs = 0;
+      for (int k = 0; !clash && k < COUNT(output_options); k++) {
+        const char *other = cli_get(opts, n_opts, output_options[k]);
+        if (k != i && other && stat(other, &si) == 0 && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino)
+          clash = other, what = output_options[k], both_outputs = 1;
+      }
+      if (clash) {
+        fprintf(stderr, "nnc %s: --%s %s is the same file as %s%s %s: %s; choose another path\n",
+                cmd, output_options[i], out, clash == spec ? "" : "--", what, clash,
+                both_outputs ? "one output would overwrite the other"
+                             : "writing it would destroy that input");
+        return 2;
+      }
+    } else if (errno == ENOENT) {
+      /* a new file: its folder must exist */
+      char *copy = strdup(out);
+      if (!copy) return 1;
+      char *slash = strrchr(copy, '/');
+      const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+      struct stat sd;
+      int e = stat(dir, &sd) != 0 ? errno : S_ISDIR(sd.st_mode) ? 0 : ENOTDIR;
+      free(copy);
+      if (e) {
+        fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, out, strerror(e));
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
 
 int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spec) {
   const char *cmd = argv[0];
@@ -52,7 +117,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
     fprintf(stderr, "nnc %s: missing SPEC.json\n", cmd);
     return 2;
   }
-  return 0;
+  return check_output_paths(cmd, opts, n_opts, *spec);
 }
 
 const char *cli_get(const cli_opt *opts, int n_opts, const char *name) {

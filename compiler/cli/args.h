@@ -10,8 +10,10 @@ typedef struct cli_opt {
   const char *value; /* set by cli_parse; "" for a flag that is present */
 } cli_opt;
 
-/* argv[0] is the command name, argv[1] the spec. Returns 0 or prints a
- * one-line error and returns 2. */
+/* argv[0] is the command name, argv[1] the spec. Returns 0, or prints a
+ * one-line error and returns the exit status: 2 for bad options and for an
+ * output that is also an input, 1 for an output that cannot be written (a
+ * missing folder, a directory), checked before any work. */
 int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spec);
 const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);

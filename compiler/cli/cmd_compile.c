@@ -11,15 +11,18 @@
 #include "compiler/compile.h"
 #include "runtime/base/base.h"
 
+/* At most NNC_MAX_RANK - 1 dimensions: the batch axis comes first. */
 static int parse_input_shape(const char *text, nnc_spec_shape *s) {
   memset(s, 0, sizeof *s);
-  for (const char *p = text; *p && s->rank < NNC_MAX_RANK;) {
+  const char *p = text;
+  while (*p) {
+    if (s->rank == NNC_MAX_RANK - 1) return -1;
     char *end;
+    errno = 0;
     long v = strtol(p, &end, 10);
-    if (end == p || v <= 0) return -1;
+    if (end == p || v <= 0 || errno || (*end && *end != ',') || (*end == ',' && !end[1])) return -1;
     s->dims[s->rank++] = v;
     p = *end == ',' ? end + 1 : end;
-    if (*end && *end != ',') return -1;
   }
   return s->rank > 0 ? 0 : -1;
 }
@@ -69,7 +72,8 @@ int cli_compile(int argc, char **argv) {
     return 0;
   }
   const char *spec_path;
-  if (cli_parse(argc, argv, o, n, &spec_path)) return 2;
+  int parsed = cli_parse(argc, argv, o, n, &spec_path);
+  if (parsed) return parsed;
   const char *graph_fmt = cli_get(o, n, "dump-graph"), *after = cli_get(o, n, "dump-after");
   const char *ir = cli_get(o, n, "dump-ir"), *phase = cli_get(o, n, "phase"),
              *dir = cli_get(o, n, "dump-dir");
@@ -120,8 +124,9 @@ int cli_compile(int argc, char **argv) {
   if (shape_text) {
     if (parse_input_shape(shape_text, &xs)) {
       fprintf(stderr,
-              "nnc compile: --input-shape: expected positive integers like 28,28, got '%s'\n",
-              shape_text);
+              "nnc compile: --input-shape: expected 1 to %d positive integers like 28,28, got "
+              "'%s'\n",
+              NNC_MAX_RANK - 1, shape_text);
       nnc_spec_free(&spec);
       return 2;
     }

@@ -81,7 +81,12 @@ static const nnc_status *out_of_memory(nnc_status *st) {
 
 static void print_logs(const char *title, const nnc_logs *l) {
   printf("%s", title);
-  for (int i = 0; i < l->n; i++) printf("%s%s: %.4f", i ? " - " : "", l->names[i], l->values[i]);
+  for (int i = 0; i < l->n; i++) {
+    if (isnan(l->values[i])) /* "nan", never C's "-nan" */
+      printf("%s%s: nan", i ? " - " : "", l->names[i]);
+    else
+      printf("%s%s: %.4f", i ? " - " : "", l->names[i], l->values[i]);
+  }
   printf("\n");
 }
 
@@ -108,7 +113,8 @@ int cli_fit(int argc, char **argv) {
     return 0;
   }
   const char *spec;
-  if (cli_parse(argc, argv, o, n, &spec)) return 2;
+  int parsed = cli_parse(argc, argv, o, n, &spec);
+  if (parsed) return parsed;
   nnc_fit_options fo;
   nnc_fit_options_default(&fo);
   const char *v, *divide = cli_get(o, n, "x-divide");
@@ -164,10 +170,15 @@ int cli_fit(int argc, char **argv) {
         nnc_model_save_weights(s.model, v, &wst))
       cli_fail("fit", &wst);
   }
-  if (!rc && (v = cli_get(o, n, "history")) && nnc_history_write_json(&h, v, &s.st))
-    rc = cli_fail("fit", &s.st);
-  if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st))
-    rc = cli_fail("fit", &s.st);
+  if (!rc) { /* both outputs are written even when one fails: the trained weights are not lost */
+    nnc_status hst, wst;
+    int hrc = (v = cli_get(o, n, "history")) ? nnc_history_write_json(&h, v, &hst) : 0;
+    int wrc = (v = cli_get(o, n, "weights-out")) ? nnc_model_save_weights(s.model, v, &wst) : 0;
+    if (hrc)
+      rc = cli_fail("fit", &hst);
+    else if (wrc)
+      rc = cli_fail("fit", &wst);
+  }
   if (!rc && cli_get(o, n, "x-test")) { /* the final evaluation */
     nnc_logs logs;
     if (nnc_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
@@ -193,7 +204,8 @@ int cli_evaluate(int argc, char **argv) {
     return 0;
   }
   const char *spec, *w;
-  if (cli_parse(argc, argv, o, n, &spec)) return 2;
+  int parsed = cli_parse(argc, argv, o, n, &spec);
+  if (parsed) return parsed;
   session s;
   int rc = session_open(&s, "evaluate", spec, o, n, 1);
   nnc_logs logs;
@@ -215,7 +227,8 @@ int cli_predict(int argc, char **argv) {
     return 0;
   }
   const char *spec, *w, *out = NULL;
-  if (cli_parse(argc, argv, o, n, &spec)) return 2;
+  int parsed = cli_parse(argc, argv, o, n, &spec);
+  if (parsed) return parsed;
   if (!(out = cli_get(o, n, "out"))) {
     fprintf(stderr, "nnc predict: --out is required\n");
     return 2;
@@ -247,7 +260,8 @@ int cli_train_on_batch(int argc, char **argv) {
     return 0;
   }
   const char *spec, *v;
-  if (cli_parse(argc, argv, o, n, &spec)) return 2;
+  int parsed = cli_parse(argc, argv, o, n, &spec);
+  if (parsed) return parsed;
   long steps = 1;
   if ((v = cli_get(o, n, "steps")) && cli_int("train-on-batch", "steps", v, 0, 100000000, &steps))
     return 2;

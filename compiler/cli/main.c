@@ -1,4 +1,5 @@
 /* nnc — the command-line tool. See docs/cli.md for the contract. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,26 @@ static void usage(FILE *f) {
              "run 'nnc <command> --help' for its options; docs/cli.md has them all.\n");
 }
 
+/* Results printed on stdout are output too: a full disk or a closed stdout
+ * is a failed write (exit 1), never a silent success. One line on stderr:
+ * none when the command already failed. */
+static int finish(const char *cmd, int rc) {
+  int flush_failed = fflush(stdout) != 0;
+  int e = errno;
+  if (!flush_failed && !ferror(stdout)) return rc;
+  if (rc == 0)
+    fprintf(stderr, "nnc %s: cannot write to standard output%s%s\n", cmd, flush_failed ? ": " : "",
+            flush_failed ? strerror(e) : "");
+  return rc ? rc : 1;
+}
+
+/* "--help" anywhere after the command asks for that command's help. */
+static int wants_help(int argc, char **argv) {
+  for (int i = 2; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   install_signal_handlers();
   if (argc < 2) { /* errors are one line; the usage is for --help */
@@ -51,14 +72,22 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(stdout);
-    return 0;
+    return finish("--help", 0);
   }
   const char *cmd = argv[1];
-  if (!strcmp(cmd, "compile")) return cli_compile(argc - 1, argv + 1);
-  if (!strcmp(cmd, "fit")) return cli_fit(argc - 1, argv + 1);
-  if (!strcmp(cmd, "evaluate")) return cli_evaluate(argc - 1, argv + 1);
-  if (!strcmp(cmd, "predict")) return cli_predict(argc - 1, argv + 1);
-  if (!strcmp(cmd, "train-on-batch")) return cli_train_on_batch(argc - 1, argv + 1);
+  char help_flag[] = "--help";
+  char *help_argv[] = {argv[0], argv[1], help_flag, NULL};
+  if (wants_help(argc, argv)) {
+    argc = 3;
+    argv = help_argv;
+  }
+  int (*run)(int, char **) = NULL;
+  if (!strcmp(cmd, "compile")) run = cli_compile;
+  if (!strcmp(cmd, "fit")) run = cli_fit;
+  if (!strcmp(cmd, "evaluate")) run = cli_evaluate;
+  if (!strcmp(cmd, "predict")) run = cli_predict;
+  if (!strcmp(cmd, "train-on-batch")) run = cli_train_on_batch;
+  if (run) return finish(cmd, run(argc - 1, argv + 1));
   fprintf(
       stderr,
       "nnc: unknown command '%s' (expected compile, fit, evaluate, predict or train-on-batch)\n",

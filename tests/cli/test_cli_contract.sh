@@ -83,5 +83,38 @@ vals=$(od -A n -t f4 -j 128 "$tmp/pn.npy" | wc -w)
 if [ "$vals" -eq 100 ] && ! od -A n -t f4 -j 128 "$tmp/pn.npy" | grep -qiE 'inf|nan'; then ok; else bad "weights kept at the check: $vals values $(cat "$tmp/err")"; fi
 expect 1 "check_numerics: train_on_batch" "$nnc" train-on-batch "$tmp/diverge.json" --x "$x" --y "$y" --steps 5 --check-numerics
 
+# an output that is also an input is refused before any work; so is an output
+# in a missing folder (exit 1, nothing trained, the input intact)
+cp "$spec" "$tmp/s.json"
+cp "$x" "$tmp/x.npy"
+expect 2 "--history $tmp/s.json is the same file as SPEC" "$nnc" fit "$tmp/s.json" --x "$x" --y "$y" --verbose 2 --history "$tmp/s.json"
+if cmp -s "$spec" "$tmp/s.json" && [ ! -s "$tmp/out" ]; then ok; else bad "the spec was overwritten or training ran"; fi
+expect 2 "--out $tmp/x.npy is the same file as --x" "$nnc" predict "$spec" --x "$tmp/x.npy" --out "$tmp/x.npy"
+if cmp -s "$x" "$tmp/x.npy"; then ok; else bad "predict overwrote its input"; fi
+"$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --weights-out "$tmp/w1.safetensors" 2>/dev/null
+expect 2 "one output would overwrite the other" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 \
+  --weights-out "$tmp/w1.safetensors" --history "$tmp/w1.safetensors"
+"$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --weights-in "$tmp/w1.safetensors" --weights-out "$tmp/w1.safetensors" 2>"$tmp/err"
+if [ $? -eq 0 ]; then ok; else bad "--weights-in = --weights-out: $(cat "$tmp/err")"; fi
+expect 1 "$tmp/nope/h.json: cannot write: No such file or directory" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 2 --history "$tmp/nope/h.json"
+if [ ! -s "$tmp/out" ]; then ok; else bad "trained before checking the output path: $(cat "$tmp/out")"; fi
+
+# results on a full or closed stdout are a failed write
+expect 1 "cannot write to standard output" sh -c '"$0" compile "$1" --summary >/dev/full' "$nnc" "$spec"
+expect 1 "cannot write to standard output" sh -c '"$0" evaluate "$1" --x "$2" --y "$3" >&-' "$nnc" "$spec" "$x" "$y"
+# --help after other options; --input-shape past the rank limit
+"$nnc" fit "$spec" --x "$x" --help >"$tmp/out" 2>&1
+if [ $? -eq 0 ] && grep -q '^usage: nnc fit' "$tmp/out"; then ok; else bad "fit ... --help: $(cat "$tmp/out")"; fi
+for shape in 1,1,1,1,1,1,1,1 1,1,x 1, 99999999999999999999; do
+  expect 2 "--input-shape: expected 1 to 7 positive integers" "$nnc" compile "$spec" --input-shape "$shape"
+done
+# a batch size beyond the data is one batch of it all, not a huge allocation
+(ulimit -v 4000000; "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --batch-size 1073741824 --validation-split 0.2) 2>"$tmp/err"
+if [ $? -eq 0 ]; then ok; else bad "huge --batch-size: $(cat "$tmp/err")"; fi
+
+# a NaN loss prints as Python prints it: "nan", never "-nan"
+"$nnc" fit "$tmp/diverge.json" --x "$x" --y "$y" --verbose 2 --epochs 3 >"$tmp/out" 2>&1
+if grep -q 'loss: nan$' "$tmp/out" && ! grep -q -- '-nan' "$tmp/out"; then ok; else bad "nan format: $(cat "$tmp/out")"; fi
+
 echo "cli_contract: $pass passed, $fail failed"
 [ $fail -eq 0 ]

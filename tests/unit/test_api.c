@@ -279,6 +279,43 @@ START_TEST(check_data_names_the_file) {
 }
 END_TEST
 
+/* A success leaves the status clean, whatever it held before. */
+START_TEST(success_clears_the_status) {
+  nnc_model *m = load();
+  nnc_status st;
+  memset(&st, 0x5a, sizeof st);
+  nnc_array x = x_of(), y = y_of(), bad = x_of();
+  bad.rank = 9;
+  nnc_logs logs;
+  ck_assert_int_eq(nnc_model_train_on_batch(m, &bad, &y, &logs, &st), NNC_ERR_ARG);
+  ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &y, &logs, &st), NNC_OK);
+  ck_assert_int_eq(st.code, NNC_OK);
+  ck_assert_str_eq(st.message, "");
+  nnc_model_free(m);
+}
+END_TEST
+
+/* Structs handed back with counts that do not fit are refused, not read past. */
+START_TEST(inconsistent_structs_are_refused) {
+  nnc_logs logs;
+  memset(&logs, 0, sizeof logs);
+  logs.n = 100000;
+  ck_assert(isnan(nnc_logs_get(&logs, "loss")));
+  logs.n = -1;
+  ck_assert(isnan(nnc_logs_get(&logs, "loss")));
+  nnc_status st;
+  nnc_history h;
+  memset(&h, 0, sizeof h);
+  h.n_keys = -1;
+  expect_arg(nnc_history_write_json(&h, "h.json", &st), &st, "history_write_json", "n_keys -1");
+  ck_assert(isnan(nnc_history_get(&h, "loss", 0)));
+  h.n_keys = 1;
+  h.n_epochs = 2; /* keys and values NULL */
+  expect_arg(nnc_history_write_json(&h, "h.json", &st), &st, "history_write_json", "NULL");
+  ck_assert(isnan(nnc_history_get(&h, "loss", 0)));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("api");
   TCase *tc = tcase_create("contract");
@@ -290,6 +327,8 @@ int main(void) {
   tcase_add_test(tc, fit_options_are_checked);
   tcase_add_test(tc, set_seed_keeps_weights_once_changed);
   tcase_add_test(tc, check_data_names_the_file);
+  tcase_add_test(tc, success_clears_the_status);
+  tcase_add_test(tc, inconsistent_structs_are_refused);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
