@@ -243,19 +243,8 @@ static nnc_model *load_spec(const char *layers, const char *loss) {
   return m;
 }
 
-static nnc_array farray(float *data, int64_t rows, int64_t cols) {
-  nnc_array a;
-  memset(&a, 0, sizeof a);
-  a.dtype = NNC_F32;
-  a.rank = 2;
-  a.shape[0] = rows;
-  a.shape[1] = cols;
-  a.data = data;
-  return a;
-}
-
 static double loss_of(nnc_model *m, float *x, float *y, int64_t y_cols, int train) {
-  nnc_array xa = farray(x, 4, 2), ya = farray(y, 4, y_cols);
+  nnc_array xa = testutil_f32(x, 4, 2), ya = testutil_f32(y, 4, y_cols);
   nnc_logs logs;
   nnc_status st;
   int rc = train ? nnc_model_train_on_batch(m, &xa, &ya, &logs, &st)
@@ -336,7 +325,7 @@ static float bias_after_step(const char *act, float b, float t) {
   nnc_model *m = load_spec(layers, "\"mse\"");
   nnc_status st;
   float k[2] = {1, 1};
-  nnc_array ka = farray(k, 2, 1), ba;
+  nnc_array ka = testutil_f32(k, 2, 1), ba;
   memset(&ba, 0, sizeof ba);
   ba.dtype = NNC_F32;
   ba.rank = 1;
@@ -345,7 +334,7 @@ static float bias_after_step(const char *act, float b, float t) {
   ck_assert(nnc_model_set_weight(m, "d/kernel", &ka, &st) == NNC_OK);
   ck_assert(nnc_model_set_weight(m, "d/bias", &ba, &st) == NNC_OK);
   float x[2] = {0, 0};
-  nnc_array xa = farray(x, 1, 2), ya = farray(&t, 1, 1);
+  nnc_array xa = testutil_f32(x, 1, 2), ya = testutil_f32(&t, 1, 1);
   nnc_logs logs;
   ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
   nnc_array after;

@@ -43,17 +43,6 @@ static nnc_model *load(const char *optimizer) {
 
 static const char adam[] = "{\"class_name\":\"Adam\",\"config\":{\"learning_rate\":0.01}}";
 
-static nnc_array farray(float *data, int64_t rows, int64_t cols) {
-  nnc_array a;
-  memset(&a, 0, sizeof a);
-  a.dtype = NNC_F32;
-  a.rank = 2;
-  a.shape[0] = rows;
-  a.shape[1] = cols;
-  a.data = data;
-  return a;
-}
-
 static float xs[N * 2], ys[N];
 static void data(void) {
   for (int i = 0; i < N; i++) {
@@ -66,7 +55,7 @@ static void data(void) {
 static void set_kernel(nnc_model *m, float value) {
   float k[6];
   for (int i = 0; i < 6; i++) k[i] = value;
-  nnc_array a = farray(k, 2, 3);
+  nnc_array a = testutil_f32(k, 2, 3);
   nnc_status st;
   ck_assert(nnc_model_set_weight(m, "h/kernel", &a, &st) == NNC_OK);
 }
@@ -88,7 +77,7 @@ static void assert_same_weights(nnc_model *a, nnc_model *b) {
 }
 
 static int fit(nnc_model *m, int epochs, int shuffle, nnc_status *st) {
-  nnc_array x = farray(xs, N, 2), y = farray(ys, N, 1);
+  nnc_array x = testutil_f32(xs, N, 2), y = testutil_f32(ys, N, 1);
   nnc_fit_options o;
   nnc_fit_options_default(&o);
   o.epochs = epochs;
@@ -103,7 +92,7 @@ static int fit(nnc_model *m, int epochs, int shuffle, nnc_status *st) {
 
 /* one train_on_batch on rows [first, first + BATCH) */
 static void step(nnc_model *m, int first) {
-  nnc_array x = farray(xs + 2 * first, BATCH, 2), y = farray(ys + first, BATCH, 1);
+  nnc_array x = testutil_f32(xs + 2 * first, BATCH, 2), y = testutil_f32(ys + first, BATCH, 1);
   nnc_logs logs;
   nnc_status st;
   ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
@@ -188,7 +177,7 @@ START_TEST(train_on_batch_stops_at_the_overflowing_step) {
   ck_assert(nnc_model_set_check_numerics(m, 1, &st) == NNC_OK);
   step(m, 0);
   step(ref, 0);
-  nnc_array x = farray(xs + 4 * 2, BATCH, 2), y = farray(ys + 4, BATCH, 1);
+  nnc_array x = testutil_f32(xs + 4 * 2, BATCH, 2), y = testutil_f32(ys + 4, BATCH, 1);
   nnc_logs logs;
   ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &y, &logs, &st), NNC_ERR_NUMERICS);
   /* hidden activations ~1e30 times output weights ~1e30 */

@@ -58,17 +58,6 @@ static void make_data(void) {
   }
 }
 
-static nnc_array array_of(float *data, int64_t rows, int64_t cols) {
-  nnc_array a;
-  memset(&a, 0, sizeof a);
-  a.dtype = NNC_F32;
-  a.rank = 2;
-  a.shape[0] = rows;
-  a.shape[1] = cols;
-  a.data = data;
-  return a;
-}
-
 static nnc_model *model(uint64_t seed) {
   const char *spec =
       "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"order\", \"layers\": ["
@@ -123,20 +112,21 @@ static void check_replay(uint64_t seed, int epochs, int64_t val_rows) {
   int64_t train_n = N - val_rows;
   nnc_status st;
   nnc_model *shuffled = model(seed), *replay = model(seed);
-  nnc_array x = array_of(xs, N, F), y = array_of(ys, N, 1);
+  nnc_array x = testutil_f32(xs, N, F), y = testutil_f32(ys, N, 1);
   nnc_fit_options o = options(epochs, 1);
   /* Keras's split: floor(N (1 - f)) training rows */
   if (val_rows) o.validation_split = ((double)val_rows - 0.5) / N;
   nnc_history h;
   ck_assert_msg(nnc_model_fit(shuffled, &x, &y, &o, &h, &st) == NNC_OK, "%s", st.message);
 
-  nnc_array xv = array_of(xs + train_n * F, val_rows, F), yv = array_of(ys + train_n, val_rows, 1);
+  nnc_array xv = testutil_f32(xs + train_n * F, val_rows, F),
+            yv = testutil_f32(ys + train_n, val_rows, 1);
   for (int e = 0; e < epochs; e++) {
     int64_t perm[N];
     float px[N * F], py[N];
     documented_permutation(perm, train_n, seed, e);
     reorder(perm, train_n, px, py);
-    nnc_array rx = array_of(px, train_n, F), ry = array_of(py, train_n, 1);
+    nnc_array rx = testutil_f32(px, train_n, F), ry = testutil_f32(py, train_n, 1);
     nnc_fit_options r = options(e + 1, 0);
     r.initial_epoch = e;
     if (val_rows) r.x_val = &xv, r.y_val = &yv;
@@ -185,7 +175,7 @@ START_TEST(order_epochs_and_seeds_are_visible) {
   ck_assert(memcmp(p0, q0, sizeof p0) != 0);
 
   nnc_status st;
-  nnc_array x = array_of(xs, N, F), y = array_of(ys, N, 1);
+  nnc_array x = testutil_f32(xs, N, F), y = testutil_f32(ys, N, 1);
   nnc_history h[4];
   nnc_model *m[4];
   /* 0: two epochs shuffled; 1: unshuffled; 2: epoch 0's order twice; 3: seed 6 */
@@ -195,7 +185,7 @@ START_TEST(order_epochs_and_seeds_are_visible) {
   ck_assert(nnc_model_fit(m[1], &x, &y, &plain, &h[1], &st) == NNC_OK);
   float px[N * F], py[N];
   reorder(p0, N, px, py);
-  nnc_array rx = array_of(px, N, F), ry = array_of(py, N, 1);
+  nnc_array rx = testutil_f32(px, N, F), ry = testutil_f32(py, N, 1);
   ck_assert(nnc_model_fit(m[2], &rx, &ry, &plain, &h[2], &st) == NNC_OK);
   /* seed 6, from seed 5's initial weights: only the shuffle differs */
   m[3] = model(6);

@@ -25,17 +25,6 @@ static float xs[8 * 4] = {1, 2, 3, 4, 0, 1, 0, 1, 2, 2, 2, 2, -1, 0,  1, 0,
                           1, 1, 0, 0, 3, 0, 1, 2, 0, 0, 0, 1, 1,  -2, 1, 1};
 static float ys[8] = {1, 0, 2, -1, 1, 0, 1, 3};
 
-static nnc_array f32(float *data, int64_t rows, int64_t cols) {
-  nnc_array a;
-  memset(&a, 0, sizeof a);
-  a.dtype = NNC_F32;
-  a.rank = 2;
-  a.shape[0] = rows;
-  a.shape[1] = cols;
-  a.data = data;
-  return a;
-}
-
 static nnc_model *load(const char *json) {
   nnc_model *m = NULL;
   nnc_status st;
@@ -64,7 +53,7 @@ START_TEST(fit_refuses_empty_x) {
   const char *specs[] = {WITH_SHAPE, WITHOUT_SHAPE};
   for (int i = 0; i < 2; i++) {
     nnc_model *m = load(specs[i]);
-    nnc_array x = f32(xs, 0, 4), y = f32(ys, 0, 1);
+    nnc_array x = testutil_f32(xs, 0, 4), y = testutil_f32(ys, 0, 1);
     /* verbose 2 into a bounded buffer: nothing is printed for refused data */
     static char out[4096];
     memset(out, 0, sizeof out);
@@ -89,7 +78,7 @@ START_TEST(evaluate_predict_on_batch_refuse_empty_x) {
   nnc_model *m = load(WITH_SHAPE);
   float before[5], after[5];
   weights(m, before);
-  nnc_array x = f32(xs, 0, 4), y = f32(ys, 0, 1), p;
+  nnc_array x = testutil_f32(xs, 0, 4), y = testutil_f32(ys, 0, 1), p;
   nnc_logs logs;
   nnc_status st;
   assert_refused(nnc_model_evaluate(m, &x, &y, 32, &logs, &st), &st);
@@ -108,8 +97,8 @@ START_TEST(fit_refuses_empty_validation_data) {
   nnc_model *m = load(WITH_SHAPE);
   float before[5], after[5];
   weights(m, before);
-  nnc_array x = f32(xs, 8, 4), y = f32(ys, 8, 1);
-  nnc_array xv = f32(xs, 0, 4), yv = f32(ys, 0, 1);
+  nnc_array x = testutil_f32(xs, 8, 4), y = testutil_f32(ys, 8, 1);
+  nnc_array xv = testutil_f32(xs, 0, 4), yv = testutil_f32(ys, 0, 1);
   nnc_fit_options o;
   nnc_fit_options_default(&o);
   o.verbose = 0;
@@ -131,7 +120,7 @@ START_TEST(huge_validation_split_is_refused) {
   double splits[] = {1e30, 1.0, 0.99};
   for (int i = 0; i < 3; i++) {
     nnc_model *m = load(WITH_SHAPE);
-    nnc_array x = f32(xs, 8, 4), y = f32(ys, 8, 1);
+    nnc_array x = testutil_f32(xs, 8, 4), y = testutil_f32(ys, 8, 1);
     nnc_fit_options o;
     nnc_fit_options_default(&o);
     o.verbose = 0;
@@ -154,7 +143,7 @@ START_TEST(one_sample_is_enough) {
   nnc_model *m = load(WITH_SHAPE);
   float before[5], after[5];
   weights(m, before);
-  nnc_array x = f32(xs, 1, 4), y = f32(ys, 1, 1);
+  nnc_array x = testutil_f32(xs, 1, 4), y = testutil_f32(ys, 1, 1);
   nnc_fit_options o;
   nnc_fit_options_default(&o);
   o.verbose = 0;

@@ -60,3 +60,14 @@ const char *testutil_tmpdir(void) {
   }
   return tmp_dir;
 }
+
+nnc_array testutil_f32(float *data, int64_t rows, int64_t cols) {
+  nnc_array a;
+  memset(&a, 0, sizeof a);
+  a.dtype = NNC_F32;
+  a.rank = 2;
+  a.shape[0] = rows;
+  a.shape[1] = cols;
+  a.data = data;
+  return a;
+}

@@ -3,6 +3,9 @@
 #define NNC_TESTUTIL_H
 
 #include <check.h>
+#include <stdint.h>
+
+#include "nnc.h"
 
 /* Run one suite, print Check's summary, return the process exit code. */
 int testutil_run(Suite *s);
@@ -12,5 +15,8 @@ const char *testutil_path(const char *dir, const char *rel);
 
 /* A fresh temporary directory for the test (removed by the OS / CI). */
 const char *testutil_tmpdir(void);
+
+/* A rows x cols float32 array over data (a view: nothing is copied). */
+nnc_array testutil_f32(float *data, int64_t rows, int64_t cols);
 
 #endif
