@@ -166,7 +166,7 @@ static int parse_loss_weights(const spec_ctx *ctx, const cJSON *item, const char
     rc = unwrap_dict(ctx, item, path, "a loss weight", output_name, &elem, elem_path);
   if (rc) return rc;
   if (cJSON_IsNull(elem)) return NNC_OK;
-  return spec_number_value(ctx, elem, elem_path, "a number", out);
+  return spec_float32_value(ctx, elem, elem_path, out);
 }
 
 /* ---- metrics ---- */
@@ -285,7 +285,7 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
     return rc;
   switch (out->kind) {
   case NNC_METRIC_BINARY_ACCURACY:
-    return spec_get_number(ctx, cfg, cfg_path, "threshold", 0.5, &out->threshold);
+    return spec_get_float32(ctx, cfg, cfg_path, "threshold", 0.5, &out->threshold);
   case NNC_METRIC_PRECISION:
   case NNC_METRIC_RECALL:
     if ((rc = parse_thresholds(ctx, cfg, cfg_path, &out->threshold)) ||

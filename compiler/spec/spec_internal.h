@@ -74,6 +74,11 @@ int spec_get_seed(const spec_ctx *ctx, const cJSON *obj, const char *path, const
 /* A finite number (not a bool, string...) with its value. */
 int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
                       const char *expected, double *out);
+/* A number the kernels use as float32: finite and at most FLT_MAX in magnitude. */
+#define SPEC_FLOAT32_RANGE "a number within the float32 range (at most 3.4e38 in magnitude)"
+int spec_float32_value(const spec_ctx *ctx, const cJSON *item, const char *path, double *out);
+int spec_get_float32(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                     double dflt, double *out);
 /* obj.key must be missing or null: otherwise "<what> is not supported yet". */
 int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
                       const char *what);

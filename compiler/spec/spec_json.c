@@ -2,6 +2,7 @@
  * "<source>: <path>: expected X, got Y", and typed getters that never trust
  * the type of anything they are handed. */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -199,6 +200,26 @@ int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
     return spec_fail_expected(ctx, path, item, "%s", expected);
   *out = item->valuedouble;
   return NNC_OK;
+}
+
+int spec_float32_value(const spec_ctx *ctx, const cJSON *item, const char *path, double *out) {
+  /* 1e300 is a finite double but inf as the float32 the kernels compute with */
+  if (!cJSON_IsNumber(item) || !(fabs(item->valuedouble) <= FLT_MAX))
+    return spec_fail_expected(ctx, path, item, SPEC_FLOAT32_RANGE);
+  *out = item->valuedouble;
+  return NNC_OK;
+}
+
+int spec_get_float32(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                     double dflt, double *out) {
+  const cJSON *item = spec_child(obj, key);
+  if (spec_is_absent(item)) {
+    *out = dflt;
+    return NNC_OK;
+  }
+  char child_path[NNC_PATH_MAX];
+  spec_path_key(child_path, path, key);
+  return spec_float32_value(ctx, item, child_path, out);
 }
 
 int spec_get_number(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,

@@ -35,7 +35,7 @@ expect slash '$.config.layers[1].config.name: expected a name without "/"' "$(sp
 expect unknown_arg '$.compile_config.optimizer.config.beta1_: expected an argument Keras 3'"'"'s Adam accepts' \
   "$(spec '' d '"beta1_": 0.9')"
 expect legacy_lr '$.compile_config.optimizer.config.lr: expected learning_rate' "$(spec '' d '"lr": 0.1')"
-expect inf_lr '$.compile_config.optimizer.config.learning_rate: expected a finite number >= 0, got a number out of range' \
+expect inf_lr '$.compile_config.optimizer.config.learning_rate: expected a finite number >= 0 within the float32 range (at most 3.4e38), got a number out of range' \
   "$(spec '' d '"learning_rate": 1e400')"
 expect shapes '$.config.layers[0].config.batch_input_shape: expected the same shape as batch_shape' \
   "$(spec ', "batch_input_shape": [null, 5]' d '')"

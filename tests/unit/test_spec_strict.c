@@ -243,9 +243,11 @@ END_TEST
 /* ---- non-finite and out-of-range numbers (1e400 parses as inf) ---- */
 
 START_TEST(infinite_hyperparameters_refused) {
-  expect_error(model(DENSE, "{'class_name': 'SGD', 'config': {'learning_rate': 1e400}}"),
-               "$.compile_config.optimizer.config.learning_rate",
-               "expected a finite number >= 0, got a number out of range");
+  expect_error(
+      model(DENSE, "{'class_name': 'SGD', 'config': {'learning_rate': 1e400}}"),
+      "$.compile_config.optimizer.config.learning_rate",
+      "expected a finite number >= 0 within the float32 range (at most 3.4e38), got a number "
+      "out of range");
   expect_error(model(DENSE, "{'class_name': 'Adam', 'config': {'epsilon': 1e400}}"),
                "$.compile_config.optimizer.config.epsilon", "expected a finite number >= 0");
   expect_error(model(DENSE, "{'class_name': 'RMSprop', 'config': {'epsilon': 1e400}}"),
