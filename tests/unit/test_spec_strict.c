@@ -8,6 +8,7 @@
  * JSON literals use ' for " (Q()). */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,6 +577,49 @@ START_TEST(nesting_too_deep_said) {
 }
 END_TEST
 
+/* A raw NUL byte in a spec file ended the text for cJSON: what followed it
+ * went unread (here, a second model object that makes the file invalid). */
+START_TEST(nul_byte_in_spec_file_refused) {
+  const char *good = model(DENSE, "'sgd'");
+  const char *path = testutil_path(testutil_tmpdir(), "nul_byte.json");
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  fwrite(good, 1, strlen(good), f);
+  fwrite("\0{}", 1, 3, f);
+  fclose(f);
+  nnc_spec spec;
+  nnc_status st = {0};
+  ck_assert_int_eq(nnc_spec_parse_file(path, &spec, &st), NNC_ERR_SPEC);
+  char want[512];
+  snprintf(want, sizeof want, "%s: invalid JSON near byte %zu (line 1, column %zu): a NUL byte",
+           path, strlen(good), strlen(good) + 1);
+  ck_assert_str_eq(st.message, want);
+}
+END_TEST
+
+/* A path clipped at its 255 bytes ends on a whole character: the message
+ * stays UTF-8 (glibc's decoder is the judge). */
+START_TEST(clipped_paths_stay_utf8) {
+  ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
+  for (int pad = 0; pad < 3; pad++) { /* every alignment of the 2-byte characters */
+    char key[512] = "", json[1024];
+    for (int i = 0; i < pad; i++) strcat(key, "k");
+    for (int i = 0; i < 150; i++) strcat(key, "\xc3\xa9");
+    snprintf(json, sizeof json,
+             "{'class_name': 'Sequential', 'config': {'layers': [" DENSE "]}, "
+             "'compile_config': {'loss': {'%s': 'mse'}}}",
+             key);
+    nnc_spec spec;
+    nnc_status st = {0};
+    ck_assert_int_eq(nnc_spec_parse_string(Q(json), "model.json", &spec, &st), NNC_ERR_SPEC);
+    ck_assert_msg(strstr(st.message, "model.json: $.compile_config.loss[\"") == st.message, "%s",
+                  st.message);
+    ck_assert_msg(mbstowcs(NULL, st.message, 0) != (size_t)-1, "not UTF-8: %s", st.message);
+  }
+  setlocale(LC_CTYPE, "C");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("spec_strict");
   TCase *tc = tcase_create("strict");
@@ -597,6 +641,8 @@ int main(void) {
   tcase_add_test(tc, hyperparameters_beyond_float32_refused);
   tcase_add_test(tc, name_limit_counts_bytes);
   tcase_add_test(tc, nesting_too_deep_said);
+  tcase_add_test(tc, nul_byte_in_spec_file_refused);
+  tcase_add_test(tc, clipped_paths_stay_utf8);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
