@@ -151,7 +151,8 @@ int nnc_model_save_weights(const nnc_model *m, const char *safetensors_path, nnc
 
 /* ---- training ---- */
 #define NNC_MAX_LOGS 32
-#define NNC_LOG_NAME 64
+/* Room for "val_" + a metric name (at most 127 bytes) + NUL: no log name is cut. */
+#define NNC_LOG_NAME 132
 
 /* One set of results: "loss", metric names, "val_" versions; sorted by
  * name as Keras 3 logs are. */

@@ -166,7 +166,7 @@ static int parse_loss_weights(const spec_ctx *ctx, const cJSON *item, const char
     rc = unwrap_dict(ctx, item, path, "a loss weight", output_name, &elem, elem_path);
   if (rc) return rc;
   if (cJSON_IsNull(elem)) return NNC_OK;
-  return spec_number_value(ctx, elem, elem_path, "a number", out);
+  return spec_float32_value(ctx, elem, elem_path, out);
 }
 
 /* ---- metrics ---- */
@@ -285,7 +285,7 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
     return rc;
   switch (out->kind) {
   case NNC_METRIC_BINARY_ACCURACY:
-    return spec_get_number(ctx, cfg, cfg_path, "threshold", 0.5, &out->threshold);
+    return spec_get_float32(ctx, cfg, cfg_path, "threshold", 0.5, &out->threshold);
   case NNC_METRIC_PRECISION:
   case NNC_METRIC_RECALL:
     if ((rc = parse_thresholds(ctx, cfg, cfg_path, &out->threshold)) ||
@@ -295,6 +295,32 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
   default:
     return NNC_OK;
   }
+}
+
+/* A metric's name is its History and logs key, next to "loss" and the "val_"
+ * copies of every key: a name that equals one of those would overwrite it. */
+_Static_assert(NNC_LOG_NAME >= NNC_NAME_MAX + 4, "\"val_\" + any metric name fits a log name");
+
+static int check_metric_name(const spec_ctx *ctx, const cJSON *item, const char *path,
+                             const nnc_spec_compile *out, const char *name) {
+  /* the path of the name itself when it was written out */
+  char name_path[NNC_PATH_MAX];
+  nnc_strlcpy(name_path, path, sizeof name_path);
+  if (cJSON_IsObject(item)) {
+    const cJSON *cfg = spec_child(item, "config");
+    spec_path_key(name_path, path, "config");
+    if (cJSON_IsObject(cfg) && !spec_is_absent(spec_child(cfg, "name")))
+      spec_path_key(name_path, name_path, "name");
+  }
+  if (strcmp(name, "loss") == 0 || strncmp(name, "val_", 4) == 0)
+    return spec_fail(ctx, name_path,
+                     "expected a metric name other than \"loss\" and not starting with \"val_\" "
+                     "(the History keys of the loss and of validation), got \"%s\"",
+                     name);
+  for (int i = 0; i < out->n_metrics; i++)
+    if (strcmp(out->metrics[i].name, name) == 0)
+      return spec_fail(ctx, name_path, "expected unique metric names, got \"%s\" twice", name);
+  return NNC_OK;
 }
 
 static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path,
@@ -313,9 +339,7 @@ static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path,
     rc = spec_fail_expected(ctx, path, item,
                             "a metric name or {\"class_name\": ..., \"config\": {...}}");
   if (rc) return rc;
-  for (int i = 0; i < out->n_metrics; i++)
-    if (strcmp(out->metrics[i].name, m->name) == 0)
-      return spec_fail(ctx, path, "expected unique metric names, got \"%s\" twice", m->name);
+  if ((rc = check_metric_name(ctx, item, path, out, m->name))) return rc;
   out->n_metrics++;
   return NNC_OK;
 }

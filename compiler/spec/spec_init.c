@@ -116,8 +116,7 @@ static int check_float32(const spec_ctx *ctx, const cJSON *cfg, const char *path
     if (fabs(values[i]) <= FLT_MAX) continue;
     char key_path[NNC_PATH_MAX];
     spec_path_key(key_path, path, keys[i]);
-    return spec_fail_expected(ctx, key_path, spec_child(cfg, keys[i]),
-                              "a number within the float32 range (at most 3.4e38 in magnitude)");
+    return spec_fail_expected(ctx, key_path, spec_child(cfg, keys[i]), SPEC_FLOAT32_RANGE);
   }
   return NNC_OK;
 }

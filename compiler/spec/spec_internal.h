@@ -8,7 +8,8 @@
  *   spec_activation.c  activation names
  *   spec_init.c        initializers
  *   spec_optimizer.c   optimizer of a compile config
- *   spec_compile.c     loss, loss_weights, metrics of a compile config */
+ *   spec_compile.c     loss, loss_weights, metrics of a compile config
+ *   spec_text.c        scans of the raw text: escaped NULs, nesting depth */
 #ifndef NNC_SPEC_INTERNAL_H
 #define NNC_SPEC_INTERNAL_H
 
@@ -74,6 +75,11 @@ int spec_get_seed(const spec_ctx *ctx, const cJSON *obj, const char *path, const
 /* A finite number (not a bool, string...) with its value. */
 int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
                       const char *expected, double *out);
+/* A number the kernels use as float32: finite and at most FLT_MAX in magnitude. */
+#define SPEC_FLOAT32_RANGE "a number within the float32 range (at most 3.4e38 in magnitude)"
+int spec_float32_value(const spec_ctx *ctx, const cJSON *item, const char *path, double *out);
+int spec_get_float32(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                     double dflt, double *out);
 /* obj.key must be missing or null: otherwise "<what> is not supported yet". */
 int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
                       const char *what);
@@ -145,5 +151,15 @@ int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *pat
  * per-output dicts must use it as their key. */
 int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
                        const char *output_name, nnc_spec_compile *out);
+
+/* ---- spec_text.c (text: NUL-terminated JSON that cJSON parsed, except depth_at) ---- */
+/* Byte offset of the first \u0000 escape inside a string, or SIZE_MAX. */
+size_t spec_text_find_nul_escape(const char *text, size_t len);
+/* 1-based line and column of byte offset at. */
+void spec_text_position(const char *text, size_t at, size_t *line, size_t *column);
+/* Arrays and objects open before byte offset at (any text). */
+int spec_text_depth_at(const char *text, size_t at);
+/* JSON path of the string (key or value) holding byte offset at; keys as written. */
+int spec_text_path_at(const char *text, size_t at, char *path);
 
 #endif

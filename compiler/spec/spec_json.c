@@ -2,6 +2,7 @@
  * "<source>: <path>: expected X, got Y", and typed getters that never trust
  * the type of anything they are handed. */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,10 +12,71 @@
 #include "compiler/spec/spec_internal.h"
 #include "runtime/base/base.h"
 
-/* Bounded append; silently truncates (a clipped path still locates the error). */
+/* Bounded append; silently truncates (a clipped path still locates the error),
+ * never inside a UTF-8 character. */
 static void append(char *dst, size_t size, size_t *len, const char *text) {
   while (*text && *len + 1 < size) dst[(*len)++] = *text++;
+  if (*text) /* clipped: drop a trailing partial UTF-8 sequence */
+    while (*len > 0 && ((unsigned char)*text & 0xc0) == 0x80) {
+      text = &dst[--(*len)];
+    }
   dst[*len] = '\0';
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no UTF-16 surrogates, nothing above U+10FFFF) with its code point,
+ * or 0 when s does not start one. A NUL ends a sequence: it is no
+ * continuation byte. */
+static int utf8_sequence(const unsigned char *s, unsigned *cp_out) {
+  unsigned c = s[0], cp, min;
+  int n;
+  if (c < 0x80) {
+    *cp_out = c;
+    return 1;
+  }
+  if ((c & 0xe0) == 0xc0)
+    n = 1, cp = c & 0x1f, min = 0x80;
+  else if ((c & 0xf0) == 0xe0)
+    n = 2, cp = c & 0x0f, min = 0x800;
+  else if ((c & 0xf8) == 0xf0)
+    n = 3, cp = c & 0x07, min = 0x10000;
+  else
+    return 0;
+  for (int i = 1; i <= n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3fu);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  *cp_out = cp;
+  return n + 1;
+}
+
+static int is_control(unsigned cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/* Text for a one-line message: well-formed UTF-8 as is, control characters,
+ * bytes that are not UTF-8 and '"' as '?'; at most max_chars characters and
+ * never a character cut in two. Returns 1 when s was clipped. */
+static int show_text(const char *s, size_t max_chars, char *out, size_t room) {
+  const unsigned char *c = (const unsigned char *)s;
+  size_t n = 0, chars = 0;
+  while (*c && chars < max_chars) {
+    unsigned cp;
+    int len = utf8_sequence(c, &cp);
+    int shown = len > 0 && !is_control(cp) && cp != '"';
+    size_t need = shown ? (size_t)len : 1;
+    if (n + need + 1 > room) break;
+    if (shown)
+      memcpy(out + n, c, need);
+    else
+      out[n] = '?';
+    n += need;
+    c += len > 0 ? len : 1;
+    chars++;
+  }
+  if (room) out[n] = '\0';
+  return *c != '\0';
 }
 
 static int is_identifier(const char *key) {
@@ -34,11 +96,10 @@ void spec_path_key(char *dst, const char *parent, const char *key) {
     append(buf, sizeof buf, &len, key);
   } else {
     /* User-chosen keys (output names) may hold anything: keep them readable. */
+    char shown[NNC_PATH_MAX];
+    show_text(key, sizeof shown, shown, sizeof shown);
     append(buf, sizeof buf, &len, "[\"");
-    for (const char *c = key; *c; c++) {
-      char one[2] = {(isprint((unsigned char)*c) && *c != '"') ? *c : '?', '\0'};
-      append(buf, sizeof buf, &len, one);
-    }
+    append(buf, sizeof buf, &len, shown);
     append(buf, sizeof buf, &len, "\"]");
   }
   memcpy(dst, buf, len + 1);
@@ -70,7 +131,7 @@ int spec_fail(const spec_ctx *ctx, const char *path, const char *fmt, ...) {
 
 int spec_fail_expected(const spec_ctx *ctx, const char *path, const cJSON *found,
                        const char *expected_fmt, ...) {
-  char expected[512], got[160];
+  char expected[512], got[256];
   va_list ap;
   va_start(ap, expected_fmt);
   vsnprintf(expected, sizeof expected, expected_fmt, ap);
@@ -81,7 +142,7 @@ int spec_fail_expected(const spec_ctx *ctx, const char *path, const cJSON *found
 
 int spec_fail_unsupported(const spec_ctx *ctx, const char *path, const cJSON *found,
                           const char *what) {
-  char got[160];
+  char got[256];
   spec_describe(found, got, sizeof got);
   return spec_fail(ctx, path, "%s is not supported yet, got %s", what, got);
 }
@@ -100,12 +161,10 @@ static void describe_number(double d, char *buf, size_t size) {
 
 /* Quoted, clipped, with control characters hidden: messages stay one line. */
 static void quote_clipped(const char *s, char *buf, size_t size) {
-  enum { SHOWN = 48 };
-  char text[SHOWN + 1];
-  size_t n = 0;
-  for (; *s && n < SHOWN; s++) text[n++] = (isprint((unsigned char)*s) && *s != '"') ? *s : '?';
-  text[n] = '\0';
-  snprintf(buf, size, "\"%s%s\"", text, *s ? "..." : "");
+  enum { SHOWN = 48 }; /* characters */
+  char text[SHOWN * 4 + 1];
+  int clipped = show_text(s, SHOWN, text, sizeof text);
+  snprintf(buf, size, "\"%s%s\"", text, clipped ? "..." : "");
 }
 
 void spec_describe(const cJSON *item, char *buf, size_t size) {
@@ -130,7 +189,7 @@ void spec_describe(const cJSON *item, char *buf, size_t size) {
       snprintf(buf, size, "a list of %d item%s", n, n == 1 ? "" : "s");
   } else if (cJSON_IsObject(item)) {
     const char *cls = spec_class_name(item);
-    char quoted[80] = "";
+    char quoted[208] = "";
     if (cls) quote_clipped(cls, quoted, sizeof quoted);
     snprintf(buf, size, "an object%s%s", cls ? " with class_name " : "", quoted);
   } else {
@@ -201,6 +260,26 @@ int spec_number_value(const spec_ctx *ctx, const cJSON *item, const char *path,
   return NNC_OK;
 }
 
+int spec_float32_value(const spec_ctx *ctx, const cJSON *item, const char *path, double *out) {
+  /* 1e300 is a finite double but inf as the float32 the kernels compute with */
+  if (!cJSON_IsNumber(item) || !(fabs(item->valuedouble) <= FLT_MAX))
+    return spec_fail_expected(ctx, path, item, SPEC_FLOAT32_RANGE);
+  *out = item->valuedouble;
+  return NNC_OK;
+}
+
+int spec_get_float32(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
+                     double dflt, double *out) {
+  const cJSON *item = spec_child(obj, key);
+  if (spec_is_absent(item)) {
+    *out = dflt;
+    return NNC_OK;
+  }
+  char child_path[NNC_PATH_MAX];
+  spec_path_key(child_path, path, key);
+  return spec_float32_value(ctx, item, child_path, out);
+}
+
 int spec_get_number(const spec_ctx *ctx, const cJSON *obj, const char *path, const char *key,
                     double dflt, double *out) {
   const cJSON *item = spec_child(obj, key);
@@ -243,33 +322,15 @@ int spec_require_null(const spec_ctx *ctx, const cJSON *obj, const char *path, c
   return spec_fail_unsupported(ctx, child_path, item, what);
 }
 
-/* 0: well-formed UTF-8 (RFC 3629: no overlong forms, no UTF-16 surrogates,
- * nothing above U+10FFFF) without control characters (C0, DEL, C1);
+/* 0: well-formed UTF-8 without control characters (C0, DEL, C1);
  * 1: not UTF-8; 2: a control character. */
 static int check_name_text(const unsigned char *s) {
   while (*s) {
-    unsigned c = *s, cp, min;
-    int n;
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return 2;
-      s++;
-      continue;
-    }
-    if ((c & 0xe0) == 0xc0)
-      n = 1, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0)
-      n = 2, cp = c & 0x0f, min = 0x800;
-    else if ((c & 0xf8) == 0xf0)
-      n = 3, cp = c & 0x07, min = 0x10000;
-    else
-      return 1;
-    for (int i = 1; i <= n; i++) { /* a NUL stops here too: it is no continuation byte */
-      if ((s[i] & 0xc0) != 0x80) return 1;
-      cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 1;
-    if (cp <= 0x9f) return 2;
-    s += n + 1;
+    unsigned cp;
+    int n = utf8_sequence(s, &cp);
+    if (n == 0) return 1;
+    if (is_control(cp)) return 2;
+    s += n;
   }
   return 0;
 }
@@ -278,7 +339,8 @@ int spec_copy_name(const spec_ctx *ctx, const cJSON *item, const char *path, cha
   if (!cJSON_IsString(item) || !item->valuestring || !item->valuestring[0])
     return spec_fail_expected(ctx, path, item, "a non-empty name string");
   if (strlen(item->valuestring) >= NNC_NAME_MAX)
-    return spec_fail_expected(ctx, path, item, "a name of at most %d characters", NNC_NAME_MAX - 1);
+    return spec_fail_expected(ctx, path, item, "a name of at most %d bytes in UTF-8",
+                              NNC_NAME_MAX - 1);
   /* Names end up in messages, dumps and safetensors headers (which must be
    * UTF-8): keep them printable and well-formed. cJSON checks \u escapes but
    * passes raw bytes through, so overlong and surrogate forms get here. */

@@ -3,6 +3,7 @@
  * "config": {"learningRate": ..., "beta1": ...}}. Missing values take Keras 3's
  * defaults (keras-semantics.md §4.2). Options nnc cannot honour yet (clipping,
  * weight decay, EMA, schedules) are errors, not silent differences. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -40,7 +41,8 @@ static int lookup(const char *name, nnc_optimizer_kind *out, int *tfjs_momentum)
   return 1;
 }
 
-/* cfg.key (or cfg.alt_key) as a number in [lo, hi]; missing keeps *out. */
+/* cfg.key (or cfg.alt_key) as a number in [lo, hi]; missing keeps *out.
+ * hi = INFINITY means up to FLT_MAX: the update kernels compute in float32. */
 static int get_ranged(const spec_ctx *ctx, const cJSON *cfg, const char *path, const char *key,
                       const char *alt_key, double lo, double hi, double *out) {
   const cJSON *item = spec_child(cfg, key);
@@ -51,10 +53,13 @@ static int get_ranged(const spec_ctx *ctx, const cJSON *cfg, const char *path, c
   if (spec_is_absent(item)) return NNC_OK;
   char item_path[NNC_PATH_MAX];
   spec_path_key(item_path, path, key);
-  /* 1e400 parses as inf: refused like any other value out of range */
-  if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
-      !(item->valuedouble >= lo && item->valuedouble <= hi)) {
-    if (isinf(hi)) return spec_fail_expected(ctx, item_path, item, "a finite number >= %g", lo);
+  /* 1e400 parses as inf, 1e300 becomes inf as float32: refused like any value out of range */
+  double top = isinf(hi) ? FLT_MAX : hi;
+  if (!cJSON_IsNumber(item) || !(item->valuedouble >= lo && item->valuedouble <= top)) {
+    if (isinf(hi))
+      return spec_fail_expected(ctx, item_path, item,
+                                "a finite number >= %g within the float32 range (at most 3.4e38)",
+                                lo);
     return spec_fail_expected(ctx, item_path, item, "a number in [%g, %g]", lo, hi);
   }
   *out = item->valuedouble;

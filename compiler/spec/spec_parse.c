@@ -5,6 +5,7 @@
  *   order (Sequential: list order; Functional: spec_functional.c) -> default
  *   names -> compile config.
  * Every failure leaves the caller's nnc_spec empty. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +15,47 @@
 
 /* ---- JSON text ---- */
 
-static cJSON *parse_json(const char *json, const char *source, nnc_status *st) {
+/* cJSON turns an escaped NUL into the end of the C string: "den\u0000se"
+ * would read as "den", "Dense\u0000Conv2D" as "Dense". Refused anywhere. */
+static int check_nul_escapes(const char *json, const char *source, nnc_status *st) {
+  size_t at = spec_text_find_nul_escape(json, strlen(json));
+  if (at == SIZE_MAX) return NNC_OK;
+  char path[NNC_PATH_MAX];
+  if (spec_text_path_at(json, at, path)) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  size_t line, column;
+  spec_text_position(json, at, &line, &column);
+  return nnc_fail(st, NNC_ERR_SPEC,
+                  "%s: %s: expected a string without \\u0000 (a NUL character would end it "
+                  "there), got one at byte %zu (line %zu, column %zu)",
+                  source, path, at, line, column);
+}
+
+/* *out: the tree, or NULL with the code returned. */
+static int parse_json(const char *json, const char *source, nnc_status *st, cJSON **out) {
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
-  if (root) return root;
-  size_t offset = end && end >= json ? (size_t)(end - json) : 0;
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && json[i]; i++) {
-    if (json[i] == '\n')
-      line++, column = 1;
+  *out = NULL;
+  if (root) {
+    int rc = check_nul_escapes(json, source, st);
+    if (rc)
+      cJSON_Delete(root);
     else
-      column++;
+      *out = root;
+    return rc;
   }
-  nnc_fail(st, NNC_ERR_SPEC, "%s: invalid JSON near byte %zu (line %zu, column %zu)", source,
-           offset, line, column);
-  return NULL;
+  size_t offset = end && end >= json ? (size_t)(end - json) : 0, line, column;
+  spec_text_position(json, offset, &line, &column);
+  /* cJSON stops at the opening bracket one level beyond its limit */
+  if ((json[offset] == '[' || json[offset] == '{') &&
+      spec_text_depth_at(json, offset) >= CJSON_NESTING_LIMIT)
+    return nnc_fail(
+        st, NNC_ERR_SPEC,
+        "%s: invalid JSON near byte %zu (line %zu, column %zu): nested too deep, expected "
+        "at most %d levels of arrays and objects (the parser's limit, cJSON's "
+        "CJSON_NESTING_LIMIT)",
+        source, offset, line, column, CJSON_NESTING_LIMIT);
+  return nnc_fail(st, NNC_ERR_SPEC, "%s: invalid JSON near byte %zu (line %zu, column %zu)", source,
+                  offset, line, column);
 }
 
 /* ---- where the model and its compile config live ---- */
@@ -261,11 +288,12 @@ int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *o
   nnc_spec spec = {0};
   nnc_strlcpy(spec.source, source_name ? source_name : "<string>", sizeof spec.source);
   spec_ctx ctx = {.source = spec.source, .st = st, .format = NNC_FORMAT_KERAS3};
-  cJSON *root = parse_json(json, spec.source, st);
-  if (!root) return NNC_ERR_SPEC;
+  cJSON *root;
+  int rc = parse_json(json, spec.source, st, &root);
+  if (rc) return rc;
 
   located loc;
-  int rc = spec_check_unique_keys(&ctx, root, "$");
+  rc = spec_check_unique_keys(&ctx, root, "$");
   if (!rc) rc = locate(&ctx, root, &loc);
   spec.format = ctx.format;
   if (!rc) rc = parse_model(&ctx, loc.model, loc.model_path, &spec);
@@ -286,8 +314,19 @@ int nnc_spec_parse_file(const char *path, nnc_spec *out, nnc_status *st) {
   if (!out) return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_file: out is NULL");
   memset(out, 0, sizeof *out);
   if (!path) return nnc_fail(st, NNC_ERR_ARG, "nnc_spec_parse_file: path is NULL");
-  char *text = nnc_read_file(path, NULL, st);
+  size_t len = 0;
+  char *text = nnc_read_file(path, &len, st);
   if (!text) return st ? (int)st->code : NNC_ERR_IO;
+  /* a raw NUL byte would end the text early: what follows would go unread */
+  const char *nul = memchr(text, '\0', len);
+  if (nul) {
+    size_t at = (size_t)(nul - text), line, column;
+    spec_text_position(text, at, &line, &column);
+    free(text);
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "%s: invalid JSON near byte %zu (line %zu, column %zu): a NUL byte", path, at,
+                    line, column);
+  }
   int rc = nnc_spec_parse_string(text, path, out, st);
   free(text);
   return rc;
@@ -300,12 +339,13 @@ int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc
                     out ? "json" : "out");
   const char *source = source_name ? source_name : "<string>";
   spec_ctx ctx = {.source = source, .st = st, .format = out->format};
-  cJSON *root = parse_json(json, source, st);
-  if (!root) return NNC_ERR_SPEC;
+  cJSON *root;
+  int rc = parse_json(json, source, st, &root);
+  if (rc) return rc;
   const char *output_name =
       out->layers && out->n_layers > 0 ? out->layers[out->n_layers - 1].name : NULL;
   nnc_spec_compile compile;
-  int rc = spec_check_unique_keys(&ctx, root, "$");
+  rc = spec_check_unique_keys(&ctx, root, "$");
   if (!rc) rc = spec_parse_compile(&ctx, root, "$", output_name, &compile);
   cJSON_Delete(root);
   if (rc) return rc;

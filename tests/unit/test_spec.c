@@ -1108,8 +1108,8 @@ START_TEST(long_names_rejected) {
            "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
            "\"Dense\", \"config\": {\"units\": 1, \"name\": \"%s\"}}]}}",
            name);
-  expect_error(json, "$.config.layers[0].config.name: expected a name of at most 127 characters",
-               NULL);
+  expect_error(
+      json, "$.config.layers[0].config.name: expected a name of at most 127 bytes in UTF-8", NULL);
   /* 127 characters fit exactly. */
   name[NNC_NAME_MAX - 1] = '\0';
   snprintf(json, sizeof json,
