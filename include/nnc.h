@@ -211,7 +211,7 @@ int nnc_model_test_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y
                             nnc_status *st);
 
 /* Optimizer state and hyperparameters at run time: iterations is -1 and the
- * learning rate NaN for NULL. A learning rate must be finite and >= 0; a
+ * learning rate NaN for NULL. A learning rate must be in [0, FLT_MAX]; a
  * new one takes effect at the next step without recompiling. */
 int64_t nnc_model_iterations(const nnc_model *m);
 double nnc_model_learning_rate(const nnc_model *m);

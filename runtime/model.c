@@ -1,4 +1,5 @@
 /* Model lifecycle: parse, build (compile for data shapes), weights by name. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,10 +379,11 @@ double nnc_model_learning_rate(const nnc_model *m) {
 int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st) {
   API_STATUS(st);
   if (api_nonnull(m, "nnc_model_set_learning_rate", "m", st)) return NNC_ERR_ARG;
-  if (!isfinite(lr) || lr < 0)
+  if (!isfinite(lr) || lr < 0 || lr > FLT_MAX) /* the kernels take it as a float32 */
     return nnc_fail(st, NNC_ERR_ARG,
-                    "nnc_model_set_learning_rate: expected a finite learning rate >= 0, got %g",
-                    lr);
+                    "nnc_model_set_learning_rate: expected a learning rate in [0, %g] (float32), "
+                    "got %g",
+                    (double)FLT_MAX, lr);
   m->learning_rate = lr;
   return NNC_OK;
 }

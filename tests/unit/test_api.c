@@ -202,8 +202,9 @@ START_TEST(fit_options_are_checked) {
   o.verbose = 0;
   ck_assert_int_eq(nnc_model_fit(m, &x, &y, &o, NULL, &st), NNC_OK);
   ck_assert_int_eq(nnc_model_iterations(m), 1);
-  expect_arg(nnc_model_set_learning_rate(m, NAN, &st), &st, "set_learning_rate", "finite");
-  expect_arg(nnc_model_set_learning_rate(m, -1, &st), &st, "set_learning_rate", "finite");
+  expect_arg(nnc_model_set_learning_rate(m, NAN, &st), &st, "set_learning_rate", "float32");
+  expect_arg(nnc_model_set_learning_rate(m, -1, &st), &st, "set_learning_rate", "float32");
+  expect_arg(nnc_model_set_learning_rate(m, 1e300, &st), &st, "set_learning_rate", "float32");
   ck_assert_int_eq(nnc_model_set_learning_rate(m, 0.5, &st), NNC_OK);
   ck_assert(nnc_model_learning_rate(m) == 0.5);
   nnc_model_free(m);
