@@ -7,6 +7,7 @@
  * start and the data is little-endian, C order. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,6 +260,7 @@ static int check_header_text(const char *path, const char *json, size_t len, nnc
       if (depth == 1 || depth == 2) key[depth] = last;
     } else if (c == '{' || c == '[') {
       depth++;
+      if (depth <= 2) key[depth] = (text_span){"", 0}; /* a new object has no key yet */
     } else if (c == '}' || c == ']') {
       depth--;
     } else if (c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
@@ -267,13 +269,19 @@ static int check_header_text(const char *path, const char *json, size_t len, nnc
       while (i + 1 < len && json[i + 1] && strchr("+-.eE0123456789", json[i + 1])) i++;
       for (size_t k = start; k <= i; k++) plain &= json[k] >= '0' && json[k] <= '9';
       if (plain && json[start] == '0' && i > start) plain = 0; /* a leading zero */
-      if (!plain)
+      if (!plain) {
+        /* Where: "tensor 'w': 'shape'", or less when the number sits higher up. */
+        char where[192] = "the header";
+        if (depth >= 2 && key[2].n)
+          snprintf(where, sizeof where, "tensor '%.*s': '%.*s'", key[1].n, key[1].p, key[2].n,
+                   key[2].p);
+        else if (depth >= 1 && key[1].n)
+          snprintf(where, sizeof where, "tensor '%.*s'", key[1].n, key[1].p);
         return nnc_fail(st, NNC_ERR_DATA,
-                        "%s: tensor '%.*s': '%.*s' holds the number %.*s; safetensors takes "
-                        "plain non-negative integers (no sign, fraction, exponent or leading "
-                        "zero)",
-                        path, key[1].n, key[1].p, key[2].n, key[2].p, (int)(i - start + 1),
-                        json + start);
+                        "%s: %s holds the number %.*s; safetensors takes plain non-negative "
+                        "integers (no sign, fraction, exponent or leading zero)",
+                        path, where, (int)(i - start + 1), json + start);
+      }
     }
   }
   return NNC_OK;

@@ -1065,6 +1065,7 @@ START_TEST(test_safetensors_refuses_what_cjson_hides) {
        "{\"w\\\\\\u0000\":{\"dtype\":\"U8\",\"shape\":[4],"
        "\"data_offsets\":[0,4]}}",
        "escaped NUL"},
+      {"entry_number", "{\"w\":1.5}", "tensor 'w' holds the number 1.5"},
       {"raw_tab", "{\"w\tx\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
        "control character 0x09"},
   };
