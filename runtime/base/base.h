@@ -59,4 +59,10 @@ int nnc_write_file_atomic(const char *path, const void *data, size_t len, nnc_st
  * cannot be caught: its PATH.tmp.* stays, and later writes step over it. */
 void nnc_remove_temp_files_on_signal(void);
 
+/* 1 when the JSON text (len bytes) holds an escaped NUL, "\u0000", in any
+ * string: JSON libraries built on C strings (cJSON) cut the string there, so
+ * the name they report differs from what the author wrote. An escaped
+ * backslash followed by "u0000" ("\\u0000") is not one. 0 otherwise. */
+int json_text_has_nul_escape(const char *text, size_t len);
+
 #endif

@@ -7,6 +7,7 @@
  * start and the data is little-endian, C order. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,68 @@ static int is_utf8(const unsigned char *p, size_t n) {
   return 1;
 }
 
+/* What cJSON hides once it has parsed the header, checked on its text (valid
+ * JSON by then). The reference parser reads shape and data_offsets as Rust
+ * usize, so it refuses 1.0, 1e0, -0, 01 and 4.0000000000000001, all of which
+ * cJSON turns into an exact integer double. cJSON also cuts a string at a
+ * NUL (escaped or raw), so "w\u0000evil" would load as "w" while the
+ * reference sees another name; serde refuses raw control characters too. */
+typedef struct text_span {
+  const char *p;
+  int n;
+} text_span;
+
+static int check_header_text(const char *path, const char *json, size_t len, nnc_status *st) {
+  if (json_text_has_nul_escape(json, len))
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: a string in the safetensors header holds an escaped NUL (\\u0000)", path);
+  /* The last key seen in the top-level object (a tensor) and in an entry (a field). */
+  text_span key[3] = {{"", 0}, {"", 0}, {"", 0}}, last = {"", 0};
+  int depth = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = json[i];
+    if (c == '"') {
+      size_t start = ++i;
+      for (; i < len && json[i] != '"'; i++) {
+        if ((unsigned char)json[i] < 0x20)
+          return nnc_fail(st, NNC_ERR_DATA,
+                          "%s: a string in the safetensors header holds the control character "
+                          "0x%02x (JSON requires it escaped)",
+                          path, (unsigned)(unsigned char)json[i]);
+        if (json[i] == '\\') i++;
+      }
+      last = (text_span){json + start, (int)(i - start)};
+    } else if (c == ':') {
+      if (depth == 1 || depth == 2) key[depth] = last;
+    } else if (c == '{' || c == '[') {
+      depth++;
+      if (depth <= 2) key[depth] = (text_span){"", 0}; /* a new object has no key yet */
+    } else if (c == '}' || c == ']') {
+      depth--;
+    } else if (c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
+      size_t start = i;
+      int plain = 1;
+      while (i + 1 < len && json[i + 1] && strchr("+-.eE0123456789", json[i + 1])) i++;
+      for (size_t k = start; k <= i; k++) plain &= json[k] >= '0' && json[k] <= '9';
+      if (plain && json[start] == '0' && i > start) plain = 0; /* a leading zero */
+      if (!plain) {
+        /* Where: "tensor 'w': 'shape'", or less when the number sits higher up. */
+        char where[192] = "the header";
+        if (depth >= 2 && key[2].n)
+          snprintf(where, sizeof where, "tensor '%.*s': '%.*s'", key[1].n, key[1].p, key[2].n,
+                   key[2].p);
+        else if (depth >= 1 && key[1].n)
+          snprintf(where, sizeof where, "tensor '%.*s'", key[1].n, key[1].p);
+        return nnc_fail(st, NNC_ERR_DATA,
+                        "%s: %s holds the number %.*s; safetensors takes plain non-negative "
+                        "integers (no sign, fraction, exponent or leading zero)",
+                        path, where, (int)(i - start + 1), json + start);
+      }
+    }
+  }
+  return NNC_OK;
+}
+
 /* The JSON header: an object, nothing but whitespace after it. */
 static cJSON *read_header(io_input *in, nnc_status *st) {
   const char *path = in->path;
@@ -266,6 +329,9 @@ static cJSON *read_header(io_input *in, nnc_status *st) {
       cJSON_Delete(header);
       header = NULL;
       nnc_fail(st, NNC_ERR_DATA, "%s: the safetensors header is not a JSON object", path);
+    } else if (check_header_text(path, json, (size_t)header_len, st)) {
+      cJSON_Delete(header);
+      header = NULL;
     }
   }
   free(json);

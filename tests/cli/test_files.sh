@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What nnc does with the files it is given: outputs that are devices or
-# FIFOs are written through and symlinks followed (never replaced); regular
-# files are fsynced with their folder; a write past `ulimit -f` fails
-# cleanly; SIGTERM during a write removes its temporary file; endless inputs
-# (/dev/zero) are refused at once; arrays may come through a pipe.
+# FIFOs are written through and symlinks followed (never replaced); paths
+# that name an open descriptor (/dev/stdout, >(cmd)) are written through it;
+# 250-byte names work; regular files are fsynced with their folder; a write
+# past `ulimit -f` fails cleanly; SIGTERM during a write removes its
+# temporary file; endless inputs (/dev/zero) are refused at once; arrays may
+# come through a pipe.
 # usage: test_files.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 src=$2 oracle=$3
@@ -105,6 +107,42 @@ if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; 
 else
   echo "NOTICE: strace is not usable here; skipping the SIGTERM-during-a-write case"
 fi
+
+# --- outputs that name an open descriptor ---
+
+# `--history /dev/stdout >> app.log`: the history is appended through the
+# shell's descriptor after the progress lines; earlier content stays (the link
+# chain used to be resolved to app.log and a new file renamed over it).
+echo earlier >"$tmp/app.log"
+"$nnc" fit "$spec" --x "$x" --y "$y" --epochs 2 --batch-size 100 --no-shuffle --verbose 2 \
+  --history /dev/stdout >>"$tmp/app.log" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/app.log")" = earlier ] && grep -q "^Epoch 2/2" "$tmp/app.log" &&
+  [ "$(tail -n 1 "$tmp/app.log")" = "$(cat "$tmp/ref.json")" ] && [ "$(wc -l <"$tmp/app.log")" -eq 6 ]; then ok
+else bad "--history /dev/stdout >> app.log: exit $rc: $(cat "$tmp/err"); app.log: $(cat "$tmp/app.log")"; fi
+
+# Process substitution: /dev/fd/63 points to "pipe:[N]", not a path.
+fit --history >(cat >"$tmp/subst.json") 2>"$tmp/err"
+rc=$?
+wait $! 2>/dev/null
+if [ $rc -eq 0 ] && cmp -s "$tmp/subst.json" "$tmp/ref.json"; then ok
+else bad "--history >(cat): exit $rc: $(cat "$tmp/err")"; fi
+
+# A pipe on stdout.
+fit --history /dev/stdout 2>"$tmp/err" | cat >"$tmp/piped_out.json"
+rc=${PIPESTATUS[0]}
+if [ $rc -eq 0 ] && cmp -s "$tmp/piped_out.json" "$tmp/ref.json"; then ok
+else bad "--history /dev/stdout | cat: exit $rc: $(cat "$tmp/err")"; fi
+
+# --- long names ---
+
+# A valid 250-byte name: its temporary name used to pass NAME_MAX, so the
+# write failed with "File name too long" after training.
+long=$tmp/$(printf 'h%.0s' {1..250})
+fit --history "$long" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && cmp -s "$long" "$tmp/ref.json" && [ "$(temps)" -eq 0 ]; then ok
+else bad "250-byte --history name: exit $rc: $(cat "$tmp/err")"; fi
 
 # --- inputs ---
 

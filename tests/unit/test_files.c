@@ -243,6 +243,86 @@ END_TEST
 
 /* SIGKILL leaves PATH.tmp.<pid>.<n>; a later process with the same pid must
  * neither fail nor clobber it (the user may want to look at it). */
+/* A path that names one of our descriptors (/dev/fd/N, /proc/self/fd/N, or a
+ * link to them) is written to that descriptor: a file opened for appending
+ * keeps what it held and gets the bytes at its end, in the same inode (the
+ * symlink chain used to be resolved to the file and a new file renamed over
+ * it); a pipe gets the bytes (its link points to "pipe:[N]", no path). */
+START_TEST(test_write_to_an_open_descriptor_writes_through_it) {
+  const char *dir = fresh_dir("descriptors");
+  const char *log = testutil_path(dir, "app.log");
+  write_bytes(log, "earlier\n", 8);
+  int fd = open(log, O_WRONLY | O_APPEND);
+  ck_assert_int_ge(fd, 0);
+  struct stat before, after;
+  ck_assert_int_eq(stat(log, &before), 0);
+  char dev_fd[64], proc_fd[64];
+  snprintf(dev_fd, sizeof dev_fd, "/dev/fd/%d", fd);
+  snprintf(proc_fd, sizeof proc_fd, "/proc/self/fd/%d", fd);
+  const char *user_link = testutil_path(dir, "to_fd");
+  ck_assert_int_eq(symlink(dev_fd, user_link), 0);
+  nnc_status st = {0};
+  ck_assert_msg(write_text(dev_fd, "one\n", &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(write_text(proc_fd, "two\n", &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(write_text(user_link, "three\n", &st) == NNC_OK, "%s", st.message);
+  close(fd);
+  ck_assert_str_eq(slurp(log), "earlier\none\ntwo\nthree\n");
+  ck_assert_int_eq(stat(log, &after), 0);
+  ck_assert(after.st_ino == before.st_ino);
+  ck_assert_int_eq(count_temp_files(dir), 0);
+  struct stat link_sb;
+  ck_assert_int_eq(lstat(user_link, &link_sb), 0);
+  ck_assert(S_ISLNK(link_sb.st_mode));
+
+  /* A pipe, as `--history >(cat)` hands it over. */
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  snprintf(dev_fd, sizeof dev_fd, "/dev/fd/%d", p[1]);
+  ck_assert_msg(write_text(dev_fd, "{\"loss\": [1]}", &st) == NNC_OK, "%s", st.message);
+  close(p[1]);
+  char got[64] = {0};
+  ck_assert_int_eq(read(p[0], got, sizeof got - 1), 13);
+  close(p[0]);
+  ck_assert_str_eq(got, "{\"loss\": [1]}");
+
+  /* A descriptor that is not open: a write error, and no file is made. */
+  int closed = dup(0);
+  ck_assert_int_ge(closed, 0);
+  close(closed);
+  snprintf(proc_fd, sizeof proc_fd, "/proc/self/fd/%d", closed);
+  assert_failure(write_text(proc_fd, "x", &st), &st, NNC_ERR_WRITE, proc_fd,
+                 "cannot write: Bad file descriptor");
+}
+END_TEST
+
+/* A valid 250-byte (and 255-byte) file name: its temporary name would pass
+ * NAME_MAX (255) with ".tmp.<pid>.<n>" appended, so it is cut short. */
+START_TEST(test_write_with_a_long_file_name) {
+  const char *dir = fresh_dir("long_names");
+  for (size_t len = 250; len <= 255; len += 5) {
+    char name[256];
+    memset(name, 'h', len);
+    name[len] = '\0';
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    nnc_status st = {0};
+    ck_assert_msg(write_text(path, "first", &st) == NNC_OK, "%zu bytes: %s", len, st.message);
+    ck_assert_msg(write_text(path, "second", &st) == NNC_OK, "%zu bytes: %s", len, st.message);
+    ck_assert_str_eq(slurp(path), "second");
+    ck_assert_int_eq(count_temp_files(dir), 0);
+  }
+  /* A name past NAME_MAX is still refused, without a temporary file left. */
+  char name[300];
+  memset(name, 'h', 256);
+  name[256] = '\0';
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  nnc_status st = {0};
+  assert_failure(write_text(path, "x", &st), &st, NNC_ERR_WRITE, name, "File name too long");
+  ck_assert_int_eq(count_temp_files(dir), 0);
+}
+END_TEST
+
 START_TEST(test_write_steps_over_stale_temporary_files) {
   const char *dir = fresh_dir("stale");
   const char *path = testutil_path(dir, "w.safetensors");
@@ -491,6 +571,8 @@ static Suite *files_suite(void) {
   tcase_add_test(tc, test_write_through_symlinks_keeps_the_links);
   tcase_add_test(tc, test_write_into_a_fifo_writes_through);
   tcase_add_test(tc, test_write_into_a_device_writes_through);
+  tcase_add_test(tc, test_write_to_an_open_descriptor_writes_through_it);
+  tcase_add_test(tc, test_write_with_a_long_file_name);
   tcase_add_test(tc, test_write_steps_over_stale_temporary_files);
   tcase_add_test(tc, test_signal_during_a_write_removes_the_temporary_file);
   tcase_add_test(tc, test_endless_inputs_are_refused);

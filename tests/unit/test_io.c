@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "runtime/base/base.h"
 #include "runtime/io/io.h"
 #include "testutil.h"
 
@@ -1022,6 +1023,124 @@ START_TEST(test_safetensors_rejects_what_the_reference_rejects) {
 }
 END_TEST
 
+/* What cJSON would let through although the reference parser (serde reading
+ * usize and String) refuses it: numbers that are not plain non-negative
+ * integers, and names holding a NUL, which cJSON cuts at the NUL. Each file is
+ * built byte by byte. */
+START_TEST(test_safetensors_refuses_what_cjson_hides) {
+  const char *dir = testutil_tmpdir();
+  const unsigned char data[4] = {1, 2, 3, 4};
+  struct {
+    const char *name;
+    const char *json;
+    const char *what;
+  } cases[] = {
+      {"shape_1.0", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4.0],\"data_offsets\":[0,4]}}",
+       "tensor 'w': 'shape' holds the number 4.0"},
+      {"shape_exp", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4e0],\"data_offsets\":[0,4]}}",
+       "'shape' holds the number 4e0"},
+      {"shape_EXP", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4E+0],\"data_offsets\":[0,4]}}",
+       "'shape' holds the number 4E+0"},
+      {"shape_near",
+       "{\"w\":{\"dtype\":\"U8\",\"shape\":[4.0000000000000001],"
+       "\"data_offsets\":[0,4]}}",
+       "'shape' holds the number 4.0000000000000001"},
+      {"offset_exp", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,0.4e1]}}",
+       "tensor 'w': 'data_offsets' holds the number 0.4e1"},
+      {"offset_minus0", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[-0,4]}}",
+       "'data_offsets' holds the number -0"},
+      {"offset_leading0", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,04]}}",
+       "'data_offsets' holds the number 04"},
+      {"offset_00", "{\"w\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[00,4]}}",
+       "holds the number 00"},
+      {"nul_name", "{\"w\\u0000evil\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+       "escaped NUL"},
+      {"nul_dtype", "{\"w\":{\"dtype\":\"U8\\u0000x\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+       "escaped NUL"},
+      {"nul_meta",
+       "{\"__metadata__\":{\"k\":\"\\u0000\"},"
+       "\"w\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+       "escaped NUL"},
+      {"nul_after_backslash",
+       "{\"w\\\\\\u0000\":{\"dtype\":\"U8\",\"shape\":[4],"
+       "\"data_offsets\":[0,4]}}",
+       "escaped NUL"},
+      {"entry_number", "{\"w\":1.5}", "tensor 'w' holds the number 1.5"},
+      {"raw_tab", "{\"w\tx\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+       "control character 0x09"},
+  };
+  unsigned char buf[512];
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const char *path = testutil_path(dir, cases[c].name);
+    write_bytes(path, buf, make_safetensors(buf, cases[c].json, data, sizeof data));
+    nnc_tensor_set set;
+    nnc_status st = {0};
+    assert_failure(nnc_safetensors_read(path, &set, &st), &st, NNC_ERR_DATA, path, cases[c].what);
+    ck_assert_int_eq(set.n, 0);
+  }
+
+  /* A raw NUL byte inside a name: "w" NUL "x" would load as "w". */
+  const char raw[] = "{\"w\0x\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}";
+  size_t raw_len = sizeof raw - 1;
+  for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)raw_len >> (8 * i));
+  memcpy(buf + 8, raw, raw_len);
+  memcpy(buf + 8 + raw_len, data, sizeof data);
+  const char *raw_path = testutil_path(dir, "raw_nul");
+  write_bytes(raw_path, buf, 8 + raw_len + sizeof data);
+  nnc_tensor_set set;
+  nnc_status st = {0};
+  assert_failure(nnc_safetensors_read(raw_path, &set, &st), &st, NNC_ERR_DATA, raw_path,
+                 "control character 0x00");
+
+  /* Accepted: 0 and multi-digit integers, an escaped backslash followed by the
+   * text "u0000" (the name is w\u0000, 7 bytes) and numbers-looking strings. */
+  const char *ok_json =
+      "{\"__metadata__\":{\"v\":\"1.0e-01\"},\"w\\\\u0000\":{\"dtype\":\"U8\",\"shape\":[0],"
+      "\"data_offsets\":[0,0]},\"x10\":{\"dtype\":\"U8\",\"shape\":[1,4],"
+      "\"data_offsets\":[0,4]}}";
+  const char *ok_path = testutil_path(dir, "ok_numbers");
+  write_bytes(ok_path, buf, make_safetensors(buf, ok_json, data, sizeof data));
+  ck_assert_msg(nnc_safetensors_read(ok_path, &set, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(set.n, 2);
+  ck_assert_ptr_nonnull(nnc_tensor_set_find(&set, "w\\u0000"));
+  ck_assert_mem_eq(nnc_tensor_set_find(&set, "x10")->data, data, 4);
+  nnc_tensor_set_free(&set);
+}
+END_TEST
+
+/* The shared scan (runtime/base/json_scan.c) on its own: an escape is a
+ * backslash and the next character, so only an odd run of backslashes before
+ * "u0000" makes a NUL. */
+START_TEST(test_json_text_has_nul_escape) {
+  struct {
+    const char *text;
+    int nul;
+  } cases[] = {
+      {"\"a\\u0000b\"", 1},
+      {"\"\\u0000\"", 1},
+      {"\"\\\\u0000\"", 0},
+      {"\"\\\\\\u0000\"", 1},
+      {"\"\\\\\\\\u0000\"", 0},
+      {"\"\\u00001\"", 1},
+      {"\"\\u0001\"", 0},
+      {"\"\\u000\"", 0},
+      {"\"\\U0000\"", 0},
+      {"\"\\\"u0000\"", 0},
+      {"\"u0000\"", 0},
+      {"", 0},
+      {"\\", 0},
+      {"\"\\u00\"", 0},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    ck_assert_msg(json_text_has_nul_escape(cases[c].text, strlen(cases[c].text)) == cases[c].nul,
+                  "case %zu: %s", c, cases[c].text);
+  /* Only len bytes are looked at. */
+  ck_assert_int_eq(json_text_has_nul_escape("\\u0000", 5), 0);
+  ck_assert_int_eq(json_text_has_nul_escape("\\u0000", 6), 1);
+  ck_assert_int_eq(json_text_has_nul_escape(NULL, 0), 0);
+}
+END_TEST
+
 START_TEST(test_safetensors_write_rejects_bad_sets) {
   const int64_t shape[1] = {2};
   nnc_array a = pattern_array(NNC_F32, 1, shape, 0);
@@ -1107,6 +1226,8 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, test_safetensors_reads_hand_built_file);
   tcase_add_test(tc, test_safetensors_rejects_malformed_files);
   tcase_add_test(tc, test_safetensors_rejects_what_the_reference_rejects);
+  tcase_add_test(tc, test_safetensors_refuses_what_cjson_hides);
+  tcase_add_test(tc, test_json_text_has_nul_escape);
   tcase_add_test(tc, test_safetensors_write_rejects_bad_sets);
   tcase_add_test(tc, test_tensor_set_add_find_free);
   suite_add_tcase(s, tc);
