@@ -93,6 +93,10 @@ static int parse_shape(header_cursor *c, npy_header *h) {
     skip_space(c);
     if (c->p >= c->end || !isdigit((unsigned char)*c->p))
       return malformed(c, "'shape' holds something other than non-negative integers");
+    /* Python's literal syntax (numpy reads the header with literal_eval) has
+     * no leading zeros: "0001" is a syntax error there, so it is here */
+    if (*c->p == '0' && c->p + 1 < c->end && isdigit((unsigned char)c->p[1]))
+      return malformed(c, "a dimension in 'shape' has a leading zero");
     int64_t dim = 0;
     while (c->p < c->end && isdigit((unsigned char)*c->p)) {
       int digit = *c->p++ - '0';

@@ -392,6 +392,9 @@ START_TEST(test_npy_rejects_malformed_files) {
       {"extra_key.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'extra': 1, }",
        16, "'extra'"},
       {"not_dict.npy", 1, "['descr', '<f4']", 16, "dict"},
+      /* numpy's literal_eval refuses leading zeros */
+      {"leading_zero.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0004,), }", 16,
+       "leading zero"},
       {"version4.npy", 4, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 16,
        "version 4.0"},
   };
