@@ -6,6 +6,9 @@
 
 #include "compiler/codegen/codegen.h"
 
+/* Buffers one kernel may take; a group that needs more is refused. */
+#define CG_MAX_ARGS 64
+
 typedef struct cg {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
@@ -23,7 +26,7 @@ typedef struct cg {
   LLVMValueRef tid, nthreads; /* i64: this thread's share of the group */
   LLVMValueRef scalars;       /* float* */
   int n_args;
-  int *arg_node;         /* node id of each buffer argument */
+  int *arg_node;         /* node id of each buffer argument (CG_MAX_ARGS + 1 entries) */
   LLVMValueRef *arg_ptr; /* its float* argument */
   LLVMValueRef *value;   /* per node: value in the current loop iteration */
 } cg;

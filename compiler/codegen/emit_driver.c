@@ -150,7 +150,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   c->g = g;
   c->prog = prog;
   c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
-  c->arg_node = nnc_calloc(64 + 1, sizeof *c->arg_node, c->st);
+  c->arg_node = nnc_calloc(CG_MAX_ARGS + 1, sizeof *c->arg_node, c->st);
   c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);
   if (!c->value || !c->arg_node || !c->arg_ptr) goto fail;
 

@@ -45,6 +45,11 @@ LLVMValueRef cg_buffer(cg *c, int id) {
 
 static void add_arg(cg *c, int id) {
   if (id < 0 || c->g->nodes[id].region < 0) return;
+  /* past the table only count: the caller refuses a group of more than CG_MAX_ARGS */
+  if (c->n_args > CG_MAX_ARGS) {
+    c->n_args++;
+    return;
+  }
   for (int k = 0; k < c->n_args; k++)
     if (c->arg_node[k] == id) return;
   c->arg_node[c->n_args++] = id;
@@ -155,8 +160,8 @@ static void thread_share(cg *c, LLVMValueRef units, LLVMValueRef *u0, LLVMValueR
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
-  LLVMTypeRef params[64 + 5];
-  if (c->n_args > 64) {
+  LLVMTypeRef params[CG_MAX_ARGS + 5];
+  if (c->n_args > CG_MAX_ARGS) {
     nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: group %s touches too many buffers", name);
     return NULL;
   }
