@@ -1,6 +1,11 @@
+/* realpath is an X/Open function */
+#define _XOPEN_SOURCE 700
 #include "compiler/cli/args.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <limits.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,60 +21,136 @@ static const char *const input_options[] = {
 static const char *const output_options[] = {"weights-out", "history", "out", "trace"};
 #define COUNT(a) (int)(sizeof a / sizeof a[0])
 
+/* Where a write to `path` lands, as a string: dangling symlinks followed to
+ * their target, the folder made absolute. Returns 0, or an errno value for a
+ * path that cannot be written (ENOENT: no such folder; ENOTDIR; ELOOP; EBADF:
+ * a /dev/fd/N whose descriptor is closed). */
+static int write_target(const char *path, char *out, size_t n) {
+  char cur[PATH_MAX];
+  if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur) return ENAMETOOLONG;
+  for (int hops = 0;; hops++) {
+    int fd;
+    if (sscanf(cur, "/dev/fd/%d", &fd) == 1 || sscanf(cur, "/proc/self/fd/%d", &fd) == 1) {
+      if (fcntl(fd, F_GETFD) == -1) return EBADF;
+      snprintf(out, n, "%s", cur); /* an open descriptor: written through */
+      return 0;
+    }
+    struct stat sb;
+    if (stat(cur, &sb) == 0) {
+      if (!S_ISREG(sb.st_mode)) { /* a device, FIFO or pipe: written through, never renamed */
+        snprintf(out, n, "%s", cur);
+        return 0;
+      }
+      return realpath(cur, out) ? 0 : errno; /* an existing file: its own name */
+    }
+    if (errno != ENOENT) return errno; /* ENOTDIR, ELOOP, EACCES ... */
+    char link[PATH_MAX];
+    ssize_t len = readlink(cur, link, sizeof link - 1);
+    if (len < 0) break; /* not a link: a new file */
+    if (hops == 40) return ELOOP;
+    link[len] = '\0';
+    char *slash = strrchr(cur, '/');
+    if (link[0] != '/' && slash) { /* relative to the link's folder */
+      slash[1] = '\0';
+      if (strlen(cur) + strlen(link) >= sizeof cur) return ENAMETOOLONG;
+      strcat(cur, link);
+    } else {
+      snprintf(cur, sizeof cur, "%s", link);
+    }
+  }
+  char *slash = strrchr(cur, '/');
+  const char *base = slash ? slash + 1 : cur;
+  char dir[PATH_MAX], real[PATH_MAX];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - cur) + (slash == cur) : 1,
+           slash ? cur : ".");
+  if (!realpath(dir, real)) return errno;
+  struct stat sd;
+  if (stat(real, &sd) != 0 || !S_ISDIR(sd.st_mode)) return ENOTDIR;
+  if (!*base) return EISDIR;
+  size_t len = strlen(real), blen = strlen(base);
+  if (len + 1 + blen + 1 > n) return ENAMETOOLONG;
+  memcpy(out, real, len);
+  if (len == 1) len = 0; /* "/" */
+  out[len] = '/';
+  memcpy(out + len + 1, base, blen + 1);
+  return 0;
+}
+
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
 /* Outputs are checked before any work, so a typo does not cost a training
- * run and no input is overwritten by a result: an output that is one of the
- * inputs (the same file, by device and inode) or another output is invalid
- * input (2); an output in a missing folder or that is a directory cannot be
- * written (1). --weights-in may be --weights-out: read first, written last. */
+ * run and no input is overwritten by a result (docs/cli.md, "Files"): an
+ * output that is one of the inputs (the same file, by device and inode) or
+ * that lands where another output lands is invalid input (2); an empty name
+ * is too; an output that cannot be written (a missing folder, a directory, a
+ * closed /dev/fd/N) is a failed write (1). --weights-in may be --weights-out:
+ * it is read before anything is written. --dump-dir's files count as
+ * outputs. */
 static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
-  for (int i = 0; i < COUNT(output_options); i++) {
-    const char *out = cli_get(opts, n_opts, output_options[i]);
-    if (!out) continue;
+  enum { MAX_OUT = 8 };
+  const char *name[MAX_OUT], *path[MAX_OUT];
+  char where[MAX_OUT][PATH_MAX], dump_files[4][PATH_MAX];
+  int n = 0;
+  for (int i = 0; i < COUNT(output_options); i++)
+    if ((path[n] = cli_get(opts, n_opts, output_options[i]))) name[n++] = output_options[i];
+  const char *dump_dir = cli_get(opts, n_opts, "dump-dir");
+  if (dump_dir) {
+    struct stat sd;
+    if (stat(dump_dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) {
+      fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, dump_dir,
+              strerror(errno && !S_ISDIR(sd.st_mode) ? errno : ENOTDIR));
+      return 1;
+    }
+    static const char *const files[4] = {"graphs.txt", "graphs.dot", "module.pre.ll",
+                                         "module.post.ll"};
+    for (int f = 0; f < 4; f++) {
+      snprintf(dump_files[f], PATH_MAX, "%s/%s", dump_dir, files[f]);
+      path[n] = dump_files[f], name[n++] = "dump-dir";
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (!*path[i]) {
+      fprintf(stderr, "nnc %s: --%s: expected a file name, got ''\n", cmd, name[i]);
+      return 2;
+    }
+    int e = write_target(path[i], where[i], PATH_MAX);
+    if (e) {
+      fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, path[i], strerror(e));
+      return 1;
+    }
     struct stat so;
-    if (stat(out, &so) == 0) {
-      if (S_ISDIR(so.st_mode)) {
-        fprintf(stderr, "nnc %s: %s: cannot write: Is a directory\n", cmd, out);
-        return 1;
-      }
-      if (!S_ISREG(so.st_mode)) continue;     /* devices and FIFOs are written through */
-      const char *clash = NULL, *what = NULL; /* the other file, and its option */
-      struct stat si;
-      if (stat(spec, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
-        clash = spec, what = "SPEC";
-      for (int k = 0; !clash && k < COUNT(input_options); k++) {
-        const char *in = cli_get(opts, n_opts, input_options[k]);
-        if (in && !(i == 0 && !strcmp(input_options[k], "weights-in")) && stat(in, &si) == 0 &&
-            si.st_dev == so.st_dev && si.st_ino == so.st_ino)
-          clash = in, what = input_options[k];
-      }
-      int both_outputs = 0;
-      for (int k = 0; !clash && k < COUNT(output_options); k++) {
-        const char *other = cli_get(opts, n_opts, output_options[k]);
-        if (k != i && other && stat(other, &si) == 0 && si.st_dev == so.st_dev &&
-            si.st_ino == so.st_ino)
-          clash = other, what = output_options[k], both_outputs = 1;
-      }
-      if (clash) {
-        fprintf(stderr, "nnc %s: --%s %s is the same file as %s%s %s: %s; choose another path\n",
-                cmd, output_options[i], out, clash == spec ? "" : "--", what, clash,
-                both_outputs ? "one output would overwrite the other"
-                             : "writing it would destroy that input");
+    int exists = stat(path[i], &so) == 0;
+    if (exists && S_ISDIR(so.st_mode)) {
+      fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, path[i], strerror(EISDIR));
+      return 1;
+    }
+    if (exists && !S_ISREG(so.st_mode)) continue; /* devices, FIFOs: written through */
+    const char *clash = NULL, *what = NULL;
+    if (same_file(path[i], spec)) clash = spec, what = "SPEC";
+    for (int k = 0; !clash && k < COUNT(input_options); k++) {
+      const char *in = cli_get(opts, n_opts, input_options[k]);
+      int allowed = !strcmp(name[i], "weights-out") && !strcmp(input_options[k], "weights-in");
+      if (in && !allowed && same_file(path[i], in)) clash = in, what = input_options[k];
+    }
+    if (clash) {
+      fprintf(stderr,
+              "nnc %s: --%s %s is the same file as %s%s %s: writing it would destroy that input; "
+              "choose another path\n",
+              cmd, name[i], path[i], clash == spec ? "" : "--", what, clash);
+      return 2;
+    }
+    for (int k = 0; k < i; k++)
+      if (!strcmp(where[k], where[i]) || same_file(path[k], path[i])) {
+        fprintf(stderr,
+                "nnc %s: --%s %s and --%s %s are the same file: one output would overwrite the "
+                "other; choose another path\n",
+                cmd, name[k], path[k], name[i], path[i]);
         return 2;
       }
-    } else if (errno == ENOENT) {
-      /* a new file: its folder must exist */
-      char *copy = strdup(out);
-      if (!copy) return 1;
-      char *slash = strrchr(copy, '/');
-      const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
-      struct stat sd;
-      int e = stat(dir, &sd) != 0 ? errno : S_ISDIR(sd.st_mode) ? 0 : ENOTDIR;
-      free(copy);
-      if (e) {
-        fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, out, strerror(e));
-        return 1;
-      }
-    }
   }
   return 0;
 }

@@ -99,6 +99,21 @@ if [ $? -eq 0 ]; then ok; else bad "--weights-in = --weights-out: $(cat "$tmp/er
 expect 1 "$tmp/nope/h.json: cannot write: No such file or directory" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 2 --history "$tmp/nope/h.json"
 if [ ! -s "$tmp/out" ]; then ok; else bad "trained before checking the output path: $(cat "$tmp/out")"; fi
 
+# two outputs at one new path (any spelling, or through a dangling link), a dump
+# folder holding the spec, an empty name, a path under a file, a closed /dev/fd/N
+rm -f "$tmp/same.json"
+expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/same.json" --weights-out "$tmp/./same.json"
+ln -s "$tmp/nowhere.json" "$tmp/dangling"
+expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/dangling" --weights-out "$tmp/nowhere.json"
+mkdir "$tmp/dd"
+cp "$spec" "$tmp/dd/graphs.txt"
+expect 2 "is the same file as SPEC" "$nnc" compile "$tmp/dd/graphs.txt" --dump-graph --dump-dir "$tmp/dd"
+if cmp -s "$spec" "$tmp/dd/graphs.txt"; then ok; else bad "--dump-dir overwrote the spec"; fi
+expect 2 "--history: expected a file name" "$nnc" fit "$spec" --x "$x" --y "$y" --history ''
+expect 1 "cannot write: Not a directory" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 2 --history "$x/h.json"
+if [ ! -s "$tmp/out" ]; then ok; else bad "trained before refusing $x/h.json"; fi
+expect 1 "cannot write: Bad file descriptor" sh -c '"$0" fit "$1" --x "$2" --y "$3" --history /dev/fd/7 7>&-' "$nnc" "$spec" "$x" "$y"
+
 # results on a full or closed stdout are a failed write
 expect 1 "cannot write to standard output" sh -c '"$0" compile "$1" --summary >/dev/full' "$nnc" "$spec"
 expect 1 "cannot write to standard output" sh -c '"$0" evaluate "$1" --x "$2" --y "$3" >&-' "$nnc" "$spec" "$x" "$y"
