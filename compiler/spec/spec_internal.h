@@ -153,8 +153,6 @@ int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
                        const char *output_name, nnc_spec_compile *out);
 
 /* ---- spec_text.c (text: NUL-terminated JSON that cJSON parsed, except depth_at) ---- */
-/* Byte offset of the first \u0000 escape inside a string, or SIZE_MAX. */
-size_t spec_text_find_nul_escape(const char *text, size_t len);
 /* 1-based line and column of byte offset at. */
 void spec_text_position(const char *text, size_t at, size_t *line, size_t *column);
 /* Arrays and objects open before byte offset at (any text). */

@@ -18,7 +18,7 @@
 /* cJSON turns an escaped NUL into the end of the C string: "den\u0000se"
  * would read as "den", "Dense\u0000Conv2D" as "Dense". Refused anywhere. */
 static int check_nul_escapes(const char *json, const char *source, nnc_status *st) {
-  size_t at = spec_text_find_nul_escape(json, strlen(json));
+  size_t at = json_text_find_nul_escape(json, strlen(json));
   if (at == SIZE_MAX) return NNC_OK;
   char path[NNC_PATH_MAX];
   if (spec_text_path_at(json, at, path)) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");

@@ -16,20 +16,6 @@ static size_t string_end(const char *text, size_t len, size_t i) {
   return i < len ? i : len;
 }
 
-size_t spec_text_find_nul_escape(const char *text, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] != '"') continue;
-    size_t end = string_end(text, len, i);
-    for (size_t j = i + 1; j < end; j++) {
-      if (text[j] != '\\') continue;
-      j++; /* "\\u0000" is a backslash and "u0000": the skip keeps them apart */
-      if (j + 4 < end && text[j] == 'u' && memcmp(text + j + 1, "0000", 4) == 0) return j - 1;
-    }
-    i = end;
-  }
-  return SIZE_MAX;
-}
-
 void spec_text_position(const char *text, size_t at, size_t *line, size_t *column) {
   *line = 1, *column = 1;
   for (size_t i = 0; i < at && text[i]; i++) {

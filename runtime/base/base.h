@@ -64,5 +64,7 @@ void nnc_remove_temp_files_on_signal(void);
  * the name they report differs from what the author wrote. An escaped
  * backslash followed by "u0000" ("\\u0000") is not one. 0 otherwise. */
 int json_text_has_nul_escape(const char *text, size_t len);
+/* The byte offset of the first such escape's backslash, or SIZE_MAX. */
+size_t json_text_find_nul_escape(const char *text, size_t len);
 
 #endif
