@@ -8,7 +8,7 @@
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/lower/lower.h"
 #include "compiler/passes/passes.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 const char *const nnc_pass_names[] = {"lower",    "specialize", "logits", "decompose",
                                       "autodiff", "optimizer",  "fold",   "cse",

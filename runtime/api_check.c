@@ -2,7 +2,7 @@
 
 #include <stdint.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 int api_nonnull(const void *p, const char *fn, const char *arg, nnc_status *st) {
   return p ? NNC_OK : nnc_fail(st, NNC_ERR_ARG, "%s: %s is NULL", fn, arg);

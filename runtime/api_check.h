@@ -6,7 +6,7 @@
 #define NNC_API_CHECK_H
 
 #include "nnc.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* First line of every public function that takes a status: st may be NULL,
  * and from here on it is not (the internals write through it freely); it

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/model.h"
 
 static const char kept[] = "; training stopped, the weights, optimizer slots and iteration count "

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "runtime/api_check.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 void epoch_reset(epoch_acc *a) {
   memset(a, 0, sizeof *a);

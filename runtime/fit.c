@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "runtime/api_check.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/epoch.h"
 #include "runtime/model.h"
-#include "runtime/rng.h"
+#include "base/rng.h"
 
 void nnc_fit_options_default(nnc_fit_options *o) {
   if (!o) return;

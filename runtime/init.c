@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/model.h"
-#include "runtime/rng.h"
+#include "base/rng.h"
 
 /* A double in [0, 1) with 53 random bits. */
 static double uniform53(uint64_t key, uint64_t element, uint64_t draw) {

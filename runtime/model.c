@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "runtime/api_check.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 #define SPINS_BEFORE_YIELD 2000
 #define SPINS_BEFORE_SLEEP 200000

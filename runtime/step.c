@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "runtime/api_check.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
-#include "runtime/rng.h"
+#include "base/rng.h"
 
 static int to_f32(const nnc_array *a, float **out, nnc_status *st) {
   nnc_array f;

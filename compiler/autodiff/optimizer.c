@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "compiler/autodiff/autodiff.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 typedef struct upd {
   nnc_graph *g;

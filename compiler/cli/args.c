@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 
 /* Options that name files nnc reads, and files it writes. */

@@ -9,7 +9,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* At most NNC_MAX_RANK - 1 dimensions: the batch axis comes first. */
 static int parse_input_shape(const char *text, nnc_spec_shape *s) {

@@ -6,7 +6,7 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 
 /* Options every training command shares. */

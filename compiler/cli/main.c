@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "compiler/cli/cli.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* Interrupted during a write: remove its temporary file, then die of the
  * signal as if uncaught, so the exit status is the signal's (130, 143). */

@@ -55,7 +55,7 @@ LLVMValueRef cg_buffer(cg *c, int id);
 
 LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
-/* 0 or scale per element, from the counter-based generator (runtime/rng.h). */
+/* 0 or scale per element, from the counter-based generator (base/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
 
 /* out[r, :] for rows [u0, u1) of A(r, p) = a[r * a_row + p * a_step] times

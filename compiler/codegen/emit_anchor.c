@@ -3,7 +3,7 @@
  * Loop orders keep the innermost loop unit-stride so LLVM vectorizes it, and
  * every sum runs in a fixed order (determinism, no reassociation). */
 #include "compiler/codegen/cg.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildMul(c->b, a, b, "");

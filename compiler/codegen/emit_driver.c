@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "compiler/codegen/cg.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* Enough to amortize a call per part; few enough that O3 and register
  * allocation see a small function. */

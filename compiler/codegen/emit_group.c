@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name) {
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);

@@ -261,7 +261,7 @@ static LLVMValueRef mix64(cg *c, LLVMValueRef z) {
   return LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_i64(c, 31), ""), "");
 }
 
-/* Mirrors nnc_uniform01(key, rng, index) of runtime/rng.h bit for bit. */
+/* Mirrors nnc_uniform01(key, rng, index) of base/rng.h bit for bit. */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index) {
   LLVMBuilderRef b = c->b;
   LLVMValueRef k = LLVMBuildXor(b, LLVMConstInt(c->i64, key, 0), mix64(c, c->rng), "");

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
 

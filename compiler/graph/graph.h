@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/shape.h"
 #include "compiler/spec/spec.h"
 #include "nnc.h"
 
@@ -87,12 +88,6 @@ typedef enum nnc_region {
   NNC_REGION_BATCH, /* workspace of (floats per row) x batch */
   NNC_REGION_COUNT
 } nnc_region;
-
-typedef struct nnc_shape {
-  int rank;
-  int batched;                /* dims[0] is the symbolic batch dimension */
-  int64_t dims[NNC_MAX_RANK]; /* dims[0] is -1 when batched */
-} nnc_shape;
 
 enum {
   NNC_NODE_UPDATE = 1u << 0, /* part of the optimizer update (scheduled last) */
@@ -210,14 +205,6 @@ int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);
-
-nnc_shape shape_make(int batched, int rank, const int64_t *dims);
-nnc_shape shape_scalar(void);
-int shape_equal(const nnc_shape *a, const nnc_shape *b);
-int64_t shape_inner(const nnc_shape *s); /* elements per row if batched, else all */
-int64_t shape_last(const nnc_shape *s);
-void shape_format(const nnc_shape *s, char *buf, size_t n);       /* "[B,784]" */
-void shape_format_keras(const nnc_shape *s, char *buf, size_t n); /* "(None, 784)" */
 
 const char *op_name(nnc_op op);
 nnc_op_class op_class(nnc_op op);

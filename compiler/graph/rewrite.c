@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "compiler/graph/rewrite.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 int graph_copy_node(nnc_graph *dst, const nnc_node *node, const int *map, nnc_status *st) {
   int in[3];

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "compiler/lower/lower_internal.h"
-#include "runtime/base/base.h"
-#include "runtime/rng.h"
+#include "base/base.h"
+#include "base/rng.h"
 
 void program_free(nnc_program *p) {
   free(p->params);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "compiler/lower/lower_internal.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
   nnc_program *p = &l->prog;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static void remove_hole(arena *a, int i) {
   memmove(&a->holes[i], &a->holes[i + 1], (size_t)(a->n_holes - i - 1) * sizeof *a->holes);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "compiler/passes/passes.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static int is_source(const nnc_node *n) {
   return op_class(n->op) == NNC_CLASS_SOURCE;

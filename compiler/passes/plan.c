@@ -7,7 +7,7 @@
 
 #include "compiler/passes/arena.h"
 #include "compiler/passes/passes.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group, int all) {
   const nnc_node *n = &g->nodes[id];

@@ -6,8 +6,8 @@
 
 #include "compiler/graph/rewrite.h"
 #include "compiler/passes/passes.h"
-#include "runtime/base/base.h"
-#include "runtime/rng.h"
+#include "base/base.h"
+#include "base/rng.h"
 
 static int is_const(const nnc_graph *g, int id, double value) {
   const nnc_node *n = &g->nodes[id];

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "compiler/spec/spec_internal.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 typedef struct graph {
   const spec_ctx *ctx;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "compiler/spec/spec_internal.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* Bounded append; silently truncates (a clipped path still locates the error),
  * never inside a UTF-8 character. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "compiler/spec/spec_internal.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static const struct {
   const char *normalized; /* spec_normalize of the class name */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "compiler/spec/spec_internal.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* Index of the closing quote of the string whose opening quote is at i
  * (len when unterminated). */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/input.h"
 #include "runtime/io/io.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/bytes.h"
 #include "runtime/io/input.h"
 #include "runtime/io/io.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* Buffers for data of unproven length start at this size and double. */
 enum { FIRST_CHUNK = 1 << 20 };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/bytes.h"
 #include "runtime/io/input.h"
 #include "runtime/io/io.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 
 int nnc_tensor_set_add(nnc_tensor_set *set, const char *name, const nnc_array *a, nnc_status *st) {

@@ -23,6 +23,6 @@ mkdir -p "$out/io_corpus" "$out/io_work"
 cp ../shared/oracle/cases/seed000_logreg/*.npy "$out/io_corpus/"
 zcat /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz | head -c 200 >"$out/io_corpus/labels.idx" || true
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_POSIX_C_SOURCE=200809L \
-  -Iinclude -I. -I/usr/include/cjson tests/fuzz/fuzz_io.c runtime/io/*.c runtime/base/*.c -lcjson -lz -lm \
+  -Iinclude -I. -I/usr/include/cjson tests/fuzz/fuzz_io.c runtime/io/*.c base/*.c -lcjson -lz -lm \
   -o "$out/fuzz_io"
 "$out/fuzz_io" -max_total_time="${1:-300}" -max_len=4096 "$out/io_work" "$out/io_corpus"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 
 int close_enough(double got, double want, double rel, double abs_tol) {

@@ -1,4 +1,4 @@
-/* Unit tests for the file helpers (runtime/base/file.c, file_write.c) and the
+/* Unit tests for the file helpers (base/file.c, file_write.c) and the
  * bounded readers: what nnc does with symlinks, devices, FIFOs, stale
  * temporary files, a signal during a write, endless or oversized inputs, and
  * arrays that arrive through a pipe. */
@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 #include "testutil.h"
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "runtime/io/io.h"
 #include "testutil.h"
 
@@ -1111,7 +1111,7 @@ START_TEST(test_safetensors_refuses_what_cjson_hides) {
 }
 END_TEST
 
-/* The shared scan (runtime/base/json_scan.c) on its own: an escape is a
+/* The shared scan (base/json_scan.c) on its own: an escape is a
  * backslash and the next character, so only an odd run of backslashes before
  * "u0000" makes a NUL. */
 START_TEST(test_json_text_has_nul_escape) {

@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "compiler/spec/spec.h"
-#include "runtime/base/base.h"
+#include "base/base.h"
 #include "testutil.h"
 
 #ifndef NNC_ORACLE_DIR

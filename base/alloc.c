@@ -1,7 +1,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 void *nnc_calloc(size_t n, size_t size, nnc_status *st) {
   if (n == 0 || size == 0) n = size = 1;

@@ -4,7 +4,7 @@
  * string, so "a\u0000b" silently becomes "a" while other readers (serde,
  * Python) keep all three characters. A caller refuses such text before
  * parsing it. */
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 size_t json_text_find_nul_escape(const char *text, size_t len) {
   if (!text) return SIZE_MAX;

@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 int nnc_fail(nnc_status *st, nnc_code code, const char *fmt, ...) {
   if (st) {

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 /* ---- temporary files of writes in progress, for signal handlers ---- */
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/base/base.h"
+#include "base/base.h"
 
 static const char *kind_of(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";

@@ -1,4 +1,4 @@
-#include "runtime/rng.h"
+#include "base/rng.h"
 
 uint64_t nnc_stream_key(uint64_t seed, const char *name) {
   uint64_t h = 0xcbf29ce484222325ull;
