@@ -53,8 +53,8 @@ static int check_rows(const char *name, const float *v, int64_t rows, int64_t ro
 int numerics_before_step(nnc_model *m, const float *x, const float *y, int64_t rows,
                          const int64_t *idx, int64_t first, nnc_status *st) {
   const nnc_program *p = &m->compiled.prog;
-  if (check_rows("x", x, rows, shape_inner(&p->x_shape), idx, first, st) ||
-      check_rows("y", y, rows, shape_inner(&p->y_shape), idx, first, st))
+  if (check_rows("x", x, rows, shape_inner(&p->inputs[0].shape), idx, first, st) ||
+      check_rows("y", y, rows, shape_inner(&p->targets[0].shape), idx, first, st))
     return st->code;
   int64_t at, count;
   for (int i = 0; i < p->n_params; i++) {

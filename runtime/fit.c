@@ -231,7 +231,7 @@ int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_arra
   if (check_batch_size(batch_size, st) || model_ensure_built(m, x, NULL, st)) return st->code;
   model_data d;
   if (model_data_prepare(m, x, NULL, &d, st)) return st->code;
-  const nnc_shape *os = &m->compiled.prog.out_shape;
+  const nnc_shape *os = &m->compiled.prog.outputs[0].shape;
   int64_t row = shape_inner(os);
   out->dtype = NNC_F32;
   out->rank = os->rank;

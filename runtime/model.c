@@ -197,11 +197,13 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   nnc_compiled_free(&m->compiled);
   m->compiled = fresh;
   /* remember the shapes compiled for, as the data will bring them */
-  inner_from_shape(&fresh.prog.x_shape, &m->x_inner);
+  inner_from_shape(&fresh.prog.inputs[0].shape, &m->x_inner);
   if (y_known)
     m->y_inner = yi;
+  else if (fresh.prog.n_targets)
+    inner_from_shape(&fresh.prog.targets[0].shape, &m->y_inner);
   else
-    inner_from_shape(&fresh.prog.y_shape, &m->y_inner);
+    memset(&m->y_inner, 0, sizeof m->y_inner);
   m->y_known = y_known;
   free(m->stats);
   m->stats = nnc_calloc(NNC_MAX_STATS, sizeof *m->stats, st);

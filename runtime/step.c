@@ -37,21 +37,21 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
                     API_ARRAY_WHERE(x), got);
   }
   d->n = x->shape[0];
-  d->x_row = shape_inner(&p->x_shape);
-  int ok = x->rank == p->x_shape.rank;
-  for (int i = 1; ok && i < x->rank; i++) ok = x->shape[i] == p->x_shape.dims[i];
+  d->x_row = shape_inner(&p->inputs[0].shape);
+  int ok = x->rank == p->inputs[0].shape.rank;
+  for (int i = 1; ok && i < x->rank; i++) ok = x->shape[i] == p->inputs[0].shape.dims[i];
   if (!ok) {
     shape_text(x, got, sizeof got);
-    shape_format(&p->x_shape, want, sizeof want);
+    shape_format(&p->inputs[0].shape, want, sizeof want);
     return nnc_fail(st, NNC_ERR_DATA, "%s%sx has shape %s but the model expects %s",
                     API_ARRAY_WHERE(x), got, want);
   }
   if (y) {
-    d->y_row = shape_inner(&p->y_shape);
+    d->y_row = shape_inner(&p->targets[0].shape);
     int64_t count = nnc_array_count(y);
     if (y->rank < 1 || y->shape[0] != d->n || count < 0 || count != d->n * d->y_row) {
       shape_text(y, got, sizeof got);
-      shape_format(&p->y_shape, want, sizeof want);
+      shape_format(&p->targets[0].shape, want, sizeof want);
       return nnc_fail(st, NNC_ERR_DATA, "%s%sy has shape %s: expected %lld samples shaped like %s",
                       API_ARRAY_WHERE(y), got, (long long)d->n, want);
     }
@@ -61,8 +61,8 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
     model_data_free(d);
     return st->code;
   }
-  if (y && m->spec.compile.loss.kind == NNC_LOSS_SCCE) {
-    int64_t classes = shape_last(&p->out_shape);
+  if (y && p->n_targets && p->targets[0].classes > 0) {
+    int64_t classes = p->targets[0].classes;
     for (int64_t i = 0; i < d->n * d->y_row; i++) {
       float v = d->y[i];
       if (!(v >= 0 && v < (float)classes && v == floorf(v))) {
@@ -105,8 +105,9 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   const nnc_program *p = &c->prog;
   if (grow(&m->fixed, &m->fixed_cap, fixed, st) ||
       grow(&m->batch, &m->batch_cap, per_row * rows, st) ||
-      grow(&m->x_batch, &m->xb_cap, shape_inner(&p->x_shape) * rows, st) ||
-      grow(&m->y_batch, &m->yb_cap, shape_inner(&p->y_shape) * rows + 1, st))
+      grow(&m->x_batch, &m->xb_cap, shape_inner(&p->inputs[0].shape) * rows, st) ||
+      grow(&m->y_batch, &m->yb_cap,
+           (p->n_targets ? shape_inner(&p->targets[0].shape) : 0) * rows + 1, st))
     return st->code;
   return NNC_OK;
 }

@@ -163,6 +163,17 @@ typedef struct nnc_layer_info {
   int64_t n_params;
 } nnc_layer_info;
 
+/* A model input, a target or a model output: per-sample data that crosses
+ * the program boundary. Inputs and outputs are in the model's order
+ * (Keras's model.inputs / model.outputs); there is one target per output
+ * that has a loss, in output order. */
+typedef struct nnc_io_info {
+  char name[NNC_NAME_MAX]; /* input layer name; output (layer) name; target: its output's name */
+  nnc_shape shape;         /* batched */
+  int64_t classes; /* a target of a sparse categorical loss: labels in [0, classes); else 0 */
+  int output;      /* a target: the index of its output; else -1 */
+} nnc_io_info;
+
 #define NNC_MAX_STATS 64
 /* Warnings Keras would print while tracing (compiler/passes/logits.c). */
 #define NNC_MAX_WARNINGS 4
@@ -176,12 +187,18 @@ typedef struct nnc_program {
   nnc_stat_kind stat_kinds[NNC_MAX_STATS];
   nnc_metric_info metrics[NNC_MAX_METRICS];
   int64_t params_floats, slots_floats;
-  nnc_shape x_shape, y_shape, out_shape; /* batched */
+  /* INPUT node k reads inputs[k] for k < n_inputs, targets[k - n_inputs]
+   * after; OUTPUT node k writes outputs[k]. Heap arrays (program_free). */
+  int n_inputs, n_targets, n_outputs;
+  nnc_io_info *inputs, *targets, *outputs;
   int n_warnings;
   char warnings[NNC_MAX_WARNINGS][NNC_WARNING_MAX];
 } nnc_program;
 
 void program_free(nnc_program *p);
+/* Append to one of the program's input, target or output lists. */
+int program_add_io(nnc_io_info **list, int *n, const char *name, nnc_shape shape, int64_t classes,
+                   int output, nnc_status *st);
 
 /* ---- building ---- */
 int graph_init(nnc_graph *g, const char *name, nnc_status *st);

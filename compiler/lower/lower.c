@@ -12,7 +12,24 @@ void program_free(nnc_program *p) {
   free(p->params);
   free(p->slots);
   free(p->layers);
+  free(p->inputs);
+  free(p->targets);
+  free(p->outputs);
   memset(p, 0, sizeof *p);
+}
+
+int program_add_io(nnc_io_info **list, int *n, const char *name, nnc_shape shape, int64_t classes,
+                   int output, nnc_status *st) {
+  nnc_io_info *grown = nnc_realloc_array(*list, (size_t)*n + 1, sizeof *grown, st);
+  if (!grown) return st->code;
+  *list = grown;
+  nnc_io_info *io = &grown[(*n)++];
+  memset(io, 0, sizeof *io);
+  nnc_strlcpy(io->name, name, sizeof io->name);
+  io->shape = shape;
+  io->classes = classes;
+  io->output = output;
+  return NNC_OK;
 }
 
 void lowered_free(nnc_lowered *l) {
@@ -228,7 +245,10 @@ int lower_model(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_s
   nnc_shape xs;
   if (input_shape(spec, x_inner, &xs, st)) goto fail;
   /* data validation against this shape happens in the runtime */
-  l->prog.x_shape = xs;
+  const char *in_name = spec->n_layers && spec->layers[0].kind == NNC_LAYER_INPUT
+                            ? spec->layers[0].name
+                            : "input_layer";
+  if (program_add_io(&l->prog.inputs, &l->prog.n_inputs, in_name, xs, 0, -1, st)) goto fail;
   l->x = graph_source(&l->forward, NNC_OP_INPUT, 0, xs, "x", st);
   int h = l->x;
   for (int i = 0; i < spec->n_layers && h >= 0; i++) {
@@ -236,7 +256,10 @@ int lower_model(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_s
   }
   if (h < 0) goto fail;
   l->y_pred = h;
-  l->prog.out_shape = l->forward.nodes[h].shape;
+  const char *out_name = spec->n_layers ? spec->layers[spec->n_layers - 1].name : in_name;
+  if (program_add_io(&l->prog.outputs, &l->prog.n_outputs, out_name, l->forward.nodes[h].shape, 0,
+                     -1, st))
+    goto fail;
   if (spec->compile.present && lower_loss_and_metrics(l, spec, y_inner, st)) goto fail;
   return NNC_OK;
 fail:

@@ -128,7 +128,7 @@ static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, nnc_metric_kin
  * (None, 1) output is Keras's rank fix-up. */
 static int label_shape(const nnc_lowered *l, const nnc_spec *spec, const nnc_spec_shape *y_inner,
                        nnc_shape *out, nnc_status *st) {
-  nnc_shape o = l->prog.out_shape;
+  nnc_shape o = l->prog.outputs[0].shape;
   int sparse = spec->compile.loss.kind == NNC_LOSS_SCCE;
   if (sparse) {
     if (o.rank == 1 || (o.batched && o.rank == 1)) o.dims[o.rank++] = 1;
@@ -140,7 +140,7 @@ static int label_shape(const nnc_lowered *l, const nnc_spec *spec, const nnc_spe
   for (int i = 0; i < y_inner->rank; i++) n *= y_inner->dims[i];
   if (n != shape_inner(&o)) {
     char want[64];
-    shape_format(&l->prog.out_shape, want, sizeof want);
+    shape_format(&l->prog.outputs[0].shape, want, sizeof want);
     return nnc_fail(
         st, NNC_ERR_DATA,
         "%s: the targets have %lld values per sample but the model output %s needs %lld%s",
@@ -156,7 +156,10 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_
   const nnc_spec_compile *c = &spec->compile;
   nnc_shape ys;
   if (label_shape(l, spec, y_inner, &ys, st)) return st->code;
-  l->prog.y_shape = ys;
+  int64_t classes = c->loss.kind == NNC_LOSS_SCCE ? shape_last(&l->prog.outputs[0].shape) : 0;
+  if (program_add_io(&l->prog.targets, &l->prog.n_targets, l->prog.outputs[0].name, ys, classes, 0,
+                     st))
+    return st->code;
   l->y = graph_source(g, NNC_OP_INPUT, 1, ys, "y", st);
   if (l->y < 0) return st->code;
   g->nodes[l->y].flags |= NNC_NODE_NO_GRAD;
@@ -167,8 +170,8 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_
    * rank less (but not rank 1); the squeeze drops the logits the TF backend
    * attached to a sigmoid output, so that loss is computed from clipped
    * probabilities (keras-semantics.md §2.3). attr[1] tells the logits rewrite. */
-  int y_rank = y_inner ? y_inner->rank + 1 : 0, out_rank = l->prog.out_shape.rank;
-  if (y_rank > 1 && y_rank == out_rank - 1 && shape_last(&l->prog.out_shape) == 1)
+  int y_rank = y_inner ? y_inner->rank + 1 : 0, out_rank = l->prog.outputs[0].shape.rank;
+  if (y_rank > 1 && y_rank == out_rank - 1 && shape_last(&l->prog.outputs[0].shape) == 1)
     g->nodes[per_sample].attr[1] = 1.0;
   snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
   int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
@@ -185,7 +188,7 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_
   for (int i = 0; i < c->n_metrics; i++) {
     nnc_metric_kind kind = c->metrics[i].kind;
     if (kind == NNC_METRIC_ACCURACY)
-      kind = resolve_accuracy(&l->prog.out_shape, y_inner, c->loss.kind);
+      kind = resolve_accuracy(&l->prog.outputs[0].shape, y_inner, c->loss.kind);
     if (lower_metric(l, &c->metrics[i], kind, l->y, st)) return st->code;
   }
   return NNC_OK;
