@@ -87,10 +87,12 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
                         : pass_plan_memory_for(g, &out->prog, st));
 }
 
-int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
-                     const nnc_spec_shape *y_inner, const nnc_compile_options *opts,
-                     nnc_compiled *out, nnc_status *st) {
+int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
+                     const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
+  const nnc_spec_shape *x_inner = data && data->n_inputs > 0 ? &data->inputs[0] : NULL;
+  const nnc_spec_shape *y_inner =
+      data && data->n_targets > 0 && data->targets[0].rank >= 0 ? &data->targets[0] : NULL;
   /* per-sample shapes: the batch axis takes one of the NNC_MAX_RANK places */
   if ((x_inner && (x_inner->rank < 0 || x_inner->rank > NNC_MAX_RANK - 1)) ||
       (y_inner && (y_inner->rank < 0 || y_inner->rank > NNC_MAX_RANK - 1)))
@@ -99,7 +101,7 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
                     x_inner && x_inner->rank > NNC_MAX_RANK - 1 ? x_inner->rank : y_inner->rank,
                     NNC_MAX_RANK - 1);
   nnc_lowered l;
-  if (lower_model(spec, x_inner, y_inner, &l, st)) return st->code;
+  if (lower_model(spec, data, &l, st)) return st->code;
   out->prog = l.prog; /* the graphs below extend its tables (slots) */
   memset(&l.prog, 0, sizeof l.prog);
   int rc = NNC_OK;

@@ -6,6 +6,7 @@
 
 #include "compiler/codegen/codegen.h"
 #include "compiler/graph/graph.h"
+#include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
 
 enum { NNC_GRAPH_TRAIN, NNC_GRAPH_TEST, NNC_GRAPH_PREDICT, NNC_GRAPH_COUNT };
@@ -34,9 +35,8 @@ typedef struct nnc_compiled {
 /* The names of the passes accepted by dump_after, in pipeline order. */
 extern const char *const nnc_pass_names[];
 
-int nnc_compile_spec(const nnc_spec *spec, const nnc_spec_shape *x_inner,
-                     const nnc_spec_shape *y_inner, const nnc_compile_options *opts,
-                     nnc_compiled *out, nnc_status *st);
+int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
+                     const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st);
 void nnc_compiled_free(nnc_compiled *c);
 
 /* The Keras-style summary: layers, output shapes, parameter counts. */

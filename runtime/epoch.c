@@ -33,7 +33,6 @@ static void logs_put(nnc_logs *logs, const char *prefix, const char *name, doubl
 }
 
 void epoch_results(const epoch_acc *a, const nnc_program *p, const char *prefix, nnc_logs *logs) {
-  logs_put(logs, prefix, "loss", divide_no_nan(a->total[0], a->count));
   for (int i = 0; i < p->n_metrics; i++) {
     const nnc_metric_info *m = &p->metrics[i];
     float t0 = a->total[m->stat[0]], v;

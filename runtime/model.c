@@ -170,7 +170,8 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   nnc_compile_options copts = {0};
   copts.accumulate_f64 = m->accumulate_f64;
   copts.check_numerics = m->check_numerics;
-  if (nnc_compile_spec(&m->spec, xi.rank ? &xi : NULL, y_known ? &yi : NULL, &copts, &fresh, st)) {
+  nnc_data_shapes data = {xi.rank ? 1 : 0, &xi, y_known ? 1 : 0, &yi};
+  if (nnc_compile_spec(&m->spec, &data, &copts, &fresh, st)) {
     /* the compiler's data errors are about the inputs' or the targets'
      * shape: put the file they came from in front */
     const nnc_array *culprit = strstr(st->message, "the targets") ? y : x;

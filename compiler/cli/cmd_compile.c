@@ -183,7 +183,8 @@ int cli_compile(int argc, char **argv) {
     return 2;
   }
   nnc_compiled c;
-  int rc = nnc_compile_spec(&spec, x_inner, NULL, &opts, &c, &st);
+  nnc_data_shapes data = {x_inner ? 1 : 0, x_inner, 0, NULL};
+  int rc = nnc_compile_spec(&spec, &data, &opts, &c, &st);
   if (dump && dump != stdout) {
     fclose(dump);
     if (!rc) rc = nnc_write_file_atomic(graph_path, dump_text, dump_len, &st);

@@ -130,6 +130,8 @@ typedef struct nnc_param_info {
   nnc_shape shape;       /* unbatched */
   int64_t count, offset; /* in floats within NNC_REGION_PARAMS */
   nnc_spec_init init;
+  int trainable; /* 0: no gradient, no update (trainable: false on the layer or a model around it)
+                  */
 } nnc_param_info;
 
 typedef struct nnc_slot_info {
@@ -149,6 +151,8 @@ typedef enum nnc_metric_result {
   NNC_RESULT_RECALL     /* stat[0] = TP, stat[1] = FN */
 } nnc_metric_result;
 
+/* One log key ("loss", "accuracy", "out_a_loss", ...): the program's list is
+ * every key a step reports, in Keras's order, "loss" first. */
 typedef struct nnc_metric_info {
   char name[NNC_NAME_MAX];
   nnc_metric_result result;
@@ -160,7 +164,9 @@ typedef struct nnc_layer_info {
   char name[NNC_NAME_MAX];
   char kind[32];
   nnc_shape out_shape;
-  int64_t n_params;
+  int64_t n_params, n_trainable; /* n_trainable <= n_params */
+  char *
+      connected; /* Functional summary's "Connected to": "dense[0][0], dense_1[0][0]"; NULL: none */
 } nnc_layer_info;
 
 /* A model input, a target or a model output: per-sample data that crosses

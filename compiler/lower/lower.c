@@ -11,6 +11,7 @@
 void program_free(nnc_program *p) {
   free(p->params);
   free(p->slots);
+  for (int i = 0; i < p->n_layers; i++) free(p->layers[i].connected);
   free(p->layers);
   free(p->inputs);
   free(p->targets);
@@ -35,6 +36,8 @@ int program_add_io(nnc_io_info **list, int *n, const char *name, nnc_shape shape
 void lowered_free(nnc_lowered *l) {
   program_free(&l->prog);
   graph_free(&l->forward);
+  free(l->output_nodes);
+  l->output_nodes = NULL;
 }
 
 static int add_param(nnc_lowered *l, const nnc_spec_layer *layer, const char *weight,
@@ -52,6 +55,7 @@ static int add_param(nnc_lowered *l, const nnc_spec_layer *layer, const char *we
   info->count = shape_inner(&shape);
   info->offset = p->params_floats;
   info->init = *init;
+  info->trainable = 1;
   p->params_floats += info->count;
   return graph_source(&l->forward, NNC_OP_PARAM, p->n_params++, shape, info->name, st);
 }
@@ -65,7 +69,8 @@ static int add_layer_info(nnc_program *p, const nnc_spec_layer *layer, const cha
   nnc_strlcpy(info->name, layer->name, sizeof info->name);
   nnc_strlcpy(info->kind, kind, sizeof info->kind);
   info->out_shape = out;
-  info->n_params = n_params;
+  info->n_params = info->n_trainable = n_params;
+  info->connected = NULL;
   return NNC_OK;
 }
 
@@ -237,8 +242,8 @@ static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_
   return NNC_OK;
 }
 
-int lower_model(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_spec_shape *y_inner,
-                nnc_lowered *l, nnc_status *st) {
+int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *l, nnc_status *st) {
+  const nnc_spec_shape *x_inner = data && data->n_inputs > 0 ? &data->inputs[0] : NULL;
   memset(l, 0, sizeof *l);
   l->loss = l->y = -1;
   if (graph_init(&l->forward, "forward", st)) return st->code;
@@ -256,11 +261,14 @@ int lower_model(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_s
   }
   if (h < 0) goto fail;
   l->y_pred = h;
+  l->output_nodes = nnc_calloc(1, sizeof *l->output_nodes, st);
+  if (!l->output_nodes) goto fail;
+  l->output_nodes[0] = h;
   const char *out_name = spec->n_layers ? spec->layers[spec->n_layers - 1].name : in_name;
   if (program_add_io(&l->prog.outputs, &l->prog.n_outputs, out_name, l->forward.nodes[h].shape, 0,
                      -1, st))
     goto fail;
-  if (spec->compile.present && lower_loss_and_metrics(l, spec, y_inner, st)) goto fail;
+  if (spec->compile.present && lower_loss_and_metrics(l, spec, data, st)) goto fail;
   return NNC_OK;
 fail:
   if (st->code == NNC_OK) nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");

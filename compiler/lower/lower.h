@@ -13,19 +13,28 @@
 #include "compiler/graph/graph.h"
 #include "compiler/spec/spec.h"
 
+/* Per-sample shapes of the data (without the batch axis), when known. */
+typedef struct nnc_data_shapes {
+  int n_inputs; /* 0: unknown; else one per model input, in order */
+  const nnc_spec_shape *inputs;
+  int n_targets;                 /* 0: unknown; else one per model OUTPUT, in order */
+  const nnc_spec_shape *targets; /* rank -1: no target data for that output */
+} nnc_data_shapes;
+
 typedef struct nnc_lowered {
   nnc_program prog;
   nnc_graph forward;
-  int x, y;   /* INPUT nodes */
-  int y_pred; /* the model output (after its activation) */
-  int loss;   /* scalar batch loss (-1 without a compile config) */
+  int x, y;          /* INPUT nodes (first input, first target) */
+  int y_pred;        /* the first model output (after its activation) */
+  int *output_nodes; /* the model outputs' nodes, prog.n_outputs of them */
+  int loss;          /* scalar batch loss (-1 without a compile config) */
 } nnc_lowered;
 
-/* x_inner / y_inner: per-sample shapes of the data; NULL when unknown (a
- * y_inner of rank 0 means targets shaped (N,)).
+/* data: per-sample shapes of the data; NULL when unknown (a target of
+ * rank 0 means targets shaped (N,)).
  * Without a compile config only the model part is lowered. */
-int lower_model(const nnc_spec *spec, const nnc_spec_shape *x_inner, const nnc_spec_shape *y_inner,
-                nnc_lowered *out, nnc_status *st);
+int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *out,
+                nnc_status *st);
 void lowered_free(nnc_lowered *l);
 
 #endif

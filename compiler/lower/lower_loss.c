@@ -150,8 +150,10 @@ static int label_shape(const nnc_lowered *l, const nnc_spec *spec, const nnc_spe
   return NNC_OK;
 }
 
-int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_shape *y_inner,
+int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes *data,
                            nnc_status *st) {
+  const nnc_spec_shape *y_inner =
+      data && data->n_targets > 0 && data->targets[0].rank >= 0 ? &data->targets[0] : NULL;
   nnc_graph *g = &l->forward;
   const nnc_spec_compile *c = &spec->compile;
   nnc_shape ys;
@@ -183,7 +185,14 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_
     loss = graph_binary(g, NNC_BIN_MUL, loss, graph_const(g, c->loss_weight, st), st);
   if (loss < 0) return st->code;
   g->loss = l->loss = loss;
-  if (add_stat(l, loss, NNC_STAT_LOSS, st) < 0) return st->code;
+  /* "loss" is the first log key: a batch mean weighted by the batch size */
+  nnc_metric_info *info = &l->prog.metrics[l->prog.n_metrics];
+  memset(info, 0, sizeof *info);
+  nnc_strlcpy(info->name, "loss", sizeof info->name);
+  info->result = NNC_RESULT_MEAN;
+  info->stat[0] = add_stat(l, loss, NNC_STAT_LOSS, st);
+  if (info->stat[0] < 0) return st->code;
+  l->prog.n_metrics++;
 
   for (int i = 0; i < c->n_metrics; i++) {
     nnc_metric_kind kind = c->metrics[i].kind;

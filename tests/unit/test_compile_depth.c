@@ -59,7 +59,7 @@ static module_size emitted(int depth) {
   opts.emit_only = 1;
   opts.dump_ir_pre = path;
   nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
   ck_assert_ptr_null(c.step[NNC_GRAPH_TRAIN]); /* emit only: nothing to run */
   nnc_compiled_free(&c);
   nnc_spec_free(&spec);
@@ -115,7 +115,7 @@ static double cse_probes_per_node(int depth) {
   memset(&opts, 0, sizeof opts);
   opts.no_jit = 1;
   nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
   nnc_graph g;
   ck_assert(graph_copy(&g, &c.graphs[NNC_GRAPH_TRAIN], "train", &st) == NNC_OK);
   int64_t probes = 0;
