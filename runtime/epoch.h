@@ -7,8 +7,11 @@
 #include "compiler/graph/graph.h"
 #include "nnc.h"
 
+/* model.c refuses programs with more statistics when it builds them */
+#define EPOCH_MAX_STATS 1024
+
 typedef struct epoch_acc {
-  float total[NNC_MAX_STATS];
+  float total[EPOCH_MAX_STATS];
   float count;
 } epoch_acc;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/api_check.h"
+#include "runtime/epoch.h"
 #include "base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
@@ -179,6 +180,12 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
       nnc_fail_prefix(st, "%s", culprit->name);
     return st->code;
   }
+  if (fresh.prog.n_stats > EPOCH_MAX_STATS) {
+    nnc_compiled_free(&fresh);
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "%s: the metrics need %d statistics, at most %d are supported", m->spec.source,
+                    fresh.prog.n_stats, EPOCH_MAX_STATS);
+  }
   if (m->built && fresh.prog.params_floats != m->compiled.prog.params_floats) {
     nnc_compiled_free(&fresh);
     return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
@@ -207,7 +214,7 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
     memset(&m->y_inner, 0, sizeof m->y_inner);
   m->y_known = y_known;
   free(m->stats);
-  m->stats = nnc_calloc(NNC_MAX_STATS, sizeof *m->stats, st);
+  m->stats = nnc_calloc((size_t)fresh.prog.n_stats + 1, sizeof *m->stats, st);
   if (!m->stats) return st->code;
   if (first_build) {
     m->params = nnc_calloc((size_t)fresh.prog.params_floats + 1, sizeof *m->params, st);

@@ -180,7 +180,6 @@ typedef struct nnc_io_info {
   int output;      /* a target: the index of its output; else -1 */
 } nnc_io_info;
 
-#define NNC_MAX_STATS 64
 /* Warnings Keras would print while tracing (compiler/passes/logits.c). */
 #define NNC_MAX_WARNINGS 4
 #define NNC_WARNING_MAX 256
@@ -190,8 +189,8 @@ typedef struct nnc_program {
   nnc_param_info *params;
   nnc_slot_info *slots;
   nnc_layer_info *layers;
-  nnc_stat_kind stat_kinds[NNC_MAX_STATS];
-  nnc_metric_info metrics[NNC_MAX_METRICS];
+  nnc_stat_kind *stat_kinds; /* n_stats; heap (program_free) */
+  nnc_metric_info *metrics;  /* n_metrics, the log keys in order; heap (program_free) */
   int64_t params_floats, slots_floats;
   /* INPUT node k reads inputs[k] for k < n_inputs, targets[k - n_inputs]
    * after; OUTPUT node k writes outputs[k]. Heap arrays (program_free). */

@@ -1,9 +1,15 @@
 /* The loss and the metrics' batch statistics (keras-semantics.md §2, §3).
  *
- * The batch loss is sum(l) / numel(l) where l is the per-sample loss after the
- * last-axis reduction (Keras's "sum_over_batch_size"). Mean metrics emit the
+ * Each output with a loss gets a batch loss sum(l) / numel(l), l being the
+ * per-sample loss after the last-axis reduction (Keras's
+ * "sum_over_batch_size"); the model's loss is the sum of these times their
+ * loss weights (docs/semantics.md "Several outputs"). Mean metrics emit the
  * sum over the batch of each sample's mean; Precision/Recall emit confusion
- * counts. The runtime turns these sums into epoch results. */
+ * counts. The runtime turns these sums into epoch results. The log keys
+ * (prog.metrics) come in Keras 3's order: "loss", the compiled metrics, then
+ * "<output>_loss" when two or more outputs have a loss. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/lower/lower_internal.h"
@@ -11,10 +17,10 @@
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
   nnc_program *p = &l->prog;
-  if (p->n_stats >= NNC_MAX_STATS) {
-    nnc_fail(st, NNC_ERR_SPEC, "too many metrics");
-    return -1;
-  }
+  nnc_stat_kind *grown =
+      nnc_realloc_array(p->stat_kinds, (size_t)p->n_stats + 1, sizeof *grown, st);
+  if (!grown) return -1;
+  p->stat_kinds = grown;
   int id = graph_add(&l->forward, NNC_OP_STAT, 0, &value, 1, st);
   if (id < 0) return -1;
   l->forward.nodes[id].iattr[0] = p->n_stats;
@@ -61,13 +67,37 @@ static nnc_metric_kind resolve_accuracy(const nnc_shape *out, const nnc_spec_sha
   return NNC_METRIC_CATEGORICAL_ACCURACY;
 }
 
-static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, nnc_metric_kind kind, int y,
-                        nnc_status *st) {
-  nnc_graph *g = &l->forward;
-  int yp = l->y_pred, values = -1;
-  nnc_metric_info *info = &l->prog.metrics[l->prog.n_metrics];
+/* The next log key's entry (counted once its statistics exist). */
+static nnc_metric_info *next_key(nnc_lowered *l, const char *name, nnc_status *st) {
+  nnc_program *p = &l->prog;
+  nnc_metric_info *grown =
+      nnc_realloc_array(p->metrics, (size_t)p->n_metrics + 1, sizeof *grown, st);
+  if (!grown) return NULL;
+  p->metrics = grown;
+  nnc_metric_info *info = &grown[p->n_metrics];
   memset(info, 0, sizeof *info);
-  nnc_strlcpy(info->name, m->name, sizeof info->name);
+  nnc_strlcpy(info->name, name, sizeof info->name);
+  return info;
+}
+
+/* A key whose result is the batch-size-weighted mean of a batch value
+ * (Keras's loss tracker and per-output loss Means). */
+static int add_loss_key(nnc_lowered *l, const char *name, int value, nnc_status *st) {
+  nnc_metric_info *info = next_key(l, name, st);
+  if (!info) return st->code;
+  info->result = NNC_RESULT_MEAN;
+  info->stat[0] = add_stat(l, value, NNC_STAT_LOSS, st);
+  if (info->stat[0] < 0) return st->code;
+  l->prog.n_metrics++;
+  return NNC_OK;
+}
+
+static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, const char *key,
+                        nnc_metric_kind kind, int yp, int y, nnc_status *st) {
+  nnc_graph *g = &l->forward;
+  int values = -1;
+  nnc_metric_info *info = next_key(l, key, st);
+  if (!info) return st->code;
   switch (kind) {
   case NNC_METRIC_BINARY_ACCURACY: {
     int thr = graph_const(g, m->threshold, st);
@@ -126,10 +156,9 @@ static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, nnc_metric_kin
 /* Labels: shaped like the output, or [..., 1] integer classes for sparse
  * losses. Data of the same per-sample size is accepted as is: (N,) for a
  * (None, 1) output is Keras's rank fix-up. */
-static int label_shape(const nnc_lowered *l, const nnc_spec *spec, const nnc_spec_shape *y_inner,
-                       nnc_shape *out, nnc_status *st) {
-  nnc_shape o = l->prog.outputs[0].shape;
-  int sparse = spec->compile.loss.kind == NNC_LOSS_SCCE;
+static int label_shape(const nnc_lowered *l, const nnc_spec *spec, int k, int sparse,
+                       const nnc_spec_shape *y_inner, nnc_shape *out, nnc_status *st) {
+  nnc_shape o = l->prog.outputs[k].shape;
   if (sparse) {
     if (o.rank == 1 || (o.batched && o.rank == 1)) o.dims[o.rank++] = 1;
     o.dims[o.rank - 1] = 1;
@@ -139,66 +168,121 @@ static int label_shape(const nnc_lowered *l, const nnc_spec *spec, const nnc_spe
   int64_t n = 1;
   for (int i = 0; i < y_inner->rank; i++) n *= y_inner->dims[i];
   if (n != shape_inner(&o)) {
-    char want[64];
-    shape_format(&l->prog.outputs[0].shape, want, sizeof want);
+    char want[64], which[NNC_NAME_MAX + 32] = "";
+    shape_format(&l->prog.outputs[k].shape, want, sizeof want);
+    if (l->prog.n_outputs > 1) snprintf(which, sizeof which, " \"%s\"", l->prog.outputs[k].name);
     return nnc_fail(
         st, NNC_ERR_DATA,
-        "%s: the targets have %lld values per sample but the model output %s needs %lld%s",
-        spec->source, (long long)n, want, (long long)shape_inner(&o),
+        "%s: the targets have %lld values per sample but the model output%s %s needs %lld%s",
+        spec->source, (long long)n, which, want, (long long)shape_inner(&o),
         sparse ? " (one integer class per position for a sparse loss)" : "");
+  }
+  return NNC_OK;
+}
+
+/* Output k's batch loss: sum over its elements / (batch x elements per row). */
+static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
+                       const nnc_spec_shape *y_inner, int y, nnc_status *st) {
+  nnc_graph *g = &l->forward;
+  const nnc_shape *out = &l->prog.outputs[k].shape;
+  int per_sample = loss_node(g, o->loss.kind, o->loss.from_logits, l->output_nodes[k], y, st);
+  if (per_sample < 0) return -1;
+  /* Keras's rank fix-up squeezes an output (..., 1) against targets of one
+   * rank less (but not rank 1); the squeeze drops the logits the TF backend
+   * attached to a sigmoid output, so that loss is computed from clipped
+   * probabilities (keras-semantics.md §2.3). attr[1] tells the logits rewrite. */
+  int y_rank = y_inner ? y_inner->rank + 1 : 0;
+  if (y_rank > 1 && y_rank == out->rank - 1 && shape_last(out) == 1)
+    g->nodes[per_sample].attr[1] = 1.0;
+  if (l->prog.n_outputs == 1)
+    snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
+  else
+    snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "%.60s/loss",
+             l->prog.outputs[k].name);
+  int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
+  int batch = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_BATCH, shape_scalar(), "batch", st);
+  int per_row = graph_const(g, (double)shape_inner(&g->nodes[per_sample].shape), st);
+  int numel = graph_binary(g, NNC_BIN_MUL, batch, per_row, st);
+  return graph_binary(g, NNC_BIN_DIV, total, numel, st);
+}
+
+/* The target of output k: one INPUT per output with a loss or metrics, in
+ * output order, reading IO slot n_inputs + j (docs/semantics.md). */
+static int add_target(nnc_lowered *l, const nnc_spec *spec, int k, const lower_output_plan *o,
+                      const nnc_spec_shape *y_inner, nnc_status *st) {
+  int sparse = o->has_loss && o->loss.kind == NNC_LOSS_SCCE;
+  nnc_shape ys;
+  if (label_shape(l, spec, k, sparse, y_inner, &ys, st)) return -1;
+  int64_t classes = sparse ? shape_last(&l->prog.outputs[k].shape) : 0;
+  int j = l->prog.n_targets;
+  if (program_add_io(&l->prog.targets, &l->prog.n_targets, l->prog.outputs[k].name, ys, classes, k,
+                     st))
+    return -1;
+  char label[NNC_NAME_MAX + 8] = "y";
+  if (l->prog.n_outputs > 1) snprintf(label, sizeof label, "y/%.60s", l->prog.outputs[k].name);
+  int y = graph_source(&l->forward, NNC_OP_INPUT, l->prog.n_inputs + j, ys, label, st);
+  if (y < 0) return -1;
+  l->forward.nodes[y].flags |= NNC_NODE_NO_GRAD;
+  if (l->y < 0) l->y = y;
+  return y;
+}
+
+static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes *data,
+                     const lower_plan *plan, int *targets, int *losses, nnc_status *st) {
+  nnc_graph *g = &l->forward;
+  int total = -1;
+  for (int k = 0; k < plan->n_outputs; k++) {
+    const lower_output_plan *o = &plan->outputs[k];
+    const nnc_spec_shape *y_inner =
+        data && data->n_targets > k && data->targets[k].rank >= 0 ? &data->targets[k] : NULL;
+    targets[k] = losses[k] = -1;
+    if (!o->has_loss && !o->has_metrics) continue; /* predicted, not trained on */
+    if ((targets[k] = add_target(l, spec, k, o, y_inner, st)) < 0) return st->code;
+    if (!o->has_loss) continue;
+    if ((losses[k] = output_loss(l, k, o, y_inner, targets[k], st)) < 0) return st->code;
+    int weighted = losses[k];
+    if (o->has_weight && o->weight != 1.0)
+      weighted = graph_binary(g, NNC_BIN_MUL, weighted, graph_const(g, o->weight, st), st);
+    total = total < 0 ? weighted : graph_binary(g, NNC_BIN_ADD, total, weighted, st);
+    if (total < 0) return st->code;
+  }
+  g->loss = l->loss = total;
+  /* "loss" is the first log key: a batch mean weighted by the batch size */
+  if (add_loss_key(l, "loss", total, st)) return st->code;
+
+  for (int i = 0; i < plan->n_metrics; i++) {
+    const lower_metric_ref *ref = &plan->metrics[i];
+    int k = ref->output;
+    nnc_metric_kind kind = ref->metric->kind;
+    const nnc_spec_shape *y_inner =
+        data && data->n_targets > k && data->targets[k].rank >= 0 ? &data->targets[k] : NULL;
+    if (kind == NNC_METRIC_ACCURACY)
+      kind =
+          resolve_accuracy(&l->prog.outputs[k].shape, y_inner,
+                           plan->outputs[k].has_loss ? plan->outputs[k].loss.kind : NNC_LOSS_MSE);
+    if (lower_metric(l, ref->metric, ref->key, kind, l->output_nodes[k], targets[k], st))
+      return st->code;
+  }
+  /* Keras's per-output Means of the unweighted losses (CompileLoss.build) */
+  for (int k = 0; k < plan->n_outputs && plan->n_loss_keys; k++) {
+    if (losses[k] < 0) continue;
+    char key[NNC_NAME_MAX + 8];
+    snprintf(key, sizeof key, "%s_loss", l->prog.outputs[k].name);
+    if (add_loss_key(l, key, losses[k], st)) return st->code;
   }
   return NNC_OK;
 }
 
 int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes *data,
                            nnc_status *st) {
-  const nnc_spec_shape *y_inner =
-      data && data->n_targets > 0 && data->targets[0].rank >= 0 ? &data->targets[0] : NULL;
-  nnc_graph *g = &l->forward;
-  const nnc_spec_compile *c = &spec->compile;
-  nnc_shape ys;
-  if (label_shape(l, spec, y_inner, &ys, st)) return st->code;
-  int64_t classes = c->loss.kind == NNC_LOSS_SCCE ? shape_last(&l->prog.outputs[0].shape) : 0;
-  if (program_add_io(&l->prog.targets, &l->prog.n_targets, l->prog.outputs[0].name, ys, classes, 0,
-                     st))
-    return st->code;
-  l->y = graph_source(g, NNC_OP_INPUT, 1, ys, "y", st);
-  if (l->y < 0) return st->code;
-  g->nodes[l->y].flags |= NNC_NODE_NO_GRAD;
-
-  int per_sample = loss_node(g, c->loss.kind, c->loss.from_logits, l->y_pred, l->y, st);
-  if (per_sample < 0) return st->code;
-  /* Keras's rank fix-up squeezes an output (..., 1) against targets of one
-   * rank less (but not rank 1); the squeeze drops the logits the TF backend
-   * attached to a sigmoid output, so that loss is computed from clipped
-   * probabilities (keras-semantics.md §2.3). attr[1] tells the logits rewrite. */
-  int y_rank = y_inner ? y_inner->rank + 1 : 0, out_rank = l->prog.outputs[0].shape.rank;
-  if (y_rank > 1 && y_rank == out_rank - 1 && shape_last(&l->prog.outputs[0].shape) == 1)
-    g->nodes[per_sample].attr[1] = 1.0;
-  snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
-  int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
-  int batch = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_BATCH, shape_scalar(), "batch", st);
-  int per_row = graph_const(g, (double)shape_inner(&g->nodes[per_sample].shape), st);
-  int numel = graph_binary(g, NNC_BIN_MUL, batch, per_row, st);
-  int loss = graph_binary(g, NNC_BIN_DIV, total, numel, st);
-  if (loss >= 0 && c->loss_weight != 1.0)
-    loss = graph_binary(g, NNC_BIN_MUL, loss, graph_const(g, c->loss_weight, st), st);
-  if (loss < 0) return st->code;
-  g->loss = l->loss = loss;
-  /* "loss" is the first log key: a batch mean weighted by the batch size */
-  nnc_metric_info *info = &l->prog.metrics[l->prog.n_metrics];
-  memset(info, 0, sizeof *info);
-  nnc_strlcpy(info->name, "loss", sizeof info->name);
-  info->result = NNC_RESULT_MEAN;
-  info->stat[0] = add_stat(l, loss, NNC_STAT_LOSS, st);
-  if (info->stat[0] < 0) return st->code;
-  l->prog.n_metrics++;
-
-  for (int i = 0; i < c->n_metrics; i++) {
-    nnc_metric_kind kind = c->metrics[i].kind;
-    if (kind == NNC_METRIC_ACCURACY)
-      kind = resolve_accuracy(&l->prog.outputs[0].shape, y_inner, c->loss.kind);
-    if (lower_metric(l, &c->metrics[i], kind, l->y, st)) return st->code;
-  }
-  return NNC_OK;
+  lower_plan plan;
+  if (lower_plan_outputs(spec, &l->prog, &plan, st)) return st->code;
+  int n = l->prog.n_outputs;
+  int *targets = nnc_calloc((size_t)n + 1, sizeof *targets, st);
+  int *losses = nnc_calloc((size_t)n + 1, sizeof *losses, st);
+  int rc = targets && losses ? lower_all(l, spec, data, &plan, targets, losses, st) : (int)st->code;
+  free(targets);
+  free(losses);
+  lower_plan_free(&plan);
+  return rc;
 }

@@ -16,7 +16,6 @@
 
 #define NNC_NAME_MAX 128
 #define NNC_PATH_MAX 256
-#define NNC_MAX_METRICS 16
 
 typedef enum nnc_activation {
   NNC_ACT_LINEAR,
@@ -134,6 +133,27 @@ typedef struct nnc_spec_loss {
   int from_logits; /* BCE, CCE, SCCE */
 } nnc_spec_loss;
 
+/* How a per-output argument of compile() was written. Output names are not
+ * known while the compile config is parsed (a --compile-config comes on its
+ * own), so entries keep their dict keys and JSON paths and lowering
+ * (compiler/lower/lower_outputs.c) matches them to the model's outputs. */
+typedef enum nnc_spec_form {
+  NNC_FORM_NONE, /* absent or null */
+  NNC_FORM_ONE,  /* one value: the loss or weight of every output; a bare metric */
+  NNC_FORM_LIST, /* one entry per output, in output order */
+  NNC_FORM_DICT  /* entries keyed by output name */
+} nnc_spec_form;
+
+/* One entry of loss or loss_weights: a list position or a dict key. */
+typedef struct nnc_spec_loss_entry {
+  int has_loss;       /* loss: 0 for null (that output is not trained) */
+  nnc_spec_loss loss; /* loss */
+  int has_weight;     /* loss_weights: 0 for null (weight 1) */
+  double weight;      /* loss_weights */
+  char key[NNC_NAME_MAX];
+  char path[NNC_PATH_MAX];
+} nnc_spec_loss_entry;
+
 typedef enum nnc_metric_kind {
   NNC_METRIC_ACCURACY, /* "accuracy"/"acc": resolved from shapes by lowering */
   NNC_METRIC_BINARY_ACCURACY,
@@ -149,15 +169,36 @@ typedef struct nnc_spec_metric {
   nnc_metric_kind kind;
   char name[NNC_NAME_MAX]; /* the History key: the user's string or the object's name */
   double threshold;        /* binary accuracy, precision, recall: 0.5 */
+  int group;               /* list form: index of its top-level entry; dict form: of its key */
+  char path[NNC_PATH_MAX];
 } nnc_spec_metric;
+
+/* A metrics dict key (an output name) and its JSON path. */
+typedef struct nnc_spec_metric_group {
+  char key[NNC_NAME_MAX];
+  char path[NNC_PATH_MAX];
+} nnc_spec_metric_group;
 
 typedef struct nnc_spec_compile {
   int present; /* 0: the spec had no compile config (fit/evaluate then need one) */
   nnc_spec_optimizer optimizer;
-  nnc_spec_loss loss;
-  double loss_weight; /* a single float loss_weights, default 1 */
+  char path[NNC_PATH_MAX]; /* of the compile config, for errors found at lowering */
+  /* loss: ONE (losses[0] for every output), LIST or DICT; never NONE */
+  nnc_spec_form loss_form;
+  int n_losses;
+  nnc_spec_loss_entry *losses; /* heap */
+  /* loss_weights: NONE (all 1), ONE (weights[0]), LIST or DICT */
+  nnc_spec_form weights_form;
+  int n_weights;
+  nnc_spec_loss_entry *weights; /* heap */
+  /* metrics: NONE, ONE (one bare metric), LIST (n_groups top-level entries,
+   * a nested list being one group) or DICT (n_groups keys, groups) */
+  nnc_spec_form metrics_form;
+  int metrics_nested; /* LIST: some entry is itself a list ([["mae"], ["mse"]]) */
+  int n_groups;
+  nnc_spec_metric_group *groups; /* heap, DICT form: one per key */
   int n_metrics;
-  nnc_spec_metric metrics[NNC_MAX_METRICS];
+  nnc_spec_metric *metrics; /* heap, in the order written */
 } nnc_spec_compile;
 
 typedef enum nnc_spec_format {
@@ -187,6 +228,8 @@ int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc
                                   nnc_status *st);
 
 void nnc_spec_free(nnc_spec *spec);
+/* Free the heap parts of a compile config (nnc_spec_free calls it). */
+void nnc_spec_compile_free(nnc_spec_compile *c);
 
 const char *nnc_activation_name(nnc_activation a);
 

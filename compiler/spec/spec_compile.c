@@ -1,7 +1,10 @@
 /* A compile config: optimizer (spec_optimizer.c), loss, loss_weights and
  * metrics, as Keras 3 compile_config, h5 training_config or tfjs
- * trainingConfig write them. nnc models have one output, so per-output lists
- * and dicts are accepted when they hold exactly one entry. */
+ * trainingConfig write them. Per-output lists and dicts are kept as written
+ * (form, entries, dict keys, JSON paths): lowering matches them to the
+ * model's outputs (compiler/lower/lower_outputs.c), as Keras's CompileLoss
+ * and CompileMetrics do when they are built. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/spec/spec_internal.h"
@@ -13,38 +16,22 @@ static int is_dict(const cJSON *item) {
   return cJSON_IsObject(item) && !spec_child(item, "class_name");
 }
 
-/* One-entry dict keyed by the output layer's name -> its value. */
-static int unwrap_dict(const spec_ctx *ctx, const cJSON *item, const char *path, const char *what,
-                       const char *output_name, const cJSON **elem_out, char *elem_path) {
-  int count = cJSON_GetArraySize(item);
-  if (count == 0) return spec_fail_expected(ctx, path, item, "%s", what);
-  if (count > 1)
-    return spec_fail(ctx, path,
-                     "not supported yet: %d outputs in a per-output dict, nnc models "
-                     "have one output",
-                     count);
-  const cJSON *entry = item->child;
-  spec_path_key(elem_path, path, entry->string ? entry->string : "?");
-  if (output_name && (!entry->string || strcmp(entry->string, output_name) != 0))
-    return spec_fail(ctx, elem_path, "expected the model's output layer name \"%s\" as the key",
-                     output_name);
-  *elem_out = entry;
-  return NNC_OK;
+static int key_fits(const spec_ctx *ctx, const cJSON *entry, const char *path) {
+  if (entry->string && strlen(entry->string) < NNC_NAME_MAX) return NNC_OK;
+  return spec_fail(ctx, path, "expected an output name of at most %d bytes as the key",
+                   NNC_NAME_MAX - 1);
 }
 
-/* One-element list -> its element. */
-static int unwrap_list(const spec_ctx *ctx, const cJSON *item, const char *path, const char *what,
-                       const cJSON **elem_out, char *elem_path) {
-  int count = cJSON_GetArraySize(item);
-  if (count == 0) return spec_fail_expected(ctx, path, item, "%s", what);
-  if (count > 1)
-    return spec_fail(ctx, path,
-                     "not supported yet: a list of %d per-output entries, nnc models "
-                     "have one output",
-                     count);
-  spec_path_index(elem_path, path, 0);
-  *elem_out = item->child;
-  return NNC_OK;
+/* Room for one more loss or weight entry. */
+static nnc_spec_loss_entry *add_entry(const spec_ctx *ctx, nnc_spec_loss_entry **list, int *n,
+                                      const char *path) {
+  nnc_spec_loss_entry *grown = nnc_realloc_array(*list, (size_t)*n + 1, sizeof *grown, ctx->st);
+  if (!grown) return NULL;
+  *list = grown;
+  nnc_spec_loss_entry *e = &grown[(*n)++];
+  memset(e, 0, sizeof *e);
+  nnc_strlcpy(e->path, path, sizeof e->path);
+  return e;
 }
 
 /* ---- loss ---- */
@@ -136,37 +123,93 @@ static int parse_loss(const spec_ctx *ctx, const cJSON *item, const char *path,
   return check_loss_config(ctx, cfg, cfg_path);
 }
 
-static int parse_loss_entry(const spec_ctx *ctx, const cJSON *item, const char *path,
-                            const char *output_name, nnc_spec_loss *out) {
-  const cJSON *elem = item;
-  char elem_path[NNC_PATH_MAX];
-  nnc_strlcpy(elem_path, path, sizeof elem_path);
-  int rc = NNC_OK;
-  if (cJSON_IsArray(item))
-    rc = unwrap_list(ctx, item, path, "a loss", &elem, elem_path);
-  else if (is_dict(item))
-    rc = unwrap_dict(ctx, item, path, "a loss", output_name, &elem, elem_path);
-  if (rc) return rc;
-  if (spec_is_absent(elem))
-    return spec_fail_expected(ctx, elem_path, elem, "a loss (" LOSS_LIST ")");
-  return parse_loss(ctx, elem, elem_path, out);
+/* One loss or null (no loss for that output) at a list position or dict key. */
+static int add_loss(const spec_ctx *ctx, const cJSON *item, const char *path, const char *key,
+                    nnc_spec_compile *out) {
+  nnc_spec_loss_entry *e = add_entry(ctx, &out->losses, &out->n_losses, path);
+  if (!e) return ctx->st->code;
+  if (key) nnc_strlcpy(e->key, key, sizeof e->key);
+  if (cJSON_IsNull(item)) return NNC_OK;
+  e->has_loss = 1;
+  return parse_loss(ctx, item, path, &e->loss);
 }
 
-static int parse_loss_weights(const spec_ctx *ctx, const cJSON *item, const char *path,
-                              const char *output_name, double *out) {
-  *out = 1.0;
-  if (spec_is_absent(item)) return NNC_OK;
-  const cJSON *elem = item;
+/* One loss for every output, a list (one per output) or a dict by output
+ * name; null entries leave an output untrained. */
+static int parse_losses(const spec_ctx *ctx, const cJSON *item, const char *path,
+                        nnc_spec_compile *out) {
   char elem_path[NNC_PATH_MAX];
-  nnc_strlcpy(elem_path, path, sizeof elem_path);
-  int rc = NNC_OK;
-  if (cJSON_IsArray(item))
-    rc = unwrap_list(ctx, item, path, "a loss weight", &elem, elem_path);
-  else if (cJSON_IsObject(item))
-    rc = unwrap_dict(ctx, item, path, "a loss weight", output_name, &elem, elem_path);
-  if (rc) return rc;
-  if (cJSON_IsNull(elem)) return NNC_OK;
-  return spec_float32_value(ctx, elem, elem_path, out);
+  const cJSON *elem;
+  int rc, i = 0;
+  if (spec_is_absent(item) ||
+      ((cJSON_IsArray(item) || is_dict(item)) && cJSON_GetArraySize(item) == 0))
+    return spec_fail_expected(ctx, path, item, "a loss (" LOSS_LIST ")");
+  if (cJSON_IsArray(item)) {
+    out->loss_form = NNC_FORM_LIST;
+    cJSON_ArrayForEach(elem, item) {
+      spec_path_index(elem_path, path, i++);
+      if ((rc = add_loss(ctx, elem, elem_path, NULL, out))) return rc;
+    }
+  } else if (is_dict(item)) {
+    out->loss_form = NNC_FORM_DICT;
+    cJSON_ArrayForEach(elem, item) {
+      spec_path_key(elem_path, path, elem->string ? elem->string : "?");
+      if ((rc = key_fits(ctx, elem, elem_path)) ||
+          (rc = add_loss(ctx, elem, elem_path, elem->string, out)))
+        return rc;
+    }
+  } else {
+    out->loss_form = NNC_FORM_ONE;
+    return add_loss(ctx, item, path, NULL, out);
+  }
+  for (i = 0; i < out->n_losses; i++)
+    if (out->losses[i].has_loss) return NNC_OK;
+  /* Keras: "No loss to compute. Provide a `loss` argument in `compile()`." */
+  return spec_fail_expected(ctx, path, item, "at least one loss that is not null");
+}
+
+static int add_weight(const spec_ctx *ctx, const cJSON *item, const char *path, const char *key,
+                      nnc_spec_compile *out) {
+  nnc_spec_loss_entry *e = add_entry(ctx, &out->weights, &out->n_weights, path);
+  if (!e) return ctx->st->code;
+  if (key) nnc_strlcpy(e->key, key, sizeof e->key);
+  e->weight = 1.0;
+  if (cJSON_IsNull(item)) return NNC_OK;
+  e->has_weight = 1;
+  return spec_float32_value(ctx, item, path, &e->weight);
+}
+
+/* A float (one output, or one loss for all), a list or a dict by output name. */
+static int parse_loss_weights(const spec_ctx *ctx, const cJSON *item, const char *path,
+                              nnc_spec_compile *out) {
+  char elem_path[NNC_PATH_MAX];
+  const cJSON *elem;
+  int rc, i = 0;
+  if (spec_is_absent(item)) return NNC_OK;
+  if (cJSON_IsArray(item)) {
+    out->weights_form = NNC_FORM_LIST;
+    cJSON_ArrayForEach(elem, item) {
+      spec_path_index(elem_path, path, i++);
+      if ((rc = add_weight(ctx, elem, elem_path, NULL, out))) return rc;
+    }
+    return NNC_OK;
+  }
+  if (cJSON_IsObject(item)) {
+    out->weights_form = NNC_FORM_DICT;
+    cJSON_ArrayForEach(elem, item) {
+      spec_path_key(elem_path, path, elem->string ? elem->string : "?");
+      if ((rc = key_fits(ctx, elem, elem_path)) ||
+          (rc = add_weight(ctx, elem, elem_path, elem->string, out)))
+        return rc;
+    }
+    return NNC_OK;
+  }
+  if (!cJSON_IsNumber(item))
+    return spec_fail_expected(ctx, path, item,
+                              "a float (single output case) or a list or dict (multiple output "
+                              "case) of loss weights");
+  out->weights_form = NNC_FORM_ONE;
+  return add_weight(ctx, item, path, NULL, out);
 }
 
 /* ---- metrics ---- */
@@ -301,88 +344,121 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
  * copies of every key: a name that equals one of those would overwrite it. */
 _Static_assert(NNC_LOG_NAME >= NNC_NAME_MAX + 4, "\"val_\" + any metric name fits a log name");
 
-static int check_metric_name(const spec_ctx *ctx, const cJSON *item, const char *path,
-                             const nnc_spec_compile *out, const char *name) {
-  /* the path of the name itself when it was written out */
-  char name_path[NNC_PATH_MAX];
-  nnc_strlcpy(name_path, path, sizeof name_path);
+/* The path of a metric's name itself when it was written out. */
+static void metric_name_path(const cJSON *item, const char *path, char *name_path) {
+  nnc_strlcpy(name_path, path, NNC_PATH_MAX);
   if (cJSON_IsObject(item)) {
     const cJSON *cfg = spec_child(item, "config");
     spec_path_key(name_path, path, "config");
     if (cJSON_IsObject(cfg) && !spec_is_absent(spec_child(cfg, "name")))
       spec_path_key(name_path, name_path, "name");
   }
-  if (strcmp(name, "loss") == 0 || strncmp(name, "val_", 4) == 0)
-    return spec_fail(ctx, name_path,
-                     "expected a metric name other than \"loss\" and not starting with \"val_\" "
-                     "(the History keys of the loss and of validation), got \"%s\"",
-                     name);
-  for (int i = 0; i < out->n_metrics; i++)
-    if (strcmp(out->metrics[i].name, name) == 0)
-      return spec_fail(ctx, name_path, "expected unique metric names, got \"%s\" twice", name);
-  return NNC_OK;
 }
 
-static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path,
+/* Metrics of one output, of one list entry or dict key (`group`). */
+static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path, int group,
                       nnc_spec_compile *out) {
-  if (out->n_metrics == NNC_MAX_METRICS)
-    return spec_fail_unsupported(ctx, path, item, "more than 16 metrics");
+  nnc_spec_metric *grown =
+      nnc_realloc_array(out->metrics, (size_t)out->n_metrics + 1, sizeof *grown, ctx->st);
+  if (!grown) return ctx->st->code;
+  out->metrics = grown;
   nnc_spec_metric *m = &out->metrics[out->n_metrics];
   memset(m, 0, sizeof *m);
   m->threshold = 0.5;
+  m->group = group;
   int rc;
   if (cJSON_IsString(item))
     rc = metric_from_string(ctx, item, path, m);
-  else if (cJSON_IsObject(item))
+  else if (cJSON_IsObject(item) && !is_dict(item))
     rc = metric_from_class(ctx, item, path, m);
   else
     rc = spec_fail_expected(ctx, path, item,
                             "a metric name or {\"class_name\": ..., \"config\": {...}}");
   if (rc) return rc;
-  if ((rc = check_metric_name(ctx, item, path, out, m->name))) return rc;
+  metric_name_path(item, path, m->path);
+  if (strcmp(m->name, "loss") == 0 || strncmp(m->name, "val_", 4) == 0)
+    return spec_fail(ctx, m->path,
+                     "expected a metric name other than \"loss\" and not starting with \"val_\" "
+                     "(the History keys of the loss and of validation), got \"%s\"",
+                     m->name);
   out->n_metrics++;
   return NNC_OK;
 }
 
-/* null, one metric, a list of metrics, [[...]] or {"output": [...]} for one output. */
-static int parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
-                         const char *output_name, nnc_spec_compile *out) {
+/* One group's metrics: a list (null entries skipped, as Keras skips None),
+ * null (none) or one metric. */
+static int add_group(const spec_ctx *ctx, const cJSON *item, const char *path, int group,
+                     nnc_spec_compile *out) {
+  if (cJSON_IsNull(item)) return NNC_OK;
+  if (!cJSON_IsArray(item)) return add_metric(ctx, item, path, group, out);
   char elem_path[NNC_PATH_MAX];
-  int rc;
-  if (is_dict(item)) {
-    if (cJSON_GetArraySize(item) == 0) return NNC_OK;
-    if ((rc = unwrap_dict(ctx, item, path, "metrics", output_name, &item, elem_path))) return rc;
-    if (is_dict(item)) return spec_fail_expected(ctx, elem_path, item, "a list of metrics");
-    return parse_metrics(ctx, item, elem_path, NULL, out);
-  }
-  if (spec_is_absent(item)) return NNC_OK;
-  if (!cJSON_IsArray(item)) return add_metric(ctx, item, path, out);
   const cJSON *elem;
-  int per_output = 0, i = 0;
-  cJSON_ArrayForEach(elem, item) per_output |= cJSON_IsArray(elem) || is_dict(elem);
-  if (per_output) { /* [["mae"]]: one list per output */
-    if ((rc = unwrap_list(ctx, item, path, "metrics", &item, elem_path))) return rc;
-    if (cJSON_IsArray(item) || spec_is_absent(item)) {
-      cJSON_ArrayForEach(elem, item) {
-        char metric_path[NNC_PATH_MAX];
-        spec_path_index(metric_path, elem_path, i++);
-        if ((rc = add_metric(ctx, elem, metric_path, out))) return rc;
-      }
-      return NNC_OK;
-    }
-    return spec_fail_expected(ctx, elem_path, item, "a list of metrics");
-  }
+  int rc, i = 0;
   cJSON_ArrayForEach(elem, item) {
     spec_path_index(elem_path, path, i++);
-    if ((rc = add_metric(ctx, elem, elem_path, out))) return rc;
+    if (cJSON_IsNull(elem)) continue;
+    if (cJSON_IsArray(elem) || is_dict(elem))
+      return spec_fail_expected(ctx, elem_path, elem, "a metric (a list of metrics per output)");
+    if ((rc = add_metric(ctx, elem, elem_path, group, out))) return rc;
   }
   return NNC_OK;
 }
 
-int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
-                       const char *output_name, nnc_spec_compile *out) {
-  memset(out, 0, sizeof *out);
+/* null, one metric, a list (of metrics, or one entry per output), or a dict
+ * by output name. */
+static int parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
+                         nnc_spec_compile *out) {
+  char elem_path[NNC_PATH_MAX];
+  const cJSON *elem;
+  int rc, i = 0;
+  if (spec_is_absent(item) ||
+      ((cJSON_IsArray(item) || is_dict(item)) && cJSON_GetArraySize(item) == 0))
+    return NNC_OK;
+  if (cJSON_IsArray(item)) {
+    out->metrics_form = NNC_FORM_LIST;
+    cJSON_ArrayForEach(elem, item) {
+      spec_path_index(elem_path, path, i);
+      if (is_dict(elem))
+        return spec_fail_expected(ctx, elem_path, elem, "a metric or a list of metrics");
+      out->metrics_nested |= cJSON_IsArray(elem);
+      if ((rc = add_group(ctx, elem, elem_path, i++, out))) return rc;
+    }
+    out->n_groups = i;
+    return NNC_OK;
+  }
+  if (is_dict(item)) {
+    out->metrics_form = NNC_FORM_DICT;
+    out->n_groups = cJSON_GetArraySize(item);
+    out->groups = nnc_calloc((size_t)out->n_groups, sizeof *out->groups, ctx->st);
+    if (!out->groups) return ctx->st->code;
+    cJSON_ArrayForEach(elem, item) {
+      spec_path_key(elem_path, path, elem->string ? elem->string : "?");
+      if ((rc = key_fits(ctx, elem, elem_path))) return rc;
+      nnc_strlcpy(out->groups[i].key, elem->string, sizeof out->groups[i].key);
+      nnc_strlcpy(out->groups[i].path, elem_path, sizeof out->groups[i].path);
+      if (is_dict(elem)) return spec_fail_expected(ctx, elem_path, elem, "a list of metrics");
+      if ((rc = add_group(ctx, elem, elem_path, i++, out))) return rc;
+    }
+    return NNC_OK;
+  }
+  out->metrics_form = NNC_FORM_ONE;
+  out->n_groups = 1;
+  return add_metric(ctx, item, path, 0, out);
+}
+
+void nnc_spec_compile_free(nnc_spec_compile *c) {
+  if (!c) return;
+  free(c->losses);
+  free(c->weights);
+  free(c->groups);
+  free(c->metrics);
+  memset(c, 0, sizeof *c);
+}
+
+static int parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
+                         nnc_spec_compile *out) {
   if (!cJSON_IsObject(cc)) return spec_fail_expected(ctx, path, cc, "a compile config object");
+  nnc_strlcpy(out->path, path, sizeof out->path);
   char item_path[NNC_PATH_MAX];
   int rc;
 
@@ -393,16 +469,13 @@ int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
     return rc;
 
   spec_path_key(item_path, path, "loss");
-  if ((rc = parse_loss_entry(ctx, spec_child(cc, "loss"), item_path, output_name, &out->loss)))
-    return rc;
+  if ((rc = parse_losses(ctx, spec_child(cc, "loss"), item_path, out))) return rc;
 
   spec_path_key(item_path, path, "loss_weights");
-  if ((rc = parse_loss_weights(ctx, spec_child(cc, "loss_weights"), item_path, output_name,
-                               &out->loss_weight)))
-    return rc;
+  if ((rc = parse_loss_weights(ctx, spec_child(cc, "loss_weights"), item_path, out))) return rc;
 
   spec_path_key(item_path, path, "metrics");
-  if ((rc = parse_metrics(ctx, spec_child(cc, "metrics"), item_path, output_name, out))) return rc;
+  if ((rc = parse_metrics(ctx, spec_child(cc, "metrics"), item_path, out))) return rc;
 
   /* Weighted metrics need sample weights in their names and sums: not yet. */
   const cJSON *weighted = spec_child(cc, "weighted_metrics");
@@ -415,4 +488,12 @@ int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
   }
   out->present = 1;
   return NNC_OK;
+}
+
+int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
+                       nnc_spec_compile *out) {
+  memset(out, 0, sizeof *out);
+  int rc = parse_compile(ctx, cc, path, out);
+  if (rc) nnc_spec_compile_free(out);
+  return rc;
 }

@@ -147,10 +147,10 @@ int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *pat
 
 /* ---- spec_compile.c ---- */
 /* A compile config object (Keras compile_config, h5 training_config or tfjs
- * trainingConfig). output_name, when not NULL, is the model's output layer:
- * per-output dicts must use it as their key. */
+ * trainingConfig). Per-output entries are matched to the model's outputs by
+ * lowering. On error *out is left empty. */
 int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
-                       const char *output_name, nnc_spec_compile *out);
+                       nnc_spec_compile *out);
 
 /* ---- spec_text.c (text: NUL-terminated JSON that cJSON parsed, except depth_at) ---- */
 /* 1-based line and column of byte offset at. */

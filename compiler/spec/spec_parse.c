@@ -277,6 +277,7 @@ static int parse_model(spec_ctx *ctx, const cJSON *model, const char *model_path
 void nnc_spec_free(nnc_spec *spec) {
   if (!spec) return;
   free(spec->layers);
+  nnc_spec_compile_free(&spec->compile);
   memset(spec, 0, sizeof *spec);
 }
 
@@ -298,8 +299,7 @@ int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *o
   spec.format = ctx.format;
   if (!rc) rc = parse_model(&ctx, loc.model, loc.model_path, &spec);
   if (!rc && loc.compile)
-    rc = spec_parse_compile(&ctx, loc.compile, loc.compile_path,
-                            spec.layers[spec.n_layers - 1].name, &spec.compile);
+    rc = spec_parse_compile(&ctx, loc.compile, loc.compile_path, &spec.compile);
   cJSON_Delete(root);
   if (rc) {
     nnc_spec_free(&spec);
@@ -342,14 +342,13 @@ int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc
   cJSON *root;
   int rc = parse_json(json, source, st, &root);
   if (rc) return rc;
-  const char *output_name =
-      out->layers && out->n_layers > 0 ? out->layers[out->n_layers - 1].name : NULL;
   nnc_spec_compile compile;
   rc = spec_check_unique_keys(&ctx, root, "$");
-  if (!rc) rc = spec_parse_compile(&ctx, root, "$", output_name, &compile);
+  if (!rc) rc = spec_parse_compile(&ctx, root, "$", &compile);
   cJSON_Delete(root);
   if (rc) return rc;
-  out->compile = compile; /* replace only on success */
+  nnc_spec_compile_free(&out->compile); /* replace only on success */
+  out->compile = compile;
   nnc_status_ok(st);
   return NNC_OK;
 }

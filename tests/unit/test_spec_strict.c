@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
 #include "testutil.h"
 
@@ -65,6 +66,25 @@ static void expect_error(const char *json, const char *path, const char *what) {
   ck_assert_ptr_null(spec.layers);
 }
 
+/* Errors of the compile config that need the model's outputs come when the
+ * model is lowered (for data of 4 features), with the same file and path. */
+static void expect_build_error(const char *json, const char *path, const char *what) {
+  nnc_spec spec;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_spec_shape in = {1, {4}};
+  nnc_data_shapes data = {1, &in, 0, NULL};
+  nnc_lowered l;
+  int rc = lower_model(&spec, &data, &l, &st);
+  ck_assert_msg(rc == NNC_ERR_SPEC, "expected NNC_ERR_SPEC, got %d (%s)", rc, st.message);
+  char prefix[300];
+  snprintf(prefix, sizeof prefix, "model.json: %s: ", path);
+  ck_assert_msg(strncmp(st.message, prefix, strlen(prefix)) == 0, "'%s' does not start with '%s'",
+                st.message, prefix);
+  ck_assert_msg(strstr(st.message, what), "'%s' not in: %s", what, st.message);
+  nnc_spec_free(&spec);
+}
+
 /* ---- duplicate keys ---- */
 
 START_TEST(duplicate_keys_anywhere) {
@@ -89,13 +109,13 @@ END_TEST
 START_TEST(duplicate_keys_in_compile_config_string) {
   nnc_spec spec = {0};
   nnc_status st = {0};
-  spec.compile.loss_weight = 42;
+  spec.compile.optimizer.learning_rate = 42;
   int rc = nnc_spec_parse_compile_string(Q("{'loss': 'mse', 'optimizer': 'sgd', 'loss': 'mae'}"),
                                          "cc.json", &spec, &st);
   ck_assert_int_eq(rc, NNC_ERR_SPEC);
   ck_assert_str_eq(st.message, "cc.json: $.loss: expected each key once in an object, got this "
                                "key twice");
-  ck_assert_double_eq(spec.compile.loss_weight, 42); /* unchanged */
+  ck_assert_double_eq(spec.compile.optimizer.learning_rate, 42); /* unchanged */
 }
 END_TEST
 
@@ -355,14 +375,14 @@ END_TEST
 
 START_TEST(resolved_metric_names_unique) {
   /* the string "mean_squared_error" and the class's default name are one key */
-  expect_error(with_metrics("'mean_squared_error', {'class_name': 'MeanSquaredError'}"),
-               "$.compile_config.metrics[1].config",
-               "expected unique metric names, got \"mean_squared_error\" twice");
-  expect_error(with_metrics("'accuracy', 'accuracy'"), "$.compile_config.metrics[1]",
-               "got \"accuracy\" twice");
-  expect_error(with_metrics("{'class_name': 'Precision'}, {'class_name': 'Recall', 'config': "
-                            "{'name': 'precision'}}"),
-               "$.compile_config.metrics[1].config.name", "got \"precision\" twice");
+  expect_build_error(with_metrics("'mean_squared_error', {'class_name': 'MeanSquaredError'}"),
+                     "$.compile_config.metrics[1].config",
+                     "expected unique metric names, got \"mean_squared_error\" twice");
+  expect_build_error(with_metrics("'accuracy', 'accuracy'"), "$.compile_config.metrics[1]",
+                     "got \"accuracy\" twice");
+  expect_build_error(with_metrics("{'class_name': 'Precision'}, {'class_name': 'Recall', 'config': "
+                                  "{'name': 'precision'}}"),
+                     "$.compile_config.metrics[1].config.name", "got \"precision\" twice");
   /* "accuracy" keeps its string as its key (Keras: BinaryAccuracy(name=\"acc\")...) */
   nnc_spec spec;
   nnc_status st = {0};
@@ -468,14 +488,14 @@ END_TEST
 START_TEST(nul_escapes_refused_in_compile_config) {
   nnc_spec spec = {0};
   nnc_status st = {0};
-  spec.compile.loss_weight = 42;
+  spec.compile.optimizer.learning_rate = 42;
   int rc = nnc_spec_parse_compile_string(Q("{'loss': 'mse\\u0000x', 'optimizer': 'sgd'}"),
                                          "cc.json", &spec, &st);
   ck_assert_int_eq(rc, NNC_ERR_SPEC);
   ck_assert_str_eq(st.message, "cc.json: $.loss: expected a string without \\u0000 (a NUL "
                                "character would end it there), got one at byte 13 (line 1, "
                                "column 14)");
-  ck_assert_double_eq(spec.compile.loss_weight, 42); /* unchanged */
+  ck_assert_double_eq(spec.compile.optimizer.learning_rate, 42); /* unchanged */
 }
 END_TEST
 
@@ -531,9 +551,10 @@ START_TEST(name_limit_counts_bytes) {
                      "'sgd'"),
                "$.config.layers[1].config.name", "got \"\xe2\x82\xac??\"");
   /* keys in paths too */
-  expect_error(Q("{'class_name': 'Sequential', 'config': {'layers': [" DENSE "]}, "
-                 "'compile_config': {'loss': {'caf\xc3\xa9': 'mse'}}}"),
-               "$.compile_config.loss[\"caf\xc3\xa9\"]", "expected the model's output layer name");
+  expect_build_error(Q("{'class_name': 'Sequential', 'config': {'layers': [" DENSE "]}, "
+                       "'compile_config': {'loss': {'caf\xc3\xa9': 'mse'}}}"),
+                     "$.compile_config.loss[\"caf\xc3\xa9\"]",
+                     "expected an output name (\"d\") as the key of a loss dict");
 }
 END_TEST
 
