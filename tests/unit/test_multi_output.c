@@ -65,6 +65,9 @@ static void fixture_free(fixture *f) {
 
 /* Outputs `names` (a = 2x, then b = -x) and the compile config `json`;
  * returns lowering's code (f->st has the message). */
+/* Variations for the logits test: sigmoid outputs, x shaped [B, D, 1]. */
+static int g_sigmoid, g_rank3;
+
 static int lower_outputs(fixture *f, const char *json, int n_outputs, const char *const *names,
                          const nnc_data_shapes *data) {
   memset(f, 0, sizeof *f);
@@ -75,8 +78,8 @@ static int lower_outputs(fixture *f, const char *json, int n_outputs, const char
   nnc_lowered *l = &f->l;
   l->loss = l->y = -1;
   ck_assert(graph_init(&l->forward, "forward", st) == NNC_OK);
-  int64_t dims[2] = {-1, D};
-  nnc_shape s = shape_make(1, 2, dims);
+  int64_t dims[3] = {-1, D, 1};
+  nnc_shape s = shape_make(1, g_rank3 ? 3 : 2, dims);
   ck_assert(program_add_io(&l->prog.inputs, &l->prog.n_inputs, "x", s, 0, -1, st) == NNC_OK);
   l->x = graph_source(&l->forward, NNC_OP_INPUT, 0, s, "x", st);
   l->output_nodes = calloc((size_t)n_outputs, sizeof *l->output_nodes);
@@ -84,6 +87,8 @@ static int lower_outputs(fixture *f, const char *json, int n_outputs, const char
   for (int k = 0; k < n_outputs; k++) {
     int c = graph_const(&l->forward, k == 0 ? 2.0 : -1.0, st);
     l->output_nodes[k] = graph_binary(&l->forward, NNC_BIN_MUL, l->x, c, st);
+    if (g_sigmoid)
+      l->output_nodes[k] = graph_unary(&l->forward, NNC_FN_SIGMOID, l->output_nodes[k], st);
     ck_assert_msg(l->output_nodes[k] >= 0, "%s", st->message);
     ck_assert(program_add_io(&l->prog.outputs, &l->prog.n_outputs, names[k], s, 0, -1, st) ==
               NNC_OK);
@@ -368,6 +373,47 @@ START_TEST(single_output_unchanged) {
 }
 END_TEST
 
+/* The logits rewrite and Keras's rank fix-up apply to each output's loss on
+ * its own: outputs [B, 2, 1] after a sigmoid; out_a's targets [2, 1] keep the
+ * rank, out_b's targets [2] get squeezed against it (attr[1]), and a
+ * squeezed output has no logits, so only out_a's BCE reads the sigmoid's
+ * input (keras-semantics.md section 2.3, test_logits.c for one output). */
+START_TEST(logits_and_rank_fixup_per_output) {
+  g_sigmoid = g_rank3 = 1;
+  nnc_spec_shape targets[2] = {{2, {2, 1}}, {1, {2}}};
+  nnc_spec_shape in = {2, {2, 1}};
+  nnc_data_shapes data = {1, &in, 2, targets};
+  fixture f;
+  int rc = lower_outputs(&f, Q("{'loss': 'bce'}"), 2, AB, &data);
+  g_sigmoid = g_rank3 = 0;
+  ck_assert_msg(rc == NNC_OK, "%s", f.st.message);
+  nnc_graph g;
+  ck_assert(graph_copy(&g, &f.l.forward, "test", &f.st) == NNC_OK);
+  ck_assert_msg(pass_logits_rewrite(&g, &f.l.prog, &f.st) == NNC_OK, "%s", f.st.message);
+  int seen = 0;
+  for (int i = 0; i < g.n; i++) {
+    const nnc_node *n = &g.nodes[i];
+    if (n->dead || n->op != NNC_OP_LOSS) continue;
+    const nnc_node *pred = &g.nodes[n->in[0]];
+    int reads_sigmoid = pred->op == NNC_OP_UNARY && pred->fn == NNC_FN_SIGMOID;
+    if (strcmp(n->label, "out_a/loss") == 0) {
+      ck_assert_double_eq(n->attr[1], 0);
+      ck_assert_double_eq(n->attr[0], 1); /* from logits now */
+      ck_assert_int_eq(reads_sigmoid, 0);
+      seen |= 1;
+    } else if (strcmp(n->label, "out_b/loss") == 0) {
+      ck_assert_double_eq(n->attr[1], 1);
+      ck_assert_double_eq(n->attr[0], 0);
+      ck_assert_int_eq(reads_sigmoid, 1);
+      seen |= 2;
+    }
+  }
+  ck_assert_int_eq(seen, 3);
+  graph_free(&g);
+  fixture_free(&f);
+}
+END_TEST
+
 /* ---- forms Keras refuses ---- */
 
 START_TEST(refused_forms) {
@@ -570,6 +616,7 @@ int main(void) {
   tcase_add_test(tc, output_without_loss_is_not_trained);
   tcase_add_test(tc, metric_forms_and_names);
   tcase_add_test(tc, single_output_unchanged);
+  tcase_add_test(tc, logits_and_rank_fixup_per_output);
   tcase_add_test(tc, refused_forms);
   tcase_add_test(tc, parse_errors);
   tcase_add_test(tc, parsed_forms);
