@@ -153,8 +153,9 @@ static int match_metric_groups(const nnc_spec *spec, const nnc_program *prog, in
     if (c->n_groups != n)
       return nnc_fail(st, NNC_ERR_SPEC,
                       "%s: %s: expected one entry (a list of metrics) per output: the model has "
-                      "%d output%s (%s), the list has %d entries",
-                      spec->source, path, n, n == 1 ? "" : "s", names, c->n_groups);
+                      "%d output%s (%s), the list has %d entr%s",
+                      spec->source, path, n, n == 1 ? "" : "s", names, c->n_groups,
+                      c->n_groups == 1 ? "y" : "ies");
     for (int g = 0; g < c->n_groups; g++) group_output[g] = g;
     return NNC_OK;
   case NNC_FORM_DICT:

@@ -441,7 +441,7 @@ START_TEST(refused_forms) {
               "outputs");
   lower_error(Q("{'loss': 'mse', 'metrics': ['mae']}"), "$.metrics",
               "expected one entry (a list of metrics) per output: the model has 2 outputs "
-              "(\"out_a\", \"out_b\"), the list has 1 entries");
+              "(\"out_a\", \"out_b\"), the list has 1 entry");
   lower_error(Q("{'loss': 'mse', 'metrics': {'out_c': ['mae']}}"), "$.metrics.out_c",
               "expected an output name (\"out_a\", \"out_b\") as the key of a metrics dict");
   /* a key another key already is: "a" + "_" + "b_loss" is output "a_b"'s loss */
