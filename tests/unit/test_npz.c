@@ -257,6 +257,103 @@ START_TEST(test_refuses_damaged_archives) {
 }
 END_TEST
 
+/* ---- an archive with every ZIP64 record, as zipfile writes one past 4 GiB
+ * or 65535 members: sizes and offset only in ZIP64 extra fields, a ZIP64
+ * end record and locator, 0xFFFF counts in the end record (built from
+ * APPNOTE 4.3.14-4.3.16 and 4.5.3; x.npy taken from the numpy fixture) ---- */
+
+static size_t put_le(unsigned char *p, size_t at, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[at + (size_t)i] = (unsigned char)(v >> (8 * i));
+  return at + (size_t)n;
+}
+
+static size_t zip64_archive(unsigned char *b, uint64_t zip64_count) {
+  const unsigned char *npy = npz_stored + X_DATA;
+  uint64_t crc = (uint64_t)npz_stored[14] | (uint64_t)npz_stored[15] << 8 |
+                 (uint64_t)npz_stored[16] << 16 | (uint64_t)npz_stored[17] << 24;
+  size_t at = 0;
+  at = put_le(b, at, 0x04034b50, 4); /* local header */
+  at = put_le(b, at, 45, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0x21, 2);
+  at = put_le(b, at, crc, 4);
+  at = put_le(b, at, 0xffffffff, 4);
+  at = put_le(b, at, 0xffffffff, 4);
+  at = put_le(b, at, 5, 2);
+  at = put_le(b, at, 20, 2);
+  memcpy(b + at, "x.npy", 5), at += 5;
+  at = put_le(b, at, 1, 2);
+  at = put_le(b, at, 16, 2);
+  at = put_le(b, at, X_NPY, 8);
+  at = put_le(b, at, X_NPY, 8);
+  memcpy(b + at, npy, X_NPY), at += X_NPY;
+  size_t dir = at;
+  at = put_le(b, at, 0x02014b50, 4); /* central directory */
+  at = put_le(b, at, 0x032d, 2);
+  at = put_le(b, at, 45, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0x21, 2);
+  at = put_le(b, at, crc, 4);
+  at = put_le(b, at, 0xffffffff, 4);
+  at = put_le(b, at, 0xffffffff, 4);
+  at = put_le(b, at, 5, 2);
+  at = put_le(b, at, 28, 2);
+  for (int i = 0; i < 4; i++) at = put_le(b, at, 0, i == 3 ? 4 : 2); /* comment, disk, int, ext */
+  at = put_le(b, at, 0xffffffff, 4);
+  memcpy(b + at, "x.npy", 5), at += 5;
+  at = put_le(b, at, 1, 2);
+  at = put_le(b, at, 24, 2);
+  at = put_le(b, at, X_NPY, 8); /* uncompressed, compressed, local header offset */
+  at = put_le(b, at, X_NPY, 8);
+  at = put_le(b, at, 0, 8);
+  size_t end64 = at;
+  at = put_le(b, at, 0x06064b50, 4); /* ZIP64 end record */
+  at = put_le(b, at, 44, 8);
+  at = put_le(b, at, 0x032d, 2);
+  at = put_le(b, at, 45, 2);
+  at = put_le(b, at, 0, 4);
+  at = put_le(b, at, 0, 4);
+  at = put_le(b, at, zip64_count, 8);
+  at = put_le(b, at, zip64_count, 8);
+  at = put_le(b, at, end64 - dir, 8);
+  at = put_le(b, at, dir, 8);
+  at = put_le(b, at, 0x07064b50, 4); /* ZIP64 end locator */
+  at = put_le(b, at, 0, 4);
+  at = put_le(b, at, end64, 8);
+  at = put_le(b, at, 1, 4);
+  at = put_le(b, at, 0x06054b50, 4); /* end record */
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0, 2);
+  at = put_le(b, at, 0xffff, 2);
+  at = put_le(b, at, 0xffff, 2);
+  at = put_le(b, at, 0xffffffff, 4);
+  at = put_le(b, at, 0xffffffff, 4);
+  at = put_le(b, at, 0, 2);
+  return at;
+}
+
+START_TEST(test_reads_zip64_records) {
+  unsigned char b[1024];
+  size_t n = zip64_archive(b, 1);
+  const char *path = testutil_path(testutil_tmpdir(), "zip64.npz");
+  write_bytes(path, b, n);
+  nnc_tensor_set set;
+  nnc_status st;
+  ck_assert_msg(nnc_npz_read(path, &set, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(set.n, 1);
+  ck_assert_str_eq(set.items[0].name, "x");
+  ck_assert_int_eq(set.items[0].array.shape[1], 3);
+  ck_assert_float_eq(((float *)set.items[0].array.data)[5], 2.5f);
+  nnc_tensor_set_free(&set);
+  n = zip64_archive(b, 2);
+  expect_refused(b, n, "zip64_count.npz", "the ZIP64 end record counts 2 members, not 1");
+}
+END_TEST
+
 /* A member whose .npy is malformed: the .npy reader's message names the
  * archive and the member. */
 START_TEST(test_member_npy_errors_name_the_member) {
@@ -292,6 +389,7 @@ static Suite *npz_suite(void) {
   tcase_add_test(tc, test_write_refuses_unnamed_and_doubled_arrays);
   tcase_add_test(tc, test_refuses_damaged_archives);
   tcase_add_test(tc, test_member_npy_errors_name_the_member);
+  tcase_add_test(tc, test_reads_zip64_records);
   suite_add_tcase(s, tc);
   return s;
 }
