@@ -252,6 +252,13 @@ START_TEST(test_refuses_damaged_archives) {
   b[X_NAME + 5 + 4] -= 1;
   expect_refused(b, d, "inflates_past.npz", "inflates past its 151 announced bytes");
 
+  /* a forged size: refused from the file's length, before anything is allocated */
+  memcpy(b, npz_stored, n);
+  b[X_NAME + 5 + 4 + 5] = 1;  /* uncompressed size + 2^40 */
+  b[X_NAME + 5 + 12 + 5] = 1; /* compressed size + 2^40 */
+  expect_refused(b, n, "forged.npz",
+                 "member 'x.npy' truncated: 1099511627928 bytes announced, 475 left");
+
   expect_refused((const unsigned char *)"PK\x01\x02 not a zip", 14, "no_zip.npz",
                  "not a .npz file");
 }
