@@ -6,7 +6,6 @@
 #include <unistd.h>
 #include <limits.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +89,68 @@ static int same_file(const char *a, const char *b) {
  * closed /dev/fd/N) is a failed write (1). --weights-in may be --weights-out:
  * it is read before anything is written. --dump-dir's files count as
  * outputs. */
+/* The file a data value names: FILE of NAME=FILE, else the value. */
+static const char *value_file(const char *value) {
+  char name[256];
+  const char *file;
+  return cli_named_value(value, name, sizeof name, &file) ? file : value;
+}
+
+/* One output path: an empty name, a path that cannot be written, or one that
+ * is an input. *skip = 1 for devices and FIFOs (no same-file rule); where
+ * gets the path a write lands on. */
+static int check_one(const char *cmd, const char *option, const char *path, char *where,
+                     const cli_opt *opts, int n_opts, const char *spec, int *skip) {
+  *skip = 0;
+  if (!*path) {
+    fprintf(stderr, "nnc %s: --%s: expected a file name, got ''\n", cmd, option);
+    return 2;
+  }
+  int e = write_target(path, where, PATH_MAX);
+  if (e) {
+    fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, path, strerror(e));
+    return 1;
+  }
+  struct stat so;
+  int exists = stat(path, &so) == 0;
+  if (exists && S_ISDIR(so.st_mode)) {
+    fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, path, strerror(EISDIR));
+    return 1;
+  }
+  if (exists && !S_ISREG(so.st_mode)) return *skip = 1, 0; /* devices, FIFOs: written through */
+  const char *clash = NULL, *what = NULL;
+  if (same_file(path, spec)) clash = spec, what = "SPEC";
+  for (int k = 0; !clash && k < COUNT(input_options); k++) {
+    const char *const *in;
+    int n_in = cli_get_all(opts, n_opts, input_options[k], &in);
+    int allowed = !strcmp(option, "weights-out") && !strcmp(input_options[k], "weights-in");
+    for (int v = 0; !clash && !allowed && v < n_in; v++)
+      if (same_file(path, value_file(in[v]))) clash = in[v], what = input_options[k];
+  }
+  if (clash) {
+    fprintf(stderr,
+            "nnc %s: --%s %s is the same file as %s%s %s: writing it would destroy that input; "
+            "choose another path\n",
+            cmd, option, path, clash == spec ? "" : "--", what, clash);
+    return 2;
+  }
+  return 0;
+}
+
 static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
   enum { MAX_OUT = 8 };
   const char *name[MAX_OUT], *path[MAX_OUT];
   char where[MAX_OUT][PATH_MAX], dump_files[4][PATH_MAX];
   int n = 0;
-  for (int i = 0; i < COUNT(output_options); i++)
-    if ((path[n] = cli_get(opts, n_opts, output_options[i]))) name[n++] = output_options[i];
+  for (int i = 0; i < COUNT(output_options); i++) {
+    struct stat sd;
+    path[n] = cli_get(opts, n_opts, output_options[i]);
+    /* predict --out DIR: one file per output, checked by predict once it knows their names */
+    if (path[n] && !strcmp(output_options[i], "out") && stat(path[n], &sd) == 0 &&
+        S_ISDIR(sd.st_mode))
+      continue;
+    if (path[n]) name[n++] = output_options[i];
+  }
   const char *dump_dir = cli_get(opts, n_opts, "dump-dir");
   if (dump_dir) {
     struct stat sd;
@@ -113,36 +167,9 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
     }
   }
   for (int i = 0; i < n; i++) {
-    if (!*path[i]) {
-      fprintf(stderr, "nnc %s: --%s: expected a file name, got ''\n", cmd, name[i]);
-      return 2;
-    }
-    int e = write_target(path[i], where[i], PATH_MAX);
-    if (e) {
-      fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, path[i], strerror(e));
-      return 1;
-    }
-    struct stat so;
-    int exists = stat(path[i], &so) == 0;
-    if (exists && S_ISDIR(so.st_mode)) {
-      fprintf(stderr, "nnc %s: %s: cannot write: %s\n", cmd, path[i], strerror(EISDIR));
-      return 1;
-    }
-    if (exists && !S_ISREG(so.st_mode)) continue; /* devices, FIFOs: written through */
-    const char *clash = NULL, *what = NULL;
-    if (same_file(path[i], spec)) clash = spec, what = "SPEC";
-    for (int k = 0; !clash && k < COUNT(input_options); k++) {
-      const char *in = cli_get(opts, n_opts, input_options[k]);
-      int allowed = !strcmp(name[i], "weights-out") && !strcmp(input_options[k], "weights-in");
-      if (in && !allowed && same_file(path[i], in)) clash = in, what = input_options[k];
-    }
-    if (clash) {
-      fprintf(stderr,
-              "nnc %s: --%s %s is the same file as %s%s %s: writing it would destroy that input; "
-              "choose another path\n",
-              cmd, name[i], path[i], clash == spec ? "" : "--", what, clash);
-      return 2;
-    }
+    int skip = 0, rc = check_one(cmd, name[i], path[i], where[i], opts, n_opts, spec, &skip);
+    if (rc) return rc;
+    if (skip) continue;
     for (int k = 0; k < i; k++)
       if (!strcmp(where[k], where[i]) || same_file(path[k], path[i])) {
         fprintf(stderr,
@@ -155,6 +182,13 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
   return 0;
 }
 
+int cli_check_output(const char *cmd, const char *option, const char *path, const cli_opt *opts,
+                     int n_opts, const char *spec) {
+  char where[PATH_MAX];
+  int skip;
+  return check_one(cmd, option, path, where, opts, n_opts, spec, &skip);
+}
+
 int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spec) {
   const char *cmd = argv[0];
   *spec = NULL;
@@ -163,6 +197,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
     if (strncmp(a, "--", 2) != 0) {
       if (*spec) {
         fprintf(stderr, "nnc %s: unexpected argument '%s'\n", cmd, a);
+        cli_free(opts, n_opts);
         return 2;
       }
       *spec = a;
@@ -175,11 +210,13 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
       if (strlen(opts[k].name) == len && !strncmp(opts[k].name, a + 2, len)) o = &opts[k];
     if (!o) {
       fprintf(stderr, "nnc %s: unknown option '%s' (see 'nnc %s --help')\n", cmd, a, cmd);
+      cli_free(opts, n_opts);
       return 2;
     }
     if (o->takes_value == 0) {
       if (eq) {
         fprintf(stderr, "nnc %s: --%s takes no value\n", cmd, o->name);
+        cli_free(opts, n_opts);
         return 2;
       }
       o->value = "";
@@ -191,20 +228,58 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
       o->value = argv[++i];
     } else {
       fprintf(stderr, "nnc %s: --%s needs a value\n", cmd, o->name);
+      cli_free(opts, n_opts);
       return 2;
     }
+    if (o->takes_value == CLI_REPEAT) {
+      const char **more = realloc(o->values, ((size_t)o->n_values + 1) * sizeof *more);
+      if (!more) {
+        fprintf(stderr, "nnc %s: out of memory\n", cmd);
+        cli_free(opts, n_opts);
+        return 1;
+      }
+      o->values = more;
+      o->values[o->n_values++] = o->value;
+      o->value = o->values[0];
+    }
   }
-  if (!*spec) {
-    fprintf(stderr, "nnc %s: missing SPEC.json\n", cmd);
-    return 2;
-  }
-  return check_output_paths(cmd, opts, n_opts, *spec);
+  int rc = *spec ? check_output_paths(cmd, opts, n_opts, *spec) : 2;
+  if (!*spec) fprintf(stderr, "nnc %s: missing SPEC.json\n", cmd);
+  if (rc) cli_free(opts, n_opts);
+  return rc;
 }
 
 const char *cli_get(const cli_opt *opts, int n_opts, const char *name) {
   for (int k = 0; k < n_opts; k++)
     if (!strcmp(opts[k].name, name)) return opts[k].value;
   return NULL;
+}
+
+int cli_get_all(const cli_opt *opts, int n_opts, const char *name, const char *const **values) {
+  for (int k = 0; k < n_opts; k++)
+    if (!strcmp(opts[k].name, name)) {
+      if (opts[k].takes_value == CLI_REPEAT) return *values = opts[k].values, opts[k].n_values;
+      *values = &opts[k].value;
+      return opts[k].value != NULL;
+    }
+  *values = NULL;
+  return 0;
+}
+
+void cli_free(cli_opt *opts, int n_opts) {
+  for (int k = 0; k < n_opts; k++) {
+    free(opts[k].values);
+    opts[k].values = NULL;
+    opts[k].n_values = 0;
+  }
+}
+
+int cli_named_value(const char *value, char *name, size_t name_size, const char **file) {
+  const char *eq = strchr(value, '=');
+  if (!eq || eq == value || memchr(value, '/', (size_t)(eq - value))) return 0;
+  snprintf(name, name_size, "%.*s", (int)(eq - value), value);
+  *file = eq + 1;
+  return 1;
 }
 
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out) {
@@ -243,26 +318,6 @@ int cli_fail(const char *cmd, const nnc_status *st) {
   default:
     return 1;
   }
-}
-
-int cli_read_array(const char *path, const char *divide, nnc_array *out, nnc_status *st) {
-  if (nnc_array_read(path, out, st)) return st->code;
-  out->name = path; /* library messages about it name the file */
-  if (!divide) return NNC_OK;
-  char *end;
-  double by = strtod(divide, &end);
-  if (end == divide || *end || by == 0 || !isfinite(by) || (float)by == 0 || !isfinite((float)by)) {
-    nnc_array_free(out);
-    return nnc_fail(st, NNC_ERR_ARG, "--x-divide: expected a finite non-zero number, got '%s'",
-                    divide);
-  }
-  nnc_array f;
-  if (nnc_array_to_f32(out, &f, st)) return st->code;
-  nnc_array_free(out);
-  float *v = f.data;
-  for (int64_t i = 0; i < nnc_array_count(&f); i++) v[i] = v[i] / (float)by;
-  *out = f;
-  return NNC_OK;
 }
 
 int cli_accumulation(const char *cmd, const char *text, int *f64) {

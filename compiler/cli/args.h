@@ -5,10 +5,15 @@
 #include "nnc.h"
 
 typedef struct cli_opt {
-  const char *name;  /* "x", "epochs", "summary" */
-  int takes_value;   /* 0 flag, 1 required value, 2 optional value (--dump-ir[=post]) */
-  const char *value; /* set by cli_parse; "" for a flag that is present */
+  const char *name;    /* "x", "epochs", "summary" */
+  int takes_value;     /* 0 flag, 1 required value, 2 optional value (--dump-ir[=post]),
+                          CLI_REPEAT a value that may be given again (--x A --x B) */
+  const char *value;   /* set by cli_parse; "" for a flag that is present; the first of a repeat */
+  const char **values; /* CLI_REPEAT: every value in order (malloc'ed; cli_free) */
+  int n_values;
 } cli_opt;
+
+enum { CLI_REPEAT = 3 };
 
 /* argv[0] is the command name, argv[1] the spec. Returns 0, or prints a
  * one-line error and returns the exit status: 2 for bad options and for an
@@ -16,6 +21,20 @@ typedef struct cli_opt {
  * missing folder, a directory), checked before any work. */
 int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spec);
 const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
+/* Every value of a CLI_REPEAT option (or the one value of another): the count. */
+int cli_get_all(const cli_opt *opts, int n_opts, const char *name, const char *const **values);
+void cli_free(cli_opt *opts, int n_opts);
+
+/* A data value "NAME=FILE" (the text before '=' is non-empty and holds no
+ * '/': "./a=b.npy" is a file) sets *file and copies NAME; else 0. */
+int cli_named_value(const char *value, char *name, size_t name_size, const char **file);
+
+/* The checks cli_parse makes on every output, for one more output path that
+ * is known only later (predict --out DIR: DIR/<output>.npy): an empty name
+ * or a path that is one of the inputs is 2, a path that cannot be written 1;
+ * prints the error. */
+int cli_check_output(const char *cmd, const char *option, const char *path, const cli_opt *opts,
+                     int n_opts, const char *spec);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *cmd, const char *name, const char *text, double *out);
 
@@ -24,8 +43,5 @@ int cli_accumulation(const char *cmd, const char *text, int *f64);
 
 /* Exit status for a status code: 2 for bad input, 1 otherwise. */
 int cli_fail(const char *cmd, const nnc_status *st);
-
-/* Read an array (.npy or IDX), optionally divided by `divide` (as float32). */
-int cli_read_array(const char *path, const char *divide, nnc_array *out, nnc_status *st);
 
 #endif

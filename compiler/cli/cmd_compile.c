@@ -58,10 +58,11 @@ static void copy_to_stdout(const char *path) {
 }
 
 int cli_compile(int argc, char **argv) {
-  cli_opt o[] = {{"summary", 0, NULL},     {"dump-graph", 2, NULL},     {"dump-after", 1, NULL},
-                 {"dump-ir", 2, NULL},     {"phase", 1, NULL},          {"dump-dir", 1, NULL},
-                 {"input-shape", 1, NULL}, {"compile-config", 1, NULL}, {"accumulate", 1, NULL},
-                 {"help", 0, NULL}};
+  cli_opt o[] = {{"summary", 0, NULL, NULL, 0},     {"dump-graph", 2, NULL, NULL, 0},
+                 {"dump-after", 1, NULL, NULL, 0},  {"dump-ir", 2, NULL, NULL, 0},
+                 {"phase", 1, NULL, NULL, 0},       {"dump-dir", 1, NULL, NULL, 0},
+                 {"input-shape", 1, NULL, NULL, 0}, {"compile-config", 1, NULL, NULL, 0},
+                 {"accumulate", 1, NULL, NULL, 0},  {"help", 0, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf(

@@ -3,35 +3,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/cli_data.h"
 #include "base/base.h"
 #include "runtime/io/io.h"
 
 /* Options every training command shares. */
 #define COMMON_OPTS                                                                                \
-  {"x", 1, NULL}, {"y", 1, NULL}, {"x-divide", 1, NULL}, {"batch-size", 1, NULL},                  \
-      {"seed", 1, NULL}, {"threads", 1, NULL}, {"accumulate", 1, NULL},                            \
-      {"compile-config", 1, NULL}, {"check-numerics", 0, NULL}, {                                  \
-    "help", 0, NULL                                                                                \
+  {"x", CLI_REPEAT, NULL, NULL, 0}, {"y", CLI_REPEAT, NULL, NULL, 0},                              \
+      {"x-divide", 1, NULL, NULL, 0}, {"batch-size", 1, NULL, NULL, 0},                            \
+      {"seed", 1, NULL, NULL, 0}, {"threads", 1, NULL, NULL, 0}, {"accumulate", 1, NULL, NULL, 0}, \
+      {"compile-config", 1, NULL, NULL, 0}, {"check-numerics", 0, NULL, NULL, 0}, {                \
+    "help", 0, NULL, NULL, 0                                                                       \
   }
 
 typedef struct session {
   const char *cmd;
   nnc_model *model;
-  nnc_array x, y;
+  cli_arrays x, y;
   nnc_status st;
   long batch_size;
 } session;
 
 static void session_free(session *s) {
   nnc_model_free(s->model);
-  nnc_array_free(&s->x);
-  nnc_array_free(&s->y);
+  cli_arrays_free(&s->x);
+  cli_arrays_free(&s->y);
 }
 
-/* Parse the spec, apply --compile-config and --seed, read --x/--y. */
+/* The files of one data option (--x, --y-val, ...) as one array per model
+ * input (outputs = 0) or output (outputs = 1): cli_read_matched. Prints
+ * the error and returns the exit status. */
+static int read_data(session *s, const cli_opt *o, int n, const char *option, int outputs,
+                     const char *divide, cli_arrays *out) {
+  const char *const *values;
+  int n_values = cli_get_all(o, n, option, &values);
+  int n_slots = outputs ? cli_model_output_count(s->model) : cli_model_input_count(s->model);
+  const char **names = nnc_calloc(n_slots > 0 ? (size_t)n_slots : 1, sizeof *names, &s->st);
+  if (!names) return cli_fail(s->cmd, &s->st);
+  for (int i = 0; i < n_slots; i++)
+    names[i] = outputs ? cli_model_output_name(s->model, i) : cli_model_input_name(s->model, i);
+  int rc = cli_read_matched(option, values, n_values, n_slots, names, outputs ? "output" : "input",
+                            outputs, divide, out, &s->st);
+  free(names);
+  return rc ? cli_fail(s->cmd, &s->st) : 0;
+}
+
+/* Parse the spec, apply --compile-config and --seed, read --x/--y, build. */
 static int session_open(session *s, const char *cmd, const char *spec, const cli_opt *o, int n,
                         int need_y) {
   memset(s, 0, sizeof *s);
@@ -43,8 +64,8 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
     return 2;
   long seed = 0;
   if ((v = cli_get(o, n, "seed")) && cli_int(cmd, "seed", v, 0, 0x7fffffffL, &seed)) return 2;
-  const char *xp = cli_get(o, n, "x"), *yp = cli_get(o, n, "y");
-  if (!xp || (need_y && !yp)) {
+  int has_y = cli_get(o, n, "y") != NULL;
+  if (!cli_get(o, n, "x") || (need_y && !has_y)) {
     fprintf(stderr, "nnc %s: %s required\n", cmd, need_y ? "--x and --y are" : "--x is");
     return 2;
   }
@@ -67,9 +88,10 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
     return cli_fail(cmd, &s->st);
   if (cli_get(o, n, "check-numerics") && nnc_model_set_check_numerics(s->model, 1, &s->st))
     return cli_fail(cmd, &s->st);
-  if (cli_read_array(xp, cli_get(o, n, "x-divide"), &s->x, &s->st)) return cli_fail(cmd, &s->st);
-  if (yp && cli_read_array(yp, NULL, &s->y, &s->st)) return cli_fail(cmd, &s->st);
-  if (nnc_model_build(s->model, &s->x, yp ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
+  int rc = read_data(s, o, n, "x", 0, cli_get(o, n, "x-divide"), &s->x);
+  if (!rc && has_y) rc = read_data(s, o, n, "y", 1, NULL, &s->y);
+  if (rc) return rc;
+  if (cli_model_build(s->model, &s->x, has_y ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
   cli_print_warnings(cmd, s->model);
   return 0;
 }
@@ -90,31 +112,14 @@ static void print_logs(const char *title, const nnc_logs *l) {
   printf("\n");
 }
 
-int cli_fit(int argc, char **argv) {
-  cli_opt o[] = {COMMON_OPTS,
-                 {"x-val", 1, NULL},
-                 {"y-val", 1, NULL},
-                 {"validation-split", 1, NULL},
-                 {"epochs", 1, NULL},
-                 {"no-shuffle", 0, NULL},
-                 {"weights-in", 1, NULL},
-                 {"weights-out", 1, NULL},
-                 {"history", 1, NULL},
-                 {"verbose", 1, NULL},
-                 {"x-test", 1, NULL},
-                 {"y-test", 1, NULL}};
-  int n = (int)(sizeof o / sizeof o[0]);
-  if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
-           "       [--epochs E] [--batch-size B] [--no-shuffle] [--seed S] [--x-divide D]\n"
-           "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
-           "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
-           "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n");
-    return 0;
-  }
-  const char *spec;
-  int parsed = cli_parse(argc, argv, o, n, &spec);
-  if (parsed) return parsed;
+/* Both or neither of a pair such as --x-val/--y-val; prints the error. */
+static int pair(const char *cmd, const cli_opt *o, int n, const char *a, const char *b) {
+  if (!!cli_get(o, n, a) == !!cli_get(o, n, b)) return 0;
+  fprintf(stderr, "nnc %s: --%s and --%s go together\n", cmd, a, b);
+  return 2;
+}
+
+static int fit_run(const cli_opt *o, int n, const char *spec) {
   nnc_fit_options fo;
   nnc_fit_options_default(&fo);
   const char *v, *divide = cli_get(o, n, "x-divide");
@@ -130,38 +135,29 @@ int cli_fit(int argc, char **argv) {
     fprintf(stderr, "nnc fit: --validation-split: expected a number in [0, 1), got '%s'\n", v);
     rc = 2;
   }
-  if (!rc && !!cli_get(o, n, "x-test") != !!cli_get(o, n, "y-test")) {
-    fprintf(stderr, "nnc fit: --x-test and --y-test go together\n");
-    rc = 2;
-  }
+  if (!rc) rc = pair("fit", o, n, "x-test", "y-test");
+  if (!rc) rc = pair("fit", o, n, "x-val", "y-val");
   if (rc) return rc;
   session s;
   rc = session_open(&s, "fit", spec, o, n, 1);
   fo.batch_size = (int)s.batch_size;
-  nnc_array xv = {0}, yv = {0}, xt = {0}, yt = {0};
+  cli_arrays xv = {0}, yv = {0}, xt = {0}, yt = {0};
+  int has_val = cli_get(o, n, "x-val") != NULL, has_test = cli_get(o, n, "x-test") != NULL;
   if (!rc && cli_get(o, n, "no-shuffle")) fo.shuffle = 0;
-  if (!rc && !!cli_get(o, n, "x-val") != !!cli_get(o, n, "y-val")) {
-    fprintf(stderr, "nnc fit: --x-val and --y-val go together\n");
-    rc = 2;
-  }
-  if (!rc && cli_get(o, n, "x-val")) {
-    if (cli_read_array(cli_get(o, n, "x-val"), divide, &xv, &s.st) ||
-        cli_read_array(cli_get(o, n, "y-val"), NULL, &yv, &s.st) ||
-        nnc_model_check_data(s.model, &xv, &yv, &s.st))
-      rc = cli_fail("fit", &s.st);
-    fo.x_val = &xv;
-    fo.y_val = &yv;
-  }
+  if (!rc && has_val && !(rc = read_data(&s, o, n, "x-val", 0, divide, &xv)) &&
+      !(rc = read_data(&s, o, n, "y-val", 1, NULL, &yv)) &&
+      cli_model_check_data(s.model, &xv, &yv, &s.st))
+    rc = cli_fail("fit", &s.st);
   /* the test data is read and checked before training, not after it */
-  if (!rc && cli_get(o, n, "x-test") &&
-      (cli_read_array(cli_get(o, n, "x-test"), divide, &xt, &s.st) ||
-       cli_read_array(cli_get(o, n, "y-test"), NULL, &yt, &s.st) ||
-       nnc_model_check_data(s.model, &xt, &yt, &s.st)))
+  if (!rc && has_test && !(rc = read_data(&s, o, n, "x-test", 0, divide, &xt)) &&
+      !(rc = read_data(&s, o, n, "y-test", 1, NULL, &yt)) &&
+      cli_model_check_data(s.model, &xt, &yt, &s.st))
     rc = cli_fail("fit", &s.st);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("fit", &s.st);
   nnc_history h = {0};
-  if (!rc && nnc_model_fit(s.model, &s.x, &s.y, &fo, &h, &s.st)) {
+  if (!rc && cli_model_fit(s.model, &s.x, &s.y, has_val ? &xv : NULL, has_val ? &yv : NULL, &fo, &h,
+                           &s.st)) {
     rc = cli_fail("fit", &s.st);
     /* --check-numerics stopped training: the model holds the weights from
      * before the failing step, which are worth keeping */
@@ -179,89 +175,189 @@ int cli_fit(int argc, char **argv) {
     else if (wrc)
       rc = cli_fail("fit", &wst);
   }
-  if (!rc && cli_get(o, n, "x-test")) { /* the final evaluation */
+  if (!rc && has_test) { /* the final evaluation */
     nnc_logs logs;
-    if (nnc_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
+    if (cli_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
       rc = cli_fail("fit", &s.st);
     else
       print_logs("Evaluation on the test data: ", &logs);
   }
   nnc_history_free(&h);
-  nnc_array_free(&xv);
-  nnc_array_free(&yv);
-  nnc_array_free(&xt);
-  nnc_array_free(&yt);
+  cli_arrays_free(&xv);
+  cli_arrays_free(&yv);
+  cli_arrays_free(&xt);
+  cli_arrays_free(&yt);
   session_free(&s);
   return rc;
 }
 
-int cli_evaluate(int argc, char **argv) {
-  cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL}};
+int cli_fit(int argc, char **argv) {
+  cli_opt o[] = {COMMON_OPTS,
+                 {"x-val", CLI_REPEAT, NULL, NULL, 0},
+                 {"y-val", CLI_REPEAT, NULL, NULL, 0},
+                 {"validation-split", 1, NULL, NULL, 0},
+                 {"epochs", 1, NULL, NULL, 0},
+                 {"no-shuffle", 0, NULL, NULL, 0},
+                 {"weights-in", 1, NULL, NULL, 0},
+                 {"weights-out", 1, NULL, NULL, 0},
+                 {"history", 1, NULL, NULL, 0},
+                 {"verbose", 1, NULL, NULL, 0},
+                 {"x-test", CLI_REPEAT, NULL, NULL, 0},
+                 {"y-test", CLI_REPEAT, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] "
-           "[--x-divide D]\n");
+    printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
+           "       [--epochs E] [--batch-size B] [--no-shuffle] [--seed S] [--x-divide D]\n"
+           "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
+           "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
+           "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n"
+           "data options repeat for several inputs/outputs (in order, or NAME=FILE), or take\n"
+           "one .npz whose array names are the input/output names\n");
     return 0;
   }
-  const char *spec, *w;
-  int parsed = cli_parse(argc, argv, o, n, &spec);
-  if (parsed) return parsed;
+  const char *spec;
+  int rc = cli_parse(argc, argv, o, n, &spec);
+  if (!rc) rc = fit_run(o, n, spec);
+  cli_free(o, n);
+  return rc;
+}
+
+static int evaluate_run(const cli_opt *o, int n, const char *spec) {
+  const char *w;
   session s;
   int rc = session_open(&s, "evaluate", spec, o, n, 1);
   nnc_logs logs;
   if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
     rc = cli_fail("evaluate", &s.st);
-  if (!rc && nnc_model_evaluate(s.model, &s.x, &s.y, (int)s.batch_size, &logs, &s.st))
+  if (!rc && cli_model_evaluate(s.model, &s.x, &s.y, (int)s.batch_size, &logs, &s.st))
     rc = cli_fail("evaluate", &s.st);
   if (!rc) print_logs("", &logs);
   session_free(&s);
   return rc;
 }
 
-int cli_predict(int argc, char **argv) {
-  cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL}, {"out", 1, NULL}};
+int cli_evaluate(int argc, char **argv) {
+  cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc predict SPEC.json --weights W.safetensors --x X --out P.npy [--batch-size "
-           "B] [--x-divide D]\n");
+    printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] "
+           "[--x-divide D]\n");
     return 0;
   }
-  const char *spec, *w, *out = NULL;
-  int parsed = cli_parse(argc, argv, o, n, &spec);
-  if (parsed) return parsed;
-  if (!(out = cli_get(o, n, "out"))) {
+  const char *spec;
+  int rc = cli_parse(argc, argv, o, n, &spec);
+  if (!rc) rc = evaluate_run(o, n, spec);
+  cli_free(o, n);
+  return rc;
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Where predict --out puts each output: DIR/<output>.npy for a folder, one
+ * member per output for a .npz path, the file itself for one output. Every
+ * path is checked before the model runs; prints the error. */
+typedef enum out_kind { OUT_NPY, OUT_DIR, OUT_NPZ } out_kind;
+
+static int plan_outputs(session *s, const cli_opt *o, int n, const char *spec, const char *out,
+                        out_kind *kind, char ***paths) {
+  struct stat sd;
+  int n_out = cli_model_output_count(s->model);
+  *paths = NULL;
+  *kind = stat(out, &sd) == 0 && S_ISDIR(sd.st_mode) ? OUT_DIR
+          : has_suffix(out, ".npz")                  ? OUT_NPZ
+                                                     : OUT_NPY;
+  if (*kind == OUT_NPY && n_out != 1) {
+    fprintf(stderr,
+            "nnc predict: --out %s: the model has %d outputs; give a folder (one <output>.npy "
+            "each) or a .npz file\n",
+            out, n_out);
+    return 2;
+  }
+  if (*kind != OUT_DIR) return 0;
+  *paths = calloc((size_t)n_out, sizeof **paths);
+  if (!*paths) return cli_fail("predict", &(nnc_status){NNC_ERR_NOMEM, "out of memory"});
+  for (int i = 0; i < n_out; i++) {
+    const char *name = cli_model_output_name(s->model, i);
+    if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+      fprintf(stderr,
+              "nnc predict: --out %s: output '%s' cannot name a file in a folder; give a .npz "
+              "file\n",
+              out, name);
+      return 2;
+    }
+    size_t len = strlen(out) + strlen(name) + 6;
+    if (!((*paths)[i] = malloc(len)))
+      return cli_fail("predict", &(nnc_status){NNC_ERR_NOMEM, "out of memory"});
+    snprintf((*paths)[i], len, "%s%s%s.npy", out, has_suffix(out, "/") ? "" : "/", name);
+    int rc = cli_check_output("predict", "out", (*paths)[i], o, n, spec);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int write_outputs(session *s, const char *out, out_kind kind, char **paths,
+                         const cli_arrays *p) {
+  if (kind == OUT_NPY)
+    return nnc_npy_write(out, &p->a[0], &s->st) ? cli_fail("predict", &s->st) : 0;
+  if (kind == OUT_DIR) {
+    int rc = 0;
+    for (int i = 0; i < p->n; i++) /* each file complete or untouched; the first error reported */
+      if (nnc_npy_write(paths[i], &p->a[i], &s->st) && !rc) rc = cli_fail("predict", &s->st);
+    return rc;
+  }
+  nnc_tensor_set set = {0};
+  int rc = 0;
+  for (int i = 0; !rc && i < p->n; i++)
+    rc = nnc_tensor_set_add(&set, cli_model_output_name(s->model, i), &p->a[i], &s->st);
+  if (!rc) rc = nnc_npz_write(out, &set, &s->st);
+  nnc_tensor_set_free(&set);
+  return rc ? cli_fail("predict", &s->st) : 0;
+}
+
+static int predict_run(const cli_opt *o, int n, const char *spec) {
+  const char *w, *out = cli_get(o, n, "out");
+  if (!out) {
     fprintf(stderr, "nnc predict: --out is required\n");
     return 2;
   }
   session s;
   int rc = session_open(&s, "predict", spec, o, n, 0);
-  nnc_array p = {0};
+  out_kind kind = OUT_NPY;
+  char **paths = NULL;
+  if (!rc) rc = plan_outputs(&s, o, n, spec, out, &kind, &paths);
+  cli_arrays p = {0};
   if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
     rc = cli_fail("predict", &s.st);
-  if (!rc && nnc_model_predict(s.model, &s.x, (int)s.batch_size, &p, &s.st))
+  if (!rc && cli_model_predict(s.model, &s.x, (int)s.batch_size, &p, &s.st))
     rc = cli_fail("predict", &s.st);
-  if (!rc && nnc_npy_write(out, &p, &s.st)) rc = cli_fail("predict", &s.st);
-  nnc_array_free(&p);
+  if (!rc) rc = write_outputs(&s, out, kind, paths, &p);
+  for (int i = 0; paths && i < cli_model_output_count(s.model); i++) free(paths[i]);
+  free(paths);
+  cli_arrays_free(&p);
   session_free(&s);
   return rc;
 }
 
-int cli_train_on_batch(int argc, char **argv) {
-  cli_opt o[] = {COMMON_OPTS,
-                 {"steps", 1, NULL},
-                 {"weights-in", 1, NULL},
-                 {"weights-out", 1, NULL},
-                 {"trace", 1, NULL}};
+int cli_predict(int argc, char **argv) {
+  cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL, NULL, 0}, {"out", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
-           "[--weights-out W]\n"
-           "       [--trace T.json] [--x-divide D] [--check-numerics]\n");
+    printf("usage: nnc predict SPEC.json --weights W.safetensors --x X --out P.npy|DIR|P.npz\n"
+           "       [--batch-size B] [--x-divide D]\n");
     return 0;
   }
-  const char *spec, *v;
-  int parsed = cli_parse(argc, argv, o, n, &spec);
-  if (parsed) return parsed;
+  const char *spec;
+  int rc = cli_parse(argc, argv, o, n, &spec);
+  if (!rc) rc = predict_run(o, n, spec);
+  cli_free(o, n);
+  return rc;
+}
+
+static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
+  const char *v;
   long steps = 1;
   if ((v = cli_get(o, n, "steps")) && cli_int("train-on-batch", "steps", v, 0, 100000000, &steps))
     return 2;
@@ -275,7 +371,7 @@ int cli_train_on_batch(int argc, char **argv) {
   if (trace) used += (size_t)snprintf(trace, cap, "[");
   for (long i = 0; !rc && i < steps; i++) {
     nnc_logs logs;
-    if (nnc_model_train_on_batch(s.model, &s.x, &s.y, &logs, &s.st)) {
+    if (cli_model_train_on_batch(s.model, &s.x, &s.y, &logs, &s.st)) {
       rc = cli_fail("train-on-batch", &s.st);
       break;
     }
@@ -306,5 +402,25 @@ int cli_train_on_batch(int argc, char **argv) {
   }
   free(trace);
   session_free(&s);
+  return rc;
+}
+
+int cli_train_on_batch(int argc, char **argv) {
+  cli_opt o[] = {COMMON_OPTS,
+                 {"steps", 1, NULL, NULL, 0},
+                 {"weights-in", 1, NULL, NULL, 0},
+                 {"weights-out", 1, NULL, NULL, 0},
+                 {"trace", 1, NULL, NULL, 0}};
+  int n = (int)(sizeof o / sizeof o[0]);
+  if (argc > 1 && !strcmp(argv[1], "--help")) {
+    printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
+           "[--weights-out W]\n"
+           "       [--trace T.json] [--x-divide D] [--check-numerics]\n");
+    return 0;
+  }
+  const char *spec;
+  int rc = cli_parse(argc, argv, o, n, &spec);
+  if (!rc) rc = train_on_batch_run(o, n, spec);
+  cli_free(o, n);
   return rc;
 }

@@ -82,26 +82,34 @@ int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
   return NNC_OK;
 }
 
-int nnc_array_read(const char *path, nnc_array *out, nnc_status *st) {
+int nnc_array_read_input(io_input *in, nnc_array *out, nnc_status *st) {
   static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  memset(out, 0, sizeof *out);
+  unsigned char head[6] = {0};
+  size_t got = 0;
+  int rc = io_input_peek(in, head, sizeof head, &got, st);
+  if (rc) return rc;
+  if (got == sizeof head && memcmp(head, npy_magic, sizeof npy_magic) == 0)
+    return nnc_npy_read_input(in, out, st);
+  /* IDX starts with two zero bytes; gzip (of anything, presumably IDX) with 1f 8b. */
+  if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b)))
+    return nnc_idx_read_input(in, out, st);
+  if (got >= 4 && head[0] == 'P' && head[1] == 'K')
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: a .npz (zip) file holds named arrays, not one array: it is read where "
+                    "named arrays are expected (the CLI's --x/--y)",
+                    in->path);
+  return nnc_fail(st, NNC_ERR_DATA, "%s: neither a .npy nor an IDX file (unknown magic bytes)",
+                  in->path);
+}
+
+int nnc_array_read(const char *path, nnc_array *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
   /* One open, a peek at the magic, then the reader: a pipe can be read once only. */
   io_input in;
   int rc = io_input_open(&in, path, st);
   if (rc) return rc;
-  unsigned char head[6] = {0};
-  size_t got = 0;
-  rc = io_input_peek(&in, head, sizeof head, &got, st);
-  if (!rc) {
-    if (got == sizeof head && memcmp(head, npy_magic, sizeof npy_magic) == 0)
-      rc = nnc_npy_read_input(&in, out, st);
-    /* IDX starts with two zero bytes; gzip (of anything, presumably IDX) with 1f 8b. */
-    else if (got >= 2 && ((head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b)))
-      rc = nnc_idx_read_input(&in, out, st);
-    else
-      rc = nnc_fail(st, NNC_ERR_DATA, "%s: neither a .npy nor an IDX file (unknown magic bytes)",
-                    path);
-  }
+  rc = nnc_array_read_input(&in, out, st);
   io_input_close(&in);
   return rc;
 }

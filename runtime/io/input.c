@@ -17,6 +17,24 @@ int io_input_open(io_input *in, const char *path, nnc_status *st) {
   return in->fd < 0 ? (st ? (int)st->code : NNC_ERR_IO) : NNC_OK;
 }
 
+void io_input_open_memory(io_input *in, const char *path, const void *bytes, size_t n) {
+  memset(in, 0, sizeof *in);
+  in->path = path;
+  in->fd = -1;
+  in->size = (int64_t)n;
+  in->mem = bytes;
+}
+
+/* Up to n bytes from the file, pipe or memory behind in (after its look-ahead). */
+static int source_read(io_input *in, void *dst, size_t n, size_t *got) {
+  if (!in->mem) return nnc_read_fd(in->fd, dst, n, got);
+  size_t left = (size_t)in->size - in->mem_used;
+  *got = n < left ? n : left;
+  if (*got) memcpy(dst, in->mem + in->mem_used, *got);
+  in->mem_used += *got;
+  return 0;
+}
+
 void io_input_close(io_input *in) {
   if (in->fd >= 0) close(in->fd);
   in->fd = -1;
@@ -31,7 +49,7 @@ int io_input_read(io_input *in, void *dst, size_t want, size_t *got, nnc_status 
     in->ahead_len -= from_ahead;
   }
   size_t n = 0;
-  if (nnc_read_fd(in->fd, out + from_ahead, want - from_ahead, &n) != 0)
+  if (source_read(in, out + from_ahead, want - from_ahead, &n) != 0)
     return nnc_fail(st, NNC_ERR_IO, "%s: read error: %s", in->path, strerror(errno));
   *got = from_ahead + n;
   in->pos += *got;
@@ -42,7 +60,7 @@ int io_input_peek(io_input *in, void *dst, size_t n, size_t *got, nnc_status *st
   if (n > sizeof in->ahead) n = sizeof in->ahead;
   if (in->ahead_len < n) {
     size_t more = 0;
-    if (nnc_read_fd(in->fd, in->ahead + in->ahead_len, n - in->ahead_len, &more) != 0)
+    if (source_read(in, in->ahead + in->ahead_len, n - in->ahead_len, &more) != 0)
       return nnc_fail(st, NNC_ERR_IO, "%s: read error: %s", in->path, strerror(errno));
     in->ahead_len += more;
   }

@@ -16,11 +16,17 @@ typedef struct io_input {
   uint64_t pos;            /* bytes handed out so far */
   unsigned char ahead[16]; /* bytes peeked at but not yet handed out */
   size_t ahead_len;
+  const unsigned char *mem; /* io_input_open_memory: the bytes (fd is -1) */
+  size_t mem_used;          /* bytes of mem read so far */
 } io_input;
 
 /* Open path (nnc_open_input: regular files and pipes only). */
 int io_input_open(io_input *in, const char *path, nnc_status *st);
 void io_input_close(io_input *in);
+
+/* Read n bytes of memory (not copied; they must outlive in) as if they were
+ * a regular file named path: a .npz member is parsed by the .npy reader so. */
+void io_input_open_memory(io_input *in, const char *path, const void *bytes, size_t n);
 
 /* Up to want bytes into dst; *got < want only at the end of the file. */
 int io_input_read(io_input *in, void *dst, size_t want, size_t *got, nnc_status *st);

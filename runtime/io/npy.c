@@ -313,7 +313,10 @@ int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st) {
 
 /* ---- writer ---- */
 
-int nnc_npy_write(const char *path, const nnc_array *a, nnc_status *st) {
+int nnc_npy_encode(const char *path, const nnc_array *a, unsigned char **bytes, size_t *len,
+                   nnc_status *st) {
+  *bytes = NULL;
+  *len = 0;
   int64_t count = nnc_array_count(a);
   const char *descr = count >= 0 ? descr_from_dtype(a->dtype) : NULL;
   if (!descr) return nnc_fail(st, NNC_ERR_ARG, "%s: cannot write a malformed array", path);
@@ -350,7 +353,17 @@ int nnc_npy_write(const char *path, const nnc_array *a, nnc_status *st) {
   if (!io_host_is_little_endian() && elem_size > 1)
     io_swap_each_element(buf + header_total, (size_t)count, elem_size);
 
-  int rc = nnc_write_file_atomic(path, buf, header_total + data_bytes, st);
+  *bytes = buf;
+  *len = header_total + data_bytes;
+  return NNC_OK;
+}
+
+int nnc_npy_write(const char *path, const nnc_array *a, nnc_status *st) {
+  unsigned char *buf;
+  size_t len;
+  int rc = nnc_npy_encode(path, a, &buf, &len, st);
+  if (rc) return rc;
+  rc = nnc_write_file_atomic(path, buf, len, st);
   free(buf);
   return rc;
 }

@@ -1,0 +1,182 @@
+/* Files of --x, --y, --x-val, --y-val, --x-test, --y-test matched to the
+ * model's inputs or outputs: in order, by NAME=FILE, or by the member names
+ * of one .npz file (docs/cli.md, "Several inputs and outputs"). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "compiler/cli/args.h"
+#include "compiler/cli/cli_data.h"
+#include "runtime/io/io.h"
+
+void cli_arrays_free(cli_arrays *arrays) {
+  if (!arrays) return;
+  for (int i = 0; i < arrays->n; i++) {
+    nnc_array_free(&arrays->a[i]);
+    if (arrays->labels) free(arrays->labels[i]);
+  }
+  free(arrays->a);
+  free(arrays->labels);
+  memset(arrays, 0, sizeof *arrays);
+}
+
+/* "a, b, c" into buf, for messages. */
+static const char *slot_list(int n, const char *const *names, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < n && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+  return buf;
+}
+
+static int slot_of(int n, const char *const *names, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(names[i], name)) return i;
+  return -1;
+}
+
+int cli_divide_array(nnc_array *a, const char *divide, nnc_status *st) {
+  char *end;
+  double by = strtod(divide, &end);
+  if (end == divide || *end || by == 0 || !isfinite(by) || (float)by == 0 || !isfinite((float)by))
+    return nnc_fail(st, NNC_ERR_ARG, "--x-divide: expected a finite non-zero number, got '%s'",
+                    divide);
+  nnc_array f;
+  if (nnc_array_to_f32(a, &f, st)) return st->code;
+  float *v = f.data;
+  for (int64_t i = 0; i < nnc_array_count(&f); i++) v[i] = v[i] / (float)by;
+  const char *name = a->name;
+  nnc_array_free(a);
+  *a = f;
+  a->name = name;
+  return NNC_OK;
+}
+
+/* Put arr (taking its data) into slot s, labelled for messages. */
+static int fill(cli_arrays *out, int s, nnc_array *arr, const char *label, const char *divide,
+                nnc_status *st) {
+  out->labels[s] = malloc(strlen(label) + 1);
+  if (!out->labels[s]) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  strcpy(out->labels[s], label);
+  out->a[s] = *arr;
+  arr->data = NULL;
+  out->a[s].name = out->labels[s]; /* library messages about it name the file */
+  return divide ? cli_divide_array(&out->a[s], divide, st) : NNC_OK;
+}
+
+/* One .npz given alone: members by slot name, or "arr_0" for one slot. */
+static int match_npz(const char *option, const char *path, nnc_tensor_set *set, int n_slots,
+                     const char *const *slot_names, const char *kind, const char *divide,
+                     cli_arrays *out, nnc_status *st) {
+  char list[1024], label[4096];
+  if (set->n == 0) return nnc_fail(st, NNC_ERR_DATA, "%s: the .npz file holds no arrays", path);
+  int unnamed = n_slots == 1 && set->n == 1 && !strcmp(set->items[0].name, "arr_0") &&
+                slot_of(n_slots, slot_names, "arr_0") < 0;
+  for (int i = 0; i < set->n; i++) {
+    const char *member = set->items[i].name;
+    int s = unnamed ? 0 : slot_of(n_slots, slot_names, member);
+    if (s < 0)
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "--%s %s: member '%s' is not an %s of the model (%ss: %s); name the members "
+                      "after them",
+                      option, path, member, kind, kind,
+                      slot_list(n_slots, slot_names, list, sizeof list));
+    snprintf(label, sizeof label, "%s (member '%s')", path, member);
+    if (fill(out, s, &set->items[i].array, label, divide, st)) return st->code;
+  }
+  return NNC_OK;
+}
+
+/* Each value's file read into the slot it names or stands at. */
+static int match_files(const char *option, const char *const *values, int n_values, int n_slots,
+                       const char *const *slot_names, const char *kind, const char *divide,
+                       int named, cli_arrays *out, nnc_status *st) {
+  char list[1024];
+  if (!named && n_values != n_slots)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "--%s: the model has %d %s%s (%s): give one file for each, in order, "
+                    "or NAME=FILE; got %d",
+                    option, n_slots, kind, n_slots == 1 ? "" : "s",
+                    slot_list(n_slots, slot_names, list, sizeof list), n_values);
+  for (int v = 0; v < n_values; v++) {
+    char name[256];
+    const char *file = values[v];
+    int s = v;
+    if (named) {
+      cli_named_value(values[v], name, sizeof name, &file);
+      if ((s = slot_of(n_slots, slot_names, name)) < 0)
+        return nnc_fail(st, NNC_ERR_ARG, "--%s %s: '%s' is not an %s of the model (%ss: %s)",
+                        option, values[v], name, kind, kind,
+                        slot_list(n_slots, slot_names, list, sizeof list));
+      if (out->labels[s])
+        return nnc_fail(st, NNC_ERR_ARG, "--%s: %s '%s' is given twice (%s and %s)", option, kind,
+                        name, out->labels[s], file);
+    }
+    nnc_tensor_set set;
+    int is_npz = 0;
+    if (nnc_data_read(file, &set, &is_npz, st)) return st->code;
+    int rc = NNC_OK;
+    if (is_npz)
+      rc = nnc_fail(st, NNC_ERR_ARG,
+                    "--%s %s: %s is a .npz file, which names its arrays itself: give it alone, "
+                    "without NAME=",
+                    option, values[v], file);
+    if (!rc) rc = fill(out, s, &set.items[0].array, file, divide, st);
+    nnc_tensor_set_free(&set);
+    if (rc) return rc;
+  }
+  return NNC_OK;
+}
+
+int cli_read_matched(const char *option, const char *const *values, int n_values, int n_slots,
+                     const char *const *slot_names, const char *kind, int allow_missing,
+                     const char *divide, cli_arrays *out, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  if (n_values == 0) return NNC_OK;
+  int named = 0;
+  for (int v = 0; v < n_values; v++) {
+    char name[256];
+    const char *file;
+    int this_named = cli_named_value(values[v], name, sizeof name, &file);
+    if (v > 0 && this_named != named)
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "--%s: give every file as NAME=FILE or none ('%s' and '%s' mix the two)",
+                      option, values[0], values[v]);
+    named = this_named;
+  }
+  out->a = nnc_calloc((size_t)n_slots, sizeof *out->a, st);
+  out->labels = out->a ? nnc_calloc((size_t)n_slots, sizeof *out->labels, st) : NULL;
+  if (!out->labels) {
+    free(out->a);
+    out->a = NULL;
+    return st->code;
+  }
+  out->n = n_slots;
+  int rc = NNC_OK;
+  if (!named && n_values == 1) { /* maybe one .npz */
+    nnc_tensor_set set;
+    int is_npz = 0;
+    if (nnc_data_read(values[0], &set, &is_npz, st)) {
+      rc = st->code;
+    } else if (is_npz) {
+      rc = match_npz(option, values[0], &set, n_slots, slot_names, kind, divide, out, st);
+    } else if (n_slots == 1) {
+      rc = fill(out, 0, &set.items[0].array, values[0], divide, st);
+    } else {
+      rc = match_files(option, values, n_values, n_slots, slot_names, kind, divide, 0, out, st);
+    }
+    nnc_tensor_set_free(&set);
+  } else {
+    rc = match_files(option, values, n_values, n_slots, slot_names, kind, divide, named, out, st);
+  }
+  for (int s = 0; !rc && !allow_missing && s < n_slots; s++)
+    if (!out->labels[s]) {
+      char list[1024];
+      rc = nnc_fail(st, NNC_ERR_ARG, "--%s: no array for %s '%s' (%ss: %s)", option, kind,
+                    slot_names[s], kind, slot_list(n_slots, slot_names, list, sizeof list));
+    }
+  if (rc) cli_arrays_free(out);
+  return rc;
+}
