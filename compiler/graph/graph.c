@@ -244,6 +244,7 @@ int graph_add_attr(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, int
     return -1;
   }
   for (int k = 0; k < n_in; k++) {
+    if (in[k] < 0 && st->code != NNC_OK) return -1; /* an earlier call failed: keep its message */
     if (in[k] < 0 || in[k] >= g->n) {
       nnc_fail(st, NNC_ERR_INTERNAL, "%s: operand %d out of range", op_name(op), in[k]);
       return -1;
@@ -299,6 +300,48 @@ int graph_binary(nnc_graph *g, nnc_binary_fn fn, int a, int b, nnc_status *st) {
 
 int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st) {
   return graph_add(g, NNC_OP_REDUCE, fn, &x, 1, st);
+}
+
+int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, nnc_status *st) {
+  return graph_source(g, NNC_OP_INPUT, io_index, shape, label, st);
+}
+
+int graph_scalar(nnc_graph *g, nnc_scalar which, nnc_status *st) {
+  static const char *const labels[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
+  return graph_source(g, NNC_OP_SCALAR, which, shape_scalar(), labels[which], st);
+}
+
+int graph_matmul(nnc_graph *g, int a, int b, nnc_status *st) {
+  int in[2] = {a, b};
+  return graph_add(g, NNC_OP_MATMUL, 0, in, 2, st);
+}
+
+int graph_softmax(nnc_graph *g, int x, nnc_status *st) {
+  return graph_add(g, NNC_OP_SOFTMAX, 0, &x, 1, st);
+}
+
+int graph_argmax(nnc_graph *g, int x, nnc_status *st) {
+  return graph_add(g, NNC_OP_ARGMAX, 0, &x, 1, st);
+}
+
+int graph_one_hot(nnc_graph *g, int labels, int64_t depth, nnc_status *st) {
+  return graph_add_attr(g, NNC_OP_ONE_HOT, 0, &labels, 1, depth, st);
+}
+
+int graph_dropout(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st) {
+  int id = graph_add(g, NNC_OP_DROPOUT, 0, &x, 1, st);
+  if (id < 0) return -1;
+  g->nodes[id].attr[0] = rate;
+  g->nodes[id].key = key;
+  return id;
+}
+
+int graph_output(nnc_graph *g, int x, int output_index, nnc_status *st) {
+  return graph_add_attr(g, NNC_OP_OUTPUT, 0, &x, 1, output_index, st);
+}
+
+int graph_stat(nnc_graph *g, int x, int stat_index, nnc_status *st) {
+  return graph_add_attr(g, NNC_OP_STAT, 0, &x, 1, stat_index, st);
 }
 
 int *graph_use_counts(const nnc_graph *g, nnc_status *st) {

@@ -226,6 +226,20 @@ int graph_unary(nnc_graph *g, nnc_fn fn, int x, nnc_status *st);
 int graph_binary(nnc_graph *g, nnc_binary_fn fn, int a, int b, nnc_status *st);
 int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st);
 
+/* Named builders, so lowering never touches a node's parameters. Each
+ * returns the new node or -1; an operand of -1 (an earlier call that failed)
+ * returns -1 and keeps that call's message in st. */
+/* INPUT node reading IO slot io_index: input k -> k, target j -> n_inputs + j. */
+int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, nnc_status *st);
+int graph_scalar(nnc_graph *g, nnc_scalar which, nnc_status *st);
+int graph_matmul(nnc_graph *g, int a, int b, nnc_status *st); /* a[..,K] @ b[K,N] */
+int graph_softmax(nnc_graph *g, int x, nnc_status *st);       /* over the last axis */
+int graph_argmax(nnc_graph *g, int x, nnc_status *st);        /* [..,C] -> [..,1] */
+int graph_one_hot(nnc_graph *g, int labels, int64_t depth, nnc_status *st);
+int graph_dropout(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st);
+int graph_output(nnc_graph *g, int x, int output_index, nnc_status *st);
+int graph_stat(nnc_graph *g, int x, int stat_index, nnc_status *st);
+
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);
 
@@ -249,5 +263,16 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st);
 /* Dumps: one node per line (id, op, phase, shape, group, buffer) / DOT. */
 void graph_dump_text(const nnc_graph *g, FILE *f);
 void graph_dump_dot(const nnc_graph *g, FILE *f);
+
+/* The inverse of graph_dump_text: reads one graph from text (blank and ';'
+ * or '#' lines before its header are skipped) into g (initialized here) and
+ * stops at the first line that is not a node or "loss" line: *rest points
+ * there, *line_no counts lines read (in and out, may be NULL). Gaps in the
+ * node numbers become dead nodes, so dump -> parse -> dump is the identity.
+ * Shapes and broadcast modes must be what each op's shape rule gives.
+ * Errors (NNC_ERR_SPEC) name source:line. fixed/batch workspace sizes are
+ * not in the text (0 after parsing). */
+int graph_parse(const char *source, const char *text, const char **rest, int *line_no, nnc_graph *g,
+                nnc_status *st);
 
 #endif
