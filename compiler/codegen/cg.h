@@ -53,7 +53,7 @@ LLVMValueRef cg_count(cg *c, const nnc_shape *s);
 /* The float* argument holding node id's buffer. */
 LLVMValueRef cg_buffer(cg *c, int id);
 
-LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr);
+LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 /* 0 or scale per element, from the counter-based generator (base/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);

@@ -45,7 +45,7 @@ static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b
                         LLVMValueRef u0, LLVMValueRef u1) {
   const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
   int64_t K = shape_last(as), N = shape_last(&n->shape);
-  if (n->iattr[0]) {
+  if (n->params.transpose_a) {
     LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
     cg_emit_gemm(c, a, bm, out, cg_i64(c, 1), cg_i64(c, K), M, N, u0, u1);
   } else {
@@ -213,8 +213,9 @@ void cg_anchor_units(cg *c, int id, LLVMValueRef *units, int64_t *per_unit) {
   switch (n->op) {
   case NNC_OP_MATMUL:
     *per_unit = shape_last(&n->shape);
-    *units = n->iattr[0] ? cg_i64(c, n->shape.dims[0])
-                         : LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, shape_last(in)), "");
+    *units = n->params.transpose_a
+                 ? cg_i64(c, n->shape.dims[0])
+                 : LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, shape_last(in)), "");
     return;
   case NNC_OP_TRANSPOSE:
     *per_unit = n->shape.dims[1];

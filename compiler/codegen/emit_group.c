@@ -83,8 +83,8 @@ static void collect_args(cg *c, int first, int last) {
 
 static LLVMValueRef operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
   const nnc_node *a = &c->g->nodes[n->in[k]];
-  if (a->op == NNC_OP_CONST) return cg_f32(c, a->attr[0]);
-  if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->iattr[0]));
+  if (a->op == NNC_OP_CONST) return cg_f32(c, a->params.value);
+  if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->params.index));
   if (a->group == n->group && !is_anchor(a)) return c->value[n->in[k]];
   LLVMValueRef width = cg_i64(c, shape_last(&n->shape)), index = i;
   switch (n->bcast[k]) {
@@ -109,7 +109,7 @@ static int emit_element(cg *c, int id, LLVMValueRef i) {
   LLVMValueRef v = NULL;
   switch (n->op) {
   case NNC_OP_UNARY:
-    v = cg_unary(c, (nnc_fn)n->fn, operand(c, n, 0, i), n->attr);
+    v = cg_unary(c, (nnc_fn)n->fn, operand(c, n, 0, i), &n->params);
     break;
   case NNC_OP_BINARY:
     v = cg_binary(c, (nnc_binary_fn)n->fn, operand(c, n, 0, i), operand(c, n, 1, i));
@@ -119,7 +119,7 @@ static int emit_element(cg *c, int id, LLVMValueRef i) {
     v = operand(c, n, 0, i);
     break;
   case NNC_OP_DROPOUT_MASK:
-    v = cg_dropout_mask(c, n->key, n->attr[0], i);
+    v = cg_dropout_mask(c, n->key, n->params.rate, i);
     break;
   case NNC_OP_ASSIGN:
     cg_store(c, operand(c, n, 1, i), cg_buffer(c, n->in[0]), i);

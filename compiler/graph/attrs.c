@@ -90,7 +90,21 @@ int graph_op_parse(const char *text, nnc_op *op, int *fn) {
 /* ---- parameters ---- */
 
 typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME } attr_kind;
-typedef enum { F_ATTR0, F_ATTR1, F_IATTR0, F_KEY, F_FLAGS } attr_field;
+/* Which member of the node a row reads and writes. */
+typedef enum {
+  F_INDEX,       /* params.index (int) */
+  F_DEPTH,       /* params.depth (int) */
+  F_VALUE,       /* params.value (real) */
+  F_RATE,        /* params.rate (real) */
+  F_ALPHA,       /* params.alpha (real) */
+  F_LO,          /* params.clip.lo (real) */
+  F_HI,          /* params.clip.hi (real) */
+  F_TRANSPOSE_A, /* params.transpose_a (set) */
+  F_FROM_LOGITS, /* params.loss.from_logits (set) */
+  F_SQUEEZED,    /* params.loss.squeezed (set) */
+  F_KEY,         /* key (hex) */
+  F_FLAGS        /* flags & bit (set) */
+} attr_field;
 
 typedef struct attr_row {
   int op; /* nnc_op, or -1: any op */
@@ -104,28 +118,28 @@ typedef struct attr_row {
 /* Dump order is row order. A_SET is written as the bare key when the field is
  * nonzero (or the flag set); A_HEX only when nonzero. */
 static const attr_row rows[] = {
-    {NNC_OP_INPUT, -1, "io", A_INT, F_IATTR0, 0},
-    {NNC_OP_PARAM, -1, "param", A_INT, F_IATTR0, 0},
-    {NNC_OP_SLOT, -1, "slot", A_INT, F_IATTR0, 0},
-    {NNC_OP_SCALAR, -1, NULL, A_SCALAR_NAME, F_IATTR0, 0},
-    {NNC_OP_CONST, -1, "value", A_REAL, F_ATTR0, 0},
-    {NNC_OP_DROPOUT, -1, "rate", A_REAL, F_ATTR0, 0},
+    {NNC_OP_INPUT, -1, "io", A_INT, F_INDEX, 0},
+    {NNC_OP_PARAM, -1, "param", A_INT, F_INDEX, 0},
+    {NNC_OP_SLOT, -1, "slot", A_INT, F_INDEX, 0},
+    {NNC_OP_SCALAR, -1, NULL, A_SCALAR_NAME, F_INDEX, 0},
+    {NNC_OP_CONST, -1, "value", A_REAL, F_VALUE, 0},
+    {NNC_OP_DROPOUT, -1, "rate", A_REAL, F_RATE, 0},
     {NNC_OP_DROPOUT, -1, "key", A_HEX, F_KEY, 0},
-    {NNC_OP_DROPOUT_MASK, -1, "rate", A_REAL, F_ATTR0, 0},
+    {NNC_OP_DROPOUT_MASK, -1, "rate", A_REAL, F_RATE, 0},
     {NNC_OP_DROPOUT_MASK, -1, "key", A_HEX, F_KEY, 0},
-    {NNC_OP_MATMUL, -1, "transpose_a", A_SET, F_IATTR0, 0},
-    {NNC_OP_STAT, -1, "stat", A_INT, F_IATTR0, 0},
-    {NNC_OP_OUTPUT, -1, "out", A_INT, F_IATTR0, 0},
-    {NNC_OP_ONE_HOT, -1, "depth", A_INT, F_IATTR0, 0},
-    {NNC_OP_UNARY, NNC_FN_CLIP, "lo", A_REAL, F_ATTR0, 0},
-    {NNC_OP_UNARY, NNC_FN_CLIP, "hi", A_REAL, F_ATTR1, 0},
-    {NNC_OP_UNARY, NNC_FN_D_CLIP, "lo", A_REAL, F_ATTR0, 0},
-    {NNC_OP_UNARY, NNC_FN_D_CLIP, "hi", A_REAL, F_ATTR1, 0},
-    {NNC_OP_UNARY, NNC_FN_LEAKY_RELU, "alpha", A_REAL, F_ATTR0, 0},
-    {NNC_OP_UNARY, NNC_FN_D_LEAKY_RELU, "alpha", A_REAL, F_ATTR0, 0},
-    {NNC_OP_LOSS, -1, "from_logits", A_SET, F_ATTR0, 0},
+    {NNC_OP_MATMUL, -1, "transpose_a", A_SET, F_TRANSPOSE_A, 0},
+    {NNC_OP_STAT, -1, "stat", A_INT, F_INDEX, 0},
+    {NNC_OP_OUTPUT, -1, "out", A_INT, F_INDEX, 0},
+    {NNC_OP_ONE_HOT, -1, "depth", A_INT, F_DEPTH, 0},
+    {NNC_OP_UNARY, NNC_FN_CLIP, "lo", A_REAL, F_LO, 0},
+    {NNC_OP_UNARY, NNC_FN_CLIP, "hi", A_REAL, F_HI, 0},
+    {NNC_OP_UNARY, NNC_FN_D_CLIP, "lo", A_REAL, F_LO, 0},
+    {NNC_OP_UNARY, NNC_FN_D_CLIP, "hi", A_REAL, F_HI, 0},
+    {NNC_OP_UNARY, NNC_FN_LEAKY_RELU, "alpha", A_REAL, F_ALPHA, 0},
+    {NNC_OP_UNARY, NNC_FN_D_LEAKY_RELU, "alpha", A_REAL, F_ALPHA, 0},
+    {NNC_OP_LOSS, -1, "from_logits", A_SET, F_FROM_LOGITS, 0},
     /* Keras squeezed the prediction (rank fix-up): no logits to read */
-    {NNC_OP_LOSS, -1, "squeezed", A_SET, F_ATTR1, 0},
+    {NNC_OP_LOSS, -1, "squeezed", A_SET, F_SQUEEZED, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -135,20 +149,43 @@ static int row_applies(const attr_row *r, const nnc_node *n) {
   return (r->op < 0 || r->op == (int)n->op) && (r->fn < 0 || r->fn == n->fn);
 }
 
-static int field_nonzero(const attr_row *r, const nnc_node *n) {
-  switch (r->field) {
-  case F_ATTR0:
-    return n->attr[0] != 0;
-  case F_ATTR1:
-    return n->attr[1] != 0;
-  case F_IATTR0:
-    return n->iattr[0] != 0;
-  case F_KEY:
-    return n->key != 0;
-  case F_FLAGS:
-    return (n->flags & r->bit) != 0;
+static double *real_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_VALUE:
+    return &n->params.value;
+  case F_RATE:
+    return &n->params.rate;
+  case F_ALPHA:
+    return &n->params.alpha;
+  case F_LO:
+    return &n->params.clip.lo;
+  case F_HI:
+    return &n->params.clip.hi;
+  default:
+    return NULL;
   }
-  return 0;
+}
+
+static int64_t *int_field(nnc_node *n, attr_field f) {
+  return f == F_DEPTH ? &n->params.depth : &n->params.index;
+}
+
+static int *set_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_TRANSPOSE_A:
+    return &n->params.transpose_a;
+  case F_FROM_LOGITS:
+    return &n->params.loss.from_logits;
+  case F_SQUEEZED:
+    return &n->params.loss.squeezed;
+  default:
+    return NULL;
+  }
+}
+
+static int is_set(const attr_row *r, const nnc_node *n) {
+  if (r->field == F_FLAGS) return (n->flags & r->bit) != 0;
+  return *set_field((nnc_node *)n, r->field) != 0;
 }
 
 void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
@@ -157,25 +194,28 @@ void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
   for (int i = 0; i < N_ROWS && used < size; i++) {
     const attr_row *r = &rows[i];
     if (!row_applies(r, n)) continue;
-    double real = r->field == F_ATTR1 ? n->attr[1] : n->attr[0];
+    nnc_node *m = (nnc_node *)n; /* the accessors are shared with the parser */
     switch (r->kind) {
     case A_REAL:
-      used += (size_t)snprintf(buf + used, size - used, " %s=%.9g", r->key, real);
+      used +=
+          (size_t)snprintf(buf + used, size - used, " %s=%.9g", r->key, *real_field(m, r->field));
       break;
     case A_INT:
-      used += (size_t)snprintf(buf + used, size - used, " %s=%lld", r->key, (long long)n->iattr[0]);
+      used += (size_t)snprintf(buf + used, size - used, " %s=%lld", r->key,
+                               (long long)*int_field(m, r->field));
       break;
     case A_HEX:
       if (n->key)
         used += (size_t)snprintf(buf + used, size - used, " %s=0x%" PRIx64, r->key, n->key);
       break;
     case A_SET:
-      if (field_nonzero(r, n)) used += (size_t)snprintf(buf + used, size - used, " %s", r->key);
+      if (is_set(r, n)) used += (size_t)snprintf(buf + used, size - used, " %s", r->key);
       break;
     case A_SCALAR_NAME:
-      used += (size_t)snprintf(
-          buf + used, size - used, " %s",
-          n->iattr[0] >= 0 && n->iattr[0] < NNC_SCALAR_COUNT ? scalar_names[n->iattr[0]] : "?");
+      used += (size_t)snprintf(buf + used, size - used, " %s",
+                               n->params.index >= 0 && n->params.index < NNC_SCALAR_COUNT
+                                   ? scalar_names[n->params.index]
+                                   : "?");
       break;
     }
   }
@@ -195,7 +235,7 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
     if (r->kind == A_SCALAR_NAME) {
       for (int s = 0; s < NNC_SCALAR_COUNT; s++)
         if (!strcmp(token, scalar_names[s])) {
-          n->iattr[0] = s;
+          n->params.index = s;
           return 0;
         }
       continue;
@@ -205,10 +245,8 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
       if (eq) return parse_fail(err, err_size, "'%s' takes no value%s", r->key, "");
       if (r->field == F_FLAGS)
         n->flags |= r->bit;
-      else if (r->field == F_IATTR0)
-        n->iattr[0] = 1;
       else
-        n->attr[r->field == F_ATTR1] = 1;
+        *set_field(n, r->field) = 1;
       return 0;
     }
     if (!eq || !eq[1]) return parse_fail(err, err_size, "'%s' needs a value%s", r->key, "");
@@ -217,12 +255,12 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
     if (r->kind == A_REAL) {
       double v = strtod(eq + 1, &end);
       if (*end || errno) return parse_fail(err, err_size, "%s: not a number: '%s'", r->key, eq + 1);
-      n->attr[r->field == F_ATTR1] = v;
+      *real_field(n, r->field) = v;
     } else if (r->kind == A_INT) {
       long long v = strtoll(eq + 1, &end, 10);
       if (*end || errno)
         return parse_fail(err, err_size, "%s: not an integer: '%s'", r->key, eq + 1);
-      n->iattr[0] = v;
+      *int_field(n, r->field) = v;
     } else {
       unsigned long long v = strtoull(eq + 1, &end, 16);
       if (*end || errno)

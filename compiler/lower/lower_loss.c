@@ -15,9 +15,7 @@ static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *s
     nnc_fail(st, NNC_ERR_SPEC, "too many metrics");
     return -1;
   }
-  int id = graph_add(&l->forward, NNC_OP_STAT, 0, &value, 1, st);
-  if (id < 0) return -1;
-  l->forward.nodes[id].iattr[0] = p->n_stats;
+  if (graph_stat(&l->forward, value, p->n_stats, st) < 0) return -1;
   p->stat_kinds[p->n_stats] = kind;
   return p->n_stats++;
 }
@@ -38,10 +36,7 @@ static int per_sample_mean_sum(nnc_graph *g, int values, nnc_status *st) {
 
 static int loss_node(nnc_graph *g, nnc_loss_kind kind, int from_logits, int y_pred, int y,
                      nnc_status *st) {
-  int in[2] = {y_pred, y};
-  int id = graph_add(g, NNC_OP_LOSS, kind, in, 2, st);
-  if (id >= 0) g->nodes[id].attr[0] = from_logits;
-  return id;
+  return graph_loss(g, kind, y_pred, y, from_logits, 0, st);
 }
 
 /* Keras's rule for "accuracy" (compile_utils.get_metric): from shapes only. */
@@ -166,15 +161,14 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_data_
   if (l->y < 0) return st->code;
   g->nodes[l->y].flags |= NNC_NODE_NO_GRAD;
 
-  int per_sample = loss_node(g, c->loss.kind, c->loss.from_logits, l->y_pred, l->y, st);
-  if (per_sample < 0) return st->code;
   /* Keras's rank fix-up squeezes an output (..., 1) against targets of one
    * rank less (but not rank 1); the squeeze drops the logits the TF backend
    * attached to a sigmoid output, so that loss is computed from clipped
-   * probabilities (keras-semantics.md §2.3). attr[1] tells the logits rewrite. */
+   * probabilities (keras-semantics.md §2.3). `squeezed` tells the logits rewrite. */
   int y_rank = y_inner ? y_inner->rank + 1 : 0, out_rank = l->prog.outputs[0].shape.rank;
-  if (y_rank > 1 && y_rank == out_rank - 1 && shape_last(&l->prog.outputs[0].shape) == 1)
-    g->nodes[per_sample].attr[1] = 1.0;
+  int squeezed = y_rank > 1 && y_rank == out_rank - 1 && shape_last(&l->prog.outputs[0].shape) == 1;
+  int per_sample = graph_loss(g, c->loss.kind, l->y_pred, l->y, c->loss.from_logits, squeezed, st);
+  if (per_sample < 0) return st->code;
   snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
   int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
   int batch = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_BATCH, shape_scalar(), "batch", st);

@@ -77,14 +77,25 @@ START_TEST(named_builders_shapes) {
   ck_assert(shape_equal(&g.nodes[oh].shape, &seven));
   int d = graph_dropout(&g, z, 0.25, 42, &st);
   ck_assert_int_ge(d, 0);
-  ck_assert(g.nodes[d].attr[0] == 0.25 && g.nodes[d].key == 42);
+  ck_assert(g.nodes[d].params.rate == 0.25 && g.nodes[d].key == 42);
   int lr = graph_scalar(&g, NNC_SCALAR_LR, &st);
-  ck_assert_int_eq(g.nodes[lr].iattr[0], NNC_SCALAR_LR);
+  ck_assert_int_eq(g.nodes[lr].params.index, NNC_SCALAR_LR);
   int total = graph_reduce(&g, NNC_RED_ALL, z, &st);
   int stat = graph_stat(&g, total, 3, &st);
-  ck_assert_int_eq(g.nodes[stat].iattr[0], 3);
+  ck_assert_int_eq(g.nodes[stat].params.index, 3);
   int out = graph_output(&g, s, 1, &st);
-  ck_assert_int_eq(g.nodes[out].iattr[0], 1);
+  ck_assert_int_eq(g.nodes[out].params.index, 1);
+  /* reshape keeps the elements per row: [B,5] -> [B,5,1] yes, [B,4] no */
+  int64_t r3[3] = {-1, 5, 1};
+  int rs = graph_reshape(&g, z, shape_make(1, 3, r3), &st);
+  ck_assert_int_ge(rs, 0);
+  ck_assert_int_eq(g.nodes[rs].shape.rank, 3);
+  int before = g.n;
+  ck_assert_int_eq(graph_reshape(&g, z, batched(4), &st), -1);
+  ck_assert_msg(strstr(st.message, "reshape changes the number of elements") != NULL, "%s",
+                st.message);
+  ck_assert_int_eq(g.n, before);
+  nnc_status_ok(&st);
   /* a matmul whose inner dimensions differ is refused with the node named */
   ck_assert_int_eq(graph_matmul(&g, z, w, &st), -1);
   ck_assert_msg(strstr(st.message, "inner dimensions differ") != NULL, "%s", st.message);

@@ -128,7 +128,7 @@ START_TEST(errors_name_the_line) {
   ck_assert_msg(graph_parse("t.ir", text, NULL, NULL, &g, &st) == NNC_OK, "%s", st.message);
   ck_assert_int_eq(g.n, 3);
   ck_assert_int_eq(g.nodes[2].bcast[1], NNC_BCAST_LAST);
-  ck_assert_int_eq(g.nodes[1].iattr[0], 0);
+  ck_assert_int_eq(g.nodes[1].params.index, 0);
   ck_assert_str_eq(g.nodes[2].label, "s");
   graph_free(&g);
   /* a shape the rule does not give */

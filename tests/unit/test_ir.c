@@ -45,21 +45,22 @@ static void make_program(const nnc_graph *g, nnc_program *prog) {
   for (int i = 0; i < g->n; i++) {
     const nnc_node *n = &g->nodes[i];
     if (n->dead) continue;
-    if (n->op == NNC_OP_PARAM && n->iattr[0] >= prog->n_params) {
-      int want = (int)n->iattr[0] + 1;
+    if (n->op == NNC_OP_PARAM && n->params.index >= prog->n_params) {
+      int want = (int)n->params.index + 1;
       prog->params = nnc_realloc_array(prog->params, (size_t)want, sizeof *prog->params, &st);
       ck_assert(prog->params != NULL);
       memset(prog->params + prog->n_params, 0,
              (size_t)(want - prog->n_params) * sizeof *prog->params);
       prog->n_params = want;
     }
-    if (n->op == NNC_OP_STAT && n->iattr[0] >= prog->n_stats) prog->n_stats = (int)n->iattr[0] + 1;
+    if (n->op == NNC_OP_STAT && n->params.index >= prog->n_stats)
+      prog->n_stats = (int)n->params.index + 1;
   }
   int64_t offset = 0;
   for (int i = 0; i < g->n; i++) {
     const nnc_node *n = &g->nodes[i];
     if (n->dead || n->op != NNC_OP_PARAM) continue;
-    nnc_param_info *p = &prog->params[n->iattr[0]];
+    nnc_param_info *p = &prog->params[n->params.index];
     nnc_strlcpy(p->name, n->label, sizeof p->name);
     p->shape = n->shape;
     p->count = shape_inner(&n->shape);

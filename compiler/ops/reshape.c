@@ -1,0 +1,21 @@
+/* RESHAPE: the same elements in a new shape (set by the builder, checked
+ * here). Gradient: dy reshaped back to the operand's shape. */
+#include "compiler/ops/op.h"
+
+static int reshape_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  const nnc_shape *a = &g->nodes[n->in[0]].shape;
+  if (n->shape.batched != a->batched || shape_inner(&n->shape) != shape_inner(a))
+    return op_shape_error(g, n, st, "reshape changes the number of elements");
+  return NNC_OK;
+}
+
+static int reshape_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
+  (void)id;
+  int r = graph_add(c->g, NNC_OP_RESHAPE, 0, &dy, 1, c->st);
+  if (r < 0) return -1;
+  c->g->nodes[r].shape = c->g->nodes[n->in[0]].shape;
+  return grad_accumulate(c, n->in[0], r);
+}
+
+const nnc_op_def op_reshape = {"reshape", 1, NNC_CLASS_ELEMENTWISE, reshape_shape, reshape_grad,
+                               NULL,      0};
