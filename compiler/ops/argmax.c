@@ -1,4 +1,5 @@
 /* ARGMAX: index of the first maximum along the last axis, as a float, shape [..,1]. */
+#include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
 static int argmax_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
@@ -7,4 +8,26 @@ static int argmax_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   return NNC_OK;
 }
 
-const nnc_op_def op_argmax = {"argmax", 1, NNC_CLASS_ROW, argmax_shape, NULL, NULL, 1};
+static void emit_argmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
+                        LLVMValueRef u1) {
+  cg_row r;
+  cg_row_begin(c, &r, &c->g->nodes[n->in[0]].shape, u0, u1);
+  LLVMValueRef where;
+  cg_row_max(c, &r, x, &where);
+  cg_store(c, where, out, r.row.i);
+  cg_loop_end(c, &r.row);
+}
+
+static int argmax_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1) {
+  (void)b;
+  emit_argmax(c, n, a, out, u0, u1);
+  return NNC_OK;
+}
+
+const nnc_op_def op_argmax = {.name = "argmax",
+                              .arity = 1,
+                              .cls = NNC_CLASS_ROW,
+                              .shape = argmax_shape,
+                              .no_grad = 1,
+                              .emit_anchor = argmax_emit};

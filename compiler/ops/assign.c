@@ -1,4 +1,5 @@
 /* ASSIGN: write in[1] into the parameter or slot in[0] (same element count). */
+#include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
 static int assign_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
@@ -9,4 +10,16 @@ static int assign_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   return NNC_OK;
 }
 
-const nnc_op_def op_assign = {"assign", 2, NNC_CLASS_EFFECT, assign_shape, NULL, NULL, 1};
+/* element i of the parameter or slot in[0] */
+static int assign_emit(cg *c, const nnc_node *n, int id, LLVMValueRef i, LLVMValueRef *v) {
+  (void)id, (void)v;
+  cg_store(c, cg_operand(c, n, 1, i), cg_buffer(c, n->in[0]), i);
+  return NNC_OK;
+}
+
+const nnc_op_def op_assign = {.name = "assign",
+                              .arity = 2,
+                              .cls = NNC_CLASS_EFFECT,
+                              .shape = assign_shape,
+                              .no_grad = 1,
+                              .emit_element = assign_emit};

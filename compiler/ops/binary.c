@@ -1,6 +1,7 @@
 /* BINARY: an elementwise function of two broadcasting operands (fn =
  * nnc_binary_fn). The output has the shape of the operand the other
  * broadcasts against. Comparisons and pow carry no gradient. */
+#include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
 static int binary_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
@@ -61,5 +62,16 @@ static int binary_differentiable(const nnc_node *n) {
   return n->fn != NNC_BIN_GT && n->fn != NNC_BIN_EQ && n->fn != NNC_BIN_NE && n->fn != NNC_BIN_POW;
 }
 
-const nnc_op_def op_binary = {
-    "binary", 2, NNC_CLASS_ELEMENTWISE, binary_shape, binary_grad, binary_differentiable, 0};
+static int binary_emit(cg *c, const nnc_node *n, int id, LLVMValueRef i, LLVMValueRef *v) {
+  (void)id;
+  *v = cg_binary(c, (nnc_binary_fn)n->fn, cg_operand(c, n, 0, i), cg_operand(c, n, 1, i));
+  return NNC_OK;
+}
+
+const nnc_op_def op_binary = {.name = "binary",
+                              .arity = 2,
+                              .cls = NNC_CLASS_ELEMENTWISE,
+                              .shape = binary_shape,
+                              .grad = binary_grad,
+                              .differentiable = binary_differentiable,
+                              .emit_element = binary_emit};

@@ -2,5 +2,8 @@
  * pass_specialize replaces it before autodiff. */
 #include "compiler/ops/op.h"
 
-const nnc_op_def op_dropout = {"dropout", 1, NNC_CLASS_PHASED, op_same_shape, grad_lowered_first,
-                               NULL,      0};
+const nnc_op_def op_dropout = {.name = "dropout",
+                               .arity = 1,
+                               .cls = NNC_CLASS_PHASED,
+                               .shape = op_same_shape,
+                               .grad = grad_lowered_first};

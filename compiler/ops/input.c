@@ -2,4 +2,4 @@
  * builder. */
 #include "compiler/ops/op.h"
 
-const nnc_op_def op_input = {"input", 0, NNC_CLASS_SOURCE, NULL, NULL, NULL, 0};
+const nnc_op_def op_input = {.name = "input", .cls = NNC_CLASS_SOURCE};

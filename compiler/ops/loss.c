@@ -11,5 +11,8 @@ static int loss_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   return NNC_OK;
 }
 
-const nnc_op_def op_loss = {"loss", 2, NNC_CLASS_COMPOSITE, loss_shape, grad_lowered_first,
-                            NULL,   0};
+const nnc_op_def op_loss = {.name = "loss",
+                            .arity = 2,
+                            .cls = NNC_CLASS_COMPOSITE,
+                            .shape = loss_shape,
+                            .grad = grad_lowered_first};

@@ -1,5 +1,6 @@
 /* MATMUL: a[..,K] @ b[K,N] -> [..,N]; with params.transpose_a,
  * a^T @ b contracting over all rows (the weight gradient) -> [K,N]. */
+#include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
 static int matmul_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
@@ -37,4 +38,39 @@ static int matmul_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   return 0;
 }
 
-const nnc_op_def op_matmul = {"matmul", 2, NNC_CLASS_MATMUL, matmul_shape, matmul_grad, NULL, 0};
+/* C[M,N] = A[M,K] @ B[K,N] for rows [u0,u1); C[K,N] = A[M,K]^T @ B[M,N] for
+ * output rows [u0,u1) (the weight gradient): both through the blocked kernel. */
+static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
+                        LLVMValueRef u0, LLVMValueRef u1) {
+  const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
+  int64_t K = shape_last(as), N = shape_last(&n->shape);
+  if (n->params.transpose_a) {
+    LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
+    cg_emit_gemm(c, a, bm, out, cg_i64(c, 1), cg_i64(c, K), M, N, u0, u1);
+  } else {
+    cg_emit_gemm(c, a, bm, out, cg_i64(c, K), cg_i64(c, 1), cg_i64(c, K), N, u0, u1);
+  }
+}
+
+static int matmul_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1) {
+  emit_matmul(c, n, a, b, out, u0, u1);
+  return NNC_OK;
+}
+
+/* one unit per output row: rows of a, or (transpose_a) the K rows of a^T @ b */
+static void matmul_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit) {
+  const nnc_shape *in = &c->g->nodes[n->in[0]].shape;
+  *per_unit = shape_last(&n->shape);
+  *units = n->params.transpose_a
+               ? cg_i64(c, n->shape.dims[0])
+               : LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, shape_last(in)), "");
+}
+
+const nnc_op_def op_matmul = {.name = "matmul",
+                              .arity = 2,
+                              .cls = NNC_CLASS_MATMUL,
+                              .shape = matmul_shape,
+                              .grad = matmul_grad,
+                              .emit_anchor = matmul_emit,
+                              .anchor_units = matmul_units};

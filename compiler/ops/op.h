@@ -3,6 +3,8 @@
 #ifndef NNC_OP_H
 #define NNC_OP_H
 
+#include <llvm-c/Types.h>
+
 #include "base/base.h"
 #include "compiler/graph/graph.h"
 
@@ -14,6 +16,8 @@ typedef struct nnc_grad_ctx {
   char *needs; /* 1 if a parameter influences the node */
   nnc_status *st;
 } nnc_grad_ctx;
+
+typedef struct cg cg; /* the emitter state (codegen/cg.h) */
 
 typedef struct nnc_op_def {
   const char *name;
@@ -29,6 +33,16 @@ typedef struct nnc_op_def {
   /* 0 when no gradient flows into or through this node (NULL: no_grad decides). */
   int (*differentiable)(const nnc_node *n);
   int no_grad; /* 1: argmax, one-hot, masks, effects */
+  /* Elementwise ops and effects: the value at flat index i into *v (an effect
+   * stores it and leaves *v NULL); operands through cg_operand. */
+  int (*emit_element)(cg *c, const nnc_node *n, int id, LLVMValueRef i, LLVMValueRef *v);
+  /* Anchors (matmul, row ops, reductions): the output units [u0, u1) into
+   * `out` from operand buffers a, b. */
+  int (*emit_anchor)(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
+                     LLVMValueRef u0, LLVMValueRef u1);
+  /* How an anchor's output splits into units of per_unit elements for the
+   * threads; NULL: one unit per row of in[0] (row ops). */
+  void (*anchor_units)(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit);
 } nnc_op_def;
 
 const nnc_op_def *op_def(nnc_op op);

@@ -1,5 +1,6 @@
 /* RESHAPE: the same elements in a new shape (set by the builder, checked
  * here). Gradient: dy reshaped back to the operand's shape. */
+#include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
 static int reshape_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
@@ -17,5 +18,16 @@ static int reshape_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   return grad_accumulate(c, n->in[0], r);
 }
 
-const nnc_op_def op_reshape = {"reshape", 1, NNC_CLASS_ELEMENTWISE, reshape_shape, reshape_grad,
-                               NULL,      0};
+/* the same flat index */
+static int reshape_emit(cg *c, const nnc_node *n, int id, LLVMValueRef i, LLVMValueRef *v) {
+  (void)id;
+  *v = cg_operand(c, n, 0, i);
+  return NNC_OK;
+}
+
+const nnc_op_def op_reshape = {.name = "reshape",
+                               .arity = 1,
+                               .cls = NNC_CLASS_ELEMENTWISE,
+                               .shape = reshape_shape,
+                               .grad = reshape_grad,
+                               .emit_element = reshape_emit};

@@ -1,5 +1,6 @@
 /* UNARY: an elementwise function of unary.def (fn); params its parameters (alpha, clip).
  * Gradient: dy times the function's derivative table entry evaluated at x. */
+#include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
 static int unary_grad(nnc_grad_ctx *a, const nnc_node *n, int id, int dy) {
@@ -22,4 +23,15 @@ static int unary_grad(nnc_grad_ctx *a, const nnc_node *n, int id, int dy) {
   return grad_accumulate(a, x, dx);
 }
 
-const nnc_op_def op_unary = {"unary", 1, NNC_CLASS_ELEMENTWISE, op_same_shape, unary_grad, NULL, 0};
+static int unary_emit(cg *c, const nnc_node *n, int id, LLVMValueRef i, LLVMValueRef *v) {
+  (void)id;
+  *v = cg_unary(c, (nnc_fn)n->fn, cg_operand(c, n, 0, i), &n->params);
+  return NNC_OK;
+}
+
+const nnc_op_def op_unary = {.name = "unary",
+                             .arity = 1,
+                             .cls = NNC_CLASS_ELEMENTWISE,
+                             .shape = op_same_shape,
+                             .grad = unary_grad,
+                             .emit_element = unary_emit};
