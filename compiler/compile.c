@@ -5,16 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/autodiff/autodiff.h"
 #include "compiler/lower/lower.h"
 #include "compiler/passes/passes.h"
+#include "compiler/passes/pipeline.h"
 #include "base/base.h"
 
-const char *const nnc_pass_names[] = {"lower",    "specialize", "logits", "decompose",
-                                      "autodiff", "optimizer",  "fold",   "cse",
-                                      "dce",      "fuse",       "plan",   NULL};
-
 static const char *const graph_names[NNC_GRAPH_COUNT] = {"train", "test", "predict"};
+_Static_assert(PASS_TRAIN == 1u << NNC_GRAPH_TRAIN && PASS_TEST == 1u << NNC_GRAPH_TEST &&
+                   PASS_PREDICT == 1u << NNC_GRAPH_PREDICT,
+               "pass table graph bits");
 
 typedef struct stage_ctx {
   const nnc_compile_options *opts;
@@ -43,13 +42,8 @@ static int after(const stage_ctx *s, nnc_graph *g, const char *pass, int rc) {
   return rc;
 }
 
-static int simplify(const stage_ctx *s, nnc_graph *g, nnc_status *st) {
-  if (after(s, g, "fold", pass_fold(g, st))) return st->code;
-  if (after(s, g, "cse", pass_cse(g, st))) return st->code;
-  return after(s, g, "dce", pass_dce(g, st));
-}
-
-/* One graph from the forward graph: train, test or predict. */
+/* One graph from the forward graph: train, test or predict, through the
+ * rows of the pass table (passes/pipeline.c) that run on it. */
 static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
                        const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st) {
   stage_ctx s = {opts, which};
@@ -62,29 +56,27 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
     g->loss = -1;
     if (graph_add(g, NNC_OP_OUTPUT, 0, &l->y_pred, 1, st) < 0) return st->code;
   }
-  if (after(&s, g, "lower", NNC_OK)) return st->code;
-  nnc_phase phase = which == NNC_GRAPH_TRAIN ? NNC_PHASE_TRAIN : NNC_PHASE_INFER;
-  if (after(&s, g, "specialize", pass_specialize(g, phase, st))) return st->code;
-  if (after(&s, g, "logits", pass_logits_rewrite(g, &out->prog, st))) return st->code;
-  if (after(&s, g, "decompose", pass_decompose(g, st))) return st->code;
-  if (simplify(&s, g, st)) return st->code;
-  if (which == NNC_GRAPH_TRAIN) {
-    int *grads = nnc_calloc((size_t)out->prog.n_params + 1, sizeof *grads, st);
-    if (!grads) return st->code;
-    int rc = after(&s, g, "autodiff", autodiff_backward(g, &out->prog, grads, st));
-    if (!rc)
-      rc = after(&s, g, "optimizer",
-                 autodiff_optimizer(g, &out->prog, &spec->compile.optimizer, grads, st));
-    free(grads);
-    if (rc || simplify(&s, g, st)) return st->code;
-  }
   /* check-numerics mode: the train graph keeps every node's output in a
    * buffer of its own, for the runtime to scan after each step */
-  int keep_all = which == NNC_GRAPH_TRAIN && opts && opts->check_numerics;
-  if (after(&s, g, "fuse", keep_all ? pass_fuse_none(g, st) : pass_fuse(g, st))) return st->code;
-  return after(&s, g, "plan",
-               keep_all ? pass_plan_memory_all(g, &out->prog, st)
-                        : pass_plan_memory_for(g, &out->prog, st));
+  pass_ctx c = {g,
+                &out->prog,
+                which == NNC_GRAPH_TRAIN ? NNC_PHASE_TRAIN : NNC_PHASE_INFER,
+                &spec->compile.optimizer,
+                NULL,
+                which == NNC_GRAPH_TRAIN && opts && opts->check_numerics,
+                st};
+  if (which == NNC_GRAPH_TRAIN) {
+    c.grads = nnc_calloc((size_t)out->prog.n_params + 1, sizeof *c.grads, st);
+    if (!c.grads) return st->code;
+  }
+  int rc = NNC_OK;
+  for (int i = 0; i < pass_table_len && rc == NNC_OK; i++) {
+    const pass_row *p = &pass_table[i];
+    if (!(p->graphs & (1u << which))) continue;
+    rc = after(&s, g, p->name, p->run ? p->run(&c) : NNC_OK);
+  }
+  free(c.grads);
+  return rc ? st->code : NNC_OK;
 }
 
 int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,

@@ -32,9 +32,6 @@ typedef struct nnc_compiled {
   nnc_step_fn step[NNC_GRAPH_COUNT];
 } nnc_compiled;
 
-/* The names of the passes accepted by dump_after, in pipeline order. */
-extern const char *const nnc_pass_names[];
-
 int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
                      const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st);
 void nnc_compiled_free(nnc_compiled *c);

@@ -119,7 +119,8 @@ int autodiff_optimizer(nnc_graph *g, nnc_program *prog, const nnc_spec_optimizer
   int n_forward = g->n;
   for (int p = 0; p < prog->n_params; p++) param_node[p] = -1;
   for (int i = 0; i < n_forward; i++)
-    if (g->nodes[i].op == NNC_OP_PARAM && !g->nodes[i].dead) param_node[g->nodes[i].iattr[0]] = i;
+    if (g->nodes[i].op == NNC_OP_PARAM && !g->nodes[i].dead)
+      param_node[g->nodes[i].params.index] = i;
   for (int p = 0; p < prog->n_params; p++) {
     if (grads[p] < 0 || param_node[p] < 0) continue; /* Keras skips variables without gradients */
     int first = g->n;

@@ -9,6 +9,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
+#include "compiler/passes/pipeline.h"
 #include "base/base.h"
 
 /* At most NNC_MAX_RANK - 1 dimensions: the batch axis comes first. */
@@ -93,15 +94,11 @@ int cli_compile(int argc, char **argv) {
   if (after) {
     for (const char *p = after; *p;) {
       size_t len = strcspn(p, ",");
-      int known = len == 3 && !strncmp(p, "all", 3);
-      for (int k = 0; nnc_pass_names[k]; k++)
-        known |= strlen(nnc_pass_names[k]) == len && !strncmp(nnc_pass_names[k], p, len);
-      if (!known) {
-        fprintf(
-            stderr,
-            "nnc compile: --dump-after: unknown pass '%.*s' (passes: lower, specialize, logits, "
-            "decompose, autodiff, optimizer, fold, cse, dce, fuse, plan, all)\n",
-            (int)len, p);
+      if (!(len == 3 && !strncmp(p, "all", 3)) && !pass_known(p, len)) {
+        char names[256];
+        pass_names_text(names, sizeof names);
+        fprintf(stderr, "nnc compile: --dump-after: unknown pass '%.*s' (passes: %s, all)\n",
+                (int)len, p, names);
         return 2;
       }
       p += len + (p[len] == ',');

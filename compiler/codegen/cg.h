@@ -53,7 +53,7 @@ LLVMValueRef cg_count(cg *c, const nnc_shape *s);
 /* The float* argument holding node id's buffer. */
 LLVMValueRef cg_buffer(cg *c, int id);
 
-LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr);
+LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 /* 0 or scale per element, from the counter-based generator (base/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
@@ -67,6 +67,25 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
+
+/* Helpers of the anchor emitters (emit_anchor.c). */
+LLVMValueRef cg_imul(cg *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_iadd(cg *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_alloca_f32(cg *c, const char *name); /* in the entry block */
+LLVMValueRef cg_get(cg *c, LLVMValueRef slot);
+void cg_set(cg *c, LLVMValueRef slot, LLVMValueRef v);
+void cg_zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef count);
+/* Row ops over the last axis of width W: rows = count / W. */
+typedef struct cg_row {
+  LLVMValueRef base, width;
+  cg_loop row;
+} cg_row;
+void cg_row_begin(cg *c, cg_row *r, const nnc_shape *in, LLVMValueRef u0, LLVMValueRef u1);
+/* max of the row (NaN wins); *argmax: its first index, as float (may be NULL) */
+LLVMValueRef cg_row_max(cg *c, cg_row *r, LLVMValueRef x, LLVMValueRef *argmax);
+LLVMValueRef cg_row_sum_exp(cg *c, cg_row *r, LLVMValueRef x, LLVMValueRef m);
+/* Operand k of elementwise node n at flat index i (emit_group.c). */
+LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i);
 
 /* Emit the anchor (matmul, row op, reduction) of a group into its buffer, for
  * the units [u0, u1) of its output (see cg_anchor_units). */

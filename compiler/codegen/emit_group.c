@@ -9,6 +9,7 @@
 
 #include "compiler/codegen/cg.h"
 #include "base/base.h"
+#include "compiler/ops/op.h"
 
 void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name) {
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
@@ -81,10 +82,10 @@ static void collect_args(cg *c, int first, int last) {
   }
 }
 
-static LLVMValueRef operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
+LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
   const nnc_node *a = &c->g->nodes[n->in[k]];
-  if (a->op == NNC_OP_CONST) return cg_f32(c, a->attr[0]);
-  if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->iattr[0]));
+  if (a->op == NNC_OP_CONST) return cg_f32(c, a->params.value);
+  if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->params.index));
   if (a->group == n->group && !is_anchor(a)) return c->value[n->in[k]];
   LLVMValueRef width = cg_i64(c, shape_last(&n->shape)), index = i;
   switch (n->bcast[k]) {
@@ -103,36 +104,16 @@ static LLVMValueRef operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
   return cg_load(c, cg_buffer(c, n->in[k]), index);
 }
 
-/* One element of one elementwise node at flat index i. */
+/* One element of one elementwise node at flat index i: the op's emitter
+ * (compiler/ops/<op>.c) gives the value, or stores it itself (effects). */
 static int emit_element(cg *c, int id, LLVMValueRef i) {
   const nnc_node *n = &c->g->nodes[id];
-  LLVMValueRef v = NULL;
-  switch (n->op) {
-  case NNC_OP_UNARY:
-    v = cg_unary(c, (nnc_fn)n->fn, operand(c, n, 0, i), n->attr);
-    break;
-  case NNC_OP_BINARY:
-    v = cg_binary(c, (nnc_binary_fn)n->fn, operand(c, n, 0, i), operand(c, n, 1, i));
-    break;
-  case NNC_OP_BROADCAST:
-  case NNC_OP_RESHAPE:
-    v = operand(c, n, 0, i);
-    break;
-  case NNC_OP_DROPOUT_MASK:
-    v = cg_dropout_mask(c, n->key, n->attr[0], i);
-    break;
-  case NNC_OP_ASSIGN:
-    cg_store(c, operand(c, n, 1, i), cg_buffer(c, n->in[0]), i);
-    return NNC_OK;
-  case NNC_OP_STAT:
-    cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), cg_i64(c, 0));
-    return NNC_OK;
-  case NNC_OP_OUTPUT:
-    cg_store(c, operand(c, n, 0, i), cg_buffer(c, id), i);
-    return NNC_OK;
-  default:
+  const nnc_op_def *def = op_def(n->op);
+  if (!def->emit_element)
     return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: %s is not elementwise", op_name(n->op));
-  }
+  LLVMValueRef v = NULL;
+  if (def->emit_element(c, n, id, i, &v)) return c->st->code;
+  if (def->cls == NNC_CLASS_EFFECT) return NNC_OK;
   if (!v) return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no emitter for node %d", id);
   c->value[id] = v;
   if (n->region >= 0) cg_store(c, v, cg_buffer(c, id), i);

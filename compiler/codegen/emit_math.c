@@ -112,7 +112,7 @@ static LLVMValueRef selu_negative(cg *c, LLVMValueRef x) {
  *   selu'(0) = scale, selu'(NaN) = scale  SeluGrad: out < 0 ? (out + scale alpha) g : scale g
  *   hard_sigmoid = relu6(x + 3) / 6 (Keras 3): mask 0 at x + 3 in {0, 6} and NaN
  *   clip'(lo) = clip'(hi) = clip'(NaN) = 1 (clip_by_value's gradient: x < lo or x > hi) */
-LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
+LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
   LLVMValueRef zero = cg_f32(c, 0.0), one = cg_f32(c, 1.0);
   LLVMValueRef positive = gt(c, x, zero), negative = lt(c, x, zero);
   switch (fn) {
@@ -154,11 +154,11 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
     return mul(c, mul(c, cg_f32(c, 0.5), x),
                add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
   case NNC_FN_LEAKY_RELU:
-    return cg_select(c, positive, x, mul(c, cg_f32(c, attr[0]), x));
+    return cg_select(c, positive, x, mul(c, cg_f32(c, p->alpha), x));
   case NNC_FN_HARD_SIGMOID: /* Keras 3 (TF backend): relu6(x + 3) / 6 */
     return fdiv(c, clamp(c, add(c, x, cg_f32(c, 3.0)), 0.0, 6.0), cg_f32(c, 6.0));
   case NNC_FN_CLIP:
-    return clamp(c, x, attr[0], attr[1]);
+    return clamp(c, x, p->clip.lo, p->clip.hi);
   case NNC_FN_NEG_ONE:
     return cg_f32(c, -1.0);
   case NNC_FN_SIGN:
@@ -200,14 +200,14 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const double *attr) {
     return add(c, cdf, mul(c, x, pdf));
   }
   case NNC_FN_D_LEAKY_RELU:
-    return cg_select(c, positive, one, cg_f32(c, attr[0]));
+    return cg_select(c, positive, one, cg_f32(c, p->alpha));
   case NNC_FN_D_HARD_SIGMOID: { /* Relu6Grad's mask on x + 3; autodiff divides by 6 */
     LLVMValueRef t = add(c, x, cg_f32(c, 3.0));
     return cg_bool(c, LLVMBuildAnd(c->b, gt(c, t, zero), lt(c, t, cg_f32(c, 6.0)), ""));
   }
   case NNC_FN_D_CLIP: {
     LLVMValueRef outside =
-        LLVMBuildOr(c->b, lt(c, x, cg_f32(c, attr[0])), gt(c, x, cg_f32(c, attr[1])), "");
+        LLVMBuildOr(c->b, lt(c, x, cg_f32(c, p->clip.lo)), gt(c, x, cg_f32(c, p->clip.hi)), "");
     return cg_select(c, outside, zero, one);
   }
   case NNC_FN_COUNT:

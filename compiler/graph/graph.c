@@ -1,21 +1,11 @@
-/* Node construction and the shape rules of every op. */
+/* Node construction; each op's shape rule is in compiler/ops/<op>.c. */
 #include "compiler/graph/graph.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
-
-static const struct {
-  const char *name;
-  int arity;
-  nnc_op_class cls;
-} op_table[] = {
-#define OP(id, name, arity, cls) {name, arity, NNC_CLASS_##cls},
-#include "compiler/graph/ops.def"
-#undef OP
-};
-_Static_assert(sizeof op_table / sizeof op_table[0] == NNC_OP_COUNT, "ops.def and op_table");
+#include "compiler/ops/op.h"
 
 static const struct {
   const char *name;
@@ -30,15 +20,6 @@ _Static_assert(sizeof fn_table / sizeof fn_table[0] == NNC_FN_COUNT, "unary.def 
 static const char *const binary_names[NNC_BIN_COUNT] = {
     "add", "sub", "mul", "div", "max", "min", "gt", "eq", "ne", "pow", "bce_logits"};
 
-const char *op_name(nnc_op op) {
-  return op_table[op].name;
-}
-nnc_op_class op_class(nnc_op op) {
-  return op_table[op].cls;
-}
-int op_arity(nnc_op op) {
-  return op_table[op].arity;
-}
 const char *fn_name(nnc_fn fn) {
   return fn >= 0 && fn < NNC_FN_COUNT ? fn_table[fn].name : "?";
 }
@@ -49,149 +30,11 @@ const char *binary_fn_name(nnc_binary_fn fn) {
   return fn >= 0 && fn < NNC_BIN_COUNT ? binary_names[fn] : "?";
 }
 
-static int is_scalar_like(const nnc_shape *s) {
-  return !s->batched && shape_inner(s) == 1;
-}
-
-static nnc_shape with_last(nnc_shape s, int64_t last) {
-  if (s.rank == 0 || (s.batched && s.rank == 1)) {
-    s.dims[s.rank++] = last;
-  } else {
-    s.dims[s.rank - 1] = last;
-  }
-  return s;
-}
-
-/* How `operand` broadcasts against `out`; -1 if it cannot. */
-static int broadcast_mode(const nnc_shape *operand, const nnc_shape *out) {
-  if (shape_equal(operand, out)) return NNC_BCAST_FULL;
-  if (is_scalar_like(operand)) return NNC_BCAST_SCALAR;
-  if (!operand->batched && operand->rank == 1 && out->rank >= 1 &&
-      operand->dims[0] == shape_last(out))
-    return NNC_BCAST_LAST;
-  if (operand->rank == out->rank && operand->batched == out->batched && shape_last(operand) == 1) {
-    for (int i = 0; i + 1 < out->rank; i++)
-      if (operand->dims[i] != out->dims[i]) return -1;
-    return NNC_BCAST_ROW;
-  }
-  return -1;
-}
-
-static int shape_error(nnc_graph *g, int id, nnc_status *st, const char *what) {
-  nnc_node *n = &g->nodes[id];
-  char a[64] = "", b[64] = "";
-  if (n->n_in > 0) shape_format(&g->nodes[n->in[0]].shape, a, sizeof a);
-  if (n->n_in > 1) shape_format(&g->nodes[n->in[1]].shape, b, sizeof b);
-  return nnc_fail(st, NNC_ERR_SPEC, "%s: %s (operand shapes %s %s)",
-                  n->label[0] ? n->label : op_name(n->op), what, a, b);
-}
-
-/* Output shape of a broadcasting op: the operand that is not broadcast. */
-static int infer_broadcast(nnc_graph *g, int id, const nnc_shape *out, nnc_status *st) {
-  nnc_node *n = &g->nodes[id];
-  n->shape = *out;
-  for (int k = 0; k < n->n_in; k++) {
-    if (n->op == NNC_OP_BROADCAST && k == 1) {
-      n->bcast[k] = NNC_BCAST_FULL;
-      continue;
-    }
-    int mode = broadcast_mode(&g->nodes[n->in[k]].shape, out);
-    if (mode < 0) return shape_error(g, id, st, "operands do not broadcast");
-    n->bcast[k] = (nnc_bcast)mode;
-  }
-  return NNC_OK;
-}
-
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st) {
   nnc_node *n = &g->nodes[id];
-  const nnc_shape *a = n->n_in > 0 ? &g->nodes[n->in[0]].shape : NULL;
-  const nnc_shape *b = n->n_in > 1 ? &g->nodes[n->in[1]].shape : NULL;
   for (int k = 0; k < n->n_in; k++) n->bcast[k] = NNC_BCAST_FULL;
-  switch (n->op) {
-  case NNC_OP_INPUT:
-  case NNC_OP_PARAM:
-  case NNC_OP_SLOT:
-  case NNC_OP_SCALAR:
-  case NNC_OP_CONST:
-    return NNC_OK; /* set by the builder */
-  case NNC_OP_UNARY:
-  case NNC_OP_DROPOUT_MASK:
-  case NNC_OP_DROPOUT:
-  case NNC_OP_SOFTMAX:
-  case NNC_OP_OUTPUT:
-    n->shape = *a;
-    return NNC_OK;
-  case NNC_OP_BINARY: {
-    /* the output is the larger operand: the one the other broadcasts against */
-    const nnc_shape *out = broadcast_mode(b, a) >= 0 ? a : b;
-    return infer_broadcast(g, id, out, st);
-  }
-  case NNC_OP_BROADCAST:
-    return infer_broadcast(g, id, b, st);
-  case NNC_OP_RESHAPE:
-    if (n->shape.batched != a->batched || shape_inner(&n->shape) != shape_inner(a))
-      return shape_error(g, id, st, "reshape changes the number of elements");
-    return NNC_OK;
-  case NNC_OP_MATMUL:
-    if (n->iattr[0]) { /* a^T @ b, contracting over all rows */
-      if (a->batched != b->batched ||
-          shape_inner(a) / shape_last(a) != shape_inner(b) / shape_last(b))
-        return shape_error(g, id, st, "transposed product needs matching rows");
-      int64_t d[2] = {shape_last(a), shape_last(b)};
-      n->shape = shape_make(0, 2, d);
-      return NNC_OK;
-    }
-    if (b->batched || b->rank != 2) return shape_error(g, id, st, "right operand must be a matrix");
-    if (shape_last(a) != b->dims[0]) return shape_error(g, id, st, "inner dimensions differ");
-    n->shape = with_last(*a, b->dims[1]);
-    return NNC_OK;
-  case NNC_OP_TRANSPOSE: {
-    if (a->batched || a->rank != 2) return shape_error(g, id, st, "transpose needs a matrix");
-    int64_t d[2] = {a->dims[1], a->dims[0]};
-    n->shape = shape_make(0, 2, d);
-    return NNC_OK;
-  }
-  case NNC_OP_SOFTMAX_XENT:
-    if (!shape_equal(a, b)) return shape_error(g, id, st, "logits and labels differ in shape");
-    n->shape = with_last(*a, 1);
-    return NNC_OK;
-  case NNC_OP_ARGMAX:
-    n->shape = with_last(*a, 1);
-    return NNC_OK;
-  case NNC_OP_ONE_HOT:
-    if (shape_last(a) != 1) return shape_error(g, id, st, "labels must have a last axis of 1");
-    n->shape = with_last(*a, n->iattr[0]);
-    return NNC_OK;
-  case NNC_OP_REDUCE:
-    if (n->fn == NNC_RED_ALL) {
-      n->shape = shape_scalar();
-    } else if (n->fn == NNC_RED_LAST) {
-      n->shape = with_last(*a, 1);
-    } else {
-      int64_t c = shape_last(a);
-      n->shape = shape_make(0, 1, &c);
-    }
-    return NNC_OK;
-  case NNC_OP_LOSS: {
-    int sparse = n->fn == NNC_LOSS_SCCE;
-    if (sparse ? shape_last(b) != 1 : !shape_equal(a, b))
-      return shape_error(g, id, st, "predictions and targets do not match");
-    n->shape = with_last(*a, 1);
-    return NNC_OK;
-  }
-  case NNC_OP_ASSIGN:
-    if (shape_inner(a) != shape_inner(b) || a->batched || b->batched)
-      return shape_error(g, id, st, "assignment shapes differ");
-    n->shape = *a;
-    return NNC_OK;
-  case NNC_OP_STAT:
-    if (!is_scalar_like(a)) return shape_error(g, id, st, "statistic must be a scalar");
-    n->shape = shape_scalar();
-    return NNC_OK;
-  case NNC_OP_COUNT:
-    break;
-  }
-  return nnc_fail(st, NNC_ERR_INTERNAL, "shape rule missing for op %d", (int)n->op);
+  const nnc_op_def *def = op_def(n->op);
+  return def->shape ? def->shape(g, n, st) : NNC_OK; /* sources: set by the builder */
 }
 
 /* ---- construction ---- */
@@ -237,13 +80,27 @@ int graph_add(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, nnc_stat
   return graph_add_attr(g, op, fn, in, n_in, 0, st);
 }
 
-int graph_add_attr(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, int64_t iattr0,
+int graph_add_attr(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, int64_t value,
                    nnc_status *st) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  if (op == NNC_OP_MATMUL)
+    p.transpose_a = value != 0;
+  else if (op == NNC_OP_ONE_HOT)
+    p.depth = value;
+  else
+    p.index = value;
+  return graph_add_params(g, op, fn, in, n_in, &p, st);
+}
+
+int graph_add_params(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in,
+                     const nnc_params *params, nnc_status *st) {
   if (n_in != op_arity(op) || n_in > 3) {
     nnc_fail(st, NNC_ERR_INTERNAL, "%s takes %d operands, got %d", op_name(op), op_arity(op), n_in);
     return -1;
   }
   for (int k = 0; k < n_in; k++) {
+    if (in[k] < 0 && st->code != NNC_OK) return -1; /* an earlier call failed: keep its message */
     if (in[k] < 0 || in[k] >= g->n) {
       nnc_fail(st, NNC_ERR_INTERNAL, "%s: operand %d out of range", op_name(op), in[k]);
       return -1;
@@ -255,7 +112,7 @@ int graph_add_attr(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, int
   n->op = op;
   n->fn = fn;
   n->n_in = n_in;
-  n->iattr[0] = iattr0;
+  n->params = *params;
   n->phase = NNC_PHASE_ANY;
   for (int k = 0; k < n_in; k++) {
     n->in[k] = in[k];
@@ -276,7 +133,7 @@ int graph_source(nnc_graph *g, nnc_op op, int64_t index, nnc_shape shape, const 
                  nnc_status *st) {
   int id = graph_add(g, op, 0, NULL, 0, st);
   if (id < 0) return -1;
-  g->nodes[id].iattr[0] = index;
+  g->nodes[id].params.index = index;
   g->nodes[id].shape = shape;
   if (label) nnc_strlcpy(g->nodes[id].label, label, sizeof g->nodes[id].label);
   return id;
@@ -284,7 +141,7 @@ int graph_source(nnc_graph *g, nnc_op op, int64_t index, nnc_shape shape, const 
 
 int graph_const(nnc_graph *g, double value, nnc_status *st) {
   int id = graph_source(g, NNC_OP_CONST, 0, shape_scalar(), NULL, st);
-  if (id >= 0) g->nodes[id].attr[0] = value;
+  if (id >= 0) g->nodes[id].params.value = value;
   return id;
 }
 
@@ -299,6 +156,84 @@ int graph_binary(nnc_graph *g, nnc_binary_fn fn, int a, int b, nnc_status *st) {
 
 int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st) {
   return graph_add(g, NNC_OP_REDUCE, fn, &x, 1, st);
+}
+
+int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, nnc_status *st) {
+  return graph_source(g, NNC_OP_INPUT, io_index, shape, label, st);
+}
+
+int graph_scalar(nnc_graph *g, nnc_scalar which, nnc_status *st) {
+  static const char *const labels[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
+  return graph_source(g, NNC_OP_SCALAR, which, shape_scalar(), labels[which], st);
+}
+
+int graph_matmul(nnc_graph *g, int a, int b, nnc_status *st) {
+  int in[2] = {a, b};
+  return graph_add(g, NNC_OP_MATMUL, 0, in, 2, st);
+}
+
+int graph_softmax(nnc_graph *g, int x, nnc_status *st) {
+  return graph_add(g, NNC_OP_SOFTMAX, 0, &x, 1, st);
+}
+
+int graph_argmax(nnc_graph *g, int x, nnc_status *st) {
+  return graph_add(g, NNC_OP_ARGMAX, 0, &x, 1, st);
+}
+
+int graph_one_hot(nnc_graph *g, int labels, int64_t depth, nnc_status *st) {
+  return graph_add_attr(g, NNC_OP_ONE_HOT, 0, &labels, 1, depth, st);
+}
+
+int graph_dropout(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st) {
+  int id = graph_add(g, NNC_OP_DROPOUT, 0, &x, 1, st);
+  if (id < 0) return -1;
+  g->nodes[id].params.rate = rate;
+  g->nodes[id].key = key;
+  return id;
+}
+
+int graph_output(nnc_graph *g, int x, int output_index, nnc_status *st) {
+  return graph_add_attr(g, NNC_OP_OUTPUT, 0, &x, 1, output_index, st);
+}
+
+int graph_stat(nnc_graph *g, int x, int stat_index, nnc_status *st) {
+  return graph_add_attr(g, NNC_OP_STAT, 0, &x, 1, stat_index, st);
+}
+
+int graph_reshape(nnc_graph *g, int x, nnc_shape to, nnc_status *st) {
+  int id = graph_add(g, NNC_OP_RESHAPE, 0, &x, 1, st);
+  if (id < 0) return -1;
+  g->nodes[id].shape = to;
+  if (graph_infer_shape(g, id, st)) { /* the same number of elements, batched alike */
+    g->n--;
+    return -1;
+  }
+  return id;
+}
+
+int graph_leaky_relu(nnc_graph *g, int x, double alpha, nnc_status *st) {
+  int id = graph_unary(g, NNC_FN_LEAKY_RELU, x, st);
+  if (id >= 0) g->nodes[id].params.alpha = alpha;
+  return id;
+}
+
+int graph_clip(nnc_graph *g, int x, double lo, double hi, nnc_status *st) {
+  int id = graph_unary(g, NNC_FN_CLIP, x, st);
+  if (id >= 0) {
+    g->nodes[id].params.clip.lo = lo;
+    g->nodes[id].params.clip.hi = hi;
+  }
+  return id;
+}
+
+int graph_loss(nnc_graph *g, nnc_loss_kind kind, int pred, int target, int from_logits,
+               int squeezed, nnc_status *st) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  p.loss.from_logits = from_logits != 0;
+  p.loss.squeezed = squeezed != 0;
+  int in[2] = {pred, target};
+  return graph_add_params(g, NNC_OP_LOSS, kind, in, 2, &p, st);
 }
 
 int *graph_use_counts(const nnc_graph *g, nnc_status *st) {

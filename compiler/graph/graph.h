@@ -16,8 +16,8 @@
 #include "nnc.h"
 
 typedef enum nnc_op {
-#define OP(id, name, arity, cls) NNC_OP_##id,
-#include "compiler/graph/ops.def"
+#define OP(id, file) NNC_OP_##id,
+#include "compiler/ops/ops.def"
 #undef OP
   NNC_OP_COUNT
 } nnc_op;
@@ -94,6 +94,24 @@ enum {
   NNC_NODE_NO_GRAD = 1u << 1 /* no gradient flows into or through it */
 };
 
+/* An op's parameters: the member that means something depends on the op
+ * (and for UNARY on fn). Zero when the op has none. */
+typedef union nnc_params {
+  int64_t index;   /* INPUT: IO index; PARAM, SLOT: table index; STAT: statistic; OUTPUT: output
+                      index; SCALAR: nnc_scalar */
+  double value;    /* CONST */
+  double rate;     /* DROPOUT, DROPOUT_MASK */
+  int64_t depth;   /* ONE_HOT */
+  int transpose_a; /* MATMUL: a^T @ b over the rows */
+  double alpha;    /* UNARY leaky_relu, d_leaky_relu: the slope below 0 */
+  struct {
+    double lo, hi;
+  } clip; /* UNARY clip, d_clip */
+  struct {
+    int from_logits, squeezed; /* squeezed: Keras's rank fix-up made a new tensor (no logits) */
+  } loss;                      /* LOSS */
+} nnc_params;
+
 typedef struct nnc_node {
   nnc_op op;
   int n_in;
@@ -102,8 +120,7 @@ typedef struct nnc_node {
   nnc_shape shape;
   nnc_phase phase;
   int fn; /* nnc_fn, nnc_binary_fn, nnc_reduce_fn or nnc_loss_kind */
-  double attr[2];
-  int64_t iattr[2];
+  nnc_params params;
   uint64_t key; /* random stream key (dropout) */
   unsigned flags;
   char label[96]; /* where it came from: "dense_1/kernel", "dense/matmul" */
@@ -213,9 +230,14 @@ int graph_copy(nnc_graph *dst, const nnc_graph *src, const char *name, nnc_statu
 /* Append a node; shape inferred from the op and operands. Returns its index
  * or -1 with st filled (shape errors name the node's label). */
 int graph_add(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, nnc_status *st);
-/* The same with iattr[0] set before shape inference (matmul transpose, one-hot depth). */
+/* The same with the op's integer parameter set before shape inference
+ * (matmul transpose_a, one-hot depth, the index of a stat or an output). */
 int graph_add_attr(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in, int64_t iattr0,
                    nnc_status *st);
+
+/* The same with all parameters given (copies of nodes). */
+int graph_add_params(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in,
+                     const nnc_params *params, nnc_status *st);
 
 /* Shorthands used by lowering, autodiff and passes. */
 int graph_source(nnc_graph *g, nnc_op op, int64_t index, nnc_shape shape, const char *label,
@@ -224,6 +246,27 @@ int graph_const(nnc_graph *g, double value, nnc_status *st);
 int graph_unary(nnc_graph *g, nnc_fn fn, int x, nnc_status *st);
 int graph_binary(nnc_graph *g, nnc_binary_fn fn, int a, int b, nnc_status *st);
 int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st);
+
+/* Named builders, so lowering never touches a node's parameters. Each
+ * returns the new node or -1; an operand of -1 (an earlier call that failed)
+ * returns -1 and keeps that call's message in st. */
+/* INPUT node reading IO slot io_index: input k -> k, target j -> n_inputs + j. */
+int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, nnc_status *st);
+int graph_scalar(nnc_graph *g, nnc_scalar which, nnc_status *st);
+int graph_matmul(nnc_graph *g, int a, int b, nnc_status *st); /* a[..,K] @ b[K,N] */
+int graph_softmax(nnc_graph *g, int x, nnc_status *st);       /* over the last axis */
+int graph_argmax(nnc_graph *g, int x, nnc_status *st);        /* [..,C] -> [..,1] */
+int graph_one_hot(nnc_graph *g, int labels, int64_t depth, nnc_status *st);
+int graph_dropout(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st);
+int graph_output(nnc_graph *g, int x, int output_index, nnc_status *st);
+int graph_stat(nnc_graph *g, int x, int stat_index, nnc_status *st);
+/* The same elements in shape `to` (batched like x, the same count per row). */
+int graph_reshape(nnc_graph *g, int x, nnc_shape to, nnc_status *st);
+int graph_leaky_relu(nnc_graph *g, int x, double alpha, nnc_status *st);
+int graph_clip(nnc_graph *g, int x, double lo, double hi, nnc_status *st);
+/* LOSS of (prediction, target); squeezed: Keras's rank fix-up (no logits to read). */
+int graph_loss(nnc_graph *g, nnc_loss_kind kind, int pred, int target, int from_logits,
+               int squeezed, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);
@@ -248,5 +291,16 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st);
 /* Dumps: one node per line (id, op, phase, shape, group, buffer) / DOT. */
 void graph_dump_text(const nnc_graph *g, FILE *f);
 void graph_dump_dot(const nnc_graph *g, FILE *f);
+
+/* The inverse of graph_dump_text: reads one graph from text (blank and ';'
+ * or '#' lines before its header are skipped) into g (initialized here) and
+ * stops at the first line that is not a node or "loss" line: *rest points
+ * there, *line_no counts lines read (in and out, may be NULL). Gaps in the
+ * node numbers become dead nodes, so dump -> parse -> dump is the identity.
+ * Shapes and broadcast modes must be what each op's shape rule gives.
+ * Errors (NNC_ERR_SPEC) name source:line. fixed/batch workspace sizes are
+ * not in the text (0 after parsing). */
+int graph_parse(const char *source, const char *text, const char **rest, int *line_no, nnc_graph *g,
+                nnc_status *st);
 
 #endif

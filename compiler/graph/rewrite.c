@@ -9,7 +9,7 @@
 int graph_copy_node(nnc_graph *dst, const nnc_node *node, const int *map, nnc_status *st) {
   int in[3];
   for (int k = 0; k < node->n_in; k++) in[k] = map[node->in[k]];
-  int id = graph_add_attr(dst, node->op, node->fn, in, node->n_in, node->iattr[0], st);
+  int id = graph_add_params(dst, node->op, node->fn, in, node->n_in, &node->params, st);
   if (id < 0) {
     /* sources and nodes whose shape the builder set (reshape) are copied whole */
     return -1;

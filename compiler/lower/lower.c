@@ -100,10 +100,11 @@ int lower_activation(nnc_graph *g, int x, nnc_activation act, const char *layer,
   int y;
   if (act == NNC_ACT_LINEAR) return x;
   if (act == NNC_ACT_SOFTMAX)
-    y = graph_add(g, NNC_OP_SOFTMAX, 0, &x, 1, st);
+    y = graph_softmax(g, x, st);
+  else if (act == NNC_ACT_LEAKY_RELU)
+    y = graph_leaky_relu(g, x, 0.2, st);
   else
     y = graph_unary(g, (nnc_fn)unary_of[act], x, st);
-  if (y >= 0 && act == NNC_ACT_LEAKY_RELU) g->nodes[y].attr[0] = 0.2;
   set_label(g, y, layer, nnc_activation_name(act));
   return y;
 }
@@ -175,15 +176,12 @@ static int lower_layer(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_laye
     if (y >= 0 && add_layer_info(&l->prog, layer, "Activation", g->nodes[y].shape, 0, st))
       return -1;
     return y;
-  case NNC_LAYER_DROPOUT:
-    y = graph_add(g, NNC_OP_DROPOUT, 0, &x, 1, st);
+  case NNC_LAYER_DROPOUT: {
+    char stream[NNC_NAME_MAX + 16];
+    snprintf(stream, sizeof stream, "dropout/%s", layer->name);
+    y = graph_dropout(g, x, layer->rate, nnc_stream_key(0, stream), st);
+  }
     if (y < 0) return -1;
-    g->nodes[y].attr[0] = layer->rate;
-    {
-      char stream[NNC_NAME_MAX + 16];
-      snprintf(stream, sizeof stream, "dropout/%s", layer->name);
-      g->nodes[y].key = nnc_stream_key(0, stream);
-    }
     set_label(g, y, layer->name, "dropout");
     if (add_layer_info(&l->prog, layer, "Dropout", g->nodes[y].shape, 0, st)) return -1;
     return y;

@@ -21,9 +21,7 @@ static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *s
       nnc_realloc_array(p->stat_kinds, (size_t)p->n_stats + 1, sizeof *grown, st);
   if (!grown) return -1;
   p->stat_kinds = grown;
-  int id = graph_add(&l->forward, NNC_OP_STAT, 0, &value, 1, st);
-  if (id < 0) return -1;
-  l->forward.nodes[id].iattr[0] = p->n_stats;
+  if (graph_stat(&l->forward, value, p->n_stats, st) < 0) return -1;
   p->stat_kinds[p->n_stats] = kind;
   return p->n_stats++;
 }
@@ -44,10 +42,7 @@ static int per_sample_mean_sum(nnc_graph *g, int values, nnc_status *st) {
 
 static int loss_node(nnc_graph *g, nnc_loss_kind kind, int from_logits, int y_pred, int y,
                      nnc_status *st) {
-  int in[2] = {y_pred, y};
-  int id = graph_add(g, NNC_OP_LOSS, kind, in, 2, st);
-  if (id >= 0) g->nodes[id].attr[0] = from_logits;
-  return id;
+  return graph_loss(g, kind, y_pred, y, from_logits, 0, st);
 }
 
 /* Keras's rule for "accuracy" (compile_utils.get_metric): from shapes only. */
@@ -185,15 +180,15 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
                        const nnc_spec_shape *y_inner, int y, nnc_status *st) {
   nnc_graph *g = &l->forward;
   const nnc_shape *out = &l->prog.outputs[k].shape;
-  int per_sample = loss_node(g, o->loss.kind, o->loss.from_logits, l->output_nodes[k], y, st);
-  if (per_sample < 0) return -1;
   /* Keras's rank fix-up squeezes an output (..., 1) against targets of one
    * rank less (but not rank 1); the squeeze drops the logits the TF backend
    * attached to a sigmoid output, so that loss is computed from clipped
-   * probabilities (keras-semantics.md §2.3). attr[1] tells the logits rewrite. */
+   * probabilities (keras-semantics.md §2.3). `squeezed` tells the logits rewrite. */
   int y_rank = y_inner ? y_inner->rank + 1 : 0;
-  if (y_rank > 1 && y_rank == out->rank - 1 && shape_last(out) == 1)
-    g->nodes[per_sample].attr[1] = 1.0;
+  int squeezed = y_rank > 1 && y_rank == out->rank - 1 && shape_last(out) == 1;
+  int per_sample =
+      graph_loss(g, o->loss.kind, l->output_nodes[k], y, o->loss.from_logits, squeezed, st);
+  if (per_sample < 0) return -1;
   if (l->prog.n_outputs == 1)
     snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
   else

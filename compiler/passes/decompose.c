@@ -18,16 +18,11 @@ static int mean_last(nnc_graph *g, int x, nnc_status *st) {
 }
 
 static int clip_probability(nnc_graph *g, int p, nnc_status *st) {
-  int c = graph_unary(g, NNC_FN_CLIP, p, st);
-  if (c >= 0) {
-    g->nodes[c].attr[0] = KERAS_EPSILON;
-    g->nodes[c].attr[1] = one_minus_epsilon();
-  }
-  return c;
+  return graph_clip(g, p, KERAS_EPSILON, one_minus_epsilon(), st);
 }
 
 static int expand_loss(nnc_graph *g, const nnc_node *node, int p, int y, nnc_status *st) {
-  int from_logits = node->attr[0] != 0.0;
+  int from_logits = node->params.loss.from_logits;
   switch ((nnc_loss_kind)node->fn) {
   case NNC_LOSS_MSE:
     return mean_last(g, graph_unary(g, NNC_FN_SQUARE, graph_binary(g, NNC_BIN_SUB, y, p, st), st),

@@ -35,18 +35,16 @@ static void warn(nnc_program *prog, nnc_loss_kind kind) {
 static int rewrite_loss(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
                         nnc_status *st) {
   const logits_ctx *c = ctx;
-  /* attr[1]: Keras squeezed the output (rank fix-up), a new tensor without logits */
-  if (node->op != NNC_OP_LOSS || node->attr[1] != 0.0) return NNC_REWRITE_COPY;
+  /* Keras squeezed the output (rank fix-up): a new tensor without logits */
+  if (node->op != NNC_OP_LOSS || node->params.loss.squeezed) return NNC_REWRITE_COPY;
   if (node->fn != NNC_LOSS_BCE && node->fn != NNC_LOSS_CCE && node->fn != NNC_LOSS_SCCE)
     return NNC_REWRITE_COPY;
   const nnc_node *pred = &c->src->nodes[node->in[0]];
   int sigmoid = pred->op == NNC_OP_UNARY && pred->fn == NNC_FN_SIGMOID;
   if (!sigmoid && pred->op != NNC_OP_SOFTMAX) return NNC_REWRITE_COPY;
-  if (node->attr[0] != 0.0) warn(c->prog, (nnc_loss_kind)node->fn);
-  int in[2] = {map[pred->in[0]], map[node->in[1]]};
-  int id = graph_add(dst, NNC_OP_LOSS, node->fn, in, 2, st);
+  if (node->params.loss.from_logits) warn(c->prog, (nnc_loss_kind)node->fn);
+  int id = graph_loss(dst, (nnc_loss_kind)node->fn, map[pred->in[0]], map[node->in[1]], 1, 0, st);
   if (id < 0) return -1;
-  dst->nodes[id].attr[0] = 1.0;
   snprintf(dst->nodes[id].label, sizeof dst->nodes[id].label, "%s", node->label);
   return id;
 }

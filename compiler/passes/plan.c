@@ -20,20 +20,20 @@ static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group, i
 static void place_source(nnc_node *n, const nnc_program *prog) {
   switch (n->op) {
   case NNC_OP_INPUT:
-    n->region = n->iattr[0] == 0 ? NNC_REGION_X : NNC_REGION_Y;
+    n->region = n->params.index == 0 ? NNC_REGION_X : NNC_REGION_Y;
     n->offset = 0;
     break;
   case NNC_OP_PARAM:
     n->region = NNC_REGION_PARAMS;
-    n->offset = prog->params[n->iattr[0]].offset;
+    n->offset = prog->params[n->params.index].offset;
     break;
   case NNC_OP_SLOT:
     n->region = NNC_REGION_SLOTS;
-    n->offset = prog->slots[n->iattr[0]].offset;
+    n->offset = prog->slots[n->params.index].offset;
     break;
   case NNC_OP_STAT:
     n->region = NNC_REGION_STATS;
-    n->offset = n->iattr[0];
+    n->offset = n->params.index;
     break;
   case NNC_OP_OUTPUT:
     n->region = NNC_REGION_OUT;

@@ -11,7 +11,7 @@
 
 static int is_const(const nnc_graph *g, int id, double value) {
   const nnc_node *n = &g->nodes[id];
-  return n->op == NNC_OP_CONST && n->attr[0] == value;
+  return n->op == NNC_OP_CONST && n->params.value == value;
 }
 
 static int fold_binary(nnc_binary_fn fn, float a, float b, float *out) {
@@ -41,14 +41,14 @@ static int fold_node(nnc_graph *dst, const nnc_node *node, const int *map, void 
   (void)ctx;
   if (node->op == NNC_OP_UNARY && node->fn == NNC_FN_NEG) {
     const nnc_node *a = &dst->nodes[map[node->in[0]]];
-    if (a->op == NNC_OP_CONST) return graph_const(dst, (double)-(float)a->attr[0], st);
+    if (a->op == NNC_OP_CONST) return graph_const(dst, (double)-(float)a->params.value, st);
   }
   if (node->op != NNC_OP_BINARY) return NNC_REWRITE_COPY;
   int a = map[node->in[0]], b = map[node->in[1]];
   const nnc_node *na = &dst->nodes[a], *nb = &dst->nodes[b];
   float v;
   if (na->op == NNC_OP_CONST && nb->op == NNC_OP_CONST &&
-      fold_binary((nnc_binary_fn)node->fn, (float)na->attr[0], (float)nb->attr[0], &v))
+      fold_binary((nnc_binary_fn)node->fn, (float)na->params.value, (float)nb->params.value, &v))
     return graph_const(dst, (double)v, st);
   /* identities that keep the other operand's shape */
   int keeps_b = shape_equal(&node->shape, &nb->shape),
@@ -85,8 +85,7 @@ static int cse_candidate(const nnc_node *n) {
 static int nodes_equal(const nnc_node *a, const nnc_node *b) {
   if (a->op != b->op || a->fn != b->fn || a->n_in != b->n_in || a->key != b->key) return 0;
   if (!shape_equal(&a->shape, &b->shape)) return 0;
-  if (memcmp(a->attr, b->attr, sizeof a->attr) || memcmp(a->iattr, b->iattr, sizeof a->iattr))
-    return 0;
+  if (memcmp(&a->params, &b->params, sizeof a->params)) return 0;
   for (int k = 0; k < a->n_in; k++)
     if (a->in[k] != b->in[k] || a->bcast[k] != b->bcast[k]) return 0;
   return (a->flags & NNC_NODE_UPDATE) == (b->flags & NNC_NODE_UPDATE);
@@ -101,9 +100,9 @@ typedef struct cse_table {
 static uint64_t node_hash(const nnc_node *n) {
   uint64_t h = (uint64_t)n->op * 1000003u ^ (uint64_t)(n->fn + 7) * 7919u ^ n->key;
   for (int k = 0; k < n->n_in; k++) h = h * 31u + (uint64_t)n->in[k];
-  uint64_t bits;
-  memcpy(&bits, &n->attr[0], sizeof bits);
-  h = h * 131u ^ bits ^ (uint64_t)n->iattr[0];
+  uint64_t bits[sizeof n->params / sizeof(uint64_t)];
+  memcpy(bits, &n->params, sizeof bits);
+  for (size_t k = 0; k < sizeof bits / sizeof bits[0]; k++) h = h * 131u ^ bits[k];
   /* Nodes differ mostly in consecutive operand ids, so the sum above puts
    * them in consecutive slots; mixed, they spread out and linear probing
    * stays short (unmixed, CSE was quadratic in depth). */

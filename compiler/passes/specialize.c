@@ -8,15 +8,16 @@ static int specialize_node(nnc_graph *dst, const nnc_node *node, const int *map,
   nnc_phase phase = *(const nnc_phase *)ctx;
   if (node->op != NNC_OP_DROPOUT) return NNC_REWRITE_COPY;
   int x = map[node->in[0]];
-  if (phase != NNC_PHASE_TRAIN || node->attr[0] == 0.0) return x; /* Keras: rate 0 is identity */
-  if (node->attr[0] >= 1.0) { /* Keras: rate 1 drops everything */
+  if (phase != NNC_PHASE_TRAIN || node->params.rate == 0.0)
+    return x;                     /* Keras: rate 0 is identity */
+  if (node->params.rate >= 1.0) { /* Keras: rate 1 drops everything */
     int y = graph_binary(dst, NNC_BIN_MUL, x, graph_const(dst, 0.0, st), st);
     if (y >= 0) dst->nodes[y].phase = NNC_PHASE_TRAIN;
     return y;
   }
   int mask = graph_add(dst, NNC_OP_DROPOUT_MASK, 0, &x, 1, st);
   if (mask < 0) return -1;
-  dst->nodes[mask].attr[0] = node->attr[0];
+  dst->nodes[mask].params.rate = node->params.rate;
   dst->nodes[mask].key = node->key;
   dst->nodes[mask].flags |= NNC_NODE_NO_GRAD;
   snprintf(dst->nodes[mask].label, sizeof dst->nodes[mask].label, "%s", node->label);

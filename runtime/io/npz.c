@@ -253,7 +253,7 @@ static int set_take(nnc_tensor_set *set, const char *name, nnc_array *a, nnc_sta
   set->items = items;
   nnc_named_array *item = &items[set->n++];
   memset(item, 0, sizeof *item);
-  snprintf(item->name, sizeof item->name, "%s", name);
+  nnc_strlcpy(item->name, name, sizeof item->name); /* callers check the length */
   item->array = *a;
   a->data = NULL;
   return NNC_OK;

@@ -207,7 +207,7 @@ START_TEST(list_losses_weights_and_metrics) {
   int inputs = 0;
   for (int i = 0; i < f.l.forward.n; i++)
     if (f.l.forward.nodes[i].op == NNC_OP_INPUT) {
-      ck_assert_int_eq(f.l.forward.nodes[i].iattr[0], inputs);
+      ck_assert_int_eq(f.l.forward.nodes[i].params.index, inputs);
       inputs++;
     }
   ck_assert_int_eq(inputs, 3);
@@ -375,7 +375,7 @@ END_TEST
 
 /* The logits rewrite and Keras's rank fix-up apply to each output's loss on
  * its own: outputs [B, 2, 1] after a sigmoid; out_a's targets [2, 1] keep the
- * rank, out_b's targets [2] get squeezed against it (attr[1]), and a
+ * rank, out_b's targets [2] get squeezed against it (params.loss.squeezed), and a
  * squeezed output has no logits, so only out_a's BCE reads the sigmoid's
  * input (keras-semantics.md section 2.3, test_logits.c for one output). */
 START_TEST(logits_and_rank_fixup_per_output) {
@@ -397,13 +397,13 @@ START_TEST(logits_and_rank_fixup_per_output) {
     const nnc_node *pred = &g.nodes[n->in[0]];
     int reads_sigmoid = pred->op == NNC_OP_UNARY && pred->fn == NNC_FN_SIGMOID;
     if (strcmp(n->label, "out_a/loss") == 0) {
-      ck_assert_double_eq(n->attr[1], 0);
-      ck_assert_double_eq(n->attr[0], 1); /* from logits now */
+      ck_assert_int_eq(n->params.loss.squeezed, 0);
+      ck_assert_int_eq(n->params.loss.from_logits, 1); /* from logits now */
       ck_assert_int_eq(reads_sigmoid, 0);
       seen |= 1;
     } else if (strcmp(n->label, "out_b/loss") == 0) {
-      ck_assert_double_eq(n->attr[1], 1);
-      ck_assert_double_eq(n->attr[0], 0);
+      ck_assert_int_eq(n->params.loss.squeezed, 1);
+      ck_assert_int_eq(n->params.loss.from_logits, 0);
       ck_assert_int_eq(reads_sigmoid, 1);
       seen |= 2;
     }

@@ -56,8 +56,13 @@ static void run_op(op_desc d, const float *x, const float *y, int64_t rows, int6
   in[1] = graph_source(&g, NNC_OP_INPUT, 1, shape_make(1, 2, dims), "y", &st);
   int v = graph_add(&g, d.op, d.fn, in, d.binary ? 2 : 1, &st);
   ck_assert_msg(v >= 0, "%s", st.message);
-  g.nodes[v].attr[0] = d.attr[0];
-  g.nodes[v].attr[1] = d.attr[1];
+  /* attr: clip bounds (lo, hi) or the leaky slope (alpha) */
+  if (d.op == NNC_OP_UNARY && (d.fn == NNC_FN_CLIP || d.fn == NNC_FN_D_CLIP)) {
+    g.nodes[v].params.clip.lo = d.attr[0];
+    g.nodes[v].params.clip.hi = d.attr[1];
+  } else if (d.op == NNC_OP_UNARY && (d.fn == NNC_FN_LEAKY_RELU || d.fn == NNC_FN_D_LEAKY_RELU)) {
+    g.nodes[v].params.alpha = d.attr[0];
+  }
   ck_assert_msg(graph_add(&g, NNC_OP_OUTPUT, 0, &v, 1, &st) >= 0, "%s", st.message);
   ck_assert_int_eq(shape_last(&g.nodes[v].shape), out_w);
   ck_assert(pass_fuse(&g, &st) == NNC_OK);

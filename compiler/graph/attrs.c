@@ -1,0 +1,273 @@
+/* Node parameters as text: one row per (op, attribute), read by the dump
+ * (graph_attr_text) and by the parser (graph_attr_parse). */
+#include "compiler/graph/attrs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const phase_names[] = {"any", "train", "infer"};
+static const char *const region_names[] = {"x",     "y",     "out",   "params",
+                                           "slots", "stats", "fixed", "batch"};
+_Static_assert(sizeof region_names / sizeof region_names[0] == NNC_REGION_COUNT, "region names");
+static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
+static const char *const reduce_names[] = {"all", "last", "leading"};
+static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
+static const char *const scalar_names[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
+
+const char *graph_phase_name(nnc_phase p) {
+  return phase_names[p];
+}
+const char *graph_region_name(int region) {
+  return region >= 0 && region < NNC_REGION_COUNT ? region_names[region] : "?";
+}
+const char *graph_bcast_suffix(nnc_bcast b) {
+  return bcast_names[b];
+}
+
+/* ---- op.fn ---- */
+
+/* The names of an op's fn values, or NULL if the op has no fn. */
+static const char *fn_text(nnc_op op, int fn) {
+  switch (op) {
+  case NNC_OP_UNARY:
+    return fn_name((nnc_fn)fn);
+  case NNC_OP_BINARY:
+    return binary_fn_name((nnc_binary_fn)fn);
+  case NNC_OP_REDUCE:
+    return fn >= 0 && fn <= NNC_RED_LEADING ? reduce_names[fn] : "?";
+  case NNC_OP_LOSS:
+    return fn >= 0 && fn < (int)(sizeof loss_names / sizeof loss_names[0]) ? loss_names[fn] : "?";
+  default:
+    return NULL;
+  }
+}
+
+static int fn_count(nnc_op op) {
+  switch (op) {
+  case NNC_OP_UNARY:
+    return NNC_FN_COUNT;
+  case NNC_OP_BINARY:
+    return NNC_BIN_COUNT;
+  case NNC_OP_REDUCE:
+    return NNC_RED_LEADING + 1;
+  case NNC_OP_LOSS:
+    return (int)(sizeof loss_names / sizeof loss_names[0]);
+  default:
+    return 0;
+  }
+}
+
+void graph_op_text(const nnc_node *n, char *buf, size_t size) {
+  const char *fn = fn_text(n->op, n->fn);
+  if (fn)
+    snprintf(buf, size, "%s.%s", op_name(n->op), fn);
+  else
+    snprintf(buf, size, "%s", op_name(n->op));
+}
+
+int graph_op_parse(const char *text, nnc_op *op, int *fn) {
+  const char *dot = strchr(text, '.');
+  size_t len = dot ? (size_t)(dot - text) : strlen(text);
+  for (int o = 0; o < NNC_OP_COUNT; o++) {
+    if (strlen(op_name((nnc_op)o)) != len || strncmp(op_name((nnc_op)o), text, len)) continue;
+    *op = (nnc_op)o;
+    *fn = 0;
+    int count = fn_count(*op);
+    if (!dot) return count ? -1 : 0;
+    for (int f = 0; f < count; f++)
+      if (!strcmp(fn_text(*op, f), dot + 1)) {
+        *fn = f;
+        return 0;
+      }
+    return -1;
+  }
+  return -1;
+}
+
+/* ---- parameters ---- */
+
+typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME } attr_kind;
+/* Which member of the node a row reads and writes. */
+typedef enum {
+  F_INDEX,       /* params.index (int) */
+  F_DEPTH,       /* params.depth (int) */
+  F_VALUE,       /* params.value (real) */
+  F_RATE,        /* params.rate (real) */
+  F_ALPHA,       /* params.alpha (real) */
+  F_LO,          /* params.clip.lo (real) */
+  F_HI,          /* params.clip.hi (real) */
+  F_TRANSPOSE_A, /* params.transpose_a (set) */
+  F_FROM_LOGITS, /* params.loss.from_logits (set) */
+  F_SQUEEZED,    /* params.loss.squeezed (set) */
+  F_KEY,         /* key (hex) */
+  F_FLAGS        /* flags & bit (set) */
+} attr_field;
+
+typedef struct attr_row {
+  int op; /* nnc_op, or -1: any op */
+  int fn; /* only for this fn, or -1 */
+  const char *key;
+  attr_kind kind;
+  attr_field field;
+  unsigned bit; /* A_SET on F_FLAGS: the flag; else unused */
+} attr_row;
+
+/* Dump order is row order. A_SET is written as the bare key when the field is
+ * nonzero (or the flag set); A_HEX only when nonzero. */
+static const attr_row rows[] = {
+    {NNC_OP_INPUT, -1, "io", A_INT, F_INDEX, 0},
+    {NNC_OP_PARAM, -1, "param", A_INT, F_INDEX, 0},
+    {NNC_OP_SLOT, -1, "slot", A_INT, F_INDEX, 0},
+    {NNC_OP_SCALAR, -1, NULL, A_SCALAR_NAME, F_INDEX, 0},
+    {NNC_OP_CONST, -1, "value", A_REAL, F_VALUE, 0},
+    {NNC_OP_DROPOUT, -1, "rate", A_REAL, F_RATE, 0},
+    {NNC_OP_DROPOUT, -1, "key", A_HEX, F_KEY, 0},
+    {NNC_OP_DROPOUT_MASK, -1, "rate", A_REAL, F_RATE, 0},
+    {NNC_OP_DROPOUT_MASK, -1, "key", A_HEX, F_KEY, 0},
+    {NNC_OP_MATMUL, -1, "transpose_a", A_SET, F_TRANSPOSE_A, 0},
+    {NNC_OP_STAT, -1, "stat", A_INT, F_INDEX, 0},
+    {NNC_OP_OUTPUT, -1, "out", A_INT, F_INDEX, 0},
+    {NNC_OP_ONE_HOT, -1, "depth", A_INT, F_DEPTH, 0},
+    {NNC_OP_UNARY, NNC_FN_CLIP, "lo", A_REAL, F_LO, 0},
+    {NNC_OP_UNARY, NNC_FN_CLIP, "hi", A_REAL, F_HI, 0},
+    {NNC_OP_UNARY, NNC_FN_D_CLIP, "lo", A_REAL, F_LO, 0},
+    {NNC_OP_UNARY, NNC_FN_D_CLIP, "hi", A_REAL, F_HI, 0},
+    {NNC_OP_UNARY, NNC_FN_LEAKY_RELU, "alpha", A_REAL, F_ALPHA, 0},
+    {NNC_OP_UNARY, NNC_FN_D_LEAKY_RELU, "alpha", A_REAL, F_ALPHA, 0},
+    {NNC_OP_LOSS, -1, "from_logits", A_SET, F_FROM_LOGITS, 0},
+    /* Keras squeezed the prediction (rank fix-up): no logits to read */
+    {NNC_OP_LOSS, -1, "squeezed", A_SET, F_SQUEEZED, 0},
+    {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
+    {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
+};
+enum { N_ROWS = (int)(sizeof rows / sizeof rows[0]) };
+
+static int row_applies(const attr_row *r, const nnc_node *n) {
+  return (r->op < 0 || r->op == (int)n->op) && (r->fn < 0 || r->fn == n->fn);
+}
+
+static double *real_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_VALUE:
+    return &n->params.value;
+  case F_RATE:
+    return &n->params.rate;
+  case F_ALPHA:
+    return &n->params.alpha;
+  case F_LO:
+    return &n->params.clip.lo;
+  case F_HI:
+    return &n->params.clip.hi;
+  default:
+    return NULL;
+  }
+}
+
+static int64_t *int_field(nnc_node *n, attr_field f) {
+  return f == F_DEPTH ? &n->params.depth : &n->params.index;
+}
+
+static int *set_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_TRANSPOSE_A:
+    return &n->params.transpose_a;
+  case F_FROM_LOGITS:
+    return &n->params.loss.from_logits;
+  case F_SQUEEZED:
+    return &n->params.loss.squeezed;
+  default:
+    return NULL;
+  }
+}
+
+static int is_set(const attr_row *r, const nnc_node *n) {
+  if (r->field == F_FLAGS) return (n->flags & r->bit) != 0;
+  return *set_field((nnc_node *)n, r->field) != 0;
+}
+
+void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < N_ROWS && used < size; i++) {
+    const attr_row *r = &rows[i];
+    if (!row_applies(r, n)) continue;
+    nnc_node *m = (nnc_node *)n; /* the accessors are shared with the parser */
+    switch (r->kind) {
+    case A_REAL:
+      used +=
+          (size_t)snprintf(buf + used, size - used, " %s=%.9g", r->key, *real_field(m, r->field));
+      break;
+    case A_INT:
+      used += (size_t)snprintf(buf + used, size - used, " %s=%lld", r->key,
+                               (long long)*int_field(m, r->field));
+      break;
+    case A_HEX:
+      if (n->key)
+        used += (size_t)snprintf(buf + used, size - used, " %s=0x%" PRIx64, r->key, n->key);
+      break;
+    case A_SET:
+      if (is_set(r, n)) used += (size_t)snprintf(buf + used, size - used, " %s", r->key);
+      break;
+    case A_SCALAR_NAME:
+      used += (size_t)snprintf(buf + used, size - used, " %s",
+                               n->params.index >= 0 && n->params.index < NNC_SCALAR_COUNT
+                                   ? scalar_names[n->params.index]
+                                   : "?");
+      break;
+    }
+  }
+}
+
+static int parse_fail(char *err, size_t size, const char *fmt, const char *a, const char *b) {
+  snprintf(err, size, fmt, a, b);
+  return -1;
+}
+
+int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size) {
+  const char *eq = strchr(token, '=');
+  size_t klen = eq ? (size_t)(eq - token) : strlen(token);
+  for (int i = 0; i < N_ROWS; i++) {
+    const attr_row *r = &rows[i];
+    if (!row_applies(r, n)) continue;
+    if (r->kind == A_SCALAR_NAME) {
+      for (int s = 0; s < NNC_SCALAR_COUNT; s++)
+        if (!strcmp(token, scalar_names[s])) {
+          n->params.index = s;
+          return 0;
+        }
+      continue;
+    }
+    if (strlen(r->key) != klen || strncmp(r->key, token, klen)) continue;
+    if (r->kind == A_SET) {
+      if (eq) return parse_fail(err, err_size, "'%s' takes no value%s", r->key, "");
+      if (r->field == F_FLAGS)
+        n->flags |= r->bit;
+      else
+        *set_field(n, r->field) = 1;
+      return 0;
+    }
+    if (!eq || !eq[1]) return parse_fail(err, err_size, "'%s' needs a value%s", r->key, "");
+    char *end;
+    errno = 0;
+    if (r->kind == A_REAL) {
+      double v = strtod(eq + 1, &end);
+      if (*end || errno) return parse_fail(err, err_size, "%s: not a number: '%s'", r->key, eq + 1);
+      *real_field(n, r->field) = v;
+    } else if (r->kind == A_INT) {
+      long long v = strtoll(eq + 1, &end, 10);
+      if (*end || errno)
+        return parse_fail(err, err_size, "%s: not an integer: '%s'", r->key, eq + 1);
+      *int_field(n, r->field) = v;
+    } else {
+      unsigned long long v = strtoull(eq + 1, &end, 16);
+      if (*end || errno)
+        return parse_fail(err, err_size, "%s: not a hex number: '%s'", r->key, eq + 1);
+      n->key = v;
+    }
+    return 0;
+  }
+  return parse_fail(err, err_size, "unknown attribute '%s' for %s", token, op_name(n->op));
+}

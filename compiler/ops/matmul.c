@@ -1,0 +1,76 @@
+/* MATMUL: a[..,K] @ b[K,N] -> [..,N]; with params.transpose_a,
+ * a^T @ b contracting over all rows (the weight gradient) -> [K,N]. */
+#include "compiler/codegen/cg.h"
+#include "compiler/ops/op.h"
+
+static int matmul_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  const nnc_shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
+  if (n->params.transpose_a) { /* a^T @ b, contracting over all rows */
+    if (a->batched != b->batched ||
+        shape_inner(a) / shape_last(a) != shape_inner(b) / shape_last(b))
+      return op_shape_error(g, n, st, "transposed product needs matching rows");
+    int64_t d[2] = {shape_last(a), shape_last(b)};
+    n->shape = shape_make(0, 2, d);
+    return NNC_OK;
+  }
+  if (b->batched || b->rank != 2) return op_shape_error(g, n, st, "right operand must be a matrix");
+  if (shape_last(a) != b->dims[0]) return op_shape_error(g, n, st, "inner dimensions differ");
+  n->shape = op_with_last(*a, b->dims[1]);
+  return NNC_OK;
+}
+
+/* dx = dy @ w^T, dw = x^T @ dy */
+static int matmul_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
+  (void)id;
+  nnc_graph *g = c->g;
+  int x = n->in[0], w = n->in[1];
+  if (n->params.transpose_a)
+    return nnc_fail(c->st, NNC_ERR_INTERNAL, "gradient of a transposed matmul"), -1;
+  if (c->needs[x]) {
+    int wt = graph_add(g, NNC_OP_TRANSPOSE, 0, &w, 1, c->st);
+    int in[2] = {dy, wt};
+    if (wt < 0 || grad_accumulate(c, x, graph_add(g, NNC_OP_MATMUL, 0, in, 2, c->st))) return -1;
+  }
+  if (c->needs[w]) {
+    int in[2] = {x, dy};
+    if (grad_accumulate(c, w, graph_add_attr(g, NNC_OP_MATMUL, 0, in, 2, 1, c->st))) return -1;
+  }
+  return 0;
+}
+
+/* C[M,N] = A[M,K] @ B[K,N] for rows [u0,u1); C[K,N] = A[M,K]^T @ B[M,N] for
+ * output rows [u0,u1) (the weight gradient): both through the blocked kernel. */
+static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
+                        LLVMValueRef u0, LLVMValueRef u1) {
+  const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
+  int64_t K = shape_last(as), N = shape_last(&n->shape);
+  if (n->params.transpose_a) {
+    LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
+    cg_emit_gemm(c, a, bm, out, cg_i64(c, 1), cg_i64(c, K), M, N, u0, u1);
+  } else {
+    cg_emit_gemm(c, a, bm, out, cg_i64(c, K), cg_i64(c, 1), cg_i64(c, K), N, u0, u1);
+  }
+}
+
+static int matmul_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1) {
+  emit_matmul(c, n, a, b, out, u0, u1);
+  return NNC_OK;
+}
+
+/* one unit per output row: rows of a, or (transpose_a) the K rows of a^T @ b */
+static void matmul_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit) {
+  const nnc_shape *in = &c->g->nodes[n->in[0]].shape;
+  *per_unit = shape_last(&n->shape);
+  *units = n->params.transpose_a
+               ? cg_i64(c, n->shape.dims[0])
+               : LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, shape_last(in)), "");
+}
+
+const nnc_op_def op_matmul = {.name = "matmul",
+                              .arity = 2,
+                              .cls = NNC_CLASS_MATMUL,
+                              .shape = matmul_shape,
+                              .grad = matmul_grad,
+                              .emit_anchor = matmul_emit,
+                              .anchor_units = matmul_units};

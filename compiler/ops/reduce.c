@@ -1,0 +1,80 @@
+/* REDUCE: a sum. fn = ALL (to []), LAST (over the last axis, to [..,1]) or
+ * LEADING (over all rows, to [C]). Gradient: dy broadcast back. */
+#include "compiler/codegen/cg.h"
+#include "compiler/ops/op.h"
+
+static int reduce_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  (void)st;
+  const nnc_shape *a = &g->nodes[n->in[0]].shape;
+  if (n->fn == NNC_RED_ALL) {
+    n->shape = shape_scalar();
+  } else if (n->fn == NNC_RED_LAST) {
+    n->shape = op_with_last(*a, 1);
+  } else {
+    int64_t c = shape_last(a);
+    n->shape = shape_make(0, 1, &c);
+  }
+  return NNC_OK;
+}
+
+static int reduce_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
+  (void)id;
+  int in[2] = {dy, n->in[0]};
+  return grad_accumulate(c, n->in[0], graph_add(c->g, NNC_OP_BROADCAST, 0, in, 2, c->st));
+}
+
+/* LEADING: output columns [u0,u1); LAST: rows [u0,u1); ALL: [u0,u1) is [0,1) or empty. */
+static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
+                        LLVMValueRef u1) {
+  const nnc_shape *in = &c->g->nodes[n->in[0]].shape;
+  if (n->fn == NNC_RED_LEADING) { /* out[j] = sum over rows of x[r, j] */
+    int64_t w = shape_last(in);
+    LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), "");
+    cg_zero_fill(c, out, u0, LLVMBuildSub(c->b, u1, u0, ""));
+    cg_loop r;
+    cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
+    LLVMValueRef base = cg_imul(c, r.i, cg_i64(c, w));
+    cg_loop j;
+    cg_loop_begin(c, &j, u0, u1, "j");
+    LLVMValueRef sum =
+        LLVMBuildFAdd(c->b, cg_load(c, out, j.i), cg_load(c, x, cg_iadd(c, base, j.i)), "");
+    cg_store(c, sum, out, j.i);
+    cg_loop_end(c, &j);
+    cg_loop_end(c, &r);
+    return;
+  }
+  int all = n->fn == NNC_RED_ALL;
+  LLVMValueRef width = all ? cg_count(c, in) : cg_i64(c, shape_last(in));
+  cg_loop r;
+  cg_loop_begin(c, &r, u0, u1, "row");
+  LLVMValueRef base = cg_imul(c, r.i, width), acc = cg_alloca_f32(c, "acc");
+  cg_set(c, acc, cg_f32(c, 0.0));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), width, "j");
+  cg_set(c, acc, LLVMBuildFAdd(c->b, cg_get(c, acc), cg_load(c, x, cg_iadd(c, base, j.i)), ""));
+  cg_loop_end(c, &j);
+  cg_store(c, cg_get(c, acc), out, r.i);
+  cg_loop_end(c, &r);
+}
+
+static int reduce_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1) {
+  (void)b;
+  emit_reduce(c, n, a, out, u0, u1);
+  return NNC_OK;
+}
+
+/* LEADING: one unit per output column; LAST and ALL: one per output element */
+static void reduce_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit) {
+  *per_unit = 1;
+  *units = n->fn == NNC_RED_LEADING ? cg_i64(c, shape_last(&c->g->nodes[n->in[0]].shape))
+                                    : cg_count(c, &n->shape);
+}
+
+const nnc_op_def op_reduce = {.name = "reduce",
+                              .arity = 1,
+                              .cls = NNC_CLASS_REDUCE,
+                              .shape = reduce_shape,
+                              .grad = reduce_grad,
+                              .emit_anchor = reduce_emit,
+                              .anchor_units = reduce_units};

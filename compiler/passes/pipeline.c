@@ -1,0 +1,77 @@
+/* The pass table (pipeline.h): the one list of passes, in pipeline order. */
+#include "compiler/passes/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "compiler/autodiff/autodiff.h"
+#include "compiler/passes/passes.h"
+
+static int run_specialize(pass_ctx *c) {
+  return pass_specialize(c->g, c->phase, c->st);
+}
+static int run_logits(pass_ctx *c) {
+  return pass_logits_rewrite(c->g, c->prog, c->st);
+}
+static int run_decompose(pass_ctx *c) {
+  return pass_decompose(c->g, c->st);
+}
+static int run_fold(pass_ctx *c) {
+  return pass_fold(c->g, c->st);
+}
+static int run_cse(pass_ctx *c) {
+  return pass_cse(c->g, c->st);
+}
+static int run_dce(pass_ctx *c) {
+  return pass_dce(c->g, c->st);
+}
+static int run_autodiff(pass_ctx *c) {
+  return autodiff_backward(c->g, c->prog, c->grads, c->st);
+}
+static int run_optimizer(pass_ctx *c) {
+  return autodiff_optimizer(c->g, c->prog, c->optimizer, c->grads, c->st);
+}
+static int run_fuse(pass_ctx *c) {
+  return c->keep_all ? pass_fuse_none(c->g, c->st) : pass_fuse(c->g, c->st);
+}
+static int run_plan(pass_ctx *c) {
+  return c->keep_all ? pass_plan_memory_all(c->g, c->prog, c->st)
+                     : pass_plan_memory_for(c->g, c->prog, c->st);
+}
+
+const pass_row pass_table[] = {
+    {"lower", PASS_EVERY, NULL},
+    {"specialize", PASS_EVERY, run_specialize},
+    {"logits", PASS_EVERY, run_logits},
+    {"decompose", PASS_EVERY, run_decompose},
+    {"fold", PASS_EVERY, run_fold},
+    {"cse", PASS_EVERY, run_cse},
+    {"dce", PASS_EVERY, run_dce},
+    {"autodiff", PASS_TRAIN, run_autodiff},
+    {"optimizer", PASS_TRAIN, run_optimizer},
+    /* the gradient and the update repeat work of the forward part */
+    {"fold", PASS_TRAIN, run_fold},
+    {"cse", PASS_TRAIN, run_cse},
+    {"dce", PASS_TRAIN, run_dce},
+    {"fuse", PASS_EVERY, run_fuse},
+    {"plan", PASS_EVERY, run_plan},
+};
+const int pass_table_len = (int)(sizeof pass_table / sizeof pass_table[0]);
+
+int pass_known(const char *name, size_t len) {
+  for (int i = 0; i < pass_table_len; i++)
+    if (strlen(pass_table[i].name) == len && !strncmp(pass_table[i].name, name, len)) return 1;
+  return 0;
+}
+
+void pass_names_text(char *buf, size_t size) {
+  size_t used = 0;
+  if (size) buf[0] = '\0';
+  for (int i = 0; i < pass_table_len; i++) {
+    int seen = 0;
+    for (int j = 0; j < i; j++) seen |= !strcmp(pass_table[j].name, pass_table[i].name);
+    if (seen || used >= size) continue;
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", pass_table[i].name);
+  }
+}
