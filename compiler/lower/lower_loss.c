@@ -162,7 +162,7 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_data_
   if (program_add_io(&l->prog.targets, &l->prog.n_targets, l->prog.outputs[0].name, ys, classes, 0,
                      st))
     return st->code;
-  l->y = graph_source(g, NNC_OP_INPUT, 1, ys, "y", st);
+  l->y = graph_source(g, NNC_OP_INPUT, l->prog.n_inputs, ys, "y", st); /* after the inputs */
   if (l->y < 0) return st->code;
   g->nodes[l->y].flags |= NNC_NODE_NO_GRAD;
 

@@ -1,9 +1,9 @@
 /* compiler/spec entry points: JSON text -> nnc_spec.
  *
  *   parse JSON -> locate the model and compile objects (Keras 3 config.json,
- *   Keras 2 to_json, h5-style model_config, tfjs model.json) -> layers in chain
- *   order (Sequential: list order; Functional: spec_functional.c) -> default
- *   names -> compile config.
+ *   Keras 2 to_json, h5-style model_config, tfjs model.json) -> layers and
+ *   their calls (Sequential: a chain in list order; Functional:
+ *   spec_functional.c) -> default names -> compile config.
  * Every failure leaves the caller's nnc_spec empty. */
 #include <stdint.h>
 #include <stdio.h>
@@ -185,22 +185,35 @@ static int parse_sequential(const spec_ctx *ctx, const cJSON *config, const char
 static int parse_functional(const spec_ctx *ctx, const cJSON *config, const char *config_path,
                             nnc_spec *spec) {
   if (!cJSON_IsObject(config)) return spec_fail_expected(ctx, config_path, config, "an object");
-  spec_chain_link *links = NULL;
-  int n = 0;
-  int rc = spec_functional_chain(ctx, config, config_path, &links, &n);
-  if (!rc) rc = alloc_layers(ctx, n, spec_child(config, "layers"), config_path, spec);
-  for (int k = 0; k < n && !rc; k++) {
-    char path[NNC_PATH_MAX], layers_path[NNC_PATH_MAX];
-    spec_path_key(layers_path, config_path, "layers");
-    spec_path_index(path, layers_path, links[k].index);
-    spec_layer_site site = {.first = k == 0,
-                            .inbound_shape = links[k].inbound_shape,
-                            .inbound_shape_path = links[k].inbound_shape_path};
-    rc = spec_parse_layer(ctx, links[k].entry, path, &site, &spec->layers[k]);
-    if (!rc) spec->n_layers++;
+  return spec_functional_graph(ctx, config, config_path, spec);
+}
+
+/* A Sequential's graph: one input, each layer called once on the previous. */
+static int chain_calls(const spec_ctx *ctx, nnc_spec *spec) {
+  spec->inputs = nnc_calloc(1, sizeof *spec->inputs, ctx->st);
+  spec->outputs = nnc_calloc(1, sizeof *spec->outputs, ctx->st);
+  spec->calls = nnc_calloc((size_t)spec->n_layers, sizeof *spec->calls, ctx->st);
+  if (!spec->inputs || !spec->outputs || !spec->calls) return NNC_ERR_NOMEM;
+  int first = spec->layers[0].kind == NNC_LAYER_INPUT ? 1 : 0;
+  spec->n_inputs = 1;
+  spec->inputs[0].layer = first ? 0 : -1;
+  nnc_spec_value prev = -1;
+  for (int i = first; i < spec->n_layers; i++) {
+    nnc_spec_call *c = &spec->calls[spec->n_calls];
+    c->layer = i;
+    c->training = 1;
+    nnc_strlcpy(c->path, spec->layers[i].path, sizeof c->path);
+    c->args = nnc_calloc(1, sizeof *c->args, ctx->st);
+    if (!c->args) return NNC_ERR_NOMEM;
+    c->n_args = 1;
+    c->args[0] = prev;
+    int rc = spec_check_arity(ctx, c->path, &spec->layers[i], 1);
+    if (rc) return rc;
+    prev = spec->n_calls++;
   }
-  free(links);
-  return rc;
+  spec->n_outputs = 1;
+  spec->outputs[0] = prev;
+  return NNC_OK;
 }
 
 static int name_taken(const nnc_spec *spec, const char *name) {
@@ -269,13 +282,28 @@ static int parse_model(spec_ctx *ctx, const cJSON *model, const char *model_path
   rc = sequential ? parse_sequential(ctx, config, cfg_path, spec)
                   : parse_functional(ctx, config, cfg_path, spec);
   if (rc) return rc;
-  return name_layers(ctx, spec);
+  if ((rc = name_layers(ctx, spec))) return rc;
+  return sequential ? chain_calls(ctx, spec) : NNC_OK;
 }
 
 /* ---- public API ---- */
 
+/* The name of the layer producing output k (the model input's for an
+ * output that is an input). */
+static const char *output_name(const nnc_spec *spec, int k) {
+  if (!spec->outputs || k >= spec->n_outputs) return NULL;
+  nnc_spec_value v = spec->outputs[k];
+  int layer = v >= 0 ? spec->calls[v].layer : spec->inputs[-1 - v].layer;
+  return layer >= 0 ? spec->layers[layer].name : "input_layer";
+}
+
 void nnc_spec_free(nnc_spec *spec) {
   if (!spec) return;
+  for (int i = 0; spec->layers && i < spec->n_layers; i++) free(spec->layers[i].params);
+  for (int i = 0; spec->calls && i < spec->n_calls; i++) free(spec->calls[i].args);
+  free(spec->calls);
+  free(spec->inputs);
+  free(spec->outputs);
   free(spec->layers);
   memset(spec, 0, sizeof *spec);
 }
@@ -298,8 +326,8 @@ int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *o
   spec.format = ctx.format;
   if (!rc) rc = parse_model(&ctx, loc.model, loc.model_path, &spec);
   if (!rc && loc.compile)
-    rc = spec_parse_compile(&ctx, loc.compile, loc.compile_path,
-                            spec.layers[spec.n_layers - 1].name, &spec.compile);
+    rc = spec_parse_compile(&ctx, loc.compile, loc.compile_path, output_name(&spec, 0),
+                            &spec.compile);
   cJSON_Delete(root);
   if (rc) {
     nnc_spec_free(&spec);
@@ -342,11 +370,9 @@ int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc
   cJSON *root;
   int rc = parse_json(json, source, st, &root);
   if (rc) return rc;
-  const char *output_name =
-      out->layers && out->n_layers > 0 ? out->layers[out->n_layers - 1].name : NULL;
   nnc_spec_compile compile;
   rc = spec_check_unique_keys(&ctx, root, "$");
-  if (!rc) rc = spec_parse_compile(&ctx, root, "$", output_name, &compile);
+  if (!rc) rc = spec_parse_compile(&ctx, root, "$", output_name(out, 0), &compile);
   cJSON_Delete(root);
   if (rc) return rc;
   out->compile = compile; /* replace only on success */
