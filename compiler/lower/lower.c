@@ -237,6 +237,11 @@ static int lower_inputs(lowering *w, nnc_status *st) {
     int id = graph_source(&w->l->forward, NNC_OP_INPUT, k, xs, k == 0 ? "x" : name, st);
     if (id < 0) return st->code;
     w->input_nodes[k] = id;
+    /* Keras's Functional summary lists the InputLayers (Connected to: -); a
+     * Sequential's does not */
+    if (spec->functional && layer >= 0 &&
+        add_layer_row(&w->l->prog, &spec->layers[layer], "InputLayer", xs, 0, st) < 0)
+      return st->code;
   }
   w->l->x = w->input_nodes[0];
   return NNC_OK;

@@ -162,7 +162,11 @@ START_TEST(keras3_multi_input_output_shared) {
   /* frozen head_1: params not trainable, counted as non-trainable in its row */
   for (int i = 0; i < p->n_params; i++)
     ck_assert_int_eq(p->params[i].trainable, strcmp(p->params[i].layer, "head_1") != 0);
-  ck_assert_int_eq(p->n_layers, 4); /* one row per layer, the shared one once */
+  ck_assert_int_eq(p->n_layers, 6);         /* one row per layer, the shared one once */
+  ck_assert_str_eq(p->layers[0].name, "a"); /* the InputLayers first, as Keras lists them */
+  ck_assert_str_eq(p->layers[0].kind, "InputLayer");
+  ck_assert_ptr_null(p->layers[0].connected);
+  ck_assert_str_eq(p->layers[1].name, "b");
   const nnc_layer_info *r = row(p, "shared");
   ck_assert_int_eq(r->n_params, 20);
   ck_assert_int_eq(r->n_trainable, 20);
