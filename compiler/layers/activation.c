@@ -42,4 +42,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return lower_activation(&c->l->forward, in[0], c->layer->activation, c->layer->name, st);
 }
 
-const nnc_layer_class layer_activation = {"Activation", "activation", 1, 1, parse, lower};
+const nnc_layer_class layer_activation = {"Activation", "activation", 1, 1, parse, lower, NULL};

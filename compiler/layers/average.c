@@ -11,4 +11,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return y;
 }
 
-const nnc_layer_class layer_average = {"Average", "average", 2, -1, merge_parse, lower};
+const nnc_layer_class layer_average = {"Average", "average", 2, -1, merge_parse, lower, NULL};

@@ -54,4 +54,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return lower_activation(g, h, layer->activation, layer->name, st);
 }
 
-const nnc_layer_class layer_dense = {"Dense", "dense", 1, 1, parse, lower};
+const nnc_layer_class layer_dense = {"Dense", "dense", 1, 1, parse, lower, NULL};

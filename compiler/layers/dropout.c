@@ -44,4 +44,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return y;
 }
 
-const nnc_layer_class layer_dropout = {"Dropout", "dropout", 1, 1, parse, lower};
+const nnc_layer_class layer_dropout = {"Dropout", "dropout", 1, 1, parse, lower, NULL};

@@ -28,4 +28,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return in[0];
 }
 
-const nnc_layer_class layer_input_layer = {"InputLayer", "input_layer", 1, 1, parse, lower};
+const nnc_layer_class layer_input_layer = {"InputLayer", "input_layer", 1, 1, parse, lower, NULL};

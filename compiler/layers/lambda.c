@@ -18,4 +18,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return layer_fail(c, st, "a Lambda layer cannot be lowered");
 }
 
-const nnc_layer_class layer_lambda = {"Lambda", "lambda", 1, -1, parse, lower};
+const nnc_layer_class layer_lambda = {"Lambda", "lambda", 1, -1, parse, lower, NULL};

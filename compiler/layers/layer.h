@@ -27,6 +27,9 @@ typedef struct layer_call {
   int n_layer_params;          /* weights the layer's first call made (later calls) */
   int **param_node;            /* the lowering's PARAM node per program weight (grown here) */
   int64_t param_floats;        /* floats of weights created by this call */
+  int64_t trainable_floats;    /* of which trainable */
+  const char *scope;           /* "" or the nested models around the layer: "outer/inner" */
+  struct lowering *lowering;   /* the lowering this call belongs to (nested models) */
 } layer_call;
 
 typedef struct nnc_layer_class {
@@ -37,6 +40,7 @@ typedef struct nnc_layer_class {
   int (*parse)(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out);
   /* Returns the output node, -1 with st set on error. */
   int (*lower)(layer_call *c, const int *in, int n_in, nnc_status *st);
+  void (*free_params)(void *params); /* NULL: free() */
 } nnc_layer_class;
 
 const nnc_layer_class *layer_class(nnc_layer_kind kind);
@@ -44,6 +48,10 @@ const nnc_layer_class *layer_class(nnc_layer_kind kind);
 int layer_kind_find(const char *class_name);
 /* "InputLayer, Dense, ..." for messages. */
 const char *layer_class_list(void);
+
+/* Lower a nested model (lower.c): its layers' calls on the nodes in[], with
+ * weights named "<model>/<layer>/<weight>"; returns its output node. */
+int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_in, nnc_status *st);
 
 /* ---- helpers for lower hooks (layer_util.c) ---- */
 

@@ -37,8 +37,18 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
   *c->param_node = nodes;
   nnc_param_info *info = &p->params[p->n_params];
   memset(info, 0, sizeof *info);
-  snprintf(info->name, sizeof info->name, "%s/%s", c->layer->name, weight);
-  nnc_strlcpy(info->layer, c->layer->name, sizeof info->layer);
+  char layer[2 * NNC_NAME_MAX + 2];
+  if (c->scope && c->scope[0])
+    snprintf(layer, sizeof layer, "%s/%s", c->scope, c->layer->name);
+  else
+    nnc_strlcpy(layer, c->layer->name, sizeof layer);
+  if (strlen(layer) >= sizeof info->layer) {
+    layer_fail(c, st, "the scoped layer name %s is longer than %d bytes", layer,
+               (int)sizeof info->layer - 1);
+    return -1;
+  }
+  nnc_strlcpy(info->layer, layer, sizeof info->layer);
+  snprintf(info->name, sizeof info->name, "%s/%.31s", layer, weight);
   nnc_strlcpy(info->weight, weight, sizeof info->weight);
   info->shape = shape;
   info->count = shape_inner(&shape);
@@ -47,6 +57,7 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
   info->trainable = c->trainable;
   p->params_floats += info->count;
   c->param_floats += info->count;
+  if (c->trainable) c->trainable_floats += info->count;
   int index = p->n_params++;
   int id = graph_source(&c->l->forward, NNC_OP_PARAM, index, shape, info->name, st);
   if (id >= 0) nodes[index] = id;

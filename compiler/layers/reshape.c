@@ -66,4 +66,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return y;
 }
 
-const nnc_layer_class layer_reshape = {"Reshape", "reshape", 1, 1, parse, lower};
+const nnc_layer_class layer_reshape = {"Reshape", "reshape", 1, 1, parse, lower, NULL};

@@ -5,4 +5,4 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   return merge_lower(c, in, n_in, NNC_BIN_SUB, st);
 }
 
-const nnc_layer_class layer_subtract = {"Subtract", "subtract", 2, 2, merge_parse, lower};
+const nnc_layer_class layer_subtract = {"Subtract", "subtract", 2, 2, merge_parse, lower, NULL};

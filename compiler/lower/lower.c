@@ -122,14 +122,21 @@ typedef struct layer_state {
   int row; /* its summary row, -1 before its first call */
 } layer_state;
 
+/* The lowering of one model: the top-level one, or a nested model inside it. */
 typedef struct lowering {
   nnc_lowered *l;
   const nnc_spec *spec;
   const nnc_data_shapes *data;
   int *input_nodes; /* per model input */
   int *call_nodes;  /* per call: its output node */
-  int *param_node;  /* per program weight: its PARAM node */
+  int **param_node; /* per program weight: its PARAM node (shared with nested models) */
   layer_state *layers;
+  const char *scope;    /* "" at the top; "outer" inside nested model "outer" */
+  int trainable;        /* 0 inside a frozen nested model */
+  int training;         /* 0 inside a nested model called with training=False */
+  int rows;             /* 1: write summary rows (the top level only) */
+  int64_t param_floats; /* weights created, for a nested model's row */
+  int64_t trainable_floats;
 } lowering;
 
 static int value_node(const lowering *w, nnc_spec_value v) {
@@ -162,7 +169,7 @@ static int add_connected(lowering *w, nnc_layer_info *row, const nnc_spec_call *
 }
 
 static int add_layer_row(nnc_program *p, const nnc_spec_layer *layer, const char *kind,
-                         nnc_shape out, int64_t n_params, nnc_status *st) {
+                         nnc_shape out, int64_t n_params, int64_t n_trainable, nnc_status *st) {
   nnc_layer_info *grown = nnc_realloc_array(p->layers, (size_t)p->n_layers + 1, sizeof *grown, st);
   if (!grown) return -1;
   p->layers = grown;
@@ -172,7 +179,7 @@ static int add_layer_row(nnc_program *p, const nnc_spec_layer *layer, const char
   nnc_strlcpy(info->kind, kind, sizeof info->kind);
   info->out_shape = out;
   info->n_params = n_params;
-  info->n_trainable = layer->trainable ? n_params : 0;
+  info->n_trainable = n_trainable;
   return p->n_layers++;
 }
 
@@ -198,28 +205,38 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
                   .layer = layer,
                   .path = call->path,
                   .node = ls->calls,
-                  .training = call->training,
-                  .trainable = layer->trainable,
+                  .training = w->training && call->training,
+                  .trainable = w->trainable && layer->trainable,
                   .first_param = ls->first_param,
                   .n_layer_params = ls->n_params,
-                  .param_node = &w->param_node};
+                  .param_node = w->param_node,
+                  .scope = w->scope,
+                  .lowering = w};
   int first_param = w->l->prog.n_params;
   int y = cls->lower(&c, in, call->n_args, st);
   free(in);
   if (y < 0)
     return st->code != NNC_OK ? (int)st->code : nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
   w->call_nodes[k] = y;
+  w->param_floats += c.param_floats;
+  w->trainable_floats += c.trainable_floats;
   if (ls->calls++ == 0) {
     ls->first_param = first_param;
     ls->n_params = c.n_params;
-    ls->row =
-        add_layer_row(&w->l->prog, layer, cls->class_name, g->nodes[y].shape, c.param_floats, st);
-    if (ls->row < 0) return st->code;
+    /* a nested model's row shows its own class, as Keras's summary does */
+    const char *kind = cls->class_name;
+    if (layer->kind == NNC_LAYER_MODEL)
+      kind = ((const nnc_spec *)layer->params)->functional ? "Functional" : "Sequential";
+    ls->row = !w->rows ? -1
+                       : add_layer_row(&w->l->prog, layer, kind, g->nodes[y].shape, c.param_floats,
+                                       c.trainable_floats, st);
+    if (w->rows && ls->row < 0) return st->code;
   } else if (c.n_params != ls->n_params) {
     return nnc_fail(st, NNC_ERR_INTERNAL, "%s: layer \"%s\" used %d weights, then %d", call->path,
                     layer->name, ls->n_params, c.n_params);
   }
-  if (spec->functional && add_connected(w, &w->l->prog.layers[ls->row], call, st)) return st->code;
+  if (w->rows && spec->functional && add_connected(w, &w->l->prog.layers[ls->row], call, st))
+    return st->code;
   return NNC_OK;
 }
 
@@ -240,7 +257,7 @@ static int lower_inputs(lowering *w, nnc_status *st) {
     /* Keras's Functional summary lists the InputLayers (Connected to: -); a
      * Sequential's does not */
     if (spec->functional && layer >= 0 &&
-        add_layer_row(&w->l->prog, &spec->layers[layer], "InputLayer", xs, 0, st) < 0)
+        add_layer_row(&w->l->prog, &spec->layers[layer], "InputLayer", xs, 0, 0, st) < 0)
       return st->code;
   }
   w->l->x = w->input_nodes[0];
@@ -270,7 +287,15 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
   memset(l, 0, sizeof *l);
   l->loss = l->y = -1;
   if (graph_init(&l->forward, "forward", st)) return st->code;
-  lowering w = {.l = l, .spec = spec, .data = data};
+  int *param_node = NULL;
+  lowering w = {.l = l,
+                .spec = spec,
+                .data = data,
+                .param_node = &param_node,
+                .scope = "",
+                .trainable = 1,
+                .training = 1,
+                .rows = 1};
   w.input_nodes = nnc_calloc((size_t)spec->n_inputs + 1, sizeof *w.input_nodes, st);
   w.call_nodes = nnc_calloc((size_t)spec->n_calls + 1, sizeof *w.call_nodes, st);
   w.layers = nnc_calloc((size_t)spec->n_layers + 1, sizeof *w.layers, st);
@@ -283,7 +308,7 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
   if (!rc && spec->compile.present) rc = lower_loss_and_metrics(l, spec, data, st);
   free(w.input_nodes);
   free(w.call_nodes);
-  free(w.param_node);
+  free(param_node);
   free(w.layers);
   if (rc) {
     if (st->code == NNC_OK) nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
@@ -291,4 +316,51 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
     return st->code;
   }
   return NNC_OK;
+}
+
+int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_in,
+                       nnc_status *st) {
+  lowering *outer = c->lowering;
+  if (n_in != sub->n_inputs)
+    return layer_fail(c, st, "expected %d input tensor%s for nested model \"%s\", got %d",
+                      sub->n_inputs, sub->n_inputs == 1 ? "" : "s", c->layer->name, n_in);
+  if (sub->n_outputs != 1)
+    return layer_fail(c, st, "a nested model with %d outputs is not supported yet", sub->n_outputs);
+  char scope[2 * NNC_NAME_MAX + 2];
+  snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "", c->layer->name);
+  lowering w = {.l = outer->l,
+                .spec = sub,
+                .param_node = outer->param_node,
+                .scope = scope,
+                .trainable = c->trainable,
+                .training = c->training};
+  const nnc_graph *g = &outer->l->forward;
+  for (int k = 0; k < n_in; k++) { /* the nested InputLayer's shape must fit */
+    int layer = sub->inputs[k].layer;
+    if (layer < 0 && sub->n_layers > 0) layer = 0; /* Sequential: the first layer's */
+    const nnc_spec_layer *decl = layer >= 0 ? &sub->layers[layer] : NULL;
+    if (decl && decl->has_input_shape &&
+        !spec_shape_matches(&decl->input_shape, &g->nodes[in[k]].shape)) {
+      char have[64];
+      shape_format(&g->nodes[in[k]].shape, have, sizeof have);
+      return layer_fail(c, st,
+                        "nested model \"%s\" expects input %d shaped as declared at %s, got %s",
+                        c->layer->name, k, decl->path, have);
+    }
+  }
+  w.input_nodes = nnc_calloc((size_t)n_in + 1, sizeof *w.input_nodes, st);
+  w.call_nodes = nnc_calloc((size_t)sub->n_calls + 1, sizeof *w.call_nodes, st);
+  w.layers = nnc_calloc((size_t)sub->n_layers + 1, sizeof *w.layers, st);
+  int rc = !w.input_nodes || !w.call_nodes || !w.layers ? st->code : NNC_OK, y = -1;
+  for (int k = 0; k < n_in && !rc; k++) w.input_nodes[k] = in[k];
+  for (int k = 0; k < sub->n_calls && !rc; k++) rc = lower_call(&w, k, st);
+  if (!rc) {
+    y = value_node(&w, sub->outputs[0]);
+    c->param_floats += w.param_floats;
+    c->trainable_floats += w.trainable_floats;
+  }
+  free(w.input_nodes);
+  free(w.call_nodes);
+  free(w.layers);
+  return rc ? -1 : y;
 }

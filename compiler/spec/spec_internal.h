@@ -129,6 +129,12 @@ int spec_check_arity(const spec_ctx *ctx, const char *path, const nnc_spec_layer
 /* Keras-style default name prefix for a layer kind ("dense", "input_layer"). */
 const char *spec_layer_default_prefix(nnc_layer_kind kind);
 
+/* ---- spec_parse.c ---- */
+/* A model config used as a layer (nested model) -> *sub: layers, calls,
+ * names; no compile config. */
+int spec_parse_nested(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                      int functional, nnc_spec *sub);
+
 /* ---- spec_functional.c ---- */
 /* A Functional config -> spec->layers (config order), spec->calls
  * (topological order), spec->inputs, spec->outputs. Partial results are left

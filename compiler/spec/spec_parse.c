@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/layers/layer.h"
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
 
@@ -286,6 +287,26 @@ static int parse_model(spec_ctx *ctx, const cJSON *model, const char *model_path
   return sequential ? chain_calls(ctx, spec) : NNC_OK;
 }
 
+int spec_parse_nested(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                      int functional, nnc_spec *sub) {
+  nnc_strlcpy(sub->source, ctx->source, sizeof sub->source);
+  sub->format = ctx->format;
+  sub->functional = functional;
+  const cJSON *name = spec_child(config, "name");
+  char path[NNC_PATH_MAX];
+  spec_path_key(path, config_path, "name");
+  int rc;
+  if (spec_is_absent(name))
+    nnc_strlcpy(sub->name, functional ? "functional" : "sequential", sizeof sub->name);
+  else if ((rc = spec_copy_layer_name(ctx, name, path, sub->name)))
+    return rc;
+  rc = functional ? parse_functional(ctx, config, config_path, sub)
+                  : parse_sequential(ctx, config, config_path, sub);
+  if (rc) return rc;
+  if ((rc = name_layers(ctx, sub))) return rc;
+  return functional ? NNC_OK : chain_calls(ctx, sub);
+}
+
 /* ---- public API ---- */
 
 /* The name of the layer producing output k (the model input's for an
@@ -299,7 +320,13 @@ static const char *output_name(const nnc_spec *spec, int k) {
 
 void nnc_spec_free(nnc_spec *spec) {
   if (!spec) return;
-  for (int i = 0; spec->layers && i < spec->n_layers; i++) free(spec->layers[i].params);
+  for (int i = 0; spec->layers && i < spec->n_layers; i++) {
+    const nnc_layer_class *cls = layer_class(spec->layers[i].kind);
+    if (spec->layers[i].params && cls && cls->free_params)
+      cls->free_params(spec->layers[i].params);
+    else
+      free(spec->layers[i].params);
+  }
   for (int i = 0; spec->calls && i < spec->n_calls; i++) free(spec->calls[i].args);
   free(spec->calls);
   free(spec->inputs);

@@ -504,6 +504,106 @@ START_TEST(frozen_layer_keeps_weights) {
 }
 END_TEST
 
+/* ---- nested models ---- */
+
+/* x(5) -> tower (a Sequential of d1, d2; frozen when told) -> out (Keras 3). */
+static const char *nested_json(const char *tower_trainable) {
+  static char buf[8192];
+  char tmpl[8192];
+  snprintf(
+      tmpl, sizeof tmpl, "%s%s%s",
+      "{'module': 'keras.src.models.functional', 'class_name': 'Functional', 'config': {"
+      "'name': 'outer', 'layers': ["
+      "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_shape': [null, 5], "
+      "'name': 'x'}, 'inbound_nodes': []},"
+      "{'module': 'keras', 'class_name': 'Sequential', 'name': 'tower', 'config': {'name': "
+      "'tower', 'trainable': ",
+      tower_trainable,
+      ", 'layers': [{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 5], "
+      "'name': 'tin'}}, {'class_name': 'Dense', 'config': {'name': 'd1', 'units': 4, "
+      "'activation': 'tanh'}}, {'class_name': 'Dense', 'config': {'name': 'd2', 'units': "
+      "4}}]}, 'build_config': {'input_shape': [null, 5]}, 'inbound_nodes': [{'args': "
+      "[" K3_T("x", "0",
+               "5") "], 'kwargs': {}}]},"
+                    "{'class_name': 'Dense', 'name': 'out', 'config': {'name': 'out', 'units': 1}, "
+                    "'inbound_nodes': [{'args': [" K3_T(
+                        "tower", "0",
+                        "4") "], 'kwargs': {}}]}],"
+                             "'input_layers': [['x', 0, 0]], 'output_layers': [['out', 0, 0]]}" ADAM
+                             "}");
+  snprintf(buf, sizeof buf, "%s", Q(tmpl));
+  return buf;
+}
+
+START_TEST(nested_model_structure) {
+  nnc_spec spec = parse_ok(nested_json("false"));
+  nnc_lowered l;
+  lower_ok(&spec, &l);
+  const nnc_program *p = &l.prog;
+  ck_assert_int_eq(p->n_params, 6);
+  ck_assert_str_eq(p->params[0].name, "tower/d1/kernel");
+  ck_assert_str_eq(p->params[0].layer, "tower/d1");
+  ck_assert_str_eq(p->params[3].name, "tower/d2/bias");
+  ck_assert_str_eq(p->params[4].name, "out/kernel");
+  for (int i = 0; i < 6; i++) ck_assert_int_eq(p->params[i].trainable, i >= 4);
+  ck_assert_int_eq(p->n_layers, 3); /* x, tower (one row), out */
+  const nnc_layer_info *r = row(p, "tower");
+  ck_assert_str_eq(r->kind, "Sequential");
+  ck_assert_int_eq(r->n_params, 5 * 4 + 4 + 4 * 4 + 4);
+  ck_assert_int_eq(r->n_trainable, 0);
+  ck_assert_int_eq(r->out_shape.dims[1], 4);
+  ck_assert_str_eq(r->connected, "x[0][0]");
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+
+  spec = parse_ok(nested_json("true"));
+  lower_ok(&spec, &l);
+  ck_assert_int_eq(row(&l.prog, "tower")->n_trainable, 44);
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+
+  /* an inner error keeps its full path */
+  parse_error(Q(K2_MODEL(K2_INPUT("x", "3") ", {'class_name': 'Sequential', 'name': 't', "
+                                            "'config': {'name': 't', 'layers': [{'class_name': "
+                                            "'Dense', 'config': {'units': -1}}]}, "
+                                            "'inbound_nodes': [[" REF("x") "]]}",
+                         "['x', 0, 0]", "['t', 0, 0]", "")),
+              "model.json: $.config.layers[1].config.layers[0].config.units: expected a positive "
+              "integer, got -1");
+  /* called twice */
+  lower_error(Q(K2_MODEL(K2_INPUT("x", "3") ", {'class_name': 'Sequential', 'name': 't', "
+                                            "'config': {'name': 't', 'layers': [{'class_name': "
+                                            "'Dense', 'config': {'units': 3}}]}, "
+                                            "'inbound_nodes': [[" REF("x") "], [['t', 0, 0, "
+                                                                           "{}]]]}",
+                         "['x', 0, 0]", "['t', 1, 0]", "")),
+              "model.json: $.config.layers[1].inbound_nodes[1]: nested model \"t\" is called "
+              "more than once");
+}
+END_TEST
+
+START_TEST(nested_frozen_model_keeps_weights) {
+  fill_data();
+  const char *json = nested_json("false");
+  nnc_model *m = load(json), *m0 = load(json);
+  fit(m, 2);
+  ck_assert(same_weight(m, m0, "tower/d1/kernel"));
+  ck_assert(same_weight(m, m0, "tower/d2/kernel"));
+  ck_assert(same_weight(m, m0, "tower/d2/bias"));
+  ck_assert(!same_weight(m, m0, "out/kernel"));
+  nnc_model_free(m);
+  nnc_model_free(m0);
+  /* the same model unfrozen trains the tower too */
+  json = nested_json("true");
+  m = load(json);
+  m0 = load(json);
+  fit(m, 2);
+  ck_assert(!same_weight(m, m0, "tower/d1/kernel"));
+  nnc_model_free(m);
+  nnc_model_free(m0);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("functional");
   TCase *graph = tcase_create("graph");
@@ -512,6 +612,7 @@ static Suite *suite(void) {
   tcase_add_test(graph, training_false_and_shared_dropout);
   tcase_add_test(graph, reshape_and_identity);
   tcase_add_test(graph, bad_layers);
+  tcase_add_test(graph, nested_model_structure);
   suite_add_tcase(s, graph);
   TCase *train = tcase_create("train");
   tcase_set_timeout(train, 120);
@@ -519,6 +620,7 @@ static Suite *suite(void) {
   tcase_add_test(train, shared_layer_gradients);
   tcase_add_test(train, functional_equals_sequential);
   tcase_add_test(train, frozen_layer_keeps_weights);
+  tcase_add_test(train, nested_frozen_model_keeps_weights);
   suite_add_tcase(s, train);
   return s;
 }
