@@ -4,6 +4,7 @@
  * non-default value nnc cannot honour yet (regularizers, constraints,
  * noise_shape...) so the user hears about it instead of getting silently
  * different training. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/layers/layer.h"
@@ -145,6 +146,9 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   spec_path_key(cfg_path, path, "config");
   const cJSON *cls = spec_child(entry, "class_name");
   int k = layer_kind_find(cJSON_IsString(cls) ? cls->valuestring : NULL);
+  if (cJSON_IsString(cls) &&
+      (strcmp(cls->valuestring, "Sequential") == 0 || strcmp(cls->valuestring, "Model") == 0))
+    k = NNC_LAYER_MODEL; /* a nested model, whichever its class */
   if (k < 0)
     return spec_fail_expected(ctx, cls_path, cls, "a supported layer (%s)", layer_class_list());
   out->kind = (nnc_layer_kind)k;
@@ -171,7 +175,16 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   if ((rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out))) return rc;
 
   if ((rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &out->trainable))) return rc;
-  return layer_class(out->kind)->parse(ctx, cfg, cfg_path, out);
+  const nnc_layer_class *klass = layer_class(out->kind);
+  rc = klass->parse(ctx, cfg, cfg_path, out);
+  if (rc && out->params) { /* the caller frees only layers that parsed */
+    if (klass->free_params)
+      klass->free_params(out->params);
+    else
+      free(out->params);
+    out->params = NULL;
+  }
+  return rc;
 }
 
 int spec_check_arity(const spec_ctx *ctx, const char *path, const nnc_spec_layer *layer,
