@@ -85,7 +85,9 @@ static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int 
   for (int k = 1; k <= 2; k++) {
     const cJSON *idx = cJSON_GetArrayItem(ref, k);
     spec_path_index(item_path, path, k);
-    if (!cJSON_IsNumber(idx) || idx->valuedouble < 0 || idx->valuedouble != (int)idx->valuedouble)
+    /* range first: the cast of a huge value would be undefined */
+    if (!cJSON_IsNumber(idx) || !(idx->valuedouble >= 0 && idx->valuedouble <= INT32_MAX) ||
+        idx->valuedouble != (int)idx->valuedouble)
       return spec_fail_expected(g->ctx, item_path, idx, "a non-negative integer index");
     index[k - 1] = idx->valuedouble;
   }
