@@ -122,7 +122,8 @@ int autodiff_optimizer(nnc_graph *g, nnc_program *prog, const nnc_spec_optimizer
     if (g->nodes[i].op == NNC_OP_PARAM && !g->nodes[i].dead)
       param_node[g->nodes[i].params.index] = i;
   for (int p = 0; p < prog->n_params; p++) {
-    if (grads[p] < 0 || param_node[p] < 0) continue; /* Keras skips variables without gradients */
+    /* Keras skips variables without gradients, and frozen ones (trainable: false) */
+    if (grads[p] < 0 || param_node[p] < 0 || !prog->params[p].trainable) continue;
     int first = g->n;
     upd u = {g, prog, param_node[p], p, st};
     int lr = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_LR, shape_scalar(), "lr", st);

@@ -1,9 +1,12 @@
-/* Lowering of the layer chain: Dense, Activation, Dropout, Flatten. */
+/* Lowering of the model graph: the inputs, then each layer call in
+ * topological order through its class's lower hook (compiler/layers), then
+ * the outputs, the loss and the metrics. */
 #include "compiler/lower/lower.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/layers/layer.h"
 #include "compiler/lower/lower_internal.h"
 #include "base/base.h"
 #include "base/rng.h"
@@ -16,8 +19,6 @@ void program_free(nnc_program *p) {
   free(p->inputs);
   free(p->targets);
   free(p->outputs);
-  free(p->stat_kinds);
-  free(p->metrics);
   memset(p, 0, sizeof *p);
 }
 
@@ -40,73 +41,6 @@ void lowered_free(nnc_lowered *l) {
   graph_free(&l->forward);
   free(l->output_nodes);
   l->output_nodes = NULL;
-}
-
-static int add_param(nnc_lowered *l, const nnc_spec_layer *layer, const char *weight,
-                     nnc_shape shape, const nnc_spec_init *init, nnc_status *st) {
-  nnc_program *p = &l->prog;
-  nnc_param_info *grown = nnc_realloc_array(p->params, (size_t)p->n_params + 1, sizeof *grown, st);
-  if (!grown) return -1;
-  p->params = grown;
-  nnc_param_info *info = &p->params[p->n_params];
-  memset(info, 0, sizeof *info);
-  snprintf(info->name, sizeof info->name, "%s/%s", layer->name, weight);
-  nnc_strlcpy(info->layer, layer->name, sizeof info->layer);
-  nnc_strlcpy(info->weight, weight, sizeof info->weight);
-  info->shape = shape;
-  info->count = shape_inner(&shape);
-  info->offset = p->params_floats;
-  info->init = *init;
-  info->trainable = 1;
-  p->params_floats += info->count;
-  return graph_source(&l->forward, NNC_OP_PARAM, p->n_params++, shape, info->name, st);
-}
-
-static int add_layer_info(nnc_program *p, const nnc_spec_layer *layer, const char *kind,
-                          nnc_shape out, int64_t n_params, nnc_status *st) {
-  nnc_layer_info *grown = nnc_realloc_array(p->layers, (size_t)p->n_layers + 1, sizeof *grown, st);
-  if (!grown) return NNC_ERR_NOMEM;
-  p->layers = grown;
-  nnc_layer_info *info = &p->layers[p->n_layers++];
-  nnc_strlcpy(info->name, layer->name, sizeof info->name);
-  nnc_strlcpy(info->kind, kind, sizeof info->kind);
-  info->out_shape = out;
-  info->n_params = info->n_trainable = n_params;
-  info->connected = NULL;
-  return NNC_OK;
-}
-
-static void set_label(nnc_graph *g, int id, const char *layer, const char *what) {
-  if (id >= 0) snprintf(g->nodes[id].label, sizeof g->nodes[id].label, "%.60s/%.30s", layer, what);
-}
-
-int lower_activation(nnc_graph *g, int x, nnc_activation act, const char *layer, nnc_status *st) {
-  static const int unary_of[NNC_ACT_COUNT] = {
-      [NNC_ACT_LINEAR] = -1,
-      [NNC_ACT_RELU] = NNC_FN_RELU,
-      [NNC_ACT_SIGMOID] = NNC_FN_SIGMOID,
-      [NNC_ACT_TANH] = NNC_FN_TANH,
-      [NNC_ACT_SOFTMAX] = -1,
-      [NNC_ACT_ELU] = NNC_FN_ELU,
-      [NNC_ACT_SELU] = NNC_FN_SELU,
-      [NNC_ACT_SOFTPLUS] = NNC_FN_SOFTPLUS,
-      [NNC_ACT_SOFTSIGN] = NNC_FN_SOFTSIGN,
-      [NNC_ACT_SWISH] = NNC_FN_SWISH,
-      [NNC_ACT_GELU] = NNC_FN_GELU,
-      [NNC_ACT_LEAKY_RELU] = NNC_FN_LEAKY_RELU,
-      [NNC_ACT_EXPONENTIAL] = NNC_FN_EXP,
-      [NNC_ACT_HARD_SIGMOID] = NNC_FN_HARD_SIGMOID,
-  };
-  int y;
-  if (act == NNC_ACT_LINEAR) return x;
-  if (act == NNC_ACT_SOFTMAX)
-    y = graph_softmax(g, x, st);
-  else if (act == NNC_ACT_LEAKY_RELU)
-    y = graph_leaky_relu(g, x, 0.2, st);
-  else
-    y = graph_unary(g, (nnc_fn)unary_of[act], x, st);
-  set_label(g, y, layer, nnc_activation_name(act));
-  return y;
 }
 
 static int shape_mismatch(const nnc_spec *spec, const char *path, const nnc_spec_shape *declared,
@@ -136,78 +70,13 @@ static nnc_shape batched_from(const nnc_spec_shape *inner) {
   return shape_make(1, inner->rank + 1, d);
 }
 
-static int lower_dense(nnc_lowered *l, const nnc_spec_layer *layer, int x, nnc_status *st) {
-  nnc_graph *g = &l->forward;
-  int64_t in = shape_last(&g->nodes[x].shape);
-  int64_t kd[2] = {in, layer->units};
-  int w = add_param(l, layer, "kernel", shape_make(0, 2, kd), &layer->kernel_init, st);
-  if (w < 0) return -1;
-  int in2[2] = {x, w};
-  int h = graph_add(g, NNC_OP_MATMUL, 0, in2, 2, st);
-  set_label(g, h, layer->name, "matmul");
-  if (h >= 0 && layer->use_bias) {
-    int b = add_param(l, layer, "bias", shape_make(0, 1, &layer->units), &layer->bias_init, st);
-    if (b < 0) return -1;
-    h = graph_binary(g, NNC_BIN_ADD, h, b, st);
-    set_label(g, h, layer->name, "bias");
-  }
-  if (h < 0) return -1;
-  int64_t n_params = in * layer->units + (layer->use_bias ? layer->units : 0);
-  int y = lower_activation(g, h, layer->activation, layer->name, st);
-  if (y < 0 || add_layer_info(&l->prog, layer, "Dense", g->nodes[y].shape, n_params, st)) return -1;
-  return y;
-}
-
-static int lower_layer(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_layer *layer, int x,
+/* The shape of input k: declared by its InputLayer (or, in a Sequential
+ * without one, by the first layer), else taken from the data. */
+static int input_shape(const nnc_spec *spec, int k, const nnc_spec_shape *x_inner, nnc_shape *out,
                        nnc_status *st) {
-  nnc_graph *g = &l->forward;
-  const nnc_shape *in_shape = &g->nodes[x].shape;
-  if (layer->has_declared_input && !spec_shape_matches(&layer->declared_input, in_shape))
-    return shape_mismatch(spec, layer->declared_input_path, &layer->declared_input, in_shape, st),
-           -1;
-  int y = -1;
-  switch (layer->kind) {
-  case NNC_LAYER_INPUT:
-    return x;
-  case NNC_LAYER_DENSE:
-    return lower_dense(l, layer, x, st);
-  case NNC_LAYER_ACTIVATION:
-    y = lower_activation(g, x, layer->activation, layer->name, st);
-    if (y >= 0 && add_layer_info(&l->prog, layer, "Activation", g->nodes[y].shape, 0, st))
-      return -1;
-    return y;
-  case NNC_LAYER_DROPOUT: {
-    char stream[NNC_NAME_MAX + 16];
-    snprintf(stream, sizeof stream, "dropout/%s", layer->name);
-    y = graph_dropout(g, x, layer->rate, nnc_stream_key(0, stream), st);
-  }
-    if (y < 0) return -1;
-    set_label(g, y, layer->name, "dropout");
-    if (add_layer_info(&l->prog, layer, "Dropout", g->nodes[y].shape, 0, st)) return -1;
-    return y;
-  case NNC_LAYER_FLATTEN: {
-    if (in_shape->rank < 2) {
-      nnc_fail(st, NNC_ERR_SPEC, "%s: %s: Flatten needs an input with a batch axis", spec->source,
-               layer->path);
-      return -1;
-    }
-    y = graph_add(g, NNC_OP_RESHAPE, 0, &x, 1, st);
-    if (y < 0) return -1;
-    int64_t d[2] = {-1, shape_inner(in_shape)};
-    g->nodes[y].shape = shape_make(1, 2, d);
-    set_label(g, y, layer->name, "flatten");
-    if (add_layer_info(&l->prog, layer, "Flatten", g->nodes[y].shape, 0, st)) return -1;
-    return y;
-  }
-  }
-  nnc_fail(st, NNC_ERR_INTERNAL, "%s: unknown layer kind", layer->path);
-  return -1;
-}
-
-/* The input shape: declared by the spec, else taken from the data. */
-static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_shape *out,
-                       nnc_status *st) {
-  for (int i = 0; i < spec->n_layers; i++) {
+  int from = spec->inputs[k].layer, to = from + 1;
+  if (from < 0) from = 0, to = spec->n_layers;
+  for (int i = from; i < to; i++) {
     const nnc_spec_layer *layer = &spec->layers[i];
     if (!layer->has_input_shape) continue;
     *out = batched_from(&layer->input_shape);
@@ -233,6 +102,9 @@ static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_
     }
     return NNC_OK;
   }
+  if ((!x_inner || x_inner->rank == 0) && spec->inputs[k].layer >= 0)
+    return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: the InputLayer declares no shape", spec->source,
+                    spec->layers[spec->inputs[k].layer].path);
   if (!x_inner || x_inner->rank == 0)
     return nnc_fail(st, NNC_ERR_SPEC,
                     "%s: $: the model declares no input shape (no InputLayer, batch_input_shape or "
@@ -242,36 +114,253 @@ static int input_shape(const nnc_spec *spec, const nnc_spec_shape *x_inner, nnc_
   return NNC_OK;
 }
 
+/* Per-layer state across its calls. */
+typedef struct layer_state {
+  int calls;       /* calls lowered so far */
+  int first_param; /* program index of its first weight */
+  int n_params;
+  int row; /* its summary row, -1 before its first call */
+} layer_state;
+
+/* The lowering of one model: the top-level one, or a nested model inside it. */
+typedef struct lowering {
+  nnc_lowered *l;
+  const nnc_spec *spec;
+  const nnc_data_shapes *data;
+  int *input_nodes; /* per model input */
+  int *call_nodes;  /* per call: its output node */
+  int **param_node; /* per program weight: its PARAM node (shared with nested models) */
+  layer_state *layers;
+  const char *scope;    /* "" at the top; "outer" inside nested model "outer" */
+  int trainable;        /* 0 inside a frozen nested model */
+  int training;         /* 0 inside a nested model called with training=False */
+  int rows;             /* 1: write summary rows (the top level only) */
+  int64_t param_floats; /* weights created, for a nested model's row */
+  int64_t trainable_floats;
+} lowering;
+
+static int value_node(const lowering *w, nnc_spec_value v) {
+  return v < 0 ? w->input_nodes[-1 - v] : w->call_nodes[v];
+}
+
+/* The Keras name of value v's producer, "name[node][0]". */
+static void value_ref(const lowering *w, nnc_spec_value v, char *buf, size_t size) {
+  const nnc_spec *spec = w->spec;
+  if (v < 0) {
+    int layer = spec->inputs[-1 - v].layer;
+    snprintf(buf, size, "%s[0][0]", layer >= 0 ? spec->layers[layer].name : "input_layer");
+  } else {
+    snprintf(buf, size, "%s[%d][0]", spec->layers[spec->calls[v].layer].name, spec->calls[v].node);
+  }
+}
+
+/* Append this call's inbound tensors to the row's "Connected to" text. */
+static int add_connected(lowering *w, nnc_layer_info *row, const nnc_spec_call *c, nnc_status *st) {
+  for (int a = 0; a < c->n_args; a++) {
+    char ref[NNC_NAME_MAX + 32];
+    value_ref(w, c->args[a], ref, sizeof ref);
+    size_t had = row->connected ? strlen(row->connected) : 0, add = strlen(ref) + 2;
+    char *grown = realloc(row->connected, had + add + 1);
+    if (!grown) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+    snprintf(grown + had, add + 1, "%s%s", had ? ", " : "", ref);
+    row->connected = grown;
+  }
+  return NNC_OK;
+}
+
+static int add_layer_row(nnc_program *p, const nnc_spec_layer *layer, const char *kind,
+                         nnc_shape out, int64_t n_params, int64_t n_trainable, nnc_status *st) {
+  nnc_layer_info *grown = nnc_realloc_array(p->layers, (size_t)p->n_layers + 1, sizeof *grown, st);
+  if (!grown) return -1;
+  p->layers = grown;
+  nnc_layer_info *info = &p->layers[p->n_layers];
+  memset(info, 0, sizeof *info);
+  nnc_strlcpy(info->name, layer->name, sizeof info->name);
+  nnc_strlcpy(info->kind, kind, sizeof info->kind);
+  info->out_shape = out;
+  info->n_params = n_params;
+  info->n_trainable = n_trainable;
+  return p->n_layers++;
+}
+
+static int lower_call(lowering *w, int k, nnc_status *st) {
+  const nnc_spec *spec = w->spec;
+  const nnc_spec_call *call = &spec->calls[k];
+  const nnc_spec_layer *layer = &spec->layers[call->layer];
+  layer_state *ls = &w->layers[call->layer];
+  nnc_graph *g = &w->l->forward;
+  int *in = nnc_calloc((size_t)call->n_args + 1, sizeof *in, st);
+  if (!in) return st->code;
+  for (int a = 0; a < call->n_args; a++) in[a] = value_node(w, call->args[a]);
+  const nnc_shape *in_shape = &g->nodes[in[0]].shape;
+  if (call->node == 0 && call->n_args == 1 && layer->has_declared_input &&
+      !spec_shape_matches(&layer->declared_input, in_shape)) {
+    shape_mismatch(spec, layer->declared_input_path, &layer->declared_input, in_shape, st);
+    free(in);
+    return st->code;
+  }
+  const nnc_layer_class *cls = layer_class(layer->kind);
+  layer_call c = {.l = w->l,
+                  .spec = spec,
+                  .layer = layer,
+                  .path = call->path,
+                  .node = ls->calls,
+                  .training = w->training && call->training,
+                  .trainable = w->trainable && layer->trainable,
+                  .first_param = ls->first_param,
+                  .n_layer_params = ls->n_params,
+                  .param_node = w->param_node,
+                  .scope = w->scope,
+                  .lowering = w};
+  int first_param = w->l->prog.n_params;
+  int y = cls->lower(&c, in, call->n_args, st);
+  free(in);
+  if (y < 0)
+    return st->code != NNC_OK ? (int)st->code : nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
+  w->call_nodes[k] = y;
+  w->param_floats += c.param_floats;
+  w->trainable_floats += c.trainable_floats;
+  if (ls->calls++ == 0) {
+    ls->first_param = first_param;
+    ls->n_params = c.n_params;
+    /* a nested model's row shows its own class, as Keras's summary does */
+    const char *kind = cls->class_name;
+    if (layer->kind == NNC_LAYER_MODEL)
+      kind = ((const nnc_spec *)layer->params)->functional ? "Functional" : "Sequential";
+    ls->row = !w->rows ? -1
+                       : add_layer_row(&w->l->prog, layer, kind, g->nodes[y].shape, c.param_floats,
+                                       c.trainable_floats, st);
+    if (w->rows && ls->row < 0) return st->code;
+  } else if (c.n_params != ls->n_params) {
+    return nnc_fail(st, NNC_ERR_INTERNAL, "%s: layer \"%s\" used %d weights, then %d", call->path,
+                    layer->name, ls->n_params, c.n_params);
+  }
+  if (w->rows && spec->functional && add_connected(w, &w->l->prog.layers[ls->row], call, st))
+    return st->code;
+  return NNC_OK;
+}
+
+static int lower_inputs(lowering *w, nnc_status *st) {
+  const nnc_spec *spec = w->spec;
+  for (int k = 0; k < spec->n_inputs; k++) {
+    const nnc_spec_shape *inner = w->data && w->data->n_inputs > k ? &w->data->inputs[k] : NULL;
+    nnc_shape xs;
+    if (input_shape(spec, k, inner, &xs, st)) return st->code;
+    int layer = spec->inputs[k].layer;
+    const char *name = layer >= 0 ? spec->layers[layer].name : "input_layer";
+    if (program_add_io(&w->l->prog.inputs, &w->l->prog.n_inputs, name, xs, 0, -1, st))
+      return st->code;
+    /* the first input keeps the label "x" the dumps have always shown */
+    int id = graph_input(&w->l->forward, k, xs, k == 0 ? "x" : name, st);
+    if (id < 0) return st->code;
+    w->input_nodes[k] = id;
+    /* Keras's Functional summary lists the InputLayers (Connected to: -); a
+     * Sequential's does not */
+    if (spec->functional && layer >= 0 &&
+        add_layer_row(&w->l->prog, &spec->layers[layer], "InputLayer", xs, 0, 0, st) < 0)
+      return st->code;
+  }
+  w->l->x = w->input_nodes[0];
+  return NNC_OK;
+}
+
+static int lower_outputs(lowering *w, nnc_status *st) {
+  const nnc_spec *spec = w->spec;
+  nnc_lowered *l = w->l;
+  l->output_nodes = nnc_calloc((size_t)spec->n_outputs, sizeof *l->output_nodes, st);
+  if (!l->output_nodes) return st->code;
+  for (int k = 0; k < spec->n_outputs; k++) {
+    nnc_spec_value v = spec->outputs[k];
+    int node = value_node(w, v);
+    int layer = v >= 0 ? spec->calls[v].layer : spec->inputs[-1 - v].layer;
+    const char *name = layer >= 0 ? spec->layers[layer].name : "input_layer";
+    l->output_nodes[k] = node;
+    if (program_add_io(&l->prog.outputs, &l->prog.n_outputs, name, l->forward.nodes[node].shape, 0,
+                       -1, st))
+      return st->code;
+  }
+  l->y_pred = l->output_nodes[0];
+  return NNC_OK;
+}
+
 int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *l, nnc_status *st) {
-  const nnc_spec_shape *x_inner = data && data->n_inputs > 0 ? &data->inputs[0] : NULL;
   memset(l, 0, sizeof *l);
   l->loss = l->y = -1;
   if (graph_init(&l->forward, "forward", st)) return st->code;
-  nnc_shape xs;
-  if (input_shape(spec, x_inner, &xs, st)) goto fail;
-  /* data validation against this shape happens in the runtime */
-  const char *in_name = spec->n_layers && spec->layers[0].kind == NNC_LAYER_INPUT
-                            ? spec->layers[0].name
-                            : "input_layer";
-  if (program_add_io(&l->prog.inputs, &l->prog.n_inputs, in_name, xs, 0, -1, st)) goto fail;
-  l->x = graph_source(&l->forward, NNC_OP_INPUT, 0, xs, "x", st);
-  int h = l->x;
-  for (int i = 0; i < spec->n_layers && h >= 0; i++) {
-    h = lower_layer(l, spec, &spec->layers[i], h, st);
+  int *param_node = NULL;
+  lowering w = {.l = l,
+                .spec = spec,
+                .data = data,
+                .param_node = &param_node,
+                .scope = "",
+                .trainable = 1,
+                .training = 1,
+                .rows = 1};
+  w.input_nodes = nnc_calloc((size_t)spec->n_inputs + 1, sizeof *w.input_nodes, st);
+  w.call_nodes = nnc_calloc((size_t)spec->n_calls + 1, sizeof *w.call_nodes, st);
+  w.layers = nnc_calloc((size_t)spec->n_layers + 1, sizeof *w.layers, st);
+  int rc = !w.input_nodes || !w.call_nodes || !w.layers ? st->code : NNC_OK;
+  if (!rc && spec->n_inputs == 0)
+    rc = nnc_fail(st, NNC_ERR_SPEC, "%s: $: no model input", spec->source);
+  if (!rc) rc = lower_inputs(&w, st);
+  for (int k = 0; k < spec->n_calls && !rc; k++) rc = lower_call(&w, k, st);
+  if (!rc) rc = lower_outputs(&w, st);
+  if (!rc && spec->compile.present) rc = lower_loss_and_metrics(l, spec, data, st);
+  free(w.input_nodes);
+  free(w.call_nodes);
+  free(param_node);
+  free(w.layers);
+  if (rc) {
+    if (st->code == NNC_OK) nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
+    lowered_free(l);
+    return st->code;
   }
-  if (h < 0) goto fail;
-  l->y_pred = h;
-  l->output_nodes = nnc_calloc(1, sizeof *l->output_nodes, st);
-  if (!l->output_nodes) goto fail;
-  l->output_nodes[0] = h;
-  const char *out_name = spec->n_layers ? spec->layers[spec->n_layers - 1].name : in_name;
-  if (program_add_io(&l->prog.outputs, &l->prog.n_outputs, out_name, l->forward.nodes[h].shape, 0,
-                     -1, st))
-    goto fail;
-  if (spec->compile.present && lower_loss_and_metrics(l, spec, data, st)) goto fail;
   return NNC_OK;
-fail:
-  if (st->code == NNC_OK) nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
-  lowered_free(l);
-  return st->code;
+}
+
+int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_in,
+                       nnc_status *st) {
+  lowering *outer = c->lowering;
+  if (n_in != sub->n_inputs)
+    return layer_fail(c, st, "expected %d input tensor%s for nested model \"%s\", got %d",
+                      sub->n_inputs, sub->n_inputs == 1 ? "" : "s", c->layer->name, n_in);
+  if (sub->n_outputs != 1)
+    return layer_fail(c, st, "a nested model with %d outputs is not supported yet", sub->n_outputs);
+  char scope[2 * NNC_NAME_MAX + 2];
+  snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "", c->layer->name);
+  lowering w = {.l = outer->l,
+                .spec = sub,
+                .param_node = outer->param_node,
+                .scope = scope,
+                .trainable = c->trainable,
+                .training = c->training};
+  const nnc_graph *g = &outer->l->forward;
+  for (int k = 0; k < n_in; k++) { /* the nested InputLayer's shape must fit */
+    int layer = sub->inputs[k].layer;
+    if (layer < 0 && sub->n_layers > 0) layer = 0; /* Sequential: the first layer's */
+    const nnc_spec_layer *decl = layer >= 0 ? &sub->layers[layer] : NULL;
+    if (decl && decl->has_input_shape &&
+        !spec_shape_matches(&decl->input_shape, &g->nodes[in[k]].shape)) {
+      char have[64];
+      shape_format(&g->nodes[in[k]].shape, have, sizeof have);
+      return layer_fail(c, st,
+                        "nested model \"%s\" expects input %d shaped as declared at %s, got %s",
+                        c->layer->name, k, decl->path, have);
+    }
+  }
+  w.input_nodes = nnc_calloc((size_t)n_in + 1, sizeof *w.input_nodes, st);
+  w.call_nodes = nnc_calloc((size_t)sub->n_calls + 1, sizeof *w.call_nodes, st);
+  w.layers = nnc_calloc((size_t)sub->n_layers + 1, sizeof *w.layers, st);
+  int rc = !w.input_nodes || !w.call_nodes || !w.layers ? st->code : NNC_OK, y = -1;
+  for (int k = 0; k < n_in && !rc; k++) w.input_nodes[k] = in[k];
+  for (int k = 0; k < sub->n_calls && !rc; k++) rc = lower_call(&w, k, st);
+  if (!rc) {
+    y = value_node(&w, sub->outputs[0]);
+    c->param_floats += w.param_floats;
+    c->trainable_floats += w.trainable_floats;
+  }
+  free(w.input_nodes);
+  free(w.call_nodes);
+  free(w.layers);
+  return rc ? -1 : y;
 }

@@ -3,7 +3,8 @@
  * Accepts Keras 3 config.json (with top-level compile_config), Keras 2
  * model.to_json() (optional "compile_config" or "training_config" key), and the
  * modelTopology of a TensorFlow.js model.json (optional "trainingConfig").
- * Produces a flat chain of layers in execution order plus the compile config.
+ * Produces the layers, the graph of their calls (Sequential: a chain;
+ * Functional: any DAG) and the compile config.
  * Every error names the file, the JSON path ($.config.layers[2].config.units)
  * and what was expected. Shapes are not inferred here (compiler/lower does it);
  * declared shapes are recorded with their paths so lowering can check them. */
@@ -64,12 +65,12 @@ typedef struct nnc_spec_init {
   int64_t seed;
 } nnc_spec_init;
 
+/* One value per row of compiler/layers/layers.def. */
 typedef enum nnc_layer_kind {
-  NNC_LAYER_INPUT,
-  NNC_LAYER_DENSE,
-  NNC_LAYER_ACTIVATION,
-  NNC_LAYER_DROPOUT,
-  NNC_LAYER_FLATTEN
+#define LAYER(ID, file, class_name, prefix) NNC_LAYER_##ID,
+#include "compiler/layers/layers.def"
+#undef LAYER
+  NNC_LAYER_COUNT
 } nnc_layer_kind;
 
 /* A shape without the batch dimension. */
@@ -82,6 +83,8 @@ typedef struct nnc_spec_layer {
   nnc_layer_kind kind;
   char name[NNC_NAME_MAX];
   char path[NNC_PATH_MAX]; /* JSON path of this layer's object */
+  int trainable;           /* 0: trainable false on the layer (or a model around it) */
+  void *params;            /* typed parameters of newer layers (see compiler/layers); free() */
 
   /* InputLayer batch_shape / batch_input_shape / shape, or batch_input_shape
    * (input_shape) on the first layer. Only the batch dimension may be null. */
@@ -105,6 +108,25 @@ typedef struct nnc_spec_layer {
   int has_seed;
   int64_t seed;
 } nnc_spec_layer;
+
+/* A value of the model graph: model input k is -1 - k, call c's output is c. */
+typedef int nnc_spec_value;
+
+/* One call of a layer (a Keras "node"): the layer applied to its inputs. */
+typedef struct nnc_spec_call {
+  int layer;               /* index in nnc_spec.layers */
+  int node;                /* 0 for the layer's first call, 1 for its second... */
+  int n_args;              /* input tensors, in order */
+  nnc_spec_value *args;    /* heap */
+  int training;            /* 1; 0 when called with training=False (inference even in fit) */
+  char path[NNC_PATH_MAX]; /* JSON path of the inbound node (the layer's path in a Sequential) */
+} nnc_spec_call;
+
+/* A model input: its InputLayer (index in layers), or -1 for a Sequential
+ * model without one (the first layer's batch_input_shape, or the data). */
+typedef struct nnc_spec_input {
+  int layer;
+} nnc_spec_input;
 
 typedef enum nnc_optimizer_kind { NNC_OPT_SGD, NNC_OPT_RMSPROP, NNC_OPT_ADAM } nnc_optimizer_kind;
 
@@ -211,9 +233,15 @@ typedef struct nnc_spec {
   char source[NNC_PATH_MAX]; /* file name (or "<string>") used in messages */
   nnc_spec_format format;
   char name[NNC_NAME_MAX]; /* model name */
-  int functional;          /* 1 for a Functional (single chain) model */
+  int functional;          /* 1 for a Functional model */
   int n_layers;
-  nnc_spec_layer *layers; /* execution order; InputLayer first if present */
+  nnc_spec_layer *layers; /* each layer once; Sequential: execution order, InputLayer first */
+  int n_calls;
+  nnc_spec_call *calls; /* topological order: a call's args come from earlier calls */
+  int n_inputs;
+  nnc_spec_input *inputs; /* Keras's model.inputs order */
+  int n_outputs;
+  nnc_spec_value *outputs; /* Keras's model.outputs order */
   nnc_spec_compile compile;
 } nnc_spec;
 

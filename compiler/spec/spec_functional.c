@@ -1,272 +1,475 @@
-/* Functional models: accept only a single chain (one input, one output, each
- * layer called once on the previous one) and return the layers in chain order,
- * found by following inbound links, never by list order.
+/* Functional models: config.layers with their inbound nodes -> the layers,
+ * their calls in topological order, the model inputs and outputs.
  *
- * Inbound tensors come in two spellings:
- *   Keras 2 / tfjs:  "inbound_nodes": [[["dense", 0, 0, {}]]]
- *   Keras 3:         "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
- *                        "config": {"shape": [...], "keras_history": ["dense", 0, 0]}}],
- *                     "kwargs": {}}] */
+ * A layer's i-th inbound node is its i-th call (Keras renumbers the nodes of
+ * a saved model that way); a reference [layer, node, tensor] names the output
+ * of that call. Inbound tensors come in two spellings:
+ *   Keras 2 / tfjs:  "inbound_nodes": [[["dense", 0, 0, {kwargs}], ...], ...]
+ *   Keras 3:         "inbound_nodes": [{"args": [tensor] or [[tensor, ...]],
+ *                     "kwargs": {...}}], tensor = {"class_name": "__keras_tensor__",
+ *                     "config": {"shape": [...], "keras_history": ["dense", 0, 0]}} */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/spec/spec_internal.h"
 #include "base/base.h"
+#include "compiler/layers/layer.h"
+#include "compiler/spec/spec_internal.h"
 
-typedef struct graph {
+typedef struct fgraph {
   const spec_ctx *ctx;
-  int n;
+  nnc_spec *spec;
+  int n; /* layers */
   const cJSON **entries;
-  const char **names; /* entry "name", else config.name */
   char (*paths)[NNC_PATH_MAX];
   int *is_input;
-  int *pred;               /* index of the inbound layer, -1 for inputs */
-  const cJSON **in_shapes; /* Keras 3 keras tensor shape or NULL */
-  char (*in_shape_paths)[NNC_PATH_MAX];
-  char (*in_ref_paths)[NNC_PATH_MAX]; /* where the inbound reference was read */
-  int *by_name;                       /* open-addressing table of layer indices by name, -1 empty */
-  int cap;                            /* its size: a power of two, at least twice n */
-} graph;
+  int *input_pos;  /* position in input_layers, -1 when not listed */
+  int *first_call; /* id of the layer's first call (ids are layer-major) */
+  int *n_nodes;    /* calls of each layer */
+  int *by_name;    /* open-addressing table of layer indices by name, -1 empty */
+  int cap;         /* its size: a power of two, at least twice n */
+  int n_calls;
+  nnc_spec_call *calls; /* by id, before sorting */
+} fgraph;
+
+static const char *name_of(const fgraph *g, int i) {
+  return g->spec->layers[i].name;
+}
 
 /* The slot of `name` in by_name: where it is, or the empty slot where it
- * goes. A table, because every inbound reference looks a name up: a scan
- * per lookup made reading a deep model quadratic in its depth. */
-static int name_slot(const graph *g, const char *name) {
+ * goes. A table, because every inbound reference looks a name up. */
+static int name_slot(const fgraph *g, const char *name) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
   for (const unsigned char *c = (const unsigned char *)name; *c; c++)
     h = (h ^ *c) * 1099511628211ull;
   for (int k = (int)(h & (uint64_t)(g->cap - 1));; k = (k + 1) & (g->cap - 1))
-    if (g->by_name[k] < 0 || strcmp(g->names[g->by_name[k]], name) == 0) return k;
+    if (g->by_name[k] < 0 || strcmp(name_of(g, g->by_name[k]), name) == 0) return k;
 }
 
-static int find_layer(const graph *g, const char *name) {
-  return g->by_name[name_slot(g, name)];
-}
-
-/* A [name, node_index, tensor_index(, kwargs)] reference to a layer output. */
-static int resolve_ref(const graph *g, const cJSON *ref, const char *path, int *index_out) {
-  const cJSON *name = cJSON_IsArray(ref) ? cJSON_GetArrayItem(ref, 0) : NULL;
-  int size = cJSON_IsArray(ref) ? cJSON_GetArraySize(ref) : 0;
-  if (!cJSON_IsString(name) || size < 3)
-    return spec_fail_expected(g->ctx, path, ref, "a layer reference [\"name\", 0, 0]");
-  char item_path[NNC_PATH_MAX];
-  for (int k = 1; k <= 2; k++) {
-    const cJSON *idx = cJSON_GetArrayItem(ref, k);
-    spec_path_index(item_path, path, k);
-    if (!cJSON_IsNumber(idx)) return spec_fail_expected(g->ctx, item_path, idx, "an integer index");
-    if (idx->valuedouble != 0)
-      return spec_fail_unsupported(g->ctx, item_path, idx,
-                                   k == 1 ? "a layer called more than once (node index)"
-                                          : "a layer with several outputs (tensor index)");
-  }
-  if (size > 3) {
-    /* Keras 2 call kwargs: anything non-null (training=True...) changes semantics. */
-    const cJSON *kwargs = cJSON_GetArrayItem(ref, 3), *kw;
-    spec_path_index(item_path, path, 3);
-    if (!spec_is_absent(kwargs) && !cJSON_IsObject(kwargs))
-      return spec_fail_expected(g->ctx, item_path, kwargs, "an object of call arguments");
-    cJSON_ArrayForEach(kw, kwargs) if (!cJSON_IsNull(kw)) {
-      spec_path_key(item_path, item_path, kw->string ? kw->string : "?");
-      return spec_fail_unsupported(g->ctx, item_path, kw, "a call argument");
+/* Call arguments: training false/null and mask null are understood. */
+static int check_kwargs(const fgraph *g, const cJSON *kwargs, const char *path, int *training) {
+  const cJSON *kw;
+  char kw_path[NNC_PATH_MAX];
+  if (spec_is_absent(kwargs)) return NNC_OK;
+  if (!cJSON_IsObject(kwargs))
+    return spec_fail_expected(g->ctx, path, kwargs, "an object of call arguments");
+  cJSON_ArrayForEach(kw, kwargs) {
+    spec_path_key(kw_path, path, kw->string ? kw->string : "?");
+    if (cJSON_IsNull(kw)) continue;
+    if (kw->string && strcmp(kw->string, "training") == 0 && cJSON_IsFalse(kw)) {
+      *training = 0;
+      continue;
     }
+    if (kw->string && strcmp(kw->string, "training") == 0)
+      return spec_fail_unsupported(g->ctx, kw_path, kw,
+                                   "a call argument training other than false or null");
+    return spec_fail_unsupported(g->ctx, kw_path, kw,
+                                 "a call argument other than training: false and mask: null");
   }
-  int index = find_layer(g, name->valuestring);
-  spec_path_index(item_path, path, 0);
-  if (index < 0)
-    return spec_fail_expected(g->ctx, item_path, name, "the name of a layer in config.layers");
-  *index_out = index;
   return NNC_OK;
 }
 
-/* input_layers / output_layers: ["x",0,0], [["x",0,0], ...] or {"x": ["x",0,0]}. */
-static int resolve_endpoint(const graph *g, const cJSON *config, const char *config_path,
-                            const char *key, const char *noun, int *index_out) {
-  char path[NNC_PATH_MAX], ref_path[NNC_PATH_MAX];
+/* A [name, node_index, tensor_index(, kwargs)] reference -> a value. */
+static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int *training,
+                       nnc_spec_value *out) {
+  const cJSON *name = cJSON_IsArray(ref) ? cJSON_GetArrayItem(ref, 0) : NULL;
+  int size = cJSON_IsArray(ref) ? cJSON_GetArraySize(ref) : 0;
+  if (!cJSON_IsString(name) || size < 3 || size > 4)
+    return spec_fail_expected(g->ctx, path, ref, "a layer reference [\"name\", 0, 0]");
+  char item_path[NNC_PATH_MAX];
+  spec_path_index(item_path, path, 0);
+  int j = g->by_name[name_slot(g, name->valuestring)];
+  if (j < 0)
+    return spec_fail_expected(g->ctx, item_path, name, "the name of a layer in config.layers");
+  double index[2];
+  for (int k = 1; k <= 2; k++) {
+    const cJSON *idx = cJSON_GetArrayItem(ref, k);
+    spec_path_index(item_path, path, k);
+    /* range first: the cast of a huge value would be undefined */
+    if (!cJSON_IsNumber(idx) || !(idx->valuedouble >= 0 && idx->valuedouble <= INT32_MAX) ||
+        idx->valuedouble != (int)idx->valuedouble)
+      return spec_fail_expected(g->ctx, item_path, idx, "a non-negative integer index");
+    index[k - 1] = idx->valuedouble;
+  }
+  int n_nodes = g->is_input[j] ? 1 : g->n_nodes[j];
+  if (index[0] >= n_nodes) {
+    spec_path_index(item_path, path, 1);
+    return spec_fail_expected(g->ctx, item_path, cJSON_GetArrayItem(ref, 1),
+                              "a node index below %d (layer \"%s\" is called %d time%s)", n_nodes,
+                              name_of(g, j), n_nodes, n_nodes == 1 ? "" : "s");
+  }
+  if (index[1] != 0) {
+    spec_path_index(item_path, path, 2);
+    return spec_fail_expected(g->ctx, item_path, cJSON_GetArrayItem(ref, 2),
+                              "tensor index 0 (layer \"%s\" has one output)", name_of(g, j));
+  }
+  if (size > 3 && training) {
+    spec_path_index(item_path, path, 3);
+    int rc = check_kwargs(g, cJSON_GetArrayItem(ref, 3), item_path, training);
+    if (rc) return rc;
+  }
+  if (g->is_input[j]) {
+    if (g->input_pos[j] < 0)
+      return spec_fail(g->ctx, path,
+                       "expected a model input, got InputLayer \"%s\", which input_layers does "
+                       "not list",
+                       name_of(g, j));
+    *out = -1 - g->input_pos[j];
+  } else {
+    *out = g->first_call[j] + (int)index[0];
+  }
+  return NNC_OK;
+}
+
+/* input_layers / output_layers: ["x",0,0], [["x",0,0], ...] or {"x": ["x",0,0]}.
+ * *refs_out gets the reference items (malloc'ed), *paths_out their paths. */
+static int endpoint_refs(const fgraph *g, const cJSON *config, const char *config_path,
+                         const char *key, const cJSON ***refs_out, char (**paths_out)[NNC_PATH_MAX],
+                         int *n_out) {
+  char path[NNC_PATH_MAX];
   spec_path_key(path, config_path, key);
   const cJSON *item = spec_child(config, key);
   const cJSON *first = cJSON_IsArray(item) || cJSON_IsObject(item) ? item->child : NULL;
-  if (cJSON_IsArray(item) && cJSON_IsString(first)) /* a single flat reference */
-    return resolve_ref(g, item, path, index_out);
+  int flat = cJSON_IsArray(item) && cJSON_IsString(first); /* a single flat reference */
   if (!first)
-    return spec_fail_expected(g->ctx, path, item, "a list of %s references [[\"name\", 0, 0]]",
-                              noun);
-  int count = cJSON_GetArraySize(item);
-  if (count != 1)
-    return spec_fail(g->ctx, path, "not supported yet: this Functional model has %d %ss", count,
-                     noun);
-  if (cJSON_IsObject(item))
-    spec_path_key(ref_path, path, first->string ? first->string : "?");
-  else
-    spec_path_index(ref_path, path, 0);
-  return resolve_ref(g, first, ref_path, index_out);
+    return spec_fail_expected(g->ctx, path, item, "a list of layer references [[\"name\", 0, 0]]");
+  int n = flat ? 1 : cJSON_GetArraySize(item);
+  *refs_out = calloc((size_t)n, sizeof **refs_out);
+  *paths_out = calloc((size_t)n, sizeof **paths_out);
+  if (!*refs_out || !*paths_out)
+    return nnc_fail(g->ctx->st, NNC_ERR_NOMEM, "out of memory reading %s", key);
+  *n_out = n;
+  if (flat) {
+    (*refs_out)[0] = item;
+    nnc_strlcpy((*paths_out)[0], path, NNC_PATH_MAX);
+    return NNC_OK;
+  }
+  int i = 0;
+  for (const cJSON *r = first; r; r = r->next, i++) {
+    (*refs_out)[i] = r;
+    if (cJSON_IsObject(item))
+      spec_path_key((*paths_out)[i], path, r->string ? r->string : "?");
+    else
+      spec_path_index((*paths_out)[i], path, i);
+  }
+  return NNC_OK;
 }
 
-/* One Keras 3 node {"args": [tensor], "kwargs": {}} -> the inbound reference. */
-static int keras3_node(graph *g, int i, const cJSON *node, const char *node_path,
-                       const cJSON **ref_out, char *ref_path) {
-  char path[NNC_PATH_MAX];
-  spec_path_key(path, node_path, "args");
-  const cJSON *args = spec_child(node, "args");
-  if (!cJSON_IsArray(args) || cJSON_GetArraySize(args) == 0)
-    return spec_fail_expected(g->ctx, path, args, "a list holding the inbound tensor");
-  if (cJSON_GetArraySize(args) > 1 || cJSON_IsArray(args->child))
-    return spec_fail_unsupported(g->ctx, path, args, "a layer with several inputs");
-  const cJSON *tensor = args->child;
-  spec_path_index(path, path, 0);
+static int read_inputs(fgraph *g, const cJSON *config, const char *config_path) {
+  const cJSON **refs = NULL;
+  char(*paths)[NNC_PATH_MAX] = NULL;
+  int n = 0, rc = endpoint_refs(g, config, config_path, "input_layers", &refs, &paths, &n);
+  if (!rc) {
+    g->spec->inputs = nnc_calloc((size_t)n, sizeof *g->spec->inputs, g->ctx->st);
+    if (!g->spec->inputs) rc = NNC_ERR_NOMEM;
+  }
+  for (int k = 0; k < n && !rc; k++) {
+    const cJSON *name = cJSON_IsArray(refs[k]) ? cJSON_GetArrayItem(refs[k], 0) : NULL;
+    int size = cJSON_GetArraySize(refs[k]);
+    if (!cJSON_IsString(name) || size < 3 || size > 4) {
+      rc = spec_fail_expected(g->ctx, paths[k], refs[k], "a layer reference [\"name\", 0, 0]");
+      break;
+    }
+    int j = g->by_name[name_slot(g, name->valuestring)];
+    char item_path[NNC_PATH_MAX];
+    spec_path_index(item_path, paths[k], 0);
+    if (j < 0 || !g->is_input[j]) {
+      rc = spec_fail_expected(g->ctx, item_path, name,
+                              "the name of an InputLayer in config.layers (a model input)");
+      break;
+    }
+    if (g->input_pos[j] >= 0) {
+      rc = spec_fail_expected(g->ctx, item_path, name, "each input once (%s also lists it)",
+                              paths[g->input_pos[j]]);
+      break;
+    }
+    nnc_spec_value v;
+    g->input_pos[j] = k;
+    if ((rc = resolve_ref(g, refs[k], paths[k], NULL, &v))) break;
+    g->spec->inputs[k].layer = j;
+    g->spec->n_inputs++;
+  }
+  free(refs);
+  free(paths);
+  return rc;
+}
+
+static int read_outputs(fgraph *g, const cJSON *config, const char *config_path) {
+  const cJSON **refs = NULL;
+  char(*paths)[NNC_PATH_MAX] = NULL;
+  int n = 0, rc = endpoint_refs(g, config, config_path, "output_layers", &refs, &paths, &n);
+  if (!rc) {
+    g->spec->outputs = nnc_calloc((size_t)n, sizeof *g->spec->outputs, g->ctx->st);
+    if (!g->spec->outputs) rc = NNC_ERR_NOMEM;
+  }
+  for (int k = 0; k < n && !rc; k++) {
+    rc = resolve_ref(g, refs[k], paths[k], NULL, &g->spec->outputs[k]);
+    if (!rc) g->spec->n_outputs++;
+  }
+  free(refs);
+  free(paths);
+  return rc;
+}
+
+/* Append one inbound tensor of call c. */
+static int add_arg(const fgraph *g, nnc_spec_call *c, nnc_spec_value v) {
+  nnc_spec_value *grown =
+      nnc_realloc_array(c->args, (size_t)c->n_args + 1, sizeof *grown, g->ctx->st);
+  if (!grown) return NNC_ERR_NOMEM;
+  c->args = grown;
+  c->args[c->n_args++] = v;
+  return NNC_OK;
+}
+
+/* A Keras 3 {"class_name": "__keras_tensor__", "config": {...}} tensor. */
+static int keras3_tensor(const fgraph *g, int layer, nnc_spec_call *c, const cJSON *tensor,
+                         const char *path) {
   const char *cls = spec_class_name(tensor);
   const cJSON *tcfg = spec_child(tensor, "config");
   if (!cls || strcmp(cls, "__keras_tensor__") != 0 || !cJSON_IsObject(tcfg))
     return spec_fail_expected(g->ctx, path, tensor,
                               "a {\"class_name\": \"__keras_tensor__\", \"config\": {...}} tensor");
-  spec_path_key(path, path, "config");
-  spec_path_key(ref_path, path, "keras_history");
-  *ref_out = spec_child(tcfg, "keras_history");
+  char cfg_path[NNC_PATH_MAX], ref_path[NNC_PATH_MAX];
+  spec_path_key(cfg_path, path, "config");
+  spec_path_key(ref_path, cfg_path, "keras_history");
+  nnc_spec_value v;
+  int rc = resolve_ref(g, spec_child(tcfg, "keras_history"), ref_path, NULL, &v);
+  if (rc) return rc;
+  /* the first call's input declares the layer's input shape (over build_config) */
+  nnc_spec_layer *l = &g->spec->layers[layer];
   const cJSON *shape = spec_child(tcfg, "shape");
-  if (!spec_is_absent(shape)) {
-    g->in_shapes[i] = shape;
-    spec_path_key(g->in_shape_paths[i], path, "shape");
-  }
-  const cJSON *kwargs = spec_child(node, "kwargs"), *kw;
-  spec_path_key(path, node_path, "kwargs");
-  if (!spec_is_absent(kwargs) && !cJSON_IsObject(kwargs))
-    return spec_fail_expected(g->ctx, path, kwargs, "an object of call arguments");
-  cJSON_ArrayForEach(kw, kwargs) if (!cJSON_IsNull(kw)) {
-    spec_path_key(path, path, kw->string ? kw->string : "?");
-    return spec_fail_unsupported(g->ctx, path, kw, "a call argument");
-  }
-  return NNC_OK;
-}
-
-/* Fill g->pred[i] from the layer's single inbound node. */
-static int read_inbound(graph *g, int i) {
-  char path[NNC_PATH_MAX], node_path[NNC_PATH_MAX], ref_path[NNC_PATH_MAX];
-  spec_path_key(path, g->paths[i], "inbound_nodes");
-  const cJSON *nodes = spec_child(g->entries[i], "inbound_nodes");
-  int n_nodes = cJSON_IsArray(nodes) ? cJSON_GetArraySize(nodes) : 0;
-  g->pred[i] = -1;
-  if (g->is_input[i]) {
-    if (n_nodes > 0 || (!spec_is_absent(nodes) && !cJSON_IsArray(nodes)))
-      return spec_fail_expected(g->ctx, path, nodes, "an empty list for an InputLayer");
-    return NNC_OK;
-  }
-  if (!cJSON_IsArray(nodes) || n_nodes == 0)
-    return spec_fail_expected(g->ctx, path, nodes,
-                              "a list with the layer's inbound node (every layer must be "
-                              "connected)");
-  if (n_nodes > 1)
-    return spec_fail(g->ctx, path,
-                     "not supported yet: layer \"%s\" is called %d times (a shared layer)",
-                     g->names[i], n_nodes);
-  const cJSON *node = nodes->child, *ref = NULL;
-  spec_path_index(node_path, path, 0);
-  if (cJSON_IsObject(node)) {
-    int rc = keras3_node(g, i, node, node_path, &ref, ref_path);
+  if (c->node == 0 && c->n_args == 0 && !spec_is_absent(shape)) {
+    spec_path_key(l->declared_input_path, cfg_path, "shape");
+    rc = spec_parse_shape(g->ctx, shape, l->declared_input_path, 1, &l->declared_input);
     if (rc) return rc;
-  } else if (cJSON_IsArray(node)) {
-    int n_refs = cJSON_GetArraySize(node);
-    if (n_refs == 0)
-      return spec_fail_expected(g->ctx, node_path, node, "a list holding one layer reference");
-    if (n_refs > 1)
-      return spec_fail_unsupported(g->ctx, node_path, node, "a layer with several inputs");
-    ref = node->child;
-    spec_path_index(ref_path, node_path, 0);
-  } else {
-    return spec_fail_expected(g->ctx, node_path, node, "an inbound node (a list or an object)");
+    l->has_declared_input = 1;
   }
-  nnc_strlcpy(g->in_ref_paths[i], ref_path, NNC_PATH_MAX);
-  return resolve_ref(g, ref, ref_path, &g->pred[i]);
+  return add_arg(g, c, v);
 }
 
-static int read_names(graph *g, const cJSON *layers, const char *layers_path) {
-  int i = 0;
-  const cJSON *entry;
-  cJSON_ArrayForEach(entry, layers) {
-    spec_path_index(g->paths[i], layers_path, i);
-    g->entries[i] = entry;
-    if (!cJSON_IsObject(entry))
-      return spec_fail_expected(g->ctx, g->paths[i], entry, "a layer object");
-    char path[NNC_PATH_MAX];
-    const cJSON *name = spec_child(entry, "name");
-    spec_path_key(path, g->paths[i], "name");
-    if (spec_is_absent(name)) {
-      name = spec_child(spec_child(entry, "config"), "name");
-      spec_path_key(path, g->paths[i], "config");
-      spec_path_key(path, path, "name");
+static int keras3_node(const fgraph *g, int layer, nnc_spec_call *c, const cJSON *node) {
+  char path[NNC_PATH_MAX], item_path[NNC_PATH_MAX];
+  spec_path_key(path, c->path, "args");
+  const cJSON *args = spec_child(node, "args");
+  int n = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0;
+  if (n == 0) return spec_fail_expected(g->ctx, path, args, "a list holding the inbound tensor(s)");
+  if (n > 1)
+    return spec_fail_unsupported(g->ctx, path, args,
+                                 "several positional call arguments (pass one tensor or a list)");
+  const cJSON *list = args->child;
+  spec_path_index(path, path, 0);
+  int rc = NNC_OK, i = 0;
+  if (cJSON_IsArray(list)) {
+    if (cJSON_GetArraySize(list) == 0)
+      return spec_fail_expected(g->ctx, path, list, "a non-empty list of tensors");
+    for (const cJSON *t = list->child; t && !rc; t = t->next, i++) {
+      spec_path_index(item_path, path, i);
+      rc = keras3_tensor(g, layer, c, t, item_path);
     }
-    if (!cJSON_IsString(name) || !name->valuestring[0])
-      return spec_fail_expected(g->ctx, path, name, "a layer name (Functional layers need one)");
-    char checked[NNC_NAME_MAX];
-    int rc = spec_copy_layer_name(g->ctx, name, path, checked);
-    if (rc) return rc;
-    g->names[i] = name->valuestring;
-    int slot = name_slot(g, name->valuestring);
-    if (g->by_name[slot] >= 0)
-      return spec_fail_expected(g->ctx, path, name, "a unique layer name (%s also has it)",
-                                g->paths[g->by_name[slot]]);
-    g->by_name[slot] = i;
-    char norm[16] = "";
-    const char *cls = spec_class_name(entry);
-    if (cls) spec_normalize(cls, norm, sizeof norm);
-    g->is_input[i] = strcmp(norm, "inputlayer") == 0;
-    i++;
+    /* a list of one tensor declares nothing about a single-input layer */
+    if (!rc && c->n_args > 1) g->spec->layers[layer].has_declared_input = 0;
+  } else {
+    rc = keras3_tensor(g, layer, c, list, path);
   }
-  return NNC_OK;
+  if (rc) return rc;
+  spec_path_key(path, c->path, "kwargs");
+  return check_kwargs(g, spec_child(node, "kwargs"), path, &c->training);
 }
 
-/* Walk from the input through each layer's single consumer. */
-static int build_chain(graph *g, int input, int output, const char *config_path,
-                       spec_chain_link *links, int *n_out) {
-  char path[NNC_PATH_MAX];
-  int *consumer = calloc((size_t)g->n, sizeof *consumer);
-  char *visited = calloc((size_t)g->n, 1);
-  int rc = NNC_OK, n = 0;
-  if (!consumer || !visited) {
-    rc = nnc_fail(g->ctx->st, NNC_ERR_NOMEM, "out of memory ordering %d layers", g->n);
-    goto done;
+static int keras2_node(const fgraph *g, nnc_spec_call *c, const cJSON *node) {
+  int n = cJSON_GetArraySize(node), i = 0, rc = NNC_OK;
+  if (n == 0)
+    return spec_fail_expected(g->ctx, c->path, node, "a list of layer references [\"name\", 0, 0]");
+  for (const cJSON *ref = node->child; ref && !rc; ref = ref->next, i++) {
+    char path[NNC_PATH_MAX];
+    spec_path_index(path, c->path, i);
+    nnc_spec_value v;
+    rc = resolve_ref(g, ref, path, &c->training, &v);
+    if (!rc) rc = add_arg(g, c, v);
   }
-  for (int i = 0; i < g->n; i++) consumer[i] = -1;
-  for (int j = 0; j < g->n && !rc; j++) {
-    int p = g->pred[j];
-    if (p < 0) continue;
-    if (consumer[p] >= 0)
-      rc = spec_fail(g->ctx, g->in_ref_paths[j],
-                     "not supported yet: layer \"%s\" feeds both \"%s\" and \"%s\" (branching); "
-                     "only a single chain of layers is supported",
-                     g->names[p], g->names[consumer[p]], g->names[j]);
-    consumer[p] = j;
-  }
-  for (int cur = input; cur >= 0 && !rc && !visited[cur]; cur = consumer[cur]) {
-    visited[cur] = 1;
-    links[n].index = cur;
-    links[n].entry = g->entries[cur];
-    links[n].inbound_shape = g->in_shapes[cur];
-    memcpy(links[n].inbound_shape_path, g->in_shape_paths[cur], NNC_PATH_MAX);
-    n++;
-  }
-  for (int i = 0; i < g->n && !rc; i++)
-    if (!visited[i])
-      rc = spec_fail(g->ctx, g->paths[i],
-                     "not supported yet: layer \"%s\" is not on the chain from input \"%s\"; "
-                     "only a single chain of layers is supported",
-                     g->names[i], g->names[input]);
-  if (!rc && links[n - 1].index != output) {
-    spec_path_key(path, config_path, "output_layers");
-    rc = spec_fail(g->ctx, path,
-                   "expected the last layer of the chain (\"%s\") as the output, got \"%s\"",
-                   g->names[links[n - 1].index], g->names[output]);
-  }
-done:
-  free(consumer);
-  free(visited);
-  *n_out = n;
   return rc;
 }
 
-int spec_functional_chain(const spec_ctx *ctx, const cJSON *config, const char *config_path,
-                          spec_chain_link **links_out, int *n_out) {
-  *links_out = NULL;
-  *n_out = 0;
+/* Count every layer's calls, give each call an id (layer-major). */
+static int number_calls(fgraph *g) {
+  for (int i = 0; i < g->n; i++) {
+    char path[NNC_PATH_MAX];
+    spec_path_key(path, g->paths[i], "inbound_nodes");
+    const cJSON *nodes = spec_child(g->entries[i], "inbound_nodes");
+    int n_nodes = cJSON_IsArray(nodes) ? cJSON_GetArraySize(nodes) : 0;
+    if (g->is_input[i]) {
+      if (n_nodes > 0 || (!spec_is_absent(nodes) && !cJSON_IsArray(nodes)))
+        return spec_fail_expected(g->ctx, path, nodes, "an empty list for an InputLayer");
+      continue;
+    }
+    if (n_nodes == 0)
+      return spec_fail_expected(g->ctx, path, nodes,
+                                "a list with the layer's inbound node (every layer must be "
+                                "connected)");
+    g->first_call[i] = g->n_calls;
+    g->n_nodes[i] = n_nodes;
+    g->n_calls += n_nodes;
+  }
+  g->calls = nnc_calloc((size_t)g->n_calls + 1, sizeof *g->calls, g->ctx->st);
+  return g->calls ? NNC_OK : NNC_ERR_NOMEM;
+}
+
+static int read_calls(fgraph *g) {
+  for (int i = 0; i < g->n; i++) {
+    if (g->is_input[i]) continue;
+    char path[NNC_PATH_MAX];
+    spec_path_key(path, g->paths[i], "inbound_nodes");
+    const cJSON *node = spec_child(g->entries[i], "inbound_nodes")->child;
+    for (int k = 0; k < g->n_nodes[i]; k++, node = node->next) {
+      nnc_spec_call *c = &g->calls[g->first_call[i] + k];
+      c->layer = i;
+      c->node = k;
+      c->training = 1;
+      spec_path_index(c->path, path, k);
+      int rc;
+      if (cJSON_IsObject(node))
+        rc = keras3_node(g, i, c, node);
+      else if (cJSON_IsArray(node))
+        rc = keras2_node(g, c, node);
+      else
+        rc = spec_fail_expected(g->ctx, c->path, node, "an inbound node (a list or an object)");
+      if (rc) return rc;
+      if ((rc = spec_check_arity(g->ctx, c->path, &g->spec->layers[i], c->n_args))) return rc;
+    }
+  }
+  return NNC_OK;
+}
+
+/* Every call must lead to an output and every input must be used. */
+static int check_reach(fgraph *g, const char *config_path) {
+  char *used = calloc((size_t)g->n_calls + 1, 1);
+  char *input_used = calloc((size_t)g->spec->n_inputs + 1, 1);
+  int *stack = malloc(((size_t)g->n_calls + 1) * sizeof *stack), top = 0, rc = NNC_OK;
+  if (!used || !input_used || !stack) {
+    rc = nnc_fail(g->ctx->st, NNC_ERR_NOMEM, "out of memory checking the model graph");
+    goto done;
+  }
+  for (int k = 0; k < g->spec->n_outputs; k++) {
+    nnc_spec_value v = g->spec->outputs[k];
+    if (v < 0)
+      input_used[-1 - v] = 1;
+    else if (!used[v])
+      used[v] = 1, stack[top++] = v;
+  }
+  while (top > 0) {
+    const nnc_spec_call *c = &g->calls[stack[--top]];
+    for (int a = 0; a < c->n_args; a++) {
+      nnc_spec_value v = c->args[a];
+      if (v < 0)
+        input_used[-1 - v] = 1;
+      else if (!used[v])
+        used[v] = 1, stack[top++] = v;
+    }
+  }
+  for (int c = 0; c < g->n_calls && !rc; c++)
+    if (!used[c])
+      rc = spec_fail(g->ctx, g->calls[c].path,
+                     "expected every layer call to lead to a model output, but this call of "
+                     "\"%s\" does not (output_layers does not use it)",
+                     name_of(g, g->calls[c].layer));
+  for (int k = 0; k < g->spec->n_inputs && !rc; k++)
+    if (!input_used[k]) {
+      char path[NNC_PATH_MAX];
+      spec_path_key(path, config_path, "input_layers");
+      spec_path_index(path, path, k);
+      rc = spec_fail(g->ctx, path,
+                     "expected every model input to be used, but input \"%s\" feeds no output",
+                     name_of(g, g->spec->inputs[k].layer));
+    }
+done:
+  free(used);
+  free(input_used);
+  free(stack);
+  return rc;
+}
+
+/* Kahn's order over calls; what remains unordered lies on a cycle. */
+static int sort_calls(fgraph *g) {
+  int n = g->n_calls, rc = NNC_OK;
+  int *order = malloc(((size_t)n + 1) * sizeof *order);
+  int *rank = malloc(((size_t)n + 1) * sizeof *rank);
+  char *done = calloc((size_t)n + 1, 1);
+  if (!order || !rank || !done) {
+    rc = nnc_fail(g->ctx->st, NNC_ERR_NOMEM, "out of memory ordering %d layer calls", n);
+    goto out;
+  }
+  /* Repeated sweeps keep the config's order among ready calls; models are
+   * small, and a sweep that orders nothing ends the loop. */
+  int n_done = 0;
+  for (int progress = 1; progress && n_done < n;) {
+    progress = 0;
+    for (int c = 0; c < n; c++) {
+      if (done[c]) continue;
+      int ready = 1;
+      for (int a = 0; a < g->calls[c].n_args && ready; a++)
+        if (g->calls[c].args[a] >= 0 && !done[g->calls[c].args[a]]) ready = 0;
+      if (!ready) continue;
+      done[c] = 1;
+      rank[c] = n_done;
+      order[n_done++] = c;
+      progress = 1;
+    }
+  }
+  if (n_done < n) {
+    for (int c = 0; c < n; c++)
+      if (!done[c]) {
+        rc = spec_fail(g->ctx, g->calls[c].path,
+                       "expected the layers to form a graph without cycles, but \"%s\" depends "
+                       "on its own output",
+                       name_of(g, g->calls[c].layer));
+        break;
+      }
+    goto out;
+  }
+  nnc_spec_call *sorted = nnc_calloc((size_t)n + 1, sizeof *sorted, g->ctx->st);
+  if (!sorted) {
+    rc = NNC_ERR_NOMEM;
+    goto out;
+  }
+  for (int k = 0; k < n; k++) {
+    sorted[k] = g->calls[order[k]];
+    for (int a = 0; a < sorted[k].n_args; a++)
+      if (sorted[k].args[a] >= 0) sorted[k].args[a] = rank[sorted[k].args[a]];
+  }
+  for (int k = 0; k < g->spec->n_outputs; k++)
+    if (g->spec->outputs[k] >= 0) g->spec->outputs[k] = rank[g->spec->outputs[k]];
+  free(g->calls);
+  g->calls = sorted;
+out:
+  free(order);
+  free(rank);
+  free(done);
+  return rc;
+}
+
+static int index_names(fgraph *g) {
+  for (int i = 0; i < g->n; i++) {
+    const nnc_spec_layer *l = &g->spec->layers[i];
+    if (!l->name[0]) {
+      char path[NNC_PATH_MAX];
+      spec_path_key(path, g->paths[i], "name");
+      return spec_fail_expected(g->ctx, path, spec_child(g->entries[i], "name"),
+                                "a layer name (Functional layers need one)");
+    }
+    int slot = name_slot(g, l->name);
+    if (g->by_name[slot] >= 0) {
+      char path[NNC_PATH_MAX];
+      spec_path_key(path, g->paths[i], "name");
+      return spec_fail(g->ctx, path, "expected a unique layer name, got \"%s\" again (also at %s)",
+                       l->name, g->paths[g->by_name[slot]]);
+    }
+    g->by_name[slot] = i;
+  }
+  return NNC_OK;
+}
+
+int spec_functional_graph(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                          nnc_spec *spec) {
   char layers_path[NNC_PATH_MAX];
   spec_path_key(layers_path, config_path, "layers");
   const cJSON *layers = spec_child(config, "layers");
@@ -275,49 +478,51 @@ int spec_functional_chain(const spec_ctx *ctx, const cJSON *config, const char *
   if (n > SPEC_MAX_LAYERS)
     return spec_fail_unsupported(ctx, layers_path, layers, "a model of more than 4096 layers");
 
-  graph g = {.ctx = ctx, .n = n};
+  fgraph g = {.ctx = ctx, .spec = spec, .n = n};
   g.entries = calloc((size_t)n, sizeof *g.entries);
-  g.names = calloc((size_t)n, sizeof *g.names);
   g.paths = calloc((size_t)n, sizeof *g.paths);
   g.is_input = calloc((size_t)n, sizeof *g.is_input);
-  g.pred = calloc((size_t)n, sizeof *g.pred);
-  g.in_shapes = calloc((size_t)n, sizeof *g.in_shapes);
-  g.in_shape_paths = calloc((size_t)n, sizeof *g.in_shape_paths);
-  g.in_ref_paths = calloc((size_t)n, sizeof *g.in_ref_paths);
+  g.input_pos = calloc((size_t)n, sizeof *g.input_pos);
+  g.first_call = calloc((size_t)n, sizeof *g.first_call);
+  g.n_nodes = calloc((size_t)n, sizeof *g.n_nodes);
   for (g.cap = 16; g.cap < 2 * n;) g.cap *= 2;
   g.by_name = malloc((size_t)g.cap * sizeof *g.by_name);
-  spec_chain_link *links = calloc((size_t)n, sizeof *links);
-  int rc = NNC_OK, input = -1, output = -1;
-  if (!g.entries || !g.names || !g.paths || !g.is_input || !g.pred || !g.in_shapes ||
-      !g.in_shape_paths || !g.in_ref_paths || !g.by_name || !links)
+  spec->layers = calloc((size_t)n, sizeof *spec->layers);
+  int rc = NNC_OK;
+  if (!g.entries || !g.paths || !g.is_input || !g.input_pos || !g.first_call || !g.n_nodes ||
+      !g.by_name || !spec->layers)
     rc = nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory reading %d layers", n);
   for (int k = 0; !rc && k < g.cap; k++) g.by_name[k] = -1;
-  if (!rc) rc = read_names(&g, layers, layers_path);
-  if (!rc) rc = resolve_endpoint(&g, config, config_path, "input_layers", "input", &input);
-  if (!rc) rc = resolve_endpoint(&g, config, config_path, "output_layers", "output", &output);
-  if (!rc && !g.is_input[input]) {
-    char path[NNC_PATH_MAX];
-    spec_path_key(path, g.paths[input], "class_name");
-    rc = spec_fail_expected(ctx, path, spec_child(g.entries[input], "class_name"),
-                            "\"InputLayer\" for the model input");
+  int i = 0;
+  const cJSON *entry;
+  cJSON_ArrayForEach(entry, layers) {
+    if (rc) break;
+    spec_path_index(g.paths[i], layers_path, i);
+    g.entries[i] = entry;
+    g.input_pos[i] = -1;
+    spec_layer_site site = {0};
+    rc = spec_parse_layer(ctx, entry, g.paths[i], &site, &spec->layers[i]);
+    if (!rc) spec->n_layers++;
+    g.is_input[i] = !rc && spec->layers[i].kind == NNC_LAYER_INPUT;
+    i++;
   }
-  for (int i = 0; i < n && !rc; i++) rc = read_inbound(&g, i);
-  if (!rc) rc = build_chain(&g, input, output, config_path, links, n_out);
+  if (!rc) rc = index_names(&g);
+  if (!rc) rc = number_calls(&g);
+  if (!rc) rc = read_inputs(&g, config, config_path);
+  if (!rc) rc = read_calls(&g);
+  if (!rc) rc = read_outputs(&g, config, config_path);
+  if (!rc) rc = sort_calls(&g);
+  if (!rc) rc = check_reach(&g, config_path);
+  spec->calls = g.calls;
+  spec->n_calls = g.n_calls;
+  if (!g.calls) spec->n_calls = 0;
 
   free(g.entries);
-  free(g.names);
   free(g.paths);
   free(g.is_input);
-  free(g.pred);
-  free(g.in_shapes);
-  free(g.in_shape_paths);
-  free(g.in_ref_paths);
+  free(g.input_pos);
+  free(g.first_call);
+  free(g.n_nodes);
   free(g.by_name);
-  if (rc) {
-    free(links);
-    *n_out = 0;
-    return rc;
-  }
-  *links_out = links;
-  return NNC_OK;
+  return rc;
 }

@@ -3,8 +3,9 @@
  *
  *   spec_json.c        paths, "expected X, got Y" errors, typed getters, shapes
  *   spec_parse.c       public entry points, format detection, model level
- *   spec_functional.c  Functional graph -> single chain order
- *   spec_layer.c       one layer object -> nnc_spec_layer
+ *   spec_functional.c  Functional graph -> layer calls in topological order
+ *   spec_layer.c       one layer object -> nnc_spec_layer (the class's own keys:
+ *                      compiler/layers/<layer>.c)
  *   spec_activation.c  activation names
  *   spec_init.c        initializers
  *   spec_optimizer.c   optimizer of a compile config
@@ -117,28 +118,29 @@ int spec_parse_init(const spec_ctx *ctx, const cJSON *item, const char *path,
 
 /* ---- spec_layer.c ---- */
 typedef struct spec_layer_site {
-  int first; /* first layer of the chain: its batch_input_shape is the model input */
-  const cJSON *inbound_shape; /* Functional (Keras 3): the inbound keras tensor's shape, or NULL */
-  const char *inbound_shape_path;
+  int first; /* first layer of a Sequential: its batch_input_shape is the model input */
 } spec_layer_site;
 
 int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
                      const spec_layer_site *site, nnc_spec_layer *out);
+/* The layer's class takes n_inputs tensors per call; else an error at path. */
+int spec_check_arity(const spec_ctx *ctx, const char *path, const nnc_spec_layer *layer,
+                     int n_inputs);
 /* Keras-style default name prefix for a layer kind ("dense", "input_layer"). */
 const char *spec_layer_default_prefix(nnc_layer_kind kind);
 
-/* ---- spec_functional.c ---- */
-typedef struct spec_chain_link {
-  int index;                  /* position in config.layers */
-  const cJSON *entry;         /* the layer object */
-  const cJSON *inbound_shape; /* keras tensor shape (Keras 3), or NULL */
-  char inbound_shape_path[NNC_PATH_MAX];
-} spec_chain_link;
+/* ---- spec_parse.c ---- */
+/* A model config used as a layer (nested model) -> *sub: layers, calls,
+ * names; no compile config. */
+int spec_parse_nested(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                      int functional, nnc_spec *sub);
 
-/* Order the layers of a Functional config as one chain from its single input
- * to its single output. *links_out is malloc'ed (free()), *n_out entries. */
-int spec_functional_chain(const spec_ctx *ctx, const cJSON *config, const char *config_path,
-                          spec_chain_link **links_out, int *n_out);
+/* ---- spec_functional.c ---- */
+/* A Functional config -> spec->layers (config order), spec->calls
+ * (topological order), spec->inputs, spec->outputs. Partial results are left
+ * in spec for nnc_spec_free. */
+int spec_functional_graph(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                          nnc_spec *spec);
 
 /* ---- spec_optimizer.c ---- */
 /* A string, {class_name, config} or missing/null (rmsprop, Keras's compile default). */

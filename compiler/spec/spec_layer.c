@@ -1,28 +1,19 @@
-/* One layer object ({class_name, config, build_config?}) -> nnc_spec_layer.
- * Checks every key whose non-default value nnc cannot honour yet
- * (regularizers, constraints, noise_shape, frozen layers...) so the user hears
- * about it instead of getting silently different training. */
+/* One layer object ({class_name, config, build_config?}) -> nnc_spec_layer:
+ * what every layer has (name, dtype, shapes, trainable), then the class's own
+ * parse hook (compiler/layers/<layer>.c), which checks every key whose
+ * non-default value nnc cannot honour yet (regularizers, constraints,
+ * noise_shape...) so the user hears about it instead of getting silently
+ * different training. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "compiler/layers/layer.h"
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
 
-static const struct {
-  const char *normalized; /* spec_normalize of the class name */
-  nnc_layer_kind kind;
-  const char *prefix; /* Keras default name prefix */
-} layer_classes[] = {
-    {"inputlayer", NNC_LAYER_INPUT, "input_layer"},     {"dense", NNC_LAYER_DENSE, "dense"},
-    {"activation", NNC_LAYER_ACTIVATION, "activation"}, {"dropout", NNC_LAYER_DROPOUT, "dropout"},
-    {"flatten", NNC_LAYER_FLATTEN, "flatten"},
-};
-#define N_LAYER_CLASSES (sizeof layer_classes / sizeof layer_classes[0])
-#define LAYER_LIST "InputLayer, Dense, Activation, Dropout, Flatten"
-
 const char *spec_layer_default_prefix(nnc_layer_kind kind) {
-  for (size_t i = 0; i < N_LAYER_CLASSES; i++)
-    if (layer_classes[i].kind == kind) return layer_classes[i].prefix;
-  return "layer";
+  const nnc_layer_class *cls = layer_class(kind);
+  return cls ? cls->prefix : "layer";
 }
 
 /* dtype: a string or a DTypePolicy object; nnc computes in float32 only. */
@@ -131,11 +122,8 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
   const cJSON *declared = spec_child(build, "input_shape");
   char declared_path[NNC_PATH_MAX];
   spec_path_key(declared_path, build_path, "input_shape");
-  /* The inbound keras tensor says the same thing more directly; prefer it. */
-  if (site->inbound_shape) {
-    declared = site->inbound_shape;
-    nnc_strlcpy(declared_path, site->inbound_shape_path, sizeof declared_path);
-  }
+  /* (A Functional model's inbound keras tensor says the same thing more
+   * directly: spec_functional.c overrides this with it.) */
   if (!spec_is_absent(declared)) {
     rc = spec_parse_shape(ctx, declared, declared_path, 1, &out->declared_input);
     if (rc) return rc;
@@ -143,96 +131,6 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
     memcpy(out->declared_input_path, declared_path, sizeof declared_path);
   }
   return NNC_OK;
-}
-
-static int parse_input(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path) {
-  int sparse, ragged, rc;
-  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "sparse", 0, &sparse)) ||
-      (rc = spec_get_bool(ctx, cfg, cfg_path, "ragged", 0, &ragged)))
-    return rc;
-  char path[NNC_PATH_MAX];
-  if (sparse) {
-    spec_path_key(path, cfg_path, "sparse");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "sparse"), "a sparse input");
-  }
-  if (ragged) {
-    spec_path_key(path, cfg_path, "ragged");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "ragged"), "a ragged input");
-  }
-  return NNC_OK;
-}
-
-static int parse_dense(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                       nnc_spec_layer *out) {
-  char path[NNC_PATH_MAX];
-  int rc, trainable;
-  spec_path_key(path, cfg_path, "units");
-  if ((rc = spec_positive_int(ctx, spec_child(cfg, "units"), path, &out->units))) return rc;
-  spec_path_key(path, cfg_path, "activation");
-  if ((rc = spec_parse_activation(ctx, spec_child(cfg, "activation"), path, &out->activation)))
-    return rc;
-  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "use_bias", 1, &out->use_bias))) return rc;
-  spec_path_key(path, cfg_path, "kernel_initializer");
-  if ((rc = spec_parse_init(ctx, spec_child(cfg, "kernel_initializer"), path, "glorot_uniform",
-                            &out->kernel_init)))
-    return rc;
-  spec_path_key(path, cfg_path, "bias_initializer");
-  if ((rc = spec_parse_init(ctx, spec_child(cfg, "bias_initializer"), path, "zeros",
-                            &out->bias_init)))
-    return rc;
-  static const char *const unsupported[][2] = {
-      {"kernel_regularizer", "a kernel regularizer"},
-      {"bias_regularizer", "a bias regularizer"},
-      {"activity_regularizer", "an activity regularizer"},
-      {"kernel_constraint", "a kernel constraint"},
-      {"bias_constraint", "a bias constraint"},
-      {"lora_rank", "LoRA (lora_rank)"},
-      {"quantization_config", "quantization"},
-  };
-  for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
-    if ((rc = spec_require_null(ctx, cfg, cfg_path, unsupported[i][0], unsupported[i][1])))
-      return rc;
-  /* A frozen Dense would be trained anyway: refuse rather than differ from Keras. */
-  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &trainable))) return rc;
-  if (!trainable) {
-    spec_path_key(path, cfg_path, "trainable");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "trainable"),
-                                 "a frozen layer (trainable: false)");
-  }
-  return NNC_OK;
-}
-
-static int parse_activation_layer(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                                  nnc_spec_layer *out) {
-  char path[NNC_PATH_MAX];
-  spec_path_key(path, cfg_path, "activation");
-  const cJSON *act = spec_child(cfg, "activation");
-  if (!act) return spec_fail_expected(ctx, path, act, "an activation name");
-  return spec_parse_activation(ctx, act, path, &out->activation);
-}
-
-static int parse_dropout(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                         nnc_spec_layer *out) {
-  char path[NNC_PATH_MAX];
-  spec_path_key(path, cfg_path, "rate");
-  const cJSON *rate = spec_child(cfg, "rate");
-  if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0.0 && rate->valuedouble <= 1.0))
-    return spec_fail_expected(ctx, path, rate, "a number in [0, 1]");
-  out->rate = rate->valuedouble;
-  int rc = spec_get_seed(ctx, cfg, cfg_path, "seed", &out->has_seed, &out->seed);
-  if (rc) return rc;
-  return spec_require_null(ctx, cfg, cfg_path, "noise_shape", "noise_shape");
-}
-
-static int parse_flatten(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path) {
-  const cJSON *fmt = spec_child(cfg, "data_format");
-  if (spec_is_absent(fmt)) return NNC_OK;
-  char path[NNC_PATH_MAX];
-  spec_path_key(path, cfg_path, "data_format");
-  if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "channels_last") == 0) return NNC_OK;
-  if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "channels_first") == 0)
-    return spec_fail_unsupported(ctx, path, fmt, "Flatten with data_format channels_first");
-  return spec_fail_expected(ctx, path, fmt, "\"channels_last\" or null");
 }
 
 int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
@@ -247,13 +145,14 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   spec_path_key(cls_path, path, "class_name");
   spec_path_key(cfg_path, path, "config");
   const cJSON *cls = spec_child(entry, "class_name");
-  char norm[32] = "";
-  if (cJSON_IsString(cls)) spec_normalize(cls->valuestring, norm, sizeof norm);
-  size_t k = 0;
-  while (k < N_LAYER_CLASSES && strcmp(norm, layer_classes[k].normalized) != 0) k++;
-  if (k == N_LAYER_CLASSES)
-    return spec_fail_expected(ctx, cls_path, cls, "a supported layer (" LAYER_LIST ")");
-  out->kind = layer_classes[k].kind;
+  int k = layer_kind_find(cJSON_IsString(cls) ? cls->valuestring : NULL);
+  if (cJSON_IsString(cls) &&
+      (strcmp(cls->valuestring, "Sequential") == 0 || strcmp(cls->valuestring, "Model") == 0))
+    k = NNC_LAYER_MODEL; /* a nested model, whichever its class */
+  if (k < 0)
+    return spec_fail_expected(ctx, cls_path, cls, "a supported layer (%s)", layer_class_list());
+  out->kind = (nnc_layer_kind)k;
+  out->trainable = 1;
 
   /* A missing config means all defaults (handy for hand-written specs). */
   const cJSON *cfg = spec_child(entry, "config");
@@ -275,17 +174,31 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   if ((rc = check_dtype(ctx, cfg, cfg_path))) return rc;
   if ((rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out))) return rc;
 
-  switch (out->kind) {
-  case NNC_LAYER_INPUT:
-    return parse_input(ctx, cfg, cfg_path);
-  case NNC_LAYER_DENSE:
-    return parse_dense(ctx, cfg, cfg_path, out);
-  case NNC_LAYER_ACTIVATION:
-    return parse_activation_layer(ctx, cfg, cfg_path, out);
-  case NNC_LAYER_DROPOUT:
-    return parse_dropout(ctx, cfg, cfg_path, out);
-  case NNC_LAYER_FLATTEN:
-    return parse_flatten(ctx, cfg, cfg_path);
+  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &out->trainable))) return rc;
+  const nnc_layer_class *klass = layer_class(out->kind);
+  rc = klass->parse(ctx, cfg, cfg_path, out);
+  if (rc && out->params) { /* the caller frees only layers that parsed */
+    if (klass->free_params)
+      klass->free_params(out->params);
+    else
+      free(out->params);
+    out->params = NULL;
   }
-  return NNC_OK;
+  return rc;
+}
+
+int spec_check_arity(const spec_ctx *ctx, const char *path, const nnc_spec_layer *layer,
+                     int n_inputs) {
+  const nnc_layer_class *cls = layer_class(layer->kind);
+  if (n_inputs >= cls->min_inputs && (cls->max_inputs < 0 || n_inputs <= cls->max_inputs))
+    return NNC_OK;
+  if (cls->max_inputs == 1)
+    return spec_fail(ctx, path, "expected one input tensor for %s \"%s\", got %d", cls->class_name,
+                     layer->name, n_inputs);
+  if (cls->min_inputs == cls->max_inputs)
+    return spec_fail(ctx, path, "expected exactly %d input tensors for %s \"%s\", got %d",
+                     cls->min_inputs, cls->class_name, layer->name, n_inputs);
+  return spec_fail(ctx, path, "expected at least %d input tensors for %s \"%s\", got %d%s",
+                   cls->min_inputs, cls->class_name, layer->name, n_inputs,
+                   n_inputs == 1 ? " (a Sequential model passes one; use a Functional model)" : "");
 }

@@ -1,15 +1,16 @@
 /* compiler/spec entry points: JSON text -> nnc_spec.
  *
  *   parse JSON -> locate the model and compile objects (Keras 3 config.json,
- *   Keras 2 to_json, h5-style model_config, tfjs model.json) -> layers in chain
- *   order (Sequential: list order; Functional: spec_functional.c) -> default
- *   names -> compile config.
+ *   Keras 2 to_json, h5-style model_config, tfjs model.json) -> layers and
+ *   their calls (Sequential: a chain in list order; Functional:
+ *   spec_functional.c) -> default names -> compile config.
  * Every failure leaves the caller's nnc_spec empty. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/layers/layer.h"
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
 
@@ -185,22 +186,35 @@ static int parse_sequential(const spec_ctx *ctx, const cJSON *config, const char
 static int parse_functional(const spec_ctx *ctx, const cJSON *config, const char *config_path,
                             nnc_spec *spec) {
   if (!cJSON_IsObject(config)) return spec_fail_expected(ctx, config_path, config, "an object");
-  spec_chain_link *links = NULL;
-  int n = 0;
-  int rc = spec_functional_chain(ctx, config, config_path, &links, &n);
-  if (!rc) rc = alloc_layers(ctx, n, spec_child(config, "layers"), config_path, spec);
-  for (int k = 0; k < n && !rc; k++) {
-    char path[NNC_PATH_MAX], layers_path[NNC_PATH_MAX];
-    spec_path_key(layers_path, config_path, "layers");
-    spec_path_index(path, layers_path, links[k].index);
-    spec_layer_site site = {.first = k == 0,
-                            .inbound_shape = links[k].inbound_shape,
-                            .inbound_shape_path = links[k].inbound_shape_path};
-    rc = spec_parse_layer(ctx, links[k].entry, path, &site, &spec->layers[k]);
-    if (!rc) spec->n_layers++;
+  return spec_functional_graph(ctx, config, config_path, spec);
+}
+
+/* A Sequential's graph: one input, each layer called once on the previous. */
+static int chain_calls(const spec_ctx *ctx, nnc_spec *spec) {
+  spec->inputs = nnc_calloc(1, sizeof *spec->inputs, ctx->st);
+  spec->outputs = nnc_calloc(1, sizeof *spec->outputs, ctx->st);
+  spec->calls = nnc_calloc((size_t)spec->n_layers, sizeof *spec->calls, ctx->st);
+  if (!spec->inputs || !spec->outputs || !spec->calls) return NNC_ERR_NOMEM;
+  int first = spec->layers[0].kind == NNC_LAYER_INPUT ? 1 : 0;
+  spec->n_inputs = 1;
+  spec->inputs[0].layer = first ? 0 : -1;
+  nnc_spec_value prev = -1;
+  for (int i = first; i < spec->n_layers; i++) {
+    nnc_spec_call *c = &spec->calls[spec->n_calls];
+    c->layer = i;
+    c->training = 1;
+    nnc_strlcpy(c->path, spec->layers[i].path, sizeof c->path);
+    c->args = nnc_calloc(1, sizeof *c->args, ctx->st);
+    if (!c->args) return NNC_ERR_NOMEM;
+    c->n_args = 1;
+    c->args[0] = prev;
+    int rc = spec_check_arity(ctx, c->path, &spec->layers[i], 1);
+    if (rc) return rc;
+    prev = spec->n_calls++;
   }
-  free(links);
-  return rc;
+  spec->n_outputs = 1;
+  spec->outputs[0] = prev;
+  return NNC_OK;
 }
 
 static int name_taken(const nnc_spec *spec, const char *name) {
@@ -269,13 +283,45 @@ static int parse_model(spec_ctx *ctx, const cJSON *model, const char *model_path
   rc = sequential ? parse_sequential(ctx, config, cfg_path, spec)
                   : parse_functional(ctx, config, cfg_path, spec);
   if (rc) return rc;
-  return name_layers(ctx, spec);
+  if ((rc = name_layers(ctx, spec))) return rc;
+  return sequential ? chain_calls(ctx, spec) : NNC_OK;
+}
+
+int spec_parse_nested(const spec_ctx *ctx, const cJSON *config, const char *config_path,
+                      int functional, nnc_spec *sub) {
+  nnc_strlcpy(sub->source, ctx->source, sizeof sub->source);
+  sub->format = ctx->format;
+  sub->functional = functional;
+  const cJSON *name = spec_child(config, "name");
+  char path[NNC_PATH_MAX];
+  spec_path_key(path, config_path, "name");
+  int rc;
+  if (spec_is_absent(name))
+    nnc_strlcpy(sub->name, functional ? "functional" : "sequential", sizeof sub->name);
+  else if ((rc = spec_copy_layer_name(ctx, name, path, sub->name)))
+    return rc;
+  rc = functional ? parse_functional(ctx, config, config_path, sub)
+                  : parse_sequential(ctx, config, config_path, sub);
+  if (rc) return rc;
+  if ((rc = name_layers(ctx, sub))) return rc;
+  return functional ? NNC_OK : chain_calls(ctx, sub);
 }
 
 /* ---- public API ---- */
 
 void nnc_spec_free(nnc_spec *spec) {
   if (!spec) return;
+  for (int i = 0; spec->layers && i < spec->n_layers; i++) {
+    const nnc_layer_class *cls = layer_class(spec->layers[i].kind);
+    if (spec->layers[i].params && cls && cls->free_params)
+      cls->free_params(spec->layers[i].params);
+    else
+      free(spec->layers[i].params);
+  }
+  for (int i = 0; spec->calls && i < spec->n_calls; i++) free(spec->calls[i].args);
+  free(spec->calls);
+  free(spec->inputs);
+  free(spec->outputs);
   free(spec->layers);
   nnc_spec_compile_free(&spec->compile);
   memset(spec, 0, sizeof *spec);
