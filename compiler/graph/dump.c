@@ -5,8 +5,7 @@
 #include "compiler/graph/graph.h"
 
 static const char *const phase_names[] = {"any", "train", "infer"};
-static const char *const region_names[] = {"x",     "y",     "out",   "params",
-                                           "slots", "stats", "fixed", "batch"};
+static const char *const region_names[] = {"params", "slots", "stats", "fixed", "batch"};
 static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
@@ -85,9 +84,13 @@ void graph_dump_text(const nnc_graph *g, FILE *f) {
       used += (size_t)snprintf(ins + used, sizeof ins - used, "%s%%%d%s", k ? "," : "", n->in[k],
                                bcast_names[n->bcast[k]]);
     if (n->group >= 0) snprintf(group, sizeof group, "g%d", n->group);
-    if (n->region >= 0)
-      snprintf(buf, sizeof buf, "%s+%lld%s", region_names[n->region], (long long)n->offset,
-               n->region == NNC_REGION_BATCH ? "*B" : "");
+    if (n->region >= 0) {
+      if (n->region < NNC_REGION_IO)
+        snprintf(buf, sizeof buf, "%s+%lld%s", region_names[n->region], (long long)n->offset,
+                 n->region == NNC_REGION_BATCH ? "*B" : "");
+      else /* the k-th data region: inputs, targets, outputs */
+        snprintf(buf, sizeof buf, "io%d+%lld", n->region - NNC_REGION_IO, (long long)n->offset);
+    }
     fprintf(f, "%%%-4d %-22s %-5s %-12s %-5s %-16s (%s)%s%s%s%s\n", i, op, phase_names[n->phase],
             shape, group, buf, ins, attr, n->label[0] ? " \"" : "", n->label,
             n->label[0] ? "\"" : "");
