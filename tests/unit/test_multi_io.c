@@ -5,6 +5,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nnc.h"
@@ -266,6 +267,50 @@ START_TEST(too_many_log_keys_are_refused) {
 }
 END_TEST
 
+static char *summary_text(nnc_model *m) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  nnc_status st;
+  ck_assert_msg(nnc_model_summary(m, f, &st) == NNC_OK, "%s", st.message);
+  fclose(f);
+  return text;
+}
+
+/* The summary comes from the table's rows: the "Connected to" column when the
+ * table says Functional with branches, the Sequential look otherwise; the
+ * trainable and non-trainable counts are the rows' sums. */
+START_TEST(summary_from_rows) {
+  static const nnc_summary_row rows[4] = {{"a", "InputLayer", 2, {-1, 1}, 0, 0, NULL},
+                                          {"b", "InputLayer", 2, {-1, 2}, 0, 0, NULL},
+                                          {"out0", "Dense", 2, {-1, 1}, 1, 1, "a[0][0]"},
+                                          {"out1", "Dense", 2, {-1, 1}, 1, 0, "b[0][0]"}};
+  make_table(0);
+  table.n_summary_rows = 4;
+  table.summary = rows;
+  table.functional = 1;
+  nnc_model *m;
+  nnc_status st;
+  ck_assert(nnc_model_from_table(&table, &m, &st) == NNC_OK);
+  char *text = summary_text(m);
+  ck_assert_msg(strstr(text, "Model: \"two_by_two\""), "%s", text);
+  ck_assert_msg(strstr(text, "Connected to"), "%s", text);
+  ck_assert_msg(strstr(text, "out0 (Dense)"), "%s", text);
+  ck_assert_msg(strstr(text, "(None, 2)"), "%s", text);
+  ck_assert_msg(strstr(text, "1  a[0][0]\n"), "%s", text);
+  ck_assert_msg(strstr(text, "Total params: 2 ("), "%s", text);
+  ck_assert_msg(strstr(text, "Trainable params: 1\nNon-trainable params: 1\n"), "%s", text);
+  free(text);
+  nnc_model_free(m);
+  table.functional = 0;
+  ck_assert(nnc_model_from_table(&table, &m, &st) == NNC_OK);
+  text = summary_text(m);
+  ck_assert_msg(!strstr(text, "Connected to") && !strstr(text, "a[0][0]"), "%s", text);
+  free(text);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* A spec without an input shape is not built, but its inputs and outputs are known. */
 START_TEST(names_before_building) {
   static const char spec[] =
@@ -292,6 +337,7 @@ int main(void) {
   tcase_add_test(tc, messages_name_the_input_or_output);
   tcase_add_test(tc, too_many_log_keys_are_refused);
   tcase_add_test(tc, names_before_building);
+  tcase_add_test(tc, summary_from_rows);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
