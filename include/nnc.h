@@ -35,6 +35,10 @@
 extern "C" {
 #endif
 
+/* The public API: the libraries are built with hidden visibility and only
+ * these declarations are exported (tests/cli/test_runtime_link.sh). */
+#pragma GCC visibility push(default)
+
 typedef enum nnc_code {
   NNC_OK = 0,
   NNC_ERR_SPEC = 1,     /* the model description is malformed or unsupported */
@@ -139,6 +143,14 @@ int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st);
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);
 int nnc_model_is_built(const nnc_model *m); /* 0 for NULL */
 
+/* The model's inputs and outputs, in order (Keras's model.inputs /
+ * model.outputs), known before the model is built. Counts are 0 and names
+ * NULL for NULL or an index out of range. */
+int nnc_model_input_count(const nnc_model *m);
+const char *nnc_model_input_name(const nnc_model *m, int i);
+int nnc_model_output_count(const nnc_model *m);
+const char *nnc_model_output_name(const nnc_model *m, int i);
+
 /* Weights by Keras name ("dense_1/kernel", kernel shape [in, out]).
  * weight_count is 0 and weight_name NULL for NULL, an unbuilt model or an
  * index out of range. */
@@ -155,7 +167,8 @@ int nnc_model_save_weights(const nnc_model *m, const char *safetensors_path, nnc
 #define NNC_LOG_NAME 132
 
 /* One set of results: "loss", metric names, "val_" versions; sorted by
- * name as Keras 3 logs are. */
+ * name as Keras 3 logs are. A model whose results do not fit in NNC_MAX_LOGS
+ * makes the call fail with NNC_ERR_SPEC (no key is dropped). */
 typedef struct nnc_logs {
   int n;
   char names[NNC_MAX_LOGS][NNC_LOG_NAME];
@@ -185,7 +198,12 @@ typedef struct nnc_fit_options {
   int verbose;                    /* 0 silent, 1 progress bar, 2 one line per epoch */
   double validation_split;        /* the last fraction, taken before shuffling */
   const nnc_array *x_val, *y_val; /* validation_data (wins over validation_split) */
-  void *progress;                 /* FILE * for progress output (NULL: stdout) */
+  /* validation_data of a model with several inputs/outputs: one array per
+   * input and one per output (rank 0: none), as the _multi calls take them;
+   * wins over x_val/y_val */
+  int n_x_vals, n_y_vals;
+  const nnc_array *x_vals, *y_vals;
+  void *progress; /* FILE * for progress output (NULL: stdout) */
 } nnc_fit_options;
 
 void nnc_fit_options_default(nnc_fit_options *o); /* o may be NULL: does nothing */
@@ -210,6 +228,27 @@ int nnc_model_train_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *
 int nnc_model_test_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                             nnc_status *st);
 
+/* Several inputs and outputs: x holds one array per input (n_x of them, in
+ * order) and y one per OUTPUT (n_y of them, in order); an entry of y with
+ * rank 0 means "no target for this output". The single-array calls above
+ * are these with n_x = n_y = 1. Messages name the wrong input or output.
+ * predict_multi fills out[0..n_out) (n_out = the output count), each a
+ * float32 array to free with nnc_array_free. */
+int nnc_model_build_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                          nnc_status *st);
+int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                        const nnc_fit_options *opts, nnc_history *history, nnc_status *st);
+int nnc_model_evaluate_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                             int batch_size, nnc_logs *out, nnc_status *st);
+int nnc_model_check_data_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                               const nnc_array *y, nnc_status *st);
+int nnc_model_predict_multi(nnc_model *m, int n_x, const nnc_array *x, int batch_size, int n_out,
+                            nnc_array *out, nnc_status *st);
+int nnc_model_train_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                   const nnc_array *y, nnc_logs *out, nnc_status *st);
+int nnc_model_test_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                  const nnc_array *y, nnc_logs *out, nnc_status *st);
+
 /* Optimizer state and hyperparameters at run time: iterations is -1 and the
  * learning rate NaN for NULL. A learning rate must be in [0, FLT_MAX]; a
  * new one takes effect at the next step without recompiling. */
@@ -226,6 +265,8 @@ const char *nnc_model_warning(const nnc_model *m, int i);
 
 /* Text dumps for people: Keras-style summary. file is a FILE *; NULL: stdout. */
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

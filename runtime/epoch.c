@@ -13,10 +13,10 @@ void epoch_reset(epoch_acc *a) {
   memset(a, 0, sizeof *a);
 }
 
-void epoch_add(epoch_acc *a, const nnc_program *p, const float *stats, int64_t rows) {
+void epoch_add(epoch_acc *a, const nnc_program_table *p, const float *stats, int64_t rows) {
   for (int k = 0; k < p->n_stats; k++) {
     /* the loss tracker is a Mean weighted by the batch size */
-    float v = p->stat_kinds[k] == NNC_STAT_LOSS ? stats[k] * (float)rows : stats[k];
+    float v = p->stats[k] == NNC_REDUCE_LOSS ? stats[k] * (float)rows : stats[k];
     a->total[k] += v;
   }
   a->count += (float)rows;
@@ -26,22 +26,30 @@ static float divide_no_nan(float a, float b) {
   return b == 0.0f ? 0.0f : a / b;
 }
 
-static void logs_put(nnc_logs *logs, const char *prefix, const char *name, double v) {
-  if (logs->n >= NNC_MAX_LOGS) return;
+/* A key that does not fit is an error, never dropped. */
+static int logs_put(nnc_logs *logs, const char *prefix, const char *name, double v,
+                    nnc_status *st) {
+  if (logs->n >= NNC_MAX_LOGS)
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "the model reports more than %d log keys (at %s%s): nnc_logs holds at most %d",
+                    NNC_MAX_LOGS, prefix, name, NNC_MAX_LOGS);
   snprintf(logs->names[logs->n], NNC_LOG_NAME, "%s%s", prefix, name);
   logs->values[logs->n++] = v;
+  return NNC_OK;
 }
 
-void epoch_results(const epoch_acc *a, const nnc_program *p, const char *prefix, nnc_logs *logs) {
-  for (int i = 0; i < p->n_metrics; i++) {
-    const nnc_metric_info *m = &p->metrics[i];
+int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *prefix,
+                  nnc_logs *logs, nnc_status *st) {
+  for (int i = 0; i < p->n_log_keys; i++) {
+    const nnc_log_key *m = &p->log_keys[i];
     float t0 = a->total[m->stat[0]], v;
-    if (m->result == NNC_RESULT_MEAN)
+    if (m->result == NNC_LOG_MEAN)
       v = divide_no_nan(t0, a->count);
     else
       v = divide_no_nan(t0, t0 + a->total[m->stat[1]]);
-    logs_put(logs, prefix, m->name, v);
+    if (logs_put(logs, prefix, m->name, v, st)) return st->code;
   }
+  return NNC_OK;
 }
 
 static int by_name(const void *a, const void *b) {

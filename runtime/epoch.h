@@ -4,10 +4,10 @@
 #ifndef NNC_EPOCH_H
 #define NNC_EPOCH_H
 
-#include "compiler/graph/graph.h"
 #include "nnc.h"
+#include "nnc_program.h"
 
-/* model.c refuses programs with more statistics when it builds them */
+/* Statistics a table may have (model.c refuses more when it builds one). */
 #define EPOCH_MAX_STATS 1024
 
 typedef struct epoch_acc {
@@ -16,9 +16,11 @@ typedef struct epoch_acc {
 } epoch_acc;
 
 void epoch_reset(epoch_acc *a);
-void epoch_add(epoch_acc *a, const nnc_program *p, const float *stats, int64_t rows);
-/* Append "loss" and every metric (names prefixed, e.g. "val_") to logs. */
-void epoch_results(const epoch_acc *a, const nnc_program *p, const char *prefix, nnc_logs *logs);
+void epoch_add(epoch_acc *a, const nnc_program_table *p, const float *stats, int64_t rows);
+/* Append "loss" and every metric (names prefixed, e.g. "val_") to logs;
+ * NNC_ERR_SPEC when they do not fit in NNC_MAX_LOGS. */
+int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *prefix,
+                  nnc_logs *logs, nnc_status *st);
 void logs_sort(nnc_logs *logs);
 
 typedef struct progbar {

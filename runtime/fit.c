@@ -35,34 +35,44 @@ static void permutation(int64_t *idx, int64_t n, uint64_t seed, int epoch) {
   }
 }
 
-/* Run graph `which` over all of d in order; accumulate into acc. */
+/* Run entry `which` over all of d in order; accumulate into acc. outs: one
+ * buffer per model output (predict), else NULL. */
 static int run_all(nnc_model *m, int which, const model_data *d, int batch_size, epoch_acc *acc,
-                   float *out, int64_t out_row, nnc_status *st) {
-  for (int64_t first = 0; first < d->n; first += batch_size) {
+                   float **outs, nnc_status *st) {
+  const nnc_program_table *t = m->t;
+  float *small[8], **at = small;
+  if (outs && t->n_outputs > 8 && !(at = nnc_calloc((size_t)t->n_outputs, sizeof *at, st)))
+    return st->code;
+  int rc = NNC_OK;
+  for (int64_t first = 0; !rc && first < d->n; first += batch_size) {
     int64_t rows = d->n - first < batch_size ? d->n - first : batch_size;
-    if (model_run_step(m, which, d, NULL, first, rows, out ? out + first * out_row : NULL, st))
-      return st->code;
-    if (acc) epoch_add(acc, &m->compiled.prog, m->stats, rows);
+    for (int k = 0; outs && k < t->n_outputs; k++) {
+      int64_t row = 1;
+      for (int i = 0; i < t->outputs[k].rank; i++) row *= t->outputs[k].shape[i];
+      at[k] = outs[k] + first * row;
+    }
+    rc = model_run_step(m, which, d, NULL, first, rows, outs ? at : NULL, st);
+    if (!rc && acc) epoch_add(acc, t, m->stats, rows);
   }
-  return NNC_OK;
+  if (at != small) free(at);
+  return rc;
 }
 
 static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, const char *prefix,
                          nnc_logs *logs, nnc_status *st) {
   epoch_acc acc;
   epoch_reset(&acc);
-  if (run_all(m, NNC_GRAPH_TEST, d, batch_size, &acc, NULL, 0, st)) return st->code;
-  epoch_results(&acc, &m->compiled.prog, prefix, logs);
-  return NNC_OK;
+  if (run_all(m, NNC_ENTRY_TEST, d, batch_size, &acc, NULL, st)) return st->code;
+  return epoch_results(&acc, m->t, prefix, logs, st);
 }
 
 /* fit, evaluate and the on-batch calls need a loss: say so before anything else */
 static int require_compile(const nnc_model *m, const char *what, nnc_status *st) {
-  if (m->spec.compile.present) return NNC_OK;
+  if (m->desc.has_compile) return NNC_OK;
   return nnc_fail(st, NNC_ERR_SPEC,
                   "%s: $: %s needs a compile config (optimizer and loss): add "
                   "\"compile_config\" to the spec or pass one",
-                  m->spec.source, what);
+                  model_source(m), what);
 }
 
 static int check_batch_size(int batch_size, nnc_status *st) {
@@ -85,8 +95,36 @@ static int split_validation(const model_data *all, double fraction, model_data *
   train->n = split_at;
   *val = *all;
   val->n = all->n - split_at;
-  val->x = all->x + split_at * all->x_row;
-  val->y = all->y + split_at * all->y_row;
+  val->view = 1;
+  val->row = nnc_calloc((size_t)all->n_bufs + 1, sizeof *val->row, st);
+  val->v = nnc_calloc((size_t)all->n_bufs + 1, sizeof *val->v, st);
+  if (!val->row || !val->v) {
+    model_data_free(val);
+    return st->code;
+  }
+  for (int b = 0; b < all->n_bufs; b++) {
+    val->row[b] = all->row[b];
+    val->v[b] = all->v[b] + split_at * all->row[b];
+  }
+  return NNC_OK;
+}
+
+/* The arrays of one list (x: one per input; y: one per output, where rank 0
+ * means "no target"): each well-formed. One array is called "x" / "y". */
+static int api_list(int n, const nnc_array *a, const char *fn, const char *what, int is_y,
+                    nnc_status *st) {
+  if (n < 1)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: %s: expected at least 1 array, got %d", fn, what, n);
+  if (api_nonnull(a, fn, what, st)) return NNC_ERR_ARG;
+  for (int k = 0; k < n; k++) {
+    char name[64];
+    if (n == 1)
+      snprintf(name, sizeof name, "%s", what);
+    else
+      snprintf(name, sizeof name, "%s[%d]", what, k);
+    if (is_y && a[k].rank == 0) continue;
+    if (api_array(&a[k], fn, name, 1, st)) return NNC_ERR_ARG;
+  }
   return NNC_OK;
 }
 
@@ -103,20 +141,46 @@ static int check_fit_options(const nnc_fit_options *o, nnc_status *st) {
                     o->validation_split);
   if (!o->x_val != !o->y_val)
     return nnc_fail(st, NNC_ERR_ARG, "%s: x_val and y_val go together (one of them is NULL)", fn);
+  if (!o->x_vals != !o->y_vals)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: x_vals and y_vals go together (one of them is NULL)", fn);
   if (o->x_val &&
       (api_array(o->x_val, fn, "x_val", 1, st) || api_array(o->y_val, fn, "y_val", 1, st)))
+    return NNC_ERR_ARG;
+  if (o->x_vals && (api_list(o->n_x_vals, o->x_vals, fn, "x_vals", 0, st) ||
+                    api_list(o->n_y_vals, o->y_vals, fn, "y_vals", 1, st)))
     return NNC_ERR_ARG;
   return NNC_OK;
 }
 
-int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nnc_fit_options *opts,
-                  nnc_history *history, nnc_status *st) {
+/* Validation data as named copies: messages say "x_val" when the host gave no name. */
+static int prepare_validation(nnc_model *m, const nnc_fit_options *o, model_data *val,
+                              nnc_status *st) {
+  int n_x = o->x_vals ? o->n_x_vals : 1, n_y = o->x_vals ? o->n_y_vals : 1;
+  const nnc_array *xs = o->x_vals ? o->x_vals : o->x_val, *ys = o->x_vals ? o->y_vals : o->y_val;
+  nnc_array *copy = nnc_calloc((size_t)(n_x + n_y), sizeof *copy, st);
+  if (!copy) return st->code;
+  for (int k = 0; k < n_x; k++) {
+    copy[k] = xs[k];
+    copy[k].name = api_array_name(&xs[k], "x_val");
+  }
+  for (int k = 0; k < n_y; k++) {
+    copy[n_x + k] = ys[k];
+    copy[n_x + k].name = api_array_name(&ys[k], "y_val");
+  }
+  int rc = model_data_prepare_multi(m, n_x, copy, n_y, copy + n_x, val, st);
+  free(copy);
+  return rc;
+}
+
+int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                        const nnc_fit_options *opts, nnc_history *history, nnc_status *st) {
   API_STATUS(st);
   static const char fn[] = "nnc_model_fit";
   nnc_history unkept;
   if (!history) history = &unkept;
   memset(history, 0, sizeof *history);
-  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) || api_array(y, fn, "y", 1, st))
+  if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
+      api_list(n_y, y, fn, "y", 1, st))
     return NNC_ERR_ARG;
   nnc_fit_options o;
   if (opts)
@@ -125,19 +189,14 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
     nnc_fit_options_default(&o);
   if (check_fit_options(&o, st)) return NNC_ERR_ARG;
   if (require_compile(m, "fit", st) || check_batch_size(o.batch_size, st) ||
-      model_ensure_built(m, x, y, st))
+      model_ensure_built_multi(m, n_x, x, n_y, y, st))
     return st->code;
-  model_data all, train, val = {0}, val_own = {0};
-  if (model_data_prepare(m, x, y, &all, st)) return st->code;
+  model_data all, train, val = {0};
+  if (model_data_prepare_multi(m, n_x, x, n_y, y, &all, st)) return st->code;
   train = all;
   int has_val = 0, rc = NNC_OK;
-  if (o.x_val && o.y_val) {
-    /* messages about validation data say so, when the host gave no name */
-    nnc_array xv = *o.x_val, yv = *o.y_val;
-    xv.name = api_array_name(o.x_val, "x_val");
-    yv.name = api_array_name(o.y_val, "y_val");
-    rc = model_data_prepare(m, &xv, &yv, &val_own, st);
-    val = val_own;
+  if (o.x_vals || o.x_val) {
+    rc = prepare_validation(m, &o, &val, st);
     has_val = 1;
   } else if (o.validation_split > 0) {
     rc = split_validation(&all, o.validation_split, &train, &val, st);
@@ -150,33 +209,35 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   if (!rc) rc = model_reserve(m, o.batch_size < largest ? o.batch_size : largest, st);
   progbar pb = {o.progress ? o.progress : stdout, o.verbose, 0, 0, o.epochs, 0, 0, 0, 0};
   pb.target = (int)((train.n + o.batch_size - 1) / o.batch_size);
+  nnc_logs logs;
+  logs.n = 0;
   for (int epoch = o.initial_epoch; !rc && epoch < o.epochs; epoch++) {
     epoch_acc acc;
     epoch_reset(&acc);
     progbar_epoch_begin(&pb, epoch);
     if (o.shuffle) permutation(idx, train.n, m->seed, epoch);
-    nnc_logs logs;
     int step = 0;
     for (int64_t first = 0; !rc && first < train.n; first += o.batch_size, step++) {
       int64_t rows = train.n - first < o.batch_size ? train.n - first : o.batch_size;
-      rc = model_run_step(m, NNC_GRAPH_TRAIN, &train, o.shuffle ? idx + first : NULL, first, rows,
+      rc = model_run_step(m, NNC_ENTRY_TRAIN, &train, o.shuffle ? idx + first : NULL, first, rows,
                           NULL, st);
       if (rc == NNC_ERR_NUMERICS) /* numbered as Keras prints them: "Epoch 3/10", "2/8" */
         nnc_fail_prefix(st, "check_numerics: epoch %d/%d, batch %d/%d", epoch + 1, o.epochs,
                         step + 1, pb.target);
       if (rc) break;
-      epoch_add(&acc, &m->compiled.prog, m->stats, rows);
+      epoch_add(&acc, m->t, m->stats, rows);
       if (o.verbose == 1 && first + rows < train.n) {
         logs.n = 0;
-        epoch_results(&acc, &m->compiled.prog, "", &logs);
+        rc = epoch_results(&acc, m->t, "", &logs, st);
+        if (rc) break;
         logs_sort(&logs);
         progbar_update(&pb, step + 1, &logs, 0);
       }
     }
     if (rc) break;
     logs.n = 0;
-    epoch_results(&acc, &m->compiled.prog, "", &logs);
-    if (has_val) rc = evaluate_data(m, &val, o.batch_size, "val_", &logs, st);
+    rc = epoch_results(&acc, m->t, "", &logs, st);
+    if (!rc && has_val) rc = evaluate_data(m, &val, o.batch_size, "val_", &logs, st);
     if (rc) break;
     logs_sort(&logs);
     progbar_update(&pb, pb.target, &logs, 1);
@@ -184,41 +245,100 @@ int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nn
   }
   free(idx);
   model_data_free(&all);
-  model_data_free(&val_own);
+  model_data_free(&val);
   if (rc || history == &unkept) nnc_history_free(history);
   return rc;
 }
 
-int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
-                       nnc_logs *out, nnc_status *st) {
+int nnc_model_fit(nnc_model *m, const nnc_array *x, const nnc_array *y, const nnc_fit_options *opts,
+                  nnc_history *history, nnc_status *st) {
+  API_STATUS(st);
+  if (history) memset(history, 0, sizeof *history);
+  if (api_nonnull(m, "nnc_model_fit", "m", st) || api_array(x, "nnc_model_fit", "x", 1, st) ||
+      api_array(y, "nnc_model_fit", "y", 1, st))
+    return NNC_ERR_ARG;
+  return nnc_model_fit_multi(m, 1, x, 1, y, opts, history, st);
+}
+
+int nnc_model_evaluate_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                             int batch_size, nnc_logs *out, nnc_status *st) {
   API_STATUS(st);
   static const char fn[] = "nnc_model_evaluate";
   if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
   out->n = 0;
-  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) || api_array(y, fn, "y", 1, st))
+  if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
+      api_list(n_y, y, fn, "y", 1, st))
     return NNC_ERR_ARG;
   if (require_compile(m, "evaluate", st) || check_batch_size(batch_size, st) ||
-      model_ensure_built(m, x, y, st))
+      model_ensure_built_multi(m, n_x, x, n_y, y, st))
     return st->code;
   model_data d;
-  if (model_data_prepare(m, x, y, &d, st)) return st->code;
+  if (model_data_prepare_multi(m, n_x, x, n_y, y, &d, st)) return st->code;
   int rc = evaluate_data(m, &d, batch_size, "", out, st);
   logs_sort(out);
   model_data_free(&d);
   return rc;
 }
 
-int nnc_model_check_data(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+int nnc_model_evaluate(nnc_model *m, const nnc_array *x, const nnc_array *y, int batch_size,
+                       nnc_logs *out, nnc_status *st) {
+  return nnc_model_evaluate_multi(m, 1, x, 1, y, batch_size, out, st);
+}
+
+int nnc_model_check_data_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                               const nnc_array *y, nnc_status *st) {
   API_STATUS(st);
   static const char fn[] = "nnc_model_check_data";
-  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) ||
-      (y && api_array(y, fn, "y", 1, st)))
+  if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
+      (y && api_list(n_y, y, fn, "y", 1, st)))
     return NNC_ERR_ARG;
-  if (model_ensure_built(m, x, y, st)) return st->code;
+  if (model_ensure_built_multi(m, n_x, x, n_y, y, st)) return st->code;
   model_data d;
-  if (model_data_prepare(m, x, y, &d, st)) return st->code;
+  if (model_data_prepare_multi(m, n_x, x, n_y, y, &d, st)) return st->code;
   model_data_free(&d);
   return NNC_OK;
+}
+
+int nnc_model_check_data(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
+  return nnc_model_check_data_multi(m, 1, x, y ? 1 : 0, y, st);
+}
+
+int nnc_model_predict_multi(nnc_model *m, int n_x, const nnc_array *x, int batch_size, int n_out,
+                            nnc_array *out, nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_predict";
+  if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
+  for (int k = 0; k < n_out; k++) memset(&out[k], 0, sizeof out[k]);
+  if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st)) return NNC_ERR_ARG;
+  if (check_batch_size(batch_size, st) || model_ensure_built_multi(m, n_x, x, 0, NULL, st))
+    return st->code;
+  const nnc_program_table *t = m->t;
+  if (n_out != t->n_outputs)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model has %d output(s), got room for %d", fn,
+                    t->n_outputs, n_out);
+  model_data d;
+  if (model_data_prepare_multi(m, n_x, x, 0, NULL, &d, st)) return st->code;
+  float *small[8], **bufs = small;
+  int rc = NNC_OK;
+  if (n_out > 8 && !(bufs = nnc_calloc((size_t)n_out, sizeof *bufs, st))) rc = st->code;
+  for (int k = 0; !rc && k < n_out; k++) {
+    const nnc_io_desc *os = &t->outputs[k];
+    int64_t row = 1;
+    for (int i = 0; i < os->rank; i++) row *= os->shape[i];
+    out[k].dtype = NNC_F32;
+    out[k].rank = os->rank + 1;
+    out[k].shape[0] = d.n;
+    for (int i = 0; i < os->rank; i++) out[k].shape[i + 1] = os->shape[i];
+    out[k].data = nnc_calloc((size_t)(d.n * row) + 1, sizeof(float), st);
+    bufs[k] = out[k].data;
+    if (!out[k].data) rc = st->code;
+  }
+  if (!rc) rc = run_all(m, NNC_ENTRY_PREDICT, &d, batch_size, NULL, bufs, st);
+  if (bufs != small) free(bufs);
+  model_data_free(&d);
+  if (rc)
+    for (int k = 0; k < n_out; k++) nnc_array_free(&out[k]);
+  return rc;
 }
 
 int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_array *out,
@@ -229,35 +349,26 @@ int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_arra
   memset(out, 0, sizeof *out);
   if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st)) return NNC_ERR_ARG;
   if (check_batch_size(batch_size, st) || model_ensure_built(m, x, NULL, st)) return st->code;
-  model_data d;
-  if (model_data_prepare(m, x, NULL, &d, st)) return st->code;
-  const nnc_shape *os = &m->compiled.prog.outputs[0].shape;
-  int64_t row = shape_inner(os);
-  out->dtype = NNC_F32;
-  out->rank = os->rank;
-  out->shape[0] = d.n;
-  for (int i = 1; i < os->rank; i++) out->shape[i] = os->dims[i];
-  out->data = nnc_calloc((size_t)(d.n * row) + 1, sizeof(float), st);
-  int rc = out->data ? run_all(m, NNC_GRAPH_PREDICT, &d, batch_size, NULL, out->data, row, st)
-                     : (int)st->code;
-  model_data_free(&d);
-  if (rc) nnc_array_free(out);
-  return rc;
+  if (m->t->n_outputs != 1)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model has %d outputs: use nnc_model_predict_multi",
+                    fn, m->t->n_outputs);
+  return nnc_model_predict_multi(m, 1, x, batch_size, 1, out, st);
 }
 
-static int on_batch(nnc_model *m, int which, const nnc_array *x, const nnc_array *y, nnc_logs *out,
-                    nnc_status *st) {
+static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_y,
+                    const nnc_array *y, nnc_logs *out, nnc_status *st) {
   const char *fn =
-      which == NNC_GRAPH_TRAIN ? "nnc_model_train_on_batch" : "nnc_model_test_on_batch";
+      which == NNC_ENTRY_TRAIN ? "nnc_model_train_on_batch" : "nnc_model_test_on_batch";
   if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
   out->n = 0;
-  if (api_nonnull(m, fn, "m", st) || api_array(x, fn, "x", 1, st) || api_array(y, fn, "y", 1, st))
+  if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
+      api_list(n_y, y, fn, "y", 1, st))
     return NNC_ERR_ARG;
-  if (require_compile(m, which == NNC_GRAPH_TRAIN ? "train_on_batch" : "test_on_batch", st) ||
-      model_ensure_built(m, x, y, st))
+  if (require_compile(m, which == NNC_ENTRY_TRAIN ? "train_on_batch" : "test_on_batch", st) ||
+      model_ensure_built_multi(m, n_x, x, n_y, y, st))
     return st->code;
   model_data d;
-  if (model_data_prepare(m, x, y, &d, st)) return st->code;
+  if (model_data_prepare_multi(m, n_x, x, n_y, y, &d, st)) return st->code;
   epoch_acc acc;
   epoch_reset(&acc); /* Keras resets the metrics first */
   int64_t iteration = m->iterations;
@@ -265,22 +376,34 @@ static int on_batch(nnc_model *m, int which, const nnc_array *x, const nnc_array
   if (rc == NNC_ERR_NUMERICS)
     nnc_fail_prefix(st, "check_numerics: train_on_batch at iteration %lld", (long long)iteration);
   if (!rc) {
-    epoch_add(&acc, &m->compiled.prog, m->stats, d.n);
-    epoch_results(&acc, &m->compiled.prog, "", out);
+    epoch_add(&acc, m->t, m->stats, d.n);
+    rc = epoch_results(&acc, m->t, "", out, st);
     logs_sort(out);
   }
   model_data_free(&d);
   return rc;
 }
 
+int nnc_model_train_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                   const nnc_array *y, nnc_logs *out, nnc_status *st) {
+  API_STATUS(st);
+  return on_batch(m, NNC_ENTRY_TRAIN, n_x, x, n_y, y, out, st);
+}
+
+int nnc_model_test_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                  const nnc_array *y, nnc_logs *out, nnc_status *st) {
+  API_STATUS(st);
+  return on_batch(m, NNC_ENTRY_TEST, n_x, x, n_y, y, out, st);
+}
+
 int nnc_model_train_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                              nnc_status *st) {
   API_STATUS(st);
-  return on_batch(m, NNC_GRAPH_TRAIN, x, y, out, st);
+  return on_batch(m, NNC_ENTRY_TRAIN, 1, x, 1, y, out, st);
 }
 
 int nnc_model_test_on_batch(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_logs *out,
                             nnc_status *st) {
   API_STATUS(st);
-  return on_batch(m, NNC_GRAPH_TEST, x, y, out, st);
+  return on_batch(m, NNC_ENTRY_TEST, 1, x, 1, y, out, st);
 }

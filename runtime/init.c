@@ -28,47 +28,49 @@ static double truncated(uint64_t key, uint64_t element) {
   }
 }
 
-static void fans(const nnc_shape *s, double *fan_in, double *fan_out) {
-  if (s->rank == 1) {
-    *fan_in = *fan_out = (double)s->dims[0];
-  } else if (s->rank == 2) {
-    *fan_in = (double)s->dims[0];
-    *fan_out = (double)s->dims[1];
+static void fans(const nnc_variable *v, double *fan_in, double *fan_out) {
+  if (v->rank == 1) {
+    *fan_in = *fan_out = (double)v->shape[0];
+  } else if (v->rank == 2) {
+    *fan_in = (double)v->shape[0];
+    *fan_out = (double)v->shape[1];
   } else {
     double rf = 1;
-    for (int i = 0; i + 2 < s->rank; i++) rf *= (double)s->dims[i];
-    *fan_in = (double)s->dims[s->rank - 2] * rf;
-    *fan_out = (double)s->dims[s->rank - 1] * rf;
+    for (int i = 0; i + 2 < v->rank; i++) rf *= (double)v->shape[i];
+    *fan_in = (double)v->shape[v->rank - 2] * rf;
+    *fan_out = (double)v->shape[v->rank - 1] * rf;
   }
 }
 
-static double draw(const nnc_spec_init *in, const nnc_shape *shape, uint64_t key, uint64_t e) {
-  switch (in->kind) {
-  case NNC_INIT_ZEROS:
+static double draw(const nnc_initializer *in, const nnc_variable *var, uint64_t key, uint64_t e) {
+  switch (in->rule) {
+  case NNC_INITIALIZER_ZEROS:
     return 0.0;
-  case NNC_INIT_ONES:
+  case NNC_INITIALIZER_ONES:
     return 1.0;
-  case NNC_INIT_CONSTANT:
+  case NNC_INITIALIZER_CONSTANT:
     return in->value;
-  case NNC_INIT_RANDOM_UNIFORM:
+  case NNC_INITIALIZER_RANDOM_UNIFORM:
     return in->minval + (in->maxval - in->minval) * uniform53(key, e, 0);
-  case NNC_INIT_RANDOM_NORMAL:
+  case NNC_INITIALIZER_RANDOM_NORMAL:
     return in->mean + in->stddev * normal(key, e, 0);
-  case NNC_INIT_TRUNCATED_NORMAL:
+  case NNC_INITIALIZER_TRUNCATED_NORMAL:
     return in->mean + in->stddev * truncated(key, e);
-  case NNC_INIT_VARIANCE_SCALING: {
+  case NNC_INITIALIZER_VARIANCE_SCALING: {
     double fi, fo;
-    fans(shape, &fi, &fo);
-    double fan = in->mode == NNC_FAN_IN ? fi : in->mode == NNC_FAN_OUT ? fo : (fi + fo) / 2.0;
+    fans(var, &fi, &fo);
+    double fan = in->fan == NNC_FAN_MODE_IN    ? fi
+                 : in->fan == NNC_FAN_MODE_OUT ? fo
+                                               : (fi + fo) / 2.0;
     double scale = in->scale / (fan > 1.0 ? fan : 1.0);
     switch (in->distribution) {
-    case NNC_DIST_UNIFORM: {
+    case NNC_DISTRIBUTION_UNIFORM: {
       double limit = sqrt(3.0 * scale);
       return -limit + 2.0 * limit * uniform53(key, e, 0);
     }
-    case NNC_DIST_TRUNCATED_NORMAL:
+    case NNC_DISTRIBUTION_TRUNCATED_NORMAL:
       return sqrt(scale) / 0.87962566103423978 * truncated(key, e);
-    case NNC_DIST_UNTRUNCATED_NORMAL:
+    case NNC_DISTRIBUTION_UNTRUNCATED_NORMAL:
       return sqrt(scale) * normal(key, e, 0);
     }
   }
@@ -77,17 +79,18 @@ static double draw(const nnc_spec_init *in, const nnc_shape *shape, uint64_t key
 }
 
 int model_init_weights(nnc_model *m, nnc_status *st) {
-  const nnc_program *p = &m->compiled.prog;
-  for (int i = 0; i < p->n_params; i++) {
-    const nnc_param_info *info = &p->params[i];
+  const nnc_program_table *t = m->t;
+  for (int i = 0; i < t->n_variables; i++) {
+    const nnc_variable *info = &t->variables[i];
+    if (info->kind == NNC_VAR_SLOT) continue; /* slots start at zero (below) */
     /* a seeded initializer gives the same values wherever it is used, as in
      * Keras; an unseeded one a stream of its own per weight */
     uint64_t key = info->init.has_seed ? nnc_stream_key((uint64_t)info->init.seed, "initializer")
                                        : nnc_stream_key(m->seed, info->name);
     for (int64_t e = 0; e < info->count; e++)
-      m->params[info->offset + e] = (float)draw(&info->init, &info->shape, key, (uint64_t)e);
+      m->params[info->offset + e] = (float)draw(&info->init, info, key, (uint64_t)e);
   }
-  if (m->slots) memset(m->slots, 0, (size_t)p->slots_floats * sizeof *m->slots);
+  if (m->slots) memset(m->slots, 0, (size_t)t->slots_floats * sizeof *m->slots);
   m->iterations = 0;
   (void)st;
   return NNC_OK;

@@ -1,34 +1,84 @@
-/* Model lifecycle: parse, build (compile for data shapes), weights by name. */
+/* Model lifecycle: created over a builder or a fixed program table, built
+ * for data shapes, weights by name. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "base/shape.h"
 #include "runtime/api_check.h"
 #include "runtime/epoch.h"
-#include "base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
 
-static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force,
-                       int keep_state, nnc_status *st);
+static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                       int force, int keep_state, nnc_status *st);
 
-static int model_new(nnc_model **out, nnc_status *st) {
-  *out = nnc_calloc(1, sizeof **out, st);
-  return *out ? NNC_OK : NNC_ERR_NOMEM;
+const char *model_source(const nnc_model *m) {
+  return m->desc.source ? m->desc.source : "model";
 }
 
-static int has_declared_input(const nnc_spec *s) {
-  for (int i = 0; i < s->n_layers; i++)
-    if (s->layers[i].has_input_shape) return 1;
-  return 0;
+static int alloc_shapes(nnc_model *m, nnc_status *st) {
+  int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs;
+  m->in_shapes = nnc_calloc((size_t)n_in + 1, sizeof *m->in_shapes, st);
+  m->tgt_shapes = nnc_calloc((size_t)n_out + 1, sizeof *m->tgt_shapes, st);
+  m->tgt_known = nnc_calloc((size_t)n_out + 1, sizeof *m->tgt_known, st);
+  if (!m->in_shapes || !m->tgt_shapes || !m->tgt_known) return st->code;
+  for (int i = 0; i < n_in; i++) m->in_shapes[i].rank = -1;
+  for (int i = 0; i < n_out; i++) m->tgt_shapes[i].rank = -1;
+  return NNC_OK;
 }
 
-static int after_load(nnc_model *m, nnc_model **out, nnc_status *st) {
-  m->learning_rate = m->spec.compile.optimizer.learning_rate;
-  if (has_declared_input(&m->spec) && model_ensure_built(m, NULL, NULL, st)) {
+static void table_description(const nnc_program_table *t, nnc_model_description *d) {
+  memset(d, 0, sizeof *d);
+  d->source = t->model_name;
+  d->name = t->model_name;
+  d->n_inputs = t->n_inputs;
+  d->n_outputs = t->n_outputs;
+  d->declares_inputs = 1;
+  d->has_compile = t->entries[NNC_ENTRY_TRAIN].fn != NULL;
+  d->learning_rate = t->learning_rate;
+}
+
+static void take_shapes(nnc_model *m) {
+  const nnc_program_table *t = m->t;
+  for (int i = 0; i < t->n_inputs && i < m->desc.n_inputs; i++) {
+    m->in_shapes[i].rank = t->inputs[i].rank;
+    memcpy(m->in_shapes[i].dims, t->inputs[i].shape, sizeof t->inputs[i].shape);
+  }
+  for (int j = 0; j < t->n_targets; j++) {
+    int k = t->targets[j].output;
+    if (k < 0 || k >= m->desc.n_outputs || m->tgt_known[k]) continue;
+    m->tgt_shapes[k].rank = t->targets[j].rank;
+    memcpy(m->tgt_shapes[k].dims, t->targets[j].shape, sizeof t->targets[j].shape);
+  }
+}
+
+int nnc_model_from_builder(const nnc_builder *b, nnc_model **out, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(out, "nnc_model_from_builder", "out", st)) return NNC_ERR_ARG;
+  *out = NULL;
+  if (api_nonnull(b, "nnc_model_from_builder", "builder", st)) return NNC_ERR_ARG;
+  if (!b->describe || !b->build || !b->release) {
+    if (b->free) b->free(b->ctx);
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "nnc_model_from_builder: describe, build and release must be set");
+  }
+  nnc_model *m = nnc_calloc(1, sizeof *m, st);
+  if (!m) {
+    if (b->free) b->free(b->ctx);
+    return st->code;
+  }
+  m->builder = *b;
+  if (b->describe(b->ctx, &m->desc, st) || alloc_shapes(m, st)) {
+    nnc_model_free(m);
+    return st->code;
+  }
+  m->learning_rate = m->desc.learning_rate;
+  if (m->desc.declares_inputs && model_build(m, 0, NULL, 0, NULL, 0, 0, st)) {
     nnc_model_free(m);
     return st->code;
   }
@@ -36,46 +86,64 @@ static int after_load(nnc_model *m, nnc_model **out, nnc_status *st) {
   return NNC_OK;
 }
 
-int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
+int nnc_model_from_table(const nnc_program_table *t, nnc_model **out, nnc_status *st) {
   API_STATUS(st);
-  nnc_model *m;
-  if (api_nonnull(out, "nnc_model_load_file", "out", st)) return NNC_ERR_ARG;
+  if (api_nonnull(out, "nnc_model_from_table", "out", st)) return NNC_ERR_ARG;
   *out = NULL;
-  if (api_nonnull(path, "nnc_model_load_file", "path", st)) return NNC_ERR_ARG;
-  if (model_new(&m, st)) return st->code;
-  if (nnc_spec_parse_file(path, &m->spec, st)) {
+  if (api_nonnull(t, "nnc_model_from_table", "table", st)) return NNC_ERR_ARG;
+  if (t->n_stats > EPOCH_MAX_STATS)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "nnc_model_from_table: %d statistics: at most %d are supported", t->n_stats,
+                    EPOCH_MAX_STATS);
+  if (t->version != NNC_PROGRAM_VERSION)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "nnc_model_from_table: table version %d, this runtime reads version %d",
+                    t->version, NNC_PROGRAM_VERSION);
+  nnc_model *m = nnc_calloc(1, sizeof *m, st);
+  if (!m) return st->code;
+  table_description(t, &m->desc);
+  m->learning_rate = t->learning_rate;
+  m->t = t;
+  if (alloc_shapes(m, st)) {
     nnc_model_free(m);
     return st->code;
   }
-  return after_load(m, out, st);
+  take_shapes(m);
+  m->params = nnc_calloc((size_t)t->params_floats + 1, sizeof *m->params, st);
+  m->slots = nnc_calloc((size_t)t->slots_floats + 1, sizeof *m->slots, st);
+  m->stats = nnc_calloc((size_t)t->n_stats + 1, sizeof *m->stats, st);
+  if (!m->params || !m->slots || !m->stats) {
+    nnc_model_free(m);
+    return st->code;
+  }
+  m->built = 1;
+  if (model_init_weights(m, st)) {
+    nnc_model_free(m);
+    return st->code;
+  }
+  *out = m;
+  return NNC_OK;
 }
 
-int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
-                          nnc_status *st) {
-  API_STATUS(st);
-  nnc_model *m;
-  if (api_nonnull(out, "nnc_model_load_string", "out", st)) return NNC_ERR_ARG;
-  *out = NULL;
-  if (api_nonnull(json, "nnc_model_load_string", "json", st)) return NNC_ERR_ARG;
-  if (model_new(&m, st)) return NNC_ERR_NOMEM;
-  if (nnc_spec_parse_string(json, source_name ? source_name : "<string>", &m->spec, st)) {
-    nnc_model_free(m);
-    return st->code;
-  }
-  return after_load(m, out, st);
+const nnc_program_table *nnc_model_table(const nnc_model *m) {
+  return m ? m->t : NULL;
 }
 
 void nnc_model_free(nnc_model *m) {
   if (!m) return;
-  nnc_compiled_free(&m->compiled);
-  nnc_spec_free(&m->spec);
+  if (m->t && m->builder.release) m->builder.release(m->builder.ctx, m->t);
+  if (m->builder.free) m->builder.free(m->builder.ctx);
+  free(m->in_shapes);
+  free(m->tgt_shapes);
+  free(m->tgt_known);
   free(m->params);
   free(m->slots);
   free(m->fixed);
   free(m->batch);
   free(m->stats);
-  free(m->x_batch);
-  free(m->y_batch);
+  for (int i = 0; i < m->n_gathered; i++) free(m->gathered[i]);
+  free(m->gathered);
+  free(m->gathered_cap);
   free(m->saved_params);
   free(m->saved_slots);
   pool_destroy(m->pool);
@@ -87,10 +155,17 @@ int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st)
   if (api_nonnull(m, "nnc_model_set_compile_config", "m", st) ||
       api_nonnull(json, "nnc_model_set_compile_config", "json", st))
     return NNC_ERR_ARG;
-  if (nnc_spec_parse_compile_string(json, "compile config", &m->spec, st)) return st->code;
-  m->learning_rate = m->spec.compile.optimizer.learning_rate;
+  if (!m->builder.set_compile_config)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "nnc_model_set_compile_config: %s has a fixed program: it cannot be "
+                    "recompiled",
+                    model_source(m));
+  if (m->builder.set_compile_config(m->builder.ctx, json, st) ||
+      m->builder.describe(m->builder.ctx, &m->desc, st))
+    return st->code;
+  m->learning_rate = m->desc.learning_rate;
   /* recompile with the new loss/optimizer; the weights stay, the optimizer state is new */
-  return m->built ? model_build(m, NULL, NULL, 1, 0, st) : NNC_OK;
+  return m->built ? model_build(m, 0, NULL, 0, NULL, 1, 0, st) : NNC_OK;
 }
 
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
@@ -120,104 +195,122 @@ int nnc_model_threads(const nnc_model *m) {
   return m ? pool_size(m->pool) : 0;
 }
 
-static void inner_of(const nnc_array *a, nnc_spec_shape *s) {
+static void sample_of(const nnc_array *a, nnc_sample_shape *s) {
   memset(s, 0, sizeof *s);
-  if (!a) return;
   s->rank = a->rank > 0 ? a->rank - 1 : 0;
   for (int i = 1; i < a->rank; i++) s->dims[i - 1] = a->shape[i];
 }
 
-static void inner_from_shape(const nnc_shape *s, nnc_spec_shape *out) {
-  memset(out, 0, sizeof *out);
-  out->rank = s->rank > 0 ? s->rank - 1 : 0;
-  for (int i = 1; i < s->rank; i++) out->dims[i - 1] = s->dims[i];
-}
-
-static int same_inner(const nnc_spec_shape *a, const nnc_spec_shape *b) {
+static int same_sample(const nnc_sample_shape *a, const nnc_sample_shape *b) {
   if (a->rank != b->rank) return 0;
   for (int i = 0; i < a->rank; i++)
     if (a->dims[i] != b->dims[i]) return 0;
   return 1;
 }
 
-/* Compile for (x, y) shapes; `force` recompiles a built model (new compile
- * config) for the shapes it has. Weights are kept across recompiles. */
-/* keep_state: a recompile that changes only code generation keeps the
- * optimizer slots and step count too. */
-static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int force,
-                       int keep_state, nnc_status *st) {
-  nnc_spec_shape xi, yi;
-  inner_of(x, &xi);
-  inner_of(y, &yi);
-  if ((x && x->rank < 1) || (y && y->rank < 1))
-    return nnc_fail(st, NNC_ERR_DATA, "x and y must have a batch axis");
-  int y_known = y != NULL;
-  if (m->built && !force) {
-    int x_ok = !x || same_inner(&xi, &m->x_inner);
-    /* targets shaped exactly as the compiled labels change nothing (not even
+static int count_check(const nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                       nnc_status *st) {
+  if (x && n_x != m->desc.n_inputs)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: the model has %d input(s), got %d x array(s)",
+                    model_source(m), m->desc.n_inputs, n_x);
+  if (y && n_y != m->desc.n_outputs)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: the model has %d output(s), got %d y array(s) (one per output; rank 0: "
+                    "no target)",
+                    model_source(m), m->desc.n_outputs, n_y);
+  for (int k = 0; x && k < n_x; k++)
+    if (x[k].rank < 1) return nnc_fail(st, NNC_ERR_DATA, "x and y must have a batch axis");
+  return NNC_OK;
+}
+
+/* Build for the shapes of x and y (NULL: those it has); `force` recompiles a
+ * built model (new compile config or code generation) for the shapes it
+ * has. Weights are kept across recompiles; keep_state: a recompile that
+ * changes only code generation keeps the optimizer slots and step count too. */
+static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                       int force, int keep_state, nnc_status *st) {
+  if (count_check(m, n_x, x, n_y, y, st)) return st->code;
+  if (!m->builder.build) return NNC_OK; /* a fixed table: the data checks say what is wrong */
+  int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs, changed = !m->built || force;
+  nnc_sample_shape *in = nnc_calloc((size_t)(n_in + n_out) + 1, sizeof *in, st);
+  if (!in) return st->code;
+  nnc_sample_shape *tgt = in + n_in;
+  for (int k = 0; k < n_in; k++) {
+    in[k] = m->in_shapes[k];
+    if (!x) continue;
+    sample_of(&x[k], &in[k]);
+    if (!same_sample(&in[k], &m->in_shapes[k])) changed = 1;
+  }
+  for (int k = 0; k < n_out; k++) {
+    tgt[k] = m->tgt_shapes[k];
+    if (!m->tgt_known[k]) tgt[k].rank = -1;
+    if (!y || y[k].rank == 0) continue;
+    sample_of(&y[k], &tgt[k]);
+    /* targets shaped exactly as the built labels change nothing (not even
      * how "accuracy" resolves), so they need no recompile */
-    int y_ok = !y || same_inner(&yi, &m->y_inner);
-    if (x_ok && y_ok) {
-      if (y) m->y_known = 1;
-      return NNC_OK;
-    }
+    if (!same_sample(&tgt[k], &m->tgt_shapes[k])) changed = 1;
   }
-  if (!x) xi = m->x_inner;
-  if (!y) {
-    yi = m->y_inner;
-    y_known = m->y_known;
+  if (!changed) {
+    for (int k = 0; y && k < n_out; k++)
+      if (y[k].rank > 0) m->tgt_known[k] = 1;
+    free(in);
+    return NNC_OK;
   }
-  nnc_compiled fresh;
-  nnc_compile_options copts = {0};
-  copts.accumulate_f64 = m->accumulate_f64;
-  copts.check_numerics = m->check_numerics;
-  nnc_data_shapes data = {xi.rank ? 1 : 0, &xi, y_known ? 1 : 0, &yi};
-  if (nnc_compile_spec(&m->spec, &data, &copts, &fresh, st)) {
+  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics};
+  const nnc_program_table *fresh = NULL;
+  int rc = m->builder.build(m->builder.ctx, &req, &fresh, st);
+  if (rc) {
     /* the compiler's data errors are about the inputs' or the targets'
      * shape: put the file they came from in front */
-    const nnc_array *culprit = strstr(st->message, "the targets") ? y : x;
+    const nnc_array *culprit =
+        strstr(st->message, "the targets") ? (y ? &y[0] : NULL) : (x ? &x[0] : NULL);
     if (st->code == NNC_ERR_DATA && culprit && culprit->name && culprit->name[0])
       nnc_fail_prefix(st, "%s", culprit->name);
+    free(in);
     return st->code;
   }
-  if (fresh.prog.n_stats > EPOCH_MAX_STATS) {
-    nnc_compiled_free(&fresh);
+  if (fresh->n_stats > EPOCH_MAX_STATS) {
+    m->builder.release(m->builder.ctx, fresh);
+    free(in);
     return nnc_fail(st, NNC_ERR_SPEC,
-                    "%s: the metrics need %d statistics, at most %d are supported", m->spec.source,
-                    fresh.prog.n_stats, EPOCH_MAX_STATS);
+                    "%s: the model reports %d statistics: at most %d are supported",
+                    model_source(m), fresh->n_stats, EPOCH_MAX_STATS);
   }
-  if (m->built && fresh.prog.params_floats != m->compiled.prog.params_floats) {
-    nnc_compiled_free(&fresh);
-    return nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
+  if (fresh->version != NNC_PROGRAM_VERSION ||
+      (m->built && fresh->params_floats != m->t->params_floats)) {
+    int v = fresh->version;
+    m->builder.release(m->builder.ctx, fresh);
+    free(in);
+    return v != NNC_PROGRAM_VERSION
+               ? nnc_fail(st, NNC_ERR_INTERNAL, "the builder made a table of version %d", v)
+               : nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
   }
-  float *slots = m->slots;
-  if (!m->built || (force && !keep_state) ||
-      fresh.prog.slots_floats != m->compiled.prog.slots_floats) {
-    slots = nnc_calloc((size_t)fresh.prog.slots_floats + 1, sizeof *slots, st);
-    if (!slots) {
-      nnc_compiled_free(&fresh);
-      return st->code;
-    }
-    free(m->slots);
+  float *slots = m->slots, *stats = nnc_calloc((size_t)fresh->n_stats + 1, sizeof *stats, st);
+  if (stats && (!m->built || (force && !keep_state) || fresh->slots_floats != m->t->slots_floats)) {
+    slots = nnc_calloc((size_t)fresh->slots_floats + 1, sizeof *slots, st);
+    if (slots) free(m->slots);
+  }
+  if (!stats || !slots) {
+    free(stats);
+    m->builder.release(m->builder.ctx, fresh);
+    free(in);
+    return st->code;
   }
   m->slots = slots;
-  int first_build = !m->built;
-  nnc_compiled_free(&m->compiled);
-  m->compiled = fresh;
-  /* remember the shapes compiled for, as the data will bring them */
-  inner_from_shape(&fresh.prog.inputs[0].shape, &m->x_inner);
-  if (y_known)
-    m->y_inner = yi;
-  else if (fresh.prog.n_targets)
-    inner_from_shape(&fresh.prog.targets[0].shape, &m->y_inner);
-  else
-    memset(&m->y_inner, 0, sizeof m->y_inner);
-  m->y_known = y_known;
   free(m->stats);
-  m->stats = nnc_calloc((size_t)fresh.prog.n_stats + 1, sizeof *m->stats, st);
-  if (!m->stats) return st->code;
+  m->stats = stats;
+  int first_build = !m->built;
+  if (m->t) m->builder.release(m->builder.ctx, m->t);
+  m->t = fresh;
+  /* remember the shapes built for, as the data will bring them */
+  for (int k = 0; k < n_out; k++) {
+    m->tgt_known[k] = tgt[k].rank >= 0;
+    if (m->tgt_known[k]) m->tgt_shapes[k] = tgt[k];
+  }
+  free(in);
+  take_shapes(m);
   if (first_build) {
-    m->params = nnc_calloc((size_t)fresh.prog.params_floats + 1, sizeof *m->params, st);
+    m->params = nnc_calloc((size_t)fresh->params_floats + 1, sizeof *m->params, st);
     if (!m->params) return st->code;
     m->built = 1;
     return model_init_weights(m, st);
@@ -228,8 +321,13 @@ static int model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, int
   return NNC_OK;
 }
 
+int model_ensure_built_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                             nnc_status *st) {
+  return model_build(m, n_x, x, n_y, y, 0, 0, st);
+}
+
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
-  return model_build(m, x, y, 0, 0, st);
+  return model_build(m, x ? 1 : 0, x, y ? 1 : 0, y, 0, 0, st);
 }
 
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {
@@ -241,7 +339,7 @@ int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *s
   int f64 = acc == NNC_ACCUMULATE_F64;
   if (m->accumulate_f64 == f64) return NNC_OK;
   m->accumulate_f64 = f64;
-  return m->built ? model_build(m, NULL, NULL, 1, 1, st) : NNC_OK;
+  return m->built ? model_build(m, 0, NULL, 0, NULL, 1, 1, st) : NNC_OK;
 }
 
 int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st) {
@@ -252,7 +350,7 @@ int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st) {
   m->check_numerics = on;
   /* the train step is recompiled (unfused, or fused again); weights, slots
    * and the iteration count stay */
-  if (m->built && model_build(m, NULL, NULL, 1, 1, st)) {
+  if (m->built && model_build(m, 0, NULL, 0, NULL, 1, 1, st)) {
     m->check_numerics = !on;
     return st->code;
   }
@@ -268,29 +366,71 @@ int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_st
   if (!x && !m->built)
     return nnc_fail(st, NNC_ERR_ARG,
                     "%s: x is NULL and %s declares no input shape: give data to build it", fn,
-                    m->spec.source);
+                    model_source(m));
   return model_ensure_built(m, x, y, st);
 }
 
+/* The model's weights: its variables that are not optimizer slots. */
+static const nnc_variable *weight_at(const nnc_model *m, int i) {
+  if (!m || !m->built || i < 0) return NULL;
+  for (int k = 0; k < m->t->n_variables; k++)
+    if (m->t->variables[k].kind != NNC_VAR_SLOT && i-- == 0) return &m->t->variables[k];
+  return NULL;
+}
+
+int nnc_model_build_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                          nnc_status *st) {
+  API_STATUS(st);
+  static const char fn[] = "nnc_model_build";
+  if (api_nonnull(m, fn, "m", st) || (x && api_nonnull(x, fn, "x", st))) return NNC_ERR_ARG;
+  for (int k = 0; x && k < n_x; k++)
+    if (api_array(&x[k], fn, "x", 1, st)) return NNC_ERR_ARG;
+  for (int k = 0; y && k < n_y; k++)
+    if (y[k].rank != 0 && api_array(&y[k], fn, "y", 1, st)) return NNC_ERR_ARG;
+  if (!x && !m->built)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: x is NULL and %s declares no input shape: give data to build it", fn,
+                    model_source(m));
+  return model_ensure_built_multi(m, x ? n_x : 0, x, y ? n_y : 0, y, st);
+}
+
+int nnc_model_input_count(const nnc_model *m) {
+  return m ? m->desc.n_inputs : 0;
+}
+const char *nnc_model_input_name(const nnc_model *m, int i) {
+  if (!m || i < 0 || i >= m->desc.n_inputs) return NULL;
+  return m->t ? m->t->inputs[i].name : m->desc.input_names ? m->desc.input_names[i] : NULL;
+}
+int nnc_model_output_count(const nnc_model *m) {
+  return m ? m->desc.n_outputs : 0;
+}
+const char *nnc_model_output_name(const nnc_model *m, int i) {
+  if (!m || i < 0 || i >= m->desc.n_outputs) return NULL;
+  return m->t ? m->t->outputs[i].name : m->desc.output_names ? m->desc.output_names[i] : NULL;
+}
+
 int nnc_model_weight_count(const nnc_model *m) {
-  return m && m->built ? m->compiled.prog.n_params : 0;
+  int n = 0;
+  while (weight_at(m, n)) n++;
+  return n;
 }
 
 const char *nnc_model_weight_name(const nnc_model *m, int i) {
-  return m && m->built && i >= 0 && i < m->compiled.prog.n_params ? m->compiled.prog.params[i].name
-                                                                  : NULL;
+  const nnc_variable *v = weight_at(m, i);
+  return v ? v->name : NULL;
 }
 
-static const nnc_param_info *find_param(const nnc_model *m, const char *name, nnc_status *st) {
+static const nnc_variable *find_param(const nnc_model *m, const char *name, nnc_status *st) {
   if (!m->built) {
     nnc_fail(st, NNC_ERR_ARG,
              "%s: the model is not built yet (no input shape); build it with data first",
-             m->spec.source);
+             model_source(m));
     return NULL;
   }
-  for (int i = 0; i < m->compiled.prog.n_params; i++)
-    if (!strcmp(m->compiled.prog.params[i].name, name)) return &m->compiled.prog.params[i];
-  nnc_fail(st, NNC_ERR_ARG, "%s: the model has no weight named '%s'", m->spec.source, name);
+  const nnc_variable *v;
+  for (int i = 0; (v = weight_at(m, i)); i++)
+    if (!strcmp(v->name, name)) return v;
+  nnc_fail(st, NNC_ERR_ARG, "%s: the model has no weight named '%s'", model_source(m), name);
   return NULL;
 }
 
@@ -300,12 +440,12 @@ int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, n
   if (api_nonnull(m, fn, "m", st) || api_nonnull(name, fn, "name", st) ||
       api_nonnull(out, fn, "out", st))
     return NNC_ERR_ARG;
-  const nnc_param_info *p = find_param(m, name, st);
+  const nnc_variable *p = find_param(m, name, st);
   if (!p) return st->code;
   memset(out, 0, sizeof *out);
   out->dtype = NNC_F32;
-  out->rank = p->shape.rank;
-  for (int i = 0; i < p->shape.rank; i++) out->shape[i] = p->shape.dims[i];
+  out->rank = p->rank;
+  for (int i = 0; i < p->rank; i++) out->shape[i] = p->shape[i];
   out->data = nnc_calloc((size_t)p->count, sizeof(float), st);
   if (!out->data) return st->code;
   memcpy(out->data, m->params + p->offset, (size_t)p->count * sizeof(float));
@@ -313,13 +453,16 @@ int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, n
 }
 
 static int set_weight(nnc_model *m, const char *name, const nnc_array *value, nnc_status *st) {
-  const nnc_param_info *p = find_param(m, name, st);
+  const nnc_variable *p = find_param(m, name, st);
   if (!p) return st->code;
-  int same = value->rank == p->shape.rank;
-  for (int i = 0; same && i < value->rank; i++) same = value->shape[i] == p->shape.dims[i];
+  int same = value->rank == p->rank;
+  for (int i = 0; same && i < value->rank; i++) same = value->shape[i] == p->shape[i];
   if (!same) {
-    char want[64];
-    shape_format(&p->shape, want, sizeof want);
+    char want[160];
+    nnc_shape ps = {0};
+    ps.rank = p->rank;
+    for (int i = 0; i < p->rank; i++) ps.dims[i] = p->shape[i];
+    shape_format(&ps, want, sizeof want);
     return nnc_fail(st, NNC_ERR_DATA, "weight '%s' must have shape %s", name, want);
   }
   nnc_array f;
@@ -346,12 +489,12 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
   if (!m->built)
     return nnc_fail(st, NNC_ERR_ARG,
                     "%s: %s: the model is not built yet (no input shape); build it with data first",
-                    path, m->spec.source);
+                    path, model_source(m));
   nnc_tensor_set set = {0};
   if (nnc_safetensors_read(path, &set, st)) return st->code;
   int rc = NNC_OK;
-  for (int i = 0; i < m->compiled.prog.n_params && rc == NNC_OK; i++) {
-    const char *name = m->compiled.prog.params[i].name;
+  for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {
+    const char *name = weight_at(m, i)->name;
     const nnc_array *a = nnc_tensor_set_find(&set, name);
     if (!a)
       rc = nnc_fail(st, NNC_ERR_DATA, "%s: no tensor named '%s'", path, name);
@@ -369,10 +512,10 @@ int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st)
   if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
   nnc_tensor_set set = {0};
   int rc = NNC_OK;
-  for (int i = 0; i < m->compiled.prog.n_params && rc == NNC_OK; i++) {
+  for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {
     nnc_array a;
-    rc = nnc_model_get_weight(m, m->compiled.prog.params[i].name, &a, st);
-    if (!rc) rc = nnc_tensor_set_add(&set, m->compiled.prog.params[i].name, &a, st);
+    rc = nnc_model_get_weight(m, weight_at(m, i)->name, &a, st);
+    if (!rc) rc = nnc_tensor_set_add(&set, weight_at(m, i)->name, &a, st);
     nnc_array_free(&a);
   }
   if (!rc) rc = nnc_safetensors_write(path, &set, st);
@@ -395,16 +538,5 @@ int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st) {
                     "got %g",
                     (double)FLT_MAX, lr);
   m->learning_rate = lr;
-  return NNC_OK;
-}
-
-int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
-  API_STATUS(st);
-  if (api_nonnull(m, "nnc_model_summary", "m", st)) return NNC_ERR_ARG;
-  FILE *f = file ? file : stdout;
-  if (!m->built)
-    return nnc_fail(st, NNC_ERR_ARG, "%s: the model declares no input shape; give data to build it",
-                    m->spec.source);
-  nnc_compiled_print_summary(&m->compiled, m->spec.name, f);
   return NNC_OK;
 }

@@ -1,64 +1,90 @@
-/* runtime — internal state of a model (what nnc_model points to). */
+/* runtime — internal state of a model (what nnc_model points to). The
+ * runtime knows a model only through its program table and builder
+ * (include/nnc_program.h); it includes nothing of the compiler. */
 #ifndef NNC_MODEL_H
 #define NNC_MODEL_H
 
-#include "compiler/compile.h"
-#include "compiler/spec/spec.h"
+#include <stdio.h>
+
 #include "nnc.h"
+#include "nnc_program.h"
 
 struct nnc_model {
-  nnc_spec spec;
+  nnc_builder builder;        /* fn pointers NULL: a fixed table (nnc_model_from_table) */
+  nnc_model_description desc; /* from builder.describe */
+  const nnc_program_table *t; /* the built program; NULL before */
   uint64_t seed;
   int built;
-  nnc_spec_shape x_inner, y_inner; /* the shapes it was compiled for */
-  int y_known;                     /* y_inner came from data */
-  int accumulate_f64;              /* nnc_model_set_accumulation */
-  int check_numerics;              /* nnc_model_set_check_numerics */
-  nnc_compiled compiled;
-  float *params, *slots; /* prog.params_floats, prog.slots_floats */
+  /* the per-sample shapes it was built for: one per input, one per output
+   * (rank -1: no target known) */
+  nnc_sample_shape *in_shapes, *tgt_shapes;
+  int *tgt_known;     /* per output: its target shape came from data (else the builder's default) */
+  int accumulate_f64; /* nnc_model_set_accumulation */
+  int check_numerics; /* nnc_model_set_check_numerics */
+  float *params, *slots; /* t->params_floats, t->slots_floats */
   int64_t iterations;    /* optimizer steps taken (Keras optimizer.iterations) */
   int weights_changed;   /* trained, set or loaded since the seed drew them */
   double learning_rate;
   /* workspace, grown on demand; a step never allocates */
-  float *fixed, *batch, *stats, *x_batch, *y_batch;
-  int64_t fixed_cap, batch_cap, xb_cap, yb_cap;
+  float *fixed, *batch, *stats;
+  int64_t fixed_cap, batch_cap;
+  float **gathered; /* one per input and target: shuffled rows */
+  int64_t *gathered_cap;
+  int n_gathered;
   struct nnc_pool *pool; /* NULL: one thread */
   /* check-numerics mode: the state before the step being checked */
   float *saved_params, *saved_slots;
   int64_t saved_params_cap, saved_slots_cap, saved_iterations;
 };
 
-/* Compile (or recompile for new target shapes) keeping weights and slots. */
+/* Build (or rebuild for new data shapes) keeping weights and slots. x: one
+ * array per input (NULL: the shapes it has); y: one per output (NULL: the
+ * targets it has; an entry of rank 0: none for that output). */
+int model_ensure_built_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
+                             nnc_status *st);
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);
 
-/* Initial values of every parameter from (seed, layer, weight, element). */
+/* Initial values of every variable from (seed, layer, weight, element). */
 int model_init_weights(nnc_model *m, nnc_status *st);
 
-/* Data as the kernels read it: float32 rows. */
+/* What messages call the model: its source file, or "model". */
+const char *model_source(const nnc_model *m);
+
+/* Data as the steps read it: float32 rows, one buffer per input, then one
+ * per target of the table (NULL when no y was given). */
 typedef struct model_data {
-  int64_t n;            /* samples */
-  int64_t x_row, y_row; /* floats per sample */
-  float *x, *y;         /* owned copies (float32) */
+  int64_t n; /* samples */
+  int n_bufs;
+  int64_t *row; /* floats per sample */
+  float **v;    /* owned copies (float32) */
+  int has_y;
+  int view; /* the buffers belong to another model_data (a validation split) */
 } model_data;
 
+int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                             const nnc_array *y, model_data *d, nnc_status *st);
 int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
                        nnc_status *st);
 void model_data_free(model_data *d);
 
 int model_reserve(nnc_model *m, int64_t rows, nnc_status *st);
 
-/* Run one step of graph `which` on rows [rows) gathered by idx (NULL: contiguous
- * from `first`). Leaves the batch's statistics in m->stats. */
+/* Run entry `which` (NNC_ENTRY_*) on rows [rows) gathered by idx (NULL:
+ * contiguous from `first`). outs: one buffer per model output (predict),
+ * already offset to this batch. Leaves the batch's statistics in m->stats. */
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
-                   int64_t rows, float *out, nnc_status *st);
+                   int64_t rows, float **outs, nnc_status *st);
 
 /* Check-numerics mode (runtime/check_numerics.c), around each train step:
  * before it, refuse a batch, weight or optimizer slot that is not finite and
- * save the weights, slots and iteration count; after it, scan every node's
- * output in topological order and, at the first one that is not finite,
- * restore the saved state and fail with NNC_ERR_NUMERICS naming it. */
-int numerics_before_step(nnc_model *m, const float *x, const float *y, int64_t rows,
-                         const int64_t *idx, int64_t first, nnc_status *st);
+ * save the weights, slots and iteration count; after it, scan the table's
+ * probes in order and, at the first one that is not finite, restore the
+ * saved state and fail with NNC_ERR_NUMERICS naming it. */
+int numerics_before_step(nnc_model *m, float *const *data, int64_t rows, const int64_t *idx,
+                         int64_t first, nnc_status *st);
 int numerics_after_step(nnc_model *m, int64_t rows, nnc_status *st);
+
+/* The Keras-style summary of a table (runtime/summary.c). */
+void model_print_summary(const nnc_program_table *t, FILE *f);
 
 #endif

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/api_check.h"
 #include "base/base.h"
+#include "base/shape.h"
+#include "runtime/api_check.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
@@ -24,62 +25,127 @@ static void shape_text(const nnc_array *a, char *buf, size_t n) {
   if (used < n) snprintf(buf + used, n - used, a->rank == 1 ? ",)" : ")");
 }
 
-int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
-                       nnc_status *st) {
+/* As the compiler prints shapes: "[B,784]". */
+static void sample_text(int rank, const int64_t *dims, char *buf, size_t n) {
+  nnc_shape s = {0};
+  s.batched = 1;
+  s.rank = rank + 1;
+  s.dims[0] = 1;
+  for (int i = 0; i < rank; i++) s.dims[i + 1] = dims[i];
+  shape_format(&s, buf, n);
+}
+
+/* "x" / "y" for a model of one input / output, else "x[k] (input 'name')". */
+static void data_name(const nnc_model *m, int is_y, int k, char *buf, size_t n) {
+  int many = is_y ? m->t->n_outputs > 1 : m->t->n_inputs > 1;
+  const char *what = is_y ? "y" : "x";
+  if (!many)
+    snprintf(buf, n, "%s", what);
+  else
+    snprintf(buf, n, "%s[%d] (%s '%s')", what, k, is_y ? "output" : "input",
+             is_y ? m->t->outputs[k].name : m->t->inputs[k].name);
+}
+
+/* a has n samples shaped like io; else NNC_ERR_DATA naming it. */
+static int check_array(const nnc_model *m, int is_y, int k, const nnc_array *a,
+                       const nnc_io_desc *io, int64_t n, nnc_status *st) {
+  char name[160], got[96], want[160];
+  data_name(m, is_y, k, name, sizeof name);
+  if (a->rank < 1 || nnc_array_count(a) < 0)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: malformed array", name);
+  if (n < 0 &&
+      a->shape[0] == 0) { /* Keras raises on empty data; an empty epoch would report loss 0 */
+    shape_text(a, got, sizeof got);
+    return nnc_fail(st, NNC_ERR_DATA, "%s%s%s has 0 samples (shape %s): at least 1 is needed",
+                    API_ARRAY_WHERE(a), name, got);
+  }
+  int ok = a->rank == io->rank + 1 && (n < 0 || a->shape[0] == n);
+  for (int i = 1; ok && i < a->rank; i++) ok = a->shape[i] == io->shape[i - 1];
+  if (is_y) { /* labels may come flat ((N,) for [N, 1]): as many values per sample suffice */
+    int64_t row = 1;
+    for (int i = 0; i < io->rank; i++) row *= io->shape[i];
+    ok = a->shape[0] == n && nnc_array_count(a) == n * row;
+  }
+  if (ok) return NNC_OK;
+  shape_text(a, got, sizeof got);
+  sample_text(io->rank, io->shape, want, sizeof want);
+  if (n < 0)
+    return nnc_fail(st, NNC_ERR_DATA, "%s%s%s has shape %s but the model expects %s",
+                    API_ARRAY_WHERE(a), name, got, want);
+  return nnc_fail(st, NNC_ERR_DATA, "%s%s%s has shape %s: expected %lld samples shaped like %s",
+                  API_ARRAY_WHERE(a), name, got, (long long)n, want);
+}
+
+static int check_labels(const nnc_model *m, int k, const nnc_array *a, const float *v,
+                        int64_t count, int64_t classes, nnc_status *st) {
+  for (int64_t i = 0; i < count; i++) {
+    if (v[i] >= 0 && v[i] < (float)classes && v[i] == floorf(v[i])) continue;
+    char name[160];
+    data_name(m, 1, k, name, sizeof name);
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s%s%s[%lld] = %g is not a class index in [0, %lld) for "
+                    "sparse_categorical_crossentropy",
+                    API_ARRAY_WHERE(a), name, (long long)i, (double)v[i], (long long)classes);
+  }
+  return NNC_OK;
+}
+
+int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                             const nnc_array *y, model_data *d, nnc_status *st) {
   memset(d, 0, sizeof *d);
-  const nnc_program *p = &m->compiled.prog;
-  char got[96], want[64];
-  if (x->rank < 1 || nnc_array_count(x) < 0)
-    return nnc_fail(st, NNC_ERR_DATA, "x: malformed array");
-  if (x->shape[0] == 0) { /* Keras raises on empty data; an empty epoch would report loss 0 */
-    shape_text(x, got, sizeof got);
-    return nnc_fail(st, NNC_ERR_DATA, "%s%sx has 0 samples (shape %s): at least 1 is needed",
-                    API_ARRAY_WHERE(x), got);
-  }
-  d->n = x->shape[0];
-  d->x_row = shape_inner(&p->inputs[0].shape);
-  int ok = x->rank == p->inputs[0].shape.rank;
-  for (int i = 1; ok && i < x->rank; i++) ok = x->shape[i] == p->inputs[0].shape.dims[i];
-  if (!ok) {
-    shape_text(x, got, sizeof got);
-    shape_format(&p->inputs[0].shape, want, sizeof want);
-    return nnc_fail(st, NNC_ERR_DATA, "%s%sx has shape %s but the model expects %s",
-                    API_ARRAY_WHERE(x), got, want);
-  }
-  if (y) {
-    d->y_row = shape_inner(&p->targets[0].shape);
-    int64_t count = nnc_array_count(y);
-    if (y->rank < 1 || y->shape[0] != d->n || count < 0 || count != d->n * d->y_row) {
-      shape_text(y, got, sizeof got);
-      shape_format(&p->targets[0].shape, want, sizeof want);
-      return nnc_fail(st, NNC_ERR_DATA, "%s%sy has shape %s: expected %lld samples shaped like %s",
-                      API_ARRAY_WHERE(y), got, (long long)d->n, want);
+  const nnc_program_table *t = m->t;
+  if (n_x != t->n_inputs)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: the model has %d input(s), got %d x array(s)",
+                    model_source(m), t->n_inputs, n_x);
+  if (y && n_y != t->n_outputs)
+    return nnc_fail(st, NNC_ERR_DATA, "%s: the model has %d output(s), got %d y array(s)",
+                    model_source(m), t->n_outputs, n_y);
+  if (check_array(m, 0, 0, &x[0], &t->inputs[0], -1, st)) return st->code;
+  d->n = x[0].shape[0];
+  for (int k = 0; k < n_x; k++)
+    if (check_array(m, 0, k, &x[k], &t->inputs[k], d->n, st)) return st->code;
+  for (int j = 0; y && j < t->n_targets; j++) {
+    int k = t->targets[j].output;
+    if (y[k].rank == 0) {
+      char name[160];
+      data_name(m, 1, k, name, sizeof name);
+      return nnc_fail(st, NNC_ERR_DATA, "%s: the output has a loss, so it needs a target", name);
     }
+    if (check_array(m, 1, k, &y[k], &t->targets[j], d->n, st)) return st->code;
   }
-  if (to_f32(x, &d->x, st)) return st->code;
-  if (y && to_f32(y, &d->y, st)) {
+  d->has_y = y != NULL;
+  d->n_bufs = t->n_inputs + (y ? t->n_targets : 0);
+  d->row = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->row, st);
+  d->v = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->v, st);
+  if (!d->row || !d->v) {
     model_data_free(d);
     return st->code;
   }
-  if (y && p->n_targets && p->targets[0].classes > 0) {
-    int64_t classes = p->targets[0].classes;
-    for (int64_t i = 0; i < d->n * d->y_row; i++) {
-      float v = d->y[i];
-      if (!(v >= 0 && v < (float)classes && v == floorf(v))) {
-        model_data_free(d);
-        return nnc_fail(st, NNC_ERR_DATA,
-                        "%s%sy[%lld] = %g is not a class index in [0, %lld) for "
-                        "sparse_categorical_crossentropy",
-                        API_ARRAY_WHERE(y), (long long)i, (double)v, (long long)classes);
-      }
+  for (int b = 0; b < d->n_bufs; b++) {
+    int is_y = b >= t->n_inputs, j = b - t->n_inputs;
+    const nnc_io_desc *io = is_y ? &t->targets[j] : &t->inputs[b];
+    const nnc_array *a = is_y ? &y[io->output] : &x[b];
+    d->row[b] = 1;
+    for (int i = 0; i < io->rank; i++) d->row[b] *= io->shape[i];
+    if (to_f32(a, &d->v[b], st) ||
+        (is_y && io->classes > 0 &&
+         check_labels(m, io->output, a, d->v[b], d->n * d->row[b], io->classes, st))) {
+      model_data_free(d);
+      return st->code;
     }
   }
   return NNC_OK;
 }
 
+int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
+                       nnc_status *st) {
+  return model_data_prepare_multi(m, 1, x, 1, y, d, st);
+}
+
 void model_data_free(model_data *d) {
-  free(d->x);
-  free(d->y);
+  for (int b = 0; d->v && !d->view && b < d->n_bufs; b++) free(d->v[b]);
+  free(d->v);
+  free(d->row);
   memset(d, 0, sizeof *d);
 }
 
@@ -92,23 +158,43 @@ static int grow(float **buf, int64_t *cap, int64_t need, nnc_status *st) {
   return NNC_OK;
 }
 
+static int64_t row_floats(const nnc_io_desc *io) {
+  int64_t n = 1;
+  for (int i = 0; i < io->rank; i++) n *= io->shape[i];
+  return n;
+}
+
 /* Workspace for batches of up to `rows` rows; called before a loop so that
  * the steps themselves never allocate. */
 int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
-  const nnc_compiled *c = &m->compiled;
+  const nnc_program_table *t = m->t;
   int64_t fixed = 1, per_row = 1;
-  for (int i = 0; i < NNC_GRAPH_COUNT; i++) {
-    if (!c->has_graph[i]) continue;
-    if (c->graphs[i].fixed_floats > fixed) fixed = c->graphs[i].fixed_floats;
-    if (c->graphs[i].batch_floats_per_row > per_row) per_row = c->graphs[i].batch_floats_per_row;
+  for (int i = 0; i < NNC_ENTRY_COUNT; i++) {
+    if (!t->entries[i].fn) continue;
+    if (t->entries[i].fixed_floats > fixed) fixed = t->entries[i].fixed_floats;
+    if (t->entries[i].batch_floats_per_row > per_row) per_row = t->entries[i].batch_floats_per_row;
   }
-  const nnc_program *p = &c->prog;
   if (grow(&m->fixed, &m->fixed_cap, fixed, st) ||
-      grow(&m->batch, &m->batch_cap, per_row * rows, st) ||
-      grow(&m->x_batch, &m->xb_cap, shape_inner(&p->inputs[0].shape) * rows, st) ||
-      grow(&m->y_batch, &m->yb_cap,
-           (p->n_targets ? shape_inner(&p->targets[0].shape) : 0) * rows + 1, st))
+      grow(&m->batch, &m->batch_cap, per_row * rows, st))
     return st->code;
+  int n = t->n_inputs + t->n_targets;
+  if (n > m->n_gathered) {
+    float **g = nnc_realloc_array(m->gathered, (size_t)n, sizeof *g, st);
+    if (!g) return st->code;
+    m->gathered = g;
+    int64_t *c = nnc_realloc_array(m->gathered_cap, (size_t)n, sizeof *c, st);
+    if (!c) return st->code;
+    m->gathered_cap = c;
+    for (int i = m->n_gathered; i < n; i++) {
+      g[i] = NULL;
+      c[i] = 0;
+    }
+    m->n_gathered = n;
+  }
+  for (int b = 0; b < n; b++) {
+    const nnc_io_desc *io = b < t->n_inputs ? &t->inputs[b] : &t->targets[b - t->n_inputs];
+    if (grow(&m->gathered[b], &m->gathered_cap[b], row_floats(io) * rows + 1, st)) return st->code;
+  }
   return NNC_OK;
 }
 
@@ -127,27 +213,33 @@ static void run_job(void *arg, int tid, int nthreads) {
 }
 
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
-                   int64_t rows, float *out, nnc_status *st) {
-  nnc_step_fn fn = m->compiled.step[which];
+                   int64_t rows, float **outs, nnc_status *st) {
+  const nnc_program_table *t = m->t;
+  nnc_step_fn fn = t->entries[which].fn;
   if (!fn)
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model has no compile config (optimizer, loss)",
-                    m->spec.source);
+                    model_source(m));
   if (model_reserve(m, rows, st)) return st->code;
-  float *x = d->x + first * d->x_row, *y = d->y ? d->y + first * d->y_row : NULL;
-  if (idx) { /* gather shuffled rows */
-    for (int64_t r = 0; r < rows; r++) {
-      memcpy(m->x_batch + r * d->x_row, d->x + idx[r] * d->x_row, (size_t)d->x_row * sizeof(float));
-      if (d->y)
-        memcpy(m->y_batch + r * d->y_row, d->y + idx[r] * d->y_row,
-               (size_t)d->y_row * sizeof(float));
-    }
-    x = m->x_batch;
-    y = d->y ? m->y_batch : NULL;
+  int n_io = t->n_inputs + t->n_targets + t->n_outputs;
+  float *small[16], **regions = small;
+  if (NNC_REGION_IO + n_io > 16) {
+    regions = nnc_calloc((size_t)(NNC_REGION_IO + n_io), sizeof *regions, st);
+    if (!regions) return st->code;
   }
-  float *regions[NNC_REGION_COUNT] = {0};
-  regions[NNC_REGION_X] = x;
-  regions[NNC_REGION_Y] = y;
-  regions[NNC_REGION_OUT] = out;
+  memset(regions, 0, (size_t)(NNC_REGION_IO + n_io) * sizeof *regions);
+  float **data = regions + NNC_REGION_IO; /* inputs, then targets */
+  for (int b = 0; b < d->n_bufs; b++) {
+    if (!idx) {
+      data[b] = d->v[b] + first * d->row[b];
+      continue;
+    }
+    for (int64_t r = 0; r < rows; r++) /* gather shuffled rows */
+      memcpy(m->gathered[b] + r * d->row[b], d->v[b] + idx[r] * d->row[b],
+             (size_t)d->row[b] * sizeof(float));
+    data[b] = m->gathered[b];
+  }
+  for (int k = 0; outs && k < t->n_outputs; k++)
+    regions[NNC_REGION_IO + t->n_inputs + t->n_targets + k] = outs[k];
   regions[NNC_REGION_PARAMS] = m->params;
   regions[NNC_REGION_SLOTS] = m->slots;
   regions[NNC_REGION_STATS] = m->stats;
@@ -157,17 +249,23 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   scalars[NNC_SCALAR_LR] = (float)m->learning_rate;
   scalars[NNC_SCALAR_T] = (float)(m->iterations + 1);
   scalars[NNC_SCALAR_BATCH] = (float)rows;
-  int checked = which == NNC_GRAPH_TRAIN && m->check_numerics;
-  if (checked && numerics_before_step(m, x, y, rows, idx, first, st)) return st->code;
-  /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
-  uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
-  step_job job = {fn, regions, scalars, rows, rng, m->pool};
-  if (m->pool)
-    pool_run(m->pool, run_job, &job);
-  else
-    fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
-  if (which == NNC_GRAPH_TRAIN) m->iterations++;
-  if (checked && numerics_after_step(m, rows, st)) return st->code; /* state restored */
-  if (which == NNC_GRAPH_TRAIN) m->weights_changed = 1;
-  return NNC_OK;
+  int checked = which == NNC_ENTRY_TRAIN && m->check_numerics, rc = NNC_OK;
+  if (checked && numerics_before_step(m, data, rows, idx, first, st)) {
+    rc = st->code;
+  } else {
+    /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
+    uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
+    step_job job = {fn, regions, scalars, rows, rng, m->pool};
+    if (m->pool)
+      pool_run(m->pool, run_job, &job);
+    else
+      fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
+    if (which == NNC_ENTRY_TRAIN) m->iterations++;
+    if (checked && numerics_after_step(m, rows, st))
+      rc = st->code; /* state restored */
+    else if (which == NNC_ENTRY_TRAIN)
+      m->weights_changed = 1;
+  }
+  if (regions != small) free(regions);
+  return rc;
 }

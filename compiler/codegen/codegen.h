@@ -12,11 +12,7 @@
 
 #include "compiler/graph/graph.h"
 
-/* Every thread of a step calls the driver with its tid; groups are separated
- * by barrier(barrier_ctx). One thread: tid 0, nthreads 1, any barrier. */
-typedef void (*nnc_step_fn)(float **regions, const float *scalars, int64_t rows, uint64_t rng,
-                            int64_t tid, int64_t nthreads, void (*barrier)(void *),
-                            void *barrier_ctx);
+/* nnc_step_fn (the driver's signature) is declared by include/nnc_program.h. */
 
 typedef struct nnc_jit nnc_jit;
 

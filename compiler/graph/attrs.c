@@ -9,9 +9,9 @@
 #include <string.h>
 
 static const char *const phase_names[] = {"any", "train", "infer"};
-static const char *const region_names[] = {"x",     "y",     "out",   "params",
-                                           "slots", "stats", "fixed", "batch"};
-_Static_assert(sizeof region_names / sizeof region_names[0] == NNC_REGION_COUNT, "region names");
+/* the fixed regions; data region k (inputs, targets, outputs) prints as "io<k>" */
+static const char *const region_names[] = {"params", "slots", "stats", "fixed", "batch"};
+_Static_assert(sizeof region_names / sizeof region_names[0] == NNC_REGION_IO, "region names");
 static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
@@ -21,7 +21,7 @@ const char *graph_phase_name(nnc_phase p) {
   return phase_names[p];
 }
 const char *graph_region_name(int region) {
-  return region >= 0 && region < NNC_REGION_COUNT ? region_names[region] : "?";
+  return region >= 0 && region < NNC_REGION_IO ? region_names[region] : "?";
 }
 const char *graph_bcast_suffix(nnc_bcast b) {
   return bcast_names[b];

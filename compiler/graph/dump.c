@@ -19,7 +19,9 @@ void graph_dump_text(const nnc_graph *g, FILE *f) {
       used += (size_t)snprintf(ins + used, sizeof ins - used, "%s%%%d%s", k ? "," : "", n->in[k],
                                graph_bcast_suffix(n->bcast[k]));
     if (n->group >= 0) snprintf(group, sizeof group, "g%d", n->group);
-    if (n->region >= 0)
+    if (n->region >= NNC_REGION_IO) /* the k-th data region: inputs, targets, outputs */
+      snprintf(buf, sizeof buf, "io%d+%lld", n->region - NNC_REGION_IO, (long long)n->offset);
+    else if (n->region >= 0)
       snprintf(buf, sizeof buf, "%s+%lld%s", graph_region_name(n->region), (long long)n->offset,
                n->region == NNC_REGION_BATCH ? "*B" : "");
     fprintf(f, "%%%-4d %-22s %-5s %-12s %-5s %-16s (%s)%s%s%s%s\n", i, op,

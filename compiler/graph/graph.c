@@ -162,7 +162,7 @@ int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, 
   return graph_source(g, NNC_OP_INPUT, io_index, shape, label, st);
 }
 
-int graph_scalar(nnc_graph *g, nnc_scalar which, nnc_status *st) {
+int graph_scalar(nnc_graph *g, int which, nnc_status *st) {
   static const char *const labels[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
   return graph_source(g, NNC_OP_SCALAR, which, shape_scalar(), labels[which], st);
 }

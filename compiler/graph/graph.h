@@ -14,6 +14,7 @@
 #include "base/shape.h"
 #include "compiler/spec/spec.h"
 #include "nnc.h"
+#include "nnc_program.h"
 
 typedef enum nnc_op {
 #define OP(id, file) NNC_OP_##id,
@@ -68,26 +69,9 @@ typedef enum nnc_bcast {
 
 typedef enum nnc_phase { NNC_PHASE_ANY, NNC_PHASE_TRAIN, NNC_PHASE_INFER } nnc_phase;
 
-/* Runtime scalars: arguments of every step, so no value here recompiles. */
-typedef enum nnc_scalar {
-  NNC_SCALAR_LR,    /* learning rate of this step */
-  NNC_SCALAR_T,     /* optimizer step t = iterations + 1, as float */
-  NNC_SCALAR_BATCH, /* rows in this batch, as float */
-  NNC_SCALAR_COUNT
-} nnc_scalar;
-
-/* Memory regions a step reads and writes; the driver receives one pointer each. */
-typedef enum nnc_region {
-  NNC_REGION_X,
-  NNC_REGION_Y,
-  NNC_REGION_OUT,
-  NNC_REGION_PARAMS,
-  NNC_REGION_SLOTS,
-  NNC_REGION_STATS,
-  NNC_REGION_FIXED, /* workspace whose size does not depend on the batch */
-  NNC_REGION_BATCH, /* workspace of (floats per row) x batch */
-  NNC_REGION_COUNT
-} nnc_region;
+/* Runtime scalars (NNC_SCALAR_LR, _T, _BATCH) and memory regions
+ * (NNC_REGION_PARAMS .. NNC_REGION_IO + k) are the step calling convention of
+ * the program boundary, include/nnc_program.h. */
 
 enum {
   NNC_NODE_UPDATE = 1u << 0, /* part of the optimizer update (scheduled last) */
@@ -126,8 +110,8 @@ typedef struct nnc_node {
   char label[96]; /* where it came from: "dense_1/kernel", "dense/matmul" */
   /* filled by passes */
   int dead;
-  int group;      /* fusion group, -1 before fusion */
-  int region;     /* nnc_region of its buffer, -1 if none (fused away) */
+  int group;  /* fusion group, -1 before fusion */
+  int region; /* NNC_REGION_* of its buffer (NNC_REGION_IO + k: data), -1 if none (fused away) */
   int64_t offset; /* in floats (per row for NNC_REGION_BATCH) */
 } nnc_node;
 
@@ -252,7 +236,7 @@ int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st);
  * returns -1 and keeps that call's message in st. */
 /* INPUT node reading IO slot io_index: input k -> k, target j -> n_inputs + j. */
 int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, nnc_status *st);
-int graph_scalar(nnc_graph *g, nnc_scalar which, nnc_status *st);
+int graph_scalar(nnc_graph *g, int which, nnc_status *st); /* NNC_SCALAR_* */
 int graph_matmul(nnc_graph *g, int a, int b, nnc_status *st); /* a[..,K] @ b[K,N] */
 int graph_softmax(nnc_graph *g, int x, nnc_status *st);       /* over the last axis */
 int graph_argmax(nnc_graph *g, int x, nnc_status *st);        /* [..,C] -> [..,1] */

@@ -73,12 +73,24 @@ static int parse_shape(const char *s, nnc_shape *out) {
   return 0;
 }
 
-/* "-" or "x+0" or "batch+16*B" */
+/* "-" or "io0+0" or "params+8" or "batch+16*B" */
 static int parse_buffer(const char *s, nnc_node *n) {
   if (!strcmp(s, "-")) return 0;
   const char *plus = strchr(s, '+');
   if (!plus) return -1;
-  for (int r = 0; r < NNC_REGION_COUNT; r++) {
+  if (!strncmp(s, "io", 2) && plus > s + 2) { /* data region k */
+    char num[16];
+    size_t klen = (size_t)(plus - s - 2);
+    long long k, off;
+    if (klen >= sizeof num) return -1;
+    memcpy(num, s + 2, klen);
+    num[klen] = '\0';
+    if (parse_int(num, 0, 1 << 20, &k) || parse_int(plus + 1, 0, INT64_MAX, &off)) return -1;
+    n->region = NNC_REGION_IO + (int)k;
+    n->offset = off;
+    return 0;
+  }
+  for (int r = 0; r < NNC_REGION_IO; r++) {
     const char *name = graph_region_name(r);
     if (strlen(name) != (size_t)(plus - s) || strncmp(name, s, (size_t)(plus - s))) continue;
     char num[32];

@@ -20,7 +20,7 @@ static int needs_buffer(const nnc_graph *g, int id, const int *last_use_group, i
 static void place_source(nnc_node *n, const nnc_program *prog) {
   switch (n->op) {
   case NNC_OP_INPUT:
-    n->region = n->params.index == 0 ? NNC_REGION_X : NNC_REGION_Y;
+    n->region = NNC_REGION_IO + (int)n->params.index; /* input k, then targets */
     n->offset = 0;
     break;
   case NNC_OP_PARAM:
@@ -36,7 +36,7 @@ static void place_source(nnc_node *n, const nnc_program *prog) {
     n->offset = n->params.index;
     break;
   case NNC_OP_OUTPUT:
-    n->region = NNC_REGION_OUT;
+    n->region = NNC_REGION_IO + prog->n_inputs + prog->n_targets + (int)n->params.index;
     n->offset = 0;
     break;
   default:

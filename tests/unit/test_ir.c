@@ -55,6 +55,10 @@ static void make_program(const nnc_graph *g, nnc_program *prog) {
     }
     if (n->op == NNC_OP_STAT && n->params.index >= prog->n_stats)
       prog->n_stats = (int)n->params.index + 1;
+    /* every INPUT counts as a model input (IO slots 0..k), so OUTPUT k is
+     * planned at data region n_inputs + k */
+    if (n->op == NNC_OP_INPUT && n->params.index >= prog->n_inputs)
+      prog->n_inputs = (int)n->params.index + 1;
   }
   int64_t offset = 0;
   for (int i = 0; i < g->n; i++) {

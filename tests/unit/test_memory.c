@@ -100,10 +100,11 @@ static void steps_allocate_nothing(int threads) {
   model_data d;
   ck_assert_msg(model_data_prepare(c.model, &c.x, &c.y, &d, &st) == NNC_OK, "%s", st.message);
   static float out[64 * 8];
+  float *outs[1] = {out}; /* one buffer per model output */
   /* warm up: the workspace for 32 rows is reserved by the first step */
-  ck_assert(model_run_step(c.model, NNC_GRAPH_TRAIN, &d, NULL, 0, 32, NULL, &st) == NNC_OK);
-  ck_assert(model_run_step(c.model, NNC_GRAPH_TEST, &d, NULL, 0, 32, NULL, &st) == NNC_OK);
-  ck_assert(model_run_step(c.model, NNC_GRAPH_PREDICT, &d, NULL, 0, 32, out, &st) == NNC_OK);
+  ck_assert(model_run_step(c.model, NNC_ENTRY_TRAIN, &d, NULL, 0, 32, NULL, &st) == NNC_OK);
+  ck_assert(model_run_step(c.model, NNC_ENTRY_TEST, &d, NULL, 0, 32, NULL, &st) == NNC_OK);
+  ck_assert(model_run_step(c.model, NNC_ENTRY_PREDICT, &d, NULL, 0, 32, outs, &st) == NNC_OK);
   size_t before = heap_probe();
   int64_t idx[32];
   for (int i = 0; i < 32; i++) idx[i] = (i * 7) % d.n; /* shuffled rows are gathered too */
@@ -112,9 +113,9 @@ static void steps_allocate_nothing(int threads) {
   int failed_step = -1;
   for (int step = 0; step < 50 && failed_step < 0; step++) {
     int64_t rows = step % 5 == 4 ? 17 : 32; /* partial batches as well */
-    if (model_run_step(c.model, NNC_GRAPH_TRAIN, &d, idx, 0, rows, NULL, &st) ||
-        model_run_step(c.model, NNC_GRAPH_TEST, &d, NULL, 32, rows, NULL, &st) ||
-        model_run_step(c.model, NNC_GRAPH_PREDICT, &d, NULL, 64, rows, out, &st))
+    if (model_run_step(c.model, NNC_ENTRY_TRAIN, &d, idx, 0, rows, NULL, &st) ||
+        model_run_step(c.model, NNC_ENTRY_TEST, &d, NULL, 32, rows, NULL, &st) ||
+        model_run_step(c.model, NNC_ENTRY_PREDICT, &d, NULL, 64, rows, outs, &st))
       failed_step = step;
   }
   size_t after = heap_probe();
@@ -144,9 +145,9 @@ START_TEST(growing_the_workspace_is_seen) {
   nnc_status st;
   model_data d;
   ck_assert(model_data_prepare(c.model, &c.x, &c.y, &d, &st) == NNC_OK);
-  ck_assert(model_run_step(c.model, NNC_GRAPH_TRAIN, &d, NULL, 0, 8, NULL, &st) == NNC_OK);
+  ck_assert(model_run_step(c.model, NNC_ENTRY_TRAIN, &d, NULL, 0, 8, NULL, &st) == NNC_OK);
   size_t before = heap_probe();
-  ck_assert(model_run_step(c.model, NNC_GRAPH_TRAIN, &d, NULL, 0, 200, NULL, &st) == NNC_OK);
+  ck_assert(model_run_step(c.model, NNC_ENTRY_TRAIN, &d, NULL, 0, 200, NULL, &st) == NNC_OK);
   ck_assert_msg(heap_probe() != before, "%s did not see the workspace grow", probe_name);
   model_data_free(&d);
   oracle_case_free(&c);

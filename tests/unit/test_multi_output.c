@@ -129,10 +129,10 @@ static void no_barrier(void *ctx) {
   (void)ctx;
 }
 
-/* IO slot k of the step's regions. The targets read region Y today, so the
- * tests give every target the same data Y. */
+/* IO slot k of the step's regions (input k, then the targets). The tests
+ * give every target the same data Y. */
 static void bind_io(float **regions, int k, const float *data) {
-  regions[k == 0 ? NNC_REGION_X : NNC_REGION_Y] = (float *)data;
+  regions[NNC_REGION_IO + k] = (float *)data;
 }
 
 /* The test step of the lowered graph on (X, Y): its batch statistics. */
@@ -156,7 +156,8 @@ static void eval_stats(nnc_lowered *l, float *stats) {
   float *fixed = calloc((size_t)g.fixed_floats + 1, sizeof(float));
   float *batch = calloc((size_t)(g.batch_floats_per_row * N) + 1, sizeof(float));
   float params[1] = {0};
-  float *regions[NNC_REGION_COUNT] = {0};
+  float *regions[NNC_REGION_IO + 8] = {0};
+  ck_assert_int_le(l->prog.n_inputs + l->prog.n_targets, 8);
   bind_io(regions, 0, &X[0][0]);
   for (int j = 0; j < l->prog.n_targets; j++) bind_io(regions, l->prog.n_inputs + j, &Y[0][0]);
   regions[NNC_REGION_PARAMS] = params;

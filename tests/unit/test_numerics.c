@@ -66,6 +66,7 @@ static void run_op(op_desc d, const float *x, const float *y, int64_t rows, int6
   ck_assert_msg(graph_add(&g, NNC_OP_OUTPUT, 0, &v, 1, &st) >= 0, "%s", st.message);
   ck_assert_int_eq(shape_last(&g.nodes[v].shape), out_w);
   ck_assert(pass_fuse(&g, &st) == NNC_OK);
+  prog.n_inputs = prog.n_targets = 1; /* the output's region follows x's and y's */
   ck_assert(pass_plan_memory_for(&g, &prog, &st) == NNC_OK);
   const nnc_graph *list[1] = {&g};
   nnc_codegen_options opts = {0};
@@ -74,10 +75,10 @@ static void run_op(op_desc d, const float *x, const float *y, int64_t rows, int6
   ck_assert_msg(codegen_compile(list, 1, &prog, &opts, &jit, &fn, &st) == NNC_OK, "%s", st.message);
   float *fixed = calloc((size_t)g.fixed_floats + 1, sizeof(float));
   float *batch = calloc((size_t)(g.batch_floats_per_row * rows) + 1, sizeof(float));
-  float *regions[NNC_REGION_COUNT] = {0};
-  regions[NNC_REGION_X] = (float *)x;
-  regions[NNC_REGION_Y] = (float *)(y ? y : x);
-  regions[NNC_REGION_OUT] = out;
+  float *regions[NNC_REGION_IO + 3] = {0};
+  regions[NNC_REGION_IO] = (float *)x;
+  regions[NNC_REGION_IO + 1] = (float *)(y ? y : x);
+  regions[NNC_REGION_IO + 2] = out;
   regions[NNC_REGION_FIXED] = fixed;
   regions[NNC_REGION_BATCH] = batch;
   float scalars[NNC_SCALAR_COUNT] = {0};

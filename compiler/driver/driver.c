@@ -1,0 +1,137 @@
+/* The builder that connects the compiler to a runtime model: a parsed spec
+ * described, compiled for data shapes into a program table
+ * (include/nnc_program.h), recompiled for a new compile config. The public
+ * loaders nnc_model_load_file / _string live here: they are the only calls
+ * of the C API that need the compiler. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "compiler/compile.h"
+#include "compiler/driver/table.h"
+#include "compiler/spec/spec.h"
+#include "nnc.h"
+#include "nnc_program.h"
+
+/* st may be NULL: then a local one (as runtime/api_check.h's API_STATUS) */
+#define STATUS_OR_LOCAL(st)                                                                        \
+  nnc_status local_status_;                                                                        \
+  if (!(st)) (st) = &local_status_;                                                                \
+  nnc_status_ok(st)
+
+typedef struct spec_driver {
+  nnc_spec spec;
+  const char *input_names[1], *output_names[1];
+} spec_driver;
+
+static int has_declared_input(const nnc_spec *s) {
+  for (int i = 0; i < s->n_layers; i++)
+    if (s->layers[i].has_input_shape) return 1;
+  return 0;
+}
+
+/* The names lowering gives the input and the output (compiler/lower). */
+static int describe(void *ctx, nnc_model_description *out, nnc_status *st) {
+  spec_driver *d = ctx;
+  const nnc_spec *s = &d->spec;
+  (void)st;
+  memset(out, 0, sizeof *out);
+  d->input_names[0] =
+      s->n_layers && s->layers[0].kind == NNC_LAYER_INPUT ? s->layers[0].name : "input_layer";
+  d->output_names[0] = s->n_layers ? s->layers[s->n_layers - 1].name : d->input_names[0];
+  out->source = s->source;
+  out->name = s->name;
+  out->n_inputs = out->n_outputs = 1;
+  out->input_names = d->input_names;
+  out->output_names = d->output_names;
+  out->declares_inputs = has_declared_input(s);
+  out->has_compile = s->compile.present;
+  out->learning_rate = s->compile.optimizer.learning_rate;
+  return NNC_OK;
+}
+
+static void spec_shapes(int n, const nnc_sample_shape *in, nnc_spec_shape *out) {
+  for (int i = 0; i < n; i++) {
+    memset(&out[i], 0, sizeof out[i]);
+    out[i].rank = in[i].rank;
+    for (int k = 0; k < in[i].rank && k < NNC_MAX_RANK; k++) out[i].dims[k] = in[i].dims[k];
+  }
+}
+
+static int build(void *ctx, const nnc_build_request *req, const nnc_program_table **out,
+                 nnc_status *st) {
+  spec_driver *d = ctx;
+  *out = NULL;
+  nnc_spec_shape *shapes =
+      nnc_calloc((size_t)(req->n_inputs + req->n_targets) + 1, sizeof *shapes, st);
+  if (!shapes) return st->code;
+  spec_shapes(req->n_inputs, req->inputs, shapes);
+  spec_shapes(req->n_targets, req->targets, shapes + req->n_inputs);
+  /* an input of unknown shape: lowering takes the declared one */
+  int known = req->n_inputs > 0 && req->inputs[0].rank >= 0;
+  nnc_data_shapes data = {known ? req->n_inputs : 0, shapes, req->n_targets,
+                          shapes + req->n_inputs};
+  nnc_compile_options copts = {0};
+  copts.accumulate_f64 = req->accumulate_f64;
+  copts.check_numerics = req->check_numerics;
+  nnc_compiled c;
+  int rc = nnc_compile_spec(&d->spec, &data, &copts, &c, st);
+  free(shapes);
+  if (rc) return rc;
+  jit_table *t;
+  if (jit_table_make(&c, d->spec.name, d->spec.compile.optimizer.learning_rate, req->check_numerics,
+                     &t, st))
+    return st->code;
+  *out = &t->t;
+  return NNC_OK;
+}
+
+static void release(void *ctx, const nnc_program_table *table) {
+  (void)ctx;
+  jit_table_free((jit_table *)table); /* the table is a jit_table's first member */
+}
+
+static int set_compile_config(void *ctx, const char *json, nnc_status *st) {
+  spec_driver *d = ctx;
+  return nnc_spec_parse_compile_string(json, "compile config", &d->spec, st);
+}
+
+static void driver_free(void *ctx) {
+  spec_driver *d = ctx;
+  nnc_spec_free(&d->spec);
+  free(d);
+}
+
+static int from_spec(spec_driver *d, nnc_model **out, nnc_status *st) {
+  nnc_builder b = {d, describe, build, release, set_compile_config, driver_free};
+  return nnc_model_from_builder(&b, out, st);
+}
+
+int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  if (!out) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_file: out is NULL");
+  *out = NULL;
+  if (!path) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_file: path is NULL");
+  spec_driver *d = nnc_calloc(1, sizeof *d, st);
+  if (!d) return st->code;
+  if (nnc_spec_parse_file(path, &d->spec, st)) {
+    driver_free(d);
+    return st->code;
+  }
+  return from_spec(d, out, st);
+}
+
+int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
+                          nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  if (!out) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_string: out is NULL");
+  *out = NULL;
+  if (!json) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_string: json is NULL");
+  spec_driver *d = nnc_calloc(1, sizeof *d, st);
+  if (!d) return st->code;
+  if (nnc_spec_parse_string(json, source_name ? source_name : "<string>", &d->spec, st)) {
+    driver_free(d);
+    return st->code;
+  }
+  return from_spec(d, out, st);
+}

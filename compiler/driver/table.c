@@ -1,0 +1,241 @@
+/* The program table of a JIT-compiled model: every list of nnc_program
+ * translated into the boundary's plain data (include/nnc_program.h). */
+#include "compiler/driver/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+struct probe_text {
+  char label[128], op[32], layer[96];
+};
+
+static void per_sample(const nnc_shape *batched, int *rank, int64_t *dims) {
+  *rank = batched->rank > 0 ? batched->rank - 1 : 0;
+  for (int i = 1; i < batched->rank; i++) dims[i - 1] = batched->dims[i];
+}
+
+static void io_desc(const nnc_io_info *in, nnc_io_desc *out) {
+  memset(out, 0, sizeof *out);
+  out->name = in->name;
+  out->dtype = NNC_F32;
+  per_sample(&in->shape, &out->rank, out->shape);
+  out->classes = in->classes;
+  out->output = in->output;
+}
+
+static nnc_initializer initializer(const nnc_spec_init *in) {
+  nnc_initializer o = {0};
+  static const nnc_init_rule rules[] = {
+      [NNC_INIT_ZEROS] = NNC_INITIALIZER_ZEROS,
+      [NNC_INIT_ONES] = NNC_INITIALIZER_ONES,
+      [NNC_INIT_CONSTANT] = NNC_INITIALIZER_CONSTANT,
+      [NNC_INIT_RANDOM_UNIFORM] = NNC_INITIALIZER_RANDOM_UNIFORM,
+      [NNC_INIT_RANDOM_NORMAL] = NNC_INITIALIZER_RANDOM_NORMAL,
+      [NNC_INIT_TRUNCATED_NORMAL] = NNC_INITIALIZER_TRUNCATED_NORMAL,
+      [NNC_INIT_VARIANCE_SCALING] = NNC_INITIALIZER_VARIANCE_SCALING};
+  o.rule = rules[in->kind];
+  o.value = in->value;
+  o.minval = in->minval;
+  o.maxval = in->maxval;
+  o.mean = in->mean;
+  o.stddev = in->stddev;
+  o.scale = in->scale;
+  o.fan = in->mode == NNC_FAN_IN    ? NNC_FAN_MODE_IN
+          : in->mode == NNC_FAN_OUT ? NNC_FAN_MODE_OUT
+                                    : NNC_FAN_MODE_AVG;
+  o.distribution = in->distribution == NNC_DIST_UNIFORM ? NNC_DISTRIBUTION_UNIFORM
+                   : in->distribution == NNC_DIST_TRUNCATED_NORMAL
+                       ? NNC_DISTRIBUTION_TRUNCATED_NORMAL
+                       : NNC_DISTRIBUTION_UNTRUNCATED_NORMAL;
+  o.has_seed = in->has_seed;
+  o.seed = in->seed;
+  return o;
+}
+
+static const char *op_text(const nnc_node *n) {
+  if (n->op == NNC_OP_UNARY) return fn_name((nnc_fn)n->fn);
+  if (n->op == NNC_OP_BINARY) return binary_fn_name((nnc_binary_fn)n->fn);
+  return op_name(n->op);
+}
+
+/* The node's label, or the nearest labelled first operand's (the batch sum
+ * of the loss carries none of its own). */
+static const char *label_of(const nnc_graph *g, int id) {
+  for (int hops = 0; id >= 0 && hops < 8; hops++) {
+    if (g->nodes[id].label[0]) return g->nodes[id].label;
+    id = g->nodes[id].n_in > 0 ? g->nodes[id].in[0] : -1;
+  }
+  return NULL;
+}
+
+/* One probe per value of the (unfused, check-numerics) train step that has
+ * a buffer of its own, in topological order. */
+static int make_probes(jit_table *t, nnc_status *st) {
+  const nnc_graph *g = &t->compiled.graphs[NNC_GRAPH_TRAIN];
+  t->probes = nnc_calloc((size_t)g->n + 1, sizeof *t->probes, st);
+  t->probe_text = nnc_calloc((size_t)g->n + 1, sizeof *t->probe_text, st);
+  if (!t->probes || !t->probe_text) return st->code;
+  int n = 0;
+  for (int i = 0; i < g->n; i++) {
+    const nnc_node *node = &g->nodes[i];
+    if (node->dead || node->group < 0) continue;
+    if (node->region != NNC_REGION_FIXED && node->region != NNC_REGION_BATCH) continue;
+    struct probe_text *text = &t->probe_text[n];
+    nnc_probe *p = &t->probes[n++];
+    const char *label = label_of(g, i);
+    snprintf(text->op, sizeof text->op, "%s", op_text(node));
+    if (label) {
+      snprintf(text->label, sizeof text->label, "%s", label);
+      /* gradient and update values ("grad dense_1/relu") name their layer too */
+      const char *name = label;
+      if (!strncmp(name, "grad ", 5)) name += 5;
+      if (!strncmp(name, "update ", 7)) name += 7;
+      const char *slash = strchr(name, '/');
+      if (slash) {
+        snprintf(text->layer, sizeof text->layer, "%.*s", (int)(slash - name), name);
+        p->layer = text->layer;
+      }
+    } else {
+      snprintf(text->label, sizeof text->label, "node %%%d", i);
+    }
+    p->label = text->label;
+    p->op = text->op;
+    p->region = node->region;
+    p->offset = node->offset;
+    p->count = shape_inner(&node->shape);
+    p->batched = node->region == NNC_REGION_BATCH;
+  }
+  t->t.n_probes = n;
+  t->t.probes = t->probes;
+  return NNC_OK;
+}
+
+static int fill(jit_table *t, int want_probes, nnc_status *st) {
+  const nnc_program *p = &t->compiled.prog;
+  nnc_program_table *o = &t->t;
+  int n_io = p->n_inputs + p->n_targets + p->n_outputs;
+  t->io = nnc_calloc((size_t)n_io + 1, sizeof *t->io, st);
+  t->vars = nnc_calloc((size_t)(p->n_params + p->n_slots) + 1, sizeof *t->vars, st);
+  t->stats = nnc_calloc((size_t)p->n_stats + 1, sizeof *t->stats, st);
+  t->keys = nnc_calloc((size_t)p->n_metrics + 1, sizeof *t->keys, st);
+  t->rows = nnc_calloc((size_t)p->n_layers + 1, sizeof *t->rows, st);
+  t->warnings = nnc_calloc((size_t)p->n_warnings + 1, sizeof *t->warnings, st);
+  if (!t->io || !t->vars || !t->stats || !t->keys || !t->rows || !t->warnings) return st->code;
+  for (int i = 0; i < p->n_inputs; i++) io_desc(&p->inputs[i], &t->io[i]);
+  for (int i = 0; i < p->n_targets; i++) io_desc(&p->targets[i], &t->io[p->n_inputs + i]);
+  for (int i = 0; i < p->n_outputs; i++)
+    io_desc(&p->outputs[i], &t->io[p->n_inputs + p->n_targets + i]);
+  o->n_inputs = p->n_inputs;
+  o->n_targets = p->n_targets;
+  o->n_outputs = p->n_outputs;
+  o->inputs = t->io;
+  o->targets = t->io + p->n_inputs;
+  o->outputs = t->io + p->n_inputs + p->n_targets;
+  for (int i = 0; i < p->n_params; i++) {
+    const nnc_param_info *in = &p->params[i];
+    nnc_variable *v = &t->vars[i];
+    v->name = in->name;
+    v->layer = in->layer;
+    v->weight = in->weight;
+    v->kind = in->trainable ? NNC_VAR_TRAINABLE : NNC_VAR_STATE;
+    v->rank = in->shape.rank;
+    for (int k = 0; k < in->shape.rank; k++) v->shape[k] = in->shape.dims[k];
+    v->offset = in->offset;
+    v->count = in->count;
+    v->init = initializer(&in->init);
+  }
+  for (int i = 0; i < p->n_slots; i++) {
+    nnc_variable *v = &t->vars[p->n_params + i];
+    v->name = p->slots[i].name;
+    v->kind = NNC_VAR_SLOT;
+    v->rank = 1;
+    v->shape[0] = p->slots[i].count;
+    v->offset = p->slots[i].offset;
+    v->count = p->slots[i].count;
+  }
+  o->n_variables = p->n_params + p->n_slots;
+  o->variables = t->vars;
+  o->params_floats = p->params_floats;
+  o->slots_floats = p->slots_floats;
+  for (int i = 0; i < p->n_stats; i++)
+    t->stats[i] = p->stat_kinds[i] == NNC_STAT_LOSS       ? NNC_REDUCE_LOSS
+                  : p->stat_kinds[i] == NNC_STAT_MEAN_SUM ? NNC_REDUCE_MEAN_SUM
+                                                          : NNC_REDUCE_COUNT_SUM;
+  o->n_stats = p->n_stats;
+  o->stats = t->stats;
+  for (int i = 0; i < p->n_metrics; i++) {
+    const nnc_metric_info *in = &p->metrics[i];
+    t->keys[i].name = in->name;
+    t->keys[i].result = in->result == NNC_RESULT_MEAN        ? NNC_LOG_MEAN
+                        : in->result == NNC_RESULT_PRECISION ? NNC_LOG_PRECISION
+                                                             : NNC_LOG_RECALL;
+    t->keys[i].stat[0] = in->stat[0];
+    t->keys[i].stat[1] = in->stat[1];
+  }
+  o->n_log_keys = p->n_metrics;
+  o->log_keys = t->keys;
+  for (int i = 0; i < p->n_layers; i++) {
+    const nnc_layer_info *in = &p->layers[i];
+    nnc_summary_row *r = &t->rows[i];
+    r->name = in->name;
+    r->class_name = in->kind;
+    r->rank = in->out_shape.rank;
+    for (int k = 0; k < in->out_shape.rank; k++) r->shape[k] = in->out_shape.dims[k];
+    r->params = in->n_params;
+    r->trainable = in->n_trainable;
+    r->connected = in->connected;
+    /* Keras prints "Connected to" only for a graph with branches */
+    if (in->connected) o->functional = 1;
+  }
+  o->n_summary_rows = p->n_layers;
+  o->summary = t->rows;
+  for (int i = 0; i < p->n_warnings; i++) t->warnings[i] = p->warnings[i];
+  o->n_warnings = p->n_warnings;
+  o->warnings = t->warnings;
+  for (int i = 0; i < NNC_GRAPH_COUNT; i++) {
+    if (!t->compiled.has_graph[i]) continue;
+    o->entries[i].fn = t->compiled.step[i];
+    o->entries[i].fixed_floats = t->compiled.graphs[i].fixed_floats;
+    o->entries[i].batch_floats_per_row = t->compiled.graphs[i].batch_floats_per_row;
+  }
+  if (want_probes && t->compiled.has_graph[NNC_GRAPH_TRAIN] && make_probes(t, st)) return st->code;
+  return NNC_OK;
+}
+
+int jit_table_make(nnc_compiled *c, const char *model_name, double learning_rate, int probes,
+                   jit_table **out, nnc_status *st) {
+  *out = NULL;
+  jit_table *t = nnc_calloc(1, sizeof *t, st);
+  if (!t) {
+    nnc_compiled_free(c);
+    return st->code;
+  }
+  t->compiled = *c;
+  memset(c, 0, sizeof *c);
+  t->t.version = NNC_PROGRAM_VERSION;
+  t->t.model_name = model_name;
+  t->t.learning_rate = learning_rate;
+  if (fill(t, probes, st)) {
+    jit_table_free(t);
+    return st->code;
+  }
+  *out = t;
+  return NNC_OK;
+}
+
+void jit_table_free(jit_table *t) {
+  if (!t) return;
+  nnc_compiled_free(&t->compiled);
+  free(t->io);
+  free(t->vars);
+  free(t->stats);
+  free(t->keys);
+  free(t->rows);
+  free(t->warnings);
+  free(t->probes);
+  free(t->probe_text);
+  free(t);
+}

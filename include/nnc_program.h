@@ -1,0 +1,250 @@
+/* nnc_program.h — the program boundary between a compiler and the runtime.
+ *
+ * A compiled model is a *program table*: plain C data (no compiler type)
+ * that lists what crosses the boundary — the model's inputs, targets and
+ * outputs, its variables, statistics, log keys, summary rows, warnings —
+ * and the entry points (train, test, predict steps) with the workspace each
+ * needs. The runtime (libnnc_runtime) reads only this table. Today the
+ * compiler JIT-compiles the steps and fills the table in memory
+ * (compiler/driver); an ahead-of-time object exports the same table, and a
+ * host may write one by hand (tests/unit/runtime_host.c does).
+ *
+ * A compiler plugs into a runtime model through a *builder* (nnc_builder):
+ * function pointers and a context that describe the model before it is
+ * built, build a table for given data shapes, release it, take a new
+ * compile config, and free the context.
+ *
+ * Everything here is read-only for the runtime; strings and arrays belong to
+ * whoever made the table and stay valid until it is released. */
+#ifndef NNC_PROGRAM_H
+#define NNC_PROGRAM_H
+
+#include <stdint.h>
+
+#include "nnc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The public API: the libraries are built with hidden visibility and only
+ * these declarations are exported (tests/cli/test_runtime_link.sh). */
+#pragma GCC visibility push(default)
+
+/* Raised when a field changes meaning; the runtime refuses other versions. */
+#define NNC_PROGRAM_VERSION 1
+
+/* ---- calling convention of a step ----
+ * regions[NNC_REGION_PARAMS] all variables (trainable and state), at their offsets
+ * regions[NNC_REGION_SLOTS]  optimizer slots, at their offsets
+ * regions[NNC_REGION_STATS]  one float per statistic (the step overwrites them)
+ * regions[NNC_REGION_FIXED]  workspace of fixed_floats
+ * regions[NNC_REGION_BATCH]  workspace of batch_floats_per_row x rows
+ * regions[NNC_REGION_IO + k]                          input k, rows x its row
+ * regions[NNC_REGION_IO + n_inputs + j]               target j
+ * regions[NNC_REGION_IO + n_inputs + n_targets + k]   output k (predict)
+ * scalars[0] learning rate, scalars[1] optimizer step (iterations + 1),
+ * scalars[2] rows, all as float. Every thread of a step calls it with its
+ * tid in [0, nthreads); the step calls barrier(barrier_ctx) between phases
+ * (one thread: tid 0, nthreads 1, any barrier). rng keys dropout masks. */
+enum {
+  NNC_REGION_PARAMS = 0,
+  NNC_REGION_SLOTS = 1,
+  NNC_REGION_STATS = 2,
+  NNC_REGION_FIXED = 3,
+  NNC_REGION_BATCH = 4,
+  NNC_REGION_IO = 5
+};
+enum { NNC_SCALAR_LR, NNC_SCALAR_T, NNC_SCALAR_BATCH, NNC_SCALAR_COUNT };
+
+typedef void (*nnc_step_fn)(float **regions, const float *scalars, int64_t rows, uint64_t rng,
+                            int64_t tid, int64_t nthreads, void (*barrier)(void *),
+                            void *barrier_ctx);
+
+/* The entry points, in this order in nnc_program_table.entries. */
+enum { NNC_ENTRY_TRAIN, NNC_ENTRY_TEST, NNC_ENTRY_PREDICT, NNC_ENTRY_COUNT };
+
+typedef struct nnc_entry {
+  nnc_step_fn fn;               /* NULL: absent (train/test without a compile config) */
+  int64_t fixed_floats;         /* size of regions[NNC_REGION_FIXED] it needs */
+  int64_t batch_floats_per_row; /* regions[NNC_REGION_BATCH] needs this x rows */
+} nnc_entry;
+
+/* ---- data crossing the boundary ---- */
+typedef struct nnc_io_desc {
+  const char *name;            /* input layer name; output layer name; target: its output's */
+  nnc_dtype dtype;             /* of the rows the step reads or writes: NNC_F32 today */
+  int rank;                    /* per sample (the batch axis not counted) */
+  int64_t shape[NNC_MAX_RANK]; /* per sample */
+  int64_t classes;             /* a target of a sparse categorical loss: labels in [0, classes) */
+  int output;                  /* a target: the index of its output; else -1 */
+} nnc_io_desc;
+
+/* ---- variables ---- */
+typedef enum nnc_var_kind {
+  NNC_VAR_TRAINABLE, /* in regions[PARAMS]; has a gradient and an update */
+  NNC_VAR_STATE,     /* in regions[PARAMS]; no gradient (non-trainable weights) */
+  NNC_VAR_SLOT       /* in regions[SLOTS]; optimizer state, starts at zero */
+} nnc_var_kind;
+
+/* How a variable's initial values are drawn (Keras's initializers). */
+typedef enum nnc_init_rule {
+  NNC_INITIALIZER_ZEROS,
+  NNC_INITIALIZER_ONES,
+  NNC_INITIALIZER_CONSTANT,         /* value */
+  NNC_INITIALIZER_RANDOM_UNIFORM,   /* minval, maxval */
+  NNC_INITIALIZER_RANDOM_NORMAL,    /* mean, stddev */
+  NNC_INITIALIZER_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
+  NNC_INITIALIZER_VARIANCE_SCALING  /* scale, fan, distribution (glorot, he, lecun) */
+} nnc_init_rule;
+typedef enum nnc_init_fan { NNC_FAN_MODE_IN, NNC_FAN_MODE_OUT, NNC_FAN_MODE_AVG } nnc_init_fan;
+typedef enum nnc_init_distribution {
+  NNC_DISTRIBUTION_UNIFORM,
+  NNC_DISTRIBUTION_TRUNCATED_NORMAL,
+  NNC_DISTRIBUTION_UNTRUNCATED_NORMAL
+} nnc_init_distribution;
+
+typedef struct nnc_initializer {
+  nnc_init_rule rule;
+  double value, minval, maxval, mean, stddev, scale;
+  nnc_init_fan fan;
+  nnc_init_distribution distribution;
+  int has_seed; /* 1: the same values wherever it is used (seed); 0: a stream per variable */
+  int64_t seed;
+} nnc_initializer;
+
+typedef struct nnc_variable {
+  const char *name;   /* Keras name: "dense_1/kernel"; slots: "dense_1/kernel/m" */
+  const char *layer;  /* "dense_1" (NULL for a slot) */
+  const char *weight; /* "kernel" (NULL for a slot) */
+  nnc_var_kind kind;
+  int rank;
+  int64_t shape[NNC_MAX_RANK];
+  int64_t offset, count; /* in floats within its region */
+  nnc_initializer init;  /* trainable and state variables; slots start at zero */
+} nnc_variable;
+
+/* ---- statistics and log keys ---- */
+typedef enum nnc_stat_reduction {
+  NNC_REDUCE_LOSS,     /* batch loss L_b: the epoch value is sum(n_b L_b) / sum(n_b) */
+  NNC_REDUCE_MEAN_SUM, /* sum over the batch of per-sample values: / sum(n_b) */
+  NNC_REDUCE_COUNT_SUM /* counts summed over the epoch (confusion counts) */
+} nnc_stat_reduction;
+
+typedef enum nnc_log_result {
+  NNC_LOG_MEAN,      /* stat[0]'s epoch value */
+  NNC_LOG_PRECISION, /* stat[0] / (stat[0] + stat[1]): TP, FP */
+  NNC_LOG_RECALL     /* stat[0] / (stat[0] + stat[1]): TP, FN */
+} nnc_log_result;
+
+typedef struct nnc_log_key {
+  const char *name; /* "loss" (always first), "accuracy", "out_a_loss", ... */
+  nnc_log_result result;
+  int stat[2]; /* indices into the statistics (stat[1] unused for a mean) */
+} nnc_log_key;
+
+/* ---- summary, numerics probes ---- */
+typedef struct nnc_summary_row {
+  const char *name, *class_name; /* "dense_1", "Dense" */
+  int rank;                      /* of the output, batch axis included */
+  int64_t shape[NNC_MAX_RANK];   /* shape[0] is the batch (printed as None) */
+  int64_t params, trainable;     /* trainable <= params */
+  const char *connected;         /* Functional "Connected to" text; NULL: none */
+} nnc_summary_row;
+
+/* A value of the train step the runtime scans for NaN/inf in check-numerics
+ * mode, in topological order: the first non-finite one is named. */
+typedef struct nnc_probe {
+  const char *label; /* "dense_1/matmul", "grad dense_1/relu" */
+  const char *op;    /* "matmul", "relu" */
+  const char *layer; /* "dense_1"; NULL if none */
+  int region;        /* NNC_REGION_FIXED or NNC_REGION_BATCH */
+  int64_t offset;    /* in floats (per row for NNC_REGION_BATCH: offset x rows) */
+  int64_t count;     /* values (per row when batched) */
+  int batched;       /* 1: count x rows values */
+} nnc_probe;
+
+/* ---- the table ---- */
+typedef struct nnc_program_table {
+  int version; /* NNC_PROGRAM_VERSION */
+  const char *model_name;
+  int functional; /* 1: print the Functional summary (with "Connected to") */
+  int n_inputs, n_targets, n_outputs;
+  const nnc_io_desc *inputs, *targets, *outputs;
+  int n_variables; /* trainable and state first (weights, in Keras order), then slots */
+  const nnc_variable *variables;
+  int64_t params_floats, slots_floats; /* sizes of regions[PARAMS], regions[SLOTS] */
+  int n_stats;
+  const nnc_stat_reduction *stats;
+  int n_log_keys;
+  const nnc_log_key *log_keys;
+  int n_summary_rows;
+  const nnc_summary_row *summary;
+  int n_warnings; /* what Keras would print (from_logits on a softmax output, ...) */
+  const char *const *warnings;
+  double learning_rate; /* the optimizer's initial one */
+  nnc_entry entries[NNC_ENTRY_COUNT];
+  int n_probes; /* check-numerics mode only; else 0 */
+  const nnc_probe *probes;
+} nnc_program_table;
+
+/* ---- the builder: how a compiler plugs into a runtime model ---- */
+
+/* A per-sample shape; rank -1: unknown (an input) or none (no target). */
+typedef struct nnc_sample_shape {
+  int rank;
+  int64_t dims[NNC_MAX_RANK];
+} nnc_sample_shape;
+
+typedef struct nnc_build_request {
+  int n_inputs; /* one per model input, in order */
+  const nnc_sample_shape *inputs;
+  int n_targets; /* one per model OUTPUT, in order */
+  const nnc_sample_shape *targets;
+  int accumulate_f64; /* matmul sums in float64 */
+  int check_numerics; /* train step unfused, every value kept, probes listed */
+} nnc_build_request;
+
+/* What the runtime can know before building. Pointers stay valid until the
+ * next set_compile_config or free. */
+typedef struct nnc_model_description {
+  const char *source; /* names the model in messages ("spec.json") */
+  const char *name;   /* the model's name */
+  int n_inputs, n_outputs;
+  const char *const *input_names;
+  const char *const *output_names;
+  int declares_inputs;  /* 1: every input shape is known: building needs no data */
+  int has_compile;      /* 1: a compile config (loss, optimizer): train/test exist */
+  double learning_rate; /* the compile config's initial one */
+} nnc_model_description;
+
+typedef struct nnc_builder {
+  void *ctx;
+  int (*describe)(void *ctx, nnc_model_description *out, nnc_status *st);
+  /* A table for these data shapes; *out stays valid until release. */
+  int (*build)(void *ctx, const nnc_build_request *req, const nnc_program_table **out,
+               nnc_status *st);
+  void (*release)(void *ctx, const nnc_program_table *table);
+  /* Replace the compile config (Keras's compile_config JSON); NULL: unsupported. */
+  int (*set_compile_config)(void *ctx, const char *json, nnc_status *st);
+  void (*free)(void *ctx); /* NULL: nothing to free */
+} nnc_builder;
+
+/* A runtime model driven by a builder; the model owns the builder's context
+ * from then on (also on failure). It is built right away when the
+ * description says the inputs are declared. */
+int nnc_model_from_builder(const nnc_builder *builder, nnc_model **out, nnc_status *st);
+
+/* A runtime model over a fixed table (hand-written or ahead-of-time): it
+ * cannot be rebuilt for other shapes. The table must outlive the model. */
+int nnc_model_from_table(const nnc_program_table *table, nnc_model **out, nnc_status *st);
+
+/* The model's current table (NULL before it is built). */
+const nnc_program_table *nnc_model_table(const nnc_model *m);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif
