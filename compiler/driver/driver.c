@@ -21,7 +21,7 @@
 
 typedef struct spec_driver {
   nnc_spec spec;
-  const char *input_names[1], *output_names[1];
+  const char **input_names, **output_names; /* heap, n_inputs / n_outputs */
 } spec_driver;
 
 static int has_declared_input(const nnc_spec *s) {
@@ -34,14 +34,18 @@ static int has_declared_input(const nnc_spec *s) {
 static int describe(void *ctx, nnc_model_description *out, nnc_status *st) {
   spec_driver *d = ctx;
   const nnc_spec *s = &d->spec;
-  (void)st;
   memset(out, 0, sizeof *out);
-  d->input_names[0] =
-      s->n_layers && s->layers[0].kind == NNC_LAYER_INPUT ? s->layers[0].name : "input_layer";
-  d->output_names[0] = s->n_layers ? s->layers[s->n_layers - 1].name : d->input_names[0];
+  free(d->input_names);
+  free(d->output_names);
+  d->input_names = nnc_calloc((size_t)s->n_inputs + 1, sizeof *d->input_names, st);
+  d->output_names = nnc_calloc((size_t)s->n_outputs + 1, sizeof *d->output_names, st);
+  if (!d->input_names || !d->output_names) return NNC_ERR_NOMEM;
+  for (int k = 0; k < s->n_inputs; k++) d->input_names[k] = spec_input_name(s, k);
+  for (int k = 0; k < s->n_outputs; k++) d->output_names[k] = spec_output_name(s, k);
   out->source = s->source;
   out->name = s->name;
-  out->n_inputs = out->n_outputs = 1;
+  out->n_inputs = s->n_inputs;
+  out->n_outputs = s->n_outputs;
   out->input_names = d->input_names;
   out->output_names = d->output_names;
   out->declares_inputs = has_declared_input(s);
@@ -99,6 +103,8 @@ static int set_compile_config(void *ctx, const char *json, nnc_status *st) {
 static void driver_free(void *ctx) {
   spec_driver *d = ctx;
   nnc_spec_free(&d->spec);
+  free(d->input_names);
+  free(d->output_names);
   free(d);
 }
 

@@ -246,8 +246,8 @@ static int lower_inputs(lowering *w, nnc_status *st) {
     const nnc_spec_shape *inner = w->data && w->data->n_inputs > k ? &w->data->inputs[k] : NULL;
     nnc_shape xs;
     if (input_shape(spec, k, inner, &xs, st)) return st->code;
+    const char *name = spec_input_name(spec, k);
     int layer = spec->inputs[k].layer;
-    const char *name = layer >= 0 ? spec->layers[layer].name : "input_layer";
     if (program_add_io(&w->l->prog.inputs, &w->l->prog.n_inputs, name, xs, 0, -1, st))
       return st->code;
     /* the first input keeps the label "x" the dumps have always shown */
@@ -272,8 +272,7 @@ static int lower_outputs(lowering *w, nnc_status *st) {
   for (int k = 0; k < spec->n_outputs; k++) {
     nnc_spec_value v = spec->outputs[k];
     int node = value_node(w, v);
-    int layer = v >= 0 ? spec->calls[v].layer : spec->inputs[-1 - v].layer;
-    const char *name = layer >= 0 ? spec->layers[layer].name : "input_layer";
+    const char *name = spec_output_name(spec, k);
     l->output_nodes[k] = node;
     if (program_add_io(&l->prog.outputs, &l->prog.n_outputs, name, l->forward.nodes[node].shape, 0,
                        -1, st))

@@ -256,6 +256,12 @@ int nnc_spec_parse_compile_string(const char *json, const char *source_name, nnc
                                   nnc_status *st);
 
 void nnc_spec_free(nnc_spec *spec);
+
+/* Keras's names of model input k (its InputLayer, or "input_layer" for a
+ * Sequential without one) and of output k (the layer producing it); NULL for
+ * k out of range. */
+const char *spec_input_name(const nnc_spec *spec, int k);
+const char *spec_output_name(const nnc_spec *spec, int k);
 /* Free the heap parts of a compile config (nnc_spec_free calls it). */
 void nnc_spec_compile_free(nnc_spec_compile *c);
 

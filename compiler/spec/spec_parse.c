@@ -309,6 +309,18 @@ int spec_parse_nested(const spec_ctx *ctx, const cJSON *config, const char *conf
 
 /* ---- public API ---- */
 
+const char *spec_input_name(const nnc_spec *spec, int k) {
+  if (!spec->inputs || k < 0 || k >= spec->n_inputs) return NULL;
+  int layer = spec->inputs[k].layer;
+  return layer >= 0 ? spec->layers[layer].name : "input_layer";
+}
+
+const char *spec_output_name(const nnc_spec *spec, int k) {
+  if (!spec->outputs || k < 0 || k >= spec->n_outputs) return NULL;
+  nnc_spec_value v = spec->outputs[k];
+  return v >= 0 ? spec->layers[spec->calls[v].layer].name : spec_input_name(spec, -1 - v);
+}
+
 void nnc_spec_free(nnc_spec *spec) {
   if (!spec) return;
   for (int i = 0; spec->layers && i < spec->n_layers; i++) {
