@@ -2,8 +2,10 @@
 'use strict';
 // Builds the oracle cases of tests/cases/ (case.json, data .npy, w0/) and runs
 // the oracle of ../shared/oracle on each (expected/ = Keras 3 semantics).
-// The oracle needs its node_modules; run it from a copy:
-//   cp -r ../shared/oracle /tmp/oracle && (cd /tmp/oracle && npm ci)
+// The oracle needs its node_modules, and the Functional cases need
+// oracle-functional.patch (nested models, their weight names, Keras 3's Dot
+// normalize; see README.md); run it from a patched copy:
+//   cp -r ../shared/oracle /tmp/oracle && (cd /tmp/oracle && patch -p1 < $REPO/tests/cases/oracle-functional.patch && npm ci)
 //   node tests/cases/make_cases.js /tmp/oracle [name ...]
 const fs = require('fs');
 const path = require('path');
@@ -90,12 +92,285 @@ MAKERS.adam_small_grads = dir => {
   };
 };
 
+
+// ---- Functional cases (issue 6) ---------------------------------------------
+// Model JSON in the form Keras 3.16.0's `model.to_json()` writes (keras-team/keras
+// 3422977a: serialization_lib.serialize_keras_object, functional.py get_config,
+// sequential.py get_config): every object carries module/class_name/config/
+// registered_name; built layers carry build_config; InputLayer has `optional`;
+// Dense has `quantization_config` (no lora_rank unless set); a nested model, being
+// a Model, also carries `compile_config: {}` (Trainer.get_compile_config when not
+// compiled). The top-level compile_config is left out: case.json's `compile`
+// holds it.
+const POLICY = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
+const initializer = (cls, config) => ({ module: 'keras.initializers', class_name: cls, config, registered_name: null });
+const shapeOf = s => [null, ...s];
+
+function k3Input(name, shape) {
+  return {
+    module: 'keras.layers', class_name: 'InputLayer',
+    config: { batch_shape: shapeOf(shape), dtype: 'float32', sparse: false, ragged: false, name, optional: false },
+    registered_name: null,
+  };
+}
+function k3Dense(name, units, activation, inShape, trainable = true) {
+  return {
+    module: 'keras.layers', class_name: 'Dense',
+    config: {
+      name, trainable, dtype: POLICY, units, activation, use_bias: true,
+      kernel_initializer: initializer('GlorotUniform', { seed: null }), bias_initializer: initializer('Zeros', {}),
+      kernel_regularizer: null, bias_regularizer: null, kernel_constraint: null, bias_constraint: null,
+      quantization_config: null,
+    },
+    registered_name: null, build_config: { input_shape: shapeOf(inShape) },
+  };
+}
+// Merge layers (Add, Concatenate, Dot): config = Layer's {name, trainable, dtype}
+// plus the class's own keys; built with the list of input shapes.
+function k3Merge(cls, name, extra, inShapes) {
+  return {
+    module: 'keras.layers', class_name: cls,
+    config: Object.assign({ name, trainable: true, dtype: POLICY }, extra),
+    registered_name: null, build_config: { input_shape: inShapes.map(shapeOf) },
+  };
+}
+function k3Sequential(name, layers, inShape, trainable = true) {
+  return {
+    module: 'keras', class_name: 'Sequential',
+    config: { name, trainable, dtype: POLICY, layers, build_input_shape: shapeOf(inShape) },
+    registered_name: null, build_config: { input_shape: shapeOf(inShape) }, compile_config: {},
+  };
+}
+// A KerasTensor argument: the output `tensor` of node `node` of layer `layer`.
+function kt(layer, shape, node = 0, tensor = 0) {
+  return { class_name: '__keras_tensor__', config: { shape: shapeOf(shape), dtype: 'float32', keras_history: [layer, node, tensor] } };
+}
+// One entry of a Functional's `layers`: the layer's serialization, then its name
+// and one inbound node per call ({"args": [...], "kwargs": {}}).
+function k3Node(def, calls) {
+  return Object.assign({}, def, { name: def.config.name, inbound_nodes: calls.map(args => ({ args, kwargs: {} })) });
+}
+function k3Functional(name, layers, inputs, outputs) {
+  return {
+    module: 'keras.src.models.functional', class_name: 'Functional',
+    config: { name, trainable: true, layers, input_layers: inputs, output_layers: outputs },
+    registered_name: 'Functional',
+  };
+}
+
+// Data: float32 arrays from mulberry32 + Box-Muller.
+function gaussArray(r, n) {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = gauss(r);
+  return a;
+}
+function saveNpy(dir, file, data, shape) {
+  writeNpy(path.join(dir, file), data, shape);
+  return file;
+}
+
+// Input -> Dense -> Dense -> Add(with the first Dense's output) -> Dense; mse;
+// Adam. 50 samples, validation_split 0.2 (40 train, 10 validation), batch 16: the
+// training epoch is 16 + 16 + 8.
+MAKERS.residual_add = dir => {
+  const r = mulberry32(601);
+  const N = 50, F = 6, H = 8;
+  const x = gaussArray(r, N * F), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = x.subarray(i * F, i * F + F);
+    y[i] = Math.tanh(v[0] - 0.5 * v[1]) + 0.3 * v[2] * v[3] - 0.2 * v[5] + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'x.npy', x, [N, F]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const model = k3Functional('residual', [
+    k3Node(k3Input('x', [F]), []),
+    k3Node(k3Dense('dense_in', H, 'relu', [F]), [[kt('x', [F])]]),
+    k3Node(k3Dense('dense_mid', H, 'relu', [H]), [[kt('dense_in', [H])]]),
+    k3Node(k3Merge('Add', 'add', {}, [[H], [H]]), [[[kt('dense_mid', [H]), kt('dense_in', [H])]]]),
+    k3Node(k3Dense('out', 1, 'linear', [H]), [[kt('add', [H])]]),
+  ], ['x', 0, 0], ['out', 0, 0]);
+  return {
+    description: 'Residual block: x -> dense_in (relu) -> dense_mid (relu) -> add([dense_mid, dense_in]) -> out (linear). The output of dense_in feeds two layers, so its gradient is the sum of two paths. mse, Adam(0.01), metrics mae; validation_split 0.2 of 50 samples; batch 16 leaves a last training batch of 8.',
+    seed: 601,
+    model,
+    compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.01 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 4, batch_size: 16, shuffle: false, validation_split: 0.2 },
+    data: { x: 'x.npy', y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+};
+
+// Two inputs -> a Dense tower each -> Concatenate -> two outputs: `reg` (linear,
+// mse) and `cls` (sigmoid, binary_crossentropy). loss, loss_weights and metrics
+// are dicts by output name, written in the opposite order of the outputs.
+MAKERS.two_towers = dir => {
+  const r = mulberry32(602);
+  const FA = 5, FB = 3, H = 8;
+  const make = (n, tag) => {
+    const a = gaussArray(r, n * FA), b = gaussArray(r, n * FB);
+    const reg = new Float32Array(n), cls = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = a.subarray(i * FA, i * FA + FA), v = b.subarray(i * FB, i * FB + FB);
+      reg[i] = 0.8 * u[0] - 0.5 * u[2] + 0.6 * v[1] + 0.1 * gauss(r);
+      cls[i] = u[1] + v[0] - 0.5 * v[2] + 0.3 * gauss(r) > 0 ? 1 : 0;
+    }
+    saveNpy(dir, `a${tag}.npy`, a, [n, FA]);
+    saveNpy(dir, `b${tag}.npy`, b, [n, FB]);
+    saveNpy(dir, `reg${tag}.npy`, reg, [n, 1]);
+    saveNpy(dir, `cls${tag}.npy`, cls, [n, 1]);
+  };
+  make(60, '');
+  make(20, '_val');
+  const model = k3Functional('two_towers', [
+    k3Node(k3Input('in_a', [FA]), []),
+    k3Node(k3Input('in_b', [FB]), []),
+    k3Node(k3Dense('tower_a', H, 'relu', [FA]), [[kt('in_a', [FA])]]),
+    k3Node(k3Dense('tower_b', H, 'relu', [FB]), [[kt('in_b', [FB])]]),
+    k3Node(k3Merge('Concatenate', 'concat', { axis: -1 }, [[H], [H]]), [[[kt('tower_a', [H]), kt('tower_b', [H])]]]),
+    k3Node(k3Dense('reg', 1, 'linear', [2 * H]), [[kt('concat', [2 * H])]]),
+    k3Node(k3Dense('cls', 1, 'sigmoid', [2 * H]), [[kt('concat', [2 * H])]]),
+  ], [['in_a', 0, 0], ['in_b', 0, 0]], [['reg', 0, 0], ['cls', 0, 0]]);
+  return {
+    description: "Two inputs (in_a, in_b) -> tower_a / tower_b (Dense relu) -> Concatenate -> outputs reg (linear) and cls (sigmoid). loss {cls: binary_crossentropy, reg: mse}, loss_weights {cls: 0.5, reg: 1.0}, metrics {cls: [accuracy], reg: [mae]} (dicts keyed by output name, in the opposite order of output_layers). Keras 3: loss = 1.0 reg_loss + 0.5 cls_loss; reg_loss/cls_loss are logged unweighted; cls's BCE is computed from the logits (TF backend). SGD(0.05, momentum 0.9); 60 samples, batch 16 (last batch 12); validation data 20 samples.",
+    seed: 602,
+    model,
+    compile: {
+      optimizer: { class_name: 'SGD', config: { learning_rate: 0.05, momentum: 0.9 } },
+      loss: { cls: 'binary_crossentropy', reg: 'mse' },
+      loss_weights: { cls: 0.5, reg: 1.0 },
+      metrics: { cls: ['accuracy'], reg: ['mae'] },
+    },
+    fit: { epochs: 3, batch_size: 16, shuffle: false, validation_data: true },
+    data: {
+      x: { in_a: 'a.npy', in_b: 'b.npy' }, y: { reg: 'reg.npy', cls: 'cls.npy' },
+      x_val: { in_a: 'a_val.npy', in_b: 'b_val.npy' }, y_val: { reg: 'reg_val.npy', cls: 'cls_val.npy' },
+    },
+    mode: 'fit', trace: true,
+  };
+};
+
+// One Dense layer called on two inputs (two inbound nodes, one set of weights,
+// gradients summed over both calls), then Concatenate -> Dense.
+MAKERS.shared_layer = dir => {
+  const r = mulberry32(603);
+  const N = 45, F = 4, H = 5;
+  const left = gaussArray(r, N * F), right = gaussArray(r, N * F), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const u = left.subarray(i * F, i * F + F), v = right.subarray(i * F, i * F + F);
+    y[i] = Math.tanh(u[0] + 0.5 * u[1]) - Math.tanh(v[0] + 0.5 * v[1]) + 0.2 * (u[3] - v[2]) + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'left.npy', left, [N, F]);
+  saveNpy(dir, 'right.npy', right, [N, F]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const model = k3Functional('siamese', [
+    k3Node(k3Input('left', [F]), []),
+    k3Node(k3Input('right', [F]), []),
+    k3Node(k3Dense('shared', H, 'tanh', [F]), [[kt('left', [F])], [kt('right', [F])]]),
+    k3Node(k3Merge('Concatenate', 'concat', { axis: -1 }, [[H], [H]]), [[[kt('shared', [H], 0), kt('shared', [H], 1)]]]),
+    k3Node(k3Dense('out', 1, 'linear', [2 * H]), [[kt('concat', [2 * H])]]),
+  ], [['left', 0, 0], ['right', 0, 0]], ['out', 0, 0]);
+  return {
+    description: "Shared layer: `shared` (Dense 5, tanh) is called on both inputs (inbound nodes 0 and 1; the second call is keras_history ['shared', 1, 0]); concat([shared(left), shared(right)]) -> out. One kernel and one bias, whose gradient is the sum over both calls. mse, SGD(0.1), metrics mse; validation_split 0.2 of 45 samples (36 train, 9 validation); batch 10 (last training batch 6).",
+    seed: 603,
+    model,
+    compile: { optimizer: { class_name: 'SGD', config: { learning_rate: 0.1 } }, loss: 'mse', metrics: ['mse'] },
+    fit: { epochs: 4, batch_size: 10, shuffle: false, validation_split: 0.2 },
+    data: { x: ['left.npy', 'right.npy'], y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+};
+
+// A Sequential model (Dense, Dense) used as a layer of a Functional model, frozen
+// (trainable: false), then a trainable Dense head. Keras's trainable setter
+// propagates to the sublayers, so the nested Dense configs say trainable: false too.
+MAKERS.nested_frozen = dir => {
+  const r = mulberry32(604);
+  const N = 40, NV = 12, F = 6;
+  const make = (n, tag) => {
+    const x = gaussArray(r, n * F), y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = x.subarray(i * F, i * F + F);
+      y[i] = Math.abs(v[0]) - 0.5 * v[1] + 0.4 * Math.max(v[2], 0) + 0.05 * gauss(r);
+    }
+    saveNpy(dir, `x${tag}.npy`, x, [n, F]);
+    saveNpy(dir, `y${tag}.npy`, y, [n, 1]);
+  };
+  make(N, '');
+  make(NV, '_val');
+  const body = k3Sequential('body', [
+    k3Input('body_input', [F]),
+    k3Dense('body_dense_1', 8, 'relu', [F], false),
+    k3Dense('body_dense_2', 4, 'relu', [8], false),
+  ], [F], false);
+  const model = k3Functional('frozen_body_head', [
+    k3Node(k3Input('x', [F]), []),
+    k3Node(body, [[kt('x', [F])]]),
+    k3Node(k3Dense('head', 1, 'linear', [4]), [[kt('body', [4])]]),
+  ], ['x', 0, 0], ['head', 0, 0]);
+  return {
+    description: 'Nested model: the Sequential `body` (body_dense_1 Dense 8 relu, body_dense_2 Dense 4 relu) is a layer of the Functional model, with trainable: false (on the model and, as Keras writes it, on each of its layers), followed by the trainable Dense `head`. Only head/kernel and head/bias change; the body weights end equal to w0 bit for bit. Weight names: body/body_dense_1/kernel etc. (Keras 3 variable paths). RMSprop(0.01), mse, metrics mae; 40 samples, batch 16 (last batch 8); validation data 12 samples.',
+    seed: 604,
+    model,
+    compile: { optimizer: { class_name: 'RMSprop', config: { learning_rate: 0.01 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 3, batch_size: 16, shuffle: false, validation_data: true },
+    data: { x: 'x.npy', y: 'y.npy', x_val: 'x_val.npy', y_val: 'y_val.npy' },
+    mode: 'fit', trace: true,
+  };
+};
+
+// Two inputs -> Dense each -> Dot(axes=1) -> Dense. `dot` plain, `dot_normalize`
+// with normalize=true (cosine similarity); the same data and initial weights.
+function dotCase(dir, normalize) {
+  const r = mulberry32(605);
+  const N = 48, FU = 5, FV = 4, H = 6;
+  const u = gaussArray(r, N * FU), v = gaussArray(r, N * FV), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const a = u.subarray(i * FU, i * FU + FU), b = v.subarray(i * FV, i * FV + FV);
+    y[i] = (a[0] + 0.5 * a[1]) * (b[0] - 0.5 * b[2]) * 0.5 + 0.2 * a[4] + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'u.npy', u, [N, FU]);
+  saveNpy(dir, 'v.npy', v, [N, FV]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const model = k3Functional(normalize ? 'cosine' : 'bilinear', [
+    k3Node(k3Input('u', [FU]), []),
+    k3Node(k3Input('v', [FV]), []),
+    k3Node(k3Dense('proj_u', H, 'linear', [FU]), [[kt('u', [FU])]]),
+    k3Node(k3Dense('proj_v', H, 'linear', [FV]), [[kt('v', [FV])]]),
+    k3Node(k3Merge('Dot', 'dot', { axes: 1, normalize }, [[H], [H]]), [[[kt('proj_u', [H]), kt('proj_v', [H])]]]),
+    k3Node(k3Dense('out', 1, 'linear', [1]), [[kt('dot', [1])]]),
+  ], [['u', 0, 0], ['v', 0, 0]], ['out', 0, 0]);
+  return {
+    description: `Dot: u -> proj_u (Dense 6), v -> proj_v (Dense 6), dot = Dot(axes=1, normalize=${normalize})([proj_u, proj_v]) of shape (batch, 1)${normalize ? ' = cosine similarity; Keras 3.16 normalizes as x * rsqrt(max(sum(x^2), epsilon^2)), epsilon 1e-7 (ops.nn.normalize)' : ''} -> out (Dense 1). mse, Adam(0.02), metrics mae; validation_split 0.25 of 48 samples (36 train, 12 validation); batch 8 (last training batch 4).`,
+    seed: 605,
+    model,
+    compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.02 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 4, batch_size: 8, shuffle: false, validation_split: 0.25 },
+    data: { x: ['u.npy', 'v.npy'], y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+}
+MAKERS.dot = dir => dotCase(dir, false);
+MAKERS.dot_normalize = dir => dotCase(dir, true);
+
+// w0/ from the oracle's own seeded initializer (glorot_uniform kernels from
+// mulberry32 seeded by (seed, weight name), zero biases): a predict run without
+// data writes weights_initial/, which becomes w0/.
+function oracleInitialWeights(dir, c) {
+  const tmp = path.join(dir, '.w0tmp');
+  fs.writeFileSync(path.join(dir, 'case.json'), JSON.stringify(Object.assign({}, c, { mode: 'predict', data: {} })));
+  execFileSync(process.execPath, [path.join(oracle, 'oracle.js'), path.join(dir, 'case.json'), tmp, '--no-weights'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  fs.renameSync(path.join(tmp, 'weights_initial'), path.join(dir, 'w0'));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return 'w0/weights.json';
+}
+
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
   const dir = path.join(HERE, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const c = MAKERS[name](dir);
+  if (!c.initial_weights) c.initial_weights = oracleInitialWeights(dir, c);
   fs.writeFileSync(path.join(dir, 'case.json'), JSON.stringify(c, null, 1) + '\n');
   execFileSync(process.execPath, [path.join(oracle, 'oracle.js'), path.join(dir, 'case.json'), path.join(dir, 'expected'), '--semantics', 'keras3'], { stdio: ['ignore', 'inherit', 'inherit'] });
   console.log(`${name}: ok`);
