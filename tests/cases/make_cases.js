@@ -349,6 +349,76 @@ function dotCase(dir, normalize) {
     mode: 'fit', trace: true,
   };
 }
+// The other merge layers: Subtract, Multiply, Average, Maximum, Minimum of the same
+// two tensors, joined by one Concatenate of five inputs.
+MAKERS.merge_ops = dir => {
+  const r = mulberry32(606);
+  const N = 42, F = 4, H = 6;
+  const p = gaussArray(r, N * F), q = gaussArray(r, N * F), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const a = p.subarray(i * F, i * F + F), b = q.subarray(i * F, i * F + F);
+    y[i] = Math.max(a[0], b[0]) - 0.5 * a[1] * b[1] + 0.3 * (a[2] - b[3]) + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'p.npy', p, [N, F]);
+  saveNpy(dir, 'q.npy', q, [N, F]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const pair = [kt('hp', [H]), kt('hq', [H])];
+  const merges = [['Subtract', 'sub'], ['Multiply', 'mul'], ['Average', 'avg'], ['Maximum', 'max'], ['Minimum', 'min']];
+  const model = k3Functional('merges', [
+    k3Node(k3Input('p', [F]), []),
+    k3Node(k3Input('q', [F]), []),
+    k3Node(k3Dense('hp', H, 'tanh', [F]), [[kt('p', [F])]]),
+    k3Node(k3Dense('hq', H, 'tanh', [F]), [[kt('q', [F])]]),
+    ...merges.map(([cls, name]) => k3Node(k3Merge(cls, name, {}, [[H], [H]]), [[pair]])),
+    k3Node(k3Merge('Concatenate', 'concat', { axis: -1 }, merges.map(() => [H])), [[merges.map(([, name]) => kt(name, [H]))]]),
+    k3Node(k3Dense('out', 1, 'linear', [5 * H]), [[kt('concat', [5 * H])]]),
+  ], [['p', 0, 0], ['q', 0, 0]], ['out', 0, 0]);
+  return {
+    description: 'Merge layers: hp = Dense(6, tanh)(p), hq = Dense(6, tanh)(q); sub = hp - hq, mul = hp * hq, avg = (hp + hq) / 2, max, min (elementwise); concat of the five (a Concatenate of 5 inputs, 30 wide) -> out. No ties between hp and hq in the data. mse, RMSprop(0.005), metrics mae; validation_split 0.25 of 42 samples (31 train, 11 validation); batch 8 (last training batch 7); 4 epochs.',
+    seed: 606,
+    model,
+    compile: { optimizer: { class_name: 'RMSprop', config: { learning_rate: 0.005 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 4, batch_size: 8, shuffle: false, validation_split: 0.25 },
+    data: { x: ['p.npy', 'q.npy'], y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+};
+// A Functional model used as a layer: Keras 3 counts its built-in node, so its
+// first call is node 1 (["encoder", 1, 0]), unlike a nested Sequential.
+MAKERS.nested_functional = dir => {
+  const r = mulberry32(607);
+  const N = 40, NV = 10, F = 5;
+  const make = (n, tag) => {
+    const x = gaussArray(r, n * F), y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = x.subarray(i * F, i * F + F);
+      y[i] = Math.sin(v[0]) + 0.5 * v[1] * v[2] - 0.3 * v[4] + 0.05 * gauss(r);
+    }
+    saveNpy(dir, `x${tag}.npy`, x, [n, F]);
+    saveNpy(dir, `y${tag}.npy`, y, [n, 1]);
+  };
+  make(N, '');
+  make(NV, '_val');
+  const encoder = Object.assign(k3Functional('encoder', [
+    k3Node(k3Input('enc_in', [F]), []),
+    k3Node(k3Dense('enc_1', 6, 'relu', [F]), [[kt('enc_in', [F])]]),
+    k3Node(k3Dense('enc_2', 3, 'tanh', [6]), [[kt('enc_1', [6])]]),
+  ], ['enc_in', 0, 0], ['enc_2', 0, 0]), { compile_config: {} });
+  const model = k3Functional('outer', [
+    k3Node(k3Input('x', [F]), []),
+    k3Node(encoder, [[kt('x', [F])]]),
+    k3Node(k3Dense('head', 1, 'linear', [3]), [[kt('encoder', [3], 1)]]),
+  ], ['x', 0, 0], ['head', 0, 0]);
+  return {
+    description: "Nested Functional: the Functional model `encoder` (enc_in -> enc_1 Dense 6 relu -> enc_2 Dense 3 tanh) is a layer of the outer model, followed by `head` (Dense 1). Keras 3 gives a Functional a built-in node, so the call is node 1: head's input is keras_history ['encoder', 1, 0] (a nested Sequential's first call is node 0). Weight names are Keras 3 variable paths: enc_1/kernel (no model prefix: a Functional's layers are built at its construction, outside the model's name scope; a Sequential's are built inside it, see nested_frozen). Trainable. Adam(0.01), mse, metrics mae; 40 samples, batch 16 (last 8); validation data 10 samples; 3 epochs.",
+    seed: 607,
+    model,
+    compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.01 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 3, batch_size: 16, shuffle: false, validation_data: true },
+    data: { x: 'x.npy', y: 'y.npy', x_val: 'x_val.npy', y_val: 'y_val.npy' },
+    mode: 'fit', trace: true,
+  };
+};
 MAKERS.dot = dir => dotCase(dir, false);
 MAKERS.dot_normalize = dir => dotCase(dir, true);
 
