@@ -6,7 +6,8 @@
 // w0/ and compared with expected/history.json, expected/weights_final and the
 // predictions. Also checks the structural facts each case is about.
 //   node tests/cases/check_reference.js ORACLE_DIR [name ...]   (prints "N passed, N failed")
-// Layers understood: InputLayer, Dense (linear/relu/tanh/sigmoid), Add,
+// Layers understood: InputLayer, Dense (linear/relu/tanh/sigmoid), Dropout called
+// with training=False (the identity), Add,
 // Subtract, Multiply, Average, Maximum, Minimum (two inputs), Concatenate (last
 // axis, any number of inputs), Dot (axes 1 on rank-2 inputs, normalize), a nested
 // Sequential or Functional of those. Losses: mse, binary_crossentropy (from the logits of a
@@ -22,7 +23,7 @@ if (!fs.existsSync(path.join(oracle, 'npy.js'))) {
 }
 const { readNpy } = require(path.join(oracle, 'npy.js'));
 const HERE = __dirname;
-const FUNCTIONAL = ['residual_add', 'two_towers', 'shared_layer', 'nested_frozen', 'dot', 'dot_normalize', 'merge_ops', 'nested_functional'];
+const FUNCTIONAL = ['residual_add', 'two_towers', 'shared_layer', 'nested_frozen', 'dot', 'dot_normalize', 'merge_ops', 'nested_functional', 'dropout_training_false'];
 const REL = 1e-4, ABS = 1e-6; // the golden tolerance (float32 oracle vs float64 here)
 
 let passed = 0, failed = 0;
@@ -155,11 +156,14 @@ function denseCall(params, prefix, cfg, x) {
   const z = addBias(matmul(x, k), b);
   return { z, y: act(z, cfg.activation) };
 }
-function layerCall(params, prefix, layer, inputs, logits) {
+function layerCall(params, prefix, layer, inputs, logits, kwargs = {}) {
   const c = layer.config;
   switch (layer.class_name) {
     case 'Dense': { const r = denseCall(params, prefix, c, inputs[0]); logits.set(r.y, r.z); return r.y; }
     case 'Add': return add(inputs[0], inputs[1]);
+    case 'Dropout': // only a call with training=False (the identity) is reproducible
+      if (kwargs.training !== false && c.rate > 0) throw new Error(`${c.name}: Dropout in training is random`);
+      return inputs[0];
     case 'Concatenate': if (c.axis !== -1 && c.axis !== 1) throw new Error('Concatenate axis'); return concat(inputs);
     case 'Subtract': case 'Multiply': case 'Average': case 'Maximum': case 'Minimum':
       if (inputs.length !== 2) throw new Error(`${layer.class_name} of ${inputs.length} inputs`);
@@ -204,7 +208,7 @@ function forward(model, params, xs, prefix = '') {
         return v;
       });
       // a nested Functional's first call is node 1 (Keras 3 counts its built-in node)
-      vals.set(`${layer.name}:${n + (layer.class_name === 'Functional' ? 1 : 0)}:0`, layerCall(params, prefix, layer, ins, logits));
+      vals.set(`${layer.name}:${n + (layer.class_name === 'Functional' ? 1 : 0)}:0`, layerCall(params, prefix, layer, ins, logits, node.kwargs));
     });
   }
   return { outputs: endpoints(cfg.output_layers).map(([l, n, t]) => vals.get(`${l}:${n}:${t}`)), logits };

@@ -419,6 +419,40 @@ MAKERS.nested_functional = dir => {
     mode: 'fit', trace: true,
   };
 };
+// A node call argument: Dropout(0.5) called with training=False is the identity
+// in every phase, fit included (Keras 3 uses an explicit `training` argument
+// over the call context). Exact: no random mask is ever drawn.
+MAKERS.dropout_training_false = dir => {
+  const r = mulberry32(608);
+  const N = 36, F = 6, H = 16;
+  const x = gaussArray(r, N * F), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = x.subarray(i * F, i * F + F);
+    y[i] = Math.max(v[0] + v[1], 0) - 0.4 * v[2] + 0.2 * v[3] * v[4] + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'x.npy', x, [N, F]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const drop = {
+    module: 'keras.layers', class_name: 'Dropout',
+    config: { name: 'drop', trainable: true, dtype: POLICY, rate: 0.5, seed: null, noise_shape: null },
+    registered_name: null,
+  };
+  const model = k3Functional('frozen_dropout', [
+    k3Node(k3Input('x', [F]), []),
+    k3Node(k3Dense('hidden', H, 'relu', [F]), [[kt('x', [F])]]),
+    Object.assign(k3Node(drop, []), { inbound_nodes: [{ args: [kt('hidden', [H])], kwargs: { training: false } }] }),
+    k3Node(k3Dense('out', 1, 'linear', [H]), [[kt('drop', [H])]]),
+  ], ['x', 0, 0], ['out', 0, 0]);
+  return {
+    description: "Node call argument: x -> hidden (Dense 16 relu) -> Dropout(0.5) called with training=False (inbound node kwargs {\"training\": false}) -> out. Keras 3 honours the explicit argument over fit's training phase, so the dropout is the identity throughout and the case is exact (a dropout that ran in training would zero half of `hidden` and scale the rest by 2). mse, SGD(0.05), metrics mae; validation_split 0.25 of 36 samples (27 train, 9 validation); batch 8 (last training batch 3); 4 epochs.",
+    seed: 608,
+    model,
+    compile: { optimizer: { class_name: 'SGD', config: { learning_rate: 0.05 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 4, batch_size: 8, shuffle: false, validation_split: 0.25 },
+    data: { x: 'x.npy', y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+};
 MAKERS.dot = dir => dotCase(dir, false);
 MAKERS.dot_normalize = dir => dotCase(dir, true);
 
