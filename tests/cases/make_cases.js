@@ -453,6 +453,37 @@ MAKERS.dropout_training_false = dir => {
     mode: 'fit', trace: true,
   };
 };
+// Two outputs, one without a loss (`loss: ["mse", null]`): `aux` is predicted and
+// has its metric, but is not trained on; with a single loss, Keras 3 logs no
+// `<output>_loss` key.
+MAKERS.output_without_loss = dir => {
+  const r = mulberry32(609);
+  const N = 44, F = 6, H = 8;
+  const x = gaussArray(r, N * F), main = new Float32Array(N), aux = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = x.subarray(i * F, i * F + F);
+    main[i] = v[0] - 0.5 * Math.abs(v[1]) + 0.3 * v[2] * v[3] + 0.05 * gauss(r);
+    aux[i] = v[4] + v[5] + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'x.npy', x, [N, F]);
+  saveNpy(dir, 'y_main.npy', main, [N, 1]);
+  saveNpy(dir, 'y_aux.npy', aux, [N, 1]);
+  const model = k3Functional('main_and_aux', [
+    k3Node(k3Input('x', [F]), []),
+    k3Node(k3Dense('trunk', H, 'relu', [F]), [[kt('x', [F])]]),
+    k3Node(k3Dense('main', 1, 'linear', [H]), [[kt('trunk', [H])]]),
+    k3Node(k3Dense('aux', 1, 'linear', [H]), [[kt('trunk', [H])]]),
+  ], ['x', 0, 0], [['main', 0, 0], ['aux', 0, 0]]);
+  return {
+    description: "An output without a loss: x -> trunk (Dense 8 relu) -> main (Dense 1) and aux (Dense 1); loss ['mse', null] (Keras 3.16 refuses a loss dict that lacks an output: 'Expected keys ... in loss dict'), metrics [['mae'], ['mae']]. aux is predicted and has aux_mae, but no gradient reaches it: aux/kernel and aux/bias end equal to w0 byte for byte, and trunk trains on main's loss only. With one loss Keras 3 logs no <output>_loss key (CompileLoss adds them only for more than one loss): keys loss, main_mae, aux_mae and val_ versions. Adam(0.01); validation_split 0.25 of 44 (33 train, 11 validation); batch 8 (last training batch 1); 4 epochs.",
+    seed: 609,
+    model,
+    compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.01 } }, loss: ['mse', null], metrics: [['mae'], ['mae']] },
+    fit: { epochs: 4, batch_size: 8, shuffle: false, validation_split: 0.25 },
+    data: { x: 'x.npy', y: ['y_main.npy', 'y_aux.npy'] },
+    mode: 'fit', trace: true,
+  };
+};
 MAKERS.dot = dir => dotCase(dir, false);
 MAKERS.dot_normalize = dir => dotCase(dir, true);
 
