@@ -23,7 +23,8 @@ if (!fs.existsSync(path.join(oracle, 'npy.js'))) {
 }
 const { readNpy } = require(path.join(oracle, 'npy.js'));
 const HERE = __dirname;
-const FUNCTIONAL = ['residual_add', 'two_towers', 'shared_layer', 'nested_frozen', 'dot', 'dot_normalize', 'merge_ops', 'nested_functional', 'dropout_training_false', 'output_without_loss'];
+const FUNCTIONAL = ['residual_add', 'two_towers', 'shared_layer', 'nested_frozen', 'dot', 'dot_normalize', 'merge_ops', 'nested_functional', 'dropout_training_false', 'output_without_loss',
+  'nested_frozen_keras2', 'shared_layer_keras2'];
 const REL = 1e-4, ABS = 1e-6; // the golden tolerance (float32 oracle vs float64 here)
 
 let passed = 0, failed = 0;
@@ -199,16 +200,21 @@ const endpoints = v => (typeof v[0] === 'string' ? [v] : v);
 function forward(model, params, xs, prefix = '') {
   const cfg = model.config, vals = new Map(), logits = new Map();
   endpoints(cfg.input_layers).forEach(([name], i) => vals.set(`${name}:0:0`, xs[i]));
+  const keras2 = !('module' in model); // tf.keras 2: nodes are lists of [layer, node, tensor, kwargs]
   for (const layer of cfg.layers) {
     if (layer.class_name === 'InputLayer') continue;
+    // A nested model's first call is node 1: Keras 3 counts a built-in node for a
+    // Functional only, tf.keras 2 for a Sequential too (it is a Functional there).
+    const builtIn = layer.class_name === 'Functional' || (keras2 && layer.class_name === 'Sequential') ? 1 : 0;
     layer.inbound_nodes.forEach((node, n) => {
-      const ins = tensorsIn(node.args).map(([l, ni, ti]) => {
+      const refs = Array.isArray(node) ? node.map(e => e.slice(0, 3)) : tensorsIn(node.args);
+      const kwargs = Array.isArray(node) ? (node[0] && node[0][3]) || {} : node.kwargs;
+      const ins = refs.map(([l, ni, ti]) => {
         const v = vals.get(`${l}:${ni}:${ti}`);
         if (!v) throw new Error(`${layer.name}: input ${l}:${ni}:${ti} not computed yet`);
         return v;
       });
-      // a nested Functional's first call is node 1 (Keras 3 counts its built-in node)
-      vals.set(`${layer.name}:${n + (layer.class_name === 'Functional' ? 1 : 0)}:0`, layerCall(params, prefix, layer, ins, logits, node.kwargs));
+      vals.set(`${layer.name}:${n + builtIn}:0`, layerCall(params, prefix, layer, ins, logits, kwargs));
     });
   }
   return { outputs: endpoints(cfg.output_layers).map(([l, n, t]) => vals.get(`${l}:${n}:${t}`)), logits };
@@ -412,7 +418,7 @@ function runCase(name) {
   // frozen weights, and weights no loss reaches: bit for bit the initial ones
   for (const w of info.filter(x => !x.trainable || neverMoved.has(x.name))) {
     const f = bundle.weights.find(b => b.name === w.name).file;
-    const same = fs.readFileSync(path.join(dir, 'w0', f)).equals(fs.readFileSync(path.join(exp, 'weights_final', fin.weights.find(b => b.name === w.name).file)));
+    const same = fs.readFileSync(path.join(dir, path.dirname(C.initial_weights), f)).equals(fs.readFileSync(path.join(exp, 'weights_final', fin.weights.find(b => b.name === w.name).file)));
     check(`${name}: ${w.trainable ? 'never reached by a loss' : 'frozen'} ${w.name} ends equal to w0 byte for byte`, same);
   }
   // several outputs: loss = sum of weight * per-output loss (each epoch, train and validation)

@@ -484,6 +484,68 @@ MAKERS.output_without_loss = dir => {
     mode: 'fit', trace: true,
   };
 };
+// ---- the same models in tf.keras 2.12's `model.to_json()` (legacy format) ----
+// keras v2.12.0: functional.py get_config/get_network_config, node.py serialize
+// (inbound node = list of [layer, node, tensor, kwargs]), base_layer get_config
+// (dtype a string), input_layer get_config (batch_input_shape), sequential.py
+// get_config (Model.get_config is {} for a Sequential: no `trainable` key, and no
+// build_input_shape once it has an InputLayer). A nested model (Sequential
+// included: it is a Functional in Keras 2) starts with a built-in node, so its
+// first call is node 1. These cases reuse the data and w0 of their Keras 3 twin,
+// so their expected/ must be the same bytes.
+const k2Input = (name, shape) => ({ class_name: 'InputLayer', config: { batch_input_shape: shapeOf(shape), dtype: 'float32', sparse: false, ragged: false, name } });
+function k2Dense(name, units, activation, trainable = true) {
+  return {
+    class_name: 'Dense',
+    config: {
+      name, trainable, dtype: 'float32', units, activation, use_bias: true,
+      kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+    },
+  };
+}
+const k2Node = (def, calls) => Object.assign({}, def, { name: def.config.name, inbound_nodes: calls.map(inputs => inputs.map(([l, n, t]) => [l, n, t, {}])) });
+const k2Functional = (name, layers, inputs, outputs) => ({
+  class_name: 'Functional', config: { name, trainable: true, layers, input_layers: inputs, output_layers: outputs }, keras_version: '2.12.0', backend: 'tensorflow',
+});
+// The twin's case object (its maker writes the data to a scratch folder, dropped).
+function twinCase(twin) {
+  const scratch = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nnc-case-'));
+  try { return MAKERS[twin](scratch); } finally { fs.rmSync(scratch, { recursive: true, force: true }); }
+}
+// Points a case at its Keras 3 twin's data and w0.
+function twinOf(twin, c) {
+  const rel = f => `../${twin}/${f}`;
+  const map = v => (typeof v === 'string' ? rel(v) : Array.isArray(v) ? v.map(rel) : Object.fromEntries(Object.entries(v).map(([k, f]) => [k, rel(f)])));
+  c.data = Object.fromEntries(Object.entries(c.data).map(([k, v]) => [k, map(v)]));
+  c.initial_weights = rel('w0/weights.json');
+  return c;
+}
+MAKERS.nested_frozen_keras2 = () => {
+  const c = twinCase('nested_frozen');
+  const F = 6;
+  c.model = k2Functional('frozen_body_head', [
+    k2Node(k2Input('x', [F]), []),
+    k2Node({ class_name: 'Sequential', config: { name: 'body', layers: [k2Input('body_input', [F]), k2Dense('body_dense_1', 8, 'relu', false), k2Dense('body_dense_2', 4, 'relu', false)] } }, [[['x', 0, 0]]]),
+    k2Node(k2Dense('head', 1, 'linear'), [[['body', 1, 0]]]),
+  ], [['x', 0, 0]], [['head', 0, 0]]);
+  c.description = "nested_frozen in tf.keras 2.12's model.to_json() form: the nested Sequential's config has no trainable key (Keras 2 writes none for a Sequential), only its layers say trainable: false; its call is node 1 (['body', 1, 0, {}]: in Keras 2 a Sequential is a Functional with a built-in node). Same data, w0 and expected numbers as nested_frozen.";
+  return twinOf('nested_frozen', c);
+};
+MAKERS.shared_layer_keras2 = () => {
+  const c = twinCase('shared_layer');
+  const F = 4, H = 5;
+  c.model = k2Functional('siamese', [
+    k2Node(k2Input('left', [F]), []),
+    k2Node(k2Input('right', [F]), []),
+    k2Node(k2Dense('shared', H, 'tanh'), [[['left', 0, 0]], [['right', 0, 0]]]),
+    k2Node({ class_name: 'Concatenate', config: { name: 'concat', trainable: true, dtype: 'float32', axis: -1 } }, [[['shared', 0, 0], ['shared', 1, 0]]]),
+    k2Node(k2Dense('out', 1, 'linear'), [[['concat', 0, 0]]]),
+  ], [['left', 0, 0], ['right', 0, 0]], [['out', 0, 0]]);
+  c.description = "shared_layer in tf.keras 2.12's model.to_json() form: inbound nodes as [[['left', 0, 0, {}]], [['right', 0, 0, {}]]] for the shared layer, one node of two inputs [['shared', 0, 0, {}], ['shared', 1, 0, {}]] for the Concatenate. Same data, w0 and expected numbers as shared_layer.";
+  return twinOf('shared_layer', c);
+};
+
 MAKERS.dot = dir => dotCase(dir, false);
 MAKERS.dot_normalize = dir => dotCase(dir, true);
 
