@@ -9,7 +9,7 @@
 // Layers understood: InputLayer, Dense (linear/relu/tanh/sigmoid), Dropout called
 // with training=False (the identity), Add,
 // Subtract, Multiply, Average, Maximum, Minimum (two inputs), Concatenate (last
-// axis, any number of inputs), Dot (axes 1 on rank-2 inputs, normalize), a nested
+// axis, any number of inputs; axis 1 of rank-3 tensors), Flatten, Dense on rank 3, Dot (axes 1 on rank-2 inputs, normalize), a nested
 // Sequential or Functional of those. Losses: mse, binary_crossentropy (from the logits of a
 // sigmoid output, as Keras 3's TF backend), or none on an output. Metrics: mae, mse, accuracy (binary).
 // Optimizers: SGD (momentum), Adam, RMSprop.
@@ -24,7 +24,7 @@ if (!fs.existsSync(path.join(oracle, 'npy.js'))) {
 const { readNpy } = require(path.join(oracle, 'npy.js'));
 const HERE = __dirname;
 const FUNCTIONAL = ['residual_add', 'two_towers', 'shared_layer', 'nested_frozen', 'dot', 'dot_normalize', 'merge_ops', 'nested_functional', 'dropout_training_false', 'output_without_loss',
-  'nested_frozen_keras2', 'shared_layer_keras2'];
+  'nested_frozen_keras2', 'shared_layer_keras2', 'concat_time_axis'];
 const REL = 1e-4, ABS = 1e-6; // the golden tolerance (float32 oracle vs float64 here)
 
 let passed = 0, failed = 0;
@@ -37,10 +37,11 @@ const readJson = f => JSON.parse(fs.readFileSync(f, 'utf8'));
 
 // ---- a tiny tape: 2-D float64 tensors [rows, cols] -------------------------
 let tape = [];
-function T(rows, cols, v) { return { rows, cols, v: v || new Float64Array(rows * cols), g: null }; }
+// A rank-3 tensor (batch, steps, features) is held as rows = batch·steps, cols = features.
+function T(rows, cols, v, steps = 1) { return { rows, cols, steps, v: v || new Float64Array(rows * cols), g: null }; }
 function grad(t) { if (!t.g) t.g = new Float64Array(t.v.length); return t.g; }
 function matmul(x, w) { // [n,k] x [k,m]
-  const y = T(x.rows, w.cols);
+  const y = T(x.rows, w.cols, null, x.steps);
   for (let i = 0; i < x.rows; i++) for (let k = 0; k < x.cols; k++) {
     const a = x.v[i * x.cols + k];
     for (let j = 0; j < w.cols; j++) y.v[i * w.cols + j] += a * w.v[k * w.cols + j];
@@ -56,7 +57,7 @@ function matmul(x, w) { // [n,k] x [k,m]
   return y;
 }
 function addBias(x, b) {
-  const y = T(x.rows, x.cols, x.v.map((a, i) => a + b.v[i % x.cols]));
+  const y = T(x.rows, x.cols, x.v.map((a, i) => a + b.v[i % x.cols]), x.steps);
   tape.push(() => { if (!y.g) return; const gx = grad(x), gb = grad(b); y.g.forEach((g, i) => { gx[i] += g; gb[i % x.cols] += g; }); });
   return y;
 }
@@ -69,18 +70,18 @@ const ACT = {
 function act(x, name) {
   if (!ACT[name]) throw new Error(`activation ${name}`);
   const [f, df] = ACT[name];
-  const y = T(x.rows, x.cols, x.v.map(f));
+  const y = T(x.rows, x.cols, x.v.map(f), x.steps);
   tape.push(() => { if (!y.g) return; const gx = grad(x); y.g.forEach((g, i) => { gx[i] += g * df(x.v[i]); }); });
   return y;
 }
 function add(a, b) {
-  const y = T(a.rows, a.cols, a.v.map((x, i) => x + b.v[i]));
+  const y = T(a.rows, a.cols, a.v.map((x, i) => x + b.v[i]), a.steps);
   tape.push(() => { if (!y.g) return; const ga = grad(a), gb = grad(b); y.g.forEach((g, i) => { ga[i] += g; gb[i] += g; }); });
   return y;
 }
 // Elementwise a (op) b of equal shapes; d(a, b) gives [dy/da, dy/db].
 function elementwise(a, b, f, d) {
-  const y = T(a.rows, a.cols, a.v.map((x, i) => f(x, b.v[i])));
+  const y = T(a.rows, a.cols, a.v.map((x, i) => f(x, b.v[i])), a.steps);
   tape.push(() => {
     if (!y.g) return;
     const ga = grad(a), gb = grad(b);
@@ -96,7 +97,7 @@ const MERGE = { // two inputs (the cases have no ties for Maximum/Minimum)
   Minimum: [Math.min, (x, y) => (x <= y ? [1, 0] : [0, 1])],
 };
 function concat(parts) { // along the last axis
-  const c = parts.reduce((s, p) => s + p.cols, 0), y = T(parts[0].rows, c);
+  const c = parts.reduce((s, p) => s + p.cols, 0), y = T(parts[0].rows, c, null, parts[0].steps);
   for (let i = 0; i < y.rows; i++) {
     let off = 0;
     for (const p of parts) { for (let j = 0; j < p.cols; j++) y.v[i * c + off + j] = p.v[i * p.cols + j]; off += p.cols; }
@@ -108,6 +109,26 @@ function concat(parts) { // along the last axis
       for (const p of parts) { const g = grad(p); for (let j = 0; j < p.cols; j++) g[i * p.cols + j] += y.g[i * c + off + j]; off += p.cols; }
     }
   });
+  return y;
+}
+// Rank 3, along axis 1: for each sample, the steps of each part in turn.
+function concatSteps(parts) {
+  const n = parts[0].rows / parts[0].steps, cols = parts[0].cols;
+  const steps = parts.reduce((s, p) => s + p.steps, 0), y = T(n * steps, cols, null, steps);
+  const each = (fn) => {
+    for (let i = 0; i < n; i++) {
+      let at = i * steps;
+      for (const p of parts) for (let t = 0; t < p.steps; t++, at++) for (let j = 0; j < cols; j++) fn(p, (i * p.steps + t) * cols + j, at * cols + j);
+    }
+  };
+  each((p, from, to) => { y.v[to] = p.v[from]; });
+  tape.push(() => { if (y.g) each((p, from, to) => { grad(p)[from] += y.g[to]; }); });
+  return y;
+}
+// Flatten: the same values, one row per sample.
+function flatten(x) {
+  const y = T(x.rows / x.steps, x.cols * x.steps, x.v.slice());
+  tape.push(() => { if (y.g) { const g = grad(x); y.g.forEach((v, i) => { g[i] += v; }); } });
   return y;
 }
 function rowDot(a, b) {
@@ -165,7 +186,13 @@ function layerCall(params, prefix, layer, inputs, logits, kwargs = {}) {
     case 'Dropout': // only a call with training=False (the identity) is reproducible
       if (kwargs.training !== false && c.rate > 0) throw new Error(`${c.name}: Dropout in training is random`);
       return inputs[0];
-    case 'Concatenate': if (c.axis !== -1 && c.axis !== 1) throw new Error('Concatenate axis'); return concat(inputs);
+    case 'Concatenate': {
+      const rank = inputs[0].steps > 1 ? 3 : 2, axis = c.axis < 0 ? c.axis + rank : c.axis;
+      if (axis === rank - 1) return concat(inputs);
+      if (rank === 3 && axis === 1) return concatSteps(inputs);
+      throw new Error(`Concatenate axis ${c.axis}`);
+    }
+    case 'Flatten': return flatten(inputs[0]);
     case 'Subtract': case 'Multiply': case 'Average': case 'Maximum': case 'Minimum':
       if (inputs.length !== 2) throw new Error(`${layer.class_name} of ${inputs.length} inputs`);
       return elementwise(inputs[0], inputs[1], ...MERGE[layer.class_name]);
@@ -199,7 +226,12 @@ const endpoints = v => (typeof v[0] === 'string' ? [v] : v);
 // Forward pass: returns {outputs: [tensor], logits: Map(output tensor -> pre-activation)}.
 function forward(model, params, xs, prefix = '') {
   const cfg = model.config, vals = new Map(), logits = new Map();
-  endpoints(cfg.input_layers).forEach(([name], i) => vals.set(`${name}:0:0`, xs[i]));
+  endpoints(cfg.input_layers).forEach(([name], i) => {
+    const l = cfg.layers.find(e => e.name === name), shape = l.config.batch_shape || l.config.batch_input_shape;
+    if (shape.length > 3) throw new Error(`input ${name} of rank ${shape.length}`);
+    // a (batch, steps, features) input: one row per step
+    vals.set(`${name}:0:0`, shape.length === 3 && xs[i].steps === 1 ? T(xs[i].rows * shape[1], shape[2], xs[i].v, shape[1]) : xs[i]);
+  });
   const keras2 = !('module' in model); // tf.keras 2: nodes are lists of [layer, node, tensor, kwargs]
   for (const layer of cfg.layers) {
     if (layer.class_name === 'InputLayer') continue;

@@ -484,6 +484,46 @@ MAKERS.output_without_loss = dir => {
     mode: 'fit', trace: true,
   };
 };
+// Concatenate on an axis other than the last: two sequences (3 and 2 steps of 4
+// features), a Dense per step each, joined along the time axis (axis 1) into 5
+// steps, then Flatten -> Dense.
+MAKERS.concat_time_axis = dir => {
+  const r = mulberry32(610);
+  const N = 40, TA = 3, TB = 2, F = 4, H = 6;
+  const a = gaussArray(r, N * TA * F), b = gaussArray(r, N * TB * F), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const u = a.subarray(i * TA * F, (i + 1) * TA * F), v = b.subarray(i * TB * F, (i + 1) * TB * F);
+    y[i] = 0.5 * u[0] - 0.3 * u[F + 1] + 0.4 * u[2 * F + 2] + 0.6 * v[3] - 0.2 * v[F] * u[1] + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'a.npy', a, [N, TA, F]);
+  saveNpy(dir, 'b.npy', b, [N, TB, F]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const T = TA + TB;
+  const flatten = {
+    module: 'keras.layers', class_name: 'Flatten',
+    config: { name: 'flatten', trainable: true, dtype: POLICY, data_format: 'channels_last' },
+    registered_name: null, build_config: { input_shape: shapeOf([T, H]) },
+  };
+  const model = k3Functional('two_sequences', [
+    k3Node(k3Input('seq_a', [TA, F]), []),
+    k3Node(k3Input('seq_b', [TB, F]), []),
+    k3Node(k3Dense('step_a', H, 'relu', [TA, F]), [[kt('seq_a', [TA, F])]]),
+    k3Node(k3Dense('step_b', H, 'relu', [TB, F]), [[kt('seq_b', [TB, F])]]),
+    k3Node(k3Merge('Concatenate', 'concat_time', { axis: 1 }, [[TA, H], [TB, H]]), [[[kt('step_a', [TA, H]), kt('step_b', [TB, H])]]]),
+    k3Node(flatten, [[kt('concat_time', [T, H])]]),
+    k3Node(k3Dense('out', 1, 'linear', [T * H]), [[kt('flatten', [T * H])]]),
+  ], [['seq_a', 0, 0], ['seq_b', 0, 0]], ['out', 0, 0]);
+  return {
+    description: 'Concatenate(axis=1) of rank-3 tensors: seq_a (3 steps x 4) and seq_b (2 steps x 4) -> step_a / step_b (Dense 6 relu, applied to the last axis at each step) -> concat_time (5 steps x 6; sample i is a\'s 3 steps then b\'s 2) -> Flatten (30) -> out. mse, Adam(0.01), metrics mae; validation_split 0.2 of 40 samples (32 train, 8 validation); batch 12 (last training batch 8); 3 epochs.',
+    seed: 610,
+    model,
+    compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.01 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 3, batch_size: 12, shuffle: false, validation_split: 0.2 },
+    data: { x: ['a.npy', 'b.npy'], y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+};
+
 // ---- the same models in tf.keras 2.12's `model.to_json()` (legacy format) ----
 // keras v2.12.0: functional.py get_config/get_network_config, node.py serialize
 // (inbound node = list of [layer, node, tensor, kwargs]), base_layer get_config
