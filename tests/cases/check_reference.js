@@ -24,7 +24,7 @@ if (!fs.existsSync(path.join(oracle, 'npy.js'))) {
 const { readNpy } = require(path.join(oracle, 'npy.js'));
 const HERE = __dirname;
 const FUNCTIONAL = ['residual_add', 'two_towers', 'shared_layer', 'nested_frozen', 'dot', 'dot_normalize', 'merge_ops', 'nested_functional', 'dropout_training_false', 'output_without_loss',
-  'nested_frozen_keras2', 'shared_layer_keras2', 'concat_time_axis'];
+  'nested_frozen_keras2', 'shared_layer_keras2', 'concat_time_axis', 'nested_frozen_tfjs', 'shared_layer_tfjs'];
 const REL = 1e-4, ABS = 1e-6; // the golden tolerance (float32 oracle vs float64 here)
 
 let passed = 0, failed = 0;
@@ -232,11 +232,11 @@ function forward(model, params, xs, prefix = '') {
     // a (batch, steps, features) input: one row per step
     vals.set(`${name}:0:0`, shape.length === 3 && xs[i].steps === 1 ? T(xs[i].rows * shape[1], shape[2], xs[i].v, shape[1]) : xs[i]);
   });
-  const keras2 = !('module' in model); // tf.keras 2: nodes are lists of [layer, node, tensor, kwargs]
+  const keras2 = !('module' in model); // tf.keras 2 or tfjs: nodes are lists of [layer, node, tensor, kwargs]
   for (const layer of cfg.layers) {
     if (layer.class_name === 'InputLayer') continue;
     // A nested model's first call is node 1: Keras 3 counts a built-in node for a
-    // Functional only, tf.keras 2 for a Sequential too (it is a Functional there).
+    // Functional only, tf.keras 2 and tfjs for a Sequential too (a Functional there).
     const builtIn = layer.class_name === 'Functional' || (keras2 && layer.class_name === 'Sequential') ? 1 : 0;
     layer.inbound_nodes.forEach((node, n) => {
       const refs = Array.isArray(node) ? node.map(e => e.slice(0, 3)) : tensorsIn(node.args);

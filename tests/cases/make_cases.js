@@ -586,6 +586,33 @@ MAKERS.shared_layer_keras2 = () => {
   return twinOf('shared_layer', c);
 };
 
+// ---- the same models as TensorFlow.js writes them (tfjs-layers 4.22.0) --------
+// `model.toJSON(null, false)` of the model tfjs built from the Keras 3 JSON: the
+// modelTopology of a tfjs model.json (Keras 2 style nodes, a nested model's first
+// call is node 1, VarianceScaling for glorot_uniform, keras_version "tfjs-layers
+// 4.22.0"). Same data, w0 and expected numbers as the Keras 3 twin.
+function tfjsTopology(kerasModel) {
+  const code = `
+    const tf = require(${JSON.stringify(path.join(oracle, 'node_modules', '@tensorflow', 'tfjs'))});
+    const { normalizeModelJson } = require(${JSON.stringify(path.join(oracle, 'keras_json.js'))});
+    console.warn = () => {}; const log = console.log; console.log = () => {};
+    tf.setBackend('cpu').then(() => tf.models.modelFromJSON({ modelTopology: normalizeModelJson(${JSON.stringify(kerasModel)}) }))
+      .then(m => log(JSON.stringify(m.toJSON(null, false))));`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] }).toString());
+}
+MAKERS.nested_frozen_tfjs = () => {
+  const c = twinCase('nested_frozen');
+  c.model = tfjsTopology(c.model);
+  c.description = "nested_frozen as TensorFlow.js 4.22 writes it (model.toJSON(): the modelTopology of a model.json): class_name Functional, keras_version 'tfjs-layers 4.22.0', the nested Sequential's call is node 1 ([['body', 1, 0, {}]]), its config has no trainable key (only its layers say trainable: false), kernels are VarianceScaling(fan_avg, uniform) = glorot_uniform. Same data, w0 and expected numbers as nested_frozen.";
+  return twinOf('nested_frozen', c);
+};
+MAKERS.shared_layer_tfjs = () => {
+  const c = twinCase('shared_layer');
+  c.model = tfjsTopology(c.model);
+  c.description = "shared_layer as TensorFlow.js 4.22 writes it (model.toJSON()): Keras 2 style nodes, the shared layer with two nodes, the Concatenate with one node of two inputs. Same data, w0 and expected numbers as shared_layer.";
+  return twinOf('shared_layer', c);
+};
+
 MAKERS.dot = dir => dotCase(dir, false);
 MAKERS.dot_normalize = dir => dotCase(dir, true);
 
