@@ -105,6 +105,34 @@ void oracle_check_bundle(const nnc_model *m, const char *bundle_json_path, doubl
   cJSON_Delete(b);
 }
 
+/* A case's data entry: one file name (one input/output), a list in the
+ * model's input (output) order, or a dict by input (output) name; files
+ * are relative to the case folder. Returns how many arrays it filled. */
+static int load_arrays(const oracle_case *c, const cJSON *entry, int inputs, nnc_array *out) {
+  ck_assert_msg(entry != NULL, "%s: a data entry is missing", c->dir);
+  if (cJSON_IsString(entry)) {
+    load_array(c->dir, entry->valuestring, &out[0]);
+    return 1;
+  }
+  int n = inputs ? nnc_model_input_count(c->model) : nnc_model_output_count(c->model);
+  ck_assert_int_le(n, ORACLE_MAX_IO);
+  if (cJSON_IsArray(entry)) {
+    ck_assert_int_eq(cJSON_GetArraySize(entry), n);
+    for (int k = 0; k < n; k++)
+      load_array(c->dir, cJSON_GetArrayItem(entry, k)->valuestring, &out[k]);
+    return n;
+  }
+  ck_assert_msg(cJSON_IsObject(entry), "%s: a data entry is not a name, list or dict", c->dir);
+  for (int k = 0; k < n; k++) { /* an output left out of the dict has no target (rank 0) */
+    const char *name =
+        inputs ? nnc_model_input_name(c->model, k) : nnc_model_output_name(c->model, k);
+    cJSON *file = cJSON_GetObjectItem(entry, name);
+    ck_assert_msg(file || !inputs, "%s: no data for input '%s'", c->dir, name);
+    if (file) load_array(c->dir, file->valuestring, &out[k]);
+  }
+  return n;
+}
+
 void oracle_case_load(const char *name, oracle_case *c) {
   oracle_case_load_from(NNC_ORACLE_DIR "/cases", name, c);
 }
@@ -122,20 +150,25 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
   nnc_model_set_seed(c->model, (uint64_t)cJSON_GetObjectItem(c->json, "seed")->valuedouble, &st);
 
   cJSON *data = cJSON_GetObjectItem(c->json, "data");
-  load_array(c->dir, cJSON_GetObjectItem(data, "x")->valuestring, &c->x);
-  load_array(c->dir, cJSON_GetObjectItem(data, "y")->valuestring, &c->y);
+  c->n_x = load_arrays(c, cJSON_GetObjectItem(data, "x"), 1, c->xs);
+  c->n_y = load_arrays(c, cJSON_GetObjectItem(data, "y"), 0, c->ys);
   cJSON *xv = cJSON_GetObjectItem(data, "x_val");
-  if (cJSON_IsString(xv)) {
-    load_array(c->dir, xv->valuestring, &c->x_val);
-    load_array(c->dir, cJSON_GetObjectItem(data, "y_val")->valuestring, &c->y_val);
+  if (xv) {
+    c->n_x_val = load_arrays(c, xv, 1, c->x_vals);
+    c->n_y_val = load_arrays(c, cJSON_GetObjectItem(data, "y_val"), 0, c->y_vals);
   }
   cJSON *tr = cJSON_GetObjectItem(data, "x_transform");
   if (tr) {
     double by = cJSON_GetObjectItem(tr, "divide")->valuedouble;
-    divide(&c->x, by);
-    if (c->x_val.data) divide(&c->x_val, by);
+    for (int k = 0; k < c->n_x; k++) divide(&c->xs[k], by);
+    for (int k = 0; k < c->n_x_val; k++) divide(&c->x_vals[k], by);
   }
-  ck_assert_msg(nnc_model_build(c->model, &c->x, &c->y, &st) == NNC_OK, "%s", st.message);
+  c->x = c->xs[0];
+  c->y = c->ys[0];
+  c->x_val = c->x_vals[0];
+  c->y_val = c->y_vals[0];
+  ck_assert_msg(nnc_model_build_multi(c->model, c->n_x, c->xs, c->n_y, c->ys, &st) == NNC_OK, "%s",
+                st.message);
   snprintf(path, sizeof path, "%s/%s", c->dir,
            cJSON_GetObjectItem(c->json, "initial_weights")->valuestring);
   oracle_set_bundle(c->model, path);
@@ -151,8 +184,10 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
     cJSON *vs = cJSON_GetObjectItem(fit, "validation_split");
     if (vs) c->fit.validation_split = vs->valuedouble;
     if (cJSON_IsTrue(cJSON_GetObjectItem(fit, "validation_data"))) {
-      c->fit.x_val = &c->x_val;
-      c->fit.y_val = &c->y_val;
+      c->fit.n_x_vals = c->n_x_val;
+      c->fit.x_vals = c->x_vals;
+      c->fit.n_y_vals = c->n_y_val;
+      c->fit.y_vals = c->y_vals;
       c->has_val = 1;
     }
   }
@@ -162,10 +197,12 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
 
 void oracle_case_free(oracle_case *c) {
   nnc_model_free(c->model);
-  nnc_array_free(&c->x);
-  nnc_array_free(&c->y);
-  nnc_array_free(&c->x_val);
-  nnc_array_free(&c->y_val);
+  for (int k = 0; k < ORACLE_MAX_IO; k++) {
+    nnc_array_free(&c->xs[k]);
+    nnc_array_free(&c->ys[k]);
+    nnc_array_free(&c->x_vals[k]);
+    nnc_array_free(&c->y_vals[k]);
+  }
   cJSON_Delete(c->json);
 }
 

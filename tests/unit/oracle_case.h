@@ -8,10 +8,17 @@
 
 #include "nnc.h"
 
+#define ORACLE_MAX_IO 8 /* inputs or outputs of a case (more fails the test) */
+
 typedef struct oracle_case {
   char dir[512];
   cJSON *json;
   nnc_model *model;
+  /* one array per model input (xs) and per output (ys; rank 0: no target),
+   * in the model's order; x, y, x_val, y_val are the first of each (copies of
+   * the structs, not owned) for single-input, single-output cases */
+  int n_x, n_y, n_x_val, n_y_val;
+  nnc_array xs[ORACLE_MAX_IO], ys[ORACLE_MAX_IO], x_vals[ORACLE_MAX_IO], y_vals[ORACLE_MAX_IO];
   nnc_array x, y, x_val, y_val;
   int has_val;
   nnc_fit_options fit;
