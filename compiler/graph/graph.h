@@ -236,7 +236,7 @@ int graph_reduce(nnc_graph *g, nnc_reduce_fn fn, int x, nnc_status *st);
  * returns -1 and keeps that call's message in st. */
 /* INPUT node reading IO slot io_index: input k -> k, target j -> n_inputs + j. */
 int graph_input(nnc_graph *g, int io_index, nnc_shape shape, const char *label, nnc_status *st);
-int graph_scalar(nnc_graph *g, int which, nnc_status *st); /* NNC_SCALAR_* */
+int graph_scalar(nnc_graph *g, int which, nnc_status *st);    /* NNC_SCALAR_* */
 int graph_matmul(nnc_graph *g, int a, int b, nnc_status *st); /* a[..,K] @ b[K,N] */
 int graph_softmax(nnc_graph *g, int x, nnc_status *st);       /* over the last axis */
 int graph_argmax(nnc_graph *g, int x, nnc_status *st);        /* [..,C] -> [..,1] */
