@@ -270,7 +270,9 @@ int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st);
 int nnc_model_warning_count(const nnc_model *m);
 const char *nnc_model_warning(const nnc_model *m, int i);
 
-/* Text dumps for people: Keras-style summary. file is a FILE *; NULL: stdout. */
+/* Text dumps for people: Keras 3's model.summary() table as Keras prints it
+ * to a pipe (docs/cli.md, "The summary"); `nnc compile --summary` prints the
+ * same. file is a FILE *; NULL: stdout. */
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
 
 #pragma GCC visibility pop
