@@ -7,6 +7,7 @@
  * wide: that layout is the one printed here. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -169,7 +170,7 @@ static void count_line(FILE *f, const char *what, int64_t count) {
   fprintf(f, " %s: %s (%s)\n", what, num, size);
 }
 
-void model_print_summary(const nnc_program_table *t, FILE *f) {
+int model_print_summary(const nnc_program_table *t, FILE *f, nnc_status *st) {
   static const double seq_pos[] = {0.45, 0.80, 1.0}, fun_pos[] = {0.3, 0.56, 0.74, 1.0};
   static const char *const header[] = {"Layer (type)", "Output Shape", "Param #", "Connected to"};
   static const int right[] = {0, 0, 1, 0};
@@ -182,13 +183,18 @@ void model_print_summary(const nnc_program_table *t, FILE *f) {
   int64_t total = 0, trainable = 0;
   for (int i = 0; i < t->n_summary_rows; i++) {
     const nnc_summary_row *r = &t->summary[i];
-    char name[300], shape[160], params[48];
-    snprintf(name, sizeof name, "%s (%s)", r->name, r->class_name);
+    char shape[256], params[48]; /* room for 8 dimensions of 20 digits */
+    const char *layer = r->name ? r->name : "", *cls = r->class_name ? r->class_name : "";
+    size_t size = strlen(layer) + strlen(cls) + 4; /* names of any length: never cut */
+    char *name = malloc(size);
+    if (!name) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory printing the summary");
+    snprintf(name, size, "%s (%s)", layer, cls);
     row_shape(r, shape, sizeof shape);
     with_commas(r->params, params, sizeof params);
     const char *text[] = {name, shape, params, r->connected ? r->connected : "-"};
     if (i) border(f, w, n, "\u251c", "\u2500", "\u253c", "\u2524");
     row(f, w, n, text, right, "\u2502");
+    free(name);
     total += r->params;
     trainable += r->trainable;
   }
@@ -196,6 +202,7 @@ void model_print_summary(const nnc_program_table *t, FILE *f) {
   count_line(f, "Total params", total);
   count_line(f, "Trainable params", trainable);
   count_line(f, "Non-trainable params", total - trainable);
+  return NNC_OK;
 }
 
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
@@ -204,6 +211,5 @@ int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st) {
   if (!m->built)
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model declares no input shape; give data to build it",
                     model_source(m));
-  model_print_summary(m->t, file ? file : stdout);
-  return NNC_OK;
+  return model_print_summary(m->t, file ? file : stdout, st);
 }

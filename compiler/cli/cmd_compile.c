@@ -49,8 +49,9 @@ static int print_summary(const nnc_spec *spec, const nnc_compiled *c, nnc_status
   t.functional = table_summary_rows(&c->prog, rows);
   t.n_summary_rows = c->prog.n_layers;
   t.summary = rows;
-  model_print_summary(&t, stdout);
+  int rc = model_print_summary(&t, stdout, st);
   free(rows);
+  if (rc) return rc;
   for (int g = 0; g < NNC_GRAPH_COUNT; g++) {
     if (!c->has_graph[g]) continue;
     const nnc_graph *gr = &c->graphs[g];

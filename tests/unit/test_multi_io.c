@@ -337,6 +337,29 @@ START_TEST(summary_from_rows) {
 END_TEST
 
 /* A spec without an input shape is not built, but its inputs and outputs are known. */
+/* A name longer than its column is cut at the column (as rich folds a long
+ * word), over as many lines as it takes: no character is lost. */
+START_TEST(summary_long_name_never_cut) {
+  static char longname[301];
+  memset(longname, 'x', 300);
+  static nnc_summary_row rows[1] = {{longname, "Dense", 2, {-1, 1}, 2, 2, NULL}};
+  make_table(0);
+  table.n_summary_rows = 1;
+  table.summary = rows;
+  nnc_model *m;
+  nnc_status st;
+  ck_assert(nnc_model_from_table(&table, &m, &st) == NNC_OK);
+  char *text = summary_text(m);
+  int xs = 0;
+  for (const char *c = text; *c; c++) xs += *c == 'x';
+  ck_assert_msg(xs == 300, "%d of 300 x in\n%s", xs, text);
+  /* 31 cells a line in the Sequential layout's first column: 300 = 9 x 31 + 21 */
+  ck_assert_msg(strstr(text, "\u2502 xxxxxxxxxxxxxxxxxxxxx (Dense)"), "%s", text);
+  free(text);
+  nnc_model_free(m);
+}
+END_TEST
+
 START_TEST(names_before_building) {
   static const char spec[] =
       "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
@@ -363,6 +386,7 @@ int main(void) {
   tcase_add_test(tc, forty_log_keys_all_kept);
   tcase_add_test(tc, names_before_building);
   tcase_add_test(tc, summary_from_rows);
+  tcase_add_test(tc, summary_long_name_never_cut);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
