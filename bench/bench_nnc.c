@@ -118,9 +118,10 @@ static void do_fit(void *p) {
 
 static void do_steps(void *p) {
   fit_ctx *c = p;
-  nnc_logs l;
+  nnc_logs l = {0};
   nnc_status st;
   for (int i = 0; i < c->steps; i++) must(nnc_model_train_on_batch(c->m, c->x, c->y, &l, &st), &st);
+  nnc_logs_free(&l);
 }
 
 static FILE *json;

@@ -128,25 +128,6 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
   return NNC_OK;
 }
 
-void nnc_compiled_print_summary(const nnc_compiled *c, const char *model_name, FILE *f) {
-  const nnc_program *p = &c->prog;
-  static const char rule[] = "================================================================";
-  fprintf(f, "Model: \"%s\"\n", model_name);
-  fprintf(f, "%-30s %-20s %12s\n%s\n", "Layer (type)", "Output Shape", "Param #", rule);
-  int64_t total = 0;
-  for (int i = 0; i < p->n_layers; i++) {
-    const nnc_layer_info *l = &p->layers[i];
-    char name[192], shape[64];
-    snprintf(name, sizeof name, "%s (%s)", l->name, l->kind);
-    shape_format_keras(&l->out_shape, shape, sizeof shape);
-    fprintf(f, "%-30s %-20s %12lld\n", name, shape, (long long)l->n_params);
-    total += l->n_params;
-  }
-  fprintf(f, "%s\nTotal params: %lld (%.2f KB)\n", rule, (long long)total,
-          (double)total * 4 / 1024.0);
-  fprintf(f, "Trainable params: %lld\nNon-trainable params: 0\n", (long long)total);
-}
-
 void nnc_compiled_free(nnc_compiled *c) {
   codegen_release(c->jit);
   for (int i = 0; i < NNC_GRAPH_COUNT; i++)

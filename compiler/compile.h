@@ -36,7 +36,4 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
                      const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st);
 void nnc_compiled_free(nnc_compiled *c);
 
-/* The Keras-style summary: layers, output shapes, parameter counts. */
-void nnc_compiled_print_summary(const nnc_compiled *c, const char *model_name, FILE *f);
-
 #endif

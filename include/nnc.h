@@ -7,7 +7,7 @@
  *      nnc_model_load_weights(model, "w.safetensors", &st)      or start from saved weights
  *   3. nnc_model_fit(model, &x, &y, &fit_opts, &history, &st)   Keras 3's fit loop
  *   4. nnc_model_evaluate / nnc_model_predict / nnc_model_train_on_batch
- *   5. nnc_model_save_weights, nnc_history_free, nnc_model_free
+ *   5. nnc_model_save_weights, nnc_logs_free, nnc_history_free, nnc_model_free
  * Every function returns NNC_OK (0) or an error code and fills a nnc_status
  * whose message names the file, the JSON path and what was expected.
  * Nothing in the library prints (except the fit progress bar, when asked)
@@ -162,22 +162,29 @@ int nnc_model_load_weights(nnc_model *m, const char *safetensors_path, nnc_statu
 int nnc_model_save_weights(const nnc_model *m, const char *safetensors_path, nnc_status *st);
 
 /* ---- training ---- */
-#define NNC_MAX_LOGS 32
 /* Room for "val_" + a metric name (at most 127 bytes) + NUL: no log name is cut. */
 #define NNC_LOG_NAME 132
 
 /* One set of results: "loss", metric names, "val_" versions; sorted by
- * name as Keras 3 logs are. A model whose results do not fit in NNC_MAX_LOGS
- * makes the call fail with NNC_ERR_SPEC (no key is dropped). */
+ * name as Keras 3 logs are; as many keys as the model reports.
+ * Ownership: the library owns the arrays and grows them as needed. Hand
+ * the calls that fill logs a zero-initialized struct (`nnc_logs l = {0};`,
+ * a valid empty logs) or one a previous call filled (its arrays are
+ * reused); release it with nnc_logs_free. An uninitialized struct is not
+ * valid. */
 typedef struct nnc_logs {
-  int n;
-  char names[NNC_MAX_LOGS][NNC_LOG_NAME];
-  double values[NNC_MAX_LOGS];
+  int n;   /* keys held */
+  int cap; /* room in names/values (the library's, do not set) */
+  char (*names)[NNC_LOG_NAME];
+  double *values;
 } nnc_logs;
 
+void nnc_logs_free(nnc_logs *logs); /* frees the arrays, leaves empty logs; logs may be NULL */
 double nnc_logs_get(const nnc_logs *logs, const char *name); /* NaN if absent or NULL */
 
-/* Keras's History: history[key][epoch]. */
+/* Keras's History: history[key][epoch], any number of keys. The library
+ * allocates its arrays (fit overwrites the struct it is handed: free a
+ * previous history first); release it with nnc_history_free. */
 typedef struct nnc_history {
   int n_keys, n_epochs;
   char (*keys)[NNC_LOG_NAME];
@@ -263,7 +270,9 @@ int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st);
 int nnc_model_warning_count(const nnc_model *m);
 const char *nnc_model_warning(const nnc_model *m, int i);
 
-/* Text dumps for people: Keras-style summary. file is a FILE *; NULL: stdout. */
+/* Text dumps for people: Keras 3's model.summary() table as Keras prints it
+ * to a pipe (docs/cli.md, "The summary"); `nnc compile --summary` prints the
+ * same. file is a FILE *; NULL: stdout. */
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
 
 #pragma GCC visibility pop

@@ -168,7 +168,7 @@ typedef struct nnc_probe {
 typedef struct nnc_program_table {
   int version; /* NNC_PROGRAM_VERSION */
   const char *model_name;
-  int functional; /* 1: print the Functional summary (with "Connected to") */
+  int functional; /* 1: the graph is not a chain: the summary has "Connected to" */
   int n_inputs, n_targets, n_outputs;
   const nnc_io_desc *inputs, *targets, *outputs;
   int n_variables; /* trainable and state first (weights, in Keras order), then slots */

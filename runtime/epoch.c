@@ -9,12 +9,26 @@
 #include "runtime/api_check.h"
 #include "base/base.h"
 
+int epoch_init(epoch_acc *a, const nnc_program_table *p, nnc_status *st) {
+  memset(a, 0, sizeof *a);
+  a->total = nnc_calloc((size_t)p->n_stats + 1, sizeof *a->total, st);
+  if (!a->total) return st->code;
+  a->n_stats = p->n_stats;
+  return NNC_OK;
+}
+
 void epoch_reset(epoch_acc *a) {
+  memset(a->total, 0, (size_t)a->n_stats * sizeof *a->total);
+  a->count = 0;
+}
+
+void epoch_free(epoch_acc *a) {
+  free(a->total);
   memset(a, 0, sizeof *a);
 }
 
 void epoch_add(epoch_acc *a, const nnc_program_table *p, const float *stats, int64_t rows) {
-  for (int k = 0; k < p->n_stats; k++) {
+  for (int k = 0; k < p->n_stats && k < a->n_stats; k++) {
     /* the loss tracker is a Mean weighted by the batch size */
     float v = p->stats[k] == NNC_REDUCE_LOSS ? stats[k] * (float)rows : stats[k];
     a->total[k] += v;
@@ -26,13 +40,31 @@ static float divide_no_nan(float a, float b) {
   return b == 0.0f ? 0.0f : a / b;
 }
 
-/* A key that does not fit is an error, never dropped. */
+int logs_check(const nnc_logs *logs, const char *fn, nnc_status *st) {
+  if (logs->n < 0 || logs->cap < 0 || logs->n > logs->cap ||
+      (logs->cap > 0 && (!logs->names || !logs->values)) ||
+      (logs->cap == 0 && (logs->names || logs->values)))
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: out is not a logs struct (n %d, cap %d): pass zero-initialized logs or "
+                    "ones the library filled",
+                    fn, logs->n, logs->cap);
+  return NNC_OK;
+}
+
+/* Grows the arrays (doubling) so that every key fits: none is dropped. */
 static int logs_put(nnc_logs *logs, const char *prefix, const char *name, double v,
                     nnc_status *st) {
-  if (logs->n >= NNC_MAX_LOGS)
-    return nnc_fail(st, NNC_ERR_SPEC,
-                    "the model reports more than %d log keys (at %s%s): nnc_logs holds at most %d",
-                    NNC_MAX_LOGS, prefix, name, NNC_MAX_LOGS);
+  if (logs->n == logs->cap) {
+    int cap = logs->cap ? 2 * logs->cap : 16;
+    char(*names)[NNC_LOG_NAME] =
+        nnc_realloc_array(logs->names, (size_t)cap, sizeof *logs->names, st);
+    if (!names) return st->code;
+    logs->names = names;
+    double *values = nnc_realloc_array(logs->values, (size_t)cap, sizeof *values, st);
+    if (!values) return st->code;
+    logs->values = values;
+    logs->cap = cap;
+  }
   snprintf(logs->names[logs->n], NNC_LOG_NAME, "%s%s", prefix, name);
   logs->values[logs->n++] = v;
   return NNC_OK;
@@ -52,31 +84,35 @@ int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *pr
   return NNC_OK;
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(a, b);
-}
-
 void logs_sort(nnc_logs *logs) {
-  struct entry {
+  if (logs->n < 2) return;
+  /* an insertion sort in place: no allocation that could fail, n is small */
+  for (int i = 1; i < logs->n; i++) {
     char name[NNC_LOG_NAME];
-    double value;
-  } e[NNC_MAX_LOGS];
-  for (int i = 0; i < logs->n; i++) {
-    memcpy(e[i].name, logs->names[i], NNC_LOG_NAME);
-    e[i].value = logs->values[i];
-  }
-  qsort(e, (size_t)logs->n, sizeof e[0], by_name);
-  for (int i = 0; i < logs->n; i++) {
-    memcpy(logs->names[i], e[i].name, NNC_LOG_NAME);
-    logs->values[i] = e[i].value;
+    double value = logs->values[i];
+    memcpy(name, logs->names[i], NNC_LOG_NAME);
+    int j = i;
+    for (; j > 0 && strcmp(logs->names[j - 1], name) > 0; j--) {
+      memcpy(logs->names[j], logs->names[j - 1], NNC_LOG_NAME);
+      logs->values[j] = logs->values[j - 1];
+    }
+    memcpy(logs->names[j], name, NNC_LOG_NAME);
+    logs->values[j] = value;
   }
 }
 
 double nnc_logs_get(const nnc_logs *logs, const char *name) {
-  if (!logs || !name || logs->n < 0 || logs->n > NNC_MAX_LOGS) return NAN;
+  if (!logs || !name || logs->n < 0 || logs->n > logs->cap || (logs->n && !logs->names)) return NAN;
   for (int i = 0; i < logs->n; i++)
     if (!strncmp(logs->names[i], name, NNC_LOG_NAME)) return logs->values[i];
   return NAN;
+}
+
+void nnc_logs_free(nnc_logs *logs) {
+  if (!logs) return;
+  free(logs->names);
+  free(logs->values);
+  memset(logs, 0, sizeof *logs);
 }
 
 int history_append(nnc_history *h, int epoch, const nnc_logs *logs, nnc_status *st) {

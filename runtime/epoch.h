@@ -7,18 +7,23 @@
 #include "nnc.h"
 #include "nnc_program.h"
 
-/* Statistics a table may have (model.c refuses more when it builds one). */
-#define EPOCH_MAX_STATS 1024
-
+/* Totals sized by the table's n_stats (no fixed limit). */
 typedef struct epoch_acc {
-  float total[EPOCH_MAX_STATS];
+  float *total;
+  int n_stats;
   float count;
 } epoch_acc;
 
+/* Allocates zeroed totals for p's statistics; epoch_free releases them. */
+int epoch_init(epoch_acc *a, const nnc_program_table *p, nnc_status *st);
 void epoch_reset(epoch_acc *a);
+void epoch_free(epoch_acc *a);
 void epoch_add(epoch_acc *a, const nnc_program_table *p, const float *stats, int64_t rows);
-/* Append "loss" and every metric (names prefixed, e.g. "val_") to logs;
- * NNC_ERR_SPEC when they do not fit in NNC_MAX_LOGS. */
+/* Logs handed to the library: zero-initialized or filled by it before.
+ * NNC_ERR_ARG (naming fn) for a struct whose counts do not add up. */
+int logs_check(const nnc_logs *logs, const char *fn, nnc_status *st);
+/* Append "loss" and every metric (names prefixed, e.g. "val_") to logs,
+ * growing its arrays. */
 int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *prefix,
                   nnc_logs *logs, nnc_status *st);
 void logs_sort(nnc_logs *logs);

@@ -61,9 +61,11 @@ static int run_all(nnc_model *m, int which, const model_data *d, int batch_size,
 static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, const char *prefix,
                          nnc_logs *logs, nnc_status *st) {
   epoch_acc acc;
-  epoch_reset(&acc);
-  if (run_all(m, NNC_ENTRY_TEST, d, batch_size, &acc, NULL, st)) return st->code;
-  return epoch_results(&acc, m->t, prefix, logs, st);
+  if (epoch_init(&acc, m->t, st)) return st->code;
+  int rc = run_all(m, NNC_ENTRY_TEST, d, batch_size, &acc, NULL, st);
+  if (!rc) rc = epoch_results(&acc, m->t, prefix, logs, st);
+  epoch_free(&acc);
+  return rc;
 }
 
 /* fit, evaluate and the on-batch calls need a loss: say so before anything else */
@@ -209,10 +211,10 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
   if (!rc) rc = model_reserve(m, o.batch_size < largest ? o.batch_size : largest, st);
   progbar pb = {o.progress ? o.progress : stdout, o.verbose, 0, 0, o.epochs, 0, 0, 0, 0};
   pb.target = (int)((train.n + o.batch_size - 1) / o.batch_size);
-  nnc_logs logs;
-  logs.n = 0;
+  nnc_logs logs = {0};
+  epoch_acc acc = {0};
+  if (!rc) rc = epoch_init(&acc, m->t, st);
   for (int epoch = o.initial_epoch; !rc && epoch < o.epochs; epoch++) {
-    epoch_acc acc;
     epoch_reset(&acc);
     progbar_epoch_begin(&pb, epoch);
     if (o.shuffle) permutation(idx, train.n, m->seed, epoch);
@@ -243,6 +245,8 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
     progbar_update(&pb, pb.target, &logs, 1);
     rc = history_append(history, epoch, &logs, st);
   }
+  epoch_free(&acc);
+  nnc_logs_free(&logs);
   free(idx);
   model_data_free(&all);
   model_data_free(&val);
@@ -264,7 +268,7 @@ int nnc_model_evaluate_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
                              int batch_size, nnc_logs *out, nnc_status *st) {
   API_STATUS(st);
   static const char fn[] = "nnc_model_evaluate";
-  if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
+  if (api_nonnull(out, fn, "out", st) || logs_check(out, fn, st)) return NNC_ERR_ARG;
   out->n = 0;
   if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
       api_list(n_y, y, fn, "y", 1, st))
@@ -359,7 +363,7 @@ static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_
                     const nnc_array *y, nnc_logs *out, nnc_status *st) {
   const char *fn =
       which == NNC_ENTRY_TRAIN ? "nnc_model_train_on_batch" : "nnc_model_test_on_batch";
-  if (api_nonnull(out, fn, "out", st)) return NNC_ERR_ARG;
+  if (api_nonnull(out, fn, "out", st) || logs_check(out, fn, st)) return NNC_ERR_ARG;
   out->n = 0;
   if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
       api_list(n_y, y, fn, "y", 1, st))
@@ -369,8 +373,11 @@ static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_
     return st->code;
   model_data d;
   if (model_data_prepare_multi(m, n_x, x, n_y, y, &d, st)) return st->code;
-  epoch_acc acc;
-  epoch_reset(&acc); /* Keras resets the metrics first */
+  epoch_acc acc; /* fresh totals: Keras resets the metrics first */
+  if (epoch_init(&acc, m->t, st)) {
+    model_data_free(&d);
+    return st->code;
+  }
   int64_t iteration = m->iterations;
   int rc = model_run_step(m, which, &d, NULL, 0, d.n, NULL, st);
   if (rc == NNC_ERR_NUMERICS)
@@ -380,6 +387,7 @@ static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_
     rc = epoch_results(&acc, m->t, "", out, st);
     logs_sort(out);
   }
+  epoch_free(&acc);
   model_data_free(&d);
   return rc;
 }

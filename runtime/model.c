@@ -91,10 +91,6 @@ int nnc_model_from_table(const nnc_program_table *t, nnc_model **out, nnc_status
   if (api_nonnull(out, "nnc_model_from_table", "out", st)) return NNC_ERR_ARG;
   *out = NULL;
   if (api_nonnull(t, "nnc_model_from_table", "table", st)) return NNC_ERR_ARG;
-  if (t->n_stats > EPOCH_MAX_STATS)
-    return nnc_fail(st, NNC_ERR_ARG,
-                    "nnc_model_from_table: %d statistics: at most %d are supported", t->n_stats,
-                    EPOCH_MAX_STATS);
   if (t->version != NNC_PROGRAM_VERSION)
     return nnc_fail(st, NNC_ERR_ARG,
                     "nnc_model_from_table: table version %d, this runtime reads version %d",
@@ -268,13 +264,6 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
       nnc_fail_prefix(st, "%s", culprit->name);
     free(in);
     return st->code;
-  }
-  if (fresh->n_stats > EPOCH_MAX_STATS) {
-    m->builder.release(m->builder.ctx, fresh);
-    free(in);
-    return nnc_fail(st, NNC_ERR_SPEC,
-                    "%s: the model reports %d statistics: at most %d are supported",
-                    model_source(m), fresh->n_stats, EPOCH_MAX_STATS);
   }
   if (fresh->version != NNC_PROGRAM_VERSION ||
       (m->built && fresh->params_floats != m->t->params_floats)) {

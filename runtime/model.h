@@ -84,7 +84,7 @@ int numerics_before_step(nnc_model *m, float *const *data, int64_t rows, const i
                          int64_t first, nnc_status *st);
 int numerics_after_step(nnc_model *m, int64_t rows, nnc_status *st);
 
-/* The Keras-style summary of a table (runtime/summary.c). */
-void model_print_summary(const nnc_program_table *t, FILE *f);
+/* Keras 3's summary of a table (runtime/summary.c); NNC_ERR_NOMEM is its only error. */
+int model_print_summary(const nnc_program_table *t, FILE *f, nnc_status *st);
 
 #endif

@@ -51,16 +51,18 @@ static void format_step_time(double t, char *buf, size_t n) {
     snprintf(buf, n, " %.0fus/step", t * 1e6);
 }
 
-static size_t format_values(const nnc_logs *logs, int abs_test, char *buf, size_t n) {
-  size_t used = 0;
-  for (int i = 0; i < logs->n && used < n; i++) {
+/* Every key, however many: printed straight to f, returns the characters written. */
+static int print_values(FILE *f, const nnc_logs *logs, int abs_test) {
+  int used = 0;
+  for (int i = 0; i < logs->n; i++) {
     double v = logs->values[i];
     int fixed = abs_test ? fabs(v) > 1e-3 : v > 1e-3;
+    int w;
     if (isnan(v)) /* Python prints every NaN as "nan"; C may print "-nan" */
-      used += (size_t)snprintf(buf + used, n - used, " - %s: nan", logs->names[i]);
+      w = fprintf(f, " - %s: nan", logs->names[i]);
     else
-      used += (size_t)snprintf(buf + used, n - used, fixed ? " - %s: %.4f" : " - %s: %.4e",
-                               logs->names[i], v);
+      w = fprintf(f, fixed ? " - %s: %.4f" : " - %s: %.4e", logs->names[i], v);
+    if (w > 0) used += w;
   }
   return used;
 }
@@ -73,14 +75,15 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
                                                    : (now - pb->start) / current;
     if (current == 1) pb->after_first = now;
   }
-  char step_time[32], values[1024];
+  char step_time[32];
   format_step_time(per_step, step_time, sizeof step_time);
   if (pb->verbose == 2) {
     if (!finalize) return;
-    format_values(logs, 0, values, sizeof values);
     int digits = count_digits(pb->target);
-    fprintf(f, "%*d/%d - %.0fs -%s%s\n", digits, current, pb->target, sane_seconds(now - pb->start),
-            step_time, values);
+    fprintf(f, "%*d/%d - %.0fs -%s", digits, current, pb->target, sane_seconds(now - pb->start),
+            step_time);
+    print_values(f, logs, 0);
+    fprintf(f, "\n");
     fflush(f);
     return;
   }
@@ -115,9 +118,8 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
     else
       snprintf(when, sizeof when, "%ds", (int)eta);
   }
-  format_values(logs, 1, values, sizeof values);
-  int line =
-      fprintf(f, "%s%s %s%s%s%s%s", pb->tty ? "\r" : "", bar, bold, when, reset, step_time, values);
+  int line = fprintf(f, "%s%s %s%s%s%s", pb->tty ? "\r" : "", bar, bold, when, reset, step_time);
+  line += print_values(f, logs, 1);
   if (pb->tty && pb->prev_width > line) fprintf(f, "%*s", pb->prev_width - line, "");
   pb->prev_width = line;
   if (finalize) fprintf(f, "\n");

@@ -9,8 +9,10 @@
 #include "compiler/cli/cli.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
+#include "compiler/driver/table.h"
 #include "compiler/passes/pipeline.h"
 #include "base/base.h"
+#include "runtime/model.h"
 
 /* At most NNC_MAX_RANK - 1 dimensions: the batch axis comes first. */
 static int parse_input_shape(const char *text, nnc_spec_shape *s) {
@@ -35,9 +37,21 @@ static unsigned phase_mask(const char *phase) {
   return ~0u;
 }
 
-/* The Keras summary, then what nnc made of it: graphs, kernels, workspace, target. */
-static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
-  nnc_compiled_print_summary(c, spec->name, stdout);
+/* The Keras summary, printed by the runtime's printer from the rows the
+ * driver's table holds (as nnc_model_summary prints it), then what nnc made
+ * of it: graphs, kernels, workspace, target. */
+static int print_summary(const nnc_spec *spec, const nnc_compiled *c, nnc_status *st) {
+  nnc_summary_row *rows = nnc_calloc((size_t)c->prog.n_layers + 1, sizeof *rows, st);
+  if (!rows) return st->code;
+  nnc_program_table t = {0};
+  t.version = NNC_PROGRAM_VERSION;
+  t.model_name = spec->name;
+  t.functional = table_summary_rows(&c->prog, rows);
+  t.n_summary_rows = c->prog.n_layers;
+  t.summary = rows;
+  int rc = model_print_summary(&t, stdout, st);
+  free(rows);
+  if (rc) return rc;
   for (int g = 0; g < NNC_GRAPH_COUNT; g++) {
     if (!c->has_graph[g]) continue;
     const nnc_graph *gr = &c->graphs[g];
@@ -47,6 +61,7 @@ static void print_summary(const nnc_spec *spec, const nnc_compiled *c) {
   char host[256];
   codegen_host_description(host, sizeof host);
   printf("target: %s\n", host);
+  return NNC_OK;
 }
 
 static void copy_to_stdout(const char *path) {
@@ -204,7 +219,11 @@ int cli_compile(int argc, char **argv) {
     remove(p);
     rmdir(ir_dir);
   }
-  if (cli_get(o, n, "summary")) print_summary(&spec, &c);
+  if (cli_get(o, n, "summary") && print_summary(&spec, &c, &st)) {
+    nnc_compiled_free(&c);
+    nnc_spec_free(&spec);
+    return cli_fail("compile", &st);
+  }
   if (!cli_get(o, n, "summary") && !graph_fmt && !after && !ir)
     printf("%s: ok (%d weights, %d graphs compiled)\n", spec_path, c.prog.n_params,
            c.has_graph[0] + c.has_graph[1] + c.has_graph[2]);

@@ -176,11 +176,12 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
       rc = cli_fail("fit", &wst);
   }
   if (!rc && has_test) { /* the final evaluation */
-    nnc_logs logs;
+    nnc_logs logs = {0};
     if (cli_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
       rc = cli_fail("fit", &s.st);
     else
       print_logs("Evaluation on the test data: ", &logs);
+    nnc_logs_free(&logs);
   }
   nnc_history_free(&h);
   cli_arrays_free(&xv);
@@ -226,12 +227,13 @@ static int evaluate_run(const cli_opt *o, int n, const char *spec) {
   const char *w;
   session s;
   int rc = session_open(&s, "evaluate", spec, o, n, 1);
-  nnc_logs logs;
+  nnc_logs logs = {0};
   if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
     rc = cli_fail("evaluate", &s.st);
   if (!rc && cli_model_evaluate(s.model, &s.x, &s.y, (int)s.batch_size, &logs, &s.st))
     rc = cli_fail("evaluate", &s.st);
   if (!rc) print_logs("", &logs);
+  nnc_logs_free(&logs);
   session_free(&s);
   return rc;
 }
@@ -369,8 +371,8 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
   char *trace = rc ? NULL : malloc(cap);
   if (!rc && !trace) rc = cli_fail("train-on-batch", out_of_memory(&s.st));
   if (trace) used += (size_t)snprintf(trace, cap, "[");
+  nnc_logs logs = {0}; /* reused by every step */
   for (long i = 0; !rc && i < steps; i++) {
-    nnc_logs logs;
     if (cli_model_train_on_batch(s.model, &s.x, &s.y, &logs, &s.st)) {
       rc = cli_fail("train-on-batch", &s.st);
       break;
@@ -401,6 +403,7 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
       rc = cli_fail("train-on-batch", &s.st);
   }
   free(trace);
+  nnc_logs_free(&logs);
   session_free(&s);
   return rc;
 }

@@ -113,6 +113,40 @@ static int make_probes(jit_table *t, nnc_status *st) {
   return NNC_OK;
 }
 
+/* Keras's summary_utils.py prints "Connected to" unless the model is
+ * "sequential-like": one layer per depth with one inbound tensor each and
+ * no layer called twice. In the rows: a call with several inbound tensors
+ * or a layer with several calls (a ", " in its text), several InputLayers,
+ * or one tensor feeding two rows (a branch) make a graph. */
+static int has_branches(const nnc_program *p) {
+  int inputs = 0;
+  for (int i = 0; i < p->n_layers; i++) {
+    const char *c = p->layers[i].connected;
+    if (!strcmp(p->layers[i].kind, "InputLayer")) inputs++;
+    if (!c) continue;
+    if (strstr(c, ", ")) return 1;
+    for (int j = 0; j < i; j++)
+      if (p->layers[j].connected && !strcmp(p->layers[j].connected, c)) return 1;
+  }
+  return inputs > 1;
+}
+
+int table_summary_rows(const nnc_program *p, nnc_summary_row *rows) {
+  for (int i = 0; i < p->n_layers; i++) {
+    const nnc_layer_info *in = &p->layers[i];
+    nnc_summary_row *r = &rows[i];
+    memset(r, 0, sizeof *r);
+    r->name = in->name;
+    r->class_name = in->kind;
+    r->rank = in->out_shape.rank;
+    for (int k = 0; k < in->out_shape.rank; k++) r->shape[k] = in->out_shape.dims[k];
+    r->params = in->n_params;
+    r->trainable = in->n_trainable;
+    r->connected = in->connected;
+  }
+  return has_branches(p);
+}
+
 static int fill(jit_table *t, int want_probes, nnc_status *st) {
   const nnc_program *p = &t->compiled.prog;
   nnc_program_table *o = &t->t;
@@ -177,19 +211,7 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
   }
   o->n_log_keys = p->n_metrics;
   o->log_keys = t->keys;
-  for (int i = 0; i < p->n_layers; i++) {
-    const nnc_layer_info *in = &p->layers[i];
-    nnc_summary_row *r = &t->rows[i];
-    r->name = in->name;
-    r->class_name = in->kind;
-    r->rank = in->out_shape.rank;
-    for (int k = 0; k < in->out_shape.rank; k++) r->shape[k] = in->out_shape.dims[k];
-    r->params = in->n_params;
-    r->trainable = in->n_trainable;
-    r->connected = in->connected;
-    /* Keras prints "Connected to" only for a graph with branches */
-    if (in->connected) o->functional = 1;
-  }
+  o->functional = table_summary_rows(p, t->rows);
   o->n_summary_rows = p->n_layers;
   o->summary = t->rows;
   for (int i = 0; i < p->n_warnings; i++) t->warnings[i] = p->warnings[i];

@@ -27,4 +27,9 @@ int jit_table_make(nnc_compiled *c, const char *model_name, double learning_rate
                    jit_table **out, nnc_status *st);
 void jit_table_free(jit_table *t); /* t may be NULL */
 
+/* The summary rows of p's layers into rows[0..p->n_layers) (names point into
+ * p); returns the table's `functional` flag: 1 when Keras would print the
+ * "Connected to" column (the graph is not a chain). */
+int table_summary_rows(const nnc_program *p, nnc_summary_row *rows);
+
 #endif

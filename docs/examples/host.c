@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
          nnc_history_get(&history, "val_loss", history.n_epochs - 1));
   nnc_history_free(&history);
 
-  nnc_logs logs;
+  nnc_logs logs = {0}; /* zero-initialized: empty; the library grows it */
   if (check(nnc_model_evaluate(model, &x, &y, 32, &logs, &st), &st)) return 1;
   printf("evaluate: loss %.5f mae %.5f\n", nnc_logs_get(&logs, "loss"), nnc_logs_get(&logs, "mae"));
 
@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
   nnc_model *again;
   if (check(nnc_model_load_string(spec, "host_example", &again, &st), &st)) return 1;
   if (check(nnc_model_load_weights(again, weights_path, &st), &st)) return 1;
-  nnc_logs logs2;
+  nnc_logs logs2 = {0};
   if (check(nnc_model_evaluate(again, &x, &y, 32, &logs2, &st), &st)) return 1;
   printf("reloaded weights evaluate to the same loss: %s\n",
          nnc_logs_get(&logs2, "loss") == nnc_logs_get(&logs, "loss") ? "yes" : "no");
@@ -88,6 +88,8 @@ int main(int argc, char **argv) {
 
   int ok = last < 0.01 && fabs(p0 - (-4.0f)) < 0.2 &&
            nnc_logs_get(&logs2, "loss") == nnc_logs_get(&logs, "loss") && rc == NNC_ERR_SPEC;
+  nnc_logs_free(&logs);
+  nnc_logs_free(&logs2);
   nnc_model_free(again);
   nnc_model_free(model);
   printf("%s\n", ok ? "host example: ok" : "host example: FAILED");

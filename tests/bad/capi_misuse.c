@@ -327,10 +327,18 @@ CASE(logs_get_null_logs) {
   return isnan(nnc_logs_get(NULL, "loss")) ? NNC_OK : WRONG_VALUE;
 }
 CASE(logs_get_null_name) {
-  memset(&logs, 0, sizeof logs);
-  logs.n = 1;
-  strcpy(logs.names[0], "loss");
-  return isnan(nnc_logs_get(&logs, NULL)) ? NNC_OK : WRONG_VALUE;
+  char names[1][NNC_LOG_NAME] = {"loss"};
+  double values[1] = {1};
+  nnc_logs one = {1, 1, names, values};
+  return isnan(nnc_logs_get(&one, NULL)) ? NNC_OK : WRONG_VALUE;
+}
+CASE(logs_get_count_past_room) { /* n beyond cap: not read */
+  nnc_logs bad = {3, 0, NULL, NULL};
+  return isnan(nnc_logs_get(&bad, "loss")) ? NNC_OK : WRONG_VALUE;
+}
+CASE(logs_free_null) {
+  nnc_logs_free(NULL);
+  return NNC_OK;
 }
 CASE(history_get_null_history) {
   return isnan(nnc_history_get(NULL, "loss", 0)) ? NNC_OK : WRONG_VALUE;
@@ -508,6 +516,16 @@ CASE(evaluate_null_st) {
 CASE(evaluate_batch_size_zero) {
   NEED(m, built);
   return nnc_model_evaluate(m, &x, &y, 0, &logs, st);
+}
+CASE(evaluate_logs_count_past_room) {
+  NEED(m, built);
+  nnc_logs bad = {3, 0, NULL, NULL};
+  return nnc_model_evaluate(m, &x, &y, 8, &bad, st);
+}
+CASE(train_on_batch_logs_without_arrays) {
+  NEED(m, built);
+  nnc_logs bad = {0, 8, NULL, NULL};
+  return nnc_model_train_on_batch(m, &x, &y, &bad, st);
 }
 CASE(evaluate_x_rank9) {
   NEED(m, built);
@@ -718,6 +736,8 @@ static const misuse_case cases[] = {
     C(save_weights_unbuilt, ARG, ""),
     C(logs_get_null_logs, ANY_CODE, NULL),
     C(logs_get_null_name, ANY_CODE, NULL),
+    C(logs_get_count_past_room, ANY_CODE, NULL),
+    C(logs_free_null, ANY_CODE, NULL),
     C(history_get_null_history, ANY_CODE, NULL),
     C(history_get_null_key, ANY_CODE, NULL),
     C(history_write_json_null_history, ARG, "^nnc_history_write_json: "),
@@ -751,6 +771,8 @@ static const misuse_case cases[] = {
     C(evaluate_null_out, ARG, "^nnc_model_evaluate: "),
     C(evaluate_null_st, ARG, NULL),
     C(evaluate_batch_size_zero, ARG, "batch_size"),
+    C(evaluate_logs_count_past_room, ARG, "^nnc_model_evaluate: out is not a logs struct"),
+    C(train_on_batch_logs_without_arrays, ARG, "^nnc_model_train_on_batch: out is not a logs"),
     C(evaluate_x_rank9, ARG, "rank"),
     C(predict_null_model, ARG, "^nnc_model_predict: "),
     C(predict_null_x, ARG, "^nnc_model_predict: "),

@@ -134,12 +134,13 @@ int main(void) {
   nnc_array_free(&b);
   expect_near("iterations", (double)nnc_model_iterations(m), 1);
   /* errors now 1.2, 2.45, 3.7, 4.95: loss = 45.635 / 4 */
-  nnc_logs logs;
+  nnc_logs logs = {0};
   if (nnc_model_evaluate(m, &x, &y, 2, &logs, &st)) {
     fprintf(stderr, "host_linear: evaluate: %s\n", st.message);
     return 1;
   }
   expect_near("evaluate loss", nnc_logs_get(&logs, "loss"), 11.40875);
+  nnc_logs_free(&logs);
   nnc_array pred;
   if (nnc_model_predict(m, &x, 3, &pred, &st)) {
     fprintf(stderr, "host_linear: predict: %s\n", st.message);

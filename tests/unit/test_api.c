@@ -50,7 +50,7 @@ static void expect_arg(int rc, const nnc_status *st, const char *fn, const char 
 START_TEST(null_pointers_are_refused) {
   nnc_model *m = load();
   nnc_array x = x_of(), y = y_of(), out;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_history h;
   nnc_status st;
   expect_arg(nnc_model_load_file(NULL, &m, &st), &st, "nnc_model_load_file", "path");
@@ -130,7 +130,7 @@ START_TEST(null_status_is_accepted) {
   m = load();
   nnc_array x = x_of(), y = y_of(), bad_y = y_of();
   bad_y.shape[0] = 3;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &bad_y, &logs, NULL), NNC_ERR_DATA);
   ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &y, &logs, NULL), NNC_OK);
   ck_assert_int_eq(nnc_model_get_weight(m, "nope", &x, NULL), NNC_ERR_ARG);
@@ -143,7 +143,7 @@ END_TEST
 START_TEST(malformed_arrays_are_refused) {
   nnc_model *m = load();
   nnc_status st;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_array out;
   nnc_array x = x_of(), y = y_of();
   x.rank = 9;
@@ -239,7 +239,7 @@ START_TEST(set_seed_keeps_weights_once_changed) {
   nnc_model_free(fresh);
 
   nnc_array x = x_of(), y = y_of();
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &y, &logs, &st), NNC_OK);
   weights_of(m, c);
   ck_assert_int_eq(nnc_model_set_seed(m, 6, &st), NNC_OK);
@@ -287,7 +287,7 @@ START_TEST(success_clears_the_status) {
   memset(&st, 0x5a, sizeof st);
   nnc_array x = x_of(), y = y_of(), bad = x_of();
   bad.rank = 9;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_int_eq(nnc_model_train_on_batch(m, &bad, &y, &logs, &st), NNC_ERR_ARG);
   ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &y, &logs, &st), NNC_OK);
   ck_assert_int_eq(st.code, NNC_OK);
@@ -298,7 +298,7 @@ END_TEST
 
 /* Structs handed back with counts that do not fit are refused, not read past. */
 START_TEST(inconsistent_structs_are_refused) {
-  nnc_logs logs;
+  TEST_LOGS(logs);
   memset(&logs, 0, sizeof logs);
   logs.n = 100000;
   ck_assert(isnan(nnc_logs_get(&logs, "loss")));

@@ -155,7 +155,7 @@ static void weight_scalars(const nnc_model *m, double *w, double *b) {
 
 static void train_steps(nnc_model *m, const nnc_array *x, const nnc_array *y, int steps) {
   for (int s = 0; s < steps; s++) {
-    nnc_logs logs;
+    TEST_LOGS(logs);
     nnc_status st;
     ck_assert_msg(nnc_model_train_on_batch(m, x, y, &logs, &st) == NNC_OK, "%s", st.message);
   }
@@ -240,7 +240,7 @@ START_TEST(set_compile_config_keeps_weights) {
                 "nnc_model_set_compile_config replaced the weights: dense/kernel %.8g -> %.8g",
                 (double)((float *)before.a[0].data)[0], (double)((float *)after.a[0].data)[0]);
   /* and the new loss is in use: mae of the same weights */
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert(nnc_model_evaluate(c.model, &c.x, &c.y, 50, &logs, &st) == NNC_OK);
   const float *xs = c.x.data, *ys = c.y.data;
   double w = ((float *)before.a[0].data)[0], b = ((float *)before.a[1].data)[0], mae = 0;
@@ -315,7 +315,8 @@ START_TEST(dropout_predict_is_identity) {
   /* evaluate (the test graph) is the inference phase too */
   float y[DN * 3] = {0};
   nnc_array ya = farray(y, 2, DN, 3);
-  nnc_logs a, b;
+  TEST_LOGS(a);
+  TEST_LOGS(b);
   ck_assert(nnc_model_evaluate(with, &x, &ya, 32, &a, &st) == NNC_OK);
   ck_assert(nnc_model_evaluate(without, &x, &ya, 32, &b, &st) == NNC_OK);
   ck_assert_msg(nnc_logs_get(&a, "loss") == nnc_logs_get(&b, "loss"),
@@ -337,7 +338,7 @@ START_TEST(dropout_train_phase_masks_fresh_each_step) {
   nnc_array x = farray(dx, 2, DN, 6), y = farray(dy, 2, DN, 3);
   nnc_model *m = dropout_model(1, 0.0, "tanh", 16, 3);
   nnc_status st;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert(nnc_model_test_on_batch(m, &x, &y, &logs, &st) == NNC_OK);
   double infer = nnc_logs_get(&logs, "loss");
   double train[4];
@@ -362,7 +363,7 @@ END_TEST
 static unsigned mask_of_step(nnc_model *m, const wset *w0, const nnc_array *x, const nnc_array *y,
                              int hidden) {
   nnc_status st;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   weights_put(m, w0);
   ck_assert(nnc_model_train_on_batch(m, x, y, &logs, &st) == NNC_OK);
   nnc_array k;
@@ -445,7 +446,7 @@ START_TEST(dropout_preserves_the_mean) {
   for (int i = 0; i < ROWS * 1000; i++) x[i] = 1;
   nnc_array xa = farray(x, 2, ROWS, 1000), ya = farray(y, 2, ROWS, 1);
   nnc_status st;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_msg(nnc_model_build(m, &xa, &ya, &st) == NNC_OK, "%s", st.message);
   ck_assert(nnc_model_test_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK);
   ck_assert_msg(nnc_logs_get(&logs, "loss") == 1000.0, "inference output %.9g, want 1000",
@@ -742,7 +743,7 @@ START_TEST(validation_split_last_fraction) {
     ck_assert_msg(nnc_history_get(&hb, "loss", 0) == nnc_history_get(&h, "loss", e),
                   "epoch %d: loss %.9g training on the first 7, %.9g with validation_split", e,
                   nnc_history_get(&hb, "loss", 0), nnc_history_get(&h, "loss", e));
-    nnc_logs logs;
+    TEST_LOGS(logs);
     ck_assert(nnc_model_evaluate(b, &x_val, &y_val, 4, &logs, &st) == NNC_OK);
     const char *keys[2][2] = {{"loss", "val_loss"}, {"mae", "val_mae"}};
     for (int k = 0; k < 2; k++) {
@@ -759,7 +760,7 @@ START_TEST(validation_split_last_fraction) {
                 "validation_split 0.25 did not train on exactly the first 7 samples");
   ck_assert_msg(!weights_identical(&wa, &w0), "no training happened");
   /* the final weights again, through evaluate on a */
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert(nnc_model_evaluate(a, &x_val, &y_val, 32, &logs, &st) == NNC_OK);
   ck_assert(fabs(nnc_logs_get(&logs, "loss") - nnc_history_get(&h, "val_loss", EPOCHS - 1)) <=
             1e-6 * nnc_logs_get(&logs, "loss"));
@@ -844,7 +845,7 @@ START_TEST(precision_recall_epoch_global) {
                   "mean %.9g)",
                   e, r, recall, batch_r);
   }
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert(nnc_model_evaluate(m, &xa, &ya, BS, &logs, &st) == NNC_OK);
   ck_assert(fabs(nnc_logs_get(&logs, "precision") - precision) < 1e-6);
   ck_assert(fabs(nnc_logs_get(&logs, "recall") - recall) < 1e-6);
@@ -877,7 +878,7 @@ static void check_keys(const char *metrics, const char *const *want, int n_want,
   ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &h, &st) == NNC_OK, "%s", st.message);
   ck_assert_int_eq(h.n_keys, n_want);
   for (int k = 0; k < n_want; k++) ck_assert_str_eq(h.keys[k], want[k]);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert(nnc_model_evaluate(m, &x, &y, 8, &logs, &st) == NNC_OK);
   ck_assert_int_eq(logs.n, n_eval);
   for (int k = 0; k < n_eval; k++) ck_assert_str_eq(logs.names[k], eval_want[k]);
@@ -909,7 +910,7 @@ START_TEST(acc_equals_accuracy) {
       "\"acc\",\"accuracy\","
       "\"binary_accuracy\"]}}";
   nnc_model *m = load(json);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   ck_assert_msg(nnc_model_evaluate(m, &x, &y, 8, &logs, &st) == NNC_OK, "%s", st.message);
   double a = nnc_logs_get(&logs, "acc");
@@ -978,7 +979,7 @@ START_TEST(no_compile_config) {
   check_one_line_error(rc, &st, "$", "fit without compile config");
   ck_assert_msg(strstr(st.message, "compile") != NULL, "%s", st.message);
   ck_assert_int_eq(h.n_epochs, 0);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   rc = nnc_model_evaluate(m, &x, &y, 8, &logs, &st);
   check_one_line_error(rc, &st, "compile", "evaluate without compile config");
   rc = nnc_model_train_on_batch(m, &x, &y, &logs, &st);
@@ -1015,7 +1016,7 @@ START_TEST(dropout_rate_one_drops_everything) {
   ck_assert_msg(nnc_model_load_string(spec, "rate1.json", &m, &st) == NNC_OK, "%s", st.message);
   float xs[8] = {1, 2, 3, 4, -1, 0.5f, 2, 0}, ys[2] = {0, 0};
   nnc_array x = {NNC_F32, 2, {2, 4}, xs, "x"}, y = {NNC_F32, 2, {2, 1}, ys, "y"};
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
   ck_assert(nnc_logs_get(&logs, "loss") == 0.0);
   nnc_array p;

@@ -295,7 +295,7 @@ static nnc_array f32(float *data, int rank, int64_t d0, int64_t d1) {
 }
 
 static double test_loss(nnc_model *m, const nnc_array *x, const nnc_array *y) {
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   ck_assert_msg(nnc_model_test_on_batch(m, x, y, &logs, &st) == NNC_OK, "%s", st.message);
   return nnc_logs_get(&logs, "loss");
@@ -330,7 +330,7 @@ static void gradcheck(const char *json, int64_t in_dim) {
       v[e] = (float)(0.5 * sin(1.7 * (double)(e + 3 * i)) + 0.1);
     ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
   }
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
   for (int i = 0; i < nw; i++) {
     ck_assert(nnc_model_get_weight(m, names[i], &w1[i], &st) == NNC_OK);

@@ -105,7 +105,7 @@ START_TEST(seed001_mnist_like_f32_until_the_tie) {
     xb.shape[0] = yb.shape[0] = size;
     xb.data = (float *)c.x.data + first * row_floats;
     yb.data = (char *)c.y.data + first * (int64_t)nnc_dtype_size(c.y.dtype);
-    nnc_logs logs;
+    TEST_LOGS(logs);
     nnc_status st;
     ck_assert_msg(nnc_model_train_on_batch(c.model, &xb, &yb, &logs, &st) == NNC_OK, "%s",
                   st.message);
@@ -170,7 +170,7 @@ static void run_train_on_batch_case_from(const char *cases_dir, const char *name
   ck_assert_int_eq(cJSON_GetArraySize(trace), c.steps);
   cJSON *row;
   cJSON_ArrayForEach(row, trace) {
-    nnc_logs logs;
+    TEST_LOGS(logs);
     nnc_status st;
     ck_assert_msg(nnc_model_train_on_batch(c.model, &c.x, &c.y, &logs, &st) == NNC_OK, "%s",
                   st.message);

@@ -310,7 +310,7 @@ static nnc_model *load(const char *json) {
 }
 
 static double test_loss(nnc_model *m, const nnc_array *x, const nnc_array *y) {
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   ck_assert_msg(nnc_model_test_on_batch(m, x, y, &logs, &st) == NNC_OK, "%s", st.message);
   double v = nnc_logs_get(&logs, "loss");
@@ -332,7 +332,7 @@ static nnc_array farray(float *data, int rank, const int64_t *shape) {
  * back at w0 afterwards. Returns the loss train_on_batch reported. */
 static double train_gradient(nnc_model *m, const wset *w0, const nnc_array *x, const nnc_array *y,
                              double **g) {
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   weights_put(m, w0);
   ck_assert_msg(nnc_model_train_on_batch(m, x, y, &logs, &st) == NNC_OK, "%s", st.message);
@@ -662,7 +662,7 @@ START_TEST(logits_rewrite_saturated) {
     double got = test_loss(m, &xa, &ya);
     ck_assert_msg(fabs(got - want) < 1e-4 * want, "%s with %s: loss %.7g, exact (from logits) %.7g",
                   cases[c].act, cases[c].loss, got, want);
-    nnc_logs logs;
+    TEST_LOGS(logs);
     ck_assert(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK);
     nnc_array after;
     ck_assert(nnc_model_get_weight(m, "out/kernel", &after, &st) == NNC_OK);
@@ -788,7 +788,7 @@ static void dropout_mask_case(double rate, int n) {
   for (int step = 0; step < 3; step++) {
     ck_assert(nnc_model_set_weight(m, "a/kernel", &a1, &st) == NNC_OK);
     ck_assert(nnc_model_set_weight(m, "b/kernel", &a2, &st) == NNC_OK);
-    nnc_logs logs;
+    TEST_LOGS(logs);
     ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
     double loss = nnc_logs_get(&logs, "loss"), out = y[0] + sqrt(loss), c = 2 * (out - y[0]);
     nnc_array b1, b2;

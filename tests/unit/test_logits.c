@@ -167,7 +167,7 @@ START_TEST(crossentropy_reads_the_pre_activation) {
     for (int j = 0; j < K; j++) w[i][j] = W0[i][j];
   for (int j = 0; j < K; j++) b[j] = B0[j];
   double want = ref_loss(loss, w, b);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_msg(nnc_model_test_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
   double got = nnc_logs_get(&logs, "loss");
   ck_assert_msg(fabs(got - want) <= 1e-6 * fabs(want), "%s: loss %.9g, Keras %.9g", what, got,
@@ -250,7 +250,7 @@ START_TEST(rank_fixup_from_logits_reads_the_output) {
     double p = sigmoid(1.5 * (double)x[i] - 0.25);
     want += (fmax(p, 0) - p * y[i] + log1p(exp(-fabs(p)))) / 10;
   }
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_msg(nnc_model_test_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
   double got = nnc_logs_get(&logs, "loss");
   ck_assert_msg(fabs(got - want) <= 1e-6 * want, "loss %.9g, Keras %.9g", got, want);
@@ -293,7 +293,7 @@ START_TEST(flatten_after_the_activation_hides_the_logits) {
         want -= (y[i] * log(q) + (1 - y[i]) * log(1 - q)) / 2;
       }
     }
-    nnc_logs logs;
+    TEST_LOGS(logs);
     ck_assert_msg(nnc_model_test_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
     double got = nnc_logs_get(&logs, "loss");
     /* the logits form would give (20 + 10) / 2 = 15, not about 13 */

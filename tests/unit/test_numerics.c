@@ -251,7 +251,7 @@ static nnc_model *load_spec(const char *layers, const char *loss) {
 
 static double loss_of(nnc_model *m, float *x, float *y, int64_t y_cols, int train) {
   nnc_array xa = testutil_f32(x, 4, 2), ya = testutil_f32(y, 4, y_cols);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   int rc = train ? nnc_model_train_on_batch(m, &xa, &ya, &logs, &st)
                  : nnc_model_test_on_batch(m, &xa, &ya, &logs, &st);
@@ -341,7 +341,7 @@ static float bias_after_step(const char *act, float b, float t) {
   ck_assert(nnc_model_set_weight(m, "d/bias", &ba, &st) == NNC_OK);
   float x[2] = {0, 0};
   nnc_array xa = testutil_f32(x, 1, 2), ya = testutil_f32(&t, 1, 1);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
   nnc_array after;
   ck_assert(nnc_model_get_weight(m, "d/bias", &after, &st) == NNC_OK);

@@ -93,7 +93,7 @@ static int fit(nnc_model *m, int epochs, int shuffle, nnc_status *st) {
 /* one train_on_batch on rows [first, first + BATCH) */
 static void step(nnc_model *m, int first) {
   nnc_array x = testutil_f32(xs + 2 * first, BATCH, 2), y = testutil_f32(ys + first, BATCH, 1);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
 }
@@ -178,7 +178,7 @@ START_TEST(train_on_batch_stops_at_the_overflowing_step) {
   step(m, 0);
   step(ref, 0);
   nnc_array x = testutil_f32(xs + 4 * 2, BATCH, 2), y = testutil_f32(ys + 4, BATCH, 1);
-  nnc_logs logs;
+  TEST_LOGS(logs);
   ck_assert_int_eq(nnc_model_train_on_batch(m, &x, &y, &logs, &st), NNC_ERR_NUMERICS);
   /* hidden activations ~1e30 times output weights ~1e30 */
   ck_assert_msg(strstr(st.message, "check_numerics: train_on_batch at iteration 1: o/matmul (op "

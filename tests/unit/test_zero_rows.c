@@ -79,7 +79,7 @@ START_TEST(evaluate_predict_on_batch_refuse_empty_x) {
   float before[5], after[5];
   weights(m, before);
   nnc_array x = testutil_f32(xs, 0, 4), y = testutil_f32(ys, 0, 1), p;
-  nnc_logs logs;
+  TEST_LOGS(logs);
   nnc_status st;
   assert_refused(nnc_model_evaluate(m, &x, &y, 32, &logs, &st), &st);
   assert_refused(nnc_model_predict(m, &x, 32, &p, &st), &st);

@@ -19,4 +19,8 @@ const char *testutil_tmpdir(void);
 /* A rows x cols float32 array over data (a view: nothing is copied). */
 nnc_array testutil_f32(float *data, int64_t rows, int64_t cols);
 
+/* Empty logs that are freed when the variable goes out of scope (the
+ * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
+#define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}
+
 #endif
