@@ -64,6 +64,26 @@ static int spec_shape_matches(const nnc_spec_shape *s, const nnc_shape *actual) 
   return 1;
 }
 
+/* A layer built on several tensors declares one shape per input
+ * (build_config.input_shape [[null, 8], [null, 8]], or each inbound keras
+ * tensor's shape): they must be as many as the call's inputs, and match. */
+static int check_declared_inputs(const nnc_spec *spec, const nnc_spec_layer *layer,
+                                 const nnc_spec_call *call, const nnc_graph *g, const int *in,
+                                 nnc_status *st) {
+  if (layer->n_declared_inputs != call->n_args)
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "%s: %s: declares %d input shape%s, but \"%s\" is called on %d tensor%s",
+                    spec->source, layer->declared_inputs[0].path, layer->n_declared_inputs,
+                    layer->n_declared_inputs == 1 ? "" : "s", layer->name, call->n_args,
+                    call->n_args == 1 ? "" : "s");
+  for (int a = 0; a < call->n_args; a++) {
+    const nnc_spec_declared *d = &layer->declared_inputs[a];
+    if (!spec_shape_matches(&d->shape, &g->nodes[in[a]].shape))
+      return shape_mismatch(spec, d->path, &d->shape, &g->nodes[in[a]].shape, st);
+  }
+  return NNC_OK;
+}
+
 static nnc_shape batched_from(const nnc_spec_shape *inner) {
   int64_t d[NNC_MAX_RANK] = {-1};
   for (int i = 0; i < inner->rank; i++) d[i + 1] = inner->dims[i];
@@ -199,6 +219,11 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
     free(in);
     return st->code;
   }
+  if (call->node == 0 && layer->n_declared_inputs > 0 &&
+      check_declared_inputs(spec, layer, call, g, in, st)) {
+    free(in);
+    return st->code;
+  }
   const nnc_layer_class *cls = layer_class(layer->kind);
   layer_call c = {.l = w->l,
                   .spec = spec,
@@ -325,8 +350,14 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
                       sub->n_inputs, sub->n_inputs == 1 ? "" : "s", c->layer->name, n_in);
   if (sub->n_outputs != 1)
     return layer_fail(c, st, "a nested model with %d outputs is not supported yet", sub->n_outputs);
-  char scope[2 * NNC_NAME_MAX + 2];
-  snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "", c->layer->name);
+  /* Weight names follow Keras 3's variable paths: a nested Sequential builds
+   * its layers in Sequential.build, inside its name scope ("body/dense/kernel");
+   * a nested Functional built them when it was constructed, outside every
+   * scope ("dense/kernel", whatever holds it). */
+  char scope[2 * NNC_NAME_MAX + 2] = "";
+  if (!sub->functional)
+    snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "",
+             c->layer->name);
   lowering w = {.l = outer->l,
                 .spec = sub,
                 .param_node = outer->param_node,

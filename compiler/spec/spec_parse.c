@@ -329,6 +329,7 @@ void nnc_spec_free(nnc_spec *spec) {
       cls->free_params(spec->layers[i].params);
     else
       free(spec->layers[i].params);
+    free(spec->layers[i].declared_inputs);
   }
   for (int i = 0; spec->calls && i < spec->n_calls; i++) free(spec->calls[i].args);
   free(spec->calls);
