@@ -278,14 +278,18 @@ static int keras3_node(const fgraph *g, int layer, nnc_spec_call *c, const cJSON
   if (cJSON_IsArray(list)) {
     if (cJSON_GetArraySize(list) == 0)
       return spec_fail_expected(g->ctx, path, list, "a non-empty list of tensors");
-    /* the tensors' shapes replace build_config's list */
-    if (c->node == 0) spec_clear_declared_inputs(l);
+    int had = l->n_declared_inputs; /* build_config's list */
     for (const cJSON *t = list->child; t && !rc; t = t->next, i++) {
       spec_path_index(item_path, path, i);
       rc = keras3_tensor(g, layer, c, t, item_path, 1);
     }
     /* several tensors are declared one by one (declared_inputs); a list of
      * one tensor declares nothing about a single-input layer */
+    if (!rc && c->node == 0 && l->n_declared_inputs > had) { /* the tensors' shapes replace it */
+      l->n_declared_inputs -= had;
+      memmove(l->declared_inputs, l->declared_inputs + had,
+              (size_t)l->n_declared_inputs * sizeof *l->declared_inputs);
+    }
     if (!rc && c->node == 0) l->has_declared_input = 0;
     if (!rc && c->node == 0 && c->n_args == 1) spec_clear_declared_inputs(l);
   } else {
