@@ -170,7 +170,8 @@ static void value_ref(const lowering *w, nnc_spec_value v, char *buf, size_t siz
     int layer = spec->inputs[-1 - v].layer;
     snprintf(buf, size, "%s[0][0]", layer >= 0 ? spec->layers[layer].name : "input_layer");
   } else {
-    snprintf(buf, size, "%s[%d][0]", spec->layers[spec->calls[v].layer].name, spec->calls[v].node);
+    snprintf(buf, size, "%s[%d][0]", spec->layers[spec->calls[v].layer].name,
+             spec->calls[v].keras_node);
   }
 }
 

@@ -126,6 +126,7 @@ typedef int nnc_spec_value;
 typedef struct nnc_spec_call {
   int layer;               /* index in nnc_spec.layers */
   int node;                /* 0 for the layer's first call, 1 for its second... */
+  int keras_node;          /* its node index in the file: node + 1 after a built-in node 0 */
   int n_args;              /* input tensors, in order */
   nnc_spec_value *args;    /* heap */
   int training;            /* 1; 0 when called with training=False (inference even in fit) */

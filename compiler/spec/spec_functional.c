@@ -400,6 +400,7 @@ static int read_calls(fgraph *g) {
       nnc_spec_call *c = &g->calls[g->first_call[i] + k];
       c->layer = i;
       c->node = k;
+      c->keras_node = k + g->skip[i];
       c->training = 1;
       spec_path_index(c->path, path, k);
       int rc;

@@ -701,6 +701,15 @@ START_TEST(nested_node_numbering) {
    * named without the model's prefix; a Sequential's is node 0 */
   lowers_with_weight(k3_nested(1, 1), "e1/kernel");
   lowers_with_weight(k3_nested(0, 0), "enc/e1/kernel");
+  /* the summary's "Connected to" names the call as the file does, as Keras's does */
+  for (int functional = 0; functional < 2; functional++) {
+    nnc_spec spec = parse_ok(k3_nested(functional, functional));
+    nnc_lowered l;
+    lower_ok(&spec, &l);
+    ck_assert_str_eq(row(&l.prog, "out")->connected, functional ? "enc[1][0]" : "enc[0][0]");
+    lowered_free(&l);
+    nnc_spec_free(&spec);
+  }
   snprintf(want, sizeof want,
            "%sexpected a node index from 1 (node 0 of nested model \"enc\" is its built-in node, "
            "not a call), got 0",
