@@ -19,6 +19,8 @@ void program_free(nnc_program *p) {
   free(p->inputs);
   free(p->targets);
   free(p->outputs);
+  free(p->stat_kinds);
+  free(p->metrics);
   memset(p, 0, sizeof *p);
 }
 
