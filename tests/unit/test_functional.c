@@ -701,6 +701,17 @@ START_TEST(nested_node_numbering) {
    * named without the model's prefix; a Sequential's is node 0 */
   lowers_with_weight(k3_nested(1, 1), "e1/kernel");
   lowers_with_weight(k3_nested(0, 0), "enc/e1/kernel");
+  /* so a nested Functional's layer may not share a weight name with an outer one */
+  {
+    char json[8192], *at;
+    snprintf(json, sizeof json, "%s", k3_nested(1, 1));
+    while ((at = strstr(json, "\"e1\""))) { /* rename e1 -> "out" (same length + 1) */
+      memmove(at + 5, at + 4, strlen(at + 4) + 1);
+      memcpy(at, "\"out\"", 5);
+    }
+    lower_error(json, "model.json: $.config.layers[2].inbound_nodes[0]: two "
+                      "weights are named out/kernel");
+  }
   /* the summary's "Connected to" names the call as the file does, as Keras's does */
   for (int functional = 0; functional < 2; functional++) {
     nnc_spec spec = parse_ok(k3_nested(functional, functional));
