@@ -49,6 +49,14 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
   }
   nnc_strlcpy(info->layer, layer, sizeof info->layer);
   snprintf(info->name, sizeof info->name, "%s/%.31s", layer, weight);
+  for (int j = 0; j < p->n_params; j++) /* weights are saved and loaded by name */
+    if (strcmp(p->params[j].name, info->name) == 0) {
+      layer_fail(c, st,
+                 "two weights are named %s (a nested Functional model's weights carry no model "
+                 "prefix, as in Keras 3: rename one of the layers)",
+                 info->name);
+      return -1;
+    }
   nnc_strlcpy(info->weight, weight, sizeof info->weight);
   info->shape = shape;
   info->count = shape_inner(&shape);

@@ -19,6 +19,8 @@ void program_free(nnc_program *p) {
   free(p->inputs);
   free(p->targets);
   free(p->outputs);
+  free(p->stat_kinds);
+  free(p->metrics);
   memset(p, 0, sizeof *p);
 }
 
@@ -62,6 +64,26 @@ static int spec_shape_matches(const nnc_spec_shape *s, const nnc_shape *actual) 
   for (int i = 0; i < s->rank; i++)
     if (s->dims[i] >= 0 && s->dims[i] != actual->dims[i + 1]) return 0;
   return 1;
+}
+
+/* A layer built on several tensors declares one shape per input
+ * (build_config.input_shape [[null, 8], [null, 8]], or each inbound keras
+ * tensor's shape): they must be as many as the call's inputs, and match. */
+static int check_declared_inputs(const nnc_spec *spec, const nnc_spec_layer *layer,
+                                 const nnc_spec_call *call, const nnc_graph *g, const int *in,
+                                 nnc_status *st) {
+  if (layer->n_declared_inputs != call->n_args)
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "%s: %s: declares %d input shape%s, but \"%s\" is called on %d tensor%s",
+                    spec->source, layer->declared_inputs[0].path, layer->n_declared_inputs,
+                    layer->n_declared_inputs == 1 ? "" : "s", layer->name, call->n_args,
+                    call->n_args == 1 ? "" : "s");
+  for (int a = 0; a < call->n_args; a++) {
+    const nnc_spec_declared *d = &layer->declared_inputs[a];
+    if (!spec_shape_matches(&d->shape, &g->nodes[in[a]].shape))
+      return shape_mismatch(spec, d->path, &d->shape, &g->nodes[in[a]].shape, st);
+  }
+  return NNC_OK;
 }
 
 static nnc_shape batched_from(const nnc_spec_shape *inner) {
@@ -150,7 +172,8 @@ static void value_ref(const lowering *w, nnc_spec_value v, char *buf, size_t siz
     int layer = spec->inputs[-1 - v].layer;
     snprintf(buf, size, "%s[0][0]", layer >= 0 ? spec->layers[layer].name : "input_layer");
   } else {
-    snprintf(buf, size, "%s[%d][0]", spec->layers[spec->calls[v].layer].name, spec->calls[v].node);
+    snprintf(buf, size, "%s[%d][0]", spec->layers[spec->calls[v].layer].name,
+             spec->calls[v].keras_node);
   }
 }
 
@@ -196,6 +219,11 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
   if (call->node == 0 && call->n_args == 1 && layer->has_declared_input &&
       !spec_shape_matches(&layer->declared_input, in_shape)) {
     shape_mismatch(spec, layer->declared_input_path, &layer->declared_input, in_shape, st);
+    free(in);
+    return st->code;
+  }
+  if (call->node == 0 && layer->n_declared_inputs > 0 &&
+      check_declared_inputs(spec, layer, call, g, in, st)) {
     free(in);
     return st->code;
   }
@@ -325,8 +353,14 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
                       sub->n_inputs, sub->n_inputs == 1 ? "" : "s", c->layer->name, n_in);
   if (sub->n_outputs != 1)
     return layer_fail(c, st, "a nested model with %d outputs is not supported yet", sub->n_outputs);
-  char scope[2 * NNC_NAME_MAX + 2];
-  snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "", c->layer->name);
+  /* Weight names follow Keras 3's variable paths: a nested Sequential builds
+   * its layers in Sequential.build, inside its name scope ("body/dense/kernel");
+   * a nested Functional built them when it was constructed, outside every
+   * scope ("dense/kernel", whatever holds it). */
+  char scope[2 * NNC_NAME_MAX + 2] = "";
+  if (!sub->functional)
+    snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "",
+             c->layer->name);
   lowering w = {.l = outer->l,
                 .spec = sub,
                 .param_node = outer->param_node,

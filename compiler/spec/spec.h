@@ -79,6 +79,12 @@ typedef struct nnc_spec_shape {
   int64_t dims[NNC_MAX_RANK];
 } nnc_spec_shape;
 
+/* A declared input shape and where the file says it. */
+typedef struct nnc_spec_declared {
+  nnc_spec_shape shape;
+  char path[NNC_PATH_MAX];
+} nnc_spec_declared;
+
 typedef struct nnc_spec_layer {
   nnc_layer_kind kind;
   char name[NNC_NAME_MAX];
@@ -96,6 +102,10 @@ typedef struct nnc_spec_layer {
   int has_declared_input;
   nnc_spec_shape declared_input;
   char declared_input_path[NNC_PATH_MAX];
+  /* The same for a layer whose first call takes several tensors (a merge
+   * layer): one declared shape per input, in call order (heap). */
+  int n_declared_inputs;
+  nnc_spec_declared *declared_inputs;
 
   /* Dense */
   int64_t units;
@@ -116,6 +126,7 @@ typedef int nnc_spec_value;
 typedef struct nnc_spec_call {
   int layer;               /* index in nnc_spec.layers */
   int node;                /* 0 for the layer's first call, 1 for its second... */
+  int keras_node;          /* its node index in the file: node + 1 after a built-in node 0 */
   int n_args;              /* input tensors, in order */
   nnc_spec_value *args;    /* heap */
   int training;            /* 1; 0 when called with training=False (inference even in fit) */

@@ -26,6 +26,8 @@ typedef struct fgraph {
   int *input_pos;  /* position in input_layers, -1 when not listed */
   int *first_call; /* id of the layer's first call (ids are layer-major) */
   int *n_nodes;    /* calls of each layer */
+  int *skip;       /* node numbers its calls skip: 1 for a model with a built-in node 0 */
+  int legacy;      /* 1: Keras 2 / tfjs node lists; 0: Keras 3 {args, kwargs} nodes */
   int *by_name;    /* open-addressing table of layer indices by name, -1 empty */
   int cap;         /* its size: a power of two, at least twice n */
   int n_calls;
@@ -91,12 +93,20 @@ static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int 
       return spec_fail_expected(g->ctx, item_path, idx, "a non-negative integer index");
     index[k - 1] = idx->valuedouble;
   }
-  int n_nodes = g->is_input[j] ? 1 : g->n_nodes[j];
-  if (index[0] >= n_nodes) {
+  int n_nodes = g->is_input[j] ? 1 : g->n_nodes[j], skip = g->is_input[j] ? 0 : g->skip[j];
+  if (index[0] < skip) {
     spec_path_index(item_path, path, 1);
     return spec_fail_expected(g->ctx, item_path, cJSON_GetArrayItem(ref, 1),
-                              "a node index below %d (layer \"%s\" is called %d time%s)", n_nodes,
-                              name_of(g, j), n_nodes, n_nodes == 1 ? "" : "s");
+                              "a node index from 1 (node 0 of nested model \"%s\" is its "
+                              "built-in node, not a call)",
+                              name_of(g, j));
+  }
+  if (index[0] >= n_nodes + skip) {
+    spec_path_index(item_path, path, 1);
+    return spec_fail_expected(g->ctx, item_path, cJSON_GetArrayItem(ref, 1),
+                              "a node index below %d (layer \"%s\" is called %d time%s%s)",
+                              n_nodes + skip, name_of(g, j), n_nodes, n_nodes == 1 ? "" : "s",
+                              skip ? ", as nodes from 1: node 0 is the model's built-in node" : "");
   }
   if (index[1] != 0) {
     spec_path_index(item_path, path, 2);
@@ -116,7 +126,7 @@ static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int 
                        name_of(g, j));
     *out = -1 - g->input_pos[j];
   } else {
-    *out = g->first_call[j] + (int)index[0];
+    *out = g->first_call[j] + (int)index[0] - skip;
   }
   return NNC_OK;
 }
@@ -223,7 +233,7 @@ static int add_arg(const fgraph *g, nnc_spec_call *c, nnc_spec_value v) {
 
 /* A Keras 3 {"class_name": "__keras_tensor__", "config": {...}} tensor. */
 static int keras3_tensor(const fgraph *g, int layer, nnc_spec_call *c, const cJSON *tensor,
-                         const char *path) {
+                         const char *path, int in_list) {
   const char *cls = spec_class_name(tensor);
   const cJSON *tcfg = spec_child(tensor, "config");
   if (!cls || strcmp(cls, "__keras_tensor__") != 0 || !cJSON_IsObject(tcfg))
@@ -238,12 +248,17 @@ static int keras3_tensor(const fgraph *g, int layer, nnc_spec_call *c, const cJS
   /* the first call's input declares the layer's input shape (over build_config) */
   nnc_spec_layer *l = &g->spec->layers[layer];
   const cJSON *shape = spec_child(tcfg, "shape");
+  char shape_path[NNC_PATH_MAX];
+  spec_path_key(shape_path, cfg_path, "shape");
   if (c->node == 0 && c->n_args == 0 && !spec_is_absent(shape)) {
-    spec_path_key(l->declared_input_path, cfg_path, "shape");
+    nnc_strlcpy(l->declared_input_path, shape_path, sizeof l->declared_input_path);
     rc = spec_parse_shape(g->ctx, shape, l->declared_input_path, 1, &l->declared_input);
     if (rc) return rc;
     l->has_declared_input = 1;
   }
+  if (c->node == 0 && in_list && !spec_is_absent(shape) &&
+      (rc = spec_add_declared_input(g->ctx, l, shape, shape_path)))
+    return rc;
   return add_arg(g, c, v);
 }
 
@@ -259,17 +274,26 @@ static int keras3_node(const fgraph *g, int layer, nnc_spec_call *c, const cJSON
   const cJSON *list = args->child;
   spec_path_index(path, path, 0);
   int rc = NNC_OK, i = 0;
+  nnc_spec_layer *l = &g->spec->layers[layer];
   if (cJSON_IsArray(list)) {
     if (cJSON_GetArraySize(list) == 0)
       return spec_fail_expected(g->ctx, path, list, "a non-empty list of tensors");
+    int had = l->n_declared_inputs; /* build_config's list */
     for (const cJSON *t = list->child; t && !rc; t = t->next, i++) {
       spec_path_index(item_path, path, i);
-      rc = keras3_tensor(g, layer, c, t, item_path);
+      rc = keras3_tensor(g, layer, c, t, item_path, 1);
     }
-    /* a list of one tensor declares nothing about a single-input layer */
-    if (!rc && c->n_args > 1) g->spec->layers[layer].has_declared_input = 0;
+    /* several tensors are declared one by one (declared_inputs); a list of
+     * one tensor declares nothing about a single-input layer */
+    if (!rc && c->node == 0 && l->n_declared_inputs > had) { /* the tensors' shapes replace it */
+      l->n_declared_inputs -= had;
+      memmove(l->declared_inputs, l->declared_inputs + had,
+              (size_t)l->n_declared_inputs * sizeof *l->declared_inputs);
+    }
+    if (!rc && c->node == 0) l->has_declared_input = 0;
+    if (!rc && c->node == 0 && c->n_args == 1) spec_clear_declared_inputs(l);
   } else {
-    rc = keras3_tensor(g, layer, c, list, path);
+    rc = keras3_tensor(g, layer, c, list, path, 0);
   }
   if (rc) return rc;
   spec_path_key(path, c->path, "kwargs");
@@ -290,8 +314,59 @@ static int keras2_node(const fgraph *g, nnc_spec_call *c, const cJSON *node) {
   return rc;
 }
 
+/* Whether references to nested model i count its calls from node 1 (node 0
+ * being the model's built-in node, linking its own inputs to its outputs).
+ * Keras 3 (functional.py: get_config's kept_nodes, deserialize_node) gives a
+ * Functional that node and a Sequential none. tf.keras 2 and TF.js give it to
+ * every model that has its own input when it is read (tf.keras 2's
+ * _should_skip_first_node: a Functional, or a Sequential whose first tracked
+ * layer is an InputLayer: one listed first, one made from the first layer's
+ * batch_input_shape by Sequential.add, or by building it for its
+ * build_input_shape). */
+static int skips_first_node(const fgraph *g, int i) {
+  const nnc_spec_layer *l = &g->spec->layers[i];
+  if (l->kind != NNC_LAYER_MODEL) return 0;
+  const nnc_spec *sub = l->params;
+  if (sub->functional) return 1;
+  if (!g->legacy) return 0;
+  const cJSON *build_shape = spec_child(spec_child(g->entries[i], "config"), "build_input_shape");
+  return (sub->n_inputs > 0 && sub->inputs[0].layer >= 0) ||
+         (sub->n_layers > 0 && sub->layers[0].has_input_shape) || cJSON_IsArray(build_shape);
+}
+
+/* The node form of the file: Keras 3 objects or Keras 2 / tfjs lists, the
+ * same for every node (the numbering of nested models depends on it). */
+static int node_form(fgraph *g) {
+  const char *first_path = NULL;
+  for (int i = 0; i < g->n; i++) {
+    const cJSON *nodes = spec_child(g->entries[i], "inbound_nodes");
+    if (!cJSON_IsArray(nodes)) continue; /* number_calls says why */
+    const cJSON *node;
+    int k = 0;
+    cJSON_ArrayForEach(node, nodes) {
+      if (!cJSON_IsArray(node) && !cJSON_IsObject(node)) continue; /* read_calls says why */
+      int legacy = cJSON_IsArray(node);
+      if (!first_path) {
+        first_path = g->paths[i];
+        g->legacy = legacy;
+      } else if (legacy != g->legacy) {
+        char path[NNC_PATH_MAX];
+        spec_path_key(path, g->paths[i], "inbound_nodes");
+        spec_path_index(path, path, k);
+        return spec_fail_expected(g->ctx, path, node,
+                                  "an inbound node in the form of %s's (%s), not mixed forms",
+                                  first_path, g->legacy ? "a Keras 2 list" : "a Keras 3 object");
+      }
+      k++;
+    }
+  }
+  return NNC_OK;
+}
+
 /* Count every layer's calls, give each call an id (layer-major). */
 static int number_calls(fgraph *g) {
+  int rc = node_form(g);
+  if (rc) return rc;
   for (int i = 0; i < g->n; i++) {
     char path[NNC_PATH_MAX];
     spec_path_key(path, g->paths[i], "inbound_nodes");
@@ -308,6 +383,7 @@ static int number_calls(fgraph *g) {
                                 "connected)");
     g->first_call[i] = g->n_calls;
     g->n_nodes[i] = n_nodes;
+    g->skip[i] = skips_first_node(g, i);
     g->n_calls += n_nodes;
   }
   g->calls = nnc_calloc((size_t)g->n_calls + 1, sizeof *g->calls, g->ctx->st);
@@ -324,6 +400,7 @@ static int read_calls(fgraph *g) {
       nnc_spec_call *c = &g->calls[g->first_call[i] + k];
       c->layer = i;
       c->node = k;
+      c->keras_node = k + g->skip[i];
       c->training = 1;
       spec_path_index(c->path, path, k);
       int rc;
@@ -485,12 +562,13 @@ int spec_functional_graph(const spec_ctx *ctx, const cJSON *config, const char *
   g.input_pos = calloc((size_t)n, sizeof *g.input_pos);
   g.first_call = calloc((size_t)n, sizeof *g.first_call);
   g.n_nodes = calloc((size_t)n, sizeof *g.n_nodes);
+  g.skip = calloc((size_t)n, sizeof *g.skip);
   for (g.cap = 16; g.cap < 2 * n;) g.cap *= 2;
   g.by_name = malloc((size_t)g.cap * sizeof *g.by_name);
   spec->layers = calloc((size_t)n, sizeof *spec->layers);
   int rc = NNC_OK;
   if (!g.entries || !g.paths || !g.is_input || !g.input_pos || !g.first_call || !g.n_nodes ||
-      !g.by_name || !spec->layers)
+      !g.skip || !g.by_name || !spec->layers)
     rc = nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory reading %d layers", n);
   for (int k = 0; !rc && k < g.cap; k++) g.by_name[k] = -1;
   int i = 0;
@@ -523,6 +601,7 @@ int spec_functional_graph(const spec_ctx *ctx, const cJSON *config, const char *
   free(g.input_pos);
   free(g.first_call);
   free(g.n_nodes);
+  free(g.skip);
   free(g.by_name);
   return rc;
 }

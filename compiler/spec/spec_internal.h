@@ -126,6 +126,12 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
 /* The layer's class takes n_inputs tensors per call; else an error at path. */
 int spec_check_arity(const spec_ctx *ctx, const char *path, const nnc_spec_layer *layer,
                      int n_inputs);
+/* Append one declared input shape (with the batch dimension first) of a
+ * layer whose first call takes several tensors; the parse error is at path. */
+int spec_add_declared_input(const spec_ctx *ctx, nnc_spec_layer *layer, const cJSON *shape,
+                            const char *path);
+/* Forget the declared shapes of several inputs (a later declaration replaces them). */
+void spec_clear_declared_inputs(nnc_spec_layer *layer);
 /* Keras-style default name prefix for a layer kind ("dense", "input_layer"). */
 const char *spec_layer_default_prefix(nnc_layer_kind kind);
 

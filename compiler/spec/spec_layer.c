@@ -123,14 +123,43 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
   char declared_path[NNC_PATH_MAX];
   spec_path_key(declared_path, build_path, "input_shape");
   /* (A Functional model's inbound keras tensor says the same thing more
-   * directly: spec_functional.c overrides this with it.) */
-  if (!spec_is_absent(declared)) {
+   * directly: spec_functional.c overrides this with it.) A layer built on
+   * several tensors (a merge layer) declares a list of shapes, one per input:
+   * [[null, 8], [null, 8]]. */
+  const cJSON *first = cJSON_IsArray(declared) ? declared->child : NULL;
+  if (cJSON_IsArray(first)) {
+    int i = 0;
+    for (const cJSON *shape = first; shape; shape = shape->next, i++) {
+      char item_path[NNC_PATH_MAX];
+      spec_path_index(item_path, declared_path, i);
+      if ((rc = spec_add_declared_input(ctx, out, shape, item_path))) return rc;
+    }
+  } else if (!spec_is_absent(declared)) {
     rc = spec_parse_shape(ctx, declared, declared_path, 1, &out->declared_input);
     if (rc) return rc;
     out->has_declared_input = 1;
     memcpy(out->declared_input_path, declared_path, sizeof declared_path);
   }
   return NNC_OK;
+}
+
+int spec_add_declared_input(const spec_ctx *ctx, nnc_spec_layer *layer, const cJSON *shape,
+                            const char *path) {
+  nnc_spec_declared *grown = nnc_realloc_array(
+      layer->declared_inputs, (size_t)layer->n_declared_inputs + 1, sizeof *grown, ctx->st);
+  if (!grown) return NNC_ERR_NOMEM;
+  layer->declared_inputs = grown;
+  nnc_spec_declared *d = &grown[layer->n_declared_inputs];
+  nnc_strlcpy(d->path, path, sizeof d->path);
+  int rc = spec_parse_shape(ctx, shape, path, 1, &d->shape);
+  if (!rc) layer->n_declared_inputs++;
+  return rc;
+}
+
+void spec_clear_declared_inputs(nnc_spec_layer *layer) {
+  free(layer->declared_inputs);
+  layer->declared_inputs = NULL;
+  layer->n_declared_inputs = 0;
 }
 
 int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
@@ -172,12 +201,12 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
     return rc;
 
   if ((rc = check_dtype(ctx, cfg, cfg_path))) return rc;
-  if ((rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out))) return rc;
-
-  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &out->trainable))) return rc;
   const nnc_layer_class *klass = layer_class(out->kind);
-  rc = klass->parse(ctx, cfg, cfg_path, out);
-  if (rc && out->params) { /* the caller frees only layers that parsed */
+  rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out);
+  if (!rc) rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &out->trainable);
+  if (!rc) rc = klass->parse(ctx, cfg, cfg_path, out);
+  if (rc) spec_clear_declared_inputs(out); /* the caller frees only layers that parsed */
+  if (rc && out->params) {
     if (klass->free_params)
       klass->free_params(out->params);
     else

@@ -208,9 +208,9 @@ static int chain_calls(const spec_ctx *ctx, nnc_spec *spec) {
     if (!c->args) return NNC_ERR_NOMEM;
     c->n_args = 1;
     c->args[0] = prev;
+    prev = spec->n_calls++; /* counted before the check: nnc_spec_free frees its args */
     int rc = spec_check_arity(ctx, c->path, &spec->layers[i], 1);
     if (rc) return rc;
-    prev = spec->n_calls++;
   }
   spec->n_outputs = 1;
   spec->outputs[0] = prev;
@@ -329,6 +329,7 @@ void nnc_spec_free(nnc_spec *spec) {
       cls->free_params(spec->layers[i].params);
     else
       free(spec->layers[i].params);
+    free(spec->layers[i].declared_inputs);
   }
   for (int i = 0; spec->calls && i < spec->n_calls; i++) free(spec->calls[i].args);
   free(spec->calls);

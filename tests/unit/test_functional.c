@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
+#include "oracle_case.h"
 #include "testutil.h"
 
 /* Copy of s with ' turned into ", in a rotating static buffer. */
@@ -604,6 +605,241 @@ START_TEST(nested_frozen_model_keeps_weights) {
 }
 END_TEST
 
+/* ---- node numbering of nested models, merge layers' declared shapes ---- */
+
+/* Keras 3: outer(x(5) -> enc (a nested model) -> out), enc referenced at
+ * node `node`; enc is a Functional (enc_in -> e1) or a Sequential (e1). */
+static const char *k3_nested(int functional, int node) {
+  static char buf[8192];
+  char tmpl[8192], ref[16];
+  snprintf(ref, sizeof ref, "%d", node);
+  const char *inner =
+      functional
+          ? "{'class_name': 'Functional', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'InputLayer', 'name': 'enc_in', 'config': {'batch_shape': [null, 5], "
+            "'name': 'enc_in'}, 'inbound_nodes': []},"
+            "{'class_name': 'Dense', 'name': 'e1', 'config': {'name': 'e1', 'units': 3}, "
+            "'inbound_nodes': [{'args': [" K3_T(
+                "enc_in", "0",
+                "5") "], 'kwargs': {}}]}],"
+                     "'input_layers': ['enc_in', 0, 0], 'output_layers': ['e1', 0, 0]},"
+          : "{'class_name': 'Sequential', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'Dense', 'config': {'name': 'e1', 'units': 3}}]},";
+  snprintf(
+      tmpl, sizeof tmpl,
+      "{'class_name': 'Functional', 'config': {'name': 'outer', 'layers': ["
+      "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_shape': [null, 5], "
+      "'name': 'x'}, 'inbound_nodes': []},"
+      "%s 'inbound_nodes': [{'args': [" K3_T(
+          "x", "0",
+          "5") "], 'kwargs': {}}]},"
+               "{'class_name': 'Dense', 'name': 'out', 'config': {'name': 'out', 'units': 1}, "
+               "'inbound_nodes': [{'args': [{'class_name': '__keras_tensor__', 'config': {'shape': "
+               "[null, 3], 'keras_history': ['enc', %s, 0]}}], 'kwargs': {}}]}],"
+               "'input_layers': [['x', 0, 0]], 'output_layers': [['out', 0, 0]]}}",
+      inner, ref);
+  snprintf(buf, sizeof buf, "%s", Q(tmpl));
+  return buf;
+}
+
+/* tf.keras 2 / tfjs: x(5) -> enc (a Sequential with `seq_input`, or a
+ * Functional) -> out, enc referenced at node `node`. */
+static const char *k2_nested(const char *kind, int node) {
+  static char buf[8192];
+  char tmpl[8192];
+  const char *inner = "";
+  if (!strcmp(kind, "input_layer"))
+    inner = "{'class_name': 'Sequential', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'InputLayer', 'config': {'batch_input_shape': [null, 5], 'name': "
+            "'enc_in'}}, {'class_name': 'Dense', 'config': {'name': 'e1', 'units': 3}}]}";
+  else if (!strcmp(kind, "first_layer_shape"))
+    inner = "{'class_name': 'Sequential', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'Dense', 'config': {'name': 'e1', 'units': 3, "
+            "'batch_input_shape': [null, 5]}}]}";
+  else if (!strcmp(kind, "build_input_shape"))
+    inner = "{'class_name': 'Sequential', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'Dense', 'config': {'name': 'e1', 'units': 3}}], "
+            "'build_input_shape': [null, 5]}";
+  else if (!strcmp(kind, "no_input"))
+    inner = "{'class_name': 'Sequential', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'Dense', 'config': {'name': 'e1', 'units': 3}}]}";
+  else
+    inner = "{'class_name': 'Functional', 'name': 'enc', 'config': {'name': 'enc', 'layers': ["
+            "{'class_name': 'InputLayer', 'name': 'enc_in', 'config': {'batch_input_shape': "
+            "[null, 5], 'name': 'enc_in'}, 'inbound_nodes': []},"
+            "{'class_name': 'Dense', 'name': 'e1', 'config': {'name': 'e1', 'units': 3}, "
+            "'inbound_nodes': [[['enc_in', 0, 0, {}]]]}],"
+            "'input_layers': [['enc_in', 0, 0]], 'output_layers': [['e1', 0, 0]]}";
+  snprintf(tmpl, sizeof tmpl,
+           "{'class_name': 'Functional', 'keras_version': '2.12.0', 'config': {'name': 'outer', "
+           "'layers': [" K2_INPUT("x", "5") ", %s, 'inbound_nodes': [[" REF(
+               "x") "]]},"
+                    "{'class_name': 'Dense', 'name': 'out', 'config': {'name': 'out', 'units': 1}, "
+                    "'inbound_nodes': [[['enc', %d, 0, {}]]]}],"
+                    "'input_layers': [['x', 0, 0]], 'output_layers': [['out', 0, 0]]}}",
+           inner, node);
+  snprintf(buf, sizeof buf, "%s", Q(tmpl));
+  return buf;
+}
+
+static void lowers_with_weight(const char *json, const char *weight) {
+  nnc_spec spec = parse_ok(json);
+  nnc_lowered l;
+  lower_ok(&spec, &l);
+  int found = 0;
+  for (int i = 0; i < l.prog.n_params; i++) found |= !strcmp(l.prog.params[i].name, weight);
+  ck_assert_msg(found, "no weight %s", weight);
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+}
+
+START_TEST(nested_node_numbering) {
+  const char *path = "model.json: $.config.layers[2].inbound_nodes[0].args[0].config."
+                     "keras_history[1]: ";
+  char want[512];
+  /* Keras 3: a nested Functional's first call is node 1, with its weights
+   * named without the model's prefix; a Sequential's is node 0 */
+  lowers_with_weight(k3_nested(1, 1), "e1/kernel");
+  lowers_with_weight(k3_nested(0, 0), "enc/e1/kernel");
+  /* so a nested Functional's layer may not share a weight name with an outer one */
+  {
+    char json[8192], *at;
+    snprintf(json, sizeof json, "%s", k3_nested(1, 1));
+    while ((at = strstr(json, "\"e1\""))) { /* rename e1 -> "out" (same length + 1) */
+      memmove(at + 5, at + 4, strlen(at + 4) + 1);
+      memcpy(at, "\"out\"", 5);
+    }
+    lower_error(json, "model.json: $.config.layers[2].inbound_nodes[0]: two "
+                      "weights are named out/kernel");
+  }
+  /* the summary's "Connected to" names the call as the file does, as Keras's does */
+  for (int functional = 0; functional < 2; functional++) {
+    nnc_spec spec = parse_ok(k3_nested(functional, functional));
+    nnc_lowered l;
+    lower_ok(&spec, &l);
+    ck_assert_str_eq(row(&l.prog, "out")->connected, functional ? "enc[1][0]" : "enc[0][0]");
+    lowered_free(&l);
+    nnc_spec_free(&spec);
+  }
+  snprintf(want, sizeof want,
+           "%sexpected a node index from 1 (node 0 of nested model \"enc\" is its built-in node, "
+           "not a call), got 0",
+           path);
+  parse_error(k3_nested(1, 0), want);
+  snprintf(want, sizeof want,
+           "%sexpected a node index below 2 (layer \"enc\" is called 1 time, as nodes from 1: "
+           "node 0 is the model's built-in node), got 2",
+           path);
+  parse_error(k3_nested(1, 2), want);
+  snprintf(want, sizeof want,
+           "%sexpected a node index below 1 (layer \"enc\" is called 1 time), got 1", path);
+  parse_error(k3_nested(0, 1), want);
+
+  /* tf.keras 2 / tfjs: every nested model with its own input counts from 1 */
+  const char *from_one[] = {"input_layer", "first_layer_shape", "build_input_shape", "functional"};
+  for (int i = 0; i < 4; i++) {
+    nnc_spec spec = parse_ok(k2_nested(from_one[i], 1));
+    nnc_spec_free(&spec);
+    parse_error(k2_nested(from_one[i], 0),
+                "model.json: $.config.layers[2].inbound_nodes[0][0][1]: expected a node index "
+                "from 1 (node 0 of nested model \"enc\" is its built-in node, not a call), got 0");
+  }
+  lowers_with_weight(k2_nested("functional", 1), "e1/kernel");
+  lowers_with_weight(k2_nested("input_layer", 1), "enc/e1/kernel");
+  /* a Sequential without an input has no built-in node */
+  nnc_spec spec = parse_ok(k2_nested("no_input", 0));
+  nnc_spec_free(&spec);
+  parse_error(k2_nested("no_input", 1), "expected a node index below 1 (layer \"enc\" is called 1 "
+                                        "time), got 1");
+}
+END_TEST
+
+/* Keras 3 Add of two inputs whose build_config declares `shapes`, and whose
+ * inbound tensors are given with or without their shapes. */
+static const char *k3_add(const char *shapes, int tensor_shapes) {
+  static char buf[8192];
+  char tmpl[8192];
+  const char *ta = tensor_shapes ? K3_T("a", "0", "4")
+                                 : "{'class_name': '__keras_tensor__', "
+                                   "'config': {'keras_history': ['a', 0, 0]}}";
+  const char *tb = tensor_shapes ? K3_T("b", "0", "4")
+                                 : "{'class_name': '__keras_tensor__', "
+                                   "'config': {'keras_history': ['b', 0, 0]}}";
+  snprintf(tmpl, sizeof tmpl,
+           "{'class_name': 'Functional', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'name': 'a', 'config': {'batch_shape': [null, 4], "
+           "'name': 'a'}, 'inbound_nodes': []},"
+           "{'class_name': 'InputLayer', 'name': 'b', 'config': {'batch_shape': [null, 4], "
+           "'name': 'b'}, 'inbound_nodes': []},"
+           "{'class_name': 'Add', 'name': 'add', 'config': {'name': 'add'}, 'build_config': "
+           "{'input_shape': %s}, 'inbound_nodes': [{'args': [[%s, %s]], 'kwargs': {}}]}],"
+           "'input_layers': [['a', 0, 0], ['b', 0, 0]], 'output_layers': [['add', 0, 0]]}}",
+           shapes, ta, tb);
+  snprintf(buf, sizeof buf, "%s", Q(tmpl));
+  return buf;
+}
+
+START_TEST(merge_declared_shapes) {
+  nnc_spec spec = parse_ok(k3_add("[[null, 4], [null, 4]]", 0));
+  ck_assert_int_eq(spec.layers[2].n_declared_inputs, 2);
+  ck_assert_str_eq(spec.layers[2].declared_inputs[1].path,
+                   "$.config.layers[2].build_config.input_shape[1]");
+  nnc_lowered l;
+  lower_ok(&spec, &l);
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+  /* the keras tensors' shapes take over from build_config */
+  spec = parse_ok(k3_add("[[null, 4], [null, 4]]", 1));
+  ck_assert_int_eq(spec.layers[2].n_declared_inputs, 2);
+  ck_assert_str_eq(spec.layers[2].declared_inputs[0].path,
+                   "$.config.layers[2].inbound_nodes[0].args[0][0].config.shape");
+  nnc_spec_free(&spec);
+  lower_error(k3_add("[[null, 4], [null, 5]]", 0),
+              "model.json: $.config.layers[2].build_config.input_shape[1]: declared input shape "
+              "[B,5] does not match [B,4]");
+  lower_error(k3_add("[[null, 4], [null, 4], [null, 4]]", 0),
+              "model.json: $.config.layers[2].build_config.input_shape[0]: declares 3 input "
+              "shapes, but \"add\" is called on 2 tensors");
+  parse_error(k3_add("[[null, 4], [null, 0]]", 0),
+              "model.json: $.config.layers[2].build_config.input_shape[1][1]: expected a positive "
+              "integer");
+}
+END_TEST
+
+/* ---- facts of the oracle cases of tests/cases that a tolerance would hide ---- */
+
+#define REPO_CASES NNC_SOURCE_DIR "/tests/cases"
+
+/* Fit case `name` (as test_golden does); weights `kept` must end equal to
+ * w0 bit for bit, `moved` must differ from it. */
+static void case_keeps_weights(const char *name, const char *const *kept, int n_kept,
+                               const char *moved) {
+  oracle_case c, c0;
+  oracle_case_load_from(REPO_CASES, name, &c);
+  oracle_case_load_from(REPO_CASES, name, &c0);
+  nnc_history h;
+  nnc_status st;
+  ck_assert_msg(nnc_model_fit_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, &c.fit, &h, &st) == NNC_OK,
+                "%s: %s", name, st.message);
+  for (int i = 0; i < n_kept; i++)
+    ck_assert_msg(same_weight(c.model, c0.model, kept[i]), "%s: %s changed", name, kept[i]);
+  ck_assert_msg(!same_weight(c.model, c0.model, moved), "%s: %s did not train", name, moved);
+  nnc_history_free(&h);
+  oracle_case_free(&c);
+  oracle_case_free(&c0);
+}
+
+START_TEST(oracle_frozen_and_unreached_weights) {
+  const char *body[] = {"body/body_dense_1/kernel", "body/body_dense_1/bias",
+                        "body/body_dense_2/kernel", "body/body_dense_2/bias"};
+  case_keeps_weights("nested_frozen", body, 4, "head/kernel");
+  case_keeps_weights("nested_frozen_keras2", body, 4, "head/kernel");
+  case_keeps_weights("nested_frozen_tfjs", body, 4, "head/kernel");
+  const char *aux[] = {"aux/kernel", "aux/bias"};
+  case_keeps_weights("output_without_loss", aux, 2, "trunk/kernel");
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("functional");
   TCase *graph = tcase_create("graph");
@@ -613,6 +849,8 @@ static Suite *suite(void) {
   tcase_add_test(graph, reshape_and_identity);
   tcase_add_test(graph, bad_layers);
   tcase_add_test(graph, nested_model_structure);
+  tcase_add_test(graph, nested_node_numbering);
+  tcase_add_test(graph, merge_declared_shapes);
   suite_add_tcase(s, graph);
   TCase *train = tcase_create("train");
   tcase_set_timeout(train, 120);
@@ -621,6 +859,7 @@ static Suite *suite(void) {
   tcase_add_test(train, functional_equals_sequential);
   tcase_add_test(train, frozen_layer_keeps_weights);
   tcase_add_test(train, nested_frozen_model_keeps_weights);
+  tcase_add_test(train, oracle_frozen_and_unreached_weights);
   suite_add_tcase(s, train);
   return s;
 }
