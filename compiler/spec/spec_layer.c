@@ -124,7 +124,10 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
   spec_path_key(declared_path, build_path, "input_shape");
   /* (A Functional model's inbound keras tensor says the same thing more
    * directly: spec_functional.c overrides this with it.) */
-  if (!spec_is_absent(declared)) {
+  /* A layer of several inputs (Concatenate, Dot, ...) lists one shape per
+   * input; those come from its inbound tensors, so none is read here. */
+  int per_input = cJSON_IsArray(declared) && cJSON_IsArray(cJSON_GetArrayItem(declared, 0));
+  if (!spec_is_absent(declared) && !per_input) {
     rc = spec_parse_shape(ctx, declared, declared_path, 1, &out->declared_input);
     if (rc) return rc;
     out->has_declared_input = 1;
