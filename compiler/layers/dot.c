@@ -56,6 +56,7 @@ static int l2_normalize(nnc_graph *g, int x, int axis, nnc_status *st) {
 
 /* [B,d] -> [B,1,d] (first input) or [B,d,1] (second) */
 static int as_rank3(nnc_graph *g, int x, int second, nnc_status *st) {
+  if (x < 0) return -1;
   int64_t d = g->nodes[x].shape.dims[1];
   int64_t dims[3] = {-1, second ? d : 1, second ? 1 : d};
   return graph_reshape(g, x, shape_make(1, 3, dims), st);
@@ -89,6 +90,7 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (p->normalize) {
     x = l2_normalize(g, x, axis[0], st);
     y = l2_normalize(g, y, axis[1], st);
+    if (x < 0 || y < 0) return -1;
   }
   int out;
   if (s[0].rank == 2 && s[1].rank == 2) { /* [B,d]·[B,d] -> [B,1] */

@@ -407,6 +407,58 @@ START_TEST(dot_rank3_gradients) {
 }
 END_TEST
 
+/* One step on 8192 rows (enough work to split) with 1 and 3 threads: the
+ * shape ops split by rows, so the weights after it are bit-identical. */
+static void same_with_threads(const char *json) {
+  enum { N = 8192 };
+  static float xv[N * 3], yv[N];
+  for (int i = 0; i < N * 3; i++) xv[i] = (float)sin(0.37 * i);
+  for (int i = 0; i < N; i++) yv[i] = (float)cos(0.91 * i);
+  nnc_array x = testutil_f32(xv, N, 3), y = testutil_f32(yv, N, 1);
+  nnc_model *m[2];
+  nnc_status st;
+  for (int k = 0; k < 2; k++) {
+    m[k] = load(json);
+    ck_assert(nnc_model_set_seed(m[k], 7, &st) == NNC_OK);
+    ck_assert(nnc_model_set_threads(m[k], k ? 3 : 1, &st) == NNC_OK);
+    nnc_logs logs;
+    ck_assert_msg(nnc_model_train_on_batch(m[k], &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  }
+  for (int i = 0; i < nnc_model_weight_count(m[0]); i++) {
+    const char *name = nnc_model_weight_name(m[0], i);
+    nnc_array a, b;
+    ck_assert(nnc_model_get_weight(m[0], name, &a, &st) == NNC_OK);
+    ck_assert(nnc_model_get_weight(m[1], name, &b, &st) == NNC_OK);
+    ck_assert_msg(!memcmp(a.data, b.data, (size_t)nnc_array_count(&a) * 4), "%s differs", name);
+    nnc_array_free(&a);
+    nnc_array_free(&b);
+  }
+  nnc_model_free(m[0]);
+  nnc_model_free(m[1]);
+}
+
+START_TEST(threads_give_the_same_step) {
+  same_with_threads(
+      Q(MODEL(
+          INPUT("x", "3") ", " LAYER("Dense", "a", ", 'units': 2, 'activation': 'tanh'", REF("x")) ", " LAYER("RepeatVector", "rv", ", 'n': 3", REF("a")) ", " LAYER(
+              "Permute", "p", ", 'dims': [2, 1]",
+              REF("rv")) ", " LAYER("Dense", "bd", ", 'units': 6, 'activation': 'tanh'",
+                                    REF("x")) ", " LAYER("Reshape", "b", ", 'target_shape': [2, 3]",
+                                                         REF("bd")) ", " LAYER("Concatenate", "c",
+                                                                               ", 'axis': 1",
+                                                                               REF("p") ", " REF(
+                                                                                   "b")) ", " LAYER("Flatten",
+                                                                                                    "f",
+                                                                                                    "",
+                                                                                                    REF("c")) ", " LAYER("Dense",
+                                                                                                                         "out",
+                                                                                                                         ", 'units': 1",
+                                                                                                                         REF("f")),
+          "out", SGD1)));
+  same_with_threads(dot3("[6, 2]", "[1, 2]", ", \"normalize\": true"));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("shape_layers");
   TCase *tc = tcase_create("layers");
@@ -420,6 +472,7 @@ int main(void) {
   tcase_add_test(tc, repeat_permute_concat_gradients);
   tcase_add_test(tc, dot_rank2_gradients);
   tcase_add_test(tc, dot_rank3_gradients);
+  tcase_add_test(tc, threads_give_the_same_step);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
