@@ -89,7 +89,7 @@ int graph_op_parse(const char *text, nnc_op *op, int *fn) {
 
 /* ---- parameters ---- */
 
-typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME } attr_kind;
+typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM } attr_kind;
 /* Which member of the node a row reads and writes. */
 typedef enum {
   F_INDEX,       /* params.index (int) */
@@ -102,6 +102,12 @@ typedef enum {
   F_TRANSPOSE_A, /* params.transpose_a (set) */
   F_FROM_LOGITS, /* params.loss.from_logits (set) */
   F_SQUEEZED,    /* params.loss.squeezed (set) */
+  F_AXIS,        /* params.axis.axis (int) */
+  F_START,       /* params.axis.start (int) */
+  F_LEN,         /* params.axis.len (int) */
+  F_PERM,        /* params.perm (comma-separated ints, one per axis) */
+  F_BMM_A,       /* params.bmm.transpose_a (set) */
+  F_BMM_B,       /* params.bmm.transpose_b (set) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -140,6 +146,19 @@ static const attr_row rows[] = {
     {NNC_OP_LOSS, -1, "from_logits", A_SET, F_FROM_LOGITS, 0},
     /* Keras squeezed the prediction (rank fix-up): no logits to read */
     {NNC_OP_LOSS, -1, "squeezed", A_SET, F_SQUEEZED, 0},
+    {NNC_OP_CONCAT, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_SLICE, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_SLICE, -1, "start", A_INT, F_START, 0},
+    {NNC_OP_SLICE, -1, "len", A_INT, F_LEN, 0},
+    {NNC_OP_PAD, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_PAD, -1, "start", A_INT, F_START, 0},
+    {NNC_OP_PAD, -1, "len", A_INT, F_LEN, 0},
+    {NNC_OP_REPEAT_AXIS, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_REPEAT_AXIS, -1, "copies", A_INT, F_LEN, 0},
+    {NNC_OP_REDUCE_AXIS, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
+    {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
+    {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -167,7 +186,18 @@ static double *real_field(nnc_node *n, attr_field f) {
 }
 
 static int64_t *int_field(nnc_node *n, attr_field f) {
-  return f == F_DEPTH ? &n->params.depth : &n->params.index;
+  switch (f) {
+  case F_DEPTH:
+    return &n->params.depth;
+  case F_AXIS:
+    return &n->params.axis.axis;
+  case F_START:
+    return &n->params.axis.start;
+  case F_LEN:
+    return &n->params.axis.len;
+  default:
+    return &n->params.index;
+  }
 }
 
 static int *set_field(nnc_node *n, attr_field f) {
@@ -178,6 +208,10 @@ static int *set_field(nnc_node *n, attr_field f) {
     return &n->params.loss.from_logits;
   case F_SQUEEZED:
     return &n->params.loss.squeezed;
+  case F_BMM_A:
+    return &n->params.bmm.transpose_a;
+  case F_BMM_B:
+    return &n->params.bmm.transpose_b;
   default:
     return NULL;
   }
@@ -210,6 +244,11 @@ void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
       break;
     case A_SET:
       if (is_set(r, n)) used += (size_t)snprintf(buf + used, size - used, " %s", r->key);
+      break;
+    case A_PERM: /* one entry per axis of the operand, which has the output's rank */
+      for (int k = 0; k < n->shape.rank && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld",
+                                 k ? "," : " perm=", (long long)n->params.perm[k]);
       break;
     case A_SCALAR_NAME:
       used += (size_t)snprintf(buf + used, size - used, " %s",
@@ -252,7 +291,22 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
     if (!eq || !eq[1]) return parse_fail(err, err_size, "'%s' needs a value%s", r->key, "");
     char *end;
     errno = 0;
-    if (r->kind == A_REAL) {
+    if (r->kind == A_PERM) {
+      const char *at = eq + 1;
+      for (int k = 0;; k++) {
+        if (k == NNC_MAX_RANK)
+          return parse_fail(err, err_size, "%s: more axes than the rank limit: '%s'", r->key,
+                            eq + 1);
+        long long v = strtoll(at, &end, 10);
+        if (end == at || errno)
+          return parse_fail(err, err_size, "%s: not a list of integers: '%s'", r->key, eq + 1);
+        n->params.perm[k] = v;
+        if (!*end) break;
+        if (*end != ',')
+          return parse_fail(err, err_size, "%s: not a list of integers: '%s'", r->key, eq + 1);
+        at = end + 1;
+      }
+    } else if (r->kind == A_REAL) {
       double v = strtod(eq + 1, &end);
       if (*end || errno) return parse_fail(err, err_size, "%s: not a number: '%s'", r->key, eq + 1);
       *real_field(n, r->field) = v;

@@ -288,3 +288,58 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st) {
   }
   return NNC_OK;
 }
+
+/* ---- shape ops ---- */
+
+static int add_axis_op(nnc_graph *g, nnc_op op, const int *in, int n_in, int64_t axis,
+                       int64_t start, int64_t len, nnc_status *st) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  p.axis.axis = axis;
+  p.axis.start = start;
+  p.axis.len = len;
+  return graph_add_params(g, op, 0, in, n_in, &p, st);
+}
+
+int graph_concat(nnc_graph *g, int a, int b, int axis, nnc_status *st) {
+  int in[2] = {a, b};
+  return add_axis_op(g, NNC_OP_CONCAT, in, 2, axis, 0, 0, st);
+}
+
+int graph_slice(nnc_graph *g, int x, int axis, int64_t start, int64_t len, nnc_status *st) {
+  return add_axis_op(g, NNC_OP_SLICE, &x, 1, axis, start, len, st);
+}
+
+int graph_pad(nnc_graph *g, int x, int axis, int64_t start, int64_t total, nnc_status *st) {
+  return add_axis_op(g, NNC_OP_PAD, &x, 1, axis, start, total, st);
+}
+
+int graph_repeat_axis(nnc_graph *g, int x, int axis, int64_t n, nnc_status *st) {
+  return add_axis_op(g, NNC_OP_REPEAT_AXIS, &x, 1, axis, 0, n, st);
+}
+
+int graph_reduce_axis(nnc_graph *g, int x, int axis, nnc_status *st) {
+  return add_axis_op(g, NNC_OP_REDUCE_AXIS, &x, 1, axis, 0, 0, st);
+}
+
+int graph_permute(nnc_graph *g, int x, const int *perm, nnc_status *st) {
+  if (x < 0) return -1;
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  for (int k = 0; k < g->nodes[x].shape.rank && k < NNC_MAX_RANK; k++) p.perm[k] = perm[k];
+  return graph_add_params(g, NNC_OP_PERMUTE, 0, &x, 1, &p, st);
+}
+
+int graph_batch_matmul_t(nnc_graph *g, int a, int b, int transpose_a, int transpose_b,
+                         nnc_status *st) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  p.bmm.transpose_a = transpose_a != 0;
+  p.bmm.transpose_b = transpose_b != 0;
+  int in[2] = {a, b};
+  return graph_add_params(g, NNC_OP_BATCH_MATMUL, 0, in, 2, &p, st);
+}
+
+int graph_batch_matmul(nnc_graph *g, int a, int b, int transpose_b, nnc_status *st) {
+  return graph_batch_matmul_t(g, a, b, 0, transpose_b, st);
+}

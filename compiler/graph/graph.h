@@ -94,6 +94,16 @@ typedef union nnc_params {
   struct {
     int from_logits, squeezed; /* squeezed: Keras's rank fix-up made a new tensor (no logits) */
   } loss;                      /* LOSS */
+  /* CONCAT (axis), SLICE (axis, start, len), PAD (axis, start, len: the
+   * output's length on the axis), REPEAT_AXIS (axis, len: copies),
+   * REDUCE_AXIS (axis). Axes count the batch axis as 0. */
+  struct {
+    int64_t axis, start, len;
+  } axis;
+  int64_t perm[NNC_MAX_RANK]; /* PERMUTE: output axis k is input axis perm[k] */
+  struct {
+    int transpose_a, transpose_b;
+  } bmm; /* BATCH_MATMUL */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -251,6 +261,26 @@ int graph_clip(nnc_graph *g, int x, double lo, double hi, nnc_status *st);
 /* LOSS of (prediction, target); squeezed: Keras's rank fix-up (no logits to read). */
 int graph_loss(nnc_graph *g, nnc_loss_kind kind, int pred, int target, int from_logits,
                int squeezed, nnc_status *st);
+
+/* Shape ops (Functional layers). Axes count the batch axis as 0; callers
+ * resolve negative axes. */
+/* a and b joined along axis >= 1; every other dimension must agree. */
+int graph_concat(nnc_graph *g, int a, int b, int axis, nnc_status *st);
+/* len entries of x from start along axis >= 1. */
+int graph_slice(nnc_graph *g, int x, int axis, int64_t start, int64_t len, nnc_status *st);
+/* x placed at start along axis >= 1 of a zero tensor `total` long there (slice's gradient). */
+int graph_pad(nnc_graph *g, int x, int axis, int64_t start, int64_t total, nnc_status *st);
+/* Output axis k is axis perm[k] of x (perm over all axes; perm[0] == 0 when batched). */
+int graph_permute(nnc_graph *g, int x, const int *perm, nnc_status *st);
+/* A new axis `axis` >= 1 of n copies of x. */
+int graph_repeat_axis(nnc_graph *g, int x, int axis, int64_t n, nnc_status *st);
+/* The sum over axis >= 1, which is removed. */
+int graph_reduce_axis(nnc_graph *g, int x, int axis, nnc_status *st);
+/* a [B,n,k] @ b [B,k,m] (b [B,m,k] with transpose_b) -> [B,n,m] */
+int graph_batch_matmul(nnc_graph *g, int a, int b, int transpose_b, nnc_status *st);
+/* The same with a read as [B,k,n] when transpose_a (gradients). */
+int graph_batch_matmul_t(nnc_graph *g, int a, int b, int transpose_a, int transpose_b,
+                         nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);

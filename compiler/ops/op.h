@@ -58,6 +58,17 @@ int op_infer_broadcast(const nnc_graph *g, nnc_node *n, const nnc_shape *out, in
                        nnc_status *st);
 int op_same_shape(nnc_graph *g, nnc_node *n, nnc_status *st); /* shape of in[0] */
 
+/* ---- helpers of the shape ops (ops/layout.c) ---- */
+/* Product of s->dims[from, to) (from >= 1: never the batch axis). */
+int64_t op_span(const nnc_shape *s, int from, int to);
+/* 0 if 1 <= axis < limit, else the shape error "<op> <what>". */
+int op_check_axis(const nnc_graph *g, const nnc_node *n, int64_t axis, int limit, nnc_status *st);
+/* Units of a shape op: one per batch row (batched) or per entry of axis 0. */
+void op_leading_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit);
+/* dst[dst_at + i] = src[src_at + i] for i < count (count may be an LLVM value). */
+void op_copy(cg *c, LLVMValueRef src, LLVMValueRef src_at, LLVMValueRef dst, LLVMValueRef dst_at,
+             LLVMValueRef count);
+
 /* ---- helpers for gradient rules (autodiff.c) ---- */
 int grad_accumulate(nnc_grad_ctx *c, int target, int contribution);
 int grad_unbroadcast(nnc_grad_ctx *c, int d, nnc_bcast mode);

@@ -1054,7 +1054,8 @@ START_TEST(bad_layers) {
          "'config': {}}"),
       "model.json: $.config.layers[2].class_name: expected a supported layer "
       "(InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average, "
-      "Maximum, Minimum, Reshape, Identity, Lambda, Functional), got \"Conv2D\"",
+      "Maximum, Minimum, Concatenate, RepeatVector, Dot, Permute, Reshape, Identity, Lambda, "
+      "Functional), got \"Conv2D\"",
       NULL);
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'Dense', "
                   "'config': {'units': -3}}"),
