@@ -204,6 +204,12 @@ static int read_inputs(fgraph *g, const cJSON *config, const char *config_path) 
   return rc;
 }
 
+/* The name of output value v: its layer's (spec_output_name before spec->calls is set). */
+static const char *output_name(const fgraph *g, nnc_spec_value v) {
+  int layer = v >= 0 ? g->calls[v].layer : g->spec->inputs[-1 - v].layer;
+  return g->spec->layers[layer].name;
+}
+
 static int read_outputs(fgraph *g, const cJSON *config, const char *config_path) {
   const cJSON **refs = NULL;
   char(*paths)[NNC_PATH_MAX] = NULL;
@@ -214,7 +220,17 @@ static int read_outputs(fgraph *g, const cJSON *config, const char *config_path)
   }
   for (int k = 0; k < n && !rc; k++) {
     rc = resolve_ref(g, refs[k], paths[k], NULL, &g->spec->outputs[k]);
-    if (!rc) g->spec->n_outputs++;
+    if (rc) break;
+    g->spec->n_outputs++;
+    /* An output is named after its layer (loss and metrics dicts, History keys,
+     * --y NAME=, predict's DIR/NAME.npy): two outputs of one layer would share a name. */
+    const char *name = output_name(g, g->spec->outputs[k]);
+    for (int j = 0; j < k && !rc; j++)
+      if (strcmp(output_name(g, g->spec->outputs[j]), name) == 0)
+        rc = spec_fail(g->ctx, paths[k],
+                       "expected outputs of distinct layers (an output is named after its "
+                       "layer), got a second output of \"%s\" (%s is the first)",
+                       name, paths[j]);
   }
   free(refs);
   free(paths);
