@@ -120,9 +120,8 @@ static int match_files(const char *option, const char *const *values, int n_valu
     int rc = NNC_OK;
     if (is_npz)
       rc = nnc_fail(st, NNC_ERR_ARG,
-                    "--%s %s: %s is a .npz file, which names its arrays itself: give it alone, "
-                    "without NAME=",
-                    option, values[v], file);
+                    "--%s %s: %s is a .npz file, which names its arrays itself: give it alone%s",
+                    option, values[v], file, named ? ", without NAME=" : " (not with other files)");
     if (!rc) rc = fill(out, s, &set.items[0].array, file, divide, st);
     nnc_tensor_set_free(&set);
     if (rc) return rc;
@@ -140,6 +139,10 @@ int cli_read_matched(const char *option, const char *const *values, int n_values
     char name[256];
     const char *file;
     int this_named = cli_named_value(values[v], name, sizeof name, &file);
+    if (!this_named) file = values[v];
+    if (!*file) /* else the read fails with an empty file name: "nnc fit: : cannot open" */
+      return nnc_fail(st, NNC_ERR_ARG, "--%s '%s': expected a file name%s", option, values[v],
+                      this_named ? " after '='" : "");
     if (v > 0 && this_named != named)
       return nnc_fail(st, NNC_ERR_ARG,
                       "--%s: give every file as NAME=FILE or none ('%s' and '%s' mix the two)",

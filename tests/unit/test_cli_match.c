@@ -134,7 +134,19 @@ START_TEST(test_errors) {
   const char *arr0[1] = {npz("arr0.npz", "arr_0", NULL)}; /* arr_0 stands for one input only */
   expect_error(arr0, 1, 0, "member 'arr_0' is not an input of the model (inputs: a, b)");
   const char *with_npz[2] = {npz("ab.npz", "a", "b"), one[0]};
-  expect_error(with_npz, 2, 0, "is a .npz file, which names its arrays itself");
+  expect_error(
+      with_npz, 2, 0,
+      "is a .npz file, which names its arrays itself: give it alone (not with other files)");
+  char npz_named[600];
+  snprintf(npz_named, sizeof npz_named, "a=%s", with_npz[0]);
+  const char *named_npz[2] = {npz_named, named};
+  expect_error(named_npz, 2, 0,
+               "is a .npz file, which names its arrays itself: give it alone, without NAME=");
+  /* an empty file name: "--x 'a=': expected a file name", not "nnc fit: : cannot open" */
+  const char *no_file[2] = {"a=", named};
+  expect_error(no_file, 2, 0, "--x 'a=': expected a file name after '='");
+  const char *empty[2] = {"", one[0]};
+  expect_error(empty, 2, 0, "--x '': expected a file name");
 }
 END_TEST
 
