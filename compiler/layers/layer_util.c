@@ -48,7 +48,7 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
     return -1;
   }
   nnc_strlcpy(info->layer, layer, sizeof info->layer);
-  snprintf(info->name, sizeof info->name, "%s/%.31s", layer, weight);
+  snprintf(info->name, sizeof info->name, "%s/%.31s", info->layer, weight);
   for (int j = 0; j < p->n_params; j++) /* weights are saved and loaded by name */
     if (strcmp(p->params[j].name, info->name) == 0) {
       layer_fail(c, st,
