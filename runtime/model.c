@@ -372,6 +372,10 @@ int nnc_model_build_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, co
   API_STATUS(st);
   static const char fn[] = "nnc_model_build";
   if (api_nonnull(m, fn, "m", st) || (x && api_nonnull(x, fn, "x", st))) return NNC_ERR_ARG;
+  if ((x && n_x < 1) || (y && n_y < 0)) /* as the other _multi calls: a count, not the data */
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: expected at least 1 x array and no negative y count, got %d and %d", fn,
+                    n_x, n_y);
   for (int k = 0; x && k < n_x; k++)
     if (api_array(&x[k], fn, "x", 1, st)) return NNC_ERR_ARG;
   for (int k = 0; y && k < n_y; k++)

@@ -664,6 +664,205 @@ CASE(array_free_null) {
   return NNC_OK;
 }
 
+/* ---- the _multi calls: a model of two inputs (a, b) and two outputs (o1, o2) ---- */
+static const char *const spec_two =
+    "{\"class_name\": \"Functional\", \"config\": {\"name\": \"two\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"name\": \"a\", \"config\": {\"batch_input_shape\": "
+    "[null, 4], \"name\": \"a\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"InputLayer\", \"name\": \"b\", \"config\": {\"batch_input_shape\": "
+    "[null, 4], \"name\": \"b\"}, \"inbound_nodes\": []},"
+    "{\"class_name\": \"Add\", \"name\": \"s\", \"config\": {\"name\": \"s\"}, "
+    "\"inbound_nodes\": [[[\"a\", 0, 0, {}], [\"b\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Dense\", \"name\": \"o1\", \"config\": {\"name\": \"o1\", \"units\": 1}, "
+    "\"inbound_nodes\": [[[\"s\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Dense\", \"name\": \"o2\", \"config\": {\"name\": \"o2\", \"units\": 1}, "
+    "\"inbound_nodes\": [[[\"a\", 0, 0, {}]]]}],"
+    "\"input_layers\": [[\"a\", 0, 0], [\"b\", 0, 0]], \"output_layers\": [[\"o1\", 0, 0], "
+    "[\"o2\", 0, 0]]}, \"compile_config\": {\"optimizer\": \"sgd\", \"loss\": \"mse\"}}";
+static nnc_model *two(void) {
+  return load(spec_two);
+}
+static nnc_array xs2[3], ys2[3], outs2[3];
+static void two_data(void) {
+  for (int k = 0; k < 3; k++) xs2[k] = x, ys2[k] = y;
+}
+CASE(fit_multi_null_x) {
+  NEED(m, two);
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, NULL, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_null_y) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, xs2, 2, NULL, &o, &hist, st);
+}
+CASE(fit_multi_too_few_x) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 1, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_too_many_x) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 3, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_negative_n_x) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, -1, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_too_few_y) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, xs2, 1, ys2, &o, &hist, st);
+}
+CASE(fit_multi_too_many_y) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, xs2, 3, ys2, &o, &hist, st);
+}
+CASE(fit_multi_rank0_target_with_loss) { /* o2 has a loss (the one mse applies to both) */
+  NEED(m, two);
+  two_data();
+  ys2[1].rank = 0;
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_rows_differ) {
+  NEED(m, two);
+  two_data();
+  xs2[1].shape[0] = 7;
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_x_null_data) {
+  NEED(m, two);
+  two_data();
+  xs2[1].data = NULL;
+  nnc_fit_options o = quiet();
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_x_vals_too_few) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  o.x_vals = xs2, o.n_x_vals = 1, o.y_vals = ys2, o.n_y_vals = 2;
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_x_vals_count_zero) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  o.x_vals = xs2, o.n_x_vals = 0, o.y_vals = ys2, o.n_y_vals = 2;
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_y_vals_null) {
+  NEED(m, two);
+  two_data();
+  nnc_fit_options o = quiet();
+  o.x_vals = xs2, o.n_x_vals = 2, o.n_y_vals = 2;
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(fit_multi_y_vals_rank0_with_loss) {
+  NEED(m, two);
+  two_data();
+  nnc_array yv[2] = {y, y};
+  yv[0].rank = 0;
+  nnc_fit_options o = quiet();
+  o.x_vals = xs2, o.n_x_vals = 2, o.y_vals = yv, o.n_y_vals = 2;
+  return nnc_model_fit_multi(m, 2, xs2, 2, ys2, &o, &hist, st);
+}
+CASE(evaluate_multi_too_few_y) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_evaluate_multi(m, 2, xs2, 1, ys2, 8, &logs, st);
+}
+CASE(evaluate_multi_rank0_target_with_loss) {
+  NEED(m, two);
+  two_data();
+  ys2[0].rank = 0;
+  return nnc_model_evaluate_multi(m, 2, xs2, 2, ys2, 8, &logs, st);
+}
+CASE(check_data_multi_null_y_with_count) { /* y may be NULL: then n_y is not read */
+  NEED(m, two);
+  two_data();
+  return nnc_model_check_data_multi(m, 2, xs2, 2, NULL, st);
+}
+CASE(check_data_multi_too_many_x) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_check_data_multi(m, 3, xs2, 0, NULL, st);
+}
+CASE(predict_multi_null_out) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_predict_multi(m, 2, xs2, 8, 2, NULL, st);
+}
+CASE(predict_multi_room_for_one) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_predict_multi(m, 2, xs2, 8, 1, outs2, st);
+}
+CASE(predict_multi_negative_room) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_predict_multi(m, 2, xs2, 8, -5, outs2, st);
+}
+CASE(predict_multi_too_few_x) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_predict_multi(m, 1, xs2, 8, 2, outs2, st);
+}
+CASE(predict_single_on_two_outputs) {
+  NEED(m, two);
+  return nnc_model_predict(m, &x, 8, &out, st);
+}
+CASE(train_on_batch_multi_too_few_y) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_train_on_batch_multi(m, 2, xs2, 1, ys2, &logs, st);
+}
+CASE(train_on_batch_multi_null_x) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_train_on_batch_multi(m, 2, NULL, 2, ys2, &logs, st);
+}
+CASE(test_on_batch_multi_rank0_target_with_loss) {
+  NEED(m, two);
+  two_data();
+  ys2[1].rank = 0;
+  return nnc_model_test_on_batch_multi(m, 2, xs2, 2, ys2, &logs, st);
+}
+CASE(build_multi_too_few_x) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_build_multi(m, 1, xs2, 0, NULL, st);
+}
+CASE(build_multi_null_x) { /* NULL x: build from the declared shapes, as nnc_model_build */
+  NEED(m, two);
+  return nnc_model_build_multi(m, 2, NULL, 0, NULL, st);
+}
+CASE(build_multi_negative_n_x) {
+  NEED(m, two);
+  two_data();
+  return nnc_model_build_multi(m, -3, xs2, -1, ys2, st);
+}
+CASE(build_multi_unshaped_negative_n_x) {
+  NEED(m, unbuilt);
+  return nnc_model_build_multi(m, -3, &x, -1, &y, st);
+}
+CASE(fit_single_on_two_inputs) {
+  NEED(m, two);
+  nnc_fit_options o = quiet();
+  return nnc_model_fit(m, &x, &y, &o, &hist, st);
+}
+
 typedef struct misuse_case {
   const char *name;
   int (*run)(nnc_status *st);
@@ -803,6 +1002,37 @@ static const misuse_case cases[] = {
     C(array_count_null, ANY_CODE, NULL),
     C(array_count_rank9, ANY_CODE, NULL),
     C(dtype_size_bad, ANY_CODE, NULL),
+    C(fit_multi_null_x, ARG, "^nnc_model_fit: "),
+    C(fit_multi_null_y, ARG, "^nnc_model_fit: "),
+    C(fit_multi_too_few_x, ARG | DATA, ""),
+    C(fit_multi_too_many_x, ARG | DATA, ""),
+    C(fit_multi_negative_n_x, ARG, "^nnc_model_fit: "),
+    C(fit_multi_too_few_y, ARG | DATA, ""),
+    C(fit_multi_too_many_y, ARG | DATA, ""),
+    C(fit_multi_rank0_target_with_loss, ARG | DATA, "o2"),
+    C(fit_multi_rows_differ, ARG | DATA, ""),
+    C(fit_multi_x_null_data, ARG, "x[1]"),
+    C(fit_multi_x_vals_too_few, ARG | DATA, ""),
+    C(fit_multi_x_vals_count_zero, ARG, "x_vals"),
+    C(fit_multi_y_vals_null, ARG, "go together"),
+    C(fit_multi_y_vals_rank0_with_loss, ARG | DATA, "o1"),
+    C(evaluate_multi_too_few_y, ARG | DATA, ""),
+    C(evaluate_multi_rank0_target_with_loss, ARG | DATA, "o1"),
+    C(check_data_multi_null_y_with_count, OK | ARG, NULL),
+    C(check_data_multi_too_many_x, ARG | DATA, ""),
+    C(predict_multi_null_out, ARG, "^nnc_model_predict: "),
+    C(predict_multi_room_for_one, ARG, "output"),
+    C(predict_multi_negative_room, ARG, "output"),
+    C(predict_multi_too_few_x, ARG | DATA, ""),
+    C(predict_single_on_two_outputs, ARG | DATA, ""),
+    C(train_on_batch_multi_too_few_y, ARG | DATA, ""),
+    C(train_on_batch_multi_null_x, ARG, "^nnc_model_train_on_batch: "),
+    C(test_on_batch_multi_rank0_target_with_loss, ARG | DATA, "o2"),
+    C(build_multi_too_few_x, ARG | DATA, ""),
+    C(build_multi_null_x, OK | ARG, NULL),
+    C(build_multi_negative_n_x, ARG, "^nnc_model_build: expected at least 1 x array"),
+    C(build_multi_unshaped_negative_n_x, ARG, "^nnc_model_build: expected at least 1 x array"),
+    C(fit_single_on_two_inputs, ARG | DATA, ""),
     C(array_free_null, ANY_CODE, NULL),
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
