@@ -42,13 +42,15 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   const nnc_shape *s = &g->nodes[in[0]].shape;
   int64_t have = shape_inner(s), known = 1, dims[NNC_MAX_RANK] = {-1};
-  int unknown = -1;
+  int unknown = -1, stopped = 0;
   for (int i = 0; i < p->target.rank; i++) {
     dims[i + 1] = p->target.dims[i];
     if (p->target.dims[i] < 0)
       unknown = i + 1;
-    else
+    else if (known <= have) /* past have it is wrong anyway; stop before int64 overflows */
       known *= p->target.dims[i];
+    else
+      stopped = 1;
   }
   if (unknown > 0 && known > 0 && have % known == 0) dims[unknown] = have / known;
   if ((unknown > 0 && (known == 0 || have % known != 0)) || (unknown < 0 && known != have)) {
@@ -56,9 +58,9 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     shape_format(s, from, sizeof from);
     nnc_fail(st, NNC_ERR_SPEC,
              "%s: %s: expected a target shape with as many elements as the input %s (%lld per "
-             "sample), got %lld%s",
-             c->spec->source, p->path, from, (long long)have, (long long)known,
-             unknown > 0 ? " times the -1 dimension" : "");
+             "sample), got %s%lld%s",
+             c->spec->source, p->path, from, (long long)have, stopped ? "more than " : "",
+             (long long)known, unknown > 0 ? " times the -1 dimension" : "");
     return -1;
   }
   int y = layer_reshape_node(g, in[0], shape_make(1, p->target.rank + 1, dims), st);

@@ -3,6 +3,7 @@
  * the outputs, the loss and the metrics. */
 #include "compiler/lower/lower.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +207,30 @@ static int add_layer_row(nnc_program *p, const nnc_spec_layer *layer, const char
   return p->n_layers++;
 }
 
+/* Values per sample past which a model is refused: every count computed from
+ * shapes after that (a layer's weights, a batch's buffers) stays far inside
+ * int64, where RepeatVector or a 7-axis input could overflow it. */
+#define ROW_VALUES_MAX INT32_MAX
+
+static int row_too_big(const nnc_shape *s) {
+  int64_t n = 1;
+  for (int i = s->batched ? 1 : 0; i < s->rank; i++) {
+    if (s->dims[i] > 0 && n > ROW_VALUES_MAX / s->dims[i]) return 1;
+    n *= s->dims[i];
+  }
+  return 0;
+}
+
+static int row_too_big_fail(const nnc_spec *spec, const char *path, const char *what,
+                            const char *name, const nnc_shape *s, nnc_status *st) {
+  char have[160];
+  shape_format(s, have, sizeof have);
+  return nnc_fail(st, NNC_ERR_SPEC,
+                  "%s: %s: expected at most %d values per sample, but the output of %s \"%s\" "
+                  "is %s",
+                  spec->source, path, ROW_VALUES_MAX, what, name, have);
+}
+
 static int lower_call(lowering *w, int k, nnc_status *st) {
   const nnc_spec *spec = w->spec;
   const nnc_spec_call *call = &spec->calls[k];
@@ -245,6 +270,8 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
   free(in);
   if (y < 0)
     return st->code != NNC_OK ? (int)st->code : nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
+  if (row_too_big(&g->nodes[y].shape))
+    return row_too_big_fail(spec, call->path, "layer", layer->name, &g->nodes[y].shape, st);
   w->call_nodes[k] = y;
   w->param_floats += c.param_floats;
   w->trainable_floats += c.trainable_floats;
@@ -276,6 +303,9 @@ static int lower_inputs(lowering *w, nnc_status *st) {
     if (input_shape(spec, k, inner, &xs, st)) return st->code;
     const char *name = spec_input_name(spec, k);
     int layer = spec->inputs[k].layer;
+    if (row_too_big(&xs))
+      return row_too_big_fail(spec, layer >= 0 ? spec->layers[layer].path : "$", "input", name, &xs,
+                              st);
     if (program_add_io(&w->l->prog.inputs, &w->l->prog.n_inputs, name, xs, 0, -1, st))
       return st->code;
     /* the first input keeps the label "x" the dumps have always shown */

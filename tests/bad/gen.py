@@ -168,6 +168,16 @@ specs.update({
     "functional_output_shared": functional(
         [IN, fdense("d2", "in").replace('"inbound_nodes": [', '"inbound_nodes": [[["in", 0, 0, {}]], ')],
         outputs='[["d2", 0, 0], ["d2", 1, 0]]'),
+    # shapes past 2^31-1 values per sample: refused before a count overflows int64
+    "functional_repeat_huge": functional(
+        [IN, '{"class_name": "RepeatVector", "name": "rv", "config": {"name": "rv", "n": 2147483647}, '
+         '"inbound_nodes": [[["in", 0, 0, {}]]]}', fdense("d2", "rv")]),
+    "functional_reshape_overflow": functional(
+        [IN, '{"class_name": "Reshape", "name": "r", "config": {"name": "r", "target_shape": '
+         '[2147483647, 2147483647, 2147483647]}, "inbound_nodes": [[["in", 0, 0, {}]]]}',
+         fdense("d2", "r")]),
+    "input_huge": seq([layer_in("[null, 2147483647, 2147483647, 2147483647]"),
+                       '{"class_name": "Flatten", "config": {"name": "f"}}', dense()]),
 })
 for name, text in specs.items():
     put("s_%s.json" % name, text)
