@@ -12,8 +12,8 @@
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
 
-/* Bounded append; silently truncates (a clipped path still locates the error),
- * never inside a UTF-8 character. */
+/* Bounded append, never cutting a UTF-8 character (path_store elides a path
+ * that is too long for NNC_PATH_MAX; this buffer holds any path plus one key). */
 static void append(char *dst, size_t size, size_t *len, const char *text) {
   while (*text && *len + 1 < size) dst[(*len)++] = *text++;
   if (*text) /* clipped: drop a trailing partial UTF-8 sequence */
@@ -86,8 +86,26 @@ static int is_identifier(const char *key) {
   return 1;
 }
 
+/* dst = the path in full (up to 3 * NNC_PATH_MAX bytes) when it fits, else its
+ * head, "...", and its tail: the end of a deep path (a layer nested 30 models
+ * down) is the part that locates the error, so it is the part kept. */
+#define PATH_HEAD 40
+static void path_store(char *dst, const char *full, size_t len) {
+  if (len < NNC_PATH_MAX) {
+    memcpy(dst, full, len + 1);
+    return;
+  }
+  size_t head = PATH_HEAD;
+  while (head > 0 && ((unsigned char)full[head] & 0xc0) == 0x80) head--;
+  const char *tail = full + len - (NNC_PATH_MAX - 1 - head - 3);
+  while (((unsigned char)*tail & 0xc0) == 0x80) tail++; /* not inside a UTF-8 character */
+  memcpy(dst, full, head);
+  memcpy(dst + head, "...", 3);
+  memcpy(dst + head + 3, tail, strlen(tail) + 1);
+}
+
 void spec_path_key(char *dst, const char *parent, const char *key) {
-  char buf[NNC_PATH_MAX];
+  char buf[3 * NNC_PATH_MAX];
   size_t len = 0;
   buf[0] = '\0';
   append(buf, sizeof buf, &len, parent);
@@ -102,17 +120,17 @@ void spec_path_key(char *dst, const char *parent, const char *key) {
     append(buf, sizeof buf, &len, shown);
     append(buf, sizeof buf, &len, "\"]");
   }
-  memcpy(dst, buf, len + 1);
+  path_store(dst, buf, len);
 }
 
 void spec_path_index(char *dst, const char *parent, int index) {
-  char buf[NNC_PATH_MAX], num[24];
+  char buf[3 * NNC_PATH_MAX], num[24];
   size_t len = 0;
   buf[0] = '\0';
   append(buf, sizeof buf, &len, parent);
   snprintf(num, sizeof num, "[%d]", index);
   append(buf, sizeof buf, &len, num);
-  memcpy(dst, buf, len + 1);
+  path_store(dst, buf, len);
 }
 
 static int fail_v(const spec_ctx *ctx, const char *path, const char *fmt, va_list ap) {

@@ -179,6 +179,11 @@ specs.update({
     "input_huge": seq([layer_in("[null, 2147483647, 2147483647, 2147483647]"),
                        '{"class_name": "Flatten", "config": {"name": "f"}}', dense()]),
 })
+# a bad value 30 Sequentials down: its path (~560 bytes) is elided in the middle, not cut
+deep = '{"class_name": "Dense", "config": {"name": "bottom", "units": -1}}'
+for level in range(30):
+    deep = '{"class_name": "Sequential", "config": {"name": "s%d", "layers": [%s]}}' % (level, deep)
+specs["nested_deep_path"] = seq([layer_in(), deep])
 for name, text in specs.items():
     put("s_%s.json" % name, text)
 # item 9: a layer name that is not UTF-8
