@@ -6,8 +6,8 @@
 
 #include "compiler/codegen/codegen.h"
 
-/* Buffers one kernel may take; a group that needs more is refused. */
-#define CG_MAX_ARGS 64
+/* Buffers one kernel may take (pass_fuse keeps every group within it). */
+#define CG_MAX_ARGS NNC_GROUP_MAX_BUFFERS
 
 typedef struct cg {
   LLVMContextRef ctx;

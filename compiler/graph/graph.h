@@ -125,6 +125,10 @@ typedef struct nnc_node {
   int64_t offset; /* in floats (per row for NNC_REGION_BATCH) */
 } nnc_node;
 
+/* Buffers one fused group (one kernel) may touch: fusion starts a new group
+ * before a run of elementwise nodes needs more, codegen takes no more. */
+#define NNC_GROUP_MAX_BUFFERS 64
+
 typedef struct nnc_graph {
   char name[16]; /* "train", "test", "predict" */
   int n, cap;

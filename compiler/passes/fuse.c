@@ -26,9 +26,30 @@ static void space_of(const nnc_graph *g, const nnc_node *n, int *batched, int64_
   *inner = shape_inner(s);
 }
 
+/* The buffers node n adds to group: itself and each input made outside the
+ * group that the group has not counted yet (an over-count: some of them will
+ * be inline constants or values that never leave the group). */
+static int new_buffers(const nnc_graph *g, const nnc_node *n, int group, const int *counted_in) {
+  int more = 1;
+  for (int k = 0; k < n->n_in; k++) {
+    int a = n->in[k];
+    if (g->nodes[a].group != group && counted_in[a] != group) more++;
+  }
+  return more;
+}
+
+static void count_buffers(const nnc_graph *g, const nnc_node *n, int group, int *counted_in) {
+  for (int k = 0; k < n->n_in; k++)
+    if (g->nodes[n->in[k]].group != group) counted_in[n->in[k]] = group;
+}
+
 int pass_fuse(nnc_graph *g, nnc_status *st) {
-  int group = -1, group_batched = 0;
+  int group = -1, group_batched = 0, group_buffers = 0;
   int64_t group_inner = -1;
+  /* counted_in[a] = the last group that counted a as an input buffer */
+  int *counted_in = nnc_calloc((size_t)g->n + 1, sizeof *counted_in, st);
+  if (!counted_in) return st->code;
+  for (int i = 0; i < g->n; i++) counted_in[i] = -1;
   for (int i = 0; i < g->n; i++) {
     nnc_node *n = &g->nodes[i];
     n->group = -1;
@@ -46,15 +67,22 @@ int pass_fuse(nnc_graph *g, nnc_status *st) {
         if (a->group == group && n->op == NNC_OP_BROADCAST && k == 0) joins = 0;
       }
     }
+    /* a long run (a loss term per output of a 300-output model) splits before
+     * its kernel would take more buffers than codegen allows */
+    if (joins && group_buffers + new_buffers(g, n, group, counted_in) > NNC_GROUP_MAX_BUFFERS)
+      joins = 0;
     if (!joins) {
       group++;
       group_batched = batched;
       group_inner = inner;
+      group_buffers = 0;
     }
+    group_buffers += new_buffers(g, n, group, counted_in);
+    count_buffers(g, n, group, counted_in);
     n->group = group;
   }
   g->n_groups = group + 1;
-  (void)st;
+  free(counted_in);
   return NNC_OK;
 }
 

@@ -179,6 +179,12 @@ specs.update({
     "input_huge": seq([layer_in("[null, 2147483647, 2147483647, 2147483647]"),
                        '{"class_name": "Flatten", "config": {"name": "f"}}', dense()]),
 })
+# 100 outputs: the scalar run of their loss terms is one fusion group unless split
+# (codegen: "group ... touches too many buffers")
+specs["functional_100_outputs"] = functional(
+    [IN] + [fdense("o%d" % k, "in", 1) for k in range(100)],
+    outputs="[%s]" % ", ".join('["o%d", 0, 0]' % k for k in range(100))).replace(
+        CLS_COMPILE, '{"optimizer": "sgd", "loss": "mse"}')
 # a bad value 30 Sequentials down: its path (~560 bytes) is elided in the middle, not cut
 deep = '{"class_name": "Dense", "config": {"name": "bottom", "units": -1}}'
 for level in range(30):
