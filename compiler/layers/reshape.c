@@ -22,7 +22,11 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   int unknown = 0, i = 0;
   for (const cJSON *d = list->child; d; d = d->next, i++) {
     spec_path_index(item_path, path, i);
-    if (cJSON_IsNumber(d) && d->valuedouble == -1 && !unknown++) {
+    if (cJSON_IsNumber(d) && d->valuedouble == -1) {
+      if (unknown++) /* Keras: "There must be at most one unknown dimension" */
+        return spec_fail(
+            ctx, item_path,
+            "expected at most one -1 (unknown) dimension in target_shape, got a second");
       p.target.dims[i] = -1;
       continue;
     }

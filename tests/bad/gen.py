@@ -176,6 +176,10 @@ specs.update({
         [IN, '{"class_name": "Reshape", "name": "r", "config": {"name": "r", "target_shape": '
          '[2147483647, 2147483647, 2147483647]}, "inbound_nodes": [[["in", 0, 0, {}]]]}',
          fdense("d2", "r")]),
+    # Keras allows one unknown (-1) dimension in a Reshape's target_shape
+    "functional_reshape_two_unknowns": functional(
+        [IN, '{"class_name": "Reshape", "name": "r", "config": {"name": "r", "target_shape": '
+         '[-1, -1]}, "inbound_nodes": [[["in", 0, 0, {}]]]}', fdense("d2", "r")]),
     "input_huge": seq([layer_in("[null, 2147483647, 2147483647, 2147483647]"),
                        '{"class_name": "Flatten", "config": {"name": "f"}}', dense()]),
 })
