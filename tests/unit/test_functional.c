@@ -11,6 +11,7 @@
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
 #include "oracle_case.h"
+#include "gradcheck.h"
 #include "testutil.h"
 
 /* Copy of s with ' turned into ", in a rotating static buffer. */
@@ -295,75 +296,10 @@ static nnc_array f32(float *data, int rank, int64_t d0, int64_t d1) {
   return a;
 }
 
-static double test_loss(nnc_model *m, const nnc_array *x, const nnc_array *y) {
-  TEST_LOGS(logs);
-  nnc_status st;
-  ck_assert_msg(nnc_model_test_on_batch(m, x, y, &logs, &st) == NNC_OK, "%s", st.message);
-  return nnc_logs_get(&logs, "loss");
-}
-
-/* With SGD at learning rate 1 one train step moves each weight by minus its
- * gradient; compare with central differences of the test loss. */
-static void gradcheck(const char *json, int64_t in_dim) {
-  enum { N = 6 };
-  nnc_model *m;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(json, "model.json", &m, &st) == NNC_OK, "%s", st.message);
-  float xv[N * 8], yv[N];
-  uint64_t r = 12345;
-  for (int i = 0; i < N * in_dim; i++) {
-    r = r * 6364136223846793005ull + 1442695040888963407ull;
-    xv[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2 - 1);
-  }
-  for (int i = 0; i < N; i++) yv[i] = (float)(0.3 * i - 0.7);
-  nnc_array x = f32(xv, 2, N, in_dim), y = f32(yv, 2, N, 1);
-  ck_assert_msg(nnc_model_build(m, &x, &y, &st) == NNC_OK, "%s", st.message);
-  int nw = nnc_model_weight_count(m);
-  ck_assert_int_gt(nw, 0);
-  ck_assert_int_le(nw, 16);
-  nnc_array w0[16], w1[16];
-  const char *names[16];
-  for (int i = 0; i < nw; i++) {
-    names[i] = nnc_model_weight_name(m, i);
-    ck_assert(nnc_model_get_weight(m, names[i], &w0[i], &st) == NNC_OK);
-    float *v = w0[i].data;
-    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++)
-      v[e] = (float)(0.5 * sin(1.7 * (double)(e + 3 * i)) + 0.1);
-    ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-  }
-  TEST_LOGS(logs);
-  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
-  for (int i = 0; i < nw; i++) {
-    ck_assert(nnc_model_get_weight(m, names[i], &w1[i], &st) == NNC_OK);
-    ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-  }
-  int checked = 0;
-  for (int i = 0; i < nw; i++) {
-    float *v = w0[i].data;
-    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++) {
-      double g = (double)v[e] - (double)((float *)w1[i].data)[e];
-      const double h = 1e-2;
-      float keep = v[e];
-      v[e] = keep + (float)h;
-      ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-      double up = test_loss(m, &x, &y);
-      v[e] = keep - (float)h;
-      ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-      double down = test_loss(m, &x, &y);
-      v[e] = keep;
-      ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-      double fd = (up - down) / (2 * h);
-      ck_assert_msg(fabs(g - fd) <= 2e-3 + 2e-2 * fabs(fd), "%s[%lld]: step %g, differences %g",
-                    names[i], (long long)e, g, fd);
-      checked += fabs(fd) > 1e-3;
-    }
-  }
-  ck_assert_int_gt(checked, 0); /* not all flat */
-  for (int i = 0; i < nw; i++) {
-    nnc_array_free(&w0[i]);
-    nnc_array_free(&w1[i]);
-  }
-  nnc_model_free(m);
+/* One SGD(lr=1) step against central differences at h = 1e-2. */
+static void gradcheck(const char *json, int in_dim) {
+  gradcheck_opts o = {6, 12345, -0.7, 0.3, 1.7, 3, 0, 2e-3, 2e-2};
+  gradcheck_model(json, in_dim, &o);
 }
 
 START_TEST(merge_gradients) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nnc.h"
+#include "gradcheck.h"
 #include "testutil.h"
 
 /* Copy of s with ' turned into ", in a rotating static buffer. */
@@ -228,85 +229,11 @@ END_TEST
 
 /* ---- gradients against central differences ---- */
 
-static double test_loss(nnc_model *m, const nnc_array *x, const nnc_array *y) {
-  TEST_LOGS(logs);
-  nnc_status st;
-  ck_assert_msg(nnc_model_test_on_batch(m, x, y, &logs, &st) == NNC_OK, "%s", st.message);
-  return nnc_logs_get(&logs, "loss");
-}
-
-/* (L(w + h) - L(w - h)) / 2h for element e of weight w (restored after) */
-static double central(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_array *w,
-                      const char *name, int64_t e, double h) {
-  nnc_status st;
-  float *v = w->data, keep = v[e];
-  v[e] = keep + (float)h;
-  ck_assert(nnc_model_set_weight(m, name, w, &st) == NNC_OK);
-  double up = test_loss(m, x, y);
-  v[e] = keep - (float)h;
-  ck_assert(nnc_model_set_weight(m, name, w, &st) == NNC_OK);
-  double down = test_loss(m, x, y);
-  v[e] = keep;
-  ck_assert(nnc_model_set_weight(m, name, w, &st) == NNC_OK);
-  return (up - down) / (((double)(keep + (float)h) - (double)(keep - (float)h)));
-}
-
+/* One SGD(lr=1) step against central differences at h and h/2 combined
+ * (Richardson, O(h^4)), which the curvature of a normalization needs. */
 static void gradcheck(const char *json, int in_dim) {
-  enum { N = 5, MAX_W = 16 };
-  nnc_model *m = load(json);
-  nnc_status st;
-  float xv[N * 8], yv[N];
-  uint64_t r = 777;
-  for (int i = 0; i < N * in_dim; i++) {
-    r = r * 6364136223846793005ull + 1442695040888963407ull;
-    xv[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2 - 1);
-  }
-  for (int i = 0; i < N; i++) yv[i] = (float)(0.4 * i - 0.9);
-  nnc_array x = testutil_f32(xv, N, in_dim), y = testutil_f32(yv, N, 1);
-  ck_assert_msg(nnc_model_build(m, &x, &y, &st) == NNC_OK, "%s", st.message);
-  int nw = nnc_model_weight_count(m);
-  ck_assert_int_gt(nw, 0);
-  ck_assert_int_le(nw, MAX_W);
-  nnc_array w0[MAX_W], w1[MAX_W];
-  const char *names[MAX_W];
-  for (int i = 0; i < nw; i++) {
-    names[i] = nnc_model_weight_name(m, i);
-    ck_assert(nnc_model_get_weight(m, names[i], &w0[i], &st) == NNC_OK);
-    float *v = w0[i].data;
-    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++)
-      v[e] = (float)(0.5 * sin(1.3 * (double)(e + 5 * i)) + 0.1);
-    ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-  }
-  TEST_LOGS(logs);
-  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
-  for (int i = 0; i < nw; i++) {
-    ck_assert(nnc_model_get_weight(m, names[i], &w1[i], &st) == NNC_OK);
-    ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
-  }
-  int checked = 0;
-  for (int i = 0; i < nw; i++) {
-    float *v = w0[i].data;
-    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++) {
-      double g = (double)v[e] - (double)((float *)w1[i].data)[e];
-      /* central differences at h and h/2 combined (Richardson): O(h^4), which the
-       * curvature of a normalization needs */
-      double d[2];
-      for (int k = 0; k < 2; k++) {
-        const double h = k ? 5e-3 : 1e-2;
-        d[k] = central(m, &x, &y, &w0[i], names[i], e, h);
-      }
-      double fd = (4 * d[1] - d[0]) / 3;
-      ck_assert_msg(fabs(g - fd) <= 5e-4 + 5e-3 * fabs(fd), "%s[%lld]: step %g, differences %g",
-                    names[i], (long long)e, g, fd);
-      checked += fabs(fd) > 1e-3;
-    }
-  }
-  ck_assert_int_gt(checked, 0);
-  for (int i = 0; i < nw; i++) {
-    nnc_array_free(&w0[i]);
-    nnc_array_free(&w1[i]);
-  }
-  nnc_model_free(m);
+  gradcheck_opts o = {5, 777, -0.9, 0.4, 1.3, 5, 1, 5e-4, 5e-3};
+  gradcheck_model(json, in_dim, &o);
 }
 
 START_TEST(concatenate_gradients) {
