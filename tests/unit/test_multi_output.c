@@ -42,15 +42,7 @@ static const float Y[N][D] = {{1, 1}, {0, 0}, {2, 1}};
 #define MAE_B (12.5 / 6)
 
 /* Copy of s with ' turned into ", in a rotating static buffer. */
-static const char *Q(const char *s) {
-  static char bufs[4][8192];
-  static int next;
-  char *b = bufs[next++ & 3];
-  size_t n = strlen(s);
-  ck_assert_uint_lt(n, sizeof bufs[0]);
-  for (size_t i = 0; i <= n; i++) b[i] = s[i] == '\'' ? '"' : s[i];
-  return b;
-}
+#define Q testutil_json
 
 typedef struct fixture {
   nnc_spec spec;

@@ -16,16 +16,7 @@
 #include "testutil.h"
 
 /* Copy of s with ' turned into ", in a rotating static buffer. */
-static const char *Q(const char *s) {
-  static char bufs[4][16384];
-  static int next;
-  char *b = bufs[next++ % 4];
-  ck_assert(strlen(s) < sizeof bufs[0]);
-  size_t i = 0;
-  for (; s[i]; i++) b[i] = s[i] == '\'' ? '"' : s[i];
-  b[i] = 0;
-  return b;
-}
+#define Q testutil_json
 
 /* Keras 2 Functional pieces. */
 #define INPUT(name, dim)                                                                           \

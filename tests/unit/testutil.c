@@ -71,3 +71,14 @@ nnc_array testutil_f32(float *data, int64_t rows, int64_t cols) {
   a.data = data;
   return a;
 }
+
+const char *testutil_json(const char *s) {
+  static char bufs[4][16384];
+  static int next;
+  char *b = bufs[next++ % 4];
+  ck_assert(strlen(s) < sizeof bufs[0]);
+  size_t i = 0;
+  for (; s[i]; i++) b[i] = s[i] == '\'' ? '"' : s[i];
+  b[i] = 0;
+  return b;
+}

@@ -19,6 +19,10 @@ const char *testutil_tmpdir(void);
 /* A rows x cols float32 array over data (a view: nothing is copied). */
 nnc_array testutil_f32(float *data, int64_t rows, int64_t cols);
 
+/* JSON written with single quotes (readable in C strings) as JSON: ' -> ".
+ * The result lives in one of four rotating static buffers of 16 KiB. */
+const char *testutil_json(const char *single_quoted);
+
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
 #define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}
