@@ -197,6 +197,46 @@ double nnc_history_get(const nnc_history *h, const char *key, int epoch); /* NaN
 int nnc_history_write_json(const nnc_history *h, const char *path, nnc_status *st);
 void nnc_history_free(nnc_history *h); /* h may be NULL */
 
+/* ---- callbacks (docs/fit.md "Callbacks") ----
+ * A callback is a value: hooks and a user pointer. The built-in callbacks
+ * (EarlyStopping, ReduceLROnPlateau, ..., History, ProgbarLogger) are
+ * instances made by nnc_callback_create. Every hook may be NULL. `index` is
+ * the 0-based epoch for epoch hooks, the 0-based batch of the epoch for
+ * batch hooks, 0 for train hooks. `logs` are the logs Keras hands the hook
+ * (on_epoch_end: the epoch's results with val_ keys; on_batch_end: the
+ * running results; begin hooks: empty logs); a hook may add or change
+ * entries with nnc_logs_set, and later callbacks see them. A hook returns
+ * NNC_OK, or an error code (fit stops and returns it, after on_train_end is
+ * NOT called). To stop training as Keras's model.stop_training = True, call
+ * nnc_model_stop_training. */
+typedef struct nnc_callback nnc_callback;
+typedef int (*nnc_callback_hook)(nnc_callback *cb, nnc_model *m, int index, nnc_logs *logs,
+                                 nnc_status *st);
+struct nnc_callback {
+  const char *name; /* class name, for messages ("EarlyStopping") */
+  void *user;
+  nnc_callback_hook on_train_begin, on_train_end;
+  nnc_callback_hook on_epoch_begin, on_epoch_end;
+  nnc_callback_hook on_batch_begin, on_batch_end;
+  void (*free)(nnc_callback *cb); /* releases user (nnc_callback_free); may be NULL */
+};
+
+/* A built-in callback from Keras-style text, "EarlyStopping(monitor=val_loss,
+ * patience=2, restore_best_weights=true)" (Keras argument names; numbers,
+ * true/false, None/null, quoted strings), or from JSON {"class_name": ...,
+ * "config": {...}} as Keras serializes it. source names the text in
+ * messages (may be NULL). *out is heap; release with nnc_callback_free. */
+int nnc_callback_create(const char *text, const char *source, nnc_callback **out, nnc_status *st);
+int nnc_callback_create_json(const char *json, const char *source, nnc_callback **out,
+                             nnc_status *st);
+void nnc_callback_free(nnc_callback *cb); /* calls cb->free, frees cb; cb may be NULL */
+
+/* Keras's model.stop_training = True: fit stops after the current batch's
+ * hooks (a batch hook) or at the end of the epoch (an epoch hook). */
+void nnc_model_stop_training(nnc_model *m);
+/* Add or replace one entry of logs (grows its arrays). */
+int nnc_logs_set(nnc_logs *logs, const char *name, double value, nnc_status *st);
+
 typedef struct nnc_fit_options {
   int epochs; /* final epoch index, as Keras: runs initial_epoch..epochs-1 */
   int initial_epoch;
@@ -211,7 +251,34 @@ typedef struct nnc_fit_options {
   int n_x_vals, n_y_vals;
   const nnc_array *x_vals, *y_vals;
   void *progress; /* FILE * for progress output (NULL: stdout) */
+
+  /* ---- issue 7 additions (docs/fit.md) ---- */
+  /* Callbacks run in this order, after those of the spec's "callbacks" list;
+   * History and the progress bar (verbose) are added after them, as Keras's
+   * CallbackList does. The host owns them (fit does not free them). */
+  int n_callbacks;
+  nnc_callback *const *callbacks;
+  int validation_freq;       /* validate after every n-th epoch (0: 1) */
+  int64_t steps_per_epoch;   /* 0: every batch of the data */
+  int64_t validation_steps;  /* 0: every batch of the validation data */
+  int validation_batch_size; /* 0: batch_size */
+  /* shuffle above: 0 off, 1 on (NNC_SHUFFLE_ON), 2 NNC_SHUFFLE_BATCH */
+  /* sample_weight: one array per OUTPUT (rank 0: none), shaped (N,) or
+   * (N, timesteps...) for sequence outputs; NULL/0: none */
+  int n_sample_weights;
+  const nnc_array *sample_weights;
+  /* class_weight: weight of class c is class_weights[c] (n_class_weights
+   * classes; a class not listed has weight 1 as in Keras... see docs) */
+  int n_class_weights;
+  const double *class_weights;
+  /* validation sample weights: one per output (rank 0: none) */
+  int n_sample_weights_val;
+  const nnc_array *sample_weights_val;
+  int train_metrics; /* NNC_TRAIN_METRICS_BATCHES (Keras) or _END_OF_EPOCH */
 } nnc_fit_options;
+
+enum { NNC_SHUFFLE_OFF = 0, NNC_SHUFFLE_ON = 1, NNC_SHUFFLE_BATCH = 2 };
+enum { NNC_TRAIN_METRICS_BATCHES = 0, NNC_TRAIN_METRICS_END_OF_EPOCH = 1 };
 
 void nnc_fit_options_default(nnc_fit_options *o); /* o may be NULL: does nothing */
 
@@ -255,6 +322,41 @@ int nnc_model_train_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, in
                                    const nnc_array *y, nnc_logs *out, nnc_status *st);
 int nnc_model_test_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
                                   const nnc_array *y, nnc_logs *out, nnc_status *st);
+
+/* Sample weights (docs/fit.md "Sample and class weights"): sample_weight
+ * holds one array per OUTPUT (n_y of them; rank 0: none for that output;
+ * NULL: none at all), shaped (N,) or (N, timesteps...). */
+int nnc_model_evaluate_weighted(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                const nnc_array *y, const nnc_array *sample_weight, int batch_size,
+                                nnc_logs *out, nnc_status *st);
+int nnc_model_train_on_batch_weighted(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                      const nnc_array *y, const nnc_array *sample_weight,
+                                      nnc_logs *out, nnc_status *st);
+int nnc_model_test_on_batch_weighted(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                     const nnc_array *y, const nnc_array *sample_weight,
+                                     nnc_logs *out, nnc_status *st);
+
+/* Optimizer state (slots and iterations) under Keras's variable names, in a
+ * safetensors file (docs/optimizers.md). Loading needs a built model with
+ * the same optimizer. */
+int nnc_model_save_optimizer_state(const nnc_model *m, const char *path, nnc_status *st);
+int nnc_model_load_optimizer_state(nnc_model *m, const char *path, nnc_status *st);
+
+/* A metric computed by the host (docs/metrics.md "Custom metrics"):
+ * update_state sees each batch's targets and predictions of output `output`
+ * (float32, rows x per-row values; sample_weight NULL when none), result
+ * gives the value logged as `name` (and val_<name>). reset_state runs at
+ * the start of every epoch and evaluation. */
+typedef struct nnc_metric {
+  const char *name;
+  int output; /* index of the model output */
+  void *user;
+  void (*reset_state)(void *user);
+  void (*update_state)(void *user, const float *y_true, int64_t true_per_row, const float *y_pred,
+                       int64_t pred_per_row, const float *sample_weight, int64_t rows);
+  double (*result)(void *user);
+} nnc_metric;
+int nnc_model_add_metric(nnc_model *m, const nnc_metric *metric, nnc_status *st);
 
 /* Optimizer state and hyperparameters at run time: iterations is -1 and the
  * learning rate NaN for NULL. A learning rate must be in [0, FLT_MAX]; a

@@ -32,7 +32,7 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* Raised when a field changes meaning; the runtime refuses other versions. */
-#define NNC_PROGRAM_VERSION 1
+#define NNC_PROGRAM_VERSION 2
 
 /* ---- calling convention of a step ----
  * regions[NNC_REGION_PARAMS] all variables (trainable and state), at their offsets
@@ -42,7 +42,9 @@ extern "C" {
  * regions[NNC_REGION_BATCH]  workspace of batch_floats_per_row x rows
  * regions[NNC_REGION_IO + k]                          input k, rows x its row
  * regions[NNC_REGION_IO + n_inputs + j]               target j
- * regions[NNC_REGION_IO + n_inputs + n_targets + k]   output k (predict)
+ * regions[NNC_REGION_IO + n_inputs + n_targets + k]   output k (predict; also train
+ *                                                     and test when outputs_in_train)
+ * regions[NNC_REGION_IO + n_inputs + n_targets + n_outputs + j]  sample weights j
  * scalars[0] learning rate, scalars[1] optimizer step (iterations + 1),
  * scalars[2] rows, all as float. Every thread of a step calls it with its
  * tid in [0, nthreads); the step calls barrier(barrier_ctx) between phases
@@ -122,6 +124,10 @@ typedef struct nnc_variable {
   int64_t shape[NNC_MAX_RANK];
   int64_t offset, count; /* in floats within its region */
   nnc_initializer init;  /* trainable and state variables; slots start at zero */
+  /* a slot holding the moving average (use_ema) of the variable of this
+   * name; NULL otherwise. At the end of fit the runtime copies it into that
+   * variable (Keras's finalize_variable_values). */
+  const char *average_of;
 } nnc_variable;
 
 /* ---- statistics and log keys ---- */
@@ -142,6 +148,29 @@ typedef struct nnc_log_key {
   nnc_log_result result;
   int stat[2]; /* indices into the statistics (stat[1] unused for a mean) */
 } nnc_log_key;
+
+/* ---- learning-rate schedules (Keras's LearningRateSchedule classes) ----
+ * Evaluated by the runtime in float32 at every step from the optimizer's
+ * iteration count, as Keras does: no recompilation. */
+typedef enum nnc_schedule_kind {
+  NNC_SCHEDULE_CONSTANT, /* learning_rate: no schedule */
+  NNC_SCHEDULE_EXPONENTIAL_DECAY,
+  NNC_SCHEDULE_PIECEWISE_CONSTANT,
+  NNC_SCHEDULE_INVERSE_TIME,
+  NNC_SCHEDULE_POLYNOMIAL,
+  NNC_SCHEDULE_COSINE, /* with warmup */
+  NNC_SCHEDULE_COSINE_RESTARTS
+} nnc_schedule_kind;
+
+typedef struct nnc_schedule {
+  nnc_schedule_kind kind;
+  double initial_learning_rate, decay_steps, decay_rate, end_learning_rate, power, alpha;
+  double warmup_target, warmup_steps, t_mul, m_mul; /* warmup_target NaN: none */
+  int staircase, cycle;
+  int n_boundaries;
+  const double *boundaries; /* n_boundaries */
+  const double *values;     /* n_boundaries + 1 */
+} nnc_schedule;
 
 /* ---- summary, numerics probes ---- */
 typedef struct nnc_summary_row {
@@ -186,6 +215,11 @@ typedef struct nnc_program_table {
   nnc_entry entries[NNC_ENTRY_COUNT];
   int n_probes; /* check-numerics mode only; else 0 */
   const nnc_probe *probes;
+  /* version 2 */
+  nnc_schedule schedule;             /* the optimizer's learning rate; CONSTANT: learning_rate */
+  int n_sample_weights;              /* one per output trained with sample weights */
+  const nnc_io_desc *sample_weights; /* .output: its output; shape: per sample */
+  int outputs_in_train;              /* 1: train and test steps also write the outputs */
 } nnc_program_table;
 
 /* ---- the builder: how a compiler plugs into a runtime model ---- */
@@ -203,6 +237,10 @@ typedef struct nnc_build_request {
   const nnc_sample_shape *targets;
   int accumulate_f64; /* matmul sums in float64 */
   int check_numerics; /* train step unfused, every value kept, probes listed */
+  /* version 2: one per model OUTPUT; rank -1: no sample weights for it,
+   * 0: one per sample, k: per sample shaped dims (timesteps) */
+  const nnc_sample_shape *sample_weights;
+  int outputs_in_train; /* train/test steps also write the outputs (host metrics) */
 } nnc_build_request;
 
 /* What the runtime can know before building. Pointers stay valid until the
@@ -216,6 +254,10 @@ typedef struct nnc_model_description {
   int declares_inputs;  /* 1: every input shape is known: building needs no data */
   int has_compile;      /* 1: a compile config (loss, optimizer): train/test exist */
   double learning_rate; /* the compile config's initial one */
+  /* version 2: the spec's "callbacks" list as JSON text (NULL: none), and
+   * its JSON path for messages ("$.callbacks") */
+  const char *callbacks_json;
+  const char *callbacks_path;
 } nnc_model_description;
 
 typedef struct nnc_builder {

@@ -252,7 +252,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     free(in);
     return NNC_OK;
   }
-  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics};
+  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, NULL, 0};
   const nnc_program_table *fresh = NULL;
   int rc = m->builder.build(m->builder.ctx, &req, &fresh, st);
   if (rc) {

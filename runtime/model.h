@@ -84,6 +84,21 @@ int numerics_before_step(nnc_model *m, float *const *data, int64_t rows, const i
                          int64_t first, nnc_status *st);
 int numerics_after_step(nnc_model *m, int64_t rows, nnc_status *st);
 
+/* ---- issue 7 seams (each file owns one job) ---- */
+/* The learning rate of the next train step: the schedule at the current
+ * iteration count, or the constant rate (runtime/lr.c). */
+double model_step_learning_rate(const nnc_model *m);
+/* Keras's optimizer.finalize_variable_values at the end of fit: moving
+ * averages (use_ema) copied into their variables (runtime/optimizer_state.c). */
+int model_finalize_variable_values(nnc_model *m, nnc_status *st);
+/* Host metrics (runtime/host_metrics.c): reset at the start of an epoch or an
+ * evaluation; updated after every train/test step with the step's IO regions
+ * (inputs, targets, outputs, sample weights, as the step saw them); results
+ * appended to logs with a prefix ("" or "val_"). */
+void host_metrics_reset(nnc_model *m);
+void host_metrics_update(nnc_model *m, float *const *io_regions, int64_t rows);
+int host_metrics_results(const nnc_model *m, const char *prefix, nnc_logs *logs, nnc_status *st);
+
 /* Keras 3's summary of a table (runtime/summary.c); NNC_ERR_NOMEM is its only error. */
 int model_print_summary(const nnc_program_table *t, FILE *f, nnc_status *st);
 

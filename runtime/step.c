@@ -246,7 +246,7 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   regions[NNC_REGION_FIXED] = m->fixed;
   regions[NNC_REGION_BATCH] = m->batch;
   float scalars[NNC_SCALAR_COUNT];
-  scalars[NNC_SCALAR_LR] = (float)m->learning_rate;
+  scalars[NNC_SCALAR_LR] = (float)model_step_learning_rate(m);
   scalars[NNC_SCALAR_T] = (float)(m->iterations + 1);
   scalars[NNC_SCALAR_BATCH] = (float)rows;
   int checked = which == NNC_ENTRY_TRAIN && m->check_numerics, rc = NNC_OK;
@@ -260,6 +260,7 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
       pool_run(m->pool, run_job, &job);
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
+    if (which != NNC_ENTRY_PREDICT) host_metrics_update(m, regions + NNC_REGION_IO, rows);
     if (which == NNC_ENTRY_TRAIN) m->iterations++;
     if (checked && numerics_after_step(m, rows, st))
       rc = st->code; /* state restored */

@@ -68,11 +68,24 @@ int main(void) {
   static const nnc_io_desc outputs[1] = {{"dense", NNC_F32, 1, {1}, 0, -1}};
   nnc_variable vars[2];
   memset(vars, 0, sizeof vars);
-  vars[0] =
-      (nnc_variable){"dense/kernel", "dense", "kernel", NNC_VAR_TRAINABLE, 2, {1, 1}, 0, 1, {0}};
+  vars[0] = (nnc_variable){.name = "dense/kernel",
+                           .layer = "dense",
+                           .weight = "kernel",
+                           .kind = NNC_VAR_TRAINABLE,
+                           .rank = 2,
+                           .shape = {1, 1},
+                           .offset = 0,
+                           .count = 1};
   vars[0].init.rule = NNC_INITIALIZER_CONSTANT;
   vars[0].init.value = 0.5;
-  vars[1] = (nnc_variable){"dense/bias", "dense", "bias", NNC_VAR_TRAINABLE, 1, {1}, 1, 1, {0}};
+  vars[1] = (nnc_variable){.name = "dense/bias",
+                           .layer = "dense",
+                           .weight = "bias",
+                           .kind = NNC_VAR_TRAINABLE,
+                           .rank = 1,
+                           .shape = {1},
+                           .offset = 1,
+                           .count = 1};
   vars[1].init.rule = NNC_INITIALIZER_ZEROS;
   static const nnc_stat_reduction stats[1] = {NNC_REDUCE_LOSS};
   static const nnc_log_key keys[1] = {{"loss", NNC_LOG_MEAN, {0, 0}}};

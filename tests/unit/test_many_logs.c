@@ -48,13 +48,20 @@ static nnc_program_table table;
 /* metric k is named "m%02d" of 41 - k: m40 first in the table, m01 last */
 static void make_table(void) {
   memset(vars, 0, sizeof vars);
-  vars[0] = (nnc_variable){"out/kernel", "out", "kernel", NNC_VAR_TRAINABLE, 1, {1}, 0, 1, {0}};
+  vars[0] = (nnc_variable){.name = "out/kernel",
+                           .layer = "out",
+                           .weight = "kernel",
+                           .kind = NNC_VAR_TRAINABLE,
+                           .rank = 1,
+                           .shape = {1},
+                           .offset = 0,
+                           .count = 1};
   stats[0] = NNC_REDUCE_LOSS;
-  keys[0] = (nnc_log_key){"loss", NNC_LOG_MEAN, {0, 0}};
+  keys[0] = (nnc_log_key){.name = "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}};
   for (int k = 1; k < N_STATS; k++) {
     stats[k] = NNC_REDUCE_MEAN_SUM;
     snprintf(names[k], sizeof names[k], "m%02d", N_STATS - k);
-    keys[k] = (nnc_log_key){names[k], NNC_LOG_MEAN, {k, 0}};
+    keys[k] = (nnc_log_key){.name = names[k], .result = NNC_LOG_MEAN, .stat = {k, 0}};
   }
   memset(&table, 0, sizeof table);
   table.version = NNC_PROGRAM_VERSION;

@@ -84,8 +84,22 @@ static nnc_program_table table;
 
 static void make_table(double lr) {
   memset(vars, 0, sizeof vars);
-  vars[0] = (nnc_variable){"out0/kernel", "out0", "kernel", NNC_VAR_TRAINABLE, 1, {1}, 0, 1, {0}};
-  vars[1] = (nnc_variable){"out1/kernel", "out1", "kernel", NNC_VAR_TRAINABLE, 1, {1}, 1, 1, {0}};
+  vars[0] = (nnc_variable){.name = "out0/kernel",
+                           .layer = "out0",
+                           .weight = "kernel",
+                           .kind = NNC_VAR_TRAINABLE,
+                           .rank = 1,
+                           .shape = {1},
+                           .offset = 0,
+                           .count = 1};
+  vars[1] = (nnc_variable){.name = "out1/kernel",
+                           .layer = "out1",
+                           .weight = "kernel",
+                           .kind = NNC_VAR_TRAINABLE,
+                           .rank = 1,
+                           .shape = {1},
+                           .offset = 1,
+                           .count = 1};
   vars[0].init.rule = vars[1].init.rule = NNC_INITIALIZER_ONES;
   memset(&table, 0, sizeof table);
   table.version = NNC_PROGRAM_VERSION;
@@ -245,7 +259,7 @@ START_TEST(forty_log_keys_all_kept) {
   static char names[40][8];
   for (int i = 0; i < 40; i++) {
     snprintf(names[i], sizeof names[i], "k%02d", i);
-    many[i] = (nnc_log_key){i ? names[i] : "loss", NNC_LOG_MEAN, {0, 0}};
+    many[i] = (nnc_log_key){.name = i ? names[i] : "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}};
   }
   make_table(0);
   table.n_log_keys = 40;
