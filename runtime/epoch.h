@@ -38,6 +38,10 @@ typedef struct progbar {
 void progbar_epoch_begin(progbar *pb, int epoch);
 void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize);
 
+/* Append one epoch's logs; a key not seen before gets a new row (NaN for
+ * the epochs before it). runtime/history.c */
 int history_append(nnc_history *h, int epoch, const nnc_logs *logs, nnc_status *st);
+/* A deep copy of from into to (overwritten). */
+int history_copy(nnc_history *to, const nnc_history *from, nnc_status *st);
 
 #endif

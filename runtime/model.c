@@ -15,7 +15,7 @@
 #include "runtime/pool.h"
 
 static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
-                       int force, int keep_state, nnc_status *st);
+                       const nnc_array *sw, int force, int keep_state, nnc_status *st);
 
 const char *model_source(const nnc_model *m) {
   return m->desc.source ? m->desc.source : "model";
@@ -26,9 +26,11 @@ static int alloc_shapes(nnc_model *m, nnc_status *st) {
   m->in_shapes = nnc_calloc((size_t)n_in + 1, sizeof *m->in_shapes, st);
   m->tgt_shapes = nnc_calloc((size_t)n_out + 1, sizeof *m->tgt_shapes, st);
   m->tgt_known = nnc_calloc((size_t)n_out + 1, sizeof *m->tgt_known, st);
-  if (!m->in_shapes || !m->tgt_shapes || !m->tgt_known) return st->code;
+  m->sw_shapes = nnc_calloc((size_t)n_out + 1, sizeof *m->sw_shapes, st);
+  if (!m->in_shapes || !m->tgt_shapes || !m->tgt_known || !m->sw_shapes) return st->code;
   for (int i = 0; i < n_in; i++) m->in_shapes[i].rank = -1;
-  for (int i = 0; i < n_out; i++) m->tgt_shapes[i].rank = -1;
+  for (int i = 0; i < n_out; i++) m->tgt_shapes[i].rank = m->sw_shapes[i].rank = -1;
+  m->resume_epoch = -1;
   return NNC_OK;
 }
 
@@ -78,7 +80,7 @@ int nnc_model_from_builder(const nnc_builder *b, nnc_model **out, nnc_status *st
     return st->code;
   }
   m->learning_rate = m->desc.learning_rate;
-  if (m->desc.declares_inputs && model_build(m, 0, NULL, 0, NULL, 0, 0, st)) {
+  if (m->desc.declares_inputs && model_build(m, 0, NULL, 0, NULL, NULL, 0, 0, st)) {
     nnc_model_free(m);
     return st->code;
   }
@@ -132,6 +134,8 @@ void nnc_model_free(nnc_model *m) {
   free(m->in_shapes);
   free(m->tgt_shapes);
   free(m->tgt_known);
+  free(m->sw_shapes);
+  free(m->ones);
   free(m->params);
   free(m->slots);
   free(m->fixed);
@@ -161,7 +165,7 @@ int nnc_model_set_compile_config(nnc_model *m, const char *json, nnc_status *st)
     return st->code;
   m->learning_rate = m->desc.learning_rate;
   /* recompile with the new loss/optimizer; the weights stay, the optimizer state is new */
-  return m->built ? model_build(m, 0, NULL, 0, NULL, 1, 0, st) : NNC_OK;
+  return m->built ? model_build(m, 0, NULL, 0, NULL, NULL, 1, 0, st) : NNC_OK;
 }
 
 int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st) {
@@ -224,13 +228,19 @@ static int count_check(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
  * has. Weights are kept across recompiles; keep_state: a recompile that
  * changes only code generation keeps the optimizer slots and step count too. */
 static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
-                       int force, int keep_state, nnc_status *st) {
+                       const nnc_array *sw, int force, int keep_state, nnc_status *st) {
   if (count_check(m, n_x, x, n_y, y, st)) return st->code;
   if (!m->builder.build) return NNC_OK; /* a fixed table: the data checks say what is wrong */
   int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs, changed = !m->built || force;
-  nnc_sample_shape *in = nnc_calloc((size_t)(n_in + n_out) + 1, sizeof *in, st);
+  nnc_sample_shape *in = nnc_calloc((size_t)(n_in + 2 * n_out) + 1, sizeof *in, st);
   if (!in) return st->code;
-  nnc_sample_shape *tgt = in + n_in;
+  nnc_sample_shape *tgt = in + n_in, *wsh = tgt + n_out;
+  for (int k = 0; k < n_out; k++) { /* weights of a new shape rebuild; none keep the table */
+    wsh[k] = m->sw_shapes[k];
+    if (!sw || sw[k].rank == 0) continue;
+    sample_of(&sw[k], &wsh[k]);
+    if (!same_sample(&wsh[k], &m->sw_shapes[k])) changed = 1;
+  }
   for (int k = 0; k < n_in; k++) {
     in[k] = m->in_shapes[k];
     if (!x) continue;
@@ -252,7 +262,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     free(in);
     return NNC_OK;
   }
-  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, NULL, 0};
+  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, wsh, 0};
   const nnc_program_table *fresh = NULL;
   int rc = m->builder.build(m->builder.ctx, &req, &fresh, st);
   if (rc) {
@@ -295,6 +305,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   for (int k = 0; k < n_out; k++) {
     m->tgt_known[k] = tgt[k].rank >= 0;
     if (m->tgt_known[k]) m->tgt_shapes[k] = tgt[k];
+    m->sw_shapes[k] = wsh[k];
   }
   free(in);
   take_shapes(m);
@@ -312,11 +323,16 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
 
 int model_ensure_built_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
                              nnc_status *st) {
-  return model_build(m, n_x, x, n_y, y, 0, 0, st);
+  return model_build(m, n_x, x, n_y, y, NULL, 0, 0, st);
+}
+
+int model_ensure_built_weighted(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                const nnc_array *y, const nnc_array *sw, nnc_status *st) {
+  return model_build(m, n_x, x, n_y, y, sw, 0, 0, st);
 }
 
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
-  return model_build(m, x ? 1 : 0, x, y ? 1 : 0, y, 0, 0, st);
+  return model_build(m, x ? 1 : 0, x, y ? 1 : 0, y, NULL, 0, 0, st);
 }
 
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {
@@ -328,7 +344,7 @@ int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *s
   int f64 = acc == NNC_ACCUMULATE_F64;
   if (m->accumulate_f64 == f64) return NNC_OK;
   m->accumulate_f64 = f64;
-  return m->built ? model_build(m, 0, NULL, 0, NULL, 1, 1, st) : NNC_OK;
+  return m->built ? model_build(m, 0, NULL, 0, NULL, NULL, 1, 1, st) : NNC_OK;
 }
 
 int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st) {
@@ -339,7 +355,7 @@ int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st) {
   m->check_numerics = on;
   /* the train step is recompiled (unfused, or fused again); weights, slots
    * and the iteration count stay */
-  if (m->built && model_build(m, 0, NULL, 0, NULL, 1, 1, st)) {
+  if (m->built && model_build(m, 0, NULL, 0, NULL, NULL, 1, 1, st)) {
     m->check_numerics = !on;
     return st->code;
   }

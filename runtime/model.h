@@ -35,6 +35,23 @@ struct nnc_model {
   /* check-numerics mode: the state before the step being checked */
   float *saved_params, *saved_slots;
   int64_t saved_params_cap, saved_slots_cap, saved_iterations;
+  /* sample weights the model was built for, one per output (rank -1: none;
+   * 0: one per sample; k: per sample shaped dims) */
+  nnc_sample_shape *sw_shapes;
+  float *ones; /* weights of 1 for a weighted table fed data without weights */
+  int64_t ones_cap;
+  /* ---- fit state seen by callbacks (docs/fit.md) ---- */
+  int stop_training; /* nnc_model_stop_training; fit clears it before on_train_begin */
+  int resume_epoch;  /* -1; a callback's on_train_begin may set the epoch fit starts at */
+  /* set by a callback's on_train_begin (BackupAndRestore): the History of the
+   * epochs before resume_epoch, copied by the History callback into the
+   * history fit returns. Owned by the callback that set it. */
+  nnc_history *history_prefix;
+  struct {
+    int epochs, verbose; /* as fit was called */
+    int64_t steps;       /* batches per epoch (the progress bar's target) */
+    void *progress;      /* FILE * of the progress output */
+  } fit;
 };
 
 /* Build (or rebuild for new data shapes) keeping weights and slots. x: one
@@ -43,6 +60,12 @@ struct nnc_model {
 int model_ensure_built_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
                              nnc_status *st);
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);
+/* As model_ensure_built_multi, for sample weights sw (one per output, rank
+ * 0: none; NULL: none): rebuilds when data brings weights of a shape the
+ * table was not built for. Data without weights keeps a weighted table (it
+ * is fed weights of 1, which change nothing). */
+int model_ensure_built_weighted(nnc_model *m, int n_x, const nnc_array *x, int n_y,
+                                const nnc_array *y, const nnc_array *sw, nnc_status *st);
 
 /* Initial values of every variable from (seed, layer, weight, element). */
 int model_init_weights(nnc_model *m, nnc_status *st);
@@ -59,10 +82,19 @@ typedef struct model_data {
   float **v;    /* owned copies (float32) */
   int has_y;
   int view; /* the buffers belong to another model_data (a validation split) */
+  /* sample weights, one per model OUTPUT (w NULL: none; NULL: none at all);
+   * the step feeds weights of 1 to a weighted table where one is NULL */
+  int n_w;
+  int64_t *w_row;
+  float **w;
 } model_data;
 
 int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
                              const nnc_array *y, model_data *d, nnc_status *st);
+/* Add sample weights to prepared data: sw holds one array per output (rank
+ * 0: none), shaped (N,) or (N, dims...) with dims the output's per-sample
+ * shape without its last axes (Keras's per-timestep weights). */
+int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *d, nnc_status *st);
 int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
                        nnc_status *st);
 void model_data_free(model_data *d);

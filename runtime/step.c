@@ -142,10 +142,62 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
   return model_data_prepare_multi(m, 1, x, 1, y, d, st);
 }
 
+static int64_t row_floats(const nnc_io_desc *io);
+
+/* A weight array for output k: (N,) one per sample, or (N, d1, ...) whose
+ * dims are the leading per-sample dims of the output (per timestep). */
+static int check_weight(const nnc_model *m, int k, const nnc_array *a, int64_t n, int64_t *row,
+                        nnc_status *st) {
+  const nnc_io_desc *io = &m->t->outputs[k];
+  int ok = a->rank >= 1 && a->shape[0] == n && a->rank - 1 <= io->rank;
+  *row = 1;
+  for (int i = 1; ok && i < a->rank; i++) {
+    ok = a->shape[i] == io->shape[i - 1];
+    *row *= a->shape[i];
+  }
+  if (ok) return NNC_OK;
+  char name[160], got[96], want[160];
+  data_name(m, 1, k, name, sizeof name);
+  shape_text(a, got, sizeof got);
+  sample_text(io->rank, io->shape, want, sizeof want);
+  return nnc_fail(st, NNC_ERR_DATA,
+                  "%s%ssample_weight of %s has shape %s: expected (%lld,) or %lld samples shaped "
+                  "like the leading axes of the output %s",
+                  API_ARRAY_WHERE(a), name, got, (long long)n, (long long)n, want);
+}
+
+int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *d, nnc_status *st) {
+  const nnc_program_table *t = m->t;
+  if (!sw) return NNC_OK;
+  d->n_w = t->n_outputs;
+  d->w_row = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w_row, st);
+  d->w = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w, st);
+  if (!d->w_row || !d->w) return st->code;
+  for (int k = 0; k < d->n_w; k++) {
+    if (sw[k].rank == 0) continue;
+    if (check_weight(m, k, &sw[k], d->n, &d->w_row[k], st)) return st->code;
+    for (int s = 0; s < t->n_sample_weights; s++) /* a fixed table takes the shape it has */
+      if (t->sample_weights[s].output == k && row_floats(&t->sample_weights[s]) != d->w_row[k]) {
+        char name[160];
+        data_name(m, 1, k, name, sizeof name);
+        return nnc_fail(st, NNC_ERR_DATA,
+                        "%s%ssample_weight of %s has %lld values per sample: the program takes "
+                        "%lld",
+                        API_ARRAY_WHERE(&sw[k]), name, (long long)d->w_row[k],
+                        (long long)row_floats(&t->sample_weights[s]));
+      }
+    if (to_f32(&sw[k], &d->w[k], st)) return st->code;
+  }
+  return NNC_OK;
+}
+
 void model_data_free(model_data *d) {
   for (int b = 0; d->v && !d->view && b < d->n_bufs; b++) free(d->v[b]);
+  for (int k = 0; d->w && !d->view && k < d->n_w; k++) free(d->w[k]);
   free(d->v);
   free(d->row);
+  free(d->w);
+  free(d->w_row);
   memset(d, 0, sizeof *d);
 }
 
@@ -177,7 +229,7 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   if (grow(&m->fixed, &m->fixed_cap, fixed, st) ||
       grow(&m->batch, &m->batch_cap, per_row * rows, st))
     return st->code;
-  int n = t->n_inputs + t->n_targets;
+  int n = t->n_inputs + t->n_targets + t->n_sample_weights;
   if (n > m->n_gathered) {
     float **g = nnc_realloc_array(m->gathered, (size_t)n, sizeof *g, st);
     if (!g) return st->code;
@@ -191,11 +243,28 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
     }
     m->n_gathered = n;
   }
+  int64_t ones = 1;
   for (int b = 0; b < n; b++) {
-    const nnc_io_desc *io = b < t->n_inputs ? &t->inputs[b] : &t->targets[b - t->n_inputs];
+    int j = b - t->n_inputs, s = j - t->n_targets;
+    const nnc_io_desc *io = j < 0 ? &t->inputs[b] : s < 0 ? &t->targets[j] : &t->sample_weights[s];
     if (grow(&m->gathered[b], &m->gathered_cap[b], row_floats(io) * rows + 1, st)) return st->code;
+    if (s >= 0 && row_floats(io) * rows > ones) ones = row_floats(io) * rows;
+  }
+  if (ones > m->ones_cap) {
+    int64_t had = m->ones_cap;
+    if (grow(&m->ones, &m->ones_cap, ones, st)) return st->code;
+    for (int64_t i = had; i < ones; i++) m->ones[i] = 1.0f;
   }
   return NNC_OK;
+}
+
+/* The rows of one buffer the step reads: contiguous from `first`, or gathered by idx. */
+static float *batch_rows(float *v, int64_t row, float *gathered, const int64_t *idx, int64_t first,
+                         int64_t rows) {
+  if (!idx) return v + first * row;
+  for (int64_t r = 0; r < rows; r++) /* gather shuffled rows */
+    memcpy(gathered + r * row, v + idx[r] * row, (size_t)row * sizeof(float));
+  return gathered;
 }
 
 typedef struct step_job {
@@ -220,7 +289,7 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model has no compile config (optimizer, loss)",
                     model_source(m));
   if (model_reserve(m, rows, st)) return st->code;
-  int n_io = t->n_inputs + t->n_targets + t->n_outputs;
+  int n_io = t->n_inputs + t->n_targets + t->n_outputs + t->n_sample_weights;
   float *small[16], **regions = small;
   if (NNC_REGION_IO + n_io > 16) {
     regions = nnc_calloc((size_t)(NNC_REGION_IO + n_io), sizeof *regions, st);
@@ -228,15 +297,16 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   }
   memset(regions, 0, (size_t)(NNC_REGION_IO + n_io) * sizeof *regions);
   float **data = regions + NNC_REGION_IO; /* inputs, then targets */
-  for (int b = 0; b < d->n_bufs; b++) {
-    if (!idx) {
-      data[b] = d->v[b] + first * d->row[b];
-      continue;
-    }
-    for (int64_t r = 0; r < rows; r++) /* gather shuffled rows */
-      memcpy(m->gathered[b] + r * d->row[b], d->v[b] + idx[r] * d->row[b],
-             (size_t)d->row[b] * sizeof(float));
-    data[b] = m->gathered[b];
+  for (int b = 0; b < d->n_bufs; b++)
+    data[b] = batch_rows(d->v[b], d->row[b], m->gathered[b], idx, first, rows);
+  /* sample weights after the outputs; weights of 1 where the data has none */
+  for (int s = 0; d->has_y && s < t->n_sample_weights; s++) {
+    int k = t->sample_weights[s].output, b = t->n_inputs + t->n_targets + s;
+    float **at = &regions[NNC_REGION_IO + t->n_inputs + t->n_targets + t->n_outputs + s];
+    if (k >= 0 && k < d->n_w && d->w[k] && d->w_row[k] == row_floats(&t->sample_weights[s]))
+      *at = batch_rows(d->w[k], d->w_row[k], m->gathered[b], idx, first, rows);
+    else
+      *at = m->ones;
   }
   for (int k = 0; outs && k < t->n_outputs; k++)
     regions[NNC_REGION_IO + t->n_inputs + t->n_targets + k] = outs[k];

@@ -5,6 +5,8 @@
 #ifndef NNC_CALLBACKS_H
 #define NNC_CALLBACKS_H
 
+#include <stdint.h>
+
 #include "nnc.h"
 
 typedef enum cb_arg_type {
@@ -30,5 +32,29 @@ typedef struct cb_class {
   int (*create)(const char *source, const cb_arg *args, int n_args, nnc_callback *out,
                 nnc_status *st);
 } cb_class;
+
+/* The args (and their strings) live only during create: a class copies
+ * what it keeps. Helpers for create (runtime/callbacks/callbacks.c), each
+ * NNC_ERR_ARG "<source>: <path>: expected ..." on a bad value: */
+int cb_arg_number(const char *source, const cb_arg *a, double *out, nnc_status *st);
+int cb_arg_int(const char *source, const cb_arg *a, int64_t *out, nnc_status *st);
+int cb_arg_bool(const char *source, const cb_arg *a, int *out, nnc_status *st);
+/* a string (a bare word in the text form is one); *out points into the arg */
+int cb_arg_string(const char *source, const cb_arg *a, const char **out, nnc_status *st);
+/* "<source>: <path>: unknown argument of <class> (known: a, b, c)" */
+int cb_arg_unknown(const char *source, const char *class_name, const cb_arg *a, const char *known,
+                   nnc_status *st);
+
+/* Create a callback of class `class_name` from parsed args (the registry of
+ * callbacks.def); an unknown class lists the known ones. */
+int cb_create(const char *class_name, const char *source, const char *path, const cb_arg *args,
+              int n_args, nnc_callback **out, nnc_status *st);
+
+/* Parsers (runtime/callbacks/parse.c). Text: "Name(key=value, ...)"; JSON
+ * object {"class_name", "config"} (cJSON item; path names it in messages). */
+int cb_parse_text(const char *text, const char *source, nnc_callback **out, nnc_status *st);
+struct cJSON;
+int cb_parse_json_item(const struct cJSON *item, const char *source, const char *path,
+                       nnc_callback **out, nnc_status *st);
 
 #endif
