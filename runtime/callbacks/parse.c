@@ -84,6 +84,7 @@ static int syntax(text_parser *t, const char *what) {
 
 /* 'quoted' or "quoted" with backslash escapes; t->p at the quote */
 static char *quoted(text_parser *t) {
+  const char *open = t->p;
   char q = *t->p++;
   size_t cap = strlen(t->p) + 1, n = 0;
   char *out = malloc(cap);
@@ -99,7 +100,8 @@ static char *quoted(text_parser *t) {
   out[n] = '\0';
   if (*t->p != q) {
     free(out);
-    syntax(t, q == '\'' ? "a closing ' quote" : "a closing \" quote");
+    t->p = open; /* the column of the quote left open */
+    syntax(t, q == '\'' ? "a closing ' quote for this one" : "a closing \" quote for this one");
     return NULL;
   }
   t->p++;

@@ -107,7 +107,7 @@ static nnc_model *fit_table_model(int weighted) {
 }
 
 /* the weight w: the number of train steps taken */
-static double fit_table_w(nnc_model *m) {
+__attribute__((unused)) static double fit_table_w(nnc_model *m) {
   nnc_array a;
   nnc_status st;
   ck_assert_msg(nnc_model_get_weight(m, "out/w", &a, &st) == NNC_OK, "%s", st.message);
