@@ -15,8 +15,17 @@
 #include "runtime/io/io.h"
 
 /* Options that name files nnc reads, and files it writes. */
-static const char *const input_options[] = {
-    "x", "y", "x-val", "y-val", "x-test", "y-test", "weights", "compile-config", "weights-in"};
+static const char *const input_options[] = {"x",
+                                            "y",
+                                            "x-val",
+                                            "y-val",
+                                            "x-test",
+                                            "y-test",
+                                            "weights",
+                                            "compile-config",
+                                            "weights-in",
+                                            "sample-weight",
+                                            "sample-weight-val"};
 static const char *const output_options[] = {"weights-out", "history", "out", "trace"};
 #define COUNT(a) (int)(sizeof a / sizeof a[0])
 

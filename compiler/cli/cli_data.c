@@ -43,15 +43,16 @@ int cli_model_fit(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const 
   return nnc_model_fit_multi(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL, &o, history, st);
 }
 
-int cli_model_evaluate(nnc_model *m, const cli_arrays *x, const cli_arrays *y, int batch_size,
-                       nnc_logs *out, nnc_status *st) {
-  return nnc_model_evaluate_multi(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL, batch_size, out,
-                                  st);
+int cli_model_evaluate(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const cli_arrays *sw,
+                       int batch_size, nnc_logs *out, nnc_status *st) {
+  return nnc_model_evaluate_weighted(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL,
+                                     sw && sw->n ? sw->a : NULL, batch_size, out, st);
 }
 
-int cli_model_train_on_batch(nnc_model *m, const cli_arrays *x, const cli_arrays *y, nnc_logs *out,
-                             nnc_status *st) {
-  return nnc_model_train_on_batch_multi(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL, out, st);
+int cli_model_train_on_batch(nnc_model *m, const cli_arrays *x, const cli_arrays *y,
+                             const cli_arrays *sw, nnc_logs *out, nnc_status *st) {
+  return nnc_model_train_on_batch_weighted(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL,
+                                           sw && sw->n ? sw->a : NULL, out, st);
 }
 
 int cli_model_predict(nnc_model *m, const cli_arrays *x, int batch_size, cli_arrays *out,

@@ -29,10 +29,11 @@ int cli_model_check_data(nnc_model *m, const cli_arrays *x, const cli_arrays *y,
 int cli_model_fit(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const cli_arrays *x_val,
                   const cli_arrays *y_val, const nnc_fit_options *opts, nnc_history *history,
                   nnc_status *st);
-int cli_model_evaluate(nnc_model *m, const cli_arrays *x, const cli_arrays *y, int batch_size,
-                       nnc_logs *out, nnc_status *st);
-int cli_model_train_on_batch(nnc_model *m, const cli_arrays *x, const cli_arrays *y, nnc_logs *out,
-                             nnc_status *st);
+/* sw: sample weights, one per output (rank 0: none), or NULL / empty: none. */
+int cli_model_evaluate(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const cli_arrays *sw,
+                       int batch_size, nnc_logs *out, nnc_status *st);
+int cli_model_train_on_batch(nnc_model *m, const cli_arrays *x, const cli_arrays *y,
+                             const cli_arrays *sw, nnc_logs *out, nnc_status *st);
 /* out gets one float32 array per output. */
 int cli_model_predict(nnc_model *m, const cli_arrays *x, int batch_size, cli_arrays *out,
                       nnc_status *st);

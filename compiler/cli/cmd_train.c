@@ -8,6 +8,7 @@
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/cli_data.h"
+#include "compiler/cli/cli_fit_options.h"
 #include "base/base.h"
 #include "runtime/io/io.h"
 
@@ -137,13 +138,42 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   }
   if (!rc) rc = pair("fit", o, n, "x-test", "y-test");
   if (!rc) rc = pair("fit", o, n, "x-val", "y-val");
+  if (!rc && cli_get(o, n, "no-shuffle") && cli_get(o, n, "shuffle")) {
+    fprintf(stderr, "nnc fit: --no-shuffle and --shuffle do not go together\n");
+    rc = 2;
+  }
+  if (!rc && cli_get(o, n, "sample-weight-val") && !cli_get(o, n, "x-val")) {
+    fprintf(stderr, "nnc fit: --sample-weight-val needs --x-val and --y-val\n");
+    rc = 2;
+  }
+  if (!rc && cli_get(o, n, "sample-weight") && cli_get(o, n, "class-weight")) {
+    fprintf(stderr, "nnc fit: --sample-weight and --class-weight do not go together (as in "
+                    "Keras)\n");
+    rc = 2;
+  }
   if (rc) return rc;
+  if (cli_get(o, n, "no-shuffle")) fo.shuffle = NNC_SHUFFLE_OFF;
+  cli_fit_extras ex;
+  rc = cli_fit_options("fit", o, n, &fo, &ex);
+  if (rc) {
+    cli_fit_extras_free(&ex);
+    return rc;
+  }
   session s;
   rc = session_open(&s, "fit", spec, o, n, 1);
   fo.batch_size = (int)s.batch_size;
-  cli_arrays xv = {0}, yv = {0}, xt = {0}, yt = {0};
+  cli_arrays xv = {0}, yv = {0}, xt = {0}, yt = {0}, sw = {0}, swv = {0};
   int has_val = cli_get(o, n, "x-val") != NULL, has_test = cli_get(o, n, "x-test") != NULL;
-  if (!rc && cli_get(o, n, "no-shuffle")) fo.shuffle = 0;
+  if (!rc && cli_get(o, n, "sample-weight") &&
+      !(rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw))) {
+    fo.sample_weights = sw.a;
+    fo.n_sample_weights = sw.n;
+  }
+  if (!rc && cli_get(o, n, "sample-weight-val") &&
+      !(rc = read_data(&s, o, n, "sample-weight-val", 1, NULL, &swv))) {
+    fo.sample_weights_val = swv.a;
+    fo.n_sample_weights_val = swv.n;
+  }
   if (!rc && has_val && !(rc = read_data(&s, o, n, "x-val", 0, divide, &xv)) &&
       !(rc = read_data(&s, o, n, "y-val", 1, NULL, &yv)) &&
       cli_model_check_data(s.model, &xv, &yv, &s.st))
@@ -177,7 +207,7 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   }
   if (!rc && has_test) { /* the final evaluation */
     nnc_logs logs = {0};
-    if (cli_model_evaluate(s.model, &xt, &yt, fo.batch_size, &logs, &s.st))
+    if (cli_model_evaluate(s.model, &xt, &yt, NULL, fo.batch_size, &logs, &s.st))
       rc = cli_fail("fit", &s.st);
     else
       print_logs("Evaluation on the test data: ", &logs);
@@ -188,7 +218,10 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   cli_arrays_free(&yv);
   cli_arrays_free(&xt);
   cli_arrays_free(&yt);
+  cli_arrays_free(&sw);
+  cli_arrays_free(&swv);
   session_free(&s);
+  cli_fit_extras_free(&ex);
   return rc;
 }
 
@@ -204,14 +237,29 @@ int cli_fit(int argc, char **argv) {
                  {"history", 1, NULL, NULL, 0},
                  {"verbose", 1, NULL, NULL, 0},
                  {"x-test", CLI_REPEAT, NULL, NULL, 0},
-                 {"y-test", CLI_REPEAT, NULL, NULL, 0}};
+                 {"y-test", CLI_REPEAT, NULL, NULL, 0},
+                 {"callback", CLI_REPEAT, NULL, NULL, 0},
+                 {"validation-freq", 1, NULL, NULL, 0},
+                 {"steps-per-epoch", 1, NULL, NULL, 0},
+                 {"validation-steps", 1, NULL, NULL, 0},
+                 {"validation-batch-size", 1, NULL, NULL, 0},
+                 {"shuffle", 1, NULL, NULL, 0},
+                 {"sample-weight", CLI_REPEAT, NULL, NULL, 0},
+                 {"sample-weight-val", CLI_REPEAT, NULL, NULL, 0},
+                 {"class-weight", 1, NULL, NULL, 0},
+                 {"train-metrics", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
-           "       [--epochs E] [--batch-size B] [--no-shuffle] [--seed S] [--x-divide D]\n"
+           "       [--epochs E] [--batch-size B] [--no-shuffle | --shuffle true|false|batch]\n"
+           "       [--seed S] [--x-divide D]\n"
            "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
            "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
            "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n"
+           "       [--callback 'Name(key=value, ...)']... [--validation-freq N]\n"
+           "       [--steps-per-epoch N] [--validation-steps N] [--validation-batch-size N]\n"
+           "       [--sample-weight SW] [--sample-weight-val SWV] [--class-weight '0:1,1:5']\n"
+           "       [--train-metrics batches|end-of-epoch]\n"
            "data options repeat for several inputs/outputs (in order, or NAME=FILE), or take\n"
            "one .npz whose array names are the input/output names\n");
     return 0;
@@ -228,22 +276,28 @@ static int evaluate_run(const cli_opt *o, int n, const char *spec) {
   session s;
   int rc = session_open(&s, "evaluate", spec, o, n, 1);
   nnc_logs logs = {0};
+  cli_arrays sw = {0};
+  if (!rc && cli_get(o, n, "sample-weight"))
+    rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw);
   if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
     rc = cli_fail("evaluate", &s.st);
-  if (!rc && cli_model_evaluate(s.model, &s.x, &s.y, (int)s.batch_size, &logs, &s.st))
+  if (!rc && cli_model_evaluate(s.model, &s.x, &s.y, &sw, (int)s.batch_size, &logs, &s.st))
     rc = cli_fail("evaluate", &s.st);
   if (!rc) print_logs("", &logs);
   nnc_logs_free(&logs);
+  cli_arrays_free(&sw);
   session_free(&s);
   return rc;
 }
 
 int cli_evaluate(int argc, char **argv) {
-  cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL, NULL, 0}};
+  cli_opt o[] = {
+      COMMON_OPTS, {"weights", 1, NULL, NULL, 0}, {"sample-weight", CLI_REPEAT, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] "
-           "[--x-divide D]\n");
+           "[--x-divide D]\n"
+           "       [--sample-weight SW]\n");
     return 0;
   }
   const char *spec;
@@ -365,6 +419,9 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
     return 2;
   session s;
   int rc = session_open(&s, "train-on-batch", spec, o, n, 1);
+  cli_arrays sw = {0};
+  if (!rc && cli_get(o, n, "sample-weight"))
+    rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("train-on-batch", &s.st);
   size_t cap = 4096, used = 0;
@@ -373,7 +430,7 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
   if (trace) used += (size_t)snprintf(trace, cap, "[");
   nnc_logs logs = {0}; /* reused by every step */
   for (long i = 0; !rc && i < steps; i++) {
-    if (cli_model_train_on_batch(s.model, &s.x, &s.y, &logs, &s.st)) {
+    if (cli_model_train_on_batch(s.model, &s.x, &s.y, &sw, &logs, &s.st)) {
       rc = cli_fail("train-on-batch", &s.st);
       break;
     }
@@ -404,6 +461,7 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
   }
   free(trace);
   nnc_logs_free(&logs);
+  cli_arrays_free(&sw);
   session_free(&s);
   return rc;
 }
@@ -413,12 +471,13 @@ int cli_train_on_batch(int argc, char **argv) {
                  {"steps", 1, NULL, NULL, 0},
                  {"weights-in", 1, NULL, NULL, 0},
                  {"weights-out", 1, NULL, NULL, 0},
-                 {"trace", 1, NULL, NULL, 0}};
+                 {"trace", 1, NULL, NULL, 0},
+                 {"sample-weight", CLI_REPEAT, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
            "[--weights-out W]\n"
-           "       [--trace T.json] [--x-divide D] [--check-numerics]\n");
+           "       [--trace T.json] [--x-divide D] [--check-numerics] [--sample-weight SW]\n");
     return 0;
   }
   const char *spec;

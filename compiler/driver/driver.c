@@ -51,6 +51,8 @@ static int describe(void *ctx, nnc_model_description *out, nnc_status *st) {
   out->declares_inputs = has_declared_input(s);
   out->has_compile = s->compile.present;
   out->learning_rate = s->compile.optimizer.learning_rate;
+  out->callbacks_json = s->callbacks_json;
+  out->callbacks_path = "$.callbacks";
   return NNC_OK;
 }
 

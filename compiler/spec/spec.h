@@ -254,6 +254,9 @@ typedef struct nnc_spec {
   int n_outputs;
   nnc_spec_value *outputs; /* Keras's model.outputs order */
   nnc_spec_compile compile;
+  /* the top-level "callbacks" list ({class_name, config} objects) as JSON
+   * text, created by fit (runtime/callbacks); NULL: none */
+  char *callbacks_json;
 } nnc_spec;
 
 /* Parse a spec file / string. On error *out is left empty (safe to free). */

@@ -337,7 +337,32 @@ void nnc_spec_free(nnc_spec *spec) {
   free(spec->outputs);
   free(spec->layers);
   nnc_spec_compile_free(&spec->compile);
+  free(spec->callbacks_json);
   memset(spec, 0, sizeof *spec);
+}
+
+/* The spec's top-level "callbacks" (docs/fit.md): a list of Keras's
+ * serialized callbacks, kept as JSON for fit, which creates them (and names
+ * a bad argument by its path) before training. */
+static int parse_callbacks(const spec_ctx *ctx, const cJSON *root, nnc_spec *spec) {
+  const cJSON *list = spec_child(root, "callbacks");
+  if (spec_is_absent(list)) return NNC_OK;
+  if (!cJSON_IsArray(list))
+    return spec_fail_expected(ctx, "$.callbacks", list,
+                              "a list of callbacks {\"class_name\": ..., \"config\": {...}}");
+  const cJSON *item;
+  int i = 0;
+  cJSON_ArrayForEach(item, list) {
+    char path[NNC_PATH_MAX];
+    spec_path_index(path, "$.callbacks", i++);
+    const cJSON *cls = spec_child(item, "class_name");
+    if (!cJSON_IsObject(item) || !cJSON_IsString(cls))
+      return spec_fail_expected(
+          ctx, path, item, "a callback {\"class_name\": \"EarlyStopping\", \"config\": {...}}");
+  }
+  spec->callbacks_json = cJSON_PrintUnformatted(list);
+  if (!spec->callbacks_json) return nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory");
+  return NNC_OK;
 }
 
 int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *out,
@@ -359,6 +384,7 @@ int nnc_spec_parse_string(const char *json, const char *source_name, nnc_spec *o
   if (!rc) rc = parse_model(&ctx, loc.model, loc.model_path, &spec);
   if (!rc && loc.compile)
     rc = spec_parse_compile(&ctx, loc.compile, loc.compile_path, &spec.compile);
+  if (!rc) rc = parse_callbacks(&ctx, root, &spec);
   cJSON_Delete(root);
   if (rc) {
     nnc_spec_free(&spec);

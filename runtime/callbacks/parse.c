@@ -145,11 +145,13 @@ static int parse_value(text_parser *t, arg_set *s, cb_arg *a) {
     return a->str ? NNC_OK : t->st->code;
   }
   if (c == '{' || c == '[') {
+    const char *open = t->p;
     char *v = bracketed(t);
     if (!v) return t->st->code ? (int)t->st->code : nnc_fail(t->st, NNC_ERR_NOMEM, "out of memory");
     cJSON *check = cJSON_Parse(v); /* the text must be JSON */
     if (!check) {
       free(v);
+      t->p = open;
       return syntax(t, "JSON inside { } or [ ] (double-quoted strings)");
     }
     cJSON_Delete(check);

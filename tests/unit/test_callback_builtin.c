@@ -264,6 +264,66 @@ START_TEST(parser_errors) {
 }
 END_TEST
 
+/* A spec's top-level "callbacks" list is created by fit, before any step. */
+static const char *spec_with(const char *callbacks) {
+  static char json[2048];
+  snprintf(json, sizeof json,
+           "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+           "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 1]}},"
+           "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 1}}]},"
+           "\"compile_config\": {\"optimizer\": \"sgd\", \"loss\": \"mse\"},"
+           "\"callbacks\": %s}",
+           callbacks);
+  return json;
+}
+
+START_TEST(spec_callbacks) {
+  char path[512], list[700];
+  snprintf(path, sizeof path, "%s/spec_log.csv", testutil_tmpdir());
+  remove(path);
+  snprintf(list, sizeof list,
+           "[{\"class_name\": \"CSVLogger\", \"config\": {\"filename\": \"%s\"}, "
+           "\"module\": \"keras.callbacks\"}]",
+           path);
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(spec_with(list), "spec.json", &m, &st) == NNC_OK, "%s",
+                st.message);
+  nnc_array x = testutil_f32(xv, 4, 1), y = testutil_f32(yv, 4, 1);
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 2;
+  o.verbose = 0;
+  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, NULL, &st) == NNC_OK, "%s", st.message);
+  const char *head = "epoch,loss,val_loss\r\n0,";
+  ck_assert_msg(!strncmp(slurp(path), head, strlen(head)), "%s", slurp(path));
+  ck_assert_msg(strstr(slurp(path), ",NA\r\n1,"), "%s", slurp(path));
+  nnc_model_free(m);
+  /* a bad argument fails fit before the first step, naming the spec path */
+  ck_assert_msg(
+      nnc_model_load_string(spec_with("[{\"class_name\": \"TerminateOnNaN\", \"config\": {}},"
+                                      "{\"class_name\": \"TerminateOnNaN\", \"config\": "
+                                      "{\"raise_error\": 3}}]"),
+                            "spec.json", &m, &st) == NNC_OK,
+      "%s", st.message);
+  ck_assert_int_eq(nnc_model_fit(m, &x, &y, &o, NULL, &st), NNC_ERR_SPEC);
+  ck_assert_msg(strstr(st.message, "spec.json: $.callbacks[1].config.raise_error: expected true "
+                                   "or false, got a number"),
+                "%s", st.message);
+  ck_assert_int_eq(nnc_model_iterations(m), 0);
+  nnc_model_free(m);
+  /* not a list, or an entry without class_name: the load fails */
+  ck_assert_int_eq(nnc_model_load_string(spec_with("3"), "spec.json", &m, &st), NNC_ERR_SPEC);
+  ck_assert_msg(strstr(st.message, "$.callbacks: expected a list of callbacks"), "%s", st.message);
+  ck_assert_int_eq(nnc_model_load_string(spec_with("[{\"config\": {}}]"), "spec.json", &m, &st),
+                   NNC_ERR_SPEC);
+  ck_assert_msg(strstr(st.message, "$.callbacks[0]: expected a callback"), "%s", st.message);
+  ck_assert_msg(nnc_model_load_string(spec_with("null"), "spec.json", &m, &st) == NNC_OK, "%s",
+                st.message);
+  nnc_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("callback_builtin");
   TCase *tc = tcase_create("builtin");
@@ -274,6 +334,7 @@ int main(void) {
   tcase_add_test(tc, terminate_on_nan);
   tcase_add_test(tc, text_and_json_forms);
   tcase_add_test(tc, parser_errors);
+  tcase_add_test(tc, spec_callbacks);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
