@@ -366,8 +366,66 @@ CASE(fit_options_default_null) {
   return NNC_OK;
 }
 
+#define FIT_(m, xa, ya, o, h) nnc_model_fit(m, xa, ya, o, h, st)
+#define FIT(m, xa, ya, o, h) FIT_(m, xa, ya, o, h)
+/* ---- callbacks and weights (issue 7) ---- */
+CASE(callback_create_null_text) {
+  nnc_callback *cb;
+  return nnc_callback_create(NULL, NULL, &cb, st);
+}
+CASE(callback_create_null_out) {
+  return nnc_callback_create("TerminateOnNaN()", NULL, NULL, st);
+}
+CASE(callback_create_json_null_json) {
+  nnc_callback *cb;
+  return nnc_callback_create_json(NULL, NULL, &cb, st);
+}
+CASE(callback_free_null) {
+  nnc_callback_free(NULL);
+  return NNC_OK;
+}
+CASE(stop_training_null) {
+  nnc_model_stop_training(NULL);
+  return NNC_OK;
+}
+CASE(logs_set_null_logs) {
+  return nnc_logs_set(NULL, "loss", 1, st);
+}
+CASE(logs_set_null_name) {
+  nnc_logs l = {0};
+  return nnc_logs_set(&l, NULL, 1, st);
+}
+CASE(logs_set_bad_counts) {
+  nnc_logs l = {5, 0, NULL, NULL};
+  return nnc_logs_set(&l, "loss", 1, st);
+}
+CASE(fit_null_callback) {
+  NEED(m, built);
+  nnc_fit_options o = quiet();
+  nnc_callback *none[1] = {NULL};
+  o.callbacks = none;
+  o.n_callbacks = 1;
+  return FIT_(m, &x, &y, &o, &hist);
+}
+CASE(fit_sample_weights_wrong_count) {
+  NEED(m, built);
+  nnc_fit_options o = quiet();
+  o.sample_weights = &x;
+  o.n_sample_weights = 2;
+  return FIT_(m, &x, &y, &o, &hist);
+}
+CASE(fit_class_weights_null) {
+  NEED(m, built);
+  nnc_fit_options o = quiet();
+  o.n_class_weights = 3;
+  return FIT_(m, &x, &y, &o, &hist);
+}
+CASE(evaluate_weighted_null_out) {
+  NEED(m, built);
+  return nnc_model_evaluate_weighted(m, 1, &x, 1, &y, NULL, 8, NULL, st);
+}
+
 /* ---- training and inference ---- */
-#define FIT(m, xa, ya, o, h) nnc_model_fit(m, xa, ya, o, h, st)
 CASE(fit_null_model) {
   nnc_fit_options o = quiet();
   return FIT(NULL, &x, &y, &o, &hist);
@@ -1034,6 +1092,18 @@ static const misuse_case cases[] = {
     C(build_multi_unshaped_negative_n_x, ARG, "^nnc_model_build: expected at least 1 x array"),
     C(fit_single_on_two_inputs, ARG | DATA, ""),
     C(array_free_null, ANY_CODE, NULL),
+    C(callback_create_null_text, ARG, "^nnc_callback_create: "),
+    C(callback_create_null_out, ARG, "^nnc_callback_create: "),
+    C(callback_create_json_null_json, ARG, "^nnc_callback_create_json: "),
+    C(callback_free_null, ANY_CODE, NULL),
+    C(stop_training_null, ANY_CODE, NULL),
+    C(logs_set_null_logs, ARG, "^nnc_logs_set: "),
+    C(logs_set_null_name, ARG, "^nnc_logs_set: "),
+    C(logs_set_bad_counts, ARG, "^nnc_logs_set: "),
+    C(fit_null_callback, ARG, "callbacks[0] is NULL"),
+    C(fit_sample_weights_wrong_count, ARG, "sample_weights: expected one array per output"),
+    C(fit_class_weights_null, ARG, "class_weights is NULL"),
+    C(evaluate_weighted_null_out, ARG, "^nnc_model_evaluate: "),
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
