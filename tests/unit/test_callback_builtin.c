@@ -192,8 +192,8 @@ START_TEST(text_and_json_forms) {
     nnc_callback_free(cb);
   }
   const char *json[] = {
-      "{\"class_name\": \"CSVLogger\", \"config\": {\"filename\": \"a.csv\", \"append\": true}, "
-      "\"module\": \"keras.callbacks\", \"registered_name\": null}",
+      ("{\"class_name\": \"CSVLogger\", \"config\": {\"filename\": \"a.csv\", \"append\": true}, "
+       "\"module\": \"keras.callbacks\", \"registered_name\": null}"),
       "{\"class_name\": \"TerminateOnNaN\"}",
       "{\"class_name\": \"TerminateOnNaN\", \"config\": {}}"};
   for (size_t i = 0; i < sizeof json / sizeof json[0]; i++) {
