@@ -434,6 +434,50 @@ START_TEST(lr_scheduler_list) {
 }
 END_TEST
 
+#if __has_include("base/schedule.h")
+/* schedule= a Keras LearningRateSchedule object, evaluated at the epoch
+ * index: ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5) gives
+ * float32(0.1) * 2^-epoch (exact halvings of the float32 0.1). */
+START_TEST(lr_scheduler_schedule_object) {
+  nnc_model *m = cbt_model();
+  cb_arg a[] = {cbt_json("schedule", "{\"class_name\": \"ExponentialDecay\", \"config\": "
+                                     "{\"initial_learning_rate\": 0.1, \"decay_steps\": 1, "
+                                     "\"decay_rate\": 0.5}}")};
+  nnc_callback *cb = cbt_create(&cb_lr_scheduler, a, 1);
+  TEST_LOGS(logs);
+  for (int e = 0; e < 4; e++) {
+    cbt_epoch_begin(cb, m, e, &logs);
+    ck_assert_msg(nnc_model_learning_rate(m) == (double)(0.1f / (float)(1 << e)),
+                  "epoch %d: lr %.17g", e, nnc_model_learning_rate(m));
+  }
+  cbt_free(cb);
+  nnc_model_free(m);
+}
+END_TEST
+#endif
+
+/* nnc_logs_set adds in sorted place or replaces; a name that does not fit
+ * NNC_LOG_NAME is refused rather than cut. */
+START_TEST(logs_set_sorted_and_replacing) {
+  TEST_LOGS(logs);
+  nnc_status st;
+  ck_assert(nnc_logs_set(&logs, "val_loss", 2, &st) == NNC_OK);
+  ck_assert(nnc_logs_set(&logs, "loss", 1, &st) == NNC_OK);
+  ck_assert(nnc_logs_set(&logs, "learning_rate", 0.5, &st) == NNC_OK);
+  ck_assert(nnc_logs_set(&logs, "loss", 3, &st) == NNC_OK);
+  ck_assert_int_eq(logs.n, 3);
+  ck_assert_str_eq(logs.names[0], "learning_rate");
+  ck_assert_str_eq(logs.names[1], "loss");
+  ck_assert(logs.values[1] == 3);
+  char long_name[NNC_LOG_NAME + 1];
+  memset(long_name, 'a', NNC_LOG_NAME);
+  long_name[NNC_LOG_NAME] = '\0';
+  ck_assert_int_eq(nnc_logs_set(&logs, long_name, 1, &st), NNC_ERR_ARG);
+  ck_assert_int_eq(nnc_logs_set(NULL, "x", 1, &st), NNC_ERR_ARG);
+  ck_assert_msg(strstr(st.message, "nnc_logs_set: logs is NULL"), "%s", st.message);
+}
+END_TEST
+
 START_TEST(float_repr_as_python) {
   extern void cb_float_repr(double v, char *out, size_t room);
   struct {
@@ -475,6 +519,10 @@ int main(void) {
   tcase_add_test(tc, reduce_lr_max_mode_missing_key_and_factor);
   tcase_add_test(tc, lr_scheduler_list);
   tcase_add_test(tc, float_repr_as_python);
+  tcase_add_test(tc, logs_set_sorted_and_replacing);
+#if __has_include("base/schedule.h")
+  tcase_add_test(tc, lr_scheduler_schedule_object);
+#endif
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
