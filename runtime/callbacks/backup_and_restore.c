@@ -46,7 +46,7 @@ static int exists(const char *path) {
   return stat(path, &sb) == 0;
 }
 
-static int history_copy(nnc_history *dst, const nnc_history *src, nnc_status *st) {
+static int copy_history(nnc_history *dst, const nnc_history *src, nnc_status *st) {
   nnc_history_free(dst);
   if (!src->n_keys && !src->n_epochs) return NNC_OK;
   dst->keys = nnc_calloc((size_t)src->n_keys + 1, sizeof *dst->keys, st);
@@ -166,7 +166,7 @@ static int restore_from(backup *s, nnc_model *m, const char *file, nnc_status *s
      * initial_epoch`: a backup at epoch 0 leaves initial_epoch alone */
     if (e > 0) m->resume_epoch = (int)e;
     s->current_epoch = (int)e;
-    rc = history_copy(&s->prefix, &s->history, st);
+    rc = copy_history(&s->prefix, &s->history, st);
     if (!rc && s->prefix.n_epochs) m->history_prefix = &s->prefix;
   }
   nnc_tensor_set_free(&set);
@@ -207,13 +207,9 @@ static int on_epoch_end(nnc_callback *cb, nnc_model *m, int epoch, nnc_logs *log
   backup *s = cb->user;
   s->current_epoch = epoch + 1;
   s->last_batch_seen = 0;
-  /* the History's row of this epoch, keys sorted as fit's History has them */
-  nnc_logs sorted = {0};
-  int rc = NNC_OK;
-  for (int i = 0; !rc && logs && i < logs->n; i++)
-    rc = nnc_logs_set(&sorted, logs->names[i], logs->values[i], st);
-  if (!rc) rc = history_append(&s->history, epoch, &sorted, st);
-  nnc_logs_free(&sorted);
+  /* the History's row of this epoch, keys in the order fit's History keeps
+   * (the logs' order at the first epoch) */
+  int rc = history_append(&s->history, epoch, logs, st);
   if (!rc && !s->save_freq) rc = save(s, m, st);
   return rc;
 }

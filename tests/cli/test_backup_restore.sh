@@ -39,11 +39,12 @@ cat >"$tmp/spec.json" <<'JSON'
  "compile_config": {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}},
                     "loss": "mse", "metrics": ["mae"]}}
 JSON
-# fit OUTDIR [--callback ...]: 5 epochs, shuffled, verbose 2 (a line per epoch)
+# fit OUTDIR [--callback ...]: 5 epochs, shuffled, verbose 2 (a line per epoch).
+# It execs nnc, so call it in a subshell: a kill of "$!" then reaches nnc.
 fit() {
   local out=$1
   shift
-  "$nnc" fit "$tmp/spec.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 5 --batch-size 1 \
+  exec "$nnc" fit "$tmp/spec.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 5 --batch-size 1 \
     --seed 3 --validation-split 0.1 --verbose 2 --weights-out "$out/w.safetensors" \
     --history "$out/h.json" "$@"
 }
@@ -53,29 +54,32 @@ if "$nnc" fit --help 2>&1 | grep -q -- '--callback'; then :; else
 fi
 
 mkdir "$tmp/whole" "$tmp/resumed"
-fit "$tmp/whole" >"$tmp/whole.out" 2>&1 || bad "the uninterrupted fit failed: $(tail -3 "$tmp/whole.out")"
+(fit "$tmp/whole") >"$tmp/whole.out" 2>&1 || bad "the uninterrupted fit failed: $(tail -3 "$tmp/whole.out")"
 cb="BackupAndRestore(backup_dir=\"$tmp/backup\")"
 
-# The run to kill: SIGKILL as soon as epoch 3 has begun.
-fit "$tmp/resumed" --callback "$cb" >"$tmp/killed.out" 2>&1 &
+# The run to kill: SIGKILL as soon as epoch 2's line (verbose 2 prints one
+# line of results at each epoch end) is out, i.e. early in epoch 3.
+ended() { grep -c 'val_loss' "$1" 2>/dev/null || true; }
+(fit "$tmp/resumed" --callback "$cb") >"$tmp/killed.out" 2>&1 &
 pid=$!
-for _ in $(seq 1 6000); do
-  grep -q 'Epoch 3/5' "$tmp/killed.out" 2>/dev/null && break
+for _ in $(seq 1 12000); do
+  [ "$(ended "$tmp/killed.out")" -ge 2 ] && break
   kill -0 "$pid" 2>/dev/null || break
-  sleep 0.01
+  sleep 0.005
 done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-if grep -q 'Epoch 4/5' "$tmp/killed.out" || [ -f "$tmp/resumed/w.safetensors" ]; then
-  bad "the fit was not killed during epoch 3 (epochs too short here?)"
+if [ "$(ended "$tmp/killed.out")" -ne 2 ] || [ -f "$tmp/resumed/w.safetensors" ]; then
+  bad "the fit was not killed during epoch 3 (epochs too short here?): $(cat "$tmp/killed.out")"
 else ok; fi
 [ -f "$tmp/backup/latest.safetensors" ] && ok || bad "no backup after the kill"
 
 # Started again: resumes at epoch 3 (index 2) and completes.
-fit "$tmp/resumed" --callback "$cb" >"$tmp/resumed.out" 2>&1 ||
+(fit "$tmp/resumed" --callback "$cb") >"$tmp/resumed.out" 2>&1 ||
   bad "the resumed fit failed: $(tail -3 "$tmp/resumed.out")"
-grep -q 'Epoch 1/5' "$tmp/resumed.out" && bad "the resumed fit ran epoch 1 again" || ok
-grep -q 'Epoch 3/5' "$tmp/resumed.out" && ok || bad "the resumed fit did not run epoch 3"
+first=$(grep -o 'Epoch [0-9]*/5' "$tmp/resumed.out" | head -1)
+[ "$first" = "Epoch 3/5" ] && ok || bad "the resumed fit began with '$first', not epoch 3"
+[ "$(ended "$tmp/resumed.out")" -eq 3 ] && ok || bad "the resumed fit did not run 3 epochs"
 cmp -s "$tmp/whole/w.safetensors" "$tmp/resumed/w.safetensors" && ok ||
   bad "weights differ from the uninterrupted fit"
 cmp -s "$tmp/whole/h.json" "$tmp/resumed/h.json" && ok ||

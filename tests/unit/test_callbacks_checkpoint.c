@@ -318,8 +318,8 @@ START_TEST(backup_restores_state_and_history) {
     train(a, 3);
     a->learning_rate = 0.01 / (e + 1); /* as ReduceLROnPlateau would */
     logs.n = 0;
-    ck_assert(nnc_logs_set(&logs, "val_loss", val[e], &st) == NNC_OK);
     ck_assert(nnc_logs_set(&logs, "loss", loss[e], &st) == NNC_OK);
+    ck_assert(nnc_logs_set(&logs, "val_loss", val[e], &st) == NNC_OK);
     cbt_epoch_end(cb, a, e, &logs);
   }
   state saved;
@@ -345,7 +345,7 @@ START_TEST(backup_restores_state_and_history) {
   ck_assert_int_eq(h->n_keys, 2);
   ck_assert_int_eq(h->epochs[0], 0);
   ck_assert_int_eq(h->epochs[1], 1);
-  ck_assert_str_eq(h->keys[0], "loss"); /* sorted, as fit's History */
+  ck_assert_str_eq(h->keys[0], "loss"); /* the logs' order, as fit's History */
   for (int e = 0; e < 2; e++) {
     ck_assert(nnc_history_get(h, "loss", e) == loss[e]);
     ck_assert(nnc_history_get(h, "val_loss", e) == val[e]);
