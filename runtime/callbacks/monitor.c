@@ -34,6 +34,10 @@ int cb_monitor_finish(cb_monitor *c, int rc, const char *source, const cb_arg *a
     else
       rc = st->code;
   }
+  snprintf(c->where, sizeof c->where, "%s", source ? source : "<callback>");
+  for (int i = 0; i < n_args; i++)
+    if (!strcmp(args[i].key, "monitor"))
+      snprintf(c->where, sizeof c->where, "%s: %s", source ? source : "<callback>", args[i].path);
   if (!rc && *mode)
     for (int i = 0; i < n_args; i++)
       if (!strcmp(args[i].key, "mode"))
@@ -149,10 +153,10 @@ int cb_monitor_set_op(cb_monitor *c, const nnc_model *m, const char *class_name,
     if (model_has_metric(m, name) && cb_metric_direction(name)) c->op = cb_metric_direction(name);
     if (!c->op)
       return nnc_fail(st, NNC_ERR_ARG,
-                      "%s callback received monitor=%s, but nnc (as Keras) cannot determine "
-                      "whether that metric should be maximized or minimized: pass mode=\"max\" "
-                      "to monitor the highest value or mode=\"min\" for the lowest",
-                      class_name, c->monitor);
+                      "%s: %s callback received monitor=%s, but nnc (as Keras) cannot "
+                      "determine whether that metric should be maximized or minimized: pass "
+                      "mode=\"max\" to monitor the highest value or mode=\"min\" for the lowest",
+                      c->where, class_name, c->monitor);
   }
   if (c->op < 0) c->min_delta = -c->min_delta;
   if (!c->has_best) {

@@ -18,6 +18,7 @@ typedef struct cb_monitor {
   double min_delta; /* |min_delta|, negated when op is less (as Keras) */
   int has_best;     /* 0: best is None */
   double best;
+  char where[320]; /* "source: path" of the monitor argument (or the source), for messages */
 } cb_monitor;
 
 /* mode: "auto", "min" or "max". Keras warns and falls back to auto for

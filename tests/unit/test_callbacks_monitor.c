@@ -132,8 +132,9 @@ START_TEST(early_stopping_auto_mode_unknown_name) {
     cbt_train_begin(cb, m);
     nnc_status st;
     ck_assert_int_eq(cbt_epoch_end_rc(cb, m, 0, &logs, &st), NNC_ERR_ARG);
-    ck_assert_msg(strstr(st.message, names[i]) && strstr(st.message, "mode=\"max\""), "%s",
-                  st.message);
+    ck_assert_msg(strstr(st.message, "test.json: $.callbacks[0].config.monitor: ") &&
+                      strstr(st.message, names[i]) && strstr(st.message, "mode=\"max\""),
+                  "%s", st.message);
     cbt_free(cb);
     nnc_model_free(m);
   }
