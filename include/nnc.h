@@ -366,9 +366,11 @@ double nnc_model_learning_rate(const nnc_model *m);
 int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st);
 
 /* Warnings Keras would print for this model (from_logits=True on a sigmoid or
- * softmax output), recorded when it is compiled; the library prints nothing.
- * m may be NULL (no warnings); nnc_model_warning returns NULL for an index
- * out of range. The text stays valid until the model is recompiled or freed. */
+ * softmax output), recorded when it is compiled, followed by those built-in
+ * callbacks recorded during fit (a monitored key missing from the logs), each
+ * text once; the library prints nothing. m may be NULL (no warnings);
+ * nnc_model_warning returns NULL for an index out of range. The text stays
+ * valid until the model is recompiled or freed. */
 int nnc_model_warning_count(const nnc_model *m);
 const char *nnc_model_warning(const nnc_model *m, int i);
 

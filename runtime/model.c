@@ -146,6 +146,8 @@ void nnc_model_free(nnc_model *m) {
   free(m->gathered_cap);
   free(m->saved_params);
   free(m->saved_slots);
+  for (int i = 0; i < m->n_run_warnings; i++) free(m->run_warnings[i]);
+  free(m->run_warnings);
   pool_destroy(m->pool);
   free(m);
 }

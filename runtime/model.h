@@ -52,6 +52,8 @@ struct nnc_model {
     int64_t steps;       /* batches per epoch (the progress bar's target) */
     void *progress;      /* FILE * of the progress output */
   } fit;
+  char **run_warnings; /* what callbacks warned during fit, after the table's */
+  int n_run_warnings;
 };
 
 /* Build (or rebuild for new data shapes) keeping weights and slots. x: one
@@ -130,6 +132,12 @@ int model_finalize_variable_values(nnc_model *m, nnc_status *st);
 void host_metrics_reset(nnc_model *m);
 void host_metrics_update(nnc_model *m, float *const *io_regions, int64_t rows);
 int host_metrics_results(const nnc_model *m, const char *prefix, nnc_logs *logs, nnc_status *st);
+
+/* Record a warning Keras would print during fit (a callback's monitored key
+ * is missing, ...): nnc_model_warning lists it after the compiler's. The same
+ * text is kept once, as Python's warnings filter shows it once. */
+int model_warn(nnc_model *m, nnc_status *st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Keras 3's summary of a table (runtime/summary.c); NNC_ERR_NOMEM is its only error. */
 int model_print_summary(const nnc_program_table *t, FILE *f, nnc_status *st);

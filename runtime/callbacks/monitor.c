@@ -1,0 +1,241 @@
+/* MonitorCallback's logic (keras/src/callbacks/monitor_callback.py). */
+#include "runtime/callbacks/monitor.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+int cb_mode_parse(const char *source, const char *path, const char *mode, cb_mode *out,
+                  nnc_status *st) {
+  if (!strcmp(mode, "auto"))
+    *out = CB_MODE_AUTO;
+  else if (!strcmp(mode, "min"))
+    *out = CB_MODE_MIN;
+  else if (!strcmp(mode, "max"))
+    *out = CB_MODE_MAX;
+  else
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: %s: expected mode \"auto\", \"min\" or \"max\", got \"%s\" (Keras "
+                    "would warn and use \"auto\")",
+                    source ? source : "<callback>", path, mode);
+  return NNC_OK;
+}
+
+int cb_monitor_finish(cb_monitor *c, int rc, const char *source, const cb_arg *args, int n_args,
+                      char **mode, double min_delta, nnc_status *st) {
+  if (!rc && !c->monitor) {
+    c->monitor = nnc_calloc(sizeof "val_loss", 1, st);
+    if (c->monitor)
+      memcpy(c->monitor, "val_loss", sizeof "val_loss");
+    else
+      rc = st->code;
+  }
+  snprintf(c->where, sizeof c->where, "%s", source ? source : "<callback>");
+  for (int i = 0; i < n_args; i++)
+    if (!strcmp(args[i].key, "monitor"))
+      snprintf(c->where, sizeof c->where, "%s: %s", source ? source : "<callback>", args[i].path);
+  if (!rc && *mode)
+    for (int i = 0; i < n_args; i++)
+      if (!strcmp(args[i].key, "mode"))
+        rc = cb_mode_parse(source, args[i].path, *mode, &c->mode, st);
+  free(*mode);
+  *mode = NULL;
+  c->min_delta = fabs(min_delta);
+  return rc;
+}
+
+/* Default names of Keras 3's metrics with a declared _direction
+ * (keras/src/metrics/ files), and the compile strings that name them. Loss
+ * functions wrapped as metrics are "down" (reduction_metrics.py,
+ * MeanMetricWrapper: a function in losses.ALL_OBJECTS). */
+static const char *const up_names[] = {"accuracy",
+                                       "acc",
+                                       "binary_accuracy",
+                                       "categorical_accuracy",
+                                       "sparse_categorical_accuracy",
+                                       "top_k_categorical_accuracy",
+                                       "sparse_top_k_categorical_accuracy",
+                                       "precision",
+                                       "recall",
+                                       "auc",
+                                       "prc",
+                                       "f1_score",
+                                       "fbeta_score",
+                                       "r2_score",
+                                       "cosine_similarity",
+                                       "pearson_correlation",
+                                       "concordance_correlation",
+                                       "io_u",
+                                       "binary_io_u",
+                                       "mean_io_u",
+                                       "one_hot_io_u",
+                                       "one_hot_mean_io_u",
+                                       "sensitivity_at_specificity",
+                                       "specificity_at_sensitivity",
+                                       "precision_at_recall",
+                                       "recall_at_precision"};
+static const char *const down_names[] = {"mean_squared_error",
+                                         "mse",
+                                         "mean_absolute_error",
+                                         "mae",
+                                         "mean_absolute_percentage_error",
+                                         "mape",
+                                         "mean_squared_logarithmic_error",
+                                         "msle",
+                                         "root_mean_squared_error",
+                                         "logcosh",
+                                         "log_cosh",
+                                         "hinge",
+                                         "squared_hinge",
+                                         "categorical_hinge",
+                                         "kl_divergence",
+                                         "kld",
+                                         "poisson",
+                                         "binary_crossentropy",
+                                         "categorical_crossentropy",
+                                         "sparse_categorical_crossentropy",
+                                         "binary_focal_crossentropy",
+                                         "categorical_focal_crossentropy",
+                                         "huber",
+                                         "dice",
+                                         "tversky"};
+
+/* name is `base`, or ends in "_" + base (an output's prefix) */
+static int names_metric(const char *name, const char *base) {
+  size_t n = strlen(name), b = strlen(base);
+  if (n == b) return !strcmp(name, base);
+  return n > b && name[n - b - 1] == '_' && !strcmp(name + n - b, base);
+}
+
+int cb_metric_direction(const char *name) {
+  if (!strncmp(name, "val_", 4)) name += 4;
+  /* the longest match wins: "sparse_categorical_accuracy" before "accuracy" */
+  size_t best = 0;
+  int dir = 0;
+  for (size_t i = 0; i < sizeof up_names / sizeof *up_names; i++)
+    if (names_metric(name, up_names[i]) && strlen(up_names[i]) > best) {
+      best = strlen(up_names[i]);
+      dir = 1;
+    }
+  for (size_t i = 0; i < sizeof down_names / sizeof *down_names; i++)
+    if (names_metric(name, down_names[i]) && strlen(down_names[i]) > best) {
+      best = strlen(down_names[i]);
+      dir = -1;
+    }
+  return dir;
+}
+
+/* A metric's key in the model's logs (not a loss: Keras's model.metrics
+ * lists loss trackers outside CompileMetrics, so they get no direction). */
+static int model_has_metric(const nnc_model *m, const char *name) {
+  if (!m || !m->built || !m->t) return 0;
+  for (int i = 0; i < m->t->n_log_keys; i++) {
+    const char *key = m->t->log_keys[i].name;
+    size_t n = strlen(key);
+    if (!strcmp(key, name) && !(n >= 4 && !strcmp(key + n - 4, "loss"))) return 1;
+  }
+  return 0;
+}
+
+int cb_monitor_set_op(cb_monitor *c, const nnc_model *m, const char *class_name, nnc_status *st) {
+  if (c->mode == CB_MODE_MIN)
+    c->op = -1;
+  else if (c->mode == CB_MODE_MAX)
+    c->op = 1;
+  else {
+    const char *name = strncmp(c->monitor, "val_", 4) ? c->monitor : c->monitor + 4;
+    c->op = 0;
+    if (!strcmp(name, "loss")) c->op = -1;
+    if (model_has_metric(m, name) && cb_metric_direction(name)) c->op = cb_metric_direction(name);
+    if (!c->op)
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "%s: %s callback received monitor=%s, but nnc (as Keras) cannot "
+                      "determine whether that metric should be maximized or minimized: pass "
+                      "mode=\"max\" to monitor the highest value or mode=\"min\" for the lowest",
+                      c->where, class_name, c->monitor);
+  }
+  if (c->op < 0) c->min_delta = -c->min_delta;
+  if (!c->has_best) {
+    c->has_best = 1;
+    c->best = c->op < 0 ? INFINITY : -INFINITY;
+  }
+  return NNC_OK;
+}
+
+int cb_is_improvement(const cb_monitor *c, double current, int ref_is_none, double reference) {
+  if (ref_is_none) return 1;
+  float a = (float)(current - c->min_delta), b = (float)reference;
+  return c->op < 0 ? a < b : a > b;
+}
+
+int cb_monitor_value(const cb_monitor *c, const nnc_logs *logs, double *out) {
+  for (int i = 0; logs && i < logs->n; i++)
+    if (!strcmp(logs->names[i], c->monitor)) {
+      *out = logs->values[i];
+      return 1;
+    }
+  return 0;
+}
+
+void cb_logs_keys(const nnc_logs *logs, char *out, size_t room) {
+  size_t at = 0;
+  out[0] = '\0';
+  for (int i = 0; logs && i < logs->n && at + 1 < room; i++)
+    at += (size_t)snprintf(out + at, room - at, "%s%s", i ? "," : "", logs->names[i]);
+}
+
+void cb_print(const nnc_model *m, const char *fmt, ...) {
+  FILE *f = m->fit.progress ? (FILE *)m->fit.progress : stdout;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(f, fmt, ap);
+  va_end(ap);
+  fputc('\n', f);
+  fflush(f);
+}
+
+void cb_float_repr(double v, char *out, size_t room) {
+  if (isnan(v)) {
+    snprintf(out, room, "nan");
+    return;
+  }
+  if (isinf(v)) {
+    snprintf(out, room, v < 0 ? "-inf" : "inf");
+    return;
+  }
+  /* the shortest digits that read back as v, laid out as Python's repr */
+  char digits[40];
+  int prec = 1;
+  for (; prec < 17; prec++) {
+    snprintf(digits, sizeof digits, "%.*e", prec - 1, v);
+    if (strtod(digits, NULL) == v) break;
+  }
+  snprintf(digits, sizeof digits, "%.*e", prec - 1, v);
+  int exp10 = atoi(strchr(digits, 'e') + 1);
+  if (exp10 < -4 || exp10 >= 16) {
+    /* Python: "1e-05", "1.5e+16" */
+    char *e = strchr(digits, 'e');
+    *e = '\0';
+    snprintf(out, room, "%se%c%02d", digits, exp10 < 0 ? '-' : '+', abs(exp10));
+    return;
+  }
+  int decimals = prec - 1 - exp10;
+  snprintf(out, room, "%.*f", decimals > 0 ? decimals : 0, v);
+  if (decimals <= 0) {
+    size_t n = strlen(out);
+    snprintf(out + n, room - n, ".0");
+  }
+}
+
+double cb_learning_rate_f32(const nnc_model *m) {
+  return (double)(float)nnc_model_learning_rate(m);
+}
+
+void cb_monitor_free(cb_monitor *c) {
+  free(c->monitor);
+  c->monitor = NULL;
+}
