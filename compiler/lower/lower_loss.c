@@ -182,6 +182,7 @@ static int label_shape(const nnc_lowered *l, const nnc_spec *spec, int k, int sp
  * that count, while the tracker reports the mean. */
 typedef struct output_value {
   int loss;
+  int sum;         /* node: the weighted values' sum (loss = sum / numel for "none") */
   int numel;       /* node: batch x per_row */
   int64_t per_row; /* elements per sample of the weighted values */
 } output_value;
@@ -318,6 +319,7 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
     reduced = divide_no_nan(g, total, out->numel, st);
   }
   out->loss = reduced;
+  out->sum = total;
   return reduced < 0 ? st->code : NNC_OK;
 }
 
@@ -371,7 +373,7 @@ static int add_target(nnc_lowered *l, const nnc_spec *spec, int k, const lower_o
 static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes *data,
                      const lower_plan *plan, int *targets, int *losses, nnc_status *st) {
   nnc_graph *g = &l->forward;
-  int total = -1, n_targets = 0, none_numel = -1;
+  int total = -1, n_targets = 0, none_numel = -1, none_sum = -1, n_losses = 0;
   int64_t none_per_row = -1;
   for (int k = 0; k < plan->n_outputs; k++)
     n_targets += plan->outputs[k].has_loss || plan->outputs[k].has_metrics;
@@ -388,7 +390,7 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
     if (w_inner && (l->sample_weight[k] = add_sample_weight(l, k, w_inner, n_targets, st)) < 0)
       return st->code;
     if (!o->has_loss) continue;
-    output_value v = {-1, -1, 0};
+    output_value v = {-1, -1, -1, 0};
     if (output_loss(l, k, o, y_inner, targets[k], l->sample_weight[k], &v, st)) return st->code;
     losses[k] = v.loss;
     if (o->loss.reduction == NNC_REDUCTION_NONE) {
@@ -402,18 +404,30 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
                         (long long)v.per_row);
       none_per_row = v.per_row;
       none_numel = v.numel;
+      none_sum = o->has_weight && o->weight != 1.0 ? -1 : v.sum;
     }
+    n_losses++;
     int weighted = v.loss;
     if (o->has_weight && o->weight != 1.0)
       weighted = graph_binary(g, NNC_BIN_MUL, weighted, graph_const(g, o->weight, st), st);
     total = total < 0 ? weighted : graph_binary(g, NNC_BIN_ADD, total, weighted, st);
     if (total < 0) return st->code;
   }
+  /* reduction "none": fit trains on the sum of the per-sample total. One
+   * unweighted output: its sum, of which the reported mean is computed. Else
+   * the total times the element count (the gradient is the sum's exactly:
+   * numel / numel is 1), and the reported loss that divided by numel again,
+   * so the objective reaches an effect and survives dead-code elimination. */
+  if (none_numel >= 0 && n_losses == 1 && none_sum >= 0) {
+    g->loss = none_sum;
+  } else if (none_numel >= 0) {
+    g->loss = graph_binary(g, NNC_BIN_MUL, total, none_numel, st);
+    total = graph_binary(g, NNC_BIN_DIV, g->loss, none_numel, st);
+  } else {
+    g->loss = total;
+  }
   l->loss = total;
-  /* reduction "none": the sum of the per-sample total, i.e. its mean times its
-   * element count (whose gradient is the sum's exactly: numel / numel is 1) */
-  g->loss = none_numel < 0 ? total : graph_binary(g, NNC_BIN_MUL, total, none_numel, st);
-  if (g->loss < 0) return st->code;
+  if (g->loss < 0 || total < 0) return st->code;
   /* "loss" is the first log key: a batch mean weighted by the batch size */
   if (add_loss_key(l, "loss", total, st)) return st->code;
 
