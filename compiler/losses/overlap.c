@@ -9,8 +9,8 @@
 static int overlap_sum(nnc_graph *g, const nnc_spec_loss *loss, int x, nnc_status *st) {
   if (x < 0) return -1;
   if (loss->n_axes == 0) return graph_reduce(g, NNC_RED_ALL, x, st);
-  int axes[NNC_MAX_RANK], n = loss->n_axes;
-  for (int i = 0; i < n; i++) axes[i] = loss->axes[i];
+  int axes[NNC_MAX_RANK], n = loss->n_axes, rank = g->nodes[x].shape.rank;
+  for (int i = 0; i < n; i++) axes[i] = loss->axes[i] < 0 ? rank + loss->axes[i] : loss->axes[i];
   for (int i = 0; i < n; i++) /* descending */
     for (int j = i + 1; j < n; j++)
       if (axes[j] > axes[i]) {
@@ -18,12 +18,11 @@ static int overlap_sum(nnc_graph *g, const nnc_spec_loss *loss, int x, nnc_statu
         axes[i] = axes[j];
         axes[j] = t;
       }
-  int rank = g->nodes[x].shape.rank;
   for (int i = 0; i < n && x >= 0; i++) {
-    if (axes[i] < 1 || axes[i] >= rank) {
+    if (axes[i] < 1 || axes[i] >= rank || (i > 0 && axes[i] == axes[i - 1])) {
       nnc_fail(st, NNC_ERR_SPEC,
-               "%s: expected axes of the prediction other than the batch axis 0 (rank %d with "
-               "it), got axis %d",
+               "%s: expected distinct axes of the prediction other than the batch axis 0 (rank "
+               "%d with it), got axis %d",
                loss->name, rank, axes[i]);
       return -1;
     }

@@ -209,8 +209,10 @@ START_TEST(overlap_losses) {
   /* Dice, axis None: over the whole batch: sum(y p) = 0.7 + 0.6 = 1.3, sum(y) = 2,
    * sum(p) = 2: 1 - 2.6 / (4 + 1e-7) = 0.35 */
   NEAR(loss_of("linear", "'dice'", P, Y), 0.35000001624999977);
-  /* axis 1: per sample 1 - 1.4/2 = 0.3, 1 - 1.2/2 = 0.4 */
+  /* axis 1 (or -1): per sample 1 - 1.4/2 = 0.3, 1 - 1.2/2 = 0.4 */
   NEAR(loss_of("linear", "{'class_name': 'Dice', 'config': {'axis': 1}}", P, Y),
+       0.3500000324999984);
+  NEAR(loss_of("linear", "{'class_name': 'Dice', 'config': {'axis': [-1]}}", P, Y),
        0.3500000324999984);
   /* Tversky on labels (0,1,1 | 1,0,0): i = 0.8 + 0.6 = 1.4, fp = 0.2 + 0.4 = 0.6,
    * fn = (0.3 + 0.9) + 0.4 = 1.6: alpha = beta = 0.5: 1 - 1.4/(1.4 + 0.3 + 0.8) = 0.44;
