@@ -60,19 +60,23 @@ const loss_class *loss_lookup(const char *name) {
   return NULL;
 }
 
+static void append(char *text, size_t size, const char *part) {
+  strncat(text, part, size - strlen(text) - 1);
+}
+
 const char *loss_names_text(void) {
-  static char text[1200];
+  static char text[2048]; /* the names below take about 900 bytes */
   if (text[0]) return text;
   size_t n = sizeof table / sizeof table[0];
-  strcat(text, "mse, mae, bce, kld, mape, msle, ");
+  append(text, sizeof text, "mse, mae, bce, kld, mape, msle, ");
   for (size_t i = 0; i < n; i++) {
-    strcat(text, table[i]->function);
-    strcat(text, ", ");
+    append(text, sizeof text, table[i]->function);
+    append(text, sizeof text, ", ");
   }
-  strcat(text, "or their classes ");
+  append(text, sizeof text, "or their classes ");
   for (size_t i = 0; i < n; i++) {
-    strcat(text, table[i]->class_name);
-    if (i + 1 < n) strcat(text, ", ");
+    append(text, sizeof text, table[i]->class_name);
+    if (i + 1 < n) append(text, sizeof text, ", ");
   }
   return text;
 }

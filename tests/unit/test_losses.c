@@ -326,6 +326,59 @@ START_TEST(batch_loss_weighted) {
 }
 END_TEST
 
+/* Two outputs a, b (both x itself), weights for b only: its INPUT reads IO
+ * region n_inputs + n_targets + n_outputs + 0 = 5 and the table lists it
+ * with output 1. loss = mse(a) + weighted mae(b): MAE rows of (P2, Y2):
+ * (0.5 + 1 + 1)/3 = 0.83333 and 0.2; weighted (0.83333 + 0.5 * 0.2) / 2 =
+ * 0.46667; mse 0.395 unweighted. */
+START_TEST(weights_of_one_output) {
+  const char *json = testutil_json(
+      "{'class_name': 'Model', 'keras_version': '2.4.0', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_input_shape': [null, 3], "
+      "'name': 'x'}, 'inbound_nodes': []},"
+      "{'class_name': 'Activation', 'name': 'a', 'config': {'name': 'a', 'activation': "
+      "'linear'}, 'inbound_nodes': [[['x', 0, 0, {}]]]},"
+      "{'class_name': 'Activation', 'name': 'b', 'config': {'name': 'b', 'activation': "
+      "'linear'}, 'inbound_nodes': [[['x', 0, 0, {}]]]}],"
+      "'input_layers': [['x', 0, 0]], 'output_layers': [['a', 0, 0], ['b', 0, 0]]},"
+      "'compile_config': {'optimizer': 'sgd', 'loss': {'a': 'mse', 'b': 'mae'}}}");
+  nnc_status st = {0};
+  nnc_spec spec;
+  ck_assert_msg(nnc_spec_parse_string(json, "two.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_spec_shape xs = {1, {3}}, ys[2] = {{1, {3}}, {1, {3}}}, ws[2] = {{-1, {0}}, {0, {0}}};
+  nnc_data_shapes d = {1, &xs, 2, ys, ws};
+  nnc_compile_options o = {0};
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, &d, &o, &c, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(c.prog.n_sample_weights, 1);
+  ck_assert_int_eq(c.prog.sample_weights[0].output, 1);
+  ck_assert_int_eq(c.prog.sample_weights[0].shape.rank, 1); /* (N,) */
+  static float w[] = {1.0f, 0.5f};
+  const nnc_graph *g = &c.graphs[NNC_GRAPH_TEST];
+  float *stats = calloc((size_t)c.prog.n_stats + 1, sizeof(float));
+  float *fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
+  float *batch = calloc((size_t)g->batch_floats_per_row * 2 + 1, sizeof(float));
+  float one = 0;
+  float *regions[16] = {&one, &one, stats, fixed, batch, P2, Y2, Y2, NULL, NULL, w};
+  float scalars[NNC_SCALAR_COUNT] = {1.0f, 1.0f, 2.0f};
+  c.step[NNC_GRAPH_TEST](regions, scalars, 2, 0, 0, 1, noop_barrier, NULL);
+  const double mae_b = (2.5 / 3 + 0.5 * 0.2) / 2, mse_a = 0.395;
+  for (int i = 0; i < c.prog.n_metrics; i++) {
+    const nnc_metric_info *k = &c.prog.metrics[i];
+    double want = !strcmp(k->name, "loss")     ? mse_a + mae_b
+                  : !strcmp(k->name, "a_loss") ? mse_a
+                                               : mae_b;
+    NEAR(stats[k->stat[0]], want);
+  }
+  ck_assert_int_eq(c.prog.n_metrics, 3);
+  free(stats);
+  free(fixed);
+  free(batch);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+}
+END_TEST
+
 /* ---- gradients ---- */
 
 enum { ROWS = 4, IN = 2, OUT = 3 };
@@ -552,6 +605,7 @@ int main(void) {
   tcase_add_test(values, reductions);
   tcase_add_test(values, per_timestep_weights);
   tcase_add_test(values, batch_loss_weighted);
+  tcase_add_test(values, weights_of_one_output);
   suite_add_tcase(s, values);
   TCase *grads = tcase_create("gradients");
   tcase_set_timeout(grads, 600);
