@@ -196,7 +196,7 @@ int cli_compile(int argc, char **argv) {
     return 2;
   }
   nnc_compiled c;
-  nnc_data_shapes data = {x_inner ? 1 : 0, x_inner, 0, NULL};
+  nnc_data_shapes data = {x_inner ? 1 : 0, x_inner, 0, NULL, NULL};
   int rc = nnc_compile_spec(&spec, &data, &opts, &c, &st);
   if (dump && dump != stdout) {
     fclose(dump);

@@ -68,15 +68,18 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
                  nnc_status *st) {
   spec_driver *d = ctx;
   *out = NULL;
+  /* inputs, targets, then (with sample weights) one per output */
+  int n_weights = req->sample_weights ? d->spec.n_outputs : 0;
   nnc_spec_shape *shapes =
-      nnc_calloc((size_t)(req->n_inputs + req->n_targets) + 1, sizeof *shapes, st);
+      nnc_calloc((size_t)(req->n_inputs + req->n_targets + n_weights) + 1, sizeof *shapes, st);
   if (!shapes) return st->code;
   spec_shapes(req->n_inputs, req->inputs, shapes);
   spec_shapes(req->n_targets, req->targets, shapes + req->n_inputs);
+  spec_shapes(n_weights, req->sample_weights, shapes + req->n_inputs + req->n_targets);
   /* an input of unknown shape: lowering takes the declared one */
   int known = req->n_inputs > 0 && req->inputs[0].rank >= 0;
-  nnc_data_shapes data = {known ? req->n_inputs : 0, shapes, req->n_targets,
-                          shapes + req->n_inputs};
+  nnc_data_shapes data = {known ? req->n_inputs : 0, shapes, req->n_targets, shapes + req->n_inputs,
+                          n_weights ? shapes + req->n_inputs + req->n_targets : NULL};
   nnc_compile_options copts = {0};
   copts.accumulate_f64 = req->accumulate_f64;
   copts.check_numerics = req->check_numerics;

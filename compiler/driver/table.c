@@ -150,7 +150,7 @@ int table_summary_rows(const nnc_program *p, nnc_summary_row *rows) {
 static int fill(jit_table *t, int want_probes, nnc_status *st) {
   const nnc_program *p = &t->compiled.prog;
   nnc_program_table *o = &t->t;
-  int n_io = p->n_inputs + p->n_targets + p->n_outputs;
+  int n_io = p->n_inputs + p->n_targets + p->n_outputs + p->n_sample_weights;
   t->io = nnc_calloc((size_t)n_io + 1, sizeof *t->io, st);
   t->vars = nnc_calloc((size_t)(p->n_params + p->n_slots) + 1, sizeof *t->vars, st);
   t->stats = nnc_calloc((size_t)p->n_stats + 1, sizeof *t->stats, st);
@@ -168,6 +168,11 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
   o->inputs = t->io;
   o->targets = t->io + p->n_inputs;
   o->outputs = t->io + p->n_inputs + p->n_targets;
+  int first_weight = p->n_inputs + p->n_targets + p->n_outputs;
+  for (int j = 0; j < p->n_sample_weights; j++)
+    io_desc(&p->sample_weights[j], &t->io[first_weight + j]);
+  o->n_sample_weights = p->n_sample_weights;
+  o->sample_weights = t->io + first_weight;
   for (int i = 0; i < p->n_params; i++) {
     const nnc_param_info *in = &p->params[i];
     nnc_variable *v = &t->vars[i];

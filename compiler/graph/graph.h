@@ -211,6 +211,10 @@ typedef struct nnc_program {
    * after; OUTPUT node k writes outputs[k]. Heap arrays (program_free). */
   int n_inputs, n_targets, n_outputs;
   nnc_io_info *inputs, *targets, *outputs;
+  /* Sample weights j (.output: of which output), read by the INPUT node of
+   * IO index n_inputs + n_targets + n_outputs + j. Heap (program_free). */
+  int n_sample_weights;
+  nnc_io_info *sample_weights;
   int n_warnings;
   char warnings[NNC_MAX_WARNINGS][NNC_WARNING_MAX];
 } nnc_program;

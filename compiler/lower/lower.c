@@ -20,6 +20,7 @@ void program_free(nnc_program *p) {
   free(p->inputs);
   free(p->targets);
   free(p->outputs);
+  free(p->sample_weights);
   free(p->stat_kinds);
   free(p->metrics);
   memset(p, 0, sizeof *p);
@@ -44,6 +45,8 @@ void lowered_free(nnc_lowered *l) {
   graph_free(&l->forward);
   free(l->output_nodes);
   l->output_nodes = NULL;
+  free(l->sample_weight);
+  l->sample_weight = NULL;
 }
 
 static int shape_mismatch(const nnc_spec *spec, const char *path, const nnc_spec_shape *declared,

@@ -19,6 +19,9 @@ typedef struct nnc_data_shapes {
   const nnc_spec_shape *inputs;
   int n_targets;                 /* 0: unknown; else one per model OUTPUT, in order */
   const nnc_spec_shape *targets; /* rank -1: no target data for that output */
+  /* NULL, or one per model OUTPUT: rank -1 no sample weights for it, 0 one
+   * weight per sample, r per-sample weights of that shape (timesteps) */
+  const nnc_spec_shape *sample_weights;
 } nnc_data_shapes;
 
 typedef struct nnc_lowered {
@@ -27,7 +30,10 @@ typedef struct nnc_lowered {
   int x, y;          /* INPUT nodes (first input, first target) */
   int y_pred;        /* the first model output (after its activation) */
   int *output_nodes; /* the model outputs' nodes, prog.n_outputs of them */
-  int loss;          /* scalar batch loss (-1 without a compile config) */
+  int loss;          /* scalar batch loss as reported (-1 without a compile config) */
+  /* per output: the INPUT node of its sample weights, or -1 (heap,
+   * prog.n_outputs of them; NULL without a compile config) */
+  int *sample_weight;
 } nnc_lowered;
 
 /* data: per-sample shapes of the data; NULL when unknown (a target of

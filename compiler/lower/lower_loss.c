@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/losses/losses.h"
 #include "compiler/lower/lower_internal.h"
 #include "base/base.h"
 
@@ -175,30 +176,177 @@ static int label_shape(const nnc_lowered *l, const nnc_spec *spec, int k, int sp
   return NNC_OK;
 }
 
-/* Output k's batch loss: sum over its elements / (batch x elements per row). */
-static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
-                       const nnc_spec_shape *y_inner, int y, nnc_status *st) {
+/* An output's batch loss (the loss tracker's value) and, for reduction
+ * "none", the element count of its weighted values: fit then trains on their
+ * sum (Keras's tape differentiates the unreduced tensor), i.e. the loss times
+ * that count, while the tracker reports the mean. */
+typedef struct output_value {
+  int loss;
+  int sum;         /* node: the weighted values' sum (loss = sum / numel for "none") */
+  int numel;       /* node: batch x per_row */
+  int64_t per_row; /* elements per sample of the weighted values */
+} output_value;
+
+/* a / b, 0 where b is 0 (ops.divide_no_nan) */
+static int divide_no_nan(nnc_graph *g, int a, int b, nnc_status *st) {
+  int zero = graph_const(g, 0.0, st);
+  int safe = graph_binary(g, NNC_BIN_ADD, b, graph_binary(g, NNC_BIN_EQ, b, zero, st), st);
+  return graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_DIV, a, safe, st),
+                      graph_binary(g, NNC_BIN_NE, b, zero, st), st);
+}
+
+/* Per-sample dims without trailing 1s. */
+static int core_rank(const nnc_shape *s) {
+  int r = s->rank;
+  while (r > 1 && s->dims[r - 1] == 1) r--;
+  return r;
+}
+
+/* Values [B, v...] and weights [B, w...] reshaped so that the weights
+ * broadcast by row: weights [B, w..., 1], values [B, w..., rest]. The
+ * weights' dims must lead the values' (trailing 1s aside): a weight per
+ * sample, or per timestep of a sequence (docs/losses.md "Sample weights"). */
+static int fit_weights(nnc_lowered *l, int k, int *values, int *weights, nnc_status *st) {
   nnc_graph *g = &l->forward;
-  const nnc_shape *out = &l->prog.outputs[k].shape;
+  const nnc_shape *v = &g->nodes[*values].shape, *w = &g->nodes[*weights].shape;
+  int vr = core_rank(v), wr = core_rank(w);
+  int fits = wr <= vr;
+  for (int i = 1; fits && i < wr; i++) fits = v->dims[i] == w->dims[i];
+  if (!fits) {
+    char have[64], want[64];
+    shape_format(w, have, sizeof have);
+    shape_format(v, want, sizeof want);
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "the sample weights of output \"%s\" are shaped %s per batch, which does not "
+                    "lead the per-sample loss %s (expected one weight per sample or per leading "
+                    "position)",
+                    l->prog.outputs[k].name, have, want);
+  }
+  if (shape_equal(v, w)) return NNC_OK;
+  nnc_shape ws = shape_make(1, wr, w->dims), vs = ws;
+  ws.dims[ws.rank++] = 1;
+  vs.dims[vs.rank++] = shape_inner(v) / shape_inner(w);
+  *weights = graph_reshape(g, *weights, ws, st);
+  *values = graph_reshape(g, *values, vs, st);
+  return *weights < 0 || *values < 0 ? st->code : NNC_OK;
+}
+
+/* Keras's reduce_weighted_values (losses/loss.py): the mask (SCCE
+ * ignore_class) and the sample weights multiply the values, then the sum is
+ * divided by the element count ("sum_over_batch_size", "mean"), by the sum
+ * of the weights ("mean_with_sample_weight"), or not at all ("sum"). */
+static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
+                       const nnc_spec_shape *y_inner, int y, int sw, output_value *out,
+                       nnc_status *st) {
+  nnc_graph *g = &l->forward;
+  const nnc_shape *oshape = &l->prog.outputs[k].shape;
   /* Keras's rank fix-up squeezes an output (..., 1) against targets of one
    * rank less (but not rank 1); the squeeze drops the logits the TF backend
    * attached to a sigmoid output, so that loss is computed from clipped
    * probabilities (keras-semantics.md §2.3). `squeezed` tells the logits rewrite. */
   int y_rank = y_inner ? y_inner->rank + 1 : 0;
-  int squeezed = y_rank > 1 && y_rank == out->rank - 1 && shape_last(out) == 1;
-  int per_sample =
-      graph_loss(g, o->loss.kind, l->output_nodes[k], y, o->loss.from_logits, squeezed, st);
-  if (per_sample < 0) return -1;
+  int squeezed = y_rank > 1 && y_rank == oshape->rank - 1 && shape_last(oshape) == 1;
+  loss_values lv;
+  if (loss_lower(g, &o->loss, l->output_nodes[k], y, squeezed, &lv, st)) return st->code;
+  int values = lv.values;
+  nnc_node *vn = &g->nodes[values];
   if (l->prog.n_outputs == 1)
-    snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
+    snprintf(vn->label, sizeof vn->label, "loss");
   else
-    snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "%.60s/loss",
-             l->prog.outputs[k].name);
-  int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
+    snprintf(vn->label, sizeof vn->label, "%.60s/loss", l->prog.outputs[k].name);
+  nnc_loss_reduction red = o->loss.reduction;
   int batch = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_BATCH, shape_scalar(), "batch", st);
-  int per_row = graph_const(g, (double)shape_inner(&g->nodes[per_sample].shape), st);
-  int numel = graph_binary(g, NNC_BIN_MUL, batch, per_row, st);
-  return graph_binary(g, NNC_BIN_DIV, total, numel, st);
+  if (lv.mask < 0 && sw < 0) {
+    /* unweighted: sum / (batch x elements per row); a loss of the whole batch as it is */
+    if (!g->nodes[values].shape.batched) {
+      out->loss = values;
+      out->numel = graph_const(g, 1.0, st);
+      out->per_row = 0;
+      return NNC_OK;
+    }
+    int total = graph_reduce(g, NNC_RED_ALL, values, st);
+    out->per_row = shape_inner(&g->nodes[values].shape);
+    out->numel = graph_binary(g, NNC_BIN_MUL, batch, graph_const(g, (double)out->per_row, st), st);
+    out->loss =
+        red == NNC_REDUCTION_SUM ? total : graph_binary(g, NNC_BIN_DIV, total, out->numel, st);
+    return out->loss < 0 ? st->code : NNC_OK;
+  }
+  /* the combined weight: mask (total/valid for the means: apply_mask) x sample weight */
+  int weight = -1;
+  if (lv.mask >= 0) {
+    weight = lv.mask;
+    if (red == NNC_REDUCTION_SUM_OVER_BATCH_SIZE || red == NNC_REDUCTION_NONE) {
+      int total =
+          graph_binary(g, NNC_BIN_MUL, batch,
+                       graph_const(g, (double)shape_inner(&g->nodes[lv.mask].shape), st), st);
+      int valid = graph_reduce(g, NNC_RED_ALL, lv.mask, st);
+      weight = graph_binary(g, NNC_BIN_MUL, lv.mask, divide_no_nan(g, total, valid, st), st);
+    }
+  }
+  if (sw >= 0) {
+    if (!g->nodes[values].shape.batched) { /* a loss of the whole batch times each weight */
+      values = graph_binary(g, NNC_BIN_MUL, sw, values, st);
+      weight = sw;
+    } else {
+      int w = sw;
+      if (fit_weights(l, k, &values, &w, st)) return st->code;
+      if (weight >= 0) {
+        int m = weight;
+        nnc_shape ms = g->nodes[values].shape;
+        m = graph_reshape(g, m, ms, st);
+        weight = graph_binary(g, NNC_BIN_MUL, m, w, st);
+      } else {
+        weight = w;
+      }
+      values = graph_binary(g, NNC_BIN_MUL, values, weight, st);
+    }
+  } else {
+    values = graph_binary(g, NNC_BIN_MUL, values, weight, st);
+  }
+  if (values < 0) return st->code;
+  int total = graph_reduce(g, NNC_RED_ALL, values, st);
+  out->per_row = shape_inner(&g->nodes[values].shape);
+  out->numel = graph_binary(g, NNC_BIN_MUL, batch, graph_const(g, (double)out->per_row, st), st);
+  int reduced;
+  if (red == NNC_REDUCTION_SUM) {
+    reduced = total;
+  } else if (red == NNC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT) {
+    int wsum = graph_reduce(g, NNC_RED_ALL, weight, st);
+    int64_t rest = shape_inner(&g->nodes[values].shape) / shape_inner(&g->nodes[weight].shape);
+    if (rest > 1) wsum = graph_binary(g, NNC_BIN_MUL, wsum, graph_const(g, (double)rest, st), st);
+    reduced = divide_no_nan(g, total, wsum, st);
+  } else {
+    reduced = divide_no_nan(g, total, out->numel, st);
+  }
+  out->loss = reduced;
+  out->sum = total;
+  return reduced < 0 ? st->code : NNC_OK;
+}
+
+/* Sample weights of output k: an INPUT after the outputs (IO index n_inputs +
+ * n_targets + n_outputs + j), listed in prog.sample_weights. */
+static int add_sample_weight(nnc_lowered *l, int k, const nnc_spec_shape *w, int n_targets,
+                             nnc_status *st) {
+  int64_t dims[NNC_MAX_RANK] = {-1};
+  for (int i = 0; i < w->rank && i + 1 < NNC_MAX_RANK; i++) dims[i + 1] = w->dims[i];
+  if (w->rank + 1 > NNC_MAX_RANK)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "the sample weights of output \"%s\" have rank %d (at most %d)",
+                    l->prog.outputs[k].name, w->rank + 1, NNC_MAX_RANK - 1);
+  nnc_shape data = shape_make(1, w->rank + 1, dims); /* as the host gives them: [B] or [B, T...] */
+  nnc_shape node = data;
+  if (w->rank == 0) node.dims[node.rank++] = 1; /* [B, 1] */
+  int j = l->prog.n_sample_weights;
+  if (program_add_io(&l->prog.sample_weights, &l->prog.n_sample_weights, l->prog.outputs[k].name,
+                     data, 0, k, st))
+    return -1;
+  char label[NNC_NAME_MAX + 24] = "sample_weight";
+  if (l->prog.n_outputs > 1)
+    snprintf(label, sizeof label, "sample_weight/%.60s", l->prog.outputs[k].name);
+  int io = l->prog.n_inputs + n_targets + l->prog.n_outputs + j;
+  int id = graph_source(&l->forward, NNC_OP_INPUT, io, node, label, st);
+  if (id >= 0) l->forward.nodes[id].flags |= NNC_NODE_NO_GRAD;
+  return id;
 }
 
 /* The target of output k: one INPUT per output with a loss or metrics, in
@@ -225,23 +373,61 @@ static int add_target(nnc_lowered *l, const nnc_spec *spec, int k, const lower_o
 static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes *data,
                      const lower_plan *plan, int *targets, int *losses, nnc_status *st) {
   nnc_graph *g = &l->forward;
-  int total = -1;
+  int total = -1, n_targets = 0, none_numel = -1, none_sum = -1, n_losses = 0;
+  int64_t none_per_row = -1;
+  for (int k = 0; k < plan->n_outputs; k++)
+    n_targets += plan->outputs[k].has_loss || plan->outputs[k].has_metrics;
   for (int k = 0; k < plan->n_outputs; k++) {
     const lower_output_plan *o = &plan->outputs[k];
     const nnc_spec_shape *y_inner =
         data && data->n_targets > k && data->targets[k].rank >= 0 ? &data->targets[k] : NULL;
-    targets[k] = losses[k] = -1;
+    const nnc_spec_shape *w_inner =
+        data && data->sample_weights && data->sample_weights[k].rank >= 0 ? &data->sample_weights[k]
+                                                                          : NULL;
+    targets[k] = losses[k] = l->sample_weight[k] = -1;
     if (!o->has_loss && !o->has_metrics) continue; /* predicted, not trained on */
     if ((targets[k] = add_target(l, spec, k, o, y_inner, st)) < 0) return st->code;
+    if (w_inner && (l->sample_weight[k] = add_sample_weight(l, k, w_inner, n_targets, st)) < 0)
+      return st->code;
     if (!o->has_loss) continue;
-    if ((losses[k] = output_loss(l, k, o, y_inner, targets[k], st)) < 0) return st->code;
-    int weighted = losses[k];
+    output_value v = {-1, -1, -1, 0};
+    if (output_loss(l, k, o, y_inner, targets[k], l->sample_weight[k], &v, st)) return st->code;
+    losses[k] = v.loss;
+    if (o->loss.reduction == NNC_REDUCTION_NONE) {
+      /* unreduced losses add elementwise: Keras needs them shaped alike */
+      if (none_per_row >= 0 && none_per_row != v.per_row)
+        return nnc_fail(st, NNC_ERR_SPEC,
+                        "%s: %s: the unreduced (reduction \"none\") losses of the outputs have "
+                        "different numbers of elements per sample (%lld and %lld) and cannot be "
+                        "added, as in Keras",
+                        spec->source, spec->compile.path, (long long)none_per_row,
+                        (long long)v.per_row);
+      none_per_row = v.per_row;
+      none_numel = v.numel;
+      none_sum = o->has_weight && o->weight != 1.0 ? -1 : v.sum;
+    }
+    n_losses++;
+    int weighted = v.loss;
     if (o->has_weight && o->weight != 1.0)
       weighted = graph_binary(g, NNC_BIN_MUL, weighted, graph_const(g, o->weight, st), st);
     total = total < 0 ? weighted : graph_binary(g, NNC_BIN_ADD, total, weighted, st);
     if (total < 0) return st->code;
   }
-  g->loss = l->loss = total;
+  /* reduction "none": fit trains on the sum of the per-sample total. One
+   * unweighted output: its sum, of which the reported mean is computed. Else
+   * the total times the element count (the gradient is the sum's exactly:
+   * numel / numel is 1), and the reported loss that divided by numel again,
+   * so the objective reaches an effect and survives dead-code elimination. */
+  if (none_numel >= 0 && n_losses == 1 && none_sum >= 0) {
+    g->loss = none_sum;
+  } else if (none_numel >= 0) {
+    g->loss = graph_binary(g, NNC_BIN_MUL, total, none_numel, st);
+    total = graph_binary(g, NNC_BIN_DIV, g->loss, none_numel, st);
+  } else {
+    g->loss = total;
+  }
+  l->loss = total;
+  if (g->loss < 0 || total < 0) return st->code;
   /* "loss" is the first log key: a batch mean weighted by the batch size */
   if (add_loss_key(l, "loss", total, st)) return st->code;
 
@@ -275,7 +461,10 @@ int lower_loss_and_metrics(nnc_lowered *l, const nnc_spec *spec, const nnc_data_
   int n = l->prog.n_outputs;
   int *targets = nnc_calloc((size_t)n + 1, sizeof *targets, st);
   int *losses = nnc_calloc((size_t)n + 1, sizeof *losses, st);
-  int rc = targets && losses ? lower_all(l, spec, data, &plan, targets, losses, st) : (int)st->code;
+  l->sample_weight = nnc_calloc((size_t)n + 1, sizeof *l->sample_weight, st);
+  int rc = targets && losses && l->sample_weight
+               ? lower_all(l, spec, data, &plan, targets, losses, st)
+               : (int)st->code;
   free(targets);
   free(losses);
   lower_plan_free(&plan);

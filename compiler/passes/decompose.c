@@ -1,6 +1,7 @@
 /* Expansion of the composite LOSS node into primitive ops, following
  * Keras 3's TensorFlow-backend formulas (keras-semantics.md §2.2, §2.3). The
  * result has shape [..., 1]: the per-sample loss before the batch reduction. */
+#include "base/base.h"
 #include "compiler/graph/rewrite.h"
 #include "compiler/passes/passes.h"
 
@@ -60,7 +61,10 @@ static int expand_loss(nnc_graph *g, const nnc_node *node, int p, int y, nnc_sta
     int in[2] = {logits, target};
     return graph_add(g, NNC_OP_SOFTMAX_XENT, 0, in, 2, st);
   }
+  default: /* the other losses are lowered into primitive ops (compiler/losses) */
+    break;
   }
+  nnc_fail(st, NNC_ERR_INTERNAL, "a LOSS node of kind %d", node->fn);
   return -1;
 }
 

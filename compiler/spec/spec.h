@@ -153,17 +153,56 @@ typedef struct nnc_spec_optimizer {
   int amsgrad;           /* Adam */
 } nnc_spec_optimizer;
 
+/* One value per Keras 3 loss (compiler/losses/: the row table in losses.c).
+ * The first five stay one composite LOSS node until pass_decompose (the
+ * logits rewrite reads it); the others are lowered into primitive ops. */
 typedef enum nnc_loss_kind {
   NNC_LOSS_MSE,
   NNC_LOSS_MAE,
   NNC_LOSS_BCE,
   NNC_LOSS_CCE,
-  NNC_LOSS_SCCE
+  NNC_LOSS_SCCE,
+  NNC_LOSS_MAPE,
+  NNC_LOSS_MSLE,
+  NNC_LOSS_HUBER,
+  NNC_LOSS_LOG_COSH,
+  NNC_LOSS_HINGE,
+  NNC_LOSS_SQUARED_HINGE,
+  NNC_LOSS_CATEGORICAL_HINGE,
+  NNC_LOSS_KLD,
+  NNC_LOSS_POISSON,
+  NNC_LOSS_COSINE,
+  NNC_LOSS_BINARY_FOCAL,
+  NNC_LOSS_CATEGORICAL_FOCAL,
+  NNC_LOSS_DICE,
+  NNC_LOSS_TVERSKY,
+  NNC_LOSS_KIND_COUNT
 } nnc_loss_kind;
+
+/* Keras 3's Loss reduction (losses/loss.py: reduce_values). */
+typedef enum nnc_loss_reduction {
+  NNC_REDUCTION_SUM_OVER_BATCH_SIZE, /* default; also "mean" and tf.keras 2's "auto" */
+  NNC_REDUCTION_SUM,
+  NNC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT,
+  NNC_REDUCTION_NONE /* "none" or null: fit trains on the sum, reports the mean */
+} nnc_loss_reduction;
 
 typedef struct nnc_spec_loss {
   nnc_loss_kind kind;
-  int from_logits; /* BCE, CCE, SCCE */
+  char name[NNC_NAME_MAX]; /* the instance's name (config "name" or Keras's default) */
+  nnc_loss_reduction reduction;
+  int from_logits;        /* BCE, CCE, SCCE, focal */
+  double label_smoothing; /* BCE, CCE, focal: 0 */
+  int axis;               /* BCE, CCE, SCCE, focal, cosine: -1 (the last axis only) */
+  int has_ignore_class;   /* SCCE */
+  int64_t ignore_class;
+  double delta;              /* Huber: 1 */
+  double alpha, beta, gamma; /* focal alpha 0.25, gamma 2; Tversky alpha = beta = 0.5 */
+  int apply_class_balancing; /* binary focal */
+  /* Dice, Tversky: axis None (n_axes 0: every axis, the batch too) or the
+   * listed non-batch axes (batch axis = 0) */
+  int n_axes;
+  int axes[NNC_MAX_RANK];
 } nnc_spec_loss;
 
 /* How a per-output argument of compile() was written. Output names are not

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/losses/losses.h"
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
 
@@ -34,94 +35,7 @@ static nnc_spec_loss_entry *add_entry(const spec_ctx *ctx, nnc_spec_loss_entry *
   return e;
 }
 
-/* ---- loss ---- */
-
-static const struct {
-  const char *name; /* normalized */
-  nnc_loss_kind kind;
-} loss_names[] = {
-    {"mse", NNC_LOSS_MSE},
-    {"meansquarederror", NNC_LOSS_MSE},
-    {"mae", NNC_LOSS_MAE},
-    {"meanabsoluteerror", NNC_LOSS_MAE},
-    {"bce", NNC_LOSS_BCE},
-    {"binarycrossentropy", NNC_LOSS_BCE},
-    {"categoricalcrossentropy", NNC_LOSS_CCE},
-    {"sparsecategoricalcrossentropy", NNC_LOSS_SCCE},
-};
-#define LOSS_LIST                                                                                  \
-  "mse, mae, binary_crossentropy, categorical_crossentropy, "                                      \
-  "sparse_categorical_crossentropy or their classes MeanSquaredError, MeanAbsoluteError, "         \
-  "BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy"
-
-static int lookup_loss(const char *name, nnc_loss_kind *out) {
-  char norm[40];
-  if (!spec_normalize(name, norm, sizeof norm)) return 0;
-  for (size_t i = 0; i < sizeof loss_names / sizeof loss_names[0]; i++)
-    if (strcmp(norm, loss_names[i].name) == 0) {
-      *out = loss_names[i].kind;
-      return 1;
-    }
-  return 0;
-}
-
-/* Loss-object config keys whose non-default values nnc cannot honour. */
-static int check_loss_config(const spec_ctx *ctx, const cJSON *cfg, const char *path) {
-  char item_path[NNC_PATH_MAX];
-  const cJSON *item = spec_child(cfg, "label_smoothing");
-  if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == 0)) {
-    spec_path_key(item_path, path, "label_smoothing");
-    return spec_fail_unsupported(ctx, item_path, item, "label smoothing");
-  }
-  item = spec_child(cfg, "axis");
-  if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == -1)) {
-    spec_path_key(item_path, path, "axis");
-    return spec_fail_unsupported(ctx, item_path, item, "a loss axis other than -1");
-  }
-  item = spec_child(cfg, "reduction");
-  if (!spec_is_absent(item) &&
-      !(cJSON_IsString(item) &&
-        (strcmp(item->valuestring, "sum_over_batch_size") == 0 ||
-         strcmp(item->valuestring, "auto") == 0 || strcmp(item->valuestring, "mean") == 0))) {
-    spec_path_key(item_path, path, "reduction");
-    return spec_fail_unsupported(ctx, item_path, item,
-                                 "a loss reduction other than "
-                                 "sum_over_batch_size");
-  }
-  return spec_require_null(ctx, cfg, path, "ignore_class", "ignore_class");
-}
-
-static int parse_loss(const spec_ctx *ctx, const cJSON *item, const char *path,
-                      nnc_spec_loss *out) {
-  memset(out, 0, sizeof *out);
-  if (cJSON_IsString(item)) {
-    if (lookup_loss(item->valuestring, &out->kind)) return NNC_OK;
-    return spec_fail_expected(ctx, path, item, "a loss (" LOSS_LIST ")");
-  }
-  if (!cJSON_IsObject(item))
-    return spec_fail_expected(ctx, path, item,
-                              "a loss name or {\"class_name\": ..., \"config\": {...}}");
-  char cls_path[NNC_PATH_MAX], cfg_path[NNC_PATH_MAX];
-  spec_path_key(cls_path, path, "class_name");
-  spec_path_key(cfg_path, path, "config");
-  const char *cls = spec_class_name(item);
-  const cJSON *cfg = spec_child(item, "config");
-  if (cls && strcmp(cls, "function") == 0) { /* Keras 3 serialized loss function */
-    if (cJSON_IsString(cfg) && lookup_loss(cfg->valuestring, &out->kind)) return NNC_OK;
-    return spec_fail_expected(ctx, cfg_path, cfg, "a loss function name (" LOSS_LIST ")");
-  }
-  if (!cls || !lookup_loss(cls, &out->kind))
-    return spec_fail_expected(ctx, cls_path, spec_child(item, "class_name"),
-                              "a loss class (" LOSS_LIST ")");
-  if (!spec_is_absent(cfg) && !cJSON_IsObject(cfg))
-    return spec_fail_expected(ctx, cfg_path, cfg, "an object");
-  if (!cJSON_IsObject(cfg)) cfg = NULL;
-  int rc = spec_get_bool(ctx, cfg, cfg_path, "from_logits", 0, &out->from_logits);
-  if (rc) return rc;
-  if (out->from_logits && (out->kind == NNC_LOSS_MSE || out->kind == NNC_LOSS_MAE))
-    out->from_logits = 0; /* meaningless there; Keras has no such key */
-  return check_loss_config(ctx, cfg, cfg_path);
-}
+/* ---- loss (one loss: compiler/spec/spec_loss.c) ---- */
 
 /* One loss or null (no loss for that output) at a list position or dict key. */
 static int add_loss(const spec_ctx *ctx, const cJSON *item, const char *path, const char *key,
@@ -131,7 +45,7 @@ static int add_loss(const spec_ctx *ctx, const cJSON *item, const char *path, co
   if (key) nnc_strlcpy(e->key, key, sizeof e->key);
   if (cJSON_IsNull(item)) return NNC_OK;
   e->has_loss = 1;
-  return parse_loss(ctx, item, path, &e->loss);
+  return spec_parse_loss(ctx, item, path, &e->loss);
 }
 
 /* One loss for every output, a list (one per output) or a dict by output
@@ -143,7 +57,7 @@ static int parse_losses(const spec_ctx *ctx, const cJSON *item, const char *path
   int rc, i = 0;
   if (spec_is_absent(item) ||
       ((cJSON_IsArray(item) || is_dict(item)) && cJSON_GetArraySize(item) == 0))
-    return spec_fail_expected(ctx, path, item, "a loss (" LOSS_LIST ")");
+    return spec_fail_expected(ctx, path, item, "a loss (%s)", loss_names_text());
   if (cJSON_IsArray(item)) {
     out->loss_form = NNC_FORM_LIST;
     cJSON_ArrayForEach(elem, item) {

@@ -10,6 +10,7 @@
  *   spec_init.c        initializers
  *   spec_optimizer.c   optimizer of a compile config
  *   spec_compile.c     loss, loss_weights, metrics of a compile config
+ *   spec_loss.c        one loss (spec_parse_loss, declared in compiler/losses/losses.h)
  *   spec_text.c        scans of the raw text: escaped NULs, nesting depth */
 #ifndef NNC_SPEC_INTERNAL_H
 #define NNC_SPEC_INTERNAL_H

@@ -125,6 +125,16 @@ specs = {
     "loss_number": seq(compile_cfg=compile_cfg(loss="7")),
     "loss_from_logits_string": seq(compile_cfg=compile_cfg(
         loss='{"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": "yes"}}')),
+    "loss_unknown_key": seq(compile_cfg=compile_cfg(
+        loss='{"class_name": "Huber", "config": {"delta": 1.0, "epsilon": 0.1}}')),
+    "loss_bad_reduction": seq(compile_cfg=compile_cfg(
+        loss='{"class_name": "MeanSquaredError", "config": {"reduction": "average"}}')),
+    "loss_ignore_class_cce": seq(compile_cfg=compile_cfg(
+        loss='{"class_name": "CategoricalCrossentropy", "config": {"ignore_class": 0}}')),
+    "loss_label_smoothing_range": seq(compile_cfg=compile_cfg(
+        loss='{"class_name": "BinaryCrossentropy", "config": {"label_smoothing": 2}}')),
+    "loss_dice_batch_axis": seq(compile_cfg=compile_cfg(
+        loss='{"class_name": "Dice", "config": {"axis": [0, 1]}}')),
     "optimizer_unknown": seq(compile_cfg=compile_cfg(optimizer='"adamw_turbo"')),
     "optimizer_number": seq(compile_cfg=compile_cfg(optimizer="5")),
     "lr_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"learning_rate": "fast"'))),

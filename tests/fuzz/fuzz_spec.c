@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.no_jit = 1;
     nnc_compiled c;
     nnc_spec_shape xs = {2, {3, 4}};
-    nnc_data_shapes data = {1, &xs, 0, NULL};
+    nnc_data_shapes data = {1, &xs, 0, NULL, NULL};
     if (nnc_compile_spec(&spec, &data, &o, &c, &st) == NNC_OK) nnc_compiled_free(&c);
     nnc_spec_free(&spec);
   }

@@ -483,7 +483,7 @@ START_TEST(dropout_only_in_train_graph) {
   opts.no_jit = 1;
   nnc_compiled c;
   nnc_spec_shape x_inner = {1, {6}}, y_inner = {1, {3}};
-  nnc_data_shapes data = {1, &x_inner, 1, &y_inner};
+  nnc_data_shapes data = {1, &x_inner, 1, &y_inner, NULL};
   ck_assert_msg(nnc_compile_spec(&spec, &data, &opts, &c, &st) == NNC_OK, "%s", st.message);
   fclose(f);
   int seen[NNC_GRAPH_COUNT] = {0};
@@ -1050,7 +1050,7 @@ static int loss_graph_has(const nnc_spec_shape *y_inner, const char *needle) {
   o.dump_graphs = 1u << NNC_GRAPH_TEST;
   o.no_jit = 1;
   nnc_compiled c;
-  nnc_data_shapes data = {0, NULL, y_inner ? 1 : 0, y_inner};
+  nnc_data_shapes data = {0, NULL, y_inner ? 1 : 0, y_inner, NULL};
   ck_assert_msg(nnc_compile_spec(&sp, &data, &o, &c, &st) == NNC_OK, "%s", st.message);
   fclose(f);
   int found = strstr(text, needle) != NULL;

@@ -375,7 +375,7 @@ START_TEST(logits_and_rank_fixup_per_output) {
   g_sigmoid = g_rank3 = 1;
   nnc_spec_shape targets[2] = {{2, {2, 1}}, {1, {2}}};
   nnc_spec_shape in = {2, {2, 1}};
-  nnc_data_shapes data = {1, &in, 2, targets};
+  nnc_data_shapes data = {1, &in, 2, targets, NULL};
   fixture f;
   int rc = lower_outputs(&f, Q("{'loss': 'bce'}"), 2, AB, &data);
   g_sigmoid = g_rank3 = 0;
@@ -480,7 +480,7 @@ START_TEST(parse_errors) {
       {"{'loss': [null, null]}", "$.loss: expected at least one loss that is not null"},
       {"{'loss': {}}", "$.loss: expected a loss"},
       {"{'loss': []}", "$.loss: expected a loss"},
-      {"{'loss': ['mse', 'hinge']}", "$.loss[1]: expected a loss"},
+      {"{'loss': ['mse', 'ctc']}", "$.loss[1]: expected a loss"},
       {"{'loss': {'a': 'mse', 'b': 3}}", "$.loss.b: expected a loss"},
       {"{'loss': 'mse', 'loss_weights': 'x'}",
        "$.loss_weights: expected a float (single output case) or a list or dict"},

@@ -944,10 +944,10 @@ START_TEST(losses) {
   ck_assert_int_eq(c.weights_form, NNC_FORM_ONE);
   ck_assert_double_eq(c.weights[0].weight, 3);
 
-  compile_error(Q("{'loss': 'hinge'}"), "compile.json: $.loss: expected a loss", "got \"hinge\"");
+  compile_error(Q("{'loss': 'ctc'}"), "compile.json: $.loss: expected a loss", "got \"ctc\"");
   compile_error(Q("{'loss': {'class_name': 'BinaryCrossentropy', 'config': {'label_smoothing': "
-                  "0.1}}}"),
-                "$.loss.config.label_smoothing: label smoothing is not supported yet", NULL);
+                  "1.5}}}"),
+                "$.loss.config.label_smoothing: expected a label smoothing in [0, 1]", NULL);
   compile_error(Q("{'loss': null}"), "$.loss: expected a loss", "got null");
   compile_error(Q("{'optimizer': 'sgd'}"), "$.loss: expected a loss", "got nothing");
 }
@@ -1021,7 +1021,7 @@ START_TEST(compile_string_replaces_and_checks_output_name) {
   /* a key that names no output is refused when the model is built
    * (test_multi_output.c); a malformed config leaves the old one */
   ck_assert_int_eq(
-      nnc_spec_parse_compile_string(Q("{'loss': {'other': 'hinge'}}"), "flags", &spec, &st),
+      nnc_spec_parse_compile_string(Q("{'loss': {'other': 'ctc'}}"), "flags", &spec, &st),
       NNC_ERR_SPEC);
   ck_assert_msg(strstr(st.message, "flags: $.loss.other: expected a loss"), "%s", st.message);
   ck_assert_int_eq(spec.compile.optimizer.kind, NNC_OPT_SGD); /* unchanged */

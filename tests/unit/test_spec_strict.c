@@ -73,7 +73,7 @@ static void expect_build_error(const char *json, const char *path, const char *w
   nnc_status st = {0};
   ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
   nnc_spec_shape in = {1, {4}};
-  nnc_data_shapes data = {1, &in, 0, NULL};
+  nnc_data_shapes data = {1, &in, 0, NULL, NULL};
   nnc_lowered l;
   int rc = lower_model(&spec, &data, &l, &st);
   ck_assert_msg(rc == NNC_ERR_SPEC, "expected NNC_ERR_SPEC, got %d (%s)", rc, st.message);
