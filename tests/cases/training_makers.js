@@ -162,8 +162,8 @@ module.exports = function addTrainingMakers(MAKERS, h) {
   });
   const cb = (cls, config) => ({ class_name: cls, config });
   MAKERS.cb_early_stopping_baseline = overfit('cb_early_stopping_baseline', seed++,
-    [cb('EarlyStopping', { monitor: 'val_loss', patience: 2, baseline: 0.05, restore_best_weights: true })],
-    'EarlyStopping(patience 2, baseline 0.05, restore_best_weights): wait is reset only by an epoch that beats both the best and the baseline, so training stops 2 epochs after the first epoch unless val_loss goes below 0.05; the weights of the best epoch are restored.');
+    [cb('EarlyStopping', { monitor: 'val_loss', patience: 2, baseline: 0.02, restore_best_weights: true })],
+    'EarlyStopping(patience 2, baseline 0.02, restore_best_weights): wait counts every epoch and is reset only by an epoch that beats both the best and the baseline; val_loss never goes below 0.02, so the first epoch without improvement (epoch 4, wait 5) stops training, one epoch before the same callback without a baseline would; the weights of the best epoch (3) are restored.');
   MAKERS.cb_early_stopping_start_from_epoch = overfit('cb_early_stopping_start_from_epoch', seed++,
     [cb('EarlyStopping', { monitor: 'val_mae', min_delta: 0.01, patience: 1, start_from_epoch: 3, restore_best_weights: true })],
     'EarlyStopping(val_mae, min_delta 0.01, patience 1, start_from_epoch 3, restore_best_weights): epochs 0-2 are ignored (not even a best), mode auto gives min for mae; an epoch must improve by more than 0.01.');
