@@ -277,6 +277,69 @@ START_TEST(repo_case) {
 }
 END_TEST
 
+/* Optimizer state: a fit of epoch 0, its weights and optimizer state saved,
+ * a fresh model loading both and fitting epochs 1-2 (initial_epoch 1) ends
+ * where the oracle's uninterrupted fit ends (Keras's second fit continues
+ * the optimizer's iterations and slots). The cases keep state that a
+ * restart without it would lose: Nadam's u_product, Ftrl's accumulators,
+ * Adafactor's factored moments, gradient accumulators mid-way, a schedule's
+ * step count. */
+static const char *resume_cases[] = {"opt_nadam", "opt_ftrl", "opt_adafactor",
+                                     "opt_adam_grad_accum", "sched_cosine_restarts"};
+
+static void check_history_rows(const nnc_history *h, cJSON *expected, int first) {
+  for (int row = 0; row < h->n_epochs; row++) {
+    cJSON *key;
+    cJSON_ArrayForEach(key, expected) {
+      double want = cJSON_GetArrayItem(key, first + row)->valuedouble;
+      double got = nnc_history_get(h, key->string, row);
+      ck_assert_msg(close_enough(got, want, REL, ABS), "%s[%d]: nnc %.9g, oracle %.9g", key->string,
+                    first + row, got, want);
+    }
+  }
+  ck_assert_int_eq(h->n_keys, cJSON_GetArraySize(expected));
+}
+
+START_TEST(resumed_fit) {
+  const char *name = resume_cases[_i / 2];
+  mode = _i % 2 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
+  char weights[512], state[512];
+  snprintf(weights, sizeof weights, "%s/golden_resume_%s_%d.safetensors", NNC_BINARY_DIR, name, _i);
+  snprintf(state, sizeof state, "%s/golden_resume_%s_%d.opt.safetensors", NNC_BINARY_DIR, name, _i);
+  oracle_case c;
+  load_case_from(REPO_CASES, name, &c);
+  ck_assert_int_eq(c.fit.epochs, 3);
+  cJSON *expected = oracle_expected(&c, "history.json");
+  nnc_history h;
+  nnc_status st;
+  c.fit.epochs = 1;
+  ck_assert_msg(nnc_model_fit_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, &c.fit, &h, &st) == NNC_OK,
+                "%s", st.message);
+  check_history_rows(&h, expected, 0);
+  nnc_history_free(&h);
+  ck_assert_msg(nnc_model_save_weights(c.model, weights, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_save_optimizer_state(c.model, state, &st) == NNC_OK, "%s", st.message);
+  oracle_case_free(&c);
+
+  load_case_from(REPO_CASES, name, &c); /* a fresh model, at w0 */
+  ck_assert_msg(nnc_model_load_weights(c.model, weights, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_load_optimizer_state(c.model, state, &st) == NNC_OK, "%s", st.message);
+  c.fit.initial_epoch = 1;
+  ck_assert_msg(nnc_model_fit_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, &c.fit, &h, &st) == NNC_OK,
+                "%s", st.message);
+  ck_assert_int_eq(h.n_epochs, 2);
+  check_history_rows(&h, expected, 1);
+  char bundle[1024];
+  snprintf(bundle, sizeof bundle, "%s/expected/weights_final/weights.json", c.dir);
+  oracle_check_bundle(c.model, bundle, REL, ABS);
+  nnc_history_free(&h);
+  cJSON_Delete(expected);
+  oracle_case_free(&c);
+  remove(weights);
+  remove(state);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("golden");
   TCase *tc = tcase_create("oracle");
@@ -300,6 +363,8 @@ int main(void) {
   TCase *repo = tcase_create("repo_cases");
   tcase_set_timeout(repo, 300);
   tcase_add_loop_test(repo, repo_case, 0, 2 * n_repo_cases);
+  tcase_add_loop_test(repo, resumed_fit, 0,
+                      (int)(2 * sizeof resume_cases / sizeof resume_cases[0]));
   suite_add_tcase(s, repo);
   return testutil_run(s);
 }
