@@ -128,6 +128,18 @@ function lossFn(spec) {
       const z = p.logits[i], t = y[i] * (1 - ls) + 0.5 * ls;
       return add(sub(maxc(z, 0), mul(z, t)), log(add(1, exp(mul(-1, abs(z))))));
     })),
+    sparsecategoricalcrossentropy: (y, p) => {
+      if (cfg.ignore_class != null) {
+        // ignored targets: no value (and not counted); the others from the
+        // clipped probabilities (y_pred * mask is not the softmax op)
+        if (y[0] === cfg.ignore_class) return null;
+        const lp = p.map(q => log(clip(q, EPS, 1 - EPS)));
+        const m = Math.max(...lp.map(v => v.v));
+        return sub(add(log(sum(lp.map(v => exp(sub(v, m))))), m), lp[y[0]]);
+      }
+      const z = p.logits, m = Math.max(...z.map(v => v.v));
+      return sub(add(log(sum(z.map(v => exp(sub(v, m))))), m), z[y[0]]);
+    },
     categoricalcrossentropy: (y, p) => {
       const z = p.logits, m = Math.max(...z.map(v => v.v));
       const lse = add(log(sum(z.map(v => exp(sub(v, m))))), m);
@@ -397,10 +409,11 @@ function runCase(name) {
       const vals = [], ws = [];
       P.forEach((p, i) => {
         if (Array.isArray(p[0])) p.forEach((pt, t) => { vals.push(lf.per([ys[i][t]], pt)); ws.push(sws ? sws[i][t] : 1); });
-        else { vals.push(lf.per(ys[i], p)); ws.push(sws ? sws[i][0] : 1); }
+        else { const v = lf.per(ys[i], p); if (v) { vals.push(v); ws.push(sws ? sws[i][0] : 1); } }
       });
+      // (a batch whose every target is ignored has loss 0: divide_no_nan)
       const s = sum(vals.map((v, i) => mul(v, ws[i])));
-      loss = red === 'sum' ? s : red === 'mean_with_sample_weight' && sws ? div(s, ws.reduce((a, b) => a + b, 0)) : div(s, vals.length);
+      loss = !vals.length ? new V(0) : red === 'sum' ? s : red === 'mean_with_sample_weight' && sws ? div(s, ws.reduce((a, b) => a + b, 0)) : div(s, vals.length);
     }
     for (const [n, r] of regs) loss = add(loss, r(Array.from(Wv[n])));
     if (actReg) loss = add(loss, div(actReg(P.flat(2)), xs.length));
