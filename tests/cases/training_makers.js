@@ -214,17 +214,6 @@ module.exports = function addTrainingMakers(MAKERS, h) {
   lossCase('loss_tversky', L('Tversky', { alpha: 0.7, beta: 0.3 }), { what: 'Tversky(alpha 0.7, beta 0.3) over the whole batch, sigmoid output.', F: 5, K: 1, act: 'sigmoid', data: bin });
   lossCase('loss_bce_label_smoothing', L('BinaryCrossentropy', { label_smoothing: 0.2 }), { what: 'BinaryCrossentropy(label_smoothing 0.2): y (1 - 0.2) + 0.1, from the logits of the sigmoid output.', F: 5, K: 1, act: 'sigmoid', data: bin, metrics: ['accuracy'] });
   lossCase('loss_cce_label_smoothing', L('CategoricalCrossentropy', { label_smoothing: 0.1 }), { what: 'CategoricalCrossentropy(label_smoothing 0.1): y (1 - 0.1) + 0.1 / 3, from the logits of the softmax output.', F: 5, K: 3, act: 'softmax', data: onehot(3), metrics: ['accuracy'] });
-  lossCase('loss_sparse_ignore_class', L('SparseCategoricalCrossentropy', { ignore_class: -1 }), {
-    what: 'SparseCategoricalCrossentropy(ignore_class -1): every 4th target is -1; those samples get loss 0 and the Keras mask, so sum_over_batch_size divides by the valid samples only; y_pred * mask is no longer the softmax op, so the TF backend computes from the clipped probabilities, not the logits. The last validation batch (1 sample, ignored) has loss 0 (divide_no_nan) and still weighs 1 in val_loss.',
-    F: 5, K: 3, act: 'softmax', metrics: ['sparse_categorical_accuracy'],
-    data: (dir, s) => {
-      const d = classification(dir, s, 36, 5, 3, 'sparse');
-      const y = h.readNpy(`${dir}/y.npy`);
-      const lab = Float32Array.from(y.data, (v, i) => (i % 4 === 3 ? -1 : v));
-      h.writeNpy(`${dir}/y.npy`, lab, [36, 1]);
-      return d;
-    },
-  });
   lossCase('loss_reduction_sum', L('MeanSquaredError', { reduction: 'sum' }), { what: 'MeanSquaredError(reduction "sum"): the batch loss is the sum over samples (the epoch value is still the batch-size weighted mean of batch sums).', F: 5, K: 1, act: 'linear', data: reg1 });
 
   // ---- 4. stateful metrics ------------------------------------------------------
@@ -432,4 +421,17 @@ module.exports = function addTrainingMakers(MAKERS, h) {
       data: regression(dir, s, 40, 5),
     });
   }
+
+  // (added last, so the seeds of the cases above stay as they were)
+  lossCase('loss_sparse_ignore_class', L('SparseCategoricalCrossentropy', { ignore_class: -1 }), {
+    what: 'SparseCategoricalCrossentropy(ignore_class -1): every 4th target is -1; those samples get loss 0 and the Keras mask, so sum_over_batch_size divides by the valid samples only; y_pred * mask is no longer the softmax op, so the TF backend computes from the clipped probabilities, not the logits. The last validation batch (1 sample, ignored) has loss 0 (divide_no_nan) and still weighs 1 in val_loss.',
+    F: 5, K: 3, act: 'softmax', metrics: ['sparse_categorical_accuracy'],
+    data: (dir, s) => {
+      const d = classification(dir, s, 36, 5, 3, 'sparse');
+      const y = h.readNpy(`${dir}/y.npy`);
+      const lab = Float32Array.from(y.data, (v, i) => (i % 4 === 3 ? -1 : v));
+      h.writeNpy(`${dir}/y.npy`, lab, [36, 1]);
+      return d;
+    },
+  });
 };
