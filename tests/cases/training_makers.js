@@ -434,4 +434,8 @@ module.exports = function addTrainingMakers(MAKERS, h) {
       return d;
     },
   });
+  MAKERS.cb_early_stopping_with_ema = overfit('cb_early_stopping_with_ema', seed++,
+    [cb('EarlyStopping', { monitor: 'val_loss', patience: 2, restore_best_weights: true })],
+    'Adam(0.03, use_ema, ema_momentum 0.8) with EarlyStopping(patience 2, restore_best_weights): at the end of fit Keras first overwrites the weights with their moving average (finalize_variable_values), then runs on_train_end, where EarlyStopping restores the best epoch\'s raw weights: the final weights are the restored ones, not the average.',
+    12, { compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.03, use_ema: true, ema_momentum: 0.8 } } } });
 };
