@@ -2,10 +2,12 @@
 'use strict';
 // Builds the oracle cases of tests/cases/ (case.json, data .npy, w0/) and runs
 // the oracle of ../shared/oracle on each (expected/ = Keras 3 semantics).
-// The oracle needs its node_modules, and the Functional cases need
+// The oracle needs its node_modules, the Functional cases need
 // oracle-functional.patch (nested models, their weight names, Keras 3's Dot
-// normalize; see README.md); run it from a patched copy:
-//   cp -r ../shared/oracle /tmp/oracle && (cd /tmp/oracle && patch -p1 < $REPO/tests/cases/oracle-functional.patch && npm ci)
+// normalize; see README.md) and the training cases (training_makers.js)
+// oracle-training.patch on top of it; run it from a patched copy:
+//   cp -r ../shared/oracle /tmp/oracle && (cd /tmp/oracle && patch -p1 < $REPO/tests/cases/oracle-functional.patch \
+//     && patch -p1 < $REPO/tests/cases/oracle-training.patch && npm ci)
 //   node tests/cases/make_cases.js /tmp/oracle [name ...]
 const fs = require('fs');
 const path = require('path');
@@ -627,6 +629,11 @@ function oracleInitialWeights(dir, c) {
   fs.rmSync(tmp, { recursive: true, force: true });
   return 'w0/weights.json';
 }
+
+// ---- issue 7: training behaviours (tests/cases/training_makers.js) ----------------
+require('./training_makers.js')(MAKERS, {
+  mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY, writeNpy, readNpy: require(path.join(oracle, 'npy.js')).readNpy,
+});
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {

@@ -133,6 +133,93 @@ static int load_arrays(const oracle_case *c, const cJSON *entry, int inputs, nnc
   return n;
 }
 
+/* Every data key must be one this loader reads (see check_fit_keys). */
+static void check_data_keys(const oracle_case *c, const cJSON *data) {
+  static const char *known[] = {
+      "x", "y", "x_val", "y_val", "x_transform", "sample_weight", "sample_weight_val"};
+  const cJSON *e;
+  cJSON_ArrayForEach(e, data) {
+    int ok = 0;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= !strcmp(e->string, known[k]);
+    ck_assert_msg(ok, "%s: data.%s is not read by oracle_case.c", c->dir, e->string);
+  }
+}
+
+/* data.sample_weight / data.sample_weight_val: one file (one output), a list
+ * in output order or a dict by output name, as data.y. */
+static void load_sample_weights(oracle_case *c, const cJSON *data) {
+  int n_out = nnc_model_output_count(c->model);
+  cJSON *sw = cJSON_GetObjectItem(data, "sample_weight");
+  if (sw) {
+    load_arrays(c, sw, 0, c->sample_weights);
+    c->fit.n_sample_weights = n_out;
+    c->fit.sample_weights = c->sample_weights;
+  }
+  cJSON *swv = cJSON_GetObjectItem(data, "sample_weight_val");
+  if (swv) {
+    load_arrays(c, swv, 0, c->sample_weights_val);
+    c->fit.n_sample_weights_val = n_out;
+    c->fit.sample_weights_val = c->sample_weights_val;
+  }
+}
+
+/* fit.class_weight {"0": 1.0, "2": 4.0} -> class_weights[c] (absent: 1.0) */
+static void load_class_weight(oracle_case *c, const cJSON *cw) {
+  if (!cw) return;
+  ck_assert_msg(cJSON_IsObject(cw), "%s: fit.class_weight is not a dict", c->dir);
+  int n = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, cw) {
+    char *end;
+    long k = strtol(e->string, &end, 10);
+    ck_assert_msg(*end == '\0' && k >= 0 && k < 1000000, "%s: class_weight key '%s'", c->dir,
+                  e->string);
+    if (k + 1 > n) n = (int)k + 1;
+  }
+  c->class_weights = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  ck_assert(c->class_weights != NULL);
+  for (int k = 0; k < n; k++) c->class_weights[k] = 1.0;
+  cJSON_ArrayForEach(e, cw) c->class_weights[strtol(e->string, NULL, 10)] = e->valuedouble;
+  c->fit.n_class_weights = n;
+  c->fit.class_weights = c->class_weights;
+}
+
+/* fit.callbacks [{"class_name", "config"}] -> nnc_callback_create_json each,
+ * in list order (the host's callbacks of nnc_fit_options) */
+static void load_callbacks(oracle_case *c, const cJSON *list) {
+  if (!list) return;
+  ck_assert_msg(cJSON_IsArray(list), "%s: fit.callbacks is not a list", c->dir);
+  int n = cJSON_GetArraySize(list);
+  c->callbacks = calloc((size_t)(n ? n : 1), sizeof *c->callbacks);
+  ck_assert(c->callbacks != NULL);
+  const cJSON *item;
+  cJSON_ArrayForEach(item, list) {
+    char *json = cJSON_PrintUnformatted(item);
+    nnc_status st;
+    int rc = nnc_callback_create_json(json, c->dir, &c->callbacks[c->n_callbacks], &st);
+    ck_assert_msg(rc == NNC_OK, "%s: callback %s: %s", c->dir, json, st.message);
+    free(json);
+    c->n_callbacks++;
+  }
+  c->fit.n_callbacks = c->n_callbacks;
+  c->fit.callbacks = c->callbacks;
+}
+
+/* Every key of fit must be one this loader passes on: a case whose fit option
+ * were dropped here would pass for the wrong reason. */
+static void check_fit_keys(const oracle_case *c, const cJSON *fit) {
+  static const char *known[] = {
+      "epochs",          "batch_size",    "shuffle",         "validation_split",
+      "validation_data", "initial_epoch", "validation_freq", "validation_batch_size",
+      "class_weight",    "callbacks"};
+  const cJSON *e;
+  cJSON_ArrayForEach(e, fit) {
+    int ok = 0;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= !strcmp(e->string, known[k]);
+    ck_assert_msg(ok, "%s: fit.%s is not read by oracle_case.c", c->dir, e->string);
+  }
+}
+
 void oracle_case_load(const char *name, oracle_case *c) {
   oracle_case_load_from(NNC_ORACLE_DIR "/cases", name, c);
 }
@@ -150,6 +237,7 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
   nnc_model_set_seed(c->model, (uint64_t)cJSON_GetObjectItem(c->json, "seed")->valuedouble, &st);
 
   cJSON *data = cJSON_GetObjectItem(c->json, "data");
+  check_data_keys(c, data);
   c->n_x = load_arrays(c, cJSON_GetObjectItem(data, "x"), 1, c->xs);
   c->n_y = load_arrays(c, cJSON_GetObjectItem(data, "y"), 0, c->ys);
   cJSON *xv = cJSON_GetObjectItem(data, "x_val");
@@ -175,9 +263,19 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
 
   nnc_fit_options_default(&c->fit);
   c->fit.verbose = 0;
+  load_sample_weights(c, data);
   cJSON *fit = cJSON_GetObjectItem(c->json, "fit");
   if (fit) {
+    check_fit_keys(c, fit);
     c->fit.epochs = cJSON_GetObjectItem(fit, "epochs")->valueint;
+    cJSON *ie = cJSON_GetObjectItem(fit, "initial_epoch");
+    if (ie) c->fit.initial_epoch = ie->valueint;
+    cJSON *vf = cJSON_GetObjectItem(fit, "validation_freq");
+    if (vf) c->fit.validation_freq = vf->valueint;
+    cJSON *vbs = cJSON_GetObjectItem(fit, "validation_batch_size");
+    if (vbs) c->fit.validation_batch_size = vbs->valueint;
+    load_class_weight(c, cJSON_GetObjectItem(fit, "class_weight"));
+    load_callbacks(c, cJSON_GetObjectItem(fit, "callbacks"));
     cJSON *bs = cJSON_GetObjectItem(fit, "batch_size");
     if (bs) c->fit.batch_size = bs->valueint;
     c->fit.shuffle = cJSON_IsTrue(cJSON_GetObjectItem(fit, "shuffle"));
@@ -197,7 +295,12 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
 
 void oracle_case_free(oracle_case *c) {
   nnc_model_free(c->model);
+  for (int k = 0; k < c->n_callbacks; k++) nnc_callback_free(c->callbacks[k]);
+  free(c->callbacks);
+  free(c->class_weights);
   for (int k = 0; k < ORACLE_MAX_IO; k++) {
+    nnc_array_free(&c->sample_weights[k]);
+    nnc_array_free(&c->sample_weights_val[k]);
     nnc_array_free(&c->xs[k]);
     nnc_array_free(&c->ys[k]);
     nnc_array_free(&c->x_vals[k]);

@@ -23,6 +23,14 @@ typedef struct oracle_case {
   int has_val;
   nnc_fit_options fit;
   int steps; /* train_on_batch mode */
+  /* issue 7 fit inputs, pointed to by `fit`: data.sample_weight and
+   * data.sample_weight_val (one array per output, rank 0: none), fit.class_weight
+   * as a dense array by class index (classes left out weigh 1, as in Keras), and
+   * fit.callbacks made by nnc_callback_create_json (heap, n_callbacks of them) */
+  nnc_array sample_weights[ORACLE_MAX_IO], sample_weights_val[ORACLE_MAX_IO];
+  double *class_weights;
+  nnc_callback **callbacks;
+  int n_callbacks;
 } oracle_case;
 
 /* Fails the current Check test on any error. */

@@ -17,20 +17,41 @@
 #define REL 1e-4
 #define ABS 1e-6
 
-static void check_history(const nnc_history *h, cJSON *expected) {
+/* expected: history.json as Keras's History writes it. With validation_freq
+ * the val_* lists hold only the validated epochs, listed (0-based, absolute
+ * epoch numbers) in meta.json's validated_epochs; nnc's History has a row per
+ * epoch run, and the rows of the epochs without validation must have no
+ * val_* value (NaN). first_epoch: the fit's initial_epoch (row 0). */
+static void check_history(const nnc_history *h, cJSON *expected, const cJSON *validated,
+                          int first_epoch) {
   cJSON *key;
   int keys = 0;
   cJSON_ArrayForEach(key, expected) {
     keys++;
+    int is_val = !strncmp(key->string, "val_", 4) && validated != NULL;
     int e = 0;
     cJSON *v;
     cJSON_ArrayForEach(v, key) {
-      double got = nnc_history_get(h, key->string, e);
+      int row = is_val ? cJSON_GetArrayItem(validated, e)->valueint - first_epoch : e;
+      double got = nnc_history_get(h, key->string, row);
       ck_assert_msg(close_enough(got, v->valuedouble, REL, ABS), "%s[%d]: nnc %.9g, oracle %.9g",
-                    key->string, e, got, v->valuedouble);
+                    key->string, row, got, v->valuedouble);
       e++;
     }
-    ck_assert_int_eq(e, h->n_epochs);
+    if (!is_val) {
+      ck_assert_int_eq(e, h->n_epochs);
+      continue;
+    }
+    ck_assert_int_eq(e, cJSON_GetArraySize(validated));
+    for (int row = 0; row < h->n_epochs; row++) { /* no value in the other epochs */
+      int was = 0;
+      const cJSON *ep;
+      cJSON_ArrayForEach(ep, validated) was |= ep->valueint - first_epoch == row;
+      if (!was)
+        ck_assert_msg(isnan(nnc_history_get(h, key->string, row)),
+                      "%s[%d]: epoch without validation has %.9g", key->string, row,
+                      nnc_history_get(h, key->string, row));
+    }
   }
   ck_assert_int_eq(keys, h->n_keys); /* the same History keys, no more */
 }
@@ -57,7 +78,9 @@ static void run_fit_case_from(const char *cases_dir, const char *name) {
   ck_assert_msg(nnc_model_fit_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, &c.fit, &h, &st) == NNC_OK,
                 "%s", st.message);
   cJSON *expected = oracle_expected(&c, "history.json");
-  check_history(&h, expected);
+  cJSON *meta = oracle_expected(&c, "meta.json");
+  check_history(&h, expected, cJSON_GetObjectItem(meta, "validated_epochs"), c.fit.initial_epoch);
+  cJSON_Delete(meta);
   cJSON_Delete(expected);
   char bundle[1024];
   snprintf(bundle, sizeof bundle, "%s/expected/weights_final/weights.json", c.dir);
@@ -137,6 +160,15 @@ START_TEST(seed001_mnist_like_f32_until_the_tie) {
 }
 END_TEST
 
+/* The public acceptance case of issue 7: Adam with EarlyStopping(val_loss,
+ * patience 2, restore_best_weights): the History stops where Keras stops and
+ * the final weights are those of the best epoch. */
+START_TEST(adam_early_stop) {
+  mode = _i ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
+  run_fit_case("adam_early_stop");
+}
+END_TEST
+
 START_TEST(seed002_fit_bs1) {
   mode = _i ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
   run_fit_case("seed002_fit_bs1");
@@ -196,7 +228,7 @@ END_TEST
  * with the same oracle by tests/cases/make_cases.js) ---- */
 
 #define REPO_CASES NNC_SOURCE_DIR "/tests/cases"
-#define MAX_REPO_CASES 64
+#define MAX_REPO_CASES 256
 static char repo_cases[MAX_REPO_CASES][256];
 static int n_repo_cases;
 
@@ -245,6 +277,69 @@ START_TEST(repo_case) {
 }
 END_TEST
 
+/* Optimizer state: a fit of epoch 0, its weights and optimizer state saved,
+ * a fresh model loading both and fitting epochs 1-2 (initial_epoch 1) ends
+ * where the oracle's uninterrupted fit ends (Keras's second fit continues
+ * the optimizer's iterations and slots). The cases keep state that a
+ * restart without it would lose: Nadam's u_product, Ftrl's accumulators,
+ * Adafactor's factored moments, gradient accumulators mid-way, a schedule's
+ * step count. */
+static const char *resume_cases[] = {"opt_nadam", "opt_ftrl", "opt_adafactor",
+                                     "opt_adam_grad_accum", "sched_cosine_restarts"};
+
+static void check_history_rows(const nnc_history *h, cJSON *expected, int first) {
+  for (int row = 0; row < h->n_epochs; row++) {
+    cJSON *key;
+    cJSON_ArrayForEach(key, expected) {
+      double want = cJSON_GetArrayItem(key, first + row)->valuedouble;
+      double got = nnc_history_get(h, key->string, row);
+      ck_assert_msg(close_enough(got, want, REL, ABS), "%s[%d]: nnc %.9g, oracle %.9g", key->string,
+                    first + row, got, want);
+    }
+  }
+  ck_assert_int_eq(h->n_keys, cJSON_GetArraySize(expected));
+}
+
+START_TEST(resumed_fit) {
+  const char *name = resume_cases[_i / 2];
+  mode = _i % 2 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32;
+  char weights[512], state[512];
+  snprintf(weights, sizeof weights, "%s/golden_resume_%s_%d.safetensors", NNC_BINARY_DIR, name, _i);
+  snprintf(state, sizeof state, "%s/golden_resume_%s_%d.opt.safetensors", NNC_BINARY_DIR, name, _i);
+  oracle_case c;
+  load_case_from(REPO_CASES, name, &c);
+  ck_assert_int_eq(c.fit.epochs, 3);
+  cJSON *expected = oracle_expected(&c, "history.json");
+  nnc_history h;
+  nnc_status st;
+  c.fit.epochs = 1;
+  ck_assert_msg(nnc_model_fit_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, &c.fit, &h, &st) == NNC_OK,
+                "%s", st.message);
+  check_history_rows(&h, expected, 0);
+  nnc_history_free(&h);
+  ck_assert_msg(nnc_model_save_weights(c.model, weights, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_save_optimizer_state(c.model, state, &st) == NNC_OK, "%s", st.message);
+  oracle_case_free(&c);
+
+  load_case_from(REPO_CASES, name, &c); /* a fresh model, at w0 */
+  ck_assert_msg(nnc_model_load_weights(c.model, weights, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_load_optimizer_state(c.model, state, &st) == NNC_OK, "%s", st.message);
+  c.fit.initial_epoch = 1;
+  ck_assert_msg(nnc_model_fit_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, &c.fit, &h, &st) == NNC_OK,
+                "%s", st.message);
+  ck_assert_int_eq(h.n_epochs, 2);
+  check_history_rows(&h, expected, 1);
+  char bundle[1024];
+  snprintf(bundle, sizeof bundle, "%s/expected/weights_final/weights.json", c.dir);
+  oracle_check_bundle(c.model, bundle, REL, ABS);
+  nnc_history_free(&h);
+  cJSON_Delete(expected);
+  oracle_case_free(&c);
+  remove(weights);
+  remove(state);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("golden");
   TCase *tc = tcase_create("oracle");
@@ -256,6 +351,7 @@ int main(void) {
   tcase_add_loop_test(tc, seed003_seq, 0, 2);
   tcase_add_loop_test(tc, seed004_mlp_nodrop, 0, 2);
   tcase_add_loop_test(tc, multi_output, 0, 2);
+  tcase_add_loop_test(tc, adam_early_stop, 0, 2);
   tcase_add_test(tc, seed001_mnist_like_f64);
   tcase_add_test(tc, seed001_mnist_like_f32_until_the_tie);
   suite_add_tcase(s, tc);
@@ -267,6 +363,8 @@ int main(void) {
   TCase *repo = tcase_create("repo_cases");
   tcase_set_timeout(repo, 300);
   tcase_add_loop_test(repo, repo_case, 0, 2 * n_repo_cases);
+  tcase_add_loop_test(repo, resumed_fit, 0,
+                      (int)(2 * sizeof resume_cases / sizeof resume_cases[0]));
   suite_add_tcase(s, repo);
   return testutil_run(s);
 }
