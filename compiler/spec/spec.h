@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "nnc.h"
+#include "nnc_program.h"
 
 #define NNC_NAME_MAX 128
 #define NNC_PATH_MAX 256
@@ -151,6 +152,10 @@ typedef struct nnc_spec_optimizer {
   int centered;          /* RMSprop */
   double beta_1, beta_2; /* Adam 0.9, 0.999 */
   int amsgrad;           /* Adam */
+  /* learning_rate given as a Keras schedule (base/schedule.h); kind CONSTANT:
+   * none. With a schedule, learning_rate is its value at step 0. */
+  nnc_schedule schedule;
+  double *schedule_storage; /* heap: the schedule's boundaries and values */
 } nnc_spec_optimizer;
 
 typedef enum nnc_loss_kind {

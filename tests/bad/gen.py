@@ -128,6 +128,15 @@ specs = {
     "optimizer_unknown": seq(compile_cfg=compile_cfg(optimizer='"adamw_turbo"')),
     "optimizer_number": seq(compile_cfg=compile_cfg(optimizer="5")),
     "lr_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"learning_rate": "fast"'))),
+    # learning-rate schedules (base/schedule.c)
+    "lr_schedule_unknown": seq(compile_cfg=compile_cfg(optimizer=sgd(
+        '"learning_rate": {"class_name": "StepDecay", "config": {}}'))),
+    "lr_schedule_decay_steps": seq(compile_cfg=compile_cfg(optimizer=sgd(
+        '"learning_rate": {"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, '
+        '"decay_steps": 0, "decay_rate": 0.9}}'))),
+    "lr_schedule_values": seq(compile_cfg=compile_cfg(optimizer=sgd(
+        '"learning_rate": {"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [5], '
+        '"values": [0.1]}}'))),
     "momentum_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"momentum": "high"'))),
     "metrics_number": seq(compile_cfg=compile_cfg(metrics="5")),
     "metric_unknown": seq(compile_cfg=compile_cfg(metrics='["auc_of_doom"]')),

@@ -895,7 +895,7 @@ START_TEST(optimizer_unsupported_options) {
                 "$.optimizer.config.use_ema", "not supported yet");
   compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'learning_rate': "
                   "{'class_name': 'ExponentialDecay', 'config': {}}}}, 'loss': 'mse'}"),
-                "$.optimizer.config.learning_rate: a learning-rate schedule is not supported yet",
+                "$.optimizer.config.learning_rate.config.initial_learning_rate: expected a number",
                 NULL);
   compile_error(Q("{'optimizer': 'adamw', 'loss': 'mse'}"), "$.optimizer: expected an optimizer",
                 "got \"adamw\"");
