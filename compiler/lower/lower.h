@@ -28,6 +28,9 @@ typedef struct nnc_lowered {
   int y_pred;        /* the first model output (after its activation) */
   int *output_nodes; /* the model outputs' nodes, prog.n_outputs of them */
   int loss;          /* scalar batch loss (-1 without a compile config) */
+  /* regularization losses (lower_regularizers.c), scalar nodes */
+  int *activity_penalties, n_activity_penalties;
+  int *weight_penalties, n_weight_penalties;
 } nnc_lowered;
 
 /* data: per-sample shapes of the data; NULL when unknown (a target of

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "compiler/lower/lower_internal.h"
+#include "compiler/lower/lower_regularizers.h"
 #include "base/base.h"
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
@@ -241,6 +242,8 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
     total = total < 0 ? weighted : graph_binary(g, NNC_BIN_ADD, total, weighted, st);
     if (total < 0) return st->code;
   }
+  /* + model.losses: regularizers (Trainer.compute_loss) */
+  if (total >= 0 && (total = lower_regularizers(l, total, st)) < 0) return st->code;
   g->loss = l->loss = total;
   /* "loss" is the first log key: a batch mean weighted by the batch size */
   if (add_loss_key(l, "loss", total, st)) return st->code;

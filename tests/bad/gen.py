@@ -91,6 +91,13 @@ specs = {
     "layer_number": seq([layer_in(), "5"]),
     "layer_no_class": seq([layer_in(), '{"config": {"name": "d", "units": 3}}']),
     "units_string": seq([layer_in(), dense("d", '"3"')]),
+    # regularizers and constraints (compiler/spec/spec_regularizer.c, spec_constraint.c)
+    "regularizer_negative": seq([layer_in(), dense("d", "3", ', "kernel_regularizer": '
+                                 '{"class_name": "L2", "config": {"l2": -0.1}}')]),
+    "regularizer_orthogonal_bias": seq([layer_in(), dense("d", "3", ', "bias_regularizer": '
+                                        '"orthogonal_regularizer"')]),
+    "constraint_axis": seq([layer_in(), dense("d", "3", ', "kernel_constraint": '
+                            '{"class_name": "MaxNorm", "config": {"axis": 5}}')]),
     "units_negative": seq([layer_in(), dense("d", "-3")]),
     "units_zero": seq([layer_in(), dense("d", "0")]),
     "units_fraction": seq([layer_in(), dense("d", "2.5")]),
