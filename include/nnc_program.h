@@ -258,6 +258,9 @@ typedef struct nnc_model_description {
    * its JSON path for messages ("$.callbacks") */
   const char *callbacks_json;
   const char *callbacks_path;
+  /* the optimizer's learning-rate schedule (CONSTANT: none), known before
+   * the first build: a schedule makes the learning rate read-only */
+  nnc_schedule schedule;
 } nnc_model_description;
 
 typedef struct nnc_builder {

@@ -43,6 +43,7 @@ static void table_description(const nnc_program_table *t, nnc_model_description 
   d->declares_inputs = 1;
   d->has_compile = t->entries[NNC_ENTRY_TRAIN].fn != NULL;
   d->learning_rate = t->learning_rate;
+  d->schedule = t->schedule;
 }
 
 static void take_shapes(nnc_model *m) {
@@ -536,18 +537,4 @@ int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st)
 
 int64_t nnc_model_iterations(const nnc_model *m) {
   return m ? m->iterations : -1;
-}
-double nnc_model_learning_rate(const nnc_model *m) {
-  return m ? m->learning_rate : NAN;
-}
-int nnc_model_set_learning_rate(nnc_model *m, double lr, nnc_status *st) {
-  API_STATUS(st);
-  if (api_nonnull(m, "nnc_model_set_learning_rate", "m", st)) return NNC_ERR_ARG;
-  if (!isfinite(lr) || lr < 0 || lr > FLT_MAX) /* the kernels take it as a float32 */
-    return nnc_fail(st, NNC_ERR_ARG,
-                    "nnc_model_set_learning_rate: expected a learning rate in [0, %g] (float32), "
-                    "got %g",
-                    (double)FLT_MAX, lr);
-  m->learning_rate = lr;
-  return NNC_OK;
 }

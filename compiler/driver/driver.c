@@ -53,6 +53,7 @@ static int describe(void *ctx, nnc_model_description *out, nnc_status *st) {
   out->learning_rate = s->compile.optimizer.learning_rate;
   out->callbacks_json = s->callbacks_json;
   out->callbacks_path = "$.callbacks";
+  out->schedule = s->compile.optimizer.schedule;
   return NNC_OK;
 }
 
@@ -91,6 +92,10 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
   if (jit_table_make(&c, d->spec.name, d->spec.compile.optimizer.learning_rate, req->check_numerics,
                      &t, st))
     return st->code;
+  if (jit_table_set_schedule(t, &d->spec.compile.optimizer.schedule, st)) {
+    jit_table_free(t);
+    return st->code;
+  }
   *out = &t->t;
   return NNC_OK;
 }

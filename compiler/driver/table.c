@@ -264,5 +264,20 @@ void jit_table_free(jit_table *t) {
   free(t->warnings);
   free(t->probes);
   free(t->probe_text);
+  free(t->schedule_storage);
   free(t);
+}
+
+int jit_table_set_schedule(jit_table *t, const nnc_schedule *s, nnc_status *st) {
+  t->t.schedule = *s;
+  if (s->kind != NNC_SCHEDULE_PIECEWISE_CONSTANT) return NNC_OK;
+  size_t n = (size_t)s->n_boundaries;
+  double *mem = nnc_calloc(2 * n + 1, sizeof *mem, st);
+  if (!mem) return st->code;
+  memcpy(mem, s->boundaries, n * sizeof *mem);
+  memcpy(mem + n, s->values, (n + 1) * sizeof *mem);
+  t->schedule_storage = mem;
+  t->t.schedule.boundaries = mem;
+  t->t.schedule.values = mem + n;
+  return NNC_OK;
 }

@@ -19,6 +19,7 @@ typedef struct jit_table {
   const char **warnings;
   nnc_probe *probes;
   struct probe_text *probe_text;
+  double *schedule_storage; /* t.schedule's boundaries and values */
 } jit_table;
 
 /* Takes over *c (left zeroed, also on failure). learning_rate: the
@@ -26,6 +27,9 @@ typedef struct jit_table {
 int jit_table_make(nnc_compiled *c, const char *model_name, double learning_rate, int probes,
                    jit_table **out, nnc_status *st);
 void jit_table_free(jit_table *t); /* t may be NULL */
+/* t->t.schedule = a copy of s (its boundaries and values too), so the table
+ * outlives the compile config it came from. */
+int jit_table_set_schedule(jit_table *t, const nnc_schedule *s, nnc_status *st);
 
 /* The summary rows of p's layers into rows[0..p->n_layers) (names point into
  * p); returns the table's `functional` flag: 1 when Keras would print the

@@ -147,6 +147,7 @@ typedef struct nnc_param_info {
   nnc_spec_init init;
   int trainable; /* 0: no gradient, no update (trainable: false on the layer or a model around it)
                   */
+  nnc_spec_constraint constraint; /* applied to each update (compiler/autodiff/constraints.c) */
 } nnc_param_info;
 
 typedef struct nnc_slot_info {

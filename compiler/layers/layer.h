@@ -59,6 +59,13 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
  * on later calls (shared layers: one set of weights, gradients summed). */
 int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_spec_init *init,
                 nnc_status *st);
+/* A weight's regularizer and constraint (either may be NONE), for the
+ * layer's first call only: the penalty counts once per weight, and only for
+ * a trainable one (Keras's Layer.losses walks trainable_weights). -1 on error. */
+int layer_param_extras(layer_call *c, int param, const nnc_spec_regularizer *reg,
+                       const nnc_spec_constraint *constraint, nnc_status *st);
+/* The layer's activity_regularizer on its output of this call; -1 on error. */
+int layer_activity_regularizer(layer_call *c, int output, nnc_status *st);
 /* Label a node "<layer>/<what>" for dumps. */
 void layer_label(nnc_graph *g, int id, const char *layer, const char *what);
 /* "<source>: <path>: message" as NNC_ERR_SPEC; returns -1. */

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "compiler/autodiff/constraints.h"
 #include "compiler/layers/layer.h"
+#include "compiler/lower/lower_regularizers.h"
 
 int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_spec_init *init,
                 nnc_status *st) {
@@ -88,4 +90,26 @@ int layer_fail(const layer_call *c, nnc_status *st, const char *fmt, ...) {
 
 int layer_reshape_node(nnc_graph *g, int x, nnc_shape to, nnc_status *st) {
   return graph_reshape(g, x, to, st);
+}
+
+int layer_param_extras(layer_call *c, int param, const nnc_spec_regularizer *reg,
+                       const nnc_spec_constraint *constraint, nnc_status *st) {
+  if (param < 0) return -1;
+  if (c->node > 0) return param; /* the first call did it */
+  nnc_graph *g = &c->l->forward;
+  nnc_param_info *info = &c->l->prog.params[g->nodes[param].params.index];
+  if (constraint->kind != NNC_CONSTRAINT_NONE) {
+    if (constraint_check(constraint, &info->shape, c->spec->source, st)) return -1;
+    info->constraint = *constraint;
+  }
+  if (c->trainable && lower_weight_regularizer(c->l, reg, param, c->spec->source, st)) return -1;
+  return param;
+}
+
+int layer_activity_regularizer(layer_call *c, int output, nnc_status *st) {
+  if (output < 0) return -1;
+  if (lower_activity_regularizer(c->l, &c->layer->activity_regularizer, output, c->spec->source,
+                                 st))
+    return -1;
+  return output;
 }

@@ -47,6 +47,10 @@ void lowered_free(nnc_lowered *l) {
   l->output_nodes = NULL;
   free(l->sample_weight);
   l->sample_weight = NULL;
+  free(l->activity_penalties);
+  free(l->weight_penalties);
+  l->activity_penalties = l->weight_penalties = NULL;
+  l->n_activity_penalties = l->n_weight_penalties = 0;
 }
 
 static int shape_mismatch(const nnc_spec *spec, const char *path, const nnc_spec_shape *declared,

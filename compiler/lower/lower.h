@@ -34,6 +34,9 @@ typedef struct nnc_lowered {
   /* per output: the INPUT node of its sample weights, or -1 (heap,
    * prog.n_outputs of them; NULL without a compile config) */
   int *sample_weight;
+  /* regularization losses (lower_regularizers.c), scalar nodes */
+  int *activity_penalties, n_activity_penalties;
+  int *weight_penalties, n_weight_penalties;
 } nnc_lowered;
 
 /* data: per-sample shapes of the data; NULL when unknown (a target of

@@ -14,6 +14,7 @@
 
 #include "compiler/losses/losses.h"
 #include "compiler/lower/lower_internal.h"
+#include "compiler/lower/lower_regularizers.h"
 #include "base/base.h"
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
@@ -428,6 +429,15 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
   }
   l->loss = total;
   if (g->loss < 0 || total < 0) return st->code;
+  /* + model.losses: regularizers (Trainer.compute_loss), in the reported
+   * loss and in the objective (which is the reported loss unless reduction
+   * is "none") */
+  if (l->n_activity_penalties + l->n_weight_penalties > 0) {
+    int reported = lower_regularizers(l, total, st);
+    g->loss = g->loss == total ? reported : lower_regularizers(l, g->loss, st);
+    l->loss = total = reported;
+    if (g->loss < 0 || total < 0) return st->code;
+  }
   /* "loss" is the first log key: a batch mean weighted by the batch size */
   if (add_loss_key(l, "loss", total, st)) return st->code;
 

@@ -6,6 +6,7 @@
 
 #include "base/base.h"
 #include "compiler/autodiff/autodiff.h"
+#include "compiler/autodiff/constraints.h"
 #include "compiler/passes/passes.h"
 
 static int run_specialize(pass_ctx *c) {
@@ -32,6 +33,9 @@ static int run_autodiff(pass_ctx *c) {
 static int run_optimizer(pass_ctx *c) {
   return autodiff_optimizer(c->g, c->prog, c->optimizer, c->grads, c->st);
 }
+static int run_constraints(pass_ctx *c) {
+  return autodiff_constraints(c->g, c->prog, c->st);
+}
 static int run_fuse(pass_ctx *c) {
   return c->keep_all ? pass_fuse_none(c->g, c->st) : pass_fuse(c->g, c->st);
 }
@@ -50,6 +54,7 @@ const pass_row pass_table[] = {
     {"dce", PASS_EVERY, run_dce},
     {"autodiff", PASS_TRAIN, run_autodiff},
     {"optimizer", PASS_TRAIN, run_optimizer},
+    {"constraints", PASS_TRAIN, run_constraints},
     /* the gradient and the update repeat work of the forward part */
     {"fold", PASS_TRAIN, run_fold},
     {"cse", PASS_TRAIN, run_cse},

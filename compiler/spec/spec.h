@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "nnc.h"
+#include "nnc_program.h"
 
 #define NNC_NAME_MAX 128
 #define NNC_PATH_MAX 256
@@ -65,6 +66,41 @@ typedef struct nnc_spec_init {
   int64_t seed;
 } nnc_spec_init;
 
+/* A weight or activity regularizer (Keras 3 keras/src/regularizers):
+ * L1, L2 and L1L2 are l1 * sum|x| + l2 * sum x^2 (a term with a zero
+ * factor is skipped, as L1L2 does); OrthogonalRegularizer(factor, mode). */
+typedef enum nnc_regularizer_kind {
+  NNC_REG_NONE,
+  NNC_REG_L1L2,
+  NNC_REG_ORTHOGONAL
+} nnc_regularizer_kind;
+
+typedef struct nnc_spec_regularizer {
+  nnc_regularizer_kind kind;
+  double l1, l2;           /* L1L2 */
+  double factor;           /* ORTHOGONAL */
+  int columns;             /* ORTHOGONAL: mode "columns" (0: "rows") */
+  char path[NNC_PATH_MAX]; /* of the regularizer, for errors found at lowering */
+} nnc_spec_regularizer;
+
+/* A weight constraint (Keras 3 keras/src/constraints), applied to the value
+ * the optimizer assigns (compiler/autodiff/constraints.c). */
+typedef enum nnc_constraint_kind {
+  NNC_CONSTRAINT_NONE,
+  NNC_CONSTRAINT_MAX_NORM,
+  NNC_CONSTRAINT_MIN_MAX_NORM,
+  NNC_CONSTRAINT_NON_NEG,
+  NNC_CONSTRAINT_UNIT_NORM
+} nnc_constraint_kind;
+
+typedef struct nnc_spec_constraint {
+  nnc_constraint_kind kind;
+  double min_value, max_value, rate; /* MaxNorm: max_value 2; MinMaxNorm: 0, 1, 1 */
+  int n_axes;                        /* the norm's axes as written (may be negative) */
+  int axes[NNC_MAX_RANK];
+  char path[NNC_PATH_MAX]; /* of the constraint, for errors found at lowering */
+} nnc_spec_constraint;
+
 /* One value per row of compiler/layers/layers.def. */
 typedef enum nnc_layer_kind {
 #define LAYER(ID, file, class_name, prefix) NNC_LAYER_##ID,
@@ -111,6 +147,8 @@ typedef struct nnc_spec_layer {
   int64_t units;
   int use_bias;
   nnc_spec_init kernel_init, bias_init;
+  nnc_spec_regularizer kernel_regularizer, bias_regularizer, activity_regularizer;
+  nnc_spec_constraint kernel_constraint, bias_constraint;
   /* Dense and Activation */
   nnc_activation activation;
   /* Dropout */
@@ -151,6 +189,10 @@ typedef struct nnc_spec_optimizer {
   int centered;          /* RMSprop */
   double beta_1, beta_2; /* Adam 0.9, 0.999 */
   int amsgrad;           /* Adam */
+  /* learning_rate given as a Keras schedule (base/schedule.h); kind CONSTANT:
+   * none. With a schedule, learning_rate is its value at step 0. */
+  nnc_schedule schedule;
+  double *schedule_storage; /* heap: the schedule's boundaries and values */
 } nnc_spec_optimizer;
 
 /* One value per Keras 3 loss (compiler/losses/: the row table in losses.c).

@@ -366,6 +366,7 @@ void nnc_spec_compile_free(nnc_spec_compile *c) {
   free(c->weights);
   free(c->groups);
   free(c->metrics);
+  free(c->optimizer.schedule_storage);
   memset(c, 0, sizeof *c);
 }
 

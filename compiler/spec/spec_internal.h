@@ -117,6 +117,15 @@ int spec_parse_activation(const spec_ctx *ctx, const cJSON *item, const char *pa
 int spec_parse_init(const spec_ctx *ctx, const cJSON *item, const char *path,
                     const char *default_name, nnc_spec_init *out);
 
+/* ---- spec_regularizer.c, spec_constraint.c ---- */
+/* null (none), a string or {class_name, config}: Keras 3's regularizers
+ * (L1, L2, L1L2, OrthogonalRegularizer) and constraints (MaxNorm, MinMaxNorm,
+ * NonNeg, UnitNorm). Any layer with such an argument may use them. */
+int spec_parse_regularizer(const spec_ctx *ctx, const cJSON *item, const char *path,
+                           nnc_spec_regularizer *out);
+int spec_parse_constraint(const spec_ctx *ctx, const cJSON *item, const char *path,
+                          nnc_spec_constraint *out);
+
 /* ---- spec_layer.c ---- */
 typedef struct spec_layer_site {
   int first; /* first layer of a Sequential: its batch_input_shape is the model input */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/schedule.h"
 #include "compiler/spec/spec_internal.h"
 
 #define OPTIMIZER_LIST "SGD, RMSprop, Adam"
@@ -83,10 +84,14 @@ static int parse_learning_rate(const spec_ctx *ctx, const cJSON *cfg, const char
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const cJSON *item = spec_child(cfg, keys[i]);
     if (spec_is_absent(item)) continue;
-    if (cJSON_IsObject(item)) {
+    if (cJSON_IsObject(item)) { /* a LearningRateSchedule (base/schedule.c) */
       char item_path[NNC_PATH_MAX];
       spec_path_key(item_path, path, keys[i]);
-      return spec_fail_unsupported(ctx, item_path, item, "a learning-rate schedule");
+      if (schedule_from_json(item, ctx->source, item_path, &out->schedule, &out->schedule_storage,
+                             ctx->st))
+        return ctx->st->code;
+      out->learning_rate = schedule_eval(&out->schedule, 0);
+      return NNC_OK;
     }
     return get_ranged(ctx, cfg, path, keys[i], NULL, 0.0, INFINITY, &out->learning_rate);
   }

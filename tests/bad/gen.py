@@ -91,6 +91,13 @@ specs = {
     "layer_number": seq([layer_in(), "5"]),
     "layer_no_class": seq([layer_in(), '{"config": {"name": "d", "units": 3}}']),
     "units_string": seq([layer_in(), dense("d", '"3"')]),
+    # regularizers and constraints (compiler/spec/spec_regularizer.c, spec_constraint.c)
+    "regularizer_negative": seq([layer_in(), dense("d", "3", ', "kernel_regularizer": '
+                                 '{"class_name": "L2", "config": {"l2": -0.1}}')]),
+    "regularizer_orthogonal_bias": seq([layer_in(), dense("d", "3", ', "bias_regularizer": '
+                                        '"orthogonal_regularizer"')]),
+    "constraint_axis": seq([layer_in(), dense("d", "3", ', "kernel_constraint": '
+                            '{"class_name": "MaxNorm", "config": {"axis": 5}}')]),
     "units_negative": seq([layer_in(), dense("d", "-3")]),
     "units_zero": seq([layer_in(), dense("d", "0")]),
     "units_fraction": seq([layer_in(), dense("d", "2.5")]),
@@ -138,6 +145,15 @@ specs = {
     "optimizer_unknown": seq(compile_cfg=compile_cfg(optimizer='"adamw_turbo"')),
     "optimizer_number": seq(compile_cfg=compile_cfg(optimizer="5")),
     "lr_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"learning_rate": "fast"'))),
+    # learning-rate schedules (base/schedule.c)
+    "lr_schedule_unknown": seq(compile_cfg=compile_cfg(optimizer=sgd(
+        '"learning_rate": {"class_name": "StepDecay", "config": {}}'))),
+    "lr_schedule_decay_steps": seq(compile_cfg=compile_cfg(optimizer=sgd(
+        '"learning_rate": {"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, '
+        '"decay_steps": 0, "decay_rate": 0.9}}'))),
+    "lr_schedule_values": seq(compile_cfg=compile_cfg(optimizer=sgd(
+        '"learning_rate": {"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [5], '
+        '"values": [0.1]}}'))),
     "momentum_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"momentum": "high"'))),
     "metrics_number": seq(compile_cfg=compile_cfg(metrics="5")),
     "metric_unknown": seq(compile_cfg=compile_cfg(metrics='["auc_of_doom"]')),

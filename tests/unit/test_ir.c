@@ -4,6 +4,7 @@
  *   run fold                  passes of the pass table, in order (comma-separated)
  *   phase infer               specialize's phase (default train)
  *   optimizer sgd 0.1 0.9     kind, learning rate, momentum (SGD, for the optimizer pass)
+ *   constraint 0 non_neg      a constraint on parameter 0 (non_neg, or max_norm V: axis 0)
  *   graph train (N nodes)     the input graph, as graph_dump_text writes it
  *   ...
  *   expect
@@ -89,8 +90,15 @@ static void run_file(const char *name) {
   char *text = nnc_read_file(path, &len, &st);
   ck_assert_msg(text != NULL, "%s", st.message);
   char passes[256] = "";
-  nnc_spec_optimizer opt = {NNC_OPT_SGD, 0.01, 0, 0, 0.9, 1e-7, 0, 0.9, 0.999, 0};
+  nnc_spec_optimizer opt = {.kind = NNC_OPT_SGD,
+                            .learning_rate = 0.01,
+                            .rho = 0.9,
+                            .epsilon = 1e-7,
+                            .beta_1 = 0.9,
+                            .beta_2 = 0.999};
   nnc_phase phase = NNC_PHASE_TRAIN;
+  int constraint_param = -1;
+  nnc_spec_constraint constraint = {0};
   const char *p = text;
   int line = 0;
   /* directives up to the first graph */
@@ -106,6 +114,12 @@ static void run_file(const char *name) {
       nnc_strlcpy(passes, l + 4, sizeof passes);
     } else if (!strcmp(l, "phase infer")) {
       phase = NNC_PHASE_INFER;
+    } else if (sscanf(l, "constraint %d %15s %lf", &constraint_param, kind,
+                      &constraint.max_value) >= 2) {
+      ck_assert_msg(!strcmp(kind, "non_neg") || !strcmp(kind, "max_norm"), "%s:%d: constraint",
+                    name, line);
+      constraint.kind = strcmp(kind, "non_neg") ? NNC_CONSTRAINT_MAX_NORM : NNC_CONSTRAINT_NON_NEG;
+      constraint.n_axes = 1; /* axis 0 */
     } else if (sscanf(l, "optimizer %15s %lf %lf", kind, &opt.learning_rate, &opt.momentum) == 3) {
       ck_assert_msg(!strcmp(kind, "sgd"), "%s:%d: only sgd", name, line);
     } else {
@@ -124,6 +138,10 @@ static void run_file(const char *name) {
 
   nnc_program prog;
   make_program(&g, &prog);
+  if (constraint_param >= 0) {
+    ck_assert_msg(constraint_param < prog.n_params, "%s: no parameter %d", name, constraint_param);
+    prog.params[constraint_param].constraint = constraint;
+  }
   int *grads = calloc((size_t)prog.n_params + 1, sizeof *grads);
   pass_ctx c = {&g, &prog, phase, &opt, grads, 0, &st};
   for (char *save = NULL, *pass = strtok_r(passes, ",", &save); pass;

@@ -895,7 +895,7 @@ START_TEST(optimizer_unsupported_options) {
                 "$.optimizer.config.use_ema", "not supported yet");
   compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'learning_rate': "
                   "{'class_name': 'ExponentialDecay', 'config': {}}}}, 'loss': 'mse'}"),
-                "$.optimizer.config.learning_rate: a learning-rate schedule is not supported yet",
+                "$.optimizer.config.learning_rate.config.initial_learning_rate: expected a number",
                 NULL);
   compile_error(Q("{'optimizer': 'adamw', 'loss': 'mse'}"), "$.optimizer: expected an optimizer",
                 "got \"adamw\"");
@@ -1086,12 +1086,12 @@ START_TEST(bad_layers) {
                "model.json: $.config.layers[1].config: expected an object, got \"oops\"", NULL);
   expect_error(L2("'Dense'"), "$.config.layers[1]: expected a layer object", "got \"Dense\"");
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4, 'kernel_regularizer': "
-                  "{'class_name': 'L2', 'config': {'l2': 0.01}}}}"),
-               "$.config.layers[1].config.kernel_regularizer: a kernel regularizer is not "
-               "supported yet, got an object with class_name \"L2\"",
+                  "{'class_name': 'L2', 'config': {'l2': -0.01}}}}"),
+               "$.config.layers[1].config.kernel_regularizer.config.l2: expected a non-negative "
+               "number",
                NULL);
-  expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4, 'bias_constraint': 'NonNeg'}}"),
-               "$.config.layers[1].config.bias_constraint", "not supported yet");
+  expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4, 'bias_constraint': 'Positive'}}"),
+               "$.config.layers[1].config.bias_constraint", "expected a constraint");
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4, 'kernel_initializer': "
                   "'orthogonal'}}"),
                "$.config.layers[1].config.kernel_initializer: expected an initializer",
