@@ -89,7 +89,12 @@ static void run_file(const char *name) {
   char *text = nnc_read_file(path, &len, &st);
   ck_assert_msg(text != NULL, "%s", st.message);
   char passes[256] = "";
-  nnc_spec_optimizer opt = {NNC_OPT_SGD, 0.01, 0, 0, 0.9, 1e-7, 0, 0.9, 0.999, 0};
+  nnc_spec_optimizer opt = {.kind = NNC_OPT_SGD,
+                            .learning_rate = 0.01,
+                            .rho = 0.9,
+                            .epsilon = 1e-7,
+                            .beta_1 = 0.9,
+                            .beta_2 = 0.999};
   nnc_phase phase = NNC_PHASE_TRAIN;
   const char *p = text;
   int line = 0;
