@@ -186,10 +186,8 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
     const nnc_slot_info *in = &p->slots[i];
     v->name = in->name;
     v->kind = NNC_VAR_SLOT;
-    /* shaped like its parameter (a scalar slot: rank 0) */
-    const nnc_shape *like = in->param >= 0 ? &p->params[in->param].shape : NULL;
-    v->rank = like ? like->rank : 0;
-    for (int k = 0; like && k < like->rank; k++) v->shape[k] = like->dims[k];
+    v->rank = in->shape.rank;
+    for (int k = 0; k < in->shape.rank; k++) v->shape[k] = in->shape.dims[k];
     v->offset = in->offset;
     v->count = in->count;
     v->init.rule = in->init != 0.0 ? NNC_INITIALIZER_CONSTANT : NNC_INITIALIZER_ZEROS;

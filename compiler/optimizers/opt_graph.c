@@ -41,7 +41,8 @@ int opt_select(opt_ctx *c, int cond, int not_cond, int a, int b) {
   return opt_add(c, opt_mul(c, cond, a), opt_mul(c, not_cond, b));
 }
 
-static int add_slot(opt_ctx *c, const char *name, int64_t count, int param, double init,
+/* keras_shape: as the state file shows it; shape: the node's (the same count) */
+static int add_slot(opt_ctx *c, const char *name, int64_t count, nnc_shape keras_shape, double init,
                     nnc_shape shape) {
   nnc_program *prog = c->prog;
   nnc_slot_info *grown =
@@ -55,22 +56,28 @@ static int add_slot(opt_ctx *c, const char *name, int64_t count, int param, doub
   s->count = count;
   s->offset = prog->slots_floats;
   s->init = init;
-  s->param = param;
+  s->shape = keras_shape;
   s->average_of = -1;
   prog->slots_floats += count;
   return graph_source(c->g, NNC_OP_SLOT, prog->n_slots++, shape, s->name, c->st);
 }
 
-int opt_slot(opt_ctx *c, const char *name, double init) {
+int opt_slot_shaped(opt_ctx *c, const char *name, double init, nnc_shape keras_shape,
+                    nnc_shape shape) {
   const nnc_param_info *p = &c->prog->params[c->p];
   char full[sizeof c->prog->slots[0].name + 1];
   if ((size_t)snprintf(full, sizeof full, "%s/%s", p->name, name) >= sizeof full)
     return nnc_fail(c->st, NNC_ERR_SPEC, "optimizer slot name too long: %s/%s", p->name, name), -1;
-  return add_slot(c, full, p->count, c->p, init, p->shape);
+  return add_slot(c, full, shape_inner(&shape), keras_shape, init, shape);
+}
+
+int opt_slot(opt_ctx *c, const char *name, double init) {
+  const nnc_param_info *p = &c->prog->params[c->p];
+  return opt_slot_shaped(c, name, init, p->shape, p->shape);
 }
 
 int opt_scalar_slot(opt_ctx *c, const char *name, double init) {
-  return add_slot(c, name, 1, -1, init, shape_scalar());
+  return add_slot(c, name, 1, shape_scalar(), init, shape_scalar());
 }
 
 int opt_write(opt_ctx *c, int slot, int value) {

@@ -82,6 +82,10 @@ int opt_fn(opt_ctx *c, nnc_fn fn, int x);
 int opt_select(opt_ctx *c, int cond, int not_cond, int a, int b);
 /* A slot shaped like the parameter, "<param>/<name>", starting at init. */
 int opt_slot(opt_ctx *c, const char *name, double init);
+/* The same shaped `shape` in the graph and keras_shape in the state file
+ * (Adafactor's row and column moments). */
+int opt_slot_shaped(opt_ctx *c, const char *name, double init, nnc_shape keras_shape,
+                    nnc_shape shape);
 /* A slot of one value named name (Nadam's u_product), starting at init. */
 int opt_scalar_slot(opt_ctx *c, const char *name, double init);
 /* slot := value (only on update steps under gradient accumulation) */

@@ -160,7 +160,9 @@ typedef struct nnc_spec_optimizer {
   double beta_1, beta_2;            /* Adam, AdamW, Adamax, Nadam 0.9, 0.999; Lion 0.9, 0.99 */
   int amsgrad;                      /* Adam, AdamW */
   double initial_accumulator_value; /* Adagrad, Ftrl 0.1 */
-  double learning_rate_power, l1, l2, l2_shrinkage, beta; /* Ftrl -0.5, 0, 0, 0, 0 */
+  double learning_rate_power, l1, l2, l2_shrinkage, beta;    /* Ftrl -0.5, 0, 0, 0, 0 */
+  double beta_2_decay, epsilon_1, epsilon_2, clip_threshold; /* Adafactor -0.8, 1e-30, 1e-3, 1 */
+  int relative_step;                                         /* Adafactor: true (no effect) */
   /* base optimizer options (keras/src/optimizers/base_optimizer.py) */
   double weight_decay;                         /* 0: none (AdamW 0.004) */
   int n_exclude;                               /* exclude_from_weight_decay names */

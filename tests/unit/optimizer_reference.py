@@ -244,6 +244,55 @@ def sgd_global_clipnorm():
     return out
 
 
+def adafactor():
+    # Dense(2) on x = [[1, 2]] with kernel [[0.5, -1.5], [0.25, 0.75]] and bias
+    # [0.5, -0.5], MSE against y: the kernel (rank 2) is factored, the bias
+    # (rank 1) is not. Defaults: beta_2_decay -0.8, epsilon_1 1e-30,
+    # epsilon_2 1e-3, clip_threshold 1; lr 0.1. Returns (kernel, bias) per step.
+    x = [1.0, 2.0]
+    W = [[0.5, -1.5], [0.25, 0.75]]
+    b = [0.5, -0.5]
+    r = [0.0, 0.0]
+    c = [0.0, 0.0]
+    vb = [0.0, 0.0]
+    out = []
+
+    def rms(vals):
+        total = 0.0
+        for v in vals:
+            total = add(total, sq(v))
+        return sqrt(div(total, float(len(vals))))
+
+    for step in range(2):
+        t = float(step + 1)
+        yp = [add(add(mul(x[0], W[0][j]), mul(x[1], W[1][j])), b[j]) for j in range(2)]
+        d = [sub(yp[j], Y[j]) for j in range(2)]
+        gW = [[mul(x[i], d[j]) for j in range(2)] for i in range(2)]
+        gb = list(d)
+        rho = min(LR, div(1.0, sqrt(t)))
+        b2t = sub(1.0, pw(t, f(-0.8)))
+        om = sub(1.0, b2t)
+        # kernel
+        alpha = mul(max(f(1e-3), rms([W[0][0], W[0][1], W[1][0], W[1][1]])), rho)
+        rgs = [[add(sq(gW[i][j]), f(1e-30)) for j in range(2)] for i in range(2)]
+        r = [add(mul(b2t, r[i]), mul(om, div(add(rgs[i][0], rgs[i][1]), 2.0))) for i in range(2)]
+        c = [add(mul(b2t, c[j]), mul(om, div(add(rgs[0][j], rgs[1][j]), 2.0))) for j in range(2)]
+        rmean = div(add(r[0], r[1]), 2.0)
+        v = [[mul(div(r[i], rmean), c[j]) for j in range(2)] for i in range(2)]
+        u = [[div(gW[i][j], sqrt(v[i][j])) for j in range(2)] for i in range(2)]
+        uh_den = max(1.0, div(rms([u[0][0], u[0][1], u[1][0], u[1][1]]), 1.0))
+        W = [[sub(W[i][j], mul(alpha, div(u[i][j], uh_den))) for j in range(2)] for i in range(2)]
+        # bias
+        alpha_b = mul(max(f(1e-3), rms(b)), rho)
+        rgs_b = [add(sq(g), f(1e-30)) for g in gb]
+        vb = [add(mul(b2t, vb[j]), mul(om, rgs_b[j])) for j in range(2)]
+        ub = [div(gb[j], sqrt(vb[j])) for j in range(2)]
+        den_b = max(1.0, div(rms(ub), 1.0))
+        b = [sub(b[j], mul(alpha_b, div(ub[j], den_b))) for j in range(2)]
+        out.append([W[0][0], W[0][1], W[1][0], W[1][1], b[0], b[1]])
+    return out
+
+
 if __name__ == "__main__":
     show("SGD momentum 0.9 nesterov", run(sgd_momentum_nesterov))
     show("RMSprop centered momentum 0.5", run(rmsprop_centered_momentum))
@@ -261,3 +310,4 @@ if __name__ == "__main__":
     show("SGD EMA (w0, w1, avg0, avg1)", sgd_ema())
     show("Adam gradient_accumulation_steps 2", accumulation_adam())
     show("SGD global_clipnorm 1 (w0, w1, b0, b1)", sgd_global_clipnorm())
+    show("Adafactor (kernel 2x2 row-major, bias)", adafactor())

@@ -272,6 +272,54 @@ START_TEST(gradient_accumulation) {
 }
 END_TEST
 
+/* Adafactor on Dense(2) from 2 inputs: the kernel (rank 2) gets row and
+ * column moments, the bias (rank 1) a full one (optimizer_reference.py:
+ * adafactor) */
+START_TEST(adafactor) {
+  static const double want[2][6] = {
+      {0.411611646, -1.41161168, 0.161611646, 0.838388324, 0.449999988, -0.449999988},
+      {0.444120437, -1.33804226, 0.194120437, 0.9119578, 0.467207283, -0.411058754}};
+  const char *json = testutil_json(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 2], 'name': 'in'}},"
+      "{'class_name': 'Dense', 'config': {'name': 'dense', 'units': 2}}]},"
+      "'compile_config': {'optimizer': {'class_name': 'Adafactor', 'config': {'learning_rate': "
+      "0.1}}, 'loss': 'mse'}}");
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "adafactor.json", &m, &st) == NNC_OK, "%s", st.message);
+  float x2[2] = {1.0f, 2.0f}, k0[4] = {0.5f, -1.5f, 0.25f, 0.75f}, b0[2] = {0.5f, -0.5f};
+  nnc_array x = testutil_f32(x2, 1, 2), y = testutil_f32(Y, 1, 2);
+  nnc_array k = testutil_f32(k0, 2, 2), b = {.dtype = NNC_F32, .rank = 1, .shape = {2}, .data = b0};
+  ck_assert_msg(nnc_model_build(m, &x, &y, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_set_weight(m, "dense/kernel", &k, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_set_weight(m, "dense/bias", &b, &st) == NNC_OK, "%s", st.message);
+  for (int s = 0; s < 2; s++) {
+    TEST_LOGS(logs);
+    ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+    nnc_array kw, bw;
+    ck_assert(nnc_model_get_weight(m, "dense/kernel", &kw, &st) == NNC_OK);
+    ck_assert(nnc_model_get_weight(m, "dense/bias", &bw, &st) == NNC_OK);
+    for (int i = 0; i < 4; i++) near("Adafactor kernel", s, i, ((float *)kw.data)[i], want[s][i]);
+    for (int i = 0; i < 2; i++) near("Adafactor bias", s, i, ((float *)bw.data)[i], want[s][4 + i]);
+    nnc_array_free(&kw);
+    nnc_array_free(&bw);
+  }
+  /* the factored moments are shaped as Keras shapes them: r (2,), c (2,) */
+  const nnc_program_table *t = nnc_model_table(m);
+  int seen = 0;
+  for (int i = 0; i < t->n_variables; i++)
+    if (!strcmp(t->variables[i].name, "dense/kernel/r") ||
+        !strcmp(t->variables[i].name, "dense/kernel/c")) {
+      ck_assert_int_eq(t->variables[i].rank, 1);
+      ck_assert_int_eq(t->variables[i].shape[0], 2);
+      seen++;
+    }
+  ck_assert_int_eq(seen, 2);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* ---- the state file ---- */
 
 static void bits_equal(nnc_model *a, nnc_model *b, const char *name) {
@@ -404,6 +452,7 @@ int main(void) {
   tcase_add_test(rules, nadam);
   tcase_add_test(rules, ftrl);
   tcase_add_test(rules, lion);
+  tcase_add_test(rules, adafactor);
   suite_add_tcase(s, rules);
   TCase *base = tcase_create("base options");
   tcase_set_timeout(base, 120);
