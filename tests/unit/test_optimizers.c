@@ -13,6 +13,7 @@
 #include "nnc.h"
 #include "nnc_program.h"
 #include "runtime/io/io.h"
+#include "runtime/model.h"
 #include "testutil.h"
 
 static const char *spec_with(const char *optimizer, int use_bias) {
@@ -247,6 +248,12 @@ START_TEST(ema_average_lags) {
   float w[2];
   weight(m, "dense/kernel", w);
   near("ema lag", 1, 0, w[0], 0.6425);
+  /* finalize_variable_values: the averages (optimizer_reference.py: sgd_ema, step 2) */
+  nnc_status st;
+  ck_assert_msg(model_finalize_variable_values(m, &st) == NNC_OK, "%s", st.message);
+  weight(m, "dense/kernel", w);
+  near("ema finalized", 1, 0, w[0], 0.608749986);
+  near("ema finalized", 1, 1, w[1], -1.17374992);
   nnc_model_free(m);
 }
 END_TEST
