@@ -82,7 +82,7 @@ int model_init_weights(nnc_model *m, nnc_status *st) {
   const nnc_program_table *t = m->t;
   for (int i = 0; i < t->n_variables; i++) {
     const nnc_variable *info = &t->variables[i];
-    if (info->kind == NNC_VAR_SLOT) continue; /* slots start at zero (below) */
+    if (info->kind == NNC_VAR_SLOT) continue; /* slots: model_init_slots (below) */
     /* a seeded initializer gives the same values wherever it is used, as in
      * Keras; an unseeded one a stream of its own per weight */
     uint64_t key = info->init.has_seed ? nnc_stream_key((uint64_t)info->init.seed, "initializer")
@@ -90,7 +90,7 @@ int model_init_weights(nnc_model *m, nnc_status *st) {
     for (int64_t e = 0; e < info->count; e++)
       m->params[info->offset + e] = (float)draw(&info->init, info, key, (uint64_t)e);
   }
-  if (m->slots) memset(m->slots, 0, (size_t)t->slots_floats * sizeof *m->slots);
+  model_init_slots(m);
   m->iterations = 0;
   (void)st;
   return NNC_OK;

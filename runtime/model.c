@@ -298,12 +298,14 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     free(in);
     return st->code;
   }
+  int fresh_slots = slots != m->slots;
   m->slots = slots;
   free(m->stats);
   m->stats = stats;
   int first_build = !m->built;
   if (m->t) m->builder.release(m->builder.ctx, m->t);
   m->t = fresh;
+  if (fresh_slots) model_init_slots(m); /* Adagrad's accumulators start at 0.1, ... */
   /* remember the shapes built for, as the data will bring them */
   for (int k = 0; k < n_out; k++) {
     m->tgt_known[k] = tgt[k].rank >= 0;

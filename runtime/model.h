@@ -125,6 +125,9 @@ double model_step_learning_rate(const nnc_model *m);
 /* Keras's optimizer.finalize_variable_values at the end of fit: moving
  * averages (use_ema) copied into their variables (runtime/optimizer_state.c). */
 int model_finalize_variable_values(nnc_model *m, nnc_status *st);
+/* Every optimizer slot at its initial value (the table's init: zeros, or a
+ * constant such as Adagrad's 0.1) (runtime/optimizer_state.c). */
+void model_init_slots(nnc_model *m);
 /* Host metrics (runtime/host_metrics.c): reset at the start of an epoch or an
  * evaluation; updated after every train/test step with the step's IO regions
  * (inputs, targets, outputs, sample weights, as the step saw them); results

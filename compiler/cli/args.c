@@ -25,8 +25,10 @@ static const char *const input_options[] = {"x",
                                             "compile-config",
                                             "weights-in",
                                             "sample-weight",
-                                            "sample-weight-val"};
-static const char *const output_options[] = {"weights-out", "history", "out", "trace"};
+                                            "sample-weight-val",
+                                            "optimizer-state-in"};
+static const char *const output_options[] = {"weights-out", "history", "out", "trace",
+                                             "optimizer-state-out"};
 #define COUNT(a) (int)(sizeof a / sizeof a[0])
 
 /* Where a write to `path` lands, as a string: dangling symlinks followed to
@@ -132,7 +134,10 @@ static int check_one(const char *cmd, const char *option, const char *path, char
   for (int k = 0; !clash && k < COUNT(input_options); k++) {
     const char *const *in;
     int n_in = cli_get_all(opts, n_opts, input_options[k], &in);
-    int allowed = !strcmp(option, "weights-out") && !strcmp(input_options[k], "weights-in");
+    /* a file that is read before it is rewritten */
+    int allowed =
+        (!strcmp(option, "weights-out") && !strcmp(input_options[k], "weights-in")) ||
+        (!strcmp(option, "optimizer-state-out") && !strcmp(input_options[k], "optimizer-state-in"));
     for (int v = 0; !clash && !allowed && v < n_in; v++)
       if (same_file(path, value_file(in[v]))) clash = in[v], what = input_options[k];
   }
@@ -147,7 +152,8 @@ static int check_one(const char *cmd, const char *option, const char *path, char
 }
 
 static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
-  enum { MAX_OUT = 8 };
+  enum { MAX_OUT = 9 }; /* the output options and the 4 dump files */
+  _Static_assert(COUNT(output_options) + 4 <= MAX_OUT, "room for every output");
   const char *name[MAX_OUT], *path[MAX_OUT];
   char where[MAX_OUT][PATH_MAX], dump_files[4][PATH_MAX];
   int n = 0;

@@ -185,6 +185,9 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
     rc = cli_fail("fit", &s.st);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("fit", &s.st);
+  if (!rc && (v = cli_get(o, n, "optimizer-state-in")) &&
+      nnc_model_load_optimizer_state(s.model, v, &s.st))
+    rc = cli_fail("fit", &s.st);
   nnc_history h = {0};
   if (!rc && cli_model_fit(s.model, &s.x, &s.y, has_val ? &xv : NULL, has_val ? &yv : NULL, &fo, &h,
                            &s.st)) {
@@ -200,6 +203,8 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
     nnc_status hst, wst;
     int hrc = (v = cli_get(o, n, "history")) ? nnc_history_write_json(&h, v, &hst) : 0;
     int wrc = (v = cli_get(o, n, "weights-out")) ? nnc_model_save_weights(s.model, v, &wst) : 0;
+    if (!wrc && (v = cli_get(o, n, "optimizer-state-out")))
+      wrc = nnc_model_save_optimizer_state(s.model, v, &wst);
     if (hrc)
       rc = cli_fail("fit", &hst);
     else if (wrc)
@@ -234,6 +239,8 @@ int cli_fit(int argc, char **argv) {
                  {"no-shuffle", 0, NULL, NULL, 0},
                  {"weights-in", 1, NULL, NULL, 0},
                  {"weights-out", 1, NULL, NULL, 0},
+                 {"optimizer-state-in", 1, NULL, NULL, 0},
+                 {"optimizer-state-out", 1, NULL, NULL, 0},
                  {"history", 1, NULL, NULL, 0},
                  {"verbose", 1, NULL, NULL, 0},
                  {"x-test", CLI_REPEAT, NULL, NULL, 0},
@@ -254,6 +261,7 @@ int cli_fit(int argc, char **argv) {
            "       [--epochs E] [--batch-size B] [--no-shuffle | --shuffle true|false|batch]\n"
            "       [--seed S] [--x-divide D]\n"
            "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
+           "       [--optimizer-state-in S.safetensors] [--optimizer-state-out S.safetensors]\n"
            "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
            "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n"
            "       [--callback 'Name(key=value, ...)']... [--validation-freq N]\n"
@@ -424,6 +432,9 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
     rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("train-on-batch", &s.st);
+  if (!rc && (v = cli_get(o, n, "optimizer-state-in")) &&
+      nnc_model_load_optimizer_state(s.model, v, &s.st))
+    rc = cli_fail("train-on-batch", &s.st);
   size_t cap = 4096, used = 0;
   char *trace = rc ? NULL : malloc(cap);
   if (!rc && !trace) rc = cli_fail("train-on-batch", out_of_memory(&s.st));
@@ -458,6 +469,9 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
       rc = cli_fail("train-on-batch", &s.st);
     if (!rc && (v = cli_get(o, n, "weights-out")) && nnc_model_save_weights(s.model, v, &s.st))
       rc = cli_fail("train-on-batch", &s.st);
+    if (!rc && (v = cli_get(o, n, "optimizer-state-out")) &&
+        nnc_model_save_optimizer_state(s.model, v, &s.st))
+      rc = cli_fail("train-on-batch", &s.st);
   }
   free(trace);
   nnc_logs_free(&logs);
@@ -471,13 +485,16 @@ int cli_train_on_batch(int argc, char **argv) {
                  {"steps", 1, NULL, NULL, 0},
                  {"weights-in", 1, NULL, NULL, 0},
                  {"weights-out", 1, NULL, NULL, 0},
+                 {"optimizer-state-in", 1, NULL, NULL, 0},
+                 {"optimizer-state-out", 1, NULL, NULL, 0},
                  {"trace", 1, NULL, NULL, 0},
                  {"sample-weight", CLI_REPEAT, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
            "[--weights-out W]\n"
-           "       [--trace T.json] [--x-divide D] [--check-numerics] [--sample-weight SW]\n");
+           "       [--optimizer-state-in S] [--optimizer-state-out S] [--trace T.json]\n"
+           "       [--x-divide D] [--check-numerics] [--sample-weight SW]\n");
     return 0;
   }
   const char *spec;

@@ -159,6 +159,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
     return fdiv(c, clamp(c, add(c, x, cg_f32(c, 3.0)), 0.0, 6.0), cg_f32(c, 6.0));
   case NNC_FN_CLIP:
     return clamp(c, x, p->clip.lo, p->clip.hi);
+  case NNC_FN_FLOOR:
+    return call1(c, "llvm.floor.f32", x);
   case NNC_FN_NEG_ONE:
     return cg_f32(c, -1.0);
   case NNC_FN_SIGN:

@@ -188,12 +188,16 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
   }
   for (int i = 0; i < p->n_slots; i++) {
     nnc_variable *v = &t->vars[p->n_params + i];
-    v->name = p->slots[i].name;
+    const nnc_slot_info *in = &p->slots[i];
+    v->name = in->name;
     v->kind = NNC_VAR_SLOT;
-    v->rank = 1;
-    v->shape[0] = p->slots[i].count;
-    v->offset = p->slots[i].offset;
-    v->count = p->slots[i].count;
+    v->rank = in->shape.rank;
+    for (int k = 0; k < in->shape.rank; k++) v->shape[k] = in->shape.dims[k];
+    v->offset = in->offset;
+    v->count = in->count;
+    v->init.rule = in->init != 0.0 ? NNC_INITIALIZER_CONSTANT : NNC_INITIALIZER_ZEROS;
+    v->init.value = in->init;
+    v->average_of = in->average_of >= 0 ? p->params[in->average_of].name : NULL;
   }
   o->n_variables = p->n_params + p->n_slots;
   o->variables = t->vars;

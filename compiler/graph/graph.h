@@ -151,8 +151,11 @@ typedef struct nnc_param_info {
 } nnc_param_info;
 
 typedef struct nnc_slot_info {
-  char name[NNC_NAME_MAX * 2 + 16]; /* "<param>/m" */
-  int64_t count, offset;            /* optimizer slots start at zero (Keras 3) */
+  char name[NNC_NAME_MAX * 2 + 32]; /* "<param>/momentum", "u_product" */
+  int64_t count, offset;
+  double init;     /* its value before the first step (0; Adagrad's accumulator 0.1) */
+  nnc_shape shape; /* as Keras shapes it (unbatched; rank 0: one value) */
+  int average_of;  /* use_ema: the parameter whose moving average it is; else -1 */
 } nnc_slot_info;
 
 typedef enum nnc_stat_kind {

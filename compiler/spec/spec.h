@@ -177,23 +177,48 @@ typedef struct nnc_spec_input {
   int layer;
 } nnc_spec_input;
 
-typedef enum nnc_optimizer_kind { NNC_OPT_SGD, NNC_OPT_RMSPROP, NNC_OPT_ADAM } nnc_optimizer_kind;
+/* One per row of compiler/optimizers/optimizers.def, in its order. */
+typedef enum nnc_optimizer_kind {
+#define OPTIMIZER(id, row) NNC_OPT_##id,
+#include "compiler/optimizers/optimizers.def"
+#undef OPTIMIZER
+  NNC_OPT_COUNT
+} nnc_optimizer_kind;
 
+/* An optimizer and its options, with Keras 3's defaults for what the config
+ * leaves out (docs/optimizers.md). Options that are off are 0. */
 typedef struct nnc_spec_optimizer {
   nnc_optimizer_kind kind;
-  double learning_rate;  /* Keras 3 defaults: SGD 0.01, RMSprop 0.001, Adam 0.001 */
-  double momentum;       /* SGD, RMSprop (default 0) */
-  int nesterov;          /* SGD */
-  double rho;            /* RMSprop 0.9 */
-  double epsilon;        /* RMSprop, Adam: 1e-7 */
-  int centered;          /* RMSprop */
-  double beta_1, beta_2; /* Adam 0.9, 0.999 */
-  int amsgrad;           /* Adam */
+  double learning_rate;             /* Keras 3 defaults: SGD 0.01, the others 0.001 */
+  double momentum;                  /* SGD, RMSprop (default 0) */
+  int nesterov;                     /* SGD */
+  double rho;                       /* RMSprop 0.9, Adadelta 0.95 */
+  double epsilon;                   /* 1e-7 */
+  int centered;                     /* RMSprop */
+  double beta_1, beta_2;            /* Adam, AdamW, Adamax, Nadam 0.9, 0.999; Lion 0.9, 0.99 */
+  int amsgrad;                      /* Adam, AdamW */
+  double initial_accumulator_value; /* Adagrad, Ftrl 0.1 */
+  double learning_rate_power, l1, l2, l2_shrinkage, beta;    /* Ftrl -0.5, 0, 0, 0, 0 */
+  double beta_2_decay, epsilon_1, epsilon_2, clip_threshold; /* Adafactor -0.8, 1e-30, 1e-3, 1 */
+  int relative_step;                                         /* Adafactor: true (no effect) */
+  /* base optimizer options (keras/src/optimizers/base_optimizer.py) */
+  double weight_decay;                         /* 0: none (AdamW 0.004) */
+  int n_exclude;                               /* exclude_from_weight_decay names */
+  char **exclude_from_weight_decay;            /* heap (nnc_spec_optimizer_free) */
+  double clipnorm, clipvalue, global_clipnorm; /* 0: none; at most one set */
+  int use_ema;
+  double ema_momentum;                 /* 0.99 */
+  int64_t ema_overwrite_frequency;     /* 0: none */
+  int64_t gradient_accumulation_steps; /* 0: none, else >= 2 */
   /* learning_rate given as a Keras schedule (base/schedule.h); kind CONSTANT:
    * none. With a schedule, learning_rate is its value at step 0. */
   nnc_schedule schedule;
   double *schedule_storage; /* heap: the schedule's boundaries and values */
 } nnc_spec_optimizer;
+
+/* Free the heap parts of an optimizer (nnc_spec_compile_free calls it). */
+void nnc_spec_optimizer_free(nnc_spec_optimizer *o);
+
 
 /* One value per Keras 3 loss (compiler/losses/: the row table in losses.c).
  * The first five stay one composite LOSS node until pass_decompose (the

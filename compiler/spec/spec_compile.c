@@ -362,11 +362,11 @@ static int parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *pat
 
 void nnc_spec_compile_free(nnc_spec_compile *c) {
   if (!c) return;
+  nnc_spec_optimizer_free(&c->optimizer);
   free(c->losses);
   free(c->weights);
   free(c->groups);
   free(c->metrics);
-  free(c->optimizer.schedule_storage);
   memset(c, 0, sizeof *c);
 }
 

@@ -1,70 +1,65 @@
 /* The optimizer of a compile config: "adam", {"class_name": "Adam", "config":
  * {...}} (Keras 2/3, h5 "Custom>Adam"), or tfjs's {"class_name": "Adam",
- * "config": {"learningRate": ..., "beta1": ...}}. Missing values take Keras 3's
- * defaults (keras-semantics.md §4.2). Options nnc cannot honour yet (clipping,
- * weight decay, EMA, schedules) are errors, not silent differences. */
+ * "config": {"learningRate": ..., "beta1": ...}}. The optimizers and their
+ * own arguments are the rows of compiler/optimizers/optimizers.def; the base
+ * optimizer's arguments are read here. Missing values take Keras 3's
+ * defaults (docs/optimizers.md). Options nnc cannot honour yet (loss scaling,
+ * schedules) are errors, not silent differences. */
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/schedule.h"
+#include "base/base.h"
+#include "compiler/optimizers/optimizers.h"
 #include "compiler/spec/spec_internal.h"
 
-#define OPTIMIZER_LIST "SGD, RMSprop, Adam"
-
-static void set_defaults(nnc_optimizer_kind kind, nnc_spec_optimizer *out) {
+static void set_defaults(const opt_class *cls, nnc_optimizer_kind kind, nnc_spec_optimizer *out) {
   memset(out, 0, sizeof *out);
   out->kind = kind;
-  out->learning_rate = kind == NNC_OPT_SGD ? 0.01 : 0.001;
-  out->rho = 0.9;
-  out->epsilon = 1e-7;
-  out->beta_1 = 0.9;
-  out->beta_2 = 0.999;
-}
-
-/* "sgd", "SGD", "RMSprop", "RMSProp" (tfjs), "Custom>Adam" (tf.keras 2.11+ h5).
- * tfjs "Momentum" is SGD with momentum. Returns 0 when unknown. */
-static int lookup(const char *name, nnc_optimizer_kind *out, int *tfjs_momentum) {
-  if (strncmp(name, "Custom>", 7) == 0) name += 7;
-  char norm[16];
-  *tfjs_momentum = 0;
-  if (!spec_normalize(name, norm, sizeof norm)) return 0;
-  if (strcmp(norm, "sgd") == 0)
-    *out = NNC_OPT_SGD;
-  else if (strcmp(norm, "rmsprop") == 0)
-    *out = NNC_OPT_RMSPROP;
-  else if (strcmp(norm, "adam") == 0)
-    *out = NNC_OPT_ADAM;
-  else if (strcmp(norm, "momentum") == 0)
-    *out = NNC_OPT_SGD, *tfjs_momentum = 1;
-  else
-    return 0;
-  return 1;
-}
-
-/* cfg.key (or cfg.alt_key) as a number in [lo, hi]; missing keeps *out.
- * hi = INFINITY means up to FLT_MAX: the update kernels compute in float32. */
-static int get_ranged(const spec_ctx *ctx, const cJSON *cfg, const char *path, const char *key,
-                      const char *alt_key, double lo, double hi, double *out) {
-  const cJSON *item = spec_child(cfg, key);
-  if (spec_is_absent(item) && alt_key) {
-    item = spec_child(cfg, alt_key);
-    key = alt_key;
+  out->learning_rate = cls->learning_rate;
+  out->weight_decay = cls->weight_decay;
+  out->ema_momentum = 0.99;
+  for (const opt_key *k = cls->keys; k->name; k++) {
+    char *field = (char *)out + k->field;
+    if (k->type == OPT_BOOL)
+      *(int *)field = (int)k->def;
+    else
+      *(double *)field = k->def;
   }
+}
+
+/* cfg.key as a number in [lo, hi] ((lo, hi] when lo_open); missing keeps *out.
+ * hi = INFINITY means up to FLT_MAX: the update kernels compute in float32. */
+static int get_ranged_open(const spec_ctx *ctx, const cJSON *cfg, const char *path, const char *key,
+                           double lo, int lo_open, double hi, double *out) {
+  const cJSON *item = spec_child(cfg, key);
   if (spec_is_absent(item)) return NNC_OK;
   char item_path[NNC_PATH_MAX];
   spec_path_key(item_path, path, key);
   /* 1e400 parses as inf, 1e300 becomes inf as float32: refused like any value out of range */
-  double top = isinf(hi) ? FLT_MAX : hi;
-  if (!cJSON_IsNumber(item) || !(item->valuedouble >= lo && item->valuedouble <= top)) {
+  double top = isinf(hi) ? FLT_MAX : hi, bottom = isinf(lo) ? -FLT_MAX : lo;
+  double v = cJSON_IsNumber(item) ? item->valuedouble : NAN;
+  if (!(v >= bottom && v <= top) || (lo_open && v == lo)) {
     if (isinf(hi))
       return spec_fail_expected(ctx, item_path, item,
-                                "a finite number >= %g within the float32 range (at most 3.4e38)",
-                                lo);
-    return spec_fail_expected(ctx, item_path, item, "a number in [%g, %g]", lo, hi);
+                                "a finite number %s %g within the float32 range (at most 3.4e38)",
+                                lo_open ? ">" : ">=", lo);
+    if (isinf(lo))
+      return spec_fail_expected(ctx, item_path, item,
+                                "a number <= %g within the float32 range (at least -3.4e38)", hi);
+    return spec_fail_expected(ctx, item_path, item, "a number in %s%g, %g]", lo_open ? "(" : "[",
+                              lo, hi);
   }
-  *out = item->valuedouble;
+  *out = v;
   return NNC_OK;
+}
+
+static int get_ranged(const spec_ctx *ctx, const cJSON *cfg, const char *path, const char *key,
+                      const char *alt_key, double lo, double hi, double *out) {
+  if (spec_is_absent(spec_child(cfg, key)) && alt_key) key = alt_key;
+  return get_ranged_open(ctx, cfg, path, key, lo, 0, hi, out);
 }
 
 static int parse_learning_rate(const spec_ctx *ctx, const cJSON *cfg, const char *path,
@@ -98,54 +93,10 @@ static int parse_learning_rate(const spec_ctx *ctx, const cJSON *cfg, const char
   return NNC_OK;
 }
 
-/* Keys every Keras optimizer has whose non-default values nnc cannot honour. */
-static int check_unsupported(const spec_ctx *ctx, const cJSON *cfg, const char *path,
-                             int decay_is_rho) {
-  static const char *const must_be_null[][2] = {
-      {"clipnorm", "gradient clipping (clipnorm)"},
-      {"clipvalue", "gradient clipping (clipvalue)"},
-      {"global_clipnorm", "gradient clipping (global_clipnorm)"},
-      {"loss_scale_factor", "loss scaling"},
-  };
-  int rc;
-  for (size_t i = 0; i < sizeof must_be_null / sizeof must_be_null[0]; i++)
-    if ((rc = spec_require_null(ctx, cfg, path, must_be_null[i][0], must_be_null[i][1]))) return rc;
-  /* Zero is as good as null for these. */
-  static const char *const must_be_zero[][2] = {
-      {"weight_decay", "weight decay"},
-      {"decay", "legacy learning-rate decay (decay)"},
-  };
-  char item_path[NNC_PATH_MAX];
-  for (size_t i = 0; i < sizeof must_be_zero / sizeof must_be_zero[0]; i++) {
-    const cJSON *item = spec_child(cfg, must_be_zero[i][0]);
-    if (decay_is_rho && strcmp(must_be_zero[i][0], "decay") == 0) continue;
-    if (spec_is_absent(item) || (cJSON_IsNumber(item) && item->valuedouble == 0)) continue;
-    spec_path_key(item_path, path, must_be_zero[i][0]);
-    return spec_fail_unsupported(ctx, item_path, item, must_be_zero[i][1]);
-  }
-  /* Keras 3 treats 0 like null and raises for 1 or less ("must be an integer >= 2") */
-  const cJSON *accum = spec_child(cfg, "gradient_accumulation_steps");
-  if (!spec_is_absent(accum) && !(cJSON_IsNumber(accum) && accum->valuedouble == 0)) {
-    spec_path_key(item_path, path, "gradient_accumulation_steps");
-    double v = cJSON_IsNumber(accum) ? accum->valuedouble : 0;
-    if (!cJSON_IsNumber(accum) || !isfinite(v) || v != floor(v) || v < 2)
-      return spec_fail_expected(ctx, item_path, accum,
-                                "null or an integer >= 2, as Keras 3 requires");
-    return spec_fail_unsupported(ctx, item_path, accum, "gradient accumulation");
-  }
-  int use_ema;
-  if ((rc = spec_get_bool(ctx, cfg, path, "use_ema", 0, &use_ema))) return rc;
-  if (use_ema) {
-    spec_path_key(item_path, path, "use_ema");
-    return spec_fail_unsupported(ctx, item_path, spec_child(cfg, "use_ema"),
-                                 "an exponential moving average of weights (use_ema)");
-  }
-  return NNC_OK;
-}
-
-/* The arguments each optimizer's __init__ takes in Keras 3 (keras/src/optimizers):
- * BaseOptimizer raises "Argument(s) not recognized" for anything else, except
- * "decay", which it pops (nnc refuses a non-zero one, see check_unsupported). */
+/* The arguments of Keras 3's BaseOptimizer.__init__ (keras/src/optimizers/
+ * base_optimizer.py); it raises "Argument(s) not recognized" for anything
+ * else, except "decay", which it pops. exclude_from_weight_decay is nnc's:
+ * the names Keras's optimizer.exclude_from_weight_decay(var_names=...) takes. */
 static const char *const base_keys[] = {"name",
                                         "learning_rate",
                                         "weight_decay",
@@ -158,13 +109,8 @@ static const char *const base_keys[] = {"name",
                                         "loss_scale_factor",
                                         "gradient_accumulation_steps",
                                         "decay",
+                                        "exclude_from_weight_decay",
                                         NULL};
-static const char *const kind_keys[][5] = {
-    [NNC_OPT_SGD] = {"momentum", "nesterov", NULL},
-    [NNC_OPT_RMSPROP] = {"rho", "momentum", "epsilon", "centered", NULL},
-    [NNC_OPT_ADAM] = {"beta_1", "beta_2", "epsilon", "amsgrad", NULL},
-};
-static const char *const kind_names[] = {"SGD", "RMSprop", "Adam"};
 /* tf.keras 2 configs also hold these ("lr": its legacy learning_rate) */
 static const char *const keras2_keys[] = {"lr", "jit_compile", "is_legacy_optimizer",
                                           "use_nesterov", NULL};
@@ -177,12 +123,31 @@ static int in_list(const char *key, const char *const *list) {
   return 0;
 }
 
+/* The name under which cfg holds key k in this format, or NULL. */
+static const char *spelling(const spec_ctx *ctx, const cJSON *cfg, const opt_key *k) {
+  if (!spec_is_absent(spec_child(cfg, k->name))) return k->name;
+  if (k->tfjs && ctx->format == NNC_FORMAT_TFJS && !spec_is_absent(spec_child(cfg, k->tfjs)))
+    return k->tfjs;
+  if (k->keras2 && ctx->format != NNC_FORMAT_KERAS3 && !spec_is_absent(spec_child(cfg, k->keras2)))
+    return k->keras2;
+  return NULL;
+}
+
+static int own_key(const spec_ctx *ctx, const opt_class *cls, const char *key) {
+  for (const opt_key *k = cls->keys; k->name; k++)
+    if (!strcmp(key, k->name) ||
+        (k->tfjs && ctx->format == NNC_FORMAT_TFJS && !strcmp(key, k->tfjs)) ||
+        (k->keras2 && ctx->format != NNC_FORMAT_KERAS3 && !strcmp(key, k->keras2)))
+      return 1;
+  return 0;
+}
+
 static int check_known_keys(const spec_ctx *ctx, const cJSON *cfg, const char *path,
-                            nnc_optimizer_kind kind) {
+                            const opt_class *cls) {
   int keras2 = ctx->format != NNC_FORMAT_KERAS3, tfjs = ctx->format == NNC_FORMAT_TFJS;
   for (const cJSON *c = cfg ? cfg->child : NULL; c; c = c->next) {
     const char *key = c->string ? c->string : "";
-    if (in_list(key, base_keys) || in_list(key, kind_keys[kind]) ||
+    if (in_list(key, base_keys) || own_key(ctx, cls, key) ||
         (keras2 && in_list(key, keras2_keys)) || (tfjs && in_list(key, tfjs_keys)))
       continue;
     char key_path[NNC_PATH_MAX];
@@ -190,69 +155,150 @@ static int check_known_keys(const spec_ctx *ctx, const cJSON *cfg, const char *p
     if (!strcmp(key, "lr"))
       return spec_fail(ctx, key_path,
                        "expected learning_rate: Keras 3 does not recognize the legacy \"lr\"");
-    char own[96] = "";
-    for (const char *const *k = kind_keys[kind]; *k; k++) {
-      strncat(own, *k, sizeof own - strlen(own) - 1);
+    char own[256] = "";
+    for (const opt_key *k = cls->keys; k->name; k++) {
+      strncat(own, k->name, sizeof own - strlen(own) - 1);
       strncat(own, ", ", sizeof own - strlen(own) - 1);
     }
     return spec_fail(ctx, key_path,
                      "expected an argument Keras 3's %s accepts (%sor a base optimizer argument: "
                      "learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, "
                      "ema_momentum, ema_overwrite_frequency, loss_scale_factor, "
-                     "gradient_accumulation_steps, name), got an unknown key",
-                     kind_names[kind], own);
+                     "gradient_accumulation_steps, name; or nnc's exclude_from_weight_decay), "
+                     "got an unknown key",
+                     cls->class_name, own);
+  }
+  return NNC_OK;
+}
+
+/* cfg.key: null, or a whole number >= min (0 also means none); 0 when absent. */
+static int get_count(const spec_ctx *ctx, const cJSON *cfg, const char *path, const char *key,
+                     int64_t min, const char *expected, int64_t *out) {
+  const cJSON *item = spec_child(cfg, key);
+  *out = 0;
+  if (spec_is_absent(item)) return NNC_OK;
+  double v = cJSON_IsNumber(item) ? item->valuedouble : NAN;
+  if (v == 0) return NNC_OK;
+  if (!(v >= (double)min && v <= 1e9 && v == floor(v))) {
+    char item_path[NNC_PATH_MAX];
+    spec_path_key(item_path, path, key);
+    return spec_fail_expected(ctx, item_path, item, "%s", expected);
+  }
+  *out = (int64_t)v;
+  return NNC_OK;
+}
+
+static int parse_exclude(const spec_ctx *ctx, const cJSON *cfg, const char *path,
+                         nnc_spec_optimizer *out) {
+  const cJSON *list = spec_child(cfg, "exclude_from_weight_decay");
+  if (spec_is_absent(list)) return NNC_OK;
+  char list_path[NNC_PATH_MAX], item_path[NNC_PATH_MAX];
+  spec_path_key(list_path, path, "exclude_from_weight_decay");
+  if (!cJSON_IsArray(list))
+    return spec_fail_expected(ctx, list_path, list, "a list of variable names (\"bias\", ...)");
+  int n = cJSON_GetArraySize(list);
+  out->exclude_from_weight_decay = nnc_calloc((size_t)n + 1, sizeof(char *), ctx->st);
+  if (!out->exclude_from_weight_decay) return ctx->st->code;
+  int i = 0;
+  for (const cJSON *e = list->child; e; e = e->next, i++) {
+    spec_path_index(item_path, list_path, i);
+    if (!cJSON_IsString(e) || !e->valuestring[0])
+      return spec_fail_expected(ctx, item_path, e, "a non-empty variable name");
+    size_t len = strlen(e->valuestring);
+    char *copy = nnc_calloc(len + 1, 1, ctx->st);
+    if (!copy) return ctx->st->code;
+    memcpy(copy, e->valuestring, len);
+    out->exclude_from_weight_decay[out->n_exclude++] = copy;
+  }
+  return NNC_OK;
+}
+
+/* The base optimizer's arguments (BaseOptimizer.__init__'s checks). */
+static int parse_base(const spec_ctx *ctx, const cJSON *cfg, const char *path, const opt_class *cls,
+                      int decay_is_own, nnc_spec_optimizer *out) {
+  int rc;
+  char item_path[NNC_PATH_MAX];
+  if ((rc = spec_require_null(ctx, cfg, path, "loss_scale_factor", "loss scaling"))) return rc;
+  const cJSON *wd = spec_child(cfg, "weight_decay");
+  if (cJSON_IsNull(wd) && cls->weight_decay > 0) {
+    spec_path_key(item_path, path, "weight_decay");
+    return spec_fail_expected(ctx, item_path, wd,
+                              "a number: Keras 3's %s refuses weight_decay=None", cls->class_name);
+  }
+  if (cJSON_IsNull(wd)) out->weight_decay = 0;
+  if ((rc = get_ranged(ctx, cfg, path, "weight_decay", NULL, 0.0, INFINITY, &out->weight_decay)) ||
+      (rc = parse_exclude(ctx, cfg, path, out)))
+    return rc;
+  /* Keras: "Only one of clipnorm, clipvalue and global_clipnorm can be set" */
+  static const char *const clips[] = {"clipnorm", "clipvalue", "global_clipnorm"};
+  double *clip_out[] = {&out->clipnorm, &out->clipvalue, &out->global_clipnorm};
+  const char *set = NULL;
+  for (int i = 0; i < 3; i++) {
+    if (spec_is_absent(spec_child(cfg, clips[i]))) continue;
+    spec_path_key(item_path, path, clips[i]);
+    if (set)
+      return spec_fail(ctx, item_path,
+                       "expected one of clipnorm, clipvalue and global_clipnorm (Keras 3 refuses "
+                       "several), got %s and %s",
+                       set, clips[i]);
+    set = clips[i];
+    if ((rc = get_ranged(ctx, cfg, path, clips[i], NULL, 0.0, INFINITY, clip_out[i]))) return rc;
+  }
+  if ((rc = spec_get_bool(ctx, cfg, path, "use_ema", 0, &out->use_ema)) ||
+      (rc = get_ranged(ctx, cfg, path, "ema_momentum", NULL, 0.0, 1.0, &out->ema_momentum)) ||
+      (rc = get_count(ctx, cfg, path, "ema_overwrite_frequency", 1,
+                      "null or an integer >= 1, as Keras 3 requires",
+                      &out->ema_overwrite_frequency)) ||
+      (rc = get_count(ctx, cfg, path, "gradient_accumulation_steps", 2,
+                      "null or an integer >= 2, as Keras 3 requires",
+                      &out->gradient_accumulation_steps)))
+    return rc;
+  /* Keras 3 ignores a legacy "decay" with a warning; nnc refuses a non-zero
+   * one rather than train differently from the Keras 2 model it came from */
+  const cJSON *decay = spec_child(cfg, "decay");
+  if (!decay_is_own && !spec_is_absent(decay) &&
+      !(cJSON_IsNumber(decay) && decay->valuedouble == 0)) {
+    spec_path_key(item_path, path, "decay");
+    return spec_fail_unsupported(ctx, item_path, decay, "legacy learning-rate decay (decay)");
   }
   return NNC_OK;
 }
 
 static int parse_config(const spec_ctx *ctx, const cJSON *cfg, const char *path,
-                        nnc_spec_optimizer *out) {
-  int rc;
-  int tfjs = ctx->format == NNC_FORMAT_TFJS;
-  if ((rc = check_known_keys(ctx, cfg, path, out->kind))) return rc;
+                        const opt_class *cls, nnc_spec_optimizer *out) {
+  int rc, decay_is_own = 0;
+  if ((rc = check_known_keys(ctx, cfg, path, cls))) return rc;
   if ((rc = parse_learning_rate(ctx, cfg, path, out))) return rc;
-  switch (out->kind) {
-  case NNC_OPT_SGD: {
-    static const char *const nesterov_keys[] = {"nesterov", "use_nesterov", "useNesterov"};
-    if ((rc = get_ranged(ctx, cfg, path, "momentum", NULL, 0.0, 1.0, &out->momentum))) return rc;
-    for (size_t i = 0; i < sizeof nesterov_keys / sizeof nesterov_keys[0]; i++)
-      if (!spec_is_absent(spec_child(cfg, nesterov_keys[i]))) {
-        if ((rc = spec_get_bool(ctx, cfg, path, nesterov_keys[i], 0, &out->nesterov))) return rc;
-        break;
-      }
-    break;
+  for (const opt_key *k = cls->keys; k->name; k++) {
+    const char *key = spelling(ctx, cfg, k);
+    if (!key) continue;
+    if (!strcmp(key, "decay")) decay_is_own = 1; /* tfjs's RMSprop rho */
+    char *field = (char *)out + k->field;
+    if (k->type == OPT_BOOL)
+      rc = spec_get_bool(ctx, cfg, path, key, 0, (int *)field);
+    else
+      rc = get_ranged_open(ctx, cfg, path, key, k->lo, k->lo_open, k->hi, (double *)field);
+    if (rc) return rc;
   }
-  case NNC_OPT_RMSPROP:
-    /* tfjs names rho "decay"; in Keras "decay" is the legacy lr decay. */
-    if ((rc = get_ranged(ctx, cfg, path, "rho", tfjs ? "decay" : NULL, 0.0, 1.0, &out->rho)) ||
-        (rc = get_ranged(ctx, cfg, path, "momentum", NULL, 0.0, 1.0, &out->momentum)) ||
-        (rc = get_ranged(ctx, cfg, path, "epsilon", NULL, 0.0, INFINITY, &out->epsilon)) ||
-        (rc = spec_get_bool(ctx, cfg, path, "centered", 0, &out->centered)))
-      return rc;
-    break;
-  case NNC_OPT_ADAM:
-    if ((rc = get_ranged(ctx, cfg, path, "beta_1", "beta1", 0.0, 1.0, &out->beta_1)) ||
-        (rc = get_ranged(ctx, cfg, path, "beta_2", "beta2", 0.0, 1.0, &out->beta_2)) ||
-        (rc = get_ranged(ctx, cfg, path, "epsilon", NULL, 0.0, INFINITY, &out->epsilon)) ||
-        (rc = spec_get_bool(ctx, cfg, path, "amsgrad", 0, &out->amsgrad)))
-      return rc;
-    break;
-  }
-  return check_unsupported(ctx, cfg, path, tfjs && out->kind == NNC_OPT_RMSPROP);
+  return parse_base(ctx, cfg, path, cls, decay_is_own, out);
 }
 
 int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *path,
                          nnc_spec_optimizer *out) {
   nnc_optimizer_kind kind = NNC_OPT_RMSPROP;
-  int tfjs_momentum = 0;
+  const opt_class *cls;
   if (spec_is_absent(item)) {
-    set_defaults(NNC_OPT_RMSPROP, out); /* Keras's compile(optimizer="rmsprop") default */
+    /* Keras's compile(optimizer="rmsprop") default */
+    set_defaults(optimizer_class(kind), kind, out);
     return NNC_OK;
   }
   if (cJSON_IsString(item)) {
-    if (!lookup(item->valuestring, &kind, &tfjs_momentum) || tfjs_momentum)
-      return spec_fail_expected(ctx, path, item, "an optimizer (" OPTIMIZER_LIST ")");
-    set_defaults(kind, out);
+    char norm[16];
+    /* tfjs's "Momentum" class needs its momentum argument: not a string */
+    if (!(cls = optimizer_lookup(item->valuestring, &kind)) ||
+        (spec_normalize(item->valuestring, norm, sizeof norm) && !strcmp(norm, "momentum")))
+      return spec_fail_expected(ctx, path, item, "an optimizer (%s)", optimizer_list());
+    set_defaults(cls, kind, out);
     return NNC_OK;
   }
   if (!cJSON_IsObject(item))
@@ -261,12 +307,25 @@ int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *pat
   char cls_path[NNC_PATH_MAX], cfg_path[NNC_PATH_MAX];
   spec_path_key(cls_path, path, "class_name");
   spec_path_key(cfg_path, path, "config");
-  const cJSON *cls = spec_child(item, "class_name");
-  if (!cJSON_IsString(cls) || !lookup(cls->valuestring, &kind, &tfjs_momentum))
-    return spec_fail_expected(ctx, cls_path, cls, "an optimizer class name (" OPTIMIZER_LIST ")");
+  const cJSON *name = spec_child(item, "class_name");
+  if (!cJSON_IsString(name) || !(cls = optimizer_lookup(name->valuestring, &kind)))
+    return spec_fail_expected(ctx, cls_path, name, "an optimizer class name (%s)",
+                              optimizer_list());
   const cJSON *cfg = spec_child(item, "config");
   if (!spec_is_absent(cfg) && !cJSON_IsObject(cfg))
     return spec_fail_expected(ctx, cfg_path, cfg, "an object");
-  set_defaults(kind, out);
-  return parse_config(ctx, cJSON_IsObject(cfg) ? cfg : NULL, cfg_path, out);
+  set_defaults(cls, kind, out);
+  int rc = parse_config(ctx, cJSON_IsObject(cfg) ? cfg : NULL, cfg_path, cls, out);
+  if (rc) nnc_spec_optimizer_free(out);
+  return rc;
+}
+
+void nnc_spec_optimizer_free(nnc_spec_optimizer *o) {
+  if (!o) return;
+  for (int i = 0; i < o->n_exclude; i++) free(o->exclude_from_weight_decay[i]);
+  free(o->exclude_from_weight_decay);
+  o->exclude_from_weight_decay = NULL;
+  o->n_exclude = 0;
+  free(o->schedule_storage);
+  o->schedule_storage = NULL;
 }

@@ -156,6 +156,21 @@ specs = {
         '"values": [0.1]}}'))),
     "momentum_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"momentum": "high"'))),
     "metrics_number": seq(compile_cfg=compile_cfg(metrics="5")),
+    # optimizers (issue 7): unknown keys, values Keras 3 refuses
+    "opt_adamw_unknown_arg": seq(compile_cfg=compile_cfg(
+        optimizer='{"class_name": "AdamW", "config": {"momentum": 0.9}}')),
+    "opt_two_clips": seq(compile_cfg=compile_cfg(optimizer=sgd('"clipnorm": 1, "global_clipnorm": 1'))),
+    "opt_clipnorm_negative": seq(compile_cfg=compile_cfg(optimizer=sgd('"clipnorm": -1'))),
+    "opt_ema_momentum_2": seq(compile_cfg=compile_cfg(optimizer=sgd('"use_ema": true, "ema_momentum": 2'))),
+    "opt_accumulation_1": seq(compile_cfg=compile_cfg(optimizer=sgd('"gradient_accumulation_steps": 1'))),
+    "opt_lion_beta_0": seq(compile_cfg=compile_cfg(
+        optimizer='{"class_name": "Lion", "config": {"beta_1": 0}}')),
+    "opt_ftrl_power_positive": seq(compile_cfg=compile_cfg(
+        optimizer='{"class_name": "Ftrl", "config": {"learning_rate_power": 0.5}}')),
+    "opt_adagrad_negative_accumulator": seq(compile_cfg=compile_cfg(
+        optimizer='{"class_name": "Adagrad", "config": {"initial_accumulator_value": -0.1}}')),
+    "opt_exclude_not_list": seq(compile_cfg=compile_cfg(
+        optimizer=sgd('"weight_decay": 0.1, "exclude_from_weight_decay": "bias"'))),
     "metric_unknown": seq(compile_cfg=compile_cfg(metrics='["auc_of_doom"]')),
     "tfjs_graph_model": '{"format": "graph-model", "modelTopology": {}}',
 }

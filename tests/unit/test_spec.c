@@ -877,31 +877,79 @@ START_TEST(optimizer_objects) {
 END_TEST
 
 START_TEST(optimizer_unsupported_options) {
-  compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'clipnorm': 1.0}}, 'loss': "
+  compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'clipnorm': 1.0, "
+                  "'clipvalue': 0.5}}, 'loss': 'mse'}"),
+                "$.optimizer.config.clipvalue: expected one of clipnorm, clipvalue and "
+                "global_clipnorm",
+                "got clipnorm and clipvalue");
+  compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'clipvalue': -0.5}}, 'loss': "
                   "'mse'}"),
-                "$.optimizer.config.clipnorm: gradient clipping (clipnorm) is not supported yet",
-                "got 1");
-  compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'clipvalue': 0.5}}, 'loss': "
-                  "'mse'}"),
-                "$.optimizer.config.clipvalue", "not supported yet");
-  compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'global_clipnorm': 0.5}}, "
+                "$.optimizer.config.clipvalue: expected a finite number >= 0", "got -0.5");
+  compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'loss_scale_factor': 128}}, "
                   "'loss': 'mse'}"),
-                "$.optimizer.config.global_clipnorm", "not supported yet");
-  compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'weight_decay': 0.004}}, "
+                "$.optimizer.config.loss_scale_factor", "not supported yet");
+  compile_error(Q("{'optimizer': {'class_name': 'AdamW', 'config': {'weight_decay': null}}, "
                   "'loss': 'mse'}"),
-                "$.optimizer.config.weight_decay", "not supported yet");
-  compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'use_ema': true}}, 'loss': "
-                  "'mse'}"),
-                "$.optimizer.config.use_ema", "not supported yet");
+                "$.optimizer.config.weight_decay: expected a number: Keras 3's AdamW refuses "
+                "weight_decay=None",
+                NULL);
+  compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'use_ema': true, "
+                  "'ema_overwrite_frequency': 1.5}}, 'loss': 'mse'}"),
+                "$.optimizer.config.ema_overwrite_frequency: expected null or an integer >= 1",
+                "got 1.5");
   compile_error(Q("{'optimizer': {'class_name': 'Adam', 'config': {'learning_rate': "
                   "{'class_name': 'ExponentialDecay', 'config': {}}}}, 'loss': 'mse'}"),
                 "$.optimizer.config.learning_rate.config.initial_learning_rate: expected a number",
                 NULL);
-  compile_error(Q("{'optimizer': 'adamw', 'loss': 'mse'}"), "$.optimizer: expected an optimizer",
-                "got \"adamw\"");
+  compile_error(Q("{'optimizer': 'adabelief', 'loss': 'mse'}"),
+                "$.optimizer: expected an optimizer", "got \"adabelief\"");
   compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'momentum': -1}}, 'loss': "
                   "'mse'}"),
                 "$.optimizer.config.momentum: expected a number in [0, 1], got -1", NULL);
+  compile_error(Q("{'optimizer': {'class_name': 'Lion', 'config': {'beta_1': 0}}, 'loss': "
+                  "'mse'}"),
+                "$.optimizer.config.beta_1: expected a number in (0, 1], got 0", NULL);
+  compile_error(Q("{'optimizer': {'class_name': 'Ftrl', 'config': {'learning_rate_power': 0.5}}, "
+                  "'loss': 'mse'}"),
+                "$.optimizer.config.learning_rate_power: expected a number <= 0", "got 0.5");
+  compile_error(Q("{'optimizer': {'class_name': 'Adagrad', 'config': {'rho': 0.5}}, "
+                  "'loss': 'mse'}"),
+                "$.optimizer.config.rho: expected an argument Keras 3's Adagrad accepts "
+                "(initial_accumulator_value, epsilon, or a base",
+                NULL);
+}
+END_TEST
+
+/* Keras 3's defaults for each optimizer and the base options as written. */
+START_TEST(optimizer_options) {
+  nnc_spec_compile c = compile_ok(Q("{'optimizer': 'adamw', 'loss': 'mse'}"));
+  ck_assert_int_eq(c.optimizer.kind, NNC_OPT_ADAMW);
+  ck_assert_double_eq(c.optimizer.weight_decay, 0.004);
+  ck_assert_double_eq(c.optimizer.learning_rate, 0.001);
+  c = compile_ok(Q("{'optimizer': 'Adadelta', 'loss': 'mse'}"));
+  ck_assert_int_eq(c.optimizer.kind, NNC_OPT_ADADELTA);
+  ck_assert_double_eq(c.optimizer.rho, 0.95);
+  c = compile_ok(Q("{'optimizer': 'adafactor', 'loss': 'mse'}"));
+  ck_assert_int_eq(c.optimizer.kind, NNC_OPT_ADAFACTOR);
+  ck_assert_double_eq(c.optimizer.beta_2_decay, -0.8);
+  ck_assert_double_eq(c.optimizer.epsilon_2, 1e-3);
+  c = compile_ok(Q("{'optimizer': 'lion', 'loss': 'mse'}"));
+  ck_assert_double_eq(c.optimizer.beta_2, 0.99);
+  c = compile_ok(Q("{'optimizer': 'ftrl', 'loss': 'mse'}"));
+  ck_assert_double_eq(c.optimizer.learning_rate_power, -0.5);
+  ck_assert_double_eq(c.optimizer.initial_accumulator_value, 0.1);
+  c = compile_ok(Q("{'optimizer': {'class_name': 'SGD', 'config': {'weight_decay': 0.1, "
+                   "'exclude_from_weight_decay': ['bias'], 'global_clipnorm': 2, 'use_ema': true, "
+                   "'ema_momentum': 0.5, 'ema_overwrite_frequency': 3, "
+                   "'gradient_accumulation_steps': 4}}, 'loss': 'mse'}"));
+  ck_assert_double_eq(c.optimizer.weight_decay, 0.1);
+  ck_assert_int_eq(c.optimizer.n_exclude, 1);
+  ck_assert_str_eq(c.optimizer.exclude_from_weight_decay[0], "bias");
+  ck_assert_double_eq(c.optimizer.global_clipnorm, 2);
+  ck_assert_int_eq(c.optimizer.use_ema, 1);
+  ck_assert_double_eq(c.optimizer.ema_momentum, 0.5);
+  ck_assert_int_eq(c.optimizer.ema_overwrite_frequency, 3);
+  ck_assert_int_eq(c.optimizer.gradient_accumulation_steps, 4);
 }
 END_TEST
 
@@ -1286,6 +1334,7 @@ static Suite *spec_suite(void) {
   tcase_add_test(compile, optimizer_string_defaults);
   tcase_add_test(compile, optimizer_objects);
   tcase_add_test(compile, optimizer_unsupported_options);
+  tcase_add_test(compile, optimizer_options);
   tcase_add_test(compile, losses);
   tcase_add_test(compile, metrics);
   tcase_add_test(compile, metrics_per_output_forms);

@@ -232,9 +232,7 @@ START_TEST(gradient_accumulation_steps_as_keras) {
                             "2.5}}"),
                "$.compile_config.optimizer.config.gradient_accumulation_steps",
                "expected null or an integer >= 2");
-  expect_error(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': 4}}"),
-               "$.compile_config.optimizer.config.gradient_accumulation_steps",
-               "gradient accumulation is not supported yet, got 4");
+  parse_ok(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': 4}}"));
   parse_ok(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': 0}}"));
   parse_ok(model(DENSE, "{'class_name': 'SGD', 'config': {'gradient_accumulation_steps': null}}"));
 }
