@@ -1,0 +1,147 @@
+/* The epoch value of a stateful metric from its accumulated statistics, in
+ * float32 as Keras's metric variables are (docs/metrics.md). Each rule
+ * follows the result() of its Keras class: keras/src/metrics/
+ * confusion_metrics.py (AUC, *AtSensitivity/Specificity/Precision/Recall),
+ * regression_metrics.py (RootMeanSquaredError) and reduction_metrics.py
+ * (Mean). */
+#include "runtime/metric_results.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "base/base.h"
+
+static float div_no_nan(float a, float b) {
+  return b == 0.0f ? 0.0f : a / b;
+}
+
+/* The statistics a rule reads must exist: a table written by hand could
+ * name any index. */
+static int check_block(const nnc_log_key *k, int n_stats, int need, int min_args, nnc_status *st) {
+  if (k->first_stat < 0 || k->n_stats != need || k->first_stat + need > n_stats ||
+      k->n_args < min_args || (k->n_args > 0 && !k->args))
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "log key \"%s\": its rule needs %d statistics from first_stat (table has "
+                    "%d, key says %d from %d) and %d args (key has %d)",
+                    k->name ? k->name : "?", need, n_stats, k->n_stats, k->first_stat, min_args,
+                    k->n_args);
+  return NNC_OK;
+}
+
+/* tp, fp, tn, fn [T][L] from the bucket counts of positives and negatives
+ * ([L][T] each): Keras's reversed cumulative sum
+ * (metrics_utils._update_confusion_matrix_variables_optimized). */
+static void confusion_from_buckets(const float *pos, const float *neg, int T, int L, float *tp,
+                                   float *fp, float *tn, float *fn) {
+  for (int l = 0; l < L; l++) {
+    float p = 0.0f, n = 0.0f, p_all = 0.0f, n_all = 0.0f;
+    for (int t = 0; t < T; t++) p_all += pos[l * T + t], n_all += neg[l * T + t];
+    for (int t = T - 1; t >= 0; t--) {
+      p += pos[l * T + t];
+      n += neg[l * T + t];
+      tp[t * L + l] = p, fp[t * L + l] = n;
+      fn[t * L + l] = p_all - p, tn[t * L + l] = n_all - n;
+    }
+  }
+}
+
+/* AUC.result(): a Riemann sum over the thresholds, per label, then the mean
+ * over labels (multi_label). tp, fp, tn, fn are [T][L]. */
+static float auc(const float *tp, const float *fp, const float *tn, const float *fn, int T, int L,
+                 int pr, int summation) {
+  float total = 0.0f;
+  for (int l = 0; l < L; l++) {
+    float sum = 0.0f;
+    for (int t = 0; t + 1 < T; t++) {
+      int a = t * L + l, b = (t + 1) * L + l;
+      float term;
+      if (pr && summation == 0) { /* interpolate_pr_auc (Davis & Goadrich) */
+        float dtp = tp[a] - tp[b];
+        float pa = tp[a] + fp[a], pb = tp[b] + fp[b];
+        float dp = pa - pb;
+        float slope = div_no_nan(dtp, fmaxf(dp, 0.0f));
+        float intercept = tp[b] - slope * pb;
+        float ratio = pa > 0.0f && pb > 0.0f ? div_no_nan(pa, fmaxf(pb, 0.0f)) : 1.0f;
+        term = div_no_nan(slope * (dtp + intercept * logf(ratio)), fmaxf(tp[b] + fn[b], 0.0f));
+      } else {
+        float ya, yb, xa, xb;
+        float ra = div_no_nan(tp[a], tp[a] + fn[a]), rb = div_no_nan(tp[b], tp[b] + fn[b]);
+        if (pr) {
+          xa = ra, xb = rb;
+          ya = div_no_nan(tp[a], tp[a] + fp[a]), yb = div_no_nan(tp[b], tp[b] + fp[b]);
+        } else {
+          xa = div_no_nan(fp[a], fp[a] + tn[a]), xb = div_no_nan(fp[b], fp[b] + tn[b]);
+          ya = ra, yb = rb;
+        }
+        float h = summation == 0   ? (ya + yb) / 2.0f
+                  : summation == 1 ? fminf(ya, yb)
+                                   : fmaxf(ya, yb);
+        term = (xa - xb) * h;
+      }
+      sum += term;
+    }
+    total += sum;
+  }
+  return L == 1 ? total : total / (float)L;
+}
+
+/* SensitivitySpecificityBase._find_max_under_constraint: the largest
+ * dependent value among thresholds whose constrained value >= value; 0 if
+ * none. which: 0 SensitivityAtSpecificity, 1 SpecificityAtSensitivity,
+ * 2 PrecisionAtRecall, 3 RecallAtPrecision. */
+static float at_constraint(const float *tp, const float *fp, const float *tn, const float *fn,
+                           int T, int which, float value) {
+  float best = 0.0f;
+  for (int t = 0; t < T; t++) {
+    float sens = div_no_nan(tp[t], tp[t] + fn[t]);
+    float spec = div_no_nan(tn[t], tn[t] + fp[t]);
+    float prec = div_no_nan(tp[t], tp[t] + fp[t]);
+    float c = which == 0 ? spec : which == 1 ? sens : which == 2 ? sens : prec;
+    float d = which == 0 ? sens : which == 1 ? spec : which == 2 ? prec : sens;
+    if (c >= value && d > best) best = d;
+  }
+  return best;
+}
+
+/* AUC and the *At* rules: args T, L or which. */
+static int bucket_rule(const nnc_log_key *k, const float *total, int n_stats, double *out,
+                       nnc_status *st) {
+  int auc_rule = k->result == NNC_LOG_AUC, min_args = auc_rule ? 4 : 3;
+  if (k->n_args < min_args || !k->args) return check_block(k, n_stats, -1, min_args, st);
+  const double *a = k->args;
+  int T = (int)a[0], L = auc_rule ? (int)a[1] : 1, rc;
+  if (T < 2 || L < 1) return check_block(k, n_stats, -1, min_args, st);
+  if ((rc = check_block(k, n_stats, 2 * T * L, min_args, st))) return rc;
+  float *buf = nnc_calloc((size_t)4 * (size_t)T * (size_t)L, sizeof *buf, st);
+  if (!buf) return st->code;
+  size_t n = (size_t)T * (size_t)L;
+  float *tp = buf, *fp = buf + n, *tn = buf + 2 * n, *fn = buf + 3 * n;
+  const float *s = total + k->first_stat;
+  confusion_from_buckets(s, s + n, T, L, tp, fp, tn, fn);
+  *out = auc_rule ? auc(tp, fp, tn, fn, T, L, (int)a[2], (int)a[3])
+                  : at_constraint(tp, fp, tn, fn, T, (int)a[1], (float)a[2]);
+  free(buf);
+  return NNC_OK;
+}
+
+int metric_result(const nnc_log_key *k, const float *total, int n_stats, double *out,
+                  nnc_status *st) {
+  const float *s = total + (k->first_stat >= 0 ? k->first_stat : 0);
+  int rc;
+  switch (k->result) {
+  case NNC_LOG_RATIO:
+  case NNC_LOG_SQRT_RATIO:
+  case NNC_LOG_VALUE:
+    if ((rc = check_block(k, n_stats, k->result == NNC_LOG_VALUE ? 1 : 2, 0, st))) return rc;
+    *out = k->result == NNC_LOG_VALUE   ? s[0]
+           : k->result == NNC_LOG_RATIO ? div_no_nan(s[0], s[1])
+                                        : sqrtf(div_no_nan(s[0], s[1]));
+    return NNC_OK;
+  case NNC_LOG_AUC:
+  case NNC_LOG_AT:
+    return bucket_rule(k, total, n_stats, out, st);
+  default:
+    return nnc_fail(st, NNC_ERR_INTERNAL, "log key \"%s\": no result rule %d",
+                    k->name ? k->name : "?", (int)k->result);
+  }
+}
