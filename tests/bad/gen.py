@@ -131,6 +131,14 @@ specs = {
     "momentum_string": seq(compile_cfg=compile_cfg(optimizer=sgd('"momentum": "high"'))),
     "metrics_number": seq(compile_cfg=compile_cfg(metrics="5")),
     "metric_unknown": seq(compile_cfg=compile_cfg(metrics='["auc_of_doom"]')),
+    "metric_auc_curve": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "AUC", "config": {"curve": "ROCK"}}]')),
+    "metric_unknown_key": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "Recall", "config": {"treshold": 0.5}}]')),
+    "metric_threshold_range": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "Precision", "config": {"thresholds": [0.2, 1.5]}}]')),
+    "metric_at_value_missing": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "SensitivityAtSpecificity", "config": {}}]')),
     "tfjs_graph_model": '{"format": "graph-model", "modelTopology": {}}',
 }
 
