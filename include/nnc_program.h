@@ -149,9 +149,14 @@ typedef enum nnc_log_result {
   /* AUC and the *At* metrics read per-bucket weighted counts of positives
    * then of negatives, [L][T] each (Keras's evenly-spaced-thresholds
    * buckets); tp, fp, tn, fn at threshold t are their sums over buckets >= t */
-  NNC_LOG_AUC, /* args T, L (multi_label labels, else 1), curve (0 ROC, 1 PR), summation */
-  NNC_LOG_AT   /* args T, which (0 SensitivityAtSpecificity, 1 SpecificityAtSensitivity,
-                  2 PrecisionAtRecall, 3 RecallAtPrecision), value */
+  NNC_LOG_AUC,   /* args T, L (multi_label labels, else 1), curve (0 ROC, 1 PR), summation */
+  NNC_LOG_AT,    /* args T, which (0 SensitivityAtSpecificity, 1 SpecificityAtSensitivity,
+                    2 PrecisionAtRecall, 3 RecallAtPrecision), value */
+  NNC_LOG_FBETA, /* block tp, fp, fn, support [C] each; args C, beta, average (0 micro,
+                   1 macro, 2 weighted, 3 none), the class this key reports (none) */
+  NNC_LOG_R2     /* block sum, squared_sum, residual, count [C] each, then num_samples; args C,
+                    class_aggregation (0 uniform, 1 variance weighted, 2 none), num_regressors,
+                    the class this key reports (none) */
 } nnc_log_result;
 
 typedef struct nnc_log_key {

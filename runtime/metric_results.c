@@ -2,8 +2,8 @@
  * float32 as Keras's metric variables are (docs/metrics.md). Each rule
  * follows the result() of its Keras class: keras/src/metrics/
  * confusion_metrics.py (AUC, *AtSensitivity/Specificity/Precision/Recall),
- * regression_metrics.py (RootMeanSquaredError) and reduction_metrics.py
- * (Mean). */
+ * f_score_metrics.py, regression_metrics.py (RootMeanSquaredError, R2Score) and
+ * reduction_metrics.py (Mean). */
 #include "runtime/metric_results.h"
 
 #include <math.h>
@@ -124,6 +124,49 @@ static int bucket_rule(const nnc_log_key *k, const float *total, int n_stats, do
   return NNC_OK;
 }
 
+/* FBetaScore.result() (keras/src/metrics/f_score_metrics.py): statistics
+ * tp, fp, fn, support [C]; Keras adds epsilon to the denominators. */
+static float fbeta(const float *s, int C, float beta, int average, int cls) {
+  const float eps = 1e-7f;
+  const float *tp = s, *fp = s + C, *fn = s + 2 * C, *support = s + 3 * C;
+  float b2 = beta * beta, sum = 0.0f, weighted = 0.0f, support_sum = 0.0f;
+  for (int c = 0; c < C; c++) support_sum += support[c];
+  for (int c = 0; c < C; c++) {
+    float p = tp[c] / (tp[c] + fp[c] + eps), r = tp[c] / (tp[c] + fn[c] + eps);
+    float f = p * r / (b2 * p + r + eps) * (1.0f + b2);
+    if (average == 3 && c == cls) return f;
+    sum += f;
+    weighted += f * (support[c] / (support_sum + eps));
+  }
+  return average == 2 ? weighted : sum / (float)C;
+}
+
+/* R2Score.result() (keras/src/metrics/regression_metrics.py): statistics
+ * sum, squared_sum, residual, count [C], num_samples (elements, as Keras's
+ * ops.size(y_true)). Division by zero is left as Keras leaves it (NaN);
+ * only an infinite raw score becomes 0. */
+static float r2(const float *s, int C, int aggregation, int regressors, int cls) {
+  const float *sum = s, *sq = s + C, *res = s + 2 * C, *count = s + 3 * C;
+  float samples = s[4 * C], mean_raw = 0.0f, weighted = 0.0f, weights = 0.0f, pick = 0.0f;
+  for (int c = 0; c < C; c++) {
+    float mean = sum[c] / count[c];
+    float total = sq[c] - sum[c] * mean;
+    float raw = 1.0f - res[c] / total;
+    if (isinf(raw)) raw = 0.0f;
+    mean_raw += raw;
+    weighted += total * raw;
+    weights += total;
+    if (c == cls) pick = raw;
+  }
+  float r = aggregation == 0 ? mean_raw / (float)C : aggregation == 1 ? weighted / weights : pick;
+  /* adjusted R2 unless it would divide by zero or more (Keras warns and falls back) */
+  if (regressors != 0 && (float)regressors < samples - 1.0f) {
+    float n = samples, p = (float)regressors;
+    r = 1.0f - (1.0f - r) * (n - 1.0f) / (n - p - 1.0f);
+  }
+  return r;
+}
+
 int metric_result(const nnc_log_key *k, const float *total, int n_stats, double *out,
                   nnc_status *st) {
   const float *s = total + (k->first_stat >= 0 ? k->first_stat : 0);
@@ -140,6 +183,20 @@ int metric_result(const nnc_log_key *k, const float *total, int n_stats, double 
   case NNC_LOG_AUC:
   case NNC_LOG_AT:
     return bucket_rule(k, total, n_stats, out, st);
+  case NNC_LOG_FBETA: {
+    if (k->n_args < 4 || !k->args || k->args[0] < 1) return check_block(k, n_stats, -1, 4, st);
+    int C = (int)k->args[0];
+    if ((rc = check_block(k, n_stats, 4 * C, 4, st))) return rc;
+    *out = fbeta(s, C, (float)k->args[1], (int)k->args[2], (int)k->args[3]);
+    return NNC_OK;
+  }
+  case NNC_LOG_R2: {
+    if (k->n_args < 4 || !k->args || k->args[0] < 1) return check_block(k, n_stats, -1, 4, st);
+    int C = (int)k->args[0];
+    if ((rc = check_block(k, n_stats, 4 * C + 1, 4, st))) return rc;
+    *out = r2(s, C, (int)k->args[1], (int)k->args[2], (int)k->args[3]);
+    return NNC_OK;
+  }
   default:
     return nnc_fail(st, NNC_ERR_INTERNAL, "log key \"%s\": no result rule %d",
                     k->name ? k->name : "?", (int)k->result);

@@ -165,6 +165,10 @@ static nnc_log_result log_result(nnc_metric_result r) {
     return NNC_LOG_AUC;
   case NNC_RESULT_AT:
     return NNC_LOG_AT;
+  case NNC_RESULT_FBETA:
+    return NNC_LOG_FBETA;
+  case NNC_RESULT_R2:
+    return NNC_LOG_R2;
   }
   return NNC_LOG_MEAN;
 }

@@ -170,7 +170,9 @@ typedef enum nnc_metric_result {
   NNC_RESULT_SQRT_RATIO,
   NNC_RESULT_VALUE,
   NNC_RESULT_AUC,
-  NNC_RESULT_AT
+  NNC_RESULT_AT,
+  NNC_RESULT_FBETA,
+  NNC_RESULT_R2
 } nnc_metric_result;
 
 /* Parameters of a result rule (thresholds, classes, beta, ...). */

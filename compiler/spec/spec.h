@@ -212,9 +212,14 @@ typedef struct nnc_spec_metric {
   int curve;          /* AUC: 0 ROC, 1 PR */
   int summation;      /* AUC: 0 interpolation, 1 minoring, 2 majoring */
   int multi_label, num_labels, from_logits;
-  double value; /* PrecisionAtRecall's recall, SensitivityAtSpecificity's specificity, ... */
-  int k;        /* top-k accuracies: 5 */
-  int axis;     /* CosineSimilarity: -1 */
+  double value;       /* PrecisionAtRecall's recall, SensitivityAtSpecificity's specificity, ... */
+  int k;              /* top-k accuracies: 5 */
+  int axis;           /* CosineSimilarity: -1 */
+  int average;        /* F-scores: 0 micro, 1 macro, 2 weighted, 3 none (a value per class) */
+  double beta;        /* F-scores: 1 */
+  int has_threshold;  /* F-scores: threshold given (else each row's maximum) */
+  int aggregation;    /* R2Score: 0 uniform_average, 1 variance_weighted_average, 2 none */
+  int num_regressors; /* R2Score: 0 */
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

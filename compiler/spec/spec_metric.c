@@ -34,6 +34,8 @@ static void metric_defaults(nnc_spec_metric *m) {
   m->num_thresholds = 200;
   m->k = 5;
   m->axis = -1;
+  m->average = 3;
+  m->beta = 1.0;
 }
 
 /* The class's config: only its keys (metrics.def), parsed by its family. */

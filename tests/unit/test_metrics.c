@@ -252,6 +252,82 @@ START_TEST(sparse_top_k_is_global) {
 }
 END_TEST
 
+/* ---- F-scores: Keras's docstring example of F1Score, in batches of 2, 1 ---- */
+
+START_TEST(f_scores_are_global) {
+  nnc_model *m = identity_model(
+      "3", 3, "'mse'",
+      "[{'class_name': 'F1Score', 'config': {'threshold': 0.5}},"
+      " {'class_name': 'F1Score', 'config': {'name': 'f1_micro', 'threshold': 0.5, "
+      "'average': 'micro'}},"
+      " {'class_name': 'F1Score', 'config': {'name': 'f1_weighted', 'threshold': 0.5, "
+      "'average': 'weighted'}},"
+      " {'class_name': 'F1Score', 'config': {'name': 'f1_argmax', 'average': 'macro'}},"
+      " {'class_name': 'FBetaScore', 'config': {'beta': 2.0, 'threshold': 0.5, "
+      "'average': 'macro'}}]");
+  float x[9] = {0.2f, 0.6f, 0.7f, 0.2f, 0.6f, 0.6f, 0.6f, 0.8f, 0.0f};
+  float y[9] = {1, 1, 1, 1, 0, 0, 1, 1, 0};
+  static const int64_t shape[2] = {3, 3};
+  /* threshold .5: predictions [0 1 1], [0 1 1], [1 1 0]. Per class
+   * (tp, fp, fn): (1, 0, 2) p 1 r 1/3 F1 .5; (2, 1, 0) p 2/3 r 1 F1 .8;
+   * (1, 1, 0) p .5 r 1 F1 2/3 (Keras's docstring: [0.5, 0.8, 0.6666667]).
+   * micro: tp 4 fp 2 fn 2: 2/3. weighted by support [3, 2, 1]:
+   * (1.5 + 1.6 + 2/3) / 6. Without a threshold the row maxima: [0 0 1],
+   * [0 1 1] (a tie), [0 1 0]: F1 0, .5, 2/3, macro 7/18. F2 (beta 2,
+   * 5pr / (4p + r)): 5/13, 10/11, 5/6, macro their mean. Batch 1 (rows 0, 1)
+   * alone: class 0 F1 0, batch 2: 1, mean .5 (the same); class 1: 2/3 and
+   * 1; class 2: 2/3 and 0. */
+  const expect want[] = {{"f1_score[0]", 0.5, 1},
+                         {"f1_score[1]", 0.8, 0},
+                         {"f1_score[2]", 2.0 / 3, 0},
+                         {"f1_micro", 2.0 / 3, 0},
+                         {"f1_weighted", (1.5 + 1.6 + 2.0 / 3) / 6, 0},
+                         {"f1_argmax", 7.0 / 18, 0},
+                         {"fbeta_score", (5.0 / 13 + 10.0 / 11 + 5.0 / 6) / 3, 0}};
+  check_global(m, x, 2, shape, y, 2, shape, 2, want, sizeof want / sizeof want[0]);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* ---- R2Score: two output columns, batches of 4, 2 ---- */
+
+START_TEST(r2_score_is_global) {
+  nnc_model *m = identity_model(
+      "2", 2, "'mse'",
+      "['r2_score', {'class_name': 'R2Score', 'config': {'name': 'r2v', "
+      "'class_aggregation': 'variance_weighted_average'}},"
+      " {'class_name': 'R2Score', 'config': {'name': 'r2c', 'class_aggregation': null}},"
+      " {'class_name': 'R2Score', 'config': {'name': 'r2adj', 'num_regressors': 3}}]");
+  float x[12] = {1.5f, 0.0f, 2.0f, 1.0f, 2.5f, 3.0f, 4.0f, 2.0f, 5.5f, 5.0f, 5.0f, 4.0f};
+  float y[12] = {1.0f, 1.0f, 2.0f, 0.0f, 3.0f, 2.0f, 4.0f, 3.0f, 5.0f, 6.0f, 6.0f, 4.0f};
+  static const int64_t shape[2] = {6, 2};
+  /* per column: 1 - sum (y - p)^2 / sum (y - mean y)^2 (Keras's sums:
+   * squared_sum - sum * mean) */
+  double raw[2], total[2];
+  for (int c = 0; c < 2; c++) {
+    double sum = 0, res = 0, tot = 0;
+    for (int i = 0; i < 6; i++) sum += y[2 * i + c];
+    for (int i = 0; i < 6; i++) {
+      res += (y[2 * i + c] - x[2 * i + c]) * (y[2 * i + c] - x[2 * i + c]);
+      tot += (y[2 * i + c] - sum / 6) * (y[2 * i + c] - sum / 6);
+    }
+    raw[c] = 1 - res / tot;
+    total[c] = tot;
+  }
+  double uniform = (raw[0] + raw[1]) / 2;
+  /* adjusted with n = 12 elements (Keras counts ops.size(y_true)), p = 3 */
+  double adjusted = 1 - (1 - uniform) * (12 - 1) / (12 - 3 - 1.0);
+  const expect want[] = {
+      {"r2_score", uniform, 0},
+      {"r2v", (total[0] * raw[0] + total[1] * raw[1]) / (total[0] + total[1]), 0},
+      {"r2c[0]", raw[0], 0},
+      {"r2c[1]", raw[1], 0},
+      {"r2adj", adjusted, 0}};
+  check_global(m, x, 2, shape, y, 2, shape, 4, want, sizeof want / sizeof want[0]);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* ---- a sequence output (batch, 3, 1): every element counts ---- */
 
 START_TEST(sequence_outputs_count_every_element) {
@@ -282,6 +358,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, mean_metrics_are_global);
   tcase_add_test(tc, categorical_metrics_are_global);
   tcase_add_test(tc, sparse_top_k_is_global);
+  tcase_add_test(tc, f_scores_are_global);
+  tcase_add_test(tc, r2_score_is_global);
   tcase_add_test(tc, sequence_outputs_count_every_element);
   suite_add_tcase(s, tc);
   return s;

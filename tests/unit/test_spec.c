@@ -1022,6 +1022,21 @@ START_TEST(metrics_per_output_forms) {
   compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'TopKCategoricalAccuracy', "
                   "'config': {'k': 0}}]}"),
                 "$.metrics[0].config.k: expected an integer k >= 1", NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'F1Score', 'config': "
+                  "{'average': 'samples'}}]}"),
+                "$.metrics[0].config.average: expected null, \"micro\", \"macro\" or "
+                "\"weighted\"",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'F1Score', 'config': "
+                  "{'beta': 2}}]}"),
+                "$.metrics[0].config.beta: expected a config key of F1Score (name, dtype, "
+                "average, threshold)",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'R2Score', 'config': "
+                  "{'class_aggregation': 'median'}}]}"),
+                "$.metrics[0].config.class_aggregation: expected null, \"uniform_average\" or "
+                "\"variance_weighted_average\"",
+                NULL);
   compile_error(Q("{'loss': 'mse', 'weighted_metrics': ['mae']}"), "$.weighted_metrics", NULL);
 }
 END_TEST
