@@ -177,6 +177,28 @@ START_TEST(at_metrics_are_global) {
 }
 END_TEST
 
+START_TEST(multi_label_auc_averages_the_labels) {
+  nnc_model *m = identity_model(
+      "2", 2, "'mse'",
+      "[{'class_name': 'AUC', 'config': {'num_thresholds': 3, 'multi_label': true, "
+      "'num_labels': 2}},"
+      " {'class_name': 'AUC', 'config': {'name': 'auc_flat', 'num_thresholds': 3}}]");
+  float x[8] = {0.9f, 0.2f, 0.6f, 0.7f, 0.3f, 0.8f, 0.1f, 0.4f};
+  float y[8] = {1, 0, 0, 1, 1, 0, 0, 0};
+  static const int64_t shape[2] = {4, 2};
+  /* buckets ceil(2p) - 1 (>= 0). Label 0: positives .9 .3 -> 1 0, negatives
+   * .6 .1 -> 1 0: tp = fp = [2, 1, 0] of 2: ROC .5. Label 1: positive .7 -> 1,
+   * negatives .2 .8 .4 -> 0 1 0: tp [1, 1, 0] of 1, fp [3, 1, 0] of 3:
+   * recall [1, 1, 0], fpr [1, 1/3, 0]: (2/3)(2)/2 + (1/3)(1)/2 = 5/6. Mean
+   * 2/3. Flattened: positives .9 .3 .7 -> [1, 2, 0], negatives .6 .1 .2 .8
+   * .4 -> [3, 2, 0]: recall [1, 2/3, 0], fpr [1, .4, 0]:
+   * .6 (5/3)/2 + .4 (2/3)/2 = 19/30. */
+  const expect want[] = {{"auc", 2.0 / 3, 0}, {"auc_flat", 19.0 / 30, 0}};
+  check_global(m, x, 2, shape, y, 2, shape, 2, want, 2);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* ---- regression: Mean metrics (batches of 3, 3, 2 weigh samples, not batches) ---- */
 
 static float rx[8] = {0.5f, 1.5f, 2.0f, 3.0f, 1.0f, 2.5f, 4.0f, 0.5f};
@@ -355,6 +377,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, confusion_counts_are_global);
   tcase_add_test(tc, auc_is_the_trapezoid_of_the_epoch_counts);
   tcase_add_test(tc, at_metrics_are_global);
+  tcase_add_test(tc, multi_label_auc_averages_the_labels);
   tcase_add_test(tc, mean_metrics_are_global);
   tcase_add_test(tc, categorical_metrics_are_global);
   tcase_add_test(tc, sparse_top_k_is_global);
