@@ -154,9 +154,11 @@ typedef enum nnc_log_result {
                     2 PrecisionAtRecall, 3 RecallAtPrecision), value */
   NNC_LOG_FBETA, /* block tp, fp, fn, support [C] each; args C, beta, average (0 micro,
                    1 macro, 2 weighted, 3 none), the class this key reports (none) */
-  NNC_LOG_R2     /* block sum, squared_sum, residual, count [C] each, then num_samples; args C,
+  NNC_LOG_R2,    /* block sum, squared_sum, residual, count [C] each, then num_samples; args C,
                     class_aggregation (0 uniform, 1 variance weighted, 2 none), num_regressors,
                     the class this key reports (none) */
+  NNC_LOG_IOU    /* block confusion [C][C] (rows true, columns predicted); args C, then the
+                    target classes */
 } nnc_log_result;
 
 typedef struct nnc_log_key {

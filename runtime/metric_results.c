@@ -2,7 +2,7 @@
  * float32 as Keras's metric variables are (docs/metrics.md). Each rule
  * follows the result() of its Keras class: keras/src/metrics/
  * confusion_metrics.py (AUC, *AtSensitivity/Specificity/Precision/Recall),
- * f_score_metrics.py, regression_metrics.py (RootMeanSquaredError, R2Score) and
+ * f_score_metrics.py, iou_metrics.py, regression_metrics.py (RootMeanSquaredError, R2Score) and
  * reduction_metrics.py (Mean). */
 #include "runtime/metric_results.h"
 
@@ -167,6 +167,22 @@ static float r2(const float *s, int C, int aggregation, int regressors, int cls)
   return r;
 }
 
+/* IoU.result() (keras/src/metrics/iou_metrics.py): confusion [C][C]
+ * (rows true); the target classes are targets[0..n). */
+static float iou(const float *cm, int C, const double *targets, int n) {
+  float sum = 0.0f, valid = 0.0f;
+  for (int i = 0; i < n; i++) {
+    int c = (int)targets[i];
+    if (c < 0 || c >= C) continue;
+    float row = 0.0f, col = 0.0f; /* predicted as c; truly c */
+    for (int j = 0; j < C; j++) row += cm[j * C + c], col += cm[c * C + j];
+    float tp = cm[c * C + c], denom = row + col - tp;
+    valid += denom > 1e-9f ? 1.0f : 0.0f;
+    sum += tp / (denom + 1e-7f);
+  }
+  return sum / (valid + 1e-7f);
+}
+
 int metric_result(const nnc_log_key *k, const float *total, int n_stats, double *out,
                   nnc_status *st) {
   const float *s = total + (k->first_stat >= 0 ? k->first_stat : 0);
@@ -188,6 +204,13 @@ int metric_result(const nnc_log_key *k, const float *total, int n_stats, double 
     int C = (int)k->args[0];
     if ((rc = check_block(k, n_stats, 4 * C, 4, st))) return rc;
     *out = fbeta(s, C, (float)k->args[1], (int)k->args[2], (int)k->args[3]);
+    return NNC_OK;
+  }
+  case NNC_LOG_IOU: {
+    if (k->n_args < 2 || !k->args || k->args[0] < 1) return check_block(k, n_stats, -1, 2, st);
+    int C = (int)k->args[0];
+    if ((rc = check_block(k, n_stats, C * C, 2, st))) return rc;
+    *out = iou(s, C, k->args + 1, k->n_args - 1);
     return NNC_OK;
   }
   case NNC_LOG_R2: {

@@ -169,6 +169,8 @@ static nnc_log_result log_result(nnc_metric_result r) {
     return NNC_LOG_FBETA;
   case NNC_RESULT_R2:
     return NNC_LOG_R2;
+  case NNC_RESULT_IOU:
+    return NNC_LOG_IOU;
   }
   return NNC_LOG_MEAN;
 }

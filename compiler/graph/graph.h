@@ -172,11 +172,9 @@ typedef enum nnc_metric_result {
   NNC_RESULT_AUC,
   NNC_RESULT_AT,
   NNC_RESULT_FBETA,
-  NNC_RESULT_R2
+  NNC_RESULT_R2,
+  NNC_RESULT_IOU
 } nnc_metric_result;
-
-/* Parameters of a result rule (thresholds, classes, beta, ...). */
-#define NNC_METRIC_ARGS 8
 
 /* One log key ("loss", "accuracy", "out_a_loss", ...): the program's list is
  * every key a step reports, in Keras's order, "loss" first. */
@@ -186,7 +184,7 @@ typedef struct nnc_metric_info {
   int stat[2];
   int first_stat, n_stats; /* a block of statistics (AUC: 4 x thresholds) */
   int n_args;
-  double args[NNC_METRIC_ARGS];
+  double *args; /* the rule's parameters (T, classes, beta, target classes); heap (program_free) */
 } nnc_metric_info;
 
 /* One row of the Keras-style summary. */

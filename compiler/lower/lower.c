@@ -21,6 +21,7 @@ void program_free(nnc_program *p) {
   free(p->targets);
   free(p->outputs);
   free(p->stat_kinds);
+  for (int i = 0; i < p->n_metrics; i++) free(p->metrics[i].args);
   free(p->metrics);
   memset(p, 0, sizeof *p);
 }

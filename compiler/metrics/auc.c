@@ -170,7 +170,7 @@ static int lower(metric_ctx *c) {
   if (first < 0) return st->code;
   nnc_metric_info *k =
       metric_key(c, c->key, c->kind == NNC_METRIC_AUC ? NNC_RESULT_AUC : NNC_RESULT_AT);
-  if (!k) return st->code;
+  if (!k || !metric_key_args(c, k, c->kind == NNC_METRIC_AUC ? 4 : 3)) return st->code;
   k->first_stat = k->stat[0] = first;
   k->n_stats = 2 * T * L;
   k->args[0] = T;
@@ -178,14 +178,12 @@ static int lower(metric_ctx *c) {
     k->args[1] = L;
     k->args[2] = m->curve;
     k->args[3] = m->summation;
-    k->n_args = 4;
   } else {
     k->args[1] = c->kind == NNC_METRIC_SENSITIVITY_AT_SPECIFICITY   ? 0
                  : c->kind == NNC_METRIC_SPECIFICITY_AT_SENSITIVITY ? 1
                  : c->kind == NNC_METRIC_PRECISION_AT_RECALL        ? 2
                                                                     : 3;
     k->args[2] = (float)m->value;
-    k->n_args = 3;
   }
   metric_key_done(c);
   return NNC_OK;

@@ -92,14 +92,13 @@ static int lower(metric_ctx *c) {
       return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: the log key \"%s\" is longer than %d bytes",
                       c->source, m->path, name, NNC_NAME_MAX - 1);
     nnc_metric_info *k = metric_key(c, name, NNC_RESULT_FBETA);
-    if (!k) return st->code;
+    if (!k || !metric_key_args(c, k, 4)) return st->code;
     k->first_stat = k->stat[0] = first;
     k->n_stats = 4 * C;
     k->args[0] = C;
     k->args[1] = (float)m->beta;
     k->args[2] = m->average;
     k->args[3] = i;
-    k->n_args = 4;
     metric_key_done(c);
   }
   return NNC_OK;

@@ -89,6 +89,12 @@ nnc_metric_info *metric_key(metric_ctx *c, const char *name, nnc_metric_result r
   return info;
 }
 
+double *metric_key_args(metric_ctx *c, nnc_metric_info *k, int n) {
+  k->args = nnc_calloc((size_t)n, sizeof *k->args, c->st);
+  if (k->args) k->n_args = n;
+  return k->args;
+}
+
 void metric_key_done(metric_ctx *c) {
   c->l->prog.n_metrics++;
 }

@@ -52,6 +52,8 @@ int metric_stat(metric_ctx *c, int value, nnc_stat_kind kind);
  * and args, then metric_key_done. NULL on failure. */
 nnc_metric_info *metric_key(metric_ctx *c, const char *name, nnc_metric_result result);
 void metric_key_done(metric_ctx *c);
+/* n zeroed args for key k (owned by the program); NULL on failure. */
+double *metric_key_args(metric_ctx *c, nnc_metric_info *k, int n);
 /* A Mean of per-sample values (Keras's reduce_to_samplewise_values: the
  * mean over the non-batch axes, summed; count = samples): one key. sqrt:
  * RootMeanSquaredError's result. */

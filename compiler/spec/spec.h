@@ -220,6 +220,12 @@ typedef struct nnc_spec_metric {
   int has_threshold;  /* F-scores: threshold given (else each row's maximum) */
   int aggregation;    /* R2Score: 0 uniform_average, 1 variance_weighted_average, 2 none */
   int num_regressors; /* R2Score: 0 */
+  /* IoU family */
+  int num_classes;
+  int n_target_classes;
+  int *target_classes; /* heap; n 0: all classes */
+  int ignore_class;    /* -1: none */
+  int sparse_y_true, sparse_y_pred;
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

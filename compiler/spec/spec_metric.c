@@ -35,6 +35,7 @@ static void metric_defaults(nnc_spec_metric *m) {
   m->k = 5;
   m->axis = -1;
   m->average = 3;
+  m->ignore_class = -1;
   m->beta = 1.0;
 }
 
@@ -225,7 +226,10 @@ int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
 }
 
 void spec_metrics_free(nnc_spec_compile *c) {
-  for (int i = 0; i < c->n_metrics; i++) free(c->metrics[i].thresholds);
+  for (int i = 0; i < c->n_metrics; i++) {
+    free(c->metrics[i].thresholds);
+    free(c->metrics[i].target_classes);
+  }
   free(c->groups);
   free(c->metrics);
   c->groups = NULL;

@@ -103,16 +103,19 @@ START_TEST(confusion_counts_are_global) {
       "['precision', 'recall', {'class_name': 'Precision', 'config': {'name': 'pt', "
       "'thresholds': [0.3, 0.75]}}, {'class_name': 'Recall', 'config': {'name': 'r1', "
       "'thresholds': [0.35]}}, 'true_positives', 'false_positives', 'true_negatives', "
-      "{'class_name': 'FalseNegatives', 'config': {'thresholds': 0.65}}]");
+      "{'class_name': 'FalseNegatives', 'config': {'thresholds': 0.65}}, 'binary_io_u']");
   /* threshold 0.5: predicted positive 0.9 (T) 0.6 (F) 0.8 (T) 0.7 (F); missed
    * positives 0.4, 0.3: TP 2, FP 2, FN 2, TN 2 (0.2, 0.1).
    * thresholds 0.3: > 0.3 are 0.9 T, 0.6 F, 0.4 T, 0.8 T, 0.7 F: 3 / 5;
    * 0.75: 0.9 T, 0.8 T: 2 / 2. Recall at 0.35: TP 3 (0.9, 0.4, 0.8) of 4.
-   * FalseNegatives at 0.65: positives 0.4, 0.3 are <= 0.65: 2. */
+   * FalseNegatives at 0.65: positives 0.4, 0.3 are <= 0.65: 2.
+   * BinaryIoU (class 1 when y_pred >= .5): confusion [[2, 2], [2, 2]]: IoU of
+   * each class 2 / (4 + 4 - 2) = 1/3, mean 1/3. */
   static const expect want[] = {
-      {"precision", 0.5, 0},     {"recall", 0.5, 1},       {"pt[0]", 0.6, 0},
-      {"pt[1]", 1.0, 0},         {"r1", 0.75, 0},          {"true_positives", 2, 0},
-      {"false_positives", 2, 0}, {"true_negatives", 2, 0}, {"false_negatives", 2, 0},
+      {"precision", 0.5, 0},       {"recall", 0.5, 1},       {"pt[0]", 0.6, 0},
+      {"pt[1]", 1.0, 0},           {"r1", 0.75, 0},          {"true_positives", 2, 0},
+      {"false_positives", 2, 0},   {"true_negatives", 2, 0}, {"false_negatives", 2, 0},
+      {"binary_io_u", 1.0 / 3, 0},
   };
   check_global(m, bx, 2, b_shape, by, 2, b_shape, 3, want, sizeof want / sizeof want[0]);
   nnc_model_free(m);
@@ -350,6 +353,46 @@ START_TEST(r2_score_is_global) {
 }
 END_TEST
 
+/* ---- IoU: 3 classes, sparse labels or one-hot targets, batches of 4, 2 ---- */
+
+static float ix[18] = {0.8f, 0.1f, 0.1f, 0.1f, 0.8f, 0.1f, 0.1f, 0.1f, 0.8f,
+                       0.6f, 0.3f, 0.1f, 0.2f, 0.7f, 0.1f, 0.3f, 0.3f, 0.4f};
+static const int64_t i_shape[2] = {6, 3}, il_shape[2] = {6, 1};
+/* predicted (argmax) 0 1 2 0 1 2, true 0 1 1 0 2 2: confusion (rows true)
+ * [[2, 0, 0], [0, 1, 1], [0, 1, 1]]: IoU per class tp / (predicted + true -
+ * tp): 2 / 2, 1 / 3, 1 / 3. Batch 1 alone: 1, 1/2, 0 (mean .5); batch 2
+ * alone: class 0 absent (not counted), 0, 1/2 (mean .25). */
+static const double iou_per_class[3] = {1.0, 1.0 / 3, 1.0 / 3};
+
+START_TEST(iou_is_global) {
+  nnc_model *m = identity_model(
+      "3", 3, "'sparse_categorical_crossentropy'",
+      "[{'class_name': 'MeanIoU', 'config': {'num_classes': 3, 'sparse_y_pred': false}},"
+      " {'class_name': 'IoU', 'config': {'name': 'iou12', 'num_classes': 3, "
+      "'target_class_ids': [1, 2], 'sparse_y_pred': false}}]");
+  float labels[6] = {0, 1, 1, 0, 2, 2};
+  const expect want[] = {
+      {"mean_io_u", (iou_per_class[0] + iou_per_class[1] + iou_per_class[2]) / 3, 0},
+      {"iou12", (iou_per_class[1] + iou_per_class[2]) / 2, 0}};
+  check_global(m, ix, 2, i_shape, labels, 2, il_shape, 4, want, 2);
+  nnc_model_free(m);
+}
+END_TEST
+
+START_TEST(one_hot_iou_is_global) {
+  nnc_model *m = identity_model("3", 3, "'mse'",
+                                "[{'class_name': 'OneHotMeanIoU', 'config': {'num_classes': 3}},"
+                                " {'class_name': 'OneHotIoU', 'config': {'num_classes': 3, "
+                                "'target_class_ids': [0, 1]}}]");
+  float hot[18] = {1, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1};
+  const expect want[] = {
+      {"one_hot_mean_io_u", (iou_per_class[0] + iou_per_class[1] + iou_per_class[2]) / 3, 0},
+      {"one_hot_io_u", (iou_per_class[0] + iou_per_class[1]) / 2, 0}};
+  check_global(m, ix, 2, i_shape, hot, 2, i_shape, 4, want, 2);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* ---- a sequence output (batch, 3, 1): every element counts ---- */
 
 START_TEST(sequence_outputs_count_every_element) {
@@ -383,6 +426,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, sparse_top_k_is_global);
   tcase_add_test(tc, f_scores_are_global);
   tcase_add_test(tc, r2_score_is_global);
+  tcase_add_test(tc, iou_is_global);
+  tcase_add_test(tc, one_hot_iou_is_global);
   tcase_add_test(tc, sequence_outputs_count_every_element);
   suite_add_tcase(s, tc);
   return s;

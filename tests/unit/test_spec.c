@@ -1032,6 +1032,14 @@ START_TEST(metrics_per_output_forms) {
                 "$.metrics[0].config.beta: expected a config key of F1Score (name, dtype, "
                 "average, threshold)",
                 NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'IoU', 'config': "
+                  "{'num_classes': 3}}]}"),
+                "$.metrics[0].config.target_class_ids: expected a non-empty list of class ids "
+                "(required)",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'IoU', 'config': "
+                  "{'num_classes': 3, 'target_class_ids': [3]}}]}"),
+                "$.metrics[0].config.target_class_ids[0]: expected a class id in [0, 3)", NULL);
   compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'R2Score', 'config': "
                   "{'class_aggregation': 'median'}}]}"),
                 "$.metrics[0].config.class_aggregation: expected null, \"uniform_average\" or "
