@@ -165,6 +165,11 @@ static int lower(metric_ctx *c) {
                                   (y = metric_column(c, y, m->class_id)) < 0)) {
     return st->code;
   }
+  if ((int64_t)2 * T * L > (1 << 24))
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "%s: %s: num_thresholds %d x %d labels needs %lld statistics; at most %d "
+                    "are supported",
+                    c->source, m->path, T, L, (long long)2 * T * L, 1 << 24);
   int first = bucket_stats(c, yp, y, T, c->kind == NNC_METRIC_AUC && m->multi_label,
                            c->kind == NNC_METRIC_AUC);
   if (first < 0) return st->code;

@@ -15,32 +15,31 @@
 
 #include "base/base.h"
 
+static int add_threshold(const spec_ctx *ctx, const cJSON *elem, const char *path,
+                         nnc_spec_metric *out) {
+  if (!cJSON_IsNumber(elem) || !(elem->valuedouble >= 0 && elem->valuedouble <= 1))
+    return spec_fail_expected(ctx, path, elem, "a threshold in [0, 1]");
+  out->thresholds[out->n_thresholds++] = elem->valuedouble;
+  out->threshold = out->thresholds[0];
+  return NNC_OK;
+}
+
+/* null (0.5), a number or a non-empty list of numbers in [0, 1] */
 static int parse_thresholds(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                             nnc_spec_metric *out) {
   char path[NNC_PATH_MAX], elem_path[NNC_PATH_MAX];
   const cJSON *item = spec_child(cfg, "thresholds"), *elem;
   spec_path_key(path, cfg_path, "thresholds");
   if (spec_is_absent(item)) return NNC_OK;
-  int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 1;
-  if (cJSON_IsArray(item) && n == 0)
+  int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 1, rc, i = 0;
+  if (n == 0)
     return spec_fail_expected(ctx, path, item, "a threshold or a non-empty list of thresholds");
   out->thresholds = nnc_calloc((size_t)n, sizeof *out->thresholds, ctx->st);
   if (!out->thresholds) return ctx->st->code;
-  int i = 0;
-  if (!cJSON_IsArray(item)) {
-    nnc_strlcpy(elem_path, path, sizeof elem_path);
-    elem = item;
-    goto one;
-  }
+  if (!cJSON_IsArray(item)) return add_threshold(ctx, item, path, out);
   cJSON_ArrayForEach(elem, item) {
-    spec_path_index(elem_path, path, i);
-  one:
-    if (!cJSON_IsNumber(elem) || !(elem->valuedouble >= 0 && elem->valuedouble <= 1))
-      return spec_fail_expected(ctx, elem_path, elem, "a threshold in [0, 1]");
-    out->thresholds[i++] = elem->valuedouble;
-    out->threshold = out->thresholds[0];
-    out->n_thresholds = i;
-    if (!cJSON_IsArray(item)) break;
+    spec_path_index(elem_path, path, i++);
+    if ((rc = add_threshold(ctx, elem, elem_path, out))) return rc;
   }
   return NNC_OK;
 }

@@ -50,14 +50,12 @@ const metric_class *metric_class_for_string(const char *name) {
   return NULL;
 }
 
-const char *metric_class_list(void) {
-  static char buf[1024]; /* filled once from the constant table */
-  if (buf[0]) return buf;
+void metric_class_list(char *buf, size_t size) {
   size_t n = 0;
-  for (int i = 0; i < NNC_METRIC_COUNT; i++)
+  buf[0] = '\0';
+  for (int i = 0; i < NNC_METRIC_COUNT && n < size; i++)
     if (classes[i].class_name)
-      n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", classes[i].class_name);
-  return buf;
+      n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", classes[i].class_name);
 }
 
 int metric_stat(metric_ctx *c, int value, nnc_stat_kind kind) {

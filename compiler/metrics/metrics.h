@@ -41,8 +41,8 @@ typedef struct metric_class {
 const metric_class *metric_class_of(nnc_metric_kind kind);
 const metric_class *metric_class_named(const char *class_name); /* exact class name */
 const metric_class *metric_class_for_string(const char *name);  /* compile(metrics=["..."]) */
-/* Every class name, for messages: "BinaryAccuracy, ..." */
-const char *metric_class_list(void);
+/* Every class name into buf, for messages: "BinaryAccuracy, ..." (cut to size). */
+void metric_class_list(char *buf, size_t size);
 
 /* Lowering helpers (metrics.c). A statistic of `value` (a scalar or an
  * unbatched vector: one statistic per element); returns the first index or

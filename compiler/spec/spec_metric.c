@@ -109,8 +109,9 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
   }
   const metric_class *cls = metric_class_named(cls_name);
   if (!cls) {
-    char what[1200];
-    snprintf(what, sizeof what, "a metric class (%s)", metric_class_list());
+    char list[1024], what[1100];
+    metric_class_list(list, sizeof list);
+    snprintf(what, sizeof what, "a metric class (%s)", list);
     return spec_fail_expected(ctx, cls_path, spec_child(item, "class_name"), what);
   }
   out->kind = cls->kind;
