@@ -23,7 +23,7 @@ static int int_key(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, 
     char path[NNC_PATH_MAX], what[64];
     spec_path_key(path, cfg_path, key);
     snprintf(what, sizeof what, "an integer >= %d (at most 1000000)", min);
-    return spec_fail_expected(ctx, path, spec_child(cfg, key), what);
+    return spec_fail_expected(ctx, path, spec_child(cfg, key), "%s", what);
   }
   *out = (int)v;
   return NNC_OK;
@@ -44,7 +44,7 @@ static int choice(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, c
       }
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, key);
-  return spec_fail_expected(ctx, path, item, expected);
+  return spec_fail_expected(ctx, path, item, "%s", expected);
 }
 
 static int parse_auc(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
@@ -94,7 +94,7 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
   if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1)) {
     char what[64];
     snprintf(what, sizeof what, "a %s in [0, 1] (required)", key);
-    return spec_fail_expected(ctx, path, v, what);
+    return spec_fail_expected(ctx, path, v, "%s", what);
   }
   out->value = v->valuedouble;
   int rc = int_key(ctx, cfg, cfg_path, "num_thresholds", 200, 2, &out->num_thresholds);

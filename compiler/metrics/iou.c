@@ -33,7 +33,7 @@ static int parse_targets(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
         elem->valuedouble != (int)elem->valuedouble) {
       char what[96];
       snprintf(what, sizeof what, "a class id in [0, %d) (num_classes)", out->num_classes);
-      return spec_fail_expected(ctx, elem_path, elem, what);
+      return spec_fail_expected(ctx, elem_path, elem, "%s", what);
     }
     out->target_classes[i++] = (int)elem->valuedouble;
     out->n_target_classes = i;

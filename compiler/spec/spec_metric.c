@@ -112,7 +112,7 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
     char list[1024], what[1100];
     metric_class_list(list, sizeof list);
     snprintf(what, sizeof what, "a metric class (%s)", list);
-    return spec_fail_expected(ctx, cls_path, spec_child(item, "class_name"), what);
+    return spec_fail_expected(ctx, cls_path, spec_child(item, "class_name"), "%s", what);
   }
   out->kind = cls->kind;
   int rc;
