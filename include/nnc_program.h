@@ -140,13 +140,36 @@ typedef enum nnc_stat_reduction {
 typedef enum nnc_log_result {
   NNC_LOG_MEAN,      /* stat[0]'s epoch value */
   NNC_LOG_PRECISION, /* stat[0] / (stat[0] + stat[1]): TP, FP */
-  NNC_LOG_RECALL     /* stat[0] / (stat[0] + stat[1]): TP, FN */
+  NNC_LOG_RECALL,    /* stat[0] / (stat[0] + stat[1]): TP, FN */
+  /* the stateful metrics (docs/metrics.md); each reads its block of
+   * statistics [first_stat, first_stat + n_stats) and its args */
+  NNC_LOG_RATIO,      /* stat[0] / stat[1] (a Mean: total, count); 0 when the count is 0 */
+  NNC_LOG_SQRT_RATIO, /* sqrt(stat[0] / stat[1]) (RootMeanSquaredError) */
+  NNC_LOG_VALUE,      /* stat[0] (TruePositives, ...) */
+  /* AUC and the *At* metrics read per-bucket weighted counts of positives
+   * then of negatives, [L][T] each (Keras's evenly-spaced-thresholds
+   * buckets); tp, fp, tn, fn at threshold t are their sums over buckets >= t */
+  NNC_LOG_AUC,   /* args T, L (multi_label labels, else 1), curve (0 ROC, 1 PR), summation */
+  NNC_LOG_AT,    /* args T, which (0 SensitivityAtSpecificity, 1 SpecificityAtSensitivity,
+                    2 PrecisionAtRecall, 3 RecallAtPrecision), value */
+  NNC_LOG_FBETA, /* block tp, fp, fn, support [C] each; args C, beta, average (0 micro,
+                   1 macro, 2 weighted, 3 none), the class this key reports (none) */
+  NNC_LOG_R2,    /* block sum, squared_sum, residual, count [C] each, then num_samples; args C,
+                    class_aggregation (0 uniform, 1 variance weighted, 2 none), num_regressors,
+                    the class this key reports (none) */
+  NNC_LOG_IOU    /* block confusion [C][C] (rows true, columns predicted); args C, then the
+                    target classes */
 } nnc_log_result;
 
 typedef struct nnc_log_key {
   const char *name; /* "loss" (always first), "accuracy", "out_a_loss", ... */
   nnc_log_result result;
   int stat[2]; /* indices into the statistics (stat[1] unused for a mean) */
+  /* version 2: the block of statistics and the parameters of the rules
+   * after NNC_LOG_RECALL (docs/metrics.md lists each layout) */
+  int first_stat, n_stats;
+  int n_args;
+  const double *args;
 } nnc_log_key;
 
 /* ---- learning-rate schedules (Keras's LearningRateSchedule classes) ----

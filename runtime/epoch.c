@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/api_check.h"
+#include "runtime/metric_results.h"
 #include "base/base.h"
 
 int epoch_init(epoch_acc *a, const nnc_program_table *p, nnc_status *st) {
@@ -74,11 +75,14 @@ int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *pr
                   nnc_logs *logs, nnc_status *st) {
   for (int i = 0; i < p->n_log_keys; i++) {
     const nnc_log_key *m = &p->log_keys[i];
-    float t0 = a->total[m->stat[0]], v;
-    if (m->result == NNC_LOG_MEAN)
-      v = divide_no_nan(t0, a->count);
-    else
-      v = divide_no_nan(t0, t0 + a->total[m->stat[1]]);
+    double v;
+    if (m->result > NNC_LOG_RECALL) { /* the stateful metrics' rules */
+      if (metric_result(m, a->total, a->n_stats, &v, st)) return st->code;
+    } else {
+      float t0 = a->total[m->stat[0]];
+      v = m->result == NNC_LOG_MEAN ? divide_no_nan(t0, a->count)
+                                    : divide_no_nan(t0, t0 + a->total[m->stat[1]]);
+    }
     if (logs_put(logs, prefix, m->name, v, st)) return st->code;
   }
   return NNC_OK;

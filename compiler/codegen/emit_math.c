@@ -126,6 +126,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
     return call1(c, "llvm.sqrt.f32", x);
   case NNC_FN_ABS:
     return call1(c, "llvm.fabs.f32", x);
+  case NNC_FN_CEIL:
+    return call1(c, "llvm.ceil.f32", x);
   case NNC_FN_SQUARE:
     return mul(c, x, x);
   case NNC_FN_RECIP:

@@ -147,6 +147,34 @@ int table_summary_rows(const nnc_program *p, nnc_summary_row *rows) {
   return has_branches(p);
 }
 
+static nnc_log_result log_result(nnc_metric_result r) {
+  switch (r) {
+  case NNC_RESULT_MEAN:
+    return NNC_LOG_MEAN;
+  case NNC_RESULT_PRECISION:
+    return NNC_LOG_PRECISION;
+  case NNC_RESULT_RECALL:
+    return NNC_LOG_RECALL;
+  case NNC_RESULT_RATIO:
+    return NNC_LOG_RATIO;
+  case NNC_RESULT_SQRT_RATIO:
+    return NNC_LOG_SQRT_RATIO;
+  case NNC_RESULT_VALUE:
+    return NNC_LOG_VALUE;
+  case NNC_RESULT_AUC:
+    return NNC_LOG_AUC;
+  case NNC_RESULT_AT:
+    return NNC_LOG_AT;
+  case NNC_RESULT_FBETA:
+    return NNC_LOG_FBETA;
+  case NNC_RESULT_R2:
+    return NNC_LOG_R2;
+  case NNC_RESULT_IOU:
+    return NNC_LOG_IOU;
+  }
+  return NNC_LOG_MEAN;
+}
+
 static int fill(jit_table *t, int want_probes, nnc_status *st) {
   const nnc_program *p = &t->compiled.prog;
   nnc_program_table *o = &t->t;
@@ -212,11 +240,13 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
   for (int i = 0; i < p->n_metrics; i++) {
     const nnc_metric_info *in = &p->metrics[i];
     t->keys[i].name = in->name;
-    t->keys[i].result = in->result == NNC_RESULT_MEAN        ? NNC_LOG_MEAN
-                        : in->result == NNC_RESULT_PRECISION ? NNC_LOG_PRECISION
-                                                             : NNC_LOG_RECALL;
+    t->keys[i].result = log_result(in->result);
     t->keys[i].stat[0] = in->stat[0];
     t->keys[i].stat[1] = in->stat[1];
+    t->keys[i].first_stat = in->first_stat;
+    t->keys[i].n_stats = in->n_stats;
+    t->keys[i].n_args = in->n_args;
+    t->keys[i].args = in->args;
   }
   o->n_log_keys = p->n_metrics;
   o->log_keys = t->keys;

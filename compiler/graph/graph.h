@@ -167,7 +167,17 @@ typedef enum nnc_stat_kind {
 typedef enum nnc_metric_result {
   NNC_RESULT_MEAN,      /* stat[0] summed over the epoch / samples */
   NNC_RESULT_PRECISION, /* stat[0] = TP, stat[1] = FP */
-  NNC_RESULT_RECALL     /* stat[0] = TP, stat[1] = FN */
+  NNC_RESULT_RECALL,    /* stat[0] = TP, stat[1] = FN */
+  /* the rules of compiler/metrics (nnc_log_result in nnc_program.h says
+   * which statistics and args each reads) */
+  NNC_RESULT_RATIO,
+  NNC_RESULT_SQRT_RATIO,
+  NNC_RESULT_VALUE,
+  NNC_RESULT_AUC,
+  NNC_RESULT_AT,
+  NNC_RESULT_FBETA,
+  NNC_RESULT_R2,
+  NNC_RESULT_IOU
 } nnc_metric_result;
 
 /* One log key ("loss", "accuracy", "out_a_loss", ...): the program's list is
@@ -176,6 +186,9 @@ typedef struct nnc_metric_info {
   char name[NNC_NAME_MAX];
   nnc_metric_result result;
   int stat[2];
+  int first_stat, n_stats; /* a block of statistics (AUC: 4 x thresholds) */
+  int n_args;
+  double *args; /* the rule's parameters (T, classes, beta, target classes); heap (program_free) */
 } nnc_metric_info;
 
 /* One row of the Keras-style summary. */

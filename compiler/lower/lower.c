@@ -22,6 +22,7 @@ void program_free(nnc_program *p) {
   free(p->outputs);
   free(p->sample_weights);
   free(p->stat_kinds);
+  for (int i = 0; i < p->n_metrics; i++) free(p->metrics[i].args);
   free(p->metrics);
   memset(p, 0, sizeof *p);
 }

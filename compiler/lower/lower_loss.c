@@ -3,9 +3,9 @@
  * Each output with a loss gets a batch loss sum(l) / numel(l), l being the
  * per-sample loss after the last-axis reduction (Keras's
  * "sum_over_batch_size"); the model's loss is the sum of these times their
- * loss weights (docs/semantics.md "Several outputs"). Mean metrics emit the
- * sum over the batch of each sample's mean; Precision/Recall emit confusion
- * counts. The runtime turns these sums into epoch results. The log keys
+ * loss weights (docs/semantics.md "Several outputs"). Each metric's family
+ * (compiler/metrics, docs/metrics.md) emits its batch statistics; the
+ * runtime sums them over the epoch and applies the metric's result rule. The log keys
  * (prog.metrics) come in Keras 3's order: "loss", the compiled metrics, then
  * "<output>_loss" when two or more outputs have a loss. */
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "compiler/losses/losses.h"
 #include "compiler/lower/lower_internal.h"
 #include "compiler/lower/lower_regularizers.h"
+#include "compiler/metrics/metrics.h"
 #include "base/base.h"
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
@@ -26,25 +27,6 @@ static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *s
   if (graph_stat(&l->forward, value, p->n_stats, st) < 0) return -1;
   p->stat_kinds[p->n_stats] = kind;
   return p->n_stats++;
-}
-
-/* Sum over the batch of each sample's mean over its non-batch axes. */
-static int per_sample_mean_sum(nnc_graph *g, int values, nnc_status *st) {
-  int64_t inner = shape_inner(&g->nodes[values].shape);
-  if (inner == 1) return graph_reduce(g, NNC_RED_ALL, values, st);
-  int flat = graph_add(g, NNC_OP_RESHAPE, 0, &values, 1, st);
-  if (flat < 0) return -1;
-  int64_t d[2] = {-1, inner};
-  g->nodes[flat].shape = shape_make(1, 2, d);
-  int row_sum = graph_reduce(g, NNC_RED_LAST, flat, st);
-  int count = graph_const(g, (double)inner, st);
-  int mean = graph_binary(g, NNC_BIN_DIV, row_sum, count, st);
-  return graph_reduce(g, NNC_RED_ALL, mean, st);
-}
-
-static int loss_node(nnc_graph *g, nnc_loss_kind kind, int from_logits, int y_pred, int y,
-                     nnc_status *st) {
-  return graph_loss(g, kind, y_pred, y, from_logits, 0, st);
 }
 
 /* Keras's rule for "accuracy" (compile_utils.get_metric): from shapes only. */
@@ -89,65 +71,19 @@ static int add_loss_key(nnc_lowered *l, const char *name, int value, nnc_status 
   return NNC_OK;
 }
 
-static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, const char *key,
-                        nnc_metric_kind kind, int yp, int y, nnc_status *st) {
-  nnc_graph *g = &l->forward;
-  int values = -1;
-  nnc_metric_info *info = next_key(l, key, st);
-  if (!info) return st->code;
-  switch (kind) {
-  case NNC_METRIC_BINARY_ACCURACY: {
-    int thr = graph_const(g, m->threshold, st);
-    int pred = graph_binary(g, NNC_BIN_GT, yp, thr, st);
-    values = graph_binary(g, NNC_BIN_EQ, pred, y, st);
-    break;
-  }
-  case NNC_METRIC_CATEGORICAL_ACCURACY: {
-    int a = graph_add(g, NNC_OP_ARGMAX, 0, &y, 1, st);
-    int b = graph_add(g, NNC_OP_ARGMAX, 0, &yp, 1, st);
-    values = graph_binary(g, NNC_BIN_EQ, a, b, st);
-    break;
-  }
-  case NNC_METRIC_SPARSE_CATEGORICAL_ACCURACY: {
-    int b = graph_add(g, NNC_OP_ARGMAX, 0, &yp, 1, st);
-    values = graph_binary(g, NNC_BIN_EQ, y, b, st);
-    break;
-  }
-  case NNC_METRIC_MAE:
-  case NNC_METRIC_MSE:
-    values = loss_node(g, kind == NNC_METRIC_MAE ? NNC_LOSS_MAE : NNC_LOSS_MSE, 0, yp, y, st);
-    break;
-  case NNC_METRIC_PRECISION:
-  case NNC_METRIC_RECALL: {
-    int thr = graph_const(g, m->threshold, st), zero = graph_const(g, 0.0, st);
-    int one = graph_const(g, 1.0, st);
-    int pred = graph_binary(g, NNC_BIN_GT, yp, thr, st);
-    int pos = graph_binary(g, NNC_BIN_NE, y, zero, st);
-    int tp = graph_reduce(g, NNC_RED_ALL, graph_binary(g, NNC_BIN_MUL, pred, pos, st), st);
-    int other =
-        kind == NNC_METRIC_PRECISION
-            ? graph_binary(g, NNC_BIN_MUL, pred, graph_binary(g, NNC_BIN_SUB, one, pos, st), st)
-            : graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_SUB, one, pred, st), pos, st);
-    int second = graph_reduce(g, NNC_RED_ALL, other, st);
-    if (tp < 0 || second < 0) return -1;
-    info->result = kind == NNC_METRIC_PRECISION ? NNC_RESULT_PRECISION : NNC_RESULT_RECALL;
-    info->stat[0] = add_stat(l, tp, NNC_STAT_COUNT_SUM, st);
-    info->stat[1] = add_stat(l, second, NNC_STAT_COUNT_SUM, st);
-    if (info->stat[0] < 0 || info->stat[1] < 0) return -1;
-    l->prog.n_metrics++;
-    return NNC_OK;
-  }
-  case NNC_METRIC_ACCURACY:
-    break;
-  }
-  if (values < 0) return nnc_fail(st, NNC_ERR_INTERNAL, "metric %s not lowered", m->name);
-  int sum = per_sample_mean_sum(g, values, st);
-  if (sum < 0) return st->code;
-  info->result = NNC_RESULT_MEAN;
-  info->stat[0] = add_stat(l, sum, NNC_STAT_MEAN_SUM, st);
-  if (info->stat[0] < 0) return st->code;
-  l->prog.n_metrics++;
-  return NNC_OK;
+/* Metric m of output k through its family (compiler/metrics). */
+static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_metric *m,
+                        const char *key, nnc_metric_kind kind, int yp, int y, nnc_status *st) {
+  metric_ctx c = {.l = l,
+                  .g = &l->forward,
+                  .m = m,
+                  .kind = kind,
+                  .key = key,
+                  .source = spec->source,
+                  .yp = yp,
+                  .y = y,
+                  .st = st};
+  return metric_lower(&c);
 }
 
 /* Labels: shaped like the output, or [..., 1] integer classes for sparse
@@ -451,7 +387,7 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
       kind =
           resolve_accuracy(&l->prog.outputs[k].shape, y_inner,
                            plan->outputs[k].has_loss ? plan->outputs[k].loss.kind : NNC_LOSS_MSE);
-    if (lower_metric(l, ref->metric, ref->key, kind, l->output_nodes[k], targets[k], st))
+    if (lower_metric(l, spec, ref->metric, ref->key, kind, l->output_nodes[k], targets[k], st))
       return st->code;
   }
   /* Keras's per-output Means of the unweighted losses (CompileLoss.build) */

@@ -293,23 +293,45 @@ typedef struct nnc_spec_loss_entry {
   char path[NNC_PATH_MAX];
 } nnc_spec_loss_entry;
 
+/* One per metric class (compiler/metrics/metrics.def gives the classes,
+ * string aliases and config keys of each). */
 typedef enum nnc_metric_kind {
-  NNC_METRIC_ACCURACY, /* "accuracy"/"acc": resolved from shapes by lowering */
-  NNC_METRIC_BINARY_ACCURACY,
-  NNC_METRIC_CATEGORICAL_ACCURACY,
-  NNC_METRIC_SPARSE_CATEGORICAL_ACCURACY,
-  NNC_METRIC_MAE,
-  NNC_METRIC_MSE,
-  NNC_METRIC_PRECISION,
-  NNC_METRIC_RECALL
+#define METRIC(ID, ...) NNC_METRIC_##ID,
+#include "compiler/metrics/metrics.def"
+#undef METRIC
+  NNC_METRIC_COUNT
 } nnc_metric_kind;
 
+/* A metric's config (Keras's constructor arguments); what a class does not
+ * take keeps its default. */
 typedef struct nnc_spec_metric {
   nnc_metric_kind kind;
   char name[NNC_NAME_MAX]; /* the History key: the user's string or the object's name */
-  double threshold;        /* binary accuracy, precision, recall: 0.5 */
+  double threshold;        /* binary accuracy; precision, recall: the first threshold; 0.5 */
   int group;               /* list form: index of its top-level entry; dict form: of its key */
   char path[NNC_PATH_MAX];
+  /* confusion metrics: the thresholds (heap; n 0: the class's default) */
+  int n_thresholds;
+  double *thresholds;
+  int class_id;       /* -1: none */
+  int num_thresholds; /* AUC and the *At* metrics: 200 */
+  int curve;          /* AUC: 0 ROC, 1 PR */
+  int summation;      /* AUC: 0 interpolation, 1 minoring, 2 majoring */
+  int multi_label, num_labels, from_logits;
+  double value;       /* PrecisionAtRecall's recall, SensitivityAtSpecificity's specificity, ... */
+  int k;              /* top-k accuracies: 5 */
+  int axis;           /* CosineSimilarity: -1 */
+  int average;        /* F-scores: 0 micro, 1 macro, 2 weighted, 3 none (a value per class) */
+  double beta;        /* F-scores: 1 */
+  int has_threshold;  /* F-scores: threshold given (else each row's maximum) */
+  int aggregation;    /* R2Score: 0 uniform_average, 1 variance_weighted_average, 2 none */
+  int num_regressors; /* R2Score: 0 */
+  /* IoU family */
+  int num_classes;
+  int n_target_classes;
+  int *target_classes; /* heap; n 0: all classes */
+  int ignore_class;    /* -1: none */
+  int sparse_y_true, sparse_y_pred;
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

@@ -9,8 +9,9 @@
  *   spec_activation.c  activation names
  *   spec_init.c        initializers
  *   spec_optimizer.c   optimizer of a compile config
- *   spec_compile.c     loss, loss_weights, metrics of a compile config
+ *   spec_compile.c     loss, loss_weights of a compile config
  *   spec_loss.c        one loss (spec_parse_loss, declared in compiler/losses/losses.h)
+ *   spec_metric.c      metrics of a compile config (classes: compiler/metrics)
  *   spec_text.c        scans of the raw text: escaped NULs, nesting depth */
 #ifndef NNC_SPEC_INTERNAL_H
 #define NNC_SPEC_INTERNAL_H
@@ -167,6 +168,12 @@ int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *pat
 /* A compile config object (Keras compile_config, h5 training_config or tfjs
  * trainingConfig). Per-output entries are matched to the model's outputs by
  * lowering. On error *out is left empty. */
+/* compile's "metrics" into out's metric fields; spec_metrics_free frees
+ * them (also after a failure). */
+int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
+                       nnc_spec_compile *out);
+void spec_metrics_free(nnc_spec_compile *c);
+
 int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
                        nnc_spec_compile *out);
 

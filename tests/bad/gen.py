@@ -172,6 +172,14 @@ specs = {
     "opt_exclude_not_list": seq(compile_cfg=compile_cfg(
         optimizer=sgd('"weight_decay": 0.1, "exclude_from_weight_decay": "bias"'))),
     "metric_unknown": seq(compile_cfg=compile_cfg(metrics='["auc_of_doom"]')),
+    "metric_auc_curve": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "AUC", "config": {"curve": "ROCK"}}]')),
+    "metric_unknown_key": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "Recall", "config": {"treshold": 0.5}}]')),
+    "metric_threshold_range": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "Precision", "config": {"thresholds": [0.2, 1.5]}}]')),
+    "metric_at_value_missing": seq(compile_cfg=compile_cfg(
+        metrics='[{"class_name": "SensitivityAtSpecificity", "config": {}}]')),
     "tfjs_graph_model": '{"format": "graph-model", "modelTopology": {}}',
 }
 

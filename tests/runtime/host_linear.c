@@ -88,7 +88,7 @@ int main(void) {
                            .count = 1};
   vars[1].init.rule = NNC_INITIALIZER_ZEROS;
   static const nnc_stat_reduction stats[1] = {NNC_REDUCE_LOSS};
-  static const nnc_log_key keys[1] = {{"loss", NNC_LOG_MEAN, {0, 0}}};
+  static const nnc_log_key keys[1] = {{.name = "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}}};
   static const nnc_summary_row rows[1] = {{"dense", "Dense", 2, {-1, 1}, 2, 2, NULL}};
   nnc_program_table t;
   memset(&t, 0, sizeof t);

@@ -58,8 +58,9 @@ static const nnc_io_desc ft_outputs[1] = {{"out", NNC_F32, 1, {1}, 0, -1}};
 static const nnc_io_desc ft_weights[1] = {{"out", NNC_F32, 0, {0}, 0, 0}};
 static const nnc_stat_reduction ft_stats[3] = {NNC_REDUCE_LOSS, NNC_REDUCE_MEAN_SUM,
                                                NNC_REDUCE_MEAN_SUM};
-static const nnc_log_key ft_keys[3] = {
-    {"loss", NNC_LOG_MEAN, {0, 0}}, {"x", NNC_LOG_MEAN, {1, 0}}, {"sw", NNC_LOG_MEAN, {2, 0}}};
+static const nnc_log_key ft_keys[3] = {{.name = "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}},
+                                       {.name = "x", .result = NNC_LOG_MEAN, .stat = {1, 0}},
+                                       {.name = "sw", .result = NNC_LOG_MEAN, .stat = {2, 0}}};
 static const nnc_variable ft_vars[1] = {{.name = "out/w",
                                          .layer = "out",
                                          .weight = "w",

@@ -75,10 +75,10 @@ static const nnc_io_desc outputs[2] = {{"out0", NNC_F32, 1, {1}, 0, -1},
                                        {"out1", NNC_F32, 1, {1}, 0, -1}};
 static const nnc_stat_reduction stats[4] = {NNC_REDUCE_LOSS, NNC_REDUCE_LOSS, NNC_REDUCE_LOSS,
                                             NNC_REDUCE_MEAN_SUM};
-static const nnc_log_key keys[4] = {{"loss", NNC_LOG_MEAN, {0, 0}},
-                                    {"out0_loss", NNC_LOG_MEAN, {1, 0}},
-                                    {"out1_loss", NNC_LOG_MEAN, {2, 0}},
-                                    {"mismatch", NNC_LOG_MEAN, {3, 0}}};
+static const nnc_log_key keys[4] = {{.name = "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}},
+                                    {.name = "out0_loss", .result = NNC_LOG_MEAN, .stat = {1, 0}},
+                                    {.name = "out1_loss", .result = NNC_LOG_MEAN, .stat = {2, 0}},
+                                    {.name = "mismatch", .result = NNC_LOG_MEAN, .stat = {3, 0}}};
 static nnc_variable vars[2];
 static nnc_program_table table;
 

@@ -1042,13 +1042,56 @@ START_TEST(metrics_per_output_forms) {
   ck_assert_int_eq(c.n_metrics, 1);
   c = compile_ok(Q("{'loss': 'mse', 'metrics': null, 'weighted_metrics': []}"));
   ck_assert_int_eq(c.n_metrics, 0);
-  compile_error(Q("{'loss': 'mse', 'metrics': ['auc']}"), "$.metrics[0]: expected a metric",
-                "got \"auc\"");
+  compile_error(Q("{'loss': 'mse', 'metrics': ['auroc']}"), "$.metrics[0]: expected a metric",
+                "got \"auroc\"");
   compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'Accuracy', 'config': {}}]}"),
                 "$.metrics[0].class_name: expected a metric class", NULL);
   compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'Precision', 'config': "
-                  "{'thresholds': [0.2, 0.8]}}]}"),
-                "$.metrics[0].config.thresholds: a list of several thresholds is not supported yet",
+                  "{'thresholds': [0.2, 1.5]}}]}"),
+                "$.metrics[0].config.thresholds[1]: expected a threshold in [0, 1]", "got 1.5");
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'AUC', 'config': "
+                  "{'curve': 'ROCK'}}]}"),
+                "$.metrics[0].config.curve: expected \"ROC\" or \"PR\"", NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'AUC', 'config': "
+                  "{'num_thresholds': 1}}]}"),
+                "$.metrics[0].config.num_thresholds: expected an integer >= 2", NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'AUC', 'config': "
+                  "{'num_labels': 3}}]}"),
+                "$.metrics[0].config.num_labels: expected null (num_labels needs multi_label=true)",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'Recall', 'config': "
+                  "{'treshold': 0.5}}]}"),
+                "$.metrics[0].config.treshold: expected a config key of Recall (name, dtype, "
+                "thresholds, top_k, class_id), got an unknown key",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'PrecisionAtRecall', 'config': "
+                  "{}}]}"),
+                "$.metrics[0].config.recall: expected a recall in [0, 1] (required)", NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'TopKCategoricalAccuracy', "
+                  "'config': {'k': 0}}]}"),
+                "$.metrics[0].config.k: expected an integer k >= 1", NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'F1Score', 'config': "
+                  "{'average': 'samples'}}]}"),
+                "$.metrics[0].config.average: expected null, \"micro\", \"macro\" or "
+                "\"weighted\"",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'F1Score', 'config': "
+                  "{'beta': 2}}]}"),
+                "$.metrics[0].config.beta: expected a config key of F1Score (name, dtype, "
+                "average, threshold)",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'IoU', 'config': "
+                  "{'num_classes': 3}}]}"),
+                "$.metrics[0].config.target_class_ids: expected a non-empty list of class ids "
+                "(required)",
+                NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'IoU', 'config': "
+                  "{'num_classes': 3, 'target_class_ids': [3]}}]}"),
+                "$.metrics[0].config.target_class_ids[0]: expected a class id in [0, 3)", NULL);
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'R2Score', 'config': "
+                  "{'class_aggregation': 'median'}}]}"),
+                "$.metrics[0].config.class_aggregation: expected null, \"uniform_average\" or "
+                "\"variance_weighted_average\"",
                 NULL);
   compile_error(Q("{'loss': 'mse', 'weighted_metrics': ['mae']}"), "$.weighted_metrics", NULL);
 }

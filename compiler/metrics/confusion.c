@@ -1,0 +1,123 @@
+/* Precision, Recall and the four confusion counts
+ * (keras/src/metrics/confusion_metrics.py, metrics_utils.py
+ * update_confusion_matrix_variables): at each threshold t a prediction is
+ * positive when y_pred > t and a label is positive when y_true != 0; every
+ * element counts (a (batch, 60, 1) output gives 60 per sample). The counts
+ * are summed over the epoch's batches and the result is taken once from the
+ * totals. A list of thresholds gives one log key per threshold,
+ * "<name>[i]" (Keras returns a list; one threshold in a list gives a single
+ * value, as Keras's result() does). */
+#include "compiler/metrics/metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+static int add_threshold(const spec_ctx *ctx, const cJSON *elem, const char *path,
+                         nnc_spec_metric *out) {
+  if (!cJSON_IsNumber(elem) || !(elem->valuedouble >= 0 && elem->valuedouble <= 1))
+    return spec_fail_expected(ctx, path, elem, "a threshold in [0, 1]");
+  out->thresholds[out->n_thresholds++] = elem->valuedouble;
+  out->threshold = out->thresholds[0];
+  return NNC_OK;
+}
+
+/* null (0.5), a number or a non-empty list of numbers in [0, 1] */
+static int parse_thresholds(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                            nnc_spec_metric *out) {
+  char path[NNC_PATH_MAX], elem_path[NNC_PATH_MAX];
+  const cJSON *item = spec_child(cfg, "thresholds"), *elem;
+  spec_path_key(path, cfg_path, "thresholds");
+  if (spec_is_absent(item)) return NNC_OK;
+  int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 1, rc, i = 0;
+  if (n == 0)
+    return spec_fail_expected(ctx, path, item, "a threshold or a non-empty list of thresholds");
+  out->thresholds = nnc_calloc((size_t)n, sizeof *out->thresholds, ctx->st);
+  if (!out->thresholds) return ctx->st->code;
+  if (!cJSON_IsArray(item)) return add_threshold(ctx, item, path, out);
+  cJSON_ArrayForEach(elem, item) {
+    spec_path_index(elem_path, path, i++);
+    if ((rc = add_threshold(ctx, elem, elem_path, out))) return rc;
+  }
+  return NNC_OK;
+}
+
+static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                 nnc_spec_metric *out) {
+  int rc = parse_thresholds(ctx, cfg, cfg_path, out);
+  if (rc || (out->kind != NNC_METRIC_PRECISION && out->kind != NNC_METRIC_RECALL)) return rc;
+  if ((rc = spec_require_null(ctx, cfg, cfg_path, "top_k", "top_k"))) return rc;
+  const cJSON *id = spec_child(cfg, "class_id");
+  if (spec_is_absent(id)) return NNC_OK;
+  char path[NNC_PATH_MAX];
+  spec_path_key(path, cfg_path, "class_id");
+  if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble != (int)id->valuedouble)
+    return spec_fail_expected(ctx, path, id, "a class index (an integer >= 0) or null");
+  out->class_id = (int)id->valuedouble;
+  return NNC_OK;
+}
+
+static int lower(metric_ctx *c) {
+  nnc_graph *g = c->g;
+  nnc_status *st = c->st;
+  int yp = c->yp, y = c->y;
+  if (c->m->class_id >= 0 && ((yp = metric_column(c, yp, c->m->class_id)) < 0 ||
+                              (y = metric_column(c, y, c->m->class_id)) < 0))
+    return st->code;
+  double one_threshold = 0.5;
+  int n = c->m->n_thresholds ? c->m->n_thresholds : 1;
+  const double *thr = c->m->n_thresholds ? c->m->thresholds : &one_threshold;
+  int one = graph_const(g, 1.0, st);
+  int pos = graph_binary(g, NNC_BIN_NE, y, graph_const(g, 0.0, st), st);
+  int neg = graph_binary(g, NNC_BIN_SUB, one, pos, st);
+  for (int t = 0; t < n; t++) {
+    int pred = graph_binary(g, NNC_BIN_GT, yp, graph_const(g, thr[t], st), st);
+    int not_pred = graph_binary(g, NNC_BIN_SUB, one, pred, st);
+    /* the counts this class needs: first the one it reports (or TP) */
+    int a, b = -1;
+    nnc_metric_result rule = NNC_RESULT_VALUE;
+    switch (c->kind) {
+    case NNC_METRIC_PRECISION:
+    case NNC_METRIC_RECALL:
+      a = graph_binary(g, NNC_BIN_MUL, pred, pos, st);
+      b = c->kind == NNC_METRIC_PRECISION ? graph_binary(g, NNC_BIN_MUL, pred, neg, st)
+                                          : graph_binary(g, NNC_BIN_MUL, not_pred, pos, st);
+      rule = c->kind == NNC_METRIC_PRECISION ? NNC_RESULT_PRECISION : NNC_RESULT_RECALL;
+      break;
+    case NNC_METRIC_TRUE_POSITIVES:
+      a = graph_binary(g, NNC_BIN_MUL, pred, pos, st);
+      break;
+    case NNC_METRIC_FALSE_POSITIVES:
+      a = graph_binary(g, NNC_BIN_MUL, pred, neg, st);
+      break;
+    case NNC_METRIC_TRUE_NEGATIVES:
+      a = graph_binary(g, NNC_BIN_MUL, not_pred, neg, st);
+      break;
+    default: /* FALSE_NEGATIVES */
+      a = graph_binary(g, NNC_BIN_MUL, not_pred, pos, st);
+      break;
+    }
+    int s0 = metric_stat(c, graph_reduce(g, NNC_RED_ALL, a, st), NNC_STAT_COUNT_SUM);
+    int s1 = b < 0 ? 0 : metric_stat(c, graph_reduce(g, NNC_RED_ALL, b, st), NNC_STAT_COUNT_SUM);
+    if (s0 < 0 || s1 < 0) return st->code;
+    char name[NNC_NAME_MAX + 16];
+    if (c->m->n_thresholds > 1)
+      snprintf(name, sizeof name, "%s[%d]", c->key, t);
+    else
+      snprintf(name, sizeof name, "%s", c->key);
+    if (strlen(name) >= NNC_NAME_MAX)
+      return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: the log key \"%s\" is longer than %d bytes",
+                      c->source, c->m->path, name, NNC_NAME_MAX - 1);
+    nnc_metric_info *k = metric_key(c, name, rule);
+    if (!k) return st->code;
+    k->stat[0] = k->first_stat = s0;
+    k->stat[1] = s1;
+    k->n_stats = b < 0 ? 1 : 2;
+    metric_key_done(c);
+  }
+  return NNC_OK;
+}
+
+const metric_family metric_family_confusion = {parse, lower};

@@ -1,0 +1,31 @@
+/* The crossentropies as metrics (keras/src/metrics/probabilistic_metrics.py):
+ * Mean metrics of the loss function's per-sample value, through the same
+ * LOSS node the losses use (so the logits rewrite applies as to a loss). */
+#include "compiler/metrics/metrics.h"
+
+static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                 nnc_spec_metric *out) {
+  char path[NNC_PATH_MAX];
+  int rc = spec_get_bool(ctx, cfg, cfg_path, "from_logits", 0, &out->from_logits);
+  if (rc) return rc;
+  const cJSON *item = spec_child(cfg, "label_smoothing");
+  if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == 0)) {
+    spec_path_key(path, cfg_path, "label_smoothing");
+    return spec_fail_unsupported(ctx, path, item, "label smoothing in a metric");
+  }
+  item = spec_child(cfg, "axis");
+  if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == -1)) {
+    spec_path_key(path, cfg_path, "axis");
+    return spec_fail_unsupported(ctx, path, item, "an axis other than -1");
+  }
+  return spec_require_null(ctx, cfg, cfg_path, "ignore_class", "ignore_class");
+}
+
+static int lower(metric_ctx *c) {
+  nnc_loss_kind kind = c->kind == NNC_METRIC_BINARY_CROSSENTROPY        ? NNC_LOSS_BCE
+                       : c->kind == NNC_METRIC_CATEGORICAL_CROSSENTROPY ? NNC_LOSS_CCE
+                                                                        : NNC_LOSS_SCCE;
+  return metric_mean(c, graph_loss(c->g, kind, c->yp, c->y, c->m->from_logits, 0, c->st), 0);
+}
+
+const metric_family metric_family_probabilistic = {parse, lower};
