@@ -14,6 +14,7 @@
 
 #include "compiler/lower/lower_internal.h"
 #include "base/base.h"
+#include "compiler/expr/expr_spec.h"
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
   nnc_program *p = &l->prog;
@@ -135,6 +136,10 @@ static int lower_metric(nnc_lowered *l, const nnc_spec_metric *m, const char *ke
     l->prog.n_metrics++;
     return NNC_OK;
   }
+  case NNC_METRIC_EXPRESSION: /* compiler/expr: a MeanMetricWrapper of the expression */
+    values = expr_lower(g, m->expr, y, yp, -1, st);
+    if (values < 0 || expr_require_per_sample(m->expr, g, values, st)) return -1;
+    break;
   case NNC_METRIC_ACCURACY:
     break;
   }
@@ -186,10 +191,15 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
    * probabilities (keras-semantics.md §2.3). `squeezed` tells the logits rewrite. */
   int y_rank = y_inner ? y_inner->rank + 1 : 0;
   int squeezed = y_rank > 1 && y_rank == out->rank - 1 && shape_last(out) == 1;
+  int before = g->n;
   int per_sample =
-      graph_loss(g, o->loss.kind, l->output_nodes[k], y, o->loss.from_logits, squeezed, st);
+      o->loss.expr
+          ? expr_lower(g, o->loss.expr, y, l->output_nodes[k], -1, st) /* compiler/expr */
+          : graph_loss(g, o->loss.kind, l->output_nodes[k], y, o->loss.from_logits, squeezed, st);
   if (per_sample < 0) return -1;
-  if (l->prog.n_outputs == 1)
+  if (per_sample < before) {
+    /* an expression that is y_pred itself: the layer's node keeps its label */
+  } else if (l->prog.n_outputs == 1)
     snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "loss");
   else
     snprintf(g->nodes[per_sample].label, sizeof g->nodes[per_sample].label, "%.60s/loss",
@@ -197,7 +207,9 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
   int total = graph_reduce(g, NNC_RED_ALL, per_sample, st);
   int batch = graph_source(g, NNC_OP_SCALAR, NNC_SCALAR_BATCH, shape_scalar(), "batch", st);
   int per_row = graph_const(g, (double)shape_inner(&g->nodes[per_sample].shape), st);
-  int numel = graph_binary(g, NNC_BIN_MUL, batch, per_row, st);
+  /* a value without the batch axis (an expression's scalar) counts its own elements only */
+  int numel = g->nodes[per_sample].shape.batched ? graph_binary(g, NNC_BIN_MUL, batch, per_row, st)
+                                                 : per_row;
   return graph_binary(g, NNC_BIN_DIV, total, numel, st);
 }
 

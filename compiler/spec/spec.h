@@ -161,9 +161,15 @@ typedef enum nnc_loss_kind {
   NNC_LOSS_SCCE
 } nnc_loss_kind;
 
+struct nnc_expr; /* compiler/expr */
+
 typedef struct nnc_spec_loss {
   nnc_loss_kind kind;
   int from_logits; /* BCE, CCE, SCCE */
+  /* {"expression": ..., "name": ...} (kind unused); owned by the compile
+   * config (nnc_spec_compile_free), shared by copies */
+  struct nnc_expr *expr;
+  char name[NNC_NAME_MAX];
 } nnc_spec_loss;
 
 /* How a per-output argument of compile() was written. Output names are not
@@ -195,7 +201,8 @@ typedef enum nnc_metric_kind {
   NNC_METRIC_MAE,
   NNC_METRIC_MSE,
   NNC_METRIC_PRECISION,
-  NNC_METRIC_RECALL
+  NNC_METRIC_RECALL,
+  NNC_METRIC_EXPRESSION /* {"expression": ..., "name": ...}: nnc_spec_metric.expr */
 } nnc_metric_kind;
 
 typedef struct nnc_spec_metric {
@@ -204,6 +211,7 @@ typedef struct nnc_spec_metric {
   double threshold;        /* binary accuracy, precision, recall: 0.5 */
   int group;               /* list form: index of its top-level entry; dict form: of its key */
   char path[NNC_PATH_MAX];
+  struct nnc_expr *expr; /* EXPRESSION: owned by the compile config */
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

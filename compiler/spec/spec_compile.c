@@ -9,11 +9,12 @@
 
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
+#include "compiler/expr/expr_spec.h"
 
 /* ---- per-output containers ---- */
 
 static int is_dict(const cJSON *item) {
-  return cJSON_IsObject(item) && !spec_child(item, "class_name");
+  return cJSON_IsObject(item) && !spec_child(item, "class_name") && !expr_spec_is(item);
 }
 
 static int key_fits(const spec_ctx *ctx, const cJSON *entry, const char *path) {
@@ -94,6 +95,8 @@ static int check_loss_config(const spec_ctx *ctx, const cJSON *cfg, const char *
 static int parse_loss(const spec_ctx *ctx, const cJSON *item, const char *path,
                       nnc_spec_loss *out) {
   memset(out, 0, sizeof *out);
+  if (expr_spec_is(item)) /* compiler/expr */
+    return expr_spec_parse(ctx, item, path, "custom_loss", &out->expr, out->name, NULL);
   if (cJSON_IsString(item)) {
     if (lookup_loss(item->valuestring, &out->kind)) return NNC_OK;
     return spec_fail_expected(ctx, path, item, "a loss (" LOSS_LIST ")");
@@ -367,7 +370,10 @@ static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path, 
   m->threshold = 0.5;
   m->group = group;
   int rc;
-  if (cJSON_IsString(item))
+  if (expr_spec_is(item)) { /* compiler/expr */
+    m->kind = NNC_METRIC_EXPRESSION;
+    rc = expr_spec_parse(ctx, item, path, "custom_metric", &m->expr, m->name, m->path);
+  } else if (cJSON_IsString(item))
     rc = metric_from_string(ctx, item, path, m);
   else if (cJSON_IsObject(item) && !is_dict(item))
     rc = metric_from_class(ctx, item, path, m);
@@ -375,12 +381,14 @@ static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path, 
     rc = spec_fail_expected(ctx, path, item,
                             "a metric name or {\"class_name\": ..., \"config\": {...}}");
   if (rc) return rc;
-  metric_name_path(item, path, m->path);
-  if (strcmp(m->name, "loss") == 0 || strncmp(m->name, "val_", 4) == 0)
+  if (m->kind != NNC_METRIC_EXPRESSION) metric_name_path(item, path, m->path);
+  if (strcmp(m->name, "loss") == 0 || strncmp(m->name, "val_", 4) == 0) {
+    expr_free(m->expr); /* not counted: nnc_spec_compile_free would not see it */
     return spec_fail(ctx, m->path,
                      "expected a metric name other than \"loss\" and not starting with \"val_\" "
                      "(the History keys of the loss and of validation), got \"%s\"",
                      m->name);
+  }
   out->n_metrics++;
   return NNC_OK;
 }
@@ -448,6 +456,8 @@ static int parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *pat
 
 void nnc_spec_compile_free(nnc_spec_compile *c) {
   if (!c) return;
+  for (int i = 0; c->losses && i < c->n_losses; i++) expr_free(c->losses[i].loss.expr);
+  for (int i = 0; c->metrics && i < c->n_metrics; i++) expr_free(c->metrics[i].expr);
   free(c->losses);
   free(c->weights);
   free(c->groups);
