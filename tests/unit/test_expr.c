@@ -336,12 +336,73 @@ START_TEST(scalar_loss) {
 }
 END_TEST
 
+/* Keras 2 Functional, two outputs a [B,2] and b [B,1] from x [B,3]. */
+static const char *two_outputs(const char *loss, const char *metrics) {
+  static char b[2][4096];
+  static int k;
+  char *out = b[k++ % 2];
+  snprintf(out, 4096,
+           "{'class_name': 'Model', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_input_shape': [null, 3], "
+           "'name': 'x'}, 'inbound_nodes': []},"
+           "{'class_name': 'Dense', 'name': 'a', 'config': {'name': 'a', 'units': 2}, "
+           "'inbound_nodes': [[['x', 0, 0, {}]]]},"
+           "{'class_name': 'Dense', 'name': 'b', 'config': {'name': 'b', 'units': 1}, "
+           "'inbound_nodes': [[['x', 0, 0, {}]]]}],"
+           "'input_layers': [['x', 0, 0]], 'output_layers': [['a', 0, 0], ['b', 0, 0]]},"
+           "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': "
+           "0.1}}, 'loss': %s, 'metrics': %s}}",
+           loss, metrics);
+  return Q(out);
+}
+
+/* In a dict and a list of per-output losses and metrics, an expression is one
+ * more entry: the same History as the built-in it spells out. */
+START_TEST(per_output_expressions) {
+  const char *mse = "{'expression': 'mean(square(y_true - y_pred), axis=-1)'}";
+  char dict[512], list[512], metrics[512];
+  snprintf(dict, sizeof dict, "{'a': %s, 'b': 'mae'}", mse);
+  snprintf(list, sizeof list, "['mae', %s]", mse);
+  snprintf(metrics, sizeof metrics,
+           "{'b': [{'expression': 'abs(y_true - y_pred)', 'name': 'my_mae'}, 'mae']}");
+  const char *specs[4] = {two_outputs(dict, metrics),
+                          two_outputs("{'a': 'mse', 'b': 'mae'}", "{'b': ['mae']}"),
+                          two_outputs(list, "[]"), two_outputs("['mae', 'mse']", "[]")};
+  float xv[6 * 3], av[6 * 2], bv[6];
+  for (int i = 0; i < 18; i++) xv[i] = (float)sin(0.4 * i);
+  for (int i = 0; i < 12; i++) av[i] = (float)cos(0.8 * i);
+  for (int i = 0; i < 6; i++) bv[i] = (float)(0.3 * i - 0.5);
+  nnc_array x = testutil_f32(xv, 6, 3), y[2] = {testutil_f32(av, 6, 2), testutil_f32(bv, 6, 1)};
+  double loss[4], a_loss[4], b_loss[4], b_mae[4];
+  for (int i = 0; i < 4; i++) {
+    nnc_model *m = load(specs[i]);
+    TEST_LOGS(logs);
+    nnc_status st;
+    ck_assert_msg(nnc_model_test_on_batch_multi(m, 1, &x, 2, y, &logs, &st) == NNC_OK, "%s",
+                  st.message);
+    loss[i] = nnc_logs_get(&logs, "loss");
+    a_loss[i] = nnc_logs_get(&logs, "a_loss");
+    b_loss[i] = nnc_logs_get(&logs, "b_loss");
+    b_mae[i] = nnc_logs_get(&logs, i == 0 ? "b_my_mae" : "b_mae");
+    if (i == 0) ck_assert_double_eq(nnc_logs_get(&logs, "b_mae"), b_mae[0]);
+    nnc_model_free(m);
+  }
+  for (int i = 0; i < 4; i += 2) {
+    ck_assert_msg(!isnan(loss[i]) && loss[i] == loss[i + 1], "%g vs %g", loss[i], loss[i + 1]);
+    ck_assert(a_loss[i] == a_loss[i + 1] && b_loss[i] == b_loss[i + 1]);
+  }
+  ck_assert(b_mae[0] == b_mae[1]);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("expr");
-  TCase *tc = tcase_create("expr");
+  TCase *parse = tcase_create("parse"); /* no compilation: quick under valgrind */
+  tcase_add_test(parse, parse_errors);
+  tcase_add_test(parse, parse_metric_prefix_and_keras_spellings);
+  suite_add_tcase(s, parse);
+  TCase *tc = tcase_create("models");
   tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, parse_errors);
-  tcase_add_test(tc, parse_metric_prefix_and_keras_spellings);
   tcase_add_test(tc, gradient_of_the_issue_example);
   tcase_add_loop_test(tc, gradients_of_each_function, 0, N_GRADIENT_CASES);
   tcase_add_test(tc, loss_value_is_the_hand_derived_one);
@@ -350,6 +411,7 @@ int main(void) {
                       (int)(sizeof same_losses / sizeof same_losses[0]));
   tcase_add_test(tc, shape_errors);
   tcase_add_test(tc, scalar_loss);
+  tcase_add_test(tc, per_output_expressions);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
