@@ -62,8 +62,10 @@ static int evaluate_data(nnc_model *m, const model_data *d, int batch_size, cons
                          nnc_logs *logs, nnc_status *st) {
   epoch_acc acc;
   if (epoch_init(&acc, m->t, st)) return st->code;
+  host_metrics_reset(m);
   int rc = run_all(m, NNC_ENTRY_TEST, d, batch_size, &acc, NULL, st);
   if (!rc) rc = epoch_results(&acc, m->t, prefix, logs, st);
+  if (!rc) rc = host_metrics_results(m, prefix, logs, st);
   epoch_free(&acc);
   return rc;
 }
@@ -216,6 +218,7 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
   if (!rc) rc = epoch_init(&acc, m->t, st);
   for (int epoch = o.initial_epoch; !rc && epoch < o.epochs; epoch++) {
     epoch_reset(&acc);
+    host_metrics_reset(m);
     progbar_epoch_begin(&pb, epoch);
     if (o.shuffle) permutation(idx, train.n, m->seed, epoch);
     int step = 0;
@@ -231,6 +234,7 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
       if (o.verbose == 1 && first + rows < train.n) {
         logs.n = 0;
         rc = epoch_results(&acc, m->t, "", &logs, st);
+        if (!rc) rc = host_metrics_results(m, "", &logs, st);
         if (rc) break;
         logs_sort(&logs);
         progbar_update(&pb, step + 1, &logs, 0);
@@ -239,6 +243,7 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
     if (rc) break;
     logs.n = 0;
     rc = epoch_results(&acc, m->t, "", &logs, st);
+    if (!rc) rc = host_metrics_results(m, "", &logs, st);
     if (!rc && has_val) rc = evaluate_data(m, &val, o.batch_size, "val_", &logs, st);
     if (rc) break;
     logs_sort(&logs);
@@ -379,12 +384,14 @@ static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_
     return st->code;
   }
   int64_t iteration = m->iterations;
+  host_metrics_reset(m);
   int rc = model_run_step(m, which, &d, NULL, 0, d.n, NULL, st);
   if (rc == NNC_ERR_NUMERICS)
     nnc_fail_prefix(st, "check_numerics: train_on_batch at iteration %lld", (long long)iteration);
   if (!rc) {
     epoch_add(&acc, m->t, m->stats, d.n);
     rc = epoch_results(&acc, m->t, "", out, st);
+    if (!rc) rc = host_metrics_results(m, "", out, st);
     logs_sort(out);
   }
   epoch_free(&acc);

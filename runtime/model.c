@@ -142,6 +142,7 @@ void nnc_model_free(nnc_model *m) {
   free(m->gathered_cap);
   free(m->saved_params);
   free(m->saved_slots);
+  host_metrics_free(m);
   pool_destroy(m->pool);
   free(m);
 }
@@ -252,7 +253,8 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     free(in);
     return NNC_OK;
   }
-  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, NULL, 0};
+  nnc_build_request req = {
+      n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, NULL, m->n_host_metrics > 0};
   const nnc_program_table *fresh = NULL;
   int rc = m->builder.build(m->builder.ctx, &req, &fresh, st);
   if (rc) {
@@ -317,6 +319,10 @@ int model_ensure_built_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y,
 
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
   return model_build(m, x ? 1 : 0, x, y ? 1 : 0, y, 0, 0, st);
+}
+
+int model_rebuild(nnc_model *m, nnc_status *st) {
+  return m->built ? model_build(m, 0, NULL, 0, NULL, 1, 1, st) : NNC_OK;
 }
 
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {

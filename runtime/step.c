@@ -195,7 +195,7 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
     const nnc_io_desc *io = b < t->n_inputs ? &t->inputs[b] : &t->targets[b - t->n_inputs];
     if (grow(&m->gathered[b], &m->gathered_cap[b], row_floats(io) * rows + 1, st)) return st->code;
   }
-  return NNC_OK;
+  return host_metrics_reserve(m, rows, st);
 }
 
 typedef struct step_job {
@@ -238,6 +238,8 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
              (size_t)d->row[b] * sizeof(float));
     data[b] = m->gathered[b];
   }
+  /* train and test steps of a table with outputs_in_train write the outputs (host metrics) */
+  if (!outs && which != NNC_ENTRY_PREDICT && t->outputs_in_train) outs = m->host_outs;
   for (int k = 0; outs && k < t->n_outputs; k++)
     regions[NNC_REGION_IO + t->n_inputs + t->n_targets + k] = outs[k];
   regions[NNC_REGION_PARAMS] = m->params;

@@ -78,6 +78,7 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
   nnc_compile_options copts = {0};
   copts.accumulate_f64 = req->accumulate_f64;
   copts.check_numerics = req->check_numerics;
+  copts.outputs_in_train = req->outputs_in_train;
   nnc_compiled c;
   int rc = nnc_compile_spec(&d->spec, &data, &copts, &c, st);
   free(shapes);
@@ -86,6 +87,7 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
   if (jit_table_make(&c, d->spec.name, d->spec.compile.optimizer.learning_rate, req->check_numerics,
                      &t, st))
     return st->code;
+  t->t.outputs_in_train = req->outputs_in_train;
   *out = &t->t;
   return NNC_OK;
 }
