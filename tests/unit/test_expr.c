@@ -6,10 +6,12 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "compiler/expr/expr.h"
+#include "compiler/graph/graph.h"
 #include "gradcheck.h"
 #include "nnc.h"
 #include "testutil.h"
@@ -69,6 +71,43 @@ START_TEST(parse_metric_prefix_and_keras_spellings) {
       NNC_ERR_SPEC);
   ck_assert_msg(strstr(st.message, "metric expression, column 1: unknown function 'bogus'"), "%s",
                 st.message);
+}
+END_TEST
+
+/* The new ops' dump reads back as the same graph (graph/attrs.c rows). */
+START_TEST(new_ops_dump_and_parse) {
+  nnc_graph g;
+  nnc_status st;
+  ck_assert(graph_init(&g, "train", &st) == NNC_OK);
+  int64_t d[3] = {-1, 2, 3};
+  int x = graph_input(&g, 0, shape_make(1, 3, d), "x", &st);
+  int c = graph_binary(&g, NNC_BIN_GE, x, graph_const(&g, 0.5, &st), &st);
+  int w = graph_select(&g, c, x, graph_unary(&g, NNC_FN_LOG1P, x, &st), &st);
+  int mn = graph_reduce_max(&g, w, 2, 1, &st), mx = graph_reduce_max(&g, mn, 0, 0, &st);
+  ck_assert_msg(graph_stat(&g, mx, 0, &st) >= 0, "%s", st.message);
+  char *text = NULL, *again = NULL;
+  size_t n = 0, m = 0;
+  FILE *f = open_memstream(&text, &n);
+  graph_dump_text(&g, f);
+  fclose(f);
+  ck_assert_msg(strstr(text, "reduce_max.min") && strstr(text, "axis=2") &&
+                    strstr(text, "reduce_max.max") && strstr(text, "select") &&
+                    strstr(text, "binary.ge") && strstr(text, "unary.log1p"),
+                "%s", text);
+  nnc_graph back;
+  const char *rest;
+  ck_assert_msg(graph_parse("dump", text, &rest, NULL, &back, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(back.nodes[mn].shape.rank, 2); /* [B,2]: axis 2 removed */
+  ck_assert_int_eq(back.nodes[mx].shape.rank, 0);
+  ck_assert_int_eq(back.nodes[mn].fn, NNC_RED_MIN);
+  f = open_memstream(&again, &m);
+  graph_dump_text(&back, f);
+  fclose(f);
+  ck_assert_str_eq(again, text);
+  free(text);
+  free(again);
+  graph_free(&g);
+  graph_free(&back);
 }
 END_TEST
 
@@ -400,6 +439,7 @@ int main(void) {
   TCase *parse = tcase_create("parse"); /* no compilation: quick under valgrind */
   tcase_add_test(parse, parse_errors);
   tcase_add_test(parse, parse_metric_prefix_and_keras_spellings);
+  tcase_add_test(parse, new_ops_dump_and_parse);
   suite_add_tcase(s, parse);
   TCase *tc = tcase_create("models");
   tcase_set_timeout(tc, 120);
