@@ -54,6 +54,8 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
     for (int i = 0; i < g->n; i++)
       if (g->nodes[i].op == NNC_OP_STAT) g->nodes[i].dead = 1;
     g->loss = -1;
+  }
+  if (which == NNC_GRAPH_PREDICT || (opts && opts->outputs_in_train)) {
     /* OUTPUT node k writes model output k (regions[NNC_REGION_IO + ...]) */
     for (int k = 0; k < out->prog.n_outputs; k++)
       if (graph_add_attr(g, NNC_OP_OUTPUT, 0, &l->output_nodes[k], 1, k, st) < 0) return st->code;

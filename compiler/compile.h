@@ -17,11 +17,12 @@ typedef struct nnc_compile_options {
   int dump_dot;           /* DOT instead of text */
   unsigned dump_graphs;   /* bit mask of NNC_GRAPH_* to dump (0: all) */
   const char *dump_ir_pre, *dump_ir_post;
-  int no_jit;         /* stop after planning (tests of the passes) */
-  int emit_only;      /* build the LLVM module (and dump_ir_pre), no O3, no JIT (tests) */
-  int accumulate_f64; /* matmul partial sums in float64 */
-  int check_numerics; /* train graph unfused, every node's output kept
-                         (nnc_model_set_check_numerics) */
+  int no_jit;           /* stop after planning (tests of the passes) */
+  int emit_only;        /* build the LLVM module (and dump_ir_pre), no O3, no JIT (tests) */
+  int accumulate_f64;   /* matmul partial sums in float64 */
+  int check_numerics;   /* train graph unfused, every node's output kept
+                           (nnc_model_set_check_numerics) */
+  int outputs_in_train; /* train and test graphs also write the outputs (host metrics) */
 } nnc_compile_options;
 
 typedef struct nnc_compiled {

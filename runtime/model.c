@@ -149,6 +149,7 @@ void nnc_model_free(nnc_model *m) {
   free(m->saved_slots);
   for (int i = 0; i < m->n_run_warnings; i++) free(m->run_warnings[i]);
   free(m->run_warnings);
+  host_metrics_free(m);
   pool_destroy(m->pool);
   free(m);
 }
@@ -265,7 +266,8 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     free(in);
     return NNC_OK;
   }
-  nnc_build_request req = {n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, wsh, 0};
+  nnc_build_request req = {
+      n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, wsh, m->n_host_metrics > 0};
   const nnc_program_table *fresh = NULL;
   int rc = m->builder.build(m->builder.ctx, &req, &fresh, st);
   if (rc) {
@@ -338,6 +340,10 @@ int model_ensure_built_weighted(nnc_model *m, int n_x, const nnc_array *x, int n
 
 int model_ensure_built(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st) {
   return model_build(m, x ? 1 : 0, x, y ? 1 : 0, y, NULL, 0, 0, st);
+}
+
+int model_rebuild(nnc_model *m, nnc_status *st) {
+  return m->built ? model_build(m, 0, NULL, 0, NULL, NULL, 1, 1, st) : NNC_OK;
 }
 
 int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *st) {

@@ -54,6 +54,13 @@ struct nnc_model {
   } fit;
   char **run_warnings; /* what callbacks warned during fit, after the table's */
   int n_run_warnings;
+  /* host metrics (runtime/host_metrics.c) and, when the table has
+   * outputs_in_train, the outputs of a train/test batch (one per output) */
+  struct host_metric *host_metrics;
+  int n_host_metrics;
+  float **host_outs;
+  int64_t *host_outs_cap;
+  int n_host_outs;
 };
 
 /* Build (or rebuild for new data shapes) keeping weights and slots. x: one
@@ -133,6 +140,12 @@ void model_init_slots(nnc_model *m);
  * (inputs, targets, outputs, sample weights, as the step saw them); results
  * appended to logs with a prefix ("" or "val_"). */
 void host_metrics_reset(nnc_model *m);
+/* Output buffers of `rows` rows for train/test steps (model_reserve); freeing. */
+int host_metrics_reserve(nnc_model *m, int64_t rows, nnc_status *st);
+void host_metrics_free(nnc_model *m);
+/* Recompile a built model for the shapes it has, keeping weights, slots and
+ * the iteration count (model.c); nothing when not built. */
+int model_rebuild(nnc_model *m, nnc_status *st);
 void host_metrics_update(nnc_model *m, float *const *io_regions, int64_t rows);
 int host_metrics_results(const nnc_model *m, const char *prefix, nnc_logs *logs, nnc_status *st);
 

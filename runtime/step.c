@@ -255,7 +255,7 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
     if (grow(&m->ones, &m->ones_cap, ones, st)) return st->code;
     for (int64_t i = had; i < ones; i++) m->ones[i] = 1.0f;
   }
-  return NNC_OK;
+  return host_metrics_reserve(m, rows, st);
 }
 
 /* The rows of one buffer the step reads: contiguous from `first`, or gathered by idx. */
@@ -308,6 +308,8 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
     else
       *at = m->ones;
   }
+  /* train and test steps of a table with outputs_in_train write the outputs (host metrics) */
+  if (!outs && which != NNC_ENTRY_PREDICT && t->outputs_in_train) outs = m->host_outs;
   for (int k = 0; outs && k < t->n_outputs; k++)
     regions[NNC_REGION_IO + t->n_inputs + t->n_targets + k] = outs[k];
   regions[NNC_REGION_PARAMS] = m->params;

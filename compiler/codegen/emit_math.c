@@ -163,6 +163,10 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
     return clamp(c, x, p->clip.lo, p->clip.hi);
   case NNC_FN_FLOOR:
     return call1(c, "llvm.floor.f32", x);
+  case NNC_FN_LOG1P:
+    return call1(c, "log1pf", x);
+  case NNC_FN_D_LOG1P: /* TF's Log1pGrad: 1 / (1 + x) */
+    return fdiv(c, one, add(c, one, x));
   case NNC_FN_NEG_ONE:
     return cg_f32(c, -1.0);
   case NNC_FN_SIGN:
@@ -250,6 +254,8 @@ LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b) 
     return add(c, sub(c, relu(c, a), mul(c, a, b)),
                call1(c, "log1pf", call1(c, "llvm.exp.f32", neg_abs)));
   }
+  case NNC_BIN_GE:
+    return cg_bool(c, LLVMBuildFCmp(c->b, LLVMRealOGE, a, b, ""));
   case NNC_BIN_COUNT:
     break;
   }

@@ -84,6 +84,7 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
   nnc_compile_options copts = {0};
   copts.accumulate_f64 = req->accumulate_f64;
   copts.check_numerics = req->check_numerics;
+  copts.outputs_in_train = req->outputs_in_train;
   nnc_compiled c;
   int rc = nnc_compile_spec(&d->spec, &data, &copts, &c, st);
   free(shapes);
@@ -96,6 +97,7 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
     jit_table_free(t);
     return st->code;
   }
+  t->t.outputs_in_train = req->outputs_in_train;
   *out = &t->t;
   return NNC_OK;
 }

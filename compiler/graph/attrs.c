@@ -14,6 +14,7 @@ static const char *const region_names[] = {"params", "slots", "stats", "fixed", 
 _Static_assert(sizeof region_names / sizeof region_names[0] == NNC_REGION_IO, "region names");
 static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
+static const char *const extreme_names[] = {"max", "min"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
 static const char *const scalar_names[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
 
@@ -40,6 +41,8 @@ static const char *fn_text(nnc_op op, int fn) {
     return fn >= 0 && fn <= NNC_RED_LEADING ? reduce_names[fn] : "?";
   case NNC_OP_LOSS:
     return fn >= 0 && fn < (int)(sizeof loss_names / sizeof loss_names[0]) ? loss_names[fn] : "?";
+  case NNC_OP_REDUCE_MAX:
+    return fn == NNC_RED_MAX || fn == NNC_RED_MIN ? extreme_names[fn] : "?";
   default:
     return NULL;
   }
@@ -55,6 +58,8 @@ static int fn_count(nnc_op op) {
     return NNC_RED_LEADING + 1;
   case NNC_OP_LOSS:
     return (int)(sizeof loss_names / sizeof loss_names[0]);
+  case NNC_OP_REDUCE_MAX:
+    return 2;
   default:
     return 0;
   }
@@ -156,6 +161,7 @@ static const attr_row rows[] = {
     {NNC_OP_REPEAT_AXIS, -1, "axis", A_INT, F_AXIS, 0},
     {NNC_OP_REPEAT_AXIS, -1, "copies", A_INT, F_LEN, 0},
     {NNC_OP_REDUCE_AXIS, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_REDUCE_MAX, -1, "axis", A_INT, F_AXIS, 0},
     {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},

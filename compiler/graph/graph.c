@@ -18,7 +18,7 @@ static const struct {
 _Static_assert(sizeof fn_table / sizeof fn_table[0] == NNC_FN_COUNT, "unary.def and fn_table");
 
 static const char *const binary_names[NNC_BIN_COUNT] = {
-    "add", "sub", "mul", "div", "max", "min", "gt", "eq", "ne", "pow", "bce_logits"};
+    "add", "sub", "mul", "div", "max", "min", "gt", "eq", "ne", "pow", "bce_logits", "ge"};
 
 const char *fn_name(nnc_fn fn) {
   return fn >= 0 && fn < NNC_FN_COUNT ? fn_table[fn].name : "?";
@@ -320,6 +320,18 @@ int graph_repeat_axis(nnc_graph *g, int x, int axis, int64_t n, nnc_status *st) 
 
 int graph_reduce_axis(nnc_graph *g, int x, int axis, nnc_status *st) {
   return add_axis_op(g, NNC_OP_REDUCE_AXIS, &x, 1, axis, 0, 0, st);
+}
+
+int graph_select(nnc_graph *g, int cond, int a, int b, nnc_status *st) {
+  int in[3] = {cond, a, b};
+  return graph_add(g, NNC_OP_SELECT, 0, in, 3, st);
+}
+
+int graph_reduce_max(nnc_graph *g, int x, int axis, int is_min, nnc_status *st) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  p.axis.axis = axis;
+  return graph_add_params(g, NNC_OP_REDUCE_MAX, is_min ? NNC_RED_MIN : NNC_RED_MAX, &x, 1, &p, st);
 }
 
 int graph_permute(nnc_graph *g, int x, const int *perm, nnc_status *st) {

@@ -54,10 +54,13 @@ typedef enum nnc_binary_fn {
   NNC_BIN_NE,
   NNC_BIN_POW,
   NNC_BIN_BCE_LOGITS, /* max(z,0) - z*y + log1p(exp(-|z|)), a = z, b = y */
+  NNC_BIN_GE,         /* 1.0 if a >= b else 0.0 (expressions) */
   NNC_BIN_COUNT
 } nnc_binary_fn;
 
 typedef enum nnc_reduce_fn { NNC_RED_ALL, NNC_RED_LAST, NNC_RED_LEADING } nnc_reduce_fn;
+/* REDUCE_MAX's fn */
+typedef enum nnc_extreme_fn { NNC_RED_MAX, NNC_RED_MIN } nnc_extreme_fn;
 
 /* How an operand's elements map onto the output's flat index i. */
 typedef enum nnc_bcast {
@@ -306,6 +309,12 @@ int graph_batch_matmul(nnc_graph *g, int a, int b, int transpose_b, nnc_status *
 /* The same with a read as [B,k,n] when transpose_a (gradients). */
 int graph_batch_matmul_t(nnc_graph *g, int a, int b, int transpose_a, int transpose_b,
                          nnc_status *st);
+
+/* Expressions (compiler/expr): where(cond, a, b), the three broadcasting
+ * against the output; the max (is_min: min) over axis >= 1, removed, or
+ * over every entry to a scalar when axis is 0. */
+int graph_select(nnc_graph *g, int cond, int a, int b, nnc_status *st);
+int graph_reduce_max(nnc_graph *g, int x, int axis, int is_min, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);

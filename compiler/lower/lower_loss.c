@@ -17,6 +17,7 @@
 #include "compiler/lower/lower_regularizers.h"
 #include "compiler/metrics/metrics.h"
 #include "base/base.h"
+#include "compiler/expr/expr_spec.h"
 
 static int add_stat(nnc_lowered *l, int value, nnc_stat_kind kind, nnc_status *st) {
   nnc_program *p = &l->prog;
@@ -83,6 +84,11 @@ static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_met
                   .yp = yp,
                   .y = y,
                   .st = st};
+  if (kind == NNC_METRIC_EXPRESSION) { /* compiler/expr: a MeanMetricWrapper of the expression */
+    int values = expr_lower(c.g, m->expr, y, yp, -1, st);
+    if (values < 0 || expr_require_per_sample(m->expr, c.g, values, st)) return st->code;
+    return metric_mean(&c, values, 0);
+  }
   return metric_lower(&c);
 }
 
@@ -184,10 +190,30 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
   int y_rank = y_inner ? y_inner->rank + 1 : 0;
   int squeezed = y_rank > 1 && y_rank == oshape->rank - 1 && shape_last(oshape) == 1;
   loss_values lv;
-  if (loss_lower(g, &o->loss, l->output_nodes[k], y, squeezed, &lv, st)) return st->code;
+  int before = g->n;
+  if (o->loss.expr) { /* compiler/expr */
+    /* an expression that reads sample_weight weighs itself; otherwise the
+     * weights apply as to any loss function (Keras's LossFunctionWrapper) */
+    int own = expr_uses_sample_weight(o->loss.expr);
+    lv.mask = -1;
+    lv.values = expr_lower(g, o->loss.expr, y, l->output_nodes[k], own ? sw : -1, st);
+    if (lv.values < 0) return st->code;
+    if (own) sw = -1;
+    const nnc_shape *vs = &g->nodes[lv.values].shape;
+    if (!vs->batched && vs->rank > 0) { /* [d, ...] after a batch-axis reduction: its mean */
+      int total = graph_reduce(g, NNC_RED_ALL, lv.values, st);
+      lv.values =
+          graph_binary(g, NNC_BIN_DIV, total, graph_const(g, (double)shape_inner(vs), st), st);
+      if (lv.values < 0) return st->code;
+    }
+  } else if (loss_lower(g, &o->loss, l->output_nodes[k], y, squeezed, &lv, st)) {
+    return st->code;
+  }
   int values = lv.values;
   nnc_node *vn = &g->nodes[values];
-  if (l->prog.n_outputs == 1)
+  if (values < before) {
+    /* an expression that is y_pred itself: the layer's node keeps its label */
+  } else if (l->prog.n_outputs == 1)
     snprintf(vn->label, sizeof vn->label, "loss");
   else
     snprintf(vn->label, sizeof vn->label, "%.60s/loss", l->prog.outputs[k].name);

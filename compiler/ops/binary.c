@@ -1,6 +1,6 @@
 /* BINARY: an elementwise function of two broadcasting operands (fn =
  * nnc_binary_fn). The output has the shape of the operand the other
- * broadcasts against. Comparisons and pow carry no gradient. */
+ * broadcasts against. Comparisons carry no gradient. */
 #include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
@@ -11,7 +11,6 @@ static int binary_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
 }
 
 static int binary_grad(nnc_grad_ctx *a, const nnc_node *n, int id, int dy) {
-  (void)id;
   nnc_graph *g = a->g;
   nnc_status *st = a->st;
   int x = n->in[0], y = n->in[1], dx = -1, dyy = -1;
@@ -49,8 +48,23 @@ static int binary_grad(nnc_grad_ctx *a, const nnc_node *n, int id, int dy) {
                       graph_binary(g, NNC_BIN_SUB, graph_unary(g, NNC_FN_SIGMOID, x, st), y, st),
                       st);
     break;
+  case NNC_BIN_POW: { /* TF's _PowGrad: y x^(y-1); for y: x^y log x where x > 0, else 0 */
+    if (a->needs[x]) {
+      int ym1 = graph_binary(g, NNC_BIN_SUB, y, graph_const(g, 1.0, st), st);
+      dx = graph_binary(
+          g, NNC_BIN_MUL, dy,
+          graph_binary(g, NNC_BIN_MUL, y, graph_binary(g, NNC_BIN_POW, x, ym1, st), st), st);
+    }
+    if (a->needs[y]) {
+      int zero = graph_const(g, 0.0, st);
+      int log_x = graph_select(g, graph_binary(g, NNC_BIN_GT, x, zero, st),
+                               graph_unary(g, NNC_FN_LOG, x, st), zero, st);
+      dyy = graph_binary(g, NNC_BIN_MUL, dy, graph_binary(g, NNC_BIN_MUL, id, log_x, st), st);
+    }
+    break;
+  }
   default:
-    return 0; /* comparisons and pow carry no gradient */
+    return 0; /* comparisons carry no gradient */
   }
   if (a->needs[x] && grad_accumulate(a, x, grad_unbroadcast(a, dx, n->bcast[0]))) return -1;
   if (a->needs[y] && dyy >= 0 && grad_accumulate(a, y, grad_unbroadcast(a, dyy, n->bcast[1])))
@@ -59,7 +73,7 @@ static int binary_grad(nnc_grad_ctx *a, const nnc_node *n, int id, int dy) {
 }
 
 static int binary_differentiable(const nnc_node *n) {
-  return n->fn != NNC_BIN_GT && n->fn != NNC_BIN_EQ && n->fn != NNC_BIN_NE && n->fn != NNC_BIN_POW;
+  return n->fn != NNC_BIN_GT && n->fn != NNC_BIN_GE && n->fn != NNC_BIN_EQ && n->fn != NNC_BIN_NE;
 }
 
 static int binary_emit(cg *c, const nnc_node *n, int id, LLVMValueRef i, LLVMValueRef *v) {

@@ -219,7 +219,6 @@ typedef struct nnc_spec_optimizer {
 /* Free the heap parts of an optimizer (nnc_spec_compile_free calls it). */
 void nnc_spec_optimizer_free(nnc_spec_optimizer *o);
 
-
 /* One value per Keras 3 loss (compiler/losses/: the row table in losses.c).
  * The first five stay one composite LOSS node until pass_decompose (the
  * logits rewrite reads it); the others are lowered into primitive ops. */
@@ -246,6 +245,8 @@ typedef enum nnc_loss_kind {
   NNC_LOSS_KIND_COUNT
 } nnc_loss_kind;
 
+struct nnc_expr; /* compiler/expr */
+
 /* Keras 3's Loss reduction (losses/loss.py: reduce_values). */
 typedef enum nnc_loss_reduction {
   NNC_REDUCTION_SUM_OVER_BATCH_SIZE, /* default; also "mean" and tf.keras 2's "auto" */
@@ -270,6 +271,9 @@ typedef struct nnc_spec_loss {
    * listed non-batch axes (batch axis = 0) */
   int n_axes;
   int axes[NNC_MAX_RANK];
+  /* {"expression": ..., "name": ...} (kind unused); owned by the compile
+   * config (nnc_spec_compile_free), shared by copies */
+  struct nnc_expr *expr;
 } nnc_spec_loss;
 
 /* How a per-output argument of compile() was written. Output names are not
@@ -299,7 +303,10 @@ typedef enum nnc_metric_kind {
 #define METRIC(ID, ...) NNC_METRIC_##ID,
 #include "compiler/metrics/metrics.def"
 #undef METRIC
-  NNC_METRIC_COUNT
+  NNC_METRIC_COUNT,
+  /* {"expression": ..., "name": ...}: nnc_spec_metric.expr; not a row of
+   * metrics.def (compiler/expr lowers it) */
+  NNC_METRIC_EXPRESSION = NNC_METRIC_COUNT
 } nnc_metric_kind;
 
 /* A metric's config (Keras's constructor arguments); what a class does not
@@ -332,6 +339,7 @@ typedef struct nnc_spec_metric {
   int *target_classes; /* heap; n 0: all classes */
   int ignore_class;    /* -1: none */
   int sparse_y_true, sparse_y_pred;
+  struct nnc_expr *expr; /* EXPRESSION: owned by the compile config */
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

@@ -10,11 +10,12 @@
 #include "compiler/losses/losses.h"
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
+#include "compiler/expr/expr_spec.h"
 
 /* ---- per-output containers ---- */
 
 static int is_dict(const cJSON *item) {
-  return cJSON_IsObject(item) && !spec_child(item, "class_name");
+  return cJSON_IsObject(item) && !spec_child(item, "class_name") && !expr_spec_is(item);
 }
 
 static int key_fits(const spec_ctx *ctx, const cJSON *entry, const char *path) {
@@ -129,6 +130,7 @@ static int parse_loss_weights(const spec_ctx *ctx, const cJSON *item, const char
 void nnc_spec_compile_free(nnc_spec_compile *c) {
   if (!c) return;
   nnc_spec_optimizer_free(&c->optimizer);
+  for (int i = 0; c->losses && i < c->n_losses; i++) expr_free(c->losses[i].loss.expr);
   free(c->losses);
   free(c->weights);
   spec_metrics_free(c);

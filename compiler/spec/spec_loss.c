@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "compiler/losses/losses.h"
+#include "compiler/expr/expr_spec.h"
 #include "compiler/spec/spec_internal.h"
 
 static void set_defaults(const loss_class *c, const char *name, nnc_spec_loss *out) {
@@ -215,6 +216,8 @@ static int parse_options(const spec_ctx *ctx, const loss_class *c, const cJSON *
 
 int spec_parse_loss(const spec_ctx *ctx, const cJSON *item, const char *path, nnc_spec_loss *out) {
   memset(out, 0, sizeof *out);
+  if (expr_spec_is(item)) /* compiler/expr */
+    return expr_spec_parse(ctx, item, path, "custom_loss", &out->expr, out->name, NULL);
   const loss_class *c;
   if (cJSON_IsString(item)) {
     if (!(c = loss_lookup(item->valuestring)))

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "compiler/metrics/metrics.h"
+#include "compiler/expr/expr_spec.h"
 #include "compiler/spec/spec_internal.h"
 #include "base/base.h"
 
@@ -18,7 +19,7 @@
   "root_mean_squared_error, ...), mae, mse, mape, msle, bce, logcosh"
 
 static int is_dict(const cJSON *item) {
-  return cJSON_IsObject(item) && !spec_child(item, "class_name");
+  return cJSON_IsObject(item) && !spec_child(item, "class_name") && !expr_spec_is(item);
 }
 
 static int key_fits(const spec_ctx *ctx, const cJSON *entry, const char *path) {
@@ -150,7 +151,10 @@ static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path, 
   metric_defaults(m);
   m->group = group;
   int rc;
-  if (cJSON_IsString(item))
+  if (expr_spec_is(item)) { /* compiler/expr */
+    m->kind = NNC_METRIC_EXPRESSION;
+    rc = expr_spec_parse(ctx, item, path, "custom_metric", &m->expr, m->name, m->path);
+  } else if (cJSON_IsString(item))
     rc = metric_from_string(ctx, item, path, m);
   else if (cJSON_IsObject(item) && !is_dict(item))
     rc = metric_from_class(ctx, item, path, m);
@@ -158,7 +162,7 @@ static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path, 
     rc = spec_fail_expected(ctx, path, item,
                             "a metric name or {\"class_name\": ..., \"config\": {...}}");
   if (rc) return rc;
-  metric_name_path(item, path, m->path);
+  if (m->kind != NNC_METRIC_EXPRESSION) metric_name_path(item, path, m->path);
   if (strcmp(m->name, "loss") == 0 || strncmp(m->name, "val_", 4) == 0)
     return spec_fail(ctx, m->path,
                      "expected a metric name other than \"loss\" and not starting with \"val_\" "
@@ -230,6 +234,7 @@ void spec_metrics_free(nnc_spec_compile *c) {
   for (int i = 0; i < c->n_metrics; i++) {
     free(c->metrics[i].thresholds);
     free(c->metrics[i].target_classes);
+    expr_free(c->metrics[i].expr);
   }
   free(c->groups);
   free(c->metrics);

@@ -180,6 +180,17 @@ specs = {
         metrics='[{"class_name": "Precision", "config": {"thresholds": [0.2, 1.5]}}]')),
     "metric_at_value_missing": seq(compile_cfg=compile_cfg(
         metrics='[{"class_name": "SensitivityAtSpecificity", "config": {}}]')),
+    # custom losses and metrics as expressions (docs/expressions.md): errors at the column
+    "loss_expr_paren": seq(compile_cfg=compile_cfg(
+        loss='{"expression": "mean(square(y_true - y_pred) y_pred)", "name": "l"}')),
+    "loss_expr_unknown_fn": seq(compile_cfg=compile_cfg(
+        loss='{"expression": "mean(hinge(y_true, y_pred), axis=-1)"}')),
+    "loss_expr_chain": seq(compile_cfg=compile_cfg(loss='{"expression": "0 < y_pred < 1"}')),
+    "loss_expr_shape": seq(compile_cfg=compile_cfg(
+        loss='{"expression": "mean(y_pred, axis=-1) * y_pred"}')),
+    "loss_expr_key": seq(compile_cfg=compile_cfg(loss='{"expression": "y_pred", "nmae": "l"}')),
+    "metric_expr_scalar": seq(compile_cfg=compile_cfg(
+        loss='"mse"', metrics='[{"expression": "mean(y_pred)", "name": "m"}]')),
     "tfjs_graph_model": '{"format": "graph-model", "modelTopology": {}}',
 }
 

@@ -6,7 +6,7 @@
 #include "nnc.h"
 #include "testutil.h"
 
-enum { MAX_W = 16, MAX_ROWS = 8, MAX_IN = 8 };
+enum { MAX_W = 16, MAX_ROWS = 8, MAX_IN = 8, MAX_OUT = 8 };
 
 static double test_loss(nnc_model *m, const nnc_array *x, const nnc_array *y) {
   TEST_LOGS(logs);
@@ -32,18 +32,22 @@ static double central(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_
 }
 
 void gradcheck_model(const char *json, int in_dim, const gradcheck_opts *o) {
-  ck_assert(o->rows <= MAX_ROWS && in_dim <= MAX_IN);
+  gradcheck_model_out(json, in_dim, 1, o);
+}
+
+void gradcheck_model_out(const char *json, int in_dim, int out_dim, const gradcheck_opts *o) {
+  ck_assert(o->rows <= MAX_ROWS && in_dim <= MAX_IN && out_dim <= MAX_OUT);
   nnc_model *m;
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(json, "model.json", &m, &st) == NNC_OK, "%s", st.message);
-  float xv[MAX_ROWS * MAX_IN], yv[MAX_ROWS];
+  float xv[MAX_ROWS * MAX_IN], yv[MAX_ROWS * MAX_OUT];
   uint64_t r = o->seed;
   for (int i = 0; i < o->rows * in_dim; i++) {
     r = r * 6364136223846793005ull + 1442695040888963407ull;
     xv[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2 - 1);
   }
-  for (int i = 0; i < o->rows; i++) yv[i] = (float)(o->y0 + o->dy * i);
-  nnc_array x = testutil_f32(xv, o->rows, in_dim), y = testutil_f32(yv, o->rows, 1);
+  for (int i = 0; i < o->rows * out_dim; i++) yv[i] = (float)(o->y0 + o->dy * i);
+  nnc_array x = testutil_f32(xv, o->rows, in_dim), y = testutil_f32(yv, o->rows, out_dim);
   ck_assert_msg(nnc_model_build(m, &x, &y, &st) == NNC_OK, "%s", st.message);
   int nw = nnc_model_weight_count(m);
   ck_assert_int_gt(nw, 0);

@@ -15,10 +15,12 @@ typedef struct gradcheck_opts {
 } gradcheck_opts;
 
 /* The model (spec JSON, compiled with SGD at learning rate 1 and a loss on one
- * output of width 1) takes one input of in_dim features. One train step moves
+ * output of width out_dim, default 1) takes one input of in_dim features. One train step moves
  * each weight by minus its gradient; that step must equal the central
  * differences of the test loss within abs_tol + rel_tol * |difference|, and at
  * least one difference must not be flat. Fails the current Check test. */
 void gradcheck_model(const char *json, int in_dim, const gradcheck_opts *o);
+/* The same with an output of width out_dim: targets y[i][j] = y0 + dy * (i * out_dim + j). */
+void gradcheck_model_out(const char *json, int in_dim, int out_dim, const gradcheck_opts *o);
 
 #endif
