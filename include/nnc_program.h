@@ -86,7 +86,7 @@ typedef struct nnc_io_desc {
 typedef enum nnc_var_kind {
   NNC_VAR_TRAINABLE, /* in regions[PARAMS]; has a gradient and an update */
   NNC_VAR_STATE,     /* in regions[PARAMS]; no gradient (non-trainable weights) */
-  NNC_VAR_SLOT       /* in regions[SLOTS]; optimizer state, starts at zero */
+  NNC_VAR_SLOT /* in regions[SLOTS]; optimizer state, starts at its init (zeros or CONSTANT) */
 } nnc_var_kind;
 
 /* How a variable's initial values are drawn (Keras's initializers). */
@@ -123,7 +123,7 @@ typedef struct nnc_variable {
   int rank;
   int64_t shape[NNC_MAX_RANK];
   int64_t offset, count; /* in floats within its region */
-  nnc_initializer init;  /* trainable and state variables; slots start at zero */
+  nnc_initializer init;  /* slots: ZEROS, or CONSTANT (Adagrad's accumulator 0.1) */
   /* a slot holding the moving average (use_ema) of the variable of this
    * name; NULL otherwise. At the end of fit the runtime copies it into that
    * variable (Keras's finalize_variable_values). */
