@@ -14,6 +14,8 @@ int cli_train_on_batch(int argc, char **argv);
 struct nnc_model;
 struct nnc_compiled;
 void cli_print_warnings(const char *cmd, const struct nnc_model *m);
+/* Warnings from index first on (those a fit added). */
+void cli_print_warnings_from(const char *cmd, const struct nnc_model *m, int first);
 void cli_print_compiled_warnings(const char *cmd, const struct nnc_compiled *c);
 
 #endif

@@ -189,8 +189,13 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
       nnc_model_load_optimizer_state(s.model, v, &s.st))
     rc = cli_fail("fit", &s.st);
   nnc_history h = {0};
-  if (!rc && cli_model_fit(s.model, &s.x, &s.y, has_val ? &xv : NULL, has_val ? &yv : NULL, &fo, &h,
-                           &s.st)) {
+  /* callbacks warn during fit (a monitored key missing): printed after it */
+  int warned = nnc_model_warning_count(s.model);
+  int fit_rc = rc ? rc
+                  : cli_model_fit(s.model, &s.x, &s.y, has_val ? &xv : NULL, has_val ? &yv : NULL,
+                                  &fo, &h, &s.st);
+  if (!rc) cli_print_warnings_from("fit", s.model, warned);
+  if (!rc && fit_rc) {
     rc = cli_fail("fit", &s.st);
     /* --check-numerics stopped training: the model holds the weights from
      * before the failing step, which are worth keeping */

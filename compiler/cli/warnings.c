@@ -12,9 +12,13 @@ void cli_print_compiled_warnings(const char *cmd, const nnc_compiled *c) {
     fprintf(stderr, "nnc %s: UserWarning: %s\n", cmd, c->prog.warnings[i]);
 }
 
+void cli_print_warnings_from(const char *cmd, const nnc_model *m, int first) {
+  for (int i = first; i < nnc_model_warning_count(m); i++)
+    fprintf(stderr, "nnc %s: UserWarning: %s\n", cmd, nnc_model_warning(m, i));
+}
+
 void cli_print_warnings(const char *cmd, const nnc_model *m) {
   /* Keras warns while tracing a loss; predict computes none */
   if (!strcmp(cmd, "predict")) return;
-  for (int i = 0; i < nnc_model_warning_count(m); i++)
-    fprintf(stderr, "nnc %s: UserWarning: %s\n", cmd, nnc_model_warning(m, i));
+  cli_print_warnings_from(cmd, m, 0);
 }

@@ -16,20 +16,15 @@
 #include "runtime/callbacks/cb_args.h"
 #include "runtime/callbacks/monitor.h"
 
-#if __has_include("base/schedule.h")
 #include "base/schedule.h"
-#define CB_HAVE_SCHEDULES 1
-#endif
 
 typedef struct lr_scheduler {
   int verbose;
   int n_values; /* > 0: per-epoch values */
   double *values;
   int has_schedule;
-#ifdef CB_HAVE_SCHEDULES
   nnc_schedule schedule;
   double *schedule_storage;
-#endif
   char path[256]; /* of `schedule`, for messages */
   char *source;
 } lr_scheduler;
@@ -47,11 +42,7 @@ static int on_epoch_begin(nnc_callback *cb, nnc_model *m, int epoch, nnc_logs *l
                       s->source, s->path, s->n_values, s->n_values, epoch + 1);
     lr = s->values[epoch];
   } else {
-#ifdef CB_HAVE_SCHEDULES
     lr = schedule_eval(&s->schedule, (double)epoch);
-#else
-    return nnc_fail(st, NNC_ERR_INTERNAL, "LearningRateScheduler: no schedule");
-#endif
   }
   /* optimizer.learning_rate = lr: a float32 variable */
   if (nnc_model_set_learning_rate(m, (double)(float)lr, st))
@@ -73,9 +64,7 @@ static void release(nnc_callback *cb) {
   lr_scheduler *s = cb->user;
   if (!s) return;
   free(s->values);
-#ifdef CB_HAVE_SCHEDULES
   free(s->schedule_storage);
-#endif
   free(s->source);
   free(s);
   cb->user = NULL;
@@ -103,15 +92,9 @@ static int parse_schedule(lr_scheduler *s, const char *source, const cb_arg *a, 
     }
     if (!rc) s->n_values = n;
   } else {
-#ifdef CB_HAVE_SCHEDULES
     rc = schedule_from_json(j, source ? source : "<callback>", a->path, &s->schedule,
                             &s->schedule_storage, st);
     if (!rc) s->has_schedule = 1;
-#else
-    rc = cb_arg_fail(source, a, st,
-                     "a LearningRateSchedule object needs base/schedule.h, which this build "
-                     "lacks: give a list of per-epoch learning rates");
-#endif
   }
   cJSON_Delete(j);
   return rc;

@@ -15,10 +15,6 @@
 #include "runtime/callbacks/format_path.h"
 #include "runtime/callbacks/monitor.h"
 
-/* engineer opt's (runtime/optimizer_state.c); weak: NULL in a build without it */
-extern int nnc_model_save_optimizer_state(const nnc_model *m, const char *path, nnc_status *st)
-    __attribute__((weak));
-
 static const char ext[] = ".safetensors";
 
 typedef struct checkpoint {
@@ -196,10 +192,6 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
                        "weights as safetensors, not Keras's .keras or .weights.h5)",
                        filepath->str);
   }
-  if (!rc && !s->save_weights_only && !nnc_model_save_optimizer_state)
-    rc = cb_arg_fail(source, filepath, st,
-                     "save_weights_only=false also saves the optimizer state, which this build "
-                     "of nnc cannot: pass save_weights_only=true");
   if (!rc && save_freq) {
     if (save_freq->type == CB_ARG_STRING && !strcmp(save_freq->str, "epoch"))
       s->save_freq = 0;

@@ -435,7 +435,6 @@ START_TEST(lr_scheduler_list) {
 }
 END_TEST
 
-#if __has_include("base/schedule.h")
 /* schedule= a Keras LearningRateSchedule object, evaluated at the epoch
  * index: ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5) gives
  * float32(0.1) * 2^-epoch (exact halvings of the float32 0.1). */
@@ -455,7 +454,6 @@ START_TEST(lr_scheduler_schedule_object) {
   nnc_model_free(m);
 }
 END_TEST
-#endif
 
 /* nnc_logs_set adds or replaces; a name that does not fit NNC_LOG_NAME is
  * refused rather than cut. */
@@ -520,9 +518,7 @@ int main(void) {
   tcase_add_test(tc, lr_scheduler_list);
   tcase_add_test(tc, float_repr_as_python);
   tcase_add_test(tc, logs_set_adds_and_replaces);
-#if __has_include("base/schedule.h")
   tcase_add_test(tc, lr_scheduler_schedule_object);
-#endif
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }

@@ -11,19 +11,10 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-/* engineer fit's (runtime/callbacks/parse.c); weak: NULL in a build without them */
-extern int nnc_callback_create_json(const char *json, const char *source, nnc_callback **out,
-                                    nnc_status *st) __attribute__((weak));
-extern void nnc_callback_free(nnc_callback *cb) __attribute__((weak));
-
 #define REL 1e-4
 #define ABS 1e-6
 
 START_TEST(adam_early_stop) {
-  if (!nnc_callback_create_json || !nnc_callback_free) {
-    printf("NOTICE: nnc_callback_create_json is not in this build; adam_early_stop skipped\n");
-    return;
-  }
   oracle_case c;
   oracle_case_load("adam_early_stop", &c);
   cJSON *list = cJSON_GetObjectItem(cJSON_GetObjectItem(c.json, "fit"), "callbacks");
