@@ -137,31 +137,12 @@ void host_metrics_update(nnc_model *m, float *const *io_regions, int64_t rows) {
   }
 }
 
-/* Append one entry, growing the arrays (doubling) as epoch.c does; a
- * stand-in for nnc_logs_set until that lands (issue 7, fit). */
-static int logs_append(nnc_logs *logs, const char *name, double v, nnc_status *st) {
-  if (logs->n == logs->cap) {
-    int cap = logs->cap ? 2 * logs->cap : 16;
-    char(*names)[NNC_LOG_NAME] =
-        nnc_realloc_array(logs->names, (size_t)cap, sizeof *logs->names, st);
-    if (!names) return st->code;
-    logs->names = names;
-    double *values = nnc_realloc_array(logs->values, (size_t)cap, sizeof *values, st);
-    if (!values) return st->code;
-    logs->values = values;
-    logs->cap = cap;
-  }
-  snprintf(logs->names[logs->n], NNC_LOG_NAME, "%s", name);
-  logs->values[logs->n++] = v;
-  return NNC_OK;
-}
-
 int host_metrics_results(const nnc_model *m, const char *prefix, nnc_logs *logs, nnc_status *st) {
   for (int i = 0; i < m->n_host_metrics; i++) {
     const nnc_metric *h = &m->host_metrics[i].m;
     char name[NNC_LOG_NAME];
     snprintf(name, sizeof name, "%s%s", prefix, m->host_metrics[i].name);
-    if (logs_append(logs, name, h->result(h->user), st)) return st->code;
+    if (nnc_logs_set(logs, name, h->result(h->user), st)) return st->code;
   }
   return NNC_OK;
 }

@@ -14,7 +14,7 @@
 
 /* ---- per-output containers ---- */
 
-static int is_dict(const cJSON *item) {
+int spec_is_output_dict(const cJSON *item) {
   return cJSON_IsObject(item) && !spec_child(item, "class_name") && !expr_spec_is(item);
 }
 
@@ -57,7 +57,7 @@ static int parse_losses(const spec_ctx *ctx, const cJSON *item, const char *path
   const cJSON *elem;
   int rc, i = 0;
   if (spec_is_absent(item) ||
-      ((cJSON_IsArray(item) || is_dict(item)) && cJSON_GetArraySize(item) == 0))
+      ((cJSON_IsArray(item) || spec_is_output_dict(item)) && cJSON_GetArraySize(item) == 0))
     return spec_fail_expected(ctx, path, item, "a loss (%s)", loss_names_text());
   if (cJSON_IsArray(item)) {
     out->loss_form = NNC_FORM_LIST;
@@ -65,7 +65,7 @@ static int parse_losses(const spec_ctx *ctx, const cJSON *item, const char *path
       spec_path_index(elem_path, path, i++);
       if ((rc = add_loss(ctx, elem, elem_path, NULL, out))) return rc;
     }
-  } else if (is_dict(item)) {
+  } else if (spec_is_output_dict(item)) {
     out->loss_form = NNC_FORM_DICT;
     cJSON_ArrayForEach(elem, item) {
       spec_path_key(elem_path, path, elem->string ? elem->string : "?");

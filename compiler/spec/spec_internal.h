@@ -185,4 +185,8 @@ int spec_text_depth_at(const char *text, size_t at);
 /* JSON path of the string (key or value) holding byte offset at; keys as written. */
 int spec_text_path_at(const char *text, size_t at, char *path);
 
+/* A per-output dict of a compile argument (keys are output names): an object
+ * that is not a {class_name, config} object nor an {"expression": ...}. */
+int spec_is_output_dict(const cJSON *item);
+
 #endif

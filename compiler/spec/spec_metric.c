@@ -18,10 +18,6 @@
   "accuracy, acc, a metric class name or its snake_case (binary_accuracy, auc, "                   \
   "root_mean_squared_error, ...), mae, mse, mape, msle, bce, logcosh"
 
-static int is_dict(const cJSON *item) {
-  return cJSON_IsObject(item) && !spec_child(item, "class_name") && !expr_spec_is(item);
-}
-
 static int key_fits(const spec_ctx *ctx, const cJSON *entry, const char *path) {
   if (entry->string && strlen(entry->string) < NNC_NAME_MAX) return NNC_OK;
   return spec_fail(ctx, path, "expected an output name of at most %d bytes as the key",
@@ -156,7 +152,7 @@ static int add_metric(const spec_ctx *ctx, const cJSON *item, const char *path, 
     rc = expr_spec_parse(ctx, item, path, "custom_metric", &m->expr, m->name, m->path);
   } else if (cJSON_IsString(item))
     rc = metric_from_string(ctx, item, path, m);
-  else if (cJSON_IsObject(item) && !is_dict(item))
+  else if (cJSON_IsObject(item) && !spec_is_output_dict(item))
     rc = metric_from_class(ctx, item, path, m);
   else
     rc = spec_fail_expected(ctx, path, item,
@@ -183,7 +179,7 @@ static int add_group(const spec_ctx *ctx, const cJSON *item, const char *path, i
   cJSON_ArrayForEach(elem, item) {
     spec_path_index(elem_path, path, i++);
     if (cJSON_IsNull(elem)) continue;
-    if (cJSON_IsArray(elem) || is_dict(elem))
+    if (cJSON_IsArray(elem) || spec_is_output_dict(elem))
       return spec_fail_expected(ctx, elem_path, elem, "a metric (a list of metrics per output)");
     if ((rc = add_metric(ctx, elem, elem_path, group, out))) return rc;
   }
@@ -196,13 +192,13 @@ int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
   const cJSON *elem;
   int rc, i = 0;
   if (spec_is_absent(item) ||
-      ((cJSON_IsArray(item) || is_dict(item)) && cJSON_GetArraySize(item) == 0))
+      ((cJSON_IsArray(item) || spec_is_output_dict(item)) && cJSON_GetArraySize(item) == 0))
     return NNC_OK;
   if (cJSON_IsArray(item)) {
     out->metrics_form = NNC_FORM_LIST;
     cJSON_ArrayForEach(elem, item) {
       spec_path_index(elem_path, path, i);
-      if (is_dict(elem))
+      if (spec_is_output_dict(elem))
         return spec_fail_expected(ctx, elem_path, elem, "a metric or a list of metrics");
       out->metrics_nested |= cJSON_IsArray(elem);
       if ((rc = add_group(ctx, elem, elem_path, i++, out))) return rc;
@@ -210,7 +206,7 @@ int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
     out->n_groups = i;
     return NNC_OK;
   }
-  if (is_dict(item)) {
+  if (spec_is_output_dict(item)) {
     out->metrics_form = NNC_FORM_DICT;
     out->n_groups = cJSON_GetArraySize(item);
     out->groups = nnc_calloc((size_t)out->n_groups, sizeof *out->groups, ctx->st);
@@ -220,7 +216,8 @@ int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
       if ((rc = key_fits(ctx, elem, elem_path))) return rc;
       nnc_strlcpy(out->groups[i].key, elem->string, sizeof out->groups[i].key);
       nnc_strlcpy(out->groups[i].path, elem_path, sizeof out->groups[i].path);
-      if (is_dict(elem)) return spec_fail_expected(ctx, elem_path, elem, "a list of metrics");
+      if (spec_is_output_dict(elem))
+        return spec_fail_expected(ctx, elem_path, elem, "a list of metrics");
       if ((rc = add_group(ctx, elem, elem_path, i++, out))) return rc;
     }
     return NNC_OK;
