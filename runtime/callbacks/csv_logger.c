@@ -187,3 +187,7 @@ static int csv_create(const char *source, const cb_arg *args, int n_args, nnc_ca
 }
 
 const cb_class cb_csv_logger = {"CSVLogger", csv_create};
+
+const char *cb_csv_logger_file(const nnc_callback *cb) {
+  return cb && cb->free == csv_free && cb->user ? ((const csv_logger *)cb->user)->filename : NULL;
+}

@@ -71,6 +71,12 @@ expect_fail both_weights "--sample-weight and --class-weight do not go together"
 # the message names the weights' file, not the x file (it once named x.npy)
 expect_fail weight_shape "nnc fit: $tmp/w2.npy: the sample weights of output \"dense\" are shaped [B,2]" \
   fit "$spec" "${data[@]}" --sample-weight "$tmp/w2.npy"
+# a CSVLogger over an input is refused before training and leaves it alone
+# (it once truncated --x and wrote the log into it)
+cp "$case/x.npy" "$tmp/x.npy"
+expect_fail csv_over_input "nnc fit: --callback $tmp/x.npy is the same file as --x $tmp/x.npy" \
+  fit "$spec" --x "$tmp/x.npy" --y "$case/y.npy" --callback "CSVLogger(filename='$tmp/x.npy')"
+if cmp -s "$case/x.npy" "$tmp/x.npy"; then ok; else bad "csv_over_input: --x was changed"; fi
 expect_fail weight_val_alone "--sample-weight-val needs --x-val and --y-val" \
   fit "$spec" "${data[@]}" --sample-weight-val "$tmp/w.npy"
 expect_fail bad_steps "--steps-per-epoch: expected an integer" \
