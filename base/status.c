@@ -33,6 +33,13 @@ void nnc_status_ok(nnc_status *st) {
   }
 }
 
+const char *nnc_path_brief(const char *path, char buf[NNC_PATH_BRIEF + 1]) {
+  size_t n = strlen(path);
+  if (n <= NNC_PATH_BRIEF) return path;
+  snprintf(buf, NNC_PATH_BRIEF + 1, "%.98s...%s", path, path + n - 98);
+  return buf;
+}
+
 void nnc_strlcpy(char *dst, const char *src, size_t dst_size) {
   if (dst_size == 0) return;
   size_t n = strlen(src);

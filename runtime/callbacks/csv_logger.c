@@ -29,8 +29,10 @@ typedef struct csv_logger {
 } csv_logger;
 
 static int write_failed(const csv_logger *c, nnc_status *st) {
-  return nnc_fail(st, NNC_ERR_WRITE, "CSVLogger: %s: cannot write: %s", c->filename,
-                  strerror(errno));
+  char brief[NNC_PATH_BRIEF + 1];
+  int err = errno;
+  return nnc_fail(st, NNC_ERR_WRITE, "CSVLogger: %s: cannot write: %s",
+                  nnc_path_brief(c->filename, brief), strerror(err));
 }
 
 /* One field, quoted as Python's csv.QUOTE_MINIMAL does. */

@@ -77,6 +77,16 @@ cp "$case/x.npy" "$tmp/x.npy"
 expect_fail csv_over_input "nnc fit: --callback $tmp/x.npy is the same file as --x $tmp/x.npy" \
   fit "$spec" --x "$tmp/x.npy" --y "$case/y.npy" --callback "CSVLogger(filename='$tmp/x.npy')"
 if cmp -s "$case/x.npy" "$tmp/x.npy"; then ok; else bad "csv_over_input: --x was changed"; fi
+# a 5 KB ModelCheckpoint name: the message still ends with what went wrong
+# (the path once filled the 1023-byte message and cut the reason off)
+long=$(printf 'y%.0s' $(seq 5000))
+expect_fail long_template "format spec '%n' is not one nnc reads" \
+  fit "$spec" "${data[@]}" --callback "ModelCheckpoint(filepath='$tmp/$long{epoch:%n}.safetensors')"
+"$nnc" fit "$spec" "${data[@]}" --verbose 0 \
+  --callback "ModelCheckpoint(filepath='$tmp/$long{epoch}.safetensors')" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "^nnc fit: ModelCheckpoint.on_epoch_end(0): $tmp/y*\.\.\.y*1\.safetensors: cannot write: " "$tmp/err"; then ok; else
+  bad "long_name: exit $rc: $(cut -c1-300 "$tmp/err")"; fi
 expect_fail weight_val_alone "--sample-weight-val needs --x-val and --y-val" \
   fit "$spec" "${data[@]}" --sample-weight-val "$tmp/w.npy"
 expect_fail bad_steps "--steps-per-epoch: expected an integer" \
