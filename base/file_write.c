@@ -69,8 +69,8 @@ void nnc_remove_temp_files_on_signal(void) {
 
 static int write_failed(const char *path, int err, nnc_status *st) {
   char brief[NNC_PATH_BRIEF + 1];
-  return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s", nnc_path_brief(path, brief),
-                  strerror(err));
+  return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s",
+                  nnc_path_brief(path, NNC_PATH_BRIEF, brief), strerror(err));
 }
 
 /* All len bytes to fd; 0 or an errno value. */

@@ -33,10 +33,13 @@ void nnc_status_ok(nnc_status *st) {
   }
 }
 
-const char *nnc_path_brief(const char *path, char buf[NNC_PATH_BRIEF + 1]) {
+const char *nnc_path_brief(const char *path, size_t max, char buf[NNC_PATH_BRIEF + 1]) {
   size_t n = strlen(path);
-  if (n <= NNC_PATH_BRIEF) return path;
-  snprintf(buf, NNC_PATH_BRIEF + 1, "%.98s...%s", path, path + n - 98);
+  if (max > NNC_PATH_BRIEF) max = NNC_PATH_BRIEF;
+  if (max < 8) max = 8;
+  if (n <= max) return path;
+  int half = (int)(max - 3) / 2;
+  snprintf(buf, NNC_PATH_BRIEF + 1, "%.*s...%s", half, path, path + n - half);
   return buf;
 }
 

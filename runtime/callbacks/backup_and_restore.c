@@ -76,7 +76,7 @@ static int save(backup *s, const nnc_model *m, nnc_status *st) {
     char brief[NNC_PATH_BRIEF + 1];
     int err = errno;
     return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the backup folder: %s",
-                    nnc_path_brief(s->dir, brief), strerror(err));
+                    nnc_path_brief(s->dir, NNC_PATH_BRIEF, brief), strerror(err));
   }
   if (s->double_checkpoint && exists(s->latest) && rename(s->latest, s->previous))
     return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot keep the previous backup as %s: %s", s->latest,

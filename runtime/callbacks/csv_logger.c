@@ -32,7 +32,7 @@ static int write_failed(const csv_logger *c, nnc_status *st) {
   char brief[NNC_PATH_BRIEF + 1];
   int err = errno;
   return nnc_fail(st, NNC_ERR_WRITE, "CSVLogger: %s: cannot write: %s",
-                  nnc_path_brief(c->filename, brief), strerror(err));
+                  nnc_path_brief(c->filename, NNC_PATH_BRIEF, brief), strerror(err));
 }
 
 /* One field, quoted as Python's csv.QUOTE_MINIMAL does. */

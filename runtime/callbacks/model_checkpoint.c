@@ -47,7 +47,7 @@ static int make_dirs(const char *file, nnc_status *st) {
         char brief[NNC_PATH_BRIEF + 1];
         int err = errno;
         rc = nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the folder: %s",
-                      nnc_path_brief(dir, brief), strerror(err));
+                      nnc_path_brief(dir, NNC_PATH_BRIEF, brief), strerror(err));
       }
       *p = keep;
       if (!keep) break;
@@ -108,8 +108,8 @@ static int save_model(checkpoint *s, nnc_model *m, int epoch, int batch, const n
                      sizeof why)) {
     char b1[NNC_PATH_BRIEF + 1], b2[NNC_PATH_BRIEF + 1]; /* a 5 KB template must not hide why */
     return nnc_fail(st, NNC_ERR_ARG, "%s: %s: ModelCheckpoint cannot format \"%s\": %s",
-                    nnc_path_brief(s->source, b1), s->filepath_path,
-                    nnc_path_brief(s->filepath, b2), why);
+                    nnc_path_brief(s->source, 120, b1), s->filepath_path,
+                    nnc_path_brief(s->filepath, 240, b2), why);
   }
   int save = 0, rc = should_save(s, m, epoch, logs, path, &save, st);
   if (!rc && save) {
