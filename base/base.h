@@ -25,6 +25,13 @@ void *nnc_realloc_array(void *p, size_t n, size_t size, nnc_status *st);
 /* Bounded copy that always terminates dst. */
 void nnc_strlcpy(char *dst, const char *src, size_t dst_size);
 
+/* A path (or any text) short enough for a message that must still say what
+ * went wrong after it (status messages hold 1023 bytes): up to max bytes
+ * (at most NNC_PATH_BRIEF) as it is, a longer one as its first and last
+ * bytes around "...". buf holds NNC_PATH_BRIEF + 1 bytes. */
+#define NNC_PATH_BRIEF 400
+const char *nnc_path_brief(const char *path, size_t max, char buf[NNC_PATH_BRIEF + 1]);
+
 /* The largest spec or JSON file nnc_read_file accepts (docs/spec.md says so). */
 #define NNC_MAX_JSON_FILE_BYTES ((size_t)256 << 20)
 

@@ -68,7 +68,9 @@ void nnc_remove_temp_files_on_signal(void) {
 /* ---- helpers ---- */
 
 static int write_failed(const char *path, int err, nnc_status *st) {
-  return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s", path, strerror(err));
+  char brief[NNC_PATH_BRIEF + 1];
+  return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write: %s",
+                  nnc_path_brief(path, NNC_PATH_BRIEF, brief), strerror(err));
 }
 
 /* All len bytes to fd; 0 or an errno value. */

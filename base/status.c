@@ -33,6 +33,16 @@ void nnc_status_ok(nnc_status *st) {
   }
 }
 
+const char *nnc_path_brief(const char *path, size_t max, char buf[NNC_PATH_BRIEF + 1]) {
+  size_t n = strlen(path);
+  if (max > NNC_PATH_BRIEF) max = NNC_PATH_BRIEF;
+  if (max < 8) max = 8;
+  if (n <= max) return path;
+  int half = (int)(max - 3) / 2;
+  snprintf(buf, NNC_PATH_BRIEF + 1, "%.*s...%s", half, path, path + n - half);
+  return buf;
+}
+
 void nnc_strlcpy(char *dst, const char *src, size_t dst_size) {
   if (dst_size == 0) return;
   size_t n = strlen(src);

@@ -275,6 +275,13 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
      * shape: put the file they came from in front */
     const nnc_array *culprit =
         strstr(st->message, "the targets") ? (y ? &y[0] : NULL) : (x ? &x[0] : NULL);
+    /* ... or about the shape of output k's sample weights: name their file */
+    for (int k = 0; sw && k < n_out; k++) {
+      const char *name = m->desc.output_names ? m->desc.output_names[k] : NULL;
+      char quoted[320];
+      snprintf(quoted, sizeof quoted, "the sample weights of output \"%s\"", name ? name : "");
+      if (sw[k].rank > 0 && name && strstr(st->message, quoted)) culprit = &sw[k];
+    }
     if (st->code == NNC_ERR_DATA && culprit && culprit->name && culprit->name[0])
       nnc_fail_prefix(st, "%s", culprit->name);
     free(in);

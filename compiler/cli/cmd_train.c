@@ -10,6 +10,7 @@
 #include "compiler/cli/cli_data.h"
 #include "compiler/cli/cli_fit_options.h"
 #include "base/base.h"
+#include "runtime/callbacks/callbacks.h"
 #include "runtime/io/io.h"
 
 /* Options every training command shares. */
@@ -155,6 +156,10 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   if (cli_get(o, n, "no-shuffle")) fo.shuffle = NNC_SHUFFLE_OFF;
   cli_fit_extras ex;
   rc = cli_fit_options("fit", o, n, &fo, &ex);
+  for (int i = 0; !rc && i < ex.n_callbacks; i++) { /* a log written over an input destroys it */
+    const char *log = cb_csv_logger_file(ex.callbacks[i]);
+    if (log) rc = cli_check_output("fit", "callback", log, o, n, spec);
+  }
   if (rc) {
     cli_fit_extras_free(&ex);
     return rc;

@@ -46,6 +46,7 @@ struct expr_node {
   char **kw_names;
   int *kw_columns;
   expr_node **kw_values;
+  int height; /* the longest path to a leaf (a leaf: 0), kept below EXPR_MAX_HEIGHT */
 };
 
 struct nnc_expr {

@@ -11,6 +11,10 @@
 
 /* The deepest nesting accepted: the parser recurses once per level. */
 #define EXPR_MAX_DEPTH 200
+/* The tallest tree accepted: a chain a+b+c+... is parsed by a loop, not by
+ * recursion, but every later pass (validation, lowering, freeing) walks the
+ * tree recursively, so its height is bounded as well. */
+#define EXPR_MAX_HEIGHT 1000
 
 typedef enum tok_kind { T_END, T_NUM, T_NAME, T_STR, T_OP, T_LPAREN, T_RPAREN, T_COMMA } tok_kind;
 
@@ -131,6 +135,7 @@ static int add_arg(parser *p, expr_node *call, expr_node *arg) {
   if (!grown) return p->st->code;
   call->args = grown;
   call->args[call->n_args++] = arg;
+  if (arg && arg->height + 1 > call->height) call->height = arg->height + 1;
   return NNC_OK;
 }
 
@@ -146,6 +151,7 @@ static int add_kw(parser *p, expr_node *call, char *name, int column, expr_node 
   call->kw_names[call->n_kw] = name;
   call->kw_columns[call->n_kw] = column;
   call->kw_values[call->n_kw++] = value;
+  if (value && value->height + 1 > call->height) call->height = value->height + 1;
   return NNC_OK;
 }
 
@@ -307,6 +313,13 @@ static expr_node *binary(parser *p, expr_op op, int column, expr_node *a, expr_n
     free_node(b);
     return NULL;
   }
+  if ((a->height > b->height ? a->height : b->height) + 1 > EXPR_MAX_HEIGHT) {
+    expr_fail(p->st, p->e, column, "more than %d operations chained (split the expression)",
+              EXPR_MAX_HEIGHT);
+    free_node(a);
+    free_node(b);
+    return NULL;
+  }
   expr_node *n = new_node(p, EXPR_BIN, column);
   if (!n || add_arg(p, n, a) || add_arg(p, n, b)) {
     free_node(n);
@@ -326,11 +339,18 @@ static expr_node *parse_power(parser *p) {
   expr_node *base = parse_primary(p);
   if (!base || !is_op(&p->tok, "**")) return base;
   int column = p->tok.column;
+  if (++p->depth > EXPR_MAX_DEPTH) { /* a ** b ** c ... recurses once per operator */
+    expr_fail(p->st, p->e, column, "nested more than %d levels deep", EXPR_MAX_DEPTH);
+    free_node(base);
+    return NULL;
+  }
   if (next(p)) {
     free_node(base);
     return NULL;
   }
-  return binary(p, EXPR_POW, column, base, parse_unary(p));
+  expr_node *exponent = parse_unary(p);
+  p->depth--;
+  return binary(p, EXPR_POW, column, base, exponent);
 }
 
 static expr_node *parse_unary(parser *p) {

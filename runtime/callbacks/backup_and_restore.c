@@ -72,9 +72,12 @@ static nnc_array vec(nnc_dtype dtype, int64_t n, void *data) {
 }
 
 static int save(backup *s, const nnc_model *m, nnc_status *st) {
-  if (mkdir(s->dir, 0777) && errno != EEXIST)
-    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the backup folder: %s", s->dir,
-                    strerror(errno));
+  if (mkdir(s->dir, 0777) && errno != EEXIST) {
+    char brief[NNC_PATH_BRIEF + 1];
+    int err = errno;
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the backup folder: %s",
+                    nnc_path_brief(s->dir, NNC_PATH_BRIEF, brief), strerror(err));
+  }
   if (s->double_checkpoint && exists(s->latest) && rename(s->latest, s->previous))
     return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot keep the previous backup as %s: %s", s->latest,
                     s->previous, strerror(errno));

@@ -50,6 +50,10 @@ int cb_arg_unknown(const char *source, const char *class_name, const cb_arg *a, 
 int cb_create(const char *class_name, const char *source, const char *path, const cb_arg *args,
               int n_args, nnc_callback **out, nnc_status *st);
 
+/* The file a CSVLogger writes (NULL for any other callback): the CLI checks
+ * it is none of its inputs before training, as it checks its own outputs. */
+const char *cb_csv_logger_file(const nnc_callback *cb);
+
 /* Parsers (runtime/callbacks/parse.c). Text: "Name(key=value, ...)"; JSON
  * object {"class_name", "config"} (cJSON item; path names it in messages). */
 int cb_parse_text(const char *text, const char *source, nnc_callback **out, nnc_status *st);

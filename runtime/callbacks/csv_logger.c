@@ -29,8 +29,10 @@ typedef struct csv_logger {
 } csv_logger;
 
 static int write_failed(const csv_logger *c, nnc_status *st) {
-  return nnc_fail(st, NNC_ERR_WRITE, "CSVLogger: %s: cannot write: %s", c->filename,
-                  strerror(errno));
+  char brief[NNC_PATH_BRIEF + 1];
+  int err = errno;
+  return nnc_fail(st, NNC_ERR_WRITE, "CSVLogger: %s: cannot write: %s",
+                  nnc_path_brief(c->filename, NNC_PATH_BRIEF, brief), strerror(err));
 }
 
 /* One field, quoted as Python's csv.QUOTE_MINIMAL does. */
@@ -187,3 +189,7 @@ static int csv_create(const char *source, const cb_arg *args, int n_args, nnc_ca
 }
 
 const cb_class cb_csv_logger = {"CSVLogger", csv_create};
+
+const char *cb_csv_logger_file(const nnc_callback *cb) {
+  return cb && cb->free == csv_free && cb->user ? ((const csv_logger *)cb->user)->filename : NULL;
+}

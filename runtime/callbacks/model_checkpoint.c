@@ -39,8 +39,12 @@ static int make_dirs(const char *file, nnc_status *st) {
       if (*p != '/' && *p) continue;
       char keep = *p;
       *p = '\0';
-      if (mkdir(dir, 0777) && errno != EEXIST)
-        rc = nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the folder: %s", dir, strerror(errno));
+      if (mkdir(dir, 0777) && errno != EEXIST) {
+        char brief[NNC_PATH_BRIEF + 1];
+        int err = errno;
+        rc = nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the folder: %s",
+                      nnc_path_brief(dir, NNC_PATH_BRIEF, brief), strerror(err));
+      }
       *p = keep;
       if (!keep) break;
     }
@@ -97,9 +101,12 @@ static int save_model(checkpoint *s, nnc_model *m, int epoch, int batch, const n
   char why[1200], *path;
   /* Keras: format(epoch=epoch + 1, **logs), plus batch=batch + 1 mid-epoch */
   if (cb_format_path(s->filepath, epoch + 1, batch < 0 ? -1 : batch + 1, logs, &path, why,
-                     sizeof why))
-    return nnc_fail(st, NNC_ERR_ARG, "%s: %s: ModelCheckpoint cannot format \"%s\": %s", s->source,
-                    s->filepath_path, s->filepath, why);
+                     sizeof why)) {
+    char b1[NNC_PATH_BRIEF + 1], b2[NNC_PATH_BRIEF + 1]; /* a 5 KB template must not hide why */
+    return nnc_fail(st, NNC_ERR_ARG, "%s: %s: ModelCheckpoint cannot format \"%s\": %s",
+                    nnc_path_brief(s->source, 120, b1), s->filepath_path,
+                    nnc_path_brief(s->filepath, 240, b2), why);
+  }
   int save = 0, rc = should_save(s, m, epoch, logs, path, &save, st);
   if (!rc && save) {
     rc = write_checkpoint(s, m, path, st);

@@ -26,6 +26,15 @@ with open(sys.argv[1], "wb") as f:
     f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
     f.write(struct.pack("<100f", *[1.0 + i % 2 for i in range(100)]))
 PY
+# weights shaped (100, 2), which do not lead the output's (B, 1)
+python3 - "$tmp/w2.npy" <<'PY'
+import struct, sys
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100, 2), }"
+header += " " * (63 - len(header)) + "\n"
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(struct.pack("<200f", *[1.0] * 200))
+PY
 
 # expect_fail NAME PATTERN ARGS...: exit 2, one line on stderr containing PATTERN
 expect_fail() {
@@ -59,6 +68,25 @@ expect_fail bad_class_weight "--class-weight: expected CLASS:WEIGHT pairs" \
   fit "$spec" "${data[@]}" --class-weight '0:1,x:5'
 expect_fail both_weights "--sample-weight and --class-weight do not go together" \
   fit "$spec" "${data[@]}" --class-weight '0:1' --sample-weight "$tmp/w.npy"
+# the message names the weights' file, not the x file (it once named x.npy)
+expect_fail weight_shape "nnc fit: $tmp/w2.npy: the sample weights of output \"dense\" are shaped [B,2]" \
+  fit "$spec" "${data[@]}" --sample-weight "$tmp/w2.npy"
+# a CSVLogger over an input is refused before training and leaves it alone
+# (it once truncated --x and wrote the log into it)
+cp "$case/x.npy" "$tmp/x.npy"
+expect_fail csv_over_input "nnc fit: --callback $tmp/x.npy is the same file as --x $tmp/x.npy" \
+  fit "$spec" --x "$tmp/x.npy" --y "$case/y.npy" --callback "CSVLogger(filename='$tmp/x.npy')"
+if cmp -s "$case/x.npy" "$tmp/x.npy"; then ok; else bad "csv_over_input: --x was changed"; fi
+# a 5 KB ModelCheckpoint name: the message still ends with what went wrong
+# (the path once filled the 1023-byte message and cut the reason off)
+long=$(printf 'y%.0s' $(seq 5000))
+expect_fail long_template "format spec '%n' is not one nnc reads" \
+  fit "$spec" "${data[@]}" --callback "ModelCheckpoint(filepath='$tmp/$long{epoch:%n}.safetensors')"
+"$nnc" fit "$spec" "${data[@]}" --verbose 0 \
+  --callback "ModelCheckpoint(filepath='$tmp/$long{epoch}.safetensors')" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "^nnc fit: ModelCheckpoint.on_epoch_end(0): $tmp/y*\.\.\.y*1\.safetensors: cannot write: " "$tmp/err"; then ok; else
+  bad "long_name: exit $rc: $(cut -c1-300 "$tmp/err")"; fi
 expect_fail weight_val_alone "--sample-weight-val needs --x-val and --y-val" \
   fit "$spec" "${data[@]}" --sample-weight-val "$tmp/w.npy"
 expect_fail bad_steps "--steps-per-epoch: expected an integer" \

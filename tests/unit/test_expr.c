@@ -59,6 +59,37 @@ START_TEST(parse_errors) {
 }
 END_TEST
 
+/* "t op t op ... t" with n operators, heap-allocated. */
+static char *chain(const char *term, const char *op, int n) {
+  size_t tl = strlen(term), ol = strlen(op);
+  char *s = malloc((size_t)(n + 1) * (tl + ol) + 1), *at = s;
+  ck_assert_ptr_nonnull(s);
+  for (int i = 0; i <= n; i++) {
+    memcpy(at, term, tl), at += tl;
+    if (i < n) memcpy(at, op, ol), at += ol;
+  }
+  *at = '\0';
+  return s;
+}
+
+/* Long chains once overflowed the stack: a+a+... is parsed by a loop but
+ * freed and lowered recursively, a**a**... recursed without a depth check. */
+START_TEST(parse_refuses_trees_too_deep_to_walk) {
+  char *sum = chain("y_pred", "+", 100000), *pow = chain("y_pred", "**", 100000);
+  parse_error(sum, 7 * 1001, "more than 1000 operations chained");
+  parse_error(pow, 8 * 200 - 1, "nested more than 200 levels deep");
+  free(sum);
+  free(pow);
+  char *ok = chain("y_pred", "+", 1000);
+  nnc_expr *e = NULL;
+  nnc_status st;
+  ck_assert_msg(expr_parse(ok, "s.json", "$.compile_config.loss.expression", &e, &st) == NNC_OK,
+                "%s", st.message);
+  expr_free(e);
+  free(ok);
+}
+END_TEST
+
 START_TEST(parse_metric_prefix_and_keras_spellings) {
   nnc_expr *e = NULL;
   nnc_status st;
@@ -438,6 +469,7 @@ int main(void) {
   Suite *s = suite_create("expr");
   TCase *parse = tcase_create("parse"); /* no compilation: quick under valgrind */
   tcase_add_test(parse, parse_errors);
+  tcase_add_test(parse, parse_refuses_trees_too_deep_to_walk);
   tcase_add_test(parse, parse_metric_prefix_and_keras_spellings);
   tcase_add_test(parse, new_ops_dump_and_parse);
   suite_add_tcase(s, parse);
