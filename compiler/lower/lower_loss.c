@@ -74,7 +74,8 @@ static int add_loss_key(nnc_lowered *l, const char *name, int value, nnc_status 
 
 /* Metric m of output k through its family (compiler/metrics). */
 static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_metric *m,
-                        const char *key, nnc_metric_kind kind, int yp, int y, nnc_status *st) {
+                        const char *key, nnc_metric_kind kind, int yp, int y, int sw,
+                        nnc_status *st) {
   metric_ctx c = {.l = l,
                   .g = &l->forward,
                   .m = m,
@@ -83,6 +84,7 @@ static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_met
                   .source = spec->source,
                   .yp = yp,
                   .y = y,
+                  .sw = m->weighted ? sw : -1, /* weighted_metrics only */
                   .st = st};
   if (kind == NNC_METRIC_EXPRESSION) { /* compiler/expr: a MeanMetricWrapper of the expression */
     int values = expr_lower(c.g, m->expr, y, yp, -1, st);
@@ -413,7 +415,8 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
       kind =
           resolve_accuracy(&l->prog.outputs[k].shape, y_inner,
                            plan->outputs[k].has_loss ? plan->outputs[k].loss.kind : NNC_LOSS_MSE);
-    if (lower_metric(l, spec, ref->metric, ref->key, kind, l->output_nodes[k], targets[k], st))
+    if (lower_metric(l, spec, ref->metric, ref->key, kind, l->output_nodes[k], targets[k],
+                     l->sample_weight[k], st))
       return st->code;
   }
   /* Keras's per-output Means of the unweighted losses (CompileLoss.build) */

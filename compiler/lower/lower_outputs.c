@@ -127,13 +127,13 @@ static int match_weights(const nnc_spec *spec, const nnc_program *prog, int coun
 }
 
 /* Which output each metric group feeds (-1: refused above). */
-static int match_metric_groups(const nnc_spec *spec, const nnc_program *prog, int *group_output,
+static int match_metric_groups(const nnc_spec *spec, const nnc_spec_compile *c,
+                               const char *argument, const nnc_program *prog, int *group_output,
                                nnc_status *st) {
-  const nnc_spec_compile *c = &spec->compile;
   int n = prog->n_outputs;
-  char names[512], path[NNC_PATH_MAX + 16];
+  char names[512], path[NNC_PATH_MAX + 32];
   output_names(prog, names, sizeof names);
-  snprintf(path, sizeof path, "%s.metrics", c->path);
+  snprintf(path, sizeof path, "%s.%s", spec->compile.path, argument);
   switch (c->metrics_form) {
   case NNC_FORM_NONE:
     return NNC_OK;
@@ -163,8 +163,8 @@ static int match_metric_groups(const nnc_spec *spec, const nnc_program *prog, in
       group_output[g] = output_index(prog, c->groups[g].key);
       if (group_output[g] < 0)
         return nnc_fail(st, NNC_ERR_SPEC,
-                        "%s: %s: expected an output name (%s) as the key of a metrics dict",
-                        spec->source, c->groups[g].path, names);
+                        "%s: %s: expected an output name (%s) as the key of a %s dict",
+                        spec->source, c->groups[g].path, names, argument);
     }
     return NNC_OK;
   }
@@ -179,11 +179,37 @@ static int key_taken(const lower_plan *p, const char *key) {
 
 /* Log keys: "<output>_<metric>" with several outputs, Keras's "_1", "_2"
  * for repeats (CompileMetrics.result); the bare name with one output,
- * where a repeat is refused as before. */
+ * where a repeat is refused as before. A weighted metric whose key is
+ * taken becomes "[<output>_]weighted_<metric>" (then "_1", ... as Keras's
+ * CompileMetrics.result names them). */
 static int name_metric(const nnc_spec *spec, const nnc_program *prog, lower_plan *p,
                        lower_metric_ref *ref, nnc_status *st) {
   const char *name = ref->metric->name;
-  char key[2 * NNC_NAME_MAX + 16];
+  char key[2 * NNC_NAME_MAX + 16], weighted[NNC_NAME_MAX + 16];
+  if (ref->metric->weighted) {
+    if (prog->n_outputs == 1
+            ? key_taken(p, name)
+            : (snprintf(key, sizeof key, "%s_%s", prog->outputs[ref->output].name, name),
+               key_taken(p, key))) {
+      snprintf(weighted, sizeof weighted, "weighted_%s", name);
+      name = weighted;
+    }
+    if (prog->n_outputs == 1)
+      snprintf(key, sizeof key, "%s", name);
+    else
+      snprintf(key, sizeof key, "%s_%s", prog->outputs[ref->output].name, name);
+    if (key_taken(p, key)) {
+      char base[sizeof key];
+      memcpy(base, key, sizeof base);
+      for (int index = 1; key_taken(p, key); index++)
+        snprintf(key, sizeof key, "%.*s_%d", (int)NNC_NAME_MAX * 2, base, index);
+    }
+    if (strlen(key) >= sizeof ref->key)
+      return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: the log key \"%s\" is longer than %d bytes",
+                      spec->source, ref->metric->path, key, (int)sizeof ref->key - 1);
+    nnc_strlcpy(ref->key, key, sizeof ref->key);
+    return NNC_OK;
+  }
   if (prog->n_outputs == 1) {
     if (key_taken(p, name))
       return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: expected unique metric names, got \"%s\" twice",
@@ -234,13 +260,29 @@ static int check_keys(const nnc_spec *spec, const nnc_program *prog, const lower
   return NNC_OK;
 }
 
+/* The metrics of c (metrics or weighted_metrics), output by output. */
+static int plan_metrics(const nnc_spec *spec, const nnc_spec_compile *c, const char *argument,
+                        const nnc_program *prog, lower_plan *p, int *group_output, nnc_status *st) {
+  if (match_metric_groups(spec, c, argument, prog, group_output, st)) return st->code;
+  for (int k = 0; k < prog->n_outputs; k++) /* output order, then as written */
+    for (int i = 0; i < c->n_metrics; i++) {
+      if (group_output[c->metrics[i].group] != k) continue;
+      lower_metric_ref *ref = &p->metrics[p->n_metrics];
+      ref->metric = &c->metrics[i];
+      ref->output = k;
+      if (name_metric(spec, prog, p, ref, st)) return st->code;
+      p->outputs[k].has_metrics = 1;
+      p->n_metrics++;
+    }
+  return NNC_OK;
+}
+
 static int plan(const nnc_spec *spec, const nnc_program *prog, lower_plan *p, int *entry,
                 nnc_spec_loss_entry *pos, int *group_output, nnc_status *st) {
   const nnc_spec_compile *c = &spec->compile;
   int n = prog->n_outputs, count = 0;
   if (match_losses(spec, prog, entry, &count, st)) return st->code;
   if (match_weights(spec, prog, count, pos, st)) return st->code;
-  if (match_metric_groups(spec, prog, group_output, st)) return st->code;
   for (int k = 0; k < n; k++) {
     lower_output_plan *o = &p->outputs[k];
     if (entry[k] < 0 || !c->losses[entry[k]].has_loss) continue;
@@ -255,16 +297,11 @@ static int plan(const nnc_spec *spec, const nnc_program *prog, lower_plan *p, in
   }
   /* Keras logs "<output>_loss" only when more than one output has a loss */
   if (p->n_loss_keys < 2) p->n_loss_keys = 0;
-  for (int k = 0; k < n; k++) /* output order, then as written */
-    for (int i = 0; i < c->n_metrics; i++) {
-      if (group_output[c->metrics[i].group] != k) continue;
-      lower_metric_ref *ref = &p->metrics[p->n_metrics];
-      ref->metric = &c->metrics[i];
-      ref->output = k;
-      if (name_metric(spec, prog, p, ref, st)) return st->code;
-      p->outputs[k].has_metrics = 1;
-      p->n_metrics++;
-    }
+  /* Keras logs all the metrics, then all the weighted ones */
+  if (plan_metrics(spec, c, "metrics", prog, p, group_output, st)) return st->code;
+  if (c->weighted_metrics &&
+      plan_metrics(spec, c->weighted_metrics, "weighted_metrics", prog, p, group_output, st))
+    return st->code;
   return check_keys(spec, prog, p, st);
 }
 
@@ -274,10 +311,13 @@ int lower_plan_outputs(const nnc_spec *spec, const nnc_program *prog, lower_plan
   memset(out, 0, sizeof *out);
   int n = prog->n_outputs, count = c->n_losses > n ? c->n_losses : n;
   int *entry = nnc_calloc((size_t)n + 1, sizeof *entry, st);
-  int *group_output = nnc_calloc((size_t)c->n_groups + 1, sizeof *group_output, st);
+  const nnc_spec_compile *w = c->weighted_metrics;
+  int n_groups = w && w->n_groups > c->n_groups ? w->n_groups : c->n_groups;
+  int *group_output = nnc_calloc((size_t)n_groups + 1, sizeof *group_output, st);
   nnc_spec_loss_entry *pos = nnc_calloc((size_t)count + 1, sizeof *pos, st);
   out->outputs = nnc_calloc((size_t)n + 1, sizeof *out->outputs, st);
-  out->metrics = nnc_calloc((size_t)c->n_metrics + 1, sizeof *out->metrics, st);
+  out->metrics = nnc_calloc((size_t)c->n_metrics + (w ? (size_t)w->n_metrics : 0) + 1,
+                            sizeof *out->metrics, st);
   int rc = entry && group_output && pos && out->outputs && out->metrics
                ? plan(spec, prog, out, entry, pos, group_output, st)
                : (int)st->code;

@@ -74,4 +74,4 @@ static int lower(metric_ctx *c) {
   return metric_mean(c, values, 0);
 }
 
-const metric_family metric_family_accuracy = {parse, lower};
+const metric_family metric_family_accuracy = {parse, lower, 1};

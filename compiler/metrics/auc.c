@@ -194,4 +194,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_auc = {parse, lower};
+const metric_family metric_family_auc = {parse, lower, 0};

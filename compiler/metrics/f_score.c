@@ -104,4 +104,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_f_score = {parse, lower};
+const metric_family metric_family_f_score = {parse, lower, 0};

@@ -135,4 +135,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_iou = {parse, lower};
+const metric_family metric_family_iou = {parse, lower, 0};

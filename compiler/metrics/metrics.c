@@ -108,8 +108,57 @@ static int per_sample_mean_sum(nnc_graph *g, int values, nnc_status *st) {
   return graph_reduce(g, NNC_RED_ALL, mean, st);
 }
 
+int metric_weigh(metric_ctx *c, int x) {
+  nnc_graph *g = c->g;
+  if (x < 0) return -1;
+  int64_t per_sample = shape_inner(&g->nodes[x].shape);
+  int64_t w = shape_inner(&g->nodes[c->sw].shape);
+  if (w < 1 || per_sample % w != 0)
+    return nnc_fail(c->st, NNC_ERR_DATA,
+                    "%s: %s: the sample weights have %lld values per sample, which do not "
+                    "broadcast against the metric's %lld values per sample",
+                    c->source, c->m->path, (long long)w, (long long)per_sample),
+           -1;
+  int64_t xd[3] = {-1, w, per_sample / w}, wd[3] = {-1, w, 1};
+  int xs = graph_reshape(g, x, shape_make(1, 3, xd), c->st);
+  int ws = graph_reshape(g, c->sw, shape_make(1, 3, wd), c->st);
+  return graph_binary(g, NNC_BIN_MUL, xs, ws, c->st);
+}
+
+/* Keras's Mean with sample weights (reduction_metrics.py
+ * reduce_to_samplewise_values): the values averaged over the axes past the
+ * weights', times the weights, averaged per sample and summed: the total;
+ * the weights averaged per sample and summed: the count. Result total /
+ * count (0 when the count is 0), sqrt of it for RootMeanSquaredError. */
+static int weighted_mean(metric_ctx *c, int values, int sqrt_result) {
+  nnc_graph *g = c->g;
+  int64_t w = shape_inner(&g->nodes[c->sw].shape);
+  int64_t per_sample = shape_inner(&g->nodes[values].shape);
+  int weighted = metric_weigh(c, values); /* [B, W, Q] */
+  if (weighted < 0) return c->st->code;
+  int64_t q = per_sample / w;
+  /* the mean over Q then over W: the sum over both divided by W Q */
+  int64_t fd[2] = {-1, w * q}, wd[2] = {-1, w};
+  int flat = graph_reshape(g, weighted, shape_make(1, 2, fd), c->st);
+  int total = per_sample_mean_sum(g, flat, c->st);
+  int ws = graph_reshape(g, c->sw, shape_make(1, 2, wd), c->st);
+  int count = per_sample_mean_sum(g, ws, c->st);
+  int s0 = metric_stat(c, total, NNC_STAT_COUNT_SUM);
+  int s1 = metric_stat(c, count, NNC_STAT_COUNT_SUM);
+  nnc_metric_info *k;
+  if (s0 < 0 || s1 < 0 ||
+      !(k = metric_key(c, c->key, sqrt_result ? NNC_RESULT_SQRT_RATIO : NNC_RESULT_RATIO)))
+    return c->st->code;
+  k->first_stat = k->stat[0] = s0;
+  k->stat[1] = s1;
+  k->n_stats = 2;
+  metric_key_done(c);
+  return NNC_OK;
+}
+
 int metric_mean(metric_ctx *c, int values, int sqrt_result) {
   if (values < 0) return c->st->code;
+  if (c->sw >= 0) return weighted_mean(c, values, sqrt_result);
   int sum = per_sample_mean_sum(c->g, values, c->st);
   nnc_metric_info *k;
   if (!sqrt_result) { /* one statistic; the runtime divides by the samples */
@@ -144,5 +193,10 @@ int metric_lower(metric_ctx *c) {
   const metric_class *cls = metric_class_of(c->kind);
   if (!cls || !cls->family->lower)
     return nnc_fail(c->st, NNC_ERR_INTERNAL, "metric %s: no lowering", c->m->name);
+  if (c->sw >= 0 && !cls->family->weighted)
+    return nnc_fail(c->st, NNC_ERR_SPEC,
+                    "%s: %s: %s in weighted_metrics with sample weights is not supported yet "
+                    "(weighted: the Mean metrics and the confusion counts)",
+                    c->source, c->m->path, cls->class_name ? cls->class_name : c->m->name);
   return cls->family->lower(c);
 }

@@ -20,6 +20,7 @@ typedef struct metric_ctx {
   const char *key;      /* the log key */
   const char *source;   /* the spec's file, for messages */
   int yp, y;            /* the output's prediction and its target */
+  int sw;               /* a weighted metric's sample weights ([B, 1] or [B, ...]), or -1 */
   nnc_status *st;
 } metric_ctx;
 
@@ -27,6 +28,7 @@ typedef struct metric_family {
   /* the class's own config keys into out (cfg may be NULL: all defaults) */
   int (*parse)(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_metric *out);
   int (*lower)(metric_ctx *c);
+  int weighted; /* lower applies c->sw (else a weighted metric with weights is refused) */
 } metric_family;
 
 typedef struct metric_class {
@@ -58,6 +60,11 @@ double *metric_key_args(metric_ctx *c, nnc_metric_info *k, int n);
  * mean over the non-batch axes, summed; count = samples): one key. sqrt:
  * RootMeanSquaredError's result. */
 int metric_mean(metric_ctx *c, int values, int sqrt_result);
+/* x [B, ...] times the sample weights (c->sw, not -1) broadcast as Keras
+ * broadcasts them against values: the weights' per-sample elements align
+ * with x's leading non-batch axes. Shape [B, W, inner(x) / W] (W the
+ * weights' per-sample count); reduce it, do not read its layout. */
+int metric_weigh(metric_ctx *c, int x);
 /* [B, ..., C] -> [B, ..., 1]: column `index` of the last axis (class_id). */
 int metric_column(metric_ctx *c, int x, int64_t index);
 

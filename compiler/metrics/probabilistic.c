@@ -28,4 +28,4 @@ static int lower(metric_ctx *c) {
   return metric_mean(c, graph_loss(c->g, kind, c->yp, c->y, c->m->from_logits, 0, c->st), 0);
 }
 
-const metric_family metric_family_probabilistic = {parse, lower};
+const metric_family metric_family_probabilistic = {parse, lower, 1};

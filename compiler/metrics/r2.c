@@ -82,4 +82,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_r2 = {parse, lower};
+const metric_family metric_family_r2 = {parse, lower, 0};

@@ -79,4 +79,4 @@ static int lower(metric_ctx *c) {
   }
 }
 
-const metric_family metric_family_regression = {parse, lower};
+const metric_family metric_family_regression = {parse, lower, 1};

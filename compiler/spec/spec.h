@@ -321,6 +321,7 @@ typedef struct nnc_spec_metric {
   int n_thresholds;
   double *thresholds;
   int class_id;       /* -1: none */
+  int top_k;          /* Precision, Recall: 0 none */
   int num_thresholds; /* AUC and the *At* metrics: 200 */
   int curve;          /* AUC: 0 ROC, 1 PR */
   int summation;      /* AUC: 0 interpolation, 1 minoring, 2 majoring */
@@ -340,6 +341,7 @@ typedef struct nnc_spec_metric {
   int ignore_class;    /* -1: none */
   int sparse_y_true, sparse_y_pred;
   struct nnc_expr *expr; /* EXPRESSION: owned by the compile config */
+  int weighted;          /* listed in weighted_metrics: sees the sample weights */
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */
@@ -368,6 +370,10 @@ typedef struct nnc_spec_compile {
   nnc_spec_metric_group *groups; /* heap, DICT form: one per key */
   int n_metrics;
   nnc_spec_metric *metrics; /* heap, in the order written */
+  /* weighted_metrics: the same forms in a compile config of their own (only
+   * its metric fields; heap, NULL when absent); Keras logs them after all
+   * the metrics (CompileMetrics.result) */
+  struct nnc_spec_compile *weighted_metrics;
 } nnc_spec_compile;
 
 typedef enum nnc_spec_format {

@@ -159,15 +159,10 @@ static int parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
   spec_path_key(item_path, path, "metrics");
   if ((rc = spec_parse_metrics(ctx, spec_child(cc, "metrics"), item_path, out))) return rc;
 
-  /* Weighted metrics need sample weights in their names and sums: not yet. */
-  const cJSON *weighted = spec_child(cc, "weighted_metrics");
-  int no_weighted =
-      spec_is_absent(weighted) ||
-      ((cJSON_IsArray(weighted) || cJSON_IsObject(weighted)) && cJSON_GetArraySize(weighted) == 0);
-  if (!no_weighted) {
-    spec_path_key(item_path, path, "weighted_metrics");
-    return spec_fail_unsupported(ctx, item_path, weighted, "weighted_metrics");
-  }
+  /* weighted_metrics: the forms of metrics, weighted by the sample weights */
+  spec_path_key(item_path, path, "weighted_metrics");
+  if ((rc = spec_parse_weighted_metrics(ctx, spec_child(cc, "weighted_metrics"), item_path, out)))
+    return rc;
   out->present = 1;
   return NNC_OK;
 }

@@ -173,6 +173,9 @@ int spec_parse_optimizer(const spec_ctx *ctx, const cJSON *item, const char *pat
 int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
                        nnc_spec_compile *out);
 void spec_metrics_free(nnc_spec_compile *c);
+/* compile's "weighted_metrics" into out->weighted_metrics (NULL when none) */
+int spec_parse_weighted_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
+                                nnc_spec_compile *out);
 
 int spec_parse_compile(const spec_ctx *ctx, const cJSON *cc, const char *path,
                        nnc_spec_compile *out);

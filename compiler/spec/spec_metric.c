@@ -227,7 +227,26 @@ int spec_parse_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
   return add_metric(ctx, item, path, 0, out);
 }
 
+int spec_parse_weighted_metrics(const spec_ctx *ctx, const cJSON *item, const char *path,
+                                nnc_spec_compile *out) {
+  nnc_spec_compile *w = nnc_calloc(1, sizeof *w, ctx->st);
+  if (!w) return ctx->st->code;
+  out->weighted_metrics = w; /* owned now: freed with out on failure */
+  int rc = spec_parse_metrics(ctx, item, path, w);
+  if (rc) return rc;
+  for (int i = 0; i < w->n_metrics; i++) w->metrics[i].weighted = 1;
+  if (w->n_metrics == 0) { /* null, [] or {}: none */
+    spec_metrics_free(w);
+    free(w);
+    out->weighted_metrics = NULL;
+  }
+  return NNC_OK;
+}
+
 void spec_metrics_free(nnc_spec_compile *c) {
+  if (c->weighted_metrics) spec_metrics_free(c->weighted_metrics);
+  free(c->weighted_metrics);
+  c->weighted_metrics = NULL;
   for (int i = 0; i < c->n_metrics; i++) {
     free(c->metrics[i].thresholds);
     free(c->metrics[i].target_classes);

@@ -277,6 +277,31 @@ START_TEST(sparse_top_k_is_global) {
 }
 END_TEST
 
+/* top_k (metrics_utils._filter_top_k): the 2 largest of each row stay, a tie
+ * going to the lower index: s0 keeps columns 1, 2; s1 0, 1; s2 (.2 .2 .6)
+ * 0, 2; s3 (.3 .3 .4) 0, 2; s4 0, 1. The labels are 2 2 0 1 2. With no
+ * thresholds every kept entry is predicted (Keras's default threshold
+ * NEG_INF): TP s0 c2, s2 c0 = 2 of 10 kept, recall 2 of 5. At 0.35 the kept
+ * entries above it are s0 .5 (F) .4 (T), s1 .6 (F), s2 .6 (F), s3 .4 (F),
+ * s4 .7 (F): 1/6. class_id 2: kept at s0 (T), s2 (F), s3 (F): 1/3; top_k 3
+ * keeps all: class 1 is predicted 5 times, right once (s3). Batches
+ * [s0 s1 s2] [s3 s4] alone: 1/3 and 0, 2/3 and 0, 1/4 and 0, 1/2 and 0,
+ * 0 and 1/2. */
+START_TEST(top_k_precision_and_recall_are_global) {
+  nnc_model *m = identity_model(
+      "3", 3, "'mse'",
+      "[{'class_name': 'Precision', 'config': {'name': 'p2', 'top_k': 2}},"
+      " {'class_name': 'Recall', 'config': {'name': 'r2', 'top_k': 2}},"
+      " {'class_name': 'Precision', 'config': {'name': 'pt', 'top_k': 2, 'thresholds': 0.35}},"
+      " {'class_name': 'Precision', 'config': {'name': 'pc', 'top_k': 2, 'class_id': 2}},"
+      " {'class_name': 'Precision', 'config': {'name': 'p3', 'top_k': 3, 'class_id': 1}}]");
+  static const expect want[] = {
+      {"p2", 0.2, 0}, {"r2", 0.4, 0}, {"pt", 1.0 / 6, 0}, {"pc", 1.0 / 3, 0}, {"p3", 0.2, 0}};
+  check_global(m, cx, 2, c_shape, cy, 2, c_shape, 3, want, sizeof want / sizeof want[0]);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* ---- F-scores: Keras's docstring example of F1Score, in batches of 2, 1 ---- */
 
 START_TEST(f_scores_are_global) {
@@ -424,6 +449,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, mean_metrics_are_global);
   tcase_add_test(tc, categorical_metrics_are_global);
   tcase_add_test(tc, sparse_top_k_is_global);
+  tcase_add_test(tc, top_k_precision_and_recall_are_global);
   tcase_add_test(tc, f_scores_are_global);
   tcase_add_test(tc, r2_score_is_global);
   tcase_add_test(tc, iou_is_global);

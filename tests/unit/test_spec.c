@@ -1093,7 +1093,8 @@ START_TEST(metrics_per_output_forms) {
                 "$.metrics[0].config.class_aggregation: expected null, \"uniform_average\" or "
                 "\"variance_weighted_average\"",
                 NULL);
-  compile_error(Q("{'loss': 'mse', 'weighted_metrics': ['mae']}"), "$.weighted_metrics", NULL);
+  compile_error(Q("{'loss': 'mse', 'weighted_metrics': ['mae', 'nope']}"), "$.weighted_metrics[1]",
+                NULL);
 }
 END_TEST
 
