@@ -158,7 +158,9 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   rc = cli_fit_options("fit", o, n, &fo, &ex);
   for (int i = 0; !rc && i < ex.n_callbacks; i++) { /* a log written over an input destroys it */
     const char *log = cb_csv_logger_file(ex.callbacks[i]);
-    if (log) rc = cli_check_output("fit", "callback", log, o, n, spec);
+    struct stat sl; /* only an existing file can be an input; CSVLogger reports the rest */
+    if (log && stat(log, &sl) == 0 && S_ISREG(sl.st_mode))
+      rc = cli_check_output("fit", "callback", log, o, n, spec);
   }
   if (rc) {
     cli_fit_extras_free(&ex);
