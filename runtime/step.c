@@ -76,10 +76,13 @@ static int check_array(const nnc_model *m, int is_y, int k, const nnc_array *a,
                   API_ARRAY_WHERE(a), name, got, (long long)n, want);
 }
 
-static int check_labels(const nnc_model *m, int k, const nnc_array *a, const float *v,
-                        int64_t count, int64_t classes, nnc_status *st) {
+static int check_labels(const nnc_model *m, const nnc_io_desc *io, const nnc_array *a,
+                        const float *v, int64_t count, nnc_status *st) {
+  int k = io->output;
+  int64_t classes = io->classes;
   for (int64_t i = 0; i < count; i++) {
     if (v[i] >= 0 && v[i] < (float)classes && v[i] == floorf(v[i])) continue;
+    if (io->has_ignore_class && v[i] == (float)io->ignore_class) continue; /* masked by the loss */
     char name[160];
     data_name(m, 1, k, name, sizeof name);
     return nnc_fail(st, NNC_ERR_DATA,
@@ -128,8 +131,7 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
     d->row[b] = 1;
     for (int i = 0; i < io->rank; i++) d->row[b] *= io->shape[i];
     if (to_f32(a, &d->v[b], st) ||
-        (is_y && io->classes > 0 &&
-         check_labels(m, io->output, a, d->v[b], d->n * d->row[b], io->classes, st))) {
+        (is_y && io->classes > 0 && check_labels(m, io, a, d->v[b], d->n * d->row[b], st))) {
       model_data_free(d);
       return st->code;
     }

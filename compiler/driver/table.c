@@ -24,6 +24,8 @@ static void io_desc(const nnc_io_info *in, nnc_io_desc *out) {
   per_sample(&in->shape, &out->rank, out->shape);
   out->classes = in->classes;
   out->output = in->output;
+  out->has_ignore_class = in->has_ignore_class;
+  out->ignore_class = in->ignore_class;
 }
 
 static nnc_initializer initializer(const nnc_spec_init *in) {

@@ -326,6 +326,10 @@ static int add_target(nnc_lowered *l, const nnc_spec *spec, int k, const lower_o
   if (program_add_io(&l->prog.targets, &l->prog.n_targets, l->prog.outputs[k].name, ys, classes, k,
                      st))
     return -1;
+  if (sparse && o->loss.has_ignore_class) { /* the runtime's label check accepts it */
+    l->prog.targets[j].has_ignore_class = 1;
+    l->prog.targets[j].ignore_class = o->loss.ignore_class;
+  }
   char label[NNC_NAME_MAX + 8] = "y";
   if (l->prog.n_outputs > 1) snprintf(label, sizeof label, "y/%.60s", l->prog.outputs[k].name);
   int y = graph_source(&l->forward, NNC_OP_INPUT, l->prog.n_inputs + j, ys, label, st);

@@ -63,9 +63,9 @@ static void expect_near(const char *what, double got, double want) {
 }
 
 int main(void) {
-  static const nnc_io_desc inputs[1] = {{"x", NNC_F32, 1, {1}, 0, -1}};
-  static const nnc_io_desc targets[1] = {{"dense", NNC_F32, 1, {1}, 0, 0}};
-  static const nnc_io_desc outputs[1] = {{"dense", NNC_F32, 1, {1}, 0, -1}};
+  static const nnc_io_desc inputs[1] = {{"x", NNC_F32, 1, {1}, 0, -1, 0, 0}};
+  static const nnc_io_desc targets[1] = {{"dense", NNC_F32, 1, {1}, 0, 0, 0, 0}};
+  static const nnc_io_desc outputs[1] = {{"dense", NNC_F32, 1, {1}, 0, -1, 0, 0}};
   nnc_variable vars[2];
   memset(vars, 0, sizeof vars);
   vars[0] = (nnc_variable){.name = "dense/kernel",

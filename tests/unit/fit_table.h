@@ -52,10 +52,10 @@ static void ft_predict(float **r, const float *sc, int64_t rows, uint64_t rng, i
   for (int64_t i = 0; i < rows; i++) r[FT_OUT][i] = r[FT_X][i] + r[NNC_REGION_PARAMS][0];
 }
 
-static const nnc_io_desc ft_inputs[1] = {{"x", NNC_F32, 1, {1}, 0, -1}};
-static const nnc_io_desc ft_targets[1] = {{"out", NNC_F32, 1, {1}, 0, 0}};
-static const nnc_io_desc ft_outputs[1] = {{"out", NNC_F32, 1, {1}, 0, -1}};
-static const nnc_io_desc ft_weights[1] = {{"out", NNC_F32, 0, {0}, 0, 0}};
+static const nnc_io_desc ft_inputs[1] = {{"x", NNC_F32, 1, {1}, 0, -1, 0, 0}};
+static const nnc_io_desc ft_targets[1] = {{"out", NNC_F32, 1, {1}, 0, 0, 0, 0}};
+static const nnc_io_desc ft_outputs[1] = {{"out", NNC_F32, 1, {1}, 0, -1, 0, 0}};
+static const nnc_io_desc ft_weights[1] = {{"out", NNC_F32, 0, {0}, 0, 0, 0, 0}};
 static const nnc_stat_reduction ft_stats[3] = {NNC_REDUCE_LOSS, NNC_REDUCE_MEAN_SUM,
                                                NNC_REDUCE_MEAN_SUM};
 static const nnc_log_key ft_keys[3] = {{.name = "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}},

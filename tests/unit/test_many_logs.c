@@ -36,9 +36,9 @@ static void predict(float **r, const float *sc, int64_t rows, uint64_t rng, int6
   for (int64_t i = 0; i < rows; i++) r[OUT][i] = r[X][i];
 }
 
-static const nnc_io_desc inputs[1] = {{"x", NNC_F32, 1, {1}, 0, -1}};
-static const nnc_io_desc targets[1] = {{"out", NNC_F32, 1, {1}, 0, 0}};
-static const nnc_io_desc outputs[1] = {{"out", NNC_F32, 1, {1}, 0, -1}};
+static const nnc_io_desc inputs[1] = {{"x", NNC_F32, 1, {1}, 0, -1, 0, 0}};
+static const nnc_io_desc targets[1] = {{"out", NNC_F32, 1, {1}, 0, 0, 0, 0}};
+static const nnc_io_desc outputs[1] = {{"out", NNC_F32, 1, {1}, 0, -1, 0, 0}};
 static nnc_stat_reduction stats[N_STATS];
 static nnc_log_key keys[N_STATS];
 static char names[N_STATS][8];

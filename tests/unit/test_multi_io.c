@@ -68,11 +68,12 @@ static void predict(float **r, const float *sc, int64_t rows, uint64_t rng, int6
   }
 }
 
-static const nnc_io_desc inputs[2] = {{"a", NNC_F32, 1, {1}, 0, -1}, {"b", NNC_F32, 1, {2}, 0, -1}};
-static const nnc_io_desc targets[2] = {{"out0", NNC_F32, 1, {1}, 0, 0},
-                                       {"out1", NNC_F32, 1, {1}, 4, 1}};
-static const nnc_io_desc outputs[2] = {{"out0", NNC_F32, 1, {1}, 0, -1},
-                                       {"out1", NNC_F32, 1, {1}, 0, -1}};
+static const nnc_io_desc inputs[2] = {{"a", NNC_F32, 1, {1}, 0, -1, 0, 0},
+                                      {"b", NNC_F32, 1, {2}, 0, -1, 0, 0}};
+static const nnc_io_desc targets[2] = {{"out0", NNC_F32, 1, {1}, 0, 0, 0, 0},
+                                       {"out1", NNC_F32, 1, {1}, 4, 1, 0, 0}};
+static const nnc_io_desc outputs[2] = {{"out0", NNC_F32, 1, {1}, 0, -1, 0, 0},
+                                       {"out1", NNC_F32, 1, {1}, 0, -1, 0, 0}};
 static const nnc_stat_reduction stats[4] = {NNC_REDUCE_LOSS, NNC_REDUCE_LOSS, NNC_REDUCE_LOSS,
                                             NNC_REDUCE_MEAN_SUM};
 static const nnc_log_key keys[4] = {{.name = "loss", .result = NNC_LOG_MEAN, .stat = {0, 0}},
