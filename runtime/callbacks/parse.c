@@ -184,19 +184,74 @@ static int parse_value(text_parser *t, arg_set *s, cb_arg *a) {
   return NNC_OK;
 }
 
-static int parse_args(text_parser *t, arg_set *s) {
+/* The __init__ parameters of each built-in class in order, for positional
+ * arguments (keras/src/callbacks/<name>.py signatures); NULL-terminated. */
+static const char *const *positional_names(const char *class_name) {
+  static const char *const early_stopping[] = {"monitor",
+                                               "min_delta",
+                                               "patience",
+                                               "verbose",
+                                               "mode",
+                                               "baseline",
+                                               "restore_best_weights",
+                                               "start_from_epoch",
+                                               NULL};
+  static const char *const reduce_lr[] = {"monitor",   "factor",   "patience", "verbose", "mode",
+                                          "min_delta", "cooldown", "min_lr",   NULL};
+  static const char *const checkpoint[] = {"filepath",
+                                           "monitor",
+                                           "verbose",
+                                           "save_best_only",
+                                           "save_weights_only",
+                                           "mode",
+                                           "save_freq",
+                                           "initial_value_threshold",
+                                           NULL};
+  static const char *const csv_logger[] = {"filename", "separator", "append", NULL};
+  static const char *const backup[] = {"backup_dir", "save_freq", "double_checkpoint",
+                                       "delete_checkpoint", NULL};
+  static const char *const lr_scheduler[] = {"schedule", "verbose", NULL};
+  static const char *const none[] = {NULL};
+  static const struct {
+    const char *name;
+    const char *const *params;
+  } rows[] = {{"EarlyStopping", early_stopping}, {"ReduceLROnPlateau", reduce_lr},
+              {"ModelCheckpoint", checkpoint},   {"CSVLogger", csv_logger},
+              {"BackupAndRestore", backup},      {"LearningRateScheduler", lr_scheduler}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    if (!strcmp(rows[i].name, class_name)) return rows[i].params;
+  return none;
+}
+
+static int parse_args(text_parser *t, arg_set *s, const char *class_name) {
+  const char *const *params = positional_names(class_name);
+  int n_positional = 0, seen_keyword = 0;
   skip_space(t);
   if (*t->p == ')') return NNC_OK;
   for (;;) {
     skip_space(t);
     const char *key = t->p;
     while (isalnum((unsigned char)*t->p) || *t->p == '_') t->p++;
-    if (t->p == key) return syntax(t, "an argument name (key=value)");
     size_t key_len = (size_t)(t->p - key);
     skip_space(t);
-    if (*t->p != '=')
-      return syntax(t, "'=' after the argument name (Keras argument names: key=value)");
-    t->p++;
+    if (t->p == key && (*t->p == ',' || *t->p == ')'))
+      return syntax(t, "an argument (a value or key=value)");
+    if (t->p == key || *t->p != '=') { /* a positional argument: Python's rules */
+      t->p = key;
+      if (seen_keyword) return syntax(t, "key=value (a positional argument follows a keyword one)");
+      const char *name = NULL;
+      for (int i = 0; params[i]; i++)
+        if (i == n_positional) name = params[i];
+      if (!name)
+        return nnc_fail(t->st, NNC_ERR_ARG, "%s: column %d: %s takes %d positional argument(s)",
+                        t->source, (int)(t->p - t->text) + 1, class_name, n_positional);
+      n_positional++;
+      key = name;
+      key_len = strlen(name);
+    } else {
+      seen_keyword = 1;
+      t->p++;
+    }
     cb_arg *a = add_arg(s, t->st);
     if (!a) return t->st->code;
     a->key = keep(s, copy_n(key, key_len), t->st);
@@ -237,7 +292,7 @@ int cb_parse_text(const char *text, const char *source, nnc_callback **out, nnc_
   int rc = NNC_OK;
   if (*t.p == '(') {
     t.p++;
-    rc = parse_args(&t, &s);
+    rc = parse_args(&t, &s, class_name);
     if (!rc) t.p++; /* the ')' */
   }
   if (!rc) {

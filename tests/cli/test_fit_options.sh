@@ -56,6 +56,17 @@ if "$nnc" fit "$spec" "${data[@]}" --epochs 3 --verbose 0 \
   [ "$(wc -l <"$tmp/log.csv")" -eq 4 ] && grep -q $'^2;' "$tmp/log.csv"; then ok; else
   bad "CSVLogger: $(cat "$tmp/out"; cat "$tmp/log.csv" 2>/dev/null)"; fi
 
+# positional arguments as Keras users write them: CSVLogger(filename, separator, append)
+if "$nnc" fit "$spec" "${data[@]}" --epochs 2 --verbose 0 \
+  --callback "CSVLogger('$tmp/pos.csv', ';')" >"$tmp/out" 2>&1 &&
+  [ "$(head -1 "$tmp/pos.csv" | tr -d '\r')" = "epoch;accuracy;loss;val_accuracy;val_loss" ] &&
+  [ "$(wc -l <"$tmp/pos.csv")" -eq 3 ]; then ok; else
+  bad "CSVLogger positional: $(cat "$tmp/out"; cat "$tmp/pos.csv" 2>/dev/null)"; fi
+expect_fail positional_after_keyword "column 26: expected key=value (a positional argument follows a keyword one)" \
+  fit "$spec" "${data[@]}" --callback "CSVLogger(separator=';', 'a.csv')"
+expect_fail too_many_positionals "column 28: CSVLogger takes 3 positional argument(s)" \
+  fit "$spec" "${data[@]}" --callback "CSVLogger('a.csv', ';', 0, 1)"
+
 expect_fail unknown_callback "nnc fit: --callback 2: Bogus(): class: unknown callback class 'Bogus' (known: " \
   fit "$spec" "${data[@]}" --callback 'TerminateOnNaN()' --callback 'Bogus()'
 expect_fail bad_argument "--callback 1: CSVLogger(filename=a.csv, append=x): append: expected true or false, got 'x'" \
