@@ -61,7 +61,7 @@ typedef struct loss_class {
  * Keras's aliases mse, mae, bce, kld, mape, msle, logcosh...). NULL: none. */
 const loss_class *loss_class_of(nnc_loss_kind kind);
 const loss_class *loss_lookup(const char *name);
-/* "mse, mae, ... or their classes MeanSquaredError, ..." for messages. */
+/* "mse, mae, ..., or the class of one of them, e.g. MeanSquaredError" for messages. */
 const char *loss_names_text(void);
 
 /* Keras's loss function before the reduction (LossFunctionWrapper.call):

@@ -534,6 +534,8 @@ START_TEST(bad_configs) {
       {"{'class_name': 'Tversky', 'config': {'dtype': 'float16'}}",
        "$.compile_config.loss.config.dtype: a loss dtype other than float32"},
       {"'circle'", "$.compile_config.loss: expected a loss (mse, mae"},
+      /* the whole list fits the message: it was cut mid-name before "got" */
+      {"'circle'", "tversky, or the class of one of them, e.g. MeanSquaredError), got \"circle\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     nnc_spec spec;
