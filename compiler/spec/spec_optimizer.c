@@ -112,8 +112,11 @@ static const char *const base_keys[] = {"name",
                                         "exclude_from_weight_decay",
                                         NULL};
 /* tf.keras 2 configs also hold these ("lr": its legacy learning_rate) */
-static const char *const keras2_keys[] = {"lr", "jit_compile", "is_legacy_optimizer",
-                                          "use_nesterov", NULL};
+static const char *const keras2_keys[] = {"lr", "use_nesterov", NULL};
+/* tf.keras 2.11-2.15 write these two serialization-only flags into every
+ * optimizer config, also in the .keras files they save (which read as Keras 3
+ * format): accepted in every format, they change nothing in the update. */
+static const char *const serialization_keys[] = {"jit_compile", "is_legacy_optimizer", NULL};
 /* tfjs optimizer configs (a converted Keras 2 file has the keys above too) */
 static const char *const tfjs_keys[] = {"learningRate", "beta1", "beta2", "useNesterov", NULL};
 
@@ -147,7 +150,7 @@ static int check_known_keys(const spec_ctx *ctx, const cJSON *cfg, const char *p
   int keras2 = ctx->format != NNC_FORMAT_KERAS3, tfjs = ctx->format == NNC_FORMAT_TFJS;
   for (const cJSON *c = cfg ? cfg->child : NULL; c; c = c->next) {
     const char *key = c->string ? c->string : "";
-    if (in_list(key, base_keys) || own_key(ctx, cls, key) ||
+    if (in_list(key, base_keys) || in_list(key, serialization_keys) || own_key(ctx, cls, key) ||
         (keras2 && in_list(key, keras2_keys)) || (tfjs && in_list(key, tfjs_keys)))
       continue;
     char key_path[NNC_PATH_MAX];
