@@ -2,7 +2,8 @@
  * metrics of a per-sample 0/1 value. BinaryAccuracy: y_pred > threshold
  * equals y_true. Categorical: argmax equal. Sparse: the label equals the
  * argmax. TopK (k = 5): the true class is in the top k, with TensorFlow's
- * in_top_k rule for ties: fewer than k classes score strictly higher. */
+ * in_top_k rule for ties: fewer than k classes score strictly higher.
+ * Accuracy (the class, not the string "accuracy"): y_true == y_pred. */
 #include "compiler/metrics/metrics.h"
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
@@ -66,6 +67,9 @@ static int lower(metric_ctx *c) {
     break;
   case NNC_METRIC_SPARSE_TOP_K_CATEGORICAL_ACCURACY:
     values = in_top_k(g, yp, graph_one_hot(g, y, classes, st), c->m->k, st);
+    break;
+  case NNC_METRIC_ACCURACY_CLASS: /* accuracy_metrics.accuracy: elementwise equality */
+    values = graph_binary(g, NNC_BIN_EQ, y, yp, st);
     break;
   default:
     return nnc_fail(st, NNC_ERR_INTERNAL, "accuracy: metric kind %d", (int)c->kind);

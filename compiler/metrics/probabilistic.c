@@ -1,6 +1,7 @@
 /* The crossentropies as metrics (keras/src/metrics/probabilistic_metrics.py):
  * Mean metrics of the loss function's per-sample value, through the same
  * LOSS node the losses use (so the logits rewrite applies as to a loss). */
+#include "compiler/losses/losses.h"
 #include "compiler/metrics/metrics.h"
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
@@ -8,12 +9,15 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
   char path[NNC_PATH_MAX];
   int rc = spec_get_bool(ctx, cfg, cfg_path, "from_logits", 0, &out->from_logits);
   if (rc) return rc;
-  const cJSON *item = spec_child(cfg, "label_smoothing");
-  if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == 0)) {
+  /* SparseCategoricalCrossentropy has no such key (parse_config refused it) */
+  if ((rc = spec_get_float32(ctx, cfg, cfg_path, "label_smoothing", 0.0, &out->label_smoothing)))
+    return rc;
+  if (!(out->label_smoothing >= 0 && out->label_smoothing <= 1)) {
     spec_path_key(path, cfg_path, "label_smoothing");
-    return spec_fail_unsupported(ctx, path, item, "label smoothing in a metric");
+    return spec_fail_expected(ctx, path, spec_child(cfg, "label_smoothing"),
+                              "a label smoothing in [0, 1]");
   }
-  item = spec_child(cfg, "axis");
+  const cJSON *item = spec_child(cfg, "axis");
   if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == -1)) {
     spec_path_key(path, cfg_path, "axis");
     return spec_fail_unsupported(ctx, path, item, "an axis other than -1");
@@ -21,11 +25,18 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
   return spec_require_null(ctx, cfg, cfg_path, "ignore_class", "ignore_class");
 }
 
+/* The loss function with the metric's options (the metric classes pass
+ * from_logits and label_smoothing to it): compiler/losses smooths the labels
+ * as the loss does. */
 static int lower(metric_ctx *c) {
-  nnc_loss_kind kind = c->kind == NNC_METRIC_BINARY_CROSSENTROPY        ? NNC_LOSS_BCE
-                       : c->kind == NNC_METRIC_CATEGORICAL_CROSSENTROPY ? NNC_LOSS_CCE
-                                                                        : NNC_LOSS_SCCE;
-  return metric_mean(c, graph_loss(c->g, kind, c->yp, c->y, c->m->from_logits, 0, c->st), 0);
+  nnc_spec_loss loss = {0};
+  loss.kind = c->kind == NNC_METRIC_BINARY_CROSSENTROPY        ? NNC_LOSS_BCE
+              : c->kind == NNC_METRIC_CATEGORICAL_CROSSENTROPY ? NNC_LOSS_CCE
+                                                               : NNC_LOSS_SCCE;
+  loss.from_logits = c->m->from_logits;
+  loss.label_smoothing = loss.kind == NNC_LOSS_SCCE ? 0 : c->m->label_smoothing;
+  loss.axis = -1;
+  return metric_mean(c, loss_per_sample(c->g, &loss, c->yp, c->y, c->st), 0);
 }
 
 const metric_family metric_family_probabilistic = {parse, lower, 1};

@@ -340,8 +340,15 @@ typedef struct nnc_spec_metric {
   int *target_classes; /* heap; n 0: all classes */
   int ignore_class;    /* -1: none */
   int sparse_y_true, sparse_y_pred;
-  struct nnc_expr *expr; /* EXPRESSION: owned by the compile config */
-  int weighted;          /* listed in weighted_metrics: sees the sample weights */
+  struct nnc_expr *expr;  /* EXPRESSION: owned by the compile config */
+  int weighted;           /* listed in weighted_metrics: sees the sample weights */
+  double label_smoothing; /* BinaryCrossentropy, CategoricalCrossentropy: 0 */
+  /* A loss as a metric (compiler/metrics/loss_metrics.c): the loss function
+   * of Hinge, KLDivergence, ... and of LOSS_FUNCTION (a Keras loss function
+   * or Loss instance in metrics=[...]); loss_instance: a Loss object, whose
+   * batch value is its reduced loss, counted once per batch */
+  nnc_spec_loss loss;
+  int loss_instance;
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/losses/losses.h"
 #include "compiler/metrics/metrics.h"
 #include "compiler/expr/expr_spec.h"
 #include "compiler/spec/spec_internal.h"
@@ -69,15 +70,143 @@ static int parse_config(const spec_ctx *ctx, const metric_class *cls, const cJSO
   return cls->family->parse ? cls->family->parse(ctx, cfg, cfg_path, out) : NNC_OK;
 }
 
+/* A string that names a loss but no metric: Keras 3's metrics.get looks
+ * strings up among the metric classes only and refuses it, while the
+ * function itself (or a Loss object) is a metric (compile_utils.get_metric
+ * wraps it in a MeanMetricWrapper). Say how to write that. */
+static int refuse_loss_string(const spec_ctx *ctx, const cJSON *str, const char *path,
+                              const loss_class *lc) {
+  return spec_fail(ctx, path,
+                   "expected a metric (" METRIC_STRINGS "), got \"%s\": Keras 3 does not accept "
+                   "a loss's name as a metric string (metrics.get knows the metric classes "
+                   "only); the loss function itself is a metric: {\"class_name\": "
+                   "\"function\", \"config\": \"%s\", \"module\": \"keras.losses\"} "
+                   "(compile(metrics=[keras.losses.%s])), or a loss object {\"class_name\": "
+                   "\"%s\", \"module\": \"keras.losses\", \"config\": {...}}",
+                   str->valuestring, lc->function, lc->function, lc->class_name);
+}
+
 /* A metric named by a string keeps that string as its History key. */
 static int metric_from_string(const spec_ctx *ctx, const cJSON *str, const char *path,
                               nnc_spec_metric *out) {
   const metric_class *cls = cJSON_IsString(str) ? metric_class_for_string(str->valuestring) : NULL;
+  const loss_class *lc = cJSON_IsString(str) ? loss_lookup(str->valuestring) : NULL;
+  if (!cls && lc) return refuse_loss_string(ctx, str, path, lc);
   if (!cls) return spec_fail_expected(ctx, path, str, "a metric (" METRIC_STRINGS ")");
   out->kind = cls->kind;
   int rc = parse_config(ctx, cls, NULL, path, out);
   if (rc) return rc;
   return spec_copy_name(ctx, str, path, out->name);
+}
+
+/* A loss function as a metric (Keras: MeanMetricWrapper(fn, **kwargs)):
+ * the loss `lc` with the function's keyword arguments `kwargs` (an object
+ * of Keras's names: delta, from_logits, ...; NULL: the defaults), parsed as
+ * the loss class's config, so every default and check is the loss's. The
+ * key is the function's name (get_object_name) unless `name` is given. */
+static int metric_from_loss_function(const spec_ctx *ctx, const loss_class *lc, const cJSON *kwargs,
+                                     const char *kwargs_path, nnc_spec_metric *out) {
+  cJSON *obj = cJSON_CreateObject(),
+        *cfg = kwargs ? cJSON_Duplicate(kwargs, 1) : cJSON_CreateObject();
+  if (!obj || !cfg || !cJSON_AddStringToObject(obj, "class_name", lc->class_name) ||
+      !cJSON_AddItemToObject(obj, "config", cfg)) {
+    cJSON_Delete(obj);
+    cJSON_Delete(cfg);
+    return nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory");
+  }
+  cJSON_DeleteItemFromObject(cfg, "fn"); /* the wrapper's own keys */
+  cJSON_DeleteItemFromObject(cfg, "name");
+  int rc = NNC_OK;
+  if (spec_child(cfg, "reduction")) {
+    char key_path[NNC_PATH_MAX];
+    spec_path_key(key_path, kwargs_path, "reduction");
+    rc = spec_fail(ctx, key_path,
+                   "expected an argument of the loss function %s (reduction belongs to the loss "
+                   "class, not to the function a metric wraps)",
+                   lc->function);
+  }
+  /* errors name <kwargs_path>.<key>: the synthetic object's "config" path */
+  char parent[NNC_PATH_MAX];
+  nnc_strlcpy(parent, kwargs_path, sizeof parent);
+  char *dot = strrchr(parent, '.');
+  if (dot && strcmp(dot, ".config") == 0) *dot = '\0';
+  if (!rc) rc = spec_parse_loss(ctx, obj, parent, &out->loss);
+  cJSON_Delete(obj);
+  if (rc) return rc;
+  out->kind = NNC_METRIC_LOSS_FUNCTION;
+  nnc_strlcpy(out->loss.name, lc->function, sizeof out->loss.name);
+  nnc_strlcpy(out->name, lc->function, sizeof out->name);
+  return NNC_OK;
+}
+
+/* Keras 3 serializes a Loss object with its module, keras.losses: such a
+ * class is the loss even when a metric class has the same name. */
+static int is_loss_module(const cJSON *item) {
+  const cJSON *module = spec_child(item, "module");
+  const char *m = cJSON_IsString(module) ? module->valuestring : "";
+  return strncmp(m, "keras.losses", 12) == 0 || strncmp(m, "keras.src.losses", 16) == 0;
+}
+
+/* The loss class named exactly class_name (Keras's class lookup is exact). */
+static const loss_class *loss_class_named(const char *class_name) {
+  const loss_class *lc = class_name ? loss_lookup(class_name) : NULL;
+  return lc && strcmp(lc->class_name, class_name) == 0 ? lc : NULL;
+}
+
+/* A Keras 3 serialized function {"class_name": "function", "config": NAME}:
+ * a loss function (keras.losses.huber, ...; cosine_similarity is the
+ * loss's, negative: Keras 3 has no metric function of that name) or a
+ * metric function (keras.metrics.binary_accuracy, ...); key: its name. */
+static int metric_from_function(const spec_ctx *ctx, const cJSON *fn, const char *fn_path,
+                                nnc_spec_metric *out) {
+  const loss_class *lc = cJSON_IsString(fn) ? loss_lookup(fn->valuestring) : NULL;
+  if (lc) return metric_from_loss_function(ctx, lc, NULL, fn_path, out);
+  return metric_from_string(ctx, fn, fn_path, out);
+}
+
+/* MeanMetricWrapper: tf.keras 2 h5 {name, fn: "kld"}; Keras 3 {name, dtype,
+ * fn: {"class_name": "function", ...}, and fn's keyword arguments}. */
+static int metric_from_wrapper(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                               nnc_spec_metric *out) {
+  char fn_path[NNC_PATH_MAX], name_path[NNC_PATH_MAX];
+  spec_path_key(fn_path, cfg_path, "fn");
+  spec_path_key(name_path, cfg_path, "name");
+  const cJSON *fn = spec_child(cfg, "fn"), *name = spec_child(cfg, "name");
+  int keras3 =
+      cJSON_IsObject(fn) && spec_class_name(fn) && !strcmp(spec_class_name(fn), "function");
+  if (keras3) {
+    spec_path_key(fn_path, fn_path, "config");
+    fn = spec_child(fn, "config");
+  }
+  if (!cJSON_IsString(fn))
+    return spec_fail_expected(ctx, fn_path, fn, "a metric or loss function name");
+  const metric_class *cls = metric_class_for_string(fn->valuestring);
+  const loss_class *lc = loss_lookup(fn->valuestring);
+  int kwargs = 0;
+  for (const cJSON *k = cfg ? cfg->child : NULL; k; k = k->next)
+    kwargs |= strcmp(k->string, "name") && strcmp(k->string, "dtype") && strcmp(k->string, "fn");
+  int rc;
+  /* a loss function (Keras 3's function objects are the loss's; tf.keras 2's
+   * names the metric function first): its arguments are the loss's options */
+  if (lc && (keras3 || kwargs || !cls)) {
+    if ((rc = metric_from_loss_function(ctx, lc, cfg, cfg_path, out))) return rc;
+  } else if (cls) {
+    if (kwargs)
+      return spec_fail(ctx, cfg_path,
+                       "expected no arguments besides name, dtype and fn for the metric function "
+                       "%s (nnc passes MeanMetricWrapper arguments to loss functions only; "
+                       "write the metric class with its config instead)",
+                       fn->valuestring);
+    out->kind = cls->kind;
+    if ((rc = parse_config(ctx, cls, NULL, fn_path, out))) return rc; /* the defaults */
+  } else {
+    return spec_fail_expected(ctx, fn_path, fn,
+                              "a metric function (" METRIC_STRINGS ") or a loss function (%s)",
+                              loss_names_text());
+  }
+  if (spec_is_absent(name) && out->kind != NNC_METRIC_LOSS_FUNCTION)
+    return spec_copy_name(ctx, fn, fn_path, out->name);
+  return spec_is_absent(name) ? NNC_OK : spec_copy_name(ctx, name, name_path, out->name);
 }
 
 static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char *path,
@@ -88,23 +217,26 @@ static int metric_from_class(const spec_ctx *ctx, const cJSON *item, const char 
   spec_path_key(name_path, cfg_path, "name");
   const char *cls_name = spec_class_name(item);
   const cJSON *cfg = spec_child(item, "config");
-  if (cls_name && strcmp(cls_name, "function") == 0) /* Keras 3 serialized metric function */
-    return metric_from_string(ctx, cfg, cfg_path, out);
+  if (cls_name && strcmp(cls_name, "function") == 0) /* Keras 3 serialized function */
+    return metric_from_function(ctx, cfg, cfg_path, out);
   if (!spec_is_absent(cfg) && !cJSON_IsObject(cfg))
     return spec_fail_expected(ctx, cfg_path, cfg, "an object");
   if (!cJSON_IsObject(cfg)) cfg = NULL;
   const cJSON *name = spec_child(cfg, "name");
-  if (cls_name && strcmp(cls_name, "MeanMetricWrapper") == 0) { /* tf.keras 2 h5: {name, fn} */
-    char fn_path[NNC_PATH_MAX];
-    spec_path_key(fn_path, cfg_path, "fn");
-    const cJSON *fn = spec_child(cfg, "fn");
-    const metric_class *cls = cJSON_IsString(fn) ? metric_class_for_string(fn->valuestring) : NULL;
-    if (!cls) return spec_fail_expected(ctx, fn_path, fn, "a metric function (" METRIC_STRINGS ")");
-    out->kind = cls->kind;
-    return spec_copy_name(ctx, spec_is_absent(name) ? fn : name,
-                          spec_is_absent(name) ? fn_path : name_path, out->name);
-  }
+  if (cls_name && strcmp(cls_name, "MeanMetricWrapper") == 0)
+    return metric_from_wrapper(ctx, cfg, cfg_path, out);
   const metric_class *cls = metric_class_named(cls_name);
+  const loss_class *lc = loss_class_named(cls_name);
+  if (lc && (!cls || is_loss_module(item))) {
+    /* a Loss object as a metric: Keras wraps its call (the batch's reduced
+     * loss) in a MeanMetricWrapper; key: the loss's name */
+    int rc = spec_parse_loss(ctx, item, path, &out->loss);
+    if (rc) return rc;
+    out->kind = NNC_METRIC_LOSS_FUNCTION;
+    out->loss_instance = 1;
+    nnc_strlcpy(out->name, out->loss.name, sizeof out->name);
+    return NNC_OK;
+  }
   if (!cls) {
     char list[1024], what[1100];
     metric_class_list(list, sizeof list);

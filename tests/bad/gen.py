@@ -172,6 +172,7 @@ specs = {
     "opt_exclude_not_list": seq(compile_cfg=compile_cfg(
         optimizer=sgd('"weight_decay": 0.1, "exclude_from_weight_decay": "bias"'))),
     "metric_unknown": seq(compile_cfg=compile_cfg(metrics='["auc_of_doom"]')),
+    "metric_loss_string": seq(compile_cfg=compile_cfg(metrics='["huber"]')),
     "metric_auc_curve": seq(compile_cfg=compile_cfg(
         metrics='[{"class_name": "AUC", "config": {"curve": "ROCK"}}]')),
     "metric_unknown_key": seq(compile_cfg=compile_cfg(

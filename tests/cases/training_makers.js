@@ -438,4 +438,31 @@ module.exports = function addTrainingMakers(MAKERS, h) {
     [cb('EarlyStopping', { monitor: 'val_loss', patience: 2, restore_best_weights: true })],
     'Adam(0.03, use_ema, ema_momentum 0.8) with EarlyStopping(patience 2, restore_best_weights): at the end of fit Keras first overwrites the weights with their moving average (finalize_variable_values), then runs on_train_end, where EarlyStopping restores the best epoch\'s raw weights: the final weights are the restored ones, not the average.',
     12, { compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.03, use_ema: true, ema_momentum: 0.8 } } } });
+
+  // ---- losses as metrics (oracle-loss-metrics.patch on top of the training patch) ----
+  const F = name => ({ module: 'keras.losses', class_name: 'function', config: name, registered_name: name });
+  metricCase('metrics_loss_classes', {
+    what: 'Losses as metrics on one-hot targets (3 classes, softmax): the metric classes Hinge (labels 0/1 -> -1/1), SquaredHinge (as a string), CategoricalHinge, KLDivergence, Poisson, CategoricalCrossentropy(label_smoothing 0.1), and the loss functions huber and log_cosh as serialized functions (MeanMetricWrapper, keys "huber", "log_cosh").',
+    F: 5, K: 3, act: 'softmax', loss: 'categorical_crossentropy',
+    data: (dir, s) => classification(dir, s, 48, 5, 3, 'onehot'),
+    metrics: [M('Hinge', {}), 'squared_hinge', M('CategoricalHinge', { name: 'cat_hinge' }), M('KLDivergence', { name: 'kld_metric' }), M('Poisson', { name: 'pois' }),
+      M('CategoricalCrossentropy', { name: 'cce_ls', label_smoothing: 0.1 }), F('huber'), F('log_cosh')],
+  });
+  {
+    const s = seed++;
+    MAKERS.metrics_loss_weighted = dir => {
+      const d = classification(dir, s, 40, 5, 1, 'binary');
+      saveNpy(dir, 'sw.npy', weights(dir, mulberry32(s + 1), 40), [40]);
+      return fitCase({
+        description: 'Losses as weighted metrics with fit(sample_weight): weighted_metrics Hinge (named w_hinge), poisson, kl_divergence use sum(w v) / sum(w); metrics hinge and BinaryCrossentropy(label_smoothing 0.2) are unweighted. 5 -> 8 tanh -> 1 sigmoid, binary_crossentropy, Adam(0.02); 40 samples, validation_split 0.25 (30 + 10, the validation part weighted too), batch 8 (last 6), 3 epochs.',
+        seed: s,
+        model: sequential('metrics_loss_weighted', [5], mlp(5, 8, 1, 'sigmoid')),
+        compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.02 } }, loss: 'binary_crossentropy',
+          metrics: ['hinge', M('BinaryCrossentropy', { name: 'bce_ls', label_smoothing: 0.2 })],
+          weighted_metrics: [M('Hinge', { name: 'w_hinge' }), 'poisson', 'kl_divergence'] },
+        fit: { validation_split: 0.25 },
+        data: Object.assign(d, { sample_weight: 'sw.npy' }),
+      });
+    };
+  }
 };

@@ -1044,7 +1044,7 @@ START_TEST(metrics_per_output_forms) {
   ck_assert_int_eq(c.n_metrics, 0);
   compile_error(Q("{'loss': 'mse', 'metrics': ['auroc']}"), "$.metrics[0]: expected a metric",
                 "got \"auroc\"");
-  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'Accuracy', 'config': {}}]}"),
+  compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'Accurracy', 'config': {}}]}"),
                 "$.metrics[0].class_name: expected a metric class", NULL);
   compile_error(Q("{'loss': 'mse', 'metrics': [{'class_name': 'Precision', 'config': "
                   "{'thresholds': [0.2, 1.5]}}]}"),
