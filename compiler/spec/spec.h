@@ -317,7 +317,8 @@ typedef struct nnc_spec_metric {
   double threshold;        /* binary accuracy; precision, recall: the first threshold; 0.5 */
   int group;               /* list form: index of its top-level entry; dict form: of its key */
   char path[NNC_PATH_MAX];
-  /* confusion metrics: the thresholds (heap; n 0: the class's default) */
+  /* confusion metrics: the thresholds (heap; n 0: the class's default); AUC: its
+   * `thresholds` list, sorted (non-NULL when given, even empty) */
   int n_thresholds;
   double *thresholds;
   int class_id;       /* -1: none */
@@ -342,6 +343,10 @@ typedef struct nnc_spec_metric {
   int sparse_y_true, sparse_y_pred;
   struct nnc_expr *expr; /* EXPRESSION: owned by the compile config */
   int weighted;          /* listed in weighted_metrics: sees the sample weights */
+  /* AUC: label_weights (heap; n 0: none) */
+  int n_label_weights;
+  double *label_weights;
+  int float_dtype; /* IoU family: a float "dtype" (else Keras's int: weights truncated) */
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */
