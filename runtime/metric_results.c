@@ -29,27 +29,34 @@ static int check_block(const nnc_log_key *k, int n_stats, int need, int min_args
 }
 
 /* tp, fp, tn, fn [T][L] from the bucket counts of positives and negatives
- * ([L][T] each): Keras's reversed cumulative sum
- * (metrics_utils._update_confusion_matrix_variables_optimized). */
-static void confusion_from_buckets(const float *pos, const float *neg, int T, int L, float *tp,
-                                   float *fp, float *tn, float *fn) {
+ * ([L][K] each, K = T + below; with below, bucket 0 holds the predictions
+ * above no threshold): Keras's reversed cumulative sum
+ * (metrics_utils._update_confusion_matrix_variables_optimized), fn and tn
+ * the totals minus tp and fp. */
+static void confusion_from_buckets(const float *pos, const float *neg, int T, int below, int L,
+                                   float *tp, float *fp, float *tn, float *fn) {
+  int K = T + below;
   for (int l = 0; l < L; l++) {
+    const float *pl = pos + (size_t)l * K + below, *nl = neg + (size_t)l * K + below;
     float p = 0.0f, n = 0.0f, p_all = 0.0f, n_all = 0.0f;
-    for (int t = 0; t < T; t++) p_all += pos[l * T + t], n_all += neg[l * T + t];
+    for (int t = -below; t < T; t++) p_all += pl[t], n_all += nl[t];
     for (int t = T - 1; t >= 0; t--) {
-      p += pos[l * T + t];
-      n += neg[l * T + t];
+      p += pl[t];
+      n += nl[t];
       tp[t * L + l] = p, fp[t * L + l] = n;
       fn[t * L + l] = p_all - p, tn[t * L + l] = n_all - n;
     }
   }
 }
 
-/* AUC.result(): a Riemann sum over the thresholds, per label, then the mean
- * over labels (multi_label). tp, fp, tn, fn are [T][L]. */
+/* AUC.result(): a Riemann sum over the thresholds, per label, then over
+ * labels (multi_label): their mean, or with label weights lw[0..n_lw) (one,
+ * or one per label) divide_no_nan(sum(auc * lw), sum(lw)). tp, fp, tn, fn
+ * are [T][L]. */
 static float auc(const float *tp, const float *fp, const float *tn, const float *fn, int T, int L,
-                 int pr, int summation) {
-  float total = 0.0f;
+                 int pr, int summation, const double *lw, int n_lw) {
+  float total = 0.0f, weights = 0.0f;
+  for (int i = 0; i < n_lw; i++) weights += (float)lw[i];
   for (int l = 0; l < L; l++) {
     float sum = 0.0f;
     for (int t = 0; t + 1 < T; t++) {
@@ -80,9 +87,25 @@ static float auc(const float *tp, const float *fp, const float *tn, const float 
       }
       sum += term;
     }
-    total += sum;
+    total += n_lw ? sum * (float)lw[n_lw == 1 ? 0 : l] : sum;
   }
+  if (n_lw) return div_no_nan(total, weights);
   return L == 1 ? total : total / (float)L;
+}
+
+/* Label weights without multi_label (metrics_utils: each element's weight
+ * times its label's weight): the per-label bucket counts [L][K] of pos and
+ * neg pooled into one curve, into out [2][K]. */
+static void pool_labels(const float *pos, const float *neg, int K, int L, const double *lw,
+                        float *out) {
+  for (int t = 0; t < K; t++) {
+    float p = 0.0f, n = 0.0f;
+    for (int l = 0; l < L; l++) {
+      p += (float)lw[l] * pos[l * K + t];
+      n += (float)lw[l] * neg[l * K + t];
+    }
+    out[t] = p, out[K + t] = n;
+  }
 }
 
 /* SensitivitySpecificityBase._find_max_under_constraint: the largest
@@ -103,22 +126,34 @@ static float at_constraint(const float *tp, const float *fp, const float *tn, co
   return best;
 }
 
-/* AUC and the *At* rules: args T, L or which. */
+/* AUC and the *At* rules. AUC's args: T, L, curve, summation, then
+ * optionally pooled (1: the L label groups are one curve, weighted by the
+ * label weights), below (the buckets start with "above no threshold") and
+ * the label weights; *At*: T, which, value, optionally below. */
 static int bucket_rule(const nnc_log_key *k, const float *total, int n_stats, double *out,
                        nnc_status *st) {
   int auc_rule = k->result == NNC_LOG_AUC, min_args = auc_rule ? 4 : 3;
   if (k->n_args < min_args || !k->args) return check_block(k, n_stats, -1, min_args, st);
   const double *a = k->args;
   int T = (int)a[0], L = auc_rule ? (int)a[1] : 1, rc;
-  if (T < 2 || L < 1) return check_block(k, n_stats, -1, min_args, st);
-  if ((rc = check_block(k, n_stats, 2 * T * L, min_args, st))) return rc;
-  float *buf = nnc_calloc((size_t)4 * (size_t)T * (size_t)L, sizeof *buf, st);
-  if (!buf) return st->code;
+  int pooled = auc_rule && k->n_args > 4 && a[4] != 0.0;
+  int below = auc_rule ? k->n_args > 5 && a[5] != 0.0 : k->n_args > 3 && a[3] != 0.0;
+  int n_lw = auc_rule && k->n_args > 6 ? k->n_args - 6 : 0, K = T + below;
+  if (T < (auc_rule ? 2 : 1) || L < 1 || (pooled && n_lw != L) || (n_lw > 1 && n_lw != L))
+    return check_block(k, n_stats, -1, min_args, st);
+  if ((rc = check_block(k, n_stats, 2 * K * L, min_args, st))) return rc;
   size_t n = (size_t)T * (size_t)L;
+  float *buf = nnc_calloc(4 * n + 2 * (size_t)K, sizeof *buf, st);
+  if (!buf) return st->code;
   float *tp = buf, *fp = buf + n, *tn = buf + 2 * n, *fn = buf + 3 * n;
-  const float *s = total + k->first_stat;
-  confusion_from_buckets(s, s + n, T, L, tp, fp, tn, fn);
-  *out = auc_rule ? auc(tp, fp, tn, fn, T, L, (int)a[2], (int)a[3])
+  const float *s = total + k->first_stat, *neg = s + (size_t)K * (size_t)L;
+  if (pooled) {
+    float *one = buf + 4 * n;
+    pool_labels(s, neg, K, L, a + 6, one); /* pooled: n_lw == L >= 1 */
+    s = one, neg = one + K, L = 1, n_lw = 0;
+  }
+  confusion_from_buckets(s, neg, T, below, L, tp, fp, tn, fn);
+  *out = auc_rule ? auc(tp, fp, tn, fn, T, L, (int)a[2], (int)a[3], n_lw ? a + 6 : NULL, n_lw)
                   : at_constraint(tp, fp, tn, fn, T, (int)a[1], (float)a[2]);
   free(buf);
   return NNC_OK;
@@ -142,9 +177,10 @@ static float fbeta(const float *s, int C, float beta, int average, int cls) {
 }
 
 /* R2Score.result() (keras/src/metrics/regression_metrics.py): statistics
- * sum, squared_sum, residual, count [C], num_samples (elements, as Keras's
- * ops.size(y_true)). Division by zero is left as Keras leaves it (NaN);
- * only an infinite raw score becomes 0. */
+ * sum, squared_sum, residual, count [C] (weighted), num_samples (Keras
+ * 3.16: the samples with a non-zero weight in some column). Division by
+ * zero is left as Keras leaves it (NaN); only an infinite raw score
+ * becomes 0. */
 static float r2(const float *s, int C, int aggregation, int regressors, int cls) {
   const float *sum = s, *sq = s + C, *res = s + 2 * C, *count = s + 3 * C;
   float samples = s[4 * C], mean_raw = 0.0f, weighted = 0.0f, weights = 0.0f, pick = 0.0f;
@@ -168,7 +204,8 @@ static float r2(const float *s, int C, int aggregation, int regressors, int cls)
 }
 
 /* IoU.result() (keras/src/metrics/iou_metrics.py): confusion [C][C]
- * (rows true); the target classes are targets[0..n). */
+ * (rows true); the target classes are targets[0..n). A class whose
+ * denominator is not > 1e-9 (absent; negative weights) adds 0. */
 static float iou(const float *cm, int C, const double *targets, int n) {
   float sum = 0.0f, valid = 0.0f;
   for (int i = 0; i < n; i++) {
@@ -177,7 +214,8 @@ static float iou(const float *cm, int C, const double *targets, int n) {
     float row = 0.0f, col = 0.0f; /* predicted as c; truly c */
     for (int j = 0; j < C; j++) row += cm[j * C + c], col += cm[c * C + j];
     float tp = cm[c * C + c], denom = row + col - tp;
-    valid += denom > 1e-9f ? 1.0f : 0.0f;
+    if (!(denom > 1e-9f)) continue; /* an absent class counts nowhere */
+    valid += 1.0f;
     sum += tp / (denom + 1e-7f);
   }
   return sum / (valid + 1e-7f);

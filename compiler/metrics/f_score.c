@@ -2,7 +2,9 @@
  * (batch, classes): a prediction is positive when y_pred > threshold, or,
  * without a threshold, when it is its row's maximum (ties all count) and
  * |y_pred| > 1e-9. Statistics per class (one total for "micro"): TP, FP, FN
- * and the support (sum of y_true), summed over the epoch; the result is
+ * and the support (sum of y_true), each element times its sample weight
+ * when the metric is weighted (FBetaScore.update_state: weights of rank
+ * below y_true's gain trailing axes), summed over the epoch; the result is
  * taken once from the totals (runtime/metric_results.c). average=None
  * gives one value per class: log keys "<name>[i]". */
 #include <stdio.h>
@@ -76,6 +78,12 @@ static int lower(metric_ctx *c) {
                    graph_binary(g, NNC_BIN_MUL, not_pred, y, st), y};
   int micro = m->average == 0, first = -1;
   for (int i = 0; i < 4; i++) {
+    if (c->sw >= 0) { /* weighted sums: (batch,) weights expand to (batch, 1) */
+      int64_t d[2] = {-1, classes};
+      int weighted = metric_weigh(c, counts[i]);
+      if (weighted < 0) return st->code;
+      counts[i] = graph_reshape(g, weighted, shape_make(1, 2, d), st);
+    }
     int sum = graph_reduce(g, micro ? NNC_RED_ALL : NNC_RED_LEADING, counts[i], st);
     int idx = metric_stat(c, sum, NNC_STAT_COUNT_SUM);
     if (idx < 0) return st->code;
@@ -104,4 +112,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_f_score = {parse, lower, 0};
+const metric_family metric_family_f_score = {parse, lower, 1};

@@ -2,10 +2,12 @@
  * OneHotIoU, OneHotMeanIoU, BinaryIoU. Each element's true and predicted
  * class (a class id; the argmax of the last axis when not sparse;
  * BinaryIoU: y_pred >= threshold) adds one to a num_classes x num_classes
- * confusion matrix (rows true, columns predicted), summed over the epoch.
+ * confusion matrix (rows true, columns predicted) — its sample weight when
+ * weighted, truncated to an integer unless the metric's dtype is a float
+ * (Keras's default dtype is "int") — summed over the epoch.
  * The result (runtime/metric_results.c) is the mean over the target classes
- * of tp / (row + column - tp + 1e-7), divided by the classes whose
- * denominator is > 1e-9 (+ 1e-7). Class ids outside [0, num_classes)
+ * of tp / (row + column - tp + 1e-7) over the classes whose denominator
+ * is > 1e-9, divided by their number (+ 1e-7). Class ids outside [0, num_classes)
  * count nowhere; an ignore_class element counts nowhere either. */
 #include <stdio.h>
 #include <string.h>
@@ -41,10 +43,35 @@ static int parse_targets(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
   return NNC_OK;
 }
 
+/* The metric's dtype (Keras: "int" unless given; a DTypePolicy config's
+ * name counts too): with an integer dtype Keras casts the sample weights
+ * to it, truncating them. */
+static int parse_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                       nnc_spec_metric *out) {
+  char path[NNC_PATH_MAX];
+  const cJSON *item = spec_child(cfg, "dtype"), *name = item;
+  spec_path_key(path, cfg_path, "dtype");
+  if (spec_is_absent(item)) return NNC_OK;
+  if (cJSON_IsObject(item)) name = spec_child(spec_child(item, "config"), "name");
+  const char *v = cJSON_IsString(name) ? name->valuestring : "";
+  static const char *const floats[] = {"float16",  "float32",       "float64",
+                                       "bfloat16", "mixed_float16", "mixed_bfloat16"};
+  static const char *const ints[] = {"int", "int8", "int16", "int32", "int64"};
+  for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++)
+    if (strcmp(v, floats[i]) == 0) return out->float_dtype = 1, NNC_OK;
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+    if (strcmp(v, ints[i]) == 0) return NNC_OK;
+  return spec_fail_expected(ctx, path, item,
+                            "null, an integer dtype (\"int32\", ...) or a float dtype "
+                            "(\"float32\", ...)");
+}
+
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                  nnc_spec_metric *out) {
   char path[NNC_PATH_MAX];
-  int rc, onehot = out->kind == NNC_METRIC_ONE_HOT_IOU || out->kind == NNC_METRIC_ONE_HOT_MEAN_IOU;
+  int rc = parse_dtype(ctx, cfg, cfg_path, out);
+  if (rc) return rc;
+  int onehot = out->kind == NNC_METRIC_ONE_HOT_IOU || out->kind == NNC_METRIC_ONE_HOT_MEAN_IOU;
   if (out->kind == NNC_METRIC_BINARY_IOU) {
     out->num_classes = 2;
     out->sparse_y_true = out->sparse_y_pred = 1;
@@ -87,6 +114,21 @@ static int class_ids(nnc_graph *g, int x, int sparse, nnc_status *st) {
   return graph_reshape(g, ids, shape_make(1, 3, d), st);
 }
 
+/* [B, inner, 1] sample weight of each element of ids [B, inner, 1]:
+ * truncated toward zero with an integer dtype (Keras casts them). */
+static int element_weights(metric_ctx *c, int ids) {
+  nnc_graph *g = c->g;
+  nnc_status *st = c->st;
+  int in[2] = {graph_const(g, 1.0, st), ids};
+  int weighted = metric_weigh(c, graph_add(g, NNC_OP_BROADCAST, 0, in, 2, st));
+  if (weighted < 0) return -1;
+  int64_t d[3] = {-1, shape_inner(&g->nodes[ids].shape), 1};
+  int w = graph_reshape(g, weighted, shape_make(1, 3, d), st);
+  if (c->m->float_dtype) return w;
+  int whole = graph_unary(g, NNC_FN_FLOOR, graph_unary(g, NNC_FN_ABS, w, st), st);
+  return graph_binary(g, NNC_BIN_MUL, graph_unary(g, NNC_FN_SIGN, w, st), whole, st);
+}
+
 static int lower(metric_ctx *c) {
   nnc_graph *g = c->g;
   nnc_status *st = c->st;
@@ -115,6 +157,11 @@ static int lower(metric_ctx *c) {
     t_hot =
         graph_binary(g, NNC_BIN_MUL, t_hot,
                      graph_binary(g, NNC_BIN_NE, t, graph_const(g, m->ignore_class, st), st), st);
+  if (c->sw >= 0) { /* each element adds its weight (confusion_matrix weights) */
+    int w = element_weights(c, t);
+    if (w < 0) return st->code;
+    t_hot = graph_binary(g, NNC_BIN_MUL, t_hot, w, st);
+  }
   /* per sample sum over its elements of t_hot^T p_hot: [B, C, C] */
   int cm = graph_batch_matmul_t(g, t_hot, p_hot, 1, 0, st);
   int64_t d[2] = {-1, C * C};
@@ -135,4 +182,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_iou = {parse, lower, 0};
+const metric_family metric_family_iou = {parse, lower, 1};

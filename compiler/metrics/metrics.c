@@ -195,8 +195,7 @@ int metric_lower(metric_ctx *c) {
     return nnc_fail(c->st, NNC_ERR_INTERNAL, "metric %s: no lowering", c->m->name);
   if (c->sw >= 0 && !cls->family->weighted)
     return nnc_fail(c->st, NNC_ERR_SPEC,
-                    "%s: %s: %s in weighted_metrics with sample weights is not supported yet "
-                    "(weighted: the Mean metrics and the confusion counts)",
+                    "%s: %s: %s in weighted_metrics with sample weights is not supported yet",
                     c->source, c->m->path, cls->class_name ? cls->class_name : c->m->name);
   return cls->family->lower(c);
 }

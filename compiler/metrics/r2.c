@@ -1,9 +1,11 @@
 /* R2Score (keras/src/metrics/regression_metrics.py) on outputs (batch,
- * outputs): per output column the sums of y_true, y_true^2, the squared
- * residuals and the count, plus the number of elements, summed over the
- * epoch; the result (runtime/metric_results.c) is 1 - residual / total per
- * column, aggregated, adjusted for num_regressors. class_aggregation=None
- * gives one value per column: log keys "<name>[i]". */
+ * outputs): per output column the weighted sums of y_true, y_true^2, the
+ * squared residuals and the weights (the count), plus num_samples (the
+ * samples with a non-zero weight in some column: every sample when
+ * unweighted), summed over the epoch; the result
+ * (runtime/metric_results.c) is 1 - residual / total per column,
+ * aggregated, adjusted for num_regressors. class_aggregation=None gives one
+ * value per column: log keys "<name>[i]". */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,12 +45,21 @@ static int lower(metric_ctx *c) {
                     "%s: %s: R2Score expects outputs and targets shaped (batch, outputs) alike "
                     "(Keras: \"R2Score expects 2D inputs\"), the output has rank %d",
                     c->source, m->path, s->rank);
-  int64_t C = shape_last(s);
+  int64_t C = shape_last(s), d2[2] = {-1, C};
   int y = c->y, res = graph_binary(g, NNC_BIN_SUB, y, c->yp, st);
+  /* each element's weight: 1, or the sample weights broadcast to y_true
+   * ((batch,) gains the features axis) */
   int ones_in[2] = {graph_const(g, 1.0, st), y};
-  int per_class[4] = {y, graph_binary(g, NNC_BIN_MUL, y, y, st),
-                      graph_binary(g, NNC_BIN_MUL, res, res, st),
-                      graph_add(g, NNC_OP_BROADCAST, 0, ones_in, 2, st)};
+  int w = graph_add(g, NNC_OP_BROADCAST, 0, ones_in, 2, st);
+  if (c->sw >= 0) {
+    int weighted = metric_weigh(c, w);
+    if (weighted < 0) return st->code;
+    w = graph_reshape(g, weighted, shape_make(1, 2, d2), st);
+  }
+  int wy = graph_binary(g, NNC_BIN_MUL, y, w, st);
+  int per_class[4] = {
+      wy, graph_binary(g, NNC_BIN_MUL, y, wy, st),
+      graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_MUL, res, res, st), w, st), w};
   int first = -1;
   for (int i = 0; i < 4; i++) {
     int idx =
@@ -56,9 +67,13 @@ static int lower(metric_ctx *c) {
     if (idx < 0) return st->code;
     if (i == 0) first = idx;
   }
-  int elements = graph_binary(g, NNC_BIN_MUL, graph_scalar(g, NNC_SCALAR_BATCH, st),
-                              graph_const(g, (double)C, st), st);
-  if (metric_stat(c, elements, NNC_STAT_COUNT_SUM) < 0) return st->code;
+  /* num_samples (Keras 3.16): the samples with a non-zero weight in at
+   * least one column */
+  int nonzero = graph_binary(g, NNC_BIN_NE, w, graph_const(g, 0.0, st), st);
+  int any = graph_binary(g, NNC_BIN_GT, graph_reduce(g, NNC_RED_LAST, nonzero, st),
+                         graph_const(g, 0.5, st), st);
+  if (metric_stat(c, graph_reduce(g, NNC_RED_ALL, any, st), NNC_STAT_COUNT_SUM) < 0)
+    return st->code;
   int n_keys = m->aggregation == 2 ? (int)C : 1;
   for (int i = 0; i < n_keys; i++) {
     char name[NNC_NAME_MAX + 16];
@@ -82,4 +97,4 @@ static int lower(metric_ctx *c) {
   return NNC_OK;
 }
 
-const metric_family metric_family_r2 = {parse, lower, 0};
+const metric_family metric_family_r2 = {parse, lower, 1};

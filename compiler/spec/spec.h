@@ -317,7 +317,8 @@ typedef struct nnc_spec_metric {
   double threshold;        /* binary accuracy; precision, recall: the first threshold; 0.5 */
   int group;               /* list form: index of its top-level entry; dict form: of its key */
   char path[NNC_PATH_MAX];
-  /* confusion metrics: the thresholds (heap; n 0: the class's default) */
+  /* confusion metrics: the thresholds (heap; n 0: the class's default); AUC: its
+   * `thresholds` list, sorted (non-NULL when given, even empty) */
   int n_thresholds;
   double *thresholds;
   int class_id;       /* -1: none */
@@ -349,6 +350,10 @@ typedef struct nnc_spec_metric {
    * batch value is its reduced loss, counted once per batch */
   nnc_spec_loss loss;
   int loss_instance;
+  /* AUC: label_weights (heap; n 0: none) */
+  int n_label_weights;
+  double *label_weights;
+  int float_dtype; /* IoU family: a float "dtype" (else Keras's int: weights truncated) */
 } nnc_spec_metric;
 
 /* A metrics dict key (an output name) and its JSON path. */

@@ -382,6 +382,7 @@ void spec_metrics_free(nnc_spec_compile *c) {
   for (int i = 0; i < c->n_metrics; i++) {
     free(c->metrics[i].thresholds);
     free(c->metrics[i].target_classes);
+    free(c->metrics[i].label_weights);
     expr_free(c->metrics[i].expr);
   }
   free(c->groups);
