@@ -178,6 +178,21 @@ START_TEST(up_sampling) {
 }
 END_TEST
 
+START_TEST(flatten_channels_first) {
+  /* Keras 3 moves the channels last first: [2 channels, 3 steps] ->
+   * [c0s0, c1s0, c0s1, c1s1, c0s2, c1s2] */
+  float x[] = {1, 2, 3, 10, 20, 30}, want[] = {1, 10, 2, 20, 3, 30};
+  check_forward("2, 3",
+                "{'class_name': 'Flatten', 'config': {'name': 'f', 'data_format': "
+                "'channels_first'}}",
+                x, 2, (int64_t[]){2, 3}, want, 6, (int64_t[]){6}, 1);
+  /* rank 5, channels last: the entries in order */
+  float v[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  check_forward("2, 1, 2, 2", "{'class_name': 'Flatten', 'config': {'name': 'f'}}", v, 4,
+                (int64_t[]){2, 1, 2, 2}, v, 8, (int64_t[]){8}, 1);
+}
+END_TEST
+
 /* ---- gradients ---- */
 
 typedef struct grad_case {
@@ -265,6 +280,7 @@ int main(void) {
   tcase_add_test(t, global_pooling);
   tcase_add_test(t, padding_and_cropping);
   tcase_add_test(t, up_sampling);
+  tcase_add_test(t, flatten_channels_first);
   suite_add_tcase(s, t);
   TCase *gt = tcase_create("gradients");
   tcase_set_timeout(gt, 300);

@@ -1198,8 +1198,10 @@ START_TEST(bad_layers) {
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4, 'dtype': 'float64'}}"),
                "$.config.layers[1].config.dtype: a dtype other than float32 is not supported",
                NULL);
-  expect_error(L2("{'class_name': 'Flatten', 'config': {'data_format': 'channels_first'}}"),
-               "$.config.layers[1].config.data_format", "not supported yet");
+  expect_error(L2("{'class_name': 'Flatten', 'config': {'data_format': 'channels_middle'}}"),
+               "$.config.layers[1].config.data_format: expected \"channels_last\", "
+               "\"channels_first\" or null",
+               NULL);
   expect_error(L2("{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3]}}"),
                "$.config.layers[1].class_name: expected an InputLayer only as the first layer",
                NULL);
