@@ -193,6 +193,41 @@ START_TEST(flatten_channels_first) {
 }
 END_TEST
 
+/* The model (Input(shape) -> layer) is refused, when loaded or when built
+ * for its declared shape, with a message holding `needle`. */
+static void refused(const char *shape, const char *layer, const char *needle) {
+  nnc_model *m = NULL;
+  nnc_status st;
+  int rc = nnc_model_load_string(forward_spec(shape, layer), "model.json", &m, &st);
+  if (rc == NNC_OK) rc = nnc_model_build(m, NULL, NULL, &st);
+  ck_assert_int_eq(rc, NNC_ERR_SPEC);
+  ck_assert_msg(strstr(st.message, needle) != NULL, "'%s' lacks '%s'", st.message, needle);
+  nnc_model_free(m);
+}
+
+START_TEST(refusals_name_the_key) {
+  refused("6, 2", "{'class_name': 'MaxPooling1D', 'config': {'name': 'p', 'padding': 'causal'}}",
+          "model.json: $.config.layers[1].config.padding: expected \"valid\" or \"same\", got "
+          "\"causal\"");
+  refused("6, 2", "{'class_name': 'MaxPooling1D', 'config': {'name': 'p', 'pool_size': [2, 2]}}",
+          "$.config.layers[1].config.pool_size: expected an integer >= 1 or a list of 1 of them");
+  refused("4, 4, 2",
+          "{'class_name': 'UpSampling2D', 'config': {'name': 'u', 'interpolation': 'bicubic'}}",
+          "$.config.layers[1].config.interpolation: UpSampling2D interpolation other than "
+          "\"nearest\" and \"bilinear\" is not supported yet");
+  refused("4, 4, 2",
+          "{'class_name': 'AveragePooling2D', 'config': {'name': 'p', 'data_format': "
+          "'channels_middle'}}",
+          "$.config.layers[1].config.data_format: expected \"channels_last\"");
+  refused("3, 2", "{'class_name': 'MaxPooling1D', 'config': {'name': 'p', 'pool_size': 4}}",
+          "the pool size 4 of MaxPooling1D \"p\" exceeds the input's length 3");
+  refused("3, 2", "{'class_name': 'Cropping1D', 'config': {'name': 'c', 'cropping': [2, 1]}}",
+          "Cropping1D \"c\" crops 2 + 1 entries from spatial axis 0 of length 3");
+  refused("3, 2", "{'class_name': 'MaxPooling2D', 'config': {'name': 'p'}}",
+          "expected a rank-4 input [B, spatial..., channels] for MaxPooling2D \"p\", got [B,3,2]");
+}
+END_TEST
+
 /* ---- gradients ---- */
 
 typedef struct grad_case {
@@ -281,6 +316,7 @@ int main(void) {
   tcase_add_test(t, padding_and_cropping);
   tcase_add_test(t, up_sampling);
   tcase_add_test(t, flatten_channels_first);
+  tcase_add_test(t, refusals_name_the_key);
   suite_add_tcase(s, t);
   TCase *gt = tcase_create("gradients");
   tcase_set_timeout(gt, 300);
