@@ -304,6 +304,45 @@ START_TEST(gradients) {
 }
 END_TEST
 
+/* Every pooling op splits its work by batch row, so train_on_batch steps
+ * give bit-identical weights on 1, 2 and 3 threads (test_threads' promise). */
+START_TEST(threads_bit_identical) {
+  const grad_case all = {
+      "6, 6, 2", 72,
+      "{'class_name': 'MaxPooling2D', 'config': {'name': 'a', 'pool_size': [2, 3], 'strides': "
+      "[1, 2], 'padding': 'same'}}, {'class_name': 'UpSampling2D', 'config': {'name': 'b', "
+      "'interpolation': 'bilinear'}}, {'class_name': 'AveragePooling2D', 'config': {'name': "
+      "'c', 'pool_size': 3, 'padding': 'same'}}, {'class_name': 'GlobalMaxPooling2D', "
+      "'config': {'name': 'g', 'keepdims': true}}"};
+  float xv[7 * 4], yv[7];
+  for (int i = 0; i < 7 * 4; i++) xv[i] = (float)sin(0.7 * i + 0.3);
+  for (int i = 0; i < 7; i++) yv[i] = (float)(0.1 * i - 0.2);
+  nnc_array x = testutil_f32(xv, 7, 4), y = testutil_f32(yv, 7, 1);
+  nnc_array first = {0};
+  for (int threads = 1; threads <= 3; threads++) {
+    nnc_model *m;
+    nnc_status st;
+    ck_assert_msg(nnc_model_load_string(grad_spec(&all), "model.json", &m, &st) == NNC_OK, "%s",
+                  st.message);
+    ck_assert(nnc_model_set_threads(m, threads, &st) == NNC_OK);
+    for (int step = 0; step < 3; step++) {
+      TEST_LOGS(logs);
+      ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+    }
+    nnc_array w;
+    ck_assert(nnc_model_get_weight(m, "proj/kernel", &w, &st) == NNC_OK);
+    if (threads == 1)
+      first = w;
+    else {
+      ck_assert(!memcmp(first.data, w.data, (size_t)nnc_array_count(&w) * sizeof(float)));
+      nnc_array_free(&w);
+    }
+    nnc_model_free(m);
+  }
+  nnc_array_free(&first);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pooling");
   TCase *t = tcase_create("forward");
@@ -321,6 +360,7 @@ int main(void) {
   TCase *gt = tcase_create("gradients");
   tcase_set_timeout(gt, 300);
   tcase_add_loop_test(gt, gradients, 0, (int)(sizeof grad_cases / sizeof grad_cases[0]));
+  tcase_add_test(gt, threads_bit_identical);
   suite_add_tcase(s, gt);
   return testutil_run(s);
 }
