@@ -193,6 +193,74 @@ START_TEST(flatten_channels_first) {
 }
 END_TEST
 
+/* A naive float64 reference by coordinates for a 2D pool on [R, H, W, C]:
+ * for every output (oh, ow), the input rows and columns the window covers
+ * once TF's 'same' padding is placed (out = ceil(in / s), the smaller half of
+ * the padding before), skipping those outside the input. */
+static double ref_pool(const float *x, int H, int W, int C, int r, int oh, int ow, int c, int kh,
+                       int kw, int sh, int sw, int same, int is_max) {
+  int out_h = same ? (H + sh - 1) / sh : (H - kh) / sh + 1;
+  int out_w = same ? (W + sw - 1) / sw : (W - kw) / sw + 1;
+  int pad_h = same ? ((out_h - 1) * sh + kh - H) / 2 : 0;
+  int pad_w = same ? ((out_w - 1) * sw + kw - W) / 2 : 0;
+  if (pad_h < 0) pad_h = 0;
+  if (pad_w < 0) pad_w = 0;
+  double acc = is_max ? -INFINITY : 0;
+  int n = 0;
+  for (int i = 0; i < kh; i++)
+    for (int j = 0; j < kw; j++) {
+      int h = oh * sh - pad_h + i, w = ow * sw - pad_w + j;
+      if (h < 0 || h >= H || w < 0 || w >= W) continue;
+      double v = x[((r * H + h) * W + w) * C + c];
+      acc = is_max ? fmax(acc, v) : acc + v;
+      n++;
+    }
+  return is_max ? acc : acc / n;
+}
+
+START_TEST(pool_2d_against_a_reference) {
+  enum { R = 3, H = 7, W = 6, C = 3 };
+  float x[R * H * W * C];
+  for (int i = 0; i < R * H * W * C; i++) x[i] = (float)sin(1.3 * i + 0.2 * (i % 7));
+  /* (kh, kw, sh, sw, same) */
+  static const int configs[][5] = {
+      {3, 2, 2, 1, 1}, {2, 2, 2, 2, 0}, {3, 3, 1, 2, 1}, {2, 4, 3, 1, 0}, {1, 3, 2, 3, 1}};
+  for (int k = 0; k < 5; k++)
+    for (int is_max = 0; is_max < 2; is_max++) {
+      const int *p = configs[k];
+      char layer[512];
+      snprintf(layer, sizeof layer,
+               "{'class_name': '%s', 'config': {'name': 'p', 'pool_size': [%d, %d], 'strides': "
+               "[%d, %d], 'padding': '%s'}}",
+               is_max ? "MaxPooling2D" : "AveragePooling2D", p[0], p[1], p[2], p[3],
+               p[4] ? "same" : "valid");
+      nnc_model *m;
+      nnc_status st;
+      ck_assert_msg(nnc_model_load_string(forward_spec("7, 6, 3", layer), "model.json", &m, &st) ==
+                        NNC_OK,
+                    "%s", st.message);
+      nnc_array a = {.dtype = NNC_F32, .rank = 4, .shape = {R, H, W, C}, .data = x}, out;
+      ck_assert_msg(nnc_model_predict(m, &a, R, &out, &st) == NNC_OK, "%s", st.message);
+      int oh_n = (int)out.shape[1], ow_n = (int)out.shape[2];
+      ck_assert_int_eq(oh_n, p[4] ? (H + p[2] - 1) / p[2] : (H - p[0]) / p[2] + 1);
+      ck_assert_int_eq(ow_n, p[4] ? (W + p[3] - 1) / p[3] : (W - p[1]) / p[3] + 1);
+      const float *y = out.data;
+      for (int r = 0; r < R; r++)
+        for (int oh = 0; oh < oh_n; oh++)
+          for (int ow = 0; ow < ow_n; ow++)
+            for (int c = 0; c < C; c++) {
+              double want =
+                  ref_pool(x, H, W, C, r, oh, ow, c, p[0], p[1], p[2], p[3], p[4], is_max);
+              float got = y[((r * oh_n + oh) * ow_n + ow) * C + c];
+              ck_assert_msg(fabs(got - want) <= 1e-6, "%s: [%d,%d,%d,%d]: got %.9g, want %.9g",
+                            layer, r, oh, ow, c, got, want);
+            }
+      nnc_array_free(&out);
+      nnc_model_free(m);
+    }
+}
+END_TEST
+
 /* The model (Input(shape) -> layer) is refused, when loaded or when built
  * for its declared shape, with a message holding `needle`. */
 static void refused(const char *shape, const char *layer, const char *needle) {
@@ -356,6 +424,7 @@ int main(void) {
   tcase_add_test(t, up_sampling);
   tcase_add_test(t, flatten_channels_first);
   tcase_add_test(t, refusals_name_the_key);
+  tcase_add_test(t, pool_2d_against_a_reference);
   suite_add_tcase(s, t);
   TCase *gt = tcase_create("gradients");
   tcase_set_timeout(gt, 300);
