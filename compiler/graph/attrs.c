@@ -15,6 +15,8 @@ _Static_assert(sizeof region_names / sizeof region_names[0] == NNC_REGION_IO, "r
 static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
 static const char *const extreme_names[] = {"max", "min"};
+static const char *const pool_names[] = {"max", "avg"};
+static const char *const resize_names[] = {"linear", "linear_adjoint"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
 static const char *const scalar_names[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
 
@@ -43,6 +45,11 @@ static const char *fn_text(nnc_op op, int fn) {
     return fn >= 0 && fn < (int)(sizeof loss_names / sizeof loss_names[0]) ? loss_names[fn] : "?";
   case NNC_OP_REDUCE_MAX:
     return fn == NNC_RED_MAX || fn == NNC_RED_MIN ? extreme_names[fn] : "?";
+  case NNC_OP_POOL:
+  case NNC_OP_POOL_GRAD:
+    return fn == NNC_POOL_MAX || fn == NNC_POOL_AVG ? pool_names[fn] : "?";
+  case NNC_OP_RESIZE:
+    return fn == NNC_RESIZE_LINEAR || fn == NNC_RESIZE_LINEAR_ADJOINT ? resize_names[fn] : "?";
   default:
     return NULL;
   }
@@ -59,6 +66,9 @@ static int fn_count(nnc_op op) {
   case NNC_OP_LOSS:
     return (int)(sizeof loss_names / sizeof loss_names[0]);
   case NNC_OP_REDUCE_MAX:
+  case NNC_OP_POOL:
+  case NNC_OP_POOL_GRAD:
+  case NNC_OP_RESIZE:
     return 2;
   default:
     return 0;
@@ -94,7 +104,8 @@ int graph_op_parse(const char *text, nnc_op *op, int *fn) {
 
 /* ---- parameters ---- */
 
-typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM } attr_kind;
+/* A_INTS: params.pool's int32 entries, one per spatial axis (those with a window) */
+typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM, A_INTS } attr_kind;
 /* Which member of the node a row reads and writes. */
 typedef enum {
   F_INDEX,       /* params.index (int) */
@@ -113,6 +124,10 @@ typedef enum {
   F_PERM,        /* params.perm (comma-separated ints, one per axis) */
   F_BMM_A,       /* params.bmm.transpose_a (set) */
   F_BMM_B,       /* params.bmm.transpose_b (set) */
+  F_WINDOW,      /* params.pool.window (A_INTS) */
+  F_STRIDES,     /* params.pool.strides (A_INTS) */
+  F_PAD_LO,      /* params.pool.pad_lo (A_INTS) */
+  F_PAD_HI,      /* params.pool.pad_hi (A_INTS) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -165,6 +180,16 @@ static const attr_row rows[] = {
     {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
+    {NNC_OP_POOL, -1, "window", A_INTS, F_WINDOW, 0},
+    {NNC_OP_POOL, -1, "strides", A_INTS, F_STRIDES, 0},
+    {NNC_OP_POOL, -1, "pad_lo", A_INTS, F_PAD_LO, 0},
+    {NNC_OP_POOL, -1, "pad_hi", A_INTS, F_PAD_HI, 0},
+    {NNC_OP_POOL_GRAD, -1, "window", A_INTS, F_WINDOW, 0},
+    {NNC_OP_POOL_GRAD, -1, "strides", A_INTS, F_STRIDES, 0},
+    {NNC_OP_POOL_GRAD, -1, "pad_lo", A_INTS, F_PAD_LO, 0},
+    {NNC_OP_POOL_GRAD, -1, "pad_hi", A_INTS, F_PAD_HI, 0},
+    {NNC_OP_RESIZE, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_RESIZE, -1, "len", A_INT, F_LEN, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -223,6 +248,19 @@ static int *set_field(nnc_node *n, attr_field f) {
   }
 }
 
+static int32_t *ints_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_STRIDES:
+    return n->params.pool.strides;
+  case F_PAD_LO:
+    return n->params.pool.pad_lo;
+  case F_PAD_HI:
+    return n->params.pool.pad_hi;
+  default:
+    return n->params.pool.window;
+  }
+}
+
 static int is_set(const attr_row *r, const nnc_node *n) {
   if (r->field == F_FLAGS) return (n->flags & r->bit) != 0;
   return *set_field((nnc_node *)n, r->field) != 0;
@@ -255,6 +293,15 @@ void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
       for (int k = 0; k < n->shape.rank && used < size; k++)
         used += (size_t)snprintf(buf + used, size - used, "%s%lld",
                                  k ? "," : " perm=", (long long)n->params.perm[k]);
+      break;
+    case A_INTS: /* the spatial axes are those with a window */
+      for (int k = 0; k < 3 && n->params.pool.window[k] > 0 && used < size; k++) {
+        int v = (int)ints_field(m, r->field)[k];
+        if (k)
+          used += (size_t)snprintf(buf + used, size - used, ",%d", v);
+        else
+          used += (size_t)snprintf(buf + used, size - used, " %s=%d", r->key, v);
+      }
       break;
     case A_SCALAR_NAME:
       used += (size_t)snprintf(buf + used, size - used, " %s",
@@ -297,7 +344,22 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
     if (!eq || !eq[1]) return parse_fail(err, err_size, "'%s' needs a value%s", r->key, "");
     char *end;
     errno = 0;
-    if (r->kind == A_PERM) {
+    if (r->kind == A_INTS) {
+      const char *at = eq + 1;
+      int32_t *dst = ints_field(n, r->field);
+      for (int k = 0;; k++) {
+        if (k == 3)
+          return parse_fail(err, err_size, "%s: more than 3 spatial axes: '%s'", r->key, eq + 1);
+        long v = strtol(at, &end, 10);
+        if (end == at || errno || v < 0 || v > INT32_MAX)
+          return parse_fail(err, err_size, "%s: not a list of counts: '%s'", r->key, eq + 1);
+        dst[k] = (int32_t)v;
+        if (!*end) break;
+        if (*end != ',')
+          return parse_fail(err, err_size, "%s: not a list of counts: '%s'", r->key, eq + 1);
+        at = end + 1;
+      }
+    } else if (r->kind == A_PERM) {
       const char *at = eq + 1;
       for (int k = 0;; k++) {
         if (k == NNC_MAX_RANK)

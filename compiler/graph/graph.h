@@ -61,6 +61,17 @@ typedef enum nnc_binary_fn {
 typedef enum nnc_reduce_fn { NNC_RED_ALL, NNC_RED_LAST, NNC_RED_LEADING } nnc_reduce_fn;
 /* REDUCE_MAX's fn */
 typedef enum nnc_extreme_fn { NNC_RED_MAX, NNC_RED_MIN } nnc_extreme_fn;
+/* POOL's and POOL_GRAD's fn */
+typedef enum nnc_pool_fn { NNC_POOL_MAX, NNC_POOL_AVG } nnc_pool_fn;
+/* POOL, POOL_GRAD: per spatial axis k of a channels-last [B, S1.., C] (at
+ * most 3 spatial axes): window, stride, and the implicit padding before and
+ * after ('same'); entries past the spatial axes are unused (0). */
+typedef struct nnc_pool_params {
+  int32_t window[3], strides[3], pad_lo[3], pad_hi[3];
+} nnc_pool_params;
+/* RESIZE's fn: linear interpolation along an axis with half-pixel centers
+ * (tf.image.resize bilinear), or its adjoint (the gradient) */
+typedef enum nnc_resize_fn { NNC_RESIZE_LINEAR, NNC_RESIZE_LINEAR_ADJOINT } nnc_resize_fn;
 
 /* How an operand's elements map onto the output's flat index i. */
 typedef enum nnc_bcast {
@@ -106,7 +117,8 @@ typedef union nnc_params {
   int64_t perm[NNC_MAX_RANK]; /* PERMUTE: output axis k is input axis perm[k] */
   struct {
     int transpose_a, transpose_b;
-  } bmm; /* BATCH_MATMUL */
+  } bmm;                /* BATCH_MATMUL */
+  nnc_pool_params pool; /* POOL, POOL_GRAD */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -317,6 +329,14 @@ int graph_batch_matmul_t(nnc_graph *g, int a, int b, int transpose_a, int transp
  * over every entry to a scalar when axis is 0. */
 int graph_select(nnc_graph *g, int cond, int a, int b, nnc_status *st);
 int graph_reduce_max(nnc_graph *g, int x, int axis, int is_min, nnc_status *st);
+
+/* Pooling (compiler/ops/pool.c): max or average windows over the spatial
+ * axes of a channels-last x [B, S1.., C] (1 to 3 spatial axes). The average
+ * divides by the count of entries inside the input (Keras's 'same'). */
+int graph_pool(nnc_graph *g, int x, nnc_pool_fn fn, const nnc_pool_params *p, nnc_status *st);
+/* Resampling along axis >= 1 to `len` entries (compiler/ops/resize.c):
+ * linear interpolation with half-pixel centers, or its adjoint back to len. */
+int graph_resize(nnc_graph *g, int x, nnc_resize_fn fn, int axis, int64_t len, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);

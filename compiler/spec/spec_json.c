@@ -149,7 +149,7 @@ int spec_fail(const spec_ctx *ctx, const char *path, const char *fmt, ...) {
 
 int spec_fail_expected(const spec_ctx *ctx, const char *path, const cJSON *found,
                        const char *expected_fmt, ...) {
-  char expected[512], got[256];
+  char expected[1024], got[256]; /* the message (nnc_status, 1024) is the limit */
   va_list ap;
   va_start(ap, expected_fmt);
   vsnprintf(expected, sizeof expected, expected_fmt, ap);

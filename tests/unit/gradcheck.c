@@ -31,11 +31,23 @@ static double central(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_
   return (up - down) / ((double)(keep + (float)h) - (double)(keep - (float)h));
 }
 
+static void check_model(const char *json, int in_dim, int out_dim, const gradcheck_opts *o,
+                        double h);
+
 void gradcheck_model(const char *json, int in_dim, const gradcheck_opts *o) {
-  gradcheck_model_out(json, in_dim, 1, o);
+  check_model(json, in_dim, 1, o, 1e-2);
 }
 
 void gradcheck_model_out(const char *json, int in_dim, int out_dim, const gradcheck_opts *o) {
+  check_model(json, in_dim, out_dim, o, 1e-2);
+}
+
+void gradcheck_model_step(const char *json, int in_dim, const gradcheck_opts *o, double h) {
+  check_model(json, in_dim, 1, o, h);
+}
+
+static void check_model(const char *json, int in_dim, int out_dim, const gradcheck_opts *o,
+                        double h) {
   ck_assert(o->rows <= MAX_ROWS && in_dim <= MAX_IN && out_dim <= MAX_OUT);
   nnc_model *m;
   nnc_status st;
@@ -72,8 +84,8 @@ void gradcheck_model_out(const char *json, int in_dim, int out_dim, const gradch
   for (int i = 0; i < nw; i++) {
     for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++) {
       double g = (double)((float *)w0[i].data)[e] - (double)((float *)w1[i].data)[e];
-      double fd = central(m, &x, &y, &w0[i], names[i], e, 1e-2);
-      if (o->richardson) fd = (4 * central(m, &x, &y, &w0[i], names[i], e, 5e-3) - fd) / 3;
+      double fd = central(m, &x, &y, &w0[i], names[i], e, h);
+      if (o->richardson) fd = (4 * central(m, &x, &y, &w0[i], names[i], e, h / 2) - fd) / 3;
       ck_assert_msg(fabs(g - fd) <= o->abs_tol + o->rel_tol * fabs(fd),
                     "%s[%lld]: step %g, differences %g", names[i], (long long)e, g, fd);
       checked += fabs(fd) > 1e-3;

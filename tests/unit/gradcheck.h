@@ -22,5 +22,8 @@ typedef struct gradcheck_opts {
 void gradcheck_model(const char *json, int in_dim, const gradcheck_opts *o);
 /* The same with an output of width out_dim: targets y[i][j] = y0 + dy * (i * out_dim + j). */
 void gradcheck_model_out(const char *json, int in_dim, int out_dim, const gradcheck_opts *o);
+/* gradcheck_model with difference step h instead of 1e-2 (smaller where a
+ * kink, such as a max changing hands, may lie within 1e-2). */
+void gradcheck_model_step(const char *json, int in_dim, const gradcheck_opts *o, double h);
 
 #endif

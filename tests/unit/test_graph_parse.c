@@ -106,6 +106,26 @@ START_TEST(oracle_cases_round_trip) {
 }
 END_TEST
 
+/* The pooling and resampling ops (pool, pool_grad with max and avg, resize
+ * both ways), channels_first permutes included: a train graph of all of them
+ * (the Dense before them makes their gradients). */
+START_TEST(pooling_ops_round_trip) {
+  const char *json = testutil_json(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 2, 6, 5], 'name': 'in'}}, "
+      "{'class_name': 'Dense', 'config': {'name': 'p', 'units': 5}}, "
+      "{'class_name': 'MaxPooling2D', 'config': {'name': 'a', 'pool_size': [2, 3], 'strides': "
+      "[1, 2], 'padding': 'same', 'data_format': 'channels_first'}}, "
+      "{'class_name': 'UpSampling2D', 'config': {'name': 'b', 'size': 2, 'interpolation': "
+      "'bilinear', 'data_format': 'channels_first'}}, "
+      "{'class_name': 'AveragePooling2D', 'config': {'name': 'c', 'data_format': "
+      "'channels_first'}}, {'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+      "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1}}]}, "
+      "'compile_config': {'optimizer': 'sgd', 'loss': 'mse'}}");
+  ck_assert_int_gt(round_trip(json, "pooling.json"), 0);
+}
+END_TEST
+
 static int parse_error(const char *text, const char *needle) {
   nnc_graph g;
   nnc_status st;
@@ -161,6 +181,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, repo_specs_round_trip);
   tcase_add_test(tc, oracle_cases_round_trip);
+  tcase_add_test(tc, pooling_ops_round_trip);
   tcase_add_test(tc, errors_name_the_line);
   suite_add_tcase(s, tc);
   return testutil_run(s);

@@ -1147,7 +1147,11 @@ START_TEST(bad_layers) {
       "model.json: $.config.layers[2].class_name: expected a supported layer "
       "(InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average, "
       "Maximum, Minimum, Concatenate, RepeatVector, Dot, Permute, Reshape, Identity, Lambda, "
-      "Functional), got \"Conv2D\"",
+      "Functional, MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, "
+      "AveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, "
+      "GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, ZeroPadding1D, "
+      "ZeroPadding2D, ZeroPadding3D, Cropping1D, Cropping2D, Cropping3D, UpSampling1D, "
+      "UpSampling2D, UpSampling3D), got \"Conv2D\"",
       NULL);
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'Dense', "
                   "'config': {'units': -3}}"),
@@ -1198,8 +1202,10 @@ START_TEST(bad_layers) {
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4, 'dtype': 'float64'}}"),
                "$.config.layers[1].config.dtype: a dtype other than float32 is not supported",
                NULL);
-  expect_error(L2("{'class_name': 'Flatten', 'config': {'data_format': 'channels_first'}}"),
-               "$.config.layers[1].config.data_format", "not supported yet");
+  expect_error(L2("{'class_name': 'Flatten', 'config': {'data_format': 'channels_middle'}}"),
+               "$.config.layers[1].config.data_format: expected \"channels_last\", "
+               "\"channels_first\" or null",
+               NULL);
   expect_error(L2("{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3]}}"),
                "$.config.layers[1].class_name: expected an InputLayer only as the first layer",
                NULL);

@@ -1,0 +1,111 @@
+/* RESIZE along axis params.axis.axis >= 1 to params.axis.len entries.
+ * fn NNC_RESIZE_LINEAR: linear interpolation with half-pixel centers, as
+ * tf.image.resize 'bilinear' (and jax.image.resize when enlarging) computes
+ * it per axis: for output entry i of m from n, src = (i + 0.5) * n/m - 0.5
+ * in float32, lo = max(floor(src), 0), hi = min(ceil(src), n - 1),
+ * out = x[lo] + (x[hi] - x[lo]) * (src - floor(src)). UpSampling2D bilinear
+ * is this along the height, then along the width.
+ * fn NNC_RESIZE_LINEAR_ADJOINT: the transpose of that map (its gradient):
+ * dy of m entries scattered back to len = n entries. Each is the other's
+ * gradient. */
+#include <string.h>
+
+#include "compiler/codegen/cg.h"
+#include "compiler/ops/op.h"
+
+int graph_resize(nnc_graph *g, int x, nnc_resize_fn fn, int axis, int64_t len, nnc_status *st) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  p.axis.axis = axis;
+  p.axis.len = len;
+  return graph_add_params(g, NNC_OP_RESIZE, fn, &x, 1, &p, st);
+}
+
+static int resize_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  const nnc_shape *x = &g->nodes[n->in[0]].shape;
+  if (op_check_axis(g, n, n->params.axis.axis, x->rank, st)) return st->code;
+  if (n->params.axis.len < 1) return op_shape_error(g, n, st, "resize needs a length >= 1");
+  if (n->fn != NNC_RESIZE_LINEAR && n->fn != NNC_RESIZE_LINEAR_ADJOINT)
+    return op_shape_error(g, n, st, "resize: unknown fn");
+  n->shape = *x;
+  n->shape.dims[n->params.axis.axis] = n->params.axis.len;
+  return NNC_OK;
+}
+
+static int resize_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
+  (void)id;
+  int axis = (int)n->params.axis.axis;
+  nnc_resize_fn back = n->fn == NNC_RESIZE_LINEAR ? NNC_RESIZE_LINEAR_ADJOINT : NNC_RESIZE_LINEAR;
+  return grad_accumulate(
+      c, n->in[0],
+      graph_resize(c->g, dy, back, axis, c->g->nodes[n->in[0]].shape.dims[axis], c->st));
+}
+
+static LLVMValueRef call_f32(cg *c, const char *name, LLVMValueRef x) {
+  return cg_call(c, name, &x, 1);
+}
+
+static int resize_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef b, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1) {
+  (void)b;
+  int axis = (int)n->params.axis.axis, adjoint = n->fn == NNC_RESIZE_LINEAR_ADJOINT;
+  const nnc_shape *xs = &c->g->nodes[n->in[0]].shape, *ys = &n->shape;
+  int64_t outer = op_span(ys, 1, axis), inner = op_span(ys, axis + 1, ys->rank);
+  /* the forward map takes `from` entries to `to` entries */
+  int64_t from = adjoint ? ys->dims[axis] : xs->dims[axis];
+  int64_t to = adjoint ? xs->dims[axis] : ys->dims[axis];
+  float scale = (float)from / (float)to;
+  cg_loop o;
+  cg_loop_begin(c, &o, cg_imul(c, u0, cg_i64(c, outer)), cg_imul(c, u1, cg_i64(c, outer)), "outer");
+  LLVMValueRef src_base = cg_imul(c, o.i, cg_i64(c, (adjoint ? to : from) * inner));
+  LLVMValueRef dst_base = cg_imul(c, o.i, cg_i64(c, (adjoint ? from : to) * inner));
+  if (adjoint) cg_zero_fill(c, out, dst_base, cg_i64(c, from * inner));
+  cg_loop i;
+  cg_loop_begin(c, &i, cg_i64(c, 0), cg_i64(c, to), "i");
+  LLVMValueRef src = LLVMBuildFSub(
+      c->b,
+      LLVMBuildFMul(c->b,
+                    LLVMBuildFAdd(c->b, LLVMBuildSIToFP(c->b, i.i, c->f32, ""), cg_f32(c, 0.5), ""),
+                    cg_f32(c, scale), ""),
+      cg_f32(c, 0.5), "");
+  LLVMValueRef fl = call_f32(c, "llvm.floor.f32", src);
+  LLVMValueRef lo = LLVMBuildFPToSI(c->b, fl, c->i64, "");
+  LLVMValueRef hi = LLVMBuildFPToSI(c->b, call_f32(c, "llvm.ceil.f32", src), c->i64, "");
+  lo = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, lo, cg_i64(c, 0), ""), cg_i64(c, 0),
+                       lo, "");
+  hi = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, hi, cg_i64(c, from - 1), ""),
+                       cg_i64(c, from - 1), hi, "");
+  LLVMValueRef t = LLVMBuildFSub(c->b, src, fl, "");
+  LLVMValueRef lo_at = cg_imul(c, lo, cg_i64(c, inner)), hi_at = cg_imul(c, hi, cg_i64(c, inner));
+  LLVMValueRef i_at = cg_imul(c, i.i, cg_i64(c, inner));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, inner), "j");
+  if (!adjoint) {
+    LLVMValueRef a = cg_load(c, x, cg_iadd(c, src_base, cg_iadd(c, lo_at, j.i)));
+    LLVMValueRef z = cg_load(c, x, cg_iadd(c, src_base, cg_iadd(c, hi_at, j.i)));
+    LLVMValueRef v =
+        LLVMBuildFAdd(c->b, a, LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, z, a, ""), t, ""), "");
+    cg_store(c, v, out, cg_iadd(c, dst_base, cg_iadd(c, i_at, j.i)));
+  } else {
+    LLVMValueRef g = cg_load(c, x, cg_iadd(c, src_base, cg_iadd(c, i_at, j.i)));
+    LLVMValueRef w0 = LLVMBuildFSub(c->b, cg_f32(c, 1.0), t, "");
+    LLVMValueRef at_lo = cg_iadd(c, dst_base, cg_iadd(c, lo_at, j.i));
+    cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at_lo), LLVMBuildFMul(c->b, g, w0, ""), ""),
+             out, at_lo);
+    LLVMValueRef at_hi = cg_iadd(c, dst_base, cg_iadd(c, hi_at, j.i));
+    cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at_hi), LLVMBuildFMul(c->b, g, t, ""), ""), out,
+             at_hi);
+  }
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &i);
+  cg_loop_end(c, &o);
+  return NNC_OK;
+}
+
+const nnc_op_def op_resize = {.name = "resize",
+                              .arity = 1,
+                              .cls = NNC_CLASS_ROW,
+                              .shape = resize_shape,
+                              .grad = resize_grad,
+                              .emit_anchor = resize_emit,
+                              .anchor_units = op_leading_units};
