@@ -165,6 +165,7 @@ static const attr_row rows[] = {
     {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
+    {NNC_OP_NORMAL_NOISE, -1, "key", A_HEX, F_KEY, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
