@@ -373,6 +373,315 @@ START_TEST(bn_refusals) {
 }
 END_TEST
 
+/* ---- LayerNormalization, GroupNormalization, UnitNormalization ---- */
+
+#define LAYER(cls, cfg) "{'class_name': '" cls "', 'config': {'name': 'n'" cfg "}}"
+
+/* predictions of Input [4, 3, 4] -> layer -> Flatten against ref(x, w, out) */
+typedef void (*norm_ref)(const float *x, weights *w, double *out);
+
+static void check_forward(const char *layer, norm_ref ref, uint64_t seed) {
+  nnc_model *m = load(sequential("3, 4", layer, SGD("0.1")));
+  enum { B = 4, F = 12 };
+  float xv[B * F];
+  fill(xv, B * F, seed, -2, 3);
+  int64_t xs[3] = {B, 3, 4};
+  nnc_array x = array(xv, 3, xs), p = {0};
+  nnc_status st;
+  ck_assert_msg(nnc_model_build(m, &x, NULL, &st) == NNC_OK, "%s", st.message);
+  weights w;
+  get_all(m, &w);
+  for (int i = 0; i < w.n; i++)
+    fill(w.w[i].data, nnc_array_count(&w.w[i]), seed + 1 + (uint64_t)i, -1.5, 1.5);
+  set_all(m, &w);
+  ck_assert_msg(nnc_model_predict(m, &x, 32, &p, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_array_count(&p), B * F);
+  for (int r = 0; r < B; r++) {
+    double want[F];
+    ref(xv + r * F, &w, want);
+    for (int e = 0; e < F; e++) {
+      double got = ((float *)p.data)[r * F + e];
+      ck_assert_msg(fabs(got - want[e]) <= 2e-5 * (1 + fabs(want[e])),
+                    "sample %d [%d]: %g, expected %g", r, e, got, want[e]);
+    }
+  }
+  nnc_array_free(&p);
+  free_all(&w);
+  nnc_model_free(m);
+}
+
+/* normalize the entries idx[0..n) of x into out (biased variance) */
+static void normalize_ref(const float *x, const int *idx, int n, double eps, double *out) {
+  double mean = 0, var = 0;
+  for (int i = 0; i < n; i++) mean += x[idx[i]];
+  mean /= n;
+  for (int i = 0; i < n; i++) var += pow(x[idx[i]] - mean, 2);
+  var /= n;
+  for (int i = 0; i < n; i++) out[idx[i]] = (x[idx[i]] - mean) / sqrt(var + eps);
+}
+
+/* LayerNormalization(axis=1) of [3, 4]: over the 3 entries of each step t */
+static void ln_axis1_ref(const float *x, weights *w, double *out) {
+  const float *gamma = wdata(w, "n/gamma"), *beta = wdata(w, "n/beta");
+  for (int t = 0; t < 4; t++) {
+    int idx[3] = {t, 4 + t, 8 + t};
+    normalize_ref(x, idx, 3, 1e-3, out);
+    for (int c = 0; c < 3; c++) out[c * 4 + t] = out[c * 4 + t] * gamma[c] + beta[c];
+  }
+}
+
+/* LayerNormalization(axis=[1, 2]): over all 12 entries, gamma [3, 4] */
+static void ln_both_ref(const float *x, weights *w, double *out) {
+  int idx[12];
+  for (int i = 0; i < 12; i++) idx[i] = i;
+  normalize_ref(x, idx, 12, 0.01, out);
+  const float *gamma = wdata(w, "n/gamma"), *beta = wdata(w, "n/beta");
+  for (int i = 0; i < 12; i++) out[i] = out[i] * gamma[i] + beta[i];
+}
+
+/* GroupNormalization(groups=2, axis=-1) of [3 steps, 4 channels]: groups
+ * {0, 1} and {2, 3}, each over 3 steps x 2 channels */
+static void gn_ref(const float *x, weights *w, double *out) {
+  for (int grp = 0; grp < 2; grp++) {
+    int idx[6], n = 0;
+    for (int t = 0; t < 3; t++)
+      for (int k = 0; k < 2; k++) idx[n++] = t * 4 + grp * 2 + k;
+    normalize_ref(x, idx, 6, 1e-3, out);
+  }
+  const float *gamma = wdata(w, "n/gamma"), *beta = wdata(w, "n/beta");
+  for (int i = 0; i < 12; i++) out[i] = out[i] * gamma[i % 4] + beta[i % 4];
+}
+
+/* GroupNormalization(groups=3, axis=1) of [3 channels, 4 steps]: one
+ * channel per group */
+static void gn_axis1_ref(const float *x, weights *w, double *out) {
+  (void)w; /* center and scale false */
+  for (int c = 0; c < 3; c++) {
+    int idx[4] = {c * 4, c * 4 + 1, c * 4 + 2, c * 4 + 3};
+    normalize_ref(x, idx, 4, 1e-3, out);
+  }
+}
+
+/* UnitNormalization(axis=1): x / |x| over the 3 entries of each step */
+static void unit_ref(const float *x, weights *w, double *out) {
+  (void)w;
+  for (int t = 0; t < 4; t++) {
+    double q = 0;
+    for (int c = 0; c < 3; c++) q += (double)x[c * 4 + t] * x[c * 4 + t];
+    for (int c = 0; c < 3; c++) out[c * 4 + t] = x[c * 4 + t] / sqrt(fmax(q, 1e-12));
+  }
+}
+
+START_TEST(forward_values) {
+  check_forward(LAYER("LayerNormalization", ", 'axis': 1") ", " FLATTEN, ln_axis1_ref, 70);
+  check_forward(LAYER("LayerNormalization", ", 'axis': [1, 2], 'epsilon': 0.01") ", " FLATTEN,
+                ln_both_ref, 71);
+  check_forward(LAYER("GroupNormalization", ", 'groups': 2") ", " FLATTEN, gn_ref, 72);
+  check_forward(LAYER("GroupNormalization",
+                      ", 'groups': 3, 'axis': 1, 'center': false, 'scale': false") ", " FLATTEN,
+                gn_axis1_ref, 73);
+  check_forward(LAYER("UnitNormalization", ", 'axis': 1") ", " FLATTEN, unit_ref, 74);
+}
+END_TEST
+
+START_TEST(gradients_per_sample_normalizations) {
+  float xv[5 * 12], yv[5];
+  fill(xv, 60, 80, -2, 3);
+  fill(yv, 5, 81, -1, 1);
+  int64_t xs[3] = {5, 3, 4}, ys[2] = {5, 1};
+  nnc_array x = array(xv, 3, xs), y = array(yv, 2, ys);
+  static const char *layers[] = {
+      LAYER("LayerNormalization", ", 'axis': 1"),
+      LAYER("LayerNormalization", ", 'axis': [1, 2]"),
+      LAYER("GroupNormalization", ", 'groups': 2"),
+      LAYER("GroupNormalization", ", 'groups': 3, 'axis': 1"),
+      LAYER("UnitNormalization", ", 'axis': [1, 2]"),
+  };
+  for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+    char body[1024];
+    /* a Dense before the layer: its gradient flows through the statistics */
+    snprintf(body, sizeof body, "%s, %s, %s, %s", DENSE("d1", "4"), layers[i], FLATTEN,
+             DENSE("out", "1"));
+    gradcheck(sequential("3, 4", body, SGD("1.0")), &x, &y, 0, 90 + i);
+  }
+}
+END_TEST
+
+START_TEST(normalization_refusals) {
+  nnc_model *m;
+  nnc_status st;
+  const char *bad[][2] = {
+      {LAYER("LayerNormalization", ", 'rms_scaling': true"), "config.rms_scaling"},
+      {LAYER("LayerNormalization", ", 'axis': [1, 1]"), "listed twice"},
+      {LAYER("GroupNormalization", ", 'groups': 3"), "cannot be split into 3 groups"},
+      {LAYER("UnitNormalization", ", 'axis': 0"), "other than the batch axis"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_int_eq(
+        nnc_model_load_string(sequential("3, 4", bad[i][0], SGD("0.1")), "model.json", &m, &st),
+        NNC_ERR_SPEC);
+    ck_assert_msg(strstr(st.message, bad[i][1]), "'%s' not in: %s", bad[i][1], st.message);
+  }
+}
+END_TEST
+
+/* ---- noise layers ---- */
+
+/* Input [1, F] (or the given shape) -> noise layer -> Flatten -> Dense(1,
+ * no bias, zero kernel), mse with target -0.5 and SGD(1): the prediction
+ * is 0, the kernel's gradient 2 (0 - (-0.5)) x_noisy = x_noisy, so one
+ * step leaves kernel = -(the noisy input). Returns the noisy values, after
+ * checking that predict (inference) is x . kernel: no noise there. */
+#define PROBE_HEAD                                                                                 \
+  FLATTEN ", {'class_name': 'Dense', 'config': {'name': 'probe', 'units': 1, 'use_bias': false, "  \
+          "'kernel_initializer': 'zeros'}}"
+
+static float *noisy_input(const char *shape, const char *layer, float *xv, int rank,
+                          const int64_t *xs, uint64_t seed, int threads) {
+  char body[1024];
+  snprintf(body, sizeof body, "%s, %s", layer, PROBE_HEAD);
+  nnc_model *m = load(sequential(shape, body, SGD("1.0")));
+  nnc_status st;
+  ck_assert(nnc_model_set_seed(m, seed, &st) == NNC_OK);
+  ck_assert(nnc_model_set_threads(m, threads, &st) == NNC_OK);
+  float yv[1] = {-0.5f};
+  int64_t ys[2] = {1, 1};
+  nnc_array x = array(xv, rank, xs), y = array(yv, 2, ys), k = {0};
+  batch_loss(m, &x, &y, 1);
+  ck_assert(nnc_model_get_weight(m, "probe/kernel", &k, &st) == NNC_OK);
+  int64_t n = nnc_array_count(&k);
+  float *out = malloc((size_t)n * sizeof *out);
+  for (int64_t i = 0; i < n; i++) out[i] = -((float *)k.data)[i];
+  /* inference is the identity: the prediction is x . kernel */
+  nnc_array p = {0};
+  ck_assert_msg(nnc_model_predict(m, &x, 1, &p, &st) == NNC_OK, "%s", st.message);
+  double dot = 0;
+  for (int64_t i = 0; i < n; i++) dot += (double)xv[i] * ((float *)k.data)[i];
+  ck_assert_msg(fabs(((float *)p.data)[0] - dot) <= 1e-4 * (1 + fabs(dot)),
+                "inference: %g, x . kernel %g", ((float *)p.data)[0], dot);
+  nnc_array_free(&p);
+  nnc_array_free(&k);
+  nnc_model_free(m);
+  return out;
+}
+
+static void moments(const float *v, int n, double *mean, double *var) {
+  double s = 0, q = 0;
+  for (int i = 0; i < n; i++) s += v[i];
+  *mean = s / n;
+  for (int i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
+  *var = q / n;
+}
+
+enum { NF = 4000 };
+#define NF_SHAPE "4000"
+
+START_TEST(gaussian_noise_statistics) {
+  static float xv[NF];
+  for (int i = 0; i < NF; i++) xv[i] = (float)(i % 7) - 3.0f;
+  int64_t xs[2] = {1, NF};
+  const char *layer = "{'class_name': 'GaussianNoise', 'config': {'name': 'gn', 'stddev': 0.5}}";
+  float *v = noisy_input(NF_SHAPE, layer, xv, 2, xs, 1, 1);
+  float noise[NF];
+  for (int i = 0; i < NF; i++) noise[i] = v[i] - xv[i];
+  double mean, var;
+  moments(noise, NF, &mean, &var);
+  /* 5 standard errors: 0.5 / sqrt(4000) = 0.0079 for the mean, 0.25
+   * sqrt(2 / 4000) = 0.0056 for the variance */
+  ck_assert_msg(fabs(mean) < 0.04, "noise mean %g", mean);
+  ck_assert_msg(fabs(var - 0.25) < 0.03, "noise variance %g", var);
+  int beyond = 0; /* a normal: 4.55% beyond 2 stddev; a uniform of this variance: 0% */
+  for (int i = 0; i < NF; i++) beyond += fabs(noise[i]) > 1.0;
+  ck_assert_msg(beyond > 120 && beyond < 250, "%d of %d beyond 2 stddev", beyond, NF);
+  /* the same seed gives the same noise, with one thread or two; another seed another */
+  float *same = noisy_input(NF_SHAPE, layer, xv, 2, xs, 1, 2);
+  float *other = noisy_input(NF_SHAPE, layer, xv, 2, xs, 2, 1);
+  int differ = 0;
+  for (int i = 0; i < NF; i++) {
+    ck_assert(same[i] == v[i]);
+    differ += other[i] != v[i];
+  }
+  ck_assert_int_gt(differ, NF - 10);
+  free(v);
+  free(same);
+  free(other);
+}
+END_TEST
+
+START_TEST(gaussian_dropout_statistics) {
+  static float xv[NF];
+  for (int i = 0; i < NF; i++) xv[i] = 1.0f;
+  int64_t xs[2] = {1, NF};
+  float *v = noisy_input(NF_SHAPE,
+                         "{'class_name': 'GaussianDropout', 'config': {'name': 'gd', 'rate': 0.2}}",
+                         xv, 2, xs, 3, 1);
+  double mean, var;
+  moments(v, NF, &mean, &var); /* x * N(1, 0.2 / 0.8) */
+  ck_assert_msg(fabs(mean - 1.0) < 0.04, "factor mean %g", mean);
+  ck_assert_msg(fabs(var - 0.25) < 0.03, "factor variance %g", var);
+  free(v);
+}
+END_TEST
+
+START_TEST(alpha_dropout_values) {
+  static float xv[NF];
+  fill(xv, NF, 5, -1, 1);
+  int64_t xs[2] = {1, NF};
+  const double rate = 0.3, alpha_p = -1.6732632423543772 * 1.0507009873554805;
+  double a = pow((1 - rate) * (1 + rate * alpha_p * alpha_p), -0.5), b = -a * alpha_p * rate;
+  float *v =
+      noisy_input(NF_SHAPE, "{'class_name': 'AlphaDropout', 'config': {'name': 'ad', 'rate': 0.3}}",
+                  xv, 2, xs, 4, 1);
+  int dropped = 0;
+  for (int i = 0; i < NF; i++) {
+    double kept = a * xv[i] + b, gone = a * alpha_p + b;
+    int is_kept = fabs(v[i] - kept) <= 1e-5, is_gone = fabs(v[i] - gone) <= 1e-5;
+    ck_assert_msg(is_kept || is_gone, "entry %d: %g is neither %g nor %g", i, v[i], kept, gone);
+    dropped += is_gone && !is_kept;
+  }
+  /* 0.3 of 4000 = 1200, standard deviation 29 */
+  ck_assert_msg(dropped > 1050 && dropped < 1350, "%d of %d dropped", dropped, NF);
+  free(v);
+}
+END_TEST
+
+/* one draw per (sample, channel): every step of a channel is kept or dropped together */
+static void check_spatial(const char *shape, const char *layer, int rank, const int64_t *xs,
+                          int channels, int steps, int channels_first) {
+  int n = channels * steps;
+  float *xv = malloc((size_t)n * sizeof *xv);
+  for (int i = 0; i < n; i++) xv[i] = 1.0f;
+  float *v = noisy_input(shape, layer, xv, rank, xs, 6, 1);
+  int dropped = 0;
+  for (int c = 0; c < channels; c++) {
+    float first = v[channels_first ? c * steps : c];
+    ck_assert_msg(first == 0.0f || first == 2.0f, "channel %d: %g", c, first);
+    dropped += first == 0.0f;
+    for (int t = 0; t < steps; t++)
+      ck_assert(v[channels_first ? c * steps + t : t * channels + c] == first);
+  }
+  /* rate 0.5 of `channels` */
+  ck_assert_msg(abs(2 * dropped - channels) < channels / 5, "%d of %d channels dropped", dropped,
+                channels);
+  free(v);
+  free(xv);
+}
+
+START_TEST(spatial_dropout_channels) {
+  int64_t s1[3] = {1, 8, 500}, s2[4] = {1, 400, 2, 5}, s3[5] = {1, 2, 2, 2, 500};
+  check_spatial("8, 500",
+                "{'class_name': 'SpatialDropout1D', 'config': {'name': 'sd', 'rate': 0.5}}", 3, s1,
+                500, 8, 0);
+  check_spatial("400, 2, 5",
+                "{'class_name': 'SpatialDropout2D', 'config': {'name': 'sd', 'rate': 0.5, "
+                "'data_format': 'channels_first'}}",
+                4, s2, 400, 10, 1);
+  check_spatial("2, 2, 2, 500",
+                "{'class_name': 'SpatialDropout3D', 'config': {'name': 'sd', 'rate': 0.5}}", 5, s3,
+                500, 8, 0);
+}
+END_TEST
+
 Suite *norm_suite(void) {
   Suite *s = suite_create("norm");
   TCase *tc = tcase_create("batch_normalization");
@@ -386,6 +695,19 @@ Suite *norm_suite(void) {
   tcase_add_test(tc, bn_trainable_train_loss_differs);
   tcase_add_test(tc, bn_refusals);
   suite_add_tcase(s, tc);
+  TCase *per = tcase_create("per_sample");
+  tcase_set_timeout(per, 120);
+  tcase_add_test(per, forward_values);
+  tcase_add_test(per, gradients_per_sample_normalizations);
+  tcase_add_test(per, normalization_refusals);
+  suite_add_tcase(s, per);
+  TCase *noise = tcase_create("noise");
+  tcase_set_timeout(noise, 120);
+  tcase_add_test(noise, gaussian_noise_statistics);
+  tcase_add_test(noise, gaussian_dropout_statistics);
+  tcase_add_test(noise, alpha_dropout_values);
+  tcase_add_test(noise, spatial_dropout_channels);
+  suite_add_tcase(s, noise);
   return s;
 }
 
