@@ -143,6 +143,14 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   int y = normalize(g, x, moving_mean, moving_var, gamma, beta, p->epsilon, st);
   layer_label(g, y, name, "inference");
   if (c->training && c->trainable) {
+    /* Keras chains the updates of a layer called twice in one step (the
+     * second call reads the first call's moving statistics); not yet here */
+    if (c->node > 0)
+      return layer_fail(c, st,
+                        "BatchNormalization \"%s\" is called more than once in training: a shared "
+                        "BatchNormalization is not supported yet (call it with training=False, or "
+                        "freeze it)",
+                        name);
     int count = graph_binary(g, NNC_BIN_MUL, graph_scalar(g, NNC_SCALAR_BATCH, st),
                              graph_const(g, (double)lay.rest, st), st);
     int mean = graph_binary(g, NNC_BIN_DIV, graph_reduce(g, NNC_RED_LEADING, x, st), count, st);

@@ -354,6 +354,72 @@ START_TEST(bn_trainable_train_loss_differs) {
 }
 END_TEST
 
+/* x -> bn (called with the kwargs `kw`) -> out, Keras 3 Functional; with
+ * `twice`, bn is called again on its own output */
+static const char *functional_bn(const char *kw, int twice) {
+  static char buf[4096];
+  const char *t = "{'class_name': '__keras_tensor__', 'config': {'shape': [null, 3], 'dtype': "
+                  "'float32', 'keras_history': ['%s', %d, 0]}}";
+  char tx[256], tb[256], tb1[256];
+  snprintf(tx, sizeof tx, t, "x", 0);
+  snprintf(tb, sizeof tb, t, "bn", 0);
+  snprintf(tb1, sizeof tb1, t, "bn", 1);
+  char second[512] = "";
+  if (twice) snprintf(second, sizeof second, ", {'args': [%s], 'kwargs': {}}", tb);
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Functional', 'config': {'name': 'f', 'layers': ["
+           "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_shape': [null, 3], "
+           "'name': 'x'}, 'inbound_nodes': []},"
+           "{'class_name': 'BatchNormalization', 'name': 'bn', 'config': {'name': 'bn', "
+           "'momentum': 0.5}, 'inbound_nodes': [{'args': [%s], 'kwargs': %s}%s]},"
+           "{'class_name': 'Dense', 'name': 'out', 'config': {'name': 'out', 'units': 1}, "
+           "'inbound_nodes': [{'args': [%s], 'kwargs': {}}]}],"
+           "'input_layers': [['x', 0, 0]], 'output_layers': [['out', 0, 0]]}, "
+           "'compile_config': " SGD("0.1") "}",
+           tx, kw, second, twice ? tb1 : tb);
+  return Q(buf);
+}
+
+/* a call with training=False runs in inference mode in fit too (Keras 3's
+ * explicit call argument): moving statistics unchanged, train loss = test loss */
+START_TEST(bn_training_false_call) {
+  nnc_model *m = load(functional_bn("{'training': false}", 0));
+  float xv[4 * 3], yv[4] = {1, 2, -1, 0};
+  fill(xv, 12, 90, 1, 5);
+  int64_t xs[2] = {4, 3}, ys[2] = {4, 1};
+  nnc_array x = array(xv, 2, xs), y = array(yv, 2, ys);
+  double test = batch_loss(m, &x, &y, 0);
+  double train = batch_loss(m, &x, &y, 1);
+  ck_assert_msg(fabs(test - train) <= 1e-6 * test, "train loss %g, test loss %g", train, test);
+  weights w;
+  get_all(m, &w);
+  for (int c = 0; c < 3; c++) {
+    ck_assert(wdata(&w, "bn/moving_mean")[c] == 0.0f);
+    ck_assert(wdata(&w, "bn/moving_variance")[c] == 1.0f);
+  }
+  free_all(&w);
+  nnc_model_free(m);
+  /* the same model without the argument trains the statistics */
+  m = load(functional_bn("{}", 0));
+  batch_loss(m, &x, &y, 1);
+  get_all(m, &w);
+  ck_assert(wdata(&w, "bn/moving_mean")[0] != 0.0f);
+  free_all(&w);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* Keras chains the moving-statistics updates of a layer called twice in one
+ * step; nnc refuses it rather than keep only one update */
+START_TEST(bn_shared_refused) {
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_int_eq(nnc_model_load_string(functional_bn("{}", 1), "model.json", &m, &st),
+                   NNC_ERR_SPEC);
+  ck_assert_msg(strstr(st.message, "called more than once in training"), "%s", st.message);
+}
+END_TEST
+
 START_TEST(bn_refusals) {
   nnc_model *m;
   nnc_status st;
@@ -694,6 +760,8 @@ Suite *norm_suite(void) {
   tcase_add_test(tc, bn_frozen_runs_in_inference_mode);
   tcase_add_test(tc, bn_trainable_train_loss_differs);
   tcase_add_test(tc, bn_refusals);
+  tcase_add_test(tc, bn_training_false_call);
+  tcase_add_test(tc, bn_shared_refused);
   suite_add_tcase(s, tc);
   TCase *per = tcase_create("per_sample");
   tcase_set_timeout(per, 120);
