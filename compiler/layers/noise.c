@@ -2,7 +2,6 @@
 #include "compiler/layers/noise.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +21,8 @@ int noise_parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, con
   int ok = cJSON_IsNumber(v) && v->valuedouble >= 0.0 &&
            (max_included ? v->valuedouble <= max : v->valuedouble < max);
   if (!ok) {
-    char want[64];
-    snprintf(want, sizeof want, "a number in [0, %g%s", max, max_included ? "]" : ")");
-    if (isinf(max)) snprintf(want, sizeof want, "a number >= 0");
-    return spec_fail_expected(ctx, path, v, want);
+    if (isinf(max)) return spec_fail_expected(ctx, path, v, "a number >= 0");
+    return spec_fail_expected(ctx, path, v, "a number in [0, %g%s", max, max_included ? "]" : ")");
   }
   p.value = v->valuedouble;
   int has_seed;
