@@ -123,17 +123,6 @@ uint64_t norm_stream_key(const layer_call *c, const char *kind, const nnc_spec_l
   return nnc_stream_key(0, stream);
 }
 
-int norm_parse_rate(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, const char *key,
-                    double *out) {
-  char path[NNC_PATH_MAX];
-  spec_path_key(path, cfg_path, key);
-  const cJSON *rate = spec_child(cfg, key);
-  if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0.0 && rate->valuedouble < 1.0))
-    return spec_fail_expected(ctx, path, rate, "a number in [0, 1)");
-  *out = rate->valuedouble;
-  return NNC_OK;
-}
-
 int norm_parse_affine(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                       norm_affine *out) {
   char path[NNC_PATH_MAX];

@@ -59,8 +59,4 @@ int norm_apply_affine(layer_call *c, int y, const norm_affine *a, nnc_shape shap
  * call, "<kind>/<layer>/call<k>" on later calls (as Dropout). */
 uint64_t norm_stream_key(const layer_call *c, const char *kind, const nnc_spec_layer *layer);
 
-/* A rate in [0, 1) (Keras refuses 1 for these layers) at cfg.key. */
-int norm_parse_rate(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, const char *key,
-                    double *out);
-
 #endif
