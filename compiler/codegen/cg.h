@@ -57,6 +57,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 /* 0 or scale per element, from the counter-based generator (base/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
+/* A standard normal sample per element from the same generator (noise layers). */
+LLVMValueRef cg_normal_noise(cg *c, uint64_t key, LLVMValueRef index);
 
 /* out[r, :] for rows [u0, u1) of A(r, p) = a[r * a_row + p * a_step] times
  * b[len, n] (emit_gemm.c). */

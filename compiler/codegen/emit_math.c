@@ -282,3 +282,21 @@ LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef inde
   LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, u, cg_f32(c, rate), "");
   return cg_select(c, keep, cg_f32(c, 1.0 / (1.0 - rate)), cg_f32(c, 0.0));
 }
+
+/* A standard normal sample for element `index` of the stream `key`: the
+ * dropout generator's 64-bit hash split into two 24-bit uniforms, u1 in
+ * (0, 1] and u2 in [0, 1), then Box-Muller sqrt(-2 ln u1) cos(2 pi u2). */
+LLVMValueRef cg_normal_noise(cg *c, uint64_t key, LLVMValueRef index) {
+  LLVMBuilderRef b = c->b;
+  LLVMValueRef k = LLVMBuildXor(b, LLVMConstInt(c->i64, key, 0), mix64(c, c->rng), "");
+  LLVMValueRef z = mix64(c, LLVMBuildAdd(b, mix64(c, k), index, ""));
+  LLVMValueRef hi = LLVMBuildLShr(b, z, cg_i64(c, 40), "");
+  LLVMValueRef lo =
+      LLVMBuildAnd(b, LLVMBuildLShr(b, z, cg_i64(c, 16), ""), cg_i64(c, 0xffffff), "");
+  LLVMValueRef scale = cg_f32(c, 1.0 / 16777216.0);
+  LLVMValueRef u1 =
+      mul(c, LLVMBuildUIToFP(b, LLVMBuildAdd(b, hi, cg_i64(c, 1), ""), c->f32, ""), scale);
+  LLVMValueRef u2 = mul(c, LLVMBuildUIToFP(b, lo, c->f32, ""), scale);
+  LLVMValueRef r = call1(c, "llvm.sqrt.f32", mul(c, cg_f32(c, -2.0), call1(c, "llvm.log.f32", u1)));
+  return mul(c, r, call1(c, "llvm.cos.f32", mul(c, cg_f32(c, 6.283185307179586), u2)));
+}

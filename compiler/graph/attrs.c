@@ -190,6 +190,7 @@ static const attr_row rows[] = {
     {NNC_OP_POOL_GRAD, -1, "pad_hi", A_INTS, F_PAD_HI, 0},
     {NNC_OP_RESIZE, -1, "axis", A_INT, F_AXIS, 0},
     {NNC_OP_RESIZE, -1, "len", A_INT, F_LEN, 0},
+    {NNC_OP_NORMAL_NOISE, -1, "key", A_HEX, F_KEY, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };

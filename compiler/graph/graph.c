@@ -120,7 +120,9 @@ int graph_add_params(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in,
     if (p != NNC_PHASE_ANY) n->phase = p;
     if (g->nodes[in[k]].flags & NNC_NODE_UPDATE) n->flags |= NNC_NODE_UPDATE;
   }
-  if (op == NNC_OP_DROPOUT_MASK) n->phase = NNC_PHASE_TRAIN;
+  if (op == NNC_OP_DROPOUT_MASK || op == NNC_OP_NORMAL_NOISE) n->phase = NNC_PHASE_TRAIN;
+  /* the selection is what inference sees until specialize picks a side */
+  if (op == NNC_OP_PHASE_SELECT) n->phase = g->nodes[in[1]].phase;
   /* sources and reshapes get their shape from the builder */
   if (op_class(op) != NNC_CLASS_SOURCE && op != NNC_OP_RESHAPE && graph_infer_shape(g, id, st)) {
     g->n--;
@@ -189,6 +191,35 @@ int graph_dropout(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st
   if (id < 0) return -1;
   g->nodes[id].params.rate = rate;
   g->nodes[id].key = key;
+  return id;
+}
+
+int graph_dropout_mask(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st) {
+  int id = graph_add(g, NNC_OP_DROPOUT_MASK, 0, &x, 1, st);
+  if (id < 0) return -1;
+  g->nodes[id].params.rate = rate;
+  g->nodes[id].key = key;
+  g->nodes[id].flags |= NNC_NODE_NO_GRAD;
+  return id;
+}
+
+int graph_normal_noise(nnc_graph *g, int x, uint64_t key, nnc_status *st) {
+  int id = graph_add(g, NNC_OP_NORMAL_NOISE, 0, &x, 1, st);
+  if (id < 0) return -1;
+  g->nodes[id].key = key;
+  g->nodes[id].flags |= NNC_NODE_NO_GRAD;
+  return id;
+}
+
+int graph_phase_select(nnc_graph *g, int train, int infer, nnc_status *st) {
+  int in[2] = {train, infer};
+  return graph_add(g, NNC_OP_PHASE_SELECT, 0, in, 2, st);
+}
+
+int graph_train_assign(nnc_graph *g, int param, int value, nnc_status *st) {
+  int in[2] = {param, value};
+  int id = graph_add(g, NNC_OP_TRAIN_ASSIGN, 0, in, 2, st);
+  if (id >= 0) g->nodes[id].phase = NNC_PHASE_TRAIN;
   return id;
 }
 
@@ -282,9 +313,10 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st) {
       if (g->nodes[a].dead)
         return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses dead node %d", after, i, a);
     }
-    if (n->op == NNC_OP_DROPOUT_MASK && n->phase != NNC_PHASE_TRAIN)
-      return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: dropout mask %d outside the train phase",
-                      after, i);
+    if ((n->op == NNC_OP_DROPOUT_MASK || n->op == NNC_OP_NORMAL_NOISE) &&
+        n->phase != NNC_PHASE_TRAIN)
+      return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: random %s %d outside the train phase", after,
+                      op_name(n->op), i);
   }
   return NNC_OK;
 }

@@ -295,6 +295,14 @@ int graph_argmax(nnc_graph *g, int x, nnc_status *st);        /* [..,C] -> [..,1
 int graph_one_hot(nnc_graph *g, int labels, int64_t depth, nnc_status *st);
 int graph_dropout(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st);
 int graph_output(nnc_graph *g, int x, int output_index, nnc_status *st);
+/* Normalization and noise layers: a dropout mask (0 or 1/(1-rate)) or a
+ * standard normal sample shaped like x, train phase only, no gradient; the
+ * value `train` in the train graph and `infer` in the others; the param
+ * overwritten by value in the train step (nothing in inference). */
+int graph_dropout_mask(nnc_graph *g, int x, double rate, uint64_t key, nnc_status *st);
+int graph_normal_noise(nnc_graph *g, int x, uint64_t key, nnc_status *st);
+int graph_phase_select(nnc_graph *g, int train, int infer, nnc_status *st);
+int graph_train_assign(nnc_graph *g, int param, int value, nnc_status *st);
 int graph_stat(nnc_graph *g, int x, int stat_index, nnc_status *st);
 /* The same elements in shape `to` (batched like x, the same count per row). */
 int graph_reshape(nnc_graph *g, int x, nnc_shape to, nnc_status *st);

@@ -126,7 +126,7 @@ specs = {
     "layer_conv9d": seq([layer_in(), '{"class_name": "Conv9D", "config": {"name": "c"}}']),
     "layer_conv2d": seq([layer_in(), '{"class_name": "Conv2D", "config": {"name": "c", "filters": 2, '
                          '"kernel_size": [3, 3]}}']),
-    "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn"}}']),
+    "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}']),
     "model_class_unknown": seq(cls='"Bogus"'),
     "loss_unknown": seq(compile_cfg=compile_cfg(loss='"hinge_of_doom"')),
     "loss_number": seq(compile_cfg=compile_cfg(loss="7")),

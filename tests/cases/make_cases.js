@@ -637,6 +637,8 @@ require('./training_makers.js')(MAKERS, {
 
 // ---- issue 8: pooling and resampling (tests/cases/pooling_makers.js) ----------------
 require('./pooling_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: normalization layers (tests/cases/norm_makers.js) ----------------
+require('./norm_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
