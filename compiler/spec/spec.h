@@ -261,7 +261,7 @@ typedef struct nnc_spec_loss {
   nnc_loss_reduction reduction;
   int from_logits;        /* BCE, CCE, SCCE, focal */
   double label_smoothing; /* BCE, CCE, focal: 0 */
-  int axis;               /* BCE, CCE, SCCE, focal, cosine: -1 (the last axis only) */
+  int axis;               /* BCE, CCE, SCCE, focal, cosine: the class axis (-1: the last) */
   int has_ignore_class;   /* SCCE */
   int64_t ignore_class;
   double delta;              /* Huber: 1 */
