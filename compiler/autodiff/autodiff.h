@@ -10,6 +10,12 @@
  * prog->n_params entries. */
 int autodiff_backward(nnc_graph *g, const nnc_program *prog, int *grads, nnc_status *st);
 
+/* Keras's optimizer.scale_loss (loss_scale_factor; compiler/optimizers/
+ * apply.c): g->loss becomes loss x factor, so every gradient is the factor
+ * times larger; autodiff_optimizer divides them by it again. Nothing
+ * without a factor. */
+int autodiff_scale_loss(nnc_graph *g, const nnc_spec_optimizer *opt, nnc_status *st);
+
 /* Appends the optimizer update of Keras 3 (keras-semantics.md §4) for every
  * parameter with a gradient: slot reads, ASSIGN effects, flagged
  * NNC_NODE_UPDATE. Registers the slots in prog. */

@@ -1,6 +1,7 @@
 /* The loss table: one row per Keras 3 loss class (the rows live in the
  * family files), name lookups, and Keras's LossFunctionWrapper.call: the
  * rank fix-up, then the loss function. */
+#include <stdio.h>
 #include <string.h>
 
 #include "compiler/losses/losses.h"
@@ -94,6 +95,19 @@ int loss_lower(nnc_graph *g, const nnc_spec_loss *loss, int y_pred, int y_true, 
   if (!c) return nnc_fail(st, NNC_ERR_INTERNAL, "loss kind %d has no row", (int)loss->kind);
   if (y_pred < 0 || y_true < 0) return st->code;
   if (c->lower == NULL) return nnc_fail(st, NNC_ERR_INTERNAL, "loss %s not lowered", c->class_name);
+  if ((c->options & LOSS_OPT_AXIS) && loss->axis != -1) {
+    char what[NNC_NAME_MAX + 16];
+    snprintf(what, sizeof what, "loss \"%s\"", loss->name);
+    if (squeezed)
+      return nnc_fail(st, NNC_ERR_SPEC,
+                      "%s: axis %d together with Keras's rank fix-up (an output (..., 1) against "
+                      "targets of one rank less) is not supported yet",
+                      what, loss->axis);
+    int logits = loss->kind <= NNC_LOSS_SCCE           ? LOSS_LOGITS_ALL
+                 : loss->kind == NNC_LOSS_BINARY_FOCAL ? LOSS_LOGITS_SIGMOID
+                                                       : LOSS_LOGITS_NONE;
+    if (loss_move_axis_last(g, what, loss->axis, logits, &y_pred, &y_true, st)) return st->code;
+  }
   if (loss->kind <= NNC_LOSS_SCCE) {
     /* the composite node keeps the squeeze in its flag (no logits rewrite) */
     int first = g->n;

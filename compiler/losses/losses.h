@@ -3,6 +3,7 @@
  *
  *   losses.c         the row table, lookups, the rank fix-up, loss_per_sample
  *   loss_util.c      shared graph helpers (constants, means, label smoothing)
+ *   loss_axis.c      Keras's `axis`: the class axis moved last
  *   crossentropy.c   MSE, MAE, BCE, CCE, SCCE: the composite LOSS node (the
  *                    logits rewrite and pass_decompose read it) + options
  *   regression.c     MAPE, MSLE, Huber, LogCosh
@@ -26,7 +27,7 @@
 enum {
   LOSS_OPT_FROM_LOGITS = 1u << 0,
   LOSS_OPT_LABEL_SMOOTHING = 1u << 1,
-  LOSS_OPT_AXIS = 1u << 2, /* an int; only the last axis */
+  LOSS_OPT_AXIS = 1u << 2, /* an int: the class (feature) axis, removed (loss_axis.c) */
   LOSS_OPT_IGNORE_CLASS = 1u << 3,
   LOSS_OPT_DELTA = 1u << 4,
   LOSS_OPT_ALPHA = 1u << 5,
@@ -77,6 +78,21 @@ int loss_lower(nnc_graph *g, const nnc_spec_loss *loss, int y_pred, int y_true, 
 /* A loss: a name string, {"class_name", "config"} or a Keras 3 "function"
  * object (compiler/spec/spec_loss.c). */
 int spec_parse_loss(const spec_ctx *ctx, const cJSON *item, const char *path, nnc_spec_loss *out);
+
+/* ---- Keras's `axis` (loss_axis.c) ---- */
+/* The "axis" key of cfg, if present, into *out: an integer other than the
+ * batch axis 0 (compiler/spec/spec_loss.c; the metrics use it too). */
+int loss_parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *path, int *out);
+/* axis (negative from the end) of a batched rank: 0 and *out in [1, rank), else -1 */
+int loss_resolve_axis(int axis, int rank, int *out);
+/* Which activation under y_pred is applied again after the permute, so that
+ * the logits stay visible: none, a sigmoid (binary focal reads its logits),
+ * a sigmoid or a softmax (the LOSS node's logits rewrite). */
+enum { LOSS_LOGITS_NONE, LOSS_LOGITS_SIGMOID, LOSS_LOGITS_ALL };
+/* y_pred and y_true with `axis` moved last (a PERMUTE; nothing when it is
+ * the last already). what names the loss or metric in messages. */
+int loss_move_axis_last(nnc_graph *g, const char *what, int axis, int logits, int *y_pred,
+                        int *y_true, nnc_status *st);
 
 /* ---- helpers shared by the family files (loss_util.c) ---- */
 #define LOSS_EPSILON 1e-7 /* Keras's backend.epsilon() */

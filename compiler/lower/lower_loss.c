@@ -94,15 +94,27 @@ static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_met
   return metric_lower(&c);
 }
 
-/* Labels: shaped like the output, or [..., 1] integer classes for sparse
- * losses. Data of the same per-sample size is accepted as is: (N,) for a
- * (None, 1) output is Keras's rank fix-up. */
-static int label_shape(const nnc_lowered *l, const nnc_spec *spec, int k, int sparse,
+/* The axis of output k that a sparse loss's labels replace by one class
+ * index when it is not the last: the loss's `axis`
+ * (compiler/losses/loss_axis.c); -1: the last. */
+static int class_axis(const nnc_lowered *l, int k, const lower_output_plan *o) {
+  const nnc_shape *s = &l->prog.outputs[k].shape;
+  int a;
+  if (o->has_loss && o->loss.axis != -1 && !loss_resolve_axis(o->loss.axis, s->rank, &a) &&
+      a < s->rank - 1)
+    return a;
+  return -1;
+}
+
+/* Labels: shaped like the output, or with one integer class in place of the
+ * class axis for sparse losses ([..., 1]). Data of the same per-sample size
+ * is accepted as is: (N,) for a (None, 1) output is Keras's rank fix-up. */
+static int label_shape(const nnc_lowered *l, const nnc_spec *spec, int k, int sparse, int axis,
                        const nnc_spec_shape *y_inner, nnc_shape *out, nnc_status *st) {
   nnc_shape o = l->prog.outputs[k].shape;
   if (sparse) {
     if (o.rank == 1 || (o.batched && o.rank == 1)) o.dims[o.rank++] = 1;
-    o.dims[o.rank - 1] = 1;
+    o.dims[axis >= 0 ? axis : o.rank - 1] = 1;
   }
   *out = o;
   if (!y_inner) return NNC_OK;
@@ -320,8 +332,10 @@ static int add_target(nnc_lowered *l, const nnc_spec *spec, int k, const lower_o
                       const nnc_spec_shape *y_inner, nnc_status *st) {
   int sparse = o->has_loss && o->loss.kind == NNC_LOSS_SCCE;
   nnc_shape ys;
-  if (label_shape(l, spec, k, sparse, y_inner, &ys, st)) return -1;
-  int64_t classes = sparse ? shape_last(&l->prog.outputs[k].shape) : 0;
+  int axis = class_axis(l, k, o);
+  if (label_shape(l, spec, k, sparse, axis, y_inner, &ys, st)) return -1;
+  const nnc_shape *os = &l->prog.outputs[k].shape;
+  int64_t classes = !sparse ? 0 : axis >= 0 ? os->dims[axis] : shape_last(os);
   int j = l->prog.n_targets;
   if (program_add_io(&l->prog.targets, &l->prog.n_targets, l->prog.outputs[k].name, ys, classes, k,
                      st))

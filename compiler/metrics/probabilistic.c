@@ -1,8 +1,24 @@
 /* The crossentropies as metrics (keras/src/metrics/probabilistic_metrics.py):
  * Mean metrics of the loss function's per-sample value, through the same
  * LOSS node the losses use (so the logits rewrite applies as to a loss). */
+#include <stdio.h>
+
 #include "compiler/losses/losses.h"
 #include "compiler/metrics/metrics.h"
+
+/* axis: the class axis of CategoricalCrossentropy and
+ * SparseCategoricalCrossentropy (compiler/losses/loss_axis.c); Keras's
+ * BinaryCrossentropy metric has none (-1 accepted) */
+static int parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                      nnc_spec_metric *out) {
+  const cJSON *item = spec_child(cfg, "axis");
+  if (out->kind != NNC_METRIC_BINARY_CROSSENTROPY)
+    return loss_parse_axis(ctx, cfg, cfg_path, &out->axis);
+  if (spec_is_absent(item) || (cJSON_IsNumber(item) && item->valuedouble == -1)) return NNC_OK;
+  char path[NNC_PATH_MAX];
+  spec_path_key(path, cfg_path, "axis");
+  return spec_fail_unsupported(ctx, path, item, "an axis other than -1");
+}
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                  nnc_spec_metric *out) {
@@ -17,11 +33,7 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
     return spec_fail_expected(ctx, path, spec_child(cfg, "label_smoothing"),
                               "a label smoothing in [0, 1]");
   }
-  const cJSON *item = spec_child(cfg, "axis");
-  if (!spec_is_absent(item) && !(cJSON_IsNumber(item) && item->valuedouble == -1)) {
-    spec_path_key(path, cfg_path, "axis");
-    return spec_fail_unsupported(ctx, path, item, "an axis other than -1");
-  }
+  if ((rc = parse_axis(ctx, cfg, cfg_path, out))) return rc;
   return spec_require_null(ctx, cfg, cfg_path, "ignore_class", "ignore_class");
 }
 
@@ -36,7 +48,14 @@ static int lower(metric_ctx *c) {
   loss.from_logits = c->m->from_logits;
   loss.label_smoothing = loss.kind == NNC_LOSS_SCCE ? 0 : c->m->label_smoothing;
   loss.axis = -1;
-  return metric_mean(c, loss_per_sample(c->g, &loss, c->yp, c->y, c->st), 0);
+  int yp = c->yp, y = c->y;
+  if (c->m->axis != -1) { /* the logits stay visible to the rewrite, as for the loss */
+    char what[NNC_NAME_MAX + 16];
+    snprintf(what, sizeof what, "metric \"%s\"", c->key);
+    if (loss_move_axis_last(c->g, what, c->m->axis, LOSS_LOGITS_ALL, &yp, &y, c->st))
+      return c->st->code;
+  }
+  return metric_mean(c, loss_per_sample(c->g, &loss, yp, y, c->st), 0);
 }
 
 const metric_family metric_family_probabilistic = {parse, lower, 1};

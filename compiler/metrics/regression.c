@@ -2,21 +2,16 @@
  * loss functions they wrap, keras/src/losses/losses.py): Mean metrics of an
  * elementwise error, averaged per sample then over the epoch's samples.
  * RootMeanSquaredError takes the square root of the epoch mean. */
+#include <stdio.h>
+
+#include "compiler/losses/losses.h"
 #include "compiler/metrics/metrics.h"
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                  nnc_spec_metric *out) {
   if (out->kind != NNC_METRIC_COSINE_SIMILARITY) return NNC_OK;
-  double axis = -1;
-  int rc = spec_get_number(ctx, cfg, cfg_path, "axis", -1, &axis);
-  if (rc) return rc;
-  if (axis != -1) {
-    char path[NNC_PATH_MAX];
-    spec_path_key(path, cfg_path, "axis");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "axis"), "an axis other than -1");
-  }
-  out->axis = -1;
-  return NNC_OK;
+  out->axis = -1; /* the axis along which it normalizes and sums (compiler/losses/loss_axis.c) */
+  return loss_parse_axis(ctx, cfg, cfg_path, &out->axis);
 }
 
 /* Keras's epsilon() */
@@ -62,7 +57,12 @@ static int lower(metric_ctx *c) {
     return metric_mean(c, graph_unary(g, NNC_FN_SQUARE, graph_binary(g, NNC_BIN_SUB, a, b, st), st),
                        0);
   }
-  case NNC_METRIC_COSINE_SIMILARITY: { /* sum(normalize(y) * normalize(yp), -1) */
+  case NNC_METRIC_COSINE_SIMILARITY: { /* sum(normalize(y) * normalize(yp), axis) */
+    if (c->m->axis != -1) {
+      char what[NNC_NAME_MAX + 16];
+      snprintf(what, sizeof what, "metric \"%s\"", c->key);
+      if (loss_move_axis_last(g, what, c->m->axis, LOSS_LOGITS_NONE, &yp, &y, st)) return st->code;
+    }
     int prod = graph_binary(g, NNC_BIN_MUL, l2_normalize(g, y, st), l2_normalize(g, yp, st), st);
     return metric_mean(c, graph_reduce(g, NNC_RED_LAST, prod, st), 0);
   }

@@ -1,6 +1,8 @@
 /* The optimizer step as graph nodes: what Keras 3's BaseOptimizer.apply does
  * around each optimizer's update_step (keras/src/optimizers/base_optimizer.py,
  * _backend_apply_gradients), in its order:
+ *   0. loss_scale_factor: the train step differentiated loss x factor
+ *      (autodiff_scale_loss); the gradients are divided by the factor;
  *   1. gradient accumulation: g = (g + acc) / steps; only every steps-th step
  *      updates (acc := 0), the others only add g to acc;
  *   2. clipping: clipnorm per variable, global_clipnorm, or clipvalue;
@@ -13,6 +15,7 @@
  * learning rate is the runtime's (its schedule sees the raw count, as Keras's
  * _get_current_learning_rate does). A step that does not update computes the
  * update and keeps the old values (opt_select). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +118,21 @@ static int updated(const nnc_program *prog, const int *grads, const int *param_n
   return grads[p] >= 0 && param_node[p] >= 0 && prog->params[p].trainable;
 }
 
+/* the factor as a float32 tensor, as Keras's `loss * factor` and `g / factor` see it */
+static double scale_factor(const nnc_spec_optimizer *o) {
+  return (double)(float)o->loss_scale_factor;
+}
+
+int autodiff_scale_loss(nnc_graph *g, const nnc_spec_optimizer *o, nnc_status *st) {
+  if (!o || o->loss_scale_factor == 0 || g->loss < 0) return NNC_OK;
+  int scaled = graph_binary(g, NNC_BIN_MUL, g->loss, graph_const(g, scale_factor(o), st), st);
+  if (scaled < 0) return st->code;
+  g->nodes[scaled].phase = NNC_PHASE_TRAIN;
+  snprintf(g->nodes[scaled].label, sizeof g->nodes[scaled].label, "loss x loss_scale_factor");
+  g->loss = scaled;
+  return NNC_OK;
+}
+
 static int build(opt_ctx *c, const opt_class *cls, const int *grads, step_state *s) {
   nnc_graph *g = c->g;
   nnc_program *prog = c->prog;
@@ -140,6 +158,8 @@ static int build(opt_ctx *c, const opt_class *cls, const int *grads, step_state 
     first = g->n;
     c->p = p;
     s->grad[p] = grads[p];
+    if (o->loss_scale_factor != 0) /* "Unscale gradients" */
+      s->grad[p] = opt_div(c, s->grad[p], opt_k(c, scale_factor(o)));
     if (steps) {
       int acc = opt_slot(c, "gradient_accumulator", 0.0);
       int sum = opt_add(c, grads[p], acc);

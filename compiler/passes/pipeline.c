@@ -28,6 +28,7 @@ static int run_dce(pass_ctx *c) {
   return pass_dce(c->g, c->st);
 }
 static int run_autodiff(pass_ctx *c) {
+  if (autodiff_scale_loss(c->g, c->optimizer, c->st)) return c->st->code;
   return autodiff_backward(c->g, c->prog, c->grads, c->st);
 }
 static int run_optimizer(pass_ctx *c) {

@@ -210,6 +210,7 @@ typedef struct nnc_spec_optimizer {
   double ema_momentum;                 /* 0.99 */
   int64_t ema_overwrite_frequency;     /* 0: none */
   int64_t gradient_accumulation_steps; /* 0: none, else >= 2 */
+  double loss_scale_factor;            /* 0: none (null), else > 0 */
   /* learning_rate given as a Keras schedule (base/schedule.h); kind CONSTANT:
    * none. With a schedule, learning_rate is its value at step 0. */
   nnc_schedule schedule;
@@ -261,7 +262,7 @@ typedef struct nnc_spec_loss {
   nnc_loss_reduction reduction;
   int from_logits;        /* BCE, CCE, SCCE, focal */
   double label_smoothing; /* BCE, CCE, focal: 0 */
-  int axis;               /* BCE, CCE, SCCE, focal, cosine: -1 (the last axis only) */
+  int axis;               /* BCE, CCE, SCCE, focal, cosine: the class axis (-1: the last) */
   int has_ignore_class;   /* SCCE */
   int64_t ignore_class;
   double delta;              /* Huber: 1 */

@@ -108,15 +108,22 @@ static int check_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *path) 
   return spec_fail_unsupported(ctx, item_path, item, "a loss dtype other than float32");
 }
 
-/* An axis int: Keras's default -1 only (the last axis) */
-static int parse_last_axis(const spec_ctx *ctx, const cJSON *cfg, const char *path) {
+/* An axis int other than the batch axis 0 (Keras's default -1: the last);
+ * checked against the output's rank when the loss is lowered */
+int loss_parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *path, int *out) {
   const cJSON *item = spec_child(cfg, "axis");
-  if (spec_is_absent(item) || (cJSON_IsNumber(item) && item->valuedouble == -1)) return NNC_OK;
+  if (spec_is_absent(item)) return NNC_OK;
   char item_path[NNC_PATH_MAX];
   spec_path_key(item_path, path, "axis");
-  if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble)
-    return spec_fail_expected(ctx, item_path, item, "an integer axis");
-  return spec_fail_unsupported(ctx, item_path, item, "a loss axis other than -1 (the last)");
+  if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble ||
+      item->valuedouble == 0 || item->valuedouble < -(NNC_MAX_RANK - 1) ||
+      item->valuedouble > NNC_MAX_RANK - 1)
+    return spec_fail_expected(ctx, item_path, item,
+                              "an integer axis other than the batch axis 0 (%d to %d, negative "
+                              "from the end)",
+                              -(NNC_MAX_RANK - 1), NNC_MAX_RANK - 1);
+  *out = (int)item->valuedouble;
+  return NNC_OK;
 }
 
 static int one_axis(const spec_ctx *ctx, const cJSON *item, const char *path, int *out) {
@@ -195,7 +202,7 @@ static int parse_options(const spec_ctx *ctx, const loss_class *c, const cJSON *
                                 "a label smoothing in [0, 1]");
     }
   }
-  if ((o & LOSS_OPT_AXIS) && (rc = parse_last_axis(ctx, cfg, path))) return rc;
+  if ((o & LOSS_OPT_AXIS) && (rc = loss_parse_axis(ctx, cfg, path, &out->axis))) return rc;
   if ((o & LOSS_OPT_AXES) && (rc = parse_axes(ctx, cfg, path, out))) return rc;
   if ((o & LOSS_OPT_IGNORE_CLASS) && (rc = parse_ignore_class(ctx, cfg, path, out))) return rc;
   if ((o & LOSS_OPT_DELTA) && (rc = spec_get_float32(ctx, cfg, path, "delta", 1.0, &out->delta)))

@@ -221,7 +221,12 @@ static int parse_base(const spec_ctx *ctx, const cJSON *cfg, const char *path, c
                       int decay_is_own, nnc_spec_optimizer *out) {
   int rc;
   char item_path[NNC_PATH_MAX];
-  if ((rc = spec_require_null(ctx, cfg, path, "loss_scale_factor", "loss scaling"))) return rc;
+  /* Keras multiplies the loss by it before the gradients and divides the
+   * gradients by it; 0 would give NaN, so only > 0 */
+  if (!cJSON_IsNull(spec_child(cfg, "loss_scale_factor")) &&
+      (rc = get_ranged_open(ctx, cfg, path, "loss_scale_factor", 0.0, 1, INFINITY,
+                            &out->loss_scale_factor)))
+    return rc;
   const cJSON *wd = spec_child(cfg, "weight_decay");
   if (cJSON_IsNull(wd) && cls->weight_decay > 0) {
     spec_path_key(item_path, path, "weight_decay");

@@ -293,6 +293,66 @@ def adafactor():
     return out
 
 
+def adafactor_rank3():
+    # A variable [2, 2, 3] (A, R, C) with a constant gradient G (the loss
+    # sum(p * G), test_optimizers.c adafactor_rank3): Keras factors the last
+    # two axes, r [A, R] = mean over C, c [A, C] = mean over R, and
+    # v = (r / mean(r, -1))[..., None] * c[..., None, :]. Defaults, lr 0.1.
+    P = [[[0.5, -1.5, 0.25], [0.75, -0.25, 1.0]], [[-0.5, 0.125, 2.0], [1.5, -1.0, 0.375]]]
+    G = [[[0.3, -0.6, 0.9], [0.2, 0.5, -0.4]], [[1.2, -0.1, 0.05], [-0.7, 0.8, 0.25]]]
+    A, R, C = 2, 2, 3
+    P = [[[f(v) for v in row] for row in m] for m in P]
+    G = [[[f(v) for v in row] for row in m] for m in G]
+    r = [[0.0] * R for _ in range(A)]
+    c = [[0.0] * C for _ in range(A)]
+    out = []
+
+    def flat(x):
+        return [v for m in x for row in m for v in row]
+
+    def rms(vals):
+        total = 0.0
+        for v in vals:
+            total = add(total, sq(v))
+        return sqrt(div(total, float(len(vals))))
+
+    for step in range(2):
+        t = float(step + 1)
+        rho = min(LR, div(1.0, sqrt(t)))
+        alpha = mul(max(f(1e-3), rms(flat(P))), rho)
+        b2t = sub(1.0, pw(t, f(-0.8)))
+        om = sub(1.0, b2t)
+        rgs = [[[add(sq(G[a][i][j]), f(1e-30)) for j in range(C)] for i in range(R)]
+               for a in range(A)]
+        for a in range(A):
+            for i in range(R):
+                row = 0.0
+                for j in range(C):
+                    row = add(row, rgs[a][i][j])
+                r[a][i] = add(mul(b2t, r[a][i]), mul(om, div(row, float(C))))
+            for j in range(C):
+                col = 0.0
+                for i in range(R):
+                    col = add(col, rgs[a][i][j])
+                c[a][j] = add(mul(b2t, c[a][j]), mul(om, div(col, float(R))))
+        v = [[[0.0] * C for _ in range(R)] for _ in range(A)]
+        for a in range(A):
+            rsum = 0.0
+            for i in range(R):
+                rsum = add(rsum, r[a][i])
+            rmean = div(rsum, float(R))
+            for i in range(R):
+                for j in range(C):
+                    v[a][i][j] = mul(div(r[a][i], rmean), c[a][j])
+        u = [[[div(G[a][i][j], sqrt(v[a][i][j])) for j in range(C)] for i in range(R)]
+             for a in range(A)]
+        den = max(1.0, div(rms(flat(u)), 1.0))
+        P = [[[sub(P[a][i][j], mul(alpha, div(u[a][i][j], den))) for j in range(C)]
+              for i in range(R)] for a in range(A)]
+        out.append(flat(P))
+    return out
+
+
 if __name__ == "__main__":
     show("SGD momentum 0.9 nesterov", run(sgd_momentum_nesterov))
     show("RMSprop centered momentum 0.5", run(rmsprop_centered_momentum))
@@ -311,3 +371,4 @@ if __name__ == "__main__":
     show("Adam gradient_accumulation_steps 2", accumulation_adam())
     show("SGD global_clipnorm 1 (w0, w1, b0, b1)", sgd_global_clipnorm())
     show("Adafactor (kernel 2x2 row-major, bias)", adafactor())
+    show("Adafactor rank 3 [2, 2, 3] row-major", adafactor_rank3())

@@ -445,6 +445,42 @@ START_TEST(state_file_shape_mismatch) {
 }
 END_TEST
 
+/* loss_scale_factor (base_optimizer.py scale_loss, apply): the train step
+ * differentiates loss x factor, the gradients are divided by the factor
+ * before clipping. Gradients here: w - y = (-0.75, -2.25). With factor
+ * 3e38 the scaled gradient of element 1 overflows float32 (2.25 x 3e38 >
+ * 3.4e38) as it does in Keras: inf / factor = inf, so that weight becomes
+ * +inf; element 0 (0.75 x 3e38 fits) comes back as -0.75: 0.5 + 0.1 x 0.75.
+ * The reported loss is not scaled: ((-0.75)^2 + (-2.25)^2) / 2 = 2.8125. */
+START_TEST(loss_scale_factor_scales_the_gradients) {
+  nnc_model *m =
+      model_with("{'class_name': 'SGD', 'config': {'learning_rate': 0.1, 'loss_scale_factor': "
+                 "3e38}}",
+                 0);
+  TEST_LOGS(logs);
+  nnc_status st;
+  nnc_array x = testutil_f32(X, 1, 1), y = testutil_f32(Y, 1, 2);
+  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  near("loss", 0, 0, nnc_logs_get(&logs, "loss"), 2.8125);
+  float w[2];
+  weight(m, "dense/kernel", w);
+  near("loss_scale_factor 3e38", 0, 0, w[0], 0.575);
+  ck_assert_msg(isinf(w[1]) && w[1] > 0, "element 1: got %g, want +inf (the overflow)", w[1]);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* Unscaled before clipping: clipvalue 1 sees (-0.75, -2.25), not the
+ * gradients x 1000: (0.5 + 0.075, -1.5 + 0.1), then (w - y) again. */
+START_TEST(loss_scale_factor_before_clipping) {
+  static const double want[2][2] = {{0.575, -1.4}, {0.6425, -1.3}};
+  two_steps("loss_scale_factor with clipvalue",
+            "{'class_name': 'SGD', 'config': {'learning_rate': 0.1, 'loss_scale_factor': 1000, "
+            "'clipvalue': 1.0}}",
+            want);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("optimizers");
   TCase *rules = tcase_create("rules");
@@ -471,6 +507,8 @@ int main(void) {
   tcase_add_test(base, ema_overwrite);
   tcase_add_test(base, ema_average_lags);
   tcase_add_test(base, gradient_accumulation);
+  tcase_add_test(base, loss_scale_factor_scales_the_gradients);
+  tcase_add_test(base, loss_scale_factor_before_clipping);
   suite_add_tcase(s, base);
   TCase *state = tcase_create("state file");
   tcase_set_timeout(state, 120);

@@ -885,9 +885,9 @@ START_TEST(optimizer_unsupported_options) {
   compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'clipvalue': -0.5}}, 'loss': "
                   "'mse'}"),
                 "$.optimizer.config.clipvalue: expected a finite number >= 0", "got -0.5");
-  compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'loss_scale_factor': 128}}, "
+  compile_error(Q("{'optimizer': {'class_name': 'SGD', 'config': {'loss_scale_factor': 0}}, "
                   "'loss': 'mse'}"),
-                "$.optimizer.config.loss_scale_factor", "not supported yet");
+                "$.optimizer.config.loss_scale_factor: expected a finite number > 0", "got 0");
   compile_error(Q("{'optimizer': {'class_name': 'AdamW', 'config': {'weight_decay': null}}, "
                   "'loss': 'mse'}"),
                 "$.optimizer.config.weight_decay: expected a number: Keras 3's AdamW refuses "
