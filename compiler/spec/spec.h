@@ -34,6 +34,10 @@ typedef enum nnc_activation {
   NNC_ACT_LEAKY_RELU, /* slope 0.2 for the activation string */
   NNC_ACT_EXPONENTIAL,
   NNC_ACT_HARD_SIGMOID, /* Keras 3: clip(x/6 + 1/2, 0, 1) */
+  NNC_ACT_RELU6,
+  NNC_ACT_HARD_SILU, /* also "hard_swish" */
+  NNC_ACT_MISH,
+  NNC_ACT_LOG_SOFTMAX, /* over the last axis */
   NNC_ACT_COUNT
 } nnc_activation;
 
