@@ -113,6 +113,7 @@ typedef enum {
   F_PERM,        /* params.perm (comma-separated ints, one per axis) */
   F_BMM_A,       /* params.bmm.transpose_a (set) */
   F_BMM_B,       /* params.bmm.transpose_b (set) */
+  F_ROWS,        /* params.gather.rows (int) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -165,6 +166,7 @@ static const attr_row rows[] = {
     {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
+    {NNC_OP_GATHER_GRAD, -1, "rows", A_INT, F_ROWS, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -201,6 +203,8 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.axis.start;
   case F_LEN:
     return &n->params.axis.len;
+  case F_ROWS:
+    return &n->params.gather.rows;
   default:
     return &n->params.index;
   }

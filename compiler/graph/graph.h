@@ -107,6 +107,9 @@ typedef union nnc_params {
   struct {
     int transpose_a, transpose_b;
   } bmm; /* BATCH_MATMUL */
+  struct {
+    int64_t rows; /* the table's rows (Embedding's input_dim) */
+  } gather;       /* GATHER_GRAD */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -317,6 +320,14 @@ int graph_batch_matmul_t(nnc_graph *g, int a, int b, int transpose_a, int transp
  * over every entry to a scalar when axis is 0. */
 int graph_select(nnc_graph *g, int cond, int a, int b, nnc_status *st);
 int graph_reduce_max(nnc_graph *g, int x, int axis, int is_min, nnc_status *st);
+
+/* Embeddings (compiler/ops/gather.c, gather_grad.c): the rows of table
+ * [V, D] at the indices of idx (floats holding integers; an index that is
+ * not an integer in [0, V) reads a row of zeros) -> [idx..., D]; and its
+ * gradient: dy [idx..., D] summed into the rows named by idx of a [rows, D]
+ * zero table. */
+int graph_gather(nnc_graph *g, int idx, int table, nnc_status *st);
+int graph_gather_grad(nnc_graph *g, int idx, int dy, int64_t rows, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);
