@@ -99,7 +99,9 @@ typedef enum nnc_init_rule {
   NNC_INITIALIZER_RANDOM_UNIFORM,   /* minval, maxval */
   NNC_INITIALIZER_RANDOM_NORMAL,    /* mean, stddev */
   NNC_INITIALIZER_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
-  NNC_INITIALIZER_VARIANCE_SCALING  /* scale, fan, distribution (glorot, he, lecun) */
+  NNC_INITIALIZER_VARIANCE_SCALING, /* scale, fan, distribution (glorot, he, lecun) */
+  NNC_INITIALIZER_ORTHOGONAL,       /* gain: Q of the QR of a normal matrix, sign-fixed */
+  NNC_INITIALIZER_IDENTITY          /* gain on the diagonal of a matrix */
 } nnc_init_rule;
 typedef enum nnc_init_fan { NNC_FAN_MODE_IN, NNC_FAN_MODE_OUT, NNC_FAN_MODE_AVG } nnc_init_fan;
 typedef enum nnc_init_distribution {
@@ -115,6 +117,7 @@ typedef struct nnc_initializer {
   nnc_init_distribution distribution;
   int has_seed; /* 1: the same values wherever it is used (seed); 0: a stream per variable */
   int64_t seed;
+  double gain; /* ORTHOGONAL, IDENTITY */
 } nnc_initializer;
 
 typedef struct nnc_variable {
