@@ -635,6 +635,9 @@ require('./training_makers.js')(MAKERS, {
   mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY, writeNpy, readNpy: require(path.join(oracle, 'npy.js')).readNpy,
 });
 
+// ---- issue 8: Embedding and activation layers (tests/cases/emb_makers.js) ----------
+require('./emb_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
   const dir = path.join(HERE, name);
