@@ -264,6 +264,30 @@ START_TEST(weight_name_shape_and_default_initializer) {
 }
 END_TEST
 
+/* The table gradient is summed by one thread in index order, the gather
+ * split by index: 1, 2 and 3 threads end bit-identical after 5 steps. */
+START_TEST(threads_give_identical_tables) {
+  float first[18], x[16] = {1, 3, 1, 0, 4, 1, 1, 2, 5, 5, 0, 1, 2, 3, 4, 1},
+                   y[4] = {1, -1, 0.5f, 2};
+  for (int threads = 1; threads <= 3; threads++) {
+    nnc_model *m = load(embedding_model("4", 6, 3, "", 1));
+    nnc_status st;
+    ck_assert(nnc_model_set_threads(m, threads, &st) == NNC_OK);
+    nnc_array xa = testutil_f32(x, 4, 4), ya = testutil_f32(y, 4, 1), w;
+    TEST_LOGS(logs);
+    for (int step = 0; step < 5; step++)
+      ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
+    ck_assert(nnc_model_get_weight(m, "embedding/embeddings", &w, &st) == NNC_OK);
+    if (threads == 1)
+      memcpy(first, w.data, sizeof first);
+    else
+      ck_assert_mem_eq(w.data, first, sizeof first);
+    nnc_array_free(&w);
+    nnc_model_free(m);
+  }
+}
+END_TEST
+
 static void spec_error(const char *json, const char *want) {
   nnc_model *m = NULL;
   nnc_status st;
@@ -296,6 +320,7 @@ int main(void) {
   tcase_add_test(tc, integer_npy_indices);
   tcase_add_test(tc, weight_name_shape_and_default_initializer);
   tcase_add_test(tc, refused_configs_name_the_key);
+  tcase_add_test(tc, threads_give_identical_tables);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
