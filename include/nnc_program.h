@@ -78,7 +78,8 @@ typedef struct nnc_io_desc {
   nnc_dtype dtype;             /* of the rows the step reads or writes: NNC_F32 today */
   int rank;                    /* per sample (the batch axis not counted) */
   int64_t shape[NNC_MAX_RANK]; /* per sample */
-  int64_t classes;             /* a target of a sparse categorical loss: labels in [0, classes) */
+  int64_t classes;             /* a target of a sparse categorical loss: labels in [0, classes);
+                                  an input feeding an Embedding: indices in [0, classes) */
   int output;                  /* a target: the index of its output; else -1 */
   int has_ignore_class;        /* a sparse target whose loss has ignore_class: that label is */
   int64_t ignore_class;        /* accepted too (Keras masks it out of the loss) */

@@ -214,7 +214,8 @@ typedef struct nnc_layer_info {
 typedef struct nnc_io_info {
   char name[NNC_NAME_MAX]; /* input layer name; output (layer) name; target: its output's name */
   nnc_shape shape;         /* batched */
-  int64_t classes;      /* a target of a sparse categorical loss: labels in [0, classes); else 0 */
+  int64_t classes;      /* a target of a sparse categorical loss: labels in [0, classes); an input
+                           feeding an Embedding: indices in [0, classes) (its input_dim); else 0 */
   int output;           /* a target: the index of its output; else -1 */
   int has_ignore_class; /* a sparse target: labels equal to ignore_class are valid too */
   int64_t ignore_class;

@@ -308,6 +308,30 @@ START_TEST(refused_configs_name_the_key) {
 }
 END_TEST
 
+/* Keras 2 writes the index dtype on the Embedding (tf.keras: Embedding(...,
+ * dtype="int32") with batch_input_shape) or on the InputLayer; both load,
+ * and the integer dtype stays refused on other layers. */
+START_TEST(integer_dtypes_on_the_index_path) {
+  nnc_model *m = load(Q("{'class_name': 'Sequential', 'config': [{'class_name': 'Embedding', "
+                        "'config': {'name': 'embedding_1', 'batch_input_shape': [null, 4], "
+                        "'dtype': 'int32', 'input_dim': 6, 'output_dim': 3, 'input_length': 4}}, "
+                        "{'class_name': 'Flatten', 'config': {'name': 'f'}}], "
+                        "'keras_version': '2.4.0'}"));
+  nnc_model_free(m);
+  m = load(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+             "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4], 'dtype': "
+             "{'class_name': 'DTypePolicy', 'config': {'name': 'int64'}}, 'name': 'ids'}},"
+             "{'class_name': 'Embedding', 'config': {'name': 'e', 'input_dim': 6, "
+             "'output_dim': 3}}]}}"));
+  nnc_model_free(m);
+  spec_error(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4], 'name': 'x'}},"
+               "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 2, 'dtype': "
+               "'int32'}}]}}"),
+             "config.dtype: a dtype other than float32 is not supported yet");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("embedding");
   TCase *tc = tcase_create("embedding");
@@ -321,6 +345,7 @@ int main(void) {
   tcase_add_test(tc, weight_name_shape_and_default_initializer);
   tcase_add_test(tc, refused_configs_name_the_key);
   tcase_add_test(tc, threads_give_identical_tables);
+  tcase_add_test(tc, integer_dtypes_on_the_index_path);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
