@@ -58,7 +58,20 @@ typedef struct nnc_status {
 } nnc_status;
 
 /* ---- arrays: the data a host hands to fit/evaluate/predict ---- */
-typedef enum nnc_dtype { NNC_F32, NNC_F64, NNC_I32, NNC_I64, NNC_U8 } nnc_dtype;
+/* Integer data (class labels, Embedding indices) is converted to float32 for
+ * the model, exactly up to 2^24. */
+typedef enum nnc_dtype {
+  NNC_F32,
+  NNC_F64,
+  NNC_I32,
+  NNC_I64,
+  NNC_U8,
+  NNC_I8,
+  NNC_I16,
+  NNC_U16,
+  NNC_U32,
+  NNC_U64
+} nnc_dtype;
 
 #define NNC_MAX_RANK 8
 

@@ -78,7 +78,8 @@ typedef struct nnc_io_desc {
   nnc_dtype dtype;             /* of the rows the step reads or writes: NNC_F32 today */
   int rank;                    /* per sample (the batch axis not counted) */
   int64_t shape[NNC_MAX_RANK]; /* per sample */
-  int64_t classes;             /* a target of a sparse categorical loss: labels in [0, classes) */
+  int64_t classes;             /* a target of a sparse categorical loss: labels in [0, classes);
+                                  an input feeding an Embedding: indices in [0, classes) */
   int output;                  /* a target: the index of its output; else -1 */
   int has_ignore_class;        /* a sparse target whose loss has ignore_class: that label is */
   int64_t ignore_class;        /* accepted too (Keras masks it out of the loss) */
@@ -99,7 +100,9 @@ typedef enum nnc_init_rule {
   NNC_INITIALIZER_RANDOM_UNIFORM,   /* minval, maxval */
   NNC_INITIALIZER_RANDOM_NORMAL,    /* mean, stddev */
   NNC_INITIALIZER_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
-  NNC_INITIALIZER_VARIANCE_SCALING  /* scale, fan, distribution (glorot, he, lecun) */
+  NNC_INITIALIZER_VARIANCE_SCALING, /* scale, fan, distribution (glorot, he, lecun) */
+  NNC_INITIALIZER_ORTHOGONAL,       /* gain: Q of the QR of a normal matrix, sign-fixed */
+  NNC_INITIALIZER_IDENTITY          /* gain on the diagonal of a matrix */
 } nnc_init_rule;
 typedef enum nnc_init_fan { NNC_FAN_MODE_IN, NNC_FAN_MODE_OUT, NNC_FAN_MODE_AVG } nnc_init_fan;
 typedef enum nnc_init_distribution {
@@ -115,6 +118,7 @@ typedef struct nnc_initializer {
   nnc_init_distribution distribution;
   int has_seed; /* 1: the same values wherever it is used (seed); 0: a stream per variable */
   int64_t seed;
+  double gain; /* ORTHOGONAL, IDENTITY */
 } nnc_initializer;
 
 typedef struct nnc_variable {

@@ -3,6 +3,7 @@
  * (seed, "<layer>/<weight>", element, redraw). Keras's own bits cannot be
  * reproduced (they depend on its RNG); the distributions are the same. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -73,9 +74,49 @@ static double draw(const nnc_initializer *in, const nnc_variable *var, uint64_t 
     case NNC_DISTRIBUTION_UNTRUNCATED_NORMAL:
       return sqrt(scale) * normal(key, e, 0);
     }
+    return 0.0;
   }
+  case NNC_INITIALIZER_IDENTITY: /* Keras: gain * eye(rows, cols); the compiler checks rank 2 */
+    return (int64_t)e / var->shape[1] == (int64_t)e % var->shape[1] ? in->gain : 0.0;
+  case NNC_INITIALIZER_ORTHOGONAL: /* whole-matrix: fill_orthogonal */
+    break;
   }
   return 0.0;
+}
+
+/* Keras's Orthogonal: the weight as a matrix rows x cols (rows: every axis
+ * but the last), a standard normal matrix a of max(rows, cols) x
+ * min(rows, cols), a = QR, q times the signs of diag(r), transposed when
+ * rows < cols, times gain. A QR whose r has a positive diagonal is unique,
+ * so modified Gram-Schmidt (which gives one) yields the sign-fixed q of any
+ * QR routine; each column is orthogonalized twice to keep q orthogonal to
+ * double precision. The normals are drawn per element like every other
+ * initializer, so the values are deterministic in (seed, name). */
+static int fill_orthogonal(float *out, const nnc_initializer *in, const nnc_variable *var,
+                           uint64_t key, nnc_status *st) {
+  int64_t cols = var->shape[var->rank - 1], rows = var->count / (cols ? cols : 1);
+  int64_t m = rows > cols ? rows : cols, n = rows > cols ? cols : rows; /* a is m x n, m >= n */
+  if (m == 0 || n == 0) return NNC_OK;
+  double *a = nnc_calloc((size_t)(m * n), sizeof *a, st);
+  if (!a) return st->code;
+  for (int64_t e = 0; e < m * n; e++) a[e] = normal(key, (uint64_t)e, 0);
+  for (int64_t j = 0; j < n; j++) { /* column j of a (stride n) becomes q's column j */
+    for (int pass = 0; pass < 2; pass++)
+      for (int64_t k = 0; k < j; k++) {
+        double dot = 0;
+        for (int64_t i = 0; i < m; i++) dot += a[i * n + k] * a[i * n + j];
+        for (int64_t i = 0; i < m; i++) a[i * n + j] -= dot * a[i * n + k];
+      }
+    double norm = 0;
+    for (int64_t i = 0; i < m; i++) norm += a[i * n + j] * a[i * n + j];
+    norm = sqrt(norm);
+    for (int64_t i = 0; i < m; i++) a[i * n + j] = norm > 0 ? a[i * n + j] / norm : 0.0;
+  }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) /* q [m, n] is [rows, cols], or its transpose */
+      out[r * cols + c] = (float)(in->gain * (rows >= cols ? a[r * n + c] : a[c * n + r]));
+  free(a);
+  return NNC_OK;
 }
 
 int model_init_weights(nnc_model *m, nnc_status *st) {
@@ -87,11 +128,14 @@ int model_init_weights(nnc_model *m, nnc_status *st) {
      * Keras; an unseeded one a stream of its own per weight */
     uint64_t key = info->init.has_seed ? nnc_stream_key((uint64_t)info->init.seed, "initializer")
                                        : nnc_stream_key(m->seed, info->name);
+    if (info->init.rule == NNC_INITIALIZER_ORTHOGONAL) {
+      if (fill_orthogonal(m->params + info->offset, &info->init, info, key, st)) return st->code;
+      continue;
+    }
     for (int64_t e = 0; e < info->count; e++)
       m->params[info->offset + e] = (float)draw(&info->init, info, key, (uint64_t)e);
   }
   model_init_slots(m);
   m->iterations = 0;
-  (void)st;
   return NNC_OK;
 }

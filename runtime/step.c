@@ -93,6 +93,38 @@ static int check_labels(const nnc_model *m, const nnc_io_desc *io, const nnc_arr
   return NNC_OK;
 }
 
+/* An input that feeds an Embedding (io->classes = the smallest input_dim it
+ * indexes): every value an integer in [0, classes). The message names the
+ * input, the sample and the position within the sample. */
+static int check_indices(const nnc_model *m, int k, const nnc_io_desc *io, const nnc_array *a,
+                         const float *v, int64_t n, int64_t row, nnc_status *st) {
+  for (int64_t i = 0; i < n * row; i++) {
+    if (v[i] >= 0 && v[i] < (float)io->classes && v[i] == floorf(v[i])) continue;
+    char pos[NNC_MAX_RANK * 22 + 4] = "(";
+    size_t used = 1;
+    int64_t rest = i % row;
+    for (int d = 0; d < io->rank; d++) {
+      int64_t stride = 1;
+      for (int e = d + 1; e < io->rank; e++) stride *= io->shape[e];
+      used += (size_t)snprintf(pos + used, sizeof pos - used, "%s%lld", d ? ", " : "",
+                               (long long)(rest / stride));
+      rest %= stride;
+    }
+    snprintf(pos + used, sizeof pos - used, io->rank == 1 ? ",)" : ")");
+    char name[160];
+    if (m->t->n_inputs > 1)
+      data_name(m, 0, k, name, sizeof name);
+    else
+      snprintf(name, sizeof name, "x (input '%s')", io->name);
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s%s%s: sample %lld, position %s holds %.9g: expected an integer "
+                    "index in [0, %lld) (the input feeds an Embedding with input_dim %lld)",
+                    API_ARRAY_WHERE(a), name, (long long)(i / row), pos, (double)v[i],
+                    (long long)io->classes, (long long)io->classes);
+  }
+  return NNC_OK;
+}
+
 int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
                              const nnc_array *y, model_data *d, nnc_status *st) {
   memset(d, 0, sizeof *d);
@@ -131,7 +163,8 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
     d->row[b] = 1;
     for (int i = 0; i < io->rank; i++) d->row[b] *= io->shape[i];
     if (to_f32(a, &d->v[b], st) ||
-        (is_y && io->classes > 0 && check_labels(m, io, a, d->v[b], d->n * d->row[b], st))) {
+        (is_y && io->classes > 0 && check_labels(m, io, a, d->v[b], d->n * d->row[b], st)) ||
+        (!is_y && io->classes > 0 && check_indices(m, b, io, a, d->v[b], d->n, d->row[b], st))) {
       model_data_free(d);
       return st->code;
     }

@@ -95,6 +95,19 @@ static LLVMValueRef min_nan(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return cg_select(c, LLVMBuildOr(c->b, lt(c, a, b), is_nan(c, a), ""), a, b);
 }
 
+/* log1p(exp(-|x|)) + max(x, 0): no overflow */
+static LLVMValueRef softplus(cg *c, LLVMValueRef x) {
+  return add(c,
+             call1(c, "log1pf",
+                   call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", x), ""))),
+             relu(c, x));
+}
+
+/* Keras 3 (TF backend): relu6(x + 3) / 6 */
+static LLVMValueRef hard_sigmoid(cg *c, LLVMValueRef x) {
+  return fdiv(c, clamp(c, add(c, x, cg_f32(c, 3.0)), 0.0, 6.0), cg_f32(c, 6.0));
+}
+
 #define SQRT1_2 0.70710678118654752440
 #define SELU_ALPHA 1.6732632423543772
 #define SELU_SCALE 1.0507009873554805
@@ -142,12 +155,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
     return cg_select(c, negative, call1(c, "expm1f", x), x);
   case NNC_FN_SELU:
     return cg_select(c, negative, selu_negative(c, x), mul(c, cg_f32(c, SELU_SCALE), x));
-  case NNC_FN_SOFTPLUS: /* log1p(exp(-|x|)) + max(x, 0): no overflow */
-    return add(
-        c,
-        call1(c, "log1pf",
-              call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, call1(c, "llvm.fabs.f32", x), ""))),
-        relu(c, x));
+  case NNC_FN_SOFTPLUS:
+    return softplus(c, x);
   case NNC_FN_SOFTSIGN:
     return fdiv(c, x, add(c, one, call1(c, "llvm.fabs.f32", x)));
   case NNC_FN_SWISH:
@@ -157,8 +166,8 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
                add(c, one, call1(c, "erff", mul(c, x, cg_f32(c, SQRT1_2)))));
   case NNC_FN_LEAKY_RELU:
     return cg_select(c, positive, x, mul(c, cg_f32(c, p->alpha), x));
-  case NNC_FN_HARD_SIGMOID: /* Keras 3 (TF backend): relu6(x + 3) / 6 */
-    return fdiv(c, clamp(c, add(c, x, cg_f32(c, 3.0)), 0.0, 6.0), cg_f32(c, 6.0));
+  case NNC_FN_HARD_SIGMOID:
+    return hard_sigmoid(c, x);
   case NNC_FN_CLIP:
     return clamp(c, x, p->clip.lo, p->clip.hi);
   case NNC_FN_FLOOR:
@@ -217,6 +226,24 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
     LLVMValueRef outside =
         LLVMBuildOr(c->b, lt(c, x, cg_f32(c, p->clip.lo)), gt(c, x, cg_f32(c, p->clip.hi)), "");
     return cg_select(c, outside, zero, one);
+  }
+  case NNC_FN_RELU6: /* tf.nn.relu6: NaN passes through both selects */
+    return clamp(c, x, 0.0, 6.0);
+  case NNC_FN_D_RELU6:
+    return cg_bool(c, LLVMBuildAnd(c->b, positive, lt(c, x, cg_f32(c, 6.0)), ""));
+  case NNC_FN_HARD_SILU: /* Keras 3 (TF backend): x * hard_sigmoid(x) */
+    return mul(c, x, hard_sigmoid(c, x));
+  case NNC_FN_D_HARD_SILU: { /* the product rule through Relu6Grad's mask on x + 3 */
+    LLVMValueRef t = add(c, x, cg_f32(c, 3.0));
+    LLVMValueRef mask =
+        cg_bool(c, LLVMBuildAnd(c->b, gt(c, t, zero), lt(c, t, cg_f32(c, 6.0)), ""));
+    return add(c, hard_sigmoid(c, x), fdiv(c, mul(c, x, mask), cg_f32(c, 6.0)));
+  }
+  case NNC_FN_MISH: /* x * tanh(softplus(x)) */
+    return mul(c, x, call1(c, "tanhf", softplus(c, x)));
+  case NNC_FN_D_MISH: { /* tanh(sp) + x * (1 - tanh(sp)^2) * sigmoid(x) */
+    LLVMValueRef t = call1(c, "tanhf", softplus(c, x));
+    return add(c, t, mul(c, mul(c, x, sub(c, one, mul(c, t, t))), sigmoid(c, x)));
   }
   case NNC_FN_COUNT:
   case NNC_FN_NONE:

@@ -37,7 +37,9 @@ static nnc_initializer initializer(const nnc_spec_init *in) {
       [NNC_INIT_RANDOM_UNIFORM] = NNC_INITIALIZER_RANDOM_UNIFORM,
       [NNC_INIT_RANDOM_NORMAL] = NNC_INITIALIZER_RANDOM_NORMAL,
       [NNC_INIT_TRUNCATED_NORMAL] = NNC_INITIALIZER_TRUNCATED_NORMAL,
-      [NNC_INIT_VARIANCE_SCALING] = NNC_INITIALIZER_VARIANCE_SCALING};
+      [NNC_INIT_VARIANCE_SCALING] = NNC_INITIALIZER_VARIANCE_SCALING,
+      [NNC_INIT_ORTHOGONAL] = NNC_INITIALIZER_ORTHOGONAL,
+      [NNC_INIT_IDENTITY] = NNC_INITIALIZER_IDENTITY};
   o.rule = rules[in->kind];
   o.value = in->value;
   o.minval = in->minval;
@@ -54,6 +56,7 @@ static nnc_initializer initializer(const nnc_spec_init *in) {
                        : NNC_DISTRIBUTION_UNTRUNCATED_NORMAL;
   o.has_seed = in->has_seed;
   o.seed = in->seed;
+  o.gain = in->gain;
   return o;
 }
 

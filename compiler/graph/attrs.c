@@ -128,6 +128,7 @@ typedef enum {
   F_STRIDES,     /* params.pool.strides (A_INTS) */
   F_PAD_LO,      /* params.pool.pad_lo (A_INTS) */
   F_PAD_HI,      /* params.pool.pad_hi (A_INTS) */
+  F_ROWS,        /* params.gather.rows (int) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -191,6 +192,7 @@ static const attr_row rows[] = {
     {NNC_OP_RESIZE, -1, "axis", A_INT, F_AXIS, 0},
     {NNC_OP_RESIZE, -1, "len", A_INT, F_LEN, 0},
     {NNC_OP_NORMAL_NOISE, -1, "key", A_HEX, F_KEY, 0},
+    {NNC_OP_GATHER_GRAD, -1, "rows", A_INT, F_ROWS, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -227,6 +229,8 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.axis.start;
   case F_LEN:
     return &n->params.axis.len;
+  case F_ROWS:
+    return &n->params.gather.rows;
   default:
     return &n->params.index;
   }

@@ -119,6 +119,9 @@ typedef union nnc_params {
     int transpose_a, transpose_b;
   } bmm;                /* BATCH_MATMUL */
   nnc_pool_params pool; /* POOL, POOL_GRAD */
+  struct {
+    int64_t rows; /* the table's rows (Embedding's input_dim) */
+  } gather;       /* GATHER_GRAD */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -223,7 +226,8 @@ typedef struct nnc_layer_info {
 typedef struct nnc_io_info {
   char name[NNC_NAME_MAX]; /* input layer name; output (layer) name; target: its output's name */
   nnc_shape shape;         /* batched */
-  int64_t classes;      /* a target of a sparse categorical loss: labels in [0, classes); else 0 */
+  int64_t classes;      /* a target of a sparse categorical loss: labels in [0, classes); an input
+                           feeding an Embedding: indices in [0, classes) (its input_dim); else 0 */
   int output;           /* a target: the index of its output; else -1 */
   int has_ignore_class; /* a sparse target: labels equal to ignore_class are valid too */
   int64_t ignore_class;
@@ -345,6 +349,13 @@ int graph_pool(nnc_graph *g, int x, nnc_pool_fn fn, const nnc_pool_params *p, nn
 /* Resampling along axis >= 1 to `len` entries (compiler/ops/resize.c):
  * linear interpolation with half-pixel centers, or its adjoint back to len. */
 int graph_resize(nnc_graph *g, int x, nnc_resize_fn fn, int axis, int64_t len, nnc_status *st);
+/* Embeddings (compiler/ops/gather.c, gather_grad.c): the rows of table
+ * [V, D] at the indices of idx (floats holding integers; an index that is
+ * not an integer in [0, V) reads a row of zeros) -> [idx..., D]; and its
+ * gradient: dy [idx..., D] summed into the rows named by idx of a [rows, D]
+ * zero table. */
+int graph_gather(nnc_graph *g, int idx, int table, nnc_status *st);
+int graph_gather_grad(nnc_graph *g, int idx, int dy, int64_t rows, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);

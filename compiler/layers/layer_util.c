@@ -31,6 +31,17 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
     }
     return id;
   }
+  /* Keras raises for these at build time (ValueError) */
+  if (init->kind == NNC_INIT_ORTHOGONAL && shape.rank < 2)
+    return layer_fail(c, st,
+                      "the Orthogonal initializer needs a weight of rank 2 or more, but %s of "
+                      "layer \"%s\" has rank %d",
+                      weight, c->layer->name, shape.rank);
+  if (init->kind == NNC_INIT_IDENTITY && shape.rank != 2)
+    return layer_fail(c, st,
+                      "the Identity initializer needs a matrix (rank 2), but %s of layer \"%s\" "
+                      "has rank %d",
+                      weight, c->layer->name, shape.rank);
   nnc_param_info *grown = nnc_realloc_array(p->params, (size_t)p->n_params + 1, sizeof *grown, st);
   if (!grown) return -1;
   p->params = grown;

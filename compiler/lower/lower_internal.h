@@ -4,6 +4,8 @@
 #include "compiler/lower/lower.h"
 
 int lower_activation(nnc_graph *g, int x, nnc_activation act, const char *layer, nnc_status *st);
+/* log_softmax over the last axis (the activation and the Softmax-like layers). */
+int lower_log_softmax(nnc_graph *g, int x, nnc_status *st);
 /* What each output gets from the compile config (lower_outputs.c). */
 typedef struct lower_output_plan {
   int has_loss;

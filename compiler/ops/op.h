@@ -69,6 +69,10 @@ void op_leading_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *pe
 void op_copy(cg *c, LLVMValueRef src, LLVMValueRef src_at, LLVMValueRef dst, LLVMValueRef dst_at,
              LLVMValueRef count);
 
+/* ---- helper of gather and gather_grad (ops/gather.c) ---- */
+/* i1: v is an integer in [0, rows); *row gets it as i64 (0 otherwise). */
+LLVMValueRef cg_table_row(cg *c, LLVMValueRef v, int64_t rows, LLVMValueRef *row);
+
 /* ---- helpers for gradient rules (autodiff.c) ---- */
 int grad_accumulate(nnc_grad_ctx *c, int target, int contribution);
 int grad_unbroadcast(nnc_grad_ctx *c, int d, nnc_bcast mode);

@@ -34,6 +34,10 @@ typedef enum nnc_activation {
   NNC_ACT_LEAKY_RELU, /* slope 0.2 for the activation string */
   NNC_ACT_EXPONENTIAL,
   NNC_ACT_HARD_SIGMOID, /* Keras 3: clip(x/6 + 1/2, 0, 1) */
+  NNC_ACT_RELU6,
+  NNC_ACT_HARD_SILU, /* also "hard_swish" */
+  NNC_ACT_MISH,
+  NNC_ACT_LOG_SOFTMAX, /* over the last axis */
   NNC_ACT_COUNT
 } nnc_activation;
 
@@ -44,7 +48,9 @@ typedef enum nnc_init_kind {
   NNC_INIT_RANDOM_UNIFORM,   /* minval, maxval */
   NNC_INIT_RANDOM_NORMAL,    /* mean, stddev */
   NNC_INIT_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
-  NNC_INIT_VARIANCE_SCALING  /* scale, mode, distribution: glorot/he/lecun map here */
+  NNC_INIT_VARIANCE_SCALING, /* scale, mode, distribution: glorot/he/lecun map here */
+  NNC_INIT_ORTHOGONAL,       /* gain; weights of rank >= 2 */
+  NNC_INIT_IDENTITY          /* gain; matrices only */
 } nnc_init_kind;
 
 typedef enum nnc_fan_mode { NNC_FAN_IN, NNC_FAN_OUT, NNC_FAN_AVG } nnc_fan_mode;
@@ -64,6 +70,7 @@ typedef struct nnc_spec_init {
   nnc_distribution distribution;
   int has_seed;
   int64_t seed;
+  double gain; /* orthogonal, identity (default 1) */
 } nnc_spec_init;
 
 /* A weight or activity regularizer (Keras 3 keras/src/regularizers):

@@ -23,13 +23,17 @@ static const struct {
     {NNC_ACT_LEAKY_RELU, "leaky_relu", NULL},
     {NNC_ACT_EXPONENTIAL, "exponential", NULL},
     {NNC_ACT_HARD_SIGMOID, "hard_sigmoid", NULL},
+    {NNC_ACT_RELU6, "relu6", NULL},
+    {NNC_ACT_HARD_SILU, "hard_silu", "hard_swish"},
+    {NNC_ACT_MISH, "mish", NULL},
+    {NNC_ACT_LOG_SOFTMAX, "log_softmax", NULL},
 };
 _Static_assert(sizeof activations / sizeof activations[0] == NNC_ACT_COUNT,
                "one row per nnc_activation, in enum order");
 
 #define ACTIVATION_LIST                                                                            \
   "linear, relu, sigmoid, tanh, softmax, elu, selu, softplus, softsign, swish, silu, gelu, "       \
-  "leaky_relu, exponential, hard_sigmoid"
+  "leaky_relu, exponential, hard_sigmoid, relu6, hard_silu, hard_swish, mish, log_softmax"
 
 const char *nnc_activation_name(nnc_activation a) {
   if ((int)a < 0 || a >= NNC_ACT_COUNT) return "unknown";

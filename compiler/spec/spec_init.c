@@ -35,11 +35,16 @@ static const init_preset presets[] = {
     {"ones", NNC_INIT_ONES, 0, 0, 0},
     {"one", NNC_INIT_ONES, 0, 0, 0},
     {"constant", NNC_INIT_CONSTANT, 0, 0, 0},
+    {"orthogonal", NNC_INIT_ORTHOGONAL, 0, 0, 0},
+    {"orthogonalinitializer", NNC_INIT_ORTHOGONAL, 0, 0, 0},
+    {"identity", NNC_INIT_IDENTITY, 0, 0, 0},
+    {"identityinitializer", NNC_INIT_IDENTITY, 0, 0, 0},
 };
 
 #define INIT_LIST                                                                                  \
   "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, "            \
-  "VarianceScaling, RandomUniform, RandomNormal, TruncatedNormal, Zeros, Ones, Constant"
+  "VarianceScaling, RandomUniform, RandomNormal, TruncatedNormal, Zeros, Ones, Constant, "         \
+  "Orthogonal, Identity"
 
 static const init_preset *find_preset(const char *name) {
   char want[32];
@@ -59,6 +64,7 @@ static void apply_preset(const init_preset *p, nnc_spec_init *out) {
   out->maxval = 0.05;
   out->mean = 0.0;
   out->stddev = 0.05;
+  out->gain = 1.0;
 }
 
 static int parse_mode(const spec_ctx *ctx, const cJSON *cfg, const char *path, nnc_fan_mode *out) {
@@ -167,6 +173,9 @@ static int parse_values(const spec_ctx *ctx, const cJSON *cfg, const char *path,
       return spec_fail_expected(ctx, key_path, spec_child(cfg, "scale"), "a positive scale");
     }
     return NNC_OK;
+  case NNC_INIT_ORTHOGONAL:
+  case NNC_INIT_IDENTITY:
+    return spec_get_float32(ctx, cfg, path, "gain", 1.0, &out->gain);
   case NNC_INIT_ZEROS:
   case NNC_INIT_ONES:
     return NNC_OK;

@@ -16,8 +16,19 @@ const char *spec_layer_default_prefix(nnc_layer_kind kind) {
   return cls ? cls->prefix : "layer";
 }
 
+/* An integer dtype: accepted on an InputLayer and an Embedding (Keras 2 puts
+ * the index dtype on the Embedding), whose values reach the model as float32. */
+static int is_index_dtype(const char *name) {
+  static const char *const names[] = {"int8",  "int16",  "int32",  "int64",
+                                      "uint8", "uint16", "uint32", "uint64"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(name, names[i]) == 0) return 1;
+  return 0;
+}
+
 /* dtype: a string or a DTypePolicy object; nnc computes in float32 only. */
-static int check_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path) {
+static int check_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                       nnc_layer_kind kind) {
   const cJSON *dtype = spec_child(cfg, "dtype");
   if (spec_is_absent(dtype)) return NNC_OK;
   char path[NNC_PATH_MAX];
@@ -30,6 +41,8 @@ static int check_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pa
   }
   if (!cJSON_IsString(name))
     return spec_fail_expected(ctx, path, name, "a dtype name or a DTypePolicy object");
+  if ((kind == NNC_LAYER_INPUT || kind == NNC_LAYER_EMBEDDING) && is_index_dtype(name->valuestring))
+    return NNC_OK;
   if (strcmp(name->valuestring, "float32") != 0)
     return spec_fail_unsupported(ctx, path, name, "a dtype other than float32");
   return NNC_OK;
@@ -200,7 +213,7 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   if (!spec_is_absent(name) && (rc = spec_copy_layer_name(ctx, name, name_path, out->name)))
     return rc;
 
-  if ((rc = check_dtype(ctx, cfg, cfg_path))) return rc;
+  if ((rc = check_dtype(ctx, cfg, cfg_path, out->kind))) return rc;
   const nnc_layer_class *klass = layer_class(out->kind);
   rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out);
   if (!rc) rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &out->trainable);

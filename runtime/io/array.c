@@ -34,7 +34,15 @@ size_t nnc_dtype_size(nnc_dtype t) {
   case NNC_I64:
     return 8;
   case NNC_U8:
+  case NNC_I8:
     return 1;
+  case NNC_I16:
+  case NNC_U16:
+    return 2;
+  case NNC_U32:
+    return 4;
+  case NNC_U64:
+    return 8;
   }
   return 0; /* not a dtype: lets callers reject it */
 }
@@ -72,6 +80,21 @@ int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
     break;
   case NNC_U8: /* unscaled: pixel 255 stays 255.0f, normalizing is the model's job */
     for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint8_t *)a->data)[i];
+    break;
+  case NNC_I8:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int8_t *)a->data)[i];
+    break;
+  case NNC_I16:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int16_t *)a->data)[i];
+    break;
+  case NNC_U16:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint16_t *)a->data)[i];
+    break;
+  case NNC_U32:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint32_t *)a->data)[i];
+    break;
+  case NNC_U64:
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint64_t *)a->data)[i];
     break;
   }
   /* Fill out only now, so out may alias a. */

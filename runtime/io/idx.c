@@ -169,6 +169,12 @@ static int dtype_from_idx_type(unsigned type, nnc_dtype *out) {
   case 0x08:
     *out = NNC_U8;
     return 1;
+  case 0x09:
+    *out = NNC_I8;
+    return 1;
+  case 0x0B:
+    *out = NNC_I16;
+    return 1;
   case 0x0C:
     *out = NNC_I32;
     return 1;
@@ -206,10 +212,9 @@ static int read_with_source(idx_source *src, nnc_array *out, nnc_status *st) {
                     path, magic[0], magic[1]);
   nnc_dtype dtype;
   if (!dtype_from_idx_type(magic[2], &dtype))
-    /* int8 (0x09) has no nnc dtype; widening it silently would surprise, so reject. */
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: unsupported IDX element type 0x%02x (%s); nnc reads "
-                    "0x08 u8, 0x0C i32, 0x0D f32, 0x0E f64",
+                    "0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64",
                     path, magic[2], idx_type_name(magic[2]));
   int rank = magic[3];
   if (rank < 1 || rank > NNC_MAX_RANK)

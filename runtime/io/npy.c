@@ -162,6 +162,8 @@ static int dtype_from_descr(const char *descr, nnc_dtype *out) {
   } known[] = {
       {"<f4", NNC_F32}, {"<f8", NNC_F64}, {"<i4", NNC_I32}, {"<i8", NNC_I64},
       {"|u1", NNC_U8},  {"<u1", NNC_U8},  {"|b1", NNC_U8}, /* bools are 0/1 bytes */
+      {"|i1", NNC_I8},  {"<i1", NNC_I8},  {"<i2", NNC_I16}, {"<u2", NNC_U16},
+      {"<u4", NNC_U32}, {"<u8", NNC_U64},
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp(descr, known[i].descr) == 0) {
@@ -183,6 +185,16 @@ static const char *descr_from_dtype(nnc_dtype t) {
     return "<i8";
   case NNC_U8:
     return "|u1";
+  case NNC_I8:
+    return "|i1";
+  case NNC_I16:
+    return "<i2";
+  case NNC_U16:
+    return "<u2";
+  case NNC_U32:
+    return "<u4";
+  case NNC_U64:
+    return "<u8";
   }
   return NULL;
 }
@@ -250,8 +262,8 @@ int nnc_npy_read_input(io_input *in, nnc_array *out, nnc_status *st) {
                       "as little-endian",
                       path, h.descr);
     return nnc_fail(st, NNC_ERR_DATA,
-                    "%s: unsupported dtype '%s' (supported: <f4 <f8 <i4 <i8 "
-                    "|u1 |b1)",
+                    "%s: unsupported dtype '%s' (supported: <f4 <f8 |i1 <i2 <i4 <i8 "
+                    "|u1 <u2 <u4 <u8 |b1)",
                     path, h.descr);
   }
   if (h.fortran_order)

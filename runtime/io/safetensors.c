@@ -29,6 +29,7 @@ static const struct {
   nnc_dtype dtype;
 } dtype_names[] = {
     {"F32", NNC_F32}, {"F64", NNC_F64}, {"I32", NNC_I32}, {"I64", NNC_I64}, {"U8", NNC_U8},
+    {"I8", NNC_I8},   {"I16", NNC_I16}, {"U16", NNC_U16}, {"U32", NNC_U32}, {"U64", NNC_U64},
 };
 
 static int dtype_from_name(const char *name, nnc_dtype *out) {
@@ -86,7 +87,7 @@ static int parse_entry(const char *path, const cJSON *entry, header_entry *out, 
   if (!dtype_from_name(dtype_json->valuestring, &a->dtype))
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: tensor '%s': unsupported dtype '%s' (nnc reads F32 "
-                    "F64 I32 I64 U8)",
+                    "F64 I8 I16 I32 I64 U8 U16 U32 U64)",
                     path, name, dtype_json->valuestring);
 
   if (!cJSON_IsArray(shape_json))

@@ -25,7 +25,8 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-static const nnc_dtype all_dtypes[] = {NNC_F32, NNC_F64, NNC_I32, NNC_I64, NNC_U8};
+static const nnc_dtype all_dtypes[] = {NNC_F32, NNC_F64, NNC_I32, NNC_I64, NNC_U8,
+                                       NNC_I8,  NNC_I16, NNC_U16, NNC_U32, NNC_U64};
 
 /* ---- helpers ---- */
 
@@ -74,6 +75,21 @@ static nnc_array pattern_array(nnc_dtype dtype, int rank, const int64_t *shape, 
       break;
     case NNC_U8:
       ((uint8_t *)a.data)[i] = (uint8_t)(i * 37 + seed);
+      break;
+    case NNC_I8:
+      ((int8_t *)a.data)[i] = (int8_t)(i * 37 - 100 + seed);
+      break;
+    case NNC_I16:
+      ((int16_t *)a.data)[i] = (int16_t)(i * 1009 - 30000 + seed);
+      break;
+    case NNC_U16:
+      ((uint16_t *)a.data)[i] = (uint16_t)(i * 1009 + 60000 + seed);
+      break;
+    case NNC_U32:
+      ((uint32_t *)a.data)[i] = (uint32_t)(i * 1000003 + 4000000000u + seed);
+      break;
+    case NNC_U64:
+      ((uint64_t *)a.data)[i] = ((uint64_t)1 << 63) + ((uint64_t)1 << 40) * (uint64_t)i + seed;
       break;
     }
   }
@@ -205,6 +221,11 @@ START_TEST(test_array_count_and_sizes) {
   ck_assert_uint_eq(nnc_dtype_size(NNC_I32), 4);
   ck_assert_uint_eq(nnc_dtype_size(NNC_I64), 8);
   ck_assert_uint_eq(nnc_dtype_size(NNC_U8), 1);
+  ck_assert_uint_eq(nnc_dtype_size(NNC_I8), 1);
+  ck_assert_uint_eq(nnc_dtype_size(NNC_I16), 2);
+  ck_assert_uint_eq(nnc_dtype_size(NNC_U16), 2);
+  ck_assert_uint_eq(nnc_dtype_size(NNC_U32), 4);
+  ck_assert_uint_eq(nnc_dtype_size(NNC_U64), 8);
   nnc_array empty = {0};
   nnc_array_free(&empty); /* NULL data is fine */
   nnc_array_free(NULL);
@@ -218,6 +239,11 @@ START_TEST(test_array_to_f32_every_dtype) {
   const int64_t i64[4] = {-7, 0, 3, (int64_t)1 << 40};
   const double f64[4] = {1.5, -2.25, 0, 1e30};
   const float f32[4] = {0.5f, -1, 2, 3};
+  const int8_t i8[4] = {-128, -1, 0, 127};
+  const int16_t i16[4] = {-32768, -1, 0, 32767};
+  const uint16_t u16[4] = {0, 1, 256, 65535};
+  const uint32_t u32[4] = {0, 7, 16777216, 4294967295u};
+  const uint64_t u64[4] = {0, 9, (uint64_t)1 << 40, 18446744073709551615ull};
   struct {
     nnc_dtype dtype;
     const void *data;
@@ -228,6 +254,11 @@ START_TEST(test_array_to_f32_every_dtype) {
       {NNC_I64, i64, {-7, 0, 3, 1099511627776.0f}},
       {NNC_F64, f64, {1.5f, -2.25f, 0, 1e30f}},
       {NNC_F32, f32, {0.5f, -1, 2, 3}},
+      {NNC_I8, i8, {-128, -1, 0, 127}},
+      {NNC_I16, i16, {-32768, -1, 0, 32767}},
+      {NNC_U16, u16, {0, 1, 256, 65535}},
+      {NNC_U32, u32, {0, 7, 16777216, 4294967296.0f}},
+      {NNC_U64, u64, {0, 9, 1099511627776.0f, 18446744073709551616.0f}},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     nnc_array a = {.dtype = cases[c].dtype, .rank = 1, .data = (void *)cases[c].data};
@@ -650,10 +681,8 @@ START_TEST(test_idx_plain_every_type) {
     int rank;
     int64_t shape[3];
   } cases[] = {
-      {NNC_U8, 0x08, 2, {3, 2}},
-      {NNC_I32, 0x0C, 1, {4}},
-      {NNC_F32, 0x0D, 3, {2, 3, 2}},
-      {NNC_F64, 0x0E, 1, {5}},
+      {NNC_U8, 0x08, 2, {3, 2}}, {NNC_I32, 0x0C, 1, {4}},   {NNC_F32, 0x0D, 3, {2, 3, 2}},
+      {NNC_F64, 0x0E, 1, {5}},   {NNC_I8, 0x09, 2, {2, 3}}, {NNC_I16, 0x0B, 1, {6}},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     nnc_array a = pattern_array(cases[c].dtype, cases[c].rank, cases[c].shape, (int)c);
@@ -740,10 +769,10 @@ START_TEST(test_idx_rejects_malformed_files) {
   gzip_to_file(gz_oversized, bytes, len + 1);
   assert_failure(nnc_idx_read(gz_oversized, &b, &st), &st, NNC_ERR_DATA, gz_oversized, "oversized");
 
-  const char *int8 = testutil_path(dir, "int8.idx");
-  bytes[2] = 0x09;
-  write_bytes(int8, bytes, len);
-  assert_failure(nnc_idx_read(int8, &b, &st), &st, NNC_ERR_DATA, int8, "0x09");
+  const char *no_type = testutil_path(dir, "type_0a.idx"); /* 0x0A is no IDX type */
+  bytes[2] = 0x0A;
+  write_bytes(no_type, bytes, len);
+  assert_failure(nnc_idx_read(no_type, &b, &st), &st, NNC_ERR_DATA, no_type, "0x0a");
 
   const char *bad_magic = testutil_path(dir, "bad_magic.idx");
   bytes[2] = 0x0D;

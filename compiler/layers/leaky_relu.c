@@ -1,0 +1,27 @@
+/* LeakyReLU: x for x > 0, negative_slope * x otherwise. Keras 3 calls the
+ * slope negative_slope; Keras 2 and tfjs call it alpha; the default is 0.3
+ * in all three (the "leaky_relu" activation string's is 0.2). */
+#include <stdlib.h>
+
+#include "compiler/layers/layer.h"
+
+static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
+  const char *key = spec_is_absent(spec_child(cfg, "negative_slope")) ? "alpha" : "negative_slope";
+  double slope;
+  int rc = spec_get_float32(ctx, cfg, cfg_path, key, 0.3, &slope);
+  if (rc) return rc;
+  out->params = malloc(sizeof slope);
+  if (!out->params) return nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory");
+  *(double *)out->params = slope;
+  return NNC_OK;
+}
+
+static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
+  (void)n_in;
+  nnc_graph *g = &c->l->forward;
+  int y = graph_leaky_relu(g, in[0], *(const double *)c->layer->params, st);
+  layer_label(g, y, c->layer->name, "leaky_relu");
+  return y;
+}
+
+const nnc_layer_class layer_leaky_relu = {"LeakyReLU", "leaky_re_lu", 1, 1, parse, lower, NULL};
