@@ -297,3 +297,11 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
 }
 
 const cb_class cb_backup_and_restore = {"BackupAndRestore", create};
+
+int cb_backup_and_restore_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]) {
+  if (!cb || cb->free != release || !cb->user) return 0;
+  const backup *s = cb->user;
+  out[0] = (cb_written){"backup_dir", s->latest, 0};
+  out[1] = (cb_written){"backup_dir", s->previous, 0};
+  return 2;
+}

@@ -65,6 +65,16 @@ void nnc_callback_free(nnc_callback *cb) {
   free(cb);
 }
 
+int cb_written_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]) {
+  const char *csv = cb_csv_logger_file(cb);
+  if (csv) {
+    out[0] = (cb_written){"filename", csv, 0};
+    return 1;
+  }
+  int n = cb_model_checkpoint_files(cb, out);
+  return n ? n : cb_backup_and_restore_files(cb, out);
+}
+
 void nnc_model_stop_training(nnc_model *m) {
   if (m) m->stop_training = 1;
 }

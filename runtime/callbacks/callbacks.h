@@ -54,6 +54,23 @@ int cb_create(const char *class_name, const char *source, const char *path, cons
  * it is none of its inputs before training, as it checks its own outputs. */
 const char *cb_csv_logger_file(const nnc_callback *cb);
 
+/* A file a built-in callback writes: the CLI refuses, before training, one
+ * that is an input of the run (docs/cli.md "Files"). */
+typedef struct cb_written {
+  const char *arg;  /* the argument that names it: "filename", "filepath", "backup_dir" */
+  const char *path; /* owned by the callback */
+  int is_template;  /* ModelCheckpoint's {epoch:02d}, {val_loss:.2f}, ... fields */
+} cb_written;
+enum { CB_MAX_WRITTEN = 2 }; /* the most files one built-in class writes */
+/* The files cb writes, into out[0..CB_MAX_WRITTEN): the count; 0 for a
+ * callback that writes none or is not built in. CSVLogger: its filename;
+ * ModelCheckpoint: its filepath and, unless save_weights_only, the
+ * optimizer file beside it; BackupAndRestore: the backup and its previous
+ * copy in backup_dir. (Each class's own accessor is below.) */
+int cb_written_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]);
+int cb_model_checkpoint_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]);
+int cb_backup_and_restore_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]);
+
 /* Parsers (runtime/callbacks/parse.c). Text: "Name(key=value, ...)"; JSON
  * object {"class_name", "config"} (cJSON item; path names it in messages). */
 int cb_parse_text(const char *text, const char *source, nnc_callback **out, nnc_status *st);
