@@ -202,7 +202,7 @@ run tob_shared "${tob[@]}" --sample-weight "$tmp/w.npy" --trace "$tmp/tr1.json"
 run tob_named "${tob[@]}" --sample-weight a="$tmp/w.npy" --sample-weight b="$tmp/w.npy" \
   --trace "$tmp/tr2.json"
 same train_on_batch_shared_is_named "$tmp/tr1.json" "$tmp/tr2.json"
-expect_fail two_files_for_two_outputs_in_order_still_work_but_three_do_not "--sample-weight: the model has 2 outputs" \
+expect_fail three_weight_files_for_two_outputs "--sample-weight: the model has 2 outputs" \
   "${two[@]}" --sample-weight "$tmp/w.npy" --sample-weight "$tmp/w.npy" --sample-weight "$tmp/w.npy"
 
 # ---- 4. callbacks' files must not be inputs (nothing is written)
