@@ -92,6 +92,7 @@ int cb_list_add_spec(cb_list *l, const nnc_model *m, nnc_status *st);
 /* Built-in callbacks fit adds: History into h (runtime/callbacks/history.c)
  * and the progress bar (runtime/callbacks/progbar_logger.c, reads m->fit). */
 int cb_history_create(nnc_history *h, nnc_callback **out, nnc_status *st);
-int cb_progbar_create(nnc_callback **out, nnc_status *st);
+int cb_progbar_create(const nnc_model *m, nnc_callback **out,
+                      nnc_status *st); /* after m->fit is set */
 
 #endif

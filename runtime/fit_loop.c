@@ -182,13 +182,13 @@ static int make_callbacks(fit_run *r, nnc_history *history, nnc_status *st) {
   if (cb_list_add_spec(&r->cbs, r->m, st)) return st->code;
   for (int i = 0; i < r->o.n_callbacks; i++)
     if (cb_list_add(&r->cbs, r->o.callbacks[i], 0, st)) return st->code;
-  if (cb_history_create(history, &cb, st) || cb_list_add(&r->cbs, cb, 1, st)) return st->code;
-  if (r->o.verbose && (cb_progbar_create(&cb, st) || cb_list_add(&r->cbs, cb, 1, st)))
-    return st->code;
   r->m->fit.epochs = r->o.epochs;
   r->m->fit.verbose = r->o.verbose;
   r->m->fit.steps = r->steps;
   r->m->fit.progress = r->o.progress;
+  if (cb_history_create(history, &cb, st) || cb_list_add(&r->cbs, cb, 1, st)) return st->code;
+  if (r->o.verbose && (cb_progbar_create(r->m, &cb, st) || cb_list_add(&r->cbs, cb, 1, st)))
+    return st->code;
   return NNC_OK;
 }
 

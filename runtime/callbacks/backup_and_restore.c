@@ -264,7 +264,6 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
   out->free = release;
   out->on_train_begin = on_train_begin;
   out->on_epoch_end = on_epoch_end;
-  out->on_batch_end = on_batch_end;
   out->on_train_end = on_train_end;
   s->delete_checkpoint = 1;
   const cb_arg *save_freq = NULL;
@@ -288,6 +287,9 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
       rc = cb_arg_fail(source, save_freq, st,
                        "expected \"epoch\" or a positive integer (batches between backups)");
   }
+  /* a batch hook only for batch-level backups: with one, fit builds the
+   * running logs after every batch */
+  if (!rc && s->save_freq) out->on_batch_end = on_batch_end;
   if (!rc) rc = join(s->dir, "latest.safetensors", &s->latest, st);
   if (!rc) rc = join(s->dir, "latest.safetensors.bkp", &s->previous, st);
   if (!rc && !(s->source = nnc_calloc(strlen(src) + 1, 1, st))) rc = st->code;

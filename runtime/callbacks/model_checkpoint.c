@@ -176,7 +176,6 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
   out->free = release;
   out->on_epoch_begin = on_epoch_begin;
   out->on_epoch_end = on_epoch_end;
-  out->on_batch_end = on_batch_end;
   s->last_batch_seen = -1;
   s->mon.best = NAN;
   char *mode = NULL;
@@ -218,6 +217,9 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
       rc = cb_arg_fail(source, save_freq, st,
                        "expected \"epoch\" or a positive integer (batches between saves)");
   }
+  /* a batch hook only for batch-level saves: with one, fit builds the running
+   * logs after every batch */
+  if (!rc && s->save_freq) out->on_batch_end = on_batch_end;
   if (!rc && !isnan(threshold)) { /* the initial best (MonitorCallback's baseline) */
     s->mon.best = threshold;
     s->mon.has_best = 1;
