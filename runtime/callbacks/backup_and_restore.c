@@ -292,8 +292,7 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
   if (!rc && s->save_freq) out->on_batch_end = on_batch_end;
   if (!rc) rc = join(s->dir, "latest.safetensors", &s->latest, st);
   if (!rc) rc = join(s->dir, "latest.safetensors.bkp", &s->previous, st);
-  if (!rc && !(s->source = nnc_calloc(strlen(src) + 1, 1, st))) rc = st->code;
-  if (!rc) memcpy(s->source, src, strlen(src) + 1);
+  if (!rc && !(s->source = cb_strdup(src, st))) rc = st->code;
   if (rc) release(out);
   return rc;
 }

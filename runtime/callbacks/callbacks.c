@@ -128,6 +128,13 @@ int cb_arg_string(const char *source, const cb_arg *a, const char **out, nnc_sta
   return NNC_OK;
 }
 
+char *cb_strdup(const char *s, nnc_status *st) {
+  size_t n = strlen(s) + 1;
+  char *copy = nnc_calloc(n, 1, st);
+  if (copy) memcpy(copy, s, n);
+  return copy;
+}
+
 int cb_arg_unknown(const char *source, const char *class_name, const cb_arg *a, const char *known,
                    nnc_status *st) {
   return nnc_fail(st, NNC_ERR_ARG, "%s: %s: unknown argument of %s (known: %s)", source, a->path,

@@ -41,6 +41,9 @@ int cb_arg_int(const char *source, const cb_arg *a, int64_t *out, nnc_status *st
 int cb_arg_bool(const char *source, const cb_arg *a, int *out, nnc_status *st);
 /* a string (a bare word in the text form is one); *out points into the arg */
 int cb_arg_string(const char *source, const cb_arg *a, const char **out, nnc_status *st);
+/* A heap copy of s (what a class keeps of an argument or of its source);
+ * NULL with st set when out of memory. */
+char *cb_strdup(const char *s, nnc_status *st);
 /* "<source>: <path>: unknown argument of <class> (known: a, b, c)" */
 int cb_arg_unknown(const char *source, const char *class_name, const cb_arg *a, const char *known,
                    nnc_status *st);

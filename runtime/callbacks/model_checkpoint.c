@@ -225,16 +225,13 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
     s->mon.has_best = 1;
   }
   if (!rc) {
-    s->filepath = nnc_calloc(strlen(filepath->str) + 1, 1, st);
-    s->source = nnc_calloc(strlen(src) + 1, 1, st);
+    s->filepath = cb_strdup(filepath->str, st);
+    s->source = cb_strdup(src, st);
     s->optimizer_filepath = optimizer_path(filepath->str, st);
     if (!s->filepath || !s->source || !s->optimizer_filepath)
       rc = st->code;
-    else {
-      memcpy(s->filepath, filepath->str, strlen(filepath->str) + 1);
-      memcpy(s->source, src, strlen(src) + 1);
+    else
       nnc_strlcpy(s->filepath_path, filepath->path, sizeof s->filepath_path);
-    }
   }
   if (rc) release(out);
   return rc;
