@@ -36,8 +36,9 @@ static void session_free(session *s) {
 }
 
 /* The files of one data option (--x, --y-val, ...) as one array per model
- * input (outputs = 0) or output (outputs = 1): cli_read_matched. Prints
- * the error and returns the exit status. */
+ * input (READ_INPUTS) or output (READ_OUTPUTS: cli_read_matched), or the
+ * sample weights (READ_WEIGHTS: cli_read_weights, one file may stand for
+ * every output). Prints the error and returns the exit status. */
 enum { READ_INPUTS, READ_OUTPUTS, READ_WEIGHTS };
 
 static int read_data(session *s, const cli_opt *o, int n, const char *option, int what,
