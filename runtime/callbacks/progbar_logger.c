@@ -66,7 +66,9 @@ int cb_progbar_create(const nnc_model *m, nnc_callback **out, nnc_status *st) {
   cb->on_epoch_begin = progbar_epoch_start;
   /* the bar is redrawn during an epoch only at verbose 1 on a terminal: only
    * then a batch hook (with one, fit builds the running logs every batch) */
-  cb->on_batch_begin = progbar_batch_begin;
+  /* verbose 1 times the steps after the first, as Keras's progbar does
+   * (verbose 2 calls it at the epoch's end only, so the first step counts) */
+  if (m->fit.verbose == 1) cb->on_batch_begin = progbar_batch_begin;
   FILE *f = m->fit.progress ? m->fit.progress : stdout;
   if (m->fit.verbose == 1 && isatty(fileno(f))) cb->on_batch_end = progbar_batch_end;
   cb->on_epoch_end = progbar_epoch_end;
