@@ -277,14 +277,17 @@ typedef struct nnc_fit_options {
   int validation_batch_size; /* 0: batch_size */
   /* shuffle above: 0 off, 1 on (NNC_SHUFFLE_ON), 2 NNC_SHUFFLE_BATCH */
   /* sample_weight: one array per OUTPUT (rank 0: none), shaped (N,) or
-   * (N, timesteps...) for sequence outputs; NULL/0: none */
+   * (N, timesteps...) for sequence outputs; NULL/0: none. One array
+   * (n_sample_weights = 1) for a model of several outputs weighs every
+   * output's loss and weighted metrics, as Keras's fit(sample_weight=w). */
   int n_sample_weights;
   const nnc_array *sample_weights;
   /* class_weight: weight of class c is class_weights[c] (n_class_weights
    * classes; a class not listed has weight 1 as in Keras... see docs) */
   int n_class_weights;
   const double *class_weights;
-  /* validation sample weights: one per output (rank 0: none) */
+  /* validation sample weights: one per output (rank 0: none), or one for
+   * every output (n_sample_weights_val = 1), as sample_weights */
   int n_sample_weights_val;
   const nnc_array *sample_weights_val;
   int train_metrics; /* NNC_TRAIN_METRICS_BATCHES (Keras) or _END_OF_EPOCH */
@@ -338,7 +341,9 @@ int nnc_model_test_on_batch_multi(nnc_model *m, int n_x, const nnc_array *x, int
 
 /* Sample weights (docs/fit.md "Sample and class weights"): sample_weight
  * holds one array per OUTPUT (n_y of them; rank 0: none for that output;
- * NULL: none at all), shaped (N,) or (N, timesteps...). */
+ * NULL: none at all), shaped (N,) or (N, timesteps...). Keras's one
+ * sample_weight for every output of a multi-output model is the same array
+ * in every entry (its data is converted and kept once). */
 int nnc_model_evaluate_weighted(nnc_model *m, int n_x, const nnc_array *x, int n_y,
                                 const nnc_array *y, const nnc_array *sample_weight, int batch_size,
                                 nnc_logs *out, nnc_status *st);

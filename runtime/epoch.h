@@ -37,6 +37,9 @@ typedef struct progbar {
 
 void progbar_epoch_begin(progbar *pb, int epoch);
 void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize);
+/* The time the first step ended (the step time shown excludes it, as Keras's
+ * _time_after_first_step): called when the second batch begins. */
+void progbar_first_step_done(progbar *pb);
 
 /* Append one epoch's logs; a key not seen before gets a new row (NaN for
  * the epochs before it). runtime/history.c */

@@ -34,6 +34,21 @@ int fit_split_validation(const model_data *all, double fraction, model_data *tra
 /* validation_data of the options (x_vals/y_vals or x_val/y_val, with
  * sample_weights_val) as prepared data. */
 int fit_prepare_validation(nnc_model *m, const nnc_fit_options *o, model_data *val, nnc_status *st);
+/* Sample weights as one array per output: sw itself when it has n_outputs
+ * arrays; one array (n = 1) for a model of several outputs stands for every
+ * output, as Keras's CompileLoss / CompileMetrics repeat a single
+ * sample_weight: a heap list of n_outputs copies of its descriptor (the data
+ * shared), returned and put in *owned for the caller to free(). NULL when sw
+ * is NULL (no weights; *owned NULL) or out of memory (st set). */
+const nnc_array *sample_weights_per_output(const nnc_array *sw, int n, int n_outputs,
+                                           nnc_array **owned, nnc_status *st);
+/* The sample weights fit builds the model for, one per output: output k's
+ * training weights, else its validation weights (validation_data), so a
+ * table built for data without training weights still reads the
+ * validation weights (the training steps are fed weights of 1). *out may
+ * be train itself; *owned is the list to free() (or NULL). */
+int fit_build_weights(const nnc_array *train, const nnc_fit_options *o, int n_outputs,
+                      const nnc_array **out, nnc_array **owned, nnc_status *st);
 
 /* Keras's class_weight_to_sample_weights (trainers/data_adapters/
  * data_adapter_utils.py): the class of a sample is argmax(y) when y has a
@@ -77,6 +92,7 @@ int cb_list_add_spec(cb_list *l, const nnc_model *m, nnc_status *st);
 /* Built-in callbacks fit adds: History into h (runtime/callbacks/history.c)
  * and the progress bar (runtime/callbacks/progbar_logger.c, reads m->fit). */
 int cb_history_create(nnc_history *h, nnc_callback **out, nnc_status *st);
-int cb_progbar_create(nnc_callback **out, nnc_status *st);
+int cb_progbar_create(const nnc_model *m, nnc_callback **out,
+                      nnc_status *st); /* after m->fit is set */
 
 #endif

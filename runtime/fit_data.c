@@ -52,19 +52,22 @@ int fit_check_options(const nnc_fit_options *o, int n_outputs, nnc_status *st) {
   if (o->x_vals && (api_list(o->n_x_vals, o->x_vals, fn, "x_vals", 0, st) ||
                     api_list(o->n_y_vals, o->y_vals, fn, "y_vals", 1, st)))
     return NNC_ERR_ARG;
-  /* Keras: one sample_weight per output; class_weight not with sample_weight,
-   * and only for a model of one output */
-  if (o->sample_weights && o->n_sample_weights != n_outputs)
+  /* Keras: one sample_weight per output, or one for every output
+   * (compile_utils.py); class_weight not with sample_weight, and only for a
+   * model of one output */
+  if (o->sample_weights && o->n_sample_weights != n_outputs && o->n_sample_weights != 1)
     return nnc_fail(st, NNC_ERR_ARG,
-                    "%s: sample_weights: expected one array per output (%d), got %d", fn, n_outputs,
-                    o->n_sample_weights);
+                    "%s: sample_weights: expected one array per output (%d) or one for every "
+                    "output, got %d",
+                    fn, n_outputs, o->n_sample_weights);
   if (o->sample_weights &&
       api_list(o->n_sample_weights, o->sample_weights, fn, "sample_weights", 1, st))
     return NNC_ERR_ARG;
-  if (o->sample_weights_val && o->n_sample_weights_val != n_outputs)
+  if (o->sample_weights_val && o->n_sample_weights_val != n_outputs && o->n_sample_weights_val != 1)
     return nnc_fail(st, NNC_ERR_ARG,
-                    "%s: sample_weights_val: expected one array per output (%d), got %d", fn,
-                    n_outputs, o->n_sample_weights_val);
+                    "%s: sample_weights_val: expected one array per output (%d) or one for every "
+                    "output, got %d",
+                    fn, n_outputs, o->n_sample_weights_val);
   if (o->sample_weights_val &&
       api_list(o->n_sample_weights_val, o->sample_weights_val, fn, "sample_weights_val", 1, st))
     return NNC_ERR_ARG;
@@ -141,9 +144,29 @@ int fit_prepare_validation(nnc_model *m, const nnc_fit_options *o, model_data *v
   }
   int rc = model_data_prepare_multi(m, n_x, copy, n_y, copy + n_x, val, st);
   free(copy);
-  if (!rc) rc = model_data_add_weights(m, o->sample_weights_val, val, st);
+  nnc_array *shared = NULL;
+  const nnc_array *sw = NULL;
+  if (!rc && o->sample_weights_val &&
+      !(sw = sample_weights_per_output(o->sample_weights_val, o->n_sample_weights_val,
+                                       m->t->n_outputs, &shared, st)))
+    rc = st->code;
+  if (!rc) rc = model_data_add_weights(m, sw, val, st);
+  free(shared);
   if (rc) model_data_free(val);
   return rc;
+}
+
+const nnc_array *sample_weights_per_output(const nnc_array *sw, int n, int n_outputs,
+                                           nnc_array **owned, nnc_status *st) {
+  *owned = NULL;
+  if (!sw || n == n_outputs) return sw;
+  /* one array for every output: copies of its descriptor, the data shared
+   * (model_data_add_weights converts it once) */
+  nnc_array *each = nnc_calloc((size_t)n_outputs + 1, sizeof *each, st);
+  if (!each) return NULL;
+  for (int k = 0; k < n_outputs; k++) each[k] = sw[0];
+  *owned = each;
+  return each;
 }
 
 int class_weights_to_sample_weights(const nnc_array *y, int n_classes, const double *weights,
@@ -213,4 +236,22 @@ void fit_shuffle(int64_t *idx, int64_t n, int mode, int64_t batch_size, uint64_t
     int64_t rows = n - first < batch_size ? n - first : batch_size;
     permute(idx + first, rows, nnc_mix64(key ^ nnc_mix64((uint64_t)chunk + 1)));
   }
+}
+
+int fit_build_weights(const nnc_array *train, const nnc_fit_options *o, int n_outputs,
+                      const nnc_array **out, nnc_array **owned, nnc_status *st) {
+  *out = train;
+  *owned = NULL;
+  if (!o->sample_weights_val || (!o->x_val && !o->x_vals)) return NNC_OK;
+  nnc_array *val_each;
+  const nnc_array *val = sample_weights_per_output(o->sample_weights_val, o->n_sample_weights_val,
+                                                   n_outputs, &val_each, st);
+  if (!val) return st->code;
+  nnc_array *each = nnc_calloc((size_t)n_outputs + 1, sizeof *each, st);
+  if (each)
+    for (int k = 0; k < n_outputs; k++) each[k] = train && train[k].rank > 0 ? train[k] : val[k];
+  free(val_each);
+  if (!each) return st->code;
+  *out = *owned = each;
+  return NNC_OK;
 }

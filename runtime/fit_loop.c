@@ -130,8 +130,11 @@ static int prepare(fit_run *r, int n_x, const nnc_array *x, int n_y, const nnc_a
                    nnc_status *st) {
   nnc_model *m = r->m;
   const nnc_fit_options *o = &r->o;
-  nnc_array cw = {0};
-  const nnc_array *sw = o->sample_weights;
+  nnc_array cw = {0}, *shared = NULL;
+  const nnc_array *sw = NULL;
+  if (o->sample_weights && !(sw = sample_weights_per_output(o->sample_weights, o->n_sample_weights,
+                                                            m->desc.n_outputs, &shared, st)))
+    return st->code;
   if (o->n_class_weights > 0) {
     if (y[0].rank == 0)
       return nnc_fail(st, NNC_ERR_ARG, "nnc_model_fit: class_weights need a target y");
@@ -139,10 +142,15 @@ static int prepare(fit_run *r, int n_x, const nnc_array *x, int n_y, const nnc_a
       return st->code;
     sw = &cw;
   }
-  int rc = model_ensure_built_weighted(m, n_x, x, n_y, y, sw, st);
+  const nnc_array *build_sw;
+  nnc_array *merged = NULL;
+  int rc = fit_build_weights(sw, o, m->desc.n_outputs, &build_sw, &merged, st);
+  if (!rc) rc = model_ensure_built_weighted(m, n_x, x, n_y, y, build_sw, st);
   if (!rc) rc = model_data_prepare_multi(m, n_x, x, n_y, y, &r->all, st);
   if (!rc) rc = model_data_add_weights(m, sw, &r->all, st);
   nnc_array_free(&cw);
+  free(shared);
+  free(merged);
   if (rc) return rc;
   r->train = r->all;
   if (o->x_vals || o->x_val) {
@@ -174,13 +182,13 @@ static int make_callbacks(fit_run *r, nnc_history *history, nnc_status *st) {
   if (cb_list_add_spec(&r->cbs, r->m, st)) return st->code;
   for (int i = 0; i < r->o.n_callbacks; i++)
     if (cb_list_add(&r->cbs, r->o.callbacks[i], 0, st)) return st->code;
-  if (cb_history_create(history, &cb, st) || cb_list_add(&r->cbs, cb, 1, st)) return st->code;
-  if (r->o.verbose && (cb_progbar_create(&cb, st) || cb_list_add(&r->cbs, cb, 1, st)))
-    return st->code;
   r->m->fit.epochs = r->o.epochs;
   r->m->fit.verbose = r->o.verbose;
   r->m->fit.steps = r->steps;
   r->m->fit.progress = r->o.progress;
+  if (cb_history_create(history, &cb, st) || cb_list_add(&r->cbs, cb, 1, st)) return st->code;
+  if (r->o.verbose && (cb_progbar_create(r->m, &cb, st) || cb_list_add(&r->cbs, cb, 1, st)))
+    return st->code;
   return NNC_OK;
 }
 

@@ -25,6 +25,10 @@ void progbar_epoch_begin(progbar *pb, int epoch) {
   if (pb->verbose && pb->epochs > 1) fprintf(f, "Epoch %d/%d\n", epoch + 1, pb->epochs);
 }
 
+void progbar_first_step_done(progbar *pb) {
+  if (pb->after_first < 0) pb->after_first = now_seconds();
+}
+
 /* Decimal digits of a step count (Keras: int(log10(target)) + 1), without
  * floating point: a target of 0 or less counts as 1 digit. */
 static int count_digits(int v) {
@@ -73,7 +77,7 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
   if (current) {
     per_step = pb->after_first >= 0 && current > 1 ? (now - pb->after_first) / (current - 1)
                                                    : (now - pb->start) / current;
-    if (current == 1) pb->after_first = now;
+    if (current == 1 && pb->after_first < 0) pb->after_first = now;
   }
   char step_time[32];
   format_step_time(per_step, step_time, sizeof step_time);

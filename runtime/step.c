@@ -179,6 +179,14 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
 
 static int64_t row_floats(const nnc_io_desc *io);
 
+/* a and b describe the same data (the same array given for two outputs) */
+static int same_array(const nnc_array *a, const nnc_array *b) {
+  if (a->data != b->data || a->dtype != b->dtype || a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->shape[i] != b->shape[i]) return 0;
+  return 1;
+}
+
 /* A weight array for output k: (N,) one per sample, or (N, d1, ...) whose
  * dims are the leading per-sample dims of the output (per timestep). */
 static int check_weight(const nnc_model *m, int k, const nnc_array *a, int64_t n, int64_t *row,
@@ -221,14 +229,26 @@ int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *
                         API_ARRAY_WHERE(&sw[k]), name, (long long)d->w_row[k],
                         (long long)row_floats(&t->sample_weights[s]));
       }
-    if (to_f32(&sw[k], &d->w[k], st)) return st->code;
+    /* the same array for several outputs (Keras's one sample_weight for
+     * all) is converted once; model_data_free frees it once */
+    for (int j = 0; j < k && !d->w[k]; j++)
+      if (sw[j].rank > 0 && d->w[j] && same_array(&sw[j], &sw[k])) d->w[k] = d->w[j];
+    if (!d->w[k] && to_f32(&sw[k], &d->w[k], st)) return st->code;
   }
   return NNC_OK;
 }
 
+/* w[k] is the first of its kind among w[0..k] (shared buffers are freed once) */
+static int first_use(float *const *w, int k) {
+  for (int j = 0; j < k; j++)
+    if (w[j] == w[k]) return 0;
+  return 1;
+}
+
 void model_data_free(model_data *d) {
   for (int b = 0; d->v && !d->view && b < d->n_bufs; b++) free(d->v[b]);
-  for (int k = 0; d->w && !d->view && k < d->n_w; k++) free(d->w[k]);
+  for (int k = 0; d->w && !d->view && k < d->n_w; k++)
+    if (first_use(d->w, k)) free(d->w[k]);
   free(d->v);
   free(d->row);
   free(d->w);

@@ -86,7 +86,7 @@ static int write_target(const char *path, char *out, size_t n) {
   return 0;
 }
 
-static int same_file(const char *a, const char *b) {
+int cli_same_file(const char *a, const char *b) {
   struct stat sa, sb;
   return stat(a, &sa) == 0 && stat(b, &sb) == 0 && S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
          sa.st_ino == sb.st_ino;
@@ -130,7 +130,7 @@ static int check_one(const char *cmd, const char *option, const char *path, char
   }
   if (exists && !S_ISREG(so.st_mode)) return *skip = 1, 0; /* devices, FIFOs: written through */
   const char *clash = NULL, *what = NULL;
-  if (same_file(path, spec)) clash = spec, what = "SPEC";
+  if (cli_same_file(path, spec)) clash = spec, what = "SPEC";
   for (int k = 0; !clash && k < COUNT(input_options); k++) {
     const char *const *in;
     int n_in = cli_get_all(opts, n_opts, input_options[k], &in);
@@ -139,7 +139,7 @@ static int check_one(const char *cmd, const char *option, const char *path, char
         (!strcmp(option, "weights-out") && !strcmp(input_options[k], "weights-in")) ||
         (!strcmp(option, "optimizer-state-out") && !strcmp(input_options[k], "optimizer-state-in"));
     for (int v = 0; !clash && !allowed && v < n_in; v++)
-      if (same_file(path, value_file(in[v]))) clash = in[v], what = input_options[k];
+      if (cli_same_file(path, value_file(in[v]))) clash = in[v], what = input_options[k];
   }
   if (clash) {
     fprintf(stderr,
@@ -186,7 +186,7 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
     if (rc) return rc;
     if (skip) continue;
     for (int k = 0; k < i; k++)
-      if (!strcmp(where[k], where[i]) || same_file(path[k], path[i])) {
+      if (!strcmp(where[k], where[i]) || cli_same_file(path[k], path[i])) {
         fprintf(stderr,
                 "nnc %s: --%s %s and --%s %s are the same file: one output would overwrite the "
                 "other; choose another path\n",
@@ -195,6 +195,19 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
       }
   }
   return 0;
+}
+
+const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
+                           int (*match)(const char *file, const void *ctx), const void *ctx,
+                           const char **option) {
+  if (spec && match(spec, ctx)) return *option = "SPEC", spec;
+  for (int k = 0; k < COUNT(input_options); k++) {
+    const char *const *in;
+    int n_in = cli_get_all(opts, n_opts, input_options[k], &in);
+    for (int v = 0; v < n_in; v++)
+      if (match(value_file(in[v]), ctx)) return *option = input_options[k], in[v];
+  }
+  return NULL;
 }
 
 int cli_check_output(const char *cmd, const char *option, const char *path, const cli_opt *opts,

@@ -35,6 +35,14 @@ int cli_named_value(const char *value, char *name, size_t name_size, const char 
  * prints the error. */
 int cli_check_output(const char *cmd, const char *option, const char *path, const cli_opt *opts,
                      int n_opts, const char *spec);
+/* a and b are one regular file (by device and inode) */
+int cli_same_file(const char *a, const char *b);
+/* The first file the command reads (SPEC, or a value of an input option:
+ * --x, --y, --weights-in, ...; FILE of NAME=FILE) for which match(file,
+ * ctx) holds, with *option "SPEC" or the option's name; NULL when none. */
+const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
+                           int (*match)(const char *file, const void *ctx), const void *ctx,
+                           const char **option);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *cmd, const char *name, const char *text, double *out);
 

@@ -43,16 +43,40 @@ int cli_model_fit(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const 
   return nnc_model_fit_multi(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL, &o, history, st);
 }
 
+/* The weights as the _weighted calls take them, one entry per output: one
+ * array for every output becomes the same array in each entry (the library
+ * keeps it once). *each: the list to free, or NULL. */
+static int per_output(const cli_arrays *sw, int n_y, const nnc_array **out, nnc_array **each,
+                      nnc_status *st) {
+  *each = NULL;
+  *out = sw && sw->n ? sw->a : NULL;
+  if (!*out || sw->n != 1 || n_y <= 1) return NNC_OK;
+  if (!(*each = nnc_calloc((size_t)n_y, sizeof **each, st))) return st->code;
+  for (int k = 0; k < n_y; k++) (*each)[k] = sw->a[0];
+  *out = *each;
+  return NNC_OK;
+}
+
 int cli_model_evaluate(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const cli_arrays *sw,
                        int batch_size, nnc_logs *out, nnc_status *st) {
-  return nnc_model_evaluate_weighted(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL,
-                                     sw && sw->n ? sw->a : NULL, batch_size, out, st);
+  int n_y = y ? y->n : 0;
+  const nnc_array *w;
+  nnc_array *each;
+  if (per_output(sw, n_y, &w, &each, st)) return st->code;
+  int rc = nnc_model_evaluate_weighted(m, x->n, x->a, n_y, y ? y->a : NULL, w, batch_size, out, st);
+  free(each);
+  return rc;
 }
 
 int cli_model_train_on_batch(nnc_model *m, const cli_arrays *x, const cli_arrays *y,
                              const cli_arrays *sw, nnc_logs *out, nnc_status *st) {
-  return nnc_model_train_on_batch_weighted(m, x->n, x->a, y ? y->n : 0, y ? y->a : NULL,
-                                           sw && sw->n ? sw->a : NULL, out, st);
+  int n_y = y ? y->n : 0;
+  const nnc_array *w;
+  nnc_array *each;
+  if (per_output(sw, n_y, &w, &each, st)) return st->code;
+  int rc = nnc_model_train_on_batch_weighted(m, x->n, x->a, n_y, y ? y->a : NULL, w, out, st);
+  free(each);
+  return rc;
 }
 
 int cli_model_predict(nnc_model *m, const cli_arrays *x, int batch_size, cli_arrays *out,

@@ -29,7 +29,8 @@ int cli_model_check_data(nnc_model *m, const cli_arrays *x, const cli_arrays *y,
 int cli_model_fit(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const cli_arrays *x_val,
                   const cli_arrays *y_val, const nnc_fit_options *opts, nnc_history *history,
                   nnc_status *st);
-/* sw: sample weights, one per output (rank 0: none), or NULL / empty: none. */
+/* sw: sample weights, one per output (rank 0: none), one for every output
+ * (sw->n = 1), or NULL / empty: none. */
 int cli_model_evaluate(nnc_model *m, const cli_arrays *x, const cli_arrays *y, const cli_arrays *sw,
                        int batch_size, nnc_logs *out, nnc_status *st);
 int cli_model_train_on_batch(nnc_model *m, const cli_arrays *x, const cli_arrays *y,
@@ -55,6 +56,13 @@ int cli_model_predict(nnc_model *m, const cli_arrays *x, int batch_size, cli_arr
 int cli_read_matched(const char *option, const char *const *values, int n_values, int n_slots,
                      const char *const *slot_names, const char *kind, int allow_missing,
                      const char *divide, cli_arrays *out, nnc_status *st);
+
+/* Sample weights (--sample-weight, --sample-weight-val): as
+ * cli_read_matched for outputs (missing ones allowed), and one plain file
+ * alone for a model of several outputs is Keras's one sample_weight for
+ * every output: out->n = 1 then. */
+int cli_read_weights(const char *option, const char *const *values, int n_values, int n_slots,
+                     const char *const *slot_names, cli_arrays *out, nnc_status *st);
 
 /* *a divided by divide as float32 (converted first); divide must be a
  * finite non-zero float32 (else NNC_ERR_ARG naming --x-divide). */

@@ -26,4 +26,16 @@ void cli_fit_extras_free(cli_fit_extras *ex);
  * the error printed. */
 int cli_class_weights(const char *cmd, const char *text, double **weights);
 
+/* The files built-in callbacks write must not be inputs of the run
+ * (callback_files.c): prints "nnc CMD: <label><path> is the same file as
+ * --x X: ..." and returns 2 for one that is; 0 otherwise. label prefixes
+ * the path ("--callback "). */
+int cli_check_callback_files(const char *cmd, const nnc_callback *cb, const char *label,
+                             const cli_opt *o, int n, const char *spec);
+/* The same for the spec's "callbacks" list, created here as fit would
+ * create them (a bad one is reported now, exit 2); labels name the
+ * argument's JSON path: "spec.json: $.callbacks[0].config.filename: ". */
+int cli_check_spec_callbacks(const char *cmd, nnc_model *m, const cli_opt *o, int n,
+                             const char *spec);
+
 #endif

@@ -129,9 +129,9 @@ static int match_files(const char *option, const char *const *values, int n_valu
   return NNC_OK;
 }
 
-int cli_read_matched(const char *option, const char *const *values, int n_values, int n_slots,
-                     const char *const *slot_names, const char *kind, int allow_missing,
-                     const char *divide, cli_arrays *out, nnc_status *st) {
+static int read_matched(const char *option, const char *const *values, int n_values, int n_slots,
+                        const char *const *slot_names, const char *kind, int allow_missing,
+                        const char *divide, int one_for_all, cli_arrays *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
   if (n_values == 0) return NNC_OK;
   int named = 0;
@@ -167,6 +167,9 @@ int cli_read_matched(const char *option, const char *const *values, int n_values
       rc = match_npz(option, values[0], &set, n_slots, slot_names, kind, divide, out, st);
     } else if (n_slots == 1) {
       rc = fill(out, 0, &set.items[0].array, values[0], divide, st);
+    } else if (one_for_all) { /* Keras: one sample_weight for every output */
+      out->n = 1;
+      rc = fill(out, 0, &set.items[0].array, values[0], divide, st);
     } else {
       rc = match_files(option, values, n_values, n_slots, slot_names, kind, divide, 0, out, st);
     }
@@ -174,7 +177,7 @@ int cli_read_matched(const char *option, const char *const *values, int n_values
   } else {
     rc = match_files(option, values, n_values, n_slots, slot_names, kind, divide, named, out, st);
   }
-  for (int s = 0; !rc && !allow_missing && s < n_slots; s++)
+  for (int s = 0; !rc && !allow_missing && s < out->n; s++)
     if (!out->labels[s]) {
       char list[1024];
       rc = nnc_fail(st, NNC_ERR_ARG, "--%s: no array for %s '%s' (%ss: %s)", option, kind,
@@ -182,4 +185,16 @@ int cli_read_matched(const char *option, const char *const *values, int n_values
     }
   if (rc) cli_arrays_free(out);
   return rc;
+}
+
+int cli_read_matched(const char *option, const char *const *values, int n_values, int n_slots,
+                     const char *const *slot_names, const char *kind, int allow_missing,
+                     const char *divide, cli_arrays *out, nnc_status *st) {
+  return read_matched(option, values, n_values, n_slots, slot_names, kind, allow_missing, divide, 0,
+                      out, st);
+}
+
+int cli_read_weights(const char *option, const char *const *values, int n_values, int n_slots,
+                     const char *const *slot_names, cli_arrays *out, nnc_status *st) {
+  return read_matched(option, values, n_values, n_slots, slot_names, "output", 1, NULL, 1, out, st);
 }

@@ -10,7 +10,6 @@
 #include "compiler/cli/cli_data.h"
 #include "compiler/cli/cli_fit_options.h"
 #include "base/base.h"
-#include "runtime/callbacks/callbacks.h"
 #include "runtime/io/io.h"
 
 /* Options every training command shares. */
@@ -37,25 +36,31 @@ static void session_free(session *s) {
 }
 
 /* The files of one data option (--x, --y-val, ...) as one array per model
- * input (outputs = 0) or output (outputs = 1): cli_read_matched. Prints
- * the error and returns the exit status. */
-static int read_data(session *s, const cli_opt *o, int n, const char *option, int outputs,
+ * input (READ_INPUTS) or output (READ_OUTPUTS: cli_read_matched), or the
+ * sample weights (READ_WEIGHTS: cli_read_weights, one file may stand for
+ * every output). Prints the error and returns the exit status. */
+enum { READ_INPUTS, READ_OUTPUTS, READ_WEIGHTS };
+
+static int read_data(session *s, const cli_opt *o, int n, const char *option, int what,
                      const char *divide, cli_arrays *out) {
   const char *const *values;
   int n_values = cli_get_all(o, n, option, &values);
+  int outputs = what != READ_INPUTS;
   int n_slots = outputs ? cli_model_output_count(s->model) : cli_model_input_count(s->model);
   const char **names = nnc_calloc(n_slots > 0 ? (size_t)n_slots : 1, sizeof *names, &s->st);
   if (!names) return cli_fail(s->cmd, &s->st);
   for (int i = 0; i < n_slots; i++)
     names[i] = outputs ? cli_model_output_name(s->model, i) : cli_model_input_name(s->model, i);
-  int rc = cli_read_matched(option, values, n_values, n_slots, names, outputs ? "output" : "input",
-                            outputs, divide, out, &s->st);
+  int rc = what == READ_WEIGHTS /* one file alone may weigh every output */
+               ? cli_read_weights(option, values, n_values, n_slots, names, out, &s->st)
+               : cli_read_matched(option, values, n_values, n_slots, names,
+                                  outputs ? "output" : "input", outputs, divide, out, &s->st);
   free(names);
   return rc ? cli_fail(s->cmd, &s->st) : 0;
 }
 
-/* Parse the spec, apply --compile-config and --seed, read --x/--y, build. */
-static int session_open(session *s, const char *cmd, const char *spec, const cli_opt *o, int n,
+/* Parse the spec, apply --compile-config, --seed and the model settings. */
+static int session_load(session *s, const char *cmd, const char *spec, const cli_opt *o, int n,
                         int need_y) {
   memset(s, 0, sizeof *s);
   s->cmd = cmd;
@@ -90,12 +95,25 @@ static int session_open(session *s, const char *cmd, const char *spec, const cli
     return cli_fail(cmd, &s->st);
   if (cli_get(o, n, "check-numerics") && nnc_model_set_check_numerics(s->model, 1, &s->st))
     return cli_fail(cmd, &s->st);
-  int rc = read_data(s, o, n, "x", 0, cli_get(o, n, "x-divide"), &s->x);
-  if (!rc && has_y) rc = read_data(s, o, n, "y", 1, NULL, &s->y);
-  if (rc) return rc;
-  if (cli_model_build(s->model, &s->x, has_y ? &s->y : NULL, &s->st)) return cli_fail(cmd, &s->st);
-  cli_print_warnings(cmd, s->model);
   return 0;
+}
+
+/* Read --x/--y, build. */
+static int session_read(session *s, const cli_opt *o, int n) {
+  int has_y = cli_get(o, n, "y") != NULL;
+  int rc = read_data(s, o, n, "x", READ_INPUTS, cli_get(o, n, "x-divide"), &s->x);
+  if (!rc && has_y) rc = read_data(s, o, n, "y", READ_OUTPUTS, NULL, &s->y);
+  if (rc) return rc;
+  if (cli_model_build(s->model, &s->x, has_y ? &s->y : NULL, &s->st))
+    return cli_fail(s->cmd, &s->st);
+  cli_print_warnings(s->cmd, s->model);
+  return 0;
+}
+
+static int session_open(session *s, const char *cmd, const char *spec, const cli_opt *o, int n,
+                        int need_y) {
+  int rc = session_load(s, cmd, spec, o, n, need_y);
+  return rc ? rc : session_read(s, o, n);
 }
 
 static const nnc_status *out_of_memory(nnc_status *st) {
@@ -156,38 +174,37 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   if (cli_get(o, n, "no-shuffle")) fo.shuffle = NNC_SHUFFLE_OFF;
   cli_fit_extras ex;
   rc = cli_fit_options("fit", o, n, &fo, &ex);
-  for (int i = 0; !rc && i < ex.n_callbacks; i++) { /* a log written over an input destroys it */
-    const char *log = cb_csv_logger_file(ex.callbacks[i]);
-    struct stat sl; /* only an existing file can be an input; CSVLogger reports the rest */
-    if (log && stat(log, &sl) == 0 && S_ISREG(sl.st_mode))
-      rc = cli_check_output("fit", "callback", log, o, n, spec);
-  }
+  /* a log or checkpoint written over an input destroys it */
+  for (int i = 0; !rc && i < ex.n_callbacks; i++)
+    rc = cli_check_callback_files("fit", ex.callbacks[i], "--callback ", o, n, spec);
   if (rc) {
     cli_fit_extras_free(&ex);
     return rc;
   }
   session s;
-  rc = session_open(&s, "fit", spec, o, n, 1);
+  rc = session_load(&s, "fit", spec, o, n, 1);
+  if (!rc) rc = cli_check_spec_callbacks("fit", s.model, o, n, spec);
+  if (!rc) rc = session_read(&s, o, n);
   fo.batch_size = (int)s.batch_size;
   cli_arrays xv = {0}, yv = {0}, xt = {0}, yt = {0}, sw = {0}, swv = {0};
   int has_val = cli_get(o, n, "x-val") != NULL, has_test = cli_get(o, n, "x-test") != NULL;
   if (!rc && cli_get(o, n, "sample-weight") &&
-      !(rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw))) {
+      !(rc = read_data(&s, o, n, "sample-weight", READ_WEIGHTS, NULL, &sw))) {
     fo.sample_weights = sw.a;
     fo.n_sample_weights = sw.n;
   }
   if (!rc && cli_get(o, n, "sample-weight-val") &&
-      !(rc = read_data(&s, o, n, "sample-weight-val", 1, NULL, &swv))) {
+      !(rc = read_data(&s, o, n, "sample-weight-val", READ_WEIGHTS, NULL, &swv))) {
     fo.sample_weights_val = swv.a;
     fo.n_sample_weights_val = swv.n;
   }
-  if (!rc && has_val && !(rc = read_data(&s, o, n, "x-val", 0, divide, &xv)) &&
-      !(rc = read_data(&s, o, n, "y-val", 1, NULL, &yv)) &&
+  if (!rc && has_val && !(rc = read_data(&s, o, n, "x-val", READ_INPUTS, divide, &xv)) &&
+      !(rc = read_data(&s, o, n, "y-val", READ_OUTPUTS, NULL, &yv)) &&
       cli_model_check_data(s.model, &xv, &yv, &s.st))
     rc = cli_fail("fit", &s.st);
   /* the test data is read and checked before training, not after it */
-  if (!rc && has_test && !(rc = read_data(&s, o, n, "x-test", 0, divide, &xt)) &&
-      !(rc = read_data(&s, o, n, "y-test", 1, NULL, &yt)) &&
+  if (!rc && has_test && !(rc = read_data(&s, o, n, "x-test", READ_INPUTS, divide, &xt)) &&
+      !(rc = read_data(&s, o, n, "y-test", READ_OUTPUTS, NULL, &yt)) &&
       cli_model_check_data(s.model, &xt, &yt, &s.st))
     rc = cli_fail("fit", &s.st);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
@@ -298,7 +315,7 @@ static int evaluate_run(const cli_opt *o, int n, const char *spec) {
   nnc_logs logs = {0};
   cli_arrays sw = {0};
   if (!rc && cli_get(o, n, "sample-weight"))
-    rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw);
+    rc = read_data(&s, o, n, "sample-weight", READ_WEIGHTS, NULL, &sw);
   if (!rc && (w = cli_get(o, n, "weights")) && nnc_model_load_weights(s.model, w, &s.st))
     rc = cli_fail("evaluate", &s.st);
   if (!rc && cli_model_evaluate(s.model, &s.x, &s.y, &sw, (int)s.batch_size, &logs, &s.st))
@@ -441,7 +458,7 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
   int rc = session_open(&s, "train-on-batch", spec, o, n, 1);
   cli_arrays sw = {0};
   if (!rc && cli_get(o, n, "sample-weight"))
-    rc = read_data(&s, o, n, "sample-weight", 1, NULL, &sw);
+    rc = read_data(&s, o, n, "sample-weight", READ_WEIGHTS, NULL, &sw);
   if (!rc && (v = cli_get(o, n, "weights-in")) && nnc_model_load_weights(s.model, v, &s.st))
     rc = cli_fail("train-on-batch", &s.st);
   if (!rc && (v = cli_get(o, n, "optimizer-state-in")) &&

@@ -264,7 +264,6 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
   out->free = release;
   out->on_train_begin = on_train_begin;
   out->on_epoch_end = on_epoch_end;
-  out->on_batch_end = on_batch_end;
   out->on_train_end = on_train_end;
   s->delete_checkpoint = 1;
   const cb_arg *save_freq = NULL;
@@ -288,12 +287,22 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
       rc = cb_arg_fail(source, save_freq, st,
                        "expected \"epoch\" or a positive integer (batches between backups)");
   }
+  /* a batch hook only for batch-level backups: with one, fit builds the
+   * running logs after every batch */
+  if (!rc && s->save_freq) out->on_batch_end = on_batch_end;
   if (!rc) rc = join(s->dir, "latest.safetensors", &s->latest, st);
   if (!rc) rc = join(s->dir, "latest.safetensors.bkp", &s->previous, st);
-  if (!rc && !(s->source = nnc_calloc(strlen(src) + 1, 1, st))) rc = st->code;
-  if (!rc) memcpy(s->source, src, strlen(src) + 1);
+  if (!rc && !(s->source = cb_strdup(src, st))) rc = st->code;
   if (rc) release(out);
   return rc;
 }
 
 const cb_class cb_backup_and_restore = {"BackupAndRestore", create};
+
+int cb_backup_and_restore_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]) {
+  if (!cb || cb->free != release || !cb->user) return 0;
+  const backup *s = cb->user;
+  out[0] = (cb_written){"backup_dir", s->latest, 0};
+  out[1] = (cb_written){"backup_dir", s->previous, 0};
+  return 2;
+}

@@ -65,6 +65,16 @@ void nnc_callback_free(nnc_callback *cb) {
   free(cb);
 }
 
+int cb_written_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]) {
+  const char *csv = cb_csv_logger_file(cb);
+  if (csv) {
+    out[0] = (cb_written){"filename", csv, 0};
+    return 1;
+  }
+  int n = cb_model_checkpoint_files(cb, out);
+  return n ? n : cb_backup_and_restore_files(cb, out);
+}
+
 void nnc_model_stop_training(nnc_model *m) {
   if (m) m->stop_training = 1;
 }
@@ -116,6 +126,13 @@ int cb_arg_string(const char *source, const cb_arg *a, const char **out, nnc_sta
   if (a->type != CB_ARG_STRING) return expected(source, a, "a string", st);
   *out = a->str;
   return NNC_OK;
+}
+
+char *cb_strdup(const char *s, nnc_status *st) {
+  size_t n = strlen(s) + 1;
+  char *copy = nnc_calloc(n, 1, st);
+  if (copy) memcpy(copy, s, n);
+  return copy;
 }
 
 int cb_arg_unknown(const char *source, const char *class_name, const cb_arg *a, const char *known,

@@ -41,6 +41,9 @@ int cb_arg_int(const char *source, const cb_arg *a, int64_t *out, nnc_status *st
 int cb_arg_bool(const char *source, const cb_arg *a, int *out, nnc_status *st);
 /* a string (a bare word in the text form is one); *out points into the arg */
 int cb_arg_string(const char *source, const cb_arg *a, const char **out, nnc_status *st);
+/* A heap copy of s (what a class keeps of an argument or of its source);
+ * NULL with st set when out of memory. */
+char *cb_strdup(const char *s, nnc_status *st);
 /* "<source>: <path>: unknown argument of <class> (known: a, b, c)" */
 int cb_arg_unknown(const char *source, const char *class_name, const cb_arg *a, const char *known,
                    nnc_status *st);
@@ -53,6 +56,23 @@ int cb_create(const char *class_name, const char *source, const char *path, cons
 /* The file a CSVLogger writes (NULL for any other callback): the CLI checks
  * it is none of its inputs before training, as it checks its own outputs. */
 const char *cb_csv_logger_file(const nnc_callback *cb);
+
+/* A file a built-in callback writes: the CLI refuses, before training, one
+ * that is an input of the run (docs/cli.md "Files"). */
+typedef struct cb_written {
+  const char *arg;  /* the argument that names it: "filename", "filepath", "backup_dir" */
+  const char *path; /* owned by the callback */
+  int is_template;  /* ModelCheckpoint's {epoch:02d}, {val_loss:.2f}, ... fields */
+} cb_written;
+enum { CB_MAX_WRITTEN = 2 }; /* the most files one built-in class writes */
+/* The files cb writes, into out[0..CB_MAX_WRITTEN): the count; 0 for a
+ * callback that writes none or is not built in. CSVLogger: its filename;
+ * ModelCheckpoint: its filepath and, unless save_weights_only, the
+ * optimizer file beside it; BackupAndRestore: the backup and its previous
+ * copy in backup_dir. (Each class's own accessor is below.) */
+int cb_written_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]);
+int cb_model_checkpoint_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]);
+int cb_backup_and_restore_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]);
 
 /* Parsers (runtime/callbacks/parse.c). Text: "Name(key=value, ...)"; JSON
  * object {"class_name", "config"} (cJSON item; path names it in messages). */

@@ -63,9 +63,8 @@ static int bind_one(const char *source, const cb_arg *a, const cb_param *p, nnc_
   case CB_P_STRING: {
     if (a->type != CB_ARG_STRING)
       return cb_arg_fail(source, a, st, "expected a string, got %s", type_name(a->type));
-    char *copy = nnc_calloc(strlen(a->str) + 1, 1, st);
+    char *copy = cb_strdup(a->str, st);
     if (!copy) return st->code;
-    memcpy(copy, a->str, strlen(a->str) + 1);
     free(*(char **)p->dst);
     *(char **)p->dst = copy;
     return NNC_OK;

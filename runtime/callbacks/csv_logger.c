@@ -179,9 +179,7 @@ static int csv_create(const char *source, const cb_arg *args, int n_args, nnc_ca
   if (!filename || !filename[0])
     return nnc_fail(st, NNC_ERR_ARG, "%s: filename: CSVLogger needs a file name (filename=...)",
                     source);
-  c->filename = nnc_calloc(strlen(filename) + 1, 1, st);
-  if (!c->filename) return st->code;
-  memcpy(c->filename, filename, strlen(filename));
+  if (!(c->filename = cb_strdup(filename, st))) return st->code;
   out->on_train_begin = csv_train_begin;
   out->on_epoch_end = csv_epoch_end;
   out->on_train_end = csv_train_end;

@@ -121,10 +121,7 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
   if (!rc) {
     const char *src = source ? source : "<callback>";
     nnc_strlcpy(s->path, schedule->path, sizeof s->path);
-    if (!(s->source = nnc_calloc(strlen(src) + 1, 1, st)))
-      rc = st->code;
-    else
-      memcpy(s->source, src, strlen(src) + 1);
+    if (!(s->source = cb_strdup(src, st))) rc = st->code;
   }
   if (rc) release(out);
   return rc;

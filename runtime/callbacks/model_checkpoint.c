@@ -20,7 +20,8 @@ static const char ext[] = ".safetensors";
 typedef struct checkpoint {
   cb_monitor mon;
   char *filepath, *source;
-  char filepath_path[256]; /* the argument's path, for messages */
+  char *optimizer_filepath; /* filepath's FILE.optimizer.safetensors (a template too) */
+  char filepath_path[256];  /* the argument's path, for messages */
   int verbose, save_best_only, save_weights_only;
   int save_freq;                                    /* 0: "epoch" */
   int batches_seen, last_batch_seen, current_epoch; /* last_batch_seen -1: None */
@@ -53,16 +54,23 @@ static int make_dirs(const char *file, nnc_status *st) {
   return rc;
 }
 
+/* FILE.safetensors -> FILE.optimizer.safetensors (malloc'ed) */
+static char *optimizer_path(const char *path, nnc_status *st) {
+  size_t stem = strlen(path) - (sizeof ext - 1);
+  char *opt = nnc_calloc(stem + sizeof ".optimizer" + sizeof ext, 1, st);
+  if (!opt) return NULL;
+  memcpy(opt, path, stem);
+  memcpy(opt + stem, ".optimizer", sizeof ".optimizer" - 1);
+  memcpy(opt + stem + sizeof ".optimizer" - 1, ext, sizeof ext);
+  return opt;
+}
+
 static int write_checkpoint(const checkpoint *s, const nnc_model *m, const char *path,
                             nnc_status *st) {
   if (make_dirs(path, st) || nnc_model_save_weights(m, path, st)) return st->code;
   if (s->save_weights_only) return NNC_OK;
-  size_t stem = strlen(path) - (sizeof ext - 1);
-  char *opt = nnc_calloc(stem + sizeof ".optimizer" + sizeof ext, 1, st);
+  char *opt = optimizer_path(path, st);
   if (!opt) return st->code;
-  memcpy(opt, path, stem);
-  memcpy(opt + stem, ".optimizer", sizeof ".optimizer" - 1);
-  memcpy(opt + stem + sizeof ".optimizer" - 1, ext, sizeof ext);
   int rc = nnc_model_save_optimizer_state(m, opt, st);
   free(opt);
   return rc;
@@ -153,6 +161,7 @@ static void release(nnc_callback *cb) {
   if (!s) return;
   cb_monitor_free(&s->mon);
   free(s->filepath);
+  free(s->optimizer_filepath);
   free(s->source);
   free(s);
   cb->user = NULL;
@@ -167,7 +176,6 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
   out->free = release;
   out->on_epoch_begin = on_epoch_begin;
   out->on_epoch_end = on_epoch_end;
-  out->on_batch_end = on_batch_end;
   s->last_batch_seen = -1;
   s->mon.best = NAN;
   char *mode = NULL;
@@ -209,23 +217,34 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
       rc = cb_arg_fail(source, save_freq, st,
                        "expected \"epoch\" or a positive integer (batches between saves)");
   }
+  /* a batch hook only for batch-level saves: with one, fit builds the running
+   * logs after every batch */
+  if (!rc && s->save_freq) out->on_batch_end = on_batch_end;
   if (!rc && !isnan(threshold)) { /* the initial best (MonitorCallback's baseline) */
     s->mon.best = threshold;
     s->mon.has_best = 1;
   }
   if (!rc) {
-    s->filepath = nnc_calloc(strlen(filepath->str) + 1, 1, st);
-    s->source = nnc_calloc(strlen(src) + 1, 1, st);
-    if (!s->filepath || !s->source)
+    s->filepath = cb_strdup(filepath->str, st);
+    s->source = cb_strdup(src, st);
+    s->optimizer_filepath = optimizer_path(filepath->str, st);
+    if (!s->filepath || !s->source || !s->optimizer_filepath)
       rc = st->code;
-    else {
-      memcpy(s->filepath, filepath->str, strlen(filepath->str) + 1);
-      memcpy(s->source, src, strlen(src) + 1);
+    else
       nnc_strlcpy(s->filepath_path, filepath->path, sizeof s->filepath_path);
-    }
   }
   if (rc) release(out);
   return rc;
 }
 
 const cb_class cb_model_checkpoint = {"ModelCheckpoint", create};
+
+int cb_model_checkpoint_files(const nnc_callback *cb, cb_written out[CB_MAX_WRITTEN]) {
+  if (!cb || cb->free != release || !cb->user) return 0;
+  const checkpoint *s = cb->user;
+  int fields = strchr(s->filepath, '{') != NULL; /* the CLI reads "{{" as a brace */
+  out[0] = (cb_written){"filepath", s->filepath, fields};
+  if (s->save_weights_only) return 1;
+  out[1] = (cb_written){"filepath", s->optimizer_filepath, fields};
+  return 2;
+}

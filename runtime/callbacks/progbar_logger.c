@@ -5,6 +5,7 @@
  * reads verbose, epochs, steps and the output from m->fit. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "runtime/fit.h"
@@ -19,6 +20,14 @@ static int progbar_epoch_start(nnc_callback *cb, nnc_model *m, int epoch, nnc_lo
   pb->epochs = m->fit.epochs;
   pb->target = m->fit.steps > 0x7fffffff ? 0x7fffffff : (int)m->fit.steps;
   progbar_epoch_begin(pb, epoch);
+  return NNC_OK;
+}
+
+/* begin hooks get no logs (no running logs are built for them) */
+static int progbar_batch_begin(nnc_callback *cb, nnc_model *m, int batch, nnc_logs *logs,
+                               nnc_status *st) {
+  (void)m, (void)logs, (void)st;
+  if (batch == 1) progbar_first_step_done(cb->user);
   return NNC_OK;
 }
 
@@ -45,7 +54,7 @@ static void progbar_free(nnc_callback *cb) {
   free(cb->user);
 }
 
-int cb_progbar_create(nnc_callback **out, nnc_status *st) {
+int cb_progbar_create(const nnc_model *m, nnc_callback **out, nnc_status *st) {
   nnc_callback *cb = nnc_calloc(1, sizeof *cb, st);
   progbar *pb = cb ? nnc_calloc(1, sizeof *pb, st) : NULL;
   if (!pb) {
@@ -55,7 +64,13 @@ int cb_progbar_create(nnc_callback **out, nnc_status *st) {
   cb->name = "ProgbarLogger";
   cb->user = pb;
   cb->on_epoch_begin = progbar_epoch_start;
-  cb->on_batch_end = progbar_batch_end;
+  /* the bar is redrawn during an epoch only at verbose 1 on a terminal: only
+   * then a batch hook (with one, fit builds the running logs every batch) */
+  /* verbose 1 times the steps after the first, as Keras's progbar does
+   * (verbose 2 calls it at the epoch's end only, so the first step counts) */
+  if (m->fit.verbose == 1) cb->on_batch_begin = progbar_batch_begin;
+  FILE *f = m->fit.progress ? m->fit.progress : stdout;
+  if (m->fit.verbose == 1 && isatty(fileno(f))) cb->on_batch_end = progbar_batch_end;
   cb->on_epoch_end = progbar_epoch_end;
   cb->free = progbar_free;
   *out = cb;

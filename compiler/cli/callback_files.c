@@ -1,0 +1,143 @@
+/* Files the built-in callbacks write, checked against the run's inputs
+ * before training (docs/cli.md "Files"): a CSVLogger, ModelCheckpoint or
+ * BackupAndRestore from --callback or from the spec's "callbacks" list must
+ * not overwrite the spec or a data, weights or state file the command reads.
+ * A ModelCheckpoint filepath with {fields} can name many files: each field
+ * matches any text within one path component. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "compiler/cli/args.h"
+#include "compiler/cli/cli_fit_options.h"
+#include "runtime/callbacks/callbacks.h"
+#include "runtime/fit.h"
+
+static int is_same(const char *input, const void *path) {
+  return cli_same_file(input, path);
+}
+
+/* text with fnmatch's special characters escaped, appended to out */
+static int put_literal(char *out, size_t n, size_t *used, const char *text, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (*used + 3 > n) return 0;
+    if (strchr("*?[\\", text[i])) out[(*used)++] = '\\';
+    out[(*used)++] = text[i];
+  }
+  out[*used] = '\0';
+  return 1;
+}
+
+/* A Python format template as an fnmatch pattern: "{{" and "}}" are braces,
+ * a {field} is "*". 0 when it does not fit. */
+static int put_template(char *out, size_t n, size_t *used, const char *t) {
+  while (*t) {
+    if ((t[0] == '{' && t[1] == '{') || (t[0] == '}' && t[1] == '}')) {
+      if (!put_literal(out, n, used, t, 1)) return 0;
+      t += 2;
+    } else if (*t == '{') {
+      const char *end = strchr(t, '}');
+      if (*used + 2 > n) return 0;
+      out[(*used)++] = '*';
+      out[*used] = '\0';
+      t = end ? end + 1 : t + strlen(t);
+    } else {
+      if (!put_literal(out, n, used, t, 1)) return 0;
+      t++;
+    }
+  }
+  return 1;
+}
+
+/* The absolute pattern of a template: its folder resolved (links, "..")
+ * when the folder has no fields. 0: no existing file can match (the folder
+ * does not exist) or the path is too long. */
+static int template_pattern(const char *tmpl, char *out, size_t n) {
+  char abs[PATH_MAX * 2], cwd[PATH_MAX];
+  if (tmpl[0] == '/')
+    snprintf(abs, sizeof abs, "%s", tmpl);
+  else if (getcwd(cwd, sizeof cwd))
+    snprintf(abs, sizeof abs, "%s/%s", cwd, tmpl);
+  else
+    return 0;
+  size_t used = 0;
+  out[0] = '\0';
+  char *slash = strrchr(abs, '/');
+  size_t dir_len = (size_t)(slash - abs);
+  if (!memchr(abs, '{', dir_len) && !memchr(abs, '}', dir_len)) {
+    char dir[PATH_MAX * 2], real[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", dir_len ? (int)dir_len : 1, abs);
+    if (!realpath(dir, real)) return 0;
+    size_t len = strlen(real);
+    if (len == 1) len = 0; /* "/" */
+    return put_literal(out, n, &used, real, len) && put_literal(out, n, &used, "/", 1) &&
+           put_template(out, n, &used, slash + 1);
+  }
+  return put_template(out, n, &used, abs);
+}
+
+static int matches_pattern(const char *input, const void *pattern) {
+  char real[PATH_MAX];
+  return realpath(input, real) && fnmatch(pattern, real, FNM_PATHNAME) == 0;
+}
+
+/* One written file against the inputs; prints the error (exit 2). */
+static int check_written(const char *cmd, const char *label, const cb_written *w, const cli_opt *o,
+                         int n, const char *spec) {
+  const char *option, *clash;
+  char pattern[PATH_MAX * 3];
+  if (!w->is_template)
+    clash = cli_find_input(o, n, spec, is_same, w->path, &option);
+  else
+    clash = template_pattern(w->path, pattern, sizeof pattern)
+                ? cli_find_input(o, n, spec, matches_pattern, pattern, &option)
+                : NULL;
+  if (!clash) return 0;
+  int is_spec = !strcmp(option, "SPEC");
+  fprintf(stderr,
+          "nnc %s: %s%s %s the same file as %s%s%s%s: writing it would destroy that input; "
+          "choose another path\n",
+          cmd, label, w->path, w->is_template ? "can name" : "is", is_spec ? "SPEC" : "--",
+          is_spec ? "" : option, is_spec ? "" : " ", is_spec ? "" : clash);
+  return 2;
+}
+
+int cli_check_callback_files(const char *cmd, const nnc_callback *cb, const char *label,
+                             const cli_opt *o, int n, const char *spec) {
+  cb_written w[CB_MAX_WRITTEN];
+  int count = cb_written_files(cb, w);
+  for (int i = 0; i < count; i++) {
+    int rc = check_written(cmd, label, &w[i], o, n, spec);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int cli_check_spec_callbacks(const char *cmd, nnc_model *m, const cli_opt *o, int n,
+                             const char *spec) {
+  cb_list l = {0};
+  nnc_status st;
+  nnc_status_ok(&st);
+  if (cb_list_add_spec(&l, m, &st)) { /* the spec's callbacks fail here as fit would fail */
+    cb_list_free(&l);
+    return cli_fail(cmd, &st);
+  }
+  const char *path = m->desc.callbacks_path ? m->desc.callbacks_path : "$.callbacks";
+  int rc = 0;
+  for (int i = 0; !rc && i < l.n; i++) {
+    cb_written w[CB_MAX_WRITTEN];
+    int count = cb_written_files(l.cb[i], w);
+    for (int k = 0; !rc && k < count; k++) {
+      char label[1024];
+      snprintf(label, sizeof label, "%s: %s[%d].config.%s: ", model_source(m), path, i, w[k].arg);
+      rc = check_written(cmd, label, &w[k], o, n, spec);
+    }
+  }
+  cb_list_free(&l);
+  return rc;
+}
