@@ -46,8 +46,10 @@ typedef struct nnc_layer_class {
 const nnc_layer_class *layer_class(nnc_layer_kind kind);
 /* The row whose class name matches after spec_normalize; -1 when none. */
 int layer_kind_find(const char *class_name);
-/* "InputLayer, Dense, ..." for messages. */
-const char *layer_class_list(void);
+/* What an unknown class_name was expected to be, for messages: "a supported
+ * layer class (docs/layers.md lists all N)", with the closest class when one
+ * is within two edits. The whole list (over 60 classes) would not fit. */
+void layer_class_expected(const char *class_name, char *buf, size_t size);
 
 /* Lower a nested model (lower.c): its layers' calls on the nodes in[], with
  * weights named "<model>/<layer>/<weight>"; returns its output node. */

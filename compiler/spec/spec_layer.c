@@ -191,8 +191,11 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   if (cJSON_IsString(cls) &&
       (strcmp(cls->valuestring, "Sequential") == 0 || strcmp(cls->valuestring, "Model") == 0))
     k = NNC_LAYER_MODEL; /* a nested model, whichever its class */
-  if (k < 0)
-    return spec_fail_expected(ctx, cls_path, cls, "a supported layer (%s)", layer_class_list());
+  if (k < 0) {
+    char expected[256];
+    layer_class_expected(cJSON_IsString(cls) ? cls->valuestring : NULL, expected, sizeof expected);
+    return spec_fail_expected(ctx, cls_path, cls, "%s", expected);
+  }
   out->kind = (nnc_layer_kind)k;
   out->trainable = 1;
 
