@@ -94,7 +94,7 @@ int graph_op_parse(const char *text, nnc_op *op, int *fn) {
 
 /* ---- parameters ---- */
 
-typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM } attr_kind;
+typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM, A_LIST } attr_kind;
 /* Which member of the node a row reads and writes. */
 typedef enum {
   F_INDEX,       /* params.index (int) */
@@ -113,6 +113,13 @@ typedef enum {
   F_PERM,        /* params.perm (comma-separated ints, one per axis) */
   F_BMM_A,       /* params.bmm.transpose_a (set) */
   F_BMM_B,       /* params.bmm.transpose_b (set) */
+  F_CV_SPAT,     /* params.conv.spatial (int) */
+  F_CV_GROUP,    /* params.conv.groups (int) */
+  F_CV_STRD,     /* params.conv.stride (list, one per spatial axis) */
+  F_CV_DIL,      /* params.conv.dilation (list) */
+  F_CV_PAD0,     /* params.conv.pad (list) */
+  F_CV_PAD1,     /* params.conv.pad_end (list) */
+  F_CV_SIZE,     /* params.conv.size (list) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -165,6 +172,27 @@ static const attr_row rows[] = {
     {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
+    /* convolutions: "spatial" first, it is the length of the lists after it */
+    {NNC_OP_CONV, -1, "spatial", A_INT, F_CV_SPAT, 0},
+    {NNC_OP_CONV, -1, "groups", A_INT, F_CV_GROUP, 0},
+    {NNC_OP_CONV, -1, "strides", A_LIST, F_CV_STRD, 0},
+    {NNC_OP_CONV, -1, "dilation", A_LIST, F_CV_DIL, 0},
+    {NNC_OP_CONV, -1, "pad", A_LIST, F_CV_PAD0, 0},
+    {NNC_OP_CONV, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "spatial", A_INT, F_CV_SPAT, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "groups", A_INT, F_CV_GROUP, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "strides", A_LIST, F_CV_STRD, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "dilation", A_LIST, F_CV_DIL, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "pad", A_LIST, F_CV_PAD0, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "size", A_LIST, F_CV_SIZE, 0},
+    {NNC_OP_CONV_FILTER, -1, "spatial", A_INT, F_CV_SPAT, 0},
+    {NNC_OP_CONV_FILTER, -1, "groups", A_INT, F_CV_GROUP, 0},
+    {NNC_OP_CONV_FILTER, -1, "strides", A_LIST, F_CV_STRD, 0},
+    {NNC_OP_CONV_FILTER, -1, "dilation", A_LIST, F_CV_DIL, 0},
+    {NNC_OP_CONV_FILTER, -1, "pad", A_LIST, F_CV_PAD0, 0},
+    {NNC_OP_CONV_FILTER, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
+    {NNC_OP_CONV_FILTER, -1, "size", A_LIST, F_CV_SIZE, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -201,8 +229,28 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.axis.start;
   case F_LEN:
     return &n->params.axis.len;
+  case F_CV_SPAT:
+    return &n->params.conv.spatial;
+  case F_CV_GROUP:
+    return &n->params.conv.groups;
   default:
     return &n->params.index;
+  }
+}
+
+/* A_LIST fields: NNC_CONV_MAX_SPATIAL entries, params.conv.spatial of them used. */
+static int64_t *list_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_CV_STRD:
+    return n->params.conv.stride;
+  case F_CV_DIL:
+    return n->params.conv.dilation;
+  case F_CV_PAD0:
+    return n->params.conv.pad;
+  case F_CV_PAD1:
+    return n->params.conv.pad_end;
+  default:
+    return n->params.conv.size;
   }
 }
 
@@ -256,6 +304,19 @@ void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
         used += (size_t)snprintf(buf + used, size - used, "%s%lld",
                                  k ? "," : " perm=", (long long)n->params.perm[k]);
       break;
+    case A_LIST: { /* params.conv.spatial entries (the count clamped to the array) */
+      int64_t count = n->params.conv.spatial;
+      if (count < 0) count = 0;
+      if (count > NNC_CONV_MAX_SPATIAL) count = NNC_CONV_MAX_SPATIAL;
+      const int64_t *v = list_field(m, r->field);
+      for (int k = 0; k < count && used < size; k++) {
+        if (k == 0)
+          used += (size_t)snprintf(buf + used, size - used, " %s=%lld", r->key, (long long)v[k]);
+        else
+          used += (size_t)snprintf(buf + used, size - used, ",%lld", (long long)v[k]);
+      }
+      break;
+    }
     case A_SCALAR_NAME:
       used += (size_t)snprintf(buf + used, size - used, " %s",
                                n->params.index >= 0 && n->params.index < NNC_SCALAR_COUNT
@@ -297,7 +358,28 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
     if (!eq || !eq[1]) return parse_fail(err, err_size, "'%s' needs a value%s", r->key, "");
     char *end;
     errno = 0;
-    if (r->kind == A_PERM) {
+    if (r->kind == A_LIST) { /* as many entries as "spatial", which the dump writes first */
+      int64_t *dst = list_field(n, r->field);
+      const char *at = eq + 1;
+      for (int k = 0;; k++) {
+        if (k == NNC_CONV_MAX_SPATIAL)
+          return parse_fail(err, err_size, "%s: more than 3 spatial axes: '%s'", r->key, eq + 1);
+        long long v = strtoll(at, &end, 10);
+        if (end == at || errno)
+          return parse_fail(err, err_size, "%s: not a list of integers: '%s'", r->key, eq + 1);
+        dst[k] = v;
+        if (!*end) {
+          if (k + 1 != n->params.conv.spatial)
+            return parse_fail(err, err_size,
+                              "%s: one entry per spatial axis (after 'spatial'): '%s'", r->key,
+                              eq + 1);
+          break;
+        }
+        if (*end != ',')
+          return parse_fail(err, err_size, "%s: not a list of integers: '%s'", r->key, eq + 1);
+        at = end + 1;
+      }
+    } else if (r->kind == A_PERM) {
       const char *at = eq + 1;
       for (int k = 0;; k++) {
         if (k == NNC_MAX_RANK)

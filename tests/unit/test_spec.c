@@ -1142,12 +1142,12 @@ END_TEST
 START_TEST(bad_layers) {
 #define L2(x) Q(SEQ1("{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3]}}, " x))
   expect_error(
-      L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'Conv2D', "
+      L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'LSTM', "
          "'config': {}}"),
       "model.json: $.config.layers[2].class_name: expected a supported layer "
       "(InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average, "
       "Maximum, Minimum, Concatenate, RepeatVector, Dot, Permute, Reshape, Identity, Lambda, "
-      "Functional), got \"Conv2D\"",
+      "Functional, Conv1D, Conv2D, Conv3D), got \"LSTM\"",
       NULL);
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'Dense', "
                   "'config': {'units': -3}}"),
