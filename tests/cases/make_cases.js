@@ -635,6 +635,9 @@ require('./training_makers.js')(MAKERS, {
   mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY, writeNpy, readNpy: require(path.join(oracle, 'npy.js')).readNpy,
 });
 
+// ---- issue 8: convolutions (tests/cases/conv_makers.js) ------------------------
+require('./conv_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
   const dir = path.join(HERE, name);
