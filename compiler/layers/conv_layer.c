@@ -82,25 +82,28 @@ static int parse_data_format(const spec_ctx *ctx, const cJSON *cfg, const char *
   return spec_fail_expected(ctx, path, item, "\"channels_last\", \"channels_first\" or null");
 }
 
-/* Dense's weight keys: activation, use_bias, initializers, regularizers, constraints. */
+/* Dense's weight keys: activation, use_bias, initializers, regularizers,
+ * constraints; the kernel's are "<kernel>_initializer" ... (kernel, depthwise). */
 static int parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                             nnc_spec_layer *out) {
-  char path[NNC_PATH_MAX];
+                             const char *kernel, nnc_spec_layer *out) {
+  char path[NNC_PATH_MAX], key_init[48], key_reg[48], key_con[48];
+  snprintf(key_init, sizeof key_init, "%s_initializer", kernel);
+  snprintf(key_reg, sizeof key_reg, "%s_regularizer", kernel);
+  snprintf(key_con, sizeof key_con, "%s_constraint", kernel);
   int rc;
   spec_path_key(path, cfg_path, "activation");
   if ((rc = spec_parse_activation(ctx, spec_child(cfg, "activation"), path, &out->activation)))
     return rc;
   if ((rc = spec_get_bool(ctx, cfg, cfg_path, "use_bias", 1, &out->use_bias))) return rc;
-  spec_path_key(path, cfg_path, "kernel_initializer");
-  if ((rc = spec_parse_init(ctx, spec_child(cfg, "kernel_initializer"), path, "glorot_uniform",
+  spec_path_key(path, cfg_path, key_init);
+  if ((rc = spec_parse_init(ctx, spec_child(cfg, key_init), path, "glorot_uniform",
                             &out->kernel_init)))
     return rc;
   spec_path_key(path, cfg_path, "bias_initializer");
   if ((rc = spec_parse_init(ctx, spec_child(cfg, "bias_initializer"), path, "zeros",
                             &out->bias_init)))
     return rc;
-  static const char *const regularizers[] = {"kernel_regularizer", "bias_regularizer",
-                                             "activity_regularizer"};
+  const char *const regularizers[] = {key_reg, "bias_regularizer", "activity_regularizer"};
   nnc_spec_regularizer *reg[] = {&out->kernel_regularizer, &out->bias_regularizer,
                                  &out->activity_regularizer};
   for (int i = 0; i < 3; i++) {
@@ -108,9 +111,8 @@ static int parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *
     if ((rc = spec_parse_regularizer(ctx, spec_child(cfg, regularizers[i]), path, reg[i])))
       return rc;
   }
-  spec_path_key(path, cfg_path, "kernel_constraint");
-  if ((rc = spec_parse_constraint(ctx, spec_child(cfg, "kernel_constraint"), path,
-                                  &out->kernel_constraint)))
+  spec_path_key(path, cfg_path, key_con);
+  if ((rc = spec_parse_constraint(ctx, spec_child(cfg, key_con), path, &out->kernel_constraint)))
     return rc;
   spec_path_key(path, cfg_path, "bias_constraint");
   if ((rc = spec_parse_constraint(ctx, spec_child(cfg, "bias_constraint"), path,
@@ -119,15 +121,24 @@ static int parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *
   return spec_require_null(ctx, cfg, cfg_path, "lora_rank", "LoRA (lora_rank)");
 }
 
-int conv_layer_parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                     nnc_spec_layer *out, int spatial) {
+static int parse_common(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                        nnc_spec_layer *out, int spatial, int depthwise) {
   conv_layer_params p;
   memset(&p, 0, sizeof p);
   p.spatial = spatial;
+  p.depthwise = depthwise;
   char path[NNC_PATH_MAX];
   int rc;
-  spec_path_key(path, cfg_path, "filters");
-  if ((rc = spec_positive_int(ctx, spec_child(cfg, "filters"), path, &p.filters))) return rc;
+  if (depthwise) {
+    p.multiplier = 1;
+    spec_path_key(path, cfg_path, "depth_multiplier");
+    const cJSON *m = spec_child(cfg, "depth_multiplier");
+    if (!spec_is_absent(m) && (rc = spec_positive_int(ctx, m, path, &p.multiplier))) return rc;
+    p.filters = 1; /* channels x multiplier, set when lowered */
+  } else {
+    spec_path_key(path, cfg_path, "filters");
+    if ((rc = spec_positive_int(ctx, spec_child(cfg, "filters"), path, &p.filters))) return rc;
+  }
   if ((rc = int_tuple(ctx, cfg, cfg_path, "kernel_size", spatial, 0, p.kernel))) return rc;
   if ((rc = int_tuple(ctx, cfg, cfg_path, "strides", spatial, 1, p.strides))) return rc;
   if ((rc = int_tuple(ctx, cfg, cfg_path, "dilation_rate", spatial, 1, p.dilation))) return rc;
@@ -136,7 +147,9 @@ int conv_layer_parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path
   p.groups = 1;
   spec_path_key(path, cfg_path, "groups");
   const cJSON *groups = spec_child(cfg, "groups");
-  if (!spec_is_absent(groups) && (rc = spec_positive_int(ctx, groups, path, &p.groups))) return rc;
+  if (!depthwise && !spec_is_absent(groups) &&
+      (rc = spec_positive_int(ctx, groups, path, &p.groups)))
+    return rc;
   if (p.filters % p.groups)
     return spec_fail(ctx, path, "filters (%lld) must be a multiple of groups (%lld)",
                      (long long)p.filters, (long long)p.groups);
@@ -149,11 +162,22 @@ int conv_layer_parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path
     spec_path_key(path, cfg_path, "strides");
     return spec_fail(ctx, path, "strides > 1 cannot be combined with dilation_rate > 1");
   }
-  if ((rc = parse_weight_keys(ctx, cfg, cfg_path, out))) return rc;
+  if ((rc = parse_weight_keys(ctx, cfg, cfg_path, depthwise ? "depthwise" : "kernel", out)))
+    return rc;
   out->params = malloc(sizeof p);
   if (!out->params) return nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory");
   *(conv_layer_params *)out->params = p;
   return NNC_OK;
+}
+
+int conv_layer_parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                     nnc_spec_layer *out, int spatial) {
+  return parse_common(ctx, cfg, cfg_path, out, spatial, 0);
+}
+
+int conv_layer_parse_depthwise(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                               nnc_spec_layer *out, int spatial) {
+  return parse_common(ctx, cfg, cfg_path, out, spatial, 1);
 }
 
 /* [B, C, s..] <-> [B, s.., C] for channels_first. */
@@ -192,15 +216,18 @@ int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   }
   s = &g->nodes[x].shape;
   int64_t cin = s->dims[sp + 1];
-  if (cin % p->groups)
+  /* a depthwise convolution is the grouped one with a group per channel */
+  int64_t groups = p->depthwise ? cin : p->groups;
+  int64_t filters = p->depthwise ? cin * p->multiplier : p->filters;
+  if (cin % groups)
     return layer_fail(c, st,
                       "layer \"%s\": the input's %lld channels are not a multiple of "
                       "groups (%lld)",
-                      layer->name, (long long)cin, (long long)p->groups);
+                      layer->name, (long long)cin, (long long)groups);
   nnc_conv_params cp;
   memset(&cp, 0, sizeof cp);
   cp.spatial = sp;
-  cp.groups = p->groups;
+  cp.groups = groups;
   int64_t kd[NNC_MAX_RANK];
   for (int a = 0; a < sp; a++) {
     int64_t n = s->dims[1 + a];
@@ -216,15 +243,21 @@ int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
                         (long long)(p->dilation[a] * (p->kernel[a] - 1) + 1));
     kd[a] = p->kernel[a];
   }
-  kd[sp] = cin / p->groups;
-  kd[sp + 1] = p->filters;
+  kd[sp] = p->depthwise ? cin : cin / groups; /* Keras's kernel [k.., in, multiplier] */
+  kd[sp + 1] = p->depthwise ? p->multiplier : filters;
   int w = layer_param(c, "kernel", shape_make(0, sp + 2, kd), &layer->kernel_init, st);
   if (layer_param_extras(c, w, &layer->kernel_regularizer, &layer->kernel_constraint, st) < 0)
     return -1;
+  if (p->depthwise) { /* the same floats as the grouped kernel [k.., 1, in x multiplier] */
+    kd[sp] = 1;
+    kd[sp + 1] = filters;
+    w = graph_reshape(g, w, shape_make(0, sp + 2, kd), st);
+    layer_label(g, w, layer->name, "depthwise_kernel");
+  }
   int y = graph_conv(g, x, w, &cp, st);
   layer_label(g, y, layer->name, "conv");
   if (y >= 0 && layer->use_bias) {
-    int b = layer_param(c, "bias", shape_make(0, 1, &p->filters), &layer->bias_init, st);
+    int b = layer_param(c, "bias", shape_make(0, 1, &filters), &layer->bias_init, st);
     if (layer_param_extras(c, b, &layer->bias_regularizer, &layer->bias_constraint, st) < 0)
       return -1;
     y = graph_binary(g, NNC_BIN_ADD, y, b, st);

@@ -17,11 +17,18 @@ typedef struct conv_layer_params {
       dilation[NNC_CONV_MAX_SPATIAL];
   conv_padding padding;
   int channels_first;
+  /* DepthwiseConv: filters = channels x depth_multiplier, groups = channels
+   * (known when lowered); kernel [k.., channels, multiplier] */
+  int depthwise;
+  int64_t multiplier;
 } conv_layer_params;
 
 /* Parse a Conv<spatial>D config into out (its own keys in out->params). */
 int conv_layer_parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                      nnc_spec_layer *out, int spatial);
+/* The same for DepthwiseConv<spatial>D (depth_multiplier, depthwise_* keys). */
+int conv_layer_parse_depthwise(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                               nnc_spec_layer *out, int spatial);
 int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st);
 
 /* Zeros before and after one spatial axis of length n for Keras's padding. */

@@ -37,6 +37,7 @@ typedef struct conv_case {
   const char *activation; /* "linear" or "tanh" */
   int channels_first;
   int use_bias;
+  int64_t multiplier; /* > 0: DepthwiseConv (groups = mid, filters = mid x multiplier) */
 } conv_case;
 
 /* ---- the float64 reference ---- */
@@ -159,19 +160,25 @@ static const char *case_json(const conv_case *c) {
   tuple(d, sizeof d, c->d, c->sp);
   tuple(ones, sizeof ones, one, c->sp);
   const char *fmt = c->channels_first ? "channels_first" : "channels_last";
+  char own[96];
+  if (c->multiplier)
+    snprintf(own, sizeof own, "\"depth_multiplier\": %lld", (long long)c->multiplier);
+  else
+    snprintf(own, sizeof own, "\"filters\": %lld, \"groups\": %lld", (long long)c->filters,
+             (long long)c->groups);
   snprintf(json, sizeof json,
            "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
            "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": %s, \"name\": \"x\"}},"
            "{\"class_name\": \"Conv%dD\", \"config\": {\"name\": \"pre\", \"filters\": %lld, "
            "\"kernel_size\": %s, \"use_bias\": false, \"data_format\": \"%s\"}},"
-           "{\"class_name\": \"Conv%dD\", \"config\": {\"name\": \"conv\", \"filters\": %lld, "
+           "{\"class_name\": \"%sConv%dD\", \"config\": {\"name\": \"conv\", %s, "
            "\"kernel_size\": %s, \"strides\": %s, \"dilation_rate\": %s, \"padding\": \"%s\", "
-           "\"groups\": %lld, \"activation\": \"%s\", \"use_bias\": %s, \"data_format\": \"%s\"}},"
+           "\"activation\": \"%s\", \"use_bias\": %s, \"data_format\": \"%s\"}},"
            "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\"}}]},"
            "\"compile_config\": {\"optimizer\": {\"class_name\": \"SGD\", \"config\": "
            "{\"learning_rate\": 1.0}}, \"loss\": \"mse\"}}",
-           shape, c->sp, (long long)c->mid, ones, fmt, c->sp, (long long)c->filters, k, s, d,
-           c->padding, (long long)c->groups, c->activation, c->use_bias ? "true" : "false", fmt);
+           shape, c->sp, (long long)c->mid, ones, fmt, c->multiplier ? "Depthwise" : "", c->sp, own,
+           k, s, d, c->padding, c->activation, c->use_bias ? "true" : "false", fmt);
   return json;
 }
 
@@ -217,11 +224,11 @@ static void check_case(const conv_case *c) {
     fill(&w0[i], ref[i], 0.9 + 0.31 * i, 0.7 * i);
     ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
   }
-  /* the kernel has Keras's layout [k.., in/groups, filters] */
+  /* the kernel has Keras's layout [k.., in/groups, filters] ([k.., in, multiplier]) */
   ck_assert_int_eq(w0[1].rank, c->sp + 2);
   for (int a = 0; a < c->sp; a++) ck_assert_int_eq(w0[1].shape[a], c->k[a]);
-  ck_assert_int_eq(w0[1].shape[c->sp], c->mid / c->groups);
-  ck_assert_int_eq(w0[1].shape[c->sp + 1], c->filters);
+  ck_assert_int_eq(w0[1].shape[c->sp], c->multiplier ? c->mid : c->mid / c->groups);
+  ck_assert_int_eq(w0[1].shape[c->sp + 1], c->multiplier ? c->multiplier : c->filters);
 
   /* forward values and loss */
   double *y = malloc((size_t)n_y * sizeof *y);
@@ -270,66 +277,35 @@ static void check_case(const conv_case *c) {
   free(xf), free(tf), free(x), free(t), free(y);
 }
 
-/* name, sp, in, cin, mid, filters, groups, k, s, d, padding, activation, channels_first, bias */
+/* name, sp, in, cin, mid, filters, groups, k, s, d, padding, activation, channels_first, bias,
+ * multiplier (> 0: DepthwiseConv, groups = mid, filters = mid x multiplier) */
+/* clang-format off */
 static const conv_case cases[] = {
-    {"2d valid 3x3", 2, {5, 6}, 2, 3, 4, 1, {3, 3}, {1, 1}, {1, 1}, "valid", "linear", 0, 1},
-    {"2d same odd kernel", 2, {5, 4}, 2, 2, 3, 1, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1},
-    {"2d same even kernel stride 2",
-     2,
-     {6, 5},
-     1,
-     2,
-     3,
-     1,
-     {2, 4},
-     {2, 2},
-     {1, 1},
-     "same",
-     "linear",
-     0,
-     1},
-    {"2d valid stride 2 odd size",
-     2,
-     {7, 5},
-     2,
-     3,
-     2,
-     1,
-     {3, 2},
-     {2, 3},
-     {1, 1},
-     "valid",
-     "tanh",
-     0,
-     1},
-    {"2d dilation 2 same", 2, {6, 6}, 2, 2, 3, 1, {3, 2}, {1, 1}, {2, 2}, "same", "linear", 0, 1},
-    {"2d dilation 2 valid", 2, {7, 5}, 1, 2, 2, 1, {2, 2}, {1, 1}, {2, 1}, "valid", "tanh", 0, 1},
-    {"2d groups 2", 2, {4, 5}, 2, 4, 6, 2, {3, 2}, {1, 1}, {1, 1}, "same", "linear", 0, 1},
-    {"2d groups 3 stride 2", 2, {5, 5}, 1, 3, 3, 3, {2, 2}, {2, 1}, {1, 1}, "valid", "tanh", 0, 1},
-    {"2d no bias", 2, {4, 4}, 2, 2, 2, 1, {2, 3}, {1, 1}, {1, 1}, "same", "linear", 0, 0},
-    {"2d channels_first", 2, {5, 4}, 3, 2, 3, 1, {3, 2}, {2, 1}, {1, 1}, "same", "tanh", 1, 1},
-    {"1d valid", 1, {9}, 2, 3, 4, 1, {3}, {1}, {1}, "valid", "linear", 0, 1},
-    {"1d same even stride 2", 1, {9}, 1, 2, 3, 1, {4}, {2}, {1}, "same", "tanh", 0, 1},
-    {"1d causal", 1, {7}, 2, 2, 3, 1, {3}, {1}, {1}, "causal", "linear", 0, 1},
-    {"1d causal dilation 2", 1, {8}, 1, 2, 2, 1, {2}, {1}, {2}, "causal", "tanh", 0, 1},
-    {"1d strided valid", 1, {10}, 2, 2, 2, 1, {3}, {3}, {1}, "valid", "linear", 0, 1},
-    {"1d channels_first groups 2", 1, {6}, 2, 2, 4, 2, {2}, {1}, {1}, "same", "linear", 1, 1},
-    {"3d same", 3, {3, 4, 3}, 1, 2, 2, 1, {2, 3, 2}, {1, 2, 1}, {1, 1, 1}, "same", "tanh", 0, 1},
-    {"3d valid dilation",
-     3,
-     {4, 3, 5},
-     2,
-     2,
-     2,
-     1,
-     {2, 1, 2},
-     {1, 1, 1},
-     {2, 1, 2},
-     "valid",
-     "linear",
-     0,
-     1},
+    {"2d valid 3x3", 2, {5, 6}, 2, 3, 4, 1, {3, 3}, {1, 1}, {1, 1}, "valid", "linear", 0, 1, 0},
+    {"2d same odd kernel", 2, {5, 4}, 2, 2, 3, 1, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
+    {"2d same even kernel stride 2", 2, {6, 5}, 1, 2, 3, 1, {2, 4}, {2, 2}, {1, 1}, "same", "linear", 0, 1, 0},
+    {"2d valid stride 2 odd size", 2, {7, 5}, 2, 3, 2, 1, {3, 2}, {2, 3}, {1, 1}, "valid", "tanh", 0, 1, 0},
+    {"2d dilation 2 same", 2, {6, 6}, 2, 2, 3, 1, {3, 2}, {1, 1}, {2, 2}, "same", "linear", 0, 1, 0},
+    {"2d dilation 2 valid", 2, {7, 5}, 1, 2, 2, 1, {2, 2}, {1, 1}, {2, 1}, "valid", "tanh", 0, 1, 0},
+    {"2d groups 2", 2, {4, 5}, 2, 4, 6, 2, {3, 2}, {1, 1}, {1, 1}, "same", "linear", 0, 1, 0},
+    {"2d groups 3 stride 2", 2, {5, 5}, 1, 3, 3, 3, {2, 2}, {2, 1}, {1, 1}, "valid", "tanh", 0, 1, 0},
+    {"2d no bias", 2, {4, 4}, 2, 2, 2, 1, {2, 3}, {1, 1}, {1, 1}, "same", "linear", 0, 0, 0},
+    {"2d channels_first", 2, {5, 4}, 3, 2, 3, 1, {3, 2}, {2, 1}, {1, 1}, "same", "tanh", 1, 1, 0},
+    {"1d valid", 1, {9}, 2, 3, 4, 1, {3}, {1}, {1}, "valid", "linear", 0, 1, 0},
+    {"1d same even stride 2", 1, {9}, 1, 2, 3, 1, {4}, {2}, {1}, "same", "tanh", 0, 1, 0},
+    {"1d causal", 1, {7}, 2, 2, 3, 1, {3}, {1}, {1}, "causal", "linear", 0, 1, 0},
+    {"1d causal dilation 2", 1, {8}, 1, 2, 2, 1, {2}, {1}, {2}, "causal", "tanh", 0, 1, 0},
+    {"1d strided valid", 1, {10}, 2, 2, 2, 1, {3}, {3}, {1}, "valid", "linear", 0, 1, 0},
+    {"1d channels_first groups 2", 1, {6}, 2, 2, 4, 2, {2}, {1}, {1}, "same", "linear", 1, 1, 0},
+    {"3d same", 3, {3, 4, 3}, 1, 2, 2, 1, {2, 3, 2}, {1, 2, 1}, {1, 1, 1}, "same", "tanh", 0, 1, 0},
+    {"3d valid dilation", 3, {4, 3, 5}, 2, 2, 2, 1, {2, 1, 2}, {1, 1, 1}, {2, 1, 2}, "valid", "linear", 0, 1, 0},
+    /* depthwise: kernel [k.., channels, multiplier]; output channel c x multiplier + j */
+    {"depthwise 2d multiplier 2", 2, {5, 4}, 2, 3, 6, 3, {3, 2}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 2},
+    {"depthwise 2d stride 2", 2, {6, 5}, 1, 2, 2, 2, {2, 3}, {2, 2}, {1, 1}, "valid", "linear", 0, 1, 1},
+    {"depthwise 2d channels_first dilation", 2, {6, 6}, 2, 2, 6, 2, {2, 2}, {1, 1}, {2, 1}, "same", "linear", 1, 1, 3},
+    {"depthwise 1d causal", 1, {7}, 2, 3, 6, 3, {3}, {1}, {1}, "causal", "tanh", 0, 1, 2},
 };
+/* clang-format on */
 enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
 
 START_TEST(test_case) {

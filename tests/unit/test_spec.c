@@ -1147,7 +1147,7 @@ START_TEST(bad_layers) {
       "model.json: $.config.layers[2].class_name: expected a supported layer "
       "(InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average, "
       "Maximum, Minimum, Concatenate, RepeatVector, Dot, Permute, Reshape, Identity, Lambda, "
-      "Functional, Conv1D, Conv2D, Conv3D), got \"LSTM\"",
+      "Functional, Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D), got \"LSTM\"",
       NULL);
   expect_error(L2("{'class_name': 'Dense', 'config': {'units': 4}}, {'class_name': 'Dense', "
                   "'config': {'units': -3}}"),
