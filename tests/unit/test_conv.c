@@ -313,6 +313,80 @@ START_TEST(test_case) {
 }
 END_TEST
 
+/* One train step from the same weights on 1 and on 3 threads: every weight
+ * after it bit-identical (each output unit is summed whole by one thread in a
+ * fixed order, whatever the split). */
+static void step_weights(const conv_case *c, int threads, nnc_array *out) {
+  geom g;
+  make_geom(c, &g);
+  int64_t n_x = B * vol(g.in) * c->cin, n_y = B * vol(g.out) * c->filters;
+  float *xf = malloc((size_t)n_x * sizeof *xf), *tf = malloc((size_t)n_y * sizeof *tf);
+  for (int64_t e = 0; e < n_x; e++) xf[e] = (float)pseudo(e, 0.57, 0.1);
+  for (int64_t e = 0; e < n_y; e++) tf[e] = (float)(0.2 * cos(0.33 * (double)e));
+  nnc_array xa = {.dtype = NNC_F32, .rank = c->sp + 2, .data = xf};
+  xa.shape[0] = B;
+  for (int a = 0; a < c->sp; a++) xa.shape[1 + a + c->channels_first] = c->in[a];
+  xa.shape[c->channels_first ? 1 : c->sp + 1] = c->cin;
+  nnc_array ya = testutil_f32(tf, B, n_y / B);
+  nnc_model *m;
+  nnc_status st;
+  ck_assert(nnc_model_load_string(case_json(c), c->name, &m, &st) == NNC_OK);
+  ck_assert_msg(nnc_model_build(m, &xa, &ya, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
+  const char *names[3] = {"pre/kernel", "conv/kernel", "conv/bias"};
+  for (int i = 0; i < 3; i++) {
+    nnc_array w;
+    double *unused;
+    ck_assert(nnc_model_get_weight(m, names[i], &w, &st) == NNC_OK);
+    unused = malloc((size_t)nnc_array_count(&w) * sizeof *unused);
+    fill(&w, unused, 0.7 + 0.2 * i, 0.3 * i);
+    ck_assert(nnc_model_set_weight(m, names[i], &w, &st) == NNC_OK);
+    free(unused);
+    nnc_array_free(&w);
+  }
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
+  for (int i = 0; i < 3; i++) ck_assert(nnc_model_get_weight(m, names[i], &out[i], &st) == NNC_OK);
+  nnc_model_free(m);
+  free(xf), free(tf);
+}
+
+START_TEST(test_threads_bit_identical) {
+  /* large enough that every convolution group runs on several threads
+   * (emit_driver.c: SERIAL_WORK): groups 2; depthwise, channels_first, dilation */
+  static const conv_case big[2] = {
+      {"threads groups", 2, {12, 12}, 2, 4, 8, 2, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
+      {"threads depthwise",
+       2,
+       {16, 16},
+       2,
+       4,
+       8,
+       4,
+       {3, 3},
+       {1, 1},
+       {2, 1},
+       "same",
+       "linear",
+       1,
+       1,
+       2}};
+  const conv_case *pick[2] = {&big[0], &big[1]};
+  for (int k = 0; k < 2; k++) {
+    nnc_array one[3], three[3];
+    step_weights(pick[k], 1, one);
+    step_weights(pick[k], 3, three);
+    for (int i = 0; i < 3; i++) {
+      ck_assert_int_eq(nnc_array_count(&one[i]), nnc_array_count(&three[i]));
+      ck_assert_msg(!memcmp(one[i].data, three[i].data, (size_t)nnc_array_count(&one[i]) * 4),
+                    "%s: weight %d differs between 1 and 3 threads", pick[k]->name, i);
+      nnc_array_free(&one[i]);
+      nnc_array_free(&three[i]);
+    }
+  }
+}
+END_TEST
+
 /* ---- hand-derived values: the padding rules without the reference ---- */
 
 /* Conv1D, one channel, on x = 1..5, kernel given, no bias: predictions. */
@@ -442,6 +516,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, test_case, 0, N_CASES);
   tcase_add_test(tc, test_hand_values);
+  tcase_add_test(tc, test_threads_bit_identical);
   tcase_add_test(tc, test_kernel_fans);
   tcase_add_test(tc, test_refusals);
   suite_add_tcase(s, tc);
