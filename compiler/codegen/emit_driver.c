@@ -31,6 +31,16 @@ static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t 
   if (n->op == NNC_OP_MATMUL) { /* rows of A times K times N */
     s = &g->nodes[n->in[0]].shape;
     factor = shape_last(&n->shape);
+  } else if (n->op == NNC_OP_CONV || n->op == NNC_OP_CONV_TRANSPOSE) {
+    /* each output element sums kernel positions x a group's channels */
+    const nnc_shape *w = &g->nodes[n->in[1]].shape;
+    factor = shape_inner(w) / shape_last(w) / w->dims[w->rank - 2] *
+             (n->op == NNC_OP_CONV
+                  ? w->dims[w->rank - 2]
+                  : shape_last(w) / (n->params.conv.groups > 0 ? n->params.conv.groups : 1));
+  } else if (n->op == NNC_OP_CONV_FILTER) { /* every dy element meets every kernel row */
+    s = &g->nodes[n->in[1]].shape;
+    factor = shape_inner(&n->shape) / shape_last(&n->shape);
   } else if (n->op == NNC_OP_REDUCE || n->op == NNC_OP_SOFTMAX_XENT || n->op == NNC_OP_ARGMAX) {
     s = &g->nodes[n->in[0]].shape; /* reads more than it writes */
   }

@@ -104,8 +104,9 @@ int graph_op_parse(const char *text, nnc_op *op, int *fn) {
 
 /* ---- parameters ---- */
 
-/* A_INTS: params.pool's int32 entries, one per spatial axis (those with a window) */
-typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM, A_INTS } attr_kind;
+/* A_INTS: params.pool's int32 entries, one per spatial axis (those with a window);
+ * A_LIST: params.conv's int64 lists, params.conv.spatial entries */
+typedef enum { A_REAL, A_INT, A_HEX, A_SET, A_SCALAR_NAME, A_PERM, A_INTS, A_LIST } attr_kind;
 /* Which member of the node a row reads and writes. */
 typedef enum {
   F_INDEX,       /* params.index (int) */
@@ -129,6 +130,13 @@ typedef enum {
   F_PAD_LO,      /* params.pool.pad_lo (A_INTS) */
   F_PAD_HI,      /* params.pool.pad_hi (A_INTS) */
   F_ROWS,        /* params.gather.rows (int) */
+  F_CV_SPAT,     /* params.conv.spatial (int) */
+  F_CV_GROUP,    /* params.conv.groups (int) */
+  F_CV_STRD,     /* params.conv.stride (list, one per spatial axis) */
+  F_CV_DIL,      /* params.conv.dilation (list) */
+  F_CV_PAD0,     /* params.conv.pad (list) */
+  F_CV_PAD1,     /* params.conv.pad_end (list) */
+  F_CV_SIZE,     /* params.conv.size (list) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -193,6 +201,27 @@ static const attr_row rows[] = {
     {NNC_OP_RESIZE, -1, "len", A_INT, F_LEN, 0},
     {NNC_OP_NORMAL_NOISE, -1, "key", A_HEX, F_KEY, 0},
     {NNC_OP_GATHER_GRAD, -1, "rows", A_INT, F_ROWS, 0},
+    /* convolutions: "spatial" first, it is the length of the lists after it */
+    {NNC_OP_CONV, -1, "spatial", A_INT, F_CV_SPAT, 0},
+    {NNC_OP_CONV, -1, "groups", A_INT, F_CV_GROUP, 0},
+    {NNC_OP_CONV, -1, "strides", A_LIST, F_CV_STRD, 0},
+    {NNC_OP_CONV, -1, "dilation", A_LIST, F_CV_DIL, 0},
+    {NNC_OP_CONV, -1, "pad", A_LIST, F_CV_PAD0, 0},
+    {NNC_OP_CONV, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "spatial", A_INT, F_CV_SPAT, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "groups", A_INT, F_CV_GROUP, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "strides", A_LIST, F_CV_STRD, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "dilation", A_LIST, F_CV_DIL, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "pad", A_LIST, F_CV_PAD0, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
+    {NNC_OP_CONV_TRANSPOSE, -1, "size", A_LIST, F_CV_SIZE, 0},
+    {NNC_OP_CONV_FILTER, -1, "spatial", A_INT, F_CV_SPAT, 0},
+    {NNC_OP_CONV_FILTER, -1, "groups", A_INT, F_CV_GROUP, 0},
+    {NNC_OP_CONV_FILTER, -1, "strides", A_LIST, F_CV_STRD, 0},
+    {NNC_OP_CONV_FILTER, -1, "dilation", A_LIST, F_CV_DIL, 0},
+    {NNC_OP_CONV_FILTER, -1, "pad", A_LIST, F_CV_PAD0, 0},
+    {NNC_OP_CONV_FILTER, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
+    {NNC_OP_CONV_FILTER, -1, "size", A_LIST, F_CV_SIZE, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -231,8 +260,28 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.axis.len;
   case F_ROWS:
     return &n->params.gather.rows;
+  case F_CV_SPAT:
+    return &n->params.conv.spatial;
+  case F_CV_GROUP:
+    return &n->params.conv.groups;
   default:
     return &n->params.index;
+  }
+}
+
+/* A_LIST fields: NNC_CONV_MAX_SPATIAL entries, params.conv.spatial of them used. */
+static int64_t *list_field(nnc_node *n, attr_field f) {
+  switch (f) {
+  case F_CV_STRD:
+    return n->params.conv.stride;
+  case F_CV_DIL:
+    return n->params.conv.dilation;
+  case F_CV_PAD0:
+    return n->params.conv.pad;
+  case F_CV_PAD1:
+    return n->params.conv.pad_end;
+  default:
+    return n->params.conv.size;
   }
 }
 
@@ -308,6 +357,19 @@ void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
           used += (size_t)snprintf(buf + used, size - used, " %s=%d", r->key, v);
       }
       break;
+    case A_LIST: { /* params.conv.spatial entries (the count clamped to the array) */
+      int64_t count = n->params.conv.spatial;
+      if (count < 0) count = 0;
+      if (count > NNC_CONV_MAX_SPATIAL) count = NNC_CONV_MAX_SPATIAL;
+      const int64_t *v = list_field(m, r->field);
+      for (int k = 0; k < count && used < size; k++) {
+        if (k == 0)
+          used += (size_t)snprintf(buf + used, size - used, " %s=%lld", r->key, (long long)v[k]);
+        else
+          used += (size_t)snprintf(buf + used, size - used, ",%lld", (long long)v[k]);
+      }
+      break;
+    }
     case A_SCALAR_NAME:
       used += (size_t)snprintf(buf + used, size - used, " %s",
                                n->params.index >= 0 && n->params.index < NNC_SCALAR_COUNT
@@ -362,6 +424,27 @@ int graph_attr_parse(nnc_node *n, const char *token, char *err, size_t err_size)
         if (!*end) break;
         if (*end != ',')
           return parse_fail(err, err_size, "%s: not a list of counts: '%s'", r->key, eq + 1);
+        at = end + 1;
+      }
+    } else if (r->kind == A_LIST) { /* as many entries as "spatial", which the dump writes first */
+      int64_t *dst = list_field(n, r->field);
+      const char *at = eq + 1;
+      for (int k = 0;; k++) {
+        if (k == NNC_CONV_MAX_SPATIAL)
+          return parse_fail(err, err_size, "%s: more than 3 spatial axes: '%s'", r->key, eq + 1);
+        long long v = strtoll(at, &end, 10);
+        if (end == at || errno)
+          return parse_fail(err, err_size, "%s: not a list of integers: '%s'", r->key, eq + 1);
+        dst[k] = v;
+        if (!*end) {
+          if (k + 1 != n->params.conv.spatial)
+            return parse_fail(err, err_size,
+                              "%s: one entry per spatial axis (after 'spatial'): '%s'", r->key,
+                              eq + 1);
+          break;
+        }
+        if (*end != ',')
+          return parse_fail(err, err_size, "%s: not a list of integers: '%s'", r->key, eq + 1);
         at = end + 1;
       }
     } else if (r->kind == A_PERM) {

@@ -94,6 +94,20 @@ enum {
 
 /* An op's parameters: the member that means something depends on the op
  * (and for UNARY on fn). Zero when the op has none. */
+/* CONV, CONV_TRANSPOSE, CONV_FILTER (compiler/ops/conv*.c): the geometry of
+ * one N-D convolution x [B, s.., Cin] * w [k.., Cin/groups, Cout] -> y [B, o..,
+ * Cout], channels last, with o = (s + pad + pad_end - dilation (k - 1) - 1) /
+ * stride + 1 per spatial axis. size: the spatial size of what CONV_TRANSPOSE
+ * (x's) or CONV_FILTER (the kernel's) computes; unused by CONV. */
+#define NNC_CONV_MAX_SPATIAL 3
+typedef struct nnc_conv_params {
+  int64_t spatial; /* spatial axes: 1, 2 or 3 */
+  int64_t groups;
+  int64_t stride[NNC_CONV_MAX_SPATIAL], dilation[NNC_CONV_MAX_SPATIAL];
+  int64_t pad[NNC_CONV_MAX_SPATIAL], pad_end[NNC_CONV_MAX_SPATIAL]; /* zeros before, after */
+  int64_t size[NNC_CONV_MAX_SPATIAL];
+} nnc_conv_params;
+
 typedef union nnc_params {
   int64_t index;   /* INPUT: IO index; PARAM, SLOT: table index; STAT: statistic; OUTPUT: output
                       index; SCALAR: nnc_scalar */
@@ -122,6 +136,7 @@ typedef union nnc_params {
   struct {
     int64_t rows; /* the table's rows (Embedding's input_dim) */
   } gather;       /* GATHER_GRAD */
+  nnc_conv_params conv; /* CONV, CONV_TRANSPOSE, CONV_FILTER */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -335,6 +350,19 @@ int graph_batch_matmul(nnc_graph *g, int a, int b, int transpose_b, nnc_status *
 /* The same with a read as [B,k,n] when transpose_a (gradients). */
 int graph_batch_matmul_t(nnc_graph *g, int a, int b, int transpose_a, int transpose_b,
                          nnc_status *st);
+
+/* Convolutions (compiler/ops/conv*.c; p->size is set from the operands):
+ * y = conv(x, w); its input gradient conv_transpose(dy, w) of spatial size
+ * `size` (also Conv*Transpose layers); its kernel gradient conv_filter(x, dy)
+ * of spatial kernel size `size`. */
+/* The output length of one spatial axis (< 1: the kernel does not fit). */
+int64_t conv_out_len(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pad,
+                     int64_t pad_end);
+int graph_conv(nnc_graph *g, int x, int w, const nnc_conv_params *p, nnc_status *st);
+int graph_conv_transpose(nnc_graph *g, int dy, int w, const nnc_conv_params *p, const int64_t *size,
+                         nnc_status *st);
+int graph_conv_filter(nnc_graph *g, int x, int dy, const nnc_conv_params *p, const int64_t *size,
+                      nnc_status *st);
 
 /* Expressions (compiler/expr): where(cond, a, b), the three broadcasting
  * against the output; the max (is_min: min) over axis >= 1, removed, or

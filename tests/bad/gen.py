@@ -126,6 +126,8 @@ specs = {
     "layer_conv9d": seq([layer_in(), '{"class_name": "Conv9D", "config": {"name": "c"}}']),
     "layer_conv2d": seq([layer_in(), '{"class_name": "Conv2D", "config": {"name": "c", "filters": 2, '
                          '"kernel_size": [3, 3]}}']),
+    "layer_conv2d_causal": seq([layer_in("[null, 5, 5, 1]"), '{"class_name": "Conv2D", "config": '
+                                '{"name": "c", "filters": 2, "kernel_size": 3, "padding": "causal"}}']),
     "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}']),
     "model_class_unknown": seq(cls='"Bogus"'),
     "loss_unknown": seq(compile_cfg=compile_cfg(loss='"hinge_of_doom"')),

@@ -641,6 +641,8 @@ require('./pooling_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy,
 require('./norm_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 // ---- issue 8: Embedding and activation layers (tests/cases/emb_makers.js) ----------
 require('./emb_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: convolutions (tests/cases/conv_makers.js) ------------------------
+require('./conv_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {

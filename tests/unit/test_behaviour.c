@@ -942,7 +942,7 @@ START_TEST(malformed_specs) {
       "line 1", "invalid JSON");
   expect_load_error("{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
                     "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,4]}},"
-                    "{\"class_name\":\"Conv2D\",\"config\":{\"filters\":3}}]}}",
+                    "{\"class_name\":\"LSTM\",\"config\":{\"units\":3}}]}}",
                     "$.config.layers[1]", "unknown layer");
   expect_load_error("{\"class_name\":\"Sequential\",\"config\":{\"layers\":["
                     "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,4]}},"

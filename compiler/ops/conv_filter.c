@@ -1,0 +1,117 @@
+/* CONV_FILTER: the adjoint of CONV in its kernel. x [B, s.., Cin] and dy
+ * [B, o.., Cout] give dw [size.., Cin/groups, Cout]:
+ *   dw[k, ci, co] = sum over b, o of x[b, o stride - pad + k dilation, ci'] dy[b, o, co]
+ * with ci' = ci + g Cin/groups for co in group g. Emitter: one unit per
+ * (kernel position, ci) row of Cout; each element sums over the samples and
+ * output positions in order, innermost over the group's output channels.
+ * Not differentiable itself (no second-order gradients). */
+#include <string.h>
+
+#include "compiler/ops/conv_geom.h"
+
+static int convf_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  const nnc_shape *x = &g->nodes[n->in[0]].shape, *y = &g->nodes[n->in[1]].shape;
+  const nnc_conv_params *p = &n->params.conv;
+  int64_t sp = p->spatial;
+  if (sp < 1 || sp > NNC_CONV_MAX_SPATIAL || p->groups < 1)
+    return op_shape_error(g, n, st, "convolution needs 1 to 3 spatial axes and groups >= 1");
+  if (!conv_is_batched_map(x, sp) || !conv_is_batched_map(y, sp))
+    return op_shape_error(g, n, st, "kernel gradient needs x and dy [B, spatial.., C]");
+  int64_t cin = x->dims[sp + 1], cout = y->dims[sp + 1];
+  if (cin % p->groups || cout % p->groups)
+    return op_shape_error(g, n, st, "kernel gradient channels do not divide into the groups");
+  if (conv_check(g, n, x->dims + 1, p->size, y->dims + 1, st)) return st->code;
+  int64_t d[NNC_MAX_RANK];
+  for (int a = 0; a < sp; a++) d[a] = p->size[a];
+  d[sp] = cin / p->groups;
+  d[sp + 1] = cout;
+  n->shape = shape_make(0, (int)sp + 2, d);
+  return NNC_OK;
+}
+
+static int convf_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
+  (void)n, (void)id, (void)dy;
+  return nnc_fail(c->st, NNC_ERR_INTERNAL, "second-order gradient of a convolution kernel"), -1;
+}
+
+static void geom_of(cg *c, const nnc_node *n, conv_geom *geo) {
+  const nnc_shape *x = &c->g->nodes[n->in[0]].shape, *y = &c->g->nodes[n->in[1]].shape;
+  int64_t sp = n->params.conv.spatial;
+  conv_geom_make(&n->params.conv, x->dims + 1, n->params.conv.size, y->dims + 1, x->dims[sp + 1],
+                 y->dims[sp + 1], geo);
+}
+
+static int convf_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef out,
+                      LLVMValueRef u0, LLVMValueRef u1) {
+  conv_geom g;
+  geom_of(c, n, &g);
+  cg_loop u;
+  cg_loop_begin(c, &u, u0, u1, "unit");
+  LLVMValueRef ci = LLVMBuildSRem(c->b, u.i, cg_i64(c, g.cin_g), "");
+  LLVMValueRef kk = LLVMBuildSDiv(c->b, u.i, cg_i64(c, g.cin_g), "");
+  LLVMValueRef k[3];
+  k[2] = LLVMBuildSRem(c->b, kk, cg_i64(c, g.k[2]), "");
+  LLVMValueRef t = LLVMBuildSDiv(c->b, kk, cg_i64(c, g.k[2]), "");
+  k[1] = LLVMBuildSRem(c->b, t, cg_i64(c, g.k[1]), "");
+  k[0] = LLVMBuildSDiv(c->b, t, cg_i64(c, g.k[1]), "");
+  LLVMValueRef out_base = cg_imul(c, u.i, cg_i64(c, g.cout));
+  cg_zero_fill(c, out, out_base, cg_i64(c, g.cout));
+  cg_loop b;
+  cg_loop_begin(c, &b, cg_i64(c, 0), c->rows, "sample");
+  cg_loop o[3];
+  conv_if inside[3];
+  LLVMValueRef i[3], oi[3];
+  for (int a = 0; a < 3; a++) {
+    cg_loop_begin(c, &o[a], cg_i64(c, 0), cg_i64(c, g.out[a]), "o");
+    oi[a] = o[a].i;
+    i[a] = cg_iadd(c, cg_imul(c, o[a].i, cg_i64(c, g.stride[a])),
+                   cg_iadd(c, cg_imul(c, k[a], cg_i64(c, g.dil[a])), cg_i64(c, -g.pad[a])));
+    conv_if_begin(c, &inside[a], conv_in_range(c, i[a], g.in[a]));
+  }
+  LLVMValueRef xb = cg_iadd(c, conv_map_index(c, b.i, i, g.in, g.cin), ci);
+  LLVMValueRef yb = conv_map_index(c, b.i, oi, g.out, g.cout);
+  cg_loop gr, co;
+  cg_loop_begin(c, &gr, cg_i64(c, 0), cg_i64(c, g.groups), "group");
+  LLVMValueRef xv = cg_load(c, x, cg_iadd(c, xb, cg_imul(c, gr.i, cg_i64(c, g.cin_g))));
+  LLVMValueRef off = cg_imul(c, gr.i, cg_i64(c, g.cout_g));
+  LLVMValueRef y_g = cg_iadd(c, yb, off), out_g = cg_iadd(c, out_base, off);
+  cg_loop_begin(c, &co, cg_i64(c, 0), cg_i64(c, g.cout_g), "co");
+  LLVMValueRef at = cg_iadd(c, out_g, co.i);
+  LLVMValueRef prod = LLVMBuildFMul(c->b, xv, cg_load(c, dy, cg_iadd(c, y_g, co.i)), "");
+  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at), prod, ""), out, at);
+  cg_loop_end(c, &co);
+  cg_loop_end(c, &gr);
+  for (int a = 2; a >= 0; a--) {
+    conv_if_end(c, &inside[a]);
+    cg_loop_end(c, &o[a]);
+  }
+  cg_loop_end(c, &b);
+  cg_loop_end(c, &u);
+  return NNC_OK;
+}
+
+/* one unit per (kernel position, input channel of a group): a row of Cout */
+static void convf_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit) {
+  *per_unit = shape_last(&n->shape);
+  *units = cg_i64(c, shape_inner(&n->shape) / shape_last(&n->shape));
+}
+
+const nnc_op_def op_conv_filter = {.name = "conv_filter",
+                                   .arity = 2,
+                                   .cls = NNC_CLASS_ROW,
+                                   .shape = convf_shape,
+                                   .grad = convf_grad,
+                                   .emit_anchor = convf_emit,
+                                   .anchor_units = convf_units};
+
+int graph_conv_filter(nnc_graph *g, int x, int dy, const nnc_conv_params *p, const int64_t *size,
+                      nnc_status *st) {
+  nnc_params params;
+  memset(&params, 0, sizeof params);
+  params.conv = *p;
+  memset(params.conv.size, 0, sizeof params.conv.size);
+  memcpy(params.conv.size, size,
+         (size_t)(p->spatial > 0 && p->spatial <= 3 ? p->spatial : 0) * sizeof *size);
+  int in[2] = {x, dy};
+  return graph_add_params(g, NNC_OP_CONV_FILTER, 0, in, 2, &params, st);
+}

@@ -1,0 +1,145 @@
+/* CONV_TRANSPOSE: the adjoint of CONV in its input. dy [B, o.., Cout] and the
+ * kernel w [k.., Cin/groups, Cout] of a convolution whose input had spatial
+ * size params.conv.size give dx [B, size.., Cin]:
+ *   dx[b, i, ci] = sum over k, co with i = o stride - pad + k dilation of
+ *                  dy[b, o, co] w[k, ci, co].
+ * It is conv's input gradient and the Conv*Transpose layers' forward op.
+ * Gradients (z = conv_transpose(a, w), dz given): da = conv(dz, w),
+ * dw = conv_filter(dz, a). Emitter: one unit per (sample, i0, i1) row of
+ * dx; each element sums its (kernel position, output channel) products in
+ * that order. */
+#include <string.h>
+
+#include "compiler/ops/conv_geom.h"
+
+static int convt_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  const nnc_shape *y = &g->nodes[n->in[0]].shape, *w = &g->nodes[n->in[1]].shape;
+  const nnc_conv_params *p = &n->params.conv;
+  int64_t sp = p->spatial;
+  if (sp < 1 || sp > NNC_CONV_MAX_SPATIAL || p->groups < 1)
+    return op_shape_error(g, n, st, "convolution needs 1 to 3 spatial axes and groups >= 1");
+  if (!conv_is_batched_map(y, sp) || w->batched || w->rank != sp + 2)
+    return op_shape_error(g, n, st,
+                          "transposed convolution needs dy [B, spatial.., C] and a kernel");
+  if (y->dims[sp + 1] != w->dims[sp + 1] || w->dims[sp + 1] % p->groups)
+    return op_shape_error(g, n, st, "transposed convolution channels do not match the kernel");
+  if (conv_check(g, n, p->size, w->dims, y->dims + 1, st)) return st->code;
+  n->shape = *y;
+  for (int a = 0; a < sp; a++) n->shape.dims[1 + a] = p->size[a];
+  n->shape.dims[sp + 1] = w->dims[sp] * p->groups;
+  return NNC_OK;
+}
+
+static int convt_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dz) {
+  (void)id;
+  nnc_graph *g = c->g;
+  int a = n->in[0], w = n->in[1];
+  nnc_conv_params p = n->params.conv;
+  if (c->needs[a] && grad_accumulate(c, a, graph_conv(g, dz, w, &p, c->st))) return -1;
+  if (c->needs[w]) {
+    int64_t size[NNC_CONV_MAX_SPATIAL];
+    memcpy(size, g->nodes[w].shape.dims, (size_t)p.spatial * sizeof *size);
+    if (grad_accumulate(c, w, graph_conv_filter(g, dz, a, &p, size, c->st))) return -1;
+  }
+  return 0;
+}
+
+static void geom_of(cg *c, const nnc_node *n, conv_geom *geo) {
+  const nnc_shape *y = &c->g->nodes[n->in[0]].shape, *w = &c->g->nodes[n->in[1]].shape;
+  int64_t sp = n->params.conv.spatial;
+  conv_geom_make(&n->params.conv, n->shape.dims + 1, w->dims, y->dims + 1, n->shape.dims[sp + 1],
+                 w->dims[sp + 1], geo);
+}
+
+static int convt_emit(cg *c, const nnc_node *n, LLVMValueRef dy, LLVMValueRef w, LLVMValueRef out,
+                      LLVMValueRef u0, LLVMValueRef u1) {
+  conv_geom g;
+  geom_of(c, n, &g);
+  int64_t per_unit = g.in[2] * g.cin;
+  LLVMValueRef acc = cg_alloca_f32(c, "acc");
+  cg_loop u;
+  cg_loop_begin(c, &u, u0, u1, "unit");
+  LLVMValueRef i[3];
+  i[1] = LLVMBuildSRem(c->b, u.i, cg_i64(c, g.in[1]), "");
+  LLVMValueRef t = LLVMBuildSDiv(c->b, u.i, cg_i64(c, g.in[1]), "");
+  i[0] = LLVMBuildSRem(c->b, t, cg_i64(c, g.in[0]), "");
+  LLVMValueRef sample = LLVMBuildSDiv(c->b, t, cg_i64(c, g.in[0]), "");
+  LLVMValueRef out_base = cg_imul(c, u.i, cg_i64(c, per_unit));
+  cg_zero_fill(c, out, out_base, cg_i64(c, per_unit));
+  cg_loop l2;
+  cg_loop_begin(c, &l2, cg_i64(c, 0), cg_i64(c, g.in[2]), "i2");
+  i[2] = l2.i;
+  LLVMValueRef xb = cg_iadd(c, out_base, cg_imul(c, i[2], cg_i64(c, g.cin)));
+  cg_loop k[3];
+  conv_if hit[3];
+  LLVMValueRef o[3];
+  for (int a = 0; a < 3; a++) {
+    cg_loop_begin(c, &k[a], cg_i64(c, 0), cg_i64(c, g.k[a]), "k");
+    /* o stride = i + pad - k dilation, when that is a multiple of the stride */
+    LLVMValueRef num =
+        cg_iadd(c, i[a], cg_iadd(c, cg_i64(c, g.pad[a]), cg_imul(c, k[a].i, cg_i64(c, -g.dil[a]))));
+    LLVMValueRef s = cg_i64(c, g.stride[a]);
+    o[a] = LLVMBuildSDiv(c->b, num, s, "");
+    LLVMValueRef exact =
+        LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildSRem(c->b, num, s, ""), cg_i64(c, 0), "");
+    LLVMValueRef nonneg = LLVMBuildICmp(c->b, LLVMIntSGE, num, cg_i64(c, 0), "");
+    LLVMValueRef ok = LLVMBuildAnd(c->b, LLVMBuildAnd(c->b, exact, nonneg, ""),
+                                   conv_in_range(c, o[a], g.out[a]), "");
+    conv_if_begin(c, &hit[a], ok);
+  }
+  LLVMValueRef yb = conv_map_index(c, sample, o, g.out, g.cout);
+  LLVMValueRef kk = cg_iadd(
+      c, cg_imul(c, cg_iadd(c, cg_imul(c, k[0].i, cg_i64(c, g.k[1])), k[1].i), cg_i64(c, g.k[2])),
+      k[2].i);
+  LLVMValueRef wb = cg_imul(c, kk, cg_i64(c, g.cin_g * g.cout));
+  cg_loop gr, ci, co;
+  cg_loop_begin(c, &gr, cg_i64(c, 0), cg_i64(c, g.groups), "group");
+  LLVMValueRef y_g = cg_iadd(c, yb, cg_imul(c, gr.i, cg_i64(c, g.cout_g)));
+  cg_loop_begin(c, &ci, cg_i64(c, 0), cg_i64(c, g.cin_g), "ci");
+  LLVMValueRef w_row = cg_iadd(c, cg_iadd(c, wb, cg_imul(c, ci.i, cg_i64(c, g.cout))),
+                               cg_imul(c, gr.i, cg_i64(c, g.cout_g)));
+  cg_set(c, acc, cg_f32(c, 0.0));
+  cg_loop_begin(c, &co, cg_i64(c, 0), cg_i64(c, g.cout_g), "co");
+  LLVMValueRef prod = LLVMBuildFMul(c->b, cg_load(c, dy, cg_iadd(c, y_g, co.i)),
+                                    cg_load(c, w, cg_iadd(c, w_row, co.i)), "");
+  cg_set(c, acc, LLVMBuildFAdd(c->b, cg_get(c, acc), prod, ""));
+  cg_loop_end(c, &co);
+  LLVMValueRef at = cg_iadd(c, xb, cg_iadd(c, cg_imul(c, gr.i, cg_i64(c, g.cin_g)), ci.i));
+  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at), cg_get(c, acc), ""), out, at);
+  cg_loop_end(c, &ci);
+  cg_loop_end(c, &gr);
+  for (int a = 2; a >= 0; a--) {
+    conv_if_end(c, &hit[a]);
+    cg_loop_end(c, &k[a]);
+  }
+  cg_loop_end(c, &l2);
+  cg_loop_end(c, &u);
+  return NNC_OK;
+}
+
+static void convt_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *per_unit) {
+  conv_geom g;
+  geom_of(c, n, &g);
+  *per_unit = g.in[2] * g.cin;
+  *units = cg_imul(c, c->rows, cg_i64(c, g.in[0] * g.in[1]));
+}
+
+const nnc_op_def op_conv_transpose = {.name = "conv_transpose",
+                                      .arity = 2,
+                                      .cls = NNC_CLASS_ROW,
+                                      .shape = convt_shape,
+                                      .grad = convt_grad,
+                                      .emit_anchor = convt_emit,
+                                      .anchor_units = convt_units};
+
+int graph_conv_transpose(nnc_graph *g, int dy, int w, const nnc_conv_params *p, const int64_t *size,
+                         nnc_status *st) {
+  nnc_params params;
+  memset(&params, 0, sizeof params);
+  params.conv = *p;
+  memset(params.conv.size, 0, sizeof params.conv.size);
+  memcpy(params.conv.size, size,
+         (size_t)(p->spatial > 0 && p->spatial <= 3 ? p->spatial : 0) * sizeof *size);
+  int in[2] = {dy, w};
+  return graph_add_params(g, NNC_OP_CONV_TRANSPOSE, 0, in, 2, &params, st);
+}
