@@ -134,8 +134,8 @@ typedef union nnc_params {
   } bmm;                /* BATCH_MATMUL */
   nnc_pool_params pool; /* POOL, POOL_GRAD */
   struct {
-    int64_t rows; /* the table's rows (Embedding's input_dim) */
-  } gather;       /* GATHER_GRAD */
+    int64_t rows;       /* the table's rows (Embedding's input_dim) */
+  } gather;             /* GATHER_GRAD */
   nnc_conv_params conv; /* CONV, CONV_TRANSPOSE, CONV_FILTER */
 } nnc_params;
 
