@@ -27,7 +27,11 @@ int shape_equal(const nnc_shape *a, const nnc_shape *b) {
 
 int64_t shape_inner(const nnc_shape *s) {
   int64_t n = 1;
-  for (int i = s->batched ? 1 : 0; i < s->rank; i++) n *= s->dims[i];
+  for (int i = s->batched ? 1 : 0; i < s->rank; i++) {
+    /* saturate: a layer may build a too-large shape before lowering refuses it */
+    if (s->dims[i] > 0 && n > INT64_MAX / s->dims[i]) return INT64_MAX;
+    n *= s->dims[i];
+  }
   return n;
 }
 

@@ -17,7 +17,8 @@ typedef struct nnc_shape {
 nnc_shape shape_make(int batched, int rank, const int64_t *dims);
 nnc_shape shape_scalar(void);
 int shape_equal(const nnc_shape *a, const nnc_shape *b);
-int64_t shape_inner(const nnc_shape *s); /* elements per row if batched, else all */
+int64_t shape_inner(const nnc_shape *s); /* elements per row if batched, else all;
+                                          INT64_MAX if that overflows */
 int64_t shape_last(const nnc_shape *s);
 void shape_format(const nnc_shape *s, char *buf, size_t n);       /* "[B,784]" */
 void shape_format_keras(const nnc_shape *s, char *buf, size_t n); /* "(None, 784)" */

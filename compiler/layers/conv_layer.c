@@ -1,6 +1,7 @@
 /* Parse and lower hooks shared by Conv1D, Conv2D and Conv3D (conv_layer.h). */
 #include "compiler/layers/conv_layer.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,11 @@ static int parse_padding(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
   const cJSON *item = spec_child(cfg, "padding");
   *out = CONV_PAD_VALID;
   if (spec_is_absent(item)) return NNC_OK;
-  const char *s = cJSON_IsString(item) ? item->valuestring : "";
+  /* Keras 3 lower-cases it (standardize_padding), as the pooling layers do */
+  char s[8] = "";
+  if (cJSON_IsString(item) && strlen(item->valuestring) < sizeof s)
+    for (size_t i = 0; i <= strlen(item->valuestring); i++)
+      s[i] = (char)tolower((unsigned char)item->valuestring[i]);
   if (!strcmp(s, "valid")) return NNC_OK;
   if (!strcmp(s, "same")) {
     *out = CONV_PAD_SAME;
@@ -74,10 +79,14 @@ static int parse_data_format(const spec_ctx *ctx, const cJSON *cfg, const char *
   const cJSON *item = spec_child(cfg, "data_format");
   *channels_first = 0;
   if (spec_is_absent(item)) return NNC_OK;
-  if (cJSON_IsString(item) && !strcmp(item->valuestring, "channels_last")) return NNC_OK;
-  if (cJSON_IsString(item) && !strcmp(item->valuestring, "channels_first")) {
-    *channels_first = 1;
-    return NNC_OK;
+  /* Keras 3 lower-cases it; tfjs spells it channelsLast: as the pooling layers */
+  char norm[32];
+  if (cJSON_IsString(item) && spec_normalize(item->valuestring, norm, sizeof norm)) {
+    if (!strcmp(norm, "channelslast")) return NNC_OK;
+    if (!strcmp(norm, "channelsfirst")) {
+      *channels_first = 1;
+      return NNC_OK;
+    }
   }
   return spec_fail_expected(ctx, path, item, "\"channels_last\", \"channels_first\" or null");
 }

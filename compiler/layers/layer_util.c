@@ -31,6 +31,15 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
     }
     return id;
   }
+  /* Every count derived from a weight (work per row, buffer sizes) stays inside
+   * int64 when the weight holds at most INT32_MAX values, as the outputs do. */
+  if (shape_inner(&shape) > INT32_MAX) {
+    char want[160];
+    shape_format(&shape, want, sizeof want);
+    return layer_fail(c, st,
+                      "expected at most %d values per weight, but %s of layer \"%s\" would be %s",
+                      INT32_MAX, weight, c->layer->name, want);
+  }
   /* Keras raises for these at build time (ValueError) */
   if (init->kind == NNC_INIT_ORTHOGONAL && shape.rank < 2)
     return layer_fail(c, st,

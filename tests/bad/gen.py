@@ -128,6 +128,13 @@ specs = {
                          '"kernel_size": [3, 3]}}']),
     "layer_conv2d_causal": seq([layer_in("[null, 5, 5, 1]"), '{"class_name": "Conv2D", "config": '
                                 '{"name": "c", "filters": 2, "kernel_size": 3, "padding": "causal"}}']),
+    # sizes whose products overflow int64: refused, never computed (issue 8 breaker)
+    "layer_conv2d_huge_kernel": seq([layer_in("[null, 4, 4, 1]"), '{"class_name": "Conv2D", "config": '
+                                     '{"name": "c", "filters": 2, "kernel_size": 2147483647, '
+                                     '"dilation_rate": 2147483647, "padding": "same"}}']),
+    "layer_dense_huge_kernel": seq([layer_in("[null, 65536]"), dense("d", "65536", "")]),
+    "layer_upsampling_huge": seq([layer_in("[null, 4, 4, 1]"), '{"class_name": "UpSampling2D", "config": '
+                                  '{"name": "u", "size": 2147483647}}']),
     "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}']),
     "model_class_unknown": seq(cls='"Bogus"'),
     "loss_unknown": seq(compile_cfg=compile_cfg(loss='"hinge_of_doom"')),

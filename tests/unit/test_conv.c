@@ -424,6 +424,7 @@ START_TEST(test_hand_values) {
   /* same, stride 2, n 5: 3 outputs, total padding 2*2 + 3 - 5 = 2, one zero before */
   static const float same_s2[3] = {0 + 1 + 2, 2 + 3 + 4, 4 + 5 + 0};
   conv1d_values("same", 2, "3", 3, ones, same_s2, 3);
+  conv1d_values("SAME", 2, "3", 3, ones, same_s2, 3); /* Keras 3 lower-cases padding */
   /* same, even kernel [1, 2]: total 1, none before: y[i] = x[i] + 2 x[i+1] */
   static const float same_even[5] = {5, 8, 11, 14, 5};
   conv1d_values("same", 1, "[2]", 2, k12, same_even, 5);

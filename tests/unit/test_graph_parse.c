@@ -126,6 +126,57 @@ START_TEST(pooling_ops_round_trip) {
 }
 END_TEST
 
+/* The issue-8 layers' ops at their unusual settings (grouped, dilated,
+ * causal and channels_first convolutions, Conv3D, depthwise with a
+ * multiplier, gather, the normalizations, noise and activation layers): train
+ * graphs, so their gradients are dumped and parsed too. */
+START_TEST(layer_family_ops_round_trip) {
+  const char *conv = testutil_json(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4, 7, 6], 'name': 'in'}}, "
+      "{'class_name': 'Conv2D', 'config': {'name': 'a', 'filters': 4, 'kernel_size': [2, 3], "
+      "'groups': 2, 'dilation_rate': [2, 1], 'padding': 'same', 'data_format': "
+      "'channels_first'}}, "
+      "{'class_name': 'DepthwiseConv2D', 'config': {'name': 'b', 'kernel_size': 2, "
+      "'depth_multiplier': 2, 'strides': [2, 1], 'data_format': 'channels_first'}}, "
+      "{'class_name': 'Reshape', 'config': {'name': 'r', 'target_shape': [6, 5, 2, 2]}}, "
+      "{'class_name': 'Conv3D', 'config': {'name': 'c', 'filters': 2, 'kernel_size': [2, 2, 1], "
+      "'padding': 'same', 'activation': 'relu'}}, "
+      "{'class_name': 'Reshape', 'config': {'name': 's', 'target_shape': [30, 4]}}, "
+      "{'class_name': 'Conv1D', 'config': {'name': 'd', 'filters': 3, 'kernel_size': 3, "
+      "'padding': 'causal', 'dilation_rate': 2}}, "
+      "{'class_name': 'ZeroPadding1D', 'config': {'name': 'z', 'padding': [1, 2]}}, "
+      "{'class_name': 'Cropping1D', 'config': {'name': 'e', 'cropping': [2, 1]}}, "
+      "{'class_name': 'SpatialDropout1D', 'config': {'name': 'sd', 'rate': 0.5}}, "
+      "{'class_name': 'GlobalMaxPooling1D', 'config': {'name': 'g', 'keepdims': true}}, "
+      "{'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+      "{'class_name': 'Dense', 'config': {'name': 'o', 'units': 1}}]}, "
+      "'compile_config': {'optimizer': 'sgd', 'loss': 'mse'}}");
+  ck_assert_int_gt(round_trip(conv, "conv.json"), 0);
+  const char *norm = testutil_json(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 5], 'name': 'in'}}, "
+      "{'class_name': 'Embedding', 'config': {'name': 'em', 'input_dim': 7, 'output_dim': 4}}, "
+      "{'class_name': 'BatchNormalization', 'config': {'name': 'bn', 'axis': 1}}, "
+      "{'class_name': 'LayerNormalization', 'config': {'name': 'ln', 'axis': [1, 2]}}, "
+      "{'class_name': 'GroupNormalization', 'config': {'name': 'gn', 'groups': 2}}, "
+      "{'class_name': 'UnitNormalization', 'config': {'name': 'un', 'axis': 1}}, "
+      "{'class_name': 'PReLU', 'config': {'name': 'pr', 'shared_axes': [1]}}, "
+      "{'class_name': 'ReLU', 'config': {'name': 're', 'max_value': 6, 'negative_slope': 0.1, "
+      "'threshold': 0.5}}, "
+      "{'class_name': 'ELU', 'config': {'name': 'el', 'alpha': 0.5}}, "
+      "{'class_name': 'LeakyReLU', 'config': {'name': 'lr', 'negative_slope': 0.2}}, "
+      "{'class_name': 'GaussianNoise', 'config': {'name': 'gno', 'stddev': 0.1}}, "
+      "{'class_name': 'GaussianDropout', 'config': {'name': 'gd', 'rate': 0.2}}, "
+      "{'class_name': 'AlphaDropout', 'config': {'name': 'ad', 'rate': 0.2}}, "
+      "{'class_name': 'Softmax', 'config': {'name': 'sm', 'axis': 1}}, "
+      "{'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+      "{'class_name': 'Dense', 'config': {'name': 'o', 'units': 1}}]}, "
+      "'compile_config': {'optimizer': 'sgd', 'loss': 'mse'}}");
+  ck_assert_int_gt(round_trip(norm, "norm.json"), 0);
+}
+END_TEST
+
 static int parse_error(const char *text, const char *needle) {
   nnc_graph g;
   nnc_status st;
@@ -182,6 +233,7 @@ int main(void) {
   tcase_add_test(tc, repo_specs_round_trip);
   tcase_add_test(tc, oracle_cases_round_trip);
   tcase_add_test(tc, pooling_ops_round_trip);
+  tcase_add_test(tc, layer_family_ops_round_trip);
   tcase_add_test(tc, errors_name_the_line);
   suite_add_tcase(s, tc);
   return testutil_run(s);
