@@ -167,6 +167,17 @@ typedef enum nnc_log_result {
                     target classes */
 } nnc_log_result;
 
+/* Keras's `_direction` of the metric behind a log key: what mode="auto"
+ * of EarlyStopping, ReduceLROnPlateau and ModelCheckpoint follows
+ * (runtime/callbacks/monitor.c). Loss trackers ("loss", "out_a_loss") and
+ * metrics Keras gives no direction (TruePositives, custom expressions) are
+ * UNKNOWN; a table made without the field reads UNKNOWN. */
+typedef enum nnc_log_direction {
+  NNC_LOG_DIRECTION_UNKNOWN = 0,
+  NNC_LOG_DIRECTION_UP,  /* higher is better: accuracy, AUC, precision, R2, IoU... */
+  NNC_LOG_DIRECTION_DOWN /* lower is better: errors, crossentropies, any loss as a metric */
+} nnc_log_direction;
+
 typedef struct nnc_log_key {
   const char *name; /* "loss" (always first), "accuracy", "out_a_loss", ... */
   nnc_log_result result;
@@ -176,6 +187,7 @@ typedef struct nnc_log_key {
   int first_stat, n_stats;
   int n_args;
   const double *args;
+  nnc_log_direction direction; /* added in version 2: 0 (UNKNOWN) where not set */
 } nnc_log_key;
 
 /* ---- learning-rate schedules (Keras's LearningRateSchedule classes) ----

@@ -252,6 +252,7 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
     t->keys[i].n_stats = in->n_stats;
     t->keys[i].n_args = in->n_args;
     t->keys[i].args = in->args;
+    t->keys[i].direction = in->direction;
   }
   o->n_log_keys = p->n_metrics;
   o->log_keys = t->keys;

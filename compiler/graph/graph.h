@@ -222,6 +222,7 @@ typedef struct nnc_metric_info {
   int first_stat, n_stats; /* a block of statistics (AUC: 4 x thresholds) */
   int n_args;
   double *args; /* the rule's parameters (T, classes, beta, target classes); heap (program_free) */
+  nnc_log_direction direction; /* the metric class's Keras _direction (metric_direction) */
 } nnc_metric_info;
 
 /* One row of the Keras-style summary. */

@@ -84,6 +84,7 @@ nnc_metric_info *metric_key(metric_ctx *c, const char *name, nnc_metric_result r
   nnc_strlcpy(info->name, name, sizeof info->name);
   info->result = result;
   info->first_stat = -1;
+  info->direction = metric_direction(c->kind);
   return info;
 }
 

@@ -70,6 +70,10 @@ int metric_column(metric_ctx *c, int x, int64_t index);
 
 int metric_lower(metric_ctx *c); /* through the class's family */
 
+/* Keras 3's `_direction` of the class (keras/src/metrics/): what
+ * mode="auto" callbacks follow; metric_key records it on each key. */
+nnc_log_direction metric_direction(nnc_metric_kind kind);
+
 #define METRIC(ID, family, ...) extern const metric_family metric_family_##family;
 #include "compiler/metrics/metrics.def"
 #undef METRIC

@@ -48,96 +48,17 @@ int cb_monitor_finish(cb_monitor *c, int rc, const char *source, const cb_arg *a
   return rc;
 }
 
-/* Default names of Keras 3's metrics with a declared _direction
- * (keras/src/metrics/ files), and the compile strings that name them. Loss
- * functions wrapped as metrics are "down" (reduction_metrics.py,
- * MeanMetricWrapper: a function in losses.ALL_OBJECTS). */
-static const char *const up_names[] = {"accuracy",
-                                       "acc",
-                                       "binary_accuracy",
-                                       "categorical_accuracy",
-                                       "sparse_categorical_accuracy",
-                                       "top_k_categorical_accuracy",
-                                       "sparse_top_k_categorical_accuracy",
-                                       "precision",
-                                       "recall",
-                                       "auc",
-                                       "prc",
-                                       "f1_score",
-                                       "fbeta_score",
-                                       "r2_score",
-                                       "cosine_similarity",
-                                       "pearson_correlation",
-                                       "concordance_correlation",
-                                       "io_u",
-                                       "binary_io_u",
-                                       "mean_io_u",
-                                       "one_hot_io_u",
-                                       "one_hot_mean_io_u",
-                                       "sensitivity_at_specificity",
-                                       "specificity_at_sensitivity",
-                                       "precision_at_recall",
-                                       "recall_at_precision"};
-static const char *const down_names[] = {"mean_squared_error",
-                                         "mse",
-                                         "mean_absolute_error",
-                                         "mae",
-                                         "mean_absolute_percentage_error",
-                                         "mape",
-                                         "mean_squared_logarithmic_error",
-                                         "msle",
-                                         "root_mean_squared_error",
-                                         "logcosh",
-                                         "log_cosh",
-                                         "hinge",
-                                         "squared_hinge",
-                                         "categorical_hinge",
-                                         "kl_divergence",
-                                         "kld",
-                                         "poisson",
-                                         "binary_crossentropy",
-                                         "categorical_crossentropy",
-                                         "sparse_categorical_crossentropy",
-                                         "binary_focal_crossentropy",
-                                         "categorical_focal_crossentropy",
-                                         "huber",
-                                         "dice",
-                                         "tversky"};
-
-/* name is `base`, or ends in "_" + base (an output's prefix) */
-static int names_metric(const char *name, const char *base) {
-  size_t n = strlen(name), b = strlen(base);
-  if (n == b) return !strcmp(name, base);
-  return n > b && name[n - b - 1] == '_' && !strcmp(name + n - b, base);
-}
-
-int cb_metric_direction(const char *name) {
-  if (!strncmp(name, "val_", 4)) name += 4;
-  /* the longest match wins: "sparse_categorical_accuracy" before "accuracy" */
-  size_t best = 0;
-  int dir = 0;
-  for (size_t i = 0; i < sizeof up_names / sizeof *up_names; i++)
-    if (names_metric(name, up_names[i]) && strlen(up_names[i]) > best) {
-      best = strlen(up_names[i]);
-      dir = 1;
-    }
-  for (size_t i = 0; i < sizeof down_names / sizeof *down_names; i++)
-    if (names_metric(name, down_names[i]) && strlen(down_names[i]) > best) {
-      best = strlen(down_names[i]);
-      dir = -1;
-    }
-  return dir;
-}
-
-/* A metric's key in the model's logs (not a loss: Keras's model.metrics
- * lists loss trackers outside CompileMetrics, so they get no direction). */
-static int model_has_metric(const nnc_model *m, const char *name) {
+/* The Keras direction of the model's log key `name` (+1 up, -1 down, 0
+ * none), as the compiler recorded it from the metric's class
+ * (compiler/metrics/direction.c). Keras looks at the compiled metrics only:
+ * loss keys carry no direction. */
+static int key_direction(const nnc_model *m, const char *name) {
   if (!m || !m->built || !m->t) return 0;
-  for (int i = 0; i < m->t->n_log_keys; i++) {
-    const char *key = m->t->log_keys[i].name;
-    size_t n = strlen(key);
-    if (!strcmp(key, name) && !(n >= 4 && !strcmp(key + n - 4, "loss"))) return 1;
-  }
+  for (int i = 0; i < m->t->n_log_keys; i++)
+    if (!strcmp(m->t->log_keys[i].name, name))
+      return m->t->log_keys[i].direction == NNC_LOG_DIRECTION_UP     ? 1
+             : m->t->log_keys[i].direction == NNC_LOG_DIRECTION_DOWN ? -1
+                                                                     : 0;
   return 0;
 }
 
@@ -148,9 +69,10 @@ int cb_monitor_set_op(cb_monitor *c, const nnc_model *m, const char *class_name,
     c->op = 1;
   else {
     const char *name = strncmp(c->monitor, "val_", 4) ? c->monitor : c->monitor + 4;
-    c->op = 0;
-    if (!strcmp(name, "loss")) c->op = -1;
-    if (model_has_metric(m, name) && cb_metric_direction(name)) c->op = cb_metric_direction(name);
+    /* Keras: "loss" is min, then a compiled metric of that name with a
+     * _direction overrides it (none can be named "loss": spec_metric.c) */
+    c->op = !strcmp(name, "loss") ? -1 : 0;
+    if (key_direction(m, name)) c->op = key_direction(m, name);
     if (!c->op)
       return nnc_fail(st, NNC_ERR_ARG,
                       "%s: %s callback received monitor=%s, but nnc (as Keras) cannot "

@@ -33,15 +33,13 @@ int cb_monitor_finish(cb_monitor *c, int rc, const char *source, const cb_arg *a
                       char **mode, double min_delta, nnc_status *st);
 
 /* Keras's _set_monitor_op, called at the first epoch end: min/max as given;
- * auto: "loss" (after removing "val_") is min, a metric of the model takes
- * its Keras direction (accuracy, AUC, precision... up; errors, crossentropies
- * down), anything else is NNC_ERR_ARG asking for a mode, as Keras's
- * ValueError. Then min_delta takes its sign and a best of None becomes +-inf. */
+ * auto: "loss" (after removing "val_") is min; a log key of the model's
+ * compiled metrics takes the direction its class has in Keras (the program
+ * table's nnc_log_key.direction: AUC named "score" is up, MeanSquaredError
+ * named "h" down, whatever the name says); anything else is NNC_ERR_ARG
+ * asking for a mode, as Keras's ValueError. Then min_delta takes its sign
+ * and a best of None becomes +-inf. */
 int cb_monitor_set_op(cb_monitor *c, const nnc_model *m, const char *class_name, nnc_status *st);
-
-/* The direction Keras gives a metric named `name` ("val_" removed, an output
- * prefix allowed: "out_a_accuracy"): +1 up, -1 down, 0 unknown. */
-int cb_metric_direction(const char *name);
 
 /* Keras's _is_improvement(current, reference): reference None is one;
  * otherwise monitor_op(current - min_delta, reference), where ops.less /
