@@ -509,6 +509,20 @@ int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value,
   return set_weight(m, name, value, st);
 }
 
+/* tf.keras 2 and tfjs name a depthwise convolution's kernel "<layer>/depthwise_kernel" where
+ * Keras 3 (and nnc) say "<layer>/kernel": read that spelling when the Keras 3 one is absent. */
+static const nnc_array *find_tensor(const nnc_tensor_set *set, const char *name) {
+  const nnc_array *a = nnc_tensor_set_find(set, name);
+  static const char suffix[] = "/kernel";
+  size_t n = strlen(name), k = sizeof suffix - 1;
+  if (a || n < k || strcmp(name + n - k, suffix)) return a;
+  char alt[512];
+  if (n - k + sizeof "/depthwise_kernel" > sizeof alt) return NULL;
+  memcpy(alt, name, n - k);
+  strcpy(alt + n - k, "/depthwise_kernel");
+  return nnc_tensor_set_find(set, alt);
+}
+
 int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
   API_STATUS(st);
   static const char fn[] = "nnc_model_load_weights";
@@ -522,7 +536,7 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
   int rc = NNC_OK;
   for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {
     const char *name = weight_at(m, i)->name;
-    const nnc_array *a = nnc_tensor_set_find(&set, name);
+    const nnc_array *a = find_tensor(&set, name);
     if (!a)
       rc = nnc_fail(st, NNC_ERR_DATA, "%s: no tensor named '%s'", path, name);
     else if (set_weight(m, name, a, st))

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "nnc.h"
+#include "runtime/io/io.h"
 #include "testutil.h"
 
 #define B 2
@@ -471,6 +472,51 @@ START_TEST(test_kernel_fans) {
 }
 END_TEST
 
+/* tf.keras 2 and tfjs save a DepthwiseConv kernel as "<layer>/depthwise_kernel"; Keras 3 as
+ * "<layer>/kernel". A file with the old spelling loads into the kernel (values and a predict
+ * checked by hand: input 1, 2 on two channels, kernel 1x1 with multiplier 2). */
+START_TEST(test_depthwise_kernel_spelling) {
+  const char *json =
+      testutil_json("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+                    "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 1, 1, 2]}},"
+                    "{'class_name': 'DepthwiseConv2D', 'config': {'name': 'd', 'kernel_size': 1, "
+                    "'depth_multiplier': 2}}]}}");
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "dw", &m, &st) == NNC_OK, "%s", st.message);
+  float xv[2] = {1, 2};
+  nnc_array x = {.dtype = NNC_F32, .rank = 4, .shape = {1, 1, 1, 2}, .data = xv};
+  ck_assert_msg(nnc_model_build(m, &x, NULL, &st) == NNC_OK, "%s", st.message);
+  float kv[4] = {3, 5, 7, 11}, bv[4] = {0.5f, 0.25f, 0, -1};
+  nnc_array k = {.dtype = NNC_F32, .rank = 4, .shape = {1, 1, 2, 2}, .data = kv};
+  nnc_array b = {.dtype = NNC_F32, .rank = 1, .shape = {4}, .data = bv};
+  nnc_tensor_set set = {0};
+  ck_assert(nnc_tensor_set_add(&set, "d/depthwise_kernel", &k, &st) == NNC_OK);
+  ck_assert(nnc_tensor_set_add(&set, "d/bias", &b, &st) == NNC_OK);
+  char path[512];
+  snprintf(path, sizeof path, "%s/dw_tf2.safetensors", testutil_tmpdir());
+  ck_assert_msg(nnc_safetensors_write(path, &set, &st) == NNC_OK, "%s", st.message);
+  nnc_tensor_set_free(&set);
+  ck_assert_msg(nnc_model_load_weights(m, path, &st) == NNC_OK, "%s", st.message);
+  nnc_array p;
+  ck_assert_msg(nnc_model_predict(m, &x, 1, &p, &st) == NNC_OK, "%s", st.message);
+  /* output channel c*m + j = x[c] k[c, j] + bias */
+  static const float want[4] = {1 * 3 + 0.5f, 1 * 5 + 0.25f, 2 * 7 + 0, 2 * 11 - 1};
+  ck_assert_int_eq(nnc_array_count(&p), 4);
+  for (int i = 0; i < 4; i++)
+    ck_assert_msg(((float *)p.data)[i] == want[i], "y[%d] = %g, want %g", i, ((float *)p.data)[i],
+                  want[i]);
+  nnc_array_free(&p);
+  /* neither spelling: refused naming the Keras 3 one */
+  ck_assert(nnc_tensor_set_add(&set, "d/bias", &b, &st) == NNC_OK);
+  ck_assert(nnc_safetensors_write(path, &set, &st) == NNC_OK);
+  nnc_tensor_set_free(&set);
+  ck_assert_int_eq(nnc_model_load_weights(m, path, &st), NNC_ERR_DATA);
+  ck_assert_msg(strstr(st.message, "no tensor named 'd/kernel'"), "%s", st.message);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* Refusals name the layer, the JSON path and the key. */
 static void refused(const char *layer_config, const char *want) {
   char json[2048];
@@ -520,6 +566,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_threads_bit_identical);
   tcase_add_test(tc, test_kernel_fans);
   tcase_add_test(tc, test_refusals);
+  tcase_add_test(tc, test_depthwise_kernel_spelling);
   suite_add_tcase(s, tc);
   return s;
 }
