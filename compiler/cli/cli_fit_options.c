@@ -9,6 +9,7 @@
 
 int cli_class_weights(const char *cmd, const char *text, double **weights) {
   *weights = NULL;
+  unsigned char *listed = NULL; /* listed[c]: class c was given, so a repeat is refused */
   int n = 0;
   for (const char *p = text;;) {
     while (isspace((unsigned char)*p)) p++;
@@ -19,33 +20,52 @@ int cli_class_weights(const char *cmd, const char *text, double **weights) {
     if (end == p || errno || cls < 0 || cls >= 1000000) goto bad;
     p = end;
     while (isspace((unsigned char)*p)) p++;
+    at = p;
     if (*p++ != ':') goto bad;
+    at = p;
     double w = strtod(p, &end);
     if (end == p || !isfinite(w)) goto bad;
     p = end;
     if (cls >= n) { /* classes up to cls: the ones not listed weigh 1, as in Keras */
       double *bigger = realloc(*weights, ((size_t)cls + 1) * sizeof *bigger);
-      if (!bigger) {
+      if (bigger) *weights = bigger;
+      unsigned char *more = bigger ? realloc(listed, (size_t)cls + 1) : NULL;
+      if (!more) {
         fprintf(stderr, "nnc %s: out of memory\n", cmd);
         free(*weights);
+        free(listed);
         *weights = NULL;
         return -1;
       }
-      for (long c = n; c <= cls; c++) bigger[c] = 1.0;
-      *weights = bigger;
+      listed = more;
+      for (long c = n; c <= cls; c++) bigger[c] = 1.0, listed[c] = 0;
       n = (int)cls + 1;
     }
+    if (listed[cls]) { /* a Python dict cannot hold it twice: which weight was meant? */
+      fprintf(stderr, "nnc %s: --class-weight: class %ld is given twice in '%s'\n", cmd, cls, text);
+      free(*weights);
+      free(listed);
+      *weights = NULL;
+      return -1;
+    }
+    listed[cls] = 1;
     (*weights)[cls] = w;
     while (isspace((unsigned char)*p)) p++;
-    if (*p == '\0') return n;
+    at = p;
+    if (*p == '\0') {
+      free(listed);
+      return n;
+    }
     if (*p++ != ',') goto bad;
     continue;
   bad:
     fprintf(stderr,
             "nnc %s: --class-weight: expected CLASS:WEIGHT pairs separated by commas such as "
-            "'0:1,1:5' (class an integer in [0, 1000000)), got '%s' (at column %d)\n",
+            "'0:1,1:5' (class an integer in [0, 1000000), weight a finite number), got '%s' (at "
+            "column %d)\n",
             cmd, text, (int)(at - text) + 1);
     free(*weights);
+    free(listed);
     *weights = NULL;
     return -1;
   }
