@@ -217,14 +217,16 @@ static const char *const *positional_names(const char *class_name) {
     const char *const *params;
   } rows[] = {{"EarlyStopping", early_stopping}, {"ReduceLROnPlateau", reduce_lr},
               {"ModelCheckpoint", checkpoint},   {"CSVLogger", csv_logger},
-              {"BackupAndRestore", backup},      {"LearningRateScheduler", lr_scheduler}};
+              {"BackupAndRestore", backup},      {"LearningRateScheduler", lr_scheduler},
+              {"TerminateOnNaN", none}};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     if (!strcmp(rows[i].name, class_name)) return rows[i].params;
-  return none;
+  return NULL; /* not a class of nnc: cb_create names it once the text is read */
 }
 
 static int parse_args(text_parser *t, arg_set *s, const char *class_name) {
   const char *const *params = positional_names(class_name);
+  char unknown_key[32]; /* an unknown class keeps its arguments to report the class */
   int n_positional = 0, seen_keyword = 0;
   skip_space(t);
   if (*t->p == ')') return NNC_OK;
@@ -240,8 +242,12 @@ static int parse_args(text_parser *t, arg_set *s, const char *class_name) {
       t->p = key;
       if (seen_keyword) return syntax(t, "key=value (a positional argument follows a keyword one)");
       const char *name = NULL;
-      for (int i = 0; params[i]; i++)
+      for (int i = 0; params && params[i]; i++)
         if (i == n_positional) name = params[i];
+      if (!params) {
+        snprintf(unknown_key, sizeof unknown_key, "positional %d", n_positional + 1);
+        name = unknown_key;
+      }
       if (!name)
         return nnc_fail(t->st, NNC_ERR_ARG, "%s: column %d: %s takes %d positional argument(s)",
                         t->source, (int)(t->p - t->text) + 1, class_name, n_positional);
