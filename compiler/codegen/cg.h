@@ -73,7 +73,8 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
 /* Helpers of the anchor emitters (emit_anchor.c). */
 LLVMValueRef cg_imul(cg *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_iadd(cg *c, LLVMValueRef a, LLVMValueRef b);
-LLVMValueRef cg_alloca_f32(cg *c, const char *name); /* in the entry block */
+LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name); /* in the entry block */
+LLVMValueRef cg_alloca_f32(cg *c, const char *name);
 LLVMValueRef cg_get(cg *c, LLVMValueRef slot);
 void cg_set(cg *c, LLVMValueRef slot, LLVMValueRef v);
 void cg_zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef count);

@@ -14,7 +14,7 @@ LLVMValueRef cg_iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildAdd(c->b, a, b, "");
 }
 
-LLVMValueRef cg_alloca_f32(cg *c, const char *name) {
+LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
@@ -22,9 +22,13 @@ LLVMValueRef cg_alloca_f32(cg *c, const char *name) {
     LLVMPositionBuilderBefore(c->b, first);
   else
     LLVMPositionBuilderAtEnd(c->b, entry);
-  LLVMValueRef slot = LLVMBuildAlloca(c->b, c->f32, name);
+  LLVMValueRef slot = LLVMBuildAlloca(c->b, type, name);
   LLVMPositionBuilderAtEnd(c->b, here);
   return slot;
+}
+
+LLVMValueRef cg_alloca_f32(cg *c, const char *name) {
+  return cg_alloca(c, c->f32, name);
 }
 
 LLVMValueRef cg_get(cg *c, LLVMValueRef slot) {

@@ -93,15 +93,6 @@ static LLVMValueRef to_float(cg *c, const gemm *g, LLVMValueRef acc, LLVMTypeRef
   return g->f64 ? LLVMBuildFPTrunc(c->b, acc, type, "") : acc;
 }
 
-static LLVMValueRef entry_alloca(cg *c, LLVMTypeRef t) {
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-  LLVMValueRef first = LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn));
-  LLVMPositionBuilderBefore(c->b, first);
-  LLVMValueRef slot = LLVMBuildAlloca(c->b, t, "acc");
-  LLVMPositionBuilderAtEnd(c->b, here);
-  return slot;
-}
-
 /* One tile: rows r0 .. r0+rows-1, columns j0 .. j0 + nv*vw - 1 of C; B read
  * from b_tile at column bj0. */
 static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0,
@@ -134,7 +125,7 @@ static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValue
 
 /* Columns [from, n) of one row, one fused multiply-add chain per element. */
 static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t from) {
-  LLVMValueRef acc = entry_alloca(c, g->acc_scalar);
+  LLVMValueRef acc = cg_alloca(c, g->acc_scalar, "acc");
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, from), cg_i64(c, g->n), "jr");
   LLVMBuildStore(c->b, LLVMConstNull(g->acc_scalar), acc);
@@ -217,7 +208,7 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
   g.b_tile = b, g.b_stride = cg_i64(c, n);
   LLVMValueRef acc[MR][NV_MAX];
   for (int r = 0; r < MR; r++)
-    for (int v = 0; v < NV_MAX; v++) acc[r][v] = entry_alloca(c, g.acc_vec);
+    for (int v = 0; v < NV_MAX; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
   int64_t tile_cols = (int64_t)g.nv * g.vw;
   LLVMValueRef pack = NULL;
   if (g.nv > 0 && n >= PACK_MIN_COLUMNS && LLVMIsConstant(len) &&

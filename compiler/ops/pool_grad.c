@@ -23,7 +23,7 @@ static int pool_grad_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef
   pool_geom gm;
   pool_geom_of(&n->shape, &c->g->nodes[n->in[1]].shape, &n->params.pool, &gm);
   int is_max = n->fn == NNC_POOL_MAX;
-  LLVMValueRef best = cg_alloca_f32(c, "best"), where = pool_alloca_i64(c, "where");
+  LLVMValueRef best = cg_alloca_f32(c, "best"), where = cg_alloca(c, c->i64, "where");
   cg_loop r;
   cg_loop_begin(c, &r, u0, u1, "r");
   cg_zero_fill(c, out, cg_imul(c, r.i, cg_i64(c, gm.in_row)), cg_i64(c, gm.in_row));

@@ -55,19 +55,6 @@ LLVMValueRef pool_x_at(cg *c, const pool_geom *gm, const pool_walk *w, const LLV
   return cg_iadd(c, w->x_row, cg_imul(c, flat, cg_i64(c, gm->channels)));
 }
 
-LLVMValueRef pool_alloca_i64(cg *c, const char *name) {
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
-  LLVMValueRef first = LLVMGetFirstInstruction(entry);
-  if (first)
-    LLVMPositionBuilderBefore(c->b, first);
-  else
-    LLVMPositionBuilderAtEnd(c->b, entry);
-  LLVMValueRef slot = LLVMBuildAlloca(c->b, c->i64, name);
-  LLVMPositionBuilderAtEnd(c->b, here);
-  return slot;
-}
-
 int pool_out_shape(nnc_graph *g, const nnc_node *n, const nnc_shape *x, const nnc_pool_params *p,
                    nnc_shape *out, nnc_status *st) {
   int spatial = x->rank - 2;

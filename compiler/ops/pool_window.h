@@ -35,7 +35,4 @@ void pool_walk_end(cg *c, pool_walk *w);
 /* The flat input index of window entry (i[0], i[1], i[2]) of the current output entry. */
 LLVMValueRef pool_x_at(cg *c, const pool_geom *gm, const pool_walk *w, const LLVMValueRef *i);
 
-/* An i64 stack slot in the function's entry block. */
-LLVMValueRef pool_alloca_i64(cg *c, const char *name);
-
 #endif
