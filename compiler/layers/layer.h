@@ -30,6 +30,9 @@ typedef struct layer_call {
   int64_t trainable_floats;    /* of which trainable */
   const char *scope;           /* "" or the nested models around the layer: "outer/inner" */
   struct lowering *lowering;   /* the lowering this call belongs to (nested models) */
+  /* masks, tensor keyword arguments and extra outputs (layer_io.c): read and
+   * set them through the layer_io functions below, never directly */
+  struct layer_io *io;
 } layer_call;
 
 typedef struct nnc_layer_class {
@@ -75,5 +78,24 @@ int layer_fail(const layer_call *c, nnc_status *st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A RESHAPE node giving x the batched shape `to` (same elements per row). */
 int layer_reshape_node(nnc_graph *g, int x, nnc_shape to, nnc_status *st);
+
+/* ---- masks, tensor keyword arguments, several outputs (layer_io.c) ----
+ * The interface recurrent and attention layers build on. */
+
+/* The Keras mask of input k of this call: a node [B, T] (1: keep the step,
+ * 0: masked), or -1 when that input carries no mask. */
+int layer_input_mask(const layer_call *c, int k);
+/* Set the mask of this call's output (node [B, T], or -1: no mask). A layer
+ * that never calls it gets Keras's default: its first input's mask when its
+ * class supports masking, none otherwise. */
+void layer_set_output_mask(layer_call *c, int mask);
+/* The node of item `item` of the tensor keyword argument `name` of this call
+ * (MultiHeadAttention's value/key/attention_mask, an RNN's initial_state list,
+ * Attention's mask list), or -1 when the call does not give it. */
+int layer_kwarg_tensor(const layer_call *c, const char *name, int item);
+/* Output `index` (>= 1) of this call: a layer with several outputs (an RNN's
+ * return_state, MultiHeadAttention's return_attention_scores) returns output 0
+ * from lower and registers the others here. -1 with st set on error. */
+int layer_set_extra_output(layer_call *c, int index, int node, nnc_status *st);
 
 #endif
