@@ -20,14 +20,15 @@ configure() {
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure)
+# Each test is its own process with its own temporary folder: they run one per core.
+(cd build && ctest -j"$jobs" --output-on-failure)
 
 sanitizer_cc=cc
 command -v clang >/dev/null && sanitizer_cc=clang
 configure build-asan "$sanitizer_cc" -DCMAKE_BUILD_TYPE=Debug -DNNC_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 # LLVM keeps process-lifetime allocations; leak checking is not what this run is for.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ctest -j"$jobs" --output-on-failure)
 # Logs reused across calls and then freed leak nothing: checked with leak detection on a
 # test that runs no compiler (a hand-made program table); in-process so LSan sees it all.
 (cd build-asan && CK_FORK=no ASAN_OPTIONS=detect_leaks=1 ./tests/test_many_logs)
