@@ -232,6 +232,7 @@ static int parse_args(text_parser *t, arg_set *s, const char *class_name) {
   if (*t->p == ')') return NNC_OK;
   for (;;) {
     skip_space(t);
+    if (!*t->p) return syntax(t, "')' to close the arguments");
     const char *key = t->p;
     while (isalnum((unsigned char)*t->p) || *t->p == '_') t->p++;
     size_t key_len = (size_t)(t->p - key);
