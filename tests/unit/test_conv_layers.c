@@ -454,12 +454,134 @@ START_TEST(test_hand_values) {
 }
 END_TEST
 
+/* Each weight gets its own regularizer and constraint, as Keras 3 names them:
+ * SeparableConv2D(depthwise_regularizer L1(0.01), pointwise_regularizer
+ * L2(0.1), pointwise_constraint NonNeg) -> Conv2DTranspose(kernel_regularizer
+ * L2(0.5)). With a zero target the loss is mean(y^2) plus 0.01 sum |dw| +
+ * 0.1 sum pw^2 + 0.5 sum kt^2; after one SGD step the pointwise kernel is
+ * non-negative and the depthwise one (no constraint) is not. */
+START_TEST(test_weight_extras) {
+  const char *json = testutil_json(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 3, 2]}},"
+      "{'class_name': 'SeparableConv2D', 'config': {'name': 's', 'filters': 2, 'kernel_size': 2,"
+      " 'depthwise_regularizer': {'class_name': 'L1', 'config': {'l1': 0.01}},"
+      " 'pointwise_regularizer': {'class_name': 'L2', 'config': {'l2': 0.1}},"
+      " 'pointwise_constraint': {'class_name': 'NonNeg', 'config': {}}}},"
+      "{'class_name': 'Conv2DTranspose', 'config': {'name': 't', 'filters': 1, 'kernel_size': 2,"
+      " 'strides': 2, 'kernel_regularizer': {'class_name': 'L2', 'config': {'l2': 0.5}}}},"
+      "{'class_name': 'Flatten', 'config': {'name': 'f'}}]},"
+      "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 1.0}},"
+      " 'loss': 'mse'}}");
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "extras", &m, &st) == NNC_OK, "%s", st.message);
+  float xv[2 * 18], tv[2 * 16] = {0};
+  for (int i = 0; i < 36; i++) xv[i] = (float)pseudo(i, 0.8, 0.2);
+  nnc_array x = {.dtype = NNC_F32, .rank = 4, .shape = {2, 3, 3, 2}, .data = xv};
+  nnc_array t = testutil_f32(tv, 2, 16);
+  ck_assert_msg(nnc_model_build(m, &x, &t, &st) == NNC_OK, "%s", st.message);
+  static const char *const names[3] = {"s/depthwise_kernel", "s/pointwise_kernel", "t/kernel"};
+  nnc_array w0[3];
+  double penalty = 0;
+  for (int i = 0; i < 3; i++) {
+    ck_assert_msg(nnc_model_get_weight(m, names[i], &w0[i], &st) == NNC_OK, "%s", st.message);
+    float *v = w0[i].data;
+    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++) {
+      v[e] = (float)pseudo(e, 1.3 + i, 0.5 * i) - 0.05f;
+      penalty += i == 0 ? 0.01 * fabs(v[e]) : (i == 1 ? 0.1 : 0.5) * (double)v[e] * v[e];
+    }
+    ck_assert(nnc_model_set_weight(m, names[i], &w0[i], &st) == NNC_OK);
+  }
+  nnc_array p;
+  ck_assert_msg(nnc_model_predict(m, &x, 2, &p, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_array_count(&p), 32);
+  double mse = 0;
+  for (int e = 0; e < 32; e++) mse += (double)((float *)p.data)[e] * ((float *)p.data)[e] / 32;
+  nnc_array_free(&p);
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &x, &t, &logs, &st) == NNC_OK, "%s", st.message);
+  double want = mse + penalty;
+  ck_assert_msg(fabs(nnc_logs_get(&logs, "loss") - want) <= 1e-5 * want, "loss %.8g, want %.8g",
+                nnc_logs_get(&logs, "loss"), want);
+  nnc_array dw, pw;
+  ck_assert(nnc_model_get_weight(m, names[0], &dw, &st) == NNC_OK);
+  ck_assert(nnc_model_get_weight(m, names[1], &pw, &st) == NNC_OK);
+  int negative_dw = 0, negative_pw_before = 0;
+  for (int64_t e = 0; e < nnc_array_count(&dw); e++) negative_dw += ((float *)dw.data)[e] < 0;
+  for (int64_t e = 0; e < nnc_array_count(&pw); e++) {
+    negative_pw_before += ((float *)w0[1].data)[e] < 0;
+    ck_assert_msg(((float *)pw.data)[e] >= 0, "pointwise[%lld] = %g under NonNeg", (long long)e,
+                  ((float *)pw.data)[e]);
+  }
+  ck_assert(negative_dw > 0 && negative_pw_before > 0);
+  nnc_array_free(&dw);
+  nnc_array_free(&pw);
+  for (int i = 0; i < 3; i++) nnc_array_free(&w0[i]);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* Refusals name the layer's JSON path and the key. */
+static void refused(const char *layer, const char *want) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+           "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 6, 2]}}, %s]}}",
+           layer);
+  nnc_model *m = NULL;
+  nnc_status st;
+  int rc = nnc_model_load_string(json, "bad.json", &m, &st);
+  if (rc == NNC_OK) {
+    float xv[12] = {0};
+    nnc_array x = {.dtype = NNC_F32, .rank = 3, .shape = {1, 6, 2}, .data = xv};
+    rc = nnc_model_build(m, &x, NULL, &st);
+  }
+  ck_assert_msg(rc == NNC_ERR_SPEC, "%s: rc %d", layer, rc);
+  ck_assert_msg(strstr(st.message, want), "%s: message '%s' lacks '%s'", layer, st.message, want);
+  nnc_model_free(m);
+}
+
+START_TEST(test_refusals) {
+  refused("{\"class_name\": \"Conv1DTranspose\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"strides\": 2, \"output_padding\": 2}}",
+          "bad.json: $.config.layers[1].config.output_padding: expected an integer >= 0 and "
+          "smaller than the stride (2)");
+  refused("{\"class_name\": \"Conv1DTranspose\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"output_padding\": [0, 0]}}",
+          "$.config.layers[1].config.output_padding: expected null, an integer or a list of 1");
+  refused("{\"class_name\": \"Conv1DTranspose\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"padding\": \"causal\"}}",
+          "$.config.layers[1].config.padding: expected \"valid\" or \"same\"");
+  refused("{\"class_name\": \"Conv1DTranspose\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"groups\": 2}}",
+          "$.config.layers[1].config.groups: expected 1 or null");
+  refused("{\"class_name\": \"Conv1DTranspose\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"strides\": 2, \"dilation_rate\": 2}}",
+          "$.config.layers[1].config.strides: strides > 1 cannot be combined with dilation_rate");
+  refused("{\"class_name\": \"SeparableConv1D\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"padding\": \"causal\"}}",
+          "$.config.layers[1].config.padding: expected \"valid\" or \"same\"");
+  refused("{\"class_name\": \"SeparableConv1D\", \"config\": {\"kernel_size\": 3}}",
+          "$.config.layers[1].config.filters");
+  refused("{\"class_name\": \"SeparableConv1D\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+          "\"depth_multiplier\": 0}}",
+          "$.config.layers[1].config.depth_multiplier");
+  refused("{\"class_name\": \"SeparableConv1D\", \"config\": {\"filters\": 2, \"kernel_size\": 7}}",
+          "smaller than the dilated kernel");
+  refused("{\"class_name\": \"Conv2DTranspose\", \"config\": {\"filters\": 2, \"kernel_size\": 3}}",
+          "Conv2DTranspose \"conv2d_transpose\" expects an input of rank 4");
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("conv_layers");
   TCase *tc = tcase_create("conv_layers");
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, test_case, 0, N_CASES);
   tcase_add_test(tc, test_hand_values);
+  tcase_add_test(tc, test_weight_extras);
+  tcase_add_test(tc, test_refusals);
   suite_add_tcase(s, tc);
   return s;
 }
