@@ -19,8 +19,8 @@ void conv_layer_padding(conv_padding mode, int64_t n, int64_t k, int64_t stride,
 }
 
 /* An int (every axis) or a list of `spatial` positive ints. */
-static int int_tuple(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, const char *key,
-                     int spatial, int64_t dflt, int64_t *out) {
+int conv_layer_int_tuple(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                         const char *key, int spatial, int64_t dflt, int64_t *out) {
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, key);
   const cJSON *item = spec_child(cfg, key);
@@ -46,8 +46,8 @@ static int int_tuple(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path
   return NNC_OK;
 }
 
-static int parse_padding(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, int spatial,
-                         conv_padding *out) {
+int conv_layer_parse_padding(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                             int spatial, conv_padding *out) {
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, "padding");
   const cJSON *item = spec_child(cfg, "padding");
@@ -72,8 +72,8 @@ static int parse_padding(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
                                          : "\"valid\" or \"same\"");
 }
 
-static int parse_data_format(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                             int *channels_first) {
+int conv_layer_parse_data_format(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                                 int *channels_first) {
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, "data_format");
   const cJSON *item = spec_child(cfg, "data_format");
@@ -93,8 +93,8 @@ static int parse_data_format(const spec_ctx *ctx, const cJSON *cfg, const char *
 
 /* Dense's weight keys: activation, use_bias, initializers, regularizers,
  * constraints; the kernel's are "<kernel>_initializer" ... (kernel, depthwise). */
-static int parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
-                             const char *kernel, nnc_spec_layer *out) {
+int conv_layer_parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                                 const char *kernel, nnc_spec_layer *out) {
   char path[NNC_PATH_MAX], key_init[48], key_reg[48], key_con[48];
   snprintf(key_init, sizeof key_init, "%s_initializer", kernel);
   snprintf(key_reg, sizeof key_reg, "%s_regularizer", kernel);
@@ -130,6 +130,29 @@ static int parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *
   return spec_require_null(ctx, cfg, cfg_path, "lora_rank", "LoRA (lora_rank)");
 }
 
+int conv_layer_parse_geometry(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                              conv_layer_params *p) {
+  int rc, spatial = p->spatial;
+  char path[NNC_PATH_MAX];
+  if ((rc = conv_layer_int_tuple(ctx, cfg, cfg_path, "kernel_size", spatial, 0, p->kernel)))
+    return rc;
+  if ((rc = conv_layer_int_tuple(ctx, cfg, cfg_path, "strides", spatial, 1, p->strides))) return rc;
+  if ((rc = conv_layer_int_tuple(ctx, cfg, cfg_path, "dilation_rate", spatial, 1, p->dilation)))
+    return rc;
+  if ((rc = conv_layer_parse_padding(ctx, cfg, cfg_path, spatial, &p->padding))) return rc;
+  if ((rc = conv_layer_parse_data_format(ctx, cfg, cfg_path, &p->channels_first))) return rc;
+  int strided = 0, dilated = 0;
+  for (int a = 0; a < spatial; a++) {
+    strided |= p->strides[a] > 1;
+    dilated |= p->dilation[a] > 1;
+  }
+  if (strided && dilated) { /* Keras 3 refuses the combination too */
+    spec_path_key(path, cfg_path, "strides");
+    return spec_fail(ctx, path, "strides > 1 cannot be combined with dilation_rate > 1");
+  }
+  return NNC_OK;
+}
+
 static int parse_common(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                         nnc_spec_layer *out, int spatial, int depthwise) {
   conv_layer_params p;
@@ -148,11 +171,7 @@ static int parse_common(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_p
     spec_path_key(path, cfg_path, "filters");
     if ((rc = spec_positive_int(ctx, spec_child(cfg, "filters"), path, &p.filters))) return rc;
   }
-  if ((rc = int_tuple(ctx, cfg, cfg_path, "kernel_size", spatial, 0, p.kernel))) return rc;
-  if ((rc = int_tuple(ctx, cfg, cfg_path, "strides", spatial, 1, p.strides))) return rc;
-  if ((rc = int_tuple(ctx, cfg, cfg_path, "dilation_rate", spatial, 1, p.dilation))) return rc;
-  if ((rc = parse_padding(ctx, cfg, cfg_path, spatial, &p.padding))) return rc;
-  if ((rc = parse_data_format(ctx, cfg, cfg_path, &p.channels_first))) return rc;
+  if ((rc = conv_layer_parse_geometry(ctx, cfg, cfg_path, &p))) return rc;
   p.groups = 1;
   spec_path_key(path, cfg_path, "groups");
   const cJSON *groups = spec_child(cfg, "groups");
@@ -162,16 +181,8 @@ static int parse_common(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_p
   if (p.filters % p.groups)
     return spec_fail(ctx, path, "filters (%lld) must be a multiple of groups (%lld)",
                      (long long)p.filters, (long long)p.groups);
-  int strided = 0, dilated = 0;
-  for (int a = 0; a < spatial; a++) {
-    strided |= p.strides[a] > 1;
-    dilated |= p.dilation[a] > 1;
-  }
-  if (strided && dilated) { /* Keras 3 refuses the combination too */
-    spec_path_key(path, cfg_path, "strides");
-    return spec_fail(ctx, path, "strides > 1 cannot be combined with dilation_rate > 1");
-  }
-  if ((rc = parse_weight_keys(ctx, cfg, cfg_path, depthwise ? "depthwise" : "kernel", out)))
+  if ((rc = conv_layer_parse_weight_keys(ctx, cfg, cfg_path, depthwise ? "depthwise" : "kernel",
+                                         out)))
     return rc;
   out->params = malloc(sizeof p);
   if (!out->params) return nnc_fail(ctx->st, NNC_ERR_NOMEM, "out of memory");
@@ -190,7 +201,7 @@ int conv_layer_parse_depthwise(const spec_ctx *ctx, const cJSON *cfg, const char
 }
 
 /* [B, C, s..] <-> [B, s.., C] for channels_first. */
-static int to_channels(nnc_graph *g, int x, int spatial, int last, nnc_status *st) {
+int conv_layer_to_channels(nnc_graph *g, int x, int spatial, int last, nnc_status *st) {
   int perm[NNC_MAX_RANK];
   perm[0] = 0;
   for (int a = 0; a < spatial; a++) perm[1 + a] = last ? 2 + a : 1 + a + 1;
@@ -219,7 +230,7 @@ int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
                       layer_class(layer->kind)->class_name, layer->name, sp + 2, sp, have);
   }
   if (p->channels_first) {
-    x = to_channels(g, x, sp, 1, st);
+    x = conv_layer_to_channels(g, x, sp, 1, st);
     layer_label(g, x, layer->name, "channels_last");
     if (x < 0) return -1;
   }
@@ -275,7 +286,7 @@ int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (y < 0) return -1;
   y = lower_activation(g, y, layer->activation, layer->name, st);
   if (y >= 0 && p->channels_first) {
-    y = to_channels(g, y, sp, 0, st);
+    y = conv_layer_to_channels(g, y, sp, 0, st);
     layer_label(g, y, layer->name, "channels_first");
   }
   if (y < 0) return -1;

@@ -31,6 +31,26 @@ int conv_layer_parse_depthwise(const spec_ctx *ctx, const cJSON *cfg, const char
                                nnc_spec_layer *out, int spatial);
 int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st);
 
+/* ---- pieces shared with the transposed and separable convolutions ---- */
+/* kernel_size (required), strides, dilation_rate, padding, data_format of a
+ * config into p (p->spatial set by the caller); refuses strides > 1 with
+ * dilation_rate > 1 as Keras 3 does. */
+int conv_layer_parse_geometry(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                              conv_layer_params *p);
+/* An int (every axis) or a list of `spatial` positive ints; dflt < 1: required. */
+int conv_layer_int_tuple(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                         const char *key, int spatial, int64_t dflt, int64_t *out);
+int conv_layer_parse_padding(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                             int spatial, conv_padding *out);
+int conv_layer_parse_data_format(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                                 int *channels_first);
+/* activation, use_bias, "<kernel>_initializer/_regularizer/_constraint",
+ * bias_*, activity_regularizer into out's Dense fields. */
+int conv_layer_parse_weight_keys(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                                 const char *kernel, nnc_spec_layer *out);
+/* [B, C, s..] -> [B, s.., C] (last = 1) or back (last = 0). */
+int conv_layer_to_channels(nnc_graph *g, int x, int spatial, int last, nnc_status *st);
+
 /* Zeros before and after one spatial axis of length n for Keras's padding. */
 void conv_layer_padding(conv_padding mode, int64_t n, int64_t k, int64_t stride, int64_t dil,
                         int64_t *before, int64_t *after);

@@ -183,6 +183,119 @@ START_TEST(constant_truncated_normal_and_uniform) {
 }
 END_TEST
 
+/* VarianceScaling on convolution kernels, every mode and distribution, with
+ * Keras's compute_fans: for a kernel of rank > 2 the receptive field is the
+ * product of all axes but the last two, fan_in = receptive field x
+ * shape[-2], fan_out = receptive field x shape[-1] (whatever the layer: a
+ * Conv2DTranspose kernel [k.., filters, in] gets fan_in from its filters).
+ * Kernels of 12000 values (variance within 5 %: 4 standard errors for a
+ * normal, 6 for a uniform; a swapped fan is off by 3x), bounds exact. */
+static const char *const conv_modes[3] = {"fan_in", "fan_out", "fan_avg"};
+static const char *const conv_dists[3] = {"uniform", "truncated_normal", "untruncated_normal"};
+
+static void check_conv_kernel(const nnc_model *m, const char *name, int mode, int dist,
+                              const int64_t *shape, int rank) {
+  nnc_array w;
+  nnc_status st;
+  ck_assert_msg(nnc_model_get_weight(m, name, &w, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(w.rank, rank);
+  double rf = 1;
+  for (int a = 0; a < rank; a++) ck_assert_int_eq(w.shape[a], shape[a]);
+  for (int a = 0; a + 2 < rank; a++) rf *= (double)shape[a];
+  double fan_in = rf * (double)shape[rank - 2], fan_out = rf * (double)shape[rank - 1];
+  double fan = mode == 0 ? fan_in : mode == 1 ? fan_out : (fan_in + fan_out) / 2;
+  double want_var = 1.5 / fan, mean, var, lo, hi;
+  moments(&w, &mean, &var, &lo, &hi);
+  int64_t n = nnc_array_count(&w);
+  nnc_array_free(&w);
+  double max_abs = fmax(-lo, hi), sd = sqrt(want_var), slack = 1 + 1e-6;
+  ck_assert_msg(fabs(var / want_var - 1) < 0.05, "%s %s %s: variance %g, Keras's 1.5/%g = %g", name,
+                conv_modes[mode], conv_dists[dist], var, fan, want_var);
+  ck_assert_msg(fabs(mean) < 4 * sd / sqrt((double)n), "%s: mean %g", name, mean);
+  if (dist == 0) {
+    double limit = sqrt(3 * want_var);
+    ck_assert_msg(max_abs <= limit * slack && max_abs > 0.995 * limit, "%s %s: max %g, limit %g",
+                  name, conv_modes[mode], max_abs, limit);
+  } else if (dist == 1) {
+    double bound = 2 * sd / 0.87962566103423978;
+    ck_assert_msg(max_abs <= bound * slack && max_abs > 0.97 * bound, "%s %s: max %g, bound %g",
+                  name, conv_modes[mode], max_abs, bound);
+  } else {
+    ck_assert_msg(max_abs > 2 * sd / 0.87962566103423978 && max_abs < 6 * sd,
+                  "%s %s: max %g for sd %g", name, conv_modes[mode], max_abs, sd);
+  }
+}
+
+START_TEST(variance_scaling_on_conv_kernels) {
+  int mode = _i / 3, dist = _i % 3;
+  char init[256], spec[4096];
+  snprintf(init, sizeof init,
+           "{'class_name': 'VarianceScaling', 'config': {'scale': 1.5, 'mode': '%s', "
+           "'distribution': '%s'}}",
+           conv_modes[mode], conv_dists[dist]);
+  /* [5,5,40] -> Conv2D 12 (kernel [5,5,40,12]) -> [1,1,12] -> Conv2DTranspose 40 (kernel
+   * [5,5,40,12]) -> [5,5,40] -> SeparableConv2D 25, multiplier 12 (depthwise [5,5,40,12],
+   * pointwise [1,1,480,25]) */
+  snprintf(spec, sizeof spec,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 5, 5, 40]}},"
+           "{'class_name': 'Conv2D', 'config': {'name': 'c', 'filters': 12, 'kernel_size': 5, "
+           "'kernel_initializer': %s}},"
+           "{'class_name': 'Conv2DTranspose', 'config': {'name': 't', 'filters': 40, "
+           "'kernel_size': 5, 'kernel_initializer': %s}},"
+           "{'class_name': 'SeparableConv2D', 'config': {'name': 's', 'filters': 25, "
+           "'kernel_size': 5, 'depth_multiplier': 12, 'depthwise_initializer': %s, "
+           "'pointwise_initializer': %s}}]}}",
+           init, init, init, init);
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(Q(spec), "conv_init.json", &m, &st) == NNC_OK, "%s",
+                st.message);
+  ck_assert(nnc_model_set_seed(m, 77, &st) == NNC_OK);
+  static const int64_t conv[4] = {5, 5, 40, 12}, depthwise[4] = {5, 5, 40, 12},
+                       pointwise[4] = {1, 1, 480, 25};
+  check_conv_kernel(m, "c/kernel", mode, dist, conv, 4);
+  check_conv_kernel(m, "t/kernel", mode, dist, conv, 4);
+  check_conv_kernel(m, "s/depthwise_kernel", mode, dist, depthwise, 4);
+  check_conv_kernel(m, "s/pointwise_kernel", mode, dist, pointwise, 4);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* Constant and TruncatedNormal on a conv kernel and a bias: no fans. */
+START_TEST(constant_and_truncated_normal_on_conv) {
+  const char *spec = Q(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 5, 5, 40]}},"
+      "{'class_name': 'Conv2D', 'config': {'name': 'c', 'filters': 12, 'kernel_size': 5, "
+      "'kernel_initializer': {'class_name': 'TruncatedNormal', 'config': {'mean': -0.5, "
+      "'stddev': 0.1}}, 'bias_initializer': {'class_name': 'Constant', 'config': {'value': -3}}}},"
+      "{'class_name': 'Conv2DTranspose', 'config': {'name': 't', 'filters': 3, 'kernel_size': 2, "
+      "'kernel_initializer': {'class_name': 'Constant', 'config': {'value': 0.125}}}}]}}");
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(spec, "conv_init.json", &m, &st) == NNC_OK, "%s", st.message);
+  nnc_array w;
+  double mean, var, lo, hi;
+  ck_assert(nnc_model_get_weight(m, "c/kernel", &w, &st) == NNC_OK);
+  moments(&w, &mean, &var, &lo, &hi);
+  double sd = 0.1 * 0.87962566103423978;
+  ck_assert_msg(fabs(mean + 0.5) < 4 * sd / sqrt(12000.0), "mean %g", mean);
+  ck_assert_msg(fabs(var / (sd * sd) - 1) < 0.05, "variance %g, want %g", var, sd * sd);
+  ck_assert_msg(lo >= -0.7 - 1e-6 && hi <= -0.3 + 1e-6 && lo < -0.69 && hi > -0.31,
+                "range [%g, %g]", lo, hi);
+  nnc_array_free(&w);
+  ck_assert(nnc_model_get_weight(m, "c/bias", &w, &st) == NNC_OK);
+  for (int i = 0; i < 12; i++) ck_assert_float_eq(((float *)w.data)[i], -3.0f);
+  nnc_array_free(&w);
+  ck_assert(nnc_model_get_weight(m, "t/kernel", &w, &st) == NNC_OK);
+  ck_assert_int_eq(nnc_array_count(&w), 2 * 2 * 3 * 12);
+  for (int i = 0; i < 144; i++) ck_assert_float_eq(((float *)w.data)[i], 0.125f);
+  nnc_array_free(&w);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* Every spelling Keras 3's deserializer accepts (class names, snake_case,
  * its aliases) and tfjs's camelCase names load. */
 START_TEST(aliases_load) {
@@ -229,6 +342,8 @@ int main(void) {
   tcase_add_test(tc, rank_requirements);
   tcase_add_test(tc, constant_truncated_normal_and_uniform);
   tcase_add_test(tc, aliases_load);
+  tcase_add_loop_test(tc, variance_scaling_on_conv_kernels, 0, 9);
+  tcase_add_test(tc, constant_and_truncated_normal_on_conv);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
