@@ -236,8 +236,9 @@ START_TEST(dense_after_flatten_of_none_axis_refused) {
 }
 END_TEST
 
-/* Every spelling of a None axis: Keras 3 shape (no batch), Keras 2 and tfjs
- * batch_input_shape on the first layer. */
+/* Every spelling of a None axis: Keras 3 shape (no batch), Keras 2
+ * batch_input_shape on the first layer, tfjs (tensorflowjs_converter)
+ * batchInputShape on an InputLayer. */
 START_TEST(spellings) {
   const char *specs[] = {
       "{'class_name': 'Sequential', 'config': {'name': 's', 'layers': [{'class_name': "
@@ -246,8 +247,8 @@ START_TEST(spellings) {
       "{'class_name': 'Sequential', 'config': {'name': 's', 'layers': [{'class_name': "
       "'GlobalMaxPooling1D', 'config': {'name': 'g', 'batch_input_shape': [null, null, 3]}}]}}",
       "{'modelTopology': {'class_name': 'Sequential', 'config': {'name': 's', 'layers': "
-      "[{'class_name': 'GlobalMaxPooling1D', 'config': {'name': 'g', 'batchInputShape': [null, "
-      "null, 3]}}]}}}",
+      "[{'class_name': 'InputLayer', 'config': {'name': 'x', 'batchInputShape': [null, null, "
+      "3]}}, {'class_name': 'GlobalMaxPooling1D', 'config': {'name': 'g'}}]}}}",
   };
   for (int i = 0; i < 3; i++) {
     nnc_model *m = load(testutil_json(specs[i]));
@@ -262,6 +263,14 @@ START_TEST(spellings) {
         ck_assert_float_eq(((float *)p.data)[r * CH + c], want);
       }
     nnc_array_free(&p);
+    free(x.data);
+    /* the declared axes hold: 4 features where 3 are declared is refused */
+    x = seqs(2, 4, 42);
+    x.shape[2] = 4, x.shape[1] = 3;
+    ck_assert_int_eq(nnc_model_predict(m, &x, 2, &p, &st), NNC_ERR_DATA);
+    ck_assert_msg(strstr(st.message, "expects inputs of shape (None, None, 3), the data is (None, "
+                                     "3, 4)") != NULL,
+                  "spec %d: %s", i, st.message);
     free(x.data);
     nnc_model_free(m);
   }
