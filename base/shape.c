@@ -53,8 +53,8 @@ void shape_format(const nnc_shape *s, char *buf, size_t n) {
 void shape_format_keras(const nnc_shape *s, char *buf, size_t n) {
   size_t used = (size_t)snprintf(buf, n, "(");
   for (int i = 0; i < s->rank && used < n; i++) {
-    if (i == 0 && s->batched)
-      used += (size_t)snprintf(buf + used, n - used, "None");
+    if ((i == 0 && s->batched) || s->dims[i] < 0) /* the batch, or a None axis */
+      used += (size_t)snprintf(buf + used, n - used, "%sNone", i ? ", " : "");
     else
       used +=
           (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)s->dims[i]);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compiler/lower/lower.h"
+#include "compiler/lower/none_axes.h"
 #include "compiler/passes/passes.h"
 #include "compiler/passes/pipeline.h"
 #include "base/base.h"
@@ -98,6 +99,10 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
                     NNC_MAX_RANK - 1);
   nnc_lowered l;
   if (lower_model(spec, data, &l, st)) return st->code;
+  if (none_axes_check(spec, data, &l.prog, st)) {
+    lowered_free(&l);
+    return st->code;
+  }
   out->prog = l.prog; /* the graphs below extend its tables (slots) */
   memset(&l.prog, 0, sizeof l.prog);
   int rc = NNC_OK;

@@ -98,7 +98,11 @@ typedef struct nnc_model nnc_model;
 /* Parse a spec (Keras 3 config.json, Keras 2 to_json, tfjs model.json).
  * The model is built (shapes inferred, kernels JIT-compiled, weights
  * initialized from the seed) right away when the spec declares its input
- * shape, else on the first call that brings data — as Keras builds lazily. */
+ * shape, else on the first call that brings data — as Keras builds lazily.
+ * A declared shape with None axes ([null, null, 8]: a sequence length) is
+ * built for the data too: every call may bring another size on those axes;
+ * one program is compiled per distinct data shape, on first use, and kept;
+ * all share the weights, optimizer slots and iteration count. */
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st);
 /* source_name names the text in messages; may be NULL ("<string>"). */
 int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,
@@ -151,8 +155,10 @@ int nnc_model_set_accumulation(nnc_model *m, nnc_accumulation acc, nnc_status *s
 int nnc_model_set_check_numerics(nnc_model *m, int on, nnc_status *st);
 
 /* Build for inputs shaped like x (per sample: x->shape[1..]) and targets like
- * y (may be NULL). x may be NULL when the spec declares its input shape.
- * Called implicitly by fit/evaluate/predict. */
+ * y (may be NULL). x may be NULL when the spec declares its input shape
+ * without None axes. Called implicitly by fit/evaluate/predict; data of
+ * another shape on a None axis switches to (or compiles) that shape's
+ * program. */
 int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_status *st);
 int nnc_model_is_built(const nnc_model *m); /* 0 for NULL */
 

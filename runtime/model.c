@@ -130,6 +130,8 @@ const nnc_program_table *nnc_model_table(const nnc_model *m) {
 
 void nnc_model_free(nnc_model *m) {
   if (!m) return;
+  programs_clear(m);
+  program_key_free(&m->key);
   if (m->t && m->builder.release) m->builder.release(m->builder.ctx, m->t);
   if (m->builder.free) m->builder.free(m->builder.ctx);
   free(m->in_shapes);
@@ -245,15 +247,20 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     sample_of(&sw[k], &wsh[k]);
     if (!same_sample(&wsh[k], &m->sw_shapes[k])) changed = 1;
   }
+  int new_inputs = 0;
   for (int k = 0; k < n_in; k++) {
     in[k] = m->in_shapes[k];
     if (!x) continue;
     sample_of(&x[k], &in[k]);
-    if (!same_sample(&in[k], &m->in_shapes[k])) changed = 1;
+    if (!same_sample(&in[k], &m->in_shapes[k])) changed = new_inputs = 1;
   }
+  int loose_targets = 0; /* an output without target data: any program for the inputs runs it */
   for (int k = 0; k < n_out; k++) {
     tgt[k] = m->tgt_shapes[k];
     if (!m->tgt_known[k]) tgt[k].rank = -1;
+    /* inputs of another size (a None axis) may size the targets too: without
+     * target data, build for none (predict needs none) */
+    if (new_inputs && (!y || y[k].rank == 0)) tgt[k].rank = -1, loose_targets = 1;
     if (!y || y[k].rank == 0) continue;
     sample_of(&y[k], &tgt[k]);
     /* targets shaped exactly as the built labels change nothing (not even
@@ -268,6 +275,20 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   }
   nnc_build_request req = {
       n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, wsh, m->n_host_metrics > 0};
+  if (force) {
+    programs_clear(m); /* built for the old compile config or code generation */
+  } else if (m->built) {
+    int i = programs_find(m, &req, loose_targets); /* compiled for this shape before: reuse it */
+    if (i >= 0) {
+      free(in);
+      return programs_switch(m, i, st);
+    }
+  }
+  program_key key;
+  if (program_key_make(&req, &key, st)) {
+    free(in);
+    return st->code;
+  }
   const nnc_program_table *fresh = NULL;
   int rc = m->builder.build(m->builder.ctx, &req, &fresh, st);
   if (rc) {
@@ -285,13 +306,16 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     if (st->code == NNC_ERR_DATA && culprit && culprit->name && culprit->name[0])
       nnc_fail_prefix(st, "%s", culprit->name);
     free(in);
+    program_key_free(&key);
     return st->code;
   }
   if (fresh->version != NNC_PROGRAM_VERSION ||
-      (m->built && fresh->params_floats != m->t->params_floats)) {
+      (m->built && fresh->params_floats != m->t->params_floats) ||
+      (m->built && !force && !programs_same_variables(m->t, fresh))) {
     int v = fresh->version;
     m->builder.release(m->builder.ctx, fresh);
     free(in);
+    program_key_free(&key);
     return v != NNC_PROGRAM_VERSION
                ? nnc_fail(st, NNC_ERR_INTERNAL, "the builder made a table of version %d", v)
                : nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
@@ -301,10 +325,17 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     slots = nnc_calloc((size_t)fresh->slots_floats + 1, sizeof *slots, st);
     if (slots) free(m->slots);
   }
+  /* a program for another data shape (same variables, so the same slots):
+   * keep the current one for reuse */
+  if (stats && slots == m->slots && m->built && !force && programs_keep_current(m, st)) {
+    free(stats);
+    stats = NULL;
+  }
   if (!stats || !slots) {
     free(stats);
     m->builder.release(m->builder.ctx, fresh);
     free(in);
+    program_key_free(&key);
     return st->code;
   }
   int fresh_slots = slots != m->slots;
@@ -314,6 +345,8 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   int first_build = !m->built;
   if (m->t) m->builder.release(m->builder.ctx, m->t);
   m->t = fresh;
+  program_key_free(&m->key);
+  m->key = key;
   if (fresh_slots) model_init_slots(m); /* Adagrad's accumulators start at 0.1, ... */
   /* remember the shapes built for, as the data will bring them */
   for (int k = 0; k < n_out; k++) {
@@ -388,8 +421,9 @@ int nnc_model_build(nnc_model *m, const nnc_array *x, const nnc_array *y, nnc_st
     return NNC_ERR_ARG;
   if (!x && !m->built)
     return nnc_fail(st, NNC_ERR_ARG,
-                    "%s: x is NULL and %s declares no input shape: give data to build it", fn,
-                    model_source(m));
+                    "%s: x is NULL and %s declares no input shape, or one with None axes: give "
+                    "data to build it",
+                    fn, model_source(m));
   return model_ensure_built(m, x, y, st);
 }
 
@@ -416,8 +450,9 @@ int nnc_model_build_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, co
     if (y[k].rank != 0 && api_array(&y[k], fn, "y", 1, st)) return NNC_ERR_ARG;
   if (!x && !m->built)
     return nnc_fail(st, NNC_ERR_ARG,
-                    "%s: x is NULL and %s declares no input shape: give data to build it", fn,
-                    model_source(m));
+                    "%s: x is NULL and %s declares no input shape, or one with None axes: give "
+                    "data to build it",
+                    fn, model_source(m));
   return model_ensure_built_multi(m, x ? n_x : 0, x, y ? n_y : 0, y, st);
 }
 

@@ -8,6 +8,7 @@
 
 #include "nnc.h"
 #include "nnc_program.h"
+#include "runtime/programs.h"
 
 struct nnc_model {
   nnc_builder builder;        /* fn pointers NULL: a fixed table (nnc_model_from_table) */
@@ -18,9 +19,14 @@ struct nnc_model {
   /* the per-sample shapes it was built for: one per input, one per output
    * (rank -1: no target known) */
   nnc_sample_shape *in_shapes, *tgt_shapes;
-  int *tgt_known;     /* per output: its target shape came from data (else the builder's default) */
-  int accumulate_f64; /* nnc_model_set_accumulation */
-  int check_numerics; /* nnc_model_set_check_numerics */
+  int *tgt_known; /* per output: its target shape came from data (else the builder's default) */
+  /* what t was built for, and the programs built for other data shapes
+   * (None axes), kept to be reused: all share params, slots, iterations */
+  program_key key;
+  model_program *kept;
+  int n_kept;
+  int accumulate_f64;    /* nnc_model_set_accumulation */
+  int check_numerics;    /* nnc_model_set_check_numerics */
   float *params, *slots; /* t->params_floats, t->slots_floats */
   int64_t iterations;    /* optimizer steps taken (Keras optimizer.iterations) */
   int weights_changed;   /* trained, set or loaded since the seed drew them */

@@ -48,7 +48,8 @@ static int describe(void *ctx, nnc_model_description *out, nnc_status *st) {
   out->n_outputs = s->n_outputs;
   out->input_names = d->input_names;
   out->output_names = d->output_names;
-  out->declares_inputs = has_declared_input(s);
+  /* a None axis (a sequence length) waits for the data, as no shape does */
+  out->declares_inputs = has_declared_input(s) && !spec_has_none_axes(s);
   out->has_compile = s->compile.present;
   out->learning_rate = s->compile.optimizer.learning_rate;
   out->callbacks_json = s->callbacks_json;

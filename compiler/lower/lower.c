@@ -102,35 +102,31 @@ static nnc_shape batched_from(const nnc_spec_shape *inner) {
 }
 
 /* The shape of input k: declared by its InputLayer (or, in a Sequential
- * without one, by the first layer), else taken from the data. */
+ * without one, by the first layer), else taken from the data. A None axis
+ * of the declaration (a sequence length, an image size) takes the data's. */
 static int input_shape(const nnc_spec *spec, int k, const nnc_spec_shape *x_inner, nnc_shape *out,
                        nnc_status *st) {
-  int from = spec->inputs[k].layer, to = from + 1;
-  if (from < 0) from = 0, to = spec->n_layers;
-  for (int i = from; i < to; i++) {
-    const nnc_spec_layer *layer = &spec->layers[i];
-    if (!layer->has_input_shape) continue;
+  const nnc_spec_layer *layer = spec_input_declaration(spec, k);
+  if (layer) {
     *out = batched_from(&layer->input_shape);
+    char want[96];
+    shape_format_keras(out, want, sizeof want);
     for (int d = 1; d < out->rank; d++)
-      if (out->dims[d] < 0) {
-        if (!x_inner || x_inner->rank != layer->input_shape.rank)
-          return nnc_fail(st, NNC_ERR_SPEC,
-                          "%s: %s: input dimension %d is None; give data to fix it", spec->source,
-                          layer->path, d);
-        out->dims[d] = x_inner->dims[d - 1];
-      }
-    if (x_inner && x_inner->rank > 0 && !spec_shape_matches(x_inner, out)) {
-      char want[64];
-      shape_format(out, want, sizeof want);
-      {
-        nnc_shape got = batched_from(x_inner);
-        char have[64];
-        shape_format(&got, have, sizeof have);
-        return nnc_fail(st, NNC_ERR_DATA,
-                        "%s: %s: the model expects inputs of shape %s, the data is %s",
-                        spec->source, layer->path, want, have);
-      }
+      if (out->dims[d] < 0 && (!x_inner || x_inner->rank == 0))
+        return nnc_fail(st, NNC_ERR_SPEC,
+                        "%s: %s: input \"%s\" %s has a None axis %d: give data, or its size "
+                        "(nnc compile --input-shape)",
+                        spec->source, layer->path, spec_input_name(spec, k), want, d);
+    nnc_shape got = x_inner ? batched_from(x_inner) : *out;
+    if (x_inner && x_inner->rank > 0 && !spec_shape_matches(&layer->input_shape, &got)) {
+      char have[96];
+      shape_format_keras(&got, have, sizeof have);
+      return nnc_fail(st, NNC_ERR_DATA,
+                      "%s: %s: the model expects inputs of shape %s, the data is %s", spec->source,
+                      layer->path, want, have);
     }
+    for (int d = 1; d < out->rank; d++)
+      if (out->dims[d] < 0) out->dims[d] = x_inner->dims[d - 1];
     return NNC_OK;
   }
   if ((!x_inner || x_inner->rank == 0) && spec->inputs[k].layer >= 0)

@@ -116,7 +116,8 @@ typedef enum nnc_layer_kind {
   NNC_LAYER_COUNT
 } nnc_layer_kind;
 
-/* A shape without the batch dimension. */
+/* A shape without the batch dimension; a dimension of -1 is None (null in
+ * the JSON): the data gives it. */
 typedef struct nnc_spec_shape {
   int rank;
   int64_t dims[NNC_MAX_RANK];
@@ -438,6 +439,12 @@ void nnc_spec_free(nnc_spec *spec);
  * k out of range. */
 const char *spec_input_name(const nnc_spec *spec, int k);
 const char *spec_output_name(const nnc_spec *spec, int k);
+/* The layer declaring model input k's shape (its InputLayer, or in a
+ * Sequential without one the first layer with batch_input_shape /
+ * input_shape); NULL: none, the data gives it. */
+const nnc_spec_layer *spec_input_declaration(const nnc_spec *spec, int k);
+/* 1 when a declared input shape has a None axis (dims[i] < 0). */
+int spec_has_none_axes(const nnc_spec *spec);
 /* Free the heap parts of a compile config (nnc_spec_free calls it). */
 void nnc_spec_compile_free(nnc_spec_compile *c);
 

@@ -470,9 +470,11 @@ int spec_parse_shape(const spec_ctx *ctx, const cJSON *item, const char *path, i
           (!cJSON_IsNumber(dim) || !is_int64(dim->valuedouble) || dim->valuedouble < 0))
         return spec_fail_expected(ctx, dim_path, dim, "null or a batch size");
     } else if (cJSON_IsNull(dim)) {
-      return spec_fail_expected(ctx, dim_path, dim,
-                                "a positive integer (only the batch dimension may be null)");
+      /* a None axis (a sequence length, an image size): the data fixes it */
+      out->dims[out->rank++] = -1;
     } else {
+      if (cJSON_IsNumber(dim) && isfinite(dim->valuedouble) && dim->valuedouble < 1)
+        return spec_fail_expected(ctx, dim_path, dim, "a positive integer or null (None)");
       int rc = spec_positive_int(ctx, dim, dim_path, &out->dims[out->rank]);
       if (rc) return rc;
       out->rank++;

@@ -48,11 +48,13 @@ static int check_dtype(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pa
   return NNC_OK;
 }
 
-/* Shape keys a layer config may carry; batch_* ones include the batch dimension. */
+/* Shape keys a layer config may carry; batch_* ones include the batch dimension.
+ * tensorflowjs_converter writes an InputLayer's as tfjs's own camelCase. */
 static const struct {
   const char *key;
   int has_batch;
-} shape_keys[] = {{"batch_shape", 1}, {"batch_input_shape", 1}, {"shape", 0}, {"input_shape", 0}};
+} shape_keys[] = {{"batch_shape", 1}, {"batch_input_shape", 1}, {"batchInputShape", 1},
+                  {"shape", 0},       {"input_shape", 0},       {"inputShape", 0}};
 #define N_SHAPE_KEYS (sizeof shape_keys / sizeof shape_keys[0])
 
 static int same_shape(const nnc_spec_shape *a, const nnc_spec_shape *b) {
@@ -201,7 +203,13 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
 
   /* A missing config means all defaults (handy for hand-written specs). */
   const cJSON *cfg = spec_child(entry, "config");
-  if (!spec_is_absent(cfg) && !cJSON_IsObject(cfg))
+  /* Keras <= 2.2.2 wrote a Sequential's config, nested ones too, as the bare
+   * list of its layers: the nested model's parse reads it (parse_sequential) */
+  const cJSON *list_form = out->kind == NNC_LAYER_MODEL && cJSON_IsArray(cfg) &&
+                                   strcmp(cls->valuestring, "Sequential") == 0
+                               ? cfg
+                               : NULL;
+  if (!spec_is_absent(cfg) && !cJSON_IsObject(cfg) && !list_form)
     return spec_fail_expected(ctx, cfg_path, cfg, "an object");
   if (!cJSON_IsObject(cfg)) cfg = NULL;
 
@@ -220,7 +228,7 @@ int spec_parse_layer(const spec_ctx *ctx, const cJSON *entry, const char *path,
   const nnc_layer_class *klass = layer_class(out->kind);
   rc = parse_shapes(ctx, entry, cfg, cfg_path, path, site, out);
   if (!rc) rc = spec_get_bool(ctx, cfg, cfg_path, "trainable", 1, &out->trainable);
-  if (!rc) rc = klass->parse(ctx, cfg, cfg_path, out);
+  if (!rc) rc = klass->parse(ctx, list_form ? list_form : cfg, cfg_path, out);
   if (rc) spec_clear_declared_inputs(out); /* the caller frees only layers that parsed */
   if (rc && out->params) {
     if (klass->free_params)

@@ -315,6 +315,24 @@ const char *spec_input_name(const nnc_spec *spec, int k) {
   return layer >= 0 ? spec->layers[layer].name : "input_layer";
 }
 
+const nnc_spec_layer *spec_input_declaration(const nnc_spec *spec, int k) {
+  if (!spec->inputs || k < 0 || k >= spec->n_inputs) return NULL;
+  int from = spec->inputs[k].layer, to = from + 1;
+  if (from < 0) from = 0, to = spec->n_layers;
+  for (int i = from; i < to; i++)
+    if (spec->layers[i].has_input_shape) return &spec->layers[i];
+  return NULL;
+}
+
+int spec_has_none_axes(const nnc_spec *spec) {
+  for (int k = 0; k < spec->n_inputs; k++) {
+    const nnc_spec_layer *d = spec_input_declaration(spec, k);
+    for (int i = 0; d && i < d->input_shape.rank; i++)
+      if (d->input_shape.dims[i] < 0) return 1;
+  }
+  return 0;
+}
+
 const char *spec_output_name(const nnc_spec *spec, int k) {
   if (!spec->outputs || k < 0 || k >= spec->n_outputs) return NULL;
   nnc_spec_value v = spec->outputs[k];

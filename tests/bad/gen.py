@@ -111,6 +111,14 @@ specs = {
     "input_shape_text_dim": seq([layer_in('[null, "four"]'), dense()]),
     "input_shape_rank9": seq([layer_in("[null, 1, 1, 1, 1, 1, 1, 1, 1, 4]"), dense()]),
     "input_shape_huge": seq([layer_in("[null, 4611686018427387904]"), dense()]),
+    # None axes (a sequence length): built for the data, or --input-shape
+    "none_axis": seq([layer_in("[null, null, 4]"),
+                      '{"class_name": "GlobalAveragePooling1D", "config": {"name": "g"}}', dense()]),
+    "none_axis_shape_key": seq([layer_in("[null, 4]", key="shape"),
+                                '{"class_name": "GlobalAveragePooling1D", "config": {"name": "g"}}',
+                                dense()]),
+    "none_axis_flatten": seq([layer_in("[null, null, 4]"),
+                              '{"class_name": "Flatten", "config": {"name": "f"}}', dense()]),
     "input_not_first": seq([dense(), layer_in()]),
     "dropout_rate_high": seq([layer_in(), '{"class_name": "Dropout", "config": {"name": "dr", "rate": 1.5}}',
                               dense()]),
@@ -291,6 +299,7 @@ X = [((i * 7 + j * 3) % 10) / 10.0 for i in range(8) for j in range(4)]
 npy("x.npy", "<f4", "(8, 4)", f32(X))
 npy("y.npy", "<f4", "(8, 1)", f32([i / 8.0 for i in range(8)]))
 npy("ylab.npy", "<i8", "(8,)", struct.pack("<8q", *[i % 3 for i in range(8)]))
+npy("x3d.npy", "<f4", "(8, 5, 4)", f32([((i * 7) % 10) / 10.0 for i in range(160)]))  # sequences
 npy("x0.npy", "<f4", "(0, 4)", b"")  # item 2: zero rows
 npy("ylab0.npy", "<i8", "(0,)", b"")
 npy("y0.npy", "<f4", "(0, 1)", b"")

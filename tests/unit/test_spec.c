@@ -1213,9 +1213,10 @@ START_TEST(bad_layers) {
                "$.config.layers[2]: expected a unique layer name, got \"d\" again (also at "
                "$.config.layers[1])",
                NULL);
-  expect_error(Q(SEQ1("{'class_name': 'InputLayer', 'config': {'batch_shape': [null, null]}}")),
-               "$.config.layers[0].config.batch_shape[1]: expected a positive integer (only the "
-               "batch dimension may be null), got null",
+  /* null is a None axis (test_none_axes); 0 is no size at all */
+  expect_error(Q(SEQ1("{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 0]}}")),
+               "$.config.layers[0].config.batch_shape[1]: expected a positive integer or null "
+               "(None), got 0",
                NULL);
   expect_error(Q(SEQ1("{'class_name': 'InputLayer', 'config': {}}")),
                "$.config.layers[0].config: expected an InputLayer config with batch_shape", NULL);
