@@ -108,6 +108,17 @@ typedef struct nnc_conv_params {
   int64_t size[NNC_CONV_MAX_SPATIAL];
 } nnc_conv_params;
 
+/* RNN, RNN_GRAD (compiler/ops/rnn.c, rnn_grad.c): one recurrent layer's loop
+ * over time. cell: nnc_rnn_cell; act, rec_act: an nnc_fn, or NNC_RNN_LINEAR,
+ * or NNC_RNN_HARD_SIGMOID_K2 (Keras 2's clip(0.2 x + 0.5, 0, 1)); aux: which
+ * parts the batched third operand of RNN holds (NNC_RNN_AUX_*). */
+typedef enum nnc_rnn_cell { NNC_RNN_SIMPLE, NNC_RNN_LSTM, NNC_RNN_GRU } nnc_rnn_cell;
+enum { NNC_RNN_LINEAR = -1, NNC_RNN_HARD_SIGMOID_K2 = -2 };
+enum { NNC_RNN_AUX_STATE = 1, NNC_RNN_AUX_MASK = 2 };
+typedef struct nnc_rnn_params {
+  int64_t cell, units, backwards, reset_after, act, rec_act, aux;
+} nnc_rnn_params;
+
 typedef union nnc_params {
   int64_t index;   /* INPUT: IO index; PARAM, SLOT: table index; STAT: statistic; OUTPUT: output
                       index; SCALAR: nnc_scalar */
@@ -137,6 +148,7 @@ typedef union nnc_params {
     int64_t rows;       /* the table's rows (Embedding's input_dim) */
   } gather;             /* GATHER_GRAD */
   nnc_conv_params conv; /* CONV, CONV_TRANSPOSE, CONV_FILTER */
+  nnc_rnn_params rnn;   /* RNN, RNN_GRAD */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -385,6 +397,12 @@ int graph_resize(nnc_graph *g, int x, nnc_resize_fn fn, int axis, int64_t len, n
  * zero table. */
 int graph_gather(nnc_graph *g, int idx, int table, nnc_status *st);
 int graph_gather_grad(nnc_graph *g, int idx, int dy, int64_t rows, nnc_status *st);
+/* Recurrent layers (compiler/ops/rnn.c): the loop over time of one layer,
+ * xp [B, T, G*n] the input projection of every step, u the recurrent kernel
+ * [n (+1: GRU reset_after's recurrent bias), G*n], aux the initial states
+ * and mask [B, S*n + T] as p->aux says (ignored when p->aux is 0) -> the
+ * record [B, T+1, W] (compiler/ops/rnn_cell.h). */
+int graph_rnn(nnc_graph *g, int xp, int u, int aux, const nnc_rnn_params *p, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);
