@@ -144,6 +144,8 @@ typedef enum {
   F_RNN_ACT,     /* params.rnn.act (int: nnc_fn, -1 linear, -2 Keras 2 hard_sigmoid) */
   F_RNN_RACT,    /* params.rnn.rec_act (int) */
   F_RNN_AUX,     /* params.rnn.aux (int) */
+  F_RNN_RBIAS,   /* params.rnn.rec_bias (int) */
+  F_REV_AXIS,    /* params.axis.axis of REVERSE_AXIS (int) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -236,6 +238,7 @@ static const attr_row rows[] = {
     {NNC_OP_RNN, -1, "act", A_INT, F_RNN_ACT, 0},
     {NNC_OP_RNN, -1, "rec_act", A_INT, F_RNN_RACT, 0},
     {NNC_OP_RNN, -1, "aux", A_INT, F_RNN_AUX, 0},
+    {NNC_OP_RNN, -1, "rec_bias", A_INT, F_RNN_RBIAS, 0},
     {NNC_OP_RNN_GRAD, -1, "cell", A_INT, F_RNN_CELL, 0},
     {NNC_OP_RNN_GRAD, -1, "units", A_INT, F_RNN_UNITS, 0},
     {NNC_OP_RNN_GRAD, -1, "backwards", A_INT, F_RNN_BACK, 0},
@@ -243,6 +246,8 @@ static const attr_row rows[] = {
     {NNC_OP_RNN_GRAD, -1, "act", A_INT, F_RNN_ACT, 0},
     {NNC_OP_RNN_GRAD, -1, "rec_act", A_INT, F_RNN_RACT, 0},
     {NNC_OP_RNN_GRAD, -1, "aux", A_INT, F_RNN_AUX, 0},
+    {NNC_OP_RNN_GRAD, -1, "rec_bias", A_INT, F_RNN_RBIAS, 0},
+    {NNC_OP_REVERSE_AXIS, -1, "axis", A_INT, F_REV_AXIS, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -299,6 +304,10 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.rnn.rec_act;
   case F_RNN_AUX:
     return &n->params.rnn.aux;
+  case F_RNN_RBIAS:
+    return &n->params.rnn.rec_bias;
+  case F_REV_AXIS:
+    return &n->params.axis.axis;
   default:
     return &n->params.index;
   }

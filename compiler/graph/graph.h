@@ -117,6 +117,7 @@ enum { NNC_RNN_LINEAR = -1, NNC_RNN_HARD_SIGMOID_K2 = -2 };
 enum { NNC_RNN_AUX_STATE = 1, NNC_RNN_AUX_MASK = 2 };
 typedef struct nnc_rnn_params {
   int64_t cell, units, backwards, reset_after, act, rec_act, aux;
+  int64_t rec_bias; /* GRU reset_after with a bias: U's last row is the recurrent bias */
 } nnc_rnn_params;
 
 typedef union nnc_params {
@@ -403,6 +404,8 @@ int graph_gather_grad(nnc_graph *g, int idx, int dy, int64_t rows, nnc_status *s
  * and mask [B, S*n + T] as p->aux says (ignored when p->aux is 0) -> the
  * record [B, T+1, W] (compiler/ops/rnn_cell.h). */
 int graph_rnn(nnc_graph *g, int xp, int u, int aux, const nnc_rnn_params *p, nnc_status *st);
+/* x with its entries along axis >= 1 in reverse order (compiler/ops/reverse_axis.c). */
+int graph_reverse_axis(nnc_graph *g, int x, int axis, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);

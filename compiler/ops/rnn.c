@@ -202,7 +202,7 @@ static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, L
     LLVMValueRef is_x = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, cg_i64(c, 2 * units), "");
     LLVMValueRef jx = cg_select(c, is_x, j.i, cg_i64(c, 0));
     v = cg_select(c, is_x, cg_load(c, xp, cg_iadd(c, xs, jx)), cg_f32(c, 0.0));
-    v = fadd(c, v, cg_load(c, u, at(c, cg_i64(c, 0), units * gn, j.i)));
+    if (rnn_u_rows(p) > units) v = fadd(c, v, cg_load(c, u, at(c, cg_i64(c, 0), units * gn, j.i)));
   }
   cg_store(c, v, out, at(c, cur, zat, j.i));
   cg_loop_end(c, &j);

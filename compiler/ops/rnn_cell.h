@@ -20,9 +20,9 @@ static inline int64_t rnn_gates(const nnc_rnn_params *p) {
 static inline int64_t rnn_states(const nnc_rnn_params *p) {
   return p->cell == NNC_RNN_LSTM ? 2 : 1;
 }
-/* U carries the recurrent bias as an extra last row (GRU reset_after only). */
+/* U carries the recurrent bias as an extra last row (GRU reset_after with a bias). */
 static inline int64_t rnn_u_rows(const nnc_rnn_params *p) {
-  return p->units + (p->cell == NNC_RNN_GRU && p->reset_after ? 1 : 0);
+  return p->units + (p->cell == NNC_RNN_GRU && p->reset_after && p->rec_bias ? 1 : 0);
 }
 static inline int64_t rnn_width(const nnc_rnn_params *p) {
   int64_t n = p->units;

@@ -285,7 +285,7 @@ static void check_case(const rcase *rc) {
 }
 
 #define P(cell, back, reset, a, ra, aux)                                                           \
-  { cell, N, back, reset, a, ra, aux }
+  { cell, N, back, reset, a, ra, aux, 1 }
 static const rcase cases[] = {
     {"simple tanh", P(NNC_RNN_SIMPLE, 0, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 0)},
     {"simple relu backwards masked", P(NNC_RNN_SIMPLE, 1, 0, NNC_FN_RELU, NNC_FN_SIGMOID, 2)},
@@ -296,6 +296,7 @@ static const rcase cases[] = {
     {"lstm keras3 hard_sigmoid", P(NNC_RNN_LSTM, 1, 0, NNC_FN_TANH, NNC_FN_HARD_SIGMOID, 2)},
     {"gru reset_after", P(NNC_RNN_GRU, 0, 1, NNC_FN_TANH, NNC_FN_SIGMOID, 0)},
     {"gru reset_after backwards mask state", P(NNC_RNN_GRU, 1, 1, NNC_FN_TANH, NNC_FN_SIGMOID, 3)},
+    {"gru reset_after without a bias", {NNC_RNN_GRU, N, 0, 1, NNC_FN_TANH, NNC_FN_SIGMOID, 0, 0}},
     {"gru reset_before", P(NNC_RNN_GRU, 0, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 0)},
     {"gru reset_before backwards mask state", P(NNC_RNN_GRU, 1, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 3)},
 };
