@@ -187,9 +187,9 @@ typedef struct nnc_graph {
 typedef struct nnc_param_info {
   char name[NNC_NAME_MAX * 2]; /* "<layer>/<weight>" */
   char layer[NNC_NAME_MAX];
-  char weight[32];
-  nnc_shape shape;       /* unbatched */
-  int64_t count, offset; /* in floats within NNC_REGION_PARAMS */
+  char weight[NNC_NAME_MAX]; /* "kernel", "forward_lstm/lstm_cell/kernel" */
+  nnc_shape shape;           /* unbatched */
+  int64_t count, offset;     /* in floats within NNC_REGION_PARAMS */
   nnc_spec_init init;
   int trainable; /* 0: no gradient, no update (trainable: false on the layer or a model around it)
                   */
