@@ -261,11 +261,64 @@ int rnn_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
                  layer_kwarg_tensor(c, "initial_state", 1)};
   int mask = layer_input_mask(c, 0);
   int out[3];
-  int n_out = rnn_lower_one(c, p, in[0], cells[p->cell], p->go_backwards, init, mask, out, st);
+  const char *cell = p->cell_name[0] ? p->cell_name : cells[p->cell];
+  int n_out = rnn_lower_one(c, p, in[0], cell, p->go_backwards, init, mask, out, st);
   if (n_out < 0) return -1;
   layer_set_output_mask(c, p->return_sequences ? mask : -1);
   if (p->return_state)
     for (int k = 1; k < n_out; k++)
       if (layer_set_extra_output(c, k, out[k], st) < 0) return -1;
   return layer_activity_regularizer(c, out[0], st);
+}
+
+/* RNN(cell): Keras 3's generic layer around one cell object; its keys
+ * (return_sequences, ...) are the layer's, the rest the cell's. */
+int rnn_parse_generic(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
+                      rnn_config *out) {
+  char path[NNC_PATH_MAX], cell_path[NNC_PATH_MAX];
+  spec_path_key(path, cfg_path, "cell");
+  const cJSON *cell = spec_child(cfg, "cell");
+  const char *cls = spec_class_name(cell);
+  char n[64];
+  int kind = -1;
+  if (cls && spec_normalize(cls, n, sizeof n)) {
+    if (!strcmp(n, "lstmcell")) kind = NNC_RNN_LSTM;
+    if (!strcmp(n, "grucell")) kind = NNC_RNN_GRU;
+    if (!strcmp(n, "simplernncell")) kind = NNC_RNN_SIMPLE;
+  }
+  if (kind < 0)
+    return spec_fail(ctx, path,
+                     "the RNN layer is supported with one SimpleRNNCell, LSTMCell or GRUCell, got "
+                     "%s (a list of cells or StackedRNNCells is not supported yet)",
+                     cls ? cls : "no cell class");
+  spec_path_key(cell_path, path, "config");
+  const cJSON *cc = spec_child(cell, "config");
+  int rc = rnn_parse_config(ctx, cc, cell_path, (nnc_rnn_cell)kind, out);
+  if (rc) return rc;
+  static const char *const defaults[] = {"simple_rnn_cell", "lstm_cell", "gru_cell"};
+  const cJSON *name = spec_child(cc, "name");
+  nnc_strlcpy(out->cell_name, cJSON_IsString(name) ? name->valuestring : defaults[kind],
+              sizeof out->cell_name);
+  int flag;
+  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "return_sequences", 0, &out->return_sequences)) ||
+      (rc = spec_get_bool(ctx, cfg, cfg_path, "return_state", 0, &out->return_state)) ||
+      (rc = spec_get_bool(ctx, cfg, cfg_path, "go_backwards", 0, &out->go_backwards)) ||
+      (rc = spec_get_bool(ctx, cfg, cfg_path, "unroll", 0, &flag)) ||
+      (rc = spec_get_bool(ctx, cfg, cfg_path, "stateful", 0, &flag)))
+    return rc;
+  if (flag) {
+    spec_path_key(path, cfg_path, "stateful");
+    return spec_fail(ctx, path,
+                     "a stateful recurrent layer (state kept across batches) is not supported");
+  }
+  spec_path_key(path, cfg_path, "activity_regularizer"); /* the layer's, not the cell's */
+  if ((rc = spec_parse_regularizer(ctx, spec_child(cfg, "activity_regularizer"), path,
+                                   &out->activity_reg)))
+    return rc;
+  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "zero_output_for_mask", 0, &flag))) return rc;
+  if (flag) {
+    spec_path_key(path, cfg_path, "zero_output_for_mask");
+    return spec_fail(ctx, path, "zero_output_for_mask on an RNN layer is not supported yet");
+  }
+  return NNC_OK;
 }

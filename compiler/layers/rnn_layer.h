@@ -17,6 +17,7 @@ typedef struct rnn_config {
   nnc_spec_regularizer kernel_reg, recurrent_reg, bias_reg, activity_reg;
   nnc_spec_constraint kernel_con, recurrent_con, bias_con;
   int return_sequences, return_state, go_backwards;
+  char cell_name[NNC_NAME_MAX]; /* the RNN layer's cell's name; "": the class's default */
 } rnn_config;
 
 /* Read a SimpleRNN/LSTM/GRU config object (cfg may be NULL: defaults). */
@@ -34,7 +35,10 @@ int rnn_cell_of_class(const char *class_name);
 int rnn_lower_one(layer_call *c, const rnn_config *p, int x, const char *scope, int backwards,
                   const int *init, int mask, int *out, nnc_status *st);
 
-/* The lower hook of SimpleRNN, LSTM and GRU (params: an rnn_config). */
+/* The generic RNN layer's config: one SimpleRNNCell, LSTMCell or GRUCell. */
+int rnn_parse_generic(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, rnn_config *out);
+
+/* The lower hook of SimpleRNN, LSTM, GRU and RNN (params: an rnn_config). */
 int rnn_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st);
 
 #endif

@@ -151,15 +151,9 @@ static void near(float got, double want, const char *what, int at) {
 }
 
 /* One layer, return_sequences or not: predictions against the reference. */
-static void check_single(const char *cls, const char *name, const char *cell_name, int cell,
-                         int reset_after, int backwards, int seq) {
+static void check_layer(const char *layer, const char *cls, const char *name, const char *cell_name,
+                        int cell, int reset_after, int backwards, int seq) {
   set_inputs();
-  char layer[1024];
-  snprintf(layer, sizeof layer,
-           "{'class_name': '%s', 'config': {'name': '%s', 'units': 3, 'go_backwards': %s, "
-           "'return_sequences': %s%s}}",
-           cls, name, backwards ? "true" : "false", seq ? "true" : "false",
-           cell == 2 ? (reset_after ? ", 'reset_after': true" : ", 'reset_after': false") : "");
   nnc_model *m = load(model(layer));
   ref_layer L = {.cell = cell, .n = 3, .reset_after = reset_after, .backwards = backwards};
   char prefix[128];
@@ -178,11 +172,26 @@ static void check_single(const char *cls, const char *name, const char *cell_nam
   nnc_model_free(m);
 }
 
+static void check_single(const char *cls, const char *name, const char *cell_name, int cell,
+                         int reset_after, int backwards, int seq) {
+  char layer[1024];
+  snprintf(layer, sizeof layer,
+           "{'class_name': '%s', 'config': {'name': '%s', 'units': 3, 'go_backwards': %s, "
+           "'return_sequences': %s%s}}",
+           cls, name, backwards ? "true" : "false", seq ? "true" : "false",
+           cell == 2 ? (reset_after ? ", 'reset_after': true" : ", 'reset_after': false") : "");
+  check_layer(layer, cls, name, cell_name, cell, reset_after, backwards, seq);
+}
+
 START_TEST(cells_match_the_reference) {
   check_single("SimpleRNN", "simple_rnn", "simple_rnn_cell", 0, 0, 0, 1);
   check_single("LSTM", "lstm", "lstm_cell", 1, 0, 1, 1); /* reversed sequence */
   check_single("GRU", "gru", "gru_cell", 2, 1, 0, 1);
   check_single("GRU", "gru", "gru_cell", 2, 0, 1, 0);
+  /* the generic RNN layer around a cell: the cell's keys inside, the layer's outside */
+  check_layer("{'class_name': 'RNN', 'config': {'name': 'rnn', 'return_sequences': true, "
+              "'cell': {'class_name': 'LSTMCell', 'config': {'units': 3}}}}",
+              "RNN", "rnn", "lstm_cell", 1, 0, 0, 1);
 }
 END_TEST
 
@@ -336,6 +345,9 @@ START_TEST(unsupported_configs_are_refused_by_key) {
   refused("{'class_name': 'Bidirectional', 'config': {'layer': {'class_name': 'Dense', "
           "'config': {'units': 2}}}}",
           "$.config.layers[1].config.layer: Bidirectional wraps an LSTM, GRU or SimpleRNN");
+  refused("{'class_name': 'RNN', 'config': {'cell': [{'class_name': 'LSTMCell', 'config': "
+          "{'units': 2}}]}}",
+          "$.config.layers[1].config.cell: the RNN layer is supported with one SimpleRNNCell");
   refused("{'class_name': 'Bidirectional', 'config': {'merge_mode': 'max', 'layer': "
           "{'class_name': 'GRU', 'config': {'units': 2}}}}",
           "$.config.layers[1].config.merge_mode");
