@@ -149,6 +149,29 @@ static int add_param(rig *r, int64_t rows, int64_t cols, nnc_status *st) {
   return graph_source(&r->g, NNC_OP_PARAM, i, info->shape, info->name, st);
 }
 
+/* dump -> parse -> dump gives the same text (the rnn ops' parameters included) */
+static void round_trip(const nnc_graph *g) {
+  char *text = NULL, *again = NULL;
+  size_t len = 0, again_len = 0;
+  FILE *f = open_memstream(&text, &len);
+  graph_dump_text(g, f);
+  fclose(f);
+  ck_assert_ptr_nonnull(strstr(text, "rnn_grad"));
+  nnc_graph h;
+  nnc_status st = {0};
+  const char *rest;
+  int line = 0;
+  ck_assert_msg(graph_parse("rnn", text, &rest, &line, &h, &st) == NNC_OK, "%s", st.message);
+  f = open_memstream(&again, &again_len);
+  graph_dump_text(&h, f);
+  fclose(f);
+  ck_assert_msg(again_len == len && !memcmp(again, text, len), "dump -> parse -> dump differs:\n%s",
+                again);
+  graph_free(&h);
+  free(text);
+  free(again);
+}
+
 static void rig_build(rig *r, const nnc_rnn_params *p) {
   nnc_status st = {0};
   memset(r, 0, sizeof *r);
@@ -190,6 +213,7 @@ static void rig_build(rig *r, const nnc_rnn_params *p) {
     ck_assert_msg(graph_add(g, NNC_OP_ASSIGN, 0, in, 2, &st) >= 0, "%s", st.message);
   }
   ck_assert_msg(graph_verify(g, "test", &st) == NNC_OK, "%s", st.message);
+  round_trip(g);
   ck_assert(pass_fuse(g, &st) == NNC_OK);
   ck_assert_msg(pass_plan_memory_for(g, &r->prog, &st) == NNC_OK, "%s", st.message);
   const nnc_graph *list[1] = {g};
