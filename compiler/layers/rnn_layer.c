@@ -88,7 +88,9 @@ int rnn_parse_config(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path
   if (act_code(out, out->activation) == -100)
     return spec_fail(ctx, path, "activation %s is not supported in a recurrent cell",
                      nnc_activation_name(out->activation));
-  out->recurrent_activation = NNC_ACT_SIGMOID;
+  /* tfjs's LSTM and GRU default to hardSigmoid (clip(0.2 x + 0.5)), Keras's to sigmoid */
+  out->recurrent_activation =
+      ctx->format == NNC_FORMAT_TFJS ? NNC_ACT_HARD_SIGMOID : NNC_ACT_SIGMOID;
   if (cell != NNC_RNN_SIMPLE) {
     spec_path_key(path, cfg_path, "recurrent_activation");
     const cJSON *r = spec_child(cfg, "recurrent_activation");

@@ -328,6 +328,40 @@ START_TEST(long_sequences_are_not_unrolled) {
 }
 END_TEST
 
+/* An LSTM with recurrent_activation `ra` ("" : the key absent) in a file of
+ * `version` (keras_version): its predictions on xin. */
+static float *lstm_predict(const char *version, const char *ra) {
+  char buf[2048], key[128] = "";
+  if (ra[0]) snprintf(key, sizeof key, ", 'recurrent_activation': '%s'", ra);
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'keras_version': '%s', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 3, "
+           "'batch_input_shape': [null, %d, %d], 'return_sequences': true%s}}]}}",
+           version, T, F, key);
+  nnc_model *m = load(Q(buf));
+  float *y = predict(m, B * T * 3);
+  nnc_model_free(m);
+  return y;
+}
+
+/* tfjs's LSTM defaults to hardSigmoid; Keras 2 and tfjs files mean Keras 2's
+ * hard_sigmoid (clip(0.2 x + 0.5)), Keras 3 files relu6(x + 3) / 6. */
+START_TEST(recurrent_activation_defaults_and_hard_sigmoid_by_format) {
+  set_inputs();
+  size_t size = sizeof(float) * B * T * 3;
+  float *tfjs_default = lstm_predict("tfjs-layers 4.22.0", "");
+  float *tfjs_hard = lstm_predict("tfjs-layers 4.22.0", "hard_sigmoid");
+  float *tfjs_sigmoid = lstm_predict("tfjs-layers 4.22.0", "sigmoid");
+  float *k2_hard = lstm_predict("2.12.0", "hard_sigmoid");
+  float *k3_hard = lstm_predict("3.6.0", "hard_sigmoid");
+  ck_assert_mem_eq(tfjs_default, tfjs_hard, size);
+  ck_assert_mem_eq(k2_hard, tfjs_hard, size);
+  ck_assert(memcmp(tfjs_default, tfjs_sigmoid, size) != 0);
+  ck_assert(memcmp(k3_hard, k2_hard, size) != 0);
+  free(tfjs_default), free(tfjs_hard), free(tfjs_sigmoid), free(k2_hard), free(k3_hard);
+}
+END_TEST
+
 static void refused(const char *layers, const char *want) {
   nnc_model *m = NULL;
   nnc_status st;
@@ -364,6 +398,7 @@ int main(void) {
   tcase_add_test(tc, threads_give_identical_weights);
   tcase_add_test(tc, long_sequences_are_not_unrolled);
   tcase_add_test(tc, unsupported_configs_are_refused_by_key);
+  tcase_add_test(tc, recurrent_activation_defaults_and_hard_sigmoid_by_format);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
