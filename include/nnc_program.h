@@ -102,7 +102,8 @@ typedef enum nnc_init_rule {
   NNC_INITIALIZER_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
   NNC_INITIALIZER_VARIANCE_SCALING, /* scale, fan, distribution (glorot, he, lecun) */
   NNC_INITIALIZER_ORTHOGONAL,       /* gain: Q of the QR of a normal matrix, sign-fixed */
-  NNC_INITIALIZER_IDENTITY          /* gain on the diagonal of a matrix */
+  NNC_INITIALIZER_IDENTITY,         /* gain on the diagonal of a matrix */
+  NNC_INITIALIZER_UNIT_FORGET_BIAS  /* 1 on the second quarter (LSTM's forget gate), else 0 */
 } nnc_init_rule;
 typedef enum nnc_init_fan { NNC_FAN_MODE_IN, NNC_FAN_MODE_OUT, NNC_FAN_MODE_AVG } nnc_init_fan;
 typedef enum nnc_init_distribution {

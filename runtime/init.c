@@ -78,6 +78,8 @@ static double draw(const nnc_initializer *in, const nnc_variable *var, uint64_t 
   }
   case NNC_INITIALIZER_IDENTITY: /* Keras: gain * eye(rows, cols); the compiler checks rank 2 */
     return (int64_t)e / var->shape[1] == (int64_t)e % var->shape[1] ? in->gain : 0.0;
+  case NNC_INITIALIZER_UNIT_FORGET_BIAS: /* Keras's LSTMCell: zeros, ones, zeros, zeros */
+    return (int64_t)e / (var->count / 4) == 1 ? 1.0 : 0.0;
   case NNC_INITIALIZER_ORTHOGONAL: /* whole-matrix: fill_orthogonal */
     break;
   }

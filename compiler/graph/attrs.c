@@ -137,6 +137,15 @@ typedef enum {
   F_CV_PAD0,     /* params.conv.pad (list) */
   F_CV_PAD1,     /* params.conv.pad_end (list) */
   F_CV_SIZE,     /* params.conv.size (list) */
+  F_RNN_CELL,    /* params.rnn.cell (int) */
+  F_RNN_UNITS,   /* params.rnn.units (int) */
+  F_RNN_BACK,    /* params.rnn.backwards (int) */
+  F_RNN_RESET,   /* params.rnn.reset_after (int) */
+  F_RNN_ACT,     /* params.rnn.act (int: nnc_fn, -1 linear, -2 Keras 2 hard_sigmoid) */
+  F_RNN_RACT,    /* params.rnn.rec_act (int) */
+  F_RNN_AUX,     /* params.rnn.aux (int) */
+  F_RNN_RBIAS,   /* params.rnn.rec_bias (int) */
+  F_REV_AXIS,    /* params.axis.axis of REVERSE_AXIS (int) */
   F_KEY,         /* key (hex) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
@@ -222,6 +231,23 @@ static const attr_row rows[] = {
     {NNC_OP_CONV_FILTER, -1, "pad", A_LIST, F_CV_PAD0, 0},
     {NNC_OP_CONV_FILTER, -1, "pad_end", A_LIST, F_CV_PAD1, 0},
     {NNC_OP_CONV_FILTER, -1, "size", A_LIST, F_CV_SIZE, 0},
+    {NNC_OP_RNN, -1, "cell", A_INT, F_RNN_CELL, 0},
+    {NNC_OP_RNN, -1, "units", A_INT, F_RNN_UNITS, 0},
+    {NNC_OP_RNN, -1, "backwards", A_INT, F_RNN_BACK, 0},
+    {NNC_OP_RNN, -1, "reset_after", A_INT, F_RNN_RESET, 0},
+    {NNC_OP_RNN, -1, "act", A_INT, F_RNN_ACT, 0},
+    {NNC_OP_RNN, -1, "rec_act", A_INT, F_RNN_RACT, 0},
+    {NNC_OP_RNN, -1, "aux", A_INT, F_RNN_AUX, 0},
+    {NNC_OP_RNN, -1, "rec_bias", A_INT, F_RNN_RBIAS, 0},
+    {NNC_OP_RNN_GRAD, -1, "cell", A_INT, F_RNN_CELL, 0},
+    {NNC_OP_RNN_GRAD, -1, "units", A_INT, F_RNN_UNITS, 0},
+    {NNC_OP_RNN_GRAD, -1, "backwards", A_INT, F_RNN_BACK, 0},
+    {NNC_OP_RNN_GRAD, -1, "reset_after", A_INT, F_RNN_RESET, 0},
+    {NNC_OP_RNN_GRAD, -1, "act", A_INT, F_RNN_ACT, 0},
+    {NNC_OP_RNN_GRAD, -1, "rec_act", A_INT, F_RNN_RACT, 0},
+    {NNC_OP_RNN_GRAD, -1, "aux", A_INT, F_RNN_AUX, 0},
+    {NNC_OP_RNN_GRAD, -1, "rec_bias", A_INT, F_RNN_RBIAS, 0},
+    {NNC_OP_REVERSE_AXIS, -1, "axis", A_INT, F_REV_AXIS, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -264,6 +290,24 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.conv.spatial;
   case F_CV_GROUP:
     return &n->params.conv.groups;
+  case F_RNN_CELL:
+    return &n->params.rnn.cell;
+  case F_RNN_UNITS:
+    return &n->params.rnn.units;
+  case F_RNN_BACK:
+    return &n->params.rnn.backwards;
+  case F_RNN_RESET:
+    return &n->params.rnn.reset_after;
+  case F_RNN_ACT:
+    return &n->params.rnn.act;
+  case F_RNN_RACT:
+    return &n->params.rnn.rec_act;
+  case F_RNN_AUX:
+    return &n->params.rnn.aux;
+  case F_RNN_RBIAS:
+    return &n->params.rnn.rec_bias;
+  case F_REV_AXIS:
+    return &n->params.axis.axis;
   default:
     return &n->params.index;
   }

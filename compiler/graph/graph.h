@@ -108,6 +108,18 @@ typedef struct nnc_conv_params {
   int64_t size[NNC_CONV_MAX_SPATIAL];
 } nnc_conv_params;
 
+/* RNN, RNN_GRAD (compiler/ops/rnn.c, rnn_grad.c): one recurrent layer's loop
+ * over time. cell: nnc_rnn_cell; act, rec_act: an nnc_fn, or NNC_RNN_LINEAR,
+ * or NNC_RNN_HARD_SIGMOID_K2 (Keras 2's clip(0.2 x + 0.5, 0, 1)); aux: which
+ * parts the batched third operand of RNN holds (NNC_RNN_AUX_*). */
+typedef enum nnc_rnn_cell { NNC_RNN_SIMPLE, NNC_RNN_LSTM, NNC_RNN_GRU } nnc_rnn_cell;
+enum { NNC_RNN_LINEAR = -1, NNC_RNN_HARD_SIGMOID_K2 = -2 };
+enum { NNC_RNN_AUX_STATE = 1, NNC_RNN_AUX_MASK = 2 };
+typedef struct nnc_rnn_params {
+  int64_t cell, units, backwards, reset_after, act, rec_act, aux;
+  int64_t rec_bias; /* GRU reset_after with a bias: U's last row is the recurrent bias */
+} nnc_rnn_params;
+
 typedef union nnc_params {
   int64_t index;   /* INPUT: IO index; PARAM, SLOT: table index; STAT: statistic; OUTPUT: output
                       index; SCALAR: nnc_scalar */
@@ -137,6 +149,7 @@ typedef union nnc_params {
     int64_t rows;       /* the table's rows (Embedding's input_dim) */
   } gather;             /* GATHER_GRAD */
   nnc_conv_params conv; /* CONV, CONV_TRANSPOSE, CONV_FILTER */
+  nnc_rnn_params rnn;   /* RNN, RNN_GRAD */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -174,9 +187,9 @@ typedef struct nnc_graph {
 typedef struct nnc_param_info {
   char name[NNC_NAME_MAX * 2]; /* "<layer>/<weight>" */
   char layer[NNC_NAME_MAX];
-  char weight[32];
-  nnc_shape shape;       /* unbatched */
-  int64_t count, offset; /* in floats within NNC_REGION_PARAMS */
+  char weight[NNC_NAME_MAX]; /* "kernel", "forward_lstm/lstm_cell/kernel" */
+  nnc_shape shape;           /* unbatched */
+  int64_t count, offset;     /* in floats within NNC_REGION_PARAMS */
   nnc_spec_init init;
   int trainable; /* 0: no gradient, no update (trainable: false on the layer or a model around it)
                   */
@@ -385,6 +398,14 @@ int graph_resize(nnc_graph *g, int x, nnc_resize_fn fn, int axis, int64_t len, n
  * zero table. */
 int graph_gather(nnc_graph *g, int idx, int table, nnc_status *st);
 int graph_gather_grad(nnc_graph *g, int idx, int dy, int64_t rows, nnc_status *st);
+/* Recurrent layers (compiler/ops/rnn.c): the loop over time of one layer,
+ * xp [B, T, G*n] the input projection of every step, u the recurrent kernel
+ * [n (+1: GRU reset_after's recurrent bias), G*n], aux the initial states
+ * and mask [B, S*n + T] as p->aux says (ignored when p->aux is 0) -> the
+ * record [B, T+1, W] (compiler/ops/rnn_cell.h). */
+int graph_rnn(nnc_graph *g, int xp, int u, int aux, const nnc_rnn_params *p, nnc_status *st);
+/* x with its entries along axis >= 1 in reverse order (compiler/ops/reverse_axis.c). */
+int graph_reverse_axis(nnc_graph *g, int x, int axis, nnc_status *st);
 
 /* Recompute a node's shape and broadcast modes from its operands. */
 int graph_infer_shape(nnc_graph *g, int id, nnc_status *st);

@@ -70,7 +70,13 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
     return -1;
   }
   nnc_strlcpy(info->layer, layer, sizeof info->layer);
-  snprintf(info->name, sizeof info->name, "%s/%.31s", info->layer, weight);
+  if (strlen(weight) >= sizeof info->weight ||
+      strlen(info->layer) + 1 + strlen(weight) >= sizeof info->name) {
+    layer_fail(c, st, "the weight name %s/%s is longer than %d bytes", info->layer, weight,
+               (int)sizeof info->name - 1);
+    return -1;
+  }
+  snprintf(info->name, sizeof info->name, "%s/%s", info->layer, weight);
   for (int j = 0; j < p->n_params; j++) /* weights are saved and loaded by name */
     if (strcmp(p->params[j].name, info->name) == 0) {
       layer_fail(c, st,

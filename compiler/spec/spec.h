@@ -50,7 +50,8 @@ typedef enum nnc_init_kind {
   NNC_INIT_TRUNCATED_NORMAL, /* mean, stddev; redrawn beyond 2 stddev */
   NNC_INIT_VARIANCE_SCALING, /* scale, mode, distribution: glorot/he/lecun map here */
   NNC_INIT_ORTHOGONAL,       /* gain; weights of rank >= 2 */
-  NNC_INIT_IDENTITY          /* gain; matrices only */
+  NNC_INIT_IDENTITY,         /* gain; matrices only */
+  NNC_INIT_UNIT_FORGET_BIAS  /* LSTM's bias [4n] with unit_forget_bias: 1 on [n, 2n), else 0 */
 } nnc_init_kind;
 
 typedef enum nnc_fan_mode { NNC_FAN_IN, NNC_FAN_OUT, NNC_FAN_AVG } nnc_fan_mode;

@@ -178,6 +178,7 @@ static int parse_values(const spec_ctx *ctx, const cJSON *cfg, const char *path,
     return spec_get_float32(ctx, cfg, path, "gain", 1.0, &out->gain);
   case NNC_INIT_ZEROS:
   case NNC_INIT_ONES:
+  case NNC_INIT_UNIT_FORGET_BIAS: /* made by the LSTM layer, never parsed */
     return NNC_OK;
   }
   return NNC_OK;

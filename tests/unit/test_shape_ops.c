@@ -69,6 +69,8 @@ static int add_op(nnc_graph *g, const op_case *c, const int *in, nnc_status *st)
     return graph_reduce_axis(g, in[0], (int)c->axis, st);
   case NNC_OP_BATCH_MATMUL:
     return graph_batch_matmul_t(g, in[0], in[1], c->ta, c->tb, st);
+  case NNC_OP_REVERSE_AXIS:
+    return graph_reverse_axis(g, in[0], (int)c->axis, st);
   default:
     ck_abort_msg("not a shape op");
     return -1;
@@ -129,6 +131,10 @@ static double ref_element(const op_case *oc, const tensor *in, const int64_t *c)
     }
     return s;
   }
+  case NNC_OP_REVERSE_AXIS:
+    memcpy(d, c, sizeof d);
+    d[ax] = in[0].dims[ax] - 1 - c[ax];
+    return at(&in[0], d);
   case NNC_OP_BATCH_MATMUL: {
     int64_t kk = oc->ta ? in[0].dims[1] : in[0].dims[2];
     double s = 0;
@@ -397,6 +403,15 @@ START_TEST(repeat_and_reduce_axis_values_and_gradient) {
 }
 END_TEST
 
+START_TEST(reverse_axis_values_and_gradient) {
+  for (int axis = 1; axis <= 3; axis++) { /* the time axis of a sequence, and the others */
+    op_case c = {
+        .op = NNC_OP_REVERSE_AXIS, .n_in = 1, .rank = {3}, .dims = {{3, 2, 4}}, .axis = axis};
+    check(&c);
+  }
+}
+END_TEST
+
 START_TEST(batch_matmul_values_and_gradient) {
   for (int ta = 0; ta <= 1; ta++)
     for (int tb = 0; tb <= 1; tb++) {
@@ -449,6 +464,7 @@ int main(void) {
   tcase_add_test(tc, permute_values_and_gradient);
   tcase_add_test(tc, repeat_and_reduce_axis_values_and_gradient);
   tcase_add_test(tc, batch_matmul_values_and_gradient);
+  tcase_add_test(tc, reverse_axis_values_and_gradient);
   tcase_add_test(tc, shape_rules_refuse);
   suite_add_tcase(s, tc);
   return testutil_run(s);

@@ -1,0 +1,269 @@
+/* RNN: a recurrent layer's whole loop over time as one op (SimpleRNN, LSTM,
+ * GRU). in[0] = xp [B, T, G*n], the input projection x W + b of every step
+ * (one GEMM outside the loop); in[1] = U [n (+1), G*n], the recurrent kernel
+ * (GRU reset_after: its recurrent bias as the last row); in[2] = aux
+ * [B, S*n + T]: the initial state(s) when params.rnn.aux has
+ * NNC_RNN_AUX_STATE (else zeros), then the mask [T] when it has
+ * NNC_RNN_AUX_MASK (else every step kept); with neither, in[2] is in[0] and
+ * unread. Output: the record (rnn_cell.h), everything the backward pass needs.
+ * A masked step keeps the previous state (Keras's `where(mask, new, old)`).
+ * One thread unit per batch row: each row's loop runs on one thread, so the
+ * result does not depend on the number of threads.
+ * Gradient: RNN_GRAD gives d xp and d(h U) per step and the initial states'
+ * gradients; the gradient of U is then ordinary transposed matmuls. Only the
+ * state fields of the record (h, c) carry an incoming gradient: the other
+ * fields are a cache read by RNN_GRAD alone. */
+#include <string.h>
+
+#include "compiler/ops/op.h"
+#include "compiler/ops/rnn_cell.h"
+
+static int rnn_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
+  const nnc_rnn_params *p = &n->params.rnn;
+  const nnc_shape *xp = &g->nodes[n->in[0]].shape, *u = &g->nodes[n->in[1]].shape;
+  if (p->cell < NNC_RNN_SIMPLE || p->cell > NNC_RNN_GRU || p->units < 1 || !rnn_act_known(p->act) ||
+      !rnn_act_known(p->rec_act))
+    return op_shape_error(g, n, st, "rnn needs a known cell, units >= 1 and known activations");
+  int64_t gn = rnn_gates(p) * p->units;
+  if (!xp->batched || xp->rank != 3 || xp->dims[2] != gn)
+    return op_shape_error(g, n, st, "rnn needs xp [B, T, gates*units]");
+  if (u->batched || u->rank != 2 || u->dims[0] != rnn_u_rows(p) || u->dims[1] != gn)
+    return op_shape_error(g, n, st, "rnn needs U [units (+1 for a recurrent bias), gates*units]");
+  int64_t t = xp->dims[1];
+  if (p->aux) {
+    const nnc_shape *a = &g->nodes[n->in[2]].shape;
+    int64_t want = (p->aux & NNC_RNN_AUX_STATE ? rnn_states(p) * p->units : 0) +
+                   (p->aux & NNC_RNN_AUX_MASK ? t : 0);
+    if (!a->batched || a->rank != 2 || a->dims[1] != want)
+      return op_shape_error(g, n, st, "rnn's aux must be [B, initial states + mask]");
+  }
+  int64_t d[3] = {-1, t + 1, rnn_width(p)};
+  n->shape = shape_make(1, 3, d);
+  return NNC_OK;
+}
+
+static int slice2(nnc_graph *g, int x, int64_t s1, int64_t l1, int64_t s2, int64_t l2,
+                  nnc_status *st) {
+  return graph_slice(g, graph_slice(g, x, 1, s1, l1, st), 2, s2, l2, st);
+}
+
+static int matmul_ta(nnc_graph *g, int a, int b, nnc_status *st) {
+  if (a < 0 || b < 0) return -1;
+  int in[2] = {a, b};
+  return graph_add_attr(g, NNC_OP_MATMUL, 0, in, 2, 1, st);
+}
+
+/* The gradient of U (with its bias row) from the recurrent inputs and d(h U). */
+static int u_grad(nnc_grad_ctx *c, const nnc_node *n, int record, int drec) {
+  nnc_graph *g = c->g;
+  const nnc_rnn_params *p = &n->params.rnn;
+  int64_t units = p->units, gn = rnn_gates(p) * units, t = g->nodes[n->in[0]].shape.dims[1];
+  int hp = slice2(g, record, 0, t, 0, units, c->st);
+  int du;
+  if (p->cell == NNC_RNN_GRU && !p->reset_after) { /* the candidate's U multiplies r * h_prev */
+    int rh = slice2(g, record, 1, t, 3 * units, units, c->st);
+    int a = matmul_ta(g, hp, graph_slice(g, drec, 2, 0, 2 * units, c->st), c->st);
+    int b = matmul_ta(g, rh, graph_slice(g, drec, 2, 2 * units, units, c->st), c->st);
+    du = a < 0 || b < 0 ? -1 : graph_concat(g, a, b, 1, c->st);
+  } else {
+    du = matmul_ta(g, hp, drec, c->st);
+  }
+  if (du >= 0 && rnn_u_rows(p) > units) { /* the bias row: the sum of d(h U) over all steps */
+    int db = graph_reduce(g, NNC_RED_LEADING, drec, c->st);
+    int64_t flat[2] = {1, units * gn}, row[2] = {1, gn}, whole[2] = {units + 1, gn};
+    int a = graph_reshape(g, du, shape_make(0, 2, flat), c->st);
+    int b = db < 0 ? -1 : graph_reshape(g, db, shape_make(0, 2, row), c->st);
+    int ab = a < 0 || b < 0 ? -1 : graph_concat(g, a, b, 1, c->st);
+    du = ab < 0 ? -1 : graph_reshape(g, ab, shape_make(0, 2, whole), c->st);
+  }
+  return du;
+}
+
+static int rnn_grad(nnc_grad_ctx *c, const nnc_node *n0, int id, int dy) {
+  nnc_node n = *n0;
+  nnc_graph *g = c->g;
+  const nnc_rnn_params *p = &n.params.rnn;
+  int64_t units = p->units, gn = rnn_gates(p) * units, t = g->nodes[n.in[0]].shape.dims[1];
+  int in[3] = {id, dy, n.in[1]};
+  int d = graph_add_params(g, NNC_OP_RNN_GRAD, 0, in, 3, &n.params, c->st);
+  if (d < 0) return -1;
+  if (c->needs[n.in[0]] && grad_accumulate(c, n.in[0], slice2(g, d, 1, t, 0, gn, c->st))) return -1;
+  if (c->needs[n.in[1]]) {
+    int drec = slice2(g, d, 1, t, gn, gn, c->st);
+    if (drec < 0 || grad_accumulate(c, n.in[1], u_grad(c, &n, id, drec))) return -1;
+  }
+  if ((p->aux & NNC_RNN_AUX_STATE) && c->needs[n.in[2]]) {
+    int64_t s = rnn_states(p) * units, d2[2] = {-1, s};
+    int d0 = graph_reshape(g, slice2(g, d, 0, 1, 0, s, c->st), shape_make(1, 2, d2), c->st);
+    if (d0 >= 0 && (p->aux & NNC_RNN_AUX_MASK)) d0 = graph_pad(g, d0, 1, 0, s + t, c->st);
+    if (d0 < 0 || grad_accumulate(c, n.in[2], d0)) return -1;
+  }
+  return 0;
+}
+
+int rnn_act_known(int64_t act) {
+  if (act == NNC_RNN_LINEAR || act == NNC_RNN_HARD_SIGMOID_K2) return 1;
+  if (act < 0 || act >= NNC_FN_COUNT) return 0;
+  return fn_derivative((nnc_fn)act) != NNC_FN_NONE && act != NNC_FN_CLIP &&
+         act != NNC_FN_LEAKY_RELU;
+}
+
+LLVMValueRef rnn_act(cg *c, int64_t act, LLVMValueRef x) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  if (act == NNC_RNN_LINEAR) return x;
+  if (act == NNC_RNN_HARD_SIGMOID_K2) { /* Keras 2 / tfjs: clip(0.2 x + 0.5, 0, 1) */
+    p.clip.lo = 0.0;
+    p.clip.hi = 1.0;
+    LLVMValueRef y =
+        LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, x, cg_f32(c, 0.2), ""), cg_f32(c, 0.5), "");
+    return cg_unary(c, NNC_FN_CLIP, y, &p);
+  }
+  return cg_unary(c, (nnc_fn)act, x, &p);
+}
+
+LLVMValueRef rnn_act_deriv(cg *c, int64_t act, LLVMValueRef x) {
+  nnc_params p;
+  memset(&p, 0, sizeof p);
+  if (act == NNC_RNN_LINEAR) return cg_f32(c, 1.0);
+  if (act == NNC_RNN_HARD_SIGMOID_K2) { /* tf.clip_by_value passes the gradient on [0, 1] */
+    LLVMValueRef y =
+        LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, x, cg_f32(c, 0.2), ""), cg_f32(c, 0.5), "");
+    LLVMValueRef in = LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, y, cg_f32(c, 0.0), ""),
+                                   LLVMBuildFCmp(c->b, LLVMRealOLE, y, cg_f32(c, 1.0), ""), "");
+    return cg_select(c, in, cg_f32(c, 0.2), cg_f32(c, 0.0));
+  }
+  LLVMValueRef d = cg_unary(c, fn_derivative((nnc_fn)act), x, &p);
+  if (act == NNC_FN_HARD_SIGMOID) d = LLVMBuildFDiv(c->b, d, cg_f32(c, 6.0), ""); /* relu6(x+3)/6 */
+  return d;
+}
+
+static LLVMValueRef fmul(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFMul(c->b, a, b, "");
+}
+static LLVMValueRef fadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFAdd(c->b, a, b, "");
+}
+static LLVMValueRef at(cg *c, LLVMValueRef base, int64_t off, LLVMValueRef j) {
+  return cg_iadd(c, base, cg_iadd(c, cg_i64(c, off), j));
+}
+
+/* dst[j] += sum_k v[k] * U[k, col + j] for j < len, k < n: k outer, so the
+ * inner loop runs along U's rows (and each dst[j] sums in k order). */
+static void acc_matvec(cg *c, LLVMValueRef buf, LLVMValueRef v_at, LLVMValueRef dst_at,
+                       LLVMValueRef u, int64_t gn, int64_t col, int64_t len, int64_t n) {
+  cg_loop k;
+  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, n), "k");
+  LLVMValueRef vk = cg_load(c, buf, cg_iadd(c, v_at, k.i));
+  LLVMValueRef urow = cg_iadd(c, cg_imul(c, k.i, cg_i64(c, gn)), cg_i64(c, col));
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, len), "j");
+  LLVMValueRef d = cg_iadd(c, dst_at, j.i);
+  cg_store(c, fadd(c, cg_load(c, buf, d), fmul(c, vk, cg_load(c, u, cg_iadd(c, urow, j.i)))), buf,
+           d);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &k);
+}
+
+static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, LLVMValueRef out,
+                    LLVMValueRef u0, LLVMValueRef u1) {
+  const nnc_rnn_params *p = &n->params.rnn;
+  int64_t units = p->units, gn = rnn_gates(p) * units, w = rnn_width(p);
+  int64_t t = c->g->nodes[n->in[0]].shape.dims[1], s_n = rnn_states(p) * units;
+  int64_t zat = rnn_z_at(p), m_at = w - 1;
+  int64_t aux_w = (p->aux & NNC_RNN_AUX_STATE ? s_n : 0) + (p->aux & NNC_RNN_AUX_MASK ? t : 0);
+  LLVMValueRef aux = p->aux ? cg_buffer(c, n->in[2]) : NULL;
+  int gru = p->cell == NNC_RNN_GRU, after = gru && p->reset_after;
+  cg_loop b;
+  cg_loop_begin(c, &b, u0, u1, "sample");
+  LLVMValueRef rec = cg_imul(c, b.i, cg_i64(c, (t + 1) * w));
+  LLVMValueRef xrow = cg_imul(c, b.i, cg_i64(c, t * gn));
+  LLVMValueRef arow = cg_imul(c, b.i, cg_i64(c, aux_w));
+  cg_zero_fill(c, out, rec, cg_i64(c, w));
+  if (p->aux & NNC_RNN_AUX_STATE) op_copy(c, aux, arow, out, rec, cg_i64(c, s_n));
+  cg_loop s;
+  cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
+  LLVMValueRef time = p->backwards ? LLVMBuildSub(c->b, cg_i64(c, t - 1), s.i, "") : s.i;
+  LLVMValueRef prev = cg_iadd(c, rec, cg_imul(c, s.i, cg_i64(c, w)));
+  LLVMValueRef cur = cg_iadd(c, prev, cg_i64(c, w));
+  LLVMValueRef xs = cg_iadd(c, xrow, cg_imul(c, time, cg_i64(c, gn)));
+  LLVMValueRef m = cg_f32(c, 1.0);
+  if (p->aux & NNC_RNN_AUX_MASK)
+    m = cg_load(c, aux, cg_iadd(c, arow, cg_iadd(c, cg_i64(c, aux_w - t), time)));
+  LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
+  /* the fields h U accumulates into: the pre-activations (GRU: zz, zr, rec) */
+  int64_t acc_len = gru && !after ? 2 * units : gn;
+  cg_loop j;
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, acc_len), "init");
+  LLVMValueRef v = cg_f32(c, 0.0);
+  if (!gru || !after) {
+    v = cg_load(c, xp, cg_iadd(c, xs, j.i));
+  } else { /* reset_after: x parts of z, r; then every column gets its recurrent bias */
+    LLVMValueRef is_x = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, cg_i64(c, 2 * units), "");
+    LLVMValueRef jx = cg_select(c, is_x, j.i, cg_i64(c, 0));
+    v = cg_select(c, is_x, cg_load(c, xp, cg_iadd(c, xs, jx)), cg_f32(c, 0.0));
+    if (rnn_u_rows(p) > units) v = fadd(c, v, cg_load(c, u, at(c, cg_i64(c, 0), units * gn, j.i)));
+  }
+  cg_store(c, v, out, at(c, cur, zat, j.i));
+  cg_loop_end(c, &j);
+  acc_matvec(c, out, prev, cg_iadd(c, cur, cg_i64(c, zat)), u, gn, 0, acc_len, units);
+  if (gru) { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "reset");
+    LLVMValueRef r = rnn_act(c, p->rec_act, cg_load(c, out, at(c, cur, 2 * units, j.i)));
+    LLVMValueRef xh = cg_load(c, xp, at(c, xs, 2 * units, j.i));
+    if (after) {
+      cg_store(c, fadd(c, xh, fmul(c, r, cg_load(c, out, at(c, cur, 3 * units, j.i)))), out,
+               at(c, cur, 4 * units, j.i));
+    } else {
+      cg_store(c, fmul(c, r, cg_load(c, out, cg_iadd(c, prev, j.i))), out,
+               at(c, cur, 3 * units, j.i));
+      cg_store(c, xh, out, at(c, cur, 4 * units, j.i));
+    }
+    cg_loop_end(c, &j);
+    if (!after)
+      acc_matvec(c, out, cg_iadd(c, cur, cg_i64(c, 3 * units)),
+                 cg_iadd(c, cur, cg_i64(c, 4 * units)), u, gn, 2 * units, units, units);
+  }
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "cell");
+  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, prev, j.i)), h, cnew = NULL, cp = NULL;
+  if (p->cell == NNC_RNN_SIMPLE) {
+    h = rnn_act(c, p->act, cg_load(c, out, at(c, cur, units, j.i)));
+  } else if (p->cell == NNC_RNN_LSTM) {
+    LLVMValueRef zi = cg_load(c, out, at(c, cur, 2 * units, j.i));
+    LLVMValueRef zf = cg_load(c, out, at(c, cur, 3 * units, j.i));
+    LLVMValueRef zg = cg_load(c, out, at(c, cur, 4 * units, j.i));
+    LLVMValueRef zo = cg_load(c, out, at(c, cur, 5 * units, j.i));
+    cp = cg_load(c, out, at(c, prev, units, j.i));
+    cnew = fadd(c, fmul(c, rnn_act(c, p->rec_act, zf), cp),
+                fmul(c, rnn_act(c, p->rec_act, zi), rnn_act(c, p->act, zg)));
+    h = fmul(c, rnn_act(c, p->rec_act, zo), rnn_act(c, p->act, cnew));
+  } else {
+    LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, cur, units, j.i)));
+    LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, cur, 4 * units, j.i)));
+    h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
+  }
+  cg_store(c, cg_select(c, keep, h, hp), out, cg_iadd(c, cur, j.i));
+  if (cnew) cg_store(c, cg_select(c, keep, cnew, cp), out, at(c, cur, units, j.i));
+  cg_loop_end(c, &j);
+  cg_store(c, m, out, cg_iadd(c, cur, cg_i64(c, m_at)));
+  cg_loop_end(c, &s);
+  cg_loop_end(c, &b);
+  return NNC_OK;
+}
+
+int graph_rnn(nnc_graph *g, int xp, int u, int aux, const nnc_rnn_params *p, nnc_status *st) {
+  if (xp < 0 || u < 0 || (p->aux && aux < 0)) return -1;
+  nnc_params params;
+  memset(&params, 0, sizeof params);
+  params.rnn = *p;
+  int in[3] = {xp, u, p->aux ? aux : xp};
+  return graph_add_params(g, NNC_OP_RNN, 0, in, 3, &params, st);
+}
+
+const nnc_op_def op_rnn = {.name = "rnn",
+                           .arity = 3,
+                           .cls = NNC_CLASS_ROW,
+                           .shape = rnn_shape,
+                           .grad = rnn_grad,
+                           .emit_anchor = rnn_emit,
+                           .anchor_units = op_leading_units};

@@ -1,0 +1,42 @@
+/* Shared by the recurrence ops (rnn.c, rnn_grad.c) and the recurrent layers:
+ * the layout of RNN's record and the cells' activations in LLVM.
+ *
+ * RNN's output, the record [B, T+1, W], row 0 the initial state, row s+1 what
+ * step s (in processed order: time T-1-s with go_backwards) left behind:
+ *   SimpleRNN  h [0,n)  a [n,2n)                                   m [2n]
+ *   LSTM       h [0,n)  c [n,2n)  zi zf zg zo [2n,6n)              m [6n]
+ *   GRU        h [0,n)  zz zr [n,3n)  rec [3n,4n)  zh [4n,5n)      m [5n]
+ * z.. are the gates' pre-activations; GRU's rec is U_h h + b_rh with
+ * reset_after, r * h_prev without; m is the step's mask value (1 kept). */
+#ifndef NNC_OPS_RNN_CELL_H
+#define NNC_OPS_RNN_CELL_H
+
+#include "compiler/codegen/cg.h"
+#include "compiler/graph/graph.h"
+
+static inline int64_t rnn_gates(const nnc_rnn_params *p) {
+  return p->cell == NNC_RNN_LSTM ? 4 : p->cell == NNC_RNN_GRU ? 3 : 1;
+}
+static inline int64_t rnn_states(const nnc_rnn_params *p) {
+  return p->cell == NNC_RNN_LSTM ? 2 : 1;
+}
+/* U carries the recurrent bias as an extra last row (GRU reset_after with a bias). */
+static inline int64_t rnn_u_rows(const nnc_rnn_params *p) {
+  return p->units + (p->cell == NNC_RNN_GRU && p->reset_after && p->rec_bias ? 1 : 0);
+}
+static inline int64_t rnn_width(const nnc_rnn_params *p) {
+  int64_t n = p->units;
+  return (p->cell == NNC_RNN_LSTM ? 6 * n : p->cell == NNC_RNN_GRU ? 5 * n : 2 * n) + 1;
+}
+/* The first pre-activation field (right after the states). */
+static inline int64_t rnn_z_at(const nnc_rnn_params *p) {
+  return rnn_states(p) * p->units;
+}
+
+/* f(x) and f'(x) of an activation code (nnc_fn, NNC_RNN_LINEAR, NNC_RNN_HARD_SIGMOID_K2). */
+LLVMValueRef rnn_act(cg *c, int64_t act, LLVMValueRef x);
+LLVMValueRef rnn_act_deriv(cg *c, int64_t act, LLVMValueRef x);
+/* 1 when the activation code is one rnn_act emits. */
+int rnn_act_known(int64_t act);
+
+#endif
