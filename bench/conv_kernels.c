@@ -7,11 +7,14 @@
  * shared machine):
  *   forward       predict of Input -> Conv2D (no bias)
  *   filter grad   train step of Input -> Conv2D -> Flatten (mse, SGD) minus
- *                 the forward (includes the loss and the update: small)
- *   input grad    [step - predict] of Input -> pre 1x1 -> Conv2D (frozen)
- *                 -> Flatten minus the same for Input -> pre 1x1 -> Flatten
+ *                 the same step with the Conv2D frozen (trainable false)
+ *   input grad    train step of Input -> pre 1x1 -> Conv2D (frozen) ->
+ *                 Flatten minus the same with pre frozen too, minus pre's
+ *                 own filter gradient (measured the same way)
  *   W6 step       train_on_batch of the whole W6 model (Adam)
  * and a Dense layer's matmul (1024x1024, batch 1024) as nnc's GEMM peak.
+ * Times are CPU time with one thread (--threads 1, the default), wall time
+ * with more.
  *
  *   conv_kernels [--threads N] [--reps R] */
 #include <stdio.h>
@@ -23,9 +26,11 @@
 
 static int threads = 1, reps = 20;
 
+/* With one thread, the process's CPU time: the machine is shared, and wall
+ * time then counts the other processes' turns too. */
 static double now(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(threads == 1 ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -85,18 +90,17 @@ static double best(nnc_model *m, nnc_array *x, nnc_array *y, int mode) {
   return t;
 }
 
-/* seconds of predict (mode 0) or train - predict (mode 1) of a model whose
+/* seconds of predict (mode 0) or train_on_batch (mode 1) of a model whose
  * output has out_elems per sample */
-static double kernel_time(const char *layers, const char *shape, int rank, const int64_t *xd,
-                          int64_t out_elems, int mode) {
+static double model_time(const char *layers, const char *shape, int rank, const int64_t *xd,
+                         int64_t out_elems, int mode) {
   nnc_model *m = load(layers, shape, 1);
   nnc_array x = array(rank, xd);
   int64_t yd[2] = {xd[0], out_elems};
   nnc_array y = array(2, yd);
   nnc_status st;
   must(nnc_model_build(m, &x, &y, &st), &st);
-  double t = best(m, &x, &y, 0);
-  if (mode == 1) t = best(m, &x, &y, 1) - t;
+  double t = best(m, &x, &y, mode);
   nnc_model_free(m);
   free(x.data);
   free(y.data);
@@ -106,24 +110,37 @@ static double kernel_time(const char *layers, const char *shape, int rank, const
 #define CONV(name, f, k, extra)                                                                    \
   "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"" name "\", \"filters\": " #f             \
   ", \"kernel_size\": [" #k ", " #k "], \"use_bias\": false" extra "}}"
+#define FROZEN ", \"trainable\": false"
 #define FLAT "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flat\"}}"
 
-static void layer(const char *label, const char *conv, const char *pre, const char *frozen,
-                  const char *shape, int64_t h, int64_t c, int64_t f) {
-  int64_t xd[4] = {64, h, h, c}, o = h - 2;
-  double flops = 2.0 * 64 * o * o * f * 9 * c;
+/* train step of "a, b, Flatten" (b may be NULL) */
+static double step_of(const char *a, const char *b, const char *shape, const int64_t *xd,
+                      int64_t out_elems) {
   char buf[1024];
-  double fwd = kernel_time(conv, shape, 4, xd, o * o * f, 0);
-  snprintf(buf, sizeof buf, "%s, " FLAT, conv);
-  double filt = kernel_time(buf, shape, 4, xd, o * o * f, 1) - fwd;
+  snprintf(buf, sizeof buf, "%s, %s%s" FLAT, a, b ? b : "", b ? ", " : "");
+  double t = model_time(buf, shape, 4, xd, out_elems, 1);
+  if (getenv("CONV_KERNELS_VERBOSE")) printf("  step %8.3f ms: %s\n", t * 1e3, buf);
+  return t;
+}
+
+/* conv: the layer timed (frozen: the same, not trainable); pre, pre_frozen:
+ * a 1x1 convolution before it, so that its input gradient is needed */
+static void layer(const char *label, const char *conv, const char *frozen, const char *pre,
+                  const char *pre_frozen, const char *shape, int64_t h, int64_t c, int64_t f) {
+  int64_t xd[4] = {64, h, h, c}, o = h - 2, y = o * o * f;
+  double flops = 2.0 * 64 * o * o * f * 9 * c;
+  double fwd = model_time(conv, shape, 4, xd, y, 0);
   printf("%-6s forward      %8.3f ms  %6.1f GFLOP/s\n", label, fwd * 1e3, flops / fwd * 1e-9);
+  /* the filter gradient: a trainable step minus a frozen one */
+  double filt = step_of(conv, NULL, shape, xd, y) - step_of(frozen, NULL, shape, xd, y);
   printf("%-6s filter grad  %8.3f ms  %6.1f GFLOP/s\n", label, filt * 1e3, flops / filt * 1e-9);
   if (pre) {
-    snprintf(buf, sizeof buf, "%s, %s, " FLAT, pre, frozen);
-    double with = kernel_time(buf, shape, 4, xd, o * o * f, 1);
-    snprintf(buf, sizeof buf, "%s, " FLAT, pre);
-    double without = kernel_time(buf, shape, 4, xd, h * h * c, 1);
-    double in = with - without;
+    /* pre trainable needs the frozen conv's input gradient (and pre's own
+     * filter gradient, measured alone and taken off) */
+    double with = step_of(pre, frozen, shape, xd, y) - step_of(pre_frozen, frozen, shape, xd, y);
+    double pre_filt =
+        step_of(pre, NULL, shape, xd, h * h * c) - step_of(pre_frozen, NULL, shape, xd, h * h * c);
+    double in = with - pre_filt;
     printf("%-6s input grad   %8.3f ms  %6.1f GFLOP/s\n", label, in * 1e3, flops / in * 1e-9);
   }
   fflush(stdout);
@@ -157,9 +174,9 @@ static void w6_step(void) {
 
 static void dense_peak(void) {
   int64_t xd[2] = {1024, 1024};
-  double t = kernel_time("{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": "
-                         "1024, \"use_bias\": false}}",
-                         "1024", 2, xd, 1024, 0);
+  double t = model_time("{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": "
+                        "1024, \"use_bias\": false}}",
+                        "1024", 2, xd, 1024, 0);
   printf("Dense 1024x1024 batch 1024 forward  %8.3f ms  %6.1f GFLOP/s\n", t * 1e3,
          2.0 * 1024 * 1024 * 1024 / t * 1e-9);
 }
@@ -172,11 +189,12 @@ int main(int argc, char **argv) {
       reps = atoi(argv[i + 1]);
   }
   if (threads < 1 || reps < 1) return fprintf(stderr, "conv_kernels: bad arguments\n"), 2;
-  printf("threads %d, min of %d reps\n", threads, reps);
+  printf("threads %d, min of %d reps (%s time)\n", threads, reps, threads == 1 ? "CPU" : "wall");
   dense_peak();
-  layer("conv1", CONV("c", 32, 3, ""), NULL, NULL, "28, 28, 1", 28, 1, 32);
-  layer("conv2", CONV("c", 64, 3, ""), CONV("pre", 32, 1, ""),
-        CONV("c", 64, 3, ", \"trainable\": false"), "13, 13, 32", 13, 32, 64);
+  layer("conv1", CONV("c", 32, 3, ""), CONV("c", 32, 3, FROZEN), NULL, NULL, "28, 28, 1", 28, 1,
+        32);
+  layer("conv2", CONV("c", 64, 3, ""), CONV("c", 64, 3, FROZEN), CONV("pre", 32, 1, ""),
+        CONV("pre", 32, 1, FROZEN), "13, 13, 32", 13, 32, 64);
   w6_step();
   return 0;
 }
