@@ -95,4 +95,28 @@ LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i);
 int cg_emit_anchor(cg *c, int id, LLVMValueRef u0, LLVMValueRef u1);
 void cg_anchor_units(cg *c, int id, LLVMValueRef *units, int64_t *per_unit);
 
+/* Register tiles with a pointer per row (emit_tile.c): the convolutions. */
+#define CG_TILE_ROWS 6
+#define CG_TILE_VECS 2
+typedef struct cg_tile {
+  int rows, nv, vw; /* nv vectors per row; 0: one scalar column */
+  LLVMTypeRef vec;  /* <vw x float>, or float when nv is 0 */
+  LLVMValueRef acc[CG_TILE_ROWS][CG_TILE_VECS];
+} cg_tile;
+void cg_tile_init(cg *c, cg_tile *t, int rows, int nv);
+void cg_tile_zero(cg *c, const cg_tile *t);
+/* accumulators from from[r] (a partial sum stored earlier: float stores and
+ * loads are exact, so a sum split this way is the same chain) */
+void cg_tile_load(cg *c, const cg_tile *t, LLVMValueRef *from);
+/* acc[r][v] += sum over p < len of a[r][p a_step] * b[p b_step + v vw], p in order */
+void cg_tile_fma(cg *c, const cg_tile *t, LLVMValueRef *a, LLVMValueRef a_step, LLVMValueRef b,
+                 LLVMValueRef b_step, LLVMValueRef len);
+void cg_tile_store(cg *c, const cg_tile *t, LLVMValueRef *out); /* out[r]: row r's first column */
+/* body(tile, j0) for the column strips of [0, n) (vectors 0: single columns only) */
+typedef void (*cg_tile_body)(cg *c, void *ctx, const cg_tile *t, LLVMValueRef j0);
+void cg_tile_columns(cg *c, int rows, int64_t n, int vectors, cg_tile_body body, void *ctx);
+/* body(rows, r0) for the row tiles of [r0, r1) */
+typedef void (*cg_rows_body)(cg *c, void *ctx, int rows, LLVMValueRef r0);
+void cg_tile_rows(cg *c, LLVMValueRef r0, LLVMValueRef r1, cg_rows_body body, void *ctx);
+
 #endif

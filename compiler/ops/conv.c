@@ -3,9 +3,8 @@
  * before and pad_end after each spatial axis; group g maps input channels
  * [g Cin/groups, ...) to output channels [g Cout/groups, ...).
  * Gradients: dx = conv_transpose(dy, w), dw = conv_filter(x, dy).
- * Emitter: direct loops; each output position accumulates its products in
- * (kernel position, input channel) order, the innermost loop runs over the
- * group's output channels, contiguous in y and w, so LLVM vectorizes it. */
+ * Emitter: an implicit GEMM in register tiles (conv_kernel.c); each output
+ * element sums its products in (kernel position, input channel) order. */
 #include <string.h>
 
 #include "compiler/ops/conv_geom.h"
@@ -58,60 +57,12 @@ static void geom_of(cg *c, const nnc_node *n, conv_geom *geo) {
                  w->dims[sp + 1], geo);
 }
 
-/* Units: (sample, o0, o1) rows of o2 x Cout outputs. */
+/* Units: (sample, o0, o1) rows of o2 x Cout outputs (conv_kernel.c). */
 static int conv_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef w, LLVMValueRef out,
                      LLVMValueRef u0, LLVMValueRef u1) {
   conv_geom g;
   geom_of(c, n, &g);
-  int64_t per_unit = g.out[2] * g.cout;
-  cg_loop u;
-  cg_loop_begin(c, &u, u0, u1, "unit");
-  LLVMValueRef o[3];
-  o[1] = LLVMBuildSRem(c->b, u.i, cg_i64(c, g.out[1]), "");
-  LLVMValueRef t = LLVMBuildSDiv(c->b, u.i, cg_i64(c, g.out[1]), "");
-  o[0] = LLVMBuildSRem(c->b, t, cg_i64(c, g.out[0]), "");
-  LLVMValueRef sample = LLVMBuildSDiv(c->b, t, cg_i64(c, g.out[0]), "");
-  LLVMValueRef out_base = cg_imul(c, u.i, cg_i64(c, per_unit));
-  cg_zero_fill(c, out, out_base, cg_i64(c, per_unit));
-  cg_loop l2;
-  cg_loop_begin(c, &l2, cg_i64(c, 0), cg_i64(c, g.out[2]), "o2");
-  o[2] = l2.i;
-  LLVMValueRef ob = cg_iadd(c, out_base, cg_imul(c, o[2], cg_i64(c, g.cout)));
-  cg_loop k[3];
-  conv_if inside[3];
-  LLVMValueRef i[3];
-  for (int a = 0; a < 3; a++) {
-    cg_loop_begin(c, &k[a], cg_i64(c, 0), cg_i64(c, g.k[a]), "k");
-    i[a] = cg_iadd(c, cg_imul(c, o[a], cg_i64(c, g.stride[a])),
-                   cg_iadd(c, cg_imul(c, k[a].i, cg_i64(c, g.dil[a])), cg_i64(c, -g.pad[a])));
-    conv_if_begin(c, &inside[a], conv_in_range(c, i[a], g.in[a]));
-  }
-  LLVMValueRef xb = conv_map_index(c, sample, i, g.in, g.cin);
-  LLVMValueRef kk = cg_iadd(
-      c, cg_imul(c, cg_iadd(c, cg_imul(c, k[0].i, cg_i64(c, g.k[1])), k[1].i), cg_i64(c, g.k[2])),
-      k[2].i);
-  LLVMValueRef wb = cg_imul(c, kk, cg_i64(c, g.cin_g * g.cout));
-  cg_loop gr, ci, co;
-  cg_loop_begin(c, &gr, cg_i64(c, 0), cg_i64(c, g.groups), "group");
-  LLVMValueRef out_g = cg_iadd(c, ob, cg_imul(c, gr.i, cg_i64(c, g.cout_g)));
-  cg_loop_begin(c, &ci, cg_i64(c, 0), cg_i64(c, g.cin_g), "ci");
-  LLVMValueRef xv =
-      cg_load(c, x, cg_iadd(c, xb, cg_iadd(c, cg_imul(c, gr.i, cg_i64(c, g.cin_g)), ci.i)));
-  LLVMValueRef w_row = cg_iadd(c, cg_iadd(c, wb, cg_imul(c, ci.i, cg_i64(c, g.cout))),
-                               cg_imul(c, gr.i, cg_i64(c, g.cout_g)));
-  cg_loop_begin(c, &co, cg_i64(c, 0), cg_i64(c, g.cout_g), "co");
-  LLVMValueRef at = cg_iadd(c, out_g, co.i);
-  LLVMValueRef prod = LLVMBuildFMul(c->b, xv, cg_load(c, w, cg_iadd(c, w_row, co.i)), "");
-  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at), prod, ""), out, at);
-  cg_loop_end(c, &co);
-  cg_loop_end(c, &ci);
-  cg_loop_end(c, &gr);
-  for (int a = 2; a >= 0; a--) {
-    conv_if_end(c, &inside[a]);
-    cg_loop_end(c, &k[a]);
-  }
-  cg_loop_end(c, &l2);
-  cg_loop_end(c, &u);
+  conv_emit_forward(c, &g, x, w, out, u0, u1);
   return NNC_OK;
 }
 

@@ -1,9 +1,9 @@
 /* CONV_FILTER: the adjoint of CONV in its kernel. x [B, s.., Cin] and dy
  * [B, o.., Cout] give dw [size.., Cin/groups, Cout]:
  *   dw[k, ci, co] = sum over b, o of x[b, o stride - pad + k dilation, ci'] dy[b, o, co]
- * with ci' = ci + g Cin/groups for co in group g. Emitter: one unit per
- * (kernel position, ci) row of Cout; each element sums over the samples and
- * output positions in order, innermost over the group's output channels.
+ * with ci' = ci + g Cin/groups for co in group g. Emitter (conv_kernel.c):
+ * one unit per (kernel position, ci) row of Cout; each element sums over
+ * the samples and output positions in order.
  * Not differentiable itself (no second-order gradients). */
 #include <string.h>
 
@@ -45,48 +45,7 @@ static int convf_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef dy,
                       LLVMValueRef u0, LLVMValueRef u1) {
   conv_geom g;
   geom_of(c, n, &g);
-  cg_loop u;
-  cg_loop_begin(c, &u, u0, u1, "unit");
-  LLVMValueRef ci = LLVMBuildSRem(c->b, u.i, cg_i64(c, g.cin_g), "");
-  LLVMValueRef kk = LLVMBuildSDiv(c->b, u.i, cg_i64(c, g.cin_g), "");
-  LLVMValueRef k[3];
-  k[2] = LLVMBuildSRem(c->b, kk, cg_i64(c, g.k[2]), "");
-  LLVMValueRef t = LLVMBuildSDiv(c->b, kk, cg_i64(c, g.k[2]), "");
-  k[1] = LLVMBuildSRem(c->b, t, cg_i64(c, g.k[1]), "");
-  k[0] = LLVMBuildSDiv(c->b, t, cg_i64(c, g.k[1]), "");
-  LLVMValueRef out_base = cg_imul(c, u.i, cg_i64(c, g.cout));
-  cg_zero_fill(c, out, out_base, cg_i64(c, g.cout));
-  cg_loop b;
-  cg_loop_begin(c, &b, cg_i64(c, 0), c->rows, "sample");
-  cg_loop o[3];
-  conv_if inside[3];
-  LLVMValueRef i[3], oi[3];
-  for (int a = 0; a < 3; a++) {
-    cg_loop_begin(c, &o[a], cg_i64(c, 0), cg_i64(c, g.out[a]), "o");
-    oi[a] = o[a].i;
-    i[a] = cg_iadd(c, cg_imul(c, o[a].i, cg_i64(c, g.stride[a])),
-                   cg_iadd(c, cg_imul(c, k[a], cg_i64(c, g.dil[a])), cg_i64(c, -g.pad[a])));
-    conv_if_begin(c, &inside[a], conv_in_range(c, i[a], g.in[a]));
-  }
-  LLVMValueRef xb = cg_iadd(c, conv_map_index(c, b.i, i, g.in, g.cin), ci);
-  LLVMValueRef yb = conv_map_index(c, b.i, oi, g.out, g.cout);
-  cg_loop gr, co;
-  cg_loop_begin(c, &gr, cg_i64(c, 0), cg_i64(c, g.groups), "group");
-  LLVMValueRef xv = cg_load(c, x, cg_iadd(c, xb, cg_imul(c, gr.i, cg_i64(c, g.cin_g))));
-  LLVMValueRef off = cg_imul(c, gr.i, cg_i64(c, g.cout_g));
-  LLVMValueRef y_g = cg_iadd(c, yb, off), out_g = cg_iadd(c, out_base, off);
-  cg_loop_begin(c, &co, cg_i64(c, 0), cg_i64(c, g.cout_g), "co");
-  LLVMValueRef at = cg_iadd(c, out_g, co.i);
-  LLVMValueRef prod = LLVMBuildFMul(c->b, xv, cg_load(c, dy, cg_iadd(c, y_g, co.i)), "");
-  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at), prod, ""), out, at);
-  cg_loop_end(c, &co);
-  cg_loop_end(c, &gr);
-  for (int a = 2; a >= 0; a--) {
-    conv_if_end(c, &inside[a]);
-    cg_loop_end(c, &o[a]);
-  }
-  cg_loop_end(c, &b);
-  cg_loop_end(c, &u);
+  conv_emit_filter_grad(c, &g, x, dy, out, u0, u1);
   return NNC_OK;
 }
 

@@ -39,4 +39,15 @@ LLVMValueRef conv_in_range(cg *c, LLVMValueRef v, int64_t limit);
 LLVMValueRef conv_map_index(cg *c, LLVMValueRef b, LLVMValueRef *i, const int64_t *d,
                             int64_t channels);
 
+/* ---- the kernels (conv_kernel.c): output units [u0, u1) of each op ---- */
+/* y from x and w; units (sample, o0, o1) of o2 x cout */
+void conv_emit_forward(cg *c, const conv_geom *g, LLVMValueRef x, LLVMValueRef w, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1);
+/* dx from dy and w; units (sample, i0, i1) of i2 x cin */
+void conv_emit_input_grad(cg *c, const conv_geom *g, LLVMValueRef dy, LLVMValueRef w,
+                          LLVMValueRef out, LLVMValueRef u0, LLVMValueRef u1);
+/* dw from x and dy; units (kernel position, input channel of a group) of cout */
+void conv_emit_filter_grad(cg *c, const conv_geom *g, LLVMValueRef x, LLVMValueRef dy,
+                           LLVMValueRef out, LLVMValueRef u0, LLVMValueRef u1);
+
 #endif

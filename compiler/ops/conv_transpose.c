@@ -5,9 +5,9 @@
  *                  dy[b, o, co] w[k, ci, co].
  * It is conv's input gradient and the Conv*Transpose layers' forward op.
  * Gradients (z = conv_transpose(a, w), dz given): da = conv(dz, w),
- * dw = conv_filter(dz, a). Emitter: one unit per (sample, i0, i1) row of
- * dx; each element sums its (kernel position, output channel) products in
- * that order. */
+ * dw = conv_filter(dz, a). Emitter (conv_kernel.c): one unit per (sample,
+ * i0, i1) row of dx; each element sums its (kernel position, output
+ * channel) products in that order. */
 #include <string.h>
 
 #include "compiler/ops/conv_geom.h"
@@ -51,69 +51,12 @@ static void geom_of(cg *c, const nnc_node *n, conv_geom *geo) {
                  w->dims[sp + 1], geo);
 }
 
+/* Units: (sample, i0, i1) rows of i2 x Cin (conv_kernel.c). */
 static int convt_emit(cg *c, const nnc_node *n, LLVMValueRef dy, LLVMValueRef w, LLVMValueRef out,
                       LLVMValueRef u0, LLVMValueRef u1) {
   conv_geom g;
   geom_of(c, n, &g);
-  int64_t per_unit = g.in[2] * g.cin;
-  LLVMValueRef acc = cg_alloca_f32(c, "acc");
-  cg_loop u;
-  cg_loop_begin(c, &u, u0, u1, "unit");
-  LLVMValueRef i[3];
-  i[1] = LLVMBuildSRem(c->b, u.i, cg_i64(c, g.in[1]), "");
-  LLVMValueRef t = LLVMBuildSDiv(c->b, u.i, cg_i64(c, g.in[1]), "");
-  i[0] = LLVMBuildSRem(c->b, t, cg_i64(c, g.in[0]), "");
-  LLVMValueRef sample = LLVMBuildSDiv(c->b, t, cg_i64(c, g.in[0]), "");
-  LLVMValueRef out_base = cg_imul(c, u.i, cg_i64(c, per_unit));
-  cg_zero_fill(c, out, out_base, cg_i64(c, per_unit));
-  cg_loop l2;
-  cg_loop_begin(c, &l2, cg_i64(c, 0), cg_i64(c, g.in[2]), "i2");
-  i[2] = l2.i;
-  LLVMValueRef xb = cg_iadd(c, out_base, cg_imul(c, i[2], cg_i64(c, g.cin)));
-  cg_loop k[3];
-  conv_if hit[3];
-  LLVMValueRef o[3];
-  for (int a = 0; a < 3; a++) {
-    cg_loop_begin(c, &k[a], cg_i64(c, 0), cg_i64(c, g.k[a]), "k");
-    /* o stride = i + pad - k dilation, when that is a multiple of the stride */
-    LLVMValueRef num =
-        cg_iadd(c, i[a], cg_iadd(c, cg_i64(c, g.pad[a]), cg_imul(c, k[a].i, cg_i64(c, -g.dil[a]))));
-    LLVMValueRef s = cg_i64(c, g.stride[a]);
-    o[a] = LLVMBuildSDiv(c->b, num, s, "");
-    LLVMValueRef exact =
-        LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildSRem(c->b, num, s, ""), cg_i64(c, 0), "");
-    LLVMValueRef nonneg = LLVMBuildICmp(c->b, LLVMIntSGE, num, cg_i64(c, 0), "");
-    LLVMValueRef ok = LLVMBuildAnd(c->b, LLVMBuildAnd(c->b, exact, nonneg, ""),
-                                   conv_in_range(c, o[a], g.out[a]), "");
-    conv_if_begin(c, &hit[a], ok);
-  }
-  LLVMValueRef yb = conv_map_index(c, sample, o, g.out, g.cout);
-  LLVMValueRef kk = cg_iadd(
-      c, cg_imul(c, cg_iadd(c, cg_imul(c, k[0].i, cg_i64(c, g.k[1])), k[1].i), cg_i64(c, g.k[2])),
-      k[2].i);
-  LLVMValueRef wb = cg_imul(c, kk, cg_i64(c, g.cin_g * g.cout));
-  cg_loop gr, ci, co;
-  cg_loop_begin(c, &gr, cg_i64(c, 0), cg_i64(c, g.groups), "group");
-  LLVMValueRef y_g = cg_iadd(c, yb, cg_imul(c, gr.i, cg_i64(c, g.cout_g)));
-  cg_loop_begin(c, &ci, cg_i64(c, 0), cg_i64(c, g.cin_g), "ci");
-  LLVMValueRef w_row = cg_iadd(c, cg_iadd(c, wb, cg_imul(c, ci.i, cg_i64(c, g.cout))),
-                               cg_imul(c, gr.i, cg_i64(c, g.cout_g)));
-  cg_set(c, acc, cg_f32(c, 0.0));
-  cg_loop_begin(c, &co, cg_i64(c, 0), cg_i64(c, g.cout_g), "co");
-  LLVMValueRef prod = LLVMBuildFMul(c->b, cg_load(c, dy, cg_iadd(c, y_g, co.i)),
-                                    cg_load(c, w, cg_iadd(c, w_row, co.i)), "");
-  cg_set(c, acc, LLVMBuildFAdd(c->b, cg_get(c, acc), prod, ""));
-  cg_loop_end(c, &co);
-  LLVMValueRef at = cg_iadd(c, xb, cg_iadd(c, cg_imul(c, gr.i, cg_i64(c, g.cin_g)), ci.i));
-  cg_store(c, LLVMBuildFAdd(c->b, cg_load(c, out, at), cg_get(c, acc), ""), out, at);
-  cg_loop_end(c, &ci);
-  cg_loop_end(c, &gr);
-  for (int a = 2; a >= 0; a--) {
-    conv_if_end(c, &hit[a]);
-    cg_loop_end(c, &k[a]);
-  }
-  cg_loop_end(c, &l2);
-  cg_loop_end(c, &u);
+  conv_emit_input_grad(c, &g, dy, w, out, u0, u1);
   return NNC_OK;
 }
 

@@ -305,6 +305,13 @@ static const conv_case cases[] = {
     {"depthwise 2d stride 2", 2, {6, 5}, 1, 2, 2, 2, {2, 3}, {2, 2}, {1, 1}, "valid", "linear", 0, 1, 1},
     {"depthwise 2d channels_first dilation", 2, {6, 6}, 2, 2, 6, 2, {2, 2}, {1, 1}, {2, 1}, "same", "linear", 1, 1, 3},
     {"depthwise 1d causal", 1, {7}, 2, 3, 6, 3, {3}, {1}, {1}, "causal", "tanh", 0, 1, 2},
+    /* channels past one vector (conv_kernel.c's register tiles: full strips of
+     * two vectors, a strip of one, single columns, six-row tiles and the rows
+     * left over, for vector widths 4, 8 and 16) */
+    {"wide 1x1 stride 2", 2, {5, 4}, 2, 33, 35, 1, {1, 1}, {2, 2}, {1, 1}, "valid", "tanh", 0, 1, 0},
+    {"wide 3x2 same", 2, {4, 7}, 1, 17, 18, 1, {3, 2}, {1, 1}, {1, 1}, "same", "linear", 0, 1, 0},
+    {"wide groups 2 dilation", 2, {5, 8}, 2, 34, 36, 2, {2, 2}, {1, 1}, {2, 1}, "same", "tanh", 0, 1, 0},
+    {"wide 1d channels_first stride 2", 1, {9}, 2, 20, 24, 1, {3}, {2}, {1}, "valid", "linear", 1, 1, 0},
 };
 /* clang-format on */
 enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
@@ -352,39 +359,46 @@ static void step_weights(const conv_case *c, int threads, nnc_array *out) {
   free(xf), free(tf);
 }
 
+/* name, sp, in, cin, mid, filters, groups, k, s, d, padding, activation, channels_first, bias,
+ * multiplier: large enough that every convolution group runs on several
+ * threads (emit_driver.c: SERIAL_WORK): groups 2; depthwise, channels_first,
+ * dilation; channels past two vectors of 16 (full strips, a one-vector strip,
+ * single columns). */
+/* clang-format off */
+static const conv_case big[] = {
+    {"threads groups", 2, {12, 12}, 2, 4, 8, 2, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
+    {"threads depthwise", 2, {16, 16}, 2, 4, 8, 4, {3, 3}, {1, 1}, {2, 1}, "same", "linear", 1, 1, 2},
+    {"threads wide", 2, {9, 10}, 2, 17, 35, 1, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
+};
+/* clang-format on */
+
+/* Each element of every convolution kernel is one chain of fused
+ * multiply-adds in a fixed order, whatever the thread count or the vector
+ * width (NNC_VECTOR_WIDTH; LLVM splits vectors wider than the machine's):
+ * one train step from the same weights gives bit-identical weights. */
 START_TEST(test_threads_bit_identical) {
-  /* large enough that every convolution group runs on several threads
-   * (emit_driver.c: SERIAL_WORK): groups 2; depthwise, channels_first, dilation */
-  static const conv_case big[2] = {
-      {"threads groups", 2, {12, 12}, 2, 4, 8, 2, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
-      {"threads depthwise",
-       2,
-       {16, 16},
-       2,
-       4,
-       8,
-       4,
-       {3, 3},
-       {1, 1},
-       {2, 1},
-       "same",
-       "linear",
-       1,
-       1,
-       2}};
-  const conv_case *pick[2] = {&big[0], &big[1]};
-  for (int k = 0; k < 2; k++) {
-    nnc_array one[3], three[3];
-    step_weights(pick[k], 1, one);
-    step_weights(pick[k], 3, three);
+  static const struct {
+    int threads;
+    const char *width; /* NULL: the host's */
+  } runs[] = {{3, NULL}, {2, "8"}, {1, "4"}};
+  const conv_case *c = &big[_i];
+  nnc_array one[3];
+  unsetenv("NNC_VECTOR_WIDTH");
+  step_weights(c, 1, one);
+  for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+    nnc_array other[3];
+    if (runs[r].width) setenv("NNC_VECTOR_WIDTH", runs[r].width, 1);
+    step_weights(c, runs[r].threads, other);
+    unsetenv("NNC_VECTOR_WIDTH");
     for (int i = 0; i < 3; i++) {
-      ck_assert_int_eq(nnc_array_count(&one[i]), nnc_array_count(&three[i]));
-      ck_assert_msg(!memcmp(one[i].data, three[i].data, (size_t)nnc_array_count(&one[i]) * 4),
-                    "%s: weight %d differs between 1 and 3 threads", pick[k]->name, i);
-      nnc_array_free(&one[i]);
-      nnc_array_free(&three[i]);
+      ck_assert_int_eq(nnc_array_count(&one[i]), nnc_array_count(&other[i]));
+      ck_assert_msg(!memcmp(one[i].data, other[i].data, (size_t)nnc_array_count(&one[i]) * 4),
+                    "%s: weight %d differs between 1 thread and %d threads, width %s", c->name, i,
+                    runs[r].threads, runs[r].width ? runs[r].width : "host");
+      nnc_array_free(&other[i]);
     }
   }
+  for (int i = 0; i < 3; i++) nnc_array_free(&one[i]);
 }
 END_TEST
 
@@ -563,7 +577,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, test_case, 0, N_CASES);
   tcase_add_test(tc, test_hand_values);
-  tcase_add_test(tc, test_threads_bit_identical);
+  tcase_add_loop_test(tc, test_threads_bit_identical, 0, (int)(sizeof big / sizeof big[0]));
   tcase_add_test(tc, test_kernel_fans);
   tcase_add_test(tc, test_refusals);
   tcase_add_test(tc, test_depthwise_kernel_spelling);
