@@ -4,6 +4,7 @@
 #   bash bench/run.sh                 # all workloads, 3 repetitions each
 #   REPS=5 WORKLOADS=W4,W4-wide bash bench/run.sh
 #   W6_SAMPLES=60000 WORKLOADS=W6,W7 bash bench/run.sh   # the convnet on the whole epoch
+#   OUT=/tmp/b2 bash bench/run.sh     # results elsewhere than bench/out
 # W1-W5 are the peer workloads of ../shared/bench; W6 (convnet) and W7 (LSTM) are nnc's own,
 # with their PyTorch side in bench/bench_torch_w67.py. W6 runs on the first W6_SAMPLES
 # training images (default 6000) and report.py scales it to the 60000-image epoch.
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=../shared/bench
-out=bench/out
+out=${OUT:-bench/out}
 reps=${REPS:-3}
 workloads=${WORKLOADS:-W1,W2,W3,W4,W4-wide,W5,W6,W7}
 w6_samples=${W6_SAMPLES:-6000}
