@@ -2,10 +2,13 @@
  * counter-based generator of datagen.py, re-implemented here bit for bit),
  * the same models, optimizers, batch sizes and epochs. Prints one line per
  * workload with the median wall time over --reps repetitions after one
- * warm-up, in the units RESULTS.md uses. Compile time is excluded (the model
+ * warm-up, in the units RESULTS.md uses. W6 (a Fashion-MNIST convnet) and W7
+ * (an LSTM classifier) are nnc's own additions; bench_torch_w67.py is their
+ * PyTorch side. Compile time is excluded (the model
  * is built before the timed repetitions), as torch's warm-up excludes its own.
  *
- *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE] */
+ *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
+ *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,6 +100,11 @@ static double timed(rep_fn fn, void *ctx) {
 #define DENSE(name, units, act, extra)                                                             \
   "{\"class_name\": \"Dense\", \"config\": {\"name\": \"" name "\", \"units\": " #units            \
   ", \"activation\": \"" act "\"" extra "}}"
+#define CONV(name, filters, extra)                                                                 \
+  "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"" name "\", \"filters\": " #filters       \
+  ", \"kernel_size\": [3, 3], \"activation\": \"relu\"" extra "}}"
+#define POOL(name)                                                                                 \
+  "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"" name "\", \"pool_size\": 2}}"
 #define SEQ(layers, compile)                                                                       \
   "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"bench\", \"layers\": [" layers        \
   "]}, \"compile_config\": " compile "}"
@@ -240,16 +248,20 @@ static void w3(int n) {
   free(y);
 }
 
+/* Fashion-MNIST's 60000 training images as float32 in [0, 1] (shape [N, 28, 28]) and
+ * their labels; the caller frees all three arrays. */
+static void fashion_train(nnc_array *x, nnc_array *xf, nnc_array *y) {
+  nnc_status st;
+  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", x, &st), &st);
+  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", y, &st), &st);
+  must(nnc_array_to_f32(x, xf, &st), &st);
+  int64_t count = nnc_array_count(xf);
+  for (int64_t i = 0; i < count; i++) ((float *)xf->data)[i] /= 255.0f;
+}
+
 static void w4(int wide) {
   nnc_array x, y, xf;
-  nnc_status st;
-  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &x, &st),
-       &st);
-  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", &y, &st),
-       &st);
-  must(nnc_array_to_f32(&x, &xf, &st), &st);
-  int64_t count = nnc_array_count(&xf);
-  for (int64_t i = 0; i < count; i++) ((float *)xf.data)[i] /= 255.0f;
+  fashion_train(&x, &xf, &y);
   xf.rank = 2, xf.shape[1] = 784;
   int hidden = wide ? 512 : 64;
   spec_buf layers = {{0}, 0};
@@ -295,9 +307,78 @@ static void w5(void) {
   free(y);
 }
 
+/* clang-format off */
+#define W6_LAYERS                                                                                  \
+  CONV("c0", 32, ", \"batch_input_shape\": [null, 28, 28, 1]") "," POOL("p0") ","                  \
+  CONV("c1", 64, "") "," POOL("p1") ","                                                            \
+  "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"f\"}},"                                 \
+  DENSE("d0", 128, "relu", "") "," DENSE("d1", 10, "softmax", "")
+/* clang-format on */
+
+/* W6: the Fashion-MNIST convnet, Adam, batch 64, one epoch over the first n training
+ * images (n < 60000: a prefix, scaled to the full epoch by report.py). */
+static void w6(int n) {
+  nnc_array x, y, xf;
+  fashion_train(&x, &xf, &y);
+  if (n < 1 || n > x.shape[0]) n = (int)x.shape[0];
+  xf.rank = 4, xf.shape[0] = n, xf.shape[1] = 28, xf.shape[2] = 28, xf.shape[3] = 1;
+  y.shape[0] = n;
+  const char *spec =
+      SEQ(W6_LAYERS, "{\"optimizer\": \"adam\", \"loss\": "
+                     "\"sparse_categorical_crossentropy\", \"metrics\": [\"accuracy\"]}");
+  fit_ctx c = {load(spec), &xf, &y, {0}, 0};
+  nnc_fit_options_default(&c.o);
+  c.o.epochs = 1, c.o.batch_size = 64, c.o.verbose = 0;
+  report("W6", timed(do_fit, &c), 1, "epoch", (double)n);
+  nnc_model_free(c.m);
+  xf.shape[0] = x.shape[0], y.shape[0] = x.shape[0];
+  nnc_array_free(&x);
+  nnc_array_free(&xf);
+  nnc_array_free(&y);
+}
+
+/* W7: LSTM(64) -> Dense(1, sigmoid) on n synthetic sequences of 100 steps x 16 features
+ * (datagen normal seed 701; label: the sum of feature 0 over time is positive), Adam,
+ * batch 32, one epoch. A build without the LSTM layer says so instead of a number. */
+static void w7(int n) {
+  float *x = normal(701, (int64_t)n * 100 * 16), *y = malloc(sizeof(float) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    double sum = 0;
+    for (int t = 0; t < 100; t++) sum += x[((int64_t)i * 100 + t) * 16];
+    y[i] = sum > 0;
+  }
+  nnc_array xa = arr(x, 3, n, 100, 16), ya = arr(y, 2, n, 1, 0);
+  const char *spec =
+      SEQ("{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 64, "
+          "\"batch_input_shape\": [null, 100, 16]}}," DENSE("d0", 1, "sigmoid", ""),
+          "{\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\", \"metrics\": "
+          "[\"accuracy\"]}");
+  nnc_status st;
+  fit_ctx c = {NULL, &xa, &ya, {0}, 0};
+  if (nnc_model_load_string(spec, "bench", &c.m, &st)) {
+    if (st.code == NNC_ERR_SPEC && strstr(st.message, "got \"LSTM\"")) {
+      printf("W7: LSTM not supported by this build\n");
+      if (json)
+        fprintf(json, "%s{\"id\": \"W7\", \"error\": \"LSTM not supported by this build\"}",
+                ftell(json) > 2 ? ", " : "");
+      free(x);
+      free(y);
+      return;
+    }
+    must(1, &st);
+  }
+  must(nnc_model_set_threads(c.m, threads, &st), &st);
+  nnc_fit_options_default(&c.o);
+  c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0;
+  report("W7", timed(do_fit, &c), 1, "epoch", (double)n);
+  nnc_model_free(c.m);
+  free(x);
+  free(y);
+}
+
 int main(int argc, char **argv) {
-  const char *which = "W1,W2,W3,W4,W4-wide,W5", *json_path = NULL;
-  int w3_samples = 20000;
+  const char *which = "W1,W2,W3,W4,W4-wide,W5,W6,W7", *json_path = NULL;
+  int w3_samples = 20000, w6_samples = 60000, w7_samples = 2048;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--threads"))
       threads = atoi(argv[i + 1]);
@@ -307,6 +388,10 @@ int main(int argc, char **argv) {
       which = argv[i + 1];
     else if (!strcmp(argv[i], "--w3-samples"))
       w3_samples = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--w6-samples"))
+      w6_samples = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--w7-samples"))
+      w7_samples = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--json"))
       json_path = argv[i + 1];
   }
@@ -320,6 +405,8 @@ int main(int argc, char **argv) {
   if (strstr(list, ",W4,")) w4(0);
   if (strstr(list, ",W4-wide,")) w4(1);
   if (strstr(list, ",W5,")) w5();
+  if (strstr(list, ",W6,")) w6(w6_samples);
+  if (strstr(list, ",W7,")) w7(w7_samples > 0 ? w7_samples : 2048);
   if (json) {
     fprintf(json, "]\n");
     fclose(json);
