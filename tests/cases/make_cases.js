@@ -643,6 +643,8 @@ require('./norm_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3
 require('./emb_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 // ---- issue 8: convolutions (tests/cases/conv_makers.js) ------------------------
 require('./conv_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: attention (tests/cases/attn_makers.js; oracle-attention.patch) ----
+require('./attn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {

@@ -32,12 +32,17 @@ static struct {
   int causal;         /* use_causal_mask */
   int attention_mask; /* model input index of the attention_mask, or -1 */
   int mask_input[3];  /* model input index of input k's Keras mask, or -1 */
-} fake_io = {0, -1, {-1, -1, -1}};
+  int scores;         /* return_attention_scores */
+  nnc_shape extra;    /* the shape of the last extra output registered */
+  int extra_index;    /* its index, 0: none */
+} fake_io = {0, -1, {-1, -1, -1}, 0, {0}, 0};
 
 static void fake_reset(void) {
   fake_io.causal = 0;
   fake_io.attention_mask = -1;
   for (int k = 0; k < 3; k++) fake_io.mask_input[k] = -1;
+  fake_io.scores = 0;
+  fake_io.extra_index = 0;
 }
 
 static int input_node(const layer_call *c, int io) {
@@ -59,13 +64,17 @@ __attribute__((weak)) int layer_kwarg_tensor(const layer_call *c, const char *na
     return input_node(c, fake_io.attention_mask);
   return -1;
 }
+/* records the output's shape (the model itself keeps one output) */
 __attribute__((weak)) int layer_set_extra_output(layer_call *c, int index, int node,
                                                  nnc_status *st) {
-  (void)node;
-  return layer_fail(c, st, "no output %d in this test", index);
+  (void)st;
+  fake_io.extra = c->l->forward.nodes[node].shape;
+  fake_io.extra_index = index;
+  return 0;
 }
 __attribute__((weak)) int layer_kwarg_bool(const layer_call *c, const char *name, int dflt) {
   (void)c;
+  if (strcmp(name, "return_attention_scores") == 0) return fake_io.scores;
   return strcmp(name, "use_causal_mask") == 0 ? fake_io.causal : dflt;
 }
 
@@ -630,6 +639,37 @@ START_TEST(refusals) {
 }
 END_TEST
 
+/* return_attention_scores: MultiHeadAttention registers output 1 of shape
+ * [B, heads, T, S], Attention and AdditiveAttention [B, Tq, Tv]. */
+START_TEST(attention_scores_output) {
+  fake_reset();
+  fake_io.scores = 1;
+  mha_case k = {.heads = 3,
+                .key_dim = 2,
+                .value_dim = 2,
+                .out_dim = 3,
+                .use_bias = 1,
+                .t = 3,
+                .s = 4,
+                .dq = 5,
+                .dv = 4,
+                .dk = 2};
+  nnc_model *m = load(mha_spec(&k, 1, 0));
+  ck_assert_int_eq(fake_io.extra_index, 1);
+  int64_t want[4] = {-1, 3, 3, 4};
+  ck_assert_int_eq(fake_io.extra.rank, 4);
+  for (int d = 0; d < 4; d++) ck_assert_int_eq(fake_io.extra.dims[d], want[d]);
+  nnc_model_free(m);
+  fake_io.extra_index = 0;
+  m = load(dense_spec("AdditiveAttention", ""));
+  ck_assert_int_eq(fake_io.extra_index, 1);
+  ck_assert_int_eq(fake_io.extra.rank, 3);
+  ck_assert_int_eq(fake_io.extra.dims[1], TQ);
+  ck_assert_int_eq(fake_io.extra.dims[2], TV);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* Every graph of a causal MultiHeadAttention with dropout and a causal
  * concat Attention (axis_index, slices, batch matmuls, dropout) dumps,
  * parses back and dumps to the same text. */
@@ -704,6 +744,7 @@ static Suite *suite(void) {
       {"mha_threads_bit_identical", mha_threads_bit_identical},
       {"refusals", refusals},
       {"graphs_round_trip", graphs_round_trip},
+      {"attention_scores_output", attention_scores_output},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     TCase *tc = tcase_create(tests[i].name);
