@@ -195,6 +195,7 @@ static const attr_row rows[] = {
     {NNC_OP_REPEAT_AXIS, -1, "copies", A_INT, F_LEN, 0},
     {NNC_OP_REDUCE_AXIS, -1, "axis", A_INT, F_AXIS, 0},
     {NNC_OP_REDUCE_MAX, -1, "axis", A_INT, F_AXIS, 0},
+    {NNC_OP_AXIS_INDEX, -1, "axis", A_INT, F_AXIS, 0},
     {NNC_OP_PERMUTE, -1, "perm", A_PERM, F_PERM, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_a", A_SET, F_BMM_A, 0},
     {NNC_OP_BATCH_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},

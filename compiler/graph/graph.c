@@ -359,6 +359,10 @@ int graph_select(nnc_graph *g, int cond, int a, int b, nnc_status *st) {
   return graph_add(g, NNC_OP_SELECT, 0, in, 3, st);
 }
 
+int graph_axis_index(nnc_graph *g, int x, int axis, nnc_status *st) {
+  return add_axis_op(g, NNC_OP_AXIS_INDEX, &x, 1, axis, 0, 0, st);
+}
+
 int graph_reduce_max(nnc_graph *g, int x, int axis, int is_min, nnc_status *st) {
   nnc_params p;
   memset(&p, 0, sizeof p);

@@ -382,6 +382,8 @@ int graph_conv_filter(nnc_graph *g, int x, int dy, const nnc_conv_params *p, con
  * against the output; the max (is_min: min) over axis >= 1, removed, or
  * over every entry to a scalar when axis is 0. */
 int graph_select(nnc_graph *g, int cond, int a, int b, nnc_status *st);
+/* Shaped like x: each element's index along `axis` (>= 1), as a float. */
+int graph_axis_index(nnc_graph *g, int x, int axis, nnc_status *st);
 int graph_reduce_max(nnc_graph *g, int x, int axis, int is_min, nnc_status *st);
 
 /* Pooling (compiler/ops/pool.c): max or average windows over the spatial

@@ -97,5 +97,9 @@ int layer_kwarg_tensor(const layer_call *c, const char *name, int item);
  * return_state, MultiHeadAttention's return_attention_scores) returns output 0
  * from lower and registers the others here. -1 with st set on error. */
 int layer_set_extra_output(layer_call *c, int index, int node, nnc_status *st);
+/* The boolean call argument `name` of this call (MultiHeadAttention's and
+ * Attention's use_causal_mask, return_attention_scores): its value when the
+ * call gives it, dflt otherwise. */
+int layer_kwarg_bool(const layer_call *c, const char *name, int dflt);
 
 #endif

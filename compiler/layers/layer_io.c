@@ -25,3 +25,8 @@ int layer_set_extra_output(layer_call *c, int index, int node, nnc_status *st) {
   return layer_fail(c, st, "layer \"%s\" with a second output (output %d) is not supported yet",
                     c->layer->name, index);
 }
+
+int layer_kwarg_bool(const layer_call *c, const char *name, int dflt) {
+  (void)c, (void)name;
+  return dflt;
+}

@@ -645,6 +645,8 @@ require('./emb_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3I
 require('./conv_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 // ---- issue 8: transposed and separable convolutions (tests/cases/convt_makers.js) ----
 require('./convt_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: attention (tests/cases/attn_makers.js; oracle-attention.patch) ----
+require('./attn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
