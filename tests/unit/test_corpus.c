@@ -37,13 +37,13 @@ static const struct {
  * custom files are here while a built-in layer before the custom one stops
  * them first (or, k2-dec-nested-custom, Keras 2.0's list-form Sequential). */
 static const char *const not_yet[] = {
-    "k2-dec-nested-custom.json",      "k3-ecg-transformer.json",          "k2-bilstm-postag.json",
-    "k2-dcgan-generator.json",        "k2-forecast-lstm2.json",           "k2-gru-stack.json",
-    "k2-hiv-lstm-multiinput.json",    "k2-imdb-conv-lstm.json",           "k2-intent-lstm3.json",
-    "k2-invest-bilstm.json",          "k2-sentiment-lstm2.json",          "k2-twitter-lstm.json",
-    "k3-melody-lstm-functional.json", "k3-potato-cnn-preprocessing.json", "k3-stock-lstm.json",
-    "k3-traffic-lstm.json",           "tfjs-anime4k-dense-concat.json",   "tfjs-k3-digits-cnn.json",
-    "tfjs-nextword-lstm.json",        "tfjs-vae-decoder-convT.json",
+    "k2-dec-nested-custom.json",      "k3-ecg-transformer.json", "k2-bilstm-postag.json",
+    "k2-dcgan-generator.json",        "k2-forecast-lstm2.json",  "k2-gru-stack.json",
+    "k2-hiv-lstm-multiinput.json",    "k2-imdb-conv-lstm.json",  "k2-intent-lstm3.json",
+    "k2-invest-bilstm.json",          "k2-sentiment-lstm2.json", "k2-twitter-lstm.json",
+    "k3-melody-lstm-functional.json", "k3-stock-lstm.json",      "k3-traffic-lstm.json",
+    "tfjs-anime4k-dense-concat.json", "tfjs-k3-digits-cnn.json", "tfjs-nextword-lstm.json",
+    "tfjs-vae-decoder-convT.json",
 };
 
 static const char *corpus_dir(void) {
