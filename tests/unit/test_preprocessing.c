@@ -180,6 +180,7 @@ START_TEST(random_layers_are_identity_in_inference) {
       "{'class_name': 'RandomTranslation', 'config': {'name': 'a', 'height_factor': 0.2, "
       "'width_factor': [-0.3, 0.1], 'fill_mode': 'constant'}}",
       "{'class_name': 'RandomZoom', 'config': {'name': 'a', 'height_factor': 0.5, 'seed': 3}}",
+      "{'class_name': 'RandomContrast', 'config': {'name': 'a', 'factor': 0.5}}",
   };
   for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++)
     check_forward("3, 4, 2", layers[k], x, 3, d, x, 24, 0);
@@ -571,7 +572,9 @@ START_TEST(training_is_deterministic_and_seeded) {
       "{'class_name': 'RandomZoom', 'config': {'name': 'zoom', 'height_factor': 0.3, "
       "'fill_mode': 'constant', 'interpolation': 'nearest'}}, "
       "{'class_name': 'RandomTranslation', 'config': {'name': 'tr', 'height_factor': 0.2, "
-      "'width_factor': 0.2, 'fill_mode': 'wrap'}}";
+      "'width_factor': 0.2, 'fill_mode': 'wrap'}}, "
+      "{'class_name': 'RandomContrast', 'config': {'name': 'con', 'factor': [0.2, 0.4], "
+      "'value_range': [-5, 5]}}";
   nnc_array first = trained(layer, 1);
   for (int threads = 2; threads <= 3; threads++) {
     nnc_array w = trained(layer, threads);
@@ -586,7 +589,9 @@ START_TEST(training_is_deterministic_and_seeded) {
       "{'class_name': 'RandomZoom', 'config': {'name': 'zoom', 'height_factor': 0.3, "
       "'fill_mode': 'constant', 'interpolation': 'nearest'}}, "
       "{'class_name': 'RandomTranslation', 'config': {'name': 'tr', 'height_factor': 0.2, "
-      "'width_factor': 0.2, 'fill_mode': 'wrap'}}";
+      "'width_factor': 0.2, 'fill_mode': 'wrap'}}, "
+      "{'class_name': 'RandomContrast', 'config': {'name': 'con', 'factor': [0.2, 0.4], "
+      "'value_range': [-5, 5]}}";
   nnc_array w = trained(other, 1);
   ck_assert(!same_array(&first, &w));
   nnc_array_free(&w);
@@ -650,6 +655,69 @@ START_TEST(flip_rate_is_one_half) {
 }
 END_TEST
 
+/* Input [2, 2, 1] -> RandomContrast -> Flatten -> Dense 1 (kernel ones, no
+ * bias): the loss of one train_on_batch step (train phase) and of
+ * evaluate (inference) on 8 samples with target 0. */
+static void contrast_losses(const char *contrast, const float *xv, double *train, double *test) {
+  char buf[2048];
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 2, 2, 1], 'name': "
+           "'in'}}, %s, {'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1, 'use_bias': false, "
+           "'kernel_initializer': 'ones'}}]}, 'compile_config': {'optimizer': {'class_name': "
+           "'SGD', 'config': {'learning_rate': 0.0}}, 'loss': 'mse'}}",
+           contrast);
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(Q(buf), "model.json", &m, &st) == NNC_OK, "%s", st.message);
+  float yv[8] = {0};
+  nnc_array x = {.dtype = NNC_F32, .rank = 4, .shape = {8, 2, 2, 1}, .data = (void *)xv};
+  nnc_array y = testutil_f32(yv, 8, 1);
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  *train = nnc_logs_get(&logs, "loss");
+  TEST_LOGS(elogs);
+  ck_assert_msg(nnc_model_evaluate(m, &x, &y, 8, &elogs, &st) == NNC_OK, "%s", st.message);
+  *test = nnc_logs_get(&elogs, "loss");
+  nnc_model_free(m);
+}
+
+START_TEST(random_contrast) {
+  float xv[32];
+  for (int i = 0; i < 32; i++) xv[i] = (float)(0.3 * sin(1.7 * i) + 0.4);
+  /* contrast about the per-channel mean keeps each sample's sum: the
+   * Dense-of-ones prediction, hence the loss, is the same in both phases
+   * whatever the draws (value_range wide enough not to clip) */
+  double train, test;
+  contrast_losses("{'class_name': 'RandomContrast', 'config': {'name': 'c', 'factor': 0.9, "
+                  "'value_range': [-10, 10]}}",
+                  xv, &train, &test);
+  ck_assert_msg(fabs(train - test) <= 1e-5 * test, "train %g, test %g", train, test);
+  /* factor 0 draws f = 1: the train phase is clip(x, value_range) alone,
+   * inference the identity. Sums by hand against target 0. */
+  float cv[32];
+  double want_train = 0, want_test = 0;
+  for (int i = 0; i < 32; i++) cv[i] = (float)(1.5 * sin(0.9 * i));
+  for (int s = 0; s < 8; s++) {
+    double a = 0, b = 0;
+    for (int k = 0; k < 4; k++) {
+      double v = cv[4 * s + k];
+      a += v < 0 ? 0 : v > 1 ? 1 : v;
+      b += v;
+    }
+    want_train += a * a / 8;
+    want_test += b * b / 8;
+  }
+  contrast_losses("{'class_name': 'RandomContrast', 'config': {'name': 'c', 'factor': 0, "
+                  "'value_range': [0, 1]}}",
+                  cv, &train, &test);
+  ck_assert_msg(fabs(train - want_train) <= 1e-5 * want_train, "train %g, want %g", train,
+                want_train);
+  ck_assert_msg(fabs(test - want_test) <= 1e-5 * want_test, "test %g, want %g", test, want_test);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("preprocessing");
   TCase *t = tcase_create("layers");
@@ -665,6 +733,7 @@ int main(void) {
   tcase_add_loop_test(t, affine_adjoint_against_differences, 0, N_AFFINE);
   tcase_add_test(t, training_is_deterministic_and_seeded);
   tcase_add_test(t, flip_rate_is_one_half);
+  tcase_add_test(t, random_contrast);
   tcase_set_timeout(t, 120);
   suite_add_tcase(s, t);
   return testutil_run(s);
