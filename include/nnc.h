@@ -403,6 +403,15 @@ const char *nnc_model_warning(const nnc_model *m, int i);
  * same. file is a FILE *; NULL: stdout. */
 int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
 
+/* Keras's Normalization.adapt(x) on a spec: every Normalization layer that
+ * takes the model's input directly gets `mean` and `variance` in its config
+ * (population mean and variance of x over the axes it does not keep; x's
+ * axis 0 is the samples). *out_json (malloc'ed; free()) is the whole spec
+ * with them, *n_adapted how many layers were filled. No such layer:
+ * NNC_ERR_SPEC. source_name names the text in messages; may be NULL. */
+int nnc_adapt_normalization(const char *json, const char *source_name, const nnc_array *x,
+                            char **out_json, int *n_adapted, nnc_status *st);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -40,6 +40,7 @@ static void usage(FILE *f) {
              "  evaluate         loss and metrics of --weights on --x/--y\n"
              "  predict          model outputs of --weights on --x into --out\n"
              "  train-on-batch   N full-batch steps, the loss of each in --trace\n"
+             "  adapt            Normalization mean/variance from --x into a copy of the spec\n"
              "run 'nnc <command> --help' for its options; docs/cli.md has them all.\n");
 }
 
@@ -87,10 +88,11 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "evaluate")) run = cli_evaluate;
   if (!strcmp(cmd, "predict")) run = cli_predict;
   if (!strcmp(cmd, "train-on-batch")) run = cli_train_on_batch;
+  if (!strcmp(cmd, "adapt")) run = cli_adapt;
   if (run) return finish(cmd, run(argc - 1, argv + 1));
-  fprintf(
-      stderr,
-      "nnc: unknown command '%s' (expected compile, fit, evaluate, predict or train-on-batch)\n",
-      cmd);
+  fprintf(stderr,
+          "nnc: unknown command '%s' (expected compile, fit, evaluate, predict, train-on-batch or "
+          "adapt)\n",
+          cmd);
   return 2;
 }

@@ -59,6 +59,8 @@ LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);
 /* A standard normal sample per element from the same generator (noise layers). */
 LLVMValueRef cg_normal_noise(cg *c, uint64_t key, LLVMValueRef index);
+/* A uniform sample in [0, 1) per element from the same generator. */
+LLVMValueRef cg_uniform01(cg *c, uint64_t key, LLVMValueRef index);
 
 /* out[r, :] for rows [u0, u1) of A(r, p) = a[r * a_row + p * a_step] times
  * b[len, n] (emit_gemm.c). */

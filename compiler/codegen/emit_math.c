@@ -327,3 +327,13 @@ LLVMValueRef cg_normal_noise(cg *c, uint64_t key, LLVMValueRef index) {
   LLVMValueRef r = call1(c, "llvm.sqrt.f32", mul(c, cg_f32(c, -2.0), call1(c, "llvm.log.f32", u1)));
   return mul(c, r, call1(c, "llvm.cos.f32", mul(c, cg_f32(c, 6.283185307179586), u2)));
 }
+
+/* nnc_uniform01(key, rng, index) of base/rng.h: the dropout generator's
+ * 24-bit uniform in [0, 1) (the preprocessing layers' random draws). */
+LLVMValueRef cg_uniform01(cg *c, uint64_t key, LLVMValueRef index) {
+  LLVMBuilderRef b = c->b;
+  LLVMValueRef k = LLVMBuildXor(b, LLVMConstInt(c->i64, key, 0), mix64(c, c->rng), "");
+  LLVMValueRef z = mix64(c, LLVMBuildAdd(b, mix64(c, k), index, ""));
+  LLVMValueRef bits = LLVMBuildLShr(b, z, cg_i64(c, 40), "");
+  return LLVMBuildFMul(b, LLVMBuildUIToFP(b, bits, c->f32, ""), cg_f32(c, 1.0 / 16777216.0), "");
+}

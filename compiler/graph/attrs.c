@@ -16,7 +16,9 @@ static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
 static const char *const extreme_names[] = {"max", "min"};
 static const char *const pool_names[] = {"max", "avg"};
-static const char *const resize_names[] = {"linear", "linear_adjoint"};
+static const char *const resize_names[] = {"linear", "linear_adjoint", "nearest",
+                                           "nearest_adjoint"};
+static const char *const affine_names[] = {"forward", "adjoint"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
 static const char *const scalar_names[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
 
@@ -49,7 +51,9 @@ static const char *fn_text(nnc_op op, int fn) {
   case NNC_OP_POOL_GRAD:
     return fn == NNC_POOL_MAX || fn == NNC_POOL_AVG ? pool_names[fn] : "?";
   case NNC_OP_RESIZE:
-    return fn == NNC_RESIZE_LINEAR || fn == NNC_RESIZE_LINEAR_ADJOINT ? resize_names[fn] : "?";
+    return fn >= NNC_RESIZE_LINEAR && fn <= NNC_RESIZE_NEAREST_ADJOINT ? resize_names[fn] : "?";
+  case NNC_OP_IMAGE_AFFINE:
+    return fn == NNC_AFFINE_FORWARD || fn == NNC_AFFINE_ADJOINT ? affine_names[fn] : "?";
   default:
     return NULL;
   }
@@ -68,8 +72,10 @@ static int fn_count(nnc_op op) {
   case NNC_OP_REDUCE_MAX:
   case NNC_OP_POOL:
   case NNC_OP_POOL_GRAD:
-  case NNC_OP_RESIZE:
+  case NNC_OP_IMAGE_AFFINE:
     return 2;
+  case NNC_OP_RESIZE:
+    return 4;
   default:
     return 0;
   }
@@ -147,6 +153,15 @@ typedef enum {
   F_RNN_RBIAS,   /* params.rnn.rec_bias (int) */
   F_REV_AXIS,    /* params.axis.axis of REVERSE_AXIS (int) */
   F_KEY,         /* key (hex) */
+  F_AF_KIND,     /* params.affine.kind (int) */
+  F_AF_FILL,     /* params.affine.fill (int) */
+  F_AF_NEAREST,  /* params.affine.nearest (int) */
+  F_AF_TIED,     /* params.affine.tied (int) */
+  F_AF_LO0,      /* params.affine.lo0 (real) */
+  F_AF_HI0,      /* params.affine.hi0 (real) */
+  F_AF_LO1,      /* params.affine.lo1 (real) */
+  F_AF_HI1,      /* params.affine.hi1 (real) */
+  F_AF_FILLV,    /* params.affine.fill_value (real) */
   F_FLAGS        /* flags & bit (set) */
 } attr_field;
 
@@ -249,6 +264,16 @@ static const attr_row rows[] = {
     {NNC_OP_RNN_GRAD, -1, "aux", A_INT, F_RNN_AUX, 0},
     {NNC_OP_RNN_GRAD, -1, "rec_bias", A_INT, F_RNN_RBIAS, 0},
     {NNC_OP_REVERSE_AXIS, -1, "axis", A_INT, F_REV_AXIS, 0},
+    {NNC_OP_UNIFORM_NOISE, -1, "key", A_HEX, F_KEY, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "kind", A_INT, F_AF_KIND, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "fill", A_INT, F_AF_FILL, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "nearest", A_INT, F_AF_NEAREST, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "tied", A_INT, F_AF_TIED, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "lo0", A_REAL, F_AF_LO0, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "hi0", A_REAL, F_AF_HI0, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "lo1", A_REAL, F_AF_LO1, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "hi1", A_REAL, F_AF_HI1, 0},
+    {NNC_OP_IMAGE_AFFINE, -1, "fill_value", A_REAL, F_AF_FILLV, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
 };
@@ -270,6 +295,16 @@ static double *real_field(nnc_node *n, attr_field f) {
     return &n->params.clip.lo;
   case F_HI:
     return &n->params.clip.hi;
+  case F_AF_LO0:
+    return &n->params.affine.lo0;
+  case F_AF_HI0:
+    return &n->params.affine.hi0;
+  case F_AF_LO1:
+    return &n->params.affine.lo1;
+  case F_AF_HI1:
+    return &n->params.affine.hi1;
+  case F_AF_FILLV:
+    return &n->params.affine.fill_value;
   default:
     return NULL;
   }
@@ -309,6 +344,14 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.rnn.rec_bias;
   case F_REV_AXIS:
     return &n->params.axis.axis;
+  case F_AF_KIND:
+    return &n->params.affine.kind;
+  case F_AF_FILL:
+    return &n->params.affine.fill;
+  case F_AF_NEAREST:
+    return &n->params.affine.nearest;
+  case F_AF_TIED:
+    return &n->params.affine.tied;
   default:
     return &n->params.index;
   }

@@ -120,7 +120,8 @@ int graph_add_params(nnc_graph *g, nnc_op op, int fn, const int *in, int n_in,
     if (p != NNC_PHASE_ANY) n->phase = p;
     if (g->nodes[in[k]].flags & NNC_NODE_UPDATE) n->flags |= NNC_NODE_UPDATE;
   }
-  if (op == NNC_OP_DROPOUT_MASK || op == NNC_OP_NORMAL_NOISE) n->phase = NNC_PHASE_TRAIN;
+  if (op == NNC_OP_DROPOUT_MASK || op == NNC_OP_NORMAL_NOISE || op == NNC_OP_UNIFORM_NOISE)
+    n->phase = NNC_PHASE_TRAIN;
   /* the selection is what inference sees until specialize picks a side */
   if (op == NNC_OP_PHASE_SELECT) n->phase = g->nodes[in[1]].phase;
   /* sources and reshapes get their shape from the builder */
@@ -205,6 +206,14 @@ int graph_dropout_mask(nnc_graph *g, int x, double rate, uint64_t key, nnc_statu
 
 int graph_normal_noise(nnc_graph *g, int x, uint64_t key, nnc_status *st) {
   int id = graph_add(g, NNC_OP_NORMAL_NOISE, 0, &x, 1, st);
+  if (id < 0) return -1;
+  g->nodes[id].key = key;
+  g->nodes[id].flags |= NNC_NODE_NO_GRAD;
+  return id;
+}
+
+int graph_uniform_noise(nnc_graph *g, int x, uint64_t key, nnc_status *st) {
+  int id = graph_add(g, NNC_OP_UNIFORM_NOISE, 0, &x, 1, st);
   if (id < 0) return -1;
   g->nodes[id].key = key;
   g->nodes[id].flags |= NNC_NODE_NO_GRAD;
@@ -313,7 +322,8 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st) {
       if (g->nodes[a].dead)
         return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: node %d uses dead node %d", after, i, a);
     }
-    if ((n->op == NNC_OP_DROPOUT_MASK || n->op == NNC_OP_NORMAL_NOISE) &&
+    if ((n->op == NNC_OP_DROPOUT_MASK || n->op == NNC_OP_NORMAL_NOISE ||
+         n->op == NNC_OP_UNIFORM_NOISE) &&
         n->phase != NNC_PHASE_TRAIN)
       return nnc_fail(st, NNC_ERR_INTERNAL, "after %s: random %s %d outside the train phase", after,
                       op_name(n->op), i);

@@ -71,7 +71,37 @@ typedef struct nnc_pool_params {
 } nnc_pool_params;
 /* RESIZE's fn: linear interpolation along an axis with half-pixel centers
  * (tf.image.resize bilinear), or its adjoint (the gradient) */
-typedef enum nnc_resize_fn { NNC_RESIZE_LINEAR, NNC_RESIZE_LINEAR_ADJOINT } nnc_resize_fn;
+/* (tf.image.resize bilinear), or its adjoint (the gradient); nearest
+ * neighbour with half-pixel centers (tf.image.resize 'nearest'), or its adjoint */
+typedef enum nnc_resize_fn {
+  NNC_RESIZE_LINEAR,
+  NNC_RESIZE_LINEAR_ADJOINT,
+  NNC_RESIZE_NEAREST,
+  NNC_RESIZE_NEAREST_ADJOINT
+} nnc_resize_fn;
+/* IMAGE_AFFINE's fn: the image transform (x, u) -> y or its adjoint (dy, u) -> dx */
+typedef enum nnc_affine_fn { NNC_AFFINE_FORWARD, NNC_AFFINE_ADJOINT } nnc_affine_fn;
+/* IMAGE_AFFINE (compiler/ops/image_affine.c): how sample b's output pixel
+ * (x, y) reads the input, from its uniforms u[b, 0..1] in [0, 1). kind: what
+ * the uniforms mean (nnc_affine_kind); lo/hi: the range each maps to; fill:
+ * nnc_fill_mode; nearest: 1 nearest, 0 bilinear; tied: zoom's width uses
+ * the height's draw. */
+typedef enum nnc_affine_kind {
+  NNC_AFFINE_ROTATE,    /* u0 -> angle in degrees */
+  NNC_AFFINE_TRANSLATE, /* u0 -> height fraction, u1 -> width fraction */
+  NNC_AFFINE_ZOOM,      /* u0 -> 1 + height factor, u1 -> 1 + width factor */
+  NNC_AFFINE_FLIP       /* u0 <= 0.5: flip (lo0 != 0: horizontally, hi0 != 0: vertically) */
+} nnc_affine_kind;
+typedef enum nnc_fill_mode {
+  NNC_FILL_REFLECT,
+  NNC_FILL_WRAP,
+  NNC_FILL_CONSTANT,
+  NNC_FILL_NEAREST
+} nnc_fill_mode;
+typedef struct nnc_affine_params {
+  int64_t kind, fill, nearest, tied;
+  double lo0, hi0, lo1, hi1, fill_value;
+} nnc_affine_params;
 
 /* How an operand's elements map onto the output's flat index i. */
 typedef enum nnc_bcast {
@@ -146,10 +176,11 @@ typedef union nnc_params {
   } bmm;                /* BATCH_MATMUL */
   nnc_pool_params pool; /* POOL, POOL_GRAD */
   struct {
-    int64_t rows;       /* the table's rows (Embedding's input_dim) */
-  } gather;             /* GATHER_GRAD */
-  nnc_conv_params conv; /* CONV, CONV_TRANSPOSE, CONV_FILTER */
-  nnc_rnn_params rnn;   /* RNN, RNN_GRAD */
+    int64_t rows;           /* the table's rows (Embedding's input_dim) */
+  } gather;                 /* GATHER_GRAD */
+  nnc_conv_params conv;     /* CONV, CONV_TRANSPOSE, CONV_FILTER */
+  nnc_rnn_params rnn;       /* RNN, RNN_GRAD */
+  nnc_affine_params affine; /* IMAGE_AFFINE */
 } nnc_params;
 
 typedef struct nnc_node {
@@ -393,6 +424,13 @@ int graph_pool(nnc_graph *g, int x, nnc_pool_fn fn, const nnc_pool_params *p, nn
 /* Resampling along axis >= 1 to `len` entries (compiler/ops/resize.c):
  * linear interpolation with half-pixel centers, or its adjoint back to len. */
 int graph_resize(nnc_graph *g, int x, nnc_resize_fn fn, int axis, int64_t len, nnc_status *st);
+/* Preprocessing (compiler/ops/uniform_noise.c, image_affine.c): a uniform
+ * sample in [0, 1) per element of x's shape (train phase, the dropout
+ * generator, stream key); and the per-sample image transform of a
+ * channels-last x [B, H, W, C] driven by u [B, 2] (or its adjoint). */
+int graph_uniform_noise(nnc_graph *g, int x, uint64_t key, nnc_status *st);
+int graph_image_affine(nnc_graph *g, int x, int u, nnc_affine_fn fn, const nnc_affine_params *p,
+                       nnc_status *st);
 /* Embeddings (compiler/ops/gather.c, gather_grad.c): the rows of table
  * [V, D] at the indices of idx (floats holding integers; an index that is
  * not an integer in [0, V) reads a row of zeros) -> [idx..., D]; and its

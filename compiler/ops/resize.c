@@ -7,7 +7,10 @@
  * is this along the height, then along the width.
  * fn NNC_RESIZE_LINEAR_ADJOINT: the transpose of that map (its gradient):
  * dy of m entries scattered back to len = n entries. Each is the other's
- * gradient. */
+ * gradient.
+ * fn NNC_RESIZE_NEAREST: nearest neighbour as tf.image.resize 'nearest'
+ * (half-pixel centers): out[i] = x[min(floor((i + 0.5) * n/m), n - 1)] in
+ * float32; NNC_RESIZE_NEAREST_ADJOINT scatters dy back the same way. */
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
@@ -25,7 +28,7 @@ static int resize_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   const nnc_shape *x = &g->nodes[n->in[0]].shape;
   if (op_check_axis(g, n, n->params.axis.axis, x->rank, st)) return st->code;
   if (n->params.axis.len < 1) return op_shape_error(g, n, st, "resize needs a length >= 1");
-  if (n->fn != NNC_RESIZE_LINEAR && n->fn != NNC_RESIZE_LINEAR_ADJOINT)
+  if (n->fn < NNC_RESIZE_LINEAR || n->fn > NNC_RESIZE_NEAREST_ADJOINT)
     return op_shape_error(g, n, st, "resize: unknown fn");
   n->shape = *x;
   n->shape.dims[n->params.axis.axis] = n->params.axis.len;
@@ -35,7 +38,9 @@ static int resize_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
 static int resize_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   (void)id;
   int axis = (int)n->params.axis.axis;
-  nnc_resize_fn back = n->fn == NNC_RESIZE_LINEAR ? NNC_RESIZE_LINEAR_ADJOINT : NNC_RESIZE_LINEAR;
+  static const nnc_resize_fn back_of[] = {NNC_RESIZE_LINEAR_ADJOINT, NNC_RESIZE_LINEAR,
+                                          NNC_RESIZE_NEAREST_ADJOINT, NNC_RESIZE_NEAREST};
+  nnc_resize_fn back = back_of[n->fn];
   return grad_accumulate(
       c, n->in[0],
       graph_resize(c->g, dy, back, axis, c->g->nodes[n->in[0]].shape.dims[axis], c->st));
@@ -48,7 +53,9 @@ static LLVMValueRef call_f32(cg *c, const char *name, LLVMValueRef x) {
 static int resize_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef b, LLVMValueRef out,
                        LLVMValueRef u0, LLVMValueRef u1) {
   (void)b;
-  int axis = (int)n->params.axis.axis, adjoint = n->fn == NNC_RESIZE_LINEAR_ADJOINT;
+  int axis = (int)n->params.axis.axis;
+  int adjoint = n->fn == NNC_RESIZE_LINEAR_ADJOINT || n->fn == NNC_RESIZE_NEAREST_ADJOINT;
+  int nearest = n->fn == NNC_RESIZE_NEAREST || n->fn == NNC_RESIZE_NEAREST_ADJOINT;
   const nnc_shape *xs = &c->g->nodes[n->in[0]].shape, *ys = &n->shape;
   int64_t outer = op_span(ys, 1, axis), inner = op_span(ys, axis + 1, ys->rank);
   /* the forward map takes `from` entries to `to` entries */
@@ -62,20 +69,22 @@ static int resize_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef b,
   if (adjoint) cg_zero_fill(c, out, dst_base, cg_i64(c, from * inner));
   cg_loop i;
   cg_loop_begin(c, &i, cg_i64(c, 0), cg_i64(c, to), "i");
-  LLVMValueRef src = LLVMBuildFSub(
-      c->b,
-      LLVMBuildFMul(c->b,
-                    LLVMBuildFAdd(c->b, LLVMBuildSIToFP(c->b, i.i, c->f32, ""), cg_f32(c, 0.5), ""),
-                    cg_f32(c, scale), ""),
-      cg_f32(c, 0.5), "");
+  LLVMValueRef centre =
+      LLVMBuildFAdd(c->b, LLVMBuildSIToFP(c->b, i.i, c->f32, ""), cg_f32(c, 0.5), "");
+  LLVMValueRef src = LLVMBuildFMul(c->b, centre, cg_f32(c, scale), "");
+  /* nearest: lo = hi = floor(src) and t = 0, so both paths below read one entry */
+  if (!nearest) src = LLVMBuildFSub(c->b, src, cg_f32(c, 0.5), "");
   LLVMValueRef fl = call_f32(c, "llvm.floor.f32", src);
   LLVMValueRef lo = LLVMBuildFPToSI(c->b, fl, c->i64, "");
-  LLVMValueRef hi = LLVMBuildFPToSI(c->b, call_f32(c, "llvm.ceil.f32", src), c->i64, "");
+  LLVMValueRef hi =
+      nearest ? lo : LLVMBuildFPToSI(c->b, call_f32(c, "llvm.ceil.f32", src), c->i64, "");
   lo = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, lo, cg_i64(c, 0), ""), cg_i64(c, 0),
                        lo, "");
+  lo = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, lo, cg_i64(c, from - 1), ""),
+                       cg_i64(c, from - 1), lo, "");
   hi = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, hi, cg_i64(c, from - 1), ""),
                        cg_i64(c, from - 1), hi, "");
-  LLVMValueRef t = LLVMBuildFSub(c->b, src, fl, "");
+  LLVMValueRef t = nearest ? cg_f32(c, 0.0) : LLVMBuildFSub(c->b, src, fl, "");
   LLVMValueRef lo_at = cg_imul(c, lo, cg_i64(c, inner)), hi_at = cg_imul(c, hi, cg_i64(c, inner));
   LLVMValueRef i_at = cg_imul(c, i.i, cg_i64(c, inner));
   cg_loop j;

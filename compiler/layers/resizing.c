@@ -1,0 +1,54 @@
+/* Resizing (Keras 3 resizing.py): every phase, the image [B, H, W, C]
+ * resized to [B, height, width, C] as ops.image.resize does with the
+ * TensorFlow backend (half-pixel centers, antialias off): interpolation
+ * "bilinear" or "nearest"; crop_to_aspect_ratio crops the centred box of
+ * the target's aspect ratio first. Other interpolations, antialias and
+ * pad_to_aspect_ratio are refused. */
+#include <string.h>
+
+#include "compiler/layers/preprocessing.h"
+
+static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
+  prep_params p = {0};
+  if (prep_parse_size(ctx, cfg, cfg_path, &p)) return ctx->st->code;
+  char path[NNC_PATH_MAX];
+  spec_path_key(path, cfg_path, "interpolation");
+  const cJSON *v = spec_child(cfg, "interpolation");
+  if (spec_is_absent(v) || (cJSON_IsString(v) && !strcmp(v->valuestring, "bilinear")))
+    p.nearest = 0;
+  else if (cJSON_IsString(v) && !strcmp(v->valuestring, "nearest"))
+    p.nearest = 1;
+  else if (cJSON_IsString(v))
+    return spec_fail_unsupported(ctx, path, v,
+                                 "Resizing interpolation other than \"bilinear\" and \"nearest\"");
+  else
+    return spec_fail_expected(ctx, path, v, "\"bilinear\" or \"nearest\"");
+  int antialias, pad;
+  if (spec_get_bool(ctx, cfg, cfg_path, "crop_to_aspect_ratio", 0, &p.crop_to_aspect_ratio) ||
+      spec_get_bool(ctx, cfg, cfg_path, "pad_to_aspect_ratio", 0, &pad) ||
+      spec_get_bool(ctx, cfg, cfg_path, "antialias", 0, &antialias))
+    return ctx->st->code;
+  if (pad) {
+    spec_path_key(path, cfg_path, "pad_to_aspect_ratio");
+    return spec_fail_unsupported(ctx, path, spec_child(cfg, "pad_to_aspect_ratio"),
+                                 "Resizing with pad_to_aspect_ratio");
+  }
+  if (antialias) {
+    spec_path_key(path, cfg_path, "antialias");
+    return spec_fail_unsupported(ctx, path, spec_child(cfg, "antialias"),
+                                 "Resizing with antialias");
+  }
+  return prep_store(ctx, &p, out);
+}
+
+static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
+  (void)n_in;
+  const prep_params *p = c->layer->params;
+  if (prep_check_image(c, in[0], st)) return -1;
+  int x = prep_to_last(c, in[0], st);
+  if (x < 0) return -1;
+  x = prep_resize(c, x, p->height, p->width, p->nearest, p->crop_to_aspect_ratio, st);
+  return prep_to_first(c, x, st);
+}
+
+const nnc_layer_class layer_resizing = {"Resizing", "resizing", 1, 1, parse, lower, NULL};

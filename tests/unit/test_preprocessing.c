@@ -1,0 +1,740 @@
+/* The preprocessing layers (issue 8): Rescaling, Normalization, Resizing,
+ * CenterCrop and the augmentation layers RandomFlip, RandomRotation,
+ * RandomTranslation, RandomZoom.
+ *
+ * Deterministic layers: predict on small inputs against values derived by
+ * hand from Keras 3's definitions; gradients through them by central
+ * differences (gradcheck.c).
+ * The IMAGE_AFFINE op behind the augmentation layers, JIT-compiled alone
+ * with explicit uniforms: against a float64 port of TensorFlow's
+ * ImageProjectiveTransformV3 (fill modes, bilinear/nearest) written here by
+ * coordinates, against exact hand cases (a quarter turn, a flip, a shift),
+ * and its adjoint (the gradient) against central differences of the forward
+ * op (exact up to rounding: the map is linear in x).
+ * Random layers: identity in inference; in the train phase the flip rate
+ * over many samples within the binomial law's bounds; the same spec and seed
+ * give bit-identical training on 1, 2 and 3 threads. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/codegen/codegen.h"
+#include "compiler/graph/graph.h"
+#include "compiler/passes/passes.h"
+#include "gradcheck.h"
+#include "nnc.h"
+#include "testutil.h"
+
+#define Q testutil_json
+
+/* ---- model-level helpers ---- */
+
+static const char *forward_spec(const char *shape, const char *layer) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, %s], 'name': 'in'}}, "
+           "%s]}}",
+           shape, layer);
+  return Q(buf);
+}
+
+/* predict one sample x (per-sample dims) and compare with want */
+static void check_forward(const char *shape, const char *layer, const float *x, int rank,
+                          const int64_t *dims, const float *want, int n_want, double tol) {
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(forward_spec(shape, layer), "model.json", &m, &st) == NNC_OK,
+                "%s", st.message);
+  nnc_array a = {.dtype = NNC_F32, .rank = rank + 1, .data = (void *)x};
+  a.shape[0] = 1;
+  for (int k = 0; k < rank; k++) a.shape[k + 1] = dims[k];
+  nnc_array out;
+  ck_assert_msg(nnc_model_predict(m, &a, 8, &out, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_array_count(&out), n_want);
+  for (int i = 0; i < n_want; i++)
+    ck_assert_msg(fabs(((float *)out.data)[i] - want[i]) <= tol * (1 + fabs(want[i])),
+                  "%s entry %d: got %.9g, want %.9g", layer, i, ((float *)out.data)[i], want[i]);
+  nnc_array_free(&out);
+  nnc_model_free(m);
+}
+
+static void refused(const char *shape, const char *layer, const char *needle) {
+  nnc_model *m = NULL;
+  nnc_status st;
+  int rc = nnc_model_load_string(forward_spec(shape, layer), "model.json", &m, &st);
+  if (rc == NNC_OK) rc = nnc_model_build(m, NULL, NULL, &st);
+  ck_assert_int_eq(rc, NNC_ERR_SPEC);
+  ck_assert_msg(strstr(st.message, needle) != NULL, "'%s' lacks '%s'", st.message, needle);
+  nnc_model_free(m);
+}
+
+START_TEST(rescaling) {
+  float x[3] = {0, 255, -2};
+  float want[3] = {0.5f, 255.0f / 255.0f + 0.5f, -2.0f / 255.0f + 0.5f};
+  int64_t d[1] = {3};
+  check_forward("3",
+                "{'class_name': 'Rescaling', 'config': {'name': 'r', 'scale': "
+                "0.00392156862745098, 'offset': 0.5}}",
+                x, 1, d, want, 3, 1e-6);
+}
+END_TEST
+
+START_TEST(normalization_from_config) {
+  /* per feature (axis -1): (x - mean) / max(sqrt(var), 1e-7) */
+  float x[6] = {1, 2, 3, 4, 5, 6};
+  int64_t d[2] = {2, 3};
+  float want[6] = {(1 - 1.0f) / 2, (2 - 0.5f) / 1, (3 + 1.0f) / 1e-7f,
+                   (4 - 1.0f) / 2, (5 - 0.5f) / 1, (6 + 1.0f) / 1e-7f};
+  check_forward("2, 3",
+                "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': -1, 'mean': [1, "
+                "0.5, -1], 'variance': [4, 1, 0]}}",
+                x, 2, d, want, 6, 1e-6);
+  /* axis null: one scalar; invert: mean + x * std */
+  float w2[6];
+  for (int i = 0; i < 6; i++) w2[i] = 2.0f + x[i] * 3.0f;
+  check_forward("2, 3",
+                "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': null, 'mean': 2, "
+                "'variance': 9, 'invert': true}}",
+                x, 2, d, w2, 6, 1e-6);
+  /* two kept axes [2, 3] with a mean of rank 1 aligned to the last axis */
+  float w3[6];
+  for (int i = 0; i < 6; i++) w3[i] = (x[i] - (float)(i % 3)) / 2.0f;
+  check_forward("2, 3",
+                "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': [1, 2], 'mean': "
+                "[0, 1, 2], 'variance': [4, 4, 4]}}",
+                x, 2, d, w3, 6, 1e-6);
+  /* no mean in the config: Keras's unadapted weights, mean 0 and variance 1 */
+  check_forward("2, 3", "{'class_name': 'Normalization', 'config': {'name': 'n'}}", x, 2, d, x, 6,
+                0);
+}
+END_TEST
+
+START_TEST(resizing_bilinear_and_nearest) {
+  /* one channel, 2 x 4 -> 3 x 2. bilinear per axis with half-pixel centers:
+   * rows: src = (i + 0.5) * 2/3 - 0.5 = -1/6, 0.5, 7/6 -> row 0, mid, row 1;
+   * cols: src = (j + 0.5) * 2 - 0.5 = 0.5, 2.5 -> mean of cols (0,1), (2,3) */
+  float x[8] = {0, 1, 2, 3, 10, 11, 12, 13};
+  int64_t d[3] = {2, 4, 1};
+  float want[6] = {0.5f, 2.5f, 5.5f, 7.5f, 10.5f, 12.5f};
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 2}}", x,
+                3, d, want, 6, 1e-6);
+  /* nearest: row floor((i + 0.5) * 2/3) = 0, 1, 1; col floor((j + 0.5) * 2) = 1, 3 */
+  float wn[6] = {1, 3, 11, 13, 11, 13};
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 2, "
+                "'interpolation': 'nearest'}}",
+                x, 3, d, wn, 6, 0);
+  /* crop_to_aspect_ratio: target 2 x 2 from 2 x 4 crops the centred 2 x 2
+   * (columns 1, 2), then nothing to resize */
+  float wc[4] = {1, 2, 11, 12};
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+                "'crop_to_aspect_ratio': true}}",
+                x, 3, d, wc, 4, 0);
+}
+END_TEST
+
+START_TEST(center_crop) {
+  float x[20];
+  for (int i = 0; i < 20; i++) x[i] = (float)i; /* 4 x 5 x 1 */
+  int64_t d[3] = {4, 5, 1};
+  /* 2 x 3 from 4 x 5: start (4 - 2) // 2 = 1, (5 - 3) // 2 = 1 */
+  float want[6] = {6, 7, 8, 11, 12, 13};
+  check_forward("4, 5, 1",
+                "{'class_name': 'CenterCrop', 'config': {'name': 'c', 'height': 2, 'width': 3}}", x,
+                3, d, want, 6, 0);
+  /* channels_first [1, 4, 5]: the same crop */
+  int64_t df[3] = {1, 4, 5};
+  check_forward("1, 4, 5",
+                "{'class_name': 'CenterCrop', 'config': {'name': 'c', 'height': 2, 'width': 3, "
+                "'data_format': 'channels_first'}}",
+                x, 3, df, want, 6, 0);
+  /* a target taller than the input: smart_resize. 4 x 5 to 8 x 2: crop
+   * width int(4 * 2 / 8) = 1 at column int((5 - 1) / 2) = 2, then rows
+   * 4 -> 8 bilinear (src (i + 0.5) / 2 - 0.5), columns 1 -> 2 (copies) */
+  float ws[16];
+  for (int i = 0; i < 8; i++) {
+    double src = (i + 0.5) / 2 - 0.5;
+    int lo = (int)floor(src) < 0 ? 0 : (int)floor(src),
+        hi = (int)ceil(src) > 3 ? 3 : (int)ceil(src);
+    double t = src - floor(src), v = x[lo * 5 + 2] + (x[hi * 5 + 2] - x[lo * 5 + 2]) * t;
+    ws[2 * i] = ws[2 * i + 1] = (float)v;
+  }
+  check_forward("4, 5, 1",
+                "{'class_name': 'CenterCrop', 'config': {'name': 'c', 'height': 8, 'width': 2}}", x,
+                3, d, ws, 16, 1e-6);
+}
+END_TEST
+
+START_TEST(random_layers_are_identity_in_inference) {
+  float x[24];
+  for (int i = 0; i < 24; i++) x[i] = (float)sin(i + 0.5);
+  int64_t d[3] = {3, 4, 2};
+  const char *layers[] = {
+      "{'class_name': 'RandomFlip', 'config': {'name': 'a'}}",
+      "{'class_name': 'RandomRotation', 'config': {'name': 'a', 'factor': 0.3}}",
+      "{'class_name': 'RandomTranslation', 'config': {'name': 'a', 'height_factor': 0.2, "
+      "'width_factor': [-0.3, 0.1], 'fill_mode': 'constant'}}",
+      "{'class_name': 'RandomZoom', 'config': {'name': 'a', 'height_factor': 0.5, 'seed': 3}}",
+      "{'class_name': 'RandomContrast', 'config': {'name': 'a', 'factor': 0.5}}",
+  };
+  for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++)
+    check_forward("3, 4, 2", layers[k], x, 3, d, x, 24, 0);
+}
+END_TEST
+
+START_TEST(refusals_name_the_key) {
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+          "'interpolation': 'bicubic'}}",
+          "$.config.layers[1].config.interpolation: Resizing interpolation other than "
+          "\"bilinear\" and \"nearest\" is not supported yet");
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+          "'pad_to_aspect_ratio': true}}",
+          "$.config.layers[1].config.pad_to_aspect_ratio: Resizing with pad_to_aspect_ratio");
+  refused("4, 4, 1",
+          "{'class_name': 'RandomRotation', 'config': {'name': 'r', 'factor': 0.2, 'fill_mode': "
+          "'mirror'}}",
+          "$.config.layers[1].config.fill_mode: expected one of \"reflect\", \"wrap\", "
+          "\"constant\", \"nearest\"");
+  refused("4, 4, 1", "{'class_name': 'RandomRotation', 'config': {'name': 'r', 'factor': 1.5}}",
+          "$.config.layers[1].config.factor: expected a number in [-1, 1]");
+  refused("4, 4, 1", "{'class_name': 'RandomFlip', 'config': {'name': 'r', 'mode': 'diagonal'}}",
+          "$.config.layers[1].config.mode: expected \"horizontal\", \"vertical\"");
+  refused("4, 4", "{'class_name': 'RandomFlip', 'config': {'name': 'r'}}",
+          "expected a batched image input [B, height, width, channels] for RandomFlip \"r\"");
+  refused("2, 3",
+          "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 1, 'mean': [1, 2], "
+          "'variance': [1, 1]}}",
+          "Normalization \"n\": kept axes other than the input's last axes are not supported");
+  refused("2, 3", "{'class_name': 'Normalization', 'config': {'name': 'n', 'mean': [1, 2, 3]}}",
+          "$.config.layers[1].config.variance: expected both mean and variance");
+  refused("3", "{'class_name': 'Rescaling', 'config': {'name': 'r', 'scale': [1, 2, 3]}}",
+          "$.config.layers[1].config.scale: Rescaling with a list scale");
+}
+END_TEST
+
+/* ---- gradients of the deterministic layers ---- */
+
+typedef struct grad_case {
+  const char *shape;
+  int units;
+  const char *layer;
+} grad_case;
+
+static const grad_case grad_cases[] = {
+    {"3, 2", 6, "{'class_name': 'Rescaling', 'config': {'name': 'p', 'scale': -0.5, 'offset': 1}}"},
+    {"3, 2", 6,
+     "{'class_name': 'Normalization', 'config': {'name': 'p', 'mean': [0.5, -1], 'variance': "
+     "[4, 0.25]}}"},
+    {"3, 4, 2", 24, "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 5, 'width': 3}}"},
+    {"3, 4, 2", 24,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 2, 'width': 7, "
+     "'interpolation': 'nearest'}}"},
+    {"4, 5, 1", 20,
+     "{'class_name': 'CenterCrop', 'config': {'name': 'p', 'height': 6, 'width': 3}}"},
+};
+
+static const char *grad_spec(const grad_case *g) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4], 'name': 'in'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'proj', 'units': %d}}, "
+           "{'class_name': 'Reshape', 'config': {'name': 'r', 'target_shape': [%s]}}, %s, "
+           "{'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'out', 'units': 1}}]}, "
+           "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': "
+           "1.0}}, 'loss': 'mse'}}",
+           g->units, g->shape, g->layer);
+  return Q(buf);
+}
+
+START_TEST(gradients) {
+  const grad_case *g = &grad_cases[_i];
+  gradcheck_opts o = {4, 91 + (uint64_t)_i, -0.4, 0.25, 1.3, 5, 0, 2e-3, 2e-2};
+  gradcheck_model_step(grad_spec(g), 4, &o, 1e-3);
+}
+END_TEST
+
+/* ---- the IMAGE_AFFINE op alone ---- */
+
+enum { H = 4, W = 5, C = 2, ROWS = 3 };
+
+static void no_barrier(void *ctx) {
+  (void)ctx;
+}
+
+static nnc_shape batched(int rank, const int64_t *dims) {
+  int64_t d[NNC_MAX_RANK] = {-1};
+  for (int i = 0; i < rank; i++) d[i + 1] = dims[i];
+  return shape_make(1, rank + 1, d);
+}
+
+/* The op (x, u) -> y for ROWS samples, compiled alone. */
+typedef struct affine_rig {
+  nnc_graph g;
+  nnc_program prog;
+  nnc_jit *jit;
+  nnc_step_fn step;
+  float *fixed, *batch;
+} affine_rig;
+
+static void rig_build(affine_rig *r, const nnc_affine_params *p, nnc_affine_fn fn) {
+  nnc_status st = {0};
+  memset(r, 0, sizeof *r);
+  ck_assert(graph_init(&r->g, "predict", &st) == NNC_OK);
+  int64_t xd[3] = {H, W, C}, ud[1] = {2};
+  int xi = graph_input(&r->g, 0, batched(3, xd), "x", &st);
+  int ui = graph_input(&r->g, 1, batched(1, ud), "u", &st);
+  int out = graph_image_affine(&r->g, xi, ui, fn, p, &st);
+  ck_assert_msg(out >= 0, "%s", st.message);
+  ck_assert_msg(graph_output(&r->g, out, 0, &st) >= 0, "%s", st.message);
+  r->prog.n_inputs = 2;
+  ck_assert(pass_fuse(&r->g, &st) == NNC_OK);
+  ck_assert(pass_plan_memory_for(&r->g, &r->prog, &st) == NNC_OK);
+  const nnc_graph *list[1] = {&r->g};
+  nnc_codegen_options opts = {0};
+  ck_assert_msg(codegen_compile(list, 1, &r->prog, &opts, &r->jit, &r->step, &st) == NNC_OK, "%s",
+                st.message);
+  r->fixed = calloc((size_t)r->g.fixed_floats + 1, sizeof(float));
+  r->batch = calloc((size_t)(r->g.batch_floats_per_row * ROWS) + 1, sizeof(float));
+}
+
+static void rig_run(affine_rig *r, const float *x, const float *u, float *y) {
+  float *regions[NNC_REGION_IO + 3] = {0};
+  regions[NNC_REGION_IO + 0] = (float *)x;
+  regions[NNC_REGION_IO + 1] = (float *)u;
+  regions[NNC_REGION_IO + 2] = y;
+  regions[NNC_REGION_FIXED] = r->fixed;
+  regions[NNC_REGION_BATCH] = r->batch;
+  float scalars[NNC_SCALAR_COUNT] = {0};
+  r->step(regions, scalars, ROWS, 0, 0, 1, no_barrier, NULL);
+}
+
+static void rig_free(affine_rig *r) {
+  free(r->fixed);
+  free(r->batch);
+  codegen_release(r->jit);
+  graph_free(&r->g);
+}
+
+static void run_affine(const nnc_affine_params *p, nnc_affine_fn fn, const float *x, const float *u,
+                       float *y) {
+  affine_rig r;
+  rig_build(&r, p, fn);
+  rig_run(&r, x, u, y);
+  rig_free(&r);
+}
+
+/* TensorFlow's MapCoordinate, in double. */
+static double map_coord(int fill, double v, int len) {
+  if (fill == NNC_FILL_CONSTANT) return v;
+  if (len <= 1) return 0;
+  if (fill == NNC_FILL_REFLECT) {
+    double sz2 = 2.0 * len;
+    if (v < 0) {
+      v = sz2 * trunc(-v / sz2) + v;
+      v = v < -len ? v + sz2 : -v - 1;
+    } else if (v > len - 1) {
+      v -= sz2 * trunc(v / sz2);
+      if (v >= len) v = sz2 - v - 1;
+    }
+  } else if (fill == NNC_FILL_WRAP) {
+    double sz = len - 1.0;
+    if (v < 0)
+      v += len * (trunc(-v / sz) + 1);
+    else if (v > len - 1)
+      v -= len * trunc(v / sz);
+  }
+  return v < 0 ? 0 : v > len - 1 ? len - 1 : v;
+}
+
+static double read_px(const float *x, int s, int yy, int xx, int c, double fill_value) {
+  if (yy < 0 || yy >= H || xx < 0 || xx >= W) return fill_value;
+  return x[((s * H + yy) * W + xx) * C + c];
+}
+
+/* The transform of Keras 3 as written in its layers: the output pixel
+ * (x, y) reads the input at (a0 x + a1 y + a2, b0 x + b1 y + b2). */
+static void matrix_of(const nnc_affine_params *p, double u0, double u1, double m[6]) {
+  m[0] = 1, m[1] = 0, m[2] = 0, m[3] = 0, m[4] = 1, m[5] = 0;
+  if (p->kind == NNC_AFFINE_ROTATE) {
+    double a = (p->lo0 + (p->hi0 - p->lo0) * u0) * 3.14159265358979323846 / 180, cx = 0.5 * (W - 1),
+           cy = 0.5 * (H - 1);
+    m[0] = cos(a), m[1] = -sin(a), m[3] = sin(a), m[4] = cos(a);
+    m[2] = cx - cx * m[0] - cy * m[1];
+    m[5] = cy - cx * m[3] - cy * m[4];
+  } else if (p->kind == NNC_AFFINE_TRANSLATE) {
+    m[5] = -(p->lo0 + (p->hi0 - p->lo0) * u0) * H;
+    m[2] = -(p->lo1 + (p->hi1 - p->lo1) * u1) * W;
+  } else if (p->kind == NNC_AFFINE_ZOOM) {
+    double zh = 1 + p->lo0 + (p->hi0 - p->lo0) * u0;
+    double zw = p->tied ? zh : 1 + p->lo1 + (p->hi1 - p->lo1) * u1;
+    m[0] = zw, m[4] = zh;
+    m[2] = 0.5 * (W - 1) * (1 - zw);
+    m[5] = 0.5 * (H - 1) * (1 - zh);
+  } else if (p->kind == NNC_AFFINE_FLIP && u0 <= 0.5) {
+    if (p->lo0 != 0) m[0] = -1, m[2] = W - 1;
+    if (p->hi0 != 0) m[4] = -1, m[5] = H - 1;
+  }
+}
+
+static void reference(const nnc_affine_params *p, const float *x, const float *u, double *y) {
+  for (int s = 0; s < ROWS; s++) {
+    double m[6];
+    matrix_of(p, u[2 * s], u[2 * s + 1], m);
+    for (int yy = 0; yy < H; yy++)
+      for (int xx = 0; xx < W; xx++) {
+        double xin = map_coord((int)p->fill, m[0] * xx + m[1] * yy + m[2], W);
+        double yin = map_coord((int)p->fill, m[3] * xx + m[4] * yy + m[5], H);
+        for (int c = 0; c < C; c++) {
+          double v;
+          if (p->nearest) {
+            v = read_px(x, s, (int)round(yin), (int)round(xin), c, p->fill_value);
+          } else {
+            double x0 = floor(xin), y0 = floor(yin);
+            int xi = (int)x0, yi = (int)y0;
+            double r0 = (x0 + 1 - xin) * read_px(x, s, yi, xi, c, p->fill_value) +
+                        (xin - x0) * read_px(x, s, yi, xi + 1, c, p->fill_value);
+            double r1 = (x0 + 1 - xin) * read_px(x, s, yi + 1, xi, c, p->fill_value) +
+                        (xin - x0) * read_px(x, s, yi + 1, xi + 1, c, p->fill_value);
+            v = (y0 + 1 - yin) * r0 + (yin - y0) * r1;
+          }
+          y[((s * H + yy) * W + xx) * C + c] = v;
+        }
+      }
+  }
+}
+
+enum { N = ROWS * H * W * C };
+
+static void fill_x(float *x) {
+  for (int i = 0; i < N; i++) x[i] = (float)(1 + i % 7) + 0.1f * (float)(i / 7);
+}
+
+static const nnc_affine_params affine_cases[] = {
+    /* kind, fill, nearest, tied, lo0, hi0, lo1, hi1, fill_value */
+    {NNC_AFFINE_ROTATE, NNC_FILL_REFLECT, 0, 0, -72, 72, 0, 0, 0},
+    {NNC_AFFINE_ROTATE, NNC_FILL_WRAP, 0, 0, -180, 180, 0, 0, 0},
+    {NNC_AFFINE_ROTATE, NNC_FILL_CONSTANT, 0, 0, -90, 45, 0, 0, -2.5},
+    {NNC_AFFINE_ROTATE, NNC_FILL_NEAREST, 1, 0, -30, 30, 0, 0, 0},
+    {NNC_AFFINE_TRANSLATE, NNC_FILL_REFLECT, 0, 0, -0.9, 0.9, -0.7, 0.7, 0},
+    {NNC_AFFINE_TRANSLATE, NNC_FILL_WRAP, 1, 0, -0.9, 0.9, -0.9, 0.9, 0},
+    {NNC_AFFINE_TRANSLATE, NNC_FILL_CONSTANT, 0, 0, -0.3, 0.3, -0.4, 0.2, 1.5},
+    {NNC_AFFINE_ZOOM, NNC_FILL_REFLECT, 0, 0, -0.5, 0.8, -0.3, 0.6, 0},
+    {NNC_AFFINE_ZOOM, NNC_FILL_CONSTANT, 1, 1, -0.5, 0.9, 0, 0, 0},
+    {NNC_AFFINE_FLIP, NNC_FILL_CONSTANT, 1, 0, 1, 1, 0, 0, 0},
+    {NNC_AFFINE_FLIP, NNC_FILL_CONSTANT, 1, 0, 1, 0, 0, 0, 0},
+};
+enum { N_AFFINE = sizeof affine_cases / sizeof affine_cases[0] };
+
+static const float u_values[2 * ROWS] = {0.05f, 0.93f, 0.5f, 0.31f, 0.87f, 0.02f};
+
+START_TEST(affine_against_reference) {
+  const nnc_affine_params *p = &affine_cases[_i];
+  static float x[N], y[N];
+  static double want[N];
+  fill_x(x);
+  run_affine(p, NNC_AFFINE_FORWARD, x, u_values, y);
+  reference(p, x, u_values, want);
+  for (int i = 0; i < N; i++)
+    ck_assert_msg(fabs(y[i] - want[i]) <= 1e-4 * (1 + fabs(want[i])),
+                  "case %d element %d: got %.7g, want %.7g", _i, i, y[i], want[i]);
+}
+END_TEST
+
+START_TEST(affine_hand_cases) {
+  static float x[N], y[N];
+  fill_x(x);
+  /* a half turn about the centre (2, 1.5): output (x, y) reads input
+   * (4 - x, 3 - y), whole pixels (nearest and bilinear agree) */
+  for (int nearest = 0; nearest < 2; nearest++) {
+    nnc_affine_params q = {NNC_AFFINE_ROTATE, NNC_FILL_CONSTANT, nearest, 0, 180, 180, 0, 0, 9};
+    run_affine(&q, NNC_AFFINE_FORWARD, x, u_values, y);
+    for (int yy = 0; yy < H; yy++)
+      for (int xx = 0; xx < W; xx++)
+        for (int c = 0; c < C; c++) {
+          float want = x[((H - 1 - yy) * W + (W - 1 - xx)) * C + c];
+          ck_assert_msg(fabsf(y[(yy * W + xx) * C + c] - want) < 1e-4f, "turn (%d,%d,%d)", yy, xx,
+                        c);
+        }
+  }
+  /* a horizontal flip (sample 0 has u0 = 0.05 <= 0.5: flipped; sample 2
+   * has 0.87: kept) */
+  nnc_affine_params f = {NNC_AFFINE_FLIP, NNC_FILL_CONSTANT, 1, 0, 1, 0, 0, 0, 0};
+  run_affine(&f, NNC_AFFINE_FORWARD, x, u_values, y);
+  for (int yy = 0; yy < H; yy++)
+    for (int xx = 0; xx < W; xx++)
+      for (int c = 0; c < C; c++) {
+        ck_assert(y[(yy * W + xx) * C + c] == x[(yy * W + (W - 1 - xx)) * C + c]);
+        int at = ((2 * H + yy) * W + xx) * C + c;
+        ck_assert(y[at] == x[at]);
+      }
+  /* a shift down by one row (height factor 0.25 of 4) with constant fill 0 */
+  nnc_affine_params t = {NNC_AFFINE_TRANSLATE, NNC_FILL_CONSTANT, 0, 0, 0.25, 0.25, 0, 0, 0};
+  run_affine(&t, NNC_AFFINE_FORWARD, x, u_values, y);
+  for (int yy = 0; yy < H; yy++)
+    for (int xx = 0; xx < W; xx++)
+      for (int c = 0; c < C; c++) {
+        float want = yy == 0 ? 0.0f : x[((yy - 1) * W + xx) * C + c];
+        ck_assert_msg(fabsf(y[(yy * W + xx) * C + c] - want) < 1e-5f, "shift (%d,%d,%d)", yy, xx,
+                      c);
+      }
+}
+END_TEST
+
+/* The adjoint is the gradient: dL/dx_e of L = sum(w * op(x)) by central
+ * differences of the forward op equals adjoint(w)_e. */
+START_TEST(affine_adjoint_against_differences) {
+  const nnc_affine_params *p = &affine_cases[_i];
+  static float x[N], w[N], g[N], y[N];
+  fill_x(x);
+  for (int i = 0; i < N; i++) w[i] = (float)cos(0.37 * i + 0.2);
+  run_affine(p, NNC_AFFINE_ADJOINT, w, u_values, g);
+  affine_rig fwd;
+  rig_build(&fwd, p, NNC_AFFINE_FORWARD);
+  const double h = 0.25; /* L is linear in x: the difference is exact up to rounding */
+  int nonzero = 0;
+  for (int e = 0; e < N; e += 3) {
+    double l[2];
+    for (int side = 0; side < 2; side++) {
+      float keep = x[e];
+      x[e] = (float)(keep + (side ? -h : h));
+      rig_run(&fwd, x, u_values, y);
+      x[e] = keep;
+      double s = 0;
+      for (int i = 0; i < N; i++) s += (double)w[i] * y[i];
+      l[side] = s;
+    }
+    double diff = (l[0] - l[1]) / (2 * h);
+    if (fabs(diff) > 1e-3) nonzero++;
+    ck_assert_msg(fabs(g[e] - diff) <= 2e-3 * (1 + fabs(diff)),
+                  "case %d element %d: adjoint %.7g, difference %.7g", _i, e, g[e], diff);
+  }
+  ck_assert_int_gt(nonzero, 0);
+  rig_free(&fwd);
+}
+END_TEST
+
+/* ---- the random layers in training ---- */
+
+/* Input(4) -> Dense -> Reshape [4, 5, 2] -> layer -> Flatten -> Dense 1. */
+static const char *train_spec(const char *layer) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4], 'name': 'in'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'proj', 'units': 40}}, "
+           "{'class_name': 'Reshape', 'config': {'name': 'r', 'target_shape': [4, 5, 2]}}, %s, "
+           "{'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'out', 'units': 1}}]}, "
+           "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': "
+           "0.1}}, 'loss': 'mse'}}",
+           layer);
+  return Q(buf);
+}
+
+/* proj/kernel after 3 train_on_batch steps of 7 samples on `threads` threads. */
+static nnc_array trained(const char *layer, int threads) {
+  float xv[7 * 4], yv[7];
+  for (int i = 0; i < 7 * 4; i++) xv[i] = (float)sin(0.7 * i + 0.3);
+  for (int i = 0; i < 7; i++) yv[i] = (float)(0.1 * i - 0.2);
+  nnc_array x = testutil_f32(xv, 7, 4), y = testutil_f32(yv, 7, 1);
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(train_spec(layer), "model.json", &m, &st) == NNC_OK, "%s",
+                st.message);
+  ck_assert(nnc_model_set_threads(m, threads, &st) == NNC_OK);
+  for (int step = 0; step < 3; step++) {
+    TEST_LOGS(logs);
+    ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  }
+  nnc_array w;
+  ck_assert(nnc_model_get_weight(m, "proj/kernel", &w, &st) == NNC_OK);
+  nnc_model_free(m);
+  return w;
+}
+
+static int same_array(const nnc_array *a, const nnc_array *b) {
+  return !memcmp(a->data, b->data, (size_t)nnc_array_count(a) * sizeof(float));
+}
+
+START_TEST(training_is_deterministic_and_seeded) {
+  const char *layer =
+      "{'class_name': 'RandomRotation', 'config': {'name': 'rot', 'factor': 0.2, 'seed': 5}}, "
+      "{'class_name': 'RandomFlip', 'config': {'name': 'flip', 'seed': 5}}, "
+      "{'class_name': 'RandomZoom', 'config': {'name': 'zoom', 'height_factor': 0.3, "
+      "'fill_mode': 'constant', 'interpolation': 'nearest'}}, "
+      "{'class_name': 'RandomTranslation', 'config': {'name': 'tr', 'height_factor': 0.2, "
+      "'width_factor': 0.2, 'fill_mode': 'wrap'}}, "
+      "{'class_name': 'RandomContrast', 'config': {'name': 'con', 'factor': [0.2, 0.4], "
+      "'value_range': [-5, 5]}}";
+  nnc_array first = trained(layer, 1);
+  for (int threads = 2; threads <= 3; threads++) {
+    nnc_array w = trained(layer, threads);
+    ck_assert_msg(same_array(&first, &w), "threads %d differ", threads);
+    nnc_array_free(&w);
+  }
+  /* the gradient flows through the transforms into proj: it moved, and a
+   * different seed (other draws) moves it elsewhere */
+  const char *other =
+      "{'class_name': 'RandomRotation', 'config': {'name': 'rot', 'factor': 0.2, 'seed': 6}}, "
+      "{'class_name': 'RandomFlip', 'config': {'name': 'flip', 'seed': 5}}, "
+      "{'class_name': 'RandomZoom', 'config': {'name': 'zoom', 'height_factor': 0.3, "
+      "'fill_mode': 'constant', 'interpolation': 'nearest'}}, "
+      "{'class_name': 'RandomTranslation', 'config': {'name': 'tr', 'height_factor': 0.2, "
+      "'width_factor': 0.2, 'fill_mode': 'wrap'}}, "
+      "{'class_name': 'RandomContrast', 'config': {'name': 'con', 'factor': [0.2, 0.4], "
+      "'value_range': [-5, 5]}}";
+  nnc_array w = trained(other, 1);
+  ck_assert(!same_array(&first, &w));
+  nnc_array_free(&w);
+  nnc_array_free(&first);
+}
+END_TEST
+
+/* RandomFlip flips a sample when its uniform is <= 0.5. Over 2000 draws
+ * the count of flips is Binomial(2000, 1/2): mean 1000, sd 22.4; the test
+ * allows 5 sd. The draws come from UNIFORM_NOISE compiled alone. */
+START_TEST(flip_rate_is_one_half) {
+  enum { DRAWS = 2000 };
+  nnc_status st = {0};
+  nnc_graph g;
+  nnc_program prog;
+  memset(&prog, 0, sizeof prog);
+  ck_assert(graph_init(&g, "train", &st) == NNC_OK);
+  int64_t ud[1] = {2};
+  int ui = graph_input(&g, 0, batched(1, ud), "shape", &st);
+  int u = graph_uniform_noise(&g, ui, 0x1234, &st);
+  ck_assert_msg(u >= 0 && graph_output(&g, u, 0, &st) >= 0, "%s", st.message);
+  prog.n_inputs = 1;
+  ck_assert(pass_fuse(&g, &st) == NNC_OK);
+  ck_assert(pass_plan_memory_for(&g, &prog, &st) == NNC_OK);
+  const nnc_graph *list[1] = {&g};
+  nnc_codegen_options opts = {0};
+  nnc_jit *jit = NULL;
+  nnc_step_fn step = NULL;
+  ck_assert_msg(codegen_compile(list, 1, &prog, &opts, &jit, &step, &st) == NNC_OK, "%s",
+                st.message);
+  static float in[2 * DRAWS], out[2 * DRAWS], again[2 * DRAWS];
+  float *fixed = calloc((size_t)g.fixed_floats + 1, sizeof(float));
+  float *batch = calloc((size_t)(g.batch_floats_per_row * DRAWS) + 1, sizeof(float));
+  float *regions[NNC_REGION_IO + 2] = {0};
+  regions[NNC_REGION_IO] = in;
+  regions[NNC_REGION_IO + 1] = out;
+  regions[NNC_REGION_FIXED] = fixed;
+  regions[NNC_REGION_BATCH] = batch;
+  float scalars[NNC_SCALAR_COUNT] = {0};
+  step(regions, scalars, DRAWS, 42, 0, 1, no_barrier, NULL);
+  int flips = 0;
+  double sum = 0;
+  for (int i = 0; i < DRAWS; i++) {
+    ck_assert(out[2 * i] >= 0 && out[2 * i] < 1);
+    flips += out[2 * i] <= 0.5f;
+    sum += out[2 * i + 1];
+  }
+  ck_assert_msg(abs(flips - DRAWS / 2) <= 112, "%d flips of %d", flips, DRAWS);
+  /* the second draw: mean 1/2, sd sqrt(1/12 / 2000) = 0.0065 */
+  ck_assert_msg(fabs(sum / DRAWS - 0.5) <= 5 * 0.0065, "mean %g", sum / DRAWS);
+  /* the same step word draws the same values; another word others */
+  regions[NNC_REGION_IO + 1] = again;
+  step(regions, scalars, DRAWS, 42, 0, 1, no_barrier, NULL);
+  ck_assert(!memcmp(out, again, sizeof out));
+  step(regions, scalars, DRAWS, 43, 0, 1, no_barrier, NULL);
+  ck_assert(memcmp(out, again, sizeof out));
+  free(fixed);
+  free(batch);
+  codegen_release(jit);
+  graph_free(&g);
+}
+END_TEST
+
+/* Input [2, 2, 1] -> RandomContrast -> Flatten -> Dense 1 (kernel ones, no
+ * bias): the loss of one train_on_batch step (train phase) and of
+ * evaluate (inference) on 8 samples with target 0. */
+static void contrast_losses(const char *contrast, const float *xv, double *train, double *test) {
+  char buf[2048];
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 2, 2, 1], 'name': "
+           "'in'}}, %s, {'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1, 'use_bias': false, "
+           "'kernel_initializer': 'ones'}}]}, 'compile_config': {'optimizer': {'class_name': "
+           "'SGD', 'config': {'learning_rate': 0.0}}, 'loss': 'mse'}}",
+           contrast);
+  nnc_model *m;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(Q(buf), "model.json", &m, &st) == NNC_OK, "%s", st.message);
+  float yv[8] = {0};
+  nnc_array x = {.dtype = NNC_F32, .rank = 4, .shape = {8, 2, 2, 1}, .data = (void *)xv};
+  nnc_array y = testutil_f32(yv, 8, 1);
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  *train = nnc_logs_get(&logs, "loss");
+  TEST_LOGS(elogs);
+  ck_assert_msg(nnc_model_evaluate(m, &x, &y, 8, &elogs, &st) == NNC_OK, "%s", st.message);
+  *test = nnc_logs_get(&elogs, "loss");
+  nnc_model_free(m);
+}
+
+START_TEST(random_contrast) {
+  float xv[32];
+  for (int i = 0; i < 32; i++) xv[i] = (float)(0.3 * sin(1.7 * i) + 0.4);
+  /* contrast about the per-channel mean keeps each sample's sum: the
+   * Dense-of-ones prediction, hence the loss, is the same in both phases
+   * whatever the draws (value_range wide enough not to clip) */
+  double train, test;
+  contrast_losses("{'class_name': 'RandomContrast', 'config': {'name': 'c', 'factor': 0.9, "
+                  "'value_range': [-10, 10]}}",
+                  xv, &train, &test);
+  ck_assert_msg(fabs(train - test) <= 1e-5 * test, "train %g, test %g", train, test);
+  /* factor 0 draws f = 1: the train phase is clip(x, value_range) alone,
+   * inference the identity. Sums by hand against target 0. */
+  float cv[32];
+  double want_train = 0, want_test = 0;
+  for (int i = 0; i < 32; i++) cv[i] = (float)(1.5 * sin(0.9 * i));
+  for (int s = 0; s < 8; s++) {
+    double a = 0, b = 0;
+    for (int k = 0; k < 4; k++) {
+      double v = cv[4 * s + k];
+      a += v < 0 ? 0 : v > 1 ? 1 : v;
+      b += v;
+    }
+    want_train += a * a / 8;
+    want_test += b * b / 8;
+  }
+  contrast_losses("{'class_name': 'RandomContrast', 'config': {'name': 'c', 'factor': 0, "
+                  "'value_range': [0, 1]}}",
+                  cv, &train, &test);
+  ck_assert_msg(fabs(train - want_train) <= 1e-5 * want_train, "train %g, want %g", train,
+                want_train);
+  ck_assert_msg(fabs(test - want_test) <= 1e-5 * want_test, "test %g, want %g", test, want_test);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("preprocessing");
+  TCase *t = tcase_create("layers");
+  tcase_add_test(t, rescaling);
+  tcase_add_test(t, normalization_from_config);
+  tcase_add_test(t, resizing_bilinear_and_nearest);
+  tcase_add_test(t, center_crop);
+  tcase_add_test(t, random_layers_are_identity_in_inference);
+  tcase_add_test(t, refusals_name_the_key);
+  tcase_add_loop_test(t, gradients, 0, (int)(sizeof grad_cases / sizeof grad_cases[0]));
+  tcase_add_loop_test(t, affine_against_reference, 0, N_AFFINE);
+  tcase_add_test(t, affine_hand_cases);
+  tcase_add_loop_test(t, affine_adjoint_against_differences, 0, N_AFFINE);
+  tcase_add_test(t, training_is_deterministic_and_seeded);
+  tcase_add_test(t, flip_rate_is_one_half);
+  tcase_add_test(t, random_contrast);
+  tcase_set_timeout(t, 120);
+  suite_add_tcase(s, t);
+  return testutil_run(s);
+}
