@@ -272,6 +272,50 @@ START_TEST(bad_references_are_refused_with_their_path) {
 }
 END_TEST
 
+/* tokens [B, 3] -> Embedding(4, 2, mask_zero) -> TimeDistributed(Dense(2)) -> GAP1D:
+ * the Dense runs on every step with weights time_distributed/dense/..., and
+ * TimeDistributed drops the mask (Keras 3: supports_masking = False), so the
+ * pooling averages all three steps. */
+START_TEST(time_distributed_dense_runs_per_step_and_drops_the_mask) {
+  nnc_model *m =
+      load(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+             "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3], 'name': 'x'}},"
+             "{'class_name': 'Embedding', 'config': {'name': 'embedding', 'input_dim': 4, "
+             "'output_dim': 2, 'mask_zero': true}},"
+             "{'class_name': 'TimeDistributed', 'config': {'name': 'time_distributed', 'layer': "
+             "{'module': 'keras.layers', 'class_name': 'Dense', 'config': {'name': 'dense', "
+             "'units': 2, 'activation': 'relu'}}}},"
+             "{'class_name': 'GlobalAveragePooling1D', 'config': {'name': 'gap'}}]}}"));
+  float table[8] = {0.5f, -1, 1, 2, -3, 0.25f, 4, -2};
+  float kernel[4] = {1, -2, 0.5f, 3}, bias[2] = {0.25f, -0.5f};
+  set(m, "embedding/embeddings", table, 4, 2);
+  set(m, "time_distributed/dense/kernel", kernel, 2, 2);
+  set(m, "time_distributed/dense/bias", bias, 2, 0);
+  float x[6] = {1, 0, 3, 2, 2, 0};
+  double want[4] = {0};
+  for (int b = 0; b < 2; b++)
+    for (int t = 0; t < 3; t++) {
+      const float *e = &table[(int)x[b * 3 + t] * 2];
+      for (int j = 0; j < 2; j++) {
+        double v = e[0] * kernel[j] + e[1] * kernel[2 + j] + bias[j];
+        want[b * 2 + j] += (v > 0 ? v : 0) / 3;
+      }
+    }
+  nnc_array xa = testutil_f32(x, 2, 3), out;
+  nnc_status st;
+  ck_assert_msg(nnc_model_predict(m, &xa, 2, &out, &st) == NNC_OK, "%s", st.message);
+  for (int i = 0; i < 4; i++) ck_assert_double_eq_tol(((float *)out.data)[i], want[i], 1e-5);
+  nnc_array_free(&out);
+  nnc_model_free(m);
+  /* an inner layer that is not per step is refused at its class */
+  load_error(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 4, 4, 1]}},"
+               "{'class_name': 'TimeDistributed', 'config': {'layer': {'class_name': 'Conv2D', "
+               "'config': {'filters': 2, 'kernel_size': 3}}}}]}}"),
+             "$.config.layers[1].config.layer.class_name: TimeDistributed of a Conv2D");
+}
+END_TEST
+
 Suite *layer_io_suite(void) {
   Suite *s = suite_create("layer_io");
   TCase *t = tcase_create("core");
@@ -280,6 +324,7 @@ Suite *layer_io_suite(void) {
   tcase_add_test(t, masking_masks_the_steps_that_equal_mask_value);
   tcase_add_test(t, tensor_kwargs_are_read_in_both_formats_and_ordered_first);
   tcase_add_test(t, bad_references_are_refused_with_their_path);
+  tcase_add_test(t, time_distributed_dense_runs_per_step_and_drops_the_mask);
   suite_add_tcase(s, t);
   return s;
 }
