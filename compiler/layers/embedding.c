@@ -4,7 +4,8 @@
  * When the indices come straight from a model input (through reshapes only),
  * the runtime checks the data: every value an integer in [0, input_dim), or
  * an NNC_ERR_DATA error naming the input, the sample and the position.
- * mask_zero=true needs masks, which are not there yet: refused. */
+ * mask_zero=true gives the output the mask indices != 0 (Keras 3's
+ * compute_mask), [B, ...] like the indices. */
 #include <stdlib.h>
 
 #include "compiler/layers/layer.h"
@@ -14,6 +15,7 @@ typedef struct embedding_params {
   nnc_spec_init init;
   nnc_spec_regularizer regularizer;
   nnc_spec_constraint constraint;
+  int mask_zero;
 } embedding_params;
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
@@ -47,11 +49,7 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   if ((rc = spec_get_bool(ctx, cfg, cfg_path, "mask_zero", 0, &mask_zero)) ||
       (rc = spec_get_bool(ctx, cfg, cfg_path, "sparse", 0, &sparse)))
     return rc;
-  if (mask_zero) {
-    spec_path_key(path, cfg_path, "mask_zero");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "mask_zero"),
-                                 "Embedding with mask_zero=true (masks)");
-  }
+  p.mask_zero = mask_zero;
   if (sparse) {
     spec_path_key(path, cfg_path, "sparse");
     return spec_fail_unsupported(ctx, path, spec_child(cfg, "sparse"),
@@ -96,6 +94,12 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (k >= 0) { /* the runtime checks the indices against the smallest table they index */
     nnc_io_info *io = &c->l->prog.inputs[k];
     if (io->classes == 0 || p->input_dim < io->classes) io->classes = p->input_dim;
+  }
+  if (p->mask_zero) {
+    int mask = graph_binary(g, NNC_BIN_NE, in[0], graph_const(g, 0.0, st), st);
+    if (mask < 0) return -1;
+    layer_label(g, mask, c->layer->name, "mask");
+    layer_set_output_mask(c, mask);
   }
   return layer_activity_regularizer(c, y, st);
 }

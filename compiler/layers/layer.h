@@ -101,5 +101,10 @@ int layer_set_extra_output(layer_call *c, int index, int node, nnc_status *st);
  * Attention's use_causal_mask, return_attention_scores): its value when the
  * call gives it, dflt otherwise. */
 int layer_kwarg_bool(const layer_call *c, const char *name, int dflt);
+/* layer_kwarg_tensor's number/bool sibling: 1 and *value (true 1, false 0)
+ * when the call gives keyword argument `name` as a number or a bool
+ * (use_causal_mask, return_attention_scores), 0 when it does not. A keyword
+ * argument the layer reads through neither function is refused. */
+int layer_kwarg_scalar(const layer_call *c, const char *name, double *value);
 
 #endif

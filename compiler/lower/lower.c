@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compiler/layers/layer.h"
+#include "compiler/layers/layer_io.h"
 #include "compiler/lower/lower_internal.h"
 #include "base/base.h"
 #include "base/rng.h"
@@ -46,6 +47,8 @@ void lowered_free(nnc_lowered *l) {
   graph_free(&l->forward);
   free(l->output_nodes);
   l->output_nodes = NULL;
+  free(l->output_masks);
+  l->output_masks = NULL;
   free(l->sample_weight);
   l->sample_weight = NULL;
   free(l->activity_penalties);
@@ -155,7 +158,11 @@ typedef struct lowering {
   const nnc_spec *spec;
   const nnc_data_shapes *data;
   int *input_nodes; /* per model input */
+  int *input_masks; /* per model input: its mask (a nested model's), -1: none */
   int *call_nodes;  /* per call: its output node */
+  int *call_masks;  /* per call: the mask of its output 0, -1: none */
+  int **call_extra; /* per call: nodes of its outputs 1.. (-1: not made), or NULL */
+  int *n_call_extra;
   int **param_node; /* per program weight: its PARAM node (shared with nested models) */
   layer_state *layers;
   const char *scope;    /* "" at the top; "outer" inside nested model "outer" */
@@ -170,15 +177,81 @@ static int value_node(const lowering *w, nnc_spec_value v) {
   return v < 0 ? w->input_nodes[-1 - v] : w->call_nodes[v];
 }
 
+/* Output `tensor` of value v, referred to at `path`: -1 with st set when
+ * its layer does not make that output. */
+static int value_output(const lowering *w, nnc_spec_value v, int tensor, const char *path,
+                        nnc_status *st) {
+  if (tensor == 0) return value_node(w, v);
+  const nnc_spec *spec = w->spec;
+  int n = v >= 0 ? w->n_call_extra[v] : 0;
+  if (v >= 0 && tensor <= n && w->call_extra[v][tensor - 1] >= 0)
+    return w->call_extra[v][tensor - 1];
+  const char *name = v >= 0 ? spec->layers[spec->calls[v].layer].name : "?";
+  int outputs = 1;
+  for (int k = 0; v >= 0 && k < n; k++)
+    if (w->call_extra[v][k] >= 0) outputs = k + 2;
+  nnc_fail(st, NNC_ERR_SPEC,
+           "%s: %s: expected a tensor index below %d (this call of layer \"%s\" has %d "
+           "output%s), got output %d",
+           spec->source, path ? path : "$", outputs, name, outputs, outputs == 1 ? "" : "s",
+           tensor);
+  return -1;
+}
+
+/* The mask of output `tensor` of value v: only output 0 carries one. */
+static int value_mask(const lowering *w, nnc_spec_value v, int tensor) {
+  if (tensor != 0) return -1;
+  if (v < 0) return w->input_masks ? w->input_masks[-1 - v] : -1;
+  return w->call_masks[v];
+}
+
+/* The call's io: its inputs' masks and its keyword arguments' nodes. */
+static int io_init(const lowering *w, const nnc_spec_call *call, struct layer_io *io,
+                   nnc_status *st) {
+  memset(io, 0, sizeof *io);
+  io->call = call;
+  io->n_in = call->n_args;
+  io->out_mask = -1;
+  int *masks = nnc_calloc((size_t)call->n_args + 1, sizeof *masks, st);
+  io->kwarg_nodes = nnc_calloc((size_t)call->n_kwargs + 1, sizeof *io->kwarg_nodes, st);
+  io->kwarg_read = nnc_calloc((size_t)call->n_kwargs + 1, 1, st);
+  io->in_masks = masks;
+  if (!masks || !io->kwarg_nodes || !io->kwarg_read) return st->code;
+  for (int a = 0; a < call->n_args; a++)
+    masks[a] = value_mask(w, call->args[a], call->arg_tensors ? call->arg_tensors[a] : 0);
+  for (int k = 0; k < call->n_kwargs; k++) {
+    const nnc_spec_kwarg *kw = &call->kwargs[k];
+    io->kwarg_nodes[k] = nnc_calloc((size_t)kw->n + 1, sizeof **io->kwarg_nodes, st);
+    if (!io->kwarg_nodes[k]) return st->code;
+    for (int i = 0; i < kw->n; i++) {
+      int node = -1;
+      if (kw->tensors[i] >= 0 &&
+          (node = value_output(w, kw->values[i], kw->tensors[i], kw->paths[i], st)) < 0)
+        return st->code;
+      io->kwarg_nodes[k][i] = node;
+    }
+  }
+  return NNC_OK;
+}
+
+static void io_free(struct layer_io *io) {
+  for (int k = 0; io->call && io->kwarg_nodes && k < io->call->n_kwargs; k++)
+    free(io->kwarg_nodes[k]);
+  free(io->kwarg_nodes);
+  free(io->kwarg_read);
+  free((int *)io->in_masks);
+  free(io->extra);
+}
+
 /* The Keras name of value v's producer, "name[node][0]". */
-static void value_ref(const lowering *w, nnc_spec_value v, char *buf, size_t size) {
+static void value_ref(const lowering *w, nnc_spec_value v, int tensor, char *buf, size_t size) {
   const nnc_spec *spec = w->spec;
   if (v < 0) {
     int layer = spec->inputs[-1 - v].layer;
     snprintf(buf, size, "%s[0][0]", layer >= 0 ? spec->layers[layer].name : "input_layer");
   } else {
-    snprintf(buf, size, "%s[%d][0]", spec->layers[spec->calls[v].layer].name,
-             spec->calls[v].keras_node);
+    snprintf(buf, size, "%s[%d][%d]", spec->layers[spec->calls[v].layer].name,
+             spec->calls[v].keras_node, tensor);
   }
 }
 
@@ -186,7 +259,7 @@ static void value_ref(const lowering *w, nnc_spec_value v, char *buf, size_t siz
 static int add_connected(lowering *w, nnc_layer_info *row, const nnc_spec_call *c, nnc_status *st) {
   for (int a = 0; a < c->n_args; a++) {
     char ref[NNC_NAME_MAX + 32];
-    value_ref(w, c->args[a], ref, sizeof ref);
+    value_ref(w, c->args[a], c->arg_tensors ? c->arg_tensors[a] : 0, ref, sizeof ref);
     size_t had = row->connected ? strlen(row->connected) : 0, add = strlen(ref) + 2;
     char *grown = realloc(row->connected, had + add + 1);
     if (!grown) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
@@ -235,6 +308,22 @@ static int row_too_big_fail(const nnc_spec *spec, const char *path, const char *
                   spec->source, path, ROW_VALUES_MAX, what, name, have);
 }
 
+/* Per call: its output mask and its extra outputs. */
+static int calls_alloc(lowering *w, nnc_status *st) {
+  size_t n = (size_t)w->spec->n_calls + 1;
+  w->call_masks = nnc_calloc(n, sizeof *w->call_masks, st);
+  w->call_extra = nnc_calloc(n, sizeof *w->call_extra, st);
+  w->n_call_extra = nnc_calloc(n, sizeof *w->n_call_extra, st);
+  return w->call_masks && w->call_extra && w->n_call_extra ? NNC_OK : st->code;
+}
+
+static void calls_free(lowering *w) {
+  for (int k = 0; w->call_extra && k < w->spec->n_calls; k++) free(w->call_extra[k]);
+  free(w->call_extra);
+  free(w->call_masks);
+  free(w->n_call_extra);
+}
+
 static int lower_call(lowering *w, int k, nnc_status *st) {
   const nnc_spec *spec = w->spec;
   const nnc_spec_call *call = &spec->calls[k];
@@ -243,7 +332,14 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
   nnc_graph *g = &w->l->forward;
   int *in = nnc_calloc((size_t)call->n_args + 1, sizeof *in, st);
   if (!in) return st->code;
-  for (int a = 0; a < call->n_args; a++) in[a] = value_node(w, call->args[a]);
+  for (int a = 0; a < call->n_args; a++) {
+    int t = call->arg_tensors ? call->arg_tensors[a] : 0;
+    if ((in[a] = value_output(w, call->args[a], t, call->arg_paths ? call->arg_paths[a] : NULL,
+                              st)) < 0) {
+      free(in);
+      return st->code;
+    }
+  }
   const nnc_shape *in_shape = &g->nodes[in[0]].shape;
   if (call->node == 0 && call->n_args == 1 && layer->has_declared_input &&
       !spec_shape_matches(&layer->declared_input, in_shape)) {
@@ -270,8 +366,18 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
                   .scope = w->scope,
                   .lowering = w};
   int first_param = w->l->prog.n_params;
-  int y = cls->lower(&c, in, call->n_args, st);
+  struct layer_io io;
+  c.io = &io;
+  int y = io_init(w, call, &io, st) ? -1 : cls->lower(&c, in, call->n_args, st), mask = -1;
   free(in);
+  if (y >= 0 && layer_io_finish(&c, y, &mask, st)) y = -1;
+  if (y >= 0) {
+    w->call_masks[k] = mask;
+    w->call_extra[k] = io.extra;
+    w->n_call_extra[k] = io.n_extra;
+    io.extra = NULL;
+  }
+  io_free(&io);
   if (y < 0)
     return st->code != NNC_OK ? (int)st->code : nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
   if (row_too_big(&g->nodes[y].shape))
@@ -330,12 +436,16 @@ static int lower_outputs(lowering *w, nnc_status *st) {
   const nnc_spec *spec = w->spec;
   nnc_lowered *l = w->l;
   l->output_nodes = nnc_calloc((size_t)spec->n_outputs, sizeof *l->output_nodes, st);
-  if (!l->output_nodes) return st->code;
+  l->output_masks = nnc_calloc((size_t)spec->n_outputs, sizeof *l->output_masks, st);
+  if (!l->output_nodes || !l->output_masks) return st->code;
   for (int k = 0; k < spec->n_outputs; k++) {
     nnc_spec_value v = spec->outputs[k];
-    int node = value_node(w, v);
+    int t = spec->output_tensors ? spec->output_tensors[k] : 0;
+    int node = value_output(w, v, t, spec->output_paths ? spec->output_paths[k] : NULL, st);
+    if (node < 0) return st->code;
     const char *name = spec_output_name(spec, k);
     l->output_nodes[k] = node;
+    l->output_masks[k] = value_mask(w, v, t);
     if (program_add_io(&l->prog.outputs, &l->prog.n_outputs, name, l->forward.nodes[node].shape, 0,
                        -1, st))
       return st->code;
@@ -360,7 +470,7 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
   w.input_nodes = nnc_calloc((size_t)spec->n_inputs + 1, sizeof *w.input_nodes, st);
   w.call_nodes = nnc_calloc((size_t)spec->n_calls + 1, sizeof *w.call_nodes, st);
   w.layers = nnc_calloc((size_t)spec->n_layers + 1, sizeof *w.layers, st);
-  int rc = !w.input_nodes || !w.call_nodes || !w.layers ? st->code : NNC_OK;
+  int rc = !w.input_nodes || !w.call_nodes || !w.layers || calls_alloc(&w, st) ? st->code : NNC_OK;
   if (!rc && spec->n_inputs == 0)
     rc = nnc_fail(st, NNC_ERR_SPEC, "%s: $: no model input", spec->source);
   if (!rc) rc = lower_inputs(&w, st);
@@ -369,6 +479,7 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
   if (!rc && spec->compile.present) rc = lower_loss_and_metrics(l, spec, data, st);
   free(w.input_nodes);
   free(w.call_nodes);
+  calls_free(&w);
   free(param_node);
   free(w.layers);
   if (rc) {
@@ -377,6 +488,11 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
     return st->code;
   }
   return NNC_OK;
+}
+
+/* The tensor index of a model's first output. */
+static int t0(const nnc_spec *sub) {
+  return sub->output_tensors ? sub->output_tensors[0] : 0;
 }
 
 int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_in,
@@ -418,16 +534,30 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
   w.input_nodes = nnc_calloc((size_t)n_in + 1, sizeof *w.input_nodes, st);
   w.call_nodes = nnc_calloc((size_t)sub->n_calls + 1, sizeof *w.call_nodes, st);
   w.layers = nnc_calloc((size_t)sub->n_layers + 1, sizeof *w.layers, st);
-  int rc = !w.input_nodes || !w.call_nodes || !w.layers ? st->code : NNC_OK, y = -1;
+  w.input_masks = nnc_calloc((size_t)n_in + 1, sizeof *w.input_masks, st);
+  int rc = !w.input_nodes || !w.call_nodes || !w.layers || !w.input_masks || calls_alloc(&w, st)
+               ? st->code
+               : NNC_OK,
+      y = -1;
+  /* the outer call's masks flow in, the inner output's flows out (Keras's
+   * Functional runs its graph with the masks of its inputs) */
   for (int k = 0; k < n_in && !rc; k++) w.input_nodes[k] = in[k];
+  for (int k = 0; k < n_in && !rc; k++) w.input_masks[k] = layer_input_mask(c, k);
   for (int k = 0; k < sub->n_calls && !rc; k++) rc = lower_call(&w, k, st);
   if (!rc) {
-    y = value_node(&w, sub->outputs[0]);
+    int t = sub->output_tensors ? sub->output_tensors[0] : 0;
+    y = value_output(&w, sub->outputs[0], t, sub->output_paths ? sub->output_paths[0] : NULL, st);
+    if (y < 0) rc = st->code;
+  }
+  if (!rc) {
+    layer_set_output_mask(c, value_mask(&w, sub->outputs[0], t0(sub)));
     c->param_floats += w.param_floats;
     c->trainable_floats += w.trainable_floats;
   }
   free(w.input_nodes);
+  free(w.input_masks);
   free(w.call_nodes);
+  calls_free(&w);
   free(w.layers);
   return rc ? -1 : y;
 }

@@ -37,6 +37,10 @@ typedef struct nnc_lowered {
   /* regularization losses (lower_regularizers.c), scalar nodes */
   int *activity_penalties, n_activity_penalties;
   int *weight_penalties, n_weight_penalties;
+  /* per output: its Keras mask node [B, T] (1 keep, 0 masked), or -1 (heap,
+   * prog.n_outputs of them): the loss and metrics of a masked output skip
+   * the masked steps (lower_loss.c) */
+  int *output_masks;
 } nnc_lowered;
 
 /* data: per-sample shapes of the data; NULL when unknown (a target of

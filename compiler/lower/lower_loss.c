@@ -74,7 +74,7 @@ static int add_loss_key(nnc_lowered *l, const char *name, int value, nnc_status 
 
 /* Metric m of output k through its family (compiler/metrics). */
 static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_metric *m,
-                        const char *key, nnc_metric_kind kind, int yp, int y, int sw,
+                        const char *key, nnc_metric_kind kind, int yp, int y, int sw, int mask,
                         nnc_status *st) {
   metric_ctx c = {.l = l,
                   .g = &l->forward,
@@ -85,6 +85,7 @@ static int lower_metric(nnc_lowered *l, const nnc_spec *spec, const nnc_spec_met
                   .yp = yp,
                   .y = y,
                   .sw = m->weighted ? sw : -1, /* weighted_metrics only */
+                  .mask = mask,
                   .st = st};
   if (kind == NNC_METRIC_EXPRESSION) { /* compiler/expr: a MeanMetricWrapper of the expression */
     int values = expr_lower(c.g, m->expr, y, yp, -1, st);
@@ -188,6 +189,29 @@ static int fit_weights(nnc_lowered *l, int k, int *values, int *weights, nnc_sta
   return *weights < 0 || *values < 0 ? st->code : NNC_OK;
 }
 
+/* Keras's Loss.__call__ (losses/loss.py): the mask of a masked output
+ * (docs/layers.md "Masks") joins the loss's own mask (in_mask & out_mask);
+ * reduce_weighted_values then treats it as any mask. The output mask [B, T]
+ * takes the values' shape ([B, T, 1] for a loss over the last axis). */
+static int masked_values(nnc_lowered *l, int k, loss_values *lv, nnc_status *st) {
+  nnc_graph *g = &l->forward;
+  int mask = l->output_masks ? l->output_masks[k] : -1;
+  if (mask < 0) return NNC_OK;
+  const nnc_shape *vs = &g->nodes[lv->values].shape, *ms = &g->nodes[mask].shape;
+  if (!vs->batched || shape_inner(vs) != shape_inner(ms)) {
+    char have[64], want[64];
+    shape_format(ms, have, sizeof have);
+    shape_format(vs, want, sizeof want);
+    return nnc_fail(st, NNC_ERR_SPEC,
+                    "the mask %s of output \"%s\" does not fit its loss's values %s (Keras "
+                    "applies an output's mask to the loss of each step)",
+                    have, l->prog.outputs[k].name, want);
+  }
+  mask = graph_reshape(g, mask, *vs, st);
+  lv->mask = lv->mask < 0 ? mask : graph_binary(g, NNC_BIN_MUL, lv->mask, mask, st);
+  return lv->mask < 0 ? st->code : NNC_OK;
+}
+
 /* Keras's reduce_weighted_values (losses/loss.py): the mask (SCCE
  * ignore_class) and the sample weights multiply the values, then the sum is
  * divided by the element count ("sum_over_batch_size", "mean"), by the sum
@@ -223,6 +247,7 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
   } else if (loss_lower(g, &o->loss, l->output_nodes[k], y, squeezed, &lv, st)) {
     return st->code;
   }
+  if (masked_values(l, k, &lv, st)) return st->code;
   int values = lv.values;
   nnc_node *vn = &g->nodes[values];
   if (values < before) {
@@ -434,7 +459,7 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
           resolve_accuracy(&l->prog.outputs[k].shape, y_inner,
                            plan->outputs[k].has_loss ? plan->outputs[k].loss.kind : NNC_LOSS_MSE);
     if (lower_metric(l, spec, ref->metric, ref->key, kind, l->output_nodes[k], targets[k],
-                     l->sample_weight[k], st))
+                     l->sample_weight[k], l->output_masks ? l->output_masks[k] : -1, st))
       return st->code;
   }
   /* Keras's per-output Means of the unweighted losses (CompileLoss.build) */

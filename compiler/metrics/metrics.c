@@ -157,8 +157,32 @@ static int weighted_mean(metric_ctx *c, int values, int sqrt_result) {
   return NNC_OK;
 }
 
+/* Keras's MeanMetricWrapper.update_state: the output's mask joins the sample
+ * weights (apply_mask with reduction "sum": mask x weights, no rescaling). */
+static int mask_weights(metric_ctx *c) {
+  nnc_graph *g = c->g;
+  int m = c->mask;
+  int64_t t = shape_inner(&g->nodes[m].shape);
+  if (c->sw < 0) {
+    c->sw = m;
+    return NNC_OK;
+  }
+  int64_t w = shape_inner(&g->nodes[c->sw].shape), d[2] = {-1, w};
+  if (w != 1 && w != t)
+    return nnc_fail(c->st, NNC_ERR_DATA,
+                    "%s: %s: the sample weights have %lld values per sample, which do not "
+                    "broadcast against the output's mask of %lld steps",
+                    c->source, c->m->path, (long long)w, (long long)t);
+  int64_t md[2] = {-1, t};
+  int sw = graph_reshape(g, c->sw, shape_make(1, 2, d), c->st);
+  int mask = graph_reshape(g, m, shape_make(1, 2, md), c->st);
+  c->sw = graph_binary(g, NNC_BIN_MUL, mask, sw, c->st);
+  return c->sw < 0 ? c->st->code : NNC_OK;
+}
+
 int metric_mean(metric_ctx *c, int values, int sqrt_result) {
   if (values < 0) return c->st->code;
+  if (c->mask >= 0 && mask_weights(c)) return c->st->code;
   if (c->sw >= 0) return weighted_mean(c, values, sqrt_result);
   int sum = per_sample_mean_sum(c->g, values, c->st);
   nnc_metric_info *k;

@@ -21,6 +21,7 @@ typedef struct metric_ctx {
   const char *source;   /* the spec's file, for messages */
   int yp, y;            /* the output's prediction and its target */
   int sw;               /* a weighted metric's sample weights ([B, 1] or [B, ...]), or -1 */
+  int mask;             /* the output's Keras mask [B, T] (metric_mean weighs by it), or -1 */
   nnc_status *st;
 } metric_ctx;
 

@@ -169,6 +169,22 @@ typedef struct nnc_spec_layer {
 /* A value of the model graph: model input k is -1 - k, call c's output is c. */
 typedef int nnc_spec_value;
 
+/* A keyword argument of a call that is not training/mask: null (Keras 3
+ * "kwargs", Keras 2 / tfjs node kwargs): tensors (one, or a list; a null item
+ * of a list is "no tensor"), or one number/bool (return_attention_scores,
+ * use_causal_mask). The layer reads them through compiler/layers/layer_io.c;
+ * one it does not read is refused at lowering. */
+typedef struct nnc_spec_kwarg {
+  char name[NNC_NAME_MAX];
+  int is_scalar;               /* 1: a number or a bool, in scalar */
+  double scalar;               /* true 1, false 0 */
+  int n;                       /* tensors (1 for a single tensor) */
+  nnc_spec_value *values;      /* heap: each tensor's value */
+  int *tensors;                /* heap: each value's output index; -1: a null item */
+  char (*paths)[NNC_PATH_MAX]; /* heap: each tensor's reference, for messages */
+  char path[NNC_PATH_MAX];
+} nnc_spec_kwarg;
+
 /* One call of a layer (a Keras "node"): the layer applied to its inputs. */
 typedef struct nnc_spec_call {
   int layer;               /* index in nnc_spec.layers */
@@ -178,6 +194,12 @@ typedef struct nnc_spec_call {
   nnc_spec_value *args;    /* heap */
   int training;            /* 1; 0 when called with training=False (inference even in fit) */
   char path[NNC_PATH_MAX]; /* JSON path of the inbound node (the layer's path in a Sequential) */
+  /* which output of its producer each arg is ([name, node, tensor_index]);
+   * NULL: output 0 for every arg (a Sequential) */
+  int *arg_tensors;
+  char (*arg_paths)[NNC_PATH_MAX]; /* heap: each arg's reference; NULL in a Sequential */
+  int n_kwargs;
+  nnc_spec_kwarg *kwargs; /* heap */
 } nnc_spec_call;
 
 /* A model input: its InputLayer (index in layers), or -1 for a Sequential
@@ -416,7 +438,9 @@ typedef struct nnc_spec {
   int n_inputs;
   nnc_spec_input *inputs; /* Keras's model.inputs order */
   int n_outputs;
-  nnc_spec_value *outputs; /* Keras's model.outputs order */
+  nnc_spec_value *outputs;            /* Keras's model.outputs order */
+  int *output_tensors;                /* each output's tensor index; NULL: all 0 */
+  char (*output_paths)[NNC_PATH_MAX]; /* each output's reference; NULL in a Sequential */
   nnc_spec_compile compile;
   /* the top-level "callbacks" list ({class_name, config} objects) as JSON
    * text, created by fit (runtime/callbacks); NULL: none */

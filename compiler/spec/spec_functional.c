@@ -9,6 +9,7 @@
  *                     "kwargs": {...}}], tensor = {"class_name": "__keras_tensor__",
  *                     "config": {"shape": [...], "keras_history": ["dense", 0, 0]}} */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,32 +49,11 @@ static int name_slot(const fgraph *g, const char *name) {
     if (g->by_name[k] < 0 || strcmp(name_of(g, g->by_name[k]), name) == 0) return k;
 }
 
-/* Call arguments: training false/null and mask null are understood. */
-static int check_kwargs(const fgraph *g, const cJSON *kwargs, const char *path, int *training) {
-  const cJSON *kw;
-  char kw_path[NNC_PATH_MAX];
-  if (spec_is_absent(kwargs)) return NNC_OK;
-  if (!cJSON_IsObject(kwargs))
-    return spec_fail_expected(g->ctx, path, kwargs, "an object of call arguments");
-  cJSON_ArrayForEach(kw, kwargs) {
-    spec_path_key(kw_path, path, kw->string ? kw->string : "?");
-    if (cJSON_IsNull(kw)) continue;
-    if (kw->string && strcmp(kw->string, "training") == 0 && cJSON_IsFalse(kw)) {
-      *training = 0;
-      continue;
-    }
-    if (kw->string && strcmp(kw->string, "training") == 0)
-      return spec_fail_unsupported(g->ctx, kw_path, kw,
-                                   "a call argument training other than false or null");
-    return spec_fail_unsupported(g->ctx, kw_path, kw,
-                                 "a call argument other than training: false and mask: null");
-  }
-  return NNC_OK;
-}
-
-/* A [name, node_index, tensor_index(, kwargs)] reference -> a value. */
-static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int *training,
-                       nnc_spec_value *out) {
+/* A [name, node_index, tensor_index(, kwargs)] reference -> a value and
+ * which output of its producer it is (*tensor; whether the layer has that
+ * output is known when it is lowered). Its kwargs are read by the caller. */
+static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, nnc_spec_value *out,
+                       int *tensor) {
   const cJSON *name = cJSON_IsArray(ref) ? cJSON_GetArrayItem(ref, 0) : NULL;
   int size = cJSON_IsArray(ref) ? cJSON_GetArraySize(ref) : 0;
   if (!cJSON_IsString(name) || size < 3 || size > 4)
@@ -108,16 +88,12 @@ static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int 
                               n_nodes + skip, name_of(g, j), n_nodes, n_nodes == 1 ? "" : "s",
                               skip ? ", as nodes from 1: node 0 is the model's built-in node" : "");
   }
-  if (index[1] != 0) {
+  if (index[1] != 0 && g->is_input[j]) {
     spec_path_index(item_path, path, 2);
     return spec_fail_expected(g->ctx, item_path, cJSON_GetArrayItem(ref, 2),
-                              "tensor index 0 (layer \"%s\" has one output)", name_of(g, j));
+                              "tensor index 0 (InputLayer \"%s\" has one output)", name_of(g, j));
   }
-  if (size > 3 && training) {
-    spec_path_index(item_path, path, 3);
-    int rc = check_kwargs(g, cJSON_GetArrayItem(ref, 3), item_path, training);
-    if (rc) return rc;
-  }
+  *tensor = (int)index[1];
   if (g->is_input[j]) {
     if (g->input_pos[j] < 0)
       return spec_fail(g->ctx, path,
@@ -127,6 +103,130 @@ static int resolve_ref(const fgraph *g, const cJSON *ref, const char *path, int 
     *out = -1 - g->input_pos[j];
   } else {
     *out = g->first_call[j] + (int)index[0] - skip;
+  }
+  return NNC_OK;
+}
+
+/* ---- keyword arguments of a call ---- */
+
+/* Keras 2 / tfjs spell a tensor in node kwargs as a reference list
+ * [name, node, tensor] (tf.keras's convert_inner_node_data). */
+static int is_legacy_ref(const cJSON *item) {
+  int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 0;
+  return (n == 3 || n == 4) && cJSON_IsString(cJSON_GetArrayItem(item, 0)) &&
+         cJSON_IsNumber(cJSON_GetArrayItem(item, 1)) && cJSON_IsNumber(cJSON_GetArrayItem(item, 2));
+}
+
+static int is_keras3_tensor(const cJSON *item) {
+  const char *cls = cJSON_IsObject(item) ? spec_class_name(item) : NULL;
+  return cls && strcmp(cls, "__keras_tensor__") == 0;
+}
+
+static int is_tensor(const fgraph *g, const cJSON *item) {
+  return g->legacy ? is_legacy_ref(item) : is_keras3_tensor(item);
+}
+
+/* The value a tensor of either spelling refers to. */
+static int tensor_ref(const fgraph *g, const cJSON *item, const char *path, nnc_spec_value *v,
+                      int *tensor, char *ref_path) {
+  nnc_strlcpy(ref_path, path, NNC_PATH_MAX);
+  if (g->legacy) return resolve_ref(g, item, path, v, tensor);
+  char cfg_path[NNC_PATH_MAX];
+  spec_path_key(cfg_path, path, "config");
+  spec_path_key(ref_path, cfg_path, "keras_history");
+  return resolve_ref(g, spec_child(spec_child(item, "config"), "keras_history"), ref_path, v,
+                     tensor);
+}
+
+/* The call's kwarg `name`, appended when new. NULL when out of memory. */
+static nnc_spec_kwarg *new_kwarg(const fgraph *g, nnc_spec_call *c, const char *name,
+                                 const char *path) {
+  nnc_spec_kwarg *grown =
+      nnc_realloc_array(c->kwargs, (size_t)c->n_kwargs + 1, sizeof *grown, g->ctx->st);
+  if (!grown) return NULL;
+  c->kwargs = grown;
+  nnc_spec_kwarg *kw = &grown[c->n_kwargs++];
+  memset(kw, 0, sizeof *kw);
+  nnc_strlcpy(kw->name, name, sizeof kw->name);
+  nnc_strlcpy(kw->path, path, sizeof kw->path);
+  return kw;
+}
+
+/* Append item (a tensor, or null: no tensor) to the tensor kwarg kw. */
+static int kwarg_add_tensor(const fgraph *g, nnc_spec_kwarg *kw, const cJSON *item,
+                            const char *path) {
+  int n = kw->n + 1;
+  nnc_spec_value *values = nnc_realloc_array(kw->values, (size_t)n, sizeof *values, g->ctx->st);
+  if (values) kw->values = values;
+  int *tensors =
+      values ? nnc_realloc_array(kw->tensors, (size_t)n, sizeof *tensors, g->ctx->st) : NULL;
+  if (tensors) kw->tensors = tensors;
+  char(*paths)[NNC_PATH_MAX] =
+      tensors ? nnc_realloc_array(kw->paths, (size_t)n, sizeof *paths, g->ctx->st) : NULL;
+  if (!paths) return NNC_ERR_NOMEM;
+  kw->paths = paths;
+  kw->values[kw->n] = 0;
+  kw->tensors[kw->n] = -1;
+  nnc_strlcpy(kw->paths[kw->n], path, NNC_PATH_MAX);
+  kw->n = n;
+  if (cJSON_IsNull(item)) return NNC_OK;
+  return tensor_ref(g, item, path, &kw->values[n - 1], &kw->tensors[n - 1], kw->paths[n - 1]);
+}
+
+/* One kwarg: training false, null (mask: null...), a tensor, a list of
+ * tensors (null items allowed), or a number / bool the layer reads. */
+static int read_kwarg(const fgraph *g, nnc_spec_call *c, const cJSON *kw, const char *path) {
+  const char *name = kw->string ? kw->string : "?";
+  if (cJSON_IsNull(kw)) return NNC_OK;
+  for (int k = 0; k < c->n_kwargs; k++) /* Keras 2 repeats them on every inbound tensor */
+    if (strcmp(c->kwargs[k].name, name) == 0) return NNC_OK;
+  if (strcmp(name, "training") == 0) {
+    if (cJSON_IsFalse(kw)) {
+      c->training = 0;
+      return NNC_OK;
+    }
+    return spec_fail_unsupported(g->ctx, path, kw,
+                                 "a call argument training other than false or null");
+  }
+  int list = cJSON_IsArray(kw) && !(g->legacy && is_legacy_ref(kw));
+  if (list && cJSON_GetArraySize(kw) > 0) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, kw) if (!cJSON_IsNull(item) && !is_tensor(g, item)) list = 0;
+  }
+  if (!is_tensor(g, kw) && !list && !cJSON_IsNumber(kw) && !cJSON_IsBool(kw))
+    return spec_fail_unsupported(
+        g->ctx, path, kw,
+        "a call argument other than a tensor, a list of tensors, a "
+        "number or a bool (training: false and mask: null are understood)");
+  if (cJSON_IsArray(kw) && cJSON_GetArraySize(kw) == 0) return NNC_OK; /* an empty list: none */
+  nnc_spec_kwarg *out = new_kwarg(g, c, name, path);
+  if (!out) return NNC_ERR_NOMEM;
+  if (cJSON_IsNumber(kw) || cJSON_IsBool(kw)) {
+    out->is_scalar = 1;
+    out->scalar = cJSON_IsNumber(kw) ? kw->valuedouble : cJSON_IsTrue(kw);
+    return NNC_OK;
+  }
+  if (!list) return kwarg_add_tensor(g, out, kw, path);
+  int i = 0, rc = NNC_OK;
+  const cJSON *item;
+  cJSON_ArrayForEach(item, kw) {
+    char item_path[NNC_PATH_MAX];
+    spec_path_index(item_path, path, i++);
+    if ((rc = kwarg_add_tensor(g, out, item, item_path))) break;
+  }
+  return rc;
+}
+
+static int read_kwargs(const fgraph *g, nnc_spec_call *c, const cJSON *kwargs, const char *path) {
+  const cJSON *kw;
+  if (spec_is_absent(kwargs)) return NNC_OK;
+  if (!cJSON_IsObject(kwargs))
+    return spec_fail_expected(g->ctx, path, kwargs, "an object of call arguments");
+  cJSON_ArrayForEach(kw, kwargs) {
+    char kw_path[NNC_PATH_MAX];
+    spec_path_key(kw_path, path, kw->string ? kw->string : "?");
+    int rc = read_kwarg(g, c, kw, kw_path);
+    if (rc) return rc;
   }
   return NNC_OK;
 }
@@ -194,8 +294,9 @@ static int read_inputs(fgraph *g, const cJSON *config, const char *config_path) 
       break;
     }
     nnc_spec_value v;
+    int tensor;
     g->input_pos[j] = k;
-    if ((rc = resolve_ref(g, refs[k], paths[k], NULL, &v))) break;
+    if ((rc = resolve_ref(g, refs[k], paths[k], &v, &tensor))) break;
     g->spec->inputs[k].layer = j;
     g->spec->n_inputs++;
   }
@@ -216,11 +317,14 @@ static int read_outputs(fgraph *g, const cJSON *config, const char *config_path)
   int n = 0, rc = endpoint_refs(g, config, config_path, "output_layers", &refs, &paths, &n);
   if (!rc) {
     g->spec->outputs = nnc_calloc((size_t)n, sizeof *g->spec->outputs, g->ctx->st);
-    if (!g->spec->outputs) rc = NNC_ERR_NOMEM;
+    g->spec->output_tensors = nnc_calloc((size_t)n, sizeof *g->spec->output_tensors, g->ctx->st);
+    g->spec->output_paths = nnc_calloc((size_t)n, sizeof *g->spec->output_paths, g->ctx->st);
+    if (!g->spec->outputs || !g->spec->output_tensors || !g->spec->output_paths) rc = NNC_ERR_NOMEM;
   }
   for (int k = 0; k < n && !rc; k++) {
-    rc = resolve_ref(g, refs[k], paths[k], NULL, &g->spec->outputs[k]);
+    rc = resolve_ref(g, refs[k], paths[k], &g->spec->outputs[k], &g->spec->output_tensors[k]);
     if (rc) break;
+    nnc_strlcpy(g->spec->output_paths[k], paths[k], NNC_PATH_MAX);
     g->spec->n_outputs++;
     /* An output is named after its layer (loss and metrics dicts, History keys,
      * --y NAME=, predict's DIR/NAME.npy): two outputs of one layer would share a name. */
@@ -237,13 +341,22 @@ static int read_outputs(fgraph *g, const cJSON *config, const char *config_path)
   return rc;
 }
 
-/* Append one inbound tensor of call c. */
-static int add_arg(const fgraph *g, nnc_spec_call *c, nnc_spec_value v) {
-  nnc_spec_value *grown =
-      nnc_realloc_array(c->args, (size_t)c->n_args + 1, sizeof *grown, g->ctx->st);
-  if (!grown) return NNC_ERR_NOMEM;
-  c->args = grown;
-  c->args[c->n_args++] = v;
+/* Append one inbound tensor of call c: output `tensor` of value v. */
+static int add_arg(const fgraph *g, nnc_spec_call *c, nnc_spec_value v, int tensor,
+                   const char *ref_path) {
+  size_t n = (size_t)c->n_args + 1;
+  nnc_spec_value *grown = nnc_realloc_array(c->args, n, sizeof *grown, g->ctx->st);
+  if (grown) c->args = grown;
+  int *tensors = grown ? nnc_realloc_array(c->arg_tensors, n, sizeof *tensors, g->ctx->st) : NULL;
+  if (tensors) c->arg_tensors = tensors;
+  char(*paths)[NNC_PATH_MAX] =
+      tensors ? nnc_realloc_array(c->arg_paths, n, sizeof *paths, g->ctx->st) : NULL;
+  if (!paths) return NNC_ERR_NOMEM;
+  c->arg_paths = paths;
+  c->args[c->n_args] = v;
+  c->arg_tensors[c->n_args] = tensor;
+  nnc_strlcpy(c->arg_paths[c->n_args], ref_path, NNC_PATH_MAX);
+  c->n_args++;
   return NNC_OK;
 }
 
@@ -259,7 +372,8 @@ static int keras3_tensor(const fgraph *g, int layer, nnc_spec_call *c, const cJS
   spec_path_key(cfg_path, path, "config");
   spec_path_key(ref_path, cfg_path, "keras_history");
   nnc_spec_value v;
-  int rc = resolve_ref(g, spec_child(tcfg, "keras_history"), ref_path, NULL, &v);
+  int index;
+  int rc = resolve_ref(g, spec_child(tcfg, "keras_history"), ref_path, &v, &index);
   if (rc) return rc;
   /* the first call's input declares the layer's input shape (over build_config) */
   nnc_spec_layer *l = &g->spec->layers[layer];
@@ -275,18 +389,61 @@ static int keras3_tensor(const fgraph *g, int layer, nnc_spec_call *c, const cJS
   if (c->node == 0 && in_list && !spec_is_absent(shape) &&
       (rc = spec_add_declared_input(g->ctx, l, shape, shape_path)))
     return rc;
-  return add_arg(g, c, v);
+  return add_arg(g, c, v, index, ref_path);
+}
+
+/* The names of the positional call parameters after the first, for the
+ * classes whose call takes tensors there (Keras 3 writes mha(query, value)
+ * as args [query, value]): they become keyword arguments. NULL: none. */
+static const char *const *positional_names(const char *class_name) {
+  static const char *const mha[] = {"value", "key", NULL};
+  static const char *const rnn[] = {"initial_state", NULL};
+  static const struct {
+    const char *cls;
+    const char *const *names;
+  } table[] = {
+      {"MultiHeadAttention", mha}, {"SimpleRNN", rnn}, {"LSTM", rnn}, {"GRU", rnn}, {"RNN", rnn},
+      {"Bidirectional", rnn}};
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp(table[i].cls, class_name) == 0) return table[i].names;
+  return NULL;
+}
+
+/* Positional args after the first: named keyword arguments of the class. */
+static int keras3_positional(const fgraph *g, int layer, nnc_spec_call *c, const cJSON *args,
+                             const char *path) {
+  const char *cls = layer_class(g->spec->layers[layer].kind)->class_name;
+  const char *const *names = positional_names(cls);
+  int i = 1;
+  for (const cJSON *a = args->child->next; a; a = a->next, i++) {
+    char item_path[NNC_PATH_MAX];
+    spec_path_index(item_path, path, i);
+    int k = 0;
+    while (names && names[k] && k < i - 1) k++;
+    if (!names || !names[k]) {
+      char what[NNC_NAME_MAX + 64];
+      snprintf(what, sizeof what,
+               "a positional call argument %d for %s (pass one tensor or a list)", i + 1, cls);
+      return spec_fail_unsupported(g->ctx, item_path, a, what);
+    }
+    cJSON *kw = cJSON_Duplicate(a, 1); /* read_kwarg reads a named item */
+    if (!kw) return nnc_fail(g->ctx->st, NNC_ERR_NOMEM, "out of memory");
+    kw->string = (char *)names[k];
+    int rc = read_kwarg(g, c, kw, item_path);
+    kw->string = NULL;
+    cJSON_Delete(kw);
+    if (rc) return rc;
+  }
+  return NNC_OK;
 }
 
 static int keras3_node(const fgraph *g, int layer, nnc_spec_call *c, const cJSON *node) {
-  char path[NNC_PATH_MAX], item_path[NNC_PATH_MAX];
+  char path[NNC_PATH_MAX], item_path[NNC_PATH_MAX], args_path[NNC_PATH_MAX];
   spec_path_key(path, c->path, "args");
+  nnc_strlcpy(args_path, path, sizeof args_path);
   const cJSON *args = spec_child(node, "args");
   int n = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0;
   if (n == 0) return spec_fail_expected(g->ctx, path, args, "a list holding the inbound tensor(s)");
-  if (n > 1)
-    return spec_fail_unsupported(g->ctx, path, args,
-                                 "several positional call arguments (pass one tensor or a list)");
   const cJSON *list = args->child;
   spec_path_index(path, path, 0);
   int rc = NNC_OK, i = 0;
@@ -312,8 +469,9 @@ static int keras3_node(const fgraph *g, int layer, nnc_spec_call *c, const cJSON
     rc = keras3_tensor(g, layer, c, list, path, 0);
   }
   if (rc) return rc;
+  if (n > 1 && (rc = keras3_positional(g, layer, c, args, args_path))) return rc;
   spec_path_key(path, c->path, "kwargs");
-  return check_kwargs(g, spec_child(node, "kwargs"), path, &c->training);
+  return read_kwargs(g, c, spec_child(node, "kwargs"), path);
 }
 
 static int keras2_node(const fgraph *g, nnc_spec_call *c, const cJSON *node) {
@@ -324,8 +482,14 @@ static int keras2_node(const fgraph *g, nnc_spec_call *c, const cJSON *node) {
     char path[NNC_PATH_MAX];
     spec_path_index(path, c->path, i);
     nnc_spec_value v;
-    rc = resolve_ref(g, ref, path, &c->training, &v);
-    if (!rc) rc = add_arg(g, c, v);
+    int tensor;
+    rc = resolve_ref(g, ref, path, &v, &tensor);
+    if (!rc) rc = add_arg(g, c, v, tensor, path);
+    if (!rc && cJSON_GetArraySize(ref) > 3) {
+      char kw_path[NNC_PATH_MAX];
+      spec_path_index(kw_path, path, 3);
+      rc = read_kwargs(g, c, cJSON_GetArrayItem(ref, 3), kw_path);
+    }
   }
   return rc;
 }
@@ -433,6 +597,22 @@ static int read_calls(fgraph *g) {
   return NNC_OK;
 }
 
+/* The values call c depends on: its args, then its kwargs' tensors. */
+static int n_deps(const nnc_spec_call *c) {
+  int n = c->n_args;
+  for (int k = 0; k < c->n_kwargs; k++) n += c->kwargs[k].n;
+  return n;
+}
+
+/* Dependency i of c, NULL for a null item of a kwarg list. */
+static nnc_spec_value *dep_at(nnc_spec_call *c, int i) {
+  if (i < c->n_args) return &c->args[i];
+  i -= c->n_args;
+  for (int k = 0; k < c->n_kwargs; i -= c->kwargs[k++].n)
+    if (i < c->kwargs[k].n) return c->kwargs[k].tensors[i] < 0 ? NULL : &c->kwargs[k].values[i];
+  return NULL;
+}
+
 /* Every call must lead to an output and every input must be used. */
 static int check_reach(fgraph *g, const char *config_path) {
   char *used = calloc((size_t)g->n_calls + 1, 1);
@@ -450,9 +630,10 @@ static int check_reach(fgraph *g, const char *config_path) {
       used[v] = 1, stack[top++] = v;
   }
   while (top > 0) {
-    const nnc_spec_call *c = &g->calls[stack[--top]];
-    for (int a = 0; a < c->n_args; a++) {
-      nnc_spec_value v = c->args[a];
+    nnc_spec_call *c = &g->calls[stack[--top]];
+    for (int a = 0; a < n_deps(c); a++) {
+      if (!dep_at(c, a)) continue;
+      nnc_spec_value v = *dep_at(c, a);
       if (v < 0)
         input_used[-1 - v] = 1;
       else if (!used[v])
@@ -499,8 +680,10 @@ static int sort_calls(fgraph *g) {
     for (int c = 0; c < n; c++) {
       if (done[c]) continue;
       int ready = 1;
-      for (int a = 0; a < g->calls[c].n_args && ready; a++)
-        if (g->calls[c].args[a] >= 0 && !done[g->calls[c].args[a]]) ready = 0;
+      for (int a = 0; a < n_deps(&g->calls[c]) && ready; a++) {
+        const nnc_spec_value *v = dep_at(&g->calls[c], a);
+        if (v && *v >= 0 && !done[*v]) ready = 0;
+      }
       if (!ready) continue;
       done[c] = 1;
       rank[c] = n_done;
@@ -526,8 +709,10 @@ static int sort_calls(fgraph *g) {
   }
   for (int k = 0; k < n; k++) {
     sorted[k] = g->calls[order[k]];
-    for (int a = 0; a < sorted[k].n_args; a++)
-      if (sorted[k].args[a] >= 0) sorted[k].args[a] = rank[sorted[k].args[a]];
+    for (int a = 0; a < n_deps(&sorted[k]); a++) {
+      nnc_spec_value *v = dep_at(&sorted[k], a);
+      if (v && *v >= 0) *v = rank[*v];
+    }
   }
   for (int k = 0; k < g->spec->n_outputs; k++)
     if (g->spec->outputs[k] >= 0) g->spec->outputs[k] = rank[g->spec->outputs[k]];

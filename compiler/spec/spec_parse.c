@@ -349,10 +349,23 @@ void nnc_spec_free(nnc_spec *spec) {
       free(spec->layers[i].params);
     free(spec->layers[i].declared_inputs);
   }
-  for (int i = 0; spec->calls && i < spec->n_calls; i++) free(spec->calls[i].args);
+  for (int i = 0; spec->calls && i < spec->n_calls; i++) {
+    nnc_spec_call *c = &spec->calls[i];
+    free(c->args);
+    free(c->arg_tensors);
+    free(c->arg_paths);
+    for (int k = 0; k < c->n_kwargs; k++) {
+      free(c->kwargs[k].values);
+      free(c->kwargs[k].tensors);
+      free(c->kwargs[k].paths);
+    }
+    free(c->kwargs);
+  }
   free(spec->calls);
   free(spec->inputs);
   free(spec->outputs);
+  free(spec->output_tensors);
+  free(spec->output_paths);
   free(spec->layers);
   nnc_spec_compile_free(&spec->compile);
   free(spec->callbacks_json);

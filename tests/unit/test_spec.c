@@ -638,12 +638,13 @@ START_TEST(functional_bad_graphs) {
                "model.json: $.config.output_layers[0][1]: expected a node index below 1 (layer "
                "\"d\" is called 1 time), got 1",
                NULL);
-  /* A tensor index other than 0. */
+  /* A tensor index other than 0 of an InputLayer (a layer's outputs >= 1 are
+   * checked when it is lowered: test_layer_io). */
   expect_error(Q(FUNC_HEAD "{'class_name': 'Dense', 'name': 'd', 'config': {'units': 4}, "
                            "'inbound_nodes': [[['x', 0, 2, {}]]]}], "
                            "'input_layers': [['x', 0, 0]], 'output_layers': [['d', 0, 0]]}}"),
                "model.json: $.config.layers[1].inbound_nodes[0][0][2]: expected tensor index 0 "
-               "(layer \"x\" has one output), got 2",
+               "(InputLayer \"x\" has one output), got 2",
                NULL);
   /* Two tensors into a one-input layer. */
   expect_error(Q(FUNC_HEAD "{'class_name': 'Dense', 'name': 'd', 'config': {'units': 4}, "
@@ -683,10 +684,10 @@ START_TEST(functional_bad_graphs) {
                "training other than false or null is not supported yet",
                NULL);
   expect_error(Q(FUNC_HEAD "{'class_name': 'Dropout', 'name': 'd', 'config': {'rate': 0.5}, "
-                           "'inbound_nodes': [[['x', 0, 0, {'scale': 2}]]]}], "
+                           "'inbound_nodes': [[['x', 0, 0, {'scale': 'x2'}]]]}], "
                            "'input_layers': [['x', 0, 0]], 'output_layers': [['d', 0, 0]]}}"),
                "model.json: $.config.layers[1].inbound_nodes[0][0][3].scale: a call argument "
-               "other than training: false and mask: null is not supported yet",
+               "other than a tensor, a list of tensors, a number or a bool",
                NULL);
 }
 END_TEST
