@@ -33,8 +33,9 @@ static int parse_shared(const spec_ctx *ctx, const cJSON *item, prelu_params *p)
     } else {
       memcpy(path, p->path, sizeof path);
     }
-    if (!cJSON_IsNumber(one) || one->valuedouble != (double)(int64_t)one->valuedouble ||
-        one->valuedouble < 1 || one->valuedouble >= NNC_MAX_RANK)
+    /* range first: converting a double beyond int64 to int64 is undefined */
+    if (!cJSON_IsNumber(one) || !(one->valuedouble >= 1) || one->valuedouble >= NNC_MAX_RANK ||
+        one->valuedouble != (double)(int64_t)one->valuedouble)
       return spec_fail_expected(ctx, path, one,
                                 "an axis after the batch axis (a positive integer below %d)",
                                 NNC_MAX_RANK);

@@ -137,6 +137,8 @@ specs = {
                                   '{"name": "u", "size": 2147483647}}']),
     "layer_pool_stride_2p63": seq([layer_in("[null, 4, 4, 1]"), '{"class_name": "MaxPooling2D", "config": '
                                    '{"name": "p", "strides": 9223372036854775807}}']),
+    "layer_prelu_axis_1e30": seq([layer_in("[null, 4, 2]"), '{"class_name": "PReLU", "config": '
+                                  '{"name": "p", "shared_axes": [1e30]}}']),
     "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}']),
     "model_class_unknown": seq(cls='"Bogus"'),
     "loss_unknown": seq(compile_cfg=compile_cfg(loss='"hinge_of_doom"')),
