@@ -82,8 +82,9 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   int shared[NNC_MAX_RANK] = {0};
   for (int i = 0; i < p->n_shared; i++) {
     if (p->shared[i] >= s->rank)
-      return layer_fail(c, st, "%s: shared axis %lld is beyond the input %s of PReLU \"%s\"",
-                        p->path, (long long)p->shared[i], have, c->layer->name);
+      return layer_fail(c, st,
+                        "config.shared_axes holds axis %lld, beyond the input %s of PReLU \"%s\"",
+                        (long long)p->shared[i], have, c->layer->name);
     shared[p->shared[i]] = 1;
   }
   int64_t kept = 1, last_shared = 0, first_kept = s->rank;
