@@ -141,6 +141,8 @@ specs = {
                                   '{"name": "p", "shared_axes": [1e30]}}']),
     "layer_prelu_axis_beyond": seq([layer_in("[null, 4, 2]"), '{"class_name": "PReLU", "config": '
                                     '{"name": "p", "shared_axes": [3]}}']),
+    "layer_leaky_relu_negative": seq([layer_in(), '{"class_name": "LeakyReLU", "config": '
+                                      '{"name": "lr", "negative_slope": -0.1}}']),
     "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}']),
     "model_class_unknown": seq(cls='"Bogus"'),
     "loss_unknown": seq(compile_cfg=compile_cfg(loss='"hinge_of_doom"')),
