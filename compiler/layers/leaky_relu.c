@@ -7,7 +7,8 @@
 #include "compiler/layers/layer.h"
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
-  const char *key = spec_is_absent(spec_child(cfg, "negative_slope")) ? "alpha" : "negative_slope";
+  /* Keras 3's __init__ takes a (deprecated) alpha over negative_slope */
+  const char *key = spec_is_absent(spec_child(cfg, "alpha")) ? "negative_slope" : "alpha";
   double slope;
   int rc = spec_get_float32(ctx, cfg, cfg_path, key, 0.3, &slope);
   if (rc) return rc;
