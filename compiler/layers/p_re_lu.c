@@ -33,8 +33,9 @@ static int parse_shared(const spec_ctx *ctx, const cJSON *item, prelu_params *p)
     } else {
       memcpy(path, p->path, sizeof path);
     }
-    if (!cJSON_IsNumber(one) || one->valuedouble != (double)(int64_t)one->valuedouble ||
-        one->valuedouble < 1 || one->valuedouble >= NNC_MAX_RANK)
+    /* range first: converting a double beyond int64 to int64 is undefined */
+    if (!cJSON_IsNumber(one) || !(one->valuedouble >= 1) || one->valuedouble >= NNC_MAX_RANK ||
+        one->valuedouble != (double)(int64_t)one->valuedouble)
       return spec_fail_expected(ctx, path, one,
                                 "an axis after the batch axis (a positive integer below %d)",
                                 NNC_MAX_RANK);
@@ -81,8 +82,9 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   int shared[NNC_MAX_RANK] = {0};
   for (int i = 0; i < p->n_shared; i++) {
     if (p->shared[i] >= s->rank)
-      return layer_fail(c, st, "%s: shared axis %lld is beyond the input %s of PReLU \"%s\"",
-                        p->path, (long long)p->shared[i], have, c->layer->name);
+      return layer_fail(c, st,
+                        "config.shared_axes holds axis %lld, beyond the input %s of PReLU \"%s\"",
+                        (long long)p->shared[i], have, c->layer->name);
     shared[p->shared[i]] = 1;
   }
   int64_t kept = 1, last_shared = 0, first_kept = s->rank;

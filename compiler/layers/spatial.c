@@ -23,8 +23,9 @@ int spatial_parse_format(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
 }
 
 static int int_value(const cJSON *item, int64_t min_value, int64_t *out) {
-  if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int64_t)item->valuedouble ||
-      item->valuedouble < (double)min_value || item->valuedouble > 2147483647.0)
+  /* range first: converting a double beyond int64 to int64 is undefined */
+  if (!cJSON_IsNumber(item) || !(item->valuedouble >= (double)min_value) ||
+      item->valuedouble > 2147483647.0 || item->valuedouble != (double)(int64_t)item->valuedouble)
     return 0;
   *out = (int64_t)item->valuedouble;
   return 1;

@@ -143,6 +143,14 @@ specs = {
     "layer_dense_huge_kernel": seq([layer_in("[null, 65536]"), dense("d", "65536", "")]),
     "layer_upsampling_huge": seq([layer_in("[null, 4, 4, 1]"), '{"class_name": "UpSampling2D", "config": '
                                   '{"name": "u", "size": 2147483647}}']),
+    "layer_pool_stride_2p63": seq([layer_in("[null, 4, 4, 1]"), '{"class_name": "MaxPooling2D", "config": '
+                                   '{"name": "p", "strides": 9223372036854775807}}']),
+    "layer_prelu_axis_1e30": seq([layer_in("[null, 4, 2]"), '{"class_name": "PReLU", "config": '
+                                  '{"name": "p", "shared_axes": [1e30]}}']),
+    "layer_prelu_axis_beyond": seq([layer_in("[null, 4, 2]"), '{"class_name": "PReLU", "config": '
+                                    '{"name": "p", "shared_axes": [3]}}']),
+    "layer_leaky_relu_negative": seq([layer_in(), '{"class_name": "LeakyReLU", "config": '
+                                      '{"name": "lr", "negative_slope": -0.1}}']),
     "layer_batchnorm": seq([layer_in(), '{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}']),
     "model_class_unknown": seq(cls='"Bogus"'),
     "loss_unknown": seq(compile_cfg=compile_cfg(loss='"hinge_of_doom"')),

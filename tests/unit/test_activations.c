@@ -136,6 +136,10 @@ START_TEST(leaky_relu_elu_and_activation_strings) {
           "LeakyReLU(negative_slope=0.1)");
   forward("{'class_name': 'LeakyReLU', 'config': {'name': 'l', 'alpha': 0.25}}", leaky, k2,
           "LeakyReLU(alpha=0.25) (Keras 2, tfjs)");
+  /* Keras 3's __init__ pops a deprecated alpha over negative_slope */
+  forward("{'class_name': 'LeakyReLU', 'config': {'name': 'l', 'negative_slope': 0.1, "
+          "'alpha': 0.25}}",
+          leaky, k2, "LeakyReLU(negative_slope=0.1, alpha=0.25): alpha wins");
   forward("{'class_name': 'LeakyReLU', 'config': {'name': 'l'}}", leaky, dflt, "LeakyReLU()");
   forward("{'class_name': 'Activation', 'config': {'name': 'a', 'activation': 'leaky_relu'}}",
           leaky, string, "leaky_relu");
