@@ -372,8 +372,8 @@ static void refused(const char *layers, const char *want) {
 START_TEST(unsupported_configs_are_refused_by_key) {
   refused("{'class_name': 'LSTM', 'config': {'units': 2, 'stateful': true}}",
           "$.config.layers[1].config.stateful: a stateful recurrent layer");
-  refused("{'class_name': 'GRU', 'config': {'units': 2, 'recurrent_dropout': 0.5}}",
-          "$.config.layers[1].config.recurrent_dropout: recurrent_dropout in a recurrent layer");
+  refused("{'class_name': 'GRU', 'config': {'units': 2, 'recurrent_dropout': 1.5}}",
+          "$.config.layers[1].config.recurrent_dropout: recurrent_dropout must be a number in");
   refused("{'class_name': 'SimpleRNN', 'config': {'units': 2, 'activation': 'softmax'}}",
           "$.config.layers[1].config.activation: activation softmax is not supported");
   refused("{'class_name': 'Bidirectional', 'config': {'layer': {'class_name': 'Dense', "
