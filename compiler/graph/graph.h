@@ -144,7 +144,9 @@ typedef struct nnc_conv_params {
  * parts the batched third operand of RNN holds (NNC_RNN_AUX_*). */
 typedef enum nnc_rnn_cell { NNC_RNN_SIMPLE, NNC_RNN_LSTM, NNC_RNN_GRU } nnc_rnn_cell;
 enum { NNC_RNN_LINEAR = -1, NNC_RNN_HARD_SIGMOID_K2 = -2 };
-enum { NNC_RNN_AUX_STATE = 1, NNC_RNN_AUX_MASK = 2 };
+/* NNC_RNN_AUX_RDROP: a recurrent dropout mask [n] per sample follows in aux
+ * (SimpleRNN, LSTM); h_prev is multiplied by it before the recurrent kernel. */
+enum { NNC_RNN_AUX_STATE = 1, NNC_RNN_AUX_MASK = 2, NNC_RNN_AUX_RDROP = 4 };
 typedef struct nnc_rnn_params {
   int64_t cell, units, backwards, reset_after, act, rec_act, aux;
   int64_t rec_bias; /* GRU reset_after with a bias: U's last row is the recurrent bias */

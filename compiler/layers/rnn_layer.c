@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "compiler/ops/rnn_cell.h"
 
 int rnn_cell_of_class(const char *class_name) {
@@ -138,12 +139,12 @@ int rnn_parse_config(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path
   }
   if ((rc = spec_get_bool(ctx, cfg, cfg_path, "unroll", 0, &flag))) return rc; /* same values */
   static const char *const rates[] = {"dropout", "recurrent_dropout"};
+  double *rate_of[] = {&out->dropout, &out->recurrent_dropout};
   for (size_t i = 0; i < 2; i++) {
-    double rate;
-    if ((rc = spec_get_number(ctx, cfg, cfg_path, rates[i], 0.0, &rate))) return rc;
-    if (rate != 0.0) {
+    if ((rc = spec_get_number(ctx, cfg, cfg_path, rates[i], 0.0, rate_of[i]))) return rc;
+    if (!(*rate_of[i] >= 0.0 && *rate_of[i] <= 1.0)) {
       spec_path_key(path, cfg_path, rates[i]);
-      return spec_fail(ctx, path, "%s in a recurrent layer is not supported yet", rates[i]);
+      return spec_fail(ctx, path, "%s must be a number in [0, 1]", rates[i]);
     }
   }
   if (cell == NNC_RNN_LSTM && out->use_bias && out->unit_forget_bias &&
@@ -168,6 +169,11 @@ static int weight(layer_call *c, const char *scope, const char *what, nnc_shape 
   return w;
 }
 
+/* xp [B, T, G*n] -> its first step's first n columns [B, 1, n] */
+static int slice_bt(nnc_graph *g, int xp, int64_t n, nnc_status *st) {
+  return graph_slice(g, graph_slice(g, xp, 1, 0, 1, st), 2, 0, n, st);
+}
+
 /* [rows, cols] and [cols] as one [rows + 1, cols] matrix (the row last) */
 static int append_row(nnc_graph *g, int m, int row, int64_t rows, int64_t cols, nnc_status *st) {
   int64_t flat[2] = {1, rows * cols}, one[2] = {1, cols}, whole[2] = {rows + 1, cols};
@@ -175,6 +181,37 @@ static int append_row(nnc_graph *g, int m, int row, int64_t rows, int64_t cols, 
   int b = a < 0 ? -1 : graph_reshape(g, row, shape_make(0, 2, one), st);
   int ab = b < 0 ? -1 : graph_concat(g, a, b, 1, st);
   return ab < 0 ? -1 : graph_reshape(g, ab, shape_make(0, 2, whole), st);
+}
+
+/* Keras draws a dropout mask only for 0 < rate < 1 */
+static int drops(double rate) {
+  return rate > 0.0 && rate < 1.0;
+}
+
+/* One stream per layer, call, side (scope) and kind, so masks do not depend
+ * on the order the graph is built in. */
+static uint64_t drop_key(const layer_call *c, const char *kind, const char *scope) {
+  char stream[3 * NNC_NAME_MAX + 64];
+  if (c->node == 0)
+    snprintf(stream, sizeof stream, "%s/%s/%s", kind, c->layer->name, scope);
+  else
+    snprintf(stream, sizeof stream, "%s/%s/%s/call%d", kind, c->layer->name, scope, c->node);
+  return nnc_stream_key(0, stream);
+}
+
+/* x [B, T, F] times one mask [B, F] for every step (Keras's cell draws its
+ * dropout mask once per sequence); x itself in inference. */
+static int input_dropout(layer_call *c, int x, double rate, const char *scope, nnc_status *st) {
+  nnc_graph *g = &c->l->forward;
+  nnc_shape xs = g->nodes[x].shape;
+  int64_t t = xs.dims[1], two[2] = {-1, xs.dims[2]};
+  /* a [B, F] value only gives the mask its shape (the mask reads no element) */
+  int first = graph_reshape(g, graph_slice(g, x, 1, 0, 1, st), shape_make(1, 2, two), st);
+  int mask = graph_dropout_mask(g, first, rate, drop_key(c, "rnn_dropout", scope), st);
+  layer_label(g, mask, c->layer->name, "dropout_mask");
+  int spread = graph_repeat_axis(g, mask, 1, t, st); /* [B, F] -> [B, T, F] */
+  int y = graph_binary(g, NNC_BIN_MUL, x, spread, st);
+  return graph_phase_select(g, y, x, st);
 }
 
 int rnn_lower_one(layer_call *c, const rnn_config *p, int x, const char *scope, int backwards,
@@ -195,6 +232,8 @@ int rnn_lower_one(layer_call *c, const rnn_config *p, int x, const char *scope, 
                        .rec_act = act_code(p, p->recurrent_activation)};
   int64_t n = p->units, gn = rnn_gates(&rp) * n, t = xs->dims[1], f = xs->dims[2];
   int64_t kd[2] = {f, gn}, ud[2] = {n, gn};
+  if (c->training && drops(p->dropout) && (x = input_dropout(c, x, p->dropout, scope, st)) < 0)
+    return -1;
   int w = weight(c, scope, "kernel", shape_make(0, 2, kd), &p->kernel_init, &p->kernel_reg,
                  &p->kernel_con, st);
   int u = weight(c, scope, "recurrent_kernel", shape_make(0, 2, ud), &p->recurrent_init,
@@ -242,6 +281,21 @@ int rnn_lower_one(layer_call *c, const rnn_config *p, int x, const char *scope, 
     aux = aux < 0 ? mask : graph_concat(g, aux, mask, 1, st);
   }
   int rec = graph_rnn(g, xp, u, aux, &rp, st);
+  /* Keras 3's GRUCell (implementation 2, the only one its config can ask
+   * for) never applies recurrent_dropout; SimpleRNN and LSTM drop h_prev
+   * before the recurrent kernel with one mask [B, n] for every step. */
+  if (rec >= 0 && c->training && drops(p->recurrent_dropout) && p->cell != NNC_RNN_GRU) {
+    int64_t two[2] = {-1, n};
+    int shape_of = graph_reshape(g, slice_bt(g, xp, n, st), shape_make(1, 2, two), st);
+    int rmask = graph_dropout_mask(g, shape_of, p->recurrent_dropout,
+                                   drop_key(c, "rnn_recurrent_dropout", scope), st);
+    layer_label(g, rmask, c->layer->name, "recurrent_dropout_mask");
+    nnc_rnn_params rd = rp;
+    rd.aux |= NNC_RNN_AUX_RDROP;
+    int aux_d = aux < 0 ? rmask : graph_concat(g, aux, rmask, 1, st);
+    int rec_d = graph_rnn(g, xp, u, aux_d, &rd, st);
+    rec = graph_phase_select(g, rec_d, rec, st);
+  }
   if (rec < 0) return -1;
   layer_label(g, rec, c->layer->name, "rnn");
   int64_t last[2] = {-1, n};

@@ -17,7 +17,8 @@ typedef struct rnn_config {
   nnc_spec_regularizer kernel_reg, recurrent_reg, bias_reg, activity_reg;
   nnc_spec_constraint kernel_con, recurrent_con, bias_con;
   int return_sequences, return_state, go_backwards;
-  char cell_name[NNC_NAME_MAX]; /* the RNN layer's cell's name; "": the class's default */
+  double dropout, recurrent_dropout; /* train phase only; GRU ignores recurrent_dropout (Keras 3) */
+  char cell_name[NNC_NAME_MAX];      /* the RNN layer's cell's name; "": the class's default */
 } rnn_config;
 
 /* Read a SimpleRNN/LSTM/GRU config object (cfg may be NULL: defaults). */

@@ -4,9 +4,11 @@
  * (GRU reset_after: its recurrent bias as the last row); in[2] = aux
  * [B, S*n + T]: the initial state(s) when params.rnn.aux has
  * NNC_RNN_AUX_STATE (else zeros), then the mask [T] when it has
- * NNC_RNN_AUX_MASK (else every step kept); with neither, in[2] is in[0] and
- * unread. Output: the record (rnn_cell.h), everything the backward pass needs.
- * A masked step keeps the previous state (Keras's `where(mask, new, old)`).
+ * NNC_RNN_AUX_MASK (else every step kept), then a recurrent dropout mask
+ * [n] when it has NNC_RNN_AUX_RDROP (SimpleRNN, LSTM: h_prev times it before
+ * U; the record keeps it in row 0's unused pre-activation fields for
+ * RNN_GRAD); with none, in[2] is in[0] and unread. Output: the record (rnn_cell.h), everything the
+ * backward pass needs. A masked step keeps the previous state (Keras's `where(mask, new, old)`).
  * One thread unit per batch row: each row's loop runs on one thread, so the
  * result does not depend on the number of threads.
  * Gradient: RNN_GRAD gives d xp and d(h U) per step and the initial states'
@@ -30,10 +32,11 @@ static int rnn_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   if (u->batched || u->rank != 2 || u->dims[0] != rnn_u_rows(p) || u->dims[1] != gn)
     return op_shape_error(g, n, st, "rnn needs U [units (+1 for a recurrent bias), gates*units]");
   int64_t t = xp->dims[1];
+  if ((p->aux & NNC_RNN_AUX_RDROP) && p->cell == NNC_RNN_GRU)
+    return op_shape_error(g, n, st, "rnn's recurrent dropout mask is for SimpleRNN and LSTM");
   if (p->aux) {
     const nnc_shape *a = &g->nodes[n->in[2]].shape;
-    int64_t want = (p->aux & NNC_RNN_AUX_STATE ? rnn_states(p) * p->units : 0) +
-                   (p->aux & NNC_RNN_AUX_MASK ? t : 0);
+    int64_t want = rnn_aux_width(p, t);
     if (!a->batched || a->rank != 2 || a->dims[1] != want)
       return op_shape_error(g, n, st, "rnn's aux must be [B, initial states + mask]");
   }
@@ -59,6 +62,12 @@ static int u_grad(nnc_grad_ctx *c, const nnc_node *n, int record, int drec) {
   const nnc_rnn_params *p = &n->params.rnn;
   int64_t units = p->units, gn = rnn_gates(p) * units, t = g->nodes[n->in[0]].shape.dims[1];
   int hp = slice2(g, record, 0, t, 0, units, c->st);
+  if (p->aux & NNC_RNN_AUX_RDROP) { /* U saw h_prev times the mask (kept in row 0) */
+    int64_t two[2] = {-1, units};
+    int m = graph_reshape(g, slice2(g, record, 0, 1, rnn_z_at(p), units, c->st),
+                          shape_make(1, 2, two), c->st);
+    hp = graph_binary(g, NNC_BIN_MUL, hp, graph_repeat_axis(g, m, 1, t, c->st), c->st);
+  }
   int du;
   if (p->cell == NNC_RNN_GRU && !p->reset_after) { /* the candidate's U multiplies r * h_prev */
     int rh = slice2(g, record, 1, t, 3 * units, units, c->st);
@@ -95,7 +104,7 @@ static int rnn_grad(nnc_grad_ctx *c, const nnc_node *n0, int id, int dy) {
   if ((p->aux & NNC_RNN_AUX_STATE) && c->needs[n.in[2]]) {
     int64_t s = rnn_states(p) * units, d2[2] = {-1, s};
     int d0 = graph_reshape(g, slice2(g, d, 0, 1, 0, s, c->st), shape_make(1, 2, d2), c->st);
-    if (d0 >= 0 && (p->aux & NNC_RNN_AUX_MASK)) d0 = graph_pad(g, d0, 1, 0, s + t, c->st);
+    if (d0 >= 0 && rnn_aux_width(p, t) > s) d0 = graph_pad(g, d0, 1, 0, rnn_aux_width(p, t), c->st);
     if (d0 < 0 || grad_accumulate(c, n.in[2], d0)) return -1;
   }
   return 0;
@@ -151,10 +160,12 @@ static LLVMValueRef at(cg *c, LLVMValueRef base, int64_t off, LLVMValueRef j) {
 /* dst[j] += sum_k v[k] * U[k, col + j] for j < len, k < n: k outer, so the
  * inner loop runs along U's rows (and each dst[j] sums in k order). */
 static void acc_matvec(cg *c, LLVMValueRef buf, LLVMValueRef v_at, LLVMValueRef dst_at,
-                       LLVMValueRef u, int64_t gn, int64_t col, int64_t len, int64_t n) {
+                       LLVMValueRef u, int64_t gn, int64_t col, int64_t len, int64_t n,
+                       LLVMValueRef drop_at) {
   cg_loop k;
   cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, n), "k");
   LLVMValueRef vk = cg_load(c, buf, cg_iadd(c, v_at, k.i));
+  if (drop_at) vk = fmul(c, vk, cg_load(c, buf, cg_iadd(c, drop_at, k.i))); /* v * mask */
   LLVMValueRef urow = cg_iadd(c, cg_imul(c, k.i, cg_i64(c, gn)), cg_i64(c, col));
   cg_loop j;
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, len), "j");
@@ -171,7 +182,8 @@ static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, L
   int64_t units = p->units, gn = rnn_gates(p) * units, w = rnn_width(p);
   int64_t t = c->g->nodes[n->in[0]].shape.dims[1], s_n = rnn_states(p) * units;
   int64_t zat = rnn_z_at(p), m_at = w - 1;
-  int64_t aux_w = (p->aux & NNC_RNN_AUX_STATE ? s_n : 0) + (p->aux & NNC_RNN_AUX_MASK ? t : 0);
+  int64_t aux_w = rnn_aux_width(p, t), mask_at = p->aux & NNC_RNN_AUX_STATE ? s_n : 0;
+  int64_t rd_at = mask_at + (p->aux & NNC_RNN_AUX_MASK ? t : 0);
   LLVMValueRef aux = p->aux ? cg_buffer(c, n->in[2]) : NULL;
   int gru = p->cell == NNC_RNN_GRU, after = gru && p->reset_after;
   cg_loop b;
@@ -181,6 +193,11 @@ static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, L
   LLVMValueRef arow = cg_imul(c, b.i, cg_i64(c, aux_w));
   cg_zero_fill(c, out, rec, cg_i64(c, w));
   if (p->aux & NNC_RNN_AUX_STATE) op_copy(c, aux, arow, out, rec, cg_i64(c, s_n));
+  LLVMValueRef drop_at = NULL;
+  if (p->aux & NNC_RNN_AUX_RDROP) {
+    drop_at = cg_iadd(c, rec, cg_i64(c, zat));
+    op_copy(c, aux, cg_iadd(c, arow, cg_i64(c, rd_at)), out, drop_at, cg_i64(c, units));
+  }
   cg_loop s;
   cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
   LLVMValueRef time = p->backwards ? LLVMBuildSub(c->b, cg_i64(c, t - 1), s.i, "") : s.i;
@@ -189,7 +206,7 @@ static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, L
   LLVMValueRef xs = cg_iadd(c, xrow, cg_imul(c, time, cg_i64(c, gn)));
   LLVMValueRef m = cg_f32(c, 1.0);
   if (p->aux & NNC_RNN_AUX_MASK)
-    m = cg_load(c, aux, cg_iadd(c, arow, cg_iadd(c, cg_i64(c, aux_w - t), time)));
+    m = cg_load(c, aux, cg_iadd(c, arow, cg_iadd(c, cg_i64(c, mask_at), time)));
   LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
   /* the fields h U accumulates into: the pre-activations (GRU: zz, zr, rec) */
   int64_t acc_len = gru && !after ? 2 * units : gn;
@@ -206,7 +223,7 @@ static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, L
   }
   cg_store(c, v, out, at(c, cur, zat, j.i));
   cg_loop_end(c, &j);
-  acc_matvec(c, out, prev, cg_iadd(c, cur, cg_i64(c, zat)), u, gn, 0, acc_len, units);
+  acc_matvec(c, out, prev, cg_iadd(c, cur, cg_i64(c, zat)), u, gn, 0, acc_len, units, drop_at);
   if (gru) { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
     cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "reset");
     LLVMValueRef r = rnn_act(c, p->rec_act, cg_load(c, out, at(c, cur, 2 * units, j.i)));
@@ -222,7 +239,7 @@ static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, L
     cg_loop_end(c, &j);
     if (!after)
       acc_matvec(c, out, cg_iadd(c, cur, cg_i64(c, 3 * units)),
-                 cg_iadd(c, cur, cg_i64(c, 4 * units)), u, gn, 2 * units, units, units);
+                 cg_iadd(c, cur, cg_i64(c, 4 * units)), u, gn, 2 * units, units, units, NULL);
   }
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "cell");
   LLVMValueRef hp = cg_load(c, out, cg_iadd(c, prev, j.i)), h, cnew = NULL, cp = NULL;

@@ -7,7 +7,9 @@
  *   LSTM       h [0,n)  c [n,2n)  zi zf zg zo [2n,6n)              m [6n]
  *   GRU        h [0,n)  zz zr [n,3n)  rec [3n,4n)  zh [4n,5n)      m [5n]
  * z.. are the gates' pre-activations; GRU's rec is U_h h + b_rh with
- * reset_after, r * h_prev without; m is the step's mask value (1 kept). */
+ * reset_after, r * h_prev without; m is the step's mask value (1 kept).
+ * With a recurrent dropout mask (NNC_RNN_AUX_RDROP) row 0 holds it in its
+ * first pre-activation field [S*n, S*n + n), unused there otherwise. */
 #ifndef NNC_OPS_RNN_CELL_H
 #define NNC_OPS_RNN_CELL_H
 
@@ -31,6 +33,12 @@ static inline int64_t rnn_width(const nnc_rnn_params *p) {
 /* The first pre-activation field (right after the states). */
 static inline int64_t rnn_z_at(const nnc_rnn_params *p) {
   return rnn_states(p) * p->units;
+}
+
+/* The width of RNN's aux operand: initial states, mask [T], recurrent dropout mask [n]. */
+static inline int64_t rnn_aux_width(const nnc_rnn_params *p, int64_t t) {
+  return (p->aux & NNC_RNN_AUX_STATE ? rnn_states(p) * p->units : 0) +
+         (p->aux & NNC_RNN_AUX_MASK ? t : 0) + (p->aux & NNC_RNN_AUX_RDROP ? p->units : 0);
 }
 
 /* f(x) and f'(x) of an activation code (nnc_fn, NNC_RNN_LINEAR, NNC_RNN_HARD_SIGMOID_K2). */

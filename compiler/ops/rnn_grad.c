@@ -5,7 +5,8 @@
  * of U's output before the reset gate scales it, so U's gradient is
  * h_prevᵀ times it); row 0 [0, S*n) the gradient of the initial state(s).
  * The state gradient is carried in row 0 while the steps run backwards. A
- * masked step passes the state gradient straight through. One unit per batch
+ * masked step passes the state gradient straight through. With a recurrent
+ * dropout mask, h_prev's share through U is scaled by it. One unit per batch
  * row, as RNN. */
 #include <string.h>
 
@@ -154,6 +155,8 @@ static int rnn_grad_emit(cg *c, const nnc_node *n, LLVMValueRef rec, LLVMValueRe
   /* h_prev's share through h U: U times d(h U) */
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "back");
   LLVMValueRef dot = row_dot(c, u, j.i, gn, 0, out, dr, gru && !after ? 2 * units : gn);
+  if (p->aux & NNC_RNN_AUX_RDROP) /* U saw h_prev times the mask (record row 0) */
+    dot = fmul(c, dot, ld(c, rec, rrow, rnn_z_at(p), j.i));
   st_(c, fadd(c, ld(c, out, carry, 0, j.i), dot), out, carry, 0, j.i);
   cg_loop_end(c, &j);
   cg_loop_end(c, &i);

@@ -274,8 +274,10 @@ START_TEST(threads_give_identical_weights) {
   for (int e = 0; e < 4 * T * F; e++) x4[e] = (float)cos(0.37 * e);
   for (int threads = 1; threads <= 3; threads++) {
     nnc_model *m = load(model_for(
-        "{'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 3, 'return_sequences': true}},"
-        "{'class_name': 'GRU', 'config': {'name': 'gru', 'units': 3, 'go_backwards': true}},"
+        "{'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 3, 'return_sequences': true,"
+        " 'dropout': 0.3, 'recurrent_dropout': 0.4}},"
+        "{'class_name': 'GRU', 'config': {'name': 'gru', 'units': 3, 'go_backwards': true,"
+        " 'dropout': 0.2}},"
         "{'class_name': 'Dense', 'config': {'name': 'dense', 'units': 1}}",
         1));
     nnc_status st;
@@ -295,6 +297,113 @@ START_TEST(threads_give_identical_weights) {
     nnc_array_free(&w);
     nnc_model_free(m);
   }
+}
+END_TEST
+
+/* One SGD step on a fixed batch from fixed weights; the LSTM's recurrent
+ * kernel after it, and the predictions before it. */
+static void lstm_step(const char *rates, float *kernel_after, float *pred_before) {
+  char layers[512];
+  snprintf(layers, sizeof layers,
+           "{'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 3 %s}},"
+           "{'class_name': 'Dense', 'config': {'name': 'dense', 'units': 1}}",
+           rates);
+  nnc_model *m = load(model_for(layers, 1));
+  double copy[3 * 12];
+  set_weight(m, "lstm/lstm_cell/kernel", 0.7, copy, F * 12);
+  set_weight(m, "lstm/lstm_cell/recurrent_kernel", 1.1, copy, 3 * 12);
+  float *p = predict(m, B);
+  memcpy(pred_before, p, sizeof(float) * B);
+  free(p);
+  nnc_status st;
+  float y[B] = {0.5f, -0.25f};
+  nnc_array xa = testutil_f32(xin, B, T * F), ya = testutil_f32(y, B, 1), w;
+  xa.rank = 3;
+  xa.shape[1] = T;
+  xa.shape[2] = F;
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
+  ck_assert(nnc_model_get_weight(m, "lstm/lstm_cell/recurrent_kernel", &w, &st) == NNC_OK);
+  memcpy(kernel_after, w.data, sizeof(float) * 3 * 12);
+  nnc_array_free(&w);
+  nnc_model_free(m);
+}
+
+/* dropout and recurrent_dropout act in training only (Keras: `training and
+ * 0 < rate < 1`): predictions equal those without them, one training step
+ * differs from a step without them, and a rate of 1 draws no mask at all. */
+START_TEST(dropout_acts_in_training_only) {
+  set_inputs();
+  float k0[36], kd[36], kr[36], k1[36], p0[B], pd[B], pr[B], p1[B];
+  lstm_step("", k0, p0);
+  lstm_step(", 'dropout': 0.5", kd, pd);
+  lstm_step(", 'recurrent_dropout': 0.5", kr, pr);
+  lstm_step(", 'dropout': 1.0, 'recurrent_dropout': 1.0", k1, p1);
+  ck_assert_mem_eq(pd, p0, sizeof p0);
+  ck_assert_mem_eq(pr, p0, sizeof p0);
+  ck_assert(memcmp(kd, k0, sizeof k0) != 0);
+  ck_assert(memcmp(kr, k0, sizeof k0) != 0);
+  ck_assert(memcmp(kr, kd, sizeof k0) != 0);
+  ck_assert_mem_eq(k1, k0, sizeof k0);
+}
+END_TEST
+
+enum { DB = 256, DT = 3, DF = 2 };
+
+/* One training step of SimpleRNN(2, linear, no bias) on [DB, DT, DF] with
+ * kernel I and recurrent kernel `u` (times I), target 0: the loss is the
+ * mean of the last output squared. */
+static double drop_loss(const char *rates, double u, float *x) {
+  char buf[1024];
+  snprintf(buf, sizeof buf,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, %d, %d]}},"
+           "{'class_name': 'SimpleRNN', 'config': {'name': 'r', 'units': %d, 'activation': "
+           "'linear', 'use_bias': false %s}}]}, 'compile_config': {'optimizer': {'class_name': "
+           "'SGD', 'config': {'learning_rate': 0.0}}, 'loss': 'mse'}}",
+           DT, DF, DF, rates);
+  nnc_model *m = load(Q(buf));
+  nnc_status st;
+  float id[DF * DF] = {1, 0, 0, 1}, uu[DF * DF] = {(float)u, 0, 0, (float)u};
+  nnc_array w = testutil_f32(id, DF, DF), wu = testutil_f32(uu, DF, DF);
+  ck_assert_msg(nnc_model_set_weight(m, "r/simple_rnn_cell/kernel", &w, &st) == NNC_OK, "%s",
+                st.message);
+  ck_assert_msg(nnc_model_set_weight(m, "r/simple_rnn_cell/recurrent_kernel", &wu, &st) == NNC_OK,
+                "%s", st.message);
+  static float y[DB * DF];
+  nnc_array xa = testutil_f32(x, DB, DT * DF), ya = testutil_f32(y, DB, DF);
+  xa.rank = 3;
+  xa.shape[1] = DT;
+  xa.shape[2] = DF;
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
+  nnc_model_free(m);
+  return nnc_logs_get(&logs, "loss");
+}
+
+/* The drawn masks, seen through the loss (rate 0.5: an entry is 0 or 2).
+ * dropout: x all ones; with U = 0 the last output is the step's mask m, so
+ * loss = 4 * kept; with U = I it is the sum of the three steps' masks, 3m
+ * when every step reuses one mask (Keras draws it once per sequence), so
+ * exactly 9 times the first loss (the same stream gives the same draws).
+ * recurrent_dropout: x = 1 at step 0 only, U = I: h_2 = m * m = 4 where
+ * kept when the mask is reused (loss = 16 * kept), 4 with probability 1/4
+ * with fresh masks (16 * 1/4). The kept share of DB * DF = 512 draws lies
+ * within 5 binomial standard deviations of 1/2. */
+START_TEST(dropout_masks_are_drawn_once_per_sequence) {
+  static float ones[DB * DT * DF], first[DB * DT * DF];
+  for (int e = 0; e < DB * DT * DF; e++) ones[e] = 1, first[e] = e % (DT * DF) < DF ? 1.0f : 0.0f;
+  double tol = 5 * sqrt(0.25 / (DB * DF));
+  double l0 = drop_loss(", 'dropout': 0.5", 0.0, ones);
+  double l1 = drop_loss(", 'dropout': 0.5", 1.0, ones);
+  ck_assert_msg(fabs(l0 / 4 - 0.5) <= tol, "input dropout kept %g", l0 / 4);
+  ck_assert_msg(fabs(l1 - 9 * l0) <= 1e-5 * l1, "input masks differ across steps: %g vs 9 * %g", l1,
+                l0);
+  double lr = drop_loss(", 'recurrent_dropout': 0.5", 1.0, first);
+  ck_assert_msg(fabs(lr / 16 - 0.5) <= tol, "recurrent dropout kept %g", lr / 16);
+  /* the setups without rates: every last output is 1 */
+  ck_assert(fabs(drop_loss("", 0.0, ones) - 1.0) < 1e-6);
+  ck_assert(fabs(drop_loss("", 1.0, first) - 1.0) < 1e-6);
 }
 END_TEST
 
@@ -372,8 +481,8 @@ static void refused(const char *layers, const char *want) {
 START_TEST(unsupported_configs_are_refused_by_key) {
   refused("{'class_name': 'LSTM', 'config': {'units': 2, 'stateful': true}}",
           "$.config.layers[1].config.stateful: a stateful recurrent layer");
-  refused("{'class_name': 'GRU', 'config': {'units': 2, 'recurrent_dropout': 0.5}}",
-          "$.config.layers[1].config.recurrent_dropout: recurrent_dropout in a recurrent layer");
+  refused("{'class_name': 'GRU', 'config': {'units': 2, 'recurrent_dropout': 1.5}}",
+          "$.config.layers[1].config.recurrent_dropout: recurrent_dropout must be a number in");
   refused("{'class_name': 'SimpleRNN', 'config': {'units': 2, 'activation': 'softmax'}}",
           "$.config.layers[1].config.activation: activation softmax is not supported");
   refused("{'class_name': 'Bidirectional', 'config': {'layer': {'class_name': 'Dense', "
@@ -397,6 +506,8 @@ int main(void) {
   tcase_add_test(tc, weights_are_named_and_initialized_as_keras);
   tcase_add_test(tc, threads_give_identical_weights);
   tcase_add_test(tc, long_sequences_are_not_unrolled);
+  tcase_add_test(tc, dropout_acts_in_training_only);
+  tcase_add_test(tc, dropout_masks_are_drawn_once_per_sequence);
   tcase_add_test(tc, unsupported_configs_are_refused_by_key);
   tcase_add_test(tc, recurrent_activation_defaults_and_hard_sigmoid_by_format);
   suite_add_tcase(s, tc);

@@ -8,7 +8,9 @@
  * must match, and, by central differences in float64, dL/dP for every
  * parameter element, which autodiff's gradient (RNN_GRAD, then matmuls) must
  * match. Cases: each cell, GRU with and without reset_after, go_backwards,
- * masked steps, initial states, Keras 2's hard_sigmoid, relu. */
+ * masked steps, initial states, Keras 2's hard_sigmoid, relu, a fixed
+ * recurrent dropout mask (Keras 3's SimpleRNNCell/LSTMCell: h_prev times the
+ * mask before the recurrent kernel, the same mask at every step). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +62,10 @@ static double mask_of(int b, int t) {
   return (b + 2 * t) % 3 == 1 ? 0.0 : 1.0; /* some steps masked, the first of row 0 kept */
 }
 
+static double rdrop_of(int b, int k) {
+  return (b + k) % 3 == 0 ? 0.0 : 1.5; /* a dropout mask of rate 1/3: 0 or 1/(1-rate) */
+}
+
 /* The states (h, then c) of every step in processed order: st[b][s+1][..]. */
 static void ref_states(const nnc_rnn_params *p, const double *x, const double *w,
                        double st[B][T + 1][2 * N]) {
@@ -79,7 +85,8 @@ static void ref_states(const nnc_rnn_params *p, const double *x, const double *w
         xp[j] = 0;
         for (int k = 0; k < K; k++) xp[j] += x[b * K + k] * p0[k * T * gn + t * gn + j];
         rec[j] = rnn_u_rows(p) > N ? u[N * gn + j] : 0;
-        for (int k = 0; k < N; k++) rec[j] += hp[k] * u[k * gn + j];
+        for (int k = 0; k < N; k++)
+          rec[j] += hp[k] * (p->aux & NNC_RNN_AUX_RDROP ? rdrop_of(b, k) : 1.0) * u[k * gn + j];
       }
       double m = (p->aux & NNC_RNN_AUX_MASK) ? mask_of(b, t) : 1.0;
       for (int j = 0; j < N; j++) {
@@ -132,7 +139,7 @@ typedef struct rig {
   nnc_jit *jit;
   nnc_step_fn fn;
   int64_t n_w, sn, w;
-  float x[B * K], c[B * (T + 1) * 2 * N], mask[B * T], record[B * (T + 1) * MAXW];
+  float x[B * K], c[B * (T + 1) * 2 * N], mask[B * T], rdrop[B * N], record[B * (T + 1) * MAXW];
   float *fixed, *batch;
 } rig;
 
@@ -181,13 +188,15 @@ static void rig_build(rig *r, const nnc_rnn_params *p) {
   r->sn = rnn_states(p) * N;
   r->w = rnn_width(p);
   r->prog.params = calloc(3, sizeof *r->prog.params);
-  r->prog.n_inputs = 3;
+  r->prog.n_inputs = 4;
   int64_t kd[1] = {K}, md[1] = {T}, cd[2] = {T + 1, r->sn}, xd[2] = {T, gn}, sd[1] = {r->sn};
   int64_t bk[2] = {-1, K}, bm[2] = {-1, T}, bc[3] = {-1, T + 1, r->sn}, bx[3] = {-1, T, gn};
   (void)kd, (void)md, (void)cd, (void)xd, (void)sd;
   int x = graph_input(g, 0, shape_make(1, 2, bk), "x", &st);
   int cw = graph_input(g, 1, shape_make(1, 3, bc), "c", &st);
   int mask = graph_input(g, 2, shape_make(1, 2, bm), "mask", &st);
+  int64_t bn[2] = {-1, N};
+  int rdrop = graph_input(g, 3, shape_make(1, 2, bn), "rdrop", &st);
   int p0 = add_param(r, K, T * gn, &st), u = add_param(r, rnn_u_rows(p), gn, &st);
   int xp = graph_reshape(g, graph_matmul(g, x, p0, &st), shape_make(1, 3, bx), &st);
   int aux = -1;
@@ -197,6 +206,7 @@ static void rig_build(rig *r, const nnc_rnn_params *p) {
     aux = graph_matmul(g, x, pv[2], &st);
   }
   if (p->aux & NNC_RNN_AUX_MASK) aux = aux < 0 ? mask : graph_concat(g, aux, mask, 1, &st);
+  if (p->aux & NNC_RNN_AUX_RDROP) aux = aux < 0 ? rdrop : graph_concat(g, aux, rdrop, 1, &st);
   int rec = graph_rnn(g, xp, u, aux, p, &st);
   ck_assert_msg(rec >= 0, "%s", st.message);
   int y = graph_slice(g, rec, 2, 0, r->sn, &st);
@@ -225,6 +235,8 @@ static void rig_build(rig *r, const nnc_rnn_params *p) {
   for (int e = 0; e < B * (T + 1) * r->sn; e++) r->c[e] = (float)sin(1.3 * e + 0.4);
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) r->mask[b * T + t] = (float)mask_of(b, t);
+  for (int b = 0; b < B; b++)
+    for (int k = 0; k < N; k++) r->rdrop[b * N + k] = (float)rdrop_of(b, k);
   r->fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
   r->batch = calloc((size_t)(g->batch_floats_per_row * B) + 1, sizeof(float));
 }
@@ -232,11 +244,12 @@ static void rig_build(rig *r, const nnc_rnn_params *p) {
 /* One step on params: the loss; params receives the gradients. */
 static double rig_run(rig *r, float *params) {
   float stats[1] = {0};
-  float *regions[NNC_REGION_IO + 4] = {0};
+  float *regions[NNC_REGION_IO + 5] = {0};
   regions[NNC_REGION_IO + 0] = r->x;
   regions[NNC_REGION_IO + 1] = r->c;
   regions[NNC_REGION_IO + 2] = r->mask;
-  regions[NNC_REGION_IO + 3] = r->record; /* output 0 follows the inputs */
+  regions[NNC_REGION_IO + 3] = r->rdrop;
+  regions[NNC_REGION_IO + 4] = r->record; /* output 0 follows the inputs */
   regions[NNC_REGION_PARAMS] = params;
   regions[NNC_REGION_STATS] = stats;
   regions[NNC_REGION_FIXED] = r->fixed;
@@ -323,6 +336,11 @@ static const rcase cases[] = {
     {"gru reset_after without a bias", {NNC_RNN_GRU, N, 0, 1, NNC_FN_TANH, NNC_FN_SIGMOID, 0, 0}},
     {"gru reset_before", P(NNC_RNN_GRU, 0, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 0)},
     {"gru reset_before backwards mask state", P(NNC_RNN_GRU, 1, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 3)},
+    {"simple recurrent dropout", P(NNC_RNN_SIMPLE, 0, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 4)},
+    {"simple backwards masked recurrent dropout",
+     P(NNC_RNN_SIMPLE, 1, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 6)},
+    {"lstm state mask recurrent dropout", P(NNC_RNN_LSTM, 0, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 7)},
+    {"lstm backwards recurrent dropout", P(NNC_RNN_LSTM, 1, 0, NNC_FN_TANH, NNC_FN_SIGMOID, 4)},
 };
 
 START_TEST(test_rnn_case) {
