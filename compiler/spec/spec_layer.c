@@ -115,18 +115,17 @@ static int parse_shapes(const spec_ctx *ctx, const cJSON *entry, const cJSON *cf
     out->has_input_shape = 1;
     return NNC_OK;
   }
-  /* Keras 2 repeats batch_input_shape on the first real layer; on the first
-   * layer of the chain it is the model input, elsewhere only a declaration. */
+  /* Keras 2 repeats batch_input_shape on the first real layer: on the first
+   * layer of the chain it is the model input. Elsewhere Keras ignores it
+   * (Sequential.add reads it from the first layer only; the layer is built
+   * on the tensor it is called with), so a stale copy left on a later layer
+   * (k2-forecast-lstm2) must not stop the model: it is read, not checked. */
   nnc_spec_shape given;
   rc = read_input_shape(ctx, cfg, cfg_path, 0, &given, shape_path, &found);
   if (rc) return rc;
   if (found && site->first) {
     out->has_input_shape = 1;
     out->input_shape = given;
-  } else if (found) {
-    out->has_declared_input = 1;
-    out->declared_input = given;
-    memcpy(out->declared_input_path, shape_path, sizeof shape_path);
   }
 
   const cJSON *build = spec_child(entry, "build_config");
