@@ -40,11 +40,8 @@ module.exports = function addAttentionMakers(MAKERS, h) {
         name: 'self_attention', trainable: true,
         layers: [
           node(layer('InputLayer', { name: 'x', batch_shape: shapeOf([T, D]), sparse: false }, [T, D]), []),
-          // Keras 3 writes mha(x, x) as args [x, x]; nnc's spec parser does not
-          // take several positional arguments yet (the graph work adds them), so
-          // the two tensors are one list argument here: the same two inputs
-          // reach the layer (README.md, Issue 8: attention).
-          node(mha, [[[kt('x', [T, D]), kt('x', [T, D])]]]),
+          // mha(x, x): Keras 3 writes the query and value as two positional args
+          node(mha, [[kt('x', [T, D]), kt('x', [T, D])]]),
           node(layer('GlobalAveragePooling1D', { name: 'gap', data_format: 'channels_last', keepdims: false }, [T, D]), [[kt('mha', [T, D])]]),
           node(layer('Dense', {
             name: 'out', units: 1, activation: 'linear', use_bias: true,

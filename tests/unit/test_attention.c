@@ -6,12 +6,11 @@
  * layer, of its inputs) against finite differences; bit-identical results
  * for 1, 2 and 3 threads; the weights' Keras 3 names and shapes; refusals.
  *
- * Call arguments (use_causal_mask, attention_mask) and Keras masks reach a
- * layer through compiler/layers/layer_io.c, a placeholder until the graph
- * work parses them from the spec. This file stands in for it with weak
- * definitions driven by the tests (fake_io below): a mask or attention_mask
- * is read from an extra model input. Once layer_io.c is real its strong
- * definitions win, and these cases must move to spec kwargs. */
+ * Call arguments (use_causal_mask, attention_mask, return_attention_scores)
+ * come from the spec (Keras 2 node kwargs for MultiHeadAttention, Keras 3
+ * `kwargs` for Attention/AdditiveAttention), the query and value masks from
+ * Masking layers, and the scores from the output reference [name, 0, 1],
+ * all through compiler/layers/layer_io.c. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,57 +25,6 @@
 #include "testutil.h"
 
 #define Q testutil_json
-
-/* ---- the stand-in for layer_io.c ---- */
-static struct {
-  int causal;         /* use_causal_mask */
-  int attention_mask; /* model input index of the attention_mask, or -1 */
-  int mask_input[3];  /* model input index of input k's Keras mask, or -1 */
-  int scores;         /* return_attention_scores */
-  nnc_shape extra;    /* the shape of the last extra output registered */
-  int extra_index;    /* its index, 0: none */
-} fake_io = {0, -1, {-1, -1, -1}, 0, {0}, 0};
-
-static void fake_reset(void) {
-  fake_io.causal = 0;
-  fake_io.attention_mask = -1;
-  for (int k = 0; k < 3; k++) fake_io.mask_input[k] = -1;
-  fake_io.scores = 0;
-  fake_io.extra_index = 0;
-}
-
-static int input_node(const layer_call *c, int io) {
-  const nnc_graph *g = &c->l->forward;
-  if (io < 0) return -1;
-  for (int i = 0; i < g->n; i++)
-    if (g->nodes[i].op == NNC_OP_INPUT && g->nodes[i].params.index == io) return i;
-  return -1;
-}
-
-__attribute__((weak)) int layer_input_mask(const layer_call *c, int k) {
-  return k < 3 ? input_node(c, fake_io.mask_input[k]) : -1;
-}
-__attribute__((weak)) void layer_set_output_mask(layer_call *c, int mask) {
-  (void)c, (void)mask;
-}
-__attribute__((weak)) int layer_kwarg_tensor(const layer_call *c, const char *name, int item) {
-  if (strcmp(name, "attention_mask") == 0 && item == 0)
-    return input_node(c, fake_io.attention_mask);
-  return -1;
-}
-/* records the output's shape (the model itself keeps one output) */
-__attribute__((weak)) int layer_set_extra_output(layer_call *c, int index, int node,
-                                                 nnc_status *st) {
-  (void)st;
-  fake_io.extra = c->l->forward.nodes[node].shape;
-  fake_io.extra_index = index;
-  return 0;
-}
-__attribute__((weak)) int layer_kwarg_bool(const layer_call *c, const char *name, int dflt) {
-  (void)c;
-  if (strcmp(name, "return_attention_scores") == 0) return fake_io.scores;
-  return strcmp(name, "use_causal_mask") == 0 ? fake_io.causal : dflt;
-}
 
 /* ---- models ---- */
 #define INPUT(name, shape)                                                                         \
@@ -170,9 +118,10 @@ typedef struct mha_case {
   int t, s, dq, dv, dk;
 } mha_case;
 
-/* one sample: out [T, E]; mask [T, S] (NULL: none) */
+/* one sample: out [T, E], probs [H, T, S] (NULL: not wanted); mask [T, S]
+ * (NULL: none) */
 static void ref_mha(const mha_case *k, const float *q, const float *v, const float *key,
-                    const float *const *w, const float *mask, double *out) {
+                    const float *const *w, const float *mask, double *out, double *probs) {
   int h = k->heads, kd = k->key_dim, vd = k->value_dim;
   double Qp[MAXT * MAXH * MAXD], Kp[MAXT * MAXH * MAXD], Vp[MAXT * MAXH * MAXD];
   double O[MAXT * MAXH * MAXD];
@@ -189,6 +138,8 @@ static void ref_mha(const mha_case *k, const float *q, const float *v, const flo
         row[s] = a;
       }
       ref_softmax(row, mask ? mask + t * k->s : NULL, k->s);
+      if (probs)
+        for (int s = 0; s < k->s; s++) probs[(hh * k->t + t) * k->s + s] = row[s];
       for (int j = 0; j < vd; j++) {
         double a = 0;
         for (int s = 0; s < k->s; s++) a += row[s] * Vp[s * h * vd + hh * vd + j];
@@ -205,17 +156,18 @@ static void ref_mha(const mha_case *k, const float *q, const float *v, const flo
 
 /* ---- MultiHeadAttention forward ---- */
 
-/* A model input only the stand-in layer_io reads must still feed an output:
- * a linear Activation passes it through to one. */
-#define PASS(name)                                                                                 \
-  ", {'class_name': 'Activation', 'name': 'pass_" name "', 'config': {'name': 'pass_" name         \
-  "', 'activation': 'linear'}, 'inbound_nodes': [[['" name "', 0, 0, {}]]]}"
-
-/* The spec of an MHA on inputs q [t, dq] (and v [s, dv], k [s, dk] when
- * cross), with an extra input "am" [t, s] when with_mask. */
-static const char *mha_spec(const mha_case *k, int cross, int with_mask) {
+/* The Keras 2 spec of an MHA on inputs q [t, dq] (and v [s, dv], k [s, dk]
+ * when cross), with an input "am" [t, s] passed as its attention_mask when
+ * with_mask; use_causal_mask and return_attention_scores (the scores are
+ * the model's second output, ['mha', 0, 1]) as node kwargs. The output 0
+ * passes a linear Activation "out" (nnc names outputs after their layer, so
+ * one layer gives one output). */
+static const char *mha_spec(const mha_case *k, int cross, int with_mask, int causal, int scores) {
   static char buf[4096];
-  char cfg[256], out_shape[32] = "";
+  char cfg[256], out_shape[32] = "", kwargs[128];
+  snprintf(kwargs, sizeof kwargs, "{'use_causal_mask': %s, 'return_attention_scores': %s%s}",
+           causal ? "true" : "false", scores ? "true" : "false",
+           with_mask ? ", 'attention_mask': ['am', 0, 0]" : "");
   if (k->out_dim != k->dq)
     snprintf(out_shape, sizeof out_shape, ", 'output_shape': %d", k->out_dim);
   snprintf(cfg, sizeof cfg, ", 'num_heads': %d, 'key_dim': %d, 'value_dim': %d, 'use_bias': %s%s",
@@ -226,8 +178,10 @@ static const char *mha_spec(const mha_case *k, int cross, int with_mask) {
            "%d], 'name': 'q'}, 'inbound_nodes': []},"
            "%s%s"
            "{'class_name': 'MultiHeadAttention', 'name': 'mha', 'config': {'name': 'mha'%s}, "
-           "'inbound_nodes': [[['q', 0, 0, {}], %s]]}%s], 'input_layers': [['q', 0, 0]%s%s], "
-           "'output_layers': [['mha', 0, 0]%s]}, 'compile_config': {'optimizer': {'class_name': "
+           "'inbound_nodes': [[['q', 0, 0, %s], %s]]}, {'class_name': 'Activation', 'name': 'out', "
+           "'config': {'name': 'out', 'activation': 'linear'}, 'inbound_nodes': [[['mha', 0, 0, "
+           "{}]]]}], 'input_layers': [['q', 0, 0]%s%s], "
+           "'output_layers': [['out', 0, 0]%s]}, 'compile_config': {'optimizer': {'class_name': "
            "'SGD', 'config': {'learning_rate': 1.0}}, 'loss': 'mse'}}",
            k->t, k->dq,
            cross ? "{'class_name': 'InputLayer', 'name': 'v', 'config': {'batch_input_shape': "
@@ -238,9 +192,9 @@ static const char *mha_spec(const mha_case *k, int cross, int with_mask) {
            with_mask ? "{'class_name': 'InputLayer', 'name': 'am', 'config': {'batch_input_shape': "
                        "[null, 0, 0], 'name': 'am'}, 'inbound_nodes': []},"
                      : "",
-           cfg, cross ? "['v', 0, 0, {}], ['k', 0, 0, {}]" : "['q', 0, 0, {}]",
-           with_mask ? PASS("am") : "", cross ? ", ['v', 0, 0], ['k', 0, 0]" : "",
-           with_mask ? ", ['am', 0, 0]" : "", with_mask ? ", ['pass_am', 0, 0]" : "");
+           cfg, kwargs, cross ? "['v', 0, 0, {}], ['k', 0, 0, {}]" : "['q', 0, 0, {}]",
+           cross ? ", ['v', 0, 0], ['k', 0, 0]" : "", with_mask ? ", ['am', 0, 0]" : "",
+           scores ? ", ['mha', 0, 1]" : "");
   /* the placeholders "[null, 0, 0]" of v, k, am get their real sizes */
   char *p;
   int sizes[3][2] = {{k->s, k->dv}, {k->s, k->dk}, {k->t, k->s}};
@@ -253,11 +207,11 @@ static const char *mha_spec(const mha_case *k, int cross, int with_mask) {
   return Q(buf);
 }
 
-/* Predict with deterministic inputs and weights; compare with ref_mha. */
-static void check_mha(const mha_case *k, int cross, const float *mask, const float *ref_mask) {
-  /* the attention_mask is the last input (the model lowers as it loads) */
-  fake_io.attention_mask = mask ? (cross ? 3 : 1) : -1;
-  nnc_model *m = load(mha_spec(k, cross, mask != NULL));
+/* Predict with deterministic inputs and weights; compare the output (and
+ * the attention scores when `scores`) with ref_mha. */
+static void check_mha(const mha_case *k, int cross, int causal, const float *mask,
+                      const float *ref_mask, int scores) {
+  nnc_model *m = load(mha_spec(k, cross, mask != NULL, causal, scores));
   float q[B * MAXT * MAXD], v[B * MAXT * MAXD], key[B * MAXT * MAXD], am[B * MAXT * MAXT];
   fill(q, B * k->t * k->dq, 1, -1, 1);
   fill(v, B * k->s * k->dv, 2, -1, 1);
@@ -306,32 +260,41 @@ static void check_mha(const mha_case *k, int cross, const float *mask, const flo
     wp[i] = k->use_bias || i % 2 == 0 ? weight_data(m, w, full) : NULL;
   }
   nnc_array outs[2], out;
-  int n_out = mask ? 2 : 1;
-  ck_assert_msg(nnc_model_predict_multi(m, n_x, x, B, n_out, outs, &st) == NNC_OK, "%s",
+  ck_assert_msg(nnc_model_predict_multi(m, n_x, x, B, scores ? 2 : 1, outs, &st) == NNC_OK, "%s",
                 st.message);
   out = outs[0];
-  if (n_out > 1) nnc_array_free(&outs[1]);
   ck_assert_int_eq(out.rank, 3);
   ck_assert_int_eq(out.shape[2], k->out_dim);
+  if (scores) { /* Keras 3: [B, heads, T, S] */
+    int64_t want[4] = {B, k->heads, k->t, k->s};
+    ck_assert_int_eq(outs[1].rank, 4);
+    for (int d = 0; d < 4; d++) ck_assert_int_eq(outs[1].shape[d], want[d]);
+  }
+  int n_p = k->heads * k->t * k->s;
   for (int b = 0; b < B; b++) {
-    double ref[MAXT * MAXD];
+    double ref[MAXT * MAXD], probs[MAXH * MAXT * MAXT];
     ref_mha(k, q + b * k->t * k->dq, cross ? v + b * k->s * k->dv : q + b * k->t * k->dq,
             cross ? key + b * k->s * k->dk : q + b * k->t * k->dq, wp,
-            ref_mask ? ref_mask + b * k->t * k->s : NULL, ref);
+            ref_mask ? ref_mask + b * k->t * k->s : NULL, ref, probs);
     for (int i = 0; i < k->t * k->out_dim; i++) {
       double got = ((float *)out.data)[b * k->t * k->out_dim + i];
       ck_assert_msg(fabs(got - ref[i]) <= 1e-5 + 1e-5 * fabs(ref[i]),
-                    "mask %d causal %d: sample %d [%d]: %g vs %g", mask != NULL, fake_io.causal, b,
-                    i, got, ref[i]);
+                    "mask %d causal %d: sample %d [%d]: %g vs %g", mask != NULL, causal, b, i, got,
+                    ref[i]);
+    }
+    for (int i = 0; scores && i < n_p; i++) {
+      double got = ((float *)outs[1].data)[b * n_p + i];
+      ck_assert_msg(fabs(got - probs[i]) <= 1e-6 + 1e-5 * probs[i],
+                    "scores: sample %d [%d]: %g vs %g", b, i, got, probs[i]);
     }
   }
   nnc_array_free(&out);
+  if (scores) nnc_array_free(&outs[1]);
   free_weights(w, nw);
   nnc_model_free(m);
 }
 
 START_TEST(mha_self_attention) {
-  fake_reset();
   mha_case k = {.heads = 2,
                 .key_dim = 3,
                 .value_dim = 2,
@@ -342,14 +305,13 @@ START_TEST(mha_self_attention) {
                 .dq = 6,
                 .dv = 6,
                 .dk = 6};
-  check_mha(&k, 0, NULL, NULL);
+  check_mha(&k, 0, 0, NULL, NULL, 0);
 }
 END_TEST
 
 START_TEST(mha_cross_attention) {
-  fake_reset();
   /* one head (no slices); query [3, 5], value [4, 4], key [4, 2]; output_shape 3;
-   * no biases */
+   * no biases; return_attention_scores: [B, 1, 3, 4] (T != S), in value */
   mha_case k = {.heads = 1,
                 .key_dim = 2,
                 .value_dim = 3,
@@ -360,12 +322,11 @@ START_TEST(mha_cross_attention) {
                 .dq = 5,
                 .dv = 4,
                 .dk = 2};
-  check_mha(&k, 1, NULL, NULL);
+  check_mha(&k, 1, 0, NULL, NULL, 1); /* with the scores [B, 1, 3, 4] */
 }
 END_TEST
 
 START_TEST(mha_causal_and_attention_mask) {
-  fake_reset();
   mha_case k = {.heads = 2,
                 .key_dim = 3,
                 .value_dim = 3,
@@ -385,10 +346,8 @@ START_TEST(mha_causal_and_attention_mask) {
         am[i] = (float)((t + 2 * s + b) % 3 != 0 || s == 0) * (s == 3 ? 2.0f : 1.0f); /* 2: true */
         both[i] = causal[i] * (am[i] != 0);
       }
-  fake_io.causal = 1; /* use_causal_mask alone */
-  check_mha(&k, 0, NULL, causal);
-  fake_io.causal = 1; /* both */
-  check_mha(&k, 0, am, both);
+  check_mha(&k, 0, 1, NULL, causal, 0); /* use_causal_mask alone */
+  check_mha(&k, 0, 1, am, both, 1);     /* both, with the attention scores */
 }
 END_TEST
 
@@ -397,31 +356,55 @@ END_TEST
 enum { TQ = 3, TV = 4, DQ = 4, DV = 5 };
 typedef enum { DOT, CONCAT, ADDITIVE } score_kind;
 
-/* inputs q [TQ, DQ], v [TV, DV], k [TV, DQ], then qm [TQ], vm [TV] */
-static const char *dense_spec(const char *cls, const char *cfg) {
+/* A Keras 3 tensor argument: output 0 of layer `name`, shape [B, shape]. */
+#define T3(name, shape)                                                                            \
+  "{'class_name': '__keras_tensor__', 'config': {'shape': [null, " shape                           \
+  "], 'keras_history': ['" name "', 0, 0]}}"
+#define INPUT3(name, shape)                                                                        \
+  "{'class_name': 'InputLayer', 'name': '" name "', 'config': {'batch_shape': [null, " shape       \
+  "], 'name': '" name "'}, 'inbound_nodes': []},"
+#define MASKING3(name, of, shape)                                                                  \
+  "{'class_name': 'Masking', 'name': '" name "', 'config': {'name': '" name "', 'mask_value': "    \
+  "0.0}, 'inbound_nodes': [{'args': [" T3(of, shape) "], 'kwargs': {}}]},"
+
+/* Keras 3: inputs q [TQ, DQ], v [TV, DV], k [TV, DQ]; q and v through
+ * Masking (an all-zero step is masked), then att = cls([mq, mv, k]) with
+ * use_causal_mask and return_attention_scores. The outputs: att's output 0
+ * through a linear Activation "out" (nnc names outputs after their layer,
+ * so one layer gives one output) and the scores ['att', 0, 1]. */
+static const char *dense_spec(const char *cls, const char *cfg, int causal, int scores) {
   static char buf[4096];
-  snprintf(buf, sizeof buf,
-           MODEL(INPUT("q", "3, 4") "," INPUT("v", "4, 5") "," INPUT("k", "4, 4") "," INPUT(
-                     "qm", "3") "," INPUT("vm", "4") ",%s" PASS("qm") PASS("vm"),
-                 IO("q") ", " IO("v") ", " IO("k") ", " IO("qm") ", " IO("vm"),
-                 IO("att") ", " IO("pass_qm") ", " IO("pass_vm")),
-           "%s");
-  char layer[512];
-  snprintf(layer, sizeof layer,
-           "{'class_name': '%s', 'name': 'att', 'config': {'name': 'att'%s}, 'inbound_nodes': "
-           "[[['q', 0, 0, {}], ['v', 0, 0, {}], ['k', 0, 0, {}]]]}",
-           cls, cfg);
-  char *at = strstr(buf, "%s");
-  char rest[4096];
-  snprintf(rest, sizeof rest, "%s", at + 2);
-  snprintf(at, sizeof buf - (size_t)(at - buf), "%s%s", layer, rest);
+  snprintf(
+      buf, sizeof buf,
+      "{'class_name': 'Functional', 'config': {'name': 'm', 'layers': [" INPUT3("q", "3, 4")
+          INPUT3("v", "4, 5") INPUT3("k", "4, 4") MASKING3("mq", "q", "3, 4") MASKING3(
+              "mv", "v",
+              "4, 5") "{'class_name': '%s', 'name': 'att', 'config': {'name': 'att'%s}, "
+                      "'inbound_nodes': "
+                      "[{'args': [[" T3("mq", "3, 4") ", " T3("mv", "4, 5") ", " T3(
+                          "k", "4, 4") "]], "
+                                       "'kwargs': {'use_causal_mask': %s, "
+                                       "'return_attention_scores': %s}}]},"
+                                       "{'class_name': 'Activation', 'name': 'out', 'config': "
+                                       "{'name': 'out', 'activation': "
+                                       "'linear'}, 'inbound_nodes': [{'args': [" T3(
+                                           "att",
+                                           "3, 5") "], 'kwargs': {}}]}], "
+                                                   "'input_layers': [['q', 0, 0], ['v', 0, 0], "
+                                                   "['k', 0, 0]], 'output_layers': [['out', 0, "
+                                                   "0]%s]}, 'compile_config': {'optimizer': "
+                                                   "{'class_name': 'SGD', 'config': "
+                                                   "{'learning_rate': 1.0}}, 'loss': 'mse'}}",
+      cls, cfg, causal ? "true" : "false", scores ? "true" : "false",
+      scores ? ", ['att', 0, 1]" : "");
   return Q(buf);
 }
 
-/* scale: NULL (none), one value (dot, concat) or DQ values (additive) */
+/* scale: NULL (none), one value (dot, concat) or DQ values (additive);
+ * out [TQ, DV], probs [TQ, TV] */
 static void ref_dense(score_kind kind, const float *q, const float *v, const float *key,
                       const float *scale, const float *concat_w, const float *qm, const float *vm,
-                      int causal, double *out) {
+                      int causal, double *out, double *probs) {
   for (int t = 0; t < TQ; t++) {
     double row[TV];
     float mask[TV];
@@ -442,6 +425,7 @@ static void ref_dense(score_kind kind, const float *q, const float *v, const flo
       mask[s] = (float)((vm ? vm[s] != 0 : 1) && (!causal || s <= t));
     }
     ref_softmax(row, mask, TV);
+    for (int s = 0; s < TV; s++) probs[t * TV + s] = row[s];
     for (int j = 0; j < DV; j++) {
       double a = 0;
       for (int s = 0; s < TV; s++) a += row[s] * v[s * DV + j];
@@ -450,23 +434,24 @@ static void ref_dense(score_kind kind, const float *q, const float *v, const flo
   }
 }
 
-static void check_dense(const char *cls, const char *cfg, score_kind kind, int n_weights, int masks,
-                        int causal) {
-  fake_reset();
-  fake_io.causal = causal;
-  if (masks) fake_io.mask_input[0] = 3, fake_io.mask_input[1] = 4;
-  nnc_model *m = load(dense_spec(cls, cfg));
+/* The query and value masks qm, vm reach the layer through Masking: their
+ * masked steps are all-zero rows of q and v. */
+static void check_dense(const char *cls, const char *cfg, score_kind kind, int n_weights,
+                        int causal, int scores) {
+  nnc_model *m = load(dense_spec(cls, cfg, causal, scores));
   float q[B * TQ * DQ], v[B * TV * DV], key[B * TV * DQ];
-  float qm[B * TQ] = {1, 0, 1, 1, 1, 0}, vm[B * TV] = {1, 1, 0, 1, 1, 0, 1, 0};
+  const float qm[B * TQ] = {1, 0, 1, 1, 1, 0}, vm[B * TV] = {1, 1, 0, 1, 1, 0, 1, 0};
   fill(q, B * TQ * DQ, 11, -1, 1);
   fill(v, B * TV * DV, 12, -1, 1);
   fill(key, B * TV * DQ, 13, -1, 1);
-  int64_t qs[3] = {B, TQ, DQ}, vs[3] = {B, TV, DV}, ks[3] = {B, TV, DQ}, qms[2] = {B, TQ},
-          vms[2] = {B, TV};
-  nnc_array x[5] = {array(q, 3, qs), array(v, 3, vs), array(key, 3, ks), array(qm, 2, qms),
-                    array(vm, 2, vms)};
+  for (int i = 0; i < B * TQ; i++)
+    if (!qm[i]) memset(q + i * DQ, 0, sizeof(float) * DQ);
+  for (int i = 0; i < B * TV; i++)
+    if (!vm[i]) memset(v + i * DV, 0, sizeof(float) * DV);
+  int64_t qs[3] = {B, TQ, DQ}, vs[3] = {B, TV, DV}, ks[3] = {B, TV, DQ};
+  nnc_array x[3] = {array(q, 3, qs), array(v, 3, vs), array(key, 3, ks)};
   nnc_status st;
-  ck_assert_msg(nnc_model_build_multi(m, 5, x, 0, NULL, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_build_multi(m, 3, x, 0, NULL, &st) == NNC_OK, "%s", st.message);
   nnc_array w[4];
   int nw = set_weights(m, w, 4);
   ck_assert_int_eq(nw, n_weights);
@@ -480,47 +465,58 @@ static void check_dense(const char *cls, const char *cfg, score_kind kind, int n
     else
       ck_abort_msg("unexpected weight %s", name);
   }
-  nnc_array outs[3], out;
-  ck_assert_msg(nnc_model_predict_multi(m, 5, x, B, 3, outs, &st) == NNC_OK, "%s", st.message);
+  nnc_array outs[2], out;
+  ck_assert_msg(nnc_model_predict_multi(m, 3, x, B, scores ? 2 : 1, outs, &st) == NNC_OK, "%s",
+                st.message);
   out = outs[0];
-  nnc_array_free(&outs[1]);
-  nnc_array_free(&outs[2]);
+  if (scores) { /* Keras 3: [B, Tq, Tv] */
+    ck_assert_int_eq(outs[1].rank, 3);
+    ck_assert_int_eq(outs[1].shape[1], TQ);
+    ck_assert_int_eq(outs[1].shape[2], TV);
+  }
   for (int b = 0; b < B; b++) {
-    double ref[TQ * DV];
+    double ref[TQ * DV], probs[TQ * TV];
     ref_dense(kind, q + b * TQ * DQ, v + b * TV * DV, key + b * TV * DQ, scale, concat_w,
-              masks ? qm + b * TQ : NULL, masks ? vm + b * TV : NULL, causal, ref);
+              qm + b * TQ, vm + b * TV, causal, ref, probs);
     for (int i = 0; i < TQ * DV; i++) {
       double got = ((float *)out.data)[b * TQ * DV + i];
       ck_assert_msg(fabs(got - ref[i]) <= 1e-5 + 1e-5 * fabs(ref[i]), "%s sample %d [%d]: %g vs %g",
                     cls, b, i, got, ref[i]);
     }
+    for (int i = 0; scores && i < TQ * TV; i++) {
+      double got = ((float *)outs[1].data)[b * TQ * TV + i];
+      ck_assert_msg(fabs(got - probs[i]) <= 1e-6 + 1e-5 * probs[i],
+                    "%s scores: sample %d [%d]: %g vs %g", cls, b, i, got, probs[i]);
+    }
   }
   nnc_array_free(&out);
+  if (scores) nnc_array_free(&outs[1]);
   free_weights(w, nw);
   nnc_model_free(m);
 }
 
 START_TEST(attention_dot) {
   /* query and value masks, causal */
-  check_dense("Attention", ", 'use_scale': true", DOT, 1, 1, 1);
+  check_dense("Attention", ", 'use_scale': true", DOT, 1, 1, 0);
 }
 END_TEST
 
 START_TEST(attention_concat) {
-  check_dense("Attention", ", 'score_mode': 'concat', 'use_scale': true", CONCAT, 2, 1, 1);
+  check_dense("Attention", ", 'score_mode': 'concat', 'use_scale': true", CONCAT, 2, 1, 0);
 }
 END_TEST
 
 START_TEST(additive_attention) {
-  check_dense("AdditiveAttention", "", ADDITIVE, 1, 1, 1);
+  check_dense("AdditiveAttention", "", ADDITIVE, 1, 1, 1); /* with the scores */
 }
 END_TEST
 
 /* ---- gradients ---- */
 
 /* Input(8) -> Reshape(4, 2) -> Dense(3) -> <layer>(d, d) -> Flatten -> Dense(1): the
- * first Dense's gradients flow through the layer's query, key and value. */
-static const char *grad_spec(const char *cls, const char *cfg) {
+ * first Dense's gradients flow through the layer's query, key and value;
+ * causal: use_causal_mask as a Keras 2 node kwarg. */
+static const char *grad_spec(const char *cls, const char *cfg, int causal) {
   static char buf[4096];
   snprintf(
       buf, sizeof buf,
@@ -534,8 +530,8 @@ static const char *grad_spec(const char *cls, const char *cfg) {
   char layer[512];
   snprintf(layer, sizeof layer,
            "{'class_name': '%s', 'name': 'att', 'config': {'name': 'att'%s}, 'inbound_nodes': "
-           "[[['d', 0, 0, {}], ['d', 0, 0, {}]]]}",
-           cls, cfg);
+           "[[['d', 0, 0, {%s}], ['d', 0, 0, {}]]]}",
+           cls, cfg, causal ? "'use_causal_mask': true" : "");
   char *at = strstr(buf, "%s"), rest[4096];
   snprintf(rest, sizeof rest, "%s", at + 2);
   snprintf(at, sizeof buf - (size_t)(at - buf), "%s%s", layer, rest);
@@ -553,19 +549,16 @@ static const gradcheck_opts GRAD = {.rows = 3,
                                     .rel_tol = 2e-2};
 
 START_TEST(mha_gradients) {
-  fake_reset();
-  fake_io.causal = 1;
-  gradcheck_model(grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, 'value_dim': 3, "
-                                                  "'output_shape': 2"),
+  gradcheck_model(grad_spec("MultiHeadAttention",
+                            ", 'num_heads': 2, 'key_dim': 2, 'value_dim': 3, 'output_shape': 2", 1),
                   8, &GRAD);
 }
 END_TEST
 
 START_TEST(dense_attention_gradients) {
-  fake_reset();
-  fake_io.causal = 1;
-  gradcheck_model(grad_spec("Attention", ", 'use_scale': true, 'score_mode': 'concat'"), 8, &GRAD);
-  gradcheck_model(grad_spec("AdditiveAttention", ""), 8, &GRAD);
+  gradcheck_model(grad_spec("Attention", ", 'use_scale': true, 'score_mode': 'concat'", 1), 8,
+                  &GRAD);
+  gradcheck_model(grad_spec("AdditiveAttention", "", 1), 8, &GRAD);
 }
 END_TEST
 
@@ -574,9 +567,8 @@ END_TEST
 /* Three SGD steps of a model with dropout on the attention probabilities:
  * the weights after them for 1, 2 and 3 threads, bit for bit. */
 START_TEST(mha_threads_bit_identical) {
-  fake_reset();
   const char *json =
-      grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, 'dropout': 0.3");
+      grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, 'dropout': 0.3", 0);
   float xv[8 * 8], yv[8];
   fill(xv, 8 * 8, 5, -1, 1);
   fill(yv, 8, 6, -1, 1);
@@ -627,57 +619,18 @@ static void expect_refused(const char *json, const char *needle) {
 }
 
 START_TEST(refusals) {
-  fake_reset();
-  expect_refused(grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, "
-                                                 "'attention_axes': [2]"),
+  expect_refused(grad_spec("MultiHeadAttention",
+                           ", 'num_heads': 2, 'key_dim': 2, "
+                           "'attention_axes': [2]",
+                           0),
                  "attention_axes");
-  expect_refused(grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, "
-                                                 "'output_shape': [2, 3]"),
+  expect_refused(grad_spec("MultiHeadAttention",
+                           ", 'num_heads': 2, 'key_dim': 2, "
+                           "'output_shape': [2, 3]",
+                           0),
                  "output_shape");
-  expect_refused(grad_spec("MultiHeadAttention", ", 'key_dim': 2"), "num_heads");
-  expect_refused(grad_spec("Attention", ", 'score_mode': 'general'"), "score_mode");
-}
-END_TEST
-
-/* Lower and compile a spec without the JIT (no LLVM: fast). */
-static void lower_only(const char *json) {
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(json, "m.json", &spec, &st) == NNC_OK, "%s", st.message);
-  nnc_compile_options o = {0};
-  o.no_jit = 1;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &o, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
-}
-
-/* return_attention_scores: MultiHeadAttention registers output 1 of shape
- * [B, heads, T, S], Attention and AdditiveAttention [B, Tq, Tv]. */
-START_TEST(attention_scores_output) {
-  fake_reset();
-  fake_io.scores = 1;
-  mha_case k = {.heads = 3,
-                .key_dim = 2,
-                .value_dim = 2,
-                .out_dim = 3,
-                .use_bias = 1,
-                .t = 3,
-                .s = 4,
-                .dq = 5,
-                .dv = 4,
-                .dk = 2};
-  lower_only(mha_spec(&k, 1, 0));
-  ck_assert_int_eq(fake_io.extra_index, 1);
-  int64_t want[4] = {-1, 3, 3, 4};
-  ck_assert_int_eq(fake_io.extra.rank, 4);
-  for (int d = 0; d < 4; d++) ck_assert_int_eq(fake_io.extra.dims[d], want[d]);
-  fake_io.extra_index = 0;
-  lower_only(dense_spec("AdditiveAttention", ""));
-  ck_assert_int_eq(fake_io.extra_index, 1);
-  ck_assert_int_eq(fake_io.extra.rank, 3);
-  ck_assert_int_eq(fake_io.extra.dims[1], TQ);
-  ck_assert_int_eq(fake_io.extra.dims[2], TV);
+  expect_refused(grad_spec("MultiHeadAttention", ", 'key_dim': 2", 0), "num_heads");
+  expect_refused(grad_spec("Attention", ", 'score_mode': 'general'", 0), "score_mode");
 }
 END_TEST
 
@@ -685,11 +638,9 @@ END_TEST
  * concat Attention (axis_index, slices, batch matmuls, dropout) dumps,
  * parses back and dumps to the same text. */
 START_TEST(graphs_round_trip) {
-  fake_reset();
-  fake_io.causal = 1;
   const char *specs[2] = {
-      grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, 'dropout': 0.2"),
-      grad_spec("Attention", ", 'score_mode': 'concat', 'dropout': 0.2")};
+      grad_spec("MultiHeadAttention", ", 'num_heads': 2, 'key_dim': 2, 'dropout': 0.2", 1),
+      grad_spec("Attention", ", 'score_mode': 'concat', 'dropout': 0.2", 1)};
   for (int i = 0; i < 2; i++) {
     nnc_spec spec;
     nnc_status st;
@@ -755,7 +706,6 @@ static Suite *suite(void) {
       {"mha_threads_bit_identical", mha_threads_bit_identical},
       {"refusals", refusals},
       {"graphs_round_trip", graphs_round_trip},
-      {"attention_scores_output", attention_scores_output},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     TCase *tc = tcase_create(tests[i].name);
