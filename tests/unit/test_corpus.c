@@ -309,7 +309,7 @@ START_TEST(ecg_transformer_stopped_only_by_tfoplambda) {
   fclose(f);
   free(json);
   double loss = NAN;
-  ck_assert_msg(train_one_epoch(out, &loss, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(train_one_epoch(out, 0, &loss, &st) == NNC_OK, "%s", st.message);
   ck_assert(isfinite(loss));
 }
 END_TEST
