@@ -99,24 +99,31 @@ static int fill_orthogonal(float *out, const nnc_initializer *in, const nnc_vari
   int64_t cols = var->shape[var->rank - 1], rows = var->count / (cols ? cols : 1);
   int64_t m = rows > cols ? rows : cols, n = rows > cols ? cols : rows; /* a is m x n, m >= n */
   if (m == 0 || n == 0) return NNC_OK;
+  /* a is stored by columns (column j at a + j m): Gram-Schmidt walks
+   * columns, and a row-major a made every step a strided walk (a 1024-unit
+   * LSTM's recurrent kernel took two minutes). The normals keep their
+   * row-major element numbers, and each sum runs in the same order. */
   double *a = nnc_calloc((size_t)(m * n), sizeof *a, st);
   if (!a) return st->code;
-  for (int64_t e = 0; e < m * n; e++) a[e] = normal(key, (uint64_t)e, 0);
-  for (int64_t j = 0; j < n; j++) { /* column j of a (stride n) becomes q's column j */
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) a[j * m + i] = normal(key, (uint64_t)(i * n + j), 0);
+  for (int64_t j = 0; j < n; j++) { /* column j of a becomes q's column j */
+    double *aj = a + j * m;
     for (int pass = 0; pass < 2; pass++)
       for (int64_t k = 0; k < j; k++) {
+        const double *ak = a + k * m;
         double dot = 0;
-        for (int64_t i = 0; i < m; i++) dot += a[i * n + k] * a[i * n + j];
-        for (int64_t i = 0; i < m; i++) a[i * n + j] -= dot * a[i * n + k];
+        for (int64_t i = 0; i < m; i++) dot += ak[i] * aj[i];
+        for (int64_t i = 0; i < m; i++) aj[i] -= dot * ak[i];
       }
     double norm = 0;
-    for (int64_t i = 0; i < m; i++) norm += a[i * n + j] * a[i * n + j];
+    for (int64_t i = 0; i < m; i++) norm += aj[i] * aj[i];
     norm = sqrt(norm);
-    for (int64_t i = 0; i < m; i++) a[i * n + j] = norm > 0 ? a[i * n + j] / norm : 0.0;
+    for (int64_t i = 0; i < m; i++) aj[i] = norm > 0 ? aj[i] / norm : 0.0;
   }
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < cols; c++) /* q [m, n] is [rows, cols], or its transpose */
-      out[r * cols + c] = (float)(in->gain * (rows >= cols ? a[r * n + c] : a[c * n + r]));
+      out[r * cols + c] = (float)(in->gain * (rows >= cols ? a[c * m + r] : a[r * m + c]));
   free(a);
   return NNC_OK;
 }

@@ -214,12 +214,11 @@ int conv_layer_to_channels(nnc_graph *g, int x, int spatial, int last, nnc_statu
   return graph_permute(g, x, perm, st);
 }
 
-int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
-  (void)n_in;
+/* The input of a convolution layer with `sp` spatial axes, channels last:
+ * checked for its rank, transposed from channels_first. -1 with st set. */
+int conv_layer_input(layer_call *c, int x, int sp, int channels_first, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   const nnc_spec_layer *layer = c->layer;
-  const conv_layer_params *p = layer->params;
-  int sp = p->spatial, x = in[0];
   const nnc_shape *s = &g->nodes[x].shape;
   if (!s->batched || s->rank != sp + 2) {
     char have[64];
@@ -229,12 +228,21 @@ int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
                       "channels), got %s",
                       layer_class(layer->kind)->class_name, layer->name, sp + 2, sp, have);
   }
-  if (p->channels_first) {
+  if (channels_first) {
     x = conv_layer_to_channels(g, x, sp, 1, st);
     layer_label(g, x, layer->name, "channels_last");
-    if (x < 0) return -1;
   }
-  s = &g->nodes[x].shape;
+  return x;
+}
+
+int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
+  (void)n_in;
+  nnc_graph *g = &c->l->forward;
+  const nnc_spec_layer *layer = c->layer;
+  const conv_layer_params *p = layer->params;
+  int sp = p->spatial, x = conv_layer_input(c, in[0], sp, p->channels_first, st);
+  if (x < 0) return -1;
+  const nnc_shape *s = &g->nodes[x].shape;
   int64_t cin = s->dims[sp + 1];
   /* a depthwise convolution is the grouped one with a group per channel */
   int64_t groups = p->depthwise ? cin : p->groups;

@@ -55,4 +55,8 @@ int conv_layer_to_channels(nnc_graph *g, int x, int spatial, int last, nnc_statu
 void conv_layer_padding(conv_padding mode, int64_t n, int64_t k, int64_t stride, int64_t dil,
                         int64_t *before, int64_t *after);
 
+/* The input of a convolution layer with `sp` spatial axes, channels last:
+ * its rank checked, transposed from channels_first. -1 with st set. */
+int conv_layer_input(layer_call *c, int x, int sp, int channels_first, nnc_status *st);
+
 #endif

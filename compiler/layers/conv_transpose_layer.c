@@ -98,22 +98,9 @@ int conv_transpose_layer_lower(layer_call *c, const int *in, int n_in, nnc_statu
   const nnc_spec_layer *layer = c->layer;
   const conv_transpose_params *tp = layer->params;
   const conv_layer_params *p = &tp->conv;
-  int sp = p->spatial, x = in[0];
+  int sp = p->spatial, x = conv_layer_input(c, in[0], sp, p->channels_first, st);
+  if (x < 0) return -1;
   const nnc_shape *s = &g->nodes[x].shape;
-  if (!s->batched || s->rank != sp + 2) {
-    char have[64];
-    shape_format(s, have, sizeof have);
-    return layer_fail(c, st,
-                      "%s \"%s\" expects an input of rank %d (batch, %d spatial axes, "
-                      "channels), got %s",
-                      layer_class(layer->kind)->class_name, layer->name, sp + 2, sp, have);
-  }
-  if (p->channels_first) {
-    x = conv_layer_to_channels(g, x, sp, 1, st);
-    layer_label(g, x, layer->name, "channels_last");
-    if (x < 0) return -1;
-  }
-  s = &g->nodes[x].shape;
   int64_t cin = s->dims[sp + 1], filters = p->filters;
   nnc_conv_params cp;
   memset(&cp, 0, sizeof cp);
