@@ -177,8 +177,8 @@ START_TEST(random_layers_are_identity_in_inference) {
   const char *layers[] = {
       "{'class_name': 'RandomFlip', 'config': {'name': 'a'}}",
       "{'class_name': 'RandomRotation', 'config': {'name': 'a', 'factor': 0.3}}",
-      "{'class_name': 'RandomTranslation', 'config': {'name': 'a', 'height_factor': 0.2, "
-      "'width_factor': [-0.3, 0.1], 'fill_mode': 'constant'}}",
+      ("{'class_name': 'RandomTranslation', 'config': {'name': 'a', 'height_factor': 0.2, "
+       "'width_factor': [-0.3, 0.1], 'fill_mode': 'constant'}}"),
       "{'class_name': 'RandomZoom', 'config': {'name': 'a', 'height_factor': 0.5, 'seed': 3}}",
       "{'class_name': 'RandomContrast', 'config': {'name': 'a', 'factor': 0.5}}",
   };
