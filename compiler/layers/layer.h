@@ -93,6 +93,9 @@ void layer_set_output_mask(layer_call *c, int mask);
  * (MultiHeadAttention's value/key/attention_mask, an RNN's initial_state list,
  * Attention's mask list), or -1 when the call does not give it. */
 int layer_kwarg_tensor(const layer_call *c, const char *name, int item);
+/* The Keras mask carried by that tensor (MultiHeadAttention's value_mask
+ * when the value comes as a keyword argument), or -1. */
+int layer_kwarg_mask(const layer_call *c, const char *name, int item);
 /* Output `index` (>= 1) of this call: a layer with several outputs (an RNN's
  * return_state, MultiHeadAttention's return_attention_scores) returns output 0
  * from lower and registers the others here. -1 with st set on error. */

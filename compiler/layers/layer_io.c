@@ -45,6 +45,13 @@ int layer_kwarg_tensor(const layer_call *c, const char *name, int item) {
   return !kw->is_scalar && item < kw->n ? c->io->kwarg_nodes[k][item] : -1;
 }
 
+int layer_kwarg_mask(const layer_call *c, const char *name, int item) {
+  int k = kwarg_index(c, name);
+  if (k < 0 || item < 0 || !c->io->kwarg_masks) return -1;
+  const nnc_spec_kwarg *kw = &c->io->call->kwargs[k];
+  return !kw->is_scalar && item < kw->n ? c->io->kwarg_masks[k][item] : -1;
+}
+
 int layer_kwarg_scalar(const layer_call *c, const char *name, double *value) {
   int k = kwarg_index(c, name);
   if (k < 0 || !c->io->call->kwargs[k].is_scalar) return 0;

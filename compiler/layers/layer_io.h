@@ -11,6 +11,7 @@ struct layer_io {
   int n_in;
   const int *in_masks; /* per positional input: its mask node, -1: none */
   int **kwarg_nodes;   /* per call kwarg: the node of each tensor item, -1: a null item */
+  int **kwarg_masks;   /* per call kwarg: the mask of each tensor item, -1: none */
   char *kwarg_read;    /* per call kwarg: 1 once the layer asked for it */
   int out_mask_set;    /* layer_set_output_mask was called */
   int out_mask;

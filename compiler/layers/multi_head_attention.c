@@ -171,8 +171,12 @@ static int output_projection(layer_call *c, int o, int64_t e, nnc_status *st) {
 static int call_mask(layer_call *c, int n_in, int64_t t, int64_t s, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   int mask = attn_query_mask(g, layer_input_mask(c, 0), s, st);
-  if (n_in > 1) mask = attn_and(g, mask, attn_value_mask(g, layer_input_mask(c, 1), t, st), st);
-  if (n_in > 2) mask = attn_and(g, mask, attn_value_mask(g, layer_input_mask(c, 2), t, st), st);
+  /* value and key masks, as Keras's __call__ fills value_mask/key_mask from
+   * the tensors however they are passed (Keras 3 files give them as kwargs) */
+  int vm = n_in > 1 ? layer_input_mask(c, 1) : layer_kwarg_mask(c, "value", 0);
+  int km = n_in > 2 ? layer_input_mask(c, 2) : layer_kwarg_mask(c, "key", 0);
+  if (vm >= 0) mask = attn_and(g, mask, attn_value_mask(g, vm, t, st), st);
+  if (km >= 0) mask = attn_and(g, mask, attn_value_mask(g, km, t, st), st);
   int am = layer_kwarg_tensor(c, "attention_mask", 0);
   if (am >= 0) {
     const nnc_shape *ms = &g->nodes[am].shape;

@@ -214,21 +214,25 @@ static int io_init(const lowering *w, const nnc_spec_call *call, struct layer_io
   io->out_mask = -1;
   int *masks = nnc_calloc((size_t)call->n_args + 1, sizeof *masks, st);
   io->kwarg_nodes = nnc_calloc((size_t)call->n_kwargs + 1, sizeof *io->kwarg_nodes, st);
+  io->kwarg_masks = nnc_calloc((size_t)call->n_kwargs + 1, sizeof *io->kwarg_masks, st);
   io->kwarg_read = nnc_calloc((size_t)call->n_kwargs + 1, 1, st);
   io->in_masks = masks;
-  if (!masks || !io->kwarg_nodes || !io->kwarg_read) return st->code;
+  if (!masks || !io->kwarg_nodes || !io->kwarg_masks || !io->kwarg_read) return st->code;
   for (int a = 0; a < call->n_args; a++)
     masks[a] = value_mask(w, call->args[a], call->arg_tensors ? call->arg_tensors[a] : 0);
   for (int k = 0; k < call->n_kwargs; k++) {
     const nnc_spec_kwarg *kw = &call->kwargs[k];
     io->kwarg_nodes[k] = nnc_calloc((size_t)kw->n + 1, sizeof **io->kwarg_nodes, st);
-    if (!io->kwarg_nodes[k]) return st->code;
+    io->kwarg_masks[k] = nnc_calloc((size_t)kw->n + 1, sizeof **io->kwarg_masks, st);
+    if (!io->kwarg_nodes[k] || !io->kwarg_masks[k]) return st->code;
     for (int i = 0; i < kw->n; i++) {
       int node = -1;
       if (kw->tensors[i] >= 0 &&
           (node = value_output(w, kw->values[i], kw->tensors[i], kw->paths[i], st)) < 0)
         return st->code;
       io->kwarg_nodes[k][i] = node;
+      io->kwarg_masks[k][i] =
+          kw->tensors[i] >= 0 ? value_mask(w, kw->values[i], kw->tensors[i]) : -1;
     }
   }
   return NNC_OK;
@@ -237,7 +241,10 @@ static int io_init(const lowering *w, const nnc_spec_call *call, struct layer_io
 static void io_free(struct layer_io *io) {
   for (int k = 0; io->call && io->kwarg_nodes && k < io->call->n_kwargs; k++)
     free(io->kwarg_nodes[k]);
+  for (int k = 0; io->call && io->kwarg_masks && k < io->call->n_kwargs; k++)
+    free(io->kwarg_masks[k]);
   free(io->kwarg_nodes);
+  free(io->kwarg_masks);
   free(io->kwarg_read);
   free((int *)io->in_masks);
   free(io->extra);

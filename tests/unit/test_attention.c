@@ -511,6 +511,69 @@ START_TEST(additive_attention) {
 }
 END_TEST
 
+/* Keras 3 files pass MultiHeadAttention's value positionally (args [q, v]),
+ * which the parser turns into the `value` keyword: the value's mask must
+ * still apply (Keras's __call__ fills value_mask from the tensor). A masked
+ * value step gets probability exactly 0, and each row still sums to 1. */
+START_TEST(mha_keras3_value_mask) {
+  static char buf[4096];
+  snprintf(
+      buf, sizeof buf,
+      "{'class_name': 'Functional', 'config': {'name': 'm', 'layers': [" INPUT3("q", "3, 4")
+          INPUT3("v", "4, 5") MASKING3(
+              "mv", "v",
+              "4, 5") "{'class_name': 'MultiHeadAttention', 'name': 'mha', 'config': {'name': "
+                      "'mha', "
+                      "'num_heads': 2, 'key_dim': 3}, 'inbound_nodes': [{'args': [" T3(
+                          "q", "3, 4") ", " T3("mv",
+                                               "4, 5") "], 'kwargs': "
+                                                       "{'return_attention_scores': true}}]},"
+                                                       "{'class_name': 'Activation', 'name': "
+                                                       "'out', 'config': {'name': 'out', "
+                                                       "'activation': 'linear'}, "
+                                                       "'inbound_nodes': [{'args': [" T3(
+                                                           "mha",
+                                                           "3, 4") "], 'kwargs': {}}]}], "
+                                                                   "'input_layers': [['q', 0, 0], "
+                                                                   "['v', 0, 0]], 'output_layers': "
+                                                                   "[['out', 0, 0], "
+                                                                   "['mha', 0, 1]]}}");
+  nnc_model *m = load(Q(buf));
+  float q[B * 3 * 4], v[B * 4 * 5];
+  fill(q, B * 3 * 4, 5, -1, 1);
+  fill(v, B * 4 * 5, 6, -1, 1);
+  const int masked[B][4] = {{0, 0, 1, 0}, {1, 0, 0, 1}}; /* steps zeroed: Masking masks them */
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < 4; t++)
+      if (masked[b][t])
+        for (int d = 0; d < 5; d++) v[(b * 4 + t) * 5 + d] = 0;
+  int64_t qs[3] = {B, 3, 4}, vs[3] = {B, 4, 5};
+  nnc_array x[2] = {array(q, 3, qs), array(v, 3, vs)}, y[2];
+  nnc_status st;
+  ck_assert_msg(nnc_model_predict_multi(m, 2, x, B, 2, y, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_array_count(&y[1]), B * 2 * 3 * 4);
+  const float *p = y[1].data;
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < 2; h++)
+      for (int t = 0; t < 3; t++) {
+        double sum = 0;
+        for (int s2 = 0; s2 < 4; s2++) {
+          float w = p[((b * 2 + h) * 3 + t) * 4 + s2];
+          sum += w;
+          if (masked[b][s2])
+            ck_assert_msg(w == 0.0f, "sample %d head %d row %d: masked step %d has weight %g", b, h,
+                          t, s2, w);
+          else
+            ck_assert_msg(w > 0.0f, "unmasked step %d has weight %g", s2, w);
+        }
+        ck_assert_msg(fabs(sum - 1) < 1e-6, "row sums to %g", sum);
+      }
+  nnc_array_free(&y[0]);
+  nnc_array_free(&y[1]);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* ---- gradients ---- */
 
 /* Input(8) -> Reshape(4, 2) -> Dense(3) -> <layer>(d, d) -> Flatten -> Dense(1): the
@@ -701,6 +764,7 @@ static Suite *suite(void) {
       {"attention_dot", attention_dot},
       {"attention_concat", attention_concat},
       {"additive_attention", additive_attention},
+      {"mha_keras3_value_mask", mha_keras3_value_mask},
       {"mha_gradients", mha_gradients},
       {"dense_attention_gradients", dense_attention_gradients},
       {"mha_threads_bit_identical", mha_threads_bit_identical},
