@@ -235,6 +235,29 @@ int conv_layer_input(layer_call *c, int x, int sp, int channels_first, nnc_statu
   return x;
 }
 
+/* The rest of a convolution layer after its convolution y: bias, activation,
+ * back to channels_first, activity regularizer. -1 with st set. */
+int conv_layer_output(layer_call *c, int y, int64_t filters, int sp, int channels_first,
+                      nnc_status *st) {
+  nnc_graph *g = &c->l->forward;
+  const nnc_spec_layer *layer = c->layer;
+  if (y >= 0 && layer->use_bias) {
+    int b = layer_param(c, "bias", shape_make(0, 1, &filters), &layer->bias_init, st);
+    if (layer_param_extras(c, b, &layer->bias_regularizer, &layer->bias_constraint, st) < 0)
+      return -1;
+    y = graph_binary(g, NNC_BIN_ADD, y, b, st);
+    layer_label(g, y, layer->name, "bias");
+  }
+  if (y < 0) return -1;
+  y = lower_activation(g, y, layer->activation, layer->name, st);
+  if (y >= 0 && channels_first) {
+    y = conv_layer_to_channels(g, y, sp, 0, st);
+    layer_label(g, y, layer->name, "channels_first");
+  }
+  if (y < 0) return -1;
+  return layer_activity_regularizer(c, y, st);
+}
+
 int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   (void)n_in;
   nnc_graph *g = &c->l->forward;
@@ -284,19 +307,5 @@ int conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   }
   int y = graph_conv(g, x, w, &cp, st);
   layer_label(g, y, layer->name, "conv");
-  if (y >= 0 && layer->use_bias) {
-    int b = layer_param(c, "bias", shape_make(0, 1, &filters), &layer->bias_init, st);
-    if (layer_param_extras(c, b, &layer->bias_regularizer, &layer->bias_constraint, st) < 0)
-      return -1;
-    y = graph_binary(g, NNC_BIN_ADD, y, b, st);
-    layer_label(g, y, layer->name, "bias");
-  }
-  if (y < 0) return -1;
-  y = lower_activation(g, y, layer->activation, layer->name, st);
-  if (y >= 0 && p->channels_first) {
-    y = conv_layer_to_channels(g, y, sp, 0, st);
-    layer_label(g, y, layer->name, "channels_first");
-  }
-  if (y < 0) return -1;
-  return layer_activity_regularizer(c, y, st);
+  return conv_layer_output(c, y, filters, sp, p->channels_first, st);
 }

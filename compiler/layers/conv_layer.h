@@ -59,4 +59,9 @@ void conv_layer_padding(conv_padding mode, int64_t n, int64_t k, int64_t stride,
  * its rank checked, transposed from channels_first. -1 with st set. */
 int conv_layer_input(layer_call *c, int x, int sp, int channels_first, nnc_status *st);
 
+/* After the convolution y: bias, activation, channels_first, activity
+ * regularizer; the layer's output, -1 with st set. */
+int conv_layer_output(layer_call *c, int y, int64_t filters, int sp, int channels_first,
+                      nnc_status *st);
+
 #endif

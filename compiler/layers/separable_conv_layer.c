@@ -100,19 +100,5 @@ int separable_conv_layer_lower(layer_call *c, const int *in, int n_in, nnc_statu
     return -1;
   y = graph_conv(g, y, pk, &pw, st);
   layer_label(g, y, layer->name, "pointwise");
-  if (y >= 0 && layer->use_bias) {
-    int b = layer_param(c, "bias", shape_make(0, 1, &filters), &layer->bias_init, st);
-    if (layer_param_extras(c, b, &layer->bias_regularizer, &layer->bias_constraint, st) < 0)
-      return -1;
-    y = graph_binary(g, NNC_BIN_ADD, y, b, st);
-    layer_label(g, y, layer->name, "bias");
-  }
-  if (y < 0) return -1;
-  y = lower_activation(g, y, layer->activation, layer->name, st);
-  if (y >= 0 && p->channels_first) {
-    y = conv_layer_to_channels(g, y, sp, 0, st);
-    layer_label(g, y, layer->name, "channels_first");
-  }
-  if (y < 0) return -1;
-  return layer_activity_regularizer(c, y, st);
+  return conv_layer_output(c, y, filters, sp, p->channels_first, st);
 }
