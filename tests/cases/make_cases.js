@@ -649,6 +649,11 @@ require('./convt_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input,
 require('./attn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, POLICY });
 // ---- issue 8: recurrent layers and masks (tests/cases/rnn_makers.js; oracle-rnn.patch) ----
 require('./rnn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: the families and options the cases above leave out, evaluate /
+// predict cases for phase-dependent layers (tests/cases/fam_makers.js; oracle-layers.patch) ----
+require('./fam_makers.js')(MAKERS, {
+  mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY, readNpy: require(path.join(oracle, 'npy.js')).readNpy,
+});
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {

@@ -51,6 +51,9 @@ module.exports = function addNormMakers(MAKERS, h) {
     description: o.description, seed: o.seed, model: o.model, compile: o.compile,
     fit: Object.assign({ epochs: 3, batch_size: 8, shuffle: false }, o.fit || {}),
     data: o.data, mode: 'fit', trace: true,
+    // test_golden also predicts data.x with the final weights (inference with
+    // the moving statistics after training: expected/predictions.npy)
+    golden_predictions: true,
   });
 
   // The Dense before a BatchNormalization has no bias (as Keras's guides

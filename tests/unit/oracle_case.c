@@ -267,7 +267,8 @@ void oracle_case_load_from(const char *cases_dir, const char *name, oracle_case 
   cJSON *fit = cJSON_GetObjectItem(c->json, "fit");
   if (fit) {
     check_fit_keys(c, fit);
-    c->fit.epochs = cJSON_GetObjectItem(fit, "epochs")->valueint;
+    cJSON *ep = cJSON_GetObjectItem(fit, "epochs"); /* evaluate/predict cases: batch_size only */
+    if (ep) c->fit.epochs = ep->valueint;
     cJSON *ie = cJSON_GetObjectItem(fit, "initial_epoch");
     if (ie) c->fit.initial_epoch = ie->valueint;
     cJSON *vf = cJSON_GetObjectItem(fit, "validation_freq");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oracle_case.h"
+#include "runtime/io/io.h"
 #include "testutil.h"
 
 #define REL 1e-4
@@ -70,6 +71,11 @@ static void load_case(const char *name, oracle_case *c) {
   load_case_from(NNC_ORACLE_DIR "/cases", name, c);
 }
 
+static void check_predictions(oracle_case *c);
+
+/* A fit case with "golden_predictions": true also predicts data.x with the
+ * final weights (expected/predictions.npy): inference after training, e.g.
+ * BatchNormalization's moving statistics, noise layers switched off. */
 static void run_fit_case_from(const char *cases_dir, const char *name) {
   oracle_case c;
   load_case_from(cases_dir, name, &c);
@@ -85,6 +91,7 @@ static void run_fit_case_from(const char *cases_dir, const char *name) {
   char bundle[1024];
   snprintf(bundle, sizeof bundle, "%s/expected/weights_final/weights.json", c.dir);
   oracle_check_bundle(c.model, bundle, REL, ABS);
+  if (cJSON_IsTrue(cJSON_GetObjectItem(c.json, "golden_predictions"))) check_predictions(&c);
   nnc_history_free(&h);
   oracle_case_free(&c);
 }
@@ -236,8 +243,19 @@ static int by_name(const void *a, const void *b) {
   return strcmp(a, b);
 }
 
-/* Every folder of tests/cases holding a case.json, sorted by name. */
+/* name is an item of the comma-separated list */
+static int listed(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)); p += n)
+    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+  return 0;
+}
+
+/* Every folder of tests/cases holding a case.json, sorted by name; with
+ * NNC_GOLDEN_CASES=a,b (a developer's shortcut) only those. */
 static int find_repo_cases(void) {
+  const char *only = getenv("NNC_GOLDEN_CASES");
+  if (only) fprintf(stderr, "test_golden: only the cases in NNC_GOLDEN_CASES=%s\n", only);
   DIR *d = opendir(REPO_CASES);
   if (!d) return 0;
   struct dirent *e;
@@ -245,6 +263,7 @@ static int find_repo_cases(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/case.json", REPO_CASES, e->d_name);
     if (e->d_name[0] == '.' || access(path, R_OK) != 0) continue;
+    if (only && !listed(only, e->d_name)) continue;
     if (n_repo_cases == MAX_REPO_CASES) { /* never skip a case silently */
       fprintf(stderr, "test_golden: more than %d cases in tests/cases\n", MAX_REPO_CASES);
       exit(1);
@@ -254,6 +273,54 @@ static int find_repo_cases(void) {
   closedir(d);
   qsort(repo_cases, (size_t)n_repo_cases, sizeof repo_cases[0], by_name);
   return n_repo_cases;
+}
+
+/* Modes "evaluate" and "predict": no training; the model at w0 (for the
+ * phase-dependent layers: noise and dropout are the identity, recurrent
+ * dropout is off, BatchNormalization uses its moving statistics). evaluate:
+ * every key of evaluate.json (Keras's evaluate logs, no more keys);
+ * both: predictions.npy at the same tolerance. */
+static void check_predictions(oracle_case *c) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/expected/predictions.npy", c->dir);
+  nnc_array want, got;
+  nnc_status st;
+  ck_assert_msg(nnc_npy_read(path, &want, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_predict_multi(c->model, c->n_x, c->xs, c->fit.batch_size, 1, &got, &st) ==
+                    NNC_OK,
+                "%s", st.message);
+  ck_assert_int_eq(got.rank, want.rank);
+  for (int d = 0; d < got.rank; d++) ck_assert_int_eq(got.shape[d], want.shape[d]);
+  const float *g = got.data, *w = want.data;
+  for (int64_t i = 0; i < nnc_array_count(&got); i++)
+    ck_assert_msg(close_enough(g[i], w[i], REL, ABS), "%s: prediction %lld: nnc %.9g, oracle %.9g",
+                  c->dir, (long long)i, g[i], w[i]);
+  nnc_array_free(&got);
+  nnc_array_free(&want);
+}
+
+static void run_inference_case_from(const char *cases_dir, const char *name, int evaluate) {
+  oracle_case c;
+  load_case_from(cases_dir, name, &c);
+  if (evaluate) {
+    cJSON *expected = oracle_expected(&c, "evaluate.json"), *key;
+    TEST_LOGS(logs);
+    nnc_status st;
+    ck_assert_msg(nnc_model_evaluate_multi(c.model, c.n_x, c.xs, c.n_y, c.ys, c.fit.batch_size,
+                                           &logs, &st) == NNC_OK,
+                  "%s", st.message);
+    int keys = 0;
+    cJSON_ArrayForEach(key, expected) {
+      double got = nnc_logs_get(&logs, key->string);
+      ck_assert_msg(close_enough(got, key->valuedouble, REL, ABS), "%s: nnc %.9g, oracle %.9g",
+                    key->string, got, key->valuedouble);
+      keys++;
+    }
+    ck_assert_int_eq(keys, logs.n);
+    cJSON_Delete(expected);
+  }
+  check_predictions(&c);
+  oracle_case_free(&c);
 }
 
 /* loop index: case i in float32 (2i) and float64 (2i + 1) accumulation */
@@ -266,12 +333,17 @@ START_TEST(repo_case) {
   load_case_from(REPO_CASES, name, &probe);
   cJSON *m = cJSON_GetObjectItem(probe.json, "mode");
   int on_batch = cJSON_IsString(m) && !strcmp(m->valuestring, "train_on_batch");
-  ck_assert_msg(!cJSON_IsString(m) || on_batch || !strcmp(m->valuestring, "fit"),
+  int evaluate = cJSON_IsString(m) && !strcmp(m->valuestring, "evaluate");
+  int predict = cJSON_IsString(m) && !strcmp(m->valuestring, "predict");
+  ck_assert_msg(!cJSON_IsString(m) || on_batch || evaluate || predict ||
+                    !strcmp(m->valuestring, "fit"),
                 "%s: mode %s is not run by test_golden", path, m->valuestring);
   oracle_case_free(&probe);
   fprintf(stderr, "test_golden: tests/cases/%s (%s accumulation)\n", name, _i % 2 ? "f64" : "f32");
   if (on_batch)
     run_train_on_batch_case_from(REPO_CASES, name);
+  else if (evaluate || predict)
+    run_inference_case_from(REPO_CASES, name, evaluate);
   else
     run_fit_case_from(REPO_CASES, name);
 }
