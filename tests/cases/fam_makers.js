@@ -303,6 +303,26 @@ module.exports = function addFamilyMakers(MAKERS, h) {
     activity_regularizer: null, kernel_constraint: null, recurrent_constraint: null, bias_constraint: null,
     return_state: false, go_backwards: false, stateful: false, unroll: false, zero_output_for_mask: false, seed: null,
   };
+  // Bidirectional's other merge modes, go_backwards and GlobalMaxPooling1D
+  // (oracle-rnn.patch names the weights; tfjs has all of these).
+  const rnn = (cls, name, units, inShape, extra) => layer(cls, Object.assign({
+    name, units, activation: 'tanh', use_bias: true, dropout: 0.0, recurrent_dropout: 0.0, return_sequences: true,
+  }, rnnKeys, cls === 'SimpleRNN' ? {} : { recurrent_activation: 'sigmoid' }, extra), inShape);
+  const bidir = (name, mode, inner, inShape) => layer('Bidirectional', { name, merge_mode: mode, layer: inner }, inShape);
+  MAKERS.rnn_merge_modes_backwards = dir => fitCase({
+    description: 'x (4 steps x 3) -> bi_sum (Bidirectional(SimpleRNN(3, return_sequences), merge_mode sum)) -> bi_mul (Bidirectional(GRU(2, reset_after false, return_sequences), mul)) -> bi_ave (Bidirectional(LSTM(2, return_sequences), ave)) -> back (LSTM(3, go_backwards, return_sequences): the steps read last to first, outputs in that order) -> gmp (GlobalMaxPooling1D: the order of the outputs does not matter, only what go_backwards computes; no ties in continuous data) -> out (Dense 1). Weights bi_sum/forward_simple_rnn/simple_rnn_cell/kernel and so on (oracle-rnn.patch). Adam(0.01), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
+    seed: 1115,
+    model: sequential('rnn_modes', [4, 3], [
+      bidir('bi_sum', 'sum', rnn('SimpleRNN', 'simple_rnn', 3, [4, 3], {}), [4, 3]),
+      bidir('bi_mul', 'mul', rnn('GRU', 'gru', 2, [4, 3], { reset_after: false }), [4, 3]),
+      bidir('bi_ave', 'ave', rnn('LSTM', 'lstm', 2, [4, 2], { unit_forget_bias: true }), [4, 2]),
+      rnn('LSTM', 'back', 3, [4, 2], { unit_forget_bias: true, go_backwards: true }),
+      layer('GlobalMaxPooling1D', { name: 'gmp', data_format: 'channels_last', keepdims: false }, [4, 3]),
+      k3Dense('out', 1, 'linear', [3]),
+    ]),
+    data: data(dir, 1115, 32, [4, 3]),
+  });
+
   MAKERS.phase_rnn_dropout_predict = dir => inferenceCase('predict', {
     description: 'predict (mode predict, expected/predictions.npy) at w0: x (5, 3) -> lstm (LSTM(4, dropout 0.3, recurrent_dropout 0.4, return_sequences)) -> gru (GRU(3, dropout 0.2, recurrent_dropout 0.5, reset_after false)) -> out (Dense 1): both dropouts are off in inference. recurrent_activation sigmoid written out (tfjs defaults to hard_sigmoid). 30 samples, batch 8.',
     seed: 1112,
