@@ -114,6 +114,18 @@ module.exports = function addFamilyMakers(MAKERS, h) {
     data: data(dir, 1114, 32, [8, 4]),
   });
 
+  MAKERS.conv2d_dilated_groups = dir => fitCase({
+    description: 'Conv2D options tfjs lacks (oracle-layers.patch computes such a Conv2D tap by tap, per group): x (6, 6, 4) -> c_groups (Conv2D(4, 3x3, dilation_rate 2, groups 2, same, relu): span 4, padding 2 before and 2 after on both axes; kernel [3, 3, 2, 4]) -> c_dil (Conv2D(2, 2x2, dilation_rate (1, 2), valid): 6 x 6 -> 5 x 4) -> GlobalMaxPooling2D (no ties: continuous data) -> Dense 1. Adam(0.01), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
+    seed: 1116,
+    model: sequential('conv2d_options', [6, 6, 4], [
+      layer('Conv2D', Object.assign(convCfg('c_groups', { kernel: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu' }), { filters: 4, groups: 2, dilation_rate: [2, 2] }), [6, 6, 4]),
+      layer('Conv2D', Object.assign(convCfg('c_dil', { kernel: [2, 2], strides: [1, 1] }), { filters: 2, groups: 1, dilation_rate: [1, 2] }), [6, 6, 4]),
+      layer('GlobalMaxPooling2D', { name: 'gmp', data_format: 'channels_last', keepdims: false }, [5, 4, 2]),
+      k3Dense('out', 1, 'linear', [2]),
+    ]),
+    data: data(dir, 1116, 32, [6, 6, 4]),
+  });
+
   // ---- pooling and resampling --------------------------------------------------
   MAKERS.pool_resample_1d = dir => fitCase({
     description: 'Sequences (6, 2) -> step (Dense 3 tanh) -> ZeroPadding1D((1, 2)) (9 steps) -> Cropping1D((2, 1)) (6: the first kept step is an input step, one padded zero step stays at the end) -> UpSampling1D(2) (12: each step twice, its gradient the sum over the copies) -> Flatten (36) -> Dense 1. tfjs has none of the three: oracle-layers.patch ports them. Adam(0.01), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
