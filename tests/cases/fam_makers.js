@@ -274,6 +274,28 @@ module.exports = function addFamilyMakers(MAKERS, h) {
     data: data(dir, 1109, 32, [4, 3]),
   });
 
+  MAKERS.attention_mha_mask = dir => {
+    const T = 4, D = 3, N = 32;
+    const d = data(dir, 1117, N, [T, D]);
+    // 1: query step t may attend to step s; random, the diagonal always 1 (no
+    // row fully masked), as float32 0/1 (Keras casts it to bool)
+    const r = mulberry32(1118), m = new Float32Array(N * T * T);
+    for (let i = 0; i < N * T * T; i++) m[i] = (Math.floor(i / T) % T) === i % T || r() < 0.5 ? 1 : 0;
+    saveNpy(dir, 'mask.npy', m, [N, T, T]);
+    const model = functional('mha_mask', [
+      input('x', [T, D]), input('attn_mask', [T, T]),
+      node(mha('mha', {}, T, D), [{ args: [kt('x', [T, D]), kt('x', [T, D])], kwargs: { attention_mask: kt('attn_mask', [T, T]) } }]),
+      node(flatten('flatten', [T, D]), [[kt('mha', [T, D])]]),
+      node(k3Dense('out', 1, 'linear', [T * D]), [[kt('flatten', [T * D])]]),
+    ], [['x', 0, 0], ['attn_mask', 0, 0]], [['out', 0, 0]]);
+    return fitCase({
+      description: 'MultiHeadAttention(num_heads 2, key_dim 2) called as mha(x, x, attention_mask=m) with m a second model input (N, 4, 4) of 0/1 floats (random; the diagonal always 1): masked scores get -1e9 before the softmax, the same mask for both heads -> Flatten -> Dense 1. The oracle\'s port reads the mask tensor as an extra input of the node (oracle-layers.patch). SGD(0.1), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
+      seed: 1117, model,
+      compile: { optimizer: { class_name: 'SGD', config: { learning_rate: 0.1 } }, loss: 'mse', metrics: ['mae'] },
+      data: { x: [d.x, 'mask.npy'], y: d.y },
+    });
+  };
+
   // ---- phase-dependent layers: evaluate and predict (inference only) -----------
   // At w0 (the oracle's seeded initializer): each layer must be the identity
   // in inference; a layer that drew noise or dropped units would change every
