@@ -31,7 +31,7 @@ const matvec = (x, W, out, col0, n) => {
 // One recurrent layer over seq (array of step vectors); mask: array of 0/1 or null.
 function runRnn(kind, w, prefix, units, seq, mask) {
   const K = w[`${prefix}/kernel`], U = w[`${prefix}/recurrent_kernel`], b = w[`${prefix}/bias`];
-  const g = { simple: 1, lstm: 4, gru: 3 }[kind], n = units * g;
+  const g = { simple: 1, lstm: 4, gru: 3, gru_reset_after: 3 }[kind], n = units * g;
   let h = new Array(units).fill(0), c = new Array(units).fill(0);
   const outs = [];
   seq.forEach((x, t) => {
@@ -47,6 +47,13 @@ function runRnn(kind, w, prefix, units, seq, mask) {
       const i = gate(0).map(sigmoid), f = gate(1).map(sigmoid), cc = gate(2).map(Math.tanh), o = gate(3).map(sigmoid);
       cn = c.map((v, j) => f[j] * v + i[j] * cc[j]);
       hn = cn.map((v, j) => o[j] * Math.tanh(v));
+    } else if (kind === 'gru_reset_after') {
+      // bias [2, 3u]: row 0 (used in xk) for the input, row 1 for the recurrent part
+      const hu = matvec(h, U, n, 0, n).map((v, j) => v + b[n + j]);
+      const zg = Array.from({ length: units }, (_, j) => sigmoid(xk[j] + hu[j]));
+      const rg = Array.from({ length: units }, (_, j) => sigmoid(xk[units + j] + hu[units + j]));
+      const hh = Array.from({ length: units }, (_, j) => Math.tanh(xk[2 * units + j] + rg[j] * hu[2 * units + j]));
+      hn = h.map((v, j) => zg[j] * v + (1 - zg[j]) * hh[j]);
     } else {
       const zr = matvec(h, U, n, 0, 2 * units);
       const zg = Array.from({ length: units }, (_, j) => sigmoid(xk[j] + zr[j]));
@@ -76,6 +83,24 @@ const CASES = {
     const ids = s.map(v => v[0]);
     const seq = ids.map(id => E.slice(id * 3, id * 3 + 3));
     return dense(runRnn('lstm', w, 'lstm/lstm_cell', 4, seq, ids.map(id => (id !== 0 ? 1 : 0))).at(-1), w, 'out');
+  },
+  // session 7 (fam_makers.js): GRU reset_after true; Bidirectional sum, mul,
+  // ave and a go_backwards LSTM under GlobalMaxPooling1D
+  rnn_gru_reset_after: (s, w) => {
+    const a = runRnn('gru_reset_after', w, 'gru_a/gru_cell', 4, s, null);
+    return dense(runRnn('gru_reset_after', w, 'gru_b/gru_cell', 2, a, null).at(-1), w, 'out');
+  },
+  rnn_merge_modes_backwards: (s, w) => {
+    const bi = (kind, name, inner, units, seq, merge) => {
+      const f = runRnn(kind, w, `${name}/forward_${inner}`, units, seq, null);
+      const bw = runRnn(kind, w, `${name}/backward_${inner}`, units, seq.slice().reverse(), null).reverse();
+      return f.map((v, t) => v.map((e, j) => merge(e, bw[t][j])));
+    };
+    const a = bi('simple', 'bi_sum', 'simple_rnn/simple_rnn_cell', 3, s, (p, q) => p + q);
+    const b = bi('gru', 'bi_mul', 'gru/gru_cell', 2, a, (p, q) => p * q);
+    const c = bi('lstm', 'bi_ave', 'lstm/lstm_cell', 2, b, (p, q) => (p + q) / 2);
+    const back = runRnn('lstm', w, 'back/lstm_cell', 3, c.slice().reverse(), null);
+    return dense(back[0].map((_, j) => Math.max(...back.map(v => v[j]))), w, 'out');
   },
   rnn_simple_time_distributed: (s, w) => runRnn('simple', w, 'simple_rnn/simple_rnn_cell', 4, s, null).flatMap(o => dense(o, w, 'time_distributed/dense')),
 };

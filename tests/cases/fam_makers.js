@@ -357,6 +357,17 @@ module.exports = function addFamilyMakers(MAKERS, h) {
     data: data(dir, 1115, 32, [4, 3]),
   });
 
+  MAKERS.rnn_gru_reset_after = dir => fitCase({
+    description: 'GRU with reset_after true (Keras 3\'s default form: the reset gate multiplies h U + b_rec after the recurrent matmul; bias [2, 3 units], input and recurrent rows). tfjs has only the reset_after false form: oracle-layers.patch ports Keras 3\'s GRUCell. x (5, 3) -> gru_a (GRU(4, return_sequences)) -> gru_b (GRU(2)) -> out (Dense 1); weights gru_a/gru_cell/{kernel [3, 12], recurrent_kernel [4, 12], bias [2, 12]}. Adam(0.01), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
+    seed: 1119,
+    model: sequential('gru_reset_after', [5, 3], [
+      rnn('GRU', 'gru_a', 4, [5, 3], { reset_after: true }),
+      rnn('GRU', 'gru_b', 2, [5, 4], { reset_after: true, return_sequences: false }),
+      k3Dense('out', 1, 'linear', [2]),
+    ]),
+    data: data(dir, 1119, 32, [5, 3]),
+  });
+
   MAKERS.phase_rnn_dropout_predict = dir => inferenceCase('predict', {
     description: 'predict (mode predict, expected/predictions.npy) at w0: x (5, 3) -> lstm (LSTM(4, dropout 0.3, recurrent_dropout 0.4, return_sequences)) -> gru (GRU(3, dropout 0.2, recurrent_dropout 0.5, reset_after false)) -> out (Dense 1): both dropouts are off in inference. recurrent_activation sigmoid written out (tfjs defaults to hard_sigmoid). 30 samples, batch 8.',
     seed: 1112,
