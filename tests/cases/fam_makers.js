@@ -383,6 +383,21 @@ module.exports = function addFamilyMakers(MAKERS, h) {
     seed: 1113, model: mhaModel('mha_dropout', { dropout: 0.4 }, {}, 4, 3),
     data: data(dir, 1113, 30, [4, 3]),
   });
+  // A frozen BatchNormalization (trainable false) runs in inference mode in
+  // Keras 3, also during fit: moving statistics, no updates.
+  MAKERS.norm_batchnorm_frozen = dir => {
+    const c = JSON.parse(require('fs').readFileSync(require('path').join(__dirname, 'norm_batchnorm', 'case.json'), 'utf8'));
+    const model = JSON.parse(JSON.stringify(c.model));
+    model.config.name = 'norm_batchnorm_frozen';
+    for (const l of model.config.layers) if (l.config.name === 'bn') l.config.trainable = false;
+    return fitCase({
+      description: 'norm_batchnorm with bn frozen (trainable false) and w0 = norm_batchnorm\'s final weights (moving mean and variance far from 0 and 1): Keras 3 runs a frozen BatchNormalization in inference mode during fit too (BatchNormalization.call: batch statistics only if training and self.trainable), so training uses the moving statistics, which stay as they are, and gamma, beta do not change; hidden and out train. The oracle pins training=false on a frozen BatchNormalization (oracle-layers.patch; tfjs would use batch statistics). Adam(0.01), mse, mae; norm_batchnorm\'s 45 samples, validation_split 0.2, batch 8, 3 epochs.',
+      seed: c.seed, model, compile: c.compile, fit: c.fit,
+      data: { x: '../norm_batchnorm/x.npy', y: '../norm_batchnorm/y.npy' },
+      extra: { initial_weights: '../norm_batchnorm/expected/weights_final/weights.json' },
+    });
+  };
+
   // BatchNormalization in inference after training: norm_batchnorm's final
   // weights (moving statistics far from 0 and 1) as w0, its data.
   MAKERS.norm_batchnorm_evaluate = () => {
