@@ -148,14 +148,15 @@ module.exports = function addFamilyMakers(MAKERS, h) {
       node(k3Dense('voxel', 3, 'tanh', S), [[kt('x', S)]]),
       node(layer('ZeroPadding3D', { name: 'pad', padding: [[1, 0], [0, 1], [1, 1]], data_format: 'channels_last' }, [3, 3, 2, 3]), [[kt('voxel', [3, 3, 2, 3])]]),
       node(layer('Cropping3D', { name: 'crop', cropping: [[0, 1], [1, 0], [0, 2]], data_format: 'channels_last' }, [4, 4, 4, 3]), [[kt('pad', [4, 4, 4, 3])]]),
-      node(layer('GlobalAveragePooling3D', { name: 'gap', data_format: 'channels_last', keepdims: true }, [3, 3, 2, 3]), [[kt('crop', [3, 3, 2, 3])]]),
+      node(layer('UpSampling3D', { name: 'up', size: [1, 2, 3], data_format: 'channels_last' }, [3, 3, 2, 3]), [[kt('crop', [3, 3, 2, 3])]]),
+      node(layer('GlobalAveragePooling3D', { name: 'gap', data_format: 'channels_last', keepdims: true }, [3, 6, 6, 3]), [[kt('up', [3, 6, 6, 3])]]),
       node(layer('GlobalMaxPooling3D', { name: 'gmp', data_format: 'channels_last', keepdims: true }, [3, 3, 2, 3]), [[kt('voxel', [3, 3, 2, 3])]]),
       node(layer('Concatenate', { name: 'concat', axis: -1 }, [[1, 1, 1, 3], [1, 1, 1, 3]]), [[[kt('gap', [1, 1, 1, 3]), kt('gmp', [1, 1, 1, 3])]]]),
       node(flatten('flatten', [1, 1, 1, 6]), [[kt('concat', [1, 1, 1, 6])]]),
       node(k3Dense('out', 1, 'linear', [6]), [[kt('flatten', [6])]]),
     ], [['x', 0, 0]], [['out', 0, 0]]);
     return fitCase({
-      description: 'Volumes (3, 3, 2, 2) -> voxel (Dense 3 tanh) -> two branches: ZeroPadding3D(((1, 0), (0, 1), (1, 1))) (4, 4, 4) -> Cropping3D(((0, 1), (1, 0), (0, 2))) (3, 3, 2) -> GlobalAveragePooling3D(keepdims) (1, 1, 1, 3); and GlobalMaxPooling3D(keepdims) of voxel (no ties: continuous data) -> Concatenate (1, 1, 1, 6) -> Flatten -> Dense 1. tfjs has none of the four 3D layers: oracle-layers.patch ports them. Adam(0.01), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
+      description: 'Volumes (3, 3, 2, 2) -> voxel (Dense 3 tanh) -> two branches: ZeroPadding3D(((1, 0), (0, 1), (1, 1))) (4, 4, 4) -> Cropping3D(((0, 1), (1, 0), (0, 2))) (3, 3, 2) -> UpSampling3D((1, 2, 3)) (3, 6, 6: each entry repeated, its gradient summed over the copies) -> GlobalAveragePooling3D(keepdims) (1, 1, 1, 3); and GlobalMaxPooling3D(keepdims) of voxel (no ties: continuous data) -> Concatenate (1, 1, 1, 6) -> Flatten -> Dense 1. tfjs has none of the five 3D layers: oracle-layers.patch ports them. Adam(0.01), mse, mae; 32 samples, validation_split 0.25, batch 8, 3 epochs.',
       seed: 1104, model, data: d,
     });
   };
