@@ -24,6 +24,7 @@ typedef struct prep_params {
   int nearest;              /* Resizing interpolation */
   int crop_to_aspect_ratio; /* Resizing */
   int pad_to_aspect_ratio;  /* Resizing, with fill_value */
+  int antialias;            /* Resizing */
   double fill_value;
   nnc_affine_params affine;  /* RandomFlip/Rotation/Translation/Zoom */
   double lo, hi;             /* RandomContrast, RandomBrightness: the factor range */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oracle_case.h"
+#include "runtime/io/io.h"
 #include "testutil.h"
 
 #define REL 1e-4
@@ -256,6 +257,48 @@ static int find_repo_cases(void) {
   return n_repo_cases;
 }
 
+/* mode "evaluate": nnc_model_evaluate at w0 gives expected/evaluate.json's
+ * values and keys (the phase-dependent layers in inference). */
+static void run_evaluate_case_from(const char *cases_dir, const char *name) {
+  oracle_case c;
+  load_case_from(cases_dir, name, &c);
+  nnc_status st;
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_evaluate(c.model, &c.x, &c.y, c.fit.batch_size, &logs, &st) == NNC_OK,
+                "%s", st.message);
+  cJSON *expected = oracle_expected(&c, "evaluate.json"), *v;
+  cJSON_ArrayForEach(v, expected) {
+    double got = nnc_logs_get(&logs, v->string);
+    ck_assert_msg(close_enough(got, v->valuedouble, REL, ABS), "%s: nnc %.9g, oracle %.9g",
+                  v->string, got, v->valuedouble);
+  }
+  ck_assert_int_eq(logs.n, cJSON_GetArraySize(expected));
+  cJSON_Delete(expected);
+  oracle_case_free(&c);
+}
+
+/* mode "predict": nnc_model_predict at w0 gives expected/predictions.npy. */
+static void run_predict_case_from(const char *cases_dir, const char *name) {
+  oracle_case c;
+  load_case_from(cases_dir, name, &c);
+  nnc_status st;
+  nnc_array got, want;
+  ck_assert_msg(nnc_model_predict(c.model, &c.x, c.fit.batch_size, &got, &st) == NNC_OK, "%s",
+                st.message);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/expected/predictions.npy", c.dir);
+  ck_assert_msg(nnc_array_read(path, &want, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_array_count(&got), nnc_array_count(&want));
+  for (int64_t i = 0; i < nnc_array_count(&want); i++) {
+    double g = ((const float *)got.data)[i], w = ((const float *)want.data)[i];
+    ck_assert_msg(close_enough(g, w, REL, ABS), "prediction %lld: nnc %.9g, oracle %.9g",
+                  (long long)i, g, w);
+  }
+  nnc_array_free(&got);
+  nnc_array_free(&want);
+  oracle_case_free(&c);
+}
+
 /* loop index: case i in float32 (2i) and float64 (2i + 1) accumulation */
 START_TEST(repo_case) {
   const char *name = repo_cases[_i / 2];
@@ -266,12 +309,19 @@ START_TEST(repo_case) {
   load_case_from(REPO_CASES, name, &probe);
   cJSON *m = cJSON_GetObjectItem(probe.json, "mode");
   int on_batch = cJSON_IsString(m) && !strcmp(m->valuestring, "train_on_batch");
-  ck_assert_msg(!cJSON_IsString(m) || on_batch || !strcmp(m->valuestring, "fit"),
+  int evaluate = cJSON_IsString(m) && !strcmp(m->valuestring, "evaluate");
+  int predict = cJSON_IsString(m) && !strcmp(m->valuestring, "predict");
+  ck_assert_msg(!cJSON_IsString(m) || on_batch || evaluate || predict ||
+                    !strcmp(m->valuestring, "fit"),
                 "%s: mode %s is not run by test_golden", path, m->valuestring);
   oracle_case_free(&probe);
   fprintf(stderr, "test_golden: tests/cases/%s (%s accumulation)\n", name, _i % 2 ? "f64" : "f32");
   if (on_batch)
     run_train_on_batch_case_from(REPO_CASES, name);
+  else if (evaluate)
+    run_evaluate_case_from(REPO_CASES, name);
+  else if (predict)
+    run_predict_case_from(REPO_CASES, name);
   else
     run_fit_case_from(REPO_CASES, name);
 }

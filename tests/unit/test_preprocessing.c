@@ -167,6 +167,17 @@ START_TEST(resizing_bilinear_and_nearest) {
                 "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
                 "'crop_to_aspect_ratio': true}}",
                 x, 3, d, wc, 4, 0);
+  /* antialias where TF's filter equals the plain resize: upscaling
+   * bilinear, and nearest */
+  float wu[12] = {0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13};
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 4, "
+                "'antialias': true}}",
+                x, 3, d, wu, 12, 1e-6);
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 2, "
+                "'interpolation': 'nearest', 'antialias': true}}",
+                x, 3, d, wn, 6, 0);
   /* pad_to_aspect_ratio: target 4 x 4 from 2 x 4 pads int((4 - 2) / 2) = 1
    * row of fill_value above and below (pad height max(2, int(4 * 4 / 4))),
    * then nothing to resize */
@@ -252,6 +263,10 @@ START_TEST(refusals_name_the_key) {
           "'pad_to_aspect_ratio': true, 'crop_to_aspect_ratio': true}}",
           "$.config.layers[1].config.pad_to_aspect_ratio: expected only one of "
           "pad_to_aspect_ratio and crop_to_aspect_ratio");
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 5, "
+          "'antialias': true}}",
+          "Resizing \"r\": antialias: true when downscaling (4 x 4 to 2 x 5) is not supported");
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
           "'pad_to_aspect_ratio': true, 'fill_mode': 'reflect'}}",
