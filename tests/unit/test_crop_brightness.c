@@ -19,21 +19,30 @@
 #define Q testutil_json
 enum { B = 3 };
 
-/* Input [h, w, 1] -> layer -> Flatten -> Dense(B), SGD(1), mse. */
-static nnc_model *probe_model(int h, int w, const char *layer) {
+/* the layout of the last probe model made (train_outputs feeds it) */
+static int probe_channels_first;
+
+/* Input [h, w, 1] (channels_first: [1, h, w]) -> layer -> Flatten ->
+ * Dense(B), SGD(1), mse. */
+static nnc_model *probe_model_format(int h, int w, const char *layer, int channels_first) {
   char buf[4096];
   snprintf(buf, sizeof buf,
            "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
-           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, %d, %d, 1], 'name': "
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, %s%d, %d%s], 'name': "
            "'in'}}, %s, {'class_name': 'Flatten', 'config': {'name': 'f'}}, "
            "{'class_name': 'Dense', 'config': {'name': 'd', 'units': %d, 'use_bias': false, "
            "'kernel_initializer': 'zeros'}}]}, 'compile_config': {'optimizer': {'class_name': "
            "'SGD', 'config': {'learning_rate': 1.0}}, 'loss': 'mse'}}",
-           h, w, layer, B);
+           channels_first ? "1, " : "", h, w, channels_first ? "" : ", 1", layer, B);
+  probe_channels_first = channels_first;
   nnc_model *m;
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(Q(buf), "model.json", &m, &st) == NNC_OK, "%s", st.message);
   return m;
+}
+
+static nnc_model *probe_model(int h, int w, const char *layer) {
+  return probe_model_format(h, w, layer, 0);
 }
 
 /* One train step on x [B, h, w, 1]; out[j * n + k] = sample j's output k
@@ -46,6 +55,7 @@ static void train_outputs(nnc_model *m, const float *x, int h, int w, int n, flo
   float t[B * B] = {0};
   for (int j = 0; j < B; j++) t[j * B + j] = B * B / 2.0f;
   nnc_array xa = {.dtype = NNC_F32, .rank = 4, .shape = {B, h, w, 1}, .data = (void *)x};
+  if (probe_channels_first) xa.shape[1] = 1, xa.shape[2] = h, xa.shape[3] = w;
   nnc_array ya = testutil_f32(t, B, B);
   TEST_LOGS(logs);
   ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s", st.message);
@@ -110,8 +120,13 @@ START_TEST(random_crop_windows) {
   for (int s = 0; s < B; s++)
     for (int i = 0; i < H; i++)
       for (int j = 0; j < W; j++) x[(s * H + i) * W + j] = pixel(s, i, j);
-  nnc_model *m = probe_model(
-      H, W, "{'class_name': 'RandomCrop', 'config': {'name': 'rc', 'height': 3, 'width': 4}}");
+  /* _i 1: channels_first [1, H, W] (the same memory with one channel) */
+  nnc_model *m = probe_model_format(
+      H, W,
+      _i ? "{'class_name': 'RandomCrop', 'config': {'name': 'rc', 'height': 3, 'width': 4, "
+           "'data_format': 'channels_first'}}"
+         : "{'class_name': 'RandomCrop', 'config': {'name': 'rc', 'height': 3, 'width': 4}}",
+      _i);
   int seen_r[H] = {0}, seen_c[W] = {0};
   for (int step = 0; step < STEPS; step++) {
     train_outputs(m, x, H, W, N, out);
@@ -298,7 +313,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("crop_brightness");
   TCase *t = tcase_create("layers");
-  tcase_add_test(t, random_crop_windows);
+  tcase_add_loop_test(t, random_crop_windows, 0, 2);
   tcase_add_test(t, random_crop_inference_is_center_crop);
   tcase_add_test(t, random_crop_small_input_in_training);
   tcase_add_test(t, random_brightness);
