@@ -12,8 +12,9 @@
  * smaller). Keras 3.16 returns the input uncropped there (its transform is
  * guarded by `if training`, keras-team/keras#21868), so its inference
  * output contradicts its own compute_output_shape and breaks any layer
- * that depends on the size; the centre crop is what the layer documents
- * and what nnc's one program can run. */
+ * that depends on the size. nnc's one program needs one shape: it takes
+ * the centre crop, as the proposed fixes do (Keras <= 3.5 and the
+ * docstring smart-resize instead; docs/layers.md). */
 #include "compiler/layers/noise.h"
 #include "compiler/layers/preprocessing.h"
 
