@@ -408,7 +408,10 @@ int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
  * (population mean and variance of x over the axes it does not keep; x's
  * axis 0 is the samples). *out_json (malloc'ed; free()) is the whole spec
  * with them, *n_adapted how many layers were filled. No such layer:
- * NNC_ERR_SPEC. source_name names the text in messages; may be NULL. */
+ * NNC_ERR_SPEC. x of another rank than the layer's declared input, or of
+ * another size on a kept axis: NNC_ERR_DATA (the message names the layer
+ * and the expected shape). source_name names the text in messages; may be
+ * NULL. */
 int nnc_adapt_normalization(const char *json, const char *source_name, const nnc_array *x,
                             char **out_json, int *n_adapted, nnc_status *st);
 

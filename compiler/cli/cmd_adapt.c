@@ -44,11 +44,14 @@ int cli_adapt(int argc, char **argv) {
   nnc_array x = {0};
   char *json = NULL;
   int adapted = 0;
-  if (text && nnc_array_read(x_path, &x, &st) == NNC_OK &&
-      nnc_adapt_normalization(text, spec, &x, &json, &adapted, &st) == NNC_OK &&
-      nnc_write_file_atomic(out, json, strlen(json), &st) == NNC_OK)
-    printf("adapted %d Normalization layer%s on %lld samples into %s\n", adapted,
-           adapted == 1 ? "" : "s", (long long)x.shape[0], out);
+  if (text && nnc_array_read(x_path, &x, &st) == NNC_OK) {
+    /* the data's fault: name its file first */
+    if (nnc_adapt_normalization(text, spec, &x, &json, &adapted, &st) == NNC_ERR_DATA)
+      nnc_fail_prefix(&st, "%s", x_path);
+    if (!st.code && nnc_write_file_atomic(out, json, strlen(json), &st) == NNC_OK)
+      printf("adapted %d Normalization layer%s on %lld samples into %s\n", adapted,
+             adapted == 1 ? "" : "s", (long long)x.shape[0], out);
+  }
   rc = st.code ? cli_fail("adapt", &st) : 0;
   free(text);
   free(json);

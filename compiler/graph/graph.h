@@ -82,7 +82,7 @@ typedef enum nnc_resize_fn {
 /* IMAGE_AFFINE's fn: the image transform (x, u) -> y or its adjoint (dy, u) -> dx */
 typedef enum nnc_affine_fn { NNC_AFFINE_FORWARD, NNC_AFFINE_ADJOINT } nnc_affine_fn;
 /* IMAGE_AFFINE (compiler/ops/image_affine.c): how sample b's output pixel
- * (x, y) reads the input, from its uniforms u[b, 0..1] in [0, 1). kind: what
+ * (x, y) reads the input, from its uniforms u[b, 0..1] in [0, 1) (a crop: u[0, 0..1]). kind: what
  * the uniforms mean (nnc_affine_kind); lo/hi: the range each maps to; fill:
  * nnc_fill_mode; nearest: 1 nearest, 0 bilinear; tied: zoom's width uses
  * the height's draw. */
@@ -90,7 +90,8 @@ typedef enum nnc_affine_kind {
   NNC_AFFINE_ROTATE,    /* u0 -> angle in degrees */
   NNC_AFFINE_TRANSLATE, /* u0 -> height fraction, u1 -> width fraction */
   NNC_AFFINE_ZOOM,      /* u0 -> 1 + height factor, u1 -> 1 + width factor */
-  NNC_AFFINE_FLIP       /* u0 <= 0.5: flip (lo0 != 0: horizontally, hi0 != 0: vertically) */
+  NNC_AFFINE_FLIP,      /* u0 <= 0.5: flip (lo0 != 0: horizontally, hi0 != 0: vertically) */
+  NNC_AFFINE_CROP       /* the batch's first u0, u1 -> integer shift floor(u0 lo0), floor(u1 lo1) */
 } nnc_affine_kind;
 typedef enum nnc_fill_mode {
   NNC_FILL_REFLECT,

@@ -8,8 +8,9 @@
  * kept axes and broadcasts it. Without them the layer has Keras's adapt
  * weights `mean` (zeros) and `variance` (ones), non-trainable, which a
  * weights file can fill (Keras's int `count` weight is not kept).
- * The kept axes must be the input's last axes (channels, features);
- * others are refused. */
+ * Kept axes other than the last ones (axis=1 of [B, T, F]) are permuted
+ * last and back. A negative variance in the config is refused (Keras would
+ * take its square root: NaN). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,19 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   if (parse_values(ctx, cfg, cfg_path, "mean", p, &p->mean) ||
       parse_values(ctx, cfg, cfg_path, "variance", p, &p->variance))
     return ctx->st->code;
+  for (int64_t i = 0; i < p->count; i++)
+    if (p->variance[i] < 0 || isnan(p->variance[i])) {
+      /* the entry's path: variance[i0][i1]... */
+      char path[NNC_PATH_MAX], at[NNC_PATH_MAX];
+      spec_path_key(path, cfg_path, "variance");
+      int64_t rest = i, idx[NNC_MAX_RANK];
+      for (int k = p->rank - 1; k >= 0; k--) idx[k] = rest % p->dims[k], rest /= p->dims[k];
+      for (int k = 0; k < p->rank; k++) {
+        spec_path_index(at, path, (int)idx[k]);
+        memcpy(path, at, sizeof path);
+      }
+      return spec_fail(ctx, path, "expected a variance >= 0, got %g", p->variance[i]);
+    }
   if (p->rank > p->n_axis) {
     char path[NNC_PATH_MAX];
     spec_path_key(path, cfg_path, "mean");
@@ -173,8 +187,8 @@ static int const_vector(nnc_graph *g, const double *vals, int64_t n, nnc_status 
 }
 
 /* Keras's sorted kept axes of an input of ndim axes (batch included) into
- * keep[], checked to be the last axes; their dims into dims[] (-1 on error). */
-static int kept_axes(layer_call *c, const nnc_shape *xs, int *n_keep, int64_t *dims,
+ * keep[] and their dims into dims[] (-1 on error). */
+static int kept_axes(layer_call *c, const nnc_shape *xs, int *n_keep, int *keep, int64_t *dims,
                      nnc_status *st) {
   const normalization_params *p = c->layer->params;
   int ndim = xs->rank, seen[NNC_MAX_RANK + 1] = {0};
@@ -189,15 +203,13 @@ static int kept_axes(layer_call *c, const nnc_shape *xs, int *n_keep, int64_t *d
     if (a == 0)
       return layer_fail(c, st, "Normalization \"%s\" keeping the batch axis is not supported",
                         c->layer->name);
-    if (!seen[a]++) (*n_keep)++;
+    seen[a] = 1;
   }
-  for (int a = ndim - *n_keep; a < ndim; a++)
-    if (!seen[a])
-      return layer_fail(c, st,
-                        "Normalization \"%s\": kept axes other than the input's last axes are "
-                        "not supported (axis must name the last %d axes)",
-                        c->layer->name, *n_keep);
-  for (int k = 0; k < *n_keep; k++) dims[k] = xs->dims[ndim - *n_keep + k];
+  for (int a = 1; a < ndim; a++)
+    if (seen[a]) {
+      keep[*n_keep] = a;
+      dims[(*n_keep)++] = xs->dims[a];
+    }
   return NNC_OK;
 }
 
@@ -227,9 +239,9 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   const normalization_params *p = c->layer->params;
   nnc_graph *g = &c->l->forward;
   const nnc_shape xs = g->nodes[in[0]].shape;
-  int n_keep;
+  int n_keep, keep[NNC_MAX_RANK];
   int64_t dims[NNC_MAX_RANK], total = 1;
-  if (kept_axes(c, &xs, &n_keep, dims, st)) return -1;
+  if (kept_axes(c, &xs, &n_keep, keep, dims, st)) return -1;
   for (int k = 0; k < n_keep; k++) total *= dims[k];
   int mean, std;
   if (p->has_values) {
@@ -274,8 +286,23 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
                        graph_const(g, 1e-7, st), st);
   }
   if (mean < 0 || std < 0) return -1;
-  /* [B, rest, kept] so a [total] constant broadcasts along the last axis */
-  int x = in[0];
+  /* kept axes not last (axis=1 of [B, T, F]): permute them last, in order,
+   * and back after; then [B, rest, kept] so a [total] constant broadcasts
+   * along the last axis */
+  int x = in[0], perm[NNC_MAX_RANK], inverse[NNC_MAX_RANK], moved = 0, at = 0;
+  for (int a = 0; a < xs.rank; a++) {
+    int kept = 0;
+    for (int k = 0; k < n_keep; k++) kept |= keep[k] == a;
+    if (!kept) perm[at++] = a;
+  }
+  for (int k = 0; k < n_keep; k++) perm[at++] = keep[k];
+  for (int a = 0; a < xs.rank; a++) {
+    moved |= perm[a] != a;
+    inverse[perm[a]] = a;
+  }
+  if (moved) x = graph_permute(g, x, perm, st);
+  if (x < 0) return -1;
+  const nnc_shape ps = g->nodes[x].shape;
   int flat = n_keep > 1;
   if (flat) {
     int64_t d[3] = {-1, shape_inner(&xs) / total, total};
@@ -284,7 +311,8 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   int y = p->invert
               ? graph_binary(g, NNC_BIN_ADD, graph_binary(g, NNC_BIN_MUL, x, std, st), mean, st)
               : graph_binary(g, NNC_BIN_DIV, graph_binary(g, NNC_BIN_SUB, x, mean, st), std, st);
-  if (y >= 0 && flat) y = graph_reshape(g, y, xs, st);
+  if (y >= 0 && flat) y = graph_reshape(g, y, ps, st);
+  if (y >= 0 && moved) y = graph_permute(g, y, inverse, st);
   layer_label(g, y, c->layer->name, "normalize");
   return y;
 }

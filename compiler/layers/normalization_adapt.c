@@ -135,13 +135,71 @@ static int replace(cJSON *cfg, const char *key, cJSON *value, nnc_status *st) {
   return NNC_OK;
 }
 
-static int adapt_one(cJSON *cfg, const char *where, const nnc_array *x, nnc_status *st) {
+/* The batch shape an InputLayer (or a first layer) declares: Keras 3
+ * batch_shape, Keras 2 batch_input_shape, tfjs batchInputShape; NULL when
+ * none. */
+static const cJSON *declared_shape(const cJSON *layer) {
+  static const char *const keys[] = {"batch_shape", "batch_input_shape", "batchInputShape"};
+  const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(layer, "config");
+  for (int k = 0; k < 3; k++) {
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(cfg, keys[k]);
+    if (cJSON_IsArray(s)) return s;
+  }
+  return NULL;
+}
+
+static void format_shape(const cJSON *shape, const nnc_array *x, char *buf, size_t size) {
+  size_t n = (size_t)snprintf(buf, size, "[");
+  int rank = shape ? cJSON_GetArraySize(shape) : x->rank;
+  for (int d = 0; d < rank && n < size; d++) {
+    const cJSON *e = shape ? cJSON_GetArrayItem(shape, d) : NULL;
+    if (shape && (d == 0 || !cJSON_IsNumber(e)))
+      n += (size_t)snprintf(buf + n, size - n, "%s%s", d ? ", " : "", d ? "null" : "N");
+    else
+      n += (size_t)snprintf(buf + n, size - n, "%s%lld", d ? ", " : "",
+                            shape ? (long long)e->valuedouble : (long long)x->shape[d]);
+  }
+  if (n < size) snprintf(buf + n, size - n, "]");
+}
+
+/* The data against the layer's declared input (shape, or NULL: unknown):
+ * the same rank and, on every kept axis, the same size (Keras's adapt on a
+ * built layer checks the kept axes). */
+static int check_data_shape(const cJSON *cfg, const cJSON *shape, const char *where,
+                            const nnc_array *x, nnc_status *st) {
+  if (!shape) return NNC_OK;
+  char want[256], have[256];
+  format_shape(shape, x, want, sizeof want);
+  format_shape(NULL, x, have, sizeof have);
+  int rank = cJSON_GetArraySize(shape);
+  if (rank != x->rank)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "the data has shape %s (rank %d), but %s takes the model's input %s (rank %d)",
+                    have, x->rank, where, want, rank);
   int keep[NNC_MAX_RANK], n_keep;
-  if (kept_axes(cfg, where, x->rank, keep, &n_keep, st)) return st->code;
+  if (kept_axes(cfg, where, rank, keep, &n_keep, st)) return st->code;
+  for (int k = 0; k < n_keep; k++) {
+    const cJSON *e = cJSON_GetArrayItem(shape, keep[k]);
+    if (cJSON_IsNumber(e) && (int64_t)e->valuedouble != x->shape[keep[k]])
+      return nnc_fail(st, NNC_ERR_DATA,
+                      "the data has shape %s, but %s takes the model's input %s: kept axis %d "
+                      "has %lld entries, the data %lld",
+                      have, where, want, keep[k], (long long)e->valuedouble,
+                      (long long)x->shape[keep[k]]);
+  }
+  return NNC_OK;
+}
+
+static int adapt_one(cJSON *cfg, const cJSON *shape, const char *where, const nnc_array *x,
+                     nnc_status *st) {
+  int keep[NNC_MAX_RANK], n_keep;
+  if (check_data_shape(cfg, shape, where, x, st) ||
+      kept_axes(cfg, where, x->rank, keep, &n_keep, st))
+    return st->code;
   int64_t kdims[NNC_MAX_RANK], groups = 1, total = nnc_array_count(x);
   for (int k = 0; k < n_keep; k++) groups *= (kdims[k] = x->shape[keep[k]]);
   if (total <= 0 || groups <= 0)
-    return nnc_fail(st, NNC_ERR_DATA, "--x: no samples to adapt %s on", where);
+    return nnc_fail(st, NNC_ERR_DATA, "the data has no samples to adapt %s on", where);
   double *mean = calloc((size_t)groups, sizeof *mean), *var = calloc((size_t)groups, sizeof *var);
   int64_t *group = malloc((size_t)total * sizeof *group);
   if (!mean || !var || !group) {
@@ -179,8 +237,8 @@ static int adapt_one(cJSON *cfg, const char *where, const nnc_array *x, nnc_stat
   free(group);
   int rc = NNC_OK;
   if (bad)
-    rc = nnc_fail(st, NNC_ERR_DATA, "--x: the mean or variance for %s is not a finite float32",
-                  where);
+    rc = nnc_fail(st, NNC_ERR_DATA,
+                  "the data gives %s a mean or variance that is not a finite float32", where);
   int64_t at = 0, at2 = 0;
   if (!rc) rc = replace(cfg, "mean", nested(mean, kdims, n_keep, &at), st);
   if (!rc) rc = replace(cfg, "variance", nested(var, kdims, n_keep, &at2), st);
@@ -212,14 +270,21 @@ int nnc_adapt_normalization(const char *json, const char *source_name, const nnc
       continue;
     }
     int fed = sequential;
+    /* the declared input: the InputLayer before it (Sequential), the one its
+     * inbound node names (Functional), or its own batch_input_shape */
+    const cJSON *shape = declared_shape(l);
+    if (sequential && !shape && l != layers->child && is_class(l->prev, "InputLayer"))
+      shape = declared_shape(l->prev);
     for (cJSON *in = layers->child; !sequential && in && !fed; in = in->next)
-      if (is_class(in, "InputLayer") && layer_name(in))
+      if (is_class(in, "InputLayer") && layer_name(in)) {
         fed = mentions(cJSON_GetObjectItemCaseSensitive(l, "inbound_nodes"), layer_name(in));
+        if (fed) shape = declared_shape(in);
+      }
     if (!fed) continue;
     char where[512];
     snprintf(where, sizeof where, "%s: Normalization \"%s\" (layers[%d].config)", src,
              layer_name(l) ? layer_name(l) : "?", index);
-    rc = adapt_one(cJSON_GetObjectItemCaseSensitive(l, "config"), where, x, st);
+    rc = adapt_one(cJSON_GetObjectItemCaseSensitive(l, "config"), shape, where, x, st);
     if (!rc) (*n_adapted)++;
     if (sequential) break; /* the next layer gets this one's output */
   }

@@ -220,3 +220,58 @@ int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int nearest
   }
   return x;
 }
+
+int prep_center_crop(layer_call *c, int x, int64_t height, int64_t width, nnc_status *st) {
+  nnc_graph *g = &c->l->forward;
+  int64_t h = g->nodes[x].shape.dims[1], w = g->nodes[x].shape.dims[2];
+  if (h < height || w < width) return prep_resize(c, x, height, width, 0, 1, st);
+  if (h != height) x = graph_slice(g, x, 1, (h - height) / 2, height, st);
+  if (x >= 0 && w != width) x = graph_slice(g, x, 2, (w - width) / 2, width, st);
+  layer_label(g, x, c->layer->name, "crop");
+  return x;
+}
+
+int prep_parse_value_range(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, int sort,
+                           prep_params *p) {
+  p->range_lo = 0, p->range_hi = 255;
+  const cJSON *r = spec_child(cfg, "value_range");
+  if (spec_is_absent(r)) return NNC_OK;
+  char path[NNC_PATH_MAX];
+  spec_path_key(path, cfg_path, "value_range");
+  if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 ||
+      !cJSON_IsNumber(cJSON_GetArrayItem(r, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(r, 1)) ||
+      (!sort && cJSON_GetArrayItem(r, 0)->valuedouble > cJSON_GetArrayItem(r, 1)->valuedouble))
+    return spec_fail_expected(ctx, path, r, "a list [low, high] of two numbers%s",
+                              sort ? "" : ", low <= high");
+  double a = cJSON_GetArrayItem(r, 0)->valuedouble, b = cJSON_GetArrayItem(r, 1)->valuedouble;
+  p->range_lo = a < b ? a : b;
+  p->range_hi = a < b ? b : a;
+  return NNC_OK;
+}
+
+/* x padded by `by` entries of fill_value on both sides of axis. A nonzero
+ * fill is pad(x - fill) + fill (graph_pad fills zeros): inside the image x
+ * up to one rounding of x - fill + fill. */
+static int pad_both(nnc_graph *g, int x, int axis, int64_t by, double fill, nnc_status *st) {
+  if (by <= 0) return x;
+  int64_t len = g->nodes[x].shape.dims[axis];
+  if (fill != 0.0) x = graph_binary(g, NNC_BIN_SUB, x, graph_const(g, fill, st), st);
+  x = x < 0 ? -1 : graph_pad(g, x, axis, by, len + 2 * by, st);
+  if (x >= 0 && fill != 0.0) x = graph_binary(g, NNC_BIN_ADD, x, graph_const(g, fill, st), st);
+  return x;
+}
+
+int prep_pad_to_aspect(layer_call *c, int x, int64_t height, int64_t width, double fill_value,
+                       nnc_status *st) {
+  nnc_graph *g = &c->l->forward;
+  int64_t h = g->nodes[x].shape.dims[1], w = g->nodes[x].shape.dims[2];
+  int64_t ph = (int64_t)((float)(w * height) / (float)width);
+  int64_t pw = (int64_t)((float)(h * width) / (float)height);
+  ph = ph > h ? ph : h;
+  pw = pw > w ? pw : w;
+  int64_t h0 = (int64_t)((float)(ph - h) / 2.0f), w0 = (int64_t)((float)(pw - w) / 2.0f);
+  x = pad_both(g, x, 1, h0, fill_value, st);
+  x = x < 0 ? -1 : pad_both(g, x, 2, w0, fill_value, st);
+  if (h0 > 0 || w0 > 0) layer_label(g, x, c->layer->name, "pad");
+  return x;
+}

@@ -1,6 +1,7 @@
 /* What the image preprocessing layers share (Rescaling, Resizing,
  * CenterCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
- * RandomContrast; Normalization has its own parameters): their parameters,
+ * RandomContrast, RandomCrop, RandomBrightness; Normalization has its own
+ * parameters): their parameters,
  * the parsing of Keras 3's factor, fill_mode and interpolation keys, and the
  * train-only lowering of the random layers.
  *
@@ -17,14 +18,17 @@
 #include "compiler/layers/layer.h"
 
 typedef struct prep_params {
-  int channels_first;        /* data_format */
-  double scale, offset;      /* Rescaling */
-  int64_t height, width;     /* Resizing, CenterCrop: the output size */
-  int nearest;               /* Resizing interpolation */
-  int crop_to_aspect_ratio;  /* Resizing */
+  int channels_first;       /* data_format */
+  double scale, offset;     /* Rescaling */
+  int64_t height, width;    /* Resizing, CenterCrop: the output size */
+  int nearest;              /* Resizing interpolation */
+  int crop_to_aspect_ratio; /* Resizing */
+  int pad_to_aspect_ratio;  /* Resizing, with fill_value */
+  int antialias;            /* Resizing */
+  double fill_value;
   nnc_affine_params affine;  /* RandomFlip/Rotation/Translation/Zoom */
-  double lo, hi;             /* RandomContrast: the factor range */
-  double range_lo, range_hi; /* RandomContrast: value_range */
+  double lo, hi;             /* RandomContrast, RandomBrightness: the factor range */
+  double range_lo, range_hi; /* RandomContrast, RandomBrightness: value_range */
   int has_seed;
   int64_t seed;
 } prep_params;
@@ -60,6 +64,20 @@ int prep_affine_lower(layer_call *c, const int *in, nnc_status *st);
  * RESIZE per axis (tf.image.resize with half-pixel centers, no antialias). */
 int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int nearest, int crop,
                 nnc_status *st);
+/* Resizing's pad_to_aspect_ratio before the resize: x [B, H, W, C] padded
+ * with fill_value by int((ph - H) / 2) rows on both sides, ph =
+ * max(H, int(W height / width)) (float32 as the TF backend), likewise the
+ * columns. */
+int prep_pad_to_aspect(layer_call *c, int x, int64_t height, int64_t width, double fill_value,
+                       nnc_status *st);
+/* CenterCrop of a channels-last x to [B, height, width, C]: the centred box
+ * from ((H - height) // 2, (W - width) // 2); an input smaller than the
+ * target on either axis is smart-resized (prep_resize with crop). */
+int prep_center_crop(layer_call *c, int x, int64_t height, int64_t width, nnc_status *st);
+/* value_range: [low, high] (sorted when sort, else low <= high required);
+ * default [0, 255]. */
+int prep_parse_value_range(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, int sort,
+                           prep_params *p);
 /* Channels-first [B, C, H, W] to channels-last and back (no-op when last). */
 int prep_to_last(layer_call *c, int x, nnc_status *st);
 int prep_to_first(layer_call *c, int x, nnc_status *st);

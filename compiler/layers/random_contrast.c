@@ -14,17 +14,7 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
       prep_parse_format(ctx, cfg, cfg_path, &p.channels_first) ||
       prep_parse_seed(ctx, cfg, cfg_path, &p))
     return ctx->st->code;
-  const cJSON *r = spec_child(cfg, "value_range");
-  if (!spec_is_absent(r)) {
-    char path[NNC_PATH_MAX];
-    spec_path_key(path, cfg_path, "value_range");
-    if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 ||
-        !cJSON_IsNumber(cJSON_GetArrayItem(r, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(r, 1)) ||
-        cJSON_GetArrayItem(r, 0)->valuedouble > cJSON_GetArrayItem(r, 1)->valuedouble)
-      return spec_fail_expected(ctx, path, r, "a list [low, high] of two numbers, low <= high");
-    p.range_lo = cJSON_GetArrayItem(r, 0)->valuedouble;
-    p.range_hi = cJSON_GetArrayItem(r, 1)->valuedouble;
-  }
+  if (prep_parse_value_range(ctx, cfg, cfg_path, 0, &p)) return ctx->st->code;
   return prep_store(ctx, &p, out);
 }
 

@@ -2,8 +2,11 @@
  * resized to [B, height, width, C] as ops.image.resize does with the
  * TensorFlow backend (half-pixel centers, antialias off): interpolation
  * "bilinear" or "nearest"; crop_to_aspect_ratio crops the centred box of
- * the target's aspect ratio first. Other interpolations, antialias and
- * pad_to_aspect_ratio are refused. */
+ * the target's aspect ratio first; pad_to_aspect_ratio pads it with
+ * fill_value to that ratio first (fill_mode "constant", the only one Keras's
+ * resize takes). antialias is accepted where it changes nothing (nearest,
+ * or no axis shrinks); a bilinear downscale with it is refused, as are
+ * other interpolations. */
 #include <string.h>
 
 #include "compiler/layers/preprocessing.h"
@@ -23,21 +26,24 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
                                  "Resizing interpolation other than \"bilinear\" and \"nearest\"");
   else
     return spec_fail_expected(ctx, path, v, "\"bilinear\" or \"nearest\"");
-  int antialias, pad;
+  int antialias;
   if (spec_get_bool(ctx, cfg, cfg_path, "crop_to_aspect_ratio", 0, &p.crop_to_aspect_ratio) ||
-      spec_get_bool(ctx, cfg, cfg_path, "pad_to_aspect_ratio", 0, &pad) ||
-      spec_get_bool(ctx, cfg, cfg_path, "antialias", 0, &antialias))
+      spec_get_bool(ctx, cfg, cfg_path, "pad_to_aspect_ratio", 0, &p.pad_to_aspect_ratio) ||
+      spec_get_bool(ctx, cfg, cfg_path, "antialias", 0, &antialias) ||
+      spec_get_float32(ctx, cfg, cfg_path, "fill_value", 0.0, &p.fill_value))
     return ctx->st->code;
-  if (pad) {
+  if (p.pad_to_aspect_ratio && p.crop_to_aspect_ratio) { /* Keras raises too */
     spec_path_key(path, cfg_path, "pad_to_aspect_ratio");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "pad_to_aspect_ratio"),
-                                 "Resizing with pad_to_aspect_ratio");
+    return spec_fail(ctx, path,
+                     "expected only one of pad_to_aspect_ratio and crop_to_aspect_ratio to be "
+                     "true");
   }
-  if (antialias) {
-    spec_path_key(path, cfg_path, "antialias");
-    return spec_fail_unsupported(ctx, path, spec_child(cfg, "antialias"),
-                                 "Resizing with antialias");
-  }
+  spec_path_key(path, cfg_path, "fill_mode");
+  const cJSON *fm = spec_child(cfg, "fill_mode");
+  if (!spec_is_absent(fm) && !(cJSON_IsString(fm) && !strcmp(fm->valuestring, "constant")))
+    return spec_fail_expected(ctx, path, fm,
+                              "\"constant\" (the only fill_mode Keras's resize takes)");
+  p.antialias = antialias;
   return prep_store(ctx, &p, out);
 }
 
@@ -47,7 +53,24 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (prep_check_image(c, in[0], st)) return -1;
   int x = prep_to_last(c, in[0], st);
   if (x < 0) return -1;
-  x = prep_resize(c, x, p->height, p->width, p->nearest, p->crop_to_aspect_ratio, st);
+  /* antialias changes only a bilinear downscale (tf.image.resize's
+   * scale-and-translate triangle filter; upscaling it equals the bilinear
+   * resize, nearest ignores it) */
+  const nnc_shape *xs = &c->l->forward.nodes[x].shape;
+  if (p->antialias && !p->nearest && !p->crop_to_aspect_ratio && !p->pad_to_aspect_ratio &&
+      (xs->dims[1] > p->height || xs->dims[2] > p->width))
+    return layer_fail(c, st,
+                      "Resizing \"%s\": antialias: true when downscaling (%lld x %lld to %lld x "
+                      "%lld) is not supported yet (TensorFlow's scale-and-translate filter)",
+                      c->layer->name, (long long)xs->dims[1], (long long)xs->dims[2],
+                      (long long)p->height, (long long)p->width);
+  if (p->antialias && !p->nearest && (p->crop_to_aspect_ratio || p->pad_to_aspect_ratio))
+    return layer_fail(c, st,
+                      "Resizing \"%s\": antialias: true with crop_to_aspect_ratio or "
+                      "pad_to_aspect_ratio is not supported yet",
+                      c->layer->name);
+  if (p->pad_to_aspect_ratio) x = prep_pad_to_aspect(c, x, p->height, p->width, p->fill_value, st);
+  x = x < 0 ? -1 : prep_resize(c, x, p->height, p->width, p->nearest, p->crop_to_aspect_ratio, st);
   return prep_to_first(c, x, st);
 }
 

@@ -35,7 +35,7 @@ static int affine_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   if (!u->batched || u->rank != 2 || u->dims[1] != 2)
     return op_shape_error(g, n, st, "image_affine needs uniforms [B, 2]");
   const nnc_affine_params *p = &n->params.affine;
-  if (p->kind < NNC_AFFINE_ROTATE || p->kind > NNC_AFFINE_FLIP || p->fill < NNC_FILL_REFLECT ||
+  if (p->kind < NNC_AFFINE_ROTATE || p->kind > NNC_AFFINE_CROP || p->fill < NNC_FILL_REFLECT ||
       p->fill > NNC_FILL_NEAREST || (n->fn != NNC_AFFINE_FORWARD && n->fn != NNC_AFFINE_ADJOINT))
     return op_shape_error(g, n, st, "image_affine: unknown kind, fill or fn");
   n->shape = *x;
@@ -155,6 +155,15 @@ static void sample_matrix(cg *c, const nnc_affine_params *p, int64_t h, int64_t 
     }
     break;
   }
+  case NNC_AFFINE_CROP: {
+    /* RandomCrop's window start: int(uniform(0, n)) rows and columns, n =
+     * lo0 (lo1) the number of starts; kept below n against rounding */
+    LLVMValueRef r = call1(c, "llvm.floor.f32", fmul(c, u0, cg_f32(c, p->lo0)));
+    LLVMValueRef k = call1(c, "llvm.floor.f32", fmul(c, u1, cg_f32(c, p->lo1)));
+    m[5] = fsel(c, fcmp(c, LLVMRealOGT, r, cg_f32(c, p->lo0 - 1.0)), cg_f32(c, p->lo0 - 1.0), r);
+    m[2] = fsel(c, fcmp(c, LLVMRealOGT, k, cg_f32(c, p->lo1 - 1.0)), cg_f32(c, p->lo1 - 1.0), k);
+    break;
+  }
   }
 }
 
@@ -193,8 +202,12 @@ static int affine_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef ub
   nnc_fill_mode fill = (nnc_fill_mode)p->fill;
   cg_loop s;
   cg_loop_begin(c, &s, s0, s1, "sample");
-  LLVMValueRef u0 = cg_load(c, ub, cg_imul(c, s.i, cg_i64(c, 2)));
-  LLVMValueRef u1 = cg_load(c, ub, cg_iadd(c, cg_imul(c, s.i, cg_i64(c, 2)), cg_i64(c, 1)));
+  /* a crop reads the draws of the batch's first sample: one window per
+   * batch, as Keras's RandomCrop (u is a finished buffer: a row op starts
+   * its group, so every unit sees the whole batch's draws) */
+  LLVMValueRef row = p->kind == NNC_AFFINE_CROP ? cg_i64(c, 0) : cg_imul(c, s.i, cg_i64(c, 2));
+  LLVMValueRef u0 = cg_load(c, ub, row);
+  LLVMValueRef u1 = cg_load(c, ub, cg_iadd(c, row, cg_i64(c, 1)));
   LLVMValueRef m[6];
   sample_matrix(c, p, h, w, u0, u1, m);
   LLVMValueRef base = cg_imul(c, s.i, cg_i64(c, image));

@@ -654,6 +654,8 @@ require('./rnn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3I
 require('./fam_makers.js')(MAKERS, {
   mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY, readNpy: require(path.join(oracle, 'npy.js')).readNpy,
 });
+// ---- issue 8: preprocessing layers (tests/cases/prep_makers.js; oracle-prep.patch) ----
+require('./prep_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {

@@ -124,5 +124,48 @@ spec 5 >"$tmp/s5.json"
   ok || bad "bad axis: $(cat "$tmp/err")"
 [ -e "$tmp/o.json" ] && bad "a refused adapt wrote its output" || ok
 
+# Data that does not fit the layer's input [null, 2, 3] (exit 2, the data
+# file, the layer and the expected shape named): another rank, another size
+# on the kept axis (Keras's adapt checks the kept axes). Another size on an
+# axis the statistics reduce over is accepted, as Keras accepts it.
+python3 - "$tmp" <<'PY'
+import struct, sys
+def npy(path, shape):
+    n = 1
+    for d in shape:
+        n *= d
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(
+        "%d, " % d for d in shape)
+    header += " " * (63 - (len(header) + 10) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(struct.pack("<%df" % n, *[(i % 5) * 0.25 for i in range(n)]))
+npy(sys.argv[1] + "/x_rank2.npy", (5, 6))
+npy(sys.argv[1] + "/x_feat4.npy", (5, 2, 4))
+npy(sys.argv[1] + "/x_rows4.npy", (5, 4, 3))
+PY
+"$nnc" adapt "$tmp/s1.json" --x "$tmp/x_rank2.npy" -o "$tmp/o.json" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "x_rank2.npy: the data has shape \[5, 6\] (rank 2), but .*s1.json: Normalization \"norm\" (layers\[1\].config) takes the model's input \[N, 2, 3\] (rank 3)" "$tmp/err" &&
+  ok || bad "rank mismatch: $(cat "$tmp/err")"
+"$nnc" adapt "$tmp/s1.json" --x "$tmp/x_feat4.npy" -o "$tmp/o.json" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "x_feat4.npy: the data has shape \[5, 2, 4\], but .*Normalization \"norm\" (layers\[1\].config) takes the model's input \[N, 2, 3\]: kept axis 2 has 3 entries, the data 4" "$tmp/err" &&
+  ok || bad "kept axis mismatch: $(cat "$tmp/err")"
+[ -e "$tmp/o.json" ] && bad "a refused adapt wrote its output" || ok
+"$nnc" adapt "$tmp/s1.json" --x "$tmp/x_rows4.npy" -o "$tmp/o.json" >"$tmp/err" 2>&1 && ok ||
+  bad "a reduced axis of another size: $(cat "$tmp/err")"
+# a Functional model: the shape of the InputLayer its inbound node names
+cat >"$tmp/func.json" <<'JSON'
+{"class_name": "Functional", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "name": "pix", "config": {"batch_shape": [null, 2, 3], "name": "pix"}, "inbound_nodes": []},
+ {"class_name": "Normalization", "name": "nf", "config": {"name": "nf", "axis": [1, 2]},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 2, 3], "dtype": "float32", "keras_history": ["pix", 0, 0]}}], "kwargs": {}}]}],
+ "input_layers": [["pix", 0, 0]], "output_layers": [["nf", 0, 0]]}}
+JSON
+"$nnc" adapt "$tmp/func.json" --x "$tmp/x_rows4.npy" -o "$tmp/o2.json" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "Normalization \"nf\" (layers\[1\].config) takes the model's input \[N, 2, 3\]: kept axis 1 has 2 entries, the data 4" "$tmp/err" &&
+  ok || bad "functional mismatch: $(cat "$tmp/err")"
+"$nnc" adapt "$tmp/func.json" --x "$tmp/x.npy" -o "$tmp/o2.json" >"$tmp/err" 2>&1 && ok ||
+  bad "functional adapt: $(cat "$tmp/err")"
+
 echo "test_adapt: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

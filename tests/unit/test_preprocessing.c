@@ -11,6 +11,7 @@
  * coordinates, against exact hand cases (a quarter turn, a flip, a shift),
  * and its adjoint (the gradient) against central differences of the forward
  * op (exact up to rounding: the map is linear in x).
+ * (RandomCrop and RandomBrightness: test_crop_brightness.c.)
  * Random layers: identity in inference; in the train phase the flip rate
  * over many samples within the binomial law's bounds; the same spec and seed
  * give bit-identical training on 1, 2 and 3 threads. */
@@ -106,9 +107,40 @@ START_TEST(normalization_from_config) {
                 "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': [1, 2], 'mean': "
                 "[0, 1, 2], 'variance': [4, 4, 4]}}",
                 x, 2, d, w3, 6, 1e-6);
+  /* axis 1 of [B, 2, 3]: one value per row, broadcast over the features
+   * (Keras's _broadcast_shape [1, 2, 1]); inverted too */
+  float w4[6], w5[6];
+  for (int i = 0; i < 6; i++) {
+    int row = i / 3;
+    w4[i] = (x[i] - (row ? -2.0f : 1.0f)) / (row ? 3.0f : 2.0f);
+    w5[i] = (row ? -2.0f : 1.0f) + x[i] * (row ? 3.0f : 2.0f);
+  }
+  check_forward("2, 3",
+                "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 1, 'mean': [1, "
+                "-2], 'variance': [4, 9]}}",
+                x, 2, d, w4, 6, 1e-6);
+  check_forward("2, 3",
+                "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': -2, 'mean': [1, "
+                "-2], 'variance': [4, 9], 'invert': true}}",
+                x, 2, d, w5, 6, 1e-6);
+  /* axis [1, 2] of an image [B, 2, 3, 2]: one value per pixel, shared by
+   * the two channels */
+  float xi[12], w6[12];
+  int64_t di[3] = {2, 3, 2};
+  for (int i = 0; i < 12; i++) {
+    xi[i] = (float)(i * i % 7);
+    int pix = i / 2;
+    w6[i] = (xi[i] - (float)pix) / 2.0f;
+  }
+  check_forward("2, 3, 2",
+                "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': [1, 2], 'mean': "
+                "[[0, 1, 2], [3, 4, 5]], 'variance': [[4, 4, 4], [4, 4, 4]]}}",
+                xi, 3, di, w6, 12, 1e-6);
   /* no mean in the config: Keras's unadapted weights, mean 0 and variance 1 */
   check_forward("2, 3", "{'class_name': 'Normalization', 'config': {'name': 'n'}}", x, 2, d, x, 6,
                 0);
+  check_forward("2, 3", "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 1}}", x, 2,
+                d, x, 6, 0);
 }
 END_TEST
 
@@ -135,6 +167,39 @@ START_TEST(resizing_bilinear_and_nearest) {
                 "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
                 "'crop_to_aspect_ratio': true}}",
                 x, 3, d, wc, 4, 0);
+  /* antialias where TF's filter equals the plain resize: upscaling
+   * bilinear, and nearest */
+  float wu[12] = {0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13};
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 4, "
+                "'antialias': true}}",
+                x, 3, d, wu, 12, 1e-6);
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 2, "
+                "'interpolation': 'nearest', 'antialias': true}}",
+                x, 3, d, wn, 6, 0);
+  /* pad_to_aspect_ratio: target 4 x 4 from 2 x 4 pads int((4 - 2) / 2) = 1
+   * row of fill_value above and below (pad height max(2, int(4 * 4 / 4))),
+   * then nothing to resize */
+  float wp[16] = {0.5f, 0.5f, 0.5f, 0.5f, 0, 1, 2, 3, 10, 11, 12, 13, 0.5f, 0.5f, 0.5f, 0.5f};
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 4, 'width': 4, "
+                "'pad_to_aspect_ratio': true, 'fill_value': 0.5}}",
+                x, 3, d, wp, 16, 0);
+  /* target 5 x 4: pad height int(4 * 5 / 4) = 5, one row each side
+   * (int(3 / 2) = 1: Keras pads evenly), 4 rows resized to 5 (bilinear,
+   * half-pixel centers: src = (i + 0.5) * 4/5 - 0.5), fill 0 */
+  float padded[16] = {0, 0, 0, 0, 0, 1, 2, 3, 10, 11, 12, 13, 0, 0, 0, 0}, wr[20];
+  for (int i = 0; i < 5; i++) {
+    double src = (i + 0.5) * 0.8 - 0.5, f = floor(src), t = src - f;
+    int lo = f < 0 ? 0 : (int)f, hi = (int)f + 1 > 3 ? 3 : (int)f + 1;
+    for (int j = 0; j < 4; j++)
+      wr[i * 4 + j] = (float)(padded[lo * 4 + j] + (padded[hi * 4 + j] - padded[lo * 4 + j]) * t);
+  }
+  check_forward("2, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 5, 'width': 4, "
+                "'pad_to_aspect_ratio': true}}",
+                x, 3, d, wr, 20, 1e-6);
 }
 END_TEST
 
@@ -195,8 +260,17 @@ START_TEST(refusals_name_the_key) {
           "\"bilinear\" and \"nearest\" is not supported yet");
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
-          "'pad_to_aspect_ratio': true}}",
-          "$.config.layers[1].config.pad_to_aspect_ratio: Resizing with pad_to_aspect_ratio");
+          "'pad_to_aspect_ratio': true, 'crop_to_aspect_ratio': true}}",
+          "$.config.layers[1].config.pad_to_aspect_ratio: expected only one of "
+          "pad_to_aspect_ratio and crop_to_aspect_ratio");
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 5, "
+          "'antialias': true}}",
+          "Resizing \"r\": antialias: true when downscaling (4 x 4 to 2 x 5) is not supported");
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+          "'pad_to_aspect_ratio': true, 'fill_mode': 'reflect'}}",
+          "$.config.layers[1].config.fill_mode: expected \"constant\"");
   refused("4, 4, 1",
           "{'class_name': 'RandomRotation', 'config': {'name': 'r', 'factor': 0.2, 'fill_mode': "
           "'mirror'}}",
@@ -209,9 +283,13 @@ START_TEST(refusals_name_the_key) {
   refused("4, 4", "{'class_name': 'RandomFlip', 'config': {'name': 'r'}}",
           "expected a batched image input [B, height, width, channels] for RandomFlip \"r\"");
   refused("2, 3",
-          "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 1, 'mean': [1, 2], "
-          "'variance': [1, 1]}}",
-          "Normalization \"n\": kept axes other than the input's last axes are not supported");
+          "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': [1, 2], 'mean': [[1, "
+          "2, 3], [4, 5, 6]], 'variance': [[1, 1, 1], [1, -0.5, 1]]}}",
+          "$.config.layers[1].config.variance[1][1]: expected a variance >= 0, got -0.5");
+  refused("2, 3",
+          "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 0, 'mean': 1, "
+          "'variance': 1}}",
+          "Normalization \"n\" keeping the batch axis is not supported");
   refused("2, 3", "{'class_name': 'Normalization', 'config': {'name': 'n', 'mean': [1, 2, 3]}}",
           "$.config.layers[1].config.variance: expected both mean and variance");
   refused("3", "{'class_name': 'Rescaling', 'config': {'name': 'r', 'scale': [1, 2, 3]}}",
@@ -238,6 +316,12 @@ static const grad_case grad_cases[] = {
      "'interpolation': 'nearest'}}"},
     {"4, 5, 1", 20,
      "{'class_name': 'CenterCrop', 'config': {'name': 'p', 'height': 6, 'width': 3}}"},
+    {"3, 2", 6,
+     "{'class_name': 'Normalization', 'config': {'name': 'p', 'axis': 1, 'mean': [0.5, -1, 2], "
+     "'variance': [4, 0.25, 1]}}"},
+    {"2, 4, 1", 8,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 5, 'width': 3, "
+     "'pad_to_aspect_ratio': true, 'fill_value': -0.5}}"},
 };
 
 static const char *grad_spec(const grad_case *g) {
@@ -379,6 +463,9 @@ static void matrix_of(const nnc_affine_params *p, double u0, double u1, double m
     m[0] = zw, m[4] = zh;
     m[2] = 0.5 * (W - 1) * (1 - zw);
     m[5] = 0.5 * (H - 1) * (1 - zh);
+  } else if (p->kind == NNC_AFFINE_CROP) {
+    m[5] = floor(u0 * p->lo0);
+    m[2] = floor(u1 * p->lo1);
   } else if (p->kind == NNC_AFFINE_FLIP && u0 <= 0.5) {
     if (p->lo0 != 0) m[0] = -1, m[2] = W - 1;
     if (p->hi0 != 0) m[4] = -1, m[5] = H - 1;
@@ -388,7 +475,8 @@ static void matrix_of(const nnc_affine_params *p, double u0, double u1, double m
 static void reference(const nnc_affine_params *p, const float *x, const float *u, double *y) {
   for (int s = 0; s < ROWS; s++) {
     double m[6];
-    matrix_of(p, u[2 * s], u[2 * s + 1], m);
+    int row = p->kind == NNC_AFFINE_CROP ? 0 : s; /* a crop: the batch's first draws */
+    matrix_of(p, u[2 * row], u[2 * row + 1], m);
     for (int yy = 0; yy < H; yy++)
       for (int xx = 0; xx < W; xx++) {
         double xin = map_coord((int)p->fill, m[0] * xx + m[1] * yy + m[2], W);
@@ -431,6 +519,8 @@ static const nnc_affine_params affine_cases[] = {
     {NNC_AFFINE_ZOOM, NNC_FILL_CONSTANT, 1, 1, -0.5, 0.9, 0, 0, 0},
     {NNC_AFFINE_FLIP, NNC_FILL_CONSTANT, 1, 0, 1, 1, 0, 0, 0},
     {NNC_AFFINE_FLIP, NNC_FILL_CONSTANT, 1, 0, 1, 0, 0, 0, 0},
+    /* RandomCrop's shift: 2 start rows, 3 start columns */
+    {NNC_AFFINE_CROP, NNC_FILL_CONSTANT, 1, 0, 2, 0, 3, 0, 0},
 };
 enum { N_AFFINE = sizeof affine_cases / sizeof affine_cases[0] };
 
