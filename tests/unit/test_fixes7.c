@@ -283,6 +283,75 @@ START_TEST(leaky_relu_alpha_and_negative_slope) {
 }
 END_TEST
 
+/* ---- 3. weights files with tensors of no variable ---- */
+
+/* A built Dense(3) on 4 features: weights d/kernel [4, 3], d/bias [3]. */
+static nnc_model *dense_model(void) {
+  nnc_model *m = load(model("4", DENSE, NULL));
+  float x[4] = {0};
+  nnc_array xa = testutil_f32(x, 1, 4);
+  nnc_status st = {0};
+  ck_assert_msg(nnc_model_build(m, &xa, NULL, &st) == NNC_OK, "%s", st.message);
+  return m;
+}
+
+static const char *weights_file(const char *name, const float *kernel, int bias_len,
+                                const char *extra) {
+  static float bias[4] = {0.5f, 0.25f, -1, 2}, other[2] = {1, 2};
+  nnc_array k = {.dtype = NNC_F32, .rank = 2, .shape = {4, 3}, .data = (void *)kernel};
+  nnc_array b = {.dtype = NNC_F32, .rank = 1, .shape = {bias_len}, .data = bias};
+  nnc_array e = {.dtype = NNC_F32, .rank = 1, .shape = {2}, .data = other};
+  nnc_tensor_set set = {0};
+  nnc_status st = {0};
+  ck_assert(nnc_tensor_set_add(&set, "d/kernel", &k, &st) == NNC_OK);
+  ck_assert(nnc_tensor_set_add(&set, "d/bias", &b, &st) == NNC_OK);
+  if (extra) ck_assert(nnc_tensor_set_add(&set, extra, &e, &st) == NNC_OK);
+  const char *path = testutil_path(testutil_tmpdir(), name);
+  ck_assert_msg(nnc_safetensors_write(path, &set, &st) == NNC_OK, "%s", st.message);
+  nnc_tensor_set_free(&set);
+  return path;
+}
+
+static float kernel_at(const nnc_model *m, int i) {
+  nnc_array a;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_model_get_weight(m, "d/kernel", &a, &st) == NNC_OK, "%s", st.message);
+  float v = ((float *)a.data)[i];
+  nnc_array_free(&a);
+  return v;
+}
+
+/* Keras 3's Layer._check_load_own_variables refuses a layer whose stored
+ * variables outnumber its own; nnc's weights are named: the stray tensor is
+ * refused by name, and nothing is loaded. */
+START_TEST(load_weights_refuses_stray_tensor) {
+  float kernel[12];
+  for (int i = 0; i < 12; i++) kernel[i] = (float)i + 0.5f;
+  nnc_model *m = dense_model();
+  float before = kernel_at(m, 5);
+  nnc_status st = {0};
+  const char *path = weights_file("extra.safetensors", kernel, 3, "d/extra");
+  ck_assert_int_eq(nnc_model_load_weights(m, path, &st), NNC_ERR_DATA);
+  ck_assert_msg(
+      strstr(st.message, "extra.safetensors: tensor 'd/extra' is no weight of this model"), "%s",
+      st.message);
+  ck_assert_float_eq(kernel_at(m, 5), before);
+  path = weights_file("other_layer.safetensors", kernel, 3, "dense_9/kernel");
+  ck_assert_int_eq(nnc_model_load_weights(m, path, &st), NNC_ERR_DATA);
+  ck_assert_msg(strstr(st.message, "tensor 'dense_9/kernel' is no weight"), "%s", st.message);
+  /* a bias of the wrong shape: refused before the kernel is written */
+  path = weights_file("bad_bias.safetensors", kernel, 4, NULL);
+  ck_assert_int_eq(nnc_model_load_weights(m, path, &st), NNC_ERR_DATA);
+  ck_assert_msg(strstr(st.message, "weight 'd/bias' must have shape"), "%s", st.message);
+  ck_assert_float_eq(kernel_at(m, 5), before);
+  /* the exact set loads */
+  path = weights_file("exact.safetensors", kernel, 3, NULL);
+  ck_assert_msg(nnc_model_load_weights(m, path, &st) == NNC_OK, "%s", st.message);
+  ck_assert_float_eq(kernel_at(m, 5), 5.5f);
+  nnc_model_free(m);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("fixes7");
   TCase *tc = tcase_create("spec");
@@ -294,6 +363,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, gaussian_dropout_rate_one);
   tcase_add_test(tc, gaussian_noise_negative_stddev);
   tcase_add_test(tc, leaky_relu_alpha_and_negative_slope);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("runtime");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, load_weights_refuses_stray_tensor);
   suite_add_tcase(s, tc);
   return s;
 }
