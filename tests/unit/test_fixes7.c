@@ -39,6 +39,7 @@ static const char *model(const char *shape, const char *layers, const char *cc) 
 }
 
 #define DENSE "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 3}}"
+#define DENSE_4 "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 4}}"
 #define SGD_MSE "{'optimizer': 'sgd', 'loss': 'mse'}"
 
 /* NNC_ERR_SPEC from parsing or lowering, "model.json: <path>: " and `what`. */
@@ -352,6 +353,56 @@ START_TEST(load_weights_refuses_stray_tensor) {
 }
 END_TEST
 
+/* ---- 6. per-step sample weights with a loss axis ---- */
+
+/* CategoricalCrossentropy(axis=1) on outputs [B, 3, 4] (classes on axis 1,
+ * 4 steps): Keras's values are [B, 4] and reduce_weighted_values multiplies
+ * (N, 4) weights into them, then sum / (B x 4). The runtime's data check
+ * used to want weights shaped like the output's leading axes, (N, 3). */
+START_TEST(step_weights_with_loss_axis) {
+  nnc_model *m =
+      load(model("3, 4", DENSE_4 ", {'class_name': 'Softmax', 'config': {'name': 's', 'axis': 1}}",
+                 "{'optimizer': 'sgd', 'loss': {'class_name': 'CategoricalCrossentropy', "
+                 "'config': {'axis': 1}}}"));
+  float x[24], y[24] = {0}, w[8] = {1, 0, 2, 1, 0.5f, 1, 1, 3};
+  for (int i = 0; i < 24; i++) x[i] = (float)(i % 7) * 0.25f - 0.5f;
+  for (int b = 0; b < 2; b++)
+    for (int t = 0; t < 4; t++) y[b * 12 + ((b + t) % 3) * 4 + t] = 1;
+  nnc_array xa = {.dtype = NNC_F32, .rank = 3, .shape = {2, 3, 4}, .data = x};
+  nnc_array ya = {.dtype = NNC_F32, .rank = 3, .shape = {2, 3, 4}, .data = y};
+  nnc_array wa = {.dtype = NNC_F32, .rank = 2, .shape = {2, 4}, .data = w};
+  nnc_status st = {0};
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_test_on_batch_weighted(m, 1, &xa, 1, &ya, &wa, &logs, &st) == NNC_OK,
+                "%s", st.message);
+  nnc_array p;
+  ck_assert_msg(nnc_model_predict(m, &xa, 2, &p, &st) == NNC_OK, "%s", st.message);
+  const float *pv = p.data;
+  double sum = 0;
+  for (int b = 0; b < 2; b++)
+    for (int t = 0; t < 4; t++) {
+      double ce = 0;
+      for (int c = 0; c < 3; c++) ce -= y[b * 12 + c * 4 + t] * log(pv[b * 12 + c * 4 + t]);
+      sum += w[b * 4 + t] * ce;
+    }
+  ck_assert_str_eq(logs.names[0], "loss");
+  ck_assert_double_eq_tol(logs.values[0], sum / 8, 1e-5);
+  nnc_array_free(&p);
+  /* fit takes them too; weights shaped like neither are refused naming both rules */
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.verbose = 0;
+  o.sample_weights = &wa;
+  o.n_sample_weights = 1;
+  ck_assert_msg(nnc_model_fit(m, &xa, &ya, &o, NULL, &st) == NNC_OK, "%s", st.message);
+  nnc_array bad = {.dtype = NNC_F32, .rank = 2, .shape = {2, 2}, .data = w};
+  ck_assert_int_eq(nnc_model_test_on_batch_weighted(m, 1, &xa, 1, &ya, &bad, &logs, &st),
+                   NNC_ERR_DATA);
+  ck_assert_msg(strstr(st.message, "does not lead the per-sample loss"), "%s", st.message);
+  nnc_model_free(m);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("fixes7");
   TCase *tc = tcase_create("spec");
@@ -367,6 +418,7 @@ static Suite *suite(void) {
   tc = tcase_create("runtime");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, load_weights_refuses_stray_tensor);
+  tcase_add_test(tc, step_weights_with_loss_axis);
   suite_add_tcase(s, tc);
   return s;
 }
