@@ -403,6 +403,40 @@ START_TEST(step_weights_with_loss_axis) {
 }
 END_TEST
 
+/* ---- 8. ModelCheckpoint templates checked at construction ---- */
+
+/* Keras formats `filepath` at the first save, after an epoch of training;
+ * what cannot format whatever the logs hold is refused before training. */
+START_TEST(checkpoint_template_checked_before_training) {
+  const char *bad[] = {
+      "w-{epoch:02d.safetensors", "w-{epoch:02q}.safetensors", "w-{val_loss:02d}.safetensors",
+      "w-}.safetensors",          "w-{}.safetensors",          "w-{0}.safetensors"};
+  const char *why[] = {"'{' without its '}'", "format spec '02q'",  "unknown format code 'd'",
+                       "single '}'",          "a positional field", "a positional field"};
+  for (int i = 0; i < 6; i++) {
+    char text[256];
+    snprintf(text, sizeof text, "ModelCheckpoint(filepath='%s')", bad[i]);
+    nnc_callback *cb = NULL;
+    nnc_status st = {0};
+    ck_assert_msg(nnc_callback_create(text, "cb", &cb, &st) == NNC_ERR_ARG, "%s accepted", text);
+    ck_assert_msg(strstr(st.message, "expected a file name template str.format takes"), "%s",
+                  st.message);
+    ck_assert_msg(strstr(st.message, why[i]), "'%s' not in %s", why[i], st.message);
+  }
+  /* what may format: a key the logs may hold is checked at the save, as Keras */
+  const char *good[] = {"w-{epoch:02d}-{val_loss:.2f}.safetensors",
+                        "w-{{x}}-{learning_rate:.1e}.safetensors", "w-{batch:d}.safetensors"};
+  for (int i = 0; i < 3; i++) {
+    char text[256];
+    snprintf(text, sizeof text, "ModelCheckpoint(filepath='%s')", good[i]);
+    nnc_callback *cb = NULL;
+    nnc_status st = {0};
+    ck_assert_msg(nnc_callback_create(text, "cb", &cb, &st) == NNC_OK, "%s", st.message);
+    nnc_callback_free(cb);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("fixes7");
   TCase *tc = tcase_create("spec");
@@ -419,6 +453,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, load_weights_refuses_stray_tensor);
   tcase_add_test(tc, step_weights_with_loss_axis);
+  tcase_add_test(tc, checkpoint_template_checked_before_training);
   suite_add_tcase(s, tc);
   return s;
 }
