@@ -150,8 +150,8 @@ static int restore_history(backup *s, const nnc_tensor_set *set, const char *fil
 
 /* A tensor save() never writes: the file is not a backup of this kind. */
 static int check_names(const nnc_tensor_set *set, const char *file, nnc_status *st) {
-  static const char *const known[] = {"params",        "slots", "iterations",
-                                      "learning_rate", "epoch", "history_epochs"};
+  static const char *const known[] = {"params", "slots", "iterations",    "learning_rate",
+                                      "epoch",  "batch", "history_epochs"};
   for (int i = 0; i < set->n; i++) {
     const char *name = set->items[i].name;
     int ok = !strncmp(name, "history/", 8);
