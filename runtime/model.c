@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -558,6 +559,31 @@ static const nnc_array *find_tensor(const nnc_tensor_set *set, const char *name)
   return nnc_tensor_set_find(set, alt);
 }
 
+/* Keras 3's load_weights refuses a layer whose stored variables are more
+ * (or fewer) than its own (Layer._check_load_own_variables); nnc names
+ * weights, so a tensor that is no weight of the model is refused by name. */
+static int check_no_stray_tensor(const nnc_model *m, const char *path, const nnc_tensor_set *set,
+                                 nnc_status *st) {
+  char *used = nnc_calloc((size_t)set->n + 1, 1, st);
+  if (!used) return st->code;
+  for (int i = 0; weight_at(m, i); i++) {
+    const nnc_array *a = find_tensor(set, weight_at(m, i)->name);
+    if (a)
+      used[(const nnc_named_array *)((const char *)a - offsetof(nnc_named_array, array)) -
+           set->items] = 1;
+  }
+  int rc = NNC_OK;
+  for (int t = 0; t < set->n && !rc; t++)
+    if (!used[t])
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: tensor '%s' is no weight of this model (%d weights, e.g. '%s'): is the "
+                    "file of another model? (Keras's load_weights refuses it too)",
+                    path, set->items[t].name, nnc_model_weight_count(m),
+                    weight_at(m, 0) ? weight_at(m, 0)->name : "none");
+  free(used);
+  return rc;
+}
+
 int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
   API_STATUS(st);
   static const char fn[] = "nnc_model_load_weights";
@@ -568,15 +594,21 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
                     path, model_source(m));
   nnc_tensor_set set = {0};
   if (nnc_safetensors_read(path, &set, st)) return st->code;
-  int rc = NNC_OK;
+  /* all or nothing: every name and shape is checked before a weight changes */
+  int rc = check_no_stray_tensor(m, path, &set, st);
   for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {
-    const char *name = weight_at(m, i)->name;
-    const nnc_array *a = find_tensor(&set, name);
+    const nnc_variable *v = weight_at(m, i);
+    const nnc_array *a = find_tensor(&set, v->name);
+    int same = a && a->rank == v->rank;
+    for (int d = 0; same && d < v->rank; d++) same = a->shape[d] == v->shape[d];
     if (!a)
-      rc = nnc_fail(st, NNC_ERR_DATA, "%s: no tensor named '%s'", path, name);
-    else if (set_weight(m, name, a, st))
+      rc = nnc_fail(st, NNC_ERR_DATA, "%s: no tensor named '%s'", path, v->name);
+    else if (!same && set_weight(m, v->name, a, st))
       rc = nnc_fail_prefix(st, "%s", path);
   }
+  for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++)
+    if (set_weight(m, weight_at(m, i)->name, find_tensor(&set, weight_at(m, i)->name), st))
+      rc = nnc_fail_prefix(st, "%s", path);
   nnc_tensor_set_free(&set);
   return rc;
 }

@@ -187,17 +187,33 @@ static int same_array(const nnc_array *a, const nnc_array *b) {
   return 1;
 }
 
-/* A weight array for output k: (N,) one per sample, or (N, d1, ...) whose
- * dims are the leading per-sample dims of the output (per timestep). */
+/* The program takes output k's sample weights shaped as a per sample: the
+ * compiler built it for them, having checked that they lead the loss's
+ * values (lower_loss.c: fit_weights). A loss over another axis than the last
+ * drops that axis: CategoricalCrossentropy(axis=1) on outputs [3, 4] has
+ * values [4] per sample, so (N, 4) weights, as Keras's reduce_weighted_values
+ * multiplies them. */
+static int built_for(const nnc_program_table *t, int k, const nnc_array *a) {
+  for (int s = 0; s < t->n_sample_weights; s++) {
+    const nnc_io_desc *io = &t->sample_weights[s];
+    int same = io->output == k && io->rank == a->rank - 1;
+    for (int i = 0; same && i < io->rank; i++) same = io->shape[i] == a->shape[i + 1];
+    if (same) return 1;
+  }
+  return 0;
+}
+
+/* A weight array for output k: (N,) one per sample, (N, d1, ...) whose
+ * dims are the leading per-sample dims of the output (per timestep), or
+ * shaped as the loss's values when the program was built for that. */
 static int check_weight(const nnc_model *m, int k, const nnc_array *a, int64_t n, int64_t *row,
                         nnc_status *st) {
   const nnc_io_desc *io = &m->t->outputs[k];
   int ok = a->rank >= 1 && a->shape[0] == n && a->rank - 1 <= io->rank;
+  for (int i = 1; ok && i < a->rank; i++) ok = a->shape[i] == io->shape[i - 1];
+  if (!ok) ok = a->rank >= 1 && a->shape[0] == n && built_for(m->t, k, a);
   *row = 1;
-  for (int i = 1; ok && i < a->rank; i++) {
-    ok = a->shape[i] == io->shape[i - 1];
-    *row *= a->shape[i];
-  }
+  for (int i = 1; i < a->rank; i++) *row *= a->shape[i];
   if (ok) return NNC_OK;
   char name[160], got[96], want[160];
   data_name(m, 1, k, name, sizeof name);

@@ -77,6 +77,13 @@ static int match_npz(const char *option, const char *path, nnc_tensor_set *set, 
   for (int i = 0; i < set->n; i++) {
     const char *member = set->items[i].name;
     int s = unnamed ? 0 : slot_of(n_slots, slot_names, member);
+    if (s < 0 && set->n == 1 && !strcmp(member, "arr_0"))
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "--%s %s: one unnamed array (arr_0, as np.savez(f, a) names it) cannot stand "
+                      "for the model's %d %ss (%s): save one member per %s, named after it "
+                      "(np.savez(f, %s=...))",
+                      option, path, n_slots, kind,
+                      slot_list(n_slots, slot_names, list, sizeof list), kind, slot_names[0]);
     if (s < 0)
       return nnc_fail(st, NNC_ERR_ARG,
                       "--%s %s: member '%s' is not an %s of the model (%ss: %s); name the members "
@@ -163,6 +170,14 @@ static int read_matched(const char *option, const char *const *values, int n_val
     int is_npz = 0;
     if (nnc_data_read(values[0], &set, &is_npz, st)) {
       rc = st->code;
+    } else if (is_npz && one_for_all && n_slots > 1 && set.n == 1 &&
+               !strcmp(set.items[0].name, "arr_0") && slot_of(n_slots, slot_names, "arr_0") < 0) {
+      /* np.savez(f, w): one unnamed array, as one .npy: Keras's one sample_weight
+       * for every output (compile_utils repeats sample_weight[0]) */
+      char label[4096];
+      snprintf(label, sizeof label, "%s (member 'arr_0')", values[0]);
+      out->n = 1;
+      rc = fill(out, 0, &set.items[0].array, label, divide, st);
     } else if (is_npz) {
       rc = match_npz(option, values[0], &set, n_slots, slot_names, kind, divide, out, st);
     } else if (n_slots == 1) {

@@ -7,6 +7,12 @@
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
   double alpha;
+  const cJSON *item = spec_child(cfg, "alpha");
+  if (item && cJSON_IsNull(item)) { /* tf.keras 2 refuses it; Keras 3's call fails on it */
+    char path[NNC_PATH_MAX];
+    spec_path_key(path, cfg_path, "alpha");
+    return spec_fail_expected(ctx, path, item, "a number (ELU's alpha cannot be None)");
+  }
   int rc = spec_get_float32(ctx, cfg, cfg_path, "alpha", 1.0, &alpha);
   if (rc) return rc;
   out->params = malloc(sizeof alpha);

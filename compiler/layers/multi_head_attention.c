@@ -57,7 +57,9 @@ static int parse_axes(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pat
   const cJSON *a = spec_child(cfg, "attention_axes");
   if (spec_is_absent(a)) return NNC_OK;
   if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == 1) a = cJSON_GetArrayItem(a, 0);
-  if (!cJSON_IsNumber(a) || a->valuedouble != (double)(int64_t)a->valuedouble)
+  /* range first: converting 1e30 to int64 would be undefined */
+  if (!cJSON_IsNumber(a) || !(fabs(a->valuedouble) < 2 * NNC_MAX_RANK) ||
+      a->valuedouble != floor(a->valuedouble))
     return spec_fail_unsupported(ctx, p->axes_path, spec_child(cfg, "attention_axes"),
                                  "null or the one step axis 1 (attention over several axes is "
                                  "not supported yet)");

@@ -108,7 +108,9 @@ static int parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pat
     return NNC_OK;
   }
   if (cJSON_IsNull(v)) return NNC_OK; /* n_axis 0: one value for everything */
-  if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble)) {
+  /* range first: converting 1e30 to int64 would be undefined */
+  if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 2 * NNC_MAX_RANK &&
+      v->valuedouble == floor(v->valuedouble)) {
     p->n_axis = 1;
     p->axis[0] = (int64_t)v->valuedouble;
     return NNC_OK;
@@ -116,7 +118,8 @@ static int parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pat
   if (cJSON_IsArray(v) && cJSON_GetArraySize(v) <= NORM_MAX_AXES) {
     for (int k = 0; k < cJSON_GetArraySize(v); k++) {
       const cJSON *e = cJSON_GetArrayItem(v, k);
-      if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble))
+      if (!cJSON_IsNumber(e) || !(fabs(e->valuedouble) < 2 * NNC_MAX_RANK) ||
+          e->valuedouble != floor(e->valuedouble))
         return spec_fail_expected(ctx, path, v, "an integer, a list of integers or null");
       p->axis[p->n_axis++] = (int64_t)e->valuedouble;
     }

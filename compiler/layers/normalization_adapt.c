@@ -85,11 +85,11 @@ static int kept_axes(const cJSON *cfg, const char *where, int rank, int *keep, i
   int n = 0;
   if (!a)
     list[n++] = -1;
-  else if (cJSON_IsNumber(a))
+  else if (cJSON_IsNumber(a) && fabs(a->valuedouble) < 2 * NNC_MAX_RANK) /* no UB cast */
     list[n++] = (int64_t)a->valuedouble;
   else if (cJSON_IsArray(a))
     for (const cJSON *e = a->child; e; e = e->next) {
-      if (!cJSON_IsNumber(e) || n > NNC_MAX_RANK)
+      if (!cJSON_IsNumber(e) || !(fabs(e->valuedouble) < 2 * NNC_MAX_RANK) || n > NNC_MAX_RANK)
         return nnc_fail(st, NNC_ERR_SPEC, "%s.axis: expected integers", where);
       list[n++] = (int64_t)e->valuedouble;
     }

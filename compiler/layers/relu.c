@@ -14,8 +14,15 @@ typedef struct relu_params {
   double max_value, negative_slope, threshold;
 } relu_params;
 
+/* Keras also refuses None for negative_slope (not for max_value: no maximum) */
 static int non_negative(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                         const char *key, double dflt, double *out) {
+  const cJSON *item = spec_child(cfg, key);
+  if (item && cJSON_IsNull(item)) {
+    char path[NNC_PATH_MAX];
+    spec_path_key(path, cfg_path, key);
+    return spec_fail_expected(ctx, path, item, "a number >= 0 (Keras's ReLU refuses None)");
+  }
   int rc = spec_get_float32(ctx, cfg, cfg_path, key, dflt, out);
   if (rc || *out >= 0) return rc;
   char path[NNC_PATH_MAX];
@@ -26,7 +33,14 @@ static int non_negative(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_p
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
   relu_params p = {0};
   int rc;
-  /* Keras 3 refuses a negative max_value or negative_slope; threshold may be any number */
+  /* Keras 3 refuses a negative max_value or negative_slope; threshold may be any number
+   * (Keras 3 refuses a negative one, tf.keras 2 does not: test_activations) but not null */
+  const cJSON *threshold = spec_child(cfg, "threshold");
+  if (threshold && cJSON_IsNull(threshold)) {
+    char path[NNC_PATH_MAX];
+    spec_path_key(path, cfg_path, "threshold");
+    return spec_fail_expected(ctx, path, threshold, "a number (Keras's ReLU refuses None)");
+  }
   if ((rc = non_negative(ctx, cfg, cfg_path, "negative_slope", 0.0, &p.negative_slope)) ||
       (rc = spec_get_float32(ctx, cfg, cfg_path, "threshold", 0.0, &p.threshold)))
     return rc;

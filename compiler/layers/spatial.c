@@ -53,41 +53,54 @@ int spatial_parse_ints(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pa
   return NNC_OK;
 }
 
+/* An amount at path: an integer >= 0. */
+static int side_amount(const spec_ctx *ctx, const cJSON *item, const char *path, int64_t *out) {
+  if (int_value(item, 0, out)) return NNC_OK;
+  return spec_fail_expected(ctx, path, item, "an integer >= 0");
+}
+
+/* A [before, after] list at path. */
+static int side_pair(const spec_ctx *ctx, const cJSON *item, const char *path, int64_t *lo,
+                     int64_t *hi) {
+  if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) != 2)
+    return spec_fail_expected(ctx, path, item, "a list [before, after] of 2 integers >= 0");
+  char elem[NNC_PATH_MAX];
+  spec_path_index(elem, path, 0);
+  if (side_amount(ctx, cJSON_GetArrayItem(item, 0), elem, lo)) return ctx->st->code;
+  spec_path_index(elem, path, 1);
+  return side_amount(ctx, cJSON_GetArrayItem(item, 1), elem, hi);
+}
+
 int spatial_parse_sides(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                         const char *key, int n, int64_t *lo, int64_t *hi) {
   const cJSON *v = spec_child(cfg, key);
   if (spec_is_absent(v)) return NNC_OK;
-  char path[NNC_PATH_MAX];
+  char path[NNC_PATH_MAX], elem[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, key);
   int64_t l[3] = {0}, h[3] = {0};
-  int ok = 0;
-  int size = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
   if (cJSON_IsNumber(v)) {
-    ok = int_value(v, 0, &l[0]);
+    if (side_amount(ctx, v, path, &l[0])) return ctx->st->code;
     for (int k = 0; k < n; k++) l[k] = h[k] = l[0];
-  } else if (n == 1 && size == 2 && cJSON_IsNumber(cJSON_GetArrayItem(v, 0))) {
-    ok = int_value(cJSON_GetArrayItem(v, 0), 0, &l[0]) &&
-         int_value(cJSON_GetArrayItem(v, 1), 0, &h[0]);
-  } else if (size == n) {
-    ok = 1;
-    for (int k = 0; k < n && ok; k++) {
+  } else if (n == 1) { /* standardize_tuple(padding, 2): [[1, 2]] and [3] are refused */
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2)
+      return spec_fail_expected(ctx, path, v,
+                                "an integer >= 0 or a list [before, after] of 2 integers");
+    if (side_pair(ctx, v, path, &l[0], &h[0])) return ctx->st->code;
+  } else {
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != n)
+      return spec_fail_expected(ctx, path, v,
+                                "an integer >= 0 or a list of %d entries, each an integer or a "
+                                "list [before, after]",
+                                n);
+    for (int k = 0; k < n; k++) {
       const cJSON *e = cJSON_GetArrayItem(v, k);
-      if (cJSON_IsNumber(e)) {
-        ok = int_value(e, 0, &l[k]);
-        h[k] = l[k];
-      } else {
-        ok = cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 &&
-             int_value(cJSON_GetArrayItem(e, 0), 0, &l[k]) &&
-             int_value(cJSON_GetArrayItem(e, 1), 0, &h[k]);
-      }
+      spec_path_index(elem, path, k);
+      if (cJSON_IsNumber(e) ? side_amount(ctx, e, elem, &l[k])
+                            : side_pair(ctx, e, elem, &l[k], &h[k]))
+        return ctx->st->code;
+      if (cJSON_IsNumber(e)) h[k] = l[k];
     }
   }
-  if (!ok)
-    return spec_fail_expected(ctx, path, v,
-                              n == 1 ? "an integer >= 0 or a list [before, after]"
-                                     : "an integer >= 0, a list of %d of them or a list of %d "
-                                       "[before, after] lists",
-                              n, n);
   memcpy(lo, l, (size_t)n * sizeof *lo);
   memcpy(hi, h, (size_t)n * sizeof *hi);
   return NNC_OK;

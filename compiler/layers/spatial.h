@@ -26,9 +26,11 @@ int spatial_parse_format(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_
  * (min_value 0 allows zeros); absent or null keeps out[]. */
 int spatial_parse_ints(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, const char *key,
                        int n, int64_t min_value, int64_t *out);
-/* cfg.key as padding/cropping amounts: an integer (every side), a list of n
- * integers (both sides of each axis; for n = 1 a list of 2 is before, after)
- * or a list of n [before, after] lists; absent or null keeps lo[], hi[]. */
+/* cfg.key as padding/cropping amounts, exactly what Keras 3's layers take:
+ * n = 1 (ZeroPadding1D, Cropping1D): an integer (both sides) or [before,
+ * after]; n = 2, 3: an integer (every side) or a list of n entries, each an
+ * integer (both sides of that axis) or [before, after]. Absent or null keeps
+ * lo[], hi[]. A bad entry is named by its own path ("padding[1][0]"). */
 int spatial_parse_sides(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                         const char *key, int n, int64_t *lo, int64_t *hi);
 /* Store the parsed parameters into the layer. */

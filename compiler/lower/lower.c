@@ -464,6 +464,7 @@ static int lower_outputs(lowering *w, nnc_status *st) {
 int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *l, nnc_status *st) {
   memset(l, 0, sizeof *l);
   l->loss = l->y = -1;
+  l->trains = spec->compile.present;
   if (graph_init(&l->forward, "forward", st)) return st->code;
   int *param_node = NULL;
   lowering w = {.l = l,

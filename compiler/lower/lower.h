@@ -41,6 +41,9 @@ typedef struct nnc_lowered {
    * prog.n_outputs of them): the loss and metrics of a masked output skip
    * the masked steps (lower_loss.c) */
   int *output_masks;
+  /* the spec has a compile config: a train graph will be built from this one
+   * (a layer whose train-phase call Keras cannot run refuses it then) */
+  int trains;
 } nnc_lowered;
 
 /* data: per-sample shapes of the data; NULL when unknown (a target of

@@ -9,6 +9,8 @@
  * value, as Keras's result() does). */
 #include "compiler/metrics/metrics.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +55,8 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
   if (!spec_is_absent(top_k)) {
     char path[NNC_PATH_MAX];
     spec_path_key(path, cfg_path, "top_k");
-    if (!cJSON_IsNumber(top_k) || top_k->valuedouble < 1 ||
-        top_k->valuedouble != (int)top_k->valuedouble)
+    if (!cJSON_IsNumber(top_k) || !(top_k->valuedouble >= 1 && top_k->valuedouble <= INT32_MAX) ||
+        top_k->valuedouble != floor(top_k->valuedouble))
       return spec_fail_expected(ctx, path, top_k, "an integer >= 1 or null");
     out->top_k = (int)top_k->valuedouble;
   }
@@ -62,7 +64,8 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
   if (spec_is_absent(id)) return NNC_OK;
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, "class_id");
-  if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble != (int)id->valuedouble)
+  if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0 && id->valuedouble <= INT32_MAX) ||
+      id->valuedouble != floor(id->valuedouble))
     return spec_fail_expected(ctx, path, id, "a class index (an integer >= 0) or null");
   out->class_id = (int)id->valuedouble;
   return NNC_OK;

@@ -9,6 +9,8 @@
  * of tp / (row + column - tp + 1e-7) over the classes whose denominator
  * is > 1e-9, divided by their number (+ 1e-7). Class ids outside [0, num_classes)
  * count nowhere; an ignore_class element counts nowhere either. */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,8 +97,11 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
   const cJSON *ignore = spec_child(cfg, "ignore_class");
   if (!spec_is_absent(ignore)) {
     spec_path_key(path, cfg_path, "ignore_class");
-    if (!cJSON_IsNumber(ignore) || ignore->valuedouble != (int)ignore->valuedouble)
-      return spec_fail_expected(ctx, path, ignore, "an integer class id or null");
+    /* range first: converting 1e30 to int would be undefined */
+    if (!cJSON_IsNumber(ignore) || !(fabs(ignore->valuedouble) <= 16777216) ||
+        ignore->valuedouble != floor(ignore->valuedouble))
+      return spec_fail_expected(ctx, path, ignore,
+                                "an integer class id (at most 2^24 in magnitude) or null");
     out->ignore_class = (int)ignore->valuedouble;
   }
   return has_targets(out->kind) ? parse_targets(ctx, cfg, cfg_path, out) : NNC_OK;

@@ -3,6 +3,7 @@
  * or a class object ({"class_name": "Huber", "config": {...}}). The classes,
  * their config keys and defaults are the rows of compiler/losses/losses.c;
  * an unknown key is an error (Keras's constructors refuse it too). */
+#include <math.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -115,9 +116,10 @@ int loss_parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *path, int
   if (spec_is_absent(item)) return NNC_OK;
   char item_path[NNC_PATH_MAX];
   spec_path_key(item_path, path, "axis");
-  if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble ||
-      item->valuedouble == 0 || item->valuedouble < -(NNC_MAX_RANK - 1) ||
-      item->valuedouble > NNC_MAX_RANK - 1)
+  /* range first: converting a double beyond int to int is undefined */
+  if (!cJSON_IsNumber(item) ||
+      !(item->valuedouble >= -(NNC_MAX_RANK - 1) && item->valuedouble <= NNC_MAX_RANK - 1) ||
+      item->valuedouble != floor(item->valuedouble) || item->valuedouble == 0)
     return spec_fail_expected(ctx, item_path, item,
                               "an integer axis other than the batch axis 0 (%d to %d, negative "
                               "from the end)",
@@ -127,9 +129,9 @@ int loss_parse_axis(const spec_ctx *ctx, const cJSON *cfg, const char *path, int
 }
 
 static int one_axis(const spec_ctx *ctx, const cJSON *item, const char *path, int *out) {
-  if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble ||
-      item->valuedouble == 0 || item->valuedouble < -NNC_MAX_RANK ||
-      item->valuedouble >= NNC_MAX_RANK)
+  if (!cJSON_IsNumber(item) ||
+      !(item->valuedouble >= -NNC_MAX_RANK && item->valuedouble < NNC_MAX_RANK) ||
+      item->valuedouble != floor(item->valuedouble) || item->valuedouble == 0)
     return spec_fail_expected(ctx, path, item,
                               "an axis other than the batch axis 0 (an integer from %d to %d)",
                               -NNC_MAX_RANK, NNC_MAX_RANK - 1);
@@ -170,8 +172,9 @@ static int parse_ignore_class(const spec_ctx *ctx, const cJSON *cfg, const char 
   if (spec_is_absent(item)) return NNC_OK;
   char item_path[NNC_PATH_MAX];
   spec_path_key(item_path, path, "ignore_class");
-  if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int64_t)item->valuedouble ||
-      item->valuedouble < -16777216 || item->valuedouble > 16777216)
+  /* range first: 1e30 converted to int64 would be undefined */
+  if (!cJSON_IsNumber(item) || !(item->valuedouble >= -16777216 && item->valuedouble <= 16777216) ||
+      item->valuedouble != floor(item->valuedouble))
     return spec_fail_expected(ctx, item_path, item,
                               "null or an integer class index (at most 2^24 in magnitude)");
   out->has_ignore_class = 1;

@@ -148,9 +148,27 @@ static int restore_history(backup *s, const nnc_tensor_set *set, const char *fil
   return NNC_OK;
 }
 
+/* A tensor save() never writes: the file is not a backup of this kind. */
+static int check_names(const nnc_tensor_set *set, const char *file, nnc_status *st) {
+  static const char *const known[] = {"params", "slots", "iterations",    "learning_rate",
+                                      "epoch",  "batch", "history_epochs"};
+  for (int i = 0; i < set->n; i++) {
+    const char *name = set->items[i].name;
+    int ok = !strncmp(name, "history/", 8);
+    for (size_t k = 0; !ok && k < sizeof known / sizeof *known; k++) ok = !strcmp(name, known[k]);
+    if (!ok)
+      return nnc_fail(st, NNC_ERR_ARG, "%s: not a backup nnc wrote: tensor '%s'", file, name);
+  }
+  return NNC_OK;
+}
+
 static int restore_from(backup *s, nnc_model *m, const char *file, nnc_status *st) {
   nnc_tensor_set set = {0};
   if (nnc_safetensors_read(file, &set, st)) return st->code;
+  if (check_names(&set, file, st)) {
+    nnc_tensor_set_free(&set);
+    return st->code;
+  }
   const nnc_program_table *t = m->t;
   const nnc_array *params = item(&set, file, "params", NNC_F32, t->params_floats, st);
   const nnc_array *slots = params ? item(&set, file, "slots", NNC_F32, t->slots_floats, st) : NULL;

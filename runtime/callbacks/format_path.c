@@ -204,3 +204,57 @@ fail:
   free(t.p);
   return -1;
 }
+
+int cb_format_check(const char *tmpl, char *why, size_t why_room) {
+  for (const char *c = tmpl; *c;) {
+    if ((c[0] == '{' && c[1] == '{') || (c[0] == '}' && c[1] == '}')) {
+      c += 2;
+      continue;
+    }
+    if (*c == '}') {
+      snprintf(why, why_room, "single '}' in the format string");
+      return -1;
+    }
+    if (*c != '{') {
+      c++;
+      continue;
+    }
+    const char *end = strchr(c, '}');
+    if (!end) {
+      snprintf(why, why_room, "'{' without its '}'");
+      return -1;
+    }
+    char field[512];
+    size_t len = (size_t)(end - c - 1);
+    if (len >= sizeof field) {
+      snprintf(why, why_room, "a field of %zu bytes", len);
+      return -1;
+    }
+    memcpy(field, c + 1, len);
+    field[len] = '\0';
+    char *colon = strchr(field, ':');
+    const char *fmt = "";
+    if (colon) {
+      *colon = '\0';
+      fmt = colon + 1;
+    }
+    spec f;
+    if (parse_spec(fmt, &f)) {
+      snprintf(why, why_room, "field {%s}: format spec '%s' is not one nnc reads", field, fmt);
+      return -1;
+    }
+    if (!field[0] || (field[0] >= '0' && field[0] <= '9')) {
+      /* str.format(epoch=..., **logs) has no positional argument */
+      snprintf(why, why_room, "field {%s}: a positional field (Keras formats by name only)", field);
+      return -1;
+    }
+    if (f.type == 'd' && strcmp(field, "epoch") && strcmp(field, "batch")) {
+      snprintf(why, why_room,
+               "field {%s:%s}: unknown format code 'd' for a float (log values are floats)", field,
+               fmt);
+      return -1;
+    }
+    c = end + 1;
+  }
+  return 0;
+}

@@ -17,4 +17,11 @@
 int cb_format_path(const char *tmpl, int epoch, int batch, const nnc_logs *logs, char **out,
                    char *why, size_t why_room);
 
+/* What can be checked before training: brace syntax, format specs nnc
+ * reads, no positional field, no "d" on a field other than epoch and batch
+ * (log values are floats). Which log keys exist is known only at a save:
+ * other callbacks may add keys (learning_rate), so they are checked then, as
+ * Keras does. 0 when fine; else why[] says what is wrong. */
+int cb_format_check(const char *tmpl, char *why, size_t why_room);
+
 #endif

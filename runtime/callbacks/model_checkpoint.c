@@ -207,6 +207,12 @@ static int create(const char *source, const cb_arg *args, int n_args, nnc_callba
                        "weights as safetensors, not Keras's .keras or .weights.h5)",
                        filepath->str);
   }
+  if (!rc) { /* Keras formats at the first save, after an epoch: check what can be now */
+    char why[600];
+    if (cb_format_check(filepath->str, why, sizeof why))
+      rc = cb_arg_fail(source, filepath, st, "expected a file name template str.format takes: %s",
+                       why);
+  }
   if (!rc && save_freq) {
     if (save_freq->type == CB_ARG_STRING && !strcmp(save_freq->str, "epoch"))
       s->save_freq = 0;

@@ -132,7 +132,9 @@ START_TEST(test_errors) {
   const char *twice[2] = {named, named};
   expect_error(twice, 2, 0, "--x: input 'a' is given twice");
   const char *arr0[1] = {npz("arr0.npz", "arr_0", NULL)}; /* arr_0 stands for one input only */
-  expect_error(arr0, 1, 0, "member 'arr_0' is not an input of the model (inputs: a, b)");
+  expect_error(arr0, 1, 0,
+               "one unnamed array (arr_0, as np.savez(f, a) names it) cannot stand for the model's "
+               "2 inputs (a, b)");
   const char *with_npz[2] = {npz("ab.npz", "a", "b"), one[0]};
   expect_error(
       with_npz, 2, 0,
