@@ -375,9 +375,11 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
   int first_param = w->l->prog.n_params;
   struct layer_io io;
   c.io = &io;
-  int y = io_init(w, call, &io, st) ? -1 : cls->lower(&c, in, call->n_args, st), mask = -1;
-  free(in);
+  int y = io_init(w, call, &io, st) ? -1 : 0, mask = -1;
+  io.in = in;
+  if (y == 0) y = cls->lower(&c, in, call->n_args, st);
   if (y >= 0 && layer_io_finish(&c, y, &mask, st)) y = -1;
+  free(in);
   if (y >= 0) {
     w->call_masks[k] = mask;
     w->call_extra[k] = io.extra;
