@@ -134,6 +134,26 @@ START_TEST(attention_mask_list_of_another_length_is_refused) {
 }
 END_TEST
 
+/* x [B, None] tokens -> Embedding -> LSTM: data of length 0 on the None axis
+ * has no step to run; refused naming the input and the axis. */
+START_TEST(empty_none_axis_is_refused_as_data) {
+  nnc_model *m =
+      load(Q("{'class_name': 'Sequential', 'config': {'name': 's', 'layers': ["
+             "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, null], 'name': 'x'}},"
+             "{'class_name': 'Embedding', 'config': {'name': 'e', 'input_dim': 4, 'output_dim': "
+             "2, 'mask_zero': true}},"
+             "{'class_name': 'LSTM', 'config': {'name': 'l', 'units': 2}}]}}"));
+  float x[1] = {0};
+  nnc_array xa = {.dtype = NNC_F32, .rank = 2, .shape = {2, 0}, .data = x}, out = {0};
+  nnc_status st;
+  ck_assert_int_eq(nnc_model_predict(m, &xa, 2, &out, &st), NNC_ERR_DATA);
+  ck_assert_msg(strstr(st.message, "brk7.json: $.config.layers[0]: input \"x\" (None, None): "
+                                   "the data's size on None axis 1 is 0: expected at least 1"),
+                "%s", st.message);
+  nnc_model_free(m);
+}
+END_TEST
+
 Suite *brk7_suite(void) {
   Suite *s = suite_create("brk7");
   TCase *t = tcase_create("core");
@@ -141,6 +161,7 @@ Suite *brk7_suite(void) {
   tcase_add_test(t, explicit_mask_values_count_as_bool);
   tcase_add_test(t, explicit_mask_of_another_length_is_refused_at_its_path);
   tcase_add_test(t, attention_mask_list_of_another_length_is_refused);
+  tcase_add_test(t, empty_none_axis_is_refused_as_data);
   suite_add_tcase(s, t);
   return s;
 }
