@@ -154,6 +154,42 @@ START_TEST(empty_none_axis_is_refused_as_data) {
 }
 END_TEST
 
+/* An LSTM given three initial states (Keras: "An initial_state was passed
+ * that is not compatible with cell.state_size"), a Bidirectional LSTM five. */
+START_TEST(extra_initial_states_are_refused) {
+  static const char *const cases[][2] = {
+      {"{'class_name': 'LSTM', 'name': 'r', 'config': {'name': 'r', 'units': 2}, "
+       "'inbound_nodes': [[['x', 0, 0, {'initial_state': [['h', 0, 0], ['h', 0, 0], ['h', 0, "
+       "0]]}]]]}",
+       "LSTM \"r\" takes 2 initial states (h and c), got more"},
+      {"{'class_name': 'GRU', 'name': 'r', 'config': {'name': 'r', 'units': 2}, "
+       "'inbound_nodes': [[['x', 0, 0, {'initial_state': [['h', 0, 0], ['h', 0, 0]]}]]]}",
+       "GRU \"r\" takes 1 initial state (h), got more"},
+      {"{'class_name': 'Bidirectional', 'name': 'r', 'config': {'name': 'r', 'layer': "
+       "{'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 2}}}, 'inbound_nodes': "
+       "[[['x', 0, 0, {'initial_state': [['h', 0, 0], ['h', 0, 0], ['h', 0, 0], ['h', 0, 0], "
+       "['h', 0, 0]]}]]]}",
+       "Bidirectional \"r\" takes 4 initial states"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{'class_name': 'Functional', 'config': {'name': 'f', 'layers': ["
+             "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_input_shape': [null, "
+             "3, 1], 'name': 'x'}, 'inbound_nodes': []},"
+             "{'class_name': 'InputLayer', 'name': 'h', 'config': {'batch_input_shape': [null, "
+             "2], 'name': 'h'}, 'inbound_nodes': []}, %s],"
+             "'input_layers': [['x', 0, 0], ['h', 0, 0]], 'output_layers': [['r', 0, 0]]}}",
+             cases[i][0]);
+    nnc_status st;
+    ck_assert_int_eq(load_and_build(Q(buf), &st), NNC_ERR_SPEC);
+    ck_assert_msg(strstr(st.message, "brk7.json: $.config.layers[2].inbound_nodes[0]: ") &&
+                      strstr(st.message, cases[i][1]),
+                  "%s", st.message);
+  }
+}
+END_TEST
+
 Suite *brk7_suite(void) {
   Suite *s = suite_create("brk7");
   TCase *t = tcase_create("core");
@@ -162,6 +198,7 @@ Suite *brk7_suite(void) {
   tcase_add_test(t, explicit_mask_of_another_length_is_refused_at_its_path);
   tcase_add_test(t, attention_mask_list_of_another_length_is_refused);
   tcase_add_test(t, empty_none_axis_is_refused_as_data);
+  tcase_add_test(t, extra_initial_states_are_refused);
   suite_add_tcase(s, t);
   return s;
 }
