@@ -190,6 +190,41 @@ START_TEST(extra_initial_states_are_refused) {
 }
 END_TEST
 
+/* Data of ever new lengths on a None axis: the model keeps at most
+ * kept_max programs besides its current one (it kept one per length before),
+ * and a length whose program was dropped compiles again with the same
+ * weights: Dense(1) per step, y = 2 x + 0.5. */
+START_TEST(programs_for_new_lengths_are_bounded) {
+  nnc_model *m =
+      load(Q("{'class_name': 'Sequential', 'config': {'name': 's', 'layers': ["
+             "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, null, 1], 'name': "
+             "'x'}},"
+             "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1}}]}}"));
+  m->kept_max = 2;
+  float x[8] = {1, -2, 3, 0.25f, 5, 6, -7, 8}, k = 2.0f, b = 0.5f;
+  nnc_array ka = {.dtype = NNC_F32, .rank = 2, .shape = {1, 1}, .data = &k};
+  nnc_array ba = {.dtype = NNC_F32, .rank = 1, .shape = {1}, .data = &b};
+  static const int lengths[] = {1, 2, 3, 4, 1, 4};
+  nnc_status st;
+  for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+    int t = lengths[i];
+    nnc_array xa = {.dtype = NNC_F32, .rank = 3, .shape = {2, t, 1}, .data = x}, out = {0};
+    if (i == 0) {
+      ck_assert_msg(nnc_model_build(m, &xa, NULL, &st) == NNC_OK, "%s", st.message);
+      ck_assert_msg(nnc_model_set_weight(m, "d/kernel", &ka, &st) == NNC_OK, "%s", st.message);
+      ck_assert_msg(nnc_model_set_weight(m, "d/bias", &ba, &st) == NNC_OK, "%s", st.message);
+    }
+    ck_assert_msg(nnc_model_predict(m, &xa, 2, &out, &st) == NNC_OK, "%s", st.message);
+    ck_assert_int_le(m->n_kept, 2);
+    ck_assert_int_eq(out.shape[1], t);
+    for (int j = 0; j < 2 * t; j++)
+      ck_assert_float_eq_tol(((float *)out.data)[j], 2.0f * x[j] + 0.5f, 1e-6f);
+    nnc_array_free(&out);
+  }
+  nnc_model_free(m);
+}
+END_TEST
+
 Suite *brk7_suite(void) {
   Suite *s = suite_create("brk7");
   TCase *t = tcase_create("core");
@@ -199,6 +234,7 @@ Suite *brk7_suite(void) {
   tcase_add_test(t, attention_mask_list_of_another_length_is_refused);
   tcase_add_test(t, empty_none_axis_is_refused_as_data);
   tcase_add_test(t, extra_initial_states_are_refused);
+  tcase_add_test(t, programs_for_new_lengths_are_bounded);
   suite_add_tcase(s, t);
   return s;
 }
