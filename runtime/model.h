@@ -25,6 +25,7 @@ struct nnc_model {
   program_key key;
   model_program *kept;
   int n_kept;
+  int kept_max; /* programs kept besides t (least recently used dropped); 0: PROGRAMS_KEPT_MAX */
   int accumulate_f64;    /* nnc_model_set_accumulation */
   int check_numerics;    /* nnc_model_set_check_numerics */
   float *params, *slots; /* t->params_floats, t->slots_floats */

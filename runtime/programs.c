@@ -62,8 +62,25 @@ int programs_find(const nnc_model *m, const nnc_build_request *req, int loose_ta
   return -1;
 }
 
+/* Release kept program i (its table, key and shapes). */
+static void release_kept(nnc_model *m, int i) {
+  model_program *p = &m->kept[i];
+  if (m->builder.release) m->builder.release(m->builder.ctx, p->t);
+  program_key_free(&p->key);
+  free(p->in_shapes);
+  free(p->tgt_known);
+}
+
 int programs_keep_current(nnc_model *m, nnc_status *st) {
   int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs;
+  int max = m->kept_max > 0 ? m->kept_max : PROGRAMS_KEPT_MAX;
+  /* kept[] runs from the least recently current (a switch takes its program
+   * out and appends the one it replaces), so kept[0] goes first */
+  while (m->n_kept >= max) {
+    release_kept(m, 0);
+    memmove(&m->kept[0], &m->kept[1], (size_t)(m->n_kept - 1) * sizeof *m->kept);
+    m->n_kept--;
+  }
   model_program *grown = nnc_realloc_array(m->kept, (size_t)m->n_kept + 1, sizeof *grown, st);
   if (!grown) return st->code;
   m->kept = grown;
@@ -118,12 +135,7 @@ int programs_switch(nnc_model *m, int i, nnc_status *st) {
 }
 
 void programs_clear(nnc_model *m) {
-  for (int i = 0; i < m->n_kept; i++) {
-    if (m->builder.release) m->builder.release(m->builder.ctx, m->kept[i].t);
-    program_key_free(&m->kept[i].key);
-    free(m->kept[i].in_shapes);
-    free(m->kept[i].tgt_known);
-  }
+  for (int i = 0; i < m->n_kept; i++) release_kept(m, i);
   free(m->kept);
   m->kept = NULL;
   m->n_kept = 0;

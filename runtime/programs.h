@@ -36,8 +36,15 @@ void program_key_free(program_key *k);
  * without targets (predict) runs on any program for its inputs. */
 int programs_find(const struct nnc_model *m, const nnc_build_request *req, int loose_targets);
 
+/* How many programs a model keeps besides its current one (m->kept_max 0):
+ * data of ever new shapes (thousands of sequence lengths) would otherwise
+ * keep a compiled program each, about half a megabyte for a small LSTM. The
+ * least recently used one goes; its shape compiles again when it returns. */
+#define PROGRAMS_KEPT_MAX 16
+
 /* Keep the model's current program (m->t, m->key and its shapes) for later
- * and leave the model without one. */
+ * and leave the model without one; beyond the limit, the least recently
+ * used kept program is released. */
 int programs_keep_current(struct nnc_model *m, nnc_status *st);
 
 /* Make kept program i current (keeping the current one). */

@@ -112,6 +112,11 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     initf[k] = layer_kwarg_tensor(c, "initial_state", k);
     initb[k] = layer_kwarg_tensor(c, "initial_state", s + k);
   }
+  if (layer_kwarg_tensor(c, "initial_state", 2 * s) >= 0)
+    return layer_fail(c, st,
+                      "Bidirectional \"%s\" takes %d initial states (the forward layer's, then the "
+                      "backward layer's), got more",
+                      c->layer->name, 2 * s);
   int mask = layer_input_mask(c, 0);
   int fo[3], bo[3];
   int nf = one_side(c, &p->fwd, in[0], initf, mask, fo, st);

@@ -39,10 +39,11 @@ int dense_attention_pair_sum(nnc_graph *g, int q, int k, nnc_status *st) {
   return graph_binary(g, NNC_BIN_ADD, qx, kx, st);
 }
 
-/* Mask k of the call: the mask argument's item k, else input k's mask. */
+/* Mask k of the call: the mask argument's item k (checked against input k,
+ * a null item is no mask, as Keras uses an explicit mask as given), else
+ * input k's mask. */
 static int input_mask(const layer_call *c, int k) {
-  int m = layer_kwarg_tensor(c, "mask", k);
-  return m >= 0 ? m : layer_input_mask(c, k);
+  return layer_input_mask(c, k);
 }
 
 int dense_attention_lower(layer_call *c, const int *in, int n_in, dense_attention_scores scores,

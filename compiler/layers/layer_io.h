@@ -9,6 +9,7 @@
 struct layer_io {
   const nnc_spec_call *call;
   int n_in;
+  const int *in;       /* the call's input nodes: an explicit mask= is checked against them */
   const int *in_masks; /* per positional input: its mask node, -1: none */
   int **kwarg_nodes;   /* per call kwarg: the node of each tensor item, -1: a null item */
   int **kwarg_masks;   /* per call kwarg: the mask of each tensor item, -1: none */
@@ -17,6 +18,9 @@ struct layer_io {
   int out_mask;
   int n_extra; /* outputs 1..n_extra, registered by layer_set_extra_output */
   int *extra;  /* heap: node of output k at extra[k - 1], -1: not registered */
+  /* the first error met by a function without a status (layer_input_mask):
+   * layer_io_finish returns it */
+  nnc_status deferred;
 };
 
 /* After the lower hook: the mask of the call's output (the layer's choice,

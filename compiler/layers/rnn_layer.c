@@ -315,6 +315,11 @@ int rnn_layer_lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   static const char *const cells[] = {"simple_rnn_cell", "lstm_cell", "gru_cell"};
   int init[2] = {layer_kwarg_tensor(c, "initial_state", 0),
                  layer_kwarg_tensor(c, "initial_state", 1)};
+  int states = p->cell == NNC_RNN_LSTM ? 2 : 1; /* Keras: one per cell.state_size entry */
+  if (layer_kwarg_tensor(c, "initial_state", states) >= 0)
+    return layer_fail(c, st, "%s \"%s\" takes %d initial state%s (%s), got more",
+                      layer_class(c->layer->kind)->class_name, c->layer->name, states,
+                      states == 1 ? "" : "s", states == 1 ? "h" : "h and c");
   int mask = layer_input_mask(c, 0);
   int out[3];
   const char *cell = p->cell_name[0] ? p->cell_name : cells[p->cell];

@@ -128,8 +128,16 @@ static int input_shape(const nnc_spec *spec, int k, const nnc_spec_shape *x_inne
                       "%s: %s: the model expects inputs of shape %s, the data is %s", spec->source,
                       layer->path, want, have);
     }
-    for (int d = 1; d < out->rank; d++)
-      if (out->dims[d] < 0) out->dims[d] = x_inner->dims[d - 1];
+    for (int d = 1; d < out->rank; d++) {
+      if (out->dims[d] >= 0) continue;
+      if (x_inner->dims[d - 1] < 1) /* an empty sequence or image: no step to run */
+        return nnc_fail(st, NNC_ERR_DATA,
+                        "%s: %s: input \"%s\" %s: the data's size on None axis %d is %lld: "
+                        "expected at least 1",
+                        spec->source, layer->path, spec_input_name(spec, k), want, d,
+                        (long long)x_inner->dims[d - 1]);
+      out->dims[d] = x_inner->dims[d - 1];
+    }
     return NNC_OK;
   }
   if ((!x_inner || x_inner->rank == 0) && spec->inputs[k].layer >= 0)
@@ -375,9 +383,11 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
   int first_param = w->l->prog.n_params;
   struct layer_io io;
   c.io = &io;
-  int y = io_init(w, call, &io, st) ? -1 : cls->lower(&c, in, call->n_args, st), mask = -1;
-  free(in);
+  int y = io_init(w, call, &io, st) ? -1 : 0, mask = -1;
+  io.in = in;
+  if (y == 0) y = cls->lower(&c, in, call->n_args, st);
   if (y >= 0 && layer_io_finish(&c, y, &mask, st)) y = -1;
+  free(in);
   if (y >= 0) {
     w->call_masks[k] = mask;
     w->call_extra[k] = io.extra;
