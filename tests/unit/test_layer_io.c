@@ -307,12 +307,6 @@ START_TEST(time_distributed_dense_runs_per_step_and_drops_the_mask) {
   for (int i = 0; i < 4; i++) ck_assert_double_eq_tol(((float *)out.data)[i], want[i], 1e-5);
   nnc_array_free(&out);
   nnc_model_free(m);
-  /* an inner layer that is not per step is refused at its class */
-  load_error(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
-               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 4, 4, 1]}},"
-               "{'class_name': 'TimeDistributed', 'config': {'layer': {'class_name': 'Conv2D', "
-               "'config': {'filters': 2, 'kernel_size': 3}}}}]}}"),
-             "$.config.layers[1].config.layer.class_name: TimeDistributed of a Conv2D");
 }
 END_TEST
 
