@@ -405,6 +405,16 @@ START_TEST(two_outputs_of_one_layer_are_named_after_it) {
 }
 END_TEST
 
+/* RNN without a cell: the message names the layer, the path and the key. */
+START_TEST(rnn_without_a_cell_says_the_cell_is_required) {
+  load_error(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 2]}},"
+               "{'class_name': 'RNN', 'config': {'name': 'my_rnn', 'units': 3}}]}}"),
+             "$.config.layers[1].config.cell: expected the cell of RNN layer \"my_rnn\": the key "
+             "\"cell\" is required");
+}
+END_TEST
+
 Suite *layer_io_suite(void) {
   Suite *s = suite_create("layer_io");
   TCase *t = tcase_create("core");
@@ -415,6 +425,7 @@ Suite *layer_io_suite(void) {
   tcase_add_test(t, bad_references_are_refused_with_their_path);
   tcase_add_test(t, time_distributed_dense_runs_per_step_and_drops_the_mask);
   tcase_add_test(t, two_outputs_of_one_layer_are_named_after_it);
+  tcase_add_test(t, rnn_without_a_cell_says_the_cell_is_required);
   suite_add_tcase(s, t);
   return s;
 }
