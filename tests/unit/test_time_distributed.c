@@ -171,6 +171,60 @@ START_TEST(none_time_axis_follows_the_data) {
 }
 END_TEST
 
+/* Embedding(mask_zero) over [B, T, L] word indices -> TimeDistributed(LSTM): each
+ * step's LSTM gets mask[:, t] and skips the padded words, so it equals the
+ * plain Embedding -> LSTM on the [B*T, L] sentences. */
+START_TEST(an_inner_mask_reaches_each_step) {
+  const char *emb = "{'class_name': 'Embedding', 'config': {'name': 'embedding', 'input_dim': 5, "
+                    "'output_dim': 2, 'mask_zero': true}}";
+  const char *lstm = "{'class_name': 'LSTM', 'config': {'name': 'lstm', 'units': 2}}";
+  char a_json[2048], b_json[2048];
+  snprintf(a_json, sizeof a_json,
+           "{'class_name': 'Sequential', 'config': {'name': 'a', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 4]}}, %s, "
+           "{'class_name': 'TimeDistributed', 'config': {'name': 'td', 'layer': %s}}]}}",
+           emb, lstm);
+  snprintf(b_json, sizeof b_json,
+           "{'class_name': 'Sequential', 'config': {'name': 'b', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4]}}, %s, %s]}}",
+           emb, lstm);
+  nnc_model *a = load(Q(a_json)), *b = load(Q(b_json));
+  /* trailing zeros pad the words; one sentence is all padding but its first word */
+  float x[24] = {1, 2, 0, 0, 3, 4, 1, 0, 2, 0, 0, 0, 4, 4, 4, 4, 1, 3, 0, 0, 2, 2, 2, 0};
+  int64_t ad[3] = {2, 3, 4}, bd[2] = {6, 4};
+  nnc_array xa = array_of(x, 3, ad), xb = array_of(x, 2, bd);
+  nnc_status st;
+  ck_assert_msg(nnc_model_build(a, &xa, NULL, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_build(b, &xb, NULL, &st) == NNC_OK, "%s", st.message);
+  const char *an[4] = {"embedding/embeddings", "td/lstm/lstm_cell/kernel",
+                       "td/lstm/lstm_cell/recurrent_kernel", "td/lstm/lstm_cell/bias"};
+  const char *bn[4] = {"embedding/embeddings", "lstm/lstm_cell/kernel",
+                       "lstm/lstm_cell/recurrent_kernel", "lstm/lstm_cell/bias"};
+  for (int i = 0; i < 4; i++) {
+    nnc_array w;
+    ck_assert_msg(nnc_model_get_weight(a, an[i], &w, &st) == NNC_OK, "%s", st.message);
+    for (int64_t e = 0; e < nnc_array_count(&w); e++)
+      ((float *)w.data)[e] = (float)pseudo(e, 1.7 + 0.3 * i, 0.2 * i);
+    ck_assert(nnc_model_set_weight(a, an[i], &w, &st) == NNC_OK);
+    ck_assert(nnc_model_set_weight(b, bn[i], &w, &st) == NNC_OK);
+    nnc_array_free(&w);
+  }
+  nnc_array pa, pb;
+  ck_assert_msg(nnc_model_predict(a, &xa, 2, &pa, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(nnc_model_predict(b, &xb, 6, &pb, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_array_count(&pa), 12);
+  ck_assert_int_eq(nnc_array_count(&pb), 12);
+  for (int e = 0; e < 12; e++)
+    ck_assert_msg(fabsf(((float *)pa.data)[e] - ((float *)pb.data)[e]) <= 1e-5f,
+                  "y[%d] = %.7g, per sentence %.7g", e, ((float *)pa.data)[e],
+                  ((float *)pb.data)[e]);
+  nnc_array_free(&pa);
+  nnc_array_free(&pb);
+  nnc_model_free(a);
+  nnc_model_free(b);
+}
+END_TEST
+
 /* TimeDistributed(Conv2D) -> TimeDistributed(MaxPooling2D) -> TimeDistributed(Flatten) ->
  * LSTM -> Dense, mse, SGD(1): one train step moves each weight by minus its
  * gradient, which must match central differences of the test loss. */
@@ -274,6 +328,7 @@ int main(void) {
   tcase_add_test(t, conv2d_equals_the_per_frame_conv);
   tcase_add_test(t, other_inner_layers_equal_their_per_frame_calls);
   tcase_add_test(t, none_time_axis_follows_the_data);
+  tcase_add_test(t, an_inner_mask_reaches_each_step);
   tcase_add_test(t, gradients_match_finite_differences);
   tcase_add_test(t, refusals_name_the_layer_and_the_path);
   suite_add_tcase(s, t);
