@@ -649,6 +649,8 @@ require('./convt_makers.js')(MAKERS, { mulberry32, gaussArray, saveNpy, k3Input,
 require('./attn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, POLICY });
 // ---- issue 8: recurrent layers and masks (tests/cases/rnn_makers.js; oracle-rnn.patch) ----
 require('./rnn_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: TimeDistributed around Conv2D / pooling / Flatten (tests/cases/td_makers.js; oracle-rnn.patch) ----
+require('./td_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
