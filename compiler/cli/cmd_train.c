@@ -369,6 +369,17 @@ static int plan_outputs(session *s, const cli_opt *o, int n, const char *spec, c
             out, n_out);
     return 2;
   }
+  /* two outputs of one layer share its name (Keras 3's output_names): a
+   * folder or an .npz would hold one of them */
+  for (int i = 1; *kind != OUT_NPY && i < n_out; i++)
+    for (int j = 0; j < i; j++)
+      if (!strcmp(cli_model_output_name(s->model, i), cli_model_output_name(s->model, j))) {
+        fprintf(stderr,
+                "nnc predict: --out %s: outputs %d and %d are both named '%s' (two outputs of "
+                "one layer); files by output name cannot hold both\n",
+                out, j, i, cli_model_output_name(s->model, i));
+        return 2;
+      }
   if (*kind != OUT_DIR) return 0;
   *paths = calloc((size_t)n_out, sizeof **paths);
   if (!*paths) return cli_fail("predict", &(nnc_status){NNC_ERR_NOMEM, "out of memory"});

@@ -465,6 +465,12 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
   /* Keras's per-output Means of the unweighted losses (CompileLoss.build) */
   for (int k = 0; k < plan->n_outputs && plan->n_loss_keys; k++) {
     if (losses[k] < 0) continue;
+    /* two outputs of one layer share its name: Keras's logs dict keeps one
+     * "<name>_loss", the value of the last of them (get_metrics_result) */
+    int later = 0;
+    for (int j = k + 1; j < plan->n_outputs; j++)
+      later |= losses[j] >= 0 && !strcmp(l->prog.outputs[j].name, l->prog.outputs[k].name);
+    if (later) continue;
     char key[NNC_NAME_MAX + 8];
     snprintf(key, sizeof key, "%s_loss", l->prog.outputs[k].name);
     if (add_loss_key(l, key, losses[k], st)) return st->code;

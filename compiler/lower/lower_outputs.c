@@ -266,7 +266,12 @@ static int plan_metrics(const nnc_spec *spec, const nnc_spec_compile *c, const c
   if (match_metric_groups(spec, c, argument, prog, group_output, st)) return st->code;
   for (int k = 0; k < prog->n_outputs; k++) /* output order, then as written */
     for (int i = 0; i < c->n_metrics; i++) {
-      if (group_output[c->metrics[i].group] != k) continue;
+      /* a dict entry feeds every output of that name (two outputs of one
+       * layer: Keras flattens the dict over output_names) */
+      if (c->metrics_form == NNC_FORM_DICT
+              ? strcmp(c->groups[c->metrics[i].group].key, prog->outputs[k].name) != 0
+              : group_output[c->metrics[i].group] != k)
+        continue;
       lower_metric_ref *ref = &p->metrics[p->n_metrics];
       ref->metric = &c->metrics[i];
       ref->output = k;

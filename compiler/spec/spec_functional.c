@@ -305,12 +305,6 @@ static int read_inputs(fgraph *g, const cJSON *config, const char *config_path) 
   return rc;
 }
 
-/* The name of output value v: its layer's (spec_output_name before spec->calls is set). */
-static const char *output_name(const fgraph *g, nnc_spec_value v) {
-  int layer = v >= 0 ? g->calls[v].layer : g->spec->inputs[-1 - v].layer;
-  return g->spec->layers[layer].name;
-}
-
 static int read_outputs(fgraph *g, const cJSON *config, const char *config_path) {
   const cJSON **refs = NULL;
   char(*paths)[NNC_PATH_MAX] = NULL;
@@ -326,15 +320,8 @@ static int read_outputs(fgraph *g, const cJSON *config, const char *config_path)
     if (rc) break;
     nnc_strlcpy(g->spec->output_paths[k], paths[k], NNC_PATH_MAX);
     g->spec->n_outputs++;
-    /* An output is named after its layer (loss and metrics dicts, History keys,
-     * --y NAME=, predict's DIR/NAME.npy): two outputs of one layer would share a name. */
-    const char *name = output_name(g, g->spec->outputs[k]);
-    for (int j = 0; j < k && !rc; j++)
-      if (strcmp(output_name(g, g->spec->outputs[j]), name) == 0)
-        rc = spec_fail(g->ctx, paths[k],
-                       "expected outputs of distinct layers (an output is named after its "
-                       "layer), got a second output of \"%s\" (%s is the first)",
-                       name, paths[j]);
+    /* An output is named after its layer, as Keras 3's output_names: two
+     * outputs of one layer (an LSTM's sequences and state) share the name. */
   }
   free(refs);
   free(paths);

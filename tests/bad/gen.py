@@ -247,13 +247,6 @@ specs.update({
                                             outputs='[["nowhere", 0, 0]]'),
     "functional_node_index": functional([IN, fdense("d1", "in"),
                                          fdense("d2", "d1").replace('["d1", 0, 0', '["d1", 3, 0')]),
-    # one layer's output listed twice, or both calls of a shared layer as outputs: the two
-    # outputs would share a name (History keys, loss dicts, predict --out DIR files)
-    "functional_output_twice": functional([IN, fdense("d1", "in"), fdense("d2", "d1")],
-                                          outputs='[["d2", 0, 0], ["d2", 0, 0]]'),
-    "functional_output_shared": functional(
-        [IN, fdense("d2", "in").replace('"inbound_nodes": [', '"inbound_nodes": [[["in", 0, 0, {}]], ')],
-        outputs='[["d2", 0, 0], ["d2", 1, 0]]'),
     # shapes past 2^31-1 values per sample: refused before a count overflows int64
     "functional_repeat_huge": functional(
         [IN, '{"class_name": "RepeatVector", "name": "rv", "config": {"name": "rv", "n": 2147483647}, '

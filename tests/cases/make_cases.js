@@ -656,6 +656,8 @@ require('./fam_makers.js')(MAKERS, {
 });
 // ---- issue 8: preprocessing layers (tests/cases/prep_makers.js; oracle-prep.patch) ----
 require('./prep_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: TimeDistributed around Conv2D / pooling / Flatten (tests/cases/td_makers.js; oracle-rnn.patch) ----
+require('./td_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {

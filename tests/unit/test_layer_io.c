@@ -307,12 +307,111 @@ START_TEST(time_distributed_dense_runs_per_step_and_drops_the_mask) {
   for (int i = 0; i < 4; i++) ck_assert_double_eq_tol(((float *)out.data)[i], want[i], 1e-5);
   nnc_array_free(&out);
   nnc_model_free(m);
-  /* an inner layer that is not per step is refused at its class */
+}
+END_TEST
+
+/* x [B, 3, 2] -> LSTM(2, return_state) "lstm"; the model's outputs are the
+ * LSTM's output h and its cell state c: two outputs of one layer. Keras 3
+ * names both "lstm" (Functional.output_names: the layer's name per output);
+ * a loss list pairs by position, a loss or metrics dict by name feeds every
+ * output of that name; the two per-output losses log one "lstm_loss", the
+ * last one's (get_metrics_result's dict), the metrics "lstm_mae",
+ * "lstm_mae_1" (CompileMetrics.result). With zero kernels the gates are
+ * constants of the bias: c_t = f c_{t-1} + i g, h = o tanh(c_3). */
+static nnc_model *two_state_model(const char *compile) {
+  char json[4096];
+  snprintf(json, sizeof json,
+           "{'class_name': 'Functional', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'name': 'x', 'config': {'batch_shape': [null, 3, 2], "
+           "'name': 'x'}, 'inbound_nodes': []},"
+           "{'class_name': 'LSTM', 'name': 'lstm', 'config': {'name': 'lstm', 'units': 2, "
+           "'return_state': true}, 'inbound_nodes': [{'args': [{'class_name': "
+           "'__keras_tensor__', 'config': {'shape': [null, 3, 2], 'dtype': 'float32', "
+           "'keras_history': ['x', 0, 0]}}], 'kwargs': {}}]}],"
+           "'input_layers': [['x', 0, 0]], 'output_layers': [['lstm', 0, 0], ['lstm', 0, 2]]},"
+           "'compile_config': {'optimizer': 'sgd', %s}}",
+           compile);
+  nnc_model *m = load(Q(json));
+  float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  float y[4] = {0};
+  nnc_array xa = {.dtype = NNC_F32, .rank = 3, .shape = {2, 3, 2}, .data = x};
+  nnc_array ya[2] = {testutil_f32(y, 2, 2), testutil_f32(y, 2, 2)};
+  nnc_status st;
+  ck_assert_msg(nnc_model_build_multi(m, 1, &xa, 2, ya, &st) == NNC_OK, "%s", st.message);
+  float zero[16] = {0}, bias[8] = {0.5f, -1, 1, 0.25f, -0.5f, 2, -0.75f, 1.5f};
+  set(m, "lstm/lstm_cell/kernel", zero, 2, 8);
+  set(m, "lstm/lstm_cell/recurrent_kernel", zero, 2, 8);
+  set(m, "lstm/lstm_cell/bias", bias, 8, 0);
+  return m;
+}
+
+static double sigmoid(double v) {
+  return 1 / (1 + exp(-v));
+}
+
+/* Logs of test_on_batch with targets y0 (for h) and y1 (for c), and the
+ * hand values of h and c (per unit). */
+static void two_state_logs(nnc_model *m, float *y0, float *y1, nnc_logs *logs, double *h,
+                           double *c) {
+  float x[12] = {0};
+  nnc_array xa = {.dtype = NNC_F32, .rank = 3, .shape = {2, 3, 2}, .data = x};
+  nnc_array ya[2] = {testutil_f32(y0, 2, 2), testutil_f32(y1, 2, 2)};
+  nnc_status st;
+  ck_assert_msg(nnc_model_test_on_batch_multi(m, 1, &xa, 2, ya, logs, &st) == NNC_OK, "%s",
+                st.message);
+  const double b[8] = {0.5, -1, 1, 0.25, -0.5, 2, -0.75, 1.5}; /* i i f f g g o o */
+  for (int u = 0; u < 2; u++) {
+    double i = sigmoid(b[u]), f = sigmoid(b[2 + u]), g = tanh(b[4 + u]), o = sigmoid(b[6 + u]);
+    c[u] = 0;
+    for (int t = 0; t < 3; t++) c[u] = f * c[u] + i * g;
+    h[u] = o * tanh(c[u]);
+  }
+}
+
+START_TEST(two_outputs_of_one_layer_are_named_after_it) {
+  float y0[4] = {0.5f, -0.25f, 1, 0}, y1[4] = {-1, 0.75f, 0.25f, 2};
+  double h[2], c[2], mse_h = 0, mse_c = 0, mae_h = 0, mae_c = 0;
+  TEST_LOGS(logs);
+  /* a loss list, by position */
+  nnc_model *m = two_state_model("'loss': ['mse', 'mae']");
+  ck_assert_str_eq(nnc_model_output_name(m, 0), "lstm");
+  ck_assert_str_eq(nnc_model_output_name(m, 1), "lstm");
+  two_state_logs(m, y0, y1, &logs, h, c);
+  for (int e = 0; e < 4; e++) {
+    double dh = h[e % 2] - y0[e], dc = c[e % 2] - y1[e];
+    mse_h += dh * dh / 4, mse_c += dc * dc / 4, mae_h += fabs(dh) / 4, mae_c += fabs(dc) / 4;
+  }
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "loss"), mse_h + mae_c, 1e-5);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "lstm_loss"), mae_c, 1e-5);
+  ck_assert_int_eq(logs.n, 2);
+  nnc_model_free(m);
+  /* a loss dict and a metrics dict by the shared name: every output */
+  m = two_state_model("'loss': {'lstm': 'mse'}, 'metrics': {'lstm': ['mae']}");
+  two_state_logs(m, y0, y1, &logs, h, c);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "loss"), mse_h + mse_c, 1e-5);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "lstm_loss"), mse_c, 1e-5);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "lstm_mae"), mae_h, 1e-5);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "lstm_mae_1"), mae_c, 1e-5);
+  ck_assert_int_eq(logs.n, 4);
+  nnc_model_free(m);
+  /* loss weights by name, metrics by position */
+  m = two_state_model("'loss': {'lstm': 'mse'}, 'loss_weights': {'lstm': 0.5}, "
+                      "'metrics': [[], ['mae']]");
+  two_state_logs(m, y0, y1, &logs, h, c);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "loss"), 0.5 * (mse_h + mse_c), 1e-5);
+  ck_assert_double_eq_tol(nnc_logs_get(&logs, "lstm_mae"), mae_c, 1e-5);
+  ck_assert_int_eq(logs.n, 3);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* RNN without a cell: the message names the layer, the path and the key. */
+START_TEST(rnn_without_a_cell_says_the_cell_is_required) {
   load_error(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
-               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 4, 4, 1]}},"
-               "{'class_name': 'TimeDistributed', 'config': {'layer': {'class_name': 'Conv2D', "
-               "'config': {'filters': 2, 'kernel_size': 3}}}}]}}"),
-             "$.config.layers[1].config.layer.class_name: TimeDistributed of a Conv2D");
+               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 2]}},"
+               "{'class_name': 'RNN', 'config': {'name': 'my_rnn', 'units': 3}}]}}"),
+             "$.config.layers[1].config.cell: expected the cell of RNN layer \"my_rnn\": the key "
+             "\"cell\" is required");
 }
 END_TEST
 
@@ -325,6 +424,8 @@ Suite *layer_io_suite(void) {
   tcase_add_test(t, tensor_kwargs_are_read_in_both_formats_and_ordered_first);
   tcase_add_test(t, bad_references_are_refused_with_their_path);
   tcase_add_test(t, time_distributed_dense_runs_per_step_and_drops_the_mask);
+  tcase_add_test(t, two_outputs_of_one_layer_are_named_after_it);
+  tcase_add_test(t, rnn_without_a_cell_says_the_cell_is_required);
   suite_add_tcase(s, t);
   return s;
 }
