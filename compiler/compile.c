@@ -78,7 +78,10 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
   for (int i = 0; i < pass_table_len && rc == NNC_OK; i++) {
     const pass_row *p = &pass_table[i];
     if (!(p->graphs & (1u << which))) continue;
-    rc = after(&s, g, p->name, p->run ? p->run(&c) : NNC_OK);
+    nnc_time t0 = timing_now();
+    rc = p->run ? p->run(&c) : NNC_OK;
+    if (opts && opts->timing && i < NNC_TIMING_PASSES) timing_add(&opts->timing->pass[i], t0);
+    rc = after(&s, g, p->name, rc);
   }
   free(c.grads);
   return rc ? st->code : NNC_OK;
@@ -98,11 +101,13 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
                     x_inner && x_inner->rank > NNC_MAX_RANK - 1 ? x_inner->rank : y_inner->rank,
                     NNC_MAX_RANK - 1);
   nnc_lowered l;
+  nnc_time t0 = timing_now();
   if (lower_model(spec, data, &l, st)) return st->code;
   if (none_axes_check(spec, data, &l.prog, st)) {
     lowered_free(&l);
     return st->code;
   }
+  if (opts && opts->timing) timing_add(&opts->timing->stage[NNC_STAGE_LOWER], t0);
   out->prog = l.prog; /* the graphs below extend its tables (slots) */
   memset(&l.prog, 0, sizeof l.prog);
   int rc = NNC_OK;
@@ -124,7 +129,8 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
       list[n++] = &out->graphs[i];
     }
   nnc_codegen_options cg_opts = {opts ? opts->dump_ir_pre : NULL, opts ? opts->dump_ir_post : NULL,
-                                 opts ? opts->accumulate_f64 : 0, opts ? opts->emit_only : 0};
+                                 opts ? opts->accumulate_f64 : 0, opts ? opts->emit_only : 0,
+                                 opts ? opts->timing : NULL};
   nnc_step_fn fns[NNC_GRAPH_COUNT];
   rc = codegen_compile(list, n, &out->prog, &cg_opts, &out->jit, fns, st);
   if (rc) {

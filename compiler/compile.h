@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "compiler/codegen/codegen.h"
+#include "compiler/driver/timing.h"
 #include "compiler/graph/graph.h"
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
@@ -23,6 +24,7 @@ typedef struct nnc_compile_options {
   int check_numerics;   /* train graph unfused, every node's output kept
                            (nnc_model_set_check_numerics) */
   int outputs_in_train; /* train and test graphs also write the outputs (host metrics) */
+  nnc_timing *timing;   /* where the time of each stage is added (NULL: not measured) */
 } nnc_compile_options;
 
 typedef struct nnc_compiled {

@@ -78,14 +78,15 @@ int cli_compile(int argc, char **argv) {
                  {"dump-after", 1, NULL, NULL, 0},  {"dump-ir", 2, NULL, NULL, 0},
                  {"phase", 1, NULL, NULL, 0},       {"dump-dir", 1, NULL, NULL, 0},
                  {"input-shape", 1, NULL, NULL, 0}, {"compile-config", 1, NULL, NULL, 0},
-                 {"accumulate", 1, NULL, NULL, 0},  {"help", 0, NULL, NULL, 0}};
+                 {"accumulate", 1, NULL, NULL, 0},  {"help", 0, NULL, NULL, 0},
+                 {"time-passes", 0, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf(
-        "usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
-        "PASS,...]\n"
-        "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
-        "       [--input-shape D1,D2,...] [--compile-config FILE.json] [--accumulate f32|f64]\n");
+    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
+           "PASS,...]\n"
+           "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
+           "       [--input-shape D1,D2,...] [--compile-config FILE.json] [--accumulate f32|f64]\n"
+           "       [--time-passes]\n");
     return 0;
   }
   const char *spec_path;
@@ -121,7 +122,10 @@ int cli_compile(int argc, char **argv) {
   }
   nnc_status st = {0};
   nnc_spec spec;
+  nnc_timing timing = {0};
+  nnc_time t0 = timing_now();
   if (nnc_spec_parse_file(spec_path, &spec, &st)) return cli_fail("compile", &st);
+  timing_add(&timing.stage[NNC_STAGE_PARSE], t0);
   const char *cc = cli_get(o, n, "compile-config");
   if (cc) {
     char *text = nnc_read_file(cc, NULL, &st);
@@ -191,6 +195,7 @@ int cli_compile(int argc, char **argv) {
   opts.dump_graphs = phase_mask(phase);
   opts.dump_ir_pre = pre_path[0] ? pre_path : NULL;
   opts.dump_ir_post = post_path[0] ? post_path : NULL;
+  if (cli_get(o, n, "time-passes")) opts.timing = &timing;
   if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
     nnc_spec_free(&spec);
     return 2;
@@ -213,6 +218,7 @@ int cli_compile(int argc, char **argv) {
     return cli_fail("compile", &st);
   }
   cli_print_compiled_warnings("compile", &c);
+  if (opts.timing) timing_print(&timing, stderr);
   if (ir && !dir) { /* print the IR file to stdout */
     const char *p = opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post;
     copy_to_stdout(p); /* no size cap: IR can be large */

@@ -9,6 +9,8 @@
 /* Buffers one kernel may take (pass_fuse keeps every group within it). */
 #define CG_MAX_ARGS NNC_GROUP_MAX_BUFFERS
 
+typedef struct cg_share cg_share;
+
 typedef struct cg {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
@@ -29,6 +31,10 @@ typedef struct cg {
   int *arg_node;         /* node id of each buffer argument (CG_MAX_ARGS + 1 entries) */
   LLVMValueRef *arg_ptr; /* its float* argument */
   LLVMValueRef *value;   /* per node: value in the current loop iteration */
+  /* the module's kernels by their IR, for sharing (emit_share.c) */
+  cg_share *share;
+  int no_sharing; /* NNC_KERNEL_SHARING=0: a function per group (tests compare) */
+  long kernels, kernels_shared;
 } cg;
 
 typedef struct cg_loop {
@@ -71,6 +77,11 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
+
+/* cg_emit_group, or the function of an identical group emitted earlier
+ * (emit_share.c); c->n_args and c->arg_node list this group's buffers. */
+LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name);
+void cg_share_free(cg *c);
 
 /* Helpers of the anchor emitters (emit_anchor.c). */
 LLVMValueRef cg_imul(cg *c, LLVMValueRef a, LLVMValueRef b);

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "compiler/driver/timing.h"
 #include "compiler/graph/graph.h"
 
 /* nnc_step_fn (the driver's signature) is declared by include/nnc_program.h. */
@@ -21,6 +22,7 @@ typedef struct nnc_codegen_options {
   const char *dump_ir_post; /* after O3 */
   int accumulate_f64;       /* matmul partial sums in float64 (rounded once) */
   int emit_only;            /* stop after building (and dumping) the module: no O3, no JIT */
+  nnc_timing *timing;       /* stage times and kernel counts are added here (NULL: none) */
 } nnc_codegen_options;
 
 /* Compile graphs[0..n) into one module; fns[i] receives graph i's driver

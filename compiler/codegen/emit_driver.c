@@ -190,7 +190,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       last++;
     char fname[96];
     snprintf(fname, sizeof fname, "%s_g%d_%s", g->name, grp, op_name(g->nodes[i].op));
-    LLVMValueRef fn = cg_emit_group(c, i, last, fname);
+    LLVMValueRef fn = cg_emit_shared_group(c, i, last, fname);
     if (!fn) {
       rc = NNC_ERR_INTERNAL;
       break;

@@ -94,8 +94,18 @@ static int write_ir(LLVMModuleRef mod, const char *path, nnc_status *st) {
   return rc;
 }
 
+static long count_instructions(LLVMModuleRef mod) {
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
+      for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  return n;
+}
+
 static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *const *graphs,
-                        int n, const nnc_program *prog, int accumulate_f64, nnc_status *st) {
+                        int n, const nnc_program *prog, int accumulate_f64, nnc_timing *timing,
+                        nnc_status *st) {
+  nnc_time t0 = timing_now();
   cg c;
   memset(&c, 0, sizeof c);
   c.ctx = ctx;
@@ -109,11 +119,20 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.void_t = LLVMVoidTypeInContext(ctx);
   c.vector_width = host_vector_width();
   c.accumulate_f64 = accumulate_f64;
+  const char *sharing = getenv("NNC_KERNEL_SHARING");
+  c.no_sharing = sharing && !strcmp(sharing, "0");
   c.st = st;
   int rc = NNC_OK;
   for (int i = 0; i < n && rc == NNC_OK; i++) rc = cg_emit_graph(&c, graphs[i], prog);
+  cg_share_free(&c);
   LLVMDisposeBuilder(c.b);
+  if (timing) {
+    timing->kernels += c.kernels;
+    timing->kernels_shared += c.kernels_shared;
+  }
+  if (timing) timing_add(&timing->stage[NNC_STAGE_EMIT], t0);
   if (rc) return rc;
+  t0 = timing_now();
   char *msg = NULL;
   if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
     nnc_fail(st, NNC_ERR_INTERNAL, "codegen produced invalid IR: %.700s", msg ? msg : "");
@@ -121,6 +140,7 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
     return NNC_ERR_INTERNAL;
   }
   LLVMDisposeMessage(msg);
+  if (timing) timing_add(&timing->stage[NNC_STAGE_VERIFY], t0);
   return NNC_OK;
 }
 
@@ -152,7 +172,9 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
   LLVMTargetMachineRef tm = NULL, jit_tm = NULL;
   nnc_jit *jit = NULL;
-  int rc = build_module(ctx, mod, graphs, n, prog, opts && opts->accumulate_f64, st);
+  nnc_timing *timing = opts ? opts->timing : NULL;
+  int rc = build_module(ctx, mod, graphs, n, prog, opts && opts->accumulate_f64, timing, st);
+  if (!rc && timing) timing->ir_instructions += count_instructions(mod);
   if (!rc && opts && opts->dump_ir_pre) rc = write_ir(mod, opts->dump_ir_pre, st);
   if (!rc && opts && opts->emit_only) {
     for (int i = 0; i < n; i++) fns[i] = NULL;
@@ -161,12 +183,16 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     return NNC_OK;
   }
   if (!rc && !(tm = host_machine(st))) rc = st->code;
+  nnc_time t0 = timing_now();
   if (!rc) rc = optimize(mod, tm, st);
+  if (timing) timing_add(&timing->stage[NNC_STAGE_OPT], t0);
   if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
   if (!rc && !(jit_tm = host_machine(st))) rc = st->code;
   if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
 
+  /* the JIT compiles the module to machine code when the first symbol is looked up */
+  t0 = timing_now();
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
       builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm));
@@ -208,6 +234,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     } cast = {.addr = addr};
     fns[i] = cast.fn;
   }
+  if (timing) timing_add(&timing->stage[NNC_STAGE_CODEGEN], t0);
   if (tm) LLVMDisposeTargetMachine(tm);
   LLVMOrcDisposeThreadSafeContext(tsc);
   *jit_out = jit;

@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/autodiff/constraints.h"
+#include "compiler/driver/timing.h"
 #include "compiler/passes/passes.h"
 
 static int run_specialize(pass_ctx *c) {
@@ -64,6 +65,8 @@ const pass_row pass_table[] = {
     {"plan", PASS_EVERY, run_plan},
 };
 const int pass_table_len = (int)(sizeof pass_table / sizeof pass_table[0]);
+_Static_assert(sizeof pass_table / sizeof pass_table[0] <= NNC_TIMING_PASSES,
+               "--time-passes keeps one entry per row of the pass table");
 
 int pass_known(const char *name, size_t len) {
   for (int i = 0; i < pass_table_len; i++)

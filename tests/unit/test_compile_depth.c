@@ -94,9 +94,8 @@ static module_size emitted(int depth) {
 
 START_TEST(largest_function_does_not_grow_with_depth) {
   module_size shallow = emitted(64), deep = emitted(256);
-  /* the module itself grows with depth: the test measures real code */
-  ck_assert_msg(deep.functions > 3 * shallow.functions, "%d vs %d functions", deep.functions,
-                shallow.functions);
+  /* the module itself grows with depth: the test measures real code (the
+   * drivers; the layers' kernels are shared, test_kernel_sharing.c) */
   ck_assert_msg(deep.lines > 3 * shallow.lines, "%ld vs %ld lines", deep.lines, shallow.lines);
   /* but no single function does */
   ck_assert_msg(deep.largest <= shallow.largest + shallow.largest / 4,

@@ -1,0 +1,133 @@
+/* Kernel sharing: a group whose LLVM function would be identical to one
+ * already in the module calls that one instead of getting a copy.
+ *
+ * Layers of the same shapes make identical kernels (the blocks of a ResNet,
+ * the Adam update of every weight of one shape, a forward kernel in the train
+ * and the test graph): only the buffer pointers differ, and those are
+ * arguments. Comparing the printed IR, with the function's own name left out,
+ * is exact: two groups share a function only when every instruction,
+ * constant and callee is the same, whatever the emitter that made them.
+ *
+ * Each group is first emitted into a scratch module and printed there:
+ * printing a function of the big module walks the whole module (LLVM's slot
+ * tracker), which made sharing quadratic. A new kernel is then emitted again
+ * into the module; emission is cheap next to optimising and compiling a copy
+ * (docs/performance.md, "Compile time"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "compiler/codegen/cg.h"
+
+struct cg_share {
+  uint64_t *hash;
+  char **text;      /* the function's text from its parameter list on */
+  LLVMValueRef *fn; /* NULL: empty slot */
+  size_t cap, used;
+};
+
+/* The function's text without its name: from the parameter list on. */
+static const char *body_of(const char *text) {
+  const char *at = strchr(text, '@');
+  const char *paren = at ? strchr(at, '(') : NULL;
+  return paren ? paren : text;
+}
+
+static uint64_t hash_text(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static int grow(cg_share *t) {
+  size_t cap = t->cap ? 2 * t->cap : 256;
+  uint64_t *hash = calloc(cap, sizeof *hash);
+  char **text = calloc(cap, sizeof *text);
+  LLVMValueRef *fn = calloc(cap, sizeof *fn);
+  if (!hash || !text || !fn) {
+    free(hash);
+    free(text);
+    free(fn);
+    return -1;
+  }
+  for (size_t i = 0; i < t->cap; i++) {
+    if (!t->fn[i]) continue;
+    size_t k = t->hash[i] & (cap - 1);
+    while (fn[k]) k = (k + 1) & (cap - 1);
+    hash[k] = t->hash[i];
+    text[k] = t->text[i];
+    fn[k] = t->fn[i];
+  }
+  free(t->hash);
+  free(t->text);
+  free(t->fn);
+  t->hash = hash;
+  t->text = text;
+  t->fn = fn;
+  t->cap = cap;
+  return 0;
+}
+
+/* The text of group [first..last] as a function, from a scratch module
+ * (malloc'ed; NULL when emission fails, *st set). */
+static char *group_text(cg *c, int first, int last, const char *name) {
+  LLVMModuleRef mod = c->mod;
+  c->mod = LLVMModuleCreateWithNameInContext("nnc_scratch", c->ctx);
+  LLVMValueRef fn = cg_emit_group(c, first, last, name);
+  char *copy = NULL;
+  if (fn) {
+    char *text = LLVMPrintValueToString(fn);
+    const char *body = body_of(text);
+    size_t n = strlen(body) + 1;
+    if ((copy = nnc_calloc(n, 1, c->st))) memcpy(copy, body, n);
+    LLVMDisposeMessage(text);
+  }
+  LLVMDisposeModule(c->mod);
+  c->mod = mod;
+  return copy;
+}
+
+LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name) {
+  if (c->no_sharing) {
+    c->kernels++;
+    return cg_emit_group(c, first, last, name);
+  }
+  if (!c->share && !(c->share = nnc_calloc(1, sizeof *c->share, c->st))) return NULL;
+  cg_share *t = c->share;
+  if (2 * (t->used + 1) > t->cap && grow(t)) {
+    nnc_fail(c->st, NNC_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  c->kernels++;
+  char *text = group_text(c, first, last, name);
+  if (!text) return NULL;
+  uint64_t h = hash_text(text);
+  size_t k = h & (t->cap - 1);
+  for (; t->fn[k]; k = (k + 1) & (t->cap - 1)) {
+    if (t->hash[k] != h || strcmp(t->text[k], text)) continue;
+    free(text);
+    c->kernels_shared++;
+    return t->fn[k]; /* c->arg_node lists this group's buffers, as for the copy */
+  }
+  LLVMValueRef fn = cg_emit_group(c, first, last, name);
+  if (!fn) {
+    free(text);
+    return NULL;
+  }
+  t->hash[k] = h;
+  t->text[k] = text;
+  t->fn[k] = fn;
+  t->used++;
+  return fn;
+}
+
+void cg_share_free(cg *c) {
+  cg_share *t = c->share;
+  if (!t) return;
+  for (size_t i = 0; i < t->cap; i++) free(t->text[i]);
+  free(t->hash);
+  free(t->text);
+  free(t->fn);
+  free(t);
+  c->share = NULL;
+}
