@@ -71,6 +71,12 @@ int pass_fuse(nnc_graph *g, nnc_status *st) {
      * its kernel would take more buffers than codegen allows */
     if (joins && group_buffers + new_buffers(g, n, group, counted_in) > NNC_GROUP_MAX_BUFFERS)
       joins = 0;
+    /* a conv's tile chain (conv_epilogue.c) stays with its conv, and the
+     * group ends with it: the tile computes the chain, nothing else */
+    if (n->flags & NNC_NODE_TILE)
+      joins = group >= 0 && i > 0 && g->nodes[i - 1].group == group;
+    else if (i > 0 && (g->nodes[i - 1].flags & NNC_NODE_TILE))
+      joins = 0;
     if (!joins) {
       group++;
       group_batched = batched;
