@@ -6,6 +6,9 @@
  * models (the minimum of --reps timed calls each, to resist the load of a
  * shared machine):
  *   forward       predict of Input -> Conv2D (no bias)
+ *   fwd+bias+relu predict of Input -> Conv2D (bias, relu): with the epilogue
+ *                 on the register tile, or, under NNC_CONV_EPILOGUE=0, as a
+ *                 second pass over the output
  *   filter grad   train step of Input -> Conv2D -> Flatten (mse, SGD) minus
  *                 the same step with the Conv2D frozen (trainable false)
  *   input grad    train step of Input -> pre 1x1 -> Conv2D (frozen) ->
@@ -110,6 +113,9 @@ static double model_time(const char *layers, const char *shape, int rank, const 
 #define CONV(name, f, k, extra)                                                                    \
   "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"" name "\", \"filters\": " #f             \
   ", \"kernel_size\": [" #k ", " #k "], \"use_bias\": false" extra "}}"
+#define CONV_BR(name, f, k)                                                                        \
+  "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"" name "\", \"filters\": " #f             \
+  ", \"kernel_size\": [" #k ", " #k "], \"activation\": \"relu\"}}"
 #define FROZEN ", \"trainable\": false"
 #define FLAT "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flat\"}}"
 
@@ -125,12 +131,18 @@ static double step_of(const char *a, const char *b, const char *shape, const int
 
 /* conv: the layer timed (frozen: the same, not trainable); pre, pre_frozen:
  * a 1x1 convolution before it, so that its input gradient is needed */
-static void layer(const char *label, const char *conv, const char *frozen, const char *pre,
-                  const char *pre_frozen, const char *shape, int64_t h, int64_t c, int64_t f) {
+static void layer(const char *label, const char *conv, const char *biased, const char *frozen,
+                  const char *pre, const char *pre_frozen, const char *shape, int64_t h, int64_t c,
+                  int64_t f) {
   int64_t xd[4] = {64, h, h, c}, o = h - 2, y = o * o * f;
   double flops = 2.0 * 64 * o * o * f * 9 * c;
   double fwd = model_time(conv, shape, 4, xd, y, 0);
   printf("%-6s forward      %8.3f ms  %6.1f GFLOP/s\n", label, fwd * 1e3, flops / fwd * 1e-9);
+  double fbr = model_time(biased, shape, 4, xd, y, 0);
+  printf("%-6s fwd+bias+relu %7.3f ms  %6.1f GFLOP/s (epilogue %s)\n", label, fbr * 1e3,
+         flops / fbr * 1e-9,
+         getenv("NNC_CONV_EPILOGUE") && !strcmp(getenv("NNC_CONV_EPILOGUE"), "0") ? "separate"
+                                                                                  : "in the tile");
   /* the filter gradient: a trainable step minus a frozen one */
   double filt = step_of(conv, NULL, shape, xd, y) - step_of(frozen, NULL, shape, xd, y);
   printf("%-6s filter grad  %8.3f ms  %6.1f GFLOP/s\n", label, filt * 1e3, flops / filt * 1e-9);
@@ -191,10 +203,10 @@ int main(int argc, char **argv) {
   if (threads < 1 || reps < 1) return fprintf(stderr, "conv_kernels: bad arguments\n"), 2;
   printf("threads %d, min of %d reps (%s time)\n", threads, reps, threads == 1 ? "CPU" : "wall");
   dense_peak();
-  layer("conv1", CONV("c", 32, 3, ""), CONV("c", 32, 3, FROZEN), NULL, NULL, "28, 28, 1", 28, 1,
-        32);
-  layer("conv2", CONV("c", 64, 3, ""), CONV("c", 64, 3, FROZEN), CONV("pre", 32, 1, ""),
-        CONV("pre", 32, 1, FROZEN), "13, 13, 32", 13, 32, 64);
+  layer("conv1", CONV("c", 32, 3, ""), CONV_BR("c", 32, 3), CONV("c", 32, 3, FROZEN), NULL, NULL,
+        "28, 28, 1", 28, 1, 32);
+  layer("conv2", CONV("c", 64, 3, ""), CONV_BR("c", 64, 3), CONV("c", 64, 3, FROZEN),
+        CONV("pre", 32, 1, ""), CONV("pre", 32, 1, FROZEN), "13, 13, 32", 13, 32, 64);
   w6_step();
   return 0;
 }

@@ -181,6 +181,10 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     units = cg_count(c, space_of(g, &g->nodes[first]));
     thread_share(c, units, &u0, &u1);
   }
+  /* the nodes after a conv flagged NNC_NODE_TILE ran on its tile (conv.c) */
+  while (start > first && start <= last && (g->nodes[start].flags & NNC_NODE_TILE) &&
+         g->nodes[start].group == g->nodes[first].group)
+    start++;
   int has_epilogue = 0;
   for (int i = start; i <= last; i++) has_epilogue |= g->nodes[i].group == g->nodes[first].group;
   if (has_epilogue) {

@@ -276,6 +276,7 @@ static const attr_row rows[] = {
     {NNC_OP_IMAGE_AFFINE, -1, "fill_value", A_REAL, F_AF_FILLV, 0},
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
+    {-1, -1, "tile", A_SET, F_FLAGS, NNC_NODE_TILE},
 };
 enum { N_ROWS = (int)(sizeof rows / sizeof rows[0]) };
 

@@ -119,9 +119,14 @@ typedef enum nnc_phase { NNC_PHASE_ANY, NNC_PHASE_TRAIN, NNC_PHASE_INFER } nnc_p
  * the program boundary, include/nnc_program.h. */
 
 enum {
-  NNC_NODE_UPDATE = 1u << 0, /* part of the optimizer update (scheduled last) */
-  NNC_NODE_NO_GRAD = 1u << 1 /* no gradient flows into or through it */
+  NNC_NODE_UPDATE = 1u << 0,  /* part of the optimizer update (scheduled last) */
+  NNC_NODE_NO_GRAD = 1u << 1, /* no gradient flows into or through it */
+  /* computed on the register tile of the CONV its chain starts from, before
+   * the store (compiler/passes/conv_epilogue.c) */
+  NNC_NODE_TILE = 1u << 2
 };
+/* The longest chain of elementwise nodes a conv's tile applies. */
+#define NNC_CONV_EPILOGUE_MAX 8
 
 /* An op's parameters: the member that means something depends on the op
  * (and for UNARY on fn). Zero when the op has none. */

@@ -4,7 +4,10 @@
  * [g Cin/groups, ...) to output channels [g Cout/groups, ...).
  * Gradients: dx = conv_transpose(dy, w), dw = conv_filter(x, dy).
  * Emitter: an implicit GEMM in register tiles (conv_kernel.c); each output
- * element sums its products in (kernel position, input channel) order. */
+ * element sums its products in (kernel position, input channel) order; the
+ * nodes flagged NNC_NODE_TILE after it (bias, BatchNormalization,
+ * activation: compiler/passes/conv_epilogue.c) run on the tile before the
+ * store (conv_tile_epilogue.c). */
 #include <string.h>
 
 #include "compiler/ops/conv_geom.h"
@@ -62,7 +65,9 @@ static int conv_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef w, L
                      LLVMValueRef u0, LLVMValueRef u1) {
   conv_geom g;
   geom_of(c, n, &g);
-  conv_emit_forward(c, &g, x, w, out, u0, u1);
+  conv_epi epi;
+  if (conv_epi_make(c, (int)(n - c->g->nodes), &epi)) return c->st->code;
+  conv_emit_forward(c, &g, x, w, out, &epi, u0, u1);
   return NNC_OK;
 }
 

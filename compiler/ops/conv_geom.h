@@ -39,10 +39,32 @@ LLVMValueRef conv_in_range(cg *c, LLVMValueRef v, int64_t limit);
 LLVMValueRef conv_map_index(cg *c, LLVMValueRef b, LLVMValueRef *i, const int64_t *d,
                             int64_t channels);
 
+/* ---- the forward kernel's epilogue (conv_tile_epilogue.c) ---- */
+/* The nodes a conv's tile applies before its store (NNC_NODE_TILE, decided
+ * by compiler/passes/conv_epilogue.c), in order; each reads the one before
+ * (the first reads the conv). buf: where the value goes when read outside
+ * the group, else NULL. store_raw: the conv's own value is read there too. */
+typedef struct conv_epi {
+  int n, store_raw;
+  int conv;
+  const nnc_node *node[NNC_CONV_EPILOGUE_MAX];
+  int id[NNC_CONV_EPILOGUE_MAX];
+  LLVMValueRef buf[NNC_CONV_EPILOGUE_MAX];
+} conv_epi;
+/* The chain after conv node `id` in its group; NNC_OK or an internal error. */
+int conv_epi_make(cg *c, int id, conv_epi *e);
+/* The tile's value x (a vector of t's width, or a float) at output channel
+ * ch after the chain, each chain value with a buffer stored at flat index i. */
+LLVMValueRef conv_epi_apply(cg *c, const conv_epi *e, const cg_tile *t, LLVMValueRef x,
+                            LLVMValueRef ch, LLVMValueRef i);
+/* x (a vector of t's width, or a float) stored at base[i]. */
+void conv_tile_put(cg *c, const cg_tile *t, LLVMValueRef x, LLVMValueRef base, LLVMValueRef i);
+
 /* ---- the kernels (conv_kernel.c): output units [u0, u1) of each op ---- */
-/* y from x and w; units (sample, o0, o1) of o2 x cout */
+/* y from x and w; units (sample, o0, o1) of o2 x cout; epi: the tile's chain
+ * (NULL: none) */
 void conv_emit_forward(cg *c, const conv_geom *g, LLVMValueRef x, LLVMValueRef w, LLVMValueRef out,
-                       LLVMValueRef u0, LLVMValueRef u1);
+                       const conv_epi *epi, LLVMValueRef u0, LLVMValueRef u1);
 /* dx from dy and w; units (sample, i0, i1) of i2 x cin */
 void conv_emit_input_grad(cg *c, const conv_geom *g, LLVMValueRef dy, LLVMValueRef w,
                           LLVMValueRef out, LLVMValueRef u0, LLVMValueRef u1);

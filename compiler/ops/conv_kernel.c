@@ -32,7 +32,8 @@ typedef struct ck {
   LLVMValueRef lo[3], hi[3], k[3];
   int rows;
   LLVMValueRef r0;
-  int packed; /* input gradient: w is the transposed copy */
+  int packed;          /* input gradient: w is the transposed copy */
+  const conv_epi *epi; /* forward: the tile's chain, or NULL */
 } ck;
 
 static LLVMValueRef I(cg *c, int64_t v) {
@@ -141,14 +142,29 @@ static void fwd_tile(cg *c, void *ctx, const cg_tile *t, LLVMValueRef j0) {
   }
   cg_loop_end(c, &k1);
   cg_loop_end(c, &k0);
+  LLVMValueRef ch = cg_iadd(c, cg_imul(c, k->group, I(c, g->cout_g)), j0);
   LLVMValueRef out[CG_TILE_ROWS];
+  if (!k->epi || !k->epi->n) {
+    for (int r = 0; r < t->rows; r++) {
+      LLVMValueRef row =
+          cg_iadd(c, cg_imul(c, k->unit, I(c, g->out[2])), cg_iadd(c, k->r0, I(c, r)));
+      out[r] = gep(c, k->out, cg_iadd(c, cg_imul(c, row, I(c, g->cout)), ch));
+    }
+    cg_tile_store(c, t, out);
+    return;
+  }
+  /* the epilogue on each accumulator vector, in registers */
+  int nv = t->nv ? t->nv : 1;
   for (int r = 0; r < t->rows; r++) {
     LLVMValueRef row = cg_iadd(c, cg_imul(c, k->unit, I(c, g->out[2])), cg_iadd(c, k->r0, I(c, r)));
-    out[r] = gep(c, k->out,
-                 cg_iadd(c, cg_imul(c, row, I(c, g->cout)),
-                         cg_iadd(c, cg_imul(c, k->group, I(c, g->cout_g)), j0)));
+    LLVMValueRef base = cg_iadd(c, cg_imul(c, row, I(c, g->cout)), ch);
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef off = I(c, (int64_t)v * t->vw), i = cg_iadd(c, base, off);
+      LLVMValueRef x = LLVMBuildLoad2(c->b, t->vec, t->acc[r][v], "");
+      if (k->epi->store_raw) conv_tile_put(c, t, x, k->out, i);
+      conv_epi_apply(c, k->epi, t, x, cg_iadd(c, ch, off), i);
+    }
   }
-  cg_tile_store(c, t, out);
 }
 
 static void fwd_rows(cg *c, void *ctx, int rows, LLVMValueRef r0) {
@@ -158,8 +174,8 @@ static void fwd_rows(cg *c, void *ctx, int rows, LLVMValueRef r0) {
 }
 
 void conv_emit_forward(cg *c, const conv_geom *g, LLVMValueRef x, LLVMValueRef w, LLVMValueRef out,
-                       LLVMValueRef u0, LLVMValueRef u1) {
-  ck k = {.g = g, .in = x, .w = w, .out = out};
+                       const conv_epi *epi, LLVMValueRef u0, LLVMValueRef u1) {
+  ck k = {.g = g, .in = x, .w = w, .out = out, .epi = epi};
   k.zero = zeros(c, g->cin_g);
   cg_loop u, gr;
   cg_loop_begin(c, &u, u0, u1, "unit");

@@ -44,7 +44,7 @@ static void count_buffers(const nnc_graph *g, const nnc_node *n, int group, int 
 }
 
 int pass_fuse(nnc_graph *g, nnc_status *st) {
-  int group = -1, group_batched = 0, group_buffers = 0;
+  int group = -1, group_batched = 0, group_buffers = 0, last_tile = 0;
   int64_t group_inner = -1;
   /* counted_in[a] = the last group that counted a as an input buffer */
   int *counted_in = nnc_calloc((size_t)g->n + 1, sizeof *counted_in, st);
@@ -71,6 +71,13 @@ int pass_fuse(nnc_graph *g, nnc_status *st) {
      * its kernel would take more buffers than codegen allows */
     if (joins && group_buffers + new_buffers(g, n, group, counted_in) > NNC_GROUP_MAX_BUFFERS)
       joins = 0;
+    /* a conv's tile chain (conv_epilogue.c) stays with its conv, and the
+     * group ends with it: the tile computes the chain, nothing else */
+    if (n->flags & NNC_NODE_TILE)
+      joins = group >= 0 && i > 0 && g->nodes[i - 1].group == group;
+    else if (last_tile)
+      joins = 0;
+    last_tile = (n->flags & NNC_NODE_TILE) != 0; /* sources between do not count */
     if (!joins) {
       group++;
       group_batched = batched;

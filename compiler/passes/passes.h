@@ -27,6 +27,12 @@ int pass_cse_counted(nnc_graph *g, int64_t *probes, nnc_status *st);
 /* provides: only nodes that reach an effect (assign, stat, output) remain. */
 int pass_dce(nnc_graph *g, nnc_status *st);
 
+/* requires: a final graph (before fuse). provides: the per-channel
+ * elementwise nodes after each CONV (bias, inference BatchNormalization,
+ * activation) flagged NNC_NODE_TILE and moved right after it, to run on its
+ * register tile (conv_epilogue.c says when). */
+int pass_conv_epilogue(nnc_graph *g, nnc_status *st);
+
 /* requires: a final graph. provides: node->group: contiguous runs (in node
  * order) of elementwise nodes over one iteration space; a run right after a
  * matmul, row op or reduction with the same output space becomes its

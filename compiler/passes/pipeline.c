@@ -2,6 +2,7 @@
 #include "compiler/passes/pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -38,6 +39,14 @@ static int run_optimizer(pass_ctx *c) {
 static int run_constraints(pass_ctx *c) {
   return autodiff_constraints(c->g, c->prog, c->st);
 }
+/* NNC_CONV_EPILOGUE=0 leaves the chains as separate passes (tests compare
+ * the two; bench/conv_kernels.c measures them); check-numerics mode keeps
+ * every value */
+static int run_conv_epilogue(pass_ctx *c) {
+  const char *env = getenv("NNC_CONV_EPILOGUE");
+  if (c->keep_all || (env && !strcmp(env, "0"))) return NNC_OK;
+  return pass_conv_epilogue(c->g, c->st);
+}
 static int run_fuse(pass_ctx *c) {
   return c->keep_all ? pass_fuse_none(c->g, c->st) : pass_fuse(c->g, c->st);
 }
@@ -61,6 +70,7 @@ const pass_row pass_table[] = {
     {"fold", PASS_TRAIN, run_fold},
     {"cse", PASS_TRAIN, run_cse},
     {"dce", PASS_TRAIN, run_dce},
+    {"conv_epilogue", PASS_EVERY, run_conv_epilogue},
     {"fuse", PASS_EVERY, run_fuse},
     {"plan", PASS_EVERY, run_plan},
 };
