@@ -9,12 +9,15 @@
  * U; the record keeps it in row 0's unused pre-activation fields for
  * RNN_GRAD); with none, in[2] is in[0] and unread. Output: the record (rnn_cell.h), everything the
  * backward pass needs. A masked step keeps the previous state (Keras's `where(mask, new, old)`).
- * One thread unit per batch row: each row's loop runs on one thread, so the
- * result does not depend on the number of threads.
- * Gradient: RNN_GRAD gives d xp and d(h U) per step and the initial states'
- * gradients; the gradient of U is then ordinary transposed matmuls. Only the
- * state fields of the record (h, c) carry an incoming gradient: the other
- * fields are a cache read by RNN_GRAD alone. */
+ * One thread unit per batch row; a thread runs its rows in register tiles
+ * (codegen/emit_rnn.c), each step's h U one GEMM over the tile's rows with U
+ * read in place, every element one chain of fused multiply-adds in k order
+ * whatever tile it falls in, so the result does not depend on the number of
+ * threads.
+ * Gradient: RNN_GRAD (given Uᵀ, transposed once per call) gives d xp and
+ * d(h U) per step and the initial states' gradients; the gradient of U is then ordinary transposed
+ * matmuls. Only the state fields of the record (h, c) carry an incoming gradient: the other fields
+ * are a cache read by RNN_GRAD alone. */
 #include <string.h>
 
 #include "compiler/ops/op.h"
@@ -93,7 +96,9 @@ static int rnn_grad(nnc_grad_ctx *c, const nnc_node *n0, int id, int dy) {
   nnc_graph *g = c->g;
   const nnc_rnn_params *p = &n.params.rnn;
   int64_t units = p->units, gn = rnn_gates(p) * units, t = g->nodes[n.in[0]].shape.dims[1];
-  int in[3] = {id, dy, n.in[1]};
+  int perm[2] = {1, 0}; /* RNN_GRAD's per-step products read Uᵀ row by row */
+  int in[3] = {id, dy, graph_permute(g, n.in[1], perm, c->st)};
+  if (in[2] < 0) return -1;
   int d = graph_add_params(g, NNC_OP_RNN_GRAD, 0, in, 3, &n.params, c->st);
   if (d < 0) return -1;
   if (c->needs[n.in[0]] && grad_accumulate(c, n.in[0], slice2(g, d, 1, t, 0, gn, c->st))) return -1;
@@ -147,6 +152,13 @@ LLVMValueRef rnn_act_deriv(cg *c, int64_t act, LLVMValueRef x) {
   return d;
 }
 
+LLVMValueRef rnn_act_deriv_at(cg *c, int64_t act, LLVMValueRef x, LLVMValueRef y) {
+  LLVMValueRef one = cg_f32(c, 1.0);
+  if (act == NNC_FN_SIGMOID) return LLVMBuildFMul(c->b, y, LLVMBuildFSub(c->b, one, y, ""), "");
+  if (act == NNC_FN_TANH) return LLVMBuildFSub(c->b, one, LLVMBuildFMul(c->b, y, y, ""), "");
+  return rnn_act_deriv(c, act, x);
+}
+
 static LLVMValueRef fmul(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildFMul(c->b, a, b, "");
 }
@@ -157,114 +169,151 @@ static LLVMValueRef at(cg *c, LLVMValueRef base, int64_t off, LLVMValueRef j) {
   return cg_iadd(c, base, cg_iadd(c, cg_i64(c, off), j));
 }
 
-/* dst[j] += sum_k v[k] * U[k, col + j] for j < len, k < n: k outer, so the
- * inner loop runs along U's rows (and each dst[j] sums in k order). */
-static void acc_matvec(cg *c, LLVMValueRef buf, LLVMValueRef v_at, LLVMValueRef dst_at,
-                       LLVMValueRef u, int64_t gn, int64_t col, int64_t len, int64_t n,
-                       LLVMValueRef drop_at) {
-  cg_loop k;
-  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, n), "k");
-  LLVMValueRef vk = cg_load(c, buf, cg_iadd(c, v_at, k.i));
-  if (drop_at) vk = fmul(c, vk, cg_load(c, buf, cg_iadd(c, drop_at, k.i))); /* v * mask */
-  LLVMValueRef urow = cg_iadd(c, cg_imul(c, k.i, cg_i64(c, gn)), cg_i64(c, col));
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, len), "j");
-  LLVMValueRef d = cg_iadd(c, dst_at, j.i);
-  cg_store(c, fadd(c, cg_load(c, buf, d), fmul(c, vk, cg_load(c, u, cg_iadd(c, urow, j.i)))), buf,
-           d);
+typedef struct fwd {
+  const nnc_node *n;
+  LLVMValueRef xp, u, out, aux;
+} fwd;
+
+/* Where row b's step s reads and writes. */
+typedef struct pos {
+  LLVMValueRef rec, prev, cur, xs, arow, time;
+} pos;
+
+static pos pos_of(cg *c, const nnc_rnn_params *p, int64_t t, int64_t aux_w, LLVMValueRef b,
+                  LLVMValueRef s) {
+  int64_t w = rnn_width(p), gn = rnn_gates(p) * p->units;
+  pos q;
+  q.rec = cg_imul(c, b, cg_i64(c, (t + 1) * w));
+  q.arow = cg_imul(c, b, cg_i64(c, aux_w));
+  q.time = s && p->backwards ? LLVMBuildSub(c->b, cg_i64(c, t - 1), s, "") : s;
+  q.prev = s ? cg_iadd(c, q.rec, cg_imul(c, s, cg_i64(c, w))) : q.rec;
+  q.cur = cg_iadd(c, q.prev, cg_i64(c, w));
+  q.xs = s ? cg_iadd(c, cg_imul(c, b, cg_i64(c, t * gn)), cg_imul(c, q.time, cg_i64(c, gn))) : NULL;
+  return q;
+}
+
+/* A tile of `rows` batch rows from r0: the whole loop over time, each step's
+ * products h U one register-tiled GEMM over the tile's rows. */
+static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
+  const fwd *f = ctx;
+  const nnc_rnn_params *p = &f->n->params.rnn;
+  LLVMValueRef xp = f->xp, u = f->u, out = f->out, aux = f->aux;
+  int64_t units = p->units, gn = rnn_gates(p) * units, w = rnn_width(p);
+  int64_t t = c->g->nodes[f->n->in[0]].shape.dims[1], s_n = rnn_states(p) * units;
+  int64_t zat = rnn_z_at(p), m_at = w - 1;
+  int64_t aux_w = rnn_aux_width(p, t), mask_at = p->aux & NNC_RNN_AUX_STATE ? s_n : 0;
+  int64_t rd_at = mask_at + (p->aux & NNC_RNN_AUX_MASK ? t : 0);
+  int gru = p->cell == NNC_RNN_GRU, after = gru && p->reset_after;
+  int rdrop = (p->aux & NNC_RNN_AUX_RDROP) != 0;
+  LLVMValueRef r1 = cg_iadd(c, r0, cg_i64(c, rows));
+  cg_loop b, s, j;
+  cg_loop_begin(c, &b, r0, r1, "sample");
+  pos q = pos_of(c, p, t, aux_w, b.i, NULL);
+  cg_zero_fill(c, out, q.rec, cg_i64(c, w));
+  if (p->aux & NNC_RNN_AUX_STATE) op_copy(c, aux, q.arow, out, q.rec, cg_i64(c, s_n));
+  if (rdrop) /* the mask rests in row 0's first pre-activation field */
+    op_copy(c, aux, cg_iadd(c, q.arow, cg_i64(c, rd_at)), out, cg_iadd(c, q.rec, cg_i64(c, zat)),
+            cg_i64(c, units));
+  cg_loop_end(c, &b);
+
+  cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
+  /* the fields h U accumulates into: the pre-activations (GRU: zz, zr, rec) */
+  int64_t acc_len = gru && !after ? 2 * units : gn;
+  cg_loop_begin(c, &b, r0, r1, "init");
+  q = pos_of(c, p, t, aux_w, b.i, s.i);
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, acc_len), "x");
+  LLVMValueRef v = cg_f32(c, 0.0);
+  if (!gru || !after) {
+    v = cg_load(c, xp, cg_iadd(c, q.xs, j.i));
+  } else { /* reset_after: x parts of z, r; then every column gets its recurrent bias */
+    LLVMValueRef is_x = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, cg_i64(c, 2 * units), "");
+    LLVMValueRef jx = cg_select(c, is_x, j.i, cg_i64(c, 0));
+    v = cg_select(c, is_x, cg_load(c, xp, cg_iadd(c, q.xs, jx)), cg_f32(c, 0.0));
+    if (rnn_u_rows(p) > units) v = fadd(c, v, cg_load(c, u, at(c, cg_i64(c, 0), units * gn, j.i)));
+  }
+  cg_store(c, v, out, at(c, q.cur, zat, j.i));
   cg_loop_end(c, &j);
-  cg_loop_end(c, &k);
+  if (rdrop) { /* U sees h_prev times the mask: staged in the new h field, written last */
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "drop");
+    cg_store(
+        c,
+        fmul(c, cg_load(c, out, cg_iadd(c, q.prev, j.i)), cg_load(c, out, at(c, q.rec, zat, j.i))),
+        out, cg_iadd(c, q.cur, j.i));
+    cg_loop_end(c, &j);
+  }
+  cg_loop_end(c, &b);
+  LLVMValueRef a[CG_TILE_ROWS], dst[CG_TILE_ROWS];
+  for (int r = 0; r < rows; r++) {
+    q = pos_of(c, p, t, aux_w, cg_iadd(c, r0, cg_i64(c, r)), s.i);
+    a[r] = rnn_ptr(c, out, rdrop ? q.cur : q.prev);
+    dst[r] = rnn_ptr(c, out, cg_iadd(c, q.cur, cg_i64(c, zat)));
+  }
+  rnn_tile_gemm(c, rows, a, u, gn, units, dst, acc_len);
+  if (gru) { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
+    cg_loop_begin(c, &b, r0, r1, "reset");
+    q = pos_of(c, p, t, aux_w, b.i, s.i);
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "j");
+    LLVMValueRef r = rnn_act(c, p->rec_act, cg_load(c, out, at(c, q.cur, 2 * units, j.i)));
+    LLVMValueRef xh = cg_load(c, xp, at(c, q.xs, 2 * units, j.i));
+    if (after) {
+      cg_store(c, fadd(c, xh, fmul(c, r, cg_load(c, out, at(c, q.cur, 3 * units, j.i)))), out,
+               at(c, q.cur, 4 * units, j.i));
+    } else {
+      cg_store(c, fmul(c, r, cg_load(c, out, cg_iadd(c, q.prev, j.i))), out,
+               at(c, q.cur, 3 * units, j.i));
+      cg_store(c, xh, out, at(c, q.cur, 4 * units, j.i));
+    }
+    cg_loop_end(c, &j);
+    cg_loop_end(c, &b);
+    if (!after) {
+      for (int r = 0; r < rows; r++) {
+        q = pos_of(c, p, t, aux_w, cg_iadd(c, r0, cg_i64(c, r)), s.i);
+        a[r] = rnn_ptr(c, out, cg_iadd(c, q.cur, cg_i64(c, 3 * units)));
+        dst[r] = rnn_ptr(c, out, cg_iadd(c, q.cur, cg_i64(c, 4 * units)));
+      }
+      rnn_tile_gemm(c, rows, a, rnn_ptr(c, u, cg_i64(c, 2 * units)), gn, units, dst, units);
+    }
+  }
+  cg_loop_begin(c, &b, r0, r1, "cell");
+  q = pos_of(c, p, t, aux_w, b.i, s.i);
+  LLVMValueRef m = cg_f32(c, 1.0);
+  if (p->aux & NNC_RNN_AUX_MASK)
+    m = cg_load(c, aux, cg_iadd(c, q.arow, cg_iadd(c, cg_i64(c, mask_at), q.time)));
+  LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
+  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "j");
+  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, q.prev, j.i)), h, cnew = NULL, cp = NULL;
+  if (p->cell == NNC_RNN_SIMPLE) {
+    h = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, units, j.i)));
+  } else if (p->cell == NNC_RNN_LSTM) {
+    LLVMValueRef zi = cg_load(c, out, at(c, q.cur, 2 * units, j.i));
+    LLVMValueRef zf = cg_load(c, out, at(c, q.cur, 3 * units, j.i));
+    LLVMValueRef zg = cg_load(c, out, at(c, q.cur, 4 * units, j.i));
+    LLVMValueRef zo = cg_load(c, out, at(c, q.cur, 5 * units, j.i));
+    cp = cg_load(c, out, at(c, q.prev, units, j.i));
+    LLVMValueRef g[5] = {rnn_act(c, p->rec_act, zi), rnn_act(c, p->rec_act, zf),
+                         rnn_act(c, p->act, zg), rnn_act(c, p->rec_act, zo), NULL};
+    cnew = fadd(c, fmul(c, g[1], cp), fmul(c, g[0], g[2]));
+    g[4] = rnn_act(c, p->act, cnew);
+    h = fmul(c, g[3], g[4]);
+    for (int k = 0; k < 5; k++) cg_store(c, g[k], out, at(c, q.cur, rnn_a_at(p) + k * units, j.i));
+  } else {
+    LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, q.cur, units, j.i)));
+    LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, 4 * units, j.i)));
+    h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
+  }
+  cg_store(c, cg_select(c, keep, h, hp), out, cg_iadd(c, q.cur, j.i));
+  if (cnew) cg_store(c, cg_select(c, keep, cnew, cp), out, at(c, q.cur, units, j.i));
+  cg_loop_end(c, &j);
+  cg_store(c, m, out, cg_iadd(c, q.cur, cg_i64(c, m_at)));
+  cg_loop_end(c, &b);
+  cg_loop_end(c, &s);
 }
 
 static int rnn_emit(cg *c, const nnc_node *n, LLVMValueRef xp, LLVMValueRef u, LLVMValueRef out,
                     LLVMValueRef u0, LLVMValueRef u1) {
-  const nnc_rnn_params *p = &n->params.rnn;
-  int64_t units = p->units, gn = rnn_gates(p) * units, w = rnn_width(p);
-  int64_t t = c->g->nodes[n->in[0]].shape.dims[1], s_n = rnn_states(p) * units;
-  int64_t zat = rnn_z_at(p), m_at = w - 1;
-  int64_t aux_w = rnn_aux_width(p, t), mask_at = p->aux & NNC_RNN_AUX_STATE ? s_n : 0;
-  int64_t rd_at = mask_at + (p->aux & NNC_RNN_AUX_MASK ? t : 0);
-  LLVMValueRef aux = p->aux ? cg_buffer(c, n->in[2]) : NULL;
-  int gru = p->cell == NNC_RNN_GRU, after = gru && p->reset_after;
-  cg_loop b;
-  cg_loop_begin(c, &b, u0, u1, "sample");
-  LLVMValueRef rec = cg_imul(c, b.i, cg_i64(c, (t + 1) * w));
-  LLVMValueRef xrow = cg_imul(c, b.i, cg_i64(c, t * gn));
-  LLVMValueRef arow = cg_imul(c, b.i, cg_i64(c, aux_w));
-  cg_zero_fill(c, out, rec, cg_i64(c, w));
-  if (p->aux & NNC_RNN_AUX_STATE) op_copy(c, aux, arow, out, rec, cg_i64(c, s_n));
-  LLVMValueRef drop_at = NULL;
-  if (p->aux & NNC_RNN_AUX_RDROP) {
-    drop_at = cg_iadd(c, rec, cg_i64(c, zat));
-    op_copy(c, aux, cg_iadd(c, arow, cg_i64(c, rd_at)), out, drop_at, cg_i64(c, units));
-  }
-  cg_loop s;
-  cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
-  LLVMValueRef time = p->backwards ? LLVMBuildSub(c->b, cg_i64(c, t - 1), s.i, "") : s.i;
-  LLVMValueRef prev = cg_iadd(c, rec, cg_imul(c, s.i, cg_i64(c, w)));
-  LLVMValueRef cur = cg_iadd(c, prev, cg_i64(c, w));
-  LLVMValueRef xs = cg_iadd(c, xrow, cg_imul(c, time, cg_i64(c, gn)));
-  LLVMValueRef m = cg_f32(c, 1.0);
-  if (p->aux & NNC_RNN_AUX_MASK)
-    m = cg_load(c, aux, cg_iadd(c, arow, cg_iadd(c, cg_i64(c, mask_at), time)));
-  LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
-  /* the fields h U accumulates into: the pre-activations (GRU: zz, zr, rec) */
-  int64_t acc_len = gru && !after ? 2 * units : gn;
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, acc_len), "init");
-  LLVMValueRef v = cg_f32(c, 0.0);
-  if (!gru || !after) {
-    v = cg_load(c, xp, cg_iadd(c, xs, j.i));
-  } else { /* reset_after: x parts of z, r; then every column gets its recurrent bias */
-    LLVMValueRef is_x = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, cg_i64(c, 2 * units), "");
-    LLVMValueRef jx = cg_select(c, is_x, j.i, cg_i64(c, 0));
-    v = cg_select(c, is_x, cg_load(c, xp, cg_iadd(c, xs, jx)), cg_f32(c, 0.0));
-    if (rnn_u_rows(p) > units) v = fadd(c, v, cg_load(c, u, at(c, cg_i64(c, 0), units * gn, j.i)));
-  }
-  cg_store(c, v, out, at(c, cur, zat, j.i));
-  cg_loop_end(c, &j);
-  acc_matvec(c, out, prev, cg_iadd(c, cur, cg_i64(c, zat)), u, gn, 0, acc_len, units, drop_at);
-  if (gru) { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
-    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "reset");
-    LLVMValueRef r = rnn_act(c, p->rec_act, cg_load(c, out, at(c, cur, 2 * units, j.i)));
-    LLVMValueRef xh = cg_load(c, xp, at(c, xs, 2 * units, j.i));
-    if (after) {
-      cg_store(c, fadd(c, xh, fmul(c, r, cg_load(c, out, at(c, cur, 3 * units, j.i)))), out,
-               at(c, cur, 4 * units, j.i));
-    } else {
-      cg_store(c, fmul(c, r, cg_load(c, out, cg_iadd(c, prev, j.i))), out,
-               at(c, cur, 3 * units, j.i));
-      cg_store(c, xh, out, at(c, cur, 4 * units, j.i));
-    }
-    cg_loop_end(c, &j);
-    if (!after)
-      acc_matvec(c, out, cg_iadd(c, cur, cg_i64(c, 3 * units)),
-                 cg_iadd(c, cur, cg_i64(c, 4 * units)), u, gn, 2 * units, units, units, NULL);
-  }
-  cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "cell");
-  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, prev, j.i)), h, cnew = NULL, cp = NULL;
-  if (p->cell == NNC_RNN_SIMPLE) {
-    h = rnn_act(c, p->act, cg_load(c, out, at(c, cur, units, j.i)));
-  } else if (p->cell == NNC_RNN_LSTM) {
-    LLVMValueRef zi = cg_load(c, out, at(c, cur, 2 * units, j.i));
-    LLVMValueRef zf = cg_load(c, out, at(c, cur, 3 * units, j.i));
-    LLVMValueRef zg = cg_load(c, out, at(c, cur, 4 * units, j.i));
-    LLVMValueRef zo = cg_load(c, out, at(c, cur, 5 * units, j.i));
-    cp = cg_load(c, out, at(c, prev, units, j.i));
-    cnew = fadd(c, fmul(c, rnn_act(c, p->rec_act, zf), cp),
-                fmul(c, rnn_act(c, p->rec_act, zi), rnn_act(c, p->act, zg)));
-    h = fmul(c, rnn_act(c, p->rec_act, zo), rnn_act(c, p->act, cnew));
-  } else {
-    LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, cur, units, j.i)));
-    LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, cur, 4 * units, j.i)));
-    h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
-  }
-  cg_store(c, cg_select(c, keep, h, hp), out, cg_iadd(c, cur, j.i));
-  if (cnew) cg_store(c, cg_select(c, keep, cnew, cp), out, at(c, cur, units, j.i));
-  cg_loop_end(c, &j);
-  cg_store(c, m, out, cg_iadd(c, cur, cg_i64(c, m_at)));
-  cg_loop_end(c, &s);
-  cg_loop_end(c, &b);
+  fwd f = {.n = n, .xp = xp, .u = u, .out = out};
+  f.aux = n->params.rnn.aux ? cg_buffer(c, n->in[2]) : NULL;
+  rnn_row_tiles(c, u0, u1, fwd_tile, &f);
   return NNC_OK;
 }
 

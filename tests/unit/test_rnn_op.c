@@ -25,7 +25,7 @@
 #include "nnc.h"
 #include "testutil.h"
 
-enum { B = 2, K = 2, T = 4, N = 3, MAXW = 6 * N + 1 };
+enum { B = 7, K = 2, T = 4, N = 17, MAXW = 11 * N + 1 };
 
 typedef struct rcase {
   const char *name;
