@@ -4,7 +4,9 @@
  * one "backward_<name>" with go_backwards flipped, unless backward_layer gives
  * its config; their weights are "<bidirectional>/<forward_lstm>/lstm_cell/...".
  * With return_sequences the backward sequence is turned back into time order
- * and, as Keras forces zero_output_for_mask, masked steps output zeros. */
+ * and, as Keras forces zero_output_for_mask, masked steps output zeros
+ * (rnn_lower_one); without, each side's last output is zeros when no step
+ * is kept, even from an initial state. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,9 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
     renamed(p.bwd.name, "backward_", p.fwd.name);
   }
   renamed(p.fwd.name, "forward_", p.fwd.name);
+  /* Keras 3 forces zero_output_for_mask = return_sequences on both sides */
+  p.fwd.zero_output_for_mask = p.fwd.return_sequences;
+  p.bwd.zero_output_for_mask = p.bwd.return_sequences;
   spec_path_key(path, cfg_path, "merge_mode");
   const cJSON *m = spec_child(cfg, "merge_mode");
   static const char *const modes[] = {"concat", "sum", "mul", "ave"};
@@ -126,13 +131,6 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (p->fwd.return_sequences) {
     /* the backward sequence is in processed order: back to time order */
     yr = graph_reverse_axis(g, yr, 1, st);
-    if (mask >= 0) { /* zero_output_for_mask */
-      const nnc_shape *ms = &g->nodes[mask].shape;
-      int64_t d[3] = {-1, ms->dims[1], 1};
-      int m3 = graph_reshape(g, mask, shape_make(1, 3, d), st);
-      y = graph_binary(g, NNC_BIN_MUL, y, m3, st);
-      yr = graph_binary(g, NNC_BIN_MUL, yr, m3, st);
-    }
   }
   if (y < 0 || yr < 0) return -1;
   int out = y, next = 1;

@@ -17,8 +17,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler/layers/attention_core.h"
+#include "compiler/layers/layer_io.h"
 
 typedef struct mha_params {
   int64_t heads, key_dim, value_dim;
@@ -169,6 +171,23 @@ static int output_projection(layer_call *c, int o, int64_t e, nnc_status *st) {
   return h;
 }
 
+/* Keras 3's MultiHeadAttention.call has no `mask` parameter (it fills
+ * query_mask, value_mask and key_mask from its inputs' own masks), so a call
+ * given mask= (even null) fails in Keras with "got an unexpected keyword
+ * argument 'mask'": refused here, before layer_input_mask would read it. */
+static int refuse_mask_kwarg(const layer_call *c, nnc_status *st) {
+  const nnc_spec_call *call = c->io ? c->io->call : NULL;
+  for (int k = 0; call && k < call->n_kwargs; k++)
+    if (!strcmp(call->kwargs[k].name, "mask"))
+      return nnc_fail(st, NNC_ERR_SPEC,
+                      "%s: %s: MultiHeadAttention \"%s\" takes no mask call argument (Keras 3's "
+                      "MultiHeadAttention.call has none and rejects it; it masks with the query's, "
+                      "value's and key's own masks, from an Embedding with mask_zero or a Masking "
+                      "layer)",
+                      c->spec->source, call->kwargs[k].path, c->layer->name);
+  return NNC_OK;
+}
+
 /* The [B, T, S] mask of this call (-1: none). */
 static int call_mask(layer_call *c, int n_in, int64_t t, int64_t s, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
@@ -205,6 +224,7 @@ static int as_head(nnc_graph *g, int x, nnc_status *st) {
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   const mha_params *p = c->layer->params;
   nnc_graph *g = &c->l->forward;
+  if (refuse_mask_kwarg(c, st)) return -1;
   int query = in[0];
   int value = n_in > 1 ? in[1] : layer_kwarg_tensor(c, "value", 0);
   int key = n_in > 2 ? in[2] : layer_kwarg_tensor(c, "key", 0);

@@ -115,7 +115,9 @@ int rnn_parse_config(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path
       (rc = get_con(ctx, cfg, cfg_path, "bias_constraint", &out->bias_con)) ||
       (rc = spec_get_bool(ctx, cfg, cfg_path, "return_sequences", 0, &out->return_sequences)) ||
       (rc = spec_get_bool(ctx, cfg, cfg_path, "return_state", 0, &out->return_state)) ||
-      (rc = spec_get_bool(ctx, cfg, cfg_path, "go_backwards", 0, &out->go_backwards)))
+      (rc = spec_get_bool(ctx, cfg, cfg_path, "go_backwards", 0, &out->go_backwards)) ||
+      (rc = spec_get_bool(ctx, cfg, cfg_path, "zero_output_for_mask", 0,
+                          &out->zero_output_for_mask)))
     return rc;
   if (cell == NNC_RNN_LSTM &&
       (rc = spec_get_bool(ctx, cfg, cfg_path, "unit_forget_bias", 1, &out->unit_forget_bias)))
@@ -214,6 +216,39 @@ static int input_dropout(layer_call *c, int x, double rate, const char *scope, n
   return graph_phase_select(g, y, x, st);
 }
 
+/* Masked steps' outputs, as Keras 3's TF (and torch) backend.rnn: a masked
+ * step outputs zeros with zero_output_for_mask, else the previous step's
+ * output, and before the first kept step that is zeros (prev_output starts
+ * at zeros), not the carried initial state; the states carry the initial
+ * state either way. The record's h rows are the carried state, so the
+ * output is h times `kept` (zero_output_for_mask) or times "a kept step so
+ * far" (only differs from h when an initial state is given). All in
+ * processed order: the mask reversed with go_backwards. seq [B, T, n] with
+ * return_sequences, else the last output [B, n]. */
+static int masked_output(nnc_graph *g, const rnn_config *p, int y, int mask, int backwards,
+                         int zero_for_mask, nnc_status *st) {
+  const nnc_shape *ms = &g->nodes[mask].shape;
+  int64_t t = ms->dims[1], d3[3] = {-1, t, 1}, d2[2] = {-1, 1};
+  int m = backwards ? graph_reverse_axis(g, mask, 1, st) : mask;
+  int factor;
+  if (zero_for_mask) {
+    factor = p->return_sequences ? m : graph_slice(g, m, 1, t - 1, 1, st);
+  } else { /* seen[s] = (s >= the first kept step), T when none is kept */
+    int idx = graph_axis_index(g, m, 1, st);
+    int first =
+        graph_reduce_max(g, graph_select(g, m, idx, graph_const(g, (double)t, st), st), 1, 1, st);
+    first = graph_reshape(g, first, shape_make(1, 2, d2), st);
+    factor = p->return_sequences
+                 ? graph_binary(g, NNC_BIN_GE, idx, first, st)
+                 : graph_binary(g, NNC_BIN_GT, graph_const(g, (double)t, st), first, st);
+  }
+  if (factor >= 0 && p->return_sequences)
+    factor = graph_reshape(g, factor, shape_make(1, 3, d3), st);
+  if (factor < 0) return -1;
+  g->nodes[factor].flags |= NNC_NODE_NO_GRAD; /* a new node, a function of the mask alone */
+  return graph_binary(g, NNC_BIN_MUL, y, factor, st);
+}
+
 int rnn_lower_one(layer_call *c, const rnn_config *p, int x, const char *scope, int backwards,
                   const int *init, int mask, int *out, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
@@ -306,6 +341,8 @@ int rnn_lower_one(layer_call *c, const rnn_config *p, int x, const char *scope, 
   }
   out[0] =
       p->return_sequences ? graph_slice(g, graph_slice(g, rec, 1, 1, t, st), 2, 0, n, st) : out[1];
+  if (out[0] >= 0 && mask >= 0 && (p->zero_output_for_mask || (rp.aux & NNC_RNN_AUX_STATE)))
+    out[0] = masked_output(g, p, out[0], mask, backwards, p->zero_output_for_mask, st);
   return out[0] < 0 ? -1 : (int)(1 + sn);
 }
 
@@ -376,10 +413,5 @@ int rnn_parse_generic(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_pat
   if ((rc = spec_parse_regularizer(ctx, spec_child(cfg, "activity_regularizer"), path,
                                    &out->activity_reg)))
     return rc;
-  if ((rc = spec_get_bool(ctx, cfg, cfg_path, "zero_output_for_mask", 0, &flag))) return rc;
-  if (flag) {
-    spec_path_key(path, cfg_path, "zero_output_for_mask");
-    return spec_fail(ctx, path, "zero_output_for_mask on an RNN layer is not supported yet");
-  }
-  return NNC_OK;
+  return spec_get_bool(ctx, cfg, cfg_path, "zero_output_for_mask", 0, &out->zero_output_for_mask);
 }

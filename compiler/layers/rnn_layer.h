@@ -17,6 +17,7 @@ typedef struct rnn_config {
   nnc_spec_regularizer kernel_reg, recurrent_reg, bias_reg, activity_reg;
   nnc_spec_constraint kernel_con, recurrent_con, bias_con;
   int return_sequences, return_state, go_backwards;
+  int zero_output_for_mask; /* masked steps output zeros (Bidirectional forces return_sequences) */
   double dropout, recurrent_dropout; /* train phase only; GRU ignores recurrent_dropout (Keras 3) */
   char cell_name[NNC_NAME_MAX];      /* the RNN layer's cell's name; "": the class's default */
 } rnn_config;

@@ -193,7 +193,8 @@ static int fit_weights(nnc_lowered *l, int k, int *values, int *weights, nnc_sta
  * (docs/layers.md "Masks") joins the loss's own mask (in_mask & out_mask);
  * reduce_weighted_values then treats it as any mask. The output mask [B, T]
  * takes the values' shape ([B, T, 1] for a loss over the last axis). */
-static int masked_values(nnc_lowered *l, int k, loss_values *lv, nnc_status *st) {
+static int masked_values(nnc_lowered *l, const nnc_spec *spec, int k, loss_values *lv,
+                         nnc_status *st) {
   nnc_graph *g = &l->forward;
   int mask = l->output_masks ? l->output_masks[k] : -1;
   if (mask < 0) return NNC_OK;
@@ -203,9 +204,10 @@ static int masked_values(nnc_lowered *l, int k, loss_values *lv, nnc_status *st)
     shape_format(ms, have, sizeof have);
     shape_format(vs, want, sizeof want);
     return nnc_fail(st, NNC_ERR_SPEC,
-                    "the mask %s of output \"%s\" does not fit its loss's values %s (Keras "
-                    "applies an output's mask to the loss of each step)",
-                    have, l->prog.outputs[k].name, want);
+                    "%s: %s.loss: the mask %s of output \"%s\" does not fit its loss's values %s "
+                    "(Keras applies an output's mask to the loss of each step: the loss must "
+                    "keep one value per masked step)",
+                    spec->source, spec->compile.path, have, l->prog.outputs[k].name, want);
   }
   mask = graph_reshape(g, mask, *vs, st);
   lv->mask = lv->mask < 0 ? mask : graph_binary(g, NNC_BIN_MUL, lv->mask, mask, st);
@@ -216,7 +218,7 @@ static int masked_values(nnc_lowered *l, int k, loss_values *lv, nnc_status *st)
  * ignore_class) and the sample weights multiply the values, then the sum is
  * divided by the element count ("sum_over_batch_size", "mean"), by the sum
  * of the weights ("mean_with_sample_weight"), or not at all ("sum"). */
-static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
+static int output_loss(nnc_lowered *l, const nnc_spec *spec, int k, const lower_output_plan *o,
                        const nnc_spec_shape *y_inner, int y, int sw, output_value *out,
                        nnc_status *st) {
   nnc_graph *g = &l->forward;
@@ -247,7 +249,7 @@ static int output_loss(nnc_lowered *l, int k, const lower_output_plan *o,
   } else if (loss_lower(g, &o->loss, l->output_nodes[k], y, squeezed, &lv, st)) {
     return st->code;
   }
-  if (masked_values(l, k, &lv, st)) return st->code;
+  if (masked_values(l, spec, k, &lv, st)) return st->code;
   int values = lv.values;
   nnc_node *vn = &g->nodes[values];
   if (values < before) {
@@ -399,7 +401,8 @@ static int lower_all(nnc_lowered *l, const nnc_spec *spec, const nnc_data_shapes
       return st->code;
     if (!o->has_loss) continue;
     output_value v = {-1, -1, -1, 0};
-    if (output_loss(l, k, o, y_inner, targets[k], l->sample_weight[k], &v, st)) return st->code;
+    if (output_loss(l, spec, k, o, y_inner, targets[k], l->sample_weight[k], &v, st))
+      return st->code;
     losses[k] = v.loss;
     if (o->loss.reduction == NNC_REDUCTION_NONE) {
       /* unreduced losses add elementwise: Keras needs them shaped alike */
