@@ -658,6 +658,8 @@ require('./fam_makers.js')(MAKERS, {
 require('./prep_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
 // ---- issue 8: TimeDistributed around Conv2D / pooling / Flatten (tests/cases/td_makers.js; oracle-rnn.patch) ----
 require('./td_makers.js')(MAKERS, { mulberry32, gauss, gaussArray, saveNpy, k3Input, k3Dense, POLICY });
+// ---- issue 8: masks through Bidirectional into attention (tests/cases/rnnmask_makers.js; oracle-rnnmask.patch) ----
+require('./rnnmask_makers.js')(MAKERS, { mulberry32, gauss, saveNpy, POLICY });
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(MAKERS);
 for (const name of names) {
