@@ -184,6 +184,56 @@ module.exports = function addRnnMaskMakers(MAKERS, h) {
       data: { x: ['x.npy', 'ctx.npy'], y: 'y.npy' }, mode: 'fit', trace: true, golden_predictions: true,
     };
   };
+  // x (5 steps x 2, the last 0..3 steps of a sample all zeros) -> Masking ->
+  // LSTM(3, return_sequences) -> TimeDistributed(Dense(1)), a target per
+  // step (padded steps' targets too). Keras 3's TimeDistributed has
+  // supports_masking = False: the mask ends there and the loss counts every
+  // step (a Dense in its place would carry the mask to the loss).
+  MAKERS.rnnmask_masking_td_loss = dir => {
+    const r = mulberry32(1203);
+    const N = 32, T = 5, F = 2, U = 3;
+    const x = new Float32Array(N * T * F), y = new Float32Array(N * T);
+    for (let i = 0; i < N; i++) {
+      const len = T - (i % 4); // 2..5 real steps
+      let a = 0;
+      for (let t = 0; t < T; t++) {
+        if (t < len) for (let f = 0; f < F; f++) x[(i * T + t) * F + f] = gauss(r);
+        const s = x.subarray((i * T + t) * F, (i * T + t + 1) * F);
+        if (t < len) a = 0.5 * a + s[0] - 0.3 * s[1];
+        y[i * T + t] = Math.tanh(a) + 0.05 * gauss(r); // padded steps: the last state's target
+      }
+    }
+    saveNpy(dir, 'x.npy', x, [N, T, F]);
+    saveNpy(dir, 'y.npy', y, [N, T, 1]);
+    const model = {
+      module: 'keras', class_name: 'Sequential', registered_name: null,
+      config: {
+        name: 'masked_tagger', trainable: true, dtype: POLICY, layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', registered_name: null, config: { batch_shape: shapeOf([T, F]), dtype: 'float32', sparse: false, ragged: false, name: 'x', optional: false } },
+          layer('Masking', { name: 'masking', mask_value: 0.0 }, [T, F]),
+          layer('LSTM', {
+            name: 'lstm', units: U, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true,
+            kernel_initializer: init('GlorotUniform', { seed: null }),
+            recurrent_initializer: init('Orthogonal', { gain: 1.0, seed: null }),
+            bias_initializer: init('Zeros', {}), unit_forget_bias: true,
+            kernel_regularizer: null, recurrent_regularizer: null, bias_regularizer: null, activity_regularizer: null,
+            kernel_constraint: null, recurrent_constraint: null, bias_constraint: null,
+            dropout: 0.0, recurrent_dropout: 0.0, seed: null,
+            return_sequences: true, return_state: false, go_backwards: false, stateful: false, unroll: false,
+            zero_output_for_mask: false,
+          }, [T, F]),
+          layer('TimeDistributed', { name: 'time_distributed', layer: dense('dense', 1, U) }, [T, U]),
+        ],
+      },
+    };
+    return {
+      description: `Masking -> LSTM -> TimeDistributed(Dense) -> loss: x (${T} steps x ${F}; the last 0..3 steps of a sample are all zeros) -> masking (Masking(0)) -> lstm (LSTM(${U}, return_sequences): a padded step repeats the last real output) -> time_distributed (TimeDistributed(Dense(1))) against a target per step, padded steps included (y (${N}, ${T}, 1)). Keras 3's TimeDistributed sets supports_masking = False, so the mask ends there and mse and mae count every step (a Dense without the wrapper would pass the mask to the loss). Adam(0.01), mse, mae; validation_split 0.25 of ${N} (24 + 8), batch 8, 3 epochs. Oracle: tfjs (its losses ignore masks; oracle-rnn.patch names the weights).`,
+      seed: 1203, model,
+      compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.01 } }, loss: 'mse', metrics: ['mae'] },
+      fit: { epochs: 3, batch_size: 8, shuffle: false, validation_split: 0.25 },
+      data: { x: 'x.npy', y: 'y.npy' }, mode: 'fit', trace: true,
+    };
+  };
   MAKERS.rnnmask_bidi_attention = dir => bidiAttention(dir, 'att', 1200);
   MAKERS.rnnmask_bidi_mha = dir => bidiAttention(dir, 'mha', 1201);
 };
