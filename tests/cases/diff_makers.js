@@ -565,6 +565,50 @@ function tfjsTopology(kerasModel) {
   return JSON.parse(execFileSync(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
 }
 
+// the same Sequential as tf.keras 2.12's to_json() spells it: batch_input_shape,
+// dtype strings, no module / registered_name / build_config, time_major and
+// implementation on recurrent layers, alpha on LeakyReLU, input_length on Embedding
+function keras2Spelling(kerasModel) {
+  const m = JSON.parse(JSON.stringify(kerasModel));
+  const fix = l => {
+    for (const k of ['module', 'registered_name', 'build_config']) delete l[k];
+    const cf = l.config;
+    if ('dtype' in cf) cf.dtype = 'float32';
+    if (l.class_name === 'InputLayer') {
+      cf.batch_input_shape = cf.batch_shape;
+      delete cf.batch_shape;
+      delete cf.optional;
+    }
+    if (['LSTM', 'GRU', 'SimpleRNN'].includes(l.class_name)) {
+      cf.time_major = false;
+      if (l.class_name !== 'SimpleRNN') cf.implementation = 2;
+      delete cf.seed;
+    }
+    if (l.class_name === 'LeakyReLU' && 'negative_slope' in cf) {
+      cf.alpha = cf.negative_slope;
+      delete cf.negative_slope;
+    }
+    if (l.class_name === 'Dense') delete cf.quantization_config;
+    if (l.class_name === 'Embedding') {
+      delete cf.lora_rank;
+      cf.input_length = null;
+    }
+    for (const [k, v] of Object.entries(cf)) {
+      if (k.endsWith('initializer') && v && v.class_name) {
+        delete v.module;
+        delete v.registered_name;
+      }
+    }
+    if (cf.layer) fix(cf.layer);
+  };
+  for (const k of ['module', 'registered_name', 'build_config']) delete m[k];
+  delete m.config.dtype;
+  m.config.layers.forEach(fix);
+  m.keras_version = '2.12.0';
+  m.backend = 'tensorflow';
+  return m;
+}
+
 const families = opt('--families', Object.keys(FAMILIES).join(',')).split(',');
 const N = Number(opt('--count', '12'));
 const seed0 = Number(opt('--seed', '8000'));
@@ -600,6 +644,12 @@ for (const fam of families) {
         fs.cpSync(dir, tdir, { recursive: true });
         fs.writeFileSync(path.join(tdir, 'case.json'), JSON.stringify(t, null, 1) + '\n');
       } catch (e) { /* tfjs cannot write every ported layer */ }
+    }
+    // and one in three in tf.keras 2's spelling
+    if (['conv', 'pool', 'norm', 'rnn', 'emb', 'act'].includes(fam) && seed % 3 === 1) {
+      const t = Object.assign({}, c, { model: keras2Spelling(c.model), description: `${c.description} (Keras 2 spelling)` });
+      fs.cpSync(dir, `${dir}_k2`, { recursive: true });
+      fs.writeFileSync(path.join(`${dir}_k2`, 'case.json'), JSON.stringify(t, null, 1) + '\n');
     }
     process.stdout.write(`${name} `);
   }
