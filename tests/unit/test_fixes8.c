@@ -1,0 +1,85 @@
+/* Session 8's small fixes, one test each (each fails on the code before its
+ * fix). Keras 3 behaviour is read from its source, cited per test. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compiler/lower/lower.h"
+#include "compiler/spec/spec.h"
+#include "testutil.h"
+
+#define RELU(cfg) "{'class_name': 'ReLU', 'config': {'name': 'r'" cfg "}}"
+#define UP1(size) "{'class_name': 'UpSampling1D', 'config': {'name': 'u', 'size': " size "}}"
+
+/* Parses and lowers; the per-sample shape of the model's output. */
+static nnc_shape lowered_output(const char *json) {
+  nnc_spec spec;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_lowered l;
+  ck_assert_msg(lower_model(&spec, NULL, &l, &st) == NNC_OK, "%s", st.message);
+  nnc_shape out = l.prog.outputs[0].shape;
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+  return out;
+}
+
+/* keras/src/layers/activations/relu.py, ReLU.__init__: "threshold of a ReLU
+ * layer cannot be None or a negative value" (likewise negative_slope; a
+ * negative max_value too, None there meaning no maximum). nnc took a negative
+ * threshold. */
+START_TEST(relu_refuses_negative_threshold_as_keras3) {
+  const char *path = "$.config.layers[1].config.";
+  char want[128];
+  snprintf(want, sizeof want, "%sthreshold", path);
+  testutil_expect_spec_error(testutil_sequential("4", RELU(", 'threshold': -1"), NULL), want,
+                             "a number >= 0 (Keras's ReLU refuses a negative threshold)");
+  testutil_expect_spec_error(testutil_sequential("4", RELU(", 'threshold': -0.001"), NULL), want,
+                             "got -0.001");
+  snprintf(want, sizeof want, "%snegative_slope", path);
+  testutil_expect_spec_error(testutil_sequential("4", RELU(", 'negative_slope': -0.5"), NULL), want,
+                             "refuses a negative negative_slope");
+  snprintf(want, sizeof want, "%smax_value", path);
+  testutil_expect_spec_error(testutil_sequential("4", RELU(", 'max_value': -2"), NULL), want,
+                             "refuses a negative max_value");
+  /* the boundary and None max_value stay accepted */
+  nnc_shape s = lowered_output(testutil_sequential(
+      "4", RELU(", 'threshold': 0, 'max_value': null, 'negative_slope': 0"), NULL));
+  ck_assert_int_eq(s.rank, 2);
+  ck_assert_int_eq(s.dims[1], 4);
+  s = lowered_output(testutil_sequential("4", RELU(", 'threshold': 0.5, 'max_value': 0"), NULL));
+  ck_assert_int_eq(s.dims[1], 4);
+}
+END_TEST
+
+/* keras/src/layers/reshaping/up_sampling1d.py: `size` must be an int
+ * ("Argument `size` should be a positive integer"; tf.keras 2 calls
+ * int(size), which a list fails too). nnc took [2] as 2. UpSampling2D/3D
+ * keep their lists. */
+START_TEST(up_sampling1d_refuses_a_list_size_as_keras3) {
+  const char *path = "$.config.layers[1].config.size";
+  testutil_expect_spec_error(testutil_sequential("3, 2", UP1("[2]"), NULL), path,
+                             "an integer >= 1 (Keras's UpSampling1D takes no list)");
+  testutil_expect_spec_error(testutil_sequential("3, 2", UP1("[2, 2]"), NULL), path,
+                             "takes no list");
+  testutil_expect_spec_error(testutil_sequential("3, 2", UP1("0"), NULL), path, "an integer >= 1");
+  nnc_shape s = lowered_output(testutil_sequential("3, 2", UP1("3"), NULL));
+  ck_assert_int_eq(s.rank, 3);
+  ck_assert_int_eq(s.dims[1], 9);
+  ck_assert_int_eq(s.dims[2], 2);
+  s = lowered_output(testutil_sequential(
+      "3, 4, 2", "{'class_name': 'UpSampling2D', 'config': {'name': 'u', 'size': [2, 1]}}", NULL));
+  ck_assert_int_eq(s.dims[1], 6);
+  ck_assert_int_eq(s.dims[2], 4);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("fixes8");
+  TCase *tc = tcase_create("fixes8");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, relu_refuses_negative_threshold_as_keras3);
+  tcase_add_test(tc, up_sampling1d_refuses_a_list_size_as_keras3);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
