@@ -13,19 +13,6 @@
 #define RELU(cfg) "{'class_name': 'ReLU', 'config': {'name': 'r'" cfg "}}"
 #define UP1(size) "{'class_name': 'UpSampling1D', 'config': {'name': 'u', 'size': " size "}}"
 
-/* Parses and lowers; the per-sample shape of the model's output. */
-static nnc_shape lowered_output(const char *json) {
-  nnc_spec spec;
-  nnc_status st = {0};
-  ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
-  nnc_lowered l;
-  ck_assert_msg(lower_model(&spec, NULL, &l, &st) == NNC_OK, "%s", st.message);
-  nnc_shape out = l.prog.outputs[0].shape;
-  lowered_free(&l);
-  nnc_spec_free(&spec);
-  return out;
-}
-
 /* keras/src/layers/activations/relu.py, ReLU.__init__: "threshold of a ReLU
  * layer cannot be None or a negative value" (likewise negative_slope; a
  * negative max_value too, None there meaning no maximum). nnc took a negative
@@ -45,11 +32,12 @@ START_TEST(relu_refuses_negative_threshold_as_keras3) {
   testutil_expect_spec_error(testutil_sequential("4", RELU(", 'max_value': -2"), NULL), want,
                              "refuses a negative max_value");
   /* the boundary and None max_value stay accepted */
-  nnc_shape s = lowered_output(testutil_sequential(
+  nnc_shape s = testutil_lowered_output(testutil_sequential(
       "4", RELU(", 'threshold': 0, 'max_value': null, 'negative_slope': 0"), NULL));
   ck_assert_int_eq(s.rank, 2);
   ck_assert_int_eq(s.dims[1], 4);
-  s = lowered_output(testutil_sequential("4", RELU(", 'threshold': 0.5, 'max_value': 0"), NULL));
+  s = testutil_lowered_output(
+      testutil_sequential("4", RELU(", 'threshold': 0.5, 'max_value': 0"), NULL));
   ck_assert_int_eq(s.dims[1], 4);
 }
 END_TEST
@@ -65,11 +53,11 @@ START_TEST(up_sampling1d_refuses_a_list_size_as_keras3) {
   testutil_expect_spec_error(testutil_sequential("3, 2", UP1("[2, 2]"), NULL), path,
                              "takes no list");
   testutil_expect_spec_error(testutil_sequential("3, 2", UP1("0"), NULL), path, "an integer >= 1");
-  nnc_shape s = lowered_output(testutil_sequential("3, 2", UP1("3"), NULL));
+  nnc_shape s = testutil_lowered_output(testutil_sequential("3, 2", UP1("3"), NULL));
   ck_assert_int_eq(s.rank, 3);
   ck_assert_int_eq(s.dims[1], 9);
   ck_assert_int_eq(s.dims[2], 2);
-  s = lowered_output(testutil_sequential(
+  s = testutil_lowered_output(testutil_sequential(
       "3, 4, 2", "{'class_name': 'UpSampling2D', 'config': {'name': 'u', 'size': [2, 1]}}", NULL));
   ck_assert_int_eq(s.dims[1], 6);
   ck_assert_int_eq(s.dims[2], 4);

@@ -114,3 +114,22 @@ void testutil_expect_spec_error(const char *json, const char *path, const char *
                 st.message, prefix);
   ck_assert_msg(strstr(st.message, what), "'%s' not in: %s", what, st.message);
 }
+
+nnc_model *testutil_load(const char *json) {
+  nnc_model *m = NULL;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_model_load_string(json, "model.json", &m, &st) == NNC_OK, "%s", st.message);
+  return m;
+}
+
+nnc_shape testutil_lowered_output(const char *json) {
+  nnc_spec spec;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_lowered l;
+  ck_assert_msg(lower_model(&spec, NULL, &l, &st) == NNC_OK, "%s", st.message);
+  nnc_shape out = l.prog.outputs[0].shape;
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+  return out;
+}

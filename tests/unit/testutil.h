@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdint.h>
 
+#include "base/shape.h"
 #include "nnc.h"
 
 /* Run one suite, print Check's summary, return the process exit code. */
@@ -33,6 +34,13 @@ const char *testutil_sequential(const char *shape, const char *layers, const cha
  * succeeds) fails with NNC_ERR_SPEC, a message starting "model.json: <path>: "
  * and holding `what`. */
 void testutil_expect_spec_error(const char *json, const char *path, const char *what);
+
+/* json loaded as "model.json" (the test fails with the message otherwise). */
+nnc_model *testutil_load(const char *json);
+
+/* json parsed as "model.json" and lowered without data (the test fails
+ * otherwise): the per-sample shape of its first output. */
+nnc_shape testutil_lowered_output(const char *json);
 
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
