@@ -7,28 +7,13 @@
 
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/input_shapes.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
 #include "compiler/driver/table.h"
 #include "compiler/passes/pipeline.h"
 #include "base/base.h"
 #include "runtime/model.h"
-
-/* At most NNC_MAX_RANK - 1 dimensions: the batch axis comes first. */
-static int parse_input_shape(const char *text, nnc_spec_shape *s) {
-  memset(s, 0, sizeof *s);
-  const char *p = text;
-  while (*p) {
-    if (s->rank == NNC_MAX_RANK - 1) return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(p, &end, 10);
-    if (end == p || v <= 0 || errno || (*end && *end != ',') || (*end == ',' && !end[1])) return -1;
-    s->dims[s->rank++] = v;
-    p = *end == ',' ? end + 1 : end;
-  }
-  return s->rank > 0 ? 0 : -1;
-}
 
 static unsigned phase_mask(const char *phase) {
   if (!phase || !strcmp(phase, "all")) return 0;
@@ -73,25 +58,7 @@ static void copy_to_stdout(const char *path) {
   fclose(f);
 }
 
-int cli_compile(int argc, char **argv) {
-  cli_opt o[] = {{"summary", 0, NULL, NULL, 0},     {"dump-graph", 2, NULL, NULL, 0},
-                 {"dump-after", 1, NULL, NULL, 0},  {"dump-ir", 2, NULL, NULL, 0},
-                 {"phase", 1, NULL, NULL, 0},       {"dump-dir", 1, NULL, NULL, 0},
-                 {"input-shape", 1, NULL, NULL, 0}, {"compile-config", 1, NULL, NULL, 0},
-                 {"accumulate", 1, NULL, NULL, 0},  {"help", 0, NULL, NULL, 0},
-                 {"time-passes", 0, NULL, NULL, 0}};
-  int n = (int)(sizeof o / sizeof o[0]);
-  if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
-           "PASS,...]\n"
-           "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
-           "       [--input-shape D1,D2,...] [--compile-config FILE.json] [--accumulate f32|f64]\n"
-           "       [--time-passes]\n");
-    return 0;
-  }
-  const char *spec_path;
-  int parsed = cli_parse(argc, argv, o, n, &spec_path);
-  if (parsed) return parsed;
+static int compile_run(cli_opt *o, int n, const char *spec_path) {
   const char *graph_fmt = cli_get(o, n, "dump-graph"), *after = cli_get(o, n, "dump-after");
   const char *ir = cli_get(o, n, "dump-ir"), *phase = cli_get(o, n, "phase"),
              *dir = cli_get(o, n, "dump-dir");
@@ -136,18 +103,13 @@ int cli_compile(int argc, char **argv) {
       return cli_fail("compile", &st);
     }
   }
-  nnc_spec_shape xs, *x_inner = NULL;
-  const char *shape_text = cli_get(o, n, "input-shape");
-  if (shape_text) {
-    if (parse_input_shape(shape_text, &xs)) {
-      fprintf(stderr,
-              "nnc compile: --input-shape: expected 1 to %d positive integers like 28,28, got "
-              "'%s'\n",
-              NNC_MAX_RANK - 1, shape_text);
-      nnc_spec_free(&spec);
-      return 2;
-    }
-    x_inner = &xs;
+  const char *const *shape_texts;
+  int n_shapes = cli_get_all(o, n, "input-shape", &shape_texts);
+  nnc_spec_shape *x_inner = NULL;
+  int shapes_rc = cli_input_shapes("compile", shape_texts, n_shapes, &spec, &x_inner);
+  if (shapes_rc) {
+    nnc_spec_free(&spec);
+    return shapes_rc;
   }
   /* dumps go to stdout, or to files in --dump-dir: collected in memory and
    * written at the end through a temporary file, so a failure leaves no half file */
@@ -162,6 +124,7 @@ int cli_compile(int argc, char **argv) {
       dump = open_memstream(&dump_text, &dump_len);
       if (!dump) {
         fprintf(stderr, "nnc compile: out of memory\n");
+        free(x_inner);
         nnc_spec_free(&spec);
         return 1;
       }
@@ -181,6 +144,7 @@ int cli_compile(int argc, char **argv) {
       if (!mkdtemp(ir_dir)) {
         fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s\n",
                 strerror(errno));
+        free(x_inner);
         nnc_spec_free(&spec);
         return 1;
       }
@@ -197,12 +161,14 @@ int cli_compile(int argc, char **argv) {
   opts.dump_ir_post = post_path[0] ? post_path : NULL;
   if (cli_get(o, n, "time-passes")) opts.timing = &timing;
   if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
+    free(x_inner);
     nnc_spec_free(&spec);
     return 2;
   }
   nnc_compiled c;
-  nnc_data_shapes data = {x_inner ? 1 : 0, x_inner, 0, NULL, NULL};
+  nnc_data_shapes data = {x_inner ? spec.n_inputs : 0, x_inner, 0, NULL, NULL};
   int rc = nnc_compile_spec(&spec, &data, &opts, &c, &st);
+  free(x_inner);
   if (dump && dump != stdout) {
     fclose(dump);
     if (!rc) rc = nnc_write_file_atomic(graph_path, dump_text, dump_len, &st);
@@ -236,4 +202,33 @@ int cli_compile(int argc, char **argv) {
   nnc_compiled_free(&c);
   nnc_spec_free(&spec);
   return 0;
+}
+
+int cli_compile(int argc, char **argv) {
+  cli_opt o[] = {{"summary", 0, NULL, NULL, 0},
+                 {"dump-graph", 2, NULL, NULL, 0},
+                 {"dump-after", 1, NULL, NULL, 0},
+                 {"dump-ir", 2, NULL, NULL, 0},
+                 {"phase", 1, NULL, NULL, 0},
+                 {"dump-dir", 1, NULL, NULL, 0},
+                 {"input-shape", CLI_REPEAT, NULL, NULL, 0},
+                 {"compile-config", 1, NULL, NULL, 0},
+                 {"accumulate", 1, NULL, NULL, 0},
+                 {"help", 0, NULL, NULL, 0},
+                 {"time-passes", 0, NULL, NULL, 0}};
+  int n = (int)(sizeof o / sizeof o[0]);
+  if (argc > 1 && !strcmp(argv[1], "--help")) {
+    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
+           "PASS,...]\n"
+           "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
+           "       [--input-shape [NAME=]D1,D2,...]... [--compile-config FILE.json]\n"
+           "       [--accumulate f32|f64] [--time-passes]\n");
+    return 0;
+  }
+  const char *spec_path;
+  int parsed = cli_parse(argc, argv, o, n, &spec_path);
+  if (parsed) return parsed;
+  int rc = compile_run(o, n, spec_path);
+  cli_free(o, n);
+  return rc;
 }

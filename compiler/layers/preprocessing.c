@@ -159,6 +159,14 @@ int prep_uniforms(layer_call *c, int x, int64_t n, nnc_status *st) {
   return u;
 }
 
+int prep_uniform_factor(layer_call *c, int x, double start, double width, nnc_status *st) {
+  int u = prep_uniforms(c, x, 1, st);
+  if (u < 0) return -1;
+  nnc_graph *g = &c->l->forward;
+  int scaled = graph_binary(g, NNC_BIN_MUL, u, graph_const(g, width, st), st);
+  return graph_binary(g, NNC_BIN_ADD, scaled, graph_const(g, start, st), st);
+}
+
 int prep_affine_lower(layer_call *c, const int *in, nnc_status *st) {
   const prep_params *p = c->layer->params;
   nnc_graph *g = &c->l->forward;

@@ -54,6 +54,11 @@ int prep_parse_seed(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
 int prep_check_image(layer_call *c, int x, nnc_status *st);
 /* A [B, n] node of uniforms in [0, 1) for this call (train phase). */
 int prep_uniforms(layer_call *c, int x, int64_t n, nnc_status *st);
+/* A [B, 1] per-sample factor uniform in [start, start + width): one
+ * prep_uniforms draw u, then u * width + start (RandomBrightness's delta,
+ * RandomContrast's f; width passed as computed, so the factor stays the
+ * same float graph). */
+int prep_uniform_factor(layer_call *c, int x, double start, double width, nnc_status *st);
 /* RandomFlip, RandomRotation, RandomTranslation, RandomZoom: the layer's
  * IMAGE_AFFINE in the train phase, x in inference. */
 int prep_affine_lower(layer_call *c, const int *in, nnc_status *st);

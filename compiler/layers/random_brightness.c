@@ -26,16 +26,11 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   nnc_shape xs = g->nodes[in[0]].shape;
   int64_t d2[2] = {-1, shape_inner(&xs)};
   int flat = graph_reshape(g, in[0], shape_make(1, 2, d2), st);
-  int u = prep_uniforms(c, in[0], 1, st);
-  if (u < 0 || flat < 0) return -1;
   /* delta = uniform(lower, upper) * (high - low), per sample */
+  int factor = prep_uniform_factor(c, in[0], p->lo, p->hi - p->lo, st);
+  if (factor < 0 || flat < 0) return -1;
   double span = p->range_hi - p->range_lo;
-  int delta = graph_binary(
-      g, NNC_BIN_MUL,
-      graph_binary(g, NNC_BIN_ADD,
-                   graph_binary(g, NNC_BIN_MUL, u, graph_const(g, p->hi - p->lo, st), st),
-                   graph_const(g, p->lo, st), st),
-      graph_const(g, span, st), st);
+  int delta = graph_binary(g, NNC_BIN_MUL, factor, graph_const(g, span, st), st);
   int y =
       graph_clip(g, graph_binary(g, NNC_BIN_ADD, flat, delta, st), p->range_lo, p->range_hi, st);
   y = y < 0 ? -1 : graph_reshape(g, y, xs, st);

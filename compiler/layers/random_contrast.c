@@ -34,12 +34,9 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   int mean = graph_binary(g, NNC_BIN_MUL, graph_reduce_axis(g, flat, 1, st),
                           graph_const(g, 1.0 / (double)hw, st), st);
   int spread = graph_repeat_axis(g, mean, 1, hw, st);
-  int u = prep_uniforms(c, x, 1, st);
-  if (u < 0 || spread < 0) return -1;
   /* f = uniform(1 - lower, 1 + upper) */
-  int f = graph_binary(g, NNC_BIN_ADD,
-                       graph_binary(g, NNC_BIN_MUL, u, graph_const(g, p->hi + p->lo, st), st),
-                       graph_const(g, 1.0 - p->lo, st), st);
+  int f = prep_uniform_factor(c, x, 1.0 - p->lo, p->hi + p->lo, st);
+  if (f < 0 || spread < 0) return -1;
   int dev =
       graph_reshape(g, graph_binary(g, NNC_BIN_SUB, flat, spread, st), shape_make(1, 2, d2), st);
   int scaled = graph_reshape(g, graph_binary(g, NNC_BIN_MUL, dev, f, st), shape_make(1, 3, d3), st);

@@ -14,7 +14,9 @@ typedef struct relu_params {
   double max_value, negative_slope, threshold;
 } relu_params;
 
-/* Keras also refuses None for negative_slope (not for max_value: no maximum) */
+/* Keras 3's ReLU.__init__ (keras/src/layers/activations/relu.py) refuses a
+ * negative max_value, negative_slope or threshold, and None for the last two
+ * (None max_value means no maximum). */
 static int non_negative(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path,
                         const char *key, double dflt, double *out) {
   const cJSON *item = spec_child(cfg, key);
@@ -27,22 +29,15 @@ static int non_negative(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_p
   if (rc || *out >= 0) return rc;
   char path[NNC_PATH_MAX];
   spec_path_key(path, cfg_path, key);
-  return spec_fail_expected(ctx, path, spec_child(cfg, key), "a number >= 0 (Keras's ReLU)");
+  return spec_fail_expected(ctx, path, spec_child(cfg, key),
+                            "a number >= 0 (Keras's ReLU refuses a negative %s)", key);
 }
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
   relu_params p = {0};
   int rc;
-  /* Keras 3 refuses a negative max_value or negative_slope; threshold may be any number
-   * (Keras 3 refuses a negative one, tf.keras 2 does not: test_activations) but not null */
-  const cJSON *threshold = spec_child(cfg, "threshold");
-  if (threshold && cJSON_IsNull(threshold)) {
-    char path[NNC_PATH_MAX];
-    spec_path_key(path, cfg_path, "threshold");
-    return spec_fail_expected(ctx, path, threshold, "a number (Keras's ReLU refuses None)");
-  }
   if ((rc = non_negative(ctx, cfg, cfg_path, "negative_slope", 0.0, &p.negative_slope)) ||
-      (rc = spec_get_float32(ctx, cfg, cfg_path, "threshold", 0.0, &p.threshold)))
+      (rc = non_negative(ctx, cfg, cfg_path, "threshold", 0.0, &p.threshold)))
     return rc;
   p.has_max = !spec_is_absent(spec_child(cfg, "max_value"));
   if (p.has_max && (rc = non_negative(ctx, cfg, cfg_path, "max_value", 0.0, &p.max_value)))

@@ -2,6 +2,15 @@
 #include "compiler/layers/spatial.h"
 
 static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nnc_spec_layer *out) {
+  /* Keras 3's UpSampling1D.__init__ takes only an int size (a list fails
+   * its isinstance check; tf.keras 2 calls int(size)), unlike 2D/3D */
+  const cJSON *size = spec_child(cfg, "size");
+  if (cJSON_IsArray(size)) {
+    char path[NNC_PATH_MAX];
+    spec_path_key(path, cfg_path, "size");
+    return spec_fail_expected(ctx, path, size,
+                              "an integer >= 1 (Keras's UpSampling1D takes no list)");
+  }
   return up_sampling_parse(ctx, cfg, cfg_path, 1, out);
 }
 

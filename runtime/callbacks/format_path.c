@@ -62,6 +62,33 @@ static int parse_spec(const char *s, spec *f) {
 }
 
 /* The digits of v (no sign) by spec; is_int: an int argument. */
+enum { FIELD_ROOM = 512 };
+
+/* The replacement field c = "{name:spec}" (end at its '}') split into its
+ * name (copied into field) and format spec (*fmt, inside field; "" when
+ * none), the spec parsed into *f. -1 with the reason in why. */
+static int split_field(const char *c, const char *end, char field[FIELD_ROOM], const char **fmt,
+                       spec *f, char *why, size_t why_room) {
+  size_t len = (size_t)(end - c - 1);
+  if (len >= FIELD_ROOM) {
+    snprintf(why, why_room, "a field of %zu bytes", len);
+    return -1;
+  }
+  memcpy(field, c + 1, len);
+  field[len] = '\0';
+  char *colon = strchr(field, ':');
+  *fmt = "";
+  if (colon) {
+    *colon = '\0';
+    *fmt = colon + 1;
+  }
+  if (parse_spec(*fmt, f)) {
+    snprintf(why, why_room, "field {%s}: format spec '%s' is not one nnc reads", field, *fmt);
+    return -1;
+  }
+  return 0;
+}
+
 static int digits(double v, int is_int, const spec *f, char *out, size_t room) {
   double a = fabs(v);
   int p = f->precision < 0 ? 6 : f->precision;
@@ -147,25 +174,10 @@ int cb_format_path(const char *tmpl, int epoch, int batch, const nnc_logs *logs,
       snprintf(why, why_room, "'{' without its '}'");
       goto fail;
     }
-    char field[512];
-    size_t len = (size_t)(end - c - 1);
-    if (len >= sizeof field) {
-      snprintf(why, why_room, "a field of %zu bytes", len);
-      goto fail;
-    }
-    memcpy(field, c + 1, len);
-    field[len] = '\0';
-    char *colon = strchr(field, ':');
-    const char *fmt = "";
-    if (colon) {
-      *colon = '\0';
-      fmt = colon + 1;
-    }
+    char field[FIELD_ROOM];
+    const char *fmt;
     spec f;
-    if (parse_spec(fmt, &f)) {
-      snprintf(why, why_room, "field {%s}: format spec '%s' is not one nnc reads", field, fmt);
-      goto fail;
-    }
+    if (split_field(c, end, field, &fmt, &f, why, why_room)) goto fail;
     int is_int = 1, found = 1;
     double v = 0;
     if (!strcmp(field, "epoch"))
@@ -224,25 +236,10 @@ int cb_format_check(const char *tmpl, char *why, size_t why_room) {
       snprintf(why, why_room, "'{' without its '}'");
       return -1;
     }
-    char field[512];
-    size_t len = (size_t)(end - c - 1);
-    if (len >= sizeof field) {
-      snprintf(why, why_room, "a field of %zu bytes", len);
-      return -1;
-    }
-    memcpy(field, c + 1, len);
-    field[len] = '\0';
-    char *colon = strchr(field, ':');
-    const char *fmt = "";
-    if (colon) {
-      *colon = '\0';
-      fmt = colon + 1;
-    }
+    char field[FIELD_ROOM];
+    const char *fmt;
     spec f;
-    if (parse_spec(fmt, &f)) {
-      snprintf(why, why_room, "field {%s}: format spec '%s' is not one nnc reads", field, fmt);
-      return -1;
-    }
+    if (split_field(c, end, field, &fmt, &f, why, why_room)) return -1;
     if (!field[0] || (field[0] >= '0' && field[0] <= '9')) {
       /* str.format(epoch=..., **logs) has no positional argument */
       snprintf(why, why_room, "field {%s}: a positional field (Keras formats by name only)", field);

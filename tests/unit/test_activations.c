@@ -99,8 +99,7 @@ static double mish(double x, const double *p) {
 
 START_TEST(relu_layer_follows_keras_formula) {
   const double plain[3] = {0, -1, 0}, capped[3] = {0, 4.5, 0}, six[3] = {0.2, 6, 0},
-               all[3] = {0.1, 5, 0.5}, negative_threshold[3] = {0.3, -1, -1},
-               leak[3] = {0.25, -1, 0};
+               all[3] = {0.1, 5, 0.5}, slope_threshold[3] = {0.3, -1, 1.5}, leak[3] = {0.25, -1, 0};
   forward("{'class_name': 'ReLU', 'config': {'name': 'r'}}", keras_relu, plain, "ReLU()");
   forward("{'class_name': 'ReLU', 'config': {'name': 'r', 'max_value': 4.5}}", keras_relu, capped,
           "ReLU(max_value=4.5)");
@@ -109,8 +108,9 @@ START_TEST(relu_layer_follows_keras_formula) {
   forward("{'class_name': 'ReLU', 'config': {'name': 'r', 'max_value': 5, 'negative_slope': 0.1, "
           "'threshold': 0.5}}",
           keras_relu, all, "ReLU(5, 0.1, 0.5)");
-  forward("{'class_name': 'ReLU', 'config': {'name': 'r', 'negative_slope': 0.3, 'threshold': -1}}",
-          keras_relu, negative_threshold, "ReLU(slope 0.3, threshold -1)");
+  forward(
+      "{'class_name': 'ReLU', 'config': {'name': 'r', 'negative_slope': 0.3, 'threshold': 1.5}}",
+      keras_relu, slope_threshold, "ReLU(slope 0.3, threshold 1.5)");
   forward("{'class_name': 'ReLU', 'config': {'name': 'r', 'negative_slope': 0.25}}", keras_relu,
           leak, "ReLU(negative_slope=0.25)");
 }
@@ -312,9 +312,9 @@ static void derivative_at(const char *layer, formula f, const double *p, double 
 }
 
 START_TEST(derivatives_at_points_between_kinks) {
-  const double all[3] = {0.3, 0.9, -0.6};
+  const double all[3] = {0.3, 0.9, 0.4};
   const char *relu_all = "{'class_name': 'ReLU', 'config': {'name': 'a', 'max_value': 0.9, "
-                         "'negative_slope': 0.3, 'threshold': -0.6}}";
+                         "'negative_slope': 0.3, 'threshold': 0.4}}";
   for (int i = 0; i < N_X; i++) derivative_at(relu_all, keras_relu, all, xs[i] / 4);
   const double half[1] = {0.5};
   for (int i = 0; i < N_X; i++)

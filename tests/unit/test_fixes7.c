@@ -5,7 +5,7 @@
  * and negative_slope, weights files with tensors of no variable, per-step
  * sample weights with a loss axis, ModelCheckpoint templates checked before
  * training. Keras 3 behaviour is read from its source (cited per test).
- * JSON literals use ' for " (Q()). */
+ * JSON literals use ' for " (testutil_json()). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,70 +17,9 @@
 #include "runtime/io/io.h"
 #include "testutil.h"
 
-static const char *Q(const char *s) {
-  static char bufs[4][8192];
-  static int next;
-  char *b = bufs[next++ & 3];
-  size_t n = strlen(s);
-  ck_assert_uint_lt(n, sizeof bufs[0]);
-  for (size_t i = 0; i <= n; i++) b[i] = s[i] == '\'' ? '"' : s[i];
-  return b;
-}
-
-/* A Keras 3 Sequential: InputLayer of `shape`, then `layers`; compile
- * config `cc` (NULL: none). */
-static const char *model(const char *shape, const char *layers, const char *cc) {
-  static char buf[8192];
-  snprintf(buf, sizeof buf,
-           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': [{'class_name': "
-           "'InputLayer', 'config': {'batch_shape': [null, %s], 'name': 'in'}}, %s]}%s%s%s}",
-           shape, layers, cc ? ", 'compile_config': " : "", cc ? cc : "", "");
-  return Q(buf);
-}
-
 #define DENSE "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 3}}"
 #define DENSE_4 "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 4}}"
 #define SGD_MSE "{'optimizer': 'sgd', 'loss': 'mse'}"
-
-/* NNC_ERR_SPEC from parsing or lowering, "model.json: <path>: " and `what`. */
-static void expect_error(const char *json, const char *path, const char *what) {
-  nnc_spec spec;
-  nnc_status st = {0};
-  int rc = nnc_spec_parse_string(json, "model.json", &spec, &st);
-  if (rc == NNC_OK) {
-    nnc_lowered l;
-    rc = lower_model(&spec, NULL, &l, &st);
-    if (rc == NNC_OK) lowered_free(&l);
-    nnc_spec_free(&spec);
-  }
-  ck_assert_msg(rc == NNC_ERR_SPEC, "expected NNC_ERR_SPEC, got %d (%s) for %.600s", rc, st.message,
-                json);
-  char prefix[400];
-  snprintf(prefix, sizeof prefix, "model.json: %s: ", path);
-  ck_assert_msg(strncmp(st.message, prefix, strlen(prefix)) == 0, "'%s' does not start with '%s'",
-                st.message, prefix);
-  ck_assert_msg(strstr(st.message, what), "'%s' not in: %s", what, st.message);
-}
-
-/* Parses and lowers; the per-sample shape of the model's output. */
-static nnc_shape lowered_output(const char *json) {
-  nnc_spec spec;
-  nnc_status st = {0};
-  ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
-  nnc_lowered l;
-  ck_assert_msg(lower_model(&spec, NULL, &l, &st) == NNC_OK, "%s", st.message);
-  nnc_shape out = l.prog.outputs[0].shape;
-  lowered_free(&l);
-  nnc_spec_free(&spec);
-  return out;
-}
-
-static nnc_model *load(const char *json) {
-  nnc_model *m = NULL;
-  nnc_status st = {0};
-  ck_assert_msg(nnc_model_load_string(json, "model.json", &m, &st) == NNC_OK, "%s", st.message);
-  return m;
-}
 
 /* ---- 1. integers range-checked before the conversion ---- */
 
@@ -100,36 +39,45 @@ START_TEST(huge_integers_refused_before_conversion) {
   for (int i = 0; i < 4; i++) {
     char cc[512];
     snprintf(cc, sizeof cc, "{'optimizer': 'sgd', 'loss': %s}", loss_cfg[i]);
-    expect_error(model("4", DENSE, cc), loss_path[i], "expected ");
+    testutil_expect_spec_error(testutil_sequential("4", DENSE, cc), loss_path[i], "expected ");
   }
   /* the same in metrics and layers */
-  expect_error(model("4", DENSE,
-                     "{'optimizer': 'sgd', 'loss': 'mse', 'metrics': [{'class_name': 'MeanIoU', "
-                     "'config': {'num_classes': 3, 'ignore_class': 1e30}}]}"),
-               "$.compile_config.metrics[0].config.ignore_class", "expected an integer class id");
-  expect_error(model("4", DENSE,
-                     "{'optimizer': 'sgd', 'loss': 'mse', 'metrics': [{'class_name': 'Precision', "
-                     "'config': {'top_k': 1e30}}]}"),
-               "$.compile_config.metrics[0].config.top_k", "expected an integer >= 1");
-  expect_error(model("4", DENSE,
-                     "{'optimizer': 'sgd', 'loss': 'mse', 'metrics': [{'class_name': 'Recall', "
-                     "'config': {'class_id': 1e30}}]}"),
-               "$.compile_config.metrics[0].config.class_id", "expected a class index");
-  expect_error(
-      model("4", "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 1e30}}", NULL),
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4", DENSE,
+          "{'optimizer': 'sgd', 'loss': 'mse', 'metrics': [{'class_name': 'MeanIoU', "
+          "'config': {'num_classes': 3, 'ignore_class': 1e30}}]}"),
+      "$.compile_config.metrics[0].config.ignore_class", "expected an integer class id");
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4", DENSE,
+          "{'optimizer': 'sgd', 'loss': 'mse', 'metrics': [{'class_name': 'Precision', "
+          "'config': {'top_k': 1e30}}]}"),
+      "$.compile_config.metrics[0].config.top_k", "expected an integer >= 1");
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4", DENSE,
+          "{'optimizer': 'sgd', 'loss': 'mse', 'metrics': [{'class_name': 'Recall', "
+          "'config': {'class_id': 1e30}}]}"),
+      "$.compile_config.metrics[0].config.class_id", "expected a class index");
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4", "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': 1e30}}", NULL),
       "$.config.layers[1].config.axis", "expected an integer");
-  expect_error(
-      model("4", "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': [-1e30]}}", NULL),
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4", "{'class_name': 'Normalization', 'config': {'name': 'n', 'axis': [-1e30]}}", NULL),
       "$.config.layers[1].config.axis", "expected an integer");
   /* an in-range ignore_class still parses */
   nnc_spec spec;
   nnc_status st = {0};
-  ck_assert_msg(nnc_spec_parse_string(
-                    model("4", DENSE,
-                          "{'optimizer': 'sgd', 'loss': {'class_name': "
-                          "'SparseCategoricalCrossentropy', 'config': {'ignore_class': -1}}}"),
-                    "model.json", &spec, &st) == NNC_OK,
-                "%s", st.message);
+  ck_assert_msg(
+      nnc_spec_parse_string(
+          testutil_sequential("4", DENSE,
+                              "{'optimizer': 'sgd', 'loss': {'class_name': "
+                              "'SparseCategoricalCrossentropy', 'config': {'ignore_class': -1}}}"),
+          "model.json", &spec, &st) == NNC_OK,
+      "%s", st.message);
   ck_assert_int_eq(spec.compile.losses[0].loss.has_ignore_class, 1);
   ck_assert_int_eq(spec.compile.losses[0].loss.ignore_class, -1);
   nnc_spec_free(&spec);
@@ -137,11 +85,13 @@ START_TEST(huge_integers_refused_before_conversion) {
 END_TEST
 
 START_TEST(huge_attention_axes_refused) {
-  expect_error(model("4, 8",
-                     "{'class_name': 'MultiHeadAttention', 'config': {'name': 'a', 'num_heads': 1, "
-                     "'key_dim': 2, 'attention_axes': 1e30}}",
-                     NULL),
-               "$.config.layers[1].config.attention_axes", "null or the one step axis");
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4, 8",
+          "{'class_name': 'MultiHeadAttention', 'config': {'name': 'a', 'num_heads': 1, "
+          "'key_dim': 2, 'attention_axes': 1e30}}",
+          NULL),
+      "$.config.layers[1].config.attention_axes", "null or the one step axis");
 }
 END_TEST
 
@@ -151,51 +101,61 @@ END_TEST
 
 /* ZeroPadding1D: standardize_tuple(padding, 2): an int or two ints only */
 START_TEST(zero_padding1d_as_keras3) {
-  nnc_shape s = lowered_output(model("5, 2", ZP("ZeroPadding1D", "[1, 2]"), NULL));
+  nnc_shape s =
+      testutil_lowered_output(testutil_sequential("5, 2", ZP("ZeroPadding1D", "[1, 2]"), NULL));
   ck_assert_int_eq(s.dims[1], 5 + 1 + 2);
-  s = lowered_output(model("5, 2", ZP("ZeroPadding1D", "3"), NULL));
+  s = testutil_lowered_output(testutil_sequential("5, 2", ZP("ZeroPadding1D", "3"), NULL));
   ck_assert_int_eq(s.dims[1], 5 + 3 + 3);
   const char *bad[] = {"[[1, 2]]", "[3]", "[1, 2, 3]"};
   for (int i = 0; i < 3; i++) {
     char layer[256];
     snprintf(layer, sizeof layer, ZP("ZeroPadding1D", "%s"), bad[i]);
-    expect_error(model("5, 2", layer, NULL), "$.config.layers[1].config.padding",
-                 "expected an integer >= 0 or a list [before, after] of 2 integers");
+    testutil_expect_spec_error(testutil_sequential("5, 2", layer, NULL),
+                               "$.config.layers[1].config.padding",
+                               "expected an integer >= 0 or a list [before, after] of 2 integers");
   }
-  expect_error(model("5, 2", ZP("ZeroPadding1D", "[[1, 2], [3, 4]]"), NULL),
-               "$.config.layers[1].config.padding[0]", "expected an integer >= 0, got a list");
-  expect_error(model("5, 2", ZP("ZeroPadding1D", "[1, [2, 3]]"), NULL),
-               "$.config.layers[1].config.padding[1]", "expected an integer >= 0, got a list");
-  expect_error(model("5, 2", ZP("ZeroPadding1D", "[1, -2]"), NULL),
-               "$.config.layers[1].config.padding[1]", "expected an integer >= 0, got -2");
+  testutil_expect_spec_error(
+      testutil_sequential("5, 2", ZP("ZeroPadding1D", "[[1, 2], [3, 4]]"), NULL),
+      "$.config.layers[1].config.padding[0]", "expected an integer >= 0, got a list");
+  testutil_expect_spec_error(testutil_sequential("5, 2", ZP("ZeroPadding1D", "[1, [2, 3]]"), NULL),
+                             "$.config.layers[1].config.padding[1]",
+                             "expected an integer >= 0, got a list");
+  testutil_expect_spec_error(testutil_sequential("5, 2", ZP("ZeroPadding1D", "[1, -2]"), NULL),
+                             "$.config.layers[1].config.padding[1]",
+                             "expected an integer >= 0, got -2");
   /* Cropping1D shares the rule */
-  expect_error(model("5, 2",
-                     "{'class_name': 'Cropping1D', 'config': {'name': 'c', 'cropping': "
-                     "[[1, 2]]}}",
-                     NULL),
-               "$.config.layers[1].config.cropping", "a list [before, after] of 2 integers");
+  testutil_expect_spec_error(
+      testutil_sequential("5, 2",
+                          "{'class_name': 'Cropping1D', 'config': {'name': 'c', 'cropping': "
+                          "[[1, 2]]}}",
+                          NULL),
+      "$.config.layers[1].config.cropping", "a list [before, after] of 2 integers");
 }
 END_TEST
 
 /* ZeroPadding2D/3D: an int, or n entries each an int or a pair */
 START_TEST(zero_padding2d_3d_as_keras3) {
-  nnc_shape s = lowered_output(model("4, 5, 1", ZP("ZeroPadding2D", "[[1, 2], 3]"), NULL));
+  nnc_shape s = testutil_lowered_output(
+      testutil_sequential("4, 5, 1", ZP("ZeroPadding2D", "[[1, 2], 3]"), NULL));
   ck_assert_int_eq(s.dims[1], 4 + 1 + 2);
   ck_assert_int_eq(s.dims[2], 5 + 3 + 3);
-  s = lowered_output(model("2, 3, 4, 1", ZP("ZeroPadding3D", "[1, [0, 2], [3, 0]]"), NULL));
+  s = testutil_lowered_output(
+      testutil_sequential("2, 3, 4, 1", ZP("ZeroPadding3D", "[1, [0, 2], [3, 0]]"), NULL));
   ck_assert_int_eq(s.dims[1], 2 + 2);
   ck_assert_int_eq(s.dims[2], 3 + 2);
   ck_assert_int_eq(s.dims[3], 4 + 3);
-  expect_error(model("4, 5, 1", ZP("ZeroPadding2D", "[[1, 2]]"), NULL),
-               "$.config.layers[1].config.padding", "a list of 2 entries");
-  expect_error(model("4, 5, 1", ZP("ZeroPadding2D", "[[1, 2, 3], 1]"), NULL),
-               "$.config.layers[1].config.padding[0]", "a list [before, after] of 2 integers");
-  expect_error(model("4, 5, 1", ZP("ZeroPadding2D", "[[1, -2], 1]"), NULL),
-               "$.config.layers[1].config.padding[0][1]", "an integer >= 0");
-  expect_error(model("4, 5, 1", ZP("ZeroPadding2D", "[1, 'a']"), NULL),
-               "$.config.layers[1].config.padding[1]", "[before, after]");
-  expect_error(model("2, 3, 4, 1", ZP("ZeroPadding3D", "[1, 2]"), NULL),
-               "$.config.layers[1].config.padding", "a list of 3 entries");
+  testutil_expect_spec_error(testutil_sequential("4, 5, 1", ZP("ZeroPadding2D", "[[1, 2]]"), NULL),
+                             "$.config.layers[1].config.padding", "a list of 2 entries");
+  testutil_expect_spec_error(
+      testutil_sequential("4, 5, 1", ZP("ZeroPadding2D", "[[1, 2, 3], 1]"), NULL),
+      "$.config.layers[1].config.padding[0]", "a list [before, after] of 2 integers");
+  testutil_expect_spec_error(
+      testutil_sequential("4, 5, 1", ZP("ZeroPadding2D", "[[1, -2], 1]"), NULL),
+      "$.config.layers[1].config.padding[0][1]", "an integer >= 0");
+  testutil_expect_spec_error(testutil_sequential("4, 5, 1", ZP("ZeroPadding2D", "[1, 'a']"), NULL),
+                             "$.config.layers[1].config.padding[1]", "[before, after]");
+  testutil_expect_spec_error(testutil_sequential("2, 3, 4, 1", ZP("ZeroPadding3D", "[1, 2]"), NULL),
+                             "$.config.layers[1].config.padding", "a list of 3 entries");
 }
 END_TEST
 
@@ -206,14 +166,14 @@ END_TEST
 /* gaussian_dropout.py: 0 <= rate <= 1 at construction; the training call
  * computes math.sqrt(rate / (1.0 - rate)): rate 1 divides by zero. */
 START_TEST(gaussian_dropout_rate_one) {
-  expect_error(model("4", GD("1"), SGD_MSE), "$.config.layers[1]",
-               "has rate 1: its noise's stddev sqrt(rate / (1 - rate)) is infinite");
-  expect_error(model("4", GD("1.5"), NULL), "$.config.layers[1].config.rate",
-               "expected a number in [0, 1]");
-  expect_error(model("4", GD("-0.1"), NULL), "$.config.layers[1].config.rate",
-               "expected a number in [0, 1]");
+  testutil_expect_spec_error(testutil_sequential("4", GD("1"), SGD_MSE), "$.config.layers[1]",
+                             "has rate 1: its noise's stddev sqrt(rate / (1 - rate)) is infinite");
+  testutil_expect_spec_error(testutil_sequential("4", GD("1.5"), NULL),
+                             "$.config.layers[1].config.rate", "expected a number in [0, 1]");
+  testutil_expect_spec_error(testutil_sequential("4", GD("-0.1"), NULL),
+                             "$.config.layers[1].config.rate", "expected a number in [0, 1]");
   /* without a compile config: inference only, the layer is x */
-  nnc_model *m = load(model("4", GD("1"), NULL));
+  nnc_model *m = testutil_load(testutil_sequential("4", GD("1"), NULL));
   float x[8] = {1, -2, 3, -4, 5, 6, -7, 8};
   nnc_array xa = testutil_f32(x, 2, 4), out;
   nnc_status st = {0};
@@ -222,22 +182,23 @@ START_TEST(gaussian_dropout_rate_one) {
   nnc_array_free(&out);
   nnc_model_free(m);
   /* a training: false call never runs the train side */
-  nnc_model_free(
-      load(Q("{'class_name': 'Functional', 'config': {'name': 'f', 'layers': ["
-             "{'class_name': 'InputLayer', 'name': 'in', 'config': {'batch_shape': "
-             "[null, 4], 'name': 'in'}, 'inbound_nodes': []},"
-             "{'class_name': 'GaussianDropout', 'name': 'g', 'config': {'name': 'g', "
-             "'rate': 1}, 'inbound_nodes': [{'args': [{'class_name': '__keras_tensor__', "
-             "'config': {'keras_history': ['in', 0, 0]}}], 'kwargs': {'training': "
-             "false}}]}], 'input_layers': [['in', 0, 0]], 'output_layers': [['g', 0, "
-             "0]]}, 'compile_config': {'optimizer': 'sgd', 'loss': 'mse'}}")));
+  nnc_model_free(testutil_load(
+      testutil_json("{'class_name': 'Functional', 'config': {'name': 'f', 'layers': ["
+                    "{'class_name': 'InputLayer', 'name': 'in', 'config': {'batch_shape': "
+                    "[null, 4], 'name': 'in'}, 'inbound_nodes': []},"
+                    "{'class_name': 'GaussianDropout', 'name': 'g', 'config': {'name': 'g', "
+                    "'rate': 1}, 'inbound_nodes': [{'args': [{'class_name': '__keras_tensor__', "
+                    "'config': {'keras_history': ['in', 0, 0]}}], 'kwargs': {'training': "
+                    "false}}]}], 'input_layers': [['in', 0, 0]], 'output_layers': [['g', 0, "
+                    "0]]}, 'compile_config': {'optimizer': 'sgd', 'loss': 'mse'}}")));
 }
 END_TEST
 
 /* gaussian_noise.py refuses a stddev below 0 */
 START_TEST(gaussian_noise_negative_stddev) {
-  expect_error(
-      model("4", "{'class_name': 'GaussianNoise', 'config': {'name': 'g', 'stddev': -0.1}}", NULL),
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "4", "{'class_name': 'GaussianNoise', 'config': {'name': 'g', 'stddev': -0.1}}", NULL),
       "$.config.layers[1].config.stddev", "expected a number >= 0, got -0.1");
 }
 END_TEST
@@ -248,7 +209,7 @@ END_TEST
 
 /* The slope a LeakyReLU config gives: the output for x = -1. */
 static float slope_of(const char *layer) {
-  nnc_model *m = load(model("1", layer, NULL));
+  nnc_model *m = testutil_load(testutil_sequential("1", layer, NULL));
   float x = -1;
   nnc_array xa = testutil_f32(&x, 1, 1), out;
   nnc_status st = {0};
@@ -266,21 +227,26 @@ START_TEST(leaky_relu_alpha_and_negative_slope) {
   /* both: __init__ pops alpha over negative_slope */
   ck_assert_float_eq_tol(slope_of(LRELU(", 'negative_slope': 0.1, 'alpha': 0.2")), 0.2f, 1e-7f);
   /* alpha: null is popped too and refused ("cannot be None"), not skipped */
-  expect_error(model("1", LRELU(", 'alpha': null, 'negative_slope': 0.1"), NULL),
-               "$.config.layers[1].config.alpha", "takes alpha over negative_slope");
-  expect_error(model("1", LRELU(", 'negative_slope': null"), NULL),
-               "$.config.layers[1].config.negative_slope", "refuses a slope of None");
-  expect_error(model("1", LRELU(", 'negative_slope': -0.1"), NULL),
-               "$.config.layers[1].config.negative_slope", "a number >= 0");
+  testutil_expect_spec_error(
+      testutil_sequential("1", LRELU(", 'alpha': null, 'negative_slope': 0.1"), NULL),
+      "$.config.layers[1].config.alpha", "takes alpha over negative_slope");
+  testutil_expect_spec_error(testutil_sequential("1", LRELU(", 'negative_slope': null"), NULL),
+                             "$.config.layers[1].config.negative_slope", "refuses a slope of None");
+  testutil_expect_spec_error(testutil_sequential("1", LRELU(", 'negative_slope': -0.1"), NULL),
+                             "$.config.layers[1].config.negative_slope", "a number >= 0");
   /* siblings: ReLU's negative_slope and threshold, ELU's alpha */
-  expect_error(
-      model("1", "{'class_name': 'ReLU', 'config': {'name': 'r', 'negative_slope': null}}", NULL),
+  testutil_expect_spec_error(
+      testutil_sequential(
+          "1", "{'class_name': 'ReLU', 'config': {'name': 'r', 'negative_slope': null}}", NULL),
       "$.config.layers[1].config.negative_slope", "refuses None");
-  expect_error(
-      model("1", "{'class_name': 'ReLU', 'config': {'name': 'r', 'threshold': null}}", NULL),
+  testutil_expect_spec_error(
+      testutil_sequential("1", "{'class_name': 'ReLU', 'config': {'name': 'r', 'threshold': null}}",
+                          NULL),
       "$.config.layers[1].config.threshold", "refuses None");
-  expect_error(model("1", "{'class_name': 'ELU', 'config': {'name': 'e', 'alpha': null}}", NULL),
-               "$.config.layers[1].config.alpha", "cannot be None");
+  testutil_expect_spec_error(
+      testutil_sequential("1", "{'class_name': 'ELU', 'config': {'name': 'e', 'alpha': null}}",
+                          NULL),
+      "$.config.layers[1].config.alpha", "cannot be None");
 }
 END_TEST
 
@@ -288,7 +254,7 @@ END_TEST
 
 /* A built Dense(3) on 4 features: weights d/kernel [4, 3], d/bias [3]. */
 static nnc_model *dense_model(void) {
-  nnc_model *m = load(model("4", DENSE, NULL));
+  nnc_model *m = testutil_load(testutil_sequential("4", DENSE, NULL));
   float x[4] = {0};
   nnc_array xa = testutil_f32(x, 1, 4);
   nnc_status st = {0};
@@ -360,10 +326,10 @@ END_TEST
  * (N, 4) weights into them, then sum / (B x 4). The runtime's data check
  * used to want weights shaped like the output's leading axes, (N, 3). */
 START_TEST(step_weights_with_loss_axis) {
-  nnc_model *m =
-      load(model("3, 4", DENSE_4 ", {'class_name': 'Softmax', 'config': {'name': 's', 'axis': 1}}",
-                 "{'optimizer': 'sgd', 'loss': {'class_name': 'CategoricalCrossentropy', "
-                 "'config': {'axis': 1}}}"));
+  nnc_model *m = testutil_load(testutil_sequential(
+      "3, 4", DENSE_4 ", {'class_name': 'Softmax', 'config': {'name': 's', 'axis': 1}}",
+      "{'optimizer': 'sgd', 'loss': {'class_name': 'CategoricalCrossentropy', "
+      "'config': {'axis': 1}}}"));
   float x[24], y[24] = {0}, w[8] = {1, 0, 2, 1, 0.5f, 1, 1, 3};
   for (int i = 0; i < 24; i++) x[i] = (float)(i % 7) * 0.25f - 0.5f;
   for (int b = 0; b < 2; b++)

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/lower/lower.h"
+#include "compiler/spec/spec.h"
+
 int testutil_run(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
@@ -81,4 +84,52 @@ const char *testutil_json(const char *s) {
   for (; s[i]; i++) b[i] = s[i] == '\'' ? '"' : s[i];
   b[i] = 0;
   return b;
+}
+
+const char *testutil_sequential(const char *shape, const char *layers, const char *cc) {
+  static char buf[16384];
+  int n = snprintf(buf, sizeof buf,
+                   "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': [{'class_name': "
+                   "'InputLayer', 'config': {'batch_shape': [null, %s], 'name': 'in'}}, %s]}%s%s}",
+                   shape, layers, cc ? ", 'compile_config': " : "", cc ? cc : "");
+  ck_assert(n > 0 && (size_t)n < sizeof buf);
+  return testutil_json(buf);
+}
+
+void testutil_expect_spec_error(const char *json, const char *path, const char *what) {
+  nnc_spec spec;
+  nnc_status st = {0};
+  int rc = nnc_spec_parse_string(json, "model.json", &spec, &st);
+  if (rc == NNC_OK) {
+    nnc_lowered l;
+    rc = lower_model(&spec, NULL, &l, &st);
+    if (rc == NNC_OK) lowered_free(&l);
+    nnc_spec_free(&spec);
+  }
+  ck_assert_msg(rc == NNC_ERR_SPEC, "expected NNC_ERR_SPEC, got %d (%s) for %.600s", rc, st.message,
+                json);
+  char prefix[400];
+  snprintf(prefix, sizeof prefix, "model.json: %s: ", path);
+  ck_assert_msg(strncmp(st.message, prefix, strlen(prefix)) == 0, "'%s' does not start with '%s'",
+                st.message, prefix);
+  ck_assert_msg(strstr(st.message, what), "'%s' not in: %s", what, st.message);
+}
+
+nnc_model *testutil_load(const char *json) {
+  nnc_model *m = NULL;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_model_load_string(json, "model.json", &m, &st) == NNC_OK, "%s", st.message);
+  return m;
+}
+
+nnc_shape testutil_lowered_output(const char *json) {
+  nnc_spec spec;
+  nnc_status st = {0};
+  ck_assert_msg(nnc_spec_parse_string(json, "model.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_lowered l;
+  ck_assert_msg(lower_model(&spec, NULL, &l, &st) == NNC_OK, "%s", st.message);
+  nnc_shape out = l.prog.outputs[0].shape;
+  lowered_free(&l);
+  nnc_spec_free(&spec);
+  return out;
 }

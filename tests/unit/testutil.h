@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdint.h>
 
+#include "base/shape.h"
 #include "nnc.h"
 
 /* Run one suite, print Check's summary, return the process exit code. */
@@ -22,6 +23,24 @@ nnc_array testutil_f32(float *data, int64_t rows, int64_t cols);
 /* JSON written with single quotes (readable in C strings) as JSON: ' -> ".
  * The result lives in one of four rotating static buffers of 16 KiB. */
 const char *testutil_json(const char *single_quoted);
+
+/* A Keras 3 Sequential (as JSON, ' already turned into "): an InputLayer
+ * named "in" of batch_shape [null, shape], then `layers` (comma-separated
+ * layer objects), then the compile config `cc` when not NULL. The result
+ * lives in testutil_json's rotating buffers. */
+const char *testutil_sequential(const char *shape, const char *layers, const char *cc);
+
+/* Parsing json as "model.json" (and lowering it without data when parsing
+ * succeeds) fails with NNC_ERR_SPEC, a message starting "model.json: <path>: "
+ * and holding `what`. */
+void testutil_expect_spec_error(const char *json, const char *path, const char *what);
+
+/* json loaded as "model.json" (the test fails with the message otherwise). */
+nnc_model *testutil_load(const char *json);
+
+/* json parsed as "model.json" and lowered without data (the test fails
+ * otherwise): the per-sample shape of its first output. */
+nnc_shape testutil_lowered_output(const char *json);
 
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
