@@ -72,6 +72,14 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
                        "the backward layer must differ from the forward one in go_backwards and "
                        "agree in return_sequences and return_state");
   } else {
+    /* Keras 3 builds the backward copy with go_backwards = True and then
+     * refuses equal directions; Keras 2 and tfjs flip the forward's value. */
+    if (p.fwd.go_backwards && ctx->format == NNC_FORMAT_KERAS3) {
+      spec_path_key(path, cfg_path, "layer");
+      return spec_fail(ctx, path,
+                       "a forward layer with go_backwards true needs a backward_layer with "
+                       "go_backwards false (Keras 3 refuses two backward layers)");
+    }
     p.bwd = p.fwd;
     p.bwd.go_backwards = !p.fwd.go_backwards;
     renamed(p.bwd.name, "backward_", p.fwd.name);

@@ -350,6 +350,23 @@ START_TEST(loss_mask_message_names_the_path) {
 }
 END_TEST
 
+/* Keras 3's Bidirectional builds its backward copy with go_backwards = True
+ * and refuses two backward layers (bidirectional.py _verify_layer_config);
+ * Keras 2 and tfjs flip the wrapped layer's value instead. */
+#define BIDI_BACKWARDS(module)                                                                     \
+  "{'class_name': 'Sequential', " module "'config': {'name': 'm', 'layers': ["                     \
+  "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 2], 'name': 'in'}}, "          \
+  "{'class_name': 'Bidirectional', 'config': {'name': 'b', 'layer': {'class_name': 'SimpleRNN', "  \
+  "'config': {'name': 'f', 'units': 2, 'go_backwards': true}}}}]}}"
+START_TEST(keras3_bidirectional_refuses_backwards_layer) {
+  testutil_expect_spec_error(testutil_json(BIDI_BACKWARDS("'module': 'keras', ")),
+                             "$.config.layers[1].config.layer", "needs a backward_layer");
+  nnc_shape s = testutil_lowered_output(testutil_json(BIDI_BACKWARDS("")));
+  ck_assert_int_eq(s.rank, 2);
+  ck_assert_int_eq(s.dims[1], 4);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("rnnmask8");
   TCase *t = tcase_create("core");
@@ -363,6 +380,7 @@ int main(void) {
   tcase_add_test(t, gradient_with_initial_state_and_mask);
   tcase_add_test(t, mha_mask_kwarg_is_refused);
   tcase_add_test(t, loss_mask_message_names_the_path);
+  tcase_add_test(t, keras3_bidirectional_refuses_backwards_layer);
   suite_add_tcase(s, t);
   return testutil_run(s);
 }
