@@ -1,12 +1,12 @@
 /* Resizing (Keras 3 resizing.py): every phase, the image [B, H, W, C]
  * resized to [B, height, width, C] as ops.image.resize does with the
- * TensorFlow backend (half-pixel centers, antialias off): interpolation
+ * TensorFlow backend (tf.image.resize, half-pixel centers): interpolation
  * "bilinear" or "nearest"; crop_to_aspect_ratio crops the centred box of
  * the target's aspect ratio first; pad_to_aspect_ratio pads it with
  * fill_value to that ratio first (fill_mode "constant", the only one Keras's
- * resize takes). antialias is accepted where it changes nothing (nearest,
- * or no axis shrinks); a bilinear downscale with it is refused, as are
- * other interpolations. */
+ * resize takes). antialias with bilinear is TF's ScaleAndTranslate with the
+ * triangle kernel, widened by the shrink factor (compiler/ops/resize.c);
+ * nearest ignores it. Other interpolations are refused. */
 #include <string.h>
 
 #include "compiler/layers/preprocessing.h"
@@ -53,24 +53,13 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (prep_check_image(c, in[0], st)) return -1;
   int x = prep_to_last(c, in[0], st);
   if (x < 0) return -1;
-  /* antialias changes only a bilinear downscale (tf.image.resize's
-   * scale-and-translate triangle filter; upscaling it equals the bilinear
-   * resize, nearest ignores it) */
-  const nnc_shape *xs = &c->l->forward.nodes[x].shape;
-  if (p->antialias && !p->nearest && !p->crop_to_aspect_ratio && !p->pad_to_aspect_ratio &&
-      (xs->dims[1] > p->height || xs->dims[2] > p->width))
-    return layer_fail(c, st,
-                      "Resizing \"%s\": antialias: true when downscaling (%lld x %lld to %lld x "
-                      "%lld) is not supported yet (TensorFlow's scale-and-translate filter)",
-                      c->layer->name, (long long)xs->dims[1], (long long)xs->dims[2],
-                      (long long)p->height, (long long)p->width);
-  if (p->antialias && !p->nearest && (p->crop_to_aspect_ratio || p->pad_to_aspect_ratio))
-    return layer_fail(c, st,
-                      "Resizing \"%s\": antialias: true with crop_to_aspect_ratio or "
-                      "pad_to_aspect_ratio is not supported yet",
-                      c->layer->name);
   if (p->pad_to_aspect_ratio) x = prep_pad_to_aspect(c, x, p->height, p->width, p->fill_value, st);
-  x = x < 0 ? -1 : prep_resize(c, x, p->height, p->width, p->nearest, p->crop_to_aspect_ratio, st);
+  /* tf.image.resize: antialias selects ScaleAndTranslate's triangle filter
+   * for bilinear; nearest ignores it */
+  int mode = p->nearest     ? PREP_RESIZE_NEAREST
+             : p->antialias ? PREP_RESIZE_ANTIALIAS
+                            : PREP_RESIZE_BILINEAR;
+  x = x < 0 ? -1 : prep_resize(c, x, p->height, p->width, mode, p->crop_to_aspect_ratio, st);
   return prep_to_first(c, x, st);
 }
 
