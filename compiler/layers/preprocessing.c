@@ -210,17 +210,20 @@ int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int mode, i
     h = ch, w = cw;
   }
   /* antialias: ScaleAndTranslate on both axes; an axis of unchanged size is
-   * the identity there too (weight 1 at the entry itself) */
+   * the identity there too (weight 1 at the entry itself), as for bicubic */
   nnc_resize_fn fn = mode == PREP_RESIZE_NEAREST     ? NNC_RESIZE_NEAREST
                      : mode == PREP_RESIZE_ANTIALIAS ? NNC_RESIZE_TRIANGLE
+                     : mode == PREP_RESIZE_BICUBIC   ? NNC_RESIZE_CUBIC
                                                      : NNC_RESIZE_LINEAR;
-  if (h != height) {
-    x = graph_resize(g, x, fn, 1, height, st);
-    layer_label(g, x, c->layer->name, "resize_height");
-  }
-  if (x >= 0 && w != width) {
-    x = graph_resize(g, x, fn, 2, width, st);
-    layer_label(g, x, c->layer->name, "resize_width");
+  /* ResizeBicubic interpolates along the width first, then the height */
+  int64_t len[2] = {height, width}, have[2] = {h, w};
+  static const char *const what[2] = {"resize_height", "resize_width"};
+  for (int k = 0; k < 2; k++) {
+    int a = mode == PREP_RESIZE_BICUBIC ? 1 - k : k;
+    if (x >= 0 && have[a] != len[a]) {
+      x = graph_resize(g, x, fn, 1 + a, len[a], st);
+      layer_label(g, x, c->layer->name, what[a]);
+    }
   }
   return x;
 }

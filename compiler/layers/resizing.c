@@ -6,7 +6,9 @@
  * fill_value to that ratio first (fill_mode "constant", the only one Keras's
  * resize takes). antialias with bilinear is TF's ScaleAndTranslate with the
  * triangle kernel, widened by the shrink factor (compiler/ops/resize.c);
- * nearest ignores it. Other interpolations are refused. */
+ * nearest ignores it. "bicubic" is TF's ResizeBicubic (Keys' cubic with
+ * half-pixel centers; with antialias refused). Other interpolations are
+ * refused. */
 #include <string.h>
 
 #include "compiler/layers/preprocessing.h"
@@ -21,11 +23,14 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
     p.nearest = 0;
   else if (cJSON_IsString(v) && !strcmp(v->valuestring, "nearest"))
     p.nearest = 1;
+  else if (cJSON_IsString(v) && !strcmp(v->valuestring, "bicubic"))
+    p.bicubic = 1;
   else if (cJSON_IsString(v))
-    return spec_fail_unsupported(ctx, path, v,
-                                 "Resizing interpolation other than \"bilinear\" and \"nearest\"");
+    return spec_fail_unsupported(
+        ctx, path, v,
+        "Resizing interpolation other than \"bilinear\", \"nearest\" and \"bicubic\"");
   else
-    return spec_fail_expected(ctx, path, v, "\"bilinear\" or \"nearest\"");
+    return spec_fail_expected(ctx, path, v, "\"bilinear\", \"nearest\" or \"bicubic\"");
   int antialias;
   if (spec_get_bool(ctx, cfg, cfg_path, "crop_to_aspect_ratio", 0, &p.crop_to_aspect_ratio) ||
       spec_get_bool(ctx, cfg, cfg_path, "pad_to_aspect_ratio", 0, &p.pad_to_aspect_ratio) ||
@@ -43,6 +48,11 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   if (!spec_is_absent(fm) && !(cJSON_IsString(fm) && !strcmp(fm->valuestring, "constant")))
     return spec_fail_expected(ctx, path, fm,
                               "\"constant\" (the only fill_mode Keras's resize takes)");
+  if (antialias && p.bicubic) { /* TF: ScaleAndTranslate with the keyscubic kernel */
+    spec_path_key(path, cfg_path, "antialias");
+    return spec_fail_unsupported(ctx, path, spec_child(cfg, "antialias"),
+                                 "Resizing antialias: true with interpolation \"bicubic\"");
+  }
   p.antialias = antialias;
   return prep_store(ctx, &p, out);
 }
@@ -57,6 +67,7 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   /* tf.image.resize: antialias selects ScaleAndTranslate's triangle filter
    * for bilinear; nearest ignores it */
   int mode = p->nearest     ? PREP_RESIZE_NEAREST
+             : p->bicubic   ? PREP_RESIZE_BICUBIC
              : p->antialias ? PREP_RESIZE_ANTIALIAS
                             : PREP_RESIZE_BILINEAR;
   x = x < 0 ? -1 : prep_resize(c, x, p->height, p->width, mode, p->crop_to_aspect_ratio, st);

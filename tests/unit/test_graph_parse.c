@@ -120,6 +120,8 @@ START_TEST(pooling_ops_round_trip) {
       "'bilinear', 'data_format': 'channels_first'}}, "
       "{'class_name': 'Resizing', 'config': {'name': 'aa', 'height': 5, 'width': 7, "
       "'antialias': true, 'data_format': 'channels_first'}}, "
+      "{'class_name': 'Resizing', 'config': {'name': 'bc', 'height': 4, 'width': 9, "
+      "'interpolation': 'bicubic', 'data_format': 'channels_first'}}, "
       "{'class_name': 'AveragePooling2D', 'config': {'name': 'c', 'data_format': "
       "'channels_first'}}, {'class_name': 'Flatten', 'config': {'name': 'f'}}, "
       "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1}}]}, "

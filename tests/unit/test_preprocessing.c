@@ -281,6 +281,59 @@ START_TEST(resizing_antialias_downscale) {
 }
 END_TEST
 
+/* Resizing(interpolation="bicubic"): TF's ResizeBicubic with half-pixel
+ * centers (resize_bicubic_op.cc): along the width, then the height, src =
+ * (i + 0.5) n/m - 0.5, taps floor(src) - 1 .. floor(src) + 2 weighted by
+ * Keys' cubic kernel (a = -0.5) at |j - src|: (a + 2)t^3 - (a + 3)t^2 + 1
+ * for t <= 1, a t^3 - 5a t^2 + 8a t - 4a for 1 < t < 2; taps outside the
+ * axis weigh 0 and the others are divided by their sum. TF reads the
+ * weights from a table at 1/1024 steps of frac(src); the sizes here (8 -> 4,
+ * 4 -> 8) put frac(src) at 0.5, 0.25, 0.75, on the table. 8 -> 4: src =
+ * 2i + 0.5, weights -1/16, 9/16, 9/16, -1/16, at the borders 9/17, 9/17,
+ * -1/17. */
+static void keys_weights(int n, int m, int i, double *w) {
+  double src = (i + 0.5) * n / m - 0.5, sum = 0;
+  int lo = (int)floor(src);
+  for (int j = 0; j < n; j++) {
+    double t = fabs(j - src), a = -0.5;
+    w[j] = 0;
+    if (j < lo - 1 || j > lo + 2) continue;
+    w[j] = t <= 1 ? (a + 2) * t * t * t - (a + 3) * t * t + 1
+                  : a * t * t * t - 5 * a * t * t + 8 * a * t - 4 * a;
+    sum += w[j];
+  }
+  for (int j = 0; j < n; j++) w[j] /= sum;
+}
+
+START_TEST(resizing_bicubic) {
+  double w84[4][8], w48[8][4];
+  for (int i = 0; i < 4; i++) keys_weights(8, 4, i, w84[i]);
+  for (int i = 0; i < 8; i++) keys_weights(4, 8, i, w48[i]);
+  ck_assert(fabs(w84[1][1] + 1 / 16.) < 1e-15 && fabs(w84[1][2] - 9 / 16.) < 1e-15);
+  ck_assert(fabs(w84[0][0] - 9 / 17.) < 1e-15 && fabs(w84[0][2] + 1 / 17.) < 1e-15);
+  float x[32], want[32];
+  for (int i = 0; i < 32; i++) x[i] = (float)((i * 7) % 13) - 5.0f;
+  /* 8 x 4 -> 4 x 8: rows shrink, columns grow */
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 8; b++) {
+      double v = 0;
+      for (int r = 0; r < 8; r++)
+        for (int q = 0; q < 4; q++) v += w84[a][r] * w48[b][q] * x[r * 4 + q];
+      want[a * 8 + b] = (float)v;
+    }
+  int64_t d[3] = {8, 4, 1};
+  check_forward("8, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 4, 'width': 8, "
+                "'interpolation': 'bicubic'}}",
+                x, 3, d, want, 32, 1e-5);
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+          "'interpolation': 'bicubic', 'antialias': true}}",
+          "$.config.layers[1].config.antialias: Resizing antialias: true with interpolation "
+          "\"bicubic\" is not supported yet");
+}
+END_TEST
+
 START_TEST(center_crop) {
   float x[20];
   for (int i = 0; i < 20; i++) x[i] = (float)i; /* 4 x 5 x 1 */
@@ -333,9 +386,9 @@ END_TEST
 START_TEST(refusals_name_the_key) {
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
-          "'interpolation': 'bicubic'}}",
+          "'interpolation': 'area'}}",
           "$.config.layers[1].config.interpolation: Resizing interpolation other than "
-          "\"bilinear\" and \"nearest\" is not supported yet");
+          "\"bilinear\", \"nearest\" and \"bicubic\" is not supported yet");
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
           "'pad_to_aspect_ratio': true, 'crop_to_aspect_ratio': true}}",
@@ -407,6 +460,10 @@ static const grad_case grad_cases[] = {
     {"2, 5, 1", 10,
      "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 3, 'width': 2, "
      "'antialias': true}}"},
+    /* bicubic: 5 -> 3 (taps cut at both borders) and 3 -> 7 */
+    {"5, 3, 2", 30,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 3, 'width': 7, "
+     "'interpolation': 'bicubic'}}"},
 };
 
 static const char *grad_spec(const grad_case *g) {
@@ -904,6 +961,7 @@ int main(void) {
   tcase_add_test(t, normalization_from_config);
   tcase_add_test(t, resizing_bilinear_and_nearest);
   tcase_add_test(t, resizing_antialias_downscale);
+  tcase_add_test(t, resizing_bicubic);
   tcase_add_test(t, center_crop);
   tcase_add_test(t, random_layers_are_identity_in_inference);
   tcase_add_test(t, refusals_name_the_key);
