@@ -16,8 +16,9 @@ static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};
 static const char *const extreme_names[] = {"max", "min"};
 static const char *const pool_names[] = {"max", "avg"};
-static const char *const resize_names[] = {"linear", "linear_adjoint", "nearest",
-                                           "nearest_adjoint"};
+static const char *const resize_names[] = {"linear",          "linear_adjoint", "nearest",
+                                           "nearest_adjoint", "triangle",       "triangle_adjoint",
+                                           "cubic",           "cubic_adjoint"};
 static const char *const affine_names[] = {"forward", "adjoint"};
 static const char *const loss_names[] = {"mse", "mae", "bce", "cce", "scce"};
 static const char *const scalar_names[NNC_SCALAR_COUNT] = {"lr", "t", "batch"};
@@ -51,7 +52,7 @@ static const char *fn_text(nnc_op op, int fn) {
   case NNC_OP_POOL_GRAD:
     return fn == NNC_POOL_MAX || fn == NNC_POOL_AVG ? pool_names[fn] : "?";
   case NNC_OP_RESIZE:
-    return fn >= NNC_RESIZE_LINEAR && fn <= NNC_RESIZE_NEAREST_ADJOINT ? resize_names[fn] : "?";
+    return fn >= NNC_RESIZE_LINEAR && fn <= NNC_RESIZE_CUBIC_ADJOINT ? resize_names[fn] : "?";
   case NNC_OP_IMAGE_AFFINE:
     return fn == NNC_AFFINE_FORWARD || fn == NNC_AFFINE_ADJOINT ? affine_names[fn] : "?";
   default:
@@ -75,7 +76,7 @@ static int fn_count(nnc_op op) {
   case NNC_OP_IMAGE_AFFINE:
     return 2;
   case NNC_OP_RESIZE:
-    return 4;
+    return (int)(sizeof resize_names / sizeof resize_names[0]);
   default:
     return 0;
   }

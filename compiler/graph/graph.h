@@ -77,7 +77,11 @@ typedef enum nnc_resize_fn {
   NNC_RESIZE_LINEAR,
   NNC_RESIZE_LINEAR_ADJOINT,
   NNC_RESIZE_NEAREST,
-  NNC_RESIZE_NEAREST_ADJOINT
+  NNC_RESIZE_NEAREST_ADJOINT,
+  NNC_RESIZE_TRIANGLE, /* tf.image.resize bilinear with antialias: the widened triangle filter */
+  NNC_RESIZE_TRIANGLE_ADJOINT,
+  NNC_RESIZE_CUBIC, /* tf.image.resize bicubic: Keys' cubic, a = -0.5, half-pixel centers */
+  NNC_RESIZE_CUBIC_ADJOINT
 } nnc_resize_fn;
 /* IMAGE_AFFINE's fn: the image transform (x, u) -> y or its adjoint (dy, u) -> dx */
 typedef enum nnc_affine_fn { NNC_AFFINE_FORWARD, NNC_AFFINE_ADJOINT } nnc_affine_fn;

@@ -8,6 +8,7 @@
  * non-trainable weights. */
 #include <stdlib.h>
 
+#include "compiler/layers/batch_normalization.h"
 #include "compiler/layers/norm_util.h"
 
 typedef struct bn_params {
@@ -89,27 +90,59 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   return NNC_OK;
 }
 
-/* x * inv + (beta - mean * inv), inv = gamma / sqrt(var + epsilon); mean,
- * var, gamma, beta [C] against x [..., C] (gamma, beta may be -1: absent) */
-static int normalize(nnc_graph *g, int x, int mean, int var, int gamma, int beta, double epsilon,
-                     nnc_status *st) {
+/* inv = gamma / sqrt(var + epsilon) and shift = beta - mean * inv; mean,
+ * var [..., C], gamma and beta [C] (either may be -1: absent) */
+static int scale_shift(nnc_graph *g, int mean, int var, int gamma, int beta, double epsilon,
+                       int *shift, nnc_status *st) {
   int inv = graph_unary(
       g, NNC_FN_RECIP,
       graph_unary(g, NNC_FN_SQRT,
                   graph_binary(g, NNC_BIN_ADD, var, graph_const(g, epsilon, st), st), st),
       st);
   if (gamma >= 0) inv = graph_binary(g, NNC_BIN_MUL, inv, gamma, st);
-  int shift = graph_unary(g, NNC_FN_NEG, graph_binary(g, NNC_BIN_MUL, mean, inv, st), st);
-  if (beta >= 0) shift = graph_binary(g, NNC_BIN_ADD, shift, beta, st);
+  *shift = graph_unary(g, NNC_FN_NEG, graph_binary(g, NNC_BIN_MUL, mean, inv, st), st);
+  if (beta >= 0) *shift = graph_binary(g, NNC_BIN_ADD, *shift, beta, st);
+  return inv;
+}
+
+/* x * inv + (beta - mean * inv), inv = gamma / sqrt(var + epsilon); mean,
+ * var, gamma, beta [C] against x [..., C] (gamma, beta may be -1: absent) */
+static int normalize(nnc_graph *g, int x, int mean, int var, int gamma, int beta, double epsilon,
+                     nnc_status *st) {
+  int shift, inv = scale_shift(g, mean, var, gamma, beta, epsilon, &shift, st);
   return graph_binary(g, NNC_BIN_ADD, graph_binary(g, NNC_BIN_MUL, x, inv, st), shift, st);
 }
 
+/* The layer's weights for C channels, in Keras's build order. */
+typedef struct bn_weights {
+  int gamma, beta, moving_mean, moving_var; /* gamma, beta -1 without scale, center */
+} bn_weights;
+
+static int make_weights(layer_call *c, int64_t channels, bn_weights *w, nnc_status *st) {
+  const bn_params *p = c->layer->params;
+  nnc_shape ws = shape_make(0, 1, &channels);
+  w->gamma = w->beta = -1;
+  if (p->scale) {
+    w->gamma = layer_param(c, "gamma", ws, &p->gamma_init, st);
+    if (layer_param_extras(c, w->gamma, &p->gamma_reg, &p->gamma_constraint, st) < 0) return -1;
+  }
+  if (p->center) {
+    w->beta = layer_param(c, "beta", ws, &p->beta_init, st);
+    if (layer_param_extras(c, w->beta, &p->beta_reg, &p->beta_constraint, st) < 0) return -1;
+  }
+  int trainable = c->trainable; /* the moving statistics never are */
+  c->trainable = 0;
+  w->moving_mean = layer_param(c, "moving_mean", ws, &p->mean_init, st);
+  w->moving_var = layer_param(c, "moving_variance", ws, &p->variance_init, st);
+  c->trainable = trainable;
+  return w->moving_mean < 0 || w->moving_var < 0 ? -1 : 0;
+}
+
 /* moving * momentum + batch * (1 - momentum), written in the train step */
-static int moving_update(nnc_graph *g, int moving, int batch, double momentum, nnc_status *st) {
-  int v = graph_binary(
+static int moving_step(nnc_graph *g, int moving, int batch, double momentum, nnc_status *st) {
+  return graph_binary(
       g, NNC_BIN_ADD, graph_binary(g, NNC_BIN_MUL, moving, graph_const(g, momentum, st), st),
       graph_binary(g, NNC_BIN_MUL, batch, graph_const(g, 1.0 - momentum, st), st), st);
-  return graph_train_assign(g, moving, v, st);
 }
 
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
@@ -120,27 +153,11 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   nnc_shape xs = g->nodes[in[0]].shape;
   int axis, n_axes;
   if (norm_resolve_axes(c, &p->axis, &xs, &axis, &n_axes, st)) return -1;
-  int64_t channels = xs.dims[axis];
-  nnc_shape ws = shape_make(0, 1, &channels);
-  int gamma = -1, beta = -1;
-  if (p->scale) {
-    gamma = layer_param(c, "gamma", ws, &p->gamma_init, st);
-    if (layer_param_extras(c, gamma, &p->gamma_reg, &p->gamma_constraint, st) < 0) return -1;
-  }
-  if (p->center) {
-    beta = layer_param(c, "beta", ws, &p->beta_init, st);
-    if (layer_param_extras(c, beta, &p->beta_reg, &p->beta_constraint, st) < 0) return -1;
-  }
-  int trainable = c->trainable; /* the moving statistics never are */
-  c->trainable = 0;
-  int moving_mean = layer_param(c, "moving_mean", ws, &p->mean_init, st);
-  int moving_var = layer_param(c, "moving_variance", ws, &p->variance_init, st);
-  c->trainable = trainable;
-  if (moving_mean < 0 || moving_var < 0) return -1;
-
+  bn_weights w;
+  if (make_weights(c, xs.dims[axis], &w, st)) return -1;
   norm_layout lay;
   int x = norm_to_last(g, in[0], &axis, 1, &lay, st);
-  int y = normalize(g, x, moving_mean, moving_var, gamma, beta, p->epsilon, st);
+  int y = normalize(g, x, w.moving_mean, w.moving_var, w.gamma, w.beta, p->epsilon, st);
   layer_label(g, y, name, "inference");
   if (c->training && c->trainable) {
     /* Keras chains the updates of a layer called twice in one step (the
@@ -160,10 +177,12 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
         graph_reduce(g, NNC_RED_LEADING, graph_binary(g, NNC_BIN_MUL, d, d, st), st), count, st);
     layer_label(g, mean, name, "batch_mean");
     layer_label(g, var, name, "batch_variance");
-    int train = normalize(g, x, mean, var, gamma, beta, p->epsilon, st);
+    int train = normalize(g, x, mean, var, w.gamma, w.beta, p->epsilon, st);
     layer_label(g, train, name, "train");
-    int um = moving_update(g, moving_mean, mean, p->momentum, st);
-    int uv = moving_update(g, moving_var, var, p->momentum, st);
+    int um = graph_train_assign(g, w.moving_mean,
+                                moving_step(g, w.moving_mean, mean, p->momentum, st), st);
+    int uv =
+        graph_train_assign(g, w.moving_var, moving_step(g, w.moving_var, var, p->momentum, st), st);
     layer_label(g, um, name, "update moving_mean");
     layer_label(g, uv, name, "update moving_variance");
     if (um < 0 || uv < 0) return -1;
@@ -171,6 +190,78 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     layer_label(g, y, name, "phase");
   }
   return norm_from_last(g, y, &lay, st);
+}
+
+/* Per step t of x [B, T, ...] (TimeDistributed, time_distributed.c): Keras 3
+ * calls layer.call on each step in order, so in training step t is
+ * normalized with its own batch statistics (over B and the step's other
+ * axes) and reads the moving statistics step t-1 assigned (a TF variable,
+ * or the JAX StatelessScope's current value): T chained updates, the last
+ * one is what the variable keeps. The statistics of all steps are computed
+ * at once with the steps moved next to the channels, [B, rest.., T*C]; the
+ * T updates are chained in step order. */
+int batch_normalization_lower_steps(layer_call *c, int x_in, nnc_status *st) {
+  const bn_params *p = c->layer->params;
+  const char *name = c->layer->name;
+  nnc_graph *g = &c->l->forward;
+  nnc_shape s = g->nodes[x_in].shape, step = s;
+  for (int i = 1; i + 1 < s.rank; i++) step.dims[i] = step.dims[i + 1];
+  step.rank--;
+  int axis, n_axes;
+  if (norm_resolve_axes(c, &p->axis, &step, &axis, &n_axes, st)) return -1;
+  int64_t channels = step.dims[axis], steps = s.dims[1];
+  bn_weights w;
+  if (make_weights(c, channels, &w, st)) return -1;
+  int whole_axis = axis + 1; /* the step's axis in x */
+  norm_layout lay;
+  int x = norm_to_last(g, x_in, &whole_axis, 1, &lay, st);
+  int y = normalize(g, x, w.moving_mean, w.moving_var, w.gamma, w.beta, p->epsilon, st);
+  y = norm_from_last(g, y, &lay, st);
+  layer_label(g, y, name, "inference");
+  if (!c->training || !c->trainable) return y;
+
+  int axes[2] = {1, whole_axis};
+  norm_layout tl;
+  int xt = norm_to_last(g, x_in, axes, 2, &tl, st); /* [B, rest.., T*C] */
+  int count = graph_binary(g, NNC_BIN_MUL, graph_scalar(g, NNC_SCALAR_BATCH, st),
+                           graph_const(g, (double)tl.rest, st), st);
+  int mean = graph_binary(g, NNC_BIN_DIV, graph_reduce(g, NNC_RED_LEADING, xt, st), count, st);
+  int d = graph_binary(g, NNC_BIN_SUB, xt, mean, st);
+  int var = graph_binary(
+      g, NNC_BIN_DIV, graph_reduce(g, NNC_RED_LEADING, graph_binary(g, NNC_BIN_MUL, d, d, st), st),
+      count, st);
+  layer_label(g, mean, name, "step_means");
+  layer_label(g, var, name, "step_variances");
+  /* inv and shift per (step, channel): [T, C] against gamma, beta [C] */
+  int64_t tc[2] = {steps, channels}, flat = steps * channels, row[2] = {1, steps * channels};
+  nnc_shape tc_shape = shape_make(0, 2, tc), flat_shape = shape_make(0, 1, &flat);
+  int shift, inv = scale_shift(g, graph_reshape(g, mean, tc_shape, st),
+                               graph_reshape(g, var, tc_shape, st), w.gamma, w.beta, p->epsilon,
+                               &shift, st);
+  if (inv < 0 || shift < 0) return -1;
+  inv = graph_reshape(g, inv, flat_shape, st);
+  shift = graph_reshape(g, shift, flat_shape, st);
+  int train = graph_binary(g, NNC_BIN_ADD, graph_binary(g, NNC_BIN_MUL, xt, inv, st), shift, st);
+  train = norm_from_last(g, train, &tl, st);
+  layer_label(g, train, name, "train");
+  /* the T updates in step order: step t's statistics are entries [t*C, (t+1)*C) */
+  int stats[2] = {graph_reshape(g, mean, shape_make(0, 2, row), st),
+                  graph_reshape(g, var, shape_make(0, 2, row), st)};
+  int moving[2] = {w.moving_mean, w.moving_var};
+  nnc_shape cs = shape_make(0, 1, &channels);
+  for (int k = 0; k < 2; k++) {
+    int v = moving[k];
+    for (int64_t t = 0; t < steps && v >= 0; t++) {
+      int at = graph_reshape(g, graph_slice(g, stats[k], 1, t * channels, channels, st), cs, st);
+      v = at < 0 ? -1 : moving_step(g, v, at, p->momentum, st);
+    }
+    int u = v < 0 ? -1 : graph_train_assign(g, moving[k], v, st);
+    if (u < 0) return -1;
+    layer_label(g, u, name, k ? "update moving_variance" : "update moving_mean");
+  }
+  y = graph_phase_select(g, train, y, st);
+  layer_label(g, y, name, "phase");
+  return y;
 }
 
 const nnc_layer_class layer_batch_normalization = {

@@ -200,7 +200,7 @@ int prep_to_first(layer_call *c, int x, nnc_status *st) {
   return p->channels_first && x >= 0 ? graph_permute(&c->l->forward, x, perm, st) : x;
 }
 
-int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int nearest, int crop,
+int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int mode, int crop,
                 nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   int64_t h = g->nodes[x].shape.dims[1], w = g->nodes[x].shape.dims[2];
@@ -217,14 +217,21 @@ int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int nearest
     layer_label(g, x, c->layer->name, "crop");
     h = ch, w = cw;
   }
-  nnc_resize_fn fn = nearest ? NNC_RESIZE_NEAREST : NNC_RESIZE_LINEAR;
-  if (h != height) {
-    x = graph_resize(g, x, fn, 1, height, st);
-    layer_label(g, x, c->layer->name, "resize_height");
-  }
-  if (x >= 0 && w != width) {
-    x = graph_resize(g, x, fn, 2, width, st);
-    layer_label(g, x, c->layer->name, "resize_width");
+  /* antialias: ScaleAndTranslate on both axes; an axis of unchanged size is
+   * the identity there too (weight 1 at the entry itself), as for bicubic */
+  nnc_resize_fn fn = mode == PREP_RESIZE_NEAREST     ? NNC_RESIZE_NEAREST
+                     : mode == PREP_RESIZE_ANTIALIAS ? NNC_RESIZE_TRIANGLE
+                     : mode == PREP_RESIZE_BICUBIC   ? NNC_RESIZE_CUBIC
+                                                     : NNC_RESIZE_LINEAR;
+  /* ResizeBicubic interpolates along the width first, then the height */
+  int64_t len[2] = {height, width}, have[2] = {h, w};
+  static const char *const what[2] = {"resize_height", "resize_width"};
+  for (int k = 0; k < 2; k++) {
+    int a = mode == PREP_RESIZE_BICUBIC ? 1 - k : k;
+    if (x >= 0 && have[a] != len[a]) {
+      x = graph_resize(g, x, fn, 1 + a, len[a], st);
+      layer_label(g, x, c->layer->name, what[a]);
+    }
   }
   return x;
 }
@@ -232,7 +239,7 @@ int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int nearest
 int prep_center_crop(layer_call *c, int x, int64_t height, int64_t width, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   int64_t h = g->nodes[x].shape.dims[1], w = g->nodes[x].shape.dims[2];
-  if (h < height || w < width) return prep_resize(c, x, height, width, 0, 1, st);
+  if (h < height || w < width) return prep_resize(c, x, height, width, PREP_RESIZE_BILINEAR, 1, st);
   if (h != height) x = graph_slice(g, x, 1, (h - height) / 2, height, st);
   if (x >= 0 && w != width) x = graph_slice(g, x, 2, (w - width) / 2, width, st);
   layer_label(g, x, c->layer->name, "crop");

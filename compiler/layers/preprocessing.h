@@ -22,6 +22,7 @@ typedef struct prep_params {
   double scale, offset;     /* Rescaling */
   int64_t height, width;    /* Resizing, CenterCrop: the output size */
   int nearest;              /* Resizing interpolation */
+  int bicubic;              /* Resizing interpolation "bicubic" */
   int crop_to_aspect_ratio; /* Resizing */
   int pad_to_aspect_ratio;  /* Resizing, with fill_value */
   int antialias;            /* Resizing */
@@ -66,8 +67,12 @@ int prep_affine_lower(layer_call *c, const int *in, nnc_status *st);
 /* Resizing's and CenterCrop's resize of a channels-last x [B, H, W, C] to
  * [B, height, width, C]: with crop, first the centred crop to the target's
  * aspect ratio (Keras 3's crop_to_aspect_ratio and smart_resize); then one
- * RESIZE per axis (tf.image.resize with half-pixel centers, no antialias). */
-int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int nearest, int crop,
+ * RESIZE per axis (tf.image.resize with half-pixel centers): mode
+ * PREP_RESIZE_BILINEAR, PREP_RESIZE_NEAREST, or PREP_RESIZE_ANTIALIAS
+ * (bilinear with antialias=True: the triangle filter, widened on a
+ * shrinking axis), or PREP_RESIZE_BICUBIC (Keys' cubic, width first). */
+enum { PREP_RESIZE_BILINEAR, PREP_RESIZE_NEAREST, PREP_RESIZE_ANTIALIAS, PREP_RESIZE_BICUBIC };
+int prep_resize(layer_call *c, int x, int64_t height, int64_t width, int mode, int crop,
                 nnc_status *st);
 /* Resizing's pad_to_aspect_ratio before the resize: x [B, H, W, C] padded
  * with fill_value by int((ph - H) / 2) rows on both sides, ph =

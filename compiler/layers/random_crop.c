@@ -59,7 +59,7 @@ static int fixed_window(layer_call *c, int x, nnc_status *st) {
   if (hl != h) x = graph_slice(g, x, 1, h0, hl, st);
   if (x >= 0 && wl != w) x = graph_slice(g, x, 2, w0, wl, st);
   layer_label(g, x, c->layer->name, "crop");
-  return x < 0 ? -1 : prep_resize(c, x, p->height, p->width, 0, 0, st);
+  return x < 0 ? -1 : prep_resize(c, x, p->height, p->width, PREP_RESIZE_BILINEAR, 0, st);
 }
 
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {

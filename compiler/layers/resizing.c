@@ -1,12 +1,14 @@
 /* Resizing (Keras 3 resizing.py): every phase, the image [B, H, W, C]
  * resized to [B, height, width, C] as ops.image.resize does with the
- * TensorFlow backend (half-pixel centers, antialias off): interpolation
+ * TensorFlow backend (tf.image.resize, half-pixel centers): interpolation
  * "bilinear" or "nearest"; crop_to_aspect_ratio crops the centred box of
  * the target's aspect ratio first; pad_to_aspect_ratio pads it with
  * fill_value to that ratio first (fill_mode "constant", the only one Keras's
- * resize takes). antialias is accepted where it changes nothing (nearest,
- * or no axis shrinks); a bilinear downscale with it is refused, as are
- * other interpolations. */
+ * resize takes). antialias with bilinear is TF's ScaleAndTranslate with the
+ * triangle kernel, widened by the shrink factor (compiler/ops/resize.c);
+ * nearest ignores it. "bicubic" is TF's ResizeBicubic (Keys' cubic with
+ * half-pixel centers; with antialias refused). Other interpolations are
+ * refused. */
 #include <string.h>
 
 #include "compiler/layers/preprocessing.h"
@@ -21,11 +23,14 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
     p.nearest = 0;
   else if (cJSON_IsString(v) && !strcmp(v->valuestring, "nearest"))
     p.nearest = 1;
+  else if (cJSON_IsString(v) && !strcmp(v->valuestring, "bicubic"))
+    p.bicubic = 1;
   else if (cJSON_IsString(v))
-    return spec_fail_unsupported(ctx, path, v,
-                                 "Resizing interpolation other than \"bilinear\" and \"nearest\"");
+    return spec_fail_unsupported(
+        ctx, path, v,
+        "Resizing interpolation other than \"bilinear\", \"nearest\" and \"bicubic\"");
   else
-    return spec_fail_expected(ctx, path, v, "\"bilinear\" or \"nearest\"");
+    return spec_fail_expected(ctx, path, v, "\"bilinear\", \"nearest\" or \"bicubic\"");
   int antialias;
   if (spec_get_bool(ctx, cfg, cfg_path, "crop_to_aspect_ratio", 0, &p.crop_to_aspect_ratio) ||
       spec_get_bool(ctx, cfg, cfg_path, "pad_to_aspect_ratio", 0, &p.pad_to_aspect_ratio) ||
@@ -43,6 +48,11 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   if (!spec_is_absent(fm) && !(cJSON_IsString(fm) && !strcmp(fm->valuestring, "constant")))
     return spec_fail_expected(ctx, path, fm,
                               "\"constant\" (the only fill_mode Keras's resize takes)");
+  if (antialias && p.bicubic) { /* TF: ScaleAndTranslate with the keyscubic kernel */
+    spec_path_key(path, cfg_path, "antialias");
+    return spec_fail_unsupported(ctx, path, spec_child(cfg, "antialias"),
+                                 "Resizing antialias: true with interpolation \"bicubic\"");
+  }
   p.antialias = antialias;
   return prep_store(ctx, &p, out);
 }
@@ -53,24 +63,14 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   if (prep_check_image(c, in[0], st)) return -1;
   int x = prep_to_last(c, in[0], st);
   if (x < 0) return -1;
-  /* antialias changes only a bilinear downscale (tf.image.resize's
-   * scale-and-translate triangle filter; upscaling it equals the bilinear
-   * resize, nearest ignores it) */
-  const nnc_shape *xs = &c->l->forward.nodes[x].shape;
-  if (p->antialias && !p->nearest && !p->crop_to_aspect_ratio && !p->pad_to_aspect_ratio &&
-      (xs->dims[1] > p->height || xs->dims[2] > p->width))
-    return layer_fail(c, st,
-                      "Resizing \"%s\": antialias: true when downscaling (%lld x %lld to %lld x "
-                      "%lld) is not supported yet (TensorFlow's scale-and-translate filter)",
-                      c->layer->name, (long long)xs->dims[1], (long long)xs->dims[2],
-                      (long long)p->height, (long long)p->width);
-  if (p->antialias && !p->nearest && (p->crop_to_aspect_ratio || p->pad_to_aspect_ratio))
-    return layer_fail(c, st,
-                      "Resizing \"%s\": antialias: true with crop_to_aspect_ratio or "
-                      "pad_to_aspect_ratio is not supported yet",
-                      c->layer->name);
   if (p->pad_to_aspect_ratio) x = prep_pad_to_aspect(c, x, p->height, p->width, p->fill_value, st);
-  x = x < 0 ? -1 : prep_resize(c, x, p->height, p->width, p->nearest, p->crop_to_aspect_ratio, st);
+  /* tf.image.resize: antialias selects ScaleAndTranslate's triangle filter
+   * for bilinear; nearest ignores it */
+  int mode = p->nearest     ? PREP_RESIZE_NEAREST
+             : p->bicubic   ? PREP_RESIZE_BICUBIC
+             : p->antialias ? PREP_RESIZE_ANTIALIAS
+                            : PREP_RESIZE_BILINEAR;
+  x = x < 0 ? -1 : prep_resize(c, x, p->height, p->width, mode, p->crop_to_aspect_ratio, st);
   return prep_to_first(c, x, st);
 }
 

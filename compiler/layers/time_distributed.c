@@ -24,12 +24,13 @@
  *   mask[:, t] ([B, L]); a [B, T] mask would reach a step as [B] and is not
  *   passed (no inner layer can use a mask without a time axis).
  * - BatchNormalization in training normalizes each step with that step's
- *   batch statistics and chains T moving-average updates; nnc refuses it
- *   for T > 1 (freeze it or call it with training=False). */
+ *   batch statistics and chains T moving-average updates in step order
+ *   (batch_normalization_lower_steps, on the whole tensor). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/layers/batch_normalization.h"
 #include "compiler/layers/layer.h"
 #include "compiler/layers/layer_io.h"
 
@@ -117,6 +118,30 @@ static int with_step_axis(nnc_graph *g, int y, nnc_status *st) {
   return graph_reshape(g, y, s, st);
 }
 
+/* BatchNormalization: its per-step statistics and chained updates, on the
+ * whole tensor (batch_normalization.c). */
+static int lower_batch_normalization(layer_call *c, layer_call *ic, int x, nnc_status *st) {
+  if (ic->training && ic->trainable) {
+    if (layer_input_mask(c, 0) >= 0)
+      return layer_fail(c, st,
+                        "TimeDistributed(BatchNormalization) \"%s\" on a masked input in training: "
+                        "Keras 3 passes each step's mask to the inner layer, whose masked batch "
+                        "moments nnc does not reproduce",
+                        c->layer->name);
+    if (c->node > 0)
+      return layer_fail(c, st,
+                        "TimeDistributed(BatchNormalization) \"%s\" is called more than once in "
+                        "training: a shared BatchNormalization is not supported yet (call it with "
+                        "training=False, or freeze it)",
+                        c->layer->name);
+  }
+  int y = batch_normalization_lower_steps(ic, x, st);
+  c->n_params = ic->n_params;
+  c->param_floats += ic->param_floats;
+  c->trainable_floats += ic->trainable_floats;
+  return y;
+}
+
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   nnc_spec_layer inner = *(const nnc_spec_layer *)c->layer->params;
@@ -143,14 +168,9 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     c->trainable_floats += ic.trainable_floats;
     return y;
   }
+  if (inner.kind == NNC_LAYER_BATCH_NORMALIZATION)
+    return lower_batch_normalization(c, &ic, in[0], st);
   int64_t steps = s.dims[1];
-  if (inner.kind == NNC_LAYER_BATCH_NORMALIZATION && ic.training && ic.trainable && steps > 1)
-    return layer_fail(c, st,
-                      "TimeDistributed(BatchNormalization) \"%s\" in training: Keras 3 "
-                      "normalizes each of the %lld steps with its own batch statistics and "
-                      "chains %lld moving-average updates, which nnc does not reproduce (freeze "
-                      "the inner layer, or call it with training=False)",
-                      c->layer->name, (long long)steps, (long long)steps);
   int mask = layer_input_mask(c, 0);
   if (mask >= 0 && g->nodes[mask].shape.rank < 3) mask = -1; /* a step would get a [B] mask */
   int *outs = nnc_calloc((size_t)steps, sizeof *outs, st);

@@ -88,4 +88,71 @@ module.exports = function addTdMakers(MAKERS, h) {
       data: { x: 'x.npy', y: 'y.npy' }, mode: 'fit', trace: true,
     };
   };
+
+  // TimeDistributed(BatchNormalization) in training: Keras 3's loop calls the
+  // inner layer's call once per step, so each step is normalized with its own
+  // batch statistics and the moving statistics take T chained updates in
+  // step order. tfjs-layers' TimeDistributed also calls the inner layer per
+  // step (K.rnn over the time axis), reading and writing the moving
+  // variables eagerly, which is the same chain.
+  MAKERS.td_batchnorm = dir => {
+    const r = mulberry32(1101);
+    const N = 32, T = 3, F = 4;
+    const x = gaussArray(r, N * T * F), y = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      let a = 0;
+      for (let t = 0; t < T; t++)
+        for (let f = 0; f < F; f++) {
+          // each step its own mean and scale, so per-step statistics matter
+          const k = (i * T + t) * F + f;
+          x[k] = (1 + t) * x[k] + 2 * t - 1 + 0.3 * f;
+          a += (t === 1 ? 0.4 : 0.1) * x[k] * (f % 2 ? 1 : -1);
+        }
+      y[i] = Math.tanh(a) + 0.05 * gauss(r);
+    }
+    saveNpy(dir, 'x.npy', x, [N, T, F]);
+    saveNpy(dir, 'y.npy', y, [N, 1]);
+    const kinit = cls => init(cls, {});
+    const dense = {
+      module: 'keras.layers', class_name: 'Dense', registered_name: null,
+      config: {
+        name: 'proj', trainable: true, dtype: POLICY, units: 3, activation: 'linear', use_bias: false,
+        kernel_initializer: init('GlorotUniform', { seed: null }), bias_initializer: kinit('Zeros'),
+        kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null,
+        bias_constraint: null,
+      },
+      build_config: { input_shape: shapeOf([F]) },
+    };
+    const bn = {
+      module: 'keras.layers', class_name: 'BatchNormalization', registered_name: null,
+      config: {
+        name: 'bn', trainable: true, dtype: POLICY, axis: -1, momentum: 0.8, epsilon: 0.001, center: true,
+        scale: true, beta_initializer: kinit('Zeros'), gamma_initializer: kinit('Ones'),
+        moving_mean_initializer: kinit('Zeros'), moving_variance_initializer: kinit('Ones'),
+        beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
+        synchronized: false,
+      },
+      build_config: { input_shape: shapeOf([3]) },
+    };
+    const model = {
+      module: 'keras', class_name: 'Sequential', registered_name: null,
+      config: {
+        name: 'td_batchnorm', trainable: true, dtype: POLICY, layers: [
+          k3Input('x', [T, F]),
+          td('td_proj', dense, [T, F]),
+          td('td_bn', bn, [T, 3]),
+          layer('Flatten', { name: 'flatten', data_format: 'channels_last' }, [T, 3]),
+          k3Dense('out', 1, 'linear', [T * 3]),
+        ],
+      },
+      build_config: { input_shape: shapeOf([T, F]) },
+    };
+    return {
+      description: `TimeDistributed(BatchNormalization) in training: x (${N}, ${T} steps of ${F}, each step its own mean and scale) -> td_proj (TimeDistributed(Dense(3, linear, no bias))) -> td_bn (TimeDistributed(BatchNormalization(momentum 0.8, epsilon 1e-3))) -> flatten (9) -> out (Dense 1). In training each step is normalized with its own batch statistics and the moving statistics take ${T} chained updates per batch, in step order (Keras 3's per-step layer.call); validation and predictions use the moving statistics. Weights td_proj/proj/kernel, td_bn/bn/{gamma, beta, moving_mean, moving_variance}, out/{kernel, bias}. SGD(0.05), mse, mae; validation_split 0.25 of ${N} (24 + 8), batch 8, 3 epochs.`,
+      seed: 1101, model,
+      compile: { optimizer: { class_name: 'SGD', config: { learning_rate: 0.05 } }, loss: 'mse', metrics: ['mae'] },
+      fit: { epochs: 3, batch_size: 8, shuffle: false, validation_split: 0.25 },
+      data: { x: 'x.npy', y: 'y.npy' }, mode: 'fit', trace: true, golden_predictions: true,
+    };
+  };
 };

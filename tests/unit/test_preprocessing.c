@@ -203,6 +203,137 @@ START_TEST(resizing_bilinear_and_nearest) {
 }
 END_TEST
 
+/* Resizing(antialias=True), bilinear: tf.image.resize's ScaleAndTranslate
+ * with the triangle kernel (scale_and_translate_op.cc). Per axis n -> m:
+ * inv = n/m, ks = max(inv, 1), sample s = (i + 0.5) inv, entries j from
+ * ceil(s - ks - 0.5) to floor(s + ks - 0.5) clamped to [0, n), weight
+ * 1 - |j + 0.5 - s| / ks (0 when negative), normalized to sum 1.
+ *   4 -> 2 (ks 2):   s = 1: |.| = .5 .5 1.5       -> .75 .75 .25 / 1.75
+ *                         = 3/7 3/7 1/7 on j 0..2; s = 3: 1/7 3/7 3/7 on j 1..3
+ *   5 -> 3 (ks 5/3): s = 5/6: |.| = 1/3 2/3 (5/3) -> .8 .6 (0) / 1.4 = 4/7 3/7
+ *                    s = 5/2: |.| = 1 0 1 on j 1..3 -> .4 1 .4 / 1.8 = 2/9 5/9 2/9
+ *                    s = 25/6: 3/7 4/7 on j 3, 4
+ *   5 -> 2 (ks 5/2): s = 5/4: |.| = .75 .25 1.25 2.25 -> .7 .9 .5 .1 / 2.2
+ *                         = 7/22 9/22 5/22 1/22 on j 0..3; s = 15/4 mirrored on j 4..1
+ * A plain bilinear 4 -> 2 would read the means of (0, 1) and (2, 3). */
+static const double aa_4_2[2][5] = {{3 / 7., 3 / 7., 1 / 7., 0, 0}, {0, 1 / 7., 3 / 7., 3 / 7., 0}};
+static const double aa_5_3[3][5] = {
+    {4 / 7., 3 / 7., 0, 0, 0}, {0, 2 / 9., 5 / 9., 2 / 9., 0}, {0, 0, 0, 3 / 7., 4 / 7.}};
+static const double aa_5_2[2][5] = {{7 / 22., 9 / 22., 5 / 22., 1 / 22., 0},
+                                    {0, 1 / 22., 5 / 22., 9 / 22., 7 / 22.}};
+
+START_TEST(resizing_antialias_downscale) {
+  float x[25];
+  for (int i = 0; i < 25; i++) x[i] = (float)(i * i % 11) - 3.0f;
+  /* one axis: 4 -> 2 and 5 -> 3 rows (width 1 stays) */
+  int64_t d4[3] = {4, 1, 1}, d5[3] = {5, 1, 1};
+  float w42[2], w53[3];
+  for (int i = 0; i < 2; i++) {
+    w42[i] = 0;
+    for (int j = 0; j < 4; j++) w42[i] += (float)(aa_4_2[i][j] * x[j]);
+  }
+  for (int i = 0; i < 3; i++) {
+    w53[i] = 0;
+    for (int j = 0; j < 5; j++) w53[i] += (float)(aa_5_3[i][j] * x[j]);
+  }
+  check_forward("4, 1, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 1, "
+                "'antialias': true}}",
+                x, 3, d4, w42, 2, 1e-6);
+  check_forward("5, 1, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 1, "
+                "'antialias': true}}",
+                x, 3, d5, w53, 3, 1e-6);
+  /* both axes, two channels, channels_first: 5 x 5 -> 3 x 2, rows 5 -> 3 and
+   * columns 5 -> 2 (non-integer factors), separable */
+  int64_t d[3] = {2, 5, 5};
+  float want[12];
+  for (int ch = 0; ch < 2; ch++)
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 2; b++) {
+        double v = 0;
+        for (int r = 0; r < 5; r++)
+          for (int q = 0; q < 5; q++)
+            v += aa_5_3[a][r] * aa_5_2[b][q] * (ch ? -x[r * 5 + q] : x[r * 5 + q]);
+        want[ch * 6 + a * 2 + b] = (float)v;
+      }
+  float xc[50];
+  for (int i = 0; i < 25; i++) xc[i] = x[i], xc[25 + i] = -x[i];
+  check_forward("2, 5, 5",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 3, 'width': 2, "
+                "'antialias': true, 'data_format': 'channels_first'}}",
+                xc, 3, d, want, 12, 1e-5);
+  /* crop_to_aspect_ratio first: 5 x 4 -> 2 x 2 crops the centred 4 x 4
+   * (rows 0..3: int((5 - 4) / 2) = 0), then 4 -> 2 on both axes */
+  int64_t d54[3] = {5, 4, 1};
+  float wc[4];
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 2; b++) {
+      double v = 0;
+      for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++) v += aa_4_2[a][r] * aa_4_2[b][q] * x[r * 4 + q];
+      wc[a * 2 + b] = (float)v;
+    }
+  check_forward("5, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+                "'antialias': true, 'crop_to_aspect_ratio': true}}",
+                x, 3, d54, wc, 4, 1e-5);
+}
+END_TEST
+
+/* Resizing(interpolation="bicubic"): TF's ResizeBicubic with half-pixel
+ * centers (resize_bicubic_op.cc): along the width, then the height, src =
+ * (i + 0.5) n/m - 0.5, taps floor(src) - 1 .. floor(src) + 2 weighted by
+ * Keys' cubic kernel (a = -0.5) at |j - src|: (a + 2)t^3 - (a + 3)t^2 + 1
+ * for t <= 1, a t^3 - 5a t^2 + 8a t - 4a for 1 < t < 2; taps outside the
+ * axis weigh 0 and the others are divided by their sum. TF reads the
+ * weights from a table at 1/1024 steps of frac(src); the sizes here (8 -> 4,
+ * 4 -> 8) put frac(src) at 0.5, 0.25, 0.75, on the table. 8 -> 4: src =
+ * 2i + 0.5, weights -1/16, 9/16, 9/16, -1/16, at the borders 9/17, 9/17,
+ * -1/17. */
+static void keys_weights(int n, int m, int i, double *w) {
+  double src = (i + 0.5) * n / m - 0.5, sum = 0;
+  int lo = (int)floor(src);
+  for (int j = 0; j < n; j++) {
+    double t = fabs(j - src), a = -0.5;
+    w[j] = 0;
+    if (j < lo - 1 || j > lo + 2) continue;
+    w[j] = t <= 1 ? (a + 2) * t * t * t - (a + 3) * t * t + 1
+                  : a * t * t * t - 5 * a * t * t + 8 * a * t - 4 * a;
+    sum += w[j];
+  }
+  for (int j = 0; j < n; j++) w[j] /= sum;
+}
+
+START_TEST(resizing_bicubic) {
+  double w84[4][8], w48[8][4];
+  for (int i = 0; i < 4; i++) keys_weights(8, 4, i, w84[i]);
+  for (int i = 0; i < 8; i++) keys_weights(4, 8, i, w48[i]);
+  ck_assert(fabs(w84[1][1] + 1 / 16.) < 1e-15 && fabs(w84[1][2] - 9 / 16.) < 1e-15);
+  ck_assert(fabs(w84[0][0] - 9 / 17.) < 1e-15 && fabs(w84[0][2] + 1 / 17.) < 1e-15);
+  float x[32], want[32];
+  for (int i = 0; i < 32; i++) x[i] = (float)((i * 7) % 13) - 5.0f;
+  /* 8 x 4 -> 4 x 8: rows shrink, columns grow */
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 8; b++) {
+      double v = 0;
+      for (int r = 0; r < 8; r++)
+        for (int q = 0; q < 4; q++) v += w84[a][r] * w48[b][q] * x[r * 4 + q];
+      want[a * 8 + b] = (float)v;
+    }
+  int64_t d[3] = {8, 4, 1};
+  check_forward("8, 4, 1",
+                "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 4, 'width': 8, "
+                "'interpolation': 'bicubic'}}",
+                x, 3, d, want, 32, 1e-5);
+  refused("4, 4, 1",
+          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
+          "'interpolation': 'bicubic', 'antialias': true}}",
+          "$.config.layers[1].config.antialias: Resizing antialias: true with interpolation "
+          "\"bicubic\" is not supported yet");
+}
+END_TEST
+
 START_TEST(center_crop) {
   float x[20];
   for (int i = 0; i < 20; i++) x[i] = (float)i; /* 4 x 5 x 1 */
@@ -255,18 +386,14 @@ END_TEST
 START_TEST(refusals_name_the_key) {
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
-          "'interpolation': 'bicubic'}}",
+          "'interpolation': 'area'}}",
           "$.config.layers[1].config.interpolation: Resizing interpolation other than "
-          "\"bilinear\" and \"nearest\" is not supported yet");
+          "\"bilinear\", \"nearest\" and \"bicubic\" is not supported yet");
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
           "'pad_to_aspect_ratio': true, 'crop_to_aspect_ratio': true}}",
           "$.config.layers[1].config.pad_to_aspect_ratio: expected only one of "
           "pad_to_aspect_ratio and crop_to_aspect_ratio");
-  refused("4, 4, 1",
-          "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 5, "
-          "'antialias': true}}",
-          "Resizing \"r\": antialias: true when downscaling (4 x 4 to 2 x 5) is not supported");
   refused("4, 4, 1",
           "{'class_name': 'Resizing', 'config': {'name': 'r', 'height': 2, 'width': 2, "
           "'pad_to_aspect_ratio': true, 'fill_mode': 'reflect'}}",
@@ -322,6 +449,21 @@ static const grad_case grad_cases[] = {
     {"2, 4, 1", 8,
      "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 5, 'width': 3, "
      "'pad_to_aspect_ratio': true, 'fill_value': -0.5}}"},
+    /* antialias: 5 -> 3 and 4 -> 3 (non-integer factors, clamped spans at
+     * both borders); 4 -> 2 and 7 -> 3; a shrinking axis with a growing one */
+    {"5, 4, 2", 40,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 3, 'width': 3, "
+     "'antialias': true}}"},
+    {"4, 7, 1", 28,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 2, 'width': 3, "
+     "'antialias': true}}"},
+    {"2, 5, 1", 10,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 3, 'width': 2, "
+     "'antialias': true}}"},
+    /* bicubic: 5 -> 3 (taps cut at both borders) and 3 -> 7 */
+    {"5, 3, 2", 30,
+     "{'class_name': 'Resizing', 'config': {'name': 'p', 'height': 3, 'width': 7, "
+     "'interpolation': 'bicubic'}}"},
 };
 
 static const char *grad_spec(const grad_case *g) {
@@ -664,7 +806,9 @@ START_TEST(training_is_deterministic_and_seeded) {
       "{'class_name': 'RandomTranslation', 'config': {'name': 'tr', 'height_factor': 0.2, "
       "'width_factor': 0.2, 'fill_mode': 'wrap'}}, "
       "{'class_name': 'RandomContrast', 'config': {'name': 'con', 'factor': [0.2, 0.4], "
-      "'value_range': [-5, 5]}}";
+      "'value_range': [-5, 5]}}, "
+      "{'class_name': 'Resizing', 'config': {'name': 'aa', 'height': 3, 'width': 2, "
+      "'antialias': true}}";
   nnc_array first = trained(layer, 1);
   for (int threads = 2; threads <= 3; threads++) {
     nnc_array w = trained(layer, threads);
@@ -681,7 +825,9 @@ START_TEST(training_is_deterministic_and_seeded) {
       "{'class_name': 'RandomTranslation', 'config': {'name': 'tr', 'height_factor': 0.2, "
       "'width_factor': 0.2, 'fill_mode': 'wrap'}}, "
       "{'class_name': 'RandomContrast', 'config': {'name': 'con', 'factor': [0.2, 0.4], "
-      "'value_range': [-5, 5]}}";
+      "'value_range': [-5, 5]}}, "
+      "{'class_name': 'Resizing', 'config': {'name': 'aa', 'height': 3, 'width': 2, "
+      "'antialias': true}}";
   nnc_array w = trained(other, 1);
   ck_assert(!same_array(&first, &w));
   nnc_array_free(&w);
@@ -814,6 +960,8 @@ int main(void) {
   tcase_add_test(t, rescaling);
   tcase_add_test(t, normalization_from_config);
   tcase_add_test(t, resizing_bilinear_and_nearest);
+  tcase_add_test(t, resizing_antialias_downscale);
+  tcase_add_test(t, resizing_bicubic);
   tcase_add_test(t, center_crop);
   tcase_add_test(t, random_layers_are_identity_in_inference);
   tcase_add_test(t, refusals_name_the_key);

@@ -312,12 +312,147 @@ START_TEST(refusals_name_the_layer_and_the_path) {
                "'Sequential', 'config': {'name': 's', 'layers': [{'class_name': 'Dense', "
                "'config': {'units': 2}}]}}}}]}}"),
              "$.config.layers[1].config.layer.class_name: TimeDistributed of a nested model");
-  /* BatchNormalization in training: Keras normalizes each step by its own statistics */
+  /* Keras 3 passes each step's mask to the inner BatchNormalization (masked moments) */
   load_error(Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
-               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 2]}},"
+               "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 4]}},"
+               "{'class_name': 'Embedding', 'config': {'input_dim': 5, 'output_dim': 2, "
+               "'mask_zero': true}},"
                "{'class_name': 'TimeDistributed', 'config': {'name': 'td', 'layer': "
                "{'class_name': 'BatchNormalization', 'config': {}}}}]}}"),
-             "$.config.layers[1]: TimeDistributed(BatchNormalization) \"td\" in training");
+             "$.config.layers[2]: TimeDistributed(BatchNormalization) \"td\" on a masked input");
+}
+END_TEST
+
+/* TimeDistributed(BatchNormalization(momentum=0.5)) in training on x
+ * [B=2, T=2, C=2], worked by hand from Keras 3's loop (each step's
+ * layer.call: ops.moments of the step, then moving.assign(moving * momentum
+ * + batch * (1 - momentum)), the next step reading the assigned value):
+ *   step 0: x[:, 0] = {1, 2}, {3, 6}:   mean {2, 4},   var {1, 4}
+ *   step 1: x[:, 1] = {10, -4}, {14, 0}: mean {12, -2}, var {4, 4}
+ *   moving_mean     {0, 0} -> {1, 2}    -> {6.5, 0}
+ *   moving_variance {1, 1} -> {1, 2.5}  -> {2.5, 3.25}
+ * Folding B*T into the batch (tfjs, Keras 2) would give one update to
+ * {3.5, 0.5}; steps reading the initial value, {6, -1}. The train-phase
+ * loss mse(bn(x), x) uses each step's statistics. */
+START_TEST(batch_normalization_in_training_chains_the_step_updates) {
+  nnc_model *m = load(
+      Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+        "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 2, 2]}},"
+        "{'class_name': 'TimeDistributed', 'config': {'name': 'td', 'layer': {'class_name': "
+        "'BatchNormalization', 'config': {'name': 'bn', 'momentum': 0.5, 'epsilon': 0.001}}}}]},"
+        "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 0.0}}, "
+        "'loss': 'mse'}}"));
+  float x[8] = {1, 2, 10, -4, 3, 6, 14, 0};
+  int64_t d[3] = {2, 2, 2};
+  nnc_array xa = array_of(x, 3, d);
+  nnc_status st;
+  ck_assert_msg(nnc_model_build(m, &xa, &xa, &st) == NNC_OK, "%s", st.message);
+  TEST_LOGS(logs);
+  ck_assert_msg(nnc_model_train_on_batch(m, &xa, &xa, &logs, &st) == NNC_OK, "%s", st.message);
+  const double mean[2][2] = {{2, 4}, {12, -2}}, var[2][2] = {{1, 4}, {4, 4}};
+  double want = 0;
+  for (int b = 0; b < 2; b++)
+    for (int t = 0; t < 2; t++)
+      for (int ch = 0; ch < 2; ch++) {
+        double v = x[b * 4 + t * 2 + ch];
+        double n = (v - mean[t][ch]) / sqrt(var[t][ch] + 0.001);
+        want += (n - v) * (n - v) / 8;
+      }
+  double loss = nnc_logs_get(&logs, "loss");
+  ck_assert_msg(fabs(loss - want) <= 1e-5 * want, "loss %.8g, want %.8g", loss, want);
+  const char *names[2] = {"td/bn/moving_mean", "td/bn/moving_variance"};
+  const float wants[2][2] = {{6.5f, 0.0f}, {2.5f, 3.25f}};
+  for (int k = 0; k < 2; k++) {
+    nnc_array w;
+    ck_assert_msg(nnc_model_get_weight(m, names[k], &w, &st) == NNC_OK, "%s", st.message);
+    for (int ch = 0; ch < 2; ch++)
+      ck_assert_msg(fabsf(((float *)w.data)[ch] - wants[k][ch]) <= 1e-6f, "%s[%d] = %.8g, want %g",
+                    names[k], ch, ((float *)w.data)[ch], wants[k][ch]);
+    nnc_array_free(&w);
+  }
+  /* inference: the moving statistics, per element */
+  nnc_array p;
+  ck_assert_msg(nnc_model_predict(m, &xa, 2, &p, &st) == NNC_OK, "%s", st.message);
+  for (int e = 0; e < 8; e++) {
+    int ch = e % 2;
+    double want_y = (x[e] - wants[0][ch]) / sqrt(wants[1][ch] + 0.001);
+    ck_assert_msg(fabs(((float *)p.data)[e] - want_y) <= 1e-5, "y[%d] = %.7g, want %.7g", e,
+                  ((float *)p.data)[e], want_y);
+  }
+  nnc_array_free(&p);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* TimeDistributed(BatchNormalization(axis=1)) in training on steps [B, C=2,
+ * 3] (the channels not last: the steps and channels are moved together) ->
+ * Flatten -> Dense -> mse, SGD(1): one train step moves gamma, beta and the
+ * kernel by minus the gradient of the train-phase loss, which must match
+ * central differences of that loss (train_on_batch's loss, all weights
+ * restored after every call). */
+START_TEST(batch_normalization_in_training_gradients_match_finite_differences) {
+  nnc_model *m = load(
+      Q("{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+        "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 2, 3]}},"
+        "{'class_name': 'TimeDistributed', 'config': {'name': 'td', 'layer': {'class_name': "
+        "'BatchNormalization', 'config': {'name': 'bn', 'axis': 1, 'momentum': 0.9}}}},"
+        "{'class_name': 'Flatten', 'config': {'name': 'flatten'}},"
+        "{'class_name': 'Dense', 'config': {'name': 'dense', 'units': 1}}]},"
+        "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 1.0}}, "
+        "'loss': 'mse'}}"));
+  enum { B = 3, N = B * 3 * 6 };
+  float x[N], y[B] = {0.7f, -0.4f, 0.2f};
+  for (int e = 0; e < N; e++) x[e] = (float)pseudo(e, 0.91, 0.1);
+  int64_t xd[4] = {B, 3, 2, 3}, yd[2] = {B, 1};
+  nnc_array xa = array_of(x, 4, xd), ya = array_of(y, 2, yd);
+  nnc_status st;
+  ck_assert_msg(nnc_model_build(m, &xa, &ya, &st) == NNC_OK, "%s", st.message);
+  int nw = nnc_model_weight_count(m);
+  ck_assert_int_eq(nw, 6);
+  nnc_array w0[6], w1;
+  for (int i = 0; i < nw; i++) {
+    const char *name = nnc_model_weight_name(m, i);
+    ck_assert(nnc_model_get_weight(m, name, &w0[i], &st) == NNC_OK);
+    float *v = w0[i].data;
+    int positive = strstr(name, "variance") != NULL;
+    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++)
+      v[e] = (float)(positive ? 0.5 + fabs(pseudo(e, 1.1, 0.5 * i))
+                              : pseudo(e, 1.1 + 0.3 * i, 0.5 * i));
+    ck_assert(nnc_model_set_weight(m, name, &w0[i], &st) == NNC_OK);
+  }
+  TEST_LOGS(logs);
+  int checked = 0, steep = 0;
+  for (int i = 0; i < nw; i++) {
+    const char *name = nnc_model_weight_name(m, i);
+    if (strstr(name, "moving")) continue;
+    float *v = w0[i].data;
+    for (int64_t e = 0; e < nnc_array_count(&w0[i]); e++) {
+      float keep = v[e];
+      double h = 1e-2, loss[2];
+      for (int s = 0; s < 3; s++) {
+        v[e] = (float)(s == 2 ? keep : keep + (s ? -h : h));
+        ck_assert(nnc_model_set_weight(m, name, &w0[i], &st) == NNC_OK);
+        ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &logs, &st) == NNC_OK, "%s",
+                      st.message);
+        if (s < 2) loss[s] = nnc_logs_get(&logs, "loss");
+        if (s == 2) ck_assert(nnc_model_get_weight(m, name, &w1, &st) == NNC_OK);
+        v[e] = keep;
+        for (int j = 0; j < nw; j++) /* undo the step and the moving updates */
+          ck_assert(nnc_model_set_weight(m, nnc_model_weight_name(m, j), &w0[j], &st) == NNC_OK);
+      }
+      double fd = (loss[0] - loss[1]) / (2 * h);
+      double step = (double)keep - (double)((float *)w1.data)[e];
+      nnc_array_free(&w1);
+      ck_assert_msg(fabs(step - fd) <= 2e-4 + 2e-3 * fabs(fd), "%s[%lld]: step %.8g, fd %.8g", name,
+                    (long long)e, step, fd);
+      checked++;
+      steep += fabs(fd) > 1e-3;
+    }
+  }
+  ck_assert_int_eq(checked, 2 + 2 + 18 + 1);
+  ck_assert_int_gt(steep, checked / 3);
+  for (int i = 0; i < nw; i++) nnc_array_free(&w0[i]);
+  nnc_model_free(m);
 }
 END_TEST
 
@@ -331,6 +466,8 @@ int main(void) {
   tcase_add_test(t, an_inner_mask_reaches_each_step);
   tcase_add_test(t, gradients_match_finite_differences);
   tcase_add_test(t, refusals_name_the_layer_and_the_path);
+  tcase_add_test(t, batch_normalization_in_training_chains_the_step_updates);
+  tcase_add_test(t, batch_normalization_in_training_gradients_match_finite_differences);
   suite_add_tcase(s, t);
   return testutil_run(s);
 }
