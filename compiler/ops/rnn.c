@@ -312,7 +312,7 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
             cg_i64(c, units));
   cg_loop_end(c, &b);
 
-  if (!gru) { /* SimpleRNN, LSTM: the cell fused into the product's tiles */
+  if (!gru) { /* SimpleRNN, LSTM: the cell fused into the product's tiles; GRU below */
     LLVMValueRef staged = NULL;
     if (rdrop) {
       LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
@@ -326,13 +326,13 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
     return;
   }
   cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
-  /* the fields h U accumulates into: the pre-activations (GRU: zz, zr, rec) */
-  int64_t acc_len = gru && !after ? 2 * units : gn;
+  /* GRU: the fields h U accumulates into, zz, zr (and rec with reset_after) */
+  int64_t acc_len = !after ? 2 * units : gn;
   cg_loop_begin(c, &b, r0, r1, "init");
   q = pos_of(c, p, t, aux_w, b.i, s.i);
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, acc_len), "x");
   LLVMValueRef v = cg_f32(c, 0.0);
-  if (!gru || !after) {
+  if (!after) {
     v = cg_load(c, xp, cg_iadd(c, q.xs, j.i));
   } else { /* reset_after: x parts of z, r; then every column gets its recurrent bias */
     LLVMValueRef is_x = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, cg_i64(c, 2 * units), "");
@@ -342,23 +342,15 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
   }
   cg_store(c, v, out, at(c, q.cur, zat, j.i));
   cg_loop_end(c, &j);
-  if (rdrop) { /* U sees h_prev times the mask: staged in the new h field, written last */
-    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "drop");
-    cg_store(
-        c,
-        fmul(c, cg_load(c, out, cg_iadd(c, q.prev, j.i)), cg_load(c, out, at(c, q.rec, zat, j.i))),
-        out, cg_iadd(c, q.cur, j.i));
-    cg_loop_end(c, &j);
-  }
   cg_loop_end(c, &b);
   LLVMValueRef a[CG_TILE_ROWS], dst[CG_TILE_ROWS];
   for (int r = 0; r < rows; r++) {
     q = pos_of(c, p, t, aux_w, cg_iadd(c, r0, cg_i64(c, r)), s.i);
-    a[r] = rnn_ptr(c, out, rdrop ? q.cur : q.prev);
+    a[r] = rnn_ptr(c, out, q.prev);
     dst[r] = rnn_ptr(c, out, cg_iadd(c, q.cur, cg_i64(c, zat)));
   }
   rnn_tile_gemm(c, rows, a, u, gn, units, dst, acc_len);
-  if (gru) { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
+  { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
     cg_loop_begin(c, &b, r0, r1, "reset");
     q = pos_of(c, p, t, aux_w, b.i, s.i);
     cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "j");
@@ -390,28 +382,11 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
     m = cg_load(c, aux, cg_iadd(c, q.arow, cg_iadd(c, cg_i64(c, mask_at), q.time)));
   LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "j");
-  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, q.prev, j.i)), h, cnew = NULL, cp = NULL;
-  if (p->cell == NNC_RNN_SIMPLE) {
-    h = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, units, j.i)));
-  } else if (p->cell == NNC_RNN_LSTM) {
-    LLVMValueRef zi = cg_load(c, out, at(c, q.cur, 2 * units, j.i));
-    LLVMValueRef zf = cg_load(c, out, at(c, q.cur, 3 * units, j.i));
-    LLVMValueRef zg = cg_load(c, out, at(c, q.cur, 4 * units, j.i));
-    LLVMValueRef zo = cg_load(c, out, at(c, q.cur, 5 * units, j.i));
-    cp = cg_load(c, out, at(c, q.prev, units, j.i));
-    LLVMValueRef g[5] = {rnn_act(c, p->rec_act, zi), rnn_act(c, p->rec_act, zf),
-                         rnn_act(c, p->act, zg), rnn_act(c, p->rec_act, zo), NULL};
-    cnew = fadd(c, fmul(c, g[1], cp), fmul(c, g[0], g[2]));
-    g[4] = rnn_act(c, p->act, cnew);
-    h = fmul(c, g[3], g[4]);
-    for (int k = 0; k < 5; k++) cg_store(c, g[k], out, at(c, q.cur, rnn_a_at(p) + k * units, j.i));
-  } else {
-    LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, q.cur, units, j.i)));
-    LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, 4 * units, j.i)));
-    h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
-  }
+  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, q.prev, j.i));
+  LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, q.cur, units, j.i)));
+  LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, 4 * units, j.i)));
+  LLVMValueRef h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
   cg_store(c, cg_select(c, keep, h, hp), out, cg_iadd(c, q.cur, j.i));
-  if (cnew) cg_store(c, cg_select(c, keep, cnew, cp), out, at(c, q.cur, units, j.i));
   cg_loop_end(c, &j);
   cg_store(c, m, out, cg_iadd(c, q.cur, cg_i64(c, m_at)));
   cg_loop_end(c, &b);
