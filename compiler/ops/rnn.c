@@ -48,8 +48,15 @@ static int rnn_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   return NNC_OK;
 }
 
+/* x[:, s1 : s1 + l1, s2 : s2 + l2]: each slice is a copy, so the one that
+ * keeps the smaller share of x goes first (h_prev for U's gradient: 64 of
+ * LSTM's 705 record fields before 100 of 101 rows) */
 static int slice2(nnc_graph *g, int x, int64_t s1, int64_t l1, int64_t s2, int64_t l2,
                   nnc_status *st) {
+  if (x < 0) return -1;
+  const nnc_shape *sh = &g->nodes[x].shape;
+  if (l2 * sh->dims[1] < l1 * sh->dims[2])
+    return graph_slice(g, graph_slice(g, x, 2, s2, l2, st), 1, s1, l1, st);
   return graph_slice(g, graph_slice(g, x, 1, s1, l1, st), 2, s2, l2, st);
 }
 
