@@ -74,13 +74,19 @@ static LLVMValueRef fdiv(cg *c, LLVMValueRef a, LLVMValueRef b) {
  * tests/unit/test_vec_math.c measures them against float64 over a dense sweep
  * of float inputs (docs/performance.md gives the maximum errors). */
 
+/* x in every lane of t when t is a vector type (insertelement + shufflevector,
+ * which the builder folds to a constant when x is one), else x */
+static LLVMValueRef splat_like(cg *c, LLVMTypeRef t, LLVMValueRef x) {
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return x;
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), LLVMGetVectorSize(t));
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), x, cg_i64(c, 0), "");
+  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(c->i32, LLVMGetVectorSize(t)));
+  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vt), zeros, "");
+}
+
 /* v as a constant of type t (float, or a vector of floats: every lane v) */
 LLVMValueRef cg_const_like(cg *c, LLVMTypeRef t, double v) {
-  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return cg_f32(c, v);
-  unsigned n = LLVMGetVectorSize(t);
-  LLVMValueRef lanes[64];
-  for (unsigned i = 0; i < n && i < 64; i++) lanes[i] = cg_f32(c, v);
-  return LLVMConstVector(lanes, n);
+  return splat_like(c, t, cg_f32(c, v));
 }
 
 /* the integer type with t's shape (i32 or <N x i32>) */
@@ -90,13 +96,7 @@ static LLVMTypeRef int_like(cg *c, LLVMTypeRef t) {
 }
 
 static LLVMValueRef int_const_like(cg *c, LLVMTypeRef t, int v) {
-  LLVMTypeRef it = int_like(c, t);
-  LLVMValueRef one = LLVMConstInt(c->i32, (unsigned long long)(int64_t)v, 1);
-  if (it == c->i32) return one;
-  unsigned n = LLVMGetVectorSize(t);
-  LLVMValueRef lanes[64];
-  for (unsigned i = 0; i < n && i < 64; i++) lanes[i] = one;
-  return LLVMConstVector(lanes, n);
+  return splat_like(c, t, LLVMConstInt(c->i32, (unsigned long long)(int64_t)v, 1));
 }
 
 /* llvm.<name>.f32 or llvm.<name>.v<N>f32 with n operands of x's type */
