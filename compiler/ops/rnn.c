@@ -13,7 +13,9 @@
  * (codegen/emit_rnn.c), each step's h U one GEMM over the tile's rows with U
  * read in place, every element one chain of fused multiply-adds in k order
  * whatever tile it falls in, so the result does not depend on the number of
- * threads.
+ * threads. SimpleRNN and LSTM apply the cell in the GEMM's epilogue, on a
+ * vector of units of every gate while it is in registers (rnn_gate_tiles);
+ * GRU runs the product and the cell as separate passes.
  * Gradient: RNN_GRAD (given Uᵀ, transposed once per call) gives d xp and
  * d(h U) per step and the initial states' gradients; the gradient of U is then ordinary transposed
  * matmuls. Only the state fields of the record (h, c) carry an incoming gradient: the other fields
