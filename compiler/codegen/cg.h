@@ -60,6 +60,13 @@ LLVMValueRef cg_count(cg *c, const nnc_shape *s);
 LLVMValueRef cg_buffer(cg *c, int id);
 
 LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p);
+/* exp, tanh and sigmoid for x of type float or <N x float> (emit_math.c):
+ * plain IR, the same bits in every lane whatever the vector width. */
+LLVMValueRef cg_exp(cg *c, LLVMValueRef x);
+LLVMValueRef cg_tanh(cg *c, LLVMValueRef x);
+LLVMValueRef cg_sigmoid(cg *c, LLVMValueRef x);
+/* v as a constant of type t (float or a vector of floats) */
+LLVMValueRef cg_const_like(cg *c, LLVMTypeRef t, double v);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
 /* 0 or scale per element, from the counter-based generator (base/rng.h). */
 LLVMValueRef cg_dropout_mask(cg *c, uint64_t key, double rate, LLVMValueRef index);

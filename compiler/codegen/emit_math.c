@@ -67,9 +67,128 @@ static LLVMValueRef fdiv(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildFDiv(c->b, a, b, "");
 }
 
+/* ---- exp, tanh and sigmoid as plain IR, for float and <N x float> alike ----
+ * No libm call, so the loops around them vectorize, and a lane of a vector
+ * computes exactly what the scalar code computes (the same operations, fused
+ * multiply-adds as llvm.fma): results do not depend on the vector width.
+ * tests/unit/test_vec_math.c measures them against float64 over a dense sweep
+ * of float inputs (docs/performance.md gives the maximum errors). */
+
+/* x in every lane of t when t is a vector type (insertelement + shufflevector,
+ * which the builder folds to a constant when x is one), else x */
+static LLVMValueRef splat_like(cg *c, LLVMTypeRef t, LLVMValueRef x) {
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return x;
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), LLVMGetVectorSize(t));
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), x, cg_i64(c, 0), "");
+  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(c->i32, LLVMGetVectorSize(t)));
+  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vt), zeros, "");
+}
+
+/* v as a constant of type t (float, or a vector of floats: every lane v) */
+LLVMValueRef cg_const_like(cg *c, LLVMTypeRef t, double v) {
+  return splat_like(c, t, cg_f32(c, v));
+}
+
+/* the integer type with t's shape (i32 or <N x i32>) */
+static LLVMTypeRef int_like(cg *c, LLVMTypeRef t) {
+  return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMVectorType(c->i32, LLVMGetVectorSize(t))
+                                                  : c->i32;
+}
+
+static LLVMValueRef int_const_like(cg *c, LLVMTypeRef t, int v) {
+  return splat_like(c, t, LLVMConstInt(c->i32, (unsigned long long)(int64_t)v, 1));
+}
+
+/* llvm.<name>.f32 or llvm.<name>.v<N>f32 with n operands of x's type */
+static LLVMValueRef intrinsic(cg *c, const char *name, LLVMValueRef *args, int n) {
+  LLVMTypeRef t = LLVMTypeOf(args[0]);
+  char full[48];
+  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
+    snprintf(full, sizeof full, "llvm.%s.v%uf32", name, LLVMGetVectorSize(t));
+  else
+    snprintf(full, sizeof full, "llvm.%s.f32", name);
+  LLVMTypeRef params[3] = {t, t, t};
+  LLVMTypeRef type = LLVMFunctionType(t, params, (unsigned)n, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, full);
+  if (!fn) fn = LLVMAddFunction(c->mod, full, type);
+  return LLVMBuildCall2(c->b, type, fn, args, (unsigned)n, "");
+}
+
+static LLVMValueRef fma3(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
+  LLVMValueRef args[3] = {a, b, d};
+  return intrinsic(c, "fma", args, 3);
+}
+
+static LLVMValueRef intrinsic1(cg *c, const char *name, LLVMValueRef x) {
+  return intrinsic(c, name, &x, 1);
+}
+
+static LLVMValueRef intrinsic2(cg *c, const char *name, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef args[2] = {a, b};
+  return intrinsic(c, name, args, 2);
+}
+
+/* 2^k for integer k in [-126, 127], built from the exponent bits */
+static LLVMValueRef pow2i(cg *c, LLVMTypeRef t, LLVMValueRef k) {
+  LLVMValueRef e = LLVMBuildAdd(c->b, k, int_const_like(c, t, 127), "");
+  return LLVMBuildBitCast(c->b, LLVMBuildShl(c->b, e, int_const_like(c, t, 23), ""), t, "");
+}
+
+/* exp(x) = 2^n exp(r), n = rint(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2]
+ * (ln 2 in two parts, fused multiply-adds), exp(r) by its Taylor polynomial
+ * of degree 7 (truncation below 1e-8 relative), 2^n applied as two powers of
+ * two so results that are subnormal round once. x is first clamped to
+ * [-104, 88.8]: beyond, the result is 0 or overflows to +inf, as expf's;
+ * NaN gives NaN. */
+LLVMValueRef cg_exp(cg *c, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  LLVMValueRef xc = intrinsic2(c, "maxnum", intrinsic2(c, "minnum", x, cg_const_like(c, t, 88.8)),
+                               cg_const_like(c, t, -104.0));
+  LLVMValueRef n = intrinsic1(c, "rint", mul(c, xc, cg_const_like(c, t, 1.4426950408889634)));
+  LLVMValueRef r = fma3(c, n, cg_const_like(c, t, -0.693145751953125), xc);
+  r = fma3(c, n, cg_const_like(c, t, -1.428606765330187e-06), r);
+  static const double taylor[8] = {1.0,      1.0,       1.0 / 2,   1.0 / 6,
+                                   1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+  LLVMValueRef p = cg_const_like(c, t, taylor[7]);
+  for (int k = 6; k >= 0; k--) p = fma3(c, p, r, cg_const_like(c, t, taylor[k]));
+  LLVMValueRef ni = LLVMBuildFPToSI(c->b, n, int_like(c, t), "");
+  LLVMValueRef n1 = LLVMBuildAShr(c->b, ni, int_const_like(c, t, 1), "");
+  LLVMValueRef n2 = LLVMBuildSub(c->b, ni, n1, "");
+  LLVMValueRef y = mul(c, mul(c, p, pow2i(c, t, n1)), pow2i(c, t, n2));
+  return cg_select(c, is_nan(c, x), x, y);
+}
+
+/* tanh(x) = sign(x) tanh(|x|): below |x| = 0.625 the odd polynomial
+ * |x| + |x|^3 P(x^2) (P fitted here to tanh's relative error, 0.07 ulp),
+ * above 1 - 2 / (exp(2|x|) + 1), which is 1 once exp overflows. NaN gives
+ * NaN, tanh(-0) = -0. */
+LLVMValueRef cg_tanh(cg *c, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  LLVMValueRef a = intrinsic1(c, "fabs", x), one = cg_const_like(c, t, 1.0);
+  LLVMValueRef s = mul(c, a, a);
+  static const double poly[5] = {-0.3333328068256378, 0.13331441581249237, -0.05373971164226532,
+                                 0.020639071241021156, -0.005704967770725489};
+  LLVMValueRef p = cg_const_like(c, t, poly[4]);
+  for (int k = 3; k >= 0; k--) p = fma3(c, p, s, cg_const_like(c, t, poly[k]));
+  LLVMValueRef small = fma3(c, mul(c, a, s), p, a);
+  LLVMValueRef e = cg_exp(c, add(c, a, a));
+  LLVMValueRef large = sub(c, one, fdiv(c, cg_const_like(c, t, 2.0), add(c, e, one)));
+  LLVMValueRef y = cg_select(c, lt(c, a, cg_const_like(c, t, 0.625)), small, large);
+  return intrinsic2(c, "copysign", y, x);
+}
+
+/* 1 / (1 + e) for x >= 0, e / (1 + e) below, e = exp(-|x|): exp never
+ * overflows, so sigmoid keeps its subnormal values down to x = -103 */
+LLVMValueRef cg_sigmoid(cg *c, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  LLVMValueRef one = cg_const_like(c, t, 1.0);
+  LLVMValueRef e = cg_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "fabs", x), ""));
+  LLVMValueRef num = cg_select(c, lt(c, x, cg_const_like(c, t, 0.0)), e, one);
+  return fdiv(c, num, add(c, one, e));
+}
+
 static LLVMValueRef sigmoid(cg *c, LLVMValueRef x) {
-  LLVMValueRef e = call1(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, x, ""));
-  return fdiv(c, cg_f32(c, 1.0), add(c, cg_f32(c, 1.0), e));
+  return cg_sigmoid(c, x);
 }
 
 /* NaN propagates through every max, min and clamp, as in TensorFlow
@@ -150,7 +269,7 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
   case NNC_FN_SIGMOID:
     return sigmoid(c, x);
   case NNC_FN_TANH:
-    return call1(c, "tanhf", x);
+    return cg_tanh(c, x);
   case NNC_FN_ELU: /* NaN fails "x < 0" and passes through */
     return cg_select(c, negative, call1(c, "expm1f", x), x);
   case NNC_FN_SELU:
@@ -193,7 +312,7 @@ LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p) {
     return mul(c, s, sub(c, one, s));
   }
   case NNC_FN_D_TANH: {
-    LLVMValueRef t = call1(c, "tanhf", x);
+    LLVMValueRef t = cg_tanh(c, x);
     return sub(c, one, mul(c, t, t));
   }
   case NNC_FN_D_ELU: /* elu(x) + 1 on the negative side, from the output as TF does */

@@ -63,3 +63,91 @@ void rnn_row_tiles(cg *c, LLVMValueRef r0, LLVMValueRef r1, cg_rows_body body, v
   at = cg_iadd(c, at, cg_imul(c, two, cg_i64(c, 2)));
   when(c, LLVMBuildAnd(c->b, rest, cg_i64(c, 1), ""), body, ctx, 1, at);
 }
+
+static LLVMValueRef vfma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+  LLVMTypeRef t = LLVMTypeOf(acc);
+  char name[32];
+  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
+    snprintf(name, sizeof name, "llvm.fma.v%uf32", LLVMGetVectorSize(t));
+  else
+    snprintf(name, sizeof name, "llvm.fma.f32");
+  LLVMTypeRef params[3] = {t, t, t};
+  LLVMTypeRef type = LLVMFunctionType(t, params, 3, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
+  LLVMValueRef args[3] = {a, b, acc};
+  return LLVMBuildCall2(c->b, type, fn, args, 3, "");
+}
+
+LLVMValueRef rnn_vload(cg *c, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef p = LLVMBuildBitCast(c->b, rnn_ptr(c, base, index), LLVMPointerType(t, 0), "");
+  LLVMValueRef v = LLVMBuildLoad2(c->b, t, p, "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+
+void rnn_vstore(cg *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index) {
+  LLVMTypeRef t = LLVMTypeOf(v);
+  LLVMValueRef p = LLVMBuildBitCast(c->b, rnn_ptr(c, base, index), LLVMPointerType(t, 0), "");
+  LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
+}
+
+static LLVMValueRef splat_to(cg *c, LLVMTypeRef t, LLVMValueRef x) {
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return x;
+  unsigned n = LLVMGetVectorSize(t);
+  LLVMValueRef undef = LLVMGetUndef(t);
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, undef, LLVMConstNull(LLVMVectorType(c->i32, n)), "");
+}
+
+typedef struct gate_args {
+  int rows, gates;
+  LLVMValueRef *a, *x, u;
+  int64_t n;
+  rnn_gate_body body;
+  void *ctx;
+} gate_args;
+
+/* One strip of w units from j0 (w = 1: a single unit). */
+static void gate_strip(cg *c, const gate_args *g, unsigned w, LLVMValueRef j0) {
+  LLVMTypeRef t = w > 1 ? LLVMVectorType(c->f32, w) : c->f32;
+  int64_t n = g->n, gn = g->gates * n;
+  LLVMValueRef acc[CG_TILE_ROWS][RNN_MAX_GATES];
+  for (int r = 0; r < g->rows; r++)
+    for (int k = 0; k < g->gates; k++) {
+      acc[r][k] = cg_alloca(c, t, "gacc");
+      LLVMBuildStore(c->b, rnn_vload(c, t, g->x[r], cg_iadd(c, j0, cg_i64(c, k * n))), acc[r][k]);
+    }
+  cg_loop p;
+  cg_loop_begin(c, &p, cg_i64(c, 0), cg_i64(c, n), "gk");
+  LLVMValueRef row = cg_iadd(c, cg_imul(c, p.i, cg_i64(c, gn)), j0), bv[RNN_MAX_GATES];
+  for (int k = 0; k < g->gates; k++)
+    bv[k] = rnn_vload(c, t, g->u, cg_iadd(c, row, cg_i64(c, k * n)));
+  for (int r = 0; r < g->rows; r++) {
+    LLVMValueRef av = splat_to(c, t, cg_load(c, g->a[r], p.i));
+    for (int k = 0; k < g->gates; k++)
+      LLVMBuildStore(c->b, vfma(c, av, bv[k], LLVMBuildLoad2(c->b, t, acc[r][k], "")), acc[r][k]);
+  }
+  cg_loop_end(c, &p);
+  LLVMValueRef z[CG_TILE_ROWS][RNN_MAX_GATES];
+  for (int r = 0; r < g->rows; r++)
+    for (int k = 0; k < g->gates; k++) z[r][k] = LLVMBuildLoad2(c->b, t, acc[r][k], "");
+  g->body(c, g->ctx, g->rows, z, j0);
+}
+
+void rnn_gate_tiles(cg *c, int rows, LLVMValueRef *a, LLVMValueRef *x, LLVMValueRef u, int64_t n,
+                    int gates, rnn_gate_body body, void *ctx) {
+  gate_args g = {rows, gates, a, x, u, n, body, ctx};
+  int64_t vw = c->vector_width, full = n / vw;
+  cg_loop j;
+  if (full > 0) {
+    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, full), "gstrip");
+    gate_strip(c, &g, (unsigned)vw, cg_imul(c, j.i, cg_i64(c, vw)));
+    cg_loop_end(c, &j);
+  }
+  if (full * vw < n) {
+    cg_loop_begin(c, &j, cg_i64(c, full * vw), cg_i64(c, n), "gunit");
+    gate_strip(c, &g, 1, j.i);
+    cg_loop_end(c, &j);
+  }
+}

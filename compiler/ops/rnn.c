@@ -13,7 +13,9 @@
  * (codegen/emit_rnn.c), each step's h U one GEMM over the tile's rows with U
  * read in place, every element one chain of fused multiply-adds in k order
  * whatever tile it falls in, so the result does not depend on the number of
- * threads.
+ * threads. SimpleRNN and LSTM apply the cell in the GEMM's epilogue, on a
+ * vector of units of every gate while it is in registers (rnn_gate_tiles);
+ * GRU runs the product and the cell as separate passes.
  * Gradient: RNN_GRAD (given Uᵀ, transposed once per call) gives d xp and
  * d(h U) per step and the initial states' gradients; the gradient of U is then ordinary transposed
  * matmuls. Only the state fields of the record (h, c) carry an incoming gradient: the other fields
@@ -48,8 +50,15 @@ static int rnn_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   return NNC_OK;
 }
 
+/* x[:, s1 : s1 + l1, s2 : s2 + l2]: each slice is a copy, so the one that
+ * keeps the smaller share of x goes first (h_prev for U's gradient: 64 of
+ * LSTM's 705 record fields before 100 of 101 rows) */
 static int slice2(nnc_graph *g, int x, int64_t s1, int64_t l1, int64_t s2, int64_t l2,
                   nnc_status *st) {
+  if (x < 0) return -1;
+  const nnc_shape *sh = &g->nodes[x].shape;
+  if (l2 * sh->dims[1] < l1 * sh->dims[2])
+    return graph_slice(g, graph_slice(g, x, 2, s2, l2, st), 1, s1, l1, st);
   return graph_slice(g, graph_slice(g, x, 1, s1, l1, st), 2, s2, l2, st);
 }
 
@@ -159,6 +168,23 @@ LLVMValueRef rnn_act_deriv_at(cg *c, int64_t act, LLVMValueRef x, LLVMValueRef y
   return rnn_act_deriv(c, act, x);
 }
 
+/* rnn_act on a float or a vector: sigmoid and tanh as vector code, the
+ * others lane by lane (the same function either way, so the same bits) */
+static LLVMValueRef act_v(cg *c, int64_t act, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return rnn_act(c, act, x);
+  if (act == NNC_FN_SIGMOID) return cg_sigmoid(c, x);
+  if (act == NNC_FN_TANH) return cg_tanh(c, x);
+  if (act == NNC_RNN_LINEAR) return x;
+  LLVMValueRef y = LLVMGetUndef(t);
+  for (unsigned k = 0; k < LLVMGetVectorSize(t); k++) {
+    LLVMValueRef lane = LLVMConstInt(c->i32, k, 0);
+    y = LLVMBuildInsertElement(c->b, y, rnn_act(c, act, LLVMBuildExtractElement(c->b, x, lane, "")),
+                               lane, "");
+  }
+  return y;
+}
+
 static LLVMValueRef fmul(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildFMul(c->b, a, b, "");
 }
@@ -192,6 +218,85 @@ static pos pos_of(cg *c, const nnc_rnn_params *p, int64_t t, int64_t aux_w, LLVM
   return q;
 }
 
+/* One step of SimpleRNN or LSTM for a tile's rows: the positions and keep
+ * flags the gate epilogue needs. */
+typedef struct fused {
+  const nnc_rnn_params *p;
+  LLVMValueRef out;
+  pos q[CG_TILE_ROWS];
+  LLVMValueRef keep[CG_TILE_ROWS];
+} fused;
+
+/* The gates of units [j0, j0 + w) for every row of the tile, still in
+ * registers: activations, the new c and h, the mask's select, and the
+ * record's fields, in one pass. */
+static void cell_epilogue(cg *c, void *ctx, int rows, LLVMValueRef z[][RNN_MAX_GATES],
+                          LLVMValueRef j0) {
+  const fused *f = ctx;
+  const nnc_rnn_params *p = f->p;
+  int64_t n = p->units, zat = rnn_z_at(p);
+  LLVMTypeRef t = LLVMTypeOf(z[0][0]);
+  LLVMValueRef out = f->out;
+  for (int r = 0; r < rows; r++) {
+    const pos *q = &f->q[r];
+    LLVMValueRef cur = cg_iadd(c, q->cur, j0), prev = cg_iadd(c, q->prev, j0);
+    LLVMValueRef hp = rnn_vload(c, t, out, prev), h;
+    if (p->cell == NNC_RNN_LSTM) {
+      for (int k = 0; k < 4; k++)
+        rnn_vstore(c, z[r][k], out, cg_iadd(c, cur, cg_i64(c, zat + k * n)));
+      LLVMValueRef g[5] = {act_v(c, p->rec_act, z[r][0]), act_v(c, p->rec_act, z[r][1]),
+                           act_v(c, p->act, z[r][2]), act_v(c, p->rec_act, z[r][3]), NULL};
+      LLVMValueRef cp = rnn_vload(c, t, out, cg_iadd(c, prev, cg_i64(c, n)));
+      LLVMValueRef cnew = fadd(c, fmul(c, g[1], cp), fmul(c, g[0], g[2]));
+      g[4] = act_v(c, p->act, cnew);
+      h = fmul(c, g[3], g[4]);
+      for (int k = 0; k < 5; k++)
+        rnn_vstore(c, g[k], out, cg_iadd(c, cur, cg_i64(c, rnn_a_at(p) + k * n)));
+      rnn_vstore(c, cg_select(c, f->keep[r], cnew, cp), out, cg_iadd(c, cur, cg_i64(c, n)));
+    } else {
+      rnn_vstore(c, z[r][0], out, cg_iadd(c, cur, cg_i64(c, zat)));
+      h = act_v(c, p->act, z[r][0]);
+    }
+    rnn_vstore(c, cg_select(c, f->keep[r], h, hp), out, cur);
+  }
+}
+
+/* Step s of SimpleRNN or LSTM for the tile's rows: h U with the cell fused
+ * in (rnn_gate_tiles), the products starting from xp. With a recurrent
+ * dropout mask, U multiplies h_prev times it, staged in `staged`. */
+static void fused_step(cg *c, const fwd *f, int rows, LLVMValueRef r0, LLVMValueRef s,
+                       LLVMValueRef staged) {
+  const nnc_rnn_params *p = &f->n->params.rnn;
+  int64_t units = p->units, w = rnn_width(p), t = c->g->nodes[f->n->in[0]].shape.dims[1];
+  int64_t aux_w = rnn_aux_width(p, t),
+          mask_at = p->aux & NNC_RNN_AUX_STATE ? rnn_states(p) * units : 0;
+  fused e = {.p = p, .out = f->out};
+  LLVMValueRef a[CG_TILE_ROWS], x[CG_TILE_ROWS];
+  for (int r = 0; r < rows; r++) {
+    pos *q = &e.q[r];
+    *q = pos_of(c, p, t, aux_w, cg_iadd(c, r0, cg_i64(c, r)), s);
+    LLVMValueRef m = cg_f32(c, 1.0);
+    if (p->aux & NNC_RNN_AUX_MASK)
+      m = cg_load(c, f->aux, cg_iadd(c, q->arow, cg_iadd(c, cg_i64(c, mask_at), q->time)));
+    e.keep[r] = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
+    cg_store(c, m, f->out, cg_iadd(c, q->cur, cg_i64(c, w - 1)));
+    x[r] = rnn_ptr(c, f->xp, q->xs);
+    if (staged) {
+      a[r] = rnn_ptr(c, staged, cg_i64(c, r * units));
+      cg_loop j;
+      cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "drop");
+      cg_store(c,
+               fmul(c, cg_load(c, f->out, cg_iadd(c, q->prev, j.i)),
+                    cg_load(c, f->out, at(c, q->rec, rnn_z_at(p), j.i))),
+               a[r], j.i);
+      cg_loop_end(c, &j);
+    } else {
+      a[r] = rnn_ptr(c, f->out, q->prev);
+    }
+  }
+  rnn_gate_tiles(c, rows, a, x, f->u, units, (int)rnn_gates(p), cell_epilogue, &e);
+}
+
 /* A tile of `rows` batch rows from r0: the whole loop over time, each step's
  * products h U one register-tiled GEMM over the tile's rows. */
 static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
@@ -216,14 +321,27 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
             cg_i64(c, units));
   cg_loop_end(c, &b);
 
+  if (!gru) { /* SimpleRNN, LSTM: the cell fused into the product's tiles; GRU below */
+    LLVMValueRef staged = NULL;
+    if (rdrop) {
+      LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+      LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
+      staged = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, CG_TILE_ROWS * units), "staged");
+      LLVMPositionBuilderAtEnd(c->b, here);
+    }
+    cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
+    fused_step(c, f, rows, r0, s.i, staged);
+    cg_loop_end(c, &s);
+    return;
+  }
   cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
-  /* the fields h U accumulates into: the pre-activations (GRU: zz, zr, rec) */
-  int64_t acc_len = gru && !after ? 2 * units : gn;
+  /* GRU: the fields h U accumulates into, zz, zr (and rec with reset_after) */
+  int64_t acc_len = !after ? 2 * units : gn;
   cg_loop_begin(c, &b, r0, r1, "init");
   q = pos_of(c, p, t, aux_w, b.i, s.i);
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, acc_len), "x");
   LLVMValueRef v = cg_f32(c, 0.0);
-  if (!gru || !after) {
+  if (!after) {
     v = cg_load(c, xp, cg_iadd(c, q.xs, j.i));
   } else { /* reset_after: x parts of z, r; then every column gets its recurrent bias */
     LLVMValueRef is_x = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, cg_i64(c, 2 * units), "");
@@ -233,23 +351,15 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
   }
   cg_store(c, v, out, at(c, q.cur, zat, j.i));
   cg_loop_end(c, &j);
-  if (rdrop) { /* U sees h_prev times the mask: staged in the new h field, written last */
-    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "drop");
-    cg_store(
-        c,
-        fmul(c, cg_load(c, out, cg_iadd(c, q.prev, j.i)), cg_load(c, out, at(c, q.rec, zat, j.i))),
-        out, cg_iadd(c, q.cur, j.i));
-    cg_loop_end(c, &j);
-  }
   cg_loop_end(c, &b);
   LLVMValueRef a[CG_TILE_ROWS], dst[CG_TILE_ROWS];
   for (int r = 0; r < rows; r++) {
     q = pos_of(c, p, t, aux_w, cg_iadd(c, r0, cg_i64(c, r)), s.i);
-    a[r] = rnn_ptr(c, out, rdrop ? q.cur : q.prev);
+    a[r] = rnn_ptr(c, out, q.prev);
     dst[r] = rnn_ptr(c, out, cg_iadd(c, q.cur, cg_i64(c, zat)));
   }
   rnn_tile_gemm(c, rows, a, u, gn, units, dst, acc_len);
-  if (gru) { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
+  { /* the candidate: zh = x_h + r * rec (reset_after) or x_h + (r h) U_h */
     cg_loop_begin(c, &b, r0, r1, "reset");
     q = pos_of(c, p, t, aux_w, b.i, s.i);
     cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "j");
@@ -281,28 +391,11 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
     m = cg_load(c, aux, cg_iadd(c, q.arow, cg_iadd(c, cg_i64(c, mask_at), q.time)));
   LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealUNE, m, cg_f32(c, 0.0), "");
   cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, units), "j");
-  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, q.prev, j.i)), h, cnew = NULL, cp = NULL;
-  if (p->cell == NNC_RNN_SIMPLE) {
-    h = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, units, j.i)));
-  } else if (p->cell == NNC_RNN_LSTM) {
-    LLVMValueRef zi = cg_load(c, out, at(c, q.cur, 2 * units, j.i));
-    LLVMValueRef zf = cg_load(c, out, at(c, q.cur, 3 * units, j.i));
-    LLVMValueRef zg = cg_load(c, out, at(c, q.cur, 4 * units, j.i));
-    LLVMValueRef zo = cg_load(c, out, at(c, q.cur, 5 * units, j.i));
-    cp = cg_load(c, out, at(c, q.prev, units, j.i));
-    LLVMValueRef g[5] = {rnn_act(c, p->rec_act, zi), rnn_act(c, p->rec_act, zf),
-                         rnn_act(c, p->act, zg), rnn_act(c, p->rec_act, zo), NULL};
-    cnew = fadd(c, fmul(c, g[1], cp), fmul(c, g[0], g[2]));
-    g[4] = rnn_act(c, p->act, cnew);
-    h = fmul(c, g[3], g[4]);
-    for (int k = 0; k < 5; k++) cg_store(c, g[k], out, at(c, q.cur, rnn_a_at(p) + k * units, j.i));
-  } else {
-    LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, q.cur, units, j.i)));
-    LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, 4 * units, j.i)));
-    h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
-  }
+  LLVMValueRef hp = cg_load(c, out, cg_iadd(c, q.prev, j.i));
+  LLVMValueRef z = rnn_act(c, p->rec_act, cg_load(c, out, at(c, q.cur, units, j.i)));
+  LLVMValueRef hh = rnn_act(c, p->act, cg_load(c, out, at(c, q.cur, 4 * units, j.i)));
+  LLVMValueRef h = fadd(c, fmul(c, z, hp), fmul(c, LLVMBuildFSub(c->b, cg_f32(c, 1.0), z, ""), hh));
   cg_store(c, cg_select(c, keep, h, hp), out, cg_iadd(c, q.cur, j.i));
-  if (cnew) cg_store(c, cg_select(c, keep, cnew, cp), out, at(c, q.cur, units, j.i));
   cg_loop_end(c, &j);
   cg_store(c, m, out, cg_iadd(c, q.cur, cg_i64(c, m_at)));
   cg_loop_end(c, &b);

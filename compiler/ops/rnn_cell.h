@@ -66,5 +66,18 @@ void rnn_tile_gemm(cg *c, int rows, LLVMValueRef *a, LLVMValueRef b, int64_t ldb
 /* body(rows, first) for row tiles covering [r0, r1): tiles of CG_TILE_ROWS,
  * then 4, 2 and 1 rows. */
 void rnn_row_tiles(cg *c, LLVMValueRef r0, LLVMValueRef r1, cg_rows_body body, void *ctx);
+/* Loads and stores of a float or a vector of floats at &base[index]. */
+LLVMValueRef rnn_vload(cg *c, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef index);
+void rnn_vstore(cg *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
+/* A step's gates with their epilogue: for strips of units [j0, j0 + w) (w the
+ * vector width, then single units), z[r][k] = x[r][k n + j] + sum over p < n
+ * of a[r][p] u[p (gates n) + k n + j], p in order, fused multiply-adds (the
+ * chain rnn_tile_gemm computes), held in registers and handed to body, which
+ * applies the activations and writes the step's results for those units. */
+#define RNN_MAX_GATES 4
+typedef void (*rnn_gate_body)(cg *c, void *ctx, int rows, LLVMValueRef z[][RNN_MAX_GATES],
+                              LLVMValueRef j0);
+void rnn_gate_tiles(cg *c, int rows, LLVMValueRef *a, LLVMValueRef *x, LLVMValueRef u, int64_t n,
+                    int gates, rnn_gate_body body, void *ctx);
 
 #endif
