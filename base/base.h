@@ -22,6 +22,12 @@ int nnc_fail_prefix(nnc_status *st, const char *fmt, ...) __attribute__((format(
 void *nnc_calloc(size_t n, size_t size, nnc_status *st);
 void *nnc_realloc_array(void *p, size_t n, size_t size, nnc_status *st);
 
+/* NNC_ERR_NOMEM ("<what> need N GiB of memory, more than the M GiB this
+ * machine has") when bytes exceed the physical memory or the process's
+ * ulimit -v/-d: a model too large is refused before it is allocated, not
+ * killed by the OOM killer once its pages are touched. */
+int nnc_memory_check(double bytes, const char *what, nnc_status *st);
+
 /* Bounded copy that always terminates dst. */
 void nnc_strlcpy(char *dst, const char *src, size_t dst_size);
 

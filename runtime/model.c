@@ -90,6 +90,18 @@ int nnc_model_from_builder(const nnc_builder *b, nnc_model **out, nnc_status *st
   return NNC_OK;
 }
 
+/* Refuse a table whose weights, optimizer state and fixed workspace (an
+ * Embedding's table gradient is there) exceed the machine's memory, before
+ * allocating any of it. */
+static int table_memory_check(const nnc_program_table *t, nnc_status *st) {
+  double fixed = 0;
+  for (int i = 0; i < NNC_ENTRY_COUNT; i++)
+    if (t->entries[i].fn && (double)t->entries[i].fixed_floats > fixed)
+      fixed = (double)t->entries[i].fixed_floats;
+  double floats = (double)t->params_floats + (double)t->slots_floats + (double)t->n_stats + fixed;
+  return nnc_memory_check(4.0 * floats, "the model's weights, optimizer state and workspace", st);
+}
+
 int nnc_model_from_table(const nnc_program_table *t, nnc_model **out, nnc_status *st) {
   API_STATUS(st);
   if (api_nonnull(out, "nnc_model_from_table", "out", st)) return NNC_ERR_ARG;
@@ -109,6 +121,10 @@ int nnc_model_from_table(const nnc_program_table *t, nnc_model **out, nnc_status
     return st->code;
   }
   take_shapes(m);
+  if (table_memory_check(t, st)) {
+    nnc_model_free(m);
+    return st->code;
+  }
   m->params = nnc_calloc((size_t)t->params_floats + 1, sizeof *m->params, st);
   m->slots = nnc_calloc((size_t)t->slots_floats + 1, sizeof *m->slots, st);
   m->stats = nnc_calloc((size_t)t->n_stats + 1, sizeof *m->stats, st);
@@ -321,6 +337,12 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
                ? nnc_fail(st, NNC_ERR_INTERNAL, "the builder made a table of version %d", v)
                : nnc_fail(st, NNC_ERR_DATA, "the data's shape would change the model's weights");
   }
+  if (table_memory_check(fresh, st)) {
+    m->builder.release(m->builder.ctx, fresh);
+    free(in);
+    program_key_free(&key);
+    return st->code;
+  }
   float *slots = m->slots, *stats = nnc_calloc((size_t)fresh->n_stats + 1, sizeof *stats, st);
   if (stats && (!m->built || (force && !keep_state) || fresh->slots_floats != m->t->slots_floats)) {
     slots = nnc_calloc((size_t)fresh->slots_floats + 1, sizeof *slots, st);
@@ -521,12 +543,15 @@ static int set_weight(nnc_model *m, const char *name, const nnc_array *value, nn
   int same = value->rank == p->rank;
   for (int i = 0; same && i < value->rank; i++) same = value->shape[i] == p->shape[i];
   if (!same) {
-    char want[160];
-    nnc_shape ps = {0};
+    char want[160], got[160];
+    nnc_shape ps = {0}, vs = {0};
     ps.rank = p->rank;
     for (int i = 0; i < p->rank; i++) ps.dims[i] = p->shape[i];
     shape_format(&ps, want, sizeof want);
-    return nnc_fail(st, NNC_ERR_DATA, "weight '%s' must have shape %s", name, want);
+    vs.rank = value->rank;
+    for (int i = 0; i < value->rank && i < NNC_MAX_RANK; i++) vs.dims[i] = value->shape[i];
+    shape_format(&vs, got, sizeof got);
+    return nnc_fail(st, NNC_ERR_DATA, "weight '%s' must have shape %s, got %s", name, want, got);
   }
   nnc_array f;
   if (nnc_array_to_f32(value, &f, st)) return st->code;

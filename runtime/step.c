@@ -297,6 +297,15 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
     if (t->entries[i].fixed_floats > fixed) fixed = t->entries[i].fixed_floats;
     if (t->entries[i].batch_floats_per_row > per_row) per_row = t->entries[i].batch_floats_per_row;
   }
+  double state = (double)t->params_floats + (double)t->slots_floats + (double)t->n_stats;
+  if (fixed > m->fixed_cap || per_row * rows > m->batch_cap) {
+    char what[160];
+    snprintf(what, sizeof what,
+             "the model's weights, optimizer state and workspace for batches of %lld rows",
+             (long long)rows);
+    if (nnc_memory_check(4.0 * (state + (double)fixed + (double)per_row * (double)rows), what, st))
+      return st->code;
+  }
   if (grow(&m->fixed, &m->fixed_cap, fixed, st) ||
       grow(&m->batch, &m->batch_cap, per_row * rows, st))
     return st->code;

@@ -239,11 +239,13 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     return -1;
   /* attention_axes: only the step axis (axis 1 of the projected rank-4
    * tensors, -2 counted from their last axis but one) */
-  if (p->has_axes && !(p->axis == 1 || p->axis == -2))
-    return layer_fail(c, st,
-                      "%s: expected null or the step axis 1 for MultiHeadAttention \"%s\" on "
-                      "rank-3 inputs, got %lld (other attention axes are not supported yet)",
-                      p->axes_path, c->layer->name, (long long)p->axis);
+  if (p->has_axes && !(p->axis == 1 || p->axis == -2)) { /* the key's path, not the call's */
+    nnc_fail(st, NNC_ERR_SPEC,
+             "%s: %s: expected null or the step axis 1 for MultiHeadAttention \"%s\" on "
+             "rank-3 inputs, got %lld (other attention axes are not supported yet)",
+             c->spec->source, p->axes_path, c->layer->name, (long long)p->axis);
+    return -1;
+  }
   int64_t t = g->nodes[query].shape.dims[1], s = g->nodes[value].shape.dims[1];
   if (g->nodes[key].shape.dims[1] != s)
     return layer_fail(c, st,

@@ -278,8 +278,11 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     c->trainable = 0; /* Keras's adapt state is never trained */
     mean = layer_param(c, "mean", ws, &zeros, st);
     int var = mean < 0 ? -1 : layer_param(c, "variance", ws, &ones, st);
+    /* Keras 3 also makes a scalar "count" (0, never read; "for backwards
+     * compatibility"): Keras's weight files hold it and its summary counts it */
+    int count = var < 0 ? -1 : layer_param(c, "count", shape_make(0, 0, NULL), &zeros, st);
     c->trainable = trainable;
-    if (var < 0) return -1;
+    if (count < 0) return -1;
     if (n_keep > 1) { /* the PARAMs as [total] for the broadcast along the last axis */
       int64_t d[1] = {total};
       mean = graph_reshape(g, mean, shape_make(0, 1, d), st);

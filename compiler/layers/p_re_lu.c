@@ -98,11 +98,14 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
       if (first_kept == s->rank) first_kept = a;
     }
   }
-  if (last_shared > first_kept)
-    return layer_fail(c, st,
-                      "%s: PReLU \"%s\" shares axis %lld after the unshared axis %lld of its "
-                      "input %s; only shared axes before every unshared one are supported yet",
-                      p->path, c->layer->name, (long long)last_shared, (long long)first_kept, have);
+  if (last_shared > first_kept) { /* the key's path, not the call's */
+    nnc_fail(st, NNC_ERR_SPEC,
+             "%s: %s: PReLU \"%s\" shares axis %lld after the unshared axis %lld of its input "
+             "%s; only shared axes before every unshared one are supported yet",
+             c->spec->source, p->path, c->layer->name, (long long)last_shared,
+             (long long)first_kept, have);
+    return -1;
+  }
   int alpha = layer_param(c, "alpha", shape_make(0, s->rank - 1, alpha_dims), &p->init, st);
   if (layer_param_extras(c, alpha, &p->regularizer, &p->constraint, st) < 0) return -1;
   /* x as [B, rest, kept] so that alpha, as [kept], broadcasts along the last axis */

@@ -270,16 +270,30 @@ static void value_ref(const lowering *w, nnc_spec_value v, int tensor, char *buf
   }
 }
 
-/* Append this call's inbound tensors to the row's "Connected to" text. */
+static int append_ref(lowering *w, nnc_layer_info *row, nnc_spec_value v, int tensor,
+                      nnc_status *st) {
+  char ref[NNC_NAME_MAX + 32];
+  value_ref(w, v, tensor, ref, sizeof ref);
+  size_t had = row->connected ? strlen(row->connected) : 0, add = strlen(ref) + 2;
+  char *grown = realloc(row->connected, had + add + 1);
+  if (!grown) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  snprintf(grown + had, add + 1, "%s%s", had ? ", " : "", ref);
+  row->connected = grown;
+  return NNC_OK;
+}
+
+/* Append this call's inbound tensors to the row's "Connected to" text: the
+ * positional ones, then the tensor keyword arguments (Keras's
+ * node.input_tensors: mha(query, value) lists both, a GRU's initial_state
+ * its state). */
 static int add_connected(lowering *w, nnc_layer_info *row, const nnc_spec_call *c, nnc_status *st) {
-  for (int a = 0; a < c->n_args; a++) {
-    char ref[NNC_NAME_MAX + 32];
-    value_ref(w, c->args[a], c->arg_tensors ? c->arg_tensors[a] : 0, ref, sizeof ref);
-    size_t had = row->connected ? strlen(row->connected) : 0, add = strlen(ref) + 2;
-    char *grown = realloc(row->connected, had + add + 1);
-    if (!grown) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
-    snprintf(grown + had, add + 1, "%s%s", had ? ", " : "", ref);
-    row->connected = grown;
+  for (int a = 0; a < c->n_args; a++)
+    if (append_ref(w, row, c->args[a], c->arg_tensors ? c->arg_tensors[a] : 0, st)) return st->code;
+  for (int k = 0; k < c->n_kwargs; k++) {
+    const nnc_spec_kwarg *kw = &c->kwargs[k];
+    for (int i = 0; !kw->is_scalar && i < kw->n; i++)
+      if (kw->tensors[i] >= 0 && append_ref(w, row, kw->values[i], kw->tensors[i], st))
+        return st->code;
   }
   return NNC_OK;
 }
