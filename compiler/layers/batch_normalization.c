@@ -5,7 +5,8 @@
  * (train_assign: the next step sees them); in inference, and for a call with
  * training=False or a frozen layer (Keras 3: `training and self.trainable`),
  * the moving statistics are used. moving_mean and moving_variance are
- * non-trainable weights. */
+ * non-trainable weights. With a mask (supports_masking) the train-phase
+ * moments skip the masked steps; the mask passes to the output. */
 #include <stdlib.h>
 
 #include "compiler/layers/batch_normalization.h"
@@ -145,6 +146,24 @@ static int moving_step(nnc_graph *g, int moving, int batch, double momentum, nnc
       graph_binary(g, NNC_BIN_MUL, batch, graph_const(g, 1.0 - momentum, st), st), st);
 }
 
+/* Keras 3's _moments with a mask [B, T] on x [B, T, C]: the mean and
+ * biased variance over the kept steps only, each divided by (kept steps +
+ * 1e-7, backend.epsilon()). */
+static int masked_moments(nnc_graph *g, int x, int mask, int *var, nnc_status *st) {
+  int64_t d[3] = {-1, g->nodes[x].shape.dims[1], 1};
+  int m = layer_reshape_node(g, mask, shape_make(1, 3, d), st); /* [B, T, 1] */
+  int kept = graph_binary(g, NNC_BIN_ADD, graph_reduce(g, NNC_RED_ALL, m, st),
+                          graph_const(g, 1e-7, st), st);
+  int mean = graph_binary(
+      g, NNC_BIN_DIV, graph_reduce(g, NNC_RED_LEADING, graph_binary(g, NNC_BIN_MUL, x, m, st), st),
+      kept, st);
+  int dm = graph_binary(g, NNC_BIN_MUL, graph_binary(g, NNC_BIN_SUB, x, mean, st), m, st);
+  *var = graph_binary(
+      g, NNC_BIN_DIV,
+      graph_reduce(g, NNC_RED_LEADING, graph_binary(g, NNC_BIN_MUL, dm, dm, st), st), kept, st);
+  return mean;
+}
+
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   (void)n_in;
   const bn_params *p = c->layer->params;
@@ -153,6 +172,20 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   nnc_shape xs = g->nodes[in[0]].shape;
   int axis, n_axes;
   if (norm_resolve_axes(c, &p->axis, &xs, &axis, &n_axes, st)) return -1;
+  /* supports_masking: the mask passes on; in training it restricts the
+   * batch moments to the kept steps (Keras 3 _moments) */
+  int mask = layer_input_mask(c, 0);
+  if (mask >= 0 && xs.rank != 3)
+    return layer_fail(c, st,
+                      "the mask [batch, steps] must have one dimension less than the input (Keras "
+                      "3 refuses it); the input has rank %d",
+                      xs.rank);
+  if (mask >= 0 && c->training && c->trainable && axis != 2)
+    return layer_fail(c, st,
+                      "BatchNormalization \"%s\" on a masked input in training normalizes the "
+                      "last axis only here (axis %d is not supported yet)",
+                      name, axis);
+  layer_set_output_mask(c, mask);
   bn_weights w;
   if (make_weights(c, xs.dims[axis], &w, st)) return -1;
   norm_layout lay;
@@ -168,13 +201,18 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
                         "BatchNormalization is not supported yet (call it with training=False, or "
                         "freeze it)",
                         name);
-    int count = graph_binary(g, NNC_BIN_MUL, graph_scalar(g, NNC_SCALAR_BATCH, st),
-                             graph_const(g, (double)lay.rest, st), st);
-    int mean = graph_binary(g, NNC_BIN_DIV, graph_reduce(g, NNC_RED_LEADING, x, st), count, st);
-    int d = graph_binary(g, NNC_BIN_SUB, x, mean, st);
-    int var = graph_binary(
-        g, NNC_BIN_DIV,
-        graph_reduce(g, NNC_RED_LEADING, graph_binary(g, NNC_BIN_MUL, d, d, st), st), count, st);
+    int mean, var;
+    if (mask >= 0) {
+      mean = masked_moments(g, x, mask, &var, st);
+    } else {
+      int count = graph_binary(g, NNC_BIN_MUL, graph_scalar(g, NNC_SCALAR_BATCH, st),
+                               graph_const(g, (double)lay.rest, st), st);
+      mean = graph_binary(g, NNC_BIN_DIV, graph_reduce(g, NNC_RED_LEADING, x, st), count, st);
+      int d = graph_binary(g, NNC_BIN_SUB, x, mean, st);
+      var = graph_binary(
+          g, NNC_BIN_DIV,
+          graph_reduce(g, NNC_RED_LEADING, graph_binary(g, NNC_BIN_MUL, d, d, st), st), count, st);
+    }
     layer_label(g, mean, name, "batch_mean");
     layer_label(g, var, name, "batch_variance");
     int train = normalize(g, x, mean, var, w.gamma, w.beta, p->epsilon, st);

@@ -61,9 +61,9 @@ static const struct {
     {"Maximum", MASK_OR},
     {"Minimum", MASK_OR},
     {"Concatenate", MASK_CONCAT},
-    /* their call uses the mask: BatchNormalization's batch moments skip the
-     * masked steps, Softmax adds -1e9 at them */
-    {"BatchNormalization", MASK_REFUSE},
+    /* BatchNormalization uses its mask (batch_normalization.c) and passes it */
+    {"BatchNormalization", MASK_PASS},
+    /* its call uses the mask: Softmax adds -1e9 at the masked steps */
     {"Softmax", MASK_REFUSE},
 };
 

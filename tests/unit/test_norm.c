@@ -258,6 +258,47 @@ START_TEST(bn_moving_statistics_after_steps) {
 }
 END_TEST
 
+/* A mask (Masking here) restricts the train-phase moments to the kept
+ * steps (Keras 3 BatchNormalization._moments). x [2, 3, 2] with steps
+ * (0, 1) and (1, 0) all zeros, masked: the 4 kept steps have mean (1, 1.5)
+ * and biased variance (3.5, 3.25), so one step with momentum 0.5 gives
+ * moving_mean (0.5, 0.75) and moving_variance (2.25, 2.125); the unmasked
+ * moments would be (2/3, 1) and other variances. */
+#define MASKING "{'class_name': 'Masking', 'config': {'name': 'mk', 'mask_value': 0.0}}"
+START_TEST(bn_masked_moments) {
+  nnc_model *m = load(
+      sequential("3, 2", MASKING ", " BN(", 'momentum': 0.5") ", " DENSE("out", "1"), SGD("0.1")));
+  float xv[12] = {1, 2, 0, 0, 3, -1, 0, 0, 2, 4, -2, 1}, yv[6] = {0.1f, 0, 0.2f, 0, -0.3f, 0.4f};
+  int64_t xs[3] = {2, 3, 2}, ys[3] = {2, 3, 1};
+  nnc_array x = array(xv, 3, xs), y = array(yv, 3, ys);
+  batch_loss(m, &x, &y, 1);
+  weights w;
+  get_all(m, &w);
+  const double mm[2] = {0.5, 0.75}, mv[2] = {2.25, 2.125};
+  for (int c = 0; c < 2; c++) {
+    ck_assert_msg(fabs(wdata(&w, "bn/moving_mean")[c] - mm[c]) <= 1e-6, "moving_mean[%d] %g", c,
+                  wdata(&w, "bn/moving_mean")[c]);
+    ck_assert_msg(fabs(wdata(&w, "bn/moving_variance")[c] - mv[c]) <= 1e-6,
+                  "moving_variance[%d] %g", c, wdata(&w, "bn/moving_variance")[c]);
+  }
+  free_all(&w);
+  nnc_model_free(m);
+  /* the gradient through the masked moments, against finite differences */
+  float gx[4 * 5 * 3], gy[4 * 5];
+  fill(gx, 60, 7, -1.5, 2.5);
+  fill(gy, 20, 8, -1, 1);
+  for (int b = 0; b < 4; b++) /* steps 1 and 3 + b % 2 masked */
+    for (int k = 0; k < 3; k++) gx[(b * 5 + 1) * 3 + k] = gx[(b * 5 + 3 + b % 2) * 3 + k] = 0;
+  int64_t gxs[3] = {4, 5, 3}, gys[3] = {4, 5, 1};
+  nnc_array x2 = array(gx, 3, gxs), y2 = array(gy, 3, gys);
+  gradcheck(sequential("5, 3",
+                       MASKING
+                       ", " DENSE("d1", "4") ", " BN(", 'momentum': 0.9") ", " DENSE("out", "1"),
+                       SGD("1.0")),
+            &x2, &y2, 1, 21);
+}
+END_TEST
+
 /* predict and evaluate use the moving statistics and leave them as they are */
 START_TEST(bn_inference_uses_moving_statistics) {
   nnc_model *m = load(AXIS1_SPEC("", "0.1"));
@@ -772,6 +813,7 @@ Suite *norm_suite(void) {
   TCase *noise = tcase_create("noise");
   tcase_set_timeout(noise, 120);
   tcase_add_test(noise, gaussian_noise_statistics);
+  tcase_add_test(noise, bn_masked_moments);
   tcase_add_test(noise, gaussian_dropout_statistics);
   tcase_add_test(noise, alpha_dropout_values);
   tcase_add_test(noise, spatial_dropout_channels);
