@@ -109,6 +109,53 @@ START_TEST(siamese_tower_has_one_set_of_weights) {
 }
 END_TEST
 
+/* Keras 3's format: a nested Functional (tower_in -> e1) called on a and b;
+ * its node 0 is its own built-in node, the calls are nodes 1 and 2. A
+ * nested Functional's weights carry no model prefix in Keras 3 (built when
+ * constructed, outside every scope): e1/kernel, e1/bias. */
+#define K3_T(src, node)                                                                            \
+  "{'class_name': '__keras_tensor__', 'config': {'shape': [null, 2], 'dtype': 'float32', "         \
+  "'keras_history': ['" src "', " node ", 0]}}"
+static const char *siamese_k3 =
+    "{'class_name': 'Functional', 'config': {'name': 'm', 'layers': ["
+    "{'class_name': 'InputLayer', 'name': 'a', 'config': {'batch_shape': [null, 2], 'name': 'a'}, "
+    "'inbound_nodes': []},"
+    "{'class_name': 'InputLayer', 'name': 'b', 'config': {'batch_shape': [null, 2], 'name': 'b'}, "
+    "'inbound_nodes': []},"
+    "{'class_name': 'Functional', 'name': 'tower', 'config': {'name': 'tower', 'layers': ["
+    "{'class_name': 'InputLayer', 'name': 'tower_in', 'config': {'batch_shape': [null, 2], "
+    "'name': 'tower_in'}, 'inbound_nodes': []},"
+    "{'class_name': 'Dense', 'name': 'e1', 'config': {'name': 'e1', 'units': 2}, "
+    "'inbound_nodes': [{'args': [" K3_T(
+        "tower_in",
+        "0") "], 'kwargs': {}}]}],"
+             "'input_layers': ['tower_in', 0, 0], 'output_layers': ['e1', 0, 0]},"
+             "'inbound_nodes': [{'args': [" K3_T("a", "0") "], 'kwargs': {}}, {'args': [" K3_T(
+                 "b",
+                 "0") "], 'kwargs': {}}]},"
+                      "{'class_name': 'Concatenate', 'name': 'cat', 'config': {'name': 'cat'}, "
+                      "'inbound_nodes': [{'args': [[" K3_T("tower", "1") ", " K3_T(
+                          "tower", "2") "]], 'kwargs': {}}]}],"
+                                        "'input_layers': [['a', 0, 0], ['b', 0, 0]], "
+                                        "'output_layers': [['cat', 0, 0]]}}";
+
+START_TEST(keras3_siamese_functional_tower) {
+  nnc_model *m = load(siamese_k3);
+  nnc_array x[2] = {testutil_f32(xa, 2, 2), testutil_f32(xb, 2, 2)};
+  nnc_status st;
+  ck_assert_msg(nnc_model_build_multi(m, 2, x, 0, NULL, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_model_weight_count(m), 2);
+  ck_assert_str_eq(nnc_model_weight_name(m, 0), "e1/kernel");
+  ck_assert_str_eq(nnc_model_weight_name(m, 1), "e1/bias");
+  set(m, "e1/kernel", kernel, 2, 2, 2);
+  set(m, "e1/bias", bias, 1, 2, 0);
+  float y[8];
+  predict_siamese(m, y);
+  for (int i = 0; i < 8; i++) ck_assert_msg(fabsf(y[i] - want[i]) < 1e-6f, "y[%d] = %g", i, y[i]);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* x(3) -> tower (Dense 3, tanh) -> tower again -> out: the tower's weights
  * get the gradient of both calls (a stacked use of one nested model). */
 START_TEST(shared_weight_gradient_sums_both_calls) {
@@ -228,14 +275,76 @@ START_TEST(shared_batch_normalization_updates_in_call_order) {
 }
 END_TEST
 
+/* TimeDistributed(Sequential(BatchNormalization)) in training: Keras 3
+ * calls the Sequential on each step, so BatchNormalization.call runs once
+ * per step with that step's statistics and T chained updates: the same as
+ * TimeDistributed(BatchNormalization) (whose per-step semantics
+ * test_time_distributed works by hand). After one SGD step on the same
+ * data every weight and the loss must agree. */
+static double td_bn_step(const char *layer, const char *prefix, float *out) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+           "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 3, 2], 'name': 'x'}},"
+           "{'class_name': 'TimeDistributed', 'config': {'name': 'time_distributed', 'layer': "
+           "%s}}, {'class_name': 'Flatten', 'config': {'name': 'f'}}, "
+           "{'class_name': 'Dense', 'config': {'name': 'out', 'units': 1, "
+           "'kernel_initializer': 'ones'}}]}, "
+           "'compile_config': {'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': "
+           "0.1}}, 'loss': 'mse'}}",
+           layer);
+  nnc_model *m = load(json);
+  float xv[4 * 3 * 2], yv[4] = {1, -1, 0.5f, 2};
+  for (int i = 0; i < 24; i++) xv[i] = (float)sin(0.7 * i + 0.3) * (float)(1 + i % 3);
+  nnc_array x = {.dtype = NNC_F32, .rank = 3, .data = xv, .shape = {4, 3, 2}};
+  nnc_array y = testutil_f32(yv, 4, 1);
+  nnc_status st;
+  nnc_logs logs = {0};
+  ck_assert_msg(nnc_model_train_on_batch(m, &x, &y, &logs, &st) == NNC_OK, "%s", st.message);
+  double loss = nnc_logs_get(&logs, "loss");
+  nnc_logs_free(&logs);
+  const char *w[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
+  ck_assert_int_eq(nnc_model_weight_count(m), 6);
+  for (int k = 0; k < 4; k++) {
+    char name[128];
+    snprintf(name, sizeof name, "%s%s", prefix, w[k]);
+    nnc_array a;
+    ck_assert_msg(nnc_model_get_weight(m, name, &a, &st) == NNC_OK, "%s", st.message);
+    memcpy(out + 2 * k, a.data, 2 * sizeof *out);
+    nnc_array_free(&a);
+  }
+  nnc_model_free(m);
+  return loss;
+}
+
+START_TEST(time_distributed_nested_batch_normalization_trains_per_step) {
+  float plain[8], nested[8];
+  double lp = td_bn_step("{'class_name': 'BatchNormalization', 'config': {'name': "
+                         "'batch_normalization', 'momentum': 0.5}}",
+                         "time_distributed/batch_normalization/", plain);
+  double ln = td_bn_step("{'class_name': 'Sequential', 'config': {'name': 'sequential', "
+                         "'layers': [{'class_name': 'BatchNormalization', 'config': {'name': "
+                         "'batch_normalization', 'momentum': 0.5}}]}}",
+                         "time_distributed/sequential/batch_normalization/", nested);
+  ck_assert_msg(fabs(lp - ln) <= 1e-6 * fabs(lp), "loss %g vs %g", lp, ln);
+  for (int i = 0; i < 8; i++)
+    ck_assert_msg(fabsf(plain[i] - nested[i]) <= 1e-6f * (1 + fabsf(plain[i])), "%d: %g vs %g", i,
+                  plain[i], nested[i]);
+  /* and the statistics moved (a chained update happened at all) */
+  ck_assert(plain[4] != 0.0f && plain[6] != 1.0f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("nested_shared");
   TCase *tc = tcase_create("nested_shared");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, siamese_tower_has_one_set_of_weights);
+  tcase_add_test(tc, keras3_siamese_functional_tower);
   tcase_add_test(tc, shared_weight_gradient_sums_both_calls);
   tcase_add_test(tc, time_distributed_of_a_nested_model);
   tcase_add_test(tc, shared_batch_normalization_updates_in_call_order);
+  tcase_add_test(tc, time_distributed_nested_batch_normalization_trains_per_step);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
