@@ -156,6 +156,39 @@ START_TEST(keras3_siamese_functional_tower) {
 }
 END_TEST
 
+/* The tower one level deeper: tower (Sequential) holds inner (Sequential)
+ * holds d; tower called on a and b. The inner model's state lives inside
+ * the tower's across its calls: one set, named tower/inner/d/... (a
+ * Sequential in a Sequential, each build inside its parent's scope). */
+START_TEST(nested_model_inside_a_shared_nested_model) {
+  const char *json =
+      "{'class_name': 'Model', 'keras_version': '2.4.0', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'name': 'a', 'config': {'batch_input_shape': [null, 2], "
+      "'name': 'a'}, 'inbound_nodes': []},"
+      "{'class_name': 'InputLayer', 'name': 'b', 'config': {'batch_input_shape': [null, 2], "
+      "'name': 'b'}, 'inbound_nodes': []},"
+      "{'class_name': 'Sequential', 'name': 'tower', 'config': {'name': 'tower', 'layers': ["
+      "{'class_name': 'Sequential', 'config': {'name': 'inner', 'layers': ["
+      "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 2}}]}}]}, "
+      "'inbound_nodes': [[['a', 0, 0, {}]], [['b', 0, 0, {}]]]},"
+      "{'class_name': 'Concatenate', 'name': 'cat', 'config': {'name': 'cat'}, "
+      "'inbound_nodes': [[['tower', 0, 0, {}], ['tower', 1, 0, {}]]]}],"
+      "'input_layers': [['a', 0, 0], ['b', 0, 0]], 'output_layers': [['cat', 0, 0]]}}";
+  nnc_model *m = load(json);
+  nnc_array x[2] = {testutil_f32(xa, 2, 2), testutil_f32(xb, 2, 2)};
+  nnc_status st;
+  ck_assert_msg(nnc_model_build_multi(m, 2, x, 0, NULL, &st) == NNC_OK, "%s", st.message);
+  ck_assert_int_eq(nnc_model_weight_count(m), 2);
+  ck_assert_str_eq(nnc_model_weight_name(m, 0), "tower/inner/d/kernel");
+  set(m, "tower/inner/d/kernel", kernel, 2, 2, 2);
+  set(m, "tower/inner/d/bias", bias, 1, 2, 0);
+  float y[8];
+  predict_siamese(m, y);
+  for (int i = 0; i < 8; i++) ck_assert_msg(fabsf(y[i] - want[i]) < 1e-6f, "y[%d] = %g", i, y[i]);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* x(3) -> tower (Dense 3, tanh) -> tower again -> out: the tower's weights
  * get the gradient of both calls (a stacked use of one nested model). */
 START_TEST(shared_weight_gradient_sums_both_calls) {
@@ -341,6 +374,7 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, siamese_tower_has_one_set_of_weights);
   tcase_add_test(tc, keras3_siamese_functional_tower);
+  tcase_add_test(tc, nested_model_inside_a_shared_nested_model);
   tcase_add_test(tc, shared_weight_gradient_sums_both_calls);
   tcase_add_test(tc, time_distributed_of_a_nested_model);
   tcase_add_test(tc, shared_batch_normalization_updates_in_call_order);
