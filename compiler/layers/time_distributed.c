@@ -13,7 +13,10 @@
  * batch. Classes whose call on the whole [B, T, ...] tensor equals their
  * per-step calls (they act on the last axis, or on each element) are
  * lowered once on it instead: fewer nodes, and Embedding keeps its index
- * check on the model input.
+ * check on the model input. A nested model inside is T calls of one nested
+ * model (lower_nested_model keeps its layers' state across calls, under this
+ * wrapper's state): one set of weights, "time_distributed/sequential/dense/
+ * kernel" for a Sequential, "dense/kernel" for a Functional.
  *
  * What Keras 3's loop implies, and nnc follows:
  * - layer.call, not layer(): the inner layer's activity_regularizer is not
