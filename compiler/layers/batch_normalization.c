@@ -164,6 +164,22 @@ static int masked_moments(nnc_graph *g, int x, int mask, int *var, nnc_status *s
   return mean;
 }
 
+/* The moving statistic `param` as this call reads it in the train step: a
+ * layer called again (shared, in a nested model called twice, per step of
+ * TimeDistributed) reads what its previous call assigned, as Keras 3 does
+ * (a TF variable read after the assign; JAX's StatelessScope). That earlier
+ * assign is dropped: this call's, chained on its value, is the one written. */
+static int moving_so_far(nnc_graph *g, int param) {
+  for (int i = g->n - 1; i >= 0; i--) {
+    nnc_node *n = &g->nodes[i];
+    if (!n->dead && n->op == NNC_OP_TRAIN_ASSIGN && n->in[0] == param) {
+      n->dead = 1;
+      return n->in[1];
+    }
+  }
+  return param;
+}
+
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   (void)n_in;
   const bn_params *p = c->layer->params;
@@ -193,14 +209,6 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   int y = normalize(g, x, w.moving_mean, w.moving_var, w.gamma, w.beta, p->epsilon, st);
   layer_label(g, y, name, "inference");
   if (c->training && c->trainable) {
-    /* Keras chains the updates of a layer called twice in one step (the
-     * second call reads the first call's moving statistics); not yet here */
-    if (c->node > 0)
-      return layer_fail(c, st,
-                        "BatchNormalization \"%s\" is called more than once in training: a shared "
-                        "BatchNormalization is not supported yet (call it with training=False, or "
-                        "freeze it)",
-                        name);
     int mean, var;
     if (mask >= 0) {
       mean = masked_moments(g, x, mask, &var, st);
@@ -217,10 +225,10 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     layer_label(g, var, name, "batch_variance");
     int train = normalize(g, x, mean, var, w.gamma, w.beta, p->epsilon, st);
     layer_label(g, train, name, "train");
-    int um = graph_train_assign(g, w.moving_mean,
-                                moving_step(g, w.moving_mean, mean, p->momentum, st), st);
-    int uv =
-        graph_train_assign(g, w.moving_var, moving_step(g, w.moving_var, var, p->momentum, st), st);
+    /* a later call chains its update on the previous call's */
+    int m0 = moving_so_far(g, w.moving_mean), v0 = moving_so_far(g, w.moving_var);
+    int um = graph_train_assign(g, w.moving_mean, moving_step(g, m0, mean, p->momentum, st), st);
+    int uv = graph_train_assign(g, w.moving_var, moving_step(g, v0, var, p->momentum, st), st);
     layer_label(g, um, name, "update moving_mean");
     layer_label(g, uv, name, "update moving_variance");
     if (um < 0 || uv < 0) return -1;
@@ -288,7 +296,7 @@ int batch_normalization_lower_steps(layer_call *c, int x_in, nnc_status *st) {
   int moving[2] = {w.moving_mean, w.moving_var};
   nnc_shape cs = shape_make(0, 1, &channels);
   for (int k = 0; k < 2; k++) {
-    int v = moving[k];
+    int v = moving_so_far(g, moving[k]);
     for (int64_t t = 0; t < steps && v >= 0; t++) {
       int at = graph_reshape(g, graph_slice(g, stats[k], 1, t * channels, channels, st), cs, st);
       v = at < 0 ? -1 : moving_step(g, v, at, p->momentum, st);

@@ -30,6 +30,7 @@ typedef struct layer_call {
   int64_t trainable_floats;    /* of which trainable */
   const char *scope;           /* "" or the nested models around the layer: "outer/inner" */
   struct lowering *lowering;   /* the lowering this call belongs to (nested models) */
+  struct layer_state *state;   /* the called layer's state across its calls (lower.c) */
   /* masks, tensor keyword arguments and extra outputs (layer_io.c): read and
    * set them through the layer_io functions below, never directly */
   struct layer_io *io;

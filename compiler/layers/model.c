@@ -1,7 +1,8 @@
 /* A Sequential or Functional model used as a layer (a nested model). Its
  * config is a whole model config, parsed into a spec of its own; lowering
- * inlines its calls with weights named "<model>/<layer>/<weight>", and the
- * summary shows it as one row with all its weights. */
+ * inlines each of its calls with one set of weights named
+ * "<model>/<layer>/<weight>", and the summary shows it as one row with all
+ * its weights, counted once. */
 #include <stdlib.h>
 
 #include "compiler/layers/layer.h"
@@ -20,12 +21,9 @@ static void free_params(void *params) {
   free(params);
 }
 
+/* A later call (a siamese tower) reuses the first call's weights: the
+ * inner layers' states live across calls (lower_nested_model). */
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
-  if (c->node > 0)
-    return layer_fail(c, st,
-                      "nested model \"%s\" is called more than once: a shared nested model is "
-                      "not supported yet",
-                      c->layer->name);
   return lower_nested_model(c, c->layer->params, in, n_in, st);
 }
 

@@ -13,7 +13,10 @@
  * batch. Classes whose call on the whole [B, T, ...] tensor equals their
  * per-step calls (they act on the last axis, or on each element) are
  * lowered once on it instead: fewer nodes, and Embedding keeps its index
- * check on the model input.
+ * check on the model input. A nested model inside is T calls of one nested
+ * model (lower_nested_model keeps its layers' state across calls, under this
+ * wrapper's state): one set of weights, "time_distributed/sequential/dense/
+ * kernel" for a Sequential, "dense/kernel" for a Functional.
  *
  * What Keras 3's loop implies, and nnc follows:
  * - layer.call, not layer(): the inner layer's activity_regularizer is not
@@ -74,9 +77,6 @@ static int parse(const spec_ctx *ctx, const cJSON *cfg, const char *cfg_path, nn
   const char *why = NULL;
   if (inner->kind == NNC_LAYER_INPUT)
     why = "TimeDistributed of an InputLayer (wrap a layer that computes something)";
-  else if (inner->kind == NNC_LAYER_MODEL)
-    why = "TimeDistributed of a nested model (nnc lowers a nested model once; wrap its layers "
-          "one by one)";
   else if (cls->min_inputs > 1)
     why = "TimeDistributed of a layer taking several tensors";
   if (why) {
@@ -127,12 +127,6 @@ static int lower_batch_normalization(layer_call *c, layer_call *ic, int x, nnc_s
                         "TimeDistributed(BatchNormalization) \"%s\" on a masked input in training: "
                         "Keras 3 passes each step's mask to the inner layer, whose masked batch "
                         "moments nnc does not reproduce",
-                        c->layer->name);
-    if (c->node > 0)
-      return layer_fail(c, st,
-                        "TimeDistributed(BatchNormalization) \"%s\" is called more than once in "
-                        "training: a shared BatchNormalization is not supported yet (call it with "
-                        "training=False, or freeze it)",
                         c->layer->name);
   }
   int y = batch_normalization_lower_steps(ic, x, st);

@@ -158,7 +158,16 @@ typedef struct layer_state {
   int first_param; /* program index of its first weight */
   int n_params;
   int row; /* its summary row, -1 before its first call */
+  /* a nested model (or TimeDistributed of one): its layers' states, kept
+   * across its calls so that every call reuses the first call's weights */
+  struct layer_state *inner;
+  int n_inner;
 } layer_state;
+
+static void layer_states_free(layer_state *s, int n) {
+  for (int i = 0; s && i < n; i++) layer_states_free(s[i].inner, s[i].n_inner);
+  free(s);
+}
 
 /* The lowering of one model: the top-level one, or a nested model inside it. */
 typedef struct lowering {
@@ -393,6 +402,7 @@ static int lower_call(lowering *w, int k, nnc_status *st) {
                   .n_layer_params = ls->n_params,
                   .param_node = w->param_node,
                   .scope = w->scope,
+                  .state = ls,
                   .lowering = w};
   int first_param = w->l->prog.n_params;
   struct layer_io io;
@@ -513,7 +523,7 @@ int lower_model(const nnc_spec *spec, const nnc_data_shapes *data, nnc_lowered *
   free(w.call_nodes);
   calls_free(&w);
   free(param_node);
-  free(w.layers);
+  layer_states_free(w.layers, spec->n_layers);
   if (rc) {
     if (st->code == NNC_OK) nnc_fail(st, NNC_ERR_INTERNAL, "lowering failed");
     lowered_free(l);
@@ -541,8 +551,17 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
    * scope ("dense/kernel", whatever holds it). */
   char scope[2 * NNC_NAME_MAX + 2] = "";
   if (!sub->functional)
-    snprintf(scope, sizeof scope, "%s%s%s", outer->scope, outer->scope[0] ? "/" : "",
-             c->layer->name);
+    snprintf(scope, sizeof scope, "%s%s%s", c->scope, c->scope[0] ? "/" : "", c->layer->name);
+  /* one set of inner layer states per nested model, across its calls (a
+   * siamese tower, TimeDistributed's steps): later calls reuse the weights */
+  layer_state *ls = c->state;
+  if (!ls)
+    return layer_fail(c, st, "nested model \"%s\" lowered without its call state", c->layer->name);
+  if (!ls->inner) {
+    ls->inner = nnc_calloc((size_t)sub->n_layers + 1, sizeof *ls->inner, st);
+    if (!ls->inner) return -1;
+    ls->n_inner = sub->n_layers;
+  }
   lowering w = {.l = outer->l,
                 .spec = sub,
                 .param_node = outer->param_node,
@@ -565,7 +584,7 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
   }
   w.input_nodes = nnc_calloc((size_t)n_in + 1, sizeof *w.input_nodes, st);
   w.call_nodes = nnc_calloc((size_t)sub->n_calls + 1, sizeof *w.call_nodes, st);
-  w.layers = nnc_calloc((size_t)sub->n_layers + 1, sizeof *w.layers, st);
+  w.layers = ls->inner;
   w.input_masks = nnc_calloc((size_t)n_in + 1, sizeof *w.input_masks, st);
   int rc = !w.input_nodes || !w.call_nodes || !w.layers || !w.input_masks || calls_alloc(&w, st)
                ? st->code
@@ -590,6 +609,5 @@ int lower_nested_model(layer_call *c, const nnc_spec *sub, const int *in, int n_
   free(w.input_masks);
   free(w.call_nodes);
   calls_free(&w);
-  free(w.layers);
   return rc ? -1 : y;
 }

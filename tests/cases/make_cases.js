@@ -282,6 +282,42 @@ MAKERS.shared_layer = dir => {
   };
 };
 
+// A nested Sequential called on both inputs (a siamese tower): one set of
+// weights (tower/tower_dense/*), gradients summed over both calls; its calls
+// are nodes 0 and 1 (a nested Sequential's first call is node 0 in Keras 3).
+MAKERS.nested_siamese = dir => {
+  const r = mulberry32(613);
+  const N = 40, F = 4, H = 5;
+  const left = gaussArray(r, N * F), right = gaussArray(r, N * F), y = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const u = left.subarray(i * F, i * F + F), v = right.subarray(i * F, i * F + F);
+    y[i] = Math.tanh(u[0] - 0.5 * u[2]) - Math.tanh(v[1] + 0.5 * v[3]) + 0.1 * (u[1] + v[0]) + 0.05 * gauss(r);
+  }
+  saveNpy(dir, 'left.npy', left, [N, F]);
+  saveNpy(dir, 'right.npy', right, [N, F]);
+  saveNpy(dir, 'y.npy', y, [N, 1]);
+  const tower = k3Sequential('tower', [
+    k3Input('tower_in', [F]),
+    k3Dense('tower_dense', H, 'tanh', [F]),
+  ], [F]);
+  const model = k3Functional('siamese_nested', [
+    k3Node(k3Input('left', [F]), []),
+    k3Node(k3Input('right', [F]), []),
+    k3Node(tower, [[kt('left', [F])], [kt('right', [F])]]),
+    k3Node(k3Merge('Concatenate', 'concat', { axis: -1 }, [[H], [H]]), [[[kt('tower', [H], 0), kt('tower', [H], 1)]]]),
+    k3Node(k3Dense('out', 1, 'linear', [2 * H]), [[kt('concat', [2 * H])]]),
+  ], [['left', 0, 0], ['right', 0, 0]], ['out', 0, 0]);
+  return {
+    description: "Nested model called twice (a siamese tower): the Sequential `tower` (tower_in, tower_dense Dense 5 tanh) is called on both inputs (its nodes 0 and 1); concat([tower(left), tower(right)]) -> out. One set of weights, tower/tower_dense/kernel and /bias, whose gradient is the sum over both calls. mse, Adam(0.02), metrics mae; validation_split 0.25 of 40 samples (30 + 10); batch 8 (last training batch 6); 3 epochs.",
+    seed: 613,
+    model,
+    compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.02 } }, loss: 'mse', metrics: ['mae'] },
+    fit: { epochs: 3, batch_size: 8, shuffle: false, validation_split: 0.25 },
+    data: { x: ['left.npy', 'right.npy'], y: 'y.npy' },
+    mode: 'fit', trace: true,
+  };
+};
+
 // A Sequential model (Dense, Dense) used as a layer of a Functional model, frozen
 // (trainable: false), then a trainable Dense head. Keras's trainable setter
 // propagates to the sublayers, so the nested Dense configs say trainable: false too.
