@@ -62,6 +62,8 @@ LLVMValueRef cg_buffer(cg *c, int id);
 LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p);
 /* exp, tanh and sigmoid for x of type float or <N x float> (emit_math.c):
  * plain IR, the same bits in every lane whatever the vector width. */
+/* a * b + d as llvm.fma, on float or double scalars or vectors */
+LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d);
 LLVMValueRef cg_exp(cg *c, LLVMValueRef x);
 LLVMValueRef cg_tanh(cg *c, LLVMValueRef x);
 LLVMValueRef cg_sigmoid(cg *c, LLVMValueRef x);

@@ -63,29 +63,17 @@ static LLVMValueRef splat(cg *c, const gemm *g, LLVMValueRef x) {
                                 LLVMConstNull(LLVMVectorType(c->i32, (unsigned)g->vw)), "");
 }
 
-static LLVMValueRef fma_call(cg *c, LLVMTypeRef t, const char *name, LLVMValueRef a, LLVMValueRef b,
-                             LLVMValueRef acc) {
-  LLVMTypeRef params[3] = {t, t, t};
-  LLVMTypeRef type = LLVMFunctionType(t, params, 3, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
-  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
-  LLVMValueRef args[3] = {a, b, acc};
-  return LLVMBuildCall2(c->b, type, fn, args, 3, "");
-}
-
 /* acc + a * b in the accumulator type (a, b are float vectors) */
 static LLVMValueRef vfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
-  char name[32];
-  snprintf(name, sizeof name, "llvm.fma.v%df%d", g->vw, g->f64 ? 64 : 32);
   if (g->f64)
     a = LLVMBuildFPExt(c->b, a, g->acc_vec, ""), b = LLVMBuildFPExt(c->b, b, g->acc_vec, "");
-  return fma_call(c, g->acc_vec, name, a, b, acc);
+  return cg_fma(c, a, b, acc);
 }
 
 static LLVMValueRef sfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
   if (g->f64)
     a = LLVMBuildFPExt(c->b, a, g->acc_scalar, ""), b = LLVMBuildFPExt(c->b, b, g->acc_scalar, "");
-  return fma_call(c, g->acc_scalar, g->f64 ? "llvm.fma.f64" : "llvm.fma.f32", a, b, acc);
+  return cg_fma(c, a, b, acc);
 }
 
 /* an accumulator rounded to float for the store */

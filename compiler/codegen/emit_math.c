@@ -99,14 +99,18 @@ static LLVMValueRef int_const_like(cg *c, LLVMTypeRef t, int v) {
   return splat_like(c, t, LLVMConstInt(c->i32, (unsigned long long)(int64_t)v, 1));
 }
 
-/* llvm.<name>.f32 or llvm.<name>.v<N>f32 with n operands of x's type */
+/* llvm.<name>.f32 or llvm.<name>.v<N>f32 (f64 for doubles) with n operands
+ * of x's type */
 static LLVMValueRef intrinsic(cg *c, const char *name, LLVMValueRef *args, int n) {
   LLVMTypeRef t = LLVMTypeOf(args[0]);
+  int vector = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+  LLVMTypeRef elem = vector ? LLVMGetElementType(t) : t;
+  int bits = LLVMGetTypeKind(elem) == LLVMDoubleTypeKind ? 64 : 32;
   char full[48];
-  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
-    snprintf(full, sizeof full, "llvm.%s.v%uf32", name, LLVMGetVectorSize(t));
+  if (vector)
+    snprintf(full, sizeof full, "llvm.%s.v%uf%d", name, LLVMGetVectorSize(t), bits);
   else
-    snprintf(full, sizeof full, "llvm.%s.f32", name);
+    snprintf(full, sizeof full, "llvm.%s.f%d", name, bits);
   LLVMTypeRef params[3] = {t, t, t};
   LLVMTypeRef type = LLVMFunctionType(t, params, (unsigned)n, 0);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, full);
@@ -114,7 +118,7 @@ static LLVMValueRef intrinsic(cg *c, const char *name, LLVMValueRef *args, int n
   return LLVMBuildCall2(c->b, type, fn, args, (unsigned)n, "");
 }
 
-static LLVMValueRef fma3(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
+LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
   LLVMValueRef args[3] = {a, b, d};
   return intrinsic(c, "fma", args, 3);
 }
@@ -145,12 +149,12 @@ LLVMValueRef cg_exp(cg *c, LLVMValueRef x) {
   LLVMValueRef xc = intrinsic2(c, "maxnum", intrinsic2(c, "minnum", x, cg_const_like(c, t, 88.8)),
                                cg_const_like(c, t, -104.0));
   LLVMValueRef n = intrinsic1(c, "rint", mul(c, xc, cg_const_like(c, t, 1.4426950408889634)));
-  LLVMValueRef r = fma3(c, n, cg_const_like(c, t, -0.693145751953125), xc);
-  r = fma3(c, n, cg_const_like(c, t, -1.428606765330187e-06), r);
+  LLVMValueRef r = cg_fma(c, n, cg_const_like(c, t, -0.693145751953125), xc);
+  r = cg_fma(c, n, cg_const_like(c, t, -1.428606765330187e-06), r);
   static const double taylor[8] = {1.0,      1.0,       1.0 / 2,   1.0 / 6,
                                    1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
   LLVMValueRef p = cg_const_like(c, t, taylor[7]);
-  for (int k = 6; k >= 0; k--) p = fma3(c, p, r, cg_const_like(c, t, taylor[k]));
+  for (int k = 6; k >= 0; k--) p = cg_fma(c, p, r, cg_const_like(c, t, taylor[k]));
   LLVMValueRef ni = LLVMBuildFPToSI(c->b, n, int_like(c, t), "");
   LLVMValueRef n1 = LLVMBuildAShr(c->b, ni, int_const_like(c, t, 1), "");
   LLVMValueRef n2 = LLVMBuildSub(c->b, ni, n1, "");
@@ -169,8 +173,8 @@ LLVMValueRef cg_tanh(cg *c, LLVMValueRef x) {
   static const double poly[5] = {-0.3333328068256378, 0.13331441581249237, -0.05373971164226532,
                                  0.020639071241021156, -0.005704967770725489};
   LLVMValueRef p = cg_const_like(c, t, poly[4]);
-  for (int k = 3; k >= 0; k--) p = fma3(c, p, s, cg_const_like(c, t, poly[k]));
-  LLVMValueRef small = fma3(c, mul(c, a, s), p, a);
+  for (int k = 3; k >= 0; k--) p = cg_fma(c, p, s, cg_const_like(c, t, poly[k]));
+  LLVMValueRef small = cg_fma(c, mul(c, a, s), p, a);
   LLVMValueRef e = cg_exp(c, add(c, a, a));
   LLVMValueRef large = sub(c, one, fdiv(c, cg_const_like(c, t, 2.0), add(c, e, one)));
   LLVMValueRef y = cg_select(c, lt(c, a, cg_const_like(c, t, 0.625)), small, large);

@@ -64,21 +64,6 @@ void rnn_row_tiles(cg *c, LLVMValueRef r0, LLVMValueRef r1, cg_rows_body body, v
   when(c, LLVMBuildAnd(c->b, rest, cg_i64(c, 1), ""), body, ctx, 1, at);
 }
 
-static LLVMValueRef vfma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
-  LLVMTypeRef t = LLVMTypeOf(acc);
-  char name[32];
-  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
-    snprintf(name, sizeof name, "llvm.fma.v%uf32", LLVMGetVectorSize(t));
-  else
-    snprintf(name, sizeof name, "llvm.fma.f32");
-  LLVMTypeRef params[3] = {t, t, t};
-  LLVMTypeRef type = LLVMFunctionType(t, params, 3, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
-  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
-  LLVMValueRef args[3] = {a, b, acc};
-  return LLVMBuildCall2(c->b, type, fn, args, 3, "");
-}
-
 LLVMValueRef rnn_vload(cg *c, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef index) {
   LLVMValueRef p = LLVMBuildBitCast(c->b, rnn_ptr(c, base, index), LLVMPointerType(t, 0), "");
   LLVMValueRef v = LLVMBuildLoad2(c->b, t, p, "");
@@ -126,7 +111,7 @@ static void gate_strip(cg *c, const gate_args *g, unsigned w, LLVMValueRef j0) {
   for (int r = 0; r < g->rows; r++) {
     LLVMValueRef av = splat_to(c, t, cg_load(c, g->a[r], p.i));
     for (int k = 0; k < g->gates; k++)
-      LLVMBuildStore(c->b, vfma(c, av, bv[k], LLVMBuildLoad2(c->b, t, acc[r][k], "")), acc[r][k]);
+      LLVMBuildStore(c->b, cg_fma(c, av, bv[k], LLVMBuildLoad2(c->b, t, acc[r][k], "")), acc[r][k]);
   }
   cg_loop_end(c, &p);
   LLVMValueRef z[CG_TILE_ROWS][RNN_MAX_GATES];

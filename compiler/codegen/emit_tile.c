@@ -26,21 +26,6 @@ static LLVMValueRef load_vec(cg *c, const cg_tile *t, LLVMValueRef p) {
   return v;
 }
 
-static LLVMValueRef fma_of(cg *c, const cg_tile *t, LLVMValueRef a, LLVMValueRef b,
-                           LLVMValueRef acc) {
-  char name[32];
-  if (t->nv)
-    snprintf(name, sizeof name, "llvm.fma.v%df32", t->vw);
-  else
-    snprintf(name, sizeof name, "llvm.fma.f32");
-  LLVMTypeRef params[3] = {t->vec, t->vec, t->vec};
-  LLVMTypeRef type = LLVMFunctionType(t->vec, params, 3, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
-  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
-  LLVMValueRef args[3] = {a, b, acc};
-  return LLVMBuildCall2(c->b, type, fn, args, 3, "");
-}
-
 static LLVMValueRef splat(cg *c, const cg_tile *t, LLVMValueRef x) {
   if (!t->nv) return x;
   LLVMValueRef undef = LLVMGetUndef(t->vec);
@@ -85,7 +70,7 @@ void cg_tile_fma(cg *c, const cg_tile *t, LLVMValueRef *a, LLVMValueRef a_step, 
     LLVMValueRef av = splat(c, t, LLVMBuildLoad2(c->b, c->f32, gep(c, a[r], ap), ""));
     for (int v = 0; v < nv; v++) {
       LLVMValueRef acc = LLVMBuildLoad2(c->b, t->vec, t->acc[r][v], "");
-      LLVMBuildStore(c->b, fma_of(c, t, av, bv[v], acc), t->acc[r][v]);
+      LLVMBuildStore(c->b, cg_fma(c, av, bv[v], acc), t->acc[r][v]);
     }
   }
   cg_loop_end(c, &p);
