@@ -7,6 +7,9 @@
 #   masked batch moments; nnc dropped that mask and trained with the moments
 #   of every sample (a silently different model). It is refused as
 #   TimeDistributed(BatchNormalization) is (a frozen one still trains).
+# - BatchNormalization on a masked input of rank 4 (Masking over [B, H, W,
+#   C] gives a [B, H, W] mask): Keras 3 takes its masked moments over the
+#   kept entries; nnc refused it saying "Keras 3 refuses it".
 # usage: test_brk8b.sh NNC SOURCE_DIR [ORACLE_DIR]
 set -u
 nnc=$1
@@ -57,6 +60,36 @@ grep -q '"trainable": false' "$tmp/frozen.json" || bad "frozen spec not made"
 "$nnc" fit "$tmp/frozen.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 2>"$tmp/err"
 rc=$?
 [ $rc -eq 0 ] && ok || bad "TD(nested frozen BN) on a masked input (rc $rc): $(cat "$tmp/err")"
+
+# --- Masking -> BatchNormalization (momentum 0: the moving statistics are
+# the step's batch moments) on x [2, 1, 2, 1]: entries 1, (0: masked), 3, 5
+# -> kept 1, 3, 5: mean 9 / (3 + 1e-7), variance 8 / 3 (all four: 2.25)
+python3 - "$tmp/r4.json" <<'PY'
+import json, sys
+json.dump({"class_name": "Sequential", "config": {"name": "m", "layers": [
+  {"class_name": "InputLayer", "config": {"batch_shape": [None, 1, 2, 1], "name": "x"}},
+  {"class_name": "Masking", "config": {"name": "mk", "mask_value": 0.0}},
+  {"class_name": "BatchNormalization", "config": {"name": "bn", "momentum": 0.0}},
+  {"class_name": "Flatten", "config": {"name": "fl"}}]},
+  "compile_config": {"optimizer": "sgd", "loss": "mse"}}, open(sys.argv[1], "w"))
+PY
+mknpy "$tmp/x4.npy" 2,1,2,1 1 0 3 5
+mknpy "$tmp/y4.npy" 2,2 0 1 1 0
+"$nnc" fit "$tmp/r4.json" --x "$tmp/x4.npy" --y "$tmp/y4.npy" --epochs 1 --verbose 0 \
+  --weights-out "$tmp/w4.safetensors" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && python3 - "$tmp/w4.safetensors" <<'PY' && ok || bad "masked BatchNormalization of rank 4 (rc $rc): $(cat "$tmp/err")"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+def get(k):
+    s, e = h[k]["data_offsets"]
+    return struct.unpack("<f", b[8 + n + s:8 + n + e])[0]
+mean, var = get("bn/moving_mean"), get("bn/moving_variance")
+if abs(mean - 3) > 1e-5 or abs(var - 8 / 3) > 1e-5:
+    sys.exit("moving_mean %g (want 3), moving_variance %g (want 2.6667)" % (mean, var))
+PY
 
 echo "test_brk8b: $pass passed, $fail failed"
 [ $fail -eq 0 ]
