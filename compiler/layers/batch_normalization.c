@@ -146,12 +146,17 @@ static int moving_step(nnc_graph *g, int moving, int batch, double momentum, nnc
       graph_binary(g, NNC_BIN_MUL, batch, graph_const(g, 1.0 - momentum, st), st), st);
 }
 
-/* Keras 3's _moments with a mask [B, T] on x [B, T, C]: the mean and
- * biased variance over the kept steps only, each divided by (kept steps +
+/* Keras 3's _moments with a mask [B, T..] on x [B, T.., C] (any rank: the
+ * mask has the input's shape without its last axis): the mean and biased
+ * variance over the kept entries only, each divided by (kept entries +
  * 1e-7, backend.epsilon()). */
 static int masked_moments(nnc_graph *g, int x, int mask, int *var, nnc_status *st) {
-  int64_t d[3] = {-1, g->nodes[x].shape.dims[1], 1};
-  int m = layer_reshape_node(g, mask, shape_make(1, 3, d), st); /* [B, T, 1] */
+  const nnc_shape xs = g->nodes[x].shape;
+  int64_t d[NNC_MAX_RANK];
+  d[0] = -1;
+  for (int i = 1; i + 1 < xs.rank; i++) d[i] = xs.dims[i];
+  d[xs.rank - 1] = 1;
+  int m = layer_reshape_node(g, mask, shape_make(1, xs.rank, d), st); /* [B, T.., 1] */
   int kept = graph_binary(g, NNC_BIN_ADD, graph_reduce(g, NNC_RED_ALL, m, st),
                           graph_const(g, 1e-7, st), st);
   int mean = graph_binary(
@@ -191,12 +196,12 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   /* supports_masking: the mask passes on; in training it restricts the
    * batch moments to the kept steps (Keras 3 _moments) */
   int mask = layer_input_mask(c, 0);
-  if (mask >= 0 && xs.rank != 3)
+  if (mask >= 0 && g->nodes[mask].shape.rank != xs.rank - 1)
     return layer_fail(c, st,
-                      "the mask [batch, steps] must have one dimension less than the input (Keras "
-                      "3 refuses it); the input has rank %d",
-                      xs.rank);
-  if (mask >= 0 && c->training && c->trainable && axis != 2)
+                      "the mask must have one dimension less than the input (Keras 3 refuses "
+                      "it); the input has rank %d, the mask %d",
+                      xs.rank, g->nodes[mask].shape.rank);
+  if (mask >= 0 && c->training && c->trainable && axis != xs.rank - 1)
     return layer_fail(c, st,
                       "BatchNormalization \"%s\" on a masked input in training normalizes the "
                       "last axis only here (axis %d is not supported yet)",

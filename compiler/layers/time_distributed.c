@@ -136,6 +136,21 @@ static int lower_batch_normalization(layer_call *c, layer_call *ic, int x, nnc_s
   return y;
 }
 
+/* The first BatchNormalization that trains inside a nested model (through
+ * nested models and TimeDistributed), NULL if none. */
+static const nnc_spec_layer *training_batch_norm(const nnc_spec_layer *l) {
+  if (!l->trainable) return NULL;
+  if (l->kind == NNC_LAYER_BATCH_NORMALIZATION) return l;
+  if (l->kind == NNC_LAYER_TIME_DISTRIBUTED && l->params) return training_batch_norm(l->params);
+  if (l->kind != NNC_LAYER_MODEL || !l->params) return NULL;
+  const nnc_spec *sub = l->params;
+  for (int i = 0; i < sub->n_layers; i++) {
+    const nnc_spec_layer *bn = training_batch_norm(&sub->layers[i]);
+    if (bn) return bn;
+  }
+  return NULL;
+}
+
 static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
   nnc_graph *g = &c->l->forward;
   nnc_spec_layer inner = *(const nnc_spec_layer *)c->layer->params;
@@ -166,7 +181,21 @@ static int lower(layer_call *c, const int *in, int n_in, nnc_status *st) {
     return lower_batch_normalization(c, &ic, in[0], st);
   int64_t steps = s.dims[1];
   int mask = layer_input_mask(c, 0);
-  if (mask >= 0 && g->nodes[mask].shape.rank < 3) mask = -1; /* a step would get a [B] mask */
+  if (mask >= 0 && g->nodes[mask].shape.rank < 3) {
+    /* a step would get a [B] mask: Keras 3 passes it on, and only a
+     * BatchNormalization in training uses it (its masked moments) */
+    const nnc_spec_layer *bn = ic.training && ic.trainable && inner.kind == NNC_LAYER_MODEL
+                                   ? training_batch_norm(&inner)
+                                   : NULL;
+    if (bn)
+      return layer_fail(c, st,
+                        "TimeDistributed \"%s\" of nested model \"%s\" on a masked input in "
+                        "training: Keras 3 passes each step's mask to it, and BatchNormalization "
+                        "\"%s\" inside takes masked batch moments, which nnc does not reproduce "
+                        "here",
+                        c->layer->name, inner.name, bn->name);
+    mask = -1;
+  }
   int *outs = nnc_calloc((size_t)steps, sizeof *outs, st);
   if (!outs) return -1;
   int first = c->l->prog.n_params, ok = 1;

@@ -299,6 +299,30 @@ START_TEST(bn_masked_moments) {
 }
 END_TEST
 
+/* Masking over [B, 2, 3, 3] gives a [B, 2, 3] mask: the masked moments over
+ * the kept entries of every spatial position (Keras 3's _moments takes any
+ * rank), their gradient against finite differences (test_brk8b.sh checks
+ * the moving statistics by hand) */
+START_TEST(bn_masked_moments_rank4) {
+  float gx[4 * 18], gy[4];
+  fill(gx, 72, 9, -1.5, 2.5);
+  fill(gy, 4, 10, -1, 1);
+  for (int b = 0; b < 4; b++) /* entries (0, 1) and (1, b % 3) masked */
+    for (int k = 0; k < 3; k++) gx[b * 18 + 3 + k] = gx[b * 18 + (3 + b % 3) * 3 + k] = 0;
+  int64_t gxs[4] = {4, 2, 3, 3}, gys[2] = {4, 1};
+  nnc_array x = array(gx, 4, gxs), y = array(gy, 2, gys);
+  gradcheck(
+      sequential(
+          "2, 3, 3",
+          MASKING ", " DENSE("d1", "2") ", " BN(
+              ", 'momentum': 0.9") ", "
+                                   "{'class_name': 'Flatten', 'config': {'name': 'fl'}}, " DENSE(
+                                       "out", "1"),
+          SGD("1.0")),
+      &x, &y, 1, 23);
+}
+END_TEST
+
 /* predict and evaluate use the moving statistics and leave them as they are */
 START_TEST(bn_inference_uses_moving_statistics) {
   nnc_model *m = load(AXIS1_SPEC("", "0.1"));
@@ -831,6 +855,7 @@ Suite *norm_suite(void) {
   tcase_set_timeout(noise, 120);
   tcase_add_test(noise, gaussian_noise_statistics);
   tcase_add_test(noise, bn_masked_moments);
+  tcase_add_test(noise, bn_masked_moments_rank4);
   tcase_add_test(noise, gaussian_dropout_statistics);
   tcase_add_test(noise, alpha_dropout_values);
   tcase_add_test(noise, spatial_dropout_channels);
