@@ -103,28 +103,9 @@ int fit_split_validation(const model_data *all, double fraction, model_data *tra
     return nnc_fail(st, NNC_ERR_ARG,
                     "validation_split %g leaves no training or no validation samples out of %lld",
                     fraction, (long long)all->n);
-  *train = *all;
+  *train = *all; /* the first rows: the same arrays, fewer samples */
   train->n = split_at;
-  *val = *all;
-  val->n = all->n - split_at;
-  val->view = 1;
-  val->row = nnc_calloc((size_t)all->n_bufs + 1, sizeof *val->row, st);
-  val->v = nnc_calloc((size_t)all->n_bufs + 1, sizeof *val->v, st);
-  val->w_row = nnc_calloc((size_t)all->n_w + 1, sizeof *val->w_row, st);
-  val->w = nnc_calloc((size_t)all->n_w + 1, sizeof *val->w, st);
-  if (!val->row || !val->v || !val->w_row || !val->w) {
-    model_data_free(val);
-    return st->code;
-  }
-  for (int b = 0; b < all->n_bufs; b++) {
-    val->row[b] = all->row[b];
-    val->v[b] = all->v[b] + split_at * all->row[b];
-  }
-  for (int k = 0; k < all->n_w; k++) {
-    val->w_row[k] = all->w_row[k];
-    val->w[k] = all->w[k] ? all->w[k] + split_at * all->w_row[k] : NULL;
-  }
-  return NNC_OK;
+  return model_data_rows(all, split_at, all->n - split_at, val, st);
 }
 
 int fit_prepare_validation(nnc_model *m, const nnc_fit_options *o, model_data *val,
@@ -172,26 +153,23 @@ const nnc_array *sample_weights_per_output(const nnc_array *sw, int n, int n_out
 int class_weights_to_sample_weights(const nnc_array *y, int n_classes, const double *weights,
                                     nnc_array *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
-  nnc_array f;
-  if (nnc_array_to_f32(y, &f, st)) return st->code;
   int64_t n = y->shape[0], count = nnc_array_count(y);
   int64_t per = n > 0 ? count / n : 0; /* values per sample */
   int64_t last = y->rank > 1 ? y->shape[y->rank - 1] : 1;
-  if (n > 0 && per != last) {
-    nnc_array_free(&f);
+  if (n > 0 && per != last)
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s%sclass_weights: y must hold one label or one one-hot row per sample "
                     "(shape (N,), (N, 1) or (N, classes)); a sequence target needs sample_weights",
                     API_ARRAY_WHERE(y));
-  }
+  /* y is read one sample at a time, as float32 (as the step sees it): no copy of y */
   float *w = nnc_calloc((size_t)n + 1, sizeof *w, st);
-  if (!w) {
-    nnc_array_free(&f);
+  float *row = w ? nnc_calloc((size_t)per + 1, sizeof *row, st) : NULL;
+  if (!row) {
+    free(w);
     return st->code;
   }
-  const float *v = f.data;
   for (int64_t i = 0; i < n; i++) {
-    const float *row = v + i * per;
+    nnc_convert_to_f32(y->dtype, y->data, i * per, per, row);
     double cls;
     if (per > 1) { /* argmax: the first largest, as np.argmax */
       int64_t best = 0;
@@ -203,7 +181,7 @@ int class_weights_to_sample_weights(const nnc_array *y, int n_classes, const dou
     }
     w[i] = cls >= 0 && cls < n_classes ? (float)weights[(int64_t)cls] : 1.0f;
   }
-  nnc_array_free(&f);
+  free(row);
   out->dtype = NNC_F32;
   out->rank = 1;
   out->shape[0] = n;

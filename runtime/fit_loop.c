@@ -28,7 +28,8 @@ void nnc_fit_options_default(nnc_fit_options *o) {
 typedef struct fit_run {
   nnc_model *m;
   nnc_fit_options o;
-  model_data all, train, val;
+  model_data all, train, val; /* views of the caller's arrays (and of cw) */
+  nnc_array cw;               /* class weights as sample weights (class_weights) */
   int has_val;
   int64_t *idx;      /* the order of the current pass over the training data */
   int64_t n_batches; /* batches in one pass: ceil(N / batch_size) */
@@ -130,7 +131,7 @@ static int prepare(fit_run *r, int n_x, const nnc_array *x, int n_y, const nnc_a
                    nnc_status *st) {
   nnc_model *m = r->m;
   const nnc_fit_options *o = &r->o;
-  nnc_array cw = {0}, *shared = NULL;
+  nnc_array *shared = NULL;
   const nnc_array *sw = NULL;
   if (o->sample_weights && !(sw = sample_weights_per_output(o->sample_weights, o->n_sample_weights,
                                                             m->desc.n_outputs, &shared, st)))
@@ -138,9 +139,9 @@ static int prepare(fit_run *r, int n_x, const nnc_array *x, int n_y, const nnc_a
   if (o->n_class_weights > 0) {
     if (y[0].rank == 0)
       return nnc_fail(st, NNC_ERR_ARG, "nnc_model_fit: class_weights need a target y");
-    if (class_weights_to_sample_weights(&y[0], o->n_class_weights, o->class_weights, &cw, st))
+    if (class_weights_to_sample_weights(&y[0], o->n_class_weights, o->class_weights, &r->cw, st))
       return st->code;
-    sw = &cw;
+    sw = &r->cw;
   }
   const nnc_array *build_sw;
   nnc_array *merged = NULL;
@@ -148,7 +149,6 @@ static int prepare(fit_run *r, int n_x, const nnc_array *x, int n_y, const nnc_a
   if (!rc) rc = model_ensure_built_weighted(m, n_x, x, n_y, y, build_sw, st);
   if (!rc) rc = model_data_prepare_multi(m, n_x, x, n_y, y, &r->all, st);
   if (!rc) rc = model_data_add_weights(m, sw, &r->all, st);
-  nnc_array_free(&cw);
   free(shared);
   free(merged);
   if (rc) return rc;
@@ -224,6 +224,7 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
   free(r.idx);
   model_data_free(&r.all);
   model_data_free(&r.val);
+  nnc_array_free(&r.cw);
   if (rc || history == &unkept) nnc_history_free(history);
   return rc;
 }

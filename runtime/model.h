@@ -89,20 +89,24 @@ int model_init_weights(nnc_model *m, nnc_status *st);
 /* What messages call the model: its source file, or "model". */
 const char *model_source(const nnc_model *m);
 
-/* Data as the steps read it: float32 rows, one buffer per input, then one
- * per target of the table (NULL when no y was given). */
+/* Data as the steps read it: the caller's arrays in place, never copied
+ * whole nor written: one buffer per input, then one per target of the table
+ * (none when no y was given). Float32 rows are handed to the step where
+ * they lie (gathered when shuffled); other dtypes are converted one batch at
+ * a time into the model's gather buffers (step.c: batch_rows). */
 typedef struct model_data {
   int64_t n; /* samples */
   int n_bufs;
-  int64_t *row; /* floats per sample */
-  float **v;    /* owned copies (float32) */
+  int64_t *row;   /* values per sample */
+  const void **v; /* the arrays' data (a validation split: offset into them) */
+  nnc_dtype *dt;  /* their element types */
   int has_y;
-  int view; /* the buffers belong to another model_data (a validation split) */
   /* sample weights, one per model OUTPUT (w NULL: none; NULL: none at all);
    * the step feeds weights of 1 to a weighted table where one is NULL */
   int n_w;
   int64_t *w_row;
-  float **w;
+  const void **w;
+  nnc_dtype *w_dt;
 } model_data;
 
 int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
@@ -113,6 +117,10 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
 int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *d, nnc_status *st);
 int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
                        nnc_status *st);
+/* A view of rows [first, first + n) of all (the same arrays, offset):
+ * fit's validation split. Freed with model_data_free, all kept. */
+int model_data_rows(const model_data *all, int64_t first, int64_t n, model_data *out,
+                    nnc_status *st);
 void model_data_free(model_data *d);
 
 int model_reserve(nnc_model *m, int64_t rows, nnc_status *st);

@@ -11,12 +11,9 @@
 #include "runtime/pool.h"
 #include "base/rng.h"
 
-static int to_f32(const nnc_array *a, float **out, nnc_status *st) {
-  nnc_array f;
-  if (nnc_array_to_f32(a, &f, st)) return st->code;
-  *out = f.data;
-  return NNC_OK;
-}
+/* Values are checked in pieces of this many, converted to float32 as the
+ * step will see them: no copy of the whole array. */
+enum { CHECK_CHUNK = 1024 };
 
 static void shape_text(const nnc_array *a, char *buf, size_t n) {
   size_t used = (size_t)snprintf(buf, n, "(");
@@ -76,53 +73,79 @@ static int check_array(const nnc_model *m, int is_y, int k, const nnc_array *a,
                   API_ARRAY_WHERE(a), name, got, (long long)n, want);
 }
 
-static int check_labels(const nnc_model *m, const nnc_io_desc *io, const nnc_array *a,
-                        const float *v, int64_t count, nnc_status *st) {
-  int k = io->output;
-  int64_t classes = io->classes;
-  for (int64_t i = 0; i < count; i++) {
-    if (v[i] >= 0 && v[i] < (float)classes && v[i] == floorf(v[i])) continue;
-    if (io->has_ignore_class && v[i] == (float)io->ignore_class) continue; /* masked by the loss */
-    char name[160];
-    data_name(m, 1, k, name, sizeof name);
-    return nnc_fail(st, NNC_ERR_DATA,
-                    "%s%s%s[%lld] = %g is not a class index in [0, %lld) for "
-                    "sparse_categorical_crossentropy",
-                    API_ARRAY_WHERE(a), name, (long long)i, (double)v[i], (long long)classes);
+/* The first of the n values of a (from value first on) for which bad()
+ * holds, as the step sees it (float32), or -1. */
+static int64_t first_bad(const nnc_array *a, int64_t n, int (*bad)(const nnc_io_desc *, float),
+                         const nnc_io_desc *io, float *value) {
+  float chunk[CHECK_CHUNK];
+  for (int64_t at = 0; at < n; at += CHECK_CHUNK) {
+    int64_t k = n - at < CHECK_CHUNK ? n - at : CHECK_CHUNK;
+    const float *v = chunk;
+    if (a->dtype == NNC_F32)
+      v = (const float *)a->data + at;
+    else
+      nnc_convert_to_f32(a->dtype, a->data, at, k, chunk);
+    for (int64_t i = 0; i < k; i++)
+      if (bad(io, v[i])) {
+        *value = v[i];
+        return at + i;
+      }
   }
-  return NNC_OK;
+  return -1;
+}
+
+/* not an integer in [0, classes) */
+static int bad_index(const nnc_io_desc *io, float v) {
+  return !(v >= 0 && v < (float)io->classes && v == floorf(v));
+}
+
+/* not a class index, nor the ignored class (masked by the loss) */
+static int bad_label(const nnc_io_desc *io, float v) {
+  return bad_index(io, v) && !(io->has_ignore_class && v == (float)io->ignore_class);
+}
+
+static int check_labels(const nnc_model *m, const nnc_io_desc *io, const nnc_array *a,
+                        int64_t count, nnc_status *st) {
+  float v;
+  int64_t i = first_bad(a, count, bad_label, io, &v);
+  if (i < 0) return NNC_OK;
+  char name[160];
+  data_name(m, 1, io->output, name, sizeof name);
+  return nnc_fail(st, NNC_ERR_DATA,
+                  "%s%s%s[%lld] = %g is not a class index in [0, %lld) for "
+                  "sparse_categorical_crossentropy",
+                  API_ARRAY_WHERE(a), name, (long long)i, (double)v, (long long)io->classes);
 }
 
 /* An input that feeds an Embedding (io->classes = the smallest input_dim it
  * indexes): every value an integer in [0, classes). The message names the
  * input, the sample and the position within the sample. */
 static int check_indices(const nnc_model *m, int k, const nnc_io_desc *io, const nnc_array *a,
-                         const float *v, int64_t n, int64_t row, nnc_status *st) {
-  for (int64_t i = 0; i < n * row; i++) {
-    if (v[i] >= 0 && v[i] < (float)io->classes && v[i] == floorf(v[i])) continue;
-    char pos[NNC_MAX_RANK * 22 + 4] = "(";
-    size_t used = 1;
-    int64_t rest = i % row;
-    for (int d = 0; d < io->rank; d++) {
-      int64_t stride = 1;
-      for (int e = d + 1; e < io->rank; e++) stride *= io->shape[e];
-      used += (size_t)snprintf(pos + used, sizeof pos - used, "%s%lld", d ? ", " : "",
-                               (long long)(rest / stride));
-      rest %= stride;
-    }
-    snprintf(pos + used, sizeof pos - used, io->rank == 1 ? ",)" : ")");
-    char name[160];
-    if (m->t->n_inputs > 1)
-      data_name(m, 0, k, name, sizeof name);
-    else
-      snprintf(name, sizeof name, "x (input '%s')", io->name);
-    return nnc_fail(st, NNC_ERR_DATA,
-                    "%s%s%s: sample %lld, position %s holds %.9g: expected an integer "
-                    "index in [0, %lld) (the input feeds an Embedding with input_dim %lld)",
-                    API_ARRAY_WHERE(a), name, (long long)(i / row), pos, (double)v[i],
-                    (long long)io->classes, (long long)io->classes);
+                         int64_t n, int64_t row, nnc_status *st) {
+  float v;
+  int64_t i = first_bad(a, n * row, bad_index, io, &v);
+  if (i < 0) return NNC_OK;
+  char pos[NNC_MAX_RANK * 22 + 4] = "(";
+  size_t used = 1;
+  int64_t rest = i % row;
+  for (int d = 0; d < io->rank; d++) {
+    int64_t stride = 1;
+    for (int e = d + 1; e < io->rank; e++) stride *= io->shape[e];
+    used += (size_t)snprintf(pos + used, sizeof pos - used, "%s%lld", d ? ", " : "",
+                             (long long)(rest / stride));
+    rest %= stride;
   }
-  return NNC_OK;
+  snprintf(pos + used, sizeof pos - used, io->rank == 1 ? ",)" : ")");
+  char name[160];
+  if (m->t->n_inputs > 1)
+    data_name(m, 0, k, name, sizeof name);
+  else
+    snprintf(name, sizeof name, "x (input '%s')", io->name);
+  return nnc_fail(st, NNC_ERR_DATA,
+                  "%s%s%s: sample %lld, position %s holds %.9g: expected an integer "
+                  "index in [0, %lld) (the input feeds an Embedding with input_dim %lld)",
+                  API_ARRAY_WHERE(a), name, (long long)(i / row), pos, (double)v,
+                  (long long)io->classes, (long long)io->classes);
 }
 
 int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
@@ -152,7 +175,8 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
   d->n_bufs = t->n_inputs + (y ? t->n_targets : 0);
   d->row = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->row, st);
   d->v = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->v, st);
-  if (!d->row || !d->v) {
+  d->dt = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->dt, st);
+  if (!d->row || !d->v || !d->dt) {
     model_data_free(d);
     return st->code;
   }
@@ -162,9 +186,10 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
     const nnc_array *a = is_y ? &y[io->output] : &x[b];
     d->row[b] = 1;
     for (int i = 0; i < io->rank; i++) d->row[b] *= io->shape[i];
-    if (to_f32(a, &d->v[b], st) ||
-        (is_y && io->classes > 0 && check_labels(m, io, a, d->v[b], d->n * d->row[b], st)) ||
-        (!is_y && io->classes > 0 && check_indices(m, b, io, a, d->v[b], d->n, d->row[b], st))) {
+    d->v[b] = a->data; /* in place: the caller's array outlives the call */
+    d->dt[b] = a->dtype;
+    if ((is_y && io->classes > 0 && check_labels(m, io, a, d->n * d->row[b], st)) ||
+        (!is_y && io->classes > 0 && check_indices(m, b, io, a, d->n, d->row[b], st))) {
       model_data_free(d);
       return st->code;
     }
@@ -178,14 +203,6 @@ int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *
 }
 
 static int64_t row_floats(const nnc_io_desc *io);
-
-/* a and b describe the same data (the same array given for two outputs) */
-static int same_array(const nnc_array *a, const nnc_array *b) {
-  if (a->data != b->data || a->dtype != b->dtype || a->rank != b->rank) return 0;
-  for (int i = 0; i < a->rank; i++)
-    if (a->shape[i] != b->shape[i]) return 0;
-  return 1;
-}
 
 /* The program takes output k's sample weights shaped as a per sample: the
  * compiler built it for them, having checked that they lead the loss's
@@ -231,7 +248,8 @@ int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *
   d->n_w = t->n_outputs;
   d->w_row = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w_row, st);
   d->w = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w, st);
-  if (!d->w_row || !d->w) return st->code;
+  d->w_dt = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w_dt, st);
+  if (!d->w_row || !d->w || !d->w_dt) return st->code;
   for (int k = 0; k < d->n_w; k++) {
     if (sw[k].rank == 0) continue;
     if (check_weight(m, k, &sw[k], d->n, &d->w_row[k], st)) return st->code;
@@ -245,29 +263,50 @@ int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *
                         API_ARRAY_WHERE(&sw[k]), name, (long long)d->w_row[k],
                         (long long)row_floats(&t->sample_weights[s]));
       }
-    /* the same array for several outputs (Keras's one sample_weight for
-     * all) is converted once; model_data_free frees it once */
-    for (int j = 0; j < k && !d->w[k]; j++)
-      if (sw[j].rank > 0 && d->w[j] && same_array(&sw[j], &sw[k])) d->w[k] = d->w[j];
-    if (!d->w[k] && to_f32(&sw[k], &d->w[k], st)) return st->code;
+    d->w[k] = sw[k].data; /* in place, as x and y; one array may stand for several outputs */
+    d->w_dt[k] = sw[k].dtype;
   }
   return NNC_OK;
 }
 
-/* w[k] is the first of its kind among w[0..k] (shared buffers are freed once) */
-static int first_use(float *const *w, int k) {
-  for (int j = 0; j < k; j++)
-    if (w[j] == w[k]) return 0;
-  return 1;
+int model_data_rows(const model_data *all, int64_t first, int64_t n, model_data *out,
+                    nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  out->n = n;
+  out->n_bufs = all->n_bufs;
+  out->has_y = all->has_y;
+  out->n_w = all->n_w;
+  out->row = nnc_calloc((size_t)all->n_bufs + 1, sizeof *out->row, st);
+  out->v = nnc_calloc((size_t)all->n_bufs + 1, sizeof *out->v, st);
+  out->dt = nnc_calloc((size_t)all->n_bufs + 1, sizeof *out->dt, st);
+  out->w_row = nnc_calloc((size_t)all->n_w + 1, sizeof *out->w_row, st);
+  out->w = nnc_calloc((size_t)all->n_w + 1, sizeof *out->w, st);
+  out->w_dt = nnc_calloc((size_t)all->n_w + 1, sizeof *out->w_dt, st);
+  if (!out->row || !out->v || !out->dt || !out->w_row || !out->w || !out->w_dt) {
+    model_data_free(out);
+    return st->code;
+  }
+  for (int b = 0; b < all->n_bufs; b++) {
+    out->row[b] = all->row[b];
+    out->dt[b] = all->dt[b];
+    size_t skip = (size_t)(first * all->row[b]) * nnc_dtype_size(all->dt[b]);
+    out->v[b] = all->v[b] ? (const char *)all->v[b] + skip : NULL;
+  }
+  for (int k = 0; k < all->n_w; k++) {
+    out->w_row[k] = all->w_row[k];
+    out->w_dt[k] = all->w_dt[k];
+    size_t skip = (size_t)(first * all->w_row[k]) * nnc_dtype_size(all->w_dt[k]);
+    out->w[k] = all->w[k] ? (const char *)all->w[k] + skip : NULL;
+  }
+  return NNC_OK;
 }
 
 void model_data_free(model_data *d) {
-  for (int b = 0; d->v && !d->view && b < d->n_bufs; b++) free(d->v[b]);
-  for (int k = 0; d->w && !d->view && k < d->n_w; k++)
-    if (first_use(d->w, k)) free(d->w[k]);
   free(d->v);
+  free(d->dt);
   free(d->row);
   free(d->w);
+  free(d->w_dt);
   free(d->w_row);
   memset(d, 0, sizeof *d);
 }
@@ -338,12 +377,19 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   return host_metrics_reserve(m, rows, st);
 }
 
-/* The rows of one buffer the step reads: contiguous from `first`, or gathered by idx. */
-static float *batch_rows(float *v, int64_t row, float *gathered, const int64_t *idx, int64_t first,
-                         int64_t rows) {
-  if (!idx) return v + first * row;
+/* The rows of one buffer the step reads: float32 rows in place (contiguous
+ * from `first`), else gathered by idx and/or converted into `gathered`, one
+ * batch at a time. The step only reads them (the caller's data is const). */
+static float *batch_rows(const void *v, nnc_dtype dt, int64_t row, float *gathered,
+                         const int64_t *idx, int64_t first, int64_t rows) {
+  if (!v) return gathered; /* no values (a zero-sized row): nothing to read */
+  if (!idx && dt == NNC_F32) return (float *)v + first * row;
+  if (!idx) {
+    nnc_convert_to_f32(dt, v, first * row, rows * row, gathered);
+    return gathered;
+  }
   for (int64_t r = 0; r < rows; r++) /* gather shuffled rows */
-    memcpy(gathered + r * row, v + idx[r] * row, (size_t)row * sizeof(float));
+    nnc_convert_to_f32(dt, v, idx[r] * row, row, gathered + r * row);
   return gathered;
 }
 
@@ -378,13 +424,13 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   memset(regions, 0, (size_t)(NNC_REGION_IO + n_io) * sizeof *regions);
   float **data = regions + NNC_REGION_IO; /* inputs, then targets */
   for (int b = 0; b < d->n_bufs; b++)
-    data[b] = batch_rows(d->v[b], d->row[b], m->gathered[b], idx, first, rows);
+    data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b], idx, first, rows);
   /* sample weights after the outputs; weights of 1 where the data has none */
   for (int s = 0; d->has_y && s < t->n_sample_weights; s++) {
     int k = t->sample_weights[s].output, b = t->n_inputs + t->n_targets + s;
     float **at = &regions[NNC_REGION_IO + t->n_inputs + t->n_targets + t->n_outputs + s];
     if (k >= 0 && k < d->n_w && d->w[k] && d->w_row[k] == row_floats(&t->sample_weights[s]))
-      *at = batch_rows(d->w[k], d->w_row[k], m->gathered[b], idx, first, rows);
+      *at = batch_rows(d->w[k], d->w_dt[k], d->w_row[k], m->gathered[b], idx, first, rows);
     else
       *at = m->ones;
   }

@@ -11,7 +11,8 @@
 typedef struct cli_arrays {
   int n;
   nnc_array *a;
-  char **labels; /* what each array is called in messages (a.name points here) */
+  char **labels;            /* what each array is called in messages (a.name points here) */
+  struct nnc_mapping *maps; /* per array: the mapped .npy it lies in (len 0: malloc'ed) */
 } cli_arrays;
 
 void cli_arrays_free(cli_arrays *arrays); /* cli_match.c */
@@ -63,9 +64,5 @@ int cli_read_matched(const char *option, const char *const *values, int n_values
  * every output: out->n = 1 then. */
 int cli_read_weights(const char *option, const char *const *values, int n_values, int n_slots,
                      const char *const *slot_names, cli_arrays *out, nnc_status *st);
-
-/* *a divided by divide as float32 (converted first); divide must be a
- * finite non-zero float32 (else NNC_ERR_ARG naming --x-divide). */
-int cli_divide_array(nnc_array *a, const char *divide, nnc_status *st);
 
 #endif

@@ -10,15 +10,20 @@
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli_data.h"
 #include "runtime/io/io.h"
+#include "runtime/io/npy_map.h"
 
 void cli_arrays_free(cli_arrays *arrays) {
   if (!arrays) return;
   for (int i = 0; i < arrays->n; i++) {
-    nnc_array_free(&arrays->a[i]);
+    if (arrays->maps && arrays->maps[i].len)
+      nnc_unmap(&arrays->maps[i]); /* the array's data lies in it */
+    else
+      nnc_array_free(&arrays->a[i]);
     if (arrays->labels) free(arrays->labels[i]);
   }
   free(arrays->a);
   free(arrays->labels);
+  free(arrays->maps);
   memset(arrays, 0, sizeof *arrays);
 }
 
@@ -37,33 +42,49 @@ static int slot_of(int n, const char *const *names, const char *name) {
   return -1;
 }
 
-int cli_divide_array(nnc_array *a, const char *divide, nnc_status *st) {
+/* a divided by `divide` into a new float32 array (a itself is left as it is). */
+static int divided(const nnc_array *a, const char *divide, nnc_array *out, nnc_status *st) {
   char *end;
   double by = strtod(divide, &end);
   if (end == divide || *end || by == 0 || !isfinite(by) || (float)by == 0 || !isfinite((float)by))
     return nnc_fail(st, NNC_ERR_ARG, "--x-divide: expected a finite non-zero number, got '%s'",
                     divide);
-  nnc_array f;
-  if (nnc_array_to_f32(a, &f, st)) return st->code;
-  float *v = f.data;
-  for (int64_t i = 0; i < nnc_array_count(&f); i++) v[i] = v[i] / (float)by;
-  const char *name = a->name;
-  nnc_array_free(a);
-  *a = f;
-  a->name = name;
+  if (nnc_array_to_f32(a, out, st)) return st->code;
+  float *v = out->data;
+  for (int64_t i = 0; i < nnc_array_count(out); i++) v[i] = v[i] / (float)by;
   return NNC_OK;
 }
 
-/* Put arr (taking its data) into slot s, labelled for messages. */
-static int fill(cli_arrays *out, int s, nnc_array *arr, const char *label, const char *divide,
-                nnc_status *st) {
+/* Put arr (taking its data, and map: the mapping it lies in, or len 0) into
+ * slot s, labelled for messages. Divided arrays are new memory: the mapping
+ * goes at once. */
+static int fill(cli_arrays *out, int s, nnc_array *arr, nnc_mapping *map, const char *label,
+                const char *divide, nnc_status *st) {
   out->labels[s] = malloc(strlen(label) + 1);
   if (!out->labels[s]) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   strcpy(out->labels[s], label);
   out->a[s] = *arr;
   arr->data = NULL;
+  out->maps[s] = *map;
+  memset(map, 0, sizeof *map);
   out->a[s].name = out->labels[s]; /* library messages about it name the file */
-  return divide ? cli_divide_array(&out->a[s], divide, st) : NNC_OK;
+  if (!divide) return NNC_OK;
+  nnc_array f;
+  if (divided(&out->a[s], divide, &f, st)) return st->code;
+  if (out->maps[s].len)
+    nnc_unmap(&out->maps[s]);
+  else
+    nnc_array_free(&out->a[s]);
+  f.name = out->labels[s];
+  out->a[s] = f;
+  return NNC_OK;
+}
+
+/* One data file (nnc_data_read_mapped); the set and mapping are released with release(). */
+static void release(nnc_tensor_set *set, nnc_mapping *map) {
+  if (map->len && set->n == 1) set->items[0].array.data = NULL; /* lies in the mapping */
+  nnc_unmap(map);
+  nnc_tensor_set_free(set);
 }
 
 /* One .npz given alone: members by slot name, or "arr_0" for one slot. */
@@ -91,7 +112,8 @@ static int match_npz(const char *option, const char *path, nnc_tensor_set *set, 
                       option, path, member, kind, kind,
                       slot_list(n_slots, slot_names, list, sizeof list));
     snprintf(label, sizeof label, "%s (member '%s')", path, member);
-    if (fill(out, s, &set->items[i].array, label, divide, st)) return st->code;
+    nnc_mapping none = {0};
+    if (fill(out, s, &set->items[i].array, &none, label, divide, st)) return st->code;
   }
   return NNC_OK;
 }
@@ -122,15 +144,16 @@ static int match_files(const char *option, const char *const *values, int n_valu
                         name, out->labels[s], file);
     }
     nnc_tensor_set set;
+    nnc_mapping map;
     int is_npz = 0;
-    if (nnc_data_read(file, &set, &is_npz, st)) return st->code;
+    if (nnc_data_read_mapped(file, &set, &is_npz, &map, st)) return st->code;
     int rc = NNC_OK;
     if (is_npz)
       rc = nnc_fail(st, NNC_ERR_ARG,
                     "--%s %s: %s is a .npz file, which names its arrays itself: give it alone%s",
                     option, values[v], file, named ? ", without NAME=" : " (not with other files)");
-    if (!rc) rc = fill(out, s, &set.items[0].array, file, divide, st);
-    nnc_tensor_set_free(&set);
+    if (!rc) rc = fill(out, s, &set.items[0].array, &map, file, divide, st);
+    release(&set, &map);
     if (rc) return rc;
   }
   return NNC_OK;
@@ -158,17 +181,21 @@ static int read_matched(const char *option, const char *const *values, int n_val
   }
   out->a = nnc_calloc((size_t)n_slots, sizeof *out->a, st);
   out->labels = out->a ? nnc_calloc((size_t)n_slots, sizeof *out->labels, st) : NULL;
-  if (!out->labels) {
+  out->maps = out->labels ? nnc_calloc((size_t)n_slots, sizeof *out->maps, st) : NULL;
+  if (!out->maps) {
     free(out->a);
+    free(out->labels);
     out->a = NULL;
+    out->labels = NULL;
     return st->code;
   }
   out->n = n_slots;
   int rc = NNC_OK;
   if (!named && n_values == 1) { /* maybe one .npz */
     nnc_tensor_set set;
+    nnc_mapping map;
     int is_npz = 0;
-    if (nnc_data_read(values[0], &set, &is_npz, st)) {
+    if (nnc_data_read_mapped(values[0], &set, &is_npz, &map, st)) {
       rc = st->code;
     } else if (is_npz && one_for_all && n_slots > 1 && set.n == 1 &&
                !strcmp(set.items[0].name, "arr_0") && slot_of(n_slots, slot_names, "arr_0") < 0) {
@@ -177,18 +204,19 @@ static int read_matched(const char *option, const char *const *values, int n_val
       char label[4096];
       snprintf(label, sizeof label, "%s (member 'arr_0')", values[0]);
       out->n = 1;
-      rc = fill(out, 0, &set.items[0].array, label, divide, st);
+      rc = fill(out, 0, &set.items[0].array, &map, label, divide, st);
     } else if (is_npz) {
       rc = match_npz(option, values[0], &set, n_slots, slot_names, kind, divide, out, st);
     } else if (n_slots == 1) {
-      rc = fill(out, 0, &set.items[0].array, values[0], divide, st);
+      rc = fill(out, 0, &set.items[0].array, &map, values[0], divide, st);
     } else if (one_for_all) { /* Keras: one sample_weight for every output */
       out->n = 1;
-      rc = fill(out, 0, &set.items[0].array, values[0], divide, st);
+      rc = fill(out, 0, &set.items[0].array, &map, values[0], divide, st);
     } else {
+      release(&set, &map); /* match_files reads it again, with the others */
       rc = match_files(option, values, n_values, n_slots, slot_names, kind, divide, 0, out, st);
     }
-    nnc_tensor_set_free(&set);
+    release(&set, &map);
   } else {
     rc = match_files(option, values, n_values, n_slots, slot_names, kind, divide, named, out, st);
   }

@@ -53,6 +53,42 @@ void nnc_array_free(nnc_array *a) {
   a->data = NULL;
 }
 
+void nnc_convert_to_f32(nnc_dtype dtype, const void *data, int64_t first, int64_t n, float *dst) {
+  size_t at = (size_t)first, count = (size_t)n;
+  switch (dtype) {
+  case NNC_F32:
+    if (count) memcpy(dst, (const float *)data + at, count * sizeof(float));
+    break;
+  case NNC_F64:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const double *)data)[at + i];
+    break;
+  case NNC_I32:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int32_t *)data)[at + i];
+    break;
+  case NNC_I64:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int64_t *)data)[at + i];
+    break;
+  case NNC_U8: /* unscaled: pixel 255 stays 255.0f, normalizing is the model's job */
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint8_t *)data)[at + i];
+    break;
+  case NNC_I8:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int8_t *)data)[at + i];
+    break;
+  case NNC_I16:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int16_t *)data)[at + i];
+    break;
+  case NNC_U16:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint16_t *)data)[at + i];
+    break;
+  case NNC_U32:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint32_t *)data)[at + i];
+    break;
+  case NNC_U64:
+    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint64_t *)data)[at + i];
+    break;
+  }
+}
+
 int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
   int64_t count = nnc_array_count(a);
   if (count < 0 || nnc_dtype_size(a->dtype) == 0)
@@ -64,39 +100,7 @@ int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
                     (long long)count);
   float *dst = nnc_calloc((size_t)count, sizeof(float), st);
   if (!dst) return st ? (int)st->code : NNC_ERR_NOMEM;
-  size_t n = (size_t)count;
-  switch (a->dtype) {
-  case NNC_F32:
-    if (n) memcpy(dst, a->data, n * sizeof(float));
-    break;
-  case NNC_F64:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const double *)a->data)[i];
-    break;
-  case NNC_I32:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int32_t *)a->data)[i];
-    break;
-  case NNC_I64:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int64_t *)a->data)[i];
-    break;
-  case NNC_U8: /* unscaled: pixel 255 stays 255.0f, normalizing is the model's job */
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint8_t *)a->data)[i];
-    break;
-  case NNC_I8:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int8_t *)a->data)[i];
-    break;
-  case NNC_I16:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const int16_t *)a->data)[i];
-    break;
-  case NNC_U16:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint16_t *)a->data)[i];
-    break;
-  case NNC_U32:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint32_t *)a->data)[i];
-    break;
-  case NNC_U64:
-    for (size_t i = 0; i < n; i++) dst[i] = (float)((const uint64_t *)a->data)[i];
-    break;
-  }
+  if (count) nnc_convert_to_f32(a->dtype, a->data, 0, count, dst);
   /* Fill out only now, so out may alias a. */
   nnc_array result = *a;
   result.dtype = NNC_F32;

@@ -34,6 +34,10 @@ int nnc_array_read_input(struct io_input *in, nnc_array *out, nnc_status *st);
 
 /* A copy of a as float32 (any dtype). out->data is malloc'ed. */
 int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st);
+/* Elements [first, first + n) of data (an array of dtype, a valid dtype) as
+ * float32 into dst, each converted exactly as nnc_array_to_f32 converts it:
+ * the data path converts one batch at a time with it (runtime/step.c). */
+void nnc_convert_to_f32(nnc_dtype dtype, const void *data, int64_t first, int64_t n, float *dst);
 
 typedef struct nnc_named_array {
   char name[256];

@@ -13,6 +13,7 @@
 #include "runtime/io/bytes.h"
 #include "runtime/io/input.h"
 #include "runtime/io/io.h"
+#include "runtime/io/npy_map.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -248,7 +249,7 @@ static int read_header(io_input *in, npy_header *h, nnc_status *st) {
   return rc;
 }
 
-int nnc_npy_read_input(io_input *in, nnc_array *out, nnc_status *st) {
+int npy_read_head(io_input *in, nnc_array *out, size_t *data_bytes, nnc_status *st) {
   memset(out, 0, sizeof *out);
   const char *path = in->path;
   npy_header h;
@@ -278,19 +279,28 @@ int nnc_npy_read_input(io_input *in, nnc_array *out, nnc_status *st) {
   size_t elem_size = nnc_dtype_size(dtype);
   if (count < 0 || (uint64_t)count > SIZE_MAX / elem_size)
     return nnc_fail(st, NNC_ERR_DATA, "%s: the element count of the shape overflows", path);
-  size_t data_bytes = (size_t)count * elem_size;
+  *data_bytes = (size_t)count * elem_size;
 
   /* A regular file is checked against the header before anything is read;
    * a pipe as it arrives. np.load ignores bytes after the data; nnc refuses
    * them, since such a file is not what np.save wrote. */
   int64_t left = io_input_left(in);
-  if (left >= 0 && (uint64_t)left < data_bytes)
+  if (left >= 0 && (uint64_t)left < *data_bytes)
     return nnc_fail(st, NNC_ERR_DATA,
                     "%s: data truncated: the shape needs %zu bytes, the file has %lld", path,
-                    data_bytes, (long long)left);
-  if (left >= 0 && (uint64_t)left > data_bytes)
+                    *data_bytes, (long long)left);
+  if (left >= 0 && (uint64_t)left > *data_bytes)
     return nnc_fail(st, NNC_ERR_DATA, "%s: %llu unexpected bytes after the array data", path,
-                    (unsigned long long)((uint64_t)left - data_bytes));
+                    (unsigned long long)((uint64_t)left - *data_bytes));
+  *out = a;
+  return NNC_OK;
+}
+
+int npy_read_data(io_input *in, nnc_array *a, size_t data_bytes, nnc_status *st) {
+  const char *path = in->path;
+  int64_t count = nnc_array_count(a);
+  size_t elem_size = nnc_dtype_size(a->dtype);
+  int rc = NNC_OK;
   size_t got = 0;
   void *data = io_input_read_alloc(in, data_bytes, &got, st);
   if (!data) return st ? (int)st->code : NNC_ERR_NOMEM;
@@ -308,9 +318,17 @@ int nnc_npy_read_input(io_input *in, nnc_array *out, nnc_status *st) {
   }
   if (!io_host_is_little_endian() && elem_size > 1)
     io_swap_each_element(data, (size_t)count, elem_size);
-  a.data = data;
-  *out = a;
+  a->data = data;
   return NNC_OK;
+}
+
+int nnc_npy_read_input(io_input *in, nnc_array *out, nnc_status *st) {
+  size_t data_bytes;
+  nnc_array a;
+  int rc = npy_read_head(in, &a, &data_bytes, st);
+  if (!rc) rc = npy_read_data(in, &a, data_bytes, st);
+  *out = rc ? (nnc_array){0} : a;
+  return rc;
 }
 
 int nnc_npy_read(const char *path, nnc_array *out, nnc_status *st) {
