@@ -66,7 +66,13 @@ static int logs_put(nnc_logs *logs, const char *prefix, const char *name, double
     logs->values = values;
     logs->cap = cap;
   }
-  snprintf(logs->names[logs->n], NNC_LOG_NAME, "%s%s", prefix, name);
+  /* prefix + name, cut at NNC_LOG_NAME - 1 bytes (as snprintf did, for less) */
+  char *to = logs->names[logs->n];
+  size_t lp = strnlen(prefix, NNC_LOG_NAME - 1);
+  size_t ln = strnlen(name, NNC_LOG_NAME - 1 - lp);
+  memcpy(to, prefix, lp);
+  memcpy(to + lp, name, ln);
+  to[lp + ln] = '\0';
   logs->values[logs->n++] = v;
   return NNC_OK;
 }

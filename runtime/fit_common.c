@@ -13,13 +13,15 @@ int api_list(int n, const nnc_array *a, const char *fn, const char *what, int is
     return nnc_fail(st, NNC_ERR_ARG, "%s: %s: expected at least 1 array, got %d", fn, what, n);
   if (api_nonnull(a, fn, what, st)) return NNC_ERR_ARG;
   for (int k = 0; k < n; k++) {
+    if (is_y && a[k].rank == 0) continue;
+    if (!api_array(&a[k], fn, what, 1, st)) continue;
+    /* the name "x[k]" is formatted only for the message (a step must not pay for it) */
     char name[64];
     if (n == 1)
       snprintf(name, sizeof name, "%s", what);
     else
       snprintf(name, sizeof name, "%s[%d]", what, k);
-    if (is_y && a[k].rank == 0) continue;
-    if (api_array(&a[k], fn, name, 1, st)) return NNC_ERR_ARG;
+    return api_array(&a[k], fn, name, 1, st);
   }
   return NNC_OK;
 }

@@ -255,8 +255,10 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   if (count_check(m, n_x, x, n_y, y, st)) return st->code;
   if (!m->builder.build) return NNC_OK; /* a fixed table: the data checks say what is wrong */
   int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs, changed = !m->built || force;
-  nnc_sample_shape *in = nnc_calloc((size_t)(n_in + 2 * n_out) + 1, sizeof *in, st);
-  if (!in) return st->code;
+  /* every step comes here: a small model's shapes stay on the stack */
+  nnc_sample_shape small[4], *in = small;
+  if (n_in + 2 * n_out > 4 && !(in = nnc_calloc((size_t)(n_in + 2 * n_out) + 1, sizeof *in, st)))
+    return st->code;
   nnc_sample_shape *tgt = in + n_in, *wsh = tgt + n_out;
   for (int k = 0; k < n_out; k++) { /* weights of a new shape rebuild; none keep the table */
     wsh[k] = m->sw_shapes[k];
@@ -287,7 +289,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   if (!changed) {
     for (int k = 0; y && k < n_out; k++)
       if (y[k].rank > 0) m->tgt_known[k] = 1;
-    free(in);
+    if (in != small) free(in);
     return NNC_OK;
   }
   nnc_build_request req = {
@@ -297,13 +299,13 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   } else if (m->built) {
     int i = programs_find(m, &req, loose_targets); /* compiled for this shape before: reuse it */
     if (i >= 0) {
-      free(in);
+      if (in != small) free(in);
       return programs_switch(m, i, st);
     }
   }
   program_key key;
   if (program_key_make(&req, &key, st)) {
-    free(in);
+    if (in != small) free(in);
     return st->code;
   }
   const nnc_program_table *fresh = NULL;
@@ -322,7 +324,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     }
     if (st->code == NNC_ERR_DATA && culprit && culprit->name && culprit->name[0])
       nnc_fail_prefix(st, "%s", culprit->name);
-    free(in);
+    if (in != small) free(in);
     program_key_free(&key);
     return st->code;
   }
@@ -331,7 +333,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
       (m->built && !force && !programs_same_variables(m->t, fresh))) {
     int v = fresh->version;
     m->builder.release(m->builder.ctx, fresh);
-    free(in);
+    if (in != small) free(in);
     program_key_free(&key);
     return v != NNC_PROGRAM_VERSION
                ? nnc_fail(st, NNC_ERR_INTERNAL, "the builder made a table of version %d", v)
@@ -339,7 +341,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   }
   if (table_memory_check(fresh, st)) {
     m->builder.release(m->builder.ctx, fresh);
-    free(in);
+    if (in != small) free(in);
     program_key_free(&key);
     return st->code;
   }
@@ -357,7 +359,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   if (!stats || !slots) {
     free(stats);
     m->builder.release(m->builder.ctx, fresh);
-    free(in);
+    if (in != small) free(in);
     program_key_free(&key);
     return st->code;
   }
@@ -377,7 +379,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     if (m->tgt_known[k]) m->tgt_shapes[k] = tgt[k];
     m->sw_shapes[k] = wsh[k];
   }
-  free(in);
+  if (in != small) free(in);
   take_shapes(m);
   if (first_build) {
     m->params = nnc_calloc((size_t)fresh->params_floats + 1, sizeof *m->params, st);

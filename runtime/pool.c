@@ -7,7 +7,7 @@
 
 #include "base/base.h"
 
-#define SPINS_BEFORE_YIELD 2000
+#define SPINS_BEFORE_YIELD 64
 #define SPINS_BEFORE_SLEEP 200000
 
 typedef struct worker {
@@ -17,8 +17,11 @@ typedef struct worker {
 
 /* Publication rules (each one a happens-before edge ThreadSanitizer checks):
  * - n, workers[t] are written before pthread_create starts worker t;
- * - job and arg are written before the release increment of generation that
- *   a worker acquires before reading them;
+ * - job and arg are written before the (seq_cst) increment of generation
+ *   that a worker acquires before reading them;
+ * - a worker counts itself in sleepers under the lock before it waits, and
+ *   pool_run reads sleepers after the increment (both seq_cst): either the
+ *   worker sees the new generation or pool_run broadcasts under the lock;
  * - a worker's writes in a job precede its release decrement of running,
  *   which pool_run acquires before it returns (and before the next job
  *   overwrites job and arg);
@@ -32,15 +35,24 @@ struct nnc_pool {
   pthread_cond_t wake;
   atomic_uint generation; /* bumped once per job */
   atomic_int running;     /* workers still in the current job */
+  atomic_int sleepers;    /* workers waiting on wake (changed under lock) */
   atomic_int quit;
   void (*job)(void *, int, int);
   void *arg;
   /* sense-reversing barrier */
   atomic_int arrived;
   atomic_int sense;
+  /* work counts (tests assert them): jobs that woke the workers, barriers crossed */
+  atomic_long jobs, barriers;
 };
 
+/* One wait of a spin loop: a pause (the spinning core yields its pipeline
+ * and does not flood the line it polls), then the CPU to other threads once
+ * the wait is long. */
 static void relax(long spins) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
   if (spins > SPINS_BEFORE_YIELD) sched_yield();
 }
 
@@ -54,9 +66,12 @@ static void *worker_main(void *p) {
     while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
            !atomic_load(&pool->quit)) {
       if (++spins > SPINS_BEFORE_SLEEP) {
+        /* seq_cst: pool_run either sees this sleeper or we see its generation */
         pthread_mutex_lock(&pool->lock);
+        atomic_fetch_add(&pool->sleepers, 1);
         while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->quit))
           pthread_cond_wait(&pool->wake, &pool->lock);
+        atomic_fetch_sub(&pool->sleepers, 1);
         pthread_mutex_unlock(&pool->lock);
       } else {
         relax(spins);
@@ -123,11 +138,16 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
   }
   p->job = job;
   p->arg = arg;
+  atomic_fetch_add_explicit(&p->jobs, 1, memory_order_relaxed);
   atomic_store(&p->running, p->n - 1);
-  pthread_mutex_lock(&p->lock);
-  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-  pthread_cond_broadcast(&p->wake);
-  pthread_mutex_unlock(&p->lock);
+  atomic_fetch_add(&p->generation, 1);
+  /* spinning workers see the generation; only sleeping ones need the
+   * lock and a broadcast (a system call) */
+  if (atomic_load(&p->sleepers) > 0) {
+    pthread_mutex_lock(&p->lock);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+  }
   job(arg, 0, p->n);
   long spins = 0;
   while (atomic_load_explicit(&p->running, memory_order_acquire) > 0) relax(++spins);
@@ -138,10 +158,19 @@ void pool_barrier(void *pool) {
   if (!p || p->n == 1) return;
   int my_sense = !atomic_load_explicit(&p->sense, memory_order_relaxed);
   if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
+    atomic_fetch_add_explicit(&p->barriers, 1, memory_order_relaxed);
     atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
     atomic_store_explicit(&p->sense, my_sense, memory_order_release);
     return;
   }
   long spins = 0;
   while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins);
+}
+
+long pool_jobs(const nnc_pool *p) {
+  return p ? atomic_load_explicit(&((nnc_pool *)p)->jobs, memory_order_relaxed) : 0;
+}
+
+long pool_barriers(const nnc_pool *p) {
+  return p ? atomic_load_explicit(&((nnc_pool *)p)->barriers, memory_order_relaxed) : 0;
 }

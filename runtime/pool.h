@@ -19,4 +19,9 @@ void pool_run(nnc_pool *p, void (*job)(void *arg, int tid, int nthreads), void *
 /* The barrier the kernels call between groups (ctx is the pool). */
 void pool_barrier(void *pool);
 
+/* Work counts since pool_create: jobs that woke the workers (pool_run with
+ * more than one thread), barriers crossed by all threads. */
+long pool_jobs(const nnc_pool *p);
+long pool_barriers(const nnc_pool *p);
+
 #endif

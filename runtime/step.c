@@ -454,7 +454,9 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
     /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
     uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
     step_job job = {fn, regions, scalars, rows, rng, m->pool};
-    if (m->pool)
+    /* below parallel_rows every group runs on thread 0 alone: the step
+     * needs no other thread, so none is woken (bit-identical either way) */
+    if (m->pool && rows >= t->entries[which].parallel_rows)
       pool_run(m->pool, run_job, &job);
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);

@@ -83,6 +83,10 @@ void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMV
                   LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0,
                   LLVMValueRef u1);
 
+/* Rows of a GEMM register tile (emit_gemm.c's MR): threads split a matmul's
+ * rows in multiples of it (emit_group.c: thread_share). */
+#define CG_GEMM_TILE_ROWS 6
+
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);

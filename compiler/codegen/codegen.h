@@ -32,6 +32,10 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
                     nnc_status *st);
 void codegen_release(nnc_jit *jit);
 
+/* The fewest rows at which a group of g runs on several threads (INT64_MAX:
+ * never); fewer rows run every group on thread 0 alone (emit_driver.c). */
+int64_t codegen_parallel_rows(const nnc_graph *g);
+
 /* "znver3 +avx2,+fma,..." as LLVM sees the host (for docs and benchmarks). */
 int codegen_host_description(char *buf, size_t n);
 

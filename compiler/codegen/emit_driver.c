@@ -8,6 +8,7 @@
  * SimplifyCFG) and the register allocator superlinear in the number of
  * groups: 800 Dense layers spent 25 s on it. Parts of bounded size keep
  * compile time linear in depth (docs/architecture.md, "Compile time"). */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "compiler/codegen/cg.h"
@@ -46,6 +47,34 @@ static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t 
   }
   *per_row = s->batched ? shape_inner(s) * factor : 0;
   *fixed = s->batched ? 0 : shape_inner(s) * factor;
+}
+
+/* The fewest rows at which some group of g runs on more than one thread
+ * (INT64_MAX: none ever does). Below it every group runs on thread 0 alone
+ * and the driver crosses no barrier, so the runtime runs the step on the
+ * calling thread without waking the pool: same result, no wake-up. */
+int64_t codegen_parallel_rows(const nnc_graph *g) {
+  int64_t least = INT64_MAX;
+  for (int i = 0; i < g->n;) {
+    if (g->nodes[i].group < 0) {
+      i++;
+      continue;
+    }
+    int grp = g->nodes[i].group, last = i;
+    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0))
+      last++;
+    int64_t per_row, fixed, rows;
+    group_work(g, i, &per_row, &fixed);
+    if (fixed >= SERIAL_WORK)
+      rows = 0;
+    else if (per_row > 0) /* the least rows with rows * per_row + fixed >= SERIAL_WORK */
+      rows = (SERIAL_WORK - fixed + per_row - 1) / per_row;
+    else
+      rows = INT64_MAX;
+    if (rows < least) least = rows;
+    i = last + 1;
+  }
+  return least;
 }
 
 /* Parameters of the driver and of every part:

@@ -124,18 +124,32 @@ static const nnc_shape *space_of(const nnc_graph *g, const nnc_node *n) {
   return n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
 }
 
-/* [u0, u1): this thread's share of `units`, in contiguous chunks. Every unit
- * is computed whole by one thread, in the same order whatever the thread
- * count, so results do not depend on it. */
-static void thread_share(cg *c, LLVMValueRef units, LLVMValueRef *u0, LLVMValueRef *u1) {
+/* [u0, u1): this thread's share of `units`, in contiguous chunks of
+ * ⌈U/n⌉ rounded up to a multiple of `granule`. Every unit is computed whole
+ * by one thread, in the same order whatever the thread count, so results do
+ * not depend on it. A matmul's granule is its tile height: a chunk of whole
+ * tiles leaves the leftover rows (the slow short tiles) to the last thread
+ * alone, as one thread would have them, instead of some to every thread. */
+static void thread_share(cg *c, LLVMValueRef units, int64_t granule, LLVMValueRef *u0,
+                         LLVMValueRef *u1) {
   LLVMBuilderRef b = c->b;
   LLVMValueRef one = cg_i64(c, 1);
   LLVMValueRef chunk = LLVMBuildSDiv(
       b, LLVMBuildSub(b, LLVMBuildAdd(b, units, c->nthreads, ""), one, ""), c->nthreads, "");
+  if (granule > 1) {
+    LLVMValueRef g = cg_i64(c, granule);
+    chunk = LLVMBuildMul(
+        b, LLVMBuildSDiv(b, LLVMBuildAdd(b, chunk, cg_i64(c, granule - 1), ""), g, ""), g, "");
+  }
   LLVMValueRef start = LLVMBuildMul(b, c->tid, chunk, "");
   LLVMValueRef end = LLVMBuildAdd(b, start, chunk, "");
   *u0 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, units, ""), start, units, "");
   *u1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, units, ""), end, units, "");
+}
+
+/* The units of an anchor that one tile computes together. */
+static int64_t anchor_granule(const nnc_node *n) {
+  return n->op == NNC_OP_MATMUL ? CG_GEMM_TILE_ROWS : 1;
 }
 
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
@@ -174,12 +188,12 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   int64_t per_unit = 1;
   if (is_anchor(&g->nodes[first])) {
     cg_anchor_units(c, first, &units, &per_unit);
-    thread_share(c, units, &u0, &u1);
+    thread_share(c, units, anchor_granule(&g->nodes[first]), &u0, &u1);
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
     start = first + 1;
   } else {
     units = cg_count(c, space_of(g, &g->nodes[first]));
-    thread_share(c, units, &u0, &u1);
+    thread_share(c, units, 1, &u0, &u1);
   }
   /* the nodes after a conv flagged NNC_NODE_TILE ran on its tile (conv.c) */
   while (start > first && start <= last && (g->nodes[start].flags & NNC_NODE_TILE) &&
