@@ -77,11 +77,18 @@ LLVMValueRef cg_normal_noise(cg *c, uint64_t key, LLVMValueRef index);
 /* A uniform sample in [0, 1) per element from the same generator. */
 LLVMValueRef cg_uniform01(cg *c, uint64_t key, LLVMValueRef index);
 
-/* out[r, :] for rows [u0, u1) of A(r, p) = a[r * a_row + p * a_step] times
- * b[len, n] (emit_gemm.c). */
-void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
-                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0,
-                  LLVMValueRef u1);
+/* A matrix product for the GEMM emitter (emit_gemm.c): out[r, j] = sum over
+ * p < len of A(r, p) * B(p, j), A(r, p) = a[r * a_row + p * a_step], B(p, j)
+ * = b[p * n + j], or b[j * len + p] when transpose_b. */
+typedef struct cg_gemm {
+  LLVMValueRef a, b, out;
+  LLVMValueRef a_row, a_step, len; /* i64 */
+  int64_t n;                       /* columns of out */
+  int transpose_b;
+} cg_gemm;
+
+/* out's rows [u0, u1) */
+void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1);
 
 /* Rows of a GEMM register tile (emit_gemm.c's MR): threads split a matmul's
  * rows in multiples of it (emit_group.c: thread_share). */

@@ -1,38 +1,77 @@
 /* Register-blocked matrix products in LLVM IR with explicit vectors.
  *
- * C[r, j] = sum over the contraction index p of A(r, p) * B[p, j], where
+ * C[r, j] = sum over the contraction index p of A(r, p) * B(p, j), where
  * A(r, p) = A[r * a_row + p * a_step] covers both the plain product
  * (x @ W: a_row = K, a_step = 1) and the transposed one (x^T @ dy for weight
- * gradients: a_row = 1, a_step = K). A tile of MR rows by NV vectors keeps
- * its MR x NV accumulators in registers through the whole contraction;
- * leftover rows use 1-row tiles, leftover columns scalar code. Every C
- * element is the same chain of fused multiply-adds over p in order, whatever
- * the tile it falls in, so the result does not depend on how rows are split
- * between threads.
+ * gradients: a_row = 1, a_step = K), and B(p, j) is b[p * n + j], or
+ * b[j * len + p] with transpose_b (dy @ W^T for input gradients, W read in
+ * place).
+ *
+ * The contraction runs in blocks of KC (gemm_target): for each block, each
+ * column strip of NV vectors is copied into a contiguous pack (transposed
+ * when transpose_b), then MR-row tiles, then 4-, 2- and 1-row tiles keep
+ * their accumulators in registers through the block. The last strip holds
+ * the columns left over and uses masked loads and stores. Between blocks
+ * the partial sums wait in C: storing and reloading a float is exact, so
+ * every C element is the same chain of fused multiply-adds over p in order,
+ * whatever the tile, the block, the vector width or the thread it falls
+ * in, and the result does not depend on any of them.
  *
  * With accumulate_f64 the accumulators are doubles (each product and sum in
  * float64, one rounding to float32 at the store): slower, and immune to the
- * float32 rounding of long sums. */
+ * float32 rounding of long sums. A double partial sum cannot wait in a float
+ * C, so that mode does not block over K. */
 #include <llvm-c/Core.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
 
-#define MR 6
+/* The tile shape per vector width: MR rows x NV vectors of accumulators,
+ * plus NV B vectors and one broadcast, within the vector registers (AVX-512:
+ * 32, AVX2: 16); KC keeps a packed strip (KC x NV vectors) in L1/L2. */
+typedef struct gemm_target {
+  int vw, mr, nv, kc;
+} gemm_target;
+
+static const gemm_target gemm_targets[] = {
+    {16, 12, 2, 512}, /* AVX-512: 24 accumulators */
+    {8, 6, 2, 512},   /* AVX2: 12 accumulators */
+    {4, 6, 2, 512},   /* SSE */
+};
+
+#define MR_MAX 12
 #define NV_MAX 2
+#define PACK_MIN_COLUMNS 64 /* below this, tiles read B in place (tiny models) */
+#define PACK_MAX_FLOATS (256 * 1024)
+
+static gemm_target target_for(int vw) {
+  for (size_t i = 0; i < sizeof gemm_targets / sizeof gemm_targets[0]; i++)
+    if (gemm_targets[i].vw == vw) return gemm_targets[i];
+  return gemm_targets[sizeof gemm_targets / sizeof gemm_targets[0] - 1];
+}
 
 typedef struct gemm {
   LLVMValueRef a, b, c;       /* float* */
   LLVMValueRef a_row, a_step; /* i64 */
   LLVMValueRef len;           /* contraction length, i64 */
-  LLVMValueRef b_tile;        /* B as the tiles read it: packed strip, or B itself */
-  LLVMValueRef b_stride;      /* i64: floats between rows of b_tile */
+  LLVMValueRef kb, kc;        /* the current block of the contraction */
+  LLVMValueRef first;         /* i1: kb == 0 (accumulators start at zero) */
+  LLVMValueRef pack;          /* float[kc x strip width], or NULL: B read in place */
   int64_t n;                  /* columns of B and C */
-  int vw, nv;                 /* vector width, vectors per tile row */
-  LLVMTypeRef vec;
+  int transpose_b, f64;
+  gemm_target t;
+  int vw;
+  LLVMTypeRef vec, mask_t;
   LLVMTypeRef acc_vec, acc_scalar; /* float or double */
-  int f64;
 } gemm;
+
+/* One column strip: vectors of vw columns from j0, the last one with
+ * `lanes` columns (vw when the strip is full). */
+typedef struct strip {
+  LLVMValueRef j0;
+  int vecs, lanes;
+} strip;
 
 static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildMul(c->b, a, b, "");
@@ -40,20 +79,66 @@ static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
 static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildAdd(c->b, a, b, "");
 }
+static LLVMValueRef iconst(cg *c, int64_t v) {
+  return cg_i64(c, v);
+}
+
+static int lanes_of(const strip *s, int v, int vw) {
+  return v == s->vecs - 1 ? s->lanes : vw;
+}
 
 static LLVMValueRef vec_ptr(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
   LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
   return LLVMBuildBitCast(c->b, p, LLVMPointerType(g->vec, 0), "");
 }
 
-static LLVMValueRef vec_load(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
-  LLVMValueRef v = LLVMBuildLoad2(c->b, g->vec, vec_ptr(c, g, base, index), "");
+/* the first `lanes` lanes on */
+static LLVMValueRef mask(cg *c, const gemm *g, int lanes) {
+  LLVMValueRef bits[16];
+  for (int l = 0; l < g->vw; l++) bits[l] = LLVMConstInt(c->i1, l < lanes, 0);
+  return LLVMConstVector(bits, (unsigned)g->vw);
+}
+
+static LLVMValueRef masked_fn(cg *c, const gemm *g, int store, LLVMTypeRef *type) {
+  char name[64];
+  snprintf(name, sizeof name, "llvm.masked.%s.v%df32.p0v%df32", store ? "store" : "load", g->vw,
+           g->vw);
+  LLVMTypeRef ptr = LLVMPointerType(g->vec, 0);
+  LLVMTypeRef load_params[4] = {ptr, c->i32, g->mask_t, g->vec};
+  LLVMTypeRef store_params[4] = {g->vec, ptr, c->i32, g->mask_t};
+  *type = store ? LLVMFunctionType(c->void_t, store_params, 4, 0)
+                : LLVMFunctionType(g->vec, load_params, 4, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  return fn ? fn : LLVMAddFunction(c->mod, name, *type);
+}
+
+/* base[index ..] as a vector; lanes < vw: the others read as zero */
+static LLVMValueRef vec_load(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index,
+                             int lanes) {
+  LLVMValueRef ptr = vec_ptr(c, g, base, index);
+  if (lanes < g->vw) {
+    LLVMTypeRef type;
+    LLVMValueRef fn = masked_fn(c, g, 0, &type);
+    LLVMValueRef args[4] = {ptr, LLVMConstInt(c->i32, 4, 0), mask(c, g, lanes),
+                            LLVMConstNull(g->vec)};
+    return LLVMBuildCall2(c->b, type, fn, args, 4, "");
+  }
+  LLVMValueRef v = LLVMBuildLoad2(c->b, g->vec, ptr, "");
   LLVMSetAlignment(v, 4);
   return v;
 }
 
-static void vec_store(cg *c, const gemm *g, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index) {
-  LLVMSetAlignment(LLVMBuildStore(c->b, v, vec_ptr(c, g, base, index)), 4);
+static void vec_store(cg *c, const gemm *g, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index,
+                      int lanes) {
+  LLVMValueRef ptr = vec_ptr(c, g, base, index);
+  if (lanes < g->vw) {
+    LLVMTypeRef type;
+    LLVMValueRef fn = masked_fn(c, g, 1, &type);
+    LLVMValueRef args[4] = {v, ptr, LLVMConstInt(c->i32, 4, 0), mask(c, g, lanes)};
+    LLVMBuildCall2(c->b, type, fn, args, 4, "");
+    return;
+  }
+  LLVMSetAlignment(LLVMBuildStore(c->b, v, ptr), 4);
 }
 
 static LLVMValueRef splat(cg *c, const gemm *g, LLVMValueRef x) {
@@ -70,145 +155,174 @@ static LLVMValueRef vfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, L
   return cg_fma(c, a, b, acc);
 }
 
-static LLVMValueRef sfma(cg *c, const gemm *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
-  if (g->f64)
-    a = LLVMBuildFPExt(c->b, a, g->acc_scalar, ""), b = LLVMBuildFPExt(c->b, b, g->acc_scalar, "");
-  return cg_fma(c, a, b, acc);
+/* B(kb + p, j0 + v*vw ..) as the tiles read it: from the pack, or in place */
+static LLVMValueRef b_vector(cg *c, const gemm *g, const strip *s, LLVMValueRef p, int v) {
+  int lanes = lanes_of(s, v, g->vw);
+  if (g->pack)
+    return vec_load(
+        c, g, g->pack,
+        iadd(c, imul(c, p, iconst(c, (int64_t)s->vecs * g->vw)), iconst(c, (int64_t)v * g->vw)),
+        g->vw);
+  LLVMValueRef row = iadd(c, g->kb, p), col = iadd(c, s->j0, iconst(c, (int64_t)v * g->vw));
+  if (!g->transpose_b)
+    return vec_load(c, g, g->b, iadd(c, imul(c, row, iconst(c, g->n)), col), lanes);
+  LLVMValueRef x = LLVMConstNull(g->vec); /* gathered from `lanes` rows of W */
+  for (int l = 0; l < lanes; l++) {
+    LLVMValueRef e = cg_load(c, g->b, iadd(c, imul(c, iadd(c, col, iconst(c, l)), g->len), row));
+    x = LLVMBuildInsertElement(c->b, x, e, LLVMConstInt(c->i32, (unsigned)l, 0), "");
+  }
+  return x;
 }
 
-/* an accumulator rounded to float for the store */
-static LLVMValueRef to_float(cg *c, const gemm *g, LLVMValueRef acc, LLVMTypeRef type) {
-  return g->f64 ? LLVMBuildFPTrunc(c->b, acc, type, "") : acc;
-}
-
-/* One tile: rows r0 .. r0+rows-1, columns j0 .. j0 + nv*vw - 1 of C; B read
- * from b_tile at column bj0. */
-static void emit_tile(cg *c, const gemm *g, LLVMValueRef r0, int rows, LLVMValueRef j0,
-                      LLVMValueRef bj0, LLVMValueRef acc[MR][NV_MAX]) {
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < g->nv; v++) LLVMBuildStore(c->b, LLVMConstNull(g->acc_vec), acc[r][v]);
-  LLVMValueRef arow[MR];
-  for (int r = 0; r < rows; r++) arow[r] = imul(c, iadd(c, r0, cg_i64(c, r)), g->a_row);
+/* Copy block kb of the strip into pack[kc, vecs*vw] (columns past n: zero). */
+static void emit_pack(cg *c, const gemm *g, const strip *s) {
+  int64_t width = (int64_t)s->vecs * g->vw;
+  if (!g->transpose_b) {
+    cg_loop p;
+    cg_loop_begin(c, &p, iconst(c, 0), g->kc, "pack");
+    LLVMValueRef src = iadd(c, imul(c, iadd(c, g->kb, p.i), iconst(c, g->n)), s->j0),
+                 dst = imul(c, p.i, iconst(c, width));
+    for (int v = 0; v < s->vecs; v++) {
+      LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
+      vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, off), lanes_of(s, v, g->vw)), g->pack,
+                iadd(c, dst, off), g->vw);
+    }
+    cg_loop_end(c, &p);
+    return;
+  }
+  /* W[j, kb ..] is contiguous: read along it, write down the pack's column */
+  int64_t valid = width - g->vw + s->lanes;
+  cg_loop j;
+  cg_loop_begin(c, &j, iconst(c, 0), iconst(c, width), "packt");
+  LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, iconst(c, valid), "");
+  LLVMValueRef src = iadd(c, imul(c, iadd(c, s->j0, j.i), g->len), g->kb);
   cg_loop p;
-  cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "p");
-  LLVMValueRef brow = iadd(c, imul(c, p.i, g->b_stride), bj0), apos = imul(c, p.i, g->a_step);
+  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "packtp");
+  LLVMValueRef x = cg_load(c, g->b, cg_select(c, in, iadd(c, src, p.i), iconst(c, 0)));
+  cg_store(c, cg_select(c, in, x, cg_f32(c, 0)), g->pack,
+           iadd(c, imul(c, p.i, iconst(c, width)), j.i));
+  cg_loop_end(c, &p);
+  cg_loop_end(c, &j);
+}
+
+/* One tile: rows r0 .. r0+rows-1 of C in strip s, over block kb of the
+ * contraction. */
+static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int rows,
+                      LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  LLVMValueRef crow[MR_MAX], arow[MR_MAX];
+  for (int r = 0; r < rows; r++) {
+    LLVMValueRef row = iadd(c, r0, iconst(c, r));
+    crow[r] = iadd(c, imul(c, row, iconst(c, g->n)), s->j0);
+    arow[r] = imul(c, row, g->a_row);
+  }
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < s->vecs; v++) {
+      LLVMValueRef start = LLVMConstNull(g->acc_vec);
+      if (g->first) /* later blocks continue the chain from C */
+        start = cg_select(c, g->first, start,
+                          vec_load(c, g, g->c, iadd(c, crow[r], iconst(c, (int64_t)v * g->vw)),
+                                   lanes_of(s, v, g->vw)));
+      LLVMBuildStore(c->b, start, acc[r][v]);
+    }
+  cg_loop p;
+  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "p");
+  LLVMValueRef apos = imul(c, iadd(c, g->kb, p.i), g->a_step);
   LLVMValueRef bv[NV_MAX];
-  for (int v = 0; v < g->nv; v++)
-    bv[v] = vec_load(c, g, g->b_tile, iadd(c, brow, cg_i64(c, (int64_t)v * g->vw)));
+  for (int v = 0; v < s->vecs; v++) bv[v] = b_vector(c, g, s, p.i, v);
   for (int r = 0; r < rows; r++) {
     LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
-    for (int v = 0; v < g->nv; v++) {
+    for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""));
       LLVMBuildStore(c->b, sum, acc[r][v]);
     }
   }
   cg_loop_end(c, &p);
-  for (int r = 0; r < rows; r++) {
-    LLVMValueRef crow = iadd(c, imul(c, iadd(c, r0, cg_i64(c, r)), cg_i64(c, g->n)), j0);
-    for (int v = 0; v < g->nv; v++)
-      vec_store(c, g, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""), g->vec), g->c,
-                iadd(c, crow, cg_i64(c, (int64_t)v * g->vw)));
-  }
-}
-
-/* Columns [from, n) of one row, one fused multiply-add chain per element. */
-static void emit_scalar_columns(cg *c, const gemm *g, LLVMValueRef r, int64_t from) {
-  LLVMValueRef acc = cg_alloca(c, g->acc_scalar, "acc");
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, from), cg_i64(c, g->n), "jr");
-  LLVMBuildStore(c->b, LLVMConstNull(g->acc_scalar), acc);
-  cg_loop p;
-  cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "pr");
-  LLVMValueRef a = cg_load(c, g->a, iadd(c, imul(c, r, g->a_row), imul(c, p.i, g->a_step)));
-  LLVMValueRef b = cg_load(c, g->b, iadd(c, imul(c, p.i, cg_i64(c, g->n)), j.i));
-  LLVMBuildStore(c->b, sfma(c, g, a, b, LLVMBuildLoad2(c->b, g->acc_scalar, acc, "")), acc);
-  cg_loop_end(c, &p);
-  cg_store(c, to_float(c, g, LLVMBuildLoad2(c->b, g->acc_scalar, acc, ""), c->f32), g->c,
-           iadd(c, imul(c, r, cg_i64(c, g->n)), j.i));
-  cg_loop_end(c, &j);
-}
-
-/* Copy the strip B[:, j0 .. j0+cols) into pack[len, cols]: the row tiles then
- * read it contiguously instead of one cache line per 2 KB row of B. */
-static void emit_pack(cg *c, const gemm *g, LLVMValueRef pack, LLVMValueRef j0, int64_t cols) {
-  cg_loop p;
-  cg_loop_begin(c, &p, cg_i64(c, 0), g->len, "pack");
-  LLVMValueRef src = iadd(c, imul(c, p.i, cg_i64(c, g->n)), j0),
-               dst = imul(c, p.i, cg_i64(c, cols));
-  for (int64_t v = 0; v < cols / g->vw; v++)
-    vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, cg_i64(c, v * g->vw))), pack,
-              iadd(c, dst, cg_i64(c, v * g->vw)));
-  cg_loop_end(c, &p);
-}
-
-/* Rows [u0, u1): for each column strip (packed when it is large and B is
- * wide), MR-row tiles then single rows; then the columns left over, one row
- * at a time. */
-static void emit_rows(cg *c, gemm *g, LLVMValueRef u0, LLVMValueRef u1, LLVMValueRef pack,
-                      LLVMValueRef acc[MR][NV_MAX]) {
-  int64_t tile_cols = (int64_t)g->nv * g->vw, full = g->nv ? g->n / tile_cols * tile_cols : 0;
-  LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, MR), "");
-  LLVMValueRef split = iadd(c, u0, imul(c, tiles, cg_i64(c, MR)));
-  if (full > 0) {
-    cg_loop j;
-    cg_loop_begin(c, &j, cg_i64(c, 0), cg_i64(c, full / tile_cols), "strip");
-    LLVMValueRef j0 = imul(c, j.i, cg_i64(c, tile_cols)), bj0 = j0;
-    if (pack) {
-      emit_pack(c, g, pack, j0, tile_cols);
-      g->b_tile = pack, g->b_stride = cg_i64(c, tile_cols), bj0 = cg_i64(c, 0);
-    } else {
-      g->b_tile = g->b, g->b_stride = cg_i64(c, g->n);
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < s->vecs; v++) {
+      LLVMValueRef x = LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], "");
+      if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
+      vec_store(c, g, x, g->c, iadd(c, crow[r], iconst(c, (int64_t)v * g->vw)),
+                lanes_of(s, v, g->vw));
     }
+}
+
+/* Rows [u0, u1) of one strip: MR-row tiles, then 4-row tiles, then single
+ * rows (a 2-row tile too would cost compile time for little). */
+static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
+                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  if (g->pack) emit_pack(c, g, s);
+  const int sizes[3] = {g->t.mr, 4, 1};
+  LLVMValueRef from = u0;
+  for (int k = 0; k < 3; k++) {
+    if (k > 0 && sizes[k] >= g->t.mr) continue;
+    LLVMValueRef size = iconst(c, sizes[k]);
+    LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
     cg_loop t;
-    cg_loop_begin(c, &t, cg_i64(c, 0), tiles, "tile");
-    emit_tile(c, g, iadd(c, u0, imul(c, t.i, cg_i64(c, MR))), MR, j0, bj0, acc);
+    cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
+    emit_tile(c, g, s, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
     cg_loop_end(c, &t);
-    cg_loop r;
-    cg_loop_begin(c, &r, split, u1, "row");
-    emit_tile(c, g, r.i, 1, j0, bj0, acc);
-    cg_loop_end(c, &r);
-    cg_loop_end(c, &j);
-  }
-  if (full < g->n) {
-    cg_loop r;
-    cg_loop_begin(c, &r, u0, u1, "rowc");
-    emit_scalar_columns(c, g, r.i, full);
-    cg_loop_end(c, &r);
+    from = iadd(c, from, imul(c, tiles, size));
   }
 }
 
-/* Packing pays when B's rows are far apart and several row tiles reuse a strip. */
-#define PACK_MIN_COLUMNS 64
-#define PACK_MAX_FLOATS (256 * 1024) /* a strip of len x 16 floats on the stack */
+/* A float buffer of `floats` in the entry block: one per call, no allocation. */
+static LLVMValueRef entry_buffer(cg *c, int64_t floats) {
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
+  LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, floats), "pack");
+  LLVMSetAlignment(buf, 64);
+  LLVMPositionBuilderAtEnd(c->b, here);
+  return buf;
+}
 
-void cg_emit_gemm(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out, LLVMValueRef a_row,
-                  LLVMValueRef a_step, LLVMValueRef len, int64_t n, LLVMValueRef u0,
-                  LLVMValueRef u1) {
+void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   gemm g;
   memset(&g, 0, sizeof g);
-  g.a = a, g.b = b, g.c = out, g.a_row = a_row, g.a_step = a_step, g.len = len, g.n = n;
+  g.a = m->a, g.b = m->b, g.c = m->out, g.a_row = m->a_row, g.a_step = m->a_step;
+  g.len = m->len, g.n = m->n, g.transpose_b = m->transpose_b;
   g.vw = c->vector_width;
-  g.nv = (int)(n / g.vw) < NV_MAX ? (int)(n / g.vw) : NV_MAX;
+  g.t = target_for(g.vw);
   g.vec = LLVMVectorType(c->f32, (unsigned)g.vw);
+  g.mask_t = LLVMVectorType(c->i1, (unsigned)g.vw);
   g.f64 = c->accumulate_f64;
   g.acc_scalar = g.f64 ? LLVMDoubleTypeInContext(c->ctx) : c->f32;
   g.acc_vec = LLVMVectorType(g.acc_scalar, (unsigned)g.vw);
-  g.b_tile = b, g.b_stride = cg_i64(c, n);
-  LLVMValueRef acc[MR][NV_MAX];
-  for (int r = 0; r < MR; r++)
-    for (int v = 0; v < NV_MAX; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
-  int64_t tile_cols = (int64_t)g.nv * g.vw;
-  LLVMValueRef pack = NULL;
-  if (g.nv > 0 && n >= PACK_MIN_COLUMNS && LLVMIsConstant(len) &&
-      LLVMConstIntGetSExtValue(len) * tile_cols <= PACK_MAX_FLOATS) {
-    /* a fixed-size buffer in the entry block: one per call, no allocation */
-    LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-    LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
-    LLVMValueRef buf = LLVMBuildArrayAlloca(
-        c->b, c->f32, cg_i64(c, LLVMConstIntGetSExtValue(len) * tile_cols), "pack");
-    LLVMSetAlignment(buf, 64);
-    LLVMPositionBuilderAtEnd(c->b, here);
-    pack = buf;
+  if (g.n <= 0) return;
+  LLVMValueRef acc[MR_MAX][NV_MAX];
+  for (int r = 0; r < g.t.mr; r++)
+    for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
+
+  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = g.n / tile_cols, rest = g.n % tile_cols;
+  int64_t pack_rows = g.t.kc; /* floats of the pack per column */
+  if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
+  int pack = (g.transpose_b || g.n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
+             pack_rows * tile_cols <= PACK_MAX_FLOATS;
+  if (pack) g.pack = entry_buffer(c, (pack_rows > 0 ? pack_rows : 1) * tile_cols);
+
+  /* blocks of the contraction: at least one, so that len = 0 writes zeros */
+  LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, g.t.kc);
+  LLVMValueRef blocks =
+      g.f64 ? iconst(c, 1)
+            : LLVMBuildSDiv(c->b, iadd(c, g.len, iconst(c, g.t.kc - 1)), iconst(c, g.t.kc), "");
+  blocks =
+      cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, blocks, iconst(c, 1), ""), iconst(c, 1), blocks);
+  cg_loop k;
+  cg_loop_begin(c, &k, iconst(c, 0), blocks, "kblock");
+  g.kb = imul(c, k.i, kc_max);
+  LLVMValueRef left = LLVMBuildSub(c->b, g.len, g.kb, "");
+  g.kc = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, left, kc_max, ""), left, kc_max);
+  g.first = g.f64 ? NULL : LLVMBuildICmp(c->b, LLVMIntEQ, k.i, iconst(c, 0), "");
+  if (full > 0) {
+    cg_loop j;
+    cg_loop_begin(c, &j, iconst(c, 0), iconst(c, full), "strip");
+    strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
+    emit_strip(c, &g, &s, u0, u1, acc);
+    cg_loop_end(c, &j);
   }
-  emit_rows(c, &g, u0, u1, pack, acc);
+  if (rest > 0) {
+    int vecs = (int)((rest + g.vw - 1) / g.vw);
+    strip s = {iconst(c, full * tile_cols), vecs, (int)(rest - (int64_t)(vecs - 1) * g.vw)};
+    emit_strip(c, &g, &s, u0, u1, acc);
+  }
+  cg_loop_end(c, &k);
 }

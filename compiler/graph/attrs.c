@@ -278,6 +278,7 @@ static const attr_row rows[] = {
     {-1, -1, "update", A_SET, F_FLAGS, NNC_NODE_UPDATE},
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
     {-1, -1, "tile", A_SET, F_FLAGS, NNC_NODE_TILE},
+    {NNC_OP_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
 };
 enum { N_ROWS = (int)(sizeof rows / sizeof rows[0]) };
 

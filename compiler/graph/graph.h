@@ -185,7 +185,7 @@ typedef union nnc_params {
   int64_t perm[NNC_MAX_RANK]; /* PERMUTE: output axis k is input axis perm[k] */
   struct {
     int transpose_a, transpose_b;
-  } bmm;                /* BATCH_MATMUL */
+  } bmm;                /* BATCH_MATMUL; MATMUL's transpose_b (its transpose_a is the same int) */
   nnc_pool_params pool; /* POOL, POOL_GRAD */
   struct {
     int64_t rows;           /* the table's rows (Embedding's input_dim) */

@@ -1,5 +1,9 @@
 /* MATMUL: a[..,K] @ b[K,N] -> [..,N]; with params.transpose_a,
- * a^T @ b contracting over all rows (the weight gradient) -> [K,N]. */
+ * a^T @ b contracting over all rows (the weight gradient) -> [K,N]; with
+ * params.bmm.transpose_b, a[..,K] @ b[N,K]^T -> [..,N] (the input gradient,
+ * reading W in place instead of a transposed copy). */
+#include <string.h>
+
 #include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 
@@ -14,22 +18,26 @@ static int matmul_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
     return NNC_OK;
   }
   if (b->batched || b->rank != 2) return op_shape_error(g, n, st, "right operand must be a matrix");
-  if (shape_last(a) != b->dims[0]) return op_shape_error(g, n, st, "inner dimensions differ");
-  n->shape = op_with_last(*a, b->dims[1]);
+  int tb = n->params.bmm.transpose_b;
+  if (shape_last(a) != b->dims[tb ? 1 : 0])
+    return op_shape_error(g, n, st, "inner dimensions differ");
+  n->shape = op_with_last(*a, b->dims[tb ? 0 : 1]);
   return NNC_OK;
 }
 
-/* dx = dy @ w^T, dw = x^T @ dy */
+/* dx = dy @ w^T (w read in place), dw = x^T @ dy */
 static int matmul_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   (void)id;
   nnc_graph *g = c->g;
   int x = n->in[0], w = n->in[1];
-  if (n->params.transpose_a)
+  if (n->params.transpose_a || n->params.bmm.transpose_b)
     return nnc_fail(c->st, NNC_ERR_INTERNAL, "gradient of a transposed matmul"), -1;
   if (c->needs[x]) {
-    int wt = graph_add(g, NNC_OP_TRANSPOSE, 0, &w, 1, c->st);
-    int in[2] = {dy, wt};
-    if (wt < 0 || grad_accumulate(c, x, graph_add(g, NNC_OP_MATMUL, 0, in, 2, c->st))) return -1;
+    nnc_params p;
+    memset(&p, 0, sizeof p);
+    p.bmm.transpose_b = 1;
+    int in[2] = {dy, w};
+    if (grad_accumulate(c, x, graph_add_params(g, NNC_OP_MATMUL, 0, in, 2, &p, c->st))) return -1;
   }
   if (c->needs[w]) {
     int in[2] = {x, dy};
@@ -38,18 +46,22 @@ static int matmul_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   return 0;
 }
 
-/* C[M,N] = A[M,K] @ B[K,N] for rows [u0,u1); C[K,N] = A[M,K]^T @ B[M,N] for
- * output rows [u0,u1) (the weight gradient): both through the blocked kernel. */
+/* C[M,N] = A[M,K] @ B[K,N] (or B[N,K]^T) for rows [u0,u1); C[K,N] =
+ * A[M,K]^T @ B[M,N] for output rows [u0,u1) (the weight gradient): all
+ * through the blocked kernel. */
 static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
                         LLVMValueRef u0, LLVMValueRef u1) {
   const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
-  int64_t K = shape_last(as), N = shape_last(&n->shape);
+  int64_t K = shape_last(as);
+  cg_gemm m = {.a = a, .b = bm, .out = out, .n = shape_last(&n->shape)};
   if (n->params.transpose_a) {
-    LLVMValueRef M = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
-    cg_emit_gemm(c, a, bm, out, cg_i64(c, 1), cg_i64(c, K), M, N, u0, u1);
+    m.a_row = cg_i64(c, 1), m.a_step = cg_i64(c, K);
+    m.len = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
   } else {
-    cg_emit_gemm(c, a, bm, out, cg_i64(c, K), cg_i64(c, 1), cg_i64(c, K), N, u0, u1);
+    m.a_row = cg_i64(c, K), m.a_step = cg_i64(c, 1), m.len = cg_i64(c, K);
+    m.transpose_b = n->params.bmm.transpose_b;
   }
+  cg_emit_gemm(c, &m, u0, u1);
 }
 
 static int matmul_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
