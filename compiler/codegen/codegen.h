@@ -23,6 +23,7 @@ typedef struct nnc_codegen_options {
   int accumulate_f64;       /* matmul partial sums in float64 (rounded once) */
   int emit_only;            /* stop after building (and dumping) the module: no O3, no JIT */
   nnc_timing *timing;       /* stage times and kernel counts are added here (NULL: none) */
+  int no_cache;             /* neither read nor write the object cache (obj_cache.h) */
 } nnc_codegen_options;
 
 /* Compile graphs[0..n) into one module; fns[i] receives graph i's driver
@@ -31,6 +32,10 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
                     const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
                     nnc_status *st);
 void codegen_release(nnc_jit *jit);
+
+/* Since the process started: modules compiled to machine code, and object
+ * cache hits and misses (any argument may be NULL). */
+void codegen_counts(long *compiled, long *hits, long *misses);
 
 /* "znver3 +avx2,+fma,..." as LLVM sees the host (for docs and benchmarks). */
 int codegen_host_description(char *buf, size_t n);
