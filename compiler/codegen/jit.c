@@ -166,6 +166,38 @@ static void set_target(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
   LLVMDisposeTargetData(layout);
 }
 
+/* An optimisation level per kind of function: the drivers (nnc_<graph>_step)
+ * and their parts (nnc_<graph>_part<k>) only compute row shares and call the
+ * kernels, once per group and step; O3 on them cost 30 % of a 20-layer MLP's
+ * compile for no measurable step time (docs/performance.md, "Compile time").
+ * They get optnone. They do no float arithmetic, so no result can change;
+ * NNC_OPT_UNIFORM=1 gives every function O3 (test_cache compares the two). */
+static int uniform_o3(void) {
+  const char *e = getenv("NNC_OPT_UNIFORM");
+  return e && !strcmp(e, "1");
+}
+
+static long unoptimised_drivers(LLVMModuleRef mod) {
+  if (uniform_o3()) return 0;
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMAttributeRef optnone =
+      LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("optnone", 7), 0);
+  LLVMAttributeRef noinline =
+      LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0);
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    const char *name = LLVMGetValueName2(f, &len);
+    int driver = !strncmp(name, "nnc_", 4) &&
+                 ((len > 5 && !strcmp(name + len - 5, "_step")) || strstr(name, "_part"));
+    if (LLVMIsDeclaration(f) || !driver) continue;
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, noinline);
+    n++;
+  }
+  return n;
+}
+
 static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) {
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
@@ -216,6 +248,8 @@ static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
   nnc_timing *timing = opts ? opts->timing : NULL;
   nnc_time t0 = timing_now();
   set_target(mod, tm);
+  long light = unoptimised_drivers(mod); /* in the bitcode, so in the key */
+  if (timing) timing->kernels_light += light;
   char dir[4096];
   obj_key key;
   int cached =

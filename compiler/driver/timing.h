@@ -34,7 +34,7 @@ typedef struct nnc_timing {
   nnc_time pass[NNC_TIMING_PASSES]; /* by row of pass_table */
   long kernels;                     /* group functions emitted */
   long kernels_shared;              /* of them, replaced by an identical earlier one */
-  long kernels_light;               /* optimised by the light pipeline (elementwise) */
+  long kernels_light;               /* functions left unoptimised (drivers and their parts) */
   long ir_instructions;             /* in the module before optimisation */
   long cache_hits, cache_misses;    /* objects found in / missing from the object cache */
 } nnc_timing;

@@ -375,6 +375,91 @@ START_TEST(store_and_load_round_trip) {
 }
 END_TEST
 
+/* A fit of json on N samples of x_per floats, targets of y_per floats. */
+static void fit_json(const char *json, int64_t *xshape, int xrank, int y_per, run *r) {
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "k.json", &m, &st) == NNC_OK, "%s", st.message);
+  int64_t x_per = 1;
+  for (int i = 1; i < xrank; i++) x_per *= xshape[i];
+  int n = (int)xshape[0];
+  float *xs = malloc(sizeof(float) * (size_t)(n * x_per)),
+        *ys = malloc(sizeof(float) * (size_t)(n * y_per));
+  uint64_t state = 5;
+  for (int64_t i = 0; i < n * x_per; i++) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
+  }
+  for (int i = 0; i < n * y_per; i++) ys[i] = xs[(i * 7 + 1) % (n * x_per)] * 0.8f;
+  nnc_array x = testutil_f32(xs, n, (int)x_per), y = testutil_f32(ys, n, y_per);
+  x.rank = xrank;
+  for (int i = 0; i < xrank; i++) x.shape[i] = xshape[i];
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 2;
+  o.batch_size = 5;
+  o.verbose = 0;
+  memset(&r->h, 0, sizeof r->h);
+  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
+  weights_get(m, &r->w);
+  nnc_model_free(m);
+  free(xs);
+  free(ys);
+}
+
+/* The drivers are compiled without optimisation (jit.c): dense, conv and
+ * LSTM fits are bit-identical to every function through O3
+ * (NNC_OPT_UNIFORM=1), and drivers were left unoptimised (counted). */
+START_TEST(per_kind_pipeline_matches_uniform_o3) {
+  setenv("NNC_CACHE", "0", 1);
+  const char *head = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
+  const char *tail = "]}, \"compile_config\": {\"optimizer\": \"adam\", \"loss\": \"mse\"}}";
+  const char *layers[3] = {
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 6], \"name\": \"i\"}},"
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 7, \"activation\": "
+      "\"tanh\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", \"units\": 2}}",
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 6, 6, 2], \"name\": "
+      "\"i\"}}, {\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 3, "
+      "\"kernel_size\": [3, 3], \"activation\": \"relu\"}}, {\"class_name\": \"Flatten\", "
+      "\"config\": {\"name\": \"f\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+      "\"units\": 2}}",
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 3], \"name\": "
+      "\"i\"}}, {\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 5}}, "
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", \"units\": 2}}"};
+  int64_t shapes[3][4] = {{12, 6}, {12, 6, 6, 2}, {12, 4, 3}};
+  int ranks[3] = {2, 4, 3};
+  for (int k = 0; k < 3; k++) {
+    char json[2048];
+    snprintf(json, sizeof json, "%s%s%s", head, layers[k], tail);
+    /* drivers left unoptimised: counted */
+    nnc_spec spec;
+    nnc_status st;
+    ck_assert_msg(nnc_spec_parse_string(json, "k.json", &spec, &st) == NNC_OK, "%s", st.message);
+    nnc_timing timing;
+    memset(&timing, 0, sizeof timing);
+    nnc_compile_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.timing = &timing;
+    nnc_compiled c;
+    ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+    nnc_compiled_free(&c);
+    nnc_spec_free(&spec);
+    ck_assert_msg(timing.kernels_light >= 3, "model %d: %ld drivers unoptimised", k,
+                  timing.kernels_light);
+    ck_assert_msg(timing.kernels_shared > 0, "model %d: no kernel shared", k);
+    run light, full;
+    fit_json(json, shapes[k], ranks[k], 2, &light);
+    setenv("NNC_OPT_UNIFORM", "1", 1);
+    fit_json(json, shapes[k], ranks[k], 2, &full);
+    unsetenv("NNC_OPT_UNIFORM");
+    same_run(&light, &full, layers[k]);
+    run_free(&light);
+    run_free(&full);
+  }
+  unsetenv("NNC_CACHE");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cache");
   TCase *tc = tcase_create("cache");
@@ -387,6 +472,7 @@ int main(void) {
   tcase_add_test(tc, other_vector_width_or_spec_is_a_miss);
   tcase_add_test(tc, unusable_directory_falls_back);
   tcase_add_test(tc, store_and_load_round_trip);
+  tcase_add_test(tc, per_kind_pipeline_matches_uniform_o3);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
