@@ -25,6 +25,7 @@ typedef struct nnc_compile_options {
                            (nnc_model_set_check_numerics) */
   int outputs_in_train; /* train and test graphs also write the outputs (host metrics) */
   nnc_timing *timing;   /* where the time of each stage is added (NULL: not measured) */
+  int no_cache;         /* do not use the on-disk object cache (nnc compile --no-cache) */
 } nnc_compile_options;
 
 typedef struct nnc_compiled {

@@ -415,6 +415,14 @@ int nnc_model_summary(const nnc_model *m, void *file, nnc_status *st);
 int nnc_adapt_normalization(const char *json, const char *source_name, const nnc_array *x,
                             char **out_json, int *n_adapted, nnc_status *st);
 
+/* The on-disk cache of compiled kernels (default on): machine code LLVM made
+ * for a model is kept in $XDG_CACHE_HOME/nnc (default ~/.cache/nnc) and
+ * reused by later compiles of the same model on the same CPU, which then take
+ * milliseconds. on = 0 turns it off for every later compile of this process
+ * (as the environment variable NNC_CACHE=0 does). Results never depend on
+ * it; an unusable directory is skipped. */
+void nnc_set_compile_cache(int on);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -160,6 +160,7 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   opts.dump_ir_pre = pre_path[0] ? pre_path : NULL;
   opts.dump_ir_post = post_path[0] ? post_path : NULL;
   if (cli_get(o, n, "time-passes")) opts.timing = &timing;
+  opts.no_cache = cli_get(o, n, "no-cache") != NULL;
   if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
     free(x_inner);
     nnc_spec_free(&spec);
@@ -215,14 +216,15 @@ int cli_compile(int argc, char **argv) {
                  {"compile-config", 1, NULL, NULL, 0},
                  {"accumulate", 1, NULL, NULL, 0},
                  {"help", 0, NULL, NULL, 0},
-                 {"time-passes", 0, NULL, NULL, 0}};
+                 {"time-passes", 0, NULL, NULL, 0},
+                 {"no-cache", 0, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
            "PASS,...]\n"
            "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
            "       [--input-shape [NAME=]D1,D2,...]... [--compile-config FILE.json]\n"
-           "       [--accumulate f32|f64] [--time-passes]\n");
+           "       [--accumulate f32|f64] [--time-passes] [--no-cache]\n");
     return 0;
   }
   const char *spec_path;

@@ -23,6 +23,7 @@ typedef struct nnc_codegen_options {
   int accumulate_f64;       /* matmul partial sums in float64 (rounded once) */
   int emit_only;            /* stop after building (and dumping) the module: no O3, no JIT */
   nnc_timing *timing;       /* stage times and kernel counts are added here (NULL: none) */
+  int no_cache;             /* neither read nor write the object cache (obj_cache.h) */
 } nnc_codegen_options;
 
 /* Compile graphs[0..n) into one module; fns[i] receives graph i's driver
@@ -35,6 +36,10 @@ void codegen_release(nnc_jit *jit);
 /* The fewest rows at which a group of g runs on several threads (INT64_MAX:
  * never); fewer rows run every group on thread 0 alone (emit_driver.c). */
 int64_t codegen_parallel_rows(const nnc_graph *g);
+
+/* Since the process started: modules compiled to machine code, and object
+ * cache hits and misses (any argument may be NULL). */
+void codegen_counts(long *compiled, long *hits, long *misses);
 
 /* "znver3 +avx2,+fma,..." as LLVM sees the host (for docs and benchmarks). */
 int codegen_host_description(char *buf, size_t n);

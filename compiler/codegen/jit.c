@@ -1,5 +1,7 @@
-/* Module assembly, O3 for the host CPU, and ORC LLJIT. */
+/* Module assembly, O3 for the host CPU, the object cache and ORC LLJIT. */
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitWriter.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
@@ -7,12 +9,18 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/obj_cache.h"
 #include "base/base.h"
+
+#ifndef NNC_GIT_DESCRIBE
+#define NNC_GIT_DESCRIBE "unknown"
+#endif
 
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
 
@@ -144,20 +152,142 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   return NNC_OK;
 }
 
-static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) {
+/* The optimisation pipeline, also part of the cache key: change it here and
+ * every cached object is a miss. */
+#define PIPELINE "default<O3>"
+#define PIPELINE_KEY PIPELINE " loop-vectorize slp-vectorize no-unroll codegen-aggressive"
+
+static void set_target(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
   char *triple = LLVMGetTargetMachineTriple(tm);
   LLVMSetTarget(mod, triple);
   LLVMDisposeMessage(triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
   LLVMSetModuleDataLayout(mod, layout);
   LLVMDisposeTargetData(layout);
+}
+
+/* An optimisation level per kind of function: the drivers (nnc_<graph>_step)
+ * and their parts (nnc_<graph>_part<k>) only compute row shares and call the
+ * kernels, once per group and step; O3 on them cost 30 % of a 20-layer MLP's
+ * compile for no measurable step time (docs/performance.md, "Compile time").
+ * They get optnone. They do no float arithmetic, so no result can change;
+ * NNC_OPT_UNIFORM=1 gives every function O3 (test_cache compares the two). */
+static int uniform_o3(void) {
+  const char *e = getenv("NNC_OPT_UNIFORM");
+  return e && !strcmp(e, "1");
+}
+
+static long unoptimised_drivers(LLVMModuleRef mod) {
+  if (uniform_o3()) return 0;
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMAttributeRef optnone =
+      LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("optnone", 7), 0);
+  LLVMAttributeRef noinline =
+      LLVMCreateEnumAttribute(ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0);
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    const char *name = LLVMGetValueName2(f, &len);
+    int driver = !strncmp(name, "nnc_", 4) &&
+                 ((len > 5 && !strcmp(name + len - 5, "_step")) || strstr(name, "_part"));
+    if (LLVMIsDeclaration(f) || !driver) continue;
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, noinline);
+    n++;
+  }
+  return n;
+}
+
+static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) {
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
   LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
   LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
-  LLVMErrorRef err = LLVMRunPasses(mod, "default<O3>", tm, opts);
+  LLVMErrorRef err = LLVMRunPasses(mod, PIPELINE, tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   return err ? llvm_error(st, err, "LLVM optimization") : NNC_OK;
+}
+
+/* Objects compiled, cache hits and misses in this process (the tests count them). */
+static atomic_long objects_compiled, cache_hits, cache_misses;
+
+void codegen_counts(long *compiled, long *hits, long *misses) {
+  if (compiled) *compiled = atomic_load(&objects_compiled);
+  if (hits) *hits = atomic_load(&cache_hits);
+  if (misses) *misses = atomic_load(&cache_misses);
+}
+
+/* Everything the machine code depends on: the module before optimisation
+ * (its bitcode), the target, the pipeline, LLVM's and nnc's versions. */
+static int module_key(LLVMModuleRef mod, LLVMTargetMachineRef tm, obj_key *key) {
+  LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+  if (!bc) return -1;
+  obj_key_init(key);
+  obj_key_add(key, LLVMGetBufferStart(bc), LLVMGetBufferSize(bc));
+  LLVMDisposeMemoryBuffer(bc);
+  char *triple = LLVMGetTargetMachineTriple(tm), *cpu = LLVMGetTargetMachineCPU(tm),
+       *features = LLVMGetTargetMachineFeatureString(tm);
+  obj_key_add_str(key, triple);
+  obj_key_add_str(key, cpu);
+  obj_key_add_str(key, features);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  obj_key_add_str(key, PIPELINE_KEY);
+  obj_key_add_str(key, LLVM_VERSION_STRING);
+  obj_key_add_str(key, NNC_GIT_DESCRIBE);
+  obj_key_add_str(key, __DATE__ " " __TIME__); /* this file's build: a rebuilt pipeline */
+  return 0;
+}
+
+/* The module's machine code: from the cache, or optimised and compiled here
+ * (and stored). *obj is owned by the caller. */
+static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
+                         const nnc_codegen_options *opts, LLVMMemoryBufferRef *obj,
+                         nnc_status *st) {
+  nnc_timing *timing = opts ? opts->timing : NULL;
+  nnc_time t0 = timing_now();
+  set_target(mod, tm);
+  long light = unoptimised_drivers(mod); /* in the bitcode, so in the key */
+  if (timing) timing->kernels_light += light;
+  char dir[4096];
+  obj_key key;
+  int cached =
+      !(opts && opts->no_cache) && !obj_cache_dir(dir, sizeof dir) && !module_key(mod, tm, &key);
+  /* --dump-ir=post needs the optimised module: compile it (and store it) */
+  int readable = cached && !(opts && opts->dump_ir_post);
+  size_t len = 0;
+  void *data = readable ? obj_cache_load(dir, &key, &len) : NULL;
+  if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
+  if (data) {
+    *obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len, "nnc.o");
+    free(data);
+    atomic_fetch_add(&cache_hits, 1);
+    if (timing) timing->cache_hits++;
+    return NNC_OK;
+  }
+  if (cached) {
+    atomic_fetch_add(&cache_misses, 1);
+    if (timing) timing->cache_misses++;
+  }
+  t0 = timing_now();
+  int rc = optimize(mod, tm, st);
+  if (timing) timing_add(&timing->stage[NNC_STAGE_OPT], t0);
+  if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
+  if (rc) return rc;
+  t0 = timing_now();
+  char *msg = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) {
+    nnc_fail(st, NNC_ERR_COMPILE, "LLVM code generation: %s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return NNC_ERR_COMPILE;
+  }
+  atomic_fetch_add(&objects_compiled, 1);
+  if (timing) timing_add(&timing->stage[NNC_STAGE_CODEGEN], t0);
+  t0 = timing_now();
+  if (cached) obj_cache_store(dir, &key, LLVMGetBufferStart(*obj), LLVMGetBufferSize(*obj));
+  if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
+  return NNC_OK;
 }
 
 int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
@@ -167,10 +297,10 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   if (!llvm_ready)
     return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
   *jit_out = NULL;
-  LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-  LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
+  LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
   LLVMTargetMachineRef tm = NULL, jit_tm = NULL;
+  LLVMMemoryBufferRef obj = NULL;
   nnc_jit *jit = NULL;
   nnc_timing *timing = opts ? opts->timing : NULL;
   int rc = build_module(ctx, mod, graphs, n, prog, opts && opts->accumulate_f64, timing, st);
@@ -179,20 +309,19 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   if (!rc && opts && opts->emit_only) {
     for (int i = 0; i < n; i++) fns[i] = NULL;
     LLVMDisposeModule(mod);
-    LLVMOrcDisposeThreadSafeContext(tsc);
+    LLVMContextDispose(ctx);
     return NNC_OK;
   }
   if (!rc && !(tm = host_machine(st))) rc = st->code;
-  nnc_time t0 = timing_now();
-  if (!rc) rc = optimize(mod, tm, st);
-  if (timing) timing_add(&timing->stage[NNC_STAGE_OPT], t0);
-  if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
+  if (!rc) rc = module_object(mod, tm, opts, &obj, st);
+  LLVMDisposeModule(mod);
+  LLVMContextDispose(ctx);
   if (!rc && !(jit_tm = host_machine(st))) rc = st->code;
   if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
 
-  /* the JIT compiles the module to machine code when the first symbol is looked up */
-  t0 = timing_now();
+  /* the same machine code, cached or not, is linked into the process */
+  nnc_time t0 = timing_now();
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
       builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm));
@@ -211,12 +340,10 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     goto fail;
   }
   LLVMOrcJITDylibAddGenerator(dylib, gen);
-  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-  mod = NULL;
-  err = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, dylib, tsm);
+  err = LLVMOrcLLJITAddObjectFile(jit->lljit, dylib, obj);
+  obj = NULL; /* owned by the JIT */
   if (err) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
-    rc = llvm_error(st, err, "adding the module to the JIT");
+    rc = llvm_error(st, err, "adding the object to the JIT");
     goto fail;
   }
   for (int i = 0; i < n; i++) {
@@ -234,17 +361,15 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     } cast = {.addr = addr};
     fns[i] = cast.fn;
   }
-  if (timing) timing_add(&timing->stage[NNC_STAGE_CODEGEN], t0);
+  if (timing) timing_add(&timing->stage[NNC_STAGE_LINK], t0);
   if (tm) LLVMDisposeTargetMachine(tm);
-  LLVMOrcDisposeThreadSafeContext(tsc);
   *jit_out = jit;
   return NNC_OK;
 fail:
-  if (mod) LLVMDisposeModule(mod);
+  if (obj) LLVMDisposeMemoryBuffer(obj);
   if (tm) LLVMDisposeTargetMachine(tm);
   if (jit_tm) LLVMDisposeTargetMachine(jit_tm);
   if (jit) codegen_release(jit);
-  LLVMOrcDisposeThreadSafeContext(tsc);
   return rc;
 }
 

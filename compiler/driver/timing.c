@@ -25,7 +25,8 @@ void timing_add(nnc_time *t, nnc_time since) {
 }
 
 static const char *const stage_names[NNC_STAGE_COUNT] = {
-    "parse", "lower", "LLVM IR emission", "LLVM verify", "LLVM optimisation", "LLVM codegen"};
+    "parse",        "lower",        "LLVM IR emission", "LLVM verify", "LLVM optimisation",
+    "LLVM codegen", "object cache", "JIT link"};
 
 static void line(FILE *out, const char *name, nnc_time t, double total) {
   fprintf(out, "  %-22s %8.3f %8.3f %6.1f%%\n", name, t.cpu, t.wall,
@@ -60,7 +61,8 @@ void timing_print(const nnc_timing *t, FILE *out) {
   for (int i = 0; i < pass_table_len && i < NNC_TIMING_PASSES; i++) all.wall += t->pass[i].wall;
   line(out, "total", all, total);
   fprintf(out,
-          "kernels: %ld emitted, %ld shared with an identical one, %ld compiled light; "
+          "kernels: %ld emitted, %ld shared with an identical one, %ld drivers unoptimised; "
           "%ld LLVM instructions before optimisation\n",
           t->kernels, t->kernels_shared, t->kernels_light, t->ir_instructions);
+  fprintf(out, "object cache: %ld hit, %ld miss\n", t->cache_hits, t->cache_misses);
 }

@@ -19,7 +19,9 @@ typedef enum {
   NNC_STAGE_EMIT,  /* LLVM IR of every kernel and driver, kernel sharing */
   NNC_STAGE_VERIFY,
   NNC_STAGE_OPT,     /* the LLVM optimisation pipelines */
-  NNC_STAGE_CODEGEN, /* machine code (the JIT materialises the module on lookup) */
+  NNC_STAGE_CODEGEN, /* machine code (an object file) */
+  NNC_STAGE_CACHE,   /* the object cache: key (bitcode hash), load, store */
+  NNC_STAGE_LINK,    /* the JIT links the object into the process */
   NNC_STAGE_COUNT
 } nnc_stage;
 
@@ -32,8 +34,9 @@ typedef struct nnc_timing {
   nnc_time pass[NNC_TIMING_PASSES]; /* by row of pass_table */
   long kernels;                     /* group functions emitted */
   long kernels_shared;              /* of them, replaced by an identical earlier one */
-  long kernels_light;               /* optimised by the light pipeline (elementwise) */
+  long kernels_light;               /* functions left unoptimised (drivers and their parts) */
   long ir_instructions;             /* in the module before optimisation */
+  long cache_hits, cache_misses;    /* objects found in / missing from the object cache */
 } nnc_timing;
 
 /* A point in time (this thread's CPU clock and the monotonic clock). */
