@@ -112,8 +112,8 @@ void cg_tile_columns(cg *c, int rows, int64_t n, int vectors, cg_tile_body body,
   }
 }
 
-/* Rows [r0, r1): tiles of CG_TILE_ROWS, then the rest as one tile when the
- * bounds are constants, else one row at a time. */
+/* Rows [r0, r1): tiles of CG_TILE_ROWS, then the rest as one tile (when the
+ * bounds are not constants, a switch over the 1 to CG_TILE_ROWS - 1 left). */
 void cg_tile_rows(cg *c, LLVMValueRef r0, LLVMValueRef r1, cg_rows_body body, void *ctx) {
   if (LLVMIsConstant(r0) && LLVMIsConstant(r1)) {
     int64_t a = LLVMConstIntGetSExtValue(r0), n = LLVMConstIntGetSExtValue(r1) - a;
@@ -134,8 +134,16 @@ void cg_tile_rows(cg *c, LLVMValueRef r0, LLVMValueRef r1, cg_rows_body body, vo
   cg_loop_begin(c, &t, cg_i64(c, 0), tiles, "rtile");
   body(c, ctx, CG_TILE_ROWS, cg_iadd(c, r0, cg_imul(c, t.i, cg_i64(c, CG_TILE_ROWS))));
   cg_loop_end(c, &t);
-  cg_loop r;
-  cg_loop_begin(c, &r, split, r1, "rrow");
-  body(c, ctx, 1, r.i);
-  cg_loop_end(c, &r);
+  /* the 0 to CG_TILE_ROWS - 1 rows left as one tile of that many */
+  LLVMValueRef left = LLVMBuildSub(c->b, r1, split, "");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "rleft_done");
+  LLVMValueRef sw = LLVMBuildSwitch(c->b, left, done, CG_TILE_ROWS - 1);
+  for (int n = 1; n < CG_TILE_ROWS; n++) {
+    LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "rleft");
+    LLVMAddCase(sw, cg_i64(c, n), bb);
+    LLVMPositionBuilderAtEnd(c->b, bb);
+    body(c, ctx, n, split);
+    LLVMBuildBr(c->b, done);
+  }
+  LLVMPositionBuilderAtEnd(c->b, done);
 }

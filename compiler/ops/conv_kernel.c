@@ -359,6 +359,67 @@ static void filter_rows(cg *c, void *ctx, int rows, LLVMValueRef r0) {
   cg_tile_columns(c, rows, k->g->cout_g, 1, filter_tile, k);
 }
 
+/* With every window inside the map (whole_windows) each kernel position
+ * reads the whole output map, so a tile's rows may be any consecutive rows
+ * (kernel position, input channel) of dw, each reading x at its own offset:
+ * a first layer (one input channel) gets tiles of several kernel positions
+ * instead of single rows. The sums run in filter_tile's order. */
+static void span_tile(cg *c, void *ctx, const cg_tile *t, LLVMValueRef j0) {
+  const ck *k = ctx;
+  const conv_geom *g = k->g;
+  LLVMValueRef out[CG_TILE_ROWS], off[CG_TILE_ROWS];
+  LLVMValueRef col = cg_iadd(c, cg_imul(c, k->group, I(c, g->cout_g)), j0);
+  for (int r = 0; r < t->rows; r++) {
+    LLVMValueRef u = cg_iadd(c, k->r0, I(c, r));
+    LLVMValueRef kk = LLVMBuildSDiv(c->b, u, I(c, g->cin_g), "");
+    LLVMValueRef ci = LLVMBuildSRem(c->b, u, I(c, g->cin_g), "");
+    LLVMValueRef k2 = LLVMBuildSRem(c->b, kk, I(c, g->k[2]), "");
+    LLVMValueRef q = LLVMBuildSDiv(c->b, kk, I(c, g->k[2]), "");
+    LLVMValueRef k1 = LLVMBuildSRem(c->b, q, I(c, g->k[1]), "");
+    LLVMValueRef k0 = LLVMBuildSDiv(c->b, q, I(c, g->k[1]), "");
+    /* x offset of (k0 d0, k1 d1, k2 d2, ci) from the window's corner */
+    LLVMValueRef sp = cg_iadd(c,
+                              cg_imul(c,
+                                      cg_iadd(c, cg_imul(c, k0, I(c, g->dil[0] * g->in[1])),
+                                              cg_imul(c, k1, I(c, g->dil[1]))),
+                                      I(c, g->in[2])),
+                              cg_imul(c, k2, I(c, g->dil[2])));
+    off[r] = cg_iadd(c, cg_imul(c, sp, I(c, g->cin)), ci);
+    out[r] = gep(c, k->out, cg_iadd(c, cg_imul(c, u, I(c, g->cout)), col));
+  }
+  cg_tile_load(c, t, out);
+  cg_loop o0, o1;
+  cg_loop_begin(c, &o0, I(c, 0), I(c, g->out[0]), "o0");
+  cg_loop_begin(c, &o1, I(c, 0), I(c, g->out[1]), "o1");
+  LLVMValueRef i[3] = {cg_imul(c, o0.i, I(c, g->stride[0])), cg_imul(c, o1.i, I(c, g->stride[1])),
+                       I(c, 0)};
+  LLVMValueRef o[3] = {o0.i, o1.i, I(c, 0)};
+  LLVMValueRef xb = cg_iadd(c, conv_map_index(c, k->sample, i, g->in, g->cin),
+                            cg_imul(c, k->group, I(c, g->cin_g)));
+  LLVMValueRef a[CG_TILE_ROWS];
+  for (int r = 0; r < t->rows; r++) a[r] = gep(c, k->in, cg_iadd(c, xb, off[r]));
+  LLVMValueRef yb = cg_iadd(c, conv_map_index(c, k->sample, o, g->out, g->cout), col);
+  cg_tile_fma(c, t, a, I(c, g->stride[2] * g->cin), gep(c, k->w, yb), I(c, g->cout),
+              I(c, g->out[2]));
+  cg_loop_end(c, &o1);
+  cg_loop_end(c, &o0);
+  cg_tile_store(c, t, out);
+}
+
+static void span_rows(cg *c, void *ctx, int rows, LLVMValueRef r0) {
+  ck *k = ctx;
+  k->rows = rows, k->r0 = r0;
+  cg_tile_columns(c, rows, k->g->cout_g, 1, span_tile, k);
+}
+
+/* every window inside the map: no padding before, none used after */
+static int whole_windows(const conv_geom *g) {
+  for (int a = 0; a < 3; a++)
+    if (g->pad[a] || (g->out[a] - 1) * g->stride[a] + (g->k[a] - 1) * g->dil[a] >= g->in[a])
+      return 0;
+  return 1;
+}
+
 /* units: rows (kernel position, input channel of a group) of dw; x is read
  * through k.in and dy through k.w. Samples are the outer loop: one sample's
  * x and dy stay in cache while every row of this thread takes its share,
@@ -372,6 +433,16 @@ void conv_emit_filter_grad(cg *c, const conv_geom *g, LLVMValueRef x, LLVMValueR
   LLVMValueRef cout = I(c, g->cout);
   cg_zero_fill(c, out, cg_imul(c, u0, cout), cg_imul(c, LLVMBuildSub(c->b, u1, u0, ""), cout));
   cg_loop b, kk, gr;
+  if (whole_windows(g)) {
+    cg_loop_begin(c, &b, I(c, 0), c->rows, "sample");
+    k.sample = b.i;
+    cg_loop_begin(c, &gr, I(c, 0), I(c, g->groups), "group");
+    k.group = gr.i;
+    cg_tile_rows(c, u0, u1, span_rows, &k);
+    cg_loop_end(c, &gr);
+    cg_loop_end(c, &b);
+    return;
+  }
   cg_loop_begin(c, &b, I(c, 0), c->rows, "sample");
   k.sample = b.i;
   cg_loop_begin(c, &kk, first, end, "kpos");

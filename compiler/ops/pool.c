@@ -27,28 +27,29 @@ static int pool_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
                          graph_add_params(c->g, NNC_OP_POOL_GRAD, n->fn, in, 2, &n->params, c->st));
 }
 
-/* Per batch row, per output entry: the window's max (a NaN wins, as in the
- * row max) or its sum over the entries inside, divided by their count. */
-static int pool_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef b, LLVMValueRef out,
-                     LLVMValueRef u0, LLVMValueRef u1) {
-  (void)b;
-  pool_geom gm;
-  pool_geom_of(&c->g->nodes[n->in[0]].shape, &n->shape, &n->params.pool, &gm);
-  int is_max = n->fn == NNC_POOL_MAX;
-  LLVMValueRef acc = cg_alloca_f32(c, "acc");
-  cg_loop r;
-  cg_loop_begin(c, &r, u0, u1, "r");
+typedef struct pool_ctx {
+  const pool_geom *gm;
+  int is_max;
+  LLVMValueRef x, out, r;
+} pool_ctx;
+
+/* Per output entry (a block of channels): the window's max (a NaN wins, as
+ * in the row max) or its sum over the entries inside, divided by their count. */
+static void pool_block(cg *c, void *ctx, int lanes, int64_t ch0, int64_t ch1) {
+  const pool_ctx *p = ctx;
   pool_walk w;
-  pool_walk_begin(c, &gm, &w, r.i);
-  cg_set(c, acc, cg_f32(c, is_max ? -INFINITY : 0.0));
+  pool_walk_begin(c, p->gm, &w, p->r, lanes, ch0, ch1);
+  LLVMValueRef acc = cg_alloca(c, w.ty, "acc");
+  cg_set(c, acc, pool_splat(c, &w, cg_f32(c, p->is_max ? -INFINITY : 0.0)));
   cg_loop i[3];
   LLVMValueRef at[3];
   for (int k = 0; k < 3; k++) {
     cg_loop_begin(c, &i[k], w.lo[k], w.hi[k], "i");
     at[k] = i[k].i;
   }
-  LLVMValueRef v = cg_load(c, x, pool_x_at(c, &gm, &w, at)), m = cg_get(c, acc);
-  if (is_max) {
+  LLVMValueRef v = pool_load(c, &w, p->x, pool_x_at(c, p->gm, &w, at));
+  LLVMValueRef m = LLVMBuildLoad2(c->b, w.ty, acc, "");
+  if (p->is_max) {
     LLVMValueRef better = LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealUGT, v, m, ""),
                                        LLVMBuildFCmp(c->b, LLVMRealORD, m, m, ""), "");
     cg_set(c, acc, cg_select(c, better, v, m));
@@ -56,10 +57,22 @@ static int pool_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef b, L
     cg_set(c, acc, LLVMBuildFAdd(c->b, m, v, ""));
   }
   for (int k = 2; k >= 0; k--) cg_loop_end(c, &i[k]);
-  LLVMValueRef result = cg_get(c, acc);
-  if (!is_max) result = LLVMBuildFDiv(c->b, result, w.count, "");
-  cg_store(c, result, out, w.out_at);
+  LLVMValueRef result = LLVMBuildLoad2(c->b, w.ty, acc, "");
+  if (!p->is_max) result = LLVMBuildFDiv(c->b, result, pool_splat(c, &w, w.count), "");
+  pool_store(c, &w, result, p->out, w.out_at);
   pool_walk_end(c, &w);
+}
+
+static int pool_emit(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef b, LLVMValueRef out,
+                     LLVMValueRef u0, LLVMValueRef u1) {
+  (void)b;
+  pool_geom gm;
+  pool_geom_of(&c->g->nodes[n->in[0]].shape, &n->shape, &n->params.pool, &gm);
+  pool_ctx p = {.gm = &gm, .is_max = n->fn == NNC_POOL_MAX, .x = x, .out = out};
+  cg_loop r;
+  cg_loop_begin(c, &r, u0, u1, "r");
+  p.r = r.i;
+  pool_channel_blocks(c, &gm, pool_block, &p);
   cg_loop_end(c, &r);
   return NNC_OK;
 }

@@ -23,8 +23,11 @@ static LLVMValueRef imin(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
-void pool_walk_begin(cg *c, const pool_geom *gm, pool_walk *w, LLVMValueRef r) {
+void pool_walk_begin(cg *c, const pool_geom *gm, pool_walk *w, LLVMValueRef r, int lanes,
+                     int64_t ch0, int64_t ch1) {
   static const char *const names[3] = {"o0", "o1", "o2"};
+  w->lanes = lanes;
+  w->ty = lanes > 1 ? LLVMVectorType(c->f32, (unsigned)lanes) : c->f32;
   LLVMValueRef count = cg_i64(c, 1), flat = cg_i64(c, 0);
   for (int k = 0; k < 3; k++) {
     cg_loop_begin(c, &w->o[k], cg_i64(c, 0), cg_i64(c, gm->out[k]), names[k]);
@@ -36,11 +39,42 @@ void pool_walk_begin(cg *c, const pool_geom *gm, pool_walk *w, LLVMValueRef r) {
     count = cg_imul(c, count, LLVMBuildSub(c->b, w->hi[k], w->lo[k], ""));
     flat = cg_iadd(c, cg_imul(c, flat, cg_i64(c, gm->out[k])), w->o[k].i);
   }
-  cg_loop_begin(c, &w->ch, cg_i64(c, 0), cg_i64(c, gm->channels), "ch");
+  cg_loop_begin(c, &w->ch, cg_i64(c, 0), cg_i64(c, (ch1 - ch0) / lanes), "ch");
+  LLVMValueRef ch = cg_iadd(c, cg_i64(c, ch0), cg_imul(c, w->ch.i, cg_i64(c, lanes)));
   w->count = LLVMBuildSIToFP(c->b, count, c->f32, "");
   w->out_at = cg_iadd(c, cg_imul(c, r, cg_i64(c, gm->out_row)),
-                      cg_iadd(c, cg_imul(c, flat, cg_i64(c, gm->channels)), w->ch.i));
-  w->x_row = cg_iadd(c, cg_imul(c, r, cg_i64(c, gm->in_row)), w->ch.i);
+                      cg_iadd(c, cg_imul(c, flat, cg_i64(c, gm->channels)), ch));
+  w->x_row = cg_iadd(c, cg_imul(c, r, cg_i64(c, gm->in_row)), ch);
+}
+
+static LLVMValueRef block_at(cg *c, const pool_walk *w, LLVMValueRef base, LLVMValueRef i) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &i, 1, "");
+  return w->lanes > 1 ? LLVMBuildBitCast(c->b, p, LLVMPointerType(w->ty, 0), "") : p;
+}
+
+LLVMValueRef pool_load(cg *c, const pool_walk *w, LLVMValueRef base, LLVMValueRef i) {
+  LLVMValueRef v = LLVMBuildLoad2(c->b, w->ty, block_at(c, w, base, i), "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+
+void pool_store(cg *c, const pool_walk *w, LLVMValueRef v, LLVMValueRef base, LLVMValueRef i) {
+  LLVMSetAlignment(LLVMBuildStore(c->b, v, block_at(c, w, base, i)), 4);
+}
+
+LLVMValueRef pool_splat(cg *c, const pool_walk *w, LLVMValueRef x) {
+  if (w->lanes == 1) return x;
+  LLVMTypeRef t = LLVMTypeOf(x);
+  LLVMValueRef undef = LLVMGetUndef(LLVMVectorType(t, (unsigned)w->lanes));
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, undef,
+                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)w->lanes)), "");
+}
+
+void pool_channel_blocks(cg *c, const pool_geom *gm, pool_blocks_body body, void *ctx) {
+  int64_t vw = c->vector_width, vec = vw > 1 ? gm->channels / vw * vw : 0;
+  if (vec > 0) body(c, ctx, (int)vw, 0, vec);
+  if (vec < gm->channels) body(c, ctx, 1, vec, gm->channels);
 }
 
 void pool_walk_end(cg *c, pool_walk *w) {

@@ -283,6 +283,8 @@ static void check_case(const conv_case *c) {
 /* clang-format off */
 static const conv_case cases[] = {
     {"2d valid 3x3", 2, {5, 6}, 2, 3, 4, 1, {3, 3}, {1, 1}, {1, 1}, "valid", "linear", 0, 1, 0},
+    /* one input channel: the filter gradient's tiles span kernel positions (9 rows: 6 + 3) */
+    {"2d one channel valid", 2, {7, 6}, 1, 1, 21, 1, {3, 3}, {1, 1}, {1, 1}, "valid", "tanh", 0, 1, 0},
     {"2d same odd kernel", 2, {5, 4}, 2, 2, 3, 1, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
     {"2d same even kernel stride 2", 2, {6, 5}, 1, 2, 3, 1, {2, 4}, {2, 2}, {1, 1}, "same", "linear", 0, 1, 0},
     {"2d valid stride 2 odd size", 2, {7, 5}, 2, 3, 2, 1, {3, 2}, {2, 3}, {1, 1}, "valid", "tanh", 0, 1, 0},
@@ -363,9 +365,14 @@ static void step_weights(const conv_case *c, int threads, nnc_array *out) {
  * multiplier: large enough that every convolution group runs on several
  * threads (emit_driver.c: SERIAL_WORK): groups 2; depthwise, channels_first,
  * dilation; channels past two vectors of 16 (full strips, a one-vector strip,
- * single columns). */
+ * single columns); valid windows, where the filter gradient's tiles span
+ * kernel positions: one input channel (9 rows), 5 channels (45 rows: 7 tiles
+ * of 6 and one of 3) with stride 2, groups. */
 /* clang-format off */
 static const conv_case big[] = {
+    {"threads span one channel", 2, {14, 13}, 1, 1, 21, 1, {3, 3}, {1, 1}, {1, 1}, "valid", "tanh", 0, 1, 0},
+    {"threads span strided", 2, {12, 11}, 2, 5, 19, 1, {3, 3}, {2, 1}, {1, 1}, "valid", "tanh", 0, 1, 0},
+    {"threads span groups", 2, {12, 12}, 2, 6, 10, 2, {2, 3}, {1, 1}, {1, 1}, "valid", "linear", 0, 1, 0},
     {"threads groups", 2, {12, 12}, 2, 4, 8, 2, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
     {"threads depthwise", 2, {16, 16}, 2, 4, 8, 4, {3, 3}, {1, 1}, {2, 1}, "same", "linear", 1, 1, 2},
     {"threads wide", 2, {9, 10}, 2, 17, 35, 1, {3, 3}, {1, 1}, {1, 1}, "same", "tanh", 0, 1, 0},
