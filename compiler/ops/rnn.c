@@ -57,6 +57,8 @@ static int slice2(nnc_graph *g, int x, int64_t s1, int64_t l1, int64_t s2, int64
                   nnc_status *st) {
   if (x < 0) return -1;
   const nnc_shape *sh = &g->nodes[x].shape;
+  if (s2 == 0 && l2 == sh->dims[2]) return graph_slice(g, x, 1, s1, l1, st); /* one copy */
+  if (s1 == 0 && l1 == sh->dims[1]) return graph_slice(g, x, 2, s2, l2, st);
   if (l2 * sh->dims[1] < l1 * sh->dims[2])
     return graph_slice(g, graph_slice(g, x, 2, s2, l2, st), 1, s1, l1, st);
   return graph_slice(g, graph_slice(g, x, 1, s1, l1, st), 2, s2, l2, st);
@@ -68,12 +70,14 @@ static int matmul_ta(nnc_graph *g, int a, int b, nnc_status *st) {
   return graph_add_attr(g, NNC_OP_MATMUL, 0, in, 2, 1, st);
 }
 
-/* The gradient of U (with its bias row) from the recurrent inputs and d(h U). */
+/* The gradient of U (with its bias row) from the recurrent inputs and d(h U)
+ * [B, T, G*n] in time order (RNN_GRAD's rows). */
 static int u_grad(nnc_grad_ctx *c, const nnc_node *n, int record, int drec) {
   nnc_graph *g = c->g;
   const nnc_rnn_params *p = &n->params.rnn;
   int64_t units = p->units, gn = rnn_gates(p) * units, t = g->nodes[n->in[0]].shape.dims[1];
-  int hp = slice2(g, record, 0, t, 0, units, c->st);
+  int hp = slice2(g, record, 0, t, 0, units, c->st);          /* step s's h_prev, record row s */
+  if (p->backwards) hp = graph_reverse_axis(g, hp, 1, c->st); /* step s read time t-1-s */
   if (p->aux & NNC_RNN_AUX_RDROP) { /* U saw h_prev times the mask (kept in row 0) */
     int64_t two[2] = {-1, units};
     int m = graph_reshape(g, slice2(g, record, 0, 1, rnn_z_at(p), units, c->st),
@@ -83,6 +87,7 @@ static int u_grad(nnc_grad_ctx *c, const nnc_node *n, int record, int drec) {
   int du;
   if (p->cell == NNC_RNN_GRU && !p->reset_after) { /* the candidate's U multiplies r * h_prev */
     int rh = slice2(g, record, 1, t, 3 * units, units, c->st);
+    if (p->backwards) rh = graph_reverse_axis(g, rh, 1, c->st);
     int a = matmul_ta(g, hp, graph_slice(g, drec, 2, 0, 2 * units, c->st), c->st);
     int b = matmul_ta(g, rh, graph_slice(g, drec, 2, 2 * units, units, c->st), c->st);
     du = a < 0 || b < 0 ? -1 : graph_concat(g, a, b, 1, c->st);
@@ -100,25 +105,54 @@ static int u_grad(nnc_grad_ctx *c, const nnc_node *n, int record, int drec) {
   return du;
 }
 
+/* The incoming gradient of the record's state fields [B, T+1, S*n]. The
+ * layer's outputs are slices of the record, so their gradient arrives as
+ * pads of the whole record: rebuilt as pads of the state fields alone, no
+ * zeros are written for the cache fields (anything else: a slice). */
+static int states_grad(nnc_graph *g, int dy, int64_t sn, nnc_status *st) {
+  if (dy < 0) return -1;
+  nnc_node d = g->nodes[dy];
+  if (d.op == NNC_OP_PAD && d.params.axis.axis == 1) {
+    int x = states_grad(g, d.in[0], sn, st);
+    return x < 0 ? -1 : graph_pad(g, x, 1, d.params.axis.start, d.params.axis.len, st);
+  }
+  if (d.op == NNC_OP_PAD && d.params.axis.axis == 2) {
+    int64_t w = g->nodes[d.in[0]].shape.dims[2], at = d.params.axis.start;
+    if (at == 0 && w == sn) return d.in[0];
+    if (at + w <= sn) return graph_pad(g, d.in[0], 2, at, sn, st);
+  }
+  return graph_slice(g, dy, 2, 0, sn, st);
+}
+
 static int rnn_grad(nnc_grad_ctx *c, const nnc_node *n0, int id, int dy) {
   nnc_node n = *n0;
   nnc_graph *g = c->g;
   const nnc_rnn_params *p = &n.params.rnn;
   int64_t units = p->units, gn = rnn_gates(p) * units, t = g->nodes[n.in[0]].shape.dims[1];
+  int64_t sn = rnn_states(p) * units;
+  int after = p->cell == NNC_RNN_GRU && p->reset_after, state = (p->aux & NNC_RNN_AUX_STATE) != 0;
   int perm[2] = {1, 0}; /* RNN_GRAD's per-step products read Uᵀ row by row */
-  int in[3] = {id, dy, graph_permute(g, n.in[1], perm, c->st)};
-  if (in[2] < 0) return -1;
+  int in[3] = {id, states_grad(g, dy, sn, c->st), graph_permute(g, n.in[1], perm, c->st)};
+  if (in[1] < 0 || in[2] < 0) return -1;
   int d = graph_add_params(g, NNC_OP_RNN_GRAD, 0, in, 3, &n.params, c->st);
   if (d < 0) return -1;
-  if (c->needs[n.in[0]] && grad_accumulate(c, n.in[0], slice2(g, d, 1, t, 0, gn, c->st))) return -1;
+  /* d xp: the output itself unless it has more rows or columns */
+  int dxp = state || after ? slice2(g, d, 0, t, 0, gn, c->st) : d;
+  if (c->needs[n.in[0]] && grad_accumulate(c, n.in[0], dxp)) return -1;
   if (c->needs[n.in[1]]) {
-    int drec = slice2(g, d, 1, t, gn, gn, c->st);
+    int drec = dxp;
+    if (after) { /* d(h U): d xp's update and reset blocks, then the candidate's own */
+      int ur = slice2(g, d, 0, t, 0, 2 * units, c->st);
+      int h = slice2(g, d, 0, t, gn, units, c->st);
+      drec = ur < 0 || h < 0 ? -1 : graph_concat(g, ur, h, 2, c->st);
+    }
     if (drec < 0 || grad_accumulate(c, n.in[1], u_grad(c, &n, id, drec))) return -1;
   }
-  if ((p->aux & NNC_RNN_AUX_STATE) && c->needs[n.in[2]]) {
-    int64_t s = rnn_states(p) * units, d2[2] = {-1, s};
-    int d0 = graph_reshape(g, slice2(g, d, 0, 1, 0, s, c->st), shape_make(1, 2, d2), c->st);
-    if (d0 >= 0 && rnn_aux_width(p, t) > s) d0 = graph_pad(g, d0, 1, 0, rnn_aux_width(p, t), c->st);
+  if (state && c->needs[n.in[2]]) {
+    int64_t d2[2] = {-1, sn};
+    int d0 = graph_reshape(g, slice2(g, d, t, 1, 0, sn, c->st), shape_make(1, 2, d2), c->st);
+    if (d0 >= 0 && rnn_aux_width(p, t) > sn)
+      d0 = graph_pad(g, d0, 1, 0, rnn_aux_width(p, t), c->st);
     if (d0 < 0 || grad_accumulate(c, n.in[2], d0)) return -1;
   }
   return 0;

@@ -42,6 +42,14 @@ static inline int64_t rnn_a_at(const nnc_rnn_params *p) {
   return 6 * p->units;
 }
 
+/* RNN_GRAD's output width: d xp [0, G*n), then GRU reset_after's d(h U) of the
+ * candidate (the reset gate times d xp's candidate block) [G*n, G*n + n). */
+static inline int64_t rnn_grad_width(const nnc_rnn_params *p) {
+  return rnn_gates(p) * p->units + (p->cell == NNC_RNN_GRU && p->reset_after ? p->units : 0);
+}
+/* RNN_GRAD keeps each tile row's state gradient on the stack ((S+1) n floats). */
+#define RNN_GRAD_MAX_UNITS 16384
+
 /* The width of RNN's aux operand: initial states, mask [T], recurrent dropout mask [n]. */
 static inline int64_t rnn_aux_width(const nnc_rnn_params *p, int64_t t) {
   return (p->aux & NNC_RNN_AUX_STATE ? rnn_states(p) * p->units : 0) +
