@@ -88,7 +88,15 @@ snapshot() {
   echo "cpu vector flags: $isa"
   echo "l2: $(cat /sys/devices/system/cpu/cpu0/cache/index2/size 2>/dev/null || echo '?')"
   echo "nnc $($nnc compile specs/fashion_mnist_mlp.json --summary | grep '^target:')"
-  echo "NNC_VECTOR_WIDTH: ${NNC_VECTOR_WIDTH:-(unset: widest the target has)}"
+  # nnc's width: NNC_VECTOR_WIDTH, else 16 floats if LLVM's host features have +avx512f, 8 with
+  # +avx (compiler/codegen/jit.c); clang -march=native shows the same LLVM host features
+  feats=$(clang -### -march=native -x c -c /dev/null -o /dev/null 2>&1 || true)
+  if [ -n "${NNC_VECTOR_WIDTH:-}" ]; then width="$NNC_VECTOR_WIDTH (NNC_VECTOR_WIDTH)"
+  elif grep -q '"+avx512f"' <<<"$feats"; then width="16 floats (AVX-512)"
+  elif grep -q '"+avx"' <<<"$feats"; then width="8 floats (AVX2)"
+  elif [ -n "$feats" ]; then width="4 floats"
+  else width="? (no clang to read LLVM's host features)"; fi
+  echo "nnc vector width: $width"
   echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-(unset)}"
   mapfile -t e < <(blas_env auto)
   echo "openblas auto-detected: $(env "${e[@]}" "$out/blas_core" | cut -d' ' -f2)"
