@@ -7,6 +7,9 @@
  * PyTorch side. Compile time is excluded (the model
  * is built before the timed repetitions), as torch's warm-up excludes its own.
  *
+ * Each JSON record also has load_s (the C API's load+build of the workload's model)
+ * and maxrss_kib (the process's peak resident memory when the workload ended).
+ *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
  *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
 #include <math.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "nnc.h"
@@ -59,11 +63,17 @@ static double now(void) {
 }
 
 static int threads = 1, reps = 5;
+/* seconds spent in nnc_model_load_string (parse, lower, optimize, JIT-compile) for the
+ * workload being measured: its first model's compile time through the C API */
+static double load_s = -1;
 
 static nnc_model *load(const char *spec) {
   nnc_status st;
   nnc_model *m;
-  if (nnc_model_load_string(spec, "bench", &m, &st) || nnc_model_set_threads(m, threads, &st)) {
+  double t0 = now();
+  int rc = nnc_model_load_string(spec, "bench", &m, &st);
+  if (load_s < 0) load_s = now() - t0;
+  if (rc || nnc_model_set_threads(m, threads, &st)) {
     fprintf(stderr, "bench: %s\n", st.message);
     exit(1);
   }
@@ -134,15 +144,20 @@ static void do_steps(void *p) {
 
 static FILE *json;
 
-/* median: seconds of one repetition, defined as bench_torch.py defines it */
+/* median: seconds of one repetition, defined as bench_torch.py defines it. Also the
+ * workload's compile time (load_s) and the process's peak resident memory so far (run.sh
+ * runs one workload per process, so it is that workload's). */
 static void report(const char *id, double median, int units, const char *unit, double samples) {
-  printf("%-8s median %.4fs/rep  per-%s %.1fus  samples/s %.0f\n", id, median, unit,
-         median / units * 1e6, samples / median);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("%-8s median %.4fs/rep  per-%s %.1fus  samples/s %.0f  load %.3fs  maxrss %ld KiB\n", id,
+         median, unit, median / units * 1e6, samples / median, load_s, ru.ru_maxrss);
   if (json)
     fprintf(json,
             "%s{\"id\": \"%s\", \"median_s\": %.6g, \"units_per_rep\": %d, \"unit\": \"%s\", "
-            "\"samples_per_rep\": %.0f}",
-            ftell(json) > 2 ? ", " : "", id, median, units, unit, samples);
+            "\"samples_per_rep\": %.0f, \"load_s\": %.6g, \"maxrss_kib\": %ld}",
+            ftell(json) > 2 ? ", " : "", id, median, units, unit, samples, load_s, ru.ru_maxrss);
+  load_s = -1;
   fflush(stdout);
 }
 
@@ -249,12 +264,13 @@ static void w3(int n) {
 }
 
 /* Fashion-MNIST's 60000 training images as float32 in [0, 1] (shape [N, 28, 28]) and
- * their labels; the caller frees all three arrays. */
+ * their labels; x keeps only the shape of the raw images. The caller frees all three. */
 static void fashion_train(nnc_array *x, nnc_array *xf, nnc_array *y) {
   nnc_status st;
   must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", x, &st), &st);
   must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", y, &st), &st);
   must(nnc_array_to_f32(x, xf, &st), &st);
+  nnc_array_free(x); /* keeps the shape; the bytes would only inflate the peak RSS */
   int64_t count = nnc_array_count(xf);
   for (int64_t i = 0; i < count; i++) ((float *)xf->data)[i] /= 255.0f;
 }
@@ -355,7 +371,10 @@ static void w7(int n) {
           "[\"accuracy\"]}");
   nnc_status st;
   fit_ctx c = {NULL, &xa, &ya, {0}, 0};
-  if (nnc_model_load_string(spec, "bench", &c.m, &st)) {
+  double t0 = now();
+  int rc = nnc_model_load_string(spec, "bench", &c.m, &st);
+  load_s = now() - t0;
+  if (rc) {
     if (st.code == NNC_ERR_SPEC && strstr(st.message, "got \"LSTM\"")) {
       printf("W7: LSTM not supported by this build\n");
       if (json)
