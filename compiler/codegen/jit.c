@@ -69,9 +69,11 @@ int codegen_host_description(char *buf, size_t n) {
   char picked[256] = "";
   const char *wanted[] = {"+avx512f", "+avx2", "+fma", "+avx", "+sse4.2", "+neon"};
   for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
-    const char *hit = strstr(features, wanted[i]);
+    /* a whole comma-separated token: "+avx512f" must not match "+avx512fp16" */
     size_t len = strlen(wanted[i]);
-    if (hit && (hit[len] == ',' || hit[len] == '\0')) {
+    const char *hit = strstr(features, wanted[i]);
+    while (hit && !(hit[len] == ',' || hit[len] == '\0')) hit = strstr(hit + 1, wanted[i]);
+    if (hit) {
       strncat(picked, wanted[i], sizeof picked - strlen(picked) - 2);
       strncat(picked, " ", sizeof picked - strlen(picked) - 1);
     }
