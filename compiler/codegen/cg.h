@@ -90,9 +90,10 @@ typedef struct cg_gemm {
 /* out's rows [u0, u1) */
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1);
 
-/* Rows of a GEMM register tile (emit_gemm.c's MR): threads split a matmul's
- * rows in multiples of it (emit_group.c: thread_share). */
-#define CG_GEMM_TILE_ROWS 6
+/* Rows of a GEMM register tile at this vector width (emit_gemm.c's target
+ * table): threads split a matmul's rows in multiples of it (emit_group.c:
+ * thread_share). */
+int cg_gemm_tile_rows(int vector_width);
 
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */

@@ -37,6 +37,10 @@ void codegen_release(nnc_jit *jit);
  * never); fewer rows run every group on thread 0 alone (emit_driver.c). */
 int64_t codegen_parallel_rows(const nnc_graph *g);
 
+/* Floats per vector register the kernels are built for: the host's widest,
+ * or NNC_VECTOR_WIDTH=4|8|16 (jit.c). */
+int codegen_vector_width(void);
+
 /* Since the process started: modules compiled to machine code, and object
  * cache hits and misses (any argument may be NULL). */
 void codegen_counts(long *compiled, long *hits, long *misses);

@@ -51,6 +51,10 @@ static gemm_target target_for(int vw) {
   return gemm_targets[sizeof gemm_targets / sizeof gemm_targets[0] - 1];
 }
 
+int cg_gemm_tile_rows(int vector_width) {
+  return target_for(vector_width).mr;
+}
+
 typedef struct gemm {
   LLVMValueRef a, b, c;       /* float* */
   LLVMValueRef a_row, a_step; /* i64 */

@@ -148,8 +148,8 @@ static void thread_share(cg *c, LLVMValueRef units, int64_t granule, LLVMValueRe
 }
 
 /* The units of an anchor that one tile computes together. */
-static int64_t anchor_granule(const nnc_node *n) {
-  return n->op == NNC_OP_MATMUL ? CG_GEMM_TILE_ROWS : 1;
+static int64_t anchor_granule(const cg *c, const nnc_node *n) {
+  return n->op == NNC_OP_MATMUL ? cg_gemm_tile_rows(c->vector_width) : 1;
 }
 
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
@@ -188,7 +188,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   int64_t per_unit = 1;
   if (is_anchor(&g->nodes[first])) {
     cg_anchor_units(c, first, &units, &per_unit);
-    thread_share(c, units, anchor_granule(&g->nodes[first]), &u0, &u1);
+    thread_share(c, units, anchor_granule(c, &g->nodes[first]), &u0, &u1);
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
     start = first + 1;
   } else {

@@ -87,7 +87,7 @@ int codegen_host_description(char *buf, size_t n) {
 /* Floats per vector register of this CPU, from LLVM's view of its features.
  * NNC_VECTOR_WIDTH=4|8|16 overrides it (LLVM splits wider vectors), so the
  * kernels of another CPU can be tested here: results do not depend on it. */
-static int host_vector_width(void) {
+int codegen_vector_width(void) {
   const char *forced = getenv("NNC_VECTOR_WIDTH");
   if (forced && (!strcmp(forced, "4") || !strcmp(forced, "8") || !strcmp(forced, "16")))
     return atoi(forced);
@@ -127,7 +127,7 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.i1 = LLVMInt1TypeInContext(ctx);
   c.ptr = LLVMPointerType(c.f32, 0);
   c.void_t = LLVMVoidTypeInContext(ctx);
-  c.vector_width = host_vector_width();
+  c.vector_width = codegen_vector_width();
   c.accumulate_f64 = accumulate_f64;
   const char *sharing = getenv("NNC_KERNEL_SHARING");
   c.no_sharing = sharing && !strcmp(sharing, "0");
