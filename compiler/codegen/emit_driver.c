@@ -49,6 +49,16 @@ static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t 
   *fixed = s->batched ? 0 : shape_inner(s) * factor;
 }
 
+/* The last node of the group that starts at node i (nodes of no group in
+ * between belong to it: they emit nothing). */
+static int group_last(const nnc_graph *g, int i) {
+  int last = i;
+  while (last + 1 < g->n &&
+         (g->nodes[last + 1].group == g->nodes[i].group || g->nodes[last + 1].group < 0))
+    last++;
+  return last;
+}
+
 /* The fewest rows at which some group of g runs on more than one thread
  * (INT64_MAX: none ever does). Below it every group runs on thread 0 alone
  * and the driver crosses no barrier, so the runtime runs the step on the
@@ -60,9 +70,7 @@ int64_t codegen_parallel_rows(const nnc_graph *g) {
       i++;
       continue;
     }
-    int grp = g->nodes[i].group, last = i;
-    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0))
-      last++;
+    int last = group_last(g, i);
     int64_t per_row, fixed, rows;
     group_work(g, i, &per_row, &fixed);
     if (fixed >= SERIAL_WORK)
@@ -214,9 +222,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       i++;
       continue;
     }
-    int grp = g->nodes[i].group, last = i;
-    while (last + 1 < g->n && (g->nodes[last + 1].group == grp || g->nodes[last + 1].group < 0))
-      last++;
+    int grp = g->nodes[i].group, last = group_last(g, i);
     char fname[96];
     snprintf(fname, sizeof fname, "%s_g%d_%s", g->name, grp, op_name(g->nodes[i].op));
     LLVMValueRef fn = cg_emit_shared_group(c, i, last, fname);
