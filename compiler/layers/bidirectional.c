@@ -46,8 +46,12 @@ static int parse_inner(const spec_ctx *ctx, const cJSON *obj, const char *path, 
 static void renamed(char *dst, const char *prefix, const char *name) {
   size_t n = strlen(prefix);
   if (!strncmp(name, prefix, n)) name += n;
-  char buf[2 * NNC_NAME_MAX];
-  snprintf(buf, sizeof buf, "%s%s", prefix, name);
+  /* a name too long for NNC_NAME_MAX keeps its prefix and loses its tail,
+   * as every other layer name does at parse time */
+  char buf[NNC_NAME_MAX];
+  nnc_strlcpy(buf, prefix, sizeof buf);
+  size_t used = strlen(buf);
+  nnc_strlcpy(buf + used, name, sizeof buf - used);
   nnc_strlcpy(dst, buf, NNC_NAME_MAX);
 }
 

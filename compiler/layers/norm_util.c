@@ -76,7 +76,7 @@ int norm_to_last(nnc_graph *g, int x, const int *axes, int n_axes, norm_layout *
   flat[n_flat++] = lay->features;
   lay->permuted_needed = 0;
   for (int a = 0; a < s.rank; a++) lay->permuted_needed |= lay->perm[a] != a;
-  int64_t pd[NNC_MAX_RANK];
+  int64_t pd[NNC_MAX_RANK] = {0};
   for (int a = 0; a < s.rank; a++) pd[a] = s.dims[lay->perm[a]];
   lay->permuted = shape_make(s.batched, s.rank, pd);
   int y = lay->permuted_needed ? graph_permute(g, x, lay->perm, st) : x;
