@@ -31,6 +31,12 @@ int nnc_data_read_mapped(const char *path, nnc_tensor_set *out, int *is_npz, nnc
                          nnc_status *st);
 void nnc_unmap(nnc_mapping *map);
 
+/* The path of the file whose live mapping holds addr, or NULL. A file that
+ * shrinks while mapped (another process truncates it) turns a read of its
+ * lost pages into SIGBUS: the CLI's handler names the file with this. Safe
+ * in a signal handler (reads fixed slots, no locks). */
+const char *nnc_mapped_file_at(const void *addr);
+
 /* The two halves of nnc_npy_read_input (npy.c): the header, validated, into
  * *a (no data) and the byte count of its data (a regular file's size checked
  * against it); then the data, read into malloc'ed memory. */
