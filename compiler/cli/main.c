@@ -28,15 +28,18 @@ static void write_text(const char *s) {
   }
 }
 
+static struct sigaction previous_bus_action;
+
 /* A mapped .npy that another process truncated (runtime/io/npy_map.h):
  * its lost pages raise SIGBUS on the next read. Say which file and exit 1;
- * any other SIGBUS gets the default action when the faulting access is
- * retried. */
+ * any other SIGBUS goes to the handler there was before (the default, or a
+ * sanitizer's report) when the faulting access is retried. */
 static void on_bus_error(int sig, siginfo_t *info, void *ctx) {
   (void)ctx;
-  const char *path = nnc_mapped_file_at(info->si_addr);
+  const char *path = info->si_code > 0 ? nnc_mapped_file_at(info->si_addr) : NULL;
   if (!path) {
-    signal(sig, SIG_DFL);
+    sigaction(sig, &previous_bus_action, NULL);
+    if (info->si_code <= 0) raise(sig); /* sent by kill(): no access to retry */
     return;
   }
   nnc_remove_temp_files_on_signal();
@@ -67,7 +70,7 @@ static void install_signal_handlers(void) {
   bus.sa_sigaction = on_bus_error;
   bus.sa_flags = SA_SIGINFO;
   sigemptyset(&bus.sa_mask);
-  sigaction(SIGBUS, &bus, NULL);
+  sigaction(SIGBUS, &bus, &previous_bus_action);
 }
 
 static void usage(FILE *f) {
