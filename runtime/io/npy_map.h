@@ -43,4 +43,11 @@ const char *nnc_mapped_file_at(const void *addr);
 int npy_read_head(struct io_input *in, nnc_array *a, size_t *data_bytes, nnc_status *st);
 int npy_read_data(struct io_input *in, nnc_array *a, size_t data_bytes, nnc_status *st);
 
+/* The size of the whole .npy (header and data) that the header at the
+ * start of prefix (n bytes, holding at least the header) announces; the
+ * header's errors as npy_read_head words them, label naming the file. For
+ * checking a .npz member against its zip entry before inflating it all. */
+int npy_size_from_head(const void *prefix, size_t n, const char *label, uint64_t *total,
+                       nnc_status *st);
+
 #endif
