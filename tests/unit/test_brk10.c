@@ -188,13 +188,12 @@ static void odd_shape(int64_t K, int64_t N, const char *width) {
 }
 
 /* (K, N, vector width): depths and widths one off the vector widths and
- * tile sizes (1, 15, 17, 31, 33, 511, 513, 1025), AVX-512 width for all and
- * AVX2/SSE widths for one each (each is a compile: sized for ~3 s cold) */
+ * tile sizes (1, 15, 17, 31, 33, 511, 513, 1025) at the AVX-512 width and
+ * the AVX2 and SSE widths (each is a compile: sized for ~3 s cold) */
 static const struct {
   int64_t k, n;
   const char *width;
-} shapes[] = {{17, 31, "16"},   {1, 1025, "16"}, {1025, 1, "16"},
-              {513, 511, "16"}, {33, 15, "8"},   {15, 17, "4"}};
+} shapes[] = {{1, 1025, "16"}, {1025, 1, "16"}, {513, 511, "16"}, {31, 33, "8"}, {15, 17, "4"}};
 
 START_TEST(odd_dense_shapes_against_float64) {
   odd_shape(shapes[_i].k, shapes[_i].n, shapes[_i].width);
