@@ -77,7 +77,10 @@ typedef enum nnc_dtype {
 
 /* rank is 1..NNC_MAX_RANK for data (axis 0 is the samples), 0..NNC_MAX_RANK
  * for a weight; every dimension >= 0; data may be NULL only when there are
- * no elements. */
+ * no elements. fit, evaluate, predict and the *_on_batch calls read the
+ * data in place, never copied whole and never written (x and y may be one
+ * buffer): keep it allocated and unchanged until the call returns, also
+ * from callbacks (labels were range-checked once, at the start). */
 typedef struct nnc_array {
   nnc_dtype dtype;
   int rank;

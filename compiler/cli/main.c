@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compiler/cli/cli.h"
 #include "base/base.h"
+#include "runtime/io/npy_map.h"
 
 /* Interrupted during a write: remove its temporary file, then die of the
  * signal as if uncaught, so the exit status is the signal's (130, 143). */
@@ -13,6 +15,39 @@ static void on_terminating_signal(int sig) {
   nnc_remove_temp_files_on_signal();
   signal(sig, SIG_DFL);
   raise(sig);
+}
+
+static void write_text(const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  while (n > 0) {
+    ssize_t w = write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+static struct sigaction previous_bus_action;
+
+/* A mapped .npy that another process truncated (runtime/io/npy_map.h):
+ * its lost pages raise SIGBUS on the next read. Say which file and exit 1;
+ * any other SIGBUS goes to the handler there was before (the default, or a
+ * sanitizer's report) when the faulting access is retried. */
+static void on_bus_error(int sig, siginfo_t *info, void *ctx) {
+  (void)ctx;
+  const char *path = info->si_code > 0 ? nnc_mapped_file_at(info->si_addr) : NULL;
+  if (!path) {
+    sigaction(sig, &previous_bus_action, NULL);
+    if (info->si_code <= 0) raise(sig); /* sent by kill(): no access to retry */
+    return;
+  }
+  nnc_remove_temp_files_on_signal();
+  write_text("nnc: ");
+  write_text(path);
+  write_text(": the file shrank while nnc was reading it (a .npy is mapped, not copied: keep "
+             "data files unchanged while nnc runs)\n");
+  _exit(1);
 }
 
 static void install_signal_handlers(void) {
@@ -30,6 +65,12 @@ static void install_signal_handlers(void) {
   /* Past `ulimit -f` a write then fails with EFBIG (exit 1, the old file
    * kept, the temporary removed) instead of killing nnc mid-write. */
   signal(SIGXFSZ, SIG_IGN);
+  struct sigaction bus;
+  memset(&bus, 0, sizeof bus);
+  bus.sa_sigaction = on_bus_error;
+  bus.sa_flags = SA_SIGINFO;
+  sigemptyset(&bus.sa_mask);
+  sigaction(SIGBUS, &bus, &previous_bus_action);
 }
 
 static void usage(FILE *f) {

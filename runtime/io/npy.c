@@ -249,7 +249,9 @@ static int read_header(io_input *in, npy_header *h, nnc_status *st) {
   return rc;
 }
 
-int npy_read_head(io_input *in, nnc_array *out, size_t *data_bytes, nnc_status *st) {
+/* The header of in, validated, into *out (no data) and the byte count of
+ * its data; nothing about what follows the header is checked. */
+static int parse_head(io_input *in, nnc_array *out, size_t *data_bytes, nnc_status *st) {
   memset(out, 0, sizeof *out);
   const char *path = in->path;
   npy_header h;
@@ -280,6 +282,27 @@ int npy_read_head(io_input *in, nnc_array *out, size_t *data_bytes, nnc_status *
   if (count < 0 || (uint64_t)count > SIZE_MAX / elem_size)
     return nnc_fail(st, NNC_ERR_DATA, "%s: the element count of the shape overflows", path);
   *data_bytes = (size_t)count * elem_size;
+  *out = a;
+  return NNC_OK;
+}
+
+int npy_size_from_head(const void *prefix, size_t n, const char *label, uint64_t *total,
+                       nnc_status *st) {
+  io_input mem;
+  io_input_open_memory(&mem, label, prefix, n);
+  nnc_array a;
+  size_t data_bytes;
+  int rc = parse_head(&mem, &a, &data_bytes, st);
+  if (!rc) *total = mem.pos + data_bytes;
+  return rc;
+}
+
+int npy_read_head(io_input *in, nnc_array *out, size_t *data_bytes, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  const char *path = in->path;
+  nnc_array a;
+  int rc = parse_head(in, &a, data_bytes, st);
+  if (rc) return rc;
 
   /* A regular file is checked against the header before anything is read;
    * a pipe as it arrives. np.load ignores bytes after the data; nnc refuses

@@ -1,4 +1,6 @@
 /* .npy files mapped instead of read (runtime/io/npy_map.h). */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -9,6 +11,51 @@
 #include "runtime/io/npy_map.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+/* ---- live mappings, for a SIGBUS handler (nnc_mapped_file_at) ---- */
+
+/* Fixed slots claimed with lock-free atomics, as base/file_write.c's
+ * temporary files: a handler may read them at any moment. A mapping that
+ * finds no free slot works the same; only its SIGBUS goes unexplained. */
+enum { MAP_SLOTS = 32, MAP_PATH_MAX = 1024 };
+enum { SLOT_FREE, SLOT_FILLING, SLOT_ACTIVE };
+static struct {
+  atomic_int state;
+  uintptr_t base;
+  size_t len;
+  char path[MAP_PATH_MAX];
+} map_slots[MAP_SLOTS];
+
+static void map_register(const void *base, size_t len, const char *path) {
+  size_t n = strlen(path);
+  if (n >= MAP_PATH_MAX) n = MAP_PATH_MAX - 1;
+  for (int i = 0; i < MAP_SLOTS; i++) {
+    int expected = SLOT_FREE;
+    if (atomic_compare_exchange_strong(&map_slots[i].state, &expected, SLOT_FILLING)) {
+      map_slots[i].base = (uintptr_t)base;
+      map_slots[i].len = len;
+      memcpy(map_slots[i].path, path, n);
+      map_slots[i].path[n] = '\0';
+      atomic_store(&map_slots[i].state, SLOT_ACTIVE);
+      return;
+    }
+  }
+}
+
+static void map_unregister(const void *base) {
+  for (int i = 0; i < MAP_SLOTS; i++)
+    if (atomic_load(&map_slots[i].state) == SLOT_ACTIVE && map_slots[i].base == (uintptr_t)base)
+      atomic_store(&map_slots[i].state, SLOT_FREE);
+}
+
+const char *nnc_mapped_file_at(const void *addr) {
+  uintptr_t a = (uintptr_t)addr;
+  for (int i = 0; i < MAP_SLOTS; i++)
+    if (atomic_load(&map_slots[i].state) == SLOT_ACTIVE && a >= map_slots[i].base &&
+        a - map_slots[i].base < map_slots[i].len)
+      return map_slots[i].path;
+  return NULL;
+}
 
 /* The array after the header of a regular file at `in`, mapped when the host
  * can use its bytes as they are; else read. */
@@ -28,6 +75,7 @@ static int npy_map_input(io_input *in, nnc_array *out, nnc_mapping *map, nnc_sta
     return npy_read_data(in, out, data_bytes, st);
   map->base = base;
   map->len = (size_t)in->size;
+  map_register(base, map->len, in->path);
   out->data = (unsigned char *)base + in->pos;
   return NNC_OK;
 }
@@ -74,6 +122,9 @@ int nnc_data_read_mapped(const char *path, nnc_tensor_set *out, int *is_npz, nnc
 }
 
 void nnc_unmap(nnc_mapping *map) {
-  if (map->len) munmap(map->base, map->len);
+  if (map->len) {
+    map_unregister(map->base);
+    munmap(map->base, map->len);
+  }
   memset(map, 0, sizeof *map);
 }

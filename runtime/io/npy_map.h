@@ -31,10 +31,23 @@ int nnc_data_read_mapped(const char *path, nnc_tensor_set *out, int *is_npz, nnc
                          nnc_status *st);
 void nnc_unmap(nnc_mapping *map);
 
+/* The path of the file whose live mapping holds addr, or NULL. A file that
+ * shrinks while mapped (another process truncates it) turns a read of its
+ * lost pages into SIGBUS: the CLI's handler names the file with this. Safe
+ * in a signal handler (reads fixed slots, no locks). */
+const char *nnc_mapped_file_at(const void *addr);
+
 /* The two halves of nnc_npy_read_input (npy.c): the header, validated, into
  * *a (no data) and the byte count of its data (a regular file's size checked
  * against it); then the data, read into malloc'ed memory. */
 int npy_read_head(struct io_input *in, nnc_array *a, size_t *data_bytes, nnc_status *st);
 int npy_read_data(struct io_input *in, nnc_array *a, size_t data_bytes, nnc_status *st);
+
+/* The size of the whole .npy (header and data) that the header at the
+ * start of prefix (n bytes, holding at least the header) announces; the
+ * header's errors as npy_read_head words them, label naming the file. For
+ * checking a .npz member against its zip entry before inflating it all. */
+int npy_size_from_head(const void *prefix, size_t n, const char *label, uint64_t *total,
+                       nnc_status *st);
 
 #endif

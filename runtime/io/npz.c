@@ -18,6 +18,7 @@
 #include "base/base.h"
 #include "runtime/io/input.h"
 #include "runtime/io/io.h"
+#include "runtime/io/npy_map.h"
 
 enum {
   SIG_LOCAL = 0x04034b50,
@@ -158,9 +159,18 @@ static unsigned char *read_stored(io_input *in, const zip_member *m, nnc_status 
   return buf;
 }
 
+/* A .npy header is at most this long (npy.c: magic, version, 4-byte
+ * length, 65535 bytes of dict): once this much of a member has inflated,
+ * its header says how long the member must be. */
+enum { NPY_HEAD_MAX = 12 + 65535 };
+
 /* Raw deflate, fed at most m->csize compressed bytes and producing at most
- * m->usize bytes; memory grows with the output that actually arrives. */
-static unsigned char *read_deflated(io_input *in, const zip_member *m, nnc_status *st) {
+ * m->usize bytes; memory grows with the output that actually arrives, and
+ * stops once the .npy header inside (read as `label`) contradicts usize: a
+ * small member that claims gigabytes of zeros behind a header of a few
+ * bytes of data is refused before they are inflated. */
+static unsigned char *read_deflated(io_input *in, const zip_member *m, const char *label,
+                                    nnc_status *st) {
   if (m->usize > SIZE_MAX / 2) {
     nnc_fail(st, NNC_ERR_NOMEM, "%s: member '%s' is too large", in->path, m->name);
     return NULL;
@@ -179,7 +189,7 @@ static unsigned char *read_deflated(io_input *in, const zip_member *m, nnc_statu
   }
   uint64_t fed = 0;
   size_t done = 0;
-  int rc = NNC_OK;
+  int rc = NNC_OK, head_checked = 0;
   unsigned char probe; /* output room once usize bytes arrived: anything more is an error */
   for (;;) {
     if (zs.avail_in == 0 && fed < m->csize) {
@@ -218,6 +228,17 @@ static unsigned char *read_deflated(io_input *in, const zip_member *m, nnc_statu
       break;
     }
     if (!full) done += produced;
+    if (!head_checked && done >= NPY_HEAD_MAX && done < m->usize) {
+      head_checked = 1;
+      uint64_t total = 0;
+      if ((rc = npy_size_from_head(out, done, label, &total, st))) break;
+      if (total != m->usize) {
+        rc = nnc_fail(st, NNC_ERR_DATA,
+                      "%s: the .npy header announces %llu bytes, the zip entry %llu", label,
+                      (unsigned long long)total, (unsigned long long)m->usize);
+        break;
+      }
+    }
     if (z == Z_STREAM_END) break;
     if (z != Z_OK && z != Z_BUF_ERROR) {
       rc = nnc_fail(st, NNC_ERR_DATA, "%s: member '%s': corrupt deflate data (%s)", in->path,
@@ -273,8 +294,10 @@ static int read_member(io_input *in, const zip_member *m, nnc_tensor_set *out, n
                     in->path, m->name, sizeof out->items[0].name - 1);
   if (nnc_tensor_set_find(out, name))
     return nnc_fail(st, NNC_ERR_DATA, "%s: member '%s' appears twice", in->path, m->name);
+  char label[PATH_MAX + sizeof m->name + 32]; /* for messages only */
+  snprintf(label, sizeof label, "%s (member '%s')", in->path, m->name);
   unsigned char *bytes =
-      m->method == METHOD_STORED ? read_stored(in, m, st) : read_deflated(in, m, st);
+      m->method == METHOD_STORED ? read_stored(in, m, st) : read_deflated(in, m, label, st);
   if (!bytes) return st ? (int)st->code : NNC_ERR_DATA;
   int rc = NNC_OK;
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -286,8 +309,6 @@ static int read_member(io_input *in, const zip_member *m, nnc_tensor_set *out, n
   if (crc != m->crc)
     rc = nnc_fail(st, NNC_ERR_DATA, "%s: member '%s' is damaged (CRC-32 %08lx, expected %08x)",
                   in->path, m->name, (unsigned long)crc, m->crc);
-  char label[PATH_MAX + sizeof m->name + 32]; /* for messages only */
-  snprintf(label, sizeof label, "%s (member '%s')", in->path, m->name);
   nnc_array a = {0};
   if (!rc) {
     io_input mem;
