@@ -293,7 +293,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
   (void)prog; /* not read by emission: see build_module */
   *jit_out = NULL;
-  LLVMTargetMachineRef tm = NULL, jit_tm = NULL;
+  LLVMTargetMachineRef tm = NULL;
   nnc_jit *jit = NULL;
   nnc_timing *timing = opts ? opts->timing : NULL;
   cache_switches sw = {codegen_vector_width(), opts && opts->accumulate_f64};
@@ -318,17 +318,23 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
   }
-  if (!rc && !(jit_tm = host_machine(st))) rc = st->code;
   if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
 
-  /* the same machine code, cached or not, is linked into the process */
+  /* the same machine code, cached or not, is linked into the process; the
+   * JIT compiles no IR, so its target machine is LLVM's host description
+   * (detectHost: CPU name and features), not a second host_machine(),
+   * whose creation cost a warm compile 13 % of its instructions */
   nnc_time t0 = timing_now();
+  LLVMOrcJITTargetMachineBuilderRef jtmb = NULL;
+  LLVMErrorRef err = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb);
+  if (err) {
+    rc = llvm_error(st, err, "detecting the host for the JIT");
+    goto fail;
+  }
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
-      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm));
-  jit_tm = NULL; /* owned by the builder now */
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit->lljit, builder);
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb); /* owned by the builder */
+  err = LLVMOrcCreateLLJIT(&jit->lljit, builder);
   if (err) {
     rc = llvm_error(st, err, "creating the JIT");
     goto fail;
@@ -370,7 +376,6 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
 fail:
   if (obj) LLVMDisposeMemoryBuffer(obj);
   if (tm) LLVMDisposeTargetMachine(tm);
-  if (jit_tm) LLVMDisposeTargetMachine(jit_tm);
   if (jit) codegen_release(jit);
   return rc;
 }
