@@ -127,8 +127,8 @@ static int entry_path(char *buf, size_t n, const char *dir, const obj_key *key) 
 void *obj_cache_load(const char *dir, const obj_key *key, size_t *len) {
   char path[4096];
   if (entry_path(path, sizeof path, dir, key)) return NULL;
-  /* a planted symlink is not followed: a miss */
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /* a planted symlink is not followed, a FIFO not waited on: a miss */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return NULL;
   header h;
   void *data = NULL;

@@ -383,6 +383,22 @@ START_TEST(planted_symlink_is_not_followed) {
 }
 END_TEST
 
+/* A FIFO at an entry's name is a miss at once (opening it must not wait for
+ * a writer: the test's timeout catches a hang), and a store replaces it. */
+START_TEST(fifo_entry_is_a_miss_without_waiting) {
+  fresh_cache();
+  char dir[512], path[600];
+  ck_assert_int_eq(obj_cache_dir(dir, sizeof dir), 0);
+  entry_path(path, sizeof path, key_n(3));
+  ck_assert_int_eq(mkfifo(path, 0600), 0);
+  ck_assert(!present(dir, key_n(3)));
+  ck_assert_int_eq(obj_cache_evict(dir, 0), 0); /* not an entry: left alone */
+  ck_assert_int_eq(store_n(dir, 3, "three", 6), 0);
+  ck_assert(present(dir, key_n(3)));
+  remove_cache();
+}
+END_TEST
+
 /* An entry copied under another key's name (a foreign entry) is a miss. */
 START_TEST(foreign_entry_is_a_miss) {
   fresh_cache();
@@ -477,7 +493,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("cache10");
   TCase *tc = tcase_create("cache10");
-  tcase_set_timeout(tc, 60);
+  tcase_set_timeout(tc, 30);
   tcase_add_test(tc, every_node_byte_and_header_field_is_in_the_key);
   tcase_add_test(tc, a_changed_model_input_is_another_key);
   tcase_add_test(tc, every_code_switch_is_in_the_key);
@@ -487,6 +503,7 @@ int main(void) {
   tcase_add_test(tc, stale_temporary_files_are_removed);
   tcase_add_test(tc, planted_symlink_is_not_followed);
   tcase_add_test(tc, foreign_entry_is_a_miss);
+  tcase_add_test(tc, fifo_entry_is_a_miss_without_waiting);
   tcase_add_test(tc, unsafe_directory_turns_the_cache_off);
   tcase_add_test(tc, readers_see_whole_entries_while_writers_replace_them);
   suite_add_tcase(s, tc);
