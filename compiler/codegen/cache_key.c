@@ -21,7 +21,7 @@ _Static_assert(sizeof(nnc_node) == 376, "nnc_node changed: see cache_key.c");
 _Static_assert(sizeof(nnc_graph) == 56, "nnc_graph changed: hash the new field in graph_key");
 /* Everything codegen reads besides the graphs: a new option that changes
  * the code must go into cache_switches. */
-_Static_assert(sizeof(nnc_codegen_options) == 40,
+_Static_assert(sizeof(nnc_codegen_options) == 48,
                "nnc_codegen_options changed: does the new field change the code? see cache_key.c");
 
 const char *const cache_key_env_code[] = {"NNC_VECTOR_WIDTH", "NNC_KERNEL_SHARING",

@@ -210,7 +210,27 @@ static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) 
 }
 
 /* Objects compiled, cache hits and misses in this process (the tests count them). */
-static atomic_long objects_compiled, cache_hits, cache_misses;
+static atomic_long objects_compiled, cache_hits, cache_misses, memo_reused;
+
+long codegen_reused(void) {
+  return atomic_load(&memo_reused);
+}
+
+void codegen_memo_free(codegen_memo *m) {
+  if (!m) return;
+  free(m->data);
+  memset(m, 0, sizeof *m);
+}
+
+/* Keep obj's bytes as the memo's (a failed copy only forgets the old one). */
+static void memo_keep(codegen_memo *m, const obj_key *key, LLVMMemoryBufferRef obj) {
+  size_t len = LLVMGetBufferSize(obj);
+  void *copy = malloc(len);
+  codegen_memo_free(m);
+  if (!copy) return;
+  memcpy(copy, LLVMGetBufferStart(obj), len);
+  *m = (codegen_memo){1, *key, copy, len};
+}
 
 void codegen_counts(long *compiled, long *hits, long *misses) {
   if (compiled) *compiled = atomic_load(&objects_compiled);
@@ -220,7 +240,8 @@ void codegen_counts(long *compiled, long *hits, long *misses) {
 
 /* The cache entry of a module: where and under which key (cache_key.h). */
 typedef struct cache_slot {
-  int usable;
+  int keyed;  /* key computed (for the disk cache or the memo) */
+  int usable; /* the disk cache: keyed and a usable directory */
   char dir[4096];
   obj_key key;
 } cache_slot;
@@ -263,14 +284,22 @@ static LLVMMemoryBufferRef cache_lookup(const nnc_graph *const *graphs, int n,
                                         cache_slot *cache) {
   nnc_timing *timing = opts ? opts->timing : NULL;
   nnc_time t0 = timing_now();
-  cache->usable = !(opts && (opts->no_cache || opts->emit_only)) &&
-                  !obj_cache_dir(cache->dir, sizeof cache->dir) &&
-                  !cache_key_compute(&cache->key, graphs, n, sw);
+  codegen_memo *memo = opts ? opts->memo : NULL;
+  int disk = !(opts && (opts->no_cache || opts->emit_only)) &&
+             !obj_cache_dir(cache->dir, sizeof cache->dir);
+  cache->keyed =
+      (disk || (memo && !opts->emit_only)) && !cache_key_compute(&cache->key, graphs, n, sw);
+  cache->usable = disk && cache->keyed;
   /* --dump-ir=post needs the optimised module: compile it (and store it) */
+  int dump_post = opts && opts->dump_ir_post;
+  if (cache->keyed && memo && memo->has && !dump_post && memo->key.h[0] == cache->key.h[0] &&
+      memo->key.h[1] == cache->key.h[1]) {
+    if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
+    atomic_fetch_add(&memo_reused, 1);
+    return LLVMCreateMemoryBufferWithMemoryRangeCopy(memo->data, memo->len, "nnc.o");
+  }
   size_t len = 0;
-  void *data = cache->usable && !(opts && opts->dump_ir_post)
-                   ? obj_cache_load(cache->dir, &cache->key, &len)
-                   : NULL;
+  void *data = cache->usable && !dump_post ? obj_cache_load(cache->dir, &cache->key, &len) : NULL;
   LLVMMemoryBufferRef obj =
       data ? LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len, "nnc.o") : NULL;
   free(data);
@@ -320,6 +349,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   }
   if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
+  if (cache.keyed && opts && opts->memo) memo_keep(opts->memo, &cache.key, obj);
 
   /* the same machine code, cached or not, is linked into the process; the
    * JIT compiles no IR, so its target machine is LLVM's host description

@@ -241,6 +241,55 @@ START_TEST(build_ids_are_found) {
 }
 END_TEST
 
+/* ---- a model's rebuild ---- */
+
+/* A model that declares its input is built at load with labels assumed of
+ * sample shape [1]; a fit with labels of shape (N,) rebuilds it, to the
+ * same code: with the disk cache off it is linked from the model's memo,
+ * not compiled again. Turning check-numerics on changes the graphs: a
+ * compile; off again: a compile too (the memo holds the last code only). */
+START_TEST(an_identical_rebuild_reuses_the_model_code) {
+  setenv("NNC_CACHE", "0", 1);
+  const char *json = testutil_json(
+      "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 6], 'name': 'in'}},"
+      "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 4}}]},"
+      "'compile_config': {'optimizer': 'adam', 'loss': {'class_name': "
+      "'SparseCategoricalCrossentropy', 'config': {'from_logits': true}}, 'metrics': "
+      "['accuracy']}}");
+  nnc_status st;
+  nnc_model *m = NULL;
+  long c0, c1, r0 = codegen_reused();
+  codegen_counts(&c0, NULL, NULL);
+  ck_assert_msg(nnc_model_load_string(json, "m.json", &m, &st) == NNC_OK, "%s", st.message);
+  codegen_counts(&c1, NULL, NULL);
+  ck_assert_int_eq(c1 - c0, 1);
+  float xs[60], ys[10];
+  for (int i = 0; i < 60; i++) xs[i] = (float)i / 60.0f;
+  for (int i = 0; i < 10; i++) ys[i] = (float)(i % 4);
+  nnc_array x = testutil_f32(xs, 10, 6), y = testutil_f32(ys, 10, 1);
+  y.rank = 1;
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 1, o.verbose = 0, o.batch_size = 5;
+  nnc_history h;
+  memset(&h, 0, sizeof h);
+  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &h, &st) == NNC_OK, "%s", st.message);
+  nnc_history_free(&h);
+  codegen_counts(&c1, NULL, NULL);
+  ck_assert_msg(c1 - c0 == 1 && codegen_reused() - r0 == 1, "compiled %ld, reused %ld", c1 - c0,
+                codegen_reused() - r0);
+  ck_assert_int_eq(nnc_model_set_check_numerics(m, 1, &st), NNC_OK);
+  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &h, &st) == NNC_OK, "%s", st.message);
+  nnc_history_free(&h);
+  codegen_counts(&c1, NULL, NULL);
+  ck_assert_msg(c1 - c0 == 2 && codegen_reused() - r0 == 1, "check-numerics: compiled %ld",
+                c1 - c0);
+  nnc_model_free(m);
+  unsetenv("NNC_CACHE");
+}
+END_TEST
+
 /* ---- the directory ---- */
 
 static char home[256], entries[300];
@@ -499,6 +548,7 @@ int main(void) {
   tcase_add_test(tc, every_code_switch_is_in_the_key);
   tcase_add_test(tc, every_nnc_variable_of_the_compiler_is_classified);
   tcase_add_test(tc, build_ids_are_found);
+  tcase_add_test(tc, an_identical_rebuild_reuses_the_model_code);
   tcase_add_test(tc, size_limit_evicts_least_recently_used);
   tcase_add_test(tc, stale_temporary_files_are_removed);
   tcase_add_test(tc, planted_symlink_is_not_followed);
