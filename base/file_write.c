@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/temp_file.h"
 
 /* ---- temporary files of writes in progress, for signal handlers ---- */
 
@@ -42,7 +43,7 @@ static struct {
   char path[TEMP_PATH_MAX];
 } temp_slots[TEMP_SLOTS];
 
-static int temp_register(const char *path) {
+int nnc_temp_file_register(const char *path) {
   size_t n = strlen(path);
   if (n >= TEMP_PATH_MAX) return -1;
   for (int i = 0; i < TEMP_SLOTS; i++) {
@@ -56,7 +57,7 @@ static int temp_register(const char *path) {
   return -1;
 }
 
-static void temp_unregister(int slot) {
+void nnc_temp_file_unregister(int slot) {
   if (slot >= 0) atomic_store(&temp_slots[slot].state, SLOT_FREE);
 }
 
@@ -73,8 +74,7 @@ static int write_failed(const char *path, int err, nnc_status *st) {
                   nnc_path_brief(path, NNC_PATH_BRIEF, brief), strerror(err));
 }
 
-/* All len bytes to fd; 0 or an errno value. */
-static int write_all(int fd, const void *data, size_t len) {
+int nnc_write_all(int fd, const void *data, size_t len) {
   const unsigned char *p = data;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
@@ -228,7 +228,7 @@ static int write_through(const char *path, const char *target, const void *data,
    * shell's `>` would; devices and FIFOs ignore it. */
   int fd = open(target, O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return write_failed(path, errno, st);
-  int err = write_all(fd, data, len);
+  int err = nnc_write_all(fd, data, len);
   if (close(fd) != 0 && !err) err = errno;
   return err ? write_failed(path, err, st) : NNC_OK;
 }
@@ -262,10 +262,10 @@ static int write_replacing(const char *path, const char *target, const struct st
   int fd = -1, slot = -1, err = 0;
   for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
     temp_name(tmp, n, target, (long)getpid(), atomic_fetch_add(&serial, 1));
-    slot = temp_register(tmp);
+    slot = nnc_temp_file_register(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
     err = fd < 0 ? errno : 0;
-    if (fd < 0) temp_unregister(slot);
+    if (fd < 0) nnc_temp_file_unregister(slot);
     if (fd < 0 && err != EEXIST) break;
   }
   if (fd < 0) {
@@ -274,12 +274,12 @@ static int write_replacing(const char *path, const char *target, const struct st
   }
   /* Keep the permissions of the file being replaced (the umask applies to new files). */
   if (old) (void)fchmod(fd, old->st_mode & 0777);
-  err = write_all(fd, data, len);
+  err = nnc_write_all(fd, data, len);
   if (!err && fsync(fd) != 0) err = errno;
   if (close(fd) != 0 && !err) err = errno;
   if (!err && rename(tmp, target) != 0) err = errno;
   if (err) unlink(tmp);
-  temp_unregister(slot);
+  nnc_temp_file_unregister(slot);
   free(tmp);
   if (err) return write_failed(path, err, st);
 
@@ -299,7 +299,7 @@ static int write_replacing(const char *path, const char *target, const struct st
  * never closed (the caller owns it). */
 static int write_descriptor(const char *path, int fd, const void *data, size_t len,
                             nnc_status *st) {
-  int err = write_all(fd, data, len);
+  int err = nnc_write_all(fd, data, len);
   return err ? write_failed(path, err, st) : NNC_OK;
 }
 

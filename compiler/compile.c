@@ -130,7 +130,8 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
     }
   nnc_codegen_options cg_opts = {opts ? opts->dump_ir_pre : NULL, opts ? opts->dump_ir_post : NULL,
                                  opts ? opts->accumulate_f64 : 0, opts ? opts->emit_only : 0,
-                                 opts ? opts->timing : NULL,      opts ? opts->no_cache : 0};
+                                 opts ? opts->timing : NULL,      opts ? opts->no_cache : 0,
+                                 opts ? opts->memo : NULL};
   nnc_step_fn fns[NNC_GRAPH_COUNT];
   rc = codegen_compile(list, n, &out->prog, &cg_opts, &out->jit, fns, st);
   if (rc) {

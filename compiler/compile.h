@@ -26,6 +26,7 @@ typedef struct nnc_compile_options {
   int outputs_in_train; /* train and test graphs also write the outputs (host metrics) */
   nnc_timing *timing;   /* where the time of each stage is added (NULL: not measured) */
   int no_cache;         /* do not use the on-disk object cache (nnc compile --no-cache) */
+  codegen_memo *memo;   /* the model's last machine code (compiler/driver; NULL: none) */
 } nnc_compile_options;
 
 typedef struct nnc_compiled {

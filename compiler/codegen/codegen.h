@@ -10,12 +10,25 @@
 
 #include <stdint.h>
 
+#include "compiler/codegen/obj_cache.h"
 #include "compiler/driver/timing.h"
 #include "compiler/graph/graph.h"
 
 /* nnc_step_fn (the driver's signature) is declared by include/nnc_program.h. */
 
 typedef struct nnc_jit nnc_jit;
+
+/* The machine code of one model's last module and its key, kept by the
+ * model's builder (compiler/driver): a rebuild whose planned graphs give
+ * the same key (a fit's labels of sample shape [] after a load that assumed
+ * [1]) links it again without LLVM, also with the disk cache off. */
+typedef struct codegen_memo {
+  int has;
+  obj_key key;
+  void *data;
+  size_t len;
+} codegen_memo;
+void codegen_memo_free(codegen_memo *m);
 
 typedef struct nnc_codegen_options {
   const char *dump_ir_pre;  /* file to write the IR before optimization, or NULL */
@@ -24,6 +37,7 @@ typedef struct nnc_codegen_options {
   int emit_only;            /* stop after building (and dumping) the module: no O3, no JIT */
   nnc_timing *timing;       /* stage times and kernel counts are added here (NULL: none) */
   int no_cache;             /* neither read nor write the object cache (obj_cache.h) */
+  codegen_memo *memo;       /* reuse and keep the last module's code (NULL: none) */
 } nnc_codegen_options;
 
 /* Compile graphs[0..n) into one module; fns[i] receives graph i's driver
@@ -44,6 +58,8 @@ int codegen_vector_width(void);
 /* Since the process started: modules compiled to machine code, and object
  * cache hits and misses (any argument may be NULL). */
 void codegen_counts(long *compiled, long *hits, long *misses);
+/* Since the process started: modules taken from a codegen_memo. */
+long codegen_reused(void);
 
 /* "znver3 +avx2,+fma,..." as LLVM sees the host (for docs and benchmarks). */
 int codegen_host_description(char *buf, size_t n);

@@ -15,12 +15,9 @@
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/cache_key.h"
 #include "compiler/codegen/obj_cache.h"
 #include "base/base.h"
-
-#ifndef NNC_GIT_DESCRIBE
-#define NNC_GIT_DESCRIBE "unknown"
-#endif
 
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
 
@@ -113,8 +110,7 @@ static long count_instructions(LLVMModuleRef mod) {
 }
 
 static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *const *graphs,
-                        int n, const nnc_program *prog, int accumulate_f64, nnc_timing *timing,
-                        nnc_status *st) {
+                        int n, const cache_switches *sw, nnc_timing *timing, nnc_status *st) {
   nnc_time t0 = timing_now();
   cg c;
   memset(&c, 0, sizeof c);
@@ -127,13 +123,16 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.i1 = LLVMInt1TypeInContext(ctx);
   c.ptr = LLVMPointerType(c.f32, 0);
   c.void_t = LLVMVoidTypeInContext(ctx);
-  c.vector_width = codegen_vector_width();
-  c.accumulate_f64 = accumulate_f64;
+  c.vector_width = sw->vector_width;
+  c.accumulate_f64 = sw->accumulate_f64;
   const char *sharing = getenv("NNC_KERNEL_SHARING");
   c.no_sharing = sharing && !strcmp(sharing, "0");
   c.st = st;
   int rc = NNC_OK;
-  for (int i = 0; i < n && rc == NNC_OK; i++) rc = cg_emit_graph(&c, graphs[i], prog);
+  /* no program: the code depends on the graphs and switches alone, which
+   * are the cache key (cache_key.h); reading the program here would make
+   * cache hits stale */
+  for (int i = 0; i < n && rc == NNC_OK; i++) rc = cg_emit_graph(&c, graphs[i], NULL);
   cg_share_free(&c);
   LLVMDisposeBuilder(c.b);
   if (timing) {
@@ -211,7 +210,27 @@ static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) 
 }
 
 /* Objects compiled, cache hits and misses in this process (the tests count them). */
-static atomic_long objects_compiled, cache_hits, cache_misses;
+static atomic_long objects_compiled, cache_hits, cache_misses, memo_reused;
+
+long codegen_reused(void) {
+  return atomic_load(&memo_reused);
+}
+
+void codegen_memo_free(codegen_memo *m) {
+  if (!m) return;
+  free(m->data);
+  memset(m, 0, sizeof *m);
+}
+
+/* Keep obj's bytes as the memo's (a failed copy only forgets the old one). */
+static void memo_keep(codegen_memo *m, const obj_key *key, LLVMMemoryBufferRef obj) {
+  size_t len = LLVMGetBufferSize(obj);
+  void *copy = malloc(len);
+  codegen_memo_free(m);
+  if (!copy) return;
+  memcpy(copy, LLVMGetBufferStart(obj), len);
+  *m = (codegen_memo){1, *key, copy, len};
+}
 
 void codegen_counts(long *compiled, long *hits, long *misses) {
   if (compiled) *compiled = atomic_load(&objects_compiled);
@@ -219,60 +238,25 @@ void codegen_counts(long *compiled, long *hits, long *misses) {
   if (misses) *misses = atomic_load(&cache_misses);
 }
 
-/* Everything the machine code depends on: the module before optimisation
- * (its bitcode), the target, the pipeline, LLVM's and nnc's versions. */
-static int module_key(LLVMModuleRef mod, LLVMTargetMachineRef tm, obj_key *key) {
-  LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
-  if (!bc) return -1;
-  obj_key_init(key);
-  obj_key_add(key, LLVMGetBufferStart(bc), LLVMGetBufferSize(bc));
-  LLVMDisposeMemoryBuffer(bc);
-  char *triple = LLVMGetTargetMachineTriple(tm), *cpu = LLVMGetTargetMachineCPU(tm),
-       *features = LLVMGetTargetMachineFeatureString(tm);
-  obj_key_add_str(key, triple);
-  obj_key_add_str(key, cpu);
-  obj_key_add_str(key, features);
-  LLVMDisposeMessage(triple);
-  LLVMDisposeMessage(cpu);
-  LLVMDisposeMessage(features);
-  obj_key_add_str(key, PIPELINE_KEY);
-  obj_key_add_str(key, LLVM_VERSION_STRING);
-  obj_key_add_str(key, NNC_GIT_DESCRIBE);
-  obj_key_add_str(key, __DATE__ " " __TIME__); /* this file's build: a rebuilt pipeline */
-  return 0;
-}
-
-/* The module's machine code: from the cache, or optimised and compiled here
- * (and stored). *obj is owned by the caller. */
-static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
-                         const nnc_codegen_options *opts, LLVMMemoryBufferRef *obj,
-                         nnc_status *st) {
-  nnc_timing *timing = opts ? opts->timing : NULL;
-  nnc_time t0 = timing_now();
-  set_target(mod, tm);
-  long light = unoptimised_drivers(mod); /* in the bitcode, so in the key */
-  if (timing) timing->kernels_light += light;
+/* The cache entry of a module: where and under which key (cache_key.h). */
+typedef struct cache_slot {
+  int keyed;  /* key computed (for the disk cache or the memo) */
+  int usable; /* the disk cache: keyed and a usable directory */
   char dir[4096];
   obj_key key;
-  int cached =
-      !(opts && opts->no_cache) && !obj_cache_dir(dir, sizeof dir) && !module_key(mod, tm, &key);
-  /* --dump-ir=post needs the optimised module: compile it (and store it) */
-  int readable = cached && !(opts && opts->dump_ir_post);
-  size_t len = 0;
-  void *data = readable ? obj_cache_load(dir, &key, &len) : NULL;
-  if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
-  if (data) {
-    *obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len, "nnc.o");
-    free(data);
-    atomic_fetch_add(&cache_hits, 1);
-    if (timing) timing->cache_hits++;
-    return NNC_OK;
-  }
-  if (cached) {
-    atomic_fetch_add(&cache_misses, 1);
-    if (timing) timing->cache_misses++;
-  }
-  t0 = timing_now();
+} cache_slot;
+
+/* The module's machine code, optimised and compiled here (and stored in
+ * the cache under the key computed before emission). *obj is owned by the
+ * caller. */
+static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
+                         const nnc_codegen_options *opts, const cache_slot *cache,
+                         LLVMMemoryBufferRef *obj, nnc_status *st) {
+  nnc_timing *timing = opts ? opts->timing : NULL;
+  set_target(mod, tm);
+  long light = unoptimised_drivers(mod);
+  if (timing) timing->kernels_light += light;
+  nnc_time t0 = timing_now();
   int rc = optimize(mod, tm, st);
   if (timing) timing_add(&timing->stage[NNC_STAGE_OPT], t0);
   if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
@@ -287,9 +271,47 @@ static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
   atomic_fetch_add(&objects_compiled, 1);
   if (timing) timing_add(&timing->stage[NNC_STAGE_CODEGEN], t0);
   t0 = timing_now();
-  if (cached) obj_cache_store(dir, &key, LLVMGetBufferStart(*obj), LLVMGetBufferSize(*obj));
+  if (cache->usable)
+    obj_cache_store(cache->dir, &cache->key, LLVMGetBufferStart(*obj), LLVMGetBufferSize(*obj));
   if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
   return NNC_OK;
+}
+
+/* The cache entry for graphs with these switches: its machine code when
+ * there is one (a hit: no IR is built at all), else NULL. */
+static LLVMMemoryBufferRef cache_lookup(const nnc_graph *const *graphs, int n,
+                                        const cache_switches *sw, const nnc_codegen_options *opts,
+                                        cache_slot *cache) {
+  nnc_timing *timing = opts ? opts->timing : NULL;
+  nnc_time t0 = timing_now();
+  codegen_memo *memo = opts ? opts->memo : NULL;
+  int disk = !(opts && (opts->no_cache || opts->emit_only)) &&
+             !obj_cache_dir(cache->dir, sizeof cache->dir);
+  cache->keyed =
+      (disk || (memo && !opts->emit_only)) && !cache_key_compute(&cache->key, graphs, n, sw);
+  cache->usable = disk && cache->keyed;
+  /* --dump-ir=post needs the optimised module: compile it (and store it) */
+  int dump_post = opts && opts->dump_ir_post;
+  if (cache->keyed && memo && memo->has && !dump_post && memo->key.h[0] == cache->key.h[0] &&
+      memo->key.h[1] == cache->key.h[1]) {
+    if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
+    atomic_fetch_add(&memo_reused, 1);
+    return LLVMCreateMemoryBufferWithMemoryRangeCopy(memo->data, memo->len, "nnc.o");
+  }
+  size_t len = 0;
+  void *data = cache->usable && !dump_post ? obj_cache_load(cache->dir, &cache->key, &len) : NULL;
+  LLVMMemoryBufferRef obj =
+      data ? LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len, "nnc.o") : NULL;
+  free(data);
+  if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
+  if (obj) {
+    atomic_fetch_add(&cache_hits, 1);
+    if (timing) timing->cache_hits++;
+  } else if (cache->usable) {
+    atomic_fetch_add(&cache_misses, 1);
+    if (timing) timing->cache_misses++;
+  }
+  return obj;
 }
 
 int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
@@ -298,37 +320,51 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   pthread_once(&llvm_once, llvm_init);
   if (!llvm_ready)
     return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
+  (void)prog; /* not read by emission: see build_module */
   *jit_out = NULL;
-  LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
-  LLVMTargetMachineRef tm = NULL, jit_tm = NULL;
-  LLVMMemoryBufferRef obj = NULL;
+  LLVMTargetMachineRef tm = NULL;
   nnc_jit *jit = NULL;
   nnc_timing *timing = opts ? opts->timing : NULL;
-  int rc = build_module(ctx, mod, graphs, n, prog, opts && opts->accumulate_f64, timing, st);
-  if (!rc && timing) timing->ir_instructions += count_instructions(mod);
-  if (!rc && opts && opts->dump_ir_pre) rc = write_ir(mod, opts->dump_ir_pre, st);
-  if (!rc && opts && opts->emit_only) {
-    for (int i = 0; i < n; i++) fns[i] = NULL;
+  cache_switches sw = {codegen_vector_width(), opts && opts->accumulate_f64};
+  cache_slot cache;
+  LLVMMemoryBufferRef obj = cache_lookup(graphs, n, &sw, opts, &cache);
+  int rc = NNC_OK;
+  /* a hit needs no module, unless the IR before optimisation is asked for */
+  if (!obj || (opts && opts->dump_ir_pre)) {
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
+    rc = build_module(ctx, mod, graphs, n, &sw, timing, st);
+    if (!rc && timing) timing->ir_instructions += count_instructions(mod);
+    if (!rc && opts && opts->dump_ir_pre) rc = write_ir(mod, opts->dump_ir_pre, st);
+    if (!rc && opts && opts->emit_only) {
+      for (int i = 0; i < n; i++) fns[i] = NULL;
+      LLVMDisposeModule(mod);
+      LLVMContextDispose(ctx);
+      return NNC_OK;
+    }
+    if (!rc && !obj && !(tm = host_machine(st))) rc = st->code;
+    if (!rc && !obj) rc = module_object(mod, tm, opts, &cache, &obj, st);
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
-    return NNC_OK;
   }
-  if (!rc && !(tm = host_machine(st))) rc = st->code;
-  if (!rc) rc = module_object(mod, tm, opts, &obj, st);
-  LLVMDisposeModule(mod);
-  LLVMContextDispose(ctx);
-  if (!rc && !(jit_tm = host_machine(st))) rc = st->code;
   if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
+  if (cache.keyed && opts && opts->memo) memo_keep(opts->memo, &cache.key, obj);
 
-  /* the same machine code, cached or not, is linked into the process */
+  /* the same machine code, cached or not, is linked into the process; the
+   * JIT compiles no IR, so its target machine is LLVM's host description
+   * (detectHost: CPU name and features), not a second host_machine(),
+   * whose creation cost a warm compile 13 % of its instructions */
   nnc_time t0 = timing_now();
+  LLVMOrcJITTargetMachineBuilderRef jtmb = NULL;
+  LLVMErrorRef err = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb);
+  if (err) {
+    rc = llvm_error(st, err, "detecting the host for the JIT");
+    goto fail;
+  }
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
-      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm));
-  jit_tm = NULL; /* owned by the builder now */
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit->lljit, builder);
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb); /* owned by the builder */
+  err = LLVMOrcCreateLLJIT(&jit->lljit, builder);
   if (err) {
     rc = llvm_error(st, err, "creating the JIT");
     goto fail;
@@ -370,7 +406,6 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
 fail:
   if (obj) LLVMDisposeMemoryBuffer(obj);
   if (tm) LLVMDisposeTargetMachine(tm);
-  if (jit_tm) LLVMDisposeTargetMachine(jit_tm);
   if (jit) codegen_release(jit);
   return rc;
 }

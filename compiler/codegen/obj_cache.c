@@ -1,6 +1,7 @@
 /* The on-disk object cache (obj_cache.h). */
 #include "compiler/codegen/obj_cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -8,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/base.h"
+#include "base/temp_file.h"
 #include "nnc.h"
 
 static atomic_int cache_enabled = 1;
@@ -67,8 +71,23 @@ static uint64_t checksum(const void *data, size_t len) {
   return finish(k.h[0]) ^ rotl(finish(k.h[1]), 17);
 }
 
-static int make_dir(const char *path) {
-  return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+/* A directory we may keep machine code in: created 0700 if missing; an
+ * existing one must be a real directory (not a symlink), ours, and not
+ * writable by group or others (someone else could plant code in it). */
+static int safe_dir(const char *path) {
+  if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
+  struct stat sb;
+  if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+      (sb.st_mode & (S_IWGRP | S_IWOTH)))
+    return -1;
+  return 0;
+}
+
+/* A parent such as ~/.cache only needs to exist (created 0700 if missing). */
+static int parent_dir(const char *path) {
+  struct stat sb;
+  if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
+  return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }
 
 int obj_cache_dir(char *buf, size_t n) {
@@ -77,16 +96,16 @@ int obj_cache_dir(char *buf, size_t n) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   int w;
   if (xdg && xdg[0] == '/') { /* the XDG spec: a relative path is invalid, ignore it */
-    if (make_dir(xdg)) return -1;
+    if (parent_dir(xdg)) return -1;
     w = snprintf(buf, n, "%s/nnc", xdg);
   } else if (home && home[0]) {
     w = snprintf(buf, n, "%s/.cache", home);
-    if (w < 0 || (size_t)w >= n || make_dir(buf)) return -1;
+    if (w < 0 || (size_t)w >= n || parent_dir(buf)) return -1;
     w = snprintf(buf, n, "%s/.cache/nnc", home);
   } else {
     return -1;
   }
-  if (w < 0 || (size_t)w >= n || make_dir(buf)) return -1;
+  if (w < 0 || (size_t)w >= n || safe_dir(buf)) return -1;
   return access(buf, W_OK | X_OK) ? -1 : 0;
 }
 
@@ -108,16 +127,22 @@ static int entry_path(char *buf, size_t n, const char *dir, const obj_key *key) 
 void *obj_cache_load(const char *dir, const obj_key *key, size_t *len) {
   char path[4096];
   if (entry_path(path, sizeof path, dir, key)) return NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  /* a planted symlink is not followed, a FIFO not waited on: a miss */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return NULL;
   header h;
   void *data = NULL;
-  int ok = fread(&h, sizeof h, 1, f) == 1 && !memcmp(h.magic, MAGIC, 8) && h.key[0] == key->h[0] &&
-           h.key[1] == key->h[1] && h.len > 0 && h.len < (1ull << 34);
+  struct stat sb;
+  size_t got = 0;
+  int ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > (off_t)sizeof h &&
+           !nnc_read_fd(fd, &h, sizeof h, &got) && got == sizeof h && !memcmp(h.magic, MAGIC, 8) &&
+           h.key[0] == key->h[0] && h.key[1] == key->h[1] && h.len > 0 &&
+           h.len == (uint64_t)sb.st_size - sizeof h; /* nothing after it */
   if (ok) ok = (data = malloc(h.len)) != NULL;
-  if (ok) ok = fread(data, 1, h.len, f) == h.len && fgetc(f) == EOF; /* nothing after it */
+  if (ok) ok = !nnc_read_fd(fd, data, h.len, &got) && got == h.len;
   if (ok) ok = checksum(data, h.len) == h.sum;
-  fclose(f);
+  if (ok) futimens(fd, NULL); /* used now: the last to be evicted (obj_cache_evict) */
+  close(fd);
   if (!ok) {
     free(data);
     return NULL;
@@ -126,35 +151,111 @@ void *obj_cache_load(const char *dir, const obj_key *key, size_t *len) {
   return data;
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-  const char *p = data;
-  while (len > 0) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 int obj_cache_store(const char *dir, const obj_key *key, const void *data, size_t len) {
   static atomic_uint serial;
   char path[4096], tmp[4200];
   if (entry_path(path, sizeof path, dir, key)) return -1;
-  /* a name no other process or thread uses: pid and a per-process serial */
+  /* a name no other process or thread uses: pid and a per-process serial;
+   * a signal handler calling nnc_remove_temp_files_on_signal removes it */
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&serial, 1));
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
+  int slot = nnc_temp_file_register(tmp);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    nnc_temp_file_unregister(slot);
+    return -1;
+  }
   header h;
   memcpy(h.magic, MAGIC, 8);
   h.key[0] = key->h[0];
   h.key[1] = key->h[1];
   h.len = len;
   h.sum = checksum(data, len);
-  int rc = write_all(fd, &h, sizeof h) || write_all(fd, data, len);
+  /* no fsync: an entry a crash damages fails its checksum and is a miss */
+  int rc = nnc_write_all(fd, &h, sizeof h) || nnc_write_all(fd, data, len);
   rc |= close(fd) != 0;
-  if (!rc) rc = rename(tmp, path) != 0;
+  if (!rc) rc = rename(tmp, path) != 0; /* replaces a symlink, never follows it */
   if (rc) unlink(tmp);
-  return rc ? -1 : 0;
+  nnc_temp_file_unregister(slot);
+  if (rc) return -1;
+  obj_cache_evict(dir, obj_cache_limit());
+  return 0;
+}
+
+int64_t obj_cache_limit(void) {
+  const char *env = getenv("NNC_CACHE_MAX_MB");
+  char *end = NULL;
+  long long mb = env ? strtoll(env, &end, 10) : -1;
+  if (!env || end == env || *end || mb < 0 || mb > (1ll << 30)) mb = NNC_CACHE_DEFAULT_MB;
+  return (int64_t)mb << 20;
+}
+
+/* An entry's name: 32 hex digits and ".o"; a temporary one has ".tmp." after. */
+static int entry_kind(const char *name) {
+  for (int i = 0; i < 32; i++)
+    if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return 0;
+  if (!strcmp(name + 32, ".o")) return 1;
+  return !strncmp(name + 32, ".o.tmp.", 7) ? 2 : 0;
+}
+
+typedef struct entry {
+  struct timespec used;
+  int64_t size;
+  char name[64];
+} entry;
+
+static int older_first(const void *a, const void *b) {
+  const entry *x = a, *y = b;
+  if (x->used.tv_sec != y->used.tv_sec) return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+  if (x->used.tv_nsec != y->used.tv_nsec) return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* A temporary file this old is left over from a killed writer. */
+#define STALE_TEMP_SECONDS 3600
+
+int obj_cache_evict(const char *dir, int64_t max_bytes) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return -1;
+  }
+  entry *list = NULL;
+  size_t n = 0, cap = 0;
+  int64_t total = 0;
+  time_t now = time(NULL);
+  for (struct dirent *e; (e = readdir(d));) {
+    int kind = strlen(e->d_name) < sizeof list->name ? entry_kind(e->d_name) : 0;
+    struct stat sb;
+    if (!kind || fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode))
+      continue;
+    if (kind == 2) {
+      if (now - sb.st_mtime > STALE_TEMP_SECONDS) unlinkat(dfd, e->d_name, 0);
+      continue;
+    }
+    if (n == cap) {
+      size_t bigger = cap ? cap * 2 : 64;
+      entry *grown = realloc(list, bigger * sizeof *list);
+      if (!grown) break;
+      list = grown;
+      cap = bigger;
+    }
+    list[n].used = sb.st_mtim;
+    list[n].size = (int64_t)sb.st_size;
+    strcpy(list[n].name, e->d_name);
+    total += list[n].size;
+    n++;
+  }
+  int removed = 0;
+  if (total > max_bytes) {
+    qsort(list, n, sizeof *list, older_first);
+    /* another process may remove the same entry first: that is fine */
+    for (size_t i = 0; i < n && total > max_bytes; i++) {
+      if (unlinkat(dfd, list[i].name, 0) == 0) removed++;
+      total -= list[i].size;
+    }
+  }
+  free(list);
+  closedir(d); /* closes dfd */
+  return removed;
 }

@@ -22,6 +22,7 @@
 typedef struct spec_driver {
   nnc_spec spec;
   const char **input_names, **output_names; /* heap, n_inputs / n_outputs */
+  codegen_memo memo; /* the last build's machine code: an identical rebuild reuses it */
 } spec_driver;
 
 static int has_declared_input(const nnc_spec *s) {
@@ -86,6 +87,7 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
   copts.accumulate_f64 = req->accumulate_f64;
   copts.check_numerics = req->check_numerics;
   copts.outputs_in_train = req->outputs_in_train;
+  copts.memo = &d->memo;
   nnc_compiled c;
   int rc = nnc_compile_spec(&d->spec, &data, &copts, &c, st);
   free(shapes);
@@ -116,6 +118,7 @@ static int set_compile_config(void *ctx, const char *json, nnc_status *st) {
 static void driver_free(void *ctx) {
   spec_driver *d = ctx;
   nnc_spec_free(&d->spec);
+  codegen_memo_free(&d->memo);
   free(d->input_names);
   free(d->output_names);
   free(d);
