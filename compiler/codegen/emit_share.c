@@ -18,6 +18,7 @@
 
 #include "base/base.h"
 #include "compiler/codegen/cg.h"
+#include "compiler/ops/op.h"
 
 struct cg_share {
   uint64_t *hash;
@@ -87,10 +88,34 @@ static char *group_text(cg *c, int first, int last, const char *name) {
   return copy;
 }
 
+/* Groups led by a matmul, an elementwise, reduce or effect node go through
+ * the light pipeline (jit.c): their loops are explicit vectors or plain
+ * elementwise loops that the loop vectorizer alone handles; the others
+ * (convolutions, pooling, recurrences, softmax and other row ops) keep O3.
+ * The attribute is added after the scratch text is printed, so it does not
+ * take part in sharing; equal text means an equal first op anyway. */
+static LLVMValueRef tag_pipeline(cg *c, int first, LLVMValueRef fn) {
+  if (!fn) return NULL;
+  switch (op_class(c->g->nodes[first].op)) {
+  case NNC_CLASS_MATMUL:
+  case NNC_CLASS_ELEMENTWISE:
+  case NNC_CLASS_REDUCE:
+  case NNC_CLASS_EFFECT:
+  case NNC_CLASS_PHASED:
+    LLVMAddAttributeAtIndex(
+        fn, LLVMAttributeFunctionIndex,
+        LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+    break;
+  default:
+    break;
+  }
+  return fn;
+}
+
 LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name) {
   if (c->no_sharing) {
     c->kernels++;
-    return cg_emit_group(c, first, last, name);
+    return tag_pipeline(c, first, cg_emit_group(c, first, last, name));
   }
   if (!c->share && !(c->share = nnc_calloc(1, sizeof *c->share, c->st))) return NULL;
   cg_share *t = c->share;
@@ -109,7 +134,7 @@ LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name) 
     c->kernels_shared++;
     return t->fn[k]; /* c->arg_node lists this group's buffers, as for the copy */
   }
-  LLVMValueRef fn = cg_emit_group(c, first, last, name);
+  LLVMValueRef fn = tag_pipeline(c, first, cg_emit_group(c, first, last, name));
   if (!fn) {
     free(text);
     return NULL;
