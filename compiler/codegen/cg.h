@@ -102,6 +102,8 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
 /* cg_emit_group, or the function of an identical group emitted earlier
  * (emit_share.c); c->n_args and c->arg_node list this group's buffers. */
 LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name);
+/* The function attribute of kernels that the light pipeline optimises (jit.c). */
+#define CG_LIGHT_ATTR "nnc-light-opt"
 void cg_share_free(cg *c);
 
 /* Helpers of the anchor emitters (emit_anchor.c). */

@@ -4,38 +4,35 @@
  * Layers of the same shapes make identical kernels (the blocks of a ResNet,
  * the Adam update of every weight of one shape, a forward kernel in the train
  * and the test graph): only the buffer pointers differ, and those are
- * arguments. Comparing the printed IR, with the function's own name left out,
- * is exact: two groups share a function only when every instruction,
- * constant and callee is the same, whatever the emitter that made them.
+ * arguments. Comparing the code, with the function's own name left out, is
+ * exact: two groups share a function only when every instruction, constant
+ * and callee is the same, whatever the emitter that made them.
  *
- * Each group is first emitted into a scratch module and printed there:
- * printing a function of the big module walks the whole module (LLVM's slot
- * tracker), which made sharing quadratic. A new kernel is then emitted again
+ * Each group is first emitted alone into a scratch module (named "k") and
+ * that module is written as bitcode, the bytes compared: working in the big
+ * module would walk all of it (LLVM's slot tracker made printing there
+ * quadratic), and bitcode is cheaper to write than text. A new kernel is then emitted again
  * into the module; emission is cheap next to optimising and compiling a copy
  * (docs/performance.md, "Compile time"). */
+#include <llvm-c/BitWriter.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "compiler/codegen/cg.h"
+#include "compiler/ops/op.h"
 
 struct cg_share {
   uint64_t *hash;
-  char **text;      /* the function's text from its parameter list on */
+  char **text;      /* the function's scratch module as bitcode */
+  size_t *len;      /* its bytes */
   LLVMValueRef *fn; /* NULL: empty slot */
   size_t cap, used;
 };
 
-/* The function's text without its name: from the parameter list on. */
-static const char *body_of(const char *text) {
-  const char *at = strchr(text, '@');
-  const char *paren = at ? strchr(at, '(') : NULL;
-  return paren ? paren : text;
-}
-
-static uint64_t hash_text(const char *s) {
+static uint64_t hash_bytes(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
   return h;
 }
 
@@ -43,10 +40,12 @@ static int grow(cg_share *t) {
   size_t cap = t->cap ? 2 * t->cap : 256;
   uint64_t *hash = calloc(cap, sizeof *hash);
   char **text = calloc(cap, sizeof *text);
+  size_t *len = calloc(cap, sizeof *len);
   LLVMValueRef *fn = calloc(cap, sizeof *fn);
-  if (!hash || !text || !fn) {
+  if (!hash || !text || !len || !fn) {
     free(hash);
     free(text);
+    free(len);
     free(fn);
     return -1;
   }
@@ -56,41 +55,74 @@ static int grow(cg_share *t) {
     while (fn[k]) k = (k + 1) & (cap - 1);
     hash[k] = t->hash[i];
     text[k] = t->text[i];
+    len[k] = t->len[i];
     fn[k] = t->fn[i];
   }
   free(t->hash);
   free(t->text);
+  free(t->len);
   free(t->fn);
   t->hash = hash;
   t->text = text;
+  t->len = len;
   t->fn = fn;
   t->cap = cap;
   return 0;
 }
 
-/* The text of group [first..last] as a function, from a scratch module
- * (malloc'ed; NULL when emission fails, *st set). */
-static char *group_text(cg *c, int first, int last, const char *name) {
+/* Group [first..last] as a function named "k" alone in a scratch module,
+ * as that module's bitcode (malloc'ed, *len bytes; NULL when emission fails,
+ * *st set). Bitcode is a lossless and deterministic encoding of the module,
+ * so equal bytes mean equal functions; writing it costs a third of printing
+ * the function as text (LLVM's printer tracks columns). */
+static char *group_text(cg *c, int first, int last, const char *name, size_t *len) {
   LLVMModuleRef mod = c->mod;
   c->mod = LLVMModuleCreateWithNameInContext("nnc_scratch", c->ctx);
   LLVMValueRef fn = cg_emit_group(c, first, last, name);
   char *copy = NULL;
   if (fn) {
-    char *text = LLVMPrintValueToString(fn);
-    const char *body = body_of(text);
-    size_t n = strlen(body) + 1;
-    if ((copy = nnc_calloc(n, 1, c->st))) memcpy(copy, body, n);
-    LLVMDisposeMessage(text);
+    LLVMSetValueName2(fn, "k", 1);
+    LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(c->mod);
+    *len = bc ? LLVMGetBufferSize(bc) : 0;
+    if (!bc)
+      nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: no bitcode for group %s", name);
+    else if ((copy = nnc_calloc(*len, 1, c->st)))
+      memcpy(copy, LLVMGetBufferStart(bc), *len);
+    if (bc) LLVMDisposeMemoryBuffer(bc);
   }
   LLVMDisposeModule(c->mod);
   c->mod = mod;
   return copy;
 }
 
+/* Groups led by a matmul, an elementwise, reduce or effect node go through
+ * the light pipeline (jit.c): their loops are explicit vectors or plain
+ * elementwise loops that the loop vectorizer alone handles; the others
+ * (convolutions, pooling, recurrences, softmax and other row ops) keep O3.
+ * The attribute is added after the scratch bitcode is written, so it does not
+ * take part in sharing; equal code means an equal first op anyway. */
+static LLVMValueRef tag_pipeline(cg *c, int first, LLVMValueRef fn) {
+  if (!fn) return NULL;
+  switch (op_class(c->g->nodes[first].op)) {
+  case NNC_CLASS_MATMUL:
+  case NNC_CLASS_ELEMENTWISE:
+  case NNC_CLASS_REDUCE:
+  case NNC_CLASS_EFFECT:
+  case NNC_CLASS_PHASED:
+    LLVMAddAttributeAtIndex(
+        fn, LLVMAttributeFunctionIndex,
+        LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+    break;
+  default:
+    break;
+  }
+  return fn;
+}
+
 LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name) {
   if (c->no_sharing) {
     c->kernels++;
-    return cg_emit_group(c, first, last, name);
+    return tag_pipeline(c, first, cg_emit_group(c, first, last, name));
   }
   if (!c->share && !(c->share = nnc_calloc(1, sizeof *c->share, c->st))) return NULL;
   cg_share *t = c->share;
@@ -99,23 +131,25 @@ LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name) 
     return NULL;
   }
   c->kernels++;
-  char *text = group_text(c, first, last, name);
+  size_t len = 0;
+  char *text = group_text(c, first, last, name, &len);
   if (!text) return NULL;
-  uint64_t h = hash_text(text);
+  uint64_t h = hash_bytes(text, len);
   size_t k = h & (t->cap - 1);
   for (; t->fn[k]; k = (k + 1) & (t->cap - 1)) {
-    if (t->hash[k] != h || strcmp(t->text[k], text)) continue;
+    if (t->hash[k] != h || t->len[k] != len || memcmp(t->text[k], text, len)) continue;
     free(text);
     c->kernels_shared++;
     return t->fn[k]; /* c->arg_node lists this group's buffers, as for the copy */
   }
-  LLVMValueRef fn = cg_emit_group(c, first, last, name);
+  LLVMValueRef fn = tag_pipeline(c, first, cg_emit_group(c, first, last, name));
   if (!fn) {
     free(text);
     return NULL;
   }
   t->hash[k] = h;
   t->text[k] = text;
+  t->len[k] = len;
   t->fn[k] = fn;
   t->used++;
   return fn;
@@ -127,6 +161,7 @@ void cg_share_free(cg *c) {
   for (size_t i = 0; i < t->cap; i++) free(t->text[i]);
   free(t->hash);
   free(t->text);
+  free(t->len);
   free(t->fn);
   free(t);
   c->share = NULL;

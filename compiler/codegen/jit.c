@@ -153,10 +153,20 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   return NNC_OK;
 }
 
-/* The optimisation pipeline, also part of the cache key: change it here and
- * every cached object is a miss. */
+/* The optimisation pipelines (docs/performance.md, "Session 10: cold
+ * compile"). O3 for the kernels it pays for; the light one for matmul and
+ * elementwise kernels (tagged CG_LIGHT_ATTR, emit_share.c): the GEMM's
+ * register tiles are explicit vectors that need only SROA, CSE, LICM and
+ * InstCombine (same inner loops as O3's), the elementwise loops need the loop
+ * vectorizer. It costs a fifth of O3 on those kernels. No pass here
+ * reassociates floats (no fast-math flags), so results cannot change. The
+ * strings are also part of the cache key. */
 #define PIPELINE "default<O3>"
-#define PIPELINE_KEY PIPELINE " loop-vectorize slp-vectorize no-unroll codegen-aggressive"
+#define PIPELINE_LIGHT                                                                             \
+  "function(sroa,early-cse,simplifycfg,instcombine,loop(loop-rotate),loop-mssa(licm),"             \
+  "loop-vectorize,instcombine,simplifycfg)"
+#define PIPELINE_KEY                                                                               \
+  PIPELINE " " PIPELINE_LIGHT " loop-vectorize slp-vectorize no-unroll codegen-aggressive"
 
 static void set_target(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
   char *triple = LLVMGetTargetMachineTriple(tm);
@@ -199,14 +209,86 @@ static long unoptimised_drivers(LLVMModuleRef mod) {
   return n;
 }
 
-static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, nnc_status *st) {
+static int run_pipeline(LLVMModuleRef mod, const char *pipeline, LLVMTargetMachineRef tm,
+                        nnc_status *st) {
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
   LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
   LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
-  LLVMErrorRef err = LLVMRunPasses(mod, PIPELINE, tm, opts);
+  LLVMErrorRef err = LLVMRunPasses(mod, pipeline, tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   return err ? llvm_error(st, err, "LLVM optimization") : NNC_OK;
+}
+
+static int has_attr(LLVMValueRef f, const char *kind) {
+  return LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, kind,
+                                       (unsigned)strlen(kind)) != NULL;
+}
+
+static unsigned enum_kind(const char *name) {
+  return LLVMGetEnumAttributeKindForName(name, strlen(name));
+}
+
+/* A defined function that a pipeline may see: not a driver (optnone). */
+static int optimisable(LLVMValueRef f) {
+  return !LLVMIsDeclaration(f) &&
+         !LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, enum_kind("optnone"));
+}
+
+#define HIDDEN_ATTR "nnc-hidden"
+
+/* optnone (marked HIDDEN_ATTR) on the optimisable kernels of one set
+ * (light = 1: those tagged CG_LIGHT_ATTR; 0: the others): the pass manager
+ * skips optnone functions, so a pipeline run next sees only the other set.
+ * Returns how many it hid. optnone needs noinline, which every kernel has. */
+static long hide(LLVMModuleRef mod, int light) {
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMAttributeRef optnone = LLVMCreateEnumAttribute(ctx, enum_kind("optnone"), 0);
+  LLVMAttributeRef mark =
+      LLVMCreateStringAttribute(ctx, HIDDEN_ATTR, (unsigned)strlen(HIDDEN_ATTR), "", 0);
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    if (!optimisable(f) || has_attr(f, CG_LIGHT_ATTR) != light ||
+        !LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, enum_kind("noinline")))
+      continue;
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, mark);
+    n++;
+  }
+  return n;
+}
+
+static void unhide(LLVMModuleRef mod) {
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    if (!has_attr(f, HIDDEN_ATTR)) continue;
+    LLVMRemoveEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, enum_kind("optnone"));
+    LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, HIDDEN_ATTR,
+                                     (unsigned)strlen(HIDDEN_ATTR));
+  }
+}
+
+/* O3 on the kernels outside the light set, then the light pipeline on that
+ * set; NNC_OPT_UNIFORM=1: O3 on everything. *o3 counts the functions that
+ * went through O3. */
+static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, long *o3, nnc_status *st) {
+  if (uniform_o3()) {
+    for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+      *o3 += !LLVMIsDeclaration(f);
+    return run_pipeline(mod, PIPELINE, tm, st);
+  }
+  long light = hide(mod, 1), heavy = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    heavy += optimisable(f);
+  *o3 += heavy;
+  /* O3 only when something is left for it: its module passes cost too */
+  int rc = heavy ? run_pipeline(mod, PIPELINE, tm, st) : NNC_OK;
+  unhide(mod);
+  if (!rc && light) {
+    hide(mod, 0);
+    rc = run_pipeline(mod, PIPELINE_LIGHT, tm, st);
+    unhide(mod);
+  }
+  return rc;
 }
 
 /* Objects compiled, cache hits and misses in this process (the tests count them). */
@@ -257,7 +339,9 @@ static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
   long light = unoptimised_drivers(mod);
   if (timing) timing->kernels_light += light;
   nnc_time t0 = timing_now();
-  int rc = optimize(mod, tm, st);
+  long o3 = 0;
+  int rc = optimize(mod, tm, &o3, st);
+  if (timing) timing->kernels_o3 += o3;
   if (timing) timing_add(&timing->stage[NNC_STAGE_OPT], t0);
   if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
   if (rc) return rc;

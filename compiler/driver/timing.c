@@ -61,8 +61,8 @@ void timing_print(const nnc_timing *t, FILE *out) {
   for (int i = 0; i < pass_table_len && i < NNC_TIMING_PASSES; i++) all.wall += t->pass[i].wall;
   line(out, "total", all, total);
   fprintf(out,
-          "kernels: %ld emitted, %ld shared with an identical one, %ld drivers unoptimised; "
-          "%ld LLVM instructions before optimisation\n",
-          t->kernels, t->kernels_shared, t->kernels_light, t->ir_instructions);
+          "kernels: %ld emitted, %ld shared with an identical one, %ld drivers unoptimised, "
+          "%ld functions through O3; %ld LLVM instructions before optimisation\n",
+          t->kernels, t->kernels_shared, t->kernels_light, t->kernels_o3, t->ir_instructions);
   fprintf(out, "object cache: %ld hit, %ld miss\n", t->cache_hits, t->cache_misses);
 }

@@ -35,6 +35,7 @@ typedef struct nnc_timing {
   long kernels;                     /* group functions emitted */
   long kernels_shared;              /* of them, replaced by an identical earlier one */
   long kernels_light;               /* functions left unoptimised (drivers and their parts) */
+  long kernels_o3;                  /* functions through O3 (the others: the light pipeline) */
   long ir_instructions;             /* in the module before optimisation */
   long cache_hits, cache_misses;    /* objects found in / missing from the object cache */
 } nnc_timing;

@@ -1,0 +1,214 @@
+/* The pipeline per kernel kind (compiler/codegen/jit.c): matmul and
+ * elementwise kernels go through the light pipeline, the others through O3.
+ * Fits of a dense model (dropout, softmax cross-entropy, Adam), a convnet
+ * and an LSTM are bit-identical to every function through O3
+ * (NNC_OPT_UNIFORM=1), at the AVX-512 and the AVX2 vector width; the
+ * functions through O3 are counted (fewer than all, some for conv and LSTM),
+ * and the optimised module keeps no temporary optnone on a kernel. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/compile.h"
+#include "compiler/spec/spec.h"
+#include "oracle_case.h"
+#include "testutil.h"
+
+typedef struct run {
+  nnc_history h;
+  wset w;
+} run;
+
+static const char *head =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
+static const char *dense_tail =
+    "]}, \"compile_config\": {\"optimizer\": \"adam\", \"loss\": {\"class_name\": "
+    "\"CategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": "
+    "[\"accuracy\"]}}";
+static const char *mse_tail =
+    "]}, \"compile_config\": {\"optimizer\": \"rmsprop\", \"loss\": \"mse\"}}";
+
+enum { DENSE, CONV, LSTM, MODELS };
+static const char *layers[MODELS] = {
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 37], \"name\": \"i\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 40, \"activation\": "
+    "\"tanh\"}}, {\"class_name\": \"Dropout\", \"config\": {\"name\": \"p\", \"rate\": 0.25, "
+    "\"seed\": 3}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"e\", \"units\": 19, "
+    "\"activation\": \"relu\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+    "\"units\": 3}}",
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 7, 7, 2], \"name\": "
+    "\"i\"}}, {\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 5, "
+    "\"kernel_size\": [3, 3], \"activation\": \"relu\"}}, {\"class_name\": \"MaxPooling2D\", "
+    "\"config\": {\"name\": \"m\", \"pool_size\": [2, 2]}}, {\"class_name\": \"Flatten\", "
+    "\"config\": {\"name\": \"f\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+    "\"units\": 3}}",
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 3], \"name\": "
+    "\"i\"}}, {\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 5}}, "
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", \"units\": 3}}"};
+static const int64_t shapes[MODELS][4] = {{13, 37}, {13, 7, 7, 2}, {13, 4, 3}};
+static const int ranks[MODELS] = {2, 4, 3};
+
+static void spec_json(int k, char *json, size_t n) {
+  snprintf(json, n, "%s%s%s", head, layers[k], k == DENSE ? dense_tail : mse_tail);
+}
+
+/* Two epochs on 13 samples (a partial last batch), targets of 3 floats
+ * (one-hot for the dense model's cross-entropy). */
+static void fit_model(int k, run *r) {
+  char json[2048];
+  spec_json(k, json, sizeof json);
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "k.json", &m, &st) == NNC_OK, "%s", st.message);
+  int64_t x_per = 1, n = shapes[k][0];
+  for (int i = 1; i < ranks[k]; i++) x_per *= shapes[k][i];
+  float *xs = malloc(sizeof(float) * (size_t)(n * x_per)), ys[13 * 3];
+  ck_assert_ptr_nonnull(xs);
+  uint64_t state = 9;
+  for (int64_t i = 0; i < n * x_per; i++) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
+  }
+  for (int i = 0; i < n * 3; i++)
+    ys[i] = k == DENSE ? (float)(i % 3 == (i / 3) % 3) : xs[(i * 7 + 1) % (n * x_per)] * 0.8f;
+  nnc_array x = testutil_f32(xs, (int)n, (int)x_per), y = testutil_f32(ys, (int)n, 3);
+  x.rank = ranks[k];
+  for (int i = 0; i < ranks[k]; i++) x.shape[i] = shapes[k][i];
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 2;
+  o.batch_size = 5;
+  o.verbose = 0;
+  memset(&r->h, 0, sizeof r->h);
+  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
+  weights_get(m, &r->w);
+  nnc_model_free(m);
+  free(xs);
+}
+
+static void same_run(const run *a, const run *b, const char *what) {
+  size_t nv = (size_t)(a->h.n_keys * a->h.n_epochs);
+  ck_assert_int_eq(a->h.n_keys * a->h.n_epochs, b->h.n_keys * b->h.n_epochs);
+  ck_assert_msg(memcmp(a->h.values, b->h.values, sizeof(double) * nv) == 0, "%s: histories differ",
+                what);
+  ck_assert_int_eq(a->w.n, b->w.n);
+  for (int i = 0; i < a->w.n; i++)
+    ck_assert_msg(memcmp(a->w.a[i].data, b->w.a[i].data,
+                         sizeof(float) * (size_t)nnc_array_count(&a->w.a[i])) == 0,
+                  "%s: %s differs", what, a->w.name[i]);
+}
+
+static void run_free(run *r) {
+  nnc_history_free(&r->h);
+  weights_free(&r->w);
+}
+
+/* Compile model k (train, test, predict) with the optimised IR in `post`;
+ * the timing counts. */
+static nnc_timing compile_model(int k, const char *post) {
+  char json[2048];
+  spec_json(k, json, sizeof json);
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(json, "k.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_timing timing;
+  memset(&timing, 0, sizeof timing);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.timing = &timing;
+  opts.no_cache = 1;
+  opts.dump_ir_post = post;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  return timing;
+}
+
+/* The kernels (functions not named nnc_*, the drivers) of the IR file
+ * `path` whose attribute group has `what`; *all gets the number of kernels. */
+static int kernels_with(const char *path, const char *what, int *all) {
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  static char line[1 << 16];
+  int group_has[4096] = {0}, kernel_group[4096], kernels = 0, n = 0;
+  while (fgets(line, sizeof line, f)) {
+    int g;
+    if (!strncmp(line, "define ", 7) && !strstr(line, "@nnc_")) {
+      const char *hash = strrchr(line, '#');
+      ck_assert_ptr_nonnull(hash);
+      ck_assert_int_lt(kernels, 4096);
+      kernel_group[kernels++] = atoi(hash + 1);
+    } else if (sscanf(line, "attributes #%d =", &g) == 1 && g >= 0 && g < 4096) {
+      group_has[g] = strstr(line, what) != NULL;
+    }
+  }
+  fclose(f);
+  for (int i = 0; i < kernels; i++) n += group_has[kernel_group[i]];
+  *all = kernels;
+  return n;
+}
+
+START_TEST(light_pipeline_fits_match_uniform_o3) {
+  setenv("NNC_CACHE", "0", 1);
+  const char *widths[2] = {"16", "8"};
+  for (int wi = 0; wi < 2; wi++) {
+    setenv("NNC_VECTOR_WIDTH", widths[wi], 1);
+    for (int k = 0; k < MODELS; k++) {
+      if (k != DENSE && wi > 0) continue; /* conv and LSTM kernels keep O3: one width is enough */
+      char what[64];
+      snprintf(what, sizeof what, "model %d, width %s", k, widths[wi]);
+      run light, full;
+      fit_model(k, &light);
+      setenv("NNC_OPT_UNIFORM", "1", 1);
+      fit_model(k, &full);
+      unsetenv("NNC_OPT_UNIFORM");
+      same_run(&light, &full, what);
+      run_free(&light);
+      run_free(&full);
+    }
+  }
+  unsetenv("NNC_VECTOR_WIDTH");
+  unsetenv("NNC_CACHE");
+}
+END_TEST
+
+/* Counted: the light pipeline took the matmul and elementwise kernels (fewer
+ * functions through O3 than kernels), conv, pooling and the recurrence kept
+ * O3, and NNC_OPT_UNIFORM=1 sends every function through O3. The module after
+ * optimisation has optnone on the drivers only (jit.c's temporary marks are
+ * gone: a kernel left optnone would get unoptimised machine code). */
+START_TEST(kernels_counted_by_pipeline) {
+  char post[64];
+  snprintf(post, sizeof post, "/tmp/nnc_cold10_%d.ll", (int)getpid());
+  for (int k = 0; k < MODELS; k++) {
+    nnc_timing t = compile_model(k, post);
+    long distinct = t.kernels - t.kernels_shared;
+    ck_assert_msg(t.kernels_o3 < distinct, "model %d: %ld of %ld kernels through O3", k,
+                  t.kernels_o3, distinct);
+    if (k != DENSE) ck_assert_msg(t.kernels_o3 > 0, "model %d: nothing through O3", k);
+    int all;
+    ck_assert_int_eq(kernels_with(post, "optnone", &all), 0);
+    ck_assert_int_eq(kernels_with(post, "nnc-hidden", &all), 0);
+    ck_assert_int_eq(kernels_with(post, "nnc-light-opt", &all), all - t.kernels_o3);
+    if (k != CONV) continue;
+    setenv("NNC_OPT_UNIFORM", "1", 1);
+    nnc_timing u = compile_model(k, post);
+    unsetenv("NNC_OPT_UNIFORM");
+    ck_assert_int_eq(u.kernels_o3, distinct + t.kernels_light);
+  }
+  unlink(post);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cold10");
+  TCase *tc = tcase_create("cold10");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, light_pipeline_fits_match_uniform_o3);
+  tcase_add_test(tc, kernels_counted_by_pipeline);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
