@@ -177,7 +177,7 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
                     model_source(m), t->n_outputs, n_y);
   if (check_array(m, 0, 0, &x[0], &t->inputs[0], -1, st)) return st->code;
   d->n = x[0].shape[0];
-  for (int k = 0; k < n_x; k++)
+  for (int k = 1; k < n_x; k++) /* x[0] passed above: n is its own */
     if (check_array(m, 0, k, &x[k], &t->inputs[k], d->n, st)) return st->code;
   for (int j = 0; y && j < t->n_targets; j++) {
     int k = t->targets[j].output;
