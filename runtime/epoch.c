@@ -15,6 +15,16 @@ int epoch_init(epoch_acc *a, const nnc_program_table *p, nnc_status *st) {
   a->total = nnc_calloc((size_t)p->n_stats + 1, sizeof *a->total, st);
   if (!a->total) return st->code;
   a->n_stats = p->n_stats;
+  a->owned = 1;
+  return NNC_OK;
+}
+
+int epoch_init_in(epoch_acc *a, const nnc_program_table *p, float *buf, int cap, nnc_status *st) {
+  if (p->n_stats > cap) return epoch_init(a, p, st);
+  memset(a, 0, sizeof *a);
+  memset(buf, 0, (size_t)p->n_stats * sizeof *buf);
+  a->total = buf;
+  a->n_stats = p->n_stats;
   return NNC_OK;
 }
 
@@ -24,7 +34,7 @@ void epoch_reset(epoch_acc *a) {
 }
 
 void epoch_free(epoch_acc *a) {
-  free(a->total);
+  if (a->owned) free(a->total);
   memset(a, 0, sizeof *a);
 }
 

@@ -12,10 +12,14 @@ typedef struct epoch_acc {
   float *total;
   int n_stats;
   float count;
+  int owned; /* total was allocated here */
 } epoch_acc;
 
 /* Allocates zeroed totals for p's statistics; epoch_free releases them. */
 int epoch_init(epoch_acc *a, const nnc_program_table *p, nnc_status *st);
+/* The same in the caller's buffer of cap floats when they fit (a step of
+ * train_on_batch allocates nothing for its totals), else allocated. */
+int epoch_init_in(epoch_acc *a, const nnc_program_table *p, float *buf, int cap, nnc_status *st);
 void epoch_reset(epoch_acc *a);
 void epoch_free(epoch_acc *a);
 void epoch_add(epoch_acc *a, const nnc_program_table *p, const float *stats, int64_t rows);

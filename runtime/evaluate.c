@@ -132,7 +132,8 @@ static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_
   model_data d;
   if (model_data_prepare_multi(m, n_x, x, n_y, y, &d, st)) return st->code;
   epoch_acc acc; /* fresh totals: Keras resets the metrics first */
-  if (model_data_add_weights(m, sw, &d, st) || epoch_init(&acc, m->t, st)) {
+  float totals[32];
+  if (model_data_add_weights(m, sw, &d, st) || epoch_init_in(&acc, m->t, totals, 32, st)) {
     model_data_free(&d);
     return st->code;
   }

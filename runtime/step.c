@@ -46,12 +46,16 @@ static void data_name(const nnc_model *m, int is_y, int k, char *buf, size_t n) 
 /* a has n samples shaped like io; else NNC_ERR_DATA naming it. */
 static int check_array(const nnc_model *m, int is_y, int k, const nnc_array *a,
                        const nnc_io_desc *io, int64_t n, nnc_status *st) {
+  /* every step checks its arrays: the names are formatted only for a message */
   char name[160], got[96], want[160];
-  data_name(m, is_y, k, name, sizeof name);
-  if (a->rank < 1 || nnc_array_count(a) < 0)
+  int64_t count = a->rank < 1 ? -1 : nnc_array_count(a);
+  if (count < 0) {
+    data_name(m, is_y, k, name, sizeof name);
     return nnc_fail(st, NNC_ERR_DATA, "%s: malformed array", name);
+  }
   if (n < 0 &&
       a->shape[0] == 0) { /* Keras raises on empty data; an empty epoch would report loss 0 */
+    data_name(m, is_y, k, name, sizeof name);
     shape_text(a, got, sizeof got);
     return nnc_fail(st, NNC_ERR_DATA, "%s%s%s has 0 samples (shape %s): at least 1 is needed",
                     API_ARRAY_WHERE(a), name, got);
@@ -61,9 +65,10 @@ static int check_array(const nnc_model *m, int is_y, int k, const nnc_array *a,
   if (is_y) { /* labels may come flat ((N,) for [N, 1]): as many values per sample suffice */
     int64_t row = 1;
     for (int i = 0; i < io->rank; i++) row *= io->shape[i];
-    ok = a->shape[0] == n && nnc_array_count(a) == n * row;
+    ok = a->shape[0] == n && count == n * row;
   }
   if (ok) return NNC_OK;
+  data_name(m, is_y, k, name, sizeof name);
   shape_text(a, got, sizeof got);
   sample_text(io->rank, io->shape, want, sizeof want);
   if (n < 0)
@@ -148,6 +153,18 @@ static int check_indices(const nnc_model *m, int k, const nnc_io_desc *io, const
                   (long long)io->classes, (long long)io->classes);
 }
 
+/* row, v and dt for n arrays in one zeroed block, freed with *row: every
+ * train_on_batch prepares its data, so one allocation rather than three */
+static int data_arrays(int n, int64_t **row, const void ***v, nnc_dtype **dt, nnc_status *st) {
+  size_t k = (size_t)n + 1;
+  char *block = nnc_calloc(k, sizeof **row + sizeof **v + sizeof **dt, st);
+  if (!block) return st->code;
+  *row = (int64_t *)block;
+  *v = (const void **)(block + k * sizeof **row);
+  *dt = (nnc_dtype *)(block + k * (sizeof **row + sizeof **v));
+  return NNC_OK;
+}
+
 int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, int n_y,
                              const nnc_array *y, model_data *d, nnc_status *st) {
   memset(d, 0, sizeof *d);
@@ -160,7 +177,7 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
                     model_source(m), t->n_outputs, n_y);
   if (check_array(m, 0, 0, &x[0], &t->inputs[0], -1, st)) return st->code;
   d->n = x[0].shape[0];
-  for (int k = 0; k < n_x; k++)
+  for (int k = 1; k < n_x; k++) /* x[0] passed above: n is its own */
     if (check_array(m, 0, k, &x[k], &t->inputs[k], d->n, st)) return st->code;
   for (int j = 0; y && j < t->n_targets; j++) {
     int k = t->targets[j].output;
@@ -173,13 +190,7 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
   }
   d->has_y = y != NULL;
   d->n_bufs = t->n_inputs + (y ? t->n_targets : 0);
-  d->row = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->row, st);
-  d->v = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->v, st);
-  d->dt = nnc_calloc((size_t)d->n_bufs + 1, sizeof *d->dt, st);
-  if (!d->row || !d->v || !d->dt) {
-    model_data_free(d);
-    return st->code;
-  }
+  if (data_arrays(d->n_bufs, &d->row, &d->v, &d->dt, st)) return st->code;
   for (int b = 0; b < d->n_bufs; b++) {
     int is_y = b >= t->n_inputs, j = b - t->n_inputs;
     const nnc_io_desc *io = is_y ? &t->targets[j] : &t->inputs[b];
@@ -246,10 +257,7 @@ int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *
   const nnc_program_table *t = m->t;
   if (!sw) return NNC_OK;
   d->n_w = t->n_outputs;
-  d->w_row = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w_row, st);
-  d->w = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w, st);
-  d->w_dt = nnc_calloc((size_t)d->n_w + 1, sizeof *d->w_dt, st);
-  if (!d->w_row || !d->w || !d->w_dt) return st->code;
+  if (data_arrays(d->n_w, &d->w_row, &d->w, &d->w_dt, st)) return st->code;
   for (int k = 0; k < d->n_w; k++) {
     if (sw[k].rank == 0) continue;
     if (check_weight(m, k, &sw[k], d->n, &d->w_row[k], st)) return st->code;
@@ -276,13 +284,8 @@ int model_data_rows(const model_data *all, int64_t first, int64_t n, model_data 
   out->n_bufs = all->n_bufs;
   out->has_y = all->has_y;
   out->n_w = all->n_w;
-  out->row = nnc_calloc((size_t)all->n_bufs + 1, sizeof *out->row, st);
-  out->v = nnc_calloc((size_t)all->n_bufs + 1, sizeof *out->v, st);
-  out->dt = nnc_calloc((size_t)all->n_bufs + 1, sizeof *out->dt, st);
-  out->w_row = nnc_calloc((size_t)all->n_w + 1, sizeof *out->w_row, st);
-  out->w = nnc_calloc((size_t)all->n_w + 1, sizeof *out->w, st);
-  out->w_dt = nnc_calloc((size_t)all->n_w + 1, sizeof *out->w_dt, st);
-  if (!out->row || !out->v || !out->dt || !out->w_row || !out->w || !out->w_dt) {
+  if (data_arrays(all->n_bufs, &out->row, &out->v, &out->dt, st) ||
+      data_arrays(all->n_w, &out->w_row, &out->w, &out->w_dt, st)) {
     model_data_free(out);
     return st->code;
   }
@@ -302,11 +305,7 @@ int model_data_rows(const model_data *all, int64_t first, int64_t n, model_data 
 }
 
 void model_data_free(model_data *d) {
-  free(d->v);
-  free(d->dt);
-  free(d->row);
-  free(d->w);
-  free(d->w_dt);
+  free(d->row); /* with v and dt (data_arrays) */
   free(d->w_row);
   memset(d, 0, sizeof *d);
 }

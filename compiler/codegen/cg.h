@@ -60,13 +60,16 @@ LLVMValueRef cg_count(cg *c, const nnc_shape *s);
 LLVMValueRef cg_buffer(cg *c, int id);
 
 LLVMValueRef cg_unary(cg *c, nnc_fn fn, LLVMValueRef x, const nnc_params *p);
-/* exp, tanh and sigmoid for x of type float or <N x float> (emit_math.c):
+/* exp, tanh, sigmoid, log1p and log1p(exp(-|x|)) for x of type float or
+ * <N x float> (emit_math.c):
  * plain IR, the same bits in every lane whatever the vector width. */
 /* a * b + d as llvm.fma, on float or double scalars or vectors */
 LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d);
 LLVMValueRef cg_exp(cg *c, LLVMValueRef x);
 LLVMValueRef cg_tanh(cg *c, LLVMValueRef x);
 LLVMValueRef cg_sigmoid(cg *c, LLVMValueRef x);
+LLVMValueRef cg_log1p(cg *c, LLVMValueRef x);
+LLVMValueRef cg_log1p_exp_neg_abs(cg *c, LLVMValueRef x);
 /* v as a constant of type t (float or a vector of floats) */
 LLVMValueRef cg_const_like(cg *c, LLVMTypeRef t, double v);
 LLVMValueRef cg_binary(cg *c, nnc_binary_fn fn, LLVMValueRef a, LLVMValueRef b);
