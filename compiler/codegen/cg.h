@@ -27,6 +27,9 @@ typedef struct cg {
   LLVMValueRef rng;           /* i64 */
   LLVMValueRef tid, nthreads; /* i64: this thread's share of the group */
   LLVMValueRef scalars;       /* float* */
+  /* a matmul group's column strips [strip0, strip1) for this thread
+   * (emit_group.c: matmul_share); NULL: every strip */
+  LLVMValueRef strip0, strip1;
   int n_args;
   int *arg_node;         /* node id of each buffer argument (CG_MAX_ARGS + 1 entries) */
   LLVMValueRef *arg_ptr; /* its float* argument */
@@ -88,15 +91,19 @@ typedef struct cg_gemm {
   LLVMValueRef a_row, a_step, len; /* i64 */
   int64_t n;                       /* columns of out */
   int transpose_b;
+  LLVMValueRef strip0, strip1; /* i64: column strips to compute; NULL: all */
 } cg_gemm;
 
-/* out's rows [u0, u1) */
+/* out's rows [u0, u1), in the column strips [strip0, strip1) (strips of
+ * cg_gemm_tile_cols columns, the last one possibly narrower) */
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1);
 
 /* Rows of a GEMM register tile at this vector width (emit_gemm.c's target
  * table): threads split a matmul's rows in multiples of it (emit_group.c:
  * thread_share). */
 int cg_gemm_tile_rows(int vector_width);
+/* Columns of a GEMM register tile (a strip) at this vector width. */
+int cg_gemm_tile_cols(int vector_width);
 
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */

@@ -55,6 +55,11 @@ int cg_gemm_tile_rows(int vector_width) {
   return target_for(vector_width).mr;
 }
 
+int cg_gemm_tile_cols(int vector_width) {
+  gemm_target t = target_for(vector_width);
+  return t.nv * t.vw;
+}
+
 typedef struct gemm {
   LLVMValueRef a, b, c;       /* float* */
   LLVMValueRef a_row, a_step; /* i64 */
@@ -316,17 +321,30 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   LLVMValueRef left = LLVMBuildSub(c->b, g.len, g.kb, "");
   g.kc = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, left, kc_max, ""), left, kc_max);
   g.first = g.f64 ? NULL : LLVMBuildICmp(c->b, LLVMIntEQ, k.i, iconst(c, 0), "");
+  /* this thread's strips [s0, s1): full ones, then the narrower last one */
+  LLVMValueRef s0 = m->strip0 ? m->strip0 : iconst(c, 0);
+  LLVMValueRef s1 = m->strip1 ? m->strip1 : iconst(c, full + (rest > 0));
   if (full > 0) {
+    LLVMValueRef end =
+        cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, s1, iconst(c, full), ""), s1, iconst(c, full));
     cg_loop j;
-    cg_loop_begin(c, &j, iconst(c, 0), iconst(c, full), "strip");
+    cg_loop_begin(c, &j, s0, end, "strip");
     strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
     emit_strip(c, &g, &s, u0, u1, acc);
     cg_loop_end(c, &j);
   }
   if (rest > 0) {
+    LLVMValueRef mine = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSLE, s0, iconst(c, full), ""),
+                                     LLVMBuildICmp(c->b, LLVMIntSGT, s1, iconst(c, full), ""), "");
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "last_strip");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "strips_done");
+    LLVMBuildCondBr(c->b, mine, run, done);
+    LLVMPositionBuilderAtEnd(c->b, run);
     int vecs = (int)((rest + g.vw - 1) / g.vw);
     strip s = {iconst(c, full * tile_cols), vecs, (int)(rest - (int64_t)(vecs - 1) * g.vw)};
     emit_strip(c, &g, &s, u0, u1, acc);
+    LLVMBuildBr(c->b, done);
+    LLVMPositionBuilderAtEnd(c->b, done);
   }
   cg_loop_end(c, &k);
 }

@@ -152,6 +152,36 @@ static int64_t anchor_granule(const cg *c, const nnc_node *n) {
   return n->op == NNC_OP_MATMUL ? cg_gemm_tile_rows(c->vector_width) : 1;
 }
 
+/* This thread's share of a matmul: rows [u0, u1) in column strips
+ * [c->strip0, c->strip1). Split by rows, every thread packs and streams all
+ * of B (the weights, for x @ W) for its few rows, and a batch of 128 leaves
+ * one thread short tiles (72 + 56 rows with 12-row tiles); split by column
+ * strips, each thread packs only its part of B and runs every row, tiles
+ * as one thread would. Strips are chosen when they divide evenly (no
+ * narrower last strip, a whole number per thread) or are many (at least 4
+ * per thread); else rows. Both ways every element is one thread's same
+ * chain of fused multiply-adds: the result does not depend on the split. */
+static void matmul_share(cg *c, const nnc_node *n, LLVMValueRef units, LLVMValueRef *u0,
+                         LLVMValueRef *u1) {
+  LLVMBuilderRef b = c->b;
+  int64_t cols = shape_last(&n->shape), tile = cg_gemm_tile_cols(c->vector_width);
+  int64_t strips = (cols + tile - 1) / tile;
+  LLVMValueRef r0, r1, s0, s1, nt = c->nthreads, total = cg_i64(c, strips);
+  thread_share(c, units, cg_gemm_tile_rows(c->vector_width), &r0, &r1);
+  thread_share(c, total, 1, &s0, &s1);
+  LLVMValueRef even =
+      LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildSRem(b, total, nt, ""), cg_i64(c, 0), "");
+  if (cols % tile) even = LLVMConstInt(c->i1, 0, 0);
+  LLVMValueRef many =
+      LLVMBuildICmp(b, LLVMIntSGE, total, LLVMBuildMul(b, nt, cg_i64(c, 4), ""), "");
+  LLVMValueRef by_strips = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, total, nt, ""),
+                                        LLVMBuildOr(b, even, many, ""), "by_strips");
+  *u0 = cg_select(c, by_strips, cg_i64(c, 0), r0);
+  *u1 = cg_select(c, by_strips, units, r1);
+  c->strip0 = cg_select(c, by_strips, s0, cg_i64(c, 0));
+  c->strip1 = cg_select(c, by_strips, s1, total);
+}
+
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
@@ -186,7 +216,13 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   int start = first;
   LLVMValueRef units, u0, u1;
   int64_t per_unit = 1;
-  if (is_anchor(&g->nodes[first])) {
+  c->strip0 = c->strip1 = NULL;
+  if (g->nodes[first].op == NNC_OP_MATMUL) {
+    cg_anchor_units(c, first, &units, &per_unit);
+    matmul_share(c, &g->nodes[first], units, &u0, &u1);
+    if (cg_emit_anchor(c, first, u0, u1)) return NULL;
+    start = first + 1;
+  } else if (is_anchor(&g->nodes[first])) {
     cg_anchor_units(c, first, &units, &per_unit);
     thread_share(c, units, anchor_granule(c, &g->nodes[first]), &u0, &u1);
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
@@ -201,7 +237,26 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     start++;
   int has_epilogue = 0;
   for (int i = start; i <= last; i++) has_epilogue |= g->nodes[i].group == g->nodes[first].group;
-  if (has_epilogue) {
+  if (has_epilogue && c->strip0) {
+    /* a matmul's epilogue runs on the elements its share wrote: its rows,
+     * the columns of its strips */
+    int64_t tile = cg_gemm_tile_cols(c->vector_width);
+    LLVMValueRef width = cg_i64(c, per_unit);
+    LLVMValueRef j0 = LLVMBuildMul(c->b, c->strip0, cg_i64(c, tile), "");
+    LLVMValueRef j1 = LLVMBuildMul(c->b, c->strip1, cg_i64(c, tile), "");
+    j1 = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, j1, width, ""), j1, width);
+    cg_loop r, l;
+    cg_loop_begin(c, &r, u0, u1, "erow");
+    LLVMValueRef base = LLVMBuildMul(c->b, r.i, width, "");
+    cg_loop_begin(c, &l, LLVMBuildAdd(c->b, base, j0, ""), LLVMBuildAdd(c->b, base, j1, ""),
+                  "elem");
+    for (int i = start; i <= last; i++)
+      if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead &&
+          emit_element(c, i, l.i))
+        return NULL;
+    cg_loop_end(c, &l);
+    cg_loop_end(c, &r);
+  } else if (has_epilogue) {
     cg_loop l;
     LLVMValueRef scale = cg_i64(c, per_unit);
     cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""),
@@ -213,5 +268,6 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     cg_loop_end(c, &l);
   }
   LLVMBuildRetVoid(c->b);
+  c->strip0 = c->strip1 = NULL;
   return c->fn;
 }

@@ -53,7 +53,12 @@ static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b
                         LLVMValueRef u0, LLVMValueRef u1) {
   const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
   int64_t K = shape_last(as);
-  cg_gemm m = {.a = a, .b = bm, .out = out, .n = shape_last(&n->shape)};
+  cg_gemm m = {.a = a,
+               .b = bm,
+               .out = out,
+               .n = shape_last(&n->shape),
+               .strip0 = c->strip0,
+               .strip1 = c->strip1};
   if (n->params.transpose_a) {
     m.a_row = cg_i64(c, 1), m.a_step = cg_i64(c, K);
     m.len = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");

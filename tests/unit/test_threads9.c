@@ -5,6 +5,7 @@
  * threads; train_on_batch still computes what SGD on MSE computes. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,15 +139,63 @@ START_TEST(matmul_split_in_whole_tiles) {
 }
 END_TEST
 
-/* A W4-wide-like step (GEMM-bound, batch 128): 1, 2 and 3 threads give the
- * same weights bit for bit, and with 2 threads the pool did run it. */
-static void wide_steps(int threads, nnc_array *w, long *jobs) {
-  enum { R = 128, IN = 48, C = 10 };
+/* Dense 300 -> 256, bias 1 and relu (an epilogue after the GEMM), 128 rows
+ * of ones: thread t of n alone writes every row of its column strips, the
+ * values one thread computes there, and nothing else. Strips of
+ * cg_gemm_tile_cols columns are split when they divide evenly between the
+ * threads or number at least 4 per thread (emit_group.c: matmul_share). */
+START_TEST(matmul_split_in_column_strips) {
+  enum { R = 128, IN = 300, OUT = 256 };
   nnc_model *m = testutil_load(testutil_sequential(
-      "48",
-      "{'class_name': 'Dense', 'config': {'name': 'a', 'units': 96, 'activation': 'relu'}},"
-      "{'class_name': 'Dense', 'config': {'name': 'b', 'units': 96, 'activation': 'relu'}},"
-      "{'class_name': 'Dense', 'config': {'name': 'c', 'units': 10}}",
+      "300",
+      "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 256, 'activation': 'relu', "
+      "'bias_initializer': {'class_name': 'Ones', 'config': {}}}}",
+      NULL));
+  nnc_status st;
+  ck_assert(model_reserve(m, R, &st) == NNC_OK);
+  float *x = malloc(sizeof(float) * R * IN), *y = malloc(sizeof(float) * R * OUT);
+  float *one = malloc(sizeof(float) * R * OUT);
+  for (int i = 0; i < R * IN; i++) x[i] = (float)sin(0.1 * i);
+  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed, m->batch, x, one};
+  float scalars[NNC_SCALAR_COUNT] = {0, 1, R};
+  m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, 0, 1, no_barrier, NULL);
+  regions[NNC_REGION_IO + 1] = y;
+  int64_t tile = cg_gemm_tile_cols(codegen_vector_width()), strips = OUT / tile;
+  for (int n = 2; n <= 3; n++) {
+    int by_strips = strips % n == 0 || strips >= 4 * n;
+    int64_t chunk = (strips + n - 1) / n * tile;
+    for (int t = 0; t < n && by_strips; t++) {
+      for (int i = 0; i < R * OUT; i++) y[i] = NAN;
+      m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, t, n, no_barrier, NULL);
+      for (int r = 0; r < R; r++)
+        for (int j = 0; j < OUT; j++) {
+          int mine = j >= t * chunk && j < (t + 1) * chunk;
+          float got = y[r * OUT + j];
+          ck_assert_msg(mine ? memcmp(&got, &one[r * OUT + j], sizeof got) == 0 : isnan(got),
+                        "%d threads, thread %d: element (%d, %d) is %g", n, t, r, j, got);
+        }
+    }
+  }
+  free(x);
+  free(y);
+  free(one);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* A W4-wide-like step (GEMM-bound, batch 128): 1, 2 and 3 threads give the
+ * same weights bit for bit, and with 2 threads the pool did run it. Hidden
+ * width 96 splits the forward GEMMs by rows, 256 by column strips. */
+static void wide_steps(int threads, int hidden, nnc_array *w, long *jobs) {
+  enum { R = 128, IN = 48, C = 10 };
+  char layers[512];
+  snprintf(layers, sizeof layers,
+           "{'class_name': 'Dense', 'config': {'name': 'a', 'units': %d, 'activation': 'relu'}},"
+           "{'class_name': 'Dense', 'config': {'name': 'b', 'units': %d, 'activation': 'relu'}},"
+           "{'class_name': 'Dense', 'config': {'name': 'c', 'units': 10}}",
+           hidden, hidden);
+  nnc_model *m = testutil_load(testutil_sequential(
+      "48", layers,
       "{'optimizer': {'class_name': 'RMSprop', 'config': {'learning_rate': 0.001}}, 'loss': "
       "{'class_name': 'SparseCategoricalCrossentropy', 'config': {'from_logits': true}}, "
       "'metrics': ['accuracy']}"));
@@ -170,7 +219,7 @@ static void wide_steps(int threads, nnc_array *w, long *jobs) {
 START_TEST(wide_step_identical_on_1_2_3_threads) {
   nnc_array w[3][6];
   long jobs[3];
-  for (int t = 0; t < 3; t++) wide_steps(t + 1, w[t], &jobs[t]);
+  for (int t = 0; t < 3; t++) wide_steps(t + 1, _i ? 256 : 96, w[t], &jobs[t]);
   ck_assert_int_eq(jobs[0], 0); /* one thread: no pool */
   ck_assert_int_eq(jobs[1], 3); /* one job per step */
   ck_assert_int_eq(jobs[2], 3);
@@ -223,7 +272,8 @@ int main(void) {
   tcase_add_test(tc, tiny_step_wakes_no_worker);
   tcase_add_test(tc, parallel_rows_is_the_boundary);
   tcase_add_test(tc, matmul_split_in_whole_tiles);
-  tcase_add_test(tc, wide_step_identical_on_1_2_3_threads);
+  tcase_add_test(tc, matmul_split_in_column_strips);
+  tcase_add_loop_test(tc, wide_step_identical_on_1_2_3_threads, 0, 2);
   tcase_add_test(tc, tiny_steps_match_sgd_reference);
   suite_add_tcase(s, tc);
   return testutil_run(s);
