@@ -116,6 +116,12 @@ LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name);
 #define CG_LIGHT_ATTR "nnc-light-opt"
 void cg_share_free(cg *c);
 
+/* A driver's floating-point environment (emit_fpenv.c): flush-to-zero and
+ * denormals-are-zero from enter to leave; enter returns the slot that holds
+ * the caller's MXCSR (NULL where the target has none). */
+LLVMValueRef cg_fpenv_enter(cg *c, LLVMBuilderRef b);
+void cg_fpenv_leave(cg *c, LLVMBuilderRef b, LLVMValueRef saved);
+
 /* Helpers of the anchor emitters (emit_anchor.c). */
 LLVMValueRef cg_imul(cg *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_iadd(cg *c, LLVMValueRef a, LLVMValueRef b);

@@ -213,6 +213,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, N_DRIVER_ARGS, 0));
   LLVMBuilderRef top = LLVMCreateBuilderInContext(c->ctx);
   LLVMPositionBuilderAtEnd(top, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
+  LLVMValueRef fpenv = cg_fpenv_enter(c, top); /* subnormals flushed, as Keras's backends */
   part p = {NULL, LLVMCreateBuilderInContext(c->ctx), NULL, NULL, 0};
   LLVMValueRef prev = LLVMConstInt(c->i1, 0, 0); /* the last part's result */
   int n_parts = 0, rc = NNC_OK;
@@ -236,6 +237,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
     i = last + 1;
   }
   if (!rc && p.fn) part_end(c, &p, driver, top, prev);
+  cg_fpenv_leave(c, top, fpenv);
   LLVMBuildRetVoid(top);
   LLVMDisposeBuilder(top);
   LLVMDisposeBuilder(p.b);
