@@ -8,11 +8,7 @@
 # usage: test_backup_restore.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # 16 features, 20000 samples, batch size 1: an epoch is 20000 steps, long
 # enough to be killed inside; Adam so that optimizer slots must come back too.

@@ -7,11 +7,7 @@
 # usage: test_brk10.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case=$oracle/cases/seed004_mlp # x (250, 1001) <f4, y (250, 1) <f4
 cp "$case/x.npy" "$tmp/x.npy"

@@ -12,11 +12,7 @@
 # usage: test_brk8.sh NNC SOURCE_DIR [ORACLE_DIR]
 set -u
 nnc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # mknpy OUT SEED D0,D1,...: float32 .npy of values in [-1, 1)
 mknpy() {

@@ -13,11 +13,7 @@
 # usage: test_brk8b.sh NNC SOURCE_DIR [ORACLE_DIR]
 set -u
 nnc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # mknpy OUT D0,D1,... VALUES...: float32 .npy
 mknpy() {

@@ -6,11 +6,7 @@
 # usage: test_cache.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export XDG_CACHE_HOME=$tmp/cache
 unset NNC_CACHE
 

@@ -5,11 +5,7 @@
 # usage: test_cli.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 src=$2 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # expect_error NAME PATTERN SPEC_TEXT [command...]: exit 2, one line on stderr matching PATTERN
 expect_error() {

@@ -9,11 +9,7 @@
 # usage: test_files.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 src=$2 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 spec=$src/tests/cli/logreg.json
 x=$oracle/cases/seed000_logreg/x.npy y=$oracle/cases/seed000_logreg/y.npy

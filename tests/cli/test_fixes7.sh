@@ -7,11 +7,7 @@
 # usage: test_fixes7.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cat >"$tmp/two.json" <<'EOF'
 {"class_name": "Functional", "config": {"name": "two", "layers": [

@@ -7,11 +7,7 @@
 # usage: test_fixes8.sh NNC SOURCE_DIR [ORACLE_DIR]
 set -u
 nnc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # expect STATUS TEXT ARGS...: nnc exits with STATUS and prints TEXT (stdout or stderr)
 expect() {
   local want=$1 text=$2

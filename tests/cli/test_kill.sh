@@ -9,11 +9,7 @@
 # usage: test_kill.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 x=$oracle/cases/seed000_logreg/x.npy y=$oracle/cases/seed000_logreg/y.npy
 # A small model (1 -> 64 -> 1): a run is mostly compiling, so it is short.

@@ -5,11 +5,7 @@
 # usage: test_logits_warning.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case=$oracle/cases/seed000_logreg
 
 spec() { # spec FROM_LOGITS -> a (None, 1) sigmoid logistic regression with BCE

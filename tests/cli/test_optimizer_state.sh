@@ -6,11 +6,7 @@
 # usage: test_optimizer_state.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 data=$oracle/cases/adam_early_stop
 printf '%s' '{"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 20], "name": "in"}}, {"class_name": "Dense", "config": {"name": "wide", "units": 6, "activation": "relu"}}, {"class_name": "Dense", "config": {"name": "narrow", "units": 1}}]}, "compile_config": {"optimizer": {"class_name": "Nadam", "config": {"learning_rate": 0.01}}, "loss": "mse"}}' >"$tmp/m.json"

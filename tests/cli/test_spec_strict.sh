@@ -4,11 +4,7 @@
 # usage: test_spec_strict.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # expect NAME PREFIX SPEC_TEXT: nnc compile exits 2 with one line starting with PREFIX
 expect() {

@@ -6,11 +6,7 @@
 # usage: test_threads.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 oracle=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case=$oracle/cases/seed004_mlp # x (250, 1001), y (250, 1)
 dense() { printf '{"class_name": "Dense", "config": {"name": "%s", "units": %s, "activation": "relu"}}' "$1" "$2"; }

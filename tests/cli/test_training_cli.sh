@@ -18,11 +18,7 @@
 # usage: test_training_cli.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- data (float32 .npy written by hand: no numpy here) and specs
 python3 - "$tmp" "$src/tests/cli/logreg.json" <<'PY'
