@@ -217,7 +217,12 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   LLVMValueRef units, u0, u1;
   int64_t per_unit = 1;
   c->strip0 = c->strip1 = NULL;
-  if (g->nodes[first].op == NNC_OP_MATMUL) {
+  /* a matmul of one column strip (N up to one tile: a 10-class head, a
+   * Dense(1)) splits by rows alone and keeps the flat epilogue loop below,
+   * which vectorizes; a rows x strip-columns loop would run its few
+   * columns one at a time */
+  const nnc_node *lead = &g->nodes[first];
+  if (lead->op == NNC_OP_MATMUL && shape_last(&lead->shape) > cg_gemm_tile_cols(c->vector_width)) {
     cg_anchor_units(c, first, &units, &per_unit);
     matmul_share(c, &g->nodes[first], units, &u0, &u1);
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
