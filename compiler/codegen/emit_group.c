@@ -182,6 +182,16 @@ static void matmul_share(cg *c, const nnc_node *n, LLVMValueRef units, LLVMValue
   c->strip1 = cg_select(c, by_strips, s1, total);
 }
 
+/* The group's live elementwise nodes from start to last at element index. */
+static int emit_epilogue(cg *c, int first, int start, int last, LLVMValueRef index) {
+  const nnc_graph *g = c->g;
+  for (int i = start; i <= last; i++)
+    if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead &&
+        emit_element(c, i, index))
+      return -1;
+  return 0;
+}
+
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
@@ -255,10 +265,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     LLVMValueRef base = LLVMBuildMul(c->b, r.i, width, "");
     cg_loop_begin(c, &l, LLVMBuildAdd(c->b, base, j0, ""), LLVMBuildAdd(c->b, base, j1, ""),
                   "elem");
-    for (int i = start; i <= last; i++)
-      if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead &&
-          emit_element(c, i, l.i))
-        return NULL;
+    if (emit_epilogue(c, first, start, last, l.i)) return NULL;
     cg_loop_end(c, &l);
     cg_loop_end(c, &r);
   } else if (has_epilogue) {
@@ -266,10 +273,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     LLVMValueRef scale = cg_i64(c, per_unit);
     cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""),
                   "elem");
-    for (int i = start; i <= last; i++)
-      if (g->nodes[i].group == g->nodes[first].group && !g->nodes[i].dead &&
-          emit_element(c, i, l.i))
-        return NULL;
+    if (emit_epilogue(c, first, start, last, l.i)) return NULL;
     cg_loop_end(c, &l);
   }
   LLVMBuildRetVoid(c->b);
