@@ -1,0 +1,177 @@
+/* Session 11's attacks on issue 9's features, kept as regression tests:
+ * the floating-point mode of the caller must not reach the kernels. The
+ * drivers used to or FTZ and DAZ into the caller's MXCSR, keeping its
+ * rounding mode and exception masks, so a caller rounding upward after
+ * nnc_model_set_threads trained with upward rounding on its own rows and to
+ * nearest on the pool's workers (which keep the mode of the thread that
+ * created them): results changed with the thread count; and a caller that
+ * unmasked FE_INVALID died of SIGFPE in relu(NaN) or inf * 0. Expected values
+ * are derived by hand from IEEE float32 (u = 2^-23, one ulp in [1, 2)). */
+#define _GNU_SOURCE /* feenableexcept */
+#include <check.h>
+#include <fenv.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnc.h"
+#include "testutil.h"
+
+/* y = x @ kernel: 1 input -> 4 units, no bias, linear */
+#define SPEC                                                                                       \
+  "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["                   \
+  "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 4, \"use_bias\": false, "  \
+  "\"activation\": \"%s\", \"batch_input_shape\": [null, 1]}}]}}"
+
+/* 16384 rows x 4 units: 65536 multiply-adds, enough that two threads split
+ * the matmul (the worker computes its rows with its own MXCSR) */
+enum { ROWS = 16384, UNITS = 4 };
+
+static nnc_model *dense(const char *activation, int threads, float w) {
+  char spec[1024];
+  snprintf(spec, sizeof spec, SPEC, activation);
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(spec, "brk11", &m, &st) == NNC_OK, "%s", st.message);
+  /* the pool is made here, in the default mode (round to nearest, all masked) */
+  ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
+  float k[UNITS] = {w, w, w, w};
+  nnc_array ka = {NNC_F32, 2, {1, UNITS}, k, NULL};
+  ck_assert_msg(nnc_model_set_weight(m, "d/kernel", &ka, &st) == NNC_OK, "%s", st.message);
+  return m;
+}
+
+static void predict(nnc_model *m, const float *x, float *y) {
+  nnc_array xa = {NNC_F32, 2, {ROWS, 1}, (void *)x, NULL}, out;
+  nnc_status st;
+  ck_assert_msg(nnc_model_predict(m, &xa, ROWS, &out, &st) == NNC_OK, "%s", st.message);
+  memcpy(y, out.data, sizeof(float) * ROWS * UNITS);
+  nnc_array_free(&out);
+}
+
+/* x * 1.25 with one rounding (a one-term matmul, with or without FMA):
+ *   x = 1 + u:  1.25 + 1.25u -> nearest 1.25 + u,  upward 1.25 + 2u
+ *   x = 1 + 3u: 1.25 + 3.75u -> nearest 1.25 + 4u, downward and toward zero 1.25 + 3u
+ * so every mode but nearest gets one of the two rows wrong. */
+static void check_nearest(int threads, int mode) {
+  const float u = 0x1p-23f;
+  static float x[ROWS], y[ROWS * UNITS];
+  for (int r = 0; r < ROWS; r++) x[r] = r % 2 ? 1.0f + 3 * u : 1.0f + u;
+  nnc_model *m = dense("linear", threads, 1.25f);
+  ck_assert_int_eq(fesetround(mode), 0);
+  predict(m, x, y);
+  int after = fegetround();
+  fesetround(FE_TONEAREST);
+  ck_assert_msg(after == mode, "the caller's rounding mode was not put back");
+  for (int r = 0; r < ROWS; r++) {
+    float want = r % 2 ? 1.25f + 4 * u : 1.25f + u;
+    for (int c = 0; c < UNITS; c++)
+      ck_assert_msg(y[r * UNITS + c] == want,
+                    "threads %d, caller's mode %d: row %d, unit %d: %a, not %a (round to nearest)",
+                    threads, mode, r, c, y[r * UNITS + c], want);
+  }
+  nnc_model_free(m);
+}
+
+START_TEST(kernels_round_to_nearest_in_any_caller_mode) {
+  const int modes[] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+  for (int t = 1; t <= 2; t++)
+    for (int i = 0; i < 4; i++) check_nearest(t, modes[i]);
+}
+END_TEST
+
+/* A whole fit (Adam, tanh, softmax crossentropy) with the caller rounding
+ * upward after the model (and its pool) was made: the weights are those of
+ * the same fit in the default mode, bit for bit, on one thread and on two.
+ * The host-side arithmetic (loss totals) follows the caller's mode; the
+ * kernels do not. */
+#define FIT_SPEC                                                                                   \
+  "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["                               \
+  "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 64], 'name': 'in'}},"             \
+  "{'class_name': 'Dense', 'config': {'name': 'h', 'units': 37, 'activation': 'tanh'}},"           \
+  "{'class_name': 'Dense', 'config': {'name': 'o', 'units': 3, 'activation': 'softmax'}}]},"       \
+  "'compile_config': {'optimizer': 'adam', 'loss': 'sparse_categorical_crossentropy'}}"
+
+enum { FIT_ROWS = 4096, FEATURES = 64 };
+
+static void fit_weights(int threads, int mode, float *kernel) {
+  static float x[FIT_ROWS * FEATURES], y[FIT_ROWS];
+  uint32_t s = 1;
+  for (int i = 0; i < FIT_ROWS * FEATURES; i++) {
+    s = s * 1664525u + 1013904223u;
+    x[i] = (float)(s >> 8) * 0x1p-24f - 0.5f;
+  }
+  for (int i = 0; i < FIT_ROWS; i++) y[i] = (float)(i * 7 % 3);
+  nnc_model *m = testutil_load(testutil_json(FIT_SPEC));
+  nnc_status st;
+  ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 2;
+  o.batch_size = 512; /* 512 x 64 x 37 multiply-adds: the matmuls split on two threads */
+  o.verbose = 0;
+  nnc_array xa = {NNC_F32, 2, {FIT_ROWS, FEATURES}, x, NULL},
+            ya = {NNC_F32, 1, {FIT_ROWS}, y, NULL};
+  fesetround(mode);
+  int rc = nnc_model_fit(m, &xa, &ya, &o, NULL, &st);
+  fesetround(FE_TONEAREST);
+  ck_assert_msg(rc == NNC_OK, "%s", st.message);
+  nnc_array w;
+  ck_assert_msg(nnc_model_get_weight(m, "h/kernel", &w, &st) == NNC_OK, "%s", st.message);
+  memcpy(kernel, w.data, sizeof(float) * FEATURES * 37);
+  nnc_array_free(&w);
+  nnc_model_free(m);
+}
+
+START_TEST(a_fit_in_upward_mode_equals_the_default_on_any_thread_count) {
+  static float nearest[FEATURES * 37], up1[FEATURES * 37], up2[FEATURES * 37];
+  fit_weights(1, FE_TONEAREST, nearest);
+  fit_weights(1, FE_UPWARD, up1);
+  fit_weights(2, FE_UPWARD, up2);
+  ck_assert_msg(!memcmp(up1, up2, sizeof up1), "one and two threads differ in upward mode");
+  ck_assert_msg(!memcmp(nearest, up1, sizeof up1), "upward mode changed the kernels' results");
+}
+END_TEST
+
+/* A caller that traps on invalid operations, division by zero and overflow
+ * (feenableexcept, as numerical code does while debugging) gets the IEEE
+ * default results from the kernels, as docs/semantics.md promises (NaN
+ * propagates as in TensorFlow), not a SIGFPE; its traps are still enabled
+ * afterwards. Rows: inf * 0 = NaN (invalid); relu(NaN) = NaN (max of a NaN
+ * raises invalid); 1e30 * 1e30 = inf (overflow); 2 * 1e30 = 2e30. */
+START_TEST(a_trapping_caller_gets_ieee_results_not_sigfpe) {
+  static float x[ROWS], y[ROWS * UNITS], y2[ROWS * UNITS];
+  nnc_model *zero = dense("relu", 1, 0.0f);
+  nnc_model *big = dense("linear", 2, 1e30f);
+  const int traps = FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW;
+  fedisableexcept(FE_ALL_EXCEPT);
+  ck_assert_int_ne(feenableexcept(traps), -1);
+  for (int r = 0; r < ROWS; r++) x[r] = r % 2 ? INFINITY : NAN;
+  predict(zero, x, y);
+  int still = fegetexcept();
+  for (int r = 0; r < ROWS; r++) x[r] = r % 2 ? 2.0f : 1e30f;
+  predict(big, x, y2);
+  fedisableexcept(FE_ALL_EXCEPT);
+  ck_assert_int_eq(still, traps);
+  for (int i = 0; i < ROWS * UNITS; i++) {
+    int r = i / UNITS;
+    ck_assert_msg(isnan(y[i]), "row %d: relu(%s * 0) gave %g, not NaN", r, r % 2 ? "inf" : "NaN",
+                  y[i]);
+    ck_assert_msg(r % 2 ? y2[i] == 2e30f : y2[i] == INFINITY, "row %d: %g", r, y2[i]);
+  }
+  nnc_model_free(zero);
+  nnc_model_free(big);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("brk11");
+  TCase *tc = tcase_create("fpenv");
+  tcase_add_test(tc, kernels_round_to_nearest_in_any_caller_mode);
+  tcase_add_test(tc, a_fit_in_upward_mode_equals_the_default_on_any_thread_count);
+  tcase_add_test(tc, a_trapping_caller_gets_ieee_results_not_sigfpe);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
