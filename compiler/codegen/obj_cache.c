@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,6 +156,12 @@ int obj_cache_store(const char *dir, const obj_key *key, const void *data, size_
   static atomic_uint serial;
   char path[4096], tmp[4200];
   if (entry_path(path, sizeof path, dir, key)) return -1;
+  /* An entry past the file size limit (ulimit -f) would raise SIGXFSZ, whose
+   * default action kills a host that asked for no file at all: not stored. */
+  struct rlimit fsize;
+  if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+      (uint64_t)len + sizeof(header) > (uint64_t)fsize.rlim_cur)
+    return -1;
   /* a name no other process or thread uses: pid and a per-process serial;
    * a signal handler calling nnc_remove_temp_files_on_signal removes it */
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&serial, 1));

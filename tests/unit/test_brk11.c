@@ -9,12 +9,16 @@
  * are derived by hand from IEEE float32 (u = 2^-23, one ulp in [1, 2)). */
 #define _GNU_SOURCE /* feenableexcept */
 #include <check.h>
+#include <dirent.h>
 #include <fenv.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nnc.h"
 #include "testutil.h"
@@ -166,6 +170,52 @@ START_TEST(a_trapping_caller_gets_ieee_results_not_sigfpe) {
 }
 END_TEST
 
+/* ---- the object cache under a file size limit ---- */
+
+/* A host run under `ulimit -f` (RLIMIT_FSIZE) that does not ignore SIGXFSZ
+ * (the default) was killed by it inside nnc_model_load_string: the cache
+ * wrote a machine-code entry larger than the limit, a file the host never
+ * asked for, and left a partial temporary file. The entry is now skipped: the
+ * model builds and predicts, and the cache folder holds no file. */
+START_TEST(a_file_size_limit_skips_the_cache_entry) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/fsize-cache", testutil_tmpdir());
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_DFL);
+    struct rlimit lim = {1024, 1024}; /* this model's entry is about 3 KB */
+    setrlimit(RLIMIT_FSIZE, &lim);
+    setenv("XDG_CACHE_HOME", dir, 1);
+    unsetenv("NNC_CACHE");
+    nnc_set_compile_cache(1);
+    char spec[1024];
+    snprintf(spec, sizeof spec, SPEC, "linear");
+    nnc_model *m = NULL;
+    nnc_status st;
+    if (nnc_model_load_string(spec, "brk11", &m, &st) != NNC_OK) _exit(3);
+    float x[2] = {1, 2};
+    nnc_array xa = {NNC_F32, 2, {2, 1}, x, NULL}, out;
+    if (nnc_model_predict(m, &xa, 2, &out, &st) != NNC_OK) _exit(4);
+    nnc_array_free(&out);
+    nnc_model_free(m);
+    _exit(0);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(!WIFSIGNALED(status), "the host died of signal %d (SIGXFSZ is %d)",
+                WIFSIGNALED(status) ? WTERMSIG(status) : 0, SIGXFSZ);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit %d", WEXITSTATUS(status));
+  char nnc_dir[4200];
+  snprintf(nnc_dir, sizeof nnc_dir, "%s/nnc", dir);
+  DIR *d = opendir(nnc_dir);
+  ck_assert_msg(d != NULL, "%s: the cache folder was not created", nnc_dir);
+  for (struct dirent *e; (e = readdir(d));)
+    ck_assert_msg(e->d_name[0] == '.', "%s left in the cache folder", e->d_name);
+  closedir(d);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("brk11");
   TCase *tc = tcase_create("fpenv");
@@ -173,5 +223,8 @@ int main(void) {
   tcase_add_test(tc, a_fit_in_upward_mode_equals_the_default_on_any_thread_count);
   tcase_add_test(tc, a_trapping_caller_gets_ieee_results_not_sigfpe);
   suite_add_tcase(s, tc);
+  TCase *cache = tcase_create("cache");
+  tcase_add_test(cache, a_file_size_limit_skips_the_cache_entry);
+  suite_add_tcase(s, cache);
   return testutil_run(s);
 }
