@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compiler/codegen/obj_cache.h"
 #include "nnc.h"
 #include "testutil.h"
 
@@ -216,6 +218,47 @@ START_TEST(a_file_size_limit_skips_the_cache_entry) {
 }
 END_TEST
 
+/* The cache folder of XDG_CACHE_HOME=xdg, or NULL when the cache is off. */
+static const char *cache_dir_for(const char *xdg) {
+  static char buf[4096];
+  setenv("XDG_CACHE_HOME", xdg, 1);
+  unsetenv("NNC_CACHE");
+  int rc = obj_cache_dir(buf, sizeof buf);
+  unsetenv("XDG_CACHE_HOME");
+  return rc ? NULL : buf;
+}
+
+/* A folder on the way to the cache that another user may write (not sticky)
+ * turns the cache off: that user could rename the cache folder and put a
+ * link to theirs in its place between the check of the folder and the open
+ * of an entry, and nnc would link the machine code they planted (shown with
+ * strace delaying the open: docs/performance.md, "Session 11 (breaker)").
+ * A sticky folder (/tmp) is safe, and a link is resolved once. */
+START_TEST(a_cache_under_a_folder_others_may_write_is_off) {
+  char open_dir[4096], inner[4200], sticky[4096], link[4096], want[4300];
+  const char *t = testutil_tmpdir();
+  snprintf(open_dir, sizeof open_dir, "%s/open", t);
+  snprintf(inner, sizeof inner, "%s/inner", open_dir);
+  snprintf(sticky, sizeof sticky, "%s/sticky", t);
+  snprintf(link, sizeof link, "%s/link", t);
+  ck_assert_int_eq(mkdir(open_dir, 0700), 0);
+  ck_assert_int_eq(chmod(open_dir, 0777), 0); /* past the umask */
+  ck_assert_int_eq(mkdir(inner, 0700), 0);
+  ck_assert_int_eq(mkdir(sticky, 0700), 0);
+  ck_assert_int_eq(chmod(sticky, 01777), 0);
+  ck_assert_int_eq(symlink(sticky, link), 0);
+  ck_assert_msg(cache_dir_for(open_dir) == NULL, "a world-writable XDG_CACHE_HOME was used");
+  ck_assert_msg(cache_dir_for(inner) == NULL, "a folder under a world-writable one was used");
+  const char *d = cache_dir_for(sticky);
+  char *real = realpath(sticky, NULL);
+  snprintf(want, sizeof want, "%s/nnc", real);
+  ck_assert_msg(d && !strcmp(d, want), "a sticky folder: %s, not %s", d ? d : "(off)", want);
+  d = cache_dir_for(link);
+  ck_assert_msg(d && !strcmp(d, want), "a link to it: %s, not %s", d ? d : "(off)", want);
+  free(real);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("brk11");
   TCase *tc = tcase_create("fpenv");
@@ -225,6 +268,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   TCase *cache = tcase_create("cache");
   tcase_add_test(cache, a_file_size_limit_skips_the_cache_entry);
+  tcase_add_test(cache, a_cache_under_a_folder_others_may_write_is_off);
   suite_add_tcase(s, cache);
   return testutil_run(s);
 }
