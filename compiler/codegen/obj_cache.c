@@ -246,6 +246,8 @@ static int older_first(const void *a, const void *b) {
 
 /* A temporary file this old is left over from a killed writer. */
 #define STALE_TEMP_SECONDS 3600
+/* An entry used this far ahead of our clock was not used at that time. */
+#define FUTURE_SLACK_SECONDS 60
 
 int obj_cache_evict(const char *dir, int64_t max_bytes) {
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -275,6 +277,11 @@ int obj_cache_evict(const char *dir, int64_t max_bytes) {
       cap = bigger;
     }
     list[n].used = sb.st_mtim;
+    /* A use in the future is no use: the clock was set back, or the entry was
+     * copied with its time from a machine ahead of ours. Counted as the
+     * newest, such entries outlived every new one, which was evicted at once
+     * and missed at every compile (breaker, session 11): oldest instead. */
+    if (sb.st_mtime > now + FUTURE_SLACK_SECONDS) list[n].used = (struct timespec){0, 0};
     list[n].size = (int64_t)sb.st_size;
     strcpy(list[n].name, e->d_name);
     total += list[n].size;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -259,6 +260,45 @@ START_TEST(a_cache_under_a_folder_others_may_write_is_off) {
 }
 END_TEST
 
+/* Entries whose time of use lies in the future (the clock was set back, or
+ * the folder was copied with its times from a machine ahead) counted as the
+ * most recently used: under NNC_CACHE_MAX_MB each new entry was the oldest,
+ * evicted as soon as it was stored, and every compile missed. They are now
+ * the least recently used: the new entry stays and a later load hits. */
+START_TEST(entries_dated_in_the_future_do_not_evict_new_ones) {
+  char dir[4096], path[4200];
+  snprintf(dir, sizeof dir, "%s/future", testutil_tmpdir());
+  ck_assert_int_eq(mkdir(dir, 0700), 0);
+  /* 4 x 262000 bytes: just under 1 MiB, dated a year ahead */
+  static char junk[262000];
+  struct timeval ahead[2];
+  gettimeofday(&ahead[0], NULL);
+  ahead[0].tv_sec += 365 * 24 * 3600;
+  ahead[1] = ahead[0];
+  for (int i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%032x.o", dir, i + 1);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    fclose(f);
+    ck_assert_int_eq(utimes(path, ahead), 0);
+  }
+  obj_key key = {{0x0123456789abcdefull, 0xfedcba9876543210ull}};
+  static char object[40000];
+  memset(object, 0x5a, sizeof object);
+  setenv("NNC_CACHE_MAX_MB", "1", 1);
+  ck_assert_int_eq(obj_cache_store(dir, &key, object, sizeof object), 0);
+  unsetenv("NNC_CACHE_MAX_MB");
+  size_t len = 0;
+  void *back = obj_cache_load(dir, &key, &len);
+  ck_assert_msg(back != NULL, "the new entry was evicted by entries dated in the future");
+  ck_assert(len == sizeof object && !memcmp(back, object, len));
+  free(back);
+  snprintf(path, sizeof path, "%s/%032x.o", dir, 1);
+  ck_assert_msg(access(path, F_OK) != 0, "the first future-dated entry was kept");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("brk11");
   TCase *tc = tcase_create("fpenv");
@@ -269,6 +309,7 @@ int main(void) {
   TCase *cache = tcase_create("cache");
   tcase_add_test(cache, a_file_size_limit_skips_the_cache_entry);
   tcase_add_test(cache, a_cache_under_a_folder_others_may_write_is_off);
+  tcase_add_test(cache, entries_dated_in_the_future_do_not_evict_new_ones);
   suite_add_tcase(s, cache);
   return testutil_run(s);
 }
