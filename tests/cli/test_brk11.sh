@@ -3,7 +3,8 @@
 # tests: a cache folder under a folder other users may write is not used
 # (one of them could swap it for a link to theirs between nnc's check and its
 # open); a signal while an entry is written leaves no partial file; damaged
-# and truncated entries are misses replaced by whole ones; concurrent
+# and truncated entries are misses replaced by whole ones; entries dated in
+# the future do not evict new ones; concurrent
 # compiles of one model leave one whole entry; a file size limit leaves no
 # file and no error.
 # usage: test_brk11.sh NNC SOURCE_DIR ORACLE_DIR
@@ -63,6 +64,20 @@ if [ "$got" = "4 object cache: 0 hit, 1 miss" ] && [ "$(entries "$c")" -eq 1 ] &
   cmp -s "$(find "$c/nnc" -type f)" "$tmp/good.o" &&
   [ "$(cache_line "$c")" = "object cache: 1 hit, 0 miss" ]; then ok
 else bad "four compiles at once: $got; entries: $(ls "$c/nnc")"; fi
+
+# Entries dated a year ahead (a clock set back, a cache copied with its times
+# from a machine ahead) just under NNC_CACHE_MAX_MB=1: they are evicted before
+# the new entry, so the second compile hits (it missed at every compile).
+c=$tmp/c5
+mkdir -p "$c/nnc"
+chmod 700 "$c/nnc"
+for i in 1 2 3 4; do
+  head -c 262000 /dev/zero >"$c/nnc/$(printf '%032x' $i).o"
+  touch -d '+1 year' "$c/nnc/$(printf '%032x' $i).o"
+done
+first=$(NNC_CACHE_MAX_MB=1 cache_line "$c") second=$(NNC_CACHE_MAX_MB=1 cache_line "$c")
+if [ "$second" = "object cache: 1 hit, 0 miss" ]; then ok
+else bad "entries dated in the future: '$first', then '$second': $(ls "$c/nnc")"; fi
 
 # Past `ulimit -f` (1 KiB, the entry is larger): the compile succeeds, and the
 # cache folder holds no file, partial or whole.
