@@ -1,7 +1,14 @@
 /* The floating-point environment of a step: every driver (nnc_<graph>_step)
- * sets MXCSR's flush-to-zero and denormals-are-zero bits on entry and puts
- * the caller's MXCSR back on return. Each thread of the pool runs the driver,
- * so every kernel of a step runs in the same mode on any thread count.
+ * loads one fixed MXCSR on entry (round to nearest, every exception masked,
+ * flush-to-zero and denormals-are-zero) and puts the caller's MXCSR back on
+ * return. Each thread of the pool runs the driver, so every kernel of a step
+ * runs in the same mode on any thread count, whatever mode the caller or
+ * the pool's workers (which keep the mode of the thread that created them)
+ * were in: before, only FTZ and DAZ were or-ed in, so a caller rounding
+ * upward after set_threads trained with upward rounding on its own rows and
+ * to nearest on the workers' (results changed with the thread count), and a
+ * caller that unmasked FE_INVALID died of SIGFPE on relu(NaN) or inf * 0
+ * (breaker, session 11: tests/unit/test_brk11.c).
  *
  * Why: subnormal operands and results cost a microcode assist each (about
  * a hundred cycles). RMSprop's velocity of a weight whose gradient became 0
@@ -18,7 +25,9 @@
 #define FPENV_X86 0
 #endif
 
-enum { MXCSR_DAZ = 0x0040, MXCSR_FTZ = 0x8000 };
+/* masks: invalid, denormal, divide-by-zero, overflow, underflow, precision;
+ * rounding control (bits 13-14) 0: to nearest */
+enum { MXCSR_DAZ = 0x0040, MXCSR_MASK_ALL = 0x1f80, MXCSR_FTZ = 0x8000 };
 
 static void mxcsr_call(cg *c, LLVMBuilderRef b, const char *name, LLVMValueRef slot) {
   LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
@@ -35,8 +44,9 @@ LLVMValueRef cg_fpenv_enter(cg *c, LLVMBuilderRef b) {
   LLVMValueRef saved = LLVMBuildAlloca(b, i32, "mxcsr_saved");
   LLVMValueRef flushed = LLVMBuildAlloca(b, i32, "mxcsr_flush");
   mxcsr_call(c, b, "llvm.x86.sse.stmxcsr", saved);
-  LLVMValueRef old = LLVMBuildLoad2(b, i32, saved, "");
-  LLVMBuildStore(b, LLVMBuildOr(b, old, LLVMConstInt(i32, MXCSR_DAZ | MXCSR_FTZ, 0), ""), flushed);
+  /* a constant, not the caller's bits or-ed: the caller's rounding mode and
+   * unmasked exceptions must not reach the kernels */
+  LLVMBuildStore(b, LLVMConstInt(i32, MXCSR_MASK_ALL | MXCSR_DAZ | MXCSR_FTZ, 0), flushed);
   mxcsr_call(c, b, "llvm.x86.sse.ldmxcsr", flushed);
   return saved;
 }

@@ -1,4 +1,5 @@
 /* The on-disk object cache (obj_cache.h). */
+#define _XOPEN_SOURCE 700 /* realpath, S_ISVTX */
 #include "compiler/codegen/obj_cache.h"
 
 #include <dirent.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,28 +85,54 @@ static int safe_dir(const char *path) {
   return 0;
 }
 
-/* A parent such as ~/.cache only needs to exist (created 0700 if missing). */
-static int parent_dir(const char *path) {
-  struct stat sb;
+/* Every folder from / down to `resolved` (a path without links) must be one
+ * that only root or this user can change: owned by one of them, and not
+ * writable by group or others unless sticky (as /tmp, where others cannot
+ * rename what is ours). Else another user could rename the cache folder and
+ * put a link to theirs in its place between our check and our open, and we
+ * would run the machine code they planted (breaker, session 11). */
+static int safe_ancestors(const char *resolved) {
+  char prefix[4096];
+  size_t n = strlen(resolved);
+  if (resolved[0] != '/' || n >= sizeof prefix) return -1;
+  for (size_t i = 1; i <= n; i++) {
+    if (i < n && resolved[i] != '/') continue;
+    memcpy(prefix, resolved, i); /* "/" first, then each longer prefix */
+    prefix[i] = '\0';
+    struct stat sb;
+    if (lstat(prefix, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+        (sb.st_uid != 0 && sb.st_uid != geteuid()) ||
+        ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !(sb.st_mode & S_ISVTX)))
+      return -1;
+  }
+  return 0;
+}
+
+/* A parent such as ~/.cache (created 0700 if missing): `path` with its links
+ * resolved into `out`, if every folder on the way is safe_ancestors'. */
+static int parent_dir(const char *path, char out[4096]) {
   if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
-  return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+  char *real = realpath(path, NULL);
+  int ok = real && strlen(real) < 4096 && !safe_ancestors(real);
+  if (ok) strcpy(out, real);
+  free(real);
+  return ok ? 0 : -1;
 }
 
 int obj_cache_dir(char *buf, size_t n) {
   const char *env = getenv("NNC_CACHE");
   if (!atomic_load(&cache_enabled) || (env && !strcmp(env, "0"))) return -1;
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  int w;
+  char parent[4096];
   if (xdg && xdg[0] == '/') { /* the XDG spec: a relative path is invalid, ignore it */
-    if (parent_dir(xdg)) return -1;
-    w = snprintf(buf, n, "%s/nnc", xdg);
+    if (parent_dir(xdg, parent)) return -1;
   } else if (home && home[0]) {
-    w = snprintf(buf, n, "%s/.cache", home);
-    if (w < 0 || (size_t)w >= n || parent_dir(buf)) return -1;
-    w = snprintf(buf, n, "%s/.cache/nnc", home);
+    int w = snprintf(buf, n, "%s/.cache", home);
+    if (w < 0 || (size_t)w >= n || parent_dir(buf, parent)) return -1;
   } else {
     return -1;
   }
+  int w = snprintf(buf, n, "%s/nnc", strcmp(parent, "/") ? parent : "");
   if (w < 0 || (size_t)w >= n || safe_dir(buf)) return -1;
   return access(buf, W_OK | X_OK) ? -1 : 0;
 }
@@ -155,6 +183,12 @@ int obj_cache_store(const char *dir, const obj_key *key, const void *data, size_
   static atomic_uint serial;
   char path[4096], tmp[4200];
   if (entry_path(path, sizeof path, dir, key)) return -1;
+  /* An entry past the file size limit (ulimit -f) would raise SIGXFSZ, whose
+   * default action kills a host that asked for no file at all: not stored. */
+  struct rlimit fsize;
+  if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+      (uint64_t)len + sizeof(header) > (uint64_t)fsize.rlim_cur)
+    return -1;
   /* a name no other process or thread uses: pid and a per-process serial;
    * a signal handler calling nnc_remove_temp_files_on_signal removes it */
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&serial, 1));
@@ -212,6 +246,8 @@ static int older_first(const void *a, const void *b) {
 
 /* A temporary file this old is left over from a killed writer. */
 #define STALE_TEMP_SECONDS 3600
+/* An entry used this far ahead of our clock was not used at that time. */
+#define FUTURE_SLACK_SECONDS 60
 
 int obj_cache_evict(const char *dir, int64_t max_bytes) {
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -241,6 +277,11 @@ int obj_cache_evict(const char *dir, int64_t max_bytes) {
       cap = bigger;
     }
     list[n].used = sb.st_mtim;
+    /* A use in the future is no use: the clock was set back, or the entry was
+     * copied with its time from a machine ahead of ours. Counted as the
+     * newest, such entries outlived every new one, which was evicted at once
+     * and missed at every compile (breaker, session 11): oldest instead. */
+    if (sb.st_mtime > now + FUTURE_SLACK_SECONDS) list[n].used = (struct timespec){0, 0};
     list[n].size = (int64_t)sb.st_size;
     strcpy(list[n].name, e->d_name);
     total += list[n].size;
