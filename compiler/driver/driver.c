@@ -109,7 +109,7 @@ static int build(void *ctx, const nnc_build_request *req, const nnc_program_tabl
   /* LLVM's compile-time heap (modules, passes, the context) is freed by now, but glibc keeps
    * the free pages: give them back, so they do not add to the peak memory of the training
    * that follows (docs/performance.md, session 11) */
-  if (!getenv("NNC_NO_TRIM")) malloc_trim(0);
+  malloc_trim(0);
 #endif
   return NNC_OK;
 }
