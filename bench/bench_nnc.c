@@ -8,7 +8,8 @@
  * is built before the timed repetitions), as torch's warm-up excludes its own.
  *
  * Each JSON record also has load_s (the C API's load+build of the workload's model)
- * and maxrss_kib (the process's peak resident memory when the workload ended).
+ * and maxrss_kib (the process's peak resident memory when the workload ended);
+ * NNC_BENCH_MEM=1 prints the resident memory at the points between (mem_point).
  *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
  *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "nnc.h"
 #include "runtime/io/io.h"
@@ -63,6 +65,23 @@ static double now(void) {
 }
 
 static int threads = 1, reps = 5;
+
+/* NNC_BENCH_MEM=1: the resident memory (VmRSS) and its peak so far (VmHWM) at a named
+ * point, on stderr: where a workload's peak RSS comes from. */
+static void mem_point(const char *what) {
+  if (!getenv("NNC_BENCH_MEM")) return;
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256], rss[64] = "?", hwm[64] = "?", anon[64] = "?", file[64] = "?";
+  while (f && fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "VmRSS:", 6)) sscanf(line + 6, "%63s", rss);
+    if (!strncmp(line, "VmHWM:", 6)) sscanf(line + 6, "%63s", hwm);
+    if (!strncmp(line, "RssAnon:", 8)) sscanf(line + 8, "%63s", anon);
+    if (!strncmp(line, "RssFile:", 8)) sscanf(line + 8, "%63s", file);
+  }
+  if (f) fclose(f);
+  fprintf(stderr, "mem %-20s rss %8s KiB  peak %8s KiB  (anonymous %s KiB, files %s KiB)\n", what,
+          rss, hwm, anon, file);
+}
 /* seconds spent in nnc_model_load_string (parse, lower, optimize, JIT-compile) for the
  * workload being measured: its first model's compile time through the C API */
 static double load_s = -1;
@@ -71,8 +90,10 @@ static nnc_model *load(const char *spec) {
   nnc_status st;
   nnc_model *m;
   double t0 = now();
+  mem_point("before compile");
   int rc = nnc_model_load_string(spec, "bench", &m, &st);
   if (load_s < 0) load_s = now() - t0;
+  mem_point("after compile");
   if (rc || nnc_model_set_threads(m, threads, &st)) {
     fprintf(stderr, "bench: %s\n", st.message);
     exit(1);
@@ -98,6 +119,7 @@ typedef void (*rep_fn)(void *ctx);
 static double timed(rep_fn fn, void *ctx) {
   double t[64];
   fn(ctx);
+  mem_point("after the warm-up");
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     fn(ctx);
@@ -148,6 +170,7 @@ static FILE *json;
  * workload's compile time (load_s) and the process's peak resident memory so far (run.sh
  * runs one workload per process, so it is that workload's). */
 static void report(const char *id, double median, int units, const char *unit, double samples) {
+  mem_point("end");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("%-8s median %.4fs/rep  per-%s %.1fus  samples/s %.0f  load %.3fs  maxrss %ld KiB\n", id,
@@ -263,21 +286,55 @@ static void w3(int n) {
   free(y);
 }
 
-/* Fashion-MNIST's 60000 training images as float32 in [0, 1] (shape [N, 28, 28]) and
- * their labels; x keeps only the shape of the raw images. The caller frees all three. */
-static void fashion_train(nnc_array *x, nnc_array *xf, nnc_array *y) {
+/* Fashion-MNIST's training images (an IDX file, gzip) as float32 in [0, 1], shape [N, 28, 28]:
+ * read and converted 64 KiB at a time, so the uint8 images never sit whole next to the float32
+ * ones (a 47 MB transient that was the W4 processes' peak RSS). Same values as
+ * nnc_array_read + nnc_array_to_f32 + "/ 255.0f". */
+static void fashion_images(const char *path, nnc_array *xf) {
+  gzFile f = gzopen(path, "rb");
+  unsigned char h[16];
+  if (!f || gzread(f, h, sizeof h) != (int)sizeof h || h[2] != 8 || h[3] != 3) {
+    fprintf(stderr, "bench: %s: not an IDX file of uint8 images\n", path);
+    exit(1);
+  }
+  int64_t dims[3];
+  for (int d = 0; d < 3; d++)
+    dims[d] = (int64_t)h[4 + 4 * d] << 24 | h[5 + 4 * d] << 16 | h[6 + 4 * d] << 8 | h[7 + 4 * d];
+  int64_t count = dims[0] * dims[1] * dims[2];
+  float *v = malloc((size_t)count * sizeof *v);
+  static unsigned char chunk[1 << 16];
+  for (int64_t at = 0; v && at < count;) {
+    unsigned want =
+        (unsigned)(count - at < (int64_t)sizeof chunk ? count - at : (int64_t)sizeof chunk);
+    int got = gzread(f, chunk, want);
+    if (got <= 0) {
+      fprintf(stderr, "bench: %s: truncated\n", path);
+      exit(1);
+    }
+    for (int i = 0; i < got; i++) v[at + i] = (float)chunk[i] / 255.0f;
+    at += got;
+  }
+  gzclose(f);
+  if (!v) {
+    fprintf(stderr, "bench: out of memory for %s\n", path);
+    exit(1);
+  }
+  *xf = (nnc_array){NNC_F32, 3, {dims[0], dims[1], dims[2]}, v, NULL};
+}
+
+/* The images (fashion_images) and their labels (uint8). The caller frees both. */
+static void fashion_train(nnc_array *xf, nnc_array *y) {
   nnc_status st;
-  must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", x, &st), &st);
+  mem_point("start");
+  fashion_images("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", xf);
   must(nnc_array_read("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", y, &st), &st);
-  must(nnc_array_to_f32(x, xf, &st), &st);
-  nnc_array_free(x); /* keeps the shape; the bytes would only inflate the peak RSS */
-  int64_t count = nnc_array_count(xf);
-  for (int64_t i = 0; i < count; i++) ((float *)xf->data)[i] /= 255.0f;
+  mem_point("data read");
 }
 
 static void w4(int wide) {
-  nnc_array x, y, xf;
-  fashion_train(&x, &xf, &y);
+  nnc_array y, xf;
+  fashion_train(&xf, &y);
+  int64_t images = xf.shape[0];
   xf.rank = 2, xf.shape[1] = 784;
   int hidden = wide ? 512 : 64;
   spec_buf layers = {{0}, 0};
@@ -292,9 +349,8 @@ static void w4(int wide) {
   fit_ctx c = {sequential(&layers, compile), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = wide ? 128 : 64, c.o.verbose = 0;
-  report(wide ? "W4-wide" : "W4", timed(do_fit, &c), 1, "epoch", (double)x.shape[0]);
+  report(wide ? "W4-wide" : "W4", timed(do_fit, &c), 1, "epoch", (double)images);
   nnc_model_free(c.m);
-  nnc_array_free(&x);
   nnc_array_free(&xf);
   nnc_array_free(&y);
 }
@@ -334,9 +390,9 @@ static void w5(void) {
 /* W6: the Fashion-MNIST convnet, Adam, batch 64, one epoch over the first n training
  * images (n < 60000: a prefix, scaled to the full epoch by report.py). */
 static void w6(int n) {
-  nnc_array x, y, xf;
-  fashion_train(&x, &xf, &y);
-  if (n < 1 || n > x.shape[0]) n = (int)x.shape[0];
+  nnc_array y, xf;
+  fashion_train(&xf, &y);
+  if (n < 1 || n > xf.shape[0]) n = (int)xf.shape[0];
   xf.rank = 4, xf.shape[0] = n, xf.shape[1] = 28, xf.shape[2] = 28, xf.shape[3] = 1;
   y.shape[0] = n;
   const char *spec =
@@ -347,8 +403,6 @@ static void w6(int n) {
   c.o.epochs = 1, c.o.batch_size = 64, c.o.verbose = 0;
   report("W6", timed(do_fit, &c), 1, "epoch", (double)n);
   nnc_model_free(c.m);
-  xf.shape[0] = x.shape[0], y.shape[0] = x.shape[0];
-  nnc_array_free(&x);
   nnc_array_free(&xf);
   nnc_array_free(&y);
 }

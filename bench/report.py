@@ -9,7 +9,8 @@ sgemm-CORE-tT.txt, triad-tT.txt, fit-*.txt and compile-*.txt ("wall_s cpu_s maxr
 w4wide-workspace.txt, stat-begin/end.txt. OUT/machine.txt: the machine facts.
 
 FLOP model as shared/bench/make_report.py: a Dense layer in->out on b samples is 2*b*in*out
-forward; a training sample costs 3x forward, a validation sample 1x. A 'valid' convolution
+forward; a training sample costs 3x forward, a validation sample 1x. "% of peak" and the roofline use
+the executed FLOPs instead: 3x forward minus the first layer's input gradient (FIRST_DX). A 'valid' convolution
 is 2*out_h*out_w*out_c*kh*kw*in_c per sample; an LSTM step 2*4*units*(features+units).
 docs/performance.md, "How the benchmark measures", explains every number."""
 import glob
@@ -48,6 +49,23 @@ def flops_per_rep(i, samples):
             "W5": 10 * (1000 * 3 * F5 + 500 * F5), "W6": samples * 3 * F6, "W7": samples * 3 * F7}[i]
 
 
+# Executed FLOPs: neither nnc nor PyTorch computes the first trainable layer's input gradient
+# (x needs none), so a training sample executes 3x forward minus that layer's dX FLOPs (as many
+# as its forward: 2*in*out for a Dense, the forward of the first convolution, the LSTM's input
+# projection over the steps). Per training sample:
+FIRST_DX = {"W1-step": 2 * 1 * 1, "W1-fit": 2 * 1 * 1, "W2": 2 * 1 * 1, "W3": 2 * 1001 * 64, "W4": 2 * 784 * 64,
+            "W4-wide": 2 * 784 * 512, "W5": 60 * 2 * 10 * 32, "W6": 2 * 26 * 26 * 32 * 9 * 1, "W7": 100 * 2 * 4 * 64 * 16}
+
+
+def trained_per_rep(i, samples):
+    """training samples of one repetition (flops_per_rep's 3x-forward share)"""
+    return {"W1-step": 2000 * 100, "W1-fit": 10 * 100, "W2": 1001 * 50, "W5": 10 * 1000}.get(i, samples)
+
+
+def exec_flops_per_rep(i, samples):
+    return flops_per_rep(i, samples) - trained_per_rep(i, samples) * FIRST_DX[i]
+
+
 # ---------------------------------------------------------------- roofline model
 # per workload: batch, forward FLOPs per sample, parameters, optimizer slots per parameter,
 # activations (outputs of every layer) per sample, input floats per sample
@@ -75,7 +93,7 @@ def roofline(i):
     written forward, read backward, and its gradient written and read (4 accesses); the
     input batch is read twice (forward, and the first layer's weight gradient). 4 bytes each."""
     b, f, p, k, act, inp = ROOF[i]
-    flops = 3 * b * f
+    flops = 3 * b * f - b * FIRST_DX[i]  # executed FLOPs
     bp, ba, bd = 4 * p * (6 + 2 * k), 4 * 4 * b * act, 4 * 2 * b * inp
     return flops, bp, ba, bd, 4 * (p * (2 + k) + b * act)
 
@@ -222,7 +240,8 @@ def report_run(n, r, machine):
         print("PyTorch's OpenBLAS kernel (openblas_get_corename in the torch process): " +
               ", ".join(f"{c} → {k}" for c, k in kern) + ".\n")
     head = ["workload", "nnc 1 thread", "nnc 2 threads"] + [f"torch {col_name(c, g, cores)}" for c, g in cols] + \
-        ["speed-up vs torch's best", "nnc GFLOP/s", "% sgemm peak (same threads)", "issue-9 target", "met"]
+        ["speed-up vs torch's best", "nnc GFLOP/s (shared FLOP model)", "nnc executed GFLOP/s",
+         "% sgemm peak, executed (same threads)", "issue-9 target", "met"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     best_nnc = {}
@@ -235,18 +254,19 @@ def report_run(n, r, machine):
         nt = {t: scaled(i, x) for t, x in ((1, n1), (2, n2))}
         nb = min(((v, t) for t, v in nt.items() if v), default=None)
         tb = min(((v, k) for v, k in zip(ts, cols) if v), default=None)
-        gf = pk = None
+        gf = ge = pk = None
         if nb:
             best_nnc[i] = nb
             samples = (n1 or n2)["samples_per_rep"] * (EPOCH[i] / (n1 or n2)["samples_per_rep"] if i in EPOCH else 1)
             gf = flops_per_rep(i, samples) / nb[0] / 1e9
+            ge = exec_flops_per_rep(i, samples) / nb[0] / 1e9
             pk = peak(r, nb[1])
         sp = tb[0] / nb[0] if nb and tb else None
         target, met = TARGET.get(i), "—"
         if target and sp:
             ok = sp >= target
             if i == "W4-wide":
-                g2 = nt[2] and flops_per_rep(i, n2["samples_per_rep"]) / nt[2] / 1e9
+                g2 = nt[2] and exec_flops_per_rep(i, n2["samples_per_rep"]) / nt[2] / 1e9
                 p2 = peak(r, 2)
                 frac = g2 / p2 if g2 and p2 else 0
                 ok = ok and frac >= 0.7
@@ -255,7 +275,8 @@ def report_run(n, r, machine):
                 met = "met" if ok else "not met"
         row = [i + (" ‡" if i in EPOCH else ""), fmt_t(nt[1]), fmt_t(nt[2])] + [fmt_t(v) for v in ts] + [
             "—" if sp is None else f"{sp:.2f}x vs {col_name(tb[1][0], tb[1][1], cores)}",
-            "—" if gf is None else f"{gf:.2f}", "—" if not (gf and pk) else f"{100 * gf / pk:.1f}% (t{nb[1]})",
+            "—" if gf is None else f"{gf:.2f}", "—" if ge is None else f"{ge:.2f}",
+            "—" if not (ge and pk) else f"{100 * ge / pk:.1f}% (t{nb[1]})",
             f"≥ {target}x" + (" and ≥ 70% of the 2-thread peak" if i == "W4-wide" else "") if target else "—", met]
         print("| " + " | ".join(row) + " |")
         for e in errs:
@@ -345,10 +366,11 @@ def report_extra(r, cols, cores, best_nnc, l2):
           f"L2 {l2 / 2**20:.0f} MiB. *All bytes*: every parameter, activation and input access of the step counted as "
           "memory traffic (no cache at all: the lowest roof); *streamed*: the bytes that must come from memory each "
           "step, the input batch alone when the working set (parameters + gradients + slots + activations) fits in "
-          "L2, else all bytes. Roof = min(peak, intensity × bandwidth) with the streamed intensity; nnc: its best "
-          "GFLOP/s above, one or two threads.\n")
+          "L2, else all bytes. Roof = min(peak, intensity × bandwidth) with the streamed intensity; FLOPs are the "
+          "executed ones (3x forward minus the first layer's input gradient, which nobody computes); nnc: its best "
+          "executed GFLOP/s above, one or two threads.\n")
     print("| workload | FLOPs/step | bytes/step: params | activations | data | intensity, all bytes (FLOP/B) | "
-          "working set | intensity, streamed | roof (GFLOP/s) | bound | nnc GFLOP/s | % of roof |")
+          "working set | intensity, streamed | roof (GFLOP/s) | bound | nnc executed GFLOP/s | % of roof |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for i in ROOF:
         fl, bp, ba, bd, ws = roofline(i)
@@ -360,7 +382,7 @@ def report_extra(r, cols, cores, best_nnc, l2):
         if nb:
             rec = r["nnc"][nb[1]][i]
             samples = rec["samples_per_rep"] * (EPOCH[i] / rec["samples_per_rep"] if i in EPOCH else 1)
-            gf = flops_per_rep(i, samples) / nb[0] / 1e9
+            gf = exec_flops_per_rep(i, samples) / nb[0] / 1e9
         bound = "—" if roof is None else ("compute" if ai * bw1 >= p1 else "memory")
         print(f"| {i} | {fl:,.0f} | {bp / 1e3:,.1f} kB | {ba / 1e3:,.1f} kB | {bd / 1e3:,.1f} kB | {ai_all:.2f} | "
               f"{ws / 1e6:.2f} MB | {ai:.2f} | {'—' if roof is None else f'{roof:.1f}'} | {bound} | "
@@ -388,8 +410,10 @@ def main():
     print("\nTimes: the median of the timed repetitions (after one warm-up) of one repetition as "
           "bench_torch.py defines it. *torch's best* = the fastest of every PyTorch thread configuration × "
           "OpenBLAS kernel measured in the run (named in the speed-up column); speed-up = torch's best / "
-          "nnc's best (of 1 and 2 threads). % sgemm peak: nnc's GFLOP/s (FLOP model of shared/bench: 3x "
-          "forward per training sample) over the best sgemm median at the thread count of nnc's best time. "
+          "nnc's best (of 1 and 2 threads). nnc GFLOP/s (shared FLOP model): shared/bench's model, 3x forward per "
+          "training sample; executed GFLOP/s: without the first layer's input gradient, which neither nnc nor "
+          "PyTorch computes. % sgemm peak: the executed GFLOP/s over the best sgemm median at the thread count of "
+          "nnc's best time. "
           "Compare numbers within one run only.\n")
     runs = sorted(glob.glob(os.path.join(OUT, "run[0-9]*")), key=lambda p: int(p.rsplit("run", 1)[1]))
     for d in runs:

@@ -53,41 +53,52 @@ void nnc_array_free(nnc_array *a) {
   a->data = NULL;
 }
 
+/* Element at + i of type T, read from the bytes with memcpy: a host's array need not be
+ * aligned to its dtype (np.frombuffer at an offset); the compiler makes it one load. */
+#define CONVERT(T)                                                                                 \
+  for (size_t i = 0; i < count; i++) {                                                             \
+    T v_;                                                                                          \
+    memcpy(&v_, bytes + (at + i) * sizeof(T), sizeof v_);                                          \
+    dst[i] = (float)v_;                                                                            \
+  }
+
 void nnc_convert_to_f32(nnc_dtype dtype, const void *data, int64_t first, int64_t n, float *dst) {
   size_t at = (size_t)first, count = (size_t)n;
+  const unsigned char *bytes = data;
   switch (dtype) {
   case NNC_F32:
-    if (count) memcpy(dst, (const float *)data + at, count * sizeof(float));
+    if (count) memcpy(dst, bytes + at * sizeof(float), count * sizeof(float));
     break;
   case NNC_F64:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const double *)data)[at + i];
+    CONVERT(double);
     break;
   case NNC_I32:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int32_t *)data)[at + i];
+    CONVERT(int32_t);
     break;
   case NNC_I64:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int64_t *)data)[at + i];
+    CONVERT(int64_t);
     break;
   case NNC_U8: /* unscaled: pixel 255 stays 255.0f, normalizing is the model's job */
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint8_t *)data)[at + i];
+    CONVERT(uint8_t);
     break;
   case NNC_I8:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int8_t *)data)[at + i];
+    CONVERT(int8_t);
     break;
   case NNC_I16:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const int16_t *)data)[at + i];
+    CONVERT(int16_t);
     break;
   case NNC_U16:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint16_t *)data)[at + i];
+    CONVERT(uint16_t);
     break;
   case NNC_U32:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint32_t *)data)[at + i];
+    CONVERT(uint32_t);
     break;
   case NNC_U64:
-    for (size_t i = 0; i < count; i++) dst[i] = (float)((const uint64_t *)data)[at + i];
+    CONVERT(uint64_t);
     break;
   }
 }
+#undef CONVERT
 
 int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
   int64_t count = nnc_array_count(a);
