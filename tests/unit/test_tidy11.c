@@ -10,7 +10,6 @@
 
 #include "compiler/codegen/cache_key.h"
 #include "compiler/compile.h"
-#include "compiler/spec/spec.h"
 #include "compiler/env_check.h"
 #include "nnc.h"
 #include "testutil.h"
@@ -134,17 +133,12 @@ END_TEST
 /* Compiling SPEC (without the JIT) with name=value set: its status code,
  * the message in st. */
 static int load_with(const char *name, const char *value, nnc_status *st) {
-  nnc_spec spec;
-  ck_assert_msg(nnc_spec_parse_string(SPEC, "env.json", &spec, st) == NNC_OK, "%s", st->message);
   nnc_compile_options opts;
   memset(&opts, 0, sizeof opts);
   opts.no_jit = 1;
-  nnc_compiled c;
   setenv(name, value, 1);
-  int rc = nnc_compile_spec(&spec, NULL, &opts, &c, st);
+  int rc = testutil_compile(SPEC, &opts, st);
   unsetenv(name);
-  if (!rc) nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
   return rc;
 }
 
