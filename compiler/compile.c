@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/env_check.h"
 #include "compiler/lower/lower.h"
 #include "compiler/lower/none_axes.h"
 #include "compiler/passes/passes.h"
@@ -90,6 +91,7 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
 int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
                      const nnc_compile_options *opts, nnc_compiled *out, nnc_status *st) {
   memset(out, 0, sizeof *out);
+  if (env_check(st)) return st->code;
   const nnc_spec_shape *x_inner = data && data->n_inputs > 0 ? &data->inputs[0] : NULL;
   const nnc_spec_shape *y_inner =
       data && data->n_targets > 0 && data->targets[0].rank >= 0 ? &data->targets[0] : NULL;

@@ -9,6 +9,7 @@
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
+#include "runtime/value_text.h"
 #include "base/rng.h"
 
 /* Values are checked in pieces of this many, converted to float32 as the
@@ -114,12 +115,13 @@ static int check_labels(const nnc_model *m, const nnc_io_desc *io, const nnc_arr
   float v;
   int64_t i = first_bad(a, count, bad_label, io, &v);
   if (i < 0) return NNC_OK;
-  char name[160];
+  char name[160], value[96];
   data_name(m, 1, io->output, name, sizeof name);
+  value_text(a->dtype, a->data, i, v, value, sizeof value);
   return nnc_fail(st, NNC_ERR_DATA,
-                  "%s%s%s[%lld] = %g is not a class index in [0, %lld) for "
+                  "%s%s%s[%lld] = %s is not a class index in [0, %lld) for "
                   "sparse_categorical_crossentropy",
-                  API_ARRAY_WHERE(a), name, (long long)i, (double)v, (long long)io->classes);
+                  API_ARRAY_WHERE(a), name, (long long)i, value, (long long)io->classes);
 }
 
 /* An input that feeds an Embedding (io->classes = the smallest input_dim it
@@ -141,15 +143,16 @@ static int check_indices(const nnc_model *m, int k, const nnc_io_desc *io, const
     rest %= stride;
   }
   snprintf(pos + used, sizeof pos - used, io->rank == 1 ? ",)" : ")");
-  char name[160];
+  char name[160], value[96];
+  value_text(a->dtype, a->data, i, v, value, sizeof value);
   if (m->t->n_inputs > 1)
     data_name(m, 0, k, name, sizeof name);
   else
     snprintf(name, sizeof name, "x (input '%s')", io->name);
   return nnc_fail(st, NNC_ERR_DATA,
-                  "%s%s%s: sample %lld, position %s holds %.9g: expected an integer "
+                  "%s%s%s: sample %lld, position %s holds %s: expected an integer "
                   "index in [0, %lld) (the input feeds an Embedding with input_dim %lld)",
-                  API_ARRAY_WHERE(a), name, (long long)(i / row), pos, (double)v,
+                  API_ARRAY_WHERE(a), name, (long long)(i / row), pos, value,
                   (long long)io->classes, (long long)io->classes);
 }
 

@@ -9,14 +9,10 @@ set -u
 nnc=$1 oracle=$3
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-case=$oracle/cases/seed004_mlp # x (250, 1001) <f4, y (250, 1) <f4
-cp "$case/x.npy" "$tmp/x.npy"
-cp "$case/y.npy" "$tmp/y.npy"
-printf '{"class_name": "Sequential", "config": {"name": "m", "layers": [
-  {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 1001], "name": "in"}},
-  {"class_name": "Dense", "config": {"name": "d", "units": 16, "activation": "relu"}},
-  {"class_name": "Dense", "config": {"name": "out", "units": 1}}]},
-  "compile_config": {"optimizer": "adam", "loss": "mse", "metrics": ["mae"]}}' >"$tmp/spec.json"
+seed004_setup "$oracle" '{"class_name": "Dense", "config": {"name": "d", "units": 16, "activation": "relu"}},
+  {"class_name": "Dense", "config": {"name": "out", "units": 1}}' \
+  '{"optimizer": "adam", "loss": "mse", "metrics": ["mae"]}'
+case=$oracle/cases/seed004_mlp
 
 fit() { # fit TAG X Y [more options]
   local tag=$1 x=$2 y=$3

@@ -11,15 +11,9 @@ set -u
 nnc=$1
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-spec() { # spec FILE UNITS: Dense(UNITS) on 8 inputs, sigmoid cross-entropy
-  printf '{"class_name": "Sequential", "config": {"name": "m", "layers": [
-    {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8], "name": "in"}},
-    {"class_name": "Dense", "config": {"name": "d", "units": %s, "activation": "sigmoid"}}]},
-    "compile_config": {"optimizer": "sgd", "loss": "binary_crossentropy"}}' "$2" >"$1"
-}
 # erow_blocks WIDTH UNITS: the strip-epilogue blocks in the train graph's IR
 erow_blocks() {
-  spec "$tmp/m$2.json" "$2"
+  spec_dense_head "$tmp/m$2.json" "$2"
   NNC_VECTOR_WIDTH=$1 "$nnc" compile "$tmp/m$2.json" --no-cache --dump-ir=pre 2>/dev/null |
     grep -c '^erow' || true
 }

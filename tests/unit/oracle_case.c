@@ -339,3 +339,44 @@ void weights_free(wset *w) {
   for (int i = 0; i < w->n; i++) nnc_array_free(&w->a[i]);
   w->n = 0;
 }
+
+void fit_run_fit(const char *json, const char *name, const nnc_array *x, const nnc_array *y,
+                 int epochs, int batch_size, fit_run *r) {
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, name, &m, &st) == NNC_OK, "%s", st.message);
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = epochs;
+  o.batch_size = batch_size;
+  o.verbose = 0;
+  memset(&r->h, 0, sizeof r->h);
+  ck_assert_msg(nnc_model_fit(m, x, y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
+  weights_get(m, &r->w);
+  nnc_model_free(m);
+}
+
+void fit_run_same(const fit_run *a, const fit_run *b, const char *what) {
+  size_t nv = (size_t)(a->h.n_keys * a->h.n_epochs);
+  ck_assert_int_eq(a->h.n_keys * a->h.n_epochs, b->h.n_keys * b->h.n_epochs);
+  ck_assert_msg(memcmp(a->h.values, b->h.values, sizeof(double) * nv) == 0, "%s: histories differ",
+                what);
+  ck_assert_int_eq(a->w.n, b->w.n);
+  for (int i = 0; i < a->w.n; i++)
+    ck_assert_msg(memcmp(a->w.a[i].data, b->w.a[i].data,
+                         sizeof(float) * (size_t)nnc_array_count(&a->w.a[i])) == 0,
+                  "%s: %s differs", what, a->w.name[i]);
+}
+
+void fit_run_free(fit_run *r) {
+  nnc_history_free(&r->h);
+  weights_free(&r->w);
+}
+
+void fill_uniform(float *x, int64_t n, uint64_t seed) {
+  uint64_t state = seed;
+  for (int64_t i = 0; i < n; i++) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    x[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
+  }
+}

@@ -64,6 +64,25 @@ void weights_get(const nnc_model *m, wset *w);
 void weights_put(nnc_model *m, const wset *w);
 void weights_free(wset *w);
 
+/* A fit's history and final weights, to compare two fits bit for bit. */
+typedef struct fit_run {
+  nnc_history h;
+  wset w;
+} fit_run;
+
+/* json (loaded as `name`) fitted on x, y for `epochs` in batches of
+ * batch_size, silently, into r (the test fails on an error). */
+void fit_run_fit(const char *json, const char *name, const nnc_array *x, const nnc_array *y,
+                 int epochs, int batch_size, fit_run *r);
+/* a and b hold the same history and weights, bit for bit; `what` names the
+ * pair in a failure. */
+void fit_run_same(const fit_run *a, const fit_run *b, const char *what);
+void fit_run_free(fit_run *r);
+
+/* n values in [-0.5, 0.5) from a 64-bit LCG started at seed: the fixed
+ * inputs of the bit-identity fits. */
+void fill_uniform(float *x, int64_t n, uint64_t seed);
+
 /* The spec text (model + "compile_config") for a case (malloc'ed). */
 char *oracle_spec_json(const char *name);
 char *oracle_spec_json_from(const char *cases_dir, const char *name);

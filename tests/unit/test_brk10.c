@@ -16,6 +16,7 @@
 #include "runtime/io/io.h"
 #include "runtime/io/npy_map.h"
 #include "runtime/model.h"
+#include "oracle_case.h"
 #include "testutil.h"
 
 static const char *sgd_mse = "{'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': "
@@ -207,12 +208,7 @@ enum { TN = 101, TK = 40 };
 /* Fit (shuffled, validation split, a last partial batch) with batch sizes
  * parallel_rows - 1, parallel_rows and + 1 on `threads` threads; the
  * weights after it and every history value. */
-static void fit_on_threads(int threads, float *w, double *hist, int64_t *batches) {
-  nnc_model *m = testutil_load(testutil_sequential(
-      "40",
-      "{'class_name': 'Dense', 'config': {'name': 'h', 'units': 33, 'activation': 'relu'}},"
-      "{'class_name': 'Dense', 'config': {'name': 'o', 'units': 17}}",
-      sgd_mse));
+static void fit_on_threads(nnc_model *m, int threads, float *w, double *hist, int64_t *batches) {
   nnc_status st;
   ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
   int64_t p = m->t->entries[NNC_ENTRY_TRAIN].parallel_rows;
@@ -248,15 +244,28 @@ static void fit_on_threads(int threads, float *w, double *hist, int64_t *batches
     nnc_array_free(&one);
   }
   nnc_array_free(&all);
-  nnc_model_free(m);
 }
 
+/* One model (one compile) for every thread count: each starts from the
+ * same initial weights (SGD keeps no other state). */
 START_TEST(threads_agree_around_parallel_rows) {
   static float w[4][40 * 33];
   double hist[4][12];
   int64_t batches[4][3];
   const int threads[4] = {1, 2, 3, 64};
-  for (int t = 0; t < 4; t++) fit_on_threads(threads[t], w[t], hist[t], batches[t]);
+  nnc_model *m = testutil_load(testutil_sequential(
+      "40",
+      "{'class_name': 'Dense', 'config': {'name': 'h', 'units': 33, 'activation': 'relu'}},"
+      "{'class_name': 'Dense', 'config': {'name': 'o', 'units': 17}}",
+      sgd_mse));
+  wset initial;
+  weights_get(m, &initial);
+  for (int t = 0; t < 4; t++) {
+    weights_put(m, &initial);
+    fit_on_threads(m, threads[t], w[t], hist[t], batches[t]);
+  }
+  weights_free(&initial);
+  nnc_model_free(m);
   for (int t = 1; t < 4; t++) {
     ck_assert(!memcmp(batches[t], batches[0], sizeof batches[0]));
     ck_assert_msg(!memcmp(w[t], w[0], sizeof w[0]), "%d threads: weights differ from 1 thread",

@@ -113,57 +113,20 @@ static void compile_ok(const char *json) {
   ck_assert_msg(compile_json(json, &st) == NNC_OK, "%s", st.message);
 }
 
-typedef struct run {
-  nnc_history h;
-  wset w;
-} run;
-
-static void fit(int units, run *r) {
+static void fit(int units, fit_run *r) {
   char *json = mlp(units);
-  nnc_model *m = NULL;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(json, "m.json", &m, &st) == NNC_OK, "%s", st.message);
-  free(json);
   enum { N = 20 };
   static float xs[N * 6], ys[N * 3];
-  uint64_t state = 11;
-  for (int i = 0; i < N * 6; i++) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
-  }
+  fill_uniform(xs, N * 6, 11);
   for (int i = 0; i < N * 3; i++) ys[i] = xs[(i * 7 + 1) % (N * 6)] * 0.9f - xs[i] * 0.3f;
   nnc_array x = testutil_f32(xs, N, 6), y = testutil_f32(ys, N, 3);
-  nnc_fit_options o;
-  nnc_fit_options_default(&o);
-  o.epochs = 3;
-  o.batch_size = 6; /* a partial last batch */
-  o.verbose = 0;
-  memset(&r->h, 0, sizeof r->h);
-  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
-  weights_get(m, &r->w);
-  nnc_model_free(m);
-}
-
-static void same_run(run *a, run *b, const char *what) {
-  size_t nv = (size_t)(a->h.n_keys * a->h.n_epochs);
-  ck_assert_int_eq(a->h.n_keys * a->h.n_epochs, b->h.n_keys * b->h.n_epochs);
-  ck_assert_msg(memcmp(a->h.values, b->h.values, sizeof(double) * nv) == 0, "%s: histories differ",
-                what);
-  ck_assert_int_eq(a->w.n, b->w.n);
-  for (int i = 0; i < a->w.n; i++)
-    ck_assert_msg(memcmp(a->w.a[i].data, b->w.a[i].data,
-                         sizeof(float) * (size_t)nnc_array_count(&a->w.a[i])) == 0,
-                  "%s: %s differs", what, a->w.name[i]);
-}
-
-static void run_free(run *r) {
-  nnc_history_free(&r->h);
-  weights_free(&r->w);
+  fit_run_fit(json, "m.json", &x, &y, 3, 6, r); /* a partial last batch */
+  free(json);
 }
 
 START_TEST(cold_warm_and_no_cache_fit_the_same) {
   fresh_cache();
-  run none, cold, warm;
+  fit_run none, cold, warm;
   setenv("NNC_CACHE", "0", 1);
   counts c0 = now();
   fit(5, &none);
@@ -183,8 +146,8 @@ START_TEST(cold_warm_and_no_cache_fit_the_same) {
   d = since(c0);
   ck_assert_msg(d.compiled == 0 && d.hits == 1 && d.misses == 0, "warm: %ld %ld %ld", d.compiled,
                 d.hits, d.misses);
-  same_run(&none, &cold, "cold cache");
-  same_run(&none, &warm, "warm cache");
+  fit_run_same(&none, &cold, "cold cache");
+  fit_run_same(&none, &warm, "warm cache");
   /* the API switch turns it off as NNC_CACHE=0 does */
   nnc_set_compile_cache(0);
   c0 = now();
@@ -195,9 +158,9 @@ START_TEST(cold_warm_and_no_cache_fit_the_same) {
   nnc_set_compile_cache(1);
   ck_assert_msg(d.compiled == 1 && d.hits == 0, "cache off by the API: %ld %ld", d.compiled,
                 d.hits);
-  run_free(&none);
-  run_free(&cold);
-  run_free(&warm);
+  fit_run_free(&none);
+  fit_run_free(&cold);
+  fit_run_free(&warm);
   remove_cache();
 }
 END_TEST
@@ -376,33 +339,18 @@ START_TEST(store_and_load_round_trip) {
 END_TEST
 
 /* A fit of json on N samples of x_per floats, targets of y_per floats. */
-static void fit_json(const char *json, int64_t *xshape, int xrank, int y_per, run *r) {
-  nnc_model *m = NULL;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(json, "k.json", &m, &st) == NNC_OK, "%s", st.message);
+static void fit_json(const char *json, int64_t *xshape, int xrank, int y_per, fit_run *r) {
   int64_t x_per = 1;
   for (int i = 1; i < xrank; i++) x_per *= xshape[i];
   int n = (int)xshape[0];
   float *xs = malloc(sizeof(float) * (size_t)(n * x_per)),
         *ys = malloc(sizeof(float) * (size_t)(n * y_per));
-  uint64_t state = 5;
-  for (int64_t i = 0; i < n * x_per; i++) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
-  }
+  fill_uniform(xs, n * x_per, 5);
   for (int i = 0; i < n * y_per; i++) ys[i] = xs[(i * 7 + 1) % (n * x_per)] * 0.8f;
   nnc_array x = testutil_f32(xs, n, (int)x_per), y = testutil_f32(ys, n, y_per);
   x.rank = xrank;
   for (int i = 0; i < xrank; i++) x.shape[i] = xshape[i];
-  nnc_fit_options o;
-  nnc_fit_options_default(&o);
-  o.epochs = 2;
-  o.batch_size = 5;
-  o.verbose = 0;
-  memset(&r->h, 0, sizeof r->h);
-  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
-  weights_get(m, &r->w);
-  nnc_model_free(m);
+  fit_run_fit(json, "k.json", &x, &y, 2, 5, r);
   free(xs);
   free(ys);
 }
@@ -432,29 +380,24 @@ START_TEST(per_kind_pipeline_matches_uniform_o3) {
     char json[2048];
     snprintf(json, sizeof json, "%s%s%s", head, layers[k], tail);
     /* drivers left unoptimised: counted */
-    nnc_spec spec;
-    nnc_status st;
-    ck_assert_msg(nnc_spec_parse_string(json, "k.json", &spec, &st) == NNC_OK, "%s", st.message);
     nnc_timing timing;
     memset(&timing, 0, sizeof timing);
     nnc_compile_options opts;
     memset(&opts, 0, sizeof opts);
     opts.timing = &timing;
-    nnc_compiled c;
-    ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-    nnc_compiled_free(&c);
-    nnc_spec_free(&spec);
+    nnc_status st;
+    ck_assert_msg(testutil_compile(json, &opts, &st) == NNC_OK, "%s", st.message);
     ck_assert_msg(timing.kernels_light >= 3, "model %d: %ld drivers unoptimised", k,
                   timing.kernels_light);
     ck_assert_msg(timing.kernels_shared > 0, "model %d: no kernel shared", k);
-    run light, full;
+    fit_run light, full;
     fit_json(json, shapes[k], ranks[k], 2, &light);
     setenv("NNC_OPT_UNIFORM", "1", 1);
     fit_json(json, shapes[k], ranks[k], 2, &full);
     unsetenv("NNC_OPT_UNIFORM");
-    same_run(&light, &full, layers[k]);
-    run_free(&light);
-    run_free(&full);
+    fit_run_same(&light, &full, layers[k]);
+    fit_run_free(&light);
+    fit_run_free(&full);
   }
   unsetenv("NNC_CACHE");
 }

@@ -22,6 +22,7 @@
 #include "compiler/codegen/cache_key.h"
 #include "compiler/codegen/obj_cache.h"
 #include "compiler/compile.h"
+#include "compiler/env_check.h"
 #include "compiler/spec/spec.h"
 #include "base/base.h"
 #include "testutil.h"
@@ -165,11 +166,15 @@ START_TEST(every_code_switch_is_in_the_key) {
   obj_key base = key_of_json(json);
   for (int i = 0; cache_key_env_code[i]; i++) {
     const char *name = cache_key_env_code[i];
-    const char *values[] = {"0", "1", "8", ""};
-    for (int v = 0; v < 4; v++) {
-      setenv(name, values[v], 1);
-      ck_assert_msg(!same_key(base, key_of_json(json)), "%s=%s: same key", name, values[v]);
+    const env_var *var = env_vars;
+    while (var->name && strcmp(var->name, name)) var++;
+    ck_assert_msg(var->name && var->values, "%s: no accepted values in env_check.c", name);
+    for (const char *const *v = var->values; *v; v++) { /* every value compile accepts */
+      setenv(name, *v, 1);
+      ck_assert_msg(!same_key(base, key_of_json(json)), "%s=%s: same key", name, *v);
     }
+    setenv(name, "", 1);
+    ck_assert_msg(!same_key(base, key_of_json(json)), "%s=\"\": same key", name);
     unsetenv(name);
   }
   ck_assert(same_key(base, key_of_json(json)));
@@ -370,7 +375,7 @@ START_TEST(size_limit_evicts_least_recently_used) {
     ck_assert_msg(present(dir, key_n(i)) == kept[i], "entry %d: kept %d", i, !kept[i]);
   setenv("NNC_CACHE_MAX_MB", "0", 1); /* keeps nothing */
   ck_assert_int_eq(obj_cache_evict(dir, obj_cache_limit()), 4);
-  setenv("NNC_CACHE_MAX_MB", "lots", 1); /* not a number: the default */
+  setenv("NNC_CACHE_MAX_MB", "lots", 1); /* not a number: the default (compile rejects it) */
   ck_assert_int_eq(obj_cache_limit(), (int64_t)NNC_CACHE_DEFAULT_MB << 20);
   unsetenv("NNC_CACHE_MAX_MB");
   free(payload);

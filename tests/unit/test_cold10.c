@@ -16,11 +16,6 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-typedef struct run {
-  nnc_history h;
-  wset w;
-} run;
-
 static const char *head =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
 static const char *dense_tail =
@@ -56,53 +51,21 @@ static void spec_json(int k, char *json, size_t n) {
 
 /* Two epochs on 13 samples (a partial last batch), targets of 3 floats
  * (one-hot for the dense model's cross-entropy). */
-static void fit_model(int k, run *r) {
+static void fit_model(int k, fit_run *r) {
   char json[2048];
   spec_json(k, json, sizeof json);
-  nnc_model *m = NULL;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(json, "k.json", &m, &st) == NNC_OK, "%s", st.message);
   int64_t x_per = 1, n = shapes[k][0];
   for (int i = 1; i < ranks[k]; i++) x_per *= shapes[k][i];
   float *xs = malloc(sizeof(float) * (size_t)(n * x_per)), ys[13 * 3];
   ck_assert_ptr_nonnull(xs);
-  uint64_t state = 9;
-  for (int64_t i = 0; i < n * x_per; i++) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
-  }
+  fill_uniform(xs, n * x_per, 9);
   for (int i = 0; i < n * 3; i++)
     ys[i] = k == DENSE ? (float)(i % 3 == (i / 3) % 3) : xs[(i * 7 + 1) % (n * x_per)] * 0.8f;
   nnc_array x = testutil_f32(xs, (int)n, (int)x_per), y = testutil_f32(ys, (int)n, 3);
   x.rank = ranks[k];
   for (int i = 0; i < ranks[k]; i++) x.shape[i] = shapes[k][i];
-  nnc_fit_options o;
-  nnc_fit_options_default(&o);
-  o.epochs = 2;
-  o.batch_size = 5;
-  o.verbose = 0;
-  memset(&r->h, 0, sizeof r->h);
-  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
-  weights_get(m, &r->w);
-  nnc_model_free(m);
+  fit_run_fit(json, "k.json", &x, &y, 2, 5, r);
   free(xs);
-}
-
-static void same_run(const run *a, const run *b, const char *what) {
-  size_t nv = (size_t)(a->h.n_keys * a->h.n_epochs);
-  ck_assert_int_eq(a->h.n_keys * a->h.n_epochs, b->h.n_keys * b->h.n_epochs);
-  ck_assert_msg(memcmp(a->h.values, b->h.values, sizeof(double) * nv) == 0, "%s: histories differ",
-                what);
-  ck_assert_int_eq(a->w.n, b->w.n);
-  for (int i = 0; i < a->w.n; i++)
-    ck_assert_msg(memcmp(a->w.a[i].data, b->w.a[i].data,
-                         sizeof(float) * (size_t)nnc_array_count(&a->w.a[i])) == 0,
-                  "%s: %s differs", what, a->w.name[i]);
-}
-
-static void run_free(run *r) {
-  nnc_history_free(&r->h);
-  weights_free(&r->w);
 }
 
 /* Compile model k (train, test, predict) with the optimised IR in `post`;
@@ -110,9 +73,6 @@ static void run_free(run *r) {
 static nnc_timing compile_model(int k, const char *post) {
   char json[2048];
   spec_json(k, json, sizeof json);
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(json, "k.json", &spec, &st) == NNC_OK, "%s", st.message);
   nnc_timing timing;
   memset(&timing, 0, sizeof timing);
   nnc_compile_options opts;
@@ -120,10 +80,8 @@ static nnc_timing compile_model(int k, const char *post) {
   opts.timing = &timing;
   opts.no_cache = 1;
   opts.dump_ir_post = post;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
+  nnc_status st;
+  ck_assert_msg(testutil_compile(json, &opts, &st) == NNC_OK, "%s", st.message);
   return timing;
 }
 
@@ -160,14 +118,14 @@ START_TEST(light_pipeline_fits_match_uniform_o3) {
       if (k != DENSE && wi > 0) continue; /* conv and LSTM kernels keep O3: one width is enough */
       char what[64];
       snprintf(what, sizeof what, "model %d, width %s", k, widths[wi]);
-      run light, full;
+      fit_run light, full;
       fit_model(k, &light);
       setenv("NNC_OPT_UNIFORM", "1", 1);
       fit_model(k, &full);
       unsetenv("NNC_OPT_UNIFORM");
-      same_run(&light, &full, what);
-      run_free(&light);
-      run_free(&full);
+      fit_run_same(&light, &full, what);
+      fit_run_free(&light);
+      fit_run_free(&full);
     }
   }
   unsetenv("NNC_VECTOR_WIDTH");

@@ -229,7 +229,7 @@ START_TEST(integer_npy_indices) {
   nnc_array file;
   ck_assert(nnc_array_read(p64, &file, &st) == NNC_OK);
   ck_assert_int_eq(nnc_model_predict(m, &file, 2, &got, &st), NNC_ERR_DATA);
-  ck_assert_msg(strstr(st.message, "sample 1, position (2,) holds 1.09951163e+12"), "%s",
+  ck_assert_msg(strstr(st.message, "sample 1, position (2,) holds 1099511627776:"), "%s",
                 st.message);
   nnc_array_free(&file);
   nnc_array_free(&want);

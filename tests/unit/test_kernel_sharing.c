@@ -90,58 +90,28 @@ START_TEST(a_different_constant_is_a_different_kernel) {
 }
 END_TEST
 
-typedef struct run {
-  nnc_history h;
-  wset w;
-} run;
-
 /* Fit the alternating-slope chain for 3 epochs on fixed data. */
-static void fit_chain(const char *sharing, run *r) {
+static void fit_chain(const char *sharing, fit_run *r) {
   setenv("NNC_KERNEL_SHARING", sharing, 1);
   const double two[] = {0.2, 0.3};
   char *json = chain(6, two, 2);
-  nnc_model *m = NULL;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(json, "chain.json", &m, &st) == NNC_OK, "%s", st.message);
-  free(json);
   enum { N = 24 };
   static float xs[N * 8], ys[N * 8];
-  uint64_t state = 7;
-  for (int i = 0; i < N * 8; i++) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
-  }
+  fill_uniform(xs, N * 8, 7);
   for (int i = 0; i < N * 8; i++) ys[i] = xs[(i * 5 + 3) % (N * 8)] * 0.7f;
   nnc_array x = testutil_f32(xs, N, 8), y = testutil_f32(ys, N, 8);
-  nnc_fit_options o;
-  nnc_fit_options_default(&o);
-  o.epochs = 3;
-  o.batch_size = 5; /* a partial last batch */
-  o.verbose = 0;
-  memset(&r->h, 0, sizeof r->h);
-  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
-  weights_get(m, &r->w);
-  nnc_model_free(m);
+  fit_run_fit(json, "chain.json", &x, &y, 3, 5, r); /* a partial last batch */
+  free(json);
   unsetenv("NNC_KERNEL_SHARING");
 }
 
 START_TEST(sharing_gives_the_same_fit) {
-  run shared, copies;
+  fit_run shared, copies;
   fit_chain("0", &copies);
   fit_chain("1", &shared);
-  ck_assert_int_eq(shared.h.n_keys * shared.h.n_epochs, copies.h.n_keys * copies.h.n_epochs);
-  ck_assert_msg(memcmp(shared.h.values, copies.h.values,
-                       sizeof(double) * (size_t)(shared.h.n_keys * shared.h.n_epochs)) == 0,
-                "histories differ");
-  ck_assert_int_eq(shared.w.n, copies.w.n);
-  for (int i = 0; i < shared.w.n; i++)
-    ck_assert_msg(memcmp(shared.w.a[i].data, copies.w.a[i].data,
-                         sizeof(float) * (size_t)nnc_array_count(&shared.w.a[i])) == 0,
-                  "%s differs", shared.w.name[i]);
-  nnc_history_free(&shared.h);
-  nnc_history_free(&copies.h);
-  weights_free(&shared.w);
-  weights_free(&copies.w);
+  fit_run_same(&shared, &copies, "sharing");
+  fit_run_free(&shared);
+  fit_run_free(&copies);
 }
 END_TEST
 

@@ -59,33 +59,49 @@ static void fill(float *x, float *y, int n, int step, int classes) {
   }
 }
 
+/* Step s of a run: one train_on_batch of the model (sigmoid + binary
+ * cross-entropy with accuracy when logistic, else linear + MSE) on the
+ * step's batch, against the same SGD step in float64 on (*w, *b). */
+static void step_follows_float64(nnc_model *m, int s, int logistic, double lr, double *w,
+                                 double *b) {
+  int n = sizes[s];
+  float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
+  fill(x, y, n, s, logistic);
+  double loss = 0, acc = 0, gw = 0, gb = 0;
+  for (int i = 0; i < n; i++) {
+    double z = *w * x[i] + *b, e; /* e: d(per-sample loss)/dz */
+    if (logistic) {
+      double p = 1 / (1 + exp(-z));
+      loss += (fmax(z, 0) - z * y[i] + log1p(exp(-fabs(z)))) / n;
+      acc += ((p > 0.5) == (y[i] > 0.5)) / (double)n;
+      e = p - y[i];
+    } else {
+      loss += (z - y[i]) * (z - y[i]) / n;
+      e = 2 * (z - y[i]);
+    }
+    gw += e * x[i] / n, gb += e / n;
+  }
+  nnc_array xa = testutil_f32(x, n, 1), ya = testutil_f32(y, n, 1);
+  nnc_logs logs = {0};
+  nnc_status st;
+  ck_assert_msg(!nnc_model_train_on_batch(m, &xa, &ya, &logs, &st), "%s", st.message);
+  *w -= lr * gw, *b -= lr * gb;
+  close_to(nnc_logs_get(&logs, "loss"), loss, "loss", s);
+  if (logistic) close_to(nnc_logs_get(&logs, "accuracy"), acc, "accuracy", s);
+  close_to(weight(m, "dense/kernel"), *w, "kernel", s);
+  close_to(weight(m, "dense/bias"), *b, "bias", s);
+  nnc_logs_free(&logs);
+  free(x);
+  free(y);
+}
+
 START_TEST(w2_linear_regression_follows_float64) {
   nnc_model *m =
       dense_model("linear", "{'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': "
                             "0.1}}, 'loss': 'mse'}");
   set_weights(m, 0.5f, -0.2f);
   double w = 0.5, b = -0.2;
-  for (int s = 0; s < STEPS; s++) {
-    int n = sizes[s];
-    float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
-    fill(x, y, n, s, 0);
-    double loss = 0, gw = 0, gb = 0;
-    for (int i = 0; i < n; i++) {
-      double e = w * x[i] + b - y[i];
-      loss += e * e / n, gw += 2 * e * x[i] / n, gb += 2 * e / n;
-    }
-    nnc_array xa = testutil_f32(x, n, 1), ya = testutil_f32(y, n, 1);
-    nnc_logs logs = {0};
-    nnc_status st;
-    ck_assert_msg(!nnc_model_train_on_batch(m, &xa, &ya, &logs, &st), "%s", st.message);
-    w -= 0.1 * gw, b -= 0.1 * gb;
-    close_to(nnc_logs_get(&logs, "loss"), loss, "loss", s);
-    close_to(weight(m, "dense/kernel"), w, "kernel", s);
-    close_to(weight(m, "dense/bias"), b, "bias", s);
-    nnc_logs_free(&logs);
-    free(x);
-    free(y);
-  }
+  for (int s = 0; s < STEPS; s++) step_follows_float64(m, s, 0, 0.1, &w, &b);
   nnc_model_free(m);
 }
 END_TEST
@@ -98,30 +114,7 @@ START_TEST(w1_logistic_regression_follows_float64) {
                                         "'metrics': ['accuracy']}");
   set_weights(m, 0.3f, 0.1f);
   double w = 0.3, b = 0.1;
-  for (int s = 0; s < STEPS; s++) {
-    int n = sizes[s];
-    float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
-    fill(x, y, n, s, 1);
-    double loss = 0, acc = 0, gw = 0, gb = 0;
-    for (int i = 0; i < n; i++) {
-      double z = w * x[i] + b, p = 1 / (1 + exp(-z));
-      loss += (fmax(z, 0) - z * y[i] + log1p(exp(-fabs(z)))) / n;
-      acc += ((p > 0.5) == (y[i] > 0.5)) / (double)n;
-      gw += (p - y[i]) * x[i] / n, gb += (p - y[i]) / n;
-    }
-    nnc_array xa = testutil_f32(x, n, 1), ya = testutil_f32(y, n, 1);
-    nnc_logs logs = {0};
-    nnc_status st;
-    ck_assert_msg(!nnc_model_train_on_batch(m, &xa, &ya, &logs, &st), "%s", st.message);
-    w -= 2 * gw, b -= 2 * gb;
-    close_to(nnc_logs_get(&logs, "loss"), loss, "loss", s);
-    close_to(nnc_logs_get(&logs, "accuracy"), acc, "accuracy", s);
-    close_to(weight(m, "dense/kernel"), w, "kernel", s);
-    close_to(weight(m, "dense/bias"), b, "bias", s);
-    nnc_logs_free(&logs);
-    free(x);
-    free(y);
-  }
+  for (int s = 0; s < STEPS; s++) step_follows_float64(m, s, 1, 2, &w, &b);
   nnc_model_free(m);
 }
 END_TEST

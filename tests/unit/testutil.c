@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/compile.h"
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
 
@@ -132,4 +133,16 @@ nnc_shape testutil_lowered_output(const char *json) {
   lowered_free(&l);
   nnc_spec_free(&spec);
   return out;
+}
+
+int testutil_compile(const char *json, const nnc_compile_options *opts, nnc_status *st) {
+  nnc_spec spec;
+  if (nnc_spec_parse_string(json, "m.json", &spec, st)) return st->code;
+  nnc_compile_options defaults;
+  memset(&defaults, 0, sizeof defaults);
+  nnc_compiled c;
+  int rc = nnc_compile_spec(&spec, NULL, opts ? opts : &defaults, &c, st);
+  if (!rc) nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  return rc;
 }

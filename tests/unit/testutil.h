@@ -42,6 +42,12 @@ nnc_model *testutil_load(const char *json);
  * otherwise): the per-sample shape of its first output. */
 nnc_shape testutil_lowered_output(const char *json);
 
+/* json parsed as "m.json" and compiled with opts (NULL: defaults; no_jit,
+ * timing, dump_ir_post as set), the result freed: the status code, the
+ * message in st. */
+struct nnc_compile_options;
+int testutil_compile(const char *json, const struct nnc_compile_options *opts, nnc_status *st);
+
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
 #define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}

@@ -1,0 +1,45 @@
+/* Checks the NNC_* environment variables (env_check.h). */
+#include "compiler/env_check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+static const char *const widths[] = {"4", "8", "16", NULL};
+static const char *const switches[] = {"0", "1", NULL};
+
+const env_var env_vars[] = {
+    {"NNC_VECTOR_WIDTH", widths, 0, "4, 8 or 16 (unset: the host CPU's width)"},
+    {"NNC_KERNEL_SHARING", switches, 0, "0 or 1 (unset: 1, kernels shared)"},
+    {"NNC_OPT_UNIFORM", switches, 0, "0 or 1 (unset: 0, drivers unoptimised)"},
+    {"NNC_CONV_EPILOGUE", switches, 0, "0 or 1 (unset: 1, epilogues fused into the conv)"},
+    {"NNC_CACHE", switches, 0, "0 or 1 (unset: 1, the compile cache on)"},
+    {"NNC_CACHE_MAX_MB", NULL, 1ll << 30,
+     "a whole number of MiB from 0 to 1073741824 (unset: 256)"},
+    {NULL, NULL, 0, NULL}};
+
+static int accepted(const env_var *v, const char *value) {
+  if (!value[0]) return 1;
+  if (v->values) {
+    for (const char *const *a = v->values; *a; a++)
+      if (!strcmp(*a, value)) return 1;
+    return 0;
+  }
+  long long n = 0;
+  for (const char *c = value; *c; c++) {
+    if (*c < '0' || *c > '9' || n > v->max) return 0;
+    n = n * 10 + (*c - '0');
+  }
+  return n <= v->max;
+}
+
+int env_check(nnc_status *st) {
+  for (const env_var *v = env_vars; v->name; v++) {
+    const char *value = getenv(v->name);
+    if (value && !accepted(v, value))
+      return nnc_fail(st, NNC_ERR_ARG, "environment variable %s=\"%.200s\": expected %s", v->name,
+                      value, v->accepted);
+  }
+  return NNC_OK;
+}
