@@ -1,5 +1,6 @@
 /* Data preparation and one call of a compiled step. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +87,10 @@ static int64_t first_bad(const nnc_array *a, int64_t n, int (*bad)(const nnc_io_
   for (int64_t at = 0; at < n; at += CHECK_CHUNK) {
     int64_t k = n - at < CHECK_CHUNK ? n - at : CHECK_CHUNK;
     const float *v = chunk;
-    if (a->dtype == NNC_F32)
+    if (a->dtype == NNC_F32 && (uintptr_t)a->data % _Alignof(float) == 0)
       v = (const float *)a->data + at;
+    else if (a->dtype == NNC_F32) /* a host's misaligned floats: read as bytes */
+      memcpy(chunk, (const char *)a->data + at * (int64_t)sizeof(float), (size_t)k * sizeof(float));
     else
       nnc_convert_to_f32(a->dtype, a->data, at, k, chunk);
     for (int64_t i = 0; i < k; i++)

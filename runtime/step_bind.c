@@ -14,18 +14,16 @@ static void header_of(const nnc_array *a, bound_array *h) {
   h->dtype = a->dtype;
   h->rank = a->rank;
   for (int i = 0; i < a->rank && i < NNC_MAX_RANK; i++) h->shape[i] = a->shape[i];
+  h->empty = a->rank == 0 || nnc_array_count(a) == 0;
 }
 
 /* Same header; data present when it has elements (the one argument check
  * that a header does not settle). A rank-0 y entry (no target) has none. */
 static int same_array(const nnc_array *a, const bound_array *h) {
-  if (a->dtype != h->dtype || a->rank != h->rank) return 0;
-  int64_t count = 1;
-  for (int i = 0; i < a->rank; i++) {
+  if (a->dtype != h->dtype || a->rank != h->rank || (!a->data && !h->empty)) return 0;
+  for (int i = 0; i < a->rank; i++)
     if (a->shape[i] != h->shape[i]) return 0;
-    count *= a->shape[i];
-  }
-  return a->rank == 0 || count == 0 || a->data != NULL;
+  return 1;
 }
 
 step_binding *step_bound(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y) {

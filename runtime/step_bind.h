@@ -19,6 +19,7 @@ typedef struct bound_array {
   nnc_dtype dtype;
   int rank;
   int64_t shape[NNC_MAX_RANK];
+  int empty; /* no elements (or no target): its data may be NULL */
 } bound_array;
 
 typedef struct step_binding {
