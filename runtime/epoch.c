@@ -62,10 +62,9 @@ int logs_check(const nnc_logs *logs, const char *fn, nnc_status *st) {
   return NNC_OK;
 }
 
-/* Grows the arrays (doubling) so that every key fits: none is dropped. */
-static int logs_put(nnc_logs *logs, const char *prefix, const char *name, double v,
-                    nnc_status *st) {
-  if (logs->n == logs->cap) {
+/* Room for n keys, grown (doubling from 16) as logs_put grows it. */
+int logs_reserve(nnc_logs *logs, int n, nnc_status *st) {
+  while (logs->cap < n) {
     int cap = logs->cap ? 2 * logs->cap : 16;
     char(*names)[NNC_LOG_NAME] =
         nnc_realloc_array(logs->names, (size_t)cap, sizeof *logs->names, st);
@@ -76,32 +75,44 @@ static int logs_put(nnc_logs *logs, const char *prefix, const char *name, double
     logs->values = values;
     logs->cap = cap;
   }
-  /* prefix + name, cut at NNC_LOG_NAME - 1 bytes (as snprintf did, for less) */
-  char *to = logs->names[logs->n];
-  size_t lp = strnlen(prefix, NNC_LOG_NAME - 1);
-  size_t ln = strnlen(name, NNC_LOG_NAME - 1 - lp);
-  memcpy(to, prefix, lp);
-  memcpy(to + lp, name, ln);
-  to[lp + ln] = '\0';
+  return NNC_OK;
+}
+
+/* Grows the arrays (doubling) so that every key fits: none is dropped. */
+static int logs_put(nnc_logs *logs, const char *prefix, const char *name, double v,
+                    nnc_status *st) {
+  if (logs_reserve(logs, logs->n + 1, st)) return st->code;
+  logs_key_name(prefix, name, logs->names[logs->n]);
   logs->values[logs->n++] = v;
+  return NNC_OK;
+}
+
+int epoch_value(const epoch_acc *a, const nnc_program_table *p, int i, double *v, nnc_status *st) {
+  const nnc_log_key *m = &p->log_keys[i];
+  if (m->result > NNC_LOG_RECALL) /* the stateful metrics' rules */
+    return metric_result(m, a->total, a->n_stats, v, st);
+  float t0 = a->total[m->stat[0]];
+  *v = m->result == NNC_LOG_MEAN ? divide_no_nan(t0, a->count)
+                                 : divide_no_nan(t0, t0 + a->total[m->stat[1]]);
   return NNC_OK;
 }
 
 int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *prefix,
                   nnc_logs *logs, nnc_status *st) {
   for (int i = 0; i < p->n_log_keys; i++) {
-    const nnc_log_key *m = &p->log_keys[i];
     double v;
-    if (m->result > NNC_LOG_RECALL) { /* the stateful metrics' rules */
-      if (metric_result(m, a->total, a->n_stats, &v, st)) return st->code;
-    } else {
-      float t0 = a->total[m->stat[0]];
-      v = m->result == NNC_LOG_MEAN ? divide_no_nan(t0, a->count)
-                                    : divide_no_nan(t0, t0 + a->total[m->stat[1]]);
-    }
-    if (logs_put(logs, prefix, m->name, v, st)) return st->code;
+    if (epoch_value(a, p, i, &v, st) || logs_put(logs, prefix, p->log_keys[i].name, v, st))
+      return st->code;
   }
   return NNC_OK;
+}
+
+void logs_key_name(const char *prefix, const char *name, char *to) {
+  size_t lp = strnlen(prefix, NNC_LOG_NAME - 1);
+  size_t ln = strnlen(name, NNC_LOG_NAME - 1 - lp);
+  memcpy(to, prefix, lp);
+  memcpy(to + lp, name, ln);
+  to[lp + ln] = '\0';
 }
 
 void logs_sort(nnc_logs *logs) {

@@ -31,6 +31,13 @@ int logs_check(const nnc_logs *logs, const char *fn, nnc_status *st);
 int epoch_results(const epoch_acc *a, const nnc_program_table *p, const char *prefix,
                   nnc_logs *logs, nnc_status *st);
 void logs_sort(nnc_logs *logs);
+/* The value of the table's log key i from the totals (as epoch_results). */
+int epoch_value(const epoch_acc *a, const nnc_program_table *p, int i, double *v, nnc_status *st);
+/* Room for n keys in logs (grown as adding keys grows it). */
+int logs_reserve(nnc_logs *logs, int n, nnc_status *st);
+/* prefix + name into `to` (NNC_LOG_NAME bytes), cut at NNC_LOG_NAME - 1
+ * bytes (as snprintf did, for less). */
+void logs_key_name(const char *prefix, const char *name, char *to);
 
 typedef struct progbar {
   void *file;

@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "runtime/api_check.h"
 #include "runtime/fit.h"
+#include "runtime/step_bind.h"
 
 /* evaluate with optional sample weights (sw: one per output, rank 0: none; NULL: none) */
 static int evaluate(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
@@ -117,39 +118,63 @@ int nnc_model_predict(nnc_model *m, const nnc_array *x, int batch_size, nnc_arra
   return nnc_model_predict_multi(m, 1, x, batch_size, 1, out, st);
 }
 
+/* One step on prepared data d; the logs from the binding's sorted keys when
+ * the call is bound and no host metric adds keys. */
+static int on_batch_step(nnc_model *m, int which, const model_data *d, const step_binding *b,
+                         nnc_logs *out, nnc_status *st) {
+  epoch_acc acc; /* fresh totals: Keras resets the metrics first */
+  float totals[32];
+  if (epoch_init_in(&acc, m->t, totals, 32, st)) return st->code;
+  host_metrics_reset(m);
+  int64_t iteration = m->iterations;
+  int rc = model_run_step(m, which, d, NULL, 0, d->n, NULL, st);
+  if (rc == NNC_ERR_NUMERICS)
+    nnc_fail_prefix(st, "check_numerics: train_on_batch at iteration %lld", (long long)iteration);
+  if (!rc) {
+    epoch_add(&acc, m->t, m->stats, d->n);
+    if (b && m->n_host_metrics == 0) {
+      rc = step_bound_logs(b, &acc, out, st);
+    } else {
+      rc = epoch_results(&acc, m->t, "", out, st);
+      if (!rc) rc = host_metrics_results(m, "", out, st);
+      logs_sort(out);
+    }
+  }
+  epoch_free(&acc);
+  return rc;
+}
+
 static int on_batch(nnc_model *m, int which, int n_x, const nnc_array *x, int n_y,
                     const nnc_array *y, const nnc_array *sw, nnc_logs *out, nnc_status *st) {
   const char *fn =
       which == NNC_ENTRY_TRAIN ? "nnc_model_train_on_batch" : "nnc_model_test_on_batch";
+  const char *what = which == NNC_ENTRY_TRAIN ? "train_on_batch" : "test_on_batch";
   if (api_nonnull(out, fn, "out", st) || logs_check(out, fn, st)) return NNC_ERR_ARG;
   out->n = 0;
-  if (api_nonnull(m, fn, "m", st) || api_list(n_x, x, fn, "x", 0, st) ||
-      api_list(n_y, y, fn, "y", 1, st) || (sw && api_list(n_y, sw, fn, "sample_weight", 1, st)))
+  if (api_nonnull(m, fn, "m", st)) return NNC_ERR_ARG;
+  /* arrays shaped as the last call's, same program: their checks passed then */
+  step_binding *b = sw ? NULL : step_bound(m, n_x, x, n_y, y);
+  if (b) {
+    if (require_compile(m, what, st) ||
+        (b->values_checked && model_data_check_values(m, x, y, &b->d, st)))
+      return st->code;
+    return on_batch_step(m, which, &b->d, b, out, st);
+  }
+  step_binding_free(m);
+  if (api_list(n_x, x, fn, "x", 0, st) || api_list(n_y, y, fn, "y", 1, st) ||
+      (sw && api_list(n_y, sw, fn, "sample_weight", 1, st)))
     return NNC_ERR_ARG;
-  if (require_compile(m, which == NNC_ENTRY_TRAIN ? "train_on_batch" : "test_on_batch", st) ||
-      model_ensure_built_weighted(m, n_x, x, n_y, y, sw, st))
+  uint64_t gen = m->build_gen;
+  if (require_compile(m, what, st) || model_ensure_built_weighted(m, n_x, x, n_y, y, sw, st))
     return st->code;
   model_data d;
   if (model_data_prepare_multi(m, n_x, x, n_y, y, &d, st)) return st->code;
-  epoch_acc acc; /* fresh totals: Keras resets the metrics first */
-  float totals[32];
-  if (model_data_add_weights(m, sw, &d, st) || epoch_init_in(&acc, m->t, totals, 32, st)) {
+  int rc = model_data_add_weights(m, sw, &d, st);
+  if (!rc) rc = on_batch_step(m, which, &d, NULL, out, st);
+  if (!rc && !sw)
+    step_bind(m, gen, n_x, x, n_y, y, &d); /* takes d */
+  else
     model_data_free(&d);
-    return st->code;
-  }
-  host_metrics_reset(m);
-  int64_t iteration = m->iterations;
-  int rc = model_run_step(m, which, &d, NULL, 0, d.n, NULL, st);
-  if (rc == NNC_ERR_NUMERICS)
-    nnc_fail_prefix(st, "check_numerics: train_on_batch at iteration %lld", (long long)iteration);
-  if (!rc) {
-    epoch_add(&acc, m->t, m->stats, d.n);
-    rc = epoch_results(&acc, m->t, "", out, st);
-    if (!rc) rc = host_metrics_results(m, "", out, st);
-    logs_sort(out);
-  }
-  epoch_free(&acc);
-  model_data_free(&d);
   return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
+#include "runtime/step_bind.h"
 
 static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const nnc_array *y,
                        const nnc_array *sw, int force, int keep_state, nnc_status *st);
@@ -169,6 +170,7 @@ void nnc_model_free(nnc_model *m) {
   for (int i = 0; i < m->n_run_warnings; i++) free(m->run_warnings[i]);
   free(m->run_warnings);
   host_metrics_free(m);
+  step_binding_free(m);
   pool_destroy(m->pool);
   free(m);
 }
@@ -292,6 +294,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     if (in != small) free(in);
     return NNC_OK;
   }
+  m->build_gen++; /* whatever follows, bindings of earlier calls are stale */
   nnc_build_request req = {
       n_in, in, n_out, tgt, m->accumulate_f64, m->check_numerics, wsh, m->n_host_metrics > 0};
   if (force) {

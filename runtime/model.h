@@ -68,6 +68,13 @@ struct nnc_model {
   float **host_outs;
   int64_t *host_outs_cap;
   int n_host_outs;
+  /* ---- the per-call path (runtime/step_bind.c) ---- */
+  uint64_t build_gen; /* counts every rebuild, recompile or program switch */
+  /* model_reserve was done for rows rows of table reserved_t at build_gen reserved_gen */
+  const nnc_program_table *reserved_t;
+  uint64_t reserved_gen;
+  int64_t reserved_rows;
+  struct step_binding *bind; /* the last on-batch call's arrays, or NULL */
 };
 
 /* Build (or rebuild for new data shapes) keeping weights and slots. x: one
@@ -115,6 +122,11 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
  * 0: none), shaped (N,) or (N, dims...) with dims the output's per-sample
  * shape without its last axes (Keras's per-timestep weights). */
 int model_data_add_weights(const nnc_model *m, const nnc_array *sw, model_data *d, nnc_status *st);
+/* The checks of prepared data that depend on its values (class labels in
+ * range, Embedding indices in range): model_data_prepare_multi runs them,
+ * and so does every call that reuses a binding (runtime/step_bind.h). */
+int model_data_check_values(const nnc_model *m, const nnc_array *x, const nnc_array *y,
+                            const model_data *d, nnc_status *st);
 int model_data_prepare(const nnc_model *m, const nnc_array *x, const nnc_array *y, model_data *d,
                        nnc_status *st);
 /* A view of rows [first, first + n) of all (the same arrays, offset):

@@ -1,5 +1,6 @@
 /* Data preparation and one call of a compiled step. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,8 +88,10 @@ static int64_t first_bad(const nnc_array *a, int64_t n, int (*bad)(const nnc_io_
   for (int64_t at = 0; at < n; at += CHECK_CHUNK) {
     int64_t k = n - at < CHECK_CHUNK ? n - at : CHECK_CHUNK;
     const float *v = chunk;
-    if (a->dtype == NNC_F32)
+    if (a->dtype == NNC_F32 && (uintptr_t)a->data % _Alignof(float) == 0)
       v = (const float *)a->data + at;
+    else if (a->dtype == NNC_F32) /* a host's misaligned floats: read as bytes */
+      memcpy(chunk, (const char *)a->data + at * (int64_t)sizeof(float), (size_t)k * sizeof(float));
     else
       nnc_convert_to_f32(a->dtype, a->data, at, k, chunk);
     for (int64_t i = 0; i < k; i++)
@@ -202,11 +205,24 @@ int model_data_prepare_multi(const nnc_model *m, int n_x, const nnc_array *x, in
     for (int i = 0; i < io->rank; i++) d->row[b] *= io->shape[i];
     d->v[b] = a->data; /* in place: the caller's array outlives the call */
     d->dt[b] = a->dtype;
-    if ((is_y && io->classes > 0 && check_labels(m, io, a, d->n * d->row[b], st)) ||
-        (!is_y && io->classes > 0 && check_indices(m, b, io, a, d->n, d->row[b], st))) {
-      model_data_free(d);
+  }
+  if (model_data_check_values(m, x, y, d, st)) {
+    model_data_free(d);
+    return st->code;
+  }
+  return NNC_OK;
+}
+
+int model_data_check_values(const nnc_model *m, const nnc_array *x, const nnc_array *y,
+                            const model_data *d, nnc_status *st) {
+  const nnc_program_table *t = m->t;
+  for (int b = 0; b < d->n_bufs; b++) {
+    int is_y = b >= t->n_inputs, j = b - t->n_inputs;
+    const nnc_io_desc *io = is_y ? &t->targets[j] : &t->inputs[b];
+    if (io->classes <= 0) continue;
+    if (is_y ? check_labels(m, io, &y[io->output], d->n * d->row[b], st)
+             : check_indices(m, b, io, &x[b], d->n, d->row[b], st))
       return st->code;
-    }
   }
   return NNC_OK;
 }
@@ -332,6 +348,9 @@ static int64_t row_floats(const nnc_io_desc *io) {
  * the steps themselves never allocate. */
 int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   const nnc_program_table *t = m->t;
+  /* reserved for this program and as many rows before: buffers only grow */
+  if (m->reserved_gen == m->build_gen && m->reserved_t == t && rows <= m->reserved_rows)
+    return NNC_OK;
   int64_t fixed = 1, per_row = 1;
   for (int i = 0; i < NNC_ENTRY_COUNT; i++) {
     if (!t->entries[i].fn) continue;
@@ -376,7 +395,11 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
     if (grow(&m->ones, &m->ones_cap, ones, st)) return st->code;
     for (int64_t i = had; i < ones; i++) m->ones[i] = 1.0f;
   }
-  return host_metrics_reserve(m, rows, st);
+  if (host_metrics_reserve(m, rows, st)) return st->code;
+  m->reserved_t = t;
+  m->reserved_gen = m->build_gen;
+  m->reserved_rows = rows;
+  return NNC_OK;
 }
 
 /* The rows of one buffer the step reads: float32 rows in place (contiguous
