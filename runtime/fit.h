@@ -64,6 +64,12 @@ int class_weights_to_sample_weights(const nnc_array *y, int n_classes, const dou
  * (seed, pass). */
 void fit_shuffle(int64_t *idx, int64_t n, int mode, int64_t batch_size, uint64_t seed, int pass);
 
+/* Ask the cache for the rows idx[0 .. rows) of every array of d (a hint: no
+ * effect on results). Called for the next batch before a step, so that its
+ * scattered rows arrive while the step computes instead of stalling the
+ * gather (runtime/step.c: batch_rows). */
+void fit_prefetch_rows(const model_data *d, const int64_t *idx, int64_t rows);
+
 /* ---- the callback list of one fit (runtime/callbacks/callbacks.c) ---- */
 typedef enum cb_event {
   CB_TRAIN_BEGIN,

@@ -64,6 +64,11 @@ static int train_epoch(fit_run *r, int epoch, nnc_status *st) {
     int64_t rows = r->train.n - first < o->batch_size ? r->train.n - first : o->batch_size;
     r->empty.n = 0;
     if (cb_list_run(&r->cbs, CB_BATCH_BEGIN, m, (int)step, &r->empty, st)) return st->code;
+    if (o->shuffle != NNC_SHUFFLE_OFF && first + rows < r->train.n) { /* the next batch's rows */
+      int64_t next = r->train.n - first - rows;
+      fit_prefetch_rows(&r->train, r->idx + first + rows,
+                        next < o->batch_size ? next : o->batch_size);
+    }
     int rc = model_run_step(m, NNC_ENTRY_TRAIN, &r->train,
                             o->shuffle != NNC_SHUFFLE_OFF ? r->idx + first : NULL, first, rows,
                             NULL, st);
