@@ -533,7 +533,9 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
       out->obj[i] = jobs[i].obj;
       jobs[i].obj = NULL;
     }
-    if (!(*blob = blob_pack(out, blob_len))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+    /* one blob for the cache and the memo (keyed: one of them wants it) */
+    if (cache->keyed && !(*blob = blob_pack(out, blob_len)))
+      rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   }
   for (int i = 0; i < n; i++) job_free(&jobs[i]);
   if (!rc && cache->usable) {
@@ -624,6 +626,8 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     if (blob) memo_keep(opts->memo, &cache.key, blob, blob_len);
     blob = NULL;
   }
+  free(blob); /* stored in the cache, kept by no memo */
+  blob = NULL;
 
   /* the same machine code, cached or not, is linked into the process; the
    * JIT compiles no IR, so its target machine is LLVM's host description
