@@ -1,6 +1,8 @@
 /* Module assembly, O3 for the host CPU, the object cache and ORC LLJIT. */
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
 #include <llvm-c/BitWriter.h>
+#include <llvm-c/Linker.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
@@ -16,6 +18,7 @@
 
 #include "compiler/codegen/cg.h"
 #include "compiler/codegen/cache_key.h"
+#include "compiler/codegen/module_split.h"
 #include "compiler/codegen/obj_cache.h"
 #include "base/base.h"
 
@@ -304,14 +307,10 @@ void codegen_memo_free(codegen_memo *m) {
   memset(m, 0, sizeof *m);
 }
 
-/* Keep obj's bytes as the memo's (a failed copy only forgets the old one). */
-static void memo_keep(codegen_memo *m, const obj_key *key, LLVMMemoryBufferRef obj) {
-  size_t len = LLVMGetBufferSize(obj);
-  void *copy = malloc(len);
+/* Keep the objects' blob as the memo's (takes it). */
+static void memo_keep(codegen_memo *m, const obj_key *key, void *blob, size_t len) {
   codegen_memo_free(m);
-  if (!copy) return;
-  memcpy(copy, LLVMGetBufferStart(obj), len);
-  *m = (codegen_memo){1, *key, copy, len};
+  *m = (codegen_memo){1, *key, blob, len};
 }
 
 void codegen_counts(long *compiled, long *hits, long *misses) {
@@ -328,46 +327,247 @@ typedef struct cache_slot {
   obj_key key;
 } cache_slot;
 
-/* The module's machine code, optimised and compiled here (and stored in
- * the cache under the key computed before emission). *obj is owned by the
- * caller. */
-static int module_object(LLVMModuleRef mod, LLVMTargetMachineRef tm,
-                         const nnc_codegen_options *opts, const cache_slot *cache,
-                         LLVMMemoryBufferRef *obj, nnc_status *st) {
-  nnc_timing *timing = opts ? opts->timing : NULL;
-  set_target(mod, tm);
-  long light = unoptimised_drivers(mod);
-  if (timing) timing->kernels_light += light;
-  nnc_time t0 = timing_now();
-  long o3 = 0;
-  int rc = optimize(mod, tm, &o3, st);
-  if (timing) timing->kernels_o3 += o3;
-  if (timing) timing_add(&timing->stage[NNC_STAGE_OPT], t0);
-  if (!rc && opts && opts->dump_ir_post) rc = write_ir(mod, opts->dump_ir_post, st);
-  if (rc) return rc;
-  t0 = timing_now();
-  char *msg = NULL;
-  if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) {
-    nnc_fail(st, NNC_ERR_COMPILE, "LLVM code generation: %s", msg ? msg : "");
-    LLVMDisposeMessage(msg);
-    return NNC_ERR_COMPILE;
+/* Each part of the module on its own thread, in its own LLVM context with
+ * its own target machine (module_split.c); the calling thread runs part 0. */
+typedef struct part_job {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMTargetMachineRef tm;
+  LLVMMemoryBufferRef obj;
+  long o3;            /* functions through O3 */
+  nnc_time opt, code; /* this thread's optimisation and codegen */
+  nnc_status st;
+  int rc;
+} part_job;
+
+static void job_optimize(part_job *j) {
+  if (!j->tm && !(j->tm = host_machine(&j->st))) {
+    j->rc = j->st.code;
+    return;
   }
-  atomic_fetch_add(&objects_compiled, 1);
-  if (timing) timing_add(&timing->stage[NNC_STAGE_CODEGEN], t0);
-  t0 = timing_now();
-  if (cache->usable)
-    obj_cache_store(cache->dir, &cache->key, LLVMGetBufferStart(*obj), LLVMGetBufferSize(*obj));
-  if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
-  return NNC_OK;
+  nnc_time t0 = timing_now();
+  j->rc = optimize(j->mod, j->tm, &j->o3, &j->st);
+  timing_add(&j->opt, t0);
 }
 
-/* The cache entry for graphs with these switches: its machine code when
- * there is one (a hit: no IR is built at all), else NULL. */
-static LLVMMemoryBufferRef cache_lookup(const nnc_graph *const *graphs, int n,
-                                        const cache_switches *sw, const nnc_codegen_options *opts,
-                                        cache_slot *cache) {
+static void job_emit(part_job *j) {
+  if (j->rc) return;
+  nnc_time t0 = timing_now();
+  char *msg = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(j->tm, j->mod, LLVMObjectFile, &msg, &j->obj)) {
+    j->rc = nnc_fail(&j->st, NNC_ERR_COMPILE, "LLVM code generation: %s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    j->obj = NULL;
+  }
+  timing_add(&j->code, t0);
+}
+
+static void *job_run(void *arg) {
+  job_optimize(arg);
+  job_emit(arg);
+  return NULL;
+}
+
+static void job_free(part_job *j) {
+  if (j->obj) LLVMDisposeMemoryBuffer(j->obj);
+  if (j->tm) LLVMDisposeTargetMachine(j->tm);
+  if (j->mod) LLVMDisposeModule(j->mod);
+  if (j->ctx) LLVMContextDispose(j->ctx);
+  memset(j, 0, sizeof *j);
+}
+
+/* NNC_CODEGEN_SPLIT=0: one module, one object, one thread (the layout
+ * before session 11; it is a code switch of the cache key). */
+static int split_wanted(void) {
+  const char *e = getenv("NNC_CODEGEN_SPLIT");
+  return !(e && !strcmp(e, "0"));
+}
+
+/* ThreadSanitizer cannot see the synchronisation inside libLLVM (not
+ * instrumented): the lazy statics two compile threads initialise there are
+ * reported as races. Under it the parts run on the calling thread, which
+ * gives the same objects (test_cold11). */
+#if defined(__SANITIZE_THREAD__)
+#define SERIAL_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SERIAL_UNDER_TSAN 1
+#endif
+#endif
+#ifndef SERIAL_UNDER_TSAN
+#define SERIAL_UNDER_TSAN 0
+#endif
+
+/* NNC_CODEGEN_SERIAL=1: the parts one after the other on the calling
+ * thread, the last part first (tests: the objects must not depend on which
+ * part finishes first). */
+static int serial_wanted(void) {
+  const char *e = getenv("NNC_CODEGEN_SERIAL");
+  return (e && !strcmp(e, "1")) || SERIAL_UNDER_TSAN;
+}
+
+/* The optimised parts as one module, for --dump-ir=post: part 1 read into
+ * part 0's context and linked into a copy of part 0. */
+static int write_ir_parts(part_job *jobs, int n, const char *path, nnc_status *st) {
+  if (n == 1) return write_ir(jobs[0].mod, path, st);
+  LLVMModuleRef all = LLVMCloneModule(jobs[0].mod), other = NULL;
+  LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(jobs[1].mod);
+  int rc = NNC_OK;
+  if (!bc || LLVMParseBitcodeInContext2(LLVMGetModuleContext(all), bc, &other) ||
+      LLVMLinkModules2(all, other))
+    rc = nnc_fail(st, NNC_ERR_INTERNAL, "--dump-ir=post: cannot join the module's parts");
+  if (bc) LLVMDisposeMemoryBuffer(bc);
+  if (!rc) rc = write_ir(all, path, st);
+  LLVMDisposeModule(all);
+  return rc;
+}
+
+/* The objects of a compile, and the one blob the cache and the memo keep:
+ * "nncobjs1", the count and the lengths (u64 each), then the objects. */
+#define OBJ_MAX 2
+typedef struct obj_set {
+  int n;
+  LLVMMemoryBufferRef obj[OBJ_MAX];
+} obj_set;
+static const char blob_magic[8] = {'n', 'n', 'c', 'o', 'b', 'j', 's', '1'};
+
+static void obj_set_free(obj_set *s) {
+  for (int i = 0; i < s->n; i++)
+    if (s->obj[i]) LLVMDisposeMemoryBuffer(s->obj[i]);
+  s->n = 0;
+}
+
+static void *blob_pack(const obj_set *s, size_t *len) {
+  uint64_t head[2 + OBJ_MAX];
+  memcpy(&head[0], blob_magic, 8);
+  head[1] = (uint64_t)s->n;
+  size_t total = sizeof(uint64_t) * (2 + (size_t)s->n);
+  for (int i = 0; i < s->n; i++) total += (head[2 + i] = LLVMGetBufferSize(s->obj[i]));
+  char *blob = malloc(total), *at = blob;
+  if (!blob) return NULL;
+  memcpy(at, head, sizeof(uint64_t) * (2 + (size_t)s->n));
+  at += sizeof(uint64_t) * (2 + (size_t)s->n);
+  for (int i = 0; i < s->n; i++) {
+    memcpy(at, LLVMGetBufferStart(s->obj[i]), head[2 + i]);
+    at += head[2 + i];
+  }
+  *len = total;
+  return blob;
+}
+
+/* The objects of a blob (0), or -1 when it is not one. */
+static int blob_unpack(const char *blob, size_t len, obj_set *s) {
+  uint64_t head[2 + OBJ_MAX];
+  s->n = 0;
+  if (len < 16) return -1;
+  memcpy(head, blob, 16);
+  if (memcmp(&head[0], blob_magic, 8) || head[1] < 1 || head[1] > OBJ_MAX) return -1;
+  size_t at = sizeof(uint64_t) * (2 + (size_t)head[1]);
+  if (len < at) return -1;
+  memcpy(head, blob, at);
+  for (uint64_t i = 0; i < head[1]; i++) {
+    if (head[2 + i] > len - at) return -1;
+    at += head[2 + i];
+  }
+  if (at != len) return -1;
+  at = sizeof(uint64_t) * (2 + (size_t)head[1]);
+  for (uint64_t i = 0; i < head[1]; i++) {
+    s->obj[s->n++] =
+        LLVMCreateMemoryBufferWithMemoryRangeCopy(blob + at, (size_t)head[2 + i], "nnc.o");
+    at += head[2 + i];
+  }
+  return 0;
+}
+
+/* The module's machine code, optimised and compiled here in up to two
+ * parts on two threads (and stored in the cache under the key computed
+ * before emission). Takes ctx and mod. */
+static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codegen_options *opts,
+                          const cache_slot *cache, obj_set *out, void **blob, size_t *blob_len,
+                          nnc_status *st) {
+  nnc_timing *timing = opts ? opts->timing : NULL;
+  part_job jobs[OBJ_MAX];
+  memset(jobs, 0, sizeof jobs);
+  jobs[0].ctx = ctx;
+  jobs[0].mod = mod;
+  int n = 1, rc = NNC_OK;
+  if (!(jobs[0].tm = host_machine(st))) rc = st->code;
+  if (!rc) {
+    set_target(mod, jobs[0].tm);
+    long light = unoptimised_drivers(mod);
+    if (timing) timing->kernels_light += light;
+  }
+  if (!rc && split_wanted()) {
+    nnc_time t0 = timing_now();
+    rc = module_split(mod, &jobs[1].ctx, &jobs[1].mod, NULL, st);
+    n = jobs[1].mod ? 2 : 1;
+    if (timing) timing_add(&timing->stage[NNC_STAGE_SPLIT], t0);
+  }
+  int dump_post = opts && opts->dump_ir_post;
+  if (!rc && n == 2 && !dump_post && !serial_wanted()) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, job_run, &jobs[1])) {
+      job_run(&jobs[1]); /* no thread: the same work here */
+      job_run(&jobs[0]);
+    } else {
+      job_run(&jobs[0]);
+      pthread_join(thread, NULL);
+    }
+  } else if (!rc) {
+    for (int i = n - 1; i >= 0; i--) job_optimize(&jobs[i]);
+    if (dump_post && !jobs[0].rc && !jobs[n - 1].rc)
+      rc = write_ir_parts(jobs, n, opts->dump_ir_post, st);
+    for (int i = n - 1; i >= 0 && !rc; i--) job_emit(&jobs[i]);
+  }
+  for (int i = 0; i < n && !rc; i++)
+    if (jobs[i].rc) {
+      *st = jobs[i].st;
+      rc = jobs[i].rc;
+    }
+  if (timing) {
+    double opt_wall = 0, code_wall = 0;
+    for (int i = 0; i < n; i++) {
+      timing->kernels_o3 += jobs[i].o3;
+      timing->stage[NNC_STAGE_OPT].cpu += jobs[i].opt.cpu;
+      timing->stage[NNC_STAGE_CODEGEN].cpu += jobs[i].code.cpu;
+      if (jobs[i].opt.wall > opt_wall) opt_wall = jobs[i].opt.wall;
+      if (jobs[i].code.wall > code_wall) code_wall = jobs[i].code.wall;
+      timing->part_opt[i].cpu += jobs[i].opt.cpu;
+      timing->part_opt[i].wall += jobs[i].opt.wall;
+      timing->part_codegen[i].cpu += jobs[i].code.cpu;
+      timing->part_codegen[i].wall += jobs[i].code.wall;
+    }
+    timing->stage[NNC_STAGE_OPT].wall += opt_wall;
+    timing->stage[NNC_STAGE_CODEGEN].wall += code_wall;
+    if (n == 2) timing->parts = 2;
+  }
+  if (!rc) {
+    atomic_fetch_add(&objects_compiled, 1);
+    out->n = n;
+    for (int i = 0; i < n; i++) {
+      out->obj[i] = jobs[i].obj;
+      jobs[i].obj = NULL;
+    }
+    /* one blob for the cache and the memo (keyed: one of them wants it) */
+    if (cache->keyed && !(*blob = blob_pack(out, blob_len)))
+      rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < n; i++) job_free(&jobs[i]);
+  if (!rc && cache->usable) {
+    nnc_time t0 = timing_now();
+    obj_cache_store(cache->dir, &cache->key, *blob, *blob_len);
+    if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
+  }
+  return rc;
+}
+
+/* The cache entry for graphs with these switches: its objects when there
+ * is one (a hit: no IR is built at all); 0 objects otherwise. */
+static void cache_lookup(const nnc_graph *const *graphs, int n, const cache_switches *sw,
+                         const nnc_codegen_options *opts, cache_slot *cache, obj_set *out) {
   nnc_timing *timing = opts ? opts->timing : NULL;
   nnc_time t0 = timing_now();
+  out->n = 0;
   codegen_memo *memo = opts ? opts->memo : NULL;
   int disk = !(opts && (opts->no_cache || opts->emit_only)) &&
              !obj_cache_dir(cache->dir, sizeof cache->dir);
@@ -377,25 +577,23 @@ static LLVMMemoryBufferRef cache_lookup(const nnc_graph *const *graphs, int n,
   /* --dump-ir=post needs the optimised module: compile it (and store it) */
   int dump_post = opts && opts->dump_ir_post;
   if (cache->keyed && memo && memo->has && !dump_post && memo->key.h[0] == cache->key.h[0] &&
-      memo->key.h[1] == cache->key.h[1]) {
+      memo->key.h[1] == cache->key.h[1] && !blob_unpack(memo->data, memo->len, out)) {
     if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
     atomic_fetch_add(&memo_reused, 1);
-    return LLVMCreateMemoryBufferWithMemoryRangeCopy(memo->data, memo->len, "nnc.o");
+    return;
   }
   size_t len = 0;
   void *data = cache->usable && !dump_post ? obj_cache_load(cache->dir, &cache->key, &len) : NULL;
-  LLVMMemoryBufferRef obj =
-      data ? LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len, "nnc.o") : NULL;
+  if (data && blob_unpack(data, len, out)) out->n = 0; /* not a blob: a miss */
   free(data);
   if (timing) timing_add(&timing->stage[NNC_STAGE_CACHE], t0);
-  if (obj) {
+  if (out->n) {
     atomic_fetch_add(&cache_hits, 1);
     if (timing) timing->cache_hits++;
   } else if (cache->usable) {
     atomic_fetch_add(&cache_misses, 1);
     if (timing) timing->cache_misses++;
   }
-  return obj;
 }
 
 int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
@@ -406,15 +604,17 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
   (void)prog; /* not read by emission: see build_module */
   *jit_out = NULL;
-  LLVMTargetMachineRef tm = NULL;
   nnc_jit *jit = NULL;
   nnc_timing *timing = opts ? opts->timing : NULL;
   cache_switches sw = {codegen_vector_width(), opts && opts->accumulate_f64};
   cache_slot cache;
-  LLVMMemoryBufferRef obj = cache_lookup(graphs, n, &sw, opts, &cache);
+  obj_set objs;
+  cache_lookup(graphs, n, &sw, opts, &cache, &objs);
+  void *blob = NULL;
+  size_t blob_len = 0;
   int rc = NNC_OK;
   /* a hit needs no module, unless the IR before optimisation is asked for */
-  if (!obj || (opts && opts->dump_ir_pre)) {
+  if (!objs.n || (opts && opts->dump_ir_pre)) {
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
     rc = build_module(ctx, mod, graphs, n, &sw, timing, st);
@@ -424,16 +624,25 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
       for (int i = 0; i < n; i++) fns[i] = NULL;
       LLVMDisposeModule(mod);
       LLVMContextDispose(ctx);
+      obj_set_free(&objs);
       return NNC_OK;
     }
-    if (!rc && !obj && !(tm = host_machine(st))) rc = st->code;
-    if (!rc && !obj) rc = module_object(mod, tm, opts, &cache, &obj, st);
-    LLVMDisposeModule(mod);
-    LLVMContextDispose(ctx);
+    if (!rc && !objs.n) {
+      rc = module_objects(ctx, mod, opts, &cache, &objs, &blob, &blob_len, st);
+    } else {
+      LLVMDisposeModule(mod);
+      LLVMContextDispose(ctx);
+    }
   }
   if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
-  if (cache.keyed && opts && opts->memo) memo_keep(opts->memo, &cache.key, obj);
+  if (cache.keyed && opts && opts->memo) {
+    if (!blob) blob = blob_pack(&objs, &blob_len);
+    if (blob) memo_keep(opts->memo, &cache.key, blob, blob_len);
+    blob = NULL;
+  }
+  free(blob); /* stored in the cache, kept by no memo */
+  blob = NULL;
 
   /* the same machine code, cached or not, is linked into the process; the
    * JIT compiles no IR, so its target machine is LLVM's host description
@@ -462,11 +671,13 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     goto fail;
   }
   LLVMOrcJITDylibAddGenerator(dylib, gen);
-  err = LLVMOrcLLJITAddObjectFile(jit->lljit, dylib, obj);
-  obj = NULL; /* owned by the JIT */
-  if (err) {
-    rc = llvm_error(st, err, "adding the object to the JIT");
-    goto fail;
+  for (int i = 0; i < objs.n; i++) {
+    err = LLVMOrcLLJITAddObjectFile(jit->lljit, dylib, objs.obj[i]);
+    objs.obj[i] = NULL; /* owned by the JIT */
+    if (err) {
+      rc = llvm_error(st, err, "adding an object to the JIT");
+      goto fail;
+    }
   }
   for (int i = 0; i < n; i++) {
     char name[64];
@@ -484,12 +695,11 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     fns[i] = cast.fn;
   }
   if (timing) timing_add(&timing->stage[NNC_STAGE_LINK], t0);
-  if (tm) LLVMDisposeTargetMachine(tm);
   *jit_out = jit;
   return NNC_OK;
 fail:
-  if (obj) LLVMDisposeMemoryBuffer(obj);
-  if (tm) LLVMDisposeTargetMachine(tm);
+  obj_set_free(&objs);
+  free(blob);
   if (jit) codegen_release(jit);
   return rc;
 }

@@ -25,7 +25,8 @@ void timing_add(nnc_time *t, nnc_time since) {
 }
 
 static const char *const stage_names[NNC_STAGE_COUNT] = {
-    "parse",        "lower",        "LLVM IR emission", "LLVM verify", "LLVM optimisation",
+    "parse",        "lower",        "LLVM IR emission",
+    "LLVM verify",  "LLVM split",   "LLVM optimisation",
     "LLVM codegen", "object cache", "JIT link"};
 
 static void line(FILE *out, const char *name, nnc_time t, double total) {
@@ -65,4 +66,9 @@ void timing_print(const nnc_timing *t, FILE *out) {
           "%ld functions through O3; %ld LLVM instructions before optimisation\n",
           t->kernels, t->kernels_shared, t->kernels_light, t->kernels_o3, t->ir_instructions);
   fprintf(out, "object cache: %ld hit, %ld miss\n", t->cache_hits, t->cache_misses);
+  /* the two parts ran at once: their CPU is summed above, the wall is the longer part's */
+  for (int i = 0; i < 2 && t->parts == 2; i++)
+    fprintf(out, "part %d thread: optimisation %.3f CPU %.3f wall, codegen %.3f CPU %.3f wall\n", i,
+            t->part_opt[i].cpu, t->part_opt[i].wall, t->part_codegen[i].cpu,
+            t->part_codegen[i].wall);
 }

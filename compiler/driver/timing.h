@@ -18,8 +18,9 @@ typedef enum {
   NNC_STAGE_LOWER, /* lower_model + the None-axes check */
   NNC_STAGE_EMIT,  /* LLVM IR of every kernel and driver, kernel sharing */
   NNC_STAGE_VERIFY,
-  NNC_STAGE_OPT,     /* the LLVM optimisation pipelines */
-  NNC_STAGE_CODEGEN, /* machine code (an object file) */
+  NNC_STAGE_SPLIT,   /* the module dealt to two parts (compiler/codegen/module_split.c) */
+  NNC_STAGE_OPT,     /* the LLVM optimisation pipelines (CPU: both parts; wall: the longer) */
+  NNC_STAGE_CODEGEN, /* machine code (an object per part; CPU and wall as OPT) */
   NNC_STAGE_CACHE,   /* the object cache: key (bitcode hash), load, store */
   NNC_STAGE_LINK,    /* the JIT links the object into the process */
   NNC_STAGE_COUNT
@@ -38,6 +39,8 @@ typedef struct nnc_timing {
   long kernels_o3;                  /* functions through O3 (the others: the light pipeline) */
   long ir_instructions;             /* in the module before optimisation */
   long cache_hits, cache_misses;    /* objects found in / missing from the object cache */
+  int parts;                        /* 2: the module was compiled in two parts on two threads */
+  nnc_time part_opt[2], part_codegen[2]; /* each part's thread */
 } nnc_timing;
 
 /* A point in time (this thread's CPU clock and the monotonic clock). */

@@ -1,0 +1,165 @@
+/* The module in two parts, compiled on two threads (jit.c).
+ *
+ * Code generation is most of a cold compile and LLVM compiles one module on
+ * one thread; two modules in two LLVM contexts can be optimised and compiled
+ * at once, each to its own object, and the JIT links both objects (a call
+ * from one to the other is an ordinary external symbol). The functions are
+ * dealt to the parts by estimated cost, largest first, each to the lighter
+ * part: a function of the module's content only, so the parts, and the
+ * objects, never depend on thread timing. */
+#include "compiler/codegen/module_split.h"
+
+#include <llvm-c/BitReader.h>
+#include <llvm-c/BitWriter.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+/* Estimated compile cost of a function, fitted to the machine-code time of
+ * each function of the Fashion-MNIST MLP compiled alone: a kernel costs a
+ * fixed share (its loops are vectorized, with remainders, whatever their
+ * size) plus about 4 units per instruction; a driver (optnone: fast
+ * instruction selection, no IR passes) 1.5 per instruction. */
+static long cost_of(LLVMValueRef f) {
+  long n = 0;
+  for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
+    for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+  if (LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) return 3 * n / 2;
+  return 300 + 4 * n;
+}
+
+typedef struct fn_cost {
+  long cost;
+  int index; /* among the module's defined functions, in module order */
+} fn_cost;
+
+static int by_cost(const void *pa, const void *pb) {
+  const fn_cost *a = pa, *b = pb;
+  if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
+  return a->index - b->index;
+}
+
+/* part[i] for the i-th defined function: largest first, to the part with
+ * the smaller total (ties: part 0). Returns the number of defined
+ * functions, or -1 without memory. */
+static int assign(LLVMModuleRef mod, int **part_out) {
+  int n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    n += !LLVMIsDeclaration(f);
+  fn_cost *c = calloc((size_t)n + 1, sizeof *c);
+  int *part = calloc((size_t)n + 1, sizeof *part);
+  if (!c || !part) {
+    free(c);
+    free(part);
+    return -1;
+  }
+  int k = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    if (!LLVMIsDeclaration(f)) {
+      c[k] = (fn_cost){cost_of(f), k};
+      k++;
+    }
+  qsort(c, (size_t)n, sizeof *c, by_cost);
+  long total[2] = {0, 0};
+  for (int i = 0; i < n; i++) {
+    int p = total[1] < total[0];
+    part[c[i].index] = p;
+    total[p] += c[i].cost;
+  }
+  free(c);
+  *part_out = part;
+  return n;
+}
+
+/* The function that contains value v (an instruction), or NULL. */
+static LLVMValueRef user_function(LLVMValueRef v) {
+  if (!LLVMIsAInstruction(v)) return NULL;
+  return LLVMGetBasicBlockParent(LLVMGetInstructionParent(v));
+}
+
+/* Internal functions used from the other part become external (the other
+ * object refers to them by name); the others keep their linkage. */
+static void expose_shared(LLVMModuleRef mod, const int *part, int n) {
+  LLVMValueRef *defs = calloc((size_t)n + 1, sizeof *defs);
+  if (!defs) return;
+  int k = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    if (!LLVMIsDeclaration(f)) defs[k++] = f;
+  for (int i = 0; i < n; i++) {
+    int cross = 0;
+    for (LLVMUseRef u = LLVMGetFirstUse(defs[i]); u && !cross; u = LLVMGetNextUse(u)) {
+      LLVMValueRef g = user_function(LLVMGetUser(u));
+      int j = 0;
+      while (g && j < n && defs[j] != g) j++;
+      cross = !g || j == n || part[j] != part[i];
+    }
+    if (cross && LLVMGetLinkage(defs[i]) == LLVMInternalLinkage) {
+      LLVMSetLinkage(defs[i], LLVMExternalLinkage);
+      LLVMSetVisibility(defs[i], LLVMHiddenVisibility);
+    }
+  }
+  free(defs);
+}
+
+/* Replace the definitions of functions not in part `keep` by declarations. */
+static int keep_part(LLVMModuleRef mod, const int *part, int n, int keep) {
+  LLVMValueRef *drop = calloc((size_t)n + 1, sizeof *drop);
+  if (!drop) return -1;
+  int k = 0, m = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    if (!LLVMIsDeclaration(f) && part[k++] != keep) drop[m++] = f;
+  for (int i = 0; i < m; i++) {
+    LLVMValueRef f = drop[i];
+    size_t len;
+    const char *name = LLVMGetValueName2(f, &len);
+    char *copy = malloc(len + 1);
+    if (!copy) {
+      free(drop);
+      return -1;
+    }
+    memcpy(copy, name, len + 1);
+    LLVMValueRef decl = LLVMAddFunction(mod, "", LLVMGlobalGetValueType(f));
+    LLVMSetFunctionCallConv(decl, LLVMGetFunctionCallConv(f));
+    LLVMReplaceAllUsesWith(f, decl);
+    LLVMDeleteFunction(f);
+    LLVMSetValueName2(decl, copy, len);
+    free(copy);
+  }
+  free(drop);
+  return 0;
+}
+
+int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out, int *defined,
+                 nnc_status *st) {
+  *ctx_out = NULL;
+  *mod_out = NULL;
+  int *part = NULL;
+  int n = assign(mod, &part);
+  if (n < 0) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  if (defined) *defined = n;
+  if (n < 2) {
+    free(part);
+    return NNC_OK;
+  }
+  expose_shared(mod, part, n);
+  LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef copy = NULL;
+  int rc = NNC_OK;
+  if (!bc || LLVMParseBitcodeInContext2(ctx, bc, &copy))
+    rc = nnc_fail(st, NNC_ERR_INTERNAL, "codegen: cannot copy the module for its second part");
+  if (bc) LLVMDisposeMemoryBuffer(bc);
+  if (!rc && (keep_part(mod, part, n, 0) || keep_part(copy, part, n, 1)))
+    rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  free(part);
+  if (rc) {
+    if (copy) LLVMDisposeModule(copy);
+    LLVMContextDispose(ctx);
+    return rc;
+  }
+  *ctx_out = ctx;
+  *mod_out = copy;
+  return NNC_OK;
+}

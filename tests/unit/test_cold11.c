@@ -1,0 +1,197 @@
+/* The module compiled in two parts on two threads (compiler/codegen/jit.c,
+ * module_split.c). Fits of a dense model (dropout, softmax cross-entropy,
+ * Adam; vector widths 16 and 8), a convnet and an LSTM are bit-identical
+ * to the one-module compile (NNC_CODEGEN_SPLIT=0); the objects are the same
+ * bytes whichever part finishes first (threads, or both parts on one thread
+ * in either order: NNC_CODEGEN_SERIAL=1 runs the last part first), and the
+ * split really happened (two objects, two parts timed). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/compile.h"
+#include "compiler/spec/spec.h"
+#include "oracle_case.h"
+#include "testutil.h"
+
+typedef struct run {
+  nnc_history h;
+  wset w;
+} run;
+
+static const char *head =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
+static const char *dense_tail =
+    "]}, \"compile_config\": {\"optimizer\": \"adam\", \"loss\": {\"class_name\": "
+    "\"CategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": "
+    "[\"accuracy\"]}}";
+static const char *mse_tail =
+    "]}, \"compile_config\": {\"optimizer\": \"rmsprop\", \"loss\": \"mse\"}}";
+
+enum { DENSE, CONV, LSTM, MODELS };
+static const char *layers[MODELS] = {
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 37], \"name\": \"i\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 40, \"activation\": "
+    "\"tanh\"}}, {\"class_name\": \"Dropout\", \"config\": {\"name\": \"p\", \"rate\": 0.25, "
+    "\"seed\": 3}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"e\", \"units\": 19, "
+    "\"activation\": \"relu\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+    "\"units\": 3}}",
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 7, 7, 2], \"name\": "
+    "\"i\"}}, {\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 5, "
+    "\"kernel_size\": [3, 3], \"activation\": \"relu\"}}, {\"class_name\": \"MaxPooling2D\", "
+    "\"config\": {\"name\": \"m\", \"pool_size\": [2, 2]}}, {\"class_name\": \"Flatten\", "
+    "\"config\": {\"name\": \"f\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+    "\"units\": 3}}",
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 3], \"name\": "
+    "\"i\"}}, {\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 5}}, "
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", \"units\": 3}}"};
+static const int64_t shapes[MODELS][4] = {{13, 37}, {13, 7, 7, 2}, {13, 4, 3}};
+static const int ranks[MODELS] = {2, 4, 3};
+
+static void spec_json(int k, char *json, size_t n) {
+  snprintf(json, n, "%s%s%s", head, layers[k], k == DENSE ? dense_tail : mse_tail);
+}
+
+/* Two epochs on 13 samples (a partial last batch), targets of 3 floats
+ * (one-hot for the dense model's cross-entropy). */
+static void fit_model(int k, run *r) {
+  char json[2048];
+  spec_json(k, json, sizeof json);
+  nnc_model *m = NULL;
+  nnc_status st;
+  ck_assert_msg(nnc_model_load_string(json, "k.json", &m, &st) == NNC_OK, "%s", st.message);
+  int64_t x_per = 1, n = shapes[k][0];
+  for (int i = 1; i < ranks[k]; i++) x_per *= shapes[k][i];
+  float *xs = malloc(sizeof(float) * (size_t)(n * x_per)), ys[13 * 3];
+  ck_assert_ptr_nonnull(xs);
+  uint64_t state = 5;
+  for (int64_t i = 0; i < n * x_per; i++) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
+  }
+  for (int i = 0; i < n * 3; i++)
+    ys[i] = k == DENSE ? (float)(i % 3 == (i / 3) % 3) : xs[(i * 5 + 2) % (n * x_per)] * 0.7f;
+  nnc_array x = testutil_f32(xs, (int)n, (int)x_per), y = testutil_f32(ys, (int)n, 3);
+  x.rank = ranks[k];
+  for (int i = 0; i < ranks[k]; i++) x.shape[i] = shapes[k][i];
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 2;
+  o.batch_size = 5;
+  o.verbose = 0;
+  memset(&r->h, 0, sizeof r->h);
+  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
+  weights_get(m, &r->w);
+  nnc_model_free(m);
+  free(xs);
+}
+
+static void same_run(const run *a, const run *b, const char *what) {
+  size_t nv = (size_t)(a->h.n_keys * a->h.n_epochs);
+  ck_assert_int_eq(a->h.n_keys * a->h.n_epochs, b->h.n_keys * b->h.n_epochs);
+  ck_assert_msg(memcmp(a->h.values, b->h.values, sizeof(double) * nv) == 0, "%s: histories differ",
+                what);
+  ck_assert_int_eq(a->w.n, b->w.n);
+  for (int i = 0; i < a->w.n; i++)
+    ck_assert_msg(memcmp(a->w.a[i].data, b->w.a[i].data,
+                         sizeof(float) * (size_t)nnc_array_count(&a->w.a[i])) == 0,
+                  "%s: %s differs", what, a->w.name[i]);
+}
+
+static void run_free(run *r) {
+  nnc_history_free(&r->h);
+  weights_free(&r->w);
+}
+
+START_TEST(split_fits_match_one_module) {
+  setenv("NNC_CACHE", "0", 1);
+  const char *widths[2] = {"16", "8"};
+  for (int wi = 0; wi < 2; wi++) {
+    setenv("NNC_VECTOR_WIDTH", widths[wi], 1);
+    for (int k = 0; k < MODELS; k++) {
+      if (k != DENSE && wi > 0) continue;
+      char what[64];
+      snprintf(what, sizeof what, "model %d, width %s", k, widths[wi]);
+      run split, one;
+      fit_model(k, &split);
+      setenv("NNC_CODEGEN_SPLIT", "0", 1);
+      fit_model(k, &one);
+      unsetenv("NNC_CODEGEN_SPLIT");
+      same_run(&split, &one, what);
+      run_free(&split);
+      run_free(&one);
+    }
+  }
+  unsetenv("NNC_VECTOR_WIDTH");
+  unsetenv("NNC_CACHE");
+}
+END_TEST
+
+/* Compile model k (train, test, predict) without the disk cache; the
+ * objects' bytes (the memo's blob) in *m, the timing returned. */
+static nnc_timing compile_model(int k, codegen_memo *m) {
+  char json[2048];
+  spec_json(k, json, sizeof json);
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(json, "k.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_timing timing;
+  memset(&timing, 0, sizeof timing);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.timing = &timing;
+  opts.no_cache = 1;
+  codegen_memo_free(m);
+  opts.memo = m;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  ck_assert_msg(m->has && m->len > 16, "no objects kept");
+  return timing;
+}
+
+/* Objects in a blob (jit.c: "nncobjs1", then the count). */
+static uint64_t objects_in(const codegen_memo *m) {
+  uint64_t n;
+  memcpy(&n, (const char *)m->data + 8, sizeof n);
+  return n;
+}
+
+START_TEST(objects_do_not_depend_on_thread_timing) {
+  for (int k = 0; k < MODELS; k++) {
+    codegen_memo threads = {0}, serial = {0}, one = {0};
+    nnc_timing t = compile_model(k, &threads);
+    ck_assert_msg(t.parts == 2 && objects_in(&threads) == 2, "model %d: %d parts, %d objects", k,
+                  t.parts, (int)objects_in(&threads));
+    ck_assert(t.part_codegen[0].cpu > 0 && t.part_codegen[1].cpu > 0);
+    setenv("NNC_CODEGEN_SERIAL", "1", 1); /* part 1 first, then part 0, on this thread */
+    compile_model(k, &serial);
+    unsetenv("NNC_CODEGEN_SERIAL");
+    ck_assert_msg(serial.len == threads.len && !memcmp(serial.data, threads.data, threads.len),
+                  "model %d: the objects differ with the last part compiled first", k);
+    if (k == DENSE) { /* the one-module compile: one object, the same functions through O3 */
+      setenv("NNC_CODEGEN_SPLIT", "0", 1);
+      nnc_timing u = compile_model(k, &one);
+      unsetenv("NNC_CODEGEN_SPLIT");
+      ck_assert_int_eq(objects_in(&one), 1);
+      ck_assert_int_eq(u.parts, 0);
+      ck_assert_int_eq(u.kernels_o3, t.kernels_o3);
+    }
+    codegen_memo_free(&threads);
+    codegen_memo_free(&serial);
+    codegen_memo_free(&one);
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cold11");
+  TCase *tc = tcase_create("cold11");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, split_fits_match_one_module);
+  tcase_add_test(tc, objects_do_not_depend_on_thread_timing);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
