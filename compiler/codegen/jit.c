@@ -411,6 +411,13 @@ static int serial_wanted(void) {
 static int write_ir_parts(part_job *jobs, int n, const char *path, nnc_status *st) {
   if (n == 1) return write_ir(jobs[0].mod, path, st);
   LLVMModuleRef all = LLVMCloneModule(jobs[0].mod), other = NULL;
+  /* Part 0 declares every function of part 1; the internal ones would
+   * collide with those declarations and be renamed (predict_g0_matmul.16)
+   * by the linker. Unused declarations go first. */
+  for (LLVMValueRef f = LLVMGetFirstFunction(all), next; f; f = next) {
+    next = LLVMGetNextFunction(f);
+    if (LLVMIsDeclaration(f) && !LLVMGetFirstUse(f)) LLVMDeleteFunction(f);
+  }
   LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(jobs[1].mod);
   int rc = NNC_OK;
   if (!bc || LLVMParseBitcodeInContext2(LLVMGetModuleContext(all), bc, &other) ||
