@@ -15,11 +15,6 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-typedef struct run {
-  nnc_history h;
-  wset w;
-} run;
-
 static const char *head =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
 static const char *dense_tail =
@@ -55,53 +50,21 @@ static void spec_json(int k, char *json, size_t n) {
 
 /* Two epochs on 13 samples (a partial last batch), targets of 3 floats
  * (one-hot for the dense model's cross-entropy). */
-static void fit_model(int k, run *r) {
+static void fit_model(int k, fit_run *r) {
   char json[2048];
   spec_json(k, json, sizeof json);
-  nnc_model *m = NULL;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(json, "k.json", &m, &st) == NNC_OK, "%s", st.message);
   int64_t x_per = 1, n = shapes[k][0];
   for (int i = 1; i < ranks[k]; i++) x_per *= shapes[k][i];
   float *xs = malloc(sizeof(float) * (size_t)(n * x_per)), ys[13 * 3];
   ck_assert_ptr_nonnull(xs);
-  uint64_t state = 5;
-  for (int64_t i = 0; i < n * x_per; i++) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    xs[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
-  }
+  fill_uniform(xs, n * x_per, 5);
   for (int i = 0; i < n * 3; i++)
     ys[i] = k == DENSE ? (float)(i % 3 == (i / 3) % 3) : xs[(i * 5 + 2) % (n * x_per)] * 0.7f;
   nnc_array x = testutil_f32(xs, (int)n, (int)x_per), y = testutil_f32(ys, (int)n, 3);
   x.rank = ranks[k];
   for (int i = 0; i < ranks[k]; i++) x.shape[i] = shapes[k][i];
-  nnc_fit_options o;
-  nnc_fit_options_default(&o);
-  o.epochs = 2;
-  o.batch_size = 5;
-  o.verbose = 0;
-  memset(&r->h, 0, sizeof r->h);
-  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
-  weights_get(m, &r->w);
-  nnc_model_free(m);
+  fit_run_fit(json, "k.json", &x, &y, 2, 5, r);
   free(xs);
-}
-
-static void same_run(const run *a, const run *b, const char *what) {
-  size_t nv = (size_t)(a->h.n_keys * a->h.n_epochs);
-  ck_assert_int_eq(a->h.n_keys * a->h.n_epochs, b->h.n_keys * b->h.n_epochs);
-  ck_assert_msg(memcmp(a->h.values, b->h.values, sizeof(double) * nv) == 0, "%s: histories differ",
-                what);
-  ck_assert_int_eq(a->w.n, b->w.n);
-  for (int i = 0; i < a->w.n; i++)
-    ck_assert_msg(memcmp(a->w.a[i].data, b->w.a[i].data,
-                         sizeof(float) * (size_t)nnc_array_count(&a->w.a[i])) == 0,
-                  "%s: %s differs", what, a->w.name[i]);
-}
-
-static void run_free(run *r) {
-  nnc_history_free(&r->h);
-  weights_free(&r->w);
 }
 
 /* The host's vector width only: the split does not depend on it (the parts
@@ -111,14 +74,14 @@ START_TEST(split_fits_match_one_module) {
   for (int k = 0; k < MODELS; k++) {
     char what[64];
     snprintf(what, sizeof what, "model %d", k);
-    run split, one;
+    fit_run split, one;
     fit_model(k, &split);
     setenv("NNC_CODEGEN_SPLIT", "0", 1);
     fit_model(k, &one);
     unsetenv("NNC_CODEGEN_SPLIT");
-    same_run(&split, &one, what);
-    run_free(&split);
-    run_free(&one);
+    fit_run_same(&split, &one, what);
+    fit_run_free(&split);
+    fit_run_free(&one);
   }
   unsetenv("NNC_CACHE");
 }
