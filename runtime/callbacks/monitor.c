@@ -91,7 +91,9 @@ int cb_monitor_set_op(cb_monitor *c, const nnc_model *m, const char *class_name,
 int cb_is_improvement(const cb_monitor *c, double current, int ref_is_none, double reference) {
   if (ref_is_none) return 1;
   float a = (float)(current - c->min_delta), b = (float)reference;
-  return c->op < 0 ? a < b : a > b;
+  /* isless/isgreater: false on a NaN as < and > are, without raising
+   * FE_INVALID (a host trapping it would die of SIGFPE on a NaN val_loss) */
+  return c->op < 0 ? isless(a, b) : isgreater(a, b);
 }
 
 int cb_monitor_value(const cb_monitor *c, const nnc_logs *logs, double *out) {

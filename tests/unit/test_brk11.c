@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "compiler/codegen/obj_cache.h"
+#include "runtime/callbacks/monitor.h"
 #include "nnc.h"
 #include "testutil.h"
 
@@ -173,6 +174,24 @@ START_TEST(a_trapping_caller_gets_ieee_results_not_sigfpe) {
 }
 END_TEST
 
+/* The host side of a fit under the same traps: EarlyStopping,
+ * ReduceLROnPlateau and ModelCheckpoint compare the monitored value with the
+ * best so far; a NaN val_loss compared with < raised FE_INVALID (SIGFPE for a
+ * trapping host). A NaN is never an improvement, and nothing traps. */
+START_TEST(a_nan_monitored_value_does_not_trap) {
+  cb_monitor lower = {.op = -1}, higher = {.op = 1};
+  fedisableexcept(FE_ALL_EXCEPT);
+  ck_assert_int_ne(feenableexcept(FE_INVALID), -1);
+  int nan_lower = cb_is_improvement(&lower, NAN, 0, 0.5);
+  int nan_best = cb_is_improvement(&higher, 0.5, 0, NAN);
+  int real = cb_is_improvement(&lower, 0.25, 0, 0.5);
+  fedisableexcept(FE_ALL_EXCEPT);
+  ck_assert_int_eq(nan_lower, 0);
+  ck_assert_int_eq(nan_best, 0);
+  ck_assert_int_eq(real, 1);
+}
+END_TEST
+
 /* ---- the object cache under a file size limit ---- */
 
 /* A host run under `ulimit -f` (RLIMIT_FSIZE) that does not ignore SIGXFSZ
@@ -305,6 +324,7 @@ int main(void) {
   tcase_add_test(tc, kernels_round_to_nearest_in_any_caller_mode);
   tcase_add_test(tc, a_fit_in_upward_mode_equals_the_default_on_any_thread_count);
   tcase_add_test(tc, a_trapping_caller_gets_ieee_results_not_sigfpe);
+  tcase_add_test(tc, a_nan_monitored_value_does_not_trap);
   suite_add_tcase(s, tc);
   TCase *cache = tcase_create("cache");
   tcase_add_test(cache, a_file_size_limit_skips_the_cache_entry);
