@@ -1,4 +1,5 @@
 #include "oracle_case.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <math.h>
@@ -379,4 +380,57 @@ void fill_uniform(float *x, int64_t n, uint64_t seed) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     x[i] = (float)((state >> 40) & 0xffff) / 65536.0f - 0.5f;
   }
+}
+
+/* ---- the three small models of test_cold10/test_cold11 ---- */
+
+static const char *head =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
+static const char *dense_tail =
+    "]}, \"compile_config\": {\"optimizer\": \"adam\", \"loss\": {\"class_name\": "
+    "\"CategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": "
+    "[\"accuracy\"]}}";
+static const char *mse_tail =
+    "]}, \"compile_config\": {\"optimizer\": \"rmsprop\", \"loss\": \"mse\"}}";
+
+static const char *small_layers[SMALL_MODELS] = {
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 37], \"name\": \"i\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 40, \"activation\": "
+    "\"tanh\"}}, {\"class_name\": \"Dropout\", \"config\": {\"name\": \"p\", \"rate\": 0.25, "
+    "\"seed\": 3}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"e\", \"units\": 19, "
+    "\"activation\": \"relu\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+    "\"units\": 3}}",
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 7, 7, 2], \"name\": "
+    "\"i\"}}, {\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 5, "
+    "\"kernel_size\": [3, 3], \"activation\": \"relu\"}}, {\"class_name\": \"MaxPooling2D\", "
+    "\"config\": {\"name\": \"m\", \"pool_size\": [2, 2]}}, {\"class_name\": \"Flatten\", "
+    "\"config\": {\"name\": \"f\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
+    "\"units\": 3}}",
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 3], \"name\": "
+    "\"i\"}}, {\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 5}}, "
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", \"units\": 3}}"};
+static const int64_t small_shapes[SMALL_MODELS][4] = {{13, 37}, {13, 7, 7, 2}, {13, 4, 3}};
+static const int small_ranks[SMALL_MODELS] = {2, 4, 3};
+
+void small_model_spec(int k, char *json, size_t n) {
+  snprintf(json, n, "%s%s%s", head, small_layers[k], k == SMALL_DENSE ? dense_tail : mse_tail);
+}
+
+/* Two epochs on 13 samples (a partial last batch), targets of 3 floats
+ * (one-hot for the dense model's cross-entropy). */
+void small_model_fit(int k, fit_run *r) {
+  char json[2048];
+  small_model_spec(k, json, sizeof json);
+  int64_t x_per = 1, n = small_shapes[k][0];
+  for (int i = 1; i < small_ranks[k]; i++) x_per *= small_shapes[k][i];
+  float *xs = malloc(sizeof(float) * (size_t)(n * x_per)), ys[13 * 3];
+  ck_assert_ptr_nonnull(xs);
+  fill_uniform(xs, n * x_per, 9);
+  for (int i = 0; i < n * 3; i++)
+    ys[i] = k == SMALL_DENSE ? (float)(i % 3 == (i / 3) % 3) : xs[(i * 7 + 1) % (n * x_per)] * 0.8f;
+  nnc_array x = testutil_f32(xs, (int)n, (int)x_per), y = testutil_f32(ys, (int)n, 3);
+  x.rank = small_ranks[k];
+  for (int i = 0; i < small_ranks[k]; i++) x.shape[i] = small_shapes[k][i];
+  fit_run_fit(json, "k.json", &x, &y, 2, 5, r);
+  free(xs);
 }

@@ -87,4 +87,11 @@ void fill_uniform(float *x, int64_t n, uint64_t seed);
 char *oracle_spec_json(const char *name);
 char *oracle_spec_json_from(const char *cases_dir, const char *name);
 
+/* Three small models (Dense with dropout and softmax cross-entropy/Adam, a
+ * convnet and an LSTM with MSE/RMSprop): the spec of model k, and its fit of
+ * two epochs on 13 generated samples in batches of 5 into r. */
+enum { SMALL_DENSE, SMALL_CONV, SMALL_LSTM, SMALL_MODELS };
+void small_model_spec(int k, char *json, size_t n);
+void small_model_fit(int k, fit_run *r);
+
 #endif

@@ -16,57 +16,9 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-static const char *head =
-    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"k\", \"layers\": [";
-static const char *dense_tail =
-    "]}, \"compile_config\": {\"optimizer\": \"adam\", \"loss\": {\"class_name\": "
-    "\"CategoricalCrossentropy\", \"config\": {\"from_logits\": true}}, \"metrics\": "
-    "[\"accuracy\"]}}";
-static const char *mse_tail =
-    "]}, \"compile_config\": {\"optimizer\": \"rmsprop\", \"loss\": \"mse\"}}";
-
-enum { DENSE, CONV, LSTM, MODELS };
-static const char *layers[MODELS] = {
-    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 37], \"name\": \"i\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 40, \"activation\": "
-    "\"tanh\"}}, {\"class_name\": \"Dropout\", \"config\": {\"name\": \"p\", \"rate\": 0.25, "
-    "\"seed\": 3}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"e\", \"units\": 19, "
-    "\"activation\": \"relu\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
-    "\"units\": 3}}",
-    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 7, 7, 2], \"name\": "
-    "\"i\"}}, {\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 5, "
-    "\"kernel_size\": [3, 3], \"activation\": \"relu\"}}, {\"class_name\": \"MaxPooling2D\", "
-    "\"config\": {\"name\": \"m\", \"pool_size\": [2, 2]}}, {\"class_name\": \"Flatten\", "
-    "\"config\": {\"name\": \"f\"}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", "
-    "\"units\": 3}}",
-    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 3], \"name\": "
-    "\"i\"}}, {\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 5}}, "
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"o\", \"units\": 3}}"};
-static const int64_t shapes[MODELS][4] = {{13, 37}, {13, 7, 7, 2}, {13, 4, 3}};
-static const int ranks[MODELS] = {2, 4, 3};
-
-static void spec_json(int k, char *json, size_t n) {
-  snprintf(json, n, "%s%s%s", head, layers[k], k == DENSE ? dense_tail : mse_tail);
-}
-
-/* Two epochs on 13 samples (a partial last batch), targets of 3 floats
- * (one-hot for the dense model's cross-entropy). */
-static void fit_model(int k, fit_run *r) {
-  char json[2048];
-  spec_json(k, json, sizeof json);
-  int64_t x_per = 1, n = shapes[k][0];
-  for (int i = 1; i < ranks[k]; i++) x_per *= shapes[k][i];
-  float *xs = malloc(sizeof(float) * (size_t)(n * x_per)), ys[13 * 3];
-  ck_assert_ptr_nonnull(xs);
-  fill_uniform(xs, n * x_per, 9);
-  for (int i = 0; i < n * 3; i++)
-    ys[i] = k == DENSE ? (float)(i % 3 == (i / 3) % 3) : xs[(i * 7 + 1) % (n * x_per)] * 0.8f;
-  nnc_array x = testutil_f32(xs, (int)n, (int)x_per), y = testutil_f32(ys, (int)n, 3);
-  x.rank = ranks[k];
-  for (int i = 0; i < ranks[k]; i++) x.shape[i] = shapes[k][i];
-  fit_run_fit(json, "k.json", &x, &y, 2, 5, r);
-  free(xs);
-}
+enum { DENSE = SMALL_DENSE, CONV = SMALL_CONV, LSTM = SMALL_LSTM, MODELS = SMALL_MODELS };
+#define spec_json small_model_spec
+#define fit_model small_model_fit
 
 /* Compile model k (train, test, predict) with the optimised IR in `post`;
  * the timing counts. */
