@@ -1,0 +1,49 @@
+/* Saved model files (issue 10): the one seam between the format readers and
+ * writers (.keras zip, HDF5 .h5, TF.js model.json + shards) and the rest of
+ * nnc. A reader turns a file into what a plain spec load needs — the model's
+ * config as JSON text — plus the weights the file holds; the driver parses
+ * the text as it parses a spec file and sets the weights once the model is
+ * built. The format is told by the file's first bytes, never its name.
+ *
+ * Weight names: "LAYER/VAR" (nnc's names, as nnc_model_weight_name gives)
+ * when the format names its variables (Keras 2 .h5 "kernel:0", TF.js
+ * manifests); "LAYER/#I" — the I-th variable of that layer in Keras's
+ * creation order — when the format only numbers them (Keras 3's
+ * layers/NAME/vars/I). A nested model's layer is "OUTER/INNER". */
+#ifndef NNC_MODEL_FILE_H
+#define NNC_MODEL_FILE_H
+
+#include "io.h"
+
+typedef enum nnc_model_format {
+  NNC_FORMAT_UNKNOWN = 0,
+  NNC_FORMAT_JSON,        /* a spec: Keras 3 config.json, Keras 2 to_json, tfjs topology */
+  NNC_FORMAT_KERAS_ZIP,   /* Keras 3 .keras: zip of config.json, metadata.json, model.weights.h5 */
+  NNC_FORMAT_H5,          /* HDF5: Keras 2 full model, weights-only, Keras 3 legacy .h5 */
+  NNC_FORMAT_TFJS_LAYERS, /* TF.js model.json with modelTopology + weightsManifest */
+  NNC_FORMAT_TFJS_GRAPH   /* TF.js graph model: refused with a message saying so */
+} nnc_model_format;
+
+typedef struct nnc_model_file {
+  nnc_model_format format;
+  char *spec_json;          /* the model config as JSON text (malloc'd) */
+  nnc_tensor_set weights;   /* may be empty (a spec, a config-only file) */
+  nnc_tensor_set optimizer; /* optimizer variables when the file holds them; may be empty */
+} nnc_model_file;
+
+/* The format of the file at path, from its first bytes (a model.json is told
+ * from a spec by its "modelTopology"/"weightsManifest" keys). */
+nnc_model_format nnc_model_format_sniff(const char *path, nnc_status *st);
+
+/* Read path in whatever format it is. Fills *out (zeroed first); on error
+ * *out holds nothing to free and st names the file, the path inside it
+ * (zip member, HDF5 object, manifest entry) and what was expected. */
+int nnc_model_file_read(const char *path, nnc_model_file *out, nnc_status *st);
+void nnc_model_file_free(nnc_model_file *f);
+
+/* The per-format readers behind nnc_model_file_read (one file each). */
+int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st);
+int nnc_h5_model_read(const char *path, nnc_model_file *out, nnc_status *st);
+int nnc_tfjs_model_read(const char *path, nnc_model_file *out, nnc_status *st);
+
+#endif
