@@ -194,8 +194,8 @@ START_TEST(test_half_to_float_every_value) {
       ck_assert_msg(isnan(f), "0x%04x", h);
       continue;
     }
-    ck_assert_msg((double)f == want && !signbit(f) == !signbit(want), "0x%04x: %.9g, want %.9g", h, f,
-                  want);
+    ck_assert_msg((double)f == want && !signbit(f) == !signbit(want), "0x%04x: %.9g, want %.9g", h,
+                  f, want);
   }
 }
 END_TEST
