@@ -98,6 +98,23 @@ else
   node "$js" "$oracle" predict "$d/tfjs" "$oracle/cases/seed000_logreg/x.npy" "$d/p_tfjs.npy" &&
     close "$d/p_tfjs.npy" "$d/p_nnc.npy" && ok || bad "logreg: TF.js predicts otherwise"
 
+  # 1b. a Sequential without an input shape (built from the data): the
+  # shape it was built for goes on its first layer, as TF.js needs one
+  d=$tmp/noshape
+  mkdir -p "$d"
+  printf '{"class_name": "Sequential", "config": {"name": "n", "layers": [
+    {"class_name": "Dense", "config": {"name": "h", "units": 4, "activation": "relu"}},
+    {"class_name": "Dense", "config": {"name": "o", "units": 1, "activation": "sigmoid"}}]},
+    "compile_config": {"optimizer": "sgd", "loss": "binary_crossentropy"}}' >"$d/spec.json"
+  "$nnc" fit "$d/spec.json" --x "$oracle/cases/seed000_logreg/x.npy" \
+    --y "$oracle/cases/seed000_logreg/y.npy" --epochs 1 --verbose 0 --save-tfjs "$d/tfjs" \
+    --weights-out "$d/w.safetensors" || bad "noshape: fit --save-tfjs"
+  "$nnc" predict "$d/spec.json" --weights "$d/w.safetensors" \
+    --x "$oracle/cases/seed000_logreg/x.npy" --out "$d/p_nnc.npy"
+  grep -q '"batch_input_shape":\[null,1\]' "$d/tfjs/model.json" &&
+    node "$js" "$oracle" predict "$d/tfjs" "$oracle/cases/seed000_logreg/x.npy" "$d/p_tfjs.npy" &&
+    close "$d/p_tfjs.npy" "$d/p_nnc.npy" && ok || bad "noshape: TF.js predicts otherwise"
+
   # 2. a Keras 3 Functional: Conv2D, BatchNormalization (moving statistics
   # trained), DepthwiseConv2D, two Dense branches, Concatenate
   cat >"$tmp/functional.json" <<EOF
