@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/base.h"
 #include "base/shape.h"
@@ -612,7 +613,9 @@ static const nnc_array *find_tensor(const nnc_tensor_set *set, const char *name)
  * which the high ones are 0; a model.json is text. */
 static int read_weights_file(const char *path, nnc_tensor_set *set, nnc_status *st) {
   unsigned char head[8] = {0};
-  FILE *f = fopen(path, "rb");
+  struct stat sb;
+  /* a pipe cannot be peeked at without losing the bytes: safetensors only */
+  FILE *f = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL;
   size_t got = f ? fread(head, 1, sizeof head, f) : 0;
   if (f) fclose(f);
   int text = got == sizeof head;

@@ -197,7 +197,8 @@ static int read_manifest(const char *path, const cJSON *manifest, const name_tab
       }
       nnc_array a;
       size_t used;
-      if (tfjs_decode_entry(entry, data + off, len - off, at, &a, &used, st)) break;
+      static const unsigned char none[1];
+      if (tfjs_decode_entry(entry, data ? data + off : none, len - off, at, &a, &used, st)) break;
       off += used;
       char nnc_name[512];
       map_name(names, name->valuestring, nnc_name, sizeof nnc_name);

@@ -97,6 +97,10 @@ else
     --x "$oracle/cases/seed000_logreg/x.npy" --out "$d/p_nnc.npy"
   node "$js" "$oracle" predict "$d/tfjs" "$oracle/cases/seed000_logreg/x.npy" "$d/p_tfjs.npy" &&
     close "$d/p_tfjs.npy" "$d/p_nnc.npy" && ok || bad "logreg: TF.js predicts otherwise"
+  # telling a model.json from safetensors reads nothing from a pipe
+  "$nnc" predict "$src/tests/cli/logreg.json" --weights <(cat "$d/w.safetensors") \
+    --x "$oracle/cases/seed000_logreg/x.npy" --out "$d/p_pipe.npy" &&
+    cmp -s "$d/p_pipe.npy" "$d/p_nnc.npy" && ok || bad "logreg: safetensors from a pipe"
 
   # 1b. a Sequential without an input shape (built from the data): the
   # shape it was built for goes on its first layer, as TF.js needs one
