@@ -79,7 +79,8 @@ static int collect_layers(name_table *t, const cJSON *model, const char *scope, 
     const char *name = layer_name(layer);
     if (!name) continue;
     char path[512];
-    snprintf(path, sizeof path, "%s%s%s", scope, scope[0] ? "/" : "", name);
+    int n = snprintf(path, sizeof path, "%s%s%s", scope, scope[0] ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof path) continue; /* no weight of nnc has such a name */
     if (table_add(t, name, path, st)) return st->code;
     if (is_model_class(layer)) {
       const cJSON *c = cJSON_GetObjectItemCaseSensitive(layer, "class_name");
