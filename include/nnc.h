@@ -175,7 +175,9 @@ const char *nnc_model_output_name(const nnc_model *m, int i);
 
 /* Weights by Keras name ("dense_1/kernel", kernel shape [in, out]).
  * weight_count is 0 and weight_name NULL for NULL, an unbuilt model or an
- * index out of range. */
+ * index out of range. nnc_model_load_weights reads a safetensors file or a
+ * TF.js layers model.json (its weightsManifest and shards, docs/formats.md),
+ * told apart by the first bytes; every weight must be there, nothing else. */
 int nnc_model_weight_count(const nnc_model *m);
 const char *nnc_model_weight_name(const nnc_model *m, int i);
 int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, nnc_status *st);

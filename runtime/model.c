@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/base.h"
 #include "base/shape.h"
 #include "runtime/api_check.h"
 #include "runtime/epoch.h"
 #include "runtime/io/io.h"
+#include "runtime/io/model_file.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
 #include "runtime/step_bind.h"
@@ -575,18 +577,58 @@ int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value,
   return set_weight(m, name, value, st);
 }
 
+/* Keras 2.2 and tfjs name a recurrent layer's weights "<layer>/kernel" where Keras 3 (and
+ * nnc) say "<layer>/lstm_cell/kernel": the name without its cell level, or NULL. */
+static const nnc_array *find_without_cell(const nnc_tensor_set *set, const char *name) {
+  static const char *const cells[] = {"/simple_rnn_cell/", "/lstm_cell/", "/gru_cell/"};
+  for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+    const char *at = strstr(name, cells[c]);
+    char alt[512];
+    size_t head = at ? (size_t)(at - name) : 0, cell = strlen(cells[c]) - 1;
+    if (!at || strlen(name) - cell >= sizeof alt || strchr(at + cell + 1, '/')) continue;
+    memcpy(alt, name, head);
+    strcpy(alt + head, at + cell);
+    return nnc_tensor_set_find(set, alt);
+  }
+  return NULL;
+}
+
 /* tf.keras 2 and tfjs name a depthwise convolution's kernel "<layer>/depthwise_kernel" where
  * Keras 3 (and nnc) say "<layer>/kernel": read that spelling when the Keras 3 one is absent. */
 static const nnc_array *find_tensor(const nnc_tensor_set *set, const char *name) {
   const nnc_array *a = nnc_tensor_set_find(set, name);
   static const char suffix[] = "/kernel";
   size_t n = strlen(name), k = sizeof suffix - 1;
+  if (!a) a = find_without_cell(set, name);
   if (a || n < k || strcmp(name + n - k, suffix)) return a;
   char alt[512];
   if (n - k + sizeof "/depthwise_kernel" > sizeof alt) return NULL;
   memcpy(alt, name, n - k);
   strcpy(alt + n - k, "/depthwise_kernel");
   return nnc_tensor_set_find(set, alt);
+}
+
+/* A weights file: safetensors, or a TF.js model.json (its weightsManifest and
+ * shards). A safetensors file starts with its header's length, 8 bytes of
+ * which the high ones are 0; a model.json is text. */
+static int read_weights_file(const char *path, nnc_tensor_set *set, nnc_status *st) {
+  unsigned char head[8] = {0};
+  struct stat sb;
+  /* a pipe cannot be peeked at without losing the bytes: safetensors only */
+  FILE *f = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL;
+  size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+  if (f) fclose(f);
+  int text = got == sizeof head;
+  for (size_t i = 0; i < got && text; i++) text = head[i] != 0;
+  if (!text ||
+      (head[0] != '{' && head[0] != ' ' && head[0] != '\n' && head[0] != '\r' && head[0] != '\t'))
+    return nnc_safetensors_read(path, set, st);
+  nnc_model_file mf;
+  if (nnc_tfjs_model_read(path, &mf, st)) return st->code;
+  free(mf.spec_json);
+  nnc_tensor_set_free(&mf.optimizer);
+  *set = mf.weights;
+  return NNC_OK;
 }
 
 /* Keras 3's load_weights refuses a layer whose stored variables are more
@@ -623,7 +665,7 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
                     "%s: %s: the model is not built yet (no input shape); build it with data first",
                     path, model_source(m));
   nnc_tensor_set set = {0};
-  if (nnc_safetensors_read(path, &set, st)) return st->code;
+  if (read_weights_file(path, &set, st)) return st->code;
   /* all or nothing: every name and shape is checked before a weight changes */
   int rc = check_no_stray_tensor(m, path, &set, st);
   for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {

@@ -11,6 +11,7 @@
 #include "compiler/cli/cli_fit_options.h"
 #include "base/base.h"
 #include "runtime/io/io.h"
+#include "runtime/io/tfjs.h"
 
 /* Options every training command shares. */
 #define COMMON_OPTS                                                                                \
@@ -139,6 +140,17 @@ static int pair(const char *cmd, const cli_opt *o, int n, const char *a, const c
   return 2;
 }
 
+/* --save-tfjs DIR: the trained model as a TF.js layers model (model.json and
+ * weight shards, runtime/io/tfjs_write.c), its topology from the spec. */
+static int save_tfjs(const char *spec, const nnc_model *m, const char *dir, nnc_status *st) {
+  size_t len;
+  char *text = nnc_read_file(spec, &len, st);
+  if (!text) return st->code;
+  int rc = nnc_tfjs_model_write(dir, text, m, st);
+  free(text);
+  return rc;
+}
+
 static int fit_run(const cli_opt *o, int n, const char *spec) {
   nnc_fit_options fo;
   nnc_fit_options_default(&fo);
@@ -234,6 +246,7 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
     int wrc = (v = cli_get(o, n, "weights-out")) ? nnc_model_save_weights(s.model, v, &wst) : 0;
     if (!wrc && (v = cli_get(o, n, "optimizer-state-out")))
       wrc = nnc_model_save_optimizer_state(s.model, v, &wst);
+    if (!wrc && (v = cli_get(o, n, "save-tfjs"))) wrc = save_tfjs(spec, s.model, v, &wst);
     if (hrc)
       rc = cli_fail("fit", &hst);
     else if (wrc)
@@ -283,7 +296,8 @@ int cli_fit(int argc, char **argv) {
                  {"sample-weight", CLI_REPEAT, NULL, NULL, 0},
                  {"sample-weight-val", CLI_REPEAT, NULL, NULL, 0},
                  {"class-weight", 1, NULL, NULL, 0},
-                 {"train-metrics", 1, NULL, NULL, 0}};
+                 {"train-metrics", 1, NULL, NULL, 0},
+                 {"save-tfjs", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
@@ -296,7 +310,7 @@ int cli_fit(int argc, char **argv) {
            "       [--callback 'Name(key=value, ...)']... [--validation-freq N]\n"
            "       [--steps-per-epoch N] [--validation-steps N] [--validation-batch-size N]\n"
            "       [--sample-weight SW] [--sample-weight-val SWV] [--class-weight '0:1,1:5']\n"
-           "       [--train-metrics batches|end-of-epoch]\n"
+           "       [--train-metrics batches|end-of-epoch] [--save-tfjs DIR]\n"
            "data options repeat for several inputs/outputs (in order, or NAME=FILE), or take\n"
            "one .npz whose array names are the input/output names\n");
     return 0;

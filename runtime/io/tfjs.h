@@ -1,0 +1,56 @@
+/* TensorFlow.js layers models (issue 10): model.json (modelTopology +
+ * weightsManifest) and its binary weight shards, in and out. The reader is
+ * nnc_tfjs_model_read (runtime/io/model_file.h); this header holds the
+ * writer and the pieces the reader and writer share. docs/formats.md,
+ * "TF.js", says what is read and written. */
+#ifndef NNC_IO_TFJS_H
+#define NNC_IO_TFJS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "runtime/io/io.h"
+
+/* Shard size the converter and nnc use: 4 MiB (tensorflowjs's
+ * DEFAULT_SHARD_SIZE_BYTES). A weight may span two shards. */
+#define TFJS_SHARD_BYTES ((size_t)4 << 20)
+
+/* One weightsManifest entry decoded from its bytes (runtime/io/tfjs_decode.c).
+ * entry is the {"name", "shape", "dtype", "quantization"?} object; bytes
+ * points at its first byte within the group's concatenated shards and avail
+ * is how many bytes are left there. On success *used is the entry's byte
+ * length and out a float32 array of its shape (data malloc'd). Encodings, as
+ * tfjs-core's io_utils decodeWeight reads them: float32; quantization
+ * {"dtype": "uint8"|"uint16", "scale", "min"}: value = q * scale + min
+ * (double arithmetic, then rounded to float32); {"dtype": "float16"}: IEEE
+ * half to single, exactly. where names the entry in messages. */
+int tfjs_decode_entry(const cJSON *entry, const unsigned char *bytes, size_t avail,
+                      const char *where, nnc_array *out, size_t *used, nnc_status *st);
+
+/* IEEE 754 binary16 bits to the float32 of the same value (exact;
+ * subnormals, infinities and NaNs kept). */
+float tfjs_half_to_float(uint16_t h);
+
+/* The model config of a spec text (a Keras 3 config.json, a Keras 2
+ * to_json, h5 {model_config, training_config} attributes, or a TF.js
+ * model.json) as the modelTopology TF.js's loadLayersModel reads: the
+ * tf.keras 2 form {"keras_version", "backend", "model_config",
+ * "training_config"?}. Keras 3 spellings are rewritten (module and
+ * registered_name dropped, DTypePolicy objects to their name, InputLayer
+ * batch_shape to batch_input_shape, {args, kwargs} nodes to node lists,
+ * Functional endpoints to lists). A new cJSON tree, or NULL with st filled
+ * (source names the text in messages). runtime/io/tfjs_topology.c. */
+cJSON *tfjs_topology_from_spec(const char *spec_json, const char *source, nnc_status *st);
+
+/* Write the built model m as a TF.js layers model in folder dir (created
+ * when missing, one level): dir/group1-shard{i}of{N}.bin (float32, the
+ * weights in nnc_model_weight_name order, cut every TFJS_SHARD_BYTES) and
+ * then dir/model.json {"format": "layers-model", "generatedBy",
+ * "convertedBy", "modelTopology", "weightsManifest"} with shard paths
+ * relative to model.json. Each file is written atomically
+ * (nnc_write_file_atomic). spec_json is the text the model was loaded from
+ * (its topology and compile config are carried over). */
+int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model *m,
+                         nnc_status *st);
+
+#endif
