@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "base/shape.h"
 #include "runtime/api_check.h"
+#include "runtime/fit.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
@@ -456,11 +457,16 @@ typedef struct step_job {
   uint64_t rng;
   nnc_pool *pool;
   const batch_copies *copies;
+  const model_data *data;
+  const int64_t *next; /* the next batch's rows to prefetch, or NULL */
+  int64_t next_rows;
 } step_job;
 
 /* The batch's copies split by rows between the threads (a copy is a copy:
  * the same bytes whoever makes it), a barrier, then the step. Two cores
- * keep twice the cache misses in flight on a shuffled gather. */
+ * keep twice the cache misses in flight on a shuffled gather. Each thread
+ * then prefetches the share of the next batch's rows it will gather at the
+ * next step (the same split), into its own core's caches. */
 static void run_job(void *arg, int tid, int nthreads) {
   step_job *j = arg;
   const batch_copies *bc = j->copies;
@@ -469,11 +475,16 @@ static void run_job(void *arg, int tid, int nthreads) {
     for (int k = 0; k < bc->n; k++) copy_rows(&bc->defer[k], bc->idx, bc->first, r0, r1);
     pool_barrier(j->pool);
   }
+  if (j->next) {
+    int64_t s0 = j->next_rows * tid / nthreads, s1 = j->next_rows * (tid + 1) / nthreads;
+    fit_prefetch_rows(j->data, j->next + s0, s1 - s0);
+  }
   j->fn(j->regions, j->scalars, j->rows, j->rng, tid, nthreads, pool_barrier, j->pool);
 }
 
-int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
-                   int64_t rows, float **outs, nnc_status *st) {
+static int run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
+                    int64_t rows, float **outs, const int64_t *next, int64_t next_rows,
+                    nnc_status *st) {
   const nnc_program_table *t = m->t;
   nnc_step_fn fn = t->entries[which].fn;
   if (!fn)
@@ -494,6 +505,7 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   int parallel = m->pool && rows >= t->entries[which].parallel_rows;
   row_copy deferred[MAX_ROW_COPIES];
   batch_copies bc = {parallel && !checked ? deferred : NULL, 0, idx, first, rows};
+  if (next && !bc.defer) fit_prefetch_rows(d, next, next_rows);
   for (int b = 0; b < d->n_bufs; b++)
     data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b], &bc);
   /* sample weights after the outputs; weights of 1 where the data has none */
@@ -523,7 +535,16 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   } else {
     /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
     uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
-    step_job job = {fn, regions, scalars, rows, rng, m->pool, &bc};
+    step_job job = {.fn = fn,
+                    .regions = regions,
+                    .scalars = scalars,
+                    .rows = rows,
+                    .rng = rng,
+                    .pool = m->pool,
+                    .copies = &bc,
+                    .data = d,
+                    .next = bc.defer ? next : NULL,
+                    .next_rows = next_rows};
     /* below parallel_rows every group runs on thread 0 alone: the step
      * needs no other thread, so none is woken (bit-identical either way) */
     if (parallel)
@@ -539,4 +560,15 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   }
   if (regions != small) free(regions);
   return rc;
+}
+
+int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
+                   int64_t rows, float **outs, nnc_status *st) {
+  return run_step(m, which, d, idx, first, rows, outs, NULL, 0, st);
+}
+
+int model_run_step_next(nnc_model *m, int which, const model_data *d, const int64_t *idx,
+                        int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
+                        nnc_status *st) {
+  return run_step(m, which, d, idx, first, rows, NULL, next, next_rows, st);
 }
