@@ -64,14 +64,16 @@ static int train_epoch(fit_run *r, int epoch, nnc_status *st) {
     int64_t rows = r->train.n - first < o->batch_size ? r->train.n - first : o->batch_size;
     r->empty.n = 0;
     if (cb_list_run(&r->cbs, CB_BATCH_BEGIN, m, (int)step, &r->empty, st)) return st->code;
-    if (o->shuffle != NNC_SHUFFLE_OFF && first + rows < r->train.n) { /* the next batch's rows */
-      int64_t next = r->train.n - first - rows;
-      fit_prefetch_rows(&r->train, r->idx + first + rows,
-                        next < o->batch_size ? next : o->batch_size);
+    const int64_t *next = NULL; /* the next batch's rows, prefetched */
+    int64_t next_rows = 0;
+    if (o->shuffle != NNC_SHUFFLE_OFF && first + rows < r->train.n) {
+      next = r->idx + first + rows;
+      next_rows =
+          r->train.n - first - rows < o->batch_size ? r->train.n - first - rows : o->batch_size;
     }
-    int rc = model_run_step(m, NNC_ENTRY_TRAIN, &r->train,
-                            o->shuffle != NNC_SHUFFLE_OFF ? r->idx + first : NULL, first, rows,
-                            NULL, st);
+    int rc = model_run_step_next(m, NNC_ENTRY_TRAIN, &r->train,
+                                 o->shuffle != NNC_SHUFFLE_OFF ? r->idx + first : NULL, first, rows,
+                                 next, next_rows, st);
     if (rc == NNC_ERR_NUMERICS) /* numbered as Keras prints them: "Epoch 3/10", "2/8" */
       nnc_fail_prefix(st, "check_numerics: epoch %d/%d, batch %lld/%lld", epoch + 1, o->epochs,
                       (long long)step + 1, (long long)r->steps);

@@ -142,6 +142,13 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st);
  * already offset to this batch. Leaves the batch's statistics in m->stats. */
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
                    int64_t rows, float **outs, nnc_status *st);
+/* model_run_step (outs NULL) that also asks the cache for the next batch's
+ * rows next[0 .. next_rows) (fit_prefetch_rows, a hint): on the pool's
+ * threads after the batch's copies, each the share it will gather at the
+ * next step; on one thread, before the step. */
+int model_run_step_next(nnc_model *m, int which, const model_data *d, const int64_t *idx,
+                        int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
+                        nnc_status *st);
 
 /* Check-numerics mode (runtime/check_numerics.c), around each train step:
  * before it, refuse a batch, weight or optimizer slot that is not finite and

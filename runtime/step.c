@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "base/shape.h"
 #include "runtime/api_check.h"
+#include "runtime/fit.h"
 #include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
@@ -402,19 +403,49 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   return NNC_OK;
 }
 
+/* Rows of one buffer still to be copied (gathered by idx and/or converted)
+ * into `to`: with a pool, every thread of the step copies its share. */
+typedef struct row_copy {
+  const void *v;
+  nnc_dtype dt;
+  int64_t row;
+  float *to;
+} row_copy;
+
+enum { MAX_ROW_COPIES = 16 };
+
+/* Rows [r0, r1) of the batch (rows first.. of v, or idx[r]) into c->to. */
+static void copy_rows(const row_copy *c, const int64_t *idx, int64_t first, int64_t r0,
+                      int64_t r1) {
+  if (!idx) {
+    nnc_convert_to_f32(c->dt, c->v, (first + r0) * c->row, (r1 - r0) * c->row, c->to + r0 * c->row);
+    return;
+  }
+  for (int64_t r = r0; r < r1; r++) /* gather shuffled rows */
+    nnc_convert_to_f32(c->dt, c->v, idx[r] * c->row, c->row, c->to + r * c->row);
+}
+
+/* The batch's copies: recorded to be shared by the step's threads (`defer`
+ * holds room for MAX_ROW_COPIES), else made here. */
+typedef struct batch_copies {
+  row_copy *defer;
+  int n;
+  const int64_t *idx;
+  int64_t first, rows;
+} batch_copies;
+
 /* The rows of one buffer the step reads: float32 rows in place (contiguous
  * from `first`), else gathered by idx and/or converted into `gathered`, one
  * batch at a time. The step only reads them (the caller's data is const). */
 static float *batch_rows(const void *v, nnc_dtype dt, int64_t row, float *gathered,
-                         const int64_t *idx, int64_t first, int64_t rows) {
+                         batch_copies *bc) {
   if (!v) return gathered; /* no values (a zero-sized row): nothing to read */
-  if (!idx && dt == NNC_F32) return (float *)v + first * row;
-  if (!idx) {
-    nnc_convert_to_f32(dt, v, first * row, rows * row, gathered);
-    return gathered;
-  }
-  for (int64_t r = 0; r < rows; r++) /* gather shuffled rows */
-    nnc_convert_to_f32(dt, v, idx[r] * row, row, gathered + r * row);
+  if (!bc->idx && dt == NNC_F32) return (float *)v + bc->first * row;
+  row_copy c = {v, dt, row, gathered};
+  if (bc->defer && bc->n < MAX_ROW_COPIES)
+    bc->defer[bc->n++] = c;
+  else
+    copy_rows(&c, bc->idx, bc->first, 0, bc->rows);
   return gathered;
 }
 
@@ -425,15 +456,35 @@ typedef struct step_job {
   int64_t rows;
   uint64_t rng;
   nnc_pool *pool;
+  const batch_copies *copies;
+  const model_data *data;
+  const int64_t *next; /* the next batch's rows to prefetch, or NULL */
+  int64_t next_rows;
 } step_job;
 
+/* The batch's copies split by rows between the threads (a copy is a copy:
+ * the same bytes whoever makes it), a barrier, then the step. Two cores
+ * keep twice the cache misses in flight on a shuffled gather. Each thread
+ * then prefetches the share of the next batch's rows it will gather at the
+ * next step (the same split), into its own core's caches. */
 static void run_job(void *arg, int tid, int nthreads) {
   step_job *j = arg;
+  const batch_copies *bc = j->copies;
+  if (bc && bc->n) {
+    int64_t r0 = bc->rows * tid / nthreads, r1 = bc->rows * (tid + 1) / nthreads;
+    for (int k = 0; k < bc->n; k++) copy_rows(&bc->defer[k], bc->idx, bc->first, r0, r1);
+    pool_barrier(j->pool);
+  }
+  if (j->next) {
+    int64_t s0 = j->next_rows * tid / nthreads, s1 = j->next_rows * (tid + 1) / nthreads;
+    fit_prefetch_rows(j->data, j->next + s0, s1 - s0);
+  }
   j->fn(j->regions, j->scalars, j->rows, j->rng, tid, nthreads, pool_barrier, j->pool);
 }
 
-int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
-                   int64_t rows, float **outs, nnc_status *st) {
+static int run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
+                    int64_t rows, float **outs, const int64_t *next, int64_t next_rows,
+                    nnc_status *st) {
   const nnc_program_table *t = m->t;
   nnc_step_fn fn = t->entries[which].fn;
   if (!fn)
@@ -448,14 +499,21 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   }
   memset(regions, 0, (size_t)(NNC_REGION_IO + n_io) * sizeof *regions);
   float **data = regions + NNC_REGION_IO; /* inputs, then targets */
+  int checked = which == NNC_ENTRY_TRAIN && m->check_numerics, rc = NNC_OK;
+  /* a step on the pool copies its rows on the pool's threads (run_job);
+   * the numerics check reads them before the step: copied here */
+  int parallel = m->pool && rows >= t->entries[which].parallel_rows;
+  row_copy deferred[MAX_ROW_COPIES];
+  batch_copies bc = {parallel && !checked ? deferred : NULL, 0, idx, first, rows};
+  if (next && !bc.defer) fit_prefetch_rows(d, next, next_rows);
   for (int b = 0; b < d->n_bufs; b++)
-    data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b], idx, first, rows);
+    data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b], &bc);
   /* sample weights after the outputs; weights of 1 where the data has none */
   for (int s = 0; d->has_y && s < t->n_sample_weights; s++) {
     int k = t->sample_weights[s].output, b = t->n_inputs + t->n_targets + s;
     float **at = &regions[NNC_REGION_IO + t->n_inputs + t->n_targets + t->n_outputs + s];
     if (k >= 0 && k < d->n_w && d->w[k] && d->w_row[k] == row_floats(&t->sample_weights[s]))
-      *at = batch_rows(d->w[k], d->w_dt[k], d->w_row[k], m->gathered[b], idx, first, rows);
+      *at = batch_rows(d->w[k], d->w_dt[k], d->w_row[k], m->gathered[b], &bc);
     else
       *at = m->ones;
   }
@@ -472,16 +530,24 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   scalars[NNC_SCALAR_LR] = (float)model_step_learning_rate(m);
   scalars[NNC_SCALAR_T] = (float)(m->iterations + 1);
   scalars[NNC_SCALAR_BATCH] = (float)rows;
-  int checked = which == NNC_ENTRY_TRAIN && m->check_numerics, rc = NNC_OK;
   if (checked && numerics_before_step(m, data, rows, idx, first, st)) {
     rc = st->code;
   } else {
     /* dropout masks: keyed by (seed, step) here and (layer, element) in the kernel */
     uint64_t rng = nnc_mix64(nnc_mix64(m->seed) ^ (uint64_t)m->iterations);
-    step_job job = {fn, regions, scalars, rows, rng, m->pool};
+    step_job job = {.fn = fn,
+                    .regions = regions,
+                    .scalars = scalars,
+                    .rows = rows,
+                    .rng = rng,
+                    .pool = m->pool,
+                    .copies = &bc,
+                    .data = d,
+                    .next = bc.defer ? next : NULL,
+                    .next_rows = next_rows};
     /* below parallel_rows every group runs on thread 0 alone: the step
      * needs no other thread, so none is woken (bit-identical either way) */
-    if (m->pool && rows >= t->entries[which].parallel_rows)
+    if (parallel)
       pool_run(m->pool, run_job, &job);
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
@@ -494,4 +560,15 @@ int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *
   }
   if (regions != small) free(regions);
   return rc;
+}
+
+int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
+                   int64_t rows, float **outs, nnc_status *st) {
+  return run_step(m, which, d, idx, first, rows, outs, NULL, 0, st);
+}
+
+int model_run_step_next(nnc_model *m, int which, const model_data *d, const int64_t *idx,
+                        int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
+                        nnc_status *st) {
+  return run_step(m, which, d, idx, first, rows, NULL, next, next_rows, st);
 }
