@@ -11,6 +11,7 @@
 
 #include "base/base.h"
 #include "compiler/compile.h"
+#include "compiler/driver/saved_model.h"
 #include "compiler/driver/table.h"
 #include "compiler/spec/spec.h"
 #include "nnc.h"
@@ -152,6 +153,8 @@ static int from_spec(spec_driver *d, nnc_model **out, nnc_status *st) {
   return nnc_model_from_builder(&b, out, st);
 }
 
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, nnc_status *st);
+
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   STATUS_OR_LOCAL(st);
   if (!out) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_file: out is NULL");
@@ -160,39 +163,46 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   spec_driver *d = nnc_calloc(1, sizeof *d, st);
   if (!d) return st->code;
   /* a saved model (.keras, .h5, TF.js) by its first bytes; a spec as before */
-  nnc_status probe;
-  nnc_model_format format = nnc_model_format_sniff(path, &probe);
-  if (format == NNC_FORMAT_JSON || format == NNC_FORMAT_UNKNOWN ||
-      (format == NNC_FORMAT_TFJS_LAYERS && !nnc_model_file_has_tfjs())) {
-    if (nnc_spec_parse_file(path, &d->spec, st)) {
-      driver_free(d);
-      return st->code;
-    }
-    return from_spec(d, out, st);
-  }
-  nnc_model_file file;
-  if (nnc_model_file_read(path, &file, st)) {
+  int r = read_saved(path, &d->spec, &d->file_weights, st);
+  if (r == 1) r = nnc_spec_parse_file(path, &d->spec, st) ? -1 : 0;
+  if (!r && !(d->file_path = nnc_calloc(strlen(path) + 1, 1, st))) r = -1;
+  if (r) {
     driver_free(d);
     return st->code;
   }
+  strcpy(d->file_path, path);
+  return from_spec(d, out, st);
+}
+
+/* A saved model (by its first bytes) whose config is parsed into spec and
+ * whose weights go into *weights (NULL: dropped). 1 when path is a spec
+ * (nothing read), 0 when read, -1 on error. */
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, nnc_status *st) {
+  nnc_status probe;
+  nnc_model_format format = nnc_model_format_sniff(path, &probe);
+  if (format == NNC_FORMAT_JSON || format == NNC_FORMAT_UNKNOWN ||
+      (format == NNC_FORMAT_TFJS_LAYERS && !nnc_model_file_has_tfjs()))
+    return 1;
+  nnc_model_file file;
+  if (nnc_model_file_read(path, &file, st)) return -1;
   int rc = file.spec_json ? NNC_OK
                           : nnc_fail(st, NNC_ERR_SPEC,
                                      "%s: a weights-only file (no model config): load the model's "
                                      "spec and give this file as its weights",
                                      path);
-  if (!rc) rc = nnc_spec_parse_string(file.spec_json, path, &d->spec, st);
-  if (!rc && !(d->file_path = nnc_calloc(strlen(path) + 1, 1, st))) rc = st->code;
-  if (rc) {
-    nnc_model_file_free(&file);
-    driver_free(d);
-    return rc;
+  if (!rc) rc = nnc_spec_parse_string(file.spec_json, path, spec, st);
+  if (!rc && weights) {
+    *weights = file.weights; /* the caller owns them now */
+    file.weights.n = 0;
+    file.weights.items = NULL;
   }
-  strcpy(d->file_path, path);
-  d->file_weights = file.weights; /* the driver owns them now */
-  file.weights.n = 0;
-  file.weights.items = NULL;
   nnc_model_file_free(&file);
-  return from_spec(d, out, st);
+  return rc ? -1 : 0;
+}
+
+int nnc_spec_parse_model_file(const char *path, nnc_spec *out, nnc_status *st) {
+  int r = read_saved(path, out, NULL, st);
+  return r == 1 ? nnc_spec_parse_file(path, out, st) : r ? (int)st->code : NNC_OK;
 }
 
 int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,

@@ -94,6 +94,80 @@ START_TEST(test_saved_predicts) {
 }
 END_TEST
 
+/* A deterministic input of the model's declared shape, rows samples. */
+static nnc_array input_for(nnc_model *m, int rows) {
+  const nnc_program_table *t = nnc_model_table(m);
+  ck_assert_ptr_nonnull(t);
+  nnc_array x = {0};
+  x.dtype = NNC_F32;
+  x.rank = t->inputs[0].rank + 1;
+  x.shape[0] = rows;
+  int64_t n = rows;
+  for (int k = 0; k < t->inputs[0].rank; k++) n *= x.shape[k + 1] = t->inputs[0].shape[k];
+  float *v = malloc((size_t)n * sizeof *v);
+  ck_assert_ptr_nonnull(v);
+  for (int64_t i = 0; i < n; i++) v[i] = (float)((i * 7919) % 200) / 100.0f - 1.0f;
+  x.data = v;
+  return x;
+}
+
+static nnc_array predict_file(const char *path, const char *weights) {
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert_msg(!nnc_model_load_file(path, &m, &st), "%s", st.message);
+  if (weights) ck_assert_msg(!nnc_model_load_weights(m, weights, &st), "%s", st.message);
+  nnc_array x = input_for(m, 3), y;
+  ck_assert_msg(!nnc_model_predict(m, &x, 3, &y, &st), "%s", st.message);
+  nnc_array_free(&x);
+  nnc_model_free(m);
+  int64_t n = nnc_array_count(&y);
+  for (int64_t i = 0; i < n; i++) ck_assert(isfinite(((float *)y.data)[i]));
+  return y;
+}
+
+/* The same weights saved two ways (INDEX.md checked them bit-identical):
+ * Keras 3's numbered layers/<auto>/vars/<i> (LSTM under cell/) and the
+ * legacy .h5's named weight_names: both mappings must give the same model,
+ * so the predictions are bit-identical. */
+static const struct {
+  const char *a_dir, *a, *b_dir, *b;
+} same_weights[] = {
+    {"k3zip-crypto-lstm", "model.keras", "h5k3-crypto-lstm-legacy", "model_fixed.h5"},
+    {"k3zip-obesity-mlp-dropout", "model.keras", "h5k3-obesity-mlp-legacy", "model.h5"},
+};
+
+START_TEST(test_saved_same_weights) {
+  if (!have_saved()) return;
+  nnc_array a = predict_file(path_of(same_weights[_i].a_dir, same_weights[_i].a), NULL);
+  nnc_array b = predict_file(path_of(same_weights[_i].b_dir, same_weights[_i].b), NULL);
+  int64_t n = nnc_array_count(&a);
+  ck_assert_int_eq(nnc_array_count(&b), n);
+  ck_assert_msg(!memcmp(a.data, b.data, (size_t)n * sizeof(float)), "%s and %s differ",
+                same_weights[_i].a_dir, same_weights[_i].b_dir);
+  nnc_array_free(&a);
+  nnc_array_free(&b);
+}
+END_TEST
+
+/* Models without a reference whose layers nnc builds: they load with all
+ * their weights (every weight of the model gets a value of its shape, or
+ * loading fails) and predict finite values. */
+static const struct {
+  const char *dir, *model, *weights;
+} loads[] = {
+    {"k3zip-stock-lstm", "model.keras", NULL},
+    {"h5k2-mario-lstm-dotkeras", "model.keras", NULL},
+    {"h5k27-bilstm-weights", "rnn_model.json", "rnn_model.h5"},
+};
+
+START_TEST(test_saved_loads) {
+  if (!have_saved()) return;
+  nnc_array y = predict_file(path_of(loads[_i].dir, loads[_i].model),
+                             loads[_i].weights ? path_of(loads[_i].dir, loads[_i].weights) : NULL);
+  nnc_array_free(&y);
+}
+END_TEST
+
 /* Files nnc cannot build (or must not): refused, the message naming why. */
 static const struct {
   const char *dir, *model, *why;
@@ -101,6 +175,7 @@ static const struct {
     {"h5k2-carnd-lambda-cnn-full", "model.h5", "function"},
     {"tfk215zip-ecg-transformer-winpaths", "transformer_model.keras", "TFOpLambda"},
     {"tfjs-graph-tictactoe-negative", "model.json", "graph"},
+    {"h5k2-anime4k-nested", "new.h5", "TensorFlowOpLayer"},
 };
 
 START_TEST(test_saved_refused) {
@@ -122,6 +197,9 @@ int main(void) {
   TCase *tc = tcase_create("saved");
   tcase_set_timeout(tc, 600);
   tcase_add_loop_test(tc, test_saved_predicts, 0, (int)(sizeof cases / sizeof cases[0]));
+  tcase_add_loop_test(tc, test_saved_same_weights, 0,
+                      (int)(sizeof same_weights / sizeof same_weights[0]));
+  tcase_add_loop_test(tc, test_saved_loads, 0, (int)(sizeof loads / sizeof loads[0]));
   tcase_add_loop_test(tc, test_saved_refused, 0, (int)(sizeof refused / sizeof refused[0]));
   suite_add_tcase(s, tc);
   return testutil_run(s);
