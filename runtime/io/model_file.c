@@ -132,6 +132,13 @@ static int layer_weight_count(const nnc_model *m, const char *file_name) {
   return n;
 }
 
+static void shape_text(const nnc_array *a, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "(");
+  for (int d = 0; d < a->rank && n < cap; d++)
+    n += (size_t)snprintf(buf + n, cap - n, d ? ", %lld" : "%lld", (long long)a->shape[d]);
+  if (n < cap) snprintf(buf + n, cap - n, a->rank == 1 ? ",)" : ")");
+}
+
 int nnc_model_file_apply_weights(nnc_model *m, const char *path, const nnc_tensor_set *w,
                                  nnc_status *st) {
   int n = nnc_model_weight_count(m);
@@ -158,14 +165,19 @@ int nnc_model_file_apply_weights(nnc_model *m, const char *path, const nnc_tenso
           rc = st->code;
           break;
         }
-        int same = cur.rank == w->items[t].array.rank;
-        for (int d = 0; same && d < cur.rank; d++)
-          same = cur.shape[d] == w->items[t].array.shape[d];
-        nnc_array_free(&cur);
-        if (!same)
+        const nnc_array *a = &w->items[t].array;
+        int same = cur.rank == a->rank;
+        for (int d = 0; same && d < cur.rank; d++) same = cur.shape[d] == a->shape[d];
+        if (!same) {
+          char want[128], got[128];
+          shape_text(&cur, want, sizeof want);
+          shape_text(a, got, sizeof got);
           rc = nnc_fail(st, NNC_ERR_DATA,
-                        "%s: variable %s (weight '%s'): shape differs from the model's", path,
-                        w->items[t].name, name);
+                        "%s: variable %s has shape %s, the model's weight '%s' %s: the file is "
+                        "not of this model",
+                        path, w->items[t].name, got, name, want);
+        }
+        nnc_array_free(&cur);
         seen[i] = 1;
       }
   }

@@ -6,6 +6,7 @@
  * nnc cannot build are refused with the reason named; truncated and
  * damaged files are refused naming the file and the object. Skips only when
  * ../shared is absent. */
+#define _GNU_SOURCE /* memmem */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -192,6 +193,70 @@ START_TEST(test_saved_refused) {
 }
 END_TEST
 
+static unsigned char *slurp(const char *path, size_t *len) {
+  nnc_status st = {0};
+  unsigned char *b = (unsigned char *)nnc_read_file_capped(path, (size_t)1 << 26, len, &st);
+  ck_assert_msg(b != NULL, "%s", st.message);
+  return b;
+}
+
+static const char *write_tmp(const char *name, const unsigned char *b, size_t len) {
+  const char *p = testutil_path(testutil_tmpdir(), name);
+  FILE *f = fopen(p, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(b, 1, len, f), len);
+  fclose(f);
+  return p;
+}
+
+static void expect_refused(const char *path, const char *what1, const char *what2) {
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert_msg(nnc_model_load_file(path, &m, &st) != NNC_OK, "%s loaded", path);
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(st.message, path), "no file named: %s", st.message);
+  ck_assert_msg(strstr(st.message, what1), "'%s' lacks '%s'", st.message, what1);
+  if (what2) ck_assert_msg(strstr(st.message, what2), "'%s' lacks '%s'", st.message, what2);
+}
+
+/* Damaged files: refused, naming the file and the object inside it. */
+START_TEST(test_bad_files) {
+  if (!have_saved()) return;
+  size_t len;
+  unsigned char *z = slurp(path_of("k3zip-chatbot-mlp", "model.keras"), &len);
+  /* cut in half: the zip's end record is gone */
+  expect_refused(write_tmp("half.keras", z, len / 2), "end-of-central-directory", NULL);
+  /* one flipped byte in the stored weights: the member's CRC-32 */
+  unsigned char *flip = malloc(len);
+  ck_assert_ptr_nonnull(flip);
+  memcpy(flip, z, len);
+  unsigned char *h = memmem(flip, len, "\x89HDF\r\n\x1a\n", 8);
+  ck_assert_ptr_nonnull(h);
+  h[4000] ^= 0x40;
+  expect_refused(write_tmp("flip.keras", flip, len), "model.weights.h5", "CRC-32");
+  /* the weights member renamed (local header and central directory) */
+  memcpy(flip, z, len);
+  for (unsigned char *p = flip; (p = memmem(p, len - (size_t)(p - flip), "model.weights.h5", 16));)
+    p[15] = 'X';
+  expect_refused(write_tmp("renamed.keras", flip, len), "no member model.weights.h5", NULL);
+  free(flip);
+  free(z);
+  /* a truncated HDF5 file */
+  unsigned char *h5 = slurp(path_of("h5k2-tictactoe-full", "UltTic.h5"), &len);
+  expect_refused(write_tmp("cut.h5", h5, len / 3), "HDF5", NULL);
+  free(h5);
+  /* weights of another model: the first dense layer's kernel has another shape */
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert(
+      !nnc_model_load_file(path_of("h5k2-cartpole-weights", "model_architecture.json"), &m, &st));
+  const char *w = path_of("h5k2-wifi-weights", "model_weights.h5");
+  ck_assert(nnc_model_load_weights(m, w, &st) != NNC_OK);
+  ck_assert_msg(strstr(st.message, w) && strstr(st.message, "/#"), "%s", st.message);
+  nnc_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("h5_12");
   TCase *tc = tcase_create("saved");
@@ -201,6 +266,7 @@ int main(void) {
                       (int)(sizeof same_weights / sizeof same_weights[0]));
   tcase_add_loop_test(tc, test_saved_loads, 0, (int)(sizeof loads / sizeof loads[0]));
   tcase_add_loop_test(tc, test_saved_refused, 0, (int)(sizeof refused / sizeof refused[0]));
+  tcase_add_test(tc, test_bad_files);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
