@@ -101,7 +101,8 @@ static int collect_vars(k3_ctx *c, const char *layer, int *index, const char *pa
   snprintf(sub, sizeof sub, "%s/vars", path);
   if (h5u_exists(c->f, sub)) {
     if (h5u_list(c->f, sub, c->label, &names, &n, c->st)) return c->st->code;
-    qsort(names, (size_t)n, sizeof *names, numeric_cmp); /* 0, 1, 2, ..., 10, not 0, 1, 10 */
+    /* 0, 1, 2, ..., 10, not 0, 1, 10 */
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, numeric_cmp);
     for (int i = 0; i < n && !rc; i++) {
       char var[OBJ_PATH_MAX + 32];
       snprintf(var, sizeof var, "%s/%s", sub, names[i]);
@@ -129,7 +130,7 @@ static int collect_vars(k3_ctx *c, const char *layer, int *index, const char *pa
     }
     names[k++] = names[i];
   }
-  qsort(names, (size_t)k, sizeof *names, attr_cmp);
+  if (k > 1) qsort(names, (size_t)k, sizeof *names, attr_cmp);
   for (int i = 0; i < k && !rc; i++) {
     snprintf(sub, sizeof sub, "%s%c%s", path, c->sep, names[i]);
     if (H5Oexists_by_name(c->f, sub, H5P_DEFAULT) > 0) {
