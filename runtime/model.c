@@ -658,6 +658,8 @@ int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st)
   static const char fn[] = "nnc_model_save_weights";
   if (api_nonnull(m, fn, "m", st) || api_nonnull(path, fn, "path", st)) return NNC_ERR_ARG;
   if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
+  size_t n = strlen(path);
+  if (n > 3 && !strcmp(path + n - 3, ".h5")) return nnc_h5_weights_write(m, path, st);
   nnc_tensor_set set = {0};
   int rc = NNC_OK;
   for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {

@@ -46,6 +46,10 @@ int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st);
 int nnc_h5_model_read(const char *path, nnc_model_file *out, nnc_status *st);
 int nnc_tfjs_model_read(const char *path, nnc_model_file *out, nnc_status *st);
 
+/* m's weights as a Keras 2 save_weights .h5 (runtime/io/h5_write.c):
+ * readable by Keras's load_weights and by nnc_model_load_weights. */
+int nnc_h5_weights_write(const nnc_model *m, const char *path, nnc_status *st);
+
 /* Whether the TF.js reader is linked in (runtime/io/tfjs_*.c); without it a
  * TF.js model.json is read as a spec (its topology), without weights. */
 int nnc_model_file_has_tfjs(void);

@@ -8,6 +8,7 @@
  * ../shared is absent. */
 #define _GNU_SOURCE /* memmem */
 #include <check.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,136 @@ START_TEST(test_bad_files) {
 }
 END_TEST
 
+/* nnc's .h5 weights out: Keras 2's save_weights layout (checked here with
+ * HDF5's own calls, not the reader), and read back the model predicts bit
+ * for bit as before. */
+START_TEST(test_h5_weights_round_trip) {
+  if (!have_saved()) return;
+  const char *arch = path_of("h5k2-cartpole-weights", "model_architecture.json");
+  nnc_array a = predict_file(arch, path_of("h5k2-cartpole-weights", "cartpole-dqn.h5"));
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert(!nnc_model_load_file(arch, &m, &st));
+  ck_assert(!nnc_model_load_weights(m, path_of("h5k2-cartpole-weights", "cartpole-dqn.h5"), &st));
+  const char *out = testutil_path(testutil_tmpdir(), "w.h5");
+  ck_assert_msg(!nnc_model_save_weights(m, out, &st), "%s", st.message);
+  nnc_model_free(m);
+  hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert(f >= 0);
+  hid_t attr = H5Aopen(f, "layer_names", H5P_DEFAULT), type = H5Aget_type(attr);
+  ck_assert(H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type));
+  size_t w = H5Tget_size(type);
+  char names[3][64] = {{0}};
+  ck_assert_uint_le(w, 64);
+  ck_assert(H5Aread(attr, type, names) >= 0);
+  ck_assert(!strncmp((char *)names, "dense_1", w) && !strncmp((char *)names + w, "dense_2", w));
+  H5Tclose(type);
+  H5Aclose(attr);
+  hid_t d = H5Dopen2(f, "dense_1/dense_1/kernel:0", H5P_DEFAULT);
+  ck_assert(d >= 0);
+  hid_t dt = H5Dget_type(d), sp = H5Dget_space(d);
+  hsize_t dims[2];
+  ck_assert(H5Tequal(dt, H5T_IEEE_F32LE) > 0);
+  ck_assert_int_eq(H5Sget_simple_extent_dims(sp, dims, NULL), 2);
+  ck_assert(dims[0] == 4 && dims[1] == 24);
+  H5Sclose(sp);
+  H5Tclose(dt);
+  H5Dclose(d);
+  H5Fclose(f);
+  nnc_array b = predict_file(arch, out);
+  ck_assert(!memcmp(a.data, b.data, (size_t)nnc_array_count(&a) * sizeof(float)));
+  nnc_array_free(&a);
+  nnc_array_free(&b);
+}
+END_TEST
+
+/* A Keras 2 full-model .h5 written here with HDF5's calls in Keras's layout
+ * (model_config, model_weights/<layer>/<layer>/kernel:0 with weight_names
+ * fixed-length strings, a Dropout whose weight_names is an empty float64
+ * array): loaded, it predicts x K + b computed in float64. */
+static void put_strings(hid_t loc, const char *name, const char *const *s, int n, size_t width) {
+  char buf[256] = {0};
+  for (int i = 0; i < n; i++) memcpy(buf + (size_t)i * width, s[i], strlen(s[i]));
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, width);
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t sp = H5Screate_simple(1, dims, NULL),
+        a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert(H5Awrite(a, t, buf) >= 0);
+  H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+}
+
+START_TEST(test_h5_written_by_hdf5) {
+  static const char config[] =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, "
+      "\"activation\": \"linear\", \"batch_input_shape\": [null, 3]}}, "
+      "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.5}}]}}";
+  float kernel[3][2] = {{0.5f, -1.25f}, {2.0f, 0.75f}, {-0.375f, 1.5f}}, bias[2] = {0.125f, -2.0f};
+  const char *path = testutil_path(testutil_tmpdir(), "hand.h5");
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t vt = H5Tcopy(H5T_C_S1);
+  H5Tset_size(vt, H5T_VARIABLE);
+  hid_t scalar = H5Screate(H5S_SCALAR),
+        a = H5Acreate2(f, "model_config", vt, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  const char *cfg = config;
+  ck_assert(H5Awrite(a, vt, &cfg) >= 0);
+  H5Aclose(a);
+  hid_t mw = H5Gcreate2(f, "model_weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const char *layers[] = {"d", "drop"};
+  put_strings(mw, "layer_names", layers, 2, 4);
+  hid_t g = H5Gcreate2(mw, "d", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const char *wn[] = {"d/kernel:0", "d/bias:0"};
+  put_strings(g, "weight_names", wn, 2, 10);
+  hid_t inner = H5Gcreate2(g, "d", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t kd[2] = {3, 2}, bd[1] = {2};
+  hid_t ks = H5Screate_simple(2, kd, NULL), bs = H5Screate_simple(1, bd, NULL);
+  /* bias first: HDF5's order is not the one to use */
+  hid_t bset =
+      H5Dcreate2(inner, "bias:0", H5T_IEEE_F32LE, bs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t kset =
+      H5Dcreate2(inner, "kernel:0", H5T_IEEE_F32LE, ks, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert(H5Dwrite(bset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, bias) >= 0);
+  ck_assert(H5Dwrite(kset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, kernel) >= 0);
+  H5Dclose(bset);
+  H5Dclose(kset);
+  H5Sclose(ks);
+  H5Sclose(bs);
+  H5Gclose(inner);
+  H5Gclose(g);
+  hid_t dg = H5Gcreate2(mw, "drop", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t zero[1] = {0};
+  hid_t es = H5Screate_simple(1, zero, NULL);
+  a = H5Acreate2(dg, "weight_names", H5T_IEEE_F64LE, es, H5P_DEFAULT, H5P_DEFAULT);
+  H5Aclose(a);
+  H5Sclose(es);
+  H5Gclose(dg);
+  H5Gclose(mw);
+  H5Sclose(scalar);
+  H5Tclose(vt);
+  H5Fclose(f);
+
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert_msg(!nnc_model_load_file(path, &m, &st), "%s", st.message);
+  float xv[2][3] = {{1, -2, 0.5f}, {-0.25f, 3, 4}};
+  nnc_array x = testutil_f32(&xv[0][0], 2, 3), y;
+  ck_assert_msg(!nnc_model_predict(m, &x, 2, &y, &st), "%s", st.message);
+  for (int r = 0; r < 2; r++)
+    for (int c = 0; c < 2; c++) {
+      double want = bias[c];
+      for (int k = 0; k < 3; k++) want += (double)xv[r][k] * kernel[k][c];
+      ck_assert_msg(fabs(((float *)y.data)[r * 2 + c] - want) <= 1e-6 * (1 + fabs(want)),
+                    "[%d,%d] %g vs %g", r, c, ((float *)y.data)[r * 2 + c], want);
+    }
+  nnc_array_free(&y);
+  nnc_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("h5_12");
   TCase *tc = tcase_create("saved");
@@ -267,6 +398,8 @@ int main(void) {
   tcase_add_loop_test(tc, test_saved_loads, 0, (int)(sizeof loads / sizeof loads[0]));
   tcase_add_loop_test(tc, test_saved_refused, 0, (int)(sizeof refused / sizeof refused[0]));
   tcase_add_test(tc, test_bad_files);
+  tcase_add_test(tc, test_h5_weights_round_trip);
+  tcase_add_test(tc, test_h5_written_by_hdf5);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
