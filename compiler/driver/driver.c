@@ -16,6 +16,7 @@
 #include "compiler/spec/spec.h"
 #include "nnc.h"
 #include "nnc_program.h"
+#include "runtime/model.h"
 #include "runtime/io/model_file.h"
 
 /* st may be NULL: then a local one (as runtime/api_check.h's API_STATUS) */
@@ -30,6 +31,7 @@ typedef struct spec_driver {
   codegen_memo memo;           /* the last build's machine code: an identical rebuild reuses it */
   nnc_tensor_set file_weights; /* a saved model's weights, set at the first build */
   char *file_path;             /* the saved model's path, for messages */
+  char *config_text;           /* the config as read (JSON), for nnc_model_save_keras */
 } spec_driver;
 
 static int has_declared_input(const nnc_spec *s) {
@@ -136,6 +138,7 @@ static void driver_free(void *ctx) {
   free(d->output_names);
   nnc_tensor_set_free(&d->file_weights);
   free(d->file_path);
+  free(d->config_text);
   free(d);
 }
 
@@ -153,7 +156,8 @@ static int from_spec(spec_driver *d, nnc_model **out, nnc_status *st) {
   return nnc_model_from_builder(&b, out, st);
 }
 
-static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, nnc_status *st);
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, char **text,
+                      nnc_status *st);
 
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   STATUS_OR_LOCAL(st);
@@ -163,8 +167,9 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   spec_driver *d = nnc_calloc(1, sizeof *d, st);
   if (!d) return st->code;
   /* a saved model (.keras, .h5, TF.js) by its first bytes; a spec as before */
-  int r = read_saved(path, &d->spec, &d->file_weights, st);
+  int r = read_saved(path, &d->spec, &d->file_weights, &d->config_text, st);
   if (r == 1) r = nnc_spec_parse_file(path, &d->spec, st) ? -1 : 0;
+  if (!r && !d->config_text) d->config_text = nnc_read_file(path, NULL, st); /* NULL: a pipe */
   if (!r && !(d->file_path = nnc_calloc(strlen(path) + 1, 1, st))) r = -1;
   if (r) {
     driver_free(d);
@@ -177,7 +182,8 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
 /* A saved model (by its first bytes) whose config is parsed into spec and
  * whose weights go into *weights (NULL: dropped). 1 when path is a spec
  * (nothing read), 0 when read, -1 on error. */
-static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, nnc_status *st) {
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, char **text,
+                      nnc_status *st) {
   nnc_status probe;
   nnc_model_format format = nnc_model_format_sniff(path, &probe);
   if (format == NNC_FORMAT_JSON || format == NNC_FORMAT_UNKNOWN ||
@@ -196,12 +202,29 @@ static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights,
     file.weights.n = 0;
     file.weights.items = NULL;
   }
+  if (!rc && text) {
+    *text = file.spec_json;
+    file.spec_json = NULL;
+  }
   nnc_model_file_free(&file);
   return rc ? -1 : 0;
 }
 
+int nnc_model_save_keras(const nnc_model *m, const char *path, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  if (!m || !path) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_save_keras: m or path is NULL");
+  const spec_driver *d = m->builder.describe == describe ? m->builder.ctx : NULL;
+  if (!d || !d->config_text)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: the model was not loaded from a file whose config nnc kept: no .keras",
+                    path);
+  if (!m->built)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model is not built: nothing to save", path);
+  return nnc_keras_zip_write(m, d->config_text, path, st);
+}
+
 int nnc_spec_parse_model_file(const char *path, nnc_spec *out, nnc_status *st) {
-  int r = read_saved(path, out, NULL, st);
+  int r = read_saved(path, out, NULL, NULL, st);
   return r == 1 ? nnc_spec_parse_file(path, out, st) : r ? (int)st->code : NNC_OK;
 }
 

@@ -19,6 +19,8 @@
 
 #define OBJ_PATH_MAX 1024
 
+void nnc_keras3_snake_case(const char *cls, char *out, size_t cap);
+
 typedef struct k3_ctx {
   hid_t f;
   const char *label;
@@ -29,7 +31,7 @@ typedef struct k3_ctx {
 
 /* keras.src.utils.naming.to_snake_case: drop non-word characters, then
  * "(.)([A-Z][a-z]+)" -> "\1_\2", "([a-z])([A-Z])" -> "\1_\2", lower. */
-static void snake_case(const char *cls, char *out, size_t cap) {
+void nnc_keras3_snake_case(const char *cls, char *out, size_t cap) {
   char w[256], a[512];
   size_t n = 0, m = 0, o = 0;
   for (const char *p = cls; *p && n + 1 < sizeof w; p++)
@@ -172,7 +174,7 @@ static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const cha
     }
     if (sequential && !strcmp(lc->valuestring, "InputLayer")) continue; /* not in .layers */
     char snake[128], autoname[160], path[OBJ_PATH_MAX], name[256];
-    snake_case(lc->valuestring, snake, sizeof snake);
+    nnc_keras3_snake_case(lc->valuestring, snake, sizeof snake);
     unique_name(&u, snake, autoname, sizeof autoname);
     snprintf(path, sizeof path, "%s%c%s", base, c->sep, autoname);
     snprintf(name, sizeof name, "%s%s", prefix, lname->valuestring);

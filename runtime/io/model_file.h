@@ -50,6 +50,11 @@ int nnc_tfjs_model_read(const char *path, nnc_model_file *out, nnc_status *st);
  * readable by Keras's load_weights and by nnc_model_load_weights. */
 int nnc_h5_weights_write(const nnc_model *m, const char *path, nnc_status *st);
 
+/* m's weights and config_json (the config it was read from) as a Keras 3
+ * .keras archive (runtime/io/keras_zip_write.c). */
+int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st);
+
 /* Whether the TF.js reader is linked in (runtime/io/tfjs_*.c); without it a
  * TF.js model.json is read as a spec (its topology), without weights. */
 int nnc_model_file_has_tfjs(void);

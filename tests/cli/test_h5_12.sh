@@ -74,6 +74,36 @@ else
   bad "chatbot fit failed: $(cat "$tmp/err")"
 fi
 
+# fit --save trained.keras: the archive read back predicts bit for bit as the
+# trained weights (--weights-out) do; an LSTM's weights go under cell/vars
+for m in k3zip-chatbot-mlp k3zip-stock-lstm; do
+  d="$saved/$m"
+  [ -f "$d/input.npy" ] && x="$d/input.npy" || x="$saved/k3zip-chatbot-mlp/input.npy"
+  if [ $m = k3zip-stock-lstm ]; then
+    python3 -c "
+import struct
+h = \"{'descr': '<f4', 'fortran_order': False, 'shape': (4, 10, 6), }\"
+h = h + ' ' * (117 - len(h)) + '\\n'
+open('$tmp/x.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h.encode()
+  + struct.pack('<240f', *[((i * 37) % 19) / 10.0 - 0.9 for i in range(240)]))
+y = [0.1, -0.2, 0.3, 0.05]
+hy = \"{'descr': '<f4', 'fortran_order': False, 'shape': (4, 1), }\"
+hy = hy + ' ' * (117 - len(hy)) + '\\n'
+open('$tmp/y.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(hy)) + hy.encode()
+  + struct.pack('<4f', *y))"
+    x="$tmp/x.npy" y="$tmp/y.npy"
+  else
+    y="$d/expected_predict.npy"
+  fi
+  if "$nnc" fit "$d/model.keras" --x "$x" --y "$y" --epochs 2 --verbose 0 --save "$tmp/t.keras" \
+    --weights-out "$tmp/t.safetensors" 2>"$tmp/err" &&
+    "$nnc" predict "$tmp/t.keras" --x "$x" --out "$tmp/a.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$d/model.keras" --weights "$tmp/t.safetensors" --x "$x" --out "$tmp/b.npy" \
+      2>>"$tmp/err" && cmp -s "$tmp/a.npy" "$tmp/b.npy"; then ok; else
+    bad "$m: fit --save round trip: $(cat "$tmp/err")"
+  fi
+done
+
 # refused with exit code 2, naming the file
 refused() {
   "$nnc" "$1" "$2" --x "$saved/h5k2-cartpole-weights/input.npy" --out "$tmp/p.npy" \
