@@ -18,6 +18,7 @@
 #include "base/base.h"
 #include "nnc.h"
 #include "nnc_program.h"
+#include "compiler/driver/saved_model.h"
 #include "runtime/io/io.h"
 #include "runtime/io/model_file.h"
 #include "testutil.h"
@@ -388,6 +389,78 @@ START_TEST(test_h5_written_by_hdf5) {
 }
 END_TEST
 
+/* The member's bytes of a stored zip, found by its local header. */
+static unsigned char *stored_member(const unsigned char *z, size_t len, const char *name,
+                                    size_t *out) {
+  size_t nl = strlen(name);
+  for (size_t i = 0; i + 30 + nl <= len; i++)
+    if (!memcmp(z + i, "PK\3\4", 4) && (size_t)(z[i + 26] | z[i + 27] << 8) == nl &&
+        !memcmp(z + i + 30, name, nl)) {
+      *out = (size_t)z[i + 18] | (size_t)z[i + 19] << 8 | (size_t)z[i + 20] << 16 |
+             (size_t)z[i + 21] << 24;
+      return (unsigned char *)z + i + 30 + nl + (z[i + 28] | z[i + 29] << 8);
+    }
+  return NULL;
+}
+
+static void expect_f32_dataset(hid_t f, const char *path, int rank, hsize_t d0) {
+  hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+  ck_assert_msg(d >= 0, "no dataset %s", path);
+  hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+  hsize_t dims[4];
+  ck_assert(H5Tequal(t, H5T_IEEE_F32LE) > 0);
+  ck_assert_int_eq(H5Sget_simple_extent_dims(sp, dims, NULL), rank);
+  ck_assert_uint_eq(dims[0], d0);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Dclose(d);
+}
+
+/* nnc's .keras: Keras 3's layout, checked with HDF5's calls on the member
+ * (not nnc's reader): layers/lstm/vars (name attribute, no datasets),
+ * layers/lstm/cell/vars/0..2, layers/lstm_1, layers/dropout/vars,
+ * layers/dense/vars/0..1, float32; read back it predicts bit for bit. */
+START_TEST(test_keras_out_layout) {
+  if (!have_saved()) return;
+  const char *src = path_of("k3zip-stock-lstm", "model.keras");
+  nnc_status st = {0};
+  nnc_model *m = NULL;
+  ck_assert(!nnc_model_load_file(src, &m, &st));
+  const char *out = testutil_path(testutil_tmpdir(), "out.keras");
+  ck_assert_msg(!nnc_model_save_keras(m, out, &st), "%s", st.message);
+  nnc_model_free(m);
+  size_t len, h5_len;
+  unsigned char *z = slurp(out, &len), *h5 = stored_member(z, len, "model.weights.h5", &h5_len);
+  ck_assert_ptr_nonnull(h5);
+  size_t cfg_len;
+  ck_assert_ptr_nonnull(stored_member(z, len, "config.json", &cfg_len));
+  const char *copy = write_tmp("weights.h5", h5, h5_len);
+  hid_t f = H5Fopen(copy, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert(f >= 0);
+  expect_f32_dataset(f, "layers/lstm/cell/vars/0", 2, 6);     /* kernel (6, 400) */
+  expect_f32_dataset(f, "layers/lstm/cell/vars/1", 2, 100);   /* recurrent (100, 400) */
+  expect_f32_dataset(f, "layers/lstm/cell/vars/2", 1, 400);   /* bias */
+  expect_f32_dataset(f, "layers/lstm_1/cell/vars/0", 2, 100); /* (100, 256) */
+  expect_f32_dataset(f, "layers/dense/vars/0", 2, 64);
+  expect_f32_dataset(f, "layers/dense/vars/1", 1, 1);
+  ck_assert(H5Lexists(f, "vars", H5P_DEFAULT) > 0);
+  hid_t g = H5Gopen2(f, "layers/dropout", H5P_DEFAULT);
+  ck_assert(g >= 0 && H5Lexists(g, "vars", H5P_DEFAULT) > 0);
+  H5Gclose(g);
+  g = H5Gopen2(f, "layers/lstm/vars", H5P_DEFAULT);
+  H5G_info_t info;
+  ck_assert(g >= 0 && H5Gget_info(g, &info) >= 0 && info.nlinks == 0);
+  ck_assert(H5Aexists(g, "name") > 0);
+  H5Gclose(g);
+  H5Fclose(f);
+  free(z);
+  nnc_array a = predict_file(src, NULL), b = predict_file(out, NULL);
+  ck_assert(!memcmp(a.data, b.data, (size_t)nnc_array_count(&a) * sizeof(float)));
+  nnc_array_free(&a);
+  nnc_array_free(&b);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("h5_12");
   TCase *tc = tcase_create("saved");
@@ -400,6 +473,7 @@ int main(void) {
   tcase_add_test(tc, test_bad_files);
   tcase_add_test(tc, test_h5_weights_round_trip);
   tcase_add_test(tc, test_h5_written_by_hdf5);
+  tcase_add_test(tc, test_keras_out_layout);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
