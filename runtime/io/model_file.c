@@ -3,6 +3,7 @@
  * (model_file.h). */
 #include "runtime/io/model_file.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +54,16 @@ nnc_model_format nnc_model_format_sniff(const char *path, nnc_status *st) {
   size_t len;
   char *text = nnc_read_file(path, &len, st);
   if (!text) return NNC_FORMAT_UNKNOWN;
-  if (strstr(text, "\"weightsManifest\"") && strstr(text, "\"modelTopology\""))
-    f = strstr(text, "\"graph-model\"") || strstr(text, "\"node\"") ? NNC_FORMAT_TFJS_GRAPH
-                                                                    : NNC_FORMAT_TFJS_LAYERS;
-  else
-    f = NNC_FORMAT_JSON;
+  f = NNC_FORMAT_JSON;
+  cJSON *root = strstr(text, "\"weightsManifest\"") ? cJSON_Parse(text) : NULL;
+  const cJSON *topology = cJSON_GetObjectItemCaseSensitive(root, "modelTopology");
+  if (cJSON_GetObjectItemCaseSensitive(root, "weightsManifest") && cJSON_IsObject(topology)) {
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    int graph = cJSON_GetObjectItemCaseSensitive(topology, "node") ||
+                (cJSON_IsString(format) && !strcmp(format->valuestring, "graph-model"));
+    f = graph ? NNC_FORMAT_TFJS_GRAPH : NNC_FORMAT_TFJS_LAYERS;
+  }
+  cJSON_Delete(root);
   free(text);
   return f;
 }
