@@ -182,6 +182,9 @@ int nnc_model_weight_count(const nnc_model *m);
 const char *nnc_model_weight_name(const nnc_model *m, int i);
 int nnc_model_get_weight(const nnc_model *m, const char *name, nnc_array *out, nnc_status *st);
 int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value, nnc_status *st);
+/* load: safetensors, or a Keras save_weights / full-model .h5 (told by its
+ * first bytes); save: safetensors, or Keras 2's save_weights .h5 when path
+ * ends in ".h5" (docs/formats.md). */
 int nnc_model_load_weights(nnc_model *m, const char *safetensors_path, nnc_status *st);
 int nnc_model_save_weights(const nnc_model *m, const char *safetensors_path, nnc_status *st);
 

@@ -319,6 +319,10 @@ typedef struct nnc_builder {
   /* Replace the compile config (Keras's compile_config JSON); NULL: unsupported. */
   int (*set_compile_config)(void *ctx, const char *json, nnc_status *st);
   void (*free)(void *ctx); /* NULL: nothing to free */
+  /* Called once, after the first build has drawn the initial weights: a
+   * saved model's loader sets the file's weights here (a model without
+   * declared inputs builds with its first data). NULL: nothing to do. */
+  int (*first_built)(void *ctx, nnc_model *m, nnc_status *st);
 } nnc_builder;
 
 /* A runtime model driven by a builder; the model owns the builder's context

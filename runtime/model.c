@@ -390,7 +390,8 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
     m->params = nnc_calloc((size_t)fresh->params_floats + 1, sizeof *m->params, st);
     if (!m->params) return st->code;
     m->built = 1;
-    return model_init_weights(m, st);
+    if (model_init_weights(m, st)) return st->code;
+    return m->builder.first_built ? m->builder.first_built(m->builder.ctx, m, st) : NNC_OK;
   }
   m->built = 1;
   if (force && !keep_state)
@@ -664,6 +665,14 @@ int nnc_model_load_weights(nnc_model *m, const char *path, nnc_status *st) {
     return nnc_fail(st, NNC_ERR_ARG,
                     "%s: %s: the model is not built yet (no input shape); build it with data first",
                     path, model_source(m));
+  nnc_status probe;
+  if (nnc_model_format_sniff(path, &probe) == NNC_FORMAT_H5) { /* Keras's .h5 weights */
+    nnc_model_file file;
+    if (nnc_h5_model_read(path, &file, st)) return st->code;
+    int rc = nnc_model_file_apply_weights(m, path, &file.weights, st);
+    nnc_model_file_free(&file);
+    return rc;
+  }
   nnc_tensor_set set = {0};
   if (read_weights_file(path, &set, st)) return st->code;
   /* all or nothing: every name and shape is checked before a weight changes */
@@ -690,6 +699,8 @@ int nnc_model_save_weights(const nnc_model *m, const char *path, nnc_status *st)
   static const char fn[] = "nnc_model_save_weights";
   if (api_nonnull(m, fn, "m", st) || api_nonnull(path, fn, "path", st)) return NNC_ERR_ARG;
   if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
+  size_t n = strlen(path);
+  if (n > 3 && !strcmp(path + n - 3, ".h5")) return nnc_h5_weights_write(m, path, st);
   nnc_tensor_set set = {0};
   int rc = NNC_OK;
   for (int i = 0; weight_at(m, i) && rc == NNC_OK; i++) {

@@ -10,6 +10,7 @@
 #include "compiler/cli/input_shapes.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
+#include "compiler/driver/saved_model.h"
 #include "compiler/driver/table.h"
 #include "compiler/passes/pipeline.h"
 #include "base/base.h"
@@ -91,7 +92,7 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   nnc_spec spec;
   nnc_timing timing = {0};
   nnc_time t0 = timing_now();
-  if (nnc_spec_parse_file(spec_path, &spec, &st)) return cli_fail("compile", &st);
+  if (nnc_spec_parse_model_file(spec_path, &spec, &st)) return cli_fail("compile", &st);
   timing_add(&timing.stage[NNC_STAGE_PARSE], t0);
   const char *cc = cli_get(o, n, "compile-config");
   if (cc) {

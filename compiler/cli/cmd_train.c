@@ -9,6 +9,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/cli/cli_data.h"
 #include "compiler/cli/cli_fit_options.h"
+#include "compiler/driver/saved_model.h"
 #include "base/base.h"
 #include "runtime/io/io.h"
 #include "runtime/io/tfjs.h"
@@ -244,6 +245,7 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
     nnc_status hst, wst;
     int hrc = (v = cli_get(o, n, "history")) ? nnc_history_write_json(&h, v, &hst) : 0;
     int wrc = (v = cli_get(o, n, "weights-out")) ? nnc_model_save_weights(s.model, v, &wst) : 0;
+    if (!wrc && (v = cli_get(o, n, "save"))) wrc = nnc_model_save_keras(s.model, v, &wst);
     if (!wrc && (v = cli_get(o, n, "optimizer-state-out")))
       wrc = nnc_model_save_optimizer_state(s.model, v, &wst);
     if (!wrc && (v = cli_get(o, n, "save-tfjs"))) wrc = save_tfjs(spec, s.model, v, &wst);
@@ -281,6 +283,7 @@ int cli_fit(int argc, char **argv) {
                  {"no-shuffle", 0, NULL, NULL, 0},
                  {"weights-in", 1, NULL, NULL, 0},
                  {"weights-out", 1, NULL, NULL, 0},
+                 {"save", 1, NULL, NULL, 0},
                  {"optimizer-state-in", 1, NULL, NULL, 0},
                  {"optimizer-state-out", 1, NULL, NULL, 0},
                  {"history", 1, NULL, NULL, 0},
@@ -304,6 +307,7 @@ int cli_fit(int argc, char **argv) {
            "       [--epochs E] [--batch-size B] [--no-shuffle | --shuffle true|false|batch]\n"
            "       [--seed S] [--x-divide D]\n"
            "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
+           "       [--save TRAINED.keras]\n"
            "       [--optimizer-state-in S.safetensors] [--optimizer-state-out S.safetensors]\n"
            "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
            "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n"

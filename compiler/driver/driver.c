@@ -11,10 +11,13 @@
 
 #include "base/base.h"
 #include "compiler/compile.h"
+#include "compiler/driver/saved_model.h"
 #include "compiler/driver/table.h"
 #include "compiler/spec/spec.h"
 #include "nnc.h"
 #include "nnc_program.h"
+#include "runtime/model.h"
+#include "runtime/io/model_file.h"
 
 /* st may be NULL: then a local one (as runtime/api_check.h's API_STATUS) */
 #define STATUS_OR_LOCAL(st)                                                                        \
@@ -25,7 +28,10 @@
 typedef struct spec_driver {
   nnc_spec spec;
   const char **input_names, **output_names; /* heap, n_inputs / n_outputs */
-  codegen_memo memo; /* the last build's machine code: an identical rebuild reuses it */
+  codegen_memo memo;           /* the last build's machine code: an identical rebuild reuses it */
+  nnc_tensor_set file_weights; /* a saved model's weights, set at the first build */
+  char *file_path;             /* the saved model's path, for messages */
+  char *config_text;           /* the config as read (JSON), for nnc_model_save_keras */
 } spec_driver;
 
 static int has_declared_input(const nnc_spec *s) {
@@ -130,13 +136,28 @@ static void driver_free(void *ctx) {
   codegen_memo_free(&d->memo);
   free(d->input_names);
   free(d->output_names);
+  nnc_tensor_set_free(&d->file_weights);
+  free(d->file_path);
+  free(d->config_text);
   free(d);
 }
 
+/* The saved model's weights, once the model is built (then dropped). */
+static int first_built(void *ctx, nnc_model *m, nnc_status *st) {
+  spec_driver *d = ctx;
+  if (!d->file_weights.n) return NNC_OK;
+  int rc = nnc_model_file_apply_weights(m, d->file_path, &d->file_weights, st);
+  nnc_tensor_set_free(&d->file_weights);
+  return rc;
+}
+
 static int from_spec(spec_driver *d, nnc_model **out, nnc_status *st) {
-  nnc_builder b = {d, describe, build, release, set_compile_config, driver_free};
+  nnc_builder b = {d, describe, build, release, set_compile_config, driver_free, first_built};
   return nnc_model_from_builder(&b, out, st);
 }
+
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, char **text,
+                      nnc_status *st);
 
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   STATUS_OR_LOCAL(st);
@@ -145,11 +166,66 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   if (!path) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_load_file: path is NULL");
   spec_driver *d = nnc_calloc(1, sizeof *d, st);
   if (!d) return st->code;
-  if (nnc_spec_parse_file(path, &d->spec, st)) {
+  /* a saved model (.keras, .h5, TF.js) by its first bytes; a spec as before */
+  int r = read_saved(path, &d->spec, &d->file_weights, &d->config_text, st);
+  if (r == 1) r = nnc_spec_parse_file(path, &d->spec, st) ? -1 : 0;
+  if (!r && !d->config_text) d->config_text = nnc_read_file(path, NULL, st); /* NULL: a pipe */
+  if (!r && !(d->file_path = nnc_calloc(strlen(path) + 1, 1, st))) r = -1;
+  if (r) {
     driver_free(d);
     return st->code;
   }
+  strcpy(d->file_path, path);
   return from_spec(d, out, st);
+}
+
+/* A saved model (by its first bytes) whose config is parsed into spec and
+ * whose weights go into *weights (NULL: dropped). 1 when path is a spec
+ * (nothing read), 0 when read, -1 on error. */
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, char **text,
+                      nnc_status *st) {
+  nnc_status probe;
+  nnc_model_format format = nnc_model_format_sniff(path, &probe);
+  if (format == NNC_FORMAT_JSON || format == NNC_FORMAT_UNKNOWN ||
+      (format == NNC_FORMAT_TFJS_LAYERS && !nnc_model_file_has_tfjs()))
+    return 1;
+  nnc_model_file file;
+  if (nnc_model_file_read(path, &file, st)) return -1;
+  int rc = file.spec_json ? NNC_OK
+                          : nnc_fail(st, NNC_ERR_SPEC,
+                                     "%s: a weights-only file (no model config): load the model's "
+                                     "spec and give this file as its weights",
+                                     path);
+  if (!rc) rc = nnc_spec_parse_string(file.spec_json, path, spec, st);
+  if (!rc && weights) {
+    *weights = file.weights; /* the caller owns them now */
+    file.weights.n = 0;
+    file.weights.items = NULL;
+  }
+  if (!rc && text) {
+    *text = file.spec_json;
+    file.spec_json = NULL;
+  }
+  nnc_model_file_free(&file);
+  return rc ? -1 : 0;
+}
+
+int nnc_model_save_keras(const nnc_model *m, const char *path, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  if (!m || !path) return nnc_fail(st, NNC_ERR_ARG, "nnc_model_save_keras: m or path is NULL");
+  const spec_driver *d = m->builder.describe == describe ? m->builder.ctx : NULL;
+  if (!d || !d->config_text)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: the model was not loaded from a file whose config nnc kept: no .keras",
+                    path);
+  if (!m->built)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model is not built: nothing to save", path);
+  return nnc_keras_zip_write(m, d->config_text, path, st);
+}
+
+int nnc_spec_parse_model_file(const char *path, nnc_spec *out, nnc_status *st) {
+  int r = read_saved(path, out, NULL, NULL, st);
+  return r == 1 ? nnc_spec_parse_file(path, out, st) : r ? (int)st->code : NNC_OK;
 }
 
 int nnc_model_load_string(const char *json, const char *source_name, nnc_model **out,

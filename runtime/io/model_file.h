@@ -46,4 +46,25 @@ int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st);
 int nnc_h5_model_read(const char *path, nnc_model_file *out, nnc_status *st);
 int nnc_tfjs_model_read(const char *path, nnc_model_file *out, nnc_status *st);
 
+/* m's weights as a Keras 2 save_weights .h5 (runtime/io/h5_write.c):
+ * readable by Keras's load_weights and by nnc_model_load_weights. */
+int nnc_h5_weights_write(const nnc_model *m, const char *path, nnc_status *st);
+
+/* m's weights and config_json (the config it was read from) as a Keras 3
+ * .keras archive (runtime/io/keras_zip_write.c). */
+int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st);
+
+/* Whether the TF.js reader is linked in (runtime/io/tfjs_*.c); without it a
+ * TF.js model.json is read as a spec (its topology), without weights. */
+int nnc_model_file_has_tfjs(void);
+
+/* Set the weights a reader found into the built model m, all or nothing:
+ * "LAYER/#I" is the I-th of the model's weights named "LAYER/..." (nnc
+ * lists a layer's weights in Keras's creation order), any other name is a
+ * weight name as it is. Every weight of m must get a value and every
+ * tensor of w a weight of the same shape; errors name path and the tensor. */
+int nnc_model_file_apply_weights(nnc_model *m, const char *path, const nnc_tensor_set *w,
+                                 nnc_status *st);
+
 #endif

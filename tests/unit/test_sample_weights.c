@@ -269,7 +269,7 @@ static void fb_release(void *ctx, const nnc_program_table *t) {
 
 START_TEST(build_request_carries_weight_shapes) {
   fake_builder fb = {0, 0};
-  nnc_builder b = {&fb, fb_describe, fb_build, fb_release, NULL, NULL};
+  nnc_builder b = {&fb, fb_describe, fb_build, fb_release, NULL, NULL, NULL};
   nnc_model *m;
   nnc_status st;
   ck_assert_msg(nnc_model_from_builder(&b, &m, &st) == NNC_OK, "%s", st.message);

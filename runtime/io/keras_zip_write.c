@@ -1,0 +1,224 @@
+/* .keras out (docs/formats.md "## .keras"): a zip (stored members) of
+ * config.json (the model's config as it was read), metadata.json and
+ * model.weights.h5 in Keras 3's layout: layers/<auto>/vars/<i> with <auto>
+ * the snake_case of the class plus _1, _2, ... in model.layers order (as
+ * h5_keras3.c reads it), float32 datasets "0", "1", ..., a `name`
+ * attribute on each layer's vars group, an RNN's weights under
+ * layers/<auto>/cell/vars, empty groups for weightless layers, and the
+ * model's own empty vars group. Written through nnc_write_file_atomic. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "base/base.h"
+#include "runtime/io/h5_util.h"
+#include "runtime/io/model_file.h"
+
+void nnc_keras3_snake_case(const char *cls, char *out, size_t cap);
+
+static hid_t group(hid_t f, const char *path) {
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t g = H5Gcreate2(f, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  return g;
+}
+
+static int name_attr(hid_t g, const char *value) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(g, "name", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  int ok = a >= 0 && H5Awrite(a, type, &value) >= 0;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+  return ok ? 0 : -1;
+}
+
+/* The weights of layer `name` into layers/<auto>/vars or .../cell/vars. */
+static int write_layer(hid_t f, const nnc_model *m, const char *auto_path, const char *name,
+                       const char *path, nnc_status *st) {
+  char vars[600], cell[600];
+  snprintf(vars, sizeof vars, "%s/vars", auto_path);
+  snprintf(cell, sizeof cell, "%s/cell/vars", auto_path);
+  hid_t g = group(f, vars);
+  if (g < 0 || name_attr(g, name))
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create %s", path, vars);
+  H5Gclose(g);
+  size_t plen = strlen(name);
+  int own = 0, in_cell = 0;
+  for (int i = 0, n = nnc_model_weight_count(m); i < n; i++) {
+    const char *w = nnc_model_weight_name(m, i);
+    if (strncmp(w, name, plen) || w[plen] != '/') continue;
+    const char *rest = w + plen + 1, *slash = strchr(rest, '/');
+    int is_cell = slash && !strchr(slash + 1, '/') && strstr(rest, "_cell/") == slash - 5;
+    if (slash && !is_cell)
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "%s: weight '%s': writing this layer's weights to a .keras is not supported "
+                      "yet (only a layer's own variables and an RNN's cell)",
+                      path, w);
+    if (is_cell && !in_cell) {
+      hid_t c = group(f, cell);
+      if (c < 0)
+        return nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create %s", path, cell);
+      H5Gclose(c);
+    }
+    char ds[700];
+    snprintf(ds, sizeof ds, "%s/%d", is_cell ? cell : vars, is_cell ? in_cell++ : own++);
+    nnc_array a;
+    if (nnc_model_get_weight(m, w, &a, st)) return st->code;
+    hsize_t dims[NNC_MAX_RANK];
+    for (int d = 0; d < a.rank; d++) dims[d] = (hsize_t)a.shape[d];
+    hid_t space = a.rank ? H5Screate_simple(a.rank, dims, NULL) : H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(f, ds, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.data) >= 0;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(space);
+    nnc_array_free(&a);
+    if (!ok) return nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot write %s", path, ds);
+  }
+  return NNC_OK;
+}
+
+static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const char *path,
+                         nnc_status *st) {
+  const cJSON *cls = cJSON_GetObjectItemCaseSensitive(model, "class_name");
+  const cJSON *layers =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "config"), "layers");
+  if (!cJSON_IsString(cls) || !cJSON_IsArray(layers))
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and layers", path);
+  int sequential = !strcmp(cls->valuestring, "Sequential"), n = cJSON_GetArraySize(layers);
+  char(*used)[128] = nnc_calloc((size_t)n + 1, sizeof *used, st);
+  int *counts = nnc_calloc((size_t)n + 1, sizeof *counts, st), n_used = 0, rc = NNC_OK;
+  if (!used || !counts) rc = st->code;
+  const cJSON *layer;
+  cJSON_ArrayForEach(layer, layers) {
+    if (rc) break;
+    const cJSON *lc = cJSON_GetObjectItemCaseSensitive(layer, "class_name");
+    const cJSON *ln =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(layer, "config"), "name");
+    if (!cJSON_IsString(lc) || !cJSON_IsString(ln)) {
+      rc = nnc_fail(st, NNC_ERR_ARG, "%s: a layer of the config has no class_name or name", path);
+      break;
+    }
+    if (sequential && !strcmp(lc->valuestring, "InputLayer")) continue;
+    if (!strcmp(lc->valuestring, "Sequential") || !strcmp(lc->valuestring, "Functional") ||
+        !strcmp(lc->valuestring, "Model")) {
+      rc = nnc_fail(st, NNC_ERR_ARG, "%s: nested model '%s': not written to .keras yet", path,
+                    ln->valuestring);
+      break;
+    }
+    char snake[128], autoname[160], auto_path[300];
+    nnc_keras3_snake_case(lc->valuestring, snake, sizeof snake);
+    int k = 0;
+    while (k < n_used && strcmp(used[k], snake)) k++;
+    if (k == n_used) {
+      nnc_strlcpy(used[n_used++], snake, sizeof used[0]);
+      nnc_strlcpy(autoname, snake, sizeof autoname);
+    } else {
+      snprintf(autoname, sizeof autoname, "%s_%d", snake, ++counts[k]);
+    }
+    snprintf(auto_path, sizeof auto_path, "layers/%s", autoname);
+    rc = write_layer(f, m, auto_path, ln->valuestring, path, st);
+  }
+  free(used);
+  free(counts);
+  hid_t g = rc ? -1 : group(f, "vars"); /* the model's own (none) */
+  if (g >= 0) H5Gclose(g);
+  return rc;
+}
+
+/* A zip of stored members, as zipfile writes with ZIP_STORED. */
+typedef struct member {
+  const char *name;
+  const void *data;
+  size_t len;
+} member;
+
+static void le(unsigned char *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int zip_write(const char *path, const member *mem, int n, nnc_status *st) {
+  size_t total = 22;
+  for (int i = 0; i < n; i++) total += 2 * (30 + strlen(mem[i].name)) + 16 + mem[i].len;
+  unsigned char *z = nnc_calloc(total, 1, st), *p = z;
+  if (!z) return st->code;
+  size_t offsets[8];
+  uint32_t crcs[8];
+  for (int i = 0; i < n; i++) {
+    size_t nl = strlen(mem[i].name);
+    offsets[i] = (size_t)(p - z);
+    crcs[i] = (uint32_t)crc32(0L, mem[i].data, (uInt)mem[i].len);
+    /* DOS date 1980-01-01 00:00: the archive's bytes do not depend on the clock */
+    le(p, 0x04034b50, 4), le(p + 4, 20, 2), le(p + 12, 0x21, 2);
+    le(p + 14, crcs[i], 4), le(p + 18, mem[i].len, 4), le(p + 22, mem[i].len, 4);
+    le(p + 26, nl, 2);
+    memcpy(p + 30, mem[i].name, nl);
+    memcpy(p + 30 + nl, mem[i].data, mem[i].len);
+    p += 30 + nl + mem[i].len;
+  }
+  unsigned char *dir = p;
+  for (int i = 0; i < n; i++) {
+    size_t nl = strlen(mem[i].name);
+    le(p, 0x02014b50, 4), le(p + 4, 20, 2), le(p + 6, 20, 2), le(p + 14, 0x21, 2);
+    le(p + 16, crcs[i], 4), le(p + 20, mem[i].len, 4), le(p + 24, mem[i].len, 4);
+    le(p + 28, nl, 2), le(p + 38, 0100644u << 16, 4), le(p + 42, offsets[i], 4);
+    memcpy(p + 46, mem[i].name, nl);
+    p += 46 + nl;
+  }
+  le(p, 0x06054b50, 4), le(p + 8, (uint64_t)n, 2), le(p + 10, (uint64_t)n, 2);
+  le(p + 12, (uint64_t)(p - dir), 4), le(p + 16, (uint64_t)(dir - z), 4);
+  p += 22;
+  int rc = nnc_write_file_atomic(path, z, (size_t)(p - z), st);
+  free(z);
+  return rc;
+}
+
+int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st) {
+  cJSON *root = cJSON_Parse(config_json);
+  if (!root) return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config is not JSON", path);
+  /* a Keras 2 .h5's {model_config, training_config}: the model's config */
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model_config");
+  if (!model) model = root;
+  h5u_quiet();
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_core(fapl, 1 << 16, 0);
+  hid_t f = H5Fcreate("model.weights.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  int rc = f < 0 ? nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path)
+                 : write_weights(f, m, model, path, st);
+  char *config = rc ? NULL : cJSON_PrintUnformatted(model);
+  if (!rc && !config) rc = nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory", path);
+  ssize_t len = -1;
+  void *image = NULL;
+  if (!rc && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 && (len = H5Fget_file_image(f, NULL, 0)) > 0 &&
+      (image = malloc((size_t)len)) && H5Fget_file_image(f, image, (size_t)len) != len)
+    len = -1;
+  if (!rc && (len <= 0 || !image))
+    rc = nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 gives no file image", path);
+  if (f >= 0) H5Fclose(f);
+  if (!rc) {
+    char meta[128];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(meta, sizeof meta,
+             "{\"keras_version\": \"3.4.1\", \"date_saved\": \"%04d-%02d-%02d@%02d:%02d:%02d\"}",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    member mem[3] = {{"metadata.json", meta, strlen(meta)},
+                     {"config.json", config, strlen(config)},
+                     {"model.weights.h5", image, (size_t)len}};
+    rc = zip_write(path, mem, 3, st);
+  }
+  free(image);
+  free(config);
+  cJSON_Delete(root);
+  return rc;
+}
