@@ -119,8 +119,8 @@ static int wants_help(int argc, char **argv) {
 int main(int argc, char **argv) {
   install_signal_handlers();
   if (argc < 2) { /* errors are one line; the usage is for --help */
-    fprintf(stderr, "nnc: missing command (compile, fit, evaluate, predict, train-on-batch; see "
-                    "'nnc --help')\n");
+    fprintf(stderr, "nnc: missing command (compile, fit, evaluate, predict, train-on-batch, adapt; "
+                    "see 'nnc --help')\n");
     return 2;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
