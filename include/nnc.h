@@ -39,6 +39,17 @@ extern "C" {
  * these declarations are exported (tests/cli/test_runtime_link.sh). */
 #pragma GCC visibility push(default)
 
+/* The release these headers belong to, "MAJOR.MINOR.PATCH". CMakeLists.txt
+ * reads these three lines: the project's version, the shared libraries'
+ * SONAME (libnnc.so.MAJOR.MINOR while MAJOR is 0), nnc.pc and the CMake package. */
+#define NNC_VERSION_MAJOR 0
+#define NNC_VERSION_MINOR 12
+#define NNC_VERSION_PATCH 0
+#define NNC_VERSION_STRING "0.12.0"
+/* The version of the library linked at run time, to compare with the
+ * headers' NNC_VERSION_STRING (a host built against other headers). */
+const char *nnc_version(void);
+
 typedef enum nnc_code {
   NNC_OK = 0,
   NNC_ERR_SPEC = 1,     /* the model description is malformed or unsupported */

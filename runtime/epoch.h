@@ -44,6 +44,7 @@ typedef struct progbar {
   int verbose, target, tty, epochs;
   double start, last_update, after_first;
   int prev_width;
+  int no_color; /* NO_COLOR set (https://no-color.org): no ANSI styling even on a terminal */
 } progbar;
 
 void progbar_epoch_begin(progbar *pb, int epoch);

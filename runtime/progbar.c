@@ -1,8 +1,11 @@
 /* Keras 3's progress output (keras/src/utils/progbar.py): verbose 1 redraws
  * one line per epoch with a 20-character bar, verbose 2 prints one line per
- * epoch. Colors and redraws only on a terminal. */
+ * epoch. Redraws only on a terminal (elsewhere verbose 1 writes the epoch's
+ * final line only); colors only on a terminal and when NO_COLOR is unset or
+ * empty (https://no-color.org). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,8 @@ static double now_seconds(void) {
 void progbar_epoch_begin(progbar *pb, int epoch) {
   FILE *f = pb->file;
   pb->tty = isatty(fileno(f));
+  const char *no_color = getenv("NO_COLOR");
+  pb->no_color = no_color && *no_color;
   pb->start = now_seconds();
   pb->last_update = 0;
   pb->after_first = -1;
@@ -100,8 +105,9 @@ void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize
   if (width < 0) width = 0;
   char bar[256];
   size_t b = 0;
-  const char *bold = pb->tty ? "\x1b[1m" : "", *reset = pb->tty ? "\x1b[0m" : "";
-  const char *green = pb->tty ? "\x1b[32m" : "", *white = pb->tty ? "\x1b[37m" : "";
+  int color = pb->tty && !pb->no_color;
+  const char *bold = color ? "\x1b[1m" : "", *reset = color ? "\x1b[0m" : "";
+  const char *green = color ? "\x1b[32m" : "", *white = color ? "\x1b[37m" : "";
   b += (size_t)snprintf(bar + b, sizeof bar - b, "%s%*d/%d%s %s", bold, digits, current, pb->target,
                         reset, green);
   for (int i = 0; i < 20; i++) {

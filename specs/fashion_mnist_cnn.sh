@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # The second job: train Keras's classic convnet (specs/fashion_mnist_cnn.json) on
-# Fashion-MNIST with Keras's fit loop and evaluate it on the test set. Run
-# specs/fashion_mnist_mlp.sh once first: it installs what this needs and builds nnc.
-# It builds if build/nnc is missing. EPOCHS (default 6) and THREADS (default: all cores;
-# results are bit-identical for any thread count) can be set.
+# Fashion-MNIST with Keras's fit loop and evaluate it on the test set. Like the
+# first job it runs scripts/setup.sh (missing packages, then the build).
+# EPOCHS (default 6) and THREADS (default: all cores; results are bit-identical
+# for any thread count) can be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x build/nnc ]; then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" >/dev/null
-fi
+bash scripts/setup.sh
 data=/usr/share/datasets/fashion-mnist
 mkdir -p out
 ./build/nnc compile specs/fashion_mnist_cnn.json --summary

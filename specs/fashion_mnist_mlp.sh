@@ -3,13 +3,7 @@
 # Fashion-MNIST MLP with Keras's fit loop and evaluate it on the test set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-$sudo apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential cmake pkg-config \
-  llvm-dev libcjson-dev check zlib1g-dev dataset-fashion-mnist \
-  clang-format clang libclang-rt-14-dev strace python3 >/dev/null # the last five: tests/run.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
+bash scripts/setup.sh # the packages nnc and its tests need (if missing), then build/
 data=/usr/share/datasets/fashion-mnist
 mkdir -p out
 ./build/nnc compile specs/fashion_mnist_mlp.json --summary

@@ -4,6 +4,7 @@
 # when it is installed); the threaded tests under ThreadSanitizer (clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh   # the Debian packages (when missing) and build/, as README's first command
 bash .ci/format-check   # every C source as .clang-format makes it
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -18,8 +19,6 @@ configure() {
   cmake -S . -B "$dir" -DCMAKE_C_COMPILER="$(command -v "$cc")" "$@" >/dev/null
 }
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$jobs"
 # Each test is its own process with its own temporary folder: they run one per core.
 (cd build && ctest -j"$jobs" --output-on-failure)
 

@@ -7,6 +7,7 @@
 
 #include "compiler/cli/cli.h"
 #include "base/base.h"
+#include "nnc.h"
 #include "runtime/io/npy_map.h"
 
 /* Interrupted during a write: remove its temporary file, then die of the
@@ -82,7 +83,17 @@ static void usage(FILE *f) {
              "  predict          model outputs of --weights on --x into --out\n"
              "  train-on-batch   N full-batch steps, the loss of each in --trace\n"
              "  adapt            Normalization mean/variance from --x into a copy of the spec\n"
-             "run 'nnc <command> --help' for its options; docs/cli.md has them all.\n");
+             "  help COMMAND     that command's options (as 'nnc COMMAND --help')\n"
+             "run 'nnc <command> --help' for its options; docs/cli.md and 'man nnc' have them "
+             "all.\n"
+             "'nnc --version' prints the versions of nnc and of the LLVM it was built with.\n");
+}
+
+/* nnc's version (include/nnc.h) and LLVM's: the release whose headers and
+ * libraries the build found (LLVM 14's C API has no call that tells it at
+ * run time), and how the tool links it. Both from CMakeLists.txt. */
+static void print_version(void) {
+  printf("nnc %s\nLLVM %s (%s)\n", nnc_version(), NNC_LLVM_VERSION, NNC_LLVM_LINKAGE);
 }
 
 /* Results printed on stdout are output too: a full disk or a closed stdout
@@ -108,18 +119,38 @@ static int wants_help(int argc, char **argv) {
 int main(int argc, char **argv) {
   install_signal_handlers();
   if (argc < 2) { /* errors are one line; the usage is for --help */
-    fprintf(stderr, "nnc: missing command (compile, fit, evaluate, predict, train-on-batch; see "
-                    "'nnc --help')\n");
+    fprintf(stderr, "nnc: missing command (compile, fit, evaluate, predict, train-on-batch, adapt; "
+                    "see 'nnc --help')\n");
     return 2;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(stdout);
     return finish("--help", 0);
   }
-  const char *cmd = argv[1];
+  if (!strcmp(argv[1], "--version")) {
+    print_version();
+    return finish("--version", 0);
+  }
+  /* `nnc help COMMAND` is `nnc COMMAND --help`: the command prints its own
+   * usage, so both print one text. `nnc help` alone is `nnc --help`. */
+  int help_command = !strcmp(argv[1], "help");
+  if (help_command && argc == 2) {
+    usage(stdout);
+    return finish("help", 0);
+  }
+  if (help_command && argc > 3) {
+    fprintf(stderr, "nnc help: expected one command, got %d arguments (see 'nnc --help')\n",
+            argc - 2);
+    return 2;
+  }
+  const char *cmd = help_command ? argv[2] : argv[1];
   char help_flag[] = "--help";
-  char *help_argv[] = {argv[0], argv[1], help_flag, NULL};
-  if (wants_help(argc, argv)) {
+  char *help_argv[] = {argv[0], (char *)cmd, help_flag, NULL};
+  if (help_command && !strcmp(cmd, "help")) {
+    usage(stdout);
+    return finish("help", 0);
+  }
+  if (help_command || wants_help(argc, argv)) {
     argc = 3;
     argv = help_argv;
   }

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/epoch.h"
@@ -26,8 +27,9 @@ static void start(capture *c, int verbose, int target) {
   memset(text, 0, sizeof text);
   c->f = fmemopen(text, sizeof text - 1, "w");
   ck_assert_ptr_nonnull(c->f);
-  c->pb = (progbar){c->f, verbose, target, 0, 1, 0, 0, 0, 0};
+  c->pb = (progbar){c->f, verbose, target, 0, 1, 0, 0, 0, 0, 0};
   progbar_epoch_begin(&c->pb, 0);
+  c->pb.no_color = 0; /* the texts below must not depend on the caller's NO_COLOR */
 }
 
 /* Bytes written so far; text is NUL-terminated. */
@@ -143,6 +145,55 @@ START_TEST(huge_values_all_printed) {
 }
 END_TEST
 
+/* NO_COLOR (https://no-color.org): any non-empty value turns colors off,
+ * unset or empty leaves them on; read when an epoch begins. */
+START_TEST(no_color_read_at_epoch_begin) {
+  capture c;
+  const char *values[] = {NULL, "", "1", "0"};
+  const int want[] = {0, 0, 1, 1}; /* "0" is non-empty: it asks for no color too */
+  for (int i = 0; i < 4; i++) {
+    if (values[i])
+      setenv("NO_COLOR", values[i], 1);
+    else
+      unsetenv("NO_COLOR");
+    start(&c, 1, 10);
+    progbar_epoch_begin(&c.pb, 0);
+    ck_assert_msg(c.pb.no_color == want[i], "NO_COLOR=%s", values[i] ? values[i] : "(unset)");
+    finish(&c);
+  }
+  unsetenv("NO_COLOR");
+}
+END_TEST
+
+/* On a terminal with NO_COLOR the bar is still redrawn in place (a carriage
+ * return before each update, the line padded to cover the previous one) but
+ * holds no escape sequence: Keras's text without its SGR codes. */
+START_TEST(tty_without_color) {
+  capture c;
+  start(&c, 1, 4);
+  c.pb.tty = 1;
+  c.pb.no_color = 1;
+  nnc_logs logs = one_log("loss", 12.5);
+  progbar_update(&c.pb, 2, &logs, 0);
+  logs.values[0] = 0.5; /* one character shorter */
+  progbar_update(&c.pb, 4, &logs, 1);
+  finish(&c);
+  ck_assert_msg(!strchr(text, '\x1b'), "%s", text);
+  const char *first = "\r2/4 " BAR " ";
+  ck_assert_msg(strncmp(text, first, strlen(first)) == 0, "%s", text);
+  ck_assert_msg(strstr(text, "/step - loss: 12.5000\r"), "%s", text);
+  char *second = strchr(text + 1, '\r');
+  ck_assert_ptr_nonnull(second);
+  const char *last = "\r4/4 " BAR " 0s ";
+  ck_assert_msg(strncmp(second, last, strlen(last)) == 0, "%s", second);
+  ck_assert_msg(strstr(second, "/step - loss: 0.5000"), "%s", second);
+  char *end = strchr(second, '\n');
+  ck_assert_ptr_nonnull(end);
+  ck_assert_int_eq(end[1], 0);
+  ck_assert_int_ge((int)(end - second), (int)(second - text)); /* covers the first line */
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("progbar");
   TCase *tc = tcase_create("edges");
@@ -152,6 +203,8 @@ int main(void) {
   tcase_add_test(tc, billion_steps);
   tcase_add_test(tc, nan_times_and_values);
   tcase_add_test(tc, huge_values_all_printed);
+  tcase_add_test(tc, no_color_read_at_epoch_begin);
+  tcase_add_test(tc, tty_without_color);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
