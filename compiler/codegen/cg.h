@@ -30,6 +30,11 @@ typedef struct cg {
   /* a matmul group's column strips [strip0, strip1) for this thread
    * (emit_group.c: matmul_share); NULL: every strip */
   LLVMValueRef strip0, strip1;
+  /* inside a matmul's rows x columns epilogue loop: the element's row and
+   * column (i64) in an output ep_width wide, so a bias or a row operand is
+   * indexed without an srem/sdiv (a vector load, not a gather); NULL: flat */
+  LLVMValueRef ep_row, ep_col;
+  int64_t ep_width;
   int n_args;
   int *arg_node;         /* node id of each buffer argument (CG_MAX_ARGS + 1 entries) */
   LLVMValueRef *arg_ptr; /* its float* argument */

@@ -88,6 +88,7 @@ LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
   if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->params.index));
   if (a->group == n->group && !is_anchor(a)) return c->value[n->in[k]];
   LLVMValueRef width = cg_i64(c, shape_last(&n->shape)), index = i;
+  int nest = c->ep_col && shape_last(&n->shape) == c->ep_width; /* i = row * width + col */
   switch (n->bcast[k]) {
   case NNC_BCAST_FULL:
     break;
@@ -95,10 +96,10 @@ LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
     index = cg_i64(c, 0);
     break;
   case NNC_BCAST_LAST:
-    index = LLVMBuildSRem(c->b, i, width, "");
+    index = nest ? c->ep_col : LLVMBuildSRem(c->b, i, width, "");
     break;
   case NNC_BCAST_ROW:
-    index = LLVMBuildSDiv(c->b, i, width, "");
+    index = nest ? c->ep_row : LLVMBuildSDiv(c->b, i, width, "");
     break;
   }
   return cg_load(c, cg_buffer(c, n->in[k]), index);
@@ -252,20 +253,30 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     start++;
   int has_epilogue = 0;
   for (int i = start; i <= last; i++) has_epilogue |= g->nodes[i].group == g->nodes[first].group;
-  if (has_epilogue && c->strip0) {
+  /* a one-strip matmul of whole vectors (Dense(32) at width 16, Dense(16)
+   * at 8) also takes the rows x columns loop: its column loop fills vectors,
+   * and the bias is a vector load where the flat loop gathered it (index
+   * j % N); 1 or 10 columns keep the flat loop */
+  int nest =
+      c->strip0 || (lead->op == NNC_OP_MATMUL && has_epilogue && per_unit % c->vector_width == 0);
+  if (has_epilogue && nest) {
     /* a matmul's epilogue runs on the elements its share wrote: its rows,
      * the columns of its strips */
     int64_t tile = cg_gemm_tile_cols(c->vector_width);
-    LLVMValueRef width = cg_i64(c, per_unit);
-    LLVMValueRef j0 = LLVMBuildMul(c->b, c->strip0, cg_i64(c, tile), "");
-    LLVMValueRef j1 = LLVMBuildMul(c->b, c->strip1, cg_i64(c, tile), "");
-    j1 = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, j1, width, ""), j1, width);
+    LLVMValueRef width = cg_i64(c, per_unit), j0 = cg_i64(c, 0), j1 = width;
+    if (c->strip0) {
+      j0 = LLVMBuildMul(c->b, c->strip0, cg_i64(c, tile), "");
+      j1 = LLVMBuildMul(c->b, c->strip1, cg_i64(c, tile), "");
+      j1 = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, j1, width, ""), j1, width);
+    }
     cg_loop r, l;
     cg_loop_begin(c, &r, u0, u1, "erow");
     LLVMValueRef base = LLVMBuildMul(c->b, r.i, width, "");
-    cg_loop_begin(c, &l, LLVMBuildAdd(c->b, base, j0, ""), LLVMBuildAdd(c->b, base, j1, ""),
-                  "elem");
-    if (emit_epilogue(c, first, start, last, l.i)) return NULL;
+    cg_loop_begin(c, &l, j0, j1, "elem");
+    c->ep_row = r.i, c->ep_col = l.i, c->ep_width = per_unit;
+    int rc = emit_epilogue(c, first, start, last, LLVMBuildAdd(c->b, base, l.i, ""));
+    c->ep_row = c->ep_col = NULL;
+    if (rc) return NULL;
     cg_loop_end(c, &l);
     cg_loop_end(c, &r);
   } else if (has_epilogue) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/ops/matvec.h"
 #include "compiler/ops/op.h"
 
 static int matmul_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
@@ -66,7 +67,7 @@ static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b
     m.a_row = cg_i64(c, K), m.a_step = cg_i64(c, 1), m.len = cg_i64(c, K);
     m.transpose_b = n->params.bmm.transpose_b;
   }
-  cg_emit_gemm(c, &m, u0, u1);
+  if (!cg_emit_matvec(c, &m, u0, u1)) cg_emit_gemm(c, &m, u0, u1);
 }
 
 static int matmul_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,

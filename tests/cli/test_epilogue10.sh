@@ -6,6 +6,9 @@
 # second form, and a Dense(1) + sigmoid cross-entropy epilogue then ran one
 # element at a time (W1's step 7.5k -> 20k instructions): this checks which
 # loop each matmul gets, at vector widths 16 and 8 (strips of 32 and 16).
+# Session 12: a one-strip output of whole vectors (Dense(32) at width 16,
+# Dense(16) at 8) takes the rows x columns loop too, its bias indexed by the
+# column (a vector load) instead of gathered at j % N (test_w5_12).
 # usage: test_epilogue10.sh NNC SOURCE_DIR ORACLE_DIR
 set -u
 nnc=$1
@@ -17,7 +20,7 @@ erow_blocks() {
   NNC_VECTOR_WIDTH=$1 "$nnc" compile "$tmp/m$2.json" --no-cache --dump-ir=pre 2>/dev/null |
     grep -c '^erow' || true
 }
-for case in "16 1 0" "16 10 0" "16 32 0" "16 64 1" "8 10 0" "8 16 0" "8 40 1"; do
+for case in "16 1 0" "16 10 0" "16 32 1" "16 64 1" "8 10 0" "8 16 1" "8 40 1"; do
   set -- $case
   got=$(erow_blocks "$1" "$2")
   if [ "$3" = 0 ] && [ "$got" = 0 ]; then ok

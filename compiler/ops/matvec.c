@@ -1,0 +1,95 @@
+/* A matrix product with one output column (N = 1: a Dense(1) forward, its
+ * weight gradient x^T @ dy) as a matrix-vector product vectorized across
+ * rows: a vector holds one partial sum per row, and each row's sum is the
+ * same chain of fused multiply-adds over p in order, from zero, that the
+ * GEMM (emit_gemm.c) computes for it, so the results are bit-identical to
+ * the GEMM's at every vector width and thread split. The GEMM's tiles put
+ * one row in each vector with one useful lane (N = 1 of 16); here every lane
+ * is a row. A(r, p) for W consecutive rows is a vector load when the rows
+ * are adjacent (a_row = 1: the transposed product) and a gather otherwise. */
+#include <llvm-c/Core.h>
+#include <stdio.h>
+
+#include "compiler/ops/matvec.h"
+
+static LLVMValueRef splat(cg *c, LLVMTypeRef vec, int w, LLVMValueRef x) {
+  LLVMValueRef undef = LLVMGetUndef(vec);
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, undef,
+                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)w)), "");
+}
+
+static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildAdd(c->b, a, b, "");
+}
+
+static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildMul(c->b, a, b, "");
+}
+
+/* A(r0 .. r0+w-1, p) starting at flat index apos, rows a_row apart */
+static LLVMValueRef rows_of(cg *c, LLVMTypeRef vec, int w, LLVMValueRef a, LLVMValueRef apos,
+                            int64_t a_row) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, a, &apos, 1, "");
+  if (a_row == 1) {
+    LLVMValueRef v =
+        LLVMBuildLoad2(c->b, vec, LLVMBuildBitCast(c->b, p, LLVMPointerType(vec, 0), ""), "");
+    LLVMSetAlignment(v, 4);
+    return v;
+  }
+  LLVMValueRef lane[16], on[16];
+  for (int l = 0; l < w; l++) {
+    lane[l] = LLVMConstInt(c->i64, (unsigned long long)(l * a_row), 0);
+    on[l] = LLVMConstInt(c->i1, 1, 0);
+  }
+  LLVMValueRef offs = LLVMConstVector(lane, (unsigned)w);
+  LLVMValueRef ptrs = LLVMBuildGEP2(c->b, c->f32, p, &offs, 1, "");
+  char name[64];
+  snprintf(name, sizeof name, "llvm.masked.gather.v%df32.v%dp0f32", w, w);
+  LLVMTypeRef params[4] = {LLVMTypeOf(ptrs), c->i32, LLVMVectorType(c->i1, (unsigned)w), vec};
+  LLVMTypeRef type = LLVMFunctionType(vec, params, 4, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
+  LLVMValueRef args[4] = {ptrs, LLVMConstInt(c->i32, 4, 0), LLVMConstVector(on, (unsigned)w),
+                          LLVMGetUndef(vec)};
+  return LLVMBuildCall2(c->b, type, fn, args, 4, "");
+}
+
+int cg_emit_matvec(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
+  if (m->n != 1 || c->accumulate_f64 || m->strip0 || !LLVMIsConstant(m->a_row) ||
+      !LLVMIsConstant(m->a_step))
+    return 0;
+  int64_t a_row = LLVMConstIntGetSExtValue(m->a_row);
+  int w = c->vector_width;
+  LLVMTypeRef vec = LLVMVectorType(c->f32, (unsigned)w);
+  LLVMValueRef acc = cg_alloca(c, vec, "mv_acc"), one = cg_alloca_f32(c, "mv_one");
+  /* whole vectors of rows; B(p, 0) is b[p] with or without transpose_b */
+  LLVMValueRef count = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, w), "");
+  cg_loop t, p;
+  cg_loop_begin(c, &t, cg_i64(c, 0), count, "mv_rows");
+  LLVMValueRef r0 = iadd(c, u0, imul(c, t.i, cg_i64(c, w)));
+  LLVMBuildStore(c->b, LLVMConstNull(vec), acc);
+  cg_loop_begin(c, &p, cg_i64(c, 0), m->len, "mv_p");
+  LLVMValueRef apos = iadd(c, imul(c, r0, m->a_row), imul(c, p.i, m->a_step));
+  LLVMValueRef av = rows_of(c, vec, w, m->a, apos, a_row);
+  LLVMValueRef bv = splat(c, vec, w, cg_load(c, m->b, p.i));
+  LLVMBuildStore(c->b, cg_fma(c, av, bv, LLVMBuildLoad2(c->b, vec, acc, "")), acc);
+  cg_loop_end(c, &p);
+  LLVMValueRef out = LLVMBuildGEP2(c->b, c->f32, m->out, &r0, 1, "");
+  LLVMSetAlignment(LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, vec, acc, ""),
+                                  LLVMBuildBitCast(c->b, out, LLVMPointerType(vec, 0), "")),
+                   4);
+  cg_loop_end(c, &t);
+  /* the rows left over, one chain each */
+  cg_loop r, q;
+  cg_loop_begin(c, &r, iadd(c, u0, imul(c, count, cg_i64(c, w))), u1, "mv_tail");
+  LLVMBuildStore(c->b, cg_f32(c, 0.0), one);
+  cg_loop_begin(c, &q, cg_i64(c, 0), m->len, "mv_tp");
+  LLVMValueRef x = cg_load(c, m->a, iadd(c, imul(c, r.i, m->a_row), imul(c, q.i, m->a_step)));
+  LLVMBuildStore(c->b, cg_fma(c, x, cg_load(c, m->b, q.i), LLVMBuildLoad2(c->b, c->f32, one, "")),
+                 one);
+  cg_loop_end(c, &q);
+  cg_store(c, LLVMBuildLoad2(c->b, c->f32, one, ""), m->out, r.i);
+  cg_loop_end(c, &r);
+  return 1;
+}
