@@ -578,35 +578,14 @@ int nnc_model_set_weight(nnc_model *m, const char *name, const nnc_array *value,
   return set_weight(m, name, value, st);
 }
 
-/* Keras 2.2 and tfjs name a recurrent layer's weights "<layer>/kernel" where Keras 3 (and
- * nnc) say "<layer>/lstm_cell/kernel": the name without its cell level, or NULL. */
-static const nnc_array *find_without_cell(const nnc_tensor_set *set, const char *name) {
-  static const char *const cells[] = {"/simple_rnn_cell/", "/lstm_cell/", "/gru_cell/"};
-  for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
-    const char *at = strstr(name, cells[c]);
-    char alt[512];
-    size_t head = at ? (size_t)(at - name) : 0, cell = strlen(cells[c]) - 1;
-    if (!at || strlen(name) - cell >= sizeof alt || strchr(at + cell + 1, '/')) continue;
-    memcpy(alt, name, head);
-    strcpy(alt + head, at + cell);
-    return nnc_tensor_set_find(set, alt);
-  }
-  return NULL;
-}
-
-/* tf.keras 2 and tfjs name a depthwise convolution's kernel "<layer>/depthwise_kernel" where
- * Keras 3 (and nnc) say "<layer>/kernel": read that spelling when the Keras 3 one is absent. */
+/* The tensor of the model's weight `name`, under nnc's spelling or one of
+ * the other spellings saved files use (nnc_weight_name_alias). */
 static const nnc_array *find_tensor(const nnc_tensor_set *set, const char *name) {
   const nnc_array *a = nnc_tensor_set_find(set, name);
-  static const char suffix[] = "/kernel";
-  size_t n = strlen(name), k = sizeof suffix - 1;
-  if (!a) a = find_without_cell(set, name);
-  if (a || n < k || strcmp(name + n - k, suffix)) return a;
   char alt[512];
-  if (n - k + sizeof "/depthwise_kernel" > sizeof alt) return NULL;
-  memcpy(alt, name, n - k);
-  strcpy(alt + n - k, "/depthwise_kernel");
-  return nnc_tensor_set_find(set, alt);
+  for (int k = 0; !a && nnc_weight_name_alias(name, k, alt, sizeof alt) >= 0; k++)
+    if (alt[0]) a = nnc_tensor_set_find(set, alt);
+  return a;
 }
 
 /* A weights file: safetensors, or a TF.js model.json (its weightsManifest and

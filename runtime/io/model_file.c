@@ -104,6 +104,40 @@ void nnc_model_file_free(nnc_model_file *f) {
   memset(f, 0, sizeof *f);
 }
 
+int nnc_weight_name_alias(const char *name, int k, char *out, size_t cap) {
+  static const char *const cells[] = {"/simple_rnn_cell/", "/lstm_cell/", "/gru_cell/"};
+  static const char kernel[] = "/kernel", depthwise[] = "/depthwise_kernel";
+  const int ncells = (int)(sizeof cells / sizeof cells[0]);
+  size_t n = strlen(name);
+  out[0] = 0;
+  if (k < 0 || k > ncells) return -1;
+  if (k < ncells) { /* the name without its cell level, when the cell holds the variable */
+    const char *at = strstr(name, cells[k]);
+    size_t head = at ? (size_t)(at - name) : 0, cell = strlen(cells[k]) - 1;
+    if (at && n - cell < cap && !strchr(at + cell + 1, '/')) {
+      memcpy(out, name, head);
+      memcpy(out + head, at + cell, n - head - cell + 1);
+    }
+    return 0;
+  }
+  size_t kl = sizeof kernel - 1;
+  if (n >= kl && !strcmp(name + n - kl, kernel) && n - kl + sizeof depthwise <= cap) {
+    memcpy(out, name, n - kl);
+    memcpy(out + n - kl, depthwise, sizeof depthwise);
+  }
+  return 0;
+}
+
+/* Whether the file's name file_name is the model's weight name (or a
+ * spelling of it: nnc_weight_name_alias). */
+static int names_same_weight(const char *name, const char *file_name) {
+  char alt[512];
+  if (!strcmp(name, file_name)) return 1;
+  for (int k = 0; nnc_weight_name_alias(name, k, alt, sizeof alt) >= 0; k++)
+    if (alt[0] && !strcmp(alt, file_name)) return 1;
+  return 0;
+}
+
 /* "LAYER/#I" -> the I-th weight of the model whose name is LAYER/<rest>
  * (in the model's order, which is Keras's creation order per layer); other
  * names as they are. NULL when the model has none. */
@@ -112,6 +146,11 @@ static const char *model_name_of(const nnc_model *m, const char *file_name, char
   if (!hash) {
     for (int i = 0, n = nnc_model_weight_count(m); i < n; i++)
       if (!strcmp(nnc_model_weight_name(m, i), file_name)) return file_name;
+    for (int i = 0, n = nnc_model_weight_count(m); i < n; i++)
+      if (names_same_weight(nnc_model_weight_name(m, i), file_name)) {
+        nnc_strlcpy(buf, nnc_model_weight_name(m, i), cap);
+        return buf;
+      }
     return NULL;
   }
   size_t plen = (size_t)(hash - file_name) + 1; /* "LAYER/" */

@@ -41,6 +41,14 @@ nnc_model_format nnc_model_format_sniff(const char *path, nnc_status *st);
 int nnc_model_file_read(const char *path, nnc_model_file *out, nnc_status *st);
 void nnc_model_file_free(nnc_model_file *f);
 
+/* The K-th other spelling (K = 0, 1, ...) under which saved files name the
+ * model's weight `name`: Keras 2.2 and TF.js drop a recurrent layer's cell
+ * level ("lstm/kernel" for nnc's "lstm/lstm_cell/kernel"); tf.keras 2 and TF.js
+ * call a depthwise convolution's kernel "dw/depthwise_kernel" (nnc, Keras 3:
+ * "dw/kernel"). Writes the spelling to out, or "" when this K does not apply
+ * to name; returns -1 past the last K. */
+int nnc_weight_name_alias(const char *name, int k, char *out, size_t cap);
+
 /* The per-format readers behind nnc_model_file_read (one file each). */
 int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st);
 int nnc_h5_model_read(const char *path, nnc_model_file *out, nnc_status *st);
