@@ -232,21 +232,13 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
                                    lanes_of(s, v, g->vw)));
       LLVMBuildStore(c->b, start, acc[r][v]);
     }
-  /* out of line (run-time row stride): a pointer per A row, so that the
-   * loop addresses each row as base + p (inline, the constant stride folds
-   * into the addresses' offsets) */
-  LLVMValueRef aptr[MR_MAX];
-  int row_ptrs = !LLVMIsConstant(g->n);
-  if (row_ptrs)
-    for (int r = 0; r < rows; r++) aptr[r] = LLVMBuildGEP2(c->b, c->f32, g->a, &arow[r], 1, "arow");
   cg_loop p;
   cg_loop_begin(c, &p, iconst(c, 0), g->kc, "p");
   LLVMValueRef apos = imul(c, iadd(c, g->kb, p.i), g->a_step);
   LLVMValueRef bv[NV_MAX];
   for (int v = 0; v < s->vecs; v++) bv[v] = b_vector(c, g, s, p.i, v);
   for (int r = 0; r < rows; r++) {
-    LLVMValueRef av = splat(
-        c, g, row_ptrs ? cg_load(c, aptr[r], apos) : cg_load(c, g->a, iadd(c, arow[r], apos)));
+    LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""));
       LLVMBuildStore(c->b, sum, acc[r][v]);
@@ -322,10 +314,16 @@ static int is_one(LLVMValueRef v) {
 }
 
 static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
+  /* A read along its rows (a_step 1): the row stride K stays a constant of
+   * the variant, folded into the addresses of the tile's rows (at run time
+   * the 12 row addresses would need 12 registers: the AVX-512 loop spilled,
+   * W3's epoch took a fifth longer); A read down its columns (a_row 1): the
+   * rows are at constant offsets, the stride a run-time step per p */
   int unit_row = is_one(g->a_row), unit_step = is_one(g->a_step);
-  char name[96];
-  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_%dx%d", g->vw, g->transpose_b,
-           g->pack != NULL, g->f64, unit_row + 2 * unit_step, s->vecs, s->lanes);
+  int64_t row_k = unit_step && LLVMIsConstant(g->a_row) ? LLVMConstIntGetSExtValue(g->a_row) : 0;
+  char name[128];
+  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d", g->vw, g->transpose_b,
+           g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k, s->vecs, s->lanes);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   LLVMTypeRef params[SA_COUNT];
@@ -354,7 +352,7 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   h.pack = g->pack ? LLVMGetParam(fn, SA_PACK) : NULL;
   /* a unit stride (A read along its rows, or down its columns) stays a
    * constant: it is part of the variant */
-  h.a_row = unit_row ? iconst(c, 1) : LLVMGetParam(fn, SA_AROW);
+  h.a_row = unit_row ? iconst(c, 1) : row_k ? iconst(c, row_k) : LLVMGetParam(fn, SA_AROW);
   h.a_step = unit_step ? iconst(c, 1) : LLVMGetParam(fn, SA_ASTEP);
   h.len = LLVMGetParam(fn, SA_LEN), h.n = LLVMGetParam(fn, SA_N);
   h.kb = LLVMGetParam(fn, SA_KB), h.kc = LLVMGetParam(fn, SA_KC);
