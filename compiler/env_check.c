@@ -15,6 +15,7 @@ const env_var env_vars[] = {
     {"NNC_OPT_UNIFORM", switches, 0, "0 or 1 (unset: 0, drivers unoptimised)"},
     {"NNC_CONV_EPILOGUE", switches, 0, "0 or 1 (unset: 1, epilogues fused into the conv)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
+    {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
     {"NNC_CODEGEN_SERIAL", switches, 0,
      "0 or 1 (unset: 0, the parts on two threads; 1: one after the other)"},
     {"NNC_CACHE", switches, 0, "0 or 1 (unset: 1, the compile cache on)"},

@@ -41,7 +41,8 @@ typedef struct cg {
   LLVMValueRef *value;   /* per node: value in the current loop iteration */
   /* the module's kernels by their IR, for sharing (emit_share.c) */
   cg_share *share;
-  int no_sharing; /* NNC_KERNEL_SHARING=0: a function per group (tests compare) */
+  int no_sharing;  /* NNC_KERNEL_SHARING=0: a function per group (tests compare) */
+  int gemm_inline; /* NNC_GEMM_INLINE=1: register tiles unrolled per matmul (before session 12) */
   long kernels, kernels_shared;
 } cg;
 

@@ -67,7 +67,7 @@ typedef struct gemm {
   LLVMValueRef kb, kc;        /* the current block of the contraction */
   LLVMValueRef first;         /* i1: kb == 0 (accumulators start at zero) */
   LLVMValueRef pack;          /* float[kc x strip width], or NULL: B read in place */
-  int64_t n;                  /* columns of B and C */
+  LLVMValueRef n;             /* columns of B and C, i64 (a constant when inline) */
   int transpose_b, f64;
   gemm_target t;
   int vw;
@@ -173,8 +173,7 @@ static LLVMValueRef b_vector(cg *c, const gemm *g, const strip *s, LLVMValueRef 
         iadd(c, imul(c, p, iconst(c, (int64_t)s->vecs * g->vw)), iconst(c, (int64_t)v * g->vw)),
         g->vw);
   LLVMValueRef row = iadd(c, g->kb, p), col = iadd(c, s->j0, iconst(c, (int64_t)v * g->vw));
-  if (!g->transpose_b)
-    return vec_load(c, g, g->b, iadd(c, imul(c, row, iconst(c, g->n)), col), lanes);
+  if (!g->transpose_b) return vec_load(c, g, g->b, iadd(c, imul(c, row, g->n), col), lanes);
   LLVMValueRef x = LLVMConstNull(g->vec); /* gathered from `lanes` rows of W */
   for (int l = 0; l < lanes; l++) {
     LLVMValueRef e = cg_load(c, g->b, iadd(c, imul(c, iadd(c, col, iconst(c, l)), g->len), row));
@@ -189,7 +188,7 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
   if (!g->transpose_b) {
     cg_loop p;
     cg_loop_begin(c, &p, iconst(c, 0), g->kc, "pack");
-    LLVMValueRef src = iadd(c, imul(c, iadd(c, g->kb, p.i), iconst(c, g->n)), s->j0),
+    LLVMValueRef src = iadd(c, imul(c, iadd(c, g->kb, p.i), g->n), s->j0),
                  dst = imul(c, p.i, iconst(c, width));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
@@ -221,7 +220,7 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMValueRef crow[MR_MAX], arow[MR_MAX];
   for (int r = 0; r < rows; r++) {
     LLVMValueRef row = iadd(c, r0, iconst(c, r));
-    crow[r] = iadd(c, imul(c, row, iconst(c, g->n)), s->j0);
+    crow[r] = iadd(c, imul(c, row, g->n), s->j0);
     arow[r] = imul(c, row, g->a_row);
   }
   for (int r = 0; r < rows; r++)
@@ -284,11 +283,126 @@ static LLVMValueRef entry_buffer(cg *c, int64_t floats) {
   return buf;
 }
 
+/* The out-of-line strip (session 12): emit_strip as a function of its
+ * run-time operands, one per variant (vector width, transposed B, pack,
+ * float64 sums, vectors and lanes of the strip), shared by every matmul of
+ * the module instead of unrolled into each. The body is emit_strip's, with
+ * n, the block and the strip's first column as arguments instead of
+ * constants: the same fused multiply-adds over p in the same order for each
+ * element, so results are the same bits; only the index arithmetic is
+ * computed at run time (outside the inner loop). */
+enum {
+  SA_A,
+  SA_B,
+  SA_C,
+  SA_PACK,
+  SA_AROW,
+  SA_ASTEP,
+  SA_LEN,
+  SA_N,
+  SA_KB,
+  SA_KC,
+  SA_FIRST,
+  SA_J0,
+  SA_U0,
+  SA_U1,
+  SA_COUNT
+};
+
+static int is_one(LLVMValueRef v) {
+  return LLVMIsConstant(v) && LLVMConstIntGetSExtValue(v) == 1;
+}
+
+static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
+  /* A read along its rows (a_step 1): the row stride K stays a constant of
+   * the variant, folded into the addresses of the tile's rows (at run time
+   * the 12 row addresses would need 12 registers: the AVX-512 loop spilled,
+   * W3's epoch took a fifth longer); A read down its columns (a_row 1): the
+   * rows are at constant offsets, the stride a run-time step per p */
+  int unit_row = is_one(g->a_row), unit_step = is_one(g->a_step);
+  int64_t row_k = unit_step && LLVMIsConstant(g->a_row) ? LLVMConstIntGetSExtValue(g->a_row) : 0;
+  char name[128];
+  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d", g->vw, g->transpose_b,
+           g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k, s->vecs, s->lanes);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (fn) return fn;
+  LLVMTypeRef params[SA_COUNT];
+  for (int k = 0; k < SA_COUNT; k++) params[k] = k <= SA_PACK ? c->ptr : c->i64;
+  params[SA_FIRST] = c->i1;
+  fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, SA_COUNT, 0));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  /* a kernel of its own for the pipelines (jit.c: light, noinline) */
+  LLVMAddAttributeAtIndex(
+      fn, LLVMAttributeFunctionIndex,
+      LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+  LLVMAddAttributeAtIndex(
+      fn, LLVMAttributeFunctionIndex,
+      LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+  /* the kernel's buffers are distinct noalias arguments; A and B only read */
+  unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+  for (int k = 0; k <= SA_PACK; k++)
+    LLVMAddAttributeAtIndex(fn, (unsigned)k + 1, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+
+  LLVMValueRef caller = c->fn;
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  c->fn = fn;
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+  gemm h = *g;
+  h.a = LLVMGetParam(fn, SA_A), h.b = LLVMGetParam(fn, SA_B), h.c = LLVMGetParam(fn, SA_C);
+  h.pack = g->pack ? LLVMGetParam(fn, SA_PACK) : NULL;
+  /* a unit stride (A read along its rows, or down its columns) stays a
+   * constant: it is part of the variant */
+  h.a_row = unit_row ? iconst(c, 1) : row_k ? iconst(c, row_k) : LLVMGetParam(fn, SA_AROW);
+  h.a_step = unit_step ? iconst(c, 1) : LLVMGetParam(fn, SA_ASTEP);
+  h.len = LLVMGetParam(fn, SA_LEN), h.n = LLVMGetParam(fn, SA_N);
+  h.kb = LLVMGetParam(fn, SA_KB), h.kc = LLVMGetParam(fn, SA_KC);
+  h.first = g->first ? LLVMGetParam(fn, SA_FIRST) : NULL;
+  strip hs = {LLVMGetParam(fn, SA_J0), s->vecs, s->lanes};
+  LLVMValueRef acc[MR_MAX][NV_MAX];
+  for (int r = 0; r < h.t.mr; r++)
+    for (int v = 0; v < s->vecs; v++) acc[r][v] = cg_alloca(c, h.acc_vec, "acc");
+  emit_strip(c, &h, &hs, LLVMGetParam(fn, SA_U0), LLVMGetParam(fn, SA_U1), acc);
+  LLVMBuildRetVoid(c->b);
+  c->fn = caller;
+  LLVMPositionBuilderAtEnd(c->b, here);
+  return fn;
+}
+
+static void call_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1) {
+  LLVMValueRef fn = strip_fn(c, g, s);
+  LLVMValueRef null = LLVMConstNull(c->ptr);
+  LLVMValueRef args[SA_COUNT] = {[SA_A] = g->a,
+                                 [SA_B] = g->b,
+                                 [SA_C] = g->c,
+                                 [SA_PACK] = g->pack ? g->pack : null,
+                                 [SA_AROW] = g->a_row,
+                                 [SA_ASTEP] = g->a_step,
+                                 [SA_LEN] = g->len,
+                                 [SA_N] = g->n,
+                                 [SA_KB] = g->kb,
+                                 [SA_KC] = g->kc,
+                                 [SA_FIRST] = g->first ? g->first : LLVMConstInt(c->i1, 1, 0),
+                                 [SA_J0] = s->j0,
+                                 [SA_U0] = u0,
+                                 [SA_U1] = u1};
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, args, SA_COUNT, "");
+}
+
+/* One strip, inline (NNC_GEMM_INLINE=1: the code before session 12) or
+ * through its shared function. */
+static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
+                      LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  if (c->gemm_inline)
+    emit_strip(c, g, s, u0, u1, acc);
+  else
+    call_strip(c, g, s, u0, u1);
+}
+
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   gemm g;
   memset(&g, 0, sizeof g);
   g.a = m->a, g.b = m->b, g.c = m->out, g.a_row = m->a_row, g.a_step = m->a_step;
-  g.len = m->len, g.n = m->n, g.transpose_b = m->transpose_b;
+  g.len = m->len, g.n = iconst(c, m->n), g.transpose_b = m->transpose_b;
   g.vw = c->vector_width;
   g.t = target_for(g.vw);
   g.vec = LLVMVectorType(c->f32, (unsigned)g.vw);
@@ -296,15 +410,17 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   g.f64 = c->accumulate_f64;
   g.acc_scalar = g.f64 ? LLVMDoubleTypeInContext(c->ctx) : c->f32;
   g.acc_vec = LLVMVectorType(g.acc_scalar, (unsigned)g.vw);
-  if (g.n <= 0) return;
-  LLVMValueRef acc[MR_MAX][NV_MAX];
-  for (int r = 0; r < g.t.mr; r++)
-    for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
+  int64_t n = m->n;
+  if (n <= 0) return;
+  LLVMValueRef acc[MR_MAX][NV_MAX] = {{NULL}};
+  if (c->gemm_inline)
+    for (int r = 0; r < g.t.mr; r++)
+      for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
 
-  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = g.n / tile_cols, rest = g.n % tile_cols;
+  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = n / tile_cols, rest = n % tile_cols;
   int64_t pack_rows = g.t.kc; /* floats of the pack per column */
   if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
-  int pack = (g.transpose_b || g.n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
+  int pack = (g.transpose_b || n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
              pack_rows * tile_cols <= PACK_MAX_FLOATS;
   if (pack) g.pack = entry_buffer(c, (pack_rows > 0 ? pack_rows : 1) * tile_cols);
 
@@ -330,7 +446,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
     cg_loop j;
     cg_loop_begin(c, &j, s0, end, "strip");
     strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
-    emit_strip(c, &g, &s, u0, u1, acc);
+    run_strip(c, &g, &s, u0, u1, acc);
     cg_loop_end(c, &j);
   }
   if (rest > 0) {
@@ -342,7 +458,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
     LLVMPositionBuilderAtEnd(c->b, run);
     int vecs = (int)((rest + g.vw - 1) / g.vw);
     strip s = {iconst(c, full * tile_cols), vecs, (int)(rest - (int64_t)(vecs - 1) * g.vw)};
-    emit_strip(c, &g, &s, u0, u1, acc);
+    run_strip(c, &g, &s, u0, u1, acc);
     LLVMBuildBr(c->b, done);
     LLVMPositionBuilderAtEnd(c->b, done);
   }

@@ -130,6 +130,8 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.accumulate_f64 = sw->accumulate_f64;
   const char *sharing = getenv("NNC_KERNEL_SHARING");
   c.no_sharing = sharing && !strcmp(sharing, "0");
+  const char *gemm_inline = getenv("NNC_GEMM_INLINE");
+  c.gemm_inline = gemm_inline && !strcmp(gemm_inline, "1");
   c.st = st;
   int rc = NNC_OK;
   /* no program: the code depends on the graphs and switches alone, which
@@ -141,6 +143,10 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   if (timing) {
     timing->kernels += c.kernels;
     timing->kernels_shared += c.kernels_shared;
+    for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+      size_t len;
+      timing->gemm_strips += !strncmp(LLVMGetValueName2(f, &len), "gemm_strip_", 11);
+    }
   }
   if (timing) timing_add(&timing->stage[NNC_STAGE_EMIT], t0);
   if (rc) return rc;
