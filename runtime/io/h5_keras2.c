@@ -37,7 +37,7 @@ static int read_layer(hid_t f, const char *label, const char *group, const char 
   snprintf(path, sizeof path, "%s/%s", group, layer);
   if (!h5u_exists(f, path))
     return nnc_fail(st, NNC_ERR_DATA, "%s: %s: no such group (listed in layer_names)", label, path);
-  hid_t g = H5Gopen2(f, path, H5P_DEFAULT);
+  hid_t g = H5Gopen2(f, path, h5u_group_access());
   if (g < 0) return nnc_fail(st, NNC_ERR_DATA, "%s: %s: not a group", label, path);
   char **names;
   int n, rc = h5u_attr_strings(g, "weight_names", label, path, &names, &n, st);
@@ -75,7 +75,7 @@ static int read_layer(hid_t f, const char *label, const char *group, const char 
 
 static int read_layers(hid_t f, const char *label, const char *group, nnc_tensor_set *out,
                        nnc_status *st) {
-  hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
+  hid_t g = H5Gopen2(f, group, h5u_group_access());
   if (g < 0) return nnc_fail(st, NNC_ERR_DATA, "%s: %s: no such group", label, group);
   char **layers;
   int n, rc = h5u_attr_strings(g, "layer_names", label, group, &layers, &n, st);
@@ -99,7 +99,7 @@ static char *wrap_config(const char *mc, const char *tc, nnc_status *st) {
 
 int nnc_h5_read_open(hid_t f, const char *label, const char *config_json, nnc_model_file *out,
                      nnc_status *st) {
-  hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
+  hid_t root = H5Gopen2(f, "/", h5u_group_access());
   int full = h5u_has_attr(root, "model_config"), weights_only = h5u_has_attr(root, "layer_names");
   int rc = NNC_OK;
   if (full) {

@@ -27,6 +27,8 @@ typedef struct k3_ctx {
   char sep; /* '/' or, in Windows-saved archives, '\\' between objects */
   nnc_tensor_set *out;
   nnc_status *st;
+  haddr_t *seen; /* the groups collect_vars walked into, by address */
+  int nseen, capseen;
 } k3_ctx;
 
 /* keras.src.utils.naming.to_snake_case: drop non-word characters, then
@@ -94,6 +96,25 @@ static int add_var(k3_ctx *c, const char *layer, int *index, const char *path) {
   return rc;
 }
 
+/* Keras writes each object once; a group hard-linked from two places (a
+ * DAG's paths grow exponentially with depth) is refused on its second visit. */
+static int mark_seen(k3_ctx *c, haddr_t addr, const char *path) {
+  for (int i = 0; i < c->nseen; i++)
+    if (c->seen[i] == addr)
+      return nnc_fail(c->st, NNC_ERR_DATA,
+                      "%s: %s: a group reached twice (hard-linked; Keras writes each object once)",
+                      c->label, path);
+  if (c->nseen == c->capseen) {
+    int cap = c->capseen ? 2 * c->capseen : 64;
+    haddr_t *grown = nnc_realloc_array(c->seen, (size_t)cap, sizeof *grown, c->st);
+    if (!grown) return c->st->code;
+    c->seen = grown;
+    c->capseen = cap;
+  }
+  c->seen[c->nseen++] = addr;
+  return NNC_OK;
+}
+
 /* The variables of the object at path (own vars, then sub-objects), as
  * Keras's save_own_variables walk visits them. */
 static int collect_vars(k3_ctx *c, const char *layer, int *index, const char *path, int depth) {
@@ -135,10 +156,13 @@ static int collect_vars(k3_ctx *c, const char *layer, int *index, const char *pa
   if (k > 1) qsort(names, (size_t)k, sizeof *names, attr_cmp);
   for (int i = 0; i < k && !rc; i++) {
     snprintf(sub, sizeof sub, "%s%c%s", path, c->sep, names[i]);
-    if (H5Oexists_by_name(c->f, sub, H5P_DEFAULT) > 0) {
+    if (H5Oexists_by_name(c->f, sub, h5u_link_access()) > 0) {
       H5O_info_t info;
-      if (H5Oget_info_by_name(c->f, sub, &info, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_GROUP)
-        rc = collect_vars(c, layer, index, sub, depth + 1);
+      if (H5Oget_info_by_name(c->f, sub, &info, h5u_link_access()) >= 0 &&
+          info.type == H5O_TYPE_GROUP) {
+        rc = mark_seen(c, info.addr, sub);
+        if (!rc) rc = collect_vars(c, layer, index, sub, depth + 1);
+      }
     }
   }
   h5u_strings_free(names, k);
@@ -210,7 +234,7 @@ static int has_backslash_layers(hid_t f, const char *label, nnc_status *st) {
 
 int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
                             nnc_tensor_set *out, nnc_status *st) {
-  k3_ctx c = {f, label, '/', out, st};
+  k3_ctx c = {f, label, '/', out, st, NULL, 0, 0};
   const char *base = "layers";
   if (!h5u_exists(f, "layers")) {
     int w = has_backslash_layers(f, label, st);
@@ -229,5 +253,6 @@ int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
   if (!root) return nnc_fail(st, NNC_ERR_SPEC, "%s: config.json is not valid JSON", label);
   int rc = map_layers(&c, root, base, "", 0);
   cJSON_Delete(root);
+  free(c.seen);
   return rc;
 }

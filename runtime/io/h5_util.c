@@ -1,10 +1,49 @@
 /* libhdf5 helpers for the Keras readers (see h5_util.h). */
 #include "runtime/io/h5_util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
+
+/* External links would make a model file read (or block on) any file the
+ * user can open: every traversal goes through access lists whose
+ * external-link callback refuses. */
+static herr_t refuse_external_link(const char *parent_file, const char *parent_group,
+                                   const char *child_file, const char *child_object,
+                                   unsigned *acc_flags, hid_t fapl, void *data) {
+  (void)parent_file, (void)parent_group, (void)child_file, (void)child_object;
+  (void)acc_flags, (void)fapl, (void)data;
+  return -1;
+}
+
+static hid_t link_access, group_access, dataset_access;
+static pthread_once_t access_once = PTHREAD_ONCE_INIT;
+
+static void make_access_lists(void) {
+  link_access = H5Pcreate(H5P_LINK_ACCESS);
+  group_access = H5Pcreate(H5P_GROUP_ACCESS);
+  dataset_access = H5Pcreate(H5P_DATASET_ACCESS);
+  H5Pset_elink_cb(link_access, refuse_external_link, NULL);
+  H5Pset_elink_cb(group_access, refuse_external_link, NULL);
+  H5Pset_elink_cb(dataset_access, refuse_external_link, NULL);
+}
+
+hid_t h5u_link_access(void) {
+  pthread_once(&access_once, make_access_lists);
+  return link_access;
+}
+
+hid_t h5u_group_access(void) {
+  pthread_once(&access_once, make_access_lists);
+  return group_access;
+}
+
+static hid_t dataset_access_list(void) {
+  pthread_once(&access_once, make_access_lists);
+  return dataset_access;
+}
 
 void h5u_quiet(void) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -46,10 +85,10 @@ int h5u_exists(hid_t loc, const char *path) {
   nnc_strlcpy(buf, path, sizeof buf);
   for (char *p = buf; (p = strchr(p, '/')); p++) {
     *p = 0;
-    if (buf[0] && H5Lexists(loc, buf, H5P_DEFAULT) <= 0) return 0;
+    if (buf[0] && H5Lexists(loc, buf, h5u_link_access()) <= 0) return 0;
     *p = '/';
   }
-  return H5Lexists(loc, buf, H5P_DEFAULT) > 0;
+  return H5Lexists(loc, buf, h5u_link_access()) > 0;
 }
 
 int h5u_has_attr(hid_t loc, const char *name) {
@@ -168,8 +207,24 @@ int h5u_read_dataset(hid_t loc, const char *path, const char *label, nnc_array *
   memset(out, 0, sizeof *out);
   if (!h5u_exists(loc, path))
     return nnc_fail(st, NNC_ERR_DATA, "%s: %s: no such dataset", label, path);
-  hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
-  if (d < 0) return nnc_fail(st, NNC_ERR_DATA, "%s: %s: not a dataset", label, path);
+  hid_t d = H5Dopen2(loc, path, dataset_access_list());
+  if (d < 0)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: %s: not a dataset (or reached through an external link, which is not "
+                    "followed)",
+                    label, path);
+  /* data kept in other files (external storage, virtual datasets) is refused
+   * like external links */
+  hid_t dcpl = H5Dget_create_plist(d);
+  int external = dcpl < 0 || H5Pget_external_count(dcpl) != 0 || H5Pget_layout(dcpl) == H5D_VIRTUAL;
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (external) {
+    H5Dclose(d);
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: %s: its data lives outside the file (external storage or a virtual "
+                    "dataset): not read",
+                    label, path);
+  }
   hid_t type = H5Dget_type(d), space = H5Dget_space(d);
   int rank = H5Sget_simple_extent_ndims(space), rc = NNC_OK;
   hsize_t dims[NNC_MAX_RANK];
@@ -197,9 +252,24 @@ int h5u_read_dataset(hid_t loc, const char *path, const char *label, nnc_array *
   if (!rc) {
     H5Sget_simple_extent_dims(space, dims, NULL);
     out->rank = rank;
-    for (int i = 0; i < rank; i++) count *= (int64_t)(out->shape[i] = (int64_t)dims[i]);
-    out->data = nnc_calloc((size_t)count + 1, nnc_dtype_size(out->dtype), st);
-    if (!out->data) rc = st->code;
+    for (int i = 0; i < rank && !rc; i++) {
+      if (dims[i] > (hsize_t)INT64_MAX / 8 || (count && (int64_t)dims[i] > INT64_MAX / 8 / count))
+        rc = nnc_fail(st, NNC_ERR_DATA, "%s: %s: its dimensions overflow", label, path);
+      else
+        count *= (int64_t)(out->shape[i] = (int64_t)dims[i]);
+    }
+    /* a dataset declares its size: memory is taken only for bytes the file
+     * holds (Keras stores weights uncompressed; 1024x leaves room for a
+     * compressed chunked one) */
+    hsize_t stored = rc ? 0 : H5Dget_storage_size(d);
+    if (!rc && (uint64_t)count * size > (uint64_t)stored * 1024 + 4096)
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: %s: declares %lld values but the file stores %llu bytes of them", label,
+                    path, (long long)count, (unsigned long long)stored);
+    if (!rc) {
+      out->data = nnc_calloc((size_t)count + 1, nnc_dtype_size(out->dtype), st);
+      if (!out->data) rc = st->code;
+    }
   }
   if (!rc && count > 0 && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data) < 0)
     rc = nnc_fail(st, NNC_ERR_DATA, "%s: %s: its data cannot be read (truncated file?)", label,
@@ -240,7 +310,7 @@ int h5u_list(hid_t loc, const char *path, const char *label, char ***out, int *n
   *n = 0;
   if (path[0] && strcmp(path, "/") && !h5u_exists(loc, path))
     return nnc_fail(st, NNC_ERR_DATA, "%s: %s: no such group", label, path);
-  hid_t g = H5Gopen2(loc, path[0] ? path : "/", H5P_DEFAULT);
+  hid_t g = H5Gopen2(loc, path[0] ? path : "/", h5u_group_access());
   if (g < 0) return nnc_fail(st, NNC_ERR_DATA, "%s: %s: not a group", label, path);
   link_list l = {NULL, 0, 0, st, NNC_OK};
   hsize_t idx = 0;

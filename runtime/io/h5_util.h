@@ -42,5 +42,9 @@ int h5u_list(hid_t loc, const char *path, const char *label, char ***out, int *n
 
 /* Turn off HDF5's printing of its error stack (once per thread is enough). */
 void h5u_quiet(void);
+/* Access lists for every traversal (H5Lexists/H5Oexists_by_name: link; H5Gopen2:
+ * group): external links are refused, never followed. */
+hid_t h5u_link_access(void);
+hid_t h5u_group_access(void);
 
 #endif

@@ -26,6 +26,19 @@ static uint64_t le(const unsigned char *p, int n) {
 
 /* The member's bytes (malloc'd, NUL-terminated) or NULL: st says why, or
  * *missing = 1 when there is no such member. */
+/* Whether one of the `left` central directory entries from offset p on is
+ * named want. */
+static int later_member_named(const unsigned char *z, size_t eocd, size_t p, uint64_t left,
+                              const char *want) {
+  for (; left > 0 && p + 46 <= eocd && le(z + p, 4) == 0x02014b50; left--) {
+    size_t nlen = (size_t)le(z + p + 28, 2);
+    if (p + 46 + nlen > eocd) return 0;
+    if (nlen == strlen(want) && !memcmp(z + p + 46, want, nlen)) return 1;
+    p += 46 + nlen + (size_t)le(z + p + 30, 2) + (size_t)le(z + p + 32, 2);
+  }
+  return 0;
+}
+
 static unsigned char *zip_member(const char *path, const unsigned char *z, size_t len,
                                  const char *want, size_t *out_len, int *missing, nnc_status *st) {
   *missing = 0;
@@ -61,6 +74,12 @@ static unsigned char *zip_member(const char *path, const unsigned char *z, size_
     size_t nlen = (size_t)le(z + p + 28, 2), xlen = (size_t)le(z + p + 30, 2),
            clen = (size_t)le(z + p + 32, 2);
     if (p + 46 + nlen > eocd) break;
+    if (nlen == strlen(want) && !memcmp(z + p + 46, want, nlen) &&
+        later_member_named(z, eocd, p + 46 + nlen + xlen + clen, n - k - 1, want)) {
+      /* Python's zipfile (Keras) takes the last of two, a C reader the first */
+      nnc_fail(st, NNC_ERR_DATA, "%s: member %s appears twice", path, want);
+      return NULL;
+    }
     if (nlen == strlen(want) && !memcmp(z + p + 46, want, nlen)) {
       unsigned method = (unsigned)le(z + p + 10, 2), flags = (unsigned)le(z + p + 8, 2);
       uint32_t crc = (uint32_t)le(z + p + 16, 4);
@@ -81,6 +100,14 @@ static unsigned char *zip_member(const char *path, const unsigned char *z, size_
                      ? "%s: member %s: compression method %u (stored and deflated are read)"
                      : "%s: member %s: its data runs past the end of the file (truncated?)",
                  path, want, method);
+        return NULL;
+      }
+      /* weights compress little: a member that inflates past 100x its
+       * compressed size (plus 16 MiB) is refused before memory is taken */
+      if (usize > csize * 100 + (16u << 20)) {
+        nnc_fail(st, NNC_ERR_DATA,
+                 "%s: member %s: declares %llu bytes from %llu compressed (over 100x: refused)",
+                 path, want, (unsigned long long)usize, (unsigned long long)csize);
         return NULL;
       }
       unsigned char *out = nnc_calloc((size_t)usize + 1, 1, st);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/base.h"
 #include "runtime/io/model_file.h"
@@ -116,10 +117,14 @@ static void map_name(const name_table *t, const char *name, char *out, size_t ou
 static int shard_path(const char *json_path, const char *rel, const char *where, char *out,
                       size_t out_size, nnc_status *st) {
   while (rel[0] == '.' && rel[1] == '/') rel += 2;
-  if (!rel[0] || rel[0] == '/' || strstr(rel, "://"))
+  size_t rl = strlen(rel);
+  int up = !strncmp(rel, "../", 3) || strstr(rel, "/../") || !strcmp(rel, "..") ||
+           (rl >= 3 && !strcmp(rel + rl - 3, "/.."));
+  if (!rel[0] || rel[0] == '/' || strstr(rel, "://") || up)
     return nnc_fail(st, NNC_ERR_DATA,
-                    "%s: shard path \"%.200s\": expected a file name relative to model.json", where,
-                    rel);
+                    "%s: shard path \"%.200s\": expected a file name relative to model.json, "
+                    "inside its folder",
+                    where, rel);
   const char *slash = strrchr(json_path, '/');
   int dir_len = slash ? (int)(slash - json_path) : 0;
   int n = slash ? snprintf(out, out_size, "%.*s/%s", dir_len, json_path, rel)
@@ -146,6 +151,12 @@ static int read_group(const char *json_path, const cJSON *paths, const char *whe
     }
     if (shard_path(json_path, p->valuestring, where, file, sizeof file, st)) break;
     size_t n;
+    struct stat sb;
+    /* a FIFO or device would block or never end: shards are regular files */
+    if (stat(file, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+      nnc_fail(st, NNC_ERR_DATA, "%s: shard %s is not a regular file", where, file);
+      break;
+    }
     char *bytes = nnc_read_file_capped(file, TFJS_MAX_SHARD_BYTES, &n, st);
     if (!bytes) {
       nnc_fail_prefix(st, "%s", where);

@@ -321,14 +321,22 @@ static void put_strings(hid_t loc, const char *name, const char *const *s, int n
   H5Tclose(t);
 }
 
-START_TEST(test_h5_written_by_hdf5) {
+/* Hostile variants of the hand-written file: the kernel's data kept in
+ * another file (external storage), the kernel reached through an external
+ * link to another HDF5 file, or a kernel declaring 10^12 values it never
+ * stores. */
+enum { HAND_PLAIN, HAND_EXTERNAL_STORAGE, HAND_EXTERNAL_LINK, HAND_HUGE };
+
+static const float hand_kernel[3][2] = {{0.5f, -1.25f}, {2.0f, 0.75f}, {-0.375f, 1.5f}},
+                   hand_bias[2] = {0.125f, -2.0f};
+
+static const char *write_hand_h5(const char *name, int mode) {
   static const char config[] =
       "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
       "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, "
       "\"activation\": \"linear\", \"batch_input_shape\": [null, 3]}}, "
       "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.5}}]}}";
-  float kernel[3][2] = {{0.5f, -1.25f}, {2.0f, 0.75f}, {-0.375f, 1.5f}}, bias[2] = {0.125f, -2.0f};
-  const char *path = testutil_path(testutil_tmpdir(), "hand.h5");
+  const char *path = testutil_path(testutil_tmpdir(), name);
   hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   hid_t vt = H5Tcopy(H5T_C_S1);
   H5Tset_size(vt, H5T_VARIABLE);
@@ -349,12 +357,37 @@ START_TEST(test_h5_written_by_hdf5) {
   /* bias first: HDF5's order is not the one to use */
   hid_t bset =
       H5Dcreate2(inner, "bias:0", H5T_IEEE_F32LE, bs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  hid_t kset =
-      H5Dcreate2(inner, "kernel:0", H5T_IEEE_F32LE, ks, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  ck_assert(H5Dwrite(bset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, bias) >= 0);
-  ck_assert(H5Dwrite(kset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, kernel) >= 0);
+  ck_assert(H5Dwrite(bset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, hand_bias) >= 0);
   H5Dclose(bset);
-  H5Dclose(kset);
+  if (mode == HAND_EXTERNAL_LINK) {
+    /* the kernel lives in other.h5, reached by an external link */
+    const char *other = testutil_path(testutil_tmpdir(), "other.h5");
+    hid_t of = H5Fcreate(other, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t od = H5Dcreate2(of, "k", H5T_IEEE_F32LE, ks, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(H5Dwrite(od, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, hand_kernel) >= 0);
+    H5Dclose(od);
+    H5Fclose(of);
+    ck_assert(H5Lcreate_external(other, "k", inner, "kernel:0", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  } else {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t space = ks;
+    if (mode == HAND_EXTERNAL_STORAGE) /* the values are read from secret.bin */
+      ck_assert(H5Pset_external(dcpl, testutil_path(testutil_tmpdir(), "secret.bin"), 0,
+                                sizeof hand_kernel) >= 0);
+    if (mode == HAND_HUGE) { /* chunked, never written: nothing stored */
+      hsize_t huge[2] = {1000000, 1000000}, chunk[2] = {64, 64};
+      space = H5Screate_simple(2, huge, NULL);
+      H5Pset_chunk(dcpl, 2, chunk);
+    }
+    hid_t kset =
+        H5Dcreate2(inner, "kernel:0", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (mode != HAND_HUGE)
+      ck_assert(H5Dwrite(kset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, hand_kernel) >= 0);
+    else
+      H5Sclose(space);
+    H5Dclose(kset);
+    H5Pclose(dcpl);
+  }
   H5Sclose(ks);
   H5Sclose(bs);
   H5Gclose(inner);
@@ -370,7 +403,11 @@ START_TEST(test_h5_written_by_hdf5) {
   H5Sclose(scalar);
   H5Tclose(vt);
   H5Fclose(f);
+  return path;
+}
 
+START_TEST(test_h5_written_by_hdf5) {
+  const char *path = write_hand_h5("hand.h5", HAND_PLAIN);
   nnc_status st = {0};
   nnc_model *m = NULL;
   ck_assert_msg(!nnc_model_load_file(path, &m, &st), "%s", st.message);
@@ -379,13 +416,26 @@ START_TEST(test_h5_written_by_hdf5) {
   ck_assert_msg(!nnc_model_predict(m, &x, 2, &y, &st), "%s", st.message);
   for (int r = 0; r < 2; r++)
     for (int c = 0; c < 2; c++) {
-      double want = bias[c];
-      for (int k = 0; k < 3; k++) want += (double)xv[r][k] * kernel[k][c];
+      double want = hand_bias[c];
+      for (int k = 0; k < 3; k++) want += (double)xv[r][k] * hand_kernel[k][c];
       ck_assert_msg(fabs(((float *)y.data)[r * 2 + c] - want) <= 1e-6 * (1 + fabs(want)),
                     "[%d,%d] %g vs %g", r, c, ((float *)y.data)[r * 2 + c], want);
     }
   nnc_array_free(&y);
   nnc_model_free(m);
+}
+END_TEST
+
+/* Data from outside the file is never read: external storage and external
+ * links are refused naming the dataset; a dataset declaring more values
+ * than the file stores is refused before memory is taken. */
+START_TEST(test_h5_hostile) {
+  const char *a = write_hand_h5("ext_storage.h5", HAND_EXTERNAL_STORAGE);
+  expect_refused(a, "model_weights/d/d/kernel:0", "outside the file");
+  const char *b = write_hand_h5("ext_link.h5", HAND_EXTERNAL_LINK);
+  expect_refused(b, "model_weights/d/d/kernel:0", "external link");
+  const char *c = write_hand_h5("huge.h5", HAND_HUGE);
+  expect_refused(c, "model_weights/d/d/kernel:0", "declares 1000000000000 values");
 }
 END_TEST
 
@@ -473,6 +523,7 @@ int main(void) {
   tcase_add_test(tc, test_bad_files);
   tcase_add_test(tc, test_h5_weights_round_trip);
   tcase_add_test(tc, test_h5_written_by_hdf5);
+  tcase_add_test(tc, test_h5_hostile);
   tcase_add_test(tc, test_keras_out_layout);
   suite_add_tcase(s, tc);
   return testutil_run(s);
