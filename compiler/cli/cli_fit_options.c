@@ -71,6 +71,25 @@ int cli_class_weights(const char *cmd, const char *text, double **weights) {
   }
 }
 
+/* --tensorboard DIR: TensorBoard(log_dir=DIR) with Keras's defaults, made
+ * from JSON so that any byte of DIR passes as it is. NULL when out of memory. */
+static char *tensorboard_json(const char *dir) {
+  static const char head[] = "{\"class_name\": \"TensorBoard\", \"config\": {\"log_dir\": \"";
+  char *json = malloc(sizeof head + 6 * strlen(dir) + 4);
+  if (!json) return NULL;
+  char *p = json + (sizeof head - 1);
+  memcpy(json, head, sizeof head - 1);
+  for (const unsigned char *c = (const unsigned char *)dir; *c; c++)
+    if (*c == '"' || *c == '\\')
+      p += sprintf(p, "\\%c", *c);
+    else if (*c < 0x20)
+      p += sprintf(p, "\\u%04x", *c);
+    else
+      *p++ = (char)*c;
+  strcpy(p, "\"}}");
+  return json;
+}
+
 static int int_option(const char *cmd, const cli_opt *o, int n, const char *name, long lo, long hi,
                       long *out) {
   const char *v = cli_get(o, n, name);
@@ -124,8 +143,9 @@ int cli_fit_options(const char *cmd, const cli_opt *o, int n, nnc_fit_options *f
   }
   const char *const *texts;
   int n_cb = cli_get_all(o, n, "callback", &texts);
-  if (n_cb > 0) {
-    ex->callbacks = calloc((size_t)n_cb, sizeof *ex->callbacks);
+  const char *tb_dir = cli_get(o, n, "tensorboard");
+  if (n_cb > 0 || tb_dir) {
+    ex->callbacks = calloc((size_t)n_cb + 1, sizeof *ex->callbacks);
     if (!ex->callbacks) {
       fprintf(stderr, "nnc %s: out of memory\n", cmd);
       return 1;
@@ -140,6 +160,21 @@ int cli_fit_options(const char *cmd, const cli_opt *o, int n, nnc_fit_options *f
       return 2;
     }
     ex->n_callbacks = i + 1;
+  }
+  if (tb_dir) { /* after the --callback ones, as a callbacks list would hold it */
+    nnc_status st;
+    char *json = tensorboard_json(tb_dir);
+    if (!json) {
+      fprintf(stderr, "nnc %s: out of memory\n", cmd);
+      return 1;
+    }
+    int bad = nnc_callback_create_json(json, "--tensorboard", &ex->callbacks[n_cb], &st);
+    free(json);
+    if (bad) {
+      fprintf(stderr, "nnc %s: %s\n", cmd, st.message);
+      return 2;
+    }
+    ex->n_callbacks = n_cb + 1;
   }
   fo->callbacks = ex->callbacks;
   fo->n_callbacks = ex->n_callbacks;

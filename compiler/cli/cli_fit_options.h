@@ -1,7 +1,8 @@
 /* nnc fit's issue-7 options (docs/cli.md "Callbacks and fit options"):
  * --callback (repeatable), --validation-freq, --steps-per-epoch,
  * --validation-steps, --validation-batch-size, --shuffle true|false|batch,
- * --class-weight '0:1,1:5', --train-metrics batches|end-of-epoch. */
+ * --class-weight '0:1,1:5', --train-metrics batches|end-of-epoch,
+ * --tensorboard DIR (TensorBoard(log_dir=DIR), after the --callback ones). */
 #ifndef NNC_CLI_FIT_OPTIONS_H
 #define NNC_CLI_FIT_OPTIONS_H
 

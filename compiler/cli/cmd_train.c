@@ -291,6 +291,7 @@ int cli_fit(int argc, char **argv) {
                  {"x-test", CLI_REPEAT, NULL, NULL, 0},
                  {"y-test", CLI_REPEAT, NULL, NULL, 0},
                  {"callback", CLI_REPEAT, NULL, NULL, 0},
+                 {"tensorboard", 1, NULL, NULL, 0},
                  {"validation-freq", 1, NULL, NULL, 0},
                  {"steps-per-epoch", 1, NULL, NULL, 0},
                  {"validation-steps", 1, NULL, NULL, 0},
@@ -315,6 +316,7 @@ int cli_fit(int argc, char **argv) {
            "       [--steps-per-epoch N] [--validation-steps N] [--validation-batch-size N]\n"
            "       [--sample-weight SW] [--sample-weight-val SWV] [--class-weight '0:1,1:5']\n"
            "       [--train-metrics batches|end-of-epoch] [--save-tfjs DIR]\n"
+           "       [--tensorboard LOG_DIR]\n"
            "data options repeat for several inputs/outputs (in order, or NAME=FILE), or take\n"
            "one .npz whose array names are the input/output names\n");
     return 0;

@@ -211,6 +211,16 @@ static const char *const *positional_names(const char *class_name) {
   static const char *const backup[] = {"backup_dir", "save_freq", "double_checkpoint",
                                        "delete_checkpoint", NULL};
   static const char *const lr_scheduler[] = {"schedule", "verbose", NULL};
+  static const char *const tensorboard[] = {"log_dir",
+                                            "histogram_freq",
+                                            "write_graph",
+                                            "write_images",
+                                            "write_steps_per_second",
+                                            "update_freq",
+                                            "profile_batch",
+                                            "embeddings_freq",
+                                            "embeddings_metadata",
+                                            NULL};
   static const char *const none[] = {NULL};
   static const struct {
     const char *name;
@@ -218,7 +228,7 @@ static const char *const *positional_names(const char *class_name) {
   } rows[] = {{"EarlyStopping", early_stopping}, {"ReduceLROnPlateau", reduce_lr},
               {"ModelCheckpoint", checkpoint},   {"CSVLogger", csv_logger},
               {"BackupAndRestore", backup},      {"LearningRateScheduler", lr_scheduler},
-              {"TerminateOnNaN", none}};
+              {"TensorBoard", tensorboard},      {"TerminateOnNaN", none}};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     if (!strcmp(rows[i].name, class_name)) return rows[i].params;
   return NULL; /* not a class of nnc: cb_create names it once the text is read */
