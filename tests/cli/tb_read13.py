@@ -7,7 +7,8 @@ tensor.proto), sharing no code with nnc. Python's standard library only.
 
 usage: tb_read13.py LOG_DIR HISTORY.json [--lr LR] [--batch-freq N]
                     [--batches-per-epoch B] [--batch-loss EXPECTED.json]
-                    [--iterations-per-epoch I] [--no-validation] [--dump]
+                    [--iterations-per-epoch I] [--no-validation] [--steps-per-second]
+                    [--dump]
 
 Checks, failing with a message (exit 1) on the first difference:
 - LOG_DIR/train (and LOG_DIR/validation unless --no-validation) hold exactly
@@ -183,7 +184,7 @@ def main(argv):
     opts = {}
     i = 3
     while i < len(argv):
-        if argv[i] in ("--no-validation", "--dump"):
+        if argv[i] in ("--no-validation", "--dump", "--steps-per-second"):
             opts[argv[i]] = True
             i += 1
         else:
@@ -211,6 +212,17 @@ def main(argv):
         with open(opts["--batch-loss"]) as f:
             expected_batch = json.load(f)
 
+    # write_steps_per_second: timings, checked for being there and positive, then set aside
+    if "--steps-per-second" in opts:
+        sps = [(t, s, v) for t, s, v in train if t.endswith("_steps_per_second")]
+        if sorted({s for t, s, _ in sps if t == "epoch_steps_per_second"}) != list(range(len(history["loss"]))):
+            fail("train: epoch_steps_per_second steps %r" % [s for _, s, _ in sps])
+        if any(not (v > 0 and math.isfinite(v)) for _, _, v in sps):
+            fail("train: a steps_per_second that is not a positive number: %r" % sps)
+        train = [e for e in train if not e[0].endswith("_steps_per_second")]
+        batch_sps = [s for t, s, _ in sps if t == "batch_steps_per_second"]
+        if batch_sps != [s for t, s, _ in train if t == "batch_loss"]:
+            fail("train: batch_steps_per_second steps %r" % batch_sps)
     # train: epoch_ values from History, batch_ values at multiples of freq
     epoch_events = [(t, s, v) for t, s, v in train if t.startswith("epoch_")]
     batch_events = [(t, s, v) for t, s, v in train if t.startswith("batch_")]

@@ -94,6 +94,13 @@ PY
 python3 "$reader" "$tmp/l3" "$tmp/h3.json" --lr 0.05 --batch-freq 1 --batches-per-epoch 4 \
   >"$tmp/r3" 2>&1 && ok || bad "update_freq=batch: $(cat "$tmp/r3")"
 
+# 3b. write_steps_per_second: epoch_ and batch_steps_per_second, positive, at the same steps
+fit --epochs 2 --batch-size 25 --history "$tmp/h3b.json" \
+  --callback "TensorBoard(log_dir=\"$tmp/l3b\", update_freq=\"batch\", write_steps_per_second=True)" \
+  2>"$tmp/e3b" || bad "write_steps_per_second: $(cat "$tmp/e3b")"
+python3 "$reader" "$tmp/l3b" "$tmp/h3b.json" --lr 0.05 --batch-freq 1 --batches-per-epoch 2 \
+  --no-validation --steps-per-second >"$tmp/r3b" 2>&1 && ok || bad "steps per second: $(cat "$tmp/r3b")"
+
 # 4. a second fit into the same log_dir adds new files beside the first ones
 fit --epochs 1 --batch-size 8 --tensorboard "$tmp/l4" 2>/dev/null &&
   fit --epochs 1 --batch-size 8 --tensorboard "$tmp/l4" 2>/dev/null
