@@ -3,7 +3,7 @@
  *
  *   nnc compile specs/fashion_mnist_mlp.json -o model.o --header model.h --prefix fmnist
  *   cc host_predict.c model.o -lm -o host_predict
- *   ./host_predict PARAMS.f32 IMAGES [LABELS] [OUT.f32]
+ *   ./host_predict PARAMS.f32 IMAGES [LABELS|""] [OUT.f32]
  *
  * PARAMS.f32: the parameter region (host_train writes it; "-" uses the
  * object's initial weights, fmnist_weights); IMAGES, LABELS: uncompressed
@@ -66,8 +66,9 @@ int main(int argc, char **argv) {
   }
   int64_t rows, per_row, label_rows = 0, one;
   unsigned char *images = read_idx(argv[2], &rows, &per_row);
-  unsigned char *labels = argc > 3 ? read_idx(argv[3], &label_rows, &one) : NULL;
-  if (!images || (argc > 3 && !labels)) return 1;
+  int with_labels = argc > 3 && argv[3][0]; /* "": none */
+  unsigned char *labels = with_labels ? read_idx(argv[3], &label_rows, &one) : NULL;
+  if (!images || (with_labels && !labels)) return 1;
   if (per_row != FMNIST_INPUT0_FLOATS_PER_ROW || (labels && label_rows != rows)) {
     fprintf(stderr, "host_predict: %lld values per image, the model takes %d\n", (long long)per_row,
             FMNIST_INPUT0_FLOATS_PER_ROW);
