@@ -129,6 +129,17 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
                     "FILE.o (an ahead-of-time object)\n");
     return 2;
   }
+  /* the JIT's inspection options say nothing about an object */
+  static const char *const jit_only[] = {"summary", "dump-graph", "dump-after", "dump-ir",
+                                         "phase",   "dump-dir",   "input-shape", "time-passes"};
+  for (size_t i = 0; i < sizeof jit_only / sizeof *jit_only; i++)
+    if (cli_get(o, n, jit_only[i])) {
+      fprintf(stderr, "nnc compile: --%s does not go with -o (an ahead-of-time object)\n",
+              jit_only[i]);
+      return 2;
+    }
+  int f64 = 0;
+  if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &f64)) return 2;
   if (prefix_opt && !is_identifier(prefix_opt)) {
     fprintf(stderr, "nnc compile: --prefix: expected a C identifier, got '%s'\n", prefix_opt);
     return 2;
@@ -159,6 +170,14 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   char *header = NULL;
   size_t header_len = 0;
   if (!rc && nnc_model_load_file(spec_path, &m, &st)) rc = fail(spec_path, &st);
+  const char *cc = cli_get(o, n, "compile-config");
+  if (!rc && cc) {
+    char *text = nnc_read_file(cc, NULL, &st);
+    if (!text || nnc_model_set_compile_config(m, text, &st)) rc = fail(spec_path, &st);
+    free(text);
+  }
+  if (!rc && f64 && nnc_model_set_accumulation(m, NNC_ACCUMULATE_F64, &st))
+    rc = fail(spec_path, &st);
   if (!rc && !nnc_model_is_built(m)) {
     fprintf(stderr,
             "nnc compile: %s: the model does not declare the shape of its inputs "
