@@ -130,7 +130,7 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
     return 2;
   }
   /* the JIT's inspection options say nothing about an object */
-  static const char *const jit_only[] = {"summary", "dump-graph", "dump-after", "dump-ir",
+  static const char *const jit_only[] = {"summary", "dump-graph", "dump-after",  "dump-ir",
                                          "phase",   "dump-dir",   "input-shape", "time-passes"};
   for (size_t i = 0; i < sizeof jit_only / sizeof *jit_only; i++)
     if (cli_get(o, n, jit_only[i])) {

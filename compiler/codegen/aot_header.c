@@ -101,11 +101,20 @@ int aot_header_text(const aot_header_request *r, char **text, size_t *len, nnc_s
           " * X(index, name, offset, count, rank, trainable) for each. */\n"
           "#define %s_N_VARIABLES %d\n",
           P, P, n_weights);
-  char vid[200];
+  char vid[200], other[200];
   for (int i = 0, k = 0; i < t->n_variables; i++) {
     const nnc_variable *v = &t->variables[i];
     if (v->kind == NNC_VAR_SLOT) continue;
     ident(vid, sizeof vid, v->name, 1);
+    /* "a/b" and "a_b" make one identifier: the later one gets its index too */
+    for (int j = 0; j < i; j++) {
+      ident(other, sizeof other, t->variables[j].name, 1);
+      if (t->variables[j].kind != NNC_VAR_SLOT && !strcmp(other, vid)) {
+        size_t len = strlen(vid);
+        snprintf(vid + len, sizeof vid - len, "_%d", k);
+        break;
+      }
+    }
     fprintf(f, "#define %s_VAR_%s_INDEX %d\n#define %s_VAR_%s_NAME ", P, vid, k++, P, vid);
     literal(f, v->name);
     fprintf(f, "\n#define %s_VAR_%s_OFFSET %lld\n#define %s_VAR_%s_COUNT %lld\n", P, vid,

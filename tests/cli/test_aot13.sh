@@ -185,6 +185,20 @@ if command -v c++ >/dev/null; then
 fi
 grep -q '^#define FMNIST_VAR_DENSE_1_KERNEL_OFFSET 100480$' "$tmp/model.h" && ok ||
   bad "model.h: dense_1/kernel's offset"
+# two Keras names that make one C identifier ("a-b/kernel", "a_b/kernel"): still one header
+printf '{"class_name": "Sequential", "config": {"name": "m", "layers": [
+  {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 3], "name": "in"}},
+  {"class_name": "Dense", "config": {"name": "a-b", "units": 2}},
+  {"class_name": "Dense", "config": {"name": "a_b", "units": 2}}]},
+  "compile_config": {"optimizer": "sgd", "loss": "mse"}}' >"$tmp/dup.json"
+"$nnc" compile "$tmp/dup.json" -o "$tmp/dup.o" --header "$tmp/dup.h" >/dev/null 2>&1 ||
+  bad "nnc compile dup.json failed"
+printf '#include "dup.h"\nint main(void) { return M_VAR_A_B_KERNEL_2_OFFSET == 8 ? 0 : 1; }\n' >"$tmp/dup.c"
+"$cc" -std=c11 -Wall -Wextra -Werror -pedantic -I "$tmp" -c "$tmp/dup.c" -o "$tmp/dup_h.o" \
+  2>"$tmp/dup.log" && ok || bad "a header with clashing names: $(head -3 "$tmp/dup.log")"
+# the same command twice: the same bytes
+compile -o "$tmp/again.o" && cmp -s "$tmp/again.o" "$tmp/model.o" && ok ||
+  bad "two compiles of one model give different objects"
 
 # ---- bad inputs ----
 # expect STATUS PATTERN ARGS...: exit status and a message matching PATTERN
