@@ -4,6 +4,7 @@
  * once more for the named target into one object that also holds the
  * table; both files are written through temporaries renamed into place. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "compiler/driver/table.h"
 #include "base/base.h"
 #include "runtime/model.h"
+
+enum { PREFIX_MAX = 64 };
 
 static int is_identifier(const char *s) {
   if (!*s || !(isalpha((unsigned char)*s) || *s == '_')) return 0;
@@ -50,6 +53,74 @@ static int width_for(const char *cpu, const char *host_cpu) {
   for (size_t i = 0; i < sizeof w8 / sizeof *w8; i++)
     if (!strcmp(cpu, w8[i])) return 8;
   return 4;
+}
+
+/* The 64-bit x86 CPUs of LLVM 14 (`llc -mtriple=x86_64 -mcpu=help` without the
+ * 32-bit ones): LLVM takes any other name with a warning and then aborts the
+ * process on the 64-bit code (a 32-bit CPU, or a typo: no features). */
+static const char *const x86_64_cpus[] = {"generic",
+                                          "x86-64",
+                                          "x86-64-v2",
+                                          "x86-64-v3",
+                                          "x86-64-v4",
+                                          "alderlake",
+                                          "amdfam10",
+                                          "athlon-fx",
+                                          "athlon64",
+                                          "athlon64-sse3",
+                                          "atom",
+                                          "barcelona",
+                                          "bdver1",
+                                          "bdver2",
+                                          "bdver3",
+                                          "bdver4",
+                                          "bonnell",
+                                          "broadwell",
+                                          "btver1",
+                                          "btver2",
+                                          "cannonlake",
+                                          "cascadelake",
+                                          "cooperlake",
+                                          "core-avx-i",
+                                          "core-avx2",
+                                          "core2",
+                                          "corei7",
+                                          "corei7-avx",
+                                          "goldmont",
+                                          "goldmont-plus",
+                                          "haswell",
+                                          "icelake-client",
+                                          "icelake-server",
+                                          "ivybridge",
+                                          "k8",
+                                          "k8-sse3",
+                                          "knl",
+                                          "knm",
+                                          "nehalem",
+                                          "nocona",
+                                          "opteron",
+                                          "opteron-sse3",
+                                          "penryn",
+                                          "rocketlake",
+                                          "sandybridge",
+                                          "sapphirerapids",
+                                          "silvermont",
+                                          "skx",
+                                          "skylake",
+                                          "skylake-avx512",
+                                          "slm",
+                                          "tigerlake",
+                                          "tremont",
+                                          "westmere",
+                                          "znver1",
+                                          "znver2",
+                                          "znver3"};
+
+static int known_cpu(const char *cpu, const char *host_cpu) {
+  if (!strcmp(cpu, host_cpu)) return 1;
+  for (size_t i = 0; i < sizeof x86_64_cpus / sizeof *x86_64_cpus; i++)
+    if (!strcmp(cpu, x86_64_cpus[i])) return 1;
+  return 0;
 }
 
 /* Build m for fixed shapes: its declared inputs, and targets as fit takes
@@ -140,8 +211,11 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
     }
   int f64 = 0;
   if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &f64)) return 2;
-  if (prefix_opt && !is_identifier(prefix_opt)) {
-    fprintf(stderr, "nnc compile: --prefix: expected a C identifier, got '%s'\n", prefix_opt);
+  if (prefix_opt && (!is_identifier(prefix_opt) || strlen(prefix_opt) > PREFIX_MAX)) {
+    fprintf(stderr,
+            "nnc compile: --prefix: expected a C identifier of at most %d characters, got "
+            "'%.80s'\n",
+            PREFIX_MAX, prefix_opt);
     return 2;
   }
   if (entry && strcmp(entry, "predict") && strcmp(entry, "train") && strcmp(entry, "all")) {
@@ -161,6 +235,13 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
             "nnc compile: --target %s: only x86_64 triples are supported (the table is laid out "
             "as this nnc's C, and the steps set the x86 MXCSR)\n",
             triple);
+    rc = 2;
+  }
+  if (!rc && !known_cpu(cpu, host_cpu)) {
+    fprintf(stderr,
+            "nnc compile: --cpu %s: not a 64-bit x86 CPU LLVM knows (generic, x86-64, "
+            "x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake-avx512, znver3, ...: docs/aot.md)\n",
+            cpu);
     rc = 2;
   }
   nnc_status st = {0};
@@ -189,12 +270,20 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   if (!rc) rc = parse_entry(entry, m->desc.has_compile, steps);
   if (!rc && build_for_aot(m, &st)) rc = fail(spec_path, &st);
   const nnc_program_table *t = m ? nnc_model_table(m) : NULL;
-  char prefix[128];
+  char prefix[PREFIX_MAX + 1];
   if (!rc) {
     if (prefix_opt)
       snprintf(prefix, sizeof prefix, "%s", prefix_opt);
     else
       default_prefix(t->model_name, prefix, sizeof prefix);
+  }
+  /* the weights are one LLVM constant, whose length is an unsigned int */
+  if (!rc && t->params_floats > (INT32_MAX >> 2)) {
+    fprintf(stderr,
+            "nnc compile: %s: %lld parameters: an object holds at most %d (their bytes are one "
+            "constant)\n",
+            spec_path, (long long)t->params_floats, INT32_MAX >> 2);
+    rc = 2;
   }
   if (!rc) {
     /* the driver's table (compiler/driver/table.h) holds the planned graphs */

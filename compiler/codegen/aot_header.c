@@ -18,13 +18,14 @@ static void ident(char *out, size_t n, const char *name, int upper) {
   out[k] = 0;
 }
 
-/* a string literal: escapes what C needs escaped, octal for the rest */
+/* a string literal: escapes what C needs escaped, octal for the rest; '/'
+ * and '*' too, so a name also sits safely in a comment (no "*" "/") */
 static void literal(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
     if (*p == '"' || *p == '\\')
       fprintf(f, "\\%c", *p);
-    else if (*p < 0x20 || *p >= 0x7f || *p == '?')
+    else if (*p < 0x20 || *p >= 0x7f || *p == '?' || *p == '/' || *p == '*')
       fprintf(f, "\\%03o", *p);
     else
       fputc(*p, f);

@@ -214,6 +214,12 @@ expect 2 "--entry: expected predict, train or all, got 'both'" "$spec" -o "$tmp/
 expect 2 "--target aarch64-linux-gnu: only x86_64" "$spec" -o "$tmp/e.o" --target aarch64-linux-gnu
 expect 2 "--target nonsense: only x86_64" "$spec" -o "$tmp/e.o" --target nonsense
 expect 2 "--prefix: expected a C identifier" "$spec" -o "$tmp/e.o" --prefix 9lives
+expect 2 "--prefix: expected a C identifier" "$spec" -o "$tmp/e.o" --prefix "$(printf 'p%.0s' {1..65})"
+# LLVM aborts the process on these (a typo; a 32-bit CPU): refused before
+expect 2 "--cpu bogus: not a 64-bit x86 CPU" "$spec" -o "$tmp/e.o" --cpu bogus
+expect 2 "--cpu i686: not a 64-bit x86 CPU" "$spec" -o "$tmp/e.o" --cpu i686
+expect 2 "missing.json" "$tmp/missing.json" -o "$tmp/e.o"
+expect 2 "are the same file" "$spec" -o "$tmp/same.o" --header "$tmp/same.o"
 expect 1 "$tmp/missing/m.o" "$spec" -o "$tmp/missing/m.o"
 expect 2 "go with -o" "$spec" --header "$tmp/only.h"
 printf '{"class_name": "Sequential", "config": {"name": "m", "layers": [
