@@ -16,6 +16,8 @@
 #  - --entry predict leaves the train and test steps out (smaller object,
 #    no libm import but what predict uses); the header compiles as C11 with
 #    -Wall -Wextra -Werror -pedantic and as C++;
+#  - a .keras file's weights are the object's k3_weights: k3_predict with
+#    them equals nnc predict of the file (skipped when ../shared is absent);
 #  - bad inputs: unknown --entry, a triple of another architecture or none,
 #    a prefix that is not a C identifier, -o into a missing folder, a model
 #    without declared inputs: clear errors, and an existing -o file is kept.
@@ -199,6 +201,43 @@ printf '#include "dup.h"\nint main(void) { return M_VAR_A_B_KERNEL_2_OFFSET == 8
 # the same command twice: the same bytes
 compile -o "$tmp/again.o" && cmp -s "$tmp/again.o" "$tmp/model.o" && ok ||
   bad "two compiles of one model give different objects"
+
+# ---- a saved model's weights become NAME_weights (../shared/models/saved, in place) ----
+saved=$src/../shared/models/saved/k3zip-mnist-mlp-flatten
+if [ -d "$src/../shared" ]; then
+  "$nnc" compile "$saved/Digit_Recognition_MLP.keras" -o "$tmp/k.o" --header "$tmp/k.h" \
+    --prefix k3 --entry predict >/dev/null 2>"$tmp/k.log" || bad "compile .keras: $(cat "$tmp/k.log")"
+  python3 - "$saved/input.npy" "$tmp/k_in.f32" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+n = struct.unpack("<H", d[8:10])[0]
+open(sys.argv[2], "wb").write(d[10 + n:])
+EOF
+  cat >"$tmp/kp.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include "k.h"
+int main(void) { /* 4 images on stdin -> 4 x 10 logits on stdout, the file's weights */
+  static float x[4 * K3_INPUT0_FLOATS_PER_ROW], y[4 * K3_OUTPUT0_FLOATS_PER_ROW];
+  static float ws[K3_PREDICT_WORKSPACE_FLOATS(4)];
+  if (fread(x, sizeof *x, 4 * K3_INPUT0_FLOATS_PER_ROW, stdin) != 4 * K3_INPUT0_FLOATS_PER_ROW)
+    return 1;
+  const float *in[1] = {x};
+  float *out[1] = {y};
+  k3_predict(k3_weights, in, out, 4, ws);
+  return fwrite(y, sizeof *y, 4 * K3_OUTPUT0_FLOATS_PER_ROW, stdout) == 40 ? 0 : 1;
+}
+EOF
+  "$cc" -std=c11 -Wall -Wextra -Werror "${cflags[@]}" -I "$tmp" "$tmp/kp.c" "$tmp/k.o" -lm \
+    -o "$tmp/kp" 2>"$tmp/kcc.log" || bad "kp.c: $(head -3 "$tmp/kcc.log")"
+  "$tmp/kp" <"$tmp/k_in.f32" >"$tmp/k_out.f32" || bad "kp failed"
+  "$nnc" predict "$saved/Digit_Recognition_MLP.keras" --x "$saved/input.npy" --out "$tmp/k.npy" \
+    >/dev/null 2>&1 || bad "nnc predict .keras failed"
+  tail -c 160 "$tmp/k.npy" | cmp -s - "$tmp/k_out.f32" && ok ||
+    bad "k3_predict(k3_weights) differs from nnc predict of the .keras file"
+else
+  echo "test_aot13: ../shared absent: the saved-model check is skipped"
+fi
 
 # ---- bad inputs ----
 # expect STATUS PATTERN ARGS...: exit status and a message matching PATTERN
