@@ -16,6 +16,8 @@
 #  - --entry predict leaves the train and test steps out (smaller object,
 #    no libm import but what predict uses); the header compiles as C11 with
 #    -Wall -Wextra -Werror -pedantic and as C++;
+#  - an --entry train object trains through the runtime, which refuses to
+#    predict with it naming why;
 #  - a .keras file's weights are the object's k3_weights: k3_predict with
 #    them equals nnc predict of the file (skipped when ../shared is absent);
 #  - bad inputs: unknown --entry, a triple of another architecture or none,
@@ -237,6 +239,37 @@ EOF
     bad "k3_predict(k3_weights) differs from nnc predict of the .keras file"
 else
   echo "test_aot13: ../shared absent: the saved-model check is skipped"
+fi
+
+# ---- --entry train: the runtime trains it and refuses to predict, naming the reason ----
+compile -o "$tmp/train.o" --header "$tmp/train.h" --entry train || bad "--entry train failed"
+cat >"$tmp/tr.c" <<'EOF'
+#include <stdio.h>
+#include "nnc.h"
+#include "nnc_program.h"
+#include "train.h"
+int main(void) {
+  static float x[2 * 784], y[2];
+  nnc_array a = {NNC_F32, 3, {2, 28, 28}, x, "x"}, b = {NNC_F32, 1, {2}, y, "y"}, p;
+  nnc_status st;
+  nnc_model *m;
+  nnc_logs logs = {0};
+  if (nnc_model_from_table(fmnist_program(), &m, &st)) return 1;
+  if (nnc_model_train_on_batch(m, &a, &b, &logs, &st)) return 2;
+  if (!nnc_model_predict(m, &a, 2, &p, &st)) return 3;
+  puts(st.message);
+  nnc_logs_free(&logs);
+  nnc_model_free(m);
+  return 0;
+}
+EOF
+if "$cc" -std=c11 "${cflags[@]}" -I "$tmp" -I "$src/include" "$tmp/tr.c" "$tmp/train.o" \
+  -L "$build" -Wl,-rpath,"$build" -lnnc_runtime -lm -lpthread -o "$tmp/tr" 2>"$tmp/tr.log"; then
+  out=$("$tmp/tr" 2>&1)
+  grep -q "has no predict step (nnc compile -o --entry train)" <<<"$out" && ok ||
+    bad "--entry train object: $out"
+else
+  bad "tr.c does not build: $(head -3 "$tmp/tr.log")"
 fi
 
 # ---- bad inputs ----
