@@ -186,11 +186,6 @@ static int parse_entry(const char *text, int has_compile, int steps[NNC_ENTRY_CO
   return 0;
 }
 
-static int fail(const char *spec, nnc_status *st) {
-  (void)spec;
-  return cli_fail("compile", st);
-}
-
 int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   const char *out_path = cli_get(o, n, "output"), *header_path = cli_get(o, n, "header");
   const char *prefix_opt = cli_get(o, n, "prefix"), *entry = cli_get(o, n, "entry");
@@ -250,15 +245,15 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   size_t obj_len = 0;
   char *header = NULL;
   size_t header_len = 0;
-  if (!rc && nnc_model_load_file(spec_path, &m, &st)) rc = fail(spec_path, &st);
+  if (!rc && nnc_model_load_file(spec_path, &m, &st)) rc = cli_fail("compile", &st);
   const char *cc = cli_get(o, n, "compile-config");
   if (!rc && cc) {
     char *text = nnc_read_file(cc, NULL, &st);
-    if (!text || nnc_model_set_compile_config(m, text, &st)) rc = fail(spec_path, &st);
+    if (!text || nnc_model_set_compile_config(m, text, &st)) rc = cli_fail("compile", &st);
     free(text);
   }
   if (!rc && f64 && nnc_model_set_accumulation(m, NNC_ACCUMULATE_F64, &st))
-    rc = fail(spec_path, &st);
+    rc = cli_fail("compile", &st);
   if (!rc && !nnc_model_is_built(m)) {
     fprintf(stderr,
             "nnc compile: %s: the model does not declare the shape of its inputs "
@@ -268,7 +263,7 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   }
   int steps[NNC_ENTRY_COUNT] = {0};
   if (!rc) rc = parse_entry(entry, m->desc.has_compile, steps);
-  if (!rc && build_for_aot(m, &st)) rc = fail(spec_path, &st);
+  if (!rc && build_for_aot(m, &st)) rc = cli_fail("compile", &st);
   const nnc_program_table *t = m ? nnc_model_table(m) : NULL;
   char prefix[PREFIX_MAX + 1];
   if (!rc) {
@@ -297,16 +292,16 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
     codegen_object_request oreq = {
         triple, cpu, features, width_for(cpu, host_cpu), m->accumulate_f64, aot_finish, &req};
     if (codegen_emit_object(graphs, n_graphs, &oreq, &obj, &obj_len, &st))
-      rc = fail(spec_path, &st);
+      rc = cli_fail("compile", &st);
   }
   if (!rc && header_path) {
     aot_header_request hr = {
         t, prefix, {steps[0], steps[1], steps[2]}, triple, cpu, nnc_version(), m->seed};
-    if (aot_header_text(&hr, &header, &header_len, &st)) rc = fail(spec_path, &st);
+    if (aot_header_text(&hr, &header, &header_len, &st)) rc = cli_fail("compile", &st);
   }
-  if (!rc && nnc_write_file_atomic(out_path, obj, obj_len, &st)) rc = fail(spec_path, &st);
+  if (!rc && nnc_write_file_atomic(out_path, obj, obj_len, &st)) rc = cli_fail("compile", &st);
   if (!rc && header_path && nnc_write_file_atomic(header_path, header, header_len, &st))
-    rc = fail(spec_path, &st);
+    rc = cli_fail("compile", &st);
   if (!rc)
     printf("%s: wrote %s (%zu bytes)%s%s, prefix %s, for %s %s\n", spec_path, out_path, obj_len,
            header_path ? " and " : "", header_path ? header_path : "", prefix, triple, cpu);
