@@ -487,6 +487,10 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
                     nnc_status *st) {
   const nnc_program_table *t = m->t;
   nnc_step_fn fn = t->entries[which].fn;
+  if (!fn && which == NNC_ENTRY_PREDICT) /* an ahead-of-time object of train steps only */
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: the model's table has no predict step (nnc compile -o --entry train)",
+                    model_source(m));
   if (!fn)
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model has no compile config (optimizer, loss)",
                     model_source(m));

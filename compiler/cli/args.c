@@ -27,8 +27,8 @@ static const char *const input_options[] = {"x",
                                             "sample-weight",
                                             "sample-weight-val",
                                             "optimizer-state-in"};
-static const char *const output_options[] = {"weights-out",         "history", "out", "trace",
-                                             "optimizer-state-out", "save"};
+static const char *const output_options[] = {"weights-out",         "history", "out",    "trace",
+                                             "optimizer-state-out", "save",    "output", "header"};
 #define COUNT(a) (int)(sizeof a / sizeof a[0])
 
 /* Where a write to `path` lands, as a string: dangling symlinks followed to
@@ -152,7 +152,7 @@ static int check_one(const char *cmd, const char *option, const char *path, char
 }
 
 static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
-  enum { MAX_OUT = 10 }; /* the output options and the 4 dump files */
+  enum { MAX_OUT = 12 }; /* the output options and the 4 dump files */
   _Static_assert(COUNT(output_options) + 4 <= MAX_OUT, "room for every output");
   const char *name[MAX_OUT], *path[MAX_OUT];
   char where[MAX_OUT][PATH_MAX], dump_files[4][PATH_MAX];

@@ -218,20 +218,38 @@ int cli_compile(int argc, char **argv) {
                  {"accumulate", 1, NULL, NULL, 0},
                  {"help", 0, NULL, NULL, 0},
                  {"time-passes", 0, NULL, NULL, 0},
-                 {"no-cache", 0, NULL, NULL, 0}};
+                 {"no-cache", 0, NULL, NULL, 0},
+                 /* ahead-of-time object (cmd_compile_aot.c); -o is --output */
+                 {"output", 1, NULL, NULL, 0},
+                 {"header", 1, NULL, NULL, 0},
+                 {"prefix", 1, NULL, NULL, 0},
+                 {"entry", 1, NULL, NULL, 0},
+                 {"target", 1, NULL, NULL, 0},
+                 {"cpu", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
            "PASS,...]\n"
            "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
            "       [--input-shape [NAME=]D1,D2,...]... [--compile-config FILE.json]\n"
-           "       [--accumulate f32|f64] [--time-passes] [--no-cache]\n");
+           "       [--accumulate f32|f64] [--time-passes] [--no-cache]\n"
+           "       nnc compile SPEC -o FILE.o [--header FILE.h] [--prefix NAME]\n"
+           "       [--entry predict|train|all] [--target TRIPLE] [--cpu NAME]\n"
+           "                         an ahead-of-time object and its header (docs/aot.md)\n");
     return 0;
   }
+  /* -o FILE is --output FILE */
+  char **args = malloc(((size_t)argc + 1) * sizeof *args);
+  if (!args) return 1;
+  for (int i = 0; i < argc; i++) args[i] = !strcmp(argv[i], "-o") && i > 0 ? "--output" : argv[i];
+  args[argc] = NULL;
   const char *spec_path;
-  int parsed = cli_parse(argc, argv, o, n, &spec_path);
+  int parsed = cli_parse(argc, args, o, n, &spec_path);
+  free(args);
   if (parsed) return parsed;
-  int rc = compile_run(o, n, spec_path);
+  int aot = cli_get(o, n, "output") || cli_get(o, n, "header") || cli_get(o, n, "prefix") ||
+            cli_get(o, n, "entry") || cli_get(o, n, "target") || cli_get(o, n, "cpu");
+  int rc = aot ? cli_compile_aot(o, n, spec_path) : compile_run(o, n, spec_path);
   cli_free(o, n);
   return rc;
 }

@@ -61,6 +61,25 @@ void codegen_counts(long *compiled, long *hits, long *misses);
 /* Since the process started: modules taken from a codegen_memo. */
 long codegen_reused(void);
 
+/* An object file for a program outside this process (nnc compile -o,
+ * docs/aot.md): graphs[0..n) as the JIT compiles them, for a named target.
+ * finish (may be NULL) runs on the optimised module (an LLVMModuleRef)
+ * before machine code is made: it adds the program table and entry points. */
+struct LLVMOpaqueModule;
+typedef struct codegen_object_request {
+  const char *triple, *cpu, *features; /* features may be NULL: the CPU's own */
+  int vector_width;                    /* floats per vector the kernels are built for */
+  int accumulate_f64;
+  int (*finish)(void *arg, struct LLVMOpaqueModule *mod, nnc_status *st);
+  void *arg;
+} codegen_object_request;
+/* *obj (malloc'ed, *len bytes): the object file. */
+int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_object_request *req,
+                        void **obj, size_t *len, nnc_status *st);
+/* The host's triple, CPU name and features as LLVM strings
+ * (LLVMDisposeMessage each). */
+void codegen_host_target(char **triple, char **cpu, char **features);
+
 /* "znver3 +avx2,+fma,..." as LLVM sees the host (for docs and benchmarks). */
 int codegen_host_description(char *buf, size_t n);
 

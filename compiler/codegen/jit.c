@@ -722,3 +722,71 @@ void codegen_release(nnc_jit *jit) {
   if (jit->lljit) LLVMOrcDisposeLLJIT(jit->lljit);
   free(jit);
 }
+
+/* ---- one object file for another program (nnc compile -o: aot.c) ---- */
+
+/* The module the JIT would compile, built and optimised the same way
+ * (same graphs, switches and pipelines) but whole, not split in two: the
+ * split changes which functions are declared where, not a single float
+ * operation (no pass reassociates), so results equal the JIT's bit for bit.
+ * req->finish adds the table and entry points after optimisation. Only
+ * the native target is registered (nnc links LLVM's native backend alone):
+ * other architectures are unknown triples. */
+int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_object_request *req,
+                        void **obj, size_t *len, nnc_status *st) {
+  *obj = NULL;
+  *len = 0;
+  pthread_once(&llvm_once, llvm_init);
+  if (!llvm_ready)
+    return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target on this machine");
+  char *err = NULL;
+  LLVMTargetRef target;
+  if (LLVMGetTargetFromTriple(req->triple, &target, &err)) {
+    nnc_fail(st, NNC_ERR_ARG, "--target %s: LLVM knows no such target (%s)", req->triple,
+             err ? err : "");
+    LLVMDisposeMessage(err);
+    return NNC_ERR_ARG;
+  }
+  LLVMTargetMachineRef tm =
+      LLVMCreateTargetMachine(target, req->triple, req->cpu, req->features ? req->features : "",
+                              LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
+  if (!tm)
+    return nnc_fail(st, NNC_ERR_ARG, "--cpu %s: no target machine for %s", req->cpu, req->triple);
+  cache_switches sw = {req->vector_width, req->accumulate_f64};
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc_aot", ctx);
+  int rc = build_module(ctx, mod, graphs, n, &sw, NULL, st);
+  long o3 = 0;
+  if (!rc) {
+    set_target(mod, tm);
+    unoptimised_drivers(mod);
+    rc = optimize(mod, tm, &o3, st);
+  }
+  if (!rc && req->finish) rc = req->finish(req->arg, mod, st);
+  LLVMMemoryBufferRef buf = NULL;
+  if (!rc && LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &buf)) {
+    rc = nnc_fail(st, NNC_ERR_COMPILE, "LLVM code generation for %s (%s): %s", req->triple,
+                  req->cpu, err ? err : "");
+    LLVMDisposeMessage(err);
+    buf = NULL;
+  }
+  if (buf) {
+    *len = LLVMGetBufferSize(buf);
+    if (!(*obj = malloc(*len + 1)))
+      rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+    else
+      memcpy(*obj, LLVMGetBufferStart(buf), *len);
+    LLVMDisposeMemoryBuffer(buf);
+  }
+  LLVMDisposeModule(mod);
+  LLVMContextDispose(ctx);
+  LLVMDisposeTargetMachine(tm);
+  return rc;
+}
+
+void codegen_host_target(char **triple, char **cpu, char **features) {
+  pthread_once(&llvm_once, llvm_init);
+  *triple = LLVMGetDefaultTargetTriple();
+  *cpu = LLVMGetHostCPUName();
+  *features = LLVMGetHostCPUFeatures();
+}
