@@ -23,8 +23,8 @@
 // clang-format off
 #define NNC_H5_FUNCTIONS(X) \
   X(H5open) X(H5check_version) X(H5get_libversion) \
-  X(H5Aclose) X(H5Acreate2) X(H5Aexists) X(H5Aget_space) X(H5Aget_type) X(H5Aopen) X(H5Aread) \
-  X(H5Awrite) \
+  X(H5Aclose) X(H5Acreate2) X(H5Adelete) X(H5Aexists) X(H5Aget_space) X(H5Aget_type) X(H5Aopen) \
+  X(H5Aread) X(H5Awrite) \
   X(H5Dclose) X(H5Dcreate2) X(H5Dget_create_plist) X(H5Dget_space) X(H5Dget_storage_size) \
   X(H5Dget_type) X(H5Dopen2) X(H5Dread) X(H5Dvlen_reclaim) X(H5Dwrite) \
   X(H5Eset_auto2) \
@@ -78,6 +78,8 @@ const nnc_h5_table *nnc_h5_api(void);
 #define H5Aclose NNC_H5_CALL(H5Aclose)
 #undef H5Acreate2
 #define H5Acreate2 NNC_H5_CALL(H5Acreate2)
+#undef H5Adelete
+#define H5Adelete NNC_H5_CALL(H5Adelete)
 #undef H5Aexists
 #define H5Aexists NNC_H5_CALL(H5Aexists)
 #undef H5Aget_space
