@@ -23,8 +23,8 @@
 // clang-format off
 #define NNC_H5_FUNCTIONS(X) \
   X(H5open) X(H5check_version) X(H5get_libversion) \
-  X(H5Aclose) X(H5Acreate2) X(H5Adelete) X(H5Aexists) X(H5Aget_space) X(H5Aget_type) X(H5Aopen) \
-  X(H5Aread) X(H5Awrite) \
+  X(H5Aclose) X(H5Acreate2) X(H5Adelete) X(H5Aexists) X(H5Aget_name) X(H5Aget_num_attrs) \
+  X(H5Aget_space) X(H5Aget_type) X(H5Aopen) X(H5Aopen_idx) X(H5Aread) X(H5Awrite) \
   X(H5Dclose) X(H5Dcreate2) X(H5Dget_create_plist) X(H5Dget_space) X(H5Dget_storage_size) \
   X(H5Dget_type) X(H5Dopen2) X(H5Dread) X(H5Dvlen_reclaim) X(H5Dwrite) \
   X(H5Eset_auto2) \
@@ -45,7 +45,7 @@
   X(H5P_CLS_DATASET_ACCESS_ID_g) X(H5P_CLS_DATASET_CREATE_ID_g) X(H5P_CLS_FILE_ACCESS_ID_g) \
   X(H5P_CLS_GROUP_ACCESS_ID_g) X(H5P_CLS_LINK_ACCESS_ID_g) X(H5P_CLS_LINK_CREATE_ID_g) \
   X(H5T_C_S1_g) X(H5T_IEEE_F32LE_g) X(H5T_IEEE_F64LE_g) X(H5T_NATIVE_DOUBLE_g) \
-  X(H5T_NATIVE_FLOAT_g) X(H5T_NATIVE_INT32_g) X(H5T_NATIVE_INT64_g)
+  X(H5T_NATIVE_FLOAT_g) X(H5T_NATIVE_INT32_g) X(H5T_NATIVE_INT64_g) X(H5T_STD_I64LE_g)
 // clang-format on
 
 /* One pointer per name, typed from hdf5.h's own declaration. */
@@ -82,12 +82,18 @@ const nnc_h5_table *nnc_h5_api(void);
 #define H5Adelete NNC_H5_CALL(H5Adelete)
 #undef H5Aexists
 #define H5Aexists NNC_H5_CALL(H5Aexists)
+#undef H5Aget_name
+#define H5Aget_name NNC_H5_CALL(H5Aget_name)
+#undef H5Aget_num_attrs
+#define H5Aget_num_attrs NNC_H5_CALL(H5Aget_num_attrs)
 #undef H5Aget_space
 #define H5Aget_space NNC_H5_CALL(H5Aget_space)
 #undef H5Aget_type
 #define H5Aget_type NNC_H5_CALL(H5Aget_type)
 #undef H5Aopen
 #define H5Aopen NNC_H5_CALL(H5Aopen)
+#undef H5Aopen_idx
+#define H5Aopen_idx NNC_H5_CALL(H5Aopen_idx)
 #undef H5Aread
 #define H5Aread NNC_H5_CALL(H5Aread)
 #undef H5Awrite
@@ -212,6 +218,7 @@ const nnc_h5_table *nnc_h5_api(void);
 #define H5T_NATIVE_FLOAT_g NNC_H5_GLOBAL(H5T_NATIVE_FLOAT_g)
 #define H5T_NATIVE_INT32_g NNC_H5_GLOBAL(H5T_NATIVE_INT32_g)
 #define H5T_NATIVE_INT64_g NNC_H5_GLOBAL(H5T_NATIVE_INT64_g)
+#define H5T_STD_I64LE_g NNC_H5_GLOBAL(H5T_STD_I64LE_g)
 #endif
 
 #endif
