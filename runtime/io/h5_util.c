@@ -50,6 +50,7 @@ void h5u_quiet(void) {
 }
 
 hid_t h5u_open(const char *path, nnc_status *st) {
+  if (nnc_h5_load(path, st)) return -1;
   h5u_quiet();
   if (H5Fis_hdf5(path) <= 0) {
     nnc_fail(st, NNC_ERR_IO, "%s: not an HDF5 file (or not readable)", path);
@@ -61,6 +62,7 @@ hid_t h5u_open(const char *path, nnc_status *st) {
 }
 
 hid_t h5u_open_image(const void *bytes, size_t len, const char *label, nnc_status *st) {
+  if (nnc_h5_load(label, st)) return -1;
   h5u_quiet();
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   hid_t f = -1;

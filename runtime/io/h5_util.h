@@ -7,7 +7,7 @@
 #ifndef NNC_H5_UTIL_H
 #define NNC_H5_UTIL_H
 
-#include <hdf5.h>
+#include "runtime/io/h5_api.h"
 
 #include "runtime/io/io.h"
 

@@ -122,6 +122,7 @@ static int write_layers(hid_t f, const nnc_model *m, nnc_status *st) {
 }
 
 int nnc_h5_weights_write(const nnc_model *m, const char *path, nnc_status *st) {
+  if (nnc_h5_load(path, st)) return st->code;
   h5u_quiet();
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_core(fapl, 1 << 16, 0); /* in memory: written below, atomically */

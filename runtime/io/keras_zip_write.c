@@ -182,6 +182,7 @@ static int zip_write(const char *path, const member *mem, int n, nnc_status *st)
 
 int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
                         nnc_status *st) {
+  if (nnc_h5_load(path, st)) return st->code;
   cJSON *root = cJSON_Parse(config_json);
   if (!root) return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config is not JSON", path);
   /* a Keras 2 .h5's {model_config, training_config}: the model's config */

@@ -64,6 +64,12 @@ grep -qx nnc_model_load_file <<<"$(nm -D --defined-only "$libdir/libnnc.so" | aw
 readelf -d "$libdir/libnnc_runtime.so" | grep NEEDED | grep -qi llvm &&
   bad "libnnc_runtime.so needs LLVM" || ok
 readelf -d "$libdir/libnnc.so" | grep NEEDED | grep -qi llvm && ok || bad "libnnc.so needs no LLVM?"
+# libhdf5 is opened with dlopen at the first HDF5 file: no library or link line names it
+for lib in libnnc.so libnnc_runtime.so; do
+  readelf -d "$libdir/$lib" | grep NEEDED | grep -qi hdf5 && bad "$lib needs libhdf5" || ok
+done
+cat "$libdir/pkgconfig/nnc.pc" "$libdir/pkgconfig/nnc_runtime.pc" "$libdir/cmake/nnc/nncConfig.cmake" |
+  grep -v '^#' | grep -qi hdf5 && bad "nnc.pc, nnc_runtime.pc or nncConfig.cmake name hdf5" || ok
 
 # ---- one version ----
 "$prefix/bin/nnc" --version >"$tmp/version" 2>&1 || bad "nnc --version failed"
@@ -101,6 +107,15 @@ if "$cc" "${cflags[@]}" "$src/tests/runtime/host_linear.c" -o "$tmp/linear_pc" \
   ldd "$tmp/linear_pc" | grep -qi llvm && bad "the runtime-only host loads LLVM" || ok
 else
   bad "host_linear.c does not build with pkg-config nnc_runtime: $(head -5 "$tmp/cc.log")"
+fi
+
+# the static runtime by hand: cJSON, zlib, libm and pthreads, nothing else
+if "$cc" "${cflags[@]}" -I"$prefix/include" "$src/tests/runtime/host_linear.c" -o "$tmp/linear_a" \
+  "$libdir/libnnc_runtime.a" -lcjson -lz -lm -lpthread 2>"$tmp/cc.log"; then
+  run host_linear "$tmp/linear_a"
+  ldd "$tmp/linear_a" | grep -qi 'hdf5\|llvm\|libnnc' && bad "linear_a loads $(ldd "$tmp/linear_a")" || ok
+else
+  bad "host_linear.c does not link with libnnc_runtime.a -lcjson -lz -lm -lpthread: $(head -5 "$tmp/cc.log")"
 fi
 
 # ---- CMake: find_package(nnc) ----

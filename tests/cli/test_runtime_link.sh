@@ -4,7 +4,9 @@
 #  - libnnc_runtime.a references no LLVM symbol and defines no compiler symbol;
 #  - a host linked against it alone (tests/runtime/host_linear.c) has no
 #    LLVM library on its link line and trains its hand-written table;
-#  - libnnc.a defines the compiler entry points on top of the runtime.
+#  - libnnc.a defines the compiler entry points on top of the runtime;
+#  - neither references a libhdf5 symbol (runtime/io/h5_api.c opens libhdf5
+#    with dlopen at the first HDF5 file) and the host does not load it.
 # Args: nnc binary, source dir, oracle dir (unused). Env from tests/CMakeLists.txt.
 set -u
 fail=0
@@ -48,6 +50,11 @@ done
 # and hidden internals are really gone from the public archive: nnc_fail is internal
 grep -qx nnc_fail <<<"$full_defined" && err "libnnc.a exports the internal nnc_fail"
 
+for lib in "$rt_all" "$rt" "$full"; do
+  h5=$(nm -u "$lib" 2>/dev/null | awk '$2 ~ /^H5/ {print $2}' | sort -u | head -5)
+  [ -z "$h5" ] || err "$(basename "$lib") references libhdf5 directly: $h5"
+done
+if ldd "$host" | grep -qi hdf5; then err "the runtime-only host links libhdf5: $(ldd "$host" | grep -i hdf5)"; fi
 if ldd "$host" | grep -qi llvm; then err "the runtime-only host links LLVM: $(ldd "$host" | grep -i llvm)"; fi
 out=$("$host" 2>&1) || err "the runtime-only host failed: $out"
 grep -q "host_linear: ok" <<<"$out" || err "the runtime-only host said: $out"

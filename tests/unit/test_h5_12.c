@@ -8,7 +8,7 @@
  * ../shared is absent. */
 #define _GNU_SOURCE /* memmem */
 #include <check.h>
-#include <hdf5.h>
+#include "runtime/io/h5_api.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
