@@ -9,6 +9,7 @@ int cli_evaluate(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_train_on_batch(int argc, char **argv);
 int cli_adapt(int argc, char **argv); /* cmd_adapt.c */
+int cli_plot(int argc, char **argv);  /* cmd_plot.c */
 
 /* Keras's warnings recorded on a compiled model, one line each on stderr
  * (warnings.c); the second form is for nnc compile, which has no nnc_model. */
