@@ -178,6 +178,9 @@ static axis y_axis(const viz_history *h, const panel *p) {
     a.lo = floor(log10(a.lo));
     a.hi = ceil(log10(a.hi));
     if (a.hi <= a.lo) a.hi = a.lo + 1;
+    double d = (a.hi - a.lo) * 0.05; /* markers on a decade stay inside */
+    a.lo -= d;
+    a.hi += d;
     return a;
   }
   if (a.lo == a.hi) { /* a constant: a band around it */
@@ -237,6 +240,18 @@ static void draw_panel(FILE *f, const viz_history *h, const panel *p, int index,
           top + ph / 2);
   put_text(f, p->lr ? "learning rate" : p->name, 40);
   fprintf(f, "</text>\n");
+  double ly = top + 14;
+  if (p->train >= 0) {
+    legend_entry(f, ly, colour, 0, h->s[p->train].name);
+    ly += 20;
+  }
+  if (p->val >= 0) {
+    legend_entry(f, ly, colour, 1, h->s[p->val].name);
+    ly += 20;
+  }
+  if ((p->train >= 0 && has_gap(&h->s[p->train])) || (p->val >= 0 && has_gap(&h->s[p->val])))
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">gaps: NaN or inf</text>\n", LEGEND_X,
+            ly + 4);
   axis a = y_axis(h, p);
   if (isnan(a.lo)) {
     fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">no finite values to draw</text>\n</g>\n",
@@ -245,13 +260,13 @@ static void draw_panel(FILE *f, const viz_history *h, const panel *p, int index,
   }
   /* y ticks */
   nt = 0;
-  if (a.log) {
-    int decades = (int)(a.hi - a.lo);
-    for (int k = (int)a.lo; k <= (int)a.hi && nt < MAX_TICKS; k++)
+  if (a.log) { /* 1, 2, 5 per decade over at most two decades, else the decades */
+    int decades = (int)floor(a.hi) - (int)ceil(a.lo);
+    for (int k = (int)floor(a.lo); k <= (int)ceil(a.hi) && nt < MAX_TICKS; k++)
       for (int m = 1; m <= 5 && nt < MAX_TICKS; m += m == 1 ? 1 : 3) {
         if (decades > 2 && m > 1) break;
         double t = m * pow(10.0, k);
-        if (log10(t) <= a.hi + 1e-9) ticks[nt++] = t;
+        if (log10(t) >= a.lo - 1e-9 && log10(t) <= a.hi + 1e-9) ticks[nt++] = t;
       }
   } else {
     nt = viz_nice_ticks(a.lo, a.hi, p->lr ? 4 : 6, ticks, MAX_TICKS, &step);
@@ -273,18 +288,6 @@ static void draw_panel(FILE *f, const viz_history *h, const panel *p, int index,
   if (p->train >= 0) draw_series(f, &h->s[p->train], &a, top, ph, xlo, xhi, colour, 0);
   if (p->val >= 0) draw_series(f, &h->s[p->val], &a, top, ph, xlo, xhi, colour, 1);
   fprintf(f, "</svg>\n");
-  double ly = top + 14;
-  if (p->train >= 0) {
-    legend_entry(f, ly, colour, 0, h->s[p->train].name);
-    ly += 20;
-  }
-  if (p->val >= 0) {
-    legend_entry(f, ly, colour, 1, h->s[p->val].name);
-    ly += 20;
-  }
-  if ((p->train >= 0 && has_gap(&h->s[p->train])) || (p->val >= 0 && has_gap(&h->s[p->val])))
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">gaps: NaN or inf</text>\n", LEGEND_X,
-            ly + 4);
   fprintf(f, "</g>\n");
 }
 
