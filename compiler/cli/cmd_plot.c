@@ -139,7 +139,7 @@ int cli_plot(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
     printf("usage: nnc plot H.json -o|--out CURVES.svg|CURVES.png [--title TEXT] [--metrics a,b]\n"
            "  draws loss and every metric per epoch (training solid, validation dashed) and the\n"
-           "  learning rate when it changed, from the History of 'nnc fit --history' or Keras's\n"
+           "  learning rate when it changed, from the History JSON that nnc fit writes or Keras's\n"
            "  history.history dumped as JSON; .png needs rsvg-convert or chromium\n");
     return 0;
   }
