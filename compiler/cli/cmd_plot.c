@@ -177,15 +177,14 @@ int cli_plot(int argc, char **argv) {
   char *text = nnc_read_file(in, &len, &st), *svg = NULL;
   viz_history h = {0};
   viz_plot_options po = {cli_get(o, n, "title"), cli_get(o, n, "metrics")};
-  if (text && !viz_history_parse(text, len, in, &h, &st) &&
-      !viz_plot_svg(&h, &po, &svg, &svg_len, &st)) {
-    if (png)
+  if (text && !viz_history_parse(text, len, in, &h, &st)) {
+    if (viz_plot_svg(&h, &po, &svg, &svg_len, &st))
+      nnc_fail_prefix(&st, "%s", in); /* what the file holds cannot be drawn */
+    else if (png)
       to_png(svg, svg_len, out, &st);
     else
       nnc_write_file_atomic(out, svg, svg_len, &st);
   }
-  if (st.code == NNC_ERR_ARG && !strncmp(st.message, "--metrics", 9))
-    nnc_fail_prefix(&st, "%s", in);
   rc = st.code ? cli_fail("plot", &st) : 0;
   free(text);
   free(svg);

@@ -13,7 +13,8 @@
 #include "compiler/viz/xml.h"
 
 enum { WIDTH = 760, PLOT_X = 84, PLOT_W = 500, LEGEND_X = 604, PANEL_H = 200, LR_H = 110 };
-enum { MAX_PANELS = 64, MAX_TICKS = 16, MARKERS_UP_TO = 60 };
+/* MAX_KEYS bounds the quadratic matching of keys to panels */
+enum { MAX_PANELS = 64, MAX_KEYS = 4096, MAX_TICKS = 16, MARKERS_UP_TO = 60 };
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                       "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
@@ -55,10 +56,6 @@ static int make_panels(const viz_history *h, const char *metrics, panel *p, nnc_
     const char *b = base_of(name);
     int k = find_panel(p, n, b);
     if (k < 0) {
-      if (n == MAX_PANELS)
-        return -nnc_fail(st, NNC_ERR_DATA,
-                         "more than %d quantities to draw: pick some with --metrics a,b",
-                         MAX_PANELS);
       p[n] = (panel){b, -1, -1, 0};
       k = n++;
     }
@@ -82,7 +79,14 @@ static int make_panels(const viz_history *h, const char *metrics, panel *p, nnc_
       }
     if (lo < hi) p[n++] = (panel){h->s[lr].name, lr, -1, 1};
   }
-  if (!metrics) return n;
+  if (!metrics) {
+    if (n > MAX_PANELS)
+      return -nnc_fail(st, NNC_ERR_DATA,
+                       "%d quantities, more than the %d a picture holds: pick some with --metrics "
+                       "a,b",
+                       n, MAX_PANELS);
+    return n;
+  }
   /* --metrics a,b: those panels, in that order */
   panel chosen[MAX_PANELS];
   int m = 0;
@@ -295,11 +299,16 @@ int viz_plot_svg(const viz_history *h, const viz_plot_options *o, char **out, si
                  nnc_status *st) {
   *out = NULL;
   *len = 0;
-  panel p[MAX_PANELS + 1];
+  if (h->n_series > MAX_KEYS)
+    return nnc_fail(st, NNC_ERR_DATA, "%d keys: at most %d are read", h->n_series, MAX_KEYS);
+  panel *p = nnc_calloc((size_t)h->n_series + 1, sizeof *p, st);
+  if (!p) return st->code;
   int n = make_panels(h, o ? o->metrics : NULL, p, st);
-  if (n < 0) return st->code;
-  if (n == 0)
+  if (n <= 0) {
+    free(p);
+    if (n < 0) return st->code;
     return nnc_fail(st, NNC_ERR_DATA, "nothing to draw: the history has only a learning rate");
+  }
   int epochs = 0;
   for (int i = 0; i < n; i++) {
     if (p[i].train >= 0 && h->s[p[i].train].n > epochs) epochs = h->s[p[i].train].n;
@@ -308,7 +317,10 @@ int viz_plot_svg(const viz_history *h, const viz_plot_options *o, char **out, si
   double height = 56;
   for (int i = 0; i < n; i++) height += (p[i].lr ? LR_H : PANEL_H) + 78;
   FILE *f = open_memstream(out, len);
-  if (!f) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory drawing the plot");
+  if (!f) {
+    free(p);
+    return nnc_fail(st, NNC_ERR_NOMEM, "out of memory drawing the plot");
+  }
   const char *title = o && o->title ? o->title : "Training history";
   fprintf(f,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -340,6 +352,7 @@ int viz_plot_svg(const viz_history *h, const viz_plot_options *o, char **out, si
     top += ph + 78;
   }
   fprintf(f, "</svg>\n");
+  free(p);
   if (fclose(f)) {
     free(*out);
     *out = NULL;

@@ -81,6 +81,31 @@ expect 2 "same file" "$nnc" plot "$tmp/keras.json" -o "$tmp/keras.json"
 mkdir -p "$tmp/empty"
 expect 2 "PNG output needs rsvg-convert or chromium" env PATH="$tmp/empty" "$nnc" plot "$tmp/keras.json" -o "$tmp/x.png"
 
+# hostile files: markup, control characters and bytes that are not UTF-8 in names stay
+# well-formed XML; too many quantities are refused naming the file, --metrics picks some
+python3 -c '
+import json, sys
+json.dump({"<script>alert(1)</script>": [1, 2], "a\u0001b": [3, 4], "": [5, 6], "val_": [1, 2]}, open(sys.argv[1], "w"))
+json.dump({"m%d" % i: [i, 1] for i in range(100)}, open(sys.argv[2], "w"))' "$tmp/names.json" "$tmp/many.json"
+printf '{"loss": [1, 2], "k\xff\xfe": [1, 2]}' >"$tmp/bytes.json"
+for f in names bytes; do
+  if "$nnc" plot "$tmp/$f.json" -o "$tmp/$f.svg" 2>"$tmp/err" &&
+    python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$tmp/$f.svg" 2>"$tmp/out" &&
+    ! grep -q '<script' "$tmp/$f.svg"; then ok; else bad "$f: $(cat "$tmp/err" "$tmp/out")"; fi
+done
+expect 2 "$tmp/many.json: 100 quantities, more than the 64 a picture holds" "$nnc" plot "$tmp/many.json" -o "$tmp/x.svg"
+"$nnc" plot "$tmp/many.json" -o "$tmp/two.svg" --metrics m5,m99 2>"$tmp/err" &&
+  [ "$(grep -c 'class="panel"' "$tmp/two.svg")" -eq 2 ] && ok || bad "--metrics of 100: $(cat "$tmp/err")"
+# an output path with spaces; an existing output replaced whole
+mkdir -p "$tmp/a dir"
+printf 'old' >"$tmp/a dir/c v.svg"
+"$nnc" plot "$tmp/keras.json" -o "$tmp/a dir/c v.svg" --title "Fashion MNIST" 2>"$tmp/err" && cmp -s "$tmp/a dir/c v.svg" "$tmp/keras.svg" &&
+  ok || bad "spaces: $(cat "$tmp/err")"
+# --dump-dir's graphs.html is an output: it may not be the spec
+mkdir -p "$tmp/dd"
+cp "$src/tests/cli/logreg.json" "$tmp/dd/graphs.html"
+expect 2 "is the same file as SPEC" "$nnc" compile "$tmp/dd/graphs.html" --dump-graph=html --dump-dir "$tmp/dd"
+
 # ---- --dump-graph=dot and html ----
 printf '%s' '{"class_name": "Functional", "config": {"name": "branchy", "layers": [
  {"class_name": "InputLayer", "name": "in", "config": {"batch_shape": [null, 6], "name": "in"}, "inbound_nodes": []},
