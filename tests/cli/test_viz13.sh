@@ -171,6 +171,12 @@ else
     if [ -f "$tmp/$1.png" ] && [ "$ink" -gt "$5" ] 2>/dev/null; then ok; else bad "$1 screenshot: $ink non-background pixels"; fi
   }
   shot plot "file://$tmp/keras.svg" 700 450 5000
+  # nnc plot -o .png goes through the same browser (no rsvg-convert here, or through it)
+  if "$nnc" plot "$tmp/keras.json" -o "$tmp/plot.png" 2>"$tmp/err" && [ "$($check ink "$tmp/plot.png")" -gt 5000 ]; then
+    ok
+  else
+    bad "plot -o .png: $(cat "$tmp/err")"
+  fi
   [ $have_dot = 1 ] && shot dot "file://$tmp/branchy/graphs.svg" 700 450 5000
   shot page "file://$tmp/fashion_mnist_mlp.html" 700 450 5000
   # the page's script ran to its end without an error, and opened the kernel a link names
