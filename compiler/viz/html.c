@@ -131,7 +131,8 @@ static int layer_ops(FILE *f, const page *pg, int k) {
 static void layers_section(FILE *f, const page *pg) {
   const nnc_program *p = &pg->c->prog;
   fprintf(f, "<section id=\"layers\"><h2>Layers (%d)</h2>\n", p->n_layers);
-  for (int k = -1; k < p->n_layers; k++) {
+  for (int i = 0; i <= p->n_layers; i++) {
+    int k = i < p->n_layers ? i : -1; /* the ops of no layer last */
     char shape[64] = "";
     if (k >= 0) shape_format_keras(&p->layers[k].out_shape, shape, sizeof shape);
     fprintf(f, "<details class=\"item layer\" id=\"layer-%d\"><summary><b>", k + 1);

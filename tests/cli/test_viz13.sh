@@ -147,6 +147,22 @@ for model in "$src/specs/fashion_mnist_mlp.json:flatten dense dropout dense_1" \
     bad "$name html: $(cat "$tmp/err" "$tmp/out")"
   fi
 done
+# a layer and model named with quotes, backslashes and markup: DOT still renders, the page
+# holds its one script only
+python3 -c '
+import json, sys
+m = {"class_name": "Sequential", "config": {"name": "m<i>", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [None, 3], "name": "in"}},
+    {"class_name": "Dense", "config": {"name": "d\"q\\b<script>x()<&>", "units": 2}}]},
+    "compile_config": {"optimizer": "sgd", "loss": "mse"}}
+json.dump(m, open(sys.argv[1], "w"))' "$tmp/names_spec.json"
+"$nnc" compile "$tmp/names_spec.json" --dump-graph=dot >"$tmp/names.dot" 2>"$tmp/err" || bad "names dot: $(cat "$tmp/err")"
+if [ $have_dot = 1 ]; then
+  dot -Tsvg "$tmp/names.dot" -o "$tmp/names_dot.svg" 2>"$tmp/err" && [ ! -s "$tmp/err" ] && ok || bad "names: dot: $(cat "$tmp/err")"
+fi
+"$nnc" compile "$tmp/names_spec.json" --dump-graph=html >"$tmp/names.html" 2>"$tmp/err" &&
+  [ "$(grep -c '<script' "$tmp/names.html")" -eq 1 ] && grep -qF '<summary><b>d&quot;q\b&lt;script&gt;x()&lt;&amp;&gt;</b>' "$tmp/names.html" &&
+  ok || bad "names html: $(cat "$tmp/err")"
 expect 2 "expected text, dot or html, got 'svg'" "$nnc" compile "$tmp/branchy.json" --dump-graph=svg
 
 # ---- one render each in headless Chromium ----
