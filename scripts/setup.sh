@@ -21,6 +21,8 @@ packages=(
   strace python3                   # CLI tests
   groff-base                       # tests/cli/test_install12.sh: the man page
   nodejs                           # tests/cli/test_tfjs12.sh: the TF.js round trip with ../shared/oracle
+  graphviz                         # tests/cli/test_viz13.sh: --dump-graph=dot renders with dot
+  chromium fonts-dejavu-core       # tests/cli/test_viz13.sh: the SVG, DOT and HTML pictures rendered headless
 )
 
 build=1

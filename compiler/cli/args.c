@@ -152,10 +152,10 @@ static int check_one(const char *cmd, const char *option, const char *path, char
 }
 
 static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
-  enum { MAX_OUT = 12 }; /* the output options and the 4 dump files */
-  _Static_assert(COUNT(output_options) + 4 <= MAX_OUT, "room for every output");
+  enum { N_DUMP = 5, MAX_OUT = 13 }; /* the output options and the dump files */
+  _Static_assert(COUNT(output_options) + N_DUMP <= MAX_OUT, "room for every output");
   const char *name[MAX_OUT], *path[MAX_OUT];
-  char where[MAX_OUT][PATH_MAX], dump_files[4][PATH_MAX];
+  char where[MAX_OUT][PATH_MAX], dump_files[N_DUMP][PATH_MAX];
   int n = 0;
   for (int i = 0; i < COUNT(output_options); i++) {
     struct stat sd;
@@ -174,9 +174,9 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
               strerror(errno && !S_ISDIR(sd.st_mode) ? errno : ENOTDIR));
       return 1;
     }
-    static const char *const files[4] = {"graphs.txt", "graphs.dot", "module.pre.ll",
-                                         "module.post.ll"};
-    for (int f = 0; f < 4; f++) {
+    static const char *const files[N_DUMP] = {"graphs.txt", "graphs.dot", "graphs.html",
+                                              "module.pre.ll", "module.post.ll"};
+    for (int f = 0; f < N_DUMP; f++) {
       snprintf(dump_files[f], PATH_MAX, "%s/%s", dump_dir, files[f]);
       path[n] = dump_files[f], name[n++] = "dump-dir";
     }

@@ -9,6 +9,7 @@ int cli_evaluate(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_train_on_batch(int argc, char **argv);
 int cli_adapt(int argc, char **argv); /* cmd_adapt.c */
+int cli_plot(int argc, char **argv);  /* cmd_plot.c */
 /* nnc compile -o FILE.o: an ahead-of-time object (cmd_compile_aot.c) */
 struct cli_opt;
 int cli_compile_aot(const struct cli_opt *o, int n, const char *spec_path);

@@ -13,6 +13,7 @@
 #include "compiler/driver/saved_model.h"
 #include "compiler/driver/table.h"
 #include "compiler/passes/pipeline.h"
+#include "compiler/viz/model_dump.h"
 #include "base/base.h"
 #include "runtime/model.h"
 
@@ -63,8 +64,17 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   const char *graph_fmt = cli_get(o, n, "dump-graph"), *after = cli_get(o, n, "dump-after");
   const char *ir = cli_get(o, n, "dump-ir"), *phase = cli_get(o, n, "phase"),
              *dir = cli_get(o, n, "dump-dir");
-  if (graph_fmt && *graph_fmt && strcmp(graph_fmt, "text") && strcmp(graph_fmt, "dot")) {
-    fprintf(stderr, "nnc compile: --dump-graph: expected text or dot, got '%s'\n", graph_fmt);
+  if (graph_fmt && *graph_fmt && strcmp(graph_fmt, "text") && strcmp(graph_fmt, "dot") &&
+      strcmp(graph_fmt, "html")) {
+    fprintf(stderr, "nnc compile: --dump-graph: expected text, dot or html, got '%s'\n", graph_fmt);
+    return 2;
+  }
+  /* dot and html show the final graphs with their kernels, read from the IR
+   * after compiling; with --dump-after, dot is the plain graph after each pass */
+  int viz = graph_fmt && !after && (!strcmp(graph_fmt, "dot") || !strcmp(graph_fmt, "html"));
+  if (after && graph_fmt && !strcmp(graph_fmt, "html")) {
+    fprintf(stderr, "nnc compile: --dump-graph=html shows the final graphs: it takes no "
+                    "--dump-after\n");
     return 2;
   }
   if (ir && *ir && strcmp(ir, "pre") && strcmp(ir, "post")) {
@@ -121,7 +131,8 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   if (graph_fmt || after) {
     if (dir) {
       snprintf(graph_path, sizeof graph_path, "%s/graphs.%s", dir,
-               graph_fmt && !strcmp(graph_fmt, "dot") ? "dot" : "txt");
+               graph_fmt && (!strcmp(graph_fmt, "dot") || !strcmp(graph_fmt, "html")) ? graph_fmt
+                                                                                      : "txt");
       dump = open_memstream(&dump_text, &dump_len);
       if (!dump) {
         fprintf(stderr, "nnc compile: out of memory\n");
@@ -153,13 +164,30 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
     }
     snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/module.%s.ll", base, which);
   }
+  /* the kernels' IR for dot and html, unless --dump-ir=post writes it anyway */
+  char viz_dir[64] = "", viz_ir[128] = "";
+  if (viz && !post_path[0]) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(viz_dir, sizeof viz_dir, "%.40s/nnc-viz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(viz_dir)) {
+      fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s\n",
+              strerror(errno));
+      if (ir_dir[0]) rmdir(ir_dir);
+      if (dump && dump != stdout) fclose(dump);
+      free(dump_text);
+      free(x_inner);
+      nnc_spec_free(&spec);
+      return 1;
+    }
+    snprintf(viz_ir, sizeof viz_ir, "%s/module.post.ll", viz_dir);
+  }
   nnc_compile_options opts = {0};
   opts.dump = dump;
-  opts.dump_after = after ? after : (graph_fmt ? "plan" : NULL);
+  opts.dump_after = after ? after : (graph_fmt && !viz ? "plan" : NULL);
   opts.dump_dot = graph_fmt && !strcmp(graph_fmt, "dot");
   opts.dump_graphs = phase_mask(phase);
   opts.dump_ir_pre = pre_path[0] ? pre_path : NULL;
-  opts.dump_ir_post = post_path[0] ? post_path : NULL;
+  opts.dump_ir_post = post_path[0] ? post_path : viz_ir[0] ? viz_ir : NULL;
   if (cli_get(o, n, "time-passes")) opts.timing = &timing;
   opts.no_cache = cli_get(o, n, "no-cache") != NULL;
   if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
@@ -171,6 +199,13 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   nnc_data_shapes data = {x_inner ? spec.n_inputs : 0, x_inner, 0, NULL, NULL};
   int rc = nnc_compile_spec(&spec, &data, &opts, &c, &st);
   free(x_inner);
+  if (!rc && viz)
+    rc = viz_dump_compiled(spec.name, &c, phase_mask(phase), opts.dump_ir_post,
+                           !strcmp(graph_fmt, "html"), dump, &st);
+  if (viz_dir[0]) {
+    remove(viz_ir);
+    rmdir(viz_dir);
+  }
   if (dump && dump != stdout) {
     fclose(dump);
     if (!rc) rc = nnc_write_file_atomic(graph_path, dump_text, dump_len, &st);
@@ -228,7 +263,7 @@ int cli_compile(int argc, char **argv) {
                  {"cpu", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot]] [--dump-after "
+    printf("usage: nnc compile SPEC.json [--summary] [--dump-graph[=text|dot|html]] [--dump-after "
            "PASS,...]\n"
            "       [--dump-ir[=pre|post]] [--phase train|infer|all] [--dump-dir DIR]\n"
            "       [--input-shape [NAME=]D1,D2,...]... [--compile-config FILE.json]\n"

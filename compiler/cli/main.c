@@ -83,6 +83,7 @@ static void usage(FILE *f) {
              "  predict          model outputs of --weights on --x into --out\n"
              "  train-on-batch   N full-batch steps, the loss of each in --trace\n"
              "  adapt            Normalization mean/variance from --x into a copy of the spec\n"
+             "  plot             training curves of a History JSON (fit --history) as SVG or PNG\n"
              "  help COMMAND     that command's options (as 'nnc COMMAND --help')\n"
              "run 'nnc <command> --help' for its options; docs/cli.md and 'man nnc' have them "
              "all.\n"
@@ -119,8 +120,9 @@ static int wants_help(int argc, char **argv) {
 int main(int argc, char **argv) {
   install_signal_handlers();
   if (argc < 2) { /* errors are one line; the usage is for --help */
-    fprintf(stderr, "nnc: missing command (compile, fit, evaluate, predict, train-on-batch, adapt; "
-                    "see 'nnc --help')\n");
+    fprintf(stderr,
+            "nnc: missing command (compile, fit, evaluate, predict, train-on-batch, adapt, plot; "
+            "see 'nnc --help')\n");
     return 2;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -161,10 +163,11 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "predict")) run = cli_predict;
   if (!strcmp(cmd, "train-on-batch")) run = cli_train_on_batch;
   if (!strcmp(cmd, "adapt")) run = cli_adapt;
+  if (!strcmp(cmd, "plot")) run = cli_plot;
   if (run) return finish(cmd, run(argc - 1, argv + 1));
   fprintf(stderr,
-          "nnc: unknown command '%s' (expected compile, fit, evaluate, predict, train-on-batch or "
-          "adapt)\n",
+          "nnc: unknown command '%s' (expected compile, fit, evaluate, predict, train-on-batch, "
+          "adapt or plot)\n",
           cmd);
   return 2;
 }

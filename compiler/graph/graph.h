@@ -482,6 +482,21 @@ int graph_verify(const nnc_graph *g, const char *after, nnc_status *st);
 /* Dumps: one node per line (id, op, phase, shape, group, buffer) / DOT. */
 void graph_dump_text(const nnc_graph *g, FILE *f);
 void graph_dump_dot(const nnc_graph *g, FILE *f);
+/* The nodes and edges of g in DOT, for a digraph the caller opens: one
+ * cluster per fused group labelled kernel[group] (NULL or "": the group's
+ * own function name), node ids prefixed with prefix ("train_"). */
+void graph_dump_dot_body(const nnc_graph *g, const char (*kernel)[96], const char *prefix, FILE *f);
+/* What each node belongs to, for pictures (compiler/graph/dump.c). */
+typedef enum nnc_role {
+  NNC_ROLE_FORWARD,
+  NNC_ROLE_BACKWARD,
+  NNC_ROLE_UPDATE,
+  NNC_ROLE_METRICS,
+  NNC_ROLE_COUNT
+} nnc_role;
+void graph_node_roles(const nnc_graph *g, nnc_role *role); /* role: g->n entries */
+const char *graph_role_name(nnc_role r);
+const char *graph_role_colour(nnc_role r, int fill); /* "#rrggbb": fill or line colour */
 
 /* The inverse of graph_dump_text: reads one graph from text (blank and ';'
  * or '#' lines before its header are skipped) into g (initialized here) and

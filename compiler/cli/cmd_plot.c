@@ -1,0 +1,194 @@
+/* nnc plot: the training curves of a History JSON as SVG, or PNG through a
+ * converter found on the machine (rsvg-convert, else headless Chromium). */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "compiler/cli/args.h"
+#include "compiler/cli/cli.h"
+#include "compiler/viz/plot.h"
+
+extern char **environ;
+
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), m = strlen(tail);
+  if (n < m) return 0;
+  for (size_t i = 0; i < m; i++)
+    if ((s[n - m + i] | 0x20) != tail[i]) return 0;
+  return 1;
+}
+
+/* The first of names that is an executable file on PATH, into buf. */
+static const char *on_path(const char *const *names, char *buf, size_t size) {
+  const char *path = getenv("PATH");
+  for (; *names; names++)
+    for (const char *p = path ? path : ""; *p;) {
+      size_t len = strcspn(p, ":");
+      if (len && snprintf(buf, size, "%.*s/%s", (int)len, p, *names) < (int)size &&
+          access(buf, X_OK) == 0)
+        return *names;
+      p += len + (p[len] == ':');
+    }
+  return NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  remove(path);
+  return 0;
+}
+
+static int run(char *const *argv) {
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  /* the converter's chatter (Chromium's) is not ours to print */
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc) return -1;
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The SVG as a PNG at out: the SVG and the PNG in a private folder, the
+ * PNG then written to out as any output is (a temporary file, renamed). */
+static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) {
+  static const char *const rsvg[] = {"rsvg-convert", NULL};
+  static const char *const browsers[] = {"chromium", "chromium-browser", "google-chrome", NULL};
+  char exe[4096];
+  const char *which = on_path(rsvg, exe, sizeof exe);
+  if (!which) which = on_path(browsers, exe, sizeof exe);
+  if (!which)
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: PNG output needs rsvg-convert or chromium on PATH (neither found); write "
+                    ".svg instead",
+                    out);
+  const char *tmp = getenv("TMPDIR");
+  char dir[256], svg_path[300], png_path[300], profile[300];
+  snprintf(dir, sizeof dir, "%.200s/nnc-plot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir))
+    return nnc_fail(st, NNC_ERR_WRITE, "cannot create a temporary folder for the PNG: %s",
+                    strerror(errno));
+  snprintf(svg_path, sizeof svg_path, "%s/plot.svg", dir);
+  snprintf(png_path, sizeof png_path, "%s/plot.png", dir);
+  snprintf(profile, sizeof profile, "%s/profile", dir);
+  int rc = nnc_write_file_atomic(svg_path, svg, len, st);
+  if (!rc) {
+    int status;
+    if (!strcmp(which, "rsvg-convert")) {
+      char *argv[] = {exe, "-f", "png", "-o", png_path, svg_path, NULL};
+      status = run(argv);
+    } else { /* the SVG's own size: the root element's width and height */
+      int w = 760, h = 600;
+      const char *p = strstr(svg, "<svg ");
+      if (p)
+        sscanf(p,
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+               "height=\"%d\"",
+               &w, &h);
+      char size[64], shot[320], data_dir[320], url[320];
+      snprintf(size, sizeof size, "--window-size=%d,%d", w, h);
+      snprintf(shot, sizeof shot, "--screenshot=%s", png_path);
+      snprintf(data_dir, sizeof data_dir, "--user-data-dir=%s", profile);
+      snprintf(url, sizeof url, "file://%s", svg_path);
+      char *argv[] = {exe,
+                      "--headless",
+                      "--disable-gpu",
+                      "--disable-quic",
+                      "--no-first-run",
+                      "--disable-background-networking",
+                      "--disable-component-update",
+                      "--disable-sync",
+                      "--hide-scrollbars",
+                      data_dir,
+                      size,
+                      shot,
+                      url,
+                      geteuid() == 0 ? "--no-sandbox" : NULL,
+                      NULL};
+      status = run(argv);
+    }
+    size_t png_len = 0;
+    nnc_status rst = {0};
+    char *png =
+        status == 0 ? nnc_read_file_capped(png_path, (size_t)1 << 30, &png_len, &rst) : NULL;
+    if (!png)
+      rc = nnc_fail(st, NNC_ERR_WRITE, "%s: %s could not make the PNG (exit status %d)", out, which,
+                    status);
+    else
+      rc = nnc_write_file_atomic(out, png, png_len, st);
+    free(png);
+  }
+  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* the folder, Chromium's profile in it */
+  return rc;
+}
+
+int cli_plot(int argc, char **argv) {
+  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    printf("usage: nnc plot H.json -o|--out CURVES.svg|CURVES.png [--title TEXT] [--metrics a,b]\n"
+           "  draws loss and every metric per epoch (training solid, validation dashed) and the\n"
+           "  learning rate when it changed, from the History JSON that nnc fit writes or Keras's\n"
+           "  history.history dumped as JSON; .png needs rsvg-convert or chromium\n");
+    return 0;
+  }
+  cli_opt o[] = {{"out", 1, NULL, NULL, 0},
+                 {"title", 1, NULL, NULL, 0},
+                 {"metrics", 1, NULL, NULL, 0},
+                 {"help", 0, NULL, NULL, 0}};
+  int n = (int)(sizeof o / sizeof o[0]);
+  if (argc < 2 || argv[1][0] == '-') {
+    fprintf(stderr, "nnc plot: missing H.json (see 'nnc plot --help')\n");
+    return 2;
+  }
+  char **args = malloc(((size_t)argc + 1) * sizeof *args);
+  if (!args) {
+    fprintf(stderr, "nnc plot: out of memory\n");
+    return 1;
+  }
+  char out_flag[] = "--out";
+  for (int i = 0; i < argc; i++) args[i] = !strcmp(argv[i], "-o") ? out_flag : argv[i];
+  args[argc] = NULL;
+  const char *in;
+  int rc = cli_parse(argc, args, o, n, &in);
+  free(args);
+  if (rc) return rc;
+  const char *out = cli_get(o, n, "out");
+  int png = out && ends_with(out, ".png");
+  if (!out || (!png && !ends_with(out, ".svg"))) {
+    fprintf(stderr, "nnc plot: %s\n",
+            out ? "-o: expected a file ending in .svg or .png" : "-o CURVES.svg is required");
+    cli_free(o, n);
+    return 2;
+  }
+  nnc_status st = {0};
+  size_t len = 0, svg_len = 0;
+  char *text = nnc_read_file(in, &len, &st), *svg = NULL;
+  viz_history h = {0};
+  viz_plot_options po = {cli_get(o, n, "title"), cli_get(o, n, "metrics")};
+  if (text && !viz_history_parse(text, len, in, &h, &st)) {
+    if (viz_plot_svg(&h, &po, &svg, &svg_len, &st))
+      nnc_fail_prefix(&st, "%s", in); /* what the file holds cannot be drawn */
+    else if (png)
+      to_png(svg, svg_len, out, &st);
+    else
+      nnc_write_file_atomic(out, svg, svg_len, &st);
+  }
+  rc = st.code ? cli_fail("plot", &st) : 0;
+  free(text);
+  free(svg);
+  viz_history_free(&h);
+  cli_free(o, n);
+  return rc;
+}
