@@ -18,6 +18,7 @@
 #include "nnc_program.h"
 #include "runtime/model.h"
 #include "runtime/io/model_file.h"
+#include "runtime/io/tfjs.h"
 
 /* st may be NULL: then a local one (as runtime/api_check.h's API_STATUS) */
 #define STATUS_OR_LOCAL(st)                                                                        \
@@ -221,6 +222,37 @@ int nnc_model_save_keras(const nnc_model *m, const char *path, nnc_status *st) {
   if (!m->built)
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model is not built: nothing to save", path);
   return nnc_keras_zip_write(m, d->config_text, path, st);
+}
+
+const char *nnc_model_config_text(const nnc_model *m) {
+  const spec_driver *d = m && m->builder.describe == describe ? m->builder.ctx : NULL;
+  return d ? d->config_text : NULL;
+}
+
+static int config_or_fail(const nnc_model *m, const char *path, const char **text, nnc_status *st) {
+  *text = nnc_model_config_text(m);
+  if (*text) return NNC_OK;
+  return nnc_fail(st, NNC_ERR_ARG,
+                  "%s: the model was not loaded from a file whose config nnc kept (a spec read "
+                  "from a pipe?): nothing to take the saved topology from",
+                  path);
+}
+
+int nnc_model_check_save_keras(const nnc_model *m, const char *path, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  const char *bad = nnc_keras_save_path_problem(path), *text;
+  if (bad) return nnc_fail(st, NNC_ERR_ARG, "%s: %s", path, bad);
+  if (config_or_fail(m, path, &text, st)) return st->code;
+  return nnc_keras_zip_check(m, text, path, st);
+}
+
+int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  const char *text;
+  if (config_or_fail(m, dir, &text, st)) return st->code;
+  cJSON *topo = tfjs_topology_from_spec(text, dir, st);
+  cJSON_Delete(topo);
+  return topo ? NNC_OK : st->code;
 }
 
 int nnc_spec_parse_model_file(const char *path, nnc_spec *out, nnc_status *st) {

@@ -108,9 +108,13 @@ static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const 
     }
     if (sequential && !strcmp(lc->valuestring, "InputLayer")) continue;
     if (!strcmp(lc->valuestring, "Sequential") || !strcmp(lc->valuestring, "Functional") ||
-        !strcmp(lc->valuestring, "Model")) {
-      rc = nnc_fail(st, NNC_ERR_ARG, "%s: nested model '%s': not written to .keras yet", path,
-                    ln->valuestring);
+        !strcmp(lc->valuestring, "Model") || !strcmp(lc->valuestring, "Bidirectional") ||
+        !strcmp(lc->valuestring, "TimeDistributed")) {
+      rc = nnc_fail(st, NNC_ERR_ARG,
+                    "%s: layer '%s' (%s): nested models and wrappers are not written to .keras "
+                    "yet (save its weights with --weights-out W.h5, or the model with "
+                    "--save-tfjs DIR)",
+                    path, ln->valuestring, lc->valuestring);
       break;
     }
     char snake[128], autoname[160], auto_path[300];
@@ -180,18 +184,65 @@ static int zip_write(const char *path, const member *mem, int n, nnc_status *st)
   return rc;
 }
 
-int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
-                        nnc_status *st) {
-  cJSON *root = cJSON_Parse(config_json);
-  if (!root) return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config is not JSON", path);
-  /* a Keras 2 .h5's {model_config, training_config}: the model's config */
-  const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model_config");
-  if (!model) model = root;
+/* config.json holds the compile config as Keras 3 writes it: "compile_config"
+ * beside the model's class_name and config. A Keras 2 .h5's or a TF.js
+ * model's training_config goes there, its "optimizer_config" as "optimizer". */
+static void add_compile_config(const cJSON *root, cJSON *model) {
+  if (model == root || cJSON_GetObjectItemCaseSensitive(model, "compile_config")) return;
+  const cJSON *topo = cJSON_GetObjectItemCaseSensitive(root, "modelTopology");
+  const cJSON *tc = cJSON_GetObjectItemCaseSensitive(topo ? topo : root, "training_config");
+  if (!tc) tc = cJSON_GetObjectItemCaseSensitive(root, "training_config");
+  if (!cJSON_IsObject(tc)) return;
+  cJSON *cc = cJSON_Duplicate(tc, 1);
+  cJSON *opt = cc ? cJSON_DetachItemFromObjectCaseSensitive(cc, "optimizer_config") : NULL;
+  if (opt && !cJSON_GetObjectItemCaseSensitive(cc, "optimizer"))
+    cJSON_AddItemToObject(cc, "optimizer", opt);
+  else
+    cJSON_Delete(opt);
+  if (cc) cJSON_AddItemToObject(model, "compile_config", cc);
+}
+
+/* An empty HDF5 file in memory (HDF5's core driver, never written to disk). */
+static hid_t memory_file(void) {
   h5u_quiet();
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_core(fapl, 1 << 16, 0);
   hid_t f = H5Fcreate("model.weights.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
+  return f;
+}
+
+int nnc_keras_zip_check(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st) {
+  cJSON *root = cJSON_Parse(config_json);
+  const cJSON *model = nnc_model_config_of(root);
+  int rc = model ? NNC_OK
+                 : nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config",
+                            path);
+  hid_t f = rc ? -1 : memory_file();
+  if (!rc && f < 0)
+    rc = nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path);
+  if (!rc) rc = write_weights(f, m, model, path, st);
+  if (f >= 0) H5Fclose(f);
+  cJSON_Delete(root);
+  return rc;
+}
+
+int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st) {
+  const char *bad = nnc_keras_save_path_problem(path);
+  if (bad) return nnc_fail(st, NNC_ERR_ARG, "%s: %s", path, bad);
+  cJSON *root = cJSON_Parse(config_json);
+  if (!root) return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config is not JSON", path);
+  /* a Keras 2 .h5's {model_config, training_config}, a TF.js model.json's
+   * modelTopology: the model's config */
+  const cJSON *model = nnc_model_config_of(root);
+  if (!model) {
+    cJSON_Delete(root);
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config", path);
+  }
+  hid_t f = memory_file();
+  add_compile_config(root, (cJSON *)model);
   int rc = f < 0 ? nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path)
                  : write_weights(f, m, model, path, st);
   char *config = rc ? NULL : cJSON_PrintUnformatted(model);
