@@ -34,7 +34,7 @@ static int next_index(counter *c, int *nc, const char *name) {
 static int read_layer(hid_t f, const char *label, const char *group, const char *layer,
                       nnc_tensor_set *out, nnc_status *st) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", group, layer);
+  snprintf(path, sizeof path, "%s/%s", strcmp(group, "/") ? group : "", layer);
   if (!h5u_exists(f, path))
     return nnc_fail(st, NNC_ERR_DATA, "%s: %s: no such group (listed in layer_names)", label, path);
   hid_t g = H5Gopen2(f, path, h5u_group_access());
