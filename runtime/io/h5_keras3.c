@@ -256,3 +256,34 @@ int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
   free(c.seen);
   return rc;
 }
+
+int nnc_keras3_optimizer_read(hid_t f, const char *label, nnc_tensor_set *out, nnc_status *st) {
+  if (!h5u_exists(f, "optimizer") || !h5u_exists(f, "optimizer/vars")) return NNC_OK;
+  char **names;
+  int n;
+  if (h5u_list(f, "optimizer/vars", label, &names, &n, st)) return st->code;
+  if (n > 1) qsort(names, (size_t)n, sizeof *names, numeric_cmp); /* 0, 1, ..., 10 */
+  int rc = NNC_OK;
+  for (int i = 0; i < n && !rc; i++) {
+    char path[OBJ_PATH_MAX], name[32], *end;
+    long k = strtol(names[i], &end, 10);
+    if (*end || k != i) {
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: optimizer/vars/%.64s: expected the variables numbered 0, 1, 2, ...", label,
+                    names[i]);
+      break;
+    }
+    snprintf(path, sizeof path, "optimizer/vars/%s", names[i]);
+    snprintf(name, sizeof name, "#%d", i);
+    nnc_array a;
+    if (h5u_read_dataset(f, path, label, &a, st)) {
+      rc = st->code;
+      break;
+    }
+    if (nnc_tensor_set_add(out, name, &a, st)) rc = nnc_fail_prefix(st, "%s: %s", label, path);
+    nnc_array_free(&a);
+  }
+  h5u_strings_free(names, n);
+  if (rc) nnc_tensor_set_free(out);
+  return rc;
+}

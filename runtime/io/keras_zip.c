@@ -15,6 +15,7 @@
 
 int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
                             const char *config_label, nnc_tensor_set *out, nnc_status *st);
+int nnc_keras3_optimizer_read(hid_t f, const char *label, nnc_tensor_set *out, nnc_status *st);
 
 #define KERAS_ZIP_MAX_BYTES ((size_t)4 << 30)
 
@@ -168,6 +169,7 @@ int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st) {
     if (f < 0) rc = st->code;
     if (!rc)
       rc = nnc_keras3_weights_read(f, label, (const char *)cfg, cfg_label, &out->weights, st);
+    if (!rc) rc = nnc_keras3_optimizer_read(f, label, &out->optimizer, st);
     h5u_close(f);
   }
   free(h5);

@@ -30,7 +30,8 @@ typedef struct nnc_model_file {
   nnc_model_format format;
   char *spec_json;          /* the model config as JSON text (malloc'd) */
   nnc_tensor_set weights;   /* may be empty (a spec, a config-only file) */
-  nnc_tensor_set optimizer; /* optimizer variables when the file holds them; may be empty */
+  nnc_tensor_set optimizer; /* optimizer variables when the file holds them, "#0", "#1", ...
+                             * in Keras's order (a .keras's optimizer/vars); may be empty */
 } nnc_model_file;
 
 /* The format of the file at path, from its first bytes (a model.json is told

@@ -161,5 +161,16 @@ if predict "$tmp/UP.KERAS" "$tmp/f1.npy" 2>"$tmp/err" &&
   bad "--weights T.keras: $(cat "$tmp/err")"
 fi
 
+# ---- .keras keeps the optimizer: 2 epochs = 1 epoch, save, load, 1 epoch (bit for bit) ----
+# (--no-shuffle: the batches do not depend on the epoch; Adam's moments and
+# iteration count, and the learning rate, come back from optimizer/vars)
+if fit --epochs 2 --seed 3 --batch-size 4 --weights-out "$tmp/two.safetensors" 2>"$tmp/err" &&
+  fit --epochs 1 --seed 3 --batch-size 4 --save "$tmp/one.keras" 2>>"$tmp/err" &&
+  "$nnc" fit "$tmp/one.keras" --x "$x" --y "$y" --epochs 1 --batch-size 4 --no-shuffle --verbose 0 \
+    --weights-out "$tmp/resumed.safetensors" --optimizer-state-out "$tmp/resumed_opt.safetensors" \
+    2>>"$tmp/err" && cmp -s "$tmp/two.safetensors" "$tmp/resumed.safetensors"; then ok; else
+  bad ".keras resume: 2 epochs differ from 1 + save + load + 1: $(cat "$tmp/err")"
+fi
+
 echo "test_io13: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
