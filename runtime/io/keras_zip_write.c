@@ -133,7 +133,11 @@ static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const 
   }
   free(used);
   free(counts);
-  hid_t g = rc ? -1 : group(f, "vars"); /* the model's own (none) */
+  hid_t g = rc ? -1 : group(f, "vars"); /* the model's own (none), named as the model */
+  const cJSON *mname =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "config"), "name");
+  if (g >= 0 && cJSON_IsString(mname) && name_attr(g, mname->valuestring))
+    rc = nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot write vars's name", path);
   if (g >= 0) H5Gclose(g);
   return rc;
 }
