@@ -5,6 +5,7 @@
  * of the C API that need the compiler. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -279,6 +280,9 @@ int nnc_model_check_save_keras(const nnc_model *m, const char *path, nnc_status 
 int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *st) {
   STATUS_OR_LOCAL(st);
   const char *text;
+  struct stat sb;
+  if (!stat(dir, &sb) && !S_ISDIR(sb.st_mode))
+    return nnc_fail(st, NNC_ERR_ARG, "%s: cannot write a TF.js model there: not a folder", dir);
   if (config_or_fail(m, dir, &text, st)) return st->code;
   cJSON *topo = tfjs_topology_from_spec(text, dir, st);
   cJSON_Delete(topo);

@@ -137,6 +137,14 @@ static int plain_name(const char *s) {
   return s[0] && strlen(s) < 256 && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
+/* Whether an old shard may be removed: only names shaped as the converter,
+ * tfjs-layers and nnc name shards (group1-shard1of1.bin, group2-shard1of1,
+ * weights.bin). A hostile or hand-edited model.json naming "model.json" or
+ * a user's file in the folder gets nothing removed. */
+static int removable_name(const char *s) {
+  return (!strncmp(s, "group", 5) && strstr(s, "-shard")) || !strcmp(s, "weights.bin");
+}
+
 /* The shard names the folder's current model.json uses (none when it has
  * no readable one). */
 static void old_shards(const char *dir, name_list *out) {
@@ -232,7 +240,8 @@ static void remove_old_shards(const char *dir, const name_list *old, const cJSON
     char file[4096];
     nnc_status ignore;
     struct stat sb;
-    if (!reused && !join(file, sizeof file, dir, old->items[i], &ignore) && !lstat(file, &sb) &&
+    if (!reused && removable_name(old->items[i]) &&
+        !join(file, sizeof file, dir, old->items[i], &ignore) && !lstat(file, &sb) &&
         S_ISREG(sb.st_mode))
       unlink(file);
   }

@@ -74,6 +74,25 @@ if [ ! -e "$tmp/js/group1-shard1of1.bin" ] && [ -n "$named" ] && [ -f "$tmp/js/$
   bad "after the re-save: model.json names '$named'; the folder holds $(ls "$tmp/js")"
 fi
 
+# a model.json naming model.json and a user's file as shards: re-saving over it
+# removes neither (only shard-shaped names are ever removed)
+mkdir -p "$tmp/js4"
+echo keep >"$tmp/js4/notes.txt"
+fit --epochs 1 --save-tfjs "$tmp/js4" 2>"$tmp/err" || bad "--save-tfjs js4: $(cat "$tmp/err")"
+sed -i 's#"paths": *\["\([^"]*\)"\]#"paths": ["\1", "model.json", "notes.txt"]#' "$tmp/js4/model.json"
+grep -q '"notes.txt"' "$tmp/js4/model.json" || bad "the test's manifest edit did not apply"
+if fit --epochs 1 --save-tfjs "$tmp/js4" 2>"$tmp/err" && [ "$(cat "$tmp/js4/notes.txt")" = keep ] &&
+  predict "$tmp/js4/model.json" "$tmp/p4.npy" 2>>"$tmp/err"; then ok; else
+  bad "re-save over a manifest naming model.json and notes.txt: $(ls "$tmp/js4") $(cat "$tmp/err")"
+fi
+# a regular file where DIR should be: refused before training
+: >"$tmp/afile"
+fit --epochs 1 --history "$tmp/h_f.json" --save-tfjs "$tmp/afile" 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && [ ! -e "$tmp/h_f.json" ] && grep -q "afile: .*not a folder" "$tmp/err"; then ok; else
+  bad "--save-tfjs onto a file: exit $rc: $(cat "$tmp/err")"
+fi
+
 # ---- b. converting between formats ----
 if fit --epochs 1 --save-tfjs "$tmp/js1" 2>"$tmp/err" &&
   "$nnc" fit "$tmp/js1/model.json" --x "$x" --y "$y" --epochs 0 --verbose 0 --save "$tmp/from_js.keras" \
