@@ -282,7 +282,7 @@ int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *s
   const char *text;
   struct stat sb;
   if (!stat(dir, &sb) && !S_ISDIR(sb.st_mode))
-    return nnc_fail(st, NNC_ERR_ARG, "%s: cannot write a TF.js model there: not a folder", dir);
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write a TF.js model there: not a folder", dir);
   if (config_or_fail(m, dir, &text, st)) return st->code;
   cJSON *topo = tfjs_topology_from_spec(text, dir, st);
   cJSON_Delete(topo);
