@@ -169,6 +169,21 @@ int model_finalize_variable_values(nnc_model *m, nnc_status *st);
 /* Every optimizer slot at its initial value (the table's init: zeros, or a
  * constant such as Adagrad's 0.1) (runtime/optimizer_state.c). */
 void model_init_slots(nnc_model *m);
+
+/* The optimizer's variables in Keras 3's order (BaseOptimizer.variables:
+ * "iteration" int64, "learning_rate" float32 unless the rate is a schedule,
+ * then per trainable weight its slots, "d_kernel_momentum",
+ * "d_kernel_velocity", ...), named as the state file names them
+ * (runtime/optimizer_state.c). Fails when the model is not built or has no
+ * optimizer. */
+struct nnc_tensor_set;
+int model_optimizer_variables(const nnc_model *m, struct nnc_tensor_set *out, nnc_status *st);
+
+/* The optimizer's variables set from set (names as above), all or nothing:
+ * every variable must be there, of its shape, and nothing else. path names
+ * the file in messages. */
+int model_set_optimizer_variables(nnc_model *m, const char *path, const struct nnc_tensor_set *set,
+                                  nnc_status *st);
 /* Host metrics (runtime/host_metrics.c): reset at the start of an epoch or an
  * evaluation; updated after every train/test step with the step's IO regions
  * (inputs, targets, outputs, sample weights, as the step saw them); results

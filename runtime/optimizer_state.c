@@ -71,31 +71,42 @@ static int check_built(const nnc_model *m, const char *fn, const char *path, nnc
   return NNC_OK;
 }
 
-int nnc_model_save_optimizer_state(const nnc_model *m, const char *path, nnc_status *st) {
-  API_STATUS(st);
-  if (check_built(m, "nnc_model_save_optimizer_state", path, st)) return st->code;
+int model_optimizer_variables(const nnc_model *m, nnc_tensor_set *out, nnc_status *st) {
+  memset(out, 0, sizeof *out);
+  if (check_built(m, "nnc_model_save_optimizer_state", "the optimizer", st)) return st->code;
   const nnc_program_table *t = m->t;
-  nnc_tensor_set set = {0};
   int64_t iterations = m->iterations;
   float lr = (float)m->learning_rate;
   nnc_array a = {.dtype = NNC_I64, .rank = 0, .data = &iterations};
-  int rc = nnc_tensor_set_add(&set, "iteration", &a, st);
+  int rc = nnc_tensor_set_add(out, "iteration", &a, st);
   a = (nnc_array){.dtype = NNC_F32, .rank = 0, .data = &lr};
-  if (!rc && has_lr_variable(t)) rc = nnc_tensor_set_add(&set, "learning_rate", &a, st);
+  if (!rc && has_lr_variable(t)) rc = nnc_tensor_set_add(out, "learning_rate", &a, st);
+  /* the table lists each weight's slots after the previous weight's: Keras's
+   * add_optimizer_variables interleaves them the same way */
   for (int i = 0; i < t->n_variables && !rc; i++) {
     const nnc_variable *v = &t->variables[i];
     if (v->kind != NNC_VAR_SLOT) continue;
-    char name[sizeof set.items[0].name];
+    char name[sizeof out->items[0].name];
     if ((rc = keras_name(v, name, sizeof name, st))) break;
-    if (nnc_tensor_set_find(&set, name)) {
-      rc = nnc_fail(st, NNC_ERR_INTERNAL, "%s: two optimizer variables are named %s", path, name);
+    if (nnc_tensor_set_find(out, name)) {
+      rc = nnc_fail(st, NNC_ERR_INTERNAL, "two optimizer variables are named %s", name);
       break;
     }
     a = (nnc_array){.dtype = NNC_F32, .rank = v->rank, .data = m->slots + v->offset};
     memcpy(a.shape, v->shape, sizeof a.shape);
-    rc = nnc_tensor_set_add(&set, name, &a, st);
+    rc = nnc_tensor_set_add(out, name, &a, st);
   }
-  if (!rc) rc = nnc_safetensors_write(path, &set, st);
+  if (rc) nnc_tensor_set_free(out);
+  return rc;
+}
+
+int nnc_model_save_optimizer_state(const nnc_model *m, const char *path, nnc_status *st) {
+  API_STATUS(st);
+  if (check_built(m, "nnc_model_save_optimizer_state", path, st)) return st->code;
+  nnc_tensor_set set;
+  int rc = model_optimizer_variables(m, &set, st);
+  if (rc) return nnc_fail_prefix(st, "%s", path);
+  rc = nnc_safetensors_write(path, &set, st);
   nnc_tensor_set_free(&set);
   return rc;
 }
@@ -177,21 +188,28 @@ static int check_file(const nnc_model *m, const char *path, const nnc_tensor_set
   return NNC_OK;
 }
 
-int nnc_model_load_optimizer_state(nnc_model *m, const char *path, nnc_status *st) {
-  API_STATUS(st);
+int model_set_optimizer_variables(nnc_model *m, const char *path, const nnc_tensor_set *set,
+                                  nnc_status *st) {
   if (check_built(m, "nnc_model_load_optimizer_state", path, st)) return st->code;
-  nnc_tensor_set set = {0};
-  if (nnc_safetensors_read(path, &set, st)) return st->code;
   float *slots = nnc_calloc((size_t)m->t->slots_floats + 1, sizeof *slots, st);
   int64_t iterations = 0;
   double lr = m->learning_rate;
-  int rc = slots ? check_file(m, path, &set, slots, &iterations, &lr, st) : (int)st->code;
+  int rc = slots ? check_file(m, path, set, slots, &iterations, &lr, st) : (int)st->code;
   if (!rc) { /* all or nothing */
     memcpy(m->slots, slots, (size_t)m->t->slots_floats * sizeof *slots);
     m->iterations = iterations;
     m->learning_rate = lr;
   }
   free(slots);
+  return rc;
+}
+
+int nnc_model_load_optimizer_state(nnc_model *m, const char *path, nnc_status *st) {
+  API_STATUS(st);
+  if (check_built(m, "nnc_model_load_optimizer_state", path, st)) return st->code;
+  nnc_tensor_set set = {0};
+  if (nnc_safetensors_read(path, &set, st)) return st->code;
+  int rc = model_set_optimizer_variables(m, path, &set, st);
   nnc_tensor_set_free(&set);
   return rc;
 }

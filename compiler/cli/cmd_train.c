@@ -142,14 +142,24 @@ static int pair(const char *cmd, const cli_opt *o, int n, const char *a, const c
 }
 
 /* --save-tfjs DIR: the trained model as a TF.js layers model (model.json and
- * weight shards, runtime/io/tfjs_write.c), its topology from the spec. */
-static int save_tfjs(const char *spec, const nnc_model *m, const char *dir, nnc_status *st) {
-  size_t len;
-  char *text = nnc_read_file(spec, &len, st);
-  if (!text) return st->code;
-  int rc = nnc_tfjs_model_write(dir, text, m, st);
-  free(text);
-  return rc;
+ * weight shards, runtime/io/tfjs_write.c), its topology from the config the
+ * model was read from (a spec, .keras, .h5 or TF.js model.json). */
+static int save_tfjs(const nnc_model *m, const char *dir, nnc_status *st) {
+  const char *text = nnc_model_config_text(m);
+  if (!text) return nnc_model_check_save_tfjs(m, dir, st); /* says why */
+  return nnc_tfjs_model_write(dir, text, m, st);
+}
+
+/* --save and --save-tfjs are checked before training (suffix, config,
+ * layers the writer supports): a save that cannot work fails now, not once
+ * the training it would keep is done. */
+static int check_saves(session *s, const cli_opt *o, int n) {
+  const char *v;
+  if ((v = cli_get(o, n, "save")) && nnc_model_check_save_keras(s->model, v, &s->st))
+    return cli_fail(s->cmd, &s->st);
+  if ((v = cli_get(o, n, "save-tfjs")) && nnc_model_check_save_tfjs(s->model, v, &s->st))
+    return cli_fail(s->cmd, &s->st);
+  return 0;
 }
 
 static int fit_run(const cli_opt *o, int n, const char *spec) {
@@ -197,6 +207,7 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
   session s;
   rc = session_load(&s, "fit", spec, o, n, 1);
   if (!rc) rc = cli_check_spec_callbacks("fit", s.model, o, n, spec);
+  if (!rc) rc = check_saves(&s, o, n);
   if (!rc) rc = session_read(&s, o, n);
   fo.batch_size = (int)s.batch_size;
   cli_arrays xv = {0}, yv = {0}, xt = {0}, yt = {0}, sw = {0}, swv = {0};
@@ -248,7 +259,7 @@ static int fit_run(const cli_opt *o, int n, const char *spec) {
     if (!wrc && (v = cli_get(o, n, "save"))) wrc = nnc_model_save_keras(s.model, v, &wst);
     if (!wrc && (v = cli_get(o, n, "optimizer-state-out")))
       wrc = nnc_model_save_optimizer_state(s.model, v, &wst);
-    if (!wrc && (v = cli_get(o, n, "save-tfjs"))) wrc = save_tfjs(spec, s.model, v, &wst);
+    if (!wrc && (v = cli_get(o, n, "save-tfjs"))) wrc = save_tfjs(s.model, v, &wst);
     if (hrc)
       rc = cli_fail("fit", &hst);
     else if (wrc)

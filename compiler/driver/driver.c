@@ -5,6 +5,7 @@
  * of the C API that need the compiler. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -18,6 +19,7 @@
 #include "nnc_program.h"
 #include "runtime/model.h"
 #include "runtime/io/model_file.h"
+#include "runtime/io/tfjs.h"
 
 /* st may be NULL: then a local one (as runtime/api_check.h's API_STATUS) */
 #define STATUS_OR_LOCAL(st)                                                                        \
@@ -28,10 +30,11 @@
 typedef struct spec_driver {
   nnc_spec spec;
   const char **input_names, **output_names; /* heap, n_inputs / n_outputs */
-  codegen_memo memo;           /* the last build's machine code: an identical rebuild reuses it */
-  nnc_tensor_set file_weights; /* a saved model's weights, set at the first build */
-  char *file_path;             /* the saved model's path, for messages */
-  char *config_text;           /* the config as read (JSON), for nnc_model_save_keras */
+  codegen_memo memo;             /* the last build's machine code: an identical rebuild reuses it */
+  nnc_tensor_set file_weights;   /* a saved model's weights, set at the first build */
+  nnc_tensor_set file_optimizer; /* its optimizer variables "#I" (a .keras), likewise */
+  char *file_path;               /* the saved model's path, for messages */
+  char *config_text;             /* the config as read (JSON), for nnc_model_save_keras */
 } spec_driver;
 
 static int has_declared_input(const nnc_spec *s) {
@@ -137,17 +140,41 @@ static void driver_free(void *ctx) {
   free(d->input_names);
   free(d->output_names);
   nnc_tensor_set_free(&d->file_weights);
+  nnc_tensor_set_free(&d->file_optimizer);
   free(d->file_path);
   free(d->config_text);
   free(d);
 }
 
 /* The saved model's weights, once the model is built (then dropped). */
+/* The optimizer variables of a .keras ("#I", Keras's order) set into the
+ * built model's optimizer: as Keras's load_own_variables, skipped when their
+ * count is not the optimizer's (another optimizer, or none); a count that
+ * matches with a shape that does not is an error. */
+static int apply_optimizer(nnc_model *m, const char *path, const nnc_tensor_set *file,
+                           nnc_status *st) {
+  nnc_tensor_set own, named = {0};
+  nnc_status probe;
+  if (model_optimizer_variables(m, &own, &probe)) return NNC_OK; /* no optimizer */
+  int rc = NNC_OK;
+  if (own.n == file->n) {
+    for (int i = 0; i < file->n && !rc; i++)
+      rc = nnc_tensor_set_add(&named, own.items[i].name, &file->items[i].array, st);
+    if (!rc && model_set_optimizer_variables(m, path, &named, st))
+      rc = nnc_fail_prefix(st, "optimizer/vars");
+  }
+  nnc_tensor_set_free(&own);
+  nnc_tensor_set_free(&named);
+  return rc;
+}
+
 static int first_built(void *ctx, nnc_model *m, nnc_status *st) {
   spec_driver *d = ctx;
-  if (!d->file_weights.n) return NNC_OK;
-  int rc = nnc_model_file_apply_weights(m, d->file_path, &d->file_weights, st);
+  int rc = d->file_weights.n ? nnc_model_file_apply_weights(m, d->file_path, &d->file_weights, st)
+                             : NNC_OK;
+  if (!rc && d->file_optimizer.n) rc = apply_optimizer(m, d->file_path, &d->file_optimizer, st);
   nnc_tensor_set_free(&d->file_weights);
+  nnc_tensor_set_free(&d->file_optimizer);
   return rc;
 }
 
@@ -156,8 +183,8 @@ static int from_spec(spec_driver *d, nnc_model **out, nnc_status *st) {
   return nnc_model_from_builder(&b, out, st);
 }
 
-static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, char **text,
-                      nnc_status *st);
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights,
+                      nnc_tensor_set *optimizer, char **text, nnc_status *st);
 
 int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   STATUS_OR_LOCAL(st);
@@ -167,7 +194,7 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
   spec_driver *d = nnc_calloc(1, sizeof *d, st);
   if (!d) return st->code;
   /* a saved model (.keras, .h5, TF.js) by its first bytes; a spec as before */
-  int r = read_saved(path, &d->spec, &d->file_weights, &d->config_text, st);
+  int r = read_saved(path, &d->spec, &d->file_weights, &d->file_optimizer, &d->config_text, st);
   if (r == 1) r = nnc_spec_parse_file(path, &d->spec, st) ? -1 : 0;
   if (!r && !d->config_text) d->config_text = nnc_read_file(path, NULL, st); /* NULL: a pipe */
   if (!r && !(d->file_path = nnc_calloc(strlen(path) + 1, 1, st))) r = -1;
@@ -182,8 +209,8 @@ int nnc_model_load_file(const char *path, nnc_model **out, nnc_status *st) {
 /* A saved model (by its first bytes) whose config is parsed into spec and
  * whose weights go into *weights (NULL: dropped). 1 when path is a spec
  * (nothing read), 0 when read, -1 on error. */
-static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights, char **text,
-                      nnc_status *st) {
+static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights,
+                      nnc_tensor_set *optimizer, char **text, nnc_status *st) {
   nnc_status probe;
   nnc_model_format format = nnc_model_format_sniff(path, &probe);
   if (format == NNC_FORMAT_JSON || format == NNC_FORMAT_UNKNOWN ||
@@ -201,6 +228,11 @@ static int read_saved(const char *path, nnc_spec *spec, nnc_tensor_set *weights,
     *weights = file.weights; /* the caller owns them now */
     file.weights.n = 0;
     file.weights.items = NULL;
+  }
+  if (!rc && optimizer) {
+    *optimizer = file.optimizer;
+    file.optimizer.n = 0;
+    file.optimizer.items = NULL;
   }
   if (!rc && text) {
     *text = file.spec_json;
@@ -223,8 +255,42 @@ int nnc_model_save_keras(const nnc_model *m, const char *path, nnc_status *st) {
   return nnc_keras_zip_write(m, d->config_text, path, st);
 }
 
+const char *nnc_model_config_text(const nnc_model *m) {
+  const spec_driver *d = m && m->builder.describe == describe ? m->builder.ctx : NULL;
+  return d ? d->config_text : NULL;
+}
+
+static int config_or_fail(const nnc_model *m, const char *path, const char **text, nnc_status *st) {
+  *text = nnc_model_config_text(m);
+  if (*text) return NNC_OK;
+  return nnc_fail(st, NNC_ERR_ARG,
+                  "%s: the model was not loaded from a file whose config nnc kept (a spec read "
+                  "from a pipe?): nothing to take the saved topology from",
+                  path);
+}
+
+int nnc_model_check_save_keras(const nnc_model *m, const char *path, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  const char *bad = nnc_keras_save_path_problem(path), *text;
+  if (bad) return nnc_fail(st, NNC_ERR_ARG, "%s: %s", path, bad);
+  if (config_or_fail(m, path, &text, st)) return st->code;
+  return nnc_keras_zip_check(m, text, path, st);
+}
+
+int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *st) {
+  STATUS_OR_LOCAL(st);
+  const char *text;
+  struct stat sb;
+  if (!stat(dir, &sb) && !S_ISDIR(sb.st_mode))
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write a TF.js model there: not a folder", dir);
+  if (config_or_fail(m, dir, &text, st)) return st->code;
+  cJSON *topo = tfjs_topology_from_spec(text, dir, st);
+  cJSON_Delete(topo);
+  return topo ? NNC_OK : st->code;
+}
+
 int nnc_spec_parse_model_file(const char *path, nnc_spec *out, nnc_status *st) {
-  int r = read_saved(path, out, NULL, NULL, st);
+  int r = read_saved(path, out, NULL, NULL, NULL, st);
   return r == 1 ? nnc_spec_parse_file(path, out, st) : r ? (int)st->code : NNC_OK;
 }
 

@@ -15,7 +15,7 @@
 #include "runtime/io/model_file.h"
 
 int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
-                            nnc_tensor_set *out, nnc_status *st);
+                            const char *config_label, nnc_tensor_set *out, nnc_status *st);
 
 typedef struct counter {
   char name[256];
@@ -34,7 +34,7 @@ static int next_index(counter *c, int *nc, const char *name) {
 static int read_layer(hid_t f, const char *label, const char *group, const char *layer,
                       nnc_tensor_set *out, nnc_status *st) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", group, layer);
+  snprintf(path, sizeof path, "%s/%s", strcmp(group, "/") ? group : "", layer);
   if (!h5u_exists(f, path))
     return nnc_fail(st, NNC_ERR_DATA, "%s: %s: no such group (listed in layer_names)", label, path);
   hid_t g = H5Gopen2(f, path, h5u_group_access());
@@ -65,7 +65,7 @@ static int read_layer(hid_t f, const char *label, const char *group, const char 
       rc = st->code;
       break;
     }
-    rc = nnc_tensor_set_add(out, name, &a, st);
+    if (nnc_tensor_set_add(out, name, &a, st)) rc = nnc_fail_prefix(st, "%s: %s", label, ds);
     nnc_array_free(&a);
   }
   free(counts);
@@ -80,6 +80,13 @@ static int read_layers(hid_t f, const char *label, const char *group, nnc_tensor
   char **layers;
   int n, rc = h5u_attr_strings(g, "layer_names", label, group, &layers, &n, st);
   H5Gclose(g);
+  /* Keras names layers uniquely: a name listed twice would read one group twice */
+  for (int i = 0; i < n && !rc; i++)
+    for (int j = 0; j < i && !rc; j++)
+      if (!strcmp(layers[i], layers[j]))
+        rc = nnc_fail(st, NNC_ERR_DATA,
+                      "%s: %s: attribute layer_names lists '%s' twice (a layer name is unique)",
+                      label, group, layers[i]);
   for (int i = 0; i < n && !rc; i++) rc = read_layer(f, label, group, layers[i], out, st);
   h5u_strings_free(layers, n);
   return rc;
@@ -120,7 +127,7 @@ int nnc_h5_read_open(hid_t f, const char *label, const char *config_json, nnc_mo
     rc = read_layers(f, label, "/", &out->weights, st);
   } else if (h5u_exists(f, "layers") || h5u_exists(f, "_layer_checkpoint_dependencies")) {
     rc = config_json
-             ? nnc_keras3_weights_read(f, label, config_json, &out->weights, st)
+             ? nnc_keras3_weights_read(f, label, config_json, "the config", &out->weights, st)
              : nnc_fail(st, NNC_ERR_DATA,
                         "%s: a Keras 3 weights file (layers/<name>/vars/<i>): its variables "
                         "are numbered, not named, so it is read with its config inside a "

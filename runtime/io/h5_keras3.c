@@ -23,8 +23,9 @@ void nnc_keras3_snake_case(const char *cls, char *out, size_t cap);
 
 typedef struct k3_ctx {
   hid_t f;
-  const char *label;
-  char sep; /* '/' or, in Windows-saved archives, '\\' between objects */
+  const char *label;     /* the weights file, for its messages */
+  const char *cfg_label; /* the config (ARCHIVE: config.json), for the config's */
+  char sep;              /* '/' or, in Windows-saved archives, '\\' between objects */
   nnc_tensor_set *out;
   nnc_status *st;
   haddr_t *seen; /* the groups collect_vars walked into, by address */
@@ -92,6 +93,7 @@ static int add_var(k3_ctx *c, const char *layer, int *index, const char *path) {
   char name[256];
   snprintf(name, sizeof name, "%s/#%d", layer, (*index)++);
   int rc = nnc_tensor_set_add(c->out, name, &a, c->st);
+  if (rc) rc = nnc_fail_prefix(c->st, "%s: %s", c->label, path);
   nnc_array_free(&a);
   return rc;
 }
@@ -179,8 +181,7 @@ static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const cha
   const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(model, "config");
   const cJSON *layers = cJSON_GetObjectItemCaseSensitive(cfg, "layers");
   if (!cJSON_IsString(cls) || !cJSON_IsArray(layers))
-    return nnc_fail(c->st, NNC_ERR_SPEC, "%s: config.json: no class_name and config.layers",
-                    c->label);
+    return nnc_fail(c->st, NNC_ERR_SPEC, "%s: no class_name and config.layers", c->cfg_label);
   int sequential = !strcmp(cls->valuestring, "Sequential"), n = cJSON_GetArraySize(layers);
   used_names u = {nnc_calloc((size_t)n + 1, sizeof *u.names, c->st),
                   nnc_calloc((size_t)n + 1, sizeof *u.counts, c->st), 0};
@@ -192,8 +193,7 @@ static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const cha
     const cJSON *lname =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(layer, "config"), "name");
     if (!cJSON_IsString(lc) || !cJSON_IsString(lname)) {
-      rc = nnc_fail(c->st, NNC_ERR_SPEC, "%s: config.json: a layer without class_name or name",
-                    c->label);
+      rc = nnc_fail(c->st, NNC_ERR_SPEC, "%s: a layer without class_name or name", c->cfg_label);
       break;
     }
     if (sequential && !strcmp(lc->valuestring, "InputLayer")) continue; /* not in .layers */
@@ -233,8 +233,8 @@ static int has_backslash_layers(hid_t f, const char *label, nnc_status *st) {
 }
 
 int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
-                            nnc_tensor_set *out, nnc_status *st) {
-  k3_ctx c = {f, label, '/', out, st, NULL, 0, 0};
+                            const char *config_label, nnc_tensor_set *out, nnc_status *st) {
+  k3_ctx c = {f, label, config_label, '/', out, st, NULL, 0, 0};
   const char *base = "layers";
   if (!h5u_exists(f, "layers")) {
     int w = has_backslash_layers(f, label, st);
@@ -250,9 +250,40 @@ int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
                       label);
   }
   cJSON *root = cJSON_Parse(config_json);
-  if (!root) return nnc_fail(st, NNC_ERR_SPEC, "%s: config.json is not valid JSON", label);
+  if (!root) return nnc_fail(st, NNC_ERR_SPEC, "%s: not valid JSON", config_label);
   int rc = map_layers(&c, root, base, "", 0);
   cJSON_Delete(root);
   free(c.seen);
+  return rc;
+}
+
+int nnc_keras3_optimizer_read(hid_t f, const char *label, nnc_tensor_set *out, nnc_status *st) {
+  if (!h5u_exists(f, "optimizer") || !h5u_exists(f, "optimizer/vars")) return NNC_OK;
+  char **names;
+  int n;
+  if (h5u_list(f, "optimizer/vars", label, &names, &n, st)) return st->code;
+  if (n > 1) qsort(names, (size_t)n, sizeof *names, numeric_cmp); /* 0, 1, ..., 10 */
+  int rc = NNC_OK;
+  for (int i = 0; i < n && !rc; i++) {
+    char path[OBJ_PATH_MAX], name[32], *end;
+    long k = strtol(names[i], &end, 10);
+    if (*end || k != i) {
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: optimizer/vars/%.64s: expected the variables numbered 0, 1, 2, ...", label,
+                    names[i]);
+      break;
+    }
+    snprintf(path, sizeof path, "optimizer/vars/%s", names[i]);
+    snprintf(name, sizeof name, "#%d", i);
+    nnc_array a;
+    if (h5u_read_dataset(f, path, label, &a, st)) {
+      rc = st->code;
+      break;
+    }
+    if (nnc_tensor_set_add(out, name, &a, st)) rc = nnc_fail_prefix(st, "%s: %s", label, path);
+    nnc_array_free(&a);
+  }
+  h5u_strings_free(names, n);
+  if (rc) nnc_tensor_set_free(out);
   return rc;
 }

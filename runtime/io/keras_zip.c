@@ -14,7 +14,8 @@
 #include "runtime/io/model_file.h"
 
 int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
-                            nnc_tensor_set *out, nnc_status *st);
+                            const char *config_label, nnc_tensor_set *out, nnc_status *st);
+int nnc_keras3_optimizer_read(hid_t f, const char *label, nnc_tensor_set *out, nnc_status *st);
 
 #define KERAS_ZIP_MAX_BYTES ((size_t)4 << 30)
 
@@ -161,11 +162,14 @@ int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st) {
   free(z);
   int rc = h5 ? NNC_OK : st->code;
   if (!rc) {
-    char label[1200];
+    char label[1200], cfg_label[1200];
     snprintf(label, sizeof label, "%s: model.weights.h5", path);
+    snprintf(cfg_label, sizeof cfg_label, "%s: config.json", path);
     hid_t f = h5u_open_image(h5, h5_len, label, st);
     if (f < 0) rc = st->code;
-    if (!rc) rc = nnc_keras3_weights_read(f, label, (const char *)cfg, &out->weights, st);
+    if (!rc)
+      rc = nnc_keras3_weights_read(f, label, (const char *)cfg, cfg_label, &out->weights, st);
+    if (!rc) rc = nnc_keras3_optimizer_read(f, label, &out->optimizer, st);
     h5u_close(f);
   }
   free(h5);

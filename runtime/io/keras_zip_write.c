@@ -16,6 +16,7 @@
 #include "base/base.h"
 #include "runtime/io/h5_util.h"
 #include "runtime/io/model_file.h"
+#include "runtime/model.h"
 
 void nnc_keras3_snake_case(const char *cls, char *out, size_t cap);
 
@@ -108,9 +109,13 @@ static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const 
     }
     if (sequential && !strcmp(lc->valuestring, "InputLayer")) continue;
     if (!strcmp(lc->valuestring, "Sequential") || !strcmp(lc->valuestring, "Functional") ||
-        !strcmp(lc->valuestring, "Model")) {
-      rc = nnc_fail(st, NNC_ERR_ARG, "%s: nested model '%s': not written to .keras yet", path,
-                    ln->valuestring);
+        !strcmp(lc->valuestring, "Model") || !strcmp(lc->valuestring, "Bidirectional") ||
+        !strcmp(lc->valuestring, "TimeDistributed")) {
+      rc = nnc_fail(st, NNC_ERR_ARG,
+                    "%s: layer '%s' (%s): nested models and wrappers are not written to .keras "
+                    "yet (save its weights with --weights-out W.h5, or the model with "
+                    "--save-tfjs DIR)",
+                    path, ln->valuestring, lc->valuestring);
       break;
     }
     char snake[128], autoname[160], auto_path[300];
@@ -128,7 +133,11 @@ static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const 
   }
   free(used);
   free(counts);
-  hid_t g = rc ? -1 : group(f, "vars"); /* the model's own (none) */
+  hid_t g = rc ? -1 : group(f, "vars"); /* the model's own (none), named as the model */
+  const cJSON *mname =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "config"), "name");
+  if (g >= 0 && cJSON_IsString(mname) && name_attr(g, mname->valuestring))
+    rc = nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot write vars's name", path);
   if (g >= 0) H5Gclose(g);
   return rc;
 }
@@ -180,21 +189,125 @@ static int zip_write(const char *path, const member *mem, int n, nnc_status *st)
   return rc;
 }
 
-int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
-                        nnc_status *st) {
-  if (nnc_h5_load(path, st)) return st->code;
-  cJSON *root = cJSON_Parse(config_json);
-  if (!root) return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config is not JSON", path);
-  /* a Keras 2 .h5's {model_config, training_config}: the model's config */
-  const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model_config");
-  if (!model) model = root;
+/* The optimizer's name as Keras 3 gives it (the `name` attribute of
+ * optimizer/vars): its config's "name", else the snake_case of its class
+ * ("adam" for Adam, as Keras's default names are). */
+static void optimizer_name(const cJSON *model, char *out, size_t cap) {
+  const cJSON *cc = cJSON_GetObjectItemCaseSensitive(model, "compile_config");
+  const cJSON *opt = cJSON_GetObjectItemCaseSensitive(cc, "optimizer");
+  const cJSON *name =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(opt, "config"), "name");
+  const cJSON *cls = cJSON_GetObjectItemCaseSensitive(opt, "class_name");
+  nnc_strlcpy(out, "optimizer", cap);
+  if (cJSON_IsString(name))
+    nnc_strlcpy(out, name->valuestring, cap);
+  else if (cJSON_IsString(cls) || cJSON_IsString(opt))
+    nnc_keras3_snake_case(cJSON_IsString(cls) ? cls->valuestring : opt->valuestring, out, cap);
+}
+
+/* optimizer/vars/0, 1, ... as BaseOptimizer.save_own_variables writes them:
+ * iterations (int64), the learning rate (float32, unless a schedule), then
+ * each trainable weight's slots (model_optimizer_variables' order). A model
+ * without an optimizer has no optimizer group, as in Keras. */
+static int write_optimizer(hid_t f, const nnc_model *m, const cJSON *model, const char *path,
+                           nnc_status *st) {
+  if (!m->built || !m->t || !m->t->entries[NNC_ENTRY_TRAIN].fn) return NNC_OK;
+  nnc_tensor_set set;
+  if (model_optimizer_variables(m, &set, st)) return nnc_fail_prefix(st, "%s", path);
+  char name[128];
+  optimizer_name(model, name, sizeof name);
+  hid_t g = group(f, "optimizer/vars");
+  int rc =
+      g < 0 || name_attr(g, name)
+          ? nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create optimizer/vars", path)
+          : NNC_OK;
+  for (int i = 0; i < set.n && !rc; i++) {
+    const nnc_array *a = &set.items[i].array;
+    hsize_t dims[NNC_MAX_RANK];
+    for (int d = 0; d < a->rank; d++) dims[d] = (hsize_t)a->shape[d];
+    char ds[32];
+    snprintf(ds, sizeof ds, "%d", i);
+    int i64 = a->dtype == NNC_I64;
+    hid_t space = a->rank ? H5Screate_simple(a->rank, dims, NULL) : H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(g, ds, i64 ? H5T_STD_I64LE : H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    int ok = d >= 0 && H5Dwrite(d, i64 ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
+                                H5P_DEFAULT, a->data) >= 0;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(space);
+    if (!ok)
+      rc = nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot write optimizer/vars/%d", path,
+                    i);
+  }
+  if (g >= 0) H5Gclose(g);
+  nnc_tensor_set_free(&set);
+  return rc;
+}
+
+/* config.json holds the compile config as Keras 3 writes it: "compile_config"
+ * beside the model's class_name and config. A Keras 2 .h5's or a TF.js
+ * model's training_config goes there, its "optimizer_config" as "optimizer". */
+static void add_compile_config(const cJSON *root, cJSON *model) {
+  if (model == root || cJSON_GetObjectItemCaseSensitive(model, "compile_config")) return;
+  const cJSON *topo = cJSON_GetObjectItemCaseSensitive(root, "modelTopology");
+  const cJSON *tc = cJSON_GetObjectItemCaseSensitive(topo ? topo : root, "training_config");
+  if (!tc) tc = cJSON_GetObjectItemCaseSensitive(root, "training_config");
+  if (!cJSON_IsObject(tc)) return;
+  cJSON *cc = cJSON_Duplicate(tc, 1);
+  cJSON *opt = cc ? cJSON_DetachItemFromObjectCaseSensitive(cc, "optimizer_config") : NULL;
+  if (opt && !cJSON_GetObjectItemCaseSensitive(cc, "optimizer"))
+    cJSON_AddItemToObject(cc, "optimizer", opt);
+  else
+    cJSON_Delete(opt);
+  if (cc) cJSON_AddItemToObject(model, "compile_config", cc);
+}
+
+/* An empty HDF5 file in memory (HDF5's core driver, never written to disk). */
+static hid_t memory_file(void) {
   h5u_quiet();
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_core(fapl, 1 << 16, 0);
   hid_t f = H5Fcreate("model.weights.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
+  return f;
+}
+
+int nnc_keras_zip_check(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st) {
+  if (nnc_h5_load(path, st)) return st->code;
+  cJSON *root = cJSON_Parse(config_json);
+  const cJSON *model = nnc_model_config_of(root);
+  int rc = model ? NNC_OK
+                 : nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config",
+                            path);
+  hid_t f = rc ? -1 : memory_file();
+  if (!rc && f < 0)
+    rc = nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path);
+  if (!rc) rc = write_weights(f, m, model, path, st);
+  if (f >= 0) H5Fclose(f);
+  cJSON_Delete(root);
+  return rc;
+}
+
+int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st) {
+  const char *bad = nnc_keras_save_path_problem(path);
+  if (bad) return nnc_fail(st, NNC_ERR_ARG, "%s: %s", path, bad);
+  if (nnc_h5_load(path, st)) return st->code;
+  cJSON *root = cJSON_Parse(config_json);
+  if (!root) return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config is not JSON", path);
+  /* a Keras 2 .h5's {model_config, training_config}, a TF.js model.json's
+   * modelTopology: the model's config */
+  const cJSON *model = nnc_model_config_of(root);
+  if (!model) {
+    cJSON_Delete(root);
+    return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config", path);
+  }
+  hid_t f = memory_file();
+  add_compile_config(root, (cJSON *)model);
   int rc = f < 0 ? nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path)
                  : write_weights(f, m, model, path, st);
+  if (!rc) rc = write_optimizer(f, m, model, path, st);
   char *config = rc ? NULL : cJSON_PrintUnformatted(model);
   if (!rc && !config) rc = nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory", path);
   ssize_t len = -1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "base/base.h"
@@ -17,6 +18,35 @@
 
 int nnc_model_file_has_tfjs(void) {
   return nnc_tfjs_model_read != NULL;
+}
+
+int nnc_path_has_suffix(const char *path, const char *suffix) {
+  size_t n = strlen(path), k = strlen(suffix);
+  return n >= k && !strcasecmp(path + n - k, suffix);
+}
+
+int nnc_path_is_h5(const char *path) {
+  return nnc_path_has_suffix(path, ".h5") || nnc_path_has_suffix(path, ".hdf5");
+}
+
+const char *nnc_keras_save_path_problem(const char *path) {
+  if (nnc_path_has_suffix(path, ".keras")) return NULL;
+  return "nnc saves a whole model as a Keras 3 .keras archive only (a name ending in .keras); "
+         "for weights use --weights-out W.h5 (Keras's save_weights .h5) or W.safetensors, for "
+         "TF.js --save-tfjs DIR";
+}
+
+static int has_class_and_config(const cJSON *o) {
+  return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "class_name")) &&
+         cJSON_GetObjectItemCaseSensitive(o, "config");
+}
+
+const cJSON *nnc_model_config_of(const cJSON *root) {
+  const cJSON *topo = cJSON_GetObjectItemCaseSensitive(root, "modelTopology");
+  if (topo) root = topo; /* TF.js: converter {model_config, ...} or tfjs-layers' config itself */
+  const cJSON *mc = cJSON_GetObjectItemCaseSensitive(root, "model_config");
+  if (has_class_and_config(mc)) return mc;
+  return has_class_and_config(root) ? root : NULL;
 }
 
 static const unsigned char hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
@@ -40,15 +70,18 @@ nnc_model_format nnc_model_format_sniff(const char *path, nnc_status *st) {
     nnc_fail(st, NNC_ERR_IO, "%s: cannot open", path);
     return NNC_FORMAT_UNKNOWN;
   }
-  unsigned char b[4] = {0};
-  size_t got = fread(b, 1, 4, fp);
+  unsigned char b[8] = {0};
+  size_t got = fread(b, 1, sizeof b, fp);
   nnc_model_format f = NNC_FORMAT_UNKNOWN;
-  if (got == 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4)
+  if (got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4)
     f = NNC_FORMAT_KERAS_ZIP;
   else if (is_hdf5(fp))
     f = NNC_FORMAT_H5;
   fclose(fp);
   if (f != NNC_FORMAT_UNKNOWN) return f;
+  /* a NUL among the first bytes: binary (safetensors starts with its header's
+   * length, whose high bytes are 0), never JSON text: not read whole */
+  if (memchr(b, 0, got)) return NNC_FORMAT_JSON;
   /* JSON: a TF.js model.json has modelTopology and weightsManifest; a graph
    * model's topology has "node" (and format "graph-model") */
   size_t len;

@@ -13,6 +13,8 @@
 #ifndef NNC_MODEL_FILE_H
 #define NNC_MODEL_FILE_H
 
+#include <cjson/cJSON.h>
+
 #include "io.h"
 
 typedef enum nnc_model_format {
@@ -28,7 +30,8 @@ typedef struct nnc_model_file {
   nnc_model_format format;
   char *spec_json;          /* the model config as JSON text (malloc'd) */
   nnc_tensor_set weights;   /* may be empty (a spec, a config-only file) */
-  nnc_tensor_set optimizer; /* optimizer variables when the file holds them; may be empty */
+  nnc_tensor_set optimizer; /* optimizer variables when the file holds them, "#0", "#1", ...
+                             * in Keras's order (a .keras's optimizer/vars); may be empty */
 } nnc_model_file;
 
 /* The format of the file at path, from its first bytes (a model.json is told
@@ -62,6 +65,31 @@ int nnc_h5_weights_write(const nnc_model *m, const char *path, nnc_status *st);
  * .keras archive (runtime/io/keras_zip_write.c). */
 int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char *path,
                         nnc_status *st);
+
+/* Whether nnc_keras_zip_write could write m with config_json at path: the
+ * config's model and layers (nested models and wrappers are not written
+ * yet), and, when m is built, its weights' names (a dry run in memory).
+ * Called before training so that a save that cannot work fails first. */
+int nnc_keras_zip_check(const nnc_model *m, const char *config_json, const char *path,
+                        nnc_status *st);
+
+/* Whether path ends in suffix, ASCII case ignored (".H5" is ".h5"). */
+int nnc_path_has_suffix(const char *path, const char *suffix);
+
+/* Whether a weights output path is written as Keras's .h5 (nnc_h5_weights_write):
+ * a name ending in .h5 or .hdf5, any case; any other name is safetensors. */
+int nnc_path_is_h5(const char *path);
+
+/* NULL when nnc_keras_zip_write can write a .keras archive at path (a name
+ * ending in .keras, any case), else the message why not (a static string
+ * listing what nnc writes, for the caller to prefix with the path). */
+const char *nnc_keras_save_path_problem(const char *path);
+
+/* The model config inside a config text nnc read (a Keras 3 config.json,
+ * a Keras 2 .h5's {model_config, training_config}, a TF.js model.json
+ * {modelTopology: {model_config} | config}): the object with class_name and
+ * config, a node of root; NULL when there is none. */
+const cJSON *nnc_model_config_of(const cJSON *root);
 
 /* Whether the TF.js reader is linked in (runtime/io/tfjs_*.c); without it a
  * TF.js model.json is read as a spec (its topology), without weights. */

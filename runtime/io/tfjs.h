@@ -27,6 +27,11 @@
 int tfjs_decode_entry(const cJSON *entry, const unsigned char *bytes, size_t avail,
                       const char *where, nnc_array *out, size_t *used, nnc_status *st);
 
+/* The bytes entry takes in its group's shards (its shape's size times the
+ * stored width), from the manifest alone: the shards' sizes are checked
+ * against the sum before any shard is read. */
+int tfjs_entry_bytes(const cJSON *entry, const char *where, uint64_t *bytes, nnc_status *st);
+
 /* IEEE 754 binary16 bits to the float32 of the same value (exact;
  * subnormals, infinities and NaNs kept). */
 float tfjs_half_to_float(uint16_t h);

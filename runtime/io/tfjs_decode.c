@@ -114,6 +114,22 @@ static int read_encoding(const cJSON *entry, const char *where, encoding *enc, d
   return NNC_OK;
 }
 
+static const size_t enc_width[] = {[ENC_F32] = 4, [ENC_U8] = 1, [ENC_U16] = 2, [ENC_F16] = 2};
+
+int tfjs_entry_bytes(const cJSON *entry, const char *where, uint64_t *bytes, nnc_status *st) {
+  *bytes = 0;
+  if (!cJSON_IsObject(entry)) return nnc_fail(st, NNC_ERR_DATA, "%s: expected an object", where);
+  nnc_array shape = {0};
+  encoding enc = ENC_F32;
+  double scale = 0, min = 0;
+  if (read_shape(entry, where, &shape, st) || read_encoding(entry, where, &enc, &scale, &min, st))
+    return st->code;
+  int64_t n = count_upto(&shape, UINT64_MAX / 8);
+  if (n < 0) return nnc_fail(st, NNC_ERR_DATA, "%s: its shape's size overflows", where);
+  *bytes = (uint64_t)n * enc_width[enc];
+  return NNC_OK;
+}
+
 int tfjs_decode_entry(const cJSON *entry, const unsigned char *bytes, size_t avail,
                       const char *where, nnc_array *out, size_t *used, nnc_status *st) {
   memset(out, 0, sizeof *out);
@@ -123,8 +139,7 @@ int tfjs_decode_entry(const cJSON *entry, const unsigned char *bytes, size_t ava
   double scale = 0, min = 0;
   if (read_shape(entry, where, out, st) || read_encoding(entry, where, &enc, &scale, &min, st))
     return st->code;
-  static const size_t width[] = {[ENC_F32] = 4, [ENC_U8] = 1, [ENC_U16] = 2, [ENC_F16] = 2};
-  size_t w = width[enc];
+  size_t w = enc_width[enc];
   int64_t n = count_upto(out, avail / w);
   if (n < 0)
     return nnc_fail(st, NNC_ERR_DATA,

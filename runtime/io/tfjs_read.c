@@ -134,48 +134,70 @@ static int shard_path(const char *json_path, const char *rel, const char *where,
   return NNC_OK;
 }
 
-/* The group's shards, concatenated in the order of its "paths". */
-static int read_group(const char *json_path, const cJSON *paths, const char *where,
+/* The group's shards, concatenated in the order of its "paths". Their
+ * sizes are checked against need (what the group's entries take) before
+ * any is read: a huge or sparse shard costs no memory. */
+static int read_group(const char *json_path, const cJSON *paths, const char *where, uint64_t need,
                       unsigned char **data, size_t *len, nnc_status *st) {
   *data = NULL;
   *len = 0;
   if (!cJSON_IsArray(paths) || cJSON_GetArraySize(paths) == 0)
     return nnc_fail(st, NNC_ERR_DATA, "%s: expected \"paths\" as a non-empty list of file names",
                     where);
+  int n_paths = cJSON_GetArraySize(paths), k = 0;
+  char(*files)[4096] = nnc_calloc((size_t)n_paths, sizeof *files, st);
+  if (!files) return st->code;
+  uint64_t total = 0;
   const cJSON *p;
   cJSON_ArrayForEach(p, paths) {
-    char file[4096];
     if (!cJSON_IsString(p)) {
       nnc_fail(st, NNC_ERR_DATA, "%s: expected the shard paths as strings", where);
       break;
     }
-    if (shard_path(json_path, p->valuestring, where, file, sizeof file, st)) break;
-    size_t n;
+    if (shard_path(json_path, p->valuestring, where, files[k], sizeof files[k], st)) break;
     struct stat sb;
-    /* a FIFO or device would block or never end: shards are regular files */
-    if (stat(file, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-      nnc_fail(st, NNC_ERR_DATA, "%s: shard %s is not a regular file", where, file);
+    if (stat(files[k], &sb) != 0) {
+      nnc_fail(st, NNC_ERR_IO, "%s: shard %s: cannot open", where, files[k]);
       break;
     }
-    char *bytes = nnc_read_file_capped(file, TFJS_MAX_SHARD_BYTES, &n, st);
+    /* a FIFO or device would block or never end: shards are regular files */
+    if (!S_ISREG(sb.st_mode)) {
+      nnc_fail(st, NNC_ERR_DATA, "%s: shard %s is not a regular file", where, files[k]);
+      break;
+    }
+    total += (uint64_t)sb.st_size;
+    k++;
+  }
+  if (!st->code && total != need)
+    nnc_fail(st, NNC_ERR_DATA,
+             "%s: its shards hold %llu bytes, its entries take %llu: the shards do not belong "
+             "to this manifest",
+             where, (unsigned long long)total, (unsigned long long)need);
+  if (!st->code && need > TFJS_MAX_SHARD_BYTES)
+    nnc_fail(st, NNC_ERR_DATA, "%s: its entries take %llu bytes: more than nnc reads (%llu)", where,
+             (unsigned long long)need, (unsigned long long)TFJS_MAX_SHARD_BYTES);
+  if (!st->code && need && !(*data = nnc_calloc((size_t)need, 1, st)))
+    nnc_fail_prefix(st, "%s", where);
+  for (int i = 0; i < k && !st->code; i++) {
+    size_t n;
+    /* capped at what is left: a shard that grew since its size was taken is refused */
+    char *bytes = nnc_read_file_capped(files[i], (size_t)(need - *len), &n, st);
     if (!bytes) {
       nnc_fail_prefix(st, "%s", where);
       break;
     }
-    unsigned char *all = *len + n ? realloc(*data, *len + n) : *data;
-    if (*len + n && !all) {
-      free(bytes);
-      nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory reading its shards", where);
-      break;
-    }
-    if (n) memcpy(all + *len, bytes, n);
+    if (n) memcpy(*data + *len, bytes, n);
     free(bytes);
-    *data = all;
     *len += n;
   }
+  if (!st->code && *len != need)
+    nnc_fail(st, NNC_ERR_DATA, "%s: its shards changed while read (%zu bytes, expected %llu)",
+             where, *len, (unsigned long long)need);
+  free(files);
   if (st->code) {
     free(*data);
     *data = NULL;
+    *len = 0;
   }
   return st->code;
 }
@@ -193,12 +215,24 @@ static int read_manifest(const char *path, const cJSON *manifest, const name_tab
     const cJSON *weights = cJSON_GetObjectItemCaseSensitive(group, "weights");
     if (!cJSON_IsArray(weights))
       return nnc_fail(st, NNC_ERR_DATA, "%s: expected \"weights\" as a list of entries", where);
-    unsigned char *data;
-    size_t len, off = 0;
-    if (read_group(path, cJSON_GetObjectItemCaseSensitive(group, "paths"), where, &data, &len, st))
-      return st->code;
+    uint64_t need = 0;
     int e = 0;
     const cJSON *entry;
+    cJSON_ArrayForEach(entry, weights) {
+      char at[sizeof where + 32];
+      uint64_t bytes;
+      snprintf(at, sizeof at, "%s.weights[%d]", where, e++);
+      if (tfjs_entry_bytes(entry, at, &bytes, st)) return st->code;
+      if (bytes > UINT64_MAX / 2 - need)
+        return nnc_fail(st, NNC_ERR_DATA, "%s: its entries' sizes overflow", where);
+      need += bytes;
+    }
+    unsigned char *data;
+    size_t len, off = 0;
+    if (read_group(path, cJSON_GetObjectItemCaseSensitive(group, "paths"), where, need, &data, &len,
+                   st))
+      return st->code;
+    e = 0;
     cJSON_ArrayForEach(entry, weights) {
       char at[sizeof where + 32];
       snprintf(at, sizeof at, "%s.weights[%d]", where, e++);

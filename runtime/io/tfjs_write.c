@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "runtime/io/bytes.h"
@@ -115,13 +116,110 @@ static int pack_weights(const nnc_model *m, const cJSON *topo, unsigned char **d
   return NNC_OK;
 }
 
-/* The shards, each written atomically; their names go to paths. */
-static int write_shards(const char *dir, const unsigned char *data, size_t len, cJSON *paths,
-                        nnc_status *st) {
+/* ---- re-saving into a folder that holds a model ----
+ * model.json is the commit point: the new shards never take the names the
+ * folder's current model.json uses (a first save uses group1-shard{i}of{N}.bin,
+ * a re-save over it group1-shard{i}of{N}-{g}.bin with the first g whose
+ * names are all free), model.json is replaced last, and only then are the
+ * shards the old model.json named removed. Interrupted at any point, the
+ * folder's model.json loads either the old model or the new one, never a
+ * mix. Files the old model.json did not name are left alone. */
+
+typedef struct name_list {
+  char (*items)[256];
+  int n;
+} name_list;
+
+/* A shard name as the old manifest gives it, when it is a plain file name
+ * in the folder (what nnc and the converter write); anything else (a path,
+ * "..") is neither avoided nor removed. */
+static int plain_name(const char *s) {
+  return s[0] && strlen(s) < 256 && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
+/* Whether an old shard may be removed: only names shaped as the converter,
+ * tfjs-layers and nnc name shards (group1-shard1of1.bin, group2-shard1of1,
+ * weights.bin). A hostile or hand-edited model.json naming "model.json" or
+ * a user's file in the folder gets nothing removed. */
+static int removable_name(const char *s) {
+  return (!strncmp(s, "group", 5) && strstr(s, "-shard")) || !strcmp(s, "weights.bin");
+}
+
+/* The shard names the folder's current model.json uses (none when it has
+ * no readable one). */
+static void old_shards(const char *dir, name_list *out) {
+  char file[4096];
+  nnc_status ignore;
+  memset(out, 0, sizeof *out);
+  if (join(file, sizeof file, dir, "model.json", &ignore)) return;
+  struct stat sb;
+  if (stat(file, &sb) || !S_ISREG(sb.st_mode)) return;
+  size_t len;
+  char *text = nnc_read_file(file, &len, &ignore);
+  cJSON *root = text ? cJSON_ParseWithLength(text, len) : NULL;
+  free(text);
+  const cJSON *group, *p;
+  cJSON_ArrayForEach(group, cJSON_GetObjectItemCaseSensitive(root, "weightsManifest")) {
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(group, "paths")) {
+      const char *name = cJSON_IsString(p) ? p->valuestring : "";
+      while (name[0] == '.' && name[1] == '/') name += 2;
+      if (!plain_name(name)) continue;
+      void *grown = realloc(out->items, ((size_t)out->n + 1) * sizeof *out->items);
+      if (!grown) break;
+      out->items = grown;
+      nnc_strlcpy(out->items[out->n++], name, sizeof out->items[0]);
+    }
+  }
+  cJSON_Delete(root);
+}
+
+static int listed(const name_list *l, const char *name) {
+  for (int i = 0; i < l->n; i++)
+    if (!strcmp(l->items[i], name)) return 1;
+  return 0;
+}
+
+static void shard_name(char *out, size_t size, size_t s, size_t n, int gen) {
+  if (gen)
+    snprintf(out, size, "group1-shard%zuof%zu-%d.bin", s + 1, n, gen);
+  else
+    snprintf(out, size, "group1-shard%zuof%zu.bin", s + 1, n);
+}
+
+/* The first generation whose n shard names are neither in the folder nor
+ * named by its current model.json. */
+static int free_generation(const char *dir, size_t n, const name_list *old, int *gen,
+                           nnc_status *st) {
+  for (int g = 0; g < 1000; g++) {
+    int clash = 0;
+    for (size_t s = 0; s < n && !clash; s++) {
+      char name[96], file[4096];
+      struct stat sb;
+      shard_name(name, sizeof name, s, n, g);
+      if (join(file, sizeof file, dir, name, st)) return st->code;
+      clash = listed(old, name) || !lstat(file, &sb);
+    }
+    if (!clash) {
+      *gen = g;
+      return NNC_OK;
+    }
+  }
+  return nnc_fail(st, NNC_ERR_WRITE,
+                  "%s: no free shard names (group1-shard1of%zu-1..999.bin all exist): remove the "
+                  "folder's stale shards",
+                  dir, n);
+}
+
+/* The shards, each written atomically under names free in the folder;
+ * their names go to paths. */
+static int write_shards(const char *dir, const unsigned char *data, size_t len,
+                        const name_list *old, cJSON *paths, nnc_status *st) {
   size_t n = (len + TFJS_SHARD_BYTES - 1) / TFJS_SHARD_BYTES;
+  int gen = 0;
+  if (free_generation(dir, n, old, &gen, st)) return st->code;
   for (size_t s = 0; s < n; s++) {
-    char name[64], file[4096];
-    snprintf(name, sizeof name, "group1-shard%zuof%zu.bin", s + 1, n);
+    char name[96], file[4096];
+    shard_name(name, sizeof name, s, n, gen);
     size_t off = s * TFJS_SHARD_BYTES,
            part = len - off < TFJS_SHARD_BYTES ? len - off : TFJS_SHARD_BYTES;
     if (join(file, sizeof file, dir, name, st) || nnc_write_file_atomic(file, data + off, part, st))
@@ -129,6 +227,24 @@ static int write_shards(const char *dir, const unsigned char *data, size_t len, 
     cJSON_AddItemToArray(paths, cJSON_CreateString(name));
   }
   return NNC_OK;
+}
+
+/* After the new model.json is in place: the old one's shards that the new
+ * one does not use (regular files only). */
+static void remove_old_shards(const char *dir, const name_list *old, const cJSON *paths) {
+  for (int i = 0; i < old->n; i++) {
+    int reused = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, paths) reused |=
+        cJSON_IsString(p) && !strcmp(p->valuestring, old->items[i]);
+    char file[4096];
+    nnc_status ignore;
+    struct stat sb;
+    if (!reused && removable_name(old->items[i]) &&
+        !join(file, sizeof file, dir, old->items[i], &ignore) && !lstat(file, &sb) &&
+        S_ISREG(sb.st_mode))
+      unlink(file);
+  }
 }
 
 int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model *m,
@@ -163,15 +279,19 @@ int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model
     cJSON_AddItemToArray(manifest, group);
     cJSON_AddItemToObject(group, "paths", paths);
     cJSON_AddItemToObject(group, "weights", entries);
-    if (!make_dir(dir, st) && !pack_weights(m, topo, &data, &len, entries, st) &&
-        !write_shards(dir, data, len, paths, st)) {
+    name_list old = {0};
+    if (!make_dir(dir, st)) old_shards(dir, &old);
+    if (!st->code && !pack_weights(m, topo, &data, &len, entries, st) &&
+        !write_shards(dir, data, len, &old, paths, st)) {
       char file[4096];
       text = cJSON_PrintUnformatted(root);
       if (!text)
         nnc_fail(st, NNC_ERR_NOMEM, "%s: out of memory", dir);
-      else if (!join(file, sizeof file, dir, "model.json", st))
-        nnc_write_file_atomic(file, text, strlen(text), st); /* last: it names the shards */
+      else if (!join(file, sizeof file, dir, "model.json", st) &&
+               !nnc_write_file_atomic(file, text, strlen(text), st)) /* last: names the shards */
+        remove_old_shards(dir, &old, paths);
     }
+    free(old.items);
   }
   free(text);
   free(data);

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Saved-model outputs (issue 10 items 1-3, session 13; the findings of session
+# 12's review):
+#  a. an interrupted re-save into an existing --save-tfjs DIR (killed by
+#     SIGXFSZ while writing model.json) leaves DIR loading the old model, bit for
+#     bit, never the old model.json over new shards; a completed re-save leaves
+#     only the new shards;
+#  b. --save T.keras from a TF.js model.json and --save-tfjs DIR from a .keras
+#     (and a Keras 2 .h5 when ../shared is there) convert: every copy predicts
+#     bit for bit as the others; a model the .keras writer cannot write is
+#     refused before training (no history written);
+#  c. a TF.js shard far larger than its manifest says (a 2 GiB sparse file) is
+#     refused from its size, without reading it (under a 1 GiB address limit);
+#  d. suffixes: --weights-out w.H5 and w.hdf5 are HDF5, --save o.h5 is refused
+#     before training listing what nnc writes, --save O.KERAS is a .keras;
+#  e. a broken config.json inside a .keras is named as config.json;
+#  f. --weights takes a .keras (the format told by nnc_model_format_sniff).
+# usage: test_io13.sh NNC SOURCE_DIR ORACLE_DIR
+set -u
+nnc=$1 src=$2
+. "$src/tests/cli/lib.sh"
+export NNC_CACHE=0 # nothing but the outputs under test is written (ulimit -f below)
+saved="$src/../shared/models/saved"
+
+# x.npy (16, 4) and y.npy (16, 2) in $tmp
+python3 - "$tmp" <<'EOF'
+import math, struct, sys
+def npy(path, shape, vals):
+    shp = ", ".join(str(d) for d in shape)
+    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % shp
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                           + struct.pack("<%df" % len(vals), *vals))
+npy(sys.argv[1] + "/x.npy", (16, 4), [math.sin(0.37 * i) for i in range(64)])
+npy(sys.argv[1] + "/y.npy", (16, 2), [0.5 + 0.4 * math.cos(0.11 * i) for i in range(32)])
+EOF
+x=$tmp/x.npy y=$tmp/y.npy
+# a Keras 3 Sequential of three Dense layers: a shard of 432 bytes, a model.json of ~2 KiB
+dense() {
+  printf '{"module": "keras.layers", "class_name": "Dense", "config": {"name": "%s", "units": %s, "activation": "%s", "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}}, "registered_name": null}' "$1" "$2" "$3"
+}
+printf '{"module": "keras", "class_name": "Sequential", "config": {"name": "mlp", "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "float32", "name": "input_layer"}, "registered_name": null}, %s, %s, %s]}, "registered_name": null, "compile_config": {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}}, "loss": "mse"}}' \
+  "$(dense d1 8 relu)" "$(dense d2 6 tanh)" "$(dense d3 2 sigmoid)" >"$tmp/spec.json"
+
+fit() { "$nnc" fit "$tmp/spec.json" --x "$x" --y "$y" --verbose 0 --no-shuffle "$@"; }
+predict() { "$nnc" predict "$1" --x "$x" --out "$2" "${@:3}"; }
+
+# ---- a. re-saving into an existing TF.js folder ----
+if fit --epochs 1 --seed 1 --save-tfjs "$tmp/js" 2>"$tmp/err" &&
+  predict "$tmp/js/model.json" "$tmp/p_old.npy" 2>>"$tmp/err"; then ok; else
+  bad "first --save-tfjs: $(cat "$tmp/err")"
+fi
+# the second save is killed (SIGXFSZ: files over 1 KiB) while it writes model.json
+(
+  ulimit -f 1
+  fit --epochs 3 --seed 2 --save-tfjs "$tmp/js"
+) 2>/dev/null
+if predict "$tmp/js/model.json" "$tmp/p_int.npy" 2>"$tmp/err" &&
+  cmp -s "$tmp/p_old.npy" "$tmp/p_int.npy"; then ok; else
+  bad "interrupted re-save: the folder no longer loads the old model: $(cat "$tmp/err")"
+fi
+if fit --epochs 3 --seed 2 --save-tfjs "$tmp/js" --weights-out "$tmp/w_new.safetensors" \
+  2>"$tmp/err" && predict "$tmp/js/model.json" "$tmp/p_new.npy" 2>>"$tmp/err" &&
+  predict "$tmp/spec.json" "$tmp/p_ref.npy" --weights "$tmp/w_new.safetensors" 2>>"$tmp/err" &&
+  cmp -s "$tmp/p_new.npy" "$tmp/p_ref.npy" && ! cmp -s "$tmp/p_new.npy" "$tmp/p_old.npy"; then
+  ok
+else
+  bad "completed re-save does not load the new model: $(cat "$tmp/err")"
+fi
+# the first save's shard is removed once the new model.json names others (the
+# interrupted save's complete shard, named by no model.json, stays)
+named=$(grep -o '"group1-shard[^"]*"' "$tmp/js/model.json" | tr -d '"')
+if [ ! -e "$tmp/js/group1-shard1of1.bin" ] && [ -n "$named" ] && [ -f "$tmp/js/$named" ]; then ok; else
+  bad "after the re-save: model.json names '$named'; the folder holds $(ls "$tmp/js")"
+fi
+
+# a model.json naming model.json and a user's file as shards: re-saving over it
+# removes neither (only shard-shaped names are ever removed)
+mkdir -p "$tmp/js4"
+echo keep >"$tmp/js4/notes.txt"
+fit --epochs 1 --save-tfjs "$tmp/js4" 2>"$tmp/err" || bad "--save-tfjs js4: $(cat "$tmp/err")"
+sed -i 's#"paths": *\["\([^"]*\)"\]#"paths": ["\1", "model.json", "notes.txt"]#' "$tmp/js4/model.json"
+grep -q '"notes.txt"' "$tmp/js4/model.json" || bad "the test's manifest edit did not apply"
+if fit --epochs 1 --save-tfjs "$tmp/js4" 2>"$tmp/err" && [ "$(cat "$tmp/js4/notes.txt")" = keep ] &&
+  predict "$tmp/js4/model.json" "$tmp/p4.npy" 2>>"$tmp/err"; then ok; else
+  bad "re-save over a manifest naming model.json and notes.txt: $(ls "$tmp/js4") $(cat "$tmp/err")"
+fi
+# a regular file where DIR should be: refused before training (exit 1: an output
+# that cannot be written, docs/cli.md)
+: >"$tmp/afile"
+fit --epochs 1 --history "$tmp/h_f.json" --save-tfjs "$tmp/afile" 2>"$tmp/err"
+rc=$?
+if [ $rc = 1 ] && [ ! -e "$tmp/h_f.json" ] && grep -q "afile: .*not a folder" "$tmp/err"; then ok; else
+  bad "--save-tfjs onto a file: exit $rc: $(cat "$tmp/err")"
+fi
+
+# ---- b. converting between formats ----
+if fit --epochs 1 --save-tfjs "$tmp/js1" 2>"$tmp/err" &&
+  "$nnc" fit "$tmp/js1/model.json" --x "$x" --y "$y" --epochs 0 --verbose 0 --save "$tmp/from_js.keras" \
+    2>>"$tmp/err" &&
+  "$nnc" fit "$tmp/from_js.keras" --x "$x" --y "$y" --epochs 0 --verbose 0 --save-tfjs "$tmp/js2" \
+    2>>"$tmp/err" &&
+  predict "$tmp/js1/model.json" "$tmp/b1.npy" 2>>"$tmp/err" &&
+  predict "$tmp/from_js.keras" "$tmp/b2.npy" 2>>"$tmp/err" &&
+  predict "$tmp/js2/model.json" "$tmp/b3.npy" 2>>"$tmp/err" &&
+  cmp -s "$tmp/b1.npy" "$tmp/b2.npy" && cmp -s "$tmp/b1.npy" "$tmp/b3.npy"; then ok; else
+  bad "TF.js -> .keras -> TF.js: $(cat "$tmp/err")"
+fi
+if [ -d "$saved" ]; then
+  d=$saved/h5k215-maternal-mlp-full
+  echo '{"optimizer": "sgd", "loss": "mse"}' >"$tmp/mse.json"
+  if "$nnc" fit "$d/my_keras_model.h5" --x "$d/input.npy" --y "$d/expected_predict.npy" --epochs 1 \
+    --compile-config "$tmp/mse.json" --verbose 0 --save-tfjs "$tmp/js3" --save "$tmp/from_h5.keras" 2>"$tmp/err" &&
+    "$nnc" predict "$tmp/js3/model.json" --x "$d/input.npy" --out "$tmp/c1.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/from_h5.keras" --x "$d/input.npy" --out "$tmp/c2.npy" 2>>"$tmp/err" &&
+    cmp -s "$tmp/c1.npy" "$tmp/c2.npy"; then ok; else
+    bad ".h5 -> TF.js and .keras: $(cat "$tmp/err")"
+  fi
+else
+  echo "NOTICE: $saved absent: the .h5 conversion is skipped"
+fi
+# refused before training: nothing trained, no history written
+printf '{"class_name": "Sequential", "config": {"name": "outer", "layers": [{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "in"}}, {"class_name": "Sequential", "config": {"name": "inner", "layers": [{"class_name": "Dense", "config": {"name": "d", "units": 2}}]}}]}, "compile_config": {"optimizer": "sgd", "loss": "mse"}}' >"$tmp/nested.json"
+"$nnc" fit "$tmp/nested.json" --x "$x" --y "$y" --epochs 1 --verbose 0 --history "$tmp/h_n.json" \
+  --save "$tmp/nested.keras" 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && [ ! -e "$tmp/h_n.json" ] && grep -q "nested.keras: layer 'inner' (Sequential)" "$tmp/err"; then
+  ok
+else
+  bad "--save of a nested model: exit $rc, history $(ls "$tmp/h_n.json" 2>&1): $(cat "$tmp/err")"
+fi
+
+# ---- c. a shard much larger than its manifest: refused from its size ----
+mkdir -p "$tmp/huge"
+cp "$tmp/js1/model.json" "$tmp/huge/model.json"
+truncate -s 2G "$tmp/huge/$(grep -o 'group1-shard[^"]*' "$tmp/huge/model.json" | head -1)"
+out=$( (ulimit -v 1048576 && "$nnc" predict "$tmp/huge/model.json" --x "$x" --out "$tmp/p.npy") 2>&1)
+rc=$?
+case $out in *ReserveShadowMemoryRange*) # AddressSanitizer needs terabytes of address space
+  echo "NOTICE: a sanitized nnc cannot run under ulimit -v: the 2 GiB shard runs without it"
+  out=$("$nnc" predict "$tmp/huge/model.json" --x "$x" --out "$tmp/p.npy" 2>&1)
+  rc=$?
+  ;;
+esac
+case "$rc:$out" in
+*"shards hold 2147483648 bytes, its entries take 432"*) [ $rc = 2 ] && ok || bad "exit $rc: $out" ;;
+*) bad "2 GiB sparse shard: exit $rc: $out" ;;
+esac
+
+# ---- d. suffixes ----
+if fit --epochs 1 --weights-out "$tmp/w.H5" 2>"$tmp/err" && fit --epochs 1 --weights-out "$tmp/w.hdf5" 2>>"$tmp/err" &&
+  [ "$(head -c 4 "$tmp/w.H5" | od -An -c | tr -d ' ')" = '211HDF' ] &&
+  [ "$(head -c 4 "$tmp/w.hdf5" | od -An -c | tr -d ' ')" = '211HDF' ]; then ok; else
+  bad "--weights-out .H5/.hdf5 is not HDF5: $(cat "$tmp/err")"
+fi
+fit --epochs 1 --history "$tmp/h_o.json" --save "$tmp/o.h5" 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && [ ! -e "$tmp/h_o.json" ] && [ ! -e "$tmp/o.h5" ] && grep -q "o.h5: .*\.keras.*--weights-out" "$tmp/err"; then
+  ok
+else
+  bad "--save o.h5: exit $rc: $(cat "$tmp/err")"
+fi
+if fit --epochs 1 --save "$tmp/UP.KERAS" 2>"$tmp/err" && [ "$(head -c 2 "$tmp/UP.KERAS")" = PK ]; then ok; else
+  bad "--save UP.KERAS: $(cat "$tmp/err")"
+fi
+
+# ---- e. a broken config.json inside a .keras is named as such ----
+python3 - "$tmp/UP.KERAS" "$tmp/badcfg.keras" <<'EOF'
+import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    for i in src.infolist():
+        z.writestr(i.filename, b'{"layers": []}' if i.filename == "config.json" else src.read(i.filename))
+EOF
+predict "$tmp/badcfg.keras" "$tmp/p.npy" 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && grep -q "badcfg.keras: config.json: " "$tmp/err" && ! grep -q "model.weights.h5" "$tmp/err"; then
+  ok
+else
+  bad "broken config.json: exit $rc: $(cat "$tmp/err")"
+fi
+
+# ---- f. --weights takes a .keras ----
+if predict "$tmp/UP.KERAS" "$tmp/f1.npy" 2>"$tmp/err" &&
+  predict "$tmp/spec.json" "$tmp/f2.npy" --weights "$tmp/UP.KERAS" 2>>"$tmp/err" &&
+  cmp -s "$tmp/f1.npy" "$tmp/f2.npy"; then ok; else
+  bad "--weights T.keras: $(cat "$tmp/err")"
+fi
+
+# ---- .keras keeps the optimizer: 2 epochs = 1 epoch, save, load, 1 epoch (bit for bit) ----
+# (--no-shuffle: the batches do not depend on the epoch; Adam's moments and
+# iteration count, and the learning rate, come back from optimizer/vars)
+if fit --epochs 2 --seed 3 --batch-size 4 --weights-out "$tmp/two.safetensors" 2>"$tmp/err" &&
+  fit --epochs 1 --seed 3 --batch-size 4 --save "$tmp/one.keras" 2>>"$tmp/err" &&
+  "$nnc" fit "$tmp/one.keras" --x "$x" --y "$y" --epochs 1 --batch-size 4 --no-shuffle --verbose 0 \
+    --weights-out "$tmp/resumed.safetensors" --optimizer-state-out "$tmp/resumed_opt.safetensors" \
+    2>>"$tmp/err" && cmp -s "$tmp/two.safetensors" "$tmp/resumed.safetensors"; then ok; else
+  bad ".keras resume: 2 epochs differ from 1 + save + load + 1: $(cat "$tmp/err")"
+fi
+
+echo "test_io13: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
