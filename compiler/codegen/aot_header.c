@@ -64,7 +64,7 @@ int aot_header_text(const aot_header_request *r, char **text, size_t *len, nnc_s
   ident(P, sizeof P, r->prefix, 1);
   snprintf(guard, sizeof guard, "NNC_AOT_%s_H", P);
   const char *p = r->prefix;
-  fprintf(f, "/* %s.h: the ahead-of-time object of model ", p);
+  fprintf(f, "/* The header of %s's ahead-of-time object: model ", p);
   literal(f, t->model_name ? t->model_name : "");
   fprintf(f, ",\n * made by nnc %s (nnc compile -o) for %s, CPU %s.\n", r->nnc_version, r->triple,
           r->cpu);
