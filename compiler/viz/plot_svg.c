@@ -116,6 +116,7 @@ static int make_panels(const viz_history *h, const char *metrics, panel *p, nnc_
 typedef struct axis {
   double lo, hi; /* the domain (log10 of it on a log axis) */
   int log;
+  int too_wide; /* finite values further apart than a double can hold (lo, hi NaN) */
 } axis;
 
 static double ypos(const axis *a, double v, double top, double h) {
@@ -161,7 +162,7 @@ static int has_gap(const viz_series *s) {
 
 /* The y axis of a panel from its finite values: NaN lo when there are none. */
 static axis y_axis(const viz_history *h, const panel *p) {
-  axis a = {INFINITY, -INFINITY, 0};
+  axis a = {INFINITY, -INFINITY, 0, 0};
   int idx[2] = {p->train, p->val}, all_positive = 1;
   for (int k = 0; k < 2; k++) {
     if (idx[k] < 0) continue;
@@ -187,10 +188,13 @@ static axis y_axis(const viz_history *h, const panel *p) {
     a.hi += d;
     return a;
   }
-  if (a.lo == a.hi) { /* a constant: a band around it */
-    double d = a.lo != 0 ? fabs(a.lo) * 0.1 : 1;
-    a.lo -= d;
-    a.hi += d;
+  /* a constant, or values closer than ticks can resolve (subnormal spans):
+   * a band around their middle */
+  if (!(a.hi - a.lo >= 1e-300 && a.hi - a.lo >= fmax(fabs(a.lo), fabs(a.hi)) * 1e-12)) {
+    double mid = a.lo / 2 + a.hi / 2;
+    double d = mid != 0 ? fmax(fabs(mid) * 0.1, 1e-300) : 1;
+    a.lo = mid - d;
+    a.hi = mid + d;
   } else {
     double d = (a.hi - a.lo) * 0.06;
     if (isfinite(a.lo - d) && isfinite(a.hi + d)) {
@@ -198,7 +202,10 @@ static axis y_axis(const viz_history *h, const panel *p) {
       a.hi += d;
     }
   }
-  if (!isfinite(a.hi - a.lo)) a.lo = a.hi = NAN; /* beyond what a double can span */
+  if (!isfinite(a.hi - a.lo)) { /* beyond what a double can span */
+    a.lo = a.hi = NAN;
+    a.too_wide = 1;
+  }
   return a;
 }
 
@@ -258,8 +265,10 @@ static void draw_panel(FILE *f, const viz_history *h, const panel *p, int index,
             ly + 4);
   axis a = y_axis(h, p);
   if (isnan(a.lo)) {
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">no finite values to draw</text>\n</g>\n",
-            PLOT_X + PLOT_W / 2, top + ph / 2);
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">%s</text>\n</g>\n",
+            PLOT_X + PLOT_W / 2, top + ph / 2,
+            a.too_wide ? "values too far apart to draw (their span overflows a double)"
+                       : "no finite values to draw");
     return;
   }
   /* y ticks */

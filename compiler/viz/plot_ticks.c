@@ -8,6 +8,7 @@
 int viz_nice_ticks(double lo, double hi, int max_ticks, double *ticks, int cap, double *step) {
   if (!(lo < hi) || !isfinite(hi - lo) || max_ticks < 2 || cap < 1) return 0;
   double raw = (hi - lo) / (max_ticks - 1);
+  if (!isnormal(raw)) return 0; /* a subnormal span: no step to count in */
   double p = pow(10.0, floor(log10(raw)));
   static const double mult[] = {1, 2, 5, 10};
   double s = 10 * p;
@@ -16,6 +17,7 @@ int viz_nice_ticks(double lo, double hi, int max_ticks, double *ticks, int cap, 
       s = mult[i] * p;
       break;
     }
+  if (!(s > 0) || !isfinite(s)) return 0;
   /* the ticks inside [lo, hi]: k * s for integer k (no accumulated drift) */
   double k0 = ceil(lo / s - 1e-9), k1 = floor(hi / s + 1e-9);
   int n = 0;

@@ -53,6 +53,7 @@ START_TEST(ticks_are_one_two_five_steps) {
   n = viz_nice_ticks(2e8, 9e8, 5, t, 16, &step); /* raw 1.75e8 -> 2e8 */
   ck_assert(step == 2e8 && n == 4 && t[3] == 8e8);
   ck_assert_int_eq(viz_nice_ticks(1, 1, 6, t, 16, &step), 0); /* an empty range: none */
+  ck_assert_int_eq(viz_nice_ticks(5e-324, 1e-323, 6, t, 16, &step), 0); /* subnormal step */
 }
 END_TEST
 
@@ -194,6 +195,18 @@ START_TEST(svg_one_epoch_constant_and_extremes) {
   free(svg);
   svg = svg_of("{\"loss\": [null, null]}", NULL, &st); /* nothing finite: said, no crash */
   ck_assert_ptr_nonnull(strstr(svg, "no finite values"));
+  free(svg);
+  /* subnormal values (a span ticks cannot count in): a band, no NaN coordinates */
+  svg = svg_of("{\"loss\": [5e-324, 1e-323]}", NULL, &st);
+  ck_assert_msg(svg, "%s", st.message);
+  ck_assert_int_eq(count(svg, "nan"), 0);
+  ck_assert_int_ge(count(svg, "class=\"ytick\""), 2);
+  free(svg);
+  /* finite values whose span overflows a double: said as such */
+  svg = svg_of("{\"loss\": [1e308, -1e308]}", NULL, &st);
+  ck_assert_msg(svg, "%s", st.message);
+  ck_assert_ptr_nonnull(strstr(svg, "values too far apart to draw"));
+  ck_assert_int_eq(count(svg, "nan"), 0);
   free(svg);
   /* --metrics: a subset in its order; an unknown name lists what there is */
   svg = svg_of("{\"loss\": [1, 2], \"mae\": [3, 4], \"mse\": [5, 6]}", "mse,loss", &st);
