@@ -29,13 +29,14 @@ static int is_identifier(const char *s) {
   return 1;
 }
 
-/* The model's name as a C identifier ("model" when nothing is left). */
+/* The model's name as a C identifier ("model" when nothing is left, or when
+ * it would start with '_': names beginning "__" or "_X" are reserved in C). */
 static void default_prefix(const char *name, char *out, size_t n) {
   size_t k = 0;
   for (const char *p = name ? name : ""; *p && k + 1 < n; p++)
     out[k++] = isalnum((unsigned char)*p) ? *p : '_';
   out[k] = 0;
-  if (!k || isdigit((unsigned char)out[0])) snprintf(out, n, "model");
+  if (!k || isdigit((unsigned char)out[0]) || out[0] == '_') snprintf(out, n, "model");
 }
 
 /* Floats per vector for the kernels: the host's for the host CPU, else what
@@ -115,6 +116,27 @@ static const char *const x86_64_cpus[] = {"generic",
                                           "znver1",
                                           "znver2",
                                           "znver3"};
+
+/* x86_64-[VENDOR-]linux[-ENV]: the ABI the table's C layout was checked for
+ * (ENV gnu or musl; not gnux32's 32-bit pointers, not COFF or Mach-O). */
+static int linux_x86_64(const char *triple) {
+  char parts[4][32];
+  int n = 0;
+  for (const char *p = triple;; p++) {
+    const char *dash = strchr(p, '-');
+    size_t len = dash ? (size_t)(dash - p) : strlen(p);
+    if (n == 4 || len == 0 || len >= sizeof parts[0]) return 0;
+    memcpy(parts[n], p, len);
+    parts[n++][len] = 0;
+    if (!dash) break;
+    p = dash;
+  }
+  if (n < 2 || strcmp(parts[0], "x86_64")) return 0;
+  int os = !strcmp(parts[1], "linux") ? 1 : n >= 3 && !strcmp(parts[2], "linux") ? 2 : 0;
+  if (!os || (os == 2 && strcmp(parts[1], "pc") && strcmp(parts[1], "unknown"))) return 0;
+  if (os + 1 == n) return 1;
+  return os + 2 == n && (!strcmp(parts[os + 1], "gnu") || !strcmp(parts[os + 1], "musl"));
+}
 
 static int known_cpu(const char *cpu, const char *host_cpu) {
   if (!strcmp(cpu, host_cpu)) return 1;
@@ -225,10 +247,11 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   const char *features = !cpu_opt || !strcmp(cpu_opt, host_cpu) ? host_features : "";
   int rc = 0;
   /* the table is C data laid out for x86-64 and the steps set MXCSR */
-  if (strncmp(triple, "x86_64-", 7) && strncmp(triple, "x86_64", 7)) {
+  if (!linux_x86_64(triple)) {
     fprintf(stderr,
-            "nnc compile: --target %s: only x86_64 triples are supported (the table is laid out "
-            "as this nnc's C, and the steps set the x86 MXCSR)\n",
+            "nnc compile: --target %s: only x86_64 Linux triples are supported, such as "
+            "x86_64-pc-linux-gnu or x86_64-linux-musl (the table is laid out as this nnc's C for "
+            "the x86-64 ELF ABI, and the steps set the x86 MXCSR)\n",
             triple);
     rc = 2;
   }

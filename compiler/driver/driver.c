@@ -281,8 +281,19 @@ int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *s
   STATUS_OR_LOCAL(st);
   const char *text;
   struct stat sb;
+  if (!dir || !dir[0])
+    return nnc_fail(st, NNC_ERR_ARG, "--save-tfjs: expected a folder name, got an empty one");
   if (!stat(dir, &sb) && !S_ISDIR(sb.st_mode))
     return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot write a TF.js model there: not a folder", dir);
+  /* the writer makes the folder itself, not its parents: a missing parent
+   * fails now rather than after the training it would keep */
+  char parent[4096];
+  const char *slash = strrchr(dir, '/');
+  snprintf(parent, sizeof parent, "%.*s", slash ? (slash == dir ? 1 : (int)(slash - dir)) : 1,
+           slash ? dir : ".");
+  if (stat(parent, &sb) || !S_ISDIR(sb.st_mode))
+    return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the folder: %s is not a folder", dir,
+                    parent);
   if (config_or_fail(m, dir, &text, st)) return st->code;
   cJSON *topo = tfjs_topology_from_spec(text, dir, st);
   cJSON_Delete(topo);

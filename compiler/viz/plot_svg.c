@@ -265,8 +265,8 @@ static void draw_panel(FILE *f, const viz_history *h, const panel *p, int index,
             ly + 4);
   axis a = y_axis(h, p);
   if (isnan(a.lo)) {
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">%s</text>\n</g>\n",
-            PLOT_X + PLOT_W / 2, top + ph / 2,
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"note\">%s</text>\n</g>\n", PLOT_X + PLOT_W / 2,
+            top + ph / 2,
             a.too_wide ? "values too far apart to draw (their span overflows a double)"
                        : "no finite values to draw");
     return;

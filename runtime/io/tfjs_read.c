@@ -8,7 +8,10 @@
  * ("sequential/dense/kernel", converter 4.22 on Keras 3). Weights are
  * matched by name, never by position. A graph model (format "graph-model",
  * modelTopology.node) is refused: it holds a TensorFlow graph, not layers. */
+/* realpath is XSI. */
+#define _XOPEN_SOURCE 700
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +134,18 @@ static int shard_path(const char *json_path, const char *rel, const char *where,
                 : snprintf(out, out_size, "%s", rel);
   if (n < 0 || (size_t)n >= out_size)
     return nnc_fail(st, NNC_ERR_DATA, "%s: shard path \"%.200s\" is too long", where, rel);
+  /* symbolic links are followed only to files inside the model's folder: a
+   * planted link would otherwise copy any readable file into saved weights */
+  char dir[4096], real_dir[PATH_MAX], real_file[PATH_MAX];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (dir_len ? dir_len : 1) : 1, slash ? json_path : ".");
+  if (!realpath(out, real_file)) return NNC_OK; /* missing: stat says so, naming the shard */
+  if (!realpath(dir, real_dir))
+    return nnc_fail(st, NNC_ERR_IO, "%s: the folder of the model cannot be resolved", where);
+  size_t dl = strlen(real_dir);
+  if (strncmp(real_file, real_dir, dl) || (real_file[dl] != '/' && strcmp(real_dir, "/")))
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: shard %s leads outside the model's folder (to %s): refused", where, out,
+                    real_file);
   return NNC_OK;
 }
 

@@ -285,6 +285,10 @@ expect() {
 expect 2 "--entry: expected predict, train or all, got 'both'" "$spec" -o "$tmp/e.o" --entry both
 expect 2 "--target aarch64-linux-gnu: only x86_64" "$spec" -o "$tmp/e.o" --target aarch64-linux-gnu
 expect 2 "--target nonsense: only x86_64" "$spec" -o "$tmp/e.o" --target nonsense
+# COFF, Mach-O and x32 objects would not match the table's x86-64 ELF layout
+for t in x86_64-pc-windows-msvc x86_64-apple-darwin x86_64-linux-gnux32 x86_64-foo-bar-baz; do
+  expect 2 "--target $t: only x86_64 Linux" "$spec" -o "$tmp/e.o" --target "$t"
+done
 expect 2 "--prefix: expected a C identifier" "$spec" -o "$tmp/e.o" --prefix 9lives
 expect 2 "--prefix: expected a C identifier" "$spec" -o "$tmp/e.o" --prefix "$(printf 'p%.0s' {1..65})"
 # LLVM aborts the process on these (a typo; a 32-bit CPU): refused before

@@ -94,6 +94,41 @@ if [ $rc = 1 ] && [ ! -e "$tmp/h_f.json" ] && grep -q "afile: .*not a folder" "$
   bad "--save-tfjs onto a file: exit $rc: $(cat "$tmp/err")"
 fi
 
+# an empty name and a folder whose parent is missing: refused before training
+# (no History written), not after it (session-13 breaker F4)
+fit --epochs 1 --history "$tmp/h_e.json" --save-tfjs "" 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && [ ! -e "$tmp/h_e.json" ] && grep -q "expected a folder name" "$tmp/err"; then ok; else
+  bad "--save-tfjs '': exit $rc: $(cat "$tmp/err")"
+fi
+fit --epochs 1 --history "$tmp/h_m.json" --save-tfjs "$tmp/no/such/dir" 2>"$tmp/err"
+rc=$?
+if [ $rc = 1 ] && [ ! -e "$tmp/h_m.json" ] && grep -q "no/such is not a folder" "$tmp/err"; then ok; else
+  bad "--save-tfjs under a missing folder: exit $rc: $(cat "$tmp/err")"
+fi
+# a shard that is a symbolic link out of the model's folder is refused (it
+# would copy any readable file into saved weights); one inside is followed
+# (session-13 breaker F3)
+if fit --epochs 1 --save-tfjs "$tmp/jsl" 2>"$tmp/err"; then
+  mkdir -p "$tmp/jsl_out" "$tmp/jsl_in"
+  shard=$(cd "$tmp/jsl" && ls group1-shard* | head -1)
+  cp "$tmp/jsl/model.json" "$tmp/jsl_out/" && cp "$tmp/jsl/$shard" "$tmp/outside.bin" &&
+    ln -s ../outside.bin "$tmp/jsl_out/$shard"
+  cp "$tmp/jsl/model.json" "$tmp/jsl_in/" && mkdir "$tmp/jsl_in/real" &&
+    cp "$tmp/jsl/$shard" "$tmp/jsl_in/real/" && ln -s "real/$shard" "$tmp/jsl_in/$shard"
+  predict "$tmp/jsl_out/model.json" "$tmp/l1.npy" 2>"$tmp/err"
+  rc=$?
+  if [ $rc = 2 ] && grep -q "leads outside the model's folder" "$tmp/err" && [ ! -e "$tmp/l1.npy" ] &&
+    predict "$tmp/jsl_in/model.json" "$tmp/l2.npy" 2>>"$tmp/err" &&
+    predict "$tmp/jsl/model.json" "$tmp/l3.npy" 2>>"$tmp/err" && cmp -s "$tmp/l2.npy" "$tmp/l3.npy"; then
+    ok
+  else
+    bad "symlinked shards: exit $rc: $(cat "$tmp/err")"
+  fi
+else
+  bad "--save-tfjs jsl: $(cat "$tmp/err")"
+fi
+
 # ---- b. converting between formats ----
 if fit --epochs 1 --save-tfjs "$tmp/js1" 2>"$tmp/err" &&
   "$nnc" fit "$tmp/js1/model.json" --x "$x" --y "$y" --epochs 0 --verbose 0 --save "$tmp/from_js.keras" \

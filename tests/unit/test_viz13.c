@@ -52,7 +52,7 @@ START_TEST(ticks_are_one_two_five_steps) {
   ck_assert_int_eq(n, 5);
   n = viz_nice_ticks(2e8, 9e8, 5, t, 16, &step); /* raw 1.75e8 -> 2e8 */
   ck_assert(step == 2e8 && n == 4 && t[3] == 8e8);
-  ck_assert_int_eq(viz_nice_ticks(1, 1, 6, t, 16, &step), 0); /* an empty range: none */
+  ck_assert_int_eq(viz_nice_ticks(1, 1, 6, t, 16, &step), 0);           /* an empty range: none */
   ck_assert_int_eq(viz_nice_ticks(5e-324, 1e-323, 6, t, 16, &step), 0); /* subnormal step */
 }
 END_TEST
