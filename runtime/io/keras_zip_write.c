@@ -66,7 +66,14 @@ static int write_layer(hid_t f, const nnc_model *m, const char *auto_path, const
                       "yet (only a layer's own variables and an RNN's cell)",
                       path, w);
     if (is_cell && !in_cell) {
+      /* named as the cell ("lstm_cell"), as Keras >= 3.7 names it */
+      char cell_name[128];
+      snprintf(cell_name, sizeof cell_name, "%.*s", (int)(slash - rest), rest);
       hid_t c = group(f, cell);
+      if (c >= 0 && name_attr(c, cell_name)) {
+        H5Gclose(c);
+        c = -1;
+      }
       if (c < 0)
         return nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create %s", path, cell);
       H5Gclose(c);
