@@ -213,6 +213,15 @@ static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const cha
       snprintf(nested_prefix, sizeof nested_prefix, "%s/", name);
       rc = depth > 8 ? nnc_fail(c->st, NNC_ERR_DATA, "%s: models nested too deep", c->label)
                      : map_layers(c, layer, inner, nested_prefix, depth + 1);
+    } else if (!strcmp(lc->valuestring, "Bidirectional")) {
+      /* Keras walks backward_layer before forward_layer (sorted attribute
+       * names); nnc's weights are the forward copy's, then the backward's */
+      int index = 0;
+      char side[OBJ_PATH_MAX + 32];
+      snprintf(side, sizeof side, "%s%cforward_layer", path, c->sep);
+      rc = collect_vars(c, name, &index, side, 1);
+      snprintf(side, sizeof side, "%s%cbackward_layer", path, c->sep);
+      if (!rc) rc = collect_vars(c, name, &index, side, 1);
     } else {
       int index = 0;
       rc = collect_vars(c, name, &index, path, 0);

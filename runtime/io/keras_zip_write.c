@@ -41,14 +41,16 @@ static int name_attr(hid_t g, const char *value) {
   return ok ? 0 : -1;
 }
 
-/* The weights of layer `name` into layers/<auto>/vars or .../cell/vars. */
-static int write_layer(hid_t f, const nnc_model *m, const char *auto_path, const char *name,
-                       const char *path, nnc_status *st) {
-  char vars[600], cell[600];
+/* The weights of the layer whose nnc weights are `name`/... into
+ * <auto_path>/vars or <auto_path>/cell/vars; `label` is its Keras name (the
+ * vars group's `name` attribute). */
+static int write_layer(hid_t f, const nnc_model *m, const char *auto_path, const char *label,
+                       const char *name, const char *path, nnc_status *st) {
+  char vars[700], cell[700];
   snprintf(vars, sizeof vars, "%s/vars", auto_path);
   snprintf(cell, sizeof cell, "%s/cell/vars", auto_path);
   hid_t g = group(f, vars);
-  if (g < 0 || name_attr(g, name))
+  if (g < 0 || name_attr(g, label))
     return nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create %s", path, vars);
   H5Gclose(g);
   size_t plen = strlen(name);
@@ -64,12 +66,19 @@ static int write_layer(hid_t f, const nnc_model *m, const char *auto_path, const
                       "yet (only a layer's own variables and an RNN's cell)",
                       path, w);
     if (is_cell && !in_cell) {
+      /* named as the cell ("lstm_cell"), as Keras >= 3.7 names it */
+      char cell_name[128];
+      snprintf(cell_name, sizeof cell_name, "%.*s", (int)(slash - rest), rest);
       hid_t c = group(f, cell);
+      if (c >= 0 && name_attr(c, cell_name)) {
+        H5Gclose(c);
+        c = -1;
+      }
       if (c < 0)
         return nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create %s", path, cell);
       H5Gclose(c);
     }
-    char ds[700];
+    char ds[800];
     snprintf(ds, sizeof ds, "%s/%d", is_cell ? cell : vars, is_cell ? in_cell++ : own++);
     nnc_array a;
     if (nnc_model_get_weight(m, w, &a, st)) return st->code;
@@ -86,8 +95,103 @@ static int write_layer(hid_t f, const nnc_model *m, const char *auto_path, const
   return NNC_OK;
 }
 
-static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const char *path,
-                         nnc_status *st) {
+static int write_model(hid_t f, const nnc_model *m, const cJSON *model, const char *base,
+                       const char *prefix, int depth, const char *path, nnc_status *st);
+
+/* A model's or a wrapper's own vars: none, an empty group named as it. */
+static int empty_vars(hid_t f, const char *auto_path, const char *label, const char *path,
+                      nnc_status *st) {
+  char vars[700];
+  snprintf(vars, sizeof vars, "%s/vars", auto_path);
+  hid_t g = group(f, vars);
+  int rc = g < 0 || name_attr(g, label)
+               ? nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot create %s", path, vars)
+               : NNC_OK;
+  if (g >= 0) H5Gclose(g);
+  return rc;
+}
+
+static const char *config_name(const cJSON *layer) {
+  const cJSON *n =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(layer, "config"), "name");
+  return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+static int is_model_class(const char *cls) {
+  return !strcmp(cls, "Sequential") || !strcmp(cls, "Functional") || !strcmp(cls, "Model");
+}
+
+/* "<prefix><name without prefix>", as Bidirectional names its copies. */
+static void renamed(char *dst, size_t cap, const char *prefix, const char *name) {
+  size_t n = strlen(prefix);
+  snprintf(dst, cap, "%s%s", prefix, strncmp(name, prefix, n) ? name : name + n);
+}
+
+/* One layer of a model's config at auto_path (layers/<auto>, or a wrapper's
+ * sub-object), its nnc weights named <name>/...: Keras's saving_lib writes
+ * every object's own vars, then its sub-objects (a model's layers/, a
+ * Bidirectional's backward_layer and forward_layer, a TimeDistributed's
+ * layer, an RNN's cell) each at <auto_path>/<attribute>. */
+static int write_object(hid_t f, const nnc_model *m, const cJSON *layer, const char *auto_path,
+                        const char *name, int depth, const char *path, nnc_status *st) {
+  const cJSON *lc = cJSON_GetObjectItemCaseSensitive(layer, "class_name");
+  const char *label = config_name(layer);
+  if (!cJSON_IsString(lc) || !label)
+    return nnc_fail(st, NNC_ERR_ARG, "%s: a layer of the config has no class_name or name", path);
+  if (depth > 8) return nnc_fail(st, NNC_ERR_ARG, "%s: models nested too deep", path);
+  const char *cls = lc->valuestring;
+  const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(layer, "config");
+  char sub[800], inner[400];
+  if (is_model_class(cls)) {
+    int rc = empty_vars(f, auto_path, label, path, st);
+    snprintf(sub, sizeof sub, "%s/layers", auto_path);
+    snprintf(inner, sizeof inner, "%s/", name);
+    return rc ? rc : write_model(f, m, layer, sub, inner, depth + 1, path, st);
+  }
+  if (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed")) {
+    const cJSON *wrapped = cJSON_GetObjectItemCaseSensitive(cfg, "layer");
+    const char *wname = config_name(wrapped);
+    const cJSON *wc = cJSON_GetObjectItemCaseSensitive(wrapped, "class_name");
+    if (!wname || !cJSON_IsString(wc))
+      return nnc_fail(st, NNC_ERR_ARG, "%s: layer '%s' (%s): its config has no layer", path, label,
+                      cls);
+    int rc = empty_vars(f, auto_path, label, path, st);
+    if (rc) return rc;
+    if (!strcmp(cls, "TimeDistributed")) {
+      /* a Functional inside has its weights under its own layers' names
+       * (time_distributed.c): not mapped */
+      if (is_model_class(wc->valuestring) && strcmp(wc->valuestring, "Sequential"))
+        return nnc_fail(st, NNC_ERR_ARG,
+                        "%s: layer '%s' (TimeDistributed of a %s): not written to .keras yet", path,
+                        label, wc->valuestring);
+      snprintf(sub, sizeof sub, "%s/layer", auto_path);
+      snprintf(inner, sizeof inner, "%s/%s", name, wname);
+      return write_object(f, m, wrapped, sub, inner, depth + 1, path, st);
+    }
+    /* Keras 3 copies the layer as forward_<name> and backward_<name> (or
+     * the config's backward_layer); nnc names their weights alike */
+    const cJSON *back = cJSON_GetObjectItemCaseSensitive(cfg, "backward_layer");
+    char fwd[200], bwd[200];
+    renamed(fwd, sizeof fwd, "forward_", wname);
+    if (cJSON_IsObject(back) && config_name(back))
+      nnc_strlcpy(bwd, config_name(back), sizeof bwd);
+    else
+      renamed(bwd, sizeof bwd, "backward_", wname);
+    snprintf(sub, sizeof sub, "%s/forward_layer", auto_path);
+    snprintf(inner, sizeof inner, "%s/%s", name, fwd);
+    rc = write_layer(f, m, sub, fwd, inner, path, st);
+    snprintf(sub, sizeof sub, "%s/backward_layer", auto_path);
+    snprintf(inner, sizeof inner, "%s/%s", name, bwd);
+    return rc ? rc : write_layer(f, m, sub, bwd, inner, path, st);
+  }
+  return write_layer(f, m, auto_path, label, name, path, st);
+}
+
+/* The layers of a model's config under base (layers, or <outer>/layers),
+ * named <auto> as saving_lib's _get_unique_name does, their nnc weights
+ * <prefix><name>/.... */
+static int write_model(hid_t f, const nnc_model *m, const cJSON *model, const char *base,
+                       const char *prefix, int depth, const char *path, nnc_status *st) {
   const cJSON *cls = cJSON_GetObjectItemCaseSensitive(model, "class_name");
   const cJSON *layers =
       cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "config"), "layers");
@@ -101,24 +205,13 @@ static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const 
   cJSON_ArrayForEach(layer, layers) {
     if (rc) break;
     const cJSON *lc = cJSON_GetObjectItemCaseSensitive(layer, "class_name");
-    const cJSON *ln =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(layer, "config"), "name");
-    if (!cJSON_IsString(lc) || !cJSON_IsString(ln)) {
+    const char *ln = config_name(layer);
+    if (!cJSON_IsString(lc) || !ln) {
       rc = nnc_fail(st, NNC_ERR_ARG, "%s: a layer of the config has no class_name or name", path);
       break;
     }
     if (sequential && !strcmp(lc->valuestring, "InputLayer")) continue;
-    if (!strcmp(lc->valuestring, "Sequential") || !strcmp(lc->valuestring, "Functional") ||
-        !strcmp(lc->valuestring, "Model") || !strcmp(lc->valuestring, "Bidirectional") ||
-        !strcmp(lc->valuestring, "TimeDistributed")) {
-      rc = nnc_fail(st, NNC_ERR_ARG,
-                    "%s: layer '%s' (%s): nested models and wrappers are not written to .keras "
-                    "yet (save its weights with --weights-out W.h5, or the model with "
-                    "--save-tfjs DIR)",
-                    path, ln->valuestring, lc->valuestring);
-      break;
-    }
-    char snake[128], autoname[160], auto_path[300];
+    char snake[128], autoname[160], auto_path[600], name[400];
     nnc_keras3_snake_case(lc->valuestring, snake, sizeof snake);
     int k = 0;
     while (k < n_used && strcmp(used[k], snake)) k++;
@@ -128,15 +221,21 @@ static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const 
     } else {
       snprintf(autoname, sizeof autoname, "%s_%d", snake, ++counts[k]);
     }
-    snprintf(auto_path, sizeof auto_path, "layers/%s", autoname);
-    rc = write_layer(f, m, auto_path, ln->valuestring, path, st);
+    snprintf(auto_path, sizeof auto_path, "%s/%s", base, autoname);
+    snprintf(name, sizeof name, "%s%s", prefix, ln);
+    rc = write_object(f, m, layer, auto_path, name, depth, path, st);
   }
   free(used);
   free(counts);
+  return rc;
+}
+
+static int write_weights(hid_t f, const nnc_model *m, const cJSON *model, const char *path,
+                         nnc_status *st) {
+  int rc = write_model(f, m, model, "layers", "", 0, path, st);
   hid_t g = rc ? -1 : group(f, "vars"); /* the model's own (none), named as the model */
-  const cJSON *mname =
-      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "config"), "name");
-  if (g >= 0 && cJSON_IsString(mname) && name_attr(g, mname->valuestring))
+  const char *mname = config_name(model);
+  if (g >= 0 && mname && name_attr(g, mname))
     rc = nnc_fail(st, NNC_ERR_WRITE, "%s: model.weights.h5: cannot write vars's name", path);
   if (g >= 0) H5Gclose(g);
   return rc;

@@ -8,6 +8,7 @@
  * the same model (../shared/models/saved/k3zip-chatbot-mlp; skipped, saying
  * so, when ../shared is absent). */
 #include <check.h>
+#include <math.h>
 #include "runtime/io/h5_api.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ static void type_text(hid_t t, char *out, size_t cap) {
            c == H5T_STRING ? (H5Tis_variable_str(t) > 0 ? "(vlen)" : "(fixed)") : "");
 }
 
-/* " @name:string(vlen)" per attribute of the object at loc (names sorted by HDF5). */
+/* " @name:string0(vlen)" per attribute of the object at loc (names sorted by HDF5). */
 static void attrs_text(hid_t obj, char *out, size_t cap) {
   out[0] = 0;
   int n = H5Aget_num_attrs(obj);
@@ -248,12 +249,207 @@ START_TEST(test_keras_layout_matches_keras3) {
 }
 END_TEST
 
+/* A model of the config `json` (loaded from a file, as --save needs), x of
+ * shape [16, ...shape], y likewise: fitted 1 epoch, saved as .keras, read back
+ * by nnc: predictions bit-identical, and model.weights.h5's objects exactly
+ * `want` (paths and dataset shapes from Keras 3's saving_lib walk: a
+ * model's layers/, a Bidirectional's forward_layer and backward_layer, a
+ * TimeDistributed's layer, an RNN's cell; no real Keras 3 file with these
+ * layers is in ../shared/models/saved). */
+static void nested_round_trip(const char *tag, const char *json, int xr, const int64_t *xs, int yr,
+                              const int64_t *ys, const char *const *want) {
+  nnc_status st;
+  char name[64];
+  snprintf(name, sizeof name, "%s.json", tag);
+  const char *spec = testutil_path(testutil_tmpdir(), name);
+  FILE *fp = fopen(spec, "w");
+  ck_assert_ptr_nonnull(fp);
+  fputs(testutil_json(json), fp);
+  fclose(fp);
+  nnc_model *m = NULL;
+  ck_assert_msg(!nnc_model_load_file(spec, &m, &st), "%s", st.message);
+  nnc_array x = {NNC_F32, xr, {0}, NULL, NULL}, y = {NNC_F32, yr, {0}, NULL, NULL};
+  int64_t nx = 1, ny = 1;
+  for (int d = 0; d < xr; d++) nx *= (x.shape[d] = xs[d]);
+  for (int d = 0; d < yr; d++) ny *= (y.shape[d] = ys[d]);
+  x.data = malloc((size_t)nx * 4);
+  y.data = malloc((size_t)ny * 4);
+  for (int64_t i = 0; i < nx; i++) ((float *)x.data)[i] = sinf(0.37f * (float)i);
+  for (int64_t i = 0; i < ny; i++) ((float *)y.data)[i] = 0.5f + 0.4f * cosf(0.11f * (float)i);
+  nnc_fit_options fo;
+  nnc_fit_options_default(&fo);
+  fo.epochs = 1;
+  fo.verbose = 0;
+  nnc_history h = {0};
+  ck_assert_msg(!nnc_model_fit(m, &x, &y, &fo, &h, &st), "%s", st.message);
+  nnc_history_free(&h);
+  snprintf(name, sizeof name, "%s.keras", tag);
+  const char *out = testutil_path(testutil_tmpdir(), name);
+  ck_assert_msg(!nnc_model_save_keras(m, out, &st), "%s: %s", tag, st.message);
+  nnc_array p1, p2;
+  ck_assert_msg(!nnc_model_predict(m, &x, 8, &p1, &st), "%s", st.message);
+  nnc_model *back = NULL;
+  ck_assert_msg(!nnc_model_load_file(out, &back, &st), "%s", st.message);
+  ck_assert_msg(!nnc_model_predict(back, &x, 8, &p2, &st), "%s", st.message);
+  int64_t np = 1;
+  for (int d = 0; d < p1.rank; d++) np *= p1.shape[d];
+  ck_assert_msg(p1.rank == p2.rank && !memcmp(p1.data, p2.data, (size_t)np * 4),
+                "%s: the saved model predicts otherwise", tag);
+  static tree ours;
+  snprintf(name, sizeof name, "%s.h5", tag);
+  keras_tree(out, name, &ours);
+  int n_want = 0, missing = 0;
+  for (; want[n_want]; n_want++)
+    if (!has_line(&ours, want[n_want])) {
+      fprintf(stderr, "test_io13: %s: Keras has, nnc lacks: %s\n", tag, want[n_want]);
+      missing++;
+    }
+  for (int i = 0; i < ours.n; i++) {
+    int found = !strncmp(ours.lines[i], "/optimizer", 10); /* checked above */
+    for (int k = 0; k < n_want && !found; k++) found = !strcmp(ours.lines[i], want[k]);
+    if (!found) {
+      fprintf(stderr, "test_io13: %s: nnc has, Keras lacks: %s\n", tag, ours.lines[i]);
+      missing++;
+    }
+  }
+  ck_assert_int_eq(missing, 0);
+  nnc_array_free(&p1);
+  nnc_array_free(&p2);
+  nnc_array_free(&x);
+  nnc_array_free(&y);
+  nnc_model_free(m);
+  nnc_model_free(back);
+}
+
+#define CC "'compile_config': {'optimizer': {'class_name': 'Adam', 'config': {}}, 'loss': 'mse'}"
+#define F32 " float32 "
+
+START_TEST(test_keras_nested_sequential) {
+  static const char *const want[] = {
+      "// group",
+      "/layers/ group",
+      "/layers/input_layer/ group",
+      "/layers/input_layer/vars/ group @name:string0(vlen)",
+      "/layers/sequential/ group",
+      "/layers/sequential/vars/ group @name:string0(vlen)",
+      "/layers/sequential/layers/ group",
+      "/layers/sequential/layers/dense/ group",
+      "/layers/sequential/layers/dense/vars/ group @name:string0(vlen)",
+      "/layers/sequential/layers/dense/vars/0 float32 [4,3]",
+      "/layers/sequential/layers/dense/vars/1 float32 [3]",
+      "/layers/sequential/layers/dense_1/ group",
+      "/layers/sequential/layers/dense_1/vars/ group @name:string0(vlen)",
+      "/layers/sequential/layers/dense_1/vars/0 float32 [3,3]",
+      "/layers/sequential/layers/dense_1/vars/1 float32 [3]",
+      "/layers/dense/ group",
+      "/layers/dense/vars/ group @name:string0(vlen)",
+      "/layers/dense/vars/0 float32 [3,2]",
+      "/layers/dense/vars/1 float32 [2]",
+      "/vars/ group @name:string0(vlen)",
+      NULL};
+  const int64_t xs[] = {16, 4}, ys[] = {16, 2};
+  nested_round_trip(
+      "nested",
+      "{'class_name': 'Functional', 'config': {'name': 'outer', 'layers': ["
+      "{'class_name': 'InputLayer', 'name': 'in', 'config': {'batch_shape': [null, 4], "
+      "'name': 'in'}, 'inbound_nodes': []},"
+      "{'class_name': 'Sequential', 'name': 'inner', 'config': {'name': 'inner', 'layers': ["
+      "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 4], 'name': 'inner_in'}},"
+      "{'class_name': 'Dense', 'config': {'name': 'a', 'units': 3, 'activation': 'tanh'}},"
+      "{'class_name': 'Dense', 'config': {'name': 'b', 'units': 3}}]},"
+      "'inbound_nodes': [{'args': [{'class_name': '__keras_tensor__', 'config': "
+      "{'keras_history': ['in', 0, 0]}}], 'kwargs': {}}]},"
+      "{'class_name': 'Dense', 'name': 'out', 'config': {'name': 'out', 'units': 2}, "
+      "'inbound_nodes': [{'args': [{'class_name': '__keras_tensor__', 'config': "
+      "{'keras_history': ['inner', 0, 0]}}], 'kwargs': {}}]}],"
+      "'input_layers': [['in', 0, 0]], 'output_layers': [['out', 0, 0]]}, " CC "}",
+      2, xs, 2, ys, want);
+}
+END_TEST
+
+START_TEST(test_keras_bidirectional_lstm) {
+  static const char *const want[] = {
+      "// group",
+      "/layers/ group",
+      "/layers/bidirectional/ group",
+      "/layers/bidirectional/vars/ group @name:string0(vlen)",
+      "/layers/bidirectional/forward_layer/ group",
+      "/layers/bidirectional/forward_layer/vars/ group @name:string0(vlen)",
+      "/layers/bidirectional/forward_layer/cell/ group",
+      "/layers/bidirectional/forward_layer/cell/vars/ group @name:string0(vlen)",
+      "/layers/bidirectional/forward_layer/cell/vars/0 float32 [3,12]",
+      "/layers/bidirectional/forward_layer/cell/vars/1 float32 [3,12]",
+      "/layers/bidirectional/forward_layer/cell/vars/2 float32 [12]",
+      "/layers/bidirectional/backward_layer/ group",
+      "/layers/bidirectional/backward_layer/vars/ group @name:string0(vlen)",
+      "/layers/bidirectional/backward_layer/cell/ group",
+      "/layers/bidirectional/backward_layer/cell/vars/ group @name:string0(vlen)",
+      "/layers/bidirectional/backward_layer/cell/vars/0 float32 [3,12]",
+      "/layers/bidirectional/backward_layer/cell/vars/1 float32 [3,12]",
+      "/layers/bidirectional/backward_layer/cell/vars/2 float32 [12]",
+      "/layers/dense/ group",
+      "/layers/dense/vars/ group @name:string0(vlen)",
+      "/layers/dense/vars/0 float32 [6,2]",
+      "/layers/dense/vars/1 float32 [2]",
+      "/vars/ group @name:string0(vlen)",
+      NULL};
+  const int64_t xs[] = {16, 5, 3}, ys[] = {16, 2};
+  /* an RNN's vars and cell/vars groups as a real Keras 3.10 file has them */
+  struct stat sb;
+  if (stat(SAVED, &sb) == 0) {
+    static tree real;
+    keras_tree(SAVED "/k3zip-crypto-lstm/model.keras", "crypto.h5", &real);
+    ck_assert(has_line(&real, "/layers/lstm/vars/ group @name:string0(vlen)"));
+    ck_assert(has_line(&real, "/layers/lstm/cell/vars/ group @name:string0(vlen)"));
+    ck_assert(has_line(&real, "/layers/lstm/cell/ group"));
+  } else {
+    fprintf(stderr, "test_io13: %s absent: the LSTM cell's layout is not compared\n", SAVED);
+  }
+  nested_round_trip("bidi",
+                    "{'class_name': 'Sequential', 'config': {'name': 'bi', 'layers': ["
+                    "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 5, 3], "
+                    "'name': 'x'}},"
+                    "{'class_name': 'Bidirectional', 'config': {'name': 'bidirectional', "
+                    "'merge_mode': 'concat', 'layer': {'class_name': 'LSTM', 'config': "
+                    "{'name': 'lstm', 'units': 3}}}},"
+                    "{'class_name': 'Dense', 'config': {'name': 'out', 'units': 2}}]}, " CC "}",
+                    3, xs, 2, ys, want);
+}
+END_TEST
+
+START_TEST(test_keras_time_distributed_dense) {
+  static const char *const want[] = {
+      "// group",
+      "/layers/ group",
+      "/layers/time_distributed/ group",
+      "/layers/time_distributed/vars/ group @name:string0(vlen)",
+      "/layers/time_distributed/layer/ group",
+      "/layers/time_distributed/layer/vars/ group @name:string0(vlen)",
+      "/layers/time_distributed/layer/vars/0 float32 [3,2]",
+      "/layers/time_distributed/layer/vars/1 float32 [2]",
+      "/vars/ group @name:string0(vlen)",
+      NULL};
+  const int64_t xs[] = {16, 5, 3}, ys[] = {16, 5, 2};
+  nested_round_trip("td",
+                    "{'class_name': 'Sequential', 'config': {'name': 'td', 'layers': ["
+                    "{'class_name': 'InputLayer', 'config': {'batch_shape': [null, 5, 3], "
+                    "'name': 'x'}},"
+                    "{'class_name': 'TimeDistributed', 'config': {'name': 'time_distributed', "
+                    "'layer': {'class_name': 'Dense', 'config': {'name': 'dense', 'units': 2}}}}"
+                    "]}, " CC "}",
+                    3, xs, 3, ys, want);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("io13");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_duplicate_layer_names);
   tcase_add_test(tc, test_duplicate_layer_names_model_file);
   tcase_add_test(tc, test_keras_layout_matches_keras3);
+  tcase_add_test(tc, test_keras_nested_sequential);
+  tcase_add_test(tc, test_keras_bidirectional_lstm);
+  tcase_add_test(tc, test_keras_time_distributed_dense);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
