@@ -241,6 +241,8 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
       cli_free(opts, n_opts);
       return 2;
     }
+    /* a second value would silently replace the first: say which was meant */
+    const char *before = o->takes_value != CLI_REPEAT && o->takes_value != 0 ? o->value : NULL;
     if (o->takes_value == 0) {
       if (eq) {
         fprintf(stderr, "nnc %s: --%s takes no value\n", cmd, o->name);
@@ -256,6 +258,18 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
       o->value = argv[++i];
     } else {
       fprintf(stderr, "nnc %s: --%s needs a value\n", cmd, o->name);
+      cli_free(opts, n_opts);
+      return 2;
+    }
+    if (o->takes_value == 2 && eq && !eq[1]) {
+      fprintf(stderr, "nnc %s: --%s=: expected a value after '=' (or --%s alone)\n", cmd, o->name,
+              o->name);
+      cli_free(opts, n_opts);
+      return 2;
+    }
+    if (before) {
+      fprintf(stderr, "nnc %s: --%s is given twice ('%s', then '%s'): give it once\n", cmd, o->name,
+              before, o->value);
       cli_free(opts, n_opts);
       return 2;
     }

@@ -103,6 +103,9 @@ static int make_panels(const viz_history *h, const char *metrics, panel *p, nnc_
       return -nnc_fail(st, NNC_ERR_ARG, "--metrics: no quantity '%.*s' in the history (it has: %s)",
                        (int)(len > 64 ? 64 : len), s, have);
     }
+    for (int j = 0; j < m; j++) /* one panel per quantity: a repeat is a typo */
+      if (!strcmp(chosen[j].name, p[k].name))
+        return -nnc_fail(st, NNC_ERR_ARG, "--metrics: '%s' is given twice", p[k].name);
     if (m == MAX_PANELS)
       return -nnc_fail(st, NNC_ERR_ARG, "--metrics: at most %d quantities", MAX_PANELS);
     chosen[m++] = p[k];

@@ -113,6 +113,11 @@ expect 1 "cannot write: Bad file descriptor" sh -c '"$0" fit "$1" --x "$2" --y "
 # results on a full or closed stdout are a failed write
 expect 1 "cannot write to standard output" sh -c '"$0" compile "$1" --summary >/dev/full' "$nnc" "$spec"
 expect 1 "cannot write to standard output" sh -c '"$0" evaluate "$1" --x "$2" --y "$3" >&-' "$nnc" "$spec" "$x" "$y"
+# an option given twice would silently keep the last value: refused, nothing written
+expect 2 "--history is given twice ('$tmp/h1.json', then '$tmp/h2.json')" "$nnc" fit "$spec" --x "$x" --y "$y" --history "$tmp/h1.json" --history "$tmp/h2.json"
+if [ ! -e "$tmp/h1.json" ] && [ ! -e "$tmp/h2.json" ]; then ok; else bad "a refused fit wrote a history"; fi
+expect 2 "--output is given twice" "$nnc" compile "$spec" -o "$tmp/a.o" -o "$tmp/b.o"
+expect 2 "--dump-graph=: expected a value" "$nnc" compile "$spec" --dump-graph=
 # --help after other options; --input-shape past the rank limit
 "$nnc" fit "$spec" --x "$x" --help >"$tmp/out" 2>&1
 if [ $? -eq 0 ] && grep -q '^usage: nnc fit' "$tmp/out"; then ok; else bad "fit ... --help: $(cat "$tmp/out")"; fi

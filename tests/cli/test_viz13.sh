@@ -96,6 +96,8 @@ done
 expect 2 "$tmp/many.json: 100 quantities, more than the 64 a picture holds" "$nnc" plot "$tmp/many.json" -o "$tmp/x.svg"
 "$nnc" plot "$tmp/many.json" -o "$tmp/two.svg" --metrics m5,m99 2>"$tmp/err" &&
   [ "$(grep -c 'class="panel"' "$tmp/two.svg")" -eq 2 ] && ok || bad "--metrics of 100: $(cat "$tmp/err")"
+expect 2 "--metrics: 'm5' is given twice" "$nnc" plot "$tmp/many.json" -o "$tmp/twice.svg" --metrics m5,m6,m5
+[ ! -e "$tmp/twice.svg" ] && ok || bad "a refused plot wrote its picture"
 # an output path with spaces; an existing output replaced whole
 mkdir -p "$tmp/a dir"
 printf 'old' >"$tmp/a dir/c v.svg"
