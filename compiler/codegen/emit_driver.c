@@ -85,6 +85,44 @@ int64_t codegen_parallel_rows(const nnc_graph *g) {
   return least;
 }
 
+/* A step whose whole work (the sum of its groups' work, as above) is below
+ * STEP_THREADS_WORK runs on the calling thread even where some of its groups
+ * would split. Splitting a small step costs more than its barriers: the rows
+ * a worker wrote are read by the other core in the next serial or
+ * differently split group (a cache-to-cache transfer per line), and a
+ * narrow layer's weight gradient has too few row tiles to split at all. On
+ * the 2-vCPU VM W3 (~3 M per step) and W5 (~6 M) ran slower on two threads
+ * than on one and W4-wide (~200 M) 1.5x faster (docs/performance.md,
+ * "Session 14: the whole-step threshold"). */
+#define STEP_THREADS_WORK (INT64_C(1) << 24)
+
+int64_t codegen_step_threads_rows(const nnc_graph *g) {
+  int64_t per_row = 0, fixed = 0;
+  for (int i = 0; i < g->n;) {
+    if (g->nodes[i].group < 0) {
+      i++;
+      continue;
+    }
+    int last = group_last(g, i);
+    for (int j = i; j <= last; j++) {
+      nnc_op op = g->nodes[j].op;
+      /* recurrences and convolutions: more work per element than counted
+       * here, and they scale on two threads: no step threshold */
+      if (op == NNC_OP_RNN || op == NNC_OP_RNN_GRAD || op == NNC_OP_CONV ||
+          op == NNC_OP_CONV_FILTER || op == NNC_OP_CONV_TRANSPOSE)
+        return 0;
+    }
+    int64_t r, f;
+    group_work(g, i, &r, &f);
+    per_row += r;
+    fixed += f;
+    i = last + 1;
+  }
+  if (fixed >= STEP_THREADS_WORK) return 0;
+  if (per_row <= 0) return INT64_MAX;
+  return (STEP_THREADS_WORK - fixed + per_row - 1) / per_row;
+}
+
 /* Parameters of the driver and of every part:
  * (float **regions, const float *scalars, int64_t rows, uint64_t rng,
  *  int64_t tid, int64_t nthreads, void (*barrier)(void *), void *barrier_ctx);
