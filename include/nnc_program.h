@@ -70,9 +70,11 @@ typedef struct nnc_entry {
   nnc_step_fn fn;               /* NULL: absent (train/test without a compile config) */
   int64_t fixed_floats;         /* size of regions[NNC_REGION_FIXED] it needs */
   int64_t batch_floats_per_row; /* regions[NNC_REGION_BATCH] needs this x rows */
-  /* With fewer rows the step runs every phase on thread 0 and never calls the
-   * barrier, so the runtime calls it on one thread without waking the others.
-   * 0 (a table that does not say): always run it on every thread. */
+  /* With fewer rows the runtime calls the step on one thread without waking
+   * the others: below it either every phase would run on thread 0 alone, or
+   * the whole step is too little work to pay for a second thread (the same
+   * results either way). 0 (a table that does not say): always run it on
+   * every thread. */
   int64_t parallel_rows;
 } nnc_entry;
 

@@ -32,7 +32,7 @@ const char *const cache_key_env_code[] = {"NNC_VECTOR_WIDTH",
                                           "NNC_GEMM_INLINE",
                                           NULL};
 const char *const cache_key_env_other[] = {"NNC_CACHE", "NNC_CACHE_MAX_MB", "NNC_CODEGEN_SERIAL",
-                                           NULL};
+                                           "NNC_SPLIT_SMALL_STEPS", NULL};
 
 static void graph_key(obj_key *key, const nnc_graph *g) {
   obj_key_add(key, g->name, strnlen(g->name, sizeof g->name));

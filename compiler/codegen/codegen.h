@@ -50,6 +50,10 @@ void codegen_release(nnc_jit *jit);
 /* The fewest rows at which a group of g runs on several threads (INT64_MAX:
  * never); fewer rows run every group on thread 0 alone (emit_driver.c). */
 int64_t codegen_parallel_rows(const nnc_graph *g);
+/* The fewest rows at which g's whole step is worth the pool (0: any;
+ * INT64_MAX: never); the table's parallel_rows is the larger of the two
+ * unless NNC_SPLIT_SMALL_STEPS=1 (emit_driver.c). */
+int64_t codegen_step_threads_rows(const nnc_graph *g);
 
 /* Floats per vector register the kernels are built for: the host's widest,
  * or NNC_VECTOR_WIDTH=4|8|16 (jit.c). */

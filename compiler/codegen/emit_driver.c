@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/group_deps.h"
 #include "base/base.h"
 
 /* Enough to amortize a call per part; few enough that O3 and register
@@ -85,6 +86,44 @@ int64_t codegen_parallel_rows(const nnc_graph *g) {
   return least;
 }
 
+/* A step whose whole work (the sum of its groups' work, as above) is below
+ * STEP_THREADS_WORK runs on the calling thread even where some of its groups
+ * would split. Splitting a small step costs more than its barriers: the rows
+ * a worker wrote are read by the other core in the next serial or
+ * differently split group (a cache-to-cache transfer per line), and a
+ * narrow layer's weight gradient has too few row tiles to split at all. On
+ * the 2-vCPU VM W3 (~3 M per step) and W5 (~6 M) ran slower on two threads
+ * than on one and W4-wide (~200 M) 1.5x faster (docs/performance.md,
+ * "Session 14: the whole-step threshold"). */
+#define STEP_THREADS_WORK (INT64_C(1) << 24)
+
+int64_t codegen_step_threads_rows(const nnc_graph *g) {
+  int64_t per_row = 0, fixed = 0;
+  for (int i = 0; i < g->n;) {
+    if (g->nodes[i].group < 0) {
+      i++;
+      continue;
+    }
+    int last = group_last(g, i);
+    for (int j = i; j <= last; j++) {
+      nnc_op op = g->nodes[j].op;
+      /* recurrences and convolutions: more work per element than counted
+       * here, and they scale on two threads: no step threshold */
+      if (op == NNC_OP_RNN || op == NNC_OP_RNN_GRAD || op == NNC_OP_CONV ||
+          op == NNC_OP_CONV_FILTER || op == NNC_OP_CONV_TRANSPOSE)
+        return 0;
+    }
+    int64_t r, f;
+    group_work(g, i, &r, &f);
+    per_row += r;
+    fixed += f;
+    i = last + 1;
+  }
+  if (fixed >= STEP_THREADS_WORK) return 0;
+  if (per_row <= 0) return INT64_MAX;
+  return (STEP_THREADS_WORK - fixed + per_row - 1) / per_row;
+}
+
 /* Parameters of the driver and of every part:
  * (float **regions, const float *scalars, int64_t rows, uint64_t rng,
  *  int64_t tid, int64_t nthreads, void (*barrier)(void *), void *barrier_ctx);
@@ -101,14 +140,33 @@ enum {
   N_DRIVER_ARGS
 };
 
+/* The most groups a barrier may be skipped for in a row (each later group
+ * is checked against all of them). */
+#define MAX_SKIPPED 8
+
 typedef struct part {
   LLVMValueRef fn;
   LLVMBuilderRef b;
   LLVMValueRef is_first; /* i1: tid == 0 */
-  LLVMValueRef
-      prev_serial; /* i1: the previous group ran on thread 0 alone; NULL before the first */
+  /* i1: every group since the last barrier crossed ran on thread 0 alone;
+   * NULL before the first group of the step */
+  LLVMValueRef prev_serial;
+  /* i1: every group since the last barrier crossed is in since[] (false
+   * after a barrier skipped because both sides ran on thread 0) */
+  LLVMValueRef synced;
+  int since[MAX_SKIPPED]; /* first nodes of the groups since the last barrier site */
+  int n_since;
   int n_groups;
 } part;
+
+/* 1 if the group that starts at node first touches nothing the groups in
+ * p->since[] write, and writes nothing they touch (group_deps.c). */
+static int independent_of_since(const nnc_graph *g, const part *p, int first) {
+  if (p->n_since == 0 || p->n_since == MAX_SKIPPED) return 0;
+  for (int k = 0; k < p->n_since; k++)
+    if (!group_deps_independent(g, p->since[k], first)) return 0;
+  return 1;
+}
 
 /* Emit the call of group [first..last] (function fn, buffers in c->arg_node)
  * into part p: the barrier before it, and the serial-or-parallel choice. */
@@ -125,18 +183,36 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
       LLVMConstInt(c->i64, (unsigned long long)fixed, 0), "");
   LLVMValueRef serial =
       LLVMBuildICmp(db, LLVMIntSLT, work, LLVMConstInt(c->i64, SERIAL_WORK, 0), "serial");
-  /* threads meet between groups, except between two groups thread 0 runs alone */
+  /* threads meet between groups, except between groups thread 0 runs alone,
+   * and before a group independent of every group since the last barrier */
   if (p->prev_serial) {
-    LLVMValueRef both = LLVMBuildAnd(db, p->prev_serial, serial, "");
+    LLVMValueRef skip = LLVMBuildAnd(db, p->prev_serial, serial, "");
+    int independent = independent_of_since(g, p, first);
+    if (independent) skip = LLVMBuildOr(db, skip, p->synced, "");
     LLVMBasicBlockRef meet = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "barrier");
     LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "group");
-    LLVMBuildCondBr(db, both, go, meet);
+    LLVMBuildCondBr(db, skip, go, meet);
     LLVMPositionBuilderAtEnd(db, meet);
     LLVMBuildCall2(db, barrier_type, barrier, &ctx, 1, "");
     LLVMBuildBr(db, go);
     LLVMPositionBuilderAtEnd(db, go);
+    LLVMValueRef met = LLVMBuildNot(db, skip, "met");
+    /* after a barrier only this group runs unsynchronised */
+    p->prev_serial =
+        LLVMBuildSelect(db, met, serial, LLVMBuildAnd(db, p->prev_serial, serial, ""), "");
+    if (independent) { /* since[] grows: it holds every unsynchronised group if it did */
+      p->synced = LLVMBuildOr(db, met, p->synced, "");
+      p->since[p->n_since++] = first;
+    } else { /* a new since[] of this group: complete if the threads met */
+      p->synced = met;
+      p->since[0] = first, p->n_since = 1;
+    }
+  } else {
+    /* the step's first group: nothing ran before it */
+    p->prev_serial = serial;
+    p->synced = LLVMConstInt(c->i1, 1, 0);
+    p->since[0] = first, p->n_since = 1;
   }
-  p->prev_serial = serial;
   /* a serial group runs on thread 0 with (tid, nthreads) = (0, 1) */
   LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "run");
   LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "next");
@@ -176,6 +252,10 @@ static void part_begin(cg *c, part *p, LLVMTypeRef type, int k) {
   p->is_first =
       LLVMBuildICmp(p->b, LLVMIntEQ, LLVMGetParam(p->fn, ARG_TID), LLVMConstInt(c->i64, 0, 0), "");
   p->prev_serial = k == 0 ? NULL : LLVMGetParam(p->fn, N_DRIVER_ARGS);
+  /* a part after the first does not know the groups before it: since[] is
+   * empty, so its first group is not skipped for */
+  p->synced = LLVMConstInt(c->i1, 0, 0);
+  p->n_since = 0;
   p->n_groups = 0;
 }
 
@@ -214,7 +294,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   LLVMBuilderRef top = LLVMCreateBuilderInContext(c->ctx);
   LLVMPositionBuilderAtEnd(top, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
   LLVMValueRef fpenv = cg_fpenv_enter(c, top); /* subnormals flushed, as Keras's backends */
-  part p = {NULL, LLVMCreateBuilderInContext(c->ctx), NULL, NULL, 0};
+  part p = {.b = LLVMCreateBuilderInContext(c->ctx)};
   LLVMValueRef prev = LLVMConstInt(c->i1, 0, 0); /* the last part's result */
   int n_parts = 0, rc = NNC_OK;
 

@@ -181,6 +181,18 @@ static nnc_log_result log_result(nnc_metric_result r) {
   return NNC_LOG_MEAN;
 }
 
+/* The fewest rows at which the runtime runs a step on the pool: where a
+ * group splits and the whole step is worth a second thread;
+ * NNC_SPLIT_SMALL_STEPS=1 (tests) drops the second condition, so small
+ * models still run real splits. */
+static int64_t pool_rows(const nnc_graph *g) {
+  int64_t rows = codegen_parallel_rows(g);
+  const char *small = getenv("NNC_SPLIT_SMALL_STEPS");
+  if (small && !strcmp(small, "1")) return rows;
+  int64_t step = codegen_step_threads_rows(g);
+  return step > rows ? step : rows;
+}
+
 static int fill(jit_table *t, int want_probes, nnc_status *st) {
   const nnc_program *p = &t->compiled.prog;
   nnc_program_table *o = &t->t;
@@ -268,7 +280,7 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
     o->entries[i].fn = t->compiled.step[i];
     o->entries[i].fixed_floats = t->compiled.graphs[i].fixed_floats;
     o->entries[i].batch_floats_per_row = t->compiled.graphs[i].batch_floats_per_row;
-    o->entries[i].parallel_rows = codegen_parallel_rows(&t->compiled.graphs[i]);
+    o->entries[i].parallel_rows = pool_rows(&t->compiled.graphs[i]);
   }
   if (want_probes && t->compiled.has_graph[NNC_GRAPH_TRAIN] && make_probes(t, st)) return st->code;
   return NNC_OK;

@@ -7,6 +7,9 @@
 set -u
 nnc=$1 oracle=$3
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# this small model splits its groups on the pool (rather than running its
+# steps on one thread, as a step this small does by default)
+export NNC_SPLIT_SMALL_STEPS=1
 
 case=$oracle/cases/seed004_mlp # x (250, 1001), y (250, 1)
 dense() { printf '{"class_name": "Dense", "config": {"name": "%s", "units": %s, "activation": "relu"}}' "$1" "$2"; }

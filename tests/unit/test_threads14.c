@@ -1,0 +1,233 @@
+/* A small step runs on one thread, a large one on the pool (issue 9,
+ * session 14). The table's parallel_rows is also the whole-step threshold
+ * (compiler/driver/table.c: pool_rows): a step below 2^24 multiply-adds and
+ * elements runs on the caller even where one of its groups would split.
+ * Counted with the pool's counters, not timed. NNC_SPLIT_SMALL_STEPS=1 gives
+ * the tests the per-group rule alone; bad values are refused. Fits above the
+ * threshold give the same bits on 1, 2 and 3 threads. The driver skips the
+ * barrier before a group that shares no written memory with the groups
+ * since the last barrier (group_deps.c): checked on a hand-planned graph,
+ * counted on a W4-wide step, and the fits above run with it. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/codegen/group_deps.h"
+#include "runtime/model.h"
+#include "runtime/pool.h"
+#include "testutil.h"
+
+/* Input(512) -> Dense(512) -> Dense(1), MSE, SGD */
+static nnc_model *wide(int threads) {
+  nnc_model *m = testutil_load(testutil_sequential(
+      "512",
+      "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 512, 'activation': 'relu'}}, "
+      "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 1}}",
+      "{'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 0.01}}, 'loss': 'mse'}"));
+  nnc_status st;
+  ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
+  return m;
+}
+
+static long predict_jobs(nnc_model *m, int64_t rows) {
+  float *x = calloc((size_t)rows * 512, sizeof *x);
+  nnc_array xa = testutil_f32(x, rows, 512), out;
+  nnc_status st;
+  long before = pool_jobs(m->pool);
+  ck_assert_msg(nnc_model_predict(m, &xa, rows, &out, &st) == NNC_OK, "%s", st.message);
+  nnc_array_free(&out);
+  free(x);
+  return pool_jobs(m->pool) - before;
+}
+
+/* The predict step's work per row is 512 x 512 multiply-adds of d0's GEMM
+ * plus a few hundred (its bias and relu, d1's 512, d1's bias): the least
+ * rows with rows x work >= 2^24 is 64 (63 x 262144 + 63 x 1024 < 2^24). */
+START_TEST(whole_step_threshold_is_the_boundary) {
+  nnc_model *m = wide(2);
+  int64_t p = m->t->entries[NNC_ENTRY_PREDICT].parallel_rows;
+  ck_assert_int_eq(p, 64);
+  ck_assert_int_eq(predict_jobs(m, p - 1), 0);
+  ck_assert_int_ge(predict_jobs(m, p), 1);
+  ck_assert_int_eq(predict_jobs(m, 1), 0);
+  nnc_model_free(m);
+}
+END_TEST
+
+/* NNC_SPLIT_SMALL_STEPS=1: the pool from the per-group rule on (one row
+ * of d0's GEMM is 262144 >= 32768 multiply-adds: any rows split). */
+START_TEST(switch_forces_the_pool) {
+  setenv("NNC_SPLIT_SMALL_STEPS", "1", 1);
+  nnc_model *m = wide(2);
+  ck_assert_int_eq(m->t->entries[NNC_ENTRY_PREDICT].parallel_rows, 1);
+  ck_assert_int_ge(predict_jobs(m, 2), 1);
+  nnc_model_free(m);
+  setenv("NNC_SPLIT_SMALL_STEPS", "0", 1); /* 0: the default */
+  m = wide(2);
+  ck_assert_int_eq(m->t->entries[NNC_ENTRY_PREDICT].parallel_rows, 64);
+  ck_assert_int_eq(predict_jobs(m, 2), 0);
+  nnc_model_free(m);
+}
+END_TEST
+
+START_TEST(switch_refuses_bad_values) {
+  const char *bad[] = {"2", "yes", "-1", " 1", "10"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    setenv("NNC_SPLIT_SMALL_STEPS", bad[i], 1);
+    nnc_status st;
+    int rc = testutil_compile(testutil_sequential("4",
+                                                  "{'class_name': 'Dense', 'config': "
+                                                  "{'name': 'd', 'units': 2}}",
+                                                  NULL),
+                              NULL, &st);
+    ck_assert_int_eq(rc, NNC_ERR_ARG);
+    ck_assert_msg(strstr(st.message, "NNC_SPLIT_SMALL_STEPS") != NULL, "%s", st.message);
+  }
+  unsetenv("NNC_SPLIT_SMALL_STEPS");
+}
+END_TEST
+
+/* A fit whose steps of 48 rows are above the threshold (training is about
+ * 3 x 262144 per row: ~22 rows) and whose last step of 4 rows is below it:
+ * the same bits on 1, 2 and 3 threads, and the pool did run. */
+START_TEST(fits_agree_on_1_2_3_threads) {
+  enum { N = 100, IN = 512 };
+  float *x = malloc(sizeof(float) * N * IN), y[N];
+  for (int i = 0; i < N * IN; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+  for (int i = 0; i < N; i++) y[i] = (float)(i % 7) / 7.0f;
+  nnc_array xa = testutil_f32(x, N, IN), ya = testutil_f32(y, N, 1);
+  nnc_array ref[2];
+  const char *names[2] = {"d0/kernel", "d1/kernel"};
+  for (int threads = 1; threads <= 3; threads++) {
+    nnc_model *m = wide(threads);
+    ck_assert_int_lt(m->t->entries[NNC_ENTRY_TRAIN].parallel_rows, 48);
+    ck_assert_int_gt(m->t->entries[NNC_ENTRY_TRAIN].parallel_rows, 4);
+    nnc_fit_options o;
+    nnc_fit_options_default(&o);
+    o.epochs = 2, o.batch_size = 48, o.verbose = 0, o.shuffle = 0;
+    nnc_history h;
+    nnc_status st;
+    ck_assert_msg(nnc_model_fit(m, &xa, &ya, &o, &h, &st) == NNC_OK, "%s", st.message);
+    nnc_history_free(&h);
+    if (threads > 1) ck_assert_int_eq(pool_jobs(m->pool), 4); /* 2 of 3 steps per epoch */
+    for (int k = 0; k < 2; k++) {
+      nnc_array w;
+      ck_assert(nnc_model_get_weight(m, names[k], &w, &st) == NNC_OK);
+      if (threads == 1) {
+        ref[k] = w;
+        continue;
+      }
+      size_t bytes = (size_t)w.shape[0] * (size_t)w.shape[1] * sizeof(float);
+      ck_assert_msg(!memcmp(w.data, ref[k].data, bytes), "%s differs on %d threads", names[k],
+                    threads);
+      nnc_array_free(&w);
+    }
+    nnc_model_free(m);
+  }
+  nnc_array_free(&ref[0]);
+  nnc_array_free(&ref[1]);
+  free(x);
+}
+END_TEST
+
+/* A hand-planned graph: x [B,4] (io 0), W [4,4] (params 0). Groups:
+ * 0: x @ W -> batch 0   1: x @ W -> batch 4   2: relu(g0) -> batch 8
+ * 3: relu(x) -> batch 0 (the planner reusing g0's storage)
+ * 4: W := relu(g2) (assign into the parameter g0 and g1 read)
+ * 5: argmax(g1) -> batch 12 (a rows op: never independent) */
+static nnc_node node(nnc_op op, int a, int b, int batched, int group, int region, int64_t off) {
+  nnc_node n;
+  memset(&n, 0, sizeof n);
+  n.op = op, n.n_in = (a >= 0) + (b >= 0), n.in[0] = a, n.in[1] = b;
+  int64_t dims[2] = {batched ? -1 : 4, 4};
+  n.shape = shape_make(batched, 2, dims);
+  n.group = group, n.region = region, n.offset = off;
+  return n;
+}
+
+START_TEST(dependence_by_address) {
+  nnc_node nodes[] = {
+      node(NNC_OP_INPUT, -1, -1, 1, -1, NNC_REGION_IO, 0),
+      node(NNC_OP_PARAM, -1, -1, 0, -1, NNC_REGION_PARAMS, 0),
+      node(NNC_OP_MATMUL, 0, 1, 1, 0, NNC_REGION_BATCH, 0),
+      node(NNC_OP_MATMUL, 0, 1, 1, 1, NNC_REGION_BATCH, 4),
+      node(NNC_OP_UNARY, 2, -1, 1, 2, NNC_REGION_BATCH, 8),
+      node(NNC_OP_UNARY, 0, -1, 1, 3, NNC_REGION_BATCH, 0),
+      node(NNC_OP_UNARY, 4, -1, 0, 4, -1, 0),
+      node(NNC_OP_ASSIGN, 1, 6, 0, 4, -1, 0),
+      node(NNC_OP_ARGMAX, 3, -1, 1, 5, NNC_REGION_BATCH, 12),
+  };
+  nodes[6].shape = nodes[1].shape; /* relu of a [B,4] into W's [4,4]: shapes do not matter here */
+  nnc_graph g = {.name = "t", .n = 9, .nodes = nodes, .n_groups = 6};
+  ck_assert_int_eq(group_deps_independent(&g, 2, 3), 1); /* both read x, W; disjoint outputs */
+  ck_assert_int_eq(group_deps_independent(&g, 3, 2), 1);
+  ck_assert_int_eq(group_deps_independent(&g, 2, 4), 0); /* g2 reads g0's output */
+  ck_assert_int_eq(group_deps_independent(&g, 3, 4), 1);
+  ck_assert_int_eq(group_deps_independent(&g, 2, 5), 0); /* g3 overwrites g0's storage */
+  ck_assert_int_eq(group_deps_independent(&g, 4, 5), 0); /* ... which g2 reads */
+  ck_assert_int_eq(group_deps_independent(&g, 3, 5), 1);
+  ck_assert_int_eq(group_deps_independent(&g, 2, 6), 0); /* g4 writes W, which g0 reads */
+  ck_assert_int_eq(group_deps_independent(&g, 5, 6), 1);
+  ck_assert_int_eq(group_deps_independent(&g, 3, 8), 0); /* a rows op */
+  ck_assert_int_eq(group_deps_independent(&g, 5, 8), 0);
+}
+END_TEST
+
+/* A W4-wide step (784-512-512-10, RMSprop, batch 128) on two threads
+ * crossed 15 barriers before session 14 (main at 742535b); now 9: a
+ * layer's input and weight gradients, a bias gradient and the next input
+ * gradient, the first layer's weight gradient and its bias's reduction, the
+ * optimizer updates of different parameters no longer meet in between. The
+ * same loss bits on 1 and 2 threads. */
+START_TEST(w4_wide_step_crosses_fewer_barriers) {
+  enum { B = 128, IN = 784 };
+  float *x = malloc(sizeof(float) * B * IN), y[B];
+  for (int i = 0; i < B * IN; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f;
+  for (int i = 0; i < B; i++) y[i] = (float)(i % 10);
+  nnc_array xa = testutil_f32(x, B, IN), ya = testutil_f32(y, B, 1);
+  ya.rank = 1;
+  double loss[2];
+  for (int threads = 1; threads <= 2; threads++) {
+    nnc_model *m = testutil_load(testutil_sequential(
+        "784",
+        "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 512, 'activation': 'relu'}}, "
+        "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 512, 'activation': 'relu'}}, "
+        "{'class_name': 'Dense', 'config': {'name': 'd2', 'units': 10}}",
+        "{'optimizer': {'class_name': 'RMSprop', 'config': {'learning_rate': 0.001}}, "
+        "'loss': {'class_name': 'SparseCategoricalCrossentropy', 'config': {'from_logits': "
+        "true}}}"));
+    nnc_status st;
+    ck_assert(nnc_model_set_threads(m, threads, &st) == NNC_OK);
+    nnc_logs l = {0};
+    for (int k = 0; k < 3; k++)
+      ck_assert_msg(nnc_model_train_on_batch(m, &xa, &ya, &l, &st) == NNC_OK, "%s", st.message);
+    loss[threads - 1] = nnc_logs_get(&l, "loss");
+    if (threads == 2) {
+      ck_assert_int_eq(pool_jobs(m->pool), 3);
+      ck_assert_int_eq(pool_barriers(m->pool), 3 * 9);
+    }
+    nnc_logs_free(&l);
+    nnc_model_free(m);
+  }
+  ck_assert_msg(loss[0] == loss[1], "%a vs %a", loss[0], loss[1]);
+  free(x);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("threads14");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, whole_step_threshold_is_the_boundary);
+  tcase_add_test(tc, switch_forces_the_pool);
+  tcase_add_test(tc, switch_refuses_bad_values);
+  tcase_add_test(tc, fits_agree_on_1_2_3_threads);
+  tcase_add_test(tc, dependence_by_address);
+  tcase_add_test(tc, w4_wide_step_crosses_fewer_barriers);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  unsetenv("NNC_SPLIT_SMALL_STEPS"); /* the default rule, whatever the caller's */
+  return testutil_run(suite());
+}
