@@ -128,6 +128,7 @@ typedef struct cg_gemm {
   int transpose_b;
   LLVMValueRef strip0, strip1; /* i64: column strips to compute; NULL: all */
   const cg_gemm_epi *epi;      /* NULL or e->n = 0: out is the product */
+  int64_t rows;                /* out's rows when a constant (a weight gradient), else 0 */
 } cg_gemm;
 
 /* out's rows [u0, u1), in the column strips [strip0, strip1) (strips of

@@ -71,6 +71,7 @@ typedef struct gemm {
   const cg_gemm_epi *epi;     /* NULL: C is the product */
   LLVMValueRef last;          /* i1: the last block (the tile's sums are final) */
   int single;                 /* the contraction is one block: last is always true */
+  int small;                  /* C has this many rows (5 to mr - 1): one tile of them */
   int transpose_b, f64;
   gemm_target t;
   int vw;
@@ -288,7 +289,7 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
 static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
                        LLVMValueRef acc[MR_MAX][NV_MAX]) {
   if (g->pack) emit_pack(c, g, s);
-  const int sizes[3] = {g->t.mr, 4, 1};
+  const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
   LLVMValueRef from = u0;
   for (int k = 0; k < 3; k++) {
     if (k > 0 && sizes[k] >= g->t.mr) continue;
@@ -354,9 +355,9 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   int64_t row_k = unit_step && LLVMIsConstant(g->a_row) ? LLVMConstIntGetSExtValue(g->a_row) : 0;
   char name[512], epi_name[384] = "";
   if (g->epi) cg_gemm_epi_name(g->epi, epi_name, sizeof epi_name);
-  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d%s_l%d", g->vw,
+  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d%s_l%d_m%d", g->vw,
            g->transpose_b, g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k,
-           s->vecs, s->lanes, epi_name, g->single);
+           s->vecs, s->lanes, epi_name, g->single, g->small);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   LLVMTypeRef params[SA_COUNT];
@@ -465,6 +466,9 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   int64_t n = m->n;
   if (n <= 0) return;
   g.epi = m->epi && m->epi->n ? m->epi : NULL;
+  /* a weight gradient of 5 to 11 rows (W5's 10-input Dense: 4 + 4 + 1 + 1
+   * row tiles, B streamed four times) as one tile */
+  if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
   g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= g.t.kc);
   LLVMValueRef acc[MR_MAX][NV_MAX] = {{NULL}};
   if (c->gemm_inline)

@@ -67,6 +67,7 @@ static int emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm
   if (n->params.transpose_a) {
     m.a_row = cg_i64(c, 1), m.a_step = cg_i64(c, K);
     m.len = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
+    m.rows = K;
   } else {
     m.a_row = cg_i64(c, K), m.a_step = cg_i64(c, 1), m.len = cg_i64(c, K);
     m.transpose_b = n->params.bmm.transpose_b;

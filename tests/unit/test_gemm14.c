@@ -121,6 +121,17 @@ static void same_arrays(const char *what, const char *which, int d, const float 
                   d, which, (long long)i, (double)a[i], (double)b[i]);
 }
 
+static void compare(const char *what, const model_case *mc, run_out *f, run_out *u) {
+  for (int k = 0; k < 2 * EPOCHS; k++)
+    ck_assert_msg(!memcmp(&f->hist[k], &u->hist[k], sizeof f->hist[k]),
+                  "%s: history %d: fused %a, loop %a", what, k, f->hist[k], u->hist[k]);
+  for (int d = 0; d < mc->n_dense; d++) {
+    same_arrays(what, "kernel", d, f->w[d], f->nw[d], u->w[d], u->nw[d]);
+    same_arrays(what, "bias", d, f->b[d], f->nb[d], u->b[d], u->nb[d]);
+    free(f->w[d]), free(u->w[d]), free(f->b[d]), free(u->b[d]);
+  }
+}
+
 static void check(const model_case *mc, const char *width, int threads, int f64) {
   run_out f, u;
   run(mc, width, threads, f64, 1, &f);
@@ -128,14 +139,7 @@ static void check(const model_case *mc, const char *width, int threads, int f64)
   char what[160];
   snprintf(what, sizeof what, "%s, width %s, %d threads%s", mc->what, width, threads,
            f64 ? ", f64 sums" : "");
-  for (int k = 0; k < 2 * EPOCHS; k++)
-    ck_assert_msg(!memcmp(&f.hist[k], &u.hist[k], sizeof f.hist[k]),
-                  "%s: history %d: fused %a, loop %a", what, k, f.hist[k], u.hist[k]);
-  for (int d = 0; d < mc->n_dense; d++) {
-    same_arrays(what, "kernel", d, f.w[d], f.nw[d], u.w[d], u.nw[d]);
-    same_arrays(what, "bias", d, f.b[d], f.nb[d], u.b[d], u.nb[d]);
-    free(f.w[d]), free(u.w[d]), free(f.b[d]), free(u.b[d]);
-  }
+  compare(what, mc, &f, &u);
 }
 
 START_TEST(wide_chain_16_1) {
@@ -164,6 +168,25 @@ START_TEST(two_blocks) {
 }
 END_TEST
 
+/* A weight gradient of 9 rows is one 9-row tile at width 16 (12-row tiles)
+ * and 6 + 1 + 1 + 1-row tiles at width 4: the same chain of fused
+ * multiply-adds per element, so the same bits (the messages say "fused"
+ * for width 16 and "loop" for width 4). */
+START_TEST(small_tile_any_width) {
+  static const model_case m = {"9-row weight gradient",
+                               "9",
+                               DENSE("d0", 17, "relu") "," DENSE("d1", 2, "linear"),
+                               "SGD",
+                               9,
+                               2,
+                               2};
+  run_out a, b;
+  run(&m, "16", 1, 0, 1, &a);
+  run(&m, "4", 1, 0, 1, &b);
+  compare("9-row weight gradient, width 16 against width 4", &m, &a, &b);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("gemm14");
   TCase *tc = tcase_create("dense_epilogue");
@@ -173,6 +196,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, wide_chain_4_3);
   tcase_add_test(tc, wide_chain_f64);
   tcase_add_test(tc, two_blocks);
+  tcase_add_test(tc, small_tile_any_width);
   suite_add_tcase(s, tc);
   return s;
 }
