@@ -151,6 +151,19 @@ static int group_goes_on(const nnc_graph *g, int tail) {
   return 0;
 }
 
+/* A chain without an activation (a linear Dense: the bias add alone) saves
+ * only the product's store and reload, and costs a strip function variant
+ * of its own (compile time): taken only where its value feeds other matmuls
+ * (a linear layer inside a model), not for a head's output. */
+static int worth_a_variant(const nnc_graph *g, const users *u, const int *m, int len) {
+  for (int j = 1; j < len; j++)
+    if (g->nodes[m[j]].op == NNC_OP_UNARY) return 1;
+  int tail = m[len - 1];
+  for (int k = u->start[tail]; k < u->start[tail + 1]; k++)
+    if (g->nodes[u->list[k]].op != NNC_OP_MATMUL && !g->nodes[u->list[k]].dead) return 0;
+  return 1;
+}
+
 /* Nodes in the new order: a chain's moved nodes go just before its last. */
 static int reorder(nnc_graph *g, const int *tail_of, const int *moved, const int *members,
                    const int *chain_at, nnc_status *st) {
@@ -208,7 +221,7 @@ static int tile_epilogue(nnc_graph *g, int dense, nnc_status *st) {
     if (len < 2) continue;
     if (dense) { /* decided before the step rewrite, which only an accepted chain makes */
       len = valid_length(g, &u, m, len);
-      if (len < 2 || group_goes_on(g, m[len - 1])) continue;
+      if (len < 2 || group_goes_on(g, m[len - 1]) || !worth_a_variant(g, &u, m, len)) continue;
     }
     step_reads_relu(g, &u, m, len);
     len = valid_length(g, &u, m, len);
