@@ -97,8 +97,8 @@ LLVMValueRef cg_uniform01(cg *c, uint64_t key, LLVMValueRef index);
  * pass_dense_epilogue), in order, each reading the one before (gemm_epi.c).
  * Per step: a unary activation, or a binary op whose other operand (index
  * 1 - self) is a per-column buffer ('L'), one value at a pointer ('S') or a
- * constant ('C'); out: where the step's value goes (read outside the group),
- * else NULL. store_raw: the product itself is read outside too. */
+ * constant ('C'), or (self 2) the chain's value twice; out: where the step's value goes (read
+ * outside the group), else NULL. store_raw: the product itself is read outside too. */
 #define CG_GEMM_EPI_MAX 8
 typedef struct cg_gemm_epi {
   int n, store_raw;

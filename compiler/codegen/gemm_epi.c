@@ -62,6 +62,8 @@ int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e) {
       if (n->fn != NNC_FN_RELU && n->fn != NNC_FN_SIGMOID && n->fn != NNC_FN_TANH)
         return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: unary %d cannot run on a matmul tile",
                         n->fn);
+    } else if (n->op == NNC_OP_BINARY && n->n_in == 2 && n->in[0] == prev && n->in[1] == prev) {
+      e->self[s] = 2, e->kind[s] = 'X'; /* x op x */
     } else if (n->op == NNC_OP_BINARY && n->n_in == 2 && (n->in[0] == prev) != (n->in[1] == prev)) {
       e->self[s] = n->in[0] == prev ? 0 : 1;
       if (operand_of(c, e, s, 1 - e->self[s])) return c->st->code;
@@ -87,6 +89,8 @@ void cg_gemm_epi_name(const cg_gemm_epi *e, char *buf, size_t size) {
     memcpy(&bits, &e->value[s], sizeof bits);
     if (e->self[s] < 0)
       used += (size_t)snprintf(buf + used, size - used, "u%d", n->fn);
+    else if (e->self[s] == 2)
+      used += (size_t)snprintf(buf + used, size - used, "b%dX", n->fn);
     else if (e->kind[s] == 'C')
       used += (size_t)snprintf(buf + used, size - used, "b%d%dC%08x", n->fn, e->self[s], bits);
     else
@@ -188,8 +192,10 @@ LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int 
     if (e->self[s] < 0) {
       x = activation(c, n, x, w);
     } else {
-      LLVMValueRef o;
-      if (e->kind[s] == 'C')
+      LLVMValueRef o = x;
+      if (e->self[s] == 2)
+        o = x;
+      else if (e->kind[s] == 'C')
         o = splat(c, w, cg_f32(c, e->value[s]));
       else if (e->kind[s] == 'S')
         o = splat(c, w, cg_load(c, e->arg[s], cg_i64(c, 0)));
