@@ -14,6 +14,8 @@ const env_var env_vars[] = {
     {"NNC_KERNEL_SHARING", switches, 0, "0 or 1 (unset: 1, kernels shared)"},
     {"NNC_OPT_UNIFORM", switches, 0, "0 or 1 (unset: 0, drivers unoptimised)"},
     {"NNC_CONV_EPILOGUE", switches, 0, "0 or 1 (unset: 1, epilogues fused into the conv)"},
+    {"NNC_DENSE_EPILOGUE", switches, 0,
+     "0 or 1 (unset: 1, a Dense layer's bias and activation on the GEMM's tile)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
     {"NNC_CODEGEN_SERIAL", switches, 0,

@@ -92,12 +92,43 @@ LLVMValueRef cg_uniform01(cg *c, uint64_t key, LLVMValueRef index);
 /* A matrix product for the GEMM emitter (emit_gemm.c): out[r, j] = sum over
  * p < len of A(r, p) * B(p, j), A(r, p) = a[r * a_row + p * a_step], B(p, j)
  * = b[p * n + j], or b[j * len + p] when transpose_b. */
+/* The elementwise chain a matmul's tile applies before its store (nodes
+ * flagged NNC_NODE_TILE by compiler/passes/conv_epilogue.c's
+ * pass_dense_epilogue), in order, each reading the one before (gemm_epi.c).
+ * Per step: a unary activation, or a binary op whose other operand (index
+ * 1 - self) is a per-column buffer ('L'), one value at a pointer ('S') or a
+ * constant ('C'), or (self 2) the chain's value twice; out: where the step's value goes (read
+ * outside the group), else NULL. store_raw: the product itself is read outside too. */
+#define CG_GEMM_EPI_MAX 8
+typedef struct cg_gemm_epi {
+  int n, store_raw;
+  const nnc_node *node[CG_GEMM_EPI_MAX];
+  int self[CG_GEMM_EPI_MAX], kind[CG_GEMM_EPI_MAX];
+  float value[CG_GEMM_EPI_MAX];
+  LLVMValueRef arg[CG_GEMM_EPI_MAX], out[CG_GEMM_EPI_MAX];
+} cg_gemm_epi;
+/* The chain after matmul node id (e->n = 0: none); NNC_OK or an internal error. */
+int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e);
+/* A name part that tells the chain's code apart (the steps, their operand
+ * kinds and constants, which values are stored). */
+void cg_gemm_epi_name(const cg_gemm_epi *e, char *buf, size_t size);
+/* x (a float vector of `lanes` valid lanes, or a float) after the chain, at
+ * column col (i64) and flat index i of the output; each step with an out
+ * stored there (masked to `lanes` when a vector has fewer). The lanes are
+ * consecutive columns, or with by_rows consecutive rows of one column (N = 1). */
+LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes, int by_rows,
+                               LLVMValueRef col, LLVMValueRef i);
+/* v (a float vector or a float) at base[i .. i + lanes) */
+void cg_gemm_epi_store(cg *c, LLVMValueRef v, int lanes, LLVMValueRef base, LLVMValueRef i);
+
 typedef struct cg_gemm {
   LLVMValueRef a, b, out;
   LLVMValueRef a_row, a_step, len; /* i64 */
   int64_t n;                       /* columns of out */
   int transpose_b;
   LLVMValueRef strip0, strip1; /* i64: column strips to compute; NULL: all */
+  const cg_gemm_epi *epi;      /* NULL or e->n = 0: out is the product */
+  int64_t rows;                /* out's rows when a constant (a weight gradient), else 0 */
 } cg_gemm;
 
 /* out's rows [u0, u1), in the column strips [strip0, strip1) (strips of

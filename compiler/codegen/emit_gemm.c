@@ -68,6 +68,10 @@ typedef struct gemm {
   LLVMValueRef first;         /* i1: kb == 0 (accumulators start at zero) */
   LLVMValueRef pack;          /* float[kc x strip width], or NULL: B read in place */
   LLVMValueRef n;             /* columns of B and C, i64 (a constant when inline) */
+  const cg_gemm_epi *epi;     /* NULL: C is the product */
+  LLVMValueRef last;          /* i1: the last block (the tile's sums are final) */
+  int single;                 /* the contraction is one block: last is always true */
+  int small;                  /* C has this many rows (5 to mr - 1): one tile of them */
   int transpose_b, f64;
   gemm_target t;
   int vw;
@@ -213,6 +217,22 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
   cg_loop_end(c, &j);
 }
 
+/* The tile's sums out of the accumulators: into C, or with `epilogue` through
+ * the matmul's chain (gemm_epi.c), each chain value read elsewhere stored,
+ * C only when the product itself is. */
+static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow, int rows,
+                       LLVMValueRef acc[MR_MAX][NV_MAX], int epilogue) {
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < s->vecs; v++) {
+      LLVMValueRef x = LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], "");
+      if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
+      LLVMValueRef off = iconst(c, (int64_t)v * g->vw), at = iadd(c, crow[r], off);
+      int lanes = lanes_of(s, v, g->vw);
+      if (!epilogue || g->epi->store_raw) vec_store(c, g, x, g->c, at, lanes);
+      if (epilogue) cg_gemm_epi_apply(c, g->epi, x, lanes, 0, iadd(c, s->j0, off), at);
+    }
+}
+
 /* One tile: rows r0 .. r0+rows-1 of C in strip s, over block kb of the
  * contraction. */
 static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int rows,
@@ -245,13 +265,23 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
     }
   }
   cg_loop_end(c, &p);
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < s->vecs; v++) {
-      LLVMValueRef x = LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], "");
-      if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
-      vec_store(c, g, x, g->c, iadd(c, crow[r], iconst(c, (int64_t)v * g->vw)),
-                lanes_of(s, v, g->vw));
-    }
+  if (!g->epi || g->single) {
+    store_tile(c, g, s, crow, rows, acc, g->epi != NULL);
+    return;
+  }
+  /* blocks before the last leave partial sums in C; the last one runs the
+   * epilogue on the final sums */
+  LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_epi");
+  LLVMBasicBlockRef raw = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_raw");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_done");
+  LLVMBuildCondBr(c->b, g->last, epi, raw);
+  LLVMPositionBuilderAtEnd(c->b, epi);
+  store_tile(c, g, s, crow, rows, acc, 1);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, raw);
+  store_tile(c, g, s, crow, rows, acc, 0);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
 }
 
 /* Rows [u0, u1) of one strip: MR-row tiles, then 4-row tiles, then single
@@ -259,7 +289,7 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
 static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
                        LLVMValueRef acc[MR_MAX][NV_MAX]) {
   if (g->pack) emit_pack(c, g, s);
-  const int sizes[3] = {g->t.mr, 4, 1};
+  const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
   LLVMValueRef from = u0;
   for (int k = 0; k < 3; k++) {
     if (k > 0 && sizes[k] >= g->t.mr) continue;
@@ -306,7 +336,9 @@ enum {
   SA_J0,
   SA_U0,
   SA_U1,
-  SA_COUNT
+  SA_LAST,
+  SA_EPI, /* per chain step: its operand's pointer, then its output's */
+  SA_COUNT = SA_EPI + 2 * CG_GEMM_EPI_MAX
 };
 
 static int is_one(LLVMValueRef v) {
@@ -321,14 +353,16 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
    * rows are at constant offsets, the stride a run-time step per p */
   int unit_row = is_one(g->a_row), unit_step = is_one(g->a_step);
   int64_t row_k = unit_step && LLVMIsConstant(g->a_row) ? LLVMConstIntGetSExtValue(g->a_row) : 0;
-  char name[128];
-  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d", g->vw, g->transpose_b,
-           g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k, s->vecs, s->lanes);
+  char name[512], epi_name[384] = "";
+  if (g->epi) cg_gemm_epi_name(g->epi, epi_name, sizeof epi_name);
+  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d%s_l%d_m%d", g->vw,
+           g->transpose_b, g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k,
+           s->vecs, s->lanes, epi_name, g->single, g->small);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   LLVMTypeRef params[SA_COUNT];
-  for (int k = 0; k < SA_COUNT; k++) params[k] = k <= SA_PACK ? c->ptr : c->i64;
-  params[SA_FIRST] = c->i1;
+  for (int k = 0; k < SA_COUNT; k++) params[k] = k <= SA_PACK || k >= SA_EPI ? c->ptr : c->i64;
+  params[SA_FIRST] = params[SA_LAST] = c->i1;
   fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, SA_COUNT, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   /* a kernel of its own for the pipelines (jit.c: light, noinline) */
@@ -342,6 +376,9 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 0; k <= SA_PACK; k++)
     LLVMAddAttributeAtIndex(fn, (unsigned)k + 1, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+  for (int k = 0; k < CG_GEMM_EPI_MAX; k++) /* the chain's outputs: distinct buffers */
+    LLVMAddAttributeAtIndex(fn, (unsigned)(SA_EPI + 2 * k + 1) + 1,
+                            LLVMCreateEnumAttribute(c->ctx, noalias, 0));
 
   LLVMValueRef caller = c->fn;
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
@@ -357,6 +394,16 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   h.len = LLVMGetParam(fn, SA_LEN), h.n = LLVMGetParam(fn, SA_N);
   h.kb = LLVMGetParam(fn, SA_KB), h.kc = LLVMGetParam(fn, SA_KC);
   h.first = g->first ? LLVMGetParam(fn, SA_FIRST) : NULL;
+  h.last = LLVMGetParam(fn, SA_LAST);
+  cg_gemm_epi epi;
+  if (g->epi) { /* the chain's pointers are arguments */
+    epi = *g->epi;
+    for (int k = 0; k < epi.n; k++) {
+      if (epi.arg[k]) epi.arg[k] = LLVMGetParam(fn, (unsigned)(SA_EPI + 2 * k));
+      if (epi.out[k]) epi.out[k] = LLVMGetParam(fn, (unsigned)(SA_EPI + 2 * k + 1));
+    }
+    h.epi = &epi;
+  }
   strip hs = {LLVMGetParam(fn, SA_J0), s->vecs, s->lanes};
   LLVMValueRef acc[MR_MAX][NV_MAX];
   for (int r = 0; r < h.t.mr; r++)
@@ -384,7 +431,13 @@ static void call_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
                                  [SA_FIRST] = g->first ? g->first : LLVMConstInt(c->i1, 1, 0),
                                  [SA_J0] = s->j0,
                                  [SA_U0] = u0,
-                                 [SA_U1] = u1};
+                                 [SA_U1] = u1,
+                                 [SA_LAST] = g->last ? g->last : LLVMConstInt(c->i1, 1, 0)};
+  for (int k = 0; k < CG_GEMM_EPI_MAX; k++) {
+    int on = g->epi && k < g->epi->n;
+    args[SA_EPI + 2 * k] = on && g->epi->arg[k] ? g->epi->arg[k] : null;
+    args[SA_EPI + 2 * k + 1] = on && g->epi->out[k] ? g->epi->out[k] : null;
+  }
   LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, args, SA_COUNT, "");
 }
 
@@ -412,6 +465,11 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   g.acc_vec = LLVMVectorType(g.acc_scalar, (unsigned)g.vw);
   int64_t n = m->n;
   if (n <= 0) return;
+  g.epi = m->epi && m->epi->n ? m->epi : NULL;
+  /* a weight gradient of 5 to 11 rows (W5's 10-input Dense: 4 + 4 + 1 + 1
+   * row tiles, B streamed four times) as one tile */
+  if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
+  g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= g.t.kc);
   LLVMValueRef acc[MR_MAX][NV_MAX] = {{NULL}};
   if (c->gemm_inline)
     for (int r = 0; r < g.t.mr; r++)
@@ -437,6 +495,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   LLVMValueRef left = LLVMBuildSub(c->b, g.len, g.kb, "");
   g.kc = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, left, kc_max, ""), left, kc_max);
   g.first = g.f64 ? NULL : LLVMBuildICmp(c->b, LLVMIntEQ, k.i, iconst(c, 0), "");
+  g.last = LLVMBuildICmp(c->b, LLVMIntEQ, k.i, LLVMBuildSub(c->b, blocks, iconst(c, 1), ""), "");
   /* this thread's strips [s0, s1): full ones, then the narrower last one */
   LLVMValueRef s0 = m->strip0 ? m->strip0 : iconst(c, 0);
   LLVMValueRef s1 = m->strip1 ? m->strip1 : iconst(c, full + (rest > 0));

@@ -50,8 +50,11 @@ static int matmul_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
 /* C[M,N] = A[M,K] @ B[K,N] (or B[N,K]^T) for rows [u0,u1); C[K,N] =
  * A[M,K]^T @ B[M,N] for output rows [u0,u1) (the weight gradient): all
  * through the blocked kernel. */
-static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
-                        LLVMValueRef u0, LLVMValueRef u1) {
+static int emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef bm, LLVMValueRef out,
+                       LLVMValueRef u0, LLVMValueRef u1) {
+  /* the bias and activation flagged to run on the tile (pass_dense_epilogue) */
+  cg_gemm_epi epi;
+  if (cg_gemm_epi_make(c, (int)(n - c->g->nodes), &epi)) return c->st->code;
   const nnc_shape *as = &c->g->nodes[n->in[0]].shape;
   int64_t K = shape_last(as);
   cg_gemm m = {.a = a,
@@ -59,21 +62,23 @@ static void emit_matmul(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b
                .out = out,
                .n = shape_last(&n->shape),
                .strip0 = c->strip0,
-               .strip1 = c->strip1};
+               .strip1 = c->strip1,
+               .epi = &epi};
   if (n->params.transpose_a) {
     m.a_row = cg_i64(c, 1), m.a_step = cg_i64(c, K);
     m.len = LLVMBuildSDiv(c->b, cg_count(c, as), cg_i64(c, K), "");
+    m.rows = K;
   } else {
     m.a_row = cg_i64(c, K), m.a_step = cg_i64(c, 1), m.len = cg_i64(c, K);
     m.transpose_b = n->params.bmm.transpose_b;
   }
   if (!cg_emit_matvec(c, &m, u0, u1)) cg_emit_gemm(c, &m, u0, u1);
+  return NNC_OK;
 }
 
 static int matmul_emit(cg *c, const nnc_node *n, LLVMValueRef a, LLVMValueRef b, LLVMValueRef out,
                        LLVMValueRef u0, LLVMValueRef u1) {
-  emit_matmul(c, n, a, b, out, u0, u1);
-  return NNC_OK;
+  return emit_matmul(c, n, a, b, out, u0, u1);
 }
 
 /* one unit per output row: rows of a, or (transpose_a) the K rows of a^T @ b */

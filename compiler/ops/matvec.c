@@ -55,6 +55,14 @@ static LLVMValueRef rows_of(cg *c, LLVMTypeRef vec, int w, LLVMValueRef a, LLVMV
   return LLVMBuildCall2(c->b, type, fn, args, 4, "");
 }
 
+/* rows r0 .. of the one column (x a vector of `lanes` rows, or a float):
+ * the product, and through the matmul's tile chain when it has one */
+static void put(cg *c, const cg_gemm *m, LLVMValueRef x, int lanes, LLVMValueRef r0) {
+  const cg_gemm_epi *e = m->epi && m->epi->n ? m->epi : NULL;
+  if (!e || e->store_raw) cg_gemm_epi_store(c, x, lanes, m->out, r0);
+  if (e) cg_gemm_epi_apply(c, e, x, lanes, 1, cg_i64(c, 0), r0);
+}
+
 int cg_emit_matvec(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   if (m->n != 1 || c->accumulate_f64 || m->strip0 || !LLVMIsConstant(m->a_row) ||
       !LLVMIsConstant(m->a_step))
@@ -75,10 +83,7 @@ int cg_emit_matvec(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   LLVMValueRef bv = splat(c, vec, w, cg_load(c, m->b, p.i));
   LLVMBuildStore(c->b, cg_fma(c, av, bv, LLVMBuildLoad2(c->b, vec, acc, "")), acc);
   cg_loop_end(c, &p);
-  LLVMValueRef out = LLVMBuildGEP2(c->b, c->f32, m->out, &r0, 1, "");
-  LLVMSetAlignment(LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, vec, acc, ""),
-                                  LLVMBuildBitCast(c->b, out, LLVMPointerType(vec, 0), "")),
-                   4);
+  put(c, m, LLVMBuildLoad2(c->b, vec, acc, ""), w, r0);
   cg_loop_end(c, &t);
   /* the rows left over, one chain each */
   cg_loop r, q;
@@ -89,7 +94,7 @@ int cg_emit_matvec(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   LLVMBuildStore(c->b, cg_fma(c, x, cg_load(c, m->b, q.i), LLVMBuildLoad2(c->b, c->f32, one, "")),
                  one);
   cg_loop_end(c, &q);
-  cg_store(c, LLVMBuildLoad2(c->b, c->f32, one, ""), m->out, r.i);
+  put(c, m, LLVMBuildLoad2(c->b, c->f32, one, ""), 1, r.i);
   cg_loop_end(c, &r);
   return 1;
 }

@@ -61,13 +61,19 @@ static int tile_binary(int fn) {
          fn == NNC_BIN_MAX || fn == NNC_BIN_MIN;
 }
 
+/* the activations a GEMM tile computes on whole vectors (emit_gemm.c:
+ * relu as its select, sigmoid and tanh as emit_math.c's vector-safe IR) */
+static int dense_unary(int fn) {
+  return fn == NNC_FN_RELU || fn == NNC_FN_SIGMOID || fn == NNC_FN_TANH;
+}
+
 /* e can be applied to the chain's value `cur` inside the tile */
-static int is_step(const nnc_graph *g, int cur, int e) {
+static int is_step(const nnc_graph *g, int cur, int e, int dense) {
   const nnc_node *n = &g->nodes[e], *v = &g->nodes[cur];
   if (n->dead || n->phase != v->phase || (n->flags & NNC_NODE_UPDATE) ||
       !same_shape(&n->shape, &v->shape))
     return 0;
-  if (n->op == NNC_OP_UNARY) return 1;
+  if (n->op == NNC_OP_UNARY) return !dense || dense_unary(n->fn);
   if (n->op != NNC_OP_BINARY || !tile_binary(n->fn)) return 0;
   for (int k = 0; k < 2; k++) {
     const nnc_node *a = &g->nodes[n->in[k]];
@@ -82,13 +88,13 @@ static int is_step(const nnc_graph *g, int cur, int e) {
 }
 
 /* the chain of conv c: m[0] = c, m[1..], its length */
-static int chain_of(const nnc_graph *g, const users *u, int c, int *m) {
+static int chain_of(const nnc_graph *g, const users *u, int c, int *m, int dense) {
   int len = 1;
   m[0] = c;
   while (len < NNC_CONV_EPILOGUE_MAX + 1) {
     int cur = m[len - 1], next = -1;
     for (int j = u->start[cur]; j < u->start[cur + 1] && next < 0; j++)
-      if (is_step(g, cur, u->list[j])) next = u->list[j];
+      if (is_step(g, cur, u->list[j], dense)) next = u->list[j];
     if (next < 0) break;
     m[len++] = next;
   }
@@ -128,6 +134,36 @@ static int valid_length(const nnc_graph *g, const users *u, const int *m, int le
   return 1;
 }
 
+/* A matmul's group used to go on after its chain with the elementwise nodes
+ * that follow (a loss on a Dense head, a Dropout): the tile chain ends the
+ * group there, and those would need a pass of their own and the chain's
+ * values stored for it. Such a chain stays in the flat epilogue loop. */
+static int group_goes_on(const nnc_graph *g, int tail) {
+  const nnc_node *t = &g->nodes[tail];
+  for (int i = tail + 1; i < g->n; i++) {
+    const nnc_node *n = &g->nodes[i];
+    nnc_op_class k = op_class(n->op);
+    if (n->dead || k == NNC_CLASS_SOURCE) continue;
+    if (k != NNC_CLASS_ELEMENTWISE && k != NNC_CLASS_EFFECT) return 0;
+    const nnc_shape *s = n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
+    return s->batched == t->shape.batched && shape_inner(s) == shape_inner(&t->shape);
+  }
+  return 0;
+}
+
+/* A chain without an activation (a linear Dense: the bias add alone) saves
+ * only the product's store and reload, and costs a strip function variant
+ * of its own (compile time): taken only where its value feeds other matmuls
+ * (a linear layer inside a model), not for a head's output. */
+static int worth_a_variant(const nnc_graph *g, const users *u, const int *m, int len) {
+  for (int j = 1; j < len; j++)
+    if (g->nodes[m[j]].op == NNC_OP_UNARY) return 1;
+  int tail = m[len - 1];
+  for (int k = u->start[tail]; k < u->start[tail + 1]; k++)
+    if (g->nodes[u->list[k]].op != NNC_OP_MATMUL && !g->nodes[u->list[k]].dead) return 0;
+  return 1;
+}
+
 /* Nodes in the new order: a chain's moved nodes go just before its last. */
 static int reorder(nnc_graph *g, const int *tail_of, const int *moved, const int *members,
                    const int *chain_at, nnc_status *st) {
@@ -164,7 +200,7 @@ static int reorder(nnc_graph *g, const int *tail_of, const int *moved, const int
   return NNC_OK;
 }
 
-int pass_conv_epilogue(nnc_graph *g, nnc_status *st) {
+static int tile_epilogue(nnc_graph *g, int dense, nnc_status *st) {
   users u = {0};
   int rc = users_make(g, &u, st);
   int *tail_of = nnc_calloc((size_t)g->n + 1, sizeof *tail_of, st);
@@ -179,10 +215,14 @@ int pass_conv_epilogue(nnc_graph *g, nnc_status *st) {
   int chains = 0, used = 0;
   for (int i = 0; i < g->n; i++) {
     const nnc_node *n = &g->nodes[i];
-    if (n->dead || n->op != NNC_OP_CONV) continue;
+    if (n->dead || n->op != (dense ? NNC_OP_MATMUL : NNC_OP_CONV)) continue;
     int m[NNC_CONV_EPILOGUE_MAX + 1];
-    int len = chain_of(g, &u, i, m);
+    int len = chain_of(g, &u, i, m, dense);
     if (len < 2) continue;
+    if (dense) { /* decided before the step rewrite, which only an accepted chain makes */
+      len = valid_length(g, &u, m, len);
+      if (len < 2 || group_goes_on(g, m[len - 1]) || !worth_a_variant(g, &u, m, len)) continue;
+    }
     step_reads_relu(g, &u, m, len);
     len = valid_length(g, &u, m, len);
     if (len < 2) continue;
@@ -203,4 +243,12 @@ done:
   free(members);
   free(chain_at);
   return rc;
+}
+
+int pass_conv_epilogue(nnc_graph *g, nnc_status *st) {
+  return tile_epilogue(g, 0, st);
+}
+
+int pass_dense_epilogue(nnc_graph *g, nnc_status *st) {
+  return tile_epilogue(g, 1, st);
 }

@@ -32,6 +32,10 @@ int pass_dce(nnc_graph *g, nnc_status *st);
  * activation) flagged NNC_NODE_TILE and moved right after it, to run on its
  * register tile (conv_epilogue.c says when). */
 int pass_conv_epilogue(nnc_graph *g, nnc_status *st);
+/* The same for a matmul (a Dense layer's bias and relu, sigmoid or tanh), on
+ * the GEMM's register tile (emit_gemm.c); a chain whose group would go on
+ * with more elementwise nodes is left to the flat epilogue loop. */
+int pass_dense_epilogue(nnc_graph *g, nnc_status *st);
 
 /* requires: a final graph. provides: node->group: contiguous runs (in node
  * order) of elementwise nodes over one iteration space; a run right after a

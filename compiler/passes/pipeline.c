@@ -47,6 +47,13 @@ static int run_conv_epilogue(pass_ctx *c) {
   if (c->keep_all || (env && !strcmp(env, "0"))) return NNC_OK;
   return pass_conv_epilogue(c->g, c->st);
 }
+/* NNC_DENSE_EPILOGUE=0: a matmul's chain stays in the group's flat
+ * epilogue loop (test_gemm14 compares the two) */
+static int run_dense_epilogue(pass_ctx *c) {
+  const char *env = getenv("NNC_DENSE_EPILOGUE");
+  if (c->keep_all || (env && !strcmp(env, "0"))) return NNC_OK;
+  return pass_dense_epilogue(c->g, c->st);
+}
 static int run_fuse(pass_ctx *c) {
   return c->keep_all ? pass_fuse_none(c->g, c->st) : pass_fuse(c->g, c->st);
 }
@@ -71,6 +78,7 @@ const pass_row pass_table[] = {
     {"cse", PASS_TRAIN, run_cse},
     {"dce", PASS_TRAIN, run_dce},
     {"conv_epilogue", PASS_EVERY, run_conv_epilogue},
+    {"dense_epilogue", PASS_EVERY, run_dense_epilogue},
     {"fuse", PASS_EVERY, run_fuse},
     {"plan", PASS_EVERY, run_plan},
 };
