@@ -16,18 +16,37 @@
 
 #include "base/base.h"
 
+/* Instructions of a function. */
+static long instructions(LLVMValueRef f) {
+  long n = 0;
+  for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
+    for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  return n;
+}
+
 /* Estimated compile cost of a function, fitted to the machine-code time of
  * each function of the Fashion-MNIST MLP compiled alone: a kernel costs a
  * fixed share (its loops are vectorized, with remainders, whatever their
  * size) plus about 4 units per instruction; a driver (optnone: fast
  * instruction selection, no IR passes) 1.5 per instruction. */
 static long cost_of(LLVMValueRef f) {
-  long n = 0;
-  for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
-    for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  long n = instructions(f);
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
   if (LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) return 3 * n / 2;
   return 300 + 4 * n;
+}
+
+/* The calling thread compiles part 0 after the work only it does (emission,
+ * verification, this split's bitcode copy), so part 0 starts with that
+ * share: half a unit per instruction of the module (of 0, 1/2, 3/4 and 1
+ * tried, the best for deep20 and the MLP together in session 14's
+ * per-thread instruction counts: docs/performance.md, "Session 14: cold
+ * compile"). */
+static long serial_share(LLVMModuleRef mod) {
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    n += instructions(f);
+  return n / 2;
 }
 
 typedef struct fn_cost {
@@ -62,7 +81,7 @@ static int assign(LLVMModuleRef mod, int **part_out) {
       k++;
     }
   qsort(c, (size_t)n, sizeof *c, by_cost);
-  long total[2] = {0, 0};
+  long total[2] = {serial_share(mod), 0};
   for (int i = 0; i < n; i++) {
     int p = total[1] < total[0];
     part[c[i].index] = p;
