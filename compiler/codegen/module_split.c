@@ -150,10 +150,8 @@ static int keep_part(LLVMModuleRef mod, const int *part, int n, int keep) {
   return 0;
 }
 
-int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out, int *defined,
-                 nnc_status *st) {
-  *ctx_out = NULL;
-  *mod_out = NULL;
+int module_split_begin(LLVMModuleRef mod, split_pending *out, int *defined, nnc_status *st) {
+  memset(out, 0, sizeof *out);
   int *part = NULL;
   int n = assign(mod, &part);
   if (n < 0) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
@@ -164,15 +162,26 @@ int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_
   }
   expose_shared(mod, part, n);
   LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+  if (!bc || keep_part(mod, part, n, 0)) {
+    if (bc) LLVMDisposeMemoryBuffer(bc);
+    free(part);
+    return nnc_fail(st, NNC_ERR_NOMEM, "codegen: cannot copy the module for its second part");
+  }
+  *out = (split_pending){bc, part, n};
+  return NNC_OK;
+}
+
+int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out,
+                        nnc_status *st) {
+  *ctx_out = NULL;
+  *mod_out = NULL;
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef copy = NULL;
   int rc = NNC_OK;
-  if (!bc || LLVMParseBitcodeInContext2(ctx, bc, &copy))
+  if (LLVMParseBitcodeInContext2(ctx, p->bitcode, &copy))
     rc = nnc_fail(st, NNC_ERR_INTERNAL, "codegen: cannot copy the module for its second part");
-  if (bc) LLVMDisposeMemoryBuffer(bc);
-  if (!rc && (keep_part(mod, part, n, 0) || keep_part(copy, part, n, 1)))
-    rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
-  free(part);
+  if (!rc && keep_part(copy, p->part, p->n, 1)) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  module_split_drop(p);
   if (rc) {
     if (copy) LLVMDisposeModule(copy);
     LLVMContextDispose(ctx);
@@ -181,4 +190,20 @@ int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_
   *ctx_out = ctx;
   *mod_out = copy;
   return NNC_OK;
+}
+
+void module_split_drop(split_pending *p) {
+  if (p->bitcode) LLVMDisposeMemoryBuffer(p->bitcode);
+  free(p->part);
+  memset(p, 0, sizeof *p);
+}
+
+int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out, int *defined,
+                 nnc_status *st) {
+  *ctx_out = NULL;
+  *mod_out = NULL;
+  split_pending p;
+  int rc = module_split_begin(mod, &p, defined, st);
+  if (rc || !p.bitcode) return rc;
+  return module_split_finish(&p, ctx_out, mod_out, st);
 }
