@@ -37,7 +37,7 @@ static long cost_of(LLVMValueRef f) {
 }
 
 /* The calling thread compiles part 0 after the work only it does (emission,
- * verification, this split's bitcode copy), so part 0 starts with that
+ * verification, writing this split's bitcode), so part 0 starts with that
  * share: half a unit per instruction of the module (of 0, 1/2, 3/4 and 1
  * tried, the best for deep20 and the MLP together in session 14's
  * per-thread instruction counts: docs/performance.md, "Session 14: cold
