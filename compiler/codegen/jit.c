@@ -334,8 +334,10 @@ typedef struct cache_slot {
 } cache_slot;
 
 /* Each part of the module on its own thread, in its own LLVM context with
- * its own target machine (module_split.c); the calling thread runs part 0. */
+ * its own target machine (module_split.c); the calling thread runs part 0.
+ * Part 1's module is read from the split's bitcode on its own thread. */
 typedef struct part_job {
+  split_pending pending; /* part 1 until its thread reads it */
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMTargetMachineRef tm;
@@ -347,11 +349,13 @@ typedef struct part_job {
 } part_job;
 
 static void job_optimize(part_job *j) {
+  nnc_time t0 = timing_now();
+  if (j->pending.bitcode && (j->rc = module_split_finish(&j->pending, &j->ctx, &j->mod, &j->st)))
+    return;
   if (!j->tm && !(j->tm = host_machine(&j->st))) {
     j->rc = j->st.code;
     return;
   }
-  nnc_time t0 = timing_now();
   j->rc = optimize(j->mod, j->tm, &j->o3, &j->st);
   timing_add(&j->opt, t0);
 }
@@ -375,6 +379,7 @@ static void *job_run(void *arg) {
 }
 
 static void job_free(part_job *j) {
+  module_split_drop(&j->pending);
   if (j->obj) LLVMDisposeMemoryBuffer(j->obj);
   if (j->tm) LLVMDisposeTargetMachine(j->tm);
   if (j->mod) LLVMDisposeModule(j->mod);
@@ -512,8 +517,8 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
   }
   if (!rc && split_wanted()) {
     nnc_time t0 = timing_now();
-    rc = module_split(mod, &jobs[1].ctx, &jobs[1].mod, NULL, st);
-    n = jobs[1].mod ? 2 : 1;
+    rc = module_split_begin(mod, &jobs[1].pending, NULL, st);
+    n = jobs[1].pending.bitcode ? 2 : 1;
     if (timing) timing_add(&timing->stage[NNC_STAGE_SPLIT], t0);
   }
   int dump_post = opts && opts->dump_ir_post;

@@ -16,18 +16,37 @@
 
 #include "base/base.h"
 
+/* Instructions of a function. */
+static long instructions(LLVMValueRef f) {
+  long n = 0;
+  for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
+    for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  return n;
+}
+
 /* Estimated compile cost of a function, fitted to the machine-code time of
  * each function of the Fashion-MNIST MLP compiled alone: a kernel costs a
  * fixed share (its loops are vectorized, with remainders, whatever their
  * size) plus about 4 units per instruction; a driver (optnone: fast
  * instruction selection, no IR passes) 1.5 per instruction. */
 static long cost_of(LLVMValueRef f) {
-  long n = 0;
-  for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
-    for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  long n = instructions(f);
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
   if (LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) return 3 * n / 2;
   return 300 + 4 * n;
+}
+
+/* The calling thread compiles part 0 after the work only it does (emission,
+ * verification, writing this split's bitcode), so part 0 starts with that
+ * share: half a unit per instruction of the module (of 0, 1/2, 3/4 and 1
+ * tried, the best for deep20 and the MLP together in session 14's
+ * per-thread instruction counts: docs/performance.md, "Session 14: cold
+ * compile"). */
+static long serial_share(LLVMModuleRef mod) {
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    n += instructions(f);
+  return n / 2;
 }
 
 typedef struct fn_cost {
@@ -62,7 +81,7 @@ static int assign(LLVMModuleRef mod, int **part_out) {
       k++;
     }
   qsort(c, (size_t)n, sizeof *c, by_cost);
-  long total[2] = {0, 0};
+  long total[2] = {serial_share(mod), 0};
   for (int i = 0; i < n; i++) {
     int p = total[1] < total[0];
     part[c[i].index] = p;
@@ -131,10 +150,8 @@ static int keep_part(LLVMModuleRef mod, const int *part, int n, int keep) {
   return 0;
 }
 
-int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out, int *defined,
-                 nnc_status *st) {
-  *ctx_out = NULL;
-  *mod_out = NULL;
+int module_split_begin(LLVMModuleRef mod, split_pending *out, int *defined, nnc_status *st) {
+  memset(out, 0, sizeof *out);
   int *part = NULL;
   int n = assign(mod, &part);
   if (n < 0) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
@@ -145,15 +162,26 @@ int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_
   }
   expose_shared(mod, part, n);
   LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+  if (!bc || keep_part(mod, part, n, 0)) {
+    if (bc) LLVMDisposeMemoryBuffer(bc);
+    free(part);
+    return nnc_fail(st, NNC_ERR_NOMEM, "codegen: cannot copy the module for its second part");
+  }
+  *out = (split_pending){bc, part, n};
+  return NNC_OK;
+}
+
+int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out,
+                        nnc_status *st) {
+  *ctx_out = NULL;
+  *mod_out = NULL;
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef copy = NULL;
   int rc = NNC_OK;
-  if (!bc || LLVMParseBitcodeInContext2(ctx, bc, &copy))
+  if (LLVMParseBitcodeInContext2(ctx, p->bitcode, &copy))
     rc = nnc_fail(st, NNC_ERR_INTERNAL, "codegen: cannot copy the module for its second part");
-  if (bc) LLVMDisposeMemoryBuffer(bc);
-  if (!rc && (keep_part(mod, part, n, 0) || keep_part(copy, part, n, 1)))
-    rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
-  free(part);
+  if (!rc && keep_part(copy, p->part, p->n, 1)) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  module_split_drop(p);
   if (rc) {
     if (copy) LLVMDisposeModule(copy);
     LLVMContextDispose(ctx);
@@ -162,4 +190,20 @@ int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_
   *ctx_out = ctx;
   *mod_out = copy;
   return NNC_OK;
+}
+
+void module_split_drop(split_pending *p) {
+  if (p->bitcode) LLVMDisposeMemoryBuffer(p->bitcode);
+  free(p->part);
+  memset(p, 0, sizeof *p);
+}
+
+int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out, int *defined,
+                 nnc_status *st) {
+  *ctx_out = NULL;
+  *mod_out = NULL;
+  split_pending p;
+  int rc = module_split_begin(mod, &p, defined, st);
+  if (rc || !p.bitcode) return rc;
+  return module_split_finish(&p, ctx_out, mod_out, st);
 }

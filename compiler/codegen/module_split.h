@@ -17,4 +17,19 @@
 int module_split(LLVMModuleRef mod, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out, int *defined,
                  nnc_status *st);
 
+/* The same in two steps, so that the second part's copy can be read on the
+ * thread that compiles it: begin deals the functions, writes the module's
+ * bitcode and keeps part 0's definitions in mod; finish (any thread) reads
+ * the bitcode into a new context and keeps part 1's. No split (fewer than two
+ * defined functions): p->bitcode is NULL. finish and drop free p. */
+typedef struct split_pending {
+  LLVMMemoryBufferRef bitcode;
+  int *part;
+  int n;
+} split_pending;
+int module_split_begin(LLVMModuleRef mod, split_pending *p, int *defined, nnc_status *st);
+int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out,
+                        nnc_status *st);
+void module_split_drop(split_pending *p);
+
 #endif
