@@ -10,7 +10,9 @@ set -u
 nnc=$1
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# 16 features, 20000 samples, batch size 1: an epoch is 20000 steps, long
+# 16 features, 20000 samples, batch size 1: an epoch is 20000 steps of a
+# 1024-unit layer (tens of ms per epoch with 32 units was short enough for
+# a loaded machine to let epoch 3 end before the kill landed), long
 # enough to be killed inside; Adam so that optimizer slots must come back too.
 python3 - "$tmp" <<'PY'
 import random, struct, sys
@@ -30,7 +32,7 @@ PY
 cat >"$tmp/spec.json" <<'JSON'
 {"class_name": "Sequential", "config": {"name": "br", "layers": [
  {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 16], "name": "in"}},
- {"class_name": "Dense", "config": {"name": "h", "units": 32, "activation": "relu"}},
+ {"class_name": "Dense", "config": {"name": "h", "units": 1024, "activation": "relu"}},
  {"class_name": "Dense", "config": {"name": "out", "units": 1}}]},
  "compile_config": {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}},
                     "loss": "mse", "metrics": ["mae"]}}
