@@ -109,6 +109,9 @@ typedef struct cg_gemm_epi {
 } cg_gemm_epi;
 /* The chain after matmul node id (e->n = 0: none); NNC_OK or an internal error. */
 int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e);
+/* 1 if a live node outside id's group reads it: a tile epilogue must then
+ * also store the raw product (gemm_epi.c; the conv tile's too). */
+int cg_read_outside_group(const nnc_graph *g, int id);
 /* A name part that tells the chain's code apart (the steps, their operand
  * kinds and constants, which values are stored). */
 void cg_gemm_epi_name(const cg_gemm_epi *e, char *buf, size_t size);

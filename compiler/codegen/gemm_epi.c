@@ -14,7 +14,7 @@
 #include "base/base.h"
 #include "compiler/ops/op.h"
 
-static int reads_outside(const nnc_graph *g, int id) {
+int cg_read_outside_group(const nnc_graph *g, int id) {
   for (int j = id + 1; j < g->n; j++) {
     const nnc_node *r = &g->nodes[j];
     if (r->dead || r->group == g->nodes[id].group) continue;
@@ -77,7 +77,7 @@ int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e) {
         return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: matmul tile value %d has no buffer", j);
     }
   }
-  e->store_raw = e->n == 0 || reads_outside(g, id);
+  e->store_raw = e->n == 0 || cg_read_outside_group(g, id);
   return NNC_OK;
 }
 

@@ -6,16 +6,6 @@
  * to the graph without the pass. */
 #include "compiler/ops/conv_geom.h"
 
-static int reads_outside(const nnc_graph *g, int id) {
-  for (int j = id + 1; j < g->n; j++) {
-    const nnc_node *r = &g->nodes[j];
-    if (r->dead || r->group == g->nodes[id].group) continue;
-    for (int k = 0; k < r->n_in; k++)
-      if (r->in[k] == id) return 1;
-  }
-  return 0;
-}
-
 static int inline_source(const nnc_node *a) {
   return a->op == NNC_OP_CONST || a->op == NNC_OP_SCALAR;
 }
@@ -48,7 +38,7 @@ int conv_epi_make(cg *c, int id, conv_epi *e) {
     e->n++;
   }
   /* with no chain the conv's buffer is its only result */
-  e->store_raw = e->n == 0 || reads_outside(g, id);
+  e->store_raw = e->n == 0 || cg_read_outside_group(g, id);
   return NNC_OK;
 }
 
