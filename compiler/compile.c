@@ -70,6 +70,9 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
                 &spec->compile.optimizer,
                 NULL,
                 which == NNC_GRAPH_TRAIN && opts && opts->check_numerics,
+                which != NNC_GRAPH_TRAIN && out->has_graph[NNC_GRAPH_TRAIN]
+                    ? &out->graphs[NNC_GRAPH_TRAIN]
+                    : NULL,
                 st};
   if (which == NNC_GRAPH_TRAIN) {
     c.grads = nnc_calloc((size_t)out->prog.n_params + 1, sizeof *c.grads, st);

@@ -16,6 +16,8 @@ const env_var env_vars[] = {
     {"NNC_CONV_EPILOGUE", switches, 0, "0 or 1 (unset: 1, epilogues fused into the conv)"},
     {"NNC_DENSE_EPILOGUE", switches, 0,
      "0 or 1 (unset: 1, a Dense layer's bias and activation on the GEMM's tile)"},
+    {"NNC_EPILOGUE_FOLLOW", switches, 0,
+     "0 or 1 (unset: 1, test and predict graphs share the train graph's plain GEMM strips)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
     {"NNC_CODEGEN_SERIAL", switches, 0,

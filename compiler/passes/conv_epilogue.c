@@ -200,7 +200,7 @@ static int reorder(nnc_graph *g, const int *tail_of, const int *moved, const int
   return NNC_OK;
 }
 
-static int tile_epilogue(nnc_graph *g, int dense, nnc_status *st) {
+static int tile_epilogue(nnc_graph *g, int dense, const nnc_graph *follow, nnc_status *st) {
   users u = {0};
   int rc = users_make(g, &u, st);
   int *tail_of = nnc_calloc((size_t)g->n + 1, sizeof *tail_of, st);
@@ -222,6 +222,7 @@ static int tile_epilogue(nnc_graph *g, int dense, nnc_status *st) {
     if (dense) { /* decided before the step rewrite, which only an accepted chain makes */
       len = valid_length(g, &u, m, len);
       if (len < 2 || group_goes_on(g, m[len - 1]) || !worth_a_variant(g, &u, m, len)) continue;
+      if (epilogue_follow_plain(follow, g, i)) continue; /* epilogue_follow.c */
     }
     step_reads_relu(g, &u, m, len);
     len = valid_length(g, &u, m, len);
@@ -246,9 +247,9 @@ done:
 }
 
 int pass_conv_epilogue(nnc_graph *g, nnc_status *st) {
-  return tile_epilogue(g, 0, st);
+  return tile_epilogue(g, 0, NULL, st);
 }
 
-int pass_dense_epilogue(nnc_graph *g, nnc_status *st) {
-  return tile_epilogue(g, 1, st);
+int pass_dense_epilogue(nnc_graph *g, const nnc_graph *follow, nnc_status *st) {
+  return tile_epilogue(g, 1, follow, st);
 }

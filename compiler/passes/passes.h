@@ -34,8 +34,14 @@ int pass_dce(nnc_graph *g, nnc_status *st);
 int pass_conv_epilogue(nnc_graph *g, nnc_status *st);
 /* The same for a matmul (a Dense layer's bias and relu, sigmoid or tanh), on
  * the GEMM's register tile (emit_gemm.c); a chain whose group would go on
- * with more elementwise nodes is left to the flat epilogue loop. */
-int pass_dense_epilogue(nnc_graph *g, nnc_status *st);
+ * with more elementwise nodes is left to the flat epilogue loop. `follow`:
+ * the train graph of the same compile for an inference graph, or NULL (see
+ * epilogue_follow_plain). */
+int pass_dense_epilogue(nnc_graph *g, const nnc_graph *follow, nnc_status *st);
+/* 1 if `train` (NULL: 0) computes matmul node `matmul` of g, the same node of
+ * the forward graph, without a tile chain: g then leaves its chain in the
+ * flat loop and shares the train graph's strip function (epilogue_follow.c). */
+int epilogue_follow_plain(const nnc_graph *train, const nnc_graph *g, int matmul);
 
 /* requires: a final graph. provides: node->group: contiguous runs (in node
  * order) of elementwise nodes over one iteration space; a run right after a

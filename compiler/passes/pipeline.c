@@ -48,11 +48,13 @@ static int run_conv_epilogue(pass_ctx *c) {
   return pass_conv_epilogue(c->g, c->st);
 }
 /* NNC_DENSE_EPILOGUE=0: a matmul's chain stays in the group's flat
- * epilogue loop (test_gemm14 compares the two) */
+ * epilogue loop (test_gemm14 compares the two); NNC_EPILOGUE_FOLLOW=0: the
+ * inference graphs choose their chains alone (epilogue_follow.c) */
 static int run_dense_epilogue(pass_ctx *c) {
   const char *env = getenv("NNC_DENSE_EPILOGUE");
   if (c->keep_all || (env && !strcmp(env, "0"))) return NNC_OK;
-  return pass_dense_epilogue(c->g, c->st);
+  const char *follow = getenv("NNC_EPILOGUE_FOLLOW");
+  return pass_dense_epilogue(c->g, follow && !strcmp(follow, "0") ? NULL : c->train, c->st);
 }
 static int run_fuse(pass_ctx *c) {
   return c->keep_all ? pass_fuse_none(c->g, c->st) : pass_fuse(c->g, c->st);

@@ -20,6 +20,7 @@ typedef struct pass_ctx {
   const nnc_spec_optimizer *optimizer; /* the train graph's update rule */
   int *grads;   /* train graph: gradient node of each parameter (autodiff fills, optimizer reads) */
   int keep_all; /* check-numerics: no fusion, a buffer for every value */
+  const nnc_graph *train; /* test/predict: the finished train graph of this compile, or NULL */
   nnc_status *st;
 } pass_ctx;
 

@@ -143,7 +143,7 @@ static void run_file(const char *name) {
     prog.params[constraint_param].constraint = constraint;
   }
   int *grads = calloc((size_t)prog.n_params + 1, sizeof *grads);
-  pass_ctx c = {&g, &prog, phase, &opt, grads, 0, &st};
+  pass_ctx c = {&g, &prog, phase, &opt, grads, 0, NULL, &st};
   for (char *save = NULL, *pass = strtok_r(passes, ",", &save); pass;
        pass = strtok_r(NULL, ",", &save)) {
     const pass_row *row = find_pass(pass);
