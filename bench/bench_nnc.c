@@ -10,6 +10,8 @@
  * Each JSON record also has load_s (the C API's load+build of the workload's model)
  * and maxrss_kib (the process's peak resident memory when the workload ended);
  * NNC_BENCH_MEM=1 prints the resident memory at the points between (mem_point).
+ * NNC_BENCH_WAITS=1 prints, after each workload run on several threads, where the
+ * timed repetitions' threads worked and waited (the pool's trace, print_waits).
  *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
  *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
@@ -24,6 +26,8 @@
 
 #include "nnc.h"
 #include "runtime/io/io.h"
+#include "runtime/model.h"
+#include "runtime/pool.h"
 
 /* ---- datagen.py, in C ---- */
 static uint32_t lowbias32(uint32_t x) {
@@ -85,6 +89,7 @@ static void mem_point(const char *what) {
 /* seconds spent in nnc_model_load_string (parse, lower, optimize, JIT-compile) for the
  * workload being measured: its first model's compile time through the C API */
 static double load_s = -1;
+static nnc_model *last_model; /* the model the next timed() runs: its pool is traced */
 
 static nnc_model *load(const char *spec) {
   nnc_status st;
@@ -98,6 +103,7 @@ static nnc_model *load(const char *spec) {
     fprintf(stderr, "bench: %s\n", st.message);
     exit(1);
   }
+  last_model = m;
   return m;
 }
 
@@ -115,15 +121,56 @@ static int cmp(const void *a, const void *b) {
 
 typedef void (*rep_fn)(void *ctx);
 
+/* Per pool job (a step on the threads), in microseconds: each thread's own
+ * work (its CPU time outside the waits), the critical path (the slowest
+ * thread's work between each pair of barriers, summed: what the step would
+ * take with free barriers), the waits at the barriers, at the job's end and
+ * between jobs, and the caller's CPU time between jobs (its serial work). */
+static void print_waits(const pool_trace *tr) {
+  int n = threads < POOL_TRACE_THREADS ? threads : POOL_TRACE_THREADS;
+  double jobs = (double)tr->jobs, path = 0, work[POOL_TRACE_THREADS] = {0};
+  double waits[POOL_TRACE_THREADS] = {0};
+  for (int b = 0; b <= POOL_TRACE_BARRIERS; b++) {
+    double most = 0;
+    for (int t = 0; t < n; t++) {
+      work[t] += tr->work_ns[t][b];
+      if (b < POOL_TRACE_BARRIERS) waits[t] += tr->barrier_ns[t][b];
+      if (tr->work_ns[t][b] > most) most = tr->work_ns[t][b];
+    }
+    path += most;
+  }
+  printf("  waits: %ld jobs; per job (us): critical path %.1f; caller between jobs %.1f CPU",
+         tr->jobs, path / jobs / 1e3, tr->jobs > 1 ? tr->between_ns / (jobs - 1) / 1e3 : 0.0);
+  for (int t = 0; t < n; t++)
+    printf("; thread %d work %.1f, barriers %.1f, %s %.1f, yields %.1f", t, work[t] / jobs / 1e3,
+           waits[t] / jobs / 1e3, t ? "idle" : "end",
+           (t ? tr->idle_ns[t] : tr->end_ns[0]) / jobs / 1e3, (double)tr->yields[t] / jobs);
+  printf("\n  per segment (us, thread 0/1 work):");
+  for (int b = 0; b <= POOL_TRACE_BARRIERS && n > 1; b++)
+    if (tr->work_ns[0][b] > 0 || tr->work_ns[1][b] > 0)
+      printf(" [%d] %.1f/%.1f", b, tr->work_ns[0][b] / jobs / 1e3, tr->work_ns[1][b] / jobs / 1e3);
+  printf("\n");
+}
+
 /* median of reps timed calls after one warm-up */
 static double timed(rep_fn fn, void *ctx) {
   double t[64];
   fn(ctx);
   mem_point("after the warm-up");
+  const char *waits = getenv("NNC_BENCH_WAITS");
+  pool_trace *tr = NULL;
+  if (waits && !strcmp(waits, "1") && last_model && last_model->pool &&
+      (tr = calloc(1, sizeof *tr)))
+    pool_set_trace(last_model->pool, tr);
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     fn(ctx);
     t[r] = now() - t0;
+  }
+  if (tr) {
+    pool_set_trace(last_model->pool, NULL);
+    if (tr->jobs) print_waits(tr);
+    free(tr);
   }
   qsort(t, (size_t)reps, sizeof t[0], cmp);
   return t[reps / 2];
