@@ -124,17 +124,20 @@ typedef void (*rep_fn)(void *ctx);
 /* Per pool job (a step on the threads), in microseconds: each thread's own
  * work (its CPU time outside the waits), the critical path (the slowest
  * thread's work between each pair of barriers, summed: what the step would
- * take with free barriers), the waits at the barriers, at the job's end and
- * between jobs, and the caller's CPU time between jobs (its serial work). */
+ * take with free barriers), the waits at the barriers (and their part after
+ * the last thread arrived: the waiter's own lateness), at the job's end and
+ * between jobs, a worker's wake-up, and the caller's CPU time between jobs
+ * (its serial work). */
 static void print_waits(const pool_trace *tr) {
   int n = threads < POOL_TRACE_THREADS ? threads : POOL_TRACE_THREADS;
   double jobs = (double)tr->jobs, path = 0, work[POOL_TRACE_THREADS] = {0};
-  double waits[POOL_TRACE_THREADS] = {0};
+  double waits[POOL_TRACE_THREADS] = {0}, late[POOL_TRACE_THREADS] = {0};
   for (int b = 0; b <= POOL_TRACE_BARRIERS; b++) {
     double most = 0;
     for (int t = 0; t < n; t++) {
       work[t] += tr->work_ns[t][b];
-      if (b < POOL_TRACE_BARRIERS) waits[t] += tr->barrier_ns[t][b];
+      if (b < POOL_TRACE_BARRIERS)
+        waits[t] += tr->barrier_ns[t][b], late[t] += tr->release_ns[t][b];
       if (tr->work_ns[t][b] > most) most = tr->work_ns[t][b];
     }
     path += most;
@@ -142,9 +145,12 @@ static void print_waits(const pool_trace *tr) {
   printf("  waits: %ld jobs; per job (us): critical path %.1f; caller between jobs %.1f CPU",
          tr->jobs, path / jobs / 1e3, tr->jobs > 1 ? tr->between_ns / (jobs - 1) / 1e3 : 0.0);
   for (int t = 0; t < n; t++)
-    printf("; thread %d work %.1f, barriers %.1f, %s %.1f, yields %.1f", t, work[t] / jobs / 1e3,
-           waits[t] / jobs / 1e3, t ? "idle" : "end",
-           (t ? tr->idle_ns[t] : tr->end_ns[0]) / jobs / 1e3, (double)tr->yields[t] / jobs);
+    printf(
+        "; thread %d work %.1f, barriers %.1f (after the last arrival %.1f), %s %.1f, wake %.1f, "
+        "yields %.1f",
+        t, work[t] / jobs / 1e3, waits[t] / jobs / 1e3, late[t] / jobs / 1e3, t ? "idle" : "end",
+        (t ? tr->idle_ns[t] : tr->end_ns[0]) / jobs / 1e3, tr->wake_ns[t] / jobs / 1e3,
+        (double)tr->yields[t] / jobs);
   printf("\n  per segment (us, thread 0/1 work):");
   for (int b = 0; b <= POOL_TRACE_BARRIERS && n > 1; b++)
     if (tr->work_ns[0][b] > 0 || tr->work_ns[1][b] > 0)

@@ -46,6 +46,10 @@ struct nnc_pool {
   /* work counts (tests assert them): jobs that woke the workers, barriers crossed */
   atomic_long jobs, barriers;
   _Atomic(pool_trace *) trace; /* set only between jobs (pool_set_trace) */
+  /* traced: when the current job was published, when the last thread
+   * arrived at the current barrier (written before the release that ends
+   * the wait, read after it) */
+  double published, last_arrival;
 };
 
 /* The trace's view of the running thread: its id in the pool and the
@@ -120,7 +124,11 @@ static void *worker_main(void *p) {
     if (atomic_load(&pool->quit)) break;
     seen = gen;
     pool_trace *now_trace = trace_of(pool); /* set before this job was published */
-    if (trace && now_trace) now_trace->idle_ns[trace_slot(w->tid)] += now_ns() - idle0;
+    if (now_trace) {
+      double t = now_ns();
+      if (trace) now_trace->idle_ns[trace_slot(w->tid)] += t - idle0;
+      now_trace->wake_ns[trace_slot(w->tid)] += t - pool->published;
+    }
     trace_at = 0;
     if (now_trace) trace_cpu0 = cpu_ns();
     pool->job(pool->arg, w->tid, pool->n);
@@ -186,6 +194,7 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
   p->arg = arg;
   atomic_fetch_add_explicit(&p->jobs, 1, memory_order_relaxed);
   atomic_store(&p->running, p->n - 1);
+  if (trace_of(p)) p->published = now_ns();
   atomic_fetch_add(&p->generation, 1);
   /* spinning workers see the generation; only sleeping ones need the
    * lock and a broadcast (a system call) */
@@ -225,6 +234,7 @@ void pool_barrier(void *pool) {
   }
   if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
     atomic_fetch_add_explicit(&p->barriers, 1, memory_order_relaxed);
+    if (trace) p->last_arrival = now_ns();
     atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
     atomic_store_explicit(&p->sense, my_sense, memory_order_release);
     return;
@@ -233,7 +243,9 @@ void pool_barrier(void *pool) {
   double t0 = trace ? now_ns() : 0;
   while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins, trace);
   if (trace) {
-    trace->barrier_ns[trace_slot(trace_tid)][at] += now_ns() - t0;
+    double t = now_ns();
+    trace->barrier_ns[trace_slot(trace_tid)][at] += t - t0;
+    trace->release_ns[trace_slot(trace_tid)][at] += t - p->last_arrival;
     trace_cpu0 = cpu_ns(); /* the spin is not work */
   }
 }

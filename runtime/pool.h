@@ -38,6 +38,11 @@ typedef struct pool_trace {
    * barrier b (b = the barriers crossed: to the job's end): its own work,
    * whatever else the machine runs */
   double work_ns[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS + 1];
+  /* of barrier_ns, the part after the last thread arrived: how late a
+   * waiter leaves once it may (its spin's reaction; a yield that gave the
+   * core away) */
+  double release_ns[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS];
+  double wake_ns[POOL_TRACE_THREADS]; /* workers: from a job's publication to its start */
   double end_ns[POOL_TRACE_THREADS];  /* thread 0: waiting for the workers to finish */
   double idle_ns[POOL_TRACE_THREADS]; /* workers: waiting for the next job */
   long yields[POOL_TRACE_THREADS];
