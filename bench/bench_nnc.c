@@ -142,8 +142,11 @@ static void print_waits(const pool_trace *tr) {
     }
     path += most;
   }
-  printf("  waits: %ld jobs; per job (us): critical path %.1f; caller between jobs %.1f CPU",
-         tr->jobs, path / jobs / 1e3, tr->jobs > 1 ? tr->between_ns / (jobs - 1) / 1e3 : 0.0);
+  double gaps = jobs > 1 ? jobs - 1 : 1;
+  printf("  waits: %ld jobs; per job (us): wall %.1f, critical path %.1f; caller between jobs %.1f "
+         "wall, %.1f CPU",
+         tr->jobs, tr->job_wall_ns / jobs / 1e3, path / jobs / 1e3,
+         tr->between_wall_ns / gaps / 1e3, tr->between_ns / gaps / 1e3);
   for (int t = 0; t < n; t++)
     printf(
         "; thread %d work %.1f, barriers %.1f (after the last arrival %.1f), %s %.1f, wake %.1f, "

@@ -190,11 +190,21 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
     job(arg, 0, 1);
     return;
   }
+  pool_trace *trace = trace_of(p);
+  double start = 0;
+  trace_tid = 0, trace_at = 0;
+  if (trace) { /* the caller's time since the last job: its own work between steps */
+    trace_cpu0 = cpu_ns();
+    start = p->published = now_ns();
+    if (trace->last_end_cpu > 0) {
+      trace->between_ns += trace_cpu0 - trace->last_end_cpu;
+      trace->between_wall_ns += start - trace->last_end_wall;
+    }
+  }
   p->job = job;
   p->arg = arg;
   atomic_fetch_add_explicit(&p->jobs, 1, memory_order_relaxed);
   atomic_store(&p->running, p->n - 1);
-  if (trace_of(p)) p->published = now_ns();
   atomic_fetch_add(&p->generation, 1);
   /* spinning workers see the generation; only sleeping ones need the
    * lock and a broadcast (a system call) */
@@ -203,21 +213,17 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
   }
-  pool_trace *trace = trace_of(p);
-  trace_tid = 0, trace_at = 0;
-  if (trace) {
-    trace_cpu0 = cpu_ns();
-    if (trace->last_end_cpu > 0) trace->between_ns += trace_cpu0 - trace->last_end_cpu;
-  }
   job(arg, 0, p->n);
   if (trace) trace_work(trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
   long spins = 0;
   double t0 = trace ? now_ns() : 0;
   while (atomic_load_explicit(&p->running, memory_order_acquire) > 0) relax(++spins, trace);
   if (trace) {
-    trace->end_ns[0] += now_ns() - t0;
-    trace->jobs++;
+    trace->last_end_wall = now_ns();
     trace->last_end_cpu = cpu_ns();
+    trace->end_ns[0] += trace->last_end_wall - t0;
+    trace->job_wall_ns += trace->last_end_wall - start;
+    trace->jobs++;
   }
 }
 

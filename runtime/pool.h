@@ -47,8 +47,9 @@ typedef struct pool_trace {
   double idle_ns[POOL_TRACE_THREADS]; /* workers: waiting for the next job */
   long yields[POOL_TRACE_THREADS];
   /* the caller's CPU time between one job's end and the next job's start
-   * (its own work between steps), and that end (internal) */
-  double between_ns, last_end_cpu;
+   * (its own work between steps), the wall time of the jobs (pool_run) and
+   * between them, and that end (internal) */
+  double between_ns, job_wall_ns, between_wall_ns, last_end_cpu, last_end_wall;
   long jobs;
 } pool_trace;
 
