@@ -69,19 +69,21 @@ static double cpu_ns(void) {
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static int trace_slot(int tid) {
-  return tid < POOL_TRACE_THREADS ? tid : POOL_TRACE_THREADS - 1;
-}
-
 /* The work segment that ends here: at barrier `at`, or the job's end. */
 static void trace_work(pool_trace *trace, int at) {
   double t = cpu_ns();
-  trace->work_ns[trace_slot(trace_tid)][at] += t - trace_cpu0;
+  trace->work_ns[trace_tid][at] += t - trace_cpu0;
   trace_cpu0 = t;
 }
 
 static pool_trace *trace_of(nnc_pool *p) {
   return atomic_load_explicit(&p->trace, memory_order_relaxed);
+}
+
+/* The trace for the running thread: threads past the trace's table are
+ * not recorded (they would share its last row and race). */
+static pool_trace *trace_mine(nnc_pool *p) {
+  return trace_tid < POOL_TRACE_THREADS ? trace_of(p) : NULL;
 }
 
 /* One wait of a spin loop: a pause (the spinning core yields its pipeline
@@ -93,7 +95,7 @@ static void relax(long spins, pool_trace *trace) {
 #endif
   if (spins > SPINS_BEFORE_YIELD) {
     sched_yield();
-    if (trace) trace->yields[trace_slot(trace_tid)]++;
+    if (trace) trace->yields[trace_tid]++;
   }
 }
 
@@ -105,7 +107,7 @@ static void *worker_main(void *p) {
   for (;;) {
     long spins = 0;
     unsigned gen;
-    pool_trace *trace = trace_of(pool);
+    pool_trace *trace = trace_mine(pool);
     double idle0 = trace ? now_ns() : 0;
     while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
            !atomic_load(&pool->quit)) {
@@ -123,11 +125,11 @@ static void *worker_main(void *p) {
     }
     if (atomic_load(&pool->quit)) break;
     seen = gen;
-    pool_trace *now_trace = trace_of(pool); /* set before this job was published */
+    pool_trace *now_trace = trace_mine(pool); /* set before this job was published */
     if (now_trace) {
       double t = now_ns();
-      if (trace) now_trace->idle_ns[trace_slot(w->tid)] += t - idle0;
-      now_trace->wake_ns[trace_slot(w->tid)] += t - pool->published;
+      if (trace) now_trace->idle_ns[w->tid] += t - idle0;
+      now_trace->wake_ns[w->tid] += t - pool->published;
     }
     trace_at = 0;
     if (now_trace) trace_cpu0 = cpu_ns();
@@ -231,27 +233,27 @@ void pool_barrier(void *pool) {
   nnc_pool *p = pool;
   if (!p || p->n == 1) return;
   int my_sense = !atomic_load_explicit(&p->sense, memory_order_relaxed);
-  pool_trace *trace = trace_of(p);
-  int at = trace ? trace_at++ : 0;
+  pool_trace *trace = trace_of(p), *mine = trace_mine(p);
+  int at = mine ? trace_at++ : 0;
   if (at >= POOL_TRACE_BARRIERS) at = POOL_TRACE_BARRIERS - 1;
-  if (trace) {
-    trace->barrier_waits[trace_slot(trace_tid)][at]++;
-    trace_work(trace, at);
+  if (mine) {
+    mine->barrier_waits[trace_tid][at]++;
+    trace_work(mine, at);
   }
   if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
     atomic_fetch_add_explicit(&p->barriers, 1, memory_order_relaxed);
-    if (trace) p->last_arrival = now_ns();
+    if (trace) p->last_arrival = now_ns(); /* whichever thread arrives last */
     atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
     atomic_store_explicit(&p->sense, my_sense, memory_order_release);
     return;
   }
   long spins = 0;
-  double t0 = trace ? now_ns() : 0;
-  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins, trace);
-  if (trace) {
+  double t0 = mine ? now_ns() : 0;
+  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins, mine);
+  if (mine) {
     double t = now_ns();
-    trace->barrier_ns[trace_slot(trace_tid)][at] += t - t0;
-    trace->release_ns[trace_slot(trace_tid)][at] += t - p->last_arrival;
+    mine->barrier_ns[trace_tid][at] += t - t0;
+    mine->release_ns[trace_tid][at] += t - p->last_arrival;
     trace_cpu0 = cpu_ns(); /* the spin is not work */
   }
 }

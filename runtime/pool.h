@@ -29,7 +29,8 @@ long pool_barriers(const nnc_pool *p);
  * in the order the job crosses them), at the job's end (the caller waiting
  * for the workers), and between jobs (a worker waiting for the next job:
  * the caller's own work between steps). Times in nanoseconds, summed over
- * jobs; `yields` counts sched_yield calls. Costs nothing when unset. */
+ * jobs; `yields` counts sched_yield calls. Threads from POOL_TRACE_THREADS
+ * on are not recorded. Costs nothing when unset. */
 enum { POOL_TRACE_BARRIERS = 48, POOL_TRACE_THREADS = 4 };
 typedef struct pool_trace {
   double barrier_ns[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS];

@@ -1,7 +1,8 @@
 /* The pool's wait trace (issue 9, session 15: where two threads wait on
  * W4-wide). A hand-made job on three threads: every barrier of every job is
  * counted for every thread at its own index, a thread's busy loop of known
- * CPU time shows in its work segment, and an unset trace counts nothing.
+ * CPU time shows in its work segment, and an unset trace counts nothing;
+ * threads past the trace's rows are left out.
  * Fits with the trace on and off, on 1, 2 and 3 threads (remainder batches,
  * a validation split, shuffle on, NNC_SPLIT_SMALL_STEPS=1 so the small model
  * does split) give the same bytes: the trace only watches. */
@@ -63,6 +64,24 @@ START_TEST(trace_counts_a_hand_job) {
   ck_assert_msg(tr->work_ns[0][1] < tr->work_ns[1][1] && tr->work_ns[2][1] < tr->work_ns[1][1],
                 "%g %g %g", tr->work_ns[0][1], tr->work_ns[1][1], tr->work_ns[2][1]);
   ck_assert(tr->end_ns[1] == 0 && tr->idle_ns[0] == 0); /* only thread 0 ends, only workers idle */
+  free(tr);
+  pool_destroy(p);
+}
+END_TEST
+
+/* Six threads: the trace has rows for four; threads 4 and 5 are not
+ * recorded (they would share a row and race: ThreadSanitizer runs this). */
+START_TEST(trace_skips_threads_past_its_table) {
+  nnc_pool *p;
+  nnc_status st;
+  ck_assert(pool_create(6, &p, &st) == NNC_OK);
+  pool_trace *tr = calloc(1, sizeof *tr);
+  pool_set_trace(p, tr);
+  for (int j = 0; j < JOBS; j++) pool_run(p, job, p);
+  pool_set_trace(p, NULL);
+  ck_assert_int_eq(tr->jobs, JOBS);
+  for (int t = 0; t < POOL_TRACE_THREADS; t++)
+    for (int b = 0; b < JOB_BARRIERS; b++) ck_assert_int_eq(tr->barrier_waits[t][b], JOBS);
   free(tr);
   pool_destroy(p);
 }
@@ -154,6 +173,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("threads15");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, trace_counts_a_hand_job);
+  tcase_add_test(tc, trace_skips_threads_past_its_table);
   tcase_add_test(tc, fits_identical_with_the_trace_on_and_off);
   suite_add_tcase(s, tc);
   return s;
