@@ -11,7 +11,8 @@
  * and maxrss_kib (the process's peak resident memory when the workload ended);
  * NNC_BENCH_MEM=1 prints the resident memory at the points between (mem_point).
  * NNC_BENCH_WAITS=1 prints, after each workload run on several threads, where the
- * timed repetitions' threads worked and waited (the pool's trace, print_waits).
+ * timed repetitions' threads worked and waited (the pool's trace, print_waits); other
+ * values than 0 and 1 are refused.
  *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
  *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
@@ -525,6 +526,11 @@ int main(int argc, char **argv) {
       json_path = argv[i + 1];
   }
   if (reps < 1 || reps > 63) reps = 5;
+  const char *waits = getenv("NNC_BENCH_WAITS");
+  if (waits && strcmp(waits, "0") && strcmp(waits, "1")) {
+    fprintf(stderr, "bench: NNC_BENCH_WAITS must be 0 or 1, got '%s'\n", waits);
+    return 2;
+  }
   if (json_path && (json = fopen(json_path, "w"))) fprintf(json, "[");
   char list[256];
   snprintf(list, sizeof list, ",%s,", which);
