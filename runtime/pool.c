@@ -188,11 +188,11 @@ int pool_size(const nnc_pool *p) {
 }
 
 void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
-  if (p->n == 1) {
+  pool_trace *trace = trace_of(p);
+  if (p->n == 1 && !trace) {
     job(arg, 0, 1);
     return;
   }
-  pool_trace *trace = trace_of(p);
   double start = 0;
   trace_tid = 0, trace_at = 0;
   if (trace) { /* the caller's time since the last job: its own work between steps */
@@ -202,6 +202,15 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
       trace->between_ns += trace_cpu0 - trace->last_end_cpu;
       trace->between_wall_ns += start - trace->last_end_wall;
     }
+  }
+  if (p->n == 1) { /* traced: one thread's segments, to set against several threads' */
+    job(arg, 0, 1);
+    trace_work(trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
+    trace->last_end_wall = now_ns();
+    trace->last_end_cpu = cpu_ns();
+    trace->job_wall_ns += trace->last_end_wall - start;
+    trace->jobs++;
+    return;
   }
   p->job = job;
   p->arg = arg;
@@ -231,7 +240,7 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
 
 void pool_barrier(void *pool) {
   nnc_pool *p = pool;
-  if (!p || p->n == 1) return;
+  if (!p || (p->n == 1 && !trace_of(p))) return;
   int my_sense = !atomic_load_explicit(&p->sense, memory_order_relaxed);
   pool_trace *trace = trace_of(p), *mine = trace_mine(p);
   int at = mine ? trace_at++ : 0;
@@ -240,6 +249,7 @@ void pool_barrier(void *pool) {
     mine->barrier_waits[trace_tid][at]++;
     trace_work(mine, at);
   }
+  if (p->n == 1) return; /* traced, alone: a segment ends here, nobody to wait for */
   if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
     atomic_fetch_add_explicit(&p->barriers, 1, memory_order_relaxed);
     if (trace) p->last_arrival = now_ns(); /* whichever thread arrives last */

@@ -2,7 +2,8 @@
  * W4-wide). A hand-made job on three threads: every barrier of every job is
  * counted for every thread at its own index, a thread's busy loop of known
  * CPU time shows in its work segment, and an unset trace counts nothing;
- * threads past the trace's rows are left out.
+ * threads past the trace's rows are left out; a pool of one thread traces
+ * its segments.
  * Fits with the trace on and off, on 1, 2 and 3 threads (remainder batches,
  * a validation split, shuffle on, NNC_SPLIT_SMALL_STEPS=1 so the small model
  * does split) give the same bytes: the trace only watches. */
@@ -64,6 +65,30 @@ START_TEST(trace_counts_a_hand_job) {
   ck_assert_msg(tr->work_ns[0][1] < tr->work_ns[1][1] && tr->work_ns[2][1] < tr->work_ns[1][1],
                 "%g %g %g", tr->work_ns[0][1], tr->work_ns[1][1], tr->work_ns[2][1]);
   ck_assert(tr->end_ns[1] == 0 && tr->idle_ns[0] == 0); /* only thread 0 ends, only workers idle */
+  free(tr);
+  pool_destroy(p);
+}
+END_TEST
+
+/* A pool of one thread runs a job on the caller; traced, its barriers end
+ * segments (one thread's work, to set against several threads'), with
+ * nobody to wait for: no crossing is counted by the pool. */
+START_TEST(trace_of_one_thread) {
+  nnc_pool *p;
+  nnc_status st;
+  ck_assert(pool_create(1, &p, &st) == NNC_OK);
+  pool_trace *tr = calloc(1, sizeof *tr);
+  pool_set_trace(p, tr);
+  for (int j = 0; j < JOBS; j++) pool_run(p, job, p);
+  pool_set_trace(p, NULL);
+  pool_run(p, job, p);
+  ck_assert_int_eq(tr->jobs, JOBS);
+  ck_assert_int_eq(pool_barriers(p), 0);
+  for (int b = 0; b < POOL_TRACE_BARRIERS; b++) {
+    ck_assert_int_eq(tr->barrier_waits[0][b], b < JOB_BARRIERS ? JOBS : 0);
+    ck_assert(tr->barrier_ns[0][b] == 0);
+  }
+  ck_assert(tr->work_ns[0][JOB_BARRIERS] >= 0 && tr->work_ns[0][JOB_BARRIERS + 1] == 0);
   free(tr);
   pool_destroy(p);
 }
@@ -174,6 +199,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, trace_counts_a_hand_job);
   tcase_add_test(tc, trace_skips_threads_past_its_table);
+  tcase_add_test(tc, trace_of_one_thread);
   tcase_add_test(tc, fits_identical_with_the_trace_on_and_off);
   suite_add_tcase(s, tc);
   return s;
