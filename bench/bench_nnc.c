@@ -90,7 +90,6 @@ static void mem_point(const char *what) {
 /* seconds spent in nnc_model_load_string (parse, lower, optimize, JIT-compile) for the
  * workload being measured: its first model's compile time through the C API */
 static double load_s = -1;
-static nnc_model *last_model; /* the model the next timed() runs: its pool is traced */
 
 static nnc_model *load(const char *spec) {
   nnc_status st;
@@ -104,7 +103,6 @@ static nnc_model *load(const char *spec) {
     fprintf(stderr, "bench: %s\n", st.message);
     exit(1);
   }
-  last_model = m;
   return m;
 }
 
@@ -162,23 +160,22 @@ static void print_waits(const pool_trace *tr) {
   printf("\n");
 }
 
-/* median of reps timed calls after one warm-up */
-static double timed(rep_fn fn, void *ctx) {
+/* median of reps timed calls after one warm-up; m: the model they run (its pool is traced) */
+static double timed(rep_fn fn, void *ctx, nnc_model *m) {
   double t[64];
   fn(ctx);
   mem_point("after the warm-up");
   const char *waits = getenv("NNC_BENCH_WAITS");
   pool_trace *tr = NULL;
-  if (waits && !strcmp(waits, "1") && last_model && last_model->pool &&
-      (tr = calloc(1, sizeof *tr)))
-    pool_set_trace(last_model->pool, tr);
+  if (waits && !strcmp(waits, "1") && m->pool && (tr = calloc(1, sizeof *tr)))
+    pool_set_trace(m->pool, tr);
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     fn(ctx);
     t[r] = now() - t0;
   }
   if (tr) {
-    pool_set_trace(last_model->pool, NULL);
+    pool_set_trace(m->pool, NULL);
     if (tr->jobs) print_waits(tr);
     free(tr);
   }
@@ -254,12 +251,12 @@ static void w1(void) {
           "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 2}}, "
           "\"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}");
   fit_ctx c = {load(spec), &xa, &ya, {0}, 2000};
-  report("W1-step", timed(do_steps, &c), 2000, "step", 2000.0 * n);
+  report("W1-step", timed(do_steps, &c, c.m), 2000, "step", 2000.0 * n);
   nnc_model_free(c.m);
   c.m = load(spec);
   nnc_fit_options_default(&c.o);
   c.o.epochs = 10, c.o.batch_size = n, c.o.verbose = 0, c.o.x_val = &xa, c.o.y_val = &ya;
-  report("W1-fit", timed(do_fit, &c), 10, "epoch", 10.0 * n);
+  report("W1-fit", timed(do_fit, &c, c.m), 10, "epoch", 10.0 * n);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -277,7 +274,7 @@ static void w2(void) {
                &ya,
                {0},
                1001};
-  report("W2", timed(do_steps, &c), 1001, "step", 1001.0 * n);
+  report("W2", timed(do_steps, &c, c.m), 1001, "step", 1001.0 * n);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -337,7 +334,7 @@ static void w3(int n) {
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0, c.o.validation_split = 0.1;
   int split = n - (int)(n * 0.1);
-  report("W3", timed(do_fit, &c), 1, "epoch", split);
+  report("W3", timed(do_fit, &c, c.m), 1, "epoch", split);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -406,7 +403,7 @@ static void w4(int wide) {
   fit_ctx c = {sequential(&layers, compile), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = wide ? 128 : 64, c.o.verbose = 0;
-  report(wide ? "W4-wide" : "W4", timed(do_fit, &c), 1, "epoch", (double)images);
+  report(wide ? "W4-wide" : "W4", timed(do_fit, &c, c.m), 1, "epoch", (double)images);
   nnc_model_free(c.m);
   nnc_array_free(&xf);
   nnc_array_free(&y);
@@ -430,7 +427,7 @@ static void w5(void) {
       0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 10, c.o.batch_size = 32, c.o.verbose = 0, c.o.x_val = &xv, c.o.y_val = &yv;
-  report("W5", timed(do_fit, &c), 10, "epoch", 10000.0);
+  report("W5", timed(do_fit, &c, c.m), 10, "epoch", 10000.0);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -458,7 +455,7 @@ static void w6(int n) {
   fit_ctx c = {load(spec), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 64, c.o.verbose = 0;
-  report("W6", timed(do_fit, &c), 1, "epoch", (double)n);
+  report("W6", timed(do_fit, &c, c.m), 1, "epoch", (double)n);
   nnc_model_free(c.m);
   nnc_array_free(&xf);
   nnc_array_free(&y);
@@ -500,7 +497,7 @@ static void w7(int n) {
   must(nnc_model_set_threads(c.m, threads, &st), &st);
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0;
-  report("W7", timed(do_fit, &c), 1, "epoch", (double)n);
+  report("W7", timed(do_fit, &c, c.m), 1, "epoch", (double)n);
   nnc_model_free(c.m);
   free(x);
   free(y);
