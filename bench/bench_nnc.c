@@ -10,9 +10,9 @@
  * Each JSON record also has load_s (the C API's load+build of the workload's model)
  * and maxrss_kib (the process's peak resident memory when the workload ended);
  * NNC_BENCH_MEM=1 prints the resident memory at the points between (mem_point).
- * NNC_BENCH_WAITS=1 prints, after each workload run on several threads, where the
- * timed repetitions' threads worked and waited (the pool's trace, print_waits); other
- * values than 0 and 1 are refused.
+ * NNC_BENCH_WAITS=1 prints, after each workload, where the timed repetitions' threads
+ * worked and waited (the pool's trace, print_waits; with --threads 1, one thread's work
+ * between the same barriers); other values than 0 and 1 are refused.
  *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
  *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
@@ -153,10 +153,12 @@ static void print_waits(const pool_trace *tr) {
         t, work[t] / jobs / 1e3, waits[t] / jobs / 1e3, late[t] / jobs / 1e3, t ? "idle" : "end",
         (t ? tr->idle_ns[t] : tr->end_ns[0]) / jobs / 1e3, tr->wake_ns[t] / jobs / 1e3,
         (double)tr->yields[t] / jobs);
-  printf("\n  per segment (us, thread 0/1 work):");
-  for (int b = 0; b <= POOL_TRACE_BARRIERS && n > 1; b++)
-    if (tr->work_ns[0][b] > 0 || tr->work_ns[1][b] > 0)
-      printf(" [%d] %.1f/%.1f", b, tr->work_ns[0][b] / jobs / 1e3, tr->work_ns[1][b] / jobs / 1e3);
+  printf("\n  per segment (us, thread 0%s work):", n > 1 ? "/1" : "");
+  for (int b = 0; b <= POOL_TRACE_BARRIERS; b++) {
+    if (tr->work_ns[0][b] <= 0 && (n < 2 || tr->work_ns[1][b] <= 0)) continue;
+    printf(" [%d] %.1f", b, tr->work_ns[0][b] / jobs / 1e3);
+    if (n > 1) printf("/%.1f", tr->work_ns[1][b] / jobs / 1e3);
+  }
   printf("\n");
 }
 
@@ -167,6 +169,10 @@ static double timed(rep_fn fn, void *ctx, nnc_model *m) {
   mem_point("after the warm-up");
   const char *waits = getenv("NNC_BENCH_WAITS");
   pool_trace *tr = NULL;
+  nnc_status st;
+  /* one thread: a pool of one runs the same steps on the caller and traces
+   * its segments between the same barriers (the model frees it) */
+  if (waits && !strcmp(waits, "1") && !m->pool) must(pool_create(1, &m->pool, &st), &st);
   if (waits && !strcmp(waits, "1") && m->pool && (tr = calloc(1, sizeof *tr)))
     pool_set_trace(m->pool, tr);
   for (int r = 0; r < reps; r++) {
