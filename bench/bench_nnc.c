@@ -10,6 +10,9 @@
  * Each JSON record also has load_s (the C API's load+build of the workload's model)
  * and maxrss_kib (the process's peak resident memory when the workload ended);
  * NNC_BENCH_MEM=1 prints the resident memory at the points between (mem_point).
+ * NNC_BENCH_WAITS=1 prints, after each workload, where the timed repetitions' threads
+ * worked and waited (the pool's trace, print_waits; with --threads 1, one thread's work
+ * between the same barriers); other values than 0 and 1 are refused.
  *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
  *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
@@ -24,6 +27,8 @@
 
 #include "nnc.h"
 #include "runtime/io/io.h"
+#include "runtime/model.h"
+#include "runtime/pool.h"
 
 /* ---- datagen.py, in C ---- */
 static uint32_t lowbias32(uint32_t x) {
@@ -115,15 +120,70 @@ static int cmp(const void *a, const void *b) {
 
 typedef void (*rep_fn)(void *ctx);
 
-/* median of reps timed calls after one warm-up */
-static double timed(rep_fn fn, void *ctx) {
+/* Per pool job (a step on the threads), in microseconds: each thread's own
+ * work (its CPU time outside the waits), the critical path (the slowest
+ * thread's work between each pair of barriers, summed: what the step would
+ * take with free barriers), the waits at the barriers (and their part after
+ * the last thread arrived: the waiter's own lateness), at the job's end and
+ * between jobs, a worker's wake-up, and the caller's CPU time between jobs
+ * (its serial work). */
+static void print_waits(const pool_trace *tr) {
+  int n = threads < POOL_TRACE_THREADS ? threads : POOL_TRACE_THREADS;
+  double jobs = (double)tr->jobs, path = 0, work[POOL_TRACE_THREADS] = {0};
+  double waits[POOL_TRACE_THREADS] = {0}, late[POOL_TRACE_THREADS] = {0};
+  for (int b = 0; b <= POOL_TRACE_BARRIERS; b++) {
+    double most = 0;
+    for (int t = 0; t < n; t++) {
+      work[t] += tr->work_ns[t][b];
+      if (b < POOL_TRACE_BARRIERS)
+        waits[t] += tr->barrier_ns[t][b], late[t] += tr->release_ns[t][b];
+      if (tr->work_ns[t][b] > most) most = tr->work_ns[t][b];
+    }
+    path += most;
+  }
+  double gaps = jobs > 1 ? jobs - 1 : 1;
+  printf("  waits: %ld jobs; per job (us): wall %.1f, critical path %.1f; caller between jobs %.1f "
+         "wall, %.1f CPU",
+         tr->jobs, tr->job_wall_ns / jobs / 1e3, path / jobs / 1e3,
+         tr->between_wall_ns / gaps / 1e3, tr->between_ns / gaps / 1e3);
+  for (int t = 0; t < n; t++)
+    printf(
+        "; thread %d work %.1f, barriers %.1f (after the last arrival %.1f), %s %.1f, wake %.1f, "
+        "yields %.1f",
+        t, work[t] / jobs / 1e3, waits[t] / jobs / 1e3, late[t] / jobs / 1e3, t ? "idle" : "end",
+        (t ? tr->idle_ns[t] : tr->end_ns[0]) / jobs / 1e3, tr->wake_ns[t] / jobs / 1e3,
+        (double)tr->yields[t] / jobs);
+  printf("\n  per segment (us, thread 0%s work):", n > 1 ? "/1" : "");
+  for (int b = 0; b <= POOL_TRACE_BARRIERS; b++) {
+    if (tr->work_ns[0][b] <= 0 && (n < 2 || tr->work_ns[1][b] <= 0)) continue;
+    printf(" [%d] %.1f", b, tr->work_ns[0][b] / jobs / 1e3);
+    if (n > 1) printf("/%.1f", tr->work_ns[1][b] / jobs / 1e3);
+  }
+  printf("\n");
+}
+
+/* median of reps timed calls after one warm-up; m: the model they run (its pool is traced) */
+static double timed(rep_fn fn, void *ctx, nnc_model *m) {
   double t[64];
   fn(ctx);
   mem_point("after the warm-up");
+  const char *waits = getenv("NNC_BENCH_WAITS");
+  pool_trace *tr = NULL;
+  nnc_status st;
+  /* one thread: a pool of one runs the same steps on the caller and traces
+   * its segments between the same barriers (the model frees it) */
+  if (waits && !strcmp(waits, "1") && !m->pool) must(pool_create(1, &m->pool, &st), &st);
+  if (waits && !strcmp(waits, "1") && m->pool && (tr = calloc(1, sizeof *tr)))
+    pool_set_trace(m->pool, tr);
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     fn(ctx);
     t[r] = now() - t0;
+  }
+  if (tr) {
+    pool_set_trace(m->pool, NULL);
+    if (tr->jobs) print_waits(tr);
+    free(tr);
   }
   qsort(t, (size_t)reps, sizeof t[0], cmp);
   return t[reps / 2];
@@ -197,12 +257,12 @@ static void w1(void) {
           "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 2}}, "
           "\"loss\": \"binary_crossentropy\", \"metrics\": [\"accuracy\"]}");
   fit_ctx c = {load(spec), &xa, &ya, {0}, 2000};
-  report("W1-step", timed(do_steps, &c), 2000, "step", 2000.0 * n);
+  report("W1-step", timed(do_steps, &c, c.m), 2000, "step", 2000.0 * n);
   nnc_model_free(c.m);
   c.m = load(spec);
   nnc_fit_options_default(&c.o);
   c.o.epochs = 10, c.o.batch_size = n, c.o.verbose = 0, c.o.x_val = &xa, c.o.y_val = &ya;
-  report("W1-fit", timed(do_fit, &c), 10, "epoch", 10.0 * n);
+  report("W1-fit", timed(do_fit, &c, c.m), 10, "epoch", 10.0 * n);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -220,7 +280,7 @@ static void w2(void) {
                &ya,
                {0},
                1001};
-  report("W2", timed(do_steps, &c), 1001, "step", 1001.0 * n);
+  report("W2", timed(do_steps, &c, c.m), 1001, "step", 1001.0 * n);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -280,7 +340,7 @@ static void w3(int n) {
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0, c.o.validation_split = 0.1;
   int split = n - (int)(n * 0.1);
-  report("W3", timed(do_fit, &c), 1, "epoch", split);
+  report("W3", timed(do_fit, &c, c.m), 1, "epoch", split);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -349,7 +409,7 @@ static void w4(int wide) {
   fit_ctx c = {sequential(&layers, compile), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = wide ? 128 : 64, c.o.verbose = 0;
-  report(wide ? "W4-wide" : "W4", timed(do_fit, &c), 1, "epoch", (double)images);
+  report(wide ? "W4-wide" : "W4", timed(do_fit, &c, c.m), 1, "epoch", (double)images);
   nnc_model_free(c.m);
   nnc_array_free(&xf);
   nnc_array_free(&y);
@@ -373,7 +433,7 @@ static void w5(void) {
       0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 10, c.o.batch_size = 32, c.o.verbose = 0, c.o.x_val = &xv, c.o.y_val = &yv;
-  report("W5", timed(do_fit, &c), 10, "epoch", 10000.0);
+  report("W5", timed(do_fit, &c, c.m), 10, "epoch", 10000.0);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -401,7 +461,7 @@ static void w6(int n) {
   fit_ctx c = {load(spec), &xf, &y, {0}, 0};
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 64, c.o.verbose = 0;
-  report("W6", timed(do_fit, &c), 1, "epoch", (double)n);
+  report("W6", timed(do_fit, &c, c.m), 1, "epoch", (double)n);
   nnc_model_free(c.m);
   nnc_array_free(&xf);
   nnc_array_free(&y);
@@ -443,7 +503,7 @@ static void w7(int n) {
   must(nnc_model_set_threads(c.m, threads, &st), &st);
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0;
-  report("W7", timed(do_fit, &c), 1, "epoch", (double)n);
+  report("W7", timed(do_fit, &c, c.m), 1, "epoch", (double)n);
   nnc_model_free(c.m);
   free(x);
   free(y);
@@ -469,6 +529,11 @@ int main(int argc, char **argv) {
       json_path = argv[i + 1];
   }
   if (reps < 1 || reps > 63) reps = 5;
+  const char *waits = getenv("NNC_BENCH_WAITS");
+  if (waits && strcmp(waits, "0") && strcmp(waits, "1")) {
+    fprintf(stderr, "bench: NNC_BENCH_WAITS must be 0 or 1, got '%s'\n", waits);
+    return 2;
+  }
   if (json_path && (json = fopen(json_path, "w"))) fprintf(json, "[");
   char list[256];
   snprintf(list, sizeof list, ",%s,", which);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "base/base.h"
 
@@ -44,25 +45,70 @@ struct nnc_pool {
   atomic_int sense;
   /* work counts (tests assert them): jobs that woke the workers, barriers crossed */
   atomic_long jobs, barriers;
+  _Atomic(pool_trace *) trace; /* set only between jobs (pool_set_trace) */
+  /* traced: when the current job was published, when the last thread
+   * arrived at the current barrier (written before the release that ends
+   * the wait, read after it) */
+  double published, last_arrival;
 };
+
+/* The trace's view of the running thread: its id in the pool and the
+ * barriers it has crossed in the current job. */
+static _Thread_local int trace_tid, trace_at;
+static _Thread_local double trace_cpu0; /* the thread's CPU time at its segment's start */
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The work segment that ends here: at barrier `at`, or the job's end. */
+static void trace_work(pool_trace *trace, int at) {
+  double t = cpu_ns();
+  trace->work_ns[trace_tid][at] += t - trace_cpu0;
+  trace_cpu0 = t;
+}
+
+static pool_trace *trace_of(nnc_pool *p) {
+  return atomic_load_explicit(&p->trace, memory_order_relaxed);
+}
+
+/* The trace for the running thread: threads past the trace's table are
+ * not recorded (they would share its last row and race). */
+static pool_trace *trace_mine(nnc_pool *p) {
+  return trace_tid < POOL_TRACE_THREADS ? trace_of(p) : NULL;
+}
 
 /* One wait of a spin loop: a pause (the spinning core yields its pipeline
  * and does not flood the line it polls), then the CPU to other threads once
  * the wait is long. */
-static void relax(long spins) {
+static void relax(long spins, pool_trace *trace) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
-  if (spins > SPINS_BEFORE_YIELD) sched_yield();
+  if (spins > SPINS_BEFORE_YIELD) {
+    sched_yield();
+    if (trace) trace->yields[trace_tid]++;
+  }
 }
 
 static void *worker_main(void *p) {
   const worker *w = p;
   nnc_pool *pool = w->pool;
   unsigned seen = 0;
+  trace_tid = w->tid;
   for (;;) {
     long spins = 0;
     unsigned gen;
+    pool_trace *trace = trace_mine(pool);
+    double idle0 = trace ? now_ns() : 0;
     while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
            !atomic_load(&pool->quit)) {
       if (++spins > SPINS_BEFORE_SLEEP) {
@@ -74,12 +120,22 @@ static void *worker_main(void *p) {
         atomic_fetch_sub(&pool->sleepers, 1);
         pthread_mutex_unlock(&pool->lock);
       } else {
-        relax(spins);
+        relax(spins, NULL); /* the trace may be unset and freed meanwhile */
       }
     }
     if (atomic_load(&pool->quit)) break;
     seen = gen;
+    pool_trace *now_trace = trace_mine(pool); /* set before this job was published */
+    if (now_trace) {
+      double t = now_ns();
+      if (trace) now_trace->idle_ns[w->tid] += t - idle0;
+      now_trace->wake_ns[w->tid] += t - pool->published;
+    }
+    trace_at = 0;
+    if (now_trace) trace_cpu0 = cpu_ns();
     pool->job(pool->arg, w->tid, pool->n);
+    if (now_trace)
+      trace_work(now_trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
     atomic_fetch_sub_explicit(&pool->running, 1, memory_order_release);
   }
   return NULL;
@@ -132,8 +188,28 @@ int pool_size(const nnc_pool *p) {
 }
 
 void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
-  if (p->n == 1) {
+  pool_trace *trace = trace_of(p);
+  if (p->n == 1 && !trace) {
     job(arg, 0, 1);
+    return;
+  }
+  double start = 0;
+  trace_tid = 0, trace_at = 0;
+  if (trace) { /* the caller's time since the last job: its own work between steps */
+    trace_cpu0 = cpu_ns();
+    start = p->published = now_ns();
+    if (trace->last_end_cpu > 0) {
+      trace->between_ns += trace_cpu0 - trace->last_end_cpu;
+      trace->between_wall_ns += start - trace->last_end_wall;
+    }
+  }
+  if (p->n == 1) { /* traced: one thread's segments, to set against several threads' */
+    job(arg, 0, 1);
+    trace_work(trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
+    trace->last_end_wall = now_ns();
+    trace->last_end_cpu = cpu_ns();
+    trace->job_wall_ns += trace->last_end_wall - start;
+    trace->jobs++;
     return;
   }
   p->job = job;
@@ -149,22 +225,51 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
     pthread_mutex_unlock(&p->lock);
   }
   job(arg, 0, p->n);
+  if (trace) trace_work(trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
   long spins = 0;
-  while (atomic_load_explicit(&p->running, memory_order_acquire) > 0) relax(++spins);
+  double t0 = trace ? now_ns() : 0;
+  while (atomic_load_explicit(&p->running, memory_order_acquire) > 0) relax(++spins, trace);
+  if (trace) {
+    trace->last_end_wall = now_ns();
+    trace->last_end_cpu = cpu_ns();
+    trace->end_ns[0] += trace->last_end_wall - t0;
+    trace->job_wall_ns += trace->last_end_wall - start;
+    trace->jobs++;
+  }
 }
 
 void pool_barrier(void *pool) {
   nnc_pool *p = pool;
-  if (!p || p->n == 1) return;
+  if (!p || (p->n == 1 && !trace_of(p))) return;
   int my_sense = !atomic_load_explicit(&p->sense, memory_order_relaxed);
+  pool_trace *trace = trace_of(p), *mine = trace_mine(p);
+  int at = mine ? trace_at++ : 0;
+  if (at >= POOL_TRACE_BARRIERS) at = POOL_TRACE_BARRIERS - 1;
+  if (mine) {
+    mine->barrier_waits[trace_tid][at]++;
+    trace_work(mine, at);
+  }
+  if (p->n == 1) return; /* traced, alone: a segment ends here, nobody to wait for */
   if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
     atomic_fetch_add_explicit(&p->barriers, 1, memory_order_relaxed);
+    if (trace) p->last_arrival = now_ns(); /* whichever thread arrives last */
     atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
     atomic_store_explicit(&p->sense, my_sense, memory_order_release);
     return;
   }
   long spins = 0;
-  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins);
+  double t0 = mine ? now_ns() : 0;
+  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins, mine);
+  if (mine) {
+    double t = now_ns();
+    mine->barrier_ns[trace_tid][at] += t - t0;
+    mine->release_ns[trace_tid][at] += t - p->last_arrival;
+    trace_cpu0 = cpu_ns(); /* the spin is not work */
+  }
+}
+
+void pool_set_trace(nnc_pool *p, pool_trace *trace) {
+  if (p) atomic_store_explicit(&p->trace, trace, memory_order_relaxed);
 }
 
 long pool_jobs(const nnc_pool *p) {

@@ -24,4 +24,39 @@ void pool_barrier(void *pool);
 long pool_jobs(const nnc_pool *p);
 long pool_barriers(const nnc_pool *p);
 
+/* Where the threads wait (a measurement, off unless a trace is set): per
+ * thread, the time spent waiting at each barrier of a job (numbered from 0
+ * in the order the job crosses them), at the job's end (the caller waiting
+ * for the workers), and between jobs (a worker waiting for the next job:
+ * the caller's own work between steps). Times in nanoseconds, summed over
+ * jobs; `yields` counts sched_yield calls. Threads from POOL_TRACE_THREADS
+ * on are not recorded. A pool of one thread records its segments too (one
+ * thread's work between the same barriers). Unset, it costs a pointer load per
+ * barrier and per job. */
+enum { POOL_TRACE_BARRIERS = 48, POOL_TRACE_THREADS = 4 };
+typedef struct pool_trace {
+  double barrier_ns[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS];
+  long barrier_waits[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS];
+  /* the thread's CPU time from the job's start or the previous barrier to
+   * barrier b (b = the barriers crossed: to the job's end): its own work,
+   * whatever else the machine runs */
+  double work_ns[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS + 1];
+  /* of barrier_ns, the part after the last thread arrived: how late a
+   * waiter leaves once it may (its spin's reaction; a yield that gave the
+   * core away) */
+  double release_ns[POOL_TRACE_THREADS][POOL_TRACE_BARRIERS];
+  double wake_ns[POOL_TRACE_THREADS]; /* workers: from a job's publication to its start */
+  double end_ns[POOL_TRACE_THREADS];  /* thread 0: waiting for the workers to finish */
+  double idle_ns[POOL_TRACE_THREADS]; /* workers: waiting for the next job */
+  long yields[POOL_TRACE_THREADS];
+  /* the caller's CPU time between one job's end and the next job's start
+   * (its own work between steps), the wall time of the jobs (pool_run) and
+   * between them, and that end (internal) */
+  double between_ns, job_wall_ns, between_wall_ns, last_end_cpu, last_end_wall;
+  long jobs;
+} pool_trace;
+
+/* Start (trace zeroed by the caller) or stop (NULL) recording; only between jobs. */
+void pool_set_trace(nnc_pool *p, pool_trace *trace);
+
 #endif
