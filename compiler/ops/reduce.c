@@ -23,6 +23,36 @@ static int reduce_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   return grad_accumulate(c, n->in[0], graph_add(c->g, NNC_OP_BROADCAST, 0, in, 2, c->st));
 }
 
+/* LEADING's columns [u0, u0 + k vw) a vector at a time, each summed over
+ * the rows in a register (the sum through out[j] waited on a store and a
+ * load per row): +0, then + x[r, j] for r in order, as the scalar loop. The
+ * first column left is returned. */
+static LLVMValueRef leading_vectors(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w,
+                                    LLVMValueRef rows, LLVMValueRef u0, LLVMValueRef u1) {
+  int64_t vw = c->vector_width;
+  if (vw < 2 || w < vw) return u0;
+  LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw), vp = LLVMPointerType(vt, 0);
+  LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, vw), "");
+  LLVMValueRef acc = cg_alloca(c, vt, "colsum");
+  cg_loop bl, r;
+  cg_loop_begin(c, &bl, cg_i64(c, 0), blocks, "colblock");
+  LLVMValueRef j = cg_iadd(c, u0, cg_imul(c, bl.i, cg_i64(c, vw)));
+  LLVMBuildStore(c->b, LLVMConstNull(vt), acc);
+  cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
+  LLVMValueRef at = cg_iadd(c, cg_imul(c, r.i, cg_i64(c, w)), j);
+  LLVMValueRef xv = LLVMBuildLoad2(
+      c->b, vt, LLVMBuildBitCast(c->b, LLVMBuildGEP2(c->b, c->f32, x, &at, 1, ""), vp, ""), "");
+  LLVMSetAlignment(xv, 4);
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, vt, acc, ""), xv, ""), acc);
+  cg_loop_end(c, &r);
+  LLVMValueRef st =
+      LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, vt, acc, ""),
+                     LLVMBuildBitCast(c->b, LLVMBuildGEP2(c->b, c->f32, out, &j, 1, ""), vp, ""));
+  LLVMSetAlignment(st, 4);
+  cg_loop_end(c, &bl);
+  return cg_iadd(c, u0, cg_imul(c, blocks, cg_i64(c, vw)));
+}
+
 /* LEADING: output columns [u0,u1); LAST: rows [u0,u1); ALL: [u0,u1) is [0,1) or empty. */
 static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
                         LLVMValueRef u1) {
@@ -30,6 +60,7 @@ static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
   if (n->fn == NNC_RED_LEADING) { /* out[j] = sum over rows of x[r, j] */
     int64_t w = shape_last(in);
     LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), "");
+    u0 = leading_vectors(c, x, out, w, rows, u0, u1);
     cg_zero_fill(c, out, u0, LLVMBuildSub(c->b, u1, u0, ""));
     cg_loop r;
     cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
