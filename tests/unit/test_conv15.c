@@ -8,7 +8,10 @@
  * must be bit-identical for vector widths 16, 8, 4 (NNC_VECTOR_WIDTH) and 1,
  * 2, 3 threads (NNC_SPLIT_SMALL_STEPS=1). Channel counts 1/3/17/33/64/65
  * against the vector widths, padding same and valid, stride 2, and W6's
- * second layer (13x13x32 -> 11x11x64, whose input gradient has 13 rows). */
+ * second layer (13x13x32 -> 11x11x64, whose input gradient has 13 rows).
+ * And reduce.leading (a bias gradient: the column sums of dy, a vector of
+ * columns per register, four at a time), bit-identical to the same sums
+ * in float32 in row order. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -87,6 +90,9 @@ static void rig_build(rig *r) {
     ck_assert_msg(y >= 0 && dx >= 0, "%s", st.message);
     ck_assert_msg(graph_output(g, y, 2 * i, &st) >= 0, "%s", st.message);
     ck_assert_msg(graph_output(g, dx, 2 * i + 1, &st) >= 0, "%s", st.message);
+    int sum = graph_reduce(g, NNC_RED_LEADING, dy, &st);
+    int scaled = graph_binary(g, NNC_BIN_MUL, dy, sum, &st);
+    ck_assert_msg(graph_output(g, scaled, 2 * NCASE + i, &st) >= 0, "%s", st.message);
   }
   ck_assert_msg(graph_verify(g, "test", &st) == NNC_OK, "%s", st.message);
   ck_assert(pass_fuse(g, &st) == NNC_OK);
@@ -108,8 +114,8 @@ static void rig_free(rig *r) {
 }
 
 typedef struct data {
-  float *in[2 * NCASE], *out[2 * NCASE], *params;
-  int64_t n_in[2 * NCASE], n_out[2 * NCASE], n_params;
+  float *in[2 * NCASE], *out[3 * NCASE], *params;
+  int64_t n_in[2 * NCASE], n_out[3 * NCASE], n_params;
 } data;
 
 static float value(int64_t e, double a, double b) {
@@ -124,10 +130,11 @@ static void data_make(data *d) {
     d->n_in[2 * i] = d->n_out[2 * i + 1] = (int64_t)B * c->h * c->w * c->cin;
     d->n_in[2 * i + 1] = d->n_out[2 * i] = (int64_t)B * oh * ow * c->cout;
     d->n_params += (int64_t)c->k * c->k * c->cin * c->cout;
+    d->n_out[2 * NCASE + i] = d->n_in[2 * i + 1];
   }
+  for (int j = 0; j < 3 * NCASE; j++) d->out[j] = malloc((size_t)d->n_out[j] * sizeof(float));
   for (int j = 0; j < 2 * NCASE; j++) {
     d->in[j] = malloc((size_t)d->n_in[j] * sizeof(float));
-    d->out[j] = malloc((size_t)d->n_out[j] * sizeof(float));
     for (int64_t e = 0; e < d->n_in[j]; e++) d->in[j][e] = value(e, 0.37 + 0.01 * j, 0.2 * j);
   }
   d->params = malloc((size_t)d->n_params * sizeof(float));
@@ -135,7 +142,8 @@ static void data_make(data *d) {
 }
 
 static void data_free(data *d) {
-  for (int j = 0; j < 2 * NCASE; j++) free(d->in[j]), free(d->out[j]);
+  for (int j = 0; j < 2 * NCASE; j++) free(d->in[j]);
+  for (int j = 0; j < 3 * NCASE; j++) free(d->out[j]);
   free(d->params);
 }
 
@@ -154,9 +162,9 @@ static void *job_run(void *arg) {
 
 /* the step on nthreads threads, meeting at a real barrier */
 static void run(rig *r, data *d, int nthreads) {
-  float *regions[NNC_REGION_IO + 4 * NCASE] = {0};
-  for (int j = 0; j < 2 * NCASE; j++) {
-    regions[NNC_REGION_IO + j] = d->in[j];
+  float *regions[NNC_REGION_IO + 5 * NCASE] = {0};
+  for (int j = 0; j < 2 * NCASE; j++) regions[NNC_REGION_IO + j] = d->in[j];
+  for (int j = 0; j < 3 * NCASE; j++) {
     regions[NNC_REGION_IO + 2 * NCASE + j] = d->out[j];
     memset(d->out[j], 0xff, (size_t)d->n_out[j] * sizeof(float)); /* NaN: unwritten shows */
   }
@@ -234,6 +242,23 @@ static void check_reference(const data *d) {
     }
     w += (int64_t)c->k * c->k * c->cin * c->cout;
   }
+  /* dy * (the column sums of dy): the sums in float32, +0 then each row in
+   * order, as the kernel promises; so the same bits */
+  for (int i = 0; i < NCASE; i++) {
+    const float *dy = d->in[2 * i + 1], *got = d->out[2 * NCASE + i];
+    int cout = cases[i].cout;
+    int64_t rows = d->n_in[2 * i + 1] / cout;
+    float sum[65];
+    for (int co = 0; co < cout; co++) {
+      sum[co] = 0.0f;
+      for (int64_t r = 0; r < rows; r++) sum[co] += dy[r * cout + co];
+    }
+    for (int64_t e = 0; e < rows * cout; e++) {
+      float want = dy[e] * sum[e % cout];
+      ck_assert_msg(!memcmp(&want, &got[e], sizeof want),
+                    "case %d column sums [%ld]: %.9g, want %.9g", i, (long)e, got[e], want);
+    }
+  }
 }
 
 START_TEST(conv_and_input_grad_widths_threads) {
@@ -251,15 +276,19 @@ START_TEST(conv_and_input_grad_widths_threads) {
       run(&r, &d, threads);
       if (!have) {
         check_reference(&d);
-        for (int j = 0; j < 2 * NCASE; j++)
+        for (int j = 0; j < 3 * NCASE; j++)
           memcpy(first.out[j], d.out[j], (size_t)d.n_out[j] * sizeof(float));
         have = 1;
         continue;
       }
-      for (int j = 0; j < 2 * NCASE; j++)
+      for (int j = 0; j < 3 * NCASE; j++)
         ck_assert_msg(!memcmp(first.out[j], d.out[j], (size_t)d.n_out[j] * sizeof(float)),
-                      "case %d %s: width %s, %d threads differ from width 16, one thread", j / 2,
-                      j % 2 ? "dx" : "y", widths[wi], threads);
+                      "case %d %s: width %s, %d threads differ from width 16, one thread",
+                      j % (2 * NCASE) / (j < 2 * NCASE ? 2 : 1),
+                      j >= 2 * NCASE ? "column sums"
+                      : j % 2        ? "dx"
+                                     : "y",
+                      widths[wi], threads);
     }
     rig_free(&r);
   }
