@@ -25,7 +25,7 @@
 #include "nnc.h"
 #include "testutil.h"
 
-enum { B = 2, NCASE = 9 };
+enum { B = 2, NCASE = 8 };
 
 typedef struct ccase {
   int cin, cout, h, w, k, stride, pad; /* pad: zeros on each side */
@@ -33,8 +33,7 @@ typedef struct ccase {
 
 static const ccase cases[NCASE] = {
     {32, 64, 13, 13, 3, 1, 0}, /* W6's conv2 */
-    {1, 3, 9, 7, 3, 1, 0},     {3, 17, 8, 13, 3, 1, 1},
-    {17, 33, 6, 11, 3, 1, 0},  {33, 64, 5, 13, 3, 1, 1},
+    {1, 3, 9, 7, 3, 1, 0},     {3, 17, 8, 13, 3, 1, 1}, {33, 64, 5, 13, 3, 1, 1},
     {65, 17, 7, 9, 3, 2, 1},   {5, 16, 1, 17, 1, 1, 0}, /* one row, a 1x1 kernel */
     {16, 8, 7, 1, 3, 1, 1},                             /* one column */
     {4, 9, 9, 8, 3, 2, 0},                              /* stride 2, valid */
