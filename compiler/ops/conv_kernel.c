@@ -69,6 +69,26 @@ static void decode_unit(cg *c, ck *k, LLVMValueRef u, int64_t d0, int64_t d1) {
   k->sample = LLVMBuildSDiv(c->b, t, I(c, d0), "");
 }
 
+/* Rows [0, n) in the fewest tiles of at most CG_TILE_ROWS rows, their sizes
+ * as even as possible (13 rows: 5 + 4 + 4, not 6 + 6 + 1, whose one-row tile
+ * runs one accumulator chain per vector and waits on its latency). Tile
+ * shapes do not change any element's chain of multiply-adds. */
+static void even_rows(cg *c, int64_t n, cg_rows_body body, void *ctx) {
+  if (n <= 0) return;
+  int64_t tiles = (n + CG_TILE_ROWS - 1) / CG_TILE_ROWS, small = n / tiles;
+  int64_t big = n - tiles * small; /* tiles of small + 1 rows, first */
+  int64_t runs[2][3] = {{big, small + 1, 0}, {tiles - big, small, big * (small + 1)}};
+  for (int i = 0; i < 2; i++) {
+    int64_t count = runs[i][0], rows = runs[i][1], from = runs[i][2];
+    if (count == 1) body(c, ctx, (int)rows, I(c, from));
+    if (count < 2) continue;
+    cg_loop t;
+    cg_loop_begin(c, &t, I(c, 0), I(c, count), "rtile");
+    body(c, ctx, (int)rows, cg_iadd(c, I(c, from), cg_imul(c, t.i, I(c, rows))));
+    cg_loop_end(c, &t);
+  }
+}
+
 /* ---- forward ---- */
 
 /* the input position along axis a of output position o at kernel offset kpos */
@@ -182,7 +202,7 @@ void conv_emit_forward(cg *c, const conv_geom *g, LLVMValueRef x, LLVMValueRef w
   decode_unit(c, &k, u.i, g->out[0], g->out[1]);
   cg_loop_begin(c, &gr, I(c, 0), I(c, g->groups), "group");
   k.group = gr.i;
-  cg_tile_rows(c, I(c, 0), I(c, g->out[2]), fwd_rows, &k);
+  even_rows(c, g->out[2], fwd_rows, &k);
   cg_loop_end(c, &gr);
   cg_loop_end(c, &u);
 }
@@ -215,6 +235,11 @@ static void back_tile(cg *c, void *ctx, const cg_tile *t, LLVMValueRef j0) {
   LLVMValueRef o0 = back_at(c, g, 0, k->p[0], k0.i, &ok0),
                o1 = back_at(c, g, 1, k->p[1], k1.i, &ok1);
   LLVMValueRef ok01 = and3(c, ok0, ok1);
+  /* a (k0, k1) whose output row is outside the map adds only products of
+   * zeros: skipped. The accumulators start at +0 and a sum of +0 and a
+   * zero stays +0, so the finite results are the same bits. */
+  conv_if live;
+  conv_if_begin(c, &live, ok01);
   LLVMValueRef rowbase = cg_imul(
       c,
       cg_iadd(c,
@@ -228,7 +253,7 @@ static void back_tile(cg *c, void *ctx, const cg_tile *t, LLVMValueRef j0) {
     LLVMValueRef o2 = back_at(c, g, 2, cg_iadd(c, k->r0, I(c, r)), k2.i, &ok);
     LLVMValueRef at = cg_iadd(c, cg_imul(c, cg_iadd(c, rowbase, o2), I(c, g->cout)),
                               cg_imul(c, k->group, I(c, g->cout_g)));
-    a[r] = cg_select(c, and3(c, ok01, ok), gep(c, k->in, at), k->zero);
+    a[r] = cg_select(c, ok, gep(c, k->in, at), k->zero);
   }
   LLVMValueRef kk = cg_iadd(
       c, cg_imul(c, cg_iadd(c, cg_imul(c, k0.i, I(c, g->k[1])), k1.i), I(c, g->k[2])), k2.i);
@@ -245,6 +270,7 @@ static void back_tile(cg *c, void *ctx, const cg_tile *t, LLVMValueRef j0) {
   }
   cg_tile_fma(c, t, a, I(c, 1), b, b_step, I(c, g->cout_g));
   cg_loop_end(c, &k2);
+  conv_if_end(c, &live);
   cg_loop_end(c, &k1);
   cg_loop_end(c, &k0);
   LLVMValueRef out[CG_TILE_ROWS];
@@ -297,7 +323,7 @@ void conv_emit_input_grad(cg *c, const conv_geom *g, LLVMValueRef dy, LLVMValueR
   decode_unit(c, &k, u.i, g->in[0], g->in[1]);
   cg_loop_begin(c, &gr, I(c, 0), I(c, g->groups), "group");
   k.group = gr.i;
-  cg_tile_rows(c, I(c, 0), I(c, g->in[2]), back_rows, &k);
+  even_rows(c, g->in[2], back_rows, &k);
   cg_loop_end(c, &gr);
   cg_loop_end(c, &u);
 }

@@ -23,6 +23,11 @@ static LLVMValueRef imin(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
+/* every window along axis k inside the input: no clipping */
+static int inside(const pool_geom *gm, int k) {
+  return gm->p[k] == 0 && (gm->out[k] - 1) * gm->s[k] + gm->k[k] <= gm->in[k];
+}
+
 void pool_walk_begin(cg *c, const pool_geom *gm, pool_walk *w, LLVMValueRef r, int lanes,
                      int64_t ch0, int64_t ch1) {
   static const char *const names[3] = {"o0", "o1", "o2"};
@@ -34,8 +39,13 @@ void pool_walk_begin(cg *c, const pool_geom *gm, pool_walk *w, LLVMValueRef r, i
     /* the window starts at o*s - p; clip it to the input */
     LLVMValueRef start =
         LLVMBuildSub(c->b, cg_imul(c, w->o[k].i, cg_i64(c, gm->s[k])), cg_i64(c, gm->p[k]), "");
-    w->lo[k] = imax(c, start, cg_i64(c, 0));
-    w->hi[k] = imin(c, cg_iadd(c, start, cg_i64(c, gm->k[k])), cg_i64(c, gm->in[k]));
+    if (inside(gm, k)) { /* the window's extent a constant: its loops unroll */
+      w->lo[k] = start;
+      w->hi[k] = cg_iadd(c, start, cg_i64(c, gm->k[k]));
+    } else {
+      w->lo[k] = imax(c, start, cg_i64(c, 0));
+      w->hi[k] = imin(c, cg_iadd(c, start, cg_i64(c, gm->k[k])), cg_i64(c, gm->in[k]));
+    }
     count = cg_imul(c, count, LLVMBuildSub(c->b, w->hi[k], w->lo[k], ""));
     flat = cg_iadd(c, cg_imul(c, flat, cg_i64(c, gm->out[k])), w->o[k].i);
   }

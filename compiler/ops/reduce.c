@@ -23,6 +23,69 @@ static int reduce_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   return grad_accumulate(c, n->in[0], graph_add(c->g, NNC_OP_BROADCAST, 0, in, 2, c->st));
 }
 
+static LLVMValueRef vec_ptr(cg *c, LLVMTypeRef vt, LLVMValueRef base, LLVMValueRef i) {
+  return LLVMBuildBitCast(c->b, LLVMBuildGEP2(c->b, c->f32, base, &i, 1, ""),
+                          LLVMPointerType(vt, 0), "");
+}
+
+/* n vectors of columns from j summed over the rows, each in a register: +0,
+ * then + x[r, j] for r in order, as the scalar loop (n chains in flight) */
+static void leading_group(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LLVMValueRef rows,
+                          LLVMValueRef j, int n) {
+  int64_t vw = c->vector_width;
+  LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw);
+  LLVMValueRef acc[4];
+  for (int v = 0; v < n; v++) {
+    acc[v] = cg_alloca(c, vt, "colsum");
+    LLVMBuildStore(c->b, LLVMConstNull(vt), acc[v]);
+  }
+  cg_loop r;
+  cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
+  for (int v = 0; v < n; v++) {
+    LLVMValueRef at = cg_iadd(c, cg_imul(c, r.i, cg_i64(c, w)), cg_iadd(c, j, cg_i64(c, v * vw)));
+    LLVMValueRef xv = LLVMBuildLoad2(c->b, vt, vec_ptr(c, vt, x, at), "");
+    LLVMSetAlignment(xv, 4);
+    LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, vt, acc[v], ""), xv, ""), acc[v]);
+  }
+  cg_loop_end(c, &r);
+  for (int v = 0; v < n; v++) {
+    LLVMValueRef at = cg_iadd(c, j, cg_i64(c, v * vw));
+    LLVMSetAlignment(
+        LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, vt, acc[v], ""), vec_ptr(c, vt, out, at)), 4);
+  }
+}
+
+/* LEADING's columns [u0, u0 + k vw) a vector at a time, summed in registers
+ * (the scalar loop's sum through out[j] waited on a store and a load per
+ * row), four vectors per pass over the rows, then two, then one. The first
+ * column left is returned. */
+static LLVMValueRef leading_vectors(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w,
+                                    LLVMValueRef rows, LLVMValueRef u0, LLVMValueRef u1) {
+  int64_t vw = c->vector_width;
+  if (vw < 2 || w < vw) return u0;
+  LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, vw), "");
+  LLVMValueRef fours = LLVMBuildSDiv(c->b, blocks, cg_i64(c, 4), "");
+  cg_loop q;
+  cg_loop_begin(c, &q, cg_i64(c, 0), fours, "colgroup");
+  leading_group(c, x, out, w, rows, cg_iadd(c, u0, cg_imul(c, q.i, cg_i64(c, 4 * vw))), 4);
+  cg_loop_end(c, &q);
+  LLVMValueRef j = cg_iadd(c, u0, cg_imul(c, fours, cg_i64(c, 4 * vw)));
+  LLVMValueRef left = LLVMBuildSub(c->b, blocks, cg_imul(c, fours, cg_i64(c, 4)), "");
+  for (int n = 2; n >= 1; n--) {
+    LLVMValueRef has = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, left, cg_i64(c, n), ""),
+                                     cg_i64(c, 0), "");
+    LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols"),
+                      done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols_done");
+    LLVMBuildCondBr(c->b, has, then, done);
+    LLVMPositionBuilderAtEnd(c->b, then);
+    leading_group(c, x, out, w, rows, j, n);
+    LLVMBuildBr(c->b, done);
+    LLVMPositionBuilderAtEnd(c->b, done);
+    j = cg_iadd(c, j, cg_select(c, has, cg_i64(c, n * vw), cg_i64(c, 0)));
+  }
+  return cg_iadd(c, u0, cg_imul(c, blocks, cg_i64(c, vw)));
+}
+
 /* LEADING: output columns [u0,u1); LAST: rows [u0,u1); ALL: [u0,u1) is [0,1) or empty. */
 static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
                         LLVMValueRef u1) {
@@ -30,6 +93,7 @@ static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
   if (n->fn == NNC_RED_LEADING) { /* out[j] = sum over rows of x[r, j] */
     int64_t w = shape_last(in);
     LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), "");
+    u0 = leading_vectors(c, x, out, w, rows, u0, u1);
     cg_zero_fill(c, out, u0, LLVMBuildSub(c->b, u1, u0, ""));
     cg_loop r;
     cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
