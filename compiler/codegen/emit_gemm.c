@@ -186,6 +186,44 @@ static LLVMValueRef b_vector(cg *c, const gemm *g, const strip *s, LLVMValueRef 
   return x;
 }
 
+/* One vw x vw block of the transposed pack: rows p0 .. p0+vw-1 of the
+ * pack's vector v, read as vw vectors along W's rows j0 + v*vw + l (rows
+ * past n: zero) and transposed by log2(vw) rounds of two-vector shuffles,
+ * round b swapping bit b of the row index with bit b of the column index
+ * (on AVX2 each is an unpack, a blend or a lane permute; one vpermt2ps on
+ * AVX-512). A copy: the pack holds the same floats as the scalar loop's. */
+static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, LLVMValueRef p0,
+                                  int64_t width) {
+  int vw = g->vw, lanes = lanes_of(s, v, vw);
+  LLVMValueRef x[16];
+  LLVMValueRef col0 = iadd(c, s->j0, iconst(c, (int64_t)v * vw));
+  LLVMValueRef at = iadd(c, g->kb, p0);
+  for (int l = 0; l < vw; l++)
+    x[l] = l < lanes
+               ? vec_load(c, g, g->b, iadd(c, imul(c, iadd(c, col0, iconst(c, l)), g->len), at), vw)
+               : LLVMConstNull(g->vec);
+  for (int bit = 1; bit < vw; bit <<= 1) {
+    LLVMValueRef lo_mask[16], hi_mask[16];
+    for (int k = 0; k < vw; k++) {
+      lo_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? vw + (k ^ bit) : k), 0);
+      hi_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? vw + k : (k | bit)), 0);
+    }
+    LLVMValueRef lo = LLVMConstVector(lo_mask, (unsigned)vw),
+                 hi = LLVMConstVector(hi_mask, (unsigned)vw);
+    for (int r = 0; r < vw; r++) {
+      if (r & bit) continue;
+      LLVMValueRef a = x[r], b = x[r | bit];
+      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo, "");
+      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi, "");
+    }
+  }
+  for (int k = 0; k < vw; k++)
+    vec_store(
+        c, g, x[k], g->pack,
+        iadd(c, imul(c, iadd(c, p0, iconst(c, k)), iconst(c, width)), iconst(c, (int64_t)v * vw)),
+        vw);
+}
+
 /* Copy block kb of the strip into pack[kc, vecs*vw] (columns past n: zero). */
 static void emit_pack(cg *c, const gemm *g, const strip *s) {
   int64_t width = (int64_t)s->vecs * g->vw;
@@ -202,14 +240,21 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
     cg_loop_end(c, &p);
     return;
   }
-  /* W[j, kb ..] is contiguous: read along it, write down the pack's column */
+  /* W[j, kb ..] is contiguous: vw x vw blocks transposed in registers, then
+   * the block's last kc % vw rows one float at a time */
+  LLVMValueRef whole = LLVMBuildAnd(c->b, g->kc, iconst(c, -(int64_t)g->vw), "");
+  cg_loop q;
+  cg_loop_begin(c, &q, iconst(c, 0), LLVMBuildSDiv(c->b, whole, iconst(c, g->vw), ""), "packv");
+  LLVMValueRef p0 = imul(c, q.i, iconst(c, g->vw));
+  for (int v = 0; v < s->vecs; v++) pack_transposed_block(c, g, s, v, p0, width);
+  cg_loop_end(c, &q);
   int64_t valid = width - g->vw + s->lanes;
   cg_loop j;
   cg_loop_begin(c, &j, iconst(c, 0), iconst(c, width), "packt");
   LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, iconst(c, valid), "");
   LLVMValueRef src = iadd(c, imul(c, iadd(c, s->j0, j.i), g->len), g->kb);
   cg_loop p;
-  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "packtp");
+  cg_loop_begin(c, &p, whole, g->kc, "packtp");
   LLVMValueRef x = cg_load(c, g->b, cg_select(c, in, iadd(c, src, p.i), iconst(c, 0)));
   cg_store(c, cg_select(c, in, x, cg_f32(c, 0)), g->pack,
            iadd(c, imul(c, p.i, iconst(c, width)), j.i));
