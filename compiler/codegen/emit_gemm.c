@@ -100,65 +100,10 @@ static int lanes_of(const strip *s, int v, int vw) {
   return v == s->vecs - 1 ? s->lanes : vw;
 }
 
-static LLVMValueRef vec_ptr(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
-  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
-  return LLVMBuildBitCast(c->b, p, LLVMPointerType(g->vec, 0), "");
-}
-
-/* the first `lanes` lanes on */
-static LLVMValueRef mask(cg *c, const gemm *g, int lanes) {
-  LLVMValueRef bits[16];
-  for (int l = 0; l < g->vw; l++) bits[l] = LLVMConstInt(c->i1, l < lanes, 0);
-  return LLVMConstVector(bits, (unsigned)g->vw);
-}
-
-static LLVMValueRef masked_fn(cg *c, const gemm *g, int store, LLVMTypeRef *type) {
-  char name[64];
-  snprintf(name, sizeof name, "llvm.masked.%s.v%df32.p0v%df32", store ? "store" : "load", g->vw,
-           g->vw);
-  LLVMTypeRef ptr = LLVMPointerType(g->vec, 0);
-  LLVMTypeRef load_params[4] = {ptr, c->i32, g->mask_t, g->vec};
-  LLVMTypeRef store_params[4] = {g->vec, ptr, c->i32, g->mask_t};
-  *type = store ? LLVMFunctionType(c->void_t, store_params, 4, 0)
-                : LLVMFunctionType(g->vec, load_params, 4, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
-  return fn ? fn : LLVMAddFunction(c->mod, name, *type);
-}
-
 /* base[index ..] as a vector; lanes < vw: the others read as zero */
 static LLVMValueRef vec_load(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index,
                              int lanes) {
-  LLVMValueRef ptr = vec_ptr(c, g, base, index);
-  if (lanes < g->vw) {
-    LLVMTypeRef type;
-    LLVMValueRef fn = masked_fn(c, g, 0, &type);
-    LLVMValueRef args[4] = {ptr, LLVMConstInt(c->i32, 4, 0), mask(c, g, lanes),
-                            LLVMConstNull(g->vec)};
-    return LLVMBuildCall2(c->b, type, fn, args, 4, "");
-  }
-  LLVMValueRef v = LLVMBuildLoad2(c->b, g->vec, ptr, "");
-  LLVMSetAlignment(v, 4);
-  return v;
-}
-
-static void vec_store(cg *c, const gemm *g, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index,
-                      int lanes) {
-  LLVMValueRef ptr = vec_ptr(c, g, base, index);
-  if (lanes < g->vw) {
-    LLVMTypeRef type;
-    LLVMValueRef fn = masked_fn(c, g, 1, &type);
-    LLVMValueRef args[4] = {v, ptr, LLVMConstInt(c->i32, 4, 0), mask(c, g, lanes)};
-    LLVMBuildCall2(c->b, type, fn, args, 4, "");
-    return;
-  }
-  LLVMSetAlignment(LLVMBuildStore(c->b, v, ptr), 4);
-}
-
-static LLVMValueRef splat(cg *c, const gemm *g, LLVMValueRef x) {
-  LLVMValueRef undef = LLVMGetUndef(g->vec);
-  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, undef,
-                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)g->vw)), "");
+  return cg_vec_load(c, g->vw, lanes, base, index);
 }
 
 /* acc + a * b in the accumulator type (a, b are float vectors) */
@@ -218,10 +163,9 @@ static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, L
     }
   }
   for (int k = 0; k < vw; k++)
-    vec_store(
-        c, g, x[k], g->pack,
-        iadd(c, imul(c, iadd(c, p0, iconst(c, k)), iconst(c, width)), iconst(c, (int64_t)v * vw)),
-        vw);
+    cg_vec_store(
+        c, x[k], vw, g->pack,
+        iadd(c, imul(c, iadd(c, p0, iconst(c, k)), iconst(c, width)), iconst(c, (int64_t)v * vw)));
 }
 
 /* Copy block kb of the strip into pack[kc, vecs*vw] (columns past n: zero). */
@@ -234,8 +178,8 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
                  dst = imul(c, p.i, iconst(c, width));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
-      vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, off), lanes_of(s, v, g->vw)), g->pack,
-                iadd(c, dst, off), g->vw);
+      cg_vec_store(c, vec_load(c, g, g->b, iadd(c, src, off), lanes_of(s, v, g->vw)), g->vw,
+                   g->pack, iadd(c, dst, off));
     }
     cg_loop_end(c, &p);
     return;
@@ -273,7 +217,7 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
       if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw), at = iadd(c, crow[r], off);
       int lanes = lanes_of(s, v, g->vw);
-      if (!epilogue || g->epi->store_raw) vec_store(c, g, x, g->c, at, lanes);
+      if (!epilogue || g->epi->store_raw) cg_vec_store(c, x, lanes, g->c, at);
       if (epilogue) cg_gemm_epi_apply(c, g->epi, x, lanes, 0, iadd(c, s->j0, off), at);
     }
 }
@@ -303,7 +247,7 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMValueRef bv[NV_MAX];
   for (int v = 0; v < s->vecs; v++) bv[v] = b_vector(c, g, s, p.i, v);
   for (int r = 0; r < rows; r++) {
-    LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
+    LLVMValueRef av = cg_splat(c, g->vw, cg_load(c, g->a, iadd(c, arow[r], apos)));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""));
       LLVMBuildStore(c->b, sum, acc[r][v]);
