@@ -121,8 +121,14 @@ void cg_gemm_epi_name(const cg_gemm_epi *e, char *buf, size_t size);
  * consecutive columns, or with by_rows consecutive rows of one column (N = 1). */
 LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes, int by_rows,
                                LLVMValueRef col, LLVMValueRef i);
+
+/* Float vectors in memory (emit_vec.c), w lanes of which the first `lanes`
+ * are read or written (masked when fewer); w = 0: one float. */
+LLVMValueRef cg_vec_load(cg *c, int w, int lanes, LLVMValueRef base, LLVMValueRef i);
 /* v (a float vector or a float) at base[i .. i + lanes) */
-void cg_gemm_epi_store(cg *c, LLVMValueRef v, int lanes, LLVMValueRef base, LLVMValueRef i);
+void cg_vec_store(cg *c, LLVMValueRef v, int lanes, LLVMValueRef base, LLVMValueRef i);
+/* x in every lane of a float vector of w (w = 0: x) */
+LLVMValueRef cg_splat(cg *c, int w, LLVMValueRef x);
 
 typedef struct cg_gemm {
   LLVMValueRef a, b, out;

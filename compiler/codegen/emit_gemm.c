@@ -100,65 +100,10 @@ static int lanes_of(const strip *s, int v, int vw) {
   return v == s->vecs - 1 ? s->lanes : vw;
 }
 
-static LLVMValueRef vec_ptr(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index) {
-  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
-  return LLVMBuildBitCast(c->b, p, LLVMPointerType(g->vec, 0), "");
-}
-
-/* the first `lanes` lanes on */
-static LLVMValueRef mask(cg *c, const gemm *g, int lanes) {
-  LLVMValueRef bits[16];
-  for (int l = 0; l < g->vw; l++) bits[l] = LLVMConstInt(c->i1, l < lanes, 0);
-  return LLVMConstVector(bits, (unsigned)g->vw);
-}
-
-static LLVMValueRef masked_fn(cg *c, const gemm *g, int store, LLVMTypeRef *type) {
-  char name[64];
-  snprintf(name, sizeof name, "llvm.masked.%s.v%df32.p0v%df32", store ? "store" : "load", g->vw,
-           g->vw);
-  LLVMTypeRef ptr = LLVMPointerType(g->vec, 0);
-  LLVMTypeRef load_params[4] = {ptr, c->i32, g->mask_t, g->vec};
-  LLVMTypeRef store_params[4] = {g->vec, ptr, c->i32, g->mask_t};
-  *type = store ? LLVMFunctionType(c->void_t, store_params, 4, 0)
-                : LLVMFunctionType(g->vec, load_params, 4, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
-  return fn ? fn : LLVMAddFunction(c->mod, name, *type);
-}
-
 /* base[index ..] as a vector; lanes < vw: the others read as zero */
 static LLVMValueRef vec_load(cg *c, const gemm *g, LLVMValueRef base, LLVMValueRef index,
                              int lanes) {
-  LLVMValueRef ptr = vec_ptr(c, g, base, index);
-  if (lanes < g->vw) {
-    LLVMTypeRef type;
-    LLVMValueRef fn = masked_fn(c, g, 0, &type);
-    LLVMValueRef args[4] = {ptr, LLVMConstInt(c->i32, 4, 0), mask(c, g, lanes),
-                            LLVMConstNull(g->vec)};
-    return LLVMBuildCall2(c->b, type, fn, args, 4, "");
-  }
-  LLVMValueRef v = LLVMBuildLoad2(c->b, g->vec, ptr, "");
-  LLVMSetAlignment(v, 4);
-  return v;
-}
-
-static void vec_store(cg *c, const gemm *g, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index,
-                      int lanes) {
-  LLVMValueRef ptr = vec_ptr(c, g, base, index);
-  if (lanes < g->vw) {
-    LLVMTypeRef type;
-    LLVMValueRef fn = masked_fn(c, g, 1, &type);
-    LLVMValueRef args[4] = {v, ptr, LLVMConstInt(c->i32, 4, 0), mask(c, g, lanes)};
-    LLVMBuildCall2(c->b, type, fn, args, 4, "");
-    return;
-  }
-  LLVMSetAlignment(LLVMBuildStore(c->b, v, ptr), 4);
-}
-
-static LLVMValueRef splat(cg *c, const gemm *g, LLVMValueRef x) {
-  LLVMValueRef undef = LLVMGetUndef(g->vec);
-  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, undef,
-                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)g->vw)), "");
+  return cg_vec_load(c, g->vw, lanes, base, index);
 }
 
 /* acc + a * b in the accumulator type (a, b are float vectors) */
@@ -186,6 +131,43 @@ static LLVMValueRef b_vector(cg *c, const gemm *g, const strip *s, LLVMValueRef 
   return x;
 }
 
+/* One vw x vw block of the transposed pack: rows p0 .. p0+vw-1 of the
+ * pack's vector v, read as vw vectors along W's rows j0 + v*vw + l (rows
+ * past n: zero) and transposed by log2(vw) rounds of two-vector shuffles,
+ * round b swapping bit b of the row index with bit b of the column index
+ * (on AVX2 each is an unpack, a blend or a lane permute; one vpermt2ps on
+ * AVX-512). A copy: the pack holds the same floats as the scalar loop's. */
+static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, LLVMValueRef p0,
+                                  int64_t width) {
+  int vw = g->vw, lanes = lanes_of(s, v, vw);
+  LLVMValueRef x[16];
+  LLVMValueRef col0 = iadd(c, s->j0, iconst(c, (int64_t)v * vw));
+  LLVMValueRef at = iadd(c, g->kb, p0);
+  for (int l = 0; l < vw; l++)
+    x[l] = l < lanes
+               ? vec_load(c, g, g->b, iadd(c, imul(c, iadd(c, col0, iconst(c, l)), g->len), at), vw)
+               : LLVMConstNull(g->vec);
+  for (int bit = 1; bit < vw; bit <<= 1) {
+    LLVMValueRef lo_mask[16], hi_mask[16];
+    for (int k = 0; k < vw; k++) {
+      lo_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? vw + (k ^ bit) : k), 0);
+      hi_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? vw + k : (k | bit)), 0);
+    }
+    LLVMValueRef lo = LLVMConstVector(lo_mask, (unsigned)vw),
+                 hi = LLVMConstVector(hi_mask, (unsigned)vw);
+    for (int r = 0; r < vw; r++) {
+      if (r & bit) continue;
+      LLVMValueRef a = x[r], b = x[r | bit];
+      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo, "");
+      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi, "");
+    }
+  }
+  for (int k = 0; k < vw; k++)
+    cg_vec_store(
+        c, x[k], vw, g->pack,
+        iadd(c, imul(c, iadd(c, p0, iconst(c, k)), iconst(c, width)), iconst(c, (int64_t)v * vw)));
+}
+
 /* Copy block kb of the strip into pack[kc, vecs*vw] (columns past n: zero). */
 static void emit_pack(cg *c, const gemm *g, const strip *s) {
   int64_t width = (int64_t)s->vecs * g->vw;
@@ -196,20 +178,27 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
                  dst = imul(c, p.i, iconst(c, width));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
-      vec_store(c, g, vec_load(c, g, g->b, iadd(c, src, off), lanes_of(s, v, g->vw)), g->pack,
-                iadd(c, dst, off), g->vw);
+      cg_vec_store(c, vec_load(c, g, g->b, iadd(c, src, off), lanes_of(s, v, g->vw)), g->vw,
+                   g->pack, iadd(c, dst, off));
     }
     cg_loop_end(c, &p);
     return;
   }
-  /* W[j, kb ..] is contiguous: read along it, write down the pack's column */
+  /* W[j, kb ..] is contiguous: vw x vw blocks transposed in registers, then
+   * the block's last kc % vw rows one float at a time */
+  LLVMValueRef whole = LLVMBuildAnd(c->b, g->kc, iconst(c, -(int64_t)g->vw), "");
+  cg_loop q;
+  cg_loop_begin(c, &q, iconst(c, 0), LLVMBuildSDiv(c->b, whole, iconst(c, g->vw), ""), "packv");
+  LLVMValueRef p0 = imul(c, q.i, iconst(c, g->vw));
+  for (int v = 0; v < s->vecs; v++) pack_transposed_block(c, g, s, v, p0, width);
+  cg_loop_end(c, &q);
   int64_t valid = width - g->vw + s->lanes;
   cg_loop j;
   cg_loop_begin(c, &j, iconst(c, 0), iconst(c, width), "packt");
   LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, iconst(c, valid), "");
   LLVMValueRef src = iadd(c, imul(c, iadd(c, s->j0, j.i), g->len), g->kb);
   cg_loop p;
-  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "packtp");
+  cg_loop_begin(c, &p, whole, g->kc, "packtp");
   LLVMValueRef x = cg_load(c, g->b, cg_select(c, in, iadd(c, src, p.i), iconst(c, 0)));
   cg_store(c, cg_select(c, in, x, cg_f32(c, 0)), g->pack,
            iadd(c, imul(c, p.i, iconst(c, width)), j.i));
@@ -228,7 +217,7 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
       if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw), at = iadd(c, crow[r], off);
       int lanes = lanes_of(s, v, g->vw);
-      if (!epilogue || g->epi->store_raw) vec_store(c, g, x, g->c, at, lanes);
+      if (!epilogue || g->epi->store_raw) cg_vec_store(c, x, lanes, g->c, at);
       if (epilogue) cg_gemm_epi_apply(c, g->epi, x, lanes, 0, iadd(c, s->j0, off), at);
     }
 }
@@ -258,7 +247,7 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMValueRef bv[NV_MAX];
   for (int v = 0; v < s->vecs; v++) bv[v] = b_vector(c, g, s, p.i, v);
   for (int r = 0; r < rows; r++) {
-    LLVMValueRef av = splat(c, g, cg_load(c, g->a, iadd(c, arow[r], apos)));
+    LLVMValueRef av = cg_splat(c, g->vw, cg_load(c, g->a, iadd(c, arow[r], apos)));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef sum = vfma(c, g, av, bv[v], LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], ""));
       LLVMBuildStore(c->b, sum, acc[r][v]);

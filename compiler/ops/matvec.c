@@ -12,13 +12,6 @@
 
 #include "compiler/ops/matvec.h"
 
-static LLVMValueRef splat(cg *c, LLVMTypeRef vec, int w, LLVMValueRef x) {
-  LLVMValueRef undef = LLVMGetUndef(vec);
-  LLVMValueRef one = LLVMBuildInsertElement(c->b, undef, x, LLVMConstInt(c->i32, 0, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, undef,
-                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)w)), "");
-}
-
 static LLVMValueRef iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildAdd(c->b, a, b, "");
 }
@@ -59,7 +52,7 @@ static LLVMValueRef rows_of(cg *c, LLVMTypeRef vec, int w, LLVMValueRef a, LLVMV
  * the product, and through the matmul's tile chain when it has one */
 static void put(cg *c, const cg_gemm *m, LLVMValueRef x, int lanes, LLVMValueRef r0) {
   const cg_gemm_epi *e = m->epi && m->epi->n ? m->epi : NULL;
-  if (!e || e->store_raw) cg_gemm_epi_store(c, x, lanes, m->out, r0);
+  if (!e || e->store_raw) cg_vec_store(c, x, lanes, m->out, r0);
   if (e) cg_gemm_epi_apply(c, e, x, lanes, 1, cg_i64(c, 0), r0);
 }
 
@@ -80,7 +73,7 @@ int cg_emit_matvec(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   cg_loop_begin(c, &p, cg_i64(c, 0), m->len, "mv_p");
   LLVMValueRef apos = iadd(c, imul(c, r0, m->a_row), imul(c, p.i, m->a_step));
   LLVMValueRef av = rows_of(c, vec, w, m->a, apos, a_row);
-  LLVMValueRef bv = splat(c, vec, w, cg_load(c, m->b, p.i));
+  LLVMValueRef bv = cg_splat(c, w, cg_load(c, m->b, p.i));
   LLVMBuildStore(c->b, cg_fma(c, av, bv, LLVMBuildLoad2(c->b, vec, acc, "")), acc);
   cg_loop_end(c, &p);
   put(c, m, LLVMBuildLoad2(c->b, vec, acc, ""), w, r0);

@@ -1,0 +1,81 @@
+/* Float vectors of w lanes in memory, the first `lanes` of them live: the
+ * loads and stores of the GEMM's tiles and packs (emit_gemm.c), their
+ * epilogues (gemm_epi.c) and the matrix-vector product (matvec.c). A partial
+ * vector is an llvm.masked.load/store (vmaskmovps on AVX2, a k-mask on
+ * AVX-512), so nothing past the live lanes is read or written. */
+#include <llvm-c/Core.h>
+#include <stdio.h>
+
+#include "compiler/codegen/cg.h"
+
+static int vec_width(LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? (int)LLVMGetVectorSize(t) : 0;
+}
+
+LLVMValueRef cg_splat(cg *c, int w, LLVMValueRef x) {
+  if (!w) return x;
+  LLVMTypeRef vec = LLVMVectorType(c->f32, (unsigned)w);
+  LLVMValueRef one =
+      LLVMBuildInsertElement(c->b, LLVMGetUndef(vec), x, LLVMConstInt(c->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vec),
+                                LLVMConstNull(LLVMVectorType(c->i32, (unsigned)w)), "");
+}
+
+/* the first `lanes` of w lanes on */
+static LLVMValueRef lane_mask(cg *c, int w, int lanes) {
+  LLVMValueRef bits[16];
+  for (int l = 0; l < w; l++) bits[l] = LLVMConstInt(c->i1, l < lanes, 0);
+  return LLVMConstVector(bits, (unsigned)w);
+}
+
+/* llvm.masked.load/store of a float vector of w lanes */
+static LLVMValueRef masked(cg *c, int w, int store, LLVMTypeRef *type) {
+  char name[64];
+  snprintf(name, sizeof name, "llvm.masked.%s.v%df32.p0v%df32", store ? "store" : "load", w, w);
+  LLVMTypeRef vec = LLVMVectorType(c->f32, (unsigned)w), ptr = LLVMPointerType(vec, 0);
+  LLVMTypeRef mask_t = LLVMVectorType(c->i1, (unsigned)w);
+  LLVMTypeRef load_params[4] = {ptr, c->i32, mask_t, vec};
+  LLVMTypeRef store_params[4] = {vec, ptr, c->i32, mask_t};
+  *type = store ? LLVMFunctionType(c->void_t, store_params, 4, 0)
+                : LLVMFunctionType(vec, load_params, 4, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  return fn ? fn : LLVMAddFunction(c->mod, name, *type);
+}
+
+static LLVMValueRef vec_at(cg *c, int w, LLVMValueRef base, LLVMValueRef i) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &i, 1, "");
+  return LLVMBuildBitCast(c->b, p, LLVMPointerType(LLVMVectorType(c->f32, (unsigned)w), 0), "");
+}
+
+LLVMValueRef cg_vec_load(cg *c, int w, int lanes, LLVMValueRef base, LLVMValueRef i) {
+  if (!w) return cg_load(c, base, i);
+  LLVMValueRef p = vec_at(c, w, base, i);
+  if (lanes < w) {
+    LLVMTypeRef type;
+    LLVMValueRef fn = masked(c, w, 0, &type);
+    LLVMValueRef args[4] = {p, LLVMConstInt(c->i32, 4, 0), lane_mask(c, w, lanes),
+                            LLVMConstNull(LLVMVectorType(c->f32, (unsigned)w))};
+    return LLVMBuildCall2(c->b, type, fn, args, 4, "");
+  }
+  LLVMValueRef v = LLVMBuildLoad2(c->b, LLVMVectorType(c->f32, (unsigned)w), p, "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+
+void cg_vec_store(cg *c, LLVMValueRef v, int lanes, LLVMValueRef base, LLVMValueRef i) {
+  int w = vec_width(v);
+  if (!w) {
+    cg_store(c, v, base, i);
+    return;
+  }
+  LLVMValueRef p = vec_at(c, w, base, i);
+  if (lanes < w) {
+    LLVMTypeRef type;
+    LLVMValueRef fn = masked(c, w, 1, &type);
+    LLVMValueRef args[4] = {v, p, LLVMConstInt(c->i32, 4, 0), lane_mask(c, w, lanes)};
+    LLVMBuildCall2(c->b, type, fn, args, 4, "");
+    return;
+  }
+  LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
+}
