@@ -23,11 +23,6 @@ static int reduce_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
   return grad_accumulate(c, n->in[0], graph_add(c->g, NNC_OP_BROADCAST, 0, in, 2, c->st));
 }
 
-static LLVMValueRef vec_ptr(cg *c, LLVMTypeRef vt, LLVMValueRef base, LLVMValueRef i) {
-  return LLVMBuildBitCast(c->b, LLVMBuildGEP2(c->b, c->f32, base, &i, 1, ""),
-                          LLVMPointerType(vt, 0), "");
-}
-
 /* n vectors of columns from j summed over the rows, each in a register: +0,
  * then + x[r, j] for r in order, as the scalar loop (n chains in flight) */
 static void leading_group(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LLVMValueRef rows,
@@ -43,15 +38,13 @@ static void leading_group(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LL
   cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
   for (int v = 0; v < n; v++) {
     LLVMValueRef at = cg_iadd(c, cg_imul(c, r.i, cg_i64(c, w)), cg_iadd(c, j, cg_i64(c, v * vw)));
-    LLVMValueRef xv = LLVMBuildLoad2(c->b, vt, vec_ptr(c, vt, x, at), "");
-    LLVMSetAlignment(xv, 4);
+    LLVMValueRef xv = cg_vec_load(c, (int)vw, (int)vw, x, at);
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, vt, acc[v], ""), xv, ""), acc[v]);
   }
   cg_loop_end(c, &r);
   for (int v = 0; v < n; v++) {
     LLVMValueRef at = cg_iadd(c, j, cg_i64(c, v * vw));
-    LLVMSetAlignment(
-        LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, vt, acc[v], ""), vec_ptr(c, vt, out, at)), 4);
+    cg_vec_store(c, LLVMBuildLoad2(c->b, vt, acc[v], ""), (int)vw, out, at);
   }
 }
 
