@@ -530,7 +530,8 @@ int main(int argc, char **argv) {
   }
   if (reps < 1 || reps > 63) reps = 5;
   const char *waits = getenv("NNC_BENCH_WAITS");
-  if (waits && strcmp(waits, "0") && strcmp(waits, "1")) {
+  /* empty is unset, as for nnc's own variables (docs/cli.md) */
+  if (waits && *waits && strcmp(waits, "0") && strcmp(waits, "1")) {
     fprintf(stderr, "bench: NNC_BENCH_WAITS must be 0 or 1, got '%s'\n", waits);
     return 2;
   }
