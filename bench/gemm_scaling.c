@@ -382,6 +382,8 @@ static const shape shapes[] = {
     {"d0 forward 128x784x512", PLAIN, 128, 784, 512},
     {"d1 forward 128x512x512", PLAIN, 128, 512, 512},
     {"d0 dW x^T dy 784x128x512", TRANS_A, 784, 128, 512},
+    /* the same product with x already transposed (what packing x^T's panel would read) */
+    {"d0 dW as (x^T)[784,128] dy", PLAIN, 784, 128, 512},
     {"d1 dX dy W^T 128x512x784", TRANS_B, 128, 512, 784},
     {"square 1024", PLAIN, 1024, 1024, 1024},
 };
