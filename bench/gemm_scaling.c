@@ -15,8 +15,8 @@
  *           once on the two halves of the columns (nnc's split); blas2 adds OpenBLAS's own
  *           two threads
  * on W4-wide's products (784-512-512-10, batch 128): d0 forward 128x784x512, d1 forward
- * 128x512x512, d0's weight gradient x^T dy (784x512, K = 128), d1's input gradient dy W^T
- * (128x784, K = 512), and the square n = 1024.
+ * 128x512x512, d0's weight gradient x^T dy (784x512, K = 128; and the same with x given
+ * transposed), d1's input gradient dy W^T (128x784, K = 512), and the square n = 1024.
  * Operands: warm (left in L2 by the last repetition), --cold (each thread reads 8 MiB first:
  * they come from L3, as in a whole step), --handoff (each thread first rewrites the part of
  * each operand its own groups write in a step: the other part sits modified in the other
@@ -167,7 +167,7 @@ static timing team_run(int threads, int reps, work_fn fn, void *ctx) {
     pthread_attr_init(&attr);
     pthread_attr_setaffinity_np(&attr, sizeof set, &set);
     if (pthread_create(&th[i], &attr, member_run, &m[i])) {
-      fprintf(stderr, "gemm_scaling: cannot start a thread\n");
+      fprintf(stderr, "gemm_scaling: cannot start a thread on CPU %d\n", cpus[i]);
       exit(1);
     }
     pthread_attr_destroy(&attr);
