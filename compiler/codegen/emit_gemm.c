@@ -73,6 +73,11 @@ typedef struct gemm {
   int single;                 /* the contraction is one block: last is always true */
   int small;                  /* C has this many rows (5 to mr - 1): one tile of them */
   int transpose_b, f64;
+  /* the group's epilogue runs on each tile (cg_tile_group_epilogue): the
+   * final sums go to `scratch` (mr x strip width floats), and to C too
+   * when store_c (C is read outside the group) */
+  int tile_group, store_c;
+  LLVMValueRef scratch;
   gemm_target t;
   int vw;
   LLVMTypeRef vec, mask_t;
@@ -222,6 +227,24 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
     }
 }
 
+/* The tile's final sums into the scratch tile (and C when read outside the
+ * group), then the group's epilogue on its rows x the strip's columns while
+ * they are in L1: every element gets the same nodes in the same order on
+ * the same values as in the loop after the whole product. */
+static void store_tile_group(cg *c, const gemm *g, const strip *s, LLVMValueRef r0,
+                             LLVMValueRef *crow, int rows, LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  int64_t width = (int64_t)s->vecs * g->vw;
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < s->vecs; v++) {
+      LLVMValueRef x = LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], "");
+      if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
+      LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
+      if (g->store_c) cg_vec_store(c, x, lanes_of(s, v, g->vw), g->c, iadd(c, crow[r], off));
+      cg_vec_store(c, x, g->vw, g->scratch, iconst(c, r * width + (int64_t)v * g->vw));
+    }
+  cg_tile_group_epilogue(c, r0, rows, s->j0, width - g->vw + s->lanes, g->scratch, width);
+}
+
 /* One tile: rows r0 .. r0+rows-1 of C in strip s, over block kb of the
  * contraction. */
 static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int rows,
@@ -254,7 +277,11 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
     }
   }
   cg_loop_end(c, &p);
-  if (!g->epi || g->single) {
+  if (g->tile_group && g->single) {
+    store_tile_group(c, g, s, r0, crow, rows, acc);
+    return;
+  }
+  if (!g->tile_group && (!g->epi || g->single)) {
     store_tile(c, g, s, crow, rows, acc, g->epi != NULL);
     return;
   }
@@ -265,7 +292,10 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_done");
   LLVMBuildCondBr(c->b, g->last, epi, raw);
   LLVMPositionBuilderAtEnd(c->b, epi);
-  store_tile(c, g, s, crow, rows, acc, 1);
+  if (g->tile_group)
+    store_tile_group(c, g, s, r0, crow, rows, acc);
+  else
+    store_tile(c, g, s, crow, rows, acc, 1);
   LLVMBuildBr(c->b, done);
   LLVMPositionBuilderAtEnd(c->b, raw);
   store_tile(c, g, s, crow, rows, acc, 0);
@@ -434,7 +464,7 @@ static void call_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
  * through its shared function. */
 static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
-  if (c->gemm_inline)
+  if (c->gemm_inline || g->tile_group) /* the group's epilogue needs its buffers */
     emit_strip(c, g, s, u0, u1, acc);
   else
     call_strip(c, g, s, u0, u1);
@@ -459,8 +489,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
    * row tiles, B streamed four times) as one tile */
   if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
   g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= g.t.kc);
+  if (c->tile_on && !g.epi) {
+    g.tile_group = 1, c->tile_done = 1;
+    g.store_c = cg_read_outside_group(c->g, c->tile_anchor);
+    g.scratch = entry_buffer(c, (int64_t)g.t.mr * g.t.nv * g.vw);
+  }
   LLVMValueRef acc[MR_MAX][NV_MAX] = {{NULL}};
-  if (c->gemm_inline)
+  if (c->gemm_inline || g.tile_group)
     for (int r = 0; r < g.t.mr; r++)
       for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
 
