@@ -158,6 +158,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1);
 int cg_tile_group_epilogue(cg *c, LLVMValueRef row0, int rows, LLVMValueRef col0, int64_t cols,
                            LLVMValueRef src, int64_t src_width);
 
+/* Prefetches into L2 the lines of one row of such a tile (columns [col0,
+ * col0 + cols)) in every buffer its epilogue reads or writes at the
+ * element's index: the GEMM issues the next tile's rows during a tile's
+ * multiply-adds (a strip walks down the rows, 2 KB apart in a 512-column
+ * weight: no hardware prefetcher follows that). */
+void cg_tile_group_prefetch(cg *c, LLVMValueRef row, LLVMValueRef col0, int64_t cols);
+
 /* Rows of a GEMM register tile at this vector width (emit_gemm.c's target
  * table): threads split a matmul's rows in multiples of it (emit_group.c:
  * thread_share). */

@@ -266,6 +266,16 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
     }
   cg_loop p;
   cg_loop_begin(c, &p, iconst(c, 0), g->kc, "p");
+  if (g->tile_group) { /* row p of the next tile, in the first `rows` steps */
+    LLVMBasicBlockRef fetch = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "prefetch");
+    LLVMBasicBlockRef on = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "p_fma");
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, p.i, iconst(c, rows), ""), fetch, on);
+    LLVMPositionBuilderAtEnd(c->b, fetch);
+    cg_tile_group_prefetch(c, iadd(c, iadd(c, r0, iconst(c, rows)), p.i), s->j0,
+                           (int64_t)(s->vecs - 1) * g->vw + s->lanes);
+    LLVMBuildBr(c->b, on);
+    LLVMPositionBuilderAtEnd(c->b, on);
+  }
   LLVMValueRef apos = imul(c, iadd(c, g->kb, p.i), g->a_step);
   LLVMValueRef bv[NV_MAX];
   for (int v = 0; v < s->vecs; v++) bv[v] = b_vector(c, g, s, p.i, v);

@@ -207,13 +207,64 @@ int cg_tile_group_epilogue(cg *c, LLVMValueRef row0, int rows, LLVMValueRef col0
   LLVMValueRef col = LLVMBuildAdd(b, col0, l.i, "");
   c->ep_row = row, c->ep_col = col, c->ep_width = width;
   c->tile_src = src, c->tile_src_i = LLVMBuildAdd(b, src_base, l.i, "");
-  int rc = emit_epilogue(c, c->tile_anchor, c->tile_start, c->tile_last,
-                         LLVMBuildAdd(b, base, col, ""));
+  int rc =
+      emit_epilogue(c, c->tile_anchor, c->tile_start, c->tile_last, LLVMBuildAdd(b, base, col, ""));
   c->ep_row = c->ep_col = c->tile_src = c->tile_src_i = NULL;
   if (rc) return c->tile_failed = 1;
   cg_loop_end(c, &l);
   cg_loop_end(c, &r);
   return 0;
+}
+
+/* The buffer operand k of n is read at the element's own index (not an
+ * inline constant, a value of the group, the tile's own product, or a
+ * broadcast one). */
+static int full_operand(const cg *c, const nnc_node *n, int k) {
+  const nnc_node *a = &c->g->nodes[n->in[k]];
+  if (is_inline_source(a) || n->in[k] == c->tile_anchor) return 0;
+  if (a->group == n->group && !is_anchor(a)) return 0;
+  return n->bcast[k] == NNC_BCAST_FULL;
+}
+
+static void add_buffer(LLVMValueRef *list, int *n, int max, LLVMValueRef p) {
+  if (!p) return;
+  for (int k = 0; k < *n; k++)
+    if (list[k] == p) return;
+  if (*n < max) list[(*n)++] = p;
+}
+
+void cg_tile_group_prefetch(cg *c, LLVMValueRef row, LLVMValueRef col0, int64_t cols) {
+  const nnc_graph *g = c->g;
+  enum { MAX = 8 };
+  LLVMValueRef bufs[MAX];
+  int n_bufs = 0;
+  for (int i = c->tile_start; i <= c->tile_last; i++) {
+    const nnc_node *n = &g->nodes[i];
+    if (n->group != g->nodes[c->tile_anchor].group || n->dead) continue;
+    for (int k = 0; k < n->n_in; k++)
+      if (full_operand(c, n, k) && !(n->op == NNC_OP_ASSIGN && k == 0))
+        add_buffer(bufs, &n_bufs, MAX, cg_buffer(c, n->in[k]));
+    if (n->op == NNC_OP_ASSIGN)
+      add_buffer(bufs, &n_bufs, MAX, cg_buffer(c, n->in[0]));
+    else if (n->region >= 0)
+      add_buffer(bufs, &n_bufs, MAX, cg_buffer(c, i));
+  }
+  LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
+  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &i8p, 1);
+  LLVMTypeRef type = LLVMIntrinsicGetType(c->ctx, id, &i8p, 1);
+  LLVMValueRef width = cg_i64(c, shape_last(&g->nodes[c->tile_anchor].shape));
+  LLVMValueRef at = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, row, width, ""), col0, "");
+  /* a line per 16 floats, into L2 (the rows, 2 KB apart in a 512-column
+   * weight, would fight over a few L1 sets), for reading */
+  for (int64_t j = 0; j < cols; j += 16)
+    for (int k = 0; k < n_bufs; k++) {
+      LLVMValueRef p = LLVMBuildGEP2(
+          c->b, c->f32, bufs[k], (LLVMValueRef[]){LLVMBuildAdd(c->b, at, cg_i64(c, j), "")}, 1, "");
+      LLVMValueRef args[4] = {LLVMBuildBitCast(c->b, p, i8p, ""), LLVMConstInt(c->i32, 0, 0),
+                              LLVMConstInt(c->i32, 2, 0), LLVMConstInt(c->i32, 1, 0)};
+      LLVMBuildCall2(c->b, type, fn, args, 4, "");
+    }
 }
 
 /* The region a node of the epilogue writes: its own buffer's, or an
@@ -229,12 +280,13 @@ static int written_region(const nnc_graph *g, const nnc_node *n) {
  * so no node of the epilogue may write where A or B live (the plan gives
  * the group's own values buffers apart from its live inputs; an assign to
  * a variable, a statistic or an output writes memory of its own). Not with
- * a bias/activation chain on the tile (gemm_epi.c), nor with
- * NNC_UPDATE_ON_TILE=0. */
+ * a bias/activation chain on the tile (gemm_epi.c). Only with
+ * NNC_UPDATE_ON_TILE=1: on one thread W4-wide's step was slower with it
+ * (docs/performance.md, "Session 16: the update on the tile"). */
 static int update_on_tile(const cg *c, int first, int start, int last) {
   const nnc_graph *g = c->g;
   const char *env = getenv("NNC_UPDATE_ON_TILE");
-  if (env && !strcmp(env, "0")) return 0;
+  if (!env || strcmp(env, "1")) return 0;
   const nnc_node *m = &g->nodes[first];
   if (m->op != NNC_OP_MATMUL || start != first + 1) return 0;
   int ra = g->nodes[m->in[0]].region, rb = g->nodes[m->in[1]].region;
