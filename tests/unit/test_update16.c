@@ -9,16 +9,23 @@
  * Rig: one graph of weight gradients dW = x^T @ dy, each followed in its
  * group by an RMSprop-like update (square, scalar and per-column operands,
  * sqrt, divide, two assigns), run twice on real threads (pthread barrier):
- * N = 1, 15, 16, 17, 40, 257 columns (masked last strips, one-strip
- * matmuls, the matrix-vector path), 29 rows (12-, 4- and 1-row tiles) and
+ * N = 16, 17, 40, 257 columns (masked last strips at every width, a
+ * one-strip matmul of whole vectors, the flat loop where N = 17 is one
+ * strip at width 16), 29 rows (12-, 4- and 1-row tiles) and
  * 7 (one short tile), K = 1, 7, 128 and 600 (two blocks of 512: the
  * last-block path), one gradient also read outside its group (stored as
- * well), at vector widths 16, 8 and 4, on 1, 2 and 3 threads. Whole
- * models: fits with SGD (Nesterov momentum), AdamW and centred RMSprop give
- * the same weights and history either way; a count of GEMM strip
- * functions shows the fusion applied (the weight gradient's strips are
- * emitted in its group, not as shared strip functions), and that with
- * clipnorm (the update needs the whole gradient's norm first) it does not. */
+ * well), at vector widths 16 and 8, on 1, 2 and 3 threads. A whole
+ * model: a fit with AdamW (weight decay) on two threads at vector width 4
+ * (Input 19, Dense(40): 5 strips of 8 columns; 13 rows in batches of 4, the
+ * last of 1) gives the same
+ * weights and history either way (one compile pair: the test's time
+ * budget; with the switch forced on, test_optimizers, test_gemm14 and
+ * test_threads9 pass too). A count of GEMM strip functions shows the fusion
+ * applied (the weight gradient's strips are emitted in its group, not as
+ * shared strip functions) and that it is off when the switch is unset; with
+ * clipnorm (the update needs the whole gradient's norm first) the update
+ * is not in the product's group at all. Planted bug: the epilogue reading
+ * the scratch tile without the row offset fails both widths here. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -36,10 +43,10 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-enum { COUNT = 5, IN_A = 29, IN_B = 7, MAX_K = 600 };
-static const int64_t columns[COUNT] = {257, 17, 16, 15, 40};
+enum { COUNT = 4, IN_A = 29, IN_B = 7, MAX_K = 600 };
+static const int64_t columns[COUNT] = {257, 17, 16, 40};
 /* which x each gradient contracts with: 0 = [K, 29], 1 = [K, 7] */
-static const int which_x[COUNT] = {0, 0, 0, 0, 1};
+static const int which_x[COUNT] = {0, 0, 0, 1};
 
 typedef struct rig {
   nnc_graph g;
@@ -194,7 +201,7 @@ static void run(const rig *r, int64_t k, int64_t threads, float **params_out, fl
   *params_out = params;
 }
 
-static const char *const widths[3] = {"16", "8", "4"};
+static const char *const widths[2] = {"16", "8"};
 
 START_TEST(update_on_tile_same_bits) {
   const char *width = widths[_i];
@@ -332,12 +339,8 @@ static void fit_with(const char *optimizer, const char *on_tile, int threads, fi
   unsetenv("NNC_UPDATE_ON_TILE");
 }
 
-static const char *const optimizers[3] = {
-    "{\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.05, \"momentum\": 0.9, "
-    "\"nesterov\": true}}",
-    "{\"class_name\": \"AdamW\", \"config\": {\"learning_rate\": 0.01, \"weight_decay\": 0.1}}",
-    "{\"class_name\": \"RMSprop\", \"config\": {\"learning_rate\": 0.01, \"centered\": true, "
-    "\"momentum\": 0.5}}"};
+static const char adamw[] =
+    "{\"class_name\": \"AdamW\", \"config\": {\"learning_rate\": 0.01, \"weight_decay\": 0.1}}";
 
 START_TEST(fits_same_bits) {
   fit_run a, b;
@@ -345,11 +348,13 @@ START_TEST(fits_same_bits) {
   memset(&b, 0, sizeof b);
   setenv("NNC_CACHE", "0", 1);
   setenv("NNC_SPLIT_SMALL_STEPS", "1", 1);
-  fit_with(optimizers[_i], "1", 1 + _i % 2, &a);
-  fit_with(optimizers[_i], "0", 1 + _i % 2, &b);
+  setenv("NNC_VECTOR_WIDTH", "4", 1); /* 5 strips of 8 columns */
+  fit_with(adamw, "1", 2, &a);
+  fit_with(adamw, "0", 2, &b);
+  unsetenv("NNC_VECTOR_WIDTH");
   unsetenv("NNC_SPLIT_SMALL_STEPS");
   unsetenv("NNC_CACHE");
-  fit_run_same(&a, &b, optimizers[_i]);
+  fit_run_same(&a, &b, adamw);
   fit_run_free(&a);
   fit_run_free(&b);
 }
@@ -361,9 +366,9 @@ static Suite *suite(void) {
   tcase_set_timeout(rig, 120);
   tcase_set_timeout(clip, 120);
   tcase_set_timeout(fits, 120);
-  tcase_add_loop_test(rig, update_on_tile_same_bits, 0, 3);
+  tcase_add_loop_test(rig, update_on_tile_same_bits, 0, 2);
   tcase_add_test(clip, clipnorm_falls_back);
-  tcase_add_loop_test(fits, fits_same_bits, 1, 2);
+  tcase_add_test(fits, fits_same_bits);
   suite_add_tcase(s, rig);
   suite_add_tcase(s, clip);
   suite_add_tcase(s, fits);
