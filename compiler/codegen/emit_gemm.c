@@ -332,6 +332,40 @@ static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
   }
 }
 
+/* A tile-group GEMM's full strips [s0, s1) row block by row block: every
+ * strip packed first (strip j at pack + j * stride), then each row tile
+ * runs across all strips, so the epilogue walks W and its slots front to
+ * back. Each tile is the same code on the same pack: the same sums. */
+static void emit_rows_major(cg *c, const gemm *g, LLVMValueRef s0, LLVMValueRef s1, LLVMValueRef u0,
+                            LLVMValueRef u1, LLVMValueRef acc[MR_MAX][NV_MAX], int64_t stride) {
+  int64_t tile_cols = (int64_t)g->t.nv * g->vw;
+  gemm h = *g;
+  cg_loop j;
+  cg_loop_begin(c, &j, s0, s1, "pack_all");
+  h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack, (LLVMValueRef[]){imul(c, j.i, iconst(c, stride))},
+                         1, "");
+  strip sp = {imul(c, j.i, iconst(c, tile_cols)), g->t.nv, g->vw};
+  emit_pack(c, &h, &sp);
+  cg_loop_end(c, &j);
+  const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
+  LLVMValueRef from = u0;
+  for (int k = 0; k < 3; k++) {
+    if (k > 0 && sizes[k] >= g->t.mr) continue;
+    LLVMValueRef size = iconst(c, sizes[k]);
+    LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
+    cg_loop t, jj;
+    cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
+    cg_loop_begin(c, &jj, s0, s1, "tile_strip");
+    h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
+                           (LLVMValueRef[]){imul(c, jj.i, iconst(c, stride))}, 1, "");
+    strip st = {imul(c, jj.i, iconst(c, tile_cols)), g->t.nv, g->vw};
+    emit_tile(c, &h, &st, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
+    cg_loop_end(c, &jj);
+    cg_loop_end(c, &t);
+    from = iadd(c, from, imul(c, tiles, size));
+  }
+}
+
 /* A float buffer of `floats` in the entry block: one per call, no allocation. */
 static LLVMValueRef entry_buffer(cg *c, int64_t floats) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
@@ -514,7 +548,10 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
   int pack = (g.transpose_b || n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
              pack_rows * tile_cols <= PACK_MAX_FLOATS;
-  if (pack) g.pack = entry_buffer(c, (pack_rows > 0 ? pack_rows : 1) * tile_cols);
+  int64_t per_strip = (pack_rows > 0 ? pack_rows : 1) * tile_cols;
+  /* a tile group whose strips all fit one pack walks row block by row block */
+  int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
+  if (pack) g.pack = entry_buffer(c, rows_major ? full * per_strip : per_strip);
 
   /* blocks of the contraction: at least one, so that len = 0 writes zeros */
   LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, g.t.kc);
@@ -536,11 +573,15 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   if (full > 0) {
     LLVMValueRef end =
         cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, s1, iconst(c, full), ""), s1, iconst(c, full));
-    cg_loop j;
-    cg_loop_begin(c, &j, s0, end, "strip");
-    strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
-    run_strip(c, &g, &s, u0, u1, acc);
-    cg_loop_end(c, &j);
+    if (rows_major) {
+      emit_rows_major(c, &g, s0, end, u0, u1, acc, per_strip);
+    } else {
+      cg_loop j;
+      cg_loop_begin(c, &j, s0, end, "strip");
+      strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
+      run_strip(c, &g, &s, u0, u1, acc);
+      cg_loop_end(c, &j);
+    }
   }
   if (rest > 0) {
     LLVMValueRef mine = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSLE, s0, iconst(c, full), ""),

@@ -9,9 +9,10 @@
  * Rig: one graph of weight gradients dW = x^T @ dy, each followed in its
  * group by an RMSprop-like update (square, scalar and per-column operands,
  * sqrt, divide, two assigns), run twice on real threads (pthread barrier):
- * N = 16, 17, 40, 257 columns (masked last strips at every width, a
+ * N = 16, 17, 40, 64, 257 columns (masked last strips at every width, a
  * one-strip matmul of whole vectors, the flat loop where N = 17 is one
- * strip at width 16), 29 rows (12-, 4- and 1-row tiles) and
+ * strip at width 16; N = 64: whole strips, all packed first, row block by
+ * row block), 29 rows (12-, 4- and 1-row tiles) and
  * 7 (one short tile), K = 1, 7, 128 and 600 (two blocks of 512: the
  * last-block path), one gradient also read outside its group (stored as
  * well), at vector widths 16 and 8, on 1, 2 and 3 threads. A whole
@@ -43,10 +44,10 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-enum { COUNT = 4, IN_A = 29, IN_B = 7, MAX_K = 600 };
-static const int64_t columns[COUNT] = {257, 17, 16, 40};
+enum { COUNT = 5, IN_A = 29, IN_B = 7, MAX_K = 600 };
+static const int64_t columns[COUNT] = {257, 17, 16, 40, 64};
 /* which x each gradient contracts with: 0 = [K, 29], 1 = [K, 7] */
-static const int which_x[COUNT] = {0, 0, 0, 1};
+static const int which_x[COUNT] = {0, 0, 0, 1, 0};
 
 typedef struct rig {
   nnc_graph g;
