@@ -281,7 +281,7 @@ static int written_region(const nnc_graph *g, const nnc_node *n) {
  * the group's own values buffers apart from its live inputs; an assign to
  * a variable, a statistic or an output writes memory of its own). Not with
  * a bias/activation chain on the tile (gemm_epi.c). Only with
- * NNC_UPDATE_ON_TILE=1: on one thread W4-wide's step was slower with it
+ * NNC_UPDATE_ON_TILE=1: not yet shown not to slow a whole step down
  * (docs/performance.md, "Session 16: the update on the tile"). */
 static int update_on_tile(const cg *c, int first, int start, int last) {
   const nnc_graph *g = c->g;
