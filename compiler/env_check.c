@@ -20,6 +20,8 @@ const env_var env_vars[] = {
      "0 or 1 (unset: 1, test and predict graphs share the train graph's plain GEMM strips)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
+    {"NNC_UPDATE_ON_TILE", switches, 0,
+     "0 or 1 (unset: 0, a weight gradient's update after the whole product)"},
     {"NNC_CODEGEN_SERIAL", switches, 0,
      "0 or 1 (unset: 0, the parts on two threads; 1: one after the other)"},
     {"NNC_SPLIT_SMALL_STEPS", switches, 0,

@@ -35,6 +35,14 @@ typedef struct cg {
    * indexed without an srem/sdiv (a vector load, not a gather); NULL: flat */
   LLVMValueRef ep_row, ep_col;
   int64_t ep_width;
+  /* a matmul group whose elementwise nodes run on each GEMM tile once its
+   * sums are final (emit_group.c: the update on the tile): tile_on, the
+   * anchor, the group's epilogue nodes [tile_start, tile_last]; tile_done:
+   * the GEMM ran them (else the loop after it does); tile_failed: an error */
+  int tile_on, tile_anchor, tile_start, tile_last, tile_done, tile_failed;
+  /* inside that epilogue: the tile's copy of the anchor's values and the
+   * element's index in it (the anchor is read there, not from its buffer) */
+  LLVMValueRef tile_src, tile_src_i;
   int n_args;
   int *arg_node;         /* node id of each buffer argument (CG_MAX_ARGS + 1 entries) */
   LLVMValueRef *arg_ptr; /* its float* argument */
@@ -143,6 +151,19 @@ typedef struct cg_gemm {
 /* out's rows [u0, u1), in the column strips [strip0, strip1) (strips of
  * cg_gemm_tile_cols columns, the last one possibly narrower) */
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1);
+
+/* The group's epilogue (c->tile_start .. c->tile_last) on the GEMM tile of
+ * rows [row0, row0 + rows) and columns [col0, col0 + cols) of the anchor's
+ * output, whose values are at src[r * src_width + j] (emit_group.c). */
+int cg_tile_group_epilogue(cg *c, LLVMValueRef row0, int rows, LLVMValueRef col0, int64_t cols,
+                           LLVMValueRef src, int64_t src_width);
+
+/* Prefetches into L2 the lines of one row of such a tile (columns [col0,
+ * col0 + cols)) in every buffer its epilogue reads or writes at the
+ * element's index: the GEMM issues the next tile's rows during a tile's
+ * multiply-adds (a strip walks down the rows, 2 KB apart in a 512-column
+ * weight: no hardware prefetcher follows that). */
+void cg_tile_group_prefetch(cg *c, LLVMValueRef row, LLVMValueRef col0, int64_t cols);
 
 /* Rows of a GEMM register tile at this vector width (emit_gemm.c's target
  * table): threads split a matmul's rows in multiples of it (emit_group.c:

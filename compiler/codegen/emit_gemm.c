@@ -73,6 +73,11 @@ typedef struct gemm {
   int single;                 /* the contraction is one block: last is always true */
   int small;                  /* C has this many rows (5 to mr - 1): one tile of them */
   int transpose_b, f64;
+  /* the group's epilogue runs on each tile (cg_tile_group_epilogue): the
+   * final sums go to `scratch` (mr x strip width floats), and to C too
+   * when store_c (C is read outside the group) */
+  int tile_group, store_c;
+  LLVMValueRef scratch;
   gemm_target t;
   int vw;
   LLVMTypeRef vec, mask_t;
@@ -222,6 +227,24 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
     }
 }
 
+/* The tile's final sums into the scratch tile (and C when read outside the
+ * group), then the group's epilogue on its rows x the strip's columns while
+ * they are in L1: every element gets the same nodes in the same order on
+ * the same values as in the loop after the whole product. */
+static void store_tile_group(cg *c, const gemm *g, const strip *s, LLVMValueRef r0,
+                             LLVMValueRef *crow, int rows, LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  int64_t width = (int64_t)s->vecs * g->vw;
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < s->vecs; v++) {
+      LLVMValueRef x = LLVMBuildLoad2(c->b, g->acc_vec, acc[r][v], "");
+      if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
+      LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
+      if (g->store_c) cg_vec_store(c, x, lanes_of(s, v, g->vw), g->c, iadd(c, crow[r], off));
+      cg_vec_store(c, x, g->vw, g->scratch, iconst(c, r * width + (int64_t)v * g->vw));
+    }
+  cg_tile_group_epilogue(c, r0, rows, s->j0, width - g->vw + s->lanes, g->scratch, width);
+}
+
 /* One tile: rows r0 .. r0+rows-1 of C in strip s, over block kb of the
  * contraction. */
 static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int rows,
@@ -243,6 +266,16 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
     }
   cg_loop p;
   cg_loop_begin(c, &p, iconst(c, 0), g->kc, "p");
+  if (g->tile_group) { /* row p of the next tile, in the first `rows` steps */
+    LLVMBasicBlockRef fetch = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "prefetch");
+    LLVMBasicBlockRef on = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "p_fma");
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, p.i, iconst(c, rows), ""), fetch, on);
+    LLVMPositionBuilderAtEnd(c->b, fetch);
+    cg_tile_group_prefetch(c, iadd(c, iadd(c, r0, iconst(c, rows)), p.i), s->j0,
+                           (int64_t)(s->vecs - 1) * g->vw + s->lanes);
+    LLVMBuildBr(c->b, on);
+    LLVMPositionBuilderAtEnd(c->b, on);
+  }
   LLVMValueRef apos = imul(c, iadd(c, g->kb, p.i), g->a_step);
   LLVMValueRef bv[NV_MAX];
   for (int v = 0; v < s->vecs; v++) bv[v] = b_vector(c, g, s, p.i, v);
@@ -254,7 +287,11 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
     }
   }
   cg_loop_end(c, &p);
-  if (!g->epi || g->single) {
+  if (g->tile_group && g->single) {
+    store_tile_group(c, g, s, r0, crow, rows, acc);
+    return;
+  }
+  if (!g->tile_group && (!g->epi || g->single)) {
     store_tile(c, g, s, crow, rows, acc, g->epi != NULL);
     return;
   }
@@ -265,7 +302,10 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_done");
   LLVMBuildCondBr(c->b, g->last, epi, raw);
   LLVMPositionBuilderAtEnd(c->b, epi);
-  store_tile(c, g, s, crow, rows, acc, 1);
+  if (g->tile_group)
+    store_tile_group(c, g, s, r0, crow, rows, acc);
+  else
+    store_tile(c, g, s, crow, rows, acc, 1);
   LLVMBuildBr(c->b, done);
   LLVMPositionBuilderAtEnd(c->b, raw);
   store_tile(c, g, s, crow, rows, acc, 0);
@@ -287,6 +327,40 @@ static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
     cg_loop t;
     cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
     emit_tile(c, g, s, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
+    cg_loop_end(c, &t);
+    from = iadd(c, from, imul(c, tiles, size));
+  }
+}
+
+/* A tile-group GEMM's full strips [s0, s1) row block by row block: every
+ * strip packed first (strip j at pack + j * stride), then each row tile
+ * runs across all strips, so the epilogue walks W and its slots front to
+ * back. Each tile is the same code on the same pack: the same sums. */
+static void emit_rows_major(cg *c, const gemm *g, LLVMValueRef s0, LLVMValueRef s1, LLVMValueRef u0,
+                            LLVMValueRef u1, LLVMValueRef acc[MR_MAX][NV_MAX], int64_t stride) {
+  int64_t tile_cols = (int64_t)g->t.nv * g->vw;
+  gemm h = *g;
+  cg_loop j;
+  cg_loop_begin(c, &j, s0, s1, "pack_all");
+  h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack, (LLVMValueRef[]){imul(c, j.i, iconst(c, stride))},
+                         1, "");
+  strip sp = {imul(c, j.i, iconst(c, tile_cols)), g->t.nv, g->vw};
+  emit_pack(c, &h, &sp);
+  cg_loop_end(c, &j);
+  const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
+  LLVMValueRef from = u0;
+  for (int k = 0; k < 3; k++) {
+    if (k > 0 && sizes[k] >= g->t.mr) continue;
+    LLVMValueRef size = iconst(c, sizes[k]);
+    LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
+    cg_loop t, jj;
+    cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
+    cg_loop_begin(c, &jj, s0, s1, "tile_strip");
+    h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
+                           (LLVMValueRef[]){imul(c, jj.i, iconst(c, stride))}, 1, "");
+    strip st = {imul(c, jj.i, iconst(c, tile_cols)), g->t.nv, g->vw};
+    emit_tile(c, &h, &st, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
+    cg_loop_end(c, &jj);
     cg_loop_end(c, &t);
     from = iadd(c, from, imul(c, tiles, size));
   }
@@ -434,7 +508,7 @@ static void call_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
  * through its shared function. */
 static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
-  if (c->gemm_inline)
+  if (c->gemm_inline || g->tile_group) /* the group's epilogue needs its buffers */
     emit_strip(c, g, s, u0, u1, acc);
   else
     call_strip(c, g, s, u0, u1);
@@ -459,8 +533,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
    * row tiles, B streamed four times) as one tile */
   if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
   g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= g.t.kc);
+  if (c->tile_on && !g.epi) {
+    g.tile_group = 1, c->tile_done = 1;
+    g.store_c = cg_read_outside_group(c->g, c->tile_anchor);
+    g.scratch = entry_buffer(c, (int64_t)g.t.mr * g.t.nv * g.vw);
+  }
   LLVMValueRef acc[MR_MAX][NV_MAX] = {{NULL}};
-  if (c->gemm_inline)
+  if (c->gemm_inline || g.tile_group)
     for (int r = 0; r < g.t.mr; r++)
       for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
 
@@ -469,7 +548,10 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
   int pack = (g.transpose_b || n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
              pack_rows * tile_cols <= PACK_MAX_FLOATS;
-  if (pack) g.pack = entry_buffer(c, (pack_rows > 0 ? pack_rows : 1) * tile_cols);
+  int64_t per_strip = (pack_rows > 0 ? pack_rows : 1) * tile_cols;
+  /* a tile group whose strips all fit one pack walks row block by row block */
+  int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
+  if (pack) g.pack = entry_buffer(c, rows_major ? full * per_strip : per_strip);
 
   /* blocks of the contraction: at least one, so that len = 0 writes zeros */
   LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, g.t.kc);
@@ -491,11 +573,15 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   if (full > 0) {
     LLVMValueRef end =
         cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, s1, iconst(c, full), ""), s1, iconst(c, full));
-    cg_loop j;
-    cg_loop_begin(c, &j, s0, end, "strip");
-    strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
-    run_strip(c, &g, &s, u0, u1, acc);
-    cg_loop_end(c, &j);
+    if (rows_major) {
+      emit_rows_major(c, &g, s0, end, u0, u1, acc, per_strip);
+    } else {
+      cg_loop j;
+      cg_loop_begin(c, &j, s0, end, "strip");
+      strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
+      run_strip(c, &g, &s, u0, u1, acc);
+      cg_loop_end(c, &j);
+    }
   }
   if (rest > 0) {
     LLVMValueRef mine = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSLE, s0, iconst(c, full), ""),

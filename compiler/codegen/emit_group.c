@@ -87,6 +87,7 @@ LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i) {
   if (a->op == NNC_OP_CONST) return cg_f32(c, a->params.value);
   if (a->op == NNC_OP_SCALAR) return cg_load(c, c->scalars, cg_i64(c, a->params.index));
   if (a->group == n->group && !is_anchor(a)) return c->value[n->in[k]];
+  if (c->tile_src && n->in[k] == c->tile_anchor) return cg_load(c, c->tile_src, c->tile_src_i);
   LLVMValueRef width = cg_i64(c, shape_last(&n->shape)), index = i;
   int nest = c->ep_col && shape_last(&n->shape) == c->ep_width; /* i = row * width + col */
   switch (n->bcast[k]) {
@@ -193,6 +194,111 @@ static int emit_epilogue(cg *c, int first, int start, int last, LLVMValueRef ind
   return 0;
 }
 
+int cg_tile_group_epilogue(cg *c, LLVMValueRef row0, int rows, LLVMValueRef col0, int64_t cols,
+                           LLVMValueRef src, int64_t src_width) {
+  LLVMBuilderRef b = c->b;
+  int64_t width = shape_last(&c->g->nodes[c->tile_anchor].shape);
+  cg_loop r, l;
+  cg_loop_begin(c, &r, cg_i64(c, 0), cg_i64(c, rows), "trow");
+  LLVMValueRef row = LLVMBuildAdd(b, row0, r.i, "");
+  LLVMValueRef base = LLVMBuildMul(b, row, cg_i64(c, width), "");
+  LLVMValueRef src_base = LLVMBuildMul(b, r.i, cg_i64(c, src_width), "");
+  cg_loop_begin(c, &l, cg_i64(c, 0), cg_i64(c, cols), "telem");
+  LLVMValueRef col = LLVMBuildAdd(b, col0, l.i, "");
+  c->ep_row = row, c->ep_col = col, c->ep_width = width;
+  c->tile_src = src, c->tile_src_i = LLVMBuildAdd(b, src_base, l.i, "");
+  int rc =
+      emit_epilogue(c, c->tile_anchor, c->tile_start, c->tile_last, LLVMBuildAdd(b, base, col, ""));
+  c->ep_row = c->ep_col = c->tile_src = c->tile_src_i = NULL;
+  if (rc) return c->tile_failed = 1;
+  cg_loop_end(c, &l);
+  cg_loop_end(c, &r);
+  return 0;
+}
+
+/* The buffer operand k of n is read at the element's own index (not an
+ * inline constant, a value of the group, the tile's own product, or a
+ * broadcast one). */
+static int full_operand(const cg *c, const nnc_node *n, int k) {
+  const nnc_node *a = &c->g->nodes[n->in[k]];
+  if (is_inline_source(a) || n->in[k] == c->tile_anchor) return 0;
+  if (a->group == n->group && !is_anchor(a)) return 0;
+  return n->bcast[k] == NNC_BCAST_FULL;
+}
+
+static void add_buffer(LLVMValueRef *list, int *n, int max, LLVMValueRef p) {
+  if (!p) return;
+  for (int k = 0; k < *n; k++)
+    if (list[k] == p) return;
+  if (*n < max) list[(*n)++] = p;
+}
+
+void cg_tile_group_prefetch(cg *c, LLVMValueRef row, LLVMValueRef col0, int64_t cols) {
+  const nnc_graph *g = c->g;
+  enum { MAX = 8 };
+  LLVMValueRef bufs[MAX];
+  int n_bufs = 0;
+  for (int i = c->tile_start; i <= c->tile_last; i++) {
+    const nnc_node *n = &g->nodes[i];
+    if (n->group != g->nodes[c->tile_anchor].group || n->dead) continue;
+    for (int k = 0; k < n->n_in; k++)
+      if (full_operand(c, n, k) && !(n->op == NNC_OP_ASSIGN && k == 0))
+        add_buffer(bufs, &n_bufs, MAX, cg_buffer(c, n->in[k]));
+    if (n->op == NNC_OP_ASSIGN)
+      add_buffer(bufs, &n_bufs, MAX, cg_buffer(c, n->in[0]));
+    else if (n->region >= 0)
+      add_buffer(bufs, &n_bufs, MAX, cg_buffer(c, i));
+  }
+  LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
+  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &i8p, 1);
+  LLVMTypeRef type = LLVMIntrinsicGetType(c->ctx, id, &i8p, 1);
+  LLVMValueRef width = cg_i64(c, shape_last(&g->nodes[c->tile_anchor].shape));
+  LLVMValueRef at = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, row, width, ""), col0, "");
+  /* a line per 16 floats, into L2 (the rows, 2 KB apart in a 512-column
+   * weight, would fight over a few L1 sets), for reading */
+  for (int64_t j = 0; j < cols; j += 16)
+    for (int k = 0; k < n_bufs; k++) {
+      LLVMValueRef p = LLVMBuildGEP2(
+          c->b, c->f32, bufs[k], (LLVMValueRef[]){LLVMBuildAdd(c->b, at, cg_i64(c, j), "")}, 1, "");
+      LLVMValueRef args[4] = {LLVMBuildBitCast(c->b, p, i8p, ""), LLVMConstInt(c->i32, 0, 0),
+                              LLVMConstInt(c->i32, 2, 0), LLVMConstInt(c->i32, 1, 0)};
+      LLVMBuildCall2(c->b, type, fn, args, 4, "");
+    }
+}
+
+/* The region a node of the epilogue writes: its own buffer's, or an
+ * effect's target's (an assign writes its first operand in place). */
+static int written_region(const nnc_graph *g, const nnc_node *n) {
+  if (n->op == NNC_OP_ASSIGN) return g->nodes[n->in[0]].region;
+  return n->region;
+}
+
+/* Whether matmul `first`'s epilogue [start, last] may run on each tile
+ * (cg_tile_group_epilogue) instead of in a loop after the whole product:
+ * the GEMM must still read its operands unchanged after a tile's update,
+ * so no node of the epilogue may write where A or B live (the plan gives
+ * the group's own values buffers apart from its live inputs; an assign to
+ * a variable, a statistic or an output writes memory of its own). Not with
+ * a bias/activation chain on the tile (gemm_epi.c). Only with
+ * NNC_UPDATE_ON_TILE=1: not yet shown not to slow a whole step down
+ * (docs/performance.md, "Session 16: the update on the tile"). */
+static int update_on_tile(const cg *c, int first, int start, int last) {
+  const nnc_graph *g = c->g;
+  const char *env = getenv("NNC_UPDATE_ON_TILE");
+  if (!env || strcmp(env, "1")) return 0;
+  const nnc_node *m = &g->nodes[first];
+  if (m->op != NNC_OP_MATMUL || start != first + 1) return 0;
+  int ra = g->nodes[m->in[0]].region, rb = g->nodes[m->in[1]].region;
+  for (int i = start; i <= last; i++) {
+    const nnc_node *n = &g->nodes[i];
+    if (n->group != m->group || n->dead) continue;
+    int w = op_class(n->op) == NNC_CLASS_EFFECT ? written_region(g, n) : -1;
+    if (w >= 0 && (w == ra || w == rb)) return 0;
+  }
+  return 1;
+}
+
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
@@ -233,7 +339,25 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
    * which vectorizes; a rows x strip-columns loop would run its few
    * columns one at a time */
   const nnc_node *lead = &g->nodes[first];
-  if (lead->op == NNC_OP_MATMUL && shape_last(&lead->shape) > cg_gemm_tile_cols(c->vector_width)) {
+  int wide =
+      lead->op == NNC_OP_MATMUL && shape_last(&lead->shape) > cg_gemm_tile_cols(c->vector_width);
+  /* the nodes after a conv or matmul flagged NNC_NODE_TILE run on its tile */
+  int after = is_anchor(lead) ? first + 1 : first;
+  while (after > first && after <= last && (g->nodes[after].flags & NNC_NODE_TILE) &&
+         g->nodes[after].group == lead->group)
+    after++;
+  int has_epilogue = 0;
+  for (int i = after; i <= last; i++) has_epilogue |= g->nodes[i].group == lead->group;
+  /* a one-strip matmul of whole vectors (Dense(32) at width 16, Dense(16)
+   * at 8) also takes the rows x columns loop: its column loop fills vectors,
+   * and the bias is a vector load where the flat loop gathered it (index
+   * j % N); 1 or 10 columns keep the flat loop */
+  int nest = wide || (lead->op == NNC_OP_MATMUL && has_epilogue &&
+                      shape_last(&lead->shape) % c->vector_width == 0);
+  c->tile_on = has_epilogue && nest && update_on_tile(c, first, after, last);
+  c->tile_anchor = first, c->tile_start = after, c->tile_last = last;
+  c->tile_done = c->tile_failed = 0;
+  if (wide) {
     cg_anchor_units(c, first, &units, &per_unit);
     matmul_share(c, &g->nodes[first], units, &u0, &u1);
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
@@ -247,19 +371,11 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     units = cg_count(c, space_of(g, &g->nodes[first]));
     thread_share(c, units, 1, &u0, &u1);
   }
-  /* the nodes after a conv flagged NNC_NODE_TILE ran on its tile (conv.c) */
-  while (start > first && start <= last && (g->nodes[start].flags & NNC_NODE_TILE) &&
-         g->nodes[start].group == g->nodes[first].group)
-    start++;
-  int has_epilogue = 0;
-  for (int i = start; i <= last; i++) has_epilogue |= g->nodes[i].group == g->nodes[first].group;
-  /* a one-strip matmul of whole vectors (Dense(32) at width 16, Dense(16)
-   * at 8) also takes the rows x columns loop: its column loop fills vectors,
-   * and the bias is a vector load where the flat loop gathered it (index
-   * j % N); 1 or 10 columns keep the flat loop */
-  int nest =
-      c->strip0 || (lead->op == NNC_OP_MATMUL && has_epilogue && per_unit % c->vector_width == 0);
-  if (has_epilogue && nest) {
+  int tile_done = c->tile_done;
+  c->tile_on = 0;
+  if (c->tile_failed) return NULL;
+  if (start > first) start = after; /* the tile chain ran on the tile (conv.c, gemm_epi.c) */
+  if (has_epilogue && nest && !tile_done) { /* tile_done: it ran on each tile (emit_gemm.c) */
     /* a matmul's epilogue runs on the elements its share wrote: its rows,
      * the columns of its strips */
     int64_t tile = cg_gemm_tile_cols(c->vector_width);
@@ -279,7 +395,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     if (rc) return NULL;
     cg_loop_end(c, &l);
     cg_loop_end(c, &r);
-  } else if (has_epilogue) {
+  } else if (has_epilogue && !tile_done) {
     cg_loop l;
     LLVMValueRef scale = cg_i64(c, per_unit);
     cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""),
