@@ -73,6 +73,11 @@ LLVMValueRef cg_bool(cg *c, LLVMValueRef cond); /* i1 -> 0.0 / 1.0 */
 
 /* Number of elements of a shape: constant, or rows * inner when batched. */
 LLVMValueRef cg_count(cg *c, const nnc_shape *s);
+/* A fixed-size elementwise group small enough that the driver runs it on
+ * thread 0 alone: its kernel takes all of [0, units) there, with constant
+ * bounds, and returns at once on any other thread (emit_serial.c). */
+int cg_serial_kernel(const cg *c, const nnc_shape *space);
+void cg_serial_share(cg *c, LLVMValueRef units, LLVMValueRef *u0, LLVMValueRef *u1);
 /* The float* argument holding node id's buffer. */
 LLVMValueRef cg_buffer(cg *c, int id);
 

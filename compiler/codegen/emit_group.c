@@ -367,6 +367,9 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     thread_share(c, units, anchor_granule(c, &g->nodes[first]), &u0, &u1);
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
     start = first + 1;
+  } else if (cg_serial_kernel(c, space_of(g, &g->nodes[first]))) {
+    units = cg_count(c, space_of(g, &g->nodes[first]));
+    cg_serial_share(c, units, &u0, &u1);
   } else {
     units = cg_count(c, space_of(g, &g->nodes[first]));
     thread_share(c, units, 1, &u0, &u1);
