@@ -20,6 +20,8 @@ const env_var env_vars[] = {
      "0 or 1 (unset: 1, test and predict graphs share the train graph's plain GEMM strips)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
+    {"NNC_STRIP_STEAL", switches, 0,
+     "0 or 1 (unset: 0, each thread its static column strips; 1: idle threads take others')"},
     {"NNC_CODEGEN_SERIAL", switches, 0,
      "0 or 1 (unset: 0, the parts on two threads; 1: one after the other)"},
     {"NNC_SPLIT_SMALL_STEPS", switches, 0,

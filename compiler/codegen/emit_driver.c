@@ -10,10 +10,12 @@
  * compile time linear in depth (docs/architecture.md, "Compile time"). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler/codegen/cg.h"
 #include "compiler/codegen/group_deps.h"
 #include "base/base.h"
+#include "runtime/pool.h" /* the claim slots' layout */
 
 /* Enough to amortize a call per part; few enough that O3 and register
  * allocation see a small function. */
@@ -168,6 +170,21 @@ static int independent_of_since(const nnc_graph *g, const part *p, int first) {
   return 1;
 }
 
+/* The group's claim slot: the next of the pool's (runtime/pool.h), at the
+ * start of barrier_ctx, for a group that claims its strips (emit_group.c),
+ * while slots are left; NULL for the others and when the step runs without
+ * the pool (ctx NULL): each thread then computes its static share. A job
+ * runs one graph's step, so each graph numbers its slots from 0. */
+static LLVMValueRef group_claims(cg *c, LLVMBuilderRef db, int first, LLVMValueRef ctx) {
+  LLVMValueRef none = LLVMConstNull(c->ptr);
+  if (!cg_group_claims_strips(c, first) || c->claim_slots >= POOL_CLAIM_SLOTS) return none;
+  LLVMValueRef off = LLVMConstInt(
+      c->i64, (unsigned long long)c->claim_slots++ * POOL_CLAIM_WORDS * sizeof(uint64_t), 0);
+  LLVMValueRef slot = LLVMBuildGEP2(db, LLVMInt8TypeInContext(c->ctx), ctx, &off, 1, "");
+  return LLVMBuildSelect(db, LLVMBuildIsNull(db, ctx, ""), none,
+                         LLVMBuildBitCast(db, slot, c->ptr, ""), "claims");
+}
+
 /* Emit the call of group [first..last] (function fn, buffers in c->arg_node)
  * into part p: the barrier before it, and the serial-or-parallel choice. */
 static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef barrier_type) {
@@ -219,7 +236,7 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
   LLVMBuildCondBr(db, LLVMBuildOr(db, LLVMBuildNot(db, serial, ""), p->is_first, ""), run, after);
   LLVMPositionBuilderAtEnd(db, run);
   /* call it with every buffer address */
-  LLVMValueRef args[64 + 5];
+  LLVMValueRef args[64 + CG_GROUP_EXTRA_ARGS];
   for (int k = 0; k < c->n_args; k++) {
     const nnc_node *a = &g->nodes[c->arg_node[k]];
     LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)a->region, 0);
@@ -232,7 +249,9 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
   for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(p->fn, ARG_SCALARS + k);
   args[c->n_args + 3] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 0, 0), tid, "");
   args[c->n_args + 4] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 1, 0), nthreads, "");
-  LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 5, "");
+  args[c->n_args + 5] = group_claims(c, db, first, ctx);
+  LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args,
+                 (unsigned)c->n_args + CG_GROUP_EXTRA_ARGS, "");
   LLVMBuildBr(db, after);
   LLVMPositionBuilderAtEnd(db, after);
   p->n_groups++;
@@ -276,6 +295,10 @@ static LLVMValueRef part_end(cg *c, part *p, LLVMValueRef driver, LLVMBuilderRef
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   c->g = g;
   c->prog = prog;
+  /* NNC_STRIP_STEAL=1: matmul groups take their column strips by claims */
+  const char *steal = getenv("NNC_STRIP_STEAL");
+  c->strip_steal = steal && !strcmp(steal, "1");
+  c->claim_slots = 0;
   c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
   c->arg_node = nnc_calloc(CG_MAX_ARGS + 1, sizeof *c->arg_node, c->st);
   c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);
