@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -29,7 +30,9 @@ typedef struct worker {
  *   overwrites job and arg);
  * - quit is set under the lock the sleeping workers wait on. */
 struct nnc_pool {
-  /* first: the kernels find a group's claim slot at barrier_ctx + slot */
+  /* first: the drivers know a pool by its tag, then find a group's claim
+   * slot at barrier_ctx + POOL_CLAIM_OFFSET + slot */
+  _Alignas(64) uint64_t tag;
   _Alignas(64) _Atomic uint64_t claims[POOL_CLAIM_SLOTS][POOL_CLAIM_WORDS];
   int n;       /* threads, the caller included */
   int started; /* workers started (threads[1..started]) */
@@ -115,6 +118,10 @@ static void lag(const nnc_pool *p) {
   }
 }
 
+_Static_assert(offsetof(struct nnc_pool, tag) == 0 &&
+                   offsetof(struct nnc_pool, claims) == POOL_CLAIM_OFFSET,
+               "the drivers' view of the pool (pool.h)");
+
 static void *worker_main(void *p) {
   const worker *w = p;
   nnc_pool *pool = w->pool;
@@ -164,6 +171,7 @@ int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
     return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", nthreads);
   nnc_pool *p = nnc_calloc(1, sizeof *p, st);
   if (!p) return st->code;
+  p->tag = POOL_TAG;
   p->n = nthreads;
   p->lag_tid = -1;
   pthread_mutex_init(&p->lock, NULL);

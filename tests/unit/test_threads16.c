@@ -70,7 +70,11 @@ START_TEST(a_lone_thread_takes_every_strip_left) {
   float *one = malloc(sizeof(float) * R * OUT);
   for (int i = 0; i < R * IN; i++) x[i] = (float)sin(0.1 * i);
   predict(m, x, one, 0, 1, NULL); /* one thread: the reference */
-  _Alignas(64) uint64_t claims[POOL_CLAIM_SLOTS * POOL_CLAIM_WORDS];
+  /* a pool's view as the drivers see it: the tag, then the claim slots */
+  enum { AT = POOL_CLAIM_OFFSET / 8, WORDS = POOL_CLAIM_SLOTS * POOL_CLAIM_WORDS };
+  _Alignas(64) uint64_t pool[AT + WORDS];
+  uint64_t *claims = pool + AT;
+  pool[0] = POOL_TAG;
   int64_t tile = cg_gemm_tile_cols(codegen_vector_width()), strips = (OUT + tile - 1) / tile;
   for (int n = 2; n <= 3; n++) {
     int64_t chunk = (strips + n - 1) / n; /* static strips: thread t has [t chunk, (t+1) chunk) */
@@ -83,9 +87,9 @@ START_TEST(a_lone_thread_takes_every_strip_left) {
     }
     /* the last thread alone: its own strips, then thread 0's, 1's ... */
     int lone = n - 1;
-    memset(claims, 0, sizeof claims);
+    memset(claims, 0, WORDS * sizeof *claims);
     fill_nan(y);
-    predict(m, x, y, lone, n, claims);
+    predict(m, x, y, lone, n, pool);
     check_columns(y, one, 0, OUT, "lone thread");
     int64_t own = strips - lone * chunk;
     ck_assert_int_eq(claims[POOL_CLAIM_THREADS], strips - own); /* counted as taken */
@@ -94,24 +98,33 @@ START_TEST(a_lone_thread_takes_every_strip_left) {
       ck_assert_int_eq(claims[t], t == lone ? (uint64_t)size : (uint64_t)size << 32);
     }
     for (int k = n; k < POOL_CLAIM_WORDS - 1; k++) ck_assert_int_eq(claims[k], 0);
-    for (int k = POOL_CLAIM_WORDS; k < POOL_CLAIM_SLOTS * POOL_CLAIM_WORDS; k++)
+    for (int k = POOL_CLAIM_WORDS; k < WORDS; k++)
       ck_assert_int_eq(claims[k], 0); /* the predict graph's one matmul group: slot 0 */
     for (int t = 0; t < lone; t++) {  /* the others come late: nothing left */
       fill_nan(y);
-      predict(m, x, y, t, n, claims);
+      predict(m, x, y, t, n, pool);
       check_columns(y, one, 0, 0, "late thread");
     }
     ck_assert_int_eq(claims[POOL_CLAIM_THREADS], strips - own);
+    /* a context that is not a pool (no tag: a program's own barrier's):
+     * the static share, the context untouched */
+    pool[0] = 0;
+    memset(claims, 0, WORDS * sizeof *claims);
+    fill_nan(y);
+    predict(m, x, y, lone, n, pool);
+    check_columns(y, one, lone * chunk * tile, OUT, "not a pool");
+    for (int k = 0; k < WORDS; k++) ck_assert_int_eq(claims[k], 0);
+    pool[0] = POOL_TAG;
   }
   nnc_model_free(m);
   /* compiled without claims: the static share whatever the context */
   m = dense("0");
-  memset(claims, 0, sizeof claims);
+  memset(claims, 0, WORDS * sizeof *claims);
   fill_nan(y);
-  predict(m, x, y, 0, 2, claims);
+  predict(m, x, y, 0, 2, pool);
   int64_t chunk = (strips + 1) / 2;
   check_columns(y, one, 0, chunk * tile, "claims off");
-  for (int k = 0; k < POOL_CLAIM_SLOTS * POOL_CLAIM_WORDS; k++) ck_assert_int_eq(claims[k], 0);
+  for (int k = 0; k < WORDS; k++) ck_assert_int_eq(claims[k], 0);
   nnc_model_free(m);
   free(x);
   free(y);
