@@ -61,7 +61,7 @@ typedef struct pool_trace {
 /* Start (trace zeroed by the caller) or stop (NULL) recording; only between jobs. */
 void pool_set_trace(nnc_pool *p, pool_trace *trace);
 
-/* Strip claims (NNC_STRIP_STEAL=1, emit_group.c: claims_begin): a job's
+/* Strip claims (NNC_STRIP_STEAL=1, compiler/codegen/emit_claims.c): a job's
  * barrier_ctx (the pool) starts with POOL_TAG (the drivers use claims only
  * where barrier_ctx has it: a step called with another context keeps the
  * static split), then from POOL_CLAIM_OFFSET bytes POOL_CLAIM_SLOTS slots of

@@ -159,6 +159,21 @@ int cg_gemm_tile_cols(int vector_width);
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
+/* [u0, u1): thread tid's share of `units` in chunks of whole granules
+ * (emit_group.c: the static split every thread computes alike). */
+void cg_thread_share_of(cg *c, LLVMValueRef tid, LLVMValueRef units, int64_t granule,
+                        LLVMValueRef *u0, LLVMValueRef *u1);
+/* The claim loop of a matmul group (emit_claims.c): opened before its
+ * anchor, closed after its epilogue; inside, s0 and s1 are the strips of
+ * this pass (c->strip0, c->strip1 for the anchor and the epilogue). Its
+ * static share is c->strip0/strip1 on entry; by_strips: split by strips. */
+typedef struct cg_claims {
+  LLVMBasicBlockRef head, exit;
+  LLVMValueRef k, steal; /* k: 0 its own range, then the others' from tid + k */
+  LLVMValueRef s0, s1;   /* the strips of this pass of the body */
+} cg_claims;
+void cg_claims_begin(cg *c, cg_claims *q, const nnc_node *n, LLVMValueRef by_strips);
+void cg_claims_end(cg *c, cg_claims *q);
 /* 1 if group [first..] takes its column strips by claims (NNC_STRIP_STEAL=1
  * and a matmul of more than one strip): the driver gives it a claim slot. */
 int cg_group_claims_strips(const cg *c, int first);

@@ -1,12 +1,12 @@
 /* Column strips taken by claims (issue 9, session 16, NNC_STRIP_STEAL=1:
- * emit_group.c's claim loop). A thread that finds its own strips done takes
+ * emit_claims.c's claim loop). A thread that finds its own strips done takes
  * the strips left at the back of the other threads' static ranges, so a
  * slower core no longer holds the faster one at the barrier.
- * Kernel level, without threads: thread 0 of 2 (or 2 of 3) run alone on a
- * zeroed claim slot computes every strip, the same bits as one thread, and
- * counts the strips it took from the others; the thread after it finds
- * nothing left and writes nothing; without claims (barrier_ctx NULL) a
- * thread computes its static strips only.
+ * Kernel level, without threads: the last thread of 2 (or 3) run alone on
+ * a zeroed claim slot computes every strip, the same bits as one thread, and
+ * counts the strips it took from the others; the threads after it find
+ * nothing left and write nothing; without claims (barrier_ctx NULL, or not
+ * a pool: no tag) a thread computes its static strips only.
  * Fits on 1/2/3 threads, claims on and off, and on 2 threads with thread 1
  * held back after every barrier (so that thread 0 takes its strips: the
  * pool counts them) give the same weight bytes (NNC_SPLIT_SMALL_STEPS=1). */
