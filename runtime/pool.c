@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -28,6 +30,10 @@ typedef struct worker {
  *   overwrites job and arg);
  * - quit is set under the lock the sleeping workers wait on. */
 struct nnc_pool {
+  /* first: the drivers know a pool by its tag, then find a group's claim
+   * slot at barrier_ctx + POOL_CLAIM_OFFSET + slot */
+  _Alignas(64) uint64_t tag;
+  _Alignas(64) _Atomic uint64_t claims[POOL_CLAIM_SLOTS][POOL_CLAIM_WORDS];
   int n;       /* threads, the caller included */
   int started; /* workers started (threads[1..started]) */
   pthread_t *threads;
@@ -50,6 +56,9 @@ struct nnc_pool {
    * arrived at the current barrier (written before the release that ends
    * the wait, read after it) */
   double published, last_arrival;
+  long steals; /* summed from the claim slots before they are zeroed */
+  int lag_tid; /* pool_set_lag */
+  long lag_spins;
 };
 
 /* The trace's view of the running thread: its id in the pool and the
@@ -99,6 +108,20 @@ static void relax(long spins, pool_trace *trace) {
   }
 }
 
+/* pool_set_lag's delay for the running thread */
+static void lag(const nnc_pool *p) {
+  if (p->lag_tid != trace_tid) return;
+  for (long i = 0; i < p->lag_spins; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+_Static_assert(offsetof(struct nnc_pool, tag) == 0 &&
+                   offsetof(struct nnc_pool, claims) == POOL_CLAIM_OFFSET,
+               "the drivers' view of the pool (pool.h)");
+
 static void *worker_main(void *p) {
   const worker *w = p;
   nnc_pool *pool = w->pool;
@@ -133,6 +156,7 @@ static void *worker_main(void *p) {
     }
     trace_at = 0;
     if (now_trace) trace_cpu0 = cpu_ns();
+    lag(pool);
     pool->job(pool->arg, w->tid, pool->n);
     if (now_trace)
       trace_work(now_trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
@@ -147,7 +171,9 @@ int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
     return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", nthreads);
   nnc_pool *p = nnc_calloc(1, sizeof *p, st);
   if (!p) return st->code;
+  p->tag = POOL_TAG;
   p->n = nthreads;
+  p->lag_tid = -1;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   p->threads = nnc_calloc((size_t)nthreads, sizeof *p->threads, st);
@@ -187,6 +213,29 @@ int pool_size(const nnc_pool *p) {
   return p ? p->n : 1;
 }
 
+/* The last job's steals counted, every claim word zeroed (between jobs:
+ * the generation's increment publishes the zeros to the workers). */
+static void claims_reset(nnc_pool *p) {
+  for (int s = 0; s < POOL_CLAIM_SLOTS; s++) {
+    _Atomic uint64_t *w = p->claims[s];
+    p->steals += (long)atomic_load_explicit(&w[POOL_CLAIM_THREADS], memory_order_relaxed);
+    for (int t = 0; t < POOL_CLAIM_WORDS; t++)
+      atomic_store_explicit(&w[t], 0, memory_order_relaxed);
+  }
+}
+
+long pool_steals(nnc_pool *p) {
+  if (!p) return 0;
+  claims_reset(p);
+  return p->steals;
+}
+
+void pool_set_lag(nnc_pool *p, int tid, long spins) {
+  if (!p) return;
+  p->lag_tid = tid;
+  p->lag_spins = spins;
+}
+
 void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
   pool_trace *trace = trace_of(p);
   if (p->n == 1 && !trace) {
@@ -214,6 +263,7 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
   }
   p->job = job;
   p->arg = arg;
+  claims_reset(p);
   atomic_fetch_add_explicit(&p->jobs, 1, memory_order_relaxed);
   atomic_store(&p->running, p->n - 1);
   atomic_fetch_add(&p->generation, 1);
@@ -224,6 +274,7 @@ void pool_run(nnc_pool *p, void (*job)(void *, int, int), void *arg) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
   }
+  lag(p);
   job(arg, 0, p->n);
   if (trace) trace_work(trace, trace_at < POOL_TRACE_BARRIERS ? trace_at : POOL_TRACE_BARRIERS);
   long spins = 0;
@@ -255,6 +306,7 @@ void pool_barrier(void *pool) {
     if (trace) p->last_arrival = now_ns(); /* whichever thread arrives last */
     atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
     atomic_store_explicit(&p->sense, my_sense, memory_order_release);
+    lag(p);
     return;
   }
   long spins = 0;
@@ -266,6 +318,7 @@ void pool_barrier(void *pool) {
     mine->release_ns[trace_tid][at] += t - p->last_arrival;
     trace_cpu0 = cpu_ns(); /* the spin is not work */
   }
+  lag(p);
 }
 
 void pool_set_trace(nnc_pool *p, pool_trace *trace) {

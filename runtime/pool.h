@@ -4,6 +4,8 @@
 #ifndef NNC_POOL_H
 #define NNC_POOL_H
 
+#include <stdint.h>
+
 #include "nnc.h"
 
 typedef struct nnc_pool nnc_pool;
@@ -58,5 +60,28 @@ typedef struct pool_trace {
 
 /* Start (trace zeroed by the caller) or stop (NULL) recording; only between jobs. */
 void pool_set_trace(nnc_pool *p, pool_trace *trace);
+
+/* Strip claims (NNC_STRIP_STEAL=1, compiler/codegen/emit_claims.c): a job's
+ * barrier_ctx (the pool) starts with POOL_TAG (the drivers use claims only
+ * where barrier_ctx has it: a step called with another context keeps the
+ * static split), then from POOL_CLAIM_OFFSET bytes POOL_CLAIM_SLOTS slots of
+ * POOL_CLAIM_WORDS 64-bit words, zeroed by pool_run before it publishes a
+ * job (every thread idle: no reset race). A stealing matmul group gets its
+ * slot: word t < POOL_CLAIM_THREADS packs the strips taken from the front
+ * of thread t's static range (low half) and from its back (high half);
+ * the last word counts the strips a thread took from another's range. */
+enum {
+  POOL_CLAIM_OFFSET = 64,
+  POOL_CLAIM_SLOTS = 64,
+  POOL_CLAIM_WORDS = 8,
+  POOL_CLAIM_THREADS = POOL_CLAIM_WORDS - 1
+};
+#define POOL_TAG UINT64_C(0x6c6f6f7063636e6e) /* "nnccpool" */
+/* Strips taken from another thread's range since pool_create (between jobs). */
+long pool_steals(nnc_pool *p);
+/* A test hook (NULL-safe, only between jobs): thread tid spins `spins`
+ * pauses after each barrier it crosses (tid < 0: none), so the other
+ * threads reach the next group's strips first and take its strips. */
+void pool_set_lag(nnc_pool *p, int tid, long spins);
 
 #endif

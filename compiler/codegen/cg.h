@@ -30,6 +30,9 @@ typedef struct cg {
   /* a matmul group's column strips [strip0, strip1) for this thread
    * (emit_group.c: matmul_share); NULL: every strip */
   LLVMValueRef strip0, strip1;
+  /* the group's strip claims (i8*, emit_driver.c: the pool's slot for it,
+   * or NULL: every thread its static strips) */
+  LLVMValueRef claims;
   /* inside a matmul's rows x columns epilogue loop: the element's row and
    * column (i64) in an output ep_width wide, so a bias or a row operand is
    * indexed without an srem/sdiv (a vector load, not a gather); NULL: flat */
@@ -51,6 +54,8 @@ typedef struct cg {
   cg_share *share;
   int no_sharing;  /* NNC_KERNEL_SHARING=0: a function per group (tests compare) */
   int gemm_inline; /* NNC_GEMM_INLINE=1: register tiles unrolled per matmul (before session 12) */
+  int strip_steal; /* NNC_STRIP_STEAL=1: threads take column strips by claims (emit_group.c) */
+  int claim_slots; /* claim slots given to the graph's groups so far (emit_driver.c) */
   long kernels, kernels_shared;
 } cg;
 
@@ -180,6 +185,27 @@ int cg_gemm_tile_cols(int vector_width);
 /* Group [first..last] of c->g as function `name` (emit_group.c); c->n_args and
  * c->arg_node then list the buffers it takes, in its parameter order. */
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name);
+/* [u0, u1): thread tid's share of `units` in chunks of whole granules
+ * (emit_group.c: the static split every thread computes alike). */
+void cg_thread_share_of(cg *c, LLVMValueRef tid, LLVMValueRef units, int64_t granule,
+                        LLVMValueRef *u0, LLVMValueRef *u1);
+/* The claim loop of a matmul group (emit_claims.c): opened before its
+ * anchor, closed after its epilogue; inside, s0 and s1 are the strips of
+ * this pass (c->strip0, c->strip1 for the anchor and the epilogue). Its
+ * static share is c->strip0/strip1 on entry; by_strips: split by strips. */
+typedef struct cg_claims {
+  LLVMBasicBlockRef head, exit;
+  LLVMValueRef k, steal; /* k: 0 its own range, then the others' from tid + k */
+  LLVMValueRef s0, s1;   /* the strips of this pass of the body */
+} cg_claims;
+void cg_claims_begin(cg *c, cg_claims *q, const nnc_node *n, LLVMValueRef by_strips);
+void cg_claims_end(cg *c, cg_claims *q);
+/* 1 if group [first..] takes its column strips by claims (NNC_STRIP_STEAL=1
+ * and a matmul of more than one strip): the driver gives it a claim slot. */
+int cg_group_claims_strips(const cg *c, int first);
+/* Arguments of a group function after its buffers: scalars, rows, rng,
+ * tid, nthreads, claims. */
+#define CG_GROUP_EXTRA_ARGS 6
 
 /* cg_emit_group, or the function of an identical group emitted earlier
  * (emit_share.c); c->n_args and c->arg_node list this group's buffers. */

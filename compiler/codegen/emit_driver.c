@@ -10,10 +10,12 @@
  * compile time linear in depth (docs/architecture.md, "Compile time"). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler/codegen/cg.h"
 #include "compiler/codegen/group_deps.h"
 #include "base/base.h"
+#include "runtime/pool.h" /* the claim slots' layout */
 
 /* Enough to amortize a call per part; few enough that O3 and register
  * allocation see a small function. */
@@ -148,6 +150,7 @@ typedef struct part {
   LLVMValueRef fn;
   LLVMBuilderRef b;
   LLVMValueRef is_first; /* i1: tid == 0 */
+  LLVMValueRef pool;     /* i8*: barrier_ctx when it is nnc's pool (its tag), else NULL */
   /* i1: every group since the last barrier crossed ran on thread 0 alone;
    * NULL before the first group of the step */
   LLVMValueRef prev_serial;
@@ -166,6 +169,25 @@ static int independent_of_since(const nnc_graph *g, const part *p, int first) {
   for (int k = 0; k < p->n_since; k++)
     if (!group_deps_independent(g, p->since[k], first)) return 0;
   return 1;
+}
+
+/* The group's claim slot: the next of the pool's (runtime/pool.h), at the
+ * start of barrier_ctx, for a group that claims its strips (emit_group.c),
+ * while slots are left; NULL for the others and when the step runs without
+ * the pool (no pool: part.pool NULL): each thread then computes its
+ * static share. A job
+ * runs one graph's step, so each graph numbers its slots from 0. */
+static LLVMValueRef group_claims(cg *c, LLVMBuilderRef db, int first, LLVMValueRef pool) {
+  LLVMValueRef none = LLVMConstNull(c->ptr);
+  if (!cg_group_claims_strips(c, first) || c->claim_slots >= POOL_CLAIM_SLOTS) return none;
+  LLVMValueRef off =
+      LLVMConstInt(c->i64,
+                   (unsigned long long)POOL_CLAIM_OFFSET +
+                       (unsigned long long)c->claim_slots++ * POOL_CLAIM_WORDS * sizeof(uint64_t),
+                   0);
+  LLVMValueRef slot = LLVMBuildGEP2(db, LLVMInt8TypeInContext(c->ctx), pool, &off, 1, "");
+  return LLVMBuildSelect(db, LLVMBuildIsNull(db, pool, ""), none,
+                         LLVMBuildBitCast(db, slot, c->ptr, ""), "claims");
 }
 
 /* Emit the call of group [first..last] (function fn, buffers in c->arg_node)
@@ -219,7 +241,7 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
   LLVMBuildCondBr(db, LLVMBuildOr(db, LLVMBuildNot(db, serial, ""), p->is_first, ""), run, after);
   LLVMPositionBuilderAtEnd(db, run);
   /* call it with every buffer address */
-  LLVMValueRef args[64 + 5];
+  LLVMValueRef args[64 + CG_GROUP_EXTRA_ARGS];
   for (int k = 0; k < c->n_args; k++) {
     const nnc_node *a = &g->nodes[c->arg_node[k]];
     LLVMValueRef idx = LLVMConstInt(c->i64, (unsigned long long)a->region, 0);
@@ -232,10 +254,38 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
   for (int k = 0; k < 3; k++) args[c->n_args + k] = LLVMGetParam(p->fn, ARG_SCALARS + k);
   args[c->n_args + 3] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 0, 0), tid, "");
   args[c->n_args + 4] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 1, 0), nthreads, "");
-  LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args, (unsigned)c->n_args + 5, "");
+  args[c->n_args + 5] = group_claims(c, db, first, p->pool);
+  LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args,
+                 (unsigned)c->n_args + CG_GROUP_EXTRA_ARGS, "");
   LLVMBuildBr(db, after);
   LLVMPositionBuilderAtEnd(db, after);
   p->n_groups++;
+}
+
+/* barrier_ctx if it is nnc's pool (runtime/pool.h: its first word is
+ * POOL_TAG), else NULL: a step called with another context (a test's
+ * pthread barrier, a program's own) keeps every thread to its static
+ * strips and writes nothing there. */
+static LLVMValueRef pool_of(cg *c, part *p) {
+  LLVMBuilderRef b = p->b;
+  LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(c->ctx), 0);
+  LLVMValueRef ctx = LLVMGetParam(p->fn, ARG_CTX), none = LLVMConstNull(i8p);
+  LLVMBasicBlockRef entry = LLVMGetInsertBlock(b);
+  LLVMBasicBlockRef look = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "pool_tag");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, p->fn, "pool_known");
+  LLVMBuildCondBr(b, LLVMBuildIsNull(b, ctx, ""), done, look);
+  LLVMPositionBuilderAtEnd(b, look);
+  LLVMValueRef tag =
+      LLVMBuildLoad2(b, c->i64, LLVMBuildBitCast(b, ctx, LLVMPointerType(c->i64, 0), ""), "");
+  LLVMValueRef is_pool = LLVMBuildICmp(b, LLVMIntEQ, tag, LLVMConstInt(c->i64, POOL_TAG, 0), "");
+  LLVMValueRef found = LLVMBuildSelect(b, is_pool, ctx, none, "");
+  LLVMBuildBr(b, done);
+  LLVMPositionBuilderAtEnd(b, done);
+  LLVMValueRef pool = LLVMBuildPhi(b, i8p, "pool");
+  LLVMValueRef from[2] = {none, found};
+  LLVMBasicBlockRef in[2] = {entry, look};
+  LLVMAddIncoming(pool, from, in, 2);
+  return pool;
 }
 
 /* Start part number k of graph g: an internal function kept out of line
@@ -252,6 +302,7 @@ static void part_begin(cg *c, part *p, LLVMTypeRef type, int k) {
   p->is_first =
       LLVMBuildICmp(p->b, LLVMIntEQ, LLVMGetParam(p->fn, ARG_TID), LLVMConstInt(c->i64, 0, 0), "");
   p->prev_serial = k == 0 ? NULL : LLVMGetParam(p->fn, N_DRIVER_ARGS);
+  if (c->strip_steal) p->pool = pool_of(c, p);
   /* a part after the first does not know the groups before it: since[] is
    * empty, so its first group is not skipped for */
   p->synced = LLVMConstInt(c->i1, 0, 0);
@@ -276,6 +327,10 @@ static LLVMValueRef part_end(cg *c, part *p, LLVMValueRef driver, LLVMBuilderRef
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   c->g = g;
   c->prog = prog;
+  /* NNC_STRIP_STEAL=1: matmul groups take their column strips by claims */
+  const char *steal = getenv("NNC_STRIP_STEAL");
+  c->strip_steal = steal && !strcmp(steal, "1");
+  c->claim_slots = 0;
   c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
   c->arg_node = nnc_calloc(CG_MAX_ARGS + 1, sizeof *c->arg_node, c->st);
   c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);

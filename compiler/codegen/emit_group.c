@@ -132,8 +132,8 @@ static const nnc_shape *space_of(const nnc_graph *g, const nnc_node *n) {
  * not depend on it. A matmul's granule is its tile height: a chunk of whole
  * tiles leaves the leftover rows (the slow short tiles) to the last thread
  * alone, as one thread would have them, instead of some to every thread. */
-static void thread_share(cg *c, LLVMValueRef units, int64_t granule, LLVMValueRef *u0,
-                         LLVMValueRef *u1) {
+void cg_thread_share_of(cg *c, LLVMValueRef tid, LLVMValueRef units, int64_t granule,
+                        LLVMValueRef *u0, LLVMValueRef *u1) {
   LLVMBuilderRef b = c->b;
   LLVMValueRef one = cg_i64(c, 1);
   LLVMValueRef chunk = LLVMBuildSDiv(
@@ -143,10 +143,15 @@ static void thread_share(cg *c, LLVMValueRef units, int64_t granule, LLVMValueRe
     chunk = LLVMBuildMul(
         b, LLVMBuildSDiv(b, LLVMBuildAdd(b, chunk, cg_i64(c, granule - 1), ""), g, ""), g, "");
   }
-  LLVMValueRef start = LLVMBuildMul(b, c->tid, chunk, "");
+  LLVMValueRef start = LLVMBuildMul(b, tid, chunk, "");
   LLVMValueRef end = LLVMBuildAdd(b, start, chunk, "");
   *u0 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, units, ""), start, units, "");
   *u1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, units, ""), end, units, "");
+}
+
+static void thread_share(cg *c, LLVMValueRef units, int64_t granule, LLVMValueRef *u0,
+                         LLVMValueRef *u1) {
+  cg_thread_share_of(c, c->tid, units, granule, u0, u1);
 }
 
 /* The units of an anchor that one tile computes together. */
@@ -164,7 +169,7 @@ static int64_t anchor_granule(const cg *c, const nnc_node *n) {
  * per thread); else rows. Both ways every element is one thread's same
  * chain of fused multiply-adds: the result does not depend on the split. */
 static void matmul_share(cg *c, const nnc_node *n, LLVMValueRef units, LLVMValueRef *u0,
-                         LLVMValueRef *u1) {
+                         LLVMValueRef *u1, LLVMValueRef *split_strips) {
   LLVMBuilderRef b = c->b;
   int64_t cols = shape_last(&n->shape), tile = cg_gemm_tile_cols(c->vector_width);
   int64_t strips = (cols + tile - 1) / tile;
@@ -182,8 +187,8 @@ static void matmul_share(cg *c, const nnc_node *n, LLVMValueRef units, LLVMValue
   *u1 = cg_select(c, by_strips, units, r1);
   c->strip0 = cg_select(c, by_strips, s0, cg_i64(c, 0));
   c->strip1 = cg_select(c, by_strips, s1, total);
+  *split_strips = by_strips;
 }
-
 /* The group's live elementwise nodes from start to last at element index. */
 static int emit_epilogue(cg *c, int first, int start, int last, LLVMValueRef index) {
   const nnc_graph *g = c->g;
@@ -302,7 +307,7 @@ static int update_on_tile(const cg *c, int first, int start, int last) {
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   const nnc_graph *g = c->g;
   collect_args(c, first, last);
-  LLVMTypeRef params[CG_MAX_ARGS + 5];
+  LLVMTypeRef params[CG_MAX_ARGS + CG_GROUP_EXTRA_ARGS];
   if (c->n_args > CG_MAX_ARGS) {
     nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: group %s touches too many buffers", name);
     return NULL;
@@ -310,7 +315,9 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   for (int k = 0; k < c->n_args; k++) params[k] = c->ptr;
   params[c->n_args] = c->ptr;
   for (int k = 1; k <= 4; k++) params[c->n_args + k] = c->i64;
-  LLVMTypeRef type = LLVMFunctionType(c->void_t, params, (unsigned)c->n_args + 5, 0);
+  params[c->n_args + 5] = c->ptr;
+  LLVMTypeRef type =
+      LLVMFunctionType(c->void_t, params, (unsigned)c->n_args + CG_GROUP_EXTRA_ARGS, 0);
   c->fn = LLVMAddFunction(c->mod, name, type);
   LLVMSetLinkage(c->fn, LLVMInternalLinkage);
   /* Kept out of line: each kernel is optimized on its own (its noalias
@@ -328,12 +335,15 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   c->rng = LLVMGetParam(c->fn, (unsigned)c->n_args + 2);
   c->tid = LLVMGetParam(c->fn, (unsigned)c->n_args + 3);
   c->nthreads = LLVMGetParam(c->fn, (unsigned)c->n_args + 4);
+  c->claims = LLVMGetParam(c->fn, (unsigned)c->n_args + 5);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
 
   int start = first;
   LLVMValueRef units, u0, u1;
   int64_t per_unit = 1;
   c->strip0 = c->strip1 = NULL;
+  cg_claims q;
+  int claiming = 0;
   /* a matmul of one column strip (N up to one tile: a 10-class head, a
    * Dense(1)) splits by rows alone and keeps the flat epilogue loop below,
    * which vectorizes; a rows x strip-columns loop would run its few
@@ -359,7 +369,13 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   c->tile_done = c->tile_failed = 0;
   if (wide) {
     cg_anchor_units(c, first, &units, &per_unit);
-    matmul_share(c, &g->nodes[first], units, &u0, &u1);
+    LLVMValueRef by_strips;
+    matmul_share(c, &g->nodes[first], units, &u0, &u1, &by_strips);
+    if (cg_group_claims_strips(c, first)) { /* the anchor and its epilogue per claim */
+      cg_claims_begin(c, &q, lead, by_strips);
+      claiming = 1;
+      c->strip0 = q.s0, c->strip1 = q.s1;
+    }
     if (cg_emit_anchor(c, first, u0, u1)) return NULL;
     start = first + 1;
   } else if (is_anchor(&g->nodes[first])) {
@@ -406,6 +422,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     if (emit_epilogue(c, first, start, last, l.i)) return NULL;
     cg_loop_end(c, &l);
   }
+  if (claiming) cg_claims_end(c, &q);
   LLVMBuildRetVoid(c->b);
   c->strip0 = c->strip1 = NULL;
   return c->fn;
