@@ -48,7 +48,10 @@ extern "C" {
  * scalars[0] learning rate, scalars[1] optimizer step (iterations + 1),
  * scalars[2] rows, all as float. Every thread of a step calls it with its
  * tid in [0, nthreads); the step calls barrier(barrier_ctx) between phases
- * (one thread: tid 0, nthreads 1, any barrier). rng keys dropout masks. */
+ * (one thread: tid 0, nthreads 1, any barrier). rng keys dropout masks.
+ * A barrier_ctx whose first 8 bytes are nnc's pool tag ("nnccpool") is taken
+ * for nnc's pool by a step compiled with NNC_STRIP_STEAL=1, which then writes
+ * its strip claims from byte 64 on: a host's own context must not start so. */
 enum {
   NNC_REGION_PARAMS = 0,
   NNC_REGION_SLOTS = 1,
