@@ -43,6 +43,13 @@ case $isa in
       echo "run.sh: ISA=avx2 needs a CPU with AVX2 (/proc/cpuinfo has no avx2 flag)" >&2
       exit 2
     fi
+    for c in ${BLAS_CORES//,/ }; do # before the build; "auto" is checked once detected, below
+      case $c in SkylakeX | Cooperlake | SapphireRapids)
+        echo "run.sh: ISA=avx2 with the AVX-512 OpenBLAS kernel $c (BLAS_CORES=$BLAS_CORES): use Haswell" >&2
+        exit 2
+        ;;
+      esac
+    done
     export NNC_VECTOR_WIDTH=8 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2
     ;;
   *)
@@ -135,7 +142,7 @@ fi
 # ---- OpenBLAS kernels to measure: the auto-detected one, and when it does not use the
 # CPU's widest vectors, also the fastest kernel for them (ranked by a quick 1-thread sgemm)
 auto_core=$(sed -n 's/^openblas auto-detected: //p' "$out/machine.txt")
-avx512_cores="SkylakeX Cooperlake SapphireRapids"
+avx512_cores="SkylakeX Cooperlake SapphireRapids" # as in the ISA check above
 if [ -n "${BLAS_CORES:-}" ]; then
   cores=$BLAS_CORES
 elif [ "$isa" = avx2 ]; then
