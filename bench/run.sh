@@ -44,7 +44,7 @@ case $isa in
       exit 2
     fi
     for c in ${BLAS_CORES//,/ }; do # before the build; "auto" is checked once detected, below
-      case $c in SkylakeX | Cooperlake | SapphireRapids)
+      case ${c,,} in skylakex | cooperlake | sapphirerapids) # OpenBLAS reads the name in any case
         echo "run.sh: ISA=avx2 with the AVX-512 OpenBLAS kernel $c (BLAS_CORES=$BLAS_CORES): use Haswell" >&2
         exit 2
         ;;
@@ -168,7 +168,7 @@ fi
 if [ "$isa" = avx2 ]; then
   for c in ${cores//,/ }; do
     [ "$c" = auto ] && c=$auto_core
-    if grep -qw -- "$c" <<<"$avx512_cores"; then
+    if grep -qiw -- "$c" <<<"$avx512_cores"; then
       echo "run.sh: ISA=avx2 with the AVX-512 OpenBLAS kernel $c (BLAS_CORES=$cores): use Haswell" >&2
       exit 2
     fi
