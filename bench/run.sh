@@ -43,7 +43,8 @@ case $isa in
       echo "run.sh: ISA=avx2 needs a CPU with AVX2 (/proc/cpuinfo has no avx2 flag)" >&2
       exit 2
     fi
-    for c in ${BLAS_CORES//,/ }; do # before the build; "auto" is checked once detected, below
+    blas_cores=${BLAS_CORES:-}
+    for c in ${blas_cores//,/ }; do # before the build; "auto" is checked once detected, below
       case ${c,,} in skylakex | cooperlake | sapphirerapids) # OpenBLAS reads the name in any case
         echo "run.sh: ISA=avx2 with the AVX-512 OpenBLAS kernel $c (BLAS_CORES=$BLAS_CORES): use Haswell" >&2
         exit 2
