@@ -398,7 +398,14 @@ def main():
             machine[k.strip()] = v.strip()
     except OSError:
         pass
-    print("# nnc vs PyTorch (eager) given its best BLAS kernel and thread configuration — this machine\n")
+    if machine.get("isa") == "avx2":
+        print("# nnc vs PyTorch (eager) given its best BLAS kernel and thread configuration — emulated AVX2 (ISA=avx2)\n")
+        print("**An AVX2 run on this host, not an AVX-512 one: nnc at 8 floats (NNC_VECTOR_WIDTH=8), OpenBLAS's "
+              "AVX2 kernel for the sgemm peak and PyTorch, PyTorch's ATen and oneDNN kernels at AVX2 "
+              f"(torch cpu capability: {machine.get('torch cpu capability', '?')}). Caches, clock and core count "
+              "are the host's.**\n")
+    else:
+        print("# nnc vs PyTorch (eager) given its best BLAS kernel and thread configuration — this machine\n")
     for line in open(os.path.join(OUT, "machine.txt")) if machine else []:
         print(f"- {line.strip()}")
     for name in ("blas-candidates.txt", "blas-cores.txt"):

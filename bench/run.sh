@@ -9,6 +9,7 @@
 #   BLAS_CORES=auto,SkylakeX bash bench/run.sh # OpenBLAS kernels for sgemm and torch (default: chosen)
 #   W6_SAMPLES=60000 WORKLOADS=W6,W7 bash bench/run.sh     # the convnet on the whole epoch
 #   OUT=/tmp/b2 bash bench/run.sh              # results elsewhere than bench/out
+#   ISA=avx2 bash bench/run.sh                 # both sides held to AVX2 on an AVX-512 host (below)
 # W1-W5 are the peer workloads of ../shared/bench; W6 (convnet) and W7 (LSTM) are nnc's own,
 # with their PyTorch side in bench/bench_torch_w67.py. How each number is measured:
 # docs/performance.md, "How the benchmark measures". Timings are measurements, not tests.
@@ -29,6 +30,34 @@ else
   w3_samples=20000 w4_fit_samples=60000 w6_samples=${W6_SAMPLES:-6000} w7_samples=${W7_SAMPLES:-2048}
   sgemm_n=2048 triad_mib=256
 fi
+# ISA=avx2 emulates an AVX2 machine on an AVX-512 host, on both sides: nnc at 8 floats
+# (NNC_VECTOR_WIDTH=8), OpenBLAS's Haswell kernel for the sgemm peak and PyTorch (an AVX-512
+# kernel in BLAS_CORES is refused), PyTorch's ATen kernels at AVX2 (ATEN_CPU_CAPABILITY) and
+# oneDNN's convolutions at AVX2 (ONEDNN_MAX_CPU_ISA). Caches and clock stay the host's.
+isa=${ISA:-native}
+isa=${isa,,}
+case $isa in
+  native) ;;
+  avx2)
+    if ! grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx avx2; then
+      echo "run.sh: ISA=avx2 needs a CPU with AVX2 (/proc/cpuinfo has no avx2 flag)" >&2
+      exit 2
+    fi
+    blas_cores=${BLAS_CORES:-}
+    for c in ${blas_cores//,/ }; do # before the build; "auto" is checked once detected, below
+      case ${c,,} in skylakex | cooperlake | sapphirerapids) # OpenBLAS reads the name in any case
+        echo "run.sh: ISA=avx2 with the AVX-512 OpenBLAS kernel $c (BLAS_CORES=$BLAS_CORES): use Haswell" >&2
+        exit 2
+        ;;
+      esac
+    done
+    export NNC_VECTOR_WIDTH=8 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2
+    ;;
+  *)
+    echo "run.sh: unknown ISA '$isa' (native: the host's widest vectors; avx2: both sides held to AVX2)" >&2
+    exit 2
+    ;;
+esac
 nnc=./build/nnc
 mkdir -p "$out"
 rm -rf "$out"/run[0-9]* "$out"/REPORT.md
@@ -84,8 +113,8 @@ snapshot() {
 {
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "cpus: $(nproc)"
-  isa=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -e avx2 -e avx512f -e fma | paste -sd' ')
-  echo "cpu vector flags: $isa"
+  flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -e avx2 -e avx512f -e fma | paste -sd' ')
+  echo "cpu vector flags: $flags"
   echo "l2: $(cat /sys/devices/system/cpu/cpu0/cache/index2/size 2>/dev/null || echo '?')"
   echo "nnc $($nnc compile specs/fashion_mnist_mlp.json --summary | grep '^target:')"
   # nnc's width: NNC_VECTOR_WIDTH, else 16 floats if LLVM's host features have +avx512f, 8 with
@@ -101,14 +130,24 @@ snapshot() {
   mapfile -t e < <(blas_env auto)
   echo "openblas auto-detected: $(env "${e[@]}" "$out/blas_core" | cut -d' ' -f2)"
   echo "torch: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
+  echo "isa: $isa"
+  # what PyTorch's own kernels run at: ATen's dispatch level and the ISA oneDNN (convolutions) uses
+  echo "torch cpu capability: $(/usr/bin/python3 bench/torch_isa.py)"
 } >"$out/machine.txt"
 cat "$out/machine.txt"
+if [ "$isa" = avx2 ] && ! /usr/bin/python3 bench/torch_isa.py --expect avx2 >/dev/null; then
+  echo "run.sh: ISA=avx2, but PyTorch ignores ATEN_CPU_CAPABILITY/ONEDNN_MAX_CPU_ISA here (machine.txt)" >&2
+  exit 2
+fi
 
 # ---- OpenBLAS kernels to measure: the auto-detected one, and when it does not use the
 # CPU's widest vectors, also the fastest kernel for them (ranked by a quick 1-thread sgemm)
 auto_core=$(sed -n 's/^openblas auto-detected: //p' "$out/machine.txt")
+avx512_cores="SkylakeX Cooperlake SapphireRapids" # as in the ISA check above
 if [ -n "${BLAS_CORES:-}" ]; then
   cores=$BLAS_CORES
+elif [ "$isa" = avx2 ]; then
+  cores=Haswell # OpenBLAS's AVX2 sgemm (an AVX2 host may auto-detect an older one, as this VM does)
 else
   case " $(sed -n 's/^cpu vector flags: //p' "$out/machine.txt") " in
     *" avx512f "*) widest="SkylakeX Cooperlake" ;;
@@ -126,6 +165,15 @@ else
     done
     [ -z "$best" ] || cores="auto,$best"
   fi
+fi
+if [ "$isa" = avx2 ]; then
+  for c in ${cores//,/ }; do
+    [ "$c" = auto ] && c=$auto_core
+    if grep -qiw -- "$c" <<<"$avx512_cores"; then
+      echo "run.sh: ISA=avx2 with the AVX-512 OpenBLAS kernel $c (BLAS_CORES=$cores): use Haswell" >&2
+      exit 2
+    fi
+  done
 fi
 echo "OpenBLAS kernels measured: $cores (auto = $auto_core)" | tee "$out/blas-cores.txt"
 

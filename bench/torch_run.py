@@ -51,7 +51,8 @@ def main():
         meta = {"corename": core, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                 "wall_s": process_age_s(),
                 "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS",
-                                                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
+                                                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                                       "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}}
         with open(meta_path, "w") as f:
             json.dump(meta, f)
 
