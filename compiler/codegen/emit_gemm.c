@@ -514,6 +514,42 @@ static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLV
     call_strip(c, g, s, u0, u1);
 }
 
+/* K block of A's panel (session 17): the weight gradient x^T @ dy reads A
+ * down x's columns (a_row 1, a_step K), per p one float from each of a
+ * tile's rows of x^T, rows a page apart, and every strip reads all of x
+ * again. When a thread has more than one strip, its rows of A are copied
+ * once per K block into a contiguous panel panel[(r - u0) * KA + p] that
+ * the strips then read as a plain product (a_row KA, a_step 1). KA is a
+ * constant (the strip keeps a constant row stride: a run-time one spilled
+ * the AVX-512 tile's row addresses, session 12), the largest K block whose
+ * panel for all of the product's rows fits PACK_MAX_FLOATS; 0: A read in
+ * place (f64 sums do not block over K; under NNC_STRIP_STEAL each claim
+ * runs the K blocks again, so the copy would be redone per strip). The
+ * panel holds the same floats: every sum is the same chain as before. */
+static int64_t panel_block(const cg *c, const gemm *g, const cg_gemm *m, int64_t strips) {
+  if (!is_one(g->a_row) || is_one(g->a_step) || g->f64 || m->rows <= 0 || strips < 2 ||
+      c->strip_steal)
+    return 0;
+  for (int64_t ka = g->t.kc; ka >= 128; ka /= 2)
+    if (m->rows * ka <= PACK_MAX_FLOATS) return ka;
+  return 0;
+}
+
+/* panel[(r - u0) * ka + p] = A(r, kb + p) for rows [u0, u1), p < kc: a
+ * loop over the panel's rows, each written front to back (x's kc rows of
+ * the block stay in L1 across the 16 rows of a cache line) */
+static void emit_panel(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef u1,
+                       int64_t ka) {
+  cg_loop r, p;
+  cg_loop_begin(c, &r, u0, u1, "panel_row");
+  LLVMValueRef dst = imul(c, LLVMBuildSub(c->b, r.i, u0, ""), iconst(c, ka));
+  LLVMValueRef src = iadd(c, r.i, imul(c, g->kb, g->a_step));
+  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "panel_p");
+  cg_store(c, cg_load(c, g->a, iadd(c, src, imul(c, p.i, g->a_step))), panel, iadd(c, dst, p.i));
+  cg_loop_end(c, &p);
+  cg_loop_end(c, &r);
+}
+
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   gemm g;
   memset(&g, 0, sizeof g);
@@ -532,7 +568,10 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   /* a weight gradient of 5 to 11 rows (W5's 10-input Dense: 4 + 4 + 1 + 1
    * row tiles, B streamed four times) as one tile */
   if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
-  g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= g.t.kc);
+  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = n / tile_cols, rest = n % tile_cols;
+  int64_t ka = panel_block(c, &g, m, full + (rest > 0));
+  int64_t kc = ka ? ka : g.t.kc; /* the K block */
+  g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= kc);
   if (c->tile_on && !g.epi) {
     g.tile_group = 1, c->tile_done = 1;
     g.store_c = cg_read_outside_group(c->g, c->tile_anchor);
@@ -543,8 +582,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
     for (int r = 0; r < g.t.mr; r++)
       for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
 
-  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = n / tile_cols, rest = n % tile_cols;
-  int64_t pack_rows = g.t.kc; /* floats of the pack per column */
+  int64_t pack_rows = kc; /* floats of the pack per column */
   if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
   int pack = (g.transpose_b || n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
              pack_rows * tile_cols <= PACK_MAX_FLOATS;
@@ -552,12 +590,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   /* a tile group whose strips all fit one pack walks row block by row block */
   int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
   if (pack) g.pack = entry_buffer(c, rows_major ? full * per_strip : per_strip);
+  LLVMValueRef panel = ka ? entry_buffer(c, m->rows * ka) : NULL, a_in = g.a;
 
   /* blocks of the contraction: at least one, so that len = 0 writes zeros */
-  LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, g.t.kc);
+  LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, kc);
   LLVMValueRef blocks =
       g.f64 ? iconst(c, 1)
-            : LLVMBuildSDiv(c->b, iadd(c, g.len, iconst(c, g.t.kc - 1)), iconst(c, g.t.kc), "");
+            : LLVMBuildSDiv(c->b, iadd(c, g.len, iconst(c, kc - 1)), iconst(c, kc), "");
   blocks =
       cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, blocks, iconst(c, 1), ""), iconst(c, 1), blocks);
   cg_loop k;
@@ -567,6 +606,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   g.kc = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, left, kc_max, ""), left, kc_max);
   g.first = g.f64 ? NULL : LLVMBuildICmp(c->b, LLVMIntEQ, k.i, iconst(c, 0), "");
   g.last = LLVMBuildICmp(c->b, LLVMIntEQ, k.i, LLVMBuildSub(c->b, blocks, iconst(c, 1), ""), "");
+  if (panel) { /* the tiles' A(r, kb + p) = a[r * ka + kb + p] lands on the panel */
+    g.a = a_in, g.a_row = m->a_row, g.a_step = m->a_step;
+    emit_panel(c, &g, panel, u0, u1, ka);
+    LLVMValueRef back = LLVMBuildNeg(c->b, iadd(c, imul(c, u0, iconst(c, ka)), g.kb), "");
+    g.a = LLVMBuildGEP2(c->b, c->f32, panel, &back, 1, "panel_base");
+    g.a_row = iconst(c, ka), g.a_step = iconst(c, 1);
+  }
   /* this thread's strips [s0, s1): full ones, then the narrower last one */
   LLVMValueRef s0 = m->strip0 ? m->strip0 : iconst(c, 0);
   LLVMValueRef s1 = m->strip1 ? m->strip1 : iconst(c, full + (rest > 0));
