@@ -535,19 +535,65 @@ static int64_t panel_block(const cg *c, const gemm *g, const cg_gemm *m, int64_t
   return 0;
 }
 
-/* panel[(r - u0) * ka + p] = A(r, kb + p) for rows [u0, u1), p < kc: a
- * loop over the panel's rows, each written front to back (x's kc rows of
- * the block stay in L1 across the 16 rows of a cache line) */
-static void emit_panel(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef u1,
-                       int64_t ka) {
+/* x[0 .. 7] (8 x 8 floats) transposed in registers: three rounds of
+ * two-vector shuffles, round b swapping bit b of the row index with bit b
+ * of the column index */
+static void transpose8(cg *c, LLVMValueRef x[8]) {
+  for (int bit = 1; bit < 8; bit <<= 1) {
+    LLVMValueRef lo[8], hi[8];
+    for (int k = 0; k < 8; k++) {
+      lo[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? 8 + (k ^ bit) : k), 0);
+      hi[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? 8 + k : (k | bit)), 0);
+    }
+    LLVMValueRef lo_mask = LLVMConstVector(lo, 8), hi_mask = LLVMConstVector(hi, 8);
+    for (int r = 0; r < 8; r++) {
+      if (r & bit) continue;
+      LLVMValueRef a = x[r], b = x[r | bit];
+      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo_mask, "");
+      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi_mask, "");
+    }
+  }
+}
+
+/* panel[(r - u0) * ka + p] = A(r, kb + p) one float at a time, for rows
+ * [r0, r1) and p in [p0, kc) */
+static void panel_scalar(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef r0,
+                         LLVMValueRef r1, LLVMValueRef p0, int64_t ka) {
   cg_loop r, p;
-  cg_loop_begin(c, &r, u0, u1, "panel_row");
+  cg_loop_begin(c, &r, r0, r1, "panel_row");
   LLVMValueRef dst = imul(c, LLVMBuildSub(c->b, r.i, u0, ""), iconst(c, ka));
   LLVMValueRef src = iadd(c, r.i, imul(c, g->kb, g->a_step));
-  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "panel_p");
+  cg_loop_begin(c, &p, p0, g->kc, "panel_p");
   cg_store(c, cg_load(c, g->a, iadd(c, src, imul(c, p.i, g->a_step))), panel, iadd(c, dst, p.i));
   cg_loop_end(c, &p);
   cg_loop_end(c, &r);
+}
+
+/* panel[(r - u0) * ka + p] = A(r, kb + p) for rows [u0, u1), p < kc: 8 x 8
+ * blocks (8 columns of 8 rows of x, contiguous) transposed in registers,
+ * then the rows and p past the last whole block one float at a time. A
+ * copy: the panel holds A's floats. */
+static void emit_panel(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef u1,
+                       int64_t ka) {
+  LLVMValueRef rows8 = LLVMBuildAnd(c->b, LLVMBuildSub(c->b, u1, u0, ""), iconst(c, -8), "");
+  LLVMValueRef p8 = LLVMBuildAnd(c->b, g->kc, iconst(c, -8), "");
+  cg_loop rb, pb;
+  cg_loop_begin(c, &rb, iconst(c, 0), LLVMBuildSDiv(c->b, rows8, iconst(c, 8), ""), "panel_rb");
+  LLVMValueRef r = iadd(c, u0, imul(c, rb.i, iconst(c, 8)));
+  LLVMValueRef dst = imul(c, imul(c, rb.i, iconst(c, 8)), iconst(c, ka));
+  cg_loop_begin(c, &pb, iconst(c, 0), LLVMBuildSDiv(c->b, p8, iconst(c, 8), ""), "panel_pb");
+  LLVMValueRef p = imul(c, pb.i, iconst(c, 8)), x[8];
+  LLVMValueRef src = iadd(c, r, imul(c, iadd(c, g->kb, p), g->a_step));
+  for (int i = 0; i < 8; i++)
+    x[i] = cg_vec_load(c, 8, 8, g->a, iadd(c, src, imul(c, iconst(c, i), g->a_step)));
+  transpose8(c, x);
+  for (int j = 0; j < 8; j++)
+    cg_vec_store(c, x[j], 8, panel, iadd(c, iadd(c, dst, iconst(c, j * ka)), p));
+  cg_loop_end(c, &pb);
+  cg_loop_end(c, &rb);
+  LLVMValueRef r8 = iadd(c, u0, rows8);
+  panel_scalar(c, g, panel, u0, u0, r8, p8, ka);           /* p past the blocks */
+  panel_scalar(c, g, panel, u0, r8, u1, iconst(c, 0), ka); /* rows past them */
 }
 
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
