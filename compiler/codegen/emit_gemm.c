@@ -44,6 +44,9 @@ static const gemm_target gemm_targets[] = {
 #define NV_MAX 2
 #define PACK_MIN_COLUMNS 64 /* below this, tiles read B in place (tiny models) */
 #define PACK_MAX_FLOATS (256 * 1024)
+/* A's panel pays when many strips would each read A in place (W4-wide's
+ * 16; W3's and W4's 2 strips over a small x ran 10 % slower with it) */
+#define PANEL_MIN_STRIPS 8
 
 static gemm_target target_for(int vw) {
   for (size_t i = 0; i < sizeof gemm_targets / sizeof gemm_targets[0]; i++)
@@ -517,7 +520,7 @@ static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLV
 /* K block of A's panel (session 17): the weight gradient x^T @ dy reads A
  * down x's columns (a_row 1, a_step K), per p one float from each of a
  * tile's rows of x^T, rows a page apart, and every strip reads all of x
- * again. When a thread has more than one strip, its rows of A are copied
+ * again. With PANEL_MIN_STRIPS strips or more, a thread's rows of A are copied
  * once per K block into a contiguous panel panel[(r - u0) * KA + p] that
  * the strips then read as a plain product (a_row KA, a_step 1). KA is a
  * constant (the strip keeps a constant row stride: a run-time one spilled
@@ -527,8 +530,8 @@ static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLV
  * runs the K blocks again, so the copy would be redone per strip). The
  * panel holds the same floats: every sum is the same chain as before. */
 static int64_t panel_block(const cg *c, const gemm *g, const cg_gemm *m, int64_t strips) {
-  if (!is_one(g->a_row) || is_one(g->a_step) || g->f64 || m->rows <= 0 || strips < 2 ||
-      c->strip_steal)
+  if (!is_one(g->a_row) || is_one(g->a_step) || g->f64 || m->rows <= 0 ||
+      strips < PANEL_MIN_STRIPS || c->strip_steal)
     return 0;
   for (int64_t ka = g->t.kc; ka >= 128; ka /= 2)
     if (m->rows * ka <= PACK_MAX_FLOATS) return ka;
