@@ -22,6 +22,7 @@
  * float32 rounding of long sums. A double partial sum cannot wait in a float
  * C, so that mode does not block over K. */
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -558,18 +559,38 @@ static void transpose8(cg *c, LLVMValueRef x[8]) {
   }
 }
 
-/* panel[(r - u0) * ka + p] = A(r, kb + p) one float at a time, for rows
- * [r0, r1) and p in [p0, kc) */
-static void panel_scalar(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef r0,
-                         LLVMValueRef r1, LLVMValueRef p0, int64_t ka) {
-  cg_loop r, p;
-  cg_loop_begin(c, &r, r0, r1, "panel_row");
-  LLVMValueRef dst = imul(c, LLVMBuildSub(c->b, r.i, u0, ""), iconst(c, ka));
-  LLVMValueRef src = iadd(c, r.i, imul(c, g->kb, g->a_step));
-  cg_loop_begin(c, &p, p0, g->kc, "panel_p");
-  cg_store(c, cg_load(c, g->a, iadd(c, src, imul(c, p.i, g->a_step))), panel, iadd(c, dst, p.i));
-  cg_loop_end(c, &p);
+/* The loop whose latch branch is br stays scalar: llvm.loop metadata
+ * (a self-referencing node) with vectorize.enable false and unroll.disable */
+static void keep_scalar(cg *c, LLVMValueRef br) {
+  LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0);
+  LLVMMetadataRef vec[2] = {LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
+                            LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 0, 0))};
+  LLVMMetadataRef unroll = LLVMMDStringInContext2(c->ctx, "llvm.loop.unroll.disable", 24);
+  LLVMMetadataRef ops[3] = {self, LLVMMDNodeInContext2(c->ctx, vec, 2),
+                            LLVMMDNodeInContext2(c->ctx, &unroll, 1)};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(c->ctx, ops, 3);
+  LLVMMetadataReplaceAllUsesWith(self, loop);
+  LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
+                  LLVMMetadataAsValue(c->ctx, loop));
+}
+
+/* panel[(r - u0) * ka + p] = A(r, kb + p) one float at a time where the
+ * 8 x 8 blocks stop: for each p < kc, rows [r8, u1), and from p8 on all
+ * rows [u0, u1). Kept scalar: O3 made it 8-wide gathers or scatters, a
+ * few rows' worth of work costing llc ~6 % of the MLP's compile. */
+static void panel_rest(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef r8,
+                       LLVMValueRef u1, LLVMValueRef p8, int64_t ka) {
+  cg_loop p, r;
+  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "panel_p");
+  LLVMValueRef from = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, p.i, p8, ""), r8, u0);
+  LLVMValueRef src = imul(c, iadd(c, g->kb, p.i), g->a_step);
+  cg_loop_begin(c, &r, from, u1, "panel_row");
+  cg_store(c, cg_load(c, g->a, iadd(c, src, r.i)), panel,
+           iadd(c, imul(c, LLVMBuildSub(c->b, r.i, u0, ""), iconst(c, ka)), p.i));
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
   cg_loop_end(c, &r);
+  keep_scalar(c, LLVMGetBasicBlockTerminator(latch));
+  cg_loop_end(c, &p);
 }
 
 /* panel[(r - u0) * ka + p] = A(r, kb + p) for rows [u0, u1), p < kc: 8 x 8
@@ -594,9 +615,7 @@ static void emit_panel(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0
     cg_vec_store(c, x[j], 8, panel, iadd(c, iadd(c, dst, iconst(c, j * ka)), p));
   cg_loop_end(c, &pb);
   cg_loop_end(c, &rb);
-  LLVMValueRef r8 = iadd(c, u0, rows8);
-  panel_scalar(c, g, panel, u0, u0, r8, p8, ka);           /* p past the blocks */
-  panel_scalar(c, g, panel, u0, r8, u1, iconst(c, 0), ka); /* rows past them */
+  panel_rest(c, g, panel, u0, iadd(c, u0, rows8), u1, p8, ka);
 }
 
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
