@@ -13,7 +13,8 @@
  * 512, 513, 600), vector widths 16/8/4, one to three threads each computing
  * its share (3 threads split 29 x 257 by rows: a panel from row 12 or 24).
  * The IR checks say where the panel must be and where it must not: f64
- * sums, A read along its rows (x @ W), fewer than 8 column strips. */
+ * sums, A read along its rows (x @ W), fewer than 8 column strips,
+ * NNC_STRIP_STEAL=1. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -175,8 +176,19 @@ typedef struct ir_facts {
   int panel_strips; /* strip functions with a constant row stride of 256 or 512 */
 } ir_facts;
 
-/* the unoptimised module of such a graph: where the panel is */
-static ir_facts ir_of(int transpose_a, int64_t m, int64_t n, int f64) {
+/* switches that change where the panel goes: unset for ir_of (saved) */
+static const char *const switches[3] = {"NNC_STRIP_STEAL", "NNC_UPDATE_ON_TILE", "NNC_GEMM_INLINE"};
+
+/* the unoptimised module of such a graph at width 16 with `steal` as
+ * NNC_STRIP_STEAL (NULL: unset): where the panel is */
+static ir_facts ir_of(int transpose_a, int64_t m, int64_t n, int f64, const char *steal) {
+  char saved[3][16] = {{0}};
+  for (int k = 0; k < 3; k++) {
+    const char *v = getenv(switches[k]);
+    if (v) snprintf(saved[k], sizeof saved[k], "%s", v);
+    unsetenv(switches[k]);
+  }
+  if (steal) setenv("NNC_STRIP_STEAL", steal, 1);
   rig r;
   graph_build(&r, transpose_a, &m, &n, 1);
   char dir[] = "/tmp/nnc_gemm17_XXXXXX", path[64];
@@ -190,6 +202,9 @@ static ir_facts ir_of(int transpose_a, int64_t m, int64_t n, int f64) {
   ck_assert_msg(codegen_compile(list, 1, &r.prog, &opts, &r.jit, &r.fn, &st) == NNC_OK, "%s",
                 st.message);
   unsetenv("NNC_VECTOR_WIDTH");
+  unsetenv("NNC_STRIP_STEAL");
+  for (int k = 0; k < 3; k++)
+    if (saved[k][0]) setenv(switches[k], saved[k], 1);
   FILE *f = fopen(path, "r");
   ck_assert_ptr_nonnull(f);
   static char line[1 << 16];
@@ -209,14 +224,17 @@ static ir_facts ir_of(int transpose_a, int64_t m, int64_t n, int f64) {
 }
 
 START_TEST(panel_only_where_it_applies) {
-  ir_facts on = ir_of(1, 29, 257, 0), wide = ir_of(1, 520, 225, 0);
+  ir_facts on = ir_of(1, 29, 257, 0, NULL), wide = ir_of(1, 520, 225, 0, NULL);
   ck_assert_int_ge(on.panel_loops, 1);
   ck_assert_int_ge(on.panel_strips, 1);
   ck_assert_int_ge(wide.panel_loops, 1);
-  ir_facts f64 = ir_of(1, 29, 257, 1), plain = ir_of(0, 29, 257, 0), few = ir_of(1, 29, 224, 0);
+  ir_facts f64 = ir_of(1, 29, 257, 1, NULL), plain = ir_of(0, 29, 257, 0, NULL);
+  ir_facts few = ir_of(1, 29, 224, 0, NULL), steal = ir_of(1, 29, 257, 0, "1");
   ck_assert_int_eq(f64.panel_loops + f64.panel_strips, 0);
   ck_assert_int_eq(plain.panel_loops + plain.panel_strips, 0);
   ck_assert_int_eq(few.panel_loops + few.panel_strips, 0);
+  /* claims run each strip's K blocks on their own: no panel */
+  ck_assert_int_eq(steal.panel_loops + steal.panel_strips, 0);
 }
 END_TEST
 
