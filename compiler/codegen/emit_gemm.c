@@ -317,11 +317,20 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMPositionBuilderAtEnd(c->b, done);
 }
 
-/* Rows [u0, u1) of one strip: MR-row tiles, then 4-row tiles, then single
- * rows (a 2-row tile too would cost compile time for little). */
-static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
-                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
-  if (g->pack) emit_pack(c, g, s);
+/* Row tile t of `rows` rows from row `from` (emit_strip: in one strip;
+ * emit_rows_major: across all its strips); its first row is tile_row0. */
+typedef void (*tile_fn)(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, LLVMValueRef t,
+                        int rows, LLVMValueRef acc[MR_MAX][NV_MAX]);
+
+static LLVMValueRef tile_row0(cg *c, LLVMValueRef from, LLVMValueRef t, int rows) {
+  return iadd(c, from, imul(c, t, iconst(c, rows)));
+}
+
+/* Rows [u0, u1) as MR-row tiles, then 4-row tiles, then single rows (a
+ * 2-row tile too would cost compile time for little); C of 5 to mr - 1
+ * rows as one tile of them. */
+static void each_tile(cg *c, const gemm *g, LLVMValueRef u0, LLVMValueRef u1,
+                      LLVMValueRef acc[MR_MAX][NV_MAX], tile_fn tile, const void *ctx) {
   const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
   LLVMValueRef from = u0;
   for (int k = 0; k < 3; k++) {
@@ -330,10 +339,41 @@ static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
     LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
     cg_loop t;
     cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
-    emit_tile(c, g, s, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
+    tile(c, g, ctx, from, t.i, sizes[k], acc);
     cg_loop_end(c, &t);
     from = iadd(c, from, imul(c, tiles, size));
   }
+}
+
+static void strip_tile(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, LLVMValueRef t,
+                       int rows, LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  emit_tile(c, g, ctx, tile_row0(c, from, t, rows), rows, acc);
+}
+
+/* Rows [u0, u1) of one strip. */
+static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
+                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  if (g->pack) emit_pack(c, g, s);
+  each_tile(c, g, u0, u1, acc, strip_tile, s);
+}
+
+/* the strips [s0, s1) of emit_rows_major, strip j's pack at pack + j * stride */
+typedef struct strip_range {
+  LLVMValueRef s0, s1;
+  int64_t stride;
+} strip_range;
+
+static void row_tile(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, LLVMValueRef t,
+                     int rows, LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  const strip_range *q = ctx;
+  gemm h = *g;
+  cg_loop jj;
+  cg_loop_begin(c, &jj, q->s0, q->s1, "tile_strip");
+  h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
+                         (LLVMValueRef[]){imul(c, jj.i, iconst(c, q->stride))}, 1, "");
+  strip st = {imul(c, jj.i, iconst(c, (int64_t)g->t.nv * g->vw)), g->t.nv, g->vw};
+  emit_tile(c, &h, &st, tile_row0(c, from, t, rows), rows, acc);
+  cg_loop_end(c, &jj);
 }
 
 /* A tile-group GEMM's full strips [s0, s1) row block by row block: every
@@ -351,23 +391,8 @@ static void emit_rows_major(cg *c, const gemm *g, LLVMValueRef s0, LLVMValueRef 
   strip sp = {imul(c, j.i, iconst(c, tile_cols)), g->t.nv, g->vw};
   emit_pack(c, &h, &sp);
   cg_loop_end(c, &j);
-  const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
-  LLVMValueRef from = u0;
-  for (int k = 0; k < 3; k++) {
-    if (k > 0 && sizes[k] >= g->t.mr) continue;
-    LLVMValueRef size = iconst(c, sizes[k]);
-    LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
-    cg_loop t, jj;
-    cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
-    cg_loop_begin(c, &jj, s0, s1, "tile_strip");
-    h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
-                           (LLVMValueRef[]){imul(c, jj.i, iconst(c, stride))}, 1, "");
-    strip st = {imul(c, jj.i, iconst(c, tile_cols)), g->t.nv, g->vw};
-    emit_tile(c, &h, &st, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
-    cg_loop_end(c, &jj);
-    cg_loop_end(c, &t);
-    from = iadd(c, from, imul(c, tiles, size));
-  }
+  strip_range q = {s0, s1, stride};
+  each_tile(c, g, u0, u1, acc, row_tile, &q);
 }
 
 /* A float buffer of `floats` in the entry block: one per call, no allocation. */
