@@ -12,6 +12,7 @@
 
 #define SPINS_BEFORE_YIELD 64
 #define SPINS_BEFORE_SLEEP 200000
+#define POOL_STACK_BYTES ((size_t)8 << 20)
 
 typedef struct worker {
   struct nnc_pool *pool;
@@ -184,13 +185,24 @@ int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
   }
   /* every worker's identity is complete before any thread starts */
   for (int t = 0; t < nthreads; t++) p->workers[t] = (worker){p, t};
+  /* a kernel keeps its GEMM packs on the stack (emit_gemm.c: up to two of
+   * 1 MiB, A's panel and the strips' B): at least POOL_STACK_BYTES whatever
+   * the process's default */
+  pthread_attr_t attr;
+  size_t stack = 0;
+  int have_attr = pthread_attr_init(&attr) == 0;
+  if (have_attr && pthread_attr_getstacksize(&attr, &stack) == 0 && stack < POOL_STACK_BYTES)
+    pthread_attr_setstacksize(&attr, POOL_STACK_BYTES);
   for (int t = 1; t < nthreads; t++) {
-    if (pthread_create(&p->threads[t], NULL, worker_main, &p->workers[t]) != 0) {
+    if (pthread_create(&p->threads[t], have_attr ? &attr : NULL, worker_main, &p->workers[t]) !=
+        0) {
+      if (have_attr) pthread_attr_destroy(&attr);
       pool_destroy(p);
       return nnc_fail(st, NNC_ERR_NOMEM, "cannot start thread %d of %d", t, nthreads);
     }
     p->started = t;
   }
+  if (have_attr) pthread_attr_destroy(&attr);
   *out = p;
   return NNC_OK;
 }

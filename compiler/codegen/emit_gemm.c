@@ -22,6 +22,7 @@
  * float32 rounding of long sums. A double partial sum cannot wait in a float
  * C, so that mode does not block over K. */
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,9 @@ static const gemm_target gemm_targets[] = {
 #define NV_MAX 2
 #define PACK_MIN_COLUMNS 64 /* below this, tiles read B in place (tiny models) */
 #define PACK_MAX_FLOATS (256 * 1024)
+/* A's panel pays when many strips would each read A in place (W4-wide's
+ * 16; W3's and W4's 2 strips over a small x ran 10 % slower with it) */
+#define PANEL_MIN_STRIPS 8
 
 static gemm_target target_for(int vw) {
   for (size_t i = 0; i < sizeof gemm_targets / sizeof gemm_targets[0]; i++)
@@ -313,11 +317,20 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
   LLVMPositionBuilderAtEnd(c->b, done);
 }
 
-/* Rows [u0, u1) of one strip: MR-row tiles, then 4-row tiles, then single
- * rows (a 2-row tile too would cost compile time for little). */
-static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
-                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
-  if (g->pack) emit_pack(c, g, s);
+/* Row tile t of `rows` rows from row `from` (emit_strip: in one strip;
+ * emit_rows_major: across all its strips); its first row is tile_row0. */
+typedef void (*tile_fn)(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, LLVMValueRef t,
+                        int rows, LLVMValueRef acc[MR_MAX][NV_MAX]);
+
+static LLVMValueRef tile_row0(cg *c, LLVMValueRef from, LLVMValueRef t, int rows) {
+  return iadd(c, from, imul(c, t, iconst(c, rows)));
+}
+
+/* Rows [u0, u1) as MR-row tiles, then 4-row tiles, then single rows (a
+ * 2-row tile too would cost compile time for little); C of 5 to mr - 1
+ * rows as one tile of them. */
+static void each_tile(cg *c, const gemm *g, LLVMValueRef u0, LLVMValueRef u1,
+                      LLVMValueRef acc[MR_MAX][NV_MAX], tile_fn tile, const void *ctx) {
   const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
   LLVMValueRef from = u0;
   for (int k = 0; k < 3; k++) {
@@ -326,10 +339,41 @@ static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
     LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
     cg_loop t;
     cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
-    emit_tile(c, g, s, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
+    tile(c, g, ctx, from, t.i, sizes[k], acc);
     cg_loop_end(c, &t);
     from = iadd(c, from, imul(c, tiles, size));
   }
+}
+
+static void strip_tile(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, LLVMValueRef t,
+                       int rows, LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  emit_tile(c, g, ctx, tile_row0(c, from, t, rows), rows, acc);
+}
+
+/* Rows [u0, u1) of one strip. */
+static void emit_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLVMValueRef u1,
+                       LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  if (g->pack) emit_pack(c, g, s);
+  each_tile(c, g, u0, u1, acc, strip_tile, s);
+}
+
+/* the strips [s0, s1) of emit_rows_major, strip j's pack at pack + j * stride */
+typedef struct strip_range {
+  LLVMValueRef s0, s1;
+  int64_t stride;
+} strip_range;
+
+static void row_tile(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, LLVMValueRef t,
+                     int rows, LLVMValueRef acc[MR_MAX][NV_MAX]) {
+  const strip_range *q = ctx;
+  gemm h = *g;
+  cg_loop jj;
+  cg_loop_begin(c, &jj, q->s0, q->s1, "tile_strip");
+  h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
+                         (LLVMValueRef[]){imul(c, jj.i, iconst(c, q->stride))}, 1, "");
+  strip st = {imul(c, jj.i, iconst(c, (int64_t)g->t.nv * g->vw)), g->t.nv, g->vw};
+  emit_tile(c, &h, &st, tile_row0(c, from, t, rows), rows, acc);
+  cg_loop_end(c, &jj);
 }
 
 /* A tile-group GEMM's full strips [s0, s1) row block by row block: every
@@ -347,23 +391,8 @@ static void emit_rows_major(cg *c, const gemm *g, LLVMValueRef s0, LLVMValueRef 
   strip sp = {imul(c, j.i, iconst(c, tile_cols)), g->t.nv, g->vw};
   emit_pack(c, &h, &sp);
   cg_loop_end(c, &j);
-  const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
-  LLVMValueRef from = u0;
-  for (int k = 0; k < 3; k++) {
-    if (k > 0 && sizes[k] >= g->t.mr) continue;
-    LLVMValueRef size = iconst(c, sizes[k]);
-    LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
-    cg_loop t, jj;
-    cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
-    cg_loop_begin(c, &jj, s0, s1, "tile_strip");
-    h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
-                           (LLVMValueRef[]){imul(c, jj.i, iconst(c, stride))}, 1, "");
-    strip st = {imul(c, jj.i, iconst(c, tile_cols)), g->t.nv, g->vw};
-    emit_tile(c, &h, &st, iadd(c, from, imul(c, t.i, size)), sizes[k], acc);
-    cg_loop_end(c, &jj);
-    cg_loop_end(c, &t);
-    from = iadd(c, from, imul(c, tiles, size));
-  }
+  strip_range q = {s0, s1, stride};
+  each_tile(c, g, u0, u1, acc, row_tile, &q);
 }
 
 /* A float buffer of `floats` in the entry block: one per call, no allocation. */
@@ -514,6 +543,106 @@ static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLV
     call_strip(c, g, s, u0, u1);
 }
 
+/* K block of A's panel (session 17): the weight gradient x^T @ dy reads A
+ * down x's columns (a_row 1, a_step K), per p one float from each of a
+ * tile's rows of x^T, rows a page apart, and every strip reads all of x
+ * again. With PANEL_MIN_STRIPS strips or more, a thread's rows of A are copied
+ * once per K block into a contiguous panel panel[(r - u0) * KA + p] that
+ * the strips then read as a plain product (a_row KA, a_step 1). KA is a
+ * constant (the strip keeps a constant row stride: a run-time one spilled
+ * the AVX-512 tile's row addresses, session 12), the largest K block whose
+ * panel for all of the product's rows fits PACK_MAX_FLOATS; 0: A read in
+ * place (f64 sums do not block over K; under NNC_STRIP_STEAL each claim
+ * runs the K blocks again, so the copy would be redone per strip). The
+ * panel holds the same floats: every sum is the same chain as before. */
+static int64_t panel_block(const cg *c, const gemm *g, const cg_gemm *m, int64_t strips) {
+  if (!is_one(g->a_row) || is_one(g->a_step) || g->f64 || m->rows <= 0 ||
+      strips < PANEL_MIN_STRIPS || c->strip_steal)
+    return 0;
+  for (int64_t ka = g->t.kc; ka >= 128; ka /= 2)
+    if (m->rows * ka <= PACK_MAX_FLOATS) return ka;
+  return 0;
+}
+
+/* x[0 .. 7] (8 x 8 floats) transposed in registers: three rounds of
+ * two-vector shuffles, round b swapping bit b of the row index with bit b
+ * of the column index */
+static void transpose8(cg *c, LLVMValueRef x[8]) {
+  for (int bit = 1; bit < 8; bit <<= 1) {
+    LLVMValueRef lo[8], hi[8];
+    for (int k = 0; k < 8; k++) {
+      lo[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? 8 + (k ^ bit) : k), 0);
+      hi[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? 8 + k : (k | bit)), 0);
+    }
+    LLVMValueRef lo_mask = LLVMConstVector(lo, 8), hi_mask = LLVMConstVector(hi, 8);
+    for (int r = 0; r < 8; r++) {
+      if (r & bit) continue;
+      LLVMValueRef a = x[r], b = x[r | bit];
+      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo_mask, "");
+      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi_mask, "");
+    }
+  }
+}
+
+/* The loop whose latch branch is br stays scalar: llvm.loop metadata
+ * (a self-referencing node) with vectorize.enable false and unroll.disable */
+static void keep_scalar(cg *c, LLVMValueRef br) {
+  LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0);
+  LLVMMetadataRef vec[2] = {LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
+                            LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 0, 0))};
+  LLVMMetadataRef unroll = LLVMMDStringInContext2(c->ctx, "llvm.loop.unroll.disable", 24);
+  LLVMMetadataRef ops[3] = {self, LLVMMDNodeInContext2(c->ctx, vec, 2),
+                            LLVMMDNodeInContext2(c->ctx, &unroll, 1)};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(c->ctx, ops, 3);
+  LLVMMetadataReplaceAllUsesWith(self, loop);
+  LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
+                  LLVMMetadataAsValue(c->ctx, loop));
+}
+
+/* panel[(r - u0) * ka + p] = A(r, kb + p) one float at a time where the
+ * 8 x 8 blocks stop: for each p < kc, rows [r8, u1), and from p8 on all
+ * rows [u0, u1). Kept scalar: O3 made it 8-wide gathers or scatters, a
+ * few rows' worth of work costing llc ~6 % of the MLP's compile. */
+static void panel_rest(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef r8,
+                       LLVMValueRef u1, LLVMValueRef p8, int64_t ka) {
+  cg_loop p, r;
+  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "panel_p");
+  LLVMValueRef from = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, p.i, p8, ""), r8, u0);
+  LLVMValueRef src = imul(c, iadd(c, g->kb, p.i), g->a_step);
+  cg_loop_begin(c, &r, from, u1, "panel_row");
+  cg_store(c, cg_load(c, g->a, iadd(c, src, r.i)), panel,
+           iadd(c, imul(c, LLVMBuildSub(c->b, r.i, u0, ""), iconst(c, ka)), p.i));
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+  cg_loop_end(c, &r);
+  keep_scalar(c, LLVMGetBasicBlockTerminator(latch));
+  cg_loop_end(c, &p);
+}
+
+/* panel[(r - u0) * ka + p] = A(r, kb + p) for rows [u0, u1), p < kc: 8 x 8
+ * blocks (8 columns of 8 rows of x, contiguous) transposed in registers,
+ * then the rows and p past the last whole block one float at a time. A
+ * copy: the panel holds A's floats. */
+static void emit_panel(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef u1,
+                       int64_t ka) {
+  LLVMValueRef rows8 = LLVMBuildAnd(c->b, LLVMBuildSub(c->b, u1, u0, ""), iconst(c, -8), "");
+  LLVMValueRef p8 = LLVMBuildAnd(c->b, g->kc, iconst(c, -8), "");
+  cg_loop rb, pb;
+  cg_loop_begin(c, &rb, iconst(c, 0), LLVMBuildSDiv(c->b, rows8, iconst(c, 8), ""), "panel_rb");
+  LLVMValueRef r = iadd(c, u0, imul(c, rb.i, iconst(c, 8)));
+  LLVMValueRef dst = imul(c, imul(c, rb.i, iconst(c, 8)), iconst(c, ka));
+  cg_loop_begin(c, &pb, iconst(c, 0), LLVMBuildSDiv(c->b, p8, iconst(c, 8), ""), "panel_pb");
+  LLVMValueRef p = imul(c, pb.i, iconst(c, 8)), x[8];
+  LLVMValueRef src = iadd(c, r, imul(c, iadd(c, g->kb, p), g->a_step));
+  for (int i = 0; i < 8; i++)
+    x[i] = cg_vec_load(c, 8, 8, g->a, iadd(c, src, imul(c, iconst(c, i), g->a_step)));
+  transpose8(c, x);
+  for (int j = 0; j < 8; j++)
+    cg_vec_store(c, x[j], 8, panel, iadd(c, iadd(c, dst, iconst(c, j * ka)), p));
+  cg_loop_end(c, &pb);
+  cg_loop_end(c, &rb);
+  panel_rest(c, g, panel, u0, iadd(c, u0, rows8), u1, p8, ka);
+}
+
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   gemm g;
   memset(&g, 0, sizeof g);
@@ -532,7 +661,10 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   /* a weight gradient of 5 to 11 rows (W5's 10-input Dense: 4 + 4 + 1 + 1
    * row tiles, B streamed four times) as one tile */
   if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
-  g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= g.t.kc);
+  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = n / tile_cols, rest = n % tile_cols;
+  int64_t ka = panel_block(c, &g, m, full + (rest > 0));
+  int64_t kc = ka ? ka : g.t.kc; /* the K block */
+  g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= kc);
   if (c->tile_on && !g.epi) {
     g.tile_group = 1, c->tile_done = 1;
     g.store_c = cg_read_outside_group(c->g, c->tile_anchor);
@@ -543,8 +675,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
     for (int r = 0; r < g.t.mr; r++)
       for (int v = 0; v < g.t.nv; v++) acc[r][v] = cg_alloca(c, g.acc_vec, "acc");
 
-  int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = n / tile_cols, rest = n % tile_cols;
-  int64_t pack_rows = g.t.kc; /* floats of the pack per column */
+  int64_t pack_rows = kc; /* floats of the pack per column */
   if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
   int pack = (g.transpose_b || n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
              pack_rows * tile_cols <= PACK_MAX_FLOATS;
@@ -552,12 +683,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   /* a tile group whose strips all fit one pack walks row block by row block */
   int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
   if (pack) g.pack = entry_buffer(c, rows_major ? full * per_strip : per_strip);
+  LLVMValueRef panel = ka ? entry_buffer(c, m->rows * ka) : NULL, a_in = g.a;
 
   /* blocks of the contraction: at least one, so that len = 0 writes zeros */
-  LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, g.t.kc);
+  LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, kc);
   LLVMValueRef blocks =
       g.f64 ? iconst(c, 1)
-            : LLVMBuildSDiv(c->b, iadd(c, g.len, iconst(c, g.t.kc - 1)), iconst(c, g.t.kc), "");
+            : LLVMBuildSDiv(c->b, iadd(c, g.len, iconst(c, kc - 1)), iconst(c, kc), "");
   blocks =
       cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, blocks, iconst(c, 1), ""), iconst(c, 1), blocks);
   cg_loop k;
@@ -567,6 +699,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   g.kc = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, left, kc_max, ""), left, kc_max);
   g.first = g.f64 ? NULL : LLVMBuildICmp(c->b, LLVMIntEQ, k.i, iconst(c, 0), "");
   g.last = LLVMBuildICmp(c->b, LLVMIntEQ, k.i, LLVMBuildSub(c->b, blocks, iconst(c, 1), ""), "");
+  if (panel) { /* the tiles' A(r, kb + p) = a[r * ka + kb + p] lands on the panel */
+    g.a = a_in, g.a_row = m->a_row, g.a_step = m->a_step;
+    emit_panel(c, &g, panel, u0, u1, ka);
+    LLVMValueRef back = LLVMBuildNeg(c->b, iadd(c, imul(c, u0, iconst(c, ka)), g.kb), "");
+    g.a = LLVMBuildGEP2(c->b, c->f32, panel, &back, 1, "panel_base");
+    g.a_row = iconst(c, ka), g.a_step = iconst(c, 1);
+  }
   /* this thread's strips [s0, s1): full ones, then the narrower last one */
   LLVMValueRef s0 = m->strip0 ? m->strip0 : iconst(c, 0);
   LLVMValueRef s1 = m->strip1 ? m->strip1 : iconst(c, full + (rest > 0));
