@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/pack_freeze.h"
 
 /* The tile shape per vector width: MR rows x NV vectors of accumulators,
  * plus NV B vectors and one broadcast, within the vector registers (AVX-512:
@@ -165,6 +166,10 @@ static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, L
       LLVMValueRef a = x[r], b = x[r | bit];
       x[r] = LLVMBuildShuffleVector(c->b, a, b, lo, "");
       x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi, "");
+      if (bit == 2 && vw > 4) { /* a freeze after round 2 of 3 or 4: pack_freeze.c */
+        pack_freeze_mark(c->ctx, x[r]);
+        pack_freeze_mark(c->ctx, x[r | bit]);
+      }
     }
   }
   for (int k = 0; k < vw; k++)
