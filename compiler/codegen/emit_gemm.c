@@ -24,9 +24,11 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/DebugInfo.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/pack_freeze.h"
 
 /* The tile shape per vector width: MR rows x NV vectors of accumulators,
  * plus NV B vectors and one broadcast, within the vector registers (AVX-512:
@@ -169,12 +171,30 @@ static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, L
       LLVMValueRef a = x[r], b = x[r | bit];
       x[r] = LLVMBuildShuffleVector(c->b, a, b, lo, "");
       x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi, "");
+      if (bit == 2 && vw > 4) { /* a freeze after round 2 of 3 or 4: pack_freeze.c */
+        pack_freeze_mark(c->ctx, x[r]);
+        pack_freeze_mark(c->ctx, x[r | bit]);
+      }
     }
   }
   for (int k = 0; k < vw; k++)
     cg_vec_store(
         c, x[k], vw, g->pack,
         iadd(c, imul(c, iadd(c, p0, iconst(c, k)), iconst(c, width)), iconst(c, (int64_t)v * vw)));
+}
+
+/* 1 when the strip's contraction is known shorter than a vector: A is read
+ * along its rows (a_step 1) with a constant row stride below vw, so K (at
+ * most that stride) leaves the transposed pack no whole vw x vw block; its
+ * block loop would run no iteration, yet code generation paid for the
+ * transposes (docs/performance.md, "Session 17: cold compile"). Only a
+ * choice of code: the scalar loop copies the same floats whatever K is.
+ * NNC_PACK_SHORT=0 keeps the block loop. */
+static int pack_short_k(const gemm *g) {
+  const char *e = getenv("NNC_PACK_SHORT");
+  if (e && !strcmp(e, "0")) return 0;
+  return LLVMIsConstant(g->a_step) && LLVMConstIntGetSExtValue(g->a_step) == 1 &&
+         LLVMIsConstant(g->a_row) && LLVMConstIntGetSExtValue(g->a_row) < g->vw;
 }
 
 /* Copy block kb of the strip into pack[kc, vecs*vw] (columns past n: zero). */
@@ -194,13 +214,18 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
     return;
   }
   /* W[j, kb ..] is contiguous: vw x vw blocks transposed in registers, then
-   * the block's last kc % vw rows one float at a time */
-  LLVMValueRef whole = LLVMBuildAnd(c->b, g->kc, iconst(c, -(int64_t)g->vw), "");
-  cg_loop q;
-  cg_loop_begin(c, &q, iconst(c, 0), LLVMBuildSDiv(c->b, whole, iconst(c, g->vw), ""), "packv");
-  LLVMValueRef p0 = imul(c, q.i, iconst(c, g->vw));
-  for (int v = 0; v < s->vecs; v++) pack_transposed_block(c, g, s, v, p0, width);
-  cg_loop_end(c, &q);
+   * the block's last kc % vw rows one float at a time. A contraction
+   * shorter than a vector never fills a block: no blocks, the scalar loop
+   * packs every row (pack_short_k) */
+  LLVMValueRef whole = iconst(c, 0);
+  if (!pack_short_k(g)) {
+    whole = LLVMBuildAnd(c->b, g->kc, iconst(c, -(int64_t)g->vw), "");
+    cg_loop q;
+    cg_loop_begin(c, &q, iconst(c, 0), LLVMBuildSDiv(c->b, whole, iconst(c, g->vw), ""), "packv");
+    LLVMValueRef p0 = imul(c, q.i, iconst(c, g->vw));
+    for (int v = 0; v < s->vecs; v++) pack_transposed_block(c, g, s, v, p0, width);
+    cg_loop_end(c, &q);
+  }
   int64_t valid = width - g->vw + s->lanes;
   cg_loop j;
   cg_loop_begin(c, &j, iconst(c, 0), iconst(c, width), "packt");

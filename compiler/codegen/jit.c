@@ -20,6 +20,7 @@
 #include "compiler/codegen/cache_key.h"
 #include "compiler/codegen/module_split.h"
 #include "compiler/codegen/obj_cache.h"
+#include "compiler/codegen/pack_freeze.h"
 #include "base/base.h"
 
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
@@ -133,6 +134,7 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   const char *gemm_inline = getenv("NNC_GEMM_INLINE");
   c.gemm_inline = gemm_inline && !strcmp(gemm_inline, "1");
   c.st = st;
+  pack_freeze_register(ctx);
   int rc = NNC_OK;
   /* no program: the code depends on the graphs and switches alone, which
    * are the cache key (cache_key.h); reading the program here would make
@@ -357,6 +359,7 @@ static void job_optimize(part_job *j) {
     return;
   }
   j->rc = optimize(j->mod, j->tm, &j->o3, &j->st);
+  if (!j->rc) pack_freeze_run(j->mod); /* after the pipeline: pack_freeze.c */
   timing_add(&j->opt, t0);
 }
 
@@ -767,6 +770,7 @@ int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_obj
     unoptimised_drivers(mod);
     rc = optimize(mod, tm, &o3, st);
   }
+  if (!rc) pack_freeze_run(mod);
   if (!rc && req->finish) rc = req->finish(req->arg, mod, st);
   LLVMMemoryBufferRef buf = NULL;
   if (!rc && LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &buf)) {
