@@ -343,9 +343,16 @@ void weights_free(wset *w) {
 
 void fit_run_fit(const char *json, const char *name, const nnc_array *x, const nnc_array *y,
                  int epochs, int batch_size, fit_run *r) {
+  fit_run_fit_threads(json, name, x, y, epochs, batch_size, 0, r);
+}
+
+void fit_run_fit_threads(const char *json, const char *name, const nnc_array *x, const nnc_array *y,
+                         int epochs, int batch_size, int threads, fit_run *r) {
   nnc_model *m = NULL;
   nnc_status st;
   ck_assert_msg(nnc_model_load_string(json, name, &m, &st) == NNC_OK, "%s", st.message);
+  if (threads > 0)
+    ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
   nnc_fit_options o;
   nnc_fit_options_default(&o);
   o.epochs = epochs;

@@ -74,6 +74,9 @@ typedef struct fit_run {
  * batch_size, silently, into r (the test fails on an error). */
 void fit_run_fit(const char *json, const char *name, const nnc_array *x, const nnc_array *y,
                  int epochs, int batch_size, fit_run *r);
+/* the same on `threads` threads (0: the model's default) */
+void fit_run_fit_threads(const char *json, const char *name, const nnc_array *x, const nnc_array *y,
+                         int epochs, int batch_size, int threads, fit_run *r);
 /* a and b hold the same history and weights, bit for bit; `what` names the
  * pair in a failure. */
 void fit_run_same(const fit_run *a, const fit_run *b, const char *what);

@@ -334,19 +334,8 @@ static void fit_model(int threads, fit_run *r) {
   fill_uniform(xs, ROWS * IN, 3);
   fill_uniform(ys, ROWS * OUT, 4);
   nnc_array x = testutil_f32(xs, ROWS, IN), y = testutil_f32(ys, ROWS, OUT);
-  nnc_model *m = NULL;
-  nnc_status st;
-  ck_assert_msg(nnc_model_load_string(short_json, "m.json", &m, &st) == NNC_OK, "%s", st.message);
-  ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
-  nnc_fit_options o;
-  nnc_fit_options_default(&o);
-  o.epochs = 2;
-  o.batch_size = 4; /* 11 rows: batches of 4, 4 and 3 */
-  o.verbose = 0;
-  memset(&r->h, 0, sizeof r->h);
-  ck_assert_msg(nnc_model_fit(m, &x, &y, &o, &r->h, &st) == NNC_OK, "%s", st.message);
-  weights_get(m, &r->w);
-  nnc_model_free(m);
+  /* 11 rows: batches of 4, 4 and 3 */
+  fit_run_fit_threads(short_json, "m.json", &x, &y, 2, 4, threads, r);
 }
 
 START_TEST(short_contraction_packs_by_scalar_loop) {
