@@ -473,7 +473,7 @@ typedef struct nnc_case {
   nnc_jit *jit;
   nnc_step_fn fn;
   float *regions[NNC_REGION_IO + 4];
-  float *fixed, *batch;
+  float *fixed, *batch, *scratch;
   int64_t rows;
   spin_barrier bar; /* the step's own barriers between its groups */
   int sense[MAX_THREADS];
@@ -527,13 +527,18 @@ static int nnc_build(nnc_case *c, const shape *s, const operands *o, nnc_status 
   c->regions[NNC_REGION_IO + c->prog.n_inputs] = o->c;
   c->regions[NNC_REGION_FIXED] = c->fixed;
   c->regions[NNC_REGION_BATCH] = c->batch;
+  /* each thread's packed operands (nnc_program.h), 64-byte aligned as the runtime's */
+  int64_t scratch = codegen_scratch_floats(c->jit, 0) * MAX_THREADS;
+  if (scratch && posix_memalign((void **)&c->scratch, 64, (size_t)scratch * sizeof(float)))
+    return -1;
+  c->regions[NNC_REGION_SCRATCH] = c->scratch;
   return 0;
 }
 
 static void nnc_free(nnc_case *c) {
   if (c->jit) codegen_release(c->jit);
   graph_free(&c->g);
-  free(c->prog.params), free(c->fixed), free(c->batch);
+  free(c->prog.params), free(c->fixed), free(c->batch), free(c->scratch);
 }
 
 static void nnc_barrier(void *p) {

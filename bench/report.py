@@ -153,8 +153,9 @@ def load_run(d):
     for p in glob.glob(os.path.join(d, "compile-*.txt")):
         r["compile"][os.path.basename(p)[8:-4]] = triple(p)
     try:
-        m = re.search(r"workspace (\d+) floats \+ (\d+) per row", open(os.path.join(d, "w4wide-workspace.txt")).read())
-        r["workspace"] = (int(m.group(1)), int(m.group(2)))
+        m = re.search(r"workspace (\d+) floats \+ (\d+) per row(?: \+ (\d+) per thread)?",
+                      open(os.path.join(d, "w4wide-workspace.txt")).read())
+        r["workspace"] = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
     except (OSError, AttributeError):
         r["workspace"] = None
     r["load"] = machine_load(d)
@@ -321,7 +322,8 @@ def report_extra(r, cols, cores, best_nnc, l2):
     if rec and rec.get("maxrss_kib") and r["workspace"]:
         p = params([784, 512, 512, 10])
         data = 60000 * 784 * 4 + 60000  # float32 images and uint8 labels, as bench_nnc holds them
-        ws = (r["workspace"][0] + r["workspace"][1] * 128) * 4
+        # fixed + batch 128 rows + the kernels' scratch of two threads (the most the bench runs)
+        ws = (r["workspace"][0] + r["workspace"][1] * 128 + 2 * r["workspace"][2]) * 4
         bound = data + 2 * (2 * p) * 4 + ws + 40 * 2**20
         have = rec["maxrss_kib"] * 1024
         print(f"| peak RSS of the W4-wide bench process | {have / 2**20:.0f} MiB | bound {bound / 2**20:.0f} MiB = data "

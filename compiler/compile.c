@@ -143,7 +143,10 @@ int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,
     nnc_compiled_free(out);
     return rc;
   }
-  for (int i = 0; i < n; i++) out->step[index[i]] = fns[i];
+  for (int i = 0; i < n; i++) {
+    out->step[index[i]] = fns[i];
+    out->scratch_floats[index[i]] = codegen_scratch_floats(out->jit, i);
+  }
   return NNC_OK;
 }
 

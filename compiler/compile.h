@@ -35,6 +35,7 @@ typedef struct nnc_compiled {
   nnc_graph graphs[NNC_GRAPH_COUNT];
   nnc_jit *jit;
   nnc_step_fn step[NNC_GRAPH_COUNT];
+  int64_t scratch_floats[NNC_GRAPH_COUNT]; /* per thread (nnc_program.h) */
 } nnc_compiled;
 
 int nnc_compile_spec(const nnc_spec *spec, const nnc_data_shapes *data,

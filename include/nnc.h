@@ -25,10 +25,10 @@
  * Threads: separate models may be used from separate threads at the same
  * time. One model must not be used from two threads at once (not even two
  * read-only calls while a third trains): the library does not lock. The
- * calling thread runs a share of every step, and a matrix product's kernel
- * keeps its packed operands on the stack (up to 2 MiB; the pool's own
- * threads get 8 MiB): call from a thread with at least 4 MiB of stack (a
- * process's main thread has 8 MiB by default). */
+ * calling thread runs a share of every step; the kernels keep their packed
+ * operands in a per-thread scratch the model allocates (the table's
+ * scratch_floats, nnc_program.h), not on the stack, so a thread of 512 KiB
+ * runs a fit (tests/unit/test_stack18.c). */
 #ifndef NNC_H
 #define NNC_H
 

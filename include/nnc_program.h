@@ -32,7 +32,7 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* Raised when a field changes meaning; the runtime refuses other versions. */
-#define NNC_PROGRAM_VERSION 2
+#define NNC_PROGRAM_VERSION 3
 
 /* ---- calling convention of a step ----
  * regions[NNC_REGION_PARAMS] all variables (trainable and state), at their offsets
@@ -40,6 +40,10 @@ extern "C" {
  * regions[NNC_REGION_STATS]  one float per statistic (the step overwrites them)
  * regions[NNC_REGION_FIXED]  workspace of fixed_floats
  * regions[NNC_REGION_BATCH]  workspace of batch_floats_per_row x rows
+ * regions[NNC_REGION_SCRATCH] scratch_floats x nthreads floats, 64-byte aligned
+ *                            for speed: thread tid packs matrix operands in
+ *                            floats [tid x scratch_floats, (tid + 1) x
+ *                            scratch_floats) (NULL when scratch_floats is 0)
  * regions[NNC_REGION_IO + k]                          input k, rows x its row
  * regions[NNC_REGION_IO + n_inputs + j]               target j
  * regions[NNC_REGION_IO + n_inputs + n_targets + k]   output k (predict; also train
@@ -58,7 +62,8 @@ enum {
   NNC_REGION_STATS = 2,
   NNC_REGION_FIXED = 3,
   NNC_REGION_BATCH = 4,
-  NNC_REGION_IO = 5
+  NNC_REGION_SCRATCH = 5,
+  NNC_REGION_IO = 6
 };
 enum { NNC_SCALAR_LR, NNC_SCALAR_T, NNC_SCALAR_BATCH, NNC_SCALAR_COUNT };
 
@@ -79,6 +84,10 @@ typedef struct nnc_entry {
    * results either way). 0 (a table that does not say): always run it on
    * every thread. */
   int64_t parallel_rows;
+  /* Per thread, a multiple of 16: regions[NNC_REGION_SCRATCH] needs this x
+   * nthreads floats. The kernels keep their packed operands there, not on
+   * the stack, so a thread running a step needs little stack of its own. */
+  int64_t scratch_floats;
 } nnc_entry;
 
 /* ---- data crossing the boundary ---- */

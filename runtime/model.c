@@ -162,6 +162,7 @@ void nnc_model_free(nnc_model *m) {
   free(m->params);
   free(m->slots);
   free(m->fixed);
+  free(m->scratch);
   free(m->batch);
   free(m->stats);
   for (int i = 0; i < m->n_gathered; i++) free(m->gathered[i]);

@@ -35,6 +35,9 @@ struct nnc_model {
   /* workspace, grown on demand; a step never allocates */
   float *fixed, *batch, *stats;
   int64_t fixed_cap, batch_cap;
+  /* regions[NNC_REGION_SCRATCH]: the threads' slices, 64-byte aligned */
+  float *scratch;
+  int64_t scratch_cap;
   float **gathered; /* one per input and target: shuffled rows */
   int64_t *gathered_cap;
   int n_gathered;

@@ -345,10 +345,33 @@ static int64_t row_floats(const nnc_io_desc *io) {
   return n;
 }
 
+/* regions[NNC_REGION_SCRATCH] for every thread of the model's pool: the
+ * kernels' packed operands, per thread (nnc_program.h). Checked by every
+ * model_reserve, before its early return: the thread count changes alone. */
+static int reserve_scratch(nnc_model *m, nnc_status *st) {
+  const nnc_program_table *t = m->t;
+  int64_t per_thread = 0;
+  for (int i = 0; i < NNC_ENTRY_COUNT; i++)
+    if (t->entries[i].fn && t->entries[i].scratch_floats > per_thread)
+      per_thread = t->entries[i].scratch_floats;
+  int64_t need = per_thread * pool_size(m->pool);
+  if (need <= m->scratch_cap) return NNC_OK;
+  if (nnc_memory_check(4.0 * (double)need, "the kernels' scratch for every thread", st))
+    return st->code;
+  void *p = NULL;
+  if (posix_memalign(&p, 64, (size_t)need * sizeof(float)))
+    return nnc_fail(st, NNC_ERR_NOMEM, "out of memory (%lld floats of scratch)", (long long)need);
+  free(m->scratch);
+  m->scratch = p;
+  m->scratch_cap = need;
+  return NNC_OK;
+}
+
 /* Workspace for batches of up to `rows` rows; called before a loop so that
  * the steps themselves never allocate. */
 int model_reserve(nnc_model *m, int64_t rows, nnc_status *st) {
   const nnc_program_table *t = m->t;
+  if (reserve_scratch(m, st)) return st->code;
   /* reserved for this program and as many rows before: buffers only grow */
   if (m->reserved_gen == m->build_gen && m->reserved_t == t && rows <= m->reserved_rows)
     return NNC_OK;
@@ -530,6 +553,7 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
   regions[NNC_REGION_STATS] = m->stats;
   regions[NNC_REGION_FIXED] = m->fixed;
   regions[NNC_REGION_BATCH] = m->batch;
+  regions[NNC_REGION_SCRATCH] = m->scratch;
   float scalars[NNC_SCALAR_COUNT];
   scalars[NNC_SCALAR_LR] = (float)model_step_learning_rate(m);
   scalars[NNC_SCALAR_T] = (float)(m->iterations + 1);

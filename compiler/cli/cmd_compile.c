@@ -42,8 +42,10 @@ static int print_summary(const nnc_spec *spec, const nnc_compiled *c, nnc_status
   for (int g = 0; g < NNC_GRAPH_COUNT; g++) {
     if (!c->has_graph[g]) continue;
     const nnc_graph *gr = &c->graphs[g];
-    printf("graph %-8s %4d nodes %3d kernels  workspace %lld floats + %lld per row\n", gr->name,
-           gr->n, gr->n_groups, (long long)gr->fixed_floats, (long long)gr->batch_floats_per_row);
+    printf("graph %-8s %4d nodes %3d kernels  workspace %lld floats + %lld per row + %lld per "
+           "thread\n",
+           gr->name, gr->n, gr->n_groups, (long long)gr->fixed_floats,
+           (long long)gr->batch_floats_per_row, (long long)c->scratch_floats[g]);
   }
   char host[256];
   codegen_host_description(host, sizeof host);

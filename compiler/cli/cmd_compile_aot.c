@@ -42,8 +42,8 @@ static void default_prefix(const char *name, char *out, size_t n) {
 /* Floats per vector for the kernels: the host's for the host CPU, else what
  * the named CPU's widest registers hold, as far as nnc knows the name (4
  * otherwise: correct everywhere, wider registers go unused). */
-static int width_for(const char *cpu, const char *host_cpu) {
-  if (!strcmp(cpu, host_cpu)) return codegen_vector_width();
+static int width_for(const char *cpu, int host) {
+  if (host) return codegen_vector_width();
   static const char *const w16[] = {"x86-64-v4",      "skylake-avx512", "cascadelake",
                                     "cooperlake",     "icelake-server", "icelake-client",
                                     "sapphirerapids", "tigerlake",      "znver4"};
@@ -243,8 +243,11 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
   codegen_host_target(&host_triple, &host_cpu, &host_features);
   const char *triple = triple_opt ? triple_opt : host_triple;
   const char *cpu = cpu_opt ? cpu_opt : host_cpu;
-  /* the host's features only with the host's CPU: another CPU brings its own */
-  const char *features = !cpu_opt || !strcmp(cpu_opt, host_cpu) ? host_features : "";
+  /* the host's features only with the host's CPU: another CPU brings its own.
+   * LLVM 14 names a CPU it does not know "generic" (an AMD EPYC of Zen 4 with
+   * AVX-512): --cpu generic then still means the generic CPU, not this host */
+  int host = !cpu_opt || (!strcmp(cpu_opt, host_cpu) && strcmp(cpu_opt, "generic"));
+  const char *features = host ? host_features : "";
   int rc = 0;
   /* the table is C data laid out for x86-64 and the steps set MXCSR */
   if (!linux_x86_64(triple)) {
@@ -303,6 +306,7 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
             spec_path, (long long)t->params_floats, INT32_MAX >> 2);
     rc = 2;
   }
+  aot_request req = {0};
   if (!rc) {
     /* the driver's table (compiler/driver/table.h) holds the planned graphs */
     const jit_table *jt = (const jit_table *)t;
@@ -311,15 +315,21 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
     for (int i = 0; i < NNC_ENTRY_COUNT; i++)
       if (steps[i] && jt->compiled.has_graph[i]) graphs[n_graphs++] = &jt->compiled.graphs[i];
     for (int i = 0; i < NNC_ENTRY_COUNT; i++) steps[i] = steps[i] && jt->compiled.has_graph[i];
-    aot_request req = {t, prefix, {steps[0], steps[1], steps[2]}, m->params};
+    req = (aot_request){t, prefix, {steps[0], steps[1], steps[2]}, m->params, {0, 0, 0}};
     codegen_object_request oreq = {
-        triple, cpu, features, width_for(cpu, host_cpu), m->accumulate_f64, aot_finish, &req};
+        triple, cpu, features, width_for(cpu, host), m->accumulate_f64, aot_finish, &req};
     if (codegen_emit_object(graphs, n_graphs, &oreq, &obj, &obj_len, &st))
       rc = cli_fail("compile", &st);
   }
   if (!rc && header_path) {
-    aot_header_request hr = {
-        t, prefix, {steps[0], steps[1], steps[2]}, triple, cpu, nnc_version(), m->seed};
+    aot_header_request hr = {t,
+                             prefix,
+                             {steps[0], steps[1], steps[2]},
+                             triple,
+                             cpu,
+                             nnc_version(),
+                             m->seed,
+                             {req.scratch_floats[0], req.scratch_floats[1], req.scratch_floats[2]}};
     if (aot_header_text(&hr, &header, &header_len, &st)) rc = cli_fail("compile", &st);
   }
   if (!rc && nnc_write_file_atomic(out_path, obj, obj_len, &st)) rc = cli_fail("compile", &st);

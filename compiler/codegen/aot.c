@@ -221,12 +221,13 @@ static LLVMValueRef schedule(aot *a, const nnc_schedule *c) {
   return sb_end(a, &s, sizeof(nnc_schedule), "nnc_schedule");
 }
 
-static LLVMValueRef entry(aot *a, const nnc_entry *e, LLVMValueRef fn) {
+static LLVMValueRef entry(aot *a, const nnc_entry *e, LLVMValueRef fn, int64_t scratch) {
   sb s = {0};
   sb_add(&s, offsetof(nnc_entry, fn), fn ? LLVMConstBitCast(fn, a->i8p) : null_ptr(a));
   sb_i64(a, &s, offsetof(nnc_entry, fixed_floats), fn ? e->fixed_floats : 0);
   sb_i64(a, &s, offsetof(nnc_entry, batch_floats_per_row), fn ? e->batch_floats_per_row : 0);
   sb_i64(a, &s, offsetof(nnc_entry, parallel_rows), fn ? e->parallel_rows : 0);
+  sb_i64(a, &s, offsetof(nnc_entry, scratch_floats), fn ? scratch : 0);
   return sb_end(a, &s, sizeof(nnc_entry), "nnc_entry");
 }
 
@@ -301,7 +302,8 @@ static LLVMValueRef table_value(aot *a, LLVMValueRef steps[NNC_ENTRY_COUNT]) {
          structs(a, t->n_warnings, t->warnings, sizeof *t->warnings, warning_v, "warn"));
   sb_f64(a, &s, offsetof(nnc_program_table, learning_rate), t->learning_rate);
   LLVMValueRef entries[NNC_ENTRY_COUNT];
-  for (int i = 0; i < NNC_ENTRY_COUNT; i++) entries[i] = entry(a, &t->entries[i], steps[i]);
+  for (int i = 0; i < NNC_ENTRY_COUNT; i++)
+    entries[i] = entry(a, &t->entries[i], steps[i], a->req->scratch_floats[i]);
   sb_add(&s, offsetof(nnc_program_table, entries),
          LLVMConstArray(LLVMTypeOf(entries[0]), entries, NNC_ENTRY_COUNT));
   sb_i32(a, &s, offsetof(nnc_program_table, n_probes), t->n_probes);
@@ -362,12 +364,21 @@ static void emit_predict_fn(aot *a, LLVMValueRef step) {
   LLVMValueRef per_row = LLVMConstInt(a->i64, (unsigned long long)e->batch_floats_per_row, 0);
   LLVMValueRef batch_len = LLVMBuildMul(b, per_row, rows, "");
   LLVMValueRef stats = LLVMBuildGEP2(b, a->f32, batch, &batch_len, 1, "stats");
+  /* the scratch of one thread after the statistics, on a 64-byte line (the
+   * workspace macro counts 16 floats more for it) */
+  LLVMValueRef n_stats = LLVMConstInt(a->i64, (unsigned long long)t->n_stats + 1, 0);
+  LLVMValueRef end =
+      LLVMBuildPtrToInt(b, LLVMBuildGEP2(b, a->f32, stats, &n_stats, 1, ""), a->i64, "");
+  end = LLVMBuildAnd(b, LLVMBuildAdd(b, end, LLVMConstInt(a->i64, 63, 0), ""),
+                     LLVMConstInt(a->i64, ~63ull, 0), "");
+  LLVMValueRef scratch = LLVMBuildIntToPtr(b, end, fp, "scratch");
   for (int r = 0; r < n_regions; r++) {
     LLVMValueRef v = LLVMConstNull(fp);
     if (r == NNC_REGION_PARAMS) v = LLVMGetParam(f, 0);
     if (r == NNC_REGION_STATS) v = stats;
     if (r == NNC_REGION_FIXED) v = ws;
     if (r == NNC_REGION_BATCH) v = batch;
+    if (r == NNC_REGION_SCRATCH) v = scratch;
     int io = r - NNC_REGION_IO, out0 = t->n_inputs + t->n_targets;
     if (io >= 0 && io < t->n_inputs) {
       LLVMValueRef k = LLVMConstInt(a->i64, (unsigned)io, 0);
@@ -403,8 +414,24 @@ static void emit_predict_fn(aot *a, LLVMValueRef step) {
 
 static const char *const graph_names[NNC_ENTRY_COUNT] = {"train", "test", "predict"};
 
+/* The scratch per thread of graph `name`'s step in this module: what
+ * nnc_<graph>_scratch_floats() returns (emit_driver.c; a constant after any
+ * pipeline), or -1. The function itself is removed: the object exports its
+ * number in the table and the header instead. */
+static int64_t module_scratch(LLVMModuleRef mod, const char *name) {
+  char fn_name[64];
+  snprintf(fn_name, sizeof fn_name, "nnc_%s_scratch_floats", name);
+  LLVMValueRef f = LLVMGetNamedFunction(mod, fn_name);
+  if (!f || LLVMIsDeclaration(f)) return -1;
+  LLVMValueRef ret = LLVMGetBasicBlockTerminator(LLVMGetEntryBasicBlock(f));
+  LLVMValueRef v = ret && LLVMGetNumOperands(ret) == 1 ? LLVMGetOperand(ret, 0) : NULL;
+  int64_t floats = v && LLVMIsAConstantInt(v) ? LLVMConstIntGetSExtValue(v) : -1;
+  if (floats >= 0 && !LLVMGetFirstUse(f)) LLVMDeleteFunction(f);
+  return floats;
+}
+
 int aot_finish(void *arg, LLVMModuleRef mod, nnc_status *st) {
-  const aot_request *req = arg;
+  aot_request *req = arg;
   aot a = {0};
   a.ctx = LLVMGetModuleContext(mod);
   a.mod = mod;
@@ -427,6 +454,10 @@ int aot_finish(void *arg, LLVMModuleRef mod, nnc_status *st) {
     if (!steps[i])
       return nnc_fail(st, NNC_ERR_INTERNAL, "the module has no %s step (%s)", graph_names[i], name);
     LLVMSetValueName2(steps[i], renamed, strlen(renamed));
+    req->scratch_floats[i] = module_scratch(mod, graph_names[i]);
+    if (req->scratch_floats[i] < 0)
+      return nnc_fail(st, NNC_ERR_INTERNAL, "the module has no scratch size for its %s step",
+                      graph_names[i]);
   }
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
     int step = 0;

@@ -12,6 +12,9 @@ typedef struct aot_request {
   const char *prefix;             /* a C identifier: PREFIX_program, PREFIX_predict, ... */
   int has_step[NNC_ENTRY_COUNT];  /* the graphs in the module (nnc_<graph>_step) */
   const float *weights;           /* initial parameters to export (NULL: none) */
+  /* set by aot_finish: each step's scratch per thread in this object (its
+   * target's vector width, not necessarily the JIT's) */
+  int64_t scratch_floats[NNC_ENTRY_COUNT];
 } aot_request;
 
 /* The codegen_object_request.finish hook: arg is an aot_request. Renames

@@ -156,10 +156,12 @@ int aot_header_text(const aot_header_request *r, char **text, size_t *len, nnc_s
     const nnc_entry *e = &t->entries[i];
     fprintf(f,
             "#define %s_%s_FIXED_FLOATS %lld\n#define %s_%s_BATCH_FLOATS_PER_ROW %lld\n"
+            "#define %s_%s_SCRATCH_FLOATS %lld /* per thread: regions[NNC_REGION_SCRATCH] */\n"
             "void %s_%s_step(float **regions, const float *scalars, int64_t rows, uint64_t rng,\n"
             "    int64_t tid, int64_t nthreads, void (*barrier)(void *), void *barrier_ctx);\n",
             P, upper[i], (long long)e->fixed_floats, P, upper[i],
-            (long long)e->batch_floats_per_row, p, names[i]);
+            (long long)e->batch_floats_per_row, P, upper[i], (long long)r->scratch_floats[i], p,
+            names[i]);
   }
   if (r->has_step[NNC_ENTRY_PREDICT]) {
     fprintf(f,
@@ -174,11 +176,11 @@ int aot_header_text(const aot_header_request *r, char **text, size_t *len, nnc_s
             " * step sets MXCSR (flush-to-zero, round to nearest) and restores it. */\n"
             "#define %s_PREDICT_WORKSPACE_FLOATS(rows) \\\n"
             "  (%s_PREDICT_FIXED_FLOATS + %s_PREDICT_BATCH_FLOATS_PER_ROW * (int64_t)(rows) + "
-            "%s_N_STATS + 1)\n"
+            "%s_N_STATS + 1 + %s_PREDICT_SCRATCH_FLOATS + 16)\n"
             "void %s_predict(const float *params, const float *const *inputs, float *const "
             "*outputs,\n"
             "    int64_t rows, float *workspace);\n",
-            p, P, p, P, P, P, P, P, P, P, p);
+            p, P, p, P, P, P, P, P, P, P, P, p);
   }
   fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
   if (fclose(f)) {

@@ -12,7 +12,8 @@ typedef struct aot_header_request {
   const char *prefix; /* a C identifier */
   int has_step[NNC_ENTRY_COUNT];
   const char *triple, *cpu, *nnc_version;
-  uint64_t seed; /* the seed of the exported initial weights */
+  uint64_t seed;                           /* the seed of the exported initial weights */
+  int64_t scratch_floats[NNC_ENTRY_COUNT]; /* per thread, the object's (aot_request) */
 } aot_header_request;
 
 /* The header's text (malloc'ed, *len bytes). */

@@ -27,6 +27,9 @@ typedef struct cg {
   LLVMValueRef rng;           /* i64 */
   LLVMValueRef tid, nthreads; /* i64: this thread's share of the group */
   LLVMValueRef scalars;       /* float* */
+  LLVMValueRef scratch;       /* float*: this thread's slice of the scratch region */
+  int64_t scratch_used;       /* floats of it the function being emitted takes */
+  int64_t scratch_max;        /* the most any group of the graph takes */
   /* a matmul group's column strips [strip0, strip1) for this thread
    * (emit_group.c: matmul_share); NULL: every strip */
   LLVMValueRef strip0, strip1;
@@ -204,8 +207,8 @@ void cg_claims_end(cg *c, cg_claims *q);
  * and a matmul of more than one strip): the driver gives it a claim slot. */
 int cg_group_claims_strips(const cg *c, int first);
 /* Arguments of a group function after its buffers: scalars, rows, rng,
- * tid, nthreads, claims. */
-#define CG_GROUP_EXTRA_ARGS 6
+ * tid, nthreads, claims, scratch (this thread's slice). */
+#define CG_GROUP_EXTRA_ARGS 7
 
 /* cg_emit_group, or the function of an identical group emitted earlier
  * (emit_share.c); c->n_args and c->arg_node list this group's buffers. */
@@ -225,6 +228,11 @@ LLVMValueRef cg_imul(cg *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_iadd(cg *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name); /* in the entry block */
 LLVMValueRef cg_alloca_f32(cg *c, const char *name);
+/* `floats` of this thread's scratch (regions[NNC_REGION_SCRATCH], its
+ * slice), 64-byte steps: where a kernel keeps what would not fit a small
+ * stack (GEMM packs, a convolution's transposed kernel). Offsets grow per
+ * group function from 0; c->scratch_used is the function's need. */
+LLVMValueRef cg_scratch(cg *c, int64_t floats);
 LLVMValueRef cg_get(cg *c, LLVMValueRef slot);
 void cg_set(cg *c, LLVMValueRef slot, LLVMValueRef v);
 void cg_zero_fill(cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef count);

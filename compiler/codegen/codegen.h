@@ -3,6 +3,7 @@
  *
  * Every fusion group becomes one function; every graph becomes a driver
  * nnc_<graph>_step(regions, scalars, rows, rng, tid, nthreads, barrier, ctx)
+ * (and nnc_<graph>_scratch_floats(), the scratch it needs per thread)
  * that calls its groups in order, each on this thread's share of the work. Shapes are constants
  * except the row count, so a partial batch or a new learning rate never recompiles. */
 #ifndef NNC_CODEGEN_H
@@ -46,6 +47,9 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
                     const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
                     nnc_status *st);
 void codegen_release(nnc_jit *jit);
+/* Floats of regions[NNC_REGION_SCRATCH] graph i's step needs per thread
+ * (the kernels' packed operands; nnc_program.h); 0 past the last graph. */
+int64_t codegen_scratch_floats(const nnc_jit *jit, int i);
 
 /* The fewest rows at which a group of g runs on several threads (INT64_MAX:
  * never); fewer rows run every group on thread 0 alone (emit_driver.c). */

@@ -27,6 +27,27 @@ LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name) {
   return slot;
 }
 
+/* Scratch floats are handed out in 64-byte steps, so every buffer of a
+ * thread's slice starts on a cache line when the slice does. */
+#define SCRATCH_ALIGN_FLOATS 16
+
+LLVMValueRef cg_scratch(cg *c, int64_t floats) {
+  int64_t at = c->scratch_used;
+  c->scratch_used +=
+      (floats + SCRATCH_ALIGN_FLOATS - 1) / SCRATCH_ALIGN_FLOATS * SCRATCH_ALIGN_FLOATS;
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first)
+    LLVMPositionBuilderBefore(c->b, first);
+  else
+    LLVMPositionBuilderAtEnd(c->b, entry);
+  LLVMValueRef off = LLVMConstInt(c->i64, (unsigned long long)at, 0);
+  LLVMValueRef buf = LLVMBuildGEP2(c->b, c->f32, c->scratch, &off, 1, "scratch");
+  LLVMPositionBuilderAtEnd(c->b, here);
+  return buf;
+}
+
 LLVMValueRef cg_alloca_f32(cg *c, const char *name) {
   return cg_alloca(c, c->f32, name);
 }

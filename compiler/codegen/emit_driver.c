@@ -151,6 +151,7 @@ typedef struct part {
   LLVMBuilderRef b;
   LLVMValueRef is_first; /* i1: tid == 0 */
   LLVMValueRef pool;     /* i8*: barrier_ctx when it is nnc's pool (its tag), else NULL */
+  LLVMValueRef scratch;  /* float*: this thread's slice of regions[NNC_REGION_SCRATCH] */
   /* i1: every group since the last barrier crossed ran on thread 0 alone;
    * NULL before the first group of the step */
   LLVMValueRef prev_serial;
@@ -255,6 +256,7 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
   args[c->n_args + 3] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 0, 0), tid, "");
   args[c->n_args + 4] = LLVMBuildSelect(db, serial, LLVMConstInt(c->i64, 1, 0), nthreads, "");
   args[c->n_args + 5] = group_claims(c, db, first, p->pool);
+  args[c->n_args + 6] = p->scratch;
   LLVMBuildCall2(db, LLVMGlobalGetValueType(fn), fn, args,
                  (unsigned)c->n_args + CG_GROUP_EXTRA_ARGS, "");
   LLVMBuildBr(db, after);
@@ -288,9 +290,22 @@ static LLVMValueRef pool_of(cg *c, part *p) {
   return pool;
 }
 
+/* This thread's slice of the scratch region: regions[NNC_REGION_SCRATCH] +
+ * tid x the graph's scratch floats per thread, read from its constant
+ * (known once every group is emitted: cg_emit_graph sets it last). */
+static LLVMValueRef scratch_slice(cg *c, part *p, LLVMValueRef per_thread) {
+  LLVMBuilderRef b = p->b;
+  LLVMValueRef idx = LLVMConstInt(c->i64, NNC_REGION_SCRATCH, 0);
+  LLVMValueRef slot = LLVMBuildGEP2(b, c->ptr, LLVMGetParam(p->fn, ARG_REGIONS), &idx, 1, "");
+  LLVMValueRef base = LLVMBuildLoad2(b, c->ptr, slot, "scratch_region");
+  LLVMValueRef floats = LLVMBuildLoad2(b, c->i64, per_thread, "");
+  LLVMValueRef off = LLVMBuildMul(b, LLVMGetParam(p->fn, ARG_TID), floats, "");
+  return LLVMBuildGEP2(b, c->f32, base, &off, 1, "scratch");
+}
+
 /* Start part number k of graph g: an internal function kept out of line
  * (inlined back, the driver would be one huge function again). */
-static void part_begin(cg *c, part *p, LLVMTypeRef type, int k) {
+static void part_begin(cg *c, part *p, LLVMTypeRef type, int k, LLVMValueRef per_thread) {
   char name[64];
   snprintf(name, sizeof name, "nnc_%s_part%d", c->g->name, k);
   p->fn = LLVMAddFunction(c->mod, name, type);
@@ -303,6 +318,7 @@ static void part_begin(cg *c, part *p, LLVMTypeRef type, int k) {
       LLVMBuildICmp(p->b, LLVMIntEQ, LLVMGetParam(p->fn, ARG_TID), LLVMConstInt(c->i64, 0, 0), "");
   p->prev_serial = k == 0 ? NULL : LLVMGetParam(p->fn, N_DRIVER_ARGS);
   if (c->strip_steal) p->pool = pool_of(c, p);
+  p->scratch = scratch_slice(c, p, per_thread);
   /* a part after the first does not know the groups before it: since[] is
    * empty, so its first group is not skipped for */
   p->synced = LLVMConstInt(c->i1, 0, 0);
@@ -331,6 +347,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   const char *steal = getenv("NNC_STRIP_STEAL");
   c->strip_steal = steal && !strcmp(steal, "1");
   c->claim_slots = 0;
+  c->scratch_max = 0;
   c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);
   c->arg_node = nnc_calloc(CG_MAX_ARGS + 1, sizeof *c->arg_node, c->st);
   c->arg_ptr = nnc_calloc(64 + 1, sizeof *c->arg_ptr, c->st);
@@ -346,6 +363,12 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   snprintf(name, sizeof name, "nnc_%s_step", g->name);
   LLVMValueRef driver =
       LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, N_DRIVER_ARGS, 0));
+  /* the scratch each thread needs: a constant of each part's module
+   * (module_split.c copies globals into both) */
+  snprintf(name, sizeof name, "nnc_%s_scratch", g->name);
+  LLVMValueRef per_thread = LLVMAddGlobal(c->mod, c->i64, name);
+  LLVMSetGlobalConstant(per_thread, 1);
+  LLVMSetLinkage(per_thread, LLVMInternalLinkage);
   LLVMBuilderRef top = LLVMCreateBuilderInContext(c->ctx);
   LLVMPositionBuilderAtEnd(top, LLVMAppendBasicBlockInContext(c->ctx, driver, "entry"));
   LLVMValueRef fpenv = cg_fpenv_enter(c, top); /* subnormals flushed, as Keras's backends */
@@ -367,13 +390,21 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
       break;
     }
     if (p.fn && p.n_groups == PART_GROUPS) prev = part_end(c, &p, driver, top, prev);
-    if (!p.fn) part_begin(c, &p, part_type, n_parts++);
+    if (!p.fn) part_begin(c, &p, part_type, n_parts++, per_thread);
     call_group(c, &p, i, fn, barrier_type);
     i = last + 1;
   }
   if (!rc && p.fn) part_end(c, &p, driver, top, prev);
+  LLVMValueRef floats = LLVMConstInt(c->i64, (unsigned long long)c->scratch_max, 0);
+  LLVMSetInitializer(per_thread, floats);
+  /* int64_t nnc_<graph>_scratch_floats(void): the same number for the JIT's
+   * table (jit.c), in the object that a cache hit links too */
   cg_fpenv_leave(c, top, fpenv);
   LLVMBuildRetVoid(top);
+  snprintf(name, sizeof name, "nnc_%s_scratch_floats", g->name);
+  LLVMValueRef getter = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->i64, NULL, 0, 0));
+  LLVMPositionBuilderAtEnd(top, LLVMAppendBasicBlockInContext(c->ctx, getter, "entry"));
+  LLVMBuildRet(top, floats);
   LLVMDisposeBuilder(top);
   LLVMDisposeBuilder(p.b);
   if (rc) goto fail;

@@ -80,10 +80,10 @@ typedef struct gemm {
   int small;                  /* C has this many rows (5 to mr - 1): one tile of them */
   int transpose_b, f64;
   /* the group's epilogue runs on each tile (cg_tile_group_epilogue): the
-   * final sums go to `scratch` (mr x strip width floats), and to C too
+   * final sums go to `stage` (mr x strip width floats), and to C too
    * when store_c (C is read outside the group) */
   int tile_group, store_c;
-  LLVMValueRef scratch;
+  LLVMValueRef stage;
   gemm_target t;
   int vw;
   LLVMTypeRef vec, mask_t;
@@ -256,7 +256,7 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
     }
 }
 
-/* The tile's final sums into the scratch tile (and C when read outside the
+/* The tile's final sums into the staging tile (and C when read outside the
  * group), then the group's epilogue on its rows x the strip's columns while
  * they are in L1: every element gets the same nodes in the same order on
  * the same values as in the loop after the whole product. */
@@ -269,9 +269,9 @@ static void store_tile_group(cg *c, const gemm *g, const strip *s, LLVMValueRef 
       if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
       if (g->store_c) cg_vec_store(c, x, lanes_of(s, v, g->vw), g->c, iadd(c, crow[r], off));
-      cg_vec_store(c, x, g->vw, g->scratch, iconst(c, r * width + (int64_t)v * g->vw));
+      cg_vec_store(c, x, g->vw, g->stage, iconst(c, r * width + (int64_t)v * g->vw));
     }
-  cg_tile_group_epilogue(c, r0, rows, s->j0, width - g->vw + s->lanes, g->scratch, width);
+  cg_tile_group_epilogue(c, r0, rows, s->j0, width - g->vw + s->lanes, g->stage, width);
 }
 
 /* One tile: rows r0 .. r0+rows-1 of C in strip s, over block kb of the
@@ -418,16 +418,6 @@ static void emit_rows_major(cg *c, const gemm *g, LLVMValueRef s0, LLVMValueRef 
   cg_loop_end(c, &j);
   strip_range q = {s0, s1, stride};
   each_tile(c, g, u0, u1, acc, row_tile, &q);
-}
-
-/* A float buffer of `floats` in the entry block: one per call, no allocation. */
-static LLVMValueRef entry_buffer(cg *c, int64_t floats) {
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-  LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
-  LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, floats), "pack");
-  LLVMSetAlignment(buf, 64);
-  LLVMPositionBuilderAtEnd(c->b, here);
-  return buf;
 }
 
 /* The out-of-line strip (session 12): emit_strip as a function of its
@@ -693,7 +683,13 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   if (c->tile_on && !g.epi) {
     g.tile_group = 1, c->tile_done = 1;
     g.store_c = cg_read_outside_group(c->g, c->tile_anchor);
-    g.scratch = entry_buffer(c, (int64_t)g.t.mr * g.t.nv * g.vw);
+    /* the tile's staging copy stays a small stack array (1.5 KiB at width
+     * 16) that SROA may keep in registers; the packs below are large and
+     * live in the thread's scratch */
+    LLVMValueRef tile =
+        cg_alloca(c, LLVMArrayType(c->f32, (unsigned)(g.t.mr * g.t.nv * g.vw)), "tile_stage");
+    LLVMSetAlignment(tile, 64);
+    g.stage = LLVMBuildBitCast(c->b, tile, c->ptr, "");
   }
   LLVMValueRef acc[MR_MAX][NV_MAX] = {{NULL}};
   if (c->gemm_inline || g.tile_group)
@@ -707,8 +703,8 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   int64_t per_strip = (pack_rows > 0 ? pack_rows : 1) * tile_cols;
   /* a tile group whose strips all fit one pack walks row block by row block */
   int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
-  if (pack) g.pack = entry_buffer(c, rows_major ? full * per_strip : per_strip);
-  LLVMValueRef panel = ka ? entry_buffer(c, m->rows * ka) : NULL, a_in = g.a;
+  if (pack) g.pack = cg_scratch(c, rows_major ? full * per_strip : per_strip);
+  LLVMValueRef panel = ka ? cg_scratch(c, m->rows * ka) : NULL, a_in = g.a;
 
   /* blocks of the contraction: at least one, so that len = 0 writes zeros */
   LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, kc);

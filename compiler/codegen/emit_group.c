@@ -316,6 +316,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   params[c->n_args] = c->ptr;
   for (int k = 1; k <= 4; k++) params[c->n_args + k] = c->i64;
   params[c->n_args + 5] = c->ptr;
+  params[c->n_args + 6] = c->ptr;
   LLVMTypeRef type =
       LLVMFunctionType(c->void_t, params, (unsigned)c->n_args + CG_GROUP_EXTRA_ARGS, 0);
   c->fn = LLVMAddFunction(c->mod, name, type);
@@ -336,6 +337,11 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   c->tid = LLVMGetParam(c->fn, (unsigned)c->n_args + 3);
   c->nthreads = LLVMGetParam(c->fn, (unsigned)c->n_args + 4);
   c->claims = LLVMGetParam(c->fn, (unsigned)c->n_args + 5);
+  /* this thread's scratch: no other pointer of the kernel reaches it */
+  c->scratch = LLVMGetParam(c->fn, (unsigned)c->n_args + 6);
+  LLVMAddAttributeAtIndex(c->fn, (unsigned)c->n_args + 7,
+                          LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+  c->scratch_used = 0;
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
 
   int start = first;
@@ -425,5 +431,6 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
   if (claiming) cg_claims_end(c, &q);
   LLVMBuildRetVoid(c->b);
   c->strip0 = c->strip1 = NULL;
+  if (c->scratch_used > c->scratch_max) c->scratch_max = c->scratch_used;
   return c->fn;
 }

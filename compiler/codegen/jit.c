@@ -27,7 +27,13 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
 
 struct nnc_jit {
   LLVMOrcLLJITRef lljit;
+  int n;
+  int64_t *scratch_floats; /* per graph: nnc_<graph>_scratch_floats() */
 };
+
+int64_t codegen_scratch_floats(const nnc_jit *jit, int i) {
+  return jit && i >= 0 && i < jit->n ? jit->scratch_floats[i] : 0;
+}
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 static int llvm_ready;
@@ -655,7 +661,9 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
       LLVMContextDispose(ctx);
     }
   }
-  if (!rc && !(jit = calloc(1, sizeof *jit))) rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  if (!rc && (!(jit = calloc(1, sizeof *jit)) ||
+              !(jit->scratch_floats = calloc((size_t)n + 1, sizeof *jit->scratch_floats))))
+    rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   if (rc) goto fail;
   if (cache.keyed && opts && opts->memo) {
     if (!blob) blob = blob_pack(&objs, &blob_len);
@@ -714,6 +722,18 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
       nnc_step_fn fn;
     } cast = {.addr = addr};
     fns[i] = cast.fn;
+    snprintf(name, sizeof name, "nnc_%s_scratch_floats", graphs[i]->name);
+    err = LLVMOrcLLJITLookup(jit->lljit, &addr, name);
+    if (err) {
+      rc = llvm_error(st, err, "JIT lookup");
+      goto fail;
+    }
+    union {
+      LLVMOrcJITTargetAddress addr;
+      int64_t (*fn)(void);
+    } floats = {.addr = addr};
+    jit->scratch_floats[i] = floats.fn();
+    jit->n = i + 1;
   }
   if (timing) timing_add(&timing->stage[NNC_STAGE_LINK], t0);
   *jit_out = jit;
@@ -728,6 +748,7 @@ fail:
 void codegen_release(nnc_jit *jit) {
   if (!jit) return;
   if (jit->lljit) LLVMOrcDisposeLLJIT(jit->lljit);
+  free(jit->scratch_floats);
   free(jit);
 }
 

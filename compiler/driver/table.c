@@ -281,6 +281,7 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
     o->entries[i].fixed_floats = t->compiled.graphs[i].fixed_floats;
     o->entries[i].batch_floats_per_row = t->compiled.graphs[i].batch_floats_per_row;
     o->entries[i].parallel_rows = pool_rows(&t->compiled.graphs[i]);
+    o->entries[i].scratch_floats = t->compiled.scratch_floats[i];
   }
   if (want_probes && t->compiled.has_graph[NNC_GRAPH_TRAIN] && make_probes(t, st)) return st->code;
   return NNC_OK;

@@ -10,7 +10,7 @@
 
 static const char *const phase_names[] = {"any", "train", "infer"};
 /* the fixed regions; data region k (inputs, targets, outputs) prints as "io<k>" */
-static const char *const region_names[] = {"params", "slots", "stats", "fixed", "batch"};
+static const char *const region_names[] = {"params", "slots", "stats", "fixed", "batch", "scratch"};
 _Static_assert(sizeof region_names / sizeof region_names[0] == NNC_REGION_IO, "region names");
 static const char *const bcast_names[] = {"", ":scalar", ":last", ":row"};
 static const char *const reduce_names[] = {"all", "last", "leading"};

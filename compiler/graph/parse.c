@@ -91,6 +91,7 @@ static int parse_buffer(const char *s, nnc_node *n) {
     return 0;
   }
   for (int r = 0; r < NNC_REGION_IO; r++) {
+    if (r == NNC_REGION_SCRATCH) continue; /* the kernels' own: no node lives there */
     const char *name = graph_region_name(r);
     if (strlen(name) != (size_t)(plus - s) || strncmp(name, s, (size_t)(plus - s))) continue;
     char num[32];

@@ -52,10 +52,9 @@ static LLVMValueRef imin(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b);
 }
 
-/* A block of n zeros on the stack, filled here (before the unit loop). */
+/* A block of n zeros in the thread's scratch, filled here (before the unit loop). */
 static LLVMValueRef zeros(cg *c, int64_t n) {
-  LLVMValueRef buf = cg_alloca(c, LLVMArrayType(c->f32, (unsigned)n), "zeros");
-  buf = LLVMBuildBitCast(c->b, buf, c->ptr, "");
+  LLVMValueRef buf = cg_scratch(c, n);
   cg_zero_fill(c, buf, I(c, 0), I(c, n));
   return buf;
 }
@@ -292,9 +291,7 @@ static void back_rows(cg *c, void *ctx, int rows, LLVMValueRef r0) {
 /* wt[kk, group, co, ci] = w[kk, ci, group cout_g + co] */
 static LLVMValueRef transpose_kernel(cg *c, const conv_geom *g, LLVMValueRef w) {
   int64_t kvol = g->k[0] * g->k[1] * g->k[2];
-  LLVMValueRef wt =
-      cg_alloca(c, LLVMArrayType(c->f32, (unsigned)(kvol * g->cin_g * g->cout)), "wt");
-  wt = LLVMBuildBitCast(c->b, wt, c->ptr, "");
+  LLVMValueRef wt = cg_scratch(c, kvol * g->cin_g * g->cout);
   cg_loop kk, co, ci;
   cg_loop_begin(c, &kk, I(c, 0), I(c, kvol), "tk");
   cg_loop_begin(c, &co, I(c, 0), I(c, g->cout), "tco");

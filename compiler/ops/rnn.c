@@ -357,12 +357,7 @@ static void fwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
 
   if (!gru) { /* SimpleRNN, LSTM: the cell fused into the product's tiles; GRU below */
     LLVMValueRef staged = NULL;
-    if (rdrop) {
-      LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-      LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
-      staged = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, CG_TILE_ROWS * units), "staged");
-      LLVMPositionBuilderAtEnd(c->b, here);
-    }
+    if (rdrop) staged = cg_scratch(c, CG_TILE_ROWS * units);
     cg_loop_begin(c, &s, cg_i64(c, 0), cg_i64(c, t), "step");
     fused_step(c, f, rows, r0, s.i, staged);
     cg_loop_end(c, &s);

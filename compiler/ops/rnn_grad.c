@@ -11,7 +11,7 @@
  * [G*n, G*n + n). With an initial state (NNC_RNN_AUX_STATE) a last row T
  * holds the initial states' gradient [0, S*n). The rows are [B*T, G*n] in
  * the order the gradients of W and U contract over: no copy in between.
- * The state gradient is carried on the stack while the steps run backwards
+ * The state gradient is carried in the thread's scratch while the steps run backwards
  * (one (S+1) n block per tile row: the states, then scratch for a product
  * that needs an epilogue). A masked step passes the state gradient straight
  * through. With a recurrent dropout mask, h_prev's share through U is scaled
@@ -34,8 +34,7 @@ static int rnn_grad_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
   if (u->batched || u->rank != 2 || u->dims[0] != gn || u->dims[1] != rnn_u_rows(p))
     return op_shape_error(g, n, st, "rnn_grad needs U transposed [gates*units, units (+1)]");
   if (p->units > RNN_GRAD_MAX_UNITS)
-    return op_shape_error(g, n, st,
-                          "rnn_grad carries the state gradient on the stack: at most 16384 units");
+    return op_shape_error(g, n, st, "rnn_grad: at most 16384 units");
   int64_t t = r->dims[1] - 1;
   int64_t dims[3] = {-1, t + (p->aux & NNC_RNN_AUX_STATE ? 1 : 0), rnn_grad_width(p)};
   n->shape = shape_make(1, 3, dims);
@@ -239,9 +238,7 @@ static void bwd_tile(cg *c, void *ctx, int rows, LLVMValueRef r0) {
 static int rnn_grad_emit(cg *c, const nnc_node *n, LLVMValueRef rec, LLVMValueRef drec,
                          LLVMValueRef out, LLVMValueRef u0, LLVMValueRef u1) {
   const nnc_rnn_params *p = &n->params.rnn;
-  LLVMTypeRef block = LLVMArrayType(c->f32, (unsigned)(CG_TILE_ROWS * carry_width(p)));
-  LLVMValueRef carry =
-      LLVMBuildBitCast(c->b, cg_alloca(c, block, "carry"), LLVMPointerType(c->f32, 0), "");
+  LLVMValueRef carry = cg_scratch(c, CG_TILE_ROWS * carry_width(p));
   bwd f = {
       .n = n, .rec = rec, .drec = drec, .out = out, .ut = cg_buffer(c, n->in[2]), .carry = carry};
   rnn_row_tiles(c, u0, u1, bwd_tile, &f);

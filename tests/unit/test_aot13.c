@@ -183,7 +183,7 @@ static void link_object(const nnc_model *m, linked *out) {
   const jit_table *jt = (const jit_table *)t;
   const nnc_graph *graphs[NNC_ENTRY_COUNT];
   int n = 0;
-  aot_request req = {t, "t13", {0, 0, 0}, NULL};
+  aot_request req = {t, "t13", {0, 0, 0}, NULL, {0, 0, 0}};
   for (int i = 0; i < NNC_ENTRY_COUNT; i++)
     if (jt->compiled.has_graph[i]) {
       graphs[n++] = &jt->compiled.graphs[i];

@@ -52,7 +52,7 @@ typedef struct rig {
   nnc_program prog;
   nnc_jit *jit;
   nnc_step_fn fn;
-  float *fixed, *batch;
+  float *fixed, *batch, *scratch;
 } rig;
 
 /* x_i, dy_i inputs and w_i params; outputs conv(x_i, w_i), convt(dy_i, w_i) */
@@ -105,6 +105,7 @@ static void rig_build(rig *r) {
                 st.message);
   r->fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
   r->batch = calloc((size_t)(g->batch_floats_per_row * B) + 1, sizeof(float));
+  r->scratch = testutil_scratch(r->jit, 0, 3);
 }
 
 static void rig_free(rig *r) {
@@ -113,6 +114,7 @@ static void rig_free(rig *r) {
   free(r->prog.params);
   free(r->fixed);
   free(r->batch);
+  free(r->scratch);
 }
 
 typedef struct data {
@@ -175,6 +177,7 @@ static void run(rig *r, data *d, int nthreads) {
   regions[NNC_REGION_STATS] = stats;
   regions[NNC_REGION_FIXED] = r->fixed;
   regions[NNC_REGION_BATCH] = r->batch;
+  regions[NNC_REGION_SCRATCH] = r->scratch;
   float scalars[NNC_SCALAR_COUNT] = {0};
   scalars[NNC_SCALAR_BATCH] = B;
   pthread_barrier_t bar;

@@ -86,6 +86,8 @@ static void check_rows(const rig *r, int64_t m, const char *width) {
   float *regions[NNC_REGION_IO + 2 + COUNT] = {0};
   regions[NNC_REGION_IO] = a, regions[NNC_REGION_PARAMS] = w;
   regions[NNC_REGION_FIXED] = fixed, regions[NNC_REGION_BATCH] = batch;
+  float *scratch = testutil_scratch(r->jit, 0, 1);
+  regions[NNC_REGION_SCRATCH] = scratch;
   for (int i = 0, at = 0; i < COUNT; at += (int)(m * columns[i]), i++)
     regions[NNC_REGION_IO + 1 + i] = out + at;
   float scalars[NNC_SCALAR_COUNT] = {0};
@@ -105,7 +107,7 @@ static void check_rows(const rig *r, int64_t m, const char *width) {
       }
     wi += n * k, got += m * n;
   }
-  free(a), free(w), free(out), free(fixed), free(batch);
+  free(a), free(w), free(out), free(fixed), free(batch), free(scratch);
 }
 
 static void sweep(int64_t k, const char *width) {

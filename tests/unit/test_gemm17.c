@@ -121,6 +121,8 @@ static void check(const rig *r, const data *d, const char *width, int threads) {
   float *batch = calloc((size_t)(r->g.batch_floats_per_row * (MAX_BATCH + 1)) + 1, sizeof(float));
   float *regions[NNC_REGION_IO + 3 * COUNT] = {0};
   regions[NNC_REGION_FIXED] = fixed, regions[NNC_REGION_BATCH] = batch;
+  float *scratch = testutil_scratch(r->jit, 0, threads);
+  regions[NNC_REGION_SCRATCH] = scratch;
   for (int i = 0; i < COUNT; i++) {
     out[i] = malloc(sizeof(float) * (size_t)(rows_of[i] * cols_of[i]));
     regions[NNC_REGION_IO + 2 * i] = d->x[i];
@@ -145,7 +147,7 @@ static void check(const rig *r, const data *d, const char *width, int threads) {
     }
   }
   for (int i = 0; i < COUNT; i++) free(out[i]);
-  free(fixed), free(batch);
+  free(fixed), free(batch), free(scratch);
 }
 
 static const char *const widths[3] = {"16", "8", "4"};

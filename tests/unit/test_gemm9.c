@@ -161,6 +161,8 @@ static void run(const rig *r, const operands *o, int threads, float *out) {
   }
   regions[NNC_REGION_FIXED] = fixed;
   regions[NNC_REGION_BATCH] = batch;
+  float *scratch = testutil_scratch(r->jit, 0, threads);
+  regions[NNC_REGION_SCRATCH] = scratch;
   pthread_barrier_t barrier;
   pthread_barrier_init(&barrier, NULL, (unsigned)threads);
   pthread_t t[3];
@@ -174,6 +176,7 @@ static void run(const rig *r, const operands *o, int threads, float *out) {
   pthread_barrier_destroy(&barrier);
   free(fixed);
   free(batch);
+  free(scratch);
 }
 
 /* element e of product i in float64, and the sum of |terms| */
@@ -339,6 +342,8 @@ START_TEST(dense_gradient_through_transpose_b) {
   regions[NNC_REGION_IO] = xs, regions[NNC_REGION_IO + 1] = cs;
   regions[NNC_REGION_PARAMS] = params, regions[NNC_REGION_STATS] = stats;
   regions[NNC_REGION_FIXED] = fixed, regions[NNC_REGION_BATCH] = batch;
+  float *scratch = testutil_scratch(jit, 0, 1);
+  regions[NNC_REGION_SCRATCH] = scratch;
   float scalars[NNC_SCALAR_COUNT] = {0};
   scalars[NNC_SCALAR_BATCH] = GR;
   fn(regions, scalars, GR, 0, 0, 1, no_barrier, NULL); /* params now hold the gradients */
@@ -370,6 +375,7 @@ START_TEST(dense_gradient_through_transpose_b) {
     }
   free(fixed);
   free(batch);
+  free(scratch);
   codegen_release(jit);
   graph_free(&g);
   free(prog.params);

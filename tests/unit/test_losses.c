@@ -69,7 +69,8 @@ static double step(run *r, int which, const float *x, const float *y, const floa
   float *stats = calloc((size_t)p->n_stats + 1, sizeof(float));
   float *fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
   float *batch = calloc((size_t)(g->batch_floats_per_row * rows) + 1, sizeof(float));
-  float *regions[16] = {r->params, slots, stats, fixed, batch};
+  float *scratch = testutil_scratch_floats(r->c.scratch_floats[which], 1);
+  float *regions[16] = {r->params, slots, stats, fixed, batch, scratch};
   regions[NNC_REGION_IO] = (float *)x;
   regions[NNC_REGION_IO + 1] = (float *)y;
   ck_assert_int_eq(p->n_sample_weights, w ? 1 : 0);
@@ -81,6 +82,7 @@ static double step(run *r, int which, const float *x, const float *y, const floa
   free(stats);
   free(fixed);
   free(batch);
+  free(scratch);
   return loss;
 }
 
@@ -359,7 +361,8 @@ START_TEST(weights_of_one_output) {
   float *fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
   float *batch = calloc((size_t)g->batch_floats_per_row * 2 + 1, sizeof(float));
   float one = 0;
-  float *regions[16] = {&one, &one, stats, fixed, batch, P2, Y2, Y2, NULL, NULL, w};
+  float *scratch = testutil_scratch_floats(c.scratch_floats[NNC_GRAPH_TEST], 1);
+  float *regions[16] = {&one, &one, stats, fixed, batch, scratch, P2, Y2, Y2, NULL, NULL, w};
   float scalars[NNC_SCALAR_COUNT] = {1.0f, 1.0f, 2.0f};
   c.step[NNC_GRAPH_TEST](regions, scalars, 2, 0, 0, 1, noop_barrier, NULL);
   const double mae_b = (2.5 / 3 + 0.5 * 0.2) / 2, mse_a = 0.395;
@@ -374,6 +377,7 @@ START_TEST(weights_of_one_output) {
   free(stats);
   free(fixed);
   free(batch);
+  free(scratch);
   nnc_compiled_free(&c);
   nnc_spec_free(&spec);
 }

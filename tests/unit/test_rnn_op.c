@@ -139,7 +139,7 @@ typedef struct rig {
   nnc_step_fn fn;
   int64_t n_w, sn, w;
   float x[B * K], c[B * (T + 1) * 2 * N], mask[B * T], rdrop[B * N], record[B * (T + 1) * MAXW];
-  float *fixed, *batch;
+  float *fixed, *batch, *scratch;
 } rig;
 
 static int add_param(rig *r, int64_t rows, int64_t cols, nnc_status *st) {
@@ -238,6 +238,7 @@ static void rig_build(rig *r, const nnc_rnn_params *p) {
     for (int k = 0; k < N; k++) r->rdrop[b * N + k] = (float)rdrop_of(b, k);
   r->fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
   r->batch = calloc((size_t)(g->batch_floats_per_row * B) + 1, sizeof(float));
+  r->scratch = testutil_scratch(r->jit, 0, 1);
 }
 
 /* One step on params: the loss; params receives the gradients. */
@@ -253,6 +254,7 @@ static double rig_run(rig *r, float *params) {
   regions[NNC_REGION_STATS] = stats;
   regions[NNC_REGION_FIXED] = r->fixed;
   regions[NNC_REGION_BATCH] = r->batch;
+  regions[NNC_REGION_SCRATCH] = r->scratch;
   float scalars[NNC_SCALAR_COUNT] = {0};
   scalars[NNC_SCALAR_BATCH] = B;
   r->fn(regions, scalars, B, 0, 0, 1, no_barrier, NULL);
@@ -265,6 +267,7 @@ static void rig_free(rig *r) {
   free(r->prog.params);
   free(r->fixed);
   free(r->batch);
+  free(r->scratch);
 }
 
 static void check_case(const rcase *rc) {

@@ -102,9 +102,12 @@ static void rows_written(nnc_model *m, int tid, int n, int64_t *first, int64_t *
   float *x = malloc(sizeof(float) * R * IN), *y = malloc(sizeof(float) * R * OUT);
   for (int i = 0; i < R * IN; i++) x[i] = 1.0f;
   for (int i = 0; i < R * OUT; i++) y[i] = NAN;
-  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed, m->batch, x, y};
+  float *scratch = testutil_table_scratch(m->t, NNC_ENTRY_PREDICT, n);
+  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed,
+                                       m->batch,  scratch,  x,        y};
   float scalars[NNC_SCALAR_COUNT] = {0, 1, R};
   m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, tid, n, no_barrier, NULL);
+  free(scratch);
   *first = -1, *end = -1;
   for (int r = 0; r < R; r++) {
     int written = !isnan(y[r * OUT]);
@@ -156,7 +159,9 @@ START_TEST(matmul_split_in_column_strips) {
   float *x = malloc(sizeof(float) * R * IN), *y = malloc(sizeof(float) * R * OUT);
   float *one = malloc(sizeof(float) * R * OUT);
   for (int i = 0; i < R * IN; i++) x[i] = (float)sin(0.1 * i);
-  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed, m->batch, x, one};
+  float *scratch = testutil_table_scratch(m->t, NNC_ENTRY_PREDICT, 3);
+  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed,
+                                       m->batch,  scratch,  x,        one};
   float scalars[NNC_SCALAR_COUNT] = {0, 1, R};
   m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, 0, 1, no_barrier, NULL);
   regions[NNC_REGION_IO + 1] = y;
@@ -179,6 +184,7 @@ START_TEST(matmul_split_in_column_strips) {
   free(x);
   free(y);
   free(one);
+  free(scratch);
   nnc_model_free(m);
 }
 END_TEST

@@ -184,6 +184,8 @@ static void run(const rig *r, int64_t k, int64_t threads, float **params_out, fl
   float *fixed = calloc((size_t)r->g.fixed_floats + 1, sizeof(float));
   float *batch = calloc((size_t)(r->g.batch_floats_per_row * k) + 1, sizeof(float));
   s.regions[NNC_REGION_FIXED] = fixed, s.regions[NNC_REGION_BATCH] = batch;
+  float *scratch = testutil_scratch(r->jit, 0, (int)threads);
+  s.regions[NNC_REGION_SCRATCH] = scratch;
   s.scalars[NNC_SCALAR_LR] = 0.01f;
   pthread_barrier_init(&s.barrier, NULL, (unsigned)threads);
   for (int rep = 0; rep < 2; rep++) {
@@ -198,7 +200,7 @@ static void run(const rig *r, int64_t k, int64_t threads, float **params_out, fl
   }
   pthread_barrier_destroy(&s.barrier);
   for (int i = 0; i < 2 + COUNT; i++) free(io[i]);
-  free(fixed), free(batch);
+  free(fixed), free(batch), free(scratch);
   *params_out = params;
 }
 

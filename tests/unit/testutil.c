@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
@@ -145,4 +146,21 @@ int testutil_compile(const char *json, const nnc_compile_options *opts, nnc_stat
   if (!rc) nnc_compiled_free(&c);
   nnc_spec_free(&spec);
   return rc;
+}
+
+float *testutil_scratch_floats(int64_t per_thread, int threads) {
+  int64_t floats = per_thread * threads;
+  if (floats == 0) return NULL;
+  void *p = NULL;
+  ck_assert_msg(posix_memalign(&p, 64, (size_t)floats * sizeof(float)) == 0,
+                "no memory for %lld floats of scratch", (long long)floats);
+  return p;
+}
+
+float *testutil_scratch(const struct nnc_jit *jit, int graph, int threads) {
+  return testutil_scratch_floats(codegen_scratch_floats(jit, graph), threads);
+}
+
+float *testutil_table_scratch(const struct nnc_program_table *t, int entry, int threads) {
+  return testutil_scratch_floats(t->entries[entry].scratch_floats, threads);
 }

@@ -48,6 +48,17 @@ nnc_shape testutil_lowered_output(const char *json);
 struct nnc_compile_options;
 int testutil_compile(const char *json, const struct nnc_compile_options *opts, nnc_status *st);
 
+/* regions[NNC_REGION_SCRATCH] for a step of graph i compiled into jit, run
+ * on up to `threads` threads (nnc_program.h: the graph's scratch floats per
+ * thread, 64-byte aligned; NULL when it needs none). Free it with free(). */
+struct nnc_jit;
+float *testutil_scratch(const struct nnc_jit *jit, int graph, int threads);
+/* The same for a step of per_thread scratch floats, and for entry `entry`
+ * of a program table. */
+float *testutil_scratch_floats(int64_t per_thread, int threads);
+struct nnc_program_table;
+float *testutil_table_scratch(const struct nnc_program_table *t, int entry, int threads);
+
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
 #define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}
