@@ -17,7 +17,8 @@
  * --ab A/B (in-process A/B, docs/performance.md "Session 18: strip claims, decided"):
  * each workload is compiled twice, once with the environment settings A and once
  * with B (e.g. NNC_STRIP_STEAL=0/NNC_STRIP_STEAL=1, each a comma-separated list of
- * VAR=VALUE; the compile cache is off), and --rounds rounds each time one repetition
+ * VAR=VALUE, or threads=N for that side's thread count; the compile cache is off),
+ * and --rounds rounds each time one repetition
  * of A and one of B back to back (ABBA order), so the host's drift cancels within a
  * round. --ab-samples N: each repetition of a fit is one epoch over the next N
  * samples (a window moving over the data) instead of all of them. Prints the median
@@ -87,8 +88,10 @@ static char ab_set[2][256];
 static int ab = 0, ab_rounds = 20, ab_samples = 0;
 static char ab_spec[16384]; /* the spec of the model being measured: B compiles it again */
 
-/* Apply setting `which` (0: A, 1: B) of --ab to the environment: VAR=VALUE,... */
-static void ab_env(int which) {
+/* Apply setting `which` (0: A, 1: B) of --ab to the environment: VAR=VALUE,...;
+ * returns its thread count (threads=N in the list; else --threads) */
+static int ab_env(int which) {
+  int n = threads;
   char copy[256];
   snprintf(copy, sizeof copy, "%s", ab_set[which]);
   for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
@@ -98,8 +101,12 @@ static void ab_env(int which) {
       exit(2);
     }
     *eq = 0;
-    setenv(kv, eq + 1, 1);
+    if (!strcmp(kv, "threads"))
+      n = atoi(eq + 1);
+    else
+      setenv(kv, eq + 1, 1);
   }
+  return n;
 }
 
 /* NNC_BENCH_MEM=1: the resident memory (VmRSS) and its peak so far (VmHWM) at a named
@@ -127,11 +134,12 @@ static nnc_model *load(const char *spec) {
   nnc_model *m;
   double t0 = now();
   mem_point("before compile");
-  if (ab) snprintf(ab_spec, sizeof ab_spec, "%s", spec), ab_env(0);
+  int n = threads;
+  if (ab) snprintf(ab_spec, sizeof ab_spec, "%s", spec), n = ab_env(0);
   int rc = nnc_model_load_string(spec, "bench", &m, &st);
   if (load_s < 0) load_s = now() - t0;
   mem_point("after compile");
-  if (rc || nnc_model_set_threads(m, threads, &st)) {
+  if (rc || nnc_model_set_threads(m, n, &st)) {
     fprintf(stderr, "bench: %s\n", st.message);
     exit(1);
   }
@@ -244,14 +252,18 @@ static double ab_timed(rep_fn fn, fit_ctx *c) {
   nnc_status st;
   nnc_model *m[2] = {c->m, NULL};
   fn(c);
-  ab_env(1);
+  int nb = ab_env(1);
   must(nnc_model_load_string(ab_spec, "bench", &m[1], &st), &st);
-  must(nnc_model_set_threads(m[1], threads, &st), &st);
+  must(nnc_model_set_threads(m[1], nb, &st), &st);
   /* one pool for both: an idle pool's worker spins (sched_yield) ~0.1 s
    * before it sleeps, and under chrt -f that held a CPU the other model's
-   * step needed (B/A 0.59 on two threads with A = B, 1.00 on one) */
-  pool_destroy(m[1]->pool);
-  m[1]->pool = m[0]->pool;
+   * step needed (B/A 0.59 on two threads with A = B, 1.00 on one). With
+   * threads=N for one side only, the side on one thread has no pool. */
+  int shared = m[0]->pool && pool_size(m[0]->pool) == pool_size(m[1]->pool);
+  if (shared) {
+    pool_destroy(m[1]->pool);
+    m[1]->pool = m[0]->pool;
+  }
   c->m = m[1];
   fn(c);
   ab_env(0);
@@ -275,7 +287,7 @@ static double ab_timed(rep_fn fn, fit_ctx *c) {
   }
   c->x = x, c->y = y, c->m = m[0];
   int same = same_weights(m[0], m[1]);
-  m[1]->pool = NULL; /* A's */
+  if (shared) m[1]->pool = NULL; /* A's */
   nnc_model_free(m[1]);
   printf("  ab: B/A per round:");
   for (int r = 0; r < rounds; r++) printf(" %.3f", ratio[r]);
@@ -609,7 +621,8 @@ static void w7(int n) {
   nnc_status st;
   fit_ctx c = {NULL, &xa, &ya, {0}, 0};
   double t0 = now();
-  if (ab) snprintf(ab_spec, sizeof ab_spec, "%s", spec), ab_env(0);
+  int nt = threads;
+  if (ab) snprintf(ab_spec, sizeof ab_spec, "%s", spec), nt = ab_env(0);
   int rc = nnc_model_load_string(spec, "bench", &c.m, &st);
   load_s = now() - t0;
   if (rc) {
@@ -624,7 +637,7 @@ static void w7(int n) {
     }
     must(1, &st);
   }
-  must(nnc_model_set_threads(c.m, threads, &st), &st);
+  must(nnc_model_set_threads(c.m, nt, &st), &st);
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0;
   report("W7", timed(do_fit, &c, c.m), 1, "epoch", (double)n);
