@@ -14,8 +14,20 @@
  * worked and waited (the pool's trace, print_waits; with --threads 1, one thread's work
  * between the same barriers); other values than 0 and 1 are refused.
  *
+ * --ab A/B (in-process A/B, docs/performance.md "Session 18: strip claims, decided"):
+ * each workload is compiled twice, once with the environment settings A and once
+ * with B (e.g. NNC_STRIP_STEAL=0/NNC_STRIP_STEAL=1, each a comma-separated list of
+ * VAR=VALUE, or threads=N for that side's thread count; the compile cache is off),
+ * and --rounds rounds each time one repetition
+ * of A and one of B back to back (ABBA order), so the host's drift cancels within a
+ * round. --ab-samples N: each repetition of a fit is one epoch over the next N
+ * samples (a window moving over the data) instead of all of them. Prints the median
+ * of A, of B and of the per-round ratio B/A, and whether A's and B's weights are the
+ * same bytes afterwards.
+ *
  *   bench_nnc [--threads N] [--reps R] [--workloads W1,W2,...] [--json FILE]
- *             [--w3-samples N] [--w6-samples N] [--w7-samples N] */
+ *             [--w3-samples N] [--w6-samples N] [--w7-samples N]
+ *             [--ab A/B [--rounds R] [--ab-samples N]] */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +83,32 @@ static double now(void) {
 
 static int threads = 1, reps = 5;
 
+/* --ab: the two settings, the rounds, the window of a fit (0: all samples) */
+static char ab_set[2][256];
+static int ab = 0, ab_rounds = 20, ab_samples = 0;
+static char ab_spec[16384]; /* the spec of the model being measured: B compiles it again */
+
+/* Apply setting `which` (0: A, 1: B) of --ab to the environment: VAR=VALUE,...;
+ * returns its thread count (threads=N in the list; else --threads) */
+static int ab_env(int which) {
+  int n = threads;
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", ab_set[which]);
+  for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    if (!eq) {
+      fprintf(stderr, "bench: --ab: '%s' is not VAR=VALUE\n", kv);
+      exit(2);
+    }
+    *eq = 0;
+    if (!strcmp(kv, "threads"))
+      n = atoi(eq + 1);
+    else
+      setenv(kv, eq + 1, 1);
+  }
+  return n;
+}
+
 /* NNC_BENCH_MEM=1: the resident memory (VmRSS) and its peak so far (VmHWM) at a named
  * point, on stderr: where a workload's peak RSS comes from. */
 static void mem_point(const char *what) {
@@ -96,10 +134,12 @@ static nnc_model *load(const char *spec) {
   nnc_model *m;
   double t0 = now();
   mem_point("before compile");
+  int n = threads;
+  if (ab) snprintf(ab_spec, sizeof ab_spec, "%s", spec), n = ab_env(0);
   int rc = nnc_model_load_string(spec, "bench", &m, &st);
   if (load_s < 0) load_s = now() - t0;
   mem_point("after compile");
-  if (rc || nnc_model_set_threads(m, threads, &st)) {
+  if (rc || nnc_model_set_threads(m, n, &st)) {
     fprintf(stderr, "bench: %s\n", st.message);
     exit(1);
   }
@@ -119,6 +159,13 @@ static int cmp(const void *a, const void *b) {
 }
 
 typedef void (*rep_fn)(void *ctx);
+
+typedef struct fit_ctx {
+  nnc_model *m;
+  nnc_array *x, *y;
+  nnc_fit_options o;
+  int steps;
+} fit_ctx;
 
 /* Per pool job (a step on the threads), in microseconds: each thread's own
  * work (its CPU time outside the waits), the critical path (the slowest
@@ -162,8 +209,103 @@ static void print_waits(const pool_trace *tr) {
   printf("\n");
 }
 
+/* 1 if a's and b's weights are the same bytes */
+static int same_weights(const nnc_model *a, const nnc_model *b) {
+  int n = nnc_model_weight_count(a), same = n == nnc_model_weight_count(b);
+  for (int i = 0; same && i < n; i++) {
+    const char *name = nnc_model_weight_name(a, i);
+    nnc_array wa, wb;
+    nnc_status st;
+    must(nnc_model_get_weight(a, name, &wa, &st), &st);
+    must(nnc_model_get_weight(b, name, &wb, &st), &st);
+    size_t bytes = nnc_dtype_size(wa.dtype);
+    for (int d = 0; d < wa.rank; d++) bytes *= (size_t)wa.shape[d];
+    same = wa.dtype == wb.dtype && wa.rank == wb.rank &&
+           !memcmp(wa.shape, wb.shape, sizeof wa.shape) && !memcmp(wa.data, wb.data, bytes);
+    nnc_array_free(&wa);
+    nnc_array_free(&wb);
+  }
+  return same;
+}
+
+/* rows [at, at + n) of a */
+static nnc_array rows_of(const nnc_array *a, int64_t at, int64_t n) {
+  nnc_array v = *a;
+  size_t row = nnc_dtype_size(a->dtype);
+  for (int d = 1; d < a->rank; d++) row *= (size_t)a->shape[d];
+  v.data = (char *)a->data + (size_t)at * row;
+  v.shape[0] = n;
+  return v;
+}
+
+static void do_fit(void *p);
+
+/* --ab: c's model is A (compiled under setting A); B is the same spec compiled
+ * under setting B. After a warm-up of each (which also builds it: a build can
+ * be lazy, so the setting stays in the environment until then), ab_rounds
+ * rounds run one repetition of each back to back, A first in even rounds and B
+ * first in odd ones. Returns A's median. */
+static double ab_timed(rep_fn fn, fit_ctx *c) {
+  enum { MAX = 1000 };
+  static double t[2][MAX], ratio[MAX];
+  int rounds = ab_rounds < MAX ? ab_rounds : MAX;
+  nnc_status st;
+  nnc_model *m[2] = {c->m, NULL};
+  fn(c);
+  int nb = ab_env(1);
+  must(nnc_model_load_string(ab_spec, "bench", &m[1], &st), &st);
+  must(nnc_model_set_threads(m[1], nb, &st), &st);
+  /* one pool for both: an idle pool's worker spins (sched_yield) ~0.1 s
+   * before it sleeps, and under chrt -f that held a CPU the other model's
+   * step needed (B/A 0.59 on two threads with A = B, 1.00 on one). With
+   * threads=N for one side only, the side on one thread has no pool. */
+  int shared = m[0]->pool && pool_size(m[0]->pool) == pool_size(m[1]->pool);
+  if (shared) {
+    pool_destroy(m[1]->pool);
+    m[1]->pool = m[0]->pool;
+  }
+  c->m = m[1];
+  fn(c);
+  ab_env(0);
+  nnc_array *x = c->x, *y = c->y, xv, yv;
+  int64_t rows = x->shape[0], at = 0;
+  int window = fn == do_fit && ab_samples > 0 && ab_samples < rows;
+  for (int r = 0; r < rounds; r++) {
+    if (window) {
+      if (at + ab_samples > rows) at = 0;
+      xv = rows_of(x, at, ab_samples), yv = rows_of(y, at, ab_samples);
+      c->x = &xv, c->y = &yv, at += ab_samples;
+    }
+    for (int i = 0; i < 2; i++) {
+      int w = r & 1 ? 1 - i : i;
+      c->m = m[w];
+      double t0 = now();
+      fn(c);
+      t[w][r] = now() - t0;
+    }
+    ratio[r] = t[1][r] / t[0][r];
+  }
+  c->x = x, c->y = y, c->m = m[0];
+  int same = same_weights(m[0], m[1]);
+  if (shared) m[1]->pool = NULL; /* A's */
+  nnc_model_free(m[1]);
+  printf("  ab: B/A per round:");
+  for (int r = 0; r < rounds; r++) printf(" %.3f", ratio[r]);
+  qsort(ratio, (size_t)rounds, sizeof ratio[0], cmp);
+  qsort(t[0], (size_t)rounds, sizeof t[0][0], cmp);
+  qsort(t[1], (size_t)rounds, sizeof t[1][0], cmp);
+  printf("\n  ab: %d rounds%s; A (%s) median %.6fs, B (%s) median %.6fs; B/A median %.4f, "
+         "quartiles %.4f %.4f, min %.4f, max %.4f; weights %s\n",
+         rounds, window ? " of a window" : "", ab_set[0], t[0][rounds / 2], ab_set[1],
+         t[1][rounds / 2], ratio[rounds / 2], ratio[rounds / 4], ratio[3 * rounds / 4], ratio[0],
+         ratio[rounds - 1], same ? "bit-identical" : "DIFFER");
+  fflush(stdout);
+  return t[0][rounds / 2];
+}
+
 /* median of reps timed calls after one warm-up; m: the model they run (its pool is traced) */
 static double timed(rep_fn fn, void *ctx, nnc_model *m) {
+  if (ab) return ab_timed(fn, ctx); /* every ctx here is a fit_ctx */
   double t[64];
   fn(ctx);
   mem_point("after the warm-up");
@@ -200,13 +342,6 @@ static double timed(rep_fn fn, void *ctx, nnc_model *m) {
 #define SEQ(layers, compile)                                                                       \
   "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"bench\", \"layers\": [" layers        \
   "]}, \"compile_config\": " compile "}"
-
-typedef struct fit_ctx {
-  nnc_model *m;
-  nnc_array *x, *y;
-  nnc_fit_options o;
-  int steps;
-} fit_ctx;
 
 static void do_fit(void *p) {
   fit_ctx *c = p;
@@ -486,6 +621,8 @@ static void w7(int n) {
   nnc_status st;
   fit_ctx c = {NULL, &xa, &ya, {0}, 0};
   double t0 = now();
+  int nt = threads;
+  if (ab) snprintf(ab_spec, sizeof ab_spec, "%s", spec), nt = ab_env(0);
   int rc = nnc_model_load_string(spec, "bench", &c.m, &st);
   load_s = now() - t0;
   if (rc) {
@@ -500,7 +637,7 @@ static void w7(int n) {
     }
     must(1, &st);
   }
-  must(nnc_model_set_threads(c.m, threads, &st), &st);
+  must(nnc_model_set_threads(c.m, nt, &st), &st);
   nnc_fit_options_default(&c.o);
   c.o.epochs = 1, c.o.batch_size = 32, c.o.verbose = 0;
   report("W7", timed(do_fit, &c, c.m), 1, "epoch", (double)n);
@@ -527,7 +664,23 @@ int main(int argc, char **argv) {
       w7_samples = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--json"))
       json_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--rounds"))
+      ab_rounds = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--ab-samples"))
+      ab_samples = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--ab")) {
+      const char *slash = strchr(argv[i + 1], '/');
+      if (!slash || strlen(argv[i + 1]) >= sizeof ab_set[0]) {
+        fprintf(stderr, "bench: --ab wants A/B, each VAR=VALUE[,VAR=VALUE...]\n");
+        return 2;
+      }
+      snprintf(ab_set[0], sizeof ab_set[0], "%.*s", (int)(slash - argv[i + 1]), argv[i + 1]);
+      snprintf(ab_set[1], sizeof ab_set[1], "%s", slash + 1);
+      ab = 1;
+    }
   }
+  if (ab) setenv("NNC_CACHE", "0", 1); /* A and B compiled, not taken from the cache */
+  if (ab_rounds < 1) ab_rounds = 1;
   if (reps < 1 || reps > 63) reps = 5;
   const char *waits = getenv("NNC_BENCH_WAITS");
   /* empty is unset, as for nnc's own variables (docs/cli.md) */

@@ -29,7 +29,7 @@ const env_var env_vars[] = {
     {"NNC_UPDATE_ON_TILE", switches, 0,
      "0 or 1 (unset: 0, a weight gradient's update after the whole product)"},
     {"NNC_STRIP_STEAL", switches, 0,
-     "0 or 1 (unset: 0, each thread its static column strips; 1: idle threads take others')"},
+     "0 or 1 (unset: 1, idle threads take others' column strips; 0: each thread its own)"},
     {"NNC_CODEGEN_SERIAL", switches, 0,
      "0 or 1 (unset: 0, the parts on two threads; 1: one after the other)"},
     {"NNC_SPLIT_SMALL_STEPS", switches, 0,

@@ -26,16 +26,18 @@ static LLVMValueRef half_hi(cg *c, LLVMValueRef w) {
 /* Open the claim loop of a matmul group whose static share is rows [u0,
  * u1) x strips [c->strip0, c->strip1). Without claims (the step run without
  * the pool, one thread, a rows split, more threads than a slot has words)
- * the body runs once over that share. With them each pass of the body is one
- * strip over all rows: first the thread's own strips from the front of its
- * static range, then, from the back, those of the threads after it that are
- * still left. Word t of the slot counts thread t's strips taken from the
- * front (low half) and the back (high half): strip s0 + front is next at the
- * front, s1 - 1 - back at the back, while s0 + front + back < s1; one atomic
- * add claims one (an add past the end claims nothing: every strip is
- * claimed exactly once). A strip is one thread's whole computation (all the
- * contraction's blocks, in order, and its epilogue), so the results are
- * the same bits whoever takes it. */
+ * the body runs once over that share. With them each pass of the body is a
+ * run of strips over all rows: first the thread's own strips from the front
+ * of its static range, in halves of what is left, then, one at a time from
+ * the back, those of the threads after it that are still left. Word t of
+ * the slot counts thread t's strips taken from the front (low half) and the
+ * back (high half): strip s0 + front is next at the front, s1 - 1 - back at
+ * the back, while s0 + front + back < s1; one atomic add claims a strip at
+ * the back or a run at the front, cut where the back had reached (an add
+ * past the end claims nothing: every strip is claimed exactly once; the
+ * front count may run past the end). A strip is one thread's whole
+ * computation (all the contraction's blocks, in order, and its epilogue),
+ * so the results are the same bits whoever takes it. */
 void cg_claims_begin(cg *c, cg_claims *q, const nnc_node *n, LLVMValueRef by_strips) {
   LLVMBuilderRef b = c->b;
   LLVMValueRef total = cg_i64(c, strip_count(c, n)), nt = c->nthreads;
@@ -86,15 +88,28 @@ void cg_claims_begin(cg *c, cg_claims *q, const nnc_node *n, LLVMValueRef by_str
 
   LLVMPositionBuilderAtEnd(b, take);
   LLVMValueRef own = LLVMBuildICmp(b, LLVMIntEQ, q->k, zero, "own");
-  LLVMValueRef add = cg_select(c, own, cg_i64(c, 1), cg_i64(c, INT64_C(1) << 32));
+  /* own strips in halves of what is left (4, 2, 1, 1 of 8): a claim of
+   * several runs them as the static split does (one pass over the K
+   * blocks, the epilogue over all their columns); others' one at a time */
+  LLVMValueRef rest = LLVMBuildSub(b, LLVMBuildSub(b, v1, v0, ""),
+                                   LLVMBuildAdd(b, half_lo(c, seen), half_hi(c, seen), ""), "");
+  LLVMValueRef half = LLVMBuildAShr(b, rest, cg_i64(c, 1), "");
+  LLVMValueRef chunk =
+      cg_select(c, LLVMBuildICmp(b, LLVMIntSGT, half, cg_i64(c, 1), ""), half, cg_i64(c, 1));
+  LLVMValueRef add = cg_select(c, own, chunk, cg_i64(c, INT64_C(1) << 32));
   LLVMValueRef old =
       LLVMBuildAtomicRMW(b, LLVMAtomicRMWBinOpAdd, word, add, LLVMAtomicOrderingMonotonic, 0);
   LLVMValueRef front = half_lo(c, old), back = half_hi(c, old);
   LLVMValueRef valid = LLVMBuildICmp(
       b, LLVMIntSLT, LLVMBuildAdd(b, v0, LLVMBuildAdd(b, front, back, ""), ""), v1, "");
-  LLVMValueRef strip = cg_select(c, own, LLVMBuildAdd(b, v0, front, ""),
-                                 LLVMBuildSub(b, LLVMBuildSub(b, v1, back, ""), cg_i64(c, 1), ""));
-  LLVMValueRef strip1 = LLVMBuildAdd(b, strip, cg_i64(c, 1), "");
+  LLVMValueRef end = LLVMBuildSub(b, v1, back, ""); /* strips from here on are taken */
+  LLVMValueRef strip =
+      cg_select(c, own, LLVMBuildAdd(b, v0, front, ""), LLVMBuildSub(b, end, cg_i64(c, 1), ""));
+  /* an own chunk stops where the back claims reached when it was taken
+   * (a back claim after it sees its front and takes below it) */
+  LLVMValueRef want = LLVMBuildAdd(b, strip, chunk, "");
+  want = cg_select(c, LLVMBuildICmp(b, LLVMIntSLT, want, end, ""), want, end);
+  LLVMValueRef strip1 = cg_select(c, own, want, LLVMBuildAdd(b, strip, cg_i64(c, 1), ""));
   LLVMBuildCondBr(b, valid, got, next);
 
   LLVMPositionBuilderAtEnd(b, got);

@@ -345,7 +345,7 @@ int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog) {
   c->prog = prog;
   /* NNC_STRIP_STEAL=1: matmul groups take their column strips by claims */
   const char *steal = getenv("NNC_STRIP_STEAL");
-  c->strip_steal = steal && !strcmp(steal, "1");
+  c->strip_steal = !steal || strcmp(steal, "0"); /* unset: on (session 18) */
   c->claim_slots = 0;
   c->scratch_max = 0;
   c->value = nnc_calloc((size_t)g->n + 1, sizeof *c->value, c->st);

@@ -159,6 +159,7 @@ START_TEST(panel_matches_the_chain) {
   for (int w = 0; w < 3; w++) {
     graph_build(&r, 1, rows_of, cols_of, COUNT);
     setenv("NNC_VECTOR_WIDTH", widths[w], 1);
+    setenv("NNC_STRIP_STEAL", "0", 1); /* claims (the default) take no panel */
     nnc_codegen_options opts = {0};
     opts.no_cache = 1;
     const nnc_graph *list[1] = {&r.g};
@@ -166,6 +167,7 @@ START_TEST(panel_matches_the_chain) {
     ck_assert_msg(codegen_compile(list, 1, &r.prog, &opts, &r.jit, &r.fn, &st) == NNC_OK, "%s",
                   st.message);
     unsetenv("NNC_VECTOR_WIDTH");
+    unsetenv("NNC_STRIP_STEAL");
     for (int t = 1; t <= 3; t++) check(&r, &d, widths[w], t);
     rig_free(&r);
   }
@@ -226,12 +228,15 @@ static ir_facts ir_of(int transpose_a, int64_t m, int64_t n, int f64, const char
 }
 
 START_TEST(panel_only_where_it_applies) {
-  ir_facts on = ir_of(1, 29, 257, 0, NULL), wide = ir_of(1, 520, 225, 0, NULL);
+  /* claims are the default since session 18: the panel needs NNC_STRIP_STEAL=0 */
+  ir_facts on = ir_of(1, 29, 257, 0, "0"), wide = ir_of(1, 520, 225, 0, "0");
   ck_assert_int_ge(on.panel_loops, 1);
   ck_assert_int_ge(on.panel_strips, 1);
   ck_assert_int_ge(wide.panel_loops, 1);
-  ir_facts f64 = ir_of(1, 29, 257, 1, NULL), plain = ir_of(0, 29, 257, 0, NULL);
-  ir_facts few = ir_of(1, 29, 224, 0, NULL), steal = ir_of(1, 29, 257, 0, "1");
+  ir_facts f64 = ir_of(1, 29, 257, 1, "0"), plain = ir_of(0, 29, 257, 0, "0");
+  ir_facts few = ir_of(1, 29, 224, 0, "0"), steal = ir_of(1, 29, 257, 0, "1");
+  ir_facts unset = ir_of(1, 29, 257, 0, NULL);
+  ck_assert_int_eq(unset.panel_loops + unset.panel_strips, 0);
   ck_assert_int_eq(f64.panel_loops + f64.panel_strips, 0);
   ck_assert_int_eq(plain.panel_loops + plain.panel_strips, 0);
   ck_assert_int_eq(few.panel_loops + few.panel_strips, 0);
