@@ -54,8 +54,10 @@ extern "C" {
  * tid in [0, nthreads); the step calls barrier(barrier_ctx) between phases
  * (one thread: tid 0, nthreads 1, any barrier). rng keys dropout masks.
  * A barrier_ctx whose first 8 bytes are nnc's pool tag ("nnccpool") is taken
- * for nnc's pool by a step compiled with NNC_STRIP_STEAL=1, which then writes
- * its strip claims from byte 64 on: a host's own context must not start so. */
+ * for nnc's pool by a step compiled with strip claims (the default since
+ * session 18; NNC_STRIP_STEAL=0 compiles none), which then writes its strip
+ * claims from byte 64 on: a host's own context must not start so, and a
+ * non-NULL one must have 8 readable bytes. */
 enum {
   NNC_REGION_PARAMS = 0,
   NNC_REGION_SLOTS = 1,

@@ -185,9 +185,10 @@ int pool_create(int nthreads, nnc_pool **out, nnc_status *st) {
   }
   /* every worker's identity is complete before any thread starts */
   for (int t = 0; t < nthreads; t++) p->workers[t] = (worker){p, t};
-  /* a kernel keeps its GEMM packs on the stack (emit_gemm.c: up to two of
-   * 1 MiB, A's panel and the strips' B): at least POOL_STACK_BYTES whatever
-   * the process's default */
+  /* at least POOL_STACK_BYTES whatever the process's default (a small
+   * `ulimit -s`): the kernels' own buffers are in the scratch region since
+   * session 18 (test_stack18 runs fits on a 512 KiB caller), this is margin
+   * for the runtime's frames, and costs address space only */
   pthread_attr_t attr;
   size_t stack = 0;
   int have_attr = pthread_attr_init(&attr) == 0;
