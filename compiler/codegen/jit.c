@@ -303,27 +303,25 @@ static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, long *o3, nnc_st
 }
 
 /* Cheap code generation for the small kernels (docs/performance.md,
- * "Session 18: cold compile"). After the IR pipelines the module's IR is
- * final; optnone added then changes code generation alone: fast instruction
- * selection, no loop strength reduction, no machine-level CSE, LICM or
- * scheduling (the register allocator stays the greedy one). On the
- * Fashion-MNIST MLP that is 30 % of llc's work. It goes on kernels whose
- * group starts with an op of CHEAP_KINDS (elementwise, reductions, softmax,
- * the matmul kernels whose tiles are the strips' calls), never on a GEMM
- * strip (the hot tiles keep their machine code) nor on a kind not listed
- * (convolution, pooling, recurrences). Code generation does not change a
- * float operation (no fast-math flags: nothing is contracted at any level;
- * llvm.fma is always fused), so results are the same bits.
- * NNC_CHEAP_CODEGEN=0: every kernel at the target machine's level (a code
- * switch of the cache key). */
+ * "Session 18: cold compile"). After the IR pipelines the IR is final, so
+ * optnone added then changes code generation alone: fast instruction
+ * selection, no loop strength reduction, no machine CSE, LICM or scheduling
+ * (the register allocator stays the greedy one). It goes on kernels whose
+ * group starts with an op of CHEAP_KINDS (elementwise, softmax, and the
+ * matmul kernels, whose tiles are calls of the strips); never on a GEMM
+ * strip (the hot tiles keep their machine code) nor on a kind not listed:
+ * reductions (W2's step was 7 % slower with them), convolution, pooling,
+ * recurrences. No float operation changes (no fast-math flags: nothing is
+ * contracted at any level; llvm.fma is always fused), so results are the
+ * same bits. NNC_CHEAP_CODEGEN=0: every kernel at the target machine's
+ * level (a code switch of the cache key). */
 static int cheap_codegen_on(void) {
   const char *e = getenv("NNC_CHEAP_CODEGEN");
   return !(e && !strcmp(e, "0"));
 }
 
-static const char *const CHEAP_KINDS[] = {"binary",  "unary",        "reduce", "broadcast",
-                                          "reshape", "one_hot",      "argmax", "softmax",
-                                          "matmul",  "softmax_xent", NULL};
+static const char *const CHEAP_KINDS[] = {"binary", "unary",   "broadcast",    "reshape", "one_hot",
+                                          "argmax", "softmax", "softmax_xent", "matmul",  NULL};
 
 /* The kernel's op kind from its name, <graph>_g<k>_<kind> (emit_driver.c),
  * is one of CHEAP_KINDS. */
