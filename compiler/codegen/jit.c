@@ -308,6 +308,58 @@ static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, long *o3, nnc_st
   return rc;
 }
 
+/* Cheap code generation for the small kernels (docs/performance.md,
+ * "Session 18: cold compile"). After the IR pipelines the IR is final, so
+ * optnone added then changes code generation alone: fast instruction
+ * selection, no loop strength reduction, no machine CSE, LICM or scheduling
+ * (the register allocator stays the greedy one). It goes on kernels whose
+ * group starts with an op of CHEAP_KINDS (elementwise, softmax); never on
+ * a GEMM strip (the hot tiles keep their machine code) nor on a kind not
+ * listed: reductions (W2's step was 7 % slower with them), the matmul
+ * kernels around the strips (W1's step 2-3 % slower), convolution,
+ * pooling, recurrences. No float operation changes (no fast-math flags: nothing is
+ * contracted at any level; llvm.fma is always fused), so results are the
+ * same bits. NNC_CHEAP_CODEGEN=0: every kernel at the target machine's
+ * level (a code switch of the cache key). */
+static int cheap_codegen_on(void) {
+  const char *e = getenv("NNC_CHEAP_CODEGEN");
+  return !(e && !strcmp(e, "0"));
+}
+
+static const char *const CHEAP_KINDS[] = {"binary", "unary",   "broadcast",    "reshape", "one_hot",
+                                          "argmax", "softmax", "softmax_xent", NULL};
+
+/* The kernel's op kind from its name, <graph>_g<k>_<kind> (emit_driver.c),
+ * is one of CHEAP_KINDS. */
+static int cheap_kind(const char *name) {
+  const char *g = strstr(name, "_g");
+  if (!g || g[2] < '0' || g[2] > '9') return 0;
+  const char *k = g + 2;
+  while (*k >= '0' && *k <= '9') k++;
+  if (*k != '_') return 0;
+  for (int i = 0; CHEAP_KINDS[i]; i++)
+    if (!strcmp(k + 1, CHEAP_KINDS[i])) return 1;
+  return 0;
+}
+
+static long cheap_codegen(LLVMModuleRef mod) {
+  if (!cheap_codegen_on()) return 0;
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMAttributeRef optnone = LLVMCreateEnumAttribute(ctx, enum_kind("optnone"), 0);
+  long n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    const char *name = LLVMGetValueName2(f, &len);
+    /* optnone needs noinline, which every kernel has */
+    if (!optimisable(f) || !cheap_kind(name) ||
+        !LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, enum_kind("noinline")))
+      continue;
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
+    n++;
+  }
+  return n;
+}
+
 /* Objects compiled, cache hits and misses in this process (the tests count them). */
 static atomic_long objects_compiled, cache_hits, cache_misses, memo_reused;
 
@@ -365,7 +417,10 @@ static void job_optimize(part_job *j) {
     return;
   }
   j->rc = optimize(j->mod, j->tm, &j->o3, &j->st);
-  if (!j->rc) pack_freeze_run(j->mod); /* after the pipeline: pack_freeze.c */
+  if (!j->rc) {
+    pack_freeze_run(j->mod); /* after the pipeline: pack_freeze.c */
+    cheap_codegen(j->mod);
+  }
   timing_add(&j->opt, t0);
 }
 
@@ -791,7 +846,10 @@ int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_obj
     unoptimised_drivers(mod);
     rc = optimize(mod, tm, &o3, st);
   }
-  if (!rc) pack_freeze_run(mod);
+  if (!rc) {
+    pack_freeze_run(mod);
+    cheap_codegen(mod);
+  }
   if (!rc && req->finish) rc = req->finish(req->arg, mod, st);
   LLVMMemoryBufferRef buf = NULL;
   if (!rc && LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &buf)) {
