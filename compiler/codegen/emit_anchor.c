@@ -14,7 +14,9 @@ LLVMValueRef cg_iadd(cg *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildAdd(c->b, a, b, "");
 }
 
-LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name) {
+/* The builder at the start of the function's entry block; returns the
+ * block it was in (the caller goes back to its end). */
+static LLVMBasicBlockRef at_entry(cg *c) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
@@ -22,6 +24,11 @@ LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name) {
     LLVMPositionBuilderBefore(c->b, first);
   else
     LLVMPositionBuilderAtEnd(c->b, entry);
+  return here;
+}
+
+LLVMValueRef cg_alloca(cg *c, LLVMTypeRef type, const char *name) {
+  LLVMBasicBlockRef here = at_entry(c);
   LLVMValueRef slot = LLVMBuildAlloca(c->b, type, name);
   LLVMPositionBuilderAtEnd(c->b, here);
   return slot;
@@ -35,13 +42,7 @@ LLVMValueRef cg_scratch(cg *c, int64_t floats) {
   int64_t at = c->scratch_used;
   c->scratch_used +=
       (floats + SCRATCH_ALIGN_FLOATS - 1) / SCRATCH_ALIGN_FLOATS * SCRATCH_ALIGN_FLOATS;
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
-  LLVMValueRef first = LLVMGetFirstInstruction(entry);
-  if (first)
-    LLVMPositionBuilderBefore(c->b, first);
-  else
-    LLVMPositionBuilderAtEnd(c->b, entry);
+  LLVMBasicBlockRef here = at_entry(c);
   LLVMValueRef off = LLVMConstInt(c->i64, (unsigned long long)at, 0);
   LLVMValueRef buf = LLVMBuildGEP2(c->b, c->f32, c->scratch, &off, 1, "scratch");
   LLVMPositionBuilderAtEnd(c->b, here);

@@ -678,6 +678,15 @@ static void cache_lookup(const nnc_graph *const *graphs, int n, const cache_swit
   }
 }
 
+/* The address of symbol `format` (one %s: the graph's name) in the JIT. */
+static int jit_lookup(nnc_jit *jit, const char *format, const char *graph,
+                      LLVMOrcJITTargetAddress *addr, nnc_status *st) {
+  char name[64];
+  snprintf(name, sizeof name, format, graph);
+  LLVMErrorRef err = LLVMOrcLLJITLookup(jit->lljit, addr, name);
+  return err ? llvm_error(st, err, "JIT lookup") : NNC_OK;
+}
+
 int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *prog,
                     const nnc_codegen_options *opts, nnc_jit **jit_out, nnc_step_fn *fns,
                     nnc_status *st) {
@@ -764,29 +773,18 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     }
   }
   for (int i = 0; i < n; i++) {
-    char name[64];
-    snprintf(name, sizeof name, "nnc_%s_step", graphs[i]->name);
-    LLVMOrcJITTargetAddress addr = 0;
-    err = LLVMOrcLLJITLookup(jit->lljit, &addr, name);
-    if (err) {
-      rc = llvm_error(st, err, "JIT lookup");
-      goto fail;
-    }
     union {
       LLVMOrcJITTargetAddress addr;
       nnc_step_fn fn;
-    } cast = {.addr = addr};
-    fns[i] = cast.fn;
-    snprintf(name, sizeof name, "nnc_%s_scratch_floats", graphs[i]->name);
-    err = LLVMOrcLLJITLookup(jit->lljit, &addr, name);
-    if (err) {
-      rc = llvm_error(st, err, "JIT lookup");
-      goto fail;
-    }
+    } step = {0};
     union {
       LLVMOrcJITTargetAddress addr;
       int64_t (*fn)(void);
-    } floats = {.addr = addr};
+    } floats = {0};
+    if ((rc = jit_lookup(jit, "nnc_%s_step", graphs[i]->name, &step.addr, st)) ||
+        (rc = jit_lookup(jit, "nnc_%s_scratch_floats", graphs[i]->name, &floats.addr, st)))
+      goto fail;
+    fns[i] = step.fn;
     jit->scratch_floats[i] = floats.fn();
     jit->n = i + 1;
   }
