@@ -44,9 +44,12 @@ static nnc_model *dense(void) {
 }
 
 static void predict(nnc_model *m, float *x, float *y, int tid, int n, void *ctx) {
-  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed, m->batch, x, y};
+  float *scratch = testutil_table_scratch(m->t, NNC_ENTRY_PREDICT, n);
+  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed,
+                                       m->batch,  scratch,  x,        y};
   float scalars[NNC_SCALAR_COUNT] = {0, 1, R};
   m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, tid, n, no_barrier, ctx);
+  free(scratch);
 }
 
 START_TEST(a_run_of_own_strips_stops_at_the_back_claims) {
