@@ -248,6 +248,15 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
    * AVX-512): --cpu generic then still means the generic CPU, not this host */
   int host = !cpu_opt || (!strcmp(cpu_opt, host_cpu) && strcmp(cpu_opt, "generic"));
   const char *features = host ? host_features : "";
+  /* what the object is for, as printed and in the header: the host's name
+   * alone would say "generic" for code with the host's AVX-512 */
+  char label[320];
+  if (host) {
+    codegen_host_description(label, sizeof label); /* "generic +avx512f +avx2 ... " */
+    size_t len = strlen(label);
+    while (len > 0 && label[len - 1] == ' ') label[--len] = '\0';
+  } else
+    snprintf(label, sizeof label, "%s", cpu_opt);
   int rc = 0;
   /* the table is C data laid out for x86-64 and the steps set MXCSR */
   if (!linux_x86_64(triple)) {
@@ -326,7 +335,7 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
                              prefix,
                              {steps[0], steps[1], steps[2]},
                              triple,
-                             cpu,
+                             label,
                              nnc_version(),
                              m->seed,
                              {req.scratch_floats[0], req.scratch_floats[1], req.scratch_floats[2]}};
@@ -337,7 +346,7 @@ int cli_compile_aot(const cli_opt *o, int n, const char *spec_path) {
     rc = cli_fail("compile", &st);
   if (!rc)
     printf("%s: wrote %s (%zu bytes)%s%s, prefix %s, for %s %s\n", spec_path, out_path, obj_len,
-           header_path ? " and " : "", header_path ? header_path : "", prefix, triple, cpu);
+           header_path ? " and " : "", header_path ? header_path : "", prefix, triple, label);
   free(obj);
   free(header);
   nnc_model_free(m);

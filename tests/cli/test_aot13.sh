@@ -163,6 +163,12 @@ done
 if grep -qw avx2 /proc/cpuinfo; then
   [ "$(vex "$tmp/model.o")" -gt 0 ] && ok || bad "the host object has no VEX instruction on an AVX2 host"
 fi
+# the host object's header names what it was made for: with zmm code, AVX-512 (LLVM 14 calls an
+# AMD EPYC of Zen 4 "generic": its label was "CPU generic", the same as a generic object's)
+if llvm-objdump -d "$tmp/model.o" | grep -q '%zmm'; then
+  grep -m1 ' CPU ' "$tmp/model.h" | grep -q -- '+avx512f' && ok ||
+    bad "the host object has zmm code but its header says: $(grep -m1 ' CPU ' "$tmp/model.h")"
+fi
 
 # ---- --entry predict: no train or test step ----
 syms=$(nm "$tmp/predict.o")
