@@ -24,10 +24,6 @@
 
 enum { R = 64, IN = 600, OUT = 394 }; /* K in two blocks; a narrow last strip */
 
-static void no_barrier(void *ctx) {
-  (void)ctx;
-}
-
 /* Dense IN -> OUT, bias 1, relu, compiled with NNC_STRIP_STEAL=steal */
 static nnc_model *dense(const char *steal) {
   setenv("NNC_STRIP_STEAL", steal, 1);
@@ -43,12 +39,7 @@ static nnc_model *dense(const char *steal) {
 }
 
 static void predict(nnc_model *m, float *x, float *y, int tid, int n, void *ctx) {
-  float *scratch = testutil_table_scratch(m->t, NNC_ENTRY_PREDICT, n);
-  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed,
-                                       m->batch,  scratch,  x,        y};
-  float scalars[NNC_SCALAR_COUNT] = {0, 1, R};
-  m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, tid, n, no_barrier, ctx);
-  free(scratch);
+  testutil_predict_step(m, x, y, R, tid, n, ctx);
 }
 
 /* columns [j0, j1) of y hold one's bits, every other element is NaN */

@@ -102,12 +102,7 @@ static void rows_written(nnc_model *m, int tid, int n, int64_t *first, int64_t *
   float *x = malloc(sizeof(float) * R * IN), *y = malloc(sizeof(float) * R * OUT);
   for (int i = 0; i < R * IN; i++) x[i] = 1.0f;
   for (int i = 0; i < R * OUT; i++) y[i] = NAN;
-  float *scratch = testutil_table_scratch(m->t, NNC_ENTRY_PREDICT, n);
-  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed,
-                                       m->batch,  scratch,  x,        y};
-  float scalars[NNC_SCALAR_COUNT] = {0, 1, R};
-  m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, R, 0, tid, n, no_barrier, NULL);
-  free(scratch);
+  testutil_predict_step(m, x, y, R, tid, n, NULL);
   *first = -1, *end = -1;
   for (int r = 0; r < R; r++) {
     int written = !isnan(y[r * OUT]);

@@ -11,6 +11,7 @@
 #include "compiler/compile.h"
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
+#include "runtime/model.h"
 
 int testutil_run(Suite *s) {
   SRunner *sr = srunner_create(s);
@@ -163,4 +164,18 @@ float *testutil_scratch(const struct nnc_jit *jit, int graph, int threads) {
 
 float *testutil_table_scratch(const struct nnc_program_table *t, int entry, int threads) {
   return testutil_scratch_floats(t->entries[entry].scratch_floats, threads);
+}
+
+static void no_barrier(void *ctx) {
+  (void)ctx;
+}
+
+void testutil_predict_step(struct nnc_model *m, float *x, float *y, int64_t rows, int tid, int n,
+                           void *ctx) {
+  float *scratch = testutil_table_scratch(m->t, NNC_ENTRY_PREDICT, n);
+  float *regions[NNC_REGION_IO + 2] = {m->params, m->slots, m->stats, m->fixed,
+                                       m->batch,  scratch,  x,        y};
+  float scalars[NNC_SCALAR_COUNT] = {0, 1, (float)rows};
+  m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, rows, 0, tid, n, no_barrier, ctx);
+  free(scratch);
 }

@@ -59,6 +59,13 @@ float *testutil_scratch_floats(int64_t per_thread, int threads);
 struct nnc_program_table;
 float *testutil_table_scratch(const struct nnc_program_table *t, int entry, int threads);
 
+/* m's predict step (reserved for rows) on rows rows of x into y, run as
+ * thread tid of n with a barrier that does nothing and barrier_ctx ctx:
+ * the runtime's regions, and a scratch region of its own for n threads. */
+struct nnc_model;
+void testutil_predict_step(struct nnc_model *m, float *x, float *y, int64_t rows, int tid, int n,
+                           void *ctx);
+
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
 #define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}
