@@ -216,8 +216,10 @@ static long unoptimised_drivers(LLVMModuleRef mod) {
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
     size_t len;
     const char *name = LLVMGetValueName2(f, &len);
+    /* nnc_<graph>_scratch_floats() returns a constant: nothing to optimise */
     int driver = !strncmp(name, "nnc_", 4) &&
-                 ((len > 5 && !strcmp(name + len - 5, "_step")) || strstr(name, "_part"));
+                 ((len > 5 && !strcmp(name + len - 5, "_step")) || strstr(name, "_part") ||
+                  (len > 15 && !strcmp(name + len - 15, "_scratch_floats")));
     if (LLVMIsDeclaration(f) || !driver) continue;
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, noinline);

@@ -50,7 +50,7 @@ for case in "1 binary_crossentropy _matmul$ 3" "1 mean_squared_error _matmul$ 3"
     NNC_VECTOR_WIDTH=$width "$nnc" compile "$tmp/m.json" --no-cache --dump-ir=post >"$ir" 2>/dev/null
     n=$(matmuls_with_epilogue "$ir")
     scalar=$(scalar_epilogues "$ir" "$3" | tr '\n' ' ')
-    if [ "$n" -ge "$4" ] && [ -z "$scalar" ] && grep -Eq "^define (internal |hidden )?void @train_g0_matmul\(" "$ir"
+    if [ "$n" -ge "$4" ] && [ -z "$scalar" ] && grep -Eq "^define (internal |hidden )?(fastcc )?void @train_g0_matmul\(" "$ir"
     then ok
     else bad "width $width, Dense($1), $2: $n matmuls with an epilogue; scalar: ${scalar:-none}"
     fi
