@@ -155,21 +155,6 @@ static const char short_json[] =
     "\"compile_config\": {\"optimizer\": \"sgd\", \"loss\": \"mse\"}}";
 enum { ROWS = 11, IN = 20, OUT = 6 };
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_ptr_nonnull(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  ck_assert_ptr_nonnull(s);
-  ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-  s[n] = 0;
-  fclose(f);
-  unlink(path);
-  return s;
-}
-
 /* Compiles the model at this width: the IR before optimisation (emit only:
  * post = NULL, mem = NULL) or after it and the objects. */
 static char *compile_ir(const char *json, const char *width, int post, codegen_memo *mem) {
@@ -197,7 +182,7 @@ static char *compile_ir(const char *json, const char *width, int post, codegen_m
   nnc_compiled_free(&c);
   nnc_spec_free(&spec);
   unsetenv("NNC_VECTOR_WIDTH");
-  return slurp(path);
+  return testutil_take_file(path);
 }
 
 /* The round-2 masks of pack_transposed_block at width vw (bit 2). */

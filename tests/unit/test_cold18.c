@@ -30,21 +30,6 @@ static const char model_json[] =
     "\"compile_config\": {\"optimizer\": \"adam\", \"loss\": \"mse\"}}";
 enum { ROWS = 11, IN = 20, OUT = 20 };
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_ptr_nonnull(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  ck_assert_ptr_nonnull(s);
-  ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-  s[n] = 0;
-  fclose(f);
-  unlink(path);
-  return s;
-}
-
 /* The optimised IR of the model at width 16. */
 static char *post_ir(void) {
   char path[] = "/tmp/nnc_cold18_XXXXXX";
@@ -65,7 +50,7 @@ static char *post_ir(void) {
   nnc_compiled_free(&c);
   nnc_spec_free(&spec);
   unsetenv("NNC_VECTOR_WIDTH");
-  return slurp(path);
+  return testutil_take_file(path);
 }
 
 /* Does attribute group #n of the IR text hold optnone? */

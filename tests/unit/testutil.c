@@ -179,3 +179,18 @@ void testutil_predict_step(struct nnc_model *m, float *x, float *y, int64_t rows
   m->t->entries[NNC_ENTRY_PREDICT].fn(regions, scalars, rows, 0, tid, n, no_barrier, ctx);
   free(scratch);
 }
+
+char *testutil_take_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+  s[n] = 0;
+  fclose(f);
+  unlink(path);
+  return s;
+}

@@ -66,6 +66,10 @@ struct nnc_model;
 void testutil_predict_step(struct nnc_model *m, float *x, float *y, int64_t rows, int tid, int n,
                            void *ctx);
 
+/* The whole file at path as a NUL-terminated string (malloc'ed), the file
+ * then removed: for a dump a test wrote to a temporary path. */
+char *testutil_take_file(const char *path);
+
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
 #define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}
