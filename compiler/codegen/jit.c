@@ -384,7 +384,7 @@ static int cheap_kind(const char *name) {
 }
 
 int codegen_cheap_kernel(const char *name) {
-  return cheap_codegen_on() && cheap_kind(name);
+  return cheap_kind(name);
 }
 
 static long cheap_codegen(LLVMModuleRef mod) {
