@@ -35,9 +35,9 @@ int module_split_cheap_on(void) {
  * size) plus about 4 units per instruction; a driver (optnone: fast
  * instruction selection, no IR passes) 1.5 per instruction. A kernel with
  * cheap code generation (optnone after its IR pipeline, jit.c) costs about
- * a third of that: the MLP's ten such kernels 94 M instructions of llc
- * against 332 M for its nine others of similar sizes, so 100 + 2 per
- * instruction (docs/performance.md, "Session 19: cold compile"). */
+ * a third of that: the MLP's 13 such kernels 119 M instructions of llc
+ * (9 M each), its 12 others of similar sizes 454 M (38 M each), so 100 + 2
+ * per instruction (docs/performance.md, "Session 19: cold compile"). */
 enum { CHEAP_FIXED = 100, CHEAP_PER = 2 };
 
 static long cost_of(LLVMValueRef f) {
