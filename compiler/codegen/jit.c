@@ -182,8 +182,23 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
 #define PIPELINE_LIGHT                                                                             \
   "function(sroa,early-cse,simplifycfg,instcombine,loop(loop-rotate),loop-mssa(licm),"             \
   "loop-vectorize,instcombine,simplifycfg)"
+/* The row pipeline (session 19) stands in for O3 when the kernels outside
+ * the light set are all row ops of CHEAP_KINDS (softmax, softmax_xent,
+ * argmax, one_hot): O3 cost 15-20 ms per part for those two or three small
+ * kernels. Its module passes do matter for the whole part: IPSCCP and
+ * dead-argument elimination, run while the light kernels wait hidden,
+ * propagate the drivers' constant arguments into the kernels and strips of
+ * the part (without them the MLP's transposed strip grew from 434 to 565
+ * instructions), so they are kept; then the light pipeline plus IndVarSimplify
+ * and ADCE, which give the row loops O3's IR but for operand order
+ * (docs/performance.md, "Session 19: cold compile"). */
+#define PIPELINE_ROW                                                                               \
+  "ipsccp,deadargelim,function(sroa,early-cse,simplifycfg,instcombine,loop(loop-rotate),"          \
+  "loop-mssa(licm),loop(indvars),adce,loop-vectorize,instcombine,simplifycfg)"
+#define PIPELINE_PRESPLIT "ipsccp,deadargelim"
 #define PIPELINE_KEY                                                                               \
-  PIPELINE " " PIPELINE_LIGHT " loop-vectorize slp-vectorize no-unroll codegen-aggressive"
+  PIPELINE " " PIPELINE_LIGHT " " PIPELINE_ROW " " PIPELINE_PRESPLIT                               \
+           " loop-vectorize slp-vectorize no-unroll codegen-aggressive"
 
 static void set_target(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
   char *triple = LLVMGetTargetMachineTriple(tm);
@@ -286,9 +301,32 @@ static void unhide(LLVMModuleRef mod) {
   }
 }
 
-/* O3 on the kernels outside the light set, then the light pipeline on that
- * set; NNC_OPT_UNIFORM=1: O3 on everything. *o3 counts the functions that
- * went through O3. */
+static int cheap_kind(const char *name);
+
+/* NNC_ROW_PIPELINE=0: O3 for the row kernels too (a code switch of the cache
+ * key). */
+static int row_pipeline_on(void) {
+  const char *e = getenv("NNC_ROW_PIPELINE");
+  return !(e && !strcmp(e, "0"));
+}
+
+/* Are the optimisable kernels outside the light set all row ops of
+ * CHEAP_KINDS? (Whatever else is there, convolutions, pooling,
+ * recurrences, a kind not listed, keeps O3 for all of them.) */
+static int rows_only(LLVMModuleRef mod) {
+  if (!row_pipeline_on()) return 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    if (optimisable(f) && !has_attr(f, CG_LIGHT_ATTR) && !cheap_kind(LLVMGetValueName2(f, &len)))
+      return 0;
+  }
+  return 1;
+}
+
+/* O3 on the kernels outside the light set (or the row pipeline when they
+ * are all row ops), then the light pipeline on that set; NNC_OPT_UNIFORM=1:
+ * O3 on everything. *o3 counts the functions outside the light set (through
+ * O3 or the row pipeline). */
 static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, long *o3, nnc_status *st) {
   if (uniform_o3()) {
     for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
@@ -300,7 +338,8 @@ static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, long *o3, nnc_st
     heavy += optimisable(f);
   *o3 += heavy;
   /* O3 only when something is left for it: its module passes cost too */
-  int rc = heavy ? run_pipeline(mod, PIPELINE, tm, st) : NNC_OK;
+  const char *heavy_pipeline = heavy && rows_only(mod) ? PIPELINE_ROW : PIPELINE;
+  int rc = heavy ? run_pipeline(mod, heavy_pipeline, tm, st) : NNC_OK;
   unhide(mod);
   if (!rc && light) {
     hide(mod, 0);
@@ -342,6 +381,10 @@ static int cheap_kind(const char *name) {
   for (int i = 0; CHEAP_KINDS[i]; i++)
     if (!strcmp(k + 1, CHEAP_KINDS[i])) return 1;
   return 0;
+}
+
+int codegen_cheap_kernel(const char *name) {
+  return cheap_kind(name);
 }
 
 static long cheap_codegen(LLVMModuleRef mod) {
@@ -583,7 +626,15 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
   }
   if (!rc && split_wanted()) {
     nnc_time t0 = timing_now();
-    rc = module_split_begin(mod, &jobs[1].pending, NULL, st);
+    /* Interprocedural constants before the split, on the whole module: in
+     * each part, O3's (or the row pipeline's) IPSCCP propagates a caller's
+     * constant arguments only into callees of the same part, so which part
+     * a GEMM strip landed in changed its code (the MLP's K = 128 strip: 278
+     * or 358 instructions). Done once here, every function gets them
+     * whatever the deal, and the split can move kernels for balance alone
+     * (module_split.c; NNC_SPLIT_CHEAP=0: not done). */
+    if (module_split_cheap_on()) rc = run_pipeline(mod, PIPELINE_PRESPLIT, jobs[0].tm, st);
+    if (!rc) rc = module_split_begin(mod, &jobs[1].pending, NULL, st);
     n = jobs[1].pending.bitcode ? 2 : 1;
     if (timing) timing_add(&timing->stage[NNC_STAGE_SPLIT], t0);
   }

@@ -24,15 +24,29 @@ static long instructions(LLVMValueRef f) {
   return n;
 }
 
+int module_split_cheap_on(void) {
+  const char *e = getenv("NNC_SPLIT_CHEAP");
+  return !(e && !strcmp(e, "0"));
+}
+
 /* Estimated compile cost of a function, fitted to the machine-code time of
  * each function of the Fashion-MNIST MLP compiled alone: a kernel costs a
  * fixed share (its loops are vectorized, with remainders, whatever their
  * size) plus about 4 units per instruction; a driver (optnone: fast
- * instruction selection, no IR passes) 1.5 per instruction. */
+ * instruction selection, no IR passes) 1.5 per instruction. A kernel with
+ * cheap code generation (optnone after its IR pipeline, jit.c) costs about
+ * a third of that: the MLP's 13 such kernels 119 M instructions of llc
+ * (9 M each), its 12 others of similar sizes 454 M (38 M each), so 100 + 2
+ * per instruction (docs/performance.md, "Session 19: cold compile"). */
+enum { CHEAP_FIXED = 100, CHEAP_PER = 2 };
+
 static long cost_of(LLVMValueRef f) {
   long n = instructions(f);
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
   if (LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) return 3 * n / 2;
+  size_t len;
+  if (module_split_cheap_on() && codegen_cheap_kernel(LLVMGetValueName2(f, &len)))
+    return CHEAP_FIXED + CHEAP_PER * n;
   return 300 + 4 * n;
 }
 

@@ -27,6 +27,16 @@ typedef struct split_pending {
   int *part;
   int n;
 } split_pending;
+/* A kernel of a kind that jit.c compiles at the cheap code generation level
+ * (optnone after the IR pipelines): defined in jit.c, read by the split's
+ * cost estimate. It ignores NNC_CHEAP_CODEGEN=0, so that switch changes code
+ * generation alone, not the deal (test_cold18 compares the IR). */
+int codegen_cheap_kernel(const char *name);
+
+/* NNC_SPLIT_CHEAP=0: the split counts a cheap kernel like any other (its
+ * estimate before session 19; a code switch of the cache key). */
+int module_split_cheap_on(void);
+
 int module_split_begin(LLVMModuleRef mod, split_pending *p, int *defined, nnc_status *st);
 int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out,
                         nnc_status *st);

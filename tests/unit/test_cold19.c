@@ -1,0 +1,242 @@
+/* Session 19's cold compile (compiler/codegen/jit.c, module_split.c):
+ * - the split counts a kernel with cheap code generation as 100 + 2 units
+ *   per instruction instead of 300 + 4 (checked against a deal derived by
+ *   hand; NNC_SPLIT_CHEAP=0 gives the old deal, NNC_CHEAP_CODEGEN=0 the
+ *   same one: that switch changes code generation alone);
+ * - IPSCCP and dead-argument elimination run on the whole module before the
+ *   split, so every function of the optimised module is the same size split
+ *   and as one module, whichever part it landed in;
+ * - when the only kernels outside the light set are row ops (softmax here),
+ *   they take the row pipeline instead of O3 (no function-attrs pass: their
+ *   pointer arguments are not marked nocapture), and O3 with
+ *   NNC_ROW_PIPELINE=0;
+ * - fits with both switches on and off are the same bits, at width 16 on 2
+ *   threads and width 8 on 1. */
+#include <check.h>
+#include <llvm-c/Core.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/codegen/module_split.h"
+#include "compiler/compile.h"
+#include "compiler/spec/spec.h"
+#include "nnc.h"
+#include "oracle_case.h"
+#include "testutil.h"
+
+/* A kernel of exactly n instructions: n - 1 adds and the return. */
+static void add_kernel(LLVMModuleRef mod, const char *name, int n) {
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+  LLVMValueRef f = LLVMAddFunction(mod, name, LLVMFunctionType(i64, &i64, 1, 0));
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, f, "entry"));
+  LLVMValueRef v = LLVMGetParam(f, 0);
+  for (int i = 0; i < n - 1; i++) v = LLVMBuildAdd(b, v, LLVMConstInt(i64, 1, 0), "");
+  LLVMBuildRet(b, v);
+  LLVMDisposeBuilder(b);
+}
+
+static int defines(LLVMModuleRef mod, const char *name) {
+  LLVMValueRef f = LLVMGetNamedFunction(mod, name);
+  return f && !LLVMIsDeclaration(f);
+}
+
+static const char *const names[] = {"t_g1_matmul", "t_g2_binary", "t_g3_binary", "t_g4_reduce"};
+static const int sizes[] = {100, 60, 30, 10};
+
+/* Splits the four kernels and checks each is in part[i]. */
+static void check_deal(const int *part, const char *what) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("m", ctx);
+  for (int i = 0; i < 4; i++) add_kernel(mod, names[i], sizes[i]);
+  LLVMContextRef ctx1 = NULL;
+  LLVMModuleRef mod1 = NULL;
+  int defined = 0;
+  nnc_status st;
+  ck_assert_int_eq(module_split(mod, &ctx1, &mod1, &defined, &st), NNC_OK);
+  ck_assert_int_eq(defined, 4);
+  ck_assert_ptr_nonnull(mod1);
+  for (int i = 0; i < 4; i++) {
+    ck_assert_msg(defines(mod, names[i]) == (part[i] == 0), "%s: %s not in part %d", what, names[i],
+                  part[i]);
+    ck_assert_msg(defines(mod1, names[i]) == (part[i] == 1), "%s: %s not in part %d", what,
+                  names[i], part[i]);
+  }
+  LLVMDisposeModule(mod1);
+  LLVMContextDispose(ctx1);
+  LLVMDisposeModule(mod);
+  LLVMContextDispose(ctx);
+}
+
+/* Part 0 starts at 200 / 2 = 100. The binary kernels (cheap code
+ * generation) cost 100 + 2 n: 220 and 160; the matmul 700, the reduce 340.
+ * Largest first, to the lighter part (ties: part 0): matmul -> 1 (100,
+ * 700), reduce -> 0 (440, 700), binary 60 -> 0 (660, 700), binary 30 -> 0
+ * (820, 700). Counted as other kernels (420 and 240), as before session 19:
+ * matmul -> 1, binary 60 -> 0 (520, 700), binary 30 -> 0 (760, 700),
+ * reduce -> 1 (760, 1040). */
+START_TEST(cheap_kernels_cost_less_in_the_split) {
+  const int cheap[] = {1, 0, 0, 0}, old[] = {1, 0, 0, 1};
+  check_deal(cheap, "cheap");
+  setenv("NNC_SPLIT_CHEAP", "0", 1);
+  check_deal(old, "NNC_SPLIT_CHEAP=0");
+  unsetenv("NNC_SPLIT_CHEAP");
+  /* that switch changes code generation alone, not the deal */
+  setenv("NNC_CHEAP_CODEGEN", "0", 1);
+  check_deal(cheap, "NNC_CHEAP_CODEGEN=0");
+  unsetenv("NNC_CHEAP_CODEGEN");
+}
+END_TEST
+
+/* Dense(24, relu), Dropout, Dense(10, softmax); Adam, MSE. */
+static const char model_json[] =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 20], \"name\": \"i\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"a\", \"units\": 24, \"activation\": "
+    "\"relu\"}},"
+    "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"d\", \"rate\": 0.25}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 10, \"activation\": "
+    "\"softmax\"}}]},"
+    "\"compile_config\": {\"optimizer\": \"adam\", \"loss\": \"mse\"}}";
+enum { ROWS = 11, IN = 20, OUT = 10 };
+
+/* The optimised IR of the model at width 16. */
+static char *post_ir(void) {
+  char path[] = "/tmp/nnc_cold19_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  setenv("NNC_VECTOR_WIDTH", "16", 1);
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(model_json, "m.json", &spec, &st) == NNC_OK, "%s",
+                st.message);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.no_cache = 1;
+  opts.dump_ir_post = path;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  unsetenv("NNC_VECTOR_WIDTH");
+  return testutil_take_file(path);
+}
+
+/* The instructions of function `name` in the IR text, or -1 if it is not
+ * defined there. */
+static int size_of(const char *ir, const char *name) {
+  char head[160];
+  snprintf(head, sizeof head, " @%s(", name);
+  for (const char *d = ir; (d = strstr(d, "\ndefine ")); d++) {
+    const char *eol = strchr(d + 1, '\n');
+    const char *hit = strstr(d, head);
+    if (!eol || !hit || hit > eol) continue;
+    int n = 0;
+    for (const char *l = eol + 1; *l && *l != '}'; l = strchr(l, '\n') + 1) {
+      n += l[0] == ' ' && l[1] == ' ' && l[2] != ' ';
+      if (!strchr(l, '\n')) break;
+    }
+    return n;
+  }
+  return -1;
+}
+
+START_TEST(same_code_whatever_the_part) {
+  char *split = post_ir();
+  setenv("NNC_CODEGEN_SPLIT", "0", 1);
+  char *one = post_ir();
+  unsetenv("NNC_CODEGEN_SPLIT");
+  int functions = 0, strips = 0;
+  for (const char *d = one; (d = strstr(d, "\ndefine ")); d++) {
+    const char *at = strchr(d, '@'), *paren = at ? strchr(at, '(') : NULL;
+    ck_assert_ptr_nonnull(paren);
+    char name[160];
+    snprintf(name, sizeof name, "%.*s", (int)(paren - at - 1), at + 1);
+    int a = size_of(split, name), b = size_of(one, name);
+    ck_assert_msg(a == b, "%s: %d instructions split, %d as one module", name, a, b);
+    functions++;
+    strips += !strncmp(name, "gemm_strip_", 11);
+  }
+  ck_assert_msg(functions > 20 && strips >= 3, "%d functions, %d strips", functions, strips);
+  free(split);
+  free(one);
+}
+END_TEST
+
+/* Does the define line of the first kernel whose name ends in `suffix`
+ * mark an argument nocapture (the function-attrs pass of O3)? */
+static int nocapture(const char *ir, const char *suffix) {
+  for (const char *d = ir; (d = strstr(d, "\ndefine ")); d++) {
+    const char *eol = strchr(d + 1, '\n'), *paren = strchr(d, '(');
+    ck_assert_ptr_nonnull(eol);
+    if (!paren || paren > eol || (size_t)(paren - d) < strlen(suffix) ||
+        strncmp(paren - strlen(suffix), suffix, strlen(suffix)))
+      continue;
+    const char *hit = strstr(d, " nocapture ");
+    return hit && hit < eol;
+  }
+  ck_abort_msg("no kernel ending in %s", suffix);
+  return -1;
+}
+
+START_TEST(row_kernels_take_the_row_pipeline) {
+  char *row = post_ir();
+  setenv("NNC_ROW_PIPELINE", "0", 1);
+  char *o3 = post_ir();
+  unsetenv("NNC_ROW_PIPELINE");
+  ck_assert_msg(!nocapture(row, "_softmax"), "the softmax kernel went through O3");
+  ck_assert_msg(nocapture(o3, "_softmax"), "NNC_ROW_PIPELINE=0: no O3 for the softmax kernel");
+  free(row);
+  free(o3);
+}
+END_TEST
+
+static void fit_model(int threads, fit_run *r) {
+  float xs[ROWS * IN], ys[ROWS * OUT];
+  fill_uniform(xs, ROWS * IN, 5);
+  fill_uniform(ys, ROWS * OUT, 6);
+  nnc_array x = testutil_f32(xs, ROWS, IN), y = testutil_f32(ys, ROWS, OUT);
+  /* 11 rows: batches of 4, 4 and 3 */
+  fit_run_fit_threads(model_json, "m.json", &x, &y, 2, 4, threads, r);
+}
+
+START_TEST(same_bits_either_way) {
+  setenv("NNC_CACHE", "0", 1);
+  setenv("NNC_SPLIT_SMALL_STEPS", "1", 1); /* else the small steps run on one thread */
+  const char *widths[] = {"16", "8"};
+  for (int k = 0; k < 2; k++) {
+    setenv("NNC_VECTOR_WIDTH", widths[k], 1);
+    char what[80];
+    snprintf(what, sizeof what, "width %s, %d threads: session 19 / before", widths[k], 2 - k);
+    fit_run a, b;
+    fit_model(2 - k, &a);
+    setenv("NNC_SPLIT_CHEAP", "0", 1);
+    setenv("NNC_ROW_PIPELINE", "0", 1);
+    fit_model(2 - k, &b);
+    unsetenv("NNC_SPLIT_CHEAP");
+    unsetenv("NNC_ROW_PIPELINE");
+    fit_run_same(&a, &b, what);
+    fit_run_free(&a);
+    fit_run_free(&b);
+  }
+  unsetenv("NNC_VECTOR_WIDTH");
+  unsetenv("NNC_SPLIT_SMALL_STEPS");
+  unsetenv("NNC_CACHE");
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cold19");
+  TCase *tc = tcase_create("cold19");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, cheap_kernels_cost_less_in_the_split);
+  tcase_add_test(tc, same_code_whatever_the_part);
+  tcase_add_test(tc, row_kernels_take_the_row_pipeline);
+  tcase_add_test(tc, same_bits_either_way);
+  suite_add_tcase(s, tc);
+  return testutil_run(s);
+}
