@@ -33,7 +33,7 @@ const env_var env_vars[] = {
      "0 or 1 (unset: 1, a short IR pipeline instead of O3 when only row kernels need O3)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
     {"NNC_UPDATE_ON_TILE", switches, 0,
-     "0 or 1 (unset: 0, a weight gradient's update after the whole product)"},
+     "0 or 1 (unset: on each GEMM tile from 256 columns; 1: always; 0: after the whole product)"},
     {"NNC_STRIP_STEAL", switches, 0,
      "0 or 1 (unset: 1, idle threads take others' column strips; 0: each thread its own)"},
     {"NNC_CODEGEN_SERIAL", switches, 0,

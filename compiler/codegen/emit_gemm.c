@@ -47,9 +47,6 @@ static const gemm_target gemm_targets[] = {
 #define NV_MAX 2
 #define PACK_MIN_COLUMNS 64 /* below this, tiles read B in place (tiny models) */
 #define PACK_MAX_FLOATS (256 * 1024)
-/* A's panel pays when many strips would each read A in place (W4-wide's
- * 16; W3's and W4's 2 strips over a small x ran 10 % slower with it) */
-#define PANEL_MIN_STRIPS 8
 
 static gemm_target target_for(int vw) {
   for (size_t i = 0; i < sizeof gemm_targets / sizeof gemm_targets[0]; i++)
@@ -558,106 +555,6 @@ static void run_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LLV
     call_strip(c, g, s, u0, u1);
 }
 
-/* K block of A's panel (session 17): the weight gradient x^T @ dy reads A
- * down x's columns (a_row 1, a_step K), per p one float from each of a
- * tile's rows of x^T, rows a page apart, and every strip reads all of x
- * again. With PANEL_MIN_STRIPS strips or more, a thread's rows of A are copied
- * once per K block into a contiguous panel panel[(r - u0) * KA + p] that
- * the strips then read as a plain product (a_row KA, a_step 1). KA is a
- * constant (the strip keeps a constant row stride: a run-time one spilled
- * the AVX-512 tile's row addresses, session 12), the largest K block whose
- * panel for all of the product's rows fits PACK_MAX_FLOATS; 0: A read in
- * place (f64 sums do not block over K; under NNC_STRIP_STEAL each claim
- * runs the K blocks again, so the copy would be redone per strip). The
- * panel holds the same floats: every sum is the same chain as before. */
-static int64_t panel_block(const cg *c, const gemm *g, const cg_gemm *m, int64_t strips) {
-  if (!is_one(g->a_row) || is_one(g->a_step) || g->f64 || m->rows <= 0 ||
-      strips < PANEL_MIN_STRIPS || c->strip_steal)
-    return 0;
-  for (int64_t ka = g->t.kc; ka >= 128; ka /= 2)
-    if (m->rows * ka <= PACK_MAX_FLOATS) return ka;
-  return 0;
-}
-
-/* x[0 .. 7] (8 x 8 floats) transposed in registers: three rounds of
- * two-vector shuffles, round b swapping bit b of the row index with bit b
- * of the column index */
-static void transpose8(cg *c, LLVMValueRef x[8]) {
-  for (int bit = 1; bit < 8; bit <<= 1) {
-    LLVMValueRef lo[8], hi[8];
-    for (int k = 0; k < 8; k++) {
-      lo[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? 8 + (k ^ bit) : k), 0);
-      hi[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? 8 + k : (k | bit)), 0);
-    }
-    LLVMValueRef lo_mask = LLVMConstVector(lo, 8), hi_mask = LLVMConstVector(hi, 8);
-    for (int r = 0; r < 8; r++) {
-      if (r & bit) continue;
-      LLVMValueRef a = x[r], b = x[r | bit];
-      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo_mask, "");
-      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi_mask, "");
-    }
-  }
-}
-
-/* The loop whose latch branch is br stays scalar: llvm.loop metadata
- * (a self-referencing node) with vectorize.enable false and unroll.disable */
-static void keep_scalar(cg *c, LLVMValueRef br) {
-  LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0);
-  LLVMMetadataRef vec[2] = {LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
-                            LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 0, 0))};
-  LLVMMetadataRef unroll = LLVMMDStringInContext2(c->ctx, "llvm.loop.unroll.disable", 24);
-  LLVMMetadataRef ops[3] = {self, LLVMMDNodeInContext2(c->ctx, vec, 2),
-                            LLVMMDNodeInContext2(c->ctx, &unroll, 1)};
-  LLVMMetadataRef loop = LLVMMDNodeInContext2(c->ctx, ops, 3);
-  LLVMMetadataReplaceAllUsesWith(self, loop);
-  LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
-                  LLVMMetadataAsValue(c->ctx, loop));
-}
-
-/* panel[(r - u0) * ka + p] = A(r, kb + p) one float at a time where the
- * 8 x 8 blocks stop: for each p < kc, rows [r8, u1), and from p8 on all
- * rows [u0, u1). Kept scalar: O3 made it 8-wide gathers or scatters, a
- * few rows' worth of work costing llc ~6 % of the MLP's compile. */
-static void panel_rest(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef r8,
-                       LLVMValueRef u1, LLVMValueRef p8, int64_t ka) {
-  cg_loop p, r;
-  cg_loop_begin(c, &p, iconst(c, 0), g->kc, "panel_p");
-  LLVMValueRef from = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, p.i, p8, ""), r8, u0);
-  LLVMValueRef src = imul(c, iadd(c, g->kb, p.i), g->a_step);
-  cg_loop_begin(c, &r, from, u1, "panel_row");
-  cg_store(c, cg_load(c, g->a, iadd(c, src, r.i)), panel,
-           iadd(c, imul(c, LLVMBuildSub(c->b, r.i, u0, ""), iconst(c, ka)), p.i));
-  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-  cg_loop_end(c, &r);
-  keep_scalar(c, LLVMGetBasicBlockTerminator(latch));
-  cg_loop_end(c, &p);
-}
-
-/* panel[(r - u0) * ka + p] = A(r, kb + p) for rows [u0, u1), p < kc: 8 x 8
- * blocks (8 columns of 8 rows of x, contiguous) transposed in registers,
- * then the rows and p past the last whole block one float at a time. A
- * copy: the panel holds A's floats. */
-static void emit_panel(cg *c, const gemm *g, LLVMValueRef panel, LLVMValueRef u0, LLVMValueRef u1,
-                       int64_t ka) {
-  LLVMValueRef rows8 = LLVMBuildAnd(c->b, LLVMBuildSub(c->b, u1, u0, ""), iconst(c, -8), "");
-  LLVMValueRef p8 = LLVMBuildAnd(c->b, g->kc, iconst(c, -8), "");
-  cg_loop rb, pb;
-  cg_loop_begin(c, &rb, iconst(c, 0), LLVMBuildSDiv(c->b, rows8, iconst(c, 8), ""), "panel_rb");
-  LLVMValueRef r = iadd(c, u0, imul(c, rb.i, iconst(c, 8)));
-  LLVMValueRef dst = imul(c, imul(c, rb.i, iconst(c, 8)), iconst(c, ka));
-  cg_loop_begin(c, &pb, iconst(c, 0), LLVMBuildSDiv(c->b, p8, iconst(c, 8), ""), "panel_pb");
-  LLVMValueRef p = imul(c, pb.i, iconst(c, 8)), x[8];
-  LLVMValueRef src = iadd(c, r, imul(c, iadd(c, g->kb, p), g->a_step));
-  for (int i = 0; i < 8; i++)
-    x[i] = cg_vec_load(c, 8, 8, g->a, iadd(c, src, imul(c, iconst(c, i), g->a_step)));
-  transpose8(c, x);
-  for (int j = 0; j < 8; j++)
-    cg_vec_store(c, x[j], 8, panel, iadd(c, iadd(c, dst, iconst(c, j * ka)), p));
-  cg_loop_end(c, &pb);
-  cg_loop_end(c, &rb);
-  panel_rest(c, g, panel, u0, iadd(c, u0, rows8), u1, p8, ka);
-}
-
 void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   gemm g;
   memset(&g, 0, sizeof g);
@@ -677,8 +574,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
    * row tiles, B streamed four times) as one tile */
   if (m->rows > 4 && m->rows < g.t.mr) g.small = (int)m->rows;
   int64_t tile_cols = (int64_t)g.t.nv * g.vw, full = n / tile_cols, rest = n % tile_cols;
-  int64_t ka = panel_block(c, &g, m, full + (rest > 0));
-  int64_t kc = ka ? ka : g.t.kc; /* the K block */
+  int64_t kc = g.t.kc; /* the K block */
   g.single = g.f64 || (LLVMIsConstant(g.len) && LLVMConstIntGetSExtValue(g.len) <= kc);
   if (c->tile_on && !g.epi) {
     g.tile_group = 1, c->tile_done = 1;
@@ -704,7 +600,6 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   /* a tile group whose strips all fit one pack walks row block by row block */
   int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
   if (pack) g.pack = cg_scratch(c, rows_major ? full * per_strip : per_strip);
-  LLVMValueRef panel = ka ? cg_scratch(c, m->rows * ka) : NULL, a_in = g.a;
 
   /* blocks of the contraction: at least one, so that len = 0 writes zeros */
   LLVMValueRef kc_max = g.f64 ? g.len : iconst(c, kc);
@@ -720,13 +615,6 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
   g.kc = cg_select(c, LLVMBuildICmp(c->b, LLVMIntSLT, left, kc_max, ""), left, kc_max);
   g.first = g.f64 ? NULL : LLVMBuildICmp(c->b, LLVMIntEQ, k.i, iconst(c, 0), "");
   g.last = LLVMBuildICmp(c->b, LLVMIntEQ, k.i, LLVMBuildSub(c->b, blocks, iconst(c, 1), ""), "");
-  if (panel) { /* the tiles' A(r, kb + p) = a[r * ka + kb + p] lands on the panel */
-    g.a = a_in, g.a_row = m->a_row, g.a_step = m->a_step;
-    emit_panel(c, &g, panel, u0, u1, ka);
-    LLVMValueRef back = LLVMBuildNeg(c->b, iadd(c, imul(c, u0, iconst(c, ka)), g.kb), "");
-    g.a = LLVMBuildGEP2(c->b, c->f32, panel, &back, 1, "panel_base");
-    g.a_row = iconst(c, ka), g.a_step = iconst(c, 1);
-  }
   /* this thread's strips [s0, s1): full ones, then the narrower last one */
   LLVMValueRef s0 = m->strip0 ? m->strip0 : iconst(c, 0);
   LLVMValueRef s1 = m->strip1 ? m->strip1 : iconst(c, full + (rest > 0));

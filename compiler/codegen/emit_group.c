@@ -285,14 +285,18 @@ static int written_region(const nnc_graph *g, const nnc_node *n) {
  * so no node of the epilogue may write where A or B live (the plan gives
  * the group's own values buffers apart from its live inputs; an assign to
  * a variable, a statistic or an output writes memory of its own). Not with
- * a bias/activation chain on the tile (gemm_epi.c). Only with
- * NNC_UPDATE_ON_TILE=1: not yet shown not to slow a whole step down
- * (docs/performance.md, "Session 16: the update on the tile"). */
+ * a bias/activation chain on the tile (gemm_epi.c). NNC_UPDATE_ON_TILE=1:
+ * always; unset: for products of TILE_MIN_COLUMNS columns or more (session
+ * 19: W4-wide's 512 ran 8-9 % faster on two threads, W7's 256 11 %, but the
+ * group's strips are emitted inline, and the Fashion-MNIST MLP's 128 cost
+ * 39 % more compile; docs/performance.md "Session 19: W4-wide"); 0: never. */
+#define TILE_MIN_COLUMNS 256
 static int update_on_tile(const cg *c, int first, int start, int last) {
   const nnc_graph *g = c->g;
   const char *env = getenv("NNC_UPDATE_ON_TILE");
-  if (!env || strcmp(env, "1")) return 0;
+  if (env && !strcmp(env, "0")) return 0;
   const nnc_node *m = &g->nodes[first];
+  if (!(env && !strcmp(env, "1")) && shape_last(&m->shape) < TILE_MIN_COLUMNS) return 0;
   if (m->op != NNC_OP_MATMUL || start != first + 1) return 0;
   int ra = g->nodes[m->in[0]].region, rb = g->nodes[m->in[1]].region;
   for (int i = start; i <= last; i++) {

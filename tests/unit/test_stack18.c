@@ -1,13 +1,14 @@
 /* Steps on a thread with a small stack (session 18).
  *
- * Session 17's A panel put up to 1 MiB of packed operands on the kernel's
- * stack next to the B pack, and the calling thread runs a share of every
- * step: on a 512 KiB thread a fit crashed, or with the frame past the guard
+ * Session 17's A panel (removed in session 19) put up to 1 MiB of packed
+ * operands on the kernel's stack next to the B pack, and the calling thread
+ * runs a share of every step: on a 512 KiB thread a fit crashed, or with the frame past the guard
  * page, finished with wrong numbers and exit 0. The packs, a convolution's
  * transposed kernel and the recurrences' per-tile buffers now live in
  * regions[NNC_REGION_SCRATCH] (nnc_program.h), a slice per thread. Each
  * model below needs more than 512 KiB of such buffers in one kernel (the
- * weight gradient's panel of Dense 785 -> 300 at batch 257, the transposed
+ * B packs of Dense 785 -> 512's weight gradient with its update on the
+ * tile, the transposed
  * 3 x 3 x 128 x 128 kernel of a convolution's input gradient); a fit on a
  * 512 KiB thread must give the bytes of the same fit on a 16 MiB one, on 1
  * and 3 threads. */
@@ -120,23 +121,23 @@ static void same_fit_on_small_stack(const char *json, const float *x, int64_t n,
   }
 }
 
-START_TEST(dense_weight_gradient_panel) {
-  /* dW0 = x^T dy: A panel of 785 rows x a K block of 256 (batch 257 > 256):
-   * 785 * 256 floats (785 KiB) in one kernel; the panel is made without
-   * strip claims (they are the default and take none, emit_gemm.c) */
-  setenv("NNC_STRIP_STEAL", "0", 1);
+START_TEST(dense_weight_gradient_packs) {
+  /* dW0 = x^T dy with its update on the tile (the default since session 19):
+   * 512 columns are whole strips at every vector width, all packed for a K
+   * block of 512 before the row tiles run across them (emit_gemm.c:
+   * emit_rows_major): 512 x 512 floats (1 MiB) in one kernel. (Session 17's
+   * A panel, the case here before, was removed in session 19.) */
   enum { N = 514, IN = 785 };
   float *x = malloc(sizeof(float) * N * IN);
   for (int i = 0; i < N * IN; i++) x[i] = (float)sin(0.013 * i) * 0.5f;
   const char *json = testutil_sequential(
       "785",
-      "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 300, 'activation': 'relu'}}, "
+      "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 512, 'activation': 'relu'}}, "
       "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 1}}",
-      "{'optimizer': {'class_name': 'Adam', 'config': {'learning_rate': 0.001}}, "
+      "{'optimizer': {'class_name': 'RMSprop', 'config': {'learning_rate': 0.001}}, "
       "'loss': {'class_name': 'MeanSquaredError', 'config': {}}}");
   int64_t dims[1] = {IN};
-  same_fit_on_small_stack(json, x, N, dims, 1, 257, (int64_t)IN * 256);
-  unsetenv("NNC_STRIP_STEAL");
+  same_fit_on_small_stack(json, x, N, dims, 1, 257, (int64_t)512 * 512);
   free(x);
 }
 END_TEST
@@ -166,7 +167,7 @@ int main(void) {
   Suite *s = suite_create("stack18");
   TCase *tc = tcase_create("small_stack");
   tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, dense_weight_gradient_panel);
+  tcase_add_test(tc, dense_weight_gradient_packs);
   tcase_add_test(tc, conv_input_gradient_kernel);
   suite_add_tcase(s, tc);
   return testutil_run(s);
