@@ -24,6 +24,8 @@ const env_var env_vars[] = {
      "0 or 1 (unset: 1, a freeze in the transposed pack's shuffles before code generation)"},
     {"NNC_PACK_SHORT", switches, 0,
      "0 or 1 (unset: 1, a transposed pack of K below one vector copied by its scalar loop alone)"},
+    {"NNC_TILE_BORROW", switches, 0,
+     "0 or 1 (unset: 1, 2 rows left after 6-row GEMM tiles run as two 4-row tiles)"},
     {"NNC_CHEAP_CODEGEN", switches, 0,
      "0 or 1 (unset: 1, fast code generation for elementwise and softmax kernels)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},

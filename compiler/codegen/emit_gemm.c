@@ -348,9 +348,21 @@ static LLVMValueRef tile_row0(cg *c, LLVMValueRef from, LLVMValueRef t, int rows
   return iadd(c, from, imul(c, t, iconst(c, rows)));
 }
 
+/* 1 when 6-row tiles leave 2 rows to 4-row tiles: with one 6-row tile
+ * fewer they are two 4-row tiles instead of two 1-row ones, whose 2 chains
+ * each wait on the FMA's latency (W3's batch of 32 at width 8: 5 x 6 + 1 +
+ * 1, the 1-row tiles 10-19 % of its strips' time, docs/performance.md
+ * "Session 19: W3 and W4 at width 8"). Only which tile a row falls in: each
+ * element is the same chain. NNC_TILE_BORROW=0 keeps 5 x 6 + 1 + 1. */
+static int tile_borrow(int mr) {
+  const char *e = getenv("NNC_TILE_BORROW");
+  return mr % 4 == 2 && !(e && !strcmp(e, "0"));
+}
+
 /* Rows [u0, u1) as MR-row tiles, then 4-row tiles, then single rows (a
- * 2-row tile too would cost compile time for little); C of 5 to mr - 1
- * rows as one tile of them. */
+ * 2-row tile too would cost compile time for little; 2 rows left after
+ * 6-row tiles are 8 rows in two 4-row tiles: tile_borrow); C of 5 to
+ * mr - 1 rows as one tile of them. */
 static void each_tile(cg *c, const gemm *g, LLVMValueRef u0, LLVMValueRef u1,
                       LLVMValueRef acc[MR_MAX][NV_MAX], tile_fn tile, const void *ctx) {
   const int sizes[3] = {g->small ? g->small : g->t.mr, 4, 1};
@@ -359,6 +371,13 @@ static void each_tile(cg *c, const gemm *g, LLVMValueRef u0, LLVMValueRef u1,
     if (k > 0 && sizes[k] >= g->t.mr) continue;
     LLVMValueRef size = iconst(c, sizes[k]);
     LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, from, ""), size, "");
+    if (k == 0 && !g->small && tile_borrow(g->t.mr)) {
+      LLVMValueRef left =
+          LLVMBuildSub(c->b, LLVMBuildSub(c->b, u1, from, ""), imul(c, tiles, size), "");
+      LLVMValueRef two = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, left, iconst(c, 2), ""),
+                                      LLVMBuildICmp(c->b, LLVMIntSGT, tiles, iconst(c, 0), ""), "");
+      tiles = LLVMBuildSub(c->b, tiles, LLVMBuildZExt(c->b, two, c->i64, ""), "borrow");
+    }
     cg_loop t;
     cg_loop_begin(c, &t, iconst(c, 0), tiles, "tile");
     tile(c, g, ctx, from, t.i, sizes[k], acc);
