@@ -105,25 +105,7 @@ enum { ROWS = 11, IN = 20, OUT = 10 };
 
 /* The optimised IR of the model at width 16. */
 static char *post_ir(void) {
-  char path[] = "/tmp/nnc_cold19_XXXXXX";
-  int fd = mkstemp(path);
-  ck_assert_int_ge(fd, 0);
-  close(fd);
-  setenv("NNC_VECTOR_WIDTH", "16", 1);
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(model_json, "m.json", &spec, &st) == NNC_OK, "%s",
-                st.message);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.no_cache = 1;
-  opts.dump_ir_post = path;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
-  unsetenv("NNC_VECTOR_WIDTH");
-  return testutil_take_file(path);
+  return testutil_post_ir(model_json, "16");
 }
 
 /* The instructions of function `name` in the IR text, or -1 if it is not

@@ -194,3 +194,24 @@ char *testutil_take_file(const char *path) {
   unlink(path);
   return s;
 }
+
+char *testutil_post_ir(const char *json, const char *width) {
+  char path[] = "/tmp/nnc_post_ir_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  setenv("NNC_VECTOR_WIDTH", width, 1);
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(json, "m.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.no_cache = 1;
+  opts.dump_ir_post = path;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  unsetenv("NNC_VECTOR_WIDTH");
+  return testutil_take_file(path);
+}

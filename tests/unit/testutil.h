@@ -70,6 +70,10 @@ void testutil_predict_step(struct nnc_model *m, float *x, float *y, int64_t rows
  * then removed: for a dump a test wrote to a temporary path. */
 char *testutil_take_file(const char *path);
 
+/* The optimised IR (--dump-ir=post) of the model spec `json` compiled without the cache at
+ * NNC_VECTOR_WIDTH=width (unset again after), read into a malloc'ed string. */
+char *testutil_post_ir(const char *json, const char *width);
+
 /* Empty logs that are freed when the variable goes out of scope (the
  * GCC/Clang cleanup attribute), so a test that reuses them leaks nothing. */
 #define TEST_LOGS(name) __attribute__((cleanup(nnc_logs_free))) nnc_logs name = {0}
