@@ -28,6 +28,14 @@ void *nnc_realloc_array(void *p, size_t n, size_t size, nnc_status *st);
  * killed by the OOM killer once its pages are touched. */
 int nnc_memory_check(double bytes, const char *what, nnc_status *st);
 
+/* Heap on transparent huge pages (base/huge_heap.c): enable is process
+ * policy, called by the nnc command alone, before anything allocates; a
+ * thread the library starts for heavy allocation (a compile part) calls
+ * nnc_huge_heap_thread first. Both do nothing unless enabled, and nothing in
+ * sanitizer builds. */
+void nnc_huge_heap_enable(void);
+void nnc_huge_heap_thread(void);
+
 /* Bounded copy that always terminates dst. */
 void nnc_strlcpy(char *dst, const char *src, size_t dst_size);
 

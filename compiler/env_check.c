@@ -43,6 +43,8 @@ const env_var env_vars[] = {
     {"NNC_SPLIT_SMALL_STEPS", switches, 0,
      "0 or 1 (unset: 0, a small step runs on one thread; 1: wherever a group splits)"},
     {"NNC_CACHE", switches, 0, "0 or 1 (unset: 1, the compile cache on)"},
+    {"NNC_HUGE_HEAP", switches, 0,
+     "0 or 1 (unset: 1, the nnc command's heap on transparent huge pages)"},
     {"NNC_CACHE_MAX_MB", NULL, 1ll << 30,
      "a whole number of MiB from 0 to 1073741824 (unset: 256)"},
     {NULL, NULL, 0, NULL}};

@@ -31,8 +31,9 @@ const char *const cache_key_env_code[] = {
     "NNC_SERIAL_KERNELS", "NNC_STRIP_STEAL",     "NNC_PACK_FREEZE",
     "NNC_PACK_SHORT",     "NNC_CHEAP_CODEGEN",   "NNC_SPLIT_CHEAP",
     "NNC_ROW_PIPELINE",   "NNC_TILE_BORROW",     NULL};
-const char *const cache_key_env_other[] = {"NNC_CACHE", "NNC_CACHE_MAX_MB", "NNC_CODEGEN_SERIAL",
-                                           "NNC_SPLIT_SMALL_STEPS", NULL};
+const char *const cache_key_env_other[] = {"NNC_CACHE",          "NNC_CACHE_MAX_MB",
+                                           "NNC_CODEGEN_SERIAL", "NNC_SPLIT_SMALL_STEPS",
+                                           "NNC_HUGE_HEAP",      NULL};
 
 static void graph_key(obj_key *key, const nnc_graph *g) {
   obj_key_add(key, g->name, strnlen(g->name, sizeof g->name));

@@ -487,6 +487,13 @@ static void *job_run(void *arg) {
   return NULL;
 }
 
+/* The second part's own thread: its heap on huge pages first where the
+ * process asked for them (a fresh glibc arena, touched page by page). */
+static void *job_thread(void *arg) {
+  nnc_huge_heap_thread();
+  return job_run(arg);
+}
+
 static void job_free(part_job *j) {
   module_split_drop(&j->pending);
   if (j->obj) LLVMDisposeMemoryBuffer(j->obj);
@@ -641,7 +648,7 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
   int dump_post = opts && opts->dump_ir_post;
   if (!rc && n == 2 && !dump_post && !serial_wanted()) {
     pthread_t thread;
-    if (pthread_create(&thread, NULL, job_run, &jobs[1])) {
+    if (pthread_create(&thread, NULL, job_thread, &jobs[1])) {
       job_run(&jobs[1]); /* no thread: the same work here */
       job_run(&jobs[0]);
     } else {
