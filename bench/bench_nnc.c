@@ -12,7 +12,9 @@
  * NNC_BENCH_MEM=1 prints the resident memory at the points between (mem_point).
  * NNC_BENCH_WAITS=1 prints, after each workload, where the timed repetitions' threads
  * worked and waited (the pool's trace, print_waits; with --threads 1, one thread's work
- * between the same barriers); other values than 0 and 1 are refused.
+ * between the same barriers) and their minor page faults and context switches; with
+ * --ab, each side's own (a side on one thread traced on a pool of one); other values
+ * than 0 and 1 are refused.
  *
  * --ab A/B (in-process A/B, docs/performance.md "Session 18: strip claims, decided"):
  * each workload is compiled twice, once with the environment settings A and once
@@ -174,8 +176,8 @@ typedef struct fit_ctx {
  * the last thread arrived: the waiter's own lateness), at the job's end and
  * between jobs, a worker's wake-up, and the caller's CPU time between jobs
  * (its serial work). */
-static void print_waits(const pool_trace *tr) {
-  int n = threads < POOL_TRACE_THREADS ? threads : POOL_TRACE_THREADS;
+static void print_waits(const pool_trace *tr, int nthreads, int runs) {
+  int n = nthreads < POOL_TRACE_THREADS ? nthreads : POOL_TRACE_THREADS;
   double jobs = (double)tr->jobs, path = 0, work[POOL_TRACE_THREADS] = {0};
   double waits[POOL_TRACE_THREADS] = {0}, late[POOL_TRACE_THREADS] = {0};
   for (int b = 0; b <= POOL_TRACE_BARRIERS; b++) {
@@ -188,7 +190,7 @@ static void print_waits(const pool_trace *tr) {
     }
     path += most;
   }
-  double gaps = jobs > 1 ? jobs - 1 : 1;
+  double gaps = jobs > runs ? jobs - runs : 1; /* a run's first job follows no job of it */
   printf("  waits: %ld jobs; per job (us): wall %.1f, critical path %.1f; caller between jobs %.1f "
          "wall, %.1f CPU",
          tr->jobs, tr->job_wall_ns / jobs / 1e3, path / jobs / 1e3,
@@ -207,6 +209,24 @@ static void print_waits(const pool_trace *tr) {
     if (n > 1) printf("/%.1f", tr->work_ns[1][b] / jobs / 1e3);
   }
   printf("\n");
+}
+
+/* NNC_BENCH_WAITS=1 also counts, over the timed repetitions, the process's minor page
+ * faults (first touches: ~13 us each on the session-19 host) and context switches (a
+ * thread that gave its core away, voluntarily or not) */
+typedef struct usage {
+  long faults, vcsw, ivcsw;
+} usage;
+static usage usage_now(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (usage){ru.ru_minflt, ru.ru_nvcsw, ru.ru_nivcsw};
+}
+static void print_usage(const char *what, usage a, usage b, double runs) {
+  printf("  %s per repetition: %.1f minor faults, %.1f voluntary and %.1f involuntary context "
+         "switches\n",
+         what, (double)(b.faults - a.faults) / runs, (double)(b.vcsw - a.vcsw) / runs,
+         (double)(b.ivcsw - a.ivcsw) / runs);
 }
 
 /* 1 if a's and b's weights are the same bytes */
@@ -240,6 +260,10 @@ static nnc_array rows_of(const nnc_array *a, int64_t at, int64_t n) {
 
 static void do_fit(void *p);
 
+static void no_job(void *arg, int tid, int nthreads) {
+  (void)arg, (void)tid, (void)nthreads;
+}
+
 /* --ab: c's model is A (compiled under setting A); B is the same spec compiled
  * under setting B. After a warm-up of each (which also builds it: a build can
  * be lazy, so the setting stays in the environment until then), ab_rounds
@@ -267,6 +291,16 @@ static double ab_timed(rep_fn fn, fit_ctx *c) {
   c->m = m[1];
   fn(c);
   ab_env(0);
+  /* NNC_BENCH_WAITS=1: each side's own trace (a side on one thread gets a pool of
+   * one, which traces its segments; both sides on one shared pool switch it) */
+  const char *waits = getenv("NNC_BENCH_WAITS");
+  pool_trace *tr[2] = {NULL, NULL};
+  nnc_pool *own[2] = {NULL, NULL};
+  usage use[2] = {{0, 0, 0}, {0, 0, 0}};
+  for (int w = 0; waits && !strcmp(waits, "1") && w < 2; w++) {
+    if (!m[w]->pool) must(pool_create(1, &own[w], &st), &st), m[w]->pool = own[w];
+    tr[w] = calloc(1, sizeof *tr[w]);
+  }
   nnc_array *x = c->x, *y = c->y, xv, yv;
   int64_t rows = x->shape[0], at = 0;
   int window = fn == do_fit && ab_samples > 0 && ab_samples < rows;
@@ -279,13 +313,34 @@ static double ab_timed(rep_fn fn, fit_ctx *c) {
     for (int i = 0; i < 2; i++) {
       int w = r & 1 ? 1 - i : i;
       c->m = m[w];
+      /* a worker that slept through the other side's run (threads=1/threads=2)
+       * is woken before the clock starts: ~1.3 ms a round otherwise */
+      if (m[w]->pool && pool_size(m[w]->pool) > 1) pool_run(m[w]->pool, no_job, NULL);
+      if (tr[w]) { /* the time since its last run's last job is the other side's */
+        tr[w]->last_end_cpu = tr[w]->last_end_wall = 0;
+        pool_set_trace(m[w]->pool, tr[w]);
+      }
+      usage u0 = usage_now();
       double t0 = now();
       fn(c);
       t[w][r] = now() - t0;
+      usage u1 = usage_now();
+      use[w].faults += u1.faults - u0.faults, use[w].vcsw += u1.vcsw - u0.vcsw;
+      use[w].ivcsw += u1.ivcsw - u0.ivcsw;
+      if (tr[w]) pool_set_trace(m[w]->pool, NULL);
     }
     ratio[r] = t[1][r] / t[0][r];
   }
   c->x = x, c->y = y, c->m = m[0];
+  for (int w = 0; w < 2; w++) {
+    if (!tr[w]) continue;
+    printf("  ab: %s (%s), %d rounds:\n", w ? "B" : "A", ab_set[w], rounds);
+    if (tr[w]->jobs) print_waits(tr[w], pool_size(m[w]->pool), rounds);
+    usage zero = {0, 0, 0};
+    print_usage("whole fit", zero, use[w], rounds);
+    free(tr[w]);
+    if (own[w]) m[w]->pool = NULL, pool_destroy(own[w]);
+  }
   int same = same_weights(m[0], m[1]);
   if (shared) m[1]->pool = NULL; /* A's */
   nnc_model_free(m[1]);
@@ -317,16 +372,19 @@ static double timed(rep_fn fn, void *ctx, nnc_model *m) {
   if (waits && !strcmp(waits, "1") && !m->pool) must(pool_create(1, &m->pool, &st), &st);
   if (waits && !strcmp(waits, "1") && m->pool && (tr = calloc(1, sizeof *tr)))
     pool_set_trace(m->pool, tr);
+  usage u0 = usage_now();
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     fn(ctx);
     t[r] = now() - t0;
   }
+  usage u1 = usage_now();
   if (tr) {
     pool_set_trace(m->pool, NULL);
-    if (tr->jobs) print_waits(tr);
+    if (tr->jobs) print_waits(tr, pool_size(m->pool), 1);
     free(tr);
   }
+  if (waits && !strcmp(waits, "1")) print_usage("timed", u0, u1, reps);
   qsort(t, (size_t)reps, sizeof t[0], cmp);
   return t[reps / 2];
 }
