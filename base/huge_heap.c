@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -26,6 +27,7 @@
 #define FIRST_BLOCK ((size_t)16 << 20)
 
 static int enabled;
+static uintptr_t advised_arena;
 /* Volatile: the compiler may drop a malloc whose block is never used. */
 static void *volatile held;
 
@@ -43,21 +45,41 @@ static void hold_to_huge_page(uintptr_t at, uintptr_t huge_start) {
   if (at + 4096 < huge_start) held = malloc(huge_start - at - 4096);
 }
 
+/* glibc's defaults (128 KiB each; the mmap threshold then stays fixed). */
+static void restore_defaults(void) {
+  mallopt(M_TOP_PAD, 128 << 10);
+  mallopt(M_TRIM_THRESHOLD, 128 << 10);
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
+}
+
 void nnc_huge_heap_enable(void) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return; /* their allocators own the heap */
 #else
+  /* Under a limit on address space or data (ulimit -v, -d), growing by
+   * HEAP_STEP fails where a small request would fit (glibc's fallback asks
+   * for the same padded size): glibc's defaults there. */
+  const int limits[] = {RLIMIT_AS, RLIMIT_DATA};
+  for (int i = 0; i < 2; i++) {
+    struct rlimit r;
+    if (getrlimit(limits[i], &r) || r.rlim_cur != RLIM_INFINITY) return;
+  }
   /* Grow the heap HEAP_STEP at a time, keep it (no trimming below twice
    * that), and serve blocks up to 32 MiB from it instead of a mapping of
    * their own: all of them then lie in the advised range. */
   if (!mallopt(M_TOP_PAD, HEAP_STEP) || !mallopt(M_TRIM_THRESHOLD, 2 * HEAP_STEP) ||
-      !mallopt(M_MMAP_THRESHOLD, 32 << 20))
+      !mallopt(M_MMAP_THRESHOLD, 32 << 20)) {
+    restore_defaults();
     return;
+  }
   /* A first block (never touched) makes the heap grow now, by HEAP_STEP
    * more than it, whatever glibc allocated before; the advice covers all of
    * it, and the block's space is where the next allocations go. */
   void *first = malloc(FIRST_BLOCK);
-  if (!first) return;
+  if (!first) {
+    restore_defaults();
+    return;
+  }
   uintptr_t at = (uintptr_t)first;
   advise(at, (uintptr_t)sbrk(0));
   free(first);
@@ -71,8 +93,11 @@ void nnc_huge_heap_thread(void) {
   void *p = malloc(1); /* the arena this thread allocates from */
   if (!p) return;
   uintptr_t at = (uintptr_t)p;
-  if (at > (uintptr_t)sbrk(0)) { /* a thread arena: mapped above the main heap's break */
-    uintptr_t heap = at & ~(THREAD_HEAP - 1);
+  uintptr_t heap = at & ~(THREAD_HEAP - 1);
+  /* a thread arena (mapped above the main heap's break) not advised yet: a
+   * later thread may reuse the arena of one that ended */
+  if (at > (uintptr_t)sbrk(0) && heap != advised_arena) {
+    advised_arena = heap;
     advise(heap, heap + THREAD_HEAP);
     hold_to_huge_page(at, heap + HUGE_PAGE);
   }

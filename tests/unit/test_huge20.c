@@ -5,16 +5,21 @@
  * - so is a block a new thread allocates after nnc_huge_heap_thread, from
  *   its own arena;
  * - without the call, under the kernel's "madvise" policy, neither is: the
- *   check tells the two apart.
+ *   check tells the two apart;
+ * - under a finite ulimit -v the call leaves glibc's defaults (the breaker's
+ *   finding: a 64 MiB growth step made LLVM's operator new abort where
+ *   small requests still fitted).
  * Exits 77 (skipped, ctest's SKIP_RETURN_CODE) where the kernel has no
  * transparent huge pages or a sanitizer's allocator owns the heap. */
 #define _DEFAULT_SOURCE
 #include <check.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/base.h"
 #include "testutil.h"
@@ -102,6 +107,19 @@ START_TEST(thread_arena_on_huge_pages) {
 }
 END_TEST
 
+/* Under a finite address-space limit (ulimit -v) the heap keeps glibc's
+ * defaults: a 64 MiB growth step would fail where small requests fit. */
+START_TEST(not_under_a_memory_limit) {
+  if (strcmp(thp_policy(), "madvise") != 0) return; /* "always": huge pages anyway */
+  struct rlimit r = {(rlim_t)64 << 30, RLIM_INFINITY};
+  ck_assert_int_eq(setrlimit(RLIMIT_AS, &r), 0);
+  nnc_huge_heap_enable();
+  long kib = touched_block_huge_kib();
+  ck_assert_msg(kib == 0, "under ulimit -v: %ld KiB of huge pages", kib);
+  ck_assert_int_eq(mallopt(M_TOP_PAD, 0), 1); /* still settable: nothing was left changed */
+}
+END_TEST
+
 START_TEST(without_the_call_small_pages) {
   if (strcmp(thp_policy(), "madvise") != 0) return; /* "always": huge pages anyway */
   long kib = touched_block_huge_kib();
@@ -117,6 +135,15 @@ int main(void) {
   puts("test_huge20: a sanitizer's allocator owns the heap (huge_heap.c is off): skipped");
   return 77;
 #endif
+  const int limits[] = {RLIMIT_AS, RLIMIT_DATA};
+  for (int i = 0; i < 2; i++) {
+    struct rlimit r;
+    if (getrlimit(limits[i], &r) == 0 && r.rlim_cur != RLIM_INFINITY) {
+      puts("test_huge20: run under a memory limit (ulimit -v/-d), where the heap keeps glibc's "
+           "defaults: skipped");
+      return 77;
+    }
+  }
   const char *policy = thp_policy();
   if (strcmp(policy, "always") != 0 && strcmp(policy, "madvise") != 0) {
     printf("test_huge20: transparent huge pages '%s' on this kernel: skipped\n", policy);
@@ -127,6 +154,7 @@ int main(void) {
   tcase_add_test(tc, main_heap_on_huge_pages);
   tcase_add_test(tc, thread_arena_on_huge_pages);
   tcase_add_test(tc, without_the_call_small_pages);
+  tcase_add_test(tc, not_under_a_memory_limit);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
