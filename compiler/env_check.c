@@ -33,6 +33,8 @@ const env_var env_vars[] = {
      "0 or 1 (unset: 1, the split counts kernels with cheap code generation as cheaper)"},
     {"NNC_ROW_PIPELINE", switches, 0,
      "0 or 1 (unset: 1, a short IR pipeline instead of O3 when only row kernels need O3)"},
+    {"NNC_FUSE_SCHEDULE", switches, 0,
+     "0 or 1 (unset: 1, each parameter's update moved next to its gradient to fuse)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
     {"NNC_UPDATE_ON_TILE", switches, 0,
      "0 or 1 (unset: on each GEMM tile from 256 columns; 1: always; 0: after the whole product)"},
