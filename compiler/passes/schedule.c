@@ -1,17 +1,16 @@
-/* Scheduling for fusion (train graphs, before pass_fuse).
+/* Scheduling for fusion (train graphs, before pass_fuse; NNC_FUSE_SCHEDULE=1,
+ * off by default).
  *
  * The optimizer appends its update after the whole backward pass: first the
  * scalars every update reads (Adam's 1 - beta^t, the learning rate's
  * factor), then one chain per parameter. pass_fuse groups contiguous runs,
- * so only the update that happened to follow its gradient became that
- * group's epilogue; the others, and the scalars, were kernels of their own.
+ * so only the update that happens to follow its gradient becomes that
+ * group's epilogue; the others, and the scalars, are kernels of their own.
  * This pass moves nodes, never changes one:
  *
  * - The step scalars: update nodes of one element whose operands are
- *   sources (t, lr, constants, slots) or such scalars. They go, as a run,
- *   after the last node of one element (the loss's mean, a metric's count)
- *   before their first reader, and so join that group's epilogue; with no
- *   such node, to the graph's start.
+ *   sources (t, lr, constants, slots) or such scalars, go to the graph's
+ *   start, a cheap elementwise kernel of their own.
  * - Update units: the connected update nodes of one parameter (its moments,
  *   the assigns) with the gradient's producer when that is a matmul or a
  *   reduction read only by the unit. A unit goes after the last node it
@@ -24,11 +23,17 @@
  *
  * Sources move to just before their first reader. The new order is checked
  * before it replaces the old: every operand before its reader, and every
- * read of a param or slot on the same side of each assign to it as before.
- * If the check fails the graph keeps its order (no error: the order is only
- * a matter of speed). The same nodes compute the same values in the same
- * float operations, so results are bit-identical; NNC_FUSE_SCHEDULE=0
- * turns the pass off. */
+ * read of a param or slot on the same side of each assign to it as before;
+ * if the check fails the graph keeps its order (the order is only a matter
+ * of speed). The same nodes compute the same values in the same float
+ * operations, so results are bit-identical.
+ *
+ * Why off: the Fashion-MNIST MLP's train graph goes from 23 groups to 18,
+ * but each update that joins a matmul or reduction is compiled at that
+ * kernel's full code-generation level instead of as a cheap elementwise
+ * kernel: the cold compile took 5-8 % more instructions and CPU, and no
+ * workload ran measurably faster (docs/performance.md, "Session 20: fewer
+ * kernels"). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,21 +248,9 @@ static int build_order(sched *s, int *order, int *count, int *base, int *bpos, i
     while (u < units && keys[u] / span / span == p) seq[m++] = (int)(keys[u++] % span);
     if (p < nb) seq[m++] = base[p];
   }
-  /* the step scalars after the last node of one element before their first reader */
-  int first_reader = m;
-  for (int q = 0; q < m && first_reader == m; q++) {
-    const nnc_node *n = &g->nodes[seq[q]];
-    for (int k = 0; k < n->n_in; k++)
-      if (s->in_h[n->in[k]]) first_reader = q;
-  }
+  /* the step scalars first: a cheap kernel of their own (at the end of a
+   * reduction's group they cost more code generation than that kernel) */
   int at = 0;
-  for (int q = first_reader - 1; q >= 0; q--) {
-    const nnc_node *n = &g->nodes[seq[q]];
-    if (!is_source(n) && !(n->flags & NNC_NODE_TILE) && scalar_space(g, n)) {
-      at = q + 1;
-      break;
-    }
-  }
   /* the sequence with the scalars in, each source just before its first reader */
   int *emitted = bpos; /* reused: base positions are no longer needed */
   for (int i = 0; i < s->n; i++) emitted[i] = 0;
@@ -302,7 +295,7 @@ static int reorder(nnc_graph *g, const int *order, int count, int *map, nnc_stat
 
 int pass_schedule(nnc_graph *g, nnc_status *st) {
   const char *env = getenv("NNC_FUSE_SCHEDULE");
-  if (env && !strcmp(env, "0")) return NNC_OK;
+  if (!env || strcmp(env, "1")) return NNC_OK; /* off by default: see the top */
   sched s = {g, g->n, NULL, NULL, NULL, NULL, NULL};
   size_t n = (size_t)g->n + 2;
   int rc = users_make(&s, st);
