@@ -25,12 +25,12 @@ _Static_assert(sizeof(nnc_codegen_options) == 48,
                "nnc_codegen_options changed: does the new field change the code? see cache_key.c");
 
 const char *const cache_key_env_code[] = {
-    "NNC_VECTOR_WIDTH",   "NNC_KERNEL_SHARING",  "NNC_CODEGEN_SPLIT",
-    "NNC_OPT_UNIFORM",    "NNC_CONV_EPILOGUE",   "NNC_DENSE_EPILOGUE",
-    "NNC_GEMM_INLINE",    "NNC_EPILOGUE_FOLLOW", "NNC_UPDATE_ON_TILE",
-    "NNC_SERIAL_KERNELS", "NNC_STRIP_STEAL",     "NNC_PACK_FREEZE",
-    "NNC_PACK_SHORT",     "NNC_CHEAP_CODEGEN",   "NNC_SPLIT_CHEAP",
-    "NNC_ROW_PIPELINE",   "NNC_TILE_BORROW",     NULL};
+    "NNC_VECTOR_WIDTH",   "NNC_KERNEL_SHARING", "NNC_CODEGEN_SPLIT",    "NNC_OPT_UNIFORM",
+    "NNC_CONV_EPILOGUE",  "NNC_DENSE_EPILOGUE", "NNC_GEMM_INLINE",      "NNC_EPILOGUE_FOLLOW",
+    "NNC_UPDATE_ON_TILE", "NNC_SERIAL_KERNELS", "NNC_STRIP_STEAL",      "NNC_PACK_FREEZE",
+    "NNC_PACK_SHORT",     "NNC_CHEAP_CODEGEN",  "NNC_SPLIT_CHEAP",      "NNC_ROW_PIPELINE",
+    "NNC_TILE_BORROW",    "NNC_FUSE_SCHEDULE",  "NNC_FUSE_ONE_ELEMENT", NULL,
+};
 const char *const cache_key_env_other[] = {"NNC_CACHE",          "NNC_CACHE_MAX_MB",
                                            "NNC_CODEGEN_SERIAL", "NNC_SPLIT_SMALL_STEPS",
                                            "NNC_HUGE_HEAP",      NULL};

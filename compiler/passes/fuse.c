@@ -5,6 +5,7 @@
  * after a weight gradient). Groups are contiguous in node order, so the
  * group order is a valid schedule and fusion can never create a cycle. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler/passes/passes.h"
 #include "base/base.h"
@@ -43,6 +44,13 @@ static void count_buffers(const nnc_graph *g, const nnc_node *n, int group, int 
     if (g->nodes[n->in[k]].group != group) counted_in[n->in[k]] = group;
 }
 
+/* NNC_FUSE_ONE_ELEMENT=0: a scalar read of a value made in the group never
+ * joins, even where the group's space is one element */
+static int one_element_on(void) {
+  const char *e = getenv("NNC_FUSE_ONE_ELEMENT");
+  return !(e && !strcmp(e, "0"));
+}
+
 int pass_fuse(nnc_graph *g, nnc_status *st) {
   int group = -1, group_batched = 0, group_buffers = 0, last_tile = 0;
   int64_t group_inner = -1;
@@ -60,10 +68,14 @@ int pass_fuse(nnc_graph *g, nnc_status *st) {
     int joins = 0;
     if (is_elementwise(n) && group >= 0 && batched == group_batched && inner == group_inner) {
       joins = 1;
-      /* a value made in this group can only be read at the same index */
+      /* a value made in this group can only be read at the same index: in a
+       * space of one element (a scalar, a Dense(1)'s bias) its only one */
+      int one = !batched && inner == 1 && one_element_on();
       for (int k = 0; k < n->n_in; k++) {
         const nnc_node *a = &g->nodes[n->in[k]];
-        if (a->group == group && n->bcast[k] != NNC_BCAST_FULL) joins = 0;
+        if (a->group == group && n->bcast[k] != NNC_BCAST_FULL &&
+            !(one && n->bcast[k] == NNC_BCAST_SCALAR))
+          joins = 0;
         if (a->group == group && n->op == NNC_OP_BROADCAST && k == 0) joins = 0;
       }
     }

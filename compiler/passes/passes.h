@@ -43,6 +43,13 @@ int pass_dense_epilogue(nnc_graph *g, const nnc_graph *follow, nnc_status *st);
  * flat loop and shares the train graph's strip function (epilogue_follow.c). */
 int epilogue_follow_plain(const nnc_graph *train, const nnc_graph *g, int matmul);
 
+/* requires: a train graph after the epilogue passes. provides, with
+ * NNC_FUSE_SCHEDULE=1 (else no change): the same nodes in an order that
+ * fuses more (schedule.c): the optimizer's step scalars first, each
+ * parameter's update (with its gradient's matmul or reduction) after its
+ * last dependency, at a group boundary. */
+int pass_schedule(nnc_graph *g, nnc_status *st);
+
 /* requires: a final graph. provides: node->group: contiguous runs (in node
  * order) of elementwise nodes over one iteration space; a run right after a
  * matmul, row op or reduction with the same output space becomes its

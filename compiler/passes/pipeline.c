@@ -56,6 +56,10 @@ static int run_dense_epilogue(pass_ctx *c) {
   const char *follow = getenv("NNC_EPILOGUE_FOLLOW");
   return pass_dense_epilogue(c->g, follow && !strcmp(follow, "0") ? NULL : c->train, c->st);
 }
+/* check-numerics mode keeps every value in a group of its own: order is moot */
+static int run_schedule(pass_ctx *c) {
+  return c->keep_all ? NNC_OK : pass_schedule(c->g, c->st);
+}
 static int run_fuse(pass_ctx *c) {
   return c->keep_all ? pass_fuse_none(c->g, c->st) : pass_fuse(c->g, c->st);
 }
@@ -81,6 +85,7 @@ const pass_row pass_table[] = {
     {"dce", PASS_TRAIN, run_dce},
     {"conv_epilogue", PASS_EVERY, run_conv_epilogue},
     {"dense_epilogue", PASS_EVERY, run_dense_epilogue},
+    {"schedule", PASS_TRAIN, run_schedule},
     {"fuse", PASS_EVERY, run_fuse},
     {"plan", PASS_EVERY, run_plan},
 };

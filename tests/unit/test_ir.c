@@ -5,6 +5,7 @@
  *   phase infer               specialize's phase (default train)
  *   optimizer sgd 0.1 0.9     kind, learning rate, momentum (SGD, for the optimizer pass)
  *   constraint 0 non_neg      a constraint on parameter 0 (non_neg, or max_norm V: axis 0)
+ *   env NNC_X=1               an environment variable set while the passes run
  *   graph train (N nodes)     the input graph, as graph_dump_text writes it
  *   ...
  *   expect
@@ -89,7 +90,7 @@ static void run_file(const char *name) {
   size_t len;
   char *text = nnc_read_file(path, &len, &st);
   ck_assert_msg(text != NULL, "%s", st.message);
-  char passes[256] = "";
+  char passes[256] = "", env[128] = "";
   nnc_spec_optimizer opt = {.kind = NNC_OPT_SGD,
                             .learning_rate = 0.01,
                             .rho = 0.9,
@@ -112,6 +113,8 @@ static void run_file(const char *name) {
     char kind[16];
     if (!strncmp(l, "run ", 4)) {
       nnc_strlcpy(passes, l + 4, sizeof passes);
+    } else if (!strncmp(l, "env ", 4) && strchr(l, '=')) {
+      nnc_strlcpy(env, l + 4, sizeof env);
     } else if (!strcmp(l, "phase infer")) {
       phase = NNC_PHASE_INFER;
     } else if (sscanf(l, "constraint %d %15s %lf", &constraint_param, kind,
@@ -144,12 +147,15 @@ static void run_file(const char *name) {
   }
   int *grads = calloc((size_t)prog.n_params + 1, sizeof *grads);
   pass_ctx c = {&g, &prog, phase, &opt, grads, 0, NULL, &st};
+  char *eq = strchr(env, '=');
+  if (eq) *eq = '\0', setenv(env, eq + 1, 1);
   for (char *save = NULL, *pass = strtok_r(passes, ",", &save); pass;
        pass = strtok_r(NULL, ",", &save)) {
     const pass_row *row = find_pass(pass);
     ck_assert_msg(row != NULL, "%s: no pass '%s'", name, pass);
     ck_assert_msg(row->run(&c) == NNC_OK, "%s: %s: %s", name, pass, st.message);
   }
+  if (eq) unsetenv(env);
   char *got = dump(&g), *expected = dump(&want);
   ck_assert_msg(!strcmp(got, expected), "%s: got\n%s\nexpected\n%s", name, got, expected);
   free(got);
