@@ -35,6 +35,43 @@ const char *const cache_key_env_other[] = {"NNC_CACHE",          "NNC_CACHE_MAX_
                                            "NNC_CODEGEN_SERIAL", "NNC_SPLIT_SMALL_STEPS",
                                            "NNC_HUGE_HEAP",      NULL};
 
+/* What each code switch's text means, so that values meaning the same code
+ * give one key: unset, empty (VAR=) and the default's own text are one
+ * entry. Every reader of these switches compares the text with "0" or "1"
+ * (or a width), so the empty value is the default for each (env_check.h);
+ * `unset` is the text that means the default, NULL for three states (unset
+ * is neither 0 nor 1). NNC_VECTOR_WIDTH means the width codegen_vector_width
+ * resolves, already in the key (cache_switches). A switch not described
+ * here is hashed as raw text (never a stale hit, only a spare entry);
+ * test_warm20 compiles each value and checks that values meaning the same
+ * make the same object, and that the others change it. */
+const cache_switch_meaning cache_key_switch_meanings[] = {
+    {"NNC_VECTOR_WIDTH", NULL, 1},   {"NNC_KERNEL_SHARING", "1", 0},
+    {"NNC_CODEGEN_SPLIT", "1", 0},   {"NNC_OPT_UNIFORM", "0", 0},
+    {"NNC_CONV_EPILOGUE", "1", 0},   {"NNC_DENSE_EPILOGUE", "1", 0},
+    {"NNC_GEMM_INLINE", "0", 0},     {"NNC_EPILOGUE_FOLLOW", "1", 0},
+    {"NNC_UPDATE_ON_TILE", NULL, 0}, {"NNC_SERIAL_KERNELS", "1", 0},
+    {"NNC_STRIP_STEAL", "1", 0},     {"NNC_PACK_FREEZE", "1", 0},
+    {"NNC_PACK_SHORT", "1", 0},      {"NNC_CHEAP_CODEGEN", "1", 0},
+    {"NNC_SPLIT_CHEAP", "1", 0},     {"NNC_ROW_PIPELINE", "1", 0},
+    {"NNC_TILE_BORROW", "1", 0},     {NULL, NULL, 0}};
+
+static void switch_key(obj_key *key, const char *name, const char *v) {
+  const cache_switch_meaning *m = cache_key_switch_meanings;
+  while (m->name && strcmp(m->name, name)) m++;
+  if (!m->name) { /* not described: the raw text; unset differs from "" */
+    obj_key_add_str(key, v ? "set" : "unset");
+    obj_key_add_str(key, v);
+  } else if (m->resolved) {
+    obj_key_add_str(key, "resolved"); /* its meaning is hashed with the switches */
+  } else if (!v || !v[0] || (m->unset && !strcmp(v, m->unset))) {
+    obj_key_add_str(key, "default");
+  } else {
+    obj_key_add_str(key, "value");
+    obj_key_add_str(key, v);
+  }
+}
+
 static void graph_key(obj_key *key, const nnc_graph *g) {
   obj_key_add(key, g->name, strnlen(g->name, sizeof g->name));
   int64_t head[5] = {g->n, g->loss, g->n_groups, g->fixed_floats, g->batch_floats_per_row};
@@ -129,16 +166,13 @@ static void host_identity(obj_key *key) {
 int cache_key_compute(obj_key *key, const nnc_graph *const *graphs, int n,
                       const cache_switches *sw) {
   obj_key_init(key);
-  obj_key_add_str(key, "nnc cache key 2"); /* the layout of this function */
+  obj_key_add_str(key, "nnc cache key 3"); /* the layout of this function */
   if (code_identity(key)) return -1;
   host_identity(key);
   int32_t s[2] = {sw->vector_width, sw->accumulate_f64};
   obj_key_add(key, s, sizeof s);
-  for (int i = 0; cache_key_env_code[i]; i++) {
-    const char *v = getenv(cache_key_env_code[i]);
-    obj_key_add_str(key, v ? "set" : "unset"); /* unset differs from "" */
-    obj_key_add_str(key, v);
-  }
+  for (int i = 0; cache_key_env_code[i]; i++)
+    switch_key(key, cache_key_env_code[i], getenv(cache_key_env_code[i]));
   int32_t count = n;
   obj_key_add(key, &count, sizeof count);
   for (int i = 0; i < n; i++) graph_key(key, graphs[i]);

@@ -3,7 +3,8 @@
  *
  * The machine code of a module is a function of: the planned graphs (every
  * byte of every node, and each graph's header), the codegen switches (vector
- * width, float64 accumulation, and the NNC_* variables of the switch list),
+ * width, float64 accumulation, and what the NNC_* variables of the switch
+ * list mean: unset, empty and the default's text are one value),
  * the host (triple, CPU, features), the code of nnc itself and of libLLVM
  * (their ELF build-ids: any rebuilt source, pass or pipeline gives a new
  * one). Without a build-id there is no key and the cache is not used.
@@ -30,6 +31,15 @@ typedef struct cache_switches {
  * (NULL-terminated), and those known not to (the test reads both). */
 extern const char *const cache_key_env_code[];
 extern const char *const cache_key_env_other[];
+
+/* What a code switch's value means for the key (cache_key.c): `unset` is
+ * the text meaning the same as unset or empty (NULL: none does); resolved:
+ * the key holds the value codegen resolved from it (the vector width). */
+typedef struct cache_switch_meaning {
+  const char *name, *unset;
+  int resolved;
+} cache_switch_meaning;
+extern const cache_switch_meaning cache_key_switch_meanings[]; /* NULL-terminated by name */
 
 /* The key of graphs[0..n) compiled with sw on this host; 0, or -1 when no
  * trustworthy key can be made (no build-id): then the cache is not used. */

@@ -39,13 +39,21 @@ int graph_infer_shape(nnc_graph *g, int id, nnc_status *st) {
 
 /* ---- construction ---- */
 
-int graph_init(nnc_graph *g, const char *name, nnc_status *st) {
+/* Node arrays are not zeroed: graph_append clears each node it hands out and
+ * nothing reads past n. A zeroed array costs a first touch of every page of
+ * its capacity at once (13 us each on some VMs: docs/performance.md,
+ * "Session 20: warm compile"); unzeroed, only the pages nodes fill. */
+int graph_init_cap(nnc_graph *g, const char *name, int cap, nnc_status *st) {
   memset(g, 0, sizeof *g);
   nnc_strlcpy(g->name, name, sizeof g->name);
-  g->cap = 64;
-  g->nodes = nnc_calloc((size_t)g->cap, sizeof *g->nodes, st);
+  g->cap = cap < 64 ? 64 : cap;
+  g->nodes = nnc_realloc_array(NULL, (size_t)g->cap, sizeof *g->nodes, st);
   g->loss = -1;
   return g->nodes ? NNC_OK : NNC_ERR_NOMEM;
+}
+
+int graph_init(nnc_graph *g, const char *name, nnc_status *st) {
+  return graph_init_cap(g, name, 64, st);
 }
 
 void graph_free(nnc_graph *g) {
@@ -56,7 +64,7 @@ void graph_free(nnc_graph *g) {
 int graph_copy(nnc_graph *dst, const nnc_graph *src, const char *name, nnc_status *st) {
   *dst = *src;
   nnc_strlcpy(dst->name, name, sizeof dst->name);
-  dst->nodes = nnc_calloc((size_t)src->cap, sizeof *src->nodes, st);
+  dst->nodes = nnc_realloc_array(NULL, (size_t)src->cap, sizeof *src->nodes, st);
   if (!dst->nodes) return NNC_ERR_NOMEM;
   memcpy(dst->nodes, src->nodes, (size_t)src->n * sizeof *src->nodes);
   return NNC_OK;

@@ -336,6 +336,8 @@ int program_add_io(nnc_io_info **list, int *n, const char *name, nnc_shape shape
 
 /* ---- building ---- */
 int graph_init(nnc_graph *g, const char *name, nnc_status *st);
+/* With room for cap nodes before the array grows (a rewrite: the old size). */
+int graph_init_cap(nnc_graph *g, const char *name, int cap, nnc_status *st);
 void graph_free(nnc_graph *g);
 int graph_copy(nnc_graph *dst, const nnc_graph *src, const char *name, nnc_status *st);
 

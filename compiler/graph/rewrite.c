@@ -34,7 +34,8 @@ int graph_copy_node(nnc_graph *dst, const nnc_node *node, const int *map, nnc_st
 
 int graph_rewrite(nnc_graph *g, graph_rewrite_fn fn, void *ctx, nnc_status *st) {
   nnc_graph out;
-  if (graph_init(&out, g->name, st)) return st->code;
+  /* the old size: no chain of growing copies (each a first touch of new pages) */
+  if (graph_init_cap(&out, g->name, g->n + 1, st)) return st->code;
   int *map = nnc_calloc((size_t)g->n + 1, sizeof *map, st);
   if (!map) {
     graph_free(&out);
