@@ -46,15 +46,16 @@ const char *const cache_key_env_other[] = {"NNC_CACHE",          "NNC_CACHE_MAX_
  * test_warm20 compiles each value and checks that values meaning the same
  * make the same object, and that the others change it. */
 const cache_switch_meaning cache_key_switch_meanings[] = {
-    {"NNC_VECTOR_WIDTH", NULL, 1},   {"NNC_KERNEL_SHARING", "1", 0},
-    {"NNC_CODEGEN_SPLIT", "1", 0},   {"NNC_OPT_UNIFORM", "0", 0},
-    {"NNC_CONV_EPILOGUE", "1", 0},   {"NNC_DENSE_EPILOGUE", "1", 0},
-    {"NNC_GEMM_INLINE", "0", 0},     {"NNC_EPILOGUE_FOLLOW", "1", 0},
-    {"NNC_UPDATE_ON_TILE", NULL, 0}, {"NNC_SERIAL_KERNELS", "1", 0},
-    {"NNC_STRIP_STEAL", "1", 0},     {"NNC_PACK_FREEZE", "1", 0},
-    {"NNC_PACK_SHORT", "1", 0},      {"NNC_CHEAP_CODEGEN", "1", 0},
-    {"NNC_SPLIT_CHEAP", "1", 0},     {"NNC_ROW_PIPELINE", "1", 0},
-    {"NNC_TILE_BORROW", "1", 0},     {NULL, NULL, 0}};
+    {"NNC_VECTOR_WIDTH", NULL, 1},    {"NNC_KERNEL_SHARING", "1", 0},
+    {"NNC_CODEGEN_SPLIT", "1", 0},    {"NNC_OPT_UNIFORM", "0", 0},
+    {"NNC_CONV_EPILOGUE", "1", 0},    {"NNC_DENSE_EPILOGUE", "1", 0},
+    {"NNC_GEMM_INLINE", "0", 0},      {"NNC_EPILOGUE_FOLLOW", "1", 0},
+    {"NNC_UPDATE_ON_TILE", NULL, 0},  {"NNC_SERIAL_KERNELS", "1", 0},
+    {"NNC_STRIP_STEAL", "1", 0},      {"NNC_PACK_FREEZE", "1", 0},
+    {"NNC_PACK_SHORT", "1", 0},       {"NNC_CHEAP_CODEGEN", "1", 0},
+    {"NNC_SPLIT_CHEAP", "1", 0},      {"NNC_ROW_PIPELINE", "1", 0},
+    {"NNC_TILE_BORROW", "1", 0},      {"NNC_FUSE_SCHEDULE", "0", 0},
+    {"NNC_FUSE_ONE_ELEMENT", "1", 0}, {NULL, NULL, 0}};
 
 static void switch_key(obj_key *key, const char *name, const char *v) {
   const cache_switch_meaning *m = cache_key_switch_meanings;

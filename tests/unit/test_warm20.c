@@ -67,7 +67,8 @@ static int same_key(const blob *a, const blob *b) {
 /* Dense layers of one shape (shared kernels), short rows (the short pack),
  * a dropout after a relu (the inference graphs follow the train graph's
  * plain strip), softmax (the row pipeline), Adam (the small update
- * kernels); and a convolution with an epilogue. */
+ * kernels); and a convolution with an epilogue before a Dense(1) (its
+ * one-element bias update: NNC_FUSE_ONE_ELEMENT). */
 static const char *model(int which) {
   if (which != 1)
     return testutil_json(
@@ -85,7 +86,7 @@ static const char *model(int which) {
       "{'class_name': 'Conv2D', 'config': {'name': 'c0', 'filters': 2, 'kernel_size': [3, 3], "
       "'activation': 'relu'}},"
       "{'class_name': 'Flatten', 'config': {'name': 'f'}},"
-      "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 2}}]},"
+      "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1}}]},"
       "'compile_config': {'optimizer': 'sgd', 'loss': 'mean_squared_error'}}");
 }
 #define MODELS 3 /* the third: the first at width 8 (6-row tiles: NNC_TILE_BORROW) */
