@@ -31,40 +31,16 @@
 #include "compiler/spec/spec.h"
 #include "nnc.h"
 #include "oracle_case.h"
+#include "optimizer_cases.h"
 #include "testutil.h"
 
-#define LR "'learning_rate': 0.05"
-static const char *const optimizers[] = {
-    "{'class_name': 'SGD', 'config': {" LR "}}",
-    "{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.9}}",
-    "{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.9, 'nesterov': true}}",
-    "{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.5, 'weight_decay': 0.01}}",
-    "{'class_name': 'RMSprop', 'config': {" LR "}}",
-    "{'class_name': 'RMSprop', 'config': {" LR ", 'momentum': 0.5, 'centered': true}}",
-    "{'class_name': 'Adam', 'config': {" LR "}}",
-    "{'class_name': 'Adam', 'config': {" LR ", 'amsgrad': true}}",
-    "{'class_name': 'AdamW', 'config': {" LR ", 'weight_decay': 0.1}}",
-    "{'class_name': 'Adagrad', 'config': {" LR "}}",
-    "{'class_name': 'Adadelta', 'config': {'learning_rate': 1.0}}",
-    "{'class_name': 'Adamax', 'config': {" LR "}}",
-    "{'class_name': 'Nadam', 'config': {" LR "}}",
-    "{'class_name': 'Ftrl', 'config': {" LR ", 'l1_regularization_strength': 0.01, "
-    "'l2_regularization_strength': 0.01, 'l2_shrinkage_regularization_strength': 0.01}}",
-    "{'class_name': 'Lion', 'config': {'learning_rate': 0.01}}",
-    "{'class_name': 'Adafactor', 'config': {" LR "}}",
-    "{'class_name': 'Adam', 'config': {" LR ", 'clipvalue': 0.1}}",
-    "{'class_name': 'Adam', 'config': {" LR ", 'global_clipnorm': 0.5}}",
-    "{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.9, 'use_ema': true, "
-    "'ema_momentum': 0.9, 'ema_overwrite_frequency': 3}}",
-    "{'class_name': 'Adam', 'config': {" LR ", 'gradient_accumulation_steps': 2}}",
-};
-enum { CASES = sizeof optimizers / sizeof optimizers[0] };
+enum { CASES = OPTIMIZER_CASES };
 static const char *const widths[3] = {"4", "8", "16"};
 enum { IN = 19, OUT = 5, ROWS = 13 };
 
 static const char *model_json(int i) {
   static char cc[1024];
-  snprintf(cc, sizeof cc, "{'optimizer': %s, 'loss': 'mse'}", optimizers[i]);
+  snprintf(cc, sizeof cc, "{'optimizer': %s, 'loss': 'mse'}", optimizer_cases[i].optimizer);
   return testutil_sequential(
       "19",
       "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 40, 'activation': 'relu'}}, "
@@ -154,7 +130,8 @@ START_TEST(every_optimizer_same_bits) {
   const char *json = model_json(i);
   int threads = 1 + i % 2;
   char what[1400];
-  snprintf(what, sizeof what, "width %s, %d threads: %s", widths[i % 3], threads, optimizers[i]);
+  snprintf(what, sizeof what, "width %s, %d threads: %s", widths[i % 3], threads,
+           optimizer_cases[i].optimizer);
   fit_run a, b;
   fit_with(json, "1", threads, &a);
   fit_with(json, "0", threads, &b);

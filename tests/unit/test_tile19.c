@@ -39,40 +39,10 @@
 #include "compiler/spec/spec.h"
 #include "nnc.h"
 #include "oracle_case.h"
+#include "optimizer_cases.h"
 #include "testutil.h"
 
-typedef struct opt_case {
-  const char *optimizer; /* the compile_config's optimizer */
-  int fused;             /* the update joins the weight gradient's group */
-} opt_case;
-
-#define LR "'learning_rate': 0.05"
-static const opt_case cases[] = {
-    {"{'class_name': 'SGD', 'config': {" LR "}}", 1},
-    {"{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.9}}", 1},
-    {"{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.9, 'nesterov': true}}", 1},
-    {"{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.5, 'weight_decay': 0.01}}", 1},
-    {"{'class_name': 'RMSprop', 'config': {" LR "}}", 1},
-    {"{'class_name': 'RMSprop', 'config': {" LR ", 'momentum': 0.5, 'centered': true}}", 1},
-    {"{'class_name': 'Adam', 'config': {" LR "}}", 0},
-    {"{'class_name': 'Adam', 'config': {" LR ", 'amsgrad': true}}", 0},
-    {"{'class_name': 'AdamW', 'config': {" LR ", 'weight_decay': 0.1}}", 1},
-    {"{'class_name': 'Adagrad', 'config': {" LR "}}", 1},
-    {"{'class_name': 'Adadelta', 'config': {'learning_rate': 1.0}}", 1},
-    {"{'class_name': 'Adamax', 'config': {" LR "}}", 0},
-    {"{'class_name': 'Nadam', 'config': {" LR "}}", 0},
-    {"{'class_name': 'Ftrl', 'config': {" LR ", 'l1_regularization_strength': 0.01, "
-     "'l2_regularization_strength': 0.01, 'l2_shrinkage_regularization_strength': 0.01}}",
-     0},
-    {"{'class_name': 'Lion', 'config': {'learning_rate': 0.01}}", 1},
-    {"{'class_name': 'Adafactor', 'config': {" LR "}}", 0},
-    {"{'class_name': 'Adam', 'config': {" LR ", 'clipvalue': 0.1}}", 1},
-    {"{'class_name': 'SGD', 'config': {" LR ", 'momentum': 0.9, 'use_ema': true, "
-     "'ema_momentum': 0.9, 'ema_overwrite_frequency': 3}}",
-     1},
-    {"{'class_name': 'Adam', 'config': {" LR ", 'gradient_accumulation_steps': 2}}", 0},
-};
-enum { CASES = sizeof cases / sizeof cases[0] };
+enum { CASES = OPTIMIZER_CASES };
 static const char *const widths[3] = {"4", "8", "16"};
 enum { IN = 19, OUT = 5, MAX_ROWS = 1250 };
 
@@ -82,7 +52,7 @@ static const char *model_json(int i) {
            "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': %d, 'activation': 'tanh'}}, "
            "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': %d}}",
            i % 2 ? 64 : 40, OUT);
-  snprintf(cc, sizeof cc, "{'optimizer': %s, 'loss': 'mse'}", cases[i].optimizer);
+  snprintf(cc, sizeof cc, "{'optimizer': %s, 'loss': 'mse'}", optimizer_cases[i].optimizer);
   return testutil_sequential("19", layers, cc);
 }
 
@@ -126,9 +96,9 @@ START_TEST(every_optimizer_same_bits) {
   const char *json = model_json(i);
   char what[1400];
   snprintf(what, sizeof what, "width %s, N %d: %s", widths[i % 3], i % 2 ? 64 : 40,
-           cases[i].optimizer);
+           optimizer_cases[i].optimizer);
   long on = strips_of(json, "1"), off = strips_of(json, "0");
-  if (cases[i].fused)
+  if (optimizer_cases[i].fused)
     ck_assert_msg(on < off,
                   "%s: %ld strip functions on the tile, %ld not: the update did not "
                   "join the product",
