@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/sanitizer.h"
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 /* How far the main heap grows at a time: one advice covers it. */
@@ -53,9 +54,7 @@ static void restore_defaults(void) {
 }
 
 void nnc_huge_heap_enable(void) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return; /* their allocators own the heap */
-#else
+  if (NNC_ASAN || NNC_TSAN) return; /* their allocators own the heap */
   /* Under a limit on address space or data (ulimit -v, -d), growing by
    * HEAP_STEP fails where a small request would fit (glibc's fallback asks
    * for the same padded size): glibc's defaults there. */
@@ -85,7 +84,6 @@ void nnc_huge_heap_enable(void) {
   free(first);
   hold_to_huge_page(at, (at + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
   enabled = 1;
-#endif
 }
 
 void nnc_huge_heap_thread(void) {

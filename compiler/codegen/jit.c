@@ -22,6 +22,7 @@
 #include "compiler/codegen/obj_cache.h"
 #include "compiler/codegen/pack_freeze.h"
 #include "base/base.h"
+#include "base/sanitizer.h"
 
 int cg_emit_graph(cg *c, const nnc_graph *g, const nnc_program *prog);
 
@@ -514,16 +515,7 @@ static int split_wanted(void) {
  * instrumented): the lazy statics two compile threads initialise there are
  * reported as races. Under it the parts run on the calling thread, which
  * gives the same objects (test_cold11). */
-#if defined(__SANITIZE_THREAD__)
-#define SERIAL_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SERIAL_UNDER_TSAN 1
-#endif
-#endif
-#ifndef SERIAL_UNDER_TSAN
-#define SERIAL_UNDER_TSAN 0
-#endif
+#define SERIAL_UNDER_TSAN NNC_TSAN
 
 /* NNC_CODEGEN_SERIAL=1: the parts one after the other on the calling
  * thread, the last part first (tests: the objects must not depend on which

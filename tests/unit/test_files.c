@@ -22,6 +22,7 @@
 #include "base/base.h"
 #include "runtime/io/io.h"
 #include "testutil.h"
+#include "base/sanitizer.h"
 
 /* ---- helpers ---- */
 
@@ -103,7 +104,7 @@ static void reap(pid_t pid) {
  * reader that reads without bound fails with NOMEM instead of eating the
  * machine. AddressSanitizer reserves terabytes of shadow: no cap there. */
 static void cap_address_space(size_t extra) {
-#if defined(__SANITIZE_ADDRESS__)
+#if NNC_ASAN
   (void)extra;
 #else
   FILE *f = fopen("/proc/self/status", "r");

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 
 #include "base/base.h"
+#include "base/sanitizer.h"
 #include "testutil.h"
 
 #define BLOCK ((size_t)8 << 20)
@@ -131,7 +132,7 @@ START_TEST(without_the_call_small_pages) {
 END_TEST
 
 int main(void) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if NNC_ASAN || NNC_TSAN
   puts("test_huge20: a sanitizer's allocator owns the heap (huge_heap.c is off): skipped");
   return 77;
 #endif

@@ -13,18 +13,13 @@
 
 #include "oracle_case.h"
 #include "runtime/model.h"
+#include "base/sanitizer.h"
 #include "testutil.h"
 
 /* ASan and TSan replace the allocator: count with their hook instead */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
+#define UNDER_ASAN (NNC_ASAN || NNC_TSAN)
 
-#ifdef UNDER_ASAN
+#if UNDER_ASAN
 /* sanitizer/allocator_interface.h, which GCC 12 does not ship */
 int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
                                               void (*free_hook)(const volatile void *));
@@ -158,7 +153,7 @@ int main(void) {
   /* the thread tests' small models still split wherever a group would
    * (compiler/driver/table.c: pool_rows) */
   setenv("NNC_SPLIT_SMALL_STEPS", "1", 1);
-#ifdef UNDER_ASAN
+#if UNDER_ASAN
   /* before any thread starts; Check's forked test processes inherit it */
   if (!__sanitizer_install_malloc_and_free_hooks(count_malloc, ignore_free)) {
     fprintf(stderr,

@@ -14,20 +14,13 @@
 #include <unistd.h>
 
 #include "nnc.h"
+#include "base/sanitizer.h"
 #include "testutil.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SOAK_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) /* clang 14 does not define __SANITIZE_ADDRESS__ */
-#define SOAK_UNDER_ASAN 1
-#endif
-#endif
 
 /* LLVM compiles each model in ~0.18 s (0.34 s under ASan): the release build
  * runs the 1,000 cycles issue 5 asks for (about 3 minutes), the sanitizer
  * build 150 under LeakSanitizer; NNC_SOAK_CYCLES overrides either. */
-#ifdef SOAK_UNDER_ASAN
+#if NNC_ASAN
 #define DEFAULT_CYCLES 150
 #else
 #define DEFAULT_CYCLES 1000
@@ -99,7 +92,7 @@ START_TEST(load_fit_free_keeps_memory_flat) {
   /* the warm-up fills LLVM's caches and the allocator's arenas */
   for (int i = 0; i < WARMUP_CYCLES; i++) cycle(i, NULL);
   double before = resident_bytes();
-#ifdef SOAK_UNDER_ASAN
+#if NNC_ASAN
   /* ASan's quarantine and shadow memory grow on their own: leaks are LSan's */
   fprintf(stderr, "test_soak: resident-memory bound skipped under AddressSanitizer (LSan checks "
                   "leaks instead)\n");
