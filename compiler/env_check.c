@@ -49,6 +49,8 @@ const env_var env_vars[] = {
     {"NNC_CACHE", switches, 0, "0 or 1 (unset: 1, the compile cache on)"},
     {"NNC_HUGE_HEAP", switches, 0,
      "0 or 1 (unset: 1, the nnc command's heap on transparent huge pages)"},
+    {"NNC_PERF_MAP", switches, 0,
+     "0 or 1 (unset: 0; 1: the JIT's functions named in /tmp/perf-PID.map for perf)"},
     {"NNC_CACHE_MAX_MB", NULL, 1ll << 30,
      "a whole number of MiB from 0 to 1073741824 (unset: 256)"},
     {NULL, NULL, 0, NULL}};

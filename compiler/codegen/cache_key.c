@@ -31,9 +31,13 @@ const char *const cache_key_env_code[] = {
     "NNC_PACK_SHORT",     "NNC_CHEAP_CODEGEN",  "NNC_SPLIT_CHEAP",      "NNC_ROW_PIPELINE",
     "NNC_TILE_BORROW",    "NNC_FUSE_SCHEDULE",  "NNC_FUSE_ONE_ELEMENT", NULL,
 };
-const char *const cache_key_env_other[] = {"NNC_CACHE",          "NNC_CACHE_MAX_MB",
-                                           "NNC_CODEGEN_SERIAL", "NNC_SPLIT_SMALL_STEPS",
-                                           "NNC_HUGE_HEAP",      NULL};
+const char *const cache_key_env_other[] = {"NNC_CACHE",
+                                           "NNC_CACHE_MAX_MB",
+                                           "NNC_CODEGEN_SERIAL",
+                                           "NNC_SPLIT_SMALL_STEPS",
+                                           "NNC_HUGE_HEAP",
+                                           "NNC_PERF_MAP",
+                                           NULL};
 
 /* What each code switch's text means, so that values meaning the same code
  * give one key: unset, empty (VAR=) and the default's own text are one

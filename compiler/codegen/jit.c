@@ -21,6 +21,7 @@
 #include "compiler/codegen/module_split.h"
 #include "compiler/codegen/obj_cache.h"
 #include "compiler/codegen/pack_freeze.h"
+#include "compiler/codegen/perf_map.h"
 #include "base/base.h"
 #include "base/sanitizer.h"
 
@@ -752,6 +753,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   cache_switches sw = {codegen_vector_width(), opts && opts->accumulate_f64};
   cache_slot cache;
   obj_set objs;
+  perf_map_obj perf[OBJ_MAX] = {{0}};
   cache_lookup(graphs, n, &sw, opts, &cache, &objs);
   void *blob = NULL;
   size_t blob_len = 0;
@@ -816,6 +818,11 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     goto fail;
   }
   LLVMOrcJITDylibAddGenerator(dylib, gen);
+  /* NNC_PERF_MAP=1: the objects' functions, read before the JIT owns them */
+  int perf_objs = 0;
+  if (perf_map_wanted())
+    for (; perf_objs < objs.n; perf_objs++)
+      if ((rc = perf_map_collect(objs.obj[perf_objs], &perf[perf_objs], st))) goto fail;
   for (int i = 0; i < objs.n; i++) {
     err = LLVMOrcLLJITAddObjectFile(jit->lljit, dylib, objs.obj[i]);
     objs.obj[i] = NULL; /* owned by the JIT */
@@ -840,10 +847,14 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     jit->scratch_floats[i] = floats.fn();
     jit->n = i + 1;
   }
+  for (int i = 0; i < perf_objs; i++)
+    if ((rc = perf_map_write(&perf[i], jit->lljit, NULL, st))) goto fail;
   if (timing) timing_add(&timing->stage[NNC_STAGE_LINK], t0);
+  for (int i = 0; i < OBJ_MAX; i++) perf_map_free(&perf[i]);
   *jit_out = jit;
   return NNC_OK;
 fail:
+  for (int i = 0; i < OBJ_MAX; i++) perf_map_free(&perf[i]);
   obj_set_free(&objs);
   free(blob);
   if (jit) codegen_release(jit);
