@@ -180,10 +180,10 @@ END_TEST
 START_TEST(unwritable_map_is_an_error) {
   setenv("NNC_PERF_MAP", "1", 1);
   unlink(map_path());
-  ck_assert_int_eq(mkdir(map_path(), 0700), 0); /* a directory where the file goes */
   nnc_spec spec;
   nnc_status st;
   ck_assert(nnc_spec_parse_string(model_json(), "m.json", &spec, &st) == NNC_OK);
+  ck_assert_int_eq(mkdir(map_path(), 0700), 0); /* a directory where the file goes */
   nnc_compile_options opts;
   memset(&opts, 0, sizeof opts);
   opts.no_cache = 1;
