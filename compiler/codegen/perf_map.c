@@ -9,9 +9,11 @@
 #include "compiler/codegen/perf_map.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int perf_map_wanted(void) {
@@ -96,14 +98,30 @@ int perf_map_write(const perf_map_obj *o, LLVMOrcLLJITRef jit, const char *path,
     snprintf(own, sizeof own, "/tmp/perf-%ld.map", (long)getpid());
     path = own;
   }
-  FILE *f = fopen(path, "a");
-  if (!f)
-    return nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot open '%s' to append: %s", path,
-                    strerror(errno));
+  /* the whole text, then one append: compiles on other threads of the
+   * process append theirs whole too (O_APPEND writes do not interleave) */
+  size_t cap = 1, len = 0;
+  for (int i = 0; i < o->n; i++) cap += strlen(o->fn[i].name) + 2 * 16 + 3;
+  char *text = malloc(cap);
+  if (!text) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   for (int i = 0; i < o->n; i++)
-    fprintf(f, "%llx %llx %s\n", (unsigned long long)(base + o->fn[i].offset),
-            (unsigned long long)o->fn[i].size, o->fn[i].name);
-  if (fclose(f))
-    return nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
-  return NNC_OK;
+    len += (size_t)snprintf(text + len, cap - len, "%llx %llx %s\n",
+                            (unsigned long long)(base + o->fn[i].offset),
+                            (unsigned long long)o->fn[i].size, o->fn[i].name);
+  /* a predictable name in a shared folder: never follow a link someone put
+   * there, never append to a file that is not this user's */
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  struct stat sb;
+  int rc = NNC_OK;
+  if (fd < 0)
+    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot open '%s' to append: %s", path,
+                  strerror(errno));
+  else if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid())
+    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: '%s' is not a regular file of this user", path);
+  else if (write(fd, text, len) != (ssize_t)len)
+    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
+  if (fd >= 0 && close(fd) && !rc)
+    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
+  free(text);
+  return rc;
 }

@@ -8,8 +8,9 @@
  * - a compile served by the object cache appends the same names at the new
  *   JIT's addresses;
  * - unset, nothing is written; a map that cannot be written fails the
- *   compile with a message naming the variable and the file; other values
- *   than 0 and 1 are refused. */
+ *   compile with a message naming the variable and the file, and a link
+ *   planted at its name is not followed; other values than 0 and 1 are
+ *   refused. */
 #define _DEFAULT_SOURCE
 #include <check.h>
 #include <stdint.h>
@@ -198,6 +199,36 @@ START_TEST(unwritable_map_is_an_error) {
 }
 END_TEST
 
+/* /tmp/perf-PID.map is a predictable name in a shared folder: a link
+ * planted there is not followed (the file it names stays as it was). */
+START_TEST(planted_link_not_followed) {
+  setenv("NNC_PERF_MAP", "1", 1);
+  unlink(map_path());
+  const char *victim = testutil_path(testutil_tmpdir(), "victim.txt");
+  FILE *f = fopen(victim, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious\n", f);
+  fclose(f);
+  ck_assert_int_eq(symlink(victim, map_path()), 0);
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert(nnc_spec_parse_string(model_json(), "m.json", &spec, &st) == NNC_OK);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.no_cache = 1;
+  nnc_compiled c;
+  int rc = nnc_compile_spec(&spec, NULL, &opts, &c, &st);
+  nnc_spec_free(&spec);
+  unlink(map_path());
+  unsetenv("NNC_PERF_MAP");
+  ck_assert_int_eq(rc, NNC_ERR_IO);
+  ck_assert_msg(strstr(st.message, map_path()), "message: %s", st.message);
+  char *text = testutil_take_file(victim);
+  ck_assert_str_eq(text, "precious\n");
+  free(text);
+}
+END_TEST
+
 START_TEST(other_values_refused) {
   nnc_status st;
   setenv("NNC_PERF_MAP", "2", 1);
@@ -216,6 +247,7 @@ int main(void) {
   tcase_add_test(tc, map_names_the_jit_functions);
   tcase_add_test(tc, unset_writes_nothing);
   tcase_add_test(tc, unwritable_map_is_an_error);
+  tcase_add_test(tc, planted_link_not_followed);
   tcase_add_test(tc, other_values_refused);
   suite_add_tcase(s, tc);
   return testutil_run(s);
