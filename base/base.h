@@ -21,6 +21,14 @@ int nnc_fail_prefix(nnc_status *st, const char *fmt, ...) __attribute__((format(
 /* calloc/realloc that report NNC_ERR_NOMEM through st instead of crashing. */
 void *nnc_calloc(size_t n, size_t size, nnc_status *st);
 void *nnc_realloc_array(void *p, size_t n, size_t size, nnc_status *st);
+/* Zeroed and aligned to a cache line (NNC_LINE bytes): regions the
+ * kernels split among threads by columns, where a line shared by two
+ * threads' columns would move between the cores at every write. Freed with
+ * free(). */
+#define NNC_LINE 64
+void *nnc_calloc_lines(size_t n, size_t size, nnc_status *st);
+/* The same, not zeroed (its pages untouched until used). */
+void *nnc_alloc_lines(size_t n, size_t size, nnc_status *st);
 
 /* NNC_ERR_NOMEM ("<what> need N GiB of memory, more than the M GiB this
  * machine has") when bytes exceed the physical memory or the process's

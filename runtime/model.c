@@ -128,8 +128,8 @@ int nnc_model_from_table(const nnc_program_table *t, nnc_model **out, nnc_status
     nnc_model_free(m);
     return st->code;
   }
-  m->params = nnc_calloc((size_t)t->params_floats + 1, sizeof *m->params, st);
-  m->slots = nnc_calloc((size_t)t->slots_floats + 1, sizeof *m->slots, st);
+  m->params = nnc_calloc_lines((size_t)t->params_floats + 1, sizeof *m->params, st);
+  m->slots = nnc_calloc_lines((size_t)t->slots_floats + 1, sizeof *m->slots, st);
   m->stats = nnc_calloc((size_t)t->n_stats + 1, sizeof *m->stats, st);
   if (!m->params || !m->slots || !m->stats) {
     nnc_model_free(m);
@@ -353,7 +353,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   }
   float *slots = m->slots, *stats = nnc_calloc((size_t)fresh->n_stats + 1, sizeof *stats, st);
   if (stats && (!m->built || (force && !keep_state) || fresh->slots_floats != m->t->slots_floats)) {
-    slots = nnc_calloc((size_t)fresh->slots_floats + 1, sizeof *slots, st);
+    slots = nnc_calloc_lines((size_t)fresh->slots_floats + 1, sizeof *slots, st);
     if (slots) free(m->slots);
   }
   /* a program for another data shape (same variables, so the same slots):
@@ -388,7 +388,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   if (in != small) free(in);
   take_shapes(m);
   if (first_build) {
-    m->params = nnc_calloc((size_t)fresh->params_floats + 1, sizeof *m->params, st);
+    m->params = nnc_calloc_lines((size_t)fresh->params_floats + 1, sizeof *m->params, st);
     if (!m->params) return st->code;
     m->built = 1;
     if (model_init_weights(m, st)) return st->code;

@@ -330,10 +330,14 @@ void model_data_free(model_data *d) {
   memset(d, 0, sizeof *d);
 }
 
+/* Buffers only grow, keep their contents and start on a cache line (the
+ * workspace regions: nnc_alloc_lines). */
 static int grow(float **buf, int64_t *cap, int64_t need, nnc_status *st) {
   if (need <= *cap) return NNC_OK;
-  float *bigger = nnc_realloc_array(*buf, (size_t)need, sizeof(float), st);
+  float *bigger = nnc_alloc_lines((size_t)need, sizeof(float), st);
   if (!bigger) return st->code;
+  if (*buf && *cap > 0) memcpy(bigger, *buf, (size_t)*cap * sizeof(float));
+  free(*buf);
   *buf = bigger;
   *cap = need;
   return NNC_OK;

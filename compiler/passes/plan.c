@@ -44,6 +44,20 @@ static void place_source(nnc_node *n, const nnc_program *prog) {
   }
 }
 
+/* Floats a buffer takes in its region. A fixed-region buffer starts on a
+ * cache line (16 floats; the region's base is line-aligned, runtime/step.c)
+ * and takes whole lines: the kernels split a weight-shaped product among
+ * threads by column strips of whole lines, and a line holding two threads'
+ * columns of every row moved between the cores at each write (W3's first
+ * dW on two threads: 197 us against 30 on one; docs/performance.md,
+ * "Session 21"). Batch buffers are split by rows: one shared line at most. */
+#define LINE_FLOATS (NNC_LINE / (int64_t)sizeof(float))
+static int64_t placed_floats(int region, const nnc_node *n) {
+  int64_t size = shape_inner(&n->shape);
+  if (region != NNC_REGION_FIXED) return size;
+  return (size + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS;
+}
+
 /* all: every computed value gets a buffer of its own, appended (no reuse) */
 static int plan(nnc_graph *g, const nnc_program *prog, int all, nnc_status *st) {
   int *last_use = nnc_calloc((size_t)g->n + 1, sizeof *last_use, st);
@@ -76,10 +90,10 @@ static int plan(nnc_graph *g, const nnc_program *prog, int all, nnc_status *st) 
       for (int j = first_dying[released]; j >= 0 && !rc; j = next_dying[j]) {
         const nnc_node *d = &g->nodes[j];
         rc = arena_release(d->region == NNC_REGION_BATCH ? &batch : &fixed, d->offset,
-                           shape_inner(&d->shape), st);
+                           placed_floats(d->region, d), st);
       }
     int region = n->shape.batched ? NNC_REGION_BATCH : NNC_REGION_FIXED;
-    int64_t size = shape_inner(&n->shape);
+    int64_t size = placed_floats(region, n);
     n->region = region;
     if (all) { /* a buffer of its own, after every other one: never released */
       n->offset = region == NNC_REGION_BATCH ? g->batch_floats_per_row : g->fixed_floats;
