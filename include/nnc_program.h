@@ -40,6 +40,11 @@ extern "C" {
  * regions[NNC_REGION_STATS]  one float per statistic (the step overwrites them)
  * regions[NNC_REGION_FIXED]  workspace of fixed_floats
  * regions[NNC_REGION_BATCH]  workspace of batch_floats_per_row x rows
+ *                            (params, slots and both workspaces run fastest
+ *                            64-byte aligned, as the runtime allocates them:
+ *                            fixed buffers start on 64-byte lines, and two
+ *                            threads then never write one line; any
+ *                            alignment of a float gives the same results)
  * regions[NNC_REGION_SCRATCH] scratch_floats x nthreads floats, 64-byte aligned
  *                            for speed: thread tid packs matrix operands in
  *                            floats [tid x scratch_floats, (tid + 1) x
