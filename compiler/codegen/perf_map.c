@@ -109,19 +109,21 @@ int perf_map_write(const perf_map_obj *o, LLVMOrcLLJITRef jit, const char *path,
                             (unsigned long long)(base + o->fn[i].offset),
                             (unsigned long long)o->fn[i].size, o->fn[i].name);
   /* a predictable name in a shared folder: never follow a link someone put
-   * there, never append to a file that is not this user's */
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+   * there, never block on a fifo, never append to a file that is not this
+   * user's own regular file with one name (a hard link would reach another) */
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   struct stat sb;
   int rc = NNC_OK;
   if (fd < 0)
-    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot open '%s' to append: %s", path,
+    rc = nnc_fail(st, NNC_ERR_WRITE, "NNC_PERF_MAP: cannot open '%s' to append: %s", path,
                   strerror(errno));
-  else if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid())
-    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: '%s' is not a regular file of this user", path);
+  else if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || sb.st_nlink != 1)
+    rc = nnc_fail(st, NNC_ERR_WRITE,
+                  "NNC_PERF_MAP: '%s' is not a regular file of this user with one link", path);
   else if (write(fd, text, len) != (ssize_t)len)
-    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
+    rc = nnc_fail(st, NNC_ERR_WRITE, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
   if (fd >= 0 && close(fd) && !rc)
-    rc = nnc_fail(st, NNC_ERR_IO, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
+    rc = nnc_fail(st, NNC_ERR_WRITE, "NNC_PERF_MAP: cannot write '%s': %s", path, strerror(errno));
   free(text);
   return rc;
 }

@@ -8,8 +8,8 @@
  * - a compile served by the object cache appends the same names at the new
  *   JIT's addresses;
  * - unset, nothing is written; a map that cannot be written fails the
- *   compile with a message naming the variable and the file, and a link
- *   planted at its name is not followed; other values than 0 and 1 are
+ *   compile with a message naming the variable and the file, and a link,
+ *   a hard link or a fifo planted at its name is refused; other values than 0 and 1 are
  *   refused. */
 #define _DEFAULT_SOURCE
 #include <check.h>
@@ -194,7 +194,7 @@ START_TEST(unwritable_map_is_an_error) {
   int rc = compile_status(&st);
   rmdir(map_path());
   unsetenv("NNC_PERF_MAP");
-  ck_assert_int_eq(rc, NNC_ERR_IO);
+  ck_assert_int_eq(rc, NNC_ERR_WRITE);
   ck_assert_msg(strstr(st.message, "NNC_PERF_MAP") && strstr(st.message, map_path()), "message: %s",
                 st.message);
 }
@@ -215,10 +215,37 @@ START_TEST(planted_link_not_followed) {
   int rc = compile_status(&st);
   unlink(map_path());
   unsetenv("NNC_PERF_MAP");
-  ck_assert_int_eq(rc, NNC_ERR_IO);
+  ck_assert_int_eq(rc, NNC_ERR_WRITE);
   ck_assert_msg(strstr(st.message, map_path()), "message: %s", st.message);
   char *text = testutil_take_file(victim);
   ck_assert_str_eq(text, "precious\n");
+  free(text);
+}
+END_TEST
+
+/* A fifo at the name (no reader: the open would wait for one for good)
+ * and a hard link to another file are refused too. */
+START_TEST(fifo_and_hard_link_refused) {
+  setenv("NNC_PERF_MAP", "1", 1);
+  unlink(map_path());
+  ck_assert_int_eq(mkfifo(map_path(), 0600), 0);
+  nnc_status st;
+  int rc = compile_status(&st);
+  unlink(map_path());
+  ck_assert_int_eq(rc, NNC_ERR_WRITE);
+  const char *other = testutil_path(testutil_tmpdir(), "other.txt");
+  FILE *f = fopen(other, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("kept\n", f);
+  fclose(f);
+  ck_assert_int_eq(link(other, map_path()), 0);
+  rc = compile_status(&st);
+  unlink(map_path());
+  unsetenv("NNC_PERF_MAP");
+  ck_assert_int_eq(rc, NNC_ERR_WRITE);
+  ck_assert_msg(strstr(st.message, "one link"), "message: %s", st.message);
+  char *text = testutil_take_file(other);
+  ck_assert_str_eq(text, "kept\n");
   free(text);
 }
 END_TEST
@@ -242,6 +269,7 @@ int main(void) {
   tcase_add_test(tc, unset_writes_nothing);
   tcase_add_test(tc, unwritable_map_is_an_error);
   tcase_add_test(tc, planted_link_not_followed);
+  tcase_add_test(tc, fifo_and_hard_link_refused);
   tcase_add_test(tc, other_values_refused);
   suite_add_tcase(s, tc);
   return testutil_run(s);
