@@ -90,6 +90,13 @@ static void compile(int no_cache, const char *ir_post, nnc_compiled *c) {
   nnc_spec_free(&spec);
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
 /* The model compiled without the cache, freed: the status code. */
 static int compile_status(nnc_status *st) {
   nnc_compile_options opts;
@@ -206,10 +213,7 @@ START_TEST(planted_link_not_followed) {
   setenv("NNC_PERF_MAP", "1", 1);
   unlink(map_path());
   const char *victim = testutil_path(testutil_tmpdir(), "victim.txt");
-  FILE *f = fopen(victim, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs("precious\n", f);
-  fclose(f);
+  write_text(victim, "precious\n");
   ck_assert_int_eq(symlink(victim, map_path()), 0);
   nnc_status st;
   int rc = compile_status(&st);
@@ -234,10 +238,7 @@ START_TEST(fifo_and_hard_link_refused) {
   unlink(map_path());
   ck_assert_int_eq(rc, NNC_ERR_WRITE);
   const char *other = testutil_path(testutil_tmpdir(), "other.txt");
-  FILE *f = fopen(other, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs("kept\n", f);
-  fclose(f);
+  write_text(other, "kept\n");
   ck_assert_int_eq(link(other, map_path()), 0);
   rc = compile_status(&st);
   unlink(map_path());
