@@ -148,6 +148,16 @@ def load_run(d):
             r["triad"][t] = float(re.search(r"GB/s best ([\d.]+)", open(os.path.join(d, f"triad-t{t}.txt")).read()).group(1))
         except (OSError, AttributeError):
             pass
+    r["core_latency"] = {}
+    for when in ("begin", "end"):
+        try:
+            text = open(os.path.join(d, f"core-latency-{when}.txt")).read()
+            trip = re.search(r"round trip ([\d.]+) ns", text)
+            rw = re.search(r"read ([\d.]+) ns/line, of lines it did not ([\d.]+)", text)
+            r["core_latency"][when] = (float(trip.group(1)) if trip else None,
+                                       (float(rw.group(1)), float(rw.group(2))) if rw else None)
+        except OSError:
+            pass
     for p in glob.glob(os.path.join(d, "fit-*.txt")):
         r["fit"][os.path.basename(p)[4:-4]] = triple(p)
     for p in glob.glob(os.path.join(d, "compile-*.txt")):
@@ -234,6 +244,17 @@ def report_run(n, r, machine):
     print(f"sgemm peak (OpenBLAS, median GFLOP/s): {sg or '—'}. Peak used: 1 thread {peak(r, 1) or '—'}, "
           f"2 threads {peak(r, 2) or '—'} GFLOP/s (best kernel).")
     print(f"Memory bandwidth (triad, best GB/s): 1 thread {r['triad'].get(1, '—')}, 2 threads {r['triad'].get(2, '—')}.\n")
+    cl = r.get("core_latency", {})
+    if cl:
+        parts = []
+        for when in ("begin", "end"):
+            if when in cl:
+                trip, rw = cl[when]
+                rws = f", rewrite of lines the other core read {rw[0]:.1f} ns/line (else {rw[1]:.1f})" if rw else ""
+                parts.append(f"before nnc's runs" if when == "begin" else "after them")
+                parts[-1] += f": line round trip {trip:.0f} ns{rws}" if trip else ": —"
+        print("Core-to-core latency (bench/core_latency.c; small steps gain from two threads only while it is low, "
+              "docs/performance.md \"Session 22\"): " + "; ".join(parts) + ".\n")
     cores = sorted({c for c, _ in r["torch"]}, key=lambda c: (c != "auto", c))
     cols = sorted(r["torch"], key=lambda k: (cores.index(k[0]), list(CONFIG_NAMES).index(k[1]) if k[1] in CONFIG_NAMES else 9))
     kern = sorted({(c, rec.get("corename")) for (c, _), recs in r["torch"].items() for rec in recs.values()})

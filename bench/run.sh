@@ -73,6 +73,7 @@ blas=(-I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas)
 gcc -O2 -o "$out/sgemm_peak" "$peers/sgemm_peak.c" "${blas[@]}"
 gcc -O2 -o "$out/blas_core" bench/blas_core.c "${blas[@]}"
 gcc -O2 -fopenmp -o "$out/triad" bench/triad.c
+gcc -O2 -pthread -o "$out/core_latency" bench/core_latency.c
 
 # Every OpenBLAS user below (sgemm peak, PyTorch) runs in a clean environment: these machines
 # may set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (forcing a kernel) and thread variables;
@@ -198,6 +199,9 @@ for run in $(seq 1 "$runs"); do
   for t in 1 2; do
     OMP_NUM_THREADS=$t "$out/triad" "$triad_mib" | tee "$d/triad-t$t.txt"
   done
+  # how fast the two cores hand lines over: small steps on two threads depend on it, and the
+  # host changes it over minutes (docs/performance.md, "Session 22"); again after nnc's runs
+  "$out/core_latency" | tee "$d/core-latency-begin.txt" || true
   # nnc: one process per workload (its peak RSS is the workload's). The t1 run fills an empty
   # compile cache (when the build has one), the t2 run finds it: load_s is cold, then warm.
   for t in 1 2; do
@@ -207,6 +211,7 @@ for run in $(seq 1 "$runs"); do
         --w3-samples "$w3_samples" --w6-samples "$w6_samples" --w7-samples "$w7_samples" --json "$d/nnc-t$t-$w.json"
     done
   done
+  "$out/core_latency" | tee "$d/core-latency-end.txt" || true
   for core in ${cores//,/ }; do
     mapfile -t e < <(blas_env "$core")
     for cfg in ${torch_configs//,/ }; do

@@ -145,6 +145,14 @@ int nnc_model_set_seed(nnc_model *m, uint64_t seed, nnc_status *st);
 int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st);
 int nnc_model_threads(const nnc_model *m); /* 0 for NULL */
 
+/* With more than one thread, a step of a few million multiply-adds (the
+ * table's tuned band, nnc_entry.sure_rows) runs on the threads or on the
+ * calling thread alone, whichever the model measured faster lately: on a
+ * shared machine the second core's speed for small steps changes over
+ * minutes. Results are the same bits either way. on = 0: such steps always
+ * run on the threads; 1 (the default): timed. */
+int nnc_model_set_thread_tuning(nnc_model *m, int on, nnc_status *st);
+
 /* How matmuls sum their products. F32 (default): float32 accumulators, as
  * Keras's TensorFlow CPU kernels. F64: float64 accumulators rounded once,
  * slower (2.6x on a 784-512-512-10 MLP here) and insensitive to summation

@@ -219,6 +219,16 @@ int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st) {
   return threads == 1 ? NNC_OK : pool_create(threads, &m->pool, st);
 }
 
+int nnc_model_set_thread_tuning(nnc_model *m, int on, nnc_status *st) {
+  API_STATUS(st);
+  if (api_nonnull(m, "nnc_model_set_thread_tuning", "m", st)) return NNC_ERR_ARG;
+  if (on != 0 && on != 1)
+    return nnc_fail(st, NNC_ERR_ARG, "nnc_model_set_thread_tuning: on must be 0 or 1, got %d", on);
+  m->no_thread_tuning = !on;
+  memset(m->tuners, 0, sizeof m->tuners); /* a new round from the next step */
+  return NNC_OK;
+}
+
 int nnc_model_threads(const nnc_model *m) {
   return m ? pool_size(m->pool) : 0;
 }

@@ -8,6 +8,7 @@
 
 #include "nnc.h"
 #include "nnc_program.h"
+#include "runtime/step_tuner.h"
 #include "runtime/programs.h"
 
 struct nnc_model {
@@ -42,6 +43,10 @@ struct nnc_model {
   int64_t *gathered_cap;
   int n_gathered;
   struct nnc_pool *pool; /* NULL: one thread */
+  /* steps in a table's tuned band: pool or one thread by timing, per entry
+   * (step_tuner.h); no_thread_tuning: always the pool there */
+  step_tuner tuners[NNC_ENTRY_COUNT];
+  int no_thread_tuning;
   /* check-numerics mode: the state before the step being checked */
   float *saved_params, *saved_slots;
   int64_t saved_params_cap, saved_slots_cap, saved_iterations;

@@ -533,7 +533,13 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
   int checked = which == NNC_ENTRY_TRAIN && m->check_numerics, rc = NNC_OK;
   /* a step on the pool copies its rows on the pool's threads (run_job);
    * the numerics check reads them before the step: copied here */
-  int parallel = m->pool && rows >= t->entries[which].parallel_rows;
+  const nnc_entry *e = &t->entries[which];
+  int parallel = m->pool && rows >= e->parallel_rows;
+  /* in the tuned band: the pool or this thread, as measured (step_tuner.h) */
+  step_tuner *tuner =
+      parallel && !m->no_thread_tuning && rows < e->sure_rows ? &m->tuners[which] : NULL;
+  if (tuner) parallel = step_tuner_pick(tuner);
+  double started = tuner ? step_tuner_now() : 0;
   row_copy deferred[MAX_ROW_COPIES];
   batch_copies bc = {parallel && !checked ? deferred : NULL, 0, idx, first, rows};
   if (next && !bc.defer) fit_prefetch_rows(d, next, next_rows);
@@ -583,6 +589,10 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
       pool_run(m->pool, run_job, &job);
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
+    if (tuner) {
+      double now = step_tuner_now();
+      step_tuner_record(tuner, parallel, now - started, rows, now);
+    }
     if (which != NNC_ENTRY_PREDICT) host_metrics_update(m, regions + NNC_REGION_IO, rows);
     if (which == NNC_ENTRY_TRAIN) m->iterations++;
     if (checked && numerics_after_step(m, rows, st))

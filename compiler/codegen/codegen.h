@@ -58,6 +58,10 @@ int64_t codegen_parallel_rows(const nnc_graph *g);
  * INT64_MAX: never); the table's parallel_rows is the larger of the two
  * unless NNC_SPLIT_SMALL_STEPS=1 (emit_driver.c). */
 int64_t codegen_step_threads_rows(const nnc_graph *g);
+/* The fewest rows at which g's whole step always runs on the pool; from
+ * codegen_step_threads_rows to it the runtime chooses by timing (the
+ * table's sure_rows; emit_driver.c). */
+int64_t codegen_step_sure_rows(const nnc_graph *g);
 
 /* Floats per vector register the kernels are built for: the host's widest,
  * or NNC_VECTOR_WIDTH=4|8|16 (jit.c). */

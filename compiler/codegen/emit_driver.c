@@ -92,14 +92,22 @@ int64_t codegen_parallel_rows(const nnc_graph *g) {
  * STEP_THREADS_WORK runs on the calling thread even where some of its groups
  * would split. Splitting a small step costs more than its barriers: the rows
  * a worker wrote are read by the other core in the next serial or
- * differently split group (a cache-to-cache transfer per line), and a
- * narrow layer's weight gradient has too few row tiles to split at all. On
- * the 2-vCPU VM W3 (~3 M per step) and W5 (~6 M) ran slower on two threads
- * than on one and W4-wide (~200 M) 1.5x faster (docs/performance.md,
- * "Session 14: the whole-step threshold"). */
-#define STEP_THREADS_WORK (INT64_C(1) << 24)
+ * differently split group (a cache-to-cache transfer per line, and the
+ * writer's next store waits for the reader's copy to be invalidated), and
+ * a narrow layer's weight gradient has too few row tiles to split at all.
+ * From STEP_THREADS_WORK to STEP_SURE_WORK the runtime times the step both
+ * ways and runs it the faster (runtime/step_tuner.h); above, always on the
+ * pool. On the 2-vCPU host, with narrow products split by rows (emit_group.c:
+ * matmul_share), W5 (1.5 M per step) ran twice as slow on two threads as on
+ * one; W3 (5.3 M) and W4 (7.4 M) 20-27 % faster while the host returned
+ * the other core's lines quickly and 60 % slower while it did not; W4-wide
+ * (205 M) is faster on two either way (docs/performance.md, "Session 22"). */
+#define STEP_THREADS_WORK (INT64_C(1) << 22)
+#define STEP_SURE_WORK (INT64_C(1) << 24)
 
-int64_t codegen_step_threads_rows(const nnc_graph *g) {
+/* The fewest rows at which g's whole step does `threshold` work (0: any;
+ * INT64_MAX: never). */
+static int64_t step_rows_at(const nnc_graph *g, int64_t threshold) {
   int64_t per_row = 0, fixed = 0;
   for (int i = 0; i < g->n;) {
     if (g->nodes[i].group < 0) {
@@ -121,9 +129,17 @@ int64_t codegen_step_threads_rows(const nnc_graph *g) {
     fixed += f;
     i = last + 1;
   }
-  if (fixed >= STEP_THREADS_WORK) return 0;
+  if (fixed >= threshold) return 0;
   if (per_row <= 0) return INT64_MAX;
-  return (STEP_THREADS_WORK - fixed + per_row - 1) / per_row;
+  return (threshold - fixed + per_row - 1) / per_row;
+}
+
+int64_t codegen_step_threads_rows(const nnc_graph *g) {
+  return step_rows_at(g, STEP_THREADS_WORK);
+}
+
+int64_t codegen_step_sure_rows(const nnc_graph *g) {
+  return step_rows_at(g, STEP_SURE_WORK);
 }
 
 /* Parameters of the driver and of every part:

@@ -160,29 +160,31 @@ static int64_t anchor_granule(const cg *c, const nnc_node *n) {
 }
 
 /* This thread's share of a matmul: rows [u0, u1) in column strips
- * [c->strip0, c->strip1). Split by rows, every thread packs and streams all
- * of B (the weights, for x @ W) for its few rows, and a batch of 128 leaves
- * one thread short tiles (72 + 56 rows with 12-row tiles); split by column
- * strips, each thread packs only its part of B and runs every row, tiles
- * as one thread would. Strips are chosen when they divide evenly (no
- * narrower last strip, a whole number per thread) or are many (at least 4
- * per thread); else rows. Both ways every element is one thread's same
- * chain of fused multiply-adds: the result does not depend on the split. */
+ * [c->strip0, c->strip1). Split by column strips, each thread packs only
+ * its part of B and runs every row, tiles as one thread would; split by
+ * rows, every thread packs and streams all of B for its rows. Strips are
+ * chosen when there are many (at least STRIPS_PER_THREAD per thread), else
+ * rows: with a few strips each thread also reads every row of A and writes
+ * a slice of every row of C, so the rows of a batch's activations that one
+ * core wrote the other reads, and its next write waits for the other core's
+ * copy to be invalidated: 10-26 ns a line on the 2-vCPU host against 1 when
+ * no other core holds it (docs/performance.md, "Session 22"). W3 and W4
+ * (64 columns: two strips) ran 20-27 % faster on two threads split by rows
+ * than by strips; W4-wide (512 columns: 16) 12 % slower. Both ways every
+ * element is one thread's same chain of fused multiply-adds: the result
+ * does not depend on the split. */
+#define STRIPS_PER_THREAD 4
 static void matmul_share(cg *c, const nnc_node *n, LLVMValueRef units, LLVMValueRef *u0,
                          LLVMValueRef *u1, LLVMValueRef *split_strips) {
   LLVMBuilderRef b = c->b;
   int64_t cols = shape_last(&n->shape), tile = cg_gemm_tile_cols(c->vector_width);
   int64_t strips = (cols + tile - 1) / tile;
-  LLVMValueRef r0, r1, s0, s1, nt = c->nthreads, total = cg_i64(c, strips);
+  LLVMValueRef r0, r1, s0, s1, total = cg_i64(c, strips);
   thread_share(c, units, cg_gemm_tile_rows(c->vector_width), &r0, &r1);
   thread_share(c, total, 1, &s0, &s1);
-  LLVMValueRef even =
-      LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildSRem(b, total, nt, ""), cg_i64(c, 0), "");
-  if (cols % tile) even = LLVMConstInt(c->i1, 0, 0);
-  LLVMValueRef many =
-      LLVMBuildICmp(b, LLVMIntSGE, total, LLVMBuildMul(b, nt, cg_i64(c, 4), ""), "");
-  LLVMValueRef by_strips = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, total, nt, ""),
-                                        LLVMBuildOr(b, even, many, ""), "by_strips");
+  LLVMValueRef by_strips =
+      LLVMBuildICmp(b, LLVMIntSGE, total,
+                    LLVMBuildMul(b, c->nthreads, cg_i64(c, STRIPS_PER_THREAD), ""), "by_strips");
   *u0 = cg_select(c, by_strips, cg_i64(c, 0), r0);
   *u1 = cg_select(c, by_strips, units, r1);
   c->strip0 = cg_select(c, by_strips, s0, cg_i64(c, 0));

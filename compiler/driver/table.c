@@ -193,6 +193,17 @@ static int64_t pool_rows(const nnc_graph *g) {
   return step > rows ? step : rows;
 }
 
+/* The fewest rows from which the pool always runs the step (nnc_entry:
+ * sure_rows); from pool_rows to it the runtime chooses by timing. With
+ * NNC_SPLIT_SMALL_STEPS=1 there is no such band: the pool from pool_rows. */
+static int64_t pool_sure_rows(const nnc_graph *g) {
+  int64_t from = pool_rows(g);
+  const char *small = getenv("NNC_SPLIT_SMALL_STEPS");
+  if (small && !strcmp(small, "1")) return from;
+  int64_t sure = codegen_step_sure_rows(g);
+  return sure > from ? sure : from;
+}
+
 static int fill(jit_table *t, int want_probes, nnc_status *st) {
   const nnc_program *p = &t->compiled.prog;
   nnc_program_table *o = &t->t;
@@ -281,6 +292,7 @@ static int fill(jit_table *t, int want_probes, nnc_status *st) {
     o->entries[i].fixed_floats = t->compiled.graphs[i].fixed_floats;
     o->entries[i].batch_floats_per_row = t->compiled.graphs[i].batch_floats_per_row;
     o->entries[i].parallel_rows = pool_rows(&t->compiled.graphs[i]);
+    o->entries[i].sure_rows = pool_sure_rows(&t->compiled.graphs[i]);
     o->entries[i].scratch_floats = t->compiled.scratch_floats[i];
   }
   if (want_probes && t->compiled.has_graph[NNC_GRAPH_TRAIN] && make_probes(t, st)) return st->code;

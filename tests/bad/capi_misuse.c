@@ -161,6 +161,16 @@ CASE(set_threads_too_many) {
   NEED(m, built);
   return nnc_model_set_threads(m, 1 << 20, st);
 }
+CASE(set_thread_tuning_null_model) {
+  return nnc_model_set_thread_tuning(NULL, 1, st);
+}
+CASE(set_thread_tuning_null_st) {
+  return nnc_model_set_thread_tuning(NULL, 0, NULL);
+}
+CASE(set_thread_tuning_two) {
+  NEED(m, built);
+  return nnc_model_set_thread_tuning(m, 2, st);
+}
 CASE(threads_null_model) {
   nnc_model_threads(NULL);
   return NNC_OK;
@@ -952,6 +962,9 @@ static const misuse_case cases[] = {
     C(set_threads_zero, ARG, "threads"),
     C(set_threads_negative, ARG, "threads"),
     C(set_threads_too_many, ARG, "threads"),
+    C(set_thread_tuning_null_model, ARG, "^nnc_model_set_thread_tuning: "),
+    C(set_thread_tuning_null_st, ARG, NULL),
+    C(set_thread_tuning_two, ARG, "must be 0 or 1"),
     C(threads_null_model, ANY_CODE, NULL),
     C(set_accumulation_null_model, ARG, "^nnc_model_set_accumulation: "),
     C(set_accumulation_bad_value, ARG, "accumulation"),

@@ -108,9 +108,9 @@ int main(void) {
   t.n_summary_rows = 1;
   t.summary = rows;
   t.learning_rate = 0.1;
-  t.entries[NNC_ENTRY_TRAIN] = (nnc_entry){train_step, 0, 1, 0, 0};
-  t.entries[NNC_ENTRY_TEST] = (nnc_entry){test_step, 0, 1, 0, 0};
-  t.entries[NNC_ENTRY_PREDICT] = (nnc_entry){predict_step, 0, 0, 0, 0};
+  t.entries[NNC_ENTRY_TRAIN] = (nnc_entry){.fn = train_step, .batch_floats_per_row = 1};
+  t.entries[NNC_ENTRY_TEST] = (nnc_entry){.fn = test_step, .batch_floats_per_row = 1};
+  t.entries[NNC_ENTRY_PREDICT] = (nnc_entry){.fn = predict_step};
 
   nnc_status st;
   nnc_model *m;

@@ -90,9 +90,9 @@ static const nnc_program_table *fit_table(int weighted) {
   t->n_log_keys = 3;
   t->log_keys = ft_keys;
   t->learning_rate = 0.01;
-  t->entries[NNC_ENTRY_TRAIN] = (nnc_entry){weighted ? ft_train_w : ft_train, 0, 0, 0, 0};
-  t->entries[NNC_ENTRY_TEST] = (nnc_entry){weighted ? ft_test_w : ft_test, 0, 0, 0, 0};
-  t->entries[NNC_ENTRY_PREDICT] = (nnc_entry){ft_predict, 0, 0, 0, 0};
+  t->entries[NNC_ENTRY_TRAIN] = (nnc_entry){.fn = weighted ? ft_train_w : ft_train};
+  t->entries[NNC_ENTRY_TEST] = (nnc_entry){.fn = weighted ? ft_test_w : ft_test};
+  t->entries[NNC_ENTRY_PREDICT] = (nnc_entry){.fn = ft_predict};
   if (weighted) {
     t->n_sample_weights = 1;
     t->sample_weights = ft_weights;

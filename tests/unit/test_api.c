@@ -62,6 +62,7 @@ START_TEST(null_pointers_are_refused) {
   expect_arg(nnc_model_set_compile_config(m, NULL, &st), &st, "set_compile_config", "json");
   expect_arg(nnc_model_set_seed(NULL, 1, &st), &st, "nnc_model_set_seed", "m");
   expect_arg(nnc_model_set_threads(NULL, 2, &st), &st, "nnc_model_set_threads", "m");
+  expect_arg(nnc_model_set_thread_tuning(NULL, 1, &st), &st, "nnc_model_set_thread_tuning", "m");
   expect_arg(nnc_model_set_accumulation(NULL, NNC_ACCUMULATE_F64, &st), &st, "accumulation", "m");
   expect_arg(nnc_model_build(NULL, &x, &y, &st), &st, "nnc_model_build", "m");
   expect_arg(nnc_model_get_weight(NULL, "d/kernel", &out, &st), &st, "get_weight", "m");

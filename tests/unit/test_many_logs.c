@@ -77,9 +77,9 @@ static void make_table(void) {
   table.stats = stats;
   table.n_log_keys = N_STATS;
   table.log_keys = keys;
-  table.entries[NNC_ENTRY_TRAIN] = (nnc_entry){step, 0, 0, 0, 0};
-  table.entries[NNC_ENTRY_TEST] = (nnc_entry){step, 0, 0, 0, 0};
-  table.entries[NNC_ENTRY_PREDICT] = (nnc_entry){predict, 0, 0, 0, 0};
+  table.entries[NNC_ENTRY_TRAIN] = (nnc_entry){.fn = step};
+  table.entries[NNC_ENTRY_TEST] = (nnc_entry){.fn = step};
+  table.entries[NNC_ENTRY_PREDICT] = (nnc_entry){.fn = predict};
 }
 
 static float xv[4] = {1, 2, 3, 4}, yv[4] = {0, 0, 0, 0}; /* mean 2.5 */

@@ -117,9 +117,9 @@ static void make_table(double lr) {
   table.n_log_keys = 4;
   table.log_keys = keys;
   table.learning_rate = lr;
-  table.entries[NNC_ENTRY_TRAIN] = (nnc_entry){train, 0, 0, 0, 0};
-  table.entries[NNC_ENTRY_TEST] = (nnc_entry){test, 0, 0, 0, 0};
-  table.entries[NNC_ENTRY_PREDICT] = (nnc_entry){predict, 0, 0, 0, 0};
+  table.entries[NNC_ENTRY_TRAIN] = (nnc_entry){.fn = train};
+  table.entries[NNC_ENTRY_TEST] = (nnc_entry){.fn = test};
+  table.entries[NNC_ENTRY_PREDICT] = (nnc_entry){.fn = predict};
 }
 
 static float av[4] = {1, 2, 3, 4}, bv[8] = {2, 0, 4, 1, 6, 0, 8, 1};

@@ -1,7 +1,8 @@
 /* A small step runs on one thread, a large one on the pool (issue 9,
  * session 14). The table's parallel_rows is also the whole-step threshold
- * (compiler/driver/table.c: pool_rows): a step below 2^24 multiply-adds and
- * elements runs on the caller even where one of its groups would split.
+ * (compiler/driver/table.c: pool_rows): a step below 2^22 multiply-adds and
+ * elements runs on the caller even where one of its groups would split;
+ * from 2^22 to 2^24 (sure_rows) the runtime times it both ways.
  * Counted with the pool's counters, not timed. NNC_SPLIT_SMALL_STEPS=1 gives
  * the tests the per-group rule alone; bad values are refused. Fits above the
  * threshold give the same bits on 1, 2 and 3 threads. The driver skips the
@@ -42,29 +43,40 @@ static long predict_jobs(nnc_model *m, int64_t rows) {
 
 /* The predict step's work per row is 512 x 512 multiply-adds of d0's GEMM
  * plus a few hundred (its bias and relu, d1's 512, d1's bias): the least
- * rows with rows x work >= 2^24 is 64 (63 x 262144 + 63 x 1024 < 2^24). */
+ * rows with rows x work >= 2^22 is 16 (15 x 262144 + 15 x 1024 < 2^22), the
+ * least with >= 2^24 is 64 (63 x 262144 + 63 x 1024 < 2^24). From 16 rows
+ * the step may run on the pool (timed: test_tuner22), from 64 it always
+ * does; with the timing off, from 16. */
 START_TEST(whole_step_threshold_is_the_boundary) {
   nnc_model *m = wide(2);
   int64_t p = m->t->entries[NNC_ENTRY_PREDICT].parallel_rows;
-  ck_assert_int_eq(p, 64);
+  int64_t sure = m->t->entries[NNC_ENTRY_PREDICT].sure_rows;
+  ck_assert_int_eq(p, 16);
+  ck_assert_int_eq(sure, 64);
   ck_assert_int_eq(predict_jobs(m, p - 1), 0);
-  ck_assert_int_ge(predict_jobs(m, p), 1);
   ck_assert_int_eq(predict_jobs(m, 1), 0);
+  for (int k = 0; k < 3; k++) ck_assert_int_eq(predict_jobs(m, sure), 1);
+  nnc_status st;
+  ck_assert(nnc_model_set_thread_tuning(m, 0, &st) == NNC_OK);
+  for (int k = 0; k < 3; k++) ck_assert_int_eq(predict_jobs(m, p), 1);
+  ck_assert_int_eq(predict_jobs(m, p - 1), 0);
   nnc_model_free(m);
 }
 END_TEST
 
 /* NNC_SPLIT_SMALL_STEPS=1: the pool from the per-group rule on (one row
- * of d0's GEMM is 262144 >= 32768 multiply-adds: any rows split). */
+ * of d0's GEMM is 262144 >= 32768 multiply-adds: any rows split), and no
+ * timed band: every such step on the pool. */
 START_TEST(switch_forces_the_pool) {
   setenv("NNC_SPLIT_SMALL_STEPS", "1", 1);
   nnc_model *m = wide(2);
   ck_assert_int_eq(m->t->entries[NNC_ENTRY_PREDICT].parallel_rows, 1);
-  ck_assert_int_ge(predict_jobs(m, 2), 1);
+  ck_assert_int_eq(m->t->entries[NNC_ENTRY_PREDICT].sure_rows, 1);
+  for (int k = 0; k < 3; k++) ck_assert_int_eq(predict_jobs(m, 2), 1);
   nnc_model_free(m);
   setenv("NNC_SPLIT_SMALL_STEPS", "0", 1); /* 0: the default */
   m = wide(2);
-  ck_assert_int_eq(m->t->entries[NNC_ENTRY_PREDICT].parallel_rows, 64);
+  ck_assert_int_eq(m->t->entries[NNC_ENTRY_PREDICT].parallel_rows, 16);
   ck_assert_int_eq(predict_jobs(m, 2), 0);
   nnc_model_free(m);
 }
