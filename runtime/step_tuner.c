@@ -9,7 +9,7 @@ int step_tuner_pick(const step_tuner *t) {
 }
 
 static double median(const double *v, int n) {
-  double s[STEP_TUNER_BLOCK - 1];
+  double s[STEP_TUNER_TIMED];
   for (int i = 0; i < n; i++) { /* insertion sort: a handful of values */
     int j = i;
     for (; j > 0 && s[j - 1] > v[i]; j--) s[j] = s[j - 1];
@@ -20,11 +20,11 @@ static double median(const double *v, int n) {
 
 void step_tuner_record(step_tuner *t, int pooled, double seconds, int64_t rows, double now) {
   if (t->probes < STEP_TUNER_PROBES) {
-    int k = t->probes % STEP_TUNER_BLOCK;
-    if (k > 0) t->per_row[pooled != 0][k - 1] = seconds / (double)(rows > 0 ? rows : 1);
+    int k = t->probes % STEP_TUNER_BLOCK - (STEP_TUNER_BLOCK - STEP_TUNER_TIMED);
+    if (k >= 0) t->per_row[pooled != 0][k] = seconds / (double)(rows > 0 ? rows : 1);
     if (++t->probes == STEP_TUNER_PROBES) {
-      enum { N = STEP_TUNER_BLOCK - 1 };
-      t->pooled = median(t->per_row[1], N) < median(t->per_row[0], N);
+      enum { N = STEP_TUNER_TIMED };
+      t->pooled = median(t->per_row[1], N) < STEP_TUNER_MARGIN * median(t->per_row[0], N);
       t->run_steps = 0;
       t->run_start = now;
       t->rounds++;

@@ -7,26 +7,35 @@
  * "Session 22"). Results are the same bits either way (every value is
  * computed by one thread in a fixed order), so the choice is only speed.
  *
- * A round: STEP_TUNER_BLOCK steps on the pool, then as many on one thread,
- * then the faster way (the lower median time per row of each block, its
- * first step left out: it pays for the lines the other way left in the
- * other core's cache; a median, as one lucky or unlucky step of a noisy
- * host must not decide) until at least STEP_TUNER_STEPS steps and
- * STEP_TUNER_SECONDS have passed; then the next round. A zeroed tuner
- * starts a round. */
+ * A round: STEP_TUNER_BLOCK steps on the pool, then as many on one thread;
+ * of each block only the second half is timed (the first pays for the
+ * lines the other way left in the other core's cache, and a pool's steps
+ * settle after a few: four-step blocks picked the pool for W4 at 2.06
+ * against 2.07 us a row, then ran at 2.4 against one thread's 2.0). The
+ * pool is kept if its median time per row is below STEP_TUNER_MARGIN of one
+ * thread's (a median: one lucky or unlucky step of a noisy host must not
+ * decide; a margin: when they are about even, one thread leaves the other
+ * core free), for at least STEP_TUNER_STEPS steps and STEP_TUNER_SECONDS;
+ * then the next round. A zeroed tuner starts a round. */
 #ifndef NNC_STEP_TUNER_H
 #define NNC_STEP_TUNER_H
 
 #include <stdint.h>
 
-enum { STEP_TUNER_BLOCK = 4, STEP_TUNER_PROBES = 2 * STEP_TUNER_BLOCK, STEP_TUNER_STEPS = 256 };
+enum {
+  STEP_TUNER_BLOCK = 16,
+  STEP_TUNER_TIMED = STEP_TUNER_BLOCK / 2, /* the block's last steps */
+  STEP_TUNER_PROBES = 2 * STEP_TUNER_BLOCK,
+  STEP_TUNER_STEPS = 256
+};
+#define STEP_TUNER_MARGIN 0.97
 #define STEP_TUNER_SECONDS 1.0
 
 typedef struct step_tuner {
   int probes; /* probe steps taken this round */
   int pooled; /* the round's choice once the probes are done */
   /* seconds per row of this round's timed probes: [0] on one thread, [1] on the pool */
-  double per_row[2][STEP_TUNER_BLOCK - 1];
+  double per_row[2][STEP_TUNER_TIMED];
   long run_steps;   /* steps run with the choice */
   double run_start; /* when the choice was made (seconds, a monotonic clock) */
   long rounds;      /* rounds completed (choices made) */

@@ -1,9 +1,9 @@
 /* Steps in the tuned band (runtime/step_tuner.h, nnc_entry.sure_rows): run
  * on the pool or on the calling thread by timing, session 22.
  * - the tuner alone, fed made-up times: a block of probes on the pool, one
- *   on one thread, each block's first step left out (a very slow one does
- *   not count), the choice is the lower median (one lucky step does not
- *   decide),
+ *   on one thread, each block's first half left out (very slow steps do not
+ *   count), the choice is the lower median (lucky steps do not decide) and
+ *   one thread when the two are within the margin,
  *   it holds for STEP_TUNER_STEPS steps and STEP_TUNER_SECONDS, then a new
  *   round probes again;
  * - in a model: of the first STEP_TUNER_PROBES steps in the band exactly
@@ -22,22 +22,30 @@
 #include "testutil.h"
 
 /* records a round's STEP_TUNER_PROBES probes: a block on the pool, then one
- * on one thread; the k-th timed step of a block takes pool[k] or one[k]
- * seconds per row, each block's first step 1 s a row (left out) */
+ * on one thread; the k-th timed step of a block (its last STEP_TUNER_TIMED)
+ * takes pool[k] or one[k] seconds per row, the steps before them 1 s a row
+ * (left out) */
 static void probe_round(step_tuner *t, const double *pool, const double *one, double now) {
   for (int i = 0; i < STEP_TUNER_PROBES; i++) {
-    int pooled = step_tuner_pick(t), k = i % STEP_TUNER_BLOCK;
+    int pooled = step_tuner_pick(t);
+    int k = i % STEP_TUNER_BLOCK - (STEP_TUNER_BLOCK - STEP_TUNER_TIMED);
     ck_assert_int_eq(pooled, i < STEP_TUNER_BLOCK); /* the pool's block first */
-    double per_row = k == 0 ? 1.0 : pooled ? pool[k - 1] : one[k - 1];
+    double per_row = k < 0 ? 1.0 : pooled ? pool[k] : one[k];
     step_tuner_record(t, pooled, per_row * 32, 32, now);
   }
+}
+
+/* n seconds per row a step, every third one `odd` instead */
+static void times(double *v, double base, double odd) {
+  for (int k = 0; k < STEP_TUNER_TIMED; k++) v[k] = k % 3 == 1 ? odd : base;
 }
 
 START_TEST(tuner_picks_the_lower_median) {
   step_tuner t;
   memset(&t, 0, sizeof t);
-  const double fast[3] = {1e-6, 1.1e-6, 0.9e-6};
-  const double slow[3] = {2e-6, 2.1e-6, 1.9e-6};
+  double fast[STEP_TUNER_TIMED], slow[STEP_TUNER_TIMED];
+  times(fast, 1e-6, 1.1e-6);
+  times(slow, 2e-6, 1.9e-6);
   probe_round(&t, fast, slow, 100.0);
   ck_assert_int_eq(t.rounds, 1);
   ck_assert_int_eq(step_tuner_pick(&t), 1);
@@ -49,11 +57,19 @@ START_TEST(tuner_picks_the_lower_median) {
   }
   step_tuner_record(&t, 1, 1e-4, 32, 200.0); /* the 256th, 100 s on: a new round */
   ck_assert_int_eq(t.probes, 0);
-  /* one lucky pool step (a hundredth of the others) does not win: the median */
-  const double lucky[3] = {3e-6, 0.03e-6, 3e-6};
-  const double steady[3] = {2e-6, 2e-6, 2e-6};
+  /* lucky pool steps (a hundredth of the others, every third) do not win: the median */
+  double lucky[STEP_TUNER_TIMED], steady[STEP_TUNER_TIMED];
+  times(lucky, 3e-6, 0.03e-6);
+  times(steady, 2e-6, 2e-6);
   probe_round(&t, lucky, steady, 300.0);
   ck_assert_int_eq(t.rounds, 2);
+  ck_assert_int_eq(step_tuner_pick(&t), 0);
+  /* about even (the pool 1 % faster, within the margin): one thread */
+  for (int i = 0; i < STEP_TUNER_STEPS; i++) step_tuner_record(&t, 0, 1e-4, 32, 400.0);
+  ck_assert_int_eq(t.probes, 0);
+  double even[STEP_TUNER_TIMED];
+  times(even, 1.98e-6, 1.98e-6);
+  probe_round(&t, even, steady, 500.0);
   ck_assert_int_eq(step_tuner_pick(&t), 0);
 }
 END_TEST
@@ -61,8 +77,9 @@ END_TEST
 START_TEST(tuner_holds_for_its_seconds) {
   step_tuner t;
   memset(&t, 0, sizeof t);
-  const double fast[3] = {1e-6, 1e-6, 1e-6};
-  const double slow[3] = {2e-6, 2e-6, 2e-6};
+  double fast[STEP_TUNER_TIMED], slow[STEP_TUNER_TIMED];
+  times(fast, 1e-6, 1e-6);
+  times(slow, 2e-6, 2e-6);
   probe_round(&t, slow, fast, 10.0); /* one thread faster */
   ck_assert_int_eq(step_tuner_pick(&t), 0);
   /* many steps, but less than STEP_TUNER_SECONDS: no new round */
