@@ -181,14 +181,19 @@ static nnc_log_result log_result(nnc_metric_result r) {
   return NNC_LOG_MEAN;
 }
 
-/* The fewest rows at which the runtime runs a step on the pool: where a
- * group splits and the whole step is worth a second thread;
- * NNC_SPLIT_SMALL_STEPS=1 (tests) drops the second condition, so small
- * models still run real splits. */
+/* NNC_SPLIT_SMALL_STEPS=1 (tests): the pool wherever a group splits */
+static int split_small_steps(void) {
+  const char *small = getenv("NNC_SPLIT_SMALL_STEPS");
+  return small && !strcmp(small, "1");
+}
+
+/* The fewest rows at which the runtime may run a step on the pool: where a
+ * group splits and the whole step is worth a second thread; with
+ * NNC_SPLIT_SMALL_STEPS=1 the second condition is dropped, so small models
+ * still run real splits. */
 static int64_t pool_rows(const nnc_graph *g) {
   int64_t rows = codegen_parallel_rows(g);
-  const char *small = getenv("NNC_SPLIT_SMALL_STEPS");
-  if (small && !strcmp(small, "1")) return rows;
+  if (split_small_steps()) return rows;
   int64_t step = codegen_step_threads_rows(g);
   return step > rows ? step : rows;
 }
@@ -198,8 +203,7 @@ static int64_t pool_rows(const nnc_graph *g) {
  * NNC_SPLIT_SMALL_STEPS=1 there is no such band: the pool from pool_rows. */
 static int64_t pool_sure_rows(const nnc_graph *g) {
   int64_t from = pool_rows(g);
-  const char *small = getenv("NNC_SPLIT_SMALL_STEPS");
-  if (small && !strcmp(small, "1")) return from;
+  if (split_small_steps()) return from;
   int64_t sure = codegen_step_sure_rows(g);
   return sure > from ? sure : from;
 }

@@ -2,7 +2,9 @@
  * session 14). The table's parallel_rows is also the whole-step threshold
  * (compiler/driver/table.c: pool_rows): a step below 2^22 multiply-adds and
  * elements runs on the caller even where one of its groups would split;
- * from 2^22 to 2^24 (sure_rows) the runtime times it both ways.
+ * from 2^22 to 2^24 (sure_rows) the runtime times it both ways (session 22:
+ * the band's probes counted with the pool's jobs; fits in the band give the
+ * same bits on 1, 2 and 3 threads whichever way each step ran).
  * Counted with the pool's counters, not timed. NNC_SPLIT_SMALL_STEPS=1 gives
  * the tests the per-group rule alone; bad values are refused. Fits above the
  * threshold give the same bits on 1, 2 and 3 threads. The driver skips the
@@ -16,6 +18,7 @@
 #include "compiler/codegen/group_deps.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
+#include "runtime/step_tuner.h"
 #include "testutil.h"
 
 /* Input(512) -> Dense(512) -> Dense(1), MSE, SGD */
@@ -30,15 +33,22 @@ static nnc_model *wide(int threads) {
   return m;
 }
 
-static long predict_jobs(nnc_model *m, int64_t rows) {
+/* the pool's jobs for `calls` predicts of one step of `rows` rows */
+static long predict_jobs_n(nnc_model *m, int64_t rows, int calls) {
   float *x = calloc((size_t)rows * 512, sizeof *x);
   nnc_array xa = testutil_f32(x, rows, 512), out;
   nnc_status st;
   long before = pool_jobs(m->pool);
-  ck_assert_msg(nnc_model_predict(m, &xa, rows, &out, &st) == NNC_OK, "%s", st.message);
-  nnc_array_free(&out);
+  for (int k = 0; k < calls; k++) {
+    ck_assert_msg(nnc_model_predict(m, &xa, rows, &out, &st) == NNC_OK, "%s", st.message);
+    nnc_array_free(&out);
+  }
   free(x);
   return pool_jobs(m->pool) - before;
+}
+
+static long predict_jobs(nnc_model *m, int64_t rows) {
+  return predict_jobs_n(m, rows, 1);
 }
 
 /* The predict step's work per row is 512 x 512 multiply-adds of d0's GEMM
@@ -99,29 +109,26 @@ START_TEST(switch_refuses_bad_values) {
 }
 END_TEST
 
-/* A fit whose steps of 48 rows are above the threshold (training is about
- * 3 x 262144 per row: ~22 rows) and whose last step of 4 rows is below it:
- * the same bits on 1, 2 and 3 threads, and the pool did run. */
-START_TEST(fits_agree_on_1_2_3_threads) {
-  enum { N = 100, IN = 512 };
-  float *x = malloc(sizeof(float) * N * IN), y[N];
-  for (int i = 0; i < N * IN; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-  for (int i = 0; i < N; i++) y[i] = (float)(i % 7) / 7.0f;
-  nnc_array xa = testutil_f32(x, N, IN), ya = testutil_f32(y, N, 1);
+/* Trains the model on 1, 2 and 3 threads, `batch` rows a step, and
+ * compares the weights bit for bit; check(m, threads) after each fit. */
+static void fits_agree(int n, int batch, int shuffle, void (*check)(nnc_model *, int)) {
+  enum { IN = 512 };
+  float *x = malloc(sizeof(float) * (size_t)n * IN), *y = malloc(sizeof(float) * (size_t)n);
+  for (int i = 0; i < n * IN; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+  for (int i = 0; i < n; i++) y[i] = (float)(i % 7) / 7.0f;
+  nnc_array xa = testutil_f32(x, n, IN), ya = testutil_f32(y, n, 1);
   nnc_array ref[2];
   const char *names[2] = {"d0/kernel", "d1/kernel"};
   for (int threads = 1; threads <= 3; threads++) {
     nnc_model *m = wide(threads);
-    ck_assert_int_lt(m->t->entries[NNC_ENTRY_TRAIN].parallel_rows, 48);
-    ck_assert_int_gt(m->t->entries[NNC_ENTRY_TRAIN].parallel_rows, 4);
     nnc_fit_options o;
     nnc_fit_options_default(&o);
-    o.epochs = 2, o.batch_size = 48, o.verbose = 0, o.shuffle = 0;
+    o.epochs = 2, o.batch_size = batch, o.verbose = 0, o.shuffle = shuffle;
     nnc_history h;
     nnc_status st;
     ck_assert_msg(nnc_model_fit(m, &xa, &ya, &o, &h, &st) == NNC_OK, "%s", st.message);
     nnc_history_free(&h);
-    if (threads > 1) ck_assert_int_eq(pool_jobs(m->pool), 4); /* 2 of 3 steps per epoch */
+    check(m, threads);
     for (int k = 0; k < 2; k++) {
       nnc_array w;
       ck_assert(nnc_model_get_weight(m, names[k], &w, &st) == NNC_OK);
@@ -139,6 +146,60 @@ START_TEST(fits_agree_on_1_2_3_threads) {
   nnc_array_free(&ref[0]);
   nnc_array_free(&ref[1]);
   free(x);
+  free(y);
+}
+
+/* 48-row steps are above sure_rows (training is about 2 x 262144 per row,
+ * d0's forward GEMM and weight gradient: the band is 8 to 31 rows), the
+ * last step of 4 rows below parallel_rows */
+static void above_the_band(nnc_model *m, int threads) {
+  const nnc_entry *e = &m->t->entries[NNC_ENTRY_TRAIN];
+  ck_assert_int_eq(e->parallel_rows, 8);
+  ck_assert_int_eq(e->sure_rows, 32);
+  if (threads > 1) ck_assert_int_eq(pool_jobs(m->pool), 4); /* 2 of 3 steps per epoch */
+}
+
+/* A fit whose steps of 48 rows always run on the pool and whose last step
+ * of 4 rows never does: the same bits on 1, 2 and 3 threads. */
+START_TEST(fits_agree_on_1_2_3_threads) {
+  fits_agree(100, 48, 0, above_the_band);
+}
+END_TEST
+
+/* 16-row steps are in the band: the pool runs the first round's probes
+ * (test_tuner22), then whichever way was faster */
+static void in_the_band(nnc_model *m, int threads) {
+  if (threads == 1) return;
+  ck_assert_int_ge(m->tuners[NNC_ENTRY_TRAIN].rounds, 1);
+  ck_assert_int_ge(pool_jobs(m->pool), STEP_TUNER_BLOCK);
+}
+
+/* A fit in the timed band (shuffled, 25 steps an epoch): the same bits on 1,
+ * 2 and 3 threads whichever way each step ran. */
+START_TEST(band_fits_agree_on_1_2_3_threads) {
+  fits_agree(400, 16, 1, in_the_band);
+}
+END_TEST
+
+/* In the band, the first round's STEP_TUNER_PROBES steps are a block on the
+ * pool then a block on this thread, whatever the timings; below the band
+ * none runs on the pool, above it all; with tuning off all in the band. */
+START_TEST(band_probes_the_pool_then_one_thread) {
+  nnc_model *m = wide(2);
+  ck_assert_int_eq(predict_jobs_n(m, 15, 4), 0);
+  ck_assert_int_eq(predict_jobs_n(m, 64, 4), 4);
+  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].probes, 0); /* neither was timed */
+  ck_assert_int_eq(predict_jobs_n(m, 16, STEP_TUNER_BLOCK), STEP_TUNER_BLOCK);
+  ck_assert_int_eq(predict_jobs_n(m, 63, STEP_TUNER_BLOCK), 0);
+  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 1);
+  nnc_status st;
+  ck_assert(nnc_model_set_thread_tuning(m, 0, &st) == NNC_OK);
+  ck_assert_int_eq(predict_jobs_n(m, 40, 5), 5);
+  ck_assert(nnc_model_set_thread_tuning(m, 1, &st) == NNC_OK); /* a new round */
+  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 0);
+  ck_assert_int_eq(predict_jobs_n(m, 20, 3), 3);
+  ck_assert_int_eq(nnc_model_set_thread_tuning(m, 2, &st), NNC_ERR_ARG);
+  nnc_model_free(m);
 }
 END_TEST
 
@@ -233,6 +294,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, switch_forces_the_pool);
   tcase_add_test(tc, switch_refuses_bad_values);
   tcase_add_test(tc, fits_agree_on_1_2_3_threads);
+  tcase_add_test(tc, band_fits_agree_on_1_2_3_threads);
+  tcase_add_test(tc, band_probes_the_pool_then_one_thread);
   tcase_add_test(tc, dependence_by_address);
   tcase_add_test(tc, w4_wide_step_crosses_fewer_barriers);
   suite_add_tcase(s, tc);

@@ -6,20 +6,14 @@
  *   one thread when the two are within the margin,
  *   it holds for STEP_TUNER_STEPS steps and STEP_TUNER_SECONDS, then a new
  *   round probes again;
- * - in a model: of the first STEP_TUNER_PROBES steps in the band exactly
- *   the first half run on the pool (counted with the pool's job counter), whatever the
- *   timings; below the band none, above it all; tuning off: all;
- * - a fit whose steps are in the band gives the same weights bit for bit on
- *   one and two threads with tuning on (the choice is only speed). */
+ * The same in a model, counted with the pool's jobs, and fits in the band
+ * on 1, 2 and 3 threads bit for bit: test_threads14.
+ */
 #include <check.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/model.h"
-#include "runtime/pool.h"
 #include "runtime/step_tuner.h"
-#include "testutil.h"
 
 /* records a round's STEP_TUNER_PROBES probes: a block on the pool, then one
  * on one thread; the k-th timed step of a block (its last STEP_TUNER_TIMED)
@@ -92,104 +86,11 @@ START_TEST(tuner_holds_for_its_seconds) {
 }
 END_TEST
 
-/* Input(512) -> Dense(512, relu) -> Dense(1), MSE, SGD: predict work per
- * row ~263 K (band 16..63 rows: test_threads14), train ~3 x 263 K (band
- * 6..21 rows). */
-static nnc_model *wide(int threads) {
-  nnc_model *m = testutil_load(testutil_sequential(
-      "512",
-      "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 512, 'activation': 'relu'}}, "
-      "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 1}}",
-      "{'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 0.01}}, 'loss': 'mse'}"));
-  nnc_status st;
-  ck_assert_msg(nnc_model_set_threads(m, threads, &st) == NNC_OK, "%s", st.message);
-  return m;
-}
-
-static long predict_jobs(nnc_model *m, int64_t rows, int calls) {
-  float *x = calloc((size_t)rows * 512, sizeof *x);
-  nnc_array xa = testutil_f32(x, rows, 512), out;
-  nnc_status st;
-  long before = pool_jobs(m->pool);
-  for (int k = 0; k < calls; k++) {
-    ck_assert_msg(nnc_model_predict(m, &xa, rows, &out, &st) == NNC_OK, "%s", st.message);
-    nnc_array_free(&out);
-  }
-  free(x);
-  return pool_jobs(m->pool) - before;
-}
-
-START_TEST(band_probes_half_on_the_pool) {
-  nnc_model *m = wide(2);
-  const nnc_entry *e = &m->t->entries[NNC_ENTRY_PREDICT];
-  ck_assert_int_eq(e->parallel_rows, 16);
-  ck_assert_int_eq(e->sure_rows, 64);
-  ck_assert_int_eq(predict_jobs(m, 15, 4), 0);              /* below the band: never */
-  ck_assert_int_eq(predict_jobs(m, 64, 4), 4);              /* above: always */
-  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].probes, 0); /* neither was timed */
-  ck_assert_int_eq(predict_jobs(m, 16, STEP_TUNER_PROBES), STEP_TUNER_PROBES / 2);
-  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 1);
-  /* tuning off: every step in the band on the pool */
-  nnc_status st;
-  ck_assert(nnc_model_set_thread_tuning(m, 0, &st) == NNC_OK);
-  ck_assert_int_eq(predict_jobs(m, 40, 5), 5);
-  ck_assert_int_eq(nnc_model_set_thread_tuning(m, 2, &st), NNC_ERR_ARG);
-  ck_assert_int_eq(nnc_model_set_thread_tuning(NULL, 1, &st), NNC_ERR_ARG);
-  nnc_model_free(m);
-}
-END_TEST
-
-START_TEST(band_fit_same_bits_on_1_and_2_threads) {
-  enum { N = 200, IN = 512, BATCH = 16 };
-  float *x = malloc(sizeof(float) * N * IN), y[N];
-  for (int i = 0; i < N * IN; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-  for (int i = 0; i < N; i++) y[i] = (float)(i % 7) / 7.0f;
-  nnc_array xa = testutil_f32(x, N, IN), ya = testutil_f32(y, N, 1);
-  nnc_array ref[2];
-  const char *names[2] = {"d0/kernel", "d1/kernel"};
-  for (int threads = 1; threads <= 2; threads++) {
-    nnc_model *m = wide(threads);
-    const nnc_entry *e = &m->t->entries[NNC_ENTRY_TRAIN];
-    ck_assert_int_le(e->parallel_rows, BATCH); /* the fit's steps are in the band */
-    ck_assert_int_gt(e->sure_rows, BATCH);
-    nnc_fit_options o;
-    nnc_fit_options_default(&o);
-    o.epochs = 3, o.batch_size = BATCH, o.verbose = 0;
-    nnc_history h;
-    nnc_status st;
-    ck_assert_msg(nnc_model_fit(m, &xa, &ya, &o, &h, &st) == NNC_OK, "%s", st.message);
-    nnc_history_free(&h);
-    if (threads == 2) { /* the probes ran on the pool */
-      ck_assert_int_ge(m->tuners[NNC_ENTRY_TRAIN].rounds, 1);
-      ck_assert_int_ge(pool_jobs(m->pool), STEP_TUNER_PROBES / 2);
-    }
-    for (int k = 0; k < 2; k++) {
-      nnc_array w;
-      ck_assert(nnc_model_get_weight(m, names[k], &w, &st) == NNC_OK);
-      if (threads == 1) {
-        ref[k] = w;
-        continue;
-      }
-      size_t bytes = (size_t)w.shape[0] * (size_t)w.shape[1] * sizeof(float);
-      ck_assert_msg(!memcmp(w.data, ref[k].data, bytes), "%s differs on 2 threads", names[k]);
-      nnc_array_free(&w);
-    }
-    nnc_model_free(m);
-  }
-  nnc_array_free(&ref[0]);
-  nnc_array_free(&ref[1]);
-  free(x);
-}
-END_TEST
-
 int main(void) {
   Suite *s = suite_create("tuner22");
   TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, tuner_picks_the_lower_median);
   tcase_add_test(tc, tuner_holds_for_its_seconds);
-  tcase_add_test(tc, band_probes_half_on_the_pool);
-  tcase_add_test(tc, band_fit_same_bits_on_1_and_2_threads);
   suite_add_tcase(s, tc);
   SRunner *r = srunner_create(s);
   srunner_run_all(r, CK_NORMAL);
