@@ -91,15 +91,17 @@ typedef struct nnc_entry {
    * results either way). 0 (a table that does not say): always run it on
    * every thread. */
   int64_t parallel_rows;
-  /* From parallel_rows up to this many rows (exclusive) the runtime may run
-   * the step either way, on the pool or on the calling thread, whichever it
-   * measured faster lately (runtime/step_tuner.h); from here on always on
-   * the pool. At most parallel_rows (0 included): no such band. Version 4. */
-  int64_t sure_rows;
   /* Per thread, a multiple of 16: regions[NNC_REGION_SCRATCH] needs this x
    * nthreads floats. The kernels keep their packed operands there, not on
    * the stack, so a thread running a step needs little stack of its own. */
   int64_t scratch_floats;
+  /* From parallel_rows up to this many rows (exclusive) the runtime may run
+   * the step either way, on the pool or on the calling thread, whichever it
+   * measured faster lately (runtime/step_tuner.h); from here on always on
+   * the pool. At most parallel_rows (0 included): no such band. Version 4,
+   * last so that a table written with positional initialisers for version 3
+   * leaves it 0. */
+  int64_t sure_rows;
 } nnc_entry;
 
 /* ---- data crossing the boundary ---- */

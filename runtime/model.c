@@ -208,12 +208,18 @@ int nnc_model_is_built(const nnc_model *m) {
   return m ? m->built : 0;
 }
 
+/* The step tuners measured one program on one pool: a new round for either. */
+void model_reset_tuners(nnc_model *m) {
+  memset(m->tuners, 0, sizeof m->tuners);
+}
+
 int nnc_model_set_threads(nnc_model *m, int threads, nnc_status *st) {
   API_STATUS(st);
   if (api_nonnull(m, "nnc_model_set_threads", "m", st)) return NNC_ERR_ARG;
   if (threads < 1 || threads > 256)
     return nnc_fail(st, NNC_ERR_ARG, "threads must be in [1, 256], got %d", threads);
   if (pool_size(m->pool) == threads) return NNC_OK;
+  model_reset_tuners(m);
   pool_destroy(m->pool);
   m->pool = NULL;
   return threads == 1 ? NNC_OK : pool_create(threads, &m->pool, st);
@@ -225,7 +231,7 @@ int nnc_model_set_thread_tuning(nnc_model *m, int on, nnc_status *st) {
   if (on != 0 && on != 1)
     return nnc_fail(st, NNC_ERR_ARG, "nnc_model_set_thread_tuning: on must be 0 or 1, got %d", on);
   m->no_thread_tuning = !on;
-  memset(m->tuners, 0, sizeof m->tuners); /* a new round from the next step */
+  model_reset_tuners(m); /* a new round from the next step */
   return NNC_OK;
 }
 
@@ -386,6 +392,7 @@ static int model_build(nnc_model *m, int n_x, const nnc_array *x, int n_y, const
   int first_build = !m->built;
   if (m->t) m->builder.release(m->builder.ctx, m->t);
   m->t = fresh;
+  model_reset_tuners(m);
   program_key_free(&m->key);
   m->key = key;
   if (fresh_slots) model_init_slots(m); /* Adagrad's accumulators start at 0.1, ... */

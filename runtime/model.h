@@ -215,4 +215,7 @@ int model_warn(nnc_model *m, nnc_status *st, const char *fmt, ...)
 /* Keras 3's summary of a table (runtime/summary.c); NNC_ERR_NOMEM is its only error. */
 int model_print_summary(const nnc_program_table *t, FILE *f, nnc_status *st);
 
+/* A new timing round for every entry's step tuner (a new pool or program). */
+void model_reset_tuners(nnc_model *m);
+
 #endif

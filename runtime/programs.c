@@ -122,6 +122,7 @@ int programs_switch(nnc_model *m, int i, nnc_status *st) {
   }
   int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs;
   m->t = p.t;
+  model_reset_tuners(m);
   m->key = p.key;
   memcpy(m->in_shapes, p.in_shapes, (size_t)n_in * sizeof *p.in_shapes);
   memcpy(m->tgt_shapes, p.tgt_shapes, (size_t)n_out * sizeof *p.tgt_shapes);

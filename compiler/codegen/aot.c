@@ -227,8 +227,8 @@ static LLVMValueRef entry(aot *a, const nnc_entry *e, LLVMValueRef fn, int64_t s
   sb_i64(a, &s, offsetof(nnc_entry, fixed_floats), fn ? e->fixed_floats : 0);
   sb_i64(a, &s, offsetof(nnc_entry, batch_floats_per_row), fn ? e->batch_floats_per_row : 0);
   sb_i64(a, &s, offsetof(nnc_entry, parallel_rows), fn ? e->parallel_rows : 0);
-  sb_i64(a, &s, offsetof(nnc_entry, sure_rows), fn ? e->sure_rows : 0);
   sb_i64(a, &s, offsetof(nnc_entry, scratch_floats), fn ? scratch : 0);
+  sb_i64(a, &s, offsetof(nnc_entry, sure_rows), fn ? e->sure_rows : 0);
   return sb_end(a, &s, sizeof(nnc_entry), "nnc_entry");
 }
 

@@ -127,6 +127,8 @@ static void same_table(const nnc_program_table *a, const nnc_program_table *b) {
     ck_assert_int_eq(a->entries[i].fixed_floats, b->entries[i].fixed_floats);
     ck_assert_int_eq(a->entries[i].batch_floats_per_row, b->entries[i].batch_floats_per_row);
     ck_assert_int_eq(a->entries[i].parallel_rows, b->entries[i].parallel_rows);
+    ck_assert_int_eq(a->entries[i].sure_rows, b->entries[i].sure_rows);
+    ck_assert_int_eq(a->entries[i].scratch_floats, b->entries[i].scratch_floats);
   }
   ck_assert_int_eq(a->n_probes, b->n_probes);
   for (int i = 0; i < a->n_probes; i++) {

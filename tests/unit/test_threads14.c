@@ -194,11 +194,18 @@ START_TEST(band_probes_the_pool_then_one_thread) {
   ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 1);
   nnc_status st;
   ck_assert(nnc_model_set_thread_tuning(m, 0, &st) == NNC_OK);
-  ck_assert_int_eq(predict_jobs_n(m, 40, 5), 5);
+  ck_assert_int_eq(predict_jobs_n(m, 40, STEP_TUNER_PROBES + 8), STEP_TUNER_PROBES + 8);
   ck_assert(nnc_model_set_thread_tuning(m, 1, &st) == NNC_OK); /* a new round */
   ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 0);
   ck_assert_int_eq(predict_jobs_n(m, 20, 3), 3);
   ck_assert_int_eq(nnc_model_set_thread_tuning(m, 2, &st), NNC_ERR_ARG);
+  /* a choice made for one pool does not carry to another: a new round */
+  /* the rest of the round begun above: 13 more on the pool, 16 on this thread */
+  ck_assert_int_eq(predict_jobs_n(m, 20, STEP_TUNER_PROBES - 3), STEP_TUNER_BLOCK - 3);
+  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 1);
+  ck_assert(nnc_model_set_threads(m, 3, &st) == NNC_OK);
+  ck_assert_int_eq(m->tuners[NNC_ENTRY_PREDICT].rounds, 0);
+  ck_assert_int_eq(predict_jobs_n(m, 20, STEP_TUNER_BLOCK), STEP_TUNER_BLOCK);
   nnc_model_free(m);
 }
 END_TEST
