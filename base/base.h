@@ -96,4 +96,7 @@ int json_text_has_nul_escape(const char *text, size_t len);
 /* The byte offset of the first such escape's backslash, or SIZE_MAX. */
 size_t json_text_find_nul_escape(const char *text, size_t len);
 
+/* CLOCK_MONOTONIC in seconds (durations: the progress bar, the step tuner) */
+double nnc_monotonic_seconds(void);
+
 #endif

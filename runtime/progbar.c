@@ -7,23 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "runtime/epoch.h"
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void progbar_epoch_begin(progbar *pb, int epoch) {
   FILE *f = pb->file;
   pb->tty = isatty(fileno(f));
   const char *no_color = getenv("NO_COLOR");
   pb->no_color = no_color && *no_color;
-  pb->start = now_seconds();
+  pb->start = nnc_monotonic_seconds();
   pb->last_update = 0;
   pb->after_first = -1;
   pb->prev_width = 0;
@@ -31,7 +25,7 @@ void progbar_epoch_begin(progbar *pb, int epoch) {
 }
 
 void progbar_first_step_done(progbar *pb) {
-  if (pb->after_first < 0) pb->after_first = now_seconds();
+  if (pb->after_first < 0) pb->after_first = nnc_monotonic_seconds();
 }
 
 /* Decimal digits of a step count (Keras: int(log10(target)) + 1), without
@@ -78,7 +72,7 @@ static int print_values(FILE *f, const nnc_logs *logs, int abs_test) {
 
 void progbar_update(progbar *pb, int current, const nnc_logs *logs, int finalize) {
   FILE *f = pb->file;
-  double now = now_seconds(), per_step = 0;
+  double now = nnc_monotonic_seconds(), per_step = 0;
   if (current) {
     per_step = pb->after_first >= 0 && current > 1 ? (now - pb->after_first) / (current - 1)
                                                    : (now - pb->start) / current;

@@ -539,7 +539,7 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
   step_tuner *tuner =
       parallel && !m->no_thread_tuning && rows < e->sure_rows ? &m->tuners[which] : NULL;
   if (tuner) parallel = step_tuner_pick(tuner);
-  double started = tuner ? step_tuner_now() : 0;
+  double started = tuner ? nnc_monotonic_seconds() : 0;
   row_copy deferred[MAX_ROW_COPIES];
   batch_copies bc = {parallel && !checked ? deferred : NULL, 0, idx, first, rows};
   if (next && !bc.defer) fit_prefetch_rows(d, next, next_rows);
@@ -590,7 +590,7 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
     if (tuner) {
-      double now = step_tuner_now();
+      double now = nnc_monotonic_seconds();
       step_tuner_record(tuner, parallel, now - started, rows, now);
     }
     if (which != NNC_ENTRY_PREDICT) host_metrics_update(m, regions + NNC_REGION_IO, rows);

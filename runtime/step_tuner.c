@@ -1,8 +1,6 @@
 /* The pool-or-one-thread choice for steps in the tuned band (step_tuner.h). */
 #include "runtime/step_tuner.h"
 
-#include <time.h>
-
 int step_tuner_pick(const step_tuner *t) {
   if (t->probes < STEP_TUNER_PROBES) return t->probes < STEP_TUNER_BLOCK;
   return t->pooled;
@@ -33,10 +31,4 @@ void step_tuner_record(step_tuner *t, int pooled, double seconds, int64_t rows, 
   }
   if (++t->run_steps >= STEP_TUNER_STEPS && now - t->run_start >= STEP_TUNER_SECONDS)
     t->probes = 0; /* the next round */
-}
-
-double step_tuner_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -48,7 +48,4 @@ int step_tuner_pick(const step_tuner *t);
  * is the monotonic clock's reading after it. */
 void step_tuner_record(step_tuner *t, int pooled, double seconds, int64_t rows, double now);
 
-/* CLOCK_MONOTONIC in seconds */
-double step_tuner_now(void);
-
 #endif
