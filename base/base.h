@@ -27,6 +27,12 @@ void *nnc_realloc_array(void *p, size_t n, size_t size, nnc_status *st);
  * free(). */
 #define NNC_LINE 64
 void *nnc_calloc_lines(size_t n, size_t size, nnc_status *st);
+/* n floats rounded up to whole lines: where the next buffer, parameter or
+ * slot of a region starts. */
+#define NNC_LINE_FLOATS (NNC_LINE / (int64_t)sizeof(float))
+static inline int64_t nnc_floats_on_lines(int64_t n) {
+  return (n + NNC_LINE_FLOATS - 1) / NNC_LINE_FLOATS * NNC_LINE_FLOATS;
+}
 /* The same, not zeroed (its pages untouched until used). */
 void *nnc_alloc_lines(size_t n, size_t size, nnc_status *st);
 

@@ -88,10 +88,11 @@ int layer_param(layer_call *c, const char *weight, nnc_shape shape, const nnc_sp
   nnc_strlcpy(info->weight, weight, sizeof info->weight);
   info->shape = shape;
   info->count = shape_inner(&shape);
-  info->offset = p->params_floats;
+  /* each weight starts on a cache line (docs/performance.md, "Session 23") */
+  info->offset = nnc_floats_on_lines(p->params_floats);
   info->init = *init;
   info->trainable = c->trainable;
-  p->params_floats += info->count;
+  p->params_floats = info->offset + info->count;
   c->param_floats += info->count;
   if (c->trainable) c->trainable_floats += info->count;
   int index = p->n_params++;

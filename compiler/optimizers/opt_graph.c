@@ -54,11 +54,11 @@ static int add_slot(opt_ctx *c, const char *name, int64_t count, nnc_shape keras
   if ((size_t)snprintf(s->name, sizeof s->name, "%s", name) >= sizeof s->name)
     return nnc_fail(c->st, NNC_ERR_SPEC, "optimizer slot name too long: %s", name), -1;
   s->count = count;
-  s->offset = prog->slots_floats;
+  s->offset = nnc_floats_on_lines(prog->slots_floats); /* on a line, as the weights */
   s->init = init;
   s->shape = keras_shape;
   s->average_of = -1;
-  prog->slots_floats += count;
+  prog->slots_floats = s->offset + count;
   return graph_source(c->g, NNC_OP_SLOT, prog->n_slots++, shape, s->name, c->st);
 }
 

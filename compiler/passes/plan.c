@@ -51,11 +51,9 @@ static void place_source(nnc_node *n, const nnc_program *prog) {
  * columns of every row moved between the cores at each write (W3's first
  * dW on two threads: 197 us against 30 on one; docs/performance.md,
  * "Session 21"). Batch buffers are split by rows: one shared line at most. */
-#define LINE_FLOATS (NNC_LINE / (int64_t)sizeof(float))
 static int64_t placed_floats(int region, const nnc_node *n) {
   int64_t size = shape_inner(&n->shape);
-  if (region != NNC_REGION_FIXED) return size;
-  return (size + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS;
+  return region == NNC_REGION_FIXED ? nnc_floats_on_lines(size) : size;
 }
 
 /* all: every computed value gets a buffer of its own, appended (no reuse) */
