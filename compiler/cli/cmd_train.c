@@ -19,6 +19,7 @@
   {"x", CLI_REPEAT, NULL, NULL, 0}, {"y", CLI_REPEAT, NULL, NULL, 0},                              \
       {"x-divide", 1, NULL, NULL, 0}, {"batch-size", 1, NULL, NULL, 0},                            \
       {"seed", 1, NULL, NULL, 0}, {"threads", 1, NULL, NULL, 0}, {"accumulate", 1, NULL, NULL, 0}, \
+      {"thread-tuning", 1, NULL, NULL, 0},                                                         \
       {"compile-config", 1, NULL, NULL, 0}, {"check-numerics", 0, NULL, NULL, 0}, {                \
     "help", 0, NULL, NULL, 0                                                                       \
   }
@@ -91,6 +92,14 @@ static int session_load(session *s, const char *cmd, const char *spec, const cli
   long threads = 1;
   if ((v = cli_get(o, n, "threads")) && cli_int(cmd, "threads", v, 1, 256, &threads)) return 2;
   if (nnc_model_set_threads(s->model, (int)threads, &s->st)) return cli_fail(cmd, &s->st);
+  if ((v = cli_get(o, n, "thread-tuning"))) {
+    if (strcmp(v, "on") && strcmp(v, "off")) {
+      fprintf(stderr, "nnc %s: --thread-tuning: expected on or off, got '%s'\n", cmd, v);
+      return 2;
+    }
+    if (nnc_model_set_thread_tuning(s->model, !strcmp(v, "on"), &s->st))
+      return cli_fail(cmd, &s->st);
+  }
   int f64 = 0;
   if (cli_accumulation(cmd, cli_get(o, n, "accumulate"), &f64)) return 2;
   if (nnc_model_set_accumulation(s->model, f64 ? NNC_ACCUMULATE_F64 : NNC_ACCUMULATE_F32, &s->st))
@@ -322,7 +331,7 @@ int cli_fit(int argc, char **argv) {
            "       [--save TRAINED.keras]\n"
            "       [--optimizer-state-in S.safetensors] [--optimizer-state-out S.safetensors]\n"
            "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
-           "       [--threads N] [--accumulate f32|f64] [--check-numerics]\n"
+           "       [--threads N] [--thread-tuning on|off] [--accumulate f32|f64] [--check-numerics]\n"
            "       [--callback 'Name(key=value, ...)']... [--validation-freq N]\n"
            "       [--steps-per-epoch N] [--validation-steps N] [--validation-batch-size N]\n"
            "       [--sample-weight SW] [--sample-weight-val SWV] [--class-weight '0:1,1:5']\n"

@@ -39,5 +39,36 @@ for run in 4 16 16b 16c; do
   fi
 done
 
+# --thread-tuning on|off: batches of 64 rows put this model's train step in
+# the timed band (2^22 to 2^24 multiply-adds) on two threads; either way the
+# same bytes as one thread. A value other than on/off is refused.
+unset NNC_SPLIT_SMALL_STEPS
+fit64() { # fit64 TAG OPTIONS...
+  local tag=$1
+  shift
+  "$nnc" fit "$tmp/spec.json" --x "$case/x.npy" --y "$case/y.npy" --epochs 2 --batch-size 64 \
+    --seed 7 --verbose 0 "$@" --weights-out "$tmp/w$tag.safetensors" \
+    --history "$tmp/h$tag.json" >"$tmp/out$tag" 2>&1
+}
+fit64 t1 --threads 1
+for mode in on off; do
+  fit64 "t$mode" --threads 2 --thread-tuning "$mode"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$tmp/wt1.safetensors" "$tmp/wt$mode.safetensors" &&
+    cmp -s "$tmp/ht1.json" "$tmp/ht$mode.json"; then
+    ok
+  else
+    bad "--thread-tuning $mode: exit $rc or results differ from 1 thread: $(cat "$tmp/outt$mode")"
+  fi
+done
+fit64 tbad --threads 2 --thread-tuning maybe
+rc=$?
+if [ $rc -eq 2 ] && grep -q -- "--thread-tuning: expected on or off, got 'maybe'" "$tmp/outtbad" &&
+  [ ! -e "$tmp/wtbad.safetensors" ]; then
+  ok
+else
+  bad "--thread-tuning maybe: exit $rc: $(cat "$tmp/outtbad")"
+fi
+
 echo "test_threads.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
