@@ -704,37 +704,81 @@ static void w7(int n) {
   free(y);
 }
 
+static const char USAGE[] =
+    "usage: bench_nnc [--workloads W1,W2,W3,W4,W4-wide,W5,W6,W7] [--threads N] [--reps R]\n"
+    "       [--w3-samples N] [--w6-samples N] [--w7-samples N] [--json FILE]\n"
+    "       [--ab VAR=VALUE[,...]/VAR=VALUE[,...] [--rounds N] [--ab-samples N]]\n";
+
+/* A whole number option's value, or -1 (the caller prints the usage). */
+static int option_int(const char *name, const char *text, int *out) {
+  char *end;
+  long v = strtol(text, &end, 10);
+  if (end == text || *end || v < 0 || v > 1000000000) {
+    fprintf(stderr, "bench: %s: expected a whole number, got '%s'\n", name, text);
+    return -1;
+  }
+  *out = (int)v;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *which = "W1,W2,W3,W4,W4-wide,W5,W6,W7", *json_path = NULL;
   int w3_samples = 20000, w6_samples = 60000, w7_samples = 2048;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--threads"))
-      threads = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--reps"))
-      reps = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--workloads"))
-      which = argv[i + 1];
-    else if (!strcmp(argv[i], "--w3-samples"))
-      w3_samples = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--w6-samples"))
-      w6_samples = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--w7-samples"))
-      w7_samples = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--json"))
-      json_path = argv[i + 1];
-    else if (!strcmp(argv[i], "--rounds"))
-      ab_rounds = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--ab-samples"))
-      ab_samples = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--ab")) {
-      const char *slash = strchr(argv[i + 1], '/');
-      if (!slash || strlen(argv[i + 1]) >= sizeof ab_set[0]) {
+  for (int i = 1; i < argc; i += 2) {
+    const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+      fputs(USAGE, stdout);
+      return 0;
+    }
+    struct {
+      const char *name;
+      int *out;
+    } ints[] = {{"--threads", &threads},       {"--reps", &reps},
+                {"--w3-samples", &w3_samples}, {"--w6-samples", &w6_samples},
+                {"--w7-samples", &w7_samples}, {"--rounds", &ab_rounds},
+                {"--ab-samples", &ab_samples}};
+    int known = 0;
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
+      if (!strcmp(name, ints[k].name)) known = 1 + (int)k;
+    if (!known && strcmp(name, "--workloads") && strcmp(name, "--json") && strcmp(name, "--ab")) {
+      fprintf(stderr, "bench: unknown option '%s'\n%s", name, USAGE);
+      return 2;
+    }
+    if (!value) {
+      fprintf(stderr, "bench: %s needs a value\n%s", name, USAGE);
+      return 2;
+    }
+    if (known) {
+      if (option_int(name, value, ints[known - 1].out)) return 2;
+    } else if (!strcmp(name, "--workloads"))
+      which = value;
+    else if (!strcmp(name, "--json"))
+      json_path = value;
+    else {
+      const char *slash = strchr(value, '/');
+      if (!slash || strlen(value) >= sizeof ab_set[0]) {
         fprintf(stderr, "bench: --ab wants A/B, each VAR=VALUE[,VAR=VALUE...]\n");
         return 2;
       }
-      snprintf(ab_set[0], sizeof ab_set[0], "%.*s", (int)(slash - argv[i + 1]), argv[i + 1]);
+      snprintf(ab_set[0], sizeof ab_set[0], "%.*s", (int)(slash - value), value);
       snprintf(ab_set[1], sizeof ab_set[1], "%s", slash + 1);
       ab = 1;
+    }
+  }
+  /* every name of --workloads must be one of the eight */
+  char names[256];
+  if (strlen(which) >= sizeof names) {
+    fprintf(stderr, "bench: --workloads: too long\n");
+    return 2;
+  }
+  snprintf(names, sizeof names, "%s", which);
+  for (char *w = strtok(names, ","); w; w = strtok(NULL, ",")) {
+    static const char *const all[] = {"W1", "W2", "W3", "W4", "W4-wide", "W5", "W6", "W7"};
+    int found = 0;
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) found |= !strcmp(w, all[k]);
+    if (!found) {
+      fprintf(stderr, "bench: --workloads: no workload '%s' (W1 W2 W3 W4 W4-wide W5 W6 W7)\n", w);
+      return 2;
     }
   }
   if (ab) setenv("NNC_CACHE", "0", 1); /* A and B compiled, not taken from the cache */
@@ -746,7 +790,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: NNC_BENCH_WAITS must be 0 or 1, got '%s'\n", waits);
     return 2;
   }
-  if (json_path && (json = fopen(json_path, "w"))) fprintf(json, "[");
+  if (json_path) {
+    if (!(json = fopen(json_path, "w"))) {
+      fprintf(stderr, "bench: --json %s: cannot write it\n", json_path);
+      return 2;
+    }
+    fprintf(json, "[");
+  }
   char list[256];
   snprintf(list, sizeof list, ",%s,", which);
   if (strstr(list, ",W1,")) w1();

@@ -87,6 +87,13 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
     fprintf(stderr, "nnc compile: --phase: expected train, infer or all, got '%s'\n", phase);
     return 2;
   }
+  if (after && !*after) { /* --dump-after= would dump nothing and say nothing */
+    char names[256];
+    pass_names_text(names, sizeof names);
+    fprintf(stderr, "nnc compile: --dump-after: expected pass names (passes: %s, all), got ''\n",
+            names);
+    return 2;
+  }
   if (after) {
     for (const char *p = after; *p;) {
       size_t len = strcspn(p, ",");
