@@ -709,38 +709,69 @@ static const char USAGE[] =
     "       [--w3-samples N] [--w6-samples N] [--w7-samples N] [--json FILE]\n"
     "       [--ab VAR=VALUE[,...]/VAR=VALUE[,...] [--rounds N] [--ab-samples N]]\n";
 
-/* A whole number option's value, or -1 (the caller prints the usage). */
-static int option_int(const char *name, const char *text, int *out) {
+/* A whole number in [lo, hi] (digits only), or -1 with the message printed. */
+static int option_int(const char *name, const char *text, long lo, long hi, int *out) {
   char *end;
-  long v = strtol(text, &end, 10);
-  if (end == text || *end || v < 0 || v > 1000000000) {
-    fprintf(stderr, "bench: %s: expected a whole number, got '%s'\n", name, text);
+  long v = text[0] >= '0' && text[0] <= '9' ? strtol(text, &end, 10) : -1;
+  if (v < 0 || *end || v < lo || v > hi) {
+    fprintf(stderr, "bench: %s: expected a whole number from %ld to %ld, got '%s'\n", name, lo, hi,
+            text);
     return -1;
   }
   *out = (int)v;
   return 0;
 }
 
+/* One side of --ab: VAR=VALUE[,VAR=VALUE...], each VAR a name, threads=N a
+ * thread count. 0, or -1 with the message printed. */
+static int ab_side_ok(const char *side) {
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", side);
+  int items = 0;
+  for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    if (!eq || eq == kv ||
+        strspn(kv, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789") !=
+            (size_t)(eq - kv)) {
+      fprintf(stderr, "bench: --ab: '%s' is not VAR=VALUE\n", kv);
+      return -1;
+    }
+    int n;
+    if (!strncmp(kv, "threads=", 8) && option_int("--ab threads", eq + 1, 1, 256, &n)) return -1;
+    items++;
+  }
+  if (!items) fprintf(stderr, "bench: --ab: a side with no VAR=VALUE\n");
+  return items ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   const char *which = "W1,W2,W3,W4,W4-wide,W5,W6,W7", *json_path = NULL;
   int w3_samples = 20000, w6_samples = 60000, w7_samples = 2048;
+  struct {
+    const char *name;
+    int *out;
+    long lo, hi;
+  } ints[] = {{"--threads", &threads, 1, 256},
+              {"--reps", &reps, 1, 63},
+              {"--w3-samples", &w3_samples, 64, 100000000}, /* a validation split of 0.1 */
+              {"--w6-samples", &w6_samples, 1, 60000},
+              {"--w7-samples", &w7_samples, 1, 100000000},
+              {"--rounds", &ab_rounds, 1, 1000000},
+              {"--ab-samples", &ab_samples, 0, 100000000}};
+  enum { N_INTS = sizeof ints / sizeof ints[0] };
+  const char *strings[] = {"--workloads", "--json", "--ab"};
+  int seen[N_INTS + 3] = {0};
   for (int i = 1; i < argc; i += 2) {
     const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
       fputs(USAGE, stdout);
       return 0;
     }
-    struct {
-      const char *name;
-      int *out;
-    } ints[] = {{"--threads", &threads},       {"--reps", &reps},
-                {"--w3-samples", &w3_samples}, {"--w6-samples", &w6_samples},
-                {"--w7-samples", &w7_samples}, {"--rounds", &ab_rounds},
-                {"--ab-samples", &ab_samples}};
-    int known = 0;
-    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-      if (!strcmp(name, ints[k].name)) known = 1 + (int)k;
-    if (!known && strcmp(name, "--workloads") && strcmp(name, "--json") && strcmp(name, "--ab")) {
+    int k = 0;
+    while (k < N_INTS && strcmp(name, ints[k].name)) k++;
+    if (k == N_INTS)
+      while (k < N_INTS + 3 && strcmp(name, strings[k - N_INTS])) k++;
+    if (k == N_INTS + 3) {
       fprintf(stderr, "bench: unknown option '%s'\n%s", name, USAGE);
       return 2;
     }
@@ -748,31 +779,37 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench: %s needs a value\n%s", name, USAGE);
       return 2;
     }
-    if (known) {
-      if (option_int(name, value, ints[known - 1].out)) return 2;
+    if (seen[k]++) {
+      fprintf(stderr, "bench: %s given twice\n", name);
+      return 2;
+    }
+    if (k < N_INTS) {
+      if (option_int(name, value, ints[k].lo, ints[k].hi, ints[k].out)) return 2;
     } else if (!strcmp(name, "--workloads"))
       which = value;
     else if (!strcmp(name, "--json"))
       json_path = value;
     else {
       const char *slash = strchr(value, '/');
-      if (!slash || strlen(value) >= sizeof ab_set[0]) {
+      if (!slash || strchr(slash + 1, '/') || strlen(value) >= sizeof ab_set[0]) {
         fprintf(stderr, "bench: --ab wants A/B, each VAR=VALUE[,VAR=VALUE...]\n");
         return 2;
       }
       snprintf(ab_set[0], sizeof ab_set[0], "%.*s", (int)(slash - value), value);
       snprintf(ab_set[1], sizeof ab_set[1], "%s", slash + 1);
+      if (ab_side_ok(ab_set[0]) || ab_side_ok(ab_set[1])) return 2;
       ab = 1;
     }
   }
-  /* every name of --workloads must be one of the eight */
+  /* every name of --workloads must be one of the eight, and one at least */
   char names[256];
   if (strlen(which) >= sizeof names) {
     fprintf(stderr, "bench: --workloads: too long\n");
     return 2;
   }
   snprintf(names, sizeof names, "%s", which);
-  for (char *w = strtok(names, ","); w; w = strtok(NULL, ",")) {
+  int n_names = 0;
+  for (char *w = strtok(names, ","); w; w = strtok(NULL, ","), n_names++) {
     static const char *const all[] = {"W1", "W2", "W3", "W4", "W4-wide", "W5", "W6", "W7"};
     int found = 0;
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) found |= !strcmp(w, all[k]);
@@ -781,9 +818,11 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (!n_names) {
+    fprintf(stderr, "bench: --workloads: no workload named\n");
+    return 2;
+  }
   if (ab) setenv("NNC_CACHE", "0", 1); /* A and B compiled, not taken from the cache */
-  if (ab_rounds < 1) ab_rounds = 1;
-  if (reps < 1 || reps > 63) reps = 5;
   const char *waits = getenv("NNC_BENCH_WAITS");
   /* empty is unset, as for nnc's own variables (docs/cli.md) */
   if (waits && *waits && strcmp(waits, "0") && strcmp(waits, "1")) {

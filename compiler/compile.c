@@ -26,10 +26,13 @@ static int wants_dump(const stage_ctx *s, const char *pass) {
   const nnc_compile_options *o = s->opts;
   if (!o || !o->dump || !o->dump_after) return 0;
   if (o->dump_graphs && !(o->dump_graphs & (1u << s->which))) return 0;
-  if (!strcmp(o->dump_after, "all")) return 1;
-  size_t n = strlen(pass);
-  for (const char *p = o->dump_after; (p = strstr(p, pass)); p += n)
-    if ((p == o->dump_after || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+  /* a comma-separated list; "all" anywhere in it names every pass */
+  for (const char *p = o->dump_after; *p;) {
+    size_t len = strcspn(p, ",");
+    if ((len == 3 && !strncmp(p, "all", 3)) || (len == strlen(pass) && !strncmp(p, pass, len)))
+      return 1;
+    p += len + (p[len] == ',');
+  }
   return 0;
 }
 

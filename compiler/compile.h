@@ -14,7 +14,7 @@ enum { NNC_GRAPH_TRAIN, NNC_GRAPH_TEST, NNC_GRAPH_PREDICT, NNC_GRAPH_COUNT };
 
 typedef struct nnc_compile_options {
   FILE *dump;             /* where graph dumps go (NULL: none) */
-  const char *dump_after; /* comma-separated pass names, or "all" */
+  const char *dump_after; /* comma-separated pass names; "all" among them: every pass */
   int dump_dot;           /* DOT instead of text */
   unsigned dump_graphs;   /* bit mask of NNC_GRAPH_* to dump (0: all) */
   const char *dump_ir_pre, *dump_ir_post;

@@ -25,7 +25,19 @@ expect 0 "usage: bench_nnc" --help
 expect 2 "unknown option '--bogus'" --bogus 1
 expect 2 "unknown option '--thread'" --thread 2 --workloads W1
 expect 2 "--reps needs a value" --workloads W1 --reps
-expect 2 "--threads: expected a whole number, got 'two'" --threads two --workloads W1
+expect 2 "--threads: expected a whole number from 1 to 256, got 'two'" --threads two --workloads W1
+expect 2 "--threads: expected a whole number from 1 to 256, got '0'" --threads 0 --workloads W1
+expect 2 "--reps: expected a whole number from 1 to 63, got '64'" --reps 64 --workloads W1
+expect 2 "--reps: expected a whole number from 1 to 63, got ' 5'" --reps ' 5' --workloads W1
+expect 2 "--reps: expected a whole number from 1 to 63, got '+5'" --reps +5 --workloads W1
+expect 2 "--w3-samples: expected a whole number from 64" --w3-samples 1 --workloads W3
+expect 2 "--reps given twice" --reps 1 --reps 2 --workloads W1
+expect 2 "--workloads: no workload named" --workloads ""
+expect 2 "--workloads: no workload named" --workloads ,,
+expect 2 "--ab: '=1' is not VAR=VALUE" --ab "=1/B=2" --workloads W1
+expect 2 "--ab wants A/B" --ab "A=1/B=2/C=3" --workloads W1
+expect 2 "--ab: a side with no VAR=VALUE" --ab / --workloads W1
+expect 2 "--ab threads: expected a whole number from 1 to 256, got 'abc'" --ab threads=abc/threads=2 --workloads W1
 expect 2 "no workload 'W9'" --workloads W1,W9
 expect 2 "--json $tmp/no/such/dir/b.json: cannot write it" --json "$tmp/no/such/dir/b.json" --workloads W1
 echo "bench_options.sh: $pass passed, $fail failed"

@@ -87,11 +87,12 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
     fprintf(stderr, "nnc compile: --phase: expected train, infer or all, got '%s'\n", phase);
     return 2;
   }
-  if (after && !*after) { /* --dump-after= would dump nothing and say nothing */
+  /* an empty list or name ("", "lower,", ",plan") would dump nothing and say nothing */
+  if (after && (!*after || after[strlen(after) - 1] == ',')) {
     char names[256];
     pass_names_text(names, sizeof names);
-    fprintf(stderr, "nnc compile: --dump-after: expected pass names (passes: %s, all), got ''\n",
-            names);
+    fprintf(stderr, "nnc compile: --dump-after: expected pass names (passes: %s, all), got '%s'\n",
+            names, after);
     return 2;
   }
   if (after) {

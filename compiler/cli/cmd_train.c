@@ -19,8 +19,8 @@
   {"x", CLI_REPEAT, NULL, NULL, 0}, {"y", CLI_REPEAT, NULL, NULL, 0},                              \
       {"x-divide", 1, NULL, NULL, 0}, {"batch-size", 1, NULL, NULL, 0},                            \
       {"seed", 1, NULL, NULL, 0}, {"threads", 1, NULL, NULL, 0}, {"accumulate", 1, NULL, NULL, 0}, \
-      {"thread-tuning", 1, NULL, NULL, 0},                                                         \
-      {"compile-config", 1, NULL, NULL, 0}, {"check-numerics", 0, NULL, NULL, 0}, {                \
+      {"thread-tuning", 1, NULL, NULL, 0}, {"compile-config", 1, NULL, NULL, 0},                   \
+      {"check-numerics", 0, NULL, NULL, 0}, {                                                      \
     "help", 0, NULL, NULL, 0                                                                       \
   }
 
@@ -324,21 +324,22 @@ int cli_fit(int argc, char **argv) {
                  {"save-tfjs", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
-           "       [--epochs E] [--batch-size B] [--no-shuffle | --shuffle true|false|batch]\n"
-           "       [--seed S] [--x-divide D]\n"
-           "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
-           "       [--save TRAINED.keras]\n"
-           "       [--optimizer-state-in S.safetensors] [--optimizer-state-out S.safetensors]\n"
-           "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
-           "       [--threads N] [--thread-tuning on|off] [--accumulate f32|f64] [--check-numerics]\n"
-           "       [--callback 'Name(key=value, ...)']... [--validation-freq N]\n"
-           "       [--steps-per-epoch N] [--validation-steps N] [--validation-batch-size N]\n"
-           "       [--sample-weight SW] [--sample-weight-val SWV] [--class-weight '0:1,1:5']\n"
-           "       [--train-metrics batches|end-of-epoch] [--save-tfjs DIR]\n"
-           "       [--tensorboard LOG_DIR]\n"
-           "data options repeat for several inputs/outputs (in order, or NAME=FILE), or take\n"
-           "one .npz whose array names are the input/output names\n");
+    printf(
+        "usage: nnc fit SPEC.json --x X --y Y [--x-val XV --y-val YV | --validation-split F]\n"
+        "       [--epochs E] [--batch-size B] [--no-shuffle | --shuffle true|false|batch]\n"
+        "       [--seed S] [--x-divide D]\n"
+        "       [--weights-in W.safetensors] [--weights-out W.safetensors] [--history H.json]\n"
+        "       [--save TRAINED.keras]\n"
+        "       [--optimizer-state-in S.safetensors] [--optimizer-state-out S.safetensors]\n"
+        "       [--verbose 0|1|2] [--x-test XT --y-test YT] [--compile-config C.json]\n"
+        "       [--threads N] [--thread-tuning on|off] [--accumulate f32|f64] [--check-numerics]\n"
+        "       [--callback 'Name(key=value, ...)']... [--validation-freq N]\n"
+        "       [--steps-per-epoch N] [--validation-steps N] [--validation-batch-size N]\n"
+        "       [--sample-weight SW] [--sample-weight-val SWV] [--class-weight '0:1,1:5']\n"
+        "       [--train-metrics batches|end-of-epoch] [--save-tfjs DIR]\n"
+        "       [--tensorboard LOG_DIR]\n"
+        "data options repeat for several inputs/outputs (in order, or NAME=FILE), or take\n"
+        "one .npz whose array names are the input/output names\n");
     return 0;
   }
   const char *spec;
@@ -374,7 +375,7 @@ int cli_evaluate(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] "
            "[--x-divide D]\n"
-           "       [--sample-weight SW]\n");
+           "       [--sample-weight SW] [--threads N] [--thread-tuning on|off]\n");
     return 0;
   }
   const char *spec;
@@ -490,7 +491,7 @@ int cli_predict(int argc, char **argv) {
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
     printf("usage: nnc predict SPEC.json --weights W.safetensors --x X --out P.npy|DIR|P.npz\n"
-           "       [--batch-size B] [--x-divide D]\n");
+           "       [--batch-size B] [--x-divide D] [--threads N] [--thread-tuning on|off]\n");
     return 0;
   }
   const char *spec;

@@ -46,6 +46,14 @@ static int64_t count_of(const int64_t *dims, int rank) {
   return c;
 }
 
+/* The weights' own floats (PARAMS_FLOATS counts the padding too). */
+static int64_t weight_count(const nnc_program_table *t) {
+  int64_t n = 0;
+  for (int i = 0; i < t->n_variables; i++)
+    if (t->variables[i].kind != NNC_VAR_SLOT) n += t->variables[i].count;
+  return n;
+}
+
 static void io_macros(FILE *f, const char *P, const char *what, int k, const nnc_io_desc *d) {
   fprintf(f, "#define %s_%s%d_NAME ", P, what, k);
   literal(f, d->name);
@@ -82,6 +90,8 @@ int aot_header_text(const aot_header_request *r, char **text, size_t *len, nnc_s
           P, NNC_PROGRAM_VERSION, P, sizeof(nnc_program_table));
   fprintf(f,
           "/* ---- regions (floats) ---- */\n"
+          "/* Each variable starts on a 64-byte line: the regions hold padding floats\n"
+          " * between variables (zeros); address a variable by its _OFFSET. */\n"
           "#define %s_PARAMS_FLOATS %lld /* every variable, trainable and state */\n"
           "#define %s_SLOTS_FLOATS %lld  /* optimizer slots */\n"
           "#define %s_N_STATS %d\n\n",
@@ -144,9 +154,9 @@ int aot_header_text(const aot_header_request *r, char **text, size_t *len, nnc_s
   fprintf(f,
           "/* %s_weights: the %lld parameters nnc had after loading the model (a saved\n"
           " * model's weights, else the initializers drawn from seed %llu), laid out as\n"
-          " * above. */\n"
+          " * above (each at its _OFFSET; the padding between them zeros). */\n"
           "extern const float %s_weights[%s_PARAMS_FLOATS];\n\n",
-          p, (long long)t->params_floats, (unsigned long long)r->seed, p, P);
+          p, (long long)weight_count(t), (unsigned long long)r->seed, p, P);
   static const char *const names[NNC_ENTRY_COUNT] = {"train", "test", "predict"};
   static const char *const upper[NNC_ENTRY_COUNT] = {"TRAIN", "TEST", "PREDICT"};
   fprintf(f, "/* ---- steps (the calling convention of nnc_program.h: nnc_step_fn) ---- */\n");

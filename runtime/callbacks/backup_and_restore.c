@@ -71,6 +71,45 @@ static nnc_array vec(nnc_dtype dtype, int64_t n, void *data) {
   return a;
 }
 
+/* The backup keeps the weights (slots = 0) or the optimizer slots (1) one
+ * variable after the other, without the padding that puts each on a cache
+ * line in the model's regions: the file is the same whatever the layout
+ * (and a backup written before session 23's layout still restores). */
+static int in_slots(const nnc_variable *v) {
+  return v->kind == NNC_VAR_SLOT;
+}
+
+static int64_t packed_count(const nnc_program_table *t, int slots) {
+  int64_t n = 0;
+  for (int i = 0; i < t->n_variables; i++)
+    if (in_slots(&t->variables[i]) == slots) n += t->variables[i].count;
+  return n;
+}
+
+static float *pack(const nnc_model *m, int slots, nnc_status *st) {
+  const nnc_program_table *t = m->t;
+  float *out = nnc_calloc((size_t)packed_count(t, slots) + 1, sizeof *out, st), *at = out;
+  const float *region = slots ? m->slots : m->params;
+  for (int i = 0; out && i < t->n_variables; i++) {
+    const nnc_variable *v = &t->variables[i];
+    if (in_slots(v) != slots) continue;
+    memcpy(at, region + v->offset, (size_t)v->count * sizeof *at);
+    at += v->count;
+  }
+  return out;
+}
+
+static void unpack(nnc_model *m, int slots, const float *in) {
+  const nnc_program_table *t = m->t;
+  float *region = slots ? m->slots : m->params;
+  for (int i = 0; i < t->n_variables; i++) {
+    const nnc_variable *v = &t->variables[i];
+    if (in_slots(v) != slots) continue;
+    memcpy(region + v->offset, in, (size_t)v->count * sizeof *in);
+    in += v->count;
+  }
+}
+
 static int save(backup *s, const nnc_model *m, nnc_status *st) {
   if (mkdir(s->dir, 0777) && errno != EEXIST) {
     char brief[NNC_PATH_BRIEF + 1];
@@ -84,8 +123,13 @@ static int save(backup *s, const nnc_model *m, nnc_status *st) {
   nnc_tensor_set set = {0};
   int64_t iterations = m->iterations, epoch = s->current_epoch, batch = s->last_batch_seen;
   double lr = m->learning_rate;
-  nnc_array a[] = {vec(NNC_F32, m->t->params_floats, m->params),
-                   vec(NNC_F32, m->t->slots_floats, m->slots),
+  float *params = pack(m, 0, st), *slots = params ? pack(m, 1, st) : NULL;
+  if (!slots) {
+    free(params);
+    return st->code;
+  }
+  nnc_array a[] = {vec(NNC_F32, packed_count(m->t, 0), params),
+                   vec(NNC_F32, packed_count(m->t, 1), slots),
                    vec(NNC_I64, 1, &iterations),
                    vec(NNC_F64, 1, &lr),
                    vec(NNC_I64, 1, &epoch),
@@ -95,6 +139,8 @@ static int save(backup *s, const nnc_model *m, nnc_status *st) {
                          "epoch",  "batch", "history_epochs"};
   int rc = NNC_OK;
   for (int i = 0; !rc && i < 7; i++) rc = nnc_tensor_set_add(&set, names[i], &a[i], st);
+  free(params); /* the set holds copies */
+  free(slots);
   for (int k = 0; !rc && k < s->history.n_keys; k++) {
     char name[256];
     snprintf(name, sizeof name, "history/%d/%s", k, s->history.keys[k]);
@@ -112,9 +158,17 @@ static const nnc_array *item(const nnc_tensor_set *set, const char *file, const 
                              nnc_dtype dtype, int64_t count, nnc_status *st) {
   const nnc_array *a = nnc_tensor_set_find(set, name);
   if (!a || a->dtype != dtype || a->rank != 1 || (count >= 0 && a->shape[0] != count)) {
-    nnc_fail(st, NNC_ERR_ARG,
-             "%s: not a backup of this model: expected '%s' with %lld value(s) of dtype %d", file,
-             name, (long long)count, (int)dtype);
+    const char *type = dtype == NNC_F32   ? "float32"
+                       : dtype == NNC_F64 ? "float64"
+                       : dtype == NNC_I64 ? "int64"
+                                          : "int32"; /* the four save() writes */
+    if (count >= 0)
+      nnc_fail(st, NNC_ERR_ARG,
+               "%s: not a backup of this model: expected '%s' with %lld %s value(s)", file, name,
+               (long long)count, type);
+    else
+      nnc_fail(st, NNC_ERR_ARG, "%s: not a backup nnc wrote: expected '%s' of %s values", file,
+               name, type);
     return NULL;
   }
   return a;
@@ -170,15 +224,16 @@ static int restore_from(backup *s, nnc_model *m, const char *file, nnc_status *s
     return st->code;
   }
   const nnc_program_table *t = m->t;
-  const nnc_array *params = item(&set, file, "params", NNC_F32, t->params_floats, st);
-  const nnc_array *slots = params ? item(&set, file, "slots", NNC_F32, t->slots_floats, st) : NULL;
+  const nnc_array *params = item(&set, file, "params", NNC_F32, packed_count(t, 0), st);
+  const nnc_array *slots =
+      params ? item(&set, file, "slots", NNC_F32, packed_count(t, 1), st) : NULL;
   const nnc_array *it = slots ? item(&set, file, "iterations", NNC_I64, 1, st) : NULL;
   const nnc_array *lr = it ? item(&set, file, "learning_rate", NNC_F64, 1, st) : NULL;
   const nnc_array *epoch = lr ? item(&set, file, "epoch", NNC_I64, 1, st) : NULL;
   int rc = epoch ? restore_history(s, &set, file, st) : (int)st->code;
   if (!rc) {
-    memcpy(m->params, params->data, (size_t)t->params_floats * sizeof *m->params);
-    memcpy(m->slots, slots->data, (size_t)t->slots_floats * sizeof *m->slots);
+    unpack(m, 0, params->data);
+    unpack(m, 1, slots->data);
     m->iterations = *(const int64_t *)it->data;
     m->learning_rate = *(const double *)lr->data;
     m->weights_changed = 1;

@@ -105,6 +105,15 @@ if [ "$(cat "$tmp/keep.npy")" = keep ]; then ok; else bad "predict damaged an ex
 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-graph --phase train >"$tmp/train.txt" 2>&1
 if ! grep -q dropout "$tmp/infer.txt" && grep -q dropout_mask "$tmp/train.txt" && grep -q '^graph predict' "$tmp/infer.txt"; then ok; else bad "dropout in dumps"; fi
 
+# --dump-after: "all" anywhere in the list is every pass; a pass named twice is dumped once
+dumps() { "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-after "$1" | grep -c '^; after '; }
+all=$(dumps all) lower_all=$(dumps lower,all) all_all=$(dumps all,all) lower=$(dumps lower) twice=$(dumps lower,lower)
+if [ "$all" -gt 20 ] && [ "$lower_all" = "$all" ] && [ "$all_all" = "$all" ] && [ "$lower" = 3 ] && [ "$twice" = 3 ]; then
+  ok
+else
+  bad "--dump-after: all $all, lower,all $lower_all, all,all $all_all, lower $lower, lower,lower $twice"
+fi
+
 # NNC_VECTOR_WIDTH really changes the kernels (test_vector_width relies on it)
 w16=$(NNC_VECTOR_WIDTH=16 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=pre | grep -c 'fma.v16f32')
 w4=$(NNC_VECTOR_WIDTH=4 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=pre | grep -c 'fma.v4f32')

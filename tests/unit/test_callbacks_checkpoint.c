@@ -12,6 +12,7 @@
 
 #include "cb_testutil.h"
 #include "runtime/callbacks/format_path.h"
+#include "runtime/io/io.h"
 #include "testutil.h"
 
 extern const cb_class cb_model_checkpoint, cb_backup_and_restore;
@@ -389,6 +390,60 @@ START_TEST(backup_history_grows_across_resumes) {
 }
 END_TEST
 
+/* The backup file holds the variables one after the other, without the
+ * padding that starts each on a cache line in the model (session 23), so
+ * the file does not depend on the layout: Dense(2) on 3 inputs has its
+ * kernel (6 floats) at params[0] and its bias at params[16]; the file's
+ * "params" is the 8 floats kernel then bias, its "slots" Adam's 4 slots
+ * (2 x 6 + 2 x 2 floats) in the table's order. */
+START_TEST(backup_file_packs_variables) {
+  char dir[512], latest[600];
+  snprintf(dir, sizeof dir, "%s/packed", testutil_tmpdir());
+  snprintf(latest, sizeof latest, "%s/latest.safetensors", dir);
+  cb_arg keep[] = {cbt_bool("delete_checkpoint", 0)};
+  nnc_model *m = adam_model(1);
+  nnc_callback *cb = backup(dir, keep, 1);
+  TEST_LOGS(logs);
+  cbt_train_begin(cb, m);
+  train(m, 3);
+  cbt_logs1(&logs, "loss", 1.0);
+  cbt_epoch_end(cb, m, 0, &logs);
+  const nnc_program_table *t = m->t;
+  ck_assert_int_eq(t->variables[0].offset, 0);
+  ck_assert_int_eq(t->variables[0].count, 6);
+  ck_assert_int_eq(t->variables[1].offset, 16);
+  ck_assert_int_eq(t->variables[1].count, 2);
+  nnc_tensor_set set = {0};
+  nnc_status st;
+  ck_assert_msg(nnc_safetensors_read(latest, &set, &st) == NNC_OK, "%s", st.message);
+  const nnc_array *params = nnc_tensor_set_find(&set, "params");
+  const nnc_array *slots = nnc_tensor_set_find(&set, "slots");
+  ck_assert(params && slots);
+  ck_assert_int_eq(params->shape[0], 8);
+  const float *p = params->data;
+  for (int i = 0; i < 6; i++) ck_assert(p[i] == m->params[i]);
+  ck_assert(p[6] == m->params[16] && p[7] == m->params[17]);
+  int64_t at = 0, n_slots = 0;
+  for (int i = 0; i < t->n_variables; i++) {
+    const nnc_variable *v = &t->variables[i];
+    if (v->kind != NNC_VAR_SLOT) continue;
+    n_slots++;
+    ck_assert_int_le(at + v->count, slots->shape[0]);
+    ck_assert_msg(!memcmp((const float *)slots->data + at, m->slots + v->offset,
+                          (size_t)v->count * sizeof(float)),
+                  "slot %s", v->name);
+    at += v->count;
+  }
+  ck_assert_int_eq(n_slots, 4);
+  ck_assert_int_eq(at, 16);
+  ck_assert_int_eq(slots->shape[0], 16);
+  nnc_tensor_set_free(&set);
+  cbt_train_end(cb, m);
+  cbt_free(cb);
+  nnc_model_free(m);
+}
+END_TEST
+
 /* double_checkpoint keeps the previous backup; a damaged latest falls back
  * to it (Keras: an OSError loading the weights tries the .bkp). */
 START_TEST(backup_double_checkpoint_fallback) {
@@ -502,6 +557,7 @@ int main(void) {
   tcase_add_test(tc, checkpoint_arguments);
   tcase_add_test(tc, backup_restores_state_and_history);
   tcase_add_test(tc, backup_history_grows_across_resumes);
+  tcase_add_test(tc, backup_file_packs_variables);
   tcase_add_test(tc, backup_double_checkpoint_fallback);
   tcase_add_test(tc, backup_of_another_model);
   tcase_add_test(tc, backup_save_freq_batches);
