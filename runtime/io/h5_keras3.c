@@ -210,7 +210,13 @@ static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const cha
     } else if (is_model_class(lc->valuestring)) {
       char inner[OBJ_PATH_MAX + 8], nested_prefix[300];
       snprintf(inner, sizeof inner, "%s%clayers", path, c->sep);
-      snprintf(nested_prefix, sizeof nested_prefix, "%s/", name);
+      /* nnc names a nested Sequential's weights "<model>/<layer>/...", a nested
+       * Functional's as its layers' own (lower.c: lower_nested_model, as Keras 3's
+       * variable paths): the tensors "LAYER/#I" follow that */
+      if (strcmp(lc->valuestring, "Sequential"))
+        nested_prefix[0] = '\0';
+      else
+        snprintf(nested_prefix, sizeof nested_prefix, "%s/", name);
       rc = depth > 8 ? nnc_fail(c->st, NNC_ERR_DATA, "%s: models nested too deep", c->label)
                      : map_layers(c, layer, inner, nested_prefix, depth + 1);
     } else if (!strcmp(lc->valuestring, "Bidirectional")) {

@@ -145,7 +145,12 @@ static int write_object(hid_t f, const nnc_model *m, const cJSON *layer, const c
   if (is_model_class(cls)) {
     int rc = empty_vars(f, auto_path, label, path, st);
     snprintf(sub, sizeof sub, "%s/layers", auto_path);
-    snprintf(inner, sizeof inner, "%s/", name);
+    /* a nested Sequential's weights are "<model>/<layer>/...", a nested
+     * Functional's its layers' own names (lower.c: lower_nested_model) */
+    if (strcmp(cls, "Sequential"))
+      inner[0] = '\0';
+    else
+      snprintf(inner, sizeof inner, "%s/", name);
     return rc ? rc : write_model(f, m, layer, sub, inner, depth + 1, path, st);
   }
   if (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed")) {

@@ -135,6 +135,72 @@ static cJSON *endpoints(const cJSON *v) {
   return out;
 }
 
+/* ---- nested Sequential models: Keras 3 and TF.js number their calls differently ---- */
+
+/* Whether a model's layers give their inbound nodes in Keras 3's form
+ * (objects; a Keras 2 / TF.js file's lists are copied as they are). */
+static int keras3_nodes(const cJSON *layers) {
+  const cJSON *layer, *node;
+  cJSON_ArrayForEach(layer, layers) {
+    cJSON_ArrayForEach(node, child(layer, "inbound_nodes")) {
+      if (cJSON_IsObject(node)) return 1;
+    }
+  }
+  return 0;
+}
+
+/* A converted nested Sequential that tf.keras 2 and TF.js give a built-in
+ * node 0 (its own input: an InputLayer first, or the first layer's input
+ * shape, which convert_model puts there from build_input_shape): calls of it
+ * count from 1 in the TF.js file, from 0 in Keras 3's (a Keras 3 Sequential
+ * has no such node; a Functional has one in both, so its numbers stay). The
+ * reader's rule: spec_functional.c, skips_first_node. */
+static int tfjs_skips_first_node(const cJSON *l) {
+  if (!is_class(l, "Sequential")) return 0;
+  const cJSON *first = cJSON_GetArrayItem(child(child(l, "config"), "layers"), 0);
+  const cJSON *fcfg = child(first, "config");
+  return is_class(first, "InputLayer") || child(fcfg, "batch_input_shape") ||
+         child(fcfg, "input_shape");
+}
+
+/* Add one to the node index of every reference [name, node, tensor, ...]
+ * under v whose name is in names. */
+static void shift_refs(cJSON *v, const cJSON *names) {
+  if (!cJSON_IsArray(v)) return;
+  const cJSON *name = cJSON_GetArrayItem(v, 0);
+  cJSON *node = cJSON_GetArrayItem(v, 1);
+  if (cJSON_IsString(name) && cJSON_IsNumber(node)) {
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names) {
+      if (!strcmp(n->valuestring, name->valuestring)) {
+        cJSON_SetNumberValue(node, node->valuedouble + 1);
+        break;
+      }
+    }
+    return;
+  }
+  for (cJSON *c = v->child; c; c = c->next) shift_refs(c, names);
+}
+
+/* The converted Functional's references to its nested Sequential models
+ * that TF.js numbers from 1 (inbound nodes, input and output layers). */
+static void renumber_sequential_calls(cJSON *ocfg) {
+  cJSON *names = cJSON_CreateArray(), *layer;
+  cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(ocfg, "layers")) {
+    const cJSON *name = child(layer, "name");
+    if (names && tfjs_skips_first_node(layer) && cJSON_IsString(name))
+      cJSON_AddItemToArray(names, cJSON_CreateString(name->valuestring));
+  }
+  if (cJSON_GetArraySize(names) > 0) {
+    cJSON_ArrayForEach(layer, cJSON_GetObjectItemCaseSensitive(ocfg, "layers")) {
+      shift_refs(cJSON_GetObjectItemCaseSensitive(layer, "inbound_nodes"), names);
+    }
+    shift_refs(cJSON_GetObjectItemCaseSensitive(ocfg, "input_layers"), names);
+    shift_refs(cJSON_GetObjectItemCaseSensitive(ocfg, "output_layers"), names);
+  }
+  cJSON_Delete(names);
+}
+
 /* ---- models and layers ---- */
 
 static cJSON *convert_model(const cJSON *model, nnc_status *st);
@@ -233,6 +299,7 @@ static cJSON *convert_model(const cJSON *model, nnc_status *st) {
   }
   cJSON_AddItemToObject(ocfg, "input_layers", endpoints(child(cfg, "input_layers")));
   cJSON_AddItemToObject(ocfg, "output_layers", endpoints(child(cfg, "output_layers")));
+  if (keras3_nodes(layers)) renumber_sequential_calls(ocfg);
   return out;
 }
 

@@ -165,6 +165,28 @@ if "$nnc" fit "$tmp/nested.json" --x "$x" --y "$y" --epochs 1 --verbose 0 --no-s
   bad "--save of a nested model: $(cat "$tmp/err")"
 fi
 
+# Keras 3 Functional models holding a Sequential (nested_frozen) and a Functional
+# (nested_functional): --save and --save-tfjs read back predict as the weights
+# they were saved with. Keras 3 counts a nested Sequential's calls from node 0,
+# TF.js from 1; a nested Functional's weights carry no model prefix (both
+# were written wrong before session 23: the TF.js file was refused, the
+# .keras held no weights for the inner Functional)
+for c in nested_frozen nested_functional; do
+  cd_=$src/tests/cases/$c
+  python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+spec = dict(d["model"]); spec["compile_config"] = d["compile"]
+json.dump(spec, open(sys.argv[2], "w"))' "$cd_/case.json" "$tmp/$c.json"
+  if "$nnc" fit "$tmp/$c.json" --x "$cd_/x.npy" --y "$cd_/y.npy" --epochs 1 --seed 1 --verbose 0 \
+    --weights-out "$tmp/$c.safetensors" --save "$tmp/$c.keras" --save-tfjs "$tmp/$c.js" 2>"$tmp/err" &&
+    "$nnc" predict "$tmp/$c.json" --weights "$tmp/$c.safetensors" --x "$cd_/x.npy" --out "$tmp/$c.p.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/$c.keras" --x "$cd_/x.npy" --out "$tmp/$c.pk.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/$c.js/model.json" --x "$cd_/x.npy" --out "$tmp/$c.pj.npy" 2>>"$tmp/err" &&
+    cmp -s "$tmp/$c.p.npy" "$tmp/$c.pk.npy" && cmp -s "$tmp/$c.p.npy" "$tmp/$c.pj.npy"; then ok; else
+    bad "$c saved as .keras and TF.js: $(cat "$tmp/err")"
+  fi
+done
+
 # ---- c. a shard much larger than its manifest: refused from its size ----
 mkdir -p "$tmp/huge"
 cp "$tmp/js1/model.json" "$tmp/huge/model.json"
