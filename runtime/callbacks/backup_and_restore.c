@@ -86,9 +86,11 @@ static int64_t packed_count(const nnc_program_table *t, int slots) {
   return n;
 }
 
-static float *pack(const nnc_model *m, int slots, nnc_status *st) {
+/* The packed copy (freed by the caller) and its length in *n. */
+static float *pack(const nnc_model *m, int slots, int64_t *n, nnc_status *st) {
   const nnc_program_table *t = m->t;
-  float *out = nnc_calloc((size_t)packed_count(t, slots) + 1, sizeof *out, st), *at = out;
+  *n = packed_count(t, slots);
+  float *out = nnc_calloc((size_t)*n + 1, sizeof *out, st), *at = out;
   const float *region = slots ? m->slots : m->params;
   for (int i = 0; out && i < t->n_variables; i++) {
     const nnc_variable *v = &t->variables[i];
@@ -123,13 +125,14 @@ static int save(backup *s, const nnc_model *m, nnc_status *st) {
   nnc_tensor_set set = {0};
   int64_t iterations = m->iterations, epoch = s->current_epoch, batch = s->last_batch_seen;
   double lr = m->learning_rate;
-  float *params = pack(m, 0, st), *slots = params ? pack(m, 1, st) : NULL;
+  int64_t n_params, n_slots;
+  float *params = pack(m, 0, &n_params, st), *slots = params ? pack(m, 1, &n_slots, st) : NULL;
   if (!slots) {
     free(params);
     return st->code;
   }
-  nnc_array a[] = {vec(NNC_F32, packed_count(m->t, 0), params),
-                   vec(NNC_F32, packed_count(m->t, 1), slots),
+  nnc_array a[] = {vec(NNC_F32, n_params, params),
+                   vec(NNC_F32, n_slots, slots),
                    vec(NNC_I64, 1, &iterations),
                    vec(NNC_F64, 1, &lr),
                    vec(NNC_I64, 1, &epoch),
