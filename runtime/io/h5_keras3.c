@@ -175,6 +175,17 @@ static int is_model_class(const char *cls) {
   return !strcmp(cls, "Sequential") || !strcmp(cls, "Functional") || !strcmp(cls, "Model");
 }
 
+/* A wrapper's layer when it is a Functional (not a Sequential), else NULL. */
+static const cJSON *nested_functional(const cJSON *wrapper) {
+  const cJSON *wrapped = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(wrapper, "config"), "layer");
+  const cJSON *cls = cJSON_GetObjectItemCaseSensitive(wrapped, "class_name");
+  return cJSON_IsString(cls) && is_model_class(cls->valuestring) &&
+                 strcmp(cls->valuestring, "Sequential")
+             ? wrapped
+             : NULL;
+}
+
 static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const char *prefix,
                       int depth) {
   const cJSON *cls = cJSON_GetObjectItemCaseSensitive(model, "class_name");
@@ -219,6 +230,13 @@ static int map_layers(k3_ctx *c, const cJSON *model, const char *base, const cha
         snprintf(nested_prefix, sizeof nested_prefix, "%s/", name);
       rc = depth > 8 ? nnc_fail(c->st, NNC_ERR_DATA, "%s: models nested too deep", c->label)
                      : map_layers(c, layer, inner, nested_prefix, depth + 1);
+    } else if (!strcmp(lc->valuestring, "TimeDistributed") && nested_functional(layer)) {
+      /* a Functional inside: its layers' own names (time_distributed.c), the
+       * wrapper's "layer" attribute holding the model's layers */
+      char inner[OBJ_PATH_MAX + 16];
+      snprintf(inner, sizeof inner, "%s%clayer%clayers", path, c->sep, c->sep);
+      rc = depth > 8 ? nnc_fail(c->st, NNC_ERR_DATA, "%s: models nested too deep", c->label)
+                     : map_layers(c, nested_functional(layer), inner, "", depth + 1);
     } else if (!strcmp(lc->valuestring, "Bidirectional")) {
       /* Keras walks backward_layer before forward_layer (sorted attribute
        * names); nnc's weights are the forward copy's, then the backward's */

@@ -163,12 +163,9 @@ static int write_object(hid_t f, const nnc_model *m, const cJSON *layer, const c
     int rc = empty_vars(f, auto_path, label, path, st);
     if (rc) return rc;
     if (!strcmp(cls, "TimeDistributed")) {
-      /* a Functional inside has its weights under its own layers' names
-       * (time_distributed.c): not mapped */
-      if (is_model_class(wc->valuestring) && strcmp(wc->valuestring, "Sequential"))
-        return nnc_fail(st, NNC_ERR_ARG,
-                        "%s: layer '%s' (TimeDistributed of a %s): not written to .keras yet", path,
-                        label, wc->valuestring);
+      /* a model inside: write_object gives a Sequential's weights the prefix
+       * <name>/<model>/, a Functional's its layers' own names, as
+       * time_distributed.c names them */
       snprintf(sub, sizeof sub, "%s/layer", auto_path);
       snprintf(inner, sizeof inner, "%s/%s", name, wname);
       return write_object(f, m, wrapped, sub, inner, depth + 1, path, st);

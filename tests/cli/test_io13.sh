@@ -187,6 +187,42 @@ json.dump(spec, open(sys.argv[2], "w"))' "$cd_/case.json" "$tmp/$c.json"
   fi
 done
 
+# A TimeDistributed of a Keras 3 Functional (refused by the .keras writer
+# before session 24): its weights are the inner layers' own (enc_1/kernel),
+# under layers/time_distributed/layer/layers/ in the archive
+python3 - "$tmp" <<'EOF2'
+import json, math, struct, sys
+d = sys.argv[1]
+enc = {"class_name": "Functional", "config": {"name": "encoder", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [None, 5], "name": "enc_in"},
+     "name": "enc_in", "inbound_nodes": []},
+    {"class_name": "Dense", "config": {"name": "enc_1", "units": 4, "activation": "tanh"},
+     "name": "enc_1", "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+         "shape": [None, 5], "dtype": "float32", "keras_history": ["enc_in", 0, 0]}}],
+         "kwargs": {}}]}],
+    "input_layers": [["enc_in", 0, 0]], "output_layers": [["enc_1", 0, 0]]}}
+spec = {"module": "keras", "class_name": "Sequential", "config": {"name": "outer", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [None, 3, 5], "name": "x"}},
+    {"class_name": "TimeDistributed", "config": {"name": "td", "layer": enc}},
+    {"class_name": "Flatten", "config": {"name": "flat"}},
+    {"class_name": "Dense", "config": {"name": "head", "units": 2}}]},
+    "compile_config": {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}},
+                       "loss": "mse"}}
+json.dump(spec, open(d + "/tdf.json", "w"))
+h = "{'descr': '<f4', 'fortran_order': False, 'shape': (16, 3, 5), }"
+h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+open(d + "/tdf_x.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                                 + struct.pack("<240f", *[math.sin(0.37 * i) for i in range(240)]))
+EOF2
+if "$nnc" fit "$tmp/tdf.json" --x "$tmp/tdf_x.npy" --y "$y" --epochs 1 --seed 1 --verbose 0 \
+  --weights-out "$tmp/tdf.safetensors" --save "$tmp/tdf.keras" --save-tfjs "$tmp/tdf.js" 2>"$tmp/err" &&
+  "$nnc" predict "$tmp/tdf.json" --weights "$tmp/tdf.safetensors" --x "$tmp/tdf_x.npy" --out "$tmp/tdf.p.npy" 2>>"$tmp/err" &&
+  "$nnc" predict "$tmp/tdf.keras" --x "$tmp/tdf_x.npy" --out "$tmp/tdf.pk.npy" 2>>"$tmp/err" &&
+  "$nnc" predict "$tmp/tdf.js/model.json" --x "$tmp/tdf_x.npy" --out "$tmp/tdf.pj.npy" 2>>"$tmp/err" &&
+  cmp -s "$tmp/tdf.p.npy" "$tmp/tdf.pk.npy" && cmp -s "$tmp/tdf.p.npy" "$tmp/tdf.pj.npy"; then ok; else
+  bad "TimeDistributed of a Functional saved as .keras and TF.js: $(cat "$tmp/err")"
+fi
+
 # ---- c. a shard much larger than its manifest: refused from its size ----
 mkdir -p "$tmp/huge"
 cp "$tmp/js1/model.json" "$tmp/huge/model.json"
