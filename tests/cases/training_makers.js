@@ -465,4 +465,16 @@ module.exports = function addTrainingMakers(MAKERS, h) {
       });
     };
   }
+  {
+    const s = seed++;
+    MAKERS.sw_class_weight_sparse = dir => fitCase({
+      description: 'fit(class_weight={0: 0.5, 2: 3.0, 3: 1.5}) on sparse (N, 1) integer targets of a 4-class softmax: "accuracy" resolves from the target\'s shape (last axis 1, output 4: sparse categorical accuracy), unweighted, so val_accuracy equals the unweighted sparse accuracy of the validation part; weighted_metrics sparse_categorical_accuracy; SparseTopKCategoricalAccuracy(k 2) named top2. validation_split 0.2 (not weighted). Adam(0.03, clipnorm 0.5), 60 samples, batch 11 (last 4), 4 epochs. (The oracle patch resolved "accuracy" from the targets with the weight column appended, 2 wide, until session 24.)',
+      seed: s,
+      model: sequential('sw_class_weight_sparse', [5], mlp(5, 8, 4, 'softmax')),
+      compile: { optimizer: { class_name: 'Adam', config: { learning_rate: 0.03, clipnorm: 0.5 } }, loss: 'sparse_categorical_crossentropy',
+        metrics: ['accuracy', M('SparseTopKCategoricalAccuracy', { name: 'top2', k: 2 })], weighted_metrics: ['sparse_categorical_accuracy'] },
+      fit: { epochs: 4, validation_split: 0.2, batch_size: 11, class_weight: { 0: 0.5, 2: 3.0, 3: 1.5 } },
+      data: classification(dir, s, 60, 5, 4, 'sparse'),
+    });
+  }
 };
