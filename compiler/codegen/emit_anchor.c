@@ -92,16 +92,34 @@ LLVMValueRef cg_row_max(cg *c, cg_row *r, LLVMValueRef x, LLVMValueRef *argmax) 
   return cg_get(c, best);
 }
 
-/* sum_j exp(x_j - m), in index order */
+/* acc += exp(x[at + l] - m) for the lanes l < lanes, in order (ms: m in
+ * every lane) */
+static void add_exp_lanes(cg *c, LLVMValueRef acc, LLVMValueRef x, LLVMValueRef at, LLVMValueRef ms,
+                          int lanes) {
+  int vw = c->vector_width;
+  LLVMValueRef e = cg_exp(c, LLVMBuildFSub(c->b, cg_vec_load(c, vw, lanes, x, at), ms, ""));
+  for (int l = 0; l < lanes; l++) {
+    LLVMValueRef lane = LLVMBuildExtractElement(c->b, e, LLVMConstInt(c->i32, (unsigned)l, 0), "");
+    cg_set(c, acc, LLVMBuildFAdd(c->b, cg_get(c, acc), lane, ""));
+  }
+}
+
+/* sum_j exp(x_j - m), in index order. The exponentials are nnc's own
+ * (cg_exp, not libm's expf: docs/performance.md "Session 24"), a vector of
+ * them at a time, and the sum adds their lanes one by one in index order:
+ * each lane is the scalar code's operations, so the sum is the scalar
+ * loop's at every vector width. */
 LLVMValueRef cg_row_sum_exp(cg *c, cg_row *r, LLVMValueRef x, LLVMValueRef m) {
   LLVMValueRef acc = cg_alloca_f32(c, "sum");
   cg_set(c, acc, cg_f32(c, 0.0));
-  cg_loop j;
-  cg_loop_begin(c, &j, cg_i64(c, 0), r->width, "j");
-  LLVMValueRef e = cg_unary(
-      c, NNC_FN_EXP, LLVMBuildFSub(c->b, cg_load(c, x, cg_iadd(c, r->base, j.i)), m, ""), NULL);
-  cg_set(c, acc, LLVMBuildFAdd(c->b, cg_get(c, acc), e, ""));
-  cg_loop_end(c, &j);
+  int vw = c->vector_width;
+  int64_t w = LLVMConstIntGetSExtValue(r->width), full = w / vw, rest = w % vw;
+  LLVMValueRef ms = cg_splat(c, vw, m);
+  cg_loop k;
+  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, full), "chunk");
+  add_exp_lanes(c, acc, x, cg_iadd(c, r->base, cg_imul(c, k.i, cg_i64(c, vw))), ms, vw);
+  cg_loop_end(c, &k);
+  if (rest > 0) add_exp_lanes(c, acc, x, cg_iadd(c, r->base, cg_i64(c, full * vw)), ms, (int)rest);
   return cg_get(c, acc);
 }
 

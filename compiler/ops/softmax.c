@@ -20,7 +20,7 @@ static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef 
   cg_loop_begin(c, &j, cg_i64(c, 0), r.width, "j");
   LLVMValueRef idx = cg_iadd(c, r.base, j.i);
   LLVMValueRef shifted = LLVMBuildFSub(c->b, cg_load(c, x, idx), m, "");
-  LLVMValueRef v = LLVMBuildFDiv(c->b, cg_unary(c, NNC_FN_EXP, shifted, NULL), s, "");
+  LLVMValueRef v = LLVMBuildFDiv(c->b, cg_exp(c, shifted), s, "");
   cg_store(c, v, out, idx);
   cg_loop_end(c, &j);
   cg_loop_end(c, &r.row);
