@@ -1,11 +1,16 @@
 /* libhdf5 helpers for the Keras readers (see h5_util.h). */
 #include "runtime/io/h5_util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
+#include "runtime/io/h5_heap_check.h"
 
 /* External links would make a model file read (or block on) any file the
  * user can open: every traversal goes through access lists whose
@@ -49,6 +54,22 @@ void h5u_quiet(void) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+/* h5_heap_check on the file's bytes, mapped read-only */
+static int check_file_heaps(const char *path, nnc_status *st) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size <= 0) {
+    if (fd >= 0) close(fd);
+    return NNC_OK; /* libhdf5 says what is wrong */
+  }
+  void *bytes = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (bytes == MAP_FAILED) return NNC_OK;
+  int rc = h5_heap_check(bytes, (size_t)sb.st_size, path, st);
+  munmap(bytes, (size_t)sb.st_size);
+  return rc;
+}
+
 hid_t h5u_open(const char *path, nnc_status *st) {
   if (nnc_h5_load(path, st)) return -1;
   h5u_quiet();
@@ -58,6 +79,12 @@ hid_t h5u_open(const char *path, nnc_status *st) {
   }
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) nnc_fail(st, NNC_ERR_IO, "%s: HDF5 cannot open it (truncated or damaged?)", path);
+  /* opening reads the superblock and the root group; the heaps are read
+   * later, with the attributes */
+  if (f >= 0 && check_file_heaps(path, st)) {
+    H5Fclose(f);
+    return -1;
+  }
   return f;
 }
 
@@ -73,6 +100,10 @@ hid_t h5u_open_image(const void *bytes, size_t len, const char *label, nnc_statu
   }
   if (fapl >= 0) H5Pclose(fapl);
   if (f < 0) nnc_fail(st, NNC_ERR_IO, "%s: HDF5 cannot open it (truncated or damaged?)", label);
+  if (f >= 0 && h5_heap_check(bytes, len, label, st)) {
+    H5Fclose(f);
+    return -1;
+  }
   return f;
 }
 
