@@ -159,6 +159,17 @@ static int save_tfjs(const nnc_model *m, const char *dir, nnc_status *st) {
   return nnc_tfjs_model_write(dir, text, m, st);
 }
 
+static int removed_by_save(const char *file, const void *dir) {
+  return nnc_tfjs_write_removes(dir, file);
+}
+
+/* FILE of a NAME=FILE data value, else the value */
+static const char *value_file_of(const char *value) {
+  char name[256];
+  const char *file;
+  return cli_named_value(value, name, sizeof name, &file) ? file : value;
+}
+
 /* --save and --save-tfjs are checked before training (suffix, config,
  * layers the writer supports): a save that cannot work fails now, not once
  * the training it would keep is done. */
@@ -168,6 +179,14 @@ static int check_saves(session *s, const cli_opt *o, int n) {
     return cli_fail(s->cmd, &s->st);
   if ((v = cli_get(o, n, "save-tfjs")) && nnc_model_check_save_tfjs(s->model, v, &s->st))
     return cli_fail(s->cmd, &s->st);
+  const char *option, *input;
+  if (v && (input = cli_find_input(o, n, NULL, removed_by_save, v, &option))) {
+    fprintf(stderr,
+            "nnc %s: --save-tfjs %s would remove %s (a shard its model.json names, replaced by "
+            "the new save), which is --%s %s: choose another folder\n",
+            s->cmd, v, value_file_of(input), option, input);
+    return 2;
+  }
   return 0;
 }
 

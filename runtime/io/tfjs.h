@@ -57,5 +57,9 @@ cJSON *tfjs_topology_from_spec(const char *spec_json, const char *source, nnc_st
  * (its topology and compile config are carried over). */
 int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model *m,
                          nnc_status *st);
+/* Whether writing into dir would remove file afterwards: it is (by device
+ * and inode) one of the old shards dir/model.json names that the writer
+ * removes once the new model.json is in place. */
+int nnc_tfjs_write_removes(const char *dir, const char *file);
 
 #endif

@@ -173,6 +173,22 @@ static void old_shards(const char *dir, name_list *out) {
   cJSON_Delete(root);
 }
 
+int nnc_tfjs_write_removes(const char *dir, const char *file) {
+  name_list old;
+  old_shards(dir, &old);
+  struct stat sf, so;
+  int hit = 0;
+  if (!stat(file, &sf) && S_ISREG(sf.st_mode))
+    for (int i = 0; i < old.n && !hit; i++) {
+      char path[4096];
+      nnc_status ignore;
+      hit = removable_name(old.items[i]) && !join(path, sizeof path, dir, old.items[i], &ignore) &&
+            !stat(path, &so) && so.st_dev == sf.st_dev && so.st_ino == sf.st_ino;
+    }
+  free(old.items);
+  return hit;
+}
+
 static int listed(const name_list *l, const char *name) {
   for (int i = 0; i < l->n; i++)
     if (!strcmp(l->items[i], name)) return 1;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# --save-tfjs (session 24's breaker). Recurrent layers that leave Keras's
+# defaults out: TF.js reads an absent recurrent_activation as hard_sigmoid
+# and an absent reset_after as false, Keras as sigmoid and true. The writer
+# now spells Keras's values out, so the TF.js file predicts as the spec did
+# (before: the GRU's file was refused on reading, the LSTM's predicted other
+# numbers); a Keras 3 RNN with hard_sigmoid (relu6(x + 3) / 6, no TF.js
+# form) is refused before training. And a re-save into a folder whose
+# model.json names a data input as a shard (--x DIR/weights.bin) is refused
+# before training: the writer would remove that input after the save.
+# Args: nnc binary, source dir, oracle dir (unused).
+set -u
+nnc=$1 src=$2
+. "$src/tests/cli/lib.sh"
+export NNC_CACHE=0
+
+python3 - "$tmp" <<'PY'
+import json, math, struct, sys
+d = sys.argv[1]
+def npy(path, shape, vals):
+    shp = ", ".join(str(s) for s in shape)
+    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % shp
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                           + struct.pack("<%df" % len(vals), *vals))
+npy(d + "/x.npy", (12, 5, 4), [math.sin(0.29 * i) for i in range(240)])
+npy(d + "/y.npy", (12, 1), [0.3 * math.cos(0.7 * i) for i in range(12)])
+def spec(rnn, keras3=True, extra=None):
+    cfg = {"name": "rnn", "units": 3}
+    cfg.update(extra or {})
+    layers = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 5, 4], "name": "in"}},
+              rnn(cfg), {"class_name": "Dense", "config": {"name": "out", "units": 1}}]
+    m = {"class_name": "Sequential", "config": {"name": "m", "layers": layers},
+         "compile_config": {"optimizer": "adam", "loss": "mse"}}
+    if keras3:
+        m["module"] = "keras"
+    return m
+plain = lambda cls: (lambda cfg: {"class_name": cls, "config": cfg})
+bidir = lambda cfg: {"class_name": "Bidirectional", "config": {"name": "bi", "layer": {"class_name": "GRU", "config": cfg}}}
+cell = lambda cfg: {"class_name": "RNN", "config": {"name": "r", "cell": {"class_name": "LSTMCell", "config": cfg}}}
+for name, s in [("gru", spec(plain("GRU"))), ("lstm", spec(plain("LSTM"))),
+                ("bigru", spec(bidir)), ("lstmcell", spec(cell)),
+                ("k2_lstm_hard", spec(plain("LSTM"), False, {"recurrent_activation": "hard_sigmoid"})),
+                ("k3_lstm_hard", spec(plain("LSTM"), True, {"recurrent_activation": "hard_sigmoid"}))]:
+    json.dump(s, open("%s/%s.json" % (d, name), "w"))
+PY
+
+for m in gru lstm bigru lstmcell k2_lstm_hard; do
+  if "$nnc" fit "$tmp/$m.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 --seed 2 \
+    --weights-out "$tmp/$m.safetensors" --save-tfjs "$tmp/$m.js" 2>"$tmp/err" &&
+    "$nnc" predict "$tmp/$m.json" --weights "$tmp/$m.safetensors" --x "$tmp/x.npy" --out "$tmp/$m.p.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/$m.js/model.json" --x "$tmp/x.npy" --out "$tmp/$m.pj.npy" 2>>"$tmp/err" &&
+    cmp -s "$tmp/$m.p.npy" "$tmp/$m.pj.npy"; then ok; else
+    bad "$m: the TF.js copy does not predict as the spec: $(cat "$tmp/err")"
+  fi
+done
+
+out=$("$nnc" fit "$tmp/k3_lstm_hard.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+  --save-tfjs "$tmp/k3.js" 2>&1)
+rc=$?
+if [ $rc = 2 ] && [[ $out == *"layer 'rnn'"*"hard_sigmoid"*"no TF.js form"* ]] && [ ! -e "$tmp/k3.js" ]; then ok; else
+  bad "Keras 3 hard_sigmoid LSTM to TF.js: exit $rc (want 2, refused, nothing written): $out"
+fi
+
+# --x DIR/weights.bin where DIR/model.json names weights.bin as its shard
+mkdir "$tmp/d"
+cp "$tmp/lstm.js/model.json" "$tmp/d/model.json"
+cp "$tmp/x.npy" "$tmp/d/weights.bin"
+python3 - "$tmp/d/model.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["weightsManifest"][0]["paths"] = ["weights.bin"]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+out=$("$nnc" fit "$tmp/lstm.json" --x "$tmp/d/weights.bin" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+  --save-tfjs "$tmp/d" 2>&1)
+rc=$?
+if [ $rc = 2 ] && [[ $out == *"would remove $tmp/d/weights.bin"*"--x $tmp/d/weights.bin"* ]] &&
+  cmp -s "$tmp/x.npy" "$tmp/d/weights.bin"; then ok; else
+  bad "--save-tfjs over a folder naming the --x file as a shard: exit $rc (want 2, input kept): $out"
+fi
+# the same save into a fresh folder, and a re-save whose old shards are no input, go through
+if "$nnc" fit "$tmp/lstm.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+  --save-tfjs "$tmp/lstm.js" 2>"$tmp/err"; then ok; else bad "re-save: $(cat "$tmp/err")"; fi
+
+echo "tfjs_save24: $pass passed, $fail failed"
+[ "$fail" = 0 ]
