@@ -363,6 +363,24 @@ static void add_compile_config(const cJSON *root, cJSON *model) {
   if (cc) cJSON_AddItemToObject(model, "compile_config", cc);
 }
 
+/* Keras <= 2.2.2 wrote a Sequential's config as the bare list of its layers:
+ * every such Sequential under v (the model and nested ones) gets the form
+ * Keras 3 writes, {"name", "layers"}, in config.json and for the weights'
+ * walk (the reader, h5_keras3.c, walks config.layers). */
+static void sequential_lists_as_configs(cJSON *v) {
+  for (cJSON *c = v ? v->child : NULL; c; c = c->next) sequential_lists_as_configs(c);
+  const cJSON *cls = cJSON_GetObjectItemCaseSensitive(v, "class_name");
+  cJSON *cfg = cJSON_GetObjectItemCaseSensitive(v, "config");
+  if (!cJSON_IsObject(v) || !cJSON_IsString(cls) || strcmp(cls->valuestring, "Sequential") ||
+      !cJSON_IsArray(cfg))
+    return;
+  cJSON *obj = cJSON_CreateObject();
+  if (!obj) return; /* the walk then reports the config it cannot use */
+  cJSON_AddStringToObject(obj, "name", "sequential");
+  cJSON_AddItemToObject(obj, "layers", cJSON_DetachItemViaPointer(v, cfg));
+  cJSON_AddItemToObject(v, "config", obj);
+}
+
 /* An empty HDF5 file in memory (HDF5's core driver, never written to disk). */
 static hid_t memory_file(void) {
   h5u_quiet();
@@ -378,6 +396,7 @@ int nnc_keras_zip_check(const nnc_model *m, const char *config_json, const char 
   if (nnc_h5_load(path, st)) return st->code;
   cJSON *root = cJSON_Parse(config_json);
   const cJSON *model = nnc_model_config_of(root);
+  sequential_lists_as_configs((cJSON *)model);
   int rc = model ? NNC_OK
                  : nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config",
                             path);
@@ -404,6 +423,7 @@ int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char 
     cJSON_Delete(root);
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config", path);
   }
+  sequential_lists_as_configs((cJSON *)model);
   hid_t f = memory_file();
   add_compile_config(root, (cJSON *)model);
   int rc = f < 0 ? nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path)

@@ -223,6 +223,19 @@ if "$nnc" fit "$tmp/tdf.json" --x "$tmp/tdf_x.npy" --y "$y" --epochs 1 --seed 1 
   bad "TimeDistributed of a Functional saved as .keras and TF.js: $(cat "$tmp/err")"
 fi
 
+# A Keras <= 2.2.2 Sequential, its config the bare list of its layers (refused
+# by the .keras writer before session 24, naming the output): saved as
+# {"name", "layers"}, read back, predicts bit for bit
+printf '{"class_name": "Sequential", "keras_version": "2.1.5", "backend": "tensorflow", "config": [{"class_name": "Dense", "config": {"name": "dense_1", "units": 5, "activation": "relu", "batch_input_shape": [null, 4]}}, {"class_name": "Dense", "config": {"name": "dense_2", "units": 2}}], "training_config": {"optimizer_config": {"class_name": "Adam", "config": {"lr": 0.01}}, "loss": "mean_squared_error"}}' >"$tmp/bare.json"
+if "$nnc" fit "$tmp/bare.json" --x "$x" --y "$y" --epochs 1 --seed 1 --verbose 0 \
+  --weights-out "$tmp/bare.safetensors" --save "$tmp/bare.keras" 2>"$tmp/err" &&
+  predict "$tmp/bare.json" "$tmp/pb1.npy" --weights "$tmp/bare.safetensors" 2>>"$tmp/err" &&
+  predict "$tmp/bare.keras" "$tmp/pb2.npy" 2>>"$tmp/err" && cmp -s "$tmp/pb1.npy" "$tmp/pb2.npy"; then
+  ok
+else
+  bad "--save of a bare-list Sequential: $(cat "$tmp/err")"
+fi
+
 # ---- c. a shard much larger than its manifest: refused from its size ----
 mkdir -p "$tmp/huge"
 cp "$tmp/js1/model.json" "$tmp/huge/model.json"
