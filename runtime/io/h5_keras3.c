@@ -128,6 +128,17 @@ static int collect_vars(k3_ctx *c, const char *layer, int *index, const char *pa
     if (h5u_list(c->f, sub, c->label, &names, &n, c->st)) return c->st->code;
     /* 0, 1, 2, ..., 10, not 0, 1, 10 */
     if (n > 1) qsort(names, (size_t)n, sizeof *names, numeric_cmp);
+    /* Keras's load_own_variables reads store["0"], store["1"], ...: any
+     * other name (a gap, "x", "01") is a file it refuses */
+    for (int i = 0; i < n && !rc; i++) {
+      char want[16];
+      snprintf(want, sizeof want, "%d", i);
+      if (strcmp(names[i], want))
+        rc = nnc_fail(c->st, NNC_ERR_DATA,
+                      "%s: %s: variables named 0 to %d expected, got '%s' (Keras names them by "
+                      "their order)",
+                      c->label, sub, n - 1, names[i]);
+    }
     for (int i = 0; i < n && !rc; i++) {
       char var[OBJ_PATH_MAX + 32];
       snprintf(var, sizeof var, "%s/%s", sub, names[i]);

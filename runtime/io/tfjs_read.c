@@ -284,6 +284,46 @@ static int read_manifest(const char *path, const cJSON *manifest, const name_tab
 
 /* ---- model.json ---- */
 
+static int by_key(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A key that v (or anything under it, modelTopology aside: the spec parser
+ * checks that with JSON paths) holds twice, with where: cJSON keeps the
+ * first, TF.js's JSON.parse the last, so the two would read different
+ * weights. at is v's path ("$", "$.weightsManifest[0]"). */
+static int check_unique_keys(const char *file, const cJSON *v, const char *at, int depth,
+                             nnc_status *st) {
+  if (depth > 64) return nnc_fail(st, NNC_ERR_SPEC, "%s: %s: nested too deep", file, at);
+  int n = 0, rc = NNC_OK;
+  for (const cJSON *c = v->child; c; c = c->next) n++;
+  if (cJSON_IsObject(v) && n > 1) {
+    const char **keys = nnc_calloc((size_t)n, sizeof *keys, st);
+    if (!keys) return st->code;
+    int i = 0;
+    for (const cJSON *c = v->child; c; c = c->next) keys[i++] = c->string ? c->string : "";
+    qsort(keys, (size_t)n, sizeof *keys, by_key);
+    for (i = 1; i < n && !rc; i++)
+      if (!strcmp(keys[i - 1], keys[i]))
+        rc = nnc_fail(st, NNC_ERR_SPEC,
+                      "%s: %s: the key \"%s\" appears twice (JSON readers differ on which they "
+                      "keep)",
+                      file, at, keys[i]);
+    free(keys);
+  }
+  int i = 0;
+  for (const cJSON *c = v->child; c && !rc; c = c->next, i++) {
+    if (depth == 0 && c->string && !strcmp(c->string, "modelTopology")) continue;
+    char sub[512];
+    if (cJSON_IsObject(v))
+      snprintf(sub, sizeof sub, "%s.%s", at, c->string ? c->string : "");
+    else
+      snprintf(sub, sizeof sub, "%s[%d]", at, i);
+    rc = check_unique_keys(file, c, sub, depth + 1, st);
+  }
+  return rc;
+}
+
 static int check_layers_model(const char *path, const cJSON *root, nnc_status *st) {
   if (!cJSON_IsObject(root))
     return nnc_fail(st, NNC_ERR_SPEC, "%s: $: expected a TF.js model.json object", path);
@@ -320,11 +360,20 @@ int nnc_tfjs_model_read(const char *path, nnc_model_file *out, nnc_status *st) {
     return nnc_fail(st, NNC_ERR_SPEC, "%s: a \"\\u0000\" in a string: not a model.json nnc reads",
                     path);
   }
-  cJSON *root = cJSON_ParseWithLength(text, len);
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  /* only white space after the document (the spec parser's rule; the text
+   * it parses is this tree printed again, so it cannot see what follows) */
+  while (root && end && end < text + len && strchr(" \t\r\n", *end) && *end) end++;
+  int trailing = root && end && end < text + len;
   free(text);
-  if (!root) return nnc_fail(st, NNC_ERR_SPEC, "%s: invalid JSON", path);
+  if (!root || trailing) {
+    cJSON_Delete(root);
+    return nnc_fail(st, NNC_ERR_SPEC, "%s: invalid JSON%s", path,
+                    trailing ? " (text after the document)" : "");
+  }
   name_table names = {0};
-  if (!check_layers_model(path, root, st)) {
+  if (!check_unique_keys(path, root, "$", 0, st) && !check_layers_model(path, root, st)) {
     const cJSON *topo = cJSON_GetObjectItemCaseSensitive(root, "modelTopology");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(topo, "model_config");
     if (!collect_layers(&names, model ? model : topo, "", 0, st))

@@ -286,6 +286,22 @@ else
   bad "broken config.json: exit $rc: $(cat "$tmp/err")"
 fi
 
+# ... and a config.json whose JSON is followed by a NUL and more (read as a C
+# string, the rest was invisible; Python's json refuses it: session 24)
+python3 - "$tmp/UP.KERAS" "$tmp/nulcfg.keras" <<'EOF'
+import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    for i in src.infolist():
+        data = src.read(i.filename)
+        z.writestr(i.filename, data + b'\0{"garbage": 1}' if i.filename == "config.json" else data)
+EOF
+predict "$tmp/nulcfg.keras" "$tmp/p.npy" 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && grep -q "nulcfg.keras: config.json holds a NUL byte" "$tmp/err"; then ok; else
+  bad "config.json with a NUL: exit $rc: $(cat "$tmp/err")"
+fi
+
 # ---- f. --weights takes a .keras ----
 if predict "$tmp/UP.KERAS" "$tmp/f1.npy" 2>"$tmp/err" &&
   predict "$tmp/spec.json" "$tmp/f2.npy" --weights "$tmp/UP.KERAS" 2>>"$tmp/err" &&

@@ -83,5 +83,34 @@ fi
 if "$nnc" fit "$tmp/lstm.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
   --save-tfjs "$tmp/lstm.js" 2>"$tmp/err"; then ok; else bad "re-save: $(cat "$tmp/err")"; fi
 
+# Reading a model.json: a key twice outside modelTopology (cJSON keeps the
+# first, TF.js's JSON.parse the last: the two would load different weights)
+# and text after the document are refused (both read before session 24)
+python3 - "$tmp/lstm.js/model.json" "$tmp" <<'PY'
+import os, sys
+t = open(sys.argv[1]).read()
+d, src = sys.argv[2], os.path.dirname(sys.argv[1])
+def put(name, text):
+    os.makedirs(d + "/" + name, exist_ok=True)
+    open(d + "/" + name + "/model.json", "w").write(text)
+    for f in os.listdir(src):
+        if f.endswith(".bin"):
+            os.symlink(os.path.join(src, f), d + "/" + name + "/" + f)
+put("dup_manifest", t.replace('"weightsManifest":', '"weightsManifest": [], "weightsManifest":', 1))
+i = t.index('"name":', t.index('"weightsManifest"'))
+put("dup_name", t[:i] + '"name": "other/kernel", ' + t[i:])
+put("trailing", t + "\n garbage")
+PY
+for c in 'dup_manifest:$: the key "weightsManifest" appears twice' \
+  'dup_name:$.weightsManifest[0].weights[0]: the key "name" appears twice' \
+  'trailing:invalid JSON (text after the document)'; do
+  name=${c%%:*} want=${c#*:}
+  out=$("$nnc" predict "$tmp/$name/model.json" --x "$tmp/x.npy" --out "$tmp/p.npy" 2>&1)
+  rc=$?
+  if [ $rc = 2 ] && [[ $out == *"$tmp/$name/model.json: $want"* ]]; then ok; else
+    bad "$name: exit $rc (want 2, '$want'): $out"
+  fi
+done
+
 echo "tfjs_save24: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,15 +1,25 @@
-/* h5_heap_check (runtime/io/h5_heap_check.c) on HDF5 bytes built by hand
+/* Damaged HDF5 model files (session 24's breaker).
+ *
+ * 1. h5_heap_check (runtime/io/h5_heap_check.c) on HDF5 bytes built by hand
  * from the specification's layout: a superblock's sizes of offsets and
  * lengths, a global heap collection of two objects and the free space, and
  * a variable-length descriptor naming one of them. The file as built
- * passes; each one-field damage the breaker of session 24 found crashing
- * libhdf5 or making it allocate gigabytes is refused, naming the byte. */
+ * passes; each one-field damage the breaker found crashing libhdf5 or
+ * making it allocate gigabytes is refused, naming the byte.
+ * 2. A Keras 3 weights file whose layer variables are not named 0, 1, ...
+ * (Keras's load_own_variables reads store["0"], store["1"]): refused by
+ * nnc_keras3_weights_read, where it used to sort "5" or "x" in. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "runtime/io/h5_api.h"
 #include "runtime/io/h5_heap_check.h"
+#include "runtime/io/io.h"
 #include "testutil.h"
+
+int nnc_keras3_weights_read(hid_t f, const char *label, const char *config_json,
+                            const char *config_label, nnc_tensor_set *out, nnc_status *st);
 
 enum { FILE_LEN = 4096, HEAP_AT = 1024, HEAP_LEN = 256, DESC_AT = 600 };
 
@@ -127,14 +137,61 @@ START_TEST(four_byte_fields) {
 }
 END_TEST
 
+/* layers/dense/vars/{names[0], names[1]} (a [3, 2] kernel, a [2] bias) in a
+ * new HDF5 file, read as Dense(2) on 3 inputs */
+static int read_vars(const char *a, const char *b, nnc_status *st) {
+  ck_assert_int_eq(nnc_h5_load("m.weights.h5", st), NNC_OK);
+  const char *path = testutil_path(testutil_tmpdir(), "vars24.h5");
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ck_assert_int_ge(f, 0);
+  hid_t g1 = H5Gcreate2(f, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g2 = H5Gcreate2(g1, "dense", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g3 = H5Gcreate2(g2, "vars", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  static const float k[6] = {1, 2, 3, 4, 5, 6}, bias[2] = {7, 8};
+  hsize_t ks[2] = {3, 2}, bs[1] = {2};
+  hid_t s1 = H5Screate_simple(2, ks, NULL), s2 = H5Screate_simple(1, bs, NULL);
+  hid_t d1 = H5Dcreate2(g3, a, H5T_IEEE_F32LE, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t d2 = H5Dcreate2(g3, b, H5T_IEEE_F32LE, s2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(d1, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, k);
+  H5Dwrite(d2, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, bias);
+  H5Dclose(d1), H5Dclose(d2), H5Sclose(s1), H5Sclose(s2);
+  H5Gclose(g3), H5Gclose(g2), H5Gclose(g1), H5Fclose(f);
+  f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_int_ge(f, 0);
+  const char *cfg = testutil_sequential(
+      "3", "{'class_name': 'Dense', 'config': {'name': 'dense', 'units': 2}}", NULL);
+  nnc_tensor_set set;
+  memset(&set, 0, sizeof set);
+  int rc = nnc_keras3_weights_read(f, "m.weights.h5", cfg, "config.json", &set, st);
+  if (!rc) ck_assert_int_eq(set.n, 2);
+  nnc_tensor_set_free(&set);
+  H5Fclose(f);
+  return rc;
+}
+
+START_TEST(variables_named_by_order) {
+  nnc_status st;
+  ck_assert_msg(read_vars("0", "1", &st) == NNC_OK, "%s", st.message);
+  const char *bad[3][2] = {{"0", "5"}, {"0", "x"}, {"0", "01"}};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(read_vars(bad[i][0], bad[i][1], &st), NNC_ERR_DATA);
+    char want[96];
+    snprintf(want, sizeof want, "layers/dense/vars: variables named 0 to 1 expected, got '%s'",
+             bad[i][1]);
+    ck_assert_msg(strstr(st.message, want), "%s", st.message);
+  }
+}
+END_TEST
+
 int main(void) {
-  Suite *s = suite_create("h5_heap24");
+  Suite *s = suite_create("h5_hostile24");
   TCase *tc = tcase_create("heap");
   tcase_add_test(tc, intact_file_passes);
   tcase_add_test(tc, object_past_its_heap);
   tcase_add_test(tc, heap_past_the_file);
   tcase_add_test(tc, descriptor_longer_than_its_object);
   tcase_add_test(tc, four_byte_fields);
+  tcase_add_test(tc, variables_named_by_order);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
