@@ -2,7 +2,7 @@
 # A Keras 2 .h5 with one field of its global heap damaged (session 24's
 # breaker): libhdf5 1.10 crashed on an object larger than its heap and
 # allocated the length a variable-length descriptor claims (gigabytes from a
-# 18 KB file). nnc now refuses both before libhdf5 reads the file
+# 18 KB file), and crashed on a descriptor naming an object its heap lacks. nnc now refuses both before libhdf5 reads the file
 # (runtime/io/h5_heap_check.c), quickly and within 1 GiB of address space;
 # the intact file still predicts as Keras did.
 # Args: nnc binary, source dir, oracle dir (unused).
@@ -31,7 +31,10 @@ else:
     idx = struct.unpack("<H", b[i - 16:i - 14])[0]
     heap = b.rfind(b"GCOL", 0, i)
     j = bytes(b).find(struct.pack("<I", size) + struct.pack("<Q", heap) + struct.pack("<I", idx))
-    b[j:j + 4] = struct.pack("<I", int(sys.argv[4], 0))
+    if sys.argv[3] == "length":
+        b[j:j + 4] = struct.pack("<I", int(sys.argv[4], 0))
+    else:  # the object's index
+        b[j + 12:j + 16] = struct.pack("<I", int(sys.argv[4], 0))
 open(sys.argv[2], "wb").write(b)
 PY
 }
@@ -70,6 +73,9 @@ damage size 0x0000800000000000 "$tmp/huge_object.h5"
 refused "$tmp/huge_object.h5" "claims 140737488355328 bytes"
 damage length 0x40000000 "$tmp/long_string.h5"
 refused "$tmp/long_string.h5" "claims 1073741824 elements, its heap object holds 1123 bytes"
+
+damage index 100000 "$tmp/no_object.h5"
+refused "$tmp/no_object.h5" "attribute 'model_config'"
 
 echo "h5_heap24: $pass passed, $fail failed"
 [ "$fail" = 0 ]

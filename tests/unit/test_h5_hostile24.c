@@ -137,6 +137,64 @@ START_TEST(four_byte_fields) {
 }
 END_TEST
 
+START_TEST(free_space_and_indices) {
+  static unsigned char b[FILE_LEN];
+  build(b);
+  unsigned char *free_obj = b + HEAP_AT + 16 + 32 + 24;
+  put_le(free_obj + 8, 0, 8); /* libhdf5 would loop forever over it */
+  expect_refused(b, "the free space of the global heap at byte 1024 claims 0 bytes, 184 are left");
+  build(b);
+  put_le(free_obj + 8, 16, 8); /* and read a forged object after it */
+  expect_refused(b, "the free space of the global heap at byte 1024 claims 16 bytes");
+  build(b);
+  put_le(b + HEAP_AT + 16 + 32, 1, 2); /* object 2 numbered 1 too */
+  expect_refused(b, "the global heap at byte 1024 holds object 1 twice");
+}
+END_TEST
+
+START_TEST(user_block) {
+  /* the same file after a 512-byte user block: addresses count from the
+   * superblock, so the descriptor still says HEAP_AT */
+  static unsigned char b[FILE_LEN], moved[FILE_LEN];
+  build(b);
+  memset(moved, 0, sizeof moved);
+  memcpy(moved + 512, b, FILE_LEN - 512);
+  nnc_status st;
+  ck_assert_int_eq(h5_heap_check(moved, FILE_LEN, "m.h5", &st), NNC_OK);
+  put_le(moved + 512 + DESC_AT, 1u << 30, 4);
+  ck_assert_int_eq(h5_heap_check(moved, FILE_LEN, "m.h5", &st), NNC_ERR_DATA);
+  ck_assert_msg(strstr(st.message, "at byte 1112 claims 1073741824 elements"), "%s", st.message);
+}
+END_TEST
+
+/* A version-1 attribute message "model_config" at ATTR_AT: a scalar
+ * variable-length string whose descriptor names object idx of the heap. */
+enum { ATTR_AT = 2048 };
+static void put_attribute(unsigned char *b, uint32_t idx) {
+  unsigned char *m = b + ATTR_AT;
+  m[0] = 1;
+  put_le(m + 2, 13, 2), put_le(m + 4, 16, 2), put_le(m + 6, 8, 2); /* name, type, space sizes */
+  memcpy(m + 8, "model_config", 13);
+  unsigned char *dt = m + 8 + 16;
+  dt[0] = 0x19, dt[1] = 0x01; /* version 1, class 9 (variable-length); a string */
+  unsigned char *ds = dt + 16;
+  ds[0] = 1, ds[1] = 0; /* version 1, rank 0: a scalar */
+  unsigned char *d = ds + 8;
+  put_le(d, 13, 4), put_le(d + 4, HEAP_AT, 8), put_le(d + 12, idx, 4);
+}
+
+START_TEST(attribute_names_a_missing_object) {
+  static unsigned char b[FILE_LEN];
+  build(b);
+  put_attribute(b, 1);
+  nnc_status st;
+  ck_assert_int_eq(h5_heap_check(b, FILE_LEN, "m.h5", &st), NNC_OK);
+  put_attribute(b, 100000); /* libhdf5 indexed its object table with it: a crash */
+  expect_refused(b, "attribute 'model_config' (byte 2048): string 0 names object 100000 of a "
+                    "global heap at 1024 the file does not hold");
+}
+END_TEST
+
 /* layers/dense/vars/{names[0], names[1]} (a [3, 2] kernel, a [2] bias) in a
  * new HDF5 file, read as Dense(2) on 3 inputs */
 static int read_vars(const char *a, const char *b, nnc_status *st) {
@@ -191,6 +249,9 @@ int main(void) {
   tcase_add_test(tc, heap_past_the_file);
   tcase_add_test(tc, descriptor_longer_than_its_object);
   tcase_add_test(tc, four_byte_fields);
+  tcase_add_test(tc, free_space_and_indices);
+  tcase_add_test(tc, user_block);
+  tcase_add_test(tc, attribute_names_a_missing_object);
   tcase_add_test(tc, variables_named_by_order);
   suite_add_tcase(s, tc);
   return testutil_run(s);
