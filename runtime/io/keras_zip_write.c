@@ -15,6 +15,7 @@
 
 #include "base/base.h"
 #include "runtime/io/h5_util.h"
+#include "runtime/io/rnn_defaults.h"
 #include "runtime/io/model_file.h"
 #include "runtime/model.h"
 
@@ -424,6 +425,8 @@ int nnc_keras_zip_write(const nnc_model *m, const char *config_json, const char 
     return nnc_fail(st, NNC_ERR_ARG, "%s: the model's config has no class_name and config", path);
   }
   sequential_lists_as_configs((cJSON *)model);
+  /* a TF.js model's recurrent layers were read with TF.js's defaults: say so */
+  if (spec_origin_of(root, model) == SPEC_TFJS) rnn_defaults_from_tfjs((cJSON *)model);
   hid_t f = memory_file();
   add_compile_config(root, (cJSON *)model);
   int rc = f < 0 ? nnc_fail(st, NNC_ERR_WRITE, "%s: HDF5 cannot create a file in memory", path)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "runtime/io/rnn_defaults.h"
 #include "runtime/io/tfjs.h"
 
 /* Keras 3 keys TF.js does not know; none changes what the layer computes. */
@@ -303,62 +304,6 @@ static cJSON *convert_model(const cJSON *model, nnc_status *st) {
   return out;
 }
 
-/* ---- defaults TF.js does not share ---- */
-
-static int is_rnn_class(const cJSON *o, int *gru) {
-  static const char *const lstm[] = {"LSTM", "LSTMCell"}, *const gru_names[] = {"GRU", "GRUCell"};
-  for (int i = 0; i < 2; i++) {
-    if (is_class(o, gru_names[i])) return *gru = 1;
-    if (is_class(o, lstm[i])) return *gru = 0, 1;
-  }
-  return 0;
-}
-
-static int is_hard_sigmoid(const cJSON *v) {
-  return cJSON_IsString(v) && !strcmp(v->valuestring, "hard_sigmoid");
-}
-
-/* TF.js reads an LSTM's or GRU's recurrent_activation as hard_sigmoid and a
- * GRU's reset_after as false when absent; Keras (and nnc reading a Keras
- * spec) as sigmoid and true: a Keras spec's LSTM/GRU (and cells, at any
- * depth) get Keras's values written out. Keras 3's hard_sigmoid is
- * relu6(x + 3) / 6, TF.js's clip(0.2 x + 0.5, 0, 1): an RNN using it has no
- * TF.js form and is refused. */
-static int write_rnn_defaults(cJSON *v, int keras3, nnc_status *st) {
-  if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
-    for (cJSON *c = v->child; c; c = c->next)
-      if (write_rnn_defaults(c, keras3, st)) return st->code;
-  }
-  int gru;
-  cJSON *cfg = cJSON_GetObjectItemCaseSensitive(v, "config");
-  if (!cJSON_IsObject(v) || !is_rnn_class(v, &gru) || !cJSON_IsObject(cfg)) return NNC_OK;
-  if (keras3 && (is_hard_sigmoid(child(cfg, "recurrent_activation")) ||
-                 is_hard_sigmoid(child(cfg, "activation")))) {
-    const cJSON *name = child(cfg, "name");
-    return nnc_fail(st, NNC_ERR_ARG,
-                    "layer '%s': Keras 3's hard_sigmoid (relu6(x + 3) / 6) in a recurrent layer "
-                    "has no TF.js form (TF.js's is clip(0.2 x + 0.5, 0, 1))",
-                    cJSON_IsString(name) ? name->valuestring : "?");
-  }
-  if (!child(cfg, "recurrent_activation"))
-    cJSON_AddStringToObject(cfg, "recurrent_activation", "sigmoid");
-  if (gru && !child(cfg, "reset_after")) cJSON_AddBoolToObject(cfg, "reset_after", 1);
-  return NNC_OK;
-}
-
-/* The spec's format as nnc's parser tells it (spec_parse.c: guess_format):
- * 0 Keras 2, 1 Keras 3, -1 TF.js. */
-static int spec_format(const cJSON *root, const cJSON *model) {
-  if (child(root, "format") || cJSON_IsObject(child(root, "modelTopology"))) return -1;
-  const cJSON *version = child(root, "keras_version"), *backend = child(root, "backend");
-  if (!cJSON_IsString(version)) version = child(model, "keras_version");
-  if (!cJSON_IsString(backend)) backend = child(model, "backend");
-  if (cJSON_IsString(version))
-    return !strncmp(version->valuestring, "tfjs", 4) ? -1 : version->valuestring[0] == '3';
-  if (cJSON_IsString(backend) && !strcmp(backend->valuestring, "tensor_flow.js")) return -1;
-  return child(model, "module") != NULL;
-}
-
 /* ---- where a spec keeps its model and compile config ---- */
 
 static void locate(const cJSON *root, const cJSON **model, const cJSON **compile) {
@@ -393,8 +338,7 @@ cJSON *tfjs_topology_from_spec(const char *spec_json, const char *source, nnc_st
     nnc_fail(st, NNC_ERR_SPEC,
              "expected a Sequential, Functional or Model config to write as a TF.js topology");
   else if ((converted = convert_model(model, st)) != NULL &&
-           (spec_format(root, model) < 0 ||
-            !write_rnn_defaults(converted, spec_format(root, model) == 1, st)) &&
+           !rnn_defaults_for_tfjs(converted, spec_origin_of(root, model), st) &&
            (topo = cJSON_CreateObject())) {
     const cJSON *version = child(root, "keras_version");
     if (!cJSON_IsString(version)) version = child(child(root, "modelTopology"), "keras_version");

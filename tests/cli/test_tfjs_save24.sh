@@ -38,10 +38,15 @@ def spec(rnn, keras3=True, extra=None):
 plain = lambda cls: (lambda cfg: {"class_name": cls, "config": cfg})
 bidir = lambda cfg: {"class_name": "Bidirectional", "config": {"name": "bi", "layer": {"class_name": "GRU", "config": cfg}}}
 cell = lambda cfg: {"class_name": "RNN", "config": {"name": "r", "cell": {"class_name": "LSTMCell", "config": cfg}}}
-for name, s in [("gru", spec(plain("GRU"))), ("lstm", spec(plain("LSTM"))),
-                ("bigru", spec(bidir)), ("lstmcell", spec(cell)),
+rb = {"reset_after": False}
+for name, s in [("gru", spec(plain("GRU"), True, rb)), ("lstm", spec(plain("LSTM"))),
+                ("bigru", spec(bidir, True, rb)), ("lstmcell", spec(cell)),
                 ("k2_lstm_hard", spec(plain("LSTM"), False, {"recurrent_activation": "hard_sigmoid"})),
-                ("k3_lstm_hard", spec(plain("LSTM"), True, {"recurrent_activation": "hard_sigmoid"}))]:
+                ("k3_lstm_hard", spec(plain("LSTM"), True, {"recurrent_activation": "hard_sigmoid"})),
+                ("k3_simple_hard", spec(plain("SimpleRNN"), True, {"activation": "HardSigmoid"})),
+                ("k3_lstm_hard_fn", spec(plain("LSTM"), True, {"recurrent_activation":
+                    {"class_name": "function", "config": "hard_sigmoid"}})),
+                ("gru_reset_after", spec(plain("GRU")))]:
     json.dump(s, open("%s/%s.json" % (d, name), "w"))
 PY
 
@@ -55,12 +60,48 @@ for m in gru lstm bigru lstmcell k2_lstm_hard; do
   fi
 done
 
-out=$("$nnc" fit "$tmp/k3_lstm_hard.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
-  --save-tfjs "$tmp/k3.js" 2>&1)
-rc=$?
-if [ $rc = 2 ] && [[ $out == *"layer 'rnn'"*"hard_sigmoid"*"no TF.js form"* ]] && [ ! -e "$tmp/k3.js" ]; then ok; else
-  bad "Keras 3 hard_sigmoid LSTM to TF.js: exit $rc (want 2, refused, nothing written): $out"
-fi
+# refused before training, nothing written: Keras 3's hard_sigmoid in any
+# spelling (TF.js's is another function), a GRU with reset_after true
+# (Keras's default; TF.js has only the reset-before form)
+for c in "k3_lstm_hard:hard_sigmoid (relu6(x + 3) / 6) has no TF.js form" \
+  "k3_simple_hard:hard_sigmoid (relu6(x + 3) / 6) has no TF.js form" \
+  "k3_lstm_hard_fn:hard_sigmoid (relu6(x + 3) / 6) has no TF.js form" \
+  "gru_reset_after:a GRU with reset_after true (Keras's default) has no TF.js form"; do
+  name=${c%%:*} want=${c#*:}
+  out=$("$nnc" fit "$tmp/$name.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+    --save-tfjs "$tmp/$name.js" 2>&1)
+  rc=$?
+  if [ $rc = 2 ] && [[ $out == *"layer 'rnn': "*"$want"* ]] && [ ! -e "$tmp/$name.js" ]; then ok; else
+    bad "$name to TF.js: exit $rc (want 2, '$want', nothing written): $out"
+  fi
+done
+
+# A TF.js model whose LSTM and GRU leave recurrent_activation and reset_after
+# out (TF.js's defaults: hard_sigmoid, false) saved as .keras: the config
+# spells TF.js's values out, so the .keras predicts as the TF.js model
+for m in lstm gru; do
+  python3 - "$tmp/$m.js/model.json" "$tmp/${m}_bare.js" <<'PY'
+import json, os, shutil, sys
+m = json.load(open(sys.argv[1]))
+os.makedirs(sys.argv[2], exist_ok=True)
+for layer in m["modelTopology"]["model_config"]["config"]["layers"]:
+    for k in ("recurrent_activation", "reset_after"):
+        layer["config"].pop(k, None)
+json.dump(m, open(sys.argv[2] + "/model.json", "w"))
+src = os.path.dirname(sys.argv[1])
+for f in os.listdir(src):
+    if f.endswith(".bin"):
+        shutil.copy(os.path.join(src, f), os.path.join(sys.argv[2], f))
+PY
+  if "$nnc" fit "$tmp/${m}_bare.js/model.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 \
+    --verbose 0 --weights-out "$tmp/${m}_bare.safetensors" --save "$tmp/${m}_bare.keras" 2>"$tmp/err" &&
+    "$nnc" predict "$tmp/${m}_bare.js/model.json" --weights "$tmp/${m}_bare.safetensors" \
+      --x "$tmp/x.npy" --out "$tmp/${m}_bare.p.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/${m}_bare.keras" --x "$tmp/x.npy" --out "$tmp/${m}_bare.pk.npy" 2>>"$tmp/err" &&
+    cmp -s "$tmp/${m}_bare.p.npy" "$tmp/${m}_bare.pk.npy"; then ok; else
+    bad "TF.js $m with TF.js's defaults to .keras: $(cat "$tmp/err")"
+  fi
+done
 
 # --x DIR/weights.bin where DIR/model.json names weights.bin as its shard
 mkdir "$tmp/d"
