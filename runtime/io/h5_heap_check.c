@@ -84,7 +84,6 @@ static const heap_object *find_object(const heap_object *o, size_t n, uint64_t a
 static int walk_collection(const unsigned char *b, size_t len, size_t c, uint64_t base, int lengths,
                            heap_object **objs, size_t *n, size_t *cap, const char *label,
                            nnc_status *st) {
-  size_t first = *n;
   uint64_t size = read_le(b + c + 8, lengths);
   size_t head = 8 + (size_t)lengths, obj_head = 8 + (size_t)lengths;
   if (size < head || size > len - c)
@@ -105,11 +104,6 @@ static int walk_collection(const unsigned char *b, size_t len, size_t c, uint64_
                         label, c, (unsigned long long)osize, end - o);
       break;
     }
-    for (size_t k = first; k < *n; k++)
-      if ((*objs)[k].index == index)
-        return nnc_fail(st, NNC_ERR_DATA,
-                        "%s: the global heap at byte %zu holds object %u twice (damaged)", label, c,
-                        index);
     uint64_t padded = osize > UINT64_MAX - 7 ? UINT64_MAX : (osize + 7) / 8 * 8;
     if (padded > end - o - obj_head)
       return nnc_fail(st, NNC_ERR_DATA,
@@ -142,8 +136,8 @@ static const char *const read_attributes[] = {"model_config", "training_config",
                                               "weight_names"};
 
 static int check_attribute(const unsigned char *b, size_t len, size_t q, size_t nsize, int offsets,
-                           int lengths, const heap_object *objs, size_t n, const char *label,
-                           const char *name, nnc_status *st) {
+                           int lengths, const heap_object *objs, size_t n, uint64_t *budget,
+                           const char *label, const char *name, nnc_status *st) {
   size_t head;
   int version;
   if (q >= 9 && b[q - 9] == 3 && read_le(b + q - 7, 2) == nsize)
@@ -169,6 +163,14 @@ static int check_attribute(const unsigned char *b, size_t len, size_t q, size_t 
     count = d > most || count * d > most ? most + 1 : count * d;
   }
   if (count > most) return NNC_OK; /* not a message whose data the file holds */
+  /* messages do not overlap: all their strings fit the file once (a file of
+   * many crafted messages each claiming the rest costs no more than that) */
+  if (count > *budget)
+    return nnc_fail(st, NNC_ERR_DATA,
+                    "%s: attribute '%s' (byte %zu) claims %llu strings, more than the file holds "
+                    "(damaged)",
+                    label, name, head, (unsigned long long)count);
+  *budget -= count;
   for (uint64_t k = 0; k < count; k++) {
     const unsigned char *d = b + data + k * each;
     uint64_t seq = read_le(d, 4), heap = read_le(d + 4, offsets), idx = read_le(d + 4 + offsets, 4);
@@ -188,14 +190,15 @@ static int check_read_attributes(const unsigned char *b, size_t len, int offsets
                                  const heap_object *objs, size_t n, const char *label,
                                  nnc_status *st) {
   int rc = NNC_OK;
+  uint64_t budget = len / (8 + (uint64_t)offsets);
   for (size_t a = 0; !rc && a < sizeof read_attributes / sizeof *read_attributes; a++) {
     const char *name = read_attributes[a];
     size_t nsize = strlen(name) + 1; /* with its NUL, as the message counts it */
     for (const unsigned char *hit = b; !rc && (size_t)(hit - b) < len &&
                                        (hit = memmem(hit, len - (size_t)(hit - b), name, nsize));
          hit++)
-      rc = check_attribute(b, len, (size_t)(hit - b), nsize, offsets, lengths, objs, n, label, name,
-                           st);
+      rc = check_attribute(b, len, (size_t)(hit - b), nsize, offsets, lengths, objs, n, &budget,
+                           label, name, st);
   }
   return rc;
 }
@@ -210,11 +213,22 @@ int h5_heap_check(const void *bytes, size_t len, const char *label, nnc_status *
   size_t n = 0, cap = 0;
   int rc = NNC_OK;
   static const unsigned char gcol[8] = {'G', 'C', 'O', 'L', 1, 0, 0, 0};
-  for (const unsigned char *hit = b; !rc && (hit = memmem(hit, len - (size_t)(hit - b), gcol, 8));
-       hit++)
-    if ((size_t)(hit - b) + 8 + (size_t)lengths <= len && (size_t)(hit - b) >= base)
-      rc = walk_collection(b, len, (size_t)(hit - b), base, lengths, &objs, &n, &cap, label, st);
+  /* collections do not overlap: the search goes on after each one */
+  for (size_t at = 0; !rc && at < len;) {
+    const unsigned char *hit = memmem(b + at, len - at, gcol, 8);
+    if (!hit) break;
+    size_t c = (size_t)(hit - b);
+    at = c + 1;
+    if (c + 8 + (size_t)lengths > len || c < base) continue;
+    rc = walk_collection(b, len, c, base, lengths, &objs, &n, &cap, label, st);
+    if (!rc) at = c + (size_t)read_le(b + c + 8, lengths);
+  }
   if (!rc && n) qsort(objs, n, sizeof *objs, by_place);
+  for (size_t i = 1; !rc && i < n; i++) /* sorted: an index held twice sits side by side */
+    if (objs[i].collection == objs[i - 1].collection && objs[i].index == objs[i - 1].index)
+      rc = nnc_fail(st, NNC_ERR_DATA,
+                    "%s: the global heap at byte %llu holds object %u twice (damaged)", label,
+                    (unsigned long long)(objs[i].collection + base), objs[i].index);
   if (!rc) rc = check_read_attributes(b, len, offsets, lengths, objs, n, label, st);
   if (rc || !n) {
     free(objs);

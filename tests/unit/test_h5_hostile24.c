@@ -183,6 +183,29 @@ static void put_attribute(unsigned char *b, uint32_t idx) {
   put_le(d, 13, 4), put_le(d + 4, HEAP_AT, 8), put_le(d + 12, idx, 4);
 }
 
+START_TEST(overlapping_attribute_messages) {
+  /* two "model_config" messages, the second inside the first's data (a
+   * rank-1 space of 130 strings each): the first's strings run into the
+   * second's header and name no object; refused before libhdf5 reads any
+   * (the check also stops once the messages claim more strings than the
+   * file's bytes hold, 256 here, so many such messages cost no more than
+   * one pass) */
+  static unsigned char b[FILE_LEN];
+  build(b);
+  for (int k = 0; k < 2; k++) {
+    unsigned char *m = b + 1400 + 64 * k;
+    memset(m, 0, 64);
+    m[0] = 1;
+    put_le(m + 2, 13, 2), put_le(m + 4, 16, 2), put_le(m + 6, 16, 2);
+    memcpy(m + 8, "model_config", 13);
+    m[24] = 0x19, m[25] = 0x01;
+    m[40] = 1, m[41] = 1; /* version 1, rank 1 */
+    put_le(m + 48, 130, 8);
+  }
+  expect_refused(b, "attribute 'model_config' (byte 1400): string 1 names object");
+}
+END_TEST
+
 START_TEST(attribute_names_a_missing_object) {
   static unsigned char b[FILE_LEN];
   build(b);
@@ -252,6 +275,7 @@ int main(void) {
   tcase_add_test(tc, free_space_and_indices);
   tcase_add_test(tc, user_block);
   tcase_add_test(tc, attribute_names_a_missing_object);
+  tcase_add_test(tc, overlapping_attribute_messages);
   tcase_add_test(tc, variables_named_by_order);
   suite_add_tcase(s, tc);
   return testutil_run(s);
