@@ -315,10 +315,10 @@ static int check_unique_keys(const char *file, const cJSON *v, const char *at, i
   for (const cJSON *c = v->child; c && !rc; c = c->next, i++) {
     if (depth == 0 && c->string && !strcmp(c->string, "modelTopology")) continue;
     char sub[512];
-    if (cJSON_IsObject(v))
-      snprintf(sub, sizeof sub, "%s.%s", at, c->string ? c->string : "");
-    else
-      snprintf(sub, sizeof sub, "%s[%d]", at, i);
+    int w = cJSON_IsObject(v) ? snprintf(sub, sizeof sub, "%s.%s", at, c->string ? c->string : "")
+                              : snprintf(sub, sizeof sub, "%s[%d]", at, i);
+    if (w < 0 || (size_t)w >= sizeof sub) /* a path for messages only: cut, and say so */
+      memcpy(sub + sizeof sub - 4, "...", 4);
     rc = check_unique_keys(file, c, sub, depth + 1, st);
   }
   return rc;
