@@ -101,7 +101,7 @@ int cli_same_file(const char *a, const char *b) {
  * it is read before anything is written. --dump-dir's files count as
  * outputs. */
 /* The file a data value names: FILE of NAME=FILE, else the value. */
-static const char *value_file(const char *value) {
+const char *cli_value_file(const char *value) {
   char name[256];
   const char *file;
   return cli_named_value(value, name, sizeof name, &file) ? file : value;
@@ -139,7 +139,7 @@ static int check_one(const char *cmd, const char *option, const char *path, char
         (!strcmp(option, "weights-out") && !strcmp(input_options[k], "weights-in")) ||
         (!strcmp(option, "optimizer-state-out") && !strcmp(input_options[k], "optimizer-state-in"));
     for (int v = 0; !clash && !allowed && v < n_in; v++)
-      if (cli_same_file(path, value_file(in[v]))) clash = in[v], what = input_options[k];
+      if (cli_same_file(path, cli_value_file(in[v]))) clash = in[v], what = input_options[k];
   }
   if (clash) {
     fprintf(stderr,
@@ -205,7 +205,7 @@ const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
     const char *const *in;
     int n_in = cli_get_all(opts, n_opts, input_options[k], &in);
     for (int v = 0; v < n_in; v++)
-      if (match(value_file(in[v]), ctx)) return *option = input_options[k], in[v];
+      if (match(cli_value_file(in[v]), ctx)) return *option = input_options[k], in[v];
   }
   return NULL;
 }

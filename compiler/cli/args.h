@@ -28,6 +28,8 @@ void cli_free(cli_opt *opts, int n_opts);
 /* A data value "NAME=FILE" (the text before '=' is non-empty and holds no
  * '/': "./a=b.npy" is a file) sets *file and copies NAME; else 0. */
 int cli_named_value(const char *value, char *name, size_t name_size, const char **file);
+/* The file a data value names: FILE of NAME=FILE, else the value. */
+const char *cli_value_file(const char *value);
 
 /* The checks cli_parse makes on every output, for one more output path that
  * is known only later (predict --out DIR: DIR/<output>.npy): an empty name

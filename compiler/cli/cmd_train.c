@@ -163,13 +163,6 @@ static int removed_by_save(const char *file, const void *dir) {
   return nnc_tfjs_write_removes(dir, file);
 }
 
-/* FILE of a NAME=FILE data value, else the value */
-static const char *value_file_of(const char *value) {
-  char name[256];
-  const char *file;
-  return cli_named_value(value, name, sizeof name, &file) ? file : value;
-}
-
 /* --save and --save-tfjs are checked before training (suffix, config,
  * layers the writer supports): a save that cannot work fails now, not once
  * the training it would keep is done. */
@@ -184,7 +177,7 @@ static int check_saves(session *s, const cli_opt *o, int n) {
     fprintf(stderr,
             "nnc %s: --save-tfjs %s would remove %s (a shard its model.json names, replaced by "
             "the new save), which is --%s %s: choose another folder\n",
-            s->cmd, v, value_file_of(input), option, input);
+            s->cmd, v, cli_value_file(input), option, input);
     return 2;
   }
   return 0;

@@ -163,9 +163,10 @@ int nnc_keras_zip_read(const char *path, nnc_model_file *out, nnc_status *st) {
   int rc = h5 ? NNC_OK : st->code;
   /* the config is read as a C string: a NUL inside would hide what follows
    * it (Python's json, which Keras uses, refuses such a file) */
-  if (!rc && memchr(cfg, '\0', cfg_len))
+  const unsigned char *nul = rc ? NULL : memchr(cfg, '\0', cfg_len);
+  if (nul)
     rc = nnc_fail(st, NNC_ERR_DATA, "%s: config.json holds a NUL byte (at %zu of %zu): not JSON",
-                  path, (size_t)((unsigned char *)memchr(cfg, '\0', cfg_len) - cfg), cfg_len);
+                  path, (size_t)(nul - cfg), cfg_len);
   if (!rc) {
     char label[1200], cfg_label[1200];
     snprintf(label, sizeof label, "%s: model.weights.h5", path);
