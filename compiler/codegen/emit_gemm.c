@@ -32,20 +32,25 @@
 
 /* The tile shape per vector width: MR rows x NV vectors of accumulators,
  * plus NV B vectors and one broadcast, within the vector registers (AVX-512:
- * 32, AVX2: 16); KC keeps a packed strip (KC x NV vectors) in L1/L2. */
+ * 32, AVX2: 16); KC keeps a packed strip (KC x NV vectors) in L1/L2.
+ * in_place: B (not transposed) of at most this many columns is read in
+ * place by the tiles, wider B is packed. Measured (docs/performance.md,
+ * "Session 25: B in place"): at width 16 the pack cost more than it saved
+ * up to 1024 columns (forward products +10-15 %), at width 8 reading 512
+ * or 1024 columns in place lost (one line a row, 2-4 KB apart: the rows
+ * share a few L1 sets) and 64 gained. */
 typedef struct gemm_target {
-  int vw, mr, nv, kc;
+  int vw, mr, nv, kc, in_place;
 } gemm_target;
 
 static const gemm_target gemm_targets[] = {
-    {16, 12, 2, 512}, /* AVX-512: 24 accumulators */
-    {8, 6, 2, 512},   /* AVX2: 12 accumulators */
-    {4, 6, 2, 512},   /* SSE */
+    {16, 12, 2, 512, 1024}, /* AVX-512: 24 accumulators */
+    {8, 6, 2, 512, 64},     /* AVX2: 12 accumulators */
+    {4, 6, 2, 512, 64},     /* SSE */
 };
 
 #define MR_MAX 12
 #define NV_MAX 2
-#define PACK_MIN_COLUMNS 64 /* below this, tiles read B in place (tiny models) */
 #define PACK_MAX_FLOATS (256 * 1024)
 
 static gemm_target target_for(int vw) {
@@ -613,10 +618,12 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
 
   int64_t pack_rows = kc; /* floats of the pack per column */
   if (g.f64) pack_rows = LLVMIsConstant(g.len) ? LLVMConstIntGetSExtValue(g.len) : -1;
-  int pack = (g.transpose_b || n >= PACK_MIN_COLUMNS) && pack_rows >= 0 &&
+  int pack = (g.transpose_b || n > g.t.in_place) && pack_rows >= 0 &&
              pack_rows * tile_cols <= PACK_MAX_FLOATS;
   int64_t per_strip = (pack_rows > 0 ? pack_rows : 1) * tile_cols;
-  /* a tile group whose strips all fit one pack walks row block by row block */
+  /* a tile group whose strips all fit one pack walks row block by row block
+   * (with B in place, strip by strip: row blocks across in-place strips
+   * measured 5 % slower on W4-wide) */
   int rows_major = g.tile_group && pack && rest == 0 && full * per_strip <= PACK_MAX_FLOATS;
   if (pack) g.pack = cg_scratch(c, rows_major ? full * per_strip : per_strip);
 

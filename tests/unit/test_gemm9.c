@@ -277,6 +277,51 @@ START_TEST(widths_agree_bit_for_bit) {
 }
 END_TEST
 
+/* B read in place or packed (emit_gemm.c: gemm_target.in_place): at width
+ * 16 up to 1024 columns in place, wider packed; at width 8 up to 64. The
+ * choice shows in the scratch floats (a pack is KC x 32 floats at width 16,
+ * KC x 16 at 8, KC = 512); either way every element is the same chain, so
+ * the products meet the reference and agree across widths bit for bit, for
+ * x @ W and for x^T @ dy (its B, dy, read the same way). */
+START_TEST(in_place_and_packed_agree) {
+  static const int64_t edges[4] = {64, 65, 1024, 1025};
+  int kind = _i ? TRANS_A : PLAIN;
+  int64_t m = 13, k = kind == TRANS_A ? 5 : 600;
+  float *out[2] = {NULL, NULL};
+  size_t bytes = 0;
+  for (int w = 0; w < 2; w++) {
+    const char *width = w ? "8" : "16";
+    int64_t pack = 512 * (w ? 16 : 32), in_place = w ? 64 : 1024;
+    for (int i = 0; i < 4; i++) { /* one product per rig: its own scratch */
+      rig one;
+      rig_build(&one, kind, k, &edges[i], 1, width);
+      int64_t scratch = codegen_scratch_floats(one.jit, 0);
+      if (edges[i] > in_place)
+        ck_assert_msg(scratch >= pack, "width %s, %lld columns: %lld scratch floats, no pack",
+                      width, (long long)edges[i], (long long)scratch);
+      else
+        ck_assert_msg(scratch < pack, "width %s, %lld columns: %lld scratch floats (a pack)", width,
+                      (long long)edges[i], (long long)scratch);
+      rig_free(&one);
+    }
+    rig r;
+    rig_build(&r, kind, k, edges, 4, width);
+    operands o;
+    operands_make(&o, &r, m);
+    bytes = sizeof(float) * (size_t)(o.out_at[4] + 1);
+    out[w] = malloc(bytes);
+    run(&r, &o, 1 + w, out[w]);
+    check_reference(&r, &o, out[w]);
+    operands_free(&o);
+    rig_free(&r);
+  }
+  ck_assert_msg(!memcmp(out[0], out[1], bytes - sizeof(float)), "kind %d: widths 16, 8 differ",
+                kind);
+  free(out[0]);
+  free(out[1]);
+}
+END_TEST
+
 /* ---- Dense's gradients, dX through transpose_b ---- */
 
 enum { GR = 7, GK = 19, GH = 37, GN = 5 }; /* rows, input, hidden, output */
@@ -430,6 +475,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, sweep_against_reference, 0, 9);
   tcase_add_loop_test(tc, widths_agree_bit_for_bit, 0, 3);
+  tcase_add_loop_test(tc, in_place_and_packed_agree, 0, 2);
   tcase_add_test(tc, dense_gradient_through_transpose_b);
   tcase_add_test(tc, transpose_b_round_trips);
   suite_add_tcase(s, tc);

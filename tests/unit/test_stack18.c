@@ -126,7 +126,9 @@ START_TEST(dense_weight_gradient_packs) {
    * 512 columns are whole strips at every vector width, all packed for a K
    * block of 512 before the row tiles run across them (emit_gemm.c:
    * emit_rows_major): 512 x 512 floats (1 MiB) in one kernel. (Session 17's
-   * A panel, the case here before, was removed in session 19.) */
+   * A panel, the case here before, was removed in session 19.) At width 8:
+   * at width 16 B of up to 1024 columns is read in place, no pack (session
+   * 25). */
   enum { N = 514, IN = 785 };
   float *x = malloc(sizeof(float) * N * IN);
   for (int i = 0; i < N * IN; i++) x[i] = (float)sin(0.013 * i) * 0.5f;
@@ -137,7 +139,9 @@ START_TEST(dense_weight_gradient_packs) {
       "{'optimizer': {'class_name': 'RMSprop', 'config': {'learning_rate': 0.001}}, "
       "'loss': {'class_name': 'MeanSquaredError', 'config': {}}}");
   int64_t dims[1] = {IN};
+  setenv("NNC_VECTOR_WIDTH", "8", 1);
   same_fit_on_small_stack(json, x, N, dims, 1, 257, (int64_t)512 * 512);
+  unsetenv("NNC_VECTOR_WIDTH");
   free(x);
 }
 END_TEST
