@@ -35,24 +35,79 @@ static int rnn_kind(const cJSON *o) {
   return 0;
 }
 
-/* An activation value naming hard_sigmoid in any spelling nnc's parser
- * takes: "hard_sigmoid", "HardSigmoid", "hardSigmoid", or an object
- * {"class_name": "function", "config": ...} / {"class_name": "HardSigmoid"}. */
-static int is_hard_sigmoid(const cJSON *v) {
+/* An activation value's name folded (lower case, no '_') into buf, in any
+ * spelling nnc's parser takes: "hard_sigmoid", "HardSigmoid",
+ * "hardSigmoid", or an object {"class_name": "function", "config": ...} /
+ * {"class_name": "HardSigmoid"}; "" when it names none. */
+static const char *folded_activation(const cJSON *v, char *buf, size_t size) {
+  buf[0] = '\0';
   if (cJSON_IsObject(v)) {
     const cJSON *cls = child(v, "class_name"), *cfg = child(v, "config");
-    if (cJSON_IsString(cls) && !strcmp(cls->valuestring, "function")) return is_hard_sigmoid(cfg);
+    if (cJSON_IsString(cls) && !strcmp(cls->valuestring, "function"))
+      return folded_activation(cfg, buf, size);
     if (cJSON_IsObject(cfg) && cJSON_IsString(child(cfg, "name")))
-      return is_hard_sigmoid(child(cfg, "name"));
-    return is_hard_sigmoid(cls);
+      return folded_activation(child(cfg, "name"), buf, size);
+    return folded_activation(cls, buf, size);
   }
-  if (!cJSON_IsString(v)) return 0;
-  char folded[32];
+  if (!cJSON_IsString(v)) return buf;
   size_t n = 0;
-  for (const char *p = v->valuestring; *p && n + 1 < sizeof folded; p++)
-    if (*p != '_') folded[n++] = (char)tolower((unsigned char)*p);
-  folded[n] = '\0';
-  return !strcmp(folded, "hardsigmoid");
+  for (const char *p = v->valuestring; *p && n + 1 < size; p++)
+    if (*p != '_') buf[n++] = (char)tolower((unsigned char)*p);
+  buf[n] = '\0';
+  return buf;
+}
+
+static int is_hard_sigmoid(const cJSON *v) {
+  char folded[32];
+  return !strcmp(folded_activation(v, folded, sizeof folded), "hardsigmoid");
+}
+
+/* The activations TF.js 4.22 registers (tfjs-layers activations.ts), by
+ * folded name, and the name to write: TF.js camel-cases a snake_case
+ * string on loading and knows no {"class_name": "function"} object.
+ * Keras 3 writes swish as "silu", which TF.js lacks: the same function. */
+static const struct {
+  const char *folded, *name;
+} tfjs_activations[] = {
+    {"elu", "elu"},
+    {"gelu", "gelu"},
+    {"hardsigmoid", "hard_sigmoid"},
+    {"linear", "linear"},
+    {"logsoftmax", "log_softmax"},
+    {"mish", "mish"},
+    {"relu", "relu"},
+    {"relu6", "relu6"},
+    {"selu", "selu"},
+    {"sigmoid", "sigmoid"},
+    {"softmax", "softmax"},
+    {"softplus", "softplus"},
+    {"softsign", "softsign"},
+    {"swish", "swish"},
+    {"silu", "swish"},
+    {"tanh", "tanh"},
+};
+
+/* cfg[key], an activation, as TF.js's name for it; refused when TF.js has
+ * none (exponential, hard_silu, leaky_relu, ...). */
+static int tfjs_activation(cJSON *cfg, const char *key, const char *layer, nnc_status *st) {
+  const cJSON *v = child(cfg, key);
+  if (!v || cJSON_IsNull(v)) return NNC_OK;
+  char folded[32];
+  folded_activation(v, folded, sizeof folded);
+  for (size_t i = 0; i < sizeof tfjs_activations / sizeof tfjs_activations[0]; i++)
+    if (!strcmp(folded, tfjs_activations[i].folded)) {
+      cJSON *name = cJSON_CreateString(tfjs_activations[i].name);
+      if (!name || !cJSON_ReplaceItemInObjectCaseSensitive(cfg, key, name)) {
+        cJSON_Delete(name);
+        return nnc_fail(st, NNC_ERR_NOMEM, "out of memory writing the TF.js topology");
+      }
+      return NNC_OK;
+    }
+  return nnc_fail(st, NNC_ERR_ARG,
+                  "layer '%s': %s '%s' has no TF.js form (TF.js 4.22 has elu, gelu, "
+                  "hard_sigmoid, linear, log_softmax, mish, relu, relu6, selu, sigmoid, softmax, "
+                  "softplus, softsign, swish, tanh)",
+                  layer, key, cJSON_IsString(v) ? v->valuestring : folded);
 }
 
 static const char *layer_name(const cJSON *cfg) {
@@ -73,6 +128,18 @@ int rnn_defaults_for_tfjs(cJSON *v, spec_origin from, nnc_status *st) {
                     "layer '%s': Keras 3's hard_sigmoid (relu6(x + 3) / 6) has no TF.js form "
                     "(TF.js's is clip(0.2 x + 0.5, 0, 1))",
                     layer_name(cfg));
+  /* outside recurrent layers nnc reads hard_sigmoid from every format as
+   * Keras 3's (docs/spec.md) */
+  if (!rnn_kind(v) && !is_class(v, "SimpleRNN") && !is_class(v, "SimpleRNNCell") &&
+      is_hard_sigmoid(child(cfg, "activation")))
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "layer '%s': hard_sigmoid outside a recurrent layer is Keras 3's relu6(x + 3) "
+                    "/ 6 in nnc, whatever the file's format; TF.js's is clip(0.2 x + 0.5, 0, 1): "
+                    "no TF.js form",
+                    layer_name(cfg));
+  if (tfjs_activation(cfg, "activation", layer_name(cfg), st) ||
+      tfjs_activation(cfg, "recurrent_activation", layer_name(cfg), st))
+    return st->code;
   int kind = rnn_kind(v);
   if (!kind) return NNC_OK;
   const cJSON *reset = child(cfg, "reset_after");

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# --save-tfjs and activations (session 25). TF.js 4.22 registers 16
+# activations and camel-cases a snake_case name on loading; it knows no
+# {"class_name": "function"} object and no "silu" (Keras 3's name for
+# swish). The writer now writes each activation as TF.js's string for it
+# ("silu" as "swish", a function object as its name) and refuses before
+# training, nothing written, one TF.js has no form of: exponential,
+# hard_silu, leaky_relu, and hard_sigmoid outside a recurrent layer (nnc
+# reads that as Keras 3's relu6(x + 3) / 6 from every format, TF.js
+# computes clip(0.2 x + 0.5, 0, 1)). Truth: the oracle's TF.js loads the
+# written model and predicts what nnc predicts (within 1e-6; skipped,
+# saying so, without node or the oracle's node_modules).
+# Args: nnc binary, source dir, oracle dir.
+set -u
+nnc=$1 src=$2 oracle=$3
+. "$src/tests/cli/lib.sh"
+export NNC_CACHE=0
+js=$src/tests/cli/tfjs_oracle.js
+
+python3 - "$tmp" <<'PY'
+import json, math, struct, sys
+d = sys.argv[1]
+def npy(path, shape, vals):
+    shp = ", ".join(str(s) for s in shape)
+    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % shp
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                           + struct.pack("<%df" % len(vals), *vals))
+npy(d + "/x.npy", (12, 6), [1.7 * math.sin(0.29 * i) for i in range(72)])
+npy(d + "/y.npy", (12, 1), [0.3 * math.cos(0.7 * i) for i in range(12)])
+def spec(act, keras3=True):
+    layers = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 6], "name": "in"}},
+              {"class_name": "Dense", "config": {"name": "d", "units": 4, "activation": act}},
+              {"class_name": "Dense", "config": {"name": "out", "units": 1}}]
+    m = {"class_name": "Sequential", "config": {"name": "m", "layers": layers},
+         "compile_config": {"optimizer": "adam", "loss": "mse"}}
+    if keras3:
+        m["module"] = "keras"
+    return m
+fn = lambda name: {"module": "keras.activations", "class_name": "function", "config": name,
+                   "registered_name": "function"}
+for name, s in [("silu", spec("silu")), ("fn_relu6", spec(fn("relu6"))),
+                ("fn_log_softmax", spec(fn("log_softmax"))), ("k2_swish", spec("swish", False)),
+                ("hard_silu", spec("hard_silu")), ("fn_exponential", spec(fn("exponential"))),
+                ("leaky_relu", spec("leaky_relu", False)),
+                ("k2_hard_sigmoid", spec("hard_sigmoid", False))]:
+    json.dump(s, open("%s/%s.json" % (d, name), "w"))
+PY
+
+# the activation as model.json holds it (layer d)
+written() {
+  python3 - "$1" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for layer in m["modelTopology"]["model_config"]["config"]["layers"]:
+    if layer["config"].get("name") == "d":
+        print(json.dumps(layer["config"]["activation"]))
+PY
+}
+
+# close A B: the same shape and every value within 1e-6 (relative above 1)
+close() {
+  node - "$oracle" "$1" "$2" <<'EOF'
+const [oracle, a, b] = process.argv.slice(2);
+const { readNpy } = require(oracle + '/npy.js');
+const A = readNpy(a), B = readNpy(b);
+if (JSON.stringify(A.shape) !== JSON.stringify(B.shape)) {
+  console.log(`shapes ${A.shape} and ${B.shape}`); process.exit(1);
+}
+let worst = 0;
+for (let i = 0; i < A.data.length; i++)
+  worst = Math.max(worst, Math.abs(A.data[i] - B.data[i]) / Math.max(1, Math.abs(B.data[i])));
+if (!(worst <= 1e-6)) { console.log(`differ by ${worst}`); process.exit(1); }
+EOF
+}
+
+have_tfjs=1
+if ! command -v node >/dev/null || [ ! -d "$oracle/node_modules/@tensorflow/tfjs" ]; then
+  have_tfjs=0
+  echo "NOTICE: node or $oracle/node_modules is absent (npm ci there): skipping TF.js's predictions"
+fi
+
+# written as TF.js's name; nnc's TF.js copy predicts as the spec, bit for
+# bit, and TF.js itself within 1e-6
+for c in 'silu:"swish"' 'fn_relu6:"relu6"' 'fn_log_softmax:"log_softmax"' 'k2_swish:"swish"'; do
+  m=${c%%:*} want=${c#*:}
+  if "$nnc" fit "$tmp/$m.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 2 --verbose 0 --seed 3 \
+    --weights-out "$tmp/$m.safetensors" --save-tfjs "$tmp/$m.js" 2>"$tmp/err" &&
+    [ "$(written "$tmp/$m.js/model.json")" = "$want" ] &&
+    "$nnc" predict "$tmp/$m.json" --weights "$tmp/$m.safetensors" --x "$tmp/x.npy" \
+      --out "$tmp/$m.p.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/$m.js/model.json" --x "$tmp/x.npy" --out "$tmp/$m.pj.npy" 2>>"$tmp/err" &&
+    cmp -s "$tmp/$m.p.npy" "$tmp/$m.pj.npy"; then ok; else
+    bad "$m: written $(written "$tmp/$m.js/model.json" 2>&1) (want $want), or predicts otherwise: $(cat "$tmp/err")"
+  fi
+  if [ $have_tfjs = 1 ]; then
+    if node "$js" "$oracle" predict "$tmp/$m.js" "$tmp/x.npy" "$tmp/$m.ptfjs.npy" >"$tmp/err" 2>&1 &&
+      close "$tmp/$m.ptfjs.npy" "$tmp/$m.p.npy" >>"$tmp/err" 2>&1; then ok; else
+      bad "$m: TF.js does not load it or predicts otherwise: $(cat "$tmp/err")"
+    fi
+  fi
+done
+
+# refused before training, exit 2, nothing written
+for c in "hard_silu:activation 'hard_silu' has no TF.js form" \
+  "fn_exponential:activation 'exponential' has no TF.js form" \
+  "leaky_relu:activation 'leaky_relu' has no TF.js form" \
+  "k2_hard_sigmoid:hard_sigmoid outside a recurrent layer is Keras 3's relu6(x + 3) / 6"; do
+  name=${c%%:*} want=${c#*:}
+  out=$("$nnc" fit "$tmp/$name.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+    --save-tfjs "$tmp/$name.js" 2>&1)
+  rc=$?
+  if [ $rc = 2 ] && [[ $out == *"layer 'd': $want"* ]] && [ ! -e "$tmp/$name.js" ]; then ok; else
+    bad "$name to TF.js: exit $rc (want 2, '$want', nothing written): $out"
+  fi
+done
+
+echo "tfjs_act25: $pass passed, $fail failed"
+[ "$fail" = 0 ]
