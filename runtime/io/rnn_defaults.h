@@ -21,7 +21,10 @@ spec_origin spec_origin_of(const cJSON *root, const cJSON *model);
  * cell, at any depth under model) gets recurrent_activation "sigmoid" when
  * absent; a GRU with reset_after true or absent (TF.js computes only the
  * reset-before form) and, from a Keras 3 spec, any hard_sigmoid activation
- * (no TF.js form) are refused, naming the layer. */
+ * (no TF.js form) are refused, naming the layer. Every activation is
+ * written as TF.js's string for it ("silu" as "swish", a function object
+ * as its name); one TF.js lacks, and hard_sigmoid outside recurrent layers
+ * (Keras 3's in nnc from every format), are refused. */
 int rnn_defaults_for_tfjs(cJSON *model, spec_origin from, nnc_status *st);
 
 /* For writing a Keras config from a TF.js model: every LSTM/GRU (and cell)
