@@ -16,16 +16,17 @@ static int is_class(const cJSON *o, const char *name) {
 }
 
 spec_origin spec_origin_of(const cJSON *root, const cJSON *model) {
-  if (child(root, "format") || cJSON_IsObject(child(root, "modelTopology"))) return SPEC_TFJS;
-  const cJSON *version = child(root, "keras_version"), *backend = child(root, "backend");
-  if (!cJSON_IsString(version)) version = child(model, "keras_version");
-  if (!cJSON_IsString(backend)) backend = child(model, "backend");
+  if (child(root, "format") || child(root, "modelTopology")) return SPEC_TFJS;
+  /* as spec_parse.c's locate and guess_format decide: the root's keys when
+   * it has a keras_version, else the model config's */
+  const cJSON *o = child(root, "keras_version") ? root : model;
+  const cJSON *version = child(o, "keras_version"), *backend = child(o, "backend");
   if (cJSON_IsString(version))
     return !strncmp(version->valuestring, "tfjs", 4) ? SPEC_TFJS
            : version->valuestring[0] == '3'          ? SPEC_KERAS3
                                                      : SPEC_KERAS2;
   if (cJSON_IsString(backend) && !strcmp(backend->valuestring, "tensor_flow.js")) return SPEC_TFJS;
-  return child(model, "module") ? SPEC_KERAS3 : SPEC_KERAS2;
+  return child(o, "module") ? SPEC_KERAS3 : SPEC_KERAS2;
 }
 
 /* 1 for an LSTM/LSTMCell, 2 for a GRU/GRUCell, else 0 */
@@ -116,22 +117,23 @@ static const char *layer_name(const cJSON *cfg) {
 }
 
 int rnn_defaults_for_tfjs(cJSON *v, spec_origin from, nnc_status *st) {
-  if (from == SPEC_TFJS) return NNC_OK;
   if (cJSON_IsArray(v) || cJSON_IsObject(v))
     for (cJSON *c = v->child; c; c = c->next)
       if (rnn_defaults_for_tfjs(c, from, st)) return st->code;
   cJSON *cfg = cJSON_GetObjectItemCaseSensitive(v, "config");
   if (!cJSON_IsObject(v) || !cJSON_IsObject(cfg)) return NNC_OK;
+  int recurrent = rnn_kind(v) || is_class(v, "SimpleRNN") || is_class(v, "SimpleRNNCell");
+  /* layers only: an initializer's or a regularizer's config has no name */
+  if (!recurrent && !cJSON_IsString(child(cfg, "name"))) return NNC_OK;
   if (from == SPEC_KERAS3 && (is_hard_sigmoid(child(cfg, "activation")) ||
                               is_hard_sigmoid(child(cfg, "recurrent_activation"))))
     return nnc_fail(st, NNC_ERR_ARG,
                     "layer '%s': Keras 3's hard_sigmoid (relu6(x + 3) / 6) has no TF.js form "
                     "(TF.js's is clip(0.2 x + 0.5, 0, 1))",
                     layer_name(cfg));
-  /* outside recurrent layers nnc reads hard_sigmoid from every format as
-   * Keras 3's (docs/spec.md) */
-  if (!rnn_kind(v) && !is_class(v, "SimpleRNN") && !is_class(v, "SimpleRNNCell") &&
-      is_hard_sigmoid(child(cfg, "activation")))
+  /* outside recurrent layers nnc reads hard_sigmoid from every format, a
+   * TF.js file's too, as Keras 3's (docs/spec.md) */
+  if (!recurrent && is_hard_sigmoid(child(cfg, "activation")))
     return nnc_fail(st, NNC_ERR_ARG,
                     "layer '%s': hard_sigmoid outside a recurrent layer is Keras 3's relu6(x + 3) "
                     "/ 6 in nnc, whatever the file's format; TF.js's is clip(0.2 x + 0.5, 0, 1): "
@@ -140,6 +142,7 @@ int rnn_defaults_for_tfjs(cJSON *v, spec_origin from, nnc_status *st) {
   if (tfjs_activation(cfg, "activation", layer_name(cfg), st) ||
       tfjs_activation(cfg, "recurrent_activation", layer_name(cfg), st))
     return st->code;
+  if (from == SPEC_TFJS) return NNC_OK; /* TF.js's own recurrent defaults */
   int kind = rnn_kind(v);
   if (!kind) return NNC_OK;
   const cJSON *reset = child(cfg, "reset_after");

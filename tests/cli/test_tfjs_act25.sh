@@ -7,9 +7,10 @@
 # training, nothing written, one TF.js has no form of: exponential,
 # hard_silu, leaky_relu, and hard_sigmoid outside a recurrent layer (nnc
 # reads that as Keras 3's relu6(x + 3) / 6 from every format, TF.js
-# computes clip(0.2 x + 0.5, 0, 1)). Truth: the oracle's TF.js loads the
-# written model and predicts what nnc predicts (within 1e-6; skipped,
-# saying so, without node or the oracle's node_modules).
+# computes clip(0.2 x + 0.5, 0, 1)), whatever the source's format. Truth:
+# the oracle's TF.js loads the written model and predicts what nnc predicts
+# (within 1e-6; skipped, saying so, without node or the oracle's
+# node_modules).
 # Args: nnc binary, source dir, oracle dir.
 set -u
 nnc=$1 src=$2 oracle=$3
@@ -112,6 +113,59 @@ for c in "hard_silu:activation 'hard_silu' has no TF.js form" \
   rc=$?
   if [ $rc = 2 ] && [[ $out == *"layer 'd': $want"* ]] && [ ! -e "$tmp/$name.js" ]; then ok; else
     bad "$name to TF.js: exit $rc (want 2, '$want', nothing written): $out"
+  fi
+done
+
+# the same rules whatever the source's format (the breaker's cases): a TF.js
+# model.json with a Dense hardSigmoid (nnc trains relu6(x + 3) / 6 there too)
+# is refused; a Keras 3 model wrapped as {model_config, backend:
+# "tensor_flow.js"} is Keras 3 to the parser, so to the writer too ("Swish"
+# written "swish"); an initializer's config with an "activation" key is no
+# layer's activation
+python3 - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+m = json.load(open(d + "/silu.js/model.json"))
+for layer in m["modelTopology"]["model_config"]["config"]["layers"]:
+    if layer["config"].get("name") == "d":
+        layer["config"]["activation"] = "hardSigmoid"
+json.dump(m, open(d + "/silu.js/hs.json", "w"))
+k3 = json.load(open(d + "/silu.json"))
+k3["config"]["layers"][1]["config"]["activation"] = "Swish"
+json.dump({"model_config": k3, "compile_config": k3.pop("compile_config"),
+           "backend": "tensor_flow.js"}, open(d + "/wrapped.json", "w"))
+k3["config"]["layers"][1]["config"]["activation"] = "HardSigmoid"
+json.dump({"model_config": k3, "compile_config": {"optimizer": "adam", "loss": "mse"},
+           "backend": "tensor_flow.js"}, open(d + "/wrapped_hs.json", "w"))
+init = json.load(open(d + "/silu.json"))
+init["config"]["layers"][1]["config"]["kernel_initializer"] = {
+    "class_name": "GlorotUniform", "config": {"seed": 1, "activation": "exponential"}}
+json.dump(init, open(d + "/init_key.json", "w"))
+PY
+for c in "silu.js/hs.json:hard_sigmoid outside a recurrent layer" \
+  "wrapped_hs.json:Keras 3's hard_sigmoid (relu6(x + 3) / 6) has no TF.js form"; do
+  name=${c%%:*} want=${c#*:}
+  out=$("$nnc" fit "$tmp/$name" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+    --save-tfjs "$tmp/out_$$" 2>&1)
+  rc=$?
+  if [ $rc = 2 ] && [[ $out == *"layer 'd': $want"* ]] && [ ! -e "$tmp/out_$$" ]; then ok; else
+    bad "$name to TF.js: exit $rc (want 2, '$want', nothing written): $out"
+  fi
+done
+for c in 'wrapped:"swish"' 'init_key:"swish"'; do
+  m=${c%%:*} want=${c#*:}
+  if "$nnc" fit "$tmp/$m.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+    --save-tfjs "$tmp/$m.js" 2>"$tmp/err" && [ "$(written "$tmp/$m.js/model.json")" = "$want" ]; then
+    ok
+  else
+    bad "$m: written $(written "$tmp/$m.js/model.json" 2>&1) (want $want): $(cat "$tmp/err")"
+  fi
+  if [ $have_tfjs = 1 ]; then
+    if node "$js" "$oracle" predict "$tmp/$m.js" "$tmp/x.npy" "$tmp/$m.ptfjs.npy" >"$tmp/err" 2>&1 &&
+      "$nnc" predict "$tmp/$m.js/model.json" --x "$tmp/x.npy" --out "$tmp/$m.pj.npy" 2>>"$tmp/err" &&
+      close "$tmp/$m.ptfjs.npy" "$tmp/$m.pj.npy" >>"$tmp/err" 2>&1; then ok; else
+      bad "$m: TF.js does not load it or predicts otherwise: $(cat "$tmp/err")"
+    fi
   fi
 done
 
