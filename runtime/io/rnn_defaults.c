@@ -122,7 +122,8 @@ int rnn_defaults_for_tfjs(cJSON *v, spec_origin from, nnc_status *st) {
       if (rnn_defaults_for_tfjs(c, from, st)) return st->code;
   cJSON *cfg = cJSON_GetObjectItemCaseSensitive(v, "config");
   if (!cJSON_IsObject(v) || !cJSON_IsObject(cfg)) return NNC_OK;
-  int recurrent = rnn_kind(v) || is_class(v, "SimpleRNN") || is_class(v, "SimpleRNNCell");
+  int kind = rnn_kind(v);
+  int recurrent = kind || is_class(v, "SimpleRNN") || is_class(v, "SimpleRNNCell");
   /* layers only: an initializer's or a regularizer's config has no name */
   if (!recurrent && !cJSON_IsString(child(cfg, "name"))) return NNC_OK;
   if (from == SPEC_KERAS3 && (is_hard_sigmoid(child(cfg, "activation")) ||
@@ -143,7 +144,6 @@ int rnn_defaults_for_tfjs(cJSON *v, spec_origin from, nnc_status *st) {
       tfjs_activation(cfg, "recurrent_activation", layer_name(cfg), st))
     return st->code;
   if (from == SPEC_TFJS) return NNC_OK; /* TF.js's own recurrent defaults */
-  int kind = rnn_kind(v);
   if (!kind) return NNC_OK;
   const cJSON *reset = child(cfg, "reset_after");
   if (kind == 2 && !cJSON_IsFalse(reset))

@@ -24,3 +24,20 @@ seed004_setup() {
   {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 1001], "name": "in"}},
   %s]}, "compile_config": %s}' "$2" "$3" >"$tmp/spec.json"
 }
+
+# npy_close ORACLE A B: the two .npy files hold the same shape and every value
+# within 1e-6 (relative above 1, absolute below); read with the oracle's npy.js
+npy_close() {
+  node - "$1" "$2" "$3" <<'EOF'
+const [oracle, a, b] = process.argv.slice(2);
+const { readNpy } = require(oracle + '/npy.js');
+const A = readNpy(a), B = readNpy(b);
+if (JSON.stringify(A.shape) !== JSON.stringify(B.shape)) {
+  console.log(`shapes ${A.shape} and ${B.shape}`); process.exit(1);
+}
+let worst = 0;
+for (let i = 0; i < A.data.length; i++)
+  worst = Math.max(worst, Math.abs(A.data[i] - B.data[i]) / Math.max(1, Math.abs(B.data[i])));
+if (!(worst <= 1e-6)) { console.log(`differ by ${worst}`); process.exit(1); }
+EOF
+}
