@@ -438,7 +438,8 @@ def main():
         except OSError:
             pass
     print("\nTimes: the median of the timed repetitions (after one warm-up) of one repetition as "
-          "bench_torch.py defines it. *torch's best* = the fastest of every PyTorch thread configuration × "
+          "bench_torch.py defines it (REPS of them; W1 and W2, whose nnc repetitions last under a "
+          "millisecond, at least MIN_SHORT_REPS = 15 on both sides). *torch's best* = the fastest of every PyTorch thread configuration × "
           "OpenBLAS kernel measured in the run (named in the speed-up column); speed-up = torch's best / "
           "nnc's best (of 1 and 2 threads). nnc GFLOP/s (shared FLOP model): shared/bench's model, 3x forward per "
           "training sample; executed GFLOP/s: without the first layer's input gradient, which neither nnc nor "
