@@ -296,8 +296,11 @@ int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *s
                     parent);
   if (config_or_fail(m, dir, &text, st)) return st->code;
   cJSON *topo = tfjs_topology_from_spec(text, dir, st);
+  if (!topo) return st->code;
+  /* a model built from data is checked when written (after training) */
+  if (m->built && !tfjs_nested_inputs(m, topo, st)) tfjs_weight_names_check(m, topo, st);
   cJSON_Delete(topo);
-  return topo ? NNC_OK : st->code;
+  return st->code;
 }
 
 int nnc_spec_parse_model_file(const char *path, nnc_spec *out, nnc_status *st) {

@@ -57,6 +57,20 @@ cJSON *tfjs_topology_from_spec(const char *spec_json, const char *source, nnc_st
  * (its topology and compile config are carried over). */
 int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model *m,
                          nnc_status *st);
+/* Models inside models for TF.js (runtime/io/tfjs_nested.c). The name
+ * TF.js gives weight `name` of the model in topology topo: nnc's without
+ * the prefixes of the nested Sequentials it lies in ("inner/d_in/kernel"
+ * is TF.js's "d_in/kernel"), a depthwise convolution's kernel
+ * "depthwise_kernel". */
+void tfjs_weight_name(const cJSON *topo, const char *name, char *out, size_t size);
+/* NNC_ERR_ARG when two of m's weights would have one TF.js name. */
+int tfjs_weight_names_check(const nnc_model *m, const cJSON *topo, nnc_status *st);
+/* Each nested Sequential of topo whose first layer declares no input shape
+ * gets the one it was built for (TF.js builds a Sequential only from one);
+ * NNC_ERR_ARG when that shape is not known here (m not built, or the
+ * Sequential not in a chain of Sequentials from the model's input). */
+int tfjs_nested_inputs(const nnc_model *m, cJSON *topo, nnc_status *st);
+
 /* Whether writing into dir would remove file afterwards: it is (by device
  * and inode) one of the old shards dir/model.json names that the writer
  * removes once the new model.json is in place. */

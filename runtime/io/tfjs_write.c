@@ -32,30 +32,6 @@ static int make_dir(const char *dir, nnc_status *st) {
   return NNC_OK;
 }
 
-/* The name TF.js gives weight `name` of the model: nnc's, except that TF.js
- * names a depthwise convolution's kernel "depthwise_kernel" (as tf.keras 2). */
-static void tfjs_name(const cJSON *topo, const char *name, char *out, size_t size) {
-  nnc_strlcpy(out, name, size);
-  const char *slash = strrchr(name, '/');
-  if (!slash || strcmp(slash, "/kernel")) return;
-  const cJSON *layers = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(topo, "model_config"),
-                                       "config"),
-      "layers");
-  const cJSON *l;
-  cJSON_ArrayForEach(l, layers) {
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(l, "class_name");
-    const cJSON *lname =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(l, "config"), "name");
-    if (cJSON_IsString(cls) && cJSON_IsString(lname) &&
-        (!strcmp(cls->valuestring, "DepthwiseConv2D") ||
-         !strcmp(cls->valuestring, "DepthwiseConv1D")) &&
-        strlen(lname->valuestring) == (size_t)(slash - name) &&
-        !strncmp(lname->valuestring, name, (size_t)(slash - name)))
-      snprintf(out, size, "%.*s/depthwise_kernel", (int)(slash - name), name);
-  }
-}
-
 /* A Sequential without an input shape (built from the data, as Keras
  * builds it) gets the shape it was built for on its first layer: TF.js
  * builds a Sequential only from a declared input shape. */
@@ -94,7 +70,7 @@ static int pack_weights(const nnc_model *m, const cJSON *topo, unsigned char **d
     unsigned char *grown = bytes ? realloc(*data, *len + bytes) : *data;
     cJSON *entry = cJSON_CreateObject(), *shape = cJSON_CreateArray();
     char tname[512];
-    tfjs_name(topo, name, tname, sizeof tname);
+    tfjs_weight_name(topo, name, tname, sizeof tname);
     if ((bytes && !grown) || !entry || !shape) {
       cJSON_Delete(entry);
       cJSON_Delete(shape);
@@ -274,6 +250,10 @@ int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model
   cJSON *topo = tfjs_topology_from_spec(spec_json, dir, st);
   if (!topo) return st->code;
   add_built_input_shape(m, topo);
+  if (tfjs_nested_inputs(m, topo, st) || tfjs_weight_names_check(m, topo, st)) {
+    cJSON_Delete(topo); /* refused before anything is written */
+    return st->code;
+  }
   cJSON *root = cJSON_CreateObject(), *manifest = cJSON_CreateArray();
   cJSON *group = cJSON_CreateObject(), *paths = cJSON_CreateArray(), *entries = cJSON_CreateArray();
   unsigned char *data = NULL;

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# --save-tfjs and models inside models (session 26). TF.js builds every
+# Sequential, nested ones too, from its config alone: the first layer of
+# each must declare its input shape, and a layer's variables are named by
+# the layer alone ("d_in/kernel"), where nnc names a nested Sequential's
+# weights with its prefix ("inner/d_in/kernel"). TF.js used to refuse both
+# kinds of file ("Provided weight data has no target variable", "The first
+# layer in a Sequential model must get an `inputShape`"). The writer now
+# names weights as TF.js does, gives a nested Sequential the input shape it
+# was built for when it follows the model's input through Sequentials, and
+# refuses before training, nothing written, a model whose TF.js names
+# collide or whose nested Sequential's input it cannot know. Truth: the
+# oracle's TF.js loads the written model and predicts what nnc predicts
+# (within 1e-6; skipped, saying so, without node or the oracle's
+# node_modules); nnc reads its own copy back bit for bit.
+# Args: nnc binary, source dir, oracle dir.
+set -u
+nnc=$1 src=$2 oracle=$3
+. "$src/tests/cli/lib.sh"
+export NNC_CACHE=0
+js=$src/tests/cli/tfjs_oracle.js
+
+python3 - "$tmp" <<'PY'
+import json, math, struct, sys
+d = sys.argv[1]
+def npy(path, shape, vals):
+    shp = ", ".join(str(s) for s in shape)
+    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % shp
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                           + struct.pack("<%df" % len(vals), *vals))
+npy(d + "/x.npy", (12, 6), [1.7 * math.sin(0.29 * i) for i in range(72)])
+npy(d + "/y.npy", (12, 1), [0.3 * math.cos(0.7 * i) for i in range(12)])
+inp = lambda: {"class_name": "InputLayer", "config": {"batch_shape": [None, 6], "name": "in"}}
+dense = lambda name, u, act="linear": {"class_name": "Dense",
+                                       "config": {"name": name, "units": u, "activation": act}}
+seq = lambda name, layers: {"module": "keras", "class_name": "Sequential",
+                            "config": {"name": name, "layers": layers}}
+def top(m):
+    m = dict(m)
+    m["compile_config"] = {"optimizer": "adam", "loss": "mse"}
+    return m
+# a Functional: input -> inner Sequential (no input shape) -> out
+fin = {"module": "keras", "class_name": "Functional", "config": {
+    "name": "f", "layers": [
+        {"class_name": "InputLayer", "name": "in", "config": {"batch_shape": [None, 6], "name": "in"},
+         "inbound_nodes": []},
+        dict(seq("inner", [dense("d_in", 4, "relu")]), name="inner",
+             inbound_nodes=[[["in", 0, 0, {}]]]),
+        dict(dense("out", 1), name="out", inbound_nodes=[[["inner", 0, 0, {}]]])],
+    "input_layers": [["in", 0, 0]], "output_layers": [["out", 0, 0]]}}
+cases = {
+    # an inner Sequential with its InputLayer: names only
+    "own_input": top(seq("outer", [seq("inner", [inp(), dense("d_in", 4, "relu")]),
+                                   dense("out", 1)])),
+    # built inside the outer one: TF.js needs its input shape written
+    "built": top(seq("outer", [inp(), seq("inner", [dense("d_in", 4, "relu")]), dense("out", 1)])),
+    # two levels, and a second nested Sequential after a layer (its input from the summary)
+    "deep": top(seq("outer", [inp(), seq("inner", [seq("deep", [dense("d_in", 4, "relu")]),
+                                                   dense("d2", 3, "tanh")]),
+                              seq("after", [dense("d3", 2, "relu")]), dense("out", 1)])),
+    # refused: both would be TF.js's d/kernel
+    "clash": top(seq("outer", [inp(), seq("s1", [dense("d", 4, "relu")]),
+                               seq("s2", [dense("d", 3)]), dense("out", 1)])),
+    # refused: input shapes nnc cannot tell here
+    "in_functional": dict(fin, compile_config={"optimizer": "adam", "loss": "mse"}),
+    "second_inside": top(seq("outer", [inp(), seq("inner", [dense("a", 4, "relu"),
+                                                            seq("deep", [dense("b", 3)])]),
+                                       dense("out", 1)])),
+}
+for k, v in cases.items():
+    json.dump(v, open("%s/%s.json" % (d, k), "w"))
+PY
+
+# the weight names model.json holds
+names() {
+  python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+print(" ".join(w["name"] for g in m["weightsManifest"] for w in g["weights"]))' "$1"
+}
+
+close() { npy_close "$oracle" "$1" "$2"; }
+
+have_tfjs=1
+if ! command -v node >/dev/null || [ ! -d "$oracle/node_modules/@tensorflow/tfjs" ]; then
+  have_tfjs=0
+  echo "NOTICE: node or $oracle/node_modules is absent (npm ci there): skipping TF.js's predictions"
+fi
+
+for c in "own_input:d_in/kernel d_in/bias out/kernel out/bias" \
+  "built:d_in/kernel d_in/bias out/kernel out/bias" \
+  "deep:d_in/kernel d_in/bias d2/kernel d2/bias d3/kernel d3/bias out/kernel out/bias"; do
+  m=${c%%:*} want=${c#*:}
+  if "$nnc" fit "$tmp/$m.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 2 --verbose 0 --seed 3 \
+    --weights-out "$tmp/$m.safetensors" --save-tfjs "$tmp/$m.js" 2>"$tmp/err" &&
+    [ "$(names "$tmp/$m.js/model.json")" = "$want" ] &&
+    "$nnc" predict "$tmp/$m.json" --weights "$tmp/$m.safetensors" --x "$tmp/x.npy" \
+      --out "$tmp/$m.p.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/$m.js/model.json" --x "$tmp/x.npy" --out "$tmp/$m.pj.npy" 2>>"$tmp/err" &&
+    cmp -s "$tmp/$m.p.npy" "$tmp/$m.pj.npy"; then ok; else
+    bad "$m: names '$(names "$tmp/$m.js/model.json" 2>&1)' (want '$want'), or nnc's copy predicts otherwise: $(cat "$tmp/err")"
+  fi
+  if [ $have_tfjs = 1 ]; then
+    if node "$js" "$oracle" predict "$tmp/$m.js" "$tmp/x.npy" "$tmp/$m.ptfjs.npy" >"$tmp/err" 2>&1 &&
+      close "$tmp/$m.ptfjs.npy" "$tmp/$m.p.npy" >>"$tmp/err" 2>&1; then ok; else
+      bad "$m: TF.js does not load it or predicts otherwise: $(cat "$tmp/err")"
+    fi
+  fi
+done
+
+# refused before training, exit 2, nothing written
+for c in "clash:weights s1/d/kernel and s2/d/kernel would both be d/kernel in TF.js" \
+  "in_functional:nested Sequential 'inner' declares no input shape" \
+  "second_inside:nested Sequential 'deep' declares no input shape"; do
+  name=${c%%:*} want=${c#*:}
+  out=$("$nnc" fit "$tmp/$name.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+    --save-tfjs "$tmp/$name.js" 2>&1)
+  rc=$?
+  if [ $rc = 2 ] && [[ $out == *"$want"* ]] && [ ! -e "$tmp/$name.js" ]; then ok; else
+    bad "$name to TF.js: exit $rc (want 2, '$want', nothing written): $out"
+  fi
+done
+
+echo "tfjs_nested26: $pass passed, $fail failed"
+[ "$fail" = 0 ]
