@@ -44,69 +44,126 @@ static cJSON *layers_of(const cJSON *model) {
   return cJSON_GetObjectItemCaseSensitive(child(model, "config"), "layers");
 }
 
-/* name with the prefixes of the nested Sequentials it lies in removed */
-static const char *strip_nested(const cJSON *layers, const char *name) {
+static int named(const cJSON *layer, const char *name, size_t len) {
+  const char *n = name_of(layer);
+  return strlen(n) == len && !strncmp(n, name, len);
+}
+
+static const char *resolve(const cJSON *layers, const char *name, const cJSON **layer);
+
+/* name inside nested model `model`: a Sequential's behind its prefix, a
+ * Functional's as they are (nnc gives them none) */
+static const char *resolve_in(const cJSON *model, const char *name, const cJSON **layer) {
+  *layer = NULL;
+  if (!is_sequential(model)) return resolve(layers_of(model), name, layer);
+  size_t k = strcspn(name, "/");
+  if (name[k] != '/' || !named(model, name, k)) return name;
+  return resolve(layers_of(model), name + k + 1, layer);
+}
+
+/* the model a layer holds: itself, or the one a wrapper (TimeDistributed,
+ * Bidirectional) wraps; NULL: none */
+static const cJSON *model_in(const cJSON *l) {
+  if (is_model(l)) return l;
+  const cJSON *w = child(child(l, "config"), "layer");
+  return is_model(w) ? w : NULL;
+}
+
+/* nnc's weight name as TF.js names it: without the prefixes of the nested
+ * Sequentials it lies in; *layer: the layer that owns it (NULL: none of
+ * that name). A prefix is taken only when the rest resolves inside that
+ * Sequential, and nested models are searched before this level's own
+ * layers, so that a layer named as a nested Sequential elsewhere keeps its
+ * name and each weight finds its own layer. */
+static const char *resolve(const cJSON *layers, const char *name, const cJSON **layer) {
+  size_t k = strcspn(name, "/");
+  *layer = NULL;
+  if (name[k] != '/') return name;
   const cJSON *l;
   cJSON_ArrayForEach(l, layers) {
-    if (!is_model(l)) continue;
-    if (is_sequential(l)) {
-      size_t k = strlen(name_of(l));
-      if (k && !strncmp(name, name_of(l), k) && name[k] == '/')
-        return strip_nested(layers_of(l), name + k + 1);
-    } else {
-      const char *inside = strip_nested(layers_of(l), name);
-      if (inside != name) return inside;
+    const cJSON *model = model_in(l);
+    const char *inside = model ? resolve_in(model, name, layer) : name;
+    if (*layer) return inside;
+  }
+  cJSON_ArrayForEach(l, layers) {
+    if (!is_sequential(l) && named(l, name, k)) {
+      *layer = l;
+      return name;
     }
   }
   return name;
 }
 
-/* the layer named `name` (length len) anywhere in the tree, or NULL */
-static const cJSON *find_layer(const cJSON *layers, const char *name, size_t len) {
-  const cJSON *l;
-  cJSON_ArrayForEach(l, layers) {
-    if (strlen(name_of(l)) == len && !strncmp(name_of(l), name, len)) return l;
-    const cJSON *in = is_model(l) ? find_layer(layers_of(l), name, len) : NULL;
-    if (in) return in;
-  }
-  return NULL;
-}
-
-void tfjs_weight_name(const cJSON *topo, const char *name, char *out, size_t size) {
-  const cJSON *top = layers_of(child(topo, "model_config"));
-  const char *own = strip_nested(top, name);
+/* TF.js's name into out; the owning layer, or NULL when the topology has
+ * no layer of that name */
+static const cJSON *weight_name(const cJSON *topo, const char *name, char *out, size_t size) {
+  const cJSON *layer;
+  const char *own = resolve(layers_of(child(topo, "model_config")), name, &layer);
   nnc_strlcpy(out, own, size);
   /* TF.js names a depthwise convolution's kernel "depthwise_kernel" (as tf.keras 2) */
   const char *slash = strrchr(own, '/');
-  if (!slash || strcmp(slash, "/kernel")) return;
-  const cJSON *l = find_layer(top, own, (size_t)(slash - own));
-  if (l && (class_is(l, "DepthwiseConv2D") || class_is(l, "DepthwiseConv1D")))
+  if (layer && slash && !strcmp(slash, "/kernel") && strchr(own, '/') == slash &&
+      (class_is(layer, "DepthwiseConv2D") || class_is(layer, "DepthwiseConv1D")))
     snprintf(out, size, "%.*s/depthwise_kernel", (int)(slash - own), own);
+  return layer;
 }
 
+void tfjs_weight_name(const cJSON *topo, const char *name, char *out, size_t size) {
+  weight_name(topo, name, out, size);
+}
+
+/* Two weights of different layers whose TF.js names start with one layer
+ * name: TF.js itself would match them by their whole names, but nnc reads
+ * a TF.js model back by layer name (tfjs_read.c: map_name), so the file
+ * would not load into nnc as the same model. */
 int tfjs_weight_names_check(const nnc_model *m, const cJSON *topo, nnc_status *st) {
   int n = nnc_model_weight_count(m);
   for (int i = 0; i < n; i++) {
     char a[512], b[512];
-    tfjs_weight_name(topo, nnc_model_weight_name(m, i), a, sizeof a);
+    const cJSON *la = weight_name(topo, nnc_model_weight_name(m, i), a, sizeof a);
+    if (!la)
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "--save-tfjs: weight %s belongs to no layer of that name in the config "
+                      "(a layer without a name? TF.js would name it otherwise than nnc): give "
+                      "every layer a name",
+                      nnc_model_weight_name(m, i));
+    size_t k = strcspn(a, "/");
     for (int j = 0; j < i; j++) {
-      tfjs_weight_name(topo, nnc_model_weight_name(m, j), b, sizeof b);
-      if (!strcmp(a, b))
+      const cJSON *lb = weight_name(topo, nnc_model_weight_name(m, j), b, sizeof b);
+      if (lb != la && strcspn(b, "/") == k && !strncmp(a, b, k))
         return nnc_fail(st, NNC_ERR_ARG,
-                        "--save-tfjs: weights %s and %s would both be %s in TF.js (it names a "
-                        "nested Sequential's weights by their layer alone): rename one of the "
-                        "layers",
-                        nnc_model_weight_name(m, j), nnc_model_weight_name(m, i), a);
+                        "--save-tfjs: weights %s and %s belong to two layers TF.js would both "
+                        "call '%.*s' (it names a nested Sequential's weights by their layer "
+                        "alone): rename one of the layers",
+                        nnc_model_weight_name(m, j), nnc_model_weight_name(m, i), (int)k, a);
     }
   }
   return NNC_OK;
 }
 
-/* A layer config that gives its layer's input shape. */
+/* A layer config that gives TF.js its layer's input shape (a Dense's
+ * batch_shape is Keras 3's spelling, which TF.js does not read). */
 static int declares_input(const cJSON *layer) {
   const cJSON *cfg = child(layer, "config");
-  return class_is(layer, "InputLayer") || child(cfg, "batch_input_shape") ||
-         child(cfg, "input_shape") || child(cfg, "batch_shape");
+  return class_is(layer, "InputLayer") || cJSON_IsArray(child(cfg, "batch_input_shape")) ||
+         cJSON_IsArray(child(cfg, "input_shape"));
+}
+
+/* An InputLayer's shape per sample (its batch_input_shape without the
+ * batch); 0 when it has no such list of sizes. */
+static int input_layer_shape(const cJSON *layer, nnc_sample_shape *out) {
+  const cJSON *b = child(child(layer, "config"), "batch_input_shape"), *d;
+  int rank = cJSON_GetArraySize(b) - 1, i = 0;
+  if (!cJSON_IsArray(b) || rank < 0 || rank > NNC_MAX_RANK) return 0;
+  cJSON_ArrayForEach(d, b) {
+    if (i > 0) {
+      if (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 1e15) return 0;
+      out->dims[i - 1] = (int64_t)d->valuedouble;
+    }
+    i++;
+  }
+  out->rank = rank;
+  return 1;
 }
 
 /* The output shape the summary gives top-level layer `name`, per sample. */
@@ -162,7 +219,11 @@ static int nested_inputs(const nnc_model *m, cJSON *layers, int sequential,
     /* the next layer's input: this one's output, when the summary has it */
     known = sequential && top && summary_shape(m, name_of(l), &next);
     if (known) cur = next;
-    if (class_is(l, "InputLayer") && sequential && in) known = 1, cur = *in;
+    if (class_is(l, "InputLayer") && sequential) {
+      known = input_layer_shape(l, &next);
+      if (known) cur = next;
+      if (!known && top && in) known = 1, cur = *in; /* the shape the model was built for */
+    }
   }
   return NNC_OK;
 }

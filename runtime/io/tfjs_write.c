@@ -45,8 +45,8 @@ static void add_built_input_shape(const nnc_model *m, cJSON *topo) {
   cJSON *cfg = cJSON_GetObjectItemCaseSensitive(first, "config");
   if (!cJSON_IsString(cls) || strcmp(cls->valuestring, "Sequential") || !cJSON_IsObject(cfg) ||
       (cJSON_IsString(fcls) && !strcmp(fcls->valuestring, "InputLayer")) ||
-      cJSON_GetObjectItemCaseSensitive(cfg, "batch_input_shape") ||
-      cJSON_GetObjectItemCaseSensitive(cfg, "input_shape") || !m->in_shapes)
+      cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cfg, "batch_input_shape")) ||
+      cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cfg, "input_shape")) || !m->in_shapes)
     return;
   cJSON *shape = cJSON_CreateArray();
   if (!shape) return;
@@ -250,7 +250,7 @@ int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model
   cJSON *topo = tfjs_topology_from_spec(spec_json, dir, st);
   if (!topo) return st->code;
   add_built_input_shape(m, topo);
-  if (tfjs_nested_inputs(m, topo, st) || tfjs_weight_names_check(m, topo, st)) {
+  if (tfjs_weight_names_check(m, topo, st) || tfjs_nested_inputs(m, topo, st)) {
     cJSON_Delete(topo); /* refused before anything is written */
     return st->code;
   }

@@ -8,8 +8,11 @@
 # layer in a Sequential model must get an `inputShape`"). The writer now
 # names weights as TF.js does, gives a nested Sequential the input shape it
 # was built for when it follows the model's input through Sequentials, and
-# refuses before training, nothing written, a model whose TF.js names
-# collide or whose nested Sequential's input it cannot know. Truth: the
+# refuses before training, nothing written, a model with two layers TF.js
+# would call by one name, a layer without a name, or a nested Sequential
+# whose input it cannot know. The breaker's cases: a top-level Dense named
+# as a Sequential inside a Functional (its weights were written "kernel"),
+# a nested Dense's Keras 3 batch_shape (TF.js does not read it). Truth: the
 # oracle's TF.js loads the written model and predicts what nnc predicts
 # (within 1e-6; skipped, saying so, without node or the oracle's
 # node_modules); nnc reads its own copy back bit for bit.
@@ -68,6 +71,33 @@ cases = {
                                                             seq("deep", [dense("b", 3)])]),
                                        dense("out", 1)])),
 }
+# the breaker's cases (all written files TF.js refused before their fixes):
+# a top-level Dense named as a Sequential inside a Functional keeps its name
+fs = {"module": "keras", "class_name": "Functional", "config": {"name": "f", "layers": [
+    {"class_name": "InputLayer", "name": "fin", "config": {"batch_shape": [None, 6], "name": "fin"},
+     "inbound_nodes": []},
+    dict(seq("s", [dict(inp(), config={"batch_shape": [None, 6], "name": "iin"}),
+                   dense("d", 4, "relu")]), name="s", inbound_nodes=[[["fin", 0, 0, {}]]]),
+    dict(dense("fout", 3), name="fout", inbound_nodes=[[["s", 1, 0, {}]]])],
+    "input_layers": [["fin", 0, 0]], "output_layers": [["fout", 0, 0]]}}
+cases["same_name"] = top(seq("outer", [inp(), fs, dense("s", 1)]))
+# Keras 3's batch_shape on a nested Dense: TF.js does not read it
+bs = dense("d_in", 4, "relu")
+bs["config"]["batch_shape"] = [None, 6]
+cases["dense_batch_shape"] = top(seq("outer", [inp(), seq("inner", [bs]), dense("out", 1)]))
+# refused: a Conv2D and a DepthwiseConv2D of one name in two Sequentials
+# (TF.js: dw/kernel and dw/depthwise_kernel, but nnc reads a TF.js model
+# back by layer name)
+conv = lambda cls, extra: {"class_name": cls, "config": dict(
+    name="dw", kernel_size=[3, 3], padding="same", use_bias=False, **extra)}
+cases["dw_levels"] = top(seq("outer", [
+    {"class_name": "InputLayer", "config": {"batch_shape": [None, 5, 5, 2], "name": "in"}},
+    seq("s", [conv("Conv2D", {"filters": 2})]), seq("t", [conv("DepthwiseConv2D", {})]),
+    {"class_name": "Flatten", "config": {"name": "fl"}}, dense("out", 1)]))
+npy(d + "/x4.npy", (12, 5, 5, 2), [math.sin(0.37 * i) for i in range(600)])
+# refused: a layer without a name (nnc's "dense", TF.js's own name)
+un = top(seq("outer", [inp(), {"class_name": "Dense", "config": {"units": 4}}, dense("out", 1)]))
+cases["unnamed"] = un
 for k, v in cases.items():
     json.dump(v, open("%s/%s.json" % (d, k), "w"))
 PY
@@ -89,19 +119,21 @@ fi
 
 for c in "own_input:d_in/kernel d_in/bias out/kernel out/bias" \
   "built:d_in/kernel d_in/bias out/kernel out/bias" \
-  "deep:d_in/kernel d_in/bias d2/kernel d2/bias d3/kernel d3/bias out/kernel out/bias"; do
-  m=${c%%:*} want=${c#*:}
-  if "$nnc" fit "$tmp/$m.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 2 --verbose 0 --seed 3 \
+  "deep:d_in/kernel d_in/bias d2/kernel d2/bias d3/kernel d3/bias out/kernel out/bias" \
+  "same_name:d/kernel d/bias fout/kernel fout/bias s/kernel s/bias" \
+  "dense_batch_shape:d_in/kernel d_in/bias out/kernel out/bias"; do
+  m=${c%%:*} want=${c#*:} x=$tmp/x.npy
+  if "$nnc" fit "$tmp/$m.json" --x "$x" --y "$tmp/y.npy" --epochs 2 --verbose 0 --seed 3 \
     --weights-out "$tmp/$m.safetensors" --save-tfjs "$tmp/$m.js" 2>"$tmp/err" &&
     [ "$(names "$tmp/$m.js/model.json")" = "$want" ] &&
-    "$nnc" predict "$tmp/$m.json" --weights "$tmp/$m.safetensors" --x "$tmp/x.npy" \
+    "$nnc" predict "$tmp/$m.json" --weights "$tmp/$m.safetensors" --x "$x" \
       --out "$tmp/$m.p.npy" 2>>"$tmp/err" &&
-    "$nnc" predict "$tmp/$m.js/model.json" --x "$tmp/x.npy" --out "$tmp/$m.pj.npy" 2>>"$tmp/err" &&
+    "$nnc" predict "$tmp/$m.js/model.json" --x "$x" --out "$tmp/$m.pj.npy" 2>>"$tmp/err" &&
     cmp -s "$tmp/$m.p.npy" "$tmp/$m.pj.npy"; then ok; else
     bad "$m: names '$(names "$tmp/$m.js/model.json" 2>&1)' (want '$want'), or nnc's copy predicts otherwise: $(cat "$tmp/err")"
   fi
   if [ $have_tfjs = 1 ]; then
-    if node "$js" "$oracle" predict "$tmp/$m.js" "$tmp/x.npy" "$tmp/$m.ptfjs.npy" >"$tmp/err" 2>&1 &&
+    if node "$js" "$oracle" predict "$tmp/$m.js" "$x" "$tmp/$m.ptfjs.npy" >"$tmp/err" 2>&1 &&
       close "$tmp/$m.ptfjs.npy" "$tmp/$m.p.npy" >>"$tmp/err" 2>&1; then ok; else
       bad "$m: TF.js does not load it or predicts otherwise: $(cat "$tmp/err")"
     fi
@@ -109,11 +141,14 @@ for c in "own_input:d_in/kernel d_in/bias out/kernel out/bias" \
 done
 
 # refused before training, exit 2, nothing written
-for c in "clash:weights s1/d/kernel and s2/d/kernel would both be d/kernel in TF.js" \
+for c in "clash:weights s1/d/kernel and s2/d/kernel belong to two layers TF.js would both call 'd'" \
+  "dw_levels:weights s/dw/kernel and t/dw/kernel belong to two layers TF.js would both call 'dw'" \
   "in_functional:nested Sequential 'inner' declares no input shape" \
-  "second_inside:nested Sequential 'deep' declares no input shape"; do
-  name=${c%%:*} want=${c#*:}
-  out=$("$nnc" fit "$tmp/$name.json" --x "$tmp/x.npy" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
+  "second_inside:nested Sequential 'deep' declares no input shape" \
+  "unnamed:weight dense/kernel belongs to no layer of that name in the config"; do
+  name=${c%%:*} want=${c#*:} x=$tmp/x.npy
+  [ "$name" = dw_levels ] && x=$tmp/x4.npy
+  out=$("$nnc" fit "$tmp/$name.json" --x "$x" --y "$tmp/y.npy" --epochs 1 --verbose 0 \
     --save-tfjs "$tmp/$name.js" 2>&1)
   rc=$?
   if [ $rc = 2 ] && [[ $out == *"$want"* ]] && [ ! -e "$tmp/$name.js" ]; then ok; else
