@@ -72,26 +72,24 @@ static const cJSON *model_in(const cJSON *l) {
 /* nnc's weight name as TF.js names it: without the prefixes of the nested
  * Sequentials it lies in; *layer: the layer that owns it (NULL: none of
  * that name). A prefix is taken only when the rest resolves inside that
- * Sequential, and nested models are searched before this level's own
- * layers, so that a layer named as a nested Sequential elsewhere keeps its
- * name and each weight finds its own layer. */
+ * Sequential; of several readings (a Dense "s" and a Sequential "s"
+ * elsewhere, both reached) the one that takes off the most prefixes wins:
+ * no layer has weights under a name of its own that another nested layer
+ * would own (nnc refuses weights of one name). */
 static const char *resolve(const cJSON *layers, const char *name, const cJSON **layer) {
   size_t k = strcspn(name, "/");
+  const char *best = name;
   *layer = NULL;
   if (name[k] != '/') return name;
-  const cJSON *l;
+  const cJSON *l, *found = NULL;
   cJSON_ArrayForEach(l, layers) {
+    if (!is_sequential(l) && named(l, name, k) && !*layer) *layer = l;
     const cJSON *model = model_in(l);
-    const char *inside = model ? resolve_in(model, name, layer) : name;
-    if (*layer) return inside;
+    found = NULL;
+    const char *inside = model ? resolve_in(model, name, &found) : name;
+    if (found && model && (!*layer || inside > best)) *layer = found, best = inside;
   }
-  cJSON_ArrayForEach(l, layers) {
-    if (!is_sequential(l) && named(l, name, k)) {
-      *layer = l;
-      return name;
-    }
-  }
-  return name;
+  return best;
 }
 
 /* TF.js's name into out; the owning layer, or NULL when the topology has
@@ -124,8 +122,8 @@ int tfjs_weight_names_check(const nnc_model *m, const cJSON *topo, nnc_status *s
     if (!la)
       return nnc_fail(st, NNC_ERR_ARG,
                       "--save-tfjs: weight %s belongs to no layer of that name in the config "
-                      "(a layer without a name? TF.js would name it otherwise than nnc): give "
-                      "every layer a name",
+                      "(a layer or nested model without a name? TF.js would name it otherwise "
+                      "than nnc): give every layer and model a name",
                       nnc_model_weight_name(m, i));
     size_t k = strcspn(a, "/");
     for (int j = 0; j < i; j++) {
@@ -156,7 +154,9 @@ static int input_layer_shape(const cJSON *layer, nnc_sample_shape *out) {
   int rank = cJSON_GetArraySize(b) - 1, i = 0;
   if (!cJSON_IsArray(b) || rank < 0 || rank > NNC_MAX_RANK) return 0;
   cJSON_ArrayForEach(d, b) {
-    if (i > 0) {
+    if (i > 0 && cJSON_IsNull(d)) {
+      out->dims[i - 1] = -1; /* None */
+    } else if (i > 0) {
       if (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 1e15) return 0;
       out->dims[i - 1] = (int64_t)d->valuedouble;
     }
@@ -184,8 +184,9 @@ static int set_input(cJSON *layer, const nnc_sample_shape *in, nnc_status *st) {
   cJSON *shape = cJSON_CreateArray();
   if (!shape) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   cJSON_AddItemToArray(shape, cJSON_CreateNull());
-  for (int d = 0; d < in->rank; d++)
-    cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)in->dims[d]));
+  for (int d = 0; d < in->rank; d++) /* -1: a size the model leaves open (None) */
+    cJSON_AddItemToArray(shape, in->dims[d] < 0 ? cJSON_CreateNull()
+                                                : cJSON_CreateNumber((double)in->dims[d]));
   cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(layer, "config"), "batch_input_shape",
                         shape);
   return NNC_OK;

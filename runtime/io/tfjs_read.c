@@ -85,7 +85,10 @@ static int collect_layers(name_table *t, const cJSON *model, const char *scope, 
     char path[512];
     int n = snprintf(path, sizeof path, "%s%s%s", scope, scope[0] ? "/" : "", name);
     if (n < 0 || (size_t)n >= sizeof path) continue; /* no weight of nnc has such a name */
-    if (table_add(t, name, path, st)) return st->code;
+    /* a nested model owns no weight of its own: its name in the table
+     * would take the place of a layer of the same name elsewhere (Dense
+     * "s" inside Sequential "t" after a Sequential "s"; session 26) */
+    if (!is_model_class(layer) && table_add(t, name, path, st)) return st->code;
     if (is_model_class(layer)) {
       const cJSON *c = cJSON_GetObjectItemCaseSensitive(layer, "class_name");
       int sequential = !strcmp(c->valuestring, "Sequential");

@@ -95,6 +95,27 @@ cases["dw_levels"] = top(seq("outer", [
     seq("s", [conv("Conv2D", {"filters": 2})]), seq("t", [conv("DepthwiseConv2D", {})]),
     {"class_name": "Flatten", "config": {"name": "fl"}}, dense("out", 1)]))
 npy(d + "/x4.npy", (12, 5, 5, 2), [math.sin(0.37 * i) for i in range(600)])
+# the second breaker's: a Dense named like an earlier nested Sequential
+# (nnc read its own copy's "s/kernel" as Sequential s's), a Functional's
+# Dense named like a later Sequential (its weights took Sequential s's
+# names), and a nested Sequential after a layer of open length (its input
+# shape written [null, -1, 3])
+cases["dense_like_seq"] = top(seq("outer", [inp(), seq("s", [dense("d", 4, "relu")]),
+                                            seq("t", [dense("s", 3)]), dense("out", 1)]))
+g = {"module": "keras", "class_name": "Functional", "config": {"name": "g", "layers": [
+    {"class_name": "InputLayer", "name": "gin", "config": {"batch_shape": [None, 6], "name": "gin"},
+     "inbound_nodes": []},
+    dict(dense("s", 4, "relu"), name="s", inbound_nodes=[[["gin", 0, 0, {}]]])],
+    "input_layers": [["gin", 0, 0]], "output_layers": [["s", 0, 0]]}}
+four = {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "si"}}
+cases["func_then_seq"] = top(seq("outer", [inp(), g, seq("s", [four, dense("d", 3)]),
+                                           dense("out", 1)]))
+lstm = lambda name, seqs: {"class_name": "LSTM", "config": {"name": name, "units": 3,
+                                                              "return_sequences": seqs}}
+cases["open_length"] = top(seq("outer", [
+    {"class_name": "InputLayer", "config": {"batch_shape": [None, None, 6], "name": "in"}},
+    lstm("l0", True), seq("inner", [lstm("l", False)]), dense("out", 1)]))
+npy(d + "/x3.npy", (12, 5, 6), [math.cos(0.23 * i) for i in range(360)])
 # refused: a layer without a name (nnc's "dense", TF.js's own name)
 un = top(seq("outer", [inp(), {"class_name": "Dense", "config": {"units": 4}}, dense("out", 1)]))
 cases["unnamed"] = un
@@ -121,8 +142,12 @@ for c in "own_input:d_in/kernel d_in/bias out/kernel out/bias" \
   "built:d_in/kernel d_in/bias out/kernel out/bias" \
   "deep:d_in/kernel d_in/bias d2/kernel d2/bias d3/kernel d3/bias out/kernel out/bias" \
   "same_name:d/kernel d/bias fout/kernel fout/bias s/kernel s/bias" \
-  "dense_batch_shape:d_in/kernel d_in/bias out/kernel out/bias"; do
+  "dense_batch_shape:d_in/kernel d_in/bias out/kernel out/bias" \
+  "dense_like_seq:d/kernel d/bias s/kernel s/bias out/kernel out/bias" \
+  "func_then_seq:s/kernel s/bias d/kernel d/bias out/kernel out/bias" \
+  "open_length:l0/lstm_cell/kernel l0/lstm_cell/recurrent_kernel l0/lstm_cell/bias l/lstm_cell/kernel l/lstm_cell/recurrent_kernel l/lstm_cell/bias out/kernel out/bias"; do
   m=${c%%:*} want=${c#*:} x=$tmp/x.npy
+  [ "$m" = open_length ] && x=$tmp/x3.npy
   if "$nnc" fit "$tmp/$m.json" --x "$x" --y "$tmp/y.npy" --epochs 2 --verbose 0 --seed 3 \
     --weights-out "$tmp/$m.safetensors" --save-tfjs "$tmp/$m.js" 2>"$tmp/err" &&
     [ "$(names "$tmp/$m.js/model.json")" = "$want" ] &&
