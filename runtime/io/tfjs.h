@@ -65,8 +65,9 @@ int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model
 void tfjs_weight_name(const cJSON *topo, const char *name, char *out, size_t size);
 /* NNC_ERR_ARG when two of m's weights would have one TF.js name. */
 int tfjs_weight_names_check(const nnc_model *m, const cJSON *topo, nnc_status *st);
-/* Each nested Sequential of topo whose first layer declares no input shape
- * gets the one it was built for (TF.js builds a Sequential only from one);
+/* Each Sequential of topo (the model, when built from data, and each nested
+ * one) whose first layer declares no input shape gets the one it was built
+ * for (TF.js builds a Sequential only from one);
  * NNC_ERR_ARG when that shape is not known here (m not built, or the
  * Sequential not in a chain of Sequentials from the model's input). */
 int tfjs_nested_inputs(const nnc_model *m, cJSON *topo, nnc_status *st);

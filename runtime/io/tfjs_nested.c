@@ -12,6 +12,7 @@
  * does, and refuses a model whose names would then collide or whose nested
  * Sequential's input shape it cannot know. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -116,27 +117,32 @@ void tfjs_weight_name(const cJSON *topo, const char *name, char *out, size_t siz
  * would not load into nnc as the same model. */
 int tfjs_weight_names_check(const nnc_model *m, const cJSON *topo, nnc_status *st) {
   int n = nnc_model_weight_count(m);
-  for (int i = 0; i < n; i++) {
-    char a[512], b[512];
-    const cJSON *la = weight_name(topo, nnc_model_weight_name(m, i), a, sizeof a);
-    if (!la)
-      return nnc_fail(st, NNC_ERR_ARG,
-                      "--save-tfjs: weight %s belongs to no layer of that name in the config "
-                      "(a layer or nested model without a name? TF.js would name it otherwise "
-                      "than nnc): give every layer and model a name",
-                      nnc_model_weight_name(m, i));
-    size_t k = strcspn(a, "/");
-    for (int j = 0; j < i; j++) {
-      const cJSON *lb = weight_name(topo, nnc_model_weight_name(m, j), b, sizeof b);
-      if (lb != la && strcspn(b, "/") == k && !strncmp(a, b, k))
-        return nnc_fail(st, NNC_ERR_ARG,
-                        "--save-tfjs: weights %s and %s belong to two layers TF.js would both "
-                        "call '%.*s' (it names a nested Sequential's weights by their layer "
-                        "alone): rename one of the layers",
-                        nnc_model_weight_name(m, j), nnc_model_weight_name(m, i), (int)k, a);
+  char(*names)[512] = nnc_calloc((size_t)n + 1, sizeof *names, st);
+  const cJSON **owner = nnc_calloc((size_t)n + 1, sizeof *owner, st);
+  for (int i = 0; i < n && names && owner && !st->code; i++) {
+    const char *a = names[i];
+    if (!(owner[i] = weight_name(topo, nnc_model_weight_name(m, i), names[i], sizeof names[i]))) {
+      nnc_fail(st, NNC_ERR_ARG,
+               "--save-tfjs: weight %s belongs to no layer of that name in the config (a layer "
+               "or nested model without a name? TF.js would name it otherwise than nnc): give "
+               "every layer and model a name",
+               nnc_model_weight_name(m, i));
+      break;
     }
+    size_t k = strcspn(a, "/");
+    for (int j = 0; j < i; j++)
+      if (owner[j] != owner[i] && strcspn(names[j], "/") == k && !strncmp(a, names[j], k)) {
+        nnc_fail(st, NNC_ERR_ARG,
+                 "--save-tfjs: weights %s and %s belong to two layers TF.js would both call "
+                 "'%.*s' (it names a nested Sequential's weights by their layer alone): rename "
+                 "one of the layers",
+                 nnc_model_weight_name(m, j), nnc_model_weight_name(m, i), (int)k, a);
+        break;
+      }
   }
-  return NNC_OK;
+  free(names);
+  free(owner);
+  return st->code;
 }
 
 /* A layer config that gives TF.js its layer's input shape (a Dense's
@@ -181,6 +187,7 @@ static int summary_shape(const nnc_model *m, const char *name, nnc_sample_shape 
 }
 
 static int set_input(cJSON *layer, const nnc_sample_shape *in, nnc_status *st) {
+  if (!cJSON_IsObject(child(layer, "config"))) return NNC_OK; /* the parser refused it */
   cJSON *shape = cJSON_CreateArray();
   if (!shape) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   cJSON_AddItemToArray(shape, cJSON_CreateNull());
@@ -200,10 +207,16 @@ static int nested_inputs(const nnc_model *m, cJSON *layers, int sequential,
   nnc_sample_shape cur, next;
   int known = sequential && in;
   if (known) cur = *in;
-  cJSON *l;
+  cJSON *l, *first = cJSON_GetArrayItem(layers, 0);
+  /* the model's own first layer, when it was built from data (TF.js builds
+   * a Sequential only from a declared input shape) */
+  if (top && known && first && !is_model(first) && !declares_input(first) &&
+      set_input(first, &cur, st))
+    return st->code;
   cJSON_ArrayForEach(l, layers) {
     if (is_sequential(l)) {
-      cJSON *inner = layers_of(l), *first = cJSON_GetArrayItem(inner, 0);
+      cJSON *inner = layers_of(l);
+      first = cJSON_GetArrayItem(inner, 0);
       if (first && !is_model(first) && !declares_input(first)) {
         if (!known)
           return nnc_fail(st, NNC_ERR_ARG,

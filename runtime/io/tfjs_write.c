@@ -32,30 +32,6 @@ static int make_dir(const char *dir, nnc_status *st) {
   return NNC_OK;
 }
 
-/* A Sequential without an input shape (built from the data, as Keras
- * builds it) gets the shape it was built for on its first layer: TF.js
- * builds a Sequential only from a declared input shape. */
-static void add_built_input_shape(const nnc_model *m, cJSON *topo) {
-  cJSON *model = cJSON_GetObjectItemCaseSensitive(topo, "model_config");
-  cJSON *cls = cJSON_GetObjectItemCaseSensitive(model, "class_name");
-  cJSON *first = cJSON_GetArrayItem(
-      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "config"), "layers"),
-      0);
-  cJSON *fcls = cJSON_GetObjectItemCaseSensitive(first, "class_name");
-  cJSON *cfg = cJSON_GetObjectItemCaseSensitive(first, "config");
-  if (!cJSON_IsString(cls) || strcmp(cls->valuestring, "Sequential") || !cJSON_IsObject(cfg) ||
-      (cJSON_IsString(fcls) && !strcmp(fcls->valuestring, "InputLayer")) ||
-      cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cfg, "batch_input_shape")) ||
-      cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cfg, "input_shape")) || !m->in_shapes)
-    return;
-  cJSON *shape = cJSON_CreateArray();
-  if (!shape) return;
-  cJSON_AddItemToArray(shape, cJSON_CreateNull());
-  for (int d = 0; d < m->in_shapes[0].rank; d++)
-    cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)m->in_shapes[0].dims[d]));
-  cJSON_AddItemToObject(cfg, "batch_input_shape", shape);
-}
-
 /* Every weight as float32 little-endian bytes, in weight order, and the
  * manifest's entries for them. */
 static int pack_weights(const nnc_model *m, const cJSON *topo, unsigned char **data, size_t *len,
@@ -249,7 +225,6 @@ int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model
   if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
   cJSON *topo = tfjs_topology_from_spec(spec_json, dir, st);
   if (!topo) return st->code;
-  add_built_input_shape(m, topo);
   if (tfjs_weight_names_check(m, topo, st) || tfjs_nested_inputs(m, topo, st)) {
     cJSON_Delete(topo); /* refused before anything is written */
     return st->code;
