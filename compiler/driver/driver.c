@@ -298,7 +298,8 @@ int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *s
   cJSON *topo = tfjs_topology_from_spec(text, dir, st);
   if (!topo) return st->code;
   /* a model built from data is checked when written (after training) */
-  if (m->built && !tfjs_weight_names_check(m, topo, st)) tfjs_nested_inputs(m, topo, st);
+  if (m->built && !tfjs_weight_names_check(m, topo, st) && !tfjs_nested_inputs(m, topo, st))
+    tfjs_batchnorm_axes(m, topo, st);
   cJSON_Delete(topo);
   return st->code;
 }

@@ -71,6 +71,29 @@ int tfjs_weight_names_check(const nnc_model *m, const cJSON *topo, nnc_status *s
  * NNC_ERR_ARG when that shape is not known here (m not built, or the
  * Sequential not in a chain of Sequentials from the model's input). */
 int tfjs_nested_inputs(const nnc_model *m, cJSON *topo, nnc_status *st);
+/* NNC_ERR_ARG naming a BatchNormalization of topo over an axis other than
+ * the last (by the built model m's summary: a nested one must give -1):
+ * TF.js 4.22 computes it otherwise. */
+int tfjs_batchnorm_axes(const nnc_model *m, const cJSON *topo, nnc_status *st);
+
+/* Layer classes for TF.js (runtime/io/tfjs_classes.c). TF.js 4.22 finds a
+ * class by its exact name; nnc reads one ignoring case and '_' ("conv_2d")
+ * and knows classes TF.js lacks (Subtract, DepthwiseConv1D, ...).
+ * tfjs_layer_class: TF.js's spelling of layer class class_name, NULL when
+ * TF.js has none. tfjs_layer_classes: every layer of model (a converted
+ * topology's model_config: nested models, wrapped layers, RNN cells) written
+ * with TF.js's spelling; NNC_ERR_ARG naming the first layer TF.js has no
+ * class for (TF.js would refuse the file: "Unknown layer"). */
+const char *tfjs_layer_class(const char *class_name);
+int tfjs_layer_classes(cJSON *model, nnc_status *st);
+/* The config of layer (of TF.js class cls, named name) as TF.js 4.22 reads
+ * it (runtime/io/tfjs_options.c): initializers, regularizers and
+ * constraints as TF.js's classes (a name becomes an object with Keras's
+ * defaults, L1 and L2 become L1L2), LeakyReLU's negative_slope as alpha,
+ * UpSampling2D's size as a list; NNC_ERR_ARG naming the layer for an option
+ * TF.js refuses or computes otherwise (docs/formats.md lists them). Called
+ * for each layer by tfjs_layer_classes. */
+int tfjs_layer_options(cJSON *layer, const char *cls, const char *name, nnc_status *st);
 
 /* Whether writing into dir would remove file afterwards: it is (by device
  * and inode) one of the old shards dir/model.json names that the writer

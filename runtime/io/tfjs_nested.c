@@ -248,3 +248,33 @@ int tfjs_nested_inputs(const nnc_model *m, cJSON *topo, nnc_status *st) {
   const nnc_sample_shape *in = m->built && m->in_shapes ? &m->in_shapes[0] : NULL;
   return nested_inputs(m, layers_of(model), sequential, in, 1, st);
 }
+
+/* BatchNormalization over an axis other than the last: TF.js 4.22 loads it
+ * and predicts other numbers (an axis of 1 on [N, 3, 2, 2] differs by 1e-2;
+ * the last axis, given as -1 or as rank - 1, agrees). The rank is the
+ * summary's, for top-level layers; a nested one must say -1. */
+static int batchnorm_axes(const nnc_model *m, const cJSON *layers, int top, nnc_status *st) {
+  const cJSON *l;
+  cJSON_ArrayForEach(l, layers) {
+    if (is_sequential(l) || class_is(l, "Functional") || class_is(l, "Model")) {
+      if (batchnorm_axes(m, layers_of(l), 0, st)) return st->code;
+      continue;
+    }
+    if (!class_is(l, "BatchNormalization")) continue;
+    const cJSON *axis = child(child(l, "config"), "axis");
+    if (!cJSON_IsNumber(axis) || axis->valueint == -1) continue; /* a list: the parser refused it */
+    nnc_sample_shape out;
+    if (top && summary_shape(m, name_of(l), &out) && axis->valueint == out.rank) continue;
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "--save-tfjs: layer '%.100s': a BatchNormalization over axis %d, not the last, "
+                    "has no TF.js "
+                    "form (TF.js 4.22 loads it and computes other numbers)",
+                    name_of(l), axis->valueint);
+  }
+  return NNC_OK;
+}
+
+int tfjs_batchnorm_axes(const nnc_model *m, const cJSON *topo, nnc_status *st) {
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(topo, "model_config");
+  return batchnorm_axes(m, layers_of(model), 1, st);
+}

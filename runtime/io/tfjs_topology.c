@@ -212,7 +212,9 @@ static int is_model(const cJSON *o) {
 
 static cJSON *layer_config(const cJSON *layer) {
   cJSON *cfg = clean(child(layer, "config"), NULL);
-  if (!cfg || !is_class(layer, "InputLayer")) return cfg;
+  const cJSON *cls = child(layer, "class_name"); /* in any spelling nnc reads */
+  const char *tfjs = cJSON_IsString(cls) ? tfjs_layer_class(cls->valuestring) : NULL;
+  if (!cfg || !tfjs || strcmp(tfjs, "InputLayer")) return cfg;
   cJSON *shape = cJSON_DetachItemFromObjectCaseSensitive(cfg, "batch_shape");
   if (!shape && cJSON_IsArray(child(cfg, "shape"))) { /* Keras 3 shape: no batch axis */
     shape = cJSON_Duplicate(child(cfg, "shape"), 1);
@@ -337,7 +339,7 @@ cJSON *tfjs_topology_from_spec(const char *spec_json, const char *source, nnc_st
   if (!is_model(model))
     nnc_fail(st, NNC_ERR_SPEC,
              "expected a Sequential, Functional or Model config to write as a TF.js topology");
-  else if ((converted = convert_model(model, st)) != NULL &&
+  else if ((converted = convert_model(model, st)) != NULL && !tfjs_layer_classes(converted, st) &&
            !rnn_defaults_for_tfjs(converted, spec_origin_of(root, model), st) &&
            (topo = cJSON_CreateObject())) {
     const cJSON *version = child(root, "keras_version");

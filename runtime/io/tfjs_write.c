@@ -225,7 +225,8 @@ int nnc_tfjs_model_write(const char *dir, const char *spec_json, const nnc_model
   if (!m->built) return nnc_fail(st, NNC_ERR_ARG, "the model is not built: nothing to save");
   cJSON *topo = tfjs_topology_from_spec(spec_json, dir, st);
   if (!topo) return st->code;
-  if (tfjs_weight_names_check(m, topo, st) || tfjs_nested_inputs(m, topo, st)) {
+  if (tfjs_weight_names_check(m, topo, st) || tfjs_nested_inputs(m, topo, st) ||
+      tfjs_batchnorm_axes(m, topo, st)) {
     cJSON_Delete(topo); /* refused before anything is written */
     return st->code;
   }

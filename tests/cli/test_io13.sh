@@ -215,12 +215,21 @@ open(d + "/tdf_x.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(
                                  + struct.pack("<240f", *[math.sin(0.37 * i) for i in range(240)]))
 EOF2
 if "$nnc" fit "$tmp/tdf.json" --x "$tmp/tdf_x.npy" --y "$y" --epochs 1 --seed 1 --verbose 0 \
-  --weights-out "$tmp/tdf.safetensors" --save "$tmp/tdf.keras" --save-tfjs "$tmp/tdf.js" 2>"$tmp/err" &&
+  --weights-out "$tmp/tdf.safetensors" --save "$tmp/tdf.keras" 2>"$tmp/err" &&
   "$nnc" predict "$tmp/tdf.json" --weights "$tmp/tdf.safetensors" --x "$tmp/tdf_x.npy" --out "$tmp/tdf.p.npy" 2>>"$tmp/err" &&
   "$nnc" predict "$tmp/tdf.keras" --x "$tmp/tdf_x.npy" --out "$tmp/tdf.pk.npy" 2>>"$tmp/err" &&
-  "$nnc" predict "$tmp/tdf.js/model.json" --x "$tmp/tdf_x.npy" --out "$tmp/tdf.pj.npy" 2>>"$tmp/err" &&
-  cmp -s "$tmp/tdf.p.npy" "$tmp/tdf.pk.npy" && cmp -s "$tmp/tdf.p.npy" "$tmp/tdf.pj.npy"; then ok; else
-  bad "TimeDistributed of a Functional saved as .keras and TF.js: $(cat "$tmp/err")"
+  cmp -s "$tmp/tdf.p.npy" "$tmp/tdf.pk.npy"; then ok; else
+  bad "TimeDistributed of a Functional saved as .keras: $(cat "$tmp/err")"
+fi
+# for TF.js it is refused (session 27): TF.js 4.22 names a wrapped model's
+# weights otherwise and does not load the file nnc wrote before
+out=$("$nnc" fit "$tmp/tdf.json" --x "$tmp/tdf_x.npy" --y "$y" --epochs 1 --seed 1 --verbose 0 \
+  --save-tfjs "$tmp/tdf.js" 2>&1)
+rc=$?
+if [ $rc = 2 ] && [[ $out == *"layer 'td': a TimeDistributed around"* ]] && [ ! -e "$tmp/tdf.js" ]; then
+  ok
+else
+  bad "TimeDistributed of a Functional to TF.js: exit $rc (want 2, refused, nothing written): $out"
 fi
 
 # A Keras <= 2.2.2 Sequential, its config the bare list of its layers (refused
