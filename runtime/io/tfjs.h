@@ -84,6 +84,10 @@ int tfjs_batchnorm_axes(const nnc_model *m, const cJSON *topo, nnc_status *st);
  * topology's model_config: nested models, wrapped layers, RNN cells) written
  * with TF.js's spelling; NNC_ERR_ARG naming the first layer TF.js has no
  * class for (TF.js would refuse the file: "Unknown layer"). */
+/* name as nnc's parser matches class and identifier names: lower case,
+ * no '_' (compiler/spec: spec_normalize; the runtime does not link the
+ * compiler), truncated to size - 1. */
+void tfjs_fold(const char *name, char *out, size_t size);
 const char *tfjs_layer_class(const char *class_name);
 int tfjs_layer_classes(cJSON *model, nnc_status *st);
 /* The config of layer (of TF.js class cls, named name) as TF.js 4.22 reads

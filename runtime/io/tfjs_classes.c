@@ -79,9 +79,7 @@ static const char *const tfjs_layers[] = {
     "ZeroPadding2D",
 };
 
-/* A class name as nnc's parser matches it: lower case, no '_'
- * (compiler/spec: spec_normalize; the runtime does not link the compiler). */
-static void fold(const char *s, char *out, size_t size) {
+void tfjs_fold(const char *s, char *out, size_t size) {
   size_t n = 0;
   for (; *s && n + 1 < size; s++)
     if (*s != '_') out[n++] = (char)tolower((unsigned char)*s);
@@ -91,9 +89,9 @@ static void fold(const char *s, char *out, size_t size) {
 const char *tfjs_layer_class(const char *class_name) {
   char want[64], have[64];
   if (!class_name || strlen(class_name) >= sizeof want) return NULL;
-  fold(class_name, want, sizeof want);
+  tfjs_fold(class_name, want, sizeof want);
   for (size_t i = 0; i < sizeof tfjs_layers / sizeof tfjs_layers[0]; i++) {
-    fold(tfjs_layers[i], have, sizeof have);
+    tfjs_fold(tfjs_layers[i], have, sizeof have);
     if (!strcmp(want, have)) return tfjs_layers[i];
   }
   return NULL;

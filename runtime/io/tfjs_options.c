@@ -3,7 +3,6 @@
  * (docs/formats.md, "session 27"): what TF.js spells otherwise is
  * rewritten, what it refuses or computes otherwise is refused here, before
  * anything is written. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,18 +14,10 @@ static cJSON *child(const cJSON *o, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
-/* lower case, no '_': how nnc's parser matches class and identifier names */
-static void fold(const char *s, char *out, size_t size) {
-  size_t n = 0;
-  for (; *s && n + 1 < size; s++)
-    if (*s != '_') out[n++] = (char)tolower((unsigned char)*s);
-  out[n] = '\0';
-}
-
 static int folds_to(const cJSON *v, const char *folded) {
   char f[64];
   if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof f) return 0;
-  fold(v->valuestring, f, sizeof f);
+  tfjs_fold(v->valuestring, f, sizeof f);
   return !strcmp(f, folded);
 }
 

@@ -19,15 +19,10 @@ nnc=$1 src=$2 oracle=$3
 export NNC_CACHE=0
 js=$src/tests/cli/tfjs_oracle.js
 
-python3 - "$tmp" <<'PY'
+PYTHONPATH="$src/tests/cli" python3 - "$tmp" <<'PY'
 import json, math, struct, sys
 d = sys.argv[1]
-def npy(path, shape, vals):
-    shp = ", ".join(str(s) for s in shape)
-    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % shp
-    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
-    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
-                           + struct.pack("<%df" % len(vals), *vals))
+from npy_f32 import npy  # tests/cli/npy_f32.py
 npy(d + "/x.npy", (12, 6), [1.7 * math.sin(0.29 * i) for i in range(72)])
 npy(d + "/y.npy", (12, 1), [0.3 * math.cos(0.7 * i) for i in range(12)])
 npy(d + "/xs.npy", (12, 5, 3), [math.sin(0.13 * i) for i in range(180)])
