@@ -95,9 +95,10 @@ int tfjs_layer_classes(cJSON *model, nnc_status *st);
  * constraints as TF.js's classes (a name becomes an object with Keras's
  * defaults, L1 and L2 become L1L2), LeakyReLU's negative_slope as alpha,
  * UpSampling2D's size as a list; NNC_ERR_ARG naming the layer for an option
- * TF.js refuses or computes otherwise (docs/formats.md lists them). Called
- * for each layer by tfjs_layer_classes. */
-int tfjs_layer_options(cJSON *layer, const char *cls, const char *name, nnc_status *st);
+ * TF.js refuses or computes otherwise (docs/formats.md lists them); frozen:
+ * the layer or one around it has trainable false. Called for each layer by
+ * tfjs_layer_classes. */
+int tfjs_layer_options(cJSON *layer, const char *cls, const char *name, int frozen, nnc_status *st);
 
 /* Whether writing into dir would remove file afterwards: it is (by device
  * and inode) one of the old shards dir/model.json names that the writer

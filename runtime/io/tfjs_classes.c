@@ -103,7 +103,8 @@ static cJSON *child(const cJSON *o, const char *key) {
 
 /* The layer object's class as TF.js spells it; refused when TF.js has none.
  * Then the layers inside it: a model's, a wrapper's, an RNN's cells. */
-static int layer_classes(cJSON *layer, nnc_status *st) {
+/* frozen: an enclosing layer or model has trainable false (so has this one) */
+static int layer_classes(cJSON *layer, int frozen, nnc_status *st) {
   const cJSON *cls = child(layer, "class_name");
   cJSON *cfg = child(layer, "config");
   if (!cJSON_IsString(cls)) return NNC_OK; /* nnc's parser refused it already */
@@ -124,18 +125,19 @@ static int layer_classes(cJSON *layer, nnc_status *st) {
       return nnc_fail(st, NNC_ERR_NOMEM, "out of memory writing the TF.js topology");
     }
   }
-  if (tfjs_layer_options(layer, tfjs, name, st)) return st->code;
+  frozen |= cJSON_IsFalse(child(cfg, "trainable"));
+  if (tfjs_layer_options(layer, tfjs, name, frozen, st)) return st->code;
   static const char *const inner[] = {"layers", "layer", "backward_layer", "cell", "cells"};
   for (size_t k = 0; k < sizeof inner / sizeof inner[0]; k++) {
     cJSON *v = child(cfg, inner[k]);
-    if (cJSON_IsObject(v) && layer_classes(v, st)) return st->code;
+    if (cJSON_IsObject(v) && layer_classes(v, frozen, st)) return st->code;
     if (!cJSON_IsArray(v)) continue;
     for (cJSON *e = v->child; e; e = e->next)
-      if (cJSON_IsObject(e) && layer_classes(e, st)) return st->code;
+      if (cJSON_IsObject(e) && layer_classes(e, frozen, st)) return st->code;
   }
   return NNC_OK;
 }
 
 int tfjs_layer_classes(cJSON *model, nnc_status *st) {
-  return layer_classes(model, st);
+  return layer_classes(model, 0, st);
 }

@@ -260,11 +260,28 @@ static int batchnorm_axes(const nnc_model *m, const cJSON *layers, int top, nnc_
       if (batchnorm_axes(m, layers_of(l), 0, st)) return st->code;
       continue;
     }
+    const cJSON *wrapped = child(child(l, "config"), "layer"); /* TimeDistributed, Bidirectional */
+    if (cJSON_IsObject(wrapped)) {
+      cJSON *one = cJSON_CreateArray();
+      int rc = !one || !cJSON_AddItemReferenceToArray(one, (cJSON *)wrapped)
+                   ? nnc_fail(st, NNC_ERR_NOMEM, "out of memory")
+                   : batchnorm_axes(m, one, 0, st);
+      cJSON_Delete(one);
+      if (rc) return rc;
+      continue;
+    }
     if (!class_is(l, "BatchNormalization")) continue;
     const cJSON *axis = child(child(l, "config"), "axis");
-    if (!cJSON_IsNumber(axis) || axis->valueint == -1) continue; /* a list: the parser refused it */
+    if (cJSON_IsArray(axis) && cJSON_GetArraySize(axis) == 1) axis = cJSON_GetArrayItem(axis, 0);
+    if (!cJSON_IsNumber(axis) || axis->valueint == -1) continue; /* several: the parser refused */
     nnc_sample_shape out;
     if (top && summary_shape(m, name_of(l), &out) && axis->valueint == out.rank) continue;
+    if (!top)
+      return nnc_fail(st, NNC_ERR_ARG,
+                      "--save-tfjs: layer '%.100s': a BatchNormalization inside a nested model or "
+                      "a wrapper must give its axis as -1 for TF.js (over another axis TF.js 4.22 "
+                      "computes other numbers; nnc does not know the rank there)",
+                      name_of(l));
     return nnc_fail(st, NNC_ERR_ARG,
                     "--save-tfjs: layer '%.100s': a BatchNormalization over axis %d, not the last, "
                     "has no TF.js "

@@ -57,6 +57,32 @@ static int refuse(nnc_status *st, const char *layer, const char *what) {
   return nnc_fail(st, NNC_ERR_ARG, "layer '%.100s': %s", layer, what);
 }
 
+/* an initializer's or constraint's object without "config" gets {} (TF.js
+ * refuses it: "Improper config format") */
+static int with_config(cJSON *v, nnc_status *st) {
+  return cJSON_IsObject(child(v, "config")) ? NNC_OK : put(v, "config", cJSON_CreateObject(), st);
+}
+
+/* cfg[key] as the one spelling of the names allowed whose folded form it
+ * has (nnc reads "FAN_IN", "Same"; TF.js only "fan_in", "same") */
+static int spelled(cJSON *cfg, const char *key, const char *const *names, nnc_status *st) {
+  const cJSON *v = child(cfg, key);
+  char f[64];
+  for (; cJSON_IsString(v) && *names; names++) {
+    tfjs_fold(*names, f, sizeof f);
+    if (folds_to(v, f) && strcmp(v->valuestring, *names))
+      return put(cfg, key, cJSON_CreateString(*names), st);
+  }
+  return NNC_OK;
+}
+
+static int variance_scaling_names(cJSON *c, nnc_status *st) {
+  static const char *const modes[] = {"fan_in", "fan_out", "fan_avg", NULL};
+  static const char *const dists[] = {"truncated_normal", "normal", "uniform", NULL};
+  if (spelled(c, "mode", modes, st)) return st->code;
+  return spelled(c, "distribution", dists, st);
+}
+
 /* ---- initializers: TF.js registers each under one class name ---- */
 
 static const struct {
@@ -119,7 +145,12 @@ static int initializer(cJSON *cfg, const char *key, const char *layer, nnc_statu
                  key);
         return refuse(st, layer, what);
       }
-      return put(v, "class_name", cJSON_CreateString(cls), st);
+      if (put(v, "class_name", cJSON_CreateString(cls), st) || with_config(v, st)) return st->code;
+      cJSON *c = child(v, "config");
+      if (!strcmp(cls, "Constant") && !cJSON_IsNumber(child(c, "value")))
+        return put(c, "value", cJSON_CreateNumber(0.0), st); /* Keras's default */
+      if (!strcmp(cls, "VarianceScaling")) return variance_scaling_names(c, st);
+      return NNC_OK;
     }
   }
   snprintf(what, sizeof what, "%s: this initializer has no TF.js 4.22 form", key);
@@ -164,14 +195,14 @@ static int regularizer(cJSON *cfg, const char *key, const char *layer, nnc_statu
 
 /* ---- constraints: TF.js applies a weight's constraint when it loads it ---- */
 
-static int constraint(cJSON *cfg, const char *key, const char *layer, nnc_status *st) {
+static int constraint(cJSON *cfg, const char *key, const char *layer, int frozen, nnc_status *st) {
   cJSON *v = child(cfg, key);
   if (!v || cJSON_IsNull(v)) return NNC_OK;
   char what[320];
-  const cJSON *trainable = child(cfg, "trainable");
-  if (cJSON_IsFalse(trainable)) {
+  if (frozen) {
     snprintf(what, sizeof what,
-             "%s on a layer that is not trainable: TF.js 4.22 applies a constraint to the "
+             "%s on a layer that is not trainable (or inside one): TF.js 4.22 applies a "
+             "constraint to the "
              "weights it loads, which would change these (Keras and nnc never apply it to "
              "frozen weights); remove it to save the model for TF.js",
              key);
@@ -195,7 +226,10 @@ static int constraint(cJSON *cfg, const char *key, const char *layer, nnc_status
                key);
       return refuse(st, layer, what);
     }
-    if (cJSON_IsObject(v)) return put(v, "class_name", cJSON_CreateString(names[i].tfjs), st);
+    if (cJSON_IsObject(v)) {
+      if (put(v, "class_name", cJSON_CreateString(names[i].tfjs), st)) return st->code;
+      return with_config(v, st);
+    }
     cJSON *c = cJSON_CreateObject();
     int ok = c != NULL;
     if (ok && !strcmp(names[i].tfjs, "MaxNorm"))
@@ -239,6 +273,10 @@ static int all_ones(const cJSON *v) {
 }
 
 static int layer_rules(const char *cls, cJSON *cfg, const char *name, nnc_status *st) {
+  static const char *const paddings[] = {"valid", "same", "causal", NULL};
+  static const char *const formats[] = {"channels_last", "channels_first", NULL};
+  if (spelled(cfg, "padding", paddings, st) || spelled(cfg, "data_format", formats, st))
+    return st->code;
   static const char *const channels_first_not[] = {"Conv1D",
                                                    "MaxPooling1D",
                                                    "AveragePooling1D",
@@ -254,9 +292,22 @@ static int layer_rules(const char *cls, cJSON *cfg, const char *name, nnc_status
   static const char *const wrapped_not[] = {
       "LSTM",       "GRU",        "SimpleRNN", "RNN", "Bidirectional", "TimeDistributed",
       "Sequential", "Functional", "Model",     NULL};
-  if (is(cls, "LeakyReLU") && child(cfg, "negative_slope")) { /* Keras 3's name for alpha */
+  if (is(cls, "LeakyReLU") && child(cfg, "negative_slope")) {
+    /* Keras 3's name for alpha; a number in alpha wins, as in Keras 3 */
     cJSON *slope = cJSON_DetachItemFromObjectCaseSensitive(cfg, "negative_slope");
-    return put(cfg, "alpha", slope, st);
+    if (cJSON_IsNumber(slope) && !cJSON_IsNumber(child(cfg, "alpha")))
+      return put(cfg, "alpha", slope, st);
+    cJSON_Delete(slope);
+    if (child(cfg, "alpha") && !cJSON_IsNumber(child(cfg, "alpha")))
+      cJSON_DeleteItemFromObjectCaseSensitive(cfg, "alpha"); /* null: the default, 0.3 */
+    return NNC_OK;
+  }
+  if (is(cls, "BatchNormalization")) { /* TF.js reads [-1] as axis -14 */
+    const cJSON *axis = child(cfg, "axis");
+    if (cJSON_IsArray(axis) && cJSON_GetArraySize(axis) == 1 &&
+        cJSON_IsNumber(cJSON_GetArrayItem(axis, 0)) &&
+        put(cfg, "axis", cJSON_CreateNumber(cJSON_GetArrayItem(axis, 0)->valuedouble), st))
+      return st->code;
   }
   if (is(cls, "ReLU") &&
       (number(cfg, "negative_slope", 0) != 0 || number(cfg, "threshold", 0) != 0))
@@ -265,8 +316,15 @@ static int layer_rules(const char *cls, cJSON *cfg, const char *name, nnc_status
                   "has max_value only and would ignore them)");
   if (is(cls, "ELU") && number(cfg, "alpha", 1) != 1)
     return refuse(st, name, "an ELU layer with alpha other than 1 has no TF.js 4.22 form");
-  if (is(cls, "Softmax") && child(cfg, "axis") && number(cfg, "axis", 0) != -1)
-    return refuse(st, name, "a Softmax layer over an axis other than -1 has no TF.js 4.22 form");
+  if (is(cls, "Softmax")) { /* Keras's default axis is -1, TF.js's 1: always written */
+    const cJSON *axis = child(cfg, "axis");
+    if (cJSON_IsArray(axis) && cJSON_GetArraySize(axis) == 1) axis = cJSON_GetArrayItem(axis, 0);
+    if (axis && !cJSON_IsNull(axis) && !(cJSON_IsNumber(axis) && axis->valuedouble == -1))
+      return refuse(st, name,
+                    "a Softmax layer over an axis given other than as -1 has no TF.js form nnc "
+                    "writes (TF.js 4.22 takes only the last axis: give -1)");
+    if (put(cfg, "axis", cJSON_CreateNumber(-1), st)) return st->code;
+  }
   if (one_of(cls, convs) && number(cfg, "groups", 1) != 1)
     return refuse(st, name, "a grouped convolution (groups > 1) has no TF.js 4.22 form");
   if (is(cls, "Conv1D") && folds_to(child(cfg, "padding"), "causal"))
@@ -324,7 +382,8 @@ static int layer_rules(const char *cls, cJSON *cfg, const char *name, nnc_status
   return NNC_OK;
 }
 
-int tfjs_layer_options(cJSON *layer, const char *cls, const char *name, nnc_status *st) {
+int tfjs_layer_options(cJSON *layer, const char *cls, const char *name, int frozen,
+                       nnc_status *st) {
   cJSON *cfg = child(layer, "config");
   if (!cJSON_IsObject(cfg)) return NNC_OK;
   /* a rule may replace the item it looks at: the next one is taken first */
@@ -338,7 +397,7 @@ int tfjs_layer_options(cJSON *layer, const char *cls, const char *name, nnc_stat
     else if (n > 12 && !strcmp(key + n - 12, "_regularizer"))
       rc = regularizer(cfg, key, name, st);
     else if (n > 11 && !strcmp(key + n - 11, "_constraint"))
-      rc = constraint(cfg, key, name, st);
+      rc = constraint(cfg, key, name, frozen, st);
     if (rc) return rc;
   }
   return layer_rules(cls, cfg, name, st);

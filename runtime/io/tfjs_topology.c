@@ -279,6 +279,9 @@ static cJSON *convert_model(const cJSON *model, nnc_status *st) {
                           : sequential         ? "sequential"
                                                : "functional");
   cJSON_AddItemToObject(ocfg, "layers", olayers);
+  /* a frozen nested model: the writer's rules read it (tfjs_classes.c) */
+  if (cJSON_IsBool(child(cfg, "trainable")))
+    cJSON_AddBoolToObject(ocfg, "trainable", cJSON_IsTrue(child(cfg, "trainable")));
   const cJSON *layer;
   cJSON_ArrayForEach(layer, layers) {
     cJSON *l = convert_layer(layer, !sequential, st);

@@ -42,6 +42,22 @@ json.dump(seq([{"class_name": "dense", "config": {
 # an "lstm" without recurrent_activation: Keras's sigmoid, which TF.js must be told
 json.dump(seq([{"class_name": "lstm", "config": {"name": "l", "units": 4}}, out], (5, 3)),
           open(d + "/lstm.json", "w"))
+# the breaker's (session 27): both LeakyReLU keys (alpha wins, as in Keras 3), a Softmax
+# with no axis on rank 3 (Keras's -1, TF.js's default 1), an initializer object without
+# "config", a VarianceScaling mode spelled "FAN_IN", padding "SAME"
+json.dump(seq([{"class_name": "Conv1D", "config": {
+    "name": "c", "filters": 4, "kernel_size": 2, "padding": "SAME",
+    "kernel_initializer": {"class_name": "VarianceScaling", "config": {"mode": "FAN_IN"}},
+    "bias_initializer": {"class_name": "RandomUniform"}}},
+    {"class_name": "LeakyReLU", "config": {"name": "lr", "alpha": 0.5, "negative_slope": 0.1}},
+    {"class_name": "Softmax", "config": {"name": "sm"}},
+    {"class_name": "Flatten", "config": {"name": "f"}}, out], (5, 3)),
+    open(d + "/breaker.json", "w"))
+frozen = seq([], (6,))
+frozen["config"]["layers"] += [{"class_name": "Sequential", "config": {
+    "name": "inner", "trainable": False, "layers": [{"class_name": "Dense", "config": {
+        "name": "r", "units": 3, "kernel_constraint": "non_neg"}}]}}, out]
+json.dump(frozen, open(d + "/frozen_nested.json", "w"))
 # no TF.js form
 json.dump(seq([{"class_name": "ReLU", "config": {"name": "r", "negative_slope": 0.2}}, out]),
           open(d + "/relu_slope.json", "w"))
@@ -90,6 +106,11 @@ for l in m["config"]["layers"]:
         print(c.get("alpha"), "negative_slope" in c)
     if c.get("name") == "l":
         print(c.get("recurrent_activation"))
+    if c.get("name") == "c":
+        print(c["padding"], c["kernel_initializer"]["config"]["mode"],
+              json.dumps(c["bias_initializer"]))
+    if c.get("name") == "sm":
+        print(c.get("axis"))
 PY
 }
 
@@ -104,7 +125,11 @@ want_spelled='Sequential InputLayer Dense LeakyReLU Dense
 0.05 False'
 want_lstm='Sequential InputLayer LSTM Dense
 sigmoid'
-for c in "spelled:x.npy:$want_spelled" "lstm:xs.npy:$want_lstm"; do
+want_breaker='Sequential InputLayer Conv1D LeakyReLU Softmax Flatten Dense
+same fan_in {"class_name": "RandomUniform", "config": {}}
+0.5 False
+-1'
+for c in "spelled:x.npy:$want_spelled" "lstm:xs.npy:$want_lstm" "breaker:xs.npy:$want_breaker"; do
   m=${c%%:*} rest=${c#*:}
   x=$tmp/${rest%%:*} want=${rest#*:}
   if "$nnc" fit "$tmp/$m.json" --x "$x" --y "$tmp/y.npy" --epochs 2 --verbose 0 --seed 3 \
@@ -128,6 +153,7 @@ for c in "relu_slope:x.npy:layer 'r': a ReLU with negative_slope or threshold ha
   "keepdims:xs.npy:layer 'r': global pooling with keepdims has no TF.js form" \
   "bn_axis1:x4.npy:layer 'r': a BatchNormalization over axis 1, not the last, has no TF.js form" \
   "frozen:x.npy:layer 'r': kernel_constraint on a layer that is not trainable" \
+  "frozen_nested:x.npy:layer 'r': kernel_constraint on a layer that is not trainable (or inside one)" \
   "subtract:x.npy:layer 'r': TF.js 4.22 has no layer Subtract"; do
   m=${c%%:*} rest=${c#*:}
   x=$tmp/${rest%%:*} want=${rest#*:}
