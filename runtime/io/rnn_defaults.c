@@ -1,10 +1,10 @@
 /* Recurrent-layer defaults across formats (see rnn_defaults.h). */
 #include "runtime/io/rnn_defaults.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include "base/base.h"
+#include "runtime/io/tfjs.h"
 
 static const cJSON *child(const cJSON *o, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(o, key);
@@ -50,11 +50,7 @@ static const char *folded_activation(const cJSON *v, char *buf, size_t size) {
       return folded_activation(child(cfg, "name"), buf, size);
     return folded_activation(cls, buf, size);
   }
-  if (!cJSON_IsString(v)) return buf;
-  size_t n = 0;
-  for (const char *p = v->valuestring; *p && n + 1 < size; p++)
-    if (*p != '_') buf[n++] = (char)tolower((unsigned char)*p);
-  buf[n] = '\0';
+  if (cJSON_IsString(v)) tfjs_fold(v->valuestring, buf, size);
   return buf;
 }
 

@@ -16,15 +16,9 @@ js=$src/tests/cli/tfjs_oracle.js
 
 # npy DIR KIND: x.npy and y.npy, 16 samples: images (6, 6, 2) -> 6 or sequences (5, 3) -> 1
 npy() {
-  python3 - "$@" <<'EOF'
-import math, struct, sys
-def npy(path, shape, vals):
-    shp = ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
-    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % shp
-    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
-                + struct.pack("<%df" % len(vals), *vals))
+  PYTHONPATH="$src/tests/cli" python3 - "$@" <<'EOF'
+import math, sys
+from npy_f32 import npy  # tests/cli/npy_f32.py
 out, kind, n = sys.argv[1], sys.argv[2], 16
 if kind == "img":
     npy(out + "/x.npy", (n, 6, 6, 2), [math.sin(0.37 * i) for i in range(n * 72)])
