@@ -16,7 +16,7 @@ endif()
 add_library(nnc_runtime_shared SHARED $<TARGET_OBJECTS:nnc_runtime_objects>)
 target_link_libraries(nnc_runtime_shared PRIVATE PkgConfig::CJSON ZLIB::ZLIB ${NNC_DL_LIBS} m)
 add_library(nnc_shared SHARED $<TARGET_OBJECTS:nnc_compiler_objects>
-  $<TARGET_OBJECTS:nnc_runtime_objects>)
+  $<TARGET_OBJECTS:nnc_strip_lib_objects> $<TARGET_OBJECTS:nnc_runtime_objects>)
 target_link_libraries(nnc_shared PRIVATE PkgConfig::CJSON ZLIB::ZLIB ${NNC_DL_LIBS} ${LLVM_SHARED} m)
 set_target_properties(nnc_runtime_shared PROPERTIES OUTPUT_NAME nnc_runtime EXPORT_NAME runtime)
 set_target_properties(nnc_shared PROPERTIES OUTPUT_NAME nnc EXPORT_NAME nnc)

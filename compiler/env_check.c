@@ -38,6 +38,8 @@ const env_var env_vars[] = {
     {"NNC_FUSE_ONE_ELEMENT", switches, 0,
      "0 or 1 (unset: 1, a one-element group's scalar reads of its own values fuse)"},
     {"NNC_GEMM_INLINE", switches, 0, "0 or 1 (unset: 0, shared GEMM strip functions)"},
+    {"NNC_STRIP_LIB", switches, 0,
+     "0 or 1 (unset: 1, GEMM strips from the library built with nnc when it fits the host)"},
     {"NNC_UPDATE_ON_TILE", switches, 0,
      "0 or 1 (unset: on each GEMM tile from 256 columns; 1: always; 0: after the whole product)"},
     {"NNC_STRIP_STEAL", switches, 0,

@@ -25,6 +25,7 @@
 typedef struct cache_switches {
   int vector_width;   /* codegen_vector_width() */
   int accumulate_f64; /* nnc_codegen_options.accumulate_f64 */
+  int strips;         /* strip_lib_mode(): the GEMM strips own or the library's */
 } cache_switches;
 
 /* Environment variables that change the emitted IR or the graphs

@@ -59,6 +59,11 @@ typedef struct cg {
   int gemm_inline; /* NNC_GEMM_INLINE=1: register tiles unrolled per matmul (before session 12) */
   int strip_steal; /* NNC_STRIP_STEAL=1: threads take column strips by claims (emit_group.c) */
   int claim_slots; /* claim slots given to the graph's groups so far (emit_driver.c) */
+  /* GEMM strips of the library's variants (emit_gemm.c, strip_lib.h):
+   * CG_STRIPS_OWN: each module defines its own (constants folded in);
+   * CG_STRIPS_LIBRARY: declared, linked from the library built with nnc;
+   * CG_STRIPS_BUILD: defined as the library's (building it) */
+  int strips;
   long kernels, kernels_shared;
 } cg;
 
@@ -148,6 +153,12 @@ LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int 
 LLVMValueRef cg_vec_load(cg *c, int w, int lanes, LLVMValueRef base, LLVMValueRef i);
 /* v (a float vector or a float) at base[i .. i + lanes) */
 void cg_vec_store(cg *c, LLVMValueRef v, int lanes, LLVMValueRef base, LLVMValueRef i);
+/* The same with a mask (<w x i1>) computed at run time; NULL: every lane. */
+LLVMValueRef cg_vec_load_masked(cg *c, int w, LLVMValueRef mask, LLVMValueRef base, LLVMValueRef i);
+void cg_vec_store_masked(cg *c, LLVMValueRef v, LLVMValueRef mask, LLVMValueRef base,
+                         LLVMValueRef i);
+/* lane l on when l < lanes (an i64 known at run time) */
+LLVMValueRef cg_lane_mask_at_run_time(cg *c, int w, LLVMValueRef lanes);
 /* x in every lane of a float vector of w (w = 0: x) */
 LLVMValueRef cg_splat(cg *c, int w, LLVMValueRef x);
 
@@ -178,6 +189,11 @@ int cg_tile_group_epilogue(cg *c, LLVMValueRef row0, int rows, LLVMValueRef col0
  * weight: no hardware prefetcher follows that). */
 void cg_tile_group_prefetch(cg *c, LLVMValueRef row, LLVMValueRef col0, int64_t cols);
 
+/* The GEMM strip library (strip_lib.h): a variant's symbol, and every
+ * variant at c's width defined in c's module (their number, -1 on error). */
+void cg_gemm_library_name(char *buf, size_t n, int vw, int transpose_b, int pack, int a_mode,
+                          int vecs, int masked);
+int cg_gemm_strip_library(cg *c);
 /* Rows of a GEMM register tile at this vector width (emit_gemm.c's target
  * table): threads split a matmul's rows in multiples of it (emit_group.c:
  * thread_share). */

@@ -66,6 +66,8 @@ int64_t codegen_step_sure_rows(const nnc_graph *g);
 /* Floats per vector register the kernels are built for: the host's widest,
  * or NNC_VECTOR_WIDTH=4|8|16 (jit.c). */
 int codegen_vector_width(void);
+/* Where a module's GEMM strips come from (cg.h: cg.strips; strip_lib.h). */
+enum { CG_STRIPS_OWN, CG_STRIPS_LIBRARY, CG_STRIPS_BUILD };
 
 /* Since the process started: modules compiled to machine code, and object
  * cache hits and misses (any argument may be NULL). */

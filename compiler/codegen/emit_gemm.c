@@ -93,10 +93,14 @@ typedef struct gemm {
 } gemm;
 
 /* One column strip: vectors of vw columns from j0, the last one with
- * `lanes` columns (vw when the strip is full). */
+ * `lanes` columns (vw when the strip is full), or, in a library strip
+ * whose last vector is partial, with the columns of mask (lanes is then
+ * vw and read by no mask). */
 typedef struct strip {
   LLVMValueRef j0;
   int vecs, lanes;
+  LLVMValueRef mask;       /* <vw x i1> known at run time, or NULL */
+  LLVMValueRef mask_lanes; /* i64: its live lanes (the first ones) */
 } strip;
 
 static LLVMValueRef imul(cg *c, LLVMValueRef a, LLVMValueRef b) {
@@ -111,6 +115,19 @@ static LLVMValueRef iconst(cg *c, int64_t v) {
 
 static int lanes_of(const strip *s, int v, int vw) {
   return v == s->vecs - 1 ? s->lanes : vw;
+}
+
+/* The live lanes of the strip's vector v as a mask, NULL when all are */
+static LLVMValueRef mask_of(cg *c, const gemm *g, const strip *s, int v) {
+  if (v != s->vecs - 1) return NULL;
+  if (s->mask) return s->mask;
+  return s->lanes < g->vw ? cg_lane_mask_at_run_time(c, g->vw, iconst(c, s->lanes)) : NULL;
+}
+
+/* base[index ..] as the strip's vector v (its dead lanes read as zero) */
+static LLVMValueRef strip_load(cg *c, const gemm *g, const strip *s, int v, LLVMValueRef base,
+                               LLVMValueRef index) {
+  return cg_vec_load_masked(c, g->vw, mask_of(c, g, s, v), base, index);
 }
 
 /* base[index ..] as a vector; lanes < vw: the others read as zero */
@@ -135,10 +152,18 @@ static LLVMValueRef b_vector(cg *c, const gemm *g, const strip *s, LLVMValueRef 
         iadd(c, imul(c, p, iconst(c, (int64_t)s->vecs * g->vw)), iconst(c, (int64_t)v * g->vw)),
         g->vw);
   LLVMValueRef row = iadd(c, g->kb, p), col = iadd(c, s->j0, iconst(c, (int64_t)v * g->vw));
-  if (!g->transpose_b) return vec_load(c, g, g->b, iadd(c, imul(c, row, g->n), col), lanes);
+  if (!g->transpose_b) return strip_load(c, g, s, v, g->b, iadd(c, imul(c, row, g->n), col));
   LLVMValueRef x = LLVMConstNull(g->vec); /* gathered from `lanes` rows of W */
-  for (int l = 0; l < lanes; l++) {
-    LLVMValueRef e = cg_load(c, g->b, iadd(c, imul(c, iadd(c, col, iconst(c, l)), g->len), row));
+  LLVMValueRef live = v == s->vecs - 1 ? s->mask : NULL;
+  for (int l = 0; l < (live ? g->vw : lanes); l++) {
+    LLVMValueRef at = iadd(c, imul(c, iadd(c, col, iconst(c, l)), g->len), row), e;
+    if (live) { /* a row past the strip's columns: element 0 read, zero kept */
+      LLVMValueRef on =
+          LLVMBuildExtractElement(c->b, live, LLVMConstInt(c->i32, (unsigned)l, 0), "");
+      e = cg_select(c, on, cg_load(c, g->b, cg_select(c, on, at, iconst(c, 0))), cg_f32(c, 0));
+    } else {
+      e = cg_load(c, g->b, at);
+    }
     x = LLVMBuildInsertElement(c->b, x, e, LLVMConstInt(c->i32, (unsigned)l, 0), "");
   }
   return x;
@@ -156,10 +181,18 @@ static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, L
   LLVMValueRef x[16];
   LLVMValueRef col0 = iadd(c, s->j0, iconst(c, (int64_t)v * vw));
   LLVMValueRef at = iadd(c, g->kb, p0);
-  for (int l = 0; l < vw; l++)
-    x[l] = l < lanes
-               ? vec_load(c, g, g->b, iadd(c, imul(c, iadd(c, col0, iconst(c, l)), g->len), at), vw)
-               : LLVMConstNull(g->vec);
+  LLVMValueRef live = v == s->vecs - 1 ? s->mask : NULL;
+  for (int l = 0; l < vw; l++) {
+    LLVMValueRef from = iadd(c, imul(c, iadd(c, col0, iconst(c, l)), g->len), at);
+    if (live) { /* row l of W read whole or not at all */
+      LLVMValueRef on =
+          LLVMBuildExtractElement(c->b, live, LLVMConstInt(c->i32, (unsigned)l, 0), "");
+      LLVMValueRef all = cg_select(c, on, iconst(c, vw), iconst(c, 0));
+      x[l] = cg_vec_load_masked(c, vw, cg_lane_mask_at_run_time(c, vw, all), g->b, from);
+    } else {
+      x[l] = l < lanes ? vec_load(c, g, g->b, from, vw) : LLVMConstNull(g->vec);
+    }
+  }
   for (int bit = 1; bit < vw; bit <<= 1) {
     LLVMValueRef lo_mask[16], hi_mask[16];
     for (int k = 0; k < vw; k++) {
@@ -209,8 +242,8 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
                  dst = imul(c, p.i, iconst(c, width));
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw);
-      cg_vec_store(c, vec_load(c, g, g->b, iadd(c, src, off), lanes_of(s, v, g->vw)), g->vw,
-                   g->pack, iadd(c, dst, off));
+      cg_vec_store(c, strip_load(c, g, s, v, g->b, iadd(c, src, off)), g->vw, g->pack,
+                   iadd(c, dst, off));
     }
     cg_loop_end(c, &p);
     return;
@@ -228,10 +261,12 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
     for (int v = 0; v < s->vecs; v++) pack_transposed_block(c, g, s, v, p0, width);
     cg_loop_end(c, &q);
   }
-  int64_t valid = width - g->vw + s->lanes;
+  LLVMValueRef valid = iconst(c, width - g->vw + s->lanes);
+  if (s->mask) /* the mask's live lanes: its leading ones */
+    valid = iconst(c, width - g->vw), valid = iadd(c, valid, s->mask_lanes);
   cg_loop j;
   cg_loop_begin(c, &j, iconst(c, 0), iconst(c, width), "packt");
-  LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, iconst(c, valid), "");
+  LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, valid, "");
   LLVMValueRef src = iadd(c, imul(c, iadd(c, s->j0, j.i), g->len), g->kb);
   cg_loop p;
   cg_loop_begin(c, &p, whole, g->kc, "packtp");
@@ -253,7 +288,7 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
       if (g->f64) x = LLVMBuildFPTrunc(c->b, x, g->vec, "");
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw), at = iadd(c, crow[r], off);
       int lanes = lanes_of(s, v, g->vw);
-      if (!epilogue || g->epi->store_raw) cg_vec_store(c, x, lanes, g->c, at);
+      if (!epilogue || g->epi->store_raw) cg_vec_store_masked(c, x, mask_of(c, g, s, v), g->c, at);
       if (epilogue) cg_gemm_epi_apply(c, g->epi, x, lanes, 0, iadd(c, s->j0, off), at);
     }
 }
@@ -290,9 +325,9 @@ static void emit_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef r0, int
     for (int v = 0; v < s->vecs; v++) {
       LLVMValueRef start = LLVMConstNull(g->acc_vec);
       if (g->first) /* later blocks continue the chain from C */
-        start = cg_select(c, g->first, start,
-                          vec_load(c, g, g->c, iadd(c, crow[r], iconst(c, (int64_t)v * g->vw)),
-                                   lanes_of(s, v, g->vw)));
+        start = cg_select(
+            c, g->first, start,
+            strip_load(c, g, s, v, g->c, iadd(c, crow[r], iconst(c, (int64_t)v * g->vw))));
       LLVMBuildStore(c->b, start, acc[r][v]);
     }
   cg_loop p;
@@ -417,7 +452,7 @@ static void row_tile(cg *c, const gemm *g, const void *ctx, LLVMValueRef from, L
   cg_loop_begin(c, &jj, q->s0, q->s1, "tile_strip");
   h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack,
                          (LLVMValueRef[]){imul(c, jj.i, iconst(c, q->stride))}, 1, "");
-  strip st = {imul(c, jj.i, iconst(c, (int64_t)g->t.nv * g->vw)), g->t.nv, g->vw};
+  strip st = {imul(c, jj.i, iconst(c, (int64_t)g->t.nv * g->vw)), g->t.nv, g->vw, NULL, NULL};
   emit_tile(c, &h, &st, tile_row0(c, from, t, rows), rows, acc);
   cg_loop_end(c, &jj);
 }
@@ -434,7 +469,7 @@ static void emit_rows_major(cg *c, const gemm *g, LLVMValueRef s0, LLVMValueRef 
   cg_loop_begin(c, &j, s0, s1, "pack_all");
   h.pack = LLVMBuildGEP2(c->b, c->f32, g->pack, (LLVMValueRef[]){imul(c, j.i, iconst(c, stride))},
                          1, "");
-  strip sp = {imul(c, j.i, iconst(c, tile_cols)), g->t.nv, g->vw};
+  strip sp = {imul(c, j.i, iconst(c, tile_cols)), g->t.nv, g->vw, NULL, NULL};
   emit_pack(c, &h, &sp);
   cg_loop_end(c, &j);
   strip_range q = {s0, s1, stride};
@@ -465,7 +500,8 @@ enum {
   SA_U0,
   SA_U1,
   SA_LAST,
-  SA_EPI, /* per chain step: its operand's pointer, then its output's */
+  SA_LANES, /* the last vector's columns (library strips; the others fold it) */
+  SA_EPI,   /* per chain step: its operand's pointer, then its output's */
   SA_COUNT = SA_EPI + 2 * CG_GEMM_EPI_MAX
 };
 
@@ -473,26 +509,41 @@ static int is_one(LLVMValueRef v) {
   return LLVMIsConstant(v) && LLVMConstIntGetSExtValue(v) == 1;
 }
 
+/* A strip of the library (strip_lib.h) when the module takes them from it
+ * or builds it: one without an epilogue chain, float64 sums or a small
+ * tile, whose other choices are in its name and every operand (the row
+ * stride of A and the last vector's columns too) an argument. Measured
+ * (docs/performance.md, "Session 28"): the row stride at run time costs
+ * nothing, a strip no module constant reaches 0-2 %. */
+static int library_strip(const cg *c, const gemm *g) {
+  return c->strips != CG_STRIPS_OWN && !g->epi && !g->f64 && !g->small;
+}
+
 static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   /* A read along its rows (a_step 1): the row stride K stays a constant of
-   * the variant, folded into the addresses of the tile's rows (at run time
-   * the 12 row addresses would need 12 registers: the AVX-512 loop spilled,
-   * W3's epoch took a fifth longer); A read down its columns (a_row 1): the
-   * rows are at constant offsets, the stride a run-time step per p */
-  int unit_row = is_one(g->a_row), unit_step = is_one(g->a_step);
-  int64_t row_k = unit_step && LLVMIsConstant(g->a_row) ? LLVMConstIntGetSExtValue(g->a_row) : 0;
+   * an own variant, folded into the addresses of the tile's rows; A read
+   * down its columns (a_row 1): the rows are at constant offsets, the
+   * stride a run-time step per p */
+  int unit_row = is_one(g->a_row), unit_step = is_one(g->a_step), lib = library_strip(c, g);
+  int64_t row_k =
+      !lib && unit_step && LLVMIsConstant(g->a_row) ? LLVMConstIntGetSExtValue(g->a_row) : 0;
   char name[512], epi_name[384] = "";
   if (g->epi) cg_gemm_epi_name(g->epi, epi_name, sizeof epi_name);
-  snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d%s_l%d_m%d", g->vw,
-           g->transpose_b, g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k,
-           s->vecs, s->lanes, epi_name, g->single, g->small);
+  if (lib)
+    cg_gemm_library_name(name, sizeof name, g->vw, g->transpose_b, g->pack != NULL,
+                         unit_row + 2 * unit_step, s->vecs, s->lanes < g->vw);
+  else
+    snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d%s_l%d_m%d", g->vw,
+             g->transpose_b, g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k,
+             s->vecs, s->lanes, epi_name, g->single, g->small);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   LLVMTypeRef params[SA_COUNT];
   for (int k = 0; k < SA_COUNT; k++) params[k] = k <= SA_PACK || k >= SA_EPI ? c->ptr : c->i64;
   params[SA_FIRST] = params[SA_LAST] = c->i1;
   fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, SA_COUNT, 0));
-  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  if (lib && c->strips == CG_STRIPS_LIBRARY) return fn; /* a declaration: linked */
+  LLVMSetLinkage(fn, lib ? LLVMExternalLinkage : LLVMInternalLinkage);
   /* a kernel of its own for the pipelines (jit.c: light, noinline) */
   LLVMAddAttributeAtIndex(
       fn, LLVMAttributeFunctionIndex,
@@ -532,7 +583,12 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
     }
     h.epi = &epi;
   }
-  strip hs = {LLVMGetParam(fn, SA_J0), s->vecs, s->lanes};
+  strip hs = {LLVMGetParam(fn, SA_J0), s->vecs, s->lanes, NULL, NULL};
+  if (lib && s->lanes < g->vw) { /* the last vector's columns: an argument */
+    hs.lanes = g->vw;
+    hs.mask_lanes = LLVMGetParam(fn, SA_LANES);
+    hs.mask = cg_lane_mask_at_run_time(c, g->vw, hs.mask_lanes);
+  }
   LLVMValueRef acc[MR_MAX][NV_MAX];
   for (int r = 0; r < h.t.mr; r++)
     for (int v = 0; v < s->vecs; v++) acc[r][v] = cg_alloca(c, h.acc_vec, "acc");
@@ -560,7 +616,8 @@ static void call_strip(cg *c, const gemm *g, const strip *s, LLVMValueRef u0, LL
                                  [SA_J0] = s->j0,
                                  [SA_U0] = u0,
                                  [SA_U1] = u1,
-                                 [SA_LAST] = g->last ? g->last : LLVMConstInt(c->i1, 1, 0)};
+                                 [SA_LAST] = g->last ? g->last : LLVMConstInt(c->i1, 1, 0),
+                                 [SA_LANES] = iconst(c, s->lanes)};
   for (int k = 0; k < CG_GEMM_EPI_MAX; k++) {
     int on = g->epi && k < g->epi->n;
     args[SA_EPI + 2 * k] = on && g->epi->arg[k] ? g->epi->arg[k] : null;
@@ -652,7 +709,7 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
     } else {
       cg_loop j;
       cg_loop_begin(c, &j, s0, end, "strip");
-      strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw};
+      strip s = {imul(c, j.i, iconst(c, tile_cols)), g.t.nv, g.vw, NULL, NULL};
       run_strip(c, &g, &s, u0, u1, acc);
       cg_loop_end(c, &j);
     }
@@ -665,10 +722,48 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
     LLVMBuildCondBr(c->b, mine, run, done);
     LLVMPositionBuilderAtEnd(c->b, run);
     int vecs = (int)((rest + g.vw - 1) / g.vw);
-    strip s = {iconst(c, full * tile_cols), vecs, (int)(rest - (int64_t)(vecs - 1) * g.vw)};
+    strip s = {iconst(c, full * tile_cols), vecs, (int)(rest - (int64_t)(vecs - 1) * g.vw), NULL,
+               NULL};
     run_strip(c, &g, &s, u0, u1, acc);
     LLVMBuildBr(c->b, done);
     LLVMPositionBuilderAtEnd(c->b, done);
   }
   cg_loop_end(c, &k);
+}
+
+void cg_gemm_library_name(char *buf, size_t n, int vw, int transpose_b, int pack, int a_mode,
+                          int vecs, int masked) {
+  snprintf(buf, n, "nnc_gemm_lib_w%d_t%d_p%d_a%d_v%d_m%d", vw, transpose_b, pack, a_mode, vecs,
+           masked);
+}
+
+/* Every variant of the library at c's vector width, defined (c->strips is
+ * CG_STRIPS_BUILD): B in place or packed, transposed or not, A read with
+ * unit steps or strides along either axis, one or two vectors, full or
+ * with a partial last vector. */
+int cg_gemm_strip_library(cg *c) {
+  gemm g;
+  memset(&g, 0, sizeof g);
+  g.vw = c->vector_width;
+  g.t = target_for(g.vw);
+  g.vec = LLVMVectorType(c->f32, (unsigned)g.vw);
+  g.mask_t = LLVMVectorType(c->i1, (unsigned)g.vw);
+  g.acc_scalar = c->f32;
+  g.acc_vec = g.vec;
+  g.first = g.last = LLVMConstInt(c->i1, 1, 0); /* arguments in the body */
+  int n = 0;
+  for (int t = 0; t < 2; t++)
+    for (int p = 0; p < 2; p++)
+      for (int a = 0; a < 4; a++)
+        for (int vecs = 1; vecs <= g.t.nv; vecs++)
+          for (int masked = 0; masked < 2; masked++) {
+            g.transpose_b = t;
+            g.pack = p ? LLVMConstNull(c->ptr) : NULL;
+            g.a_row = iconst(c, a & 1 ? 1 : 2); /* 1: a unit stride; else an argument */
+            g.a_step = iconst(c, a & 2 ? 1 : 2);
+            strip s = {iconst(c, 0), vecs, masked ? g.vw - 1 : g.vw, NULL, NULL};
+            if (!strip_fn(c, &g, &s)) return -1;
+            n++;
+          }
+  return n;
 }

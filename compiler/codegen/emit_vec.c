@@ -79,3 +79,39 @@ void cg_vec_store(cg *c, LLVMValueRef v, int lanes, LLVMValueRef base, LLVMValue
   }
   LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
 }
+
+/* The first `lanes` (i64, known at run time, 0 .. w) of w lanes on: the
+ * library strips' last vector (emit_gemm.c), whose width is an argument. */
+LLVMValueRef cg_lane_mask_at_run_time(cg *c, int w, LLVMValueRef lanes) {
+  LLVMValueRef index[16];
+  for (int l = 0; l < w; l++) index[l] = LLVMConstInt(c->i64, (unsigned)l, 0);
+  LLVMTypeRef iv = LLVMVectorType(c->i64, (unsigned)w);
+  LLVMValueRef one =
+      LLVMBuildInsertElement(c->b, LLVMGetUndef(iv), lanes, LLVMConstInt(c->i32, 0, 0), "");
+  LLVMValueRef all = LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(iv),
+                                            LLVMConstNull(LLVMVectorType(c->i32, (unsigned)w)), "");
+  return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(index, (unsigned)w), all, "lanes");
+}
+
+LLVMValueRef cg_vec_load_masked(cg *c, int w, LLVMValueRef mask, LLVMValueRef base,
+                                LLVMValueRef i) {
+  if (!mask) return cg_vec_load(c, w, w, base, i);
+  LLVMTypeRef type;
+  LLVMValueRef fn = masked(c, w, 0, &type);
+  LLVMValueRef args[4] = {vec_at(c, w, base, i), LLVMConstInt(c->i32, 4, 0), mask,
+                          LLVMConstNull(LLVMVectorType(c->f32, (unsigned)w))};
+  return LLVMBuildCall2(c->b, type, fn, args, 4, "");
+}
+
+void cg_vec_store_masked(cg *c, LLVMValueRef v, LLVMValueRef mask, LLVMValueRef base,
+                         LLVMValueRef i) {
+  int w = vec_width(v);
+  if (!mask) {
+    cg_vec_store(c, v, w, base, i);
+    return;
+  }
+  LLVMTypeRef type;
+  LLVMValueRef fn = masked(c, w, 1, &type);
+  LLVMValueRef args[4] = {v, vec_at(c, w, base, i), LLVMConstInt(c->i32, 4, 0), mask};
+  LLVMBuildCall2(c->b, type, fn, args, 4, "");
+}

@@ -22,6 +22,7 @@
 #include "compiler/codegen/obj_cache.h"
 #include "compiler/codegen/pack_freeze.h"
 #include "compiler/codegen/perf_map.h"
+#include "compiler/codegen/strip_lib.h"
 #include "base/base.h"
 #include "base/sanitizer.h"
 
@@ -137,6 +138,7 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
   c.void_t = LLVMVoidTypeInContext(ctx);
   c.vector_width = sw->vector_width;
   c.accumulate_f64 = sw->accumulate_f64;
+  c.strips = sw->strips;
   const char *sharing = getenv("NNC_KERNEL_SHARING");
   c.no_sharing = sharing && !strcmp(sharing, "0");
   const char *gemm_inline = getenv("NNC_GEMM_INLINE");
@@ -155,7 +157,9 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
     timing->kernels_shared += c.kernels_shared;
     for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
       size_t len;
-      timing->gemm_strips += !strncmp(LLVMGetValueName2(f, &len), "gemm_strip_", 11);
+      const char *name = LLVMGetValueName2(f, &len);
+      timing->gemm_strips += !strncmp(name, "gemm_strip_", 11);
+      timing->gemm_strips_library += !strncmp(name, "nnc_gemm_lib_", 13);
     }
   }
   if (timing) timing_add(&timing->stage[NNC_STAGE_EMIT], t0);
@@ -750,10 +754,11 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   *jit_out = NULL;
   nnc_jit *jit = NULL;
   nnc_timing *timing = opts ? opts->timing : NULL;
-  cache_switches sw = {codegen_vector_width(), opts && opts->accumulate_f64};
+  int vw = codegen_vector_width();
+  cache_switches sw = {vw, opts && opts->accumulate_f64, strip_lib_mode(vw)};
   cache_slot cache;
   obj_set objs;
-  perf_map_obj perf[OBJ_MAX] = {{0}};
+  perf_map_obj perf[OBJ_MAX] = {{0}}, perf_lib = {0, NULL};
   cache_lookup(graphs, n, &sw, opts, &cache, &objs);
   void *blob = NULL;
   size_t blob_len = 0;
@@ -818,6 +823,10 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     goto fail;
   }
   LLVMOrcJITDylibAddGenerator(dylib, gen);
+  if (sw.strips == CG_STRIPS_LIBRARY &&
+      ((rc = strip_lib_link(jit->lljit, dylib, vw, st)) ||
+       (perf_map_wanted() && (rc = strip_lib_perf_collect(vw, &perf_lib, st)))))
+    goto fail;
   /* NNC_PERF_MAP=1: the objects' functions, read before the JIT owns them */
   int perf_objs = 0;
   if (perf_map_wanted())
@@ -849,12 +858,15 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   }
   for (int i = 0; i < perf_objs; i++)
     if ((rc = perf_map_write(&perf[i], jit->lljit, NULL, st))) goto fail;
+  if (perf_lib.n && (rc = perf_map_write(&perf_lib, jit->lljit, NULL, st))) goto fail;
   if (timing) timing_add(&timing->stage[NNC_STAGE_LINK], t0);
   for (int i = 0; i < OBJ_MAX; i++) perf_map_free(&perf[i]);
+  perf_map_free(&perf_lib);
   *jit_out = jit;
   return NNC_OK;
 fail:
   for (int i = 0; i < OBJ_MAX; i++) perf_map_free(&perf[i]);
+  perf_map_free(&perf_lib);
   obj_set_free(&objs);
   free(blob);
   if (jit) codegen_release(jit);
@@ -897,7 +909,7 @@ int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_obj
                               LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
   if (!tm)
     return nnc_fail(st, NNC_ERR_ARG, "--cpu %s: no target machine for %s", req->cpu, req->triple);
-  cache_switches sw = {req->vector_width, req->accumulate_f64};
+  cache_switches sw = {req->vector_width, req->accumulate_f64, CG_STRIPS_OWN}; /* self-contained */
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc_aot", ctx);
   int rc = build_module(ctx, mod, graphs, n, &sw, NULL, st);
@@ -930,6 +942,32 @@ int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_obj
   LLVMDisposeModule(mod);
   LLVMContextDispose(ctx);
   LLVMDisposeTargetMachine(tm);
+  return rc;
+}
+
+/* mod optimised and compiled for this host as a part of the JIT's is
+ * (strip_lib.c builds the library so); takes mod. */
+int codegen_host_object(LLVMModuleRef mod, LLVMMemoryBufferRef *obj, nnc_status *st) {
+  pthread_once(&llvm_once, llvm_init);
+  part_job j;
+  memset(&j, 0, sizeof j);
+  j.mod = mod;
+  if (!llvm_ready) {
+    LLVMDisposeModule(mod);
+    return nnc_fail(st, NNC_ERR_COMPILE, "LLVM has no native target");
+  }
+  if (!(j.tm = host_machine(st))) {
+    LLVMDisposeModule(mod);
+    return st->code;
+  }
+  set_target(mod, j.tm);
+  job_run(&j);
+  if (j.rc) *st = j.st;
+  *obj = j.obj;
+  j.obj = NULL;
+  j.ctx = NULL; /* the caller's */
+  int rc = j.rc;
+  job_free(&j);
   return rc;
 }
 

@@ -62,11 +62,11 @@ void timing_print(const nnc_timing *t, FILE *out) {
   for (int i = 0; i < pass_table_len && i < NNC_TIMING_PASSES; i++) all.wall += t->pass[i].wall;
   line(out, "total", all, total);
   fprintf(out,
-          "kernels: %ld emitted, %ld shared with an identical one, %ld GEMM strip functions, "
-          "%ld drivers unoptimised, %ld functions through O3; %ld LLVM instructions before "
-          "optimisation\n",
-          t->kernels, t->kernels_shared, t->gemm_strips, t->kernels_light, t->kernels_o3,
-          t->ir_instructions);
+          "kernels: %ld emitted, %ld shared with an identical one, %ld GEMM strip functions "
+          "(and %ld from the strip library), %ld drivers unoptimised, %ld functions through O3; "
+          "%ld LLVM instructions before optimisation\n",
+          t->kernels, t->kernels_shared, t->gemm_strips, t->gemm_strips_library, t->kernels_light,
+          t->kernels_o3, t->ir_instructions);
   fprintf(out, "object cache: %ld hit, %ld miss\n", t->cache_hits, t->cache_misses);
   /* the two parts ran at once: their CPU is summed above, the wall is the longer part's */
   for (int i = 0; i < 2 && t->parts == 2; i++)

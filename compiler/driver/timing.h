@@ -38,6 +38,7 @@ typedef struct nnc_timing {
   long kernels_light;               /* functions left unoptimised (drivers and their parts) */
   long kernels_o3;                  /* functions through O3 (the others: the light pipeline) */
   long gemm_strips;                 /* shared GEMM strip functions (emit_gemm.c) */
+  long gemm_strips_library;         /* strips linked from the library (strip_lib.h) */
   long ir_instructions;             /* in the module before optimisation */
   long cache_hits, cache_misses;    /* objects found in / missing from the object cache */
   int parts;                        /* 2: the module was compiled in two parts on two threads */

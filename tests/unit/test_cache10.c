@@ -50,7 +50,7 @@ static void plan(const char *json, planned *p) {
 }
 
 static obj_key key_of(const planned *p, int accumulate_f64) {
-  cache_switches sw = {codegen_vector_width(), accumulate_f64};
+  cache_switches sw = {codegen_vector_width(), accumulate_f64, CG_STRIPS_OWN};
   obj_key k;
   ck_assert_int_eq(cache_key_compute(&k, p->list, p->n, &sw), 0);
   return k;

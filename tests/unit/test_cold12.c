@@ -157,6 +157,9 @@ START_TEST(objects_do_not_depend_on_thread_timing) {
 END_TEST
 
 int main(void) {
+  /* the strips these checks read are the module's own: the library's (the
+   * same emitter, built with nnc) are test_strip_lib28's */
+  setenv("NNC_STRIP_LIB", "0", 1);
   Suite *s = suite_create("cold12");
   TCase *tc = tcase_create("cold12");
   tcase_set_timeout(tc, 120);

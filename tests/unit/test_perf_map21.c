@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/codegen/codegen.h"
+#include "compiler/codegen/strip_lib.h"
 #include "compiler/compile.h"
 #include "compiler/env_check.h"
 #include "compiler/spec/spec.h"
@@ -147,8 +149,25 @@ START_TEST(map_names_the_jit_functions) {
     ck_assert_msg(find(m, n, name) != NULL, "%s is defined but not in the map", name);
     defined++;
   }
+  /* and the strip library's (strip_lib.h), linked beside them: the ones
+   * the module declares, among the 64 of its width */
+  int declared = 0;
+  for (char *p = ir; (p = strstr(p, "@nnc_gemm_lib_")); p++) {
+    char name[128];
+    size_t len = strcspn(p + 1, "(");
+    ck_assert_int_lt(len, sizeof name);
+    memcpy(name, p + 1, len);
+    name[len] = 0;
+    ck_assert_msg(find(m, n, name) != NULL, "%s is declared but not in the map", name);
+    declared++;
+  }
   free(ir);
-  ck_assert_int_eq(n, defined);
+  int library = 0;
+  for (int i = 0; i < n; i++) library += !strncmp(m[i].name, "nnc_gemm_lib_", 13);
+  int linked = strip_lib_mode(codegen_vector_width()) == CG_STRIPS_LIBRARY;
+  ck_assert_int_eq(library, linked ? 64 : 0);
+  ck_assert(linked ? declared > 0 : declared == 0);
+  ck_assert_int_eq(n, defined + library);
   for (int i = 0; i < n; i++) {
     ck_assert_msg(m[i].size > 0, "%s: empty", m[i].name);
     for (int j = 0; j < i; j++) {
