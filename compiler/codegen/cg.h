@@ -72,6 +72,10 @@ typedef struct cg_loop {
   LLVMValueRef i, phi;
 } cg_loop;
 
+/* An emitter for mod at this width: its builder and types, nothing else set
+ * (the builder is the caller's to dispose). */
+void cg_init(cg *c, LLVMContextRef ctx, LLVMModuleRef mod, int vector_width, nnc_status *st);
+
 /* Loops: i runs over [start, end). */
 void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name);
 void cg_loop_end(cg *c, cg_loop *l);

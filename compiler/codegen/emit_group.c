@@ -11,6 +11,21 @@
 #include "base/base.h"
 #include "compiler/ops/op.h"
 
+void cg_init(cg *c, LLVMContextRef ctx, LLVMModuleRef mod, int vector_width, nnc_status *st) {
+  memset(c, 0, sizeof *c);
+  c->ctx = ctx;
+  c->mod = mod;
+  c->b = LLVMCreateBuilderInContext(ctx);
+  c->f32 = LLVMFloatTypeInContext(ctx);
+  c->i64 = LLVMInt64TypeInContext(ctx);
+  c->i32 = LLVMInt32TypeInContext(ctx);
+  c->i1 = LLVMInt1TypeInContext(ctx);
+  c->ptr = LLVMPointerType(c->f32, 0);
+  c->void_t = LLVMVoidTypeInContext(ctx);
+  c->vector_width = vector_width;
+  c->st = st;
+}
+
 void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name) {
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
   l->head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);

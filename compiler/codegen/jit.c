@@ -126,24 +126,13 @@ static int build_module(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_graph *
                         int n, const cache_switches *sw, nnc_timing *timing, nnc_status *st) {
   nnc_time t0 = timing_now();
   cg c;
-  memset(&c, 0, sizeof c);
-  c.ctx = ctx;
-  c.mod = mod;
-  c.b = LLVMCreateBuilderInContext(ctx);
-  c.f32 = LLVMFloatTypeInContext(ctx);
-  c.i64 = LLVMInt64TypeInContext(ctx);
-  c.i32 = LLVMInt32TypeInContext(ctx);
-  c.i1 = LLVMInt1TypeInContext(ctx);
-  c.ptr = LLVMPointerType(c.f32, 0);
-  c.void_t = LLVMVoidTypeInContext(ctx);
-  c.vector_width = sw->vector_width;
+  cg_init(&c, ctx, mod, sw->vector_width, st);
   c.accumulate_f64 = sw->accumulate_f64;
   c.strips = sw->strips;
   const char *sharing = getenv("NNC_KERNEL_SHARING");
   c.no_sharing = sharing && !strcmp(sharing, "0");
   const char *gemm_inline = getenv("NNC_GEMM_INLINE");
   c.gemm_inline = gemm_inline && !strcmp(gemm_inline, "1");
-  c.st = st;
   pack_freeze_register(ctx);
   int rc = NNC_OK;
   /* no program: the code depends on the graphs and switches alone, which

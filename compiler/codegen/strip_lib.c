@@ -99,19 +99,8 @@ int strip_lib_build(int vw, void **obj, size_t *len, nnc_status *st) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc_strip_library", ctx);
   cg c;
-  memset(&c, 0, sizeof c);
-  c.ctx = ctx;
-  c.mod = mod;
-  c.b = LLVMCreateBuilderInContext(ctx);
-  c.f32 = LLVMFloatTypeInContext(ctx);
-  c.i64 = LLVMInt64TypeInContext(ctx);
-  c.i32 = LLVMInt32TypeInContext(ctx);
-  c.i1 = LLVMInt1TypeInContext(ctx);
-  c.ptr = LLVMPointerType(c.f32, 0);
-  c.void_t = LLVMVoidTypeInContext(ctx);
-  c.vector_width = vw;
+  cg_init(&c, ctx, mod, vw, st);
   c.strips = CG_STRIPS_BUILD;
-  c.st = st;
   pack_freeze_register(ctx);
   int rc = NNC_OK;
   if (cg_gemm_strip_library(&c) < 0)
