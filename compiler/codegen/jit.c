@@ -724,6 +724,21 @@ static void cache_lookup(const nnc_graph *const *graphs, int n, const cache_swit
   }
 }
 
+/* Does an object call a library strip (strip_lib.h)? Its string table
+ * holds the name of every symbol it references; a module of no plain
+ * product links no library (nor maps it for perf). */
+static int names_library_strip(const obj_set *s) {
+  static const char prefix[] = "nnc_gemm_lib_";
+  const size_t n = sizeof prefix - 1;
+  for (int i = 0; i < s->n; i++) {
+    const char *at = LLVMGetBufferStart(s->obj[i]);
+    size_t len = LLVMGetBufferSize(s->obj[i]);
+    for (size_t k = 0; k + n <= len; k++)
+      if (at[k] == 'n' && !memcmp(at + k, prefix, n)) return 1;
+  }
+  return 0;
+}
+
 /* The address of symbol `format` (one %s: the graph's name) in the JIT. */
 static int jit_lookup(nnc_jit *jit, const char *format, const char *graph,
                       LLVMOrcJITTargetAddress *addr, nnc_status *st) {
@@ -812,7 +827,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
     goto fail;
   }
   LLVMOrcJITDylibAddGenerator(dylib, gen);
-  if (sw.strips == CG_STRIPS_LIBRARY &&
+  if (sw.strips == CG_STRIPS_LIBRARY && names_library_strip(&objs) &&
       ((rc = strip_lib_link(jit->lljit, dylib, vw, st)) ||
        (perf_map_wanted() && (rc = strip_lib_perf_collect(vw, &perf_lib, st)))))
     goto fail;
