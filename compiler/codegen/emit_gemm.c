@@ -263,7 +263,7 @@ static void emit_pack(cg *c, const gemm *g, const strip *s) {
   }
   LLVMValueRef valid = iconst(c, width - g->vw + s->lanes);
   if (s->mask) /* the mask's live lanes: its leading ones */
-    valid = iconst(c, width - g->vw), valid = iadd(c, valid, s->mask_lanes);
+    valid = iadd(c, iconst(c, width - g->vw), s->mask_lanes);
   cg_loop j;
   cg_loop_begin(c, &j, iconst(c, 0), iconst(c, width), "packt");
   LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, j.i, valid, "");

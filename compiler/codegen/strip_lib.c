@@ -58,23 +58,35 @@ const unsigned char *strip_lib_object(int vw, size_t *size) {
   return NULL;
 }
 
+const strip_lib_switch strip_lib_switches[] = {{"NNC_GEMM_INLINE", "0"}, {"NNC_TILE_BORROW", "1"},
+                                               {"NNC_PACK_SHORT", "1"},  {"NNC_PACK_FREEZE", "1"},
+                                               {"NNC_OPT_UNIFORM", "0"}, {NULL, NULL}};
+
 int strip_lib_mode(int vw) {
-  if (set_off_default("NNC_STRIP_LIB", "1") || set_off_default("NNC_GEMM_INLINE", "0") ||
-      set_off_default("NNC_TILE_BORROW", "1") || set_off_default("NNC_PACK_SHORT", "1") ||
-      set_off_default("NNC_PACK_FREEZE", "1") || set_off_default("NNC_OPT_UNIFORM", "0"))
-    return CG_STRIPS_OWN;
+  if (set_off_default("NNC_STRIP_LIB", "1")) return CG_STRIPS_OWN;
+  for (const strip_lib_switch *w = strip_lib_switches; w->name; w++)
+    if (set_off_default(w->name, w->def)) return CG_STRIPS_OWN;
   size_t size;
   if (!strip_lib_object(vw, &size)) return CG_STRIPS_OWN;
   pthread_once(&host_once, check_host);
   return host_matches ? CG_STRIPS_LIBRARY : CG_STRIPS_OWN;
 }
 
-int strip_lib_link(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef dylib, int vw, nnc_status *st) {
+/* The library's object of width vw as a memory buffer (not a copy). */
+static LLVMMemoryBufferRef library_buffer(int vw, nnc_status *st) {
   size_t size;
   const unsigned char *object = strip_lib_object(vw, &size);
-  if (!object) return nnc_fail(st, NNC_ERR_INTERNAL, "no strip library of width %d", vw);
-  LLVMMemoryBufferRef buf =
-      LLVMCreateMemoryBufferWithMemoryRange((const char *)object, size, "nnc_strip_library.o", 0);
+  if (!object) {
+    nnc_fail(st, NNC_ERR_INTERNAL, "no strip library of width %d", vw);
+    return NULL;
+  }
+  return LLVMCreateMemoryBufferWithMemoryRange((const char *)object, size, "nnc_strip_library.o",
+                                               0);
+}
+
+int strip_lib_link(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef dylib, int vw, nnc_status *st) {
+  LLVMMemoryBufferRef buf = library_buffer(vw, st);
+  if (!buf) return st->code;
   LLVMErrorRef err = LLVMOrcLLJITAddObjectFile(jit, dylib, buf); /* takes buf */
   if (!err) return NNC_OK;
   char *msg = LLVMGetErrorMessage(err);
@@ -84,11 +96,8 @@ int strip_lib_link(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef dylib, int vw, nnc_st
 }
 
 int strip_lib_perf_collect(int vw, perf_map_obj *out, nnc_status *st) {
-  size_t size;
-  const unsigned char *object = strip_lib_object(vw, &size);
-  if (!object) return nnc_fail(st, NNC_ERR_INTERNAL, "no strip library of width %d", vw);
-  LLVMMemoryBufferRef buf =
-      LLVMCreateMemoryBufferWithMemoryRange((const char *)object, size, "nnc_strip_library.o", 0);
+  LLVMMemoryBufferRef buf = library_buffer(vw, st);
+  if (!buf) return st->code;
   int rc = perf_map_collect(buf, out, st);
   LLVMDisposeMemoryBuffer(buf);
   return rc;

@@ -33,6 +33,14 @@ typedef struct nnc_strip_library {
  * its empty stand-in in the generator itself. */
 extern const nnc_strip_library nnc_strip_library_built;
 
+/* The switches that change how strips are emitted, with their defaults
+ * (NULL-terminated): set off its default, one keeps the library out, and
+ * the generator builds with none set. */
+typedef struct strip_lib_switch {
+  const char *name, *def;
+} strip_lib_switch;
+extern const strip_lib_switch strip_lib_switches[];
+
 /* CG_STRIPS_LIBRARY when modules of vector width vw take their strips
  * from the library here, else CG_STRIPS_OWN. */
 int strip_lib_mode(int vw);

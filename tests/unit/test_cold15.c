@@ -39,19 +39,8 @@ enum { N = 13, IN = 600 };
 
 /* GEMM strip functions of the whole module (train, test, predict). */
 static long strips_of_compile(void) {
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(wide_json, "w.json", &spec, &st) == NNC_OK, "%s", st.message);
   nnc_timing timing;
-  memset(&timing, 0, sizeof timing);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.timing = &timing;
-  opts.emit_only = 1; /* the strips are counted at emission */
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
+  testutil_emit_counts(wide_json, &timing); /* the strips are counted at emission */
   return timing.gemm_strips;
 }
 

@@ -109,19 +109,8 @@ END_TEST
 
 /* Own and library strip functions of the module (emission only). */
 static void strips_of_compile(long *own, long *library) {
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(json, "s.json", &spec, &st) == NNC_OK, "%s", st.message);
   nnc_timing timing;
-  memset(&timing, 0, sizeof timing);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.timing = &timing;
-  opts.emit_only = 1;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
+  testutil_emit_counts(json, &timing);
   *own = timing.gemm_strips;
   *library = timing.gemm_strips_library;
 }

@@ -60,18 +60,8 @@ static const char *model_json(int i) {
  * (emit only, no JIT) */
 static long strips_of(const char *json, const char *on_tile) {
   setenv("NNC_UPDATE_ON_TILE", on_tile, 1);
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(json, "t.json", &spec, &st) == NNC_OK, "%s", st.message);
   nnc_timing timing;
-  memset(&timing, 0, sizeof timing);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.timing = &timing, opts.emit_only = 1;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
+  testutil_emit_counts(json, &timing);
   unsetenv("NNC_UPDATE_ON_TILE");
   return timing.gemm_strips;
 }

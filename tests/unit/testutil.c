@@ -149,6 +149,16 @@ int testutil_compile(const char *json, const nnc_compile_options *opts, nnc_stat
   return rc;
 }
 
+void testutil_emit_counts(const char *json, nnc_timing *timing) {
+  memset(timing, 0, sizeof *timing);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.timing = timing;
+  opts.emit_only = 1;
+  nnc_status st;
+  ck_assert_msg(testutil_compile(json, &opts, &st) == NNC_OK, "%s", st.message);
+}
+
 float *testutil_scratch_floats(int64_t per_thread, int threads) {
   int64_t floats = per_thread * threads;
   if (floats == 0) return NULL;

@@ -48,6 +48,12 @@ nnc_shape testutil_lowered_output(const char *json);
 struct nnc_compile_options;
 int testutil_compile(const char *json, const struct nnc_compile_options *opts, nnc_status *st);
 
+/* json compiled up to LLVM IR emission only (emit_only: no optimisation,
+ * no JIT), the test failing on an error: its counts (kernels, GEMM strip
+ * functions own and from the strip library) in *timing. */
+struct nnc_timing;
+void testutil_emit_counts(const char *json, struct nnc_timing *timing);
+
 /* regions[NNC_REGION_SCRATCH] for a step of graph i compiled into jit, run
  * on up to `threads` threads (nnc_program.h: the graph's scratch floats per
  * thread, 64-byte aligned; NULL when it needs none). Free it with free(). */

@@ -9,11 +9,6 @@
 #include "compiler/codegen/codegen.h"
 #include "compiler/codegen/strip_lib.h"
 
-/* the strips as their defaults emit them, whatever the builder's shell set */
-static const char *const knobs[] = {
-    "NNC_VECTOR_WIDTH", "NNC_GEMM_INLINE",   "NNC_TILE_BORROW", "NNC_PACK_SHORT",
-    "NNC_PACK_FREEZE",  "NNC_CHEAP_CODEGEN", "NNC_OPT_UNIFORM", NULL};
-
 static void put_string(FILE *f, const unsigned char *s, size_t n) {
   fputs("    \"", f);
   for (size_t i = 0; i < n; i++) {
@@ -28,7 +23,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: nnc_strip_lib_gen OUT.c\n");
     return 2;
   }
-  for (int i = 0; knobs[i]; i++) unsetenv(knobs[i]);
+  /* the strips as their defaults emit them, whatever the builder's shell
+   * set, at every width this host runs */
+  for (const strip_lib_switch *w = strip_lib_switches; w->name; w++) unsetenv(w->name);
+  unsetenv("NNC_VECTOR_WIDTH");
   size_t path_len = strlen(argv[1]) + 8;
   char *tmp = malloc(path_len), *host = strip_lib_host();
   if (!tmp || !host) return 1;
