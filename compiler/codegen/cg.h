@@ -147,10 +147,12 @@ int cg_read_outside_group(const nnc_graph *g, int id);
 void cg_gemm_epi_name(const cg_gemm_epi *e, char *buf, size_t size);
 /* x (a float vector of `lanes` valid lanes, or a float) after the chain, at
  * column col (i64) and flat index i of the output; each step with an out
- * stored there (masked to `lanes` when a vector has fewer). The lanes are
- * consecutive columns, or with by_rows consecutive rows of one column (N = 1). */
-LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes, int by_rows,
-                               LLVMValueRef col, LLVMValueRef i);
+ * stored there (masked to `lanes` when a vector has fewer, or to `mask`, a
+ * lane mask known at run time, when not NULL: a library strip's last vector).
+ * The lanes are consecutive columns, or with by_rows consecutive rows of one
+ * column (N = 1). */
+LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes,
+                               LLVMValueRef mask, int by_rows, LLVMValueRef col, LLVMValueRef i);
 
 /* Float vectors in memory (emit_vec.c), w lanes of which the first `lanes`
  * are read or written (masked when fewer); w = 0: one float. */
@@ -196,7 +198,7 @@ void cg_tile_group_prefetch(cg *c, LLVMValueRef row, LLVMValueRef col0, int64_t 
 /* The GEMM strip library (strip_lib.h): a variant's symbol, and every
  * variant at c's width defined in c's module (their number, -1 on error). */
 void cg_gemm_library_name(char *buf, size_t n, int vw, int transpose_b, int pack, int a_mode,
-                          int vecs, int masked);
+                          int vecs, int masked, int relu_grad);
 int cg_gemm_strip_library(cg *c);
 /* Rows of a GEMM register tile at this vector width (emit_gemm.c's target
  * table): threads split a matmul's rows in multiples of it (emit_group.c:

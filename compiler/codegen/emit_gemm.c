@@ -289,7 +289,9 @@ static void store_tile(cg *c, const gemm *g, const strip *s, LLVMValueRef *crow,
       LLVMValueRef off = iconst(c, (int64_t)v * g->vw), at = iadd(c, crow[r], off);
       int lanes = lanes_of(s, v, g->vw);
       if (!epilogue || g->epi->store_raw) cg_vec_store_masked(c, x, mask_of(c, g, s, v), g->c, at);
-      if (epilogue) cg_gemm_epi_apply(c, g->epi, x, lanes, 0, iadd(c, s->j0, off), at);
+      if (epilogue)
+        cg_gemm_epi_apply(c, g->epi, x, lanes, v == s->vecs - 1 ? s->mask : NULL, 0,
+                          iadd(c, s->j0, off), at);
     }
 }
 
@@ -509,6 +511,16 @@ static int is_one(LLVMValueRef v) {
   return LLVMIsConstant(v) && LLVMConstIntGetSExtValue(v) == 1;
 }
 
+/* The one chain the library has strips for: a relu's gradient on an input
+ * gradient dy W^T (pass_dense_epilogue: times step(h), h loaded at the
+ * output's index, only the masked value stored). Every Dense relu layer
+ * but the first has one in a training graph. */
+static int relu_grad_chain(const gemm *g) {
+  const cg_gemm_epi *e = g->epi;
+  return e && g->transpose_b && e->n == 1 && !e->store_raw && e->kind[0] == 'M' &&
+         e->self[0] == 0 && e->arg[0] && e->out[0];
+}
+
 /* A strip of the library (strip_lib.h) when the module takes them from it
  * or builds it: one without an epilogue chain, float64 sums or a small
  * tile, whose other choices are in its name and every operand (the row
@@ -516,7 +528,7 @@ static int is_one(LLVMValueRef v) {
  * (docs/performance.md, "Session 28"): the row stride at run time costs
  * nothing, a strip no module constant reaches 0-2 %. */
 static int library_strip(const cg *c, const gemm *g) {
-  return c->strips != CG_STRIPS_OWN && !g->epi && !g->f64 && !g->small;
+  return c->strips != CG_STRIPS_OWN && (!g->epi || relu_grad_chain(g)) && !g->f64 && !g->small;
 }
 
 static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
@@ -531,7 +543,7 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   if (g->epi) cg_gemm_epi_name(g->epi, epi_name, sizeof epi_name);
   if (lib)
     cg_gemm_library_name(name, sizeof name, g->vw, g->transpose_b, g->pack != NULL,
-                         unit_row + 2 * unit_step, s->vecs, s->lanes < g->vw);
+                         unit_row + 2 * unit_step, s->vecs, s->lanes < g->vw, g->epi != NULL);
   else
     snprintf(name, sizeof name, "gemm_strip_w%d_t%d_p%d_d%d_a%d_k%lld_%dx%d%s_l%d_m%d", g->vw,
              g->transpose_b, g->pack != NULL, g->f64, unit_row + 2 * unit_step, (long long)row_k,
@@ -732,16 +744,23 @@ void cg_emit_gemm(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {
 }
 
 void cg_gemm_library_name(char *buf, size_t n, int vw, int transpose_b, int pack, int a_mode,
-                          int vecs, int masked) {
-  snprintf(buf, n, "nnc_gemm_lib_w%d_t%d_p%d_a%d_v%d_m%d", vw, transpose_b, pack, a_mode, vecs,
-           masked);
+                          int vecs, int masked, int relu_grad) {
+  snprintf(buf, n, "nnc_gemm_lib_w%d_t%d_p%d_a%d_v%d_m%d%s", vw, transpose_b, pack, a_mode, vecs,
+           masked, relu_grad ? "_rg" : "");
 }
 
 /* Every variant of the library at c's vector width, defined (c->strips is
  * CG_STRIPS_BUILD): B in place or packed, transposed or not, A read with
  * unit steps or strides along either axis, one or two vectors, full or
- * with a partial last vector. */
+ * with a partial last vector; and those with B transposed and A read along
+ * its rows once more with a relu's gradient on the tile (relu_grad_chain:
+ * its two pointers arguments, the mul a node of no graph): 80 in all. */
 int cg_gemm_strip_library(cg *c) {
+  static const nnc_node relu_grad_mul = {.op = NNC_OP_BINARY, .n_in = 2, .fn = NNC_BIN_MUL};
+  cg_gemm_epi relu_grad;
+  memset(&relu_grad, 0, sizeof relu_grad);
+  relu_grad.n = 1, relu_grad.node[0] = &relu_grad_mul, relu_grad.kind[0] = 'M';
+  relu_grad.arg[0] = relu_grad.out[0] = LLVMConstNull(c->ptr); /* made arguments by strip_fn */
   gemm g;
   memset(&g, 0, sizeof g);
   g.vw = c->vector_width;
@@ -752,12 +771,14 @@ int cg_gemm_strip_library(cg *c) {
   g.acc_vec = g.vec;
   g.first = g.last = LLVMConstInt(c->i1, 1, 0); /* arguments in the body */
   int n = 0;
-  for (int t = 0; t < 2; t++)
+  for (int t = 0; t < 3; t++) /* 2: transposed, with the relu gradient */
     for (int p = 0; p < 2; p++)
       for (int a = 0; a < 4; a++)
         for (int vecs = 1; vecs <= g.t.nv; vecs++)
           for (int masked = 0; masked < 2; masked++) {
-            g.transpose_b = t;
+            if (t == 2 && a < 2) continue; /* an input gradient reads dy along its rows */
+            g.transpose_b = t > 0;
+            g.epi = t == 2 ? &relu_grad : NULL;
             g.pack = p ? LLVMConstNull(c->ptr) : NULL;
             g.a_row = iconst(c, a & 1 ? 1 : 2); /* 1: a unit stride; else an argument */
             g.a_step = iconst(c, a & 2 ? 1 : 2);

@@ -48,17 +48,37 @@ static int operand_of(cg *c, cg_gemm_epi *e, int s, int k) {
 int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e) {
   const nnc_graph *g = c->g;
   memset(e, 0, sizeof *e);
+  int prev = id, step = -1; /* the chain's value; a relu gradient's step made for the next mul */
   for (int j = id + 1;
        j < g->n && (g->nodes[j].flags & NNC_NODE_TILE) && g->nodes[j].group == g->nodes[id].group;
        j++) {
     const nnc_node *n = &g->nodes[j];
+    if (n->op == NNC_OP_UNARY && n->fn == NNC_FN_STEP && n->in[0] != prev) {
+      if (step >= 0 || n->region >= 0)
+        return nnc_fail(c->st, NNC_ERR_INTERNAL,
+                        "codegen: step %d on matmul %d's tile is not a "
+                        "relu gradient's operand",
+                        j, id);
+      step = j; /* no value of its own: 'M' below loads its operand */
+      continue;
+    }
     if (e->n == CG_GEMM_EPI_MAX)
       return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: matmul %d has a longer tile chain than %d",
                       id, CG_GEMM_EPI_MAX);
-    int prev = j - 1, s = e->n++;
+    int s = e->n++;
     e->node[s] = n;
     e->self[s] = -1;
-    if (n->op == NNC_OP_UNARY) {
+    if (step >= 0) { /* pass_dense_epilogue's relu gradient: mul(prev, step(h)), either order */
+      if (n->op != NNC_OP_BINARY || n->fn != NNC_BIN_MUL || n->n_in != 2 ||
+          !((n->in[0] == prev && n->in[1] == step) || (n->in[1] == prev && n->in[0] == step)))
+        return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: step %d on matmul %d's tile has no mul",
+                        step, id);
+      e->self[s] = n->in[0] == prev ? 0 : 1, e->kind[s] = 'M';
+      e->arg[s] = cg_buffer(c, g->nodes[step].in[0]);
+      if (!e->arg[s])
+        return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: step %d's operand has no buffer", step);
+      step = -1;
+    } else if (n->op == NNC_OP_UNARY) {
       if (n->fn != NNC_FN_RELU && n->fn != NNC_FN_SIGMOID && n->fn != NNC_FN_TANH)
         return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: unary %d cannot run on a matmul tile",
                         n->fn);
@@ -76,7 +96,10 @@ int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e) {
       if (!e->out[s])
         return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: matmul tile value %d has no buffer", j);
     }
+    prev = j;
   }
+  if (step >= 0)
+    return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: step %d ends matmul %d's tile", step, id);
   e->store_raw = e->n == 0 || cg_read_outside_group(g, id);
   return NNC_OK;
 }
@@ -117,8 +140,20 @@ static LLVMValueRef activation(cg *c, const nnc_node *n, LLVMValueRef x, int w) 
   }
 }
 
-LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes, int by_rows,
-                               LLVMValueRef col, LLVMValueRef i) {
+/* emit_math.c's NNC_FN_STEP on a vector or a float: 1.0 where h > 0, else 0.0 (NaN too) */
+static LLVMValueRef relu_step(cg *c, LLVMValueRef h) {
+  LLVMValueRef positive = LLVMBuildFCmp(c->b, LLVMRealOGT, h, LLVMConstNull(LLVMTypeOf(h)), "");
+  return LLVMBuildUIToFP(c->b, positive, LLVMTypeOf(h), "");
+}
+
+/* base[i ..] as x's type: `lanes` of them, or those of a run-time mask */
+static LLVMValueRef load_like(cg *c, int w, int lanes, LLVMValueRef mask, LLVMValueRef base,
+                              LLVMValueRef i) {
+  return mask ? cg_vec_load_masked(c, w, mask, base, i) : cg_vec_load(c, w, lanes, base, i);
+}
+
+LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes,
+                               LLVMValueRef mask, int by_rows, LLVMValueRef col, LLVMValueRef i) {
   int w = vec_width(x);
   for (int s = 0; s < e->n; s++) {
     const nnc_node *n = e->node[s];
@@ -132,14 +167,19 @@ LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int 
         o = cg_splat(c, w, cg_f32(c, e->value[s]));
       else if (e->kind[s] == 'S')
         o = cg_splat(c, w, cg_load(c, e->arg[s], cg_i64(c, 0)));
+      else if (e->kind[s] == 'M') /* step(h) at the output's own index: emit_math.c's (h > 0) */
+        o = relu_step(c, load_like(c, w, lanes, mask, e->arg[s], i));
       else if (by_rows) /* every lane a row at the same column */
         o = cg_splat(c, w, cg_load(c, e->arg[s], col));
       else
-        o = cg_vec_load(c, w, lanes, e->arg[s], col);
+        o = load_like(c, w, lanes, mask, e->arg[s], col);
       x = e->self[s] == 0 ? cg_binary(c, (nnc_binary_fn)n->fn, x, o)
                           : cg_binary(c, (nnc_binary_fn)n->fn, o, x);
     }
-    if (e->out[s]) cg_vec_store(c, x, lanes, e->out[s], i);
+    if (e->out[s] && mask)
+      cg_vec_store_masked(c, x, mask, e->out[s], i);
+    else if (e->out[s])
+      cg_vec_store(c, x, lanes, e->out[s], i);
   }
   return x;
 }

@@ -53,7 +53,7 @@ static LLVMValueRef rows_of(cg *c, LLVMTypeRef vec, int w, LLVMValueRef a, LLVMV
 static void put(cg *c, const cg_gemm *m, LLVMValueRef x, int lanes, LLVMValueRef r0) {
   const cg_gemm_epi *e = m->epi && m->epi->n ? m->epi : NULL;
   if (!e || e->store_raw) cg_vec_store(c, x, lanes, m->out, r0);
-  if (e) cg_gemm_epi_apply(c, e, x, lanes, 1, cg_i64(c, 0), r0);
+  if (e) cg_gemm_epi_apply(c, e, x, lanes, NULL, 1, cg_i64(c, 0), r0);
 }
 
 int cg_emit_matvec(cg *c, const cg_gemm *m, LLVMValueRef u0, LLVMValueRef u1) {

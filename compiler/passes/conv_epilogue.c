@@ -87,15 +87,49 @@ static int is_step(const nnc_graph *g, int cur, int e, int dense) {
   return 1;
 }
 
+/* A relu's gradient on a Dense tile: e = mul(cur, step(h)) or
+ * mul(step(h), cur), step(h) read by e alone and h a value of cur's shape
+ * made before the chain (the activation). The tile loads h at the output's
+ * index and computes step and mul as the flat loop does (gemm_epi.c 'M'),
+ * so the input gradient dy W^T leaves the GEMM already masked instead of
+ * being stored, then read, masked and stored again by a pass of its own
+ * (the two threads of a split step wrote it by column strips and read it
+ * by rows: the lines crossed cores twice). Returns the step node or -1. */
+static int relu_grad_step(const nnc_graph *g, const users *u, int cur, int e) {
+  const nnc_node *n = &g->nodes[e], *v = &g->nodes[cur];
+  if (n->dead || !v->shape.batched || n->phase != v->phase || (n->flags & NNC_NODE_UPDATE) ||
+      !same_shape(&n->shape, &v->shape) || n->op != NNC_OP_BINARY || n->fn != NNC_BIN_MUL ||
+      n->n_in != 2 || (n->in[0] == cur) == (n->in[1] == cur) || n->bcast[0] != NNC_BCAST_FULL ||
+      n->bcast[1] != NNC_BCAST_FULL)
+    return -1;
+  int s = n->in[0] == cur ? n->in[1] : n->in[0];
+  const nnc_node *st = &g->nodes[s];
+  if (st->dead || st->op != NNC_OP_UNARY || st->fn != NNC_FN_STEP || st->phase != v->phase ||
+      (st->flags & (NNC_NODE_UPDATE | NNC_NODE_TILE)) || st->bcast[0] != NNC_BCAST_FULL ||
+      !same_shape(&st->shape, &v->shape) || u->start[s + 1] - u->start[s] != 1)
+    return -1;
+  const nnc_node *h = &g->nodes[st->in[0]];
+  if (st->in[0] >= cur || !same_shape(&h->shape, &v->shape) || h->op == NNC_OP_CONST ||
+      h->op == NNC_OP_SCALAR)
+    return -1;
+  return s;
+}
+
 /* the chain of conv c: m[0] = c, m[1..], its length */
 static int chain_of(const nnc_graph *g, const users *u, int c, int *m, int dense) {
   int len = 1;
   m[0] = c;
   while (len < NNC_CONV_EPILOGUE_MAX + 1) {
-    int cur = m[len - 1], next = -1;
-    for (int j = u->start[cur]; j < u->start[cur + 1] && next < 0; j++)
-      if (is_step(g, cur, u->list[j], dense)) next = u->list[j];
+    int cur = m[len - 1], next = -1, step = -1;
+    for (int j = u->start[cur]; j < u->start[cur + 1] && next < 0; j++) {
+      if (is_step(g, cur, u->list[j], dense))
+        next = u->list[j];
+      else if (dense && len + 2 <= NNC_CONV_EPILOGUE_MAX + 1 &&
+               (step = relu_grad_step(g, u, cur, u->list[j])) >= 0)
+        next = u->list[j];
+    }
     if (next < 0) break;
+    if (step >= 0) m[len++] = step; /* made on the tile just before the mul reads it */
     m[len++] = next;
   }
   return len;
@@ -115,15 +149,24 @@ static void step_reads_relu(nnc_graph *g, const users *u, const int *m, int len)
   }
 }
 
-/* the longest prefix m[0..t] whose moved values nothing outside reads before m[t] */
+/* m[t] is a relu gradient's step, made on the tile for the mul after it */
+static int operand_step(const nnc_graph *g, const int *m, int t) {
+  const nnc_node *n = &g->nodes[m[t]];
+  return t >= 1 && n->op == NNC_OP_UNARY && n->fn == NNC_FN_STEP && n->in[0] != m[t - 1];
+}
+
+/* the longest prefix m[0..t] whose moved values nothing outside reads before m[t]
+ * (not ending on a step its mul does not follow) */
 static int valid_length(const nnc_graph *g, const users *u, const int *m, int len) {
   for (int t = len - 1; t >= 1; t--) {
-    int ok = 1;
+    int ok = !operand_step(g, m, t);
     for (int j = 0; j < t && ok; j++)
       for (int k = u->start[m[j]]; k < u->start[m[j] + 1] && ok; k++) {
         const nnc_node *r = &g->nodes[u->list[k]];
         int reader = u->list[k];
-        if (reader == m[j + 1] || r->dead) continue;
+        /* the chain's next value reads it (after a step, the mul) */
+        int next = j + 2 <= t && operand_step(g, m, j + 1) ? m[j + 2] : m[j + 1];
+        if (reader == next || r->dead) continue;
         /* the step rewrite may have redirected a reader: check it still reads */
         int reads = 0;
         for (int q = 0; q < r->n_in; q++) reads |= r->in[q] == m[j];

@@ -150,7 +150,7 @@ START_TEST(map_names_the_jit_functions) {
     defined++;
   }
   /* and the strip library's (strip_lib.h), linked beside them: the ones
-   * the module declares, among the 64 of its width */
+   * the module declares, among the 80 of its width */
   int declared = 0;
   for (char *p = ir; (p = strstr(p, "@nnc_gemm_lib_")); p++) {
     char name[128];
@@ -165,7 +165,7 @@ START_TEST(map_names_the_jit_functions) {
   int library = 0;
   for (int i = 0; i < n; i++) library += !strncmp(m[i].name, "nnc_gemm_lib_", 13);
   int linked = strip_lib_mode(codegen_vector_width()) == CG_STRIPS_LIBRARY;
-  ck_assert_int_eq(library, linked ? 64 : 0);
+  ck_assert_int_eq(library, linked ? 80 : 0);
   ck_assert(linked ? declared > 0 : declared == 0);
   ck_assert_int_eq(n, defined + library);
   for (int i = 0; i < n; i++) {

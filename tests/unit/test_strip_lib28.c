@@ -8,8 +8,9 @@
  * take most variants (B in place and packed, transposed, A along rows and
  * down columns, one and two vectors, full and partial last vectors, three
  * contraction blocks, 13-row batches: 12 + 1 and 6 + 6 + 1 row tiles)
- * declares library strips and fewer strips of its own than with
- * NNC_STRIP_LIB=0, and its fit (history, weights) and predictions are the
+ * declares library strips (one with a relu's gradient on the tile: d's,
+ * 1100 columns, the last vector partial) and fewer strips of its own than
+ * with NNC_STRIP_LIB=0, and its fit (history, weights) and predictions are the
  * same bits with and without the library, at the host's width and at each
  * narrower one. */
 #include <check.h>
@@ -86,23 +87,24 @@ START_TEST(the_library_holds_every_variant) {
     char *err = NULL;
     LLVMBinaryRef bin = LLVMCreateBinary(buf, ctx, &err);
     ck_assert_msg(bin, "the library of width %d is no object: %s", vw, err ? err : "");
-    for (int t = 0; t < 2; t++)
+    /* t = 2: B transposed with a relu's gradient on the tile, A along its rows */
+    for (int t = 0; t < 3; t++)
       for (int p = 0; p < 2; p++)
-        for (int a = 0; a < 4; a++)
+        for (int a = t == 2 ? 2 : 0; a < 4; a++)
           for (int v = 1; v <= 2; v++)
             for (int m = 0; m < 2; m++) {
               char name[128];
-              cg_gemm_library_name(name, sizeof name, vw, t, p, a, v, m);
+              cg_gemm_library_name(name, sizeof name, vw, t > 0, p, a, v, m, t == 2);
               ck_assert_msg(object_defines(bin, name), "the library lacks %s", name);
               /* and no other width's: each JIT links one object */
-              cg_gemm_library_name(name, sizeof name, vw == 16 ? 8 : 16, t, p, a, v, m);
+              cg_gemm_library_name(name, sizeof name, vw == 16 ? 8 : 16, t > 0, p, a, v, m, t == 2);
               ck_assert_msg(!object_defines(bin, name), "width %d holds %s", vw, name);
               names++;
             }
     LLVMDisposeBinary(bin);
     LLVMDisposeMemoryBuffer(buf);
   }
-  ck_assert_int_ge(names, 64);
+  ck_assert_int_ge(names, 80);
   LLVMContextDispose(ctx);
 }
 END_TEST
@@ -113,6 +115,23 @@ static void strips_of_compile(long *own, long *library) {
   testutil_emit_counts(json, &timing);
   *own = timing.gemm_strips;
   *library = timing.gemm_strips_library;
+}
+
+/* Does the module (emission only) declare a library strip with a relu's
+ * gradient on its tile? d's input gradient e's dy W^T times step(h). */
+static int declares_relu_grad_strip(void) {
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.emit_only = 1;
+  opts.dump_ir_pre = testutil_path(testutil_tmpdir(), "pre.ll");
+  nnc_status st;
+  ck_assert_msg(testutil_compile(json, &opts, &st) == NNC_OK, "%s", st.message);
+  char *ir = testutil_take_file(opts.dump_ir_pre);
+  int found = 0;
+  for (char *p = ir; !found && (p = strstr(p, "declare void @nnc_gemm_lib_")); p++)
+    found = !strncmp(p + strcspn(p, "(") - 3, "_rg", 3);
+  free(ir);
+  return found;
 }
 
 typedef struct run {
@@ -150,6 +169,8 @@ START_TEST(models_take_the_library_and_keep_their_bits) {
     ck_assert_msg(from_lib > 0 && lib_alone == 0 && own_lib < own_alone,
                   "width %d: %ld own strips and %ld from the library; alone %ld and %ld", vw,
                   own_lib, from_lib, own_alone, lib_alone);
+    ck_assert_msg(declares_relu_grad_strip(), "width %d: no library strip with a relu gradient",
+                  vw);
 
     run a, b;
     fit_and_predict(&a);
