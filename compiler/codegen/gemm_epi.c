@@ -55,10 +55,8 @@ int cg_gemm_epi_make(cg *c, int id, cg_gemm_epi *e) {
     const nnc_node *n = &g->nodes[j];
     if (n->op == NNC_OP_UNARY && n->fn == NNC_FN_STEP && n->in[0] != prev) {
       if (step >= 0 || n->region >= 0)
-        return nnc_fail(c->st, NNC_ERR_INTERNAL,
-                        "codegen: step %d on matmul %d's tile is not a "
-                        "relu gradient's operand",
-                        j, id);
+        return nnc_fail(c->st, NNC_ERR_INTERNAL, "codegen: step %d on matmul %d's tile is stray", j,
+                        id);
       step = j; /* no value of its own: 'M' below loads its operand */
       continue;
     }
@@ -146,10 +144,17 @@ static LLVMValueRef relu_step(cg *c, LLVMValueRef h) {
   return LLVMBuildUIToFP(c->b, positive, LLVMTypeOf(h), "");
 }
 
-/* base[i ..] as x's type: `lanes` of them, or those of a run-time mask */
+/* base[i ..] as x's type, and x into it: `lanes` of them, or those of a run-time mask */
 static LLVMValueRef load_like(cg *c, int w, int lanes, LLVMValueRef mask, LLVMValueRef base,
                               LLVMValueRef i) {
   return mask ? cg_vec_load_masked(c, w, mask, base, i) : cg_vec_load(c, w, lanes, base, i);
+}
+static void store_like(cg *c, LLVMValueRef x, int lanes, LLVMValueRef mask, LLVMValueRef base,
+                       LLVMValueRef i) {
+  if (mask)
+    cg_vec_store_masked(c, x, mask, base, i);
+  else
+    cg_vec_store(c, x, lanes, base, i);
 }
 
 LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int lanes,
@@ -176,10 +181,7 @@ LLVMValueRef cg_gemm_epi_apply(cg *c, const cg_gemm_epi *e, LLVMValueRef x, int 
       x = e->self[s] == 0 ? cg_binary(c, (nnc_binary_fn)n->fn, x, o)
                           : cg_binary(c, (nnc_binary_fn)n->fn, o, x);
     }
-    if (e->out[s] && mask)
-      cg_vec_store_masked(c, x, mask, e->out[s], i);
-    else if (e->out[s])
-      cg_vec_store(c, x, lanes, e->out[s], i);
+    if (e->out[s]) store_like(c, x, lanes, mask, e->out[s], i);
   }
   return x;
 }
