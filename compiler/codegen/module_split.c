@@ -50,19 +50,6 @@ static long cost_of(LLVMValueRef f) {
   return 300 + 4 * n;
 }
 
-/* The calling thread compiles part 0 after the work only it does (emission,
- * verification, writing this split's bitcode), so part 0 starts with that
- * share: half a unit per instruction of the module (of 0, 1/2, 3/4 and 1
- * tried, the best for deep20 and the MLP together in session 14's
- * per-thread instruction counts: docs/performance.md, "Session 14: cold
- * compile"). */
-static long serial_share(LLVMModuleRef mod) {
-  long n = 0;
-  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
-    n += instructions(f);
-  return n / 2;
-}
-
 typedef struct fn_cost {
   long cost;
   int index; /* among the module's defined functions, in module order */
@@ -75,8 +62,12 @@ static int by_cost(const void *pa, const void *pb) {
 }
 
 /* part[i] for the i-th defined function: largest first, to the part with
- * the smaller total (ties: part 0). Returns the number of defined
- * functions, or -1 without memory. */
+ * the smaller total (ties: part 0). Both parts start at 0: the calling
+ * thread's emission, verification and bitcode write all come before part
+ * 1's thread starts, and part 1's thread reads its bitcode itself (session
+ * 14's head start for part 0, half a unit per instruction, made the MLP's
+ * cold compile 7 % slower since then: docs/performance.md, "Session 30"). Returns the number of
+ * defined functions, or -1 without memory. */
 static int assign(LLVMModuleRef mod, int **part_out) {
   int n = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
@@ -95,7 +86,7 @@ static int assign(LLVMModuleRef mod, int **part_out) {
       k++;
     }
   qsort(c, (size_t)n, sizeof *c, by_cost);
-  long total[2] = {serial_share(mod), 0};
+  long total[2] = {0, 0};
   for (int i = 0; i < n; i++) {
     int p = total[1] < total[0];
     part[c[i].index] = p;

@@ -1,8 +1,8 @@
-/* The module split of session 14 (compiler/codegen/module_split.c): part 0,
- * which the calling thread compiles after emitting, verifying and copying
- * the module, starts with that serial share (half a unit per instruction of
- * the module) before the functions are dealt, largest first, to the lighter
- * part. Checked against a deal derived by hand; and a deep Dense chain (the
+/* The module split of session 14 (compiler/codegen/module_split.c): the
+ * functions are dealt, largest first, to the lighter part, both parts
+ * starting empty (session 30: the calling thread's serial work all comes
+ * before part 1's thread starts, so part 0 gets no head start). Checked
+ * against a deal derived by hand; and a deep Dense chain (the
  * kind of module whose split moved most) fits bit for bit as the
  * one-module compile, with the same object bytes whichever part finishes
  * first. */
@@ -37,11 +37,11 @@ static int defines(LLVMModuleRef mod, const char *name) {
 }
 
 /* Kernels a, b, c, d of 100, 60, 30 and 10 instructions cost 700, 540, 420
- * and 340 units (300 + 4 per instruction); part 0 starts at 200 / 2 = 100.
- * Largest first, each to the lighter part (ties: part 0): a -> 1 (100, 700),
- * b -> 0 (640, 700), c -> 0 (1060, 700), d -> 1 (1060, 1040). Without the
- * head start the deal is a, d | b, c. */
-START_TEST(part0_starts_with_the_serial_share) {
+ * and 340 units (300 + 4 per instruction); both parts start at 0. Largest
+ * first, each to the lighter part (ties: part 0): a -> 0 (700, 0), b -> 1
+ * (700, 540), c -> 1 (700, 960), d -> 0 (1040, 960). Session 14's head
+ * start of 200 / 2 = 100 units for part 0 dealt b, c | a, d instead. */
+START_TEST(functions_dealt_largest_first_to_the_lighter_part) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("m", ctx);
   const char *names[] = {"a", "b", "c", "d"};
@@ -54,7 +54,7 @@ START_TEST(part0_starts_with_the_serial_share) {
   ck_assert_int_eq(module_split(mod, &ctx1, &mod1, &defined, &st), NNC_OK);
   ck_assert_int_eq(defined, 4);
   ck_assert_ptr_nonnull(mod1);
-  const int part[] = {1, 0, 0, 1};
+  const int part[] = {0, 1, 1, 0};
   for (int i = 0; i < 4; i++) {
     ck_assert_msg(defines(mod, names[i]) == (part[i] == 0), "%s: not in part %d", names[i],
                   part[i]);
@@ -142,7 +142,7 @@ int main(void) {
   Suite *s = suite_create("cold14");
   TCase *tc = tcase_create("cold14");
   tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, part0_starts_with_the_serial_share);
+  tcase_add_test(tc, functions_dealt_largest_first_to_the_lighter_part);
   tcase_add_test(tc, deep_chain_split_matches_one_module);
   suite_add_tcase(s, tc);
   return testutil_run(s);
