@@ -167,6 +167,11 @@ void cg_vec_store_masked(cg *c, LLVMValueRef v, LLVMValueRef mask, LLVMValueRef 
 LLVMValueRef cg_lane_mask_at_run_time(cg *c, int w, LLVMValueRef lanes);
 /* x in every lane of a float vector of w (w = 0: x) */
 LLVMValueRef cg_splat(cg *c, int w, LLVMValueRef x);
+/* x[0 .. w) (w vectors of w floats, w a power of two) transposed in
+ * registers: lane k of x[l] becomes lane l of x[k]. log2(w) rounds of
+ * two-vector shuffles; with `freeze`, round 2's results are marked for a
+ * freeze (pack_freeze.c). A copy: the same floats. */
+void cg_transpose_square(cg *c, LLVMValueRef *x, int w, int freeze);
 
 typedef struct cg_gemm {
   LLVMValueRef a, b, out;

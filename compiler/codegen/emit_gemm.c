@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "compiler/codegen/cg.h"
-#include "compiler/codegen/pack_freeze.h"
 
 /* The tile shape per vector width: MR rows x NV vectors of accumulators,
  * plus NV B vectors and one broadcast, within the vector registers (AVX-512:
@@ -171,10 +170,8 @@ static LLVMValueRef b_vector(cg *c, const gemm *g, const strip *s, LLVMValueRef 
 
 /* One vw x vw block of the transposed pack: rows p0 .. p0+vw-1 of the
  * pack's vector v, read as vw vectors along W's rows j0 + v*vw + l (rows
- * past n: zero) and transposed by log2(vw) rounds of two-vector shuffles,
- * round b swapping bit b of the row index with bit b of the column index
- * (on AVX2 each is an unpack, a blend or a lane permute; one vpermt2ps on
- * AVX-512). A copy: the pack holds the same floats as the scalar loop's. */
+ * past n: zero) and transposed in registers (cg_transpose_square). A copy:
+ * the pack holds the same floats as the scalar loop's. */
 static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, LLVMValueRef p0,
                                   int64_t width) {
   int vw = g->vw, lanes = lanes_of(s, v, vw);
@@ -193,25 +190,7 @@ static void pack_transposed_block(cg *c, const gemm *g, const strip *s, int v, L
       x[l] = l < lanes ? vec_load(c, g, g->b, from, vw) : LLVMConstNull(g->vec);
     }
   }
-  for (int bit = 1; bit < vw; bit <<= 1) {
-    LLVMValueRef lo_mask[16], hi_mask[16];
-    for (int k = 0; k < vw; k++) {
-      lo_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? vw + (k ^ bit) : k), 0);
-      hi_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? vw + k : (k | bit)), 0);
-    }
-    LLVMValueRef lo = LLVMConstVector(lo_mask, (unsigned)vw),
-                 hi = LLVMConstVector(hi_mask, (unsigned)vw);
-    for (int r = 0; r < vw; r++) {
-      if (r & bit) continue;
-      LLVMValueRef a = x[r], b = x[r | bit];
-      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo, "");
-      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi, "");
-      if (bit == 2 && vw > 4) { /* a freeze after round 2 of 3 or 4: pack_freeze.c */
-        pack_freeze_mark(c->ctx, x[r]);
-        pack_freeze_mark(c->ctx, x[r | bit]);
-      }
-    }
-  }
+  cg_transpose_square(c, x, vw, 1); /* a freeze after round 2: pack_freeze.c */
   for (int k = 0; k < vw; k++)
     cg_vec_store(
         c, x[k], vw, g->pack,

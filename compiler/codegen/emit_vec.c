@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/pack_freeze.h"
 
 static int vec_width(LLVMValueRef x) {
   LLVMTypeRef t = LLVMTypeOf(x);
@@ -114,4 +115,29 @@ void cg_vec_store_masked(cg *c, LLVMValueRef v, LLVMValueRef mask, LLVMValueRef 
   LLVMValueRef fn = masked(c, w, 1, &type);
   LLVMValueRef args[4] = {v, vec_at(c, w, base, i), LLVMConstInt(c->i32, 4, 0), mask};
   LLVMBuildCall2(c->b, type, fn, args, 4, "");
+}
+
+/* Round b swaps bit b of the row index with bit b of the lane index (on
+ * AVX2 each is an unpack, a blend or a lane permute; one vpermt2ps on
+ * AVX-512). */
+void cg_transpose_square(cg *c, LLVMValueRef *x, int w, int freeze) {
+  for (int bit = 1; bit < w; bit <<= 1) {
+    LLVMValueRef lo_mask[16], hi_mask[16];
+    for (int k = 0; k < w; k++) {
+      lo_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? w + (k ^ bit) : k), 0);
+      hi_mask[k] = LLVMConstInt(c->i32, (unsigned)((k & bit) ? w + k : (k | bit)), 0);
+    }
+    LLVMValueRef lo = LLVMConstVector(lo_mask, (unsigned)w),
+                 hi = LLVMConstVector(hi_mask, (unsigned)w);
+    for (int r = 0; r < w; r++) {
+      if (r & bit) continue;
+      LLVMValueRef a = x[r], b = x[r | bit];
+      x[r] = LLVMBuildShuffleVector(c->b, a, b, lo, "");
+      x[r | bit] = LLVMBuildShuffleVector(c->b, a, b, hi, "");
+      if (freeze && bit == 2 && w > 4) { /* a freeze after round 2 of 3 or 4 */
+        pack_freeze_mark(c->ctx, x[r]);
+        pack_freeze_mark(c->ctx, x[r | bit]);
+      }
+    }
+  }
 }

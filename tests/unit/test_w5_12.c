@@ -3,8 +3,10 @@
  * - A product with one output column (Dense(1); its weight gradient x^T @ dy)
  *   runs vectorized across rows (compiler/ops/matvec.c). Each output is the
  *   GEMM's chain: fmaf over p in order from +0. predict of Dense(1) on 37
- *   rows (two whole vectors at width 16 and a tail) and K = 10 and 32 equals
- *   that chain plus the bias, computed here with fmaf, bit for bit, and is
+ *   rows (two whole vectors at width 16 and a tail) and K = 10, 32 and 37
+ *   (session 30: whole blocks of the width read as vector loads transposed
+ *   in registers, the rest gathered) at widths 16, 8 and 4 equals that
+ *   chain plus the bias, computed here with fmaf, bit for bit, and is
  *   within 1e-5 of a float64 dot product.
  * - A one-strip matmul of whole vectors (Dense(32) at width 16, Dense(16) at
  *   8) runs its bias + relu epilogue over rows x columns, the bias indexed by
@@ -91,9 +93,13 @@ static void check_dense(const char *width, int k, int units, const char *act) {
 }
 
 START_TEST(dense1_predict_is_the_fma_chain) {
-  const char *widths[] = {"16", "8"};
+  const char *widths[] = {"16", "8", "4"};
+  /* K below one vector (gathers only), whole blocks of the width (loads
+   * transposed in registers), and blocks then gathers (37 = 2 x 16 + 5 =
+   * 4 x 8 + 5 = 9 x 4 + 1) */
   check_dense(widths[_i], 10, 1, "linear");
   check_dense(widths[_i], 32, 1, "linear");
+  check_dense(widths[_i], 37, 1, "linear");
 }
 END_TEST
 
@@ -163,7 +169,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("w5_12");
   TCase *tc = tcase_create("w5_12");
   tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, dense1_predict_is_the_fma_chain, 0, 2);
+  tcase_add_loop_test(tc, dense1_predict_is_the_fma_chain, 0, 3);
   tcase_add_loop_test(tc, dense32_relu_epilogue_is_exact, 0, 2);
   tcase_add_test(tc, w5_fit_identical_on_threads_and_widths);
   suite_add_tcase(s, tc);
