@@ -38,6 +38,7 @@ typedef struct fit_run {
   cb_list cbs;
   nnc_logs logs, batch_logs, empty;
   epoch_acc acc;
+  batch_ahead ahead; /* the next batch, gathered by a worker during a step */
 } fit_run;
 
 /* Running results after a batch, as Keras hands them to on_train_batch_end. */
@@ -71,9 +72,9 @@ static int train_epoch(fit_run *r, int epoch, nnc_status *st) {
       next_rows =
           r->train.n - first - rows < o->batch_size ? r->train.n - first - rows : o->batch_size;
     }
-    int rc = model_run_step_next(m, NNC_ENTRY_TRAIN, &r->train,
-                                 o->shuffle != NNC_SHUFFLE_OFF ? r->idx + first : NULL, first, rows,
-                                 next, next_rows, st);
+    int rc = model_run_step_ahead(m, NNC_ENTRY_TRAIN, &r->train,
+                                  o->shuffle != NNC_SHUFFLE_OFF ? r->idx + first : NULL, first,
+                                  rows, next, next_rows, &r->ahead, st);
     if (rc == NNC_ERR_NUMERICS) /* numbered as Keras prints them: "Epoch 3/10", "2/8" */
       nnc_fail_prefix(st, "check_numerics: epoch %d/%d, batch %lld/%lld", epoch + 1, o->epochs,
                       (long long)step + 1, (long long)r->steps);
@@ -229,6 +230,7 @@ int nnc_model_fit_multi(nnc_model *m, int n_x, const nnc_array *x, int n_y, cons
   nnc_logs_free(&r.batch_logs);
   nnc_logs_free(&r.empty);
   free(r.idx);
+  batch_ahead_free(&r.ahead);
   model_data_free(&r.all);
   model_data_free(&r.val);
   nnc_array_free(&r.cw);

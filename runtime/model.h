@@ -150,13 +150,35 @@ int model_reserve(nnc_model *m, int64_t rows, nnc_status *st);
  * already offset to this batch. Leaves the batch's statistics in m->stats. */
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
                    int64_t rows, float **outs, nnc_status *st);
-/* model_run_step (outs NULL) that also asks the cache for the next batch's
- * rows next[0 .. next_rows) (fit_prefetch_rows, a hint): on the pool's
- * threads after the batch's copies, each the share it will gather at the
- * next step; on one thread, before the step. */
-int model_run_step_next(nnc_model *m, int which, const model_data *d, const int64_t *idx,
-                        int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
-                        nnc_status *st);
+/* The next batch of a fit, gathered by a pool worker while the step before
+ * runs on the calling thread alone (step.c: run_step; docs/performance.md,
+ * "Session 31: a gather worker"). The fit loop owns it for one fit, so
+ * nothing gathered outlives the arrays it was read from. */
+typedef struct batch_ahead {
+  float **buf; /* slot k's buffer b at buf[k * n + b] (two slots) */
+  int64_t *cap;
+  int n;     /* buffers per slot: inputs, targets, sample weights */
+  int ready; /* 1 + the slot holding rows idx[0 .. rows) of `d`; 0: none */
+  const model_data *d;
+  const int64_t *idx;
+  int64_t rows;
+  int64_t *idx_copy; /* idx's values when they were gathered */
+  int64_t idx_cap;
+  int mode; /* NNC_GATHER_AHEAD: 1 always, 0 never, -1 by size (step.c) */
+} batch_ahead;
+
+void batch_ahead_free(batch_ahead *a);
+
+/* model_run_step (outs NULL) given the next batch's rows next[0 ..
+ * next_rows) as well. A step on the calling thread alone, in a model with a
+ * pool, has a worker gather them into `ahead` meanwhile (where that gains:
+ * step.c, AHEAD_DATA_BYTES); else they are prefetched (fit_prefetch_rows, a
+ * hint): on the pool's threads after the batch's copies, each the share it
+ * will gather at the next step; on one thread, before the step. This batch
+ * is taken from `ahead` if it is there (the bytes the step would copy). */
+int model_run_step_ahead(nnc_model *m, int which, const model_data *d, const int64_t *idx,
+                         int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
+                         batch_ahead *ahead, nnc_status *st);
 
 /* Check-numerics mode (runtime/check_numerics.c), around each train step:
  * before it, refuse a batch, weight or optimizer slot that is not finite and

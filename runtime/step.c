@@ -464,10 +464,11 @@ typedef struct batch_copies {
 /* The rows of one buffer the step reads: float32 rows in place (contiguous
  * from `first`), else gathered by idx and/or converted into `gathered`, one
  * batch at a time. The step only reads them (the caller's data is const). */
-static float *batch_rows(const void *v, nnc_dtype dt, int64_t row, float *gathered,
+static float *batch_rows(const void *v, nnc_dtype dt, int64_t row, float *gathered, float *ready,
                          batch_copies *bc) {
   if (!v) return gathered; /* no values (a zero-sized row): nothing to read */
   if (!bc->idx && dt == NNC_F32) return (float *)v + bc->first * row;
+  if (ready) return ready; /* gathered by the worker during the step before */
   row_copy c = {v, dt, row, gathered};
   if (bc->defer && bc->n < MAX_ROW_COPIES)
     bc->defer[bc->n++] = c;
@@ -487,6 +488,12 @@ typedef struct step_job {
   const model_data *data;
   const int64_t *next; /* the next batch's rows to prefetch, or NULL */
   int64_t next_rows;
+  /* n_ahead > 0: the step on thread 0 alone while thread 1 makes these
+   * copies of the next batch's rows (ahead_idx[0 .. ahead_rows)) */
+  const row_copy *ahead;
+  int n_ahead;
+  const int64_t *ahead_idx;
+  int64_t ahead_rows;
 } step_job;
 
 /* The batch's copies split by rows between the threads (a copy is a copy:
@@ -496,6 +503,14 @@ typedef struct step_job {
  * next step (the same split), into its own core's caches. */
 static void run_job(void *arg, int tid, int nthreads) {
   step_job *j = arg;
+  if (j->n_ahead) { /* a step too small to split; the worker gathers the next batch */
+    if (tid == 0)
+      j->fn(j->regions, j->scalars, j->rows, j->rng, 0, 1, pool_barrier, NULL);
+    else if (tid == 1)
+      for (int k = 0; k < j->n_ahead; k++)
+        copy_rows(&j->ahead[k], j->ahead_idx, 0, 0, j->ahead_rows);
+    return;
+  }
   const batch_copies *bc = j->copies;
   if (bc && bc->n) {
     int64_t r0 = bc->rows * tid / nthreads, r1 = bc->rows * (tid + 1) / nthreads;
@@ -509,9 +524,127 @@ static void run_job(void *arg, int tid, int nthreads) {
   j->fn(j->regions, j->scalars, j->rows, j->rng, tid, nthreads, pool_barrier, j->pool);
 }
 
+/* Sample weight s of the table as d holds it (its buffer follows the
+ * inputs and targets), or NULL: weights of 1. */
+static const void *weights_of(const nnc_program_table *t, const model_data *d, int s, nnc_dtype *dt,
+                              int64_t *row) {
+  int k = t->sample_weights[s].output;
+  if (!d->has_y || k < 0 || k >= d->n_w || !d->w[k] ||
+      d->w_row[k] != row_floats(&t->sample_weights[s]))
+    return NULL;
+  *dt = d->w_dt[k];
+  *row = d->w_row[k];
+  return d->w[k];
+}
+
+/* ---- the gather worker: the next batch while this one runs ---- */
+
+/* The worker gathers a batch where the copy misses the caches: rows drawn
+ * from at least AHEAD_DATA_BYTES of data (W3's 72 MB: 10 % faster epochs,
+ * W4's 188 MB 15 %; rows from 8 MB: no faster; W5's 3.6 MB: 16 % slower,
+ * the step then reads the other core's lines instead of its own caches),
+ * and a batch of at least AHEAD_BATCH_BYTES (a few rows' misses cost less
+ * than waking the worker). docs/performance.md, "Session 31: a gather
+ * worker". */
+#define AHEAD_DATA_BYTES (INT64_C(16) << 20)
+#define AHEAD_BATCH_BYTES (INT64_C(16) << 10)
+
+/* NNC_GATHER_AHEAD=1: the worker gathers every batch it can (tests: small
+ * data sets take the path); 0: never; unset: by the two sizes above. */
+static int ahead_mode(void) {
+  const char *e = getenv("NNC_GATHER_AHEAD");
+  return e && !strcmp(e, "1") ? 1 : e && !strcmp(e, "0") ? 0 : -1;
+}
+
+void batch_ahead_free(batch_ahead *a) {
+  if (!a) return;
+  for (int i = 0; i < 2 * a->n; i++) free(a->buf[i]);
+  free(a->buf);
+  free(a->cap);
+  free(a->idx_copy);
+  memset(a, 0, sizeof *a);
+}
+
+/* Whether a holds rows idx[0 .. rows) of d: the same data, the same row
+ * numbers (a new pass reshuffles idx in place, so its values are compared). */
+static int ahead_holds(const batch_ahead *a, const model_data *d, const int64_t *idx,
+                       int64_t rows) {
+  return a && a->ready && idx && a->d == d && a->idx == idx && a->rows == rows &&
+         !memcmp(a->idx_copy, idx, (size_t)rows * sizeof *idx);
+}
+
+static float *ahead_buffer(const batch_ahead *a, int slot, int b) {
+  return a->buf[slot * a->n + b];
+}
+
+/* Buffer b of the step's data in d (inputs, targets, then sample weights):
+ * its values, or NULL (none: nothing to copy). */
+static const void *source_of(const nnc_program_table *t, const model_data *d, int b, nnc_dtype *dt,
+                             int64_t *row) {
+  int s = b - t->n_inputs - t->n_targets;
+  if (s >= 0) return weights_of(t, d, s, dt, row);
+  if (b >= d->n_bufs) return NULL;
+  *dt = d->dt[b], *row = d->row[b];
+  return d->v[b];
+}
+
+/* The copies that gather rows next[0 .. rows) of d into slot `slot` of a
+ * (grown for them): every buffer the step reads from d; none (*n_list 0)
+ * where the worker would not gain (AHEAD_DATA_BYTES, AHEAD_BATCH_BYTES) or
+ * a job cannot hold them all. */
+static int ahead_copies(const nnc_program_table *t, const model_data *d, batch_ahead *a, int slot,
+                        int64_t rows, row_copy *list, int *n_list, nnc_status *st) {
+  int n = t->n_inputs + t->n_targets + t->n_sample_weights, copies = 0;
+  int64_t batch = 0, data = 0;
+  *n_list = 0;
+  for (int b = 0; b < n; b++) {
+    nnc_dtype dt = NNC_F32;
+    int64_t row = 0;
+    if (!source_of(t, d, b, &dt, &row)) continue;
+    copies++;
+    batch += row * rows * (int64_t)sizeof(float);
+    data += d->n * row * (int64_t)nnc_dtype_size(dt);
+  }
+  if (a->n != n) { /* first use (a fit runs one table) */
+    batch_ahead_free(a);
+    a->mode = ahead_mode();
+    a->buf = nnc_calloc((size_t)(2 * n) + 1, sizeof *a->buf, st);
+    a->cap = a->buf ? nnc_calloc((size_t)(2 * n) + 1, sizeof *a->cap, st) : NULL;
+    if (!a->cap) return st->code;
+    a->n = n;
+  }
+  if (a->mode == 0 || copies > MAX_ROW_COPIES ||
+      (a->mode < 0 && (batch < AHEAD_BATCH_BYTES || data < AHEAD_DATA_BYTES)))
+    return NNC_OK;
+  for (int b = 0; b < n; b++) {
+    nnc_dtype dt = NNC_F32;
+    int64_t row = 0;
+    const void *v = source_of(t, d, b, &dt, &row);
+    if (!v) continue;
+    int i = slot * n + b;
+    if (grow(&a->buf[i], &a->cap[i], row * rows + 1, st)) return st->code;
+    list[(*n_list)++] = (row_copy){v, dt, row, a->buf[i]};
+  }
+  return NNC_OK;
+}
+
+/* Record that slot holds rows next[0 .. rows) of d. */
+static int ahead_record(batch_ahead *a, const model_data *d, int slot, const int64_t *next,
+                        int64_t rows, nnc_status *st) {
+  if (rows > a->idx_cap) {
+    int64_t *bigger = nnc_realloc_array(a->idx_copy, (size_t)rows, sizeof *bigger, st);
+    if (!bigger) return st->code;
+    a->idx_copy = bigger;
+    a->idx_cap = rows;
+  }
+  memcpy(a->idx_copy, next, (size_t)rows * sizeof *next);
+  a->ready = slot + 1, a->d = d, a->idx = next, a->rows = rows;
+  return NNC_OK;
+}
+
 static int run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
                     int64_t rows, float **outs, const int64_t *next, int64_t next_rows,
-                    nnc_status *st) {
+                    batch_ahead *ahead, nnc_status *st) {
   const nnc_program_table *t = m->t;
   nnc_step_fn fn = t->entries[which].fn;
   if (!fn && which == NNC_ENTRY_PREDICT) /* an ahead-of-time object of train steps only */
@@ -542,17 +675,32 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
   double started = tuner ? nnc_monotonic_seconds() : 0;
   row_copy deferred[MAX_ROW_COPIES];
   batch_copies bc = {parallel && !checked ? deferred : NULL, 0, idx, first, rows};
-  if (next && !bc.defer) fit_prefetch_rows(d, next, next_rows);
+  /* this batch as the worker gathered it during the step before, if it did */
+  int taken = ahead_holds(ahead, d, idx, rows) ? ahead->ready - 1 : -1;
+  if (ahead) ahead->ready = 0;
+  /* a step on this thread alone: the pool's worker gathers the next batch */
+  row_copy pre[MAX_ROW_COPIES];
+  int n_pre = 0, into = taken == 0 ? 1 : 0;
+  if (ahead && next && !parallel && !checked && m->pool && pool_size(m->pool) > 1) {
+    if (ahead_copies(t, d, ahead, into, next_rows, pre, &n_pre, st)) {
+      if (regions != small) free(regions);
+      return st->code;
+    }
+  }
+  if (next && !bc.defer && !n_pre) fit_prefetch_rows(d, next, next_rows);
   for (int b = 0; b < d->n_bufs; b++)
-    data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b], &bc);
+    data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b],
+                         taken >= 0 ? ahead_buffer(ahead, taken, b) : NULL, &bc);
   /* sample weights after the outputs; weights of 1 where the data has none */
-  for (int s = 0; d->has_y && s < t->n_sample_weights; s++) {
-    int k = t->sample_weights[s].output, b = t->n_inputs + t->n_targets + s;
+  for (int s = 0; s < t->n_sample_weights; s++) {
+    int b = t->n_inputs + t->n_targets + s;
     float **at = &regions[NNC_REGION_IO + t->n_inputs + t->n_targets + t->n_outputs + s];
-    if (k >= 0 && k < d->n_w && d->w[k] && d->w_row[k] == row_floats(&t->sample_weights[s]))
-      *at = batch_rows(d->w[k], d->w_dt[k], d->w_row[k], m->gathered[b], &bc);
-    else
-      *at = m->ones;
+    nnc_dtype wdt = NNC_F32;
+    int64_t wrow = 0;
+    const void *w = weights_of(t, d, s, &wdt, &wrow);
+    *at = w ? batch_rows(w, wdt, wrow, m->gathered[b],
+                         taken >= 0 ? ahead_buffer(ahead, taken, b) : NULL, &bc)
+            : m->ones;
   }
   /* train and test steps of a table with outputs_in_train write the outputs (host metrics) */
   if (!outs && which != NNC_ENTRY_PREDICT && t->outputs_in_train) outs = m->host_outs;
@@ -582,13 +730,19 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
                     .copies = &bc,
                     .data = d,
                     .next = bc.defer ? next : NULL,
-                    .next_rows = next_rows};
+                    .next_rows = next_rows,
+                    .ahead = pre,
+                    .n_ahead = n_pre,
+                    .ahead_idx = next,
+                    .ahead_rows = next_rows};
     /* below parallel_rows every group runs on thread 0 alone: the step
-     * needs no other thread, so none is woken (bit-identical either way) */
-    if (parallel)
+     * needs no other thread, so none is woken unless it gathers the next
+     * batch meanwhile (bit-identical either way) */
+    if (parallel || n_pre)
       pool_run(m->pool, run_job, &job);
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
+    if (n_pre && ahead_record(ahead, d, into, next, next_rows, st)) rc = st->code;
     if (tuner) {
       double now = nnc_monotonic_seconds();
       step_tuner_record(tuner, parallel, now - started, rows, now);
@@ -606,11 +760,11 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
 
 int model_run_step(nnc_model *m, int which, const model_data *d, const int64_t *idx, int64_t first,
                    int64_t rows, float **outs, nnc_status *st) {
-  return run_step(m, which, d, idx, first, rows, outs, NULL, 0, st);
+  return run_step(m, which, d, idx, first, rows, outs, NULL, 0, NULL, st);
 }
 
-int model_run_step_next(nnc_model *m, int which, const model_data *d, const int64_t *idx,
-                        int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
-                        nnc_status *st) {
-  return run_step(m, which, d, idx, first, rows, NULL, next, next_rows, st);
+int model_run_step_ahead(nnc_model *m, int which, const model_data *d, const int64_t *idx,
+                         int64_t first, int64_t rows, const int64_t *next, int64_t next_rows,
+                         batch_ahead *ahead, nnc_status *st) {
+  return run_step(m, which, d, idx, first, rows, NULL, next, next_rows, ahead, st);
 }

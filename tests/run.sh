@@ -38,9 +38,9 @@ if ! command -v clang >/dev/null; then
   echo "run.sh: clang is not installed: the ThreadSanitizer pass cannot run" >&2
   exit 1
 fi
-threaded='^(test_pool|test_threads|test_threads9|test_threads15|test_threads16|test_threads18|test_w4_12|cli_test_threads|test_lazy13|test_h5_12)$'
+threaded='^(test_pool|test_threads|test_threads9|test_threads15|test_threads16|test_threads18|test_w4_12|test_ahead31|cli_test_threads|test_lazy13|test_h5_12)$'
 configure build-tsan clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNC_SANITIZE_THREAD=ON
-cmake --build build-tsan -j"$jobs" --target test_pool test_threads test_threads9 test_threads15 test_threads16 test_threads18 test_w4_12 test_lazy13 test_h5_12 nnc_cli
+cmake --build build-tsan -j"$jobs" --target test_pool test_threads test_threads9 test_threads15 test_threads16 test_threads18 test_w4_12 test_ahead31 test_lazy13 test_h5_12 nnc_cli
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest -R "$threaded" --output-on-failure)
 
 # -O3 (Release) finds warnings that -O2 does not (format-truncation, maybe-uninitialized) and

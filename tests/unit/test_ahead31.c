@@ -1,0 +1,271 @@
+/* Session 31: a step that runs on the calling thread alone has the pool's
+ * worker gather the next batch meanwhile (runtime/step.c: run_job,
+ * ahead_copies; docs/performance.md "Session 31: a gather worker").
+ *
+ * A copy made by another thread must change nothing, and a batch gathered
+ * ahead must be used only for the rows it holds:
+ * - a shuffled 2-thread fit (float32 and uint8 inputs, sample weights, a
+ *   partial last batch) leaves weights bit-identical to replaying the same
+ *   order on one thread with train_on_batch_weighted, whose rows the test
+ *   gathers itself; the pool ran exactly one job per step that has a next
+ *   batch (the steps themselves are too small to split);
+ * - steps_per_epoch continuing a pass across epochs, a validation split and
+ *   batch-wise shuffling: History and weights equal the 1-thread fit's;
+ * - a fit stopped by a callback right after the worker gathered a batch,
+ *   the data then changed in place and fitted again: the second fit reads
+ *   the new values (equal to the same two fits on one thread);
+ * - NNC_GATHER_AHEAD=0 runs no job; unset, the worker gathers rows drawn
+ *   from 16 MiB of data and not from 8 MiB (step.c: AHEAD_DATA_BYTES). */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnc.h"
+#include "runtime/fit.h"
+#include "runtime/model.h"
+#include "runtime/pool.h"
+#include "testutil.h"
+
+enum { N = 150, IN = 64, H = 64, OUT = 10, BATCH = 32, SEED = 5, EPOCHS = 3 };
+enum { BATCHES = (N + BATCH - 1) / BATCH };
+
+#define LAYERS                                                                                     \
+  "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 64, 'activation': 'relu'}},"          \
+  "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 10, 'activation': 'linear'}}"
+#define COMPILE                                                                                    \
+  "{'optimizer': {'class_name': 'RMSprop', 'config': {'learning_rate': 0.01}}, "                   \
+  "'loss': {'class_name': 'SparseCategoricalCrossentropy', 'config': {'from_logits': true}}, "     \
+  "'metrics': ['accuracy']}"
+
+static nnc_model *new_model(int threads, int in) {
+  nnc_status st;
+  char shape[16];
+  snprintf(shape, sizeof shape, "%d", in);
+  nnc_model *m = testutil_load(testutil_sequential(shape, LAYERS, testutil_json(COMPILE)));
+  ck_assert_msg(!nnc_model_set_seed(m, SEED, &st), "%s", st.message);
+  ck_assert_msg(!nnc_model_set_threads(m, threads, &st), "%s", st.message);
+  return m;
+}
+
+static const char *const weight_names[] = {"d0/kernel", "d0/bias", "d1/kernel", "d1/bias"};
+
+static void same_weights(nnc_model *a, nnc_model *b) {
+  nnc_status st;
+  for (size_t w = 0; w < sizeof weight_names / sizeof weight_names[0]; w++) {
+    nnc_array x, y;
+    ck_assert_msg(!nnc_model_get_weight(a, weight_names[w], &x, &st), "%s", st.message);
+    ck_assert_msg(!nnc_model_get_weight(b, weight_names[w], &y, &st), "%s", st.message);
+    ck_assert_int_eq(nnc_array_count(&x), nnc_array_count(&y));
+    ck_assert_msg(!memcmp(x.data, y.data, (size_t)nnc_array_count(&x) * sizeof(float)),
+                  "%s differs", weight_names[w]);
+    nnc_array_free(&x);
+    nnc_array_free(&y);
+  }
+}
+
+static float xf[N * IN], y[N], sw[N];
+static uint8_t xu[N * IN];
+
+static void make_data(void) {
+  for (int i = 0; i < N * IN; i++) {
+    xu[i] = (uint8_t)((i * 37 + 11) % 251);
+    xf[i] = (float)sin(0.37 * i);
+  }
+  for (int i = 0; i < N; i++) y[i] = (float)(i * 7 % OUT), sw[i] = 0.25f + (float)(i % 5);
+}
+
+static void fit_equals_replay(nnc_dtype dt) {
+  static float bx[BATCH * IN], by[BATCH], bw[BATCH];
+  setenv("NNC_GATHER_AHEAD", "1", 1);
+  make_data();
+  nnc_array x = testutil_f32(xf, N, IN), ya = testutil_f32(y, N, 1), wa = testutil_f32(sw, N, 1);
+  ya.rank = wa.rank = 1;
+  if (dt == NNC_U8) x.dtype = NNC_U8, x.data = xu;
+  nnc_status st;
+  nnc_model *fitted = new_model(2, IN), *replayed = new_model(1, IN);
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = EPOCHS, o.batch_size = BATCH, o.shuffle = NNC_SHUFFLE_ON, o.verbose = 0;
+  o.n_sample_weights = 1, o.sample_weights = &wa;
+  ck_assert_msg(!nnc_model_fit(fitted, &x, &ya, &o, NULL, &st), "%s", st.message);
+  /* one job per step with a next batch in its pass: the worker's gathers */
+  ck_assert_int_eq(pool_jobs(fitted->pool), EPOCHS * (BATCHES - 1));
+
+  int64_t idx[N];
+  for (int e = 0; e < EPOCHS; e++) {
+    fit_shuffle(idx, N, NNC_SHUFFLE_ON, BATCH, SEED, e);
+    for (int first = 0; first < N; first += BATCH) {
+      int rows = N - first < BATCH ? N - first : BATCH;
+      for (int r = 0; r < rows; r++) {
+        int64_t i = idx[first + r];
+        for (int k = 0; k < IN; k++)
+          bx[r * IN + k] = dt == NNC_U8 ? (float)xu[i * IN + k] : xf[i * IN + k];
+        by[r] = y[i], bw[r] = sw[i];
+      }
+      nnc_array b = testutil_f32(bx, rows, IN), t = testutil_f32(by, rows, 1),
+                w = testutil_f32(bw, rows, 1);
+      t.rank = w.rank = 1;
+      nnc_logs logs = {0};
+      ck_assert_msg(!nnc_model_train_on_batch_weighted(replayed, 1, &b, 1, &t, &w, &logs, &st),
+                    "%s", st.message);
+      nnc_logs_free(&logs);
+    }
+  }
+  same_weights(fitted, replayed);
+  nnc_model_free(fitted);
+  nnc_model_free(replayed);
+}
+
+START_TEST(worker_gathered_f32_fit_equals_replay) {
+  fit_equals_replay(NNC_F32);
+}
+END_TEST
+
+START_TEST(worker_gathered_u8_fit_equals_replay) {
+  fit_equals_replay(NNC_U8);
+}
+END_TEST
+
+static void same_history(const nnc_history *a, const nnc_history *b, int epochs) {
+  static const char *const keys[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    for (int e = 0; e < epochs; e++) {
+      double p = nnc_history_get(a, keys[k], e), q = nnc_history_get(b, keys[k], e);
+      ck_assert_msg(!isnan(p) && !memcmp(&p, &q, sizeof p), "%s[%d]: %.17g vs %.17g", keys[k], e, p,
+                    q);
+    }
+}
+
+/* steps_per_epoch 3 of a pass of 4 training batches: the second epoch
+ * starts with the batch the first one's last step had gathered ahead */
+START_TEST(steps_per_epoch_validation_and_batch_shuffle_as_on_one_thread) {
+  setenv("NNC_GATHER_AHEAD", "1", 1);
+  make_data();
+  nnc_array x = testutil_f32(xf, N, IN), ya = testutil_f32(y, N, 1);
+  ya.rank = 1;
+  for (int mode = NNC_SHUFFLE_ON; mode <= NNC_SHUFFLE_BATCH; mode++) {
+    nnc_status st;
+    nnc_model *one = new_model(1, IN), *two = new_model(2, IN);
+    nnc_fit_options o;
+    nnc_fit_options_default(&o);
+    o.epochs = 4, o.batch_size = BATCH, o.shuffle = mode, o.verbose = 0;
+    o.steps_per_epoch = 3, o.validation_split = 0.2;
+    nnc_history h1, h2;
+    ck_assert_msg(!nnc_model_fit(one, &x, &ya, &o, &h1, &st), "%s", st.message);
+    ck_assert_msg(!nnc_model_fit(two, &x, &ya, &o, &h2, &st), "%s", st.message);
+    ck_assert_int_gt(pool_jobs(two->pool), 0);
+    same_history(&h1, &h2, 4);
+    same_weights(one, two);
+    nnc_history_free(&h1);
+    nnc_history_free(&h2);
+    nnc_model_free(one);
+    nnc_model_free(two);
+  }
+}
+END_TEST
+
+static int stop_at_batch_1(nnc_callback *cb, nnc_model *m, int index, nnc_logs *logs,
+                           nnc_status *st) {
+  (void)cb, (void)logs, (void)st;
+  if (index == 1) nnc_model_stop_training(m);
+  return NNC_OK;
+}
+
+/* Fit until batch 1 (whose step had the worker gather batch 2), change the
+ * data in place, fit again: the second fit trains on the new values. */
+static void stopped_then_changed(nnc_model *m, nnc_array *x, nnc_array *ya) {
+  nnc_status st;
+  nnc_callback stop = {.name = "Stop", .on_batch_end = stop_at_batch_1};
+  nnc_callback *cbs[] = {&stop};
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 1, o.batch_size = BATCH, o.shuffle = NNC_SHUFFLE_ON, o.verbose = 0;
+  o.n_callbacks = 1, o.callbacks = cbs;
+  ck_assert_msg(!nnc_model_fit(m, x, ya, &o, NULL, &st), "%s", st.message);
+  float *v = x->data;
+  for (int i = 0; i < N * IN; i++) v[i] = -2.0f * v[i] + 0.5f;
+  o.n_callbacks = 0, o.callbacks = NULL;
+  ck_assert_msg(!nnc_model_fit(m, x, ya, &o, NULL, &st), "%s", st.message);
+}
+
+START_TEST(nothing_gathered_outlives_a_fit) {
+  setenv("NNC_GATHER_AHEAD", "1", 1);
+  make_data();
+  static float copy[N * IN];
+  memcpy(copy, xf, sizeof copy);
+  nnc_array x = testutil_f32(xf, N, IN), ya = testutil_f32(y, N, 1);
+  ya.rank = 1;
+  nnc_model *one = new_model(1, IN), *two = new_model(2, IN);
+  stopped_then_changed(one, &x, &ya);
+  memcpy(xf, copy, sizeof copy);
+  stopped_then_changed(two, &x, &ya);
+  ck_assert_int_gt(pool_jobs(two->pool), 0);
+  same_weights(one, two);
+  nnc_model_free(one);
+  nnc_model_free(two);
+}
+END_TEST
+
+START_TEST(no_worker_gather_when_switched_off) {
+  setenv("NNC_GATHER_AHEAD", "0", 1);
+  make_data();
+  nnc_array x = testutil_f32(xf, N, IN), ya = testutil_f32(y, N, 1);
+  ya.rank = 1;
+  nnc_status st;
+  nnc_model *two = new_model(2, IN);
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 2, o.batch_size = BATCH, o.verbose = 0;
+  ck_assert_msg(!nnc_model_fit(two, &x, &ya, &o, NULL, &st), "%s", st.message);
+  ck_assert_int_eq(pool_jobs(two->pool), 0);
+  nnc_model_free(two);
+}
+END_TEST
+
+/* jobs run by a 1-epoch 2-thread fit of `rows` rows of `in` floats */
+static long jobs_for(int64_t rows, int in) {
+  float *v = calloc((size_t)(rows * in), sizeof *v), *t = calloc((size_t)rows, sizeof *t);
+  ck_assert(v && t);
+  for (int64_t i = 0; i < rows; i++) v[i * in + i % in] = 1.0f, t[i] = (float)(i % OUT);
+  nnc_array x = testutil_f32(v, rows, in), ya = testutil_f32(t, rows, 1);
+  ya.rank = 1;
+  nnc_status st;
+  nnc_model *two = new_model(2, in);
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = 1, o.batch_size = BATCH, o.verbose = 0, o.steps_per_epoch = 4;
+  ck_assert_msg(!nnc_model_fit(two, &x, &ya, &o, NULL, &st), "%s", st.message);
+  long jobs = pool_jobs(two->pool);
+  nnc_model_free(two);
+  free(v);
+  free(t);
+  return jobs;
+}
+
+START_TEST(by_default_the_worker_gathers_from_large_data_only) {
+  unsetenv("NNC_GATHER_AHEAD");
+  /* 256 floats a row: 1 KiB, a batch of 32 KiB; 16384 rows are 16 MiB (a
+   * step too small for the pool: its jobs are the worker's) */
+  ck_assert_int_eq(jobs_for(16384, 256), 4);
+  ck_assert_int_eq(jobs_for(8192, 256), 0);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("ahead31");
+  TCase *tc = tcase_create("gather_worker");
+  tcase_add_test(tc, worker_gathered_f32_fit_equals_replay);
+  tcase_add_test(tc, worker_gathered_u8_fit_equals_replay);
+  tcase_add_test(tc, steps_per_epoch_validation_and_batch_shuffle_as_on_one_thread);
+  tcase_add_test(tc, nothing_gathered_outlives_a_fit);
+  tcase_add_test(tc, no_worker_gather_when_switched_off);
+  tcase_add_test(tc, by_default_the_worker_gathers_from_large_data_only);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  return testutil_run(suite());
+}
