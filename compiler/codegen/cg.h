@@ -78,7 +78,8 @@ void cg_init(cg *c, LLVMContextRef ctx, LLVMModuleRef mod, int vector_width, nnc
 
 /* Loops: i runs over [start, end). */
 void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, const char *name);
-void cg_loop_end(cg *c, cg_loop *l);
+/* returns the loop's back edge (a branch) */
+LLVMValueRef cg_loop_end(cg *c, cg_loop *l);
 
 LLVMValueRef cg_f32(cg *c, double v);
 LLVMValueRef cg_i64(cg *c, int64_t v);
@@ -165,6 +166,13 @@ void cg_vec_store_masked(cg *c, LLVMValueRef v, LLVMValueRef mask, LLVMValueRef 
                          LLVMValueRef i);
 /* lane l on when l < lanes (an i64 known at run time) */
 LLVMValueRef cg_lane_mask_at_run_time(cg *c, int w, LLVMValueRef lanes);
+/* base[i + l * stride] for the lanes l < w (a llvm.masked.gather): the
+ * lanes of `mask` (NULL: all; the others read nothing and give 0) */
+LLVMValueRef cg_vec_gather(cg *c, int w, LLVMValueRef base, LLVMValueRef i, int64_t stride,
+                           LLVMValueRef mask);
+/* lane l of v to base[i + l * stride] where mask (NULL: all) is on */
+void cg_vec_scatter(cg *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef i, int64_t stride,
+                    LLVMValueRef mask);
 /* x in every lane of a float vector of w (w = 0: x) */
 LLVMValueRef cg_splat(cg *c, int w, LLVMValueRef x);
 /* x[0 .. w) (w vectors of w floats, w a power of two) transposed in
@@ -272,6 +280,43 @@ void cg_row_begin(cg *c, cg_row *r, const nnc_shape *in, LLVMValueRef u0, LLVMVa
 /* max of the row (NaN wins); *argmax: its first index, as float (may be NULL) */
 LLVMValueRef cg_row_max(cg *c, cg_row *r, LLVMValueRef x, LLVMValueRef *argmax);
 LLVMValueRef cg_row_sum_exp(cg *c, cg_row *r, LLVMValueRef x, LLVMValueRef m);
+
+/* Rows in lanes (emit_row_lanes.c): groups of vector-width rows of a
+ * narrow [rows, width] operand, lane l holding row r0 + l (the last group
+ * masked to the rows left), each lane the row code's operations in its
+ * order (the same bits). A group's columns live in a stack array (`cols`,
+ * column j a vector), walked by loops that stay loops. */
+typedef struct cg_lanes {
+  cg_loop group;
+  LLVMValueRef r0, mask;
+  int64_t width;
+} cg_lanes;
+enum { CG_LANES_MAX_WIDTH = 32 };
+/* whether rows of `width` go in lanes (2 <= width <= CG_LANES_MAX_WIDTH) */
+int cg_lanes_fit(const cg *c, int64_t width);
+void cg_lanes_begin(cg *c, cg_lanes *l, int64_t width, LLVMValueRef u0, LLVMValueRef u1);
+void cg_lanes_end(cg *c, cg_lanes *l);
+/* a stack array for the group's columns (allocated once per function) */
+LLVMValueRef cg_lanes_array(cg *c, const cg_lanes *l);
+/* the group's rows of x into cols (column j at j; masked rows read 0) */
+void cg_lanes_columns(cg *c, const cg_lanes *l, LLVMValueRef x, LLVMValueRef cols);
+/* cols back into the group's rows of out */
+void cg_lanes_store_rows(cg *c, const cg_lanes *l, LLVMValueRef cols, LLVMValueRef out);
+LLVMValueRef cg_lanes_get(cg *c, LLVMValueRef cols, LLVMValueRef j);
+void cg_lanes_set(cg *c, LLVMValueRef cols, LLVMValueRef j, LLVMValueRef v);
+/* one float per row: v at out[r0 .. r0 + vector width) */
+void cg_lanes_store(cg *c, const cg_lanes *l, LLVMValueRef v, LLVMValueRef out);
+/* cg_row_max and cg_row_sum_exp per lane */
+LLVMValueRef cg_lanes_max(cg *c, const cg_lanes *l, LLVMValueRef cols, LLVMValueRef *argmax);
+LLVMValueRef cg_lanes_sum_exp(cg *c, const cg_lanes *l, LLVMValueRef cols, LLVMValueRef m);
+/* a loop over the columns j in [from, width) that LLVM keeps a loop
+ * (neither unrolled nor vectorized: its body is already vector code) */
+void cg_lanes_loop_begin(cg *c, const cg_lanes *l, cg_loop *j, int64_t from);
+void cg_lanes_loop_end(cg *c, cg_loop *j);
+/* a vector-width float vector held across a loop (a stack slot) */
+LLVMValueRef cg_lanes_slot(cg *c, LLVMValueRef init);
+/* cg_unary's scalar code on each lane (a libm call stays that call) */
+LLVMValueRef cg_lanes_unary(cg *c, nnc_fn fn, LLVMValueRef v);
 /* Operand k of elementwise node n at flat index i (emit_group.c). */
 LLVMValueRef cg_operand(cg *c, const nnc_node *n, int k, LLVMValueRef i);
 

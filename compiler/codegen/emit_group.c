@@ -40,12 +40,13 @@ void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, cons
   LLVMPositionBuilderAtEnd(c->b, l->body);
 }
 
-void cg_loop_end(cg *c, cg_loop *l) {
+LLVMValueRef cg_loop_end(cg *c, cg_loop *l) {
   LLVMValueRef next = LLVMBuildAdd(c->b, l->phi, cg_i64(c, 1), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-  LLVMBuildBr(c->b, l->head);
+  LLVMValueRef back = LLVMBuildBr(c->b, l->head);
   LLVMAddIncoming(l->phi, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(c->b, l->exit);
+  return back;
 }
 
 LLVMValueRef cg_count(cg *c, const nnc_shape *s) {

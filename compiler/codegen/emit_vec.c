@@ -141,3 +141,48 @@ void cg_transpose_square(cg *c, LLVMValueRef *x, int w, int freeze) {
     }
   }
 }
+
+/* the pointers base + i + l * stride for the lanes l < w */
+static LLVMValueRef strided_ptrs(cg *c, int w, LLVMValueRef base, LLVMValueRef i, int64_t stride) {
+  LLVMValueRef lane[16];
+  for (int l = 0; l < w; l++) lane[l] = LLVMConstInt(c->i64, (unsigned long long)(l * stride), 0);
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->f32, base, &i, 1, "");
+  LLVMValueRef offs = LLVMConstVector(lane, (unsigned)w);
+  return LLVMBuildGEP2(c->b, c->f32, p, &offs, 1, "");
+}
+
+static LLVMValueRef all_lanes(cg *c, int w) {
+  LLVMValueRef on[16];
+  for (int l = 0; l < w; l++) on[l] = LLVMConstInt(c->i1, 1, 0);
+  return LLVMConstVector(on, (unsigned)w);
+}
+
+LLVMValueRef cg_vec_gather(cg *c, int w, LLVMValueRef base, LLVMValueRef i, int64_t stride,
+                           LLVMValueRef mask) {
+  LLVMTypeRef vec = LLVMVectorType(c->f32, (unsigned)w);
+  LLVMValueRef ptrs = strided_ptrs(c, w, base, i, stride);
+  char name[64];
+  snprintf(name, sizeof name, "llvm.masked.gather.v%df32.v%dp0f32", w, w);
+  LLVMTypeRef params[4] = {LLVMTypeOf(ptrs), c->i32, LLVMVectorType(c->i1, (unsigned)w), vec};
+  LLVMTypeRef type = LLVMFunctionType(vec, params, 4, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
+  LLVMValueRef args[4] = {ptrs, LLVMConstInt(c->i32, 4, 0), mask ? mask : all_lanes(c, w),
+                          mask ? LLVMConstNull(vec) : LLVMGetUndef(vec)};
+  return LLVMBuildCall2(c->b, type, fn, args, 4, "");
+}
+
+void cg_vec_scatter(cg *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef i, int64_t stride,
+                    LLVMValueRef mask) {
+  int w = vec_width(v);
+  LLVMValueRef ptrs = strided_ptrs(c, w, base, i, stride);
+  char name[64];
+  snprintf(name, sizeof name, "llvm.masked.scatter.v%df32.v%dp0f32", w, w);
+  LLVMTypeRef params[4] = {LLVMTypeOf(v), LLVMTypeOf(ptrs), c->i32,
+                           LLVMVectorType(c->i1, (unsigned)w)};
+  LLVMTypeRef type = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 4, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
+  LLVMValueRef args[4] = {v, ptrs, LLVMConstInt(c->i32, 4, 0), mask ? mask : all_lanes(c, w)};
+  LLVMBuildCall2(c->b, type, fn, args, 4, "");
+}

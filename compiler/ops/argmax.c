@@ -10,6 +10,18 @@ static int argmax_shape(nnc_graph *g, nnc_node *n, nnc_status *st) {
 
 static void emit_argmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out, LLVMValueRef u0,
                         LLVMValueRef u1) {
+  int64_t w = shape_last(&c->g->nodes[n->in[0]].shape);
+  if (cg_lanes_fit(c, w)) { /* rows in lanes */
+    cg_lanes l;
+    LLVMValueRef where;
+    cg_lanes_begin(c, &l, w, u0, u1);
+    LLVMValueRef cols = cg_lanes_array(c, &l);
+    cg_lanes_columns(c, &l, x, cols);
+    cg_lanes_max(c, &l, cols, &where);
+    cg_lanes_store(c, &l, where, out);
+    cg_lanes_end(c, &l);
+    return;
+  }
   cg_row r;
   cg_row_begin(c, &r, &c->g->nodes[n->in[0]].shape, u0, u1);
   LLVMValueRef where;

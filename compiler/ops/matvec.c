@@ -35,22 +35,7 @@ static LLVMValueRef rows_of(cg *c, LLVMTypeRef vec, int w, LLVMValueRef a, LLVMV
     LLVMSetAlignment(v, 4);
     return v;
   }
-  LLVMValueRef lane[16], on[16];
-  for (int l = 0; l < w; l++) {
-    lane[l] = LLVMConstInt(c->i64, (unsigned long long)(l * a_row), 0);
-    on[l] = LLVMConstInt(c->i1, 1, 0);
-  }
-  LLVMValueRef offs = LLVMConstVector(lane, (unsigned)w);
-  LLVMValueRef ptrs = LLVMBuildGEP2(c->b, c->f32, p, &offs, 1, "");
-  char name[64];
-  snprintf(name, sizeof name, "llvm.masked.gather.v%df32.v%dp0f32", w, w);
-  LLVMTypeRef params[4] = {LLVMTypeOf(ptrs), c->i32, LLVMVectorType(c->i1, (unsigned)w), vec};
-  LLVMTypeRef type = LLVMFunctionType(vec, params, 4, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
-  if (!fn) fn = LLVMAddFunction(c->mod, name, type);
-  LLVMValueRef args[4] = {ptrs, LLVMConstInt(c->i32, 4, 0), LLVMConstVector(on, (unsigned)w),
-                          LLVMGetUndef(vec)};
-  return LLVMBuildCall2(c->b, type, fn, args, 4, "");
+  return cg_vec_gather(c, w, a, apos, a_row, NULL);
 }
 
 /* The whole blocks of w elements of rows r0 .. r0+w-1 when each row's

@@ -12,6 +12,22 @@ static int softmax_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
 
 static void emit_softmax(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef out,
                          LLVMValueRef u0, LLVMValueRef u1) {
+  int64_t w = shape_last(&n->shape);
+  if (cg_lanes_fit(c, w)) { /* rows in lanes */
+    cg_lanes l;
+    cg_lanes_begin(c, &l, w, u0, u1);
+    LLVMValueRef cols = cg_lanes_array(c, &l);
+    cg_lanes_columns(c, &l, x, cols);
+    LLVMValueRef m = cg_lanes_max(c, &l, cols, NULL), s = cg_lanes_sum_exp(c, &l, cols, m);
+    cg_loop j;
+    cg_lanes_loop_begin(c, &l, &j, 0);
+    LLVMValueRef e = cg_exp(c, LLVMBuildFSub(c->b, cg_lanes_get(c, cols, j.i), m, ""));
+    cg_lanes_set(c, cols, j.i, LLVMBuildFDiv(c->b, e, s, ""));
+    cg_lanes_loop_end(c, &j);
+    cg_lanes_store_rows(c, &l, cols, out);
+    cg_lanes_end(c, &l);
+    return;
+  }
   cg_row r;
   cg_row_begin(c, &r, &n->shape, u0, u1);
   LLVMValueRef m = cg_row_max(c, &r, x, NULL);

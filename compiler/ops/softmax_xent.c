@@ -24,6 +24,28 @@ static int softmax_xent_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy)
 /* -sum_j y_j * (z_j - m - log sum exp(z - m)) per row */
 static void emit_softmax_xent(cg *c, const nnc_node *n, LLVMValueRef z, LLVMValueRef y,
                               LLVMValueRef out, LLVMValueRef u0, LLVMValueRef u1) {
+  int64_t w = shape_last(&c->g->nodes[n->in[0]].shape);
+  if (cg_lanes_fit(c, w)) { /* rows in lanes */
+    cg_lanes l;
+    cg_lanes_begin(c, &l, w, u0, u1);
+    LLVMValueRef zc = cg_lanes_array(c, &l), yc = cg_lanes_array(c, &l);
+    cg_lanes_columns(c, &l, z, zc);
+    cg_lanes_columns(c, &l, y, yc);
+    LLVMValueRef m = cg_lanes_max(c, &l, zc, NULL);
+    LLVMValueRef lse = cg_lanes_unary(c, NNC_FN_LOG, cg_lanes_sum_exp(c, &l, zc, m));
+    LLVMValueRef acc = cg_lanes_slot(c, LLVMConstNull(LLVMTypeOf(m)));
+    cg_loop j;
+    cg_lanes_loop_begin(c, &l, &j, 0);
+    LLVMValueRef logp =
+        LLVMBuildFSub(c->b, LLVMBuildFSub(c->b, cg_lanes_get(c, zc, j.i), m, ""), lse, "");
+    LLVMValueRef term = LLVMBuildFMul(c->b, cg_lanes_get(c, yc, j.i), logp, "");
+    LLVMBuildStore(
+        c->b, LLVMBuildFSub(c->b, LLVMBuildLoad2(c->b, LLVMTypeOf(m), acc, ""), term, ""), acc);
+    cg_lanes_loop_end(c, &j);
+    cg_lanes_store(c, &l, LLVMBuildLoad2(c->b, LLVMTypeOf(m), acc, ""), out);
+    cg_lanes_end(c, &l);
+    return;
+  }
   cg_row r;
   cg_row_begin(c, &r, &c->g->nodes[n->in[0]].shape, u0, u1);
   LLVMValueRef m = cg_row_max(c, &r, z, NULL);

@@ -1,5 +1,6 @@
 /* nnc_array basics (count, element size, free, conversion to float32) and
  * nnc_array_read, which picks the reader from the file's first bytes. */
+#include <fenv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,14 @@ void nnc_array_free(nnc_array *a) {
     dst[i] = (float)v_;                                                                            \
   }
 
-void nnc_convert_to_f32(nnc_dtype dtype, const void *data, int64_t first, int64_t n, float *dst) {
-  size_t at = (size_t)first, count = (size_t)n;
-  const unsigned char *bytes = data;
+/* Whether converting dtype to float32 can round (wider mantissas). */
+static int rounds(nnc_dtype dtype) {
+  return dtype == NNC_F64 || dtype == NNC_I32 || dtype == NNC_I64 || dtype == NNC_U32 ||
+         dtype == NNC_U64;
+}
+
+static void convert(nnc_dtype dtype, const unsigned char *bytes, size_t at, size_t count,
+                    float *dst) {
   switch (dtype) {
   case NNC_F32:
     if (count) memcpy(dst, bytes + at * sizeof(float), count * sizeof(float));
@@ -99,6 +105,17 @@ void nnc_convert_to_f32(nnc_dtype dtype, const void *data, int64_t first, int64_
   }
 }
 #undef CONVERT
+
+/* Rounds to nearest whatever rounding mode the calling thread has set
+ * (docs/semantics.md): the same floats whichever thread converts a batch
+ * (fit's gather worker, the pool's threads, the caller). */
+void nnc_convert_to_f32(nnc_dtype dtype, const void *data, int64_t first, int64_t n, float *dst) {
+  size_t at = (size_t)first, count = (size_t)n;
+  int mode = rounds(dtype) ? fegetround() : FE_TONEAREST;
+  if (mode != FE_TONEAREST) fesetround(FE_TONEAREST);
+  convert(dtype, data, at, count, dst);
+  if (mode != FE_TONEAREST) fesetround(mode);
+}
 
 int nnc_array_to_f32(const nnc_array *a, nnc_array *out, nnc_status *st) {
   int64_t count = nnc_array_count(a);

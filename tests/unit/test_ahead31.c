@@ -14,9 +14,13 @@
  * - a fit stopped by a callback right after the worker gathered a batch,
  *   the data then changed in place and fitted again: the second fit reads
  *   the new values (equal to the same two fits on one thread);
+ * - float64 data fitted under the caller's upward rounding mode gives the
+ *   same weights on 1 and 2 threads (the worker keeps its own mode; the
+ *   conversion rounds to nearest under any mode);
  * - NNC_GATHER_AHEAD=0 runs no job; unset, the worker gathers rows drawn
  *   from 16 MiB of data and not from 8 MiB (step.c: AHEAD_DATA_BYTES). */
 #include <check.h>
+#include <fenv.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@
 
 #include "nnc.h"
 #include "runtime/fit.h"
+#include "runtime/io/io.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
 #include "testutil.h"
@@ -224,6 +229,47 @@ START_TEST(no_worker_gather_when_switched_off) {
 }
 END_TEST
 
+/* float64 data converted under the caller's upward rounding: the batch's
+ * floats round to nearest whichever thread converts them (the worker keeps
+ * its own mode; runtime/io/array.c: nnc_convert_to_f32) */
+START_TEST(conversions_round_to_nearest_on_every_thread) {
+  setenv("NNC_GATHER_AHEAD", "1", 1);
+  make_data();
+  static double xd[N * IN];
+  for (int i = 0; i < N * IN; i++) xd[i] = sin(0.37 * i + 0.1) * 1.00000003;
+  nnc_array x = testutil_f32(xf, N, IN), ya = testutil_f32(y, N, 1);
+  x.dtype = NNC_F64, x.data = xd, ya.rank = 1;
+  nnc_model *m[2] = {new_model(1, IN), new_model(2, IN)}; /* both upward */
+  for (int k = 0; k < 2; k++) {
+    nnc_status st;
+    nnc_fit_options o;
+    nnc_fit_options_default(&o);
+    o.epochs = 2, o.batch_size = 16, o.verbose = 0;
+    fesetround(FE_UPWARD);
+    int rc = nnc_model_fit(m[k], &x, &ya, &o, NULL, &st);
+    fesetround(FE_TONEAREST);
+    ck_assert_msg(!rc, "%s", st.message);
+  }
+  ck_assert_int_gt(pool_jobs(m[1]->pool), 0);
+  same_weights(m[0], m[1]);
+  for (int k = 0; k < 2; k++) nnc_model_free(m[k]);
+  /* the conversion itself: nearest under any mode */
+  static float near[N * IN], up[N * IN];
+  nnc_convert_to_f32(NNC_F64, xd, 0, N * IN, near);
+  fesetround(FE_UPWARD);
+  nnc_convert_to_f32(NNC_F64, xd, 0, N * IN, up);
+  fesetround(FE_TONEAREST);
+  int rounded = 0;
+  for (int i = 0; i < N * IN; i++) {
+    ck_assert_msg(!memcmp(&near[i], &up[i], sizeof near[i]), "element %d: %a vs %a", i,
+                  (double)near[i], (double)up[i]);
+    ck_assert(near[i] == (float)xd[i]);
+    rounded += (double)near[i] != xd[i];
+  }
+  ck_assert_int_gt(rounded, N * IN / 2); /* the data does round */
+}
+END_TEST
+
 /* jobs run by a 1-epoch 2-thread fit of `rows` rows of `in` floats */
 static long jobs_for(int64_t rows, int in) {
   float *v = calloc((size_t)(rows * in), sizeof *v), *t = calloc((size_t)rows, sizeof *t);
@@ -260,6 +306,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, worker_gathered_u8_fit_equals_replay);
   tcase_add_test(tc, steps_per_epoch_validation_and_batch_shuffle_as_on_one_thread);
   tcase_add_test(tc, nothing_gathered_outlives_a_fit);
+  tcase_add_test(tc, conversions_round_to_nearest_on_every_thread);
   tcase_add_test(tc, no_worker_gather_when_switched_off);
   tcase_add_test(tc, by_default_the_worker_gathers_from_large_data_only);
   suite_add_tcase(s, tc);

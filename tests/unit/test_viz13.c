@@ -267,7 +267,9 @@ static char *body_of(const viz_ir_fn *f) {
   char *out = malloc(n + 1);
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
-    if (b[i] == '#' && i + 1 < n && b[i + 1] >= '0' && b[i + 1] <= '9') {
+    /* attribute groups (#3) and metadata (!7, a row op's !llvm.loop) are
+     * numbered per module: their numbers are dropped */
+    if ((b[i] == '#' || b[i] == '!') && i + 1 < n && b[i + 1] >= '0' && b[i + 1] <= '9') {
       while (i + 1 < n && b[i + 1] >= '0' && b[i + 1] <= '9') i++;
       continue;
     }
