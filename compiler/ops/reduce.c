@@ -24,9 +24,11 @@ static int reduce_grad(nnc_grad_ctx *c, const nnc_node *n, int id, int dy) {
 }
 
 /* n vectors of columns from j summed over the rows, each in a register: +0,
- * then + x[r, j] for r in order, as the scalar loop (n chains in flight) */
+ * then + x[r, j] for r in order, as the scalar loop (n chains in flight).
+ * mask (n = 1): only its lanes are read and written, the columns left after
+ * the whole vectors. */
 static void leading_group(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LLVMValueRef rows,
-                          LLVMValueRef j, int n) {
+                          LLVMValueRef j, int n, LLVMValueRef mask) {
   int64_t vw = c->vector_width;
   LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw);
   LLVMValueRef acc[4];
@@ -38,45 +40,60 @@ static void leading_group(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LL
   cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
   for (int v = 0; v < n; v++) {
     LLVMValueRef at = cg_iadd(c, cg_imul(c, r.i, cg_i64(c, w)), cg_iadd(c, j, cg_i64(c, v * vw)));
-    LLVMValueRef xv = cg_vec_load(c, (int)vw, (int)vw, x, at);
+    LLVMValueRef xv = cg_vec_load_masked(c, (int)vw, mask, x, at);
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, vt, acc[v], ""), xv, ""), acc[v]);
   }
   cg_loop_end(c, &r);
   for (int v = 0; v < n; v++) {
     LLVMValueRef at = cg_iadd(c, j, cg_i64(c, v * vw));
-    cg_vec_store(c, LLVMBuildLoad2(c->b, vt, acc[v], ""), (int)vw, out, at);
+    cg_vec_store_masked(c, LLVMBuildLoad2(c->b, vt, acc[v], ""), mask, out, at);
   }
 }
 
-/* LEADING's columns [u0, u0 + k vw) a vector at a time, summed in registers
- * (the scalar loop's sum through out[j] waited on a store and a load per
- * row), four vectors per pass over the rows, then two, then one. The first
- * column left is returned. */
-static LLVMValueRef leading_vectors(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w,
-                                    LLVMValueRef rows, LLVMValueRef u0, LLVMValueRef u1) {
+/* A block entered when `cond` holds, the builder in it; returns the block
+ * after it (the caller branches there and continues in it). */
+static LLVMBasicBlockRef when(cg *c, LLVMValueRef cond) {
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols"),
+                    done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols_done");
+  LLVMBuildCondBr(c->b, cond, then, done);
+  LLVMPositionBuilderAtEnd(c->b, then);
+  return done;
+}
+
+/* LEADING's columns [u0, u1) a vector at a time, summed in registers (the
+ * scalar loop's sum through out[j] waited on a store and a load per row),
+ * four vectors per pass over the rows, then two, then one, then the columns
+ * left (fewer than a vector) under a lane mask: every column is the scalar
+ * loop's chain, and no loop is left for the loop vectorizer to copy into
+ * main, epilogue and scalar versions (docs/performance.md, "Session 32"). */
+static void leading_vectors(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LLVMValueRef rows,
+                            LLVMValueRef u0, LLVMValueRef u1) {
   int64_t vw = c->vector_width;
-  if (vw < 2 || w < vw) return u0;
   LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, u1, u0, ""), cg_i64(c, vw), "");
-  LLVMValueRef fours = LLVMBuildSDiv(c->b, blocks, cg_i64(c, 4), "");
-  cg_loop q;
-  cg_loop_begin(c, &q, cg_i64(c, 0), fours, "colgroup");
-  leading_group(c, x, out, w, rows, cg_iadd(c, u0, cg_imul(c, q.i, cg_i64(c, 4 * vw))), 4);
-  cg_loop_end(c, &q);
-  LLVMValueRef j = cg_iadd(c, u0, cg_imul(c, fours, cg_i64(c, 4 * vw)));
-  LLVMValueRef left = LLVMBuildSub(c->b, blocks, cg_imul(c, fours, cg_i64(c, 4)), "");
-  for (int n = 2; n >= 1; n--) {
-    LLVMValueRef has = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, left, cg_i64(c, n), ""),
-                                     cg_i64(c, 0), "");
-    LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols"),
-                      done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols_done");
-    LLVMBuildCondBr(c->b, has, then, done);
-    LLVMPositionBuilderAtEnd(c->b, then);
-    leading_group(c, x, out, w, rows, j, n);
-    LLVMBuildBr(c->b, done);
-    LLVMPositionBuilderAtEnd(c->b, done);
-    j = cg_iadd(c, j, cg_select(c, has, cg_i64(c, n * vw), cg_i64(c, 0)));
+  LLVMValueRef j = u0;
+  if (w >= vw) {
+    LLVMValueRef fours = LLVMBuildSDiv(c->b, blocks, cg_i64(c, 4), "");
+    cg_loop q;
+    cg_loop_begin(c, &q, cg_i64(c, 0), fours, "colgroup");
+    leading_group(c, x, out, w, rows, cg_iadd(c, u0, cg_imul(c, q.i, cg_i64(c, 4 * vw))), 4, NULL);
+    cg_loop_end(c, &q);
+    j = cg_iadd(c, u0, cg_imul(c, fours, cg_i64(c, 4 * vw)));
+    LLVMValueRef left = LLVMBuildSub(c->b, blocks, cg_imul(c, fours, cg_i64(c, 4)), "");
+    for (int n = 2; n >= 1; n--) {
+      LLVMValueRef has = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, left, cg_i64(c, n), ""),
+                                       cg_i64(c, 0), "");
+      LLVMBasicBlockRef done = when(c, has);
+      leading_group(c, x, out, w, rows, j, n, NULL);
+      LLVMBuildBr(c->b, done);
+      LLVMPositionBuilderAtEnd(c->b, done);
+      j = cg_iadd(c, j, cg_select(c, has, cg_i64(c, n * vw), cg_i64(c, 0)));
+    }
   }
-  return cg_iadd(c, u0, cg_imul(c, blocks, cg_i64(c, vw)));
+  LLVMValueRef rest = LLVMBuildSub(c->b, u1, j, "");
+  LLVMBasicBlockRef done = when(c, LLVMBuildICmp(c->b, LLVMIntSGT, rest, cg_i64(c, 0), ""));
+  leading_group(c, x, out, w, rows, j, 1, cg_lane_mask_at_run_time(c, (int)vw, rest));
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
 }
 
 /* LEADING: output columns [u0,u1); LAST: rows [u0,u1); ALL: [u0,u1) is [0,1) or empty. */
@@ -85,19 +102,7 @@ static void emit_reduce(cg *c, const nnc_node *n, LLVMValueRef x, LLVMValueRef o
   const nnc_shape *in = &c->g->nodes[n->in[0]].shape;
   if (n->fn == NNC_RED_LEADING) { /* out[j] = sum over rows of x[r, j] */
     int64_t w = shape_last(in);
-    LLVMValueRef rows = LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), "");
-    u0 = leading_vectors(c, x, out, w, rows, u0, u1);
-    cg_zero_fill(c, out, u0, LLVMBuildSub(c->b, u1, u0, ""));
-    cg_loop r;
-    cg_loop_begin(c, &r, cg_i64(c, 0), rows, "row");
-    LLVMValueRef base = cg_imul(c, r.i, cg_i64(c, w));
-    cg_loop j;
-    cg_loop_begin(c, &j, u0, u1, "j");
-    LLVMValueRef sum =
-        LLVMBuildFAdd(c->b, cg_load(c, out, j.i), cg_load(c, x, cg_iadd(c, base, j.i)), "");
-    cg_store(c, sum, out, j.i);
-    cg_loop_end(c, &j);
-    cg_loop_end(c, &r);
+    leading_vectors(c, x, out, w, LLVMBuildSDiv(c->b, cg_count(c, in), cg_i64(c, w), ""), u0, u1);
     return;
   }
   int all = n->fn == NNC_RED_ALL;
