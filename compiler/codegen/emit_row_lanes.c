@@ -13,7 +13,6 @@
  * live in a stack array walked by loops LLVM leaves as loops: unrolled over
  * the columns and with rows transposed in registers, a 10-class head's
  * three kernels made the Fashion-MNIST MLP's cold compile 27 % slower. */
-#include <llvm-c/DebugInfo.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,20 +91,9 @@ void cg_lanes_loop_begin(cg *c, const cg_lanes *l, cg_loop *j, int64_t from) {
   cg_loop_begin(c, j, cg_i64(c, from), cg_i64(c, l->width), "col");
 }
 
-/* llvm.loop metadata: neither unroll nor vectorize (nor interleave) */
+/* neither unrolled nor vectorized: the lanes are the vector */
 void cg_lanes_loop_end(cg *c, cg_loop *j) {
-  LLVMValueRef back = cg_loop_end(c, j);
-  static const char *const hints[2] = {"llvm.loop.unroll.disable", "llvm.loop.vectorize.enable"};
-  LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0), ops[3] = {self, NULL, NULL};
-  for (int k = 0; k < 2; k++) {
-    LLVMMetadataRef hint[2] = {LLVMMDStringInContext2(c->ctx, hints[k], strlen(hints[k])),
-                               LLVMValueAsMetadata(LLVMConstInt(c->i1, 0, 0))};
-    ops[k + 1] = LLVMMDNodeInContext2(c->ctx, hint, k == 0 ? 1 : 2);
-  }
-  LLVMMetadataRef loop = LLVMMDNodeInContext2(c->ctx, ops, 3);
-  LLVMMetadataReplaceAllUsesWith(self, loop);
-  LLVMSetMetadata(back, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
-                  LLVMMetadataAsValue(c->ctx, loop));
+  cg_loop_hint(c, cg_loop_end(c, j), 0);
 }
 
 LLVMValueRef cg_lanes_slot(cg *c, LLVMValueRef init) {
