@@ -599,6 +599,16 @@ static int blob_unpack(const char *blob, size_t len, obj_set *s) {
   return 0;
 }
 
+/* The module defines a GEMM strip function (emit_gemm.c names them
+ * gemm_strip_...), not only calls the strip library's. */
+static int defines_strips(LLVMModuleRef mod) {
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    if (!LLVMIsDeclaration(f) && !strncmp(LLVMGetValueName2(f, &len), "gemm_strip_", 11)) return 1;
+  }
+  return 0;
+}
+
 /* The module's machine code, optimised and compiled here in up to two
  * parts on two threads (and stored in the cache under the key computed
  * before emission). Takes ctx and mod. */
@@ -625,8 +635,13 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
      * a GEMM strip landed in changed its code (the MLP's K = 128 strip: 278
      * or 358 instructions). Done once here, every function gets them
      * whatever the deal, and the split can move kernels for balance alone
-     * (module_split.c; NNC_SPLIT_CHEAP=0: not done). */
-    if (module_split_cheap_on()) rc = run_pipeline(mod, PIPELINE_PRESPLIT, jobs[0].tm, st);
+     * (module_split.c; NNC_SPLIT_CHEAP=0: not done). Only for a module
+     * with GEMM strips of its own: the kernels and the library's strips
+     * gain nothing measurable from it (the MLP's machine code 1 % larger
+     * without it), and it cost 3.5 ms of the calling thread before part 1
+     * could start (docs/performance.md, "Session 32"). */
+    if (module_split_cheap_on() && defines_strips(mod))
+      rc = run_pipeline(mod, PIPELINE_PRESPLIT, jobs[0].tm, st);
     if (!rc) rc = module_split_begin(mod, &jobs[1].pending, NULL, st);
     n = jobs[1].pending.bitcode ? 2 : 1;
     if (timing) timing_add(&timing->stage[NNC_STAGE_SPLIT], t0);
