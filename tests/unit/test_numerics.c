@@ -31,10 +31,6 @@
 
 /* ---- part 1: one op, JIT-compiled alone ---- */
 
-static void no_barrier(void *ctx) {
-  (void)ctx;
-}
-
 typedef struct op_desc {
   nnc_op op;
   int fn;
@@ -47,8 +43,6 @@ static void run_op(op_desc d, const float *x, const float *y, int64_t rows, int6
                    int64_t out_w) {
   nnc_status st = {0};
   nnc_graph g;
-  nnc_program prog;
-  memset(&prog, 0, sizeof prog);
   ck_assert(graph_init(&g, "predict", &st) == NNC_OK);
   int64_t dims[2] = {-1, w};
   int in[2];
@@ -65,28 +59,9 @@ static void run_op(op_desc d, const float *x, const float *y, int64_t rows, int6
   }
   ck_assert_msg(graph_add(&g, NNC_OP_OUTPUT, 0, &v, 1, &st) >= 0, "%s", st.message);
   ck_assert_int_eq(shape_last(&g.nodes[v].shape), out_w);
-  ck_assert(pass_fuse(&g, &st) == NNC_OK);
-  prog.n_inputs = prog.n_targets = 1; /* the output's region follows x's and y's */
-  ck_assert(pass_plan_memory_for(&g, &prog, &st) == NNC_OK);
-  const nnc_graph *list[1] = {&g};
-  nnc_codegen_options opts = {0};
-  nnc_jit *jit = NULL;
-  nnc_step_fn fn = NULL;
-  ck_assert_msg(codegen_compile(list, 1, &prog, &opts, &jit, &fn, &st) == NNC_OK, "%s", st.message);
-  float *fixed = calloc((size_t)g.fixed_floats + 1, sizeof(float));
-  float *batch = calloc((size_t)(g.batch_floats_per_row * rows) + 1, sizeof(float));
-  float *regions[NNC_REGION_IO + 3] = {0};
-  regions[NNC_REGION_IO] = (float *)x;
-  regions[NNC_REGION_IO + 1] = (float *)(y ? y : x);
-  regions[NNC_REGION_IO + 2] = out;
-  regions[NNC_REGION_FIXED] = fixed;
-  regions[NNC_REGION_BATCH] = batch;
-  float scalars[NNC_SCALAR_COUNT] = {0};
-  fn(regions, scalars, rows, 0, 0, 1, no_barrier, NULL);
-  free(fixed);
-  free(batch);
-  codegen_release(jit);
-  graph_free(&g);
+  /* the output's region follows x's and y's */
+  float *io[3] = {(float *)x, (float *)(y ? y : x), out};
+  free(testutil_run_graph(&g, 1, 1, io, 3, rows, 1, -1, NULL));
 }
 
 static float unary_at(nnc_fn fn, double a0, float x) {

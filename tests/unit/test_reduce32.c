@@ -18,45 +18,21 @@
 #include "nnc.h"
 #include "testutil.h"
 
-static void no_barrier(void *ctx) {
-  (void)ctx;
-}
-
 /* the column sums of x (rows x w) by the JIT-compiled reduction, run as
  * nthreads threads one after another (each its static share) */
 static void run_reduce(const float *x, int64_t rows, int64_t w, int nthreads, float *out) {
   nnc_status st = {0};
   nnc_graph g;
-  nnc_program prog;
-  memset(&prog, 0, sizeof prog);
   ck_assert(graph_init(&g, "predict", &st) == NNC_OK);
   int64_t dims[2] = {-1, w};
   int in = graph_source(&g, NNC_OP_INPUT, 0, shape_make(1, 2, dims), "x", &st);
   int sum = graph_reduce(&g, NNC_RED_LEADING, in, &st);
   ck_assert_msg(sum >= 0, "%s", st.message);
-  ck_assert(pass_fuse(&g, &st) == NNC_OK);
-  prog.n_inputs = 1;
-  ck_assert_msg(pass_plan_memory_for(&g, &prog, &st) == NNC_OK, "%s", st.message);
-  const nnc_graph *list[1] = {&g};
-  nnc_codegen_options opts = {0};
-  nnc_jit *jit = NULL;
-  nnc_step_fn fn = NULL;
-  ck_assert_msg(codegen_compile(list, 1, &prog, &opts, &jit, &fn, &st) == NNC_OK, "%s", st.message);
-  float *fixed = calloc((size_t)g.fixed_floats + 1, sizeof(float));
-  float *batch = calloc((size_t)(g.batch_floats_per_row * rows) + 1, sizeof(float));
-  float *regions[NNC_REGION_IO + 1] = {0};
-  regions[NNC_REGION_IO] = (float *)x;
-  regions[NNC_REGION_FIXED] = fixed;
-  regions[NNC_REGION_BATCH] = batch;
-  float scalars[NNC_SCALAR_COUNT] = {0};
-  for (int t = 0; t < nthreads; t++) fn(regions, scalars, rows, 0, t, nthreads, no_barrier, NULL);
-  const nnc_node *r = &g.nodes[sum];
-  ck_assert_int_eq(r->region, NNC_REGION_FIXED);
-  memcpy(out, fixed + r->offset, (size_t)w * sizeof(float));
+  float *io[1] = {(float *)x};
+  int64_t at = 0;
+  float *fixed = testutil_run_graph(&g, 1, 0, io, 1, rows, nthreads, sum, &at);
+  memcpy(out, fixed + at, (size_t)w * sizeof(float));
   free(fixed);
-  free(batch);
-  codegen_release(jit);
-  graph_free(&g);
 }
 
 enum { MAX_W = 80 };

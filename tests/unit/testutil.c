@@ -9,6 +9,8 @@
 
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
+#include "compiler/graph/graph.h"
+#include "compiler/passes/passes.h"
 #include "compiler/lower/lower.h"
 #include "compiler/spec/spec.h"
 #include "runtime/model.h"
@@ -224,4 +226,43 @@ char *testutil_post_ir(const char *json, const char *width) {
   nnc_spec_free(&spec);
   unsetenv("NNC_VECTOR_WIDTH");
   return testutil_take_file(path);
+}
+
+static void testutil_no_barrier(void *ctx) {
+  (void)ctx;
+}
+
+float *testutil_run_graph(struct nnc_graph *g, int n_inputs, int n_targets, float *const *io,
+                          int n_io, int64_t rows, int threads, int keep, int64_t *keep_offset) {
+  nnc_status st = {0};
+  nnc_program prog;
+  memset(&prog, 0, sizeof prog);
+  ck_assert_msg(pass_fuse(g, &st) == NNC_OK, "%s", st.message);
+  prog.n_inputs = n_inputs;
+  prog.n_targets = n_targets;
+  ck_assert_msg(pass_plan_memory_for(g, &prog, &st) == NNC_OK, "%s", st.message);
+  const nnc_graph *list[1] = {g};
+  nnc_codegen_options opts = {0};
+  nnc_jit *jit = NULL;
+  nnc_step_fn fn = NULL;
+  ck_assert_msg(codegen_compile(list, 1, &prog, &opts, &jit, &fn, &st) == NNC_OK, "%s", st.message);
+  float *fixed = calloc((size_t)g->fixed_floats + 1, sizeof(float));
+  float *batch = calloc((size_t)(g->batch_floats_per_row * rows) + 1, sizeof(float));
+  float **regions = calloc((size_t)(NNC_REGION_IO + n_io) + 1, sizeof *regions);
+  ck_assert(fixed && batch && regions);
+  for (int k = 0; k < n_io; k++) regions[NNC_REGION_IO + k] = io[k];
+  regions[NNC_REGION_FIXED] = fixed;
+  regions[NNC_REGION_BATCH] = batch;
+  float scalars[NNC_SCALAR_COUNT] = {0};
+  for (int t = 0; t < threads; t++)
+    fn(regions, scalars, rows, 0, t, threads, testutil_no_barrier, NULL);
+  if (keep >= 0) {
+    ck_assert_int_eq(g->nodes[keep].region, NNC_REGION_FIXED);
+    *keep_offset = g->nodes[keep].offset;
+  }
+  free(batch);
+  free(regions);
+  codegen_release(jit);
+  graph_free(g);
+  return fixed;
 }

@@ -8,6 +8,18 @@
 #include "base/shape.h"
 #include "nnc.h"
 
+struct nnc_graph;
+
+/* Plan graph g (its sources, nodes and outputs built by the caller, named
+ * "predict") as a program of n_inputs inputs and n_targets targets, compile
+ * it alone and run its step on `rows` rows as `threads` threads one after
+ * another, each its static share. io[k] is regions[NNC_REGION_IO + k] for
+ * k < n_io. Frees g. Returns a copy of the fixed region (values that are not
+ * outputs; the caller frees it) and its float offset of node `keep` in
+ * *keep_offset (keep < 0: none). */
+float *testutil_run_graph(struct nnc_graph *g, int n_inputs, int n_targets, float *const *io,
+                          int n_io, int64_t rows, int threads, int keep, int64_t *keep_offset);
+
 /* Run one suite, print Check's summary, return the process exit code. */
 int testutil_run(Suite *s);
 
