@@ -81,8 +81,9 @@ void cg_loop_begin(cg *c, cg_loop *l, LLVMValueRef start, LLVMValueRef end, cons
 /* returns the loop's back edge (a branch) */
 LLVMValueRef cg_loop_end(cg *c, cg_loop *l);
 /* llvm.loop hints on a loop's back edge: width 0, neither unroll nor
- * vectorize it; width w > 0, vectorize it w lanes wide, one vector an
- * iteration (no interleaving, and so no vector epilogue loop either). */
+ * vectorize it; width w > 0, vectorize it (where the vectorizer can) w lanes
+ * wide, one vector an iteration (no interleaving, and so no vector epilogue
+ * loop either). */
 void cg_loop_hint(cg *c, LLVMValueRef back, int width);
 
 LLVMValueRef cg_f32(cg *c, double v);

@@ -59,8 +59,9 @@ static LLVMMetadataRef loop_hint(cg *c, const char *name, LLVMValueRef value) {
 void cg_loop_hint(cg *c, LLVMValueRef back, int width) {
   LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0), ops[4] = {self};
   size_t n = 1;
+  /* not forced (vectorize.enable): LLVM would remark on every loop it cannot
+   * vectorize (a gelu's call) */
   if (width > 0) {
-    ops[n++] = loop_hint(c, "llvm.loop.vectorize.enable", LLVMConstInt(c->i1, 1, 0));
     ops[n++] = loop_hint(c, "llvm.loop.vectorize.width", LLVMConstInt(c->i32, (unsigned)width, 0));
     ops[n++] = loop_hint(c, "llvm.loop.interleave.count", LLVMConstInt(c->i32, 1, 0));
   } else {

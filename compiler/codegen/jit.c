@@ -45,6 +45,22 @@ static void llvm_init(void) {
   llvm_ready = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
 }
 
+static void llvm_diagnostic(LLVMDiagnosticInfoRef info, void *unused) {
+  (void)unused;
+  LLVMDiagnosticSeverity severity = LLVMGetDiagInfoSeverity(info);
+  if (severity == LLVMDSRemark || severity == LLVMDSNote) return;
+  char *msg = LLVMGetDiagInfoDescription(info);
+  fprintf(stderr, "nnc: LLVM %s: %s\n", severity == LLVMDSError ? "error" : "warning",
+          msg ? msg : "");
+  LLVMDisposeMessage(msg);
+}
+
+LLVMContextRef codegen_context_create(void) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMContextSetDiagnosticHandler(ctx, llvm_diagnostic, NULL);
+  return ctx;
+}
+
 static int llvm_error(nnc_status *st, LLVMErrorRef err, const char *what) {
   char *msg = LLVMGetErrorMessage(err);
   nnc_fail(st, NNC_ERR_COMPILE, "%s: %s", what, msg);
@@ -784,7 +800,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
   int rc = NNC_OK;
   /* a hit needs no module, unless the IR before optimisation is asked for */
   if (!objs.n || (opts && opts->dump_ir_pre)) {
-    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMContextRef ctx = codegen_context_create();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc", ctx);
     rc = build_module(ctx, mod, graphs, n, &sw, timing, st);
     if (!rc && timing) timing->ir_instructions += count_instructions(mod);
@@ -929,7 +945,7 @@ int codegen_emit_object(const nnc_graph *const *graphs, int n, const codegen_obj
   if (!tm)
     return nnc_fail(st, NNC_ERR_ARG, "--cpu %s: no target machine for %s", req->cpu, req->triple);
   cache_switches sw = {req->vector_width, req->accumulate_f64, CG_STRIPS_OWN}; /* self-contained */
-  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMContextRef ctx = codegen_context_create();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc_aot", ctx);
   int rc = build_module(ctx, mod, graphs, n, &sw, NULL, st);
   long o3 = 0;

@@ -180,7 +180,7 @@ int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef
                         nnc_status *st) {
   *ctx_out = NULL;
   *mod_out = NULL;
-  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMContextRef ctx = codegen_context_create();
   LLVMModuleRef copy = NULL;
   int rc = NNC_OK;
   if (LLVMParseBitcodeInContext2(ctx, p->bitcode, &copy))

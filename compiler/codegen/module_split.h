@@ -33,6 +33,13 @@ typedef struct split_pending {
  * generation alone, not the deal (test_cold18 compares the IR). */
 int codegen_cheap_kernel(const char *name);
 
+/* An LLVM context of nnc's: its diagnostics through nnc's handler, which
+ * drops LLVM's remarks and notes (a loop the vectorizer was asked to take at
+ * a width and could not, e.g. a gelu's call, is remarked on stderr by LLVM's
+ * default handler) and prints warnings and errors (LLVM's default handler
+ * would exit the process on an error). jit.c. */
+LLVMContextRef codegen_context_create(void);
+
 /* NNC_SPLIT_CHEAP=0: the split counts a cheap kernel like any other (its
  * estimate before session 19; a code switch of the cache key). */
 int module_split_cheap_on(void);

@@ -12,6 +12,7 @@
 
 #include "base/base.h"
 #include "compiler/codegen/cg.h"
+#include "compiler/codegen/module_split.h"
 #include "compiler/codegen/pack_freeze.h"
 #include "compiler/codegen/perf_map.h"
 
@@ -105,7 +106,7 @@ int strip_lib_perf_collect(int vw, perf_map_obj *out, nnc_status *st) {
 
 int strip_lib_build(int vw, void **obj, size_t *len, nnc_status *st) {
   *obj = NULL, *len = 0;
-  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMContextRef ctx = codegen_context_create();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("nnc_strip_library", ctx);
   cg c;
   cg_init(&c, ctx, mod, vw, st);

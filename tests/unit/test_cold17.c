@@ -247,6 +247,31 @@ static void drop_marks(char *ir) {
   *w = 0;
 }
 
+/* Metadata numbers out of the IR text ("!12" -> "!"), and the mark's empty
+ * node "!N = !{}" dropped (and the blank line before the metadata when
+ * that was all of it): the marks shift the numbers of the other nodes (the
+ * loops' llvm.loop hints, emit_group.c), not their contents. */
+static void drop_md_numbers(char *ir) {
+  char *w = ir;
+  for (char *r = ir; *r;) {
+    int line_start = r == ir || r[-1] == '\n';
+    if (line_start && *r == '!') {
+      char *q = r + 1;
+      while (*q >= '0' && *q <= '9') q++;
+      if (q > r + 1 && !strncmp(q, " = !{}\n", 7)) {
+        r = q + 7;
+        continue;
+      }
+    }
+    *w++ = *r;
+    if (*r++ == '!')
+      while (*r >= '0' && *r <= '9') r++;
+  }
+  /* the blank line before a metadata section that held only the mark */
+  while (w - ir >= 2 && w[-1] == '\n' && w[-2] == '\n') w--;
+  *w = 0;
+}
+
 START_TEST(model_marks_survive_and_code_unchanged) {
   const char *widths[] = {"16", "8", "4"};
   for (int k = 0; k < 3; k++) {
@@ -260,9 +285,8 @@ START_TEST(model_marks_survive_and_code_unchanged) {
     ck_assert_msg(vw == 4 ? marks == 0 : marks > 0, "width %d: %d marks", vw, marks);
     ck_assert_ptr_null(strstr(pre_off, PACK_FREEZE_MD));
     drop_marks(pre_on);
-    /* the metadata node itself: a blank line and "!0 = !{}" at the end */
-    char *node = strstr(pre_on, "\n\n!0 = !{}");
-    if (node) memmove(node, node + 10, strlen(node + 10) + 1);
+    drop_md_numbers(pre_on);
+    drop_md_numbers(pre_off);
     ck_assert_msg(!strcmp(pre_on, pre_off), "width %d: the unmarked module differs", vw);
     free(pre_on);
     free(pre_off);

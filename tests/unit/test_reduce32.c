@@ -66,9 +66,11 @@ static void check_vector_width(const char *vw) {
   for (size_t a = 0; a < sizeof widths / sizeof widths[0]; a++) {
     check_sums(1, widths[a], 1);
     check_sums(37, widths[a], 1);
-    /* enough work for the split (the serial threshold is 32768 elements):
-     * two shares of ceil(w / 2) columns, the first ending mid-vector */
-    check_sums(1100, widths[a], 2);
+    /* enough work for the split (a step under 32768 elements runs on
+     * thread 0 alone): two shares of ceil(w / 2) columns, the first ending
+     * mid-vector */
+    int64_t rows = 40000 / widths[a] + 1;
+    check_sums(rows > 1100 ? rows : 1100, widths[a], 2);
   }
   unsetenv("NNC_VECTOR_WIDTH");
 }
