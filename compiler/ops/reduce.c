@@ -50,14 +50,18 @@ static void leading_group(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, LL
   }
 }
 
-/* A block entered when `cond` holds, the builder in it; returns the block
- * after it (the caller branches there and continues in it). */
-static LLVMBasicBlockRef when(cg *c, LLVMValueRef cond) {
+/* leading_group(j, n) when `cond` holds; lanes (n = 1): the columns left,
+ * fewer than a vector (NULL: whole vectors) */
+static void leading_group_if(cg *c, LLVMValueRef cond, LLVMValueRef x, LLVMValueRef out, int64_t w,
+                             LLVMValueRef rows, LLVMValueRef j, int n, LLVMValueRef lanes) {
   LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols"),
                     done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "cols_done");
   LLVMBuildCondBr(c->b, cond, then, done);
   LLVMPositionBuilderAtEnd(c->b, then);
-  return done;
+  LLVMValueRef mask = lanes ? cg_lane_mask_at_run_time(c, c->vector_width, lanes) : NULL;
+  leading_group(c, x, out, w, rows, j, n, mask);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
 }
 
 /* LEADING's columns [u0, u1) a vector at a time, summed in registers (the
@@ -82,18 +86,13 @@ static void leading_vectors(cg *c, LLVMValueRef x, LLVMValueRef out, int64_t w, 
     for (int n = 2; n >= 1; n--) {
       LLVMValueRef has = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, left, cg_i64(c, n), ""),
                                        cg_i64(c, 0), "");
-      LLVMBasicBlockRef done = when(c, has);
-      leading_group(c, x, out, w, rows, j, n, NULL);
-      LLVMBuildBr(c->b, done);
-      LLVMPositionBuilderAtEnd(c->b, done);
+      leading_group_if(c, has, x, out, w, rows, j, n, NULL);
       j = cg_iadd(c, j, cg_select(c, has, cg_i64(c, n * vw), cg_i64(c, 0)));
     }
   }
   LLVMValueRef rest = LLVMBuildSub(c->b, u1, j, "");
-  LLVMBasicBlockRef done = when(c, LLVMBuildICmp(c->b, LLVMIntSGT, rest, cg_i64(c, 0), ""));
-  leading_group(c, x, out, w, rows, j, 1, cg_lane_mask_at_run_time(c, (int)vw, rest));
-  LLVMBuildBr(c->b, done);
-  LLVMPositionBuilderAtEnd(c->b, done);
+  LLVMValueRef has = LLVMBuildICmp(c->b, LLVMIntSGT, rest, cg_i64(c, 0), "");
+  leading_group_if(c, has, x, out, w, rows, j, 1, rest);
 }
 
 /* LEADING: output columns [u0,u1); LAST: rows [u0,u1); ALL: [u0,u1) is [0,1) or empty. */
