@@ -238,7 +238,8 @@ void cg_thread_share_of(cg *c, LLVMValueRef tid, LLVMValueRef units, int64_t gra
  * static share is c->strip0/strip1 on entry; by_strips: split by strips. */
 typedef struct cg_claims {
   LLVMBasicBlockRef head, exit;
-  LLVMValueRef k, steal; /* k: 0 its own range, then the others' from tid + k */
+  LLVMValueRef k_head;   /* the loop's k: 0 its own range, then the others' from tid + k */
+  LLVMValueRef k, steal; /* k: the k of this pass's claim */
   LLVMValueRef s0, s1;   /* the strips of this pass of the body */
 } cg_claims;
 void cg_claims_begin(cg *c, cg_claims *q, const nnc_node *n, LLVMValueRef by_strips);
