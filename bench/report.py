@@ -115,6 +115,26 @@ def triple(path):
         return None
 
 
+def readings(path):
+    """A compile-*.txt of run.sh's timed_reps: one "wall cpu maxrss" line per process. Returns
+    (median wall, median cpu, max rss, min wall, max wall, count), or None."""
+    try:
+        rows = [[float(x) for x in line.split()] for line in open(path) if line.strip()]
+    except (OSError, ValueError):
+        return None
+    rows = [r for r in rows if len(r) == 3]
+    if not rows:
+        return None
+    walls = sorted(r[0] for r in rows)
+    return (median(walls), median([r[1] for r in rows]), int(max(r[2] for r in rows)),
+            walls[0], walls[-1], len(rows))
+
+
+def spread(c):
+    """How a compile's median was taken: "median of 5: 94.0-112.3 ms"."""
+    return f"median of {c[5]}: {c[3] * 1e3:.1f}–{c[4] * 1e3:.1f} ms" if c[5] > 1 else "one process"
+
+
 def median(ts):
     ts = sorted(ts)
     return ts[len(ts) // 2]
@@ -161,7 +181,7 @@ def load_run(d):
     for p in glob.glob(os.path.join(d, "fit-*.txt")):
         r["fit"][os.path.basename(p)[4:-4]] = triple(p)
     for p in glob.glob(os.path.join(d, "compile-*.txt")):
-        r["compile"][os.path.basename(p)[8:-4]] = triple(p)
+        r["compile"][os.path.basename(p)[8:-4]] = readings(p)
     try:
         m = re.search(r"workspace (\d+) floats \+ (\d+) per row(?: \+ (\d+) per thread)?",
                       open(os.path.join(d, "w4wide-workspace.txt")).read())
@@ -331,12 +351,12 @@ def report_extra(r, cols, cores, best_nnc, l2):
     for s, tgt in COMPILE_TARGET.items():
         c = r["compile"].get(f"{s}-cold")
         if c:
-            print(f"| compile {s}, cold (`nnc compile`, wall; CPU {c[1]:.2f} s) | {c[0]:.2f} s | — | — | ≤ {tgt} s | "
-                  f"{'met' if c[0] <= tgt else 'not met'} |")
+            print(f"| compile {s}, cold (`nnc compile`, wall, {spread(c)}; CPU {c[1]:.3f} s) | {c[0]:.3f} s | — | — "
+                  f"| ≤ {tgt} s | {'met' if c[0] <= tgt else 'not met'} |")
         w = r["compile"].get(f"{s}-warm")
         if w:
-            print(f"| compile {s}, warm cache (wall; CPU {w[1] * 1e3:.0f} ms) | {w[0] * 1e3:.0f} ms | — | — | ≤ 30 ms | "
-                  f"{'met' if w[0] <= WARM_TARGET else 'not met'} |")
+            print(f"| compile {s}, warm cache (wall, {spread(w)}; CPU {w[1] * 1e3:.0f} ms) | {w[0] * 1e3:.1f} ms | — "
+                  f"| — | ≤ 30 ms | {'met' if w[0] <= WARM_TARGET else 'not met'} |")
         elif c:
             print(f"| compile {s}, warm cache | — (this build has no `--no-cache`: no object cache) | — | — | ≤ 30 ms | — |")
     rec = r["nnc"][1].get("W4-wide") or r["nnc"][2].get("W4-wide")

@@ -35,6 +35,11 @@ fi
 # us per rep over 12 processes of 2 reps, 141-145 over 8 of 21; docs/performance.md, "Session
 # 26"). Both sides run at least min_short_reps of them (PyTorch's: 2-160 ms each).
 min_short_reps=${MIN_SHORT_REPS:-15}
+# A compile is one process of ~0.1-0.6 s: one reading of it is whichever phase the host was in,
+# and /usr/bin/time's wall clock has 10 ms steps. Each compile runs COMPILE_REPS times (the
+# report takes the median), timed by bench/timed_reps.py (microseconds; the process's own CPU
+# time and peak memory).
+compile_reps=${COMPILE_REPS:-$([ "$quick" = 1 ] && echo 1 || echo 5)}
 reps_of() {
   case $1 in
     W1 | W2) echo $((reps > min_short_reps ? reps : min_short_reps)) ;;
@@ -260,10 +265,12 @@ for run in $(seq 1 "$runs"); do
   for s in fashion_mnist_mlp deep20 deep100; do
     spec=$out/data/$s.json
     [ "$s" != fashion_mnist_mlp ] || spec=specs/$s.json
-    timed "$d/compile-$s-cold.txt" env NNC_CACHE=0 XDG_CACHE_HOME="$d/cache-none" $nnc compile "$spec" "${nocache[@]}" >/dev/null
+    /usr/bin/python3 bench/timed_reps.py "$compile_reps" "$d/compile-$s-cold.txt" NNC_CACHE=0 XDG_CACHE_HOME="$d/cache-none" \
+      $nnc compile "$spec" "${nocache[@]}"
     if [ ${#nocache[@]} -gt 0 ]; then # a build with the object cache: fill it, then a warm compile
       XDG_CACHE_HOME="$d/cache-cli" $nnc compile "$spec" >/dev/null
-      timed "$d/compile-$s-warm.txt" env XDG_CACHE_HOME="$d/cache-cli" $nnc compile "$spec" >/dev/null
+      /usr/bin/python3 bench/timed_reps.py "$compile_reps" "$d/compile-$s-warm.txt" \
+        XDG_CACHE_HOME="$d/cache-cli" $nnc compile "$spec"
     fi
   done
   $nnc compile "$out/data/w4wide.json" --summary | grep '^graph train' >"$d/w4wide-workspace.txt"
