@@ -573,8 +573,10 @@ static int ahead_holds(const batch_ahead *a, const model_data *d, const int64_t 
          !memcmp(a->idx_copy, idx, (size_t)rows * sizeof *idx);
 }
 
-static float *ahead_buffer(const batch_ahead *a, int slot, int b) {
-  return a->buf[slot * a->n + b];
+/* Buffer b of the batch the worker gathered into slot `taken`, or NULL
+ * when it gathered none for this step (taken < 0). */
+static float *ahead_buffer(const batch_ahead *a, int taken, int b) {
+  return taken >= 0 ? a->buf[taken * a->n + b] : NULL;
 }
 
 /* Buffer b of the step's data in d (inputs, targets, then sample weights):
@@ -690,17 +692,16 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
   if (next && !bc.defer && !n_pre) fit_prefetch_rows(d, next, next_rows);
   for (int b = 0; b < d->n_bufs; b++)
     data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b],
-                         taken >= 0 ? ahead_buffer(ahead, taken, b) : NULL, &bc);
+                         ahead_buffer(ahead, taken, b), &bc);
   /* sample weights after the outputs; weights of 1 where the data has none */
   for (int s = 0; s < t->n_sample_weights; s++) {
     int b = t->n_inputs + t->n_targets + s;
     float **at = &regions[NNC_REGION_IO + t->n_inputs + t->n_targets + t->n_outputs + s];
     nnc_dtype wdt = NNC_F32;
     int64_t wrow = 0;
-    const void *w = weights_of(t, d, s, &wdt, &wrow);
-    *at = w ? batch_rows(w, wdt, wrow, m->gathered[b],
-                         taken >= 0 ? ahead_buffer(ahead, taken, b) : NULL, &bc)
-            : m->ones;
+    const void *w = source_of(t, d, b, &wdt, &wrow);
+    *at =
+        w ? batch_rows(w, wdt, wrow, m->gathered[b], ahead_buffer(ahead, taken, b), &bc) : m->ones;
   }
   /* train and test steps of a table with outputs_in_train write the outputs (host metrics) */
   if (!outs && which != NNC_ENTRY_PREDICT && t->outputs_in_train) outs = m->host_outs;
