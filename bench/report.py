@@ -15,8 +15,10 @@ is 2*out_h*out_w*out_c*kh*kw*in_c per sample; an LSTM step 2*4*units*(features+u
 docs/performance.md, "How the benchmark measures", explains every number."""
 import glob
 import json
+import math
 import os
 import re
+import statistics
 import sys
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "out")
@@ -116,17 +118,24 @@ def triple(path):
 
 
 def readings(path):
-    """A compile-*.txt of run.sh's timed_reps: one "wall cpu maxrss" line per process. Returns
-    (median wall, median cpu, max rss, min wall, max wall, count), or None."""
+    """A compile-*.txt of run.sh's timed_reps.py: one "wall cpu maxrss" line per process that
+    ran. Returns (median wall, median cpu, max rss, min wall, max wall, count); None when the
+    file is missing or holds no reading (a malformed line is skipped, not the file)."""
+    rows = []
     try:
-        rows = [[float(x) for x in line.split()] for line in open(path) if line.strip()]
-    except (OSError, ValueError):
+        for line in open(path):
+            try:
+                r = [float(x) for x in line.split()]
+            except ValueError:
+                continue
+            if len(r) == 3 and all(math.isfinite(x) and x >= 0 for x in r):
+                rows.append(r)
+    except (OSError, UnicodeDecodeError):
         return None
-    rows = [r for r in rows if len(r) == 3]
     if not rows:
         return None
     walls = sorted(r[0] for r in rows)
-    return (median(walls), median([r[1] for r in rows]), int(max(r[2] for r in rows)),
+    return (statistics.median(walls), statistics.median(r[1] for r in rows), int(max(r[2] for r in rows)),
             walls[0], walls[-1], len(rows))
 
 
@@ -350,6 +359,8 @@ def report_extra(r, cols, cores, best_nnc, l2):
               f"(torch {col_name(tf[1][0], tf[1][1], cores)}) | {s:.2f}x | ≥ 3x | {'met' if s >= 3 else 'not met'} |")
     for s, tgt in COMPILE_TARGET.items():
         c = r["compile"].get(f"{s}-cold")
+        if c is None and f"{s}-cold" in r["compile"]:
+            print(f"| compile {s}, cold | — (no process succeeded: run.sh's output says why) | — | — | ≤ {tgt} s | — |")
         if c:
             print(f"| compile {s}, cold (`nnc compile`, wall, {spread(c)}; CPU {c[1]:.3f} s) | {c[0]:.3f} s | — | — "
                   f"| ≤ {tgt} s | {'met' if c[0] <= tgt else 'not met'} |")
