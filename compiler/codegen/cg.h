@@ -256,6 +256,10 @@ int cg_group_claims_strips(const cg *c, int first);
 LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name);
 /* The function attribute of kernels that the light pipeline optimises (jit.c). */
 #define CG_LIGHT_ATTR "nnc-light-opt"
+void cg_mark_light(cg *c, LLVMValueRef fn);
+/* A helper function the kernels call (a GEMM strip, the strip claims):
+ * noinline, optimised by the light pipeline (emit_share.c). */
+void cg_mark_helper(cg *c, LLVMValueRef fn);
 void cg_share_free(cg *c);
 
 /* A driver's floating-point environment (emit_fpenv.c): flush-to-zero and

@@ -2,8 +2,6 @@
  * matmul group runs its anchor and epilogue in (emit_group.c calls it; the
  * slots are the pool's, runtime/pool.h; the driver passes them,
  * emit_driver.c: group_claims). */
-#include <string.h>
-
 #include "compiler/codegen/cg.h"
 #include "compiler/ops/op.h"
 #include "runtime/pool.h" /* the claim slots' layout */
@@ -51,12 +49,7 @@ static LLVMValueRef claim_function(cg *c) {
   if (fn) return fn;
   fn = LLVMAddFunction(c->mod, name, type);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
-  LLVMAddAttributeAtIndex(
-      fn, LLVMAttributeFunctionIndex,
-      LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
-  LLVMAddAttributeAtIndex(
-      fn, LLVMAttributeFunctionIndex,
-      LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+  cg_mark_helper(c, fn);
 
   LLVMValueRef caller = c->fn, caller_nt = c->nthreads;
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);

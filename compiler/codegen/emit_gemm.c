@@ -536,12 +536,7 @@ static LLVMValueRef strip_fn(cg *c, const gemm *g, const strip *s) {
   if (lib && c->strips == CG_STRIPS_LIBRARY) return fn; /* a declaration: linked */
   LLVMSetLinkage(fn, lib ? LLVMExternalLinkage : LLVMInternalLinkage);
   /* a kernel of its own for the pipelines (jit.c: light, noinline) */
-  LLVMAddAttributeAtIndex(
-      fn, LLVMAttributeFunctionIndex,
-      LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
-  LLVMAddAttributeAtIndex(
-      fn, LLVMAttributeFunctionIndex,
-      LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+  cg_mark_helper(c, fn);
   /* the kernel's buffers are distinct noalias arguments; A and B only read */
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 0; k <= SA_PACK; k++)

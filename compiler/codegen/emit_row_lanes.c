@@ -137,11 +137,17 @@ LLVMValueRef cg_lanes_sum_exp(cg *c, const cg_lanes *l, LLVMValueRef cols, LLVMV
   return slot_get(c, acc);
 }
 
+/* fn on each lane through a stack slot, in a loop LLVM leaves as a loop:
+ * the same call per lane as the row-at-a-time code (a libm log). Written
+ * out as a vector width of extracts, calls and inserts, instruction
+ * selection spent 27 M instructions on softmax_xent's chain of inserts
+ * alone (docs/performance.md, "Session 33"). */
 LLVMValueRef cg_lanes_unary(cg *c, nnc_fn fn, LLVMValueRef v) {
-  for (int k = 0; k < c->vector_width; k++) {
-    LLVMValueRef lane = LLVMConstInt(c->i32, (unsigned)k, 0);
-    LLVMValueRef y = cg_unary(c, fn, LLVMBuildExtractElement(c->b, v, lane, ""), NULL);
-    v = LLVMBuildInsertElement(c->b, v, y, lane, "");
-  }
-  return v;
+  LLVMValueRef slot = cg_lanes_slot(c, v);
+  LLVMValueRef at = LLVMBuildBitCast(c->b, slot, LLVMPointerType(c->f32, 0), "");
+  cg_loop k;
+  cg_loop_begin(c, &k, cg_i64(c, 0), cg_i64(c, c->vector_width), "lane");
+  cg_store(c, cg_unary(c, fn, cg_load(c, at, k.i), NULL), at, k.i);
+  cg_loop_hint(c, cg_loop_end(c, &k), 0);
+  return slot_get(c, slot);
 }

@@ -109,9 +109,7 @@ static LLVMValueRef tag_pipeline(cg *c, int first, LLVMValueRef fn) {
   case NNC_CLASS_REDUCE:
   case NNC_CLASS_EFFECT:
   case NNC_CLASS_PHASED:
-    LLVMAddAttributeAtIndex(
-        fn, LLVMAttributeFunctionIndex,
-        LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+    cg_mark_light(c, fn);
     break;
   default:
     break;
@@ -165,4 +163,17 @@ void cg_share_free(cg *c) {
   free(t->fn);
   free(t);
   c->share = NULL;
+}
+
+void cg_mark_light(cg *c, LLVMValueRef fn) {
+  LLVMAddAttributeAtIndex(
+      fn, LLVMAttributeFunctionIndex,
+      LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+}
+
+void cg_mark_helper(cg *c, LLVMValueRef fn) {
+  LLVMAddAttributeAtIndex(
+      fn, LLVMAttributeFunctionIndex,
+      LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+  cg_mark_light(c, fn);
 }
