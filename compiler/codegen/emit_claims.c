@@ -43,10 +43,10 @@ static LLVMValueRef half_hi(cg *c, LLVMValueRef w) {
 static LLVMValueRef claim_function(cg *c) {
   static const char name[] = "nnc_claim_strips";
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (fn) return fn;
   LLVMTypeRef i64p = LLVMPointerType(c->i64, 0);
   LLVMTypeRef params[6] = {c->ptr, c->i64, c->i64, c->i64, c->i64, i64p};
   LLVMTypeRef type = LLVMFunctionType(c->i64, params, 6, 0);
-  if (fn) return fn;
   fn = LLVMAddFunction(c->mod, name, type);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   cg_mark_helper(c, fn);

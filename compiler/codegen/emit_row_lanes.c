@@ -139,9 +139,9 @@ LLVMValueRef cg_lanes_sum_exp(cg *c, const cg_lanes *l, LLVMValueRef cols, LLVMV
 
 /* fn on each lane through a stack slot, in a loop LLVM leaves as a loop:
  * the same call per lane as the row-at-a-time code (a libm log). Written
- * out as a vector width of extracts, calls and inserts, instruction
- * selection spent 27 M instructions on softmax_xent's chain of inserts
- * alone (docs/performance.md, "Session 33"). */
+ * out as a vector width of extracts, calls and inserts, the chain cost
+ * softmax_xent's code generation 22 M instructions more (42 against 20 M;
+ * docs/performance.md, "Session 33"). */
 LLVMValueRef cg_lanes_unary(cg *c, nnc_fn fn, LLVMValueRef v) {
   LLVMValueRef slot = cg_lanes_slot(c, v);
   LLVMValueRef at = LLVMBuildBitCast(c->b, slot, LLVMPointerType(c->f32, 0), "");
