@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 # (add yours here, with what it is for; docs/install.md shows this list).
 packages=(
   build-essential cmake pkg-config # the build
+  lld                              # the nnc command's link: its hot functions first (CMakeLists.txt)
   llvm-dev libcjson-dev zlib1g-dev # nnc's libraries
   libhdf5-dev                      # .keras / .h5 model files (runtime/io/h5_*.c)
   check                            # the unit tests' framework
