@@ -10,14 +10,20 @@
 #
 # The runs: `nnc --version`, cold compiles of both shipped specs, a fit of
 # two steps with a validation split and a test set. Under valgrind's
-# callgrind, every function they execute, in the order callgrind names
-# them; then, when `perf` works, the functions sampled on this CPU (valgrind's
+# callgrind, every function they execute, run by run; then, when `perf`
+# works, the functions sampled on this CPU (valgrind's
 # CPU has no AVX-512, so the AVX-512 code generation's own functions come
 # from there).
-#   bash scripts/hot_text.sh [BUILD_DIR]     (default build/)
+#   bash scripts/hot_text.sh [BUILD_DIR]     (default: the repository's build/)
 set -euo pipefail
+# BUILD_DIR as given, from where the script was called
+build=${1:-$(dirname "$0")/../build}
+[ -d "$build" ] || {
+  echo "hot_text.sh: no build directory '$build'" >&2
+  exit 1
+}
+build=$(cd "$build" && pwd)
 cd "$(dirname "$0")/.."
-build=${1:-build}
 nnc=$build/nnc
 out=compiler/cli/hot_text.txt
 data=/usr/share/datasets/fashion-mnist
@@ -25,6 +31,11 @@ data=/usr/share/datasets/fashion-mnist
   echo "hot_text.sh: no $nnc: build first (bash scripts/setup.sh)" >&2
   exit 1
 }
+if ldd "$nnc" | grep -q libLLVM; then
+  echo "hot_text.sh: $nnc loads LLVM as a shared library (a sanitizer build?): its order" \
+    "cannot apply; give the release build" >&2
+  exit 1
+fi
 command -v valgrind >/dev/null || {
   echo "hot_text.sh: needs valgrind (apt-get install valgrind)" >&2
   exit 1
@@ -57,7 +68,8 @@ for run in "${runs[@]}"; do
   }
   # a function's name follows its number the first time callgrind writes it;
   # "'2" marks a recursion depth
-  sed -nE "s/^c?fn=\([0-9]+\) (.*)$/\1/p" "$tmp/cg.$i" | sed -E "s/'[0-9]+$//" >>"$tmp/names"
+  sed -nE "s/^c?fn=\([0-9]+\) (.*)$/\1/p" "$tmp/cg.$i" | sed -E "s/'[0-9]+$//" |
+    LC_ALL=C sort -u >>"$tmp/names"
   i=$((i + 1))
 done
 if command -v perf >/dev/null &&
@@ -65,12 +77,14 @@ if command -v perf >/dev/null &&
     "for i in 1 2 3 4 5 6 7 8; do '$nnc' compile specs/fashion_mnist_mlp.json --no-cache; \
      '$nnc' compile specs/fashion_mnist_cnn.json --no-cache; done >/dev/null" 2>/dev/null; then
   perf report -i "$tmp/perf.data" --no-demangle --sort sym --stdio 2>/dev/null |
-    sed -nE 's/^ +[0-9.]+% +\[[.k]\] +([^ ]+).*$/\1/p' >>"$tmp/names"
+    sed -nE 's/^ +[0-9.]+% +\[[.k]\] +([^ ]+).*$/\1/p' | LC_ALL=C sort -u >>"$tmp/names"
 else
   echo "hot_text.sh: no perf samples: the list has the AVX2 path's functions only" >&2
 fi
 
-# keep the functions the binary defines, each once, in first-seen order
+# keep the functions the binary defines, each once: run by run (the start's
+# functions first), each run's new ones in name order, so that a list written
+# again from the same code is the same list
 nm --defined-only "$nnc" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$tmp/defined"
 awk 'NR == FNR {def[$0] = 1; next} ($0 in def) && !seen[$0]++' "$tmp/defined" "$tmp/names" \
   >"$tmp/list"
