@@ -48,10 +48,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME=$tmp/cache
 
-runs=(
-  "--version"
-  "compile specs/fashion_mnist_mlp.json --no-cache"
-  "compile specs/fashion_mnist_cnn.json --no-cache"
+specs=(specs/fashion_mnist_mlp.json specs/fashion_mnist_cnn.json)
+runs=("--version")
+for spec in "${specs[@]}"; do runs+=("compile $spec --no-cache"); done
+runs+=(
   "fit specs/fashion_mnist_mlp.json --x $data/train-images-idx3-ubyte.gz
    --y $data/train-labels-idx1-ubyte.gz --x-divide 255 --validation-split 0.1 --epochs 1
    --steps-per-epoch 2 --batch-size 32 --seed 1 --x-test $data/t10k-images-idx3-ubyte.gz
@@ -74,8 +74,8 @@ for run in "${runs[@]}"; do
 done
 if command -v perf >/dev/null &&
   perf record -q -F 20000 -e cpu-clock -o "$tmp/perf.data" -- bash -c \
-    "for i in 1 2 3 4 5 6 7 8; do '$nnc' compile specs/fashion_mnist_mlp.json --no-cache; \
-     '$nnc' compile specs/fashion_mnist_cnn.json --no-cache; done >/dev/null" 2>/dev/null; then
+    "for i in 1 2 3 4 5 6 7 8; do for s in ${specs[*]}; do '$nnc' compile \$s --no-cache; \
+     done; done >/dev/null" 2>/dev/null; then
   perf report -i "$tmp/perf.data" --no-demangle --sort sym --stdio 2>/dev/null |
     sed -nE 's/^ +[0-9.]+% +\[[.k]\] +([^ ]+).*$/\1/p' | LC_ALL=C sort -u >>"$tmp/names"
 else
@@ -88,11 +88,12 @@ fi
 nm --defined-only "$nnc" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$tmp/defined"
 awk 'NR == FNR {def[$0] = 1; next} ($0 in def) && !seen[$0]++' "$tmp/defined" "$tmp/names" \
   >"$tmp/list"
+count=$(wc -l <"$tmp/list")
 {
   echo "# The nnc command's hot functions, first in its .text (lld --symbol-ordering-file)."
-  echo "# Written by scripts/hot_text.sh from $(wc -l <"$tmp/list") functions that"
+  echo "# Written by scripts/hot_text.sh from $count functions that"
   echo "# --version, cold compiles of specs/*.json and a short fit execute; LLVM $("$nnc" --version | sed -nE 's/.*LLVM ([0-9.]+).*/\1/p' | head -1)."
   cat "$tmp/list"
 } >"$tmp/out"
 mv "$tmp/out" "$out"
-echo "hot_text.sh: $out: $(wc -l <"$tmp/list") functions"
+echo "hot_text.sh: $out: $count functions"
