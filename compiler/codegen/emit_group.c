@@ -478,7 +478,15 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     cg_loop_begin(c, &l, LLVMBuildMul(c->b, u0, scale, ""), LLVMBuildMul(c->b, u1, scale, ""),
                   "elem");
     if (emit_epilogue(c, first, start, last, l.i)) return NULL;
-    cg_loop_end(c, &l);
+    LLVMValueRef back = cg_loop_end(c, &l);
+    /* fewer elements than half a vector (a loss's mean, a metric's count):
+     * left to itself the vectorizer built an interleaved vector loop, a
+     * vector epilogue loop half a vector wide and the scalar one around a
+     * single element, of which only the scalar loop can run: 12 M
+     * instructions of code generation a kernel (docs/performance.md,
+     * "Session 35"). Elementwise: the same values either way. */
+    if (LLVMIsConstant(units) && LLVMConstIntGetSExtValue(units) * per_unit < c->vector_width / 2)
+      cg_loop_hint(c, back, 0);
   }
   if (claiming) cg_claims_end(c, &q);
   LLVMBuildRetVoid(c->b);
