@@ -29,6 +29,8 @@ const env_var env_vars[] = {
     {"NNC_CHEAP_CODEGEN", switches, 0,
      "0 or 1 (unset: 1, fast code generation for elementwise and softmax kernels)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
+    {"NNC_DRIVER_CODEGEN", switches, 0,
+     "0 or 1 (unset: 1, the step drivers compiled at code generation level None, apart)"},
     {"NNC_SPLIT_CHEAP", switches, 0,
      "0 or 1 (unset: 1, the split counts kernels with cheap code generation as cheaper)"},
     {"NNC_ROW_PIPELINE", switches, 0,

@@ -69,7 +69,7 @@ static int llvm_error(nnc_status *st, LLVMErrorRef err, const char *what) {
 }
 
 /* A TargetMachine for this CPU: name *and* features, or LLVM 14 misses AVX-512 on Zen 4. */
-static LLVMTargetMachineRef host_machine(nnc_status *st) {
+static LLVMTargetMachineRef host_machine_at(LLVMCodeGenOptLevel level, nnc_status *st) {
   char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName();
   char *features = LLVMGetHostCPUFeatures(), *err = NULL;
   LLVMTargetRef target;
@@ -78,14 +78,18 @@ static LLVMTargetMachineRef host_machine(nnc_status *st) {
     nnc_fail(st, NNC_ERR_COMPILE, "no LLVM target for %s: %s", triple, err ? err : "");
     LLVMDisposeMessage(err);
   } else {
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                 LLVMRelocDefault, LLVMCodeModelJITDefault);
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, level, LLVMRelocDefault,
+                                 LLVMCodeModelJITDefault);
     if (!tm) nnc_fail(st, NNC_ERR_COMPILE, "cannot create a target machine for %s", cpu);
   }
   LLVMDisposeMessage(triple);
   LLVMDisposeMessage(cpu);
   LLVMDisposeMessage(features);
   return tm;
+}
+
+static LLVMTargetMachineRef host_machine(nnc_status *st) {
+  return host_machine_at(LLVMCodeGenLevelAggressive, st);
 }
 
 int codegen_host_description(char *buf, size_t n) {
@@ -231,6 +235,14 @@ static int uniform_o3(void) {
   return e && !strcmp(e, "1");
 }
 
+int codegen_is_driver(const char *name) {
+  size_t len = strlen(name);
+  /* nnc_<graph>_scratch_floats() returns a constant: nothing to optimise */
+  return !strncmp(name, "nnc_", 4) &&
+         ((len > 5 && !strcmp(name + len - 5, "_step")) || strstr(name, "_part") ||
+          (len > 15 && !strcmp(name + len - 15, "_scratch_floats")));
+}
+
 static long unoptimised_drivers(LLVMModuleRef mod) {
   if (uniform_o3()) return 0;
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
@@ -241,12 +253,7 @@ static long unoptimised_drivers(LLVMModuleRef mod) {
   long n = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
     size_t len;
-    const char *name = LLVMGetValueName2(f, &len);
-    /* nnc_<graph>_scratch_floats() returns a constant: nothing to optimise */
-    int driver = !strncmp(name, "nnc_", 4) &&
-                 ((len > 5 && !strcmp(name + len - 5, "_step")) || strstr(name, "_part") ||
-                  (len > 15 && !strcmp(name + len - 15, "_scratch_floats")));
-    if (LLVMIsDeclaration(f) || !driver) continue;
+    if (LLVMIsDeclaration(f) || !codegen_is_driver(LLVMGetValueName2(f, &len))) continue;
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, noinline);
     n++;
@@ -384,18 +391,10 @@ static const char *const CHEAP_KINDS[] = {"binary", "unary",   "broadcast",    "
 /* The kernel's op kind from its name, <graph>_g<k>_<kind> (emit_driver.c),
  * is one of CHEAP_KINDS. */
 static int cheap_kind(const char *name) {
-  const char *g = strstr(name, "_g");
-  if (!g || g[2] < '0' || g[2] > '9') return 0;
-  const char *k = g + 2;
-  while (*k >= '0' && *k <= '9') k++;
-  if (*k != '_') return 0;
-  for (int i = 0; CHEAP_KINDS[i]; i++)
-    if (!strcmp(k + 1, CHEAP_KINDS[i])) return 1;
+  const char *kind = codegen_kernel_kind(name);
+  for (int i = 0; kind && CHEAP_KINDS[i]; i++)
+    if (!strcmp(kind, CHEAP_KINDS[i])) return 1;
   return 0;
-}
-
-int codegen_cheap_kernel(const char *name) {
-  return cheap_kind(name);
 }
 
 static long cheap_codegen(LLVMModuleRef mod) {
@@ -456,10 +455,11 @@ typedef struct part_job {
   split_pending pending; /* part 1 until its thread reads it */
   LLVMContextRef ctx;
   LLVMModuleRef mod;
-  LLVMTargetMachineRef tm;
-  LLVMMemoryBufferRef obj;
-  long o3;            /* functions through O3 */
-  nnc_time opt, code; /* this thread's optimisation and codegen */
+  LLVMTargetMachineRef tm, tm_drivers;
+  LLVMMemoryBufferRef obj, obj_drivers; /* the part's kernels, its drivers */
+  int obj_drivers_only;                 /* obj holds drivers alone (at level None) */
+  long o3;                              /* functions through O3 */
+  nnc_time opt, code;                   /* this thread's optimisation and codegen */
   nnc_status st;
   int rc;
 } part_job;
@@ -480,15 +480,59 @@ static void job_optimize(part_job *j) {
   timing_add(&j->opt, t0);
 }
 
+/* The drivers at code generation level None (docs/performance.md, "Session
+ * 35"). They are optnone already, so instruction selection was the fast one,
+ * but the Aggressive level still ran the greedy register allocator and the
+ * machine passes that do not skip optnone functions on them: the Fashion-MNIST
+ * MLP's drivers cost 85 M instructions of code generation, 41 M at None
+ * (their code 24 % larger: called once a group and step, no arithmetic).
+ * A level is a target machine's, so each part's drivers go to a module and
+ * an object of their own. NNC_DRIVER_CODEGEN=0: in the part's one object (a
+ * code switch of the cache key). */
+int codegen_drivers_apart(void) {
+  const char *e = getenv("NNC_DRIVER_CODEGEN");
+  return !(e && !strcmp(e, "0")) && !uniform_o3();
+}
+
+static int emit_object(part_job *j, LLVMTargetMachineRef tm, LLVMModuleRef mod,
+                       LLVMMemoryBufferRef *obj) {
+  char *msg = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) {
+    j->rc = nnc_fail(&j->st, NNC_ERR_COMPILE, "LLVM code generation: %s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    *obj = NULL;
+  }
+  return j->rc;
+}
+
+/* Every function the module defines is a driver. */
+static int drivers_only(LLVMModuleRef mod) {
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    if (!LLVMIsDeclaration(f) && !codegen_is_driver(LLVMGetValueName2(f, &len))) return 0;
+  }
+  return 1;
+}
+
 static void job_emit(part_job *j) {
   if (j->rc) return;
   nnc_time t0 = timing_now();
-  char *msg = NULL;
-  if (LLVMTargetMachineEmitToMemoryBuffer(j->tm, j->mod, LLVMObjectFile, &msg, &j->obj)) {
-    j->rc = nnc_fail(&j->st, NNC_ERR_COMPILE, "LLVM code generation: %s", msg ? msg : "");
-    LLVMDisposeMessage(msg);
-    j->obj = NULL;
+  LLVMModuleRef drivers = NULL;
+  LLVMTargetMachineRef tm = j->tm;
+  if (codegen_drivers_apart()) {
+    if (drivers_only(j->mod))
+      tm = NULL;
+    else
+      j->rc = module_split_drivers(j->mod, &drivers, &j->st);
+    if (!j->rc && (drivers || !tm) &&
+        !(j->tm_drivers = host_machine_at(LLVMCodeGenLevelNone, &j->st)))
+      j->rc = j->st.code;
+    if (!tm) tm = j->tm_drivers;
+    j->obj_drivers_only = tm == j->tm_drivers;
   }
+  if (!j->rc) emit_object(j, tm, j->mod, &j->obj);
+  if (!j->rc && drivers) emit_object(j, j->tm_drivers, drivers, &j->obj_drivers);
+  if (drivers) LLVMDisposeModule(drivers);
   timing_add(&j->code, t0);
 }
 
@@ -508,7 +552,9 @@ static void *job_thread(void *arg) {
 static void job_free(part_job *j) {
   module_split_drop(&j->pending);
   if (j->obj) LLVMDisposeMemoryBuffer(j->obj);
+  if (j->obj_drivers) LLVMDisposeMemoryBuffer(j->obj_drivers);
   if (j->tm) LLVMDisposeTargetMachine(j->tm);
+  if (j->tm_drivers) LLVMDisposeTargetMachine(j->tm_drivers);
   if (j->mod) LLVMDisposeModule(j->mod);
   if (j->ctx) LLVMContextDispose(j->ctx);
   memset(j, 0, sizeof *j);
@@ -559,8 +605,10 @@ static int write_ir_parts(part_job *jobs, int n, const char *path, nnc_status *s
 }
 
 /* The objects of a compile, and the one blob the cache and the memo keep:
- * "nncobjs1", the count and the lengths (u64 each), then the objects. */
-#define OBJ_MAX 2
+ * "nncobjs1", the count and the lengths (u64 each), then the objects: per
+ * part its kernels' and its drivers' (job_emit). */
+#define PART_MAX 2
+#define OBJ_MAX (2 * PART_MAX)
 typedef struct obj_set {
   int n;
   LLVMMemoryBufferRef obj[OBJ_MAX];
@@ -632,7 +680,7 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
                           const cache_slot *cache, obj_set *out, void **blob, size_t *blob_len,
                           nnc_status *st) {
   nnc_timing *timing = opts ? opts->timing : NULL;
-  part_job jobs[OBJ_MAX];
+  part_job jobs[PART_MAX];
   memset(jobs, 0, sizeof jobs);
   jobs[0].ctx = ctx;
   jobs[0].mod = mod;
@@ -702,11 +750,18 @@ static int module_objects(LLVMContextRef ctx, LLVMModuleRef mod, const nnc_codeg
   }
   if (!rc) {
     atomic_fetch_add(&objects_compiled, 1);
-    out->n = n;
+    out->n = 0;
     for (int i = 0; i < n; i++) {
-      out->obj[i] = jobs[i].obj;
+      out->obj[out->n++] = jobs[i].obj;
       jobs[i].obj = NULL;
+      if (timing && jobs[i].obj_drivers_only) timing->driver_objects++;
+      if (jobs[i].obj_drivers) {
+        out->obj[out->n++] = jobs[i].obj_drivers;
+        if (timing) timing->driver_objects++;
+      }
+      jobs[i].obj_drivers = NULL;
     }
+    if (timing) timing->objects += out->n;
     /* one blob for the cache and the memo (keyed: one of them wants it) */
     if (cache->keyed && !(*blob = blob_pack(out, blob_len)))
       rc = nnc_fail(st, NNC_ERR_NOMEM, "out of memory");

@@ -29,25 +29,53 @@ int module_split_cheap_on(void) {
   return !(e && !strcmp(e, "0"));
 }
 
-/* Estimated compile cost of a function, fitted to the machine-code time of
- * each function of the Fashion-MNIST MLP compiled alone: a kernel costs a
- * fixed share (its loops are vectorized, with remainders, whatever their
- * size) plus about 4 units per instruction; a driver (optnone: fast
- * instruction selection, no IR passes) 1.5 per instruction. A kernel with
- * cheap code generation (optnone after its IR pipeline, jit.c) costs about
- * a third of that: the MLP's 13 such kernels 119 M instructions of llc
- * (9 M each), its 12 others of similar sizes 454 M (38 M each), so 100 + 2
- * per instruction (docs/performance.md, "Session 19: cold compile"). */
-enum { CHEAP_FIXED = 100, CHEAP_PER = 2 };
+const char *codegen_kernel_kind(const char *name) {
+  const char *g = strstr(name, "_g");
+  if (!g || g[2] < '0' || g[2] > '9') return NULL;
+  const char *k = g + 2;
+  while (*k >= '0' && *k <= '9') k++;
+  return *k == '_' ? k + 1 : NULL;
+}
+
+static int kind_is(const char *kind, const char *const *kinds) {
+  for (int i = 0; kind && kinds[i]; i++)
+    if (!strcmp(kind, kinds[i])) return 1;
+  return 0;
+}
+
+/* Estimated code generation cost of a function from the n instructions of
+ * its IR before optimisation, in units of 0.1 M instructions of `llc -O3`
+ * on the function alone (its empty module's share subtracted), by kind,
+ * fitted to the Fashion-MNIST MLP's 35 functions (docs/performance.md,
+ * "Session 35"): the IR before optimisation undercounts a matmul kernel
+ * most (its epilogue's loops are vectorized, a dropout's generator on
+ * 64-bit lanes: 14.2 M for 142 instructions); reductions and the row ops
+ * (softmax, its cross-entropy, argmax: cheap code generation, but vector
+ * code FastISel hands back to instruction selection) cost ~1.2-1.3 units an
+ * instruction, the elementwise kinds (cheap code generation) half that; a
+ * driver (optnone: fast instruction selection, no IR passes) a third of a
+ * unit at code generation level None (jit.c: job_emit), 3/4 at the full
+ * level. Other kinds (convolution, pooling, recurrences, the claims) keep
+ * session 19's estimate, 300 + 4 per instruction in units a quarter of
+ * these. NNC_SPLIT_CHEAP=0: that estimate for every kernel and 1.5 an
+ * instruction for a driver (session 19's before its cheap kinds). */
+static const char *const ROW_KINDS[] = {"softmax", "softmax_xent", "argmax", NULL};
+static const char *const ELEMENT_KINDS[] = {"binary",  "unary",   "broadcast",
+                                            "reshape", "one_hot", NULL};
 
 static long cost_of(LLVMValueRef f) {
   long n = instructions(f);
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
-  if (LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) return 3 * n / 2;
+  int driver = LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone) != NULL;
+  if (!module_split_cheap_on()) return driver ? 3 * n / 2 : 300 + 4 * n;
+  if (driver) return codegen_drivers_apart() ? n / 3 : 3 * n / 4;
   size_t len;
-  if (module_split_cheap_on() && codegen_cheap_kernel(LLVMGetValueName2(f, &len)))
-    return CHEAP_FIXED + CHEAP_PER * n;
-  return 300 + 4 * n;
+  const char *kind = codegen_kernel_kind(LLVMGetValueName2(f, &len));
+  if (kind && !strcmp(kind, "matmul")) return n > 40 ? 5 * n - 100 : 100;
+  if (kind && !strcmp(kind, "reduce")) return 13 * n / 10 + 10;
+  if (kind_is(kind, ROW_KINDS)) return 6 * n / 5 + 20;
+  if (kind_is(kind, ELEMENT_KINDS)) return 3 * n / 5 + 20;
+  return 75 + n;
 }
 
 typedef struct fn_cost {
@@ -194,6 +222,50 @@ int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef
   }
   *ctx_out = ctx;
   *mod_out = copy;
+  return NNC_OK;
+}
+
+/* Internal globals nothing in mod uses any more (each copy of a split keeps
+ * them all): dropped, so that no object carries a copy it does not read. */
+static void drop_unused_globals(LLVMModuleRef mod) {
+  LLVMValueRef g = LLVMGetFirstGlobal(mod);
+  while (g) {
+    LLVMValueRef next = LLVMGetNextGlobal(g);
+    LLVMLinkage l = LLVMGetLinkage(g);
+    if ((l == LLVMInternalLinkage || l == LLVMPrivateLinkage) && !LLVMGetFirstUse(g))
+      LLVMDeleteGlobal(g);
+    g = next;
+  }
+}
+
+int module_split_drivers(LLVMModuleRef mod, LLVMModuleRef *drivers_out, nnc_status *st) {
+  *drivers_out = NULL;
+  int n = 0, drivers = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    if (LLVMIsDeclaration(f)) continue;
+    n++;
+    drivers += codegen_is_driver(LLVMGetValueName2(f, &len));
+  }
+  if (!drivers || drivers == n) return NNC_OK; /* nothing to take apart */
+  int *part = calloc((size_t)n, sizeof *part);
+  if (!part) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
+  int k = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+    size_t len;
+    if (!LLVMIsDeclaration(f)) part[k++] = codegen_is_driver(LLVMGetValueName2(f, &len));
+  }
+  expose_shared(mod, part, n);
+  LLVMModuleRef copy = LLVMCloneModule(mod);
+  if (!copy || keep_part(copy, part, n, 1) || keep_part(mod, part, n, 0)) {
+    if (copy) LLVMDisposeModule(copy);
+    free(part);
+    return nnc_fail(st, NNC_ERR_NOMEM, "codegen: cannot copy a part's drivers");
+  }
+  free(part);
+  drop_unused_globals(copy);
+  drop_unused_globals(mod);
+  *drivers_out = copy;
   return NNC_OK;
 }
 

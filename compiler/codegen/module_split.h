@@ -27,11 +27,11 @@ typedef struct split_pending {
   int *part;
   int n;
 } split_pending;
-/* A kernel of a kind that jit.c compiles at the cheap code generation level
- * (optnone after the IR pipelines): defined in jit.c, read by the split's
- * cost estimate. It ignores NNC_CHEAP_CODEGEN=0, so that switch changes code
- * generation alone, not the deal (test_cold18 compares the IR). */
-int codegen_cheap_kernel(const char *name);
+/* The op kind of a kernel named <graph>_g<k>_<kind> (emit_driver.c), or
+ * NULL for another name: the split's estimate and jit.c's cheap code
+ * generation read it (the estimate by kind whatever NNC_CHEAP_CODEGEN says,
+ * so that switch changes code generation alone, not the deal). */
+const char *codegen_kernel_kind(const char *name);
 
 /* An LLVM context of nnc's: its diagnostics through nnc's handler, which
  * drops LLVM's remarks and notes (a loop the vectorizer was asked to take at
@@ -43,6 +43,20 @@ LLVMContextRef codegen_context_create(void);
 /* NNC_SPLIT_CHEAP=0: the split counts a cheap kernel like any other (its
  * estimate before session 19; a code switch of the cache key). */
 int module_split_cheap_on(void);
+
+/* A function of nnc's drivers (nnc_<graph>_step, its parts, the scratch
+ * size): defined in jit.c, which compiles them apart. */
+int codegen_is_driver(const char *name);
+
+/* The drivers are compiled at code generation level None (jit.c; on unless
+ * NNC_DRIVER_CODEGEN=0 or NNC_OPT_UNIFORM=1): the split's estimate of them. */
+int codegen_drivers_apart(void);
+
+/* A part's drivers in a module of their own (*drivers_out, a copy in mod's
+ * context), so that they can be compiled at another code generation level;
+ * mod keeps the other functions, and each declares what it calls in the
+ * other. *drivers_out is NULL when mod holds no driver or nothing else. */
+int module_split_drivers(LLVMModuleRef mod, LLVMModuleRef *drivers_out, nnc_status *st);
 
 int module_split_begin(LLVMModuleRef mod, split_pending *p, int *defined, nnc_status *st);
 int module_split_finish(split_pending *p, LLVMContextRef *ctx_out, LLVMModuleRef *mod_out,

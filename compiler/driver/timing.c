@@ -67,6 +67,8 @@ void timing_print(const nnc_timing *t, FILE *out) {
           "%ld LLVM instructions before optimisation\n",
           t->kernels, t->kernels_shared, t->gemm_strips, t->gemm_strips_library, t->kernels_light,
           t->kernels_o3, t->ir_instructions);
+  fprintf(out, "objects: %ld compiled, %ld of them drivers at code generation level None\n",
+          t->objects, t->driver_objects);
   fprintf(out, "object cache: %ld hit, %ld miss\n", t->cache_hits, t->cache_misses);
   /* the two parts ran at once: their CPU is summed above, the wall is the longer part's */
   for (int i = 0; i < 2 && t->parts == 2; i++)

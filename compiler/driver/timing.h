@@ -41,6 +41,8 @@ typedef struct nnc_timing {
   long gemm_strips_library;         /* strips linked from the library (strip_lib.h) */
   long ir_instructions;             /* in the module before optimisation */
   long cache_hits, cache_misses;    /* objects found in / missing from the object cache */
+  long objects;                     /* objects compiled (a part's kernels, a part's drivers) */
+  long driver_objects;              /* of them, drivers at code generation level None */
   int parts;                        /* 2: the module was compiled in two parts on two threads */
   nnc_time part_opt[2], part_codegen[2]; /* each part's thread */
 } nnc_timing;

@@ -1,8 +1,10 @@
 /* Session 19's cold compile (compiler/codegen/jit.c, module_split.c):
- * - the split counts a kernel with cheap code generation as 100 + 2 units
- *   per instruction instead of 300 + 4 (checked against a deal derived by
- *   hand; NNC_SPLIT_CHEAP=0 gives the old deal, NNC_CHEAP_CODEGEN=0 the
- *   same one: that switch changes code generation alone);
+ * - the split counts a kernel with cheap code generation as less than
+ *   others (checked against a deal derived by hand; NNC_SPLIT_CHEAP=0 gives
+ *   the old deal, NNC_CHEAP_CODEGEN=0 the same one: that switch changes code
+ *   generation alone); since session 35 it estimates each kind of kernel,
+ *   and the drivers at code generation level None (NNC_DRIVER_CODEGEN=0:
+ *   at the full level), by its own rule (another deal derived by hand);
  * - IPSCCP and dead-argument elimination run on the whole module before the
  *   split, so every function of the optimised module is the same size split
  *   and as one module, whichever part it landed in;
@@ -26,11 +28,18 @@
 #include "oracle_case.h"
 #include "testutil.h"
 
-/* A kernel of exactly n instructions: n - 1 adds and the return. */
+/* A kernel of exactly n instructions: n - 1 adds and the return. A driver
+ * (named nnc_...) is optnone, as jit.c marks the drivers. */
 static void add_kernel(LLVMModuleRef mod, const char *name, int n) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
   LLVMValueRef f = LLVMAddFunction(mod, name, LLVMFunctionType(i64, &i64, 1, 0));
+  if (!strncmp(name, "nnc_", 4))
+    for (int k = 0; k < 2; k++) {
+      const char *attr = k ? "optnone" : "noinline";
+      unsigned kind = LLVMGetEnumAttributeKindForName(attr, strlen(attr));
+      LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, 0));
+    }
   LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, f, "entry"));
   LLVMValueRef v = LLVMGetParam(f, 0);
@@ -44,22 +53,26 @@ static int defines(LLVMModuleRef mod, const char *name) {
   return f && !LLVMIsDeclaration(f);
 }
 
-static const char *const names[] = {"t_g1_matmul", "t_g2_binary", "t_g3_binary", "t_g4_reduce"};
+static const char *const names[] = {"t_g1_matmul", "t_g2_binary", "t_g3_binary", "t_g4_reduce",
+                                    NULL};
 static const int sizes[] = {100, 60, 30, 10};
 
-/* Splits the four kernels and checks each is in part[i]. */
-static void check_deal(const int *part, const char *what) {
+/* Splits the functions names[i] of sizes[i] instructions and checks each is
+ * in part[i]. */
+static void check_split(const char *const *names, const int *sizes, const int *part,
+                        const char *what) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("m", ctx);
-  for (int i = 0; i < 4; i++) add_kernel(mod, names[i], sizes[i]);
+  int n = 0;
+  for (; names[n]; n++) add_kernel(mod, names[n], sizes[n]);
   LLVMContextRef ctx1 = NULL;
   LLVMModuleRef mod1 = NULL;
   int defined = 0;
   nnc_status st;
   ck_assert_int_eq(module_split(mod, &ctx1, &mod1, &defined, &st), NNC_OK);
-  ck_assert_int_eq(defined, 4);
+  ck_assert_int_eq(defined, n);
   ck_assert_ptr_nonnull(mod1);
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < n; i++) {
     ck_assert_msg(defines(mod, names[i]) == (part[i] == 0), "%s: %s not in part %d", what, names[i],
                   part[i]);
     ck_assert_msg(defines(mod1, names[i]) == (part[i] == 1), "%s: %s not in part %d", what,
@@ -71,12 +84,17 @@ static void check_deal(const int *part, const char *what) {
   LLVMContextDispose(ctx);
 }
 
+static void check_deal(const int *part, const char *what) {
+  check_split(names, sizes, part, what);
+}
+
 /* Both parts start at 0. The binary kernels (cheap code generation) cost
- * 100 + 2 n: 220 and 160; the matmul 700, the reduce 340. Largest first, to
- * the lighter part (ties: part 0): matmul -> 0 (700, 0), reduce -> 1 (700,
- * 340), binary 60 -> 1 (700, 560), binary 30 -> 1 (700, 720). Counted as
- * other kernels (540 and 420), as before session 19: matmul -> 0, binary 60
- * -> 1 (700, 540), binary 30 -> 1 (700, 960), reduce -> 0 (1040, 960). */
+ * 20 + 3 n / 5: 56 and 38; the matmul 5 n - 100 = 400, the reduce 13 n / 10
+ * + 10 = 23. Largest first, to the lighter part (ties: part 0): matmul -> 0
+ * (400, 0), binary 60 -> 1 (400, 56), binary 30 -> 1 (400, 94), reduce -> 1
+ * (400, 117). Counted as other kernels, 300 + 4 n (540 and 420; the matmul
+ * 700, the reduce 340), as before session 19: matmul -> 0, binary 60 -> 1
+ * (700, 540), binary 30 -> 1 (700, 960), reduce -> 0 (1040, 960). */
 START_TEST(cheap_kernels_cost_less_in_the_split) {
   const int cheap[] = {0, 1, 1, 1}, old[] = {0, 1, 1, 0};
   check_deal(cheap, "cheap");
@@ -87,6 +105,33 @@ START_TEST(cheap_kernels_cost_less_in_the_split) {
   setenv("NNC_CHEAP_CODEGEN", "0", 1);
   check_deal(cheap, "NNC_CHEAP_CODEGEN=0");
   unsetenv("NNC_CHEAP_CODEGEN");
+}
+END_TEST
+
+/* Session 35: each kind by its own rule, fitted to what LLVM spends on it.
+ * A matmul of 60 instructions: 5 n - 100 = 200; reductions of 100 and 40:
+ * 13 n / 10 + 10 = 140 and 62; a softmax of 50: 6 n / 5 + 20 = 80; a driver
+ * of 300 (optnone) at code generation level None: n / 3 = 100. Largest
+ * first: matmul -> 0 (200, 0), reduce 100 -> 1 (200, 140), driver -> 1
+ * (200, 240), softmax -> 0 (280, 240), reduce 40 -> 1 (280, 302). The
+ * driver at the full level (NNC_DRIVER_CODEGEN=0): 3 n / 4 = 225 -> 0 (225,
+ * 0), matmul -> 1 (225, 200), reduce 100 -> 1 (225, 340), softmax -> 0
+ * (305, 340), reduce 40 -> 0 (367, 340). Session 19's estimate
+ * (NNC_SPLIT_CHEAP=0: 300 + 4 n a kernel, 3 n / 2 a driver): 540, 700, 460,
+ * 500, 450: reduce 100 -> 0 (700, 0), matmul -> 1 (700, 540), softmax -> 1
+ * (700, 1040), reduce 40 -> 0 (1160, 1040), driver -> 1 (1160, 1490). */
+START_TEST(each_kind_costs_its_own) {
+  const char *const kinds[] = {"t_g1_matmul",  "t_g2_reduce", "t_g3_reduce",
+                               "t_g4_softmax", "nnc_t_part0", NULL};
+  const int n[] = {60, 100, 40, 50, 300};
+  const int now[] = {0, 1, 1, 0, 1}, full[] = {1, 1, 0, 0, 0}, old[] = {1, 0, 0, 1, 1};
+  check_split(kinds, n, now, "by kind");
+  setenv("NNC_DRIVER_CODEGEN", "0", 1);
+  check_split(kinds, n, full, "NNC_DRIVER_CODEGEN=0");
+  unsetenv("NNC_DRIVER_CODEGEN");
+  setenv("NNC_SPLIT_CHEAP", "0", 1);
+  check_split(kinds, n, old, "NNC_SPLIT_CHEAP=0");
+  unsetenv("NNC_SPLIT_CHEAP");
 }
 END_TEST
 
@@ -218,6 +263,7 @@ int main(void) {
   TCase *tc = tcase_create("cold19");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, cheap_kernels_cost_less_in_the_split);
+  tcase_add_test(tc, each_kind_costs_its_own);
   tcase_add_test(tc, same_code_whatever_the_part);
   tcase_add_test(tc, row_kernels_take_the_row_pipeline);
   tcase_add_test(tc, same_bits_either_way);
