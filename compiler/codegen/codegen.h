@@ -62,6 +62,10 @@ int64_t codegen_step_threads_rows(const nnc_graph *g);
  * codegen_step_threads_rows to it the runtime chooses by timing (the
  * table's sure_rows; emit_driver.c). */
 int64_t codegen_step_sure_rows(const nnc_graph *g);
+/* g's drivers are compiled at code generation level None: they are long
+ * (many groups) and one row of its step is enough work that their slower
+ * calls do not show (emit_driver.c). */
+int codegen_graph_drivers_apart(const nnc_graph *g);
 
 /* Floats per vector register the kernels are built for: the host's widest,
  * or NNC_VECTOR_WIDTH=4|8|16 (jit.c). */

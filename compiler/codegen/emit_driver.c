@@ -142,6 +142,22 @@ int64_t codegen_step_sure_rows(const nnc_graph *g) {
   return step_rows_at(g, STEP_SURE_WORK);
 }
 
+/* Drivers compiled at code generation level None (jit.c: job_emit) in an
+ * object of their own: a long driver's code generation costs half, but the
+ * second object's fixed cost ate the gain for the Fashion-MNIST MLP's
+ * drivers (23 groups in its train graph), and their calls are slower (the
+ * fast register allocator keeps nothing in registers across a call): W1's
+ * and W2's 0.2-0.5 us steps 5-13 % slower, W3's 70 us ones 1 %
+ * (docs/performance.md, "Session 35"). So only a graph of DRIVER_APART_GROUPS
+ * groups or more (deep20's train graph has 127: its compile 7 % faster,
+ * deep100's 14 %) whose step does DRIVER_APART_WORK in one row. */
+#define DRIVER_APART_GROUPS 64
+#define DRIVER_APART_WORK (INT64_C(1) << 14)
+
+int codegen_graph_drivers_apart(const nnc_graph *g) {
+  return g->n_groups >= DRIVER_APART_GROUPS && step_rows_at(g, DRIVER_APART_WORK) <= 1;
+}
+
 /* Parameters of the driver and of every part:
  * (float **regions, const float *scalars, int64_t rows, uint64_t rng,
  *  int64_t tid, int64_t nthreads, void (*barrier)(void *), void *barrier_ctx);

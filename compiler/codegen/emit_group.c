@@ -485,7 +485,8 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
      * single element, of which only the scalar loop can run: 12 M
      * instructions of code generation a kernel (docs/performance.md,
      * "Session 35"). Elementwise: the same values either way. */
-    if (LLVMIsConstant(units) && LLVMConstIntGetSExtValue(units) * per_unit < c->vector_width / 2)
+    if (LLVMIsAConstantInt(units) &&
+        LLVMConstIntGetSExtValue(units) * per_unit < c->vector_width / 2)
       cg_loop_hint(c, back, 0);
   }
   if (claiming) cg_claims_end(c, &q);

@@ -235,7 +235,7 @@ static int uniform_o3(void) {
   return e && !strcmp(e, "1");
 }
 
-int codegen_is_driver(const char *name) {
+static int is_driver(const char *name) {
   size_t len = strlen(name);
   /* nnc_<graph>_scratch_floats() returns a constant: nothing to optimise */
   return !strncmp(name, "nnc_", 4) &&
@@ -253,7 +253,7 @@ static long unoptimised_drivers(LLVMModuleRef mod) {
   long n = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
     size_t len;
-    if (LLVMIsDeclaration(f) || !codegen_is_driver(LLVMGetValueName2(f, &len))) continue;
+    if (LLVMIsDeclaration(f) || !is_driver(LLVMGetValueName2(f, &len))) continue;
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone);
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, noinline);
     n++;
@@ -485,13 +485,35 @@ static void job_optimize(part_job *j) {
  * but the Aggressive level still ran the greedy register allocator and the
  * machine passes that do not skip optnone functions on them: the Fashion-MNIST
  * MLP's drivers cost 85 M instructions of code generation, 41 M at None
- * (their code 24 % larger: called once a group and step, no arithmetic).
- * A level is a target machine's, so each part's drivers go to a module and
- * an object of their own. NNC_DRIVER_CODEGEN=0: in the part's one object (a
- * code switch of the cache key). */
-int codegen_drivers_apart(void) {
+ * (their code 24 % larger, and 15-30 ns slower a step). A level is a target
+ * machine's, so each part's drivers go to a module and an object of their
+ * own; only those of graphs whose step is large enough not to notice
+ * (emit_driver.c: codegen_graph_drivers_apart), marked CG_DRIVER_APART_ATTR
+ * here. NNC_DRIVER_CODEGEN=0: none (a code switch of the cache key). */
+static int drivers_apart_on(void) {
   const char *e = getenv("NNC_DRIVER_CODEGEN");
   return !(e && !strcmp(e, "0")) && !uniform_o3();
+}
+
+static void mark_drivers_apart(LLVMModuleRef mod, const nnc_graph *const *graphs, int n) {
+  if (!drivers_apart_on()) return;
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMAttributeRef mark = LLVMCreateStringAttribute(ctx, CG_DRIVER_APART_ATTR,
+                                                    (unsigned)strlen(CG_DRIVER_APART_ATTR), "", 0);
+  for (int i = 0; i < n; i++) {
+    if (!codegen_graph_drivers_apart(graphs[i])) continue;
+    char prefix[sizeof graphs[i]->name + 8];
+    int len = snprintf(prefix, sizeof prefix, "nnc_%s_", graphs[i]->name);
+    for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
+      size_t flen;
+      const char *name = LLVMGetValueName2(f, &flen);
+      /* nnc_<graph>_step, _part<k>, _scratch_floats: the rest a driver's name */
+      if (!LLVMIsDeclaration(f) && is_driver(name) && !strncmp(name, prefix, (size_t)len) &&
+          (!strcmp(name + len, "step") || !strncmp(name + len, "part", 4) ||
+           !strcmp(name + len, "scratch_floats")))
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, mark);
+    }
+  }
 }
 
 static int emit_object(part_job *j, LLVMTargetMachineRef tm, LLVMModuleRef mod,
@@ -505,13 +527,16 @@ static int emit_object(part_job *j, LLVMTargetMachineRef tm, LLVMModuleRef mod,
   return j->rc;
 }
 
-/* Every function the module defines is a driver. */
+/* Every function the module defines is a driver to compile apart (and it
+ * defines one). */
 static int drivers_only(LLVMModuleRef mod) {
+  int any = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
-    size_t len;
-    if (!LLVMIsDeclaration(f) && !codegen_is_driver(LLVMGetValueName2(f, &len))) return 0;
+    if (LLVMIsDeclaration(f)) continue;
+    if (!module_split_driver_apart(f)) return 0;
+    any = 1;
   }
-  return 1;
+  return any;
 }
 
 static void job_emit(part_job *j) {
@@ -519,16 +544,16 @@ static void job_emit(part_job *j) {
   nnc_time t0 = timing_now();
   LLVMModuleRef drivers = NULL;
   LLVMTargetMachineRef tm = j->tm;
-  if (codegen_drivers_apart()) {
-    if (drivers_only(j->mod))
-      tm = NULL;
-    else
-      j->rc = module_split_drivers(j->mod, &drivers, &j->st);
-    if (!j->rc && (drivers || !tm) &&
-        !(j->tm_drivers = host_machine_at(LLVMCodeGenLevelNone, &j->st)))
-      j->rc = j->st.code;
-    if (!tm) tm = j->tm_drivers;
-    j->obj_drivers_only = tm == j->tm_drivers;
+  if (drivers_only(j->mod))
+    tm = NULL;
+  else
+    j->rc = module_split_drivers(j->mod, &drivers, &j->st);
+  if (!j->rc && (drivers || !tm) &&
+      !(j->tm_drivers = host_machine_at(LLVMCodeGenLevelNone, &j->st)))
+    j->rc = j->st.code;
+  if (!tm) {
+    tm = j->tm_drivers;
+    j->obj_drivers_only = 1;
   }
   if (!j->rc) emit_object(j, tm, j->mod, &j->obj);
   if (!j->rc && drivers) emit_object(j, j->tm_drivers, drivers, &j->obj_drivers);
@@ -868,6 +893,7 @@ int codegen_compile(const nnc_graph *const *graphs, int n, const nnc_program *pr
       return NNC_OK;
     }
     if (!rc && !objs.n) {
+      mark_drivers_apart(mod, graphs, n);
       rc = module_objects(ctx, mod, opts, &cache, &objs, &blob, &blob_len, st);
     } else {
       LLVMDisposeModule(mod);

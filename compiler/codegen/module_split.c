@@ -54,8 +54,8 @@ static int kind_is(const char *kind, const char *const *kinds) {
  * code FastISel hands back to instruction selection) cost ~1.2-1.3 units an
  * instruction, the elementwise kinds (cheap code generation) half that; a
  * driver (optnone: fast instruction selection, no IR passes) a third of a
- * unit at code generation level None (jit.c: job_emit), 3/4 at the full
- * level. Other kinds (convolution, pooling, recurrences, the claims) keep
+ * unit at code generation level None (CG_DRIVER_APART_ATTR), 3/4 at the
+ * full level. Other kinds (convolution, pooling, recurrences, the claims) keep
  * session 19's estimate, 300 + 4 per instruction in units a quarter of
  * these. NNC_SPLIT_CHEAP=0: that estimate for every kernel and 1.5 an
  * instruction for a driver (session 19's before its cheap kinds). */
@@ -68,7 +68,7 @@ static long cost_of(LLVMValueRef f) {
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
   int driver = LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone) != NULL;
   if (!module_split_cheap_on()) return driver ? 3 * n / 2 : 300 + 4 * n;
-  if (driver) return codegen_drivers_apart() ? n / 3 : 3 * n / 4;
+  if (driver) return module_split_driver_apart(f) ? n / 3 : 3 * n / 4;
   size_t len;
   const char *kind = codegen_kernel_kind(LLVMGetValueName2(f, &len));
   if (kind && !strcmp(kind, "matmul")) return n > 40 ? 5 * n - 100 : 100;
@@ -132,10 +132,11 @@ static LLVMValueRef user_function(LLVMValueRef v) {
 }
 
 /* Internal functions used from the other part become external (the other
- * object refers to them by name); the others keep their linkage. */
-static void expose_shared(LLVMModuleRef mod, const int *part, int n) {
+ * object refers to them by name); the others keep their linkage. -1
+ * without memory. */
+static int expose_shared(LLVMModuleRef mod, const int *part, int n) {
   LLVMValueRef *defs = calloc((size_t)n + 1, sizeof *defs);
-  if (!defs) return;
+  if (!defs) return -1;
   int k = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
     if (!LLVMIsDeclaration(f)) defs[k++] = f;
@@ -153,6 +154,7 @@ static void expose_shared(LLVMModuleRef mod, const int *part, int n) {
     }
   }
   free(defs);
+  return 0;
 }
 
 /* Replace the definitions of functions not in part `keep` by declarations. */
@@ -193,8 +195,7 @@ int module_split_begin(LLVMModuleRef mod, split_pending *out, int *defined, nnc_
     free(part);
     return NNC_OK;
   }
-  expose_shared(mod, part, n);
-  LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(mod);
+  LLVMMemoryBufferRef bc = expose_shared(mod, part, n) ? NULL : LLVMWriteBitcodeToMemoryBuffer(mod);
   if (!bc || keep_part(mod, part, n, 0)) {
     if (bc) LLVMDisposeMemoryBuffer(bc);
     free(part);
@@ -238,25 +239,27 @@ static void drop_unused_globals(LLVMModuleRef mod) {
   }
 }
 
+int module_split_driver_apart(LLVMValueRef f) {
+  unsigned len = (unsigned)strlen(CG_DRIVER_APART_ATTR);
+  return LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, CG_DRIVER_APART_ATTR, len) !=
+         NULL;
+}
+
 int module_split_drivers(LLVMModuleRef mod, LLVMModuleRef *drivers_out, nnc_status *st) {
   *drivers_out = NULL;
   int n = 0, drivers = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
-    size_t len;
     if (LLVMIsDeclaration(f)) continue;
     n++;
-    drivers += codegen_is_driver(LLVMGetValueName2(f, &len));
+    drivers += module_split_driver_apart(f);
   }
   if (!drivers || drivers == n) return NNC_OK; /* nothing to take apart */
   int *part = calloc((size_t)n, sizeof *part);
   if (!part) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   int k = 0;
-  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
-    size_t len;
-    if (!LLVMIsDeclaration(f)) part[k++] = codegen_is_driver(LLVMGetValueName2(f, &len));
-  }
-  expose_shared(mod, part, n);
-  LLVMModuleRef copy = LLVMCloneModule(mod);
+  for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    if (!LLVMIsDeclaration(f)) part[k++] = module_split_driver_apart(f);
+  LLVMModuleRef copy = expose_shared(mod, part, n) ? NULL : LLVMCloneModule(mod);
   if (!copy || keep_part(copy, part, n, 1) || keep_part(mod, part, n, 0)) {
     if (copy) LLVMDisposeModule(copy);
     free(part);

@@ -44,18 +44,17 @@ LLVMContextRef codegen_context_create(void);
  * estimate before session 19; a code switch of the cache key). */
 int module_split_cheap_on(void);
 
-/* A function of nnc's drivers (nnc_<graph>_step, its parts, the scratch
- * size): defined in jit.c, which compiles them apart. */
-int codegen_is_driver(const char *name);
+/* A driver that jit.c compiles at code generation level None, in an object
+ * of its own (docs/performance.md, "Session 35"): marked with this string
+ * attribute, which the split's estimate reads too. */
+#define CG_DRIVER_APART_ATTR "nnc-driver-apart"
+int module_split_driver_apart(LLVMValueRef f);
 
-/* The drivers are compiled at code generation level None (jit.c; on unless
- * NNC_DRIVER_CODEGEN=0 or NNC_OPT_UNIFORM=1): the split's estimate of them. */
-int codegen_drivers_apart(void);
-
-/* A part's drivers in a module of their own (*drivers_out, a copy in mod's
- * context), so that they can be compiled at another code generation level;
- * mod keeps the other functions, and each declares what it calls in the
- * other. *drivers_out is NULL when mod holds no driver or nothing else. */
+/* A part's drivers marked CG_DRIVER_APART_ATTR in a module of their own
+ * (*drivers_out, a copy in mod's context), so that they can be compiled at
+ * another code generation level; mod keeps the other functions, and each
+ * declares what it calls in the other. *drivers_out is NULL when mod holds
+ * no such driver or nothing else. */
 int module_split_drivers(LLVMModuleRef mod, LLVMModuleRef *drivers_out, nnc_status *st);
 
 int module_split_begin(LLVMModuleRef mod, split_pending *p, int *defined, nnc_status *st);

@@ -29,7 +29,8 @@
 #include "testutil.h"
 
 /* A kernel of exactly n instructions: n - 1 adds and the return. A driver
- * (named nnc_...) is optnone, as jit.c marks the drivers. */
+ * (named nnc_...) is optnone, as jit.c marks the drivers, and one named
+ * nnc_apart_... is to be compiled apart (CG_DRIVER_APART_ATTR). */
 static void add_kernel(LLVMModuleRef mod, const char *name, int n) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
@@ -40,6 +41,11 @@ static void add_kernel(LLVMModuleRef mod, const char *name, int n) {
       unsigned kind = LLVMGetEnumAttributeKindForName(attr, strlen(attr));
       LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, 0));
     }
+  if (!strncmp(name, "nnc_apart_", 10))
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(ctx, CG_DRIVER_APART_ATTR,
+                                                      (unsigned)strlen(CG_DRIVER_APART_ATTR), "",
+                                                      0));
   LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, f, "entry"));
   LLVMValueRef v = LLVMGetParam(f, 0);
@@ -111,24 +117,24 @@ END_TEST
 /* Session 35: each kind by its own rule, fitted to what LLVM spends on it.
  * A matmul of 60 instructions: 5 n - 100 = 200; reductions of 100 and 40:
  * 13 n / 10 + 10 = 140 and 62; a softmax of 50: 6 n / 5 + 20 = 80; a driver
- * of 300 (optnone) at code generation level None: n / 3 = 100. Largest
- * first: matmul -> 0 (200, 0), reduce 100 -> 1 (200, 140), driver -> 1
- * (200, 240), softmax -> 0 (280, 240), reduce 40 -> 1 (280, 302). The
- * driver at the full level (NNC_DRIVER_CODEGEN=0): 3 n / 4 = 225 -> 0 (225,
- * 0), matmul -> 1 (225, 200), reduce 100 -> 1 (225, 340), softmax -> 0
- * (305, 340), reduce 40 -> 0 (367, 340). Session 19's estimate
- * (NNC_SPLIT_CHEAP=0: 300 + 4 n a kernel, 3 n / 2 a driver): 540, 700, 460,
- * 500, 450: reduce 100 -> 0 (700, 0), matmul -> 1 (700, 540), softmax -> 1
- * (700, 1040), reduce 40 -> 0 (1160, 1040), driver -> 1 (1160, 1490). */
+ * of 300 (optnone) to compile at code generation level None: n / 3 = 100.
+ * Largest first: matmul -> 0 (200, 0), reduce 100 -> 1 (200, 140), driver
+ * -> 1 (200, 240), softmax -> 0 (280, 240), reduce 40 -> 1 (280, 302). A
+ * driver at the full level: 3 n / 4 = 225 -> 0 (225, 0), matmul -> 1 (225,
+ * 200), reduce 100 -> 1 (225, 340), softmax -> 0 (305, 340), reduce 40 -> 0
+ * (367, 340). Session 19's estimate (NNC_SPLIT_CHEAP=0: 300 + 4 n a kernel,
+ * 3 n / 2 a driver): 540, 700, 460, 500, 450: reduce 100 -> 0 (700, 0),
+ * matmul -> 1 (700, 540), softmax -> 1 (700, 1040), reduce 40 -> 0 (1160,
+ * 1040), driver -> 1 (1160, 1490). */
 START_TEST(each_kind_costs_its_own) {
-  const char *const kinds[] = {"t_g1_matmul",  "t_g2_reduce", "t_g3_reduce",
-                               "t_g4_softmax", "nnc_t_part0", NULL};
+  const char *kinds[] = {"t_g1_matmul",  "t_g2_reduce",       "t_g3_reduce",
+                         "t_g4_softmax", "nnc_apart_t_part0", NULL};
   const int n[] = {60, 100, 40, 50, 300};
   const int now[] = {0, 1, 1, 0, 1}, full[] = {1, 1, 0, 0, 0}, old[] = {1, 0, 0, 1, 1};
-  check_split(kinds, n, now, "by kind");
-  setenv("NNC_DRIVER_CODEGEN", "0", 1);
-  check_split(kinds, n, full, "NNC_DRIVER_CODEGEN=0");
-  unsetenv("NNC_DRIVER_CODEGEN");
+  check_split(kinds, n, now, "by kind, the driver apart");
+  kinds[4] = "nnc_t_part0";
+  check_split(kinds, n, full, "by kind, the driver at the full level");
+  kinds[4] = "nnc_apart_t_part0";
   setenv("NNC_SPLIT_CHEAP", "0", 1);
   check_split(kinds, n, old, "NNC_SPLIT_CHEAP=0");
   unsetenv("NNC_SPLIT_CHEAP");

@@ -4,17 +4,20 @@
  *   Dense(3) model holds no loop the vectorizer built (its vector.body and
  *   vec.epilog blocks), at widths 16 and 8, where its batch-sized sums of
  *   rows still do;
- * - the drivers are compiled apart, at code generation level None: one
- *   object of drivers per part beside the part's kernels (none with
- *   NNC_DRIVER_CODEGEN=0 or NNC_OPT_UNIFORM=1), and fits with the switch on
- *   and off are the same bits (the drivers do no arithmetic), at width 16 on
- *   2 threads and width 8 on 1. */
+ * - a long graph's drivers (a 16-layer MLP) are compiled apart, at code
+ *   generation level None: an object of drivers beside the part's kernels
+ *   (none with NNC_DRIVER_CODEGEN=0 or NNC_OPT_UNIFORM=1, none for a
+ *   one-layer model), and fits with the switch on and off are the same bits
+ *   (the drivers do no arithmetic), at width 16 on 2 threads and width 8 on
+ *   1. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compiler/compile.h"
+#include "compiler/spec/spec.h"
 #include "compiler/driver/timing.h"
 #include "nnc.h"
 #include "oracle_case.h"
@@ -69,21 +72,35 @@ START_TEST(narrow_loops_stay_scalar) {
 }
 END_TEST
 
-/* Dense(24, relu), Dropout, Dense(10, softmax); Adam, categorical
- * cross-entropy, accuracy: drivers for three graphs. */
-static const char model_json[] =
-    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
-    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 20], \"name\": \"i\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"a\", \"units\": 24, \"activation\": "
-    "\"relu\"}},"
-    "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"d\", \"rate\": 0.25}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 10, \"activation\": "
-    "\"softmax\"}}]},"
-    "\"compile_config\": {\"optimizer\": \"adam\", \"loss\": \"categorical_crossentropy\", "
-    "\"metrics\": [\"accuracy\"]}}";
-enum { ROWS = 11, IN = 20, OUT = 10 };
+/* Fifteen Dense(64, relu, no bias) on 64 inputs, Dropout, Dense(10,
+ * softmax, no bias): 16 weights; Adam, categorical cross-entropy, accuracy.
+ * Its train graph has 64 groups and one row of its step 15 x 4096
+ * multiply-adds, so the train graph's drivers are compiled apart
+ * (emit_driver.c: codegen_graph_drivers_apart). */
+static char model_json[4096];
+enum { ROWS = 11, IN = 64, OUT = 10, DEEP = 15 };
 
-static nnc_timing compile_timing(void) {
+static void build_model_json(void) {
+  int at = snprintf(model_json, sizeof model_json,
+                    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"m\", \"layers\": ["
+                    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, %d], "
+                    "\"name\": \"i\"}}",
+                    IN);
+  for (int k = 0; k < DEEP; k++)
+    at += snprintf(model_json + at, sizeof model_json - (size_t)at,
+                   ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"d%d\", \"units\": %d, "
+                   "\"activation\": \"relu\", \"use_bias\": false}}",
+                   k, IN);
+  snprintf(model_json + at, sizeof model_json - (size_t)at,
+           ", {\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.25}}"
+           ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": %d, "
+           "\"activation\": \"softmax\", \"use_bias\": false}}]}, \"compile_config\": "
+           "{\"optimizer\": \"adam\", "
+           "\"loss\": \"categorical_crossentropy\", \"metrics\": [\"accuracy\"]}}",
+           OUT);
+}
+
+static nnc_timing compile_timing_of(const char *json) {
   nnc_timing timing;
   memset(&timing, 0, sizeof timing);
   nnc_compile_options opts;
@@ -91,9 +108,49 @@ static nnc_timing compile_timing(void) {
   opts.timing = &timing;
   opts.no_cache = 1;
   nnc_status st;
-  ck_assert_msg(testutil_compile(model_json, &opts, &st) == NNC_OK, "%s", st.message);
+  ck_assert_msg(testutil_compile(json, &opts, &st) == NNC_OK, "%s", st.message);
   return timing;
 }
+
+static nnc_timing compile_timing(void) {
+  return compile_timing_of(model_json);
+}
+
+/* The model's objects as the memo keeps them (the disk cache off). */
+static void compile_memo(codegen_memo *m) {
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(model_json, "m.json", &spec, &st) == NNC_OK, "%s",
+                st.message);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.no_cache = 1;
+  codegen_memo_free(m);
+  opts.memo = m;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  ck_assert_msg(m->has && m->len > 16, "no objects kept");
+}
+
+/* The drivers' objects are the same bytes whichever thread compiles a part:
+ * the parts on two threads, or one after the other, the last first. */
+START_TEST(driver_objects_do_not_depend_on_thread_timing) {
+  codegen_memo threads = {0}, serial = {0};
+  compile_memo(&threads);
+  setenv("NNC_CODEGEN_SERIAL", "1", 1);
+  compile_memo(&serial);
+  unsetenv("NNC_CODEGEN_SERIAL");
+  uint64_t n;
+  memcpy(&n, (const char *)threads.data + 8, sizeof n); /* "nncobjs1", then the count */
+  ck_assert_msg(n >= 3, "%d objects: no drivers apart", (int)n);
+  ck_assert_msg(serial.len == threads.len && !memcmp(serial.data, threads.data, threads.len),
+                "the objects differ with the last part compiled first");
+  codegen_memo_free(&threads);
+  codegen_memo_free(&serial);
+}
+END_TEST
 
 START_TEST(drivers_in_objects_of_their_own) {
   unsetenv("NNC_DRIVER_CODEGEN");
@@ -121,6 +178,10 @@ START_TEST(drivers_in_objects_of_their_own) {
   ck_assert_int_eq(t.driver_objects, 0);
   ck_assert_int_eq(t.objects, parts);
   unsetenv("NNC_OPT_UNIFORM");
+  /* a short graph with little work a row keeps its drivers with its kernels */
+  t = compile_timing_of(narrow_json);
+  ck_assert_int_eq(t.driver_objects, 0);
+  ck_assert_int_eq(t.objects, t.parts == 2 ? 2 : 1);
 }
 END_TEST
 
@@ -157,11 +218,13 @@ START_TEST(same_bits_either_way) {
 END_TEST
 
 int main(void) {
+  build_model_json();
   Suite *s = suite_create("cold35");
   TCase *tc = tcase_create("cold35");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, narrow_loops_stay_scalar);
   tcase_add_test(tc, drivers_in_objects_of_their_own);
+  tcase_add_test(tc, driver_objects_do_not_depend_on_thread_timing);
   tcase_add_test(tc, same_bits_either_way);
   suite_add_tcase(s, tc);
   return testutil_run(s);

@@ -8,6 +8,7 @@
  * wrong default in cache_key_switch_meanings (say NNC_OPT_UNIFORM's unset
  * taken as "1") shares a key between different code and fails here. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,22 @@ static int same_key(const blob *a, const blob *b) {
  * kernels); and a convolution with an epilogue before a Dense(1) (its
  * one-element bias update: NNC_FUSE_ONE_ELEMENT). */
 static const char *model(int which) {
+  if (which == 3) { /* 16 Dense(64, relu): a train graph of 64 groups or more, whose drivers
+                     * compile apart (NNC_DRIVER_CODEGEN) */
+    static char json[4096];
+    int at = snprintf(json, sizeof json,
+                      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"deep\", "
+                      "\"layers\": [{\"class_name\": \"InputLayer\", \"config\": "
+                      "{\"batch_shape\": [null, 64], \"name\": \"in\"}}");
+    for (int i = 0; i < 16; i++)
+      at += snprintf(json + at, sizeof json - (size_t)at,
+                     ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"d%d\", "
+                     "\"units\": 64, \"activation\": \"relu\"}}",
+                     i);
+    snprintf(json + at, sizeof json - (size_t)at,
+             "]}, \"compile_config\": {\"optimizer\": \"adam\", \"loss\": \"mse\"}}");
+    return json;
+  }
   if (which != 1)
     return testutil_json(
         "{'class_name': 'Sequential', 'config': {'name': 'm', 'layers': ["
@@ -89,7 +106,9 @@ static const char *model(int which) {
       "{'class_name': 'Dense', 'config': {'name': 'd', 'units': 1}}]},"
       "'compile_config': {'optimizer': 'sgd', 'loss': 'mean_squared_error'}}");
 }
-#define MODELS 3 /* the third: the first at width 8 (6-row tiles: NNC_TILE_BORROW) */
+/* the third: the first at width 8 (6-row tiles: NNC_TILE_BORROW); the fourth
+ * tried last, for the switches the others do not reach */
+#define MODELS 4
 
 static blob compile_model(int which) {
   if (which == 2) setenv("NNC_VECTOR_WIDTH", "8", 1);
