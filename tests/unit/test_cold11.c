@@ -45,31 +45,13 @@ END_TEST
 static nnc_timing compile_model(int k, codegen_memo *m) {
   char json[2048];
   spec_json(k, json, sizeof json);
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(json, "k.json", &spec, &st) == NNC_OK, "%s", st.message);
   nnc_timing timing;
   memset(&timing, 0, sizeof timing);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.timing = &timing;
-  opts.no_cache = 1;
-  codegen_memo_free(m);
-  opts.memo = m;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
-  ck_assert_msg(m->has && m->len > 16, "no objects kept");
+  testutil_compile_memo(json, m, &timing);
   return timing;
 }
 
-/* Objects in a blob (jit.c: "nncobjs1", then the count). */
-static uint64_t objects_in(const codegen_memo *m) {
-  uint64_t n;
-  memcpy(&n, (const char *)m->data + 8, sizeof n);
-  return n;
-}
+#define objects_in testutil_memo_objects
 
 /* The dense model only (its kernels take both pipelines, light and O3). */
 START_TEST(objects_do_not_depend_on_thread_timing) {

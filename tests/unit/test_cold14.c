@@ -95,23 +95,9 @@ static void deep_fit(fit_run *r) {
 
 /* The objects of the chain's compile (train, test, predict), no disk cache. */
 static void deep_objects(codegen_memo *m) {
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(deep_json, "deep.json", &spec, &st) == NNC_OK, "%s",
-                st.message);
   nnc_timing timing;
   memset(&timing, 0, sizeof timing);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.timing = &timing;
-  opts.no_cache = 1;
-  codegen_memo_free(m);
-  opts.memo = m;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
-  ck_assert_msg(m->has && m->len > 16, "no objects kept");
+  testutil_compile_memo(deep_json, m, &timing);
   ck_assert_int_eq(timing.parts, 2);
 }
 

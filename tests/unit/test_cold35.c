@@ -116,34 +116,15 @@ static nnc_timing compile_timing(void) {
   return compile_timing_of(model_json);
 }
 
-/* The model's objects as the memo keeps them (the disk cache off). */
-static void compile_memo(codegen_memo *m) {
-  nnc_spec spec;
-  nnc_status st;
-  ck_assert_msg(nnc_spec_parse_string(model_json, "m.json", &spec, &st) == NNC_OK, "%s",
-                st.message);
-  nnc_compile_options opts;
-  memset(&opts, 0, sizeof opts);
-  opts.no_cache = 1;
-  codegen_memo_free(m);
-  opts.memo = m;
-  nnc_compiled c;
-  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
-  nnc_compiled_free(&c);
-  nnc_spec_free(&spec);
-  ck_assert_msg(m->has && m->len > 16, "no objects kept");
-}
-
 /* The drivers' objects are the same bytes whichever thread compiles a part:
  * the parts on two threads, or one after the other, the last first. */
 START_TEST(driver_objects_do_not_depend_on_thread_timing) {
   codegen_memo threads = {0}, serial = {0};
-  compile_memo(&threads);
+  testutil_compile_memo(model_json, &threads, NULL);
   setenv("NNC_CODEGEN_SERIAL", "1", 1);
-  compile_memo(&serial);
+  testutil_compile_memo(model_json, &serial, NULL);
   unsetenv("NNC_CODEGEN_SERIAL");
-  uint64_t n;
-  memcpy(&n, (const char *)threads.data + 8, sizeof n); /* "nncobjs1", then the count */
+  uint64_t n = testutil_memo_objects(&threads);
   ck_assert_msg(n >= 3, "%d objects: no drivers apart", (int)n);
   ck_assert_msg(serial.len == threads.len && !memcmp(serial.data, threads.data, threads.len),
                 "the objects differ with the last part compiled first");

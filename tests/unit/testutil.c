@@ -12,6 +12,7 @@
 #include "compiler/graph/graph.h"
 #include "compiler/passes/passes.h"
 #include "compiler/lower/lower.h"
+#include "compiler/driver/timing.h"
 #include "compiler/spec/spec.h"
 #include "runtime/model.h"
 
@@ -265,4 +266,27 @@ float *testutil_run_graph(struct nnc_graph *g, int n_inputs, int n_targets, floa
   codegen_release(jit);
   graph_free(g);
   return fixed;
+}
+
+void testutil_compile_memo(const char *json, codegen_memo *m, nnc_timing *timing) {
+  nnc_spec spec;
+  nnc_status st;
+  ck_assert_msg(nnc_spec_parse_string(json, "m.json", &spec, &st) == NNC_OK, "%s", st.message);
+  nnc_compile_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.timing = timing;
+  opts.no_cache = 1;
+  codegen_memo_free(m);
+  opts.memo = m;
+  nnc_compiled c;
+  ck_assert_msg(nnc_compile_spec(&spec, NULL, &opts, &c, &st) == NNC_OK, "%s", st.message);
+  nnc_compiled_free(&c);
+  nnc_spec_free(&spec);
+  ck_assert_msg(m->has && m->len > 16, "no objects kept");
+}
+
+uint64_t testutil_memo_objects(const codegen_memo *m) {
+  uint64_t n;
+  memcpy(&n, (const char *)m->data + 8, sizeof n);
+  return n;
 }

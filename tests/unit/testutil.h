@@ -20,6 +20,16 @@ struct nnc_graph;
 float *testutil_run_graph(struct nnc_graph *g, int n_inputs, int n_targets, float *const *io,
                           int n_io, int64_t rows, int threads, int keep, int64_t *keep_offset);
 
+struct codegen_memo;
+struct nnc_timing;
+
+/* Compile spec text `json` (train, test, predict; the disk cache off) with
+ * its objects kept in memo m (freed first: zero it before the first use) and
+ * its timing in *timing (may be NULL); asserts that objects were kept. */
+void testutil_compile_memo(const char *json, struct codegen_memo *m, struct nnc_timing *timing);
+/* The number of objects in a memo's blob ("nncobjs1", then the count). */
+uint64_t testutil_memo_objects(const struct codegen_memo *m);
+
 /* Run one suite, print Check's summary, return the process exit code. */
 int testutil_run(Suite *s);
 
