@@ -508,7 +508,7 @@ static void mark_drivers_apart(LLVMModuleRef mod, const nnc_graph *const *graphs
       size_t flen;
       const char *name = LLVMGetValueName2(f, &flen);
       /* nnc_<graph>_step, _part<k>, _scratch_floats: the rest a driver's name */
-      if (!LLVMIsDeclaration(f) && is_driver(name) && !strncmp(name, prefix, (size_t)len) &&
+      if (!LLVMIsDeclaration(f) && !strncmp(name, prefix, (size_t)len) &&
           (!strcmp(name + len, "step") || !strncmp(name + len, "part", 4) ||
            !strcmp(name + len, "scratch_floats")))
         LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, mark);

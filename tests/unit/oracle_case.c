@@ -441,3 +441,39 @@ void small_model_fit(int k, fit_run *r) {
   fit_run_fit(json, "k.json", &x, &y, 2, 5, r);
   free(xs);
 }
+
+/* Each "NAME=VALUE" of set (NULL-ended) set (on) or unset. */
+static void switches(const char *const *set, int on) {
+  for (int i = 0; set[i]; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(set[i], "="), set[i]);
+    if (on)
+      setenv(name, strchr(set[i], '=') + 1, 1);
+    else
+      unsetenv(name);
+  }
+}
+
+void fit_run_same_with(void (*fit)(int threads, fit_run *r), const char *const *set,
+                       const char *what) {
+  setenv("NNC_CACHE", "0", 1);
+  setenv("NNC_SPLIT_SMALL_STEPS", "1", 1); /* else the small steps run on one thread */
+  const char *widths[] = {"16", "8"};
+  for (int k = 0; k < 2; k++) {
+    setenv("NNC_VECTOR_WIDTH", widths[k], 1);
+    char pair[128];
+    snprintf(pair, sizeof pair, "width %s, %d threads: %s", widths[k], 2 - k, what);
+    fit_run a, b;
+    switches(set, 0);
+    fit(2 - k, &a);
+    switches(set, 1);
+    fit(2 - k, &b);
+    switches(set, 0);
+    fit_run_same(&a, &b, pair);
+    fit_run_free(&a);
+    fit_run_free(&b);
+  }
+  unsetenv("NNC_VECTOR_WIDTH");
+  unsetenv("NNC_SPLIT_SMALL_STEPS");
+  unsetenv("NNC_CACHE");
+}

@@ -81,6 +81,12 @@ void fit_run_fit_threads(const char *json, const char *name, const nnc_array *x,
  * pair in a failure. */
 void fit_run_same(const fit_run *a, const fit_run *b, const char *what);
 void fit_run_free(fit_run *r);
+/* fit(threads, r) at width 16 on 2 threads and at width 8 on 1 (the compile
+ * cache off, small steps split wherever a group splits), once with the
+ * variables of `set` unset and once with each "NAME=VALUE" of it (NULL-ended)
+ * set: the same bits (fit_run_same; `what` names the pair in a failure). */
+void fit_run_same_with(void (*fit)(int threads, fit_run *r), const char *const *set,
+                       const char *what);
 
 /* n values in [-0.5, 0.5) from a 64-bit LCG started at seed: the fixed
  * inputs of the bit-identity fits. */

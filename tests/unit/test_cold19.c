@@ -237,27 +237,8 @@ static void fit_model(int threads, fit_run *r) {
 }
 
 START_TEST(same_bits_either_way) {
-  setenv("NNC_CACHE", "0", 1);
-  setenv("NNC_SPLIT_SMALL_STEPS", "1", 1); /* else the small steps run on one thread */
-  const char *widths[] = {"16", "8"};
-  for (int k = 0; k < 2; k++) {
-    setenv("NNC_VECTOR_WIDTH", widths[k], 1);
-    char what[80];
-    snprintf(what, sizeof what, "width %s, %d threads: session 19 / before", widths[k], 2 - k);
-    fit_run a, b;
-    fit_model(2 - k, &a);
-    setenv("NNC_SPLIT_CHEAP", "0", 1);
-    setenv("NNC_ROW_PIPELINE", "0", 1);
-    fit_model(2 - k, &b);
-    unsetenv("NNC_SPLIT_CHEAP");
-    unsetenv("NNC_ROW_PIPELINE");
-    fit_run_same(&a, &b, what);
-    fit_run_free(&a);
-    fit_run_free(&b);
-  }
-  unsetenv("NNC_VECTOR_WIDTH");
-  unsetenv("NNC_SPLIT_SMALL_STEPS");
-  unsetenv("NNC_CACHE");
+  const char *const before[] = {"NNC_SPLIT_CHEAP=0", "NNC_ROW_PIPELINE=0", NULL};
+  fit_run_same_with(fit_model, before, "session 19 / before");
 }
 END_TEST
 
