@@ -76,7 +76,8 @@ static int build_graph(const nnc_lowered *l, const nnc_spec *spec, int which,
                 which != NNC_GRAPH_TRAIN && out->has_graph[NNC_GRAPH_TRAIN]
                     ? &out->graphs[NNC_GRAPH_TRAIN]
                     : NULL,
-                st};
+                st,
+                opts && opts->accumulate_f64};
   if (which == NNC_GRAPH_TRAIN) {
     c.grads = nnc_calloc((size_t)out->prog.n_params + 1, sizeof *c.grads, st);
     if (!c.grads) return st->code;

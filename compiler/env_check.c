@@ -29,6 +29,8 @@ const env_var env_vars[] = {
     {"NNC_CHEAP_CODEGEN", switches, 0,
      "0 or 1 (unset: 1, fast code generation for elementwise and softmax kernels)"},
     {"NNC_CODEGEN_SPLIT", switches, 0, "0 or 1 (unset: 1, the module compiled in two parts)"},
+    {"NNC_KSPLIT", switches, 0,
+     "0 or 1 (unset: 1, a wide product of the data split along K into two partial products)"},
     {"NNC_DRIVER_CODEGEN", switches, 0,
      "0 or 1 (unset: 1, the step drivers compiled at code generation level None, apart)"},
     {"NNC_SPLIT_CHEAP", switches, 0,

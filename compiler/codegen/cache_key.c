@@ -25,29 +25,12 @@ _Static_assert(sizeof(nnc_codegen_options) == 48,
                "nnc_codegen_options changed: does the new field change the code? see cache_key.c");
 
 const char *const cache_key_env_code[] = {
-    "NNC_VECTOR_WIDTH",
-    "NNC_KERNEL_SHARING",
-    "NNC_CODEGEN_SPLIT",
-    "NNC_OPT_UNIFORM",
-    "NNC_CONV_EPILOGUE",
-    "NNC_DENSE_EPILOGUE",
-    "NNC_GEMM_INLINE",
-    "NNC_EPILOGUE_FOLLOW",
-    "NNC_UPDATE_ON_TILE",
-    "NNC_SERIAL_KERNELS",
-    "NNC_STRIP_STEAL",
-    "NNC_PACK_FREEZE",
-    "NNC_PACK_SHORT",
-    "NNC_CHEAP_CODEGEN",
-    "NNC_SPLIT_CHEAP",
-    "NNC_ROW_PIPELINE",
-    "NNC_TILE_BORROW",
-    "NNC_FUSE_SCHEDULE",
-    "NNC_FUSE_ONE_ELEMENT",
-    "NNC_STRIP_LIB",
-    "NNC_ROW_LANES",
-    "NNC_DRIVER_CODEGEN",
-    NULL,
+    "NNC_VECTOR_WIDTH",   "NNC_KERNEL_SHARING", "NNC_CODEGEN_SPLIT",    "NNC_OPT_UNIFORM",
+    "NNC_CONV_EPILOGUE",  "NNC_DENSE_EPILOGUE", "NNC_GEMM_INLINE",      "NNC_EPILOGUE_FOLLOW",
+    "NNC_UPDATE_ON_TILE", "NNC_SERIAL_KERNELS", "NNC_STRIP_STEAL",      "NNC_PACK_FREEZE",
+    "NNC_PACK_SHORT",     "NNC_CHEAP_CODEGEN",  "NNC_SPLIT_CHEAP",      "NNC_ROW_PIPELINE",
+    "NNC_TILE_BORROW",    "NNC_FUSE_SCHEDULE",  "NNC_FUSE_ONE_ELEMENT", "NNC_STRIP_LIB",
+    "NNC_ROW_LANES",      "NNC_DRIVER_CODEGEN", "NNC_KSPLIT",           NULL,
 };
 const char *const cache_key_env_other[] = {
     "NNC_CACHE",        "NNC_CACHE_MAX_MB", "NNC_CODEGEN_SERIAL", "NNC_SPLIT_SMALL_STEPS",
@@ -63,29 +46,19 @@ const char *const cache_key_env_other[] = {
  * here is hashed as raw text (never a stale hit, only a spare entry);
  * test_warm20 compiles each value and checks that values meaning the same
  * make the same object, and that the others change it. */
-const cache_switch_meaning cache_key_switch_meanings[] = {{"NNC_VECTOR_WIDTH", NULL, 1},
-                                                          {"NNC_KERNEL_SHARING", "1", 0},
-                                                          {"NNC_CODEGEN_SPLIT", "1", 0},
-                                                          {"NNC_OPT_UNIFORM", "0", 0},
-                                                          {"NNC_CONV_EPILOGUE", "1", 0},
-                                                          {"NNC_DENSE_EPILOGUE", "1", 0},
-                                                          {"NNC_GEMM_INLINE", "0", 0},
-                                                          {"NNC_EPILOGUE_FOLLOW", "1", 0},
-                                                          {"NNC_UPDATE_ON_TILE", NULL, 0},
-                                                          {"NNC_SERIAL_KERNELS", "1", 0},
-                                                          {"NNC_STRIP_STEAL", "1", 0},
-                                                          {"NNC_PACK_FREEZE", "1", 0},
-                                                          {"NNC_PACK_SHORT", "1", 0},
-                                                          {"NNC_CHEAP_CODEGEN", "1", 0},
-                                                          {"NNC_SPLIT_CHEAP", "1", 0},
-                                                          {"NNC_ROW_PIPELINE", "1", 0},
-                                                          {"NNC_TILE_BORROW", "1", 0},
-                                                          {"NNC_FUSE_SCHEDULE", "0", 0},
-                                                          {"NNC_FUSE_ONE_ELEMENT", "1", 0},
-                                                          {"NNC_STRIP_LIB", "1", 0},
-                                                          {"NNC_ROW_LANES", "1", 0},
-                                                          {"NNC_DRIVER_CODEGEN", "1", 0},
-                                                          {NULL, NULL, 0}};
+const cache_switch_meaning cache_key_switch_meanings[] = {
+    {"NNC_VECTOR_WIDTH", NULL, 1},    {"NNC_KERNEL_SHARING", "1", 0},
+    {"NNC_CODEGEN_SPLIT", "1", 0},    {"NNC_OPT_UNIFORM", "0", 0},
+    {"NNC_CONV_EPILOGUE", "1", 0},    {"NNC_DENSE_EPILOGUE", "1", 0},
+    {"NNC_GEMM_INLINE", "0", 0},      {"NNC_EPILOGUE_FOLLOW", "1", 0},
+    {"NNC_UPDATE_ON_TILE", NULL, 0},  {"NNC_SERIAL_KERNELS", "1", 0},
+    {"NNC_STRIP_STEAL", "1", 0},      {"NNC_PACK_FREEZE", "1", 0},
+    {"NNC_PACK_SHORT", "1", 0},       {"NNC_CHEAP_CODEGEN", "1", 0},
+    {"NNC_SPLIT_CHEAP", "1", 0},      {"NNC_ROW_PIPELINE", "1", 0},
+    {"NNC_TILE_BORROW", "1", 0},      {"NNC_FUSE_SCHEDULE", "0", 0},
+    {"NNC_FUSE_ONE_ELEMENT", "1", 0}, {"NNC_STRIP_LIB", "1", 0},
+    {"NNC_ROW_LANES", "1", 0},        {"NNC_DRIVER_CODEGEN", "1", 0},
+    {"NNC_KSPLIT", "1", 0},           {NULL, NULL, 0}};
 
 static void switch_key(obj_key *key, const char *name, const char *v) {
   const cache_switch_meaning *m = cache_key_switch_meanings;

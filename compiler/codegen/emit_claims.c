@@ -13,7 +13,8 @@ static int64_t strip_count(const cg *c, const nnc_node *n) {
 
 int cg_group_claims_strips(const cg *c, int first) {
   const nnc_node *n = &c->g->nodes[first];
-  return c->strip_steal && n->op == NNC_OP_MATMUL && strip_count(c, n) > 1;
+  return c->strip_steal && n->op == NNC_OP_MATMUL && n->params.bmm.k_parts <= 1 &&
+         strip_count(c, n) > 1;
 }
 
 static LLVMValueRef half_lo(cg *c, LLVMValueRef w) {

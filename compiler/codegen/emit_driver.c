@@ -32,9 +32,9 @@ static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t 
   const nnc_node *n = &g->nodes[first];
   const nnc_shape *s = n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
   int64_t factor = 1;
-  if (n->op == NNC_OP_MATMUL) { /* rows of A times K times N */
+  if (n->op == NNC_OP_MATMUL) { /* rows of A times K times N (a split product: its parts') */
     s = &g->nodes[n->in[0]].shape;
-    factor = shape_last(&n->shape);
+    factor = shape_last(&n->shape) / (n->params.bmm.k_parts > 1 ? n->params.bmm.k_parts : 1);
   } else if (n->op == NNC_OP_CONV || n->op == NNC_OP_CONV_TRANSPOSE) {
     /* each output element sums kernel positions x a group's channels */
     const nnc_shape *w = &g->nodes[n->in[1]].shape;

@@ -195,9 +195,11 @@ static void thread_share(cg *c, LLVMValueRef units, int64_t granule, LLVMValueRe
   cg_thread_share_of(c, c->tid, units, granule, u0, u1);
 }
 
-/* The units of an anchor that one tile computes together. */
+/* The units of an anchor that one tile computes together (a split
+ * product's unit is a whole part). */
 static int64_t anchor_granule(const cg *c, const nnc_node *n) {
-  return n->op == NNC_OP_MATMUL ? cg_gemm_tile_rows(c->vector_width) : 1;
+  return n->op == NNC_OP_MATMUL && n->params.bmm.k_parts <= 1 ? cg_gemm_tile_rows(c->vector_width)
+                                                              : 1;
 }
 
 /* This thread's share of a matmul: rows [u0, u1) in column strips
@@ -402,8 +404,8 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
    * which vectorizes; a rows x strip-columns loop would run its few
    * columns one at a time */
   const nnc_node *lead = &g->nodes[first];
-  int wide =
-      lead->op == NNC_OP_MATMUL && shape_last(&lead->shape) > cg_gemm_tile_cols(c->vector_width);
+  int wide = lead->op == NNC_OP_MATMUL && lead->params.bmm.k_parts <= 1 &&
+             shape_last(&lead->shape) > cg_gemm_tile_cols(c->vector_width);
   /* the nodes after a conv or matmul flagged NNC_NODE_TILE run on its tile */
   int after = is_anchor(lead) ? first + 1 : first;
   while (after > first && after <= last && (g->nodes[after].flags & NNC_NODE_TILE) &&

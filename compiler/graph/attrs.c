@@ -132,6 +132,7 @@ typedef enum {
   F_PERM,        /* params.perm (comma-separated ints, one per axis) */
   F_BMM_A,       /* params.bmm.transpose_a (set) */
   F_BMM_B,       /* params.bmm.transpose_b (set) */
+  F_K_PARTS,     /* params.bmm.k_parts (int) */
   F_WINDOW,      /* params.pool.window (A_INTS) */
   F_STRIDES,     /* params.pool.strides (A_INTS) */
   F_PAD_LO,      /* params.pool.pad_lo (A_INTS) */
@@ -172,11 +173,11 @@ typedef struct attr_row {
   const char *key;
   attr_kind kind;
   attr_field field;
-  unsigned bit; /* A_SET on F_FLAGS: the flag; else unused */
+  unsigned bit; /* A_SET on F_FLAGS: the flag; A_INT: 1 if written only when nonzero */
 } attr_row;
 
 /* Dump order is row order. A_SET is written as the bare key when the field is
- * nonzero (or the flag set); A_HEX only when nonzero. */
+ * nonzero (or the flag set); A_HEX only when nonzero, so is an A_INT of bit 1. */
 static const attr_row rows[] = {
     {NNC_OP_INPUT, -1, "io", A_INT, F_INDEX, 0},
     {NNC_OP_PARAM, -1, "param", A_INT, F_INDEX, 0},
@@ -279,6 +280,8 @@ static const attr_row rows[] = {
     {-1, -1, "no_grad", A_SET, F_FLAGS, NNC_NODE_NO_GRAD},
     {-1, -1, "tile", A_SET, F_FLAGS, NNC_NODE_TILE},
     {NNC_OP_MATMUL, -1, "transpose_b", A_SET, F_BMM_B, 0},
+    {NNC_OP_MATMUL, -1, "k_parts", A_INT, F_K_PARTS, 1},
+    {NNC_OP_PART_SUM, -1, "parts", A_INT, F_LEN, 0},
 };
 enum { N_ROWS = (int)(sizeof rows / sizeof rows[0]) };
 
@@ -325,6 +328,8 @@ static int64_t *int_field(nnc_node *n, attr_field f) {
     return &n->params.axis.len;
   case F_ROWS:
     return &n->params.gather.rows;
+  case F_K_PARTS:
+    return &n->params.bmm.k_parts;
   case F_CV_SPAT:
     return &n->params.conv.spatial;
   case F_CV_GROUP:
@@ -424,6 +429,7 @@ void graph_attr_text(const nnc_node *n, char *buf, size_t size) {
           (size_t)snprintf(buf + used, size - used, " %s=%.9g", r->key, *real_field(m, r->field));
       break;
     case A_INT:
+      if (r->bit && !*int_field(m, r->field)) break;
       used += (size_t)snprintf(buf + used, size - used, " %s=%lld", r->key,
                                (long long)*int_field(m, r->field));
       break;

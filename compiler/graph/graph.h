@@ -185,6 +185,9 @@ typedef union nnc_params {
   int64_t perm[NNC_MAX_RANK]; /* PERMUTE: output axis k is input axis perm[k] */
   struct {
     int transpose_a, transpose_b;
+    /* MATMUL: > 1: the product split along K into k_parts partial products
+     * (passes/ksplit.c), stored part after part (ops/matmul.c) */
+    int64_t k_parts;
   } bmm;                /* BATCH_MATMUL; MATMUL's transpose_b (its transpose_a is the same int) */
   nnc_pool_params pool; /* POOL, POOL_GRAD */
   struct {

@@ -69,6 +69,14 @@ void op_leading_units(cg *c, const nnc_node *n, LLVMValueRef *units, int64_t *pe
 void op_copy(cg *c, LLVMValueRef src, LLVMValueRef src_at, LLVMValueRef dst, LLVMValueRef dst_at,
              LLVMValueRef count);
 
+/* ---- the split product (ops/matmul.c, passes/ksplit.c) ---- */
+/* K per part of a product split into `parts` (the last part takes the
+ * rest): ceil(K / parts) rounded up to MATMUL_K_GRANULE rows, so that two
+ * parts meet where two threads split the weight gradient's K rows into
+ * whole register tiles (emit_group.c: 12 rows at width 16, 6 at 8 and 4),
+ * and each thread updates the rows of W it multiplied. */
+#define MATMUL_K_GRANULE 12
+int64_t matmul_k_chunk(int64_t k, int64_t parts);
 /* ---- helper of gather and gather_grad (ops/gather.c) ---- */
 /* i1: v is an integer in [0, rows); *row gets it as i64 (0 otherwise). */
 LLVMValueRef cg_table_row(cg *c, LLVMValueRef v, int64_t rows, LLVMValueRef *row);

@@ -27,6 +27,11 @@ int pass_cse_counted(nnc_graph *g, int64_t *probes, nnc_status *st);
 /* provides: only nodes that reach an effect (assign, stat, output) remain. */
 int pass_dce(nnc_graph *g, nnc_status *st);
 
+/* requires: a final graph (before the epilogue passes). provides: each
+ * product of a wide batch input by a narrow weight split along K into
+ * partial products and their PART_SUM (ksplit.c says which, and why). */
+int pass_ksplit(nnc_graph *g, nnc_status *st);
+
 /* requires: a final graph (before fuse). provides: the per-channel
  * elementwise nodes after each CONV (bias, inference BatchNormalization,
  * activation) flagged NNC_NODE_TILE and moved right after it, to run on its

@@ -42,6 +42,10 @@ static int run_constraints(pass_ctx *c) {
 /* NNC_CONV_EPILOGUE=0 leaves the chains as separate passes (tests compare
  * the two; bench/conv_kernels.c measures them); check-numerics mode keeps
  * every value */
+/* float64 accumulation rounds each product once: two parts would round twice */
+static int run_ksplit(pass_ctx *c) {
+  return c->accumulate_f64 ? NNC_OK : pass_ksplit(c->g, c->st);
+}
 static int run_conv_epilogue(pass_ctx *c) {
   const char *env = getenv("NNC_CONV_EPILOGUE");
   if (c->keep_all || (env && !strcmp(env, "0"))) return NNC_OK;
@@ -83,6 +87,7 @@ const pass_row pass_table[] = {
     {"fold", PASS_TRAIN, run_fold},
     {"cse", PASS_TRAIN, run_cse},
     {"dce", PASS_TRAIN, run_dce},
+    {"ksplit", PASS_EVERY, run_ksplit},
     {"conv_epilogue", PASS_EVERY, run_conv_epilogue},
     {"dense_epilogue", PASS_EVERY, run_dense_epilogue},
     {"schedule", PASS_TRAIN, run_schedule},

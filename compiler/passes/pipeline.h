@@ -22,6 +22,7 @@ typedef struct pass_ctx {
   int keep_all; /* check-numerics: no fusion, a buffer for every value */
   const nnc_graph *train; /* test/predict: the finished train graph of this compile, or NULL */
   nnc_status *st;
+  int accumulate_f64; /* matmuls sum in float64, rounded once: ksplit keeps them whole */
 } pass_ctx;
 
 typedef struct pass_row {

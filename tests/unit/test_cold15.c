@@ -115,6 +115,9 @@ START_TEST(follow_fits_and_predicts_the_same_bits) {
 END_TEST
 
 int main(void) {
+  /* the first layer's product whole: split along K (session 36's ksplit, on
+   * 600 inputs) no Dense chain follows it, and nothing is left to follow */
+  setenv("NNC_KSPLIT", "0", 1);
   Suite *s = suite_create("cold15");
   TCase *tc = tcase_create("cold15");
   tcase_set_timeout(tc, 120);

@@ -73,8 +73,8 @@ START_TEST(repo_specs_round_trip) {
   nnc_status st;
   char *json = nnc_read_file(NNC_SOURCE_DIR "/specs/fashion_mnist_mlp.json", &len, &st);
   ck_assert_msg(json != NULL, "%s", st.message);
-  /* the train graph after lower and 17 pass rows, test and predict after lower and 10 */
-  ck_assert_int_eq(round_trip(json, "fashion_mnist_mlp.json"), 18 + 11 + 11);
+  /* the train graph after lower and 18 pass rows, test and predict after lower and 11 */
+  ck_assert_int_eq(round_trip(json, "fashion_mnist_mlp.json"), 19 + 12 + 12);
   free(json);
 }
 END_TEST

@@ -146,7 +146,7 @@ static void run_file(const char *name) {
     prog.params[constraint_param].constraint = constraint;
   }
   int *grads = calloc((size_t)prog.n_params + 1, sizeof *grads);
-  pass_ctx c = {&g, &prog, phase, &opt, grads, 0, NULL, &st};
+  pass_ctx c = {&g, &prog, phase, &opt, grads, 0, NULL, &st, 0};
   char *eq = strchr(env, '=');
   if (eq) *eq = '\0', setenv(env, eq + 1, 1);
   for (char *save = NULL, *pass = strtok_r(passes, ",", &save); pass;

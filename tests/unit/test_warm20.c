@@ -72,12 +72,13 @@ static int same_key(const blob *a, const blob *b) {
  * one-element bias update: NNC_FUSE_ONE_ELEMENT). */
 static const char *model(int which) {
   if (which == 3) { /* 16 Dense(64, relu): a train graph of 64 groups or more, whose drivers
-                     * compile apart (NNC_DRIVER_CODEGEN) */
+                     * compile apart (NNC_DRIVER_CODEGEN); the first on 600 inputs, split
+                     * along K (NNC_KSPLIT) */
     static char json[4096];
     int at = snprintf(json, sizeof json,
                       "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"deep\", "
                       "\"layers\": [{\"class_name\": \"InputLayer\", \"config\": "
-                      "{\"batch_shape\": [null, 64], \"name\": \"in\"}}");
+                      "{\"batch_shape\": [null, 600], \"name\": \"in\"}}");
     for (int i = 0; i < 16; i++)
       at += snprintf(json + at, sizeof json - (size_t)at,
                      ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"d%d\", "
