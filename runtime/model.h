@@ -47,6 +47,9 @@ struct nnc_model {
    * (step_tuner.h); no_thread_tuning: always the pool there */
   step_tuner tuners[NNC_ENTRY_COUNT];
   int no_thread_tuning;
+  /* steps on the pool whose threads gathered the next batch in their waits
+   * (step.c: idle_gather; tests read it) */
+  long gathered_on_pool;
   /* check-numerics mode: the state before the step being checked */
   float *saved_params, *saved_slots;
   int64_t saved_params_cap, saved_slots_cap, saved_iterations;

@@ -58,6 +58,10 @@ struct nnc_pool {
    * the wait, read after it) */
   double published, last_arrival;
   long steals; /* summed from the claim slots before they are zeroed */
+  /* pool_set_idle: written by the caller between jobs, read by the workers
+   * during one (the job's publication orders them) */
+  int (*idle)(void *);
+  void *idle_ctx;
   int lag_tid; /* pool_set_lag */
   long lag_spins;
 };
@@ -324,7 +328,9 @@ void pool_barrier(void *pool) {
   }
   long spins = 0;
   double t0 = mine ? now_ns() : 0;
-  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense) relax(++spins, mine);
+  int (*idle)(void *) = trace_tid ? p->idle : NULL; /* the caller's path stays short */
+  while (atomic_load_explicit(&p->sense, memory_order_acquire) != my_sense)
+    if (!idle || !idle(p->idle_ctx)) idle = NULL, relax(++spins, mine);
   if (mine) {
     double t = now_ns();
     mine->barrier_ns[trace_tid][at] += t - t0;
@@ -332,6 +338,12 @@ void pool_barrier(void *pool) {
     trace_cpu0 = cpu_ns(); /* the spin is not work */
   }
   lag(p);
+}
+
+void pool_set_idle(nnc_pool *p, int (*idle)(void *ctx), void *ctx) {
+  if (!p) return;
+  p->idle = idle;
+  p->idle_ctx = ctx;
 }
 
 void pool_set_trace(nnc_pool *p, pool_trace *trace) {

@@ -21,6 +21,12 @@ void pool_run(nnc_pool *p, void (*job)(void *arg, int tid, int nthreads), void *
 /* The barrier the kernels call between groups (ctx is the pool). */
 void pool_barrier(void *pool);
 
+/* Work for the pool's workers (not the caller) while they wait at a barrier
+ * of the jobs run until it is set again: idle(ctx) does one small piece and
+ * returns 1, or 0 when none is left. Set by the caller between jobs; NULL:
+ * none. (A step on the pool gathers the next batch there: step.c.) */
+void pool_set_idle(nnc_pool *p, int (*idle)(void *ctx), void *ctx);
+
 /* Work counts since pool_create: jobs that woke the workers (pool_run with
  * more than one thread), barriers crossed by all threads. */
 long pool_jobs(const nnc_pool *p);

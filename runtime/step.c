@@ -1,5 +1,6 @@
 /* Data preparation and one call of a compiled step. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,6 +478,26 @@ static float *batch_rows(const void *v, nnc_dtype dt, int64_t row, float *gather
   return gathered;
 }
 
+/* The next batch's rows gathered row by row by whichever thread takes the
+ * next one: the pool's workers while they wait at a barrier of a step on
+ * the pool (pool_set_idle), every thread after the step for the rows left.
+ * A copy is a copy: the same bytes whoever makes it. */
+typedef struct idle_gather {
+  const row_copy *list;
+  int n;
+  const int64_t *idx;
+  int64_t rows;
+  atomic_llong taken; /* rows claimed so far */
+} idle_gather;
+
+static int gather_one_row(void *ctx) {
+  idle_gather *g = ctx;
+  int64_t r = atomic_fetch_add_explicit(&g->taken, 1, memory_order_relaxed);
+  if (r >= g->rows) return 0;
+  for (int k = 0; k < g->n; k++) copy_rows(&g->list[k], g->idx, 0, r, r + 1);
+  return 1;
+}
+
 typedef struct step_job {
   nnc_step_fn fn;
   float **regions;
@@ -494,6 +515,8 @@ typedef struct step_job {
   int n_ahead;
   const int64_t *ahead_idx;
   int64_t ahead_rows;
+  /* a step on the pool: its threads gather the next batch in their waits */
+  idle_gather *idle;
 } step_job;
 
 /* The batch's copies split by rows between the threads (a copy is a copy:
@@ -503,7 +526,7 @@ typedef struct step_job {
  * next step (the same split), into its own core's caches. */
 static void run_job(void *arg, int tid, int nthreads) {
   step_job *j = arg;
-  if (j->n_ahead) { /* a step too small to split; the worker gathers the next batch */
+  if (j->n_ahead && !j->idle) { /* a step too small to split; the worker gathers the next batch */
     if (tid == 0)
       j->fn(j->regions, j->scalars, j->rows, j->rng, 0, 1, pool_barrier, NULL);
     else if (tid == 1)
@@ -522,6 +545,9 @@ static void run_job(void *arg, int tid, int nthreads) {
     fit_prefetch_rows(j->data, j->next + s0, s1 - s0);
   }
   j->fn(j->regions, j->scalars, j->rows, j->rng, tid, nthreads, pool_barrier, j->pool);
+  if (j->idle) /* the rows no wait took */
+    while (gather_one_row(j->idle)) {
+    }
 }
 
 /* Sample weight s of the table as d holds it (its buffer follows the
@@ -680,16 +706,19 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
   /* this batch as the worker gathered it during the step before, if it did */
   int taken = ahead_holds(ahead, d, idx, rows) ? ahead->ready - 1 : -1;
   if (ahead) ahead->ready = 0;
-  /* a step on this thread alone: the pool's worker gathers the next batch */
+  /* the next batch: gathered by the pool's worker during a step on this
+   * thread alone, or during a step on the pool by its threads in their
+   * waits at the barriers and after it */
   row_copy pre[MAX_ROW_COPIES];
   int n_pre = 0, into = taken == 0 ? 1 : 0;
-  if (ahead && next && !parallel && !checked && m->pool && pool_size(m->pool) > 1) {
+  if (ahead && next && !checked && m->pool && pool_size(m->pool) > 1) {
     if (ahead_copies(t, d, ahead, into, next_rows, pre, &n_pre, st)) {
       if (regions != small) free(regions);
       return st->code;
     }
   }
   if (next && !bc.defer && !n_pre) fit_prefetch_rows(d, next, next_rows);
+  idle_gather idle = {pre, n_pre, next, next_rows, 0};
   for (int b = 0; b < d->n_bufs; b++)
     data[b] = batch_rows(d->v[b], d->dt[b], d->row[b], m->gathered[b],
                          ahead_buffer(ahead, taken, b), &bc);
@@ -730,19 +759,22 @@ static int run_step(nnc_model *m, int which, const model_data *d, const int64_t 
                     .pool = m->pool,
                     .copies = &bc,
                     .data = d,
-                    .next = bc.defer ? next : NULL,
+                    .next = bc.defer && !n_pre ? next : NULL,
                     .next_rows = next_rows,
                     .ahead = pre,
                     .n_ahead = n_pre,
                     .ahead_idx = next,
-                    .ahead_rows = next_rows};
+                    .ahead_rows = next_rows,
+                    .idle = parallel && n_pre ? &idle : NULL};
     /* below parallel_rows every group runs on thread 0 alone: the step
      * needs no other thread, so none is woken unless it gathers the next
      * batch meanwhile (bit-identical either way) */
+    if (job.idle) pool_set_idle(m->pool, gather_one_row, &idle);
     if (parallel || n_pre)
       pool_run(m->pool, run_job, &job);
     else
       fn(regions, scalars, rows, rng, 0, 1, pool_barrier, NULL);
+    if (job.idle) pool_set_idle(m->pool, NULL, NULL), m->gathered_on_pool++;
     if (n_pre && ahead_record(ahead, d, into, next, next_rows, st)) rc = st->code;
     if (tuner) {
       double now = nnc_monotonic_seconds();

@@ -28,6 +28,21 @@
  * thread evaluates the same test, so they agree on it. */
 #define SERIAL_WORK 32768
 
+/* A matmul group below MATMUL_SERIAL_WORK multiply-adds runs on thread 0
+ * alone too. Split, each thread reads every row of the activations the
+ * group before wrote by rows or strips, and writes half of a product the
+ * next group reads whole: W3's 64-wide layers (131 072 multiply-adds at 32
+ * rows, ~1.4 us on one core) cost a barrier and the other core's lines
+ * each, and its step on two threads ran 1.34x as long as with them on
+ * thread 0 (docs/performance.md, "Session 36"). Elementwise groups keep
+ * SERIAL_WORK: an update of a 784 x 512 kernel is memory-bound and splits
+ * well (W4-wide 11 % slower with every group below 2^20 on thread 0). */
+#define MATMUL_SERIAL_WORK (INT64_C(1) << 18)
+
+static int64_t serial_work_of(const nnc_graph *g, int first) {
+  return g->nodes[first].op == NNC_OP_MATMUL ? MATMUL_SERIAL_WORK : SERIAL_WORK;
+}
+
 static void group_work(const nnc_graph *g, int first, int64_t *per_row, int64_t *fixed) {
   const nnc_node *n = &g->nodes[first];
   const nnc_shape *s = n->op == NNC_OP_ASSIGN ? &g->nodes[n->in[0]].shape : &n->shape;
@@ -74,12 +89,12 @@ int64_t codegen_parallel_rows(const nnc_graph *g) {
       continue;
     }
     int last = group_last(g, i);
-    int64_t per_row, fixed, rows;
+    int64_t per_row, fixed, rows, serial = serial_work_of(g, i);
     group_work(g, i, &per_row, &fixed);
-    if (fixed >= SERIAL_WORK)
+    if (fixed >= serial)
       rows = 0;
-    else if (per_row > 0) /* the least rows with rows * per_row + fixed >= SERIAL_WORK */
-      rows = (SERIAL_WORK - fixed + per_row - 1) / per_row;
+    else if (per_row > 0) /* the least rows with rows * per_row + fixed >= serial */
+      rows = (serial - fixed + per_row - 1) / per_row;
     else
       rows = INT64_MAX;
     if (rows < least) least = rows;
@@ -236,8 +251,9 @@ static void call_group(cg *c, part *p, int first, LLVMValueRef fn, LLVMTypeRef b
   LLVMValueRef work = LLVMBuildAdd(
       db, LLVMBuildMul(db, rows, LLVMConstInt(c->i64, (unsigned long long)per_row, 0), ""),
       LLVMConstInt(c->i64, (unsigned long long)fixed, 0), "");
-  LLVMValueRef serial =
-      LLVMBuildICmp(db, LLVMIntSLT, work, LLVMConstInt(c->i64, SERIAL_WORK, 0), "serial");
+  LLVMValueRef serial = LLVMBuildICmp(
+      db, LLVMIntSLT, work, LLVMConstInt(c->i64, (unsigned long long)serial_work_of(g, first), 0),
+      "serial");
   /* threads meet between groups, except between groups thread 0 runs alone,
    * and before a group independent of every group since the last barrier */
   if (p->prev_serial) {

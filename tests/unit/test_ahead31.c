@@ -18,7 +18,12 @@
  *   same weights on 1 and 2 threads (the worker keeps its own mode; the
  *   conversion rounds to nearest under any mode);
  * - NNC_GATHER_AHEAD=0 runs no job; unset, the worker gathers rows drawn
- *   from 16 MiB of data and not from 8 MiB (step.c: AHEAD_DATA_BYTES). */
+ *   from 16 MiB of data and not from 8 MiB (step.c: AHEAD_DATA_BYTES).
+ * Session 36: a step that runs on the pool has its workers gather the next
+ * batch while they wait at its barriers, the rows left after it (step.c:
+ * idle_gather): the same fit with every step on the pool (tuning off,
+ * NNC_SPLIT_SMALL_STEPS=1) equals the replay too, and every step with a
+ * next batch gathered it so (the model's count). */
 #include <check.h>
 #include <fenv.h>
 #include <math.h>
@@ -34,6 +39,9 @@
 #include "testutil.h"
 
 enum { N = 150, IN = 64, H = 64, OUT = 10, BATCH = 32, SEED = 5, EPOCHS = 3 };
+/* the pool's steps: 600 inputs, so that the first layer's product (split
+ * along K, session 36) runs on both threads */
+enum { WIDE = 600 };
 enum { BATCHES = (N + BATCH - 1) / BATCH };
 
 #define LAYERS                                                                                     \
@@ -70,33 +78,44 @@ static void same_weights(nnc_model *a, nnc_model *b) {
   }
 }
 
-static float xf[N * IN], y[N], sw[N];
-static uint8_t xu[N * IN];
+static float xf[N * WIDE], y[N], sw[N];
+static uint8_t xu[N * WIDE];
 
 static void make_data(void) {
-  for (int i = 0; i < N * IN; i++) {
+  for (int i = 0; i < N * WIDE; i++) {
     xu[i] = (uint8_t)((i * 37 + 11) % 251);
     xf[i] = (float)sin(0.37 * i);
   }
   for (int i = 0; i < N; i++) y[i] = (float)(i * 7 % OUT), sw[i] = 0.25f + (float)(i % 5);
 }
 
-static void fit_equals_replay(nnc_dtype dt) {
-  static float bx[BATCH * IN], by[BATCH], bw[BATCH];
+/* pool_steps: every step of the 2-thread fit on the pool (its threads
+ * gather in their waits), else on the calling thread (the worker gathers) */
+static void fit_equals_replay(nnc_dtype dt, int pool_steps) {
+  static float bx[BATCH * WIDE], by[BATCH], bw[BATCH];
+  int in = pool_steps ? WIDE : IN;
   setenv("NNC_GATHER_AHEAD", "1", 1);
   make_data();
-  nnc_array x = testutil_f32(xf, N, IN), ya = testutil_f32(y, N, 1), wa = testutil_f32(sw, N, 1);
+  nnc_array x = testutil_f32(xf, N, in), ya = testutil_f32(y, N, 1), wa = testutil_f32(sw, N, 1);
   ya.rank = wa.rank = 1;
   if (dt == NNC_U8) x.dtype = NNC_U8, x.data = xu;
   nnc_status st;
-  nnc_model *fitted = new_model(2, IN), *replayed = new_model(1, IN);
+  if (pool_steps) setenv("NNC_SPLIT_SMALL_STEPS", "1", 1); /* read when the fit compiles */
+  nnc_model *fitted = new_model(2, in), *replayed = new_model(1, in);
+  if (pool_steps) ck_assert_msg(!nnc_model_set_thread_tuning(fitted, 0, &st), "%s", st.message);
   nnc_fit_options o;
   nnc_fit_options_default(&o);
   o.epochs = EPOCHS, o.batch_size = BATCH, o.shuffle = NNC_SHUFFLE_ON, o.verbose = 0;
   o.n_sample_weights = 1, o.sample_weights = &wa;
   ck_assert_msg(!nnc_model_fit(fitted, &x, &ya, &o, NULL, &st), "%s", st.message);
-  /* one job per step with a next batch in its pass: the worker's gathers */
-  ck_assert_int_eq(pool_jobs(fitted->pool), EPOCHS * (BATCHES - 1));
+  unsetenv("NNC_SPLIT_SMALL_STEPS");
+  if (pool_steps) { /* every step a job; each with a next batch gathered it in the waits */
+    ck_assert_int_eq(pool_jobs(fitted->pool), EPOCHS * BATCHES);
+    ck_assert_int_eq(fitted->gathered_on_pool, EPOCHS * (BATCHES - 1));
+  } else { /* one job per step with a next batch in its pass: the worker's gathers */
+    ck_assert_int_eq(pool_jobs(fitted->pool), EPOCHS * (BATCHES - 1));
+    ck_assert_int_eq(fitted->gathered_on_pool, 0);
+  }
 
   int64_t idx[N];
   for (int e = 0; e < EPOCHS; e++) {
@@ -105,11 +124,11 @@ static void fit_equals_replay(nnc_dtype dt) {
       int rows = N - first < BATCH ? N - first : BATCH;
       for (int r = 0; r < rows; r++) {
         int64_t i = idx[first + r];
-        for (int k = 0; k < IN; k++)
-          bx[r * IN + k] = dt == NNC_U8 ? (float)xu[i * IN + k] : xf[i * IN + k];
+        for (int k = 0; k < in; k++)
+          bx[r * in + k] = dt == NNC_U8 ? (float)xu[i * in + k] : xf[i * in + k];
         by[r] = y[i], bw[r] = sw[i];
       }
-      nnc_array b = testutil_f32(bx, rows, IN), t = testutil_f32(by, rows, 1),
+      nnc_array b = testutil_f32(bx, rows, in), t = testutil_f32(by, rows, 1),
                 w = testutil_f32(bw, rows, 1);
       t.rank = w.rank = 1;
       nnc_logs logs = {0};
@@ -124,12 +143,18 @@ static void fit_equals_replay(nnc_dtype dt) {
 }
 
 START_TEST(worker_gathered_f32_fit_equals_replay) {
-  fit_equals_replay(NNC_F32);
+  fit_equals_replay(NNC_F32, 0);
+}
+END_TEST
+
+START_TEST(pool_steps_gathered_in_their_waits_equal_replay) {
+  fit_equals_replay(NNC_F32, 1);
+  fit_equals_replay(NNC_U8, 1);
 }
 END_TEST
 
 START_TEST(worker_gathered_u8_fit_equals_replay) {
-  fit_equals_replay(NNC_U8);
+  fit_equals_replay(NNC_U8, 0);
 }
 END_TEST
 
@@ -304,6 +329,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("gather_worker");
   tcase_add_test(tc, worker_gathered_f32_fit_equals_replay);
   tcase_add_test(tc, worker_gathered_u8_fit_equals_replay);
+  tcase_add_test(tc, pool_steps_gathered_in_their_waits_equal_replay);
   tcase_add_test(tc, steps_per_epoch_validation_and_batch_shuffle_as_on_one_thread);
   tcase_add_test(tc, nothing_gathered_outlives_a_fit);
   tcase_add_test(tc, conversions_round_to_nearest_on_every_thread);

@@ -3,6 +3,7 @@
  * values exchanged across pool_barrier must be the ones written before it.
  * Run under ThreadSanitizer by tests/run.sh (build-tsan). */
 #include <check.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -125,6 +126,53 @@ START_TEST(many_jobs_on_one_pool) {
 }
 END_TEST
 
+/* pool_set_idle: a worker waiting at a barrier does the idle work, piece by
+ * piece, until none is left; the caller (tid 0) never does. Thread 0
+ * reaches the barrier only once all the pieces are done (or after 10 s),
+ * so the workers can only have done them waiting there. */
+typedef struct idle_job {
+  nnc_pool *pool;
+  _Atomic int pieces, left, by_caller;
+} idle_job;
+
+static _Thread_local int idle_tid;
+
+static int idle_piece(void *ctx) {
+  idle_job *j = ctx;
+  if (atomic_fetch_sub(&j->left, 1) <= 0) return 0;
+  atomic_fetch_add(&j->pieces, 1);
+  if (idle_tid == 0) atomic_fetch_add(&j->by_caller, 1);
+  return 1;
+}
+
+static void idle_run(void *arg, int tid, int nthreads) {
+  (void)nthreads;
+  idle_job *j = arg;
+  idle_tid = tid;
+  for (int ms = 0; tid == 0 && atomic_load(&j->pieces) < 50 && ms < 10000; ms++)
+    nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+  pool_barrier(j->pool);
+}
+
+START_TEST(waiting_workers_do_the_idle_work) {
+  nnc_status st;
+  for (int n = 2; n <= 4; n++) {
+    idle_job j = {0};
+    ck_assert_int_eq(pool_create(n, &j.pool, &st), NNC_OK);
+    atomic_store(&j.left, 50);
+    pool_set_idle(j.pool, idle_piece, &j);
+    pool_run(j.pool, idle_run, &j);
+    ck_assert_int_eq(atomic_load(&j.pieces), 50); /* all of it, each piece once */
+    ck_assert_int_eq(atomic_load(&j.by_caller), 0);
+    pool_set_idle(j.pool, NULL, NULL); /* none: the next job's waits only wait */
+    atomic_store(&j.left, 50);
+    pool_run(j.pool, idle_run, &j);
+    ck_assert_int_eq(atomic_load(&j.pieces), 50);
+    pool_destroy(j.pool);
+  }
+}
+END_TEST
+
 START_TEST(bad_sizes_are_refused) {
   nnc_pool *p = (nnc_pool *)&p;
   nnc_status st;
@@ -146,6 +194,7 @@ int main(void) {
   tcase_add_test(tc, sleeping_workers_wake);
   tcase_add_test(tc, many_jobs_on_one_pool);
   tcase_add_test(tc, bad_sizes_are_refused);
+  tcase_add_test(tc, waiting_workers_do_the_idle_work);
   suite_add_tcase(s, tc);
   return testutil_run(s);
 }
