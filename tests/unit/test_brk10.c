@@ -203,7 +203,9 @@ END_TEST
 
 /* ---- threads: 1, 2, 3, 64 give the same bits around parallel_rows ---- */
 
-enum { TN = 101, TK = 40 };
+/* 400 inputs into 33 units: 13 200 multiply-adds a row, so the first
+ * product splits from 20 rows (2^18, emit_driver.c: MATMUL_SERIAL_WORK) */
+enum { TN = 101, TK = 400 };
 
 /* Fit (shuffled, validation split, a last partial batch) with batch sizes
  * parallel_rows - 1, parallel_rows and + 1 on `threads` threads; the
@@ -230,7 +232,7 @@ static void fit_on_threads(nnc_model *m, int threads, float *w, double *hist, in
   }
   nnc_array k;
   ck_assert(nnc_model_get_weight(m, "h/kernel", &k, &st) == NNC_OK);
-  memcpy(w, k.data, sizeof(float) * 40 * 33);
+  memcpy(w, k.data, sizeof(float) * TK * 33);
   nnc_array_free(&k);
   /* predict of one row is row i of a prediction of all (each output is one
    * chain of FMAs whatever the tile or the thread) */
@@ -249,12 +251,12 @@ static void fit_on_threads(nnc_model *m, int threads, float *w, double *hist, in
 /* One model (one compile) for every thread count: each starts from the
  * same initial weights (SGD keeps no other state). */
 START_TEST(threads_agree_around_parallel_rows) {
-  static float w[4][40 * 33];
+  static float w[4][TK * 33];
   double hist[4][12];
   int64_t batches[4][3];
   const int threads[4] = {1, 2, 3, 64};
   nnc_model *m = testutil_load(testutil_sequential(
-      "40",
+      "400",
       "{'class_name': 'Dense', 'config': {'name': 'h', 'units': 33, 'activation': 'relu'}},"
       "{'class_name': 'Dense', 'config': {'name': 'o', 'units': 17}}",
       sgd_mse));

@@ -73,8 +73,9 @@ START_TEST(parallel_rows_is_the_boundary) {
   nnc_status st;
   ck_assert(nnc_model_set_threads(m, 2, &st) == NNC_OK);
   int64_t p = m->t->entries[NNC_ENTRY_PREDICT].parallel_rows;
-  ck_assert_int_eq(p, 3); /* ceil(32768 / (300 x 40)): the driver's SERIAL_WORK test */
-  float *x = calloc(300 * 4, sizeof *x);
+  /* ceil(2^18 / (300 x 40)): the driver's test for a matmul (MATMUL_SERIAL_WORK) */
+  ck_assert_int_eq(p, 22);
+  float *x = calloc(300 * 23, sizeof *x);
   nnc_array xa = testutil_f32(x, p - 1, 300), out;
   ck_assert(nnc_model_predict(m, &xa, 64, &out, &st) == NNC_OK);
   nnc_array_free(&out);
