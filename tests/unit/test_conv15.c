@@ -14,7 +14,6 @@
  * in float32 in row order. */
 #include <check.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +40,6 @@ static const ccase cases[NCASE] = {
 
 static int out_len(const ccase *c, int n) {
   return (n + 2 * c->pad - c->k) / c->stride + 1;
-}
-
-static void barrier(void *ctx) {
-  pthread_barrier_wait(ctx);
 }
 
 typedef struct rig {
@@ -151,19 +146,6 @@ static void data_free(data *d) {
   free(d->params);
 }
 
-typedef struct job {
-  rig *r;
-  float **regions, *scalars;
-  int tid, nthreads;
-  pthread_barrier_t *bar;
-} job;
-
-static void *job_run(void *arg) {
-  job *j = arg;
-  j->r->fn(j->regions, j->scalars, B, 0, j->tid, j->nthreads, barrier, j->bar);
-  return NULL;
-}
-
 /* the step on nthreads threads, meeting at a real barrier */
 static void run(rig *r, data *d, int nthreads) {
   float *regions[NNC_REGION_IO + 5 * NCASE] = {0};
@@ -180,17 +162,7 @@ static void run(rig *r, data *d, int nthreads) {
   regions[NNC_REGION_SCRATCH] = r->scratch;
   float scalars[NNC_SCALAR_COUNT] = {0};
   scalars[NNC_SCALAR_BATCH] = B;
-  pthread_barrier_t bar;
-  pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
-  job jobs[3];
-  pthread_t th[3];
-  for (int t = 0; t < nthreads; t++) {
-    jobs[t] = (job){r, regions, scalars, t, nthreads, &bar};
-    if (t) ck_assert_int_eq(pthread_create(&th[t], NULL, job_run, &jobs[t]), 0);
-  }
-  job_run(&jobs[0]);
-  for (int t = 1; t < nthreads; t++) pthread_join(th[t], NULL);
-  pthread_barrier_destroy(&bar);
+  testutil_step_threads(r->fn, regions, scalars, B, nthreads);
 }
 
 /* float64 references of case i's y and dx at flat index e, by coordinates */

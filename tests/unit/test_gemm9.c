@@ -14,7 +14,6 @@
 #include <check.h>
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,26 +99,8 @@ static void rig_free(rig *r) {
   free(r->prog.params);
 }
 
-typedef struct call {
-  const rig *r;
-  float **regions;
-  int64_t rows, tid, nthreads;
-  pthread_barrier_t *barrier;
-} call;
-
-static void wait_barrier(void *ctx) {
-  pthread_barrier_wait(ctx);
-}
-
 static void no_barrier(void *ctx) {
   (void)ctx;
-}
-
-static void *run_share(void *p) {
-  call *c = p;
-  float scalars[NNC_SCALAR_COUNT] = {0};
-  c->r->fn(c->regions, scalars, c->rows, 0, c->tid, c->nthreads, wait_barrier, c->barrier);
-  return NULL;
 }
 
 /* The operands of one run: distinct, mixed-sign values. b holds every
@@ -163,17 +144,8 @@ static void run(const rig *r, const operands *o, int threads, float *out) {
   regions[NNC_REGION_BATCH] = batch;
   float *scratch = testutil_scratch(r->jit, 0, threads);
   regions[NNC_REGION_SCRATCH] = scratch;
-  pthread_barrier_t barrier;
-  pthread_barrier_init(&barrier, NULL, (unsigned)threads);
-  pthread_t t[3];
-  call c[3];
-  for (int i = 0; i < threads; i++) {
-    c[i] = (call){r, regions, m, i, threads, &barrier};
-    if (i) pthread_create(&t[i], NULL, run_share, &c[i]);
-  }
-  run_share(&c[0]);
-  for (int i = 1; i < threads; i++) pthread_join(t[i], NULL);
-  pthread_barrier_destroy(&barrier);
+  float scalars[NNC_SCALAR_COUNT] = {0};
+  testutil_step_threads(r->fn, regions, scalars, m, threads);
   free(fixed);
   free(batch);
   free(scratch);

@@ -16,7 +16,6 @@
  * another order). */
 #include <check.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,24 +72,6 @@ static void rig_build(rig *r, int64_t k, const char *width) {
   unsetenv("NNC_VECTOR_WIDTH");
 }
 
-typedef struct call {
-  const rig *r;
-  float **regions;
-  int64_t rows, tid, nthreads;
-  pthread_barrier_t *barrier;
-} call;
-
-static void wait_barrier(void *ctx) {
-  pthread_barrier_wait(ctx);
-}
-
-static void *run_share(void *p) {
-  call *c = p;
-  float scalars[NNC_SCALAR_COUNT] = {0};
-  c->r->fn(c->regions, scalars, c->rows, 0, c->tid, c->nthreads, wait_barrier, c->barrier);
-  return NULL;
-}
-
 /* every product of m rows of a into out (poisoned first), on `threads` threads */
 static void run(const rig *r, float *a, float *w, int64_t m, int threads, float *out) {
   int64_t outs = 0;
@@ -105,17 +86,8 @@ static void run(const rig *r, float *a, float *w, int64_t m, int threads, float 
   regions[NNC_REGION_SCRATCH] = scratch;
   for (int i = 0, at = 0; i < COUNT; at += (int)(m * columns[i]), i++)
     regions[NNC_REGION_IO + 1 + i] = out + at;
-  pthread_barrier_t barrier;
-  pthread_barrier_init(&barrier, NULL, (unsigned)threads);
-  pthread_t t[MAX_THREADS];
-  call c[MAX_THREADS];
-  for (int i = 0; i < threads; i++) {
-    c[i] = (call){r, regions, m, i, threads, &barrier};
-    if (i) pthread_create(&t[i], NULL, run_share, &c[i]);
-  }
-  run_share(&c[0]);
-  for (int i = 1; i < threads; i++) pthread_join(t[i], NULL);
-  pthread_barrier_destroy(&barrier);
+  float scalars[NNC_SCALAR_COUNT] = {0};
+  testutil_step_threads(r->fn, regions, scalars, m, threads);
   free(fixed), free(batch), free(scratch);
 }
 

@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,4 +290,39 @@ uint64_t testutil_memo_objects(const codegen_memo *m) {
   uint64_t n;
   memcpy(&n, (const char *)m->data + 8, sizeof n);
   return n;
+}
+
+typedef struct step_call {
+  testutil_step fn;
+  float **regions;
+  const float *scalars;
+  int64_t rows, tid, threads;
+  pthread_barrier_t *barrier;
+} step_call;
+
+static void wait_barrier(void *ctx) {
+  pthread_barrier_wait(ctx);
+}
+
+static void *step_call_run(void *arg) {
+  step_call *c = arg;
+  c->fn(c->regions, c->scalars, c->rows, 0, c->tid, c->threads, wait_barrier, c->barrier);
+  return NULL;
+}
+
+void testutil_step_threads(testutil_step fn, float **regions, const float *scalars, int64_t rows,
+                           int threads) {
+  enum { MAX = 64 };
+  ck_assert(threads >= 1 && threads <= MAX);
+  pthread_barrier_t barrier;
+  pthread_barrier_init(&barrier, NULL, (unsigned)threads);
+  step_call c[MAX];
+  pthread_t t[MAX];
+  for (int i = 0; i < threads; i++) {
+    c[i] = (step_call){fn, regions, scalars, rows, i, threads, &barrier};
+    if (i) ck_assert_int_eq(pthread_create(&t[i], NULL, step_call_run, &c[i]), 0);
+  }
+  step_call_run(&c[0]);
+  for (int i = 1; i < threads; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&barrier);
 }

@@ -10,6 +10,14 @@
 
 struct nnc_graph;
 
+/* fn (a driver: nnc_step_fn) on `threads` threads at once, at most 64, the
+ * calling thread as tid 0, each called with (regions, scalars, rows, rng 0,
+ * tid, threads) and meeting at a pthread barrier between groups. */
+typedef void (*testutil_step)(float **regions, const float *scalars, int64_t rows, uint64_t rng,
+                              int64_t tid, int64_t nthreads, void (*barrier)(void *), void *ctx);
+void testutil_step_threads(testutil_step fn, float **regions, const float *scalars, int64_t rows,
+                           int threads);
+
 /* Plan graph g (its sources, nodes and outputs built by the caller, named
  * "predict") as a program of n_inputs inputs and n_targets targets, compile
  * it alone and run its step on `rows` rows as `threads` threads one after
