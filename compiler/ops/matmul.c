@@ -3,7 +3,7 @@
  * params.bmm.transpose_b, a[..,K] @ b[N,K]^T -> [..,N] (the input gradient,
  * reading W in place instead of a transposed copy). With params.bmm.k_parts
  * = P > 1 (passes/ksplit.c), P partial products over consecutive ranges of
- * K (matmul_k_part) -> [..,P*N] stored part after part: part u's row r at
+ * K (matmul_k_chunk) -> [..,P*N] stored part after part: part u's row r at
  * u*M*N + r*N (M rows), each a thread unit; PART_SUM adds them. */
 #include <string.h>
 
