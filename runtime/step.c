@@ -1,6 +1,9 @@
 /* Data preparation and one call of a compiled step. */
 #include <math.h>
 #include <stdatomic.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,7 +497,17 @@ static int gather_one_row(void *ctx) {
   idle_gather *g = ctx;
   int64_t r = atomic_fetch_add_explicit(&g->taken, 1, memory_order_relaxed);
   if (r >= g->rows) return 0;
+#if defined(__x86_64__) || defined(__i386__)
+  /* a wait is inside the step, whose driver set flush-to-zero and
+   * denormals-are-zero: a float64 value of a float32 subnormal would
+   * convert to 0 here and not where the caller converts it */
+  unsigned csr = _mm_getcsr();
+  _mm_setcsr(csr & ~(_MM_FLUSH_ZERO_ON | 0x40u)); /* 0x40: DAZ */
+#endif
   for (int k = 0; k < g->n; k++) copy_rows(&g->list[k], g->idx, 0, r, r + 1);
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_setcsr(csr);
+#endif
   return 1;
 }
 

@@ -23,7 +23,10 @@
  * batch while they wait at its barriers, the rows left after it (step.c:
  * idle_gather): the same fit with every step on the pool (tuning off,
  * NNC_SPLIT_SMALL_STEPS=1) equals the replay too, and every step with a
- * next batch gathered it so (the model's count). */
+ * next batch gathered it so (the model's count); float64 targets whose
+ * float32 value is subnormal (1e-40) arrive as that subnormal however the
+ * rows were gathered (a wait runs inside the step, under its flush-to-zero
+ * mode): a host metric counts every one of them on 1 and 2 threads. */
 #include <check.h>
 #include <fenv.h>
 #include <math.h>
@@ -155,6 +158,56 @@ END_TEST
 
 START_TEST(worker_gathered_u8_fit_equals_replay) {
   fit_equals_replay(NNC_U8, 0);
+}
+END_TEST
+
+/* a host metric: the targets it sees that are float32 subnormals */
+static long tiny_seen;
+static void tiny_reset(void *u) {
+  (void)u;
+}
+static void tiny_update(void *u, const float *yt, int64_t per_row, const float *yp, int64_t pp,
+                        const float *sw, int64_t rows) {
+  (void)u, (void)yp, (void)pp, (void)sw;
+  for (int64_t i = 0; i < rows * per_row; i++) tiny_seen += yt[i] != 0.0f && fabsf(yt[i]) < 1e-37f;
+}
+static double tiny_result(void *u) {
+  (void)u;
+  return (double)tiny_seen;
+}
+
+static long subnormal_targets_seen(int threads) {
+  static double yd[N];
+  for (int i = 0; i < N; i++) yd[i] = i % 3 ? sin(i) : 1e-40; /* 50 subnormals in float32 */
+  make_data();
+  nnc_status st;
+  nnc_model *m = testutil_load(testutil_sequential(
+      "600",
+      "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 64, 'activation': 'relu'}},"
+      "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 1}}",
+      testutil_json("{'optimizer': {'class_name': 'SGD', 'config': {'learning_rate': 0.01}}, "
+                    "'loss': 'mse'}")));
+  ck_assert_msg(!nnc_model_set_threads(m, threads, &st), "%s", st.message);
+  ck_assert_msg(!nnc_model_set_thread_tuning(m, 0, &st), "%s", st.message);
+  nnc_metric tiny = {"tiny", 0, NULL, tiny_reset, tiny_update, tiny_result};
+  ck_assert_msg(!nnc_model_add_metric(m, &tiny, &st), "%s", st.message);
+  nnc_array x = testutil_f32(xf, N, WIDE), ya = {NNC_F64, 2, {N, 1}, yd, "y"};
+  nnc_fit_options o;
+  nnc_fit_options_default(&o);
+  o.epochs = EPOCHS, o.batch_size = BATCH, o.shuffle = NNC_SHUFFLE_ON, o.verbose = 0;
+  tiny_seen = 0;
+  ck_assert_msg(!nnc_model_fit(m, &x, &ya, &o, NULL, &st), "%s", st.message);
+  if (threads > 1) ck_assert_int_eq(m->gathered_on_pool, EPOCHS * (BATCHES - 1));
+  nnc_model_free(m);
+  return tiny_seen;
+}
+
+START_TEST(subnormal_targets_survive_the_gather_in_the_waits) {
+  setenv("NNC_GATHER_AHEAD", "1", 1);
+  setenv("NNC_SPLIT_SMALL_STEPS", "1", 1);
+  ck_assert_int_eq(subnormal_targets_seen(1), EPOCHS * 50);
+  ck_assert_int_eq(subnormal_targets_seen(2), EPOCHS * 50);
+  unsetenv("NNC_SPLIT_SMALL_STEPS");
 }
 END_TEST
 
@@ -330,6 +383,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, worker_gathered_f32_fit_equals_replay);
   tcase_add_test(tc, worker_gathered_u8_fit_equals_replay);
   tcase_add_test(tc, pool_steps_gathered_in_their_waits_equal_replay);
+  tcase_add_test(tc, subnormal_targets_survive_the_gather_in_the_waits);
   tcase_add_test(tc, steps_per_epoch_validation_and_batch_shuffle_as_on_one_thread);
   tcase_add_test(tc, nothing_gathered_outlives_a_fit);
   tcase_add_test(tc, conversions_round_to_nearest_on_every_thread);
