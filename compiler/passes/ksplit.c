@@ -1,8 +1,8 @@
 /* The K split of a wide product of the data (session 36): x @ W, x a batch
- * input of K >= KSPLIT_MIN_K columns and W at most KSPLIT_MAX_N columns
- * wide (W3's 1001 x 64 first layer), becomes KSPLIT_PARTS partial products
- * over consecutive ranges of K (one MATMUL of params.bmm.k_parts, one
- * thread unit per part) and a PART_SUM that adds them in order.
+ * input (or a reshape of one: Flatten) of K >= KSPLIT_MIN_K columns and W at most KSPLIT_MAX_N
+ * columns wide (W3's 1001 x 64 first layer), becomes KSPLIT_PARTS partial products over consecutive
+ * ranges of K (one MATMUL of params.bmm.k_parts, one thread unit per part) and a PART_SUM that adds
+ * them in order.
  *
  * Why: such a layer is most of a step's work (W3: its product, weight
  * gradient and update ~70 % of one thread's step), and split by rows
@@ -30,13 +30,20 @@
 #define KSPLIT_MAX_N 128
 #define KSPLIT_MIN_N 16
 
+/* 1 if node a is a batch input, or a reshape of one (a Flatten of
+ * [B, 28, 28]: the same rows as Input(784), which must give the same bits) */
+static int is_input_rows(const nnc_graph *g, const nnc_node *a) {
+  while (a->op == NNC_OP_RESHAPE && a->shape.batched) a = &g->nodes[a->in[0]];
+  return a->op == NNC_OP_INPUT && a->shape.batched;
+}
+
 static int splits(const nnc_graph *g, const nnc_node *n) {
   if (n->dead || n->op != NNC_OP_MATMUL || n->params.transpose_a || n->params.bmm.transpose_b ||
       n->params.bmm.k_parts > 1)
     return 0;
   const nnc_node *a = &g->nodes[n->in[0]];
   int64_t N = shape_last(&n->shape);
-  return a->op == NNC_OP_INPUT && a->shape.batched && a->shape.rank == 2 &&
+  return is_input_rows(g, a) && a->shape.batched && a->shape.rank == 2 &&
          shape_last(&a->shape) >= KSPLIT_MIN_K && N >= KSPLIT_MIN_N && N <= KSPLIT_MAX_N;
 }
 

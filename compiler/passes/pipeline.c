@@ -39,13 +39,13 @@ static int run_optimizer(pass_ctx *c) {
 static int run_constraints(pass_ctx *c) {
   return autodiff_constraints(c->g, c->prog, c->st);
 }
-/* NNC_CONV_EPILOGUE=0 leaves the chains as separate passes (tests compare
- * the two; bench/conv_kernels.c measures them); check-numerics mode keeps
- * every value */
 /* float64 accumulation rounds each product once: two parts would round twice */
 static int run_ksplit(pass_ctx *c) {
   return c->accumulate_f64 ? NNC_OK : pass_ksplit(c->g, c->st);
 }
+/* NNC_CONV_EPILOGUE=0 leaves the chains as separate passes (tests compare
+ * the two; bench/conv_kernels.c measures them); check-numerics mode keeps
+ * every value */
 static int run_conv_epilogue(pass_ctx *c) {
   const char *env = getenv("NNC_CONV_EPILOGUE");
   if (c->keep_all || (env && !strcmp(env, "0"))) return NNC_OK;

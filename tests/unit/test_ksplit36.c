@@ -13,7 +13,8 @@
  * RMSprop, on 1 thread and on 2 threads of the pool (tuning off): the same
  * weight bytes. With NNC_KSPLIT=0 the same fit gives other bytes, within
  * float32 rounding of the split ones (both are the product, summed in
- * another order). */
+ * another order). The same model written as Input(20, 30) and Flatten
+ * (an equivalent spec) gives the same bytes as Input(600). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -159,12 +160,14 @@ END_TEST
 /* ---- fits ---- */
 enum { N = 96, IN = 600, BATCH = 32, EPOCHS = 2 };
 
-static nnc_model *new_model(int threads) {
+static nnc_model *new_model_shaped(int threads, const char *shape, const char *flatten) {
   nnc_status st;
+  char layers[512];
+  snprintf(layers, sizeof layers, "%s%s", flatten,
+           "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 64, 'activation': 'relu'}},"
+           "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 10}}");
   nnc_model *m = testutil_load(testutil_sequential(
-      "600",
-      "{'class_name': 'Dense', 'config': {'name': 'd0', 'units': 64, 'activation': 'relu'}},"
-      "{'class_name': 'Dense', 'config': {'name': 'd1', 'units': 10}}",
+      shape, layers,
       testutil_json("{'optimizer': {'class_name': 'RMSprop', 'config': {'learning_rate': 0.01}}, "
                     "'loss': {'class_name': 'SparseCategoricalCrossentropy', "
                     "'config': {'from_logits': true}}}")));
@@ -174,17 +177,27 @@ static nnc_model *new_model(int threads) {
   return m;
 }
 
-static void fit(nnc_model *m) {
+static nnc_model *new_model(int threads) {
+  return new_model_shaped(threads, "600", "");
+}
+
+/* image: the same rows as [N, 20, 30] */
+static void fit_as(nnc_model *m, int image) {
   static float x[N * IN], y[N];
   for (int i = 0; i < N * IN; i++) x[i] = (float)sin(0.37 * i);
   for (int i = 0; i < N; i++) y[i] = (float)(i * 7 % 10);
   nnc_array xa = testutil_f32(x, N, IN), ya = testutil_f32(y, N, 1);
+  if (image) xa.rank = 3, xa.shape[1] = 20, xa.shape[2] = 30;
   ya.rank = 1;
   nnc_fit_options o;
   nnc_fit_options_default(&o);
   o.epochs = EPOCHS, o.batch_size = BATCH, o.verbose = 0;
   nnc_status st;
   ck_assert_msg(!nnc_model_fit(m, &xa, &ya, &o, NULL, &st), "%s", st.message);
+}
+
+static void fit(nnc_model *m) {
+  fit_as(m, 0);
 }
 
 static nnc_array kernel_of(nnc_model *m) {
@@ -205,6 +218,20 @@ START_TEST(fit_same_bits_on_one_and_two_threads) {
                 "d0/kernel differs between 1 and 2 threads");
   nnc_array_free(&a), nnc_array_free(&b);
   nnc_model_free(one), nnc_model_free(two);
+}
+END_TEST
+
+START_TEST(flattened_input_gives_the_same_bits) {
+  nnc_model *flat = new_model(2);
+  nnc_model *image =
+      new_model_shaped(2, "20, 30", "{'class_name': 'Flatten', 'config': {'name': 'f'}},");
+  fit(flat);
+  fit_as(image, 1);
+  nnc_array a = kernel_of(flat), b = kernel_of(image);
+  ck_assert_msg(!memcmp(a.data, b.data, (size_t)nnc_array_count(&a) * sizeof(float)),
+                "d0/kernel differs between Input(600) and Input(20, 30) + Flatten");
+  nnc_array_free(&a), nnc_array_free(&b);
+  nnc_model_free(flat), nnc_model_free(image);
 }
 END_TEST
 
@@ -239,6 +266,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, parts_are_two_chains_k512, 0, 2);
   tcase_add_test(tc, fit_same_bits_on_one_and_two_threads);
   tcase_add_test(tc, unsplit_fit_is_the_same_up_to_rounding);
+  tcase_add_test(tc, flattened_input_gives_the_same_bits);
   suite_add_tcase(s, tc);
   return s;
 }
