@@ -95,7 +95,8 @@ static char *group_text(cg *c, int first, int last, const char *name, size_t *le
   return copy;
 }
 
-/* Groups led by a matmul, an elementwise, reduce or effect node go through
+/* Groups led by a matmul, an elementwise, reduce or effect node, or a
+ * part_sum (a split product's parts added: an elementwise loop) go through
  * the light pipeline (jit.c): their loops are explicit vectors or plain
  * elementwise loops that the loop vectorizer alone handles; the others
  * (convolutions, pooling, recurrences, softmax and other row ops) keep O3.
@@ -103,6 +104,10 @@ static char *group_text(cg *c, int first, int last, const char *name, size_t *le
  * take part in sharing; equal code means an equal first op anyway. */
 static LLVMValueRef tag_pipeline(cg *c, int first, LLVMValueRef fn) {
   if (!fn) return NULL;
+  if (c->g->nodes[first].op == NNC_OP_PART_SUM) {
+    cg_mark_light(c, fn);
+    return fn;
+  }
   switch (op_class(c->g->nodes[first].op)) {
   case NNC_CLASS_MATMUL:
   case NNC_CLASS_ELEMENTWISE:

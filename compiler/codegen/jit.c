@@ -385,8 +385,9 @@ static int cheap_codegen_on(void) {
   return !(e && !strcmp(e, "0"));
 }
 
-static const char *const CHEAP_KINDS[] = {"binary", "unary",   "broadcast",    "reshape", "one_hot",
-                                          "argmax", "softmax", "softmax_xent", NULL};
+static const char *const CHEAP_KINDS[] = {"binary",   "unary",  "broadcast", "reshape",
+                                          "one_hot",  "argmax", "softmax",   "softmax_xent",
+                                          "part_sum", NULL};
 
 /* The kernel's op kind from its name, <graph>_g<k>_<kind> (emit_driver.c),
  * is one of CHEAP_KINDS. */

@@ -60,8 +60,8 @@ static int kind_is(const char *kind, const char *const *kinds) {
  * these. NNC_SPLIT_CHEAP=0: that estimate for every kernel and 1.5 an
  * instruction for a driver (session 19's before its cheap kinds). */
 static const char *const ROW_KINDS[] = {"softmax", "softmax_xent", "argmax", NULL};
-static const char *const ELEMENT_KINDS[] = {"binary",  "unary",   "broadcast",
-                                            "reshape", "one_hot", NULL};
+static const char *const ELEMENT_KINDS[] = {"binary",  "unary",    "broadcast", "reshape",
+                                            "one_hot", "part_sum", NULL};
 
 static long cost_of(LLVMValueRef f) {
   long n = instructions(f);
