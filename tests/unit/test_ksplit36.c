@@ -207,17 +207,22 @@ static nnc_array kernel_of(nnc_model *m) {
   return w;
 }
 
+/* a's and b's d0/kernel are the same bytes; frees both models */
+static void same_kernels(nnc_model *a, nnc_model *b, const char *what) {
+  nnc_array x = kernel_of(a), y = kernel_of(b);
+  ck_assert_msg(!memcmp(x.data, y.data, (size_t)nnc_array_count(&x) * sizeof(float)),
+                "d0/kernel differs between %s", what);
+  nnc_array_free(&x), nnc_array_free(&y);
+  nnc_model_free(a), nnc_model_free(b);
+}
+
 START_TEST(fit_same_bits_on_one_and_two_threads) {
   setenv("NNC_SPLIT_SMALL_STEPS", "1", 1); /* the pool runs every step of two threads */
   nnc_model *one = new_model(1), *two = new_model(2);
   fit(one);
   fit(two);
   unsetenv("NNC_SPLIT_SMALL_STEPS");
-  nnc_array a = kernel_of(one), b = kernel_of(two);
-  ck_assert_msg(!memcmp(a.data, b.data, (size_t)nnc_array_count(&a) * sizeof(float)),
-                "d0/kernel differs between 1 and 2 threads");
-  nnc_array_free(&a), nnc_array_free(&b);
-  nnc_model_free(one), nnc_model_free(two);
+  same_kernels(one, two, "1 and 2 threads");
 }
 END_TEST
 
@@ -227,11 +232,7 @@ START_TEST(flattened_input_gives_the_same_bits) {
       new_model_shaped(2, "20, 30", "{'class_name': 'Flatten', 'config': {'name': 'f'}},");
   fit(flat);
   fit_as(image, 1);
-  nnc_array a = kernel_of(flat), b = kernel_of(image);
-  ck_assert_msg(!memcmp(a.data, b.data, (size_t)nnc_array_count(&a) * sizeof(float)),
-                "d0/kernel differs between Input(600) and Input(20, 30) + Flatten");
-  nnc_array_free(&a), nnc_array_free(&b);
-  nnc_model_free(flat), nnc_model_free(image);
+  same_kernels(flat, image, "Input(600) and Input(20, 30) + Flatten");
 }
 END_TEST
 
