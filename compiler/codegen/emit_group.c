@@ -336,13 +336,12 @@ static int written_region(const nnc_graph *g, const nnc_node *n) {
  * group's strips are emitted inline, and the Fashion-MNIST MLP's 128 cost
  * 39 % more compile; docs/performance.md "Session 19: W4-wide"); 0: never. */
 #define TILE_MIN_COLUMNS 256
-static int update_on_tile(const cg *c, int first, int start, int last) {
-  const nnc_graph *g = c->g;
-  const char *env = getenv("NNC_UPDATE_ON_TILE");
-  if (env && !strcmp(env, "0")) return 0;
+
+/* 1 if no node of matmul first's epilogue [start, last] writes where A or
+ * B live: the product may then be computed piece by piece with the
+ * epilogue run on each piece. */
+static int epilogue_spares_operands(const nnc_graph *g, int first, int start, int last) {
   const nnc_node *m = &g->nodes[first];
-  if (!(env && !strcmp(env, "1")) && shape_last(&m->shape) < TILE_MIN_COLUMNS) return 0;
-  if (m->op != NNC_OP_MATMUL || start != first + 1) return 0;
   int ra = g->nodes[m->in[0]].region, rb = g->nodes[m->in[1]].region;
   for (int i = start; i <= last; i++) {
     const nnc_node *n = &g->nodes[i];
@@ -351,6 +350,38 @@ static int update_on_tile(const cg *c, int first, int start, int last) {
     if (w >= 0 && (w == ra || w == rb)) return 0;
   }
   return 1;
+}
+
+/* A weight gradient of TALL_ROWS rows or more (a first layer of 512 inputs
+ * or more) whose group updates the weight: its update goes on the tile at
+ * any number of columns. Otherwise the whole product is stored, read back
+ * and updated in a pass of its own, whose square root and division per
+ * weight (RMSprop) run alone; a short contraction (W3's batch of 32) makes
+ * that pass a large part of the group. On AMD Zen 4: W3 on two threads 2 %
+ * faster with near vCPUs, 9-11 % with far ones (thread 0's weight-gradient
+ * segment 44 -> 27 us), on one 2 %; W4 (a batch of 64) within 1 %. The
+ * cost: the group's strips are inline, W3's cold compile 0.16 -> 0.20 s of
+ * CPU (docs/performance.md, "Session 37"). */
+#define TALL_ROWS 512
+static int tall_update(const nnc_graph *g, int first, int last) {
+  const nnc_node *m = &g->nodes[first];
+  if (!m->params.transpose_a || m->shape.rank != 2 || m->shape.dims[0] < TALL_ROWS) return 0;
+  for (int i = first + 1; i <= last; i++)
+    if (g->nodes[i].group == m->group && !g->nodes[i].dead && (g->nodes[i].flags & NNC_NODE_UPDATE))
+      return 1;
+  return 0;
+}
+
+static int update_on_tile(const cg *c, int first, int start, int last) {
+  const nnc_graph *g = c->g;
+  const char *env = getenv("NNC_UPDATE_ON_TILE");
+  if (env && !strcmp(env, "0")) return 0;
+  const nnc_node *m = &g->nodes[first];
+  if (m->op != NNC_OP_MATMUL || start != first + 1) return 0;
+  if (!(env && !strcmp(env, "1")) && shape_last(&m->shape) < TILE_MIN_COLUMNS &&
+      !tall_update(g, first, last))
+    return 0;
+  return epilogue_spares_operands(g, first, start, last);
 }
 
 LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
