@@ -358,7 +358,7 @@ static int epilogue_spares_operands(const nnc_graph *g, int first, int start, in
  * and updated in a pass of its own, whose square root and division per
  * weight (RMSprop) run alone; a short contraction (W3's batch of 32) makes
  * that pass a large part of the group. On AMD Zen 4: W3 on two threads 2 %
- * faster with near vCPUs, 9-11 % with far ones (thread 0's weight-gradient
+ * faster with near vCPUs, 9 % with far ones (thread 0's weight-gradient
  * segment 44 -> 27 us), on one 2 %; W4 (a batch of 64) within 1 %. The
  * cost: the group's strips are inline, W3's cold compile 0.16 -> 0.20 s of
  * CPU (docs/performance.md, "Session 37"). */
