@@ -68,8 +68,8 @@ START_TEST(the_rule) {
   long unset = instructions(600, NULL), off = instructions(600, "0"), on = instructions(600, "1");
   ck_assert_msg(unset > off, "Input(600): %ld instructions unset, %ld with the update after", unset,
                 off);
-  ck_assert_msg(unset == on, "Input(600): %ld instructions unset, %ld with every update on the tile",
-                unset, on);
+  ck_assert_msg(unset == on,
+                "Input(600): %ld instructions unset, %ld with every update on the tile", unset, on);
   long short_unset = instructions(500, NULL), short_off = instructions(500, "0");
   ck_assert_msg(short_unset == short_off, "Input(500): %ld instructions unset, %ld with =0",
                 short_unset, short_off);
