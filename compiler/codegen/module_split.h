@@ -50,6 +50,12 @@ int module_split_cheap_on(void);
 #define CG_DRIVER_APART_ATTR "nnc-driver-apart"
 int module_split_driver_apart(LLVMValueRef f);
 
+/* A matmul kernel that computes its GEMM tiles itself, with its group's
+ * epilogue on each tile (emit_group.c: the update on the tile), instead of
+ * calling strip functions: marked with this string attribute, which the
+ * split's estimate reads. */
+#define CG_TILE_GROUP_ATTR "nnc-tile-group"
+
 /* A part's drivers marked CG_DRIVER_APART_ATTR in a module of their own
  * (*drivers_out, a copy in mod's context), so that they can be compiled at
  * another code generation level; mod keeps the other functions, and each

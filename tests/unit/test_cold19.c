@@ -46,6 +46,10 @@ static void add_kernel(LLVMModuleRef mod, const char *name, int n) {
                             LLVMCreateStringAttribute(ctx, CG_DRIVER_APART_ATTR,
                                                       (unsigned)strlen(CG_DRIVER_APART_ATTR), "",
                                                       0));
+  if (!strncmp(name, "tile_", 5)) /* a tile group's kernel (session 37) */
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(ctx, CG_TILE_GROUP_ATTR,
+                                                      (unsigned)strlen(CG_TILE_GROUP_ATTR), "", 0));
   LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, f, "entry"));
   LLVMValueRef v = LLVMGetParam(f, 0);
@@ -138,6 +142,23 @@ START_TEST(each_kind_costs_its_own) {
   setenv("NNC_SPLIT_CHEAP", "0", 1);
   check_split(kinds, n, old, "NNC_SPLIT_CHEAP=0");
   unsetenv("NNC_SPLIT_CHEAP");
+}
+END_TEST
+
+/* Session 37: a matmul kernel with its strips inline and the update on the
+ * tile (CG_TILE_GROUP_ATTR) costs 5 n / 2: 250 for 100 instructions. With a
+ * matmul of 60 (200) and reductions of 100 (140) and 40 (62): tile -> 0
+ * (250, 0), matmul -> 1 (250, 200), reduce 100 -> 1 (250, 340), reduce 40
+ * -> 0 (312, 340). Unmarked, the 100-instruction matmul is 5 n - 100 = 400:
+ * -> 0, matmul 60 -> 1 (400, 200), reduce 100 -> 1 (400, 340), reduce 40 ->
+ * 1 (400, 402). */
+START_TEST(a_tile_group_costs_half_a_matmul) {
+  const char *kinds[] = {"tile_t_g1_matmul", "t_g2_matmul", "t_g3_reduce", "t_g4_reduce", NULL};
+  const int n[] = {100, 60, 100, 40};
+  const int tile[] = {0, 1, 1, 0}, plain[] = {0, 1, 1, 1};
+  check_split(kinds, n, tile, "a tile group");
+  kinds[0] = "t_g1_matmul";
+  check_split(kinds, n, plain, "a matmul calling its strips");
 }
 END_TEST
 
@@ -251,6 +272,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, cheap_kernels_cost_less_in_the_split);
   tcase_add_test(tc, each_kind_costs_its_own);
+  tcase_add_test(tc, a_tile_group_costs_half_a_matmul);
   tcase_add_test(tc, same_code_whatever_the_part);
   tcase_add_test(tc, row_kernels_take_the_row_pipeline);
   tcase_add_test(tc, same_bits_either_way);

@@ -11,7 +11,8 @@
  * for that product alone (=1 also puts the 64-wide second layer's forward
  * epilogue on its tile, so the model here has one layer of 64 and a head
  * of one column, which no rule puts on a tile); Input(500) (below 512) compiles to the
- * same instructions as with =0.
+ * same instructions as with =0. The kernel carries the attribute the
+ * module split's estimate reads ("nnc-tile-group"), and not with =0.
  *
  * The bits: every element gets the same nodes in the same order on the same
  * values either way, so fits of W3's shape (Input(600), Dense(64, relu),
@@ -70,6 +71,17 @@ START_TEST(the_rule) {
                 off);
   ck_assert_msg(unset == on,
                 "Input(600): %ld instructions unset, %ld with every update on the tile", unset, on);
+  /* the kernel is marked for the split's estimate (module_split.h) */
+  char json[2048];
+  model_json(json, sizeof json, 600, rmsprop);
+  char *ir = testutil_post_ir(json, "16");
+  ck_assert_msg(strstr(ir, "\"nnc-tile-group\""), "the tile group's kernel is not marked");
+  free(ir);
+  setenv("NNC_UPDATE_ON_TILE", "0", 1);
+  ir = testutil_post_ir(json, "16");
+  unsetenv("NNC_UPDATE_ON_TILE");
+  ck_assert_msg(!strstr(ir, "\"nnc-tile-group\""), "a kernel marked with the update after it");
+  free(ir);
   long short_unset = instructions(500, NULL), short_off = instructions(500, "0");
   ck_assert_msg(short_unset == short_off, "Input(500): %ld instructions unset, %ld with =0",
                 short_unset, short_off);
