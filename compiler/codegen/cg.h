@@ -254,6 +254,8 @@ int cg_group_claims_strips(const cg *c, int first);
 /* cg_emit_group, or the function of an identical group emitted earlier
  * (emit_share.c); c->n_args and c->arg_node list this group's buffers. */
 LLVMValueRef cg_emit_shared_group(cg *c, int first, int last, const char *name);
+/* fn marked with the string function attribute `mark` (emit_share.c). */
+void cg_mark(cg *c, LLVMValueRef fn, const char *mark);
 /* The function attribute of kernels that the light pipeline optimises (jit.c). */
 #define CG_LIGHT_ATTR "nnc-light-opt"
 void cg_mark_light(cg *c, LLVMValueRef fn);

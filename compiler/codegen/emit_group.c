@@ -478,10 +478,7 @@ LLVMValueRef cg_emit_group(cg *c, int first, int last, const char *name) {
     thread_share(c, units, 1, &u0, &u1);
   }
   int tile_done = c->tile_done;
-  if (tile_done) /* the split's estimate (module_split.h) */
-    LLVMAddAttributeAtIndex(c->fn, (unsigned)LLVMAttributeFunctionIndex,
-                            LLVMCreateStringAttribute(c->ctx, CG_TILE_GROUP_ATTR,
-                                                      (unsigned)strlen(CG_TILE_GROUP_ATTR), "", 0));
+  if (tile_done) cg_mark(c, c->fn, CG_TILE_GROUP_ATTR); /* the split's estimate (module_split.h) */
   c->tile_on = 0;
   if (c->tile_failed) return NULL;
   if (start > first) start = after; /* the tile chain ran on the tile (conv.c, gemm_epi.c) */

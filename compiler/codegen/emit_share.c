@@ -170,10 +170,13 @@ void cg_share_free(cg *c) {
   c->share = NULL;
 }
 
+void cg_mark(cg *c, LLVMValueRef fn, const char *mark) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateStringAttribute(c->ctx, mark, (unsigned)strlen(mark), "", 0));
+}
+
 void cg_mark_light(cg *c, LLVMValueRef fn) {
-  LLVMAddAttributeAtIndex(
-      fn, LLVMAttributeFunctionIndex,
-      LLVMCreateStringAttribute(c->ctx, CG_LIGHT_ATTR, (unsigned)strlen(CG_LIGHT_ATTR), "", 0));
+  cg_mark(c, fn, CG_LIGHT_ATTR);
 }
 
 void cg_mark_helper(cg *c, LLVMValueRef fn) {

@@ -68,10 +68,11 @@ static const char *const ROW_KINDS[] = {"softmax", "softmax_xent", "argmax", NUL
 static const char *const ELEMENT_KINDS[] = {"binary",  "unary",    "broadcast", "reshape",
                                             "one_hot", "part_sum", NULL};
 
-static int tile_group(LLVMValueRef f) {
-  unsigned len = (unsigned)strlen(CG_TILE_GROUP_ATTR);
-  return LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, CG_TILE_GROUP_ATTR, len) !=
-         NULL;
+/* 1 if f carries the string attribute `mark` (CG_TILE_GROUP_ATTR,
+ * CG_DRIVER_APART_ATTR). */
+static int marked(LLVMValueRef f, const char *mark) {
+  return LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, mark,
+                                       (unsigned)strlen(mark)) != NULL;
 }
 
 static long cost_of(LLVMValueRef f) {
@@ -82,7 +83,7 @@ static long cost_of(LLVMValueRef f) {
   if (driver) return module_split_driver_apart(f) ? n / 3 : 3 * n / 4;
   size_t len;
   const char *kind = codegen_kernel_kind(LLVMGetValueName2(f, &len));
-  if (kind && !strcmp(kind, "matmul") && tile_group(f)) return 5 * n / 2;
+  if (kind && !strcmp(kind, "matmul") && marked(f, CG_TILE_GROUP_ATTR)) return 5 * n / 2;
   if (kind && !strcmp(kind, "matmul")) return n > 40 ? 5 * n - 100 : 100;
   if (kind && !strcmp(kind, "reduce")) return 13 * n / 10 + 10;
   if (kind_is(kind, ROW_KINDS)) return 6 * n / 5 + 20;
@@ -252,9 +253,7 @@ static void drop_unused_globals(LLVMModuleRef mod) {
 }
 
 int module_split_driver_apart(LLVMValueRef f) {
-  unsigned len = (unsigned)strlen(CG_DRIVER_APART_ATTR);
-  return LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, CG_DRIVER_APART_ATTR, len) !=
-         NULL;
+  return marked(f, CG_DRIVER_APART_ATTR);
 }
 
 int module_split_drivers(LLVMModuleRef mod, LLVMModuleRef *drivers_out, nnc_status *st) {

@@ -43,8 +43,8 @@ static int splits(const nnc_graph *g, const nnc_node *n) {
     return 0;
   const nnc_node *a = &g->nodes[n->in[0]];
   int64_t N = shape_last(&n->shape);
-  return is_input_rows(g, a) && a->shape.batched && a->shape.rank == 2 &&
-         shape_last(&a->shape) >= KSPLIT_MIN_K && N >= KSPLIT_MIN_N && N <= KSPLIT_MAX_N;
+  return is_input_rows(g, a) && a->shape.rank == 2 && shape_last(&a->shape) >= KSPLIT_MIN_K &&
+         N >= KSPLIT_MIN_N && N <= KSPLIT_MAX_N;
 }
 
 static int split_node(nnc_graph *dst, const nnc_node *node, const int *map, void *ctx,
