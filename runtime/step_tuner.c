@@ -29,6 +29,10 @@ void step_tuner_record(step_tuner *t, int pooled, double seconds, int64_t rows, 
     }
     return;
   }
-  if (++t->run_steps >= STEP_TUNER_STEPS && now - t->run_start >= STEP_TUNER_SECONDS)
+  /* the first round's choice is provisional: it was timed at the start of a
+   * fit, where the steps pay what later ones do not (the first touch of
+   * each page of a mapped .npy file, caches and a worker not yet warm) */
+  if (++t->run_steps >= STEP_TUNER_STEPS &&
+      (t->rounds == 1 || now - t->run_start >= STEP_TUNER_SECONDS))
     t->probes = 0; /* the next round */
 }

@@ -16,7 +16,13 @@
  * thread's (a median: one lucky or unlucky step of a noisy host must not
  * decide; a margin: when they are about even, one thread leaves the other
  * core free), for at least STEP_TUNER_STEPS steps and STEP_TUNER_SECONDS;
- * then the next round. A zeroed tuner starts a round. */
+ * then the next round. The first round's choice holds STEP_TUNER_STEPS
+ * steps alone: its probes are a fit's first steps, and with a mapped .npy
+ * file those pay the first touch of the rows' pages where the pool gathers
+ * them in its waits, but not where the worker gathers them beside a step on
+ * one thread: W3 from `nnc fit --threads 2` kept one thread (123-129 us a
+ * step) where the pool takes 80-105 (docs/performance.md, "Session 38").
+ * A zeroed tuner starts a round. */
 #ifndef NNC_STEP_TUNER_H
 #define NNC_STEP_TUNER_H
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "compiler/codegen/group_deps.h"
 #include "runtime/model.h"
 #include "runtime/pool.h"
@@ -210,6 +211,29 @@ START_TEST(band_probes_the_pool_then_one_thread) {
 }
 END_TEST
 
+/* Session 38: the first round's choice is provisional. In a model, the
+ * second round's probes start STEP_TUNER_STEPS steps after the first round
+ * (a few milliseconds of 16-row steps here, far below STEP_TUNER_SECONDS),
+ * and the second round's choice then holds. */
+START_TEST(band_second_round_follows_the_first) {
+  nnc_model *m = wide(2);
+  step_tuner *t = &m->tuners[NNC_ENTRY_PREDICT];
+  predict_jobs_n(m, 16, STEP_TUNER_PROBES + STEP_TUNER_STEPS - 1);
+  ck_assert_int_eq(t->rounds, 1);
+  ck_assert_int_eq(t->probes, STEP_TUNER_PROBES);
+  predict_jobs_n(m, 16, 1);
+  ck_assert_int_eq(t->probes, 0); /* the second round begins */
+  /* its first block runs on the pool whatever the first round chose */
+  ck_assert_int_eq(predict_jobs_n(m, 16, STEP_TUNER_BLOCK), STEP_TUNER_BLOCK);
+  predict_jobs_n(m, 16, STEP_TUNER_BLOCK + STEP_TUNER_STEPS);
+  ck_assert_int_eq(t->rounds, 2);
+  if (t->run_steps >= STEP_TUNER_STEPS &&
+      nnc_monotonic_seconds() - t->run_start < 0.9 * STEP_TUNER_SECONDS)
+    ck_assert_int_eq(t->probes, STEP_TUNER_PROBES); /* held: its second is not over */
+  nnc_model_free(m);
+}
+END_TEST
+
 /* A hand-planned graph: x [B,4] (io 0), W [4,4] (params 0). Groups:
  * 0: x @ W -> batch 0   1: x @ W -> batch 4   2: relu(g0) -> batch 8
  * 3: relu(x) -> batch 0 (the planner reusing g0's storage)
@@ -305,6 +329,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, fits_agree_on_1_2_3_threads);
   tcase_add_test(tc, band_fits_agree_on_1_2_3_threads);
   tcase_add_test(tc, band_probes_the_pool_then_one_thread);
+  tcase_add_test(tc, band_second_round_follows_the_first);
   tcase_add_test(tc, dependence_by_address);
   tcase_add_test(tc, w4_wide_step_crosses_fewer_barriers);
   suite_add_tcase(s, tc);

@@ -5,7 +5,8 @@
  *   count), the choice is the lower median (lucky steps do not decide) and
  *   one thread when the two are within the margin,
  *   it holds for STEP_TUNER_STEPS steps and STEP_TUNER_SECONDS, then a new
- *   round probes again;
+ *   round probes again; the first round's choice for STEP_TUNER_STEPS steps
+ *   alone (session 38);
  * The same in a model, counted with the pool's jobs, and fits in the band
  * on 1, 2 and 3 threads bit for bit: test_threads14.
  */
@@ -74,7 +75,11 @@ START_TEST(tuner_holds_for_its_seconds) {
   double fast[STEP_TUNER_TIMED], slow[STEP_TUNER_TIMED];
   times(fast, 1e-6, 1e-6);
   times(slow, 2e-6, 2e-6);
-  probe_round(&t, slow, fast, 10.0); /* one thread faster */
+  probe_round(&t, fast, slow, 9.0); /* the first round: the pool faster */
+  ck_assert_int_eq(step_tuner_pick(&t), 1);
+  for (int i = 0; i < STEP_TUNER_STEPS; i++) step_tuner_record(&t, 1, 1e-5, 32, 9.1);
+  probe_round(&t, slow, fast, 10.0); /* the second: one thread faster */
+  ck_assert_int_eq(t.rounds, 2);
   ck_assert_int_eq(step_tuner_pick(&t), 0);
   /* many steps, but less than STEP_TUNER_SECONDS: no new round */
   for (int i = 0; i < 10 * STEP_TUNER_STEPS; i++) step_tuner_record(&t, 0, 1e-5, 32, 10.5);
@@ -86,11 +91,39 @@ START_TEST(tuner_holds_for_its_seconds) {
 }
 END_TEST
 
+/* Session 38: the first round was timed on a fit's first steps (a mapped
+ * file's pages touched for the first time, cold caches): its choice holds
+ * STEP_TUNER_STEPS steps however little time they take, then the second
+ * round decides, and that one holds for its seconds too. */
+START_TEST(tuner_first_round_is_provisional) {
+  step_tuner t;
+  memset(&t, 0, sizeof t);
+  double fast[STEP_TUNER_TIMED], slow[STEP_TUNER_TIMED];
+  times(fast, 1e-6, 1e-6);
+  times(slow, 2e-6, 2e-6);
+  probe_round(&t, slow, fast, 20.0); /* the pool's first steps slow: one thread */
+  ck_assert_int_eq(step_tuner_pick(&t), 0);
+  for (int i = 0; i < STEP_TUNER_STEPS - 1; i++) {
+    step_tuner_record(&t, 0, 1e-5, 32, 20.01);
+    ck_assert_int_eq(t.probes, STEP_TUNER_PROBES);
+  }
+  step_tuner_record(&t, 0, 1e-5, 32, 20.01); /* the 256th, a hundredth of a second on */
+  ck_assert_int_eq(t.probes, 0);
+  probe_round(&t, fast, slow, 20.02); /* warm now: the pool */
+  ck_assert_int_eq(t.rounds, 2);
+  ck_assert_int_eq(step_tuner_pick(&t), 1);
+  for (int i = 0; i < 4 * STEP_TUNER_STEPS; i++) step_tuner_record(&t, 1, 1e-5, 32, 20.5);
+  ck_assert_int_eq(t.probes, STEP_TUNER_PROBES); /* held: less than STEP_TUNER_SECONDS */
+  ck_assert_int_eq(step_tuner_pick(&t), 1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("tuner22");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, tuner_picks_the_lower_median);
   tcase_add_test(tc, tuner_holds_for_its_seconds);
+  tcase_add_test(tc, tuner_first_round_is_provisional);
   suite_add_tcase(s, tc);
   SRunner *r = srunner_create(s);
   srunner_run_all(r, CK_NORMAL);
