@@ -44,6 +44,7 @@ cmake --build build-tsan -j"$jobs" --target test_pool test_threads test_threads9
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest -R "$threaded" --output-on-failure)
 
 # -O3 (Release) finds warnings that -O2 does not (format-truncation, maybe-uninitialized) and
-# -Werror makes them errors: the tool and its libraries must build at every level a user picks.
+# -Werror makes them errors: the tool, its libraries and the tests' sources (compiled, not
+# linked: nnc_test_objects) must build at every level a user picks.
 configure build-o3 cc -DCMAKE_BUILD_TYPE=Release
-cmake --build build-o3 -j"$jobs" --target nnc_cli
+cmake --build build-o3 -j"$jobs" --target nnc_cli nnc_test_objects

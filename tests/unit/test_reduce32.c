@@ -39,6 +39,7 @@ enum { MAX_W = 80 };
 
 static void check_sums(int64_t rows, int64_t w, int nthreads) {
   float *x = malloc((size_t)(rows * w) * sizeof(float));
+  ck_assert_ptr_nonnull(x);
   uint32_t s = (uint32_t)(rows * 977 + w);
   for (int64_t i = 0; i < rows * w; i++) {
     s = s * 1664525u + 1013904223u;
