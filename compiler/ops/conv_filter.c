@@ -5,7 +5,6 @@
  * one unit per (kernel position, ci) row of Cout; each element sums over
  * the samples and output positions in order.
  * Not differentiable itself (no second-order gradients). */
-#include <string.h>
 
 #include "compiler/ops/conv_geom.h"
 
@@ -65,12 +64,5 @@ const nnc_op_def op_conv_filter = {.name = "conv_filter",
 
 int graph_conv_filter(nnc_graph *g, int x, int dy, const nnc_conv_params *p, const int64_t *size,
                       nnc_status *st) {
-  nnc_params params;
-  memset(&params, 0, sizeof params);
-  params.conv = *p;
-  memset(params.conv.size, 0, sizeof params.conv.size);
-  memcpy(params.conv.size, size,
-         (size_t)(p->spatial > 0 && p->spatial <= 3 ? p->spatial : 0) * sizeof *size);
-  int in[2] = {x, dy};
-  return graph_add_params(g, NNC_OP_CONV_FILTER, 0, in, 2, &params, st);
+  return conv_add_sized(g, NNC_OP_CONV_FILTER, x, dy, p, size, st);
 }

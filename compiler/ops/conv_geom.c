@@ -1,6 +1,8 @@
 /* Geometry and emitter helpers of the convolution ops (conv_geom.h). */
 #include "compiler/ops/conv_geom.h"
 
+#include <string.h>
+
 int64_t conv_out_len(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pad,
                      int64_t pad_end) {
   int64_t span = in + pad + pad_end - dil * (k - 1) - 1;
@@ -70,4 +72,16 @@ LLVMValueRef conv_map_index(cg *c, LLVMValueRef b, LLVMValueRef *i, const int64_
   LLVMValueRef at = b;
   for (int a = 0; a < 3; a++) at = cg_iadd(c, cg_imul(c, at, cg_i64(c, d[a])), i[a]);
   return cg_imul(c, at, cg_i64(c, channels));
+}
+
+int conv_add_sized(nnc_graph *g, nnc_op op, int a, int b, const nnc_conv_params *p,
+                   const int64_t *size, nnc_status *st) {
+  nnc_params params;
+  memset(&params, 0, sizeof params);
+  params.conv = *p;
+  memset(params.conv.size, 0, sizeof params.conv.size);
+  memcpy(params.conv.size, size,
+         (size_t)(p->spatial > 0 && p->spatial <= 3 ? p->spatial : 0) * sizeof *size);
+  int in[2] = {a, b};
+  return graph_add_params(g, op, 0, in, 2, &params, st);
 }

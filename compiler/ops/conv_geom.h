@@ -22,6 +22,11 @@ int conv_check(const nnc_graph *g, const nnc_node *n, const int64_t *x_spatial,
 /* 1 when s is batched with rank spatial + 2 (op operands x, y). */
 int conv_is_batched_map(const nnc_shape *s, int64_t spatial);
 
+/* A conv_transpose or conv_filter node over (a, b): p's parameters with
+ * the spatial sizes size[0 .. p->spatial), the rest of size[] zero. */
+int conv_add_sized(nnc_graph *g, nnc_op op, int a, int b, const nnc_conv_params *p,
+                   const int64_t *size, nnc_status *st);
+
 /* The 3-D geometry from the spatial sizes of x, w and y and the channels. */
 void conv_geom_make(const nnc_conv_params *p, const int64_t *x_spatial, const int64_t *k_spatial,
                     const int64_t *y_spatial, int64_t cin, int64_t cout, conv_geom *geo);

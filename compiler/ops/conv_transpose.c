@@ -77,12 +77,5 @@ const nnc_op_def op_conv_transpose = {.name = "conv_transpose",
 
 int graph_conv_transpose(nnc_graph *g, int dy, int w, const nnc_conv_params *p, const int64_t *size,
                          nnc_status *st) {
-  nnc_params params;
-  memset(&params, 0, sizeof params);
-  params.conv = *p;
-  memset(params.conv.size, 0, sizeof params.conv.size);
-  memcpy(params.conv.size, size,
-         (size_t)(p->spatial > 0 && p->spatial <= 3 ? p->spatial : 0) * sizeof *size);
-  int in[2] = {dy, w};
-  return graph_add_params(g, NNC_OP_CONV_TRANSPOSE, 0, in, 2, &params, st);
+  return conv_add_sized(g, NNC_OP_CONV_TRANSPOSE, dy, w, p, size, st);
 }
