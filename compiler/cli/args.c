@@ -151,6 +151,37 @@ static int check_one(const char *cmd, const char *option, const char *path, char
   return 0;
 }
 
+/* Whether a file name is one a TF.js save may take or remove in its folder:
+ * model.json, or shaped as a shard (runtime/io/tfjs_write.c). */
+static int tfjs_save_name(const char *base) {
+  return !strcmp(base, "model.json") || !strcmp(base, "weights.bin") ||
+         (!strncmp(base, "group", 5) && strstr(base, "-shard"));
+}
+
+/* --save-tfjs DIR against the other outputs (where[0 .. n), resolved): one
+ * in DIR under a name the save takes or removes is refused (2). A DIR that
+ * does not exist yet holds no other output. */
+static int check_tfjs_folder(const char *cmd, const char *dir, const char *const *name,
+                             const char *const *path, char where[][PATH_MAX], int n) {
+  char real[PATH_MAX];
+  struct stat sd;
+  if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode) || !realpath(dir, real)) return 0;
+  size_t len = strlen(real);
+  if (len == 1) len = 0; /* "/" */
+  for (int i = 0; i < n; i++) {
+    const char *slash = strrchr(where[i], '/');
+    if (!slash || (size_t)(slash - where[i]) != len || strncmp(where[i], real, len) ||
+        !tfjs_save_name(slash + 1))
+      continue;
+    fprintf(stderr,
+            "nnc %s: --%s %s is in the --save-tfjs folder %s under a name the save writes or "
+            "removes (model.json, group*-shard*, weights.bin): choose another path\n",
+            cmd, name[i], path[i], dir);
+    return 2;
+  }
+  return 0;
+}
+
 static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, const char *spec) {
   enum { N_DUMP = 5, MAX_OUT = 13 }; /* the output options and the dump files */
   _Static_assert(COUNT(output_options) + N_DUMP <= MAX_OUT, "room for every output");
@@ -194,7 +225,7 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
         return 2;
       }
   }
-  return 0;
+  return check_tfjs_folder(cmd, cli_get(opts, n_opts, "save-tfjs"), name, path, where, n);
 }
 
 const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
@@ -206,6 +237,28 @@ const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
     int n_in = cli_get_all(opts, n_opts, input_options[k], &in);
     for (int v = 0; v < n_in; v++)
       if (match(cli_value_file(in[v]), ctx)) return *option = input_options[k], in[v];
+  }
+  return NULL;
+}
+
+int cli_write_target(const char *path, char *out, size_t n) {
+  return write_target(path, out, n);
+}
+
+const char *cli_find_output(const cli_opt *opts, int n_opts,
+                            int (*match)(const char *where, const void *ctx), const void *ctx,
+                            const char **option) {
+  char where[PATH_MAX], file[PATH_MAX];
+  for (int k = 0; k <= COUNT(output_options); k++) {
+    const char *name = k < COUNT(output_options) ? output_options[k] : "save-tfjs";
+    const char *v = cli_get(opts, n_opts, name);
+    if (!v) continue;
+    const char *at = v;
+    if (k == COUNT(output_options)) { /* the folder's model.json */
+      if (snprintf(file, sizeof file, "%s/model.json", v) >= (int)sizeof file) continue;
+      at = file;
+    }
+    if (!write_target(at, where, sizeof where) && match(where, ctx)) return *option = name, v;
   }
   return NULL;
 }

@@ -45,6 +45,14 @@ int cli_same_file(const char *a, const char *b);
 const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
                            int (*match)(const char *file, const void *ctx), const void *ctx,
                            const char **option);
+/* The first output option whose file (where a write to it lands: the
+ * folder resolved, as an absolute path; --save-tfjs DIR as DIR/model.json)
+ * satisfies match(where, ctx), with *option its name; NULL when none. */
+const char *cli_find_output(const cli_opt *opts, int n_opts,
+                            int (*match)(const char *where, const void *ctx), const void *ctx,
+                            const char **option);
+/* Where a write to path lands (see cli_find_output); 0, or an errno value. */
+int cli_write_target(const char *path, char *out, size_t n);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *cmd, const char *name, const char *text, double *out);
 

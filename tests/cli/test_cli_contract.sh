@@ -101,6 +101,26 @@ rm -f "$tmp/same.json"
 expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/same.json" --weights-out "$tmp/./same.json"
 ln -s "$tmp/nowhere.json" "$tmp/dangling"
 expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/dangling" --weights-out "$tmp/nowhere.json"
+# session 39: an output under a name --save-tfjs DIR writes or removes in its
+# folder, and a callback's file where an output lands (a ModelCheckpoint
+# template's fields are numbers: "wfinal" is not one of its names, "w3" and
+# "wnan" are); nothing is written before the refusal
+mkdir "$tmp/tj"
+echo keep >"$tmp/tj/keep.txt"
+expect 2 "is in the --save-tfjs folder" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --save-tfjs "$tmp/tj" --history "$tmp/tj/model.json"
+expect 2 "is in the --save-tfjs folder" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --save-tfjs "$tmp/tj" --weights-out "$tmp/tj/../tj/group1-shard1of1.bin"
+if [ "$(ls "$tmp/tj")" = keep.txt ]; then ok; else bad "a refused --save-tfjs left: $(ls "$tmp/tj")"; fi
+expect 2 "where --history $tmp/log.csv writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/log.csv" --callback "CSVLogger(filename='$tmp/log.csv')"
+expect 2 "where --save-tfjs $tmp/tj writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --save-tfjs "$tmp/tj" --callback "CSVLogger(filename='$tmp/tj/model.json')"
+for w in w3 wnan w0003 w_3_; do
+  expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/$w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')"
+done
+expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/w_3_.safetensors" --callback "ModelCheckpoint(filepath='$tmp/w_{epoch:_^3}.safetensors')"
+if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/wfinal.safetensors" \
+  --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')" 2>"$tmp/err" &&
+  [ -f "$tmp/wfinal.safetensors" ] && [ -f "$tmp/w1.safetensors" ]; then ok; else
+  bad "ModelCheckpoint w{epoch} beside --weights-out wfinal: $(cat "$tmp/err")"
+fi
 mkdir "$tmp/dd"
 cp "$spec" "$tmp/dd/graphs.txt"
 expect 2 "is the same file as SPEC" "$nnc" compile "$tmp/dd/graphs.txt" --dump-graph --dump-dir "$tmp/dd"
