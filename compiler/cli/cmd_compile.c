@@ -8,6 +8,7 @@
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/input_shapes.h"
+#include "compiler/cli/temp_dir.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/compile.h"
 #include "compiler/driver/saved_model.h"
@@ -134,7 +135,7 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   }
   /* dumps go to stdout, or to files in --dump-dir: collected in memory and
    * written at the end through a temporary file, so a failure leaves no half file */
-  char graph_path[1024] = "", pre_path[1024] = "", post_path[1024] = "";
+  char graph_path[PATH_MAX] = "", pre_path[PATH_MAX] = "", post_path[PATH_MAX] = "";
   FILE *dump = NULL;
   char *dump_text = NULL;
   size_t dump_len = 0;
@@ -154,43 +155,34 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
       dump = stdout;
     }
   }
-  /* IR for stdout goes through a private folder (mkdtemp), never a guessable
-   * /tmp name another user could have planted a symlink at */
-  char ir_dir[64] = "";
+  /* IR for stdout goes through a private folder (temp_dir.h), removed
+   * when nnc is killed before it is */
+  cli_temp_dir ir_tmp = {.slot = -1}, viz_tmp = {.slot = -1};
+  int e = 0;
   if (ir) {
     const char *which = *ir && !strcmp(ir, "pre") ? "pre" : "post";
-    const char *base = dir;
-    if (!dir) {
-      const char *tmp = getenv("TMPDIR");
-      snprintf(ir_dir, sizeof ir_dir, "%.40s/nnc-ir-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-      if (!mkdtemp(ir_dir)) {
-        fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s\n",
-                strerror(errno));
-        free(x_inner);
-        nnc_spec_free(&spec);
-        return 1;
-      }
-      base = ir_dir;
+    char *path = !strcmp(which, "pre") ? pre_path : post_path;
+    if (dir) {
+      if (snprintf(path, PATH_MAX, "%s/module.%s.ll", dir, which) >= PATH_MAX) e = ENAMETOOLONG;
+    } else {
+      e = cli_temp_dir_make("ir", !strcmp(which, "pre") ? "module.pre.ll" : "module.post.ll",
+                            &ir_tmp);
+      if (!e) snprintf(path, PATH_MAX, "%s", ir_tmp.file);
     }
-    snprintf(!strcmp(which, "pre") ? pre_path : post_path, 1024, "%s/module.%s.ll", base, which);
   }
   /* the kernels' IR for dot and html, unless --dump-ir=post writes it anyway */
-  char viz_dir[64] = "", viz_ir[128] = "";
-  if (viz && !post_path[0]) {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(viz_dir, sizeof viz_dir, "%.40s/nnc-viz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(viz_dir)) {
-      fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s\n",
-              strerror(errno));
-      if (ir_dir[0]) rmdir(ir_dir);
-      if (dump && dump != stdout) fclose(dump);
-      free(dump_text);
-      free(x_inner);
-      nnc_spec_free(&spec);
-      return 1;
-    }
-    snprintf(viz_ir, sizeof viz_ir, "%s/module.post.ll", viz_dir);
+  if (!e && viz && !post_path[0]) e = cli_temp_dir_make("viz", "module.post.ll", &viz_tmp);
+  if (e) {
+    fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s%s\n", strerror(e),
+            e == ENAMETOOLONG ? " (TMPDIR or --dump-dir is too long)" : "");
+    cli_temp_dir_remove(&ir_tmp);
+    if (dump && dump != stdout) fclose(dump);
+    free(dump_text);
+    free(x_inner);
+    nnc_spec_free(&spec);
+    return 1;
   }
+  const char *viz_ir = viz_tmp.slot >= 0 ? viz_tmp.file : "";
   nnc_compile_options opts = {0};
   opts.dump = dump;
   opts.dump_after = after ? after : (graph_fmt && !viz ? "plan" : NULL);
@@ -212,20 +204,14 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   if (!rc && viz)
     rc = viz_dump_compiled(spec.name, &c, phase_mask(phase), opts.dump_ir_post,
                            !strcmp(graph_fmt, "html"), dump, &st);
-  if (viz_dir[0]) {
-    remove(viz_ir);
-    rmdir(viz_dir);
-  }
+  cli_temp_dir_remove(&viz_tmp);
   if (dump && dump != stdout) {
     fclose(dump);
     if (!rc) rc = nnc_write_file_atomic(graph_path, dump_text, dump_len, &st);
     free(dump_text);
   }
   if (rc) {
-    if (ir_dir[0]) {
-      remove(opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post);
-      rmdir(ir_dir);
-    }
+    cli_temp_dir_remove(&ir_tmp);
     if (c.jit || c.has_graph[0] || c.has_graph[2]) nnc_compiled_free(&c);
     nnc_spec_free(&spec);
     return cli_fail("compile", &st);
@@ -235,8 +221,7 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   if (ir && !dir) { /* print the IR file to stdout */
     const char *p = opts.dump_ir_pre ? opts.dump_ir_pre : opts.dump_ir_post;
     copy_to_stdout(p); /* no size cap: IR can be large */
-    remove(p);
-    rmdir(ir_dir);
+    cli_temp_dir_remove(&ir_tmp);
   }
   if (cli_get(o, n, "summary") && print_summary(&spec, &c, &st)) {
     nnc_compiled_free(&c);

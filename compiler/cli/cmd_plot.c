@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "base/base.h"
 #include "compiler/cli/args.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/temp_dir.h"
 #include "compiler/viz/plot.h"
 
 extern char **environ;
@@ -75,12 +77,11 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
                     "%s: PNG output needs rsvg-convert or chromium on PATH (neither found); write "
                     ".svg instead",
                     out);
-  const char *tmp = getenv("TMPDIR");
-  char dir[256], svg_path[300], png_path[300], profile[300];
-  snprintf(dir, sizeof dir, "%.200s/nnc-plot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir))
-    return nnc_fail(st, NNC_ERR_WRITE, "cannot create a temporary folder for the PNG: %s",
-                    strerror(errno));
+  char dir[PATH_MAX - 64], svg_path[PATH_MAX], png_path[PATH_MAX], profile[PATH_MAX];
+  int e = cli_temp_dir_template("plot", dir, sizeof dir);
+  if (e || !mkdtemp(dir))
+    return nnc_fail(st, NNC_ERR_WRITE, "cannot create a temporary folder for the PNG: %s%s",
+                    strerror(e ? e : errno), e ? " (TMPDIR is too long)" : "");
   snprintf(svg_path, sizeof svg_path, "%s/plot.svg", dir);
   snprintf(png_path, sizeof png_path, "%s/plot.png", dir);
   snprintf(profile, sizeof profile, "%s/profile", dir);
@@ -98,7 +99,7 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
                "height=\"%d\"",
                &w, &h);
-      char size[64], shot[320], data_dir[320], url[320];
+      char size[64], shot[PATH_MAX + 16], data_dir[PATH_MAX + 20], url[PATH_MAX + 8];
       snprintf(size, sizeof size, "--window-size=%d,%d", w, h);
       snprintf(shot, sizeof shot, "--screenshot=%s", png_path);
       snprintf(data_dir, sizeof data_dir, "--user-data-dir=%s", profile);

@@ -6,14 +6,17 @@
 #include <unistd.h>
 
 #include "compiler/cli/cli.h"
+#include "compiler/cli/temp_dir.h"
 #include "base/base.h"
 #include "nnc.h"
 #include "runtime/io/npy_map.h"
 
-/* Interrupted during a write: remove its temporary file, then die of the
- * signal as if uncaught, so the exit status is the signal's (130, 143). */
+/* Interrupted during a write: remove its temporary file (and the command's
+ * temporary folders), then die of the signal as if uncaught, so the exit
+ * status is the signal's (130, 141, 143). */
 static void on_terminating_signal(int sig) {
   nnc_remove_temp_files_on_signal();
+  cli_remove_temp_dirs_on_signal();
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -56,7 +59,7 @@ static void install_signal_handlers(void) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_terminating_signal;
   sigemptyset(&sa.sa_mask);
-  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE}; /* SIGPIPE: `nnc ... | head` */
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
     struct sigaction old;
     /* A signal the parent ignores (nohup, `cmd &` in a non-interactive shell) stays ignored. */

@@ -119,5 +119,28 @@ w16=$(NNC_VECTOR_WIDTH=16 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --d
 w4=$(NNC_VECTOR_WIDTH=4 "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=pre | grep -c 'fma.v4f32')
 if [ "$w16" -gt 0 ] && [ "$w4" -gt 0 ]; then ok; else bad "NNC_VECTOR_WIDTH had no effect ($w16, $w4)"; fi
 
+# session 39: the IR and viz dumps to stdout go through a private folder
+# under $TMPDIR, used whole however long (it was cut at 40 bytes) and removed
+# when the reader goes away (SIGPIPE: exit 141) or nnc is killed (SIGTERM)
+long=$tmp/a_folder_name_well_over_forty_bytes_long_for_tmpdir
+mkdir -p "$long"
+n_ir=$(TMPDIR=$long "$nnc" compile "$src/tests/cli/logreg.json" --dump-ir | grep -c '^define')
+n_html=$(TMPDIR=$long "$nnc" compile "$src/tests/cli/logreg.json" --dump-graph=html | grep -c '<html')
+if [ "$n_ir" -gt 0 ] && [ "$n_html" -gt 0 ] && [ -z "$(ls -A "$long")" ]; then ok; else
+  bad "dumps with a long TMPDIR: $n_ir functions, $n_html pages, left: $(ls -A "$long")"
+fi
+TMPDIR=$long "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=post --no-cache | head -c 10 >/dev/null
+rc=${PIPESTATUS[0]}
+if [ "$rc" = 141 ] && [ -z "$(ls -A "$long")" ]; then ok; else bad "--dump-ir | head: exit $rc, left: $(ls -A "$long")"; fi
+TMPDIR=$long "$nnc" compile "$src/specs/fashion_mnist_mlp.json" --dump-ir=pre --dump-graph=dot --no-cache >/dev/null &
+pid=$!
+for _ in $(seq 100); do [ -n "$(ls -A "$long")" ] && break; sleep 0.02; done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" = 143 ] && [ -z "$(ls -A "$long")" ]; then ok; else
+  bad "SIGTERM during --dump-ir --dump-graph=dot: exit $rc, left: $(ls -A "$long")"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
