@@ -361,8 +361,21 @@ int cli_fit(int argc, char **argv) {
   return rc;
 }
 
+/* A common option (COMMON_OPTS) that would change nothing for this
+ * command: refused (exit 2) rather than silently ignored. */
+static int refuse_unused(const char *cmd, const cli_opt *o, int n, const char *option,
+                         const char *why) {
+  if (!cli_get(o, n, option)) return 0;
+  fprintf(stderr, "nnc %s: --%s %s\n", cmd, option, why);
+  return 2;
+}
+
+#define NUMERICS_TRAIN_ONLY                                                                        \
+  "checks training steps, and this command runs none (fit and train-on-batch take it)"
+
 static int evaluate_run(const cli_opt *o, int n, const char *spec) {
   const char *w;
+  if (refuse_unused("evaluate", o, n, "check-numerics", NUMERICS_TRAIN_ONLY)) return 2;
   session s;
   int rc = session_open(&s, "evaluate", spec, o, n, 1);
   nnc_logs logs = {0};
@@ -385,9 +398,11 @@ int cli_evaluate(int argc, char **argv) {
       COMMON_OPTS, {"weights", 1, NULL, NULL, 0}, {"sample-weight", CLI_REPEAT, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc evaluate SPEC.json --weights W.safetensors --x X --y Y [--batch-size B] "
+    printf("usage: nnc evaluate SPEC.json [--weights W.safetensors] --x X --y Y [--batch-size B] "
            "[--x-divide D]\n"
-           "       [--sample-weight SW] [--threads N] [--thread-tuning on|off]\n");
+           "       [--sample-weight SW] [--seed S] [--compile-config C.json] [--accumulate "
+           "f32|f64]\n"
+           "       [--threads N] [--thread-tuning on|off]\n");
     return 0;
   }
   const char *spec;
@@ -480,6 +495,7 @@ static int predict_run(const cli_opt *o, int n, const char *spec) {
     fprintf(stderr, "nnc predict: --out is required\n");
     return 2;
   }
+  if (refuse_unused("predict", o, n, "check-numerics", NUMERICS_TRAIN_ONLY)) return 2;
   session s;
   int rc = session_open(&s, "predict", spec, o, n, 0);
   out_kind kind = OUT_NPY;
@@ -502,8 +518,9 @@ int cli_predict(int argc, char **argv) {
   cli_opt o[] = {COMMON_OPTS, {"weights", 1, NULL, NULL, 0}, {"out", 1, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
   if (argc > 1 && !strcmp(argv[1], "--help")) {
-    printf("usage: nnc predict SPEC.json --weights W.safetensors --x X --out P.npy|DIR|P.npz\n"
-           "       [--batch-size B] [--x-divide D] [--threads N] [--thread-tuning on|off]\n");
+    printf("usage: nnc predict SPEC.json [--weights W.safetensors] --x X --out P.npy|DIR|P.npz\n"
+           "       [--batch-size B] [--x-divide D] [--seed S] [--compile-config C.json]\n"
+           "       [--accumulate f32|f64] [--threads N] [--thread-tuning on|off]\n");
     return 0;
   }
   const char *spec;
@@ -517,6 +534,9 @@ static int train_on_batch_run(const cli_opt *o, int n, const char *spec) {
   const char *v;
   long steps = 1;
   if ((v = cli_get(o, n, "steps")) && cli_int("train-on-batch", "steps", v, 0, 100000000, &steps))
+    return 2;
+  if (refuse_unused("train-on-batch", o, n, "batch-size",
+                    "does not apply: train-on-batch takes all of X as one batch"))
     return 2;
   session s;
   int rc = session_open(&s, "train-on-batch", spec, o, n, 1);
@@ -587,7 +607,9 @@ int cli_train_on_batch(int argc, char **argv) {
     printf("usage: nnc train-on-batch SPEC.json --x X --y Y --steps N [--weights-in W] "
            "[--weights-out W]\n"
            "       [--optimizer-state-in S] [--optimizer-state-out S] [--trace T.json]\n"
-           "       [--x-divide D] [--check-numerics] [--sample-weight SW]\n");
+           "       [--x-divide D] [--check-numerics] [--sample-weight SW] [--seed S]\n"
+           "       [--compile-config C.json] [--accumulate f32|f64] [--threads N]\n"
+           "       [--thread-tuning on|off]\n");
     return 0;
   }
   const char *spec;

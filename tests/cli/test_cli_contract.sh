@@ -101,6 +101,11 @@ rm -f "$tmp/same.json"
 expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/same.json" --weights-out "$tmp/./same.json"
 ln -s "$tmp/nowhere.json" "$tmp/dangling"
 expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/dangling" --weights-out "$tmp/nowhere.json"
+# session 39: common options that would change nothing are refused, not ignored
+expect 2 "--batch-size does not apply" "$nnc" train-on-batch "$spec" --x "$x" --y "$y" --steps 1 --batch-size 8
+expect 2 "--check-numerics checks training steps" "$nnc" evaluate "$spec" --x "$x" --y "$y" --check-numerics
+expect 2 "--check-numerics checks training steps" "$nnc" predict "$spec" --x "$x" --out "$tmp/pcn.npy" --check-numerics
+if [ ! -e "$tmp/pcn.npy" ]; then ok; else bad "a refused predict wrote its output"; fi
 # session 39: an output under a name --save-tfjs DIR writes or removes in its
 # folder, and a callback's file where an output lands (a ModelCheckpoint
 # template's fields are numbers: "wfinal" is not one of its names, "w3" and
