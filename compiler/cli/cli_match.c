@@ -60,6 +60,11 @@ static int divided(const nnc_array *a, const char *divide, nnc_array *out, nnc_s
  * goes at once. */
 static int fill(cli_arrays *out, int s, nnc_array *arr, nnc_mapping *map, const char *label,
                 const char *divide, nnc_status *st) {
+  if (arr->rank == 0) /* data has a samples axis; the library would name its own call */
+    return nnc_fail(st, NNC_ERR_ARG,
+                    "%s: a 0-d array (one value, no axes): expected an array whose first axis is "
+                    "the samples",
+                    label);
   out->labels[s] = malloc(strlen(label) + 1);
   if (!out->labels[s]) return nnc_fail(st, NNC_ERR_NOMEM, "out of memory");
   strcpy(out->labels[s], label);

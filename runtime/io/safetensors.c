@@ -288,6 +288,17 @@ static int check_header_text(const char *path, const char *json, size_t len, nnc
   return NNC_OK;
 }
 
+/* What a file that is not safetensors starts as, for the message: the
+ * formats a user may hand nnc's weights options by mistake; NULL if none. */
+static const char *known_other_format(const unsigned char p[8]) {
+  if (!memcmp(p, "\x93NUMPY", 6)) return "a .npy array";
+  if (!memcmp(p, "PK\x03\x04", 4)) return "a zip archive (.npz or .keras)";
+  if (!memcmp(p, "\x89HDF\r\n\x1a\n", 8)) return "an HDF5 file";
+  if (p[0] == 0x1f && p[1] == 0x8b) return "a gzip file";
+  if (p[0] == '{' || p[0] == '[') return "JSON text (a spec or model.json?)";
+  return NULL;
+}
+
 /* The JSON header: an object, nothing but whitespace after it. */
 static cJSON *read_header(io_input *in, nnc_status *st) {
   const char *path = in->path;
@@ -301,6 +312,15 @@ static cJSON *read_header(io_input *in, nnc_status *st) {
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; i--) header_len = (header_len << 8) | prefix[i];
   int64_t left = io_input_left(in);
+  const char *other = known_other_format(prefix);
+  if (other &&
+      (header_len > SAFETENSORS_MAX_HEADER || (left >= 0 && header_len > (uint64_t)left))) {
+    nnc_fail(st, NNC_ERR_DATA,
+             "%s: not a safetensors file: it starts as %s (weights are read from safetensors or "
+             "Keras .h5 files)",
+             path, other);
+    return NULL;
+  }
   if (header_len > SAFETENSORS_MAX_HEADER) {
     nnc_fail(st, NNC_ERR_DATA, "%s: safetensors header length %llu is over the limit of %llu bytes",
              path, (unsigned long long)header_len, (unsigned long long)SAFETENSORS_MAX_HEADER);

@@ -101,6 +101,18 @@ rm -f "$tmp/same.json"
 expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/same.json" --weights-out "$tmp/./same.json"
 ln -s "$tmp/nowhere.json" "$tmp/dangling"
 expect 2 "are the same file" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/dangling" --weights-out "$tmp/nowhere.json"
+# session 39: a 0-d .npy (one value) as data is named as such, not through a library call
+python3 - "$tmp/scalar.npy" <<'PY'
+import struct, sys
+h = b"{'descr': '<f4', 'fortran_order': False, 'shape': (), }"
+h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + struct.pack("<f", 3.0))
+PY
+expect 2 "$tmp/scalar.npy: a 0-d array" "$nnc" predict "$spec" --x "$tmp/scalar.npy" --out "$tmp/ps.npy"
+expect 2 "$tmp/scalar.npy: a 0-d array" "$nnc" fit "$spec" --x "$x" --y "$tmp/scalar.npy" --verbose 0
+# session 39: a data file or spec given as weights is named for what it is
+expect 2 "$x: not a safetensors file: it starts as a .npy array" "$nnc" predict "$spec" --weights "$x" --x "$x" --out "$tmp/pw.npy"
+expect 2 "not a safetensors file: it starts as JSON text" "$nnc" evaluate "$spec" --weights "$spec" --x "$x" --y "$y"
 # session 39: common options that would change nothing are refused, not ignored
 expect 2 "--batch-size does not apply" "$nnc" train-on-batch "$spec" --x "$x" --y "$y" --steps 1 --batch-size 8
 expect 2 "--check-numerics checks training steps" "$nnc" evaluate "$spec" --x "$x" --y "$y" --check-numerics
