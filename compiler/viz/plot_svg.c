@@ -95,6 +95,9 @@ static int make_panels(const viz_history *h, const char *metrics, panel *p, nnc_
     int k = -1;
     for (int i = 0; i < n && k < 0; i++)
       if (strlen(p[i].name) == len && !strncmp(p[i].name, s, len)) k = i;
+    /* val_X is drawn (dashed) in X's panel: naming it picks that panel */
+    for (int i = 0; i < n && k < 0 && len > 4 && !strncmp(s, "val_", 4); i++)
+      if (strlen(p[i].name) == len - 4 && !strncmp(p[i].name, s + 4, len - 4)) k = i;
     if (k < 0) {
       char have[512] = "";
       size_t used = 0;

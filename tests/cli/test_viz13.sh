@@ -64,6 +64,11 @@ grep -q 'no finite values to draw' "$tmp/odd.svg" && ok || bad "a series of null
 # --metrics: a subset in its order
 "$nnc" plot "$tmp/keras.json" -o "$tmp/sub.svg" --metrics accuracy,learning_rate 2>"$tmp/err"
 [ "$(grep -c 'class="panel"' "$tmp/sub.svg")" -eq 2 ] && ok || bad "--metrics: $(cat "$tmp/err")"
+# session 39: val_loss names the loss panel (its dashed curve), the same picture as loss
+"$nnc" plot "$tmp/keras.json" -o "$tmp/val.svg" --metrics val_loss 2>"$tmp/err" &&
+  "$nnc" plot "$tmp/keras.json" -o "$tmp/loss.svg" --metrics loss 2>>"$tmp/err" &&
+  cmp -s "$tmp/val.svg" "$tmp/loss.svg" && ok || bad "--metrics val_loss: $(cat "$tmp/err")"
+expect 2 "--metrics: 'loss' is given twice" "$nnc" plot "$tmp/keras.json" -o "$tmp/x.svg" --metrics loss,val_loss
 # errors: one line naming the file and what was expected, exit 2, nothing written
 printf '{"loss": [0.5, "0.4"]}' >"$tmp/str.json"
 expect 2 "$tmp/str.json: \$[\"loss\"][1]: expected a number or null, got a string" "$nnc" plot "$tmp/str.json" -o "$tmp/x.svg"
