@@ -339,7 +339,9 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int n_opts, const char **spe
     }
   }
   int rc = *spec ? check_output_paths(cmd, opts, n_opts, *spec) : 2;
-  if (!*spec) fprintf(stderr, "nnc %s: missing SPEC.json\n", cmd);
+  if (!*spec) /* plot reads a History, the others a model */
+    fprintf(stderr, "nnc %s: missing %s (see 'nnc %s --help')\n", cmd,
+            strcmp(cmd, "plot") ? "SPEC.json" : "H.json", cmd);
   if (rc) cli_free(opts, n_opts);
   return rc;
 }

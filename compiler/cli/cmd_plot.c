@@ -149,10 +149,6 @@ int cli_plot(int argc, char **argv) {
                  {"metrics", 1, NULL, NULL, 0},
                  {"help", 0, NULL, NULL, 0}};
   int n = (int)(sizeof o / sizeof o[0]);
-  if (argc < 2 || argv[1][0] == '-') {
-    fprintf(stderr, "nnc plot: missing H.json (see 'nnc plot --help')\n");
-    return 2;
-  }
   char **args = malloc(((size_t)argc + 1) * sizeof *args);
   if (!args) {
     fprintf(stderr, "nnc plot: out of memory\n");

@@ -79,6 +79,10 @@ expect 2 "$tmp/keras.json: --metrics: no quantity 'acc' in the history (it has: 
 expect 2 "expected a file ending in .svg or .png" "$nnc" plot "$tmp/keras.json" -o "$tmp/x.pdf"
 expect 2 "-o CURVES.svg is required" "$nnc" plot "$tmp/keras.json"
 expect 2 "missing H.json" "$nnc" plot
+# session 39: options may come before the file, as for the other commands
+"$nnc" plot -o "$tmp/first.svg" --metrics loss "$tmp/keras.json" 2>"$tmp/err" &&
+  cmp -s "$tmp/first.svg" "$tmp/loss.svg" && ok || bad "plot -o before H.json: $(cat "$tmp/err")"
+expect 2 "missing H.json" "$nnc" plot -o "$tmp/first.svg"
 expect 2 "no-such.json" "$nnc" plot "$tmp/no-such.json" -o "$tmp/x.svg"
 expect 2 "same file" "$nnc" plot "$tmp/keras.json" -o "$tmp/keras.json"
 [ ! -e "$tmp/x.svg" ] && ok || bad "a failed plot left $tmp/x.svg"
