@@ -4,6 +4,7 @@
  * loaders nnc_model_load_file / _string live here: they are the only calls
  * of the C API that need the compiler. */
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #ifdef __GLIBC__
@@ -291,7 +292,11 @@ int nnc_model_check_save_tfjs(const nnc_model *m, const char *dir, nnc_status *s
   const char *slash = strrchr(dir, '/');
   snprintf(parent, sizeof parent, "%.*s", slash ? (slash == dir ? 1 : (int)(slash - dir)) : 1,
            slash ? dir : ".");
-  if (stat(parent, &sb) || !S_ISDIR(sb.st_mode))
+  if (stat(parent, &sb))
+    return nnc_fail(st, NNC_ERR_WRITE,
+                    "%s: cannot create the folder: %s: %s (only the last folder is created)", dir,
+                    parent, strerror(errno));
+  if (!S_ISDIR(sb.st_mode))
     return nnc_fail(st, NNC_ERR_WRITE, "%s: cannot create the folder: %s is not a folder", dir,
                     parent);
   if (config_or_fail(m, dir, &text, st)) return st->code;
