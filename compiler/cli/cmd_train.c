@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "compiler/cli/args.h"
@@ -412,9 +413,10 @@ int cli_evaluate(int argc, char **argv) {
   return rc;
 }
 
+/* s ends with suffix in any case (P.NPZ is an archive, as .H5 is for --weights-out) */
 static int has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && !strcmp(s + n - k, suffix);
+  return n >= k && !strcasecmp(s + n - k, suffix);
 }
 
 /* Where predict --out puts each output: DIR/<output>.npy for a folder, one

@@ -127,5 +127,9 @@ expect_fail out_dir_holds_input 2 "--out $tmp/d2/dense.npy is the same file as -
   predict "$spec" --x "$tmp/d2/dense.npy" --out "$tmp/d2"
 same "input kept" "$tmp/x.npy" "$tmp/d2/dense.npy"
 
+# session 39: --out P.NPZ is an archive too (the suffix in any case)
+if "$nnc" predict "$spec" --x "$tmp/x.npy" --out "$tmp/upper.NPZ" 2>"$tmp/err" &&
+  [ "$(head -c 2 "$tmp/upper.NPZ")" = PK ]; then ok; else bad "--out .NPZ: $(cat "$tmp/err")"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
