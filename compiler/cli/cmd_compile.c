@@ -133,6 +133,12 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
     nnc_spec_free(&spec);
     return shapes_rc;
   }
+  nnc_compile_options opts = {0};
+  if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
+    free(x_inner);
+    nnc_spec_free(&spec);
+    return 2;
+  }
   /* dumps go to stdout, or to files in --dump-dir: collected in memory and
    * written at the end through a temporary file, so a failure leaves no half file */
   char graph_path[PATH_MAX] = "", pre_path[PATH_MAX] = "", post_path[PATH_MAX] = "";
@@ -173,8 +179,14 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   /* the kernels' IR for dot and html, unless --dump-ir=post writes it anyway */
   if (!e && viz && !post_path[0]) e = cli_temp_dir_make("viz", "module.post.ll", &viz_tmp);
   if (e) {
-    fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR: %s%s\n", strerror(e),
-            e == ENAMETOOLONG ? " (TMPDIR or --dump-dir is too long)" : "");
+    const char *tmp = getenv("TMPDIR");
+    if (ir && dir) /* only a name too long for the folder it is in */
+      fprintf(stderr, "nnc compile: --dump-dir %s: %s\n", dir, strerror(e));
+    else
+      fprintf(stderr,
+              "nnc compile: cannot create a temporary folder for the IR in %s%.300s%s: %s\n",
+              tmp && *tmp ? "TMPDIR=" : "", tmp && *tmp ? tmp : "/tmp",
+              tmp && strlen(tmp) > 300 ? "..." : "", strerror(e));
     cli_temp_dir_remove(&ir_tmp);
     if (dump && dump != stdout) fclose(dump);
     free(dump_text);
@@ -183,7 +195,6 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
     return 1;
   }
   const char *viz_ir = viz_tmp.slot >= 0 ? viz_tmp.file : "";
-  nnc_compile_options opts = {0};
   opts.dump = dump;
   opts.dump_after = after ? after : (graph_fmt && !viz ? "plan" : NULL);
   opts.dump_dot = graph_fmt && !strcmp(graph_fmt, "dot");
@@ -192,11 +203,6 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   opts.dump_ir_post = post_path[0] ? post_path : viz_ir[0] ? viz_ir : NULL;
   if (cli_get(o, n, "time-passes")) opts.timing = &timing;
   opts.no_cache = cli_get(o, n, "no-cache") != NULL;
-  if (cli_accumulation("compile", cli_get(o, n, "accumulate"), &opts.accumulate_f64)) {
-    free(x_inner);
-    nnc_spec_free(&spec);
-    return 2;
-  }
   nnc_compiled c;
   nnc_data_shapes data = {x_inner ? spec.n_inputs : 0, x_inner, 0, NULL, NULL};
   int rc = nnc_compile_spec(&spec, &data, &opts, &c, &st);

@@ -23,30 +23,54 @@ int cli_temp_dir_template(const char *kind, char *out, size_t n) {
   return len < 0 || (size_t)len >= n ? ENAMETOOLONG : 0;
 }
 
+/* The signals main.c's handler removes the folders on, held back while a
+ * slot and its folder change together (no window where one exists without
+ * the other). */
+static void hold_signals(sigset_t *old) {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGHUP);
+  sigaddset(&s, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &s, old);
+}
+
 int cli_temp_dir_make(const char *kind, const char *file, cli_temp_dir *t) {
   t->slot = -1;
   int e = cli_temp_dir_template(kind, t->dir, sizeof t->dir);
   if (e) return e;
-  if (strlen(t->dir) + 1 + strlen(file) >= sizeof t->file) return ENAMETOOLONG;
+  /* room for the name and for the atomic writer's ".tmp.<pid>.<n>" beside it */
+  if (strlen(t->dir) + 1 + strlen(file) + 48 >= sizeof t->file) return ENAMETOOLONG;
   int slot = -1;
   for (int i = 0; i < TEMP_DIR_SLOTS && slot < 0; i++)
     if (!slots[i].live) slot = i;
   if (slot < 0) return EMFILE; /* a caller holding more than the slots: a bug */
-  if (!mkdtemp(t->dir)) return errno;
+  sigset_t old;
+  hold_signals(&old);
+  if (!mkdtemp(t->dir)) {
+    e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return e;
+  }
   snprintf(t->file, sizeof t->file, "%s/%s", t->dir, file);
   memcpy(slots[slot].dir, t->dir, sizeof t->dir);
   memcpy(slots[slot].file, t->file, sizeof t->file);
   slots[slot].live = 1;
   t->slot = slot;
+  sigprocmask(SIG_SETMASK, &old, NULL);
   return 0;
 }
 
 void cli_temp_dir_remove(cli_temp_dir *t) {
   if (t->slot < 0) return;
-  slots[t->slot].live = 0;
+  sigset_t old;
+  hold_signals(&old);
   unlink(t->file);
   rmdir(t->dir);
+  slots[t->slot].live = 0;
   t->slot = -1;
+  sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 void cli_remove_temp_dirs_on_signal(void) {
