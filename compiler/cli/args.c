@@ -153,9 +153,15 @@ static int check_one(const char *cmd, const char *option, const char *path, char
 
 /* Whether a file name is one a TF.js save may take or remove in its folder:
  * model.json, or shaped as a shard (runtime/io/tfjs_write.c). */
-static int tfjs_save_name(const char *base) {
+int cli_tfjs_save_name(const char *base) {
   return !strcmp(base, "model.json") || !strcmp(base, "weights.bin") ||
          (!strncmp(base, "group", 5) && strstr(base, "-shard"));
+}
+
+int cli_save_tfjs_folder(const cli_opt *opts, int n_opts, char real[PATH_MAX]) {
+  const char *dir = cli_get(opts, n_opts, "save-tfjs");
+  struct stat sd;
+  return dir && !stat(dir, &sd) && S_ISDIR(sd.st_mode) && realpath(dir, real);
 }
 
 /* --save-tfjs DIR against the other outputs (where[0 .. n), resolved): one
@@ -171,7 +177,7 @@ static int check_tfjs_folder(const char *cmd, const char *dir, const char *const
   for (int i = 0; i < n; i++) {
     const char *slash = strrchr(where[i], '/');
     if (!slash || (size_t)(slash - where[i]) != len || strncmp(where[i], real, len) ||
-        !tfjs_save_name(slash + 1))
+        !cli_tfjs_save_name(slash + 1))
       continue;
     fprintf(stderr,
             "nnc %s: --%s %s is in the --save-tfjs folder %s under a name the save writes or "
@@ -241,10 +247,6 @@ const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
   return NULL;
 }
 
-int cli_write_target(const char *path, char *out, size_t n) {
-  return write_target(path, out, n);
-}
-
 const char *cli_find_output(const cli_opt *opts, int n_opts,
                             int (*match)(const char *where, const void *ctx), const void *ctx,
                             const char **option) {
@@ -258,6 +260,8 @@ const char *cli_find_output(const cli_opt *opts, int n_opts,
       if (snprintf(file, sizeof file, "%s/model.json", v) >= (int)sizeof file) continue;
       at = file;
     }
+    struct stat so; /* devices, FIFOs, descriptors: written through, no same-file rule */
+    if (!stat(at, &so) && !S_ISREG(so.st_mode)) continue;
     if (!write_target(at, where, sizeof where) && match(where, ctx)) return *option = name, v;
   }
   return NULL;

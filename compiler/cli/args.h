@@ -2,6 +2,8 @@
 #ifndef NNC_CLI_ARGS_H
 #define NNC_CLI_ARGS_H
 
+#include <limits.h>
+
 #include "nnc.h"
 
 typedef struct cli_opt {
@@ -51,8 +53,11 @@ const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
 const char *cli_find_output(const cli_opt *opts, int n_opts,
                             int (*match)(const char *where, const void *ctx), const void *ctx,
                             const char **option);
-/* Where a write to path lands (see cli_find_output); 0, or an errno value. */
-int cli_write_target(const char *path, char *out, size_t n);
+/* Whether a file name is one a TF.js save writes or removes in its folder:
+ * model.json, weights.bin, group*-shard* (runtime/io/tfjs_write.c). */
+int cli_tfjs_save_name(const char *base);
+/* 1 with real = the --save-tfjs folder resolved, when given and existing. */
+int cli_save_tfjs_folder(const cli_opt *opts, int n_opts, char real[PATH_MAX]);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *cmd, const char *name, const char *text, double *out);
 

@@ -86,6 +86,12 @@ static int split_field(const char *c, const char *end, char field[FIELD_ROOM], c
     snprintf(why, why_room, "field {%s}: format spec '%s' is not one nnc reads", field, *fmt);
     return -1;
   }
+  if (f->align && f->fill == '/') { /* the number would make folders of the file name */
+    snprintf(why, why_room,
+             "field {%s:%s}: '/' as the fill character would split the name into folders", field,
+             *fmt);
+    return -1;
+  }
   return 0;
 }
 

@@ -133,6 +133,22 @@ for w in w3 wnan w0003 w_3_; do
   expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/$w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')"
 done
 expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/w_3_.safetensors" --callback "ModelCheckpoint(filepath='$tmp/w_{epoch:_^3}.safetensors')"
+# (the breaker's cases) a field is a number in its own format: "v2" is no {epoch} but is
+# {epoch:v>2}; a folder made at run time is resolved by text ("nx/.." is the folder
+# itself); '/' as fill is refused; devices are written through; a callback's file under
+# a shard's name in the --save-tfjs folder is refused like an output's
+expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/mv2.safetensors" --callback "ModelCheckpoint(filepath='$tmp/m{epoch:v>2}.safetensors')"
+expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/l-__0.69.safetensors" --callback "ModelCheckpoint(filepath='$tmp/l{loss:_=8.2f}.safetensors')"
+cp "$src/tests/cli/logreg.json" "$tmp/in1.safetensors"
+expect 2 "can name the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/in1.safetensors" --callback "ModelCheckpoint(filepath='$tmp/nx2/../in{epoch}.safetensors', save_weights_only=true)"
+if cmp -s "$src/tests/cli/logreg.json" "$tmp/in1.safetensors" && [ ! -e "$tmp/nx2" ]; then ok; else bad "the refused fit touched $tmp/in1.safetensors or made nx2"; fi
+expect 2 "'/' as the fill character" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --callback "ModelCheckpoint(filepath='$tmp/ck{epoch:/>2}.safetensors')"
+expect 2 "in the --save-tfjs folder" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --save-tfjs "$tmp/tj" --callback "CSVLogger(filename='$tmp/tj/group1-shard1of1.bin')"
+if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --history /dev/null --callback "CSVLogger(filename=/dev/null)" 2>"$tmp/err" &&
+  "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/model_v2.safetensors" \
+    --callback "ModelCheckpoint(filepath='$tmp/model_{epoch}.safetensors')" 2>>"$tmp/err"; then ok; else
+  bad "/dev/null twice, or model_{epoch} beside model_v2, refused: $(cat "$tmp/err")"
+fi
 if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/wfinal.safetensors" \
   --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')" 2>"$tmp/err" &&
   [ -f "$tmp/wfinal.safetensors" ] && [ -f "$tmp/w1.safetensors" ]; then ok; else
