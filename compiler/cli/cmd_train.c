@@ -497,7 +497,10 @@ static int predict_run(const cli_opt *o, int n, const char *spec) {
     fprintf(stderr, "nnc predict: --out is required\n");
     return 2;
   }
-  if (refuse_unused("predict", o, n, "check-numerics", NUMERICS_TRAIN_ONLY)) return 2;
+  if (refuse_unused("predict", o, n, "check-numerics", NUMERICS_TRAIN_ONLY) ||
+      refuse_unused("predict", o, n, "y",
+                    "is not read: predict takes inputs only (evaluate takes targets)"))
+    return 2;
   session s;
   int rc = session_open(&s, "predict", spec, o, n, 0);
   out_kind kind = OUT_NPY;

@@ -117,6 +117,7 @@ expect 2 "not a safetensors file: it starts as JSON text" "$nnc" evaluate "$spec
 expect 2 "--batch-size does not apply" "$nnc" train-on-batch "$spec" --x "$x" --y "$y" --steps 1 --batch-size 8
 expect 2 "--check-numerics checks training steps" "$nnc" evaluate "$spec" --x "$x" --y "$y" --check-numerics
 expect 2 "--check-numerics checks training steps" "$nnc" predict "$spec" --x "$x" --out "$tmp/pcn.npy" --check-numerics
+expect 2 "--y is not read" "$nnc" predict "$spec" --x "$x" --y "$y" --out "$tmp/pcn.npy"
 if [ ! -e "$tmp/pcn.npy" ]; then ok; else bad "a refused predict wrote its output"; fi
 # session 39: an output under a name --save-tfjs DIR writes or removes in its
 # folder, and a callback's file where an output lands (a ModelCheckpoint
