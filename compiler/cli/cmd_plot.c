@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <ftw.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -48,19 +50,85 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
   return 0;
 }
 
-static int run(char *const *argv) {
+/* Kill what is left of group pgid: a converter's helpers may outlive it and
+ * write into its profile. (No wait for the group to be gone: where nobody
+ * reaps orphans, their zombies stay in it.) */
+static void group_gone(pid_t pgid) {
+  kill(-pgid, SIGKILL);
+}
+
+/* dir and everything in it; a helper killed a moment ago may still add a
+ * file, so a few tries */
+static void remove_tree(const char *dir) {
+  struct stat sb;
+  for (int i = 0; i < 20 && !lstat(dir, &sb); i++) {
+    if (i) {
+      struct timespec pause = {0, 10 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+    }
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+}
+
+/* The converter, run while the caller holds nnc's terminating signals
+ * (hold; old is the mask before): one that comes meanwhile stops the
+ * converter and is returned in *sig (-1), for the caller to take once its
+ * folder is gone. */
+static int run(char *const *argv, const char *dir, const sigset_t *hold, const sigset_t *old,
+               int *sig) {
   pid_t pid;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   /* the converter's chatter (Chromium's) is not ours to print */
   posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, old); /* the converter gets the mask nnc had */
+  /* its own process group: stopping it stops the helpers it starts (they
+   * would go on writing into its profile) */
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+  /* the converter's own temporary files (Chromium's org.chromium.* folders,
+   * left behind when it is stopped) go into dir too */
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  char **env = malloc((n_env + 2) * sizeof *env), tmpdir[PATH_MAX + 8];
+  int rc = env ? 0 : -1;
+  if (env) {
+    size_t k = 0;
+    for (size_t i = 0; i < n_env; i++)
+      if (strncmp(environ[i], "TMPDIR=", 7)) env[k++] = environ[i];
+    snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", dir);
+    env[k++] = tmpdir;
+    env[k] = NULL;
+    rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, env);
+    free(env);
+  }
+  int spawned = !rc;
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  int status = 0;
+  *sig = 0;
+  while (!rc) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) {
+      rc = -1;
+      break;
+    }
+    struct timespec wait = {0, 20 * 1000 * 1000};
+    int got = sigtimedwait(hold, NULL, &wait);
+    if (got > 0) {
+      *sig = got;
+      kill(-pid, SIGTERM);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      rc = -1;
+    }
+  }
+  if (spawned) group_gone(pid);
   if (rc) return -1;
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -79,9 +147,23 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
                     out);
   char dir[PATH_MAX - 64], svg_path[PATH_MAX], png_path[PATH_MAX], profile[PATH_MAX];
   int e = cli_temp_dir_template("plot", dir, sizeof dir);
-  if (e || !mkdtemp(dir))
-    return nnc_fail(st, NNC_ERR_WRITE, "cannot create a temporary folder for the PNG: %s%s",
-                    strerror(e ? e : errno), e ? " (TMPDIR is too long)" : "");
+  if (e) return nnc_fail(st, NNC_ERR_WRITE, "TMPDIR is too long for a temporary folder");
+  /* nnc's terminating signals wait while the folder exists: it holds
+   * Chromium's profile, a tree no signal handler could remove */
+  sigset_t hold, old;
+  sigemptyset(&hold);
+  sigaddset(&hold, SIGINT);
+  sigaddset(&hold, SIGTERM);
+  sigaddset(&hold, SIGHUP);
+  sigaddset(&hold, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &hold, &old);
+  int sig = 0;
+  if (!mkdtemp(dir)) {
+    e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return nnc_fail(st, NNC_ERR_WRITE, "cannot create a temporary folder for the PNG: %s",
+                    strerror(e));
+  }
   snprintf(svg_path, sizeof svg_path, "%s/plot.svg", dir);
   snprintf(png_path, sizeof png_path, "%s/plot.png", dir);
   snprintf(profile, sizeof profile, "%s/profile", dir);
@@ -90,7 +172,7 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
     int status;
     if (!strcmp(which, "rsvg-convert")) {
       char *argv[] = {exe, "-f", "png", "-o", png_path, svg_path, NULL};
-      status = run(argv);
+      status = run(argv, dir, &hold, &old, &sig);
     } else { /* the SVG's own size: the root element's width and height */
       int w = 760, h = 600;
       const char *p = strstr(svg, "<svg ");
@@ -119,7 +201,7 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
                       url,
                       geteuid() == 0 ? "--no-sandbox" : NULL,
                       NULL};
-      status = run(argv);
+      status = run(argv, dir, &hold, &old, &sig);
     }
     size_t png_len = 0;
     nnc_status rst = {0};
@@ -132,7 +214,9 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
       rc = nnc_write_file_atomic(out, png, png_len, st);
     free(png);
   }
-  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* the folder, Chromium's profile in it */
+  remove_tree(dir);                     /* the folder, Chromium's profile in it */
+  sigprocmask(SIG_SETMASK, &old, NULL); /* a signal that came meanwhile is taken here */
+  if (sig > 0) raise(sig);              /* main.c's handler ends nnc; an ignored one returns */
   return rc;
 }
 

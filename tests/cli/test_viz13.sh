@@ -204,6 +204,20 @@ else
   else
     bad "plot -o .png: $(cat "$tmp/err")"
   fi
+  # session 39: stopped while the browser runs, plot removes its folder (the
+  # browser's profile and temporary files in it) and dies of the signal
+  ptmp=$tmp/plot_tmp
+  mkdir -p "$ptmp"
+  TMPDIR=$ptmp "$nnc" plot "$tmp/keras.json" -o "$tmp/killed.png" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 200); do [ -n "$(ls -A "$ptmp")" ] && break; sleep 0.01; done
+  sleep 0.2
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+  if [ "$rc" = 143 ] && [ -z "$(ls -A "$ptmp")" ] && [ ! -e "$tmp/killed.png" ]; then ok; else
+    bad "plot -o .png stopped by SIGTERM: exit $rc, left: $(ls -A "$ptmp")"
+  fi
   [ $have_dot = 1 ] && shot dot "file://$tmp/branchy/graphs.svg" 700 450 5000
   shot page "file://$tmp/fashion_mnist_mlp.html" 700 450 5000
   # the page's script ran to its end without an error, and opened the kernel a link names
