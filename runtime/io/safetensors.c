@@ -295,7 +295,9 @@ static const char *known_other_format(const unsigned char p[8]) {
   if (!memcmp(p, "PK\x03\x04", 4)) return "a zip archive (.npz or .keras)";
   if (!memcmp(p, "\x89HDF\r\n\x1a\n", 8)) return "an HDF5 file";
   if (p[0] == 0x1f && p[1] == 0x8b) return "a gzip file";
-  if (p[0] == '{' || p[0] == '[') return "JSON text (a spec or model.json?)";
+  int i = 0;
+  while (i < 7 && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) i++;
+  if (p[i] == '{' || p[i] == '[') return "JSON text (a spec or model.json?)";
   return NULL;
 }
 
@@ -306,7 +308,10 @@ static cJSON *read_header(io_input *in, nnc_status *st) {
   size_t got = 0;
   if (io_input_read(in, prefix, 8, &got, st)) return NULL;
   if (got < 8) {
-    nnc_fail(st, NNC_ERR_DATA, "%s: too short for a safetensors file (%zu bytes)", path, got);
+    memset(prefix + got, 0, 8 - got);
+    const char *other = got ? known_other_format(prefix) : NULL;
+    nnc_fail(st, NNC_ERR_DATA, "%s: too short for a safetensors file (%zu bytes)%s%s", path, got,
+             other ? ": it starts as " : "", other ? other : "");
     return NULL;
   }
   uint64_t header_len = 0;
