@@ -4,9 +4,11 @@
  * weights or state file the command reads, nor land where one of its
  * outputs does. A ModelCheckpoint filepath with {fields} names many files:
  * every field is a number (the epoch, the batch, a log value), so it
- * stands for text a number formats to, never a '/'. */
+ * stands for the characters its format spec can write, never a '/'. When
+ * in doubt the check refuses: a refused path costs a rename, a missed one
+ * a file. */
 #define _XOPEN_SOURCE 700 /* realpath */
-#include <ctype.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,124 +23,51 @@
 #include "runtime/callbacks/callbacks.h"
 #include "runtime/fit.h"
 
-/* ---- where a callback's file lands ---- */
-
-/* path as a write to it would land: absolute; its longest existing prefix
- * of folders without fields through realpath (links and ".." as the kernel
- * takes them), the rest by text ("." dropped, ".." the folder before: the
- * callback makes those folders). 0 when it does not fit in n bytes. */
-static int resolve_written(const char *path, char *out, size_t n) {
-  char abs[PATH_MAX * 2], cwd[PATH_MAX];
-  if (path[0] == '/')
-    snprintf(abs, sizeof abs, "%s", path);
-  else if (getcwd(cwd, sizeof cwd))
-    snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-  else
-    return 0;
-  if (strlen(abs) >= PATH_MAX) return 0;
-  /* the prefix: folders up to the last '/', while they have no field and exist */
-  char real[PATH_MAX] = "/", probe[PATH_MAX];
-  const char *rest = abs + 1, *last = strrchr(abs, '/');
-  for (const char *c = abs + 1; c <= last;) {
-    const char *slash = strchr(c, '/');
-    if (memchr(c, '{', (size_t)(slash - c)) || memchr(c, '}', (size_t)(slash - c))) break;
-    snprintf(probe, sizeof probe, "%.*s", (int)(slash - abs), abs);
-    struct stat sb;
-    char r[PATH_MAX];
-    if (stat(probe, &sb) || !S_ISDIR(sb.st_mode) || !realpath(probe, r)) break;
-    memcpy(real, r, sizeof r);
-    rest = c = slash + 1;
-  }
-  size_t used = strlen(real);
-  if (used >= n) return 0;
-  memcpy(out, real, used + 1);
-  for (const char *c = rest; *c;) { /* the rest, component by component */
-    size_t len = strcspn(c, "/");
-    if (len == 2 && !strncmp(c, "..", 2)) {
-      char *up = strrchr(out, '/');
-      used = up == out ? 1 : (size_t)(up - out);
-      out[used] = '\0';
-    } else if (len && !(len == 1 && c[0] == '.')) {
-      if (used + (used > 1) + len >= n) return 0;
-      if (used > 1) out[used++] = '/';
-      memcpy(out + used, c, len);
-      used += len;
-      out[used] = '\0';
-    }
-    c += len + (c[len] == '/');
-  }
-  return 1;
-}
-
 /* ---- the text a field stands for ---- */
 
-/* A number as str.format writes one, no fill: a sign, digits with ',' or
- * '_' groups, a fraction, an exponent, a '%'; or nan or inf. */
-static int number_core(const char *s, size_t len) {
-  size_t i = 0, digits = 0;
-  if (i < len && (s[i] == '+' || s[i] == '-' || s[i] == ' ')) i++;
-  if (len - i >= 3 && (!strncasecmp(s + i, "nan", 3) || !strncasecmp(s + i, "inf", 3))) {
-    i += 3;
-  } else {
-    for (; i < len && (isdigit((unsigned char)s[i]) || s[i] == ',' || s[i] == '_'); i++)
-      digits += isdigit((unsigned char)s[i]) != 0;
-    if (i < len && s[i] == '.')
-      for (i++; i < len && isdigit((unsigned char)s[i]); i++) digits++;
-    if (!digits) return 0;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-      size_t e = ++i;
-      if (i < len && (s[i] == '+' || s[i] == '-')) e = ++i;
-      for (; i < len && isdigit((unsigned char)s[i]); i++) {
-      }
-      if (i == e) return 0;
-    }
-  }
-  if (i < len && s[i] == '%') i++;
-  return i == len;
+/* The characters field (the text between '{' and '}') can write, as
+ * runtime/callbacks/format_path.c formats it: digits; the fill (the one
+ * before an alignment, ' ' for a width alone); a sign as the spec asks (and
+ * '-' for a float, which may be negative); for a float, '.', an exponent
+ * when the type allows one, '%', nan and inf. */
+static void field_chars(const char *field, size_t len, unsigned char ok[256]) {
+  memset(ok, 0, 256);
+  for (int c = '0'; c <= '9'; c++) ok[c] = 1;
+  const char *colon = memchr(field, ':', len), *s = colon ? colon + 1 : field + len;
+  size_t name_len = (size_t)((colon ? colon : field + len) - field), n = len - (size_t)(s - field);
+  int is_int = (name_len == 5 && !strncmp(field, "epoch", 5)) ||
+               (name_len == 5 && !strncmp(field, "batch", 5));
+  size_t i = 0;
+  if (n >= 2 && strchr("<>=^", s[1]))
+    ok[(unsigned char)s[0]] = 1, i = 2;
+  else if (n >= 1 && strchr("<>=^", s[0]))
+    ok[' '] = 1, i = 1;
+  if (i < n && strchr("+- ", s[i])) ok[(unsigned char)s[i]] = 1, i++;
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+    if (s[i] != '0') ok[' '] = 1; /* a width: spaces unless zero-padded ('0' is a digit) */
+  char type = n && strchr("dfFeEgG%", s[n - 1]) ? s[n - 1] : 0;
+  if (is_int && (!type || type == 'd')) return;
+  ok['-'] = ok['.'] = 1;
+  for (const char *c = "nNaAiIfF"; *c; c++) ok[(unsigned char)*c] = 1;
+  if (!type || strchr("eEgG", type)) ok['e'] = ok['E'] = ok['+'] = 1;
+  if (type == '%') ok['%'] = 1;
 }
 
-/* The fill character of a field's format spec (the text between '{' and
- * '}'): the one before an alignment, ' ' for an alignment alone or a width,
- * 0 when the field is the number alone. */
-static char field_fill(const char *field, size_t len) {
-  const char *colon = memchr(field, ':', len);
-  if (!colon) return 0;
-  const char *s = colon + 1;
-  size_t n = len - (size_t)(s - field);
-  if (n >= 2 && strchr("<>=^", s[1])) return s[0];
-  if (n >= 1 && strchr("<>=^", s[0])) return ' ';
-  for (size_t i = 0; i < n && s[i] != '.'; i++)
-    if (s[i] >= '1' && s[i] <= '9') return ' '; /* a width: spaces before the number */
-  return 0;
-}
-
-/* Whether s[0 .. len) is text a field of fill f can be: the number alone,
- * or with f repeated before and/or after it or between its sign and its
- * digits ('=' alignment). Never a '/' (format_path.c refuses it as fill). */
-static int number_text(const char *s, size_t len, char f) {
-  if (!len || memchr(s, '/', len)) return 0;
-  if (number_core(s, len)) return 1;
-  if (!f) return 0;
-  size_t a = 0, b = len;
-  while (a < b && s[a] == f) a++;
-  while (b > a && s[b - 1] == f) b--;
-  if (a < b && number_core(s + a, b - a)) return 1;
-  if (len > 2 && (s[0] == '+' || s[0] == '-' || s[0] == ' ')) { /* '=': sign, fill, digits */
-    a = 1;
-    while (a < len && s[a] == f) a++;
-    char sign_and_digits[64];
-    if (a < len && len - a < sizeof sign_and_digits - 1) {
-      sign_and_digits[0] = s[0];
-      memcpy(sign_and_digits + 1, s + a, len - a);
-      if (number_core(sign_and_digits, len - a + 1)) return 1;
-    }
+/* Whether s[0 .. len) can be a field's text: only its characters, never a
+ * '/', and a digit or nan or inf somewhere (every number has one). */
+static int field_text(const char *s, size_t len, const unsigned char ok[256]) {
+  int number = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (!ok[(unsigned char)s[i]] || s[i] == '/') return 0;
+    number |= (s[i] >= '0' && s[i] <= '9') ||
+              (i + 3 <= len && (!strncasecmp(s + i, "nan", 3) || !strncasecmp(s + i, "inf", 3)));
   }
-  return 0;
+  return len > 0 && number;
 }
 
 /* Whether name s (one path component) is one the template component t can
  * produce: its text as it is ("{{" and "}}" one brace), each field as
- * number_text. memo[i * (ls + 1) + j]: 0 unknown, 1 yes, 2 no, for t + i
+ * field_text. memo[i * (ls + 1) + j]: 0 unknown, 1 yes, 2 no, for t + i
  * against s + j. */
 static int name_matches(const char *t, size_t i, size_t lt, const char *s, size_t j, size_t ls,
                         unsigned char *memo) {
@@ -152,10 +81,12 @@ static int name_matches(const char *t, size_t i, size_t lt, const char *s, size_
   } else if (t[i] == '{') {
     const char *end = memchr(t + i, '}', lt - i);
     size_t next = end ? (size_t)(end - t) + 1 : lt;
-    char fill = field_fill(t + i + 1, next - i - 1 - (end != NULL));
+    unsigned char ok[256];
+    field_chars(t + i + 1, next - i - 1 - (end != NULL), ok);
     yes = 0;
-    for (size_t k = j + 1; !yes && k <= ls; k++)
-      yes = number_text(s + j, k - j, fill) && name_matches(t, next, lt, s, k, ls, memo);
+    /* the field's text: a run of its characters (k grows while they last) */
+    for (size_t k = j + 1; !yes && k <= ls && ok[(unsigned char)s[k - 1]] && s[k - 1] != '/'; k++)
+      yes = field_text(s + j, k - j, ok) && name_matches(t, next, lt, s, k, ls, memo);
   } else {
     yes = j < ls && s[j] == t[i] && name_matches(t, i + 1, lt, s, j + 1, ls, memo);
   }
@@ -163,8 +94,35 @@ static int name_matches(const char *t, size_t i, size_t lt, const char *s, size_
   return yes;
 }
 
-static int component_matches(const char *t, size_t lt, const char *s, size_t ls) {
-  if (!memchr(t, '{', lt) && !memchr(t, '}', lt)) return lt == ls && !memcmp(t, s, lt);
+/* Whether a template component holds a field (a '{' not doubled). */
+static int has_field(const char *t, size_t lt) {
+  for (size_t i = 0; i < lt; i++)
+    if (t[i] == '{' || t[i] == '}') {
+      if (i + 1 < lt && t[i + 1] == t[i])
+        i++;
+      else
+        return 1;
+    }
+  return 0;
+}
+
+/* t's text with "{{" and "}}" as one brace (a component without fields). */
+static void unescape(const char *t, size_t lt, char *out) {
+  size_t k = 0;
+  for (size_t i = 0; i < lt; i++) {
+    out[k++] = t[i];
+    if ((t[i] == '{' || t[i] == '}') && i + 1 < lt && t[i + 1] == t[i]) i++;
+  }
+  out[k] = '\0';
+}
+
+static int component_matches(const char *t, size_t lt, const char *s, size_t ls, int tmpl) {
+  if (!tmpl || !has_field(t, lt)) {
+    char lit[NAME_MAX * 2 + 2];
+    if (!tmpl || lt > NAME_MAX * 2) return lt == ls && !memcmp(t, s, lt);
+    unescape(t, lt, lit);
+    return strlen(lit) == ls && !memcmp(lit, s, ls);
+  }
   unsigned char *memo = calloc((lt + 1) * (ls + 1), 1);
   if (!memo) return 1; /* no room to decide: say it may */
   int yes = name_matches(t, 0, lt, s, 0, ls, memo);
@@ -172,17 +130,84 @@ static int component_matches(const char *t, size_t lt, const char *s, size_t ls)
   return yes;
 }
 
-/* Whether the resolved written path t (a template or a plain path) can be
- * the absolute path p: as many components, each matching. */
-static int path_matches(const char *t, const char *p) {
+/* Whether the resolved written path t can be the absolute path p: as many
+ * components, each matching (tmpl: t's fields are templates). */
+static int path_matches(const char *t, const char *p, int tmpl) {
   while (*t && *p) {
     size_t lt = strcspn(t, "/"), lp = strcspn(p, "/");
-    if (!component_matches(t, lt, p, lp)) return 0;
+    if (!component_matches(t, lt, p, lp, tmpl)) return 0;
     t += lt, p += lp;
     if ((*t == '/') != (*p == '/')) return 0;
     t += *t == '/', p += *p == '/';
   }
   return !*t && !*p;
+}
+
+/* ---- where a callback's file lands ---- */
+
+/* A link among the existing entries of folder dir that the template
+ * component t (with a field) can name: nnc cannot tell where a write
+ * through it lands (1). */
+static int field_names_a_link(const char *dir, const char *t, size_t lt) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int link = 0;
+  for (struct dirent *e; !link && (e = readdir(d));) {
+    char path[PATH_MAX * 2];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    link = !lstat(path, &sb) && S_ISLNK(sb.st_mode) &&
+           component_matches(t, lt, e->d_name, strlen(e->d_name), 1);
+  }
+  closedir(d);
+  return link;
+}
+
+/* path as a write to it would land, into out (PATH_MAX bytes): absolute,
+ * each existing folder through realpath (links and ".." as the kernel
+ * takes them, also after a ".." back out of a folder the callback will
+ * make), the folders it makes by their text. 0: resolved; 1: too long to
+ * tell; 2: a folder template can name an existing link. */
+static int resolve_written(const char *path, int tmpl, char *out) {
+  char cwd[PATH_MAX], real[PATH_MAX], probe[PATH_MAX * 2];
+  if (path[0] == '/')
+    snprintf(out, PATH_MAX, "/");
+  else if (!getcwd(cwd, sizeof cwd) || !realpath(cwd, out))
+    return 1;
+  int exists = 1; /* out is an existing folder, resolved */
+  const char *last = strrchr(path, '/');
+  for (const char *c = path; *c;) {
+    size_t len = strcspn(c, "/"), used = strlen(out);
+    int is_last = !last || c > last;
+    if (len == 2 && !strncmp(c, "..", 2)) {
+      char *up = strrchr(out, '/');
+      out[up == out ? 1 : (size_t)(up - out)] = '\0';
+      if (!exists) { /* back into folders that may exist */
+        struct stat sb;
+        exists = !stat(out, &sb) && S_ISDIR(sb.st_mode);
+      }
+    } else if (len && !(len == 1 && c[0] == '.')) {
+      int field = tmpl && has_field(c, len);
+      if (field && exists && !is_last && field_names_a_link(out, c, len)) return 2;
+      if (used + 1 + len >= PATH_MAX) return 1;
+      snprintf(probe, sizeof probe, "%s%s%.*s", used > 1 ? out : "", "/", (int)len, c);
+      if (!field && tmpl) { /* the component's own name: "{{" is one brace */
+        char lit[PATH_MAX];
+        unescape(c, len, lit);
+        snprintf(probe, sizeof probe, "%s/%s", used > 1 ? out : "", lit);
+      }
+      struct stat sb;
+      if (!field && !is_last && exists && !stat(probe, &sb) && S_ISDIR(sb.st_mode) &&
+          realpath(probe, real)) {
+        snprintf(out, PATH_MAX, "%s", real);
+      } else {
+        if (!is_last) exists = 0;
+        snprintf(out + used, PATH_MAX - used, "%s%.*s", used > 1 ? "/" : "", (int)len, c);
+      }
+    }
+    c += len + (c[len] == '/');
+  }
+  return 0;
 }
 
 /* ---- against the inputs and the outputs ---- */
@@ -196,26 +221,32 @@ static int input_matches(const char *input, const void *ctx) {
   const written *x = ctx;
   char real[PATH_MAX];
   if (!x->w->is_template && cli_same_file(input, x->w->path)) return 1;
-  return realpath(input, real) && path_matches(x->at, real);
+  return realpath(input, real) && path_matches(x->at, real, x->w->is_template);
 }
 
 static int output_matches(const char *where, const void *ctx) {
-  return path_matches(((const written *)ctx)->at, where);
+  const written *x = ctx;
+  return path_matches(x->at, where, x->w->is_template);
 }
 
-/* Whether the file would be in the --save-tfjs folder under a name the save
- * writes or removes there (model.json, weights.bin, group*-shard*). */
+/* Whether the file can be in the --save-tfjs folder under a name the save
+ * writes or removes there (model.json, weights.bin, group1-shard*). */
 static int in_tfjs_folder(const written *x, const cli_opt *o, int n) {
-  char dir[PATH_MAX];
+  char dir[PATH_MAX], name[PATH_MAX + 32];
   if (!cli_save_tfjs_folder(o, n, dir)) return 0;
-  const char *slash = strrchr(x->at, '/'), *base = slash + 1;
-  size_t dl = strlen(dir) == 1 ? 0 : strlen(dir);
-  if ((size_t)(slash - x->at) != dl || strncmp(x->at, dir, dl)) return 0;
-  if (!x->w->is_template) return cli_tfjs_save_name(base);
-  size_t lb = strlen(base);
-  return component_matches(base, lb, "model.json", 10) ||
-         component_matches(base, lb, "weights.bin", 11) ||
-         (!strncmp(base, "group", 5) && strstr(base, "-shard"));
+  static const char *const names[] = {"model.json", "weights.bin", "group1-shard1of1.bin",
+                                      "group1-shard1of1-1.bin"};
+  if (!x->w->is_template) {
+    const char *slash = strrchr(x->at, '/');
+    size_t dl = strlen(dir) == 1 ? 0 : strlen(dir);
+    return (size_t)(slash - x->at) == dl && !strncmp(x->at, dir, dl) &&
+           cli_tfjs_save_name(slash + 1);
+  }
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(name, sizeof name, "%s/%s", strlen(dir) == 1 ? "" : dir, names[i]);
+    if (path_matches(x->at, name, 1)) return 1;
+  }
+  return 0;
 }
 
 /* One written file against the inputs and the outputs; prints the error
@@ -224,7 +255,17 @@ static int check_written(const char *cmd, const char *label, const cb_written *w
                          int n, const char *spec) {
   written x = {w, ""};
   struct stat sb;
-  if (!resolve_written(w->path, x.at, sizeof x.at)) return 0; /* too long: the write says so */
+  int unsure = resolve_written(w->path, w->is_template, x.at);
+  if (unsure) {
+    char brief[NNC_PATH_BRIEF + 1];
+    fprintf(stderr,
+            "nnc %s: %s%s: %s, so nnc cannot check it against the command's files; choose "
+            "another path\n",
+            cmd, label, nnc_path_brief(w->path, NNC_PATH_BRIEF, brief),
+            unsure == 1 ? "the path is too long"
+                        : "a field of its folder can name an existing symbolic link");
+    return 2;
+  }
   int through = !w->is_template && !stat(w->path, &sb) && !S_ISREG(sb.st_mode);
   const char *option,
       *clash = through ? NULL : cli_find_input(o, n, spec, input_matches, &x, &option);

@@ -130,7 +130,7 @@ expect 2 "is in the --save-tfjs folder" "$nnc" fit "$spec" --x "$x" --y "$y" --v
 if [ "$(ls "$tmp/tj")" = keep.txt ]; then ok; else bad "a refused --save-tfjs left: $(ls "$tmp/tj")"; fi
 expect 2 "where --history $tmp/log.csv writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --history "$tmp/log.csv" --callback "CSVLogger(filename='$tmp/log.csv')"
 expect 2 "where --save-tfjs $tmp/tj writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --save-tfjs "$tmp/tj" --callback "CSVLogger(filename='$tmp/tj/model.json')"
-for w in w3 wnan w0003 w_3_; do
+for w in w3 w0003; do
   expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/$w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')"
 done
 expect 2 "can name a file where --weights-out" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/w_3_.safetensors" --callback "ModelCheckpoint(filepath='$tmp/w_{epoch:_^3}.safetensors')"
@@ -150,6 +150,28 @@ if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --history /dev/nu
     --callback "ModelCheckpoint(filepath='$tmp/model_{epoch}.safetensors')" 2>>"$tmp/err"; then ok; else
   bad "/dev/null twice, or model_{epoch} beside model_v2, refused: $(cat "$tmp/err")"
 fi
+# (the second breaker's cases) a link reached by ".." out of a folder the callback would
+# make; a folder field that can name an existing link (refused: nnc cannot tell where it
+# writes); a fill that is a letter of nan; a plain name with braces is compared as it is;
+# a long relative path is resolved, not waved through; model_{epoch} is no model_1
+mkdir -p "$tmp/data"
+cp "$src/tests/cli/logreg.json" "$tmp/data/w.safetensors"
+ln -s "$tmp/data" "$tmp/lnk"
+ln -s "$tmp/data" "$tmp/run1"
+expect 2 "is the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/data/w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/nx/../lnk/w.safetensors', save_weights_only=True)"
+expect 2 "a field of its folder can name an existing symbolic link" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/data/w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/run{epoch}/w.safetensors', save_weights_only=True)"
+cp "$src/tests/cli/logreg.json" "$tmp/annnnan.safetensors"
+expect 2 "can name the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/annnnan.safetensors" --callback "ModelCheckpoint(filepath='$tmp/a{loss:n>6}.safetensors', save_weights_only=True)"
+expect 2 "is the file where --history $tmp/h{a}.csv writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --history "$tmp/h{a}.csv" --callback "CSVLogger(filename='$tmp/h{a}.csv')"
+dots=$(printf './%.0s' $(seq 2000)) # relative: the kernel takes it; cwd + it would not fit PATH_MAX
+cd "$tmp/data" || exit 1
+expect 2 "is the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in w.safetensors --callback "CSVLogger(filename='${dots}w.safetensors')"
+cd - >/dev/null || exit 1
+if cmp -s "$src/tests/cli/logreg.json" "$tmp/data/w.safetensors" && cmp -s "$src/tests/cli/logreg.json" "$tmp/annnnan.safetensors"; then ok; else bad "a refused fit wrote an input"; fi
+cp "$src/tests/cli/logreg.json" "$tmp/model_1.safetensors"
+if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/w3.safetensors" --weights-out "$tmp/wm.safetensors" \
+  --callback "ModelCheckpoint(filepath='$tmp/model{epoch}.safetensors', save_weights_only=True)" 2>"$tmp/err" ||
+  ! grep -q "model_1" "$tmp/err"; then ok; else bad "model{epoch} refused beside model_1: $(cat "$tmp/err")"; fi
 if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/wfinal.safetensors" \
   --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')" 2>"$tmp/err" &&
   [ -f "$tmp/wfinal.safetensors" ] && [ -f "$tmp/w1.safetensors" ]; then ok; else
