@@ -247,6 +247,10 @@ const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
   return NULL;
 }
 
+int cli_write_target(const char *path, char *out, size_t n) {
+  return write_target(path, out, n);
+}
+
 const char *cli_find_output(const cli_opt *opts, int n_opts,
                             int (*match)(const char *where, const void *ctx), const void *ctx,
                             const char **option) {

@@ -53,6 +53,9 @@ const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,
 const char *cli_find_output(const cli_opt *opts, int n_opts,
                             int (*match)(const char *where, const void *ctx), const void *ctx,
                             const char **option);
+/* Where a write to path lands (links followed, dangling ones too; the
+ * folder resolved), as cli_find_output's `where`; 0 or an errno value. */
+int cli_write_target(const char *path, char *out, size_t n);
 /* Whether a file name is one a TF.js save writes or removes in its folder:
  * model.json, weights.bin, group*-shard* (runtime/io/tfjs_write.c). */
 int cli_tfjs_save_name(const char *base);

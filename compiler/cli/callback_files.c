@@ -147,7 +147,7 @@ static int path_matches(const char *t, const char *p, int tmpl) {
 
 /* A link among the existing entries of folder dir that the template
  * component t (with a field) can name: nnc cannot tell where a write
- * through it lands (1). */
+ * through it (a folder, or the file itself) lands (1). */
 static int field_names_a_link(const char *dir, const char *t, size_t lt) {
   DIR *d = opendir(dir);
   if (!d) return 0;
@@ -188,7 +188,7 @@ static int resolve_written(const char *path, int tmpl, char *out) {
       }
     } else if (len && !(len == 1 && c[0] == '.')) {
       int field = tmpl && has_field(c, len);
-      if (field && exists && !is_last && field_names_a_link(out, c, len)) return 2;
+      if (field && exists && field_names_a_link(out, c, len)) return 2;
       if (used + 1 + len >= PATH_MAX) return 1;
       snprintf(probe, sizeof probe, "%s%s%.*s", used > 1 ? out : "", "/", (int)len, c);
       if (!field && tmpl) { /* the component's own name: "{{" is one brace */
@@ -199,6 +199,10 @@ static int resolve_written(const char *path, int tmpl, char *out) {
       struct stat sb;
       if (!field && !is_last && exists && !stat(probe, &sb) && S_ISDIR(sb.st_mode) &&
           realpath(probe, real)) {
+        snprintf(out, PATH_MAX, "%s", real);
+      } else if (!field && is_last && exists && !lstat(probe, &sb) && S_ISLNK(sb.st_mode)) {
+        /* the file a link names, as the writers follow it (dangling too) */
+        if (cli_write_target(probe, real, sizeof real)) return 1;
         snprintf(out, PATH_MAX, "%s", real);
       } else {
         if (!is_last) exists = 0;
@@ -262,8 +266,8 @@ static int check_written(const char *cmd, const char *label, const cb_written *w
             "nnc %s: %s%s: %s, so nnc cannot check it against the command's files; choose "
             "another path\n",
             cmd, label, nnc_path_brief(w->path, NNC_PATH_BRIEF, brief),
-            unsure == 1 ? "the path is too long"
-                        : "a field of its folder can name an existing symbolic link");
+            unsure == 1 ? "the path is too long, or a link on it leads nowhere nnc can follow"
+                        : "a field in it can name an existing symbolic link");
     return 2;
   }
   int through = !w->is_template && !stat(w->path, &sb) && !S_ISREG(sb.st_mode);

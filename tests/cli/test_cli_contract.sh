@@ -159,7 +159,7 @@ cp "$src/tests/cli/logreg.json" "$tmp/data/w.safetensors"
 ln -s "$tmp/data" "$tmp/lnk"
 ln -s "$tmp/data" "$tmp/run1"
 expect 2 "is the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/data/w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/nx/../lnk/w.safetensors', save_weights_only=True)"
-expect 2 "a field of its folder can name an existing symbolic link" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/data/w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/run{epoch}/w.safetensors', save_weights_only=True)"
+expect 2 "a field in it can name an existing symbolic link" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/data/w.safetensors" --callback "ModelCheckpoint(filepath='$tmp/run{epoch}/w.safetensors', save_weights_only=True)"
 cp "$src/tests/cli/logreg.json" "$tmp/annnnan.safetensors"
 expect 2 "can name the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/annnnan.safetensors" --callback "ModelCheckpoint(filepath='$tmp/a{loss:n>6}.safetensors', save_weights_only=True)"
 expect 2 "is the file where --history $tmp/h{a}.csv writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --history "$tmp/h{a}.csv" --callback "CSVLogger(filename='$tmp/h{a}.csv')"
@@ -172,6 +172,17 @@ cp "$src/tests/cli/logreg.json" "$tmp/model_1.safetensors"
 if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/w3.safetensors" --weights-out "$tmp/wm.safetensors" \
   --callback "ModelCheckpoint(filepath='$tmp/model{epoch}.safetensors', save_weights_only=True)" 2>"$tmp/err" ||
   ! grep -q "model_1" "$tmp/err"; then ok; else bad "model{epoch} refused beside model_1: $(cat "$tmp/err")"; fi
+# (the third breaker's cases) the file name itself a link: to an input through a name a
+# field can write (refused: nnc cannot know the epoch it lands at), through a plain name
+# after a templated folder, and a CSVLogger's link to an output
+cp "$src/tests/cli/logreg.json" "$tmp/xin.npy"
+ln -s "$tmp/xin.npy" "$tmp/ck1.safetensors"
+expect 2 "a field in it can name an existing symbolic link" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --callback "ModelCheckpoint(filepath='$tmp/ck{epoch}.safetensors', save_weights_only=True)"
+ln -s "$tmp/xin.npy" "$tmp/ck.safetensors"
+expect 2 "can name the same file as --weights-in" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-in "$tmp/xin.npy" --callback "ModelCheckpoint(filepath='$tmp/d{epoch}/../ck.safetensors', save_weights_only=True)"
+ln -s "$tmp/hist39.json" "$tmp/log39.csv"
+expect 2 "is the file where --history $tmp/hist39.json writes" "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --history "$tmp/hist39.json" --callback "CSVLogger(filename='$tmp/log39.csv')"
+if cmp -s "$src/tests/cli/logreg.json" "$tmp/xin.npy" && [ ! -e "$tmp/hist39.json" ]; then ok; else bad "a refused fit wrote through a link"; fi
 if "$nnc" fit "$spec" --x "$x" --y "$y" --verbose 0 --epochs 1 --weights-out "$tmp/wfinal.safetensors" \
   --callback "ModelCheckpoint(filepath='$tmp/w{epoch}.safetensors')" 2>"$tmp/err" &&
   [ -f "$tmp/wfinal.safetensors" ] && [ -f "$tmp/w1.safetensors" ]; then ok; else
