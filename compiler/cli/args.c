@@ -164,27 +164,29 @@ int cli_save_tfjs_folder(const cli_opt *opts, int n_opts, char real[PATH_MAX]) {
   return dir && !stat(dir, &sd) && S_ISDIR(sd.st_mode) && realpath(dir, real);
 }
 
+int cli_tfjs_save_file(const char *folder, const char *where) {
+  const char *slash = strrchr(where, '/');
+  size_t len = strlen(folder) == 1 ? 0 : strlen(folder); /* "/" */
+  return slash && (size_t)(slash - where) == len && !strncmp(where, folder, len) &&
+         cli_tfjs_save_name(slash + 1);
+}
+
 /* --save-tfjs DIR against the other outputs (where[0 .. n), resolved): one
  * in DIR under a name the save takes or removes is refused (2). A DIR that
  * does not exist yet holds no other output. */
-static int check_tfjs_folder(const char *cmd, const char *dir, const char *const *name,
-                             const char *const *path, char where[][PATH_MAX], int n) {
+static int check_tfjs_folder(const char *cmd, const cli_opt *opts, int n_opts,
+                             const char *const *name, const char *const *path,
+                             char where[][PATH_MAX], int n) {
   char real[PATH_MAX];
-  struct stat sd;
-  if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode) || !realpath(dir, real)) return 0;
-  size_t len = strlen(real);
-  if (len == 1) len = 0; /* "/" */
-  for (int i = 0; i < n; i++) {
-    const char *slash = strrchr(where[i], '/');
-    if (!slash || (size_t)(slash - where[i]) != len || strncmp(where[i], real, len) ||
-        !cli_tfjs_save_name(slash + 1))
-      continue;
-    fprintf(stderr,
-            "nnc %s: --%s %s is in the --save-tfjs folder %s under a name the save writes or "
-            "removes (model.json, group*-shard*, weights.bin): choose another path\n",
-            cmd, name[i], path[i], dir);
-    return 2;
-  }
+  if (!cli_save_tfjs_folder(opts, n_opts, real)) return 0;
+  for (int i = 0; i < n; i++)
+    if (cli_tfjs_save_file(real, where[i])) {
+      fprintf(stderr,
+              "nnc %s: --%s %s is in the --save-tfjs folder %s under a name the save writes or "
+              "removes (model.json, group*-shard*, weights.bin): choose another path\n",
+              cmd, name[i], path[i], cli_get(opts, n_opts, "save-tfjs"));
+      return 2;
+    }
   return 0;
 }
 
@@ -231,7 +233,7 @@ static int check_output_paths(const char *cmd, const cli_opt *opts, int n_opts, 
         return 2;
       }
   }
-  return check_tfjs_folder(cmd, cli_get(opts, n_opts, "save-tfjs"), name, path, where, n);
+  return check_tfjs_folder(cmd, opts, n_opts, name, path, where, n);
 }
 
 const char *cli_find_input(const cli_opt *opts, int n_opts, const char *spec,

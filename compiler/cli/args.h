@@ -59,6 +59,8 @@ int cli_write_target(const char *path, char *out, size_t n);
 /* Whether a file name is one a TF.js save writes or removes in its folder:
  * model.json, weights.bin, group*-shard* (runtime/io/tfjs_write.c). */
 int cli_tfjs_save_name(const char *base);
+/* Whether where (resolved) is in folder (resolved) under such a name. */
+int cli_tfjs_save_file(const char *folder, const char *where);
 /* 1 with real = the --save-tfjs folder resolved, when given and existing. */
 int cli_save_tfjs_folder(const cli_opt *opts, int n_opts, char real[PATH_MAX]);
 int cli_int(const char *cmd, const char *name, const char *text, long lo, long hi, long *out);

@@ -190,12 +190,12 @@ static int resolve_written(const char *path, int tmpl, char *out) {
       int field = tmpl && has_field(c, len);
       if (field && exists && field_names_a_link(out, c, len)) return 2;
       if (used + 1 + len >= PATH_MAX) return 1;
-      snprintf(probe, sizeof probe, "%s%s%.*s", used > 1 ? out : "", "/", (int)len, c);
-      if (!field && tmpl) { /* the component's own name: "{{" is one brace */
-        char lit[PATH_MAX];
-        unescape(c, len, lit);
-        snprintf(probe, sizeof probe, "%s/%s", used > 1 ? out : "", lit);
-      }
+      char name[PATH_MAX]; /* the component's own name: in a template "{{" is one brace */
+      if (!field && tmpl)
+        unescape(c, len, name);
+      else
+        snprintf(name, sizeof name, "%.*s", (int)len, c);
+      snprintf(probe, sizeof probe, "%s/%s", used > 1 ? out : "", name);
       struct stat sb;
       if (!field && !is_last && exists && !stat(probe, &sb) && S_ISDIR(sb.st_mode) &&
           realpath(probe, real)) {
@@ -240,12 +240,7 @@ static int in_tfjs_folder(const written *x, const cli_opt *o, int n) {
   if (!cli_save_tfjs_folder(o, n, dir)) return 0;
   static const char *const names[] = {"model.json", "weights.bin", "group1-shard1of1.bin",
                                       "group1-shard1of1-1.bin"};
-  if (!x->w->is_template) {
-    const char *slash = strrchr(x->at, '/');
-    size_t dl = strlen(dir) == 1 ? 0 : strlen(dir);
-    return (size_t)(slash - x->at) == dl && !strncmp(x->at, dir, dl) &&
-           cli_tfjs_save_name(slash + 1);
-  }
+  if (!x->w->is_template) return cli_tfjs_save_file(dir, x->at);
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     snprintf(name, sizeof name, "%s/%s", strlen(dir) == 1 ? "" : dir, names[i]);
     if (path_matches(x->at, name, 1)) return 1;

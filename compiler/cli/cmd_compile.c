@@ -180,13 +180,13 @@ static int compile_run(cli_opt *o, int n, const char *spec_path) {
   if (!e && viz && !post_path[0]) e = cli_temp_dir_make("viz", "module.post.ll", &viz_tmp);
   if (e) {
     const char *tmp = getenv("TMPDIR");
+    char brief[NNC_PATH_BRIEF + 1];
     if (ir && dir) /* only a name too long for the folder it is in */
       fprintf(stderr, "nnc compile: --dump-dir %s: %s\n", dir, strerror(e));
     else
-      fprintf(stderr,
-              "nnc compile: cannot create a temporary folder for the IR in %s%.300s%s: %s\n",
-              tmp && *tmp ? "TMPDIR=" : "", tmp && *tmp ? tmp : "/tmp",
-              tmp && strlen(tmp) > 300 ? "..." : "", strerror(e));
+      fprintf(stderr, "nnc compile: cannot create a temporary folder for the IR in %s%s: %s\n",
+              tmp && *tmp ? "TMPDIR=" : "",
+              nnc_path_brief(tmp && *tmp ? tmp : "/tmp", NNC_PATH_BRIEF, brief), strerror(e));
     cli_temp_dir_remove(&ir_tmp);
     if (dump && dump != stdout) fclose(dump);
     free(dump_text);

@@ -151,13 +151,7 @@ static int to_png(const char *svg, size_t len, const char *out, nnc_status *st) 
   /* nnc's terminating signals wait while the folder exists: it holds
    * Chromium's profile, a tree no signal handler could remove */
   sigset_t hold, old;
-  sigemptyset(&hold);
-  const int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-  for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
-    struct sigaction now; /* one nnc ignores (nohup, a script's background job) stays ignored */
-    if (sigaction(stops[i], NULL, &now) || now.sa_handler != SIG_IGN) sigaddset(&hold, stops[i]);
-  }
-  sigprocmask(SIG_BLOCK, &hold, &old);
+  cli_hold_stop_signals(&hold, &old);
   int sig = 0;
   if (!mkdtemp(dir)) {
     e = errno;

@@ -59,8 +59,8 @@ static void install_signal_handlers(void) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_terminating_signal;
   sigemptyset(&sa.sa_mask);
-  const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE}; /* SIGPIPE: `nnc ... | head` */
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+  const int *sigs = cli_stop_signals; /* SIGPIPE among them: `nnc ... | head` */
+  for (size_t i = 0; i < CLI_STOP_SIGNAL_COUNT; i++) {
     struct sigaction old;
     /* A signal the parent ignores (nohup, `cmd &` in a non-interactive shell) stays ignored. */
     if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;

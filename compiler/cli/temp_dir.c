@@ -23,17 +23,16 @@ int cli_temp_dir_template(const char *kind, char *out, size_t n) {
   return len < 0 || (size_t)len >= n ? ENAMETOOLONG : 0;
 }
 
-/* The signals main.c's handler removes the folders on, held back while a
- * slot and its folder change together (no window where one exists without
- * the other). */
-static void hold_signals(sigset_t *old) {
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  sigaddset(&s, SIGHUP);
-  sigaddset(&s, SIGPIPE);
-  sigprocmask(SIG_BLOCK, &s, old);
+const int cli_stop_signals[CLI_STOP_SIGNAL_COUNT] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+void cli_hold_stop_signals(sigset_t *held, sigset_t *old) {
+  sigemptyset(held);
+  for (int i = 0; i < CLI_STOP_SIGNAL_COUNT; i++) {
+    struct sigaction now;
+    if (sigaction(cli_stop_signals[i], NULL, &now) || now.sa_handler != SIG_IGN)
+      sigaddset(held, cli_stop_signals[i]);
+  }
+  sigprocmask(SIG_BLOCK, held, old);
 }
 
 int cli_temp_dir_make(const char *kind, const char *file, cli_temp_dir *t) {
@@ -46,8 +45,8 @@ int cli_temp_dir_make(const char *kind, const char *file, cli_temp_dir *t) {
   for (int i = 0; i < TEMP_DIR_SLOTS && slot < 0; i++)
     if (!slots[i].live) slot = i;
   if (slot < 0) return EMFILE; /* a caller holding more than the slots: a bug */
-  sigset_t old;
-  hold_signals(&old);
+  sigset_t held, old;          /* the slot and its folder change together */
+  cli_hold_stop_signals(&held, &old);
   if (!mkdtemp(t->dir)) {
     e = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -64,8 +63,8 @@ int cli_temp_dir_make(const char *kind, const char *file, cli_temp_dir *t) {
 
 void cli_temp_dir_remove(cli_temp_dir *t) {
   if (t->slot < 0) return;
-  sigset_t old;
-  hold_signals(&old);
+  sigset_t held, old;
+  cli_hold_stop_signals(&held, &old);
   unlink(t->file);
   rmdir(t->dir);
   slots[t->slot].live = 0;

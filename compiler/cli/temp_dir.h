@@ -6,6 +6,7 @@
 #define NNC_CLI_TEMP_DIR_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 
 typedef struct cli_temp_dir {
@@ -24,5 +25,13 @@ void cli_temp_dir_remove(cli_temp_dir *t);
 /* For a signal handler: remove every live folder and its file.
  * Async-signal-safe. */
 void cli_remove_temp_dirs_on_signal(void);
+
+/* The signals that end nnc after its cleanup (main.c's handler): SIGINT,
+ * SIGTERM, SIGHUP, SIGPIPE. */
+#define CLI_STOP_SIGNAL_COUNT 4
+extern const int cli_stop_signals[CLI_STOP_SIGNAL_COUNT];
+/* Block those of them nnc does not ignore (one its parent ignored, as under
+ * nohup, stays ignored): *held gets them, *old the mask before. */
+void cli_hold_stop_signals(sigset_t *held, sigset_t *old);
 
 #endif
